@@ -1,0 +1,1 @@
+//! zcs backup and restore (grows with issue 9).

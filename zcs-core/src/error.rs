@@ -1,0 +1,177 @@
+//! `ServiceError`: the error every zcs crate can turn its own errors into, carrying the
+//! Zimbra fault code a SOAP client, `zmprov` or an IMAP `NO` response reports.
+
+use std::fmt;
+
+/// Zimbra's fault codes (`Detail/Error/Code` in a SOAP fault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultCode {
+    // service.*
+    Failure,
+    InvalidRequest,
+    PermDenied,
+    AuthRequired,
+    AuthExpired,
+    UnknownDocument,
+    ParseError,
+    TooManyHops,
+    ResourceUnreachable,
+    Temporarily,
+    // account.*
+    NoSuchAccount,
+    NoSuchDomain,
+    NoSuchCos,
+    NoSuchServer,
+    NoSuchAlias,
+    NoSuchDistributionList,
+    AccountExists,
+    DomainExists,
+    CosExists,
+    ServerExists,
+    DistributionListExists,
+    AuthFailed,
+    ChangePasswordRequired,
+    PasswordLocked,
+    InvalidPassword,
+    MaintenanceMode,
+    InvalidAttrName,
+    InvalidAttrValue,
+    DomainNotEmpty,
+    // mail.*
+    NoSuchMailbox,
+    NoSuchItem,
+    NoSuchMsg,
+    NoSuchFolder,
+    NoSuchTag,
+    AlreadyExists,
+    QuotaExceeded,
+    QueryParseError,
+    InvalidName,
+    CannotContain,
+    MaintenanceModeMail,
+}
+
+impl FaultCode {
+    /// The dotted code string Zimbra puts in `Detail/Error/Code`.
+    pub fn as_str(self) -> &'static str {
+        use FaultCode::*;
+        match self {
+            Failure => "service.FAILURE",
+            InvalidRequest => "service.INVALID_REQUEST",
+            PermDenied => "service.PERM_DENIED",
+            AuthRequired => "service.AUTH_REQUIRED",
+            AuthExpired => "service.AUTH_EXPIRED",
+            UnknownDocument => "service.UNKNOWN_DOCUMENT",
+            ParseError => "service.PARSE_ERROR",
+            TooManyHops => "service.TOO_MANY_HOPS",
+            ResourceUnreachable => "service.RESOURCE_UNREACHABLE",
+            Temporarily => "service.TEMPORARILY_UNAVAILABLE",
+            NoSuchAccount => "account.NO_SUCH_ACCOUNT",
+            NoSuchDomain => "account.NO_SUCH_DOMAIN",
+            NoSuchCos => "account.NO_SUCH_COS",
+            NoSuchServer => "account.NO_SUCH_SERVER",
+            NoSuchAlias => "account.NO_SUCH_ALIAS",
+            NoSuchDistributionList => "account.NO_SUCH_DISTRIBUTION_LIST",
+            AccountExists => "account.ACCOUNT_EXISTS",
+            DomainExists => "account.DOMAIN_EXISTS",
+            CosExists => "account.COS_EXISTS",
+            ServerExists => "account.SERVER_EXISTS",
+            DistributionListExists => "account.DISTRIBUTION_LIST_EXISTS",
+            AuthFailed => "account.AUTH_FAILED",
+            ChangePasswordRequired => "account.CHANGE_PASSWORD",
+            PasswordLocked => "account.PASSWORD_LOCKED",
+            InvalidPassword => "account.INVALID_PASSWORD",
+            MaintenanceMode => "account.MAINTENANCE_MODE",
+            InvalidAttrName => "account.INVALID_ATTR_NAME",
+            InvalidAttrValue => "account.INVALID_ATTR_VALUE",
+            DomainNotEmpty => "account.DOMAIN_NOT_EMPTY",
+            NoSuchMailbox => "mail.NO_SUCH_MBOX",
+            NoSuchItem => "mail.NO_SUCH_ITEM",
+            NoSuchMsg => "mail.NO_SUCH_MSG",
+            NoSuchFolder => "mail.NO_SUCH_FOLDER",
+            NoSuchTag => "mail.NO_SUCH_TAG",
+            AlreadyExists => "mail.ALREADY_EXISTS",
+            QuotaExceeded => "mail.QUOTA_EXCEEDED",
+            QueryParseError => "mail.QUERY_PARSE_ERROR",
+            InvalidName => "mail.INVALID_NAME",
+            CannotContain => "mail.CANNOT_CONTAIN",
+            MaintenanceModeMail => "mail.MAINTENANCE",
+        }
+    }
+
+    /// Whether a SOAP fault with this code is the sender's fault (`soap:Sender`) rather
+    /// than the server's (`soap:Receiver`).
+    pub fn is_sender_fault(self) -> bool {
+        !matches!(
+            self,
+            FaultCode::Failure | FaultCode::Temporarily | FaultCode::ResourceUnreachable
+        )
+    }
+}
+
+impl fmt::Display for FaultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error with a Zimbra fault code and a message fit to show the client.
+///
+/// The message must never contain a password, a token or message content.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ServiceError {
+    pub code: FaultCode,
+    pub message: String,
+}
+
+/// Result with [`ServiceError`].
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    /// An error with `code` and `message`.
+    pub fn new(code: FaultCode, message: impl Into<String>) -> Self {
+        ServiceError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `service.FAILURE`: something went wrong on the server's side.
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self::new(FaultCode::Failure, message)
+    }
+
+    /// `service.INVALID_REQUEST`: the request itself is wrong.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(FaultCode::InvalidRequest, message)
+    }
+
+    /// `service.PERM_DENIED`.
+    pub fn perm_denied(message: impl Into<String>) -> Self {
+        Self::new(FaultCode::PermDenied, message)
+    }
+
+    /// `account.NO_SUCH_ACCOUNT` naming the account asked for.
+    pub fn no_such_account(name: &str) -> Self {
+        Self::new(FaultCode::NoSuchAccount, format!("no such account: {name}"))
+    }
+
+    /// `account.AUTH_FAILED`; the message never says which part was wrong.
+    pub fn auth_failed() -> Self {
+        Self::new(FaultCode::AuthFailed, "authentication failed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_use_zimbra_spelling() {
+        assert_eq!(FaultCode::NoSuchAccount.as_str(), "account.NO_SUCH_ACCOUNT");
+        assert_eq!(FaultCode::QuotaExceeded.as_str(), "mail.QUOTA_EXCEEDED");
+        let e = ServiceError::no_such_account("a@b.c");
+        assert_eq!(e.to_string(), "account.NO_SUCH_ACCOUNT: no such account: a@b.c");
+    }
+}

@@ -1,0 +1,1 @@
+//! zcs directory: the Directory and AuthMechanism seams, SQL backend, provisioning.

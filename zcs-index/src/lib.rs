@@ -1,0 +1,1 @@
+//! zcs index: the IndexBackend seam, tantivy backend, query language and text extraction.

@@ -1,0 +1,1 @@
+//! zcs MTA: SMTP and LMTP listeners, recipient resolution and local delivery.

@@ -1,0 +1,1 @@
+//! zcs server: protocol front ends, composition and the command-line tools.

@@ -1,0 +1,1 @@
+//! zcs store: mailboxes, items, blob volumes and the redo log.
