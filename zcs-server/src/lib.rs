@@ -1,1 +1,21 @@
-//! zcs server: protocol front ends, composition and the command-line tools.
+//! zcs server: the protocol front ends, the composition of the subsystems into one
+//! running server, and the library code behind the command-line tools.
+//!
+//! Nothing below this crate opens a socket for clients; everything here may.
+
+// staged: pub mod bootstrap;
+pub mod control;
+pub mod home;
+pub mod localconfig;
+// staged: pub mod zmprov;
+
+/// A random password of `len` characters from an alphabet without look-alikes
+/// (no 0/O, 1/l/I), for generated admin and localconfig secrets.
+pub fn random_password(len: usize) -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
+}

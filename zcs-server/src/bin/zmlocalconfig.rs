@@ -1,0 +1,135 @@
+//! `zmlocalconfig`: show and edit this host's local config.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use zcs_server::home::Home;
+use zcs_server::localconfig::{KEYS, LocalConfig, is_secret};
+
+/// Show or edit the local config of this zcs home.
+#[derive(Parser)]
+#[command(name = "zmlocalconfig", version)]
+struct Args {
+    /// Config file to use instead of the home's.
+    #[arg(short = 'c', long = "config")]
+    config: Option<std::path::PathBuf>,
+    /// Show the default values of the keys named.
+    #[arg(short = 'd', long = "default")]
+    default: bool,
+    /// Set keys: arguments are key=value.
+    #[arg(short = 'e', long = "edit")]
+    edit: bool,
+    /// Allow editing keys flagged as dangerous (accepted; none are flagged yet).
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// List the supported keys with their descriptions.
+    #[arg(short = 'i', long = "info")]
+    info: bool,
+    /// Output format: plain, shell or nokey.
+    #[arg(short = 'm', long = "format", default_value = "plain")]
+    format: String,
+    /// Only keys whose value differs from the default.
+    #[arg(short = 'n', long = "changed")]
+    changed: bool,
+    /// Print the path of the config file in use.
+    #[arg(short = 'p', long = "path")]
+    path: bool,
+    /// Quiet.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    /// With -e: set each key named to a random password string.
+    #[arg(short = 'r', long = "random")]
+    random: bool,
+    /// Reveal secret values.
+    #[arg(short = 's', long = "show")]
+    show: bool,
+    /// Remove keys from the file.
+    #[arg(short = 'u', long = "unset")]
+    unset: bool,
+    /// Expand ${key} references.
+    #[arg(short = 'x', long = "expand")]
+    expand: bool,
+    /// Keys (or key=value with -e).
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zmlocalconfig: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let _ = (args.force, args.quiet);
+    let mut lc = match &args.config {
+        Some(p) => LocalConfig::load_path(p),
+        None => LocalConfig::load(&Home::from_env().map_err(|e| e.to_string())?),
+    }
+    .map_err(|e| e.to_string())?;
+
+    if args.path {
+        println!("{}", lc.path().display());
+        return Ok(());
+    }
+    if args.info {
+        for k in KEYS {
+            println!("{} ({}): {}", k.name, k.default, k.desc);
+        }
+        return Ok(());
+    }
+    if args.edit || args.unset {
+        for arg in &args.args {
+            if args.unset {
+                lc.unset(arg);
+            } else if args.random {
+                let key = arg.split('=').next().unwrap_or(arg);
+                lc.set(key, &zcs_server::random_password(14));
+            } else {
+                let (k, v) = arg
+                    .split_once('=')
+                    .ok_or_else(|| format!("expected key=value, got {arg:?}"))?;
+                lc.set(k.trim(), v.trim());
+            }
+        }
+        return lc.save().map_err(|e| e.to_string());
+    }
+
+    let keys = if args.args.is_empty() {
+        lc.keys()
+    } else {
+        args.args.clone()
+    };
+    for key in keys {
+        let value = if args.default {
+            KEYS.iter()
+                .find(|k| k.name == key)
+                .map(|k| k.default.to_string())
+        } else if args.expand {
+            lc.get(&key)
+        } else {
+            lc.raw(&key)
+        };
+        let Some(mut value) = value else {
+            if !args.args.is_empty() {
+                eprintln!("Warning: null valued key '{key}'");
+            }
+            continue;
+        };
+        if args.changed && !lc.is_set(&key) {
+            continue;
+        }
+        if is_secret(&key) && !args.show {
+            value = "*".repeat(value.len().min(8));
+        }
+        match args.format.as_str() {
+            "nokey" => println!("{value}"),
+            "shell" => println!("{key}='{}';", value.replace('\'', "'\\''")),
+            _ => println!("{key} = {value}"),
+        }
+    }
+    Ok(())
+}

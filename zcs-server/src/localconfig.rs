@@ -1,0 +1,251 @@
+//! Local config: per-host settings that live on this machine rather than in the
+//! directory (`zmlocalconfig`). Stored as TOML in `conf/localconfig.toml`; keys that are
+//! not set there take their compiled-in default.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::home::Home;
+
+/// A known key: name, default (may reference other keys as `${key}`), description.
+pub struct KeyDef {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub desc: &'static str,
+}
+
+/// The keys zcs knows, with their defaults.
+pub const KEYS: &[KeyDef] = &[
+    KeyDef {
+        name: "zimbra_home",
+        default: "",
+        desc: "the zcs home directory (set at first start)",
+    },
+    KeyDef {
+        name: "zimbra_server_hostname",
+        default: "",
+        desc: "this server's name in the directory (set at first start)",
+    },
+    KeyDef {
+        name: "zimbra_log_directory",
+        default: "${zimbra_home}/log",
+        desc: "where logs are written",
+    },
+    KeyDef {
+        name: "zcs_bind_address",
+        default: "0.0.0.0",
+        desc: "address every listener binds unless its server attribute names another",
+    },
+    KeyDef {
+        name: "zcs_directory_db",
+        default: "${zimbra_home}/db/directory.db",
+        desc: "SQLite file of the directory",
+    },
+    KeyDef {
+        name: "zcs_store_db",
+        default: "${zimbra_home}/db/mailbox.db",
+        desc: "SQLite file of mailbox metadata",
+    },
+    KeyDef {
+        name: "zcs_store_volume",
+        default: "${zimbra_home}/store",
+        desc: "primary message volume",
+    },
+    KeyDef {
+        name: "zcs_index_volume",
+        default: "${zimbra_home}/index",
+        desc: "index volume",
+    },
+    KeyDef {
+        name: "zcs_redolog_directory",
+        default: "${zimbra_home}/redolog",
+        desc: "redo log directory",
+    },
+    KeyDef {
+        name: "zimbra_zmprov_default_soap_server",
+        default: "localhost",
+        desc: "server zmprov talks to in SOAP mode",
+    },
+];
+
+/// Whether a key's value is a secret that `zmlocalconfig` masks unless `-s` is given.
+pub fn is_secret(key: &str) -> bool {
+    key.contains("password") || key.contains("secret") || key.ends_with("_key")
+}
+
+/// Errors reading or writing the local config.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalConfigError {
+    #[error("read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("parse {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// The local config of one home: the values set in its file over the defaults.
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    path: PathBuf,
+    set: BTreeMap<String, String>,
+}
+
+impl LocalConfig {
+    /// Loads the local config of `home`; a missing file is an empty config.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or is not a flat TOML table of strings.
+    pub fn load(home: &Home) -> Result<LocalConfig, LocalConfigError> {
+        Self::load_path(&home.localconfig())
+    }
+
+    /// Loads the local config from `path`.
+    ///
+    /// # Errors
+    /// As [`LocalConfig::load`].
+    pub fn load_path(path: &Path) -> Result<LocalConfig, LocalConfigError> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(LocalConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let set: BTreeMap<String, String> =
+            toml::from_str(&text).map_err(|e| LocalConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(LocalConfig {
+            path: path.to_path_buf(),
+            set,
+        })
+    }
+
+    /// The file this config was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw value of `key`: set value, else default, else `None` for unknown keys.
+    pub fn raw(&self, key: &str) -> Option<String> {
+        self.set.get(key).cloned().or_else(|| {
+            KEYS.iter()
+                .find(|k| k.name == key)
+                .map(|k| k.default.to_string())
+        })
+    }
+
+    /// The value of `key` with `${other}` references expanded (up to a fixed depth).
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.raw(key).map(|v| self.expand(&v, 0))
+    }
+
+    fn expand(&self, value: &str, depth: usize) -> String {
+        if depth > 8 || !value.contains("${") {
+            return value.to_string();
+        }
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    let name = &after[..end];
+                    let v = self.raw(name).unwrap_or_default();
+                    out.push_str(&self.expand(&v, depth + 1));
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Whether `key` is set in the file (rather than defaulted).
+    pub fn is_set(&self, key: &str) -> bool {
+        self.set.contains_key(key)
+    }
+
+    /// Every key, set or known, in name order.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = KEYS.iter().map(|k| k.name.to_string()).collect();
+        keys.extend(self.set.keys().cloned());
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Sets `key` to `value` in memory; call [`LocalConfig::save`] to keep it.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.set.insert(key.to_string(), value.to_string());
+    }
+
+    /// Removes `key` from the file's values (it falls back to its default).
+    pub fn unset(&mut self, key: &str) {
+        self.set.remove(key);
+    }
+
+    /// Writes the config atomically (temporary file, then rename).
+    ///
+    /// # Errors
+    /// The file system refused the write.
+    pub fn save(&self) -> Result<(), LocalConfigError> {
+        let err = |source| LocalConfigError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let text = toml::to_string(&self.set).map_err(|e| LocalConfigError::Parse {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let tmp = self.path.with_extension("toml.tmp");
+        fs::write(&tmp, text).map_err(err)?;
+        fs::rename(&tmp, &self.path).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_expand_and_set_values_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        let mut lc = LocalConfig::load(&home).unwrap();
+        lc.set("zimbra_home", "/opt/zcs");
+        assert_eq!(
+            lc.get("zcs_directory_db").unwrap(),
+            "/opt/zcs/db/directory.db"
+        );
+        lc.set("foo_key", "bar");
+        lc.save().unwrap();
+        let again = LocalConfig::load(&home).unwrap();
+        assert_eq!(again.get("foo_key").as_deref(), Some("bar"));
+        assert!(again.is_set("zimbra_home"));
+        assert_eq!(again.get("nope"), None);
+    }
+
+    #[test]
+    fn self_reference_does_not_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lc = LocalConfig::load(&Home::at(dir.path())).unwrap();
+        lc.set("a", "${a}x");
+        assert!(lc.get("a").unwrap().ends_with('x'));
+    }
+}
