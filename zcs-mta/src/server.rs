@@ -1,0 +1,119 @@
+//! The listener: accepts connections, enforces the connection limit, runs one session
+//! task per client and drains them on shutdown.
+//!
+//! What happens inside a connection is `session`'s business.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::reply::{Reply, Status};
+use crate::session::{Session, shutdown_requested};
+use crate::{ListenerConfig, LocalDelivery};
+
+/// Pause after an accept error (for instance out of file descriptors) before retrying.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a refused client gets to take its `421`.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves SMTP or LMTP (per `config.protocol`) on `listener` until `shutdown` becomes
+/// `true` (or its sender is dropped, which counts as shutdown).
+///
+/// Each connection runs in its own task. Beyond `config.max_connections` sessions a
+/// client gets `421 4.7.0` and is disconnected. On shutdown the listener stops
+/// accepting; sessions waiting for a command get `421 4.3.2` and close, sessions reading
+/// or delivering a message finish it; after `config.shutdown_grace` the rest are aborted
+/// (an aborted message is not acknowledged, so the client keeps it). Returns once every
+/// session has ended.
+///
+/// # Errors
+///
+/// None today: accept errors are logged and retried. The `io::Result` is kept for the
+/// TLS listeners to come.
+pub async fn serve(
+    listener: TcpListener,
+    config: ListenerConfig,
+    delivery: Arc<dyn LocalDelivery>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let mut sessions = JoinSet::new();
+    let proto = config.protocol;
+    match listener.local_addr() {
+        Ok(addr) => info!(?proto, %addr, "listening"),
+        Err(e) => debug!(?proto, error = %e, "listening (address unknown)"),
+    }
+
+    while !shutdown_requested(&shutdown) {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let span = info_span!("session", ?proto, ip = %peer.ip());
+                    match slots.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            debug!(parent: &span, "connection accepted");
+                            let session = Session::new(
+                                stream,
+                                peer.ip(),
+                                config.clone(),
+                                delivery.clone(),
+                                shutdown.clone(),
+                            );
+                            sessions.spawn(
+                                async move {
+                                    session.run().await;
+                                    drop(permit);
+                                }
+                                .instrument(span),
+                            );
+                        }
+                        Err(_) => {
+                            warn!(parent: &span, "too many connections, refusing");
+                            let hostname = config.hostname.clone();
+                            sessions.spawn(refuse(stream, hostname).instrument(span));
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+        }
+    }
+
+    drop(listener);
+    info!(?proto, sessions = sessions.len(), "shutting down");
+    let drain = async { while sessions.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.shutdown_grace, drain).await.is_err() {
+        warn!(?proto, sessions = sessions.len(), "shutdown grace over, aborting sessions");
+        sessions.abort_all();
+        while sessions.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+/// Tells a client over the connection limit to come back later (RFC 5321 §3.8).
+async fn refuse(mut stream: TcpStream, hostname: String) {
+    let mut out = Vec::new();
+    let text = format!("{hostname} Error: too many connections, try again later");
+    Reply::new(421, Status(4, 7, 0), text).write_to(&mut out);
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
+        stream.write_all(&out).await?;
+        stream.shutdown().await
+    })
+    .await;
+}

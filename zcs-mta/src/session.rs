@@ -1,0 +1,641 @@
+//! One SMTP or LMTP session on one connection: reads commands (pipelined or not), keeps
+//! the transaction state of RFC 5321 §3.3 / RFC 2033 §4, reads message content for
+//! `DATA` and `BDAT`, and hands finished messages to `LocalDelivery`.
+//!
+//! Accepting connections, connection limits and shutdown of the listener live in
+//! `server`; parsing lives in `command`, `line` and `data`.
+
+use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::address::{ForwardPath, ReversePath};
+use crate::command::{Command, Param, ParamError, ParseError, mail_params, parse_command};
+use crate::data::{Content, DotReader, MessageBuffer};
+use crate::delivery::{AcceptedRecipient, DeliveryOutcome, InboundMessage, RecipientStatus};
+use crate::line::{LineEvent, LineReader};
+use crate::outcome::{lmtp_data_replies, rcpt_reply, smtp_data_reply};
+use crate::reply::{Reply, Status};
+use crate::trace::{new_message_id, received_header, rfc5322_now};
+use crate::{ListenerConfig, LocalDelivery, Protocol};
+
+/// Protocol errors tolerated before the session is closed with `421`.
+const MAX_ERRORS: u32 = 10;
+/// Octets asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Pending reply octets that force a write even while pipelined input remains.
+const OUT_HIGH_WATER: usize = 64 * 1024;
+
+/// What the session does after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// Send what is pending, then close.
+    Close,
+    /// Close at once: the client is gone.
+    Abort,
+}
+
+/// What waiting for input gave.
+enum Wait {
+    Ready,
+    Eof,
+    Timeout,
+    Shutdown,
+}
+
+/// Which greeting the client used; decides the `with` clause of the trace header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HeloKind {
+    Helo,
+    Ehlo,
+    Lhlo,
+}
+
+/// A mail transaction, from `MAIL FROM` to the end of data or `RSET`.
+struct Transaction {
+    mail_from: String,
+    size_hint: Option<u64>,
+    smtputf8: bool,
+    recipients: Vec<AcceptedRecipient>,
+    /// Set once a `BDAT` chunk arrived: message id and content so far.
+    bdat: Option<(String, MessageBuffer)>,
+}
+
+/// One connection's state.
+pub(crate) struct Session<S> {
+    io: S,
+    inbuf: BytesMut,
+    out: Vec<u8>,
+    lines: LineReader,
+    cfg: Arc<ListenerConfig>,
+    delivery: Arc<dyn LocalDelivery>,
+    shutdown: watch::Receiver<bool>,
+    peer: IpAddr,
+    helo: Option<(HeloKind, String)>,
+    tx: Option<Transaction>,
+    errors: u32,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
+    /// A session on `io` with the client at `peer`.
+    pub(crate) fn new(
+        io: S,
+        peer: IpAddr,
+        cfg: Arc<ListenerConfig>,
+        delivery: Arc<dyn LocalDelivery>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Session {
+            io,
+            inbuf: BytesMut::with_capacity(READ_CHUNK),
+            out: Vec::new(),
+            lines: LineReader::new(cfg.max_line_length),
+            cfg,
+            delivery,
+            shutdown,
+            peer,
+            helo: None,
+            tx: None,
+            errors: 0,
+        }
+    }
+
+    /// Runs the session to its end. I/O errors and disconnects end it quietly (logged at
+    /// debug); nothing is delivered for a transaction that did not reach its end of data.
+    pub(crate) async fn run(mut self) {
+        match self.serve().await {
+            Ok(()) => debug!("session closed"),
+            Err(e) => debug!(error = %e, "session ended by I/O error"),
+        }
+        let _ = self.io.shutdown().await;
+    }
+
+    async fn serve(&mut self) -> io::Result<()> {
+        // RFC 5321 §4.2, §3.1: the greeting carries no enhanced status code (RFC 2034 §3).
+        let kind = match self.cfg.protocol {
+            Protocol::Smtp => "ESMTP",
+            Protocol::Lmtp => "LMTP",
+        };
+        let greeting = format!("{} {kind} zcs ready", self.cfg.hostname);
+        self.push(Reply::plain(220, vec![greeting]));
+
+        loop {
+            let flow = match self.lines.next(&mut self.inbuf) {
+                LineEvent::Line(line) => self.command(&line).await?,
+                // RFC 5321 §4.5.3.1.4: the line is refused, the session goes on.
+                LineEvent::TooLong => {
+                    self.protocol_error(Reply::new(500, Status(5, 5, 2), "Error: line too long"))
+                }
+                LineEvent::NeedMore => {
+                    // RFC 2920 §3.2: replies are sent when no more input is waiting.
+                    self.flush().await?;
+                    match self.fill(true).await? {
+                        Wait::Ready => Flow::Continue,
+                        Wait::Eof => {
+                            debug!("client disconnected");
+                            Flow::Abort
+                        }
+                        Wait::Timeout => self.timeout(),
+                        Wait::Shutdown => {
+                            let text = format!("{} Service shutting down", self.cfg.hostname);
+                            self.push(Reply::new(421, Status(4, 3, 2), text));
+                            Flow::Close
+                        }
+                    }
+                }
+            };
+            match flow {
+                Flow::Continue if self.out.len() >= OUT_HIGH_WATER => self.flush().await?,
+                Flow::Continue => {}
+                Flow::Close => return self.flush().await,
+                Flow::Abort => return Ok(()),
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
+        let command = match parse_command(line) {
+            Ok(command) => command,
+            Err(e) => {
+                debug!(error = %e, "bad command");
+                return Ok(self.protocol_error(parse_error_reply(&e)));
+            }
+        };
+        let ok = |text: &str| Reply::new(250, Status(2, 0, 0), text.to_string());
+        let flow = match command {
+            Command::Helo(name) => self.helo(HeloKind::Helo, name),
+            Command::Ehlo(name) => self.helo(HeloKind::Ehlo, name),
+            Command::Lhlo(name) => self.helo(HeloKind::Lhlo, name),
+            Command::Mail { from, params } => self.mail(from, &params),
+            Command::Rcpt { to, params } => self.rcpt(to, &params).await,
+            Command::Data => return self.data().await,
+            Command::Bdat { size, last } => return self.bdat(size, last).await,
+            Command::Rset => {
+                // RFC 5321 §4.1.1.5
+                self.tx = None;
+                self.push(ok("Ok"));
+                Flow::Continue
+            }
+            Command::Noop => {
+                self.push(ok("Ok"));
+                Flow::Continue
+            }
+            Command::Quit => {
+                let text = format!("{} closing connection", self.cfg.hostname);
+                self.push(Reply::new(221, Status(2, 0, 0), text));
+                Flow::Close
+            }
+            Command::Vrfy(_) => {
+                // RFC 5321 §3.5.3: 252 when we will not verify but would take the mail.
+                let text = "Cannot VRFY user; send mail and RCPT will tell";
+                self.push(Reply::new(252, Status(2, 0, 0), text));
+                Flow::Continue
+            }
+            Command::Help(_) => {
+                let hello = match self.cfg.protocol {
+                    Protocol::Smtp => "HELO EHLO",
+                    Protocol::Lmtp => "LHLO",
+                };
+                let text = format!("Commands: {hello} MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+                self.push(Reply::new(214, Status(2, 0, 0), text));
+                Flow::Continue
+            }
+            Command::NotImplemented(verb) => {
+                debug!(cmd = verb, "command not offered");
+                // RFC 5321 §4.2.4: recognized but not implemented.
+                let reply = Reply::new(502, Status(5, 5, 1), "Error: command not implemented");
+                self.protocol_error(reply)
+            }
+        };
+        Ok(flow)
+    }
+
+    /// HELO/EHLO (RFC 5321 §4.1.1.1) or LHLO (RFC 2033 §4.1); resets any transaction.
+    fn helo(&mut self, kind: HeloKind, name: String) -> Flow {
+        let allowed = match self.cfg.protocol {
+            Protocol::Smtp => kind != HeloKind::Lhlo,
+            Protocol::Lmtp => kind == HeloKind::Lhlo,
+        };
+        if !allowed {
+            let text = match self.cfg.protocol {
+                Protocol::Smtp => "Error: command not recognized",
+                Protocol::Lmtp => "Error: this is LMTP, use LHLO",
+            };
+            return self.protocol_error(Reply::new(500, Status(5, 5, 1), text));
+        }
+        self.tx = None;
+        let mut lines = vec![self.cfg.hostname.clone()];
+        if kind != HeloKind::Helo {
+            lines.extend(
+                [
+                    "PIPELINING".to_string(),                            // RFC 2920
+                    format!("SIZE {}", self.cfg.max_message_size),       // RFC 1870
+                    "8BITMIME".to_string(),                              // RFC 6152
+                    "ENHANCEDSTATUSCODES".to_string(),                   // RFC 2034
+                    "CHUNKING".to_string(),                              // RFC 3030
+                    "SMTPUTF8".to_string(),                              // RFC 6531
+                ],
+            );
+        }
+        self.helo = Some((kind, name));
+        self.push(Reply::plain(250, lines));
+        Flow::Continue
+    }
+
+    /// `MAIL FROM` (RFC 5321 §4.1.1.2).
+    fn mail(&mut self, from: ReversePath, params: &[Param]) -> Flow {
+        if self.helo.is_none() {
+            return self.bad_sequence(self.hello_first());
+        }
+        if self.tx.is_some() {
+            return self.bad_sequence("Error: nested MAIL command");
+        }
+        let params = match mail_params(params) {
+            Ok(p) => p,
+            Err(ParamError::Unsupported(p)) => {
+                let text = format!("Unsupported option: {}", crate::reply::sanitize(&p));
+                return self.protocol_error(Reply::new(555, Status(5, 5, 4), text));
+            }
+            Err(ParamError::Malformed(p)) => {
+                let text = format!("Bad parameter syntax: {p}");
+                return self.protocol_error(Reply::new(501, Status(5, 5, 4), text));
+            }
+        };
+        // RFC 1870 §6.2: a declared size over the limit is refused at once.
+        if params.size.is_some_and(|s| s > self.cfg.max_message_size) {
+            let text = "Message size exceeds fixed maximum message size";
+            self.push(Reply::new(552, Status(5, 3, 4), text));
+            return Flow::Continue;
+        }
+        if let ReversePath::Mailbox(m) = &from
+            && m.is_utf8()
+            && !params.smtputf8
+        {
+            return self.utf8_refused();
+        }
+        self.tx = Some(Transaction {
+            mail_from: from.address(),
+            size_hint: params.size,
+            smtputf8: params.smtputf8,
+            recipients: Vec::new(),
+            bdat: None,
+        });
+        self.push(Reply::new(250, Status(2, 1, 0), "Ok"));
+        Flow::Continue
+    }
+
+    /// `RCPT TO` (RFC 5321 §4.1.1.3); the recipient is looked up at once.
+    async fn rcpt(&mut self, to: ForwardPath, params: &[Param]) -> Flow {
+        let (count, smtputf8) = match &self.tx {
+            None => return self.bad_sequence("Error: need MAIL command"),
+            Some(tx) if tx.bdat.is_some() => {
+                return self.bad_sequence("Error: RCPT not allowed during BDAT");
+            }
+            Some(tx) => (tx.recipients.len(), tx.smtputf8),
+        };
+        if let Some(p) = params.first() {
+            // No RCPT parameters are offered (no DSN extension).
+            let text = format!("Unsupported option: {}", crate::reply::sanitize(&p.keyword));
+            return self.protocol_error(Reply::new(555, Status(5, 5, 4), text));
+        }
+        if count >= self.cfg.max_recipients {
+            // RFC 5321 §4.5.3.1.10
+            self.push(Reply::new(452, Status(4, 5, 3), "Error: too many recipients"));
+            return Flow::Continue;
+        }
+        if to.is_utf8() && !smtputf8 {
+            return self.utf8_refused();
+        }
+
+        let address = to.address();
+        let status = self.delivery.resolve_recipient(&address).await;
+        debug!(rcpt = %address, ?status, "recipient looked up");
+        let reply = rcpt_reply(&address, &status);
+        if let (RecipientStatus::Local(canonical), Some(tx)) = (status, self.tx.as_mut()) {
+            tx.recipients.push(AcceptedRecipient { address, canonical });
+        }
+        self.push(reply);
+        Flow::Continue
+    }
+
+    /// `DATA` (RFC 5321 §4.1.1.4): reads the content and delivers it.
+    async fn data(&mut self) -> io::Result<Flow> {
+        let tx = match &self.tx {
+            None => return Ok(self.bad_sequence("Error: need MAIL command")),
+            Some(tx) if tx.bdat.is_some() => {
+                return Ok(self.bad_sequence("Error: DATA not allowed after BDAT"));
+            }
+            Some(tx) => tx,
+        };
+        if tx.recipients.is_empty() {
+            // RFC 2920 §3.1 / RFC 5321 §3.3: DATA with no accepted recipient.
+            self.push(Reply::new(554, Status(5, 5, 1), "Error: no valid recipients"));
+            return Ok(Flow::Continue);
+        }
+        let id = new_message_id();
+        let header = self.trace_header(&id, tx.smtputf8);
+        let mut reader = DotReader::new(MessageBuffer::new(
+            header,
+            self.cfg.max_message_size,
+            tx.size_hint,
+        ));
+        self.push(Reply::new(354, Status(2, 0, 0), "End data with <CR><LF>.<CR><LF>"));
+        self.flush().await?;
+
+        loop {
+            let (used, done) = reader.feed(&self.inbuf);
+            self.inbuf.advance(used);
+            if done {
+                break;
+            }
+            match self.fill(false).await? {
+                Wait::Ready | Wait::Shutdown => {}
+                Wait::Eof => {
+                    debug!(received = reader.size(), "client disconnected during DATA");
+                    return Ok(Flow::Abort);
+                }
+                Wait::Timeout => return Ok(self.timeout()),
+            }
+        }
+        Ok(self.finish_message(id, reader.finish()).await)
+    }
+
+    /// `BDAT size [LAST]` (RFC 3030 §2): the chunk is always read, even when refused,
+    /// since the client may already be sending it.
+    async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Flow> {
+        let refusal = match &self.tx {
+            None => Some(Reply::new(503, Status(5, 5, 1), "Error: need MAIL command")),
+            Some(tx) if tx.recipients.is_empty() => {
+                Some(Reply::new(554, Status(5, 5, 1), "Error: no valid recipients"))
+            }
+            Some(_) => None,
+        };
+        if refusal.is_none()
+            && let Some(tx) = self.tx.as_mut()
+            && tx.bdat.is_none()
+        {
+            let id = new_message_id();
+            let smtputf8 = tx.smtputf8;
+            let size_hint = tx.size_hint;
+            let header = self.trace_header(&id, smtputf8);
+            let buffer = MessageBuffer::new(header, self.cfg.max_message_size, size_hint);
+            if let Some(tx) = self.tx.as_mut() {
+                tx.bdat = Some((id, buffer));
+            }
+        }
+
+        let mut remaining = size;
+        loop {
+            let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(self.inbuf.len());
+            if refusal.is_none()
+                && let Some((_, buffer)) = self.tx.as_mut().and_then(|tx| tx.bdat.as_mut())
+            {
+                buffer.push(&self.inbuf[..take]);
+            }
+            self.inbuf.advance(take);
+            remaining -= take as u64;
+            if remaining == 0 {
+                break;
+            }
+            match self.fill(false).await? {
+                Wait::Ready | Wait::Shutdown => {}
+                Wait::Eof => {
+                    debug!("client disconnected during BDAT");
+                    return Ok(Flow::Abort);
+                }
+                Wait::Timeout => return Ok(self.timeout()),
+            }
+        }
+
+        if let Some(reply) = refusal {
+            return Ok(if reply.code() == 503 {
+                self.protocol_error(reply)
+            } else {
+                self.push(reply);
+                Flow::Continue
+            });
+        }
+        let Some((id, buffer)) = self.tx.as_mut().and_then(|tx| tx.bdat.take()) else {
+            return Ok(Flow::Continue);
+        };
+        if buffer.is_too_large() && !last {
+            // The transaction is abandoned; later chunks meet "need MAIL command".
+            self.tx = None;
+            let text = "Message size exceeds fixed maximum message size";
+            self.push(Reply::new(552, Status(5, 3, 4), text));
+            return Ok(Flow::Continue);
+        }
+        if !last {
+            let text = format!("{size} octets received");
+            if let Some(tx) = self.tx.as_mut() {
+                tx.bdat = Some((id, buffer));
+            }
+            self.push(Reply::new(250, Status(2, 0, 0), text));
+            return Ok(Flow::Continue);
+        }
+        Ok(self.finish_message(id, buffer.finish()).await)
+    }
+
+    /// Ends the transaction with its content: refuses it when too large, else delivers it
+    /// and writes the replies.
+    async fn finish_message(&mut self, id: String, content: Content) -> Flow {
+        let Some(tx) = self.tx.take() else {
+            return Flow::Continue;
+        };
+        let (data, trace_len) = match content {
+            Content::TooLarge { size } => {
+                info!(id = %id, size, limit = self.cfg.max_message_size, "message too large");
+                // RFC 1870 §6.3: 552 after the end of data when the limit is passed.
+                let reply = || {
+                    let text = "Message size exceeds fixed maximum message size";
+                    Reply::new(552, Status(5, 3, 4), text)
+                };
+                let count = match self.cfg.protocol {
+                    Protocol::Smtp => 1,
+                    Protocol::Lmtp => tx.recipients.len(),
+                };
+                (0..count).for_each(|_| self.push(reply()));
+                return Flow::Continue;
+            }
+            Content::Complete { data, prefix_len } => (data, prefix_len),
+        };
+
+        let helo = self.helo.as_ref().map(|(_, h)| h.clone()).unwrap_or_default();
+        let message = InboundMessage {
+            id,
+            mail_from: tx.mail_from,
+            recipients: tx.recipients,
+            data,
+            trace_len,
+            remote_ip: self.peer,
+            helo,
+            protocol: self.cfg.protocol,
+            smtputf8: tx.smtputf8,
+        };
+        let started = Instant::now();
+        let mut outcomes = self.delivery.deliver(&message).await;
+        if outcomes.len() != message.recipients.len() {
+            warn!(
+                id = %message.id,
+                expected = message.recipients.len(),
+                got = outcomes.len(),
+                "delivery backend returned the wrong number of outcomes"
+            );
+            let missing = DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into());
+            outcomes.resize(message.recipients.len(), missing);
+        }
+        let delivered = outcomes.iter().filter(|o| **o == DeliveryOutcome::Delivered).count();
+        info!(
+            proto = ?message.protocol,
+            ip = %message.remote_ip,
+            id = %message.id,
+            from = %message.mail_from,
+            rcpts = message.recipients.len(),
+            delivered,
+            size = message.content().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "message received"
+        );
+        match self.cfg.protocol {
+            Protocol::Smtp => self.push(smtp_data_reply(&message.id, &outcomes)),
+            Protocol::Lmtp => {
+                for reply in lmtp_data_replies(&message.id, &message.recipients, &outcomes) {
+                    self.push(reply);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// The `Received` field for a message with id `id` (layout on `InboundMessage`).
+    fn trace_header(&self, id: &str, smtputf8: bool) -> Vec<u8> {
+        let (kind, helo) = match &self.helo {
+            Some((kind, helo)) => (*kind, helo.as_str()),
+            None => (HeloKind::Helo, ""),
+        };
+        // RFC 3848 §2 and RFC 6531 §3.7.3 "with" protocol types.
+        let with = match (kind, smtputf8) {
+            (HeloKind::Lhlo, false) => "LMTP",
+            (HeloKind::Lhlo, true) => "UTF8LMTP",
+            (HeloKind::Helo, _) => "SMTP",
+            (HeloKind::Ehlo, false) => "ESMTP",
+            (HeloKind::Ehlo, true) => "UTF8SMTP",
+        };
+        received_header(helo, self.peer, &self.cfg.hostname, with, id, &rfc5322_now())
+    }
+
+    fn hello_first(&self) -> &'static str {
+        match self.cfg.protocol {
+            Protocol::Smtp => "Error: send HELO/EHLO first",
+            Protocol::Lmtp => "Error: send LHLO first",
+        }
+    }
+
+    /// RFC 5321 §4.2.4 / RFC 3463 §3.6: `503 5.5.1` bad sequence of commands.
+    fn bad_sequence(&mut self, text: &str) -> Flow {
+        self.protocol_error(Reply::new(503, Status(5, 5, 1), text.to_string()))
+    }
+
+    /// RFC 6531 §3.5: a non-ASCII address without `SMTPUTF8`.
+    fn utf8_refused(&mut self) -> Flow {
+        let text = "Non-ASCII address requires SMTPUTF8";
+        self.push(Reply::new(553, Status(5, 6, 7), text));
+        Flow::Continue
+    }
+
+    /// Sends an error reply and counts it; at `MAX_ERRORS` the session is closed.
+    fn protocol_error(&mut self, reply: Reply) -> Flow {
+        self.push(reply);
+        self.errors += 1;
+        if self.errors < MAX_ERRORS {
+            return Flow::Continue;
+        }
+        debug!(errors = self.errors, "too many errors, closing");
+        let text = format!("{} Error: too many errors", self.cfg.hostname);
+        self.push(Reply::new(421, Status(4, 7, 0), text));
+        Flow::Close
+    }
+
+    /// RFC 5321 §4.5.3.2.7: the client went quiet.
+    fn timeout(&mut self) -> Flow {
+        debug!("idle timeout");
+        let text = format!("{} Error: timeout exceeded", self.cfg.hostname);
+        self.push(Reply::new(421, Status(4, 4, 2), text));
+        Flow::Close
+    }
+
+    fn push(&mut self, reply: Reply) {
+        reply.write_to(&mut self.out);
+    }
+
+    /// Writes pending replies, giving up after the idle timeout.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            self.io.write_all(&self.out).await?;
+            self.io.flush().await
+        };
+        match tokio::time::timeout(self.cfg.idle_timeout, write).await {
+            Ok(result) => result?,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out")),
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Reads more input into `inbuf`, waiting at most the idle timeout; when
+    /// `watch_shutdown`, a shutdown signal also ends the wait.
+    async fn fill(&mut self, watch_shutdown: bool) -> io::Result<Wait> {
+        if watch_shutdown && shutdown_requested(&self.shutdown) {
+            return Ok(Wait::Shutdown);
+        }
+        self.inbuf.reserve(READ_CHUNK);
+        let read = tokio::time::timeout(self.cfg.idle_timeout, self.io.read_buf(&mut self.inbuf));
+        tokio::pin!(read);
+        loop {
+            tokio::select! {
+                result = &mut read => return match result {
+                    Err(_) => Ok(Wait::Timeout),
+                    Ok(Ok(0)) => Ok(Wait::Eof),
+                    Ok(Ok(_)) => Ok(Wait::Ready),
+                    Ok(Err(e)) => Err(e),
+                },
+                changed = self.shutdown.changed(), if watch_shutdown => {
+                    if changed.is_err() || *self.shutdown.borrow() {
+                        return Ok(Wait::Shutdown);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True once shutdown was signalled or its sender is gone.
+pub(crate) fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow() || rx.has_changed().is_err()
+}
+
+/// The reply a malformed command line earns (RFC 5321 §4.2.4, RFC 3463 §3.6, §3.2).
+fn parse_error_reply(e: &ParseError) -> Reply {
+    match e {
+        ParseError::Unrecognized => {
+            Reply::new(500, Status(5, 5, 2), "Error: command not recognized")
+        }
+        ParseError::Syntax(why) => Reply::new(501, Status(5, 5, 4), format!("Syntax: {why}")),
+        ParseError::BadSender(why) => {
+            Reply::new(501, Status(5, 1, 7), format!("Bad sender address syntax: {why}"))
+        }
+        ParseError::BadRecipient(why) => {
+            Reply::new(501, Status(5, 1, 3), format!("Bad recipient address syntax: {why}"))
+        }
+    }
+}
