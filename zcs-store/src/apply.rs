@@ -1,0 +1,668 @@
+//! Applying one redo record to the database, inside the caller's transaction.
+//!
+//! The live path and crash-recovery replay both go through [`apply`], so a replayed
+//! record produces exactly the rows the original call produced (same ids, UIDs and
+//! change numbers). Validation happened before the record was logged; here a missing
+//! row is skipped with a warning instead of failing, so replay over a partly applied
+//! state converges. Every application also records the record's sequence on its
+//! mailbox (`last_redo_seq`) and advances `store_state`, in the same transaction.
+
+use sqlx::{Row, SqliteConnection};
+use zcs_core::{Flags, ItemKind, MailboxId, folder};
+
+use crate::error::{DbContext, StoreError};
+use crate::redo::{RedoOp, RedoRecord};
+use crate::rows;
+
+/// Side effects the caller handles after commit.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// Digests that lost a reference; their blobs go when no item uses them.
+    pub released: Vec<String>,
+}
+
+/// The first id a new mailbox hands out is this plus one (Zimbra's FIRST_USER_ID).
+const ITEM_ID_START: i64 = 256;
+
+/// UIDVALIDITY for a folder created at `change` in a mailbox whose base is `base`;
+/// never zero (RFC 9051 §2.3.1.1 makes it a non-zero number).
+pub(crate) fn uid_validity(base: u32, change: i64) -> u32 {
+    match base.wrapping_add(change as u32) {
+        0 => 1,
+        v => v,
+    }
+}
+
+/// Applies `rec` with `conn` inside an open transaction. `checkpoint` is the highest
+/// sequence at or below which every record is already in the database.
+pub(crate) async fn apply(
+    conn: &mut SqliteConnection,
+    rec: &RedoRecord,
+    checkpoint: u64,
+) -> Result<Applied, StoreError> {
+    let mb = rec.mailbox;
+    let ts = rec.timestamp_ms;
+    let mut out = Applied::default();
+    match &rec.op {
+        RedoOp::CreateMailbox {
+            account,
+            uid_validity_base,
+        } => create_mailbox(conn, mb, &account.to_string(), *uid_validity_base, ts).await?,
+        RedoOp::DeleteMailbox => {
+            out.released = delete_mailbox(conn, mb, rec.seq, ts).await?;
+        }
+        RedoOp::CreateFolder {
+            change,
+            id,
+            parent,
+            name,
+            view,
+            uid_validity,
+        } => {
+            sqlx::query(
+                "INSERT INTO folder (mailbox_id, id, parent_id, name, view, uid_validity,
+                    created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(mb.0)
+            .bind(id)
+            .bind(parent)
+            .bind(name)
+            .bind(view)
+            .bind(i64::from(*uid_validity))
+            .bind(change)
+            .bind(change)
+            .execute(&mut *conn)
+            .await
+            .db("insert folder")?;
+            bump(conn, mb, Some(*id), *change).await?;
+        }
+        RedoOp::RenameFolder {
+            change,
+            id,
+            parent,
+            name,
+        } => {
+            sqlx::query(
+                "UPDATE folder SET parent_id = ?, name = ?, modseq = MAX(modseq, ?)
+                 WHERE mailbox_id = ? AND id = ?",
+            )
+            .bind(parent)
+            .bind(name)
+            .bind(change)
+            .bind(mb.0)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .db("rename folder")?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::DeleteFolder { change, id } => {
+            out.released = delete_folder(conn, mb, *id, *change, ts).await?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::CreateMessage {
+            change,
+            id,
+            folder,
+            flags,
+            date_ms,
+            size,
+            digest,
+            subject,
+            sender,
+            recipients,
+            message_id,
+        } => {
+            let unread = i64::from(Flags(*flags).contains(Flags::UNREAD));
+            sqlx::query(
+                "INSERT INTO mail_item (mailbox_id, id, type, folder_id, imap_id, date, size,
+                    blob_digest, flags, unread, subject, sender, recipients, message_id,
+                    mod_metadata, mod_content, change_date, indexed)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            )
+            .bind(mb.0)
+            .bind(id)
+            .bind(i64::from(ItemKind::Message.code()))
+            .bind(folder)
+            .bind(id)
+            .bind(date_ms)
+            .bind(*size as i64)
+            .bind(digest)
+            .bind(i64::from(*flags))
+            .bind(unread)
+            .bind(subject)
+            .bind(sender)
+            .bind(recipients)
+            .bind(message_id)
+            .bind(change)
+            .bind(change)
+            .bind(ts)
+            .execute(&mut *conn)
+            .await
+            .db("insert message")?;
+            adjust_folder(conn, mb, *folder, 1, unread, *size as i64, *change).await?;
+            bump(conn, mb, Some(*id), *change).await?;
+        }
+        RedoOp::SetFlags { change, items } => {
+            for (id, flags) in items {
+                set_flags(conn, mb, *id, *flags, *change, ts).await?;
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::Copy {
+            change,
+            folder,
+            items,
+        } => {
+            for (src, new) in items {
+                copy_one(conn, mb, *src, *new, *folder, *change, ts).await?;
+            }
+            let max = items.iter().map(|(_, n)| *n).max();
+            bump(conn, mb, max, *change).await?;
+        }
+        RedoOp::Move {
+            change,
+            folder,
+            items,
+        } => {
+            for (id, uid) in items {
+                move_one(conn, mb, *id, *uid, *folder, *change, ts).await?;
+            }
+            let max = items.iter().map(|(_, n)| *n).max();
+            bump(conn, mb, max, *change).await?;
+        }
+        RedoOp::Delete { change, ids } => {
+            for id in ids {
+                if let Some(d) = delete_one(conn, mb, *id, *change, ts).await? {
+                    out.released.push(d);
+                }
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::Abort { .. } => {}
+    }
+    finish(conn, mb, rec.seq, checkpoint).await?;
+    Ok(out)
+}
+
+async fn create_mailbox(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    account: &str,
+    base: u32,
+    ts: i64,
+) -> Result<(), StoreError> {
+    // The mailbox starts at change 1: its system folders are that change.
+    sqlx::query(
+        "INSERT INTO mailbox (id, account_id, item_id_checkpoint, change_checkpoint,
+            last_redo_seq, uid_validity_base, created_ms) VALUES (?, ?, ?, 1, 0, ?, ?)",
+    )
+    .bind(mb.0)
+    .bind(account)
+    .bind(ITEM_ID_START)
+    .bind(i64::from(base))
+    .bind(ts)
+    .execute(&mut *conn)
+    .await
+    .db("insert mailbox")?;
+
+    let mut folders: Vec<(i32, i32, &str, &str)> = vec![
+        (folder::ROOT, folder::ROOT, "ROOT", ""),
+        (folder::USER_ROOT, folder::ROOT, "USER_ROOT", ""),
+    ];
+    for (id, name, view) in folder::SYSTEM_FOLDERS {
+        folders.push((*id, folder::USER_ROOT, name, view));
+    }
+    let uv = uid_validity(base, 1);
+    for (id, parent, name, view) in folders {
+        sqlx::query(
+            "INSERT INTO folder (mailbox_id, id, parent_id, name, view, uid_validity,
+                created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, 1, 1)",
+        )
+        .bind(mb.0)
+        .bind(id)
+        .bind(parent)
+        .bind(name)
+        .bind(view)
+        .bind(i64::from(uv))
+        .execute(&mut *conn)
+        .await
+        .db("insert system folder")?;
+    }
+    sqlx::query(
+        "UPDATE store_state SET next_mailbox_id = MAX(next_mailbox_id, ? + 1) WHERE id = 1",
+    )
+    .bind(mb.0)
+    .execute(&mut *conn)
+    .await
+    .db("advance mailbox id")?;
+    Ok(())
+}
+
+async fn delete_mailbox(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    seq: u64,
+    ts: i64,
+) -> Result<Vec<String>, StoreError> {
+    let digests: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT blob_digest FROM mail_item WHERE mailbox_id = ?")
+            .bind(mb.0)
+            .fetch_all(&mut *conn)
+            .await
+            .db("list mailbox blobs")?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO deleted_mailbox (id, account_id, deleted_seq, deleted_ms)
+         SELECT id, account_id, ?, ? FROM mailbox WHERE id = ?",
+    )
+    .bind(seq as i64)
+    .bind(ts)
+    .bind(mb.0)
+    .execute(&mut *conn)
+    .await
+    .db("record deleted mailbox")?;
+    for sql in [
+        "DELETE FROM mail_item WHERE mailbox_id = ?",
+        "DELETE FROM folder WHERE mailbox_id = ?",
+        "DELETE FROM tombstone WHERE mailbox_id = ?",
+        "DELETE FROM mailbox WHERE id = ?",
+    ] {
+        sqlx::query(sql)
+            .bind(mb.0)
+            .execute(&mut *conn)
+            .await
+            .db("delete mailbox")?;
+    }
+    Ok(digests)
+}
+
+async fn delete_folder(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    id: i32,
+    change: i64,
+    ts: i64,
+) -> Result<Vec<String>, StoreError> {
+    let folders = rows::load_folders(conn, mb).await?;
+    let Some(target) = folders.get(&id) else {
+        tracing::warn!(
+            mailbox = mb.0,
+            folder = id,
+            "folder to delete is already gone"
+        );
+        return Ok(Vec::new());
+    };
+    let parent = target.parent;
+    let mut released = Vec::new();
+    // Children first, so each folder's tombstone names a parent that still existed.
+    for fid in rows::subtree(&folders, id).into_iter().rev() {
+        let msgs = sqlx::query(
+            "SELECT id, imap_id, blob_digest FROM mail_item WHERE mailbox_id = ? AND folder_id = ?",
+        )
+        .bind(mb.0)
+        .bind(fid)
+        .fetch_all(&mut *conn)
+        .await
+        .db("list folder messages")?;
+        for m in &msgs {
+            let item: i64 = m.try_get("id").db("read message row")?;
+            let uid: i64 = m.try_get("imap_id").db("read message row")?;
+            tombstone(
+                conn,
+                mb,
+                change,
+                item,
+                ItemKind::Message,
+                fid,
+                uid,
+                false,
+                ts,
+            )
+            .await?;
+            released.push(m.try_get("blob_digest").db("read message row")?);
+        }
+        sqlx::query("DELETE FROM mail_item WHERE mailbox_id = ? AND folder_id = ?")
+            .bind(mb.0)
+            .bind(fid)
+            .execute(&mut *conn)
+            .await
+            .db("delete folder messages")?;
+        let fparent = folders.get(&fid).map(|f| f.parent).unwrap_or(parent);
+        tombstone(
+            conn,
+            mb,
+            change,
+            i64::from(fid),
+            ItemKind::Folder,
+            fparent,
+            0,
+            false,
+            ts,
+        )
+        .await?;
+        sqlx::query("DELETE FROM folder WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(fid)
+            .execute(&mut *conn)
+            .await
+            .db("delete folder")?;
+    }
+    sqlx::query("UPDATE folder SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")
+        .bind(change)
+        .bind(mb.0)
+        .bind(parent)
+        .execute(&mut *conn)
+        .await
+        .db("touch parent folder")?;
+    released.sort();
+    released.dedup();
+    Ok(released)
+}
+
+async fn set_flags(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    id: i32,
+    flags: u32,
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let Some(row) =
+        sqlx::query("SELECT folder_id, unread FROM mail_item WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("read flags")?
+    else {
+        tracing::warn!(
+            mailbox = mb.0,
+            item = id,
+            "flag change for a missing item skipped"
+        );
+        return Ok(());
+    };
+    let folder_id: i32 = row.try_get::<i64, _>("folder_id").db("read flags")? as i32;
+    let old_unread: i64 = row.try_get("unread").db("read flags")?;
+    let unread = i64::from(Flags(flags).contains(Flags::UNREAD));
+    sqlx::query(
+        "UPDATE mail_item SET flags = ?, unread = ?, mod_metadata = ?, change_date = ?
+         WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(i64::from(flags))
+    .bind(unread)
+    .bind(change)
+    .bind(ts)
+    .bind(mb.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db("update flags")?;
+    adjust_folder(conn, mb, folder_id, 0, unread - old_unread, 0, change).await
+}
+
+async fn copy_one(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    src: i32,
+    new: i32,
+    to: i32,
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO mail_item (mailbox_id, id, type, folder_id, imap_id, date, size,
+            blob_digest, flags, unread, tag_names, subject, sender, recipients, message_id,
+            mod_metadata, mod_content, change_date, indexed)
+         SELECT mailbox_id, ?, type, ?, ?, date, size, blob_digest, flags, unread, tag_names,
+            subject, sender, recipients, message_id, ?, ?, ?, 0
+         FROM mail_item WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(new)
+    .bind(to)
+    .bind(new)
+    .bind(change)
+    .bind(change)
+    .bind(ts)
+    .bind(mb.0)
+    .bind(src)
+    .execute(&mut *conn)
+    .await
+    .db("copy message")?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(mailbox = mb.0, item = src, "copy of a missing item skipped");
+        return Ok(());
+    }
+    let (unread, size) = unread_and_size(conn, mb, new).await?;
+    adjust_folder(conn, mb, to, 1, unread, size, change).await
+}
+
+async fn move_one(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    id: i32,
+    uid: i32,
+    to: i32,
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT folder_id, imap_id, unread, size FROM mail_item WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(mb.0)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .db("read moved item")?
+    else {
+        tracing::warn!(mailbox = mb.0, item = id, "move of a missing item skipped");
+        return Ok(());
+    };
+    let from: i32 = row.try_get::<i64, _>("folder_id").db("read moved item")? as i32;
+    let old_uid: i64 = row.try_get("imap_id").db("read moved item")?;
+    let unread: i64 = row.try_get("unread").db("read moved item")?;
+    let size: i64 = row.try_get("size").db("read moved item")?;
+    sqlx::query(
+        "UPDATE mail_item SET folder_id = ?, imap_id = ?, mod_metadata = ?, change_date = ?
+         WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(to)
+    .bind(uid)
+    .bind(change)
+    .bind(ts)
+    .bind(mb.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db("move item")?;
+    tombstone(
+        conn,
+        mb,
+        change,
+        i64::from(id),
+        ItemKind::Message,
+        from,
+        old_uid,
+        true,
+        ts,
+    )
+    .await?;
+    adjust_folder(conn, mb, from, -1, -unread, -size, change).await?;
+    adjust_folder(conn, mb, to, 1, unread, size, change).await
+}
+
+async fn delete_one(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    id: i32,
+    change: i64,
+    ts: i64,
+) -> Result<Option<String>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT folder_id, imap_id, unread, size, blob_digest FROM mail_item
+         WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(mb.0)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .db("read deleted item")?
+    else {
+        return Ok(None);
+    };
+    let folder_id: i32 = row.try_get::<i64, _>("folder_id").db("read deleted item")? as i32;
+    let uid: i64 = row.try_get("imap_id").db("read deleted item")?;
+    let unread: i64 = row.try_get("unread").db("read deleted item")?;
+    let size: i64 = row.try_get("size").db("read deleted item")?;
+    let digest: String = row.try_get("blob_digest").db("read deleted item")?;
+    sqlx::query("DELETE FROM mail_item WHERE mailbox_id = ? AND id = ?")
+        .bind(mb.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .db("delete item")?;
+    tombstone(
+        conn,
+        mb,
+        change,
+        i64::from(id),
+        ItemKind::Message,
+        folder_id,
+        uid,
+        false,
+        ts,
+    )
+    .await?;
+    adjust_folder(conn, mb, folder_id, -1, -unread, -size, change).await?;
+    Ok(Some(digest))
+}
+
+async fn unread_and_size(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    id: i32,
+) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query("SELECT unread, size FROM mail_item WHERE mailbox_id = ? AND id = ?")
+        .bind(mb.0)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .db("read copied item")?;
+    Ok((
+        row.try_get("unread").db("read copied item")?,
+        row.try_get("size").db("read copied item")?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn tombstone(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    change: i64,
+    item: i64,
+    kind: ItemKind,
+    folder_id: i32,
+    uid: i64,
+    moved: bool,
+    ts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tombstone (mailbox_id, change, item_id, type, folder_id, imap_id, moved, date)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(mb.0)
+    .bind(change)
+    .bind(item)
+    .bind(i64::from(kind.code()))
+    .bind(folder_id)
+    .bind(uid)
+    .bind(i64::from(moved))
+    .bind(ts)
+    .execute(&mut *conn)
+    .await
+    .db("insert tombstone")?;
+    Ok(())
+}
+
+/// Adds to a folder's counters and raises its modseq to `change`.
+async fn adjust_folder(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    folder_id: i32,
+    count: i64,
+    unread: i64,
+    size: i64,
+    change: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE folder SET item_count = item_count + ?, unread_count = unread_count + ?,
+            size = size + ?, modseq = MAX(modseq, ?)
+         WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(count)
+    .bind(unread)
+    .bind(size)
+    .bind(change)
+    .bind(mb.0)
+    .bind(folder_id)
+    .execute(&mut *conn)
+    .await
+    .db("update folder counters")?;
+    Ok(())
+}
+
+/// Raises the mailbox's item id and change number checkpoints.
+async fn bump(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    item_id: Option<i32>,
+    change: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE mailbox SET item_id_checkpoint = MAX(item_id_checkpoint, ?),
+            change_checkpoint = MAX(change_checkpoint, ?) WHERE id = ?",
+    )
+    .bind(item_id.map(i64::from).unwrap_or(0))
+    .bind(change)
+    .bind(mb.0)
+    .execute(&mut *conn)
+    .await
+    .db("advance mailbox checkpoints")?;
+    Ok(())
+}
+
+/// Records that `seq` is applied: on its mailbox, and in the store-wide redo state.
+async fn finish(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    seq: u64,
+    checkpoint: u64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE mailbox SET last_redo_seq = MAX(last_redo_seq, ?) WHERE id = ?")
+        .bind(seq as i64)
+        .bind(mb.0)
+        .execute(&mut *conn)
+        .await
+        .db("record redo sequence")?;
+    sqlx::query(
+        "UPDATE store_state SET redo_checkpoint = MAX(redo_checkpoint, ?),
+            redo_high_seq = MAX(redo_high_seq, ?) WHERE id = 1",
+    )
+    .bind(checkpoint as i64)
+    .bind(seq as i64)
+    .execute(&mut *conn)
+    .await
+    .db("record redo checkpoint")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_validity_is_never_zero() {
+        assert_eq!(uid_validity(u32::MAX, 1), 1);
+        assert_eq!(uid_validity(100, 5), 105);
+    }
+}

@@ -1,0 +1,153 @@
+//! `StoreError`: everything a store call can fail with, and its mapping onto Zimbra's
+//! fault codes (`mail.NO_SUCH_FOLDER`, `mail.NO_SUCH_MSG`, `mail.ALREADY_EXISTS`, ...).
+//!
+//! Messages name ids, folder names and the step that failed; they never carry message
+//! content.
+
+use std::path::PathBuf;
+
+use zcs_core::{FaultCode, ItemId, ServiceError};
+
+/// An error from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The account has no mailbox on this server (or it was deleted).
+    #[error("no such mailbox: {0}")]
+    NoSuchMailbox(String),
+
+    /// No folder with this id or path in the mailbox.
+    #[error("no such folder: {0}")]
+    NoSuchFolder(String),
+
+    /// No message with this id in the mailbox.
+    #[error("no such message: {0}")]
+    NoSuchMessage(ItemId),
+
+    /// An item with this name already exists under the parent folder.
+    #[error("an object named {name:?} already exists in folder {parent}")]
+    AlreadyExists { parent: ItemId, name: String },
+
+    /// The name breaks Zimbra's item name rules.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+
+    /// A system folder cannot be renamed, moved or deleted.
+    #[error("system folder {0} cannot be changed")]
+    ImmutableFolder(ItemId),
+
+    /// The target folder cannot hold this item (a folder moved under itself, a message
+    /// put into the folder tree's root).
+    #[error("folder {folder} cannot contain {what}")]
+    CannotContain { folder: ItemId, what: String },
+
+    /// The request is malformed in a way none of the above names.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// A database step failed.
+    #[error("database: {step}: {source}")]
+    Db {
+        step: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A file system step on a blob, the redo log or a directory failed.
+    #[error("{step} {}: {source}", path.display())]
+    Io {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The redo log cannot take records (it failed to write or sync earlier, or the
+    /// store was closed).
+    #[error("redo log: {0}")]
+    Redo(String),
+
+    /// Stored data is not what the store wrote (a missing blob, an unparsable row).
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+
+    /// Another process (or another `Store` in this process) has the store open.
+    #[error("store at {} is already open elsewhere", .0.display())]
+    Locked(PathBuf),
+
+    /// The store was closed with [`crate::Store::close`].
+    #[error("store is closed")]
+    Closed,
+}
+
+impl StoreError {
+    /// The Zimbra fault code this error is reported with.
+    pub fn fault_code(&self) -> FaultCode {
+        match self {
+            StoreError::NoSuchMailbox(_) => FaultCode::NoSuchMailbox,
+            StoreError::NoSuchFolder(_) => FaultCode::NoSuchFolder,
+            StoreError::NoSuchMessage(_) => FaultCode::NoSuchMsg,
+            StoreError::AlreadyExists { .. } => FaultCode::AlreadyExists,
+            StoreError::InvalidName { .. } => FaultCode::InvalidName,
+            // LIMITATION: Zimbra reports mail.IMMUTABLE_OBJECT here; zcs-core has no such
+            // FaultCode yet, so the nearest one is used.
+            StoreError::ImmutableFolder(_) => FaultCode::PermDenied,
+            StoreError::CannotContain { .. } => FaultCode::CannotContain,
+            StoreError::InvalidRequest(_) => FaultCode::InvalidRequest,
+            StoreError::Locked(_) | StoreError::Closed => FaultCode::Temporarily,
+            StoreError::Db { .. }
+            | StoreError::Io { .. }
+            | StoreError::Redo(_)
+            | StoreError::Corrupt(_) => FaultCode::Failure,
+        }
+    }
+
+    pub(crate) fn io(step: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            step,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn no_such_folder(id: ItemId) -> Self {
+        StoreError::NoSuchFolder(id.to_string())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        ServiceError::new(err.fault_code(), err.to_string())
+    }
+}
+
+/// Wraps a sqlx error with the step that failed.
+pub(crate) trait DbContext<T> {
+    fn db(self, step: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> DbContext<T> for Result<T, sqlx::Error> {
+    fn db(self, step: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Db { step, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_to_zimbra_fault_codes() {
+        let e: ServiceError = StoreError::no_such_folder(ItemId(300)).into();
+        assert_eq!(e.code.as_str(), "mail.NO_SUCH_FOLDER");
+        let e: ServiceError = StoreError::NoSuchMessage(ItemId(257)).into();
+        assert_eq!(e.code.as_str(), "mail.NO_SUCH_MSG");
+        let e: ServiceError = StoreError::AlreadyExists {
+            parent: ItemId(1),
+            name: "x".into(),
+        }
+        .into();
+        assert_eq!(e.code.as_str(), "mail.ALREADY_EXISTS");
+        let e: ServiceError = StoreError::Corrupt("x".into()).into();
+        assert_eq!(e.code.as_str(), "service.FAILURE");
+    }
+}

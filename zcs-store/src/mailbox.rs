@@ -1,0 +1,342 @@
+//! [`Mailbox`]: the handle every front end uses on one account's mailbox; this file holds
+//! the handle itself, folder operations and the mailbox-wide reads. Message operations
+//! are in `crate::messages`.
+//!
+//! Changes run under the mailbox's lock (ids and change numbers are decided there) and
+//! through `Inner::log_and_apply`; reads go straight to the database.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+use tokio::sync::Mutex as AsyncMutex;
+use zcs_core::{ChangeNumber, ItemId, MailboxId, ZimbraId, folder};
+
+use crate::apply::uid_validity;
+use crate::error::{DbContext, StoreError};
+use crate::parse;
+use crate::redo::RedoOp;
+use crate::rows::{self, FolderRow};
+use crate::store::{Inner, spawn};
+use crate::types::{Folder, Tombstone};
+
+/// A cheap handle on one account's mailbox. Clones share the store.
+#[derive(Clone)]
+pub struct Mailbox {
+    pub(crate) inner: Arc<Inner>,
+    id: MailboxId,
+    account: ZimbraId,
+    lock: Arc<AsyncMutex<()>>,
+}
+
+/// The counters a change is planned from, read under the mailbox lock.
+pub(crate) struct MailboxState {
+    /// The last item id handed out.
+    pub item_id: i32,
+    /// The current change number.
+    pub change: i64,
+    pub uid_validity_base: u32,
+}
+
+impl Mailbox {
+    pub(crate) fn new(inner: Arc<Inner>, id: MailboxId, account: ZimbraId) -> Mailbox {
+        let lock = inner.lock_for(id);
+        Mailbox {
+            inner,
+            id,
+            account,
+            lock,
+        }
+    }
+
+    /// The mailbox's numeric id on this server.
+    pub fn id(&self) -> MailboxId {
+        self.id
+    }
+
+    /// The account owning the mailbox.
+    pub fn account(&self) -> ZimbraId {
+        self.account
+    }
+
+    /// Runs `f` in its own task while holding this mailbox's lock.
+    pub(crate) async fn locked<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Mailbox) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let mb = self.clone();
+        spawn(async move {
+            let _guard = mb.lock.clone().lock_owned().await;
+            f(mb).await
+        })
+        .await
+    }
+
+    /// Reads the counters; [`StoreError::NoSuchMailbox`] once the mailbox is deleted.
+    pub(crate) async fn state(&self) -> Result<MailboxState, StoreError> {
+        let row = sqlx::query(
+            "SELECT item_id_checkpoint, change_checkpoint, uid_validity_base FROM mailbox
+             WHERE id = ?",
+        )
+        .bind(self.id.0)
+        .fetch_optional(&self.inner.pool)
+        .await
+        .db("read mailbox state")?
+        .ok_or_else(|| StoreError::NoSuchMailbox(self.account.to_string()))?;
+        Ok(MailboxState {
+            item_id: row.try_get::<i64, _>(0).db("read mailbox state")? as i32,
+            change: row.try_get(1).db("read mailbox state")?,
+            uid_validity_base: row.try_get::<i64, _>(2).db("read mailbox state")? as u32,
+        })
+    }
+
+    /// Logs and applies one op for this mailbox (caller holds the lock).
+    pub(crate) async fn commit(&self, op: RedoOp) -> Result<(), StoreError> {
+        self.inner.log_and_apply(self.id, op).await
+    }
+
+    async fn folder_rows(
+        &self,
+    ) -> Result<(std::collections::HashMap<i32, FolderRow>, u32), StoreError> {
+        let mut tx = self.inner.pool.begin().await.db("begin read")?;
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT item_id_checkpoint FROM mailbox WHERE id = ?")
+                .bind(self.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .db("read mailbox state")?;
+        let next = next.ok_or_else(|| StoreError::NoSuchMailbox(self.account.to_string()))?;
+        let folders = rows::load_folders(&mut tx, self.id).await?;
+        tx.commit().await.db("end read")?;
+        Ok((folders, (next + 1) as u32))
+    }
+
+    /// Every folder, system ones included, sorted by path. The hidden ROOT (11) and
+    /// USER_ROOT (1) are left out; [`Mailbox::folder`] still answers for them.
+    pub async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
+        let (all, next) = self.folder_rows().await?;
+        let mut out: Vec<Folder> = all
+            .values()
+            .filter(|f| f.id != folder::ROOT && f.id != folder::USER_ROOT)
+            .map(|f| rows::folder_of(&all, f, next))
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// One folder by id; [`StoreError::NoSuchFolder`] when absent.
+    pub async fn folder(&self, id: ItemId) -> Result<Folder, StoreError> {
+        let (all, next) = self.folder_rows().await?;
+        all.get(&id.0)
+            .map(|f| rows::folder_of(&all, f, next))
+            .ok_or_else(|| StoreError::no_such_folder(id))
+    }
+
+    /// The folder at `path` (`"/Inbox/sub"` or `"Inbox/sub"`; `"/"` is USER_ROOT), or
+    /// `None`. A top-level `Inbox` matches in any case (RFC 9051 §5.1: INBOX is
+    /// case-insensitive); every other name matches exactly.
+    pub async fn folder_by_path(&self, path: &str) -> Result<Option<Folder>, StoreError> {
+        let (all, next) = self.folder_rows().await?;
+        let mut cur = folder::USER_ROOT;
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            let child = all.values().find(|f| {
+                f.parent == cur
+                    && f.id != cur
+                    && (f.name == seg
+                        || (cur == folder::USER_ROOT
+                            && f.id == folder::INBOX
+                            && seg.eq_ignore_ascii_case("inbox")))
+            });
+            match child {
+                Some(f) => cur = f.id,
+                None => return Ok(None),
+            }
+        }
+        Ok(all.get(&cur).map(|f| rows::folder_of(&all, f, next)))
+    }
+
+    /// Creates a folder named `name` under `parent`; it inherits the parent's view
+    /// (`message` under USER_ROOT). Durable on return.
+    ///
+    /// # Errors
+    /// `mail.INVALID_NAME` for a bad name (one containing `/`, among others),
+    /// `mail.NO_SUCH_FOLDER` for a missing parent, `mail.ALREADY_EXISTS` when the parent
+    /// has a child of that name (top-level `Inbox` in any case).
+    pub async fn create_folder(&self, parent: ItemId, name: &str) -> Result<Folder, StoreError> {
+        let name = parse::folder_name(name)?;
+        let id = self
+            .locked(move |mb| async move {
+                let st = mb.state().await?;
+                let (all, _) = mb.folder_rows().await?;
+                let p = all
+                    .get(&parent.0)
+                    .ok_or_else(|| StoreError::no_such_folder(parent))?;
+                if parent.0 == folder::ROOT {
+                    return Err(StoreError::CannotContain {
+                        folder: parent,
+                        what: "folders".into(),
+                    });
+                }
+                check_unique(&all, parent.0, &name, None)?;
+                let view = if p.view.is_empty() {
+                    "message".to_string()
+                } else {
+                    p.view.clone()
+                };
+                let change = st.change + 1;
+                let id = st.item_id + 1;
+                mb.commit(RedoOp::CreateFolder {
+                    change,
+                    id,
+                    parent: parent.0,
+                    name,
+                    view,
+                    uid_validity: uid_validity(st.uid_validity_base, change),
+                })
+                .await?;
+                Ok(ItemId(id))
+            })
+            .await?;
+        self.folder(id).await
+    }
+
+    /// Renames folder `id` to `name` and/or moves it under `new_parent`. A no-op change
+    /// logs nothing.
+    ///
+    /// # Errors
+    /// System folders cannot be renamed; a folder cannot move under itself
+    /// (`mail.CANNOT_CONTAIN`); names follow [`Mailbox::create_folder`].
+    pub async fn rename_folder(
+        &self,
+        id: ItemId,
+        new_parent: ItemId,
+        name: &str,
+    ) -> Result<Folder, StoreError> {
+        if id.0 < ItemId::FIRST_USER_ID {
+            return Err(StoreError::ImmutableFolder(id));
+        }
+        let name = parse::folder_name(name)?;
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            let (all, _) = mb.folder_rows().await?;
+            let f = all
+                .get(&id.0)
+                .ok_or_else(|| StoreError::no_such_folder(id))?;
+            if !all.contains_key(&new_parent.0) {
+                return Err(StoreError::no_such_folder(new_parent));
+            }
+            if new_parent.0 == folder::ROOT || rows::is_within(&all, new_parent.0, id.0) {
+                return Err(StoreError::CannotContain {
+                    folder: new_parent,
+                    what: format!("folder {id}"),
+                });
+            }
+            if f.parent == new_parent.0 && f.name == name {
+                return Ok(());
+            }
+            check_unique(&all, new_parent.0, &name, Some(id.0))?;
+            mb.commit(RedoOp::RenameFolder {
+                change: st.change + 1,
+                id: id.0,
+                parent: new_parent.0,
+                name,
+            })
+            .await
+        })
+        .await?;
+        self.folder(id).await
+    }
+
+    /// Hard-deletes folder `id`, its subfolders and every message in them (tombstones
+    /// record each); blobs go when their last reference does. System folders cannot be
+    /// deleted.
+    pub async fn delete_folder(&self, id: ItemId) -> Result<(), StoreError> {
+        if id.0 < ItemId::FIRST_USER_ID {
+            return Err(StoreError::ImmutableFolder(id));
+        }
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            let (all, _) = mb.folder_rows().await?;
+            if !all.contains_key(&id.0) {
+                return Err(StoreError::no_such_folder(id));
+            }
+            mb.commit(RedoOp::DeleteFolder {
+                change: st.change + 1,
+                id: id.0,
+            })
+            .await
+        })
+        .await
+    }
+
+    /// The mailbox's current change number (the highest MODSEQ of anything in it).
+    pub async fn change_number(&self) -> Result<ChangeNumber, StoreError> {
+        Ok(ChangeNumber(self.state().await?.change))
+    }
+
+    /// Total size in bytes and number of messages in the mailbox.
+    pub async fn size_and_count(&self) -> Result<(u64, u64), StoreError> {
+        let (size, count): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(item_count), 0) FROM folder
+             WHERE mailbox_id = ?",
+        )
+        .bind(self.id.0)
+        .fetch_one(&self.inner.pool)
+        .await
+        .db("sum mailbox size")?;
+        Ok((size.max(0) as u64, count.max(0) as u64))
+    }
+
+    /// Items that left a folder (deleted or moved out) with a change number above
+    /// `since`, oldest first: the source of IMAP VANISHED (RFC 7162 §3.2.10) and of SOAP
+    /// sync deletes.
+    pub async fn tombstones_since(&self, since: i64) -> Result<Vec<Tombstone>, StoreError> {
+        let rows: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT change, item_id, folder_id, imap_id, moved, type FROM tombstone
+             WHERE mailbox_id = ? AND change > ? ORDER BY change, item_id",
+        )
+        .bind(self.id.0)
+        .bind(since)
+        .fetch_all(&self.inner.pool)
+        .await
+        .db("read tombstones")?;
+        Ok(rows
+            .into_iter()
+            .map(|(change, id, f, uid, moved, kind)| Tombstone {
+                change,
+                id: ItemId(id as i32),
+                folder: ItemId(f as i32),
+                imap_uid: uid as u32,
+                moved: moved != 0,
+                is_folder: kind == i64::from(zcs_core::ItemKind::Folder.code()),
+            })
+            .collect())
+    }
+}
+
+/// [`StoreError::AlreadyExists`] when `parent` has a child named `name` other than
+/// `except`. A top-level `Inbox` clashes in any case, as IMAP sees it.
+fn check_unique(
+    all: &std::collections::HashMap<i32, FolderRow>,
+    parent: i32,
+    name: &str,
+    except: Option<i32>,
+) -> Result<(), StoreError> {
+    let clash = all.values().any(|f| {
+        f.parent == parent
+            && f.id != parent
+            && Some(f.id) != except
+            && (f.name == name
+                || (parent == folder::USER_ROOT
+                    && f.name.eq_ignore_ascii_case("inbox")
+                    && name.eq_ignore_ascii_case("inbox")))
+    });
+    if clash {
+        return Err(StoreError::AlreadyExists {
+            parent: ItemId(parent),
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}

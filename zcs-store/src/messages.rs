@@ -1,0 +1,373 @@
+//! Message operations on a [`Mailbox`]: append (and the per-target half of delivery),
+//! reads, flags, copy, move, delete and the indexer's bookkeeping.
+//!
+//! Each change is validated under the mailbox lock, logged as one redo record with one
+//! new change number, then applied; a change that would change nothing logs nothing.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use zcs_core::{Flags, ItemId, folder};
+
+use crate::blob::{Pin, digest_of};
+use crate::error::{DbContext, StoreError};
+use crate::mailbox::Mailbox;
+use crate::parse::{self, HeaderSummary};
+use crate::redo::RedoOp;
+use crate::rows;
+use crate::store::Inner;
+use crate::types::MessageMeta;
+
+/// A message's blob, durable on disk and pinned until this is dropped, with its header
+/// summary: what every target of a delivery shares.
+pub(crate) struct Prepared {
+    pub digest: String,
+    pub size: u64,
+    pub summary: HeaderSummary,
+    _pin: Pin,
+}
+
+/// Hashes `raw`, parses its headers and makes its blob durable (written once whatever
+/// the number of recipients).
+pub(crate) async fn prepare_blob(
+    inner: &Arc<Inner>,
+    raw: Vec<u8>,
+) -> Result<Arc<Prepared>, StoreError> {
+    let blobs = inner.blobs.clone();
+    tokio::task::spawn_blocking(move || {
+        let digest = digest_of(&raw);
+        let pin = blobs.pin(&digest);
+        blobs.write(&digest, &raw)?;
+        Ok(Arc::new(Prepared {
+            digest,
+            size: raw.len() as u64,
+            summary: parse::summarize(&raw),
+            _pin: pin,
+        }))
+    })
+    .await
+    .map_err(|e| StoreError::Redo(format!("blob task failed: {e}")))?
+}
+
+/// Creates one message item in `mb` from a prepared blob.
+pub(crate) async fn create_message(
+    mb: &Mailbox,
+    folder_id: ItemId,
+    prepared: &Arc<Prepared>,
+    flags: Flags,
+    date_ms: i64,
+) -> Result<MessageMeta, StoreError> {
+    let p = prepared.clone();
+    let id = mb
+        .locked(move |mb| async move {
+            let st = mb.state().await?;
+            check_message_folder(&mb, folder_id).await?;
+            let id = st.item_id + 1;
+            mb.commit(RedoOp::CreateMessage {
+                change: st.change + 1,
+                id,
+                folder: folder_id.0,
+                flags: flags.0,
+                date_ms,
+                size: p.size,
+                digest: p.digest.clone(),
+                subject: p.summary.subject.clone(),
+                sender: p.summary.sender.clone(),
+                recipients: p.summary.recipients.clone(),
+                message_id: p.summary.message_id.clone(),
+            })
+            .await?;
+            Ok(ItemId(id))
+        })
+        .await?;
+    mb.message(id).await
+}
+
+/// Fails unless `id` is a folder of `mb` that can hold messages.
+async fn check_message_folder(mb: &Mailbox, id: ItemId) -> Result<(), StoreError> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM folder WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.id().0)
+            .bind(id.0)
+            .fetch_optional(&mb.inner.pool)
+            .await
+            .db("look up folder")?;
+    if exists.is_none() {
+        return Err(StoreError::no_such_folder(id));
+    }
+    if id.0 == folder::ROOT || id.0 == folder::USER_ROOT {
+        return Err(StoreError::CannotContain {
+            folder: id,
+            what: "messages".into(),
+        });
+    }
+    Ok(())
+}
+
+/// How a flag change computes the new flags.
+#[derive(Clone, Copy)]
+enum FlagChange {
+    Set(u32, bool),
+    Replace(Flags),
+}
+
+/// `ids` without repeats, first occurrence kept.
+fn dedup(ids: &[ItemId]) -> Vec<ItemId> {
+    let mut seen = HashSet::new();
+    ids.iter().copied().filter(|i| seen.insert(*i)).collect()
+}
+
+impl Mailbox {
+    /// Stores `raw` as a new message in `folder` with `flags` and IMAP INTERNALDATE
+    /// `internal_date_ms`. Returns once the blob and the redo record are fsynced and
+    /// the item is committed.
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN` for the folder tree's roots, I/O.
+    pub async fn append(
+        &self,
+        folder: ItemId,
+        raw: &[u8],
+        flags: Flags,
+        internal_date_ms: i64,
+    ) -> Result<MessageMeta, StoreError> {
+        let prepared = prepare_blob(&self.inner, raw.to_vec()).await?;
+        let res = create_message(self, folder, &prepared, flags, internal_date_ms).await;
+        if res.is_err() {
+            let digest = prepared.digest.clone();
+            drop(prepared);
+            self.inner.release_blobs(vec![digest]).await;
+        }
+        res
+    }
+
+    /// The messages of `folder`, by IMAP UID ascending.
+    pub async fn messages(&self, folder: ItemId) -> Result<Vec<MessageMeta>, StoreError> {
+        let mut tx = self.inner.pool.begin().await.db("begin read")?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM folder WHERE mailbox_id = ? AND id = ?")
+                .bind(self.id().0)
+                .bind(folder.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .db("look up folder")?;
+        if exists.is_none() {
+            return Err(StoreError::no_such_folder(folder));
+        }
+        let rows = sqlx::query(rows::MESSAGES_IN_FOLDER)
+            .bind(self.id().0)
+            .bind(folder.0)
+            .fetch_all(&mut *tx)
+            .await
+            .db("list messages")?;
+        tx.commit().await.db("end read")?;
+        rows.iter().map(rows::message_from_row).collect()
+    }
+
+    /// One message's metadata; `mail.NO_SUCH_MSG` when absent.
+    pub async fn message(&self, id: ItemId) -> Result<MessageMeta, StoreError> {
+        let mut conn = self.inner.pool.acquire().await.db("acquire connection")?;
+        rows::message_by_id(&mut conn, self.id(), id)
+            .await?
+            .ok_or(StoreError::NoSuchMessage(id))
+    }
+
+    /// The exact bytes stored for message `id`.
+    pub async fn read_message(&self, id: ItemId) -> Result<Vec<u8>, StoreError> {
+        let meta = self.message(id).await?;
+        let blobs = self.inner.blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.read(&meta.blob_digest))
+            .await
+            .map_err(|e| StoreError::Redo(format!("blob task failed: {e}")))?
+    }
+
+    /// Sets (`on`) or clears the bits of `mask` on each message. Only messages whose
+    /// flags change get the new change number; when none change nothing is logged.
+    /// Returns the metadata of every id after the change, in input order (repeats
+    /// dropped).
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_MSG` if any id is missing (then nothing changes).
+    pub async fn set_flags(
+        &self,
+        ids: &[ItemId],
+        mask: u32,
+        on: bool,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        self.change_flags(ids, FlagChange::Set(mask, on)).await
+    }
+
+    /// Replaces the flags of each message with `flags`; otherwise as
+    /// [`Mailbox::set_flags`].
+    pub async fn replace_flags(
+        &self,
+        ids: &[ItemId],
+        flags: Flags,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        self.change_flags(ids, FlagChange::Replace(flags)).await
+    }
+
+    async fn change_flags(
+        &self,
+        ids: &[ItemId],
+        how: FlagChange,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let ids = dedup(ids);
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            let mut changed = Vec::new();
+            for id in &ids {
+                let m = mb.message(*id).await?;
+                let new = match how {
+                    FlagChange::Set(mask, on) => m.flags.with(mask, on),
+                    FlagChange::Replace(f) => f,
+                };
+                if new != m.flags {
+                    changed.push((id.0, new.0));
+                }
+            }
+            if !changed.is_empty() {
+                mb.commit(RedoOp::SetFlags {
+                    change: st.change + 1,
+                    items: changed,
+                })
+                .await?;
+            }
+            mb.metas(&ids).await
+        })
+        .await
+    }
+
+    /// Copies messages into `to_folder` as new items (new ids, which are also their
+    /// UIDs there) sharing the originals' blobs. Returns the new items in input order.
+    pub async fn copy(
+        &self,
+        ids: &[ItemId],
+        to_folder: ItemId,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let ids = dedup(ids);
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            check_message_folder(&mb, to_folder).await?;
+            mb.metas(&ids).await?;
+            let items: Vec<(i32, i32)> = ids
+                .iter()
+                .zip(st.item_id + 1..)
+                .map(|(src, new)| (src.0, new))
+                .collect();
+            if items.is_empty() {
+                return Ok(Vec::new());
+            }
+            mb.commit(RedoOp::Copy {
+                change: st.change + 1,
+                folder: to_folder.0,
+                items: items.clone(),
+            })
+            .await?;
+            let new: Vec<ItemId> = items.iter().map(|(_, n)| ItemId(*n)).collect();
+            mb.metas(&new).await
+        })
+        .await
+    }
+
+    /// Moves messages into `to_folder`; each keeps its item id and gets a new IMAP UID
+    /// there (the next item id). Messages already in `to_folder` are left alone.
+    /// Returns every message after the move, in input order.
+    pub async fn move_items(
+        &self,
+        ids: &[ItemId],
+        to_folder: ItemId,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let ids = dedup(ids);
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            check_message_folder(&mb, to_folder).await?;
+            let metas = mb.metas(&ids).await?;
+            let items: Vec<(i32, i32)> = metas
+                .iter()
+                .filter(|m| m.folder != to_folder)
+                .zip(st.item_id + 1..)
+                .map(|(m, uid)| (m.id.0, uid))
+                .collect();
+            if items.is_empty() {
+                return Ok(metas);
+            }
+            mb.commit(RedoOp::Move {
+                change: st.change + 1,
+                folder: to_folder.0,
+                items,
+            })
+            .await?;
+            mb.metas(&ids).await
+        })
+        .await
+    }
+
+    /// Hard-deletes messages, recording a tombstone for each with the new change
+    /// number; a blob goes when its last reference does. Ids that do not exist (for
+    /// instance already deleted by another session) are ignored.
+    pub async fn delete_items(&self, ids: &[ItemId]) -> Result<(), StoreError> {
+        let ids = dedup(ids);
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            let mut present = Vec::new();
+            for id in &ids {
+                if mb.message(*id).await.is_ok() {
+                    present.push(id.0);
+                }
+            }
+            if present.is_empty() {
+                return Ok(());
+            }
+            mb.commit(RedoOp::Delete {
+                change: st.change + 1,
+                ids: present,
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Up to `limit` messages not yet marked indexed, lowest id first.
+    pub async fn unindexed(&self, limit: usize) -> Result<Vec<ItemId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM mail_item WHERE mailbox_id = ? AND indexed = 0 ORDER BY id LIMIT ?",
+        )
+        .bind(self.id().0)
+        .bind(limit.min(i64::MAX as usize) as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .db("list unindexed items")?;
+        Ok(ids.into_iter().map(|i| ItemId(i as i32)).collect())
+    }
+
+    /// Marks messages indexed. Not logged in the redo log: after a crash an item may
+    /// be reported unindexed again, and indexing it twice is harmless.
+    pub async fn mark_indexed(&self, ids: &[ItemId]) -> Result<(), StoreError> {
+        let _w = self.inner.db_write.lock().await;
+        let mut tx = self.inner.pool.begin().await.db("begin mark indexed")?;
+        for id in ids {
+            sqlx::query("UPDATE mail_item SET indexed = 1 WHERE mailbox_id = ? AND id = ?")
+                .bind(self.id().0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db("mark indexed")?;
+        }
+        tx.commit().await.db("commit mark indexed")?;
+        Ok(())
+    }
+
+    /// Metadata for each id in order; `mail.NO_SUCH_MSG` on the first missing one.
+    async fn metas(&self, ids: &[ItemId]) -> Result<Vec<MessageMeta>, StoreError> {
+        let mut conn = self.inner.pool.acquire().await.db("acquire connection")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let m = rows::message_by_id(&mut conn, self.id(), *id)
+                .await?
+                .ok_or(StoreError::NoSuchMessage(*id))?;
+            out.push(m);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,152 @@
+//! Input checks done before anything is logged: the header summary stored with a message
+//! (subject, sender, recipients, Message-ID) and Zimbra's rules for folder names.
+//!
+//! Header parsing tolerates any bytes: a message mail-parser cannot make sense of is
+//! stored with empty fields, never refused.
+
+use mail_parser::{Address, MessageParser};
+
+use crate::error::StoreError;
+
+/// Longest subject/sender/recipients value kept (characters); longer values are cut.
+const MAX_FIELD_CHARS: usize = 1024;
+
+/// The header summary of one message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HeaderSummary {
+    pub subject: String,
+    pub sender: String,
+    pub recipients: String,
+    pub message_id: Option<String>,
+}
+
+/// Extracts the header summary from raw RFC 5322 bytes.
+pub(crate) fn summarize(raw: &[u8]) -> HeaderSummary {
+    let Some(msg) = MessageParser::default().parse_headers(raw) else {
+        return HeaderSummary::default();
+    };
+    let subject = clip(msg.subject().unwrap_or_default());
+    // RFC 5322 §3.6.2: From is the author; Sender only when From is missing.
+    let sender = msg
+        .from()
+        .or_else(|| msg.sender())
+        .map(format_addresses)
+        .unwrap_or_default();
+    let mut rcpts = Vec::new();
+    for a in [msg.to(), msg.cc()].into_iter().flatten() {
+        let s = format_addresses(a);
+        if !s.is_empty() {
+            rcpts.push(s);
+        }
+    }
+    let message_id = msg
+        .message_id()
+        .map(|m| clip(m.trim()))
+        .filter(|m| !m.is_empty());
+    HeaderSummary {
+        subject,
+        sender: clip(&sender),
+        recipients: clip(&rcpts.join(", ")),
+        message_id,
+    }
+}
+
+fn format_addresses(a: &Address<'_>) -> String {
+    a.iter()
+        .map(|addr| match (addr.name(), addr.address()) {
+            (Some(n), Some(e)) if !n.is_empty() => format!("{n} <{e}>"),
+            (_, Some(e)) => e.to_string(),
+            (Some(n), None) => n.to_string(),
+            (None, None) => String::new(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Drops control characters and cuts to [`MAX_FIELD_CHARS`].
+fn clip(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .take(MAX_FIELD_CHARS)
+        .collect()
+}
+
+/// Checks and normalizes a folder name the way Zimbra does (soap.txt item names): at
+/// most 255 characters, none of `:` `/` `"` TAB CR LF, not `.`, `..` or empty; other
+/// characters below 0x20 and trailing white space are stripped first.
+pub(crate) fn folder_name(name: &str) -> Result<String, StoreError> {
+    let bad = |reason| StoreError::InvalidName {
+        name: name.chars().take(300).collect(),
+        reason,
+    };
+    if name.contains(['/', ':', '"', '\t', '\r', '\n']) {
+        return Err(bad("contains one of / : \" TAB CR LF"));
+    }
+    let cleaned: String = name.chars().filter(|c| *c >= ' ').collect();
+    let cleaned = cleaned.trim_end().to_string();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        return Err(bad("empty, \".\" or \"..\""));
+    }
+    if cleaned.chars().count() > 255 {
+        return Err(bad("longer than 255 characters"));
+    }
+    Ok(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn summary_of_a_plain_message() {
+        let raw = b"From: Alice Example <alice@example.com>\r\n\
+            To: bob@example.com, Carol <carol@example.org>\r\n\
+            Cc: dave@example.net\r\n\
+            Subject: =?UTF-8?Q?caf=C3=A9?=\r\n\
+            Message-ID: <abc@example.com>\r\n\r\nbody\r\n";
+        let s = summarize(raw);
+        assert_eq!(s.subject, "café");
+        assert_eq!(s.sender, "Alice Example <alice@example.com>");
+        assert_eq!(
+            s.recipients,
+            "bob@example.com, Carol <carol@example.org>, dave@example.net"
+        );
+        assert_eq!(s.message_id.as_deref(), Some("abc@example.com"));
+    }
+
+    #[test]
+    fn garbage_gives_empty_fields() {
+        let s = summarize(b"\x00\xff\xfe not a message");
+        assert_eq!(s.sender, "");
+        let s = summarize(b"");
+        assert_eq!(s, HeaderSummary::default());
+    }
+
+    #[test]
+    fn folder_names_follow_zimbra_rules() {
+        assert_eq!(folder_name("Work  ").unwrap(), "Work");
+        assert_eq!(folder_name("a\u{1}b").unwrap(), "ab");
+        for bad in ["", " ", ".", "..", "a/b", "a:b", "a\"b", "a\tb", "a\nb"] {
+            assert!(folder_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(folder_name(&"x".repeat(256)).is_err());
+        assert!(folder_name(&"é".repeat(255)).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn summarize_never_panics(raw in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = summarize(&raw);
+        }
+
+        #[test]
+        fn folder_name_never_panics(name in ".{0,300}") {
+            if let Ok(n) = folder_name(&name) {
+                prop_assert!(!n.contains('/'));
+                prop_assert!(!n.is_empty());
+            }
+        }
+    }
+}

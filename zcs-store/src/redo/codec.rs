@@ -1,0 +1,773 @@
+//! The redo log byte format: a file header, then length-prefixed, CRC-32-checked records.
+//!
+//! Pure code, no I/O; decoding never panics on any input, which makes
+//! [`decode_records`] and [`decode_log`] direct fuzz targets.
+//!
+//! File layout (all integers little-endian):
+//!
+//! ```text
+//! header  (16 bytes)  "ZCSREDO" | version u8 | reserved u64 (0; room for the first
+//!                     sequence of an archived file when rollover comes)
+//! record  (repeated)  marker u32 = 0x5A52_4543 ("CERZ" on disk)
+//!                     body length u32 | CRC-32 (IEEE) of the body u32
+//!                     body: version u8 | op code u8 | sequence u64 | timestamp ms i64
+//!                           | mailbox id i64 | op payload
+//! ```
+//!
+//! Strings are a u32 byte length and UTF-8 bytes; an optional string is a u8 tag (0/1)
+//! and the string; lists are a u32 count and the elements. Sequence numbers grow by one
+//! per record across the whole log (and, once rollover exists, across files), so a
+//! reader can tell where the database stopped and an archive where it starts.
+
+use zcs_core::{MailboxId, ZimbraId};
+
+/// The first seven bytes of a redo log file.
+pub const FILE_MAGIC: &[u8; 7] = b"ZCSREDO";
+/// The format version written in the file header and in every record body.
+pub const FORMAT_VERSION: u8 = 1;
+/// Length of the file header.
+pub const FILE_HEADER_LEN: usize = 16;
+/// The largest record body accepted; anything longer is treated as corruption.
+pub const MAX_RECORD_LEN: u32 = 16 << 20;
+
+const RECORD_MARKER: u32 = 0x5A52_4543;
+const FRAME_LEN: usize = 12;
+
+/// One logged mailbox change. Every id, change number and UID is already decided, so
+/// replaying the op reproduces the original state exactly (id-preserving replay).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedoOp {
+    /// A mailbox was created for `account`, with its system folders; the UIDVALIDITY of
+    /// each system folder derives from `uid_validity_base`.
+    CreateMailbox {
+        account: ZimbraId,
+        uid_validity_base: u32,
+    },
+    /// The mailbox and everything in it was deleted.
+    DeleteMailbox,
+    /// A user folder was created.
+    CreateFolder {
+        change: i64,
+        id: i32,
+        parent: i32,
+        name: String,
+        view: String,
+        uid_validity: u32,
+    },
+    /// A folder was renamed and/or moved under another parent.
+    RenameFolder {
+        change: i64,
+        id: i32,
+        parent: i32,
+        name: String,
+    },
+    /// A folder, its subfolders and all their messages were deleted.
+    DeleteFolder { change: i64, id: i32 },
+    /// A message was created (delivered or appended) from the blob named by `digest`.
+    CreateMessage {
+        change: i64,
+        id: i32,
+        folder: i32,
+        flags: u32,
+        date_ms: i64,
+        size: u64,
+        digest: String,
+        subject: String,
+        sender: String,
+        recipients: String,
+        message_id: Option<String>,
+    },
+    /// Items got these new flag values (only items whose flags changed are listed).
+    SetFlags { change: i64, items: Vec<(i32, u32)> },
+    /// Items were copied into `folder`: (source id, new id; the new id is also the UID).
+    Copy {
+        change: i64,
+        folder: i32,
+        items: Vec<(i32, i32)>,
+    },
+    /// Items were moved into `folder`: (id, new IMAP UID).
+    Move {
+        change: i64,
+        folder: i32,
+        items: Vec<(i32, i32)>,
+    },
+    /// Items were hard-deleted.
+    Delete { change: i64, ids: Vec<i32> },
+    /// The op logged with sequence `seq` was not applied (its database transaction
+    /// failed); replay must skip it.
+    Abort { seq: u64 },
+}
+
+impl RedoOp {
+    /// The op code written on disk.
+    pub fn code(&self) -> u8 {
+        match self {
+            RedoOp::CreateMailbox { .. } => 1,
+            RedoOp::DeleteMailbox => 2,
+            RedoOp::CreateFolder { .. } => 3,
+            RedoOp::RenameFolder { .. } => 4,
+            RedoOp::DeleteFolder { .. } => 5,
+            RedoOp::CreateMessage { .. } => 6,
+            RedoOp::SetFlags { .. } => 7,
+            RedoOp::Copy { .. } => 8,
+            RedoOp::Move { .. } => 9,
+            RedoOp::Delete { .. } => 10,
+            RedoOp::Abort { .. } => 11,
+        }
+    }
+}
+
+/// One record of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedoRecord {
+    /// Position in the log; strictly increasing by one.
+    pub seq: u64,
+    /// When the change was made (ms since the epoch).
+    pub timestamp_ms: i64,
+    /// The mailbox changed.
+    pub mailbox: MailboxId,
+    /// What changed.
+    pub op: RedoOp,
+}
+
+/// Why decoding stopped before the end of the input.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The input ends inside a record (a torn write) or inside the header.
+    #[error("truncated")]
+    Truncated,
+    /// The file header is not a zcs redo log header.
+    #[error("bad file header")]
+    BadHeader,
+    /// A record does not start with the record marker.
+    #[error("bad record marker")]
+    BadMarker,
+    /// A record claims a body longer than [`MAX_RECORD_LEN`].
+    #[error("record length {0} too large")]
+    TooLong(u32),
+    /// The body does not match its CRC-32.
+    #[error("checksum mismatch")]
+    Checksum,
+    /// A format version this code does not know.
+    #[error("unknown version {0}")]
+    UnknownVersion(u8),
+    /// An op code this code does not know.
+    #[error("unknown op code {0}")]
+    UnknownOp(u8),
+    /// The body is well framed but its payload is malformed.
+    #[error("malformed payload: {0}")]
+    Malformed(&'static str),
+}
+
+/// The result of decoding a run of records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    /// The records decoded, in order.
+    pub records: Vec<RedoRecord>,
+    /// How many input bytes the good records (plus the header, for [`decode_log`])
+    /// cover; a torn or corrupt tail starts here.
+    pub valid_len: usize,
+    /// Why decoding stopped early, or `None` when the input ended on a record boundary.
+    pub stop: Option<DecodeError>,
+}
+
+/// The 16-byte file header.
+pub fn encode_file_header() -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..7].copy_from_slice(FILE_MAGIC);
+    h[7] = FORMAT_VERSION;
+    h
+}
+
+/// Appends the framed encoding of `rec` to `out`.
+pub fn encode_record(rec: &RedoRecord, out: &mut Vec<u8>) {
+    let mut body = Vec::with_capacity(64);
+    body.push(FORMAT_VERSION);
+    body.push(rec.op.code());
+    put_u64(&mut body, rec.seq);
+    put_i64(&mut body, rec.timestamp_ms);
+    put_i64(&mut body, rec.mailbox.0);
+    encode_payload(&rec.op, &mut body);
+
+    out.extend_from_slice(&RECORD_MARKER.to_le_bytes());
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+}
+
+fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
+    match op {
+        RedoOp::CreateMailbox {
+            account,
+            uid_validity_base,
+        } => {
+            put_str(b, &account.to_string());
+            put_u32(b, *uid_validity_base);
+        }
+        RedoOp::DeleteMailbox => {}
+        RedoOp::CreateFolder {
+            change,
+            id,
+            parent,
+            name,
+            view,
+            uid_validity,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_i32(b, *parent);
+            put_str(b, name);
+            put_str(b, view);
+            put_u32(b, *uid_validity);
+        }
+        RedoOp::RenameFolder {
+            change,
+            id,
+            parent,
+            name,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_i32(b, *parent);
+            put_str(b, name);
+        }
+        RedoOp::DeleteFolder { change, id } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+        }
+        RedoOp::CreateMessage {
+            change,
+            id,
+            folder,
+            flags,
+            date_ms,
+            size,
+            digest,
+            subject,
+            sender,
+            recipients,
+            message_id,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_i32(b, *folder);
+            put_u32(b, *flags);
+            put_i64(b, *date_ms);
+            put_u64(b, *size);
+            put_str(b, digest);
+            put_str(b, subject);
+            put_str(b, sender);
+            put_str(b, recipients);
+            match message_id {
+                None => b.push(0),
+                Some(m) => {
+                    b.push(1);
+                    put_str(b, m);
+                }
+            }
+        }
+        RedoOp::SetFlags { change, items } => {
+            put_i64(b, *change);
+            put_u32(b, len_u32(items.len()));
+            for (id, flags) in items {
+                put_i32(b, *id);
+                put_u32(b, *flags);
+            }
+        }
+        RedoOp::Copy {
+            change,
+            folder,
+            items,
+        }
+        | RedoOp::Move {
+            change,
+            folder,
+            items,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *folder);
+            put_u32(b, len_u32(items.len()));
+            for (a, c) in items {
+                put_i32(b, *a);
+                put_i32(b, *c);
+            }
+        }
+        RedoOp::Delete { change, ids } => {
+            put_i64(b, *change);
+            put_u32(b, len_u32(ids.len()));
+            for id in ids {
+                put_i32(b, *id);
+            }
+        }
+        RedoOp::Abort { seq } => put_u64(b, *seq),
+    }
+}
+
+/// Decodes a whole redo log file: the header, then records.
+///
+/// An empty input is a valid empty log. A bad or short header stops at offset 0 with
+/// [`DecodeError::BadHeader`] or [`DecodeError::Truncated`].
+pub fn decode_log(bytes: &[u8]) -> Decoded {
+    if bytes.is_empty() {
+        return Decoded::default();
+    }
+    if bytes.len() < FILE_HEADER_LEN {
+        let stop = if FILE_MAGIC.starts_with(&bytes[..bytes.len().min(7)]) {
+            DecodeError::Truncated
+        } else {
+            DecodeError::BadHeader
+        };
+        return Decoded {
+            stop: Some(stop),
+            ..Decoded::default()
+        };
+    }
+    if &bytes[..7] != FILE_MAGIC || bytes[7] != FORMAT_VERSION {
+        return Decoded {
+            stop: Some(DecodeError::BadHeader),
+            ..Decoded::default()
+        };
+    }
+    let mut out = decode_records(&bytes[FILE_HEADER_LEN..]);
+    out.valid_len += FILE_HEADER_LEN;
+    out
+}
+
+/// Decodes records from `bytes` (which start at a record boundary) until the input ends
+/// or a record is torn or corrupt. Never panics, whatever the input.
+pub fn decode_records(bytes: &[u8]) -> Decoded {
+    let mut out = Decoded::default();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        match decode_one(&bytes[pos..]) {
+            Ok((rec, used)) => {
+                out.records.push(rec);
+                pos += used;
+                out.valid_len = pos;
+            }
+            Err(e) => {
+                out.stop = Some(e);
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn decode_one(bytes: &[u8]) -> Result<(RedoRecord, usize), DecodeError> {
+    if bytes.len() < FRAME_LEN {
+        if RECORD_MARKER
+            .to_le_bytes()
+            .starts_with(&bytes[..bytes.len().min(4)])
+        {
+            return Err(DecodeError::Truncated);
+        }
+        return Err(DecodeError::BadMarker);
+    }
+    let marker = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if marker != RECORD_MARKER {
+        return Err(DecodeError::BadMarker);
+    }
+    let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if len > MAX_RECORD_LEN {
+        return Err(DecodeError::TooLong(len));
+    }
+    let crc = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    let end = FRAME_LEN + len as usize;
+    let Some(body) = bytes.get(FRAME_LEN..end) else {
+        return Err(DecodeError::Truncated);
+    };
+    if crc32fast::hash(body) != crc {
+        return Err(DecodeError::Checksum);
+    }
+    Ok((decode_body(body)?, end))
+}
+
+fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
+    let mut r = Reader { buf: body, pos: 0 };
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnknownVersion(version));
+    }
+    let code = r.u8()?;
+    let seq = r.u64()?;
+    let timestamp_ms = r.i64()?;
+    let mailbox = MailboxId(r.i64()?);
+    let op = match code {
+        1 => RedoOp::CreateMailbox {
+            account: r
+                .string()?
+                .parse()
+                .map_err(|_| DecodeError::Malformed("account id"))?,
+            uid_validity_base: r.u32()?,
+        },
+        2 => RedoOp::DeleteMailbox,
+        3 => RedoOp::CreateFolder {
+            change: r.i64()?,
+            id: r.i32()?,
+            parent: r.i32()?,
+            name: r.string()?,
+            view: r.string()?,
+            uid_validity: r.u32()?,
+        },
+        4 => RedoOp::RenameFolder {
+            change: r.i64()?,
+            id: r.i32()?,
+            parent: r.i32()?,
+            name: r.string()?,
+        },
+        5 => RedoOp::DeleteFolder {
+            change: r.i64()?,
+            id: r.i32()?,
+        },
+        6 => RedoOp::CreateMessage {
+            change: r.i64()?,
+            id: r.i32()?,
+            folder: r.i32()?,
+            flags: r.u32()?,
+            date_ms: r.i64()?,
+            size: r.u64()?,
+            digest: r.string()?,
+            subject: r.string()?,
+            sender: r.string()?,
+            recipients: r.string()?,
+            message_id: match r.u8()? {
+                0 => None,
+                1 => Some(r.string()?),
+                _ => return Err(DecodeError::Malformed("option tag")),
+            },
+        },
+        7 => {
+            let change = r.i64()?;
+            let n = r.count(8)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push((r.i32()?, r.u32()?));
+            }
+            RedoOp::SetFlags { change, items }
+        }
+        8 | 9 => {
+            let change = r.i64()?;
+            let folder = r.i32()?;
+            let n = r.count(8)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push((r.i32()?, r.i32()?));
+            }
+            if code == 8 {
+                RedoOp::Copy {
+                    change,
+                    folder,
+                    items,
+                }
+            } else {
+                RedoOp::Move {
+                    change,
+                    folder,
+                    items,
+                }
+            }
+        }
+        10 => {
+            let change = r.i64()?;
+            let n = r.count(4)?;
+            let mut ids = Vec::with_capacity(n);
+            for _ in 0..n {
+                ids.push(r.i32()?);
+            }
+            RedoOp::Delete { change, ids }
+        }
+        11 => RedoOp::Abort { seq: r.u64()? },
+        other => return Err(DecodeError::UnknownOp(other)),
+    };
+    if r.pos != body.len() {
+        return Err(DecodeError::Malformed("trailing bytes"));
+    }
+    Ok(RedoRecord {
+        seq,
+        timestamp_ms,
+        mailbox,
+        op,
+    })
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn put_u32(b: &mut Vec<u8>, v: u32) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_i32(b: &mut Vec<u8>, v: i32) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(b: &mut Vec<u8>, v: u64) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_i64(b: &mut Vec<u8>, v: i64) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    put_u32(b, len_u32(s.len()));
+    b.extend_from_slice(s.as_bytes());
+}
+
+/// A bounds-checked cursor over a record body.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(N)
+            .ok_or(DecodeError::Malformed("overflow"))?;
+        let slice = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Malformed("short payload"))?;
+        self.pos = end;
+        let mut a = [0u8; N];
+        a.copy_from_slice(slice);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+
+    fn i32(&mut self) -> Result<i32, DecodeError> {
+        Ok(i32::from_le_bytes(self.take()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.take()?))
+    }
+
+    /// A list count, checked against the bytes left so a garbage count cannot make the
+    /// decoder reserve a huge vector.
+    fn count(&mut self, elem_len: usize) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        let left = self.buf.len() - self.pos;
+        if n.saturating_mul(elem_len) > left {
+            return Err(DecodeError::Malformed("count exceeds payload"));
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let n = self.u32()? as usize;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(DecodeError::Malformed("overflow"))?;
+        let bytes = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Malformed("short string"))?;
+        self.pos = end;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Malformed("string not UTF-8"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_op() -> impl Strategy<Value = RedoOp> {
+        let s = ".{0,40}";
+        prop_oneof![
+            any::<u32>().prop_map(|b| RedoOp::CreateMailbox {
+                account: ZimbraId::new(),
+                uid_validity_base: b,
+            }),
+            Just(RedoOp::DeleteMailbox),
+            (any::<i64>(), any::<i32>(), any::<i32>(), s, s, any::<u32>()).prop_map(
+                |(change, id, parent, name, view, uid_validity)| RedoOp::CreateFolder {
+                    change,
+                    id,
+                    parent,
+                    name,
+                    view,
+                    uid_validity,
+                }
+            ),
+            (any::<i64>(), any::<i32>(), any::<i32>(), s).prop_map(|(change, id, parent, name)| {
+                RedoOp::RenameFolder {
+                    change,
+                    id,
+                    parent,
+                    name,
+                }
+            }),
+            (any::<i64>(), any::<i32>())
+                .prop_map(|(change, id)| RedoOp::DeleteFolder { change, id }),
+            (
+                (
+                    any::<i64>(),
+                    any::<i32>(),
+                    any::<i32>(),
+                    any::<u32>(),
+                    any::<i64>()
+                ),
+                (any::<u64>(), s, s, s, s, proptest::option::of(s)),
+            )
+                .prop_map(
+                    |(
+                        (change, id, folder, flags, date_ms),
+                        (size, digest, subject, sender, recipients, message_id),
+                    )| RedoOp::CreateMessage {
+                        change,
+                        id,
+                        folder,
+                        flags,
+                        date_ms,
+                        size,
+                        digest,
+                        subject,
+                        sender,
+                        recipients,
+                        message_id,
+                    }
+                ),
+            (
+                any::<i64>(),
+                prop::collection::vec(any::<(i32, u32)>(), 0..20)
+            )
+                .prop_map(|(change, items)| RedoOp::SetFlags { change, items }),
+            (
+                any::<i64>(),
+                any::<i32>(),
+                prop::collection::vec(any::<(i32, i32)>(), 0..20)
+            )
+                .prop_map(|(change, folder, items)| RedoOp::Copy {
+                    change,
+                    folder,
+                    items
+                }),
+            (
+                any::<i64>(),
+                any::<i32>(),
+                prop::collection::vec(any::<(i32, i32)>(), 0..20)
+            )
+                .prop_map(|(change, folder, items)| RedoOp::Move {
+                    change,
+                    folder,
+                    items
+                }),
+            (any::<i64>(), prop::collection::vec(any::<i32>(), 0..20))
+                .prop_map(|(change, ids)| RedoOp::Delete { change, ids }),
+            any::<u64>().prop_map(|seq| RedoOp::Abort { seq }),
+        ]
+    }
+
+    fn arb_record() -> impl Strategy<Value = RedoRecord> {
+        (any::<u64>(), any::<i64>(), any::<i64>(), arb_op()).prop_map(|(seq, ts, mb, op)| {
+            RedoRecord {
+                seq,
+                timestamp_ms: ts,
+                mailbox: MailboxId(mb),
+                op,
+            }
+        })
+    }
+
+    fn encode_all(recs: &[RedoRecord]) -> Vec<u8> {
+        let mut buf = encode_file_header().to_vec();
+        for r in recs {
+            encode_record(r, &mut buf);
+        }
+        buf
+    }
+
+    proptest! {
+        #[test]
+        fn records_round_trip(recs in prop::collection::vec(arb_record(), 0..8)) {
+            let buf = encode_all(&recs);
+            let d = decode_log(&buf);
+            prop_assert_eq!(d.stop, None);
+            prop_assert_eq!(d.valid_len, buf.len());
+            prop_assert_eq!(d.records, recs);
+        }
+
+        #[test]
+        fn a_cut_log_yields_the_whole_records_before_the_cut(
+            recs in prop::collection::vec(arb_record(), 1..6),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let buf = encode_all(&recs);
+            let at = cut.index(buf.len());
+            let d = decode_log(&buf[..at]);
+            prop_assert!(d.valid_len <= at);
+            prop_assert_eq!(&d.records[..], &recs[..d.records.len()]);
+            if d.valid_len == at {
+                prop_assert_eq!(d.stop, None);
+            } else {
+                prop_assert_eq!(d.stop, Some(DecodeError::Truncated));
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let d = decode_records(&bytes);
+            prop_assert!(d.valid_len <= bytes.len());
+            let d = decode_log(&bytes);
+            prop_assert!(d.valid_len <= bytes.len());
+        }
+
+        #[test]
+        fn a_flipped_byte_is_caught(
+            recs in prop::collection::vec(arb_record(), 1..4),
+            pos in any::<prop::sample::Index>(),
+            xor in 1u8..=255,
+        ) {
+            let mut buf = encode_all(&recs);
+            let at = FILE_HEADER_LEN + pos.index(buf.len() - FILE_HEADER_LEN);
+            buf[at] ^= xor;
+            let d = decode_log(&buf);
+            // Whatever survives is a prefix of what was written; nothing is invented.
+            prop_assert!(d.records.len() < recs.len() || d.stop.is_none());
+            prop_assert_eq!(&d.records[..], &recs[..d.records.len()]);
+        }
+    }
+
+    #[test]
+    fn empty_and_bad_headers() {
+        assert_eq!(decode_log(&[]), Decoded::default());
+        assert_eq!(decode_log(b"ZCS").stop, Some(DecodeError::Truncated));
+        assert_eq!(
+            decode_log(b"NOTALOGFILE!!!!!!!").stop,
+            Some(DecodeError::BadHeader)
+        );
+        let mut h = encode_file_header();
+        h[7] = 99;
+        assert_eq!(decode_log(&h).stop, Some(DecodeError::BadHeader));
+    }
+
+    #[test]
+    fn huge_length_is_rejected_without_allocating() {
+        let mut buf = RECORD_MARKER.to_le_bytes().to_vec();
+        buf.extend_from_slice(&u32::MAX.to_le_bytes());
+        buf.extend_from_slice(&[0; 4]);
+        assert_eq!(
+            decode_records(&buf).stop,
+            Some(DecodeError::TooLong(u32::MAX))
+        );
+    }
+}

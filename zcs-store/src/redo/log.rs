@@ -1,0 +1,329 @@
+//! The redo log file and its group-commit writer.
+//!
+//! [`RedoFile::open`] locks `<redo_dir>/redo.log`, reads every record in it and cuts a
+//! torn or corrupt tail at the last good record. [`RedoLog::start`] then hands the file
+//! to a dedicated writer thread: callers send ops over a channel, the thread gives them
+//! consecutive sequence numbers, writes everything queued in one `write`, fsyncs once and
+//! answers every caller of that batch. Concurrent callers therefore share one fsync.
+//!
+//! LIMITATION: there is one active file and no rollover or archive yet; the header and
+//! the per-record sequence numbers leave room for both.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tokio::sync::{mpsc, oneshot};
+use zcs_core::MailboxId;
+
+use super::codec::{self, DecodeError, FILE_HEADER_LEN, RedoOp, RedoRecord};
+use crate::error::StoreError;
+
+/// The largest number of records written in one batch.
+const MAX_BATCH: usize = 1024;
+
+/// What [`RedoFile::open`] found.
+pub(crate) struct Opened {
+    pub file: RedoFile,
+    pub records: Vec<RedoRecord>,
+    /// Bytes cut from the end and the reason, when the tail was torn or corrupt.
+    pub cut: Option<(u64, DecodeError)>,
+}
+
+/// The open, locked redo log file, positioned at its end.
+pub(crate) struct RedoFile {
+    file: File,
+    path: PathBuf,
+    len: u64,
+}
+
+impl RedoFile {
+    /// Opens (creating when missing) and locks `<dir>/redo.log`, decodes it and cuts a
+    /// torn tail. Blocking: call from a blocking context.
+    pub fn open(dir: &Path) -> Result<Opened, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create redo dir", dir, e))?;
+        let path = dir.join("redo.log");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io("open redo log", &path, e))?;
+        if file.try_lock().is_err() {
+            return Err(StoreError::Locked(path));
+        }
+
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io("read redo log", &path, e))?;
+        let decoded = codec::decode_log(&bytes);
+
+        let mut cut = None;
+        let mut len = decoded.valid_len as u64;
+        match decoded.stop {
+            Some(DecodeError::BadHeader) => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} is not a zcs redo log",
+                    path.display()
+                )));
+            }
+            Some(reason) => {
+                let dropped = bytes.len() as u64 - len;
+                tracing::warn!(
+                    path = %path.display(),
+                    good_records = decoded.records.len(),
+                    dropped_bytes = dropped,
+                    %reason,
+                    "redo log tail is torn or corrupt; cutting it at the last good record"
+                );
+                cut = Some((dropped, reason));
+            }
+            None => {}
+        }
+
+        if len < FILE_HEADER_LEN as u64 {
+            // A new file, or one torn inside its header: start it afresh.
+            file.set_len(0)
+                .map_err(|e| StoreError::io("truncate redo log", &path, e))?;
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| StoreError::io("seek redo log", &path, e))?;
+            file.write_all(&codec::encode_file_header())
+                .map_err(|e| StoreError::io("write redo log header", &path, e))?;
+            len = FILE_HEADER_LEN as u64;
+        } else if len < bytes.len() as u64 {
+            file.set_len(len)
+                .map_err(|e| StoreError::io("truncate redo log", &path, e))?;
+        }
+        file.sync_all()
+            .map_err(|e| StoreError::io("sync redo log", &path, e))?;
+        sync_dir(dir)?;
+        file.seek(SeekFrom::Start(len))
+            .map_err(|e| StoreError::io("seek redo log", &path, e))?;
+
+        Ok(Opened {
+            file: RedoFile { file, path, len },
+            records: decoded.records,
+            cut,
+        })
+    }
+
+    /// Writes `buf` at the end and syncs it. On failure the file is cut back to its last
+    /// good length (best effort) and the error returned.
+    fn append_durable(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let res = self
+            .file
+            .write_all(buf)
+            .and_then(|()| self.file.sync_data());
+        match res {
+            Ok(()) => {
+                self.len += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                let _ = self.file.seek(SeekFrom::Start(self.len));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Fsyncs a directory so a file created or renamed in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("sync directory", dir, e))
+}
+
+struct Append {
+    mailbox: MailboxId,
+    timestamp_ms: i64,
+    op: RedoOp,
+    reply: oneshot::Sender<Result<u64, String>>,
+}
+
+/// Handle on the writer thread. Cheap to share behind an `Arc`.
+pub(crate) struct RedoLog {
+    tx: Mutex<Option<mpsc::UnboundedSender<Append>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl RedoLog {
+    /// Starts the writer thread; the first record it writes gets sequence `next_seq`.
+    pub fn start(file: RedoFile, next_seq: u64) -> Result<RedoLog, StoreError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let path = file.path.clone();
+        let thread = std::thread::Builder::new()
+            .name("zcs-redo-writer".into())
+            .spawn(move || writer_loop(file, rx, next_seq))
+            .map_err(|e| StoreError::io("start redo writer", path, e))?;
+        Ok(RedoLog {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Appends one op for `mailbox` and returns its sequence number once the record is
+    /// on disk (written and fsynced, possibly in one batch with other callers' records).
+    pub async fn append(
+        &self,
+        mailbox: MailboxId,
+        timestamp_ms: i64,
+        op: RedoOp,
+    ) -> Result<u64, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let msg = Append {
+            mailbox,
+            timestamp_ms,
+            op,
+            reply,
+        };
+        {
+            let guard = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(msg).map_err(|_| StoreError::Closed)?;
+        }
+        match rx.await {
+            Ok(Ok(seq)) => Ok(seq),
+            Ok(Err(e)) => Err(StoreError::Redo(e)),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+
+    /// Stops taking records, lets the writer finish what is queued and waits for its
+    /// thread to end (which closes and unlocks the file).
+    pub async fn close(&self) {
+        if let Ok(mut guard) = self.tx.lock() {
+            guard.take();
+        }
+        let handle = self.thread.lock().ok().and_then(|mut g| g.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+fn writer_loop(mut file: RedoFile, mut rx: mpsc::UnboundedReceiver<Append>, mut next_seq: u64) {
+    let mut failed: Option<String> = None;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut batch: Vec<(oneshot::Sender<Result<u64, String>>, u64)> = Vec::new();
+
+    while let Some(first) = rx.blocking_recv() {
+        batch.clear();
+        buf.clear();
+        let mut push = |a: Append, batch: &mut Vec<_>| {
+            let rec = RedoRecord {
+                seq: next_seq,
+                timestamp_ms: a.timestamp_ms,
+                mailbox: a.mailbox,
+                op: a.op,
+            };
+            codec::encode_record(&rec, &mut buf);
+            batch.push((a.reply, next_seq));
+            next_seq += 1;
+        };
+        push(first, &mut batch);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(a) => push(a, &mut batch),
+                Err(_) => break,
+            }
+        }
+
+        if failed.is_none()
+            && let Err(e) = file.append_durable(&buf)
+        {
+            tracing::error!(
+                path = %file.path.display(),
+                error = %e,
+                "redo log write failed; the store refuses further changes"
+            );
+            failed = Some(format!("write {}: {e}", file.path.display()));
+        }
+        for (reply, seq) in batch.drain(..) {
+            let answer = match &failed {
+                Some(e) => Err(e.clone()),
+                None => Ok(seq),
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn appends_get_consecutive_sequences_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = RedoFile::open(dir.path()).unwrap();
+        assert!(opened.records.is_empty());
+        let log = std::sync::Arc::new(RedoLog::start(opened.file, 5).unwrap());
+
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                log.append(MailboxId(i), 0, RedoOp::DeleteMailbox)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap());
+        }
+        seqs.sort();
+        assert_eq!(seqs, (5..25).collect::<Vec<_>>());
+        log.close().await;
+
+        let opened = RedoFile::open(dir.path()).unwrap();
+        assert_eq!(opened.records.len(), 20);
+        assert!(opened.cut.is_none());
+        assert_eq!(opened.records[0].seq, 5);
+    }
+
+    #[tokio::test]
+    async fn second_open_is_refused_while_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RedoFile::open(dir.path()).unwrap();
+        assert!(matches!(
+            RedoFile::open(dir.path()),
+            Err(StoreError::Locked(_))
+        ));
+        drop(first);
+        assert!(RedoFile::open(dir.path()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn torn_tail_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = RedoFile::open(dir.path()).unwrap();
+        let log = RedoLog::start(opened.file, 1).unwrap();
+        for _ in 0..3 {
+            log.append(MailboxId(1), 0, RedoOp::Abort { seq: 9 })
+                .await
+                .unwrap();
+        }
+        log.close().await;
+
+        let path = dir.path().join("redo.log");
+        let full = std::fs::metadata(&path).unwrap().len();
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(full - 3).unwrap();
+        drop(f);
+
+        let opened = RedoFile::open(dir.path()).unwrap();
+        assert_eq!(opened.records.len(), 2);
+        assert!(matches!(opened.cut, Some((_, DecodeError::Truncated))));
+        let cut_len = std::fs::metadata(&path).unwrap().len();
+        assert!(cut_len < full - 3);
+        drop(opened);
+        let again = RedoFile::open(dir.path()).unwrap();
+        assert!(again.cut.is_none());
+        assert_eq!(again.records.len(), 2);
+    }
+}

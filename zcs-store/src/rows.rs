@@ -1,0 +1,241 @@
+//! Reading rows into the public types: message rows into [`MessageMeta`], folder rows
+//! into [`Folder`] (with paths built from the parent chain).
+//!
+//! Writes live in `crate::apply`; this module only reads.
+
+use std::collections::HashMap;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use zcs_core::{Flags, ItemId, MailboxId, folder};
+
+use crate::error::{DbContext, StoreError};
+use crate::types::{Folder, MessageMeta};
+
+/// The columns [`message_from_row`] expects, as a literal for `concat!`.
+macro_rules! message_columns {
+    () => {
+        "id, folder_id, imap_id, flags, tag_names, date, size, mod_metadata, blob_digest, \
+         subject, sender, recipients, message_id"
+    };
+}
+
+/// A message row selected with [`message_columns!`].
+pub(crate) fn message_from_row(row: &SqliteRow) -> Result<MessageMeta, StoreError> {
+    let get_i64 = |name: &'static str| row.try_get::<i64, _>(name).db("read message row");
+    let tag_names: String = row.try_get("tag_names").db("read message row")?;
+    Ok(MessageMeta {
+        id: ItemId(get_i64("id")? as i32),
+        folder: ItemId(get_i64("folder_id")? as i32),
+        imap_uid: get_i64("imap_id")? as u32,
+        flags: Flags(get_i64("flags")? as u32),
+        tags: split_tags(&tag_names),
+        internal_date_ms: get_i64("date")?,
+        size: get_i64("size")? as u64,
+        modseq: get_i64("mod_metadata")?,
+        blob_digest: row.try_get("blob_digest").db("read message row")?,
+        subject: row.try_get("subject").db("read message row")?,
+        sender: row.try_get("sender").db("read message row")?,
+        recipients: row.try_get("recipients").db("read message row")?,
+        message_id: row.try_get("message_id").db("read message row")?,
+    })
+}
+
+/// Zimbra's `tag_names` encoding: names separated by NUL, with a leading and trailing
+/// NUL (DbTag.serializeTags); empty for no tags.
+fn split_tags(s: &str) -> Vec<String> {
+    s.split('\0')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// One folder row, before its path is known.
+#[derive(Clone, Debug)]
+pub(crate) struct FolderRow {
+    pub id: i32,
+    pub parent: i32,
+    pub name: String,
+    pub view: String,
+    pub uid_validity: u32,
+    pub modseq: i64,
+    pub messages: u32,
+    pub unread: u32,
+    pub size: u64,
+}
+
+/// Every folder of `mailbox`, including ROOT and USER_ROOT, by id.
+pub(crate) async fn load_folders(
+    conn: &mut SqliteConnection,
+    mailbox: MailboxId,
+) -> Result<HashMap<i32, FolderRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, parent_id, name, view, uid_validity, modseq, item_count, unread_count, size
+         FROM folder WHERE mailbox_id = ?",
+    )
+    .bind(mailbox.0)
+    .fetch_all(&mut *conn)
+    .await
+    .db("load folders")?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let f = FolderRow {
+            id: r.try_get::<i64, _>("id").db("read folder row")? as i32,
+            parent: r.try_get::<i64, _>("parent_id").db("read folder row")? as i32,
+            name: r.try_get("name").db("read folder row")?,
+            view: r.try_get("view").db("read folder row")?,
+            uid_validity: r.try_get::<i64, _>("uid_validity").db("read folder row")? as u32,
+            modseq: r.try_get("modseq").db("read folder row")?,
+            messages: r
+                .try_get::<i64, _>("item_count")
+                .db("read folder row")?
+                .max(0) as u32,
+            unread: r
+                .try_get::<i64, _>("unread_count")
+                .db("read folder row")?
+                .max(0) as u32,
+            size: r.try_get::<i64, _>("size").db("read folder row")?.max(0) as u64,
+        };
+        out.insert(f.id, f);
+    }
+    Ok(out)
+}
+
+/// The absolute path of folder `id`: `"/"` for USER_ROOT, `"/Inbox/sub"` below it.
+/// A broken parent chain (which the store never writes) ends the walk.
+pub(crate) fn path_of(folders: &HashMap<i32, FolderRow>, id: i32) -> String {
+    let mut parts = Vec::new();
+    let mut cur = id;
+    for _ in 0..folders.len() + 1 {
+        if cur == folder::USER_ROOT || cur == folder::ROOT {
+            break;
+        }
+        let Some(f) = folders.get(&cur) else { break };
+        parts.push(f.name.as_str());
+        cur = f.parent;
+    }
+    parts.reverse();
+    format!("/{}", parts.join("/"))
+}
+
+/// The public [`Folder`] for `row`; `uid_next` is the mailbox's next item id.
+pub(crate) fn folder_of(
+    folders: &HashMap<i32, FolderRow>,
+    row: &FolderRow,
+    uid_next: u32,
+) -> Folder {
+    Folder {
+        id: ItemId(row.id),
+        parent: ItemId(row.parent),
+        name: row.name.clone(),
+        path: path_of(folders, row.id),
+        view: row.view.clone(),
+        uid_validity: row.uid_validity,
+        uid_next,
+        modseq: row.modseq,
+        messages: row.messages,
+        unread: row.unread,
+        size: row.size,
+    }
+}
+
+/// Whether `candidate` is `ancestor` or lies below it.
+pub(crate) fn is_within(folders: &HashMap<i32, FolderRow>, candidate: i32, ancestor: i32) -> bool {
+    let mut cur = candidate;
+    for _ in 0..folders.len() + 1 {
+        if cur == ancestor {
+            return true;
+        }
+        match folders.get(&cur) {
+            Some(f) if f.parent != cur => cur = f.parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// `folder` and every folder below it, parents before children.
+pub(crate) fn subtree(folders: &HashMap<i32, FolderRow>, root: i32) -> Vec<i32> {
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        let mut kids: Vec<i32> = folders
+            .values()
+            .filter(|f| f.parent == cur && f.id != cur)
+            .map(|f| f.id)
+            .collect();
+        kids.sort_unstable();
+        out.extend(kids);
+        i += 1;
+    }
+    out
+}
+
+/// Reads one message by id, `None` when the mailbox has no such message.
+pub(crate) async fn message_by_id(
+    conn: &mut SqliteConnection,
+    mailbox: MailboxId,
+    id: ItemId,
+) -> Result<Option<MessageMeta>, StoreError> {
+    let row = sqlx::query(MESSAGE_BY_ID)
+        .bind(mailbox.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .db("read message")?;
+    row.as_ref().map(message_from_row).transpose()
+}
+
+const MESSAGE_BY_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM mail_item WHERE mailbox_id = ? AND id = ?"
+);
+
+/// The messages of one folder, by UID ascending.
+pub(crate) const MESSAGES_IN_FOLDER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM mail_item WHERE mailbox_id = ? AND folder_id = ? ORDER BY imap_id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i32, parent: i32, name: &str) -> FolderRow {
+        FolderRow {
+            id,
+            parent,
+            name: name.into(),
+            view: "message".into(),
+            uid_validity: 1,
+            modseq: 1,
+            messages: 0,
+            unread: 0,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn paths_and_subtrees() {
+        let mut m = HashMap::new();
+        for r in [
+            row(11, 11, "ROOT"),
+            row(1, 11, "USER_ROOT"),
+            row(2, 1, "Inbox"),
+            row(257, 2, "a"),
+            row(258, 257, "b"),
+        ] {
+            m.insert(r.id, r);
+        }
+        assert_eq!(path_of(&m, 1), "/");
+        assert_eq!(path_of(&m, 258), "/Inbox/a/b");
+        assert!(is_within(&m, 258, 2));
+        assert!(!is_within(&m, 2, 258));
+        assert_eq!(subtree(&m, 2), vec![2, 257, 258]);
+        assert_eq!(split_tags("\0a\0b\0"), vec!["a", "b"]);
+        assert!(split_tags("").is_empty());
+    }
+}

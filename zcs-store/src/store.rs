@@ -1,0 +1,511 @@
+//! [`Store`]: opening (with crash recovery), mailbox lookup and lazy creation, delivery to
+//! many recipients, mailbox deletion; and the write path every change takes.
+//!
+//! The write path ([`Inner::log_and_apply`]): the caller holds its mailbox's lock and
+//! has decided every id and change number; the op goes to the redo log (fsynced, shared
+//! with concurrent callers), then one short SQLite transaction applies it. Transactions
+//! are serialized by one async mutex because SQLite has one writer; the slow part (the
+//! fsync) happens outside it, so many mailboxes deliver concurrently.
+//!
+//! Every public call that changes something runs in a spawned task, so a caller that
+//! drops its future (a client hanging up) never leaves a logged op unapplied while the
+//! mailbox lock moves on.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use sqlx::SqlitePool;
+use tokio::sync::Mutex as AsyncMutex;
+use zcs_core::{MailboxId, ZimbraId};
+
+use crate::apply::{self, Applied};
+use crate::blob::BlobStore;
+use crate::error::{DbContext, StoreError};
+use crate::mailbox::Mailbox;
+use crate::redo::log::{RedoFile, RedoLog};
+use crate::redo::{RedoOp, RedoRecord};
+use crate::schema;
+use crate::types::{RecoveryReport, StoreConfig};
+
+/// A mailbox store: SQLite metadata, a blob volume and a redo log. Cheap to clone; all
+/// clones share one store. `Send + Sync`.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub pool: SqlitePool,
+    pub blobs: Arc<BlobStore>,
+    redo: RedoLog,
+    /// Serializes write transactions (SQLite has one writer).
+    pub db_write: AsyncMutex<()>,
+    /// Serializes mailbox creation (mailbox ids and the one-mailbox-per-account rule).
+    create: AsyncMutex<()>,
+    /// One lock per mailbox: ids and change numbers are decided under it.
+    locks: Mutex<HashMap<i64, Arc<AsyncMutex<()>>>>,
+    seqs: Mutex<SeqTracker>,
+    report: RecoveryReport,
+}
+
+/// Tracks which logged sequences are in the database, to compute the checkpoint: the
+/// highest sequence at or below which all records are applied (or aborted).
+#[derive(Debug, Default)]
+struct SeqTracker {
+    done_through: u64,
+    done_above: BTreeSet<u64>,
+}
+
+impl SeqTracker {
+    fn complete(&mut self, seq: u64) {
+        if seq <= self.done_through {
+            return;
+        }
+        self.done_above.insert(seq);
+        while self.done_above.remove(&(self.done_through + 1)) {
+            self.done_through += 1;
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store, creating directories, the database file and the schema when
+    /// missing, then recovers: cuts a torn redo tail at the last good record (WARN log)
+    /// and re-applies, with their original ids, the redo records the database missed.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when the redo log is locked by another open store;
+    /// I/O and database errors as they come.
+    pub async fn open(cfg: StoreConfig) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(&cfg.blob_root)
+            .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
+        let redo_dir = cfg.redo_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
+            .await
+            .map_err(|e| StoreError::Redo(format!("open task failed: {e}")))??;
+        let pool = schema::open_pool(&cfg.db_path).await?;
+        let blobs = Arc::new(BlobStore::new(cfg.blob_root.clone()));
+
+        let mut report = RecoveryReport {
+            records_in_log: opened.records.len(),
+            torn_bytes_cut: opened.cut.as_ref().map(|(n, _)| *n).unwrap_or(0),
+            ..RecoveryReport::default()
+        };
+        let last_seq = replay(&pool, &blobs, &opened.records, &mut report).await?;
+        let redo = RedoLog::start(opened.file, last_seq + 1)?;
+        if report.replayed > 0 || report.failed > 0 || report.torn_bytes_cut > 0 {
+            tracing::info!(?report, "store recovered from the redo log");
+        }
+
+        Ok(Store {
+            inner: Arc::new(Inner {
+                pool,
+                blobs,
+                redo,
+                db_write: AsyncMutex::new(()),
+                create: AsyncMutex::new(()),
+                locks: Mutex::new(HashMap::new()),
+                seqs: Mutex::new(SeqTracker {
+                    done_through: last_seq,
+                    done_above: BTreeSet::new(),
+                }),
+                report,
+            }),
+        })
+    }
+
+    /// What recovery found and did when this store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The account's mailbox, created on first use with the system folders
+    /// (`zcs_core::folder::SYSTEM_FOLDERS` under USER_ROOT 1, under the hidden ROOT 11);
+    /// the first user item gets id 257. Creation is logged and durable on return.
+    pub async fn mailbox(&self, account: ZimbraId) -> Result<Mailbox, StoreError> {
+        if let Some(mb) = self.find_mailbox(account).await? {
+            return Ok(mb);
+        }
+        let inner = self.inner.clone();
+        spawn(async move {
+            let _guard = inner.create.lock().await;
+            if let Some(id) = inner.mailbox_id(account).await? {
+                return Ok(Mailbox::new(inner.clone(), id, account));
+            }
+            let id: i64 =
+                sqlx::query_scalar("SELECT next_mailbox_id FROM store_state WHERE id = 1")
+                    .fetch_one(&inner.pool)
+                    .await
+                    .db("read next mailbox id")?;
+            let id = MailboxId(id);
+            let base = (chrono::Utc::now().timestamp() as u64 & 0x7fff_ffff) as u32;
+            let op = RedoOp::CreateMailbox {
+                account,
+                uid_validity_base: base,
+            };
+            inner.log_and_apply(id, op).await?;
+            tracing::info!(%account, mailbox = id.0, "mailbox created");
+            Ok(Mailbox::new(inner.clone(), id, account))
+        })
+        .await
+    }
+
+    /// The account's mailbox if it has one; never creates.
+    pub async fn find_mailbox(&self, account: ZimbraId) -> Result<Option<Mailbox>, StoreError> {
+        Ok(self
+            .inner
+            .mailbox_id(account)
+            .await?
+            .map(|id| Mailbox::new(self.inner.clone(), id, account)))
+    }
+
+    /// Delivers one message to many local recipients. The blob is written once
+    /// (single-instance) and one message item is created per target, in the target
+    /// account's mailbox (created when missing). Targets are independent: the inner
+    /// results say which succeeded. Returns once every created item is durable.
+    ///
+    /// # Errors
+    /// The outer error is for failures before any target was tried (the blob write).
+    pub async fn deliver(
+        &self,
+        targets: &[DeliveryTarget],
+        raw: &[u8],
+        received_ms: i64,
+    ) -> Result<Vec<Result<MessageMeta, StoreError>>, StoreError> {
+        let store = self.clone();
+        let targets = targets.to_vec();
+        let raw = raw.to_vec();
+        spawn(async move {
+            let prepared = crate::messages::prepare_blob(&store.inner, raw).await?;
+            let mut tasks = Vec::with_capacity(targets.len());
+            for t in targets {
+                let store = store.clone();
+                let prepared = prepared.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mb = store.mailbox(t.account).await?;
+                    crate::messages::create_message(&mb, t.folder, &prepared, t.flags, received_ms)
+                        .await
+                }));
+            }
+            let mut out = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                out.push(t.await.unwrap_or_else(|e| {
+                    Err(StoreError::Redo(format!("delivery task failed: {e}")))
+                }));
+            }
+            let digest = prepared.digest.clone();
+            drop(prepared);
+            if out.iter().all(|r| r.is_err()) {
+                store.inner.release_blobs(vec![digest]).await;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Deletes the account's mailbox and everything in it (no-op when it has none).
+    /// Its id is never reused.
+    pub async fn delete_mailbox(&self, account: ZimbraId) -> Result<(), StoreError> {
+        let Some(mb) = self.find_mailbox(account).await? else {
+            return Ok(());
+        };
+        let inner = self.inner.clone();
+        spawn(async move {
+            let lock = inner.lock_for(mb.id());
+            let _guard = lock.lock().await;
+            if inner.mailbox_id(account).await? != Some(mb.id()) {
+                return Ok(());
+            }
+            inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await?;
+            tracing::info!(%account, mailbox = mb.id().0, "mailbox deleted");
+            Ok(())
+        })
+        .await
+    }
+
+    /// Accounts' items not yet indexed, across all mailboxes, oldest first; `limit` caps
+    /// the answer. The indexer's crash-safe catch-up at start.
+    pub async fn unindexed(&self, limit: usize) -> Result<Vec<(ZimbraId, ItemId)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.account_id, i.id FROM mail_item i JOIN mailbox m ON m.id = i.mailbox_id
+             WHERE i.indexed = 0 ORDER BY i.mailbox_id, i.id LIMIT ?",
+        )
+        .bind(limit.min(i64::MAX as usize) as i64)
+        .fetch_all(&self.inner.pool)
+        .await
+        .db("list unindexed items")?;
+        rows.into_iter()
+            .map(|(a, id)| {
+                let acct = a
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("bad account id {a:?}")))?;
+                Ok((acct, ItemId(id as i32)))
+            })
+            .collect()
+    }
+
+    /// Stops taking changes, waits for the redo writer to finish and closes the
+    /// database. Later calls on this store (or its clones) fail with
+    /// [`StoreError::Closed`] or a database error. Needed before re-opening the same
+    /// paths in one process.
+    pub async fn close(&self) {
+        self.inner.redo.close().await;
+        self.inner.pool.close().await;
+    }
+}
+
+use crate::types::{DeliveryTarget, MessageMeta};
+use zcs_core::ItemId;
+
+impl Inner {
+    pub(crate) async fn mailbox_id(
+        &self,
+        account: ZimbraId,
+    ) -> Result<Option<MailboxId>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM mailbox WHERE account_id = ?")
+            .bind(account.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .db("look up mailbox")?;
+        Ok(id.map(MailboxId))
+    }
+
+    /// The lock serializing changes to `mailbox`.
+    pub(crate) fn lock_for(&self, mailbox: MailboxId) -> Arc<AsyncMutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(mailbox.0).or_default().clone()
+    }
+
+    /// Logs `op` (durably) and applies it in one transaction. The caller holds the
+    /// mailbox's lock and has validated the op. When the transaction fails, an Abort
+    /// record is logged so replay skips the op, and the error is returned.
+    pub(crate) async fn log_and_apply(
+        &self,
+        mailbox: MailboxId,
+        op: RedoOp,
+    ) -> Result<(), StoreError> {
+        let timestamp_ms = chrono::Utc::now().timestamp_millis();
+        let seq = self.redo.append(mailbox, timestamp_ms, op.clone()).await?;
+        let rec = RedoRecord {
+            seq,
+            timestamp_ms,
+            mailbox,
+            op,
+        };
+        match self.apply_live(&rec).await {
+            Ok(applied) => {
+                self.complete(seq);
+                self.release_blobs(applied.released).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(mailbox = mailbox.0, seq, error = %e, "change failed after logging");
+                match self
+                    .redo
+                    .append(mailbox, timestamp_ms, RedoOp::Abort { seq })
+                    .await
+                {
+                    Ok(abort_seq) => self.complete(abort_seq),
+                    Err(e2) => tracing::error!(seq, error = %e2, "could not log the abort"),
+                }
+                self.complete(seq);
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_live(&self, rec: &RedoRecord) -> Result<Applied, StoreError> {
+        let _w = self.db_write.lock().await;
+        let checkpoint = self.seqs.lock().map(|s| s.done_through).unwrap_or(0);
+        let mut tx = self.pool.begin().await.db("begin change")?;
+        let applied = apply::apply(&mut tx, rec, checkpoint).await?;
+        tx.commit().await.db("commit change")?;
+        Ok(applied)
+    }
+
+    fn complete(&self, seq: u64) {
+        if let Ok(mut s) = self.seqs.lock() {
+            s.complete(seq);
+        }
+    }
+
+    /// Removes the blobs among `digests` that no item references any more (and that no
+    /// write in progress has pinned). Failures are logged: an orphaned blob wastes space
+    /// but loses nothing.
+    pub(crate) async fn release_blobs(&self, digests: Vec<String>) {
+        release_blobs(&self.pool, &self.blobs, digests).await;
+    }
+}
+
+async fn release_blobs(pool: &SqlitePool, blobs: &Arc<BlobStore>, digests: Vec<String>) {
+    for d in digests {
+        let refs: Result<i64, _> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM mail_item WHERE blob_digest = ?")
+                .bind(&d)
+                .fetch_one(pool)
+                .await;
+        match refs {
+            Ok(0) => {
+                let blobs = blobs.clone();
+                let res = tokio::task::spawn_blocking(move || blobs.remove_unless_pinned(&d)).await;
+                if let Ok(Err(e)) = res {
+                    tracing::warn!(error = %e, "could not remove an unreferenced blob");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not count blob references"),
+        }
+    }
+}
+
+/// Re-applies the records the database missed. Returns the highest sequence known
+/// (log or database), which the writer continues after.
+async fn replay(
+    pool: &SqlitePool,
+    blobs: &Arc<BlobStore>,
+    records: &[RedoRecord],
+    report: &mut RecoveryReport,
+) -> Result<u64, StoreError> {
+    let (checkpoint, high): (i64, i64) =
+        sqlx::query_as("SELECT redo_checkpoint, redo_high_seq FROM store_state WHERE id = 1")
+            .fetch_one(pool)
+            .await
+            .db("read redo checkpoint")?;
+    let checkpoint = checkpoint.max(0) as u64;
+    let pending: Vec<&RedoRecord> = records.iter().filter(|r| r.seq > checkpoint).collect();
+    let aborted: HashSet<u64> = pending
+        .iter()
+        .filter_map(|r| match r.op {
+            RedoOp::Abort { seq } => Some(seq),
+            _ => None,
+        })
+        .collect();
+
+    for rec in pending {
+        if matches!(rec.op, RedoOp::Abort { .. }) || aborted.contains(&rec.seq) {
+            report.skipped += 1;
+            continue;
+        }
+        match needs_replay(pool, rec).await? {
+            Replay::Apply => {}
+            Replay::AlreadyApplied => {
+                report.already_applied += 1;
+                continue;
+            }
+            Replay::Skip => {
+                report.skipped += 1;
+                continue;
+            }
+        }
+        if let RedoOp::CreateMessage { digest, .. } = &rec.op
+            && !blobs.exists(digest)
+        {
+            tracing::warn!(
+                seq = rec.seq,
+                mailbox = rec.mailbox.0,
+                "replayed message has no blob"
+            );
+            report.missing_blobs += 1;
+        }
+        let mut tx = pool.begin().await.db("begin replay")?;
+        match apply::apply(&mut tx, rec, rec.seq).await {
+            Ok(applied) => {
+                tx.commit().await.db("commit replay")?;
+                report.replayed += 1;
+                release_blobs(pool, blobs, applied.released).await;
+            }
+            Err(e) => {
+                drop(tx);
+                tracing::error!(seq = rec.seq, mailbox = rec.mailbox.0, error = %e,
+                    "redo record failed to replay; skipped");
+                report.failed += 1;
+            }
+        }
+    }
+
+    let last = records
+        .iter()
+        .map(|r| r.seq)
+        .max()
+        .unwrap_or(0)
+        .max(high.max(0) as u64)
+        .max(checkpoint);
+    sqlx::query(
+        "UPDATE store_state SET redo_checkpoint = MAX(redo_checkpoint, ?),
+            redo_high_seq = MAX(redo_high_seq, ?) WHERE id = 1",
+    )
+    .bind(last as i64)
+    .bind(last as i64)
+    .execute(pool)
+    .await
+    .db("record replay checkpoint")?;
+    Ok(last)
+}
+
+enum Replay {
+    Apply,
+    AlreadyApplied,
+    Skip,
+}
+
+async fn needs_replay(pool: &SqlitePool, rec: &RedoRecord) -> Result<Replay, StoreError> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT last_redo_seq FROM mailbox WHERE id = ?")
+        .bind(rec.mailbox.0)
+        .fetch_optional(pool)
+        .await
+        .db("read mailbox redo sequence")?;
+    let deleted: Option<i64> = sqlx::query_scalar("SELECT id FROM deleted_mailbox WHERE id = ?")
+        .bind(rec.mailbox.0)
+        .fetch_optional(pool)
+        .await
+        .db("read deleted mailboxes")?;
+    Ok(match (&rec.op, last, deleted) {
+        (_, _, Some(_)) => Replay::Skip,
+        (RedoOp::CreateMailbox { .. }, None, None) => Replay::Apply,
+        (RedoOp::CreateMailbox { .. }, Some(_), None) => Replay::AlreadyApplied,
+        (_, None, None) => {
+            tracing::warn!(
+                seq = rec.seq,
+                mailbox = rec.mailbox.0,
+                "redo record for a mailbox the database does not know; skipped"
+            );
+            Replay::Skip
+        }
+        (_, Some(l), None) if l >= rec.seq as i64 => Replay::AlreadyApplied,
+        _ => Replay::Apply,
+    })
+}
+
+/// Runs `fut` in its own task so it completes even if the caller's future is dropped.
+pub(crate) async fn spawn<T, F>(fut: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+{
+    tokio::spawn(fut)
+        .await
+        .map_err(|e| StoreError::Redo(format!("store task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracker_advances_only_over_contiguous_sequences() {
+        let mut t = SeqTracker {
+            done_through: 10,
+            ..SeqTracker::default()
+        };
+        t.complete(12);
+        assert_eq!(t.done_through, 10);
+        t.complete(11);
+        assert_eq!(t.done_through, 12);
+        t.complete(5);
+        assert_eq!(t.done_through, 12);
+        t.complete(14);
+        t.complete(13);
+        assert_eq!(t.done_through, 14);
+        assert!(t.done_above.is_empty());
+    }
+}

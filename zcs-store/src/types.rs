@@ -1,0 +1,131 @@
+//! The plain data the store API takes and returns: configuration, delivery targets,
+//! folders, message metadata, tombstones and the recovery report.
+
+use std::path::PathBuf;
+
+use zcs_core::{Flags, ItemId, ZimbraId};
+
+/// Where a store keeps its three kinds of data.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The SQLite metadata file (created when missing).
+    pub db_path: PathBuf,
+    /// The blob volume's root directory.
+    pub blob_root: PathBuf,
+    /// The directory holding `redo.log`.
+    pub redo_dir: PathBuf,
+}
+
+impl StoreConfig {
+    /// The embedded default layout under one directory: `db/mailbox.sqlite`, `store/`
+    /// and `redolog/` (see ARCHITECTURE.md, "Data on disk").
+    pub fn under(home: impl Into<PathBuf>) -> StoreConfig {
+        let home = home.into();
+        StoreConfig {
+            db_path: home.join("db").join("mailbox.sqlite"),
+            blob_root: home.join("store"),
+            redo_dir: home.join("redolog"),
+        }
+    }
+}
+
+/// One local recipient of a delivery.
+#[derive(Clone, Debug)]
+pub struct DeliveryTarget {
+    /// The recipient account; its mailbox is created on first delivery.
+    pub account: ZimbraId,
+    /// The folder to file into (usually [`zcs_core::folder::INBOX`]).
+    pub folder: ItemId,
+    /// Initial flags (usually [`Flags::UNREAD`]).
+    pub flags: Flags,
+}
+
+/// A folder with its IMAP bookkeeping and counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder {
+    pub id: ItemId,
+    /// The parent folder (USER_ROOT 1 for top-level folders).
+    pub parent: ItemId,
+    pub name: String,
+    /// Absolute path from USER_ROOT, `/`-separated: `"/Inbox/sub"`; USER_ROOT is `"/"`.
+    pub path: String,
+    /// Default view: `message`, `contact`, `appointment`, `task`, `document`.
+    pub view: String,
+    /// IMAP UIDVALIDITY (RFC 9051 §2.3.1.1): fixed for the folder's life, different for
+    /// a folder re-created under the same name.
+    pub uid_validity: u32,
+    /// IMAP UIDNEXT: the mailbox's next item id (UIDs are item ids, Zimbra's way).
+    pub uid_next: u32,
+    /// Highest change number of the folder or anything that entered, changed in or left
+    /// it (IMAP HIGHESTMODSEQ, RFC 7162 §3.1.1).
+    pub modseq: i64,
+    /// Number of messages.
+    pub messages: u32,
+    /// Number of messages with [`Flags::UNREAD`].
+    pub unread: u32,
+    /// Total size of the messages in bytes.
+    pub size: u64,
+}
+
+/// What the store knows about one message without reading its blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub id: ItemId,
+    pub folder: ItemId,
+    /// IMAP UID: the item id current when the message entered this folder.
+    pub imap_uid: u32,
+    pub flags: Flags,
+    /// Tag names. LIMITATION: tags cannot be set yet, so this is always empty.
+    pub tags: Vec<String>,
+    /// IMAP INTERNALDATE / delivery time, ms since the epoch.
+    pub internal_date_ms: i64,
+    /// Size of the stored bytes.
+    pub size: u64,
+    /// Change number of the last change to this item (IMAP MODSEQ).
+    pub modseq: i64,
+    /// SHA-256 of the content, URL-safe base64 with padding (44 characters).
+    pub blob_digest: String,
+    /// Decoded `Subject`, empty when absent.
+    pub subject: String,
+    /// `From` as `Name <addr>` (or `Sender` when there is no `From`), empty when absent.
+    pub sender: String,
+    /// `To` and `Cc` addresses, comma-separated.
+    pub recipients: String,
+    /// `Message-ID` without angle brackets.
+    pub message_id: Option<String>,
+}
+
+/// An item that left a folder: deleted, or moved elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The change number that removed it.
+    pub change: i64,
+    pub id: ItemId,
+    /// The folder it left.
+    pub folder: ItemId,
+    /// Its IMAP UID in that folder (0 for folders).
+    pub imap_uid: u32,
+    /// `true` when it was moved out rather than deleted.
+    pub moved: bool,
+    /// Whether the item was a folder (otherwise a message).
+    pub is_folder: bool,
+}
+
+/// What [`crate::Store::open`] found and did while recovering.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Records in the redo log file.
+    pub records_in_log: usize,
+    /// Records past the database's checkpoint that were re-applied.
+    pub replayed: usize,
+    /// Records past the checkpoint already in the database (skipped).
+    pub already_applied: usize,
+    /// Records skipped because they were aborted or their mailbox is gone.
+    pub skipped: usize,
+    /// Records that failed to apply (logged at ERROR and skipped).
+    pub failed: usize,
+    /// Bytes cut from a torn or corrupt log tail.
+    pub torn_bytes_cut: u64,
+    /// Replayed messages whose blob file was missing.
+    pub missing_blobs: usize,
+}
