@@ -1,0 +1,107 @@
+//! The `IndexBackend` seam: what the server asks of a full-text index (add, replace,
+//! delete, commit, search), and the document it hands over. The index never reads the
+//! store; callers extract documents (see `extract`) and pass them in.
+
+use zcs_core::{ItemId, MailboxId};
+
+use crate::error::IndexError;
+use crate::query::Query;
+
+/// The indexable face of one item. Text fields are raw text; the backend tokenises them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexDocument {
+    /// The item this document describes; (mailbox, item) is the document's key.
+    pub item: ItemId,
+    /// Item kind, `"message"` for mail (kept for future contact/document indexing).
+    pub kind: String,
+    pub subject: String,
+    /// Sender names and addresses as text, e.g. `"Jo Brown" <jb@example.com>`.
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    /// All readable text: text parts, the text of HTML parts, nested messages.
+    pub content: String,
+    /// File names of attachments.
+    pub filenames: Vec<String>,
+    /// MIME types of attachments (`application/pdf`), lower-case.
+    pub attachment_types: Vec<String>,
+    pub message_id: Option<String>,
+    /// Item date in epoch milliseconds; orders results newest first.
+    pub date_ms: i64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl IndexDocument {
+    /// An empty document for `item` of `kind` (`"message"`), to be filled in.
+    pub fn new(item: ItemId, kind: &str) -> Self {
+        IndexDocument {
+            item,
+            kind: kind.to_string(),
+            subject: String::new(),
+            from: String::new(),
+            to: String::new(),
+            cc: String::new(),
+            content: String::new(),
+            filenames: Vec::new(),
+            attachment_types: Vec::new(),
+            message_id: None,
+            date_ms: 0,
+            size: 0,
+        }
+    }
+}
+
+/// Order of search results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchOrder {
+    /// Newest `date_ms` first (Zimbra's default `dateDesc`).
+    #[default]
+    DateDesc,
+    /// Oldest first (`dateAsc`).
+    DateAsc,
+    /// Best text match first.
+    Relevance,
+}
+
+/// A full-text index shared by many mailboxes. Implementations are safe to call from
+/// many threads; writes are serialised internally.
+pub trait IndexBackend: Send + Sync {
+    /// Adds or replaces documents (keyed by mailbox and item). They become visible to
+    /// `search` after the next `commit`.
+    fn index(&self, mailbox: MailboxId, docs: Vec<IndexDocument>) -> Result<(), IndexError>;
+
+    /// Removes these items of `mailbox`; takes effect at the next `commit`. Unknown
+    /// items are ignored.
+    fn delete(&self, mailbox: MailboxId, items: &[ItemId]) -> Result<(), IndexError>;
+
+    /// Removes every document of `mailbox`; takes effect at the next `commit`.
+    fn delete_mailbox(&self, mailbox: MailboxId) -> Result<(), IndexError>;
+
+    /// Makes everything indexed or deleted so far durable and searchable. Costs an fsync.
+    fn commit(&self) -> Result<(), IndexError>;
+
+    /// Item ids in `mailbox` matching the text part of `query`, newest first, at most
+    /// `limit`. Only index leaves are evaluated (text terms, `type:`, `attachment:`,
+    /// `has:`); structured leaves (`in:`, `is:`, `tag:`, dates, sizes, `sort:`) are the
+    /// caller's and count as "no constraint", so the result is a superset the caller
+    /// filters. Run each `Plan::Index` of `query::plan` to get exact sets. A query with
+    /// no text part returns the mailbox's indexed items.
+    fn search(
+        &self,
+        mailbox: MailboxId,
+        query: &Query,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, IndexError> {
+        self.search_ordered(mailbox, query, limit, SearchOrder::DateDesc)
+    }
+
+    /// As [`IndexBackend::search`], in the given order.
+    fn search_ordered(
+        &self,
+        mailbox: MailboxId,
+        query: &Query,
+        limit: usize,
+        order: SearchOrder,
+    ) -> Result<Vec<ItemId>, IndexError>;
+}

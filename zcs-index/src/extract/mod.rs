@@ -1,0 +1,212 @@
+//! Text extraction: turns a raw RFC 5322 message into an [`IndexDocument`]. Headers and
+//! bodies are decoded (RFC 2047 words, RFC 2045 transfer encodings, charsets) by
+//! mail-parser; this module decides what text goes where.
+//!
+//! LIMITATION: binary attachments (PDF, Word, spreadsheets) contribute only their file
+//! name and MIME type; their text is not extracted (Zimbra converts them with external
+//! tools). uuencoded bodies are indexed as they are.
+
+mod html;
+
+pub use html::html_to_text;
+
+use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
+use zcs_core::ItemId;
+
+use crate::backend::IndexDocument;
+
+/// Extracted content stops growing past this many bytes, so one huge text attachment
+/// cannot blow up the indexing heap.
+pub const MAX_CONTENT_BYTES: usize = 4 << 20;
+
+/// Nested `message/rfc822` parts deeper than this are not read.
+const MAX_NESTING: usize = 8;
+
+/// Builds the index document of one message. Never panics: input that is not a message
+/// gives a document whose content is the input read as (lossy) UTF-8.
+///
+/// Content holds every text part (attachments included), the text of every HTML part,
+/// and the headers and text of nested messages. `date_ms` is the `Date:` header (0 when
+/// missing or invalid; callers usually overwrite it with the item date); `size` is the
+/// length of `raw`.
+pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
+    let mut doc = IndexDocument::new(item, "message");
+    doc.size = raw.len() as u64;
+
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        push_text(&mut doc.content, &String::from_utf8_lossy(raw));
+        return doc;
+    };
+
+    doc.subject = msg.subject().unwrap_or_default().to_string();
+    doc.from = addresses(msg.from().into_iter());
+    doc.to = addresses(msg.all_to());
+    doc.cc = addresses(msg.all_cc());
+    doc.message_id = msg.message_id().map(str::to_string);
+    doc.date_ms = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .map_or(0, |d| d.to_timestamp().saturating_mul(1000));
+
+    walk(&msg, &mut doc, 0);
+    doc
+}
+
+/// Adds the text, file names and attachment types of every part of `msg`.
+fn walk(msg: &Message<'_>, doc: &mut IndexDocument, depth: usize) {
+    for (i, part) in msg.parts.iter().enumerate() {
+        let is_attachment = u32::try_from(i).is_ok_and(|id| msg.attachments.contains(&id));
+        let name = part.attachment_name().filter(|n| !n.trim().is_empty());
+
+        match &part.body {
+            PartType::Text(text) => push_text(&mut doc.content, text),
+            PartType::Html(html) => push_text(&mut doc.content, &html_to_text(html)),
+            PartType::Message(nested) if depth < MAX_NESTING => {
+                // A forwarded message: its headers are text of this message too.
+                for header in [
+                    nested.subject().unwrap_or_default().to_string(),
+                    addresses(nested.from().into_iter()),
+                    addresses(nested.all_to()),
+                    addresses(nested.all_cc()),
+                ] {
+                    push_text(&mut doc.content, &header);
+                }
+                walk(nested, doc, depth + 1);
+            }
+            PartType::Message(_) | PartType::Binary(_) | PartType::InlineBinary(_) => {}
+            PartType::Multipart(_) => continue,
+        }
+
+        if is_attachment || name.is_some() {
+            doc.attachment_types.push(mime_type(part));
+            if let Some(name) = name {
+                doc.filenames.push(name.to_string());
+            }
+        }
+    }
+}
+
+/// `type/subtype` of a part, lower-case; parts without a Content-Type get the RFC 2045
+/// §5.2 default for their kind.
+fn mime_type(part: &mail_parser::MessagePart<'_>) -> String {
+    match part.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+        None => match part.body {
+            PartType::Text(_) => "text/plain".into(),
+            PartType::Html(_) => "text/html".into(),
+            PartType::Message(_) => "message/rfc822".into(),
+            _ => "application/octet-stream".into(),
+        },
+    }
+}
+
+/// `Name <addr>, Name <addr>` for every address in the headers given.
+fn addresses<'a, 'x: 'a>(headers: impl Iterator<Item = &'a Address<'x>>) -> String {
+    let mut out = Vec::new();
+    for header in headers {
+        for addr in header.iter() {
+            match (addr.name(), addr.address()) {
+                (Some(n), Some(a)) => out.push(format!("{n} <{a}>")),
+                (Some(n), None) => out.push(n.to_string()),
+                (None, Some(a)) => out.push(a.to_string()),
+                (None, None) => {}
+            }
+        }
+    }
+    out.join(", ")
+}
+
+/// Appends `text` and a line break, up to [`MAX_CONTENT_BYTES`] in total (cut on a
+/// character boundary).
+fn push_text(content: &mut String, text: &str) {
+    let room = MAX_CONTENT_BYTES.saturating_sub(content.len());
+    if room == 0 || text.trim().is_empty() {
+        return;
+    }
+    let mut cut = text.len().min(room);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    content.push_str(&text[..cut]);
+    content.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MULTI: &str = "From: \"Jo Brown\" <jb@zimbra.com>\r\n\
+To: a@example.com, B <b@example.org>\r\nCc: c@example.net\r\n\
+Subject: =?utf-8?q?Caf=C3=A9_plans?=\r\nMessage-ID: <m1@example.com>\r\n\
+Date: Tue, 14 Dec 2010 21:32:31 -0800\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n\
+--b2\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain words here\r\n\
+--b2\r\nContent-Type: text/html\r\n\r\n<p>html <b>bold</b>&amp;more</p>\r\n--b2--\r\n\
+--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"report.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
+--b1\r\nContent-Type: message/rfc822\r\n\r\n\
+From: inner@example.com\r\nSubject: forwarded thing\r\n\r\nnested body text\r\n\
+--b1--\r\n";
+
+    #[test]
+    fn multipart_message_is_extracted() {
+        let doc = document_from_message(ItemId(300), MULTI.as_bytes());
+        assert_eq!(doc.item, ItemId(300));
+        assert_eq!(doc.kind, "message");
+        assert_eq!(doc.subject, "Café plans");
+        assert!(doc.from.contains("jb@zimbra.com") && doc.from.contains("Jo Brown"));
+        assert!(doc.to.contains("a@example.com") && doc.to.contains("b@example.org"));
+        assert!(doc.cc.contains("c@example.net"));
+        assert_eq!(doc.message_id.as_deref(), Some("m1@example.com"));
+        assert_eq!(doc.date_ms, 1_292_391_151_000);
+        assert_eq!(doc.size, MULTI.len() as u64);
+        for word in [
+            "plain words",
+            "bold",
+            "&more",
+            "forwarded thing",
+            "nested body text",
+        ] {
+            assert!(
+                doc.content.contains(word),
+                "{word} missing: {}",
+                doc.content
+            );
+        }
+        assert!(!doc.content.contains("<b>"));
+        assert_eq!(doc.filenames, ["report.pdf"]);
+        assert!(
+            doc.attachment_types
+                .contains(&"application/pdf".to_string())
+        );
+        assert!(doc.attachment_types.contains(&"message/rfc822".to_string()));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for raw in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"no headers at all",
+            b"Subject: x\r\n\r\n",
+        ] {
+            let doc = document_from_message(ItemId(1), raw);
+            assert_eq!(doc.size, raw.len() as u64);
+        }
+    }
+
+    #[test]
+    fn content_is_capped() {
+        let mut s = String::new();
+        push_text(&mut s, &"é".repeat(MAX_CONTENT_BYTES));
+        assert!(s.len() <= MAX_CONTENT_BYTES + 1);
+        let before = s.len();
+        push_text(&mut s, "more");
+        assert_eq!(s.len(), before);
+    }
+}

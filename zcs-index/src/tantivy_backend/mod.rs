@@ -1,0 +1,271 @@
+//! `TantivyIndex`: the [`IndexBackend`] on tantivy. One index holds every mailbox of the
+//! server (a `mailbox` field filters each search), so thousands of mailboxes share one
+//! set of segment files instead of needing a directory and file handles each.
+//!
+//! Writes go through one `IndexWriter` behind a mutex; searches use a reader that is
+//! reloaded after each commit, so a commit's documents are visible when it returns.
+
+mod schema;
+mod translate;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term};
+use zcs_core::{ItemId, MailboxId};
+
+use crate::backend::{IndexBackend, IndexDocument, SearchOrder};
+use crate::error::IndexError;
+use crate::query::Query;
+use crate::tokenizer::{INDEX_TOKENIZER, TokenMode, ZcsTokenizer};
+use schema::{Fields, build_schema, key};
+
+/// Tuning of the index writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// Memory the writer may buffer before flushing a segment, shared by its threads
+    /// (tantivy needs at least 15 MB per thread).
+    pub writer_heap_bytes: usize,
+    /// Indexing threads.
+    pub writer_threads: usize,
+}
+
+impl Default for IndexOptions {
+    /// 50 MB and one thread: modest, and enough for a message a second many times over.
+    fn default() -> Self {
+        IndexOptions {
+            writer_heap_bytes: 50_000_000,
+            writer_threads: 1,
+        }
+    }
+}
+
+/// The tantivy-backed index shared by all mailboxes of a server.
+pub struct TantivyIndex {
+    index: Index,
+    writer: Mutex<IndexWriter>,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl TantivyIndex {
+    /// Opens the index in `dir`, creating the directory and an empty index if needed,
+    /// with [`IndexOptions::default`].
+    ///
+    /// # Errors
+    /// [`IndexError::Open`] when the directory cannot be used; [`IndexError::Tantivy`]
+    /// when the index there is corrupt, has another schema, or is locked by another
+    /// writer (one `TantivyIndex` per directory per machine).
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        Self::open_with(dir, IndexOptions::default())
+    }
+
+    /// As [`TantivyIndex::open`], with explicit writer tuning.
+    pub fn open_with(dir: &Path, options: IndexOptions) -> Result<Self, IndexError> {
+        let open_err = |message: String| IndexError::Open {
+            path: dir.display().to_string(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        let directory = MmapDirectory::open(dir).map_err(|e| open_err(e.to_string()))?;
+        let index = Index::open_or_create(directory, build_schema())
+            .map_err(IndexError::tantivy("open"))?;
+        tracing::info!(path = %dir.display(), "index opened");
+        Self::from_index(index, options)
+    }
+
+    /// A fresh index held in memory only (tests, tools); nothing survives a drop.
+    pub fn in_memory() -> Result<Self, IndexError> {
+        Self::from_index(
+            Index::create_in_ram(build_schema()),
+            IndexOptions::default(),
+        )
+    }
+
+    fn from_index(index: Index, options: IndexOptions) -> Result<Self, IndexError> {
+        index
+            .tokenizers()
+            .register(INDEX_TOKENIZER, ZcsTokenizer::new(TokenMode::Index));
+        let fields = Fields::resolve(&index.schema())?;
+        let writer = index
+            .writer_with_num_threads(options.writer_threads.max(1), options.writer_heap_bytes)
+            .map_err(IndexError::tantivy("open writer"))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(IndexError::tantivy("open reader"))?;
+        Ok(TantivyIndex {
+            index,
+            writer: Mutex::new(writer),
+            reader,
+            fields,
+        })
+    }
+
+    /// Commits like [`IndexBackend::commit`] and records `payload` with the commit
+    /// (for instance the change numbers the index now covers, so indexing can resume
+    /// from there after a crash). Costs an fsync.
+    pub fn commit_with_payload(&self, payload: &str) -> Result<(), IndexError> {
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        let mut prepared = writer
+            .prepare_commit()
+            .map_err(IndexError::tantivy("prepare commit"))?;
+        prepared.set_payload(payload);
+        prepared.commit().map_err(IndexError::tantivy("commit"))?;
+        drop(writer);
+        self.reload()
+    }
+
+    /// The payload of the last commit, if it carried one.
+    pub fn last_commit_payload(&self) -> Result<Option<String>, IndexError> {
+        let metas = self
+            .index
+            .load_metas()
+            .map_err(IndexError::tantivy("read commit"))?;
+        Ok(metas.payload)
+    }
+
+    /// Number of committed documents of `mailbox`.
+    pub fn doc_count(&self, mailbox: MailboxId) -> Result<usize, IndexError> {
+        let searcher = self.reader.searcher();
+        searcher
+            .search(&self.mailbox_filter(mailbox), &Count)
+            .map_err(IndexError::tantivy("count"))
+    }
+
+    fn reload(&self) -> Result<(), IndexError> {
+        self.reader.reload().map_err(IndexError::tantivy("reload"))
+    }
+
+    fn mailbox_filter(&self, mailbox: MailboxId) -> TermQuery {
+        TermQuery::new(
+            Term::from_field_i64(self.fields.mailbox, mailbox.0),
+            IndexRecordOption::Basic,
+        )
+    }
+}
+
+impl IndexBackend for TantivyIndex {
+    fn index(&self, mailbox: MailboxId, docs: Vec<IndexDocument>) -> Result<(), IndexError> {
+        let count = docs.len();
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        for doc in &docs {
+            // Replacing: the delete only reaches documents added before it.
+            writer.delete_term(Term::from_field_text(
+                self.fields.key,
+                &key(mailbox, doc.item),
+            ));
+            writer
+                .add_document(self.fields.document(mailbox, doc))
+                .map_err(IndexError::tantivy("add document"))?;
+        }
+        tracing::debug!(mailbox = mailbox.0, count, "documents queued for indexing");
+        Ok(())
+    }
+
+    fn delete(&self, mailbox: MailboxId, items: &[ItemId]) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        for &item in items {
+            writer.delete_term(Term::from_field_text(self.fields.key, &key(mailbox, item)));
+        }
+        tracing::debug!(
+            mailbox = mailbox.0,
+            count = items.len(),
+            "documents deleted"
+        );
+        Ok(())
+    }
+
+    fn delete_mailbox(&self, mailbox: MailboxId) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.delete_term(Term::from_field_i64(self.fields.mailbox, mailbox.0));
+        tracing::info!(mailbox = mailbox.0, "mailbox index deleted");
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<(), IndexError> {
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.commit().map_err(IndexError::tantivy("commit"))?;
+        drop(writer);
+        self.reload()
+    }
+
+    fn search_ordered(
+        &self,
+        mailbox: MailboxId,
+        query: &Query,
+        limit: usize,
+        order: SearchOrder,
+    ) -> Result<Vec<ItemId>, IndexError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let total = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        // TopDocs allocates for `limit` up front; never more than there are documents.
+        let limit = limit.min(total).max(1);
+
+        let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
+            Box::new(self.mailbox_filter(mailbox)),
+            0.0,
+        ));
+        let mut clauses = vec![(Occur::Must, filter)];
+        if let Some(text) = translate::translate(query, &self.fields)? {
+            clauses.push((Occur::Must, text));
+        }
+        let q = BooleanQuery::new(clauses);
+
+        let step = IndexError::tantivy("search");
+        let top = TopDocs::with_limit(limit);
+        let addresses: Vec<DocAddress> = match order {
+            SearchOrder::Relevance => searcher
+                .search(&q, &top.order_by_score())
+                .map_err(step)?
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect(),
+            SearchOrder::DateDesc | SearchOrder::DateAsc => {
+                let dir = if order == SearchOrder::DateAsc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                searcher
+                    .search(&q, &top.order_by_fast_field::<i64>(schema::DATE, dir))
+                    .map_err(step)?
+                    .into_iter()
+                    .map(|(_, a)| a)
+                    .collect()
+            }
+        };
+
+        let mut columns = HashMap::new();
+        let mut items = Vec::with_capacity(addresses.len());
+        for addr in addresses {
+            let column = match columns.entry(addr.segment_ord) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .i64(schema::ITEM)
+                        .map_err(IndexError::tantivy("read item ids"))?,
+                ),
+            };
+            let id = column
+                .first(addr.doc_id)
+                .and_then(|v| i32::try_from(v).ok());
+            if let Some(id) = id {
+                items.push(ItemId(id));
+            }
+        }
+        Ok(items)
+    }
+}

@@ -1,0 +1,154 @@
+//! The tantivy schema of the shared index: one document per (mailbox, item), a mailbox
+//! field every search is filtered on, tokenised text fields, and fast fields for
+//! ordering and id retrieval.
+
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use zcs_core::{ItemId, MailboxId};
+
+use crate::backend::IndexDocument;
+use crate::error::IndexError;
+use crate::tokenizer::INDEX_TOKENIZER;
+
+pub(crate) const KEY: &str = "key";
+pub(crate) const MAILBOX: &str = "mailbox";
+pub(crate) const ITEM: &str = "item";
+pub(crate) const KIND: &str = "kind";
+pub(crate) const DATE: &str = "date_ms";
+pub(crate) const SIZE: &str = "size";
+pub(crate) const ATTACHMENT: &str = "attachment";
+
+/// Text fields, tokenised by [`INDEX_TOKENIZER`] with positions (for phrases).
+const TEXT_FIELDS: [&str; 7] = [
+    "content", "subject", "from", "to", "cc", "filename", "msgid",
+];
+
+/// Handles on the schema's fields.
+#[derive(Clone, Debug)]
+pub(crate) struct Fields {
+    /// `"<mailbox>:<item>"`, the unique key used to replace and delete documents.
+    pub key: Field,
+    pub mailbox: Field,
+    pub item: Field,
+    pub kind: Field,
+    pub date: Field,
+    pub size: Field,
+    pub content: Field,
+    pub subject: Field,
+    pub from: Field,
+    pub to: Field,
+    pub cc: Field,
+    pub filename: Field,
+    pub msgid: Field,
+    /// Attachment MIME types, their major types, and `any`/`none` (Zimbra's
+    /// `l.attachments` convention, so `has:attachment` is `attachment:any`).
+    pub attachment: Field,
+}
+
+/// The schema every zcs index uses. Changing it requires a reindex.
+pub(crate) fn build_schema() -> Schema {
+    let mut b = Schema::builder();
+    b.add_text_field(KEY, STRING);
+    b.add_i64_field(MAILBOX, INDEXED | FAST);
+    b.add_i64_field(ITEM, FAST);
+    b.add_text_field(KIND, STRING);
+    b.add_i64_field(DATE, FAST);
+    b.add_u64_field(SIZE, FAST);
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(INDEX_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    for name in TEXT_FIELDS {
+        b.add_text_field(name, text.clone());
+    }
+    b.add_text_field(ATTACHMENT, STRING);
+    b.build()
+}
+
+impl Fields {
+    /// Looks the fields up in `schema` (which must come from [`build_schema`]).
+    pub fn resolve(schema: &Schema) -> Result<Fields, IndexError> {
+        let get = |name: &str| {
+            schema
+                .get_field(name)
+                .map_err(IndexError::tantivy("resolve schema"))
+        };
+        Ok(Fields {
+            key: get(KEY)?,
+            mailbox: get(MAILBOX)?,
+            item: get(ITEM)?,
+            kind: get(KIND)?,
+            date: get(DATE)?,
+            size: get(SIZE)?,
+            content: get("content")?,
+            subject: get("subject")?,
+            from: get("from")?,
+            to: get("to")?,
+            cc: get("cc")?,
+            filename: get("filename")?,
+            msgid: get("msgid")?,
+            attachment: get(ATTACHMENT)?,
+        })
+    }
+
+    /// The tantivy document for `doc` in `mailbox`.
+    pub fn document(&self, mailbox: MailboxId, doc: &IndexDocument) -> TantivyDocument {
+        let mut d = TantivyDocument::default();
+        d.add_text(self.key, key(mailbox, doc.item));
+        d.add_i64(self.mailbox, mailbox.0);
+        d.add_i64(self.item, i64::from(doc.item.0));
+        d.add_text(self.kind, &doc.kind);
+        d.add_i64(self.date, doc.date_ms);
+        d.add_u64(self.size, doc.size);
+
+        for (field, text) in [
+            (self.content, &doc.content),
+            (self.subject, &doc.subject),
+            (self.from, &doc.from),
+            (self.to, &doc.to),
+            (self.cc, &doc.cc),
+        ] {
+            if !text.is_empty() {
+                d.add_text(field, text);
+            }
+        }
+        for name in &doc.filenames {
+            d.add_text(self.filename, name);
+        }
+        if let Some(id) = &doc.message_id {
+            d.add_text(self.msgid, id);
+        }
+
+        let mut types = Vec::new();
+        for t in &doc.attachment_types {
+            let t = t
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if t.is_empty() {
+                continue;
+            }
+            if let Some((major, _)) = t.split_once('/') {
+                types.push(major.to_string());
+            }
+            types.push(t);
+        }
+        types.push(if types.is_empty() { "none" } else { "any" }.to_string());
+        types.sort();
+        types.dedup();
+        for t in types {
+            d.add_text(self.attachment, t);
+        }
+        d
+    }
+}
+
+/// The unique key of an item's document.
+pub(crate) fn key(mailbox: MailboxId, item: ItemId) -> String {
+    format!("{}:{}", mailbox.0, item.0)
+}

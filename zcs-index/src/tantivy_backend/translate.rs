@@ -1,0 +1,233 @@
+//! Turns the index part of a [`Query`] into a tantivy query. Structured leaves (folders,
+//! flags, dates, ...) translate to "no constraint" (`None`), so the result selects a
+//! superset of what the whole query selects; the caller filters the rest.
+
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery,
+    wildcard_query_to_regex_str,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use super::schema::Fields;
+use crate::error::IndexError;
+use crate::query::{HasKind, Query, TextField};
+use crate::tokenizer::{TokenMode, analyze};
+
+type Boxed = Box<dyn TQuery>;
+
+/// The tantivy query for the index leaves of `q`; `None` when nothing in `q` constrains
+/// the text (every document of the mailbox qualifies).
+pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexError> {
+    match q {
+        Query::And(children) => {
+            let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
+            for c in children {
+                match c {
+                    Query::Not(inner) => {
+                        if let Some(t) = translate(inner, f)? {
+                            clauses.push((Occur::MustNot, t));
+                        }
+                    }
+                    other => {
+                        if let Some(t) = translate(other, f)? {
+                            clauses.push((Occur::Must, t));
+                        }
+                    }
+                }
+            }
+            if clauses.is_empty() {
+                return Ok(None);
+            }
+            if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            Ok(Some(Box::new(BooleanQuery::new(clauses))))
+        }
+        Query::Or(children) => {
+            let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
+            for c in children {
+                match translate(c, f)? {
+                    Some(t) => clauses.push((Occur::Should, t)),
+                    // One unconstrained alternative makes the whole Or unconstrained.
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(Box::new(BooleanQuery::new(clauses))))
+        }
+        Query::Not(inner) => Ok(translate(inner, f)?.map(|t| {
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Boxed),
+                (Occur::MustNot, t),
+            ])) as Boxed
+        })),
+        Query::Term {
+            field,
+            value,
+            phrase,
+            wildcard,
+        } => text_term(&targets(field, f), value, *phrase, *wildcard),
+        Query::Has(HasKind::Attachment) => Ok(Some(raw_term(f.attachment, "any"))),
+        // LIMITATION: objects (phone numbers, URLs, ...) are not extracted, so has:<object>
+        // matches nothing.
+        Query::Has(HasKind::Object(_)) => Ok(Some(Box::new(EmptyQuery))),
+        // LIMITATION: type: looks at attachment types only; Zimbra also indexes the types
+        // of body parts.
+        Query::Type(v) | Query::Attachment(v) => mime_query(f.attachment, v),
+        _ => Ok(None),
+    }
+}
+
+/// The index fields a text field searches. Bare words search the body and the main
+/// headers, as Zimbra's default content field does.
+fn targets(field: &TextField, f: &Fields) -> Vec<Field> {
+    match field {
+        TextField::Default => vec![f.content, f.subject, f.from, f.to, f.cc],
+        TextField::Content => vec![f.content],
+        TextField::Subject => vec![f.subject],
+        TextField::From => vec![f.from],
+        TextField::To => vec![f.to],
+        TextField::Cc => vec![f.cc],
+        TextField::ToFrom => vec![f.to, f.from],
+        TextField::ToCc => vec![f.to, f.cc],
+        TextField::FromCc => vec![f.from, f.cc],
+        TextField::ToFromCc => vec![f.to, f.from, f.cc],
+        TextField::MsgId => vec![f.msgid],
+        TextField::Filename => vec![f.filename],
+        // LIMITATION: envelope addresses, contact data, document metadata and custom
+        // fields are not indexed yet; terms on them match nothing.
+        TextField::EnvTo
+        | TextField::EnvFrom
+        | TextField::Contact
+        | TextField::Author
+        | TextField::Title
+        | TextField::Keywords
+        | TextField::Company
+        | TextField::Metadata
+        | TextField::Field(_) => Vec::new(),
+    }
+}
+
+fn text_term(
+    fields: &[Field],
+    value: &str,
+    phrase: bool,
+    wildcard: bool,
+) -> Result<Option<Boxed>, IndexError> {
+    if fields.is_empty() {
+        return Ok(Some(Box::new(EmptyQuery)));
+    }
+
+    if wildcard && !phrase {
+        let pattern = value.to_lowercase();
+        if pattern.chars().all(|c| c == '*') {
+            return Ok(None);
+        }
+        let regex = wildcard_query_to_regex_str(&pattern);
+        let mut per_field = Vec::new();
+        for &field in fields {
+            let q = RegexQuery::from_pattern(&regex, field)
+                .map_err(|e| IndexError::Query(format!("wildcard '{value}': {e}")))?;
+            per_field.push(Box::new(q) as Boxed);
+        }
+        return Ok(Some(any_of(per_field)));
+    }
+
+    // LIMITATION: a `*` inside quotes is not a wildcard (Zimbra's "quick" prefix phrase).
+    let tokens = analyze(value, TokenMode::Query);
+    if tokens.is_empty() {
+        // Only punctuation: nothing to look for, so no constraint.
+        return Ok(None);
+    }
+    let per_field = fields
+        .iter()
+        .map(|&field| {
+            if tokens.len() == 1 {
+                let term = Term::from_field_text(field, &tokens[0].text);
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)) as Boxed
+            } else {
+                let terms = tokens
+                    .iter()
+                    .map(|t| (t.position, Term::from_field_text(field, &t.text)))
+                    .collect();
+                Box::new(PhraseQuery::new_with_offset(terms)) as Boxed
+            }
+        })
+        .collect();
+    Ok(Some(any_of(per_field)))
+}
+
+fn any_of(mut queries: Vec<Boxed>) -> Boxed {
+    if queries.len() == 1
+        && let Some(q) = queries.pop()
+    {
+        return q;
+    }
+    Box::new(BooleanQuery::new(
+        queries.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+fn raw_term(field: Field, value: &str) -> Boxed {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// `type:`/`attachment:` values: a raw MIME type, a major type, `any`/`none`, a
+/// wildcard (`image/*`), or one of Zimbra's friendly aliases.
+fn mime_query(field: Field, value: &str) -> Result<Option<Boxed>, IndexError> {
+    let v = value.trim().to_ascii_lowercase();
+    if v.contains('*') {
+        let regex = wildcard_query_to_regex_str(&v);
+        let q = RegexQuery::from_pattern(&regex, field)
+            .map_err(|e| IndexError::Query(format!("type '{value}': {e}")))?;
+        return Ok(Some(Box::new(q)));
+    }
+    let types = mime_alias(&v);
+    Ok(Some(any_of(
+        types.iter().map(|t| raw_term(field, t)).collect(),
+    )))
+}
+
+/// Zimbra's friendly MIME type names (query.md FRIENDLY_MIME_TYPE).
+fn mime_alias(v: &str) -> Vec<String> {
+    const WORD: &[&str] = &[
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.template",
+        "application/vnd.ms-word.document.macroenabled.12",
+        "application/vnd.ms-word.template.macroenabled.12",
+    ];
+    const EXCEL: &[&str] = &[
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.template",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/vnd.ms-excel.template.macroenabled.12",
+        "application/vnd.ms-excel.addin.macroenabled.12",
+        "application/vnd.ms-excel.sheet.binary.macroenabled.12",
+    ];
+    const PPT: &[&str] = &[
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.presentationml.template",
+        "application/vnd.openxmlformats-officedocument.presentationml.slideshow",
+        "application/vnd.ms-powerpoint.addin.macroenabled.12",
+        "application/vnd.ms-powerpoint.presentation.macroenabled.12",
+        "application/vnd.ms-powerpoint.slideshow.macroenabled.12",
+    ];
+    let list: &[&str] = match v {
+        "word" | "msword" => WORD,
+        "excel" | "xls" => EXCEL,
+        "ppt" | "powerpoint" => PPT,
+        "pdf" => &["application/pdf"],
+        "ms-tnef" => &["application/ms-tnef"],
+        "jpeg" => &["image/jpeg"],
+        "gif" => &["image/gif"],
+        "bmp" => &["image/bmp"],
+        other => return vec![other.to_string()],
+    };
+    list.iter().map(|s| (*s).to_string()).collect()
+}

@@ -1,0 +1,430 @@
+//! Tokenising for the index and for queries, after the admin guide's rules (spec/01 §1.5,
+//! Zimbra's `query.md` "CONTENT field"): text is split into words and lower-cased;
+//! e-mail addresses, host names, numbers and joined words are kept whole and, when
+//! indexing, also yield their parts; runs of CJK characters become overlapping bigrams.
+//!
+//! This module only turns text into tokens. Which field a token lands in is the
+//! backend's business.
+//!
+//! LIMITATION: no stop words are removed (Zimbra drops "a", "the", ... from content), so a
+//! query for a stop word can hit where Zimbra would not; Thai, Lao, Myanmar and Khmer are
+//! not segmented by dictionary and are split on spaces like other scripts.
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// Name under which the indexing tokenizer is registered with tantivy.
+pub const INDEX_TOKENIZER: &str = "zcs_index";
+
+/// Tokens longer than this many bytes (base64 runs, long URLs) are dropped.
+pub const MAX_TOKEN_BYTES: usize = 255;
+
+/// Whether extra tokens are produced for the parts of addresses, hosts and joined words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenMode {
+    /// Indexing: every word also yields its parts, at the same position as the word, so
+    /// `user@example.com` is found by `user`, `example.com`, `@example.com`, `example`...
+    Index,
+    /// Querying: each word gives exactly one token, so a query word matches the whole
+    /// word or one of the parts indexed beside it.
+    Query,
+}
+
+/// One token: lower-cased text, its position (tokens sharing a position are alternatives
+/// for the same word) and the byte range of the source text it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Analyzed {
+    pub text: String,
+    pub position: usize,
+    pub offset_from: usize,
+    pub offset_to: usize,
+}
+
+/// Splits `text` into tokens according to `mode`. Never panics; costs one pass over the
+/// text plus the allocation of the tokens.
+pub fn analyze(text: &str, mode: TokenMode) -> Vec<Analyzed> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_at = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
+    let mut position = 0usize;
+    let mut i = 0usize;
+
+    while i < chars.len() {
+        let c = chars[i].1;
+
+        if is_cjk(c) {
+            let start = i;
+            while i < chars.len() && is_cjk(chars[i].1) {
+                i += 1;
+            }
+            emit_bigrams(&chars[start..i], byte_at(i), &mut position, &mut out);
+            continue;
+        }
+
+        let starts_domain = c == '@' && chars.get(i + 1).is_some_and(|&(_, n)| is_word(n));
+        if !is_word(c) && !starts_domain {
+            i += 1;
+            continue;
+        }
+
+        let start = i;
+        i += 1;
+        while i < chars.len() && (is_word(chars[i].1) || is_joiner(chars[i].1)) {
+            i += 1;
+        }
+        let end = trim_trailing_joiners(&chars[start..i]) + start;
+        let chunk = &text[byte_at(start)..byte_at(end)];
+        if let Some((primary, extra)) = split_chunk(chunk, mode) {
+            let (from, to) = (byte_at(start), byte_at(end));
+            out.push(Analyzed {
+                text: primary,
+                position,
+                offset_from: from,
+                offset_to: to,
+            });
+            for e in extra {
+                out.push(Analyzed {
+                    text: e,
+                    position,
+                    offset_from: from,
+                    offset_to: to,
+                });
+            }
+            position += 1;
+        }
+    }
+    out
+}
+
+/// The token texts `analyze` yields, in order; handy for tests and diagnostics.
+pub fn token_texts(text: &str, mode: TokenMode) -> Vec<String> {
+    analyze(text, mode).into_iter().map(|t| t.text).collect()
+}
+
+/// CJK runs: every pair of neighbouring characters is a token (a lone character is one
+/// token), each at its own position so that a query's bigrams match as a phrase.
+fn emit_bigrams(run: &[(usize, char)], end: usize, position: &mut usize, out: &mut Vec<Analyzed>) {
+    let byte_after = |k: usize| run.get(k).map_or(end, |&(b, _)| b);
+    if run.len() == 1 {
+        out.push(Analyzed {
+            text: run[0].1.to_lowercase().collect(),
+            position: *position,
+            offset_from: run[0].0,
+            offset_to: end,
+        });
+        *position += 1;
+        return;
+    }
+    for k in 0..run.len() - 1 {
+        let mut text = String::new();
+        text.extend(run[k].1.to_lowercase());
+        text.extend(run[k + 1].1.to_lowercase());
+        out.push(Analyzed {
+            text,
+            position: *position,
+            offset_from: run[k].0,
+            offset_to: byte_after(k + 2),
+        });
+        *position += 1;
+    }
+}
+
+/// How many characters of `chunk` remain once trailing joiners are cut, keeping a run of
+/// `+` after a letter or digit (`c++`, `g++`).
+fn trim_trailing_joiners(chunk: &[(usize, char)]) -> usize {
+    let mut end = chunk.len();
+    while end > 1 && is_joiner(chunk[end - 1].1) {
+        end -= 1;
+    }
+    let mut plus_end = end;
+    while plus_end < chunk.len() && chunk[plus_end].1 == '+' {
+        plus_end += 1;
+    }
+    if plus_end > end && chunk[end - 1].1.is_alphanumeric() {
+        plus_end
+    } else {
+        end
+    }
+}
+
+/// Lower-cases a chunk and, in index mode, lists the parts it also yields.
+/// Returns `None` for a chunk too long to be a useful token.
+fn split_chunk(chunk: &str, mode: TokenMode) -> Option<(String, Vec<String>)> {
+    if chunk.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let whole = chunk.to_lowercase();
+    if mode == TokenMode::Query {
+        return Some((whole, Vec::new()));
+    }
+
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(domain) = whole.strip_prefix('@') {
+        // "@example.com", as Zimbra writes a domain search.
+        push_domain(domain, &mut extra);
+    } else if let Some((local, domain)) = whole.split_once('@') {
+        // An address: the local part and the domain with all its suffixes and labels.
+        if !local.is_empty() {
+            extra.push(local.to_string());
+            push_pieces(local, &mut extra);
+        }
+        if !domain.is_empty() {
+            extra.push(format!("@{domain}"));
+            push_domain(domain, &mut extra);
+        }
+    } else if whole.contains('.') {
+        // A host name, dotted number or file name: suffixes, labels and their pieces.
+        push_domain(&whole, &mut extra);
+    } else {
+        push_pieces(&whole, &mut extra);
+    }
+
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(whole.clone());
+    extra.retain(|e| !e.is_empty() && e.len() <= MAX_TOKEN_BYTES && seen.insert(e.clone()));
+    Some((whole, extra))
+}
+
+/// `a.b.example.com` yields itself, `b.example.com`, `example.com`, then every label and
+/// the pieces of labels joined by `-` or `_`.
+fn push_domain(domain: &str, out: &mut Vec<String>) {
+    out.push(domain.to_string());
+    let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
+    for k in 1..labels.len().saturating_sub(1) {
+        out.push(labels[k..].join("."));
+    }
+    for label in &labels {
+        out.push((*label).to_string());
+        push_pieces(label, out);
+    }
+}
+
+/// The alphanumeric pieces of a joined word: `first_last-name` gives `first`, `last`,
+/// `name`. Nothing is pushed when the word has a single piece.
+fn push_pieces(word: &str, out: &mut Vec<String>) {
+    let pieces: Vec<&str> = word
+        .split(|c: char| is_joiner(c))
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.len() > 1 {
+        out.extend(pieces.into_iter().map(str::to_string));
+    }
+}
+
+/// Characters that join word characters into one chunk (`user@example.com`, `e-mail`,
+/// `don't`, `c++`, `snake_case`).
+fn is_joiner(c: char) -> bool {
+    matches!(c, '.' | '@' | '-' | '_' | '+' | '\'')
+}
+
+/// Word characters: letters and digits of any script, and the combining marks between
+/// them; not spaces, controls, punctuation, symbols or emoji. CJK is handled separately.
+fn is_word(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    if c.is_alphanumeric() {
+        return !is_cjk(c);
+    }
+    if c.is_whitespace() || c.is_control() {
+        return false;
+    }
+    let u = c as u32;
+    let symbol = matches!(u,
+        0x00A0..=0x00BF | 0x00D7 | 0x00F7 | 0x2000..=0x2BFF | 0x2E00..=0x2E7F
+        | 0x3000..=0x303F | 0xE000..=0xF8FF | 0xFE30..=0xFE4F | 0xFE50..=0xFE6F
+        | 0xFF00..=0xFFEF | 0xFFF0..=0xFFFF | 0x1F000..=0x1FAFF);
+    !symbol
+}
+
+/// CJK ideographs, kana, hangul and fullwidth letters (Zimbra's `query.md` ranges, minus
+/// the CJK punctuation block 3000-303F); only letters count, not fullwidth punctuation.
+fn is_cjk(c: char) -> bool {
+    let u = c as u32;
+    let in_range = matches!(u,
+        0x2E80..=0x2FFF | 0x3040..=0x33FF | 0x3400..=0x4DBF | 0x4DC0..=0x4DFF
+        | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xD7B0..=0xD7FF | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF | 0x20000..=0x2FFFF);
+    in_range && c.is_alphanumeric()
+}
+
+/// The tantivy face of [`analyze`]: a tokenizer to register under [`INDEX_TOKENIZER`].
+#[derive(Clone, Debug)]
+pub struct ZcsTokenizer {
+    mode: TokenMode,
+}
+
+impl ZcsTokenizer {
+    /// A tokenizer producing tokens as [`analyze`] does in `mode`.
+    pub fn new(mode: TokenMode) -> Self {
+        ZcsTokenizer { mode }
+    }
+}
+
+/// Token stream over tokens computed up front.
+pub struct ZcsTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+    /// Returned by `token()` before the first `advance()`, or on an empty stream.
+    empty: Token,
+}
+
+impl Tokenizer for ZcsTokenizer {
+    type TokenStream<'a> = ZcsTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ZcsTokenStream {
+        let tokens = analyze(text, self.mode)
+            .into_iter()
+            .map(|a| Token {
+                offset_from: a.offset_from,
+                offset_to: a.offset_to,
+                position: a.position,
+                text: a.text,
+                position_length: 1,
+            })
+            .collect();
+        ZcsTokenStream {
+            tokens,
+            next: 0,
+            empty: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for ZcsTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.next < self.tokens.len() {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token(&self) -> &Token {
+        self.next
+            .checked_sub(1)
+            .and_then(|k| self.tokens.get(k))
+            .unwrap_or(&self.empty)
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        match self.next.checked_sub(1) {
+            Some(k) if k < self.tokens.len() => &mut self.tokens[k],
+            _ => &mut self.empty,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx(text: &str) -> Vec<String> {
+        token_texts(text, TokenMode::Index)
+    }
+
+    fn qry(text: &str) -> Vec<String> {
+        token_texts(text, TokenMode::Query)
+    }
+
+    #[test]
+    fn words_are_split_and_case_folded() {
+        assert_eq!(
+            qry("Hello, World! Foo/bar"),
+            ["hello", "world", "foo", "bar"]
+        );
+        assert_eq!(
+            qry("3401 Hillview Ave, Palo Alto"),
+            ["3401", "hillview", "ave", "palo", "alto"]
+        );
+        assert_eq!(qry("ÉCOLE Straße"), ["école", "straße"]);
+    }
+
+    #[test]
+    fn address_yields_its_parts() {
+        let t = idx("user@example.com");
+        for want in [
+            "user@example.com",
+            "user",
+            "@example.com",
+            "example.com",
+            "example",
+            "com",
+        ] {
+            assert!(t.contains(&want.to_string()), "{want} missing from {t:?}");
+        }
+        let t = idx("\"Jo Brown\" <jb@zimbra.com>");
+        for want in [
+            "jo",
+            "brown",
+            "jb@zimbra.com",
+            "jb",
+            "@zimbra.com",
+            "zimbra",
+            "com",
+        ] {
+            assert!(t.contains(&want.to_string()), "{want} missing from {t:?}");
+        }
+        assert_eq!(qry("<jb@zimbra.com>"), ["jb@zimbra.com"]);
+    }
+
+    #[test]
+    fn host_yields_suffixes_and_labels() {
+        let t = idx("stanford.edu");
+        assert_eq!(t, ["stanford.edu", "stanford", "edu"]);
+        let t = idx("mail.corp.example.com.");
+        for want in [
+            "mail.corp.example.com",
+            "corp.example.com",
+            "example.com",
+            "mail",
+            "corp",
+        ] {
+            assert!(t.contains(&want.to_string()), "{want} missing from {t:?}");
+        }
+    }
+
+    #[test]
+    fn expansions_share_the_word_position() {
+        let a = analyze("send e-mail now", TokenMode::Index);
+        let pos: Vec<(String, usize)> = a.into_iter().map(|t| (t.text, t.position)).collect();
+        assert!(pos.contains(&("send".into(), 0)));
+        assert!(pos.contains(&("e-mail".into(), 1)));
+        assert!(pos.contains(&("mail".into(), 1)));
+        assert!(pos.contains(&("now".into(), 2)));
+    }
+
+    #[test]
+    fn punctuation_is_trimmed_but_cpp_kept() {
+        assert_eq!(qry("...end. c++ -dash- x+"), ["end", "c++", "dash", "x+"]);
+        assert_eq!(qry("don't"), ["don't"]);
+    }
+
+    #[test]
+    fn cjk_becomes_bigrams() {
+        assert_eq!(qry("東京都庁"), ["東京", "京都", "都庁"]);
+        assert_eq!(qry("abc中文def"), ["abc", "中文", "def"]);
+        assert_eq!(qry("日"), ["日"]);
+        let a = analyze("東京都", TokenMode::Query);
+        assert_eq!(a[1].position, 1);
+    }
+
+    #[test]
+    fn long_tokens_are_dropped_and_garbage_is_fine() {
+        let long = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(qry(&long).is_empty());
+        let _ = idx("\u{0}\u{FFFF}@@..--\u{1F600}@a");
+        assert_eq!(qry("@"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tantivy_stream_walks_tokens() {
+        let mut t = ZcsTokenizer::new(TokenMode::Query);
+        let mut s = t.token_stream("a b");
+        let mut seen = Vec::new();
+        while s.advance() {
+            seen.push(s.token().text.clone());
+        }
+        assert_eq!(seen, ["a", "b"]);
+    }
+}
