@@ -1,1 +1,26 @@
-//! zcs directory: the Directory and AuthMechanism seams, SQL backend, provisioning.
+//! zcs directory: the `Directory` and `AuthMechanism` seams, the SQL backend, and the
+//! `Provisioning` facade that `zmprov`, the servers and the MTA use.
+//!
+//! - [`Directory`] stores entries (global config, servers, domains, COS, accounts, ...)
+//!   and keeps names and addresses unique; [`SqlDirectory`] is its SQLite backend.
+//! - [`AuthMechanism`] judges a password; [`AuthRegistry`] maps `zimbraAuthMech` names
+//!   to mechanisms, with the internal `zimbra` one built in; [`password`] reads and
+//!   writes `userPassword` hashes.
+//! - [`Provisioning`] applies Zimbra's rules: normalisation, validation against the
+//!   `zcs_core::attrs` registry, creation defaults, fault codes, login status checks and
+//!   inheritance.
+//!
+//! This crate opens no sockets and knows nothing of the protocol a request came from.
+
+pub mod auth;
+pub mod directory;
+pub mod names;
+pub mod password;
+pub mod provisioning;
+pub mod sql;
+pub mod validate;
+
+pub use auth::{AuthContext, AuthMechanism, AuthRegistry, InternalAuth};
+pub use directory::{Directory, EntryKey};
+pub use provisioning::{DEFAULT_COS, Provisioning, server_attr, server_attr_values};
+pub use sql::{SqlDirectory, SqlDirectoryError};

@@ -1,0 +1,200 @@
+//! Authentication mechanisms: the `AuthMechanism` seam, the registry that maps the
+//! names found in `zimbraAuthMech` to handlers, and the built-in internal mechanism
+//! (`zimbra`) that checks `userPassword`.
+//!
+//! Mechanisms only judge a password for an account already found. Account and domain
+//! status, fallbacks and logging live in [`crate::Provisioning::authenticate`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use zcs_core::{Entry, ServiceError, ServiceResult};
+
+use crate::password;
+
+/// The name of the internal mechanism, and the default `zimbraAuthMech`.
+pub const INTERNAL: &str = "zimbra";
+
+/// Where an authentication attempt comes from, for mechanisms and logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthContext {
+    /// `imap`, `pop3`, `soap`, `smtp`, `zmprov`, ...
+    pub protocol: String,
+    /// The client's address, when the protocol has one.
+    pub remote_ip: Option<IpAddr>,
+}
+
+/// Judges a password for an account.
+#[async_trait]
+pub trait AuthMechanism: Send + Sync {
+    /// The name this mechanism is registered under.
+    fn name(&self) -> &str;
+
+    /// `Ok(())` when `password` is right for `account`.
+    ///
+    /// # Errors
+    /// `account.AUTH_FAILED` when it is wrong or cannot be checked; a mechanism must not
+    /// say which part was wrong. `service.FAILURE` (or `service.TEMPORARILY_UNAVAILABLE`)
+    /// when a backing service is down.
+    async fn authenticate(
+        &self,
+        account: &Entry,
+        password: &str,
+        ctx: &AuthContext,
+    ) -> ServiceResult<()>;
+}
+
+/// The internal mechanism: the password hash in the account's `userPassword`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InternalAuth;
+
+#[async_trait]
+impl AuthMechanism for InternalAuth {
+    fn name(&self) -> &str {
+        INTERNAL
+    }
+
+    /// Fails for an empty password, an account without `userPassword` (provisioned for
+    /// external authentication) or a hash that does not match.
+    async fn authenticate(
+        &self,
+        account: &Entry,
+        password: &str,
+        _ctx: &AuthContext,
+    ) -> ServiceResult<()> {
+        let stored = account.attrs.get("userPassword").unwrap_or("");
+        if password.is_empty() || stored.is_empty() || !password::verify(password, stored) {
+            return Err(ServiceError::auth_failed());
+        }
+        Ok(())
+    }
+}
+
+/// Mechanisms by name. Names compare case-insensitively. Cloning shares the handlers.
+#[derive(Clone)]
+pub struct AuthRegistry {
+    mechs: HashMap<String, Arc<dyn AuthMechanism>>,
+}
+
+impl std::fmt::Debug for AuthRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.mechs.keys().collect();
+        names.sort();
+        f.debug_struct("AuthRegistry")
+            .field("mechanisms", &names)
+            .finish()
+    }
+}
+
+impl Default for AuthRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AuthRegistry {
+    /// A registry holding the built-in `zimbra` (internal) mechanism.
+    pub fn new() -> Self {
+        let mut r = AuthRegistry {
+            mechs: HashMap::new(),
+        };
+        r.register(INTERNAL, Arc::new(InternalAuth));
+        r
+    }
+
+    /// Same as [`AuthRegistry::new`]: the built-in mechanisms only.
+    pub fn with_builtins() -> Self {
+        Self::new()
+    }
+
+    /// Registers `mech` under `name`, replacing any earlier one. For
+    /// `zimbraAuthMech custom:NAME`, register under `NAME`.
+    pub fn register(&mut self, name: &str, mech: Arc<dyn AuthMechanism>) {
+        self.mechs.insert(name.to_ascii_lowercase(), mech);
+    }
+
+    /// The mechanism registered under `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn AuthMechanism>> {
+        self.mechs.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    /// The mechanism a `zimbraAuthMech` value names: `custom:NAME` looks up `NAME`, any
+    /// other value (`zimbra`, `ldap`, `ad`, `kerberos5`) is looked up as it is; an empty
+    /// value means `zimbra`.
+    pub fn for_auth_mech(&self, value: &str) -> Option<Arc<dyn AuthMechanism>> {
+        let v = value.trim();
+        if v.is_empty() {
+            return self.get(INTERNAL);
+        }
+        match v.split_once(':') {
+            Some((prefix, name)) if prefix.eq_ignore_ascii_case("custom") => self.get(name.trim()),
+            _ => self.get(v),
+        }
+    }
+}
+
+/// How a login must end given the account's and the domain's status, following the
+/// precedence of `zimbraDomainStatus` over `zimbraAccountStatus`: a `closed` domain beats
+/// every account status; a `locked` domain yields to an account in `maintenance` or
+/// `closed`; a domain in `maintenance`, `suspended` or `shutdown` yields only to a
+/// `closed` account. The result is the account status that applies.
+pub fn effective_status(account_status: &str, domain_status: Option<&str>) -> String {
+    let acct = if account_status.is_empty() {
+        "active"
+    } else {
+        account_status
+    };
+    let acct = acct.to_ascii_lowercase();
+    let dom = domain_status.unwrap_or("active").to_ascii_lowercase();
+    match dom.as_str() {
+        "" | "active" => acct,
+        "closed" => "closed".into(),
+        "locked" if acct == "maintenance" || acct == "closed" => acct,
+        "locked" => "locked".into(),
+        _ if acct == "closed" => acct,
+        _ => "maintenance".into(),
+    }
+}
+
+/// The fault a login gets for an effective status other than `active`: `maintenance`
+/// gives `account.MAINTENANCE_MODE`, everything else `account.AUTH_FAILED`.
+pub fn status_fault(status: &str) -> Option<ServiceError> {
+    match status {
+        "active" => None,
+        "maintenance" => Some(ServiceError::new(
+            zcs_core::FaultCode::MaintenanceMode,
+            "account is in maintenance mode",
+        )),
+        _ => Some(ServiceError::auth_failed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_status_precedence() {
+        assert_eq!(effective_status("locked", Some("active")), "locked");
+        assert_eq!(effective_status("active", Some("closed")), "closed");
+        assert_eq!(
+            effective_status("maintenance", Some("locked")),
+            "maintenance"
+        );
+        assert_eq!(effective_status("active", Some("locked")), "locked");
+        assert_eq!(effective_status("closed", Some("suspended")), "closed");
+        assert_eq!(effective_status("active", Some("suspended")), "maintenance");
+        assert_eq!(effective_status("", None), "active");
+    }
+
+    #[test]
+    fn auth_mech_names() {
+        let r = AuthRegistry::new();
+        assert!(r.for_auth_mech("").is_some());
+        assert!(r.for_auth_mech("Zimbra").is_some());
+        assert!(r.for_auth_mech("ldap").is_none());
+        assert!(r.for_auth_mech("custom:nope").is_none());
+    }
+}

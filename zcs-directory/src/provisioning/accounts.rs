@@ -1,0 +1,537 @@
+//! Accounts and their aliases: creation with the attributes Zimbra gives a new account,
+//! lookup by name, id or alias, modification with validation, rename, delete, passwords
+//! and address resolution for the MTA.
+
+use zcs_core::{
+    AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId,
+};
+
+use super::{Provisioning, default_attr, edit_names};
+use crate::directory::{A_MAIL_ALIAS, EntryKey};
+use crate::names::{normalize_address, split_address};
+use crate::password;
+use crate::validate::{check_attrs, check_edits, generalized_time_now};
+
+/// `zimbraAccountStatus` values that stop delivery and also disable `zimbraMailStatus`.
+const MAIL_DISABLED_STATUSES: &[&str] = &["closed", "pending"];
+
+/// Whether `e` is an account in the wide sense Zimbra uses (calendar resources are
+/// accounts too).
+fn is_account(e: &Entry) -> bool {
+    matches!(e.kind, EntryKind::Account | EntryKind::CalendarResource)
+}
+
+/// Refuses a `userPassword` value that is not an already-hashed password: clear text
+/// goes through [`Provisioning::set_password`] so it is hashed and checked.
+fn check_user_password_values(values: &[String]) -> ServiceResult<()> {
+    if values
+        .iter()
+        .any(|v| !v.is_empty() && !password::is_supported(v))
+    {
+        return Err(ServiceError::invalid_request(
+            "userPassword takes a {SSHA512}-style hash; use setPassword for a clear-text password",
+        ));
+    }
+    Ok(())
+}
+
+impl Provisioning {
+    /// Creates an account (`zmprov ca`).
+    ///
+    /// The name is normalised (lower-cased); the domain must exist. The account gets
+    /// `zimbraId`, `mail`, `uid` (local part), `cn` (the given `cn`, else `displayName`,
+    /// else the local part), `sn` (the local part unless given),
+    /// `zimbraMailDeliveryAddress`, `zimbraAccountStatus active` and `zimbraMailStatus
+    /// enabled` unless given, `zimbraCreateTimestamp`, `zimbraMailHost` (given, else the
+    /// local server) and `userPassword` hashed from `password` (`None` or empty: no
+    /// local password, for external authentication).
+    ///
+    /// # Errors
+    /// `service.INVALID_REQUEST` for a malformed address; `account.NO_SUCH_DOMAIN`;
+    /// `account.ACCOUNT_EXISTS` when an account, alias or list already has the address
+    /// (or one of the given aliases); `account.NO_SUCH_COS` for a `zimbraCOSId` naming no
+    /// COS; `account.NO_SUCH_SERVER` for a `zimbraMailHost` naming no server;
+    /// `account.INVALID_PASSWORD` when the password breaks the COS policy; invalid
+    /// attribute faults.
+    pub async fn create_account(
+        &self,
+        name: &str,
+        password: Option<&str>,
+        attrs: Attrs,
+    ) -> ServiceResult<Entry> {
+        let addr = normalize_address(name)?;
+        let (local, domain) = split_address(&addr).expect("normalised address has an @");
+        let (local, domain) = (local.to_string(), domain.to_string());
+        self.get_domain(&EntryKey::Name(domain.clone())).await?;
+
+        check_user_password_values(attrs.get_all("userPassword"))?;
+        let mut attrs = check_attrs(EntryKind::Account, &attrs)?;
+        if let Some(cos) = attrs.get("zimbraCOSId") {
+            let id: ZimbraId = cos.parse().map_err(|_| {
+                ServiceError::new(FaultCode::InvalidAttrValue, "zimbraCOSId must be a COS id")
+            })?;
+            self.get_cos(&EntryKey::Id(id)).await?;
+        }
+        if let Some(host) = attrs.get("zimbraMailHost") {
+            self.get_server(&EntryKey::Name(host.to_string())).await?;
+        }
+        let aliases = attrs.get_all(A_MAIL_ALIAS).to_vec();
+        let mut normalised = Vec::with_capacity(aliases.len());
+        for alias in &aliases {
+            normalised.push(self.check_new_alias(alias).await?);
+        }
+        attrs.set(A_MAIL_ALIAS, normalised);
+
+        attrs.set(
+            "objectClass",
+            vec![
+                "inetOrgPerson".into(),
+                "zimbraAccount".into(),
+                "amavisAccount".into(),
+            ],
+        );
+        attrs.set_one("mail", addr.clone());
+        attrs.set_one("uid", local.clone());
+        attrs.set_one("zimbraMailDeliveryAddress", addr.clone());
+        if !attrs.contains("cn") {
+            let cn = attrs.get("displayName").unwrap_or(&local).to_string();
+            attrs.set_one("cn", cn);
+        }
+        default_attr(&mut attrs, "sn", local.clone());
+        default_attr(&mut attrs, "zimbraAccountStatus", "active");
+        default_attr(&mut attrs, "zimbraMailStatus", "enabled");
+        attrs.set_one("zimbraCreateTimestamp", generalized_time_now());
+        if let Some(server) = &self.local_server {
+            default_attr(&mut attrs, "zimbraMailHost", server.clone());
+        }
+
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
+            let draft = Entry {
+                kind: EntryKind::Account,
+                id: ZimbraId::new(),
+                name: addr.clone(),
+                attrs: attrs.clone(),
+            };
+            self.check_password_policy(&draft, pw).await?;
+            attrs.set_one("userPassword", password::hash(pw));
+            attrs.set_one("zimbraPasswordModifiedTime", generalized_time_now());
+        }
+
+        let e = self
+            .dir
+            .create_entry(EntryKind::Account, &addr, attrs)
+            .await?;
+        tracing::info!(account = %addr, id = %e.id, "account created");
+        Ok(e)
+    }
+
+    /// The account (or calendar resource) whose name, `zimbraId` or alias is `key`,
+    /// compared case-insensitively. A bare name without `@` is completed with the
+    /// global config's `zimbraDefaultDomainName` (`zmprov ga admin`).
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`.
+    pub async fn get_account(&self, key: &str) -> ServiceResult<Entry> {
+        self.find_account(key)
+            .await?
+            .ok_or_else(|| ServiceError::no_such_account(key.trim()))
+    }
+
+    /// [`Provisioning::get_account`] returning `None` instead of the fault.
+    pub async fn find_account(&self, key: &str) -> ServiceResult<Option<Entry>> {
+        let key = key.trim();
+        if let Ok(id) = key.parse::<ZimbraId>() {
+            for kind in [EntryKind::Account, EntryKind::CalendarResource] {
+                if let Some(e) = self.dir.get_entry(kind, &EntryKey::Id(id)).await? {
+                    return Ok(Some(e));
+                }
+            }
+            return Ok(None);
+        }
+        let full = if key.contains('@') {
+            key.to_string()
+        } else {
+            let global = self.global_config().await?;
+            match global.attrs.get("zimbraDefaultDomainName") {
+                Some(d) => format!("{key}@{d}"),
+                None => return Ok(None),
+            }
+        };
+        let Ok(addr) = normalize_address(&full) else {
+            return Ok(None);
+        };
+        Ok(self.dir.find_by_address(&addr).await?.filter(is_account))
+    }
+
+    /// Validates and applies `edits` to an account (`zmprov ma`): names and values are
+    /// checked against the registry, added aliases must be in existing domains and free,
+    /// and a change of `zimbraAccountStatus` to `closed` or `pending` sets
+    /// `zimbraMailStatus disabled` (any other status sets `enabled`) unless the same
+    /// edits set it.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `account.INVALID_ATTR_NAME` /
+    /// `account.INVALID_ATTR_VALUE`; `service.INVALID_REQUEST` for `zimbraId` or a
+    /// clear-text `userPassword`; `account.NO_SUCH_DOMAIN` / `account.ACCOUNT_EXISTS`
+    /// for an added alias; `account.NO_SUCH_COS` for a `zimbraCOSId` naming no COS.
+    pub async fn modify_account(&self, key: &str, edits: &[AttrEdit]) -> ServiceResult<Entry> {
+        let acct = self.get_account(key).await?;
+        let mut edits = check_edits(acct.kind, &acct.attrs, edits)?;
+
+        for edit in &mut edits {
+            match edit {
+                AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("userPassword") => {
+                    check_user_password_values(values)?;
+                }
+                AttrEdit::Add(n, v) if n.eq_ignore_ascii_case("userPassword") => {
+                    check_user_password_values(std::slice::from_ref(v))?;
+                }
+                AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case(A_MAIL_ALIAS) => {
+                    for v in values.iter_mut().filter(|v| !v.is_empty()) {
+                        let own = acct
+                            .attrs
+                            .get_all(A_MAIL_ALIAS)
+                            .iter()
+                            .any(|a| a.eq_ignore_ascii_case(v));
+                        *v = if own {
+                            v.to_lowercase()
+                        } else {
+                            self.check_new_alias(v).await?
+                        };
+                    }
+                }
+                AttrEdit::Add(n, v) if n.eq_ignore_ascii_case(A_MAIL_ALIAS) => {
+                    *v = self.check_new_alias(v).await?;
+                }
+                AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("zimbraCOSId") => {
+                    for v in values.iter().filter(|v| !v.is_empty()) {
+                        let id: ZimbraId = v.parse().map_err(|_| {
+                            ServiceError::new(
+                                FaultCode::InvalidAttrValue,
+                                "zimbraCOSId must be a COS id",
+                            )
+                        })?;
+                        self.get_cos(&EntryKey::Id(id)).await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        let status = edits.iter().find_map(|e| match e {
+            AttrEdit::Replace(n, v) if n.eq_ignore_ascii_case("zimbraAccountStatus") => {
+                v.first().cloned()
+            }
+            _ => None,
+        });
+        let sets_mail_status = edits
+            .iter()
+            .any(|e| e.name().eq_ignore_ascii_case("zimbraMailStatus"));
+        if let Some(status) = status.filter(|_| !sets_mail_status) {
+            let mail = if MAIL_DISABLED_STATUSES.contains(&status.as_str()) {
+                "disabled"
+            } else {
+                "enabled"
+            };
+            edits.push(AttrEdit::Replace(
+                "zimbraMailStatus".into(),
+                vec![mail.into()],
+            ));
+        }
+
+        let out = self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
+        tracing::info!(account = %acct.name, attrs = ?edit_names(&edits), "account modified");
+        Ok(out)
+    }
+
+    /// Sets the account's password (`zmprov sp`): checks the policy, stores the
+    /// `{SSHA512}` hash and `zimbraPasswordModifiedTime`.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `account.INVALID_PASSWORD` for an empty password or one
+    /// that breaks the policy.
+    pub async fn set_password(&self, key: &str, password: &str) -> ServiceResult<()> {
+        let acct = self.get_account(key).await?;
+        if password.is_empty() {
+            return Err(ServiceError::new(
+                FaultCode::InvalidPassword,
+                "password is empty",
+            ));
+        }
+        self.check_password_policy(&acct, password).await?;
+        let edits = [
+            AttrEdit::Replace("userPassword".into(), vec![password::hash(password)]),
+            AttrEdit::Replace(
+                "zimbraPasswordModifiedTime".into(),
+                vec![generalized_time_now()],
+            ),
+        ];
+        self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
+        tracing::info!(account = %acct.name, "password set");
+        Ok(())
+    }
+
+    /// Checks `password` against the policy the account inherits:
+    /// `zimbraPasswordMinLength`, `zimbraPasswordMaxLength`,
+    /// `zimbraPasswordMinUpperCaseChars`, `zimbraPasswordMinLowerCaseChars`,
+    /// `zimbraPasswordMinNumericChars` and `zimbraPasswordMinPunctuationChars`, each
+    /// enforced when it has a value (set, or defaulted by the registry).
+    ///
+    /// # Errors
+    /// `account.INVALID_PASSWORD` naming the rule broken (never the password).
+    // LIMITATION: password history, minimum age and the dictionary are not enforced.
+    pub async fn check_password_policy(
+        &self,
+        account: &Entry,
+        password: &str,
+    ) -> ServiceResult<()> {
+        let eff = self.effective_account_attrs(account).await?;
+        let cos = self.account_cos(account).await?;
+        let count = |f: fn(&char) -> bool| password.chars().filter(f).count();
+        let len = password.chars().count();
+        let rules: [(&str, usize, bool); 6] = [
+            ("zimbraPasswordMinLength", len, true),
+            ("zimbraPasswordMaxLength", len, false),
+            (
+                "zimbraPasswordMinUpperCaseChars",
+                count(char::is_ascii_uppercase),
+                true,
+            ),
+            (
+                "zimbraPasswordMinLowerCaseChars",
+                count(char::is_ascii_lowercase),
+                true,
+            ),
+            (
+                "zimbraPasswordMinNumericChars",
+                count(char::is_ascii_digit),
+                true,
+            ),
+            (
+                "zimbraPasswordMinPunctuationChars",
+                count(char::is_ascii_punctuation),
+                true,
+            ),
+        ];
+        for (name, have, is_min) in rules {
+            // The registry may not list these yet: then the account's value, else its
+            // COS's, is the policy (they are COS attributes in Zimbra).
+            let value = eff
+                .get(name)
+                .or_else(|| cos.as_ref().and_then(|c| c.attrs.get(name)));
+            let Some(limit) = value
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|v| *v > 0)
+            else {
+                continue;
+            };
+            if (is_min && have < limit) || (!is_min && have > limit) {
+                return Err(ServiceError::new(
+                    FaultCode::InvalidPassword,
+                    format!("invalid password: breaks {name} {limit}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the account's directory entry (`zmprov da`) and returns it, so the caller
+    /// can delete the mailbox its id names. Its addresses and aliases become free.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`.
+    pub async fn delete_account(&self, key: &str) -> ServiceResult<Entry> {
+        let acct = self.get_account(key).await?;
+        self.dir.delete_entry(acct.kind, acct.id).await?;
+        tracing::info!(account = %acct.name, id = %acct.id, "account deleted");
+        Ok(acct)
+    }
+
+    /// Renames the account (`zmprov ra`), keeping its id: `mail`,
+    /// `zimbraMailDeliveryAddress` and `uid` follow the new name, and when the domain
+    /// changes, aliases in the old domain move to the new one.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` for a malformed name;
+    /// `account.NO_SUCH_DOMAIN`; `account.ACCOUNT_EXISTS` when the new name (or a moved
+    /// alias) is taken.
+    pub async fn rename_account(&self, key: &str, new_name: &str) -> ServiceResult<Entry> {
+        let acct = self.get_account(key).await?;
+        let new_addr = normalize_address(new_name)?;
+        let (new_local, new_domain) =
+            split_address(&new_addr).expect("normalised address has an @");
+        self.get_domain(&EntryKey::Name(new_domain.to_string()))
+            .await?;
+        if acct.name.eq_ignore_ascii_case(&new_addr) {
+            return Ok(acct);
+        }
+        let old_domain = acct.domain().unwrap_or_default().to_ascii_lowercase();
+
+        let mail: Vec<String> = acct
+            .attrs
+            .get_all("mail")
+            .iter()
+            .map(|m| {
+                if m.eq_ignore_ascii_case(&acct.name) {
+                    new_addr.clone()
+                } else {
+                    m.clone()
+                }
+            })
+            .collect();
+        let mut aliases = Vec::new();
+        for a in acct.attrs.get_all(A_MAIL_ALIAS) {
+            let moved = match split_address(a) {
+                Some((l, d)) if d.eq_ignore_ascii_case(&old_domain) && old_domain != new_domain => {
+                    format!("{l}@{new_domain}")
+                }
+                _ => a.to_lowercase(),
+            };
+            if moved != new_addr && !aliases.contains(&moved) {
+                aliases.push(moved);
+            }
+        }
+        let mut edits = vec![
+            AttrEdit::Replace(
+                "mail".into(),
+                if mail.is_empty() {
+                    vec![new_addr.clone()]
+                } else {
+                    mail
+                },
+            ),
+            AttrEdit::Replace("zimbraMailDeliveryAddress".into(), vec![new_addr.clone()]),
+            AttrEdit::Replace("uid".into(), vec![new_local.to_string()]),
+        ];
+        edits.push(AttrEdit::Replace(A_MAIL_ALIAS.into(), aliases));
+
+        let out = self
+            .dir
+            .rename_and_modify(acct.kind, acct.id, &new_addr, &edits)
+            .await?;
+        tracing::info!(account = %acct.name, new_name = %new_addr, id = %acct.id,
+            "account renamed");
+        Ok(out)
+    }
+
+    /// Every account, by name; with `domain`, only that domain's (`zmprov -l gaa`).
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_DOMAIN` when `domain` does not exist.
+    pub async fn all_accounts(&self, domain: Option<&str>) -> ServiceResult<Vec<Entry>> {
+        match domain {
+            None => self.dir.list_entries(EntryKind::Account, None).await,
+            Some(d) => {
+                let d = self.get_domain(&EntryKey::Name(d.to_string())).await?;
+                self.dir
+                    .list_entries(EntryKind::Account, Some(&d.name))
+                    .await
+            }
+        }
+    }
+
+    /// Normalises an alias about to be added and checks its domain exists and the
+    /// address is free.
+    async fn check_new_alias(&self, alias: &str) -> ServiceResult<String> {
+        let alias = normalize_address(alias)?;
+        let (_, domain) = split_address(&alias).expect("normalised address has an @");
+        self.get_domain(&EntryKey::Name(domain.to_string())).await?;
+        if self.dir.find_by_address(&alias).await?.is_some() {
+            return Err(ServiceError::new(
+                FaultCode::AccountExists,
+                format!("email address already exists: {alias}"),
+            ));
+        }
+        Ok(alias)
+    }
+
+    /// Adds an alias to the account (`zmprov aaa`): stored lower-cased in
+    /// `zimbraMailAlias`, after which the address resolves to the account.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` for a malformed alias;
+    /// `account.NO_SUCH_DOMAIN` when the alias's domain does not exist;
+    /// `account.ACCOUNT_EXISTS` when any account, alias or list holds the address.
+    // LIMITATION: no separate alias entries are written (the address index serves their
+    // purpose in the SQL backend); an LDAP backend will write them as Zimbra does.
+    pub async fn add_account_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
+        let acct = self.get_account(key).await?;
+        let alias = self.check_new_alias(alias).await?;
+        let edits = [AttrEdit::Add(A_MAIL_ALIAS.into(), alias.clone())];
+        self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
+        tracing::info!(account = %acct.name, alias = %alias, "alias added");
+        Ok(())
+    }
+
+    /// Removes an alias from the account (`zmprov raa`).
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `account.NO_SUCH_ALIAS` when the account has no such
+    /// alias.
+    pub async fn remove_account_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
+        let acct = self.get_account(key).await?;
+        let no_such = || {
+            ServiceError::new(
+                FaultCode::NoSuchAlias,
+                format!("no such alias: {}", alias.trim()),
+            )
+        };
+        let wanted = normalize_address(alias).map_err(|_| no_such())?;
+        let stored = acct
+            .attrs
+            .get_all(A_MAIL_ALIAS)
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(&wanted))
+            .cloned()
+            .ok_or_else(no_such)?;
+        let edits = [AttrEdit::Remove(A_MAIL_ALIAS.into(), stored)];
+        self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
+        tracing::info!(account = %acct.name, alias = %wanted, "alias removed");
+        Ok(())
+    }
+
+    /// The recipient entry for `addr` for the MTA: the account, calendar resource or
+    /// list whose name or alias it is (case-insensitive). An address in an alias domain
+    /// (`zimbraDomainType alias`) resolves as the same local part in the target domain.
+    /// `None` for an unknown or malformed address.
+    // LIMITATION: catch-all addresses (`@domain` aliases) are not resolved yet.
+    pub async fn resolve_address(&self, addr: &str) -> ServiceResult<Option<Entry>> {
+        let Ok(addr) = normalize_address(addr) else {
+            return Ok(None);
+        };
+        if let Some(e) = self.dir.find_by_address(&addr).await? {
+            return Ok(Some(e));
+        }
+        let (local, domain) = split_address(&addr).expect("normalised address has an @");
+        let Some(dom) = self
+            .dir
+            .get_entry(EntryKind::Domain, &EntryKey::Name(domain.into()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let is_alias = dom
+            .attrs
+            .get("zimbraDomainType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("alias"));
+        let target = dom
+            .attrs
+            .get("zimbraDomainAliasTargetId")
+            .and_then(|t| t.parse::<ZimbraId>().ok());
+        match target.filter(|_| is_alias) {
+            Some(target) => match self
+                .dir
+                .get_entry(EntryKind::Domain, &EntryKey::Id(target))
+                .await?
+            {
+                Some(t) => {
+                    self.dir
+                        .find_by_address(&format!("{local}@{}", t.name))
+                        .await
+                }
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+}

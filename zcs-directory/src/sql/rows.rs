@@ -1,0 +1,376 @@
+//! Row-level reads and writes of the SQL directory, each inside the caller's transaction.
+//! The caller decides transaction boundaries and turns "not found" into faults.
+
+use sqlx::{Row, SqliteConnection};
+use zcs_core::{Attrs, Entry, EntryKind, ZimbraId};
+
+use super::SqlDirectoryError;
+use crate::directory::{A_MAIL_ALIAS, exists_fault};
+use crate::names::{lower_name, split_address};
+use zcs_core::ServiceError;
+
+type Result<T> = std::result::Result<T, SqlDirectoryError>;
+
+/// The domain column for a name: the lower-cased part after the last `@`, if any.
+fn domain_of(name: &str) -> Option<String> {
+    split_address(name).map(|(_, d)| lower_name(d))
+}
+
+/// Parses a stored kind.
+fn parse_kind(id: &str, kind: &str) -> Result<EntryKind> {
+    kind.parse().map_err(|_| SqlDirectoryError::Corrupt {
+        id: id.to_string(),
+        reason: format!("unknown kind {kind:?}"),
+    })
+}
+
+/// Parses a stored id.
+fn parse_id(id: &str) -> Result<ZimbraId> {
+    id.parse().map_err(|_| SqlDirectoryError::Corrupt {
+        id: id.to_string(),
+        reason: "malformed id".to_string(),
+    })
+}
+
+/// Inserts the entry row (not its attributes). A unique violation is returned as the
+/// raw sqlx error so the caller can name the right "exists" fault.
+pub async fn insert_entry(conn: &mut SqliteConnection, e: &Entry) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO directory_entries (id, kind, name, lower_name, domain)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(e.id.to_string())
+    .bind(e.kind.as_str())
+    .bind(&e.name)
+    .bind(lower_name(&e.name))
+    .bind(domain_of(&e.name))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Updates the entry row's name columns; unique violations come back raw as in
+/// [`insert_entry`].
+pub async fn update_name(conn: &mut SqliteConnection, e: &Entry) -> sqlx::Result<()> {
+    sqlx::query("UPDATE directory_entries SET name = ?, lower_name = ?, domain = ? WHERE id = ?")
+        .bind(&e.name)
+        .bind(lower_name(&e.name))
+        .bind(domain_of(&e.name))
+        .bind(e.id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces every stored attribute value of the entry with `e.attrs`.
+pub async fn write_attrs(conn: &mut SqliteConnection, e: &Entry) -> Result<()> {
+    let id = e.id.to_string();
+    sqlx::query("DELETE FROM directory_attrs WHERE entry_id = ?")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("clear attributes"))?;
+    for (name, values) in e.attrs.iter() {
+        let lower = name.to_ascii_lowercase();
+        for (pos, value) in values.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO directory_attrs (entry_id, name_lower, name, position, value)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(&lower)
+            .bind(name)
+            .bind(i64::try_from(pos).unwrap_or(i64::MAX))
+            .bind(value)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("write attribute"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the entry's rows in the address index from its name and `zimbraMailAlias`.
+///
+/// # Errors
+/// The kind's "exists" fault naming the first address another entry holds.
+pub async fn write_addresses(
+    conn: &mut SqliteConnection,
+    e: &Entry,
+) -> std::result::Result<(), ServiceError> {
+    let id = e.id.to_string();
+    sqlx::query("DELETE FROM directory_addresses WHERE entry_id = ?")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("clear addresses"))?;
+
+    let mut addrs: Vec<String> = vec![lower_name(&e.name)];
+    for alias in e.attrs.get_all(A_MAIL_ALIAS) {
+        let a = lower_name(alias);
+        if !addrs.contains(&a) {
+            addrs.push(a);
+        }
+    }
+    for addr in addrs {
+        let domain = domain_of(&addr).unwrap_or_default();
+        let res = sqlx::query(
+            "INSERT INTO directory_addresses (address, domain, entry_id) VALUES (?, ?, ?)",
+        )
+        .bind(&addr)
+        .bind(domain)
+        .bind(&id)
+        .execute(&mut *conn)
+        .await;
+        match res {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(exists_fault(e.kind, &addr));
+            }
+            Err(err) => {
+                return Err(SqlDirectoryError::db("write address")(err).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the entry of `kind` with `id` and everything hanging off it. Returns whether
+/// a row was deleted.
+pub async fn delete(conn: &mut SqliteConnection, kind: EntryKind, id: ZimbraId) -> Result<bool> {
+    let id = id.to_string();
+    // Explicit deletes so the result does not depend on foreign keys being enforced.
+    for stmt in [
+        "DELETE FROM directory_addresses WHERE entry_id = ?",
+        "DELETE FROM directory_attrs WHERE entry_id = ?",
+    ] {
+        sqlx::query(stmt)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("delete entry data"))?;
+    }
+    let done = sqlx::query("DELETE FROM directory_entries WHERE id = ? AND kind = ?")
+        .bind(&id)
+        .bind(kind.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("delete entry"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The attributes of one entry.
+async fn load_attrs(conn: &mut SqliteConnection, id: &str) -> Result<Attrs> {
+    let rows = sqlx::query(
+        "SELECT name, value FROM directory_attrs WHERE entry_id = ?
+         ORDER BY name_lower, position",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .map_err(SqlDirectoryError::db("read attributes"))?;
+    let mut pairs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row
+            .try_get(0)
+            .map_err(SqlDirectoryError::db("read attribute"))?;
+        let value: String = row
+            .try_get(1)
+            .map_err(SqlDirectoryError::db("read attribute"))?;
+        pairs.push((name, value));
+    }
+    Ok(group_attrs(pairs))
+}
+
+/// Builds `Attrs` from (name, value) rows sorted by lower-cased name then position.
+fn group_attrs(pairs: Vec<(String, String)>) -> Attrs {
+    let mut attrs = Attrs::new();
+    let mut current: Option<(String, Vec<String>)> = None;
+    for (name, value) in pairs {
+        match &mut current {
+            Some((n, values)) if n.eq_ignore_ascii_case(&name) => values.push(value),
+            _ => {
+                if let Some((n, values)) = current.take() {
+                    attrs.set(&n, values);
+                }
+                current = Some((name, vec![value]));
+            }
+        }
+    }
+    if let Some((n, values)) = current {
+        attrs.set(&n, values);
+    }
+    attrs
+}
+
+/// Builds an entry from its row and loads its attributes.
+async fn finish(
+    conn: &mut SqliteConnection,
+    id: String,
+    kind: String,
+    name: String,
+) -> Result<Entry> {
+    let attrs = load_attrs(conn, &id).await?;
+    Ok(Entry {
+        kind: parse_kind(&id, &kind)?,
+        id: parse_id(&id)?,
+        name,
+        attrs,
+    })
+}
+
+/// The entry with `id`, of any kind.
+pub async fn load_by_id(conn: &mut SqliteConnection, id: ZimbraId) -> Result<Option<Entry>> {
+    let row = sqlx::query("SELECT id, kind, name FROM directory_entries WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("read entry"))?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let (id, kind, name) = columns(&r)?;
+            finish(conn, id, kind, name).await.map(Some)
+        }
+    }
+}
+
+/// The entry of `kind` whose lower-cased name is `lower`.
+pub async fn load_by_name(
+    conn: &mut SqliteConnection,
+    kind: EntryKind,
+    lower: &str,
+) -> Result<Option<Entry>> {
+    let row = sqlx::query(
+        "SELECT id, kind, name FROM directory_entries WHERE kind = ? AND lower_name = ?",
+    )
+    .bind(kind.as_str())
+    .bind(lower)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(SqlDirectoryError::db("read entry"))?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let (id, kind, name) = columns(&r)?;
+            finish(conn, id, kind, name).await.map(Some)
+        }
+    }
+}
+
+/// The entry owning the lower-cased address `addr` in the address index.
+pub async fn load_by_address(conn: &mut SqliteConnection, addr: &str) -> Result<Option<Entry>> {
+    let row = sqlx::query(
+        "SELECT e.id, e.kind, e.name FROM directory_addresses a
+         JOIN directory_entries e ON e.id = a.entry_id WHERE a.address = ?",
+    )
+    .bind(addr)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(SqlDirectoryError::db("read address"))?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let (id, kind, name) = columns(&r)?;
+            finish(conn, id, kind, name).await.map(Some)
+        }
+    }
+}
+
+/// Every entry of `kind` (in `domain` when given), ordered by name, with attributes, in
+/// one query.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    kind: EntryKind,
+    domain: Option<&str>,
+) -> Result<Vec<Entry>> {
+    const SQL_ALL: &str = "SELECT e.id, e.kind, e.name, a.name, a.value
+         FROM directory_entries e LEFT JOIN directory_attrs a ON a.entry_id = e.id
+         WHERE e.kind = ? ORDER BY e.lower_name, e.id, a.name_lower, a.position";
+    const SQL_DOMAIN: &str = "SELECT e.id, e.kind, e.name, a.name, a.value
+         FROM directory_entries e LEFT JOIN directory_attrs a ON a.entry_id = e.id
+         WHERE e.kind = ? AND e.domain = ?
+         ORDER BY e.lower_name, e.id, a.name_lower, a.position";
+    let rows = match domain {
+        None => {
+            sqlx::query(SQL_ALL)
+                .bind(kind.as_str())
+                .fetch_all(conn)
+                .await
+        }
+        Some(d) => {
+            sqlx::query(SQL_DOMAIN)
+                .bind(kind.as_str())
+                .bind(d)
+                .fetch_all(conn)
+                .await
+        }
+    }
+    .map_err(SqlDirectoryError::db("list entries"))?;
+
+    let mut out: Vec<Entry> = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut current: Option<(String, String, String)> = None;
+    for row in rows {
+        let (id, kind, name) = columns(&row)?;
+        let attr: Option<String> = row
+            .try_get(3)
+            .map_err(SqlDirectoryError::db("list entries"))?;
+        let value: Option<String> = row
+            .try_get(4)
+            .map_err(SqlDirectoryError::db("list entries"))?;
+        if current.as_ref().is_none_or(|(cid, _, _)| *cid != id) {
+            if let Some(prev) = current.take() {
+                out.push(build(prev, std::mem::take(&mut pairs))?);
+            }
+            current = Some((id, kind, name));
+        }
+        if let (Some(a), Some(v)) = (attr, value) {
+            pairs.push((a, v));
+        }
+    }
+    if let Some(prev) = current {
+        out.push(build(prev, pairs)?);
+    }
+    Ok(out)
+}
+
+/// An entry from its (id, kind, name) columns and attribute rows.
+fn build(
+    (id, kind, name): (String, String, String),
+    pairs: Vec<(String, String)>,
+) -> Result<Entry> {
+    Ok(Entry {
+        kind: parse_kind(&id, &kind)?,
+        id: parse_id(&id)?,
+        name,
+        attrs: group_attrs(pairs),
+    })
+}
+
+/// The (id, kind, name) columns at positions 0..3.
+fn columns(r: &sqlx::sqlite::SqliteRow) -> Result<(String, String, String)> {
+    let get = |i: usize| -> Result<String> {
+        r.try_get::<String, _>(i)
+            .map_err(SqlDirectoryError::db("read entry columns"))
+    };
+    Ok((get(0)?, get(1)?, get(2)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_keeps_order_and_spelling() {
+        let a = group_attrs(vec![
+            ("cn".into(), "x".into()),
+            ("zimbraMailAlias".into(), "b@x".into()),
+            ("zimbraMailAlias".into(), "a@x".into()),
+        ]);
+        assert_eq!(a.get_all("zimbramailalias"), ["b@x", "a@x"]);
+        assert_eq!(a.iter().nth(1).unwrap().0, "zimbraMailAlias");
+        assert_eq!(domain_of("U@Ex.COM").as_deref(), Some("ex.com"));
+        assert_eq!(domain_of("cos"), None);
+    }
+}
