@@ -7,6 +7,15 @@ use zcs_core::{Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
 use super::Provisioning;
 use crate::auth::{AuthContext, INTERNAL, effective_status, status_fault};
 use crate::directory::EntryKey;
+use crate::password;
+
+/// A well-formed `{SSHA512}` hash no password is expected to match, checked against when
+/// the account does not exist.
+const DUMMY_HASH: &str = concat!(
+    "{SSHA512}",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+);
 
 impl Provisioning {
     /// Authenticates `name` (address, alias, id, or bare name in the default domain) with
@@ -37,6 +46,9 @@ impl Provisioning {
     ) -> ServiceResult<Entry> {
         let ip = ctx.remote_ip.map(|i| i.to_string()).unwrap_or_default();
         let Some(acct) = self.find_account(name).await? else {
+            // Spend the time a hash check costs, so timing does not tell unknown names
+            // from wrong passwords.
+            let _ = password::verify(password, DUMMY_HASH);
             tracing::info!(account = %name.trim(), proto = %ctx.protocol, ip = %ip,
                 "authentication failed: no such account");
             return Err(ServiceError::auth_failed());
