@@ -6,6 +6,7 @@
 // staged: pub mod bootstrap;
 pub mod control;
 pub mod home;
+pub mod imap;
 pub mod localconfig;
 // staged: pub mod zmprov;
 

@@ -1,0 +1,216 @@
+//! The seam between the IMAP protocol layer and the rest of zcs.
+//!
+//! The protocol code calls only these two traits. [`ImapBackend`] authenticates a user and
+//! hands back an [`ImapSession`], which acts on that one account's mailbox. The
+//! integrator implements both over the store (`zcs-store`'s `Mailbox`), the index and the
+//! directory; the shapes follow the store API so each method is a thin adapter. Nothing
+//! here knows about IMAP sequence numbers, literals or mailbox name encoding.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use zcs_core::{Flags, ItemId};
+
+/// What a backend call can fail with. The protocol layer turns each kind into a tagged
+/// `NO` with the matching response code (RFC 5530), so the variant matters more than the
+/// text. Texts are shown to the client: they must not reveal other accounts' data.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The folder or item does not exist in this account (or is not visible to it).
+    #[error("no such folder or message")]
+    NotFound,
+    /// A folder with that name already exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The account may not do this (system folder, read-only share, ...).
+    #[error("permission denied")]
+    PermissionDenied,
+    /// The account's quota (`zimbraMailQuota`) would be exceeded.
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    /// The message is larger than the account may store (`zimbraMtaMaxMessageSize`).
+    #[error("message too big")]
+    TooBig,
+    /// A folder name is not acceptable to the store (reserved characters, too long...).
+    #[error("invalid name: {0}")]
+    InvalidName(String),
+    /// The mailbox is temporarily unavailable (maintenance mode, backend down).
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the text is logged and a generic failure is shown.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Result of a backend call.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// Why authentication failed. Every variant is shown to the client the same way
+/// (`NO [AUTHENTICATIONFAILED]`) except [`AuthError::Unavailable`], so a client cannot
+/// tell an unknown account from a wrong password.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown account, wrong password, locked or closed account.
+    #[error("authentication failed")]
+    Failed,
+    /// The directory or the account's mailbox cannot be reached right now.
+    #[error("authentication temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One folder as the store describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderInfo {
+    /// The folder's item id (2 for Inbox, 257+ for user folders).
+    pub id: ItemId,
+    /// The parent folder's id (1, USER_ROOT, for top-level folders).
+    pub parent: ItemId,
+    /// The store path: `/Inbox`, `/Inbox/sub`, `/Sent`. Always starts with `/`.
+    pub path: String,
+    /// Zimbra's default view: `message`, `conversation` or empty for mail folders;
+    /// `contact`, `appointment`, `task`, `document`, ... for others. IMAP lists only mail
+    /// folders (Zimbra's `zimbraImapDisplayMailFoldersOnly` default).
+    pub view: String,
+    /// IMAP UIDVALIDITY: changes only if UIDs in the folder are renumbered.
+    pub uid_validity: u32,
+    /// The UID the next message added to the folder will get.
+    pub uid_next: u32,
+    /// Highest change number in the folder. Contract: it changes whenever a message is
+    /// added to or removed from the folder, or a message in it changes flags or keywords;
+    /// the protocol layer skips re-listing the folder while it stays the same.
+    pub modseq: u64,
+    /// Number of messages in the folder.
+    pub messages: u32,
+    /// Number of unread messages in the folder.
+    pub unread: u32,
+    /// Total size of the messages in bytes.
+    pub size: u64,
+}
+
+/// One message as IMAP needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageInfo {
+    /// The message's item id.
+    pub id: ItemId,
+    /// Its IMAP UID in its folder (Zimbra's `imap_id`); unique and ascending in the
+    /// folder.
+    pub uid: u32,
+    /// Zimbra flag bits; `\Seen` is the absence of [`Flags::UNREAD`].
+    pub flags: Flags,
+    /// IMAP keywords other than the system flags (Zimbra shows tags as keywords).
+    pub keywords: Vec<String>,
+    /// The internal date (arrival time), milliseconds since the Unix epoch.
+    pub internal_date_ms: i64,
+    /// Size in bytes. Contract: equals the length of [`ImapSession::read_message`].
+    pub size: u64,
+    /// The change number of the message's last change.
+    pub modseq: u64,
+}
+
+/// Where APPEND put the message (for UIDPLUS's APPENDUID, RFC 4315 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendedMessage {
+    /// The new message's item id.
+    pub id: ItemId,
+    /// Its UID in the target folder.
+    pub uid: u32,
+}
+
+/// Which part of a message a full-text SEARCH key looks at (RFC 3501 §6.4.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextField {
+    /// `TEXT`: headers and body.
+    Text,
+    /// `BODY`: the body only.
+    Body,
+}
+
+/// Authenticates users. One value serves every connection of a listener.
+#[async_trait]
+pub trait ImapBackend: Send + Sync {
+    /// Checks `user`'s `password` (LOGIN, or AUTHENTICATE PLAIN with an empty or equal
+    /// authorisation id) and opens that account's mailbox. `remote_ip` is the client's
+    /// address, for lockout policy and audit logs. The password must not be logged.
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        remote_ip: IpAddr,
+    ) -> Result<Arc<dyn ImapSession>, AuthError>;
+}
+
+/// One authenticated account's mailbox. Every id passed in was returned by this same
+/// session, but implementations must still check that an id belongs to the account and
+/// answer [`BackendError::NotFound`] otherwise, never revealing foreign items.
+#[async_trait]
+pub trait ImapSession: Send + Sync {
+    /// The account's name (for logs and the recent-message tracker).
+    fn account_name(&self) -> &str;
+
+    /// Every folder of the account, including non-mail ones (the protocol layer filters
+    /// on [`FolderInfo::view`]). Order does not matter.
+    async fn list_folders(&self) -> BackendResult<Vec<FolderInfo>>;
+
+    /// One folder's current counters (for SELECT, STATUS and change polling). `Ok(None)`
+    /// when it does not exist (any more).
+    async fn folder(&self, id: ItemId) -> BackendResult<Option<FolderInfo>>;
+
+    /// The messages of a folder, in ascending UID order.
+    async fn messages(&self, folder: ItemId) -> BackendResult<Vec<MessageInfo>>;
+
+    /// The raw RFC 5322 bytes of a message, exactly as stored (CRLF line ends expected).
+    async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>>;
+
+    /// Sets (`on`) or clears the flag bits `mask` (Zimbra bits, e.g.
+    /// `Flags::FLAGGED | Flags::UNREAD`) on each message. Bits outside `mask` stay.
+    async fn set_flags(&self, ids: &[ItemId], mask: u32, on: bool) -> BackendResult<()>;
+
+    /// Adds (`on`) or removes IMAP keywords on each message (Zimbra maps them to tags,
+    /// creating a tag on first use).
+    async fn set_keywords(
+        &self,
+        ids: &[ItemId],
+        keywords: &[String],
+        on: bool,
+    ) -> BackendResult<()>;
+
+    /// Adds a message to `folder` with the given flags, keywords and internal date (now
+    /// when `None`). Errors: `NotFound` for a missing folder, `QuotaExceeded`, `TooBig`.
+    async fn append(
+        &self,
+        folder: ItemId,
+        raw: &[u8],
+        flags: Flags,
+        keywords: &[String],
+        internal_date_ms: Option<i64>,
+    ) -> BackendResult<AppendedMessage>;
+
+    /// Copies messages into `folder`; returns the new UIDs in the order of `ids`.
+    async fn copy(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>>;
+
+    /// Permanently removes messages (IMAP EXPUNGE; Zimbra moves them to the dumpster
+    /// when it is enabled, which IMAP cannot see).
+    async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()>;
+
+    /// Creates a mail folder `name` under `parent`. Errors: `AlreadyExists`,
+    /// `InvalidName`, `NotFound` (parent).
+    async fn create_folder(&self, parent: ItemId, name: &str) -> BackendResult<FolderInfo>;
+
+    /// Renames and/or moves a folder (its subfolders move with it).
+    async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()>;
+
+    /// Deletes a folder and the messages in it. The protocol layer never calls it on a
+    /// system folder or on a folder that has subfolders.
+    async fn delete_folder(&self, id: ItemId) -> BackendResult<()>;
+
+    /// Full-text search inside one folder, answered by the index: the ids of the
+    /// messages whose text (`TextField::Text`: headers and body; `Body`: body only)
+    /// contains `query` (a word or phrase, not a query-language expression).
+    async fn search_text(
+        &self,
+        folder: ItemId,
+        query: &str,
+        field: TextField,
+    ) -> BackendResult<Vec<ItemId>>;
+}

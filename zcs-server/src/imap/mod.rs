@@ -1,0 +1,78 @@
+//! The IMAP4rev1 front end (RFC 3501) of zcs, with the extensions it advertises:
+//! LITERAL+ (RFC 7888), SASL-IR (RFC 4959), ID (RFC 2971), IDLE (RFC 2177), NAMESPACE
+//! (RFC 2342), UIDPLUS (RFC 4315), UNSELECT (RFC 3691), CHILDREN (RFC 3348) and
+//! AUTH=PLAIN (RFC 4616).
+//!
+//! This module is in charge of the wire protocol only: framing, parsing, the per
+//! connection state machine and the rendering of ENVELOPE/BODYSTRUCTURE/sections from the
+//! raw message. It never touches the store, index or directory itself: everything it
+//! needs goes through [`ImapBackend`] and [`ImapSession`], which the integrator
+//! implements. It does not do TLS; [`serve_connection`] accepts any byte stream, so a TLS
+//! acceptor can be put in front of it.
+
+pub mod backend;
+mod datetime;
+mod mime;
+mod parser;
+mod reader;
+mod response;
+mod sequence;
+mod server;
+mod session;
+pub mod utf7;
+
+use std::time::Duration;
+
+pub use backend::{
+    AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapSession,
+    MessageInfo, TextField,
+};
+pub use server::{serve, serve_connection};
+
+/// Settings of the IMAP listener. [`ImapConfig::default`] gives the values zcs ships
+/// with; every field can be changed before calling [`serve`].
+#[derive(Clone, Debug)]
+pub struct ImapConfig {
+    /// The host name shown in the greeting and BYE lines.
+    pub hostname: String,
+    /// Longest command line accepted, literals excluded (RFC 7162 §4 recommends at
+    /// least 8 KiB). A longer line gets `* BAD` and the connection is closed.
+    pub max_line: usize,
+    /// Largest literal accepted in APPEND (bytes); larger ones get `NO [TOOBIG]`
+    /// without being buffered. Literals of other commands are capped at `max_line`.
+    pub max_literal: u64,
+    /// Inactivity after which the client is logged out with `* BYE` (RFC 3501 §5.4
+    /// asks for at least 30 minutes).
+    pub idle_timeout: Duration,
+    /// How often an IDLE-ing connection asks the backend whether its folder changed.
+    pub idle_poll_interval: Duration,
+    /// Protocol errors (tagged or untagged BAD) tolerated before the connection is
+    /// closed.
+    pub max_bad_commands: u32,
+    /// Failed LOGIN/AUTHENTICATE attempts tolerated on one connection before it is
+    /// closed.
+    pub max_auth_failures: u32,
+    /// Pause before answering a failed authentication, to slow password guessing.
+    pub auth_failure_delay: Duration,
+    /// Connections served at once; further clients get `* BYE` straight away.
+    pub max_connections: usize,
+    /// How long [`serve`] waits for open connections to finish after shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            hostname: "localhost".to_string(),
+            max_line: 64 * 1024,
+            max_literal: 50 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(30 * 60),
+            idle_poll_interval: Duration::from_secs(1),
+            max_bad_commands: 10,
+            max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(1),
+            max_connections: 1000,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}

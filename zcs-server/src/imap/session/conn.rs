@@ -1,0 +1,148 @@
+//! The connection's byte streams: bounded command assembly (literals with `+`
+//! continuations, RFC 3501 §7.5) on the read side, buffered writes with a timeout on the
+//! write side, and the lingering close after a fatal protocol error.
+
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+
+use crate::imap::ImapConfig;
+use crate::imap::reader::{LineReader, ReadError, literal_at_end, peek_tag_and_name};
+use crate::imap::response::Reply;
+
+/// The read half of a client connection.
+pub(crate) type BoxRead = Box<dyn AsyncRead + Unpin + Send + Sync>;
+/// The write half of a client connection.
+pub(crate) type BoxWrite = Box<dyn AsyncWrite + Unpin + Send + Sync>;
+
+/// What the framing layer produced.
+pub(crate) enum Incoming {
+    /// A complete command buffer for the parser.
+    Command(Vec<u8>),
+    /// The command was refused before it was complete (a literal over its cap); the
+    /// reply goes to `tag`, or untagged when the tag was unreadable.
+    Refused { tag: Option<String>, reply: Reply },
+}
+
+/// Both halves of a connection.
+pub(crate) struct Conn {
+    reader: LineReader<BoxRead>,
+    writer: BufWriter<BoxWrite>,
+    write_timeout: Duration,
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")
+}
+
+impl Conn {
+    pub(crate) fn new(read: BoxRead, write: BoxWrite, write_timeout: Duration) -> Conn {
+        Conn {
+            reader: LineReader::new(read),
+            writer: BufWriter::with_capacity(64 * 1024, write),
+            write_timeout,
+        }
+    }
+
+    /// Queues bytes; they reach the client when the buffer fills or on [`Conn::flush`].
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        tokio::time::timeout(self.write_timeout, self.writer.write_all(bytes))
+            .await
+            .map_err(|_| timed_out())?
+    }
+
+    /// Sends everything queued.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        tokio::time::timeout(self.write_timeout, self.writer.flush())
+            .await
+            .map_err(|_| timed_out())?
+    }
+
+    /// Reads one line (IDLE's `DONE`, AUTHENTICATE responses). Cancel-safe.
+    pub(crate) async fn read_line(&mut self, max: usize) -> Result<Vec<u8>, ReadError> {
+        self.reader.read_line(max).await
+    }
+
+    /// Reads one complete command: the first line and, for each literal announced at a
+    /// line end, the literal bytes and the next line. Synchronising literals get a `+`
+    /// continuation first. APPEND literals may total `max_literal` bytes, literals of
+    /// other commands `max_line`; a larger synchronising literal is refused at once, a
+    /// larger non-synchronising one is read and dropped, then refused.
+    pub(crate) async fn read_command(&mut self, cfg: &ImapConfig) -> Result<Incoming, ReadError> {
+        let mut line = self.reader.read_line(cfg.max_line).await?;
+        let (tag, name) = peek_tag_and_name(&line);
+        let cap = if name == "APPEND" {
+            cfg.max_literal
+        } else {
+            cfg.max_line as u64
+        };
+        let mut buf = Vec::new();
+        let mut line_total = 0usize;
+        let mut literal_total = 0u64;
+        loop {
+            line_total += line.len();
+            if line_total > cfg.max_line {
+                return Err(ReadError::LineTooLong);
+            }
+            let Some(marker) = literal_at_end(&line) else {
+                buf.extend_from_slice(&line);
+                return Ok(Incoming::Command(buf));
+            };
+            if literal_total.saturating_add(marker.len) > cap {
+                if marker.non_sync {
+                    self.skip_rest(marker.len, cfg).await?;
+                }
+                let reply = if name == "APPEND" {
+                    Reply::no("Message too big").with_code("TOOBIG")
+                } else {
+                    Reply::bad("Literal too big")
+                };
+                return Ok(Incoming::Refused { tag, reply });
+            }
+            literal_total += marker.len;
+            buf.extend_from_slice(&line);
+            buf.extend_from_slice(b"\r\n");
+            if !marker.non_sync {
+                // RFC 3501 §7.5: the command continuation request.
+                self.write(b"+ Ready for literal data\r\n").await?;
+                self.flush().await?;
+            }
+            let len = usize::try_from(marker.len).map_err(|_| ReadError::LineTooLong)?;
+            let data = self.reader.read_exact(len).await?;
+            buf.extend_from_slice(&data);
+            line = self.reader.read_line(cfg.max_line).await?;
+        }
+    }
+
+    /// Drops a refused non-synchronising literal and the rest of its command, so the
+    /// next command starts cleanly. Later synchronising literals are never sent by the
+    /// client (it waits for `+`), so they end the command.
+    async fn skip_rest(&mut self, first: u64, cfg: &ImapConfig) -> Result<(), ReadError> {
+        let mut pending = first;
+        loop {
+            self.reader.discard(pending).await?;
+            let line = self.reader.read_line(cfg.max_line).await?;
+            match literal_at_end(&line) {
+                Some(m) if m.non_sync => pending = m.len,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Ends the connection after a fatal error: flushes, shuts the write side, then
+    /// reads and drops whatever the client is still sending for up to `linger`, so the
+    /// final response is not lost to a TCP reset.
+    pub(crate) async fn close_lingering(&mut self, linger: Duration) {
+        let _ = self.flush().await;
+        let _ = tokio::time::timeout(self.write_timeout, self.writer.shutdown()).await;
+        let drain = async { while self.reader.discard(64 * 1024).await.is_ok() {} };
+        let _ = tokio::time::timeout(linger, drain).await;
+    }
+
+    /// Flushes and shuts the write side (orderly close).
+    pub(crate) async fn close(&mut self) {
+        let _ = self.flush().await;
+        let _ = tokio::time::timeout(self.write_timeout, self.writer.shutdown()).await;
+    }
+}

@@ -1,0 +1,453 @@
+//! The selected mailbox (RFC 3501 §3.3): the session's snapshot of its messages, the
+//! mapping between sequence numbers and UIDs, change reporting (EXISTS, EXPUNGE, FETCH
+//! FLAGS, RECENT), and SELECT/EXAMINE, CLOSE, EXPUNGE and IDLE.
+//!
+//! Sequence numbers are positions in the snapshot. They only shift when this session
+//! reports an EXPUNGE; a message that vanished while EXPUNGE responses are forbidden
+//! (RFC 3501 §7.4.1) stays as a "ghost" until the next command that allows them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use zcs_core::{Flags, ItemId};
+
+use super::{Fail, Handled, Session};
+use crate::imap::backend::{FolderInfo, MessageInfo};
+use crate::imap::reader::ReadError;
+use crate::imap::response::{Reply, flag_list};
+use crate::imap::sequence::{SeqBound, SequenceSet};
+
+/// Remembers, per account and folder, the highest UID already announced as `\Recent`
+/// (RFC 3501 §2.3.2: a message is recent in exactly one session).
+///
+/// LIMITATION: kept in memory only. The first SELECT of a folder after a restart makes
+/// nothing recent; messages that arrive later are recent for the first session to see
+/// them.
+#[derive(Default)]
+pub(crate) struct RecentTracker {
+    cutoffs: Mutex<HashMap<(String, i32), (u32, u32)>>,
+}
+
+impl RecentTracker {
+    /// Returns the cutoff in effect (UIDs above it are recent for the caller) and, when
+    /// `claim` (read-write sessions), moves it up to `max_uid`.
+    fn claim(
+        &self,
+        account: &str,
+        folder: ItemId,
+        uid_validity: u32,
+        max_uid: u32,
+        claim: bool,
+    ) -> u32 {
+        let mut map = match self.cutoffs.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entry = map
+            .entry((account.to_string(), folder.0))
+            .or_insert((uid_validity, max_uid));
+        if entry.0 != uid_validity {
+            *entry = (uid_validity, max_uid);
+        }
+        let cutoff = entry.1;
+        if claim && max_uid > entry.1 {
+            entry.1 = max_uid;
+        }
+        cutoff
+    }
+
+    /// The cutoff in effect without claiming anything (for STATUS); a folder never
+    /// selected has nothing recent.
+    pub(super) fn peek(
+        &self,
+        account: &str,
+        folder: ItemId,
+        uid_validity: u32,
+        max_uid: u32,
+    ) -> u32 {
+        let map = match self.cutoffs.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match map.get(&(account.to_string(), folder.0)) {
+            Some(&(validity, cutoff)) if validity == uid_validity => cutoff,
+            _ => max_uid,
+        }
+    }
+}
+
+/// One message of the snapshot.
+#[derive(Clone, Debug)]
+pub(crate) struct Msg {
+    pub uid: u32,
+    pub id: ItemId,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+    pub internal_date_ms: i64,
+    pub size: u64,
+    pub recent: bool,
+    /// Gone from the folder but not yet reported with EXPUNGE.
+    pub expunged: bool,
+}
+
+impl Msg {
+    fn from_info(info: &MessageInfo, recent: bool) -> Msg {
+        Msg {
+            uid: info.uid,
+            id: info.id,
+            flags: info.flags,
+            keywords: info.keywords.clone(),
+            internal_date_ms: info.internal_date_ms,
+            size: info.size,
+            recent,
+            expunged: false,
+        }
+    }
+
+    /// The FLAGS list of this message (without parentheses).
+    pub fn flag_text(&self) -> String {
+        flag_list(self.flags, &self.keywords, self.recent)
+    }
+}
+
+/// The selected mailbox.
+pub(crate) struct Selected {
+    pub folder: ItemId,
+    pub read_only: bool,
+    pub uid_validity: u32,
+    pub msgs: Vec<Msg>,
+    modseq: u64,
+    uid_next: u32,
+    count: u32,
+    keywords: BTreeSet<String>,
+}
+
+impl Selected {
+    /// Indices (0-based) of the messages a set names, ascending. With `uid`, `*` is the
+    /// highest UID; otherwise it is the message count, and a range lying wholly above
+    /// the count is an error (RFC 3501 §9 `seq-number`).
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, Reply> {
+        if uid {
+            let star = self.msgs.last().map_or(0, |m| m.uid);
+            let ranges = set.resolve(star);
+            return Ok((0..self.msgs.len())
+                .filter(|&i| ranges.contains(self.msgs[i].uid))
+                .collect());
+        }
+        let count = u32::try_from(self.msgs.len()).unwrap_or(u32::MAX);
+        if count == 0 {
+            let only_star = set
+                .0
+                .iter()
+                .all(|&(a, b)| a == SeqBound::Star || b == SeqBound::Star);
+            return if only_star {
+                Ok(Vec::new())
+            } else {
+                Err(Reply::bad("No messages in the mailbox"))
+            };
+        }
+        let ranges = set.resolve(count);
+        let mut out = Vec::new();
+        for &(lo, hi) in ranges.ranges() {
+            if lo > count {
+                return Err(Reply::bad("Invalid message sequence number"));
+            }
+            out.extend((lo..=hi.min(count)).map(|n| n as usize - 1));
+        }
+        Ok(out)
+    }
+
+    /// The keywords in use, for the FLAGS response.
+    fn flags_line(&self) -> String {
+        let mut text = String::from("\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded");
+        for k in &self.keywords {
+            if !k.eq_ignore_ascii_case("$Forwarded") {
+                text.push(' ');
+                text.push_str(k);
+            }
+        }
+        text
+    }
+
+    fn note_keywords(&mut self, keywords: &[String]) -> bool {
+        let mut grew = false;
+        for k in keywords {
+            if !k.is_empty() && k.bytes().all(crate::imap::parser::is_atom_char) {
+                grew |= self.keywords.insert(k.clone());
+            }
+        }
+        grew
+    }
+}
+
+impl Session {
+    /// Finds a mail folder by its IMAP name (see `folders::store_path`).
+    pub(super) async fn find_folder(&self, name: &str) -> Result<Option<FolderInfo>, Fail> {
+        let Some(account) = self.account.clone() else {
+            return Ok(None);
+        };
+        let folders = account.list_folders().await?;
+        Ok(super::folders::find_mail_folder(&folders, name))
+    }
+
+    /// SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
+    pub(super) async fn select(&mut self, name: &str, read_only: bool) -> Handled {
+        // A SELECT deselects first, even when it fails.
+        self.selected = None;
+        let Some(account) = self.account.clone() else {
+            return Ok(Reply::bad("Please authenticate first"));
+        };
+        let Some(folder) = self.find_folder(name).await? else {
+            return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
+        };
+        let mut list = account.messages(folder.id).await?;
+        list.sort_by_key(|m| m.uid);
+        let max_uid = list.last().map_or(0, |m| m.uid);
+        let cutoff = self.recent.claim(
+            account.account_name(),
+            folder.id,
+            folder.uid_validity,
+            max_uid,
+            !read_only,
+        );
+        let msgs: Vec<Msg> = list
+            .iter()
+            .map(|m| Msg::from_info(m, m.uid > cutoff))
+            .collect();
+        let mut sel = Selected {
+            folder: folder.id,
+            read_only,
+            uid_validity: folder.uid_validity,
+            modseq: folder.modseq,
+            uid_next: folder.uid_next.max(max_uid.saturating_add(1)),
+            count: folder.messages,
+            keywords: BTreeSet::new(),
+            msgs,
+        };
+        let all_keywords: Vec<String> = list.iter().flat_map(|m| m.keywords.clone()).collect();
+        sel.note_keywords(&all_keywords);
+        let exists = sel.msgs.len();
+        let recent = sel.msgs.iter().filter(|m| m.recent).count();
+        let unseen = sel
+            .msgs
+            .iter()
+            .position(|m| m.flags.contains(Flags::UNREAD));
+        let flags = sel.flags_line();
+        let mut lines = vec![
+            format!("FLAGS ({flags})"),
+            if read_only {
+                "OK [PERMANENTFLAGS ()] Read-only mailbox".to_string()
+            } else {
+                format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted")
+            },
+            format!("{exists} EXISTS"),
+            format!("{recent} RECENT"),
+        ];
+        if let Some(first) = unseen {
+            lines.push(format!("OK [UNSEEN {}] First unseen message", first + 1));
+        }
+        lines.push(format!("OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
+        lines.push(format!("OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
+        for line in lines {
+            self.untagged(&line).await?;
+        }
+        self.selected = Some(sel);
+        Ok(if read_only {
+            Reply::ok("EXAMINE completed").with_code("READ-ONLY")
+        } else {
+            Reply::ok("SELECT completed").with_code("READ-WRITE")
+        })
+    }
+
+    /// Brings the snapshot up to date and reports the differences as untagged
+    /// responses: EXPUNGE (highest sequence number first, so each number is valid when
+    /// sent) when `allow_expunge`, then FETCH FLAGS for changed messages (with UID when
+    /// `with_uid`), then FLAGS if new keywords appeared, then EXISTS and RECENT.
+    pub(super) async fn refresh(
+        &mut self,
+        allow_expunge: bool,
+        with_uid: bool,
+    ) -> Result<(), Fail> {
+        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
+            return Ok(());
+        };
+        let folder = sel.folder;
+        let info = account.folder(folder).await?;
+        let sel = match (info, self.selected.as_mut()) {
+            (Some(info), Some(sel)) if info.uid_validity == sel.uid_validity => {
+                let unchanged = info.modseq == sel.modseq
+                    && info.uid_next == sel.uid_next
+                    && info.messages == sel.count;
+                let ghosts = sel.msgs.iter().any(|m| m.expunged);
+                if unchanged && !(allow_expunge && ghosts) {
+                    return Ok(());
+                }
+                sel.modseq = info.modseq;
+                sel.uid_next = info.uid_next;
+                sel.count = info.messages;
+                sel
+            }
+            _ => {
+                self.untagged("BYE Selected mailbox was deleted or renumbered")
+                    .await?;
+                return Err(Fail::Close);
+            }
+        };
+        let mut list = account.messages(folder).await?;
+        list.sort_by_key(|m| m.uid);
+        let by_uid: HashMap<u32, &MessageInfo> = list.iter().map(|m| (m.uid, m)).collect();
+
+        let mut lines = Vec::new();
+        // Expunged messages.
+        if allow_expunge {
+            for i in (0..sel.msgs.len()).rev() {
+                if sel.msgs[i].expunged || !by_uid.contains_key(&sel.msgs[i].uid) {
+                    lines.push(format!("{} EXPUNGE", i + 1));
+                    sel.msgs.remove(i);
+                }
+            }
+        } else {
+            for m in &mut sel.msgs {
+                if !by_uid.contains_key(&m.uid) {
+                    m.expunged = true;
+                }
+            }
+        }
+        // Flag changes.
+        let mut new_keywords = Vec::new();
+        for (i, m) in sel.msgs.iter_mut().enumerate() {
+            let Some(info) = by_uid.get(&m.uid) else {
+                continue;
+            };
+            if info.flags != m.flags || info.keywords != m.keywords {
+                m.flags = info.flags;
+                m.keywords.clone_from(&info.keywords);
+                new_keywords.extend(info.keywords.iter().cloned());
+                let uid = if with_uid {
+                    format!("UID {} ", m.uid)
+                } else {
+                    String::new()
+                };
+                lines.push(format!("{} FETCH ({uid}FLAGS ({}))", i + 1, m.flag_text()));
+            }
+        }
+        // New messages (UIDs only grow; anything else is ignored).
+        let last_uid = sel.msgs.last().map_or(0, |m| m.uid);
+        let arrived: Vec<&MessageInfo> = list.iter().filter(|m| m.uid > last_uid).collect();
+        if let Some(newest) = arrived.last() {
+            let cutoff = self.recent.claim(
+                account.account_name(),
+                folder,
+                sel.uid_validity,
+                newest.uid,
+                !sel.read_only,
+            );
+            for info in &arrived {
+                new_keywords.extend(info.keywords.iter().cloned());
+                sel.msgs.push(Msg::from_info(info, info.uid > cutoff));
+            }
+        }
+        if sel.note_keywords(&new_keywords) {
+            lines.push(format!("FLAGS ({})", sel.flags_line()));
+        }
+        if !arrived.is_empty() {
+            lines.push(format!("{} EXISTS", sel.msgs.len()));
+            let recent = sel.msgs.iter().filter(|m| m.recent && !m.expunged).count();
+            lines.push(format!("{recent} RECENT"));
+        }
+        for line in lines {
+            self.untagged(&line).await?;
+        }
+        Ok(())
+    }
+
+    /// CLOSE (RFC 3501 §6.4.2): silently removes `\Deleted` messages when read-write,
+    /// then deselects.
+    pub(super) async fn close_mailbox(&mut self) -> Handled {
+        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.take()) else {
+            return Ok(Reply::bad("No mailbox selected"));
+        };
+        if !sel.read_only {
+            let doomed: Vec<ItemId> = sel
+                .msgs
+                .iter()
+                .filter(|m| !m.expunged && m.flags.contains(Flags::DELETED))
+                .map(|m| m.id)
+                .collect();
+            if !doomed.is_empty() {
+                account.delete_items(&doomed).await?;
+            }
+        }
+        Ok(Reply::ok("CLOSE completed"))
+    }
+
+    /// EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+    pub(super) async fn expunge(&mut self, uids: Option<&SequenceSet>) -> Handled {
+        if self.selected.as_ref().is_some_and(|s| s.read_only) {
+            return Ok(Reply::no("Mailbox is read-only").with_code("READ-ONLY"));
+        }
+        // Learn of \Deleted flags set elsewhere first.
+        self.refresh(true, false).await?;
+        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
+            return Ok(Reply::bad("No mailbox selected"));
+        };
+        let ranges = uids.map(|set| set.resolve(sel.msgs.last().map_or(0, |m| m.uid)));
+        let doomed: Vec<ItemId> = sel
+            .msgs
+            .iter()
+            .filter(|m| m.flags.contains(Flags::DELETED) && !m.expunged)
+            .filter(|m| ranges.as_ref().is_none_or(|r| r.contains(m.uid)))
+            .map(|m| m.id)
+            .collect();
+        if !doomed.is_empty() {
+            account.delete_items(&doomed).await?;
+        }
+        // The EXPUNGE responses are produced by the refresh after the command.
+        Ok(Reply::ok("EXPUNGE completed"))
+    }
+
+    /// IDLE (RFC 2177): reports changes as they happen until the client sends `DONE`.
+    ///
+    /// LIMITATION: changes are found by polling the backend every
+    /// `ImapConfig::idle_poll_interval` rather than by a change notification.
+    pub(super) async fn idle(&mut self, _tag: &str) -> Handled {
+        self.conn.write(b"+ idling\r\n").await?;
+        self.conn.flush().await?;
+        let started = tokio::time::Instant::now();
+        let mut ticker = tokio::time::interval(self.cfg.idle_poll_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let remaining = self.cfg.idle_timeout.saturating_sub(started.elapsed());
+            let max = self.cfg.max_line;
+            tokio::select! {
+                line = self.conn.read_line(max) => {
+                    return match line {
+                        Ok(line) if line.eq_ignore_ascii_case(b"DONE") => {
+                            Ok(Reply::ok("IDLE terminated"))
+                        }
+                        Ok(_) => Ok(Reply::bad("Expected DONE")),
+                        Err(ReadError::Io(e)) => Err(Fail::Io(e)),
+                        Err(_) => Err(Fail::Close),
+                    };
+                }
+                _ = ticker.tick() => {
+                    if self.selected.is_some() {
+                        self.refresh(true, false).await?;
+                        self.conn.flush().await?;
+                    }
+                }
+                () = Session::wait_shutdown(&mut shutdown) => {
+                    self.untagged("BYE Server shutting down").await?;
+                    self.conn.flush().await?;
+                    return Err(Fail::Close);
+                }
+                () = tokio::time::sleep(remaining) => {
+                    self.untagged("BYE Autologout; idle for too long").await?;
+                    self.conn.flush().await?;
+                    return Err(Fail::Close);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! One client connection: the RFC 3501 §3 state machine (not authenticated,
+//! authenticated, selected, logout), command dispatch and the commands valid in any
+//! state (CAPABILITY, NOOP, LOGOUT, ID, LOGIN, AUTHENTICATE, NAMESPACE).
+//!
+//! Mailbox-level commands live in the sibling modules; this one owns the loop, the
+//! limits (bad commands, failed logins, autologout) and the mapping of backend errors
+//! to tagged replies.
+
+mod auth;
+mod conn;
+mod fetch;
+mod folders;
+mod mailbox;
+mod search;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub(crate) use conn::{BoxRead, BoxWrite};
+pub(crate) use mailbox::RecentTracker;
+
+use self::conn::{Conn, Incoming};
+use self::mailbox::Selected;
+use super::ImapConfig;
+use super::backend::{BackendError, ImapBackend, ImapSession};
+use super::parser::{Command, CommandKind, parse_command};
+use super::reader::ReadError;
+use super::response::{Reply, Status, sanitize};
+
+/// The capabilities offered (RFC 3501 §6.1.1), identical before and after login.
+pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
+UNSELECT CHILDREN AUTH=PLAIN";
+
+/// How a handler failed when it could not produce a tagged reply itself.
+pub(crate) enum Fail {
+    /// The socket failed; the session ends.
+    Io(io::Error),
+    /// A backend call failed; mapped to a tagged NO.
+    Backend(BackendError),
+    /// The session must end now (a BYE was already sent).
+    Close,
+}
+
+impl From<io::Error> for Fail {
+    fn from(e: io::Error) -> Self {
+        Fail::Io(e)
+    }
+}
+
+impl From<BackendError> for Fail {
+    fn from(e: BackendError) -> Self {
+        Fail::Backend(e)
+    }
+}
+
+/// Result of a command handler.
+pub(crate) type Handled = Result<Reply, Fail>;
+
+/// Maps a backend error to the tagged NO shown to the client (RFC 5530 codes).
+pub(crate) fn backend_reply(err: &BackendError) -> Reply {
+    match err {
+        BackendError::NotFound => Reply::no("No such mailbox or message").with_code("NONEXISTENT"),
+        BackendError::AlreadyExists => {
+            Reply::no("Mailbox already exists").with_code("ALREADYEXISTS")
+        }
+        BackendError::PermissionDenied => Reply::no("Permission denied").with_code("NOPERM"),
+        BackendError::QuotaExceeded => Reply::no("Quota exceeded").with_code("OVERQUOTA"),
+        BackendError::TooBig => Reply::no("Message too big").with_code("TOOBIG"),
+        BackendError::InvalidName(why) => {
+            Reply::no(format!("Invalid name: {why}")).with_code("CANNOT")
+        }
+        BackendError::Unavailable(_) => {
+            Reply::no("Mailbox temporarily unavailable").with_code("UNAVAILABLE")
+        }
+        BackendError::Other(_) => Reply::no("Internal server error").with_code("SERVERBUG"),
+    }
+}
+
+/// What the loop does after a command.
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// The state of one connection.
+pub(crate) struct Session {
+    pub(crate) cfg: Arc<ImapConfig>,
+    pub(crate) backend: Arc<dyn ImapBackend>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) conn: Conn,
+    /// Set once authenticated (RFC 3501 §3.2).
+    pub(crate) account: Option<Arc<dyn ImapSession>>,
+    /// Set while a mailbox is selected (RFC 3501 §3.3).
+    pub(crate) selected: Option<Selected>,
+    pub(crate) recent: Arc<RecentTracker>,
+    shutdown: watch::Receiver<bool>,
+    bad_commands: u32,
+    auth_failures: u32,
+}
+
+impl Session {
+    pub(crate) fn new(
+        cfg: Arc<ImapConfig>,
+        backend: Arc<dyn ImapBackend>,
+        peer: SocketAddr,
+        read: BoxRead,
+        write: BoxWrite,
+        recent: Arc<RecentTracker>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Session {
+        let conn = Conn::new(read, write, cfg.idle_timeout);
+        Session {
+            cfg,
+            backend,
+            peer,
+            conn,
+            account: None,
+            selected: None,
+            recent,
+            shutdown,
+            bad_commands: 0,
+            auth_failures: 0,
+        }
+    }
+
+    /// Queues an untagged line (`* ` and CRLF added).
+    pub(crate) async fn untagged(&mut self, text: &str) -> io::Result<()> {
+        self.conn.write(format!("* {text}\r\n").as_bytes()).await
+    }
+
+    /// Whether the shutdown signal is raised.
+    fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Waits until shutdown is signalled; never returns if the sender is gone.
+    async fn wait_shutdown(shutdown: &mut watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow_and_update() {
+                return;
+            }
+            if shutdown.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Serves the connection until LOGOUT, a fatal error, autologout or shutdown.
+    pub(crate) async fn run(mut self) {
+        let greeting = format!(
+            "* OK [CAPABILITY {CAPABILITIES}] zcs IMAP4rev1 server ready on {}\r\n",
+            sanitize(&self.cfg.hostname)
+        );
+        if self.conn.write(greeting.as_bytes()).await.is_err() || self.conn.flush().await.is_err() {
+            return;
+        }
+        loop {
+            if self.shutting_down() {
+                let _ = self.untagged("BYE Server shutting down").await;
+                self.conn.close().await;
+                return;
+            }
+            let mut shutdown = self.shutdown.clone();
+            let cfg = self.cfg.clone();
+            let incoming = tokio::select! {
+                r = tokio::time::timeout(cfg.idle_timeout, self.conn.read_command(&cfg)) => r,
+                () = Self::wait_shutdown(&mut shutdown) => continue,
+            };
+            let incoming = match incoming {
+                Err(_) => {
+                    // RFC 3501 §5.4: autologout after inactivity.
+                    let _ = self.untagged("BYE Autologout; idle for too long").await;
+                    self.conn.close().await;
+                    return;
+                }
+                Ok(Err(ReadError::Closed | ReadError::Io(_))) => {
+                    tracing::debug!(proto = "imap", ip = %self.peer, "client went away");
+                    return;
+                }
+                Ok(Err(ReadError::LineTooLong)) => {
+                    let _ = self.untagged("BAD line too long").await;
+                    let _ = self.untagged("BYE Closing connection").await;
+                    self.conn.close_lingering(Duration::from_secs(2)).await;
+                    return;
+                }
+                Ok(Ok(incoming)) => incoming,
+            };
+            let flow = match incoming {
+                Incoming::Refused { tag, reply } => self.reply(tag.as_deref(), &reply).await,
+                Incoming::Command(buf) => self.command(&buf).await,
+            };
+            match flow {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Close) => {
+                    self.conn.close_lingering(Duration::from_millis(500)).await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(proto = "imap", ip = %self.peer, error = %e, "write failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends a tagged (or, without tag, untagged) reply, counting BADs.
+    async fn reply(&mut self, tag: Option<&str>, reply: &Reply) -> io::Result<Flow> {
+        let line = reply.render(tag.unwrap_or("*"));
+        self.conn.write(&line).await?;
+        if reply.status == Status::Bad {
+            self.bad_commands += 1;
+            if self.bad_commands >= self.cfg.max_bad_commands {
+                self.untagged("BYE Too many invalid commands").await?;
+                self.conn.flush().await?;
+                return Ok(Flow::Close);
+            }
+        }
+        self.conn.flush().await?;
+        Ok(Flow::Continue)
+    }
+
+    async fn command(&mut self, buf: &[u8]) -> io::Result<Flow> {
+        let cmd = match parse_command(buf) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                return self
+                    .reply(
+                        e.tag.as_deref(),
+                        &Reply::bad(format!("Invalid command: {e}")),
+                    )
+                    .await;
+            }
+        };
+        let name = cmd.kind.name();
+        tracing::debug!(proto = "imap", ip = %self.peer, cmd = name, "command");
+        if let Some(refusal) = self.state_refusal(&cmd.kind) {
+            return self.reply(Some(&cmd.tag), &refusal).await;
+        }
+        let expunge_ok = expunge_allowed(&cmd.kind);
+        let uid_fetch = matches!(
+            cmd.kind,
+            CommandKind::Fetch { uid: true, .. } | CommandKind::Store { uid: true, .. }
+        );
+        let logout = matches!(cmd.kind, CommandKind::Logout);
+        let tag = cmd.tag.clone();
+        let mut reply = match self.dispatch(&tag, cmd, buf).await {
+            Ok(reply) => reply,
+            Err(Fail::Io(e)) => return Err(e),
+            Err(Fail::Close) => return Ok(Flow::Close),
+            Err(Fail::Backend(e)) => {
+                tracing::warn!(proto = "imap", ip = %self.peer, cmd = name, error = %e,
+                    "backend call failed");
+                backend_reply(&e)
+            }
+        };
+        // RFC 3501 §7: report mailbox changes before the tagged reply.
+        if self.selected.is_some() && !logout {
+            match self.refresh(expunge_ok, uid_fetch).await {
+                Ok(()) => {}
+                Err(Fail::Io(e)) => return Err(e),
+                Err(Fail::Close) => return Ok(Flow::Close),
+                Err(Fail::Backend(e)) => {
+                    tracing::warn!(proto = "imap", ip = %self.peer, error = %e,
+                        "mailbox refresh failed");
+                    if reply.status == Status::Ok {
+                        reply = backend_reply(&e);
+                    }
+                }
+            }
+        }
+        let flow = self.reply(Some(&tag), &reply).await?;
+        if logout {
+            return Ok(Flow::Close);
+        }
+        Ok(flow)
+    }
+
+    /// RFC 3501 §3 and §6: which commands are valid in which state.
+    fn state_refusal(&self, kind: &CommandKind) -> Option<Reply> {
+        use CommandKind::*;
+        let authenticated = self.account.is_some();
+        match kind {
+            Capability | Noop | Logout | Id(_) => None,
+            Login { .. } | Authenticate { .. } if authenticated => {
+                Some(Reply::bad("Already authenticated"))
+            }
+            Login { .. } | Authenticate { .. } => None,
+            _ if !authenticated => Some(Reply::bad("Please authenticate first")),
+            Check
+            | Close
+            | Unselect
+            | Expunge { .. }
+            | Search { .. }
+            | Fetch { .. }
+            | Store { .. }
+            | Copy { .. }
+                if self.selected.is_none() =>
+            {
+                Some(Reply::bad("No mailbox selected"))
+            }
+            _ => None,
+        }
+    }
+
+    async fn dispatch(&mut self, tag: &str, cmd: Command, buf: &[u8]) -> Handled {
+        use CommandKind::*;
+        match cmd.kind {
+            Capability => {
+                self.untagged(&format!("CAPABILITY {CAPABILITIES}")).await?;
+                Ok(Reply::ok("CAPABILITY completed"))
+            }
+            Noop => Ok(Reply::ok("NOOP completed")),
+            Check => Ok(Reply::ok("CHECK completed")),
+            Logout => {
+                self.untagged("BYE zcs IMAP4rev1 server logging out")
+                    .await?;
+                Ok(Reply::ok("LOGOUT completed"))
+            }
+            Id(params) => {
+                if let Some(params) = params {
+                    let name = params
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("name"))
+                        .and_then(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    tracing::debug!(proto = "imap", ip = %self.peer, ua = %sanitize(&name),
+                        "client id");
+                }
+                let version = env!("CARGO_PKG_VERSION");
+                self.untagged(&format!("ID (\"name\" \"zcs\" \"version\" \"{version}\")"))
+                    .await?;
+                Ok(Reply::ok("ID completed"))
+            }
+            Namespace => {
+                // RFC 2342 §5: one personal namespace, no other users', no shared.
+                self.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL").await?;
+                Ok(Reply::ok("NAMESPACE completed"))
+            }
+            Login { user, password } => self.login(tag, &user, &password).await,
+            Authenticate { mechanism, initial } => self.authenticate(tag, mechanism, initial).await,
+            Idle => self.idle(tag).await,
+            Select { mailbox } => self.select(&mailbox, false).await,
+            Examine { mailbox } => self.select(&mailbox, true).await,
+            Create { mailbox } => self.create(&mailbox).await,
+            Delete { mailbox } => self.delete(&mailbox).await,
+            Rename { from, to } => self.rename(&from, &to).await,
+            // LIMITATION: subscriptions are not stored; every mail folder counts as
+            // subscribed and LSUB lists them all.
+            Subscribe { .. } => Ok(Reply::ok("SUBSCRIBE completed")),
+            Unsubscribe { .. } => Ok(Reply::ok("UNSUBSCRIBE completed")),
+            List { reference, pattern } => self.list(&reference, &pattern, false).await,
+            Lsub { reference, pattern } => self.list(&reference, &pattern, true).await,
+            Status { mailbox, items } => self.status(&mailbox, &items).await,
+            Append {
+                mailbox,
+                flags,
+                date_ms,
+                message,
+            } => {
+                let raw = buf.get(message).unwrap_or_default();
+                self.append(&mailbox, &flags, date_ms, raw).await
+            }
+            Close => self.close_mailbox().await,
+            Unselect => {
+                self.selected = None;
+                Ok(Reply::ok("UNSELECT completed"))
+            }
+            Expunge { uids } => self.expunge(uids.as_ref()).await,
+            Search { uid, charset, key } => self.search(uid, charset.as_deref(), &key).await,
+            Fetch { uid, set, items } => self.fetch(uid, &set, items).await,
+            Store {
+                uid,
+                set,
+                mode,
+                silent,
+                flags,
+            } => self.store(uid, &set, mode, silent, &flags).await,
+            Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox).await,
+        }
+    }
+}
+
+/// RFC 3501 §7.4.1: no EXPUNGE responses while FETCH, STORE or SEARCH (by sequence
+/// number) run, nor during COPY, since the client may be relying on the numbers.
+fn expunge_allowed(kind: &CommandKind) -> bool {
+    !matches!(
+        kind,
+        CommandKind::Fetch { uid: false, .. }
+            | CommandKind::Store { uid: false, .. }
+            | CommandKind::Search { uid: false, .. }
+            | CommandKind::Copy { uid: false, .. }
+    )
+}

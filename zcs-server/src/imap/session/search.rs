@@ -1,0 +1,278 @@
+//! SEARCH and UID SEARCH (RFC 3501 §6.4.4).
+//!
+//! Flag, size, date and set keys are answered from the session's snapshot; header keys
+//! (FROM, SUBJECT, HEADER, SENT*) read the message header, matching case-insensitive
+//! substrings of both the raw value and its decoded form; TEXT and BODY are answered by
+//! the backend's full-text index, once per key, before the messages are walked.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use mail_parser::{Address, HeaderValue, MessageParser};
+use zcs_core::{Flags, ItemId};
+
+use super::mailbox::Msg;
+use super::{Fail, Handled, Session};
+use crate::imap::backend::{BackendError, TextField};
+use crate::imap::datetime;
+use crate::imap::mime;
+use crate::imap::parser::SearchKey;
+use crate::imap::sequence::Ranges;
+
+/// What the evaluation of one message needs besides its snapshot entry.
+struct Ctx<'a> {
+    seq: u32,
+    max_seq: u32,
+    max_uid: u32,
+    msg: &'a Msg,
+    header: Option<&'a [u8]>,
+    text_hits: &'a HashMap<(bool, String), HashSet<ItemId>>,
+}
+
+fn lower(text: &str) -> String {
+    text.to_lowercase()
+}
+
+fn needs_header(key: &SearchKey) -> bool {
+    use SearchKey::*;
+    match key {
+        Bcc(_) | Cc(_) | From(_) | To(_) | Subject(_) | Header(..) | SentBefore(_) | SentOn(_)
+        | SentSince(_) => true,
+        Not(k) => needs_header(k),
+        Or(a, b) => needs_header(a) || needs_header(b),
+        And(keys) => keys.iter().any(needs_header),
+        _ => false,
+    }
+}
+
+fn collect_text_keys(key: &SearchKey, out: &mut Vec<(bool, String)>) {
+    use SearchKey::*;
+    match key {
+        Text(t) => out.push((false, t.clone())),
+        Body(t) => out.push((true, t.clone())),
+        Not(k) => collect_text_keys(k, out),
+        Or(a, b) => {
+            collect_text_keys(a, out);
+            collect_text_keys(b, out);
+        }
+        And(keys) => keys.iter().for_each(|k| collect_text_keys(k, out)),
+        _ => {}
+    }
+}
+
+/// The searchable texts of every `name` field of a header: the raw unfolded value and,
+/// when mail-parser understands the field, its decoded form.
+fn header_texts(header: &[u8], name: &str) -> Vec<String> {
+    let mut texts: Vec<String> = mime::header_fields(header)
+        .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|f| String::from_utf8_lossy(&mime::unfold(f.value)).into_owned())
+        .collect();
+    if texts.is_empty() {
+        return texts;
+    }
+    if let Some(parsed) = MessageParser::new().parse_headers(header) {
+        for h in parsed.headers() {
+            if !h.name.as_str().eq_ignore_ascii_case(name) {
+                continue;
+            }
+            match &h.value {
+                HeaderValue::Text(t) => texts.push(t.to_string()),
+                HeaderValue::TextList(list) => texts.push(list.join(" ")),
+                HeaderValue::Address(Address::List(list)) => {
+                    for a in list {
+                        texts.push(format!(
+                            "{} <{}>",
+                            a.name().unwrap_or_default(),
+                            a.address().unwrap_or_default()
+                        ));
+                    }
+                }
+                HeaderValue::Address(Address::Group(groups)) => {
+                    for g in groups {
+                        texts.push(g.name.as_deref().unwrap_or_default().to_string());
+                        for a in &g.addresses {
+                            texts.push(format!(
+                                "{} <{}>",
+                                a.name().unwrap_or_default(),
+                                a.address().unwrap_or_default()
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    texts
+}
+
+fn header_contains(header: Option<&[u8]>, name: &str, needle: &str) -> bool {
+    let Some(header) = header else {
+        return false;
+    };
+    let needle = lower(needle);
+    header_texts(header, name)
+        .iter()
+        .any(|t| lower(t).contains(&needle))
+}
+
+/// The calendar date written in the Date: header (RFC 3501 §6.4.4: "disregarding time
+/// and timezone").
+fn sent_date(header: Option<&[u8]>) -> Option<NaiveDate> {
+    let header = header?;
+    let field = mime::header_fields(header).find(|f| f.name.eq_ignore_ascii_case(b"Date"))?;
+    let value = String::from_utf8_lossy(&mime::unfold(field.value)).into_owned();
+    let dt = mail_parser::DateTime::parse_rfc822(&value)?;
+    NaiveDate::from_ymd_opt(i32::from(dt.year), u32::from(dt.month), u32::from(dt.day))
+}
+
+fn has_keyword(msg: &Msg, keyword: &str) -> bool {
+    if keyword.eq_ignore_ascii_case("$Forwarded") {
+        return msg.flags.contains(Flags::FORWARDED);
+    }
+    msg.keywords.iter().any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+fn in_set(set: &crate::imap::sequence::SequenceSet, star: u32, n: u32) -> bool {
+    let ranges: Ranges = set.resolve(star);
+    ranges.contains(n)
+}
+
+fn eval(key: &SearchKey, c: &Ctx<'_>) -> bool {
+    use SearchKey::*;
+    let m = c.msg;
+    let f = m.flags;
+    let date = || datetime::date_of(m.internal_date_ms);
+    match key {
+        All => true,
+        Answered => f.contains(Flags::ANSWERED),
+        Deleted => f.contains(Flags::DELETED),
+        Draft => f.contains(Flags::DRAFT),
+        Flagged => f.contains(Flags::FLAGGED),
+        Seen => !f.contains(Flags::UNREAD),
+        Recent => m.recent,
+        New => m.recent && f.contains(Flags::UNREAD),
+        Old => !m.recent,
+        Unanswered => !f.contains(Flags::ANSWERED),
+        Undeleted => !f.contains(Flags::DELETED),
+        Undraft => !f.contains(Flags::DRAFT),
+        Unflagged => !f.contains(Flags::FLAGGED),
+        Unseen => f.contains(Flags::UNREAD),
+        Keyword(k) => has_keyword(m, k),
+        Unkeyword(k) => !has_keyword(m, k),
+        Bcc(s) => header_contains(c.header, "Bcc", s),
+        Cc(s) => header_contains(c.header, "Cc", s),
+        From(s) => header_contains(c.header, "From", s),
+        To(s) => header_contains(c.header, "To", s),
+        Subject(s) => header_contains(c.header, "Subject", s),
+        Header(name, s) => header_contains(c.header, name, s),
+        Body(s) => c
+            .text_hits
+            .get(&(true, s.clone()))
+            .is_some_and(|hits| hits.contains(&m.id)),
+        Text(s) => c
+            .text_hits
+            .get(&(false, s.clone()))
+            .is_some_and(|hits| hits.contains(&m.id)),
+        Before(d) => date() < *d,
+        On(d) => date() == *d,
+        Since(d) => date() >= *d,
+        SentBefore(d) => sent_date(c.header).is_some_and(|s| s < *d),
+        SentOn(d) => sent_date(c.header).is_some_and(|s| s == *d),
+        SentSince(d) => sent_date(c.header).is_some_and(|s| s >= *d),
+        Larger(n) => m.size > u64::from(*n),
+        Smaller(n) => m.size < u64::from(*n),
+        Uid(set) => in_set(set, c.max_uid, m.uid),
+        Seq(set) => in_set(set, c.max_seq, c.seq),
+        Not(k) => !eval(k, c),
+        Or(a, b) => eval(a, c) || eval(b, c),
+        And(keys) => keys.iter().all(|k| eval(k, c)),
+    }
+}
+
+impl Session {
+    /// SEARCH and UID SEARCH.
+    pub(super) async fn search(
+        &mut self,
+        uid: bool,
+        charset: Option<&str>,
+        key: &SearchKey,
+    ) -> Handled {
+        use crate::imap::response::Reply;
+        if let Some(cs) = charset {
+            if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
+                return Ok(
+                    Reply::no("Unsupported charset").with_code("BADCHARSET (UTF-8 US-ASCII)")
+                );
+            }
+        }
+        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
+            return Ok(Reply::bad("No mailbox selected"));
+        };
+        let folder = sel.folder;
+        let msgs: Vec<(u32, Msg)> = sel
+            .msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m.clone()))
+            .collect();
+
+        let mut wanted = Vec::new();
+        collect_text_keys(key, &mut wanted);
+        let mut text_hits: HashMap<(bool, String), HashSet<ItemId>> = HashMap::new();
+        for (body_only, query) in wanted {
+            if text_hits.contains_key(&(body_only, query.clone())) {
+                continue;
+            }
+            let field = if body_only {
+                TextField::Body
+            } else {
+                TextField::Text
+            };
+            let hits = account.search_text(folder, &query, field).await?;
+            text_hits.insert((body_only, query), hits.into_iter().collect());
+        }
+
+        let max_seq = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
+        let max_uid = msgs.last().map_or(0, |(_, m)| m.uid);
+        let read_header = needs_header(key);
+        let mut found = Vec::new();
+        for (seq, msg) in &msgs {
+            if msg.expunged {
+                continue;
+            }
+            let raw = if read_header {
+                match account.read_message(msg.id).await {
+                    Ok(raw) => Some(raw),
+                    Err(BackendError::NotFound) => continue,
+                    Err(e) => return Err(Fail::Backend(e)),
+                }
+            } else {
+                None
+            };
+            let header = raw.as_deref().map(|r| mime::split_header(r).0);
+            let ctx = Ctx {
+                seq: *seq,
+                max_seq,
+                max_uid,
+                msg,
+                header,
+                text_hits: &text_hits,
+            };
+            if eval(key, &ctx) {
+                found.push(if uid { msg.uid } else { *seq });
+            }
+        }
+        let mut line = String::from("SEARCH");
+        for n in found {
+            line.push(' ');
+            line.push_str(&n.to_string());
+        }
+        self.untagged(&line).await?;
+        Ok(Reply::ok(if uid {
+            "UID SEARCH completed"
+        } else {
+            "SEARCH completed"
+        }))
+    }
+}
