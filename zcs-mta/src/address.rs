@@ -103,7 +103,9 @@ pub(crate) fn parse_forward_path(s: &str) -> Result<(ForwardPath, &str), &'stati
 
 /// `Path = "<" [ A-d-l ":" ] Mailbox ">"` (RFC 5321 §4.1.2).
 fn parse_path(s: &str) -> Result<(Mailbox, &str), &'static str> {
-    let mut rest = s.strip_prefix('<').ok_or("address must be enclosed in <>")?;
+    let mut rest = s
+        .strip_prefix('<')
+        .ok_or("address must be enclosed in <>")?;
 
     // RFC 5321 §3.6.1 / Appendix C: a source route is accepted and ignored.
     if rest.starts_with('@') {
@@ -120,7 +122,9 @@ fn parse_path(s: &str) -> Result<(Mailbox, &str), &'static str> {
     let (local, after_local) = take_local_part(rest)?;
     let after_at = after_local.strip_prefix('@').ok_or("missing @domain")?;
     let (domain, after_domain) = take_domain(after_at)?;
-    let tail = after_domain.strip_prefix('>').ok_or("address must be enclosed in <>")?;
+    let tail = after_domain
+        .strip_prefix('>')
+        .ok_or("address must be enclosed in <>")?;
     let mailbox = Mailbox {
         local: local.to_string(),
         domain: domain.to_string(),
@@ -156,7 +160,9 @@ fn take_local_part(s: &str) -> Result<(&str, &str), &'static str> {
     }
 
     // Dot-string = Atom *("."  Atom)
-    let end = s.find(|c: char| !(is_atext(c) || c == '.')).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !(is_atext(c) || c == '.'))
+        .unwrap_or(s.len());
     let local = &s[..end];
     if local.is_empty() || local.split('.').any(str::is_empty) {
         return Err("malformed local part");

@@ -157,14 +157,16 @@ fn strip_keyword<'a>(args: &'a str, keyword: &str) -> Option<&'a str> {
 }
 
 fn parse_mail(args: &str) -> Result<Command, ParseError> {
-    let path = strip_keyword(args, "FROM:").ok_or(ParseError::Syntax("expected MAIL FROM:<address>"))?;
+    let path =
+        strip_keyword(args, "FROM:").ok_or(ParseError::Syntax("expected MAIL FROM:<address>"))?;
     let (from, rest) = parse_reverse_path(path).map_err(ParseError::BadSender)?;
     let params = parse_params(rest)?;
     Ok(Command::Mail { from, params })
 }
 
 fn parse_rcpt(args: &str) -> Result<Command, ParseError> {
-    let path = strip_keyword(args, "TO:").ok_or(ParseError::Syntax("expected RCPT TO:<address>"))?;
+    let path =
+        strip_keyword(args, "TO:").ok_or(ParseError::Syntax("expected RCPT TO:<address>"))?;
     let (to, rest) = parse_forward_path(path).map_err(ParseError::BadRecipient)?;
     let params = parse_params(rest)?;
     Ok(Command::Rcpt { to, params })
@@ -173,11 +175,15 @@ fn parse_rcpt(args: &str) -> Result<Command, ParseError> {
 /// `bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF` (RFC 3030 §2).
 fn parse_bdat(args: &str) -> Result<Command, ParseError> {
     let mut words = args.split(' ').filter(|w| !w.is_empty());
-    let size = words.next().ok_or(ParseError::Syntax("BDAT needs a chunk size"))?;
+    let size = words
+        .next()
+        .ok_or(ParseError::Syntax("BDAT needs a chunk size"))?;
     if !size.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::Syntax("chunk size must be decimal digits"));
     }
-    let size = size.parse::<u64>().map_err(|_| ParseError::Syntax("chunk size too large"))?;
+    let size = size
+        .parse::<u64>()
+        .map_err(|_| ParseError::Syntax("chunk size too large"))?;
     let last = match words.next() {
         None => false,
         Some(w) if w.eq_ignore_ascii_case("LAST") => true,
@@ -205,10 +211,17 @@ fn parse_params(rest: &str) -> Result<Vec<Param>, ParseError> {
             Some((k, v)) => (k, Some(v)),
             None => (word, None),
         };
-        let keyword_ok = keyword.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && keyword.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let keyword_ok = keyword
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && keyword
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
         let value_ok = value.is_none_or(|v| {
-            !v.is_empty() && v.chars().all(|c| !c.is_ascii() || (c.is_ascii_graphic() && c != '='))
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| !c.is_ascii() || (c.is_ascii_graphic() && c != '='))
         });
         if !keyword_ok || !value_ok {
             return Err(ParseError::Syntax("malformed parameter"));

@@ -243,7 +243,10 @@ mod tests {
         assert_eq!(content, Some(Content::TooLarge { size: 5002 }));
         // Exactly at the limit is fine.
         assert_eq!(run(b"abc\r\n.\r\n", 5, &[1]).1, complete(b"abc\r\n"));
-        assert_eq!(run(b"abcd\r\n.\r\n", 5, &[1]).1, Some(Content::TooLarge { size: 6 }));
+        assert_eq!(
+            run(b"abcd\r\n.\r\n", 5, &[1]).1,
+            Some(Content::TooLarge { size: 6 })
+        );
     }
 
     proptest! {

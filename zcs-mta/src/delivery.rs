@@ -175,7 +175,10 @@ mod tests {
             DeliveryOutcome::TempFail("4.2.2 mailbox full".into())
         );
         let missing = ServiceError::no_such_account("a@b");
-        assert_eq!(RecipientStatus::from_service_error(&missing), RecipientStatus::Unknown);
+        assert_eq!(
+            RecipientStatus::from_service_error(&missing),
+            RecipientStatus::Unknown
+        );
         assert!(matches!(
             DeliveryOutcome::from_service_error(&ServiceError::failure("db")),
             DeliveryOutcome::TempFail(_)

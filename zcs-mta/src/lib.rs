@@ -10,12 +10,19 @@
 //! PIPELINING and enhanced status codes on every reply but the greeting and the EHLO
 //! answer.
 //!
-//! LIMITATION: no STARTTLS, AUTH, DSN or queue yet; mail is delivered while the client
-//! waits, so SMTP cannot report per-recipient results after DATA (see
-//! [`LocalDelivery::deliver`] and the reply rules on [`serve`]'s session).
+//! After the end of data, LMTP answers once per accepted recipient (RFC 2033 §4.2);
+//! SMTP answers once: `250` if every recipient got the message, `451` if any failure is
+//! temporary, else `554`.
+//!
+//! LIMITATION: no STARTTLS, AUTH, DSN or queue yet. Mail is delivered while the client
+//! waits, so SMTP cannot report per-recipient results after DATA: a partial failure
+//! makes the client resend to everyone (duplicates) or bounce although some recipients
+//! got the message. The durable queue (issue 6) fixes this.
 //!
 //! Parsers are public so other front ends and tests can reuse them:
 //! [`command::parse_command`] for command lines.
+
+#![warn(missing_docs)]
 
 mod address;
 pub mod command;
@@ -33,7 +40,6 @@ pub use address::{ForwardPath, Mailbox, ReversePath};
 pub use command::{Body, Command, MailParams, Param, ParamError, ParseError, parse_command};
 pub use config::ListenerConfig;
 pub use delivery::{
-    AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, Protocol,
-    RecipientStatus,
+    AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, Protocol, RecipientStatus,
 };
 pub use server::serve;

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn splits_and_caps() {
         let ev = run(8, b"NOOP\r\nTOOLONGLINE\r\nQUIT\r\n", &[100]);
-        assert_eq!(ev, vec![Ok(b"NOOP\r\n".to_vec()), Err(()), Ok(b"QUIT\r\n".to_vec())]);
+        assert_eq!(
+            ev,
+            vec![Ok(b"NOOP\r\n".to_vec()), Err(()), Ok(b"QUIT\r\n".to_vec())]
+        );
         // The cap counts the CRLF: 8 octets fit, 9 do not.
         let ev = run(8, b"123456\r\n1234567\r\n", &[3]);
         assert_eq!(ev, vec![Ok(b"123456\r\n".to_vec()), Err(())]);

@@ -64,7 +64,10 @@ pub(crate) fn smtp_data_reply(id: &str, outcomes: &[DeliveryOutcome]) -> Reply {
         (None, Some(msg)) => {
             let (status, text) = status_from_text(msg, 5, DELIVERY_PERM_DEFAULT);
             let text = if delivered > 0 {
-                format!("{text} (delivered to {delivered} of {} recipients)", outcomes.len())
+                format!(
+                    "{text} (delivered to {delivered} of {} recipients)",
+                    outcomes.len()
+                )
             } else {
                 text
             };
@@ -115,8 +118,14 @@ mod tests {
     #[test]
     fn rcpt_replies() {
         let r = rcpt_reply("x@y", &RecipientStatus::Unknown);
-        assert_eq!(wire(&r), "550 5.1.1 <x@y>: Recipient address rejected: User unknown\r\n");
-        let r = rcpt_reply("x@y", &RecipientStatus::TempFail("4.4.3 directory down".into()));
+        assert_eq!(
+            wire(&r),
+            "550 5.1.1 <x@y>: Recipient address rejected: User unknown\r\n"
+        );
+        let r = rcpt_reply(
+            "x@y",
+            &RecipientStatus::TempFail("4.4.3 directory down".into()),
+        );
         assert_eq!(wire(&r), "451 4.4.3 <x@y>: directory down\r\n");
         let r = rcpt_reply("x@y", &RecipientStatus::PermFail("closed".into()));
         assert_eq!(wire(&r), "550 5.1.0 <x@y>: closed\r\n");
@@ -134,7 +143,10 @@ mod tests {
         let perm = smtp_data_reply("ID", &[PermFail("no".into()), PermFail("no".into())]);
         assert_eq!(wire(&perm), "554 5.3.0 no\r\n");
         let part = smtp_data_reply("ID", &[Delivered, PermFail("no".into())]);
-        assert_eq!(wire(&part), "554 5.3.0 no (delivered to 1 of 2 recipients)\r\n");
+        assert_eq!(
+            wire(&part),
+            "554 5.3.0 no (delivered to 1 of 2 recipients)\r\n"
+        );
     }
 
     #[test]
@@ -149,9 +161,15 @@ mod tests {
         let replies = lmtp_data_replies(
             "ID",
             &rcpts,
-            &[DeliveryOutcome::Delivered, DeliveryOutcome::TempFail("busy".into())],
+            &[
+                DeliveryOutcome::Delivered,
+                DeliveryOutcome::TempFail("busy".into()),
+            ],
         );
         let text: String = replies.iter().map(wire).collect();
-        assert_eq!(text, "250 2.1.5 <a@x> Delivered as ID\r\n451 4.3.0 <b@x> busy\r\n");
+        assert_eq!(
+            text,
+            "250 2.1.5 <a@x> Delivered as ID\r\n451 4.3.0 <b@x> busy\r\n"
+        );
     }
 }

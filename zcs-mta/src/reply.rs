@@ -31,8 +31,8 @@ impl Reply {
         }
     }
 
-    /// A reply without enhanced status codes: the greeting and the HELO/EHLO/LHLO answer,
-    /// which RFC 2034 §3 exempts.
+    /// A reply without enhanced status codes: the greeting, the HELO/EHLO/LHLO answer and
+    /// the 354 go-ahead, which RFC 2034 §3 exempts.
     pub(crate) fn plain(code: u16, lines: Vec<String>) -> Self {
         Reply {
             code,
@@ -116,7 +116,10 @@ mod tests {
 
     #[test]
     fn single_and_multi_line() {
-        assert_eq!(wire(&Reply::new(250, Status(2, 0, 0), "Ok")), "250 2.0.0 Ok\r\n");
+        assert_eq!(
+            wire(&Reply::new(250, Status(2, 0, 0), "Ok")),
+            "250 2.0.0 Ok\r\n"
+        );
         let ehlo = Reply::plain(250, vec!["host".into(), "PIPELINING".into()]);
         assert_eq!(wire(&ehlo), "250-host\r\n250 PIPELINING\r\n");
     }
@@ -124,9 +127,18 @@ mod tests {
     #[test]
     fn backend_text() {
         let d = Status(4, 3, 0);
-        assert_eq!(status_from_text("4.2.2 Mailbox full", 4, d), (Status(4, 2, 2), "Mailbox full".into()));
-        assert_eq!(status_from_text("5.2.2 full", 4, d), (d, "5.2.2 full".into()));
-        assert_eq!(status_from_text("boom\r\n250 ok", 4, d), (d, "boom  250 ok".into()));
+        assert_eq!(
+            status_from_text("4.2.2 Mailbox full", 4, d),
+            (Status(4, 2, 2), "Mailbox full".into())
+        );
+        assert_eq!(
+            status_from_text("5.2.2 full", 4, d),
+            (d, "5.2.2 full".into())
+        );
+        assert_eq!(
+            status_from_text("boom\r\n250 ok", 4, d),
+            (d, "boom  250 ok".into())
+        );
         assert_eq!(sanitize(&"é".repeat(300)).len(), 400);
     }
 }

@@ -98,8 +98,15 @@ pub async fn serve(
     drop(listener);
     info!(?proto, sessions = sessions.len(), "shutting down");
     let drain = async { while sessions.join_next().await.is_some() {} };
-    if tokio::time::timeout(config.shutdown_grace, drain).await.is_err() {
-        warn!(?proto, sessions = sessions.len(), "shutdown grace over, aborting sessions");
+    if tokio::time::timeout(config.shutdown_grace, drain)
+        .await
+        .is_err()
+    {
+        warn!(
+            ?proto,
+            sessions = sessions.len(),
+            "shutdown grace over, aborting sessions"
+        );
         sessions.abort_all();
         while sessions.join_next().await.is_some() {}
     }

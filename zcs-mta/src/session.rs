@@ -203,7 +203,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     Protocol::Smtp => "HELO EHLO",
                     Protocol::Lmtp => "LHLO",
                 };
-                let text = format!("Commands: {hello} MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+                let text =
+                    format!("Commands: {hello} MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
                 self.push(Reply::new(214, Status(2, 0, 0), text));
                 Flow::Continue
             }
@@ -224,25 +225,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Protocol::Lmtp => kind == HeloKind::Lhlo,
         };
         if !allowed {
-            let text = match self.cfg.protocol {
-                Protocol::Smtp => "Error: command not recognized",
-                Protocol::Lmtp => "Error: this is LMTP, use LHLO",
+            // An SMTP server does not know LHLO; an LMTP server refuses HELO/EHLO.
+            let (status, text) = match self.cfg.protocol {
+                Protocol::Smtp => (Status(5, 5, 2), "Error: command not recognized"),
+                Protocol::Lmtp => (Status(5, 5, 1), "Error: this is LMTP, use LHLO"),
             };
-            return self.protocol_error(Reply::new(500, Status(5, 5, 1), text));
+            return self.protocol_error(Reply::new(500, status, text));
         }
         self.tx = None;
         let mut lines = vec![self.cfg.hostname.clone()];
         if kind != HeloKind::Helo {
-            lines.extend(
-                [
-                    "PIPELINING".to_string(),                            // RFC 2920
-                    format!("SIZE {}", self.cfg.max_message_size),       // RFC 1870
-                    "8BITMIME".to_string(),                              // RFC 6152
-                    "ENHANCEDSTATUSCODES".to_string(),                   // RFC 2034
-                    "CHUNKING".to_string(),                              // RFC 3030
-                    "SMTPUTF8".to_string(),                              // RFC 6531
-                ],
-            );
+            lines.extend([
+                "PIPELINING".to_string(),                      // RFC 2920
+                format!("SIZE {}", self.cfg.max_message_size), // RFC 1870
+                "8BITMIME".to_string(),                        // RFC 6152
+                "ENHANCEDSTATUSCODES".to_string(),             // RFC 2034
+                "CHUNKING".to_string(),                        // RFC 3030
+                "SMTPUTF8".to_string(),                        // RFC 6531
+            ]);
         }
         self.helo = Some((kind, name));
         self.push(Reply::plain(250, lines));
@@ -307,7 +307,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         if count >= self.cfg.max_recipients {
             // RFC 5321 §4.5.3.1.10
-            self.push(Reply::new(452, Status(4, 5, 3), "Error: too many recipients"));
+            self.push(Reply::new(
+                452,
+                Status(4, 5, 3),
+                "Error: too many recipients",
+            ));
             return Flow::Continue;
         }
         if to.is_utf8() && !smtputf8 {
@@ -336,7 +340,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         if tx.recipients.is_empty() {
             // RFC 2920 §3.1 / RFC 5321 §3.3: DATA with no accepted recipient.
-            self.push(Reply::new(554, Status(5, 5, 1), "Error: no valid recipients"));
+            self.push(Reply::new(
+                554,
+                Status(5, 5, 1),
+                "Error: no valid recipients",
+            ));
             return Ok(Flow::Continue);
         }
         let id = new_message_id();
@@ -346,7 +354,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             self.cfg.max_message_size,
             tx.size_hint,
         ));
-        self.push(Reply::new(354, Status(2, 0, 0), "End data with <CR><LF>.<CR><LF>"));
+        // RFC 2034 §3 puts enhanced codes on 2xx/4xx/5xx replies only, not on 354.
+        let go_ahead = "End data with <CR><LF>.<CR><LF>".to_string();
+        self.push(Reply::plain(354, vec![go_ahead]));
         self.flush().await?;
 
         loop {
@@ -372,9 +382,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Flow> {
         let refusal = match &self.tx {
             None => Some(Reply::new(503, Status(5, 5, 1), "Error: need MAIL command")),
-            Some(tx) if tx.recipients.is_empty() => {
-                Some(Reply::new(554, Status(5, 5, 1), "Error: no valid recipients"))
-            }
+            Some(tx) if tx.recipients.is_empty() => Some(Reply::new(
+                554,
+                Status(5, 5, 1),
+                "Error: no valid recipients",
+            )),
             Some(_) => None,
         };
         if refusal.is_none()
@@ -393,7 +405,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
         let mut remaining = size;
         loop {
-            let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(self.inbuf.len());
+            let take = usize::try_from(remaining)
+                .unwrap_or(usize::MAX)
+                .min(self.inbuf.len());
             if refusal.is_none()
                 && let Some((_, buffer)) = self.tx.as_mut().and_then(|tx| tx.bdat.as_mut())
             {
@@ -467,7 +481,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Content::Complete { data, prefix_len } => (data, prefix_len),
         };
 
-        let helo = self.helo.as_ref().map(|(_, h)| h.clone()).unwrap_or_default();
+        let helo = self
+            .helo
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
         let message = InboundMessage {
             id,
             mail_from: tx.mail_from,
@@ -491,7 +509,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             let missing = DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into());
             outcomes.resize(message.recipients.len(), missing);
         }
-        let delivered = outcomes.iter().filter(|o| **o == DeliveryOutcome::Delivered).count();
+        let delivered = outcomes
+            .iter()
+            .filter(|o| **o == DeliveryOutcome::Delivered)
+            .count();
         info!(
             proto = ?message.protocol,
             ip = %message.remote_ip,
@@ -528,7 +549,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             (HeloKind::Ehlo, false) => "ESMTP",
             (HeloKind::Ehlo, true) => "UTF8SMTP",
         };
-        received_header(helo, self.peer, &self.cfg.hostname, with, id, &rfc5322_now())
+        received_header(
+            helo,
+            self.peer,
+            &self.cfg.hostname,
+            with,
+            id,
+            &rfc5322_now(),
+        )
     }
 
     fn hello_first(&self) -> &'static str {
@@ -631,11 +659,15 @@ fn parse_error_reply(e: &ParseError) -> Reply {
             Reply::new(500, Status(5, 5, 2), "Error: command not recognized")
         }
         ParseError::Syntax(why) => Reply::new(501, Status(5, 5, 4), format!("Syntax: {why}")),
-        ParseError::BadSender(why) => {
-            Reply::new(501, Status(5, 1, 7), format!("Bad sender address syntax: {why}"))
-        }
-        ParseError::BadRecipient(why) => {
-            Reply::new(501, Status(5, 1, 3), format!("Bad recipient address syntax: {why}"))
-        }
+        ParseError::BadSender(why) => Reply::new(
+            501,
+            Status(5, 1, 7),
+            format!("Bad sender address syntax: {why}"),
+        ),
+        ParseError::BadRecipient(why) => Reply::new(
+            501,
+            Status(5, 1, 3),
+            format!("Bad recipient address syntax: {why}"),
+        ),
     }
 }

@@ -53,7 +53,9 @@ pub(crate) fn received_header(
 
 /// The current time as an RFC 5322 §3.3 date-time in UTC.
 pub(crate) fn rfc5322_now() -> String {
-    chrono::Utc::now().format("%a, %-d %b %Y %H:%M:%S +0000").to_string()
+    chrono::Utc::now()
+        .format("%a, %-d %b %Y %H:%M:%S +0000")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -75,7 +77,10 @@ mod tests {
             "Received: from client.example ([192.0.2.7])\r\n\tby mx.example with ESMTP id ABC;\
              \r\n\tTue, 3 Mar 2026 09:04:05 +0000\r\n"
         );
-        assert_eq!(address_literal("::ffff:10.0.0.1".parse().unwrap()), "[10.0.0.1]");
+        assert_eq!(
+            address_literal("::ffff:10.0.0.1".parse().unwrap()),
+            "[10.0.0.1]"
+        );
         assert_eq!(address_literal("::1".parse().unwrap()), "[IPv6:::1]");
         assert_eq!(header_safe("é x"), "??x");
     }

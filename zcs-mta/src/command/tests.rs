@@ -14,11 +14,23 @@ fn mailbox(local: &str, domain: &str) -> Mailbox {
 
 #[test]
 fn greetings() {
-    assert_eq!(parse_command(b"EHLO client.example\r\n"), Ok(Command::Ehlo("client.example".into())));
-    assert_eq!(parse_command(b"helo [127.0.0.1]\r\n"), Ok(Command::Helo("[127.0.0.1]".into())));
+    assert_eq!(
+        parse_command(b"EHLO client.example\r\n"),
+        Ok(Command::Ehlo("client.example".into()))
+    );
+    assert_eq!(
+        parse_command(b"helo [127.0.0.1]\r\n"),
+        Ok(Command::Helo("[127.0.0.1]".into()))
+    );
     assert_eq!(parse_command(b"LHLO x\n"), Ok(Command::Lhlo("x".into())));
-    assert!(matches!(parse_command(b"EHLO\r\n"), Err(ParseError::Syntax(_))));
-    assert!(matches!(parse_command(b"EHLO a b\r\n"), Err(ParseError::Syntax(_))));
+    assert!(matches!(
+        parse_command(b"EHLO\r\n"),
+        Err(ParseError::Syntax(_))
+    ));
+    assert!(matches!(
+        parse_command(b"EHLO a b\r\n"),
+        Err(ParseError::Syntax(_))
+    ));
 }
 
 #[test]
@@ -47,11 +59,26 @@ fn mail_and_rcpt() {
             params: vec![]
         })
     );
-    assert!(matches!(parse_command(b"MAIL FROM:a@b\r\n"), Err(ParseError::BadSender(_))));
-    assert!(matches!(parse_command(b"RCPT TO:<a@>\r\n"), Err(ParseError::BadRecipient(_))));
-    assert!(matches!(parse_command(b"MAIL TO:<a@b>\r\n"), Err(ParseError::Syntax(_))));
-    assert!(matches!(parse_command(b"RCPT TO:<a@b>x\r\n"), Err(ParseError::Syntax(_))));
-    assert!(matches!(parse_command(b"RCPT TO:<a@b> =x\r\n"), Err(ParseError::Syntax(_))));
+    assert!(matches!(
+        parse_command(b"MAIL FROM:a@b\r\n"),
+        Err(ParseError::BadSender(_))
+    ));
+    assert!(matches!(
+        parse_command(b"RCPT TO:<a@>\r\n"),
+        Err(ParseError::BadRecipient(_))
+    ));
+    assert!(matches!(
+        parse_command(b"MAIL TO:<a@b>\r\n"),
+        Err(ParseError::Syntax(_))
+    ));
+    assert!(matches!(
+        parse_command(b"RCPT TO:<a@b>x\r\n"),
+        Err(ParseError::Syntax(_))
+    ));
+    assert!(matches!(
+        parse_command(b"RCPT TO:<a@b> =x\r\n"),
+        Err(ParseError::Syntax(_))
+    ));
 }
 
 #[test]
@@ -61,28 +88,61 @@ fn mail_parameter_meaning() {
         other => panic!("{other:?}"),
     };
     assert!(params("SMTPUTF8").unwrap().smtputf8);
-    assert_eq!(params("size=99999999999999999999999").unwrap().size, Some(u64::MAX));
+    assert_eq!(
+        params("size=99999999999999999999999").unwrap().size,
+        Some(u64::MAX)
+    );
     assert!(matches!(params("SIZE=x"), Err(ParamError::Malformed(_))));
-    assert!(matches!(params("SIZE=1 SIZE=2"), Err(ParamError::Malformed(_))));
-    assert!(matches!(params("BODY=BINARYMIME"), Err(ParamError::Unsupported(_))));
-    assert!(matches!(params("RET=FULL"), Err(ParamError::Unsupported(_))));
+    assert!(matches!(
+        params("SIZE=1 SIZE=2"),
+        Err(ParamError::Malformed(_))
+    ));
+    assert!(matches!(
+        params("BODY=BINARYMIME"),
+        Err(ParamError::Unsupported(_))
+    ));
+    assert!(matches!(
+        params("RET=FULL"),
+        Err(ParamError::Unsupported(_))
+    ));
 }
 
 #[test]
 fn bdat_and_simple_verbs() {
-    assert_eq!(parse_command(b"BDAT 10 LAST\r\n"), Ok(Command::Bdat { size: 10, last: true }));
-    assert_eq!(parse_command(b"bdat 0\r\n"), Ok(Command::Bdat { size: 0, last: false }));
+    assert_eq!(
+        parse_command(b"BDAT 10 LAST\r\n"),
+        Ok(Command::Bdat {
+            size: 10,
+            last: true
+        })
+    );
+    assert_eq!(
+        parse_command(b"bdat 0\r\n"),
+        Ok(Command::Bdat {
+            size: 0,
+            last: false
+        })
+    );
     assert!(parse_command(b"BDAT -1\r\n").is_err());
     assert!(parse_command(b"BDAT 99999999999999999999999\r\n").is_err());
     assert!(parse_command(b"BDAT 1 FIRST\r\n").is_err());
     assert_eq!(parse_command(b"DATA\r\n"), Ok(Command::Data));
     assert!(parse_command(b"DATA now\r\n").is_err());
     assert_eq!(parse_command(b"NOOP whatever\r\n"), Ok(Command::Noop));
-    assert_eq!(parse_command(b"VRFY joe\r\n"), Ok(Command::Vrfy("joe".into())));
-    assert_eq!(parse_command(b"STARTTLS\r\n"), Ok(Command::NotImplemented("STARTTLS")));
+    assert_eq!(
+        parse_command(b"VRFY joe\r\n"),
+        Ok(Command::Vrfy("joe".into()))
+    );
+    assert_eq!(
+        parse_command(b"STARTTLS\r\n"),
+        Ok(Command::NotImplemented("STARTTLS"))
+    );
     assert_eq!(parse_command(b"FOO\r\n"), Err(ParseError::Unrecognized));
     assert_eq!(parse_command(b"\r\n"), Err(ParseError::Unrecognized));
-    assert_eq!(parse_command(b"\xff\xfe\r\n"), Err(ParseError::Unrecognized));
+    assert_eq!(
+        parse_command(b"\xff\xfe\r\n"),
+        Err(ParseError::Unrecognized)
+    );
     assert!(parse_command(b"NOOP a\rb\r\n").is_err());
 }
 
@@ -107,7 +167,10 @@ fn mailbox_strategy() -> impl Strategy<Value = Mailbox> {
 }
 
 fn params() -> impl Strategy<Value = Vec<Param>> {
-    let param = ("[A-Za-z0-9][A-Za-z0-9-]{0,8}", proptest::option::of("[!-<>-~]{1,10}"))
+    let param = (
+        "[A-Za-z0-9][A-Za-z0-9-]{0,8}",
+        proptest::option::of("[!-<>-~]{1,10}"),
+    )
         .prop_map(|(keyword, value)| Param { keyword, value });
     proptest::collection::vec(param, 0..4)
 }
@@ -141,8 +204,14 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Quit),
         free_text().prop_map(Command::Vrfy),
         proptest::option::of(free_text()).prop_map(Command::Help),
-        prop_oneof![Just("EXPN"), Just("STARTTLS"), Just("AUTH"), Just("ETRN"), Just("TURN")]
-            .prop_map(Command::NotImplemented),
+        prop_oneof![
+            Just("EXPN"),
+            Just("STARTTLS"),
+            Just("AUTH"),
+            Just("ETRN"),
+            Just("TURN")
+        ]
+        .prop_map(Command::NotImplemented),
     ]
 }
 
