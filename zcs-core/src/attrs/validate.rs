@@ -1,0 +1,482 @@
+//! Checking attribute values and edits against the registry: type, range, enum
+//! membership, length, cardinality, the entry kinds an attribute applies to, and the few
+//! per-attribute rules the spec adds (`zimbraMailMessageLifetime` floor,
+//! `zimbraAuthMech` forms, ...). Errors turn into `account.INVALID_ATTR_NAME` or
+//! `account.INVALID_ATTR_VALUE` service errors.
+//!
+//! Whether a caller may change an attribute at all (immutable attributes, preference
+//! locks, delegated-admin rights) is not decided here.
+
+use super::value::{
+    check_base64, check_dn, check_domain_name, check_email, check_email_pattern, check_phone,
+    check_range, is_uuid, parse_bool, parse_duration_ms, parse_integer, parse_size, parse_time,
+};
+use super::{AttrDef, AttrType, Cardinality, canonical, lookup};
+use crate::entry::{AttrEdit, Attrs, EntryKind};
+use crate::error::{FaultCode, ServiceError, ServiceResult};
+
+/// Why an attribute name, value or edit was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The registry does not know the name.
+    #[error("invalid attr name: {0}")]
+    UnknownAttribute(String),
+    /// The attribute exists but cannot be set on this kind of entry.
+    #[error("attribute {name} cannot be set on a {kind}")]
+    NotOnKind { name: String, kind: EntryKind },
+    /// A single-valued attribute was given several values.
+    #[error("attribute {name} is single-valued, got {count} values")]
+    TooManyValues { name: String, count: usize },
+    /// A value does not fit the attribute's type, range, values or length.
+    #[error("invalid attr value for {name}: {reason}")]
+    InvalidValue { name: String, reason: String },
+}
+
+impl ValidationError {
+    /// The Zimbra fault code this error is reported with.
+    pub fn code(&self) -> FaultCode {
+        match self {
+            ValidationError::UnknownAttribute(_) | ValidationError::NotOnKind { .. } => {
+                FaultCode::InvalidAttrName
+            }
+            ValidationError::TooManyValues { .. } | ValidationError::InvalidValue { .. } => {
+                FaultCode::InvalidAttrValue
+            }
+        }
+    }
+
+    /// This error as a [`ServiceError`] (`account.INVALID_ATTR_NAME` or
+    /// `account.INVALID_ATTR_VALUE`).
+    pub fn into_service_error(self) -> ServiceError {
+        ServiceError::new(self.code(), self.to_string())
+    }
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        e.into_service_error()
+    }
+}
+
+/// Whether values of `name` must never appear in messages or logs (passwords, keys,
+/// tokens, secrets).
+pub fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "passwordhistory",
+        "privatekey",
+        "secret",
+        "token",
+        "tokens",
+        "tokenkey",
+        "preauthkey",
+    ]
+    .iter()
+    .any(|s| n.ends_with(s))
+}
+
+fn invalid(def: &AttrDef, value: &str, why: impl std::fmt::Display) -> ValidationError {
+    let reason = if is_secret(def.name) {
+        format!("{why}")
+    } else {
+        format!("{why} ({value:?})")
+    };
+    ValidationError::InvalidValue {
+        name: def.name.to_string(),
+        reason,
+    }
+}
+
+/// Checks one value of `def`: its type, bounds, enum membership (case-sensitive, as
+/// Zimbra compares), string length and the attribute's own rule if it has one. The
+/// empty string is not a value (it clears the attribute) and is refused here.
+///
+/// # Errors
+/// [`ValidationError::InvalidValue`], whose message leaves out values of secret
+/// attributes.
+pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Err(invalid(def, value, "empty value"));
+    }
+    let (lo, hi) = (def.min, def.max);
+    let checked = match def.ty {
+        AttrType::String => Ok(()),
+        AttrType::Integer => {
+            let lo = Some(lo.unwrap_or(i64::from(i32::MIN)).max(i64::from(i32::MIN)));
+            let hi = Some(hi.unwrap_or(i64::from(i32::MAX)).min(i64::from(i32::MAX)));
+            parse_integer(value, lo, hi).map(drop)
+        }
+        AttrType::Long => parse_integer(value, lo, hi).map(drop),
+        AttrType::Port => {
+            parse_integer(value, Some(lo.unwrap_or(0)), Some(hi.unwrap_or(65535))).map(drop)
+        }
+        AttrType::Boolean => parse_bool(value).map(drop),
+        AttrType::Duration => parse_duration_ms(value).and_then(|ms| {
+            check_range(i64::try_from(ms).unwrap_or(i64::MAX), lo, hi)
+                .map_err(|e| format!("{e} ms"))
+        }),
+        AttrType::Time => parse_time(value).map(drop),
+        AttrType::Size => parse_size(value).and_then(|b| {
+            check_range(i64::try_from(b).unwrap_or(i64::MAX), lo, hi)
+                .map_err(|e| format!("{e} bytes"))
+        }),
+        AttrType::Enum(allowed) => {
+            if allowed.contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("must be one of {}", allowed.join(", ")))
+            }
+        }
+        AttrType::Email => check_email(value),
+        AttrType::EmailPattern => check_email_pattern(value),
+        AttrType::Id => {
+            if is_uuid(value) {
+                Ok(())
+            } else {
+                Err("not a valid id".to_string())
+            }
+        }
+        AttrType::Cos => {
+            if value.trim().is_empty() || value.chars().any(char::is_control) {
+                Err("not a COS id or name".to_string())
+            } else {
+                Ok(())
+            }
+        }
+        AttrType::Domain => check_domain_name(value),
+        AttrType::Dn => check_dn(value),
+        AttrType::PhoneNumber => check_phone(value),
+        AttrType::Binary => check_base64(value),
+    };
+    checked.map_err(|e| invalid(def, value, e))?;
+
+    if let Some(max_len) = def.meta().and_then(|m| m.max_len) {
+        let len = value.chars().count();
+        if len > max_len as usize {
+            return Err(invalid(
+                def,
+                value,
+                format!("longer than {max_len} characters"),
+            ));
+        }
+    }
+    special_rule(def, value).map_err(|e| invalid(def, value, e))
+}
+
+/// Rules for single attributes that their type alone does not express.
+fn special_rule(def: &AttrDef, value: &str) -> Result<(), String> {
+    let zimbra_type = def.meta().map(|m| m.zimbra_type).unwrap_or("");
+    match def.name {
+        // spec 02 §1.11: 0 (never purge) or at least 30 days.
+        "zimbraMailMessageLifetime" => {
+            let ms = parse_duration_ms(value)?;
+            if ms != 0 && ms < 30 * 86_400_000 {
+                return Err("must be 0 or at least 30d".to_string());
+            }
+            Ok(())
+        }
+        // spec 01 §1.12: zimbra, ldap, ad, kerberos5 or custom:<handler>.
+        "zimbraAuthMech" | "zimbraAuthMechAdmin" => match value {
+            "zimbra" | "ldap" | "ad" | "kerberos5" => Ok(()),
+            v if v.strip_prefix("custom:").is_some_and(|h| !h.is_empty()) => Ok(()),
+            _ => Err("must be zimbra, ldap, ad, kerberos5 or custom:NAME".to_string()),
+        },
+        // Zimbra's regex type for catch-all addresses: ^@[A-Za-z0-9-.]+$
+        "zimbraMailCatchAllAddress"
+        | "zimbraMailCatchAllCanonicalAddress"
+        | "zimbraMailCatchAllForwardingAddress" => match value.strip_prefix('@') {
+            Some(d)
+                if !d.is_empty()
+                    && d.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c)) =>
+            {
+                Ok(())
+            }
+            _ => Err("must be @domain".to_string()),
+        },
+        // spec 04 §3: `xd` or `xw`, at least 1.
+        "zimbraBackupAutoGroupedInterval" => {
+            let n = value.strip_suffix(['d', 'w']).unwrap_or("");
+            match n.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(()),
+                _ => Err("must be Nd or Nw".to_string()),
+            }
+        }
+        // spec 04 §3: a percentage `NN%` or a size.
+        "zimbraBackupMinFreeSpace" => match value.strip_suffix('%') {
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(()),
+                _ => Err("must be 0% to 100% or a size".to_string()),
+            },
+            None => parse_size(value).map(drop),
+        },
+        // cosId:max (spec 02 §1.3.6).
+        "zimbraDomainCOSMaxAccounts" => match value.rsplit_once(':') {
+            Some((id, n)) if is_uuid(id) && n.parse::<u32>().is_ok() => Ok(()),
+            _ => Err("must be cosId:max".to_string()),
+        },
+        "zimbraDomainFeatureMaxAccounts" => match value.rsplit_once(':') {
+            Some((f, n)) if !f.is_empty() && n.parse::<u32>().is_ok() => Ok(()),
+            _ => Err("must be feature:max".to_string()),
+        },
+        // Zimbra's cs_emailp: comma-separated addresses, display names allowed.
+        _ if zimbra_type == "cs_emailp" => value
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .try_for_each(check_email_pattern),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the full set of values `def` is about to hold: at most one for a
+/// single-valued attribute, and each value valid. Empty strings are ignored (they mean
+/// "clear", as in `zmprov ma x attr ''`).
+///
+/// # Errors
+/// [`ValidationError::TooManyValues`] or [`ValidationError::InvalidValue`].
+pub fn validate(def: &AttrDef, values: &[String]) -> Result<(), ValidationError> {
+    let present: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+    if def.cardinality == Cardinality::Single && present.len() > 1 {
+        return Err(ValidationError::TooManyValues {
+            name: def.name.to_string(),
+            count: present.len(),
+        });
+    }
+    present.into_iter().try_for_each(|v| validate_value(def, v))
+}
+
+/// The stored form of a valid value: booleans in upper case (`TRUE`), sizes in bytes
+/// (`100M` -> `104857600`); other values unchanged. A value that does not parse is
+/// returned unchanged.
+pub fn normalize(def: &AttrDef, value: &str) -> String {
+    match def.ty {
+        AttrType::Boolean => parse_bool(value)
+            .map(|b| super::value::format_bool(b).to_string())
+            .unwrap_or_else(|_| value.to_string()),
+        AttrType::Size => parse_size(value)
+            .map(|b| b.to_string())
+            .unwrap_or_else(|_| value.to_string()),
+        _ => value.to_string(),
+    }
+}
+
+fn def_for(name: &str) -> Result<&'static AttrDef, ValidationError> {
+    lookup(name).ok_or_else(|| ValidationError::UnknownAttribute(name.to_string()))
+}
+
+fn check_edit(edit: &AttrEdit, kind: Option<EntryKind>) -> Result<(), ValidationError> {
+    let def = def_for(edit.name())?;
+    if let Some(kind) = kind.filter(|k| !def.applies_to(*k)) {
+        return Err(ValidationError::NotOnKind {
+            name: def.name.to_string(),
+            kind,
+        });
+    }
+    match edit {
+        AttrEdit::Replace(_, values) => validate(def, values),
+        AttrEdit::Add(_, value) => validate_value(def, value),
+        // Removing a value that would not be valid today must stay possible.
+        AttrEdit::Remove(_, _) => Ok(()),
+    }
+}
+
+/// Checks a batch of edits without knowing the entry: every name must be known
+/// (`account.INVALID_ATTR_NAME`), replacements must respect cardinality and types, added
+/// values must be valid (`account.INVALID_ATTR_VALUE`). Cardinality after `+attr` edits
+/// depends on the entry's current values; [`apply_edits`] checks that.
+///
+/// # Errors
+/// The first failing edit, as a [`ServiceError`].
+pub fn validate_edits(edits: &[AttrEdit]) -> ServiceResult<()> {
+    edits
+        .iter()
+        .try_for_each(|e| check_edit(e, None))
+        .map_err(ServiceError::from)
+}
+
+/// [`validate_edits`], and also refuses attributes that cannot be set on an entry of
+/// `kind` (`account.INVALID_ATTR_NAME`).
+///
+/// # Errors
+/// The first failing edit, as a [`ServiceError`].
+pub fn validate_edits_for(kind: EntryKind, edits: &[AttrEdit]) -> ServiceResult<()> {
+    edits
+        .iter()
+        .try_for_each(|e| check_edit(e, Some(kind)))
+        .map_err(ServiceError::from)
+}
+
+/// Validates `edits` for an entry of `kind` and applies them to `attrs`, all or nothing:
+/// names are stored in their canonical spelling, booleans and sizes in their stored form
+/// ([`normalize`]), and a single-valued attribute may not end up with two values.
+///
+/// # Errors
+/// The first invalid edit or the first attribute left with too many values; `attrs` is
+/// then unchanged.
+pub fn apply_edits(kind: EntryKind, attrs: &mut Attrs, edits: &[AttrEdit]) -> ServiceResult<()> {
+    validate_edits_for(kind, edits)?;
+    let mut next = attrs.clone();
+    for edit in edits {
+        let def = def_for(edit.name())?;
+        let name = canonical(edit.name());
+        let stored = match edit {
+            AttrEdit::Replace(_, values) => AttrEdit::Replace(
+                name.to_string(),
+                values.iter().map(|v| normalize(def, v)).collect(),
+            ),
+            AttrEdit::Add(_, v) => AttrEdit::Add(name.to_string(), normalize(def, v)),
+            AttrEdit::Remove(_, v) => AttrEdit::Remove(name.to_string(), normalize(def, v)),
+        };
+        // An entry written before canonical spelling was enforced may hold the alias.
+        if !name.eq_ignore_ascii_case(edit.name()) && next.contains(edit.name()) {
+            let old = next.get_all(edit.name()).to_vec();
+            next.set(edit.name(), Vec::new());
+            next.set(name, old);
+        }
+        next.apply(&stored);
+        if def.cardinality == Cardinality::Single && next.get_all(name).len() > 1 {
+            return Err(ValidationError::TooManyValues {
+                name: def.name.to_string(),
+                count: next.get_all(name).len(),
+            }
+            .into());
+        }
+    }
+    *attrs = next;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn def(name: &str) -> &'static AttrDef {
+        lookup(name).expect("known attribute")
+    }
+
+    #[test]
+    fn types_are_checked() {
+        assert!(validate(def("zimbraMailQuota"), &s(&["104857600"])).is_ok());
+        assert!(validate(def("zimbraMailQuota"), &s(&["100M"])).is_ok());
+        assert!(validate(def("zimbraMailQuota"), &s(&["lots"])).is_err());
+        assert!(validate(def("zimbraFeatureMailEnabled"), &s(&["true"])).is_ok());
+        assert!(validate(def("zimbraFeatureMailEnabled"), &s(&["1"])).is_err());
+        assert!(validate(def("zimbraMailTrashLifetime"), &s(&["30d"])).is_ok());
+        assert!(validate(def("zimbraMailTrashLifetime"), &s(&["30 days"])).is_err());
+        assert!(validate(def("zimbraImapBindPort"), &s(&["70000"])).is_err());
+        assert!(
+            validate(
+                def("zimbraCOSId"),
+                &s(&["513e02e-9abc-4acf-863a-6dccf38252e3"])
+            )
+            .is_err()
+        );
+        assert!(validate(def("zimbraPrefCalendarFirstDayOfWeek"), &s(&["7"])).is_err());
+        assert!(validate(def("zimbraMailAlias"), &s(&["a@x.com", "b@x.com"])).is_ok());
+        assert!(validate(def("zimbraMailAlias"), &s(&["not an address"])).is_err());
+    }
+
+    #[test]
+    fn enums_are_case_sensitive() {
+        let d = def("zimbraAccountStatus");
+        assert!(validate(d, &s(&["locked"])).is_ok());
+        let e = validate(d, &s(&["Locked"])).unwrap_err();
+        assert_eq!(e.code(), FaultCode::InvalidAttrValue);
+        assert!(e.to_string().contains("active"));
+    }
+
+    #[test]
+    fn single_valued_refuses_two_values_but_clearing_is_fine() {
+        let d = def("zimbraMailQuota");
+        let e = validate(d, &s(&["1", "2"])).unwrap_err();
+        assert!(matches!(e, ValidationError::TooManyValues { count: 2, .. }));
+        assert!(validate(d, &s(&[""])).is_ok());
+    }
+
+    #[test]
+    fn special_rules() {
+        let life = def("zimbraMailMessageLifetime");
+        assert!(validate(life, &s(&["0"])).is_ok());
+        assert!(validate(life, &s(&["30d"])).is_ok());
+        assert!(validate(life, &s(&["29d"])).is_err());
+        let mech = def("zimbraAuthMech");
+        for ok in ["zimbra", "ldap", "ad", "kerberos5", "custom:sample"] {
+            assert!(validate(mech, &s(&[ok])).is_ok(), "{ok}");
+        }
+        assert!(validate(mech, &s(&["custom:"])).is_err());
+        assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["25%"])).is_ok());
+        assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["300MB"])).is_ok());
+        assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["120%"])).is_err());
+        let fwd = def("zimbraPrefMailForwardingAddress");
+        assert!(validate(fwd, &s(&["a@x.com, Bo <b@y.org>"])).is_ok());
+        assert!(validate(fwd, &s(&["a@x.com, nobody"])).is_err());
+    }
+
+    #[test]
+    fn secret_values_stay_out_of_messages() {
+        let d = def("zimbraSSLPrivateKey");
+        assert!(is_secret(d.name));
+        let e = validate_value(def("zimbraAutoProvLdapAdminBindPassword"), "").unwrap_err();
+        assert!(!e.to_string().contains("\"\""));
+        let e = validate_value(def("zimbraMailQuota"), "hunter2").unwrap_err();
+        assert!(e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn edits_report_zimbra_fault_codes() {
+        let bad_name = vec![AttrEdit::Replace("zimbraNoSuchAttr".into(), s(&["1"]))];
+        let e = validate_edits(&bad_name).unwrap_err();
+        assert_eq!(e.code, FaultCode::InvalidAttrName);
+        let bad_value = vec![AttrEdit::Add("zimbraMailAlias".into(), "nope".into())];
+        assert_eq!(
+            validate_edits(&bad_value).unwrap_err().code,
+            FaultCode::InvalidAttrValue
+        );
+        let wrong_kind = vec![AttrEdit::Replace("zimbraImapBindPort".into(), s(&["143"]))];
+        assert!(validate_edits(&wrong_kind).is_ok());
+        let e = validate_edits_for(EntryKind::Account, &wrong_kind).unwrap_err();
+        assert_eq!(e.code, FaultCode::InvalidAttrName);
+        let removal = vec![AttrEdit::Remove(
+            "zimbraMailAlias".into(),
+            "legacy junk".into(),
+        )];
+        assert!(validate_edits(&removal).is_ok());
+    }
+
+    #[test]
+    fn apply_edits_is_all_or_nothing_and_canonical() {
+        let mut a = Attrs::new();
+        let edits = AttrEdit::parse_pairs(&s(&[
+            "zimbramailquota",
+            "100M",
+            "zimbraFeatureMailEnabled",
+            "false",
+            "+zimbraMailAlias",
+            "a@x.com",
+        ]))
+        .unwrap();
+        apply_edits(EntryKind::Account, &mut a, &edits).unwrap();
+        assert_eq!(a.get("zimbraMailQuota"), Some("104857600"));
+        assert_eq!(a.get("zimbraFeatureMailEnabled"), Some("FALSE"));
+        assert!(a.iter().any(|(n, _)| n == "zimbraMailQuota"));
+
+        let before = a.clone();
+        let two = vec![AttrEdit::Add("zimbraMailQuota".into(), "5".into())];
+        let e = apply_edits(EntryKind::Account, &mut a, &two).unwrap_err();
+        assert_eq!(e.code, FaultCode::InvalidAttrValue);
+        assert_eq!(a, before);
+
+        let mixed = vec![
+            AttrEdit::Replace("zimbraMailQuota".into(), s(&["1"])),
+            AttrEdit::Replace("zimbraAccountStatus".into(), s(&["bogus"])),
+        ];
+        assert!(apply_edits(EntryKind::Account, &mut a, &mixed).is_err());
+        assert_eq!(a, before);
+    }
+}
