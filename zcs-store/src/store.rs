@@ -299,7 +299,12 @@ impl Inner {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(mailbox = mailbox.0, seq, error = %e, "change failed after logging");
+                tracing::error!(
+                    mailbox = mailbox.0,
+                    seq,
+                    error = %e,
+                    "change failed after logging; logging an abort"
+                );
                 match self
                     .redo
                     .append(mailbox, timestamp_ms, RedoOp::Abort { seq })
@@ -332,7 +337,15 @@ impl Inner {
     /// Removes the blobs among `digests` that no item references any more (and that no
     /// write in progress has pinned). Failures are logged: an orphaned blob wastes space
     /// but loses nothing.
+    ///
+    /// Runs under the database write lock, so no item referencing a digest can commit
+    /// between the reference count and the removal; a writer that pinned the digest
+    /// before the count keeps the file, one that pins after the removal writes it anew.
     pub(crate) async fn release_blobs(&self, digests: Vec<String>) {
+        if digests.is_empty() {
+            return;
+        }
+        let _w = self.db_write.lock().await;
         release_blobs(&self.pool, &self.blobs, digests).await;
     }
 }
@@ -381,6 +394,10 @@ async fn replay(
         })
         .collect();
 
+    // Blobs released by replayed deletes are only removed at the end: a later record
+    // may reference the same content again (it was re-written on disk when it was).
+    let mut released = Vec::new();
+    let mut unbacked = Vec::new();
     for rec in pending {
         if matches!(rec.op, RedoOp::Abort { .. }) || aborted.contains(&rec.seq) {
             report.skipped += 1;
@@ -397,22 +414,19 @@ async fn replay(
                 continue;
             }
         }
-        if let RedoOp::CreateMessage { digest, .. } = &rec.op
+        if let RedoOp::CreateMessage { digest, id, .. } = &rec.op
             && !blobs.exists(digest)
         {
-            tracing::warn!(
-                seq = rec.seq,
-                mailbox = rec.mailbox.0,
-                "replayed message has no blob"
-            );
-            report.missing_blobs += 1;
+            // Normal when a later record deletes the item (its blob went with it);
+            // checked again once replay is over.
+            unbacked.push((rec.mailbox, *id, rec.seq));
         }
         let mut tx = pool.begin().await.db("begin replay")?;
         match apply::apply(&mut tx, rec, rec.seq).await {
             Ok(applied) => {
                 tx.commit().await.db("commit replay")?;
                 report.replayed += 1;
-                release_blobs(pool, blobs, applied.released).await;
+                released.extend(applied.released);
             }
             Err(e) => {
                 drop(tx);
@@ -420,6 +434,28 @@ async fn replay(
                     "redo record failed to replay; skipped");
                 report.failed += 1;
             }
+        }
+    }
+
+    released.sort();
+    released.dedup();
+    release_blobs(pool, blobs, released).await;
+    for (mailbox, id, seq) in unbacked {
+        let still: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM mail_item WHERE mailbox_id = ? AND id = ?")
+                .bind(mailbox.0)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .db("check replayed message")?;
+        if still.is_some() {
+            tracing::error!(
+                seq,
+                mailbox = mailbox.0,
+                item = id,
+                "replayed message has no blob"
+            );
+            report.missing_blobs += 1;
         }
     }
 

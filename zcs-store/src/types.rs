@@ -126,6 +126,6 @@ pub struct RecoveryReport {
     pub failed: usize,
     /// Bytes cut from a torn or corrupt log tail.
     pub torn_bytes_cut: u64,
-    /// Replayed messages whose blob file was missing.
+    /// Messages re-created by replay (and not deleted again) whose blob file is missing.
     pub missing_blobs: usize,
 }
