@@ -132,7 +132,18 @@ impl AttrDef {
     /// The rest of what the registry knows about this attribute, or `None` for a
     /// definition that does not come from [`ATTRS`].
     pub fn meta(&self) -> Option<&'static AttrMeta> {
-        index_of(self.name).map(|i| &table::META[i])
+        // A reference into ATTRS finds its row by address; a copy by name.
+        let base = ATTRS.as_ptr() as usize;
+        let size = std::mem::size_of::<AttrDef>();
+        let at = self as *const AttrDef as usize;
+        let by_address = at
+            .checked_sub(base)
+            .filter(|off| off.is_multiple_of(size))
+            .map(|off| off / size)
+            .filter(|&i| i < ATTRS.len() && ATTRS[i].name == self.name);
+        by_address
+            .or_else(|| index_of(self.name))
+            .map(|i| &table::META[i])
     }
 }
 
@@ -354,6 +365,12 @@ mod tests {
         assert_eq!(m.flags.names().collect::<Vec<_>>(), vec!["serverInherited"]);
         let d = lookup("zimbraMailQuota").expect("known");
         assert_eq!(d.meta().map(|m| m.default_cos_value), Some(&["0"][..]));
+        let copy = *d;
+        assert_eq!(
+            copy.meta().map(|m| m.id),
+            Some(Some(16)),
+            "a copy finds its row by name"
+        );
     }
 
     #[test]
