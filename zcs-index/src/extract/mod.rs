@@ -10,6 +10,8 @@ mod html;
 
 pub use html::html_to_text;
 
+use std::borrow::Cow;
+
 use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use zcs_core::ItemId;
 
@@ -33,8 +35,9 @@ pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
     let mut doc = IndexDocument::new(item, "message");
     doc.size = raw.len() as u64;
 
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        push_text(&mut doc.content, &String::from_utf8_lossy(raw));
+    let raw = normalize_line_ends(raw);
+    let Some(msg) = MessageParser::default().parse(raw.as_ref()) else {
+        push_text(&mut doc.content, &String::from_utf8_lossy(&raw));
         return doc;
     };
 
@@ -50,6 +53,24 @@ pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
 
     walk(&msg, &mut doc, 0);
     doc
+}
+
+/// Messages saved with old Mac line ends (a lone CR) are read as if they had CRLF, the
+/// RFC 5322 §2.1 line end; the parser would otherwise see one endless header line. Only
+/// copies when a lone CR is present.
+fn normalize_line_ends(raw: &[u8]) -> Cow<'_, [u8]> {
+    let lone_cr = |i: usize| raw[i] == b'\r' && raw.get(i + 1) != Some(&b'\n');
+    if !(0..raw.len()).any(lone_cr) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for (i, &byte) in raw.iter().enumerate() {
+        out.push(byte);
+        if lone_cr(i) {
+            out.push(b'\n');
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Adds the text, file names and attachment types of every part of `msg`.
@@ -185,6 +206,21 @@ From: inner@example.com\r\nSubject: forwarded thing\r\n\r\nnested body text\r\n\
                 .contains(&"application/pdf".to_string())
         );
         assert!(doc.attachment_types.contains(&"message/rfc822".to_string()));
+    }
+
+    #[test]
+    fn lone_cr_line_ends_are_read() {
+        let doc = document_from_message(ItemId(2), b"Subject: old mac\rFrom: a@b.c\r\rbody here\r");
+        assert_eq!(doc.subject, "old mac");
+        assert!(doc.content.contains("body here"));
+        assert_eq!(
+            normalize_line_ends(b"a\r\nb"),
+            Cow::Borrowed(&b"a\r\nb"[..])
+        );
+        assert_eq!(
+            normalize_line_ends(b"a\rb\r"),
+            Cow::<[u8]>::Owned(b"a\r\nb\r\n".to_vec())
+        );
     }
 
     #[test]

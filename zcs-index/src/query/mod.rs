@@ -11,6 +11,9 @@ mod parser;
 mod plan;
 mod values;
 
+#[cfg(test)]
+mod tests;
+
 pub use parser::{QueryParseError, parse};
 pub use plan::{Plan, plan};
 pub use values::{DateBounds, DateUnit, DateValue};

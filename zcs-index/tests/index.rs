@@ -1,0 +1,362 @@
+//! The tantivy backend end to end: indexing and committing, searching by every text
+//! field, mailbox isolation, replacement, deletion, reopening from disk, ordering.
+
+use std::sync::Arc;
+
+use zcs_core::{ItemId, MailboxId};
+use zcs_index::query::{Query, parse, plan};
+use zcs_index::{
+    IndexBackend, IndexDocument, IndexOptions, SearchOrder, TantivyIndex, document_from_message,
+};
+
+const A: MailboxId = MailboxId(1);
+const B: MailboxId = MailboxId(2);
+
+fn doc(item: i32, subject: &str, content: &str, date_ms: i64) -> IndexDocument {
+    let mut d = IndexDocument::new(ItemId(item), "message");
+    d.subject = subject.into();
+    d.content = content.into();
+    d.from = "\"Jo Brown\" <jb@zimbra.com>".into();
+    d.to = "Alice <alice@example.com>, bob@mail.example.org".into();
+    d.cc = "carol@example.net".into();
+    d.message_id = Some(format!("<msg{item}@example.com>"));
+    d.date_ms = date_ms;
+    d.size = 1000;
+    d
+}
+
+fn q(text: &str) -> Query {
+    parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn search(index: &TantivyIndex, mailbox: MailboxId, text: &str) -> Vec<i32> {
+    let mut ids: Vec<i32> = index
+        .search(mailbox, &q(text), 1000)
+        .expect("search")
+        .into_iter()
+        .map(|i| i.0)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sample() -> TantivyIndex {
+    let index = TantivyIndex::in_memory().expect("index");
+    let mut pdf = doc(303, "Quarterly report", "numbers attached", 3_000);
+    pdf.filenames = vec!["Q3-report.pdf".into()];
+    pdf.attachment_types = vec!["application/pdf".into()];
+    let mut img = doc(304, "Photos", "the beach at dusk", 4_000);
+    img.attachment_types = vec!["image/jpeg; name=x.jpg".into()];
+    img.from = "Dave <dave@photos.example.com>".into();
+    index
+        .index(
+            A,
+            vec![
+                doc(
+                    301,
+                    "Lunch plans",
+                    "Let us meet at the usual café tomorrow",
+                    1_000,
+                ),
+                doc(
+                    302,
+                    "Server outage",
+                    "The mail server crashed; e-mail delayed",
+                    2_000,
+                ),
+                pdf,
+                img,
+                doc(305, "東京の会議", "会議は東京都庁で行います", 5_000),
+            ],
+        )
+        .expect("index A");
+    index
+        .index(
+            B,
+            vec![doc(
+                301,
+                "Secret lunch",
+                "mailbox B only words: zebra",
+                1_500,
+            )],
+        )
+        .expect("index B");
+    index.commit().expect("commit");
+    index
+}
+
+#[test]
+fn documents_are_invisible_until_commit() {
+    let index = TantivyIndex::in_memory().expect("index");
+    index
+        .index(A, vec![doc(257, "hello", "world", 1)])
+        .expect("index");
+    assert!(search(&index, A, "world").is_empty());
+    index.commit().expect("commit");
+    assert_eq!(search(&index, A, "world"), [257]);
+}
+
+#[test]
+fn text_fields_are_searchable() {
+    let index = sample();
+    assert_eq!(search(&index, A, "content:crashed"), [302]);
+    assert_eq!(search(&index, A, "crashed"), [302]);
+    assert_eq!(search(&index, A, "CAFÉ"), [301]);
+    assert_eq!(search(&index, A, "subject:outage"), [302]);
+    assert!(search(&index, A, "content:outage").is_empty());
+    assert_eq!(search(&index, A, "msgid:msg303@example.com"), [303]);
+    assert_eq!(search(&index, A, "filename:q3-report.pdf"), [303]);
+    assert_eq!(search(&index, A, "filename:pdf"), [303]);
+    assert_eq!(search(&index, A, "cc:carol").len(), 5);
+    assert_eq!(search(&index, A, "to:alice").len(), 5);
+    assert_eq!(search(&index, A, "tofrom:dave"), [304]);
+    assert_eq!(search(&index, A, "tocc:dave"), Vec::<i32>::new());
+    // Bare words also look at subject and addresses.
+    assert_eq!(search(&index, A, "quarterly"), [303]);
+    assert_eq!(search(&index, A, "dave"), [304]);
+}
+
+#[test]
+fn addresses_match_by_every_part() {
+    let index = sample();
+    for query in [
+        "from:jb@zimbra.com",
+        "from:jb",
+        "from:zimbra.com",
+        "from:@zimbra.com",
+        "from:zimbra",
+        "from:\"Jo Brown\"",
+        "from:<jb@zimbra.com>",
+    ] {
+        assert_eq!(search(&index, A, query).len(), 4, "{query}");
+    }
+    for query in [
+        "to:mail.example.org",
+        "to:example.org",
+        "to:bob",
+        "tofromcc:example.net",
+    ] {
+        assert_eq!(search(&index, A, query).len(), 5, "{query}");
+    }
+    assert_eq!(search(&index, A, "from:photos.example.com"), [304]);
+    assert_eq!(search(&index, A, "from:*.com").len(), 5);
+    assert!(search(&index, A, "from:\"Brown Jo\"").is_empty());
+}
+
+#[test]
+fn phrases_wildcards_and_booleans() {
+    let index = sample();
+    assert_eq!(search(&index, A, "\"usual café\""), [301]);
+    assert!(search(&index, A, "\"café usual\"").is_empty());
+    assert_eq!(search(&index, A, "\"mail server crashed\""), [302]);
+    assert_eq!(search(&index, A, "e-mail"), [302]);
+    assert_eq!(search(&index, A, "cras*"), [302]);
+    assert_eq!(search(&index, A, "*ash*"), [302]);
+    assert_eq!(search(&index, A, "subject:quart*"), [303]);
+    assert_eq!(search(&index, A, "lunch OR outage"), [301, 302]);
+    assert_eq!(search(&index, A, "lunch || outage"), [301, 302]);
+    assert_eq!(search(&index, A, "meet tomorrow"), [301]);
+    assert_eq!(search(&index, A, "meet AND outage"), Vec::<i32>::new());
+    assert_eq!(search(&index, A, "(lunch or outage) -crashed"), [301]);
+    assert_eq!(search(&index, A, "-crashed").len(), 4);
+    assert_eq!(search(&index, A, "not crashed lunch"), [301]);
+    // CJK: any two-character window, and longer runs as phrases.
+    assert_eq!(search(&index, A, "東京"), [305]);
+    assert_eq!(search(&index, A, "京都庁"), [305]);
+    assert!(search(&index, A, "京会").is_empty());
+}
+
+#[test]
+fn attachment_terms_use_the_index() {
+    let index = sample();
+    assert_eq!(search(&index, A, "has:attachment"), [303, 304]);
+    assert_eq!(search(&index, A, "-has:attachment"), [301, 302, 305]);
+    assert_eq!(search(&index, A, "type:pdf"), [303]);
+    assert_eq!(search(&index, A, "attachment:application/pdf"), [303]);
+    assert_eq!(search(&index, A, "attachment:image"), [304]);
+    assert_eq!(search(&index, A, "attachment:image/*"), [304]);
+    assert_eq!(search(&index, A, "type:jpeg"), [304]);
+    assert_eq!(search(&index, A, "attachment:none"), [301, 302, 305]);
+    assert!(search(&index, A, "has:phone").is_empty());
+    assert!(search(&index, A, "author:anyone").is_empty());
+}
+
+#[test]
+fn structured_terms_do_not_constrain_the_index() {
+    let index = sample();
+    assert_eq!(search(&index, A, "lunch in:inbox is:unread"), [301]);
+    assert_eq!(search(&index, A, "in:inbox").len(), 5);
+    assert_eq!(search(&index, A, "lunch or is:flagged").len(), 5);
+    assert_eq!(search(&index, A, "sort:dateAsc").len(), 5);
+
+    // The planner hands the index only the text part.
+    let p = plan(&q("lunch -crashed in:inbox"));
+    let text = p.index_queries();
+    assert_eq!(text.len(), 1);
+    let ids = index.search(A, text[0], 10).expect("search");
+    assert_eq!(ids, [ItemId(301)]);
+}
+
+#[test]
+fn mailboxes_are_isolated() {
+    let index = sample();
+    assert_eq!(search(&index, B, "zebra"), [301]);
+    assert!(search(&index, A, "zebra").is_empty());
+    assert_eq!(search(&index, B, "lunch"), [301]);
+    assert_eq!(search(&index, A, "lunch"), [301]);
+    assert!(search(&index, B, "crashed").is_empty());
+    assert!(search(&index, MailboxId(99), "lunch").is_empty());
+    assert_eq!(index.doc_count(A).expect("count"), 5);
+    assert_eq!(index.doc_count(B).expect("count"), 1);
+}
+
+#[test]
+fn reindexing_replaces_and_deletes_remove() {
+    let index = sample();
+    index
+        .index(A, vec![doc(302, "Server back", "all fixed now", 2_000)])
+        .expect("reindex");
+    index.commit().expect("commit");
+    assert!(search(&index, A, "crashed").is_empty());
+    assert_eq!(search(&index, A, "fixed"), [302]);
+    assert_eq!(index.doc_count(A).expect("count"), 5);
+
+    index
+        .delete(A, &[ItemId(301), ItemId(999)])
+        .expect("delete");
+    index.commit().expect("commit");
+    assert!(search(&index, A, "lunch").is_empty());
+    assert_eq!(
+        search(&index, B, "lunch"),
+        [301],
+        "same item id in B survives"
+    );
+
+    index.delete_mailbox(A).expect("delete mailbox");
+    index.commit().expect("commit");
+    assert_eq!(index.doc_count(A).expect("count"), 0);
+    assert_eq!(index.doc_count(B).expect("count"), 1);
+}
+
+#[test]
+fn results_are_ordered_and_limited() {
+    let index = sample();
+    let all = q("from:jb OR from:dave");
+    let newest = index.search(A, &all, 100).expect("search");
+    assert_eq!(newest, [305, 304, 303, 302, 301].map(ItemId));
+    let oldest = index
+        .search_ordered(A, &all, 2, SearchOrder::DateAsc)
+        .expect("search");
+    assert_eq!(oldest, [301, 302].map(ItemId));
+    assert_eq!(index.search(A, &all, 1).expect("search"), [ItemId(305)]);
+    assert!(index.search(A, &all, 0).expect("search").is_empty());
+    let best = index
+        .search_ordered(
+            A,
+            &q("crashed OR lunch"),
+            usize::MAX,
+            SearchOrder::Relevance,
+        )
+        .expect("search");
+    assert_eq!(best.len(), 2);
+}
+
+#[test]
+fn index_survives_reopen_from_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index");
+    {
+        let index = TantivyIndex::open(&path).expect("open");
+        index
+            .index(A, vec![doc(400, "persisted", "durable words", 9)])
+            .expect("index");
+        index.commit_with_payload("{\"1\":42}").expect("commit");
+        index
+            .index(A, vec![doc(401, "lost", "never committed", 10)])
+            .expect("index");
+    }
+    let index = TantivyIndex::open_with(
+        &path,
+        IndexOptions {
+            writer_heap_bytes: 40_000_000,
+            writer_threads: 2,
+        },
+    )
+    .expect("reopen");
+    assert_eq!(search(&index, A, "durable"), [400]);
+    assert!(search(&index, A, "never").is_empty());
+    assert_eq!(
+        index.last_commit_payload().expect("payload").as_deref(),
+        Some("{\"1\":42}")
+    );
+}
+
+#[test]
+fn second_writer_on_same_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = TantivyIndex::open(dir.path()).expect("open");
+    assert!(TantivyIndex::open(dir.path()).is_err());
+    drop(first);
+    assert!(TantivyIndex::open(dir.path()).is_ok());
+}
+
+#[test]
+fn concurrent_indexing_and_searching() {
+    let index = Arc::new(TantivyIndex::in_memory().expect("index"));
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let index = Arc::clone(&index);
+            std::thread::spawn(move || {
+                for n in 0..25 {
+                    let item = 1000 + t * 100 + n;
+                    let d = doc(
+                        item,
+                        "thread mail",
+                        &format!("payload{t} common"),
+                        i64::from(item),
+                    );
+                    index
+                        .index(MailboxId(i64::from(t)), vec![d])
+                        .expect("index");
+                    if n % 10 == 0 {
+                        index.commit().expect("commit");
+                    }
+                    let _ = index
+                        .search(MailboxId(i64::from(t)), &q("common"), 5)
+                        .expect("search");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("thread");
+    }
+    index.commit().expect("commit");
+    for t in 0..4 {
+        let m = MailboxId(t);
+        assert_eq!(search(&index, m, "common").len(), 25);
+        assert_eq!(search(&index, m, &format!("payload{t}")).len(), 25);
+    }
+}
+
+#[test]
+fn extracted_message_round_trip() {
+    let raw = b"From: Eve <eve@example.com>\r\nTo: a@b.c\r\nSubject: Invoice 42\r\n\
+Message-ID: <inv42@example.com>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\
+Content-Type: text/html\r\n\r\n<p>Please <b>pay</b> by Friday</p>\r\n";
+    let index = TantivyIndex::in_memory().expect("index");
+    index
+        .index(A, vec![document_from_message(ItemId(500), raw)])
+        .expect("index");
+    index.commit().expect("commit");
+    for query in [
+        "pay",
+        "\"pay by friday\"",
+        "subject:invoice",
+        "from:eve",
+        "msgid:inv42@example.com",
+    ] {
+        assert_eq!(search(&index, A, query), [500], "{query}");
+    }
+    assert!(search(&index, A, "p").is_empty(), "tags are not text");
+}
