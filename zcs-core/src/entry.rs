@@ -213,7 +213,7 @@ impl AttrEdit {
     /// # Errors
     /// An odd number of arguments (a name without its value).
     pub fn parse_pairs(args: &[String]) -> Result<Vec<AttrEdit>, String> {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Err(format!(
                 "attribute {} has no value",
                 args.last().map(String::as_str).unwrap_or("")

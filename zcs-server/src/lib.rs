@@ -3,12 +3,16 @@
 //!
 //! Nothing below this crate opens a socket for clients; everything here may.
 
-// staged: pub mod bootstrap;
+pub mod bootstrap;
 pub mod control;
+pub mod delivery;
 pub mod home;
 pub mod imap;
+pub mod imap_backend;
+pub mod indexer;
 pub mod localconfig;
-// staged: pub mod zmprov;
+pub mod server;
+pub mod zmprov;
 
 /// A random password of `len` characters from an alphabet without look-alikes
 /// (no 0/O, 1/l/I), for generated admin and localconfig secrets.

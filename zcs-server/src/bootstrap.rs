@@ -1,0 +1,142 @@
+//! First start: the home's directories, its local config, and the directory entries a
+//! server needs before it can run (global config, this server, the default COS, a
+//! default domain and an admin account). Every step is idempotent, so a second start
+//! changes nothing.
+
+use std::sync::Arc;
+
+use zcs_core::{Attrs, ServiceError, ServiceResult};
+use zcs_directory::{AuthRegistry, EntryKey, Provisioning, SqlDirectory};
+
+use crate::home::Home;
+use crate::localconfig::LocalConfig;
+
+/// What [`init`] found or created.
+#[derive(Debug)]
+pub struct InitOutcome {
+    /// This server's name (`zimbra_server_hostname`).
+    pub hostname: String,
+    /// `zimbraDefaultDomainName`.
+    pub domain: String,
+    /// The admin account created by this call, with its generated password; `None`
+    /// when the home was already initialised.
+    pub created_admin: Option<(String, String)>,
+}
+
+fn fail(step: &str) -> impl FnOnce(String) -> ServiceError + '_ {
+    move |e| ServiceError::failure(format!("{step}: {e}"))
+}
+
+/// The machine's host name, lower-cased; `localhost` when it cannot be read.
+pub fn system_hostname() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+        .to_ascii_lowercase()
+}
+
+/// Opens the directory of an initialised home.
+///
+/// # Errors
+/// `service.FAILURE` when the home has not been initialised or its directory database
+/// cannot be opened.
+pub async fn open_provisioning(home: &Home) -> ServiceResult<Provisioning> {
+    if !home.is_initialised() {
+        return Err(ServiceError::failure(format!(
+            "{} is not a zcs home yet: run `zcs-server init` (or start the server) first",
+            home.root().display()
+        )));
+    }
+    let lc = LocalConfig::load(home).map_err(|e| fail("load local config")(e.to_string()))?;
+    open_with(&lc).await
+}
+
+async fn open_with(lc: &LocalConfig) -> ServiceResult<Provisioning> {
+    let path = lc
+        .get("zcs_directory_db")
+        .ok_or_else(|| ServiceError::failure("zcs_directory_db is not set"))?;
+    let dir = SqlDirectory::open_sqlite(std::path::Path::new(&path)).await?;
+    let hostname = lc.get("zimbra_server_hostname").unwrap_or_default();
+    Ok(Provisioning::new(Arc::new(dir), AuthRegistry::with_builtins()).with_server(&hostname))
+}
+
+/// Initialises `home` if needed and returns what it holds.
+///
+/// # Errors
+/// The file system or the directory refused a step; the error names the step.
+pub async fn init(home: &Home) -> ServiceResult<InitOutcome> {
+    home.create_dirs()
+        .map_err(|e| fail("create home")(e.to_string()))?;
+    let mut lc = LocalConfig::load(home).map_err(|e| fail("load local config")(e.to_string()))?;
+    if !lc.is_set("zimbra_home") {
+        lc.set("zimbra_home", &home.root().to_string_lossy());
+    }
+    if !lc.is_set("zimbra_server_hostname") {
+        lc.set("zimbra_server_hostname", &system_hostname());
+    }
+    lc.save()
+        .map_err(|e| fail("save local config")(e.to_string()))?;
+    let hostname = lc.get("zimbra_server_hostname").unwrap_or_default();
+    let prov = open_with(&lc).await?;
+
+    let global = prov.global_config().await?;
+    if prov
+        .get_server(&EntryKey::Name(hostname.clone()))
+        .await
+        .is_err()
+    {
+        let mut attrs = Attrs::new();
+        attrs.set(
+            "zimbraServiceInstalled",
+            vec!["mailbox".into(), "mta".into()],
+        );
+        attrs.set("zimbraServiceEnabled", vec!["mailbox".into(), "mta".into()]);
+        prov.create_server(&hostname, attrs).await?;
+    }
+    if prov
+        .get_cos(&EntryKey::Name("default".into()))
+        .await
+        .is_err()
+    {
+        prov.create_cos("default", Attrs::new()).await?;
+    }
+
+    let domain = match global.attrs.get("zimbraDefaultDomainName") {
+        Some(d) => d.to_string(),
+        None => {
+            let domain = hostname.clone();
+            if prov
+                .get_domain(&EntryKey::Name(domain.clone()))
+                .await
+                .is_err()
+            {
+                prov.create_domain(&domain, Attrs::new()).await?;
+            }
+            prov.modify_global_config(&[zcs_core::AttrEdit::Replace(
+                "zimbraDefaultDomainName".into(),
+                vec![domain.clone()],
+            )])
+            .await?;
+            domain
+        }
+    };
+
+    let admin = format!("admin@{domain}");
+    let created_admin = if prov.get_account(&admin).await.is_err() {
+        let password = crate::random_password(16);
+        let mut attrs = Attrs::new();
+        attrs.set_one("zimbraIsAdminAccount", "TRUE");
+        attrs.set_one("displayName", "Administrator");
+        prov.create_account(&admin, Some(&password), attrs).await?;
+        Some((admin, password))
+    } else {
+        None
+    };
+    Ok(InitOutcome {
+        hostname,
+        domain,
+        created_admin,
+    })
+}

@@ -1,0 +1,65 @@
+//! `zmprov`: the provisioning command line. Parses one command (long or short name,
+//! case-insensitive), runs it against [`Provisioning`] and prints Zimbra's output
+//! format: created entries print their `zimbraId`; get commands print `# name <name>`
+//! followed by `attr: value` lines, one per value, in attribute-name order.
+//!
+//! Commands talk to the directory directly, as Zimbra's `zmprov -l` does.
+//! LIMITATION: there is no SOAP mode yet (the admin API is issue 8), so `-s`, `-a`,
+//! `-p` and `-z` are accepted and ignored.
+
+mod commands;
+mod words;
+
+use std::io::Write;
+
+use zcs_core::ServiceError;
+use zcs_directory::Provisioning;
+
+pub use commands::{COMMANDS, Command, find_command};
+pub use words::split_line;
+
+/// What a command run came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The command ran.
+    Done,
+    /// The arguments were wrong: print the command's usage.
+    Usage(&'static Command),
+    /// The command failed with a fault.
+    Fault(ServiceError),
+}
+
+/// Runs one command line (already split into words) and writes its output to `out`.
+///
+/// # Errors
+/// Only a failure to write to `out`; command failures come back as [`Outcome`].
+pub async fn run(
+    prov: &Provisioning,
+    words: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<Outcome> {
+    let Some((name, args)) = words.split_first() else {
+        return Ok(Outcome::Done);
+    };
+    let Some(cmd) = find_command(name) else {
+        return Ok(Outcome::Fault(ServiceError::invalid_request(format!(
+            "unknown command: {name}; try zmprov help"
+        ))));
+    };
+    if args.len() < cmd.min_args || cmd.max_args.is_some_and(|m| args.len() > m) {
+        return Ok(Outcome::Usage(cmd));
+    }
+    match (cmd.run)(prov, args).await {
+        Ok(text) => {
+            out.write_all(text.as_bytes())?;
+            Ok(Outcome::Done)
+        }
+        Err(commands::CmdError::Usage) => Ok(Outcome::Usage(cmd)),
+        Err(commands::CmdError::Fault(e)) => Ok(Outcome::Fault(e)),
+    }
+}
+
+/// Zimbra's one-line error form: `ERROR: account.NO_SUCH_ACCOUNT (no such account: x)`.
+pub fn format_fault(e: &ServiceError) -> String {
+    format!("ERROR: {} ({})", e.code, e.message)
+}
