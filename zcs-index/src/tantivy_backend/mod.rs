@@ -208,9 +208,15 @@ impl IndexBackend for TantivyIndex {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let total = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
-        // TopDocs allocates for `limit` up front; never more than there are documents.
-        let limit = limit.min(total).max(1);
+        // TopDocs allocates for `limit` up front: never ask for more than the mailbox
+        // has documents (its term's document frequency, deleted ones included; O(1)).
+        let in_mailbox = searcher
+            .doc_freq(&Term::from_field_i64(self.fields.mailbox, mailbox.0))
+            .map_err(IndexError::tantivy("count mailbox"))?;
+        if in_mailbox == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = limit.min(usize::try_from(in_mailbox).unwrap_or(usize::MAX));
 
         let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
             Box::new(self.mailbox_filter(mailbox)),
