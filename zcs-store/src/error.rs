@@ -70,6 +70,10 @@ pub enum StoreError {
     #[error("corrupt store data: {0}")]
     Corrupt(String),
 
+    /// A background task of the store died (a bug, or the runtime shutting down).
+    #[error("internal: {0}")]
+    Internal(String),
+
     /// Another process (or another `Store` in this process) has the store open.
     #[error("store at {} is already open elsewhere", .0.display())]
     Locked(PathBuf),
@@ -97,6 +101,7 @@ impl StoreError {
             StoreError::Db { .. }
             | StoreError::Io { .. }
             | StoreError::Redo(_)
+            | StoreError::Internal(_)
             | StoreError::Corrupt(_) => FaultCode::Failure,
         }
     }

@@ -46,7 +46,7 @@ pub(crate) async fn prepare_blob(
         }))
     })
     .await
-    .map_err(|e| StoreError::Redo(format!("blob task failed: {e}")))?
+    .map_err(|e| StoreError::Internal(format!("blob task failed: {e}")))?
 }
 
 /// Creates one message item in `mb` from a prepared blob.
@@ -178,7 +178,7 @@ impl Mailbox {
         let blobs = self.inner.blobs.clone();
         tokio::task::spawn_blocking(move || blobs.read(&meta.blob_digest))
             .await
-            .map_err(|e| StoreError::Redo(format!("blob task failed: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("blob task failed: {e}")))?
     }
 
     /// Sets (`on`) or clears the bits of `mask` on each message. Only messages whose

@@ -82,7 +82,7 @@ impl Store {
         let redo_dir = cfg.redo_dir.clone();
         let opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
             .await
-            .map_err(|e| StoreError::Redo(format!("open task failed: {e}")))??;
+            .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
         let pool = schema::open_pool(&cfg.db_path).await?;
         let blobs = Arc::new(BlobStore::new(cfg.blob_root.clone()));
 
@@ -112,6 +112,11 @@ impl Store {
                 report,
             }),
         })
+    }
+
+    /// Counters of the redo log writer (records and fsyncs since open).
+    pub fn redo_stats(&self) -> crate::redo::RedoStats {
+        self.inner.redo.stats()
     }
 
     /// What recovery found and did when this store was opened.
@@ -190,7 +195,7 @@ impl Store {
             let mut out = Vec::with_capacity(tasks.len());
             for t in tasks {
                 out.push(t.await.unwrap_or_else(|e| {
-                    Err(StoreError::Redo(format!("delivery task failed: {e}")))
+                    Err(StoreError::Internal(format!("delivery task failed: {e}")))
                 }));
             }
             let digest = prepared.digest.clone();
@@ -217,6 +222,9 @@ impl Store {
                 return Ok(());
             }
             inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await?;
+            if let Ok(mut locks) = inner.locks.lock() {
+                locks.remove(&mb.id().0);
+            }
             tracing::info!(%account, mailbox = mb.id().0, "mailbox deleted");
             Ok(())
         })
@@ -520,7 +528,7 @@ where
 {
     tokio::spawn(fut)
         .await
-        .map_err(|e| StoreError::Redo(format!("store task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 pub mod codec;
 pub(crate) mod log;
 
+pub use log::RedoStats;
+
 pub use codec::{
     DecodeError, Decoded, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_VERSION, MAX_RECORD_LEN, RedoOp,
     RedoRecord, decode_log, decode_records, encode_file_header, encode_record,
