@@ -14,10 +14,13 @@ pub struct IndexDocument {
     pub item: ItemId,
     /// Item kind, `"message"` for mail (kept for future contact/document indexing).
     pub kind: String,
+    /// Decoded Subject header.
     pub subject: String,
     /// Sender names and addresses as text, e.g. `"Jo Brown" <jb@example.com>`.
     pub from: String,
+    /// Recipients, in the same form as `from`.
     pub to: String,
+    /// Copied recipients, in the same form as `from`.
     pub cc: String,
     /// All readable text: text parts, the text of HTML parts, nested messages.
     pub content: String,
@@ -25,6 +28,7 @@ pub struct IndexDocument {
     pub filenames: Vec<String>,
     /// MIME types of attachments (`application/pdf`), lower-case.
     pub attachment_types: Vec<String>,
+    /// Message-ID without angle brackets.
     pub message_id: Option<String>,
     /// Item date in epoch milliseconds; orders results newest first.
     pub date_ms: i64,

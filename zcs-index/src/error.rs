@@ -10,11 +10,18 @@ use crate::query::QueryParseError;
 pub enum IndexError {
     /// The index directory could not be created or opened.
     #[error("open index directory {path}: {message}")]
-    Open { path: String, message: String },
+    Open {
+        /// The directory.
+        path: String,
+        /// What the file system said.
+        message: String,
+    },
     /// tantivy failed during `step` (add, delete, commit, search, reload...).
     #[error("index {step}: {source}")]
     Tantivy {
+        /// The operation that failed.
         step: &'static str,
+        /// tantivy's error.
         #[source]
         source: tantivy::TantivyError,
     },

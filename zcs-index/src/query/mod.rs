@@ -18,7 +18,7 @@ pub use parser::{QueryParseError, parse};
 pub use plan::{Plan, plan};
 pub use values::{DateBounds, DateUnit, DateValue};
 
-use zcs_core::ItemId;
+use zcs_core::{ItemId, folder};
 
 /// A parsed query. Boolean nodes never hold fewer than two children and never hold a
 /// child of their own kind (the parser flattens `a (b c)` to one `And`).
@@ -93,30 +93,65 @@ pub enum Query {
     Sort(String),
 }
 
+/// The folder id Zimbra's `in:`/`under:` shortcuts name (`inbox`, `trash`, `junk`,
+/// `sent`, `drafts`, `contacts`, any case; a leading `/` is allowed). Other values are
+/// folder names or paths for the caller to resolve.
+pub fn system_folder_id(name: &str) -> Option<i32> {
+    let n = name.strip_prefix('/').unwrap_or(name).to_ascii_lowercase();
+    Some(match n.as_str() {
+        "inbox" => folder::INBOX,
+        "trash" => folder::TRASH,
+        "junk" => folder::JUNK,
+        "sent" => folder::SENT,
+        "drafts" => folder::DRAFTS,
+        "contacts" => folder::CONTACTS,
+        _ => return None,
+    })
+}
+
 /// The text fields a [`Query::Term`] can search.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TextField {
     /// A bare word: searches the body content plus subject and addresses (see the crate
     /// documentation for the choice).
     Default,
+    /// `content:` the body text (all text parts, HTML text, nested messages).
     Content,
+    /// `subject:`.
     Subject,
+    /// `from:` sender names and addresses.
     From,
+    /// `to:` recipient names and addresses.
     To,
+    /// `cc:` copied names and addresses.
     Cc,
+    /// `tofrom:` To or From.
     ToFrom,
+    /// `tocc:` To or Cc.
     ToCc,
+    /// `fromcc:` From or Cc.
     FromCc,
+    /// `tofromcc:` To, From or Cc.
     ToFromCc,
+    /// `msgid:` the Message-ID header.
     MsgId,
+    /// `envto:` envelope recipient (X-Envelope-To).
     EnvTo,
+    /// `envfrom:` envelope sender (X-Envelope-From).
     EnvFrom,
+    /// `contact:` contact data (contact picker).
     Contact,
+    /// `filename:` attachment file names.
     Filename,
+    /// `author:` document metadata of an attachment.
     Author,
+    /// `title:` document metadata of an attachment.
     Title,
+    /// `keywords:` document metadata of an attachment.
     Keywords,
+    /// `company:` document metadata of an attachment.
     Company,
+    /// `metadata:` any document metadata of an attachment.
     Metadata,
     /// `#name:` or `field[name]:` structured contact/document data.
     Field(String),
@@ -125,17 +160,24 @@ pub enum TextField {
 /// Fields that allow ordering comparisons on the whole header value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RangeField {
+    /// `subject:<x`, `subject:>=x`.
     Subject,
+    /// `from:<x`, `from:>=x`.
     From,
 }
 
 /// Comparison operator of date, size and count terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Comparison {
+    /// No prefix: equal to / within the period.
     Eq,
+    /// `<`: before / smaller.
     Lt,
+    /// `<=`: up to and including.
     Le,
+    /// `>`: after / larger.
     Gt,
+    /// `>=`: from and including.
     Ge,
 }
 
@@ -146,17 +188,26 @@ pub enum DateField {
     Date,
     /// The modification date (`mdate:`).
     MDate,
+    /// `day:`.
     Day,
+    /// `week:`.
     Week,
+    /// `month:`.
     Month,
+    /// `year:`.
     Year,
+    /// `appt-start:` start of an appointment.
     ApptStart,
+    /// `appt-end:` end of an appointment.
     ApptEnd,
+    /// `conv-start:` date of a conversation's first message.
     ConvStart,
+    /// `conv-end:` date of a conversation's last message.
     ConvEnd,
 }
 
-/// `is:` values (Zimbra's built-in queries).
+/// `is:` values (Zimbra's built-in queries); [`IsFlag::ALL`] lists their spellings.
+#[allow(missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IsFlag {
     Anywhere,
@@ -241,7 +292,9 @@ pub enum HasKind {
 /// `priority:` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Priority {
+    /// `priority:high`.
     High,
+    /// `priority:low`.
     Low,
 }
 

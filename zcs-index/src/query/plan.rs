@@ -18,7 +18,9 @@ pub enum Plan {
     Index(Query),
     /// One structured leaf for the caller: `in:`, `is:`, `tag:`, `date:`, `size:`, ...
     State(Query),
+    /// Every child matches.
     And(Vec<Plan>),
+    /// Some child matches.
     Or(Vec<Plan>),
     /// Items of the caller's universe that do not match the child.
     Not(Box<Plan>),

@@ -187,6 +187,9 @@ fn folders() {
     assert_eq!(p("inid:2"), Query::InId("2".into()));
     assert_eq!(p("underid:\"257/sub\""), Query::UnderId("257/sub".into()));
     assert_eq!(p("is:anywhere"), Query::Is(IsFlag::Anywhere));
+    assert_eq!(system_folder_id("Inbox"), Some(2));
+    assert_eq!(system_folder_id("/junk"), Some(4));
+    assert_eq!(system_folder_id("work"), None);
 }
 
 #[test]
