@@ -22,5 +22,7 @@ pub mod validate;
 
 pub use auth::{AuthContext, AuthMechanism, AuthRegistry, InternalAuth};
 pub use directory::{Directory, EntryKey};
-pub use provisioning::{DEFAULT_COS, Provisioning, server_attr, server_attr_values};
+pub use provisioning::{
+    AccountContext, DEFAULT_COS, Provisioning, server_attr, server_attr_values,
+};
 pub use sql::{SqlDirectory, SqlDirectoryError};

@@ -5,7 +5,6 @@ mod common;
 
 use common::{code, fixture};
 use zcs_core::{AttrEdit, Attrs, EntryKind, FaultCode};
-use zcs_directory::validate::parse_generalized_time;
 use zcs_directory::{Directory, EntryKey};
 
 fn one(name: &str, value: &str) -> Attrs {
@@ -44,7 +43,7 @@ async fn create_account_sets_zimbra_attributes() {
     assert_eq!(at("sn").as_deref(), Some("joe.smith"));
     assert_eq!(at("zimbraAccountStatus").as_deref(), Some("active"));
     assert_eq!(at("zimbraMailHost").as_deref(), Some("mail.test"));
-    assert!(parse_generalized_time(&at("zimbraCreateTimestamp").unwrap()).is_some());
+    assert!(zcs_core::attrs::value::parse_time(&at("zimbraCreateTimestamp").unwrap()).is_ok());
     let pw = at("userPassword").unwrap();
     assert!(pw.starts_with("{SSHA512}"));
     assert!(zcs_directory::password::verify("test123", &pw));
@@ -57,6 +56,28 @@ async fn create_account_sets_zimbra_attributes() {
         .unwrap();
     assert!(!b.attrs.contains("userPassword"));
     assert_eq!(b.attrs.get("cn"), Some("b"));
+}
+
+#[tokio::test]
+async fn create_account_keeps_a_given_id() {
+    let f = fixture().await;
+    f.prov.create_domain("ex.test", Attrs::new()).await.unwrap();
+    let id = zcs_core::ZimbraId::new();
+    let a = f
+        .prov
+        .create_account("r@ex.test", None, one("zimbraId", &id.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(a.id, id);
+    assert_eq!(
+        code(
+            f.prov
+                .create_account("s@ex.test", None, one("zimbraId", &id.to_string()))
+                .await
+        ),
+        FaultCode::AccountExists,
+        "ids are unique"
+    );
 }
 
 #[tokio::test]
@@ -179,49 +200,48 @@ async fn modify_account_edits_and_validates() {
     let f = fixture().await;
     f.prov.create_domain("ex.test", Attrs::new()).await.unwrap();
     f.prov
-        .create_domain("other.test", Attrs::new())
-        .await
-        .unwrap();
-    f.prov
         .create_account("a@ex.test", None, Attrs::new())
         .await
         .unwrap();
 
-    let edits = AttrEdit::parse_pairs(&[
-        "displayName".to_string(),
-        "Alice".to_string(),
-        "+zimbraMailAlias".to_string(),
-        "x@ex.test".to_string(),
-        "+zimbraMailAlias".to_string(),
-        "Y@Other.test".to_string(),
-        "zimbraMailQuota".to_string(),
-        "2M".to_string(),
-    ])
-    .unwrap();
-    let a = f.prov.modify_account("a@ex.test", &edits).await.unwrap();
+    let pairs: Vec<String> = [
+        "displayName",
+        "Alice",
+        "+description",
+        "one",
+        "+description",
+        "two",
+        "zimbraMailQuota",
+        "2M",
+        "zimbraPrefMailSignature",
+        "x",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let edits = AttrEdit::parse_pairs(&pairs).unwrap();
+    let a = f.prov.modify_account("A@ex.test", &edits).await.unwrap();
     assert_eq!(a.attrs.get("displayName"), Some("Alice"));
+    assert_eq!(a.attrs.get_all("description"), ["one", "two"]);
     assert_eq!(
-        a.attrs.get_all("zimbraMailAlias"),
-        ["x@ex.test", "y@other.test"]
+        a.attrs.get("zimbraMailQuota"),
+        Some("2097152"),
+        "stored in bytes"
     );
-    assert_eq!(a.attrs.get("zimbraMailQuota"), Some("2097152"));
 
-    let a = f
-        .prov
-        .modify_account(
-            "a@ex.test",
-            &[
-                AttrEdit::Remove("zimbraMailAlias".into(), "x@ex.test".into()),
-                AttrEdit::Replace("displayName".into(), vec![String::new()]),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(a.attrs.get_all("zimbraMailAlias"), ["y@other.test"]);
+    let edits = [
+        AttrEdit::Remove("description".into(), "one".into()),
+        AttrEdit::Replace("displayName".into(), vec![String::new()]),
+        AttrEdit::Replace("zimbramailquota".into(), vec!["1024".into()]),
+    ];
+    let a = f.prov.modify_account("a@ex.test", &edits).await.unwrap();
+    assert_eq!(a.attrs.get_all("description"), ["two"]);
     assert!(!a.attrs.contains("displayName"));
-    assert!(f.prov.resolve_address("x@ex.test").await.unwrap().is_none());
+    assert_eq!(a.attrs.get("zimbraMailQuota"), Some("1024"));
+    let stored = f.prov.get_account("a@ex.test").await.unwrap();
+    assert_eq!(stored, a, "what modify returns is what is stored");
 
-    let bad = |n: &str, v: &[&str]| {
+    let set = |n: &str, v: &[&str]| {
         vec![AttrEdit::Replace(
             n.into(),
             v.iter().map(|s| s.to_string()).collect(),
@@ -231,57 +251,69 @@ async fn modify_account_edits_and_validates() {
         let p = f.prov.clone();
         async move { p.modify_account("a@ex.test", &e).await }
     };
-    assert_eq!(
-        code(m(bad("zimbraNoSuchAttr", &["1"])).await),
-        FaultCode::InvalidAttrName
-    );
-    assert_eq!(
-        code(m(bad("zimbraImapBindPort", &["1"])).await),
-        FaultCode::InvalidAttrName
-    );
-    assert_eq!(
-        code(m(bad("zimbraMailQuota", &["lots"])).await),
-        FaultCode::InvalidAttrValue
-    );
-    assert_eq!(
-        code(m(bad("zimbraAccountStatus", &["active", "locked"])).await),
-        FaultCode::InvalidAttrValue
-    );
-    assert_eq!(
-        code(
-            m(vec![AttrEdit::Add(
-                "zimbraAccountStatus".into(),
-                "locked".into()
-            )])
-            .await
+    for (edits, want) in [
+        (set("zimbraNoSuchAttr", &["1"]), FaultCode::InvalidAttrName),
+        (
+            set("zimbraImapBindPort", &["1"]),
+            FaultCode::InvalidAttrName,
         ),
-        FaultCode::InvalidAttrValue
-    );
+        (
+            set("zimbraMailQuota", &["lots"]),
+            FaultCode::InvalidAttrValue,
+        ),
+        (
+            set("zimbraAccountStatus", &["active", "locked"]),
+            FaultCode::InvalidAttrValue,
+        ),
+        (
+            set("zimbraAccountStatus", &["Closed"]),
+            FaultCode::InvalidAttrValue,
+        ),
+        (
+            set("zimbraAccountStatus", &[""]),
+            FaultCode::InvalidAttrValue,
+        ),
+        (
+            vec![AttrEdit::Add("zimbraAccountStatus".into(), "locked".into())],
+            FaultCode::InvalidAttrValue,
+        ),
+        (
+            set("zimbraId", &[&zcs_core::ZimbraId::new().to_string()]),
+            FaultCode::InvalidRequest,
+        ),
+        (
+            set("zimbraMailAlias", &["b@ex.test"]),
+            FaultCode::InvalidRequest,
+        ),
+        (set("mail", &["b@ex.test"]), FaultCode::InvalidRequest),
+        (set("userPassword", &["clear"]), FaultCode::InvalidRequest),
+        (
+            set("zimbraCOSId", &[&zcs_core::ZimbraId::new().to_string()]),
+            FaultCode::NoSuchCos,
+        ),
+    ] {
+        assert_eq!(code(m(edits.clone()).await), want, "{edits:?}");
+    }
     assert_eq!(
-        code(m(bad("zimbraMailAlias", &["nope"])).await),
-        FaultCode::InvalidAttrValue
+        code(f.prov.modify_account("x@ex.test", &[]).await),
+        FaultCode::NoSuchAccount
     );
-    assert_eq!(
-        code(m(bad("zimbraMailAlias", &["q@missing.test"])).await),
-        FaultCode::NoSuchDomain
-    );
-    assert_eq!(
-        code(m(bad("zimbraId", &["x"])).await),
-        FaultCode::InvalidRequest
-    );
-    assert_eq!(
-        code(m(bad("userPassword", &["clear"])).await),
-        FaultCode::InvalidRequest
-    );
+    // Nothing of the refused edits was applied.
+    assert_eq!(f.prov.get_account("a@ex.test").await.unwrap(), stored);
 
     // Status drives zimbraMailStatus.
     let a = f
         .prov
-        .modify_account("a@ex.test", &bad("zimbraAccountStatus", &["Closed"]))
-        .await
-        .unwrap();
+        .modify_account("a@ex.test", &set("zimbraAccountStatus", &["closed"]))
+        .await;
+    let a = a.unwrap();
     assert_eq!(a.attrs.get("zimbraAccountStatus"), Some("closed"));
     assert_eq!(a.attrs.get("zimbraMailStatus"), Some("disabled"));
+    let a = f
+        .prov
+        .modify_account("a@ex.test", &set("zimbraAccountStatus", &["locked"]))
+        .await;
+    assert_eq!(a.unwrap().attrs.get("zimbraMailStatus"), Some("enabled"));
 }
 
 #[tokio::test]

@@ -27,12 +27,29 @@ async fn global_config_is_a_singleton_with_default_cos() {
     f.prov.get_cos(&name("DEFAULT")).await.unwrap();
     assert_eq!(f.prov.all_cos().await.unwrap().len(), 1);
 
-    let port = AttrEdit::Replace("zimbraImapBindPort".into(), vec!["0143".into()]);
-    let g = f.prov.modify_global_config(&[port]).await.unwrap();
+    let edits = [
+        AttrEdit::Replace("zimbraFileUploadMaxSize".into(), vec!["1K".into()]),
+        AttrEdit::Replace("ZIMBRAMTAAUTHENABLED".into(), vec!["false".into()]),
+    ];
+    let g = f.prov.modify_global_config(&edits).await.unwrap();
     assert_eq!(
-        g.attrs.get("zimbraImapBindPort"),
-        Some("143"),
-        "canonical form stored"
+        g.attrs.get("zimbraFileUploadMaxSize"),
+        Some("1024"),
+        "sizes in bytes"
+    );
+    assert_eq!(
+        g.attrs.get("zimbraMtaAuthEnabled"),
+        Some("FALSE"),
+        "booleans upper-case"
+    );
+    assert_eq!(
+        g.attrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("zimbraMtaAuthEnabled"))
+            .unwrap()
+            .0,
+        "zimbraMtaAuthEnabled",
+        "canonical spelling"
     );
     let quota = AttrEdit::Replace("zimbraMailQuota".into(), vec!["1".into()]);
     assert_eq!(
@@ -184,6 +201,56 @@ async fn cos_inheritance_through_effective_attrs() {
     let a = f.prov.get_account("a@plain.test").await.unwrap();
     let eff = f.prov.effective_account_attrs(&a).await.unwrap();
     assert_eq!(eff.get("zimbraAccountStatus"), Some("active"));
+
+    // The domain is part of the scope: its quota caps the account's.
+    let cap = [AttrEdit::Replace(
+        "zimbraMailDomainQuota".into(),
+        vec!["50".into()],
+    )];
+    f.prov
+        .modify_domain(&name("plain.test"), &cap)
+        .await
+        .unwrap();
+    assert_eq!(quota("a@plain.test").await.as_deref(), Some("50"));
+    let ctx = f.prov.account_context(&a).await.unwrap();
+    assert_eq!(ctx.scope().get_size("zimbraMailQuota"), Some(50));
+    assert_eq!(
+        ctx.domain.as_ref().map(|d| d.name.as_str()),
+        Some("plain.test")
+    );
+}
+
+#[tokio::test]
+async fn bootstrap_writes_initial_values_once() {
+    let f = fixture().await;
+    let g = f.prov.global_config().await.unwrap();
+    let cos = f.prov.get_cos(&name("default")).await.unwrap();
+    let initial = |pick: fn(&zcs_core::attrs::AttrMeta) -> &'static [&'static str]| {
+        zcs_core::attrs::ATTRS
+            .iter()
+            .find_map(|d| {
+                d.meta()
+                    .map(pick)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (d.name, v))
+            })
+            .expect("the registry lists initial values")
+    };
+    let (gname, gvalues) = initial(|m| m.global_config_value);
+    assert_eq!(g.attrs.get_all(gname), gvalues);
+    let (cname, cvalues) = initial(|m| m.default_cos_value);
+    assert_eq!(cos.attrs.get_all(cname), cvalues);
+
+    // A second handle on the same file finds them rather than creating new ones.
+    let other = zcs_directory::SqlDirectory::open_sqlite(&f.path)
+        .await
+        .unwrap();
+    let p2 = zcs_directory::Provisioning::new(
+        std::sync::Arc::new(other),
+        zcs_directory::AuthRegistry::new(),
+    );
+    assert_eq!(p2.bootstrap().await.unwrap().id, g.id);
+    assert_eq!(p2.get_cos(&name("default")).await.unwrap().id, cos.id);
 }
 
 #[tokio::test]

@@ -44,7 +44,8 @@ impl Provisioning {
     /// `zimbraMailDeliveryAddress`, `zimbraAccountStatus active` and `zimbraMailStatus
     /// enabled` unless given, `zimbraCreateTimestamp`, `zimbraMailHost` (given, else the
     /// local server) and `userPassword` hashed from `password` (`None` or empty: no
-    /// local password, for external authentication).
+    /// local password, for external authentication). A `zimbraId` among `attrs` is
+    /// used as the account's id instead of a fresh one.
     ///
     /// # Errors
     /// `service.INVALID_REQUEST` for a malformed address; `account.NO_SUCH_DOMAIN`;
@@ -67,11 +68,15 @@ impl Provisioning {
         check_user_password_values(attrs.get_all("userPassword"))?;
         let mut attrs = check_attrs(EntryKind::Account, &attrs)?;
         if let Some(cos) = attrs.get("zimbraCOSId") {
-            let id: ZimbraId = cos.parse().map_err(|_| {
-                ServiceError::new(FaultCode::InvalidAttrValue, "zimbraCOSId must be a COS id")
-            })?;
-            self.get_cos(&EntryKey::Id(id)).await?;
+            self.require_cos_id(cos).await?;
         }
+        // A zimbraId given at creation is kept (restore, migration), as in Zimbra.
+        let id = match attrs.get("zimbraId") {
+            Some(given) => given.parse::<ZimbraId>().map_err(|_| {
+                ServiceError::new(FaultCode::InvalidAttrValue, "zimbraId must be a UUID")
+            })?,
+            None => ZimbraId::new(),
+        };
         if let Some(host) = attrs.get("zimbraMailHost") {
             self.get_server(&EntryKey::Name(host.to_string())).await?;
         }
@@ -108,7 +113,7 @@ impl Provisioning {
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             let draft = Entry {
                 kind: EntryKind::Account,
-                id: ZimbraId::new(),
+                id,
                 name: addr.clone(),
                 attrs: attrs.clone(),
             };
@@ -119,7 +124,7 @@ impl Provisioning {
 
         let e = self
             .dir
-            .create_entry(EntryKind::Account, &addr, attrs)
+            .create_entry_with_id(EntryKind::Account, id, &addr, attrs)
             .await?;
         tracing::info!(account = %addr, id = %e.id, "account created");
         Ok(e)
@@ -164,21 +169,23 @@ impl Provisioning {
     }
 
     /// Validates and applies `edits` to an account (`zmprov ma`): names and values are
-    /// checked against the registry, added aliases must be in existing domains and free,
-    /// and a change of `zimbraAccountStatus` to `closed` or `pending` sets
-    /// `zimbraMailStatus disabled` (any other status sets `enabled`) unless the same
-    /// edits set it.
+    /// checked against the registry, immutable attributes (`mail`, `uid`,
+    /// `zimbraMailAlias`, ...) are refused (aliases change through
+    /// [`Provisioning::add_account_alias`], names through
+    /// [`Provisioning::rename_account`]), and a change of `zimbraAccountStatus` to
+    /// `closed` or `pending` sets `zimbraMailStatus disabled` (any other status sets
+    /// `enabled`) unless the same edits set it.
     ///
     /// # Errors
     /// `account.NO_SUCH_ACCOUNT`; `account.INVALID_ATTR_NAME` /
-    /// `account.INVALID_ATTR_VALUE`; `service.INVALID_REQUEST` for `zimbraId` or a
-    /// clear-text `userPassword`; `account.NO_SUCH_DOMAIN` / `account.ACCOUNT_EXISTS`
-    /// for an added alias; `account.NO_SUCH_COS` for a `zimbraCOSId` naming no COS.
+    /// `account.INVALID_ATTR_VALUE`; `service.INVALID_REQUEST` for an immutable
+    /// attribute or a clear-text `userPassword`; `account.NO_SUCH_COS` for a
+    /// `zimbraCOSId` naming no COS.
     pub async fn modify_account(&self, key: &str, edits: &[AttrEdit]) -> ServiceResult<Entry> {
         let acct = self.get_account(key).await?;
         let mut edits = check_edits(acct.kind, &acct.attrs, edits)?;
 
-        for edit in &mut edits {
+        for edit in &edits {
             match edit {
                 AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("userPassword") => {
                     check_user_password_values(values)?;
@@ -186,32 +193,9 @@ impl Provisioning {
                 AttrEdit::Add(n, v) if n.eq_ignore_ascii_case("userPassword") => {
                     check_user_password_values(std::slice::from_ref(v))?;
                 }
-                AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case(A_MAIL_ALIAS) => {
-                    for v in values.iter_mut().filter(|v| !v.is_empty()) {
-                        let own = acct
-                            .attrs
-                            .get_all(A_MAIL_ALIAS)
-                            .iter()
-                            .any(|a| a.eq_ignore_ascii_case(v));
-                        *v = if own {
-                            v.to_lowercase()
-                        } else {
-                            self.check_new_alias(v).await?
-                        };
-                    }
-                }
-                AttrEdit::Add(n, v) if n.eq_ignore_ascii_case(A_MAIL_ALIAS) => {
-                    *v = self.check_new_alias(v).await?;
-                }
                 AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("zimbraCOSId") => {
                     for v in values.iter().filter(|v| !v.is_empty()) {
-                        let id: ZimbraId = v.parse().map_err(|_| {
-                            ServiceError::new(
-                                FaultCode::InvalidAttrValue,
-                                "zimbraCOSId must be a COS id",
-                            )
-                        })?;
-                        self.get_cos(&EntryKey::Id(id)).await?;
+                        self.require_cos_id(v).await?;
                     }
                 }
                 _ => {}
@@ -428,6 +412,14 @@ impl Provisioning {
                     .await
             }
         }
+    }
+
+    /// Checks that `text` is the id of an existing COS.
+    async fn require_cos_id(&self, text: &str) -> ServiceResult<Entry> {
+        let id: ZimbraId = text.trim().parse().map_err(|_| {
+            ServiceError::new(FaultCode::InvalidAttrValue, "zimbraCOSId must be a COS id")
+        })?;
+        self.get_cos(&EntryKey::Id(id)).await
     }
 
     /// Normalises an alias about to be added and checks its domain exists and the

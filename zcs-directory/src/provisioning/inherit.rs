@@ -1,9 +1,13 @@
-//! Attribute inheritance: what value an account, domain or server really has once its
-//! COS, domain, global config and the registry defaults are taken into account, following
-//! each attribute's `Inherit` rule in `zcs_core::attrs`.
+//! Attribute inheritance: finding the entries an account, domain or server inherits from
+//! (its COS, its domain, the global config) and handing them to `zcs_core::attrs::Scope`,
+//! which owns the per-attribute chains, defaults and spec 02 exceptions.
+//!
+//! COS resolution is decided here: `zimbraCOSId`, else the domain's
+//! `zimbraDomainDefaultCOSId`, else the `default` COS, skipping references to deleted
+//! COS.
 
-use zcs_core::attrs::{self, ATTRS, Inherit};
-use zcs_core::{Attrs, Entry, EntryKind, ServiceResult, ZimbraId};
+use zcs_core::attrs::{self, ATTRS, Scope};
+use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceResult, ZimbraId};
 
 use super::{DEFAULT_COS, Provisioning};
 use crate::directory::EntryKey;
@@ -25,62 +29,74 @@ pub fn server_attr_values(server: &Entry, global: &Entry, name: &str) -> Vec<Str
             return v.to_vec();
         }
     }
-    registry_default(name)
-}
-
-/// The registry default of `name`, empty when unknown or without default.
-fn registry_default(name: &str) -> Vec<String> {
     attrs::lookup(name)
         .map(|d| d.default.iter().map(|s| s.to_string()).collect())
         .unwrap_or_default()
 }
 
-/// The first of `sources` that has `name`, its values.
-fn first_set(sources: &[Option<&Entry>], name: &str) -> Vec<String> {
-    sources
-        .iter()
-        .flatten()
-        .map(|e| e.attrs.get_all(name))
-        .find(|v| !v.is_empty())
-        .map(<[String]>::to_vec)
-        .unwrap_or_default()
+/// An account with the entries it inherits from, loaded once so that many attributes
+/// can be read through [`AccountContext::scope`] without further directory reads.
+#[derive(Clone, Debug)]
+pub struct AccountContext {
+    pub account: Entry,
+    /// The COS that applies (see [`Provisioning::account_cos`]).
+    pub cos: Option<Entry>,
+    /// The account's domain, when it exists.
+    pub domain: Option<Entry>,
+    pub global: Entry,
 }
 
-/// The entries an account attribute with rule `inherit` falls back to, in order.
-/// Rules that do not concern accounts give no fallback.
-fn account_chain<'a>(
-    inherit: Inherit,
-    cos: Option<&'a Entry>,
-    domain: Option<&'a Entry>,
-    global: &'a Entry,
-) -> Vec<Option<&'a Entry>> {
-    if inherit == Inherit::AccountCos {
-        vec![cos]
-    } else if inherit == Inherit::AccountCosGlobal {
-        vec![cos, Some(global)]
-    } else if inherit == Inherit::AccountDomainGlobal {
-        vec![domain, Some(global)]
-    } else {
-        Vec::new()
+impl AccountContext {
+    /// The inheritance scope over these entries; `scope().get("zimbraMailQuota")` is the
+    /// effective quota.
+    pub fn scope(&self) -> Scope<'_> {
+        let mut scope = Scope::account(
+            &self.account.attrs,
+            self.cos.as_ref().map(|c| &c.attrs),
+            self.domain.as_ref().map(|d| &d.attrs),
+            Some(&self.global.attrs),
+        );
+        if self.account.kind == EntryKind::CalendarResource {
+            scope.start = EntryKind::CalendarResource;
+        }
+        scope
     }
+
+    /// Every attribute set on the account, plus the effective value of every registry
+    /// attribute that applies to accounts.
+    pub fn effective_attrs(&self) -> Attrs {
+        effective(&self.account, &self.scope())
+    }
+}
+
+/// `entry`'s attributes, with every registry attribute that applies to its kind and
+/// has an effective value in `scope` set to that value.
+fn effective(entry: &Entry, scope: &Scope<'_>) -> Attrs {
+    let mut out = entry.attrs.clone();
+    for def in ATTRS.iter().filter(|d| applies_to(d, entry.kind)) {
+        let values = scope.get(def.name);
+        if !values.is_empty() {
+            out.set(def.name, values);
+        }
+    }
+    out
 }
 
 impl Provisioning {
     /// The COS that applies to `account`: its `zimbraCOSId`, else its domain's
     /// `zimbraDomainDefaultCOSId`, else the `default` COS. A reference to a COS that no
-    /// longer exists is skipped. `None` only when even `default` is missing.
+    /// longer exists is skipped. `None` only when even `default` cannot be found.
     pub async fn account_cos(&self, account: &Entry) -> ServiceResult<Option<Entry>> {
         let domain = self.account_domain(account).await?;
         self.cos_for(account, domain.as_ref()).await
     }
 
-    /// The domain entry of an account-like entry, if it exists.
+    /// The account's domain entry, if it exists.
     async fn account_domain(&self, account: &Entry) -> ServiceResult<Option<Entry>> {
         match account.domain() {
             Some(d) => {
-                self.dir
-                    .get_entry(EntryKind::Domain, &EntryKey::Name(d.into()))
-                    .await
+                let key = EntryKey::Name(d.into());
+                self.dir.get_entry(EntryKind::Domain, &key).await
             }
             None => Ok(None),
         }
@@ -108,73 +124,55 @@ impl Provisioning {
         }
         match self.get_cos(&EntryKey::Name(DEFAULT_COS.into())).await {
             Ok(c) => Ok(Some(c)),
-            Err(e) if e.code == zcs_core::FaultCode::NoSuchCos => Ok(None),
+            Err(e) if e.code == FaultCode::NoSuchCos => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// The account's attributes with inheritance applied: every attribute set on the
-    /// account, plus, for each registry attribute that applies to accounts and is unset
-    /// there, the value its `Inherit` rule finds: `AccountCos` looks at the COS,
-    /// `AccountCosGlobal` at the COS then the global config, `AccountDomainGlobal` at the
-    /// domain then the global config; the registry default ends every chain.
+    /// Loads what `account` inherits from: its COS, its domain and the global config.
     ///
-    /// Cost: up to three directory reads (domain, COS, global config).
-    // LIMITATION: the per-attribute exceptions of spec/02 (domain quota cap, global
-    // attachment rule, Zimlet lists) are not applied here; callers that need them combine
-    // the values themselves.
-    pub async fn effective_account_attrs(&self, account: &Entry) -> ServiceResult<Attrs> {
+    /// Cost: up to three directory reads.
+    pub async fn account_context(&self, account: &Entry) -> ServiceResult<AccountContext> {
         let global = self.global_config().await?;
         let domain = self.account_domain(account).await?;
         let cos = self.cos_for(account, domain.as_ref()).await?;
-
-        let mut out = account.attrs.clone();
-        for def in ATTRS.iter().filter(|d| applies_to(d, account.kind)) {
-            if out.contains(def.name) {
-                continue;
-            }
-            let chain = account_chain(def.inherit, cos.as_ref(), domain.as_ref(), &global);
-            let mut values = first_set(&chain, def.name);
-            if values.is_empty() {
-                values = def.default.iter().map(|s| s.to_string()).collect();
-            }
-            out.set(def.name, values);
-        }
-        Ok(out)
+        Ok(AccountContext {
+            account: account.clone(),
+            cos,
+            domain,
+            global,
+        })
     }
 
-    /// The domain's attributes with inheritance applied: registry attributes that apply
-    /// to domains and inherit `DomainGlobal` come from the global config when unset; the
-    /// registry default ends the chain.
+    /// The account's attributes with inheritance applied: every attribute set on the
+    /// account, and for every registry attribute that applies to accounts, the value
+    /// `zcs_core::attrs::Scope` finds along its chain (account -> COS -> domain / global
+    /// config as the attribute's `Inherit` says, then the registry default), including
+    /// the exceptions it applies (a domain quota caps the account quota, a global
+    /// attachment block wins).
+    ///
+    /// Cost: up to three directory reads and one pass over the registry.
+    pub async fn effective_account_attrs(&self, account: &Entry) -> ServiceResult<Attrs> {
+        Ok(self.account_context(account).await?.effective_attrs())
+    }
+
+    /// The domain's attributes with inheritance applied: domain-inherited registry
+    /// attributes come from the global config when unset, then the registry default.
     pub async fn effective_domain_attrs(&self, domain: &Entry) -> ServiceResult<Attrs> {
         let global = self.global_config().await?;
-        let mut out = domain.attrs.clone();
-        for def in ATTRS.iter().filter(|d| applies_to(d, EntryKind::Domain)) {
-            if out.contains(def.name) {
-                continue;
-            }
-            let mut values = match def.inherit {
-                Inherit::DomainGlobal => first_set(&[Some(&global)], def.name),
-                _ => Vec::new(),
-            };
-            if values.is_empty() {
-                values = def.default.iter().map(|s| s.to_string()).collect();
-            }
-            out.set(def.name, values);
-        }
-        Ok(out)
+        Ok(effective(
+            domain,
+            &Scope::domain(&domain.attrs, Some(&global.attrs)),
+        ))
     }
 
-    /// The server's attributes with inheritance applied: unset registry attributes that
-    /// apply to servers come from the global config, then the registry default.
+    /// The server's attributes with inheritance applied: server-inherited registry
+    /// attributes come from the global config when unset, then the registry default.
     pub async fn effective_server_attrs(&self, server: &Entry) -> ServiceResult<Attrs> {
         let global = self.global_config().await?;
-        let mut out = server.attrs.clone();
-        for def in ATTRS.iter().filter(|d| applies_to(d, EntryKind::Server)) {
-            if !out.contains(def.name) {
-                out.set(def.name, server_attr_values(server, &global, def.name));
-            }
-        }
-        Ok(out)
+        Ok(effective(
+            server,
+            &Scope::server(&server.attrs, Some(&global.attrs)),
+        ))
     }
 }

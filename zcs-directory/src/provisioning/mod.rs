@@ -12,6 +12,7 @@ mod login;
 
 use std::sync::Arc;
 
+use zcs_core::attrs::{ATTRS, AttrMeta};
 use zcs_core::{AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
 
 use crate::auth::AuthRegistry;
@@ -19,7 +20,7 @@ use crate::directory::{Directory, EntryKey, no_such_fault};
 use crate::names::normalize_domain;
 use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
-pub use inherit::{server_attr, server_attr_values};
+pub use inherit::{AccountContext, server_attr, server_attr_values};
 
 /// The name of the COS every account falls back to.
 pub const DEFAULT_COS: &str = "default";
@@ -127,17 +128,19 @@ impl Provisioning {
     // ---- global config ------------------------------------------------------------
 
     /// Makes sure the global config and the `default` COS exist (creating them on a new
-    /// directory) and returns the global config. Safe to call from several processes at
-    /// once.
+    /// directory) and returns the global config. A new global config and `default` COS
+    /// start with the values the registry lists for them (`globalConfigValue` and
+    /// `defaultCOSValue` in Zimbra's schema), as a fresh Zimbra install has. Safe to call
+    /// from several processes at once.
     pub async fn bootstrap(&self) -> ServiceResult<Entry> {
-        let mut attrs = Attrs::new();
+        let mut attrs = initial_values(|m| m.global_config_value);
         attrs.set("objectClass", vec!["zimbraGlobalConfig".into()]);
         attrs.set_one("cn", "config");
         let global = self
             .get_or_create(EntryKind::GlobalConfig, GLOBAL_CONFIG_NAME, attrs)
             .await?;
 
-        let mut cos = Attrs::new();
+        let mut cos = initial_values(|m| m.default_cos_value);
         cos.set("objectClass", vec!["zimbraCOS".into()]);
         cos.set_one("cn", DEFAULT_COS);
         cos.set_one("description", "The default COS");
@@ -433,6 +436,17 @@ impl Provisioning {
         tracing::info!(domain = %d.name, "domain deleted");
         Ok(())
     }
+}
+
+/// The registry's initial values for a new entry, picked from each attribute's metadata.
+fn initial_values(pick: fn(&AttrMeta) -> &'static [&'static str]) -> Attrs {
+    let mut attrs = Attrs::new();
+    for def in ATTRS {
+        if let Some(values) = def.meta().map(pick).filter(|v| !v.is_empty()) {
+            attrs.set(def.name, values.iter().map(|v| v.to_string()).collect());
+        }
+    }
+    attrs
 }
 
 /// The attribute names an edit list touches, for logs (values may be secrets).
