@@ -33,7 +33,7 @@ pub use server::{serve, serve_connection};
 /// with; every field can be changed before calling [`serve`].
 #[derive(Clone, Debug)]
 pub struct ImapConfig {
-    /// The host name shown in the greeting and BYE lines.
+    /// The host name shown in the BYE line that answers LOGOUT.
     pub hostname: String,
     /// Longest command line accepted, literals excluded (RFC 7162 §4 recommends at
     /// least 8 KiB). A longer line gets `* BAD` and the connection is closed.

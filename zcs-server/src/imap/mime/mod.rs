@@ -24,7 +24,7 @@ pub struct ContentType {
     pub main: String,
     pub sub: String,
     /// Parameters as written (names as in the header, values unquoted).
-    pub params: Vec<(String, Vec<u8>)>,
+    pub params: Params,
 }
 
 impl ContentType {
@@ -314,9 +314,12 @@ pub fn parse_content_type(value: &[u8]) -> Option<ContentType> {
     })
 }
 
+/// MIME parameters: names as written, values unquoted.
+pub type Params = Vec<(String, Vec<u8>)>;
+
 /// Parses the parameters of a structured header value such as Content-Disposition:
 /// returns the leading token (lower-cased) and the parameters.
-pub fn parse_disposition(value: &[u8]) -> Option<(String, Vec<(String, Vec<u8>)>)> {
+pub fn parse_disposition(value: &[u8]) -> Option<(String, Params)> {
     let value = strip_comments(value);
     let mut pieces = split_params(&value).into_iter();
     let kind = String::from_utf8_lossy(trim(&pieces.next()?)).to_ascii_lowercase();

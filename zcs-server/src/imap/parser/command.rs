@@ -9,6 +9,9 @@ use crate::imap::datetime;
 use crate::imap::sequence::SequenceSet;
 use crate::imap::utf7;
 
+/// The field/value pairs of an ID command (RFC 2971).
+pub type IdParams = Vec<(String, Option<String>)>;
+
 /// A parsed command: its tag and what it asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
@@ -59,7 +62,7 @@ pub enum CommandKind {
         initial: Option<Vec<u8>>,
     },
     /// RFC 2971: `None` for `ID NIL`.
-    Id(Option<Vec<(String, Option<String>)>>),
+    Id(Option<IdParams>),
     Namespace,
     Idle,
     Select {
@@ -325,7 +328,7 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
 
 /// RFC 2971 §4: `"(" string SP nstring *(SP string SP nstring) ")" / nil`, at most 30
 /// pairs.
-fn id_params(c: &mut Cursor<'_>) -> Step<Option<Vec<(String, Option<String>)>>> {
+fn id_params(c: &mut Cursor<'_>) -> Step<Option<IdParams>> {
     if c.eat_word("NIL") {
         return Ok(None);
     }

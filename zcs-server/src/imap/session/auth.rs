@@ -39,10 +39,16 @@ impl Session {
             None => {
                 self.conn.write(b"+ \r\n").await?;
                 self.conn.flush().await?;
-                match self.conn.read_line(self.cfg.max_line).await {
-                    Ok(line) => line,
-                    Err(ReadError::Io(e)) => return Err(Fail::Io(e)),
-                    Err(_) => return Err(Fail::Close),
+                let max = self.cfg.max_line;
+                let read = tokio::time::timeout(self.cfg.idle_timeout, self.conn.read_line(max));
+                match read.await {
+                    Ok(Ok(line)) => line,
+                    Ok(Err(ReadError::Io(e))) => return Err(Fail::Io(e)),
+                    Ok(Err(_)) => return Err(Fail::Close),
+                    Err(_) => {
+                        self.untagged("BYE Autologout; idle for too long").await?;
+                        return Err(Fail::Close);
+                    }
                 }
             }
         };

@@ -282,6 +282,13 @@ impl Session {
         }
 
         let mut lines = Vec::new();
+        if sel.note_keywords(&kw_add) {
+            lines.extend(
+                sel.flag_announcements()
+                    .into_iter()
+                    .map(|l| format!("* {l}\r\n")),
+            );
+        }
         for &i in &indices {
             let m = &mut sel.msgs[i];
             m.flags = Flags((m.flags.0 | on) & !off);

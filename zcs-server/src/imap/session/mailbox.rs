@@ -169,7 +169,21 @@ impl Selected {
         text
     }
 
-    fn note_keywords(&mut self, keywords: &[String]) -> bool {
+    /// The FLAGS and PERMANENTFLAGS responses announcing the flags in use (RFC 3501
+    /// §7.2.6), sent again when a new keyword appears.
+    pub fn flag_announcements(&self) -> Vec<String> {
+        let flags = self.flags_line();
+        let mut lines = vec![format!("FLAGS ({flags})")];
+        if self.read_only {
+            lines.push("OK [PERMANENTFLAGS ()] Read-only mailbox".to_string());
+        } else {
+            lines.push(format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted"));
+        }
+        lines
+    }
+
+    /// Records keywords seen on messages; true when one was new.
+    pub fn note_keywords(&mut self, keywords: &[String]) -> bool {
         let mut grew = false;
         for k in keywords {
             if !k.is_empty() && k.bytes().all(crate::imap::parser::is_atom_char) {
@@ -232,17 +246,9 @@ impl Session {
             .msgs
             .iter()
             .position(|m| m.flags.contains(Flags::UNREAD));
-        let flags = sel.flags_line();
-        let mut lines = vec![
-            format!("FLAGS ({flags})"),
-            if read_only {
-                "OK [PERMANENTFLAGS ()] Read-only mailbox".to_string()
-            } else {
-                format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted")
-            },
-            format!("{exists} EXISTS"),
-            format!("{recent} RECENT"),
-        ];
+        let mut lines = sel.flag_announcements();
+        lines.push(format!("{exists} EXISTS"));
+        lines.push(format!("{recent} RECENT"));
         if let Some(first) = unseen {
             lines.push(format!("OK [UNSEEN {}] First unseen message", first + 1));
         }
@@ -348,7 +354,7 @@ impl Session {
             }
         }
         if sel.note_keywords(&new_keywords) {
-            lines.push(format!("FLAGS ({})", sel.flags_line()));
+            lines.extend(sel.flag_announcements());
         }
         if !arrived.is_empty() {
             lines.push(format!("{} EXISTS", sel.msgs.len()));

@@ -151,10 +151,7 @@ impl Session {
 
     /// Serves the connection until LOGOUT, a fatal error, autologout or shutdown.
     pub(crate) async fn run(mut self) {
-        let greeting = format!(
-            "* OK [CAPABILITY {CAPABILITIES}] zcs IMAP4rev1 server ready on {}\r\n",
-            sanitize(&self.cfg.hostname)
-        );
+        let greeting = format!("* OK [CAPABILITY {CAPABILITIES}] zcs IMAP4rev1 server ready\r\n");
         if self.conn.write(greeting.as_bytes()).await.is_err() || self.conn.flush().await.is_err() {
             return;
         }
@@ -316,7 +313,8 @@ impl Session {
             Noop => Ok(Reply::ok("NOOP completed")),
             Check => Ok(Reply::ok("CHECK completed")),
             Logout => {
-                self.untagged("BYE zcs IMAP4rev1 server logging out")
+                let host = sanitize(&self.cfg.hostname);
+                self.untagged(&format!("BYE {host} zcs IMAP4rev1 server logging out"))
                     .await?;
                 Ok(Reply::ok("LOGOUT completed"))
             }

@@ -199,12 +199,12 @@ impl Session {
         key: &SearchKey,
     ) -> Handled {
         use crate::imap::response::Reply;
-        if let Some(cs) = charset {
-            if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
-                return Ok(
-                    Reply::no("Unsupported charset").with_code("BADCHARSET (UTF-8 US-ASCII)")
-                );
-            }
+        if let Some(cs) = charset
+            && !cs.eq_ignore_ascii_case("UTF-8")
+            && !cs.eq_ignore_ascii_case("US-ASCII")
+        {
+            let reply = Reply::no("Unsupported charset");
+            return Ok(reply.with_code("BADCHARSET (UTF-8 US-ASCII)"));
         }
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
             return Ok(Reply::bad("No mailbox selected"));

@@ -1,0 +1,672 @@
+//! Test doubles for the IMAP integration tests: an in-memory `ImapBackend` (test only,
+//! not a store) and a raw line/literal client over a TcpStream.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::watch;
+use zcs_core::{Flags, ItemId};
+use zcs_server::imap::{
+    AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapConfig,
+    ImapSession, MessageInfo, TextField, serve,
+};
+
+pub const USER: &str = "alice@example.com";
+pub const PASSWORD: &str = "s3cret \"pw\"";
+
+#[derive(Clone)]
+struct FolderRec {
+    id: i32,
+    parent: i32,
+    name: String,
+    view: String,
+    uid_validity: u32,
+    uid_next: u32,
+    modseq: u64,
+}
+
+#[derive(Clone)]
+struct MsgRec {
+    id: i32,
+    folder: i32,
+    uid: u32,
+    flags: u32,
+    keywords: Vec<String>,
+    date_ms: i64,
+    raw: Vec<u8>,
+    modseq: u64,
+}
+
+#[derive(Default)]
+struct State {
+    folders: BTreeMap<i32, FolderRec>,
+    messages: BTreeMap<i32, MsgRec>,
+    next_id: i32,
+    change: u64,
+}
+
+impl State {
+    fn bump(&mut self, folder: i32) -> u64 {
+        self.change += 1;
+        if let Some(f) = self.folders.get_mut(&folder) {
+            f.modseq = self.change;
+        }
+        self.change
+    }
+
+    fn path(&self, id: i32) -> String {
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while let Some(f) = self.folders.get(&cur) {
+            if f.id == 1 {
+                break;
+            }
+            parts.push(f.name.clone());
+            cur = f.parent;
+        }
+        parts.reverse();
+        format!("/{}", parts.join("/"))
+    }
+
+    fn info(&self, f: &FolderRec) -> FolderInfo {
+        let msgs: Vec<&MsgRec> = self
+            .messages
+            .values()
+            .filter(|m| m.folder == f.id)
+            .collect();
+        FolderInfo {
+            id: ItemId(f.id),
+            parent: ItemId(f.parent),
+            path: self.path(f.id),
+            view: f.view.clone(),
+            uid_validity: f.uid_validity,
+            uid_next: f.uid_next,
+            modseq: f.modseq,
+            messages: msgs.len() as u32,
+            unread: msgs.iter().filter(|m| m.flags & Flags::UNREAD != 0).count() as u32,
+            size: msgs.iter().map(|m| m.raw.len() as u64).sum(),
+        }
+    }
+
+    fn add_message(
+        &mut self,
+        folder: i32,
+        raw: &[u8],
+        flags: u32,
+        kw: &[String],
+        date: i64,
+    ) -> AppendedMessage {
+        self.next_id += 1;
+        let id = self.next_id;
+        let f = self.folders.get_mut(&folder).expect("folder exists");
+        let uid = f.uid_next;
+        f.uid_next += 1;
+        let modseq = self.bump(folder);
+        self.messages.insert(
+            id,
+            MsgRec {
+                id,
+                folder,
+                uid,
+                flags,
+                keywords: kw.to_vec(),
+                date_ms: date,
+                raw: raw.to_vec(),
+                modseq,
+            },
+        );
+        AppendedMessage {
+            id: ItemId(id),
+            uid,
+        }
+    }
+}
+
+/// One account's mailbox, shared by all its sessions.
+pub struct MemAccount {
+    name: String,
+    state: Mutex<State>,
+    /// How many times the full-text index was asked.
+    pub text_searches: AtomicUsize,
+}
+
+impl MemAccount {
+    fn new(name: &str) -> MemAccount {
+        let mut state = State {
+            next_id: 300,
+            ..State::default()
+        };
+        for (id, name, view) in [
+            (1, "", "message"),
+            (2, "Inbox", "message"),
+            (3, "Trash", "message"),
+            (4, "Junk", "message"),
+            (5, "Sent", "message"),
+            (6, "Drafts", "message"),
+            (7, "Contacts", "contact"),
+            (10, "Calendar", "appointment"),
+        ] {
+            state.folders.insert(
+                id,
+                FolderRec {
+                    id,
+                    parent: if id == 1 { 11 } else { 1 },
+                    name: name.to_string(),
+                    view: view.to_string(),
+                    uid_validity: 1000 + id as u32,
+                    uid_next: 1,
+                    modseq: 0,
+                },
+            );
+        }
+        MemAccount {
+            name: name.to_string(),
+            state: Mutex::new(state),
+            text_searches: AtomicUsize::new(0),
+        }
+    }
+
+    /// Simulates a delivery by another component (LMTP, another client).
+    pub fn deliver(&self, folder: i32, raw: &[u8]) -> u32 {
+        let mut s = self.state.lock().unwrap();
+        s.add_message(folder, raw, Flags::UNREAD, &[], 1_700_000_000_000)
+            .uid
+    }
+
+    /// Delivers with an explicit internal date and flags.
+    pub fn deliver_with(&self, folder: i32, raw: &[u8], flags: u32, date_ms: i64) -> u32 {
+        let mut s = self.state.lock().unwrap();
+        s.add_message(folder, raw, flags, &[], date_ms).uid
+    }
+
+    /// Sets flag bits on the message with `uid` in `folder`, as another client would.
+    pub fn flag_external(&self, folder: i32, uid: u32, mask: u32, on: bool) {
+        let mut s = self.state.lock().unwrap();
+        let change = s.bump(folder);
+        for m in s.messages.values_mut() {
+            if m.folder == folder && m.uid == uid {
+                m.flags = if on { m.flags | mask } else { m.flags & !mask };
+                m.modseq = change;
+            }
+        }
+    }
+
+    /// Removes the message with `uid` from `folder`, as another client would.
+    pub fn expunge_external(&self, folder: i32, uid: u32) {
+        let mut s = self.state.lock().unwrap();
+        s.messages
+            .retain(|_, m| !(m.folder == folder && m.uid == uid));
+        s.bump(folder);
+    }
+
+    /// Flags of the message with `uid` in `folder`.
+    pub fn flags_of(&self, folder: i32, uid: u32) -> Option<u32> {
+        let s = self.state.lock().unwrap();
+        s.messages
+            .values()
+            .find(|m| m.folder == folder && m.uid == uid)
+            .map(|m| m.flags)
+    }
+
+    /// Raw bytes of the message with `uid` in `folder`.
+    pub fn raw_of(&self, folder: i32, uid: u32) -> Option<Vec<u8>> {
+        let s = self.state.lock().unwrap();
+        s.messages
+            .values()
+            .find(|m| m.folder == folder && m.uid == uid)
+            .map(|m| m.raw.clone())
+    }
+
+    /// The id of the folder at `path`.
+    pub fn folder_id(&self, path: &str) -> Option<i32> {
+        let s = self.state.lock().unwrap();
+        s.folders.keys().copied().find(|&id| s.path(id) == path)
+    }
+
+    /// Number of messages in a folder.
+    pub fn count(&self, folder: i32) -> usize {
+        let s = self.state.lock().unwrap();
+        s.messages.values().filter(|m| m.folder == folder).count()
+    }
+}
+
+/// The in-memory backend: one account, `USER` / `PASSWORD`, plus `bob@example.com`.
+pub struct MemBackend {
+    pub alice: Arc<MemAccount>,
+    pub bob: Arc<MemAccount>,
+}
+
+impl MemBackend {
+    pub fn new() -> Arc<MemBackend> {
+        Arc::new(MemBackend {
+            alice: Arc::new(MemAccount::new(USER)),
+            bob: Arc::new(MemAccount::new("bob@example.com")),
+        })
+    }
+}
+
+#[async_trait]
+impl ImapBackend for MemBackend {
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        _remote_ip: IpAddr,
+    ) -> Result<Arc<dyn ImapSession>, AuthError> {
+        match (user, password) {
+            (USER, PASSWORD) => Ok(Arc::new(Handle(self.alice.clone()))),
+            ("bob@example.com", "bobpw") => Ok(Arc::new(Handle(self.bob.clone()))),
+            ("down@example.com", _) => Err(AuthError::Unavailable("maintenance".into())),
+            _ => Err(AuthError::Failed),
+        }
+    }
+}
+
+struct Handle(Arc<MemAccount>);
+
+fn valid_name(name: &str) -> BackendResult<()> {
+    if name.is_empty() || name.contains([':', '/', '"']) || name.chars().any(char::is_control) {
+        return Err(BackendError::InvalidName(name.to_string()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ImapSession for Handle {
+    fn account_name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn list_folders(&self) -> BackendResult<Vec<FolderInfo>> {
+        let s = self.0.state.lock().unwrap();
+        Ok(s.folders.values().map(|f| s.info(f)).collect())
+    }
+
+    async fn folder(&self, id: ItemId) -> BackendResult<Option<FolderInfo>> {
+        let s = self.0.state.lock().unwrap();
+        Ok(s.folders.get(&id.0).map(|f| s.info(f)))
+    }
+
+    async fn messages(&self, folder: ItemId) -> BackendResult<Vec<MessageInfo>> {
+        let s = self.0.state.lock().unwrap();
+        if !s.folders.contains_key(&folder.0) {
+            return Err(BackendError::NotFound);
+        }
+        let mut out: Vec<MessageInfo> = s
+            .messages
+            .values()
+            .filter(|m| m.folder == folder.0)
+            .map(|m| MessageInfo {
+                id: ItemId(m.id),
+                uid: m.uid,
+                flags: Flags(m.flags),
+                keywords: m.keywords.clone(),
+                internal_date_ms: m.date_ms,
+                size: m.raw.len() as u64,
+                modseq: m.modseq,
+            })
+            .collect();
+        out.sort_by_key(|m| m.uid);
+        Ok(out)
+    }
+
+    async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>> {
+        let s = self.0.state.lock().unwrap();
+        s.messages
+            .get(&id.0)
+            .map(|m| m.raw.clone())
+            .ok_or(BackendError::NotFound)
+    }
+
+    async fn set_flags(&self, ids: &[ItemId], mask: u32, on: bool) -> BackendResult<()> {
+        let mut s = self.0.state.lock().unwrap();
+        for id in ids {
+            let folder = s.messages.get(&id.0).ok_or(BackendError::NotFound)?.folder;
+            let change = s.bump(folder);
+            let m = s.messages.get_mut(&id.0).expect("checked above");
+            m.flags = if on { m.flags | mask } else { m.flags & !mask };
+            m.modseq = change;
+        }
+        Ok(())
+    }
+
+    async fn set_keywords(
+        &self,
+        ids: &[ItemId],
+        keywords: &[String],
+        on: bool,
+    ) -> BackendResult<()> {
+        let mut s = self.0.state.lock().unwrap();
+        for id in ids {
+            let folder = s.messages.get(&id.0).ok_or(BackendError::NotFound)?.folder;
+            let change = s.bump(folder);
+            let m = s.messages.get_mut(&id.0).expect("checked above");
+            for k in keywords {
+                let has = m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k));
+                if on && !has {
+                    m.keywords.push(k.clone());
+                } else if !on {
+                    m.keywords.retain(|x| !x.eq_ignore_ascii_case(k));
+                }
+            }
+            m.modseq = change;
+        }
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        folder: ItemId,
+        raw: &[u8],
+        flags: Flags,
+        keywords: &[String],
+        internal_date_ms: Option<i64>,
+    ) -> BackendResult<AppendedMessage> {
+        let mut s = self.0.state.lock().unwrap();
+        if !s.folders.contains_key(&folder.0) {
+            return Err(BackendError::NotFound);
+        }
+        Ok(s.add_message(
+            folder.0,
+            raw,
+            flags.0,
+            keywords,
+            internal_date_ms.unwrap_or(1_700_000_000_000),
+        ))
+    }
+
+    async fn copy(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        let mut s = self.0.state.lock().unwrap();
+        if !s.folders.contains_key(&folder.0) {
+            return Err(BackendError::NotFound);
+        }
+        let mut uids = Vec::new();
+        for id in ids {
+            let m = s
+                .messages
+                .get(&id.0)
+                .cloned()
+                .ok_or(BackendError::NotFound)?;
+            uids.push(
+                s.add_message(folder.0, &m.raw, m.flags, &m.keywords, m.date_ms)
+                    .uid,
+            );
+        }
+        Ok(uids)
+    }
+
+    async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()> {
+        let mut s = self.0.state.lock().unwrap();
+        for id in ids {
+            if let Some(m) = s.messages.remove(&id.0) {
+                s.bump(m.folder);
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_folder(&self, parent: ItemId, name: &str) -> BackendResult<FolderInfo> {
+        valid_name(name)?;
+        let mut s = self.0.state.lock().unwrap();
+        if !s.folders.contains_key(&parent.0) {
+            return Err(BackendError::NotFound);
+        }
+        if s.folders
+            .values()
+            .any(|f| f.parent == parent.0 && f.name.eq_ignore_ascii_case(name))
+        {
+            return Err(BackendError::AlreadyExists);
+        }
+        s.next_id += 1;
+        let id = s.next_id;
+        let rec = FolderRec {
+            id,
+            parent: parent.0,
+            name: name.to_string(),
+            view: "message".to_string(),
+            uid_validity: 5000 + id as u32,
+            uid_next: 1,
+            modseq: 0,
+        };
+        s.folders.insert(id, rec.clone());
+        Ok(s.info(&rec))
+    }
+
+    async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()> {
+        valid_name(name)?;
+        let mut s = self.0.state.lock().unwrap();
+        let f = s.folders.get_mut(&id.0).ok_or(BackendError::NotFound)?;
+        f.parent = new_parent.0;
+        f.name = name.to_string();
+        Ok(())
+    }
+
+    async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
+        let mut s = self.0.state.lock().unwrap();
+        s.folders.remove(&id.0).ok_or(BackendError::NotFound)?;
+        s.messages.retain(|_, m| m.folder != id.0);
+        Ok(())
+    }
+
+    async fn search_text(
+        &self,
+        folder: ItemId,
+        query: &str,
+        field: TextField,
+    ) -> BackendResult<Vec<ItemId>> {
+        self.0.text_searches.fetch_add(1, Ordering::SeqCst);
+        let s = self.0.state.lock().unwrap();
+        let needle = query.to_lowercase();
+        Ok(s.messages
+            .values()
+            .filter(|m| m.folder == folder.0)
+            .filter(|m| {
+                let text = String::from_utf8_lossy(&m.raw).to_lowercase();
+                let hay = match field {
+                    TextField::Text => text.as_str(),
+                    TextField::Body => text.split_once("\r\n\r\n").map_or("", |(_, b)| b),
+                };
+                hay.contains(&needle)
+            })
+            .map(|m| ItemId(m.id))
+            .collect())
+    }
+}
+
+/// A running server for one test.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub backend: Arc<MemBackend>,
+    pub shutdown: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A configuration suited to tests: no login delay, small limits.
+pub fn test_config() -> ImapConfig {
+    ImapConfig {
+        hostname: "imap.test".into(),
+        auth_failure_delay: Duration::ZERO,
+        idle_poll_interval: Duration::from_millis(100),
+        shutdown_grace: Duration::from_secs(2),
+        ..ImapConfig::default()
+    }
+}
+
+/// Starts `serve` on 127.0.0.1:0 with the in-memory backend.
+pub async fn start(config: ImapConfig) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = MemBackend::new();
+    let (tx, rx) = watch::channel(false);
+    let dyn_backend: Arc<dyn ImapBackend> = backend.clone();
+    let task = tokio::spawn(serve(listener, config, dyn_backend, rx));
+    Server {
+        addr,
+        backend,
+        shutdown: tx,
+        task,
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A raw IMAP client: sends lines, reads responses with their literals.
+pub struct Client {
+    reader: BufReader<OwnedReadHalf>,
+    writer: Option<OwnedWriteHalf>,
+}
+
+impl Client {
+    /// Connects and returns the client with the greeting line.
+    pub async fn connect(addr: SocketAddr) -> (Client, String) {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, w) = stream.into_split();
+        let mut client = Client {
+            reader: BufReader::new(r),
+            writer: Some(w),
+        };
+        let greeting = client.read_text().await.expect("greeting");
+        (client, greeting)
+    }
+
+    /// Connects and logs in as alice.
+    pub async fn login(addr: SocketAddr) -> Client {
+        let (mut c, _) = Client::connect(addr).await;
+        let (_, done) = c
+            .cmd("l0", "LOGIN alice@example.com \"s3cret \\\"pw\\\"\"")
+            .await;
+        assert!(done.starts_with("l0 OK"), "{done}");
+        c
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        let writer = self.writer.as_mut().expect("writer not taken");
+        writer.write_all(bytes).await.unwrap();
+    }
+
+    /// Takes the write half, e.g. to write from another task.
+    pub fn take_writer(&mut self) -> OwnedWriteHalf {
+        self.writer.take().expect("writer not taken")
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes()).await;
+    }
+
+    /// Reads one response, literals included; `None` at end of stream.
+    pub async fn read(&mut self) -> Option<Vec<u8>> {
+        tokio::time::timeout(WAIT, self.read_inner())
+            .await
+            .expect("response in time")
+    }
+
+    async fn read_inner(&mut self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = self.reader.read_until(b'\n', &mut line).await.ok()?;
+            if n == 0 {
+                return if out.is_empty() { None } else { Some(out) };
+            }
+            out.extend_from_slice(&line);
+            let trimmed = line.strip_suffix(b"\r\n").unwrap_or(&line);
+            let Some(open) = trimmed.iter().rposition(|&b| b == b'{') else {
+                return Some(out);
+            };
+            let Some(len) = trimmed
+                .strip_suffix(b"}")
+                .and_then(|t| std::str::from_utf8(&t[open + 1..]).ok())
+                .and_then(|t| t.parse::<usize>().ok())
+            else {
+                return Some(out);
+            };
+            let mut data = vec![0; len];
+            self.reader.read_exact(&mut data).await.ok()?;
+            out.extend_from_slice(&data);
+        }
+    }
+
+    /// Reads one response as (lossy) text without the final CRLF.
+    pub async fn read_text(&mut self) -> Option<String> {
+        self.read()
+            .await
+            .map(|r| String::from_utf8_lossy(r.strip_suffix(b"\r\n").unwrap_or(&r)).into_owned())
+    }
+
+    /// Sends `tag command` and reads until the tagged reply: (untagged responses, tagged
+    /// line).
+    pub async fn cmd(&mut self, tag: &str, command: &str) -> (Vec<String>, String) {
+        self.send(&format!("{tag} {command}")).await;
+        self.until_tagged(tag).await
+    }
+
+    /// Reads responses until the one tagged `tag`.
+    pub async fn until_tagged(&mut self, tag: &str) -> (Vec<String>, String) {
+        let mut untagged = Vec::new();
+        loop {
+            let text = self.read_text().await.expect("connection open");
+            if text.starts_with(&format!("{tag} ")) {
+                return (untagged, text);
+            }
+            untagged.push(text);
+        }
+    }
+
+    /// Like `cmd`, but returns raw responses (for byte-exact checks).
+    pub async fn cmd_raw(&mut self, tag: &str, command: &str) -> (Vec<Vec<u8>>, String) {
+        self.send(&format!("{tag} {command}")).await;
+        let mut untagged = Vec::new();
+        loop {
+            let raw = self.read().await.expect("connection open");
+            if raw.starts_with(format!("{tag} ").as_bytes()) {
+                return (
+                    untagged,
+                    String::from_utf8_lossy(&raw).trim_end().to_string(),
+                );
+            }
+            untagged.push(raw);
+        }
+    }
+}
+
+/// A two-part message with an attached message, CRLF line ends.
+pub const MIXED: &[u8] = b"From: Alice Example <alice@example.com>\r\n\
+To: Bob <bob@example.org>, carol@example.net\r\n\
+Cc: \"Dave, D.\" <dave@example.com>\r\n\
+Subject: Quarterly report \"draft\"\r\n\
+Date: Tue, 7 Feb 2023 10:00:00 +0100\r\n\
+Message-ID: <mixed-1@example.com>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"XYZ\"\r\n\
+\r\n\
+--XYZ\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\
+\r\n\
+Numbers are up. Caf\xc3\xa9 budget pending.\r\n\
+--XYZ\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: Erin <erin@example.com>\r\n\
+Subject: inner note\r\n\
+\r\n\
+forwarded zebra text\r\n\
+--XYZ--\r\n";
+
+/// A plain message with the given subject and body.
+pub fn plain(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: {subject}\r\n\
+Date: Mon, 2 Jan 2023 09:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
