@@ -25,11 +25,21 @@ pub enum StoreError {
 
     /// An item with this name already exists under the parent folder.
     #[error("an object named {name:?} already exists in folder {parent}")]
-    AlreadyExists { parent: ItemId, name: String },
+    AlreadyExists {
+        /// The folder already holding the name.
+        parent: ItemId,
+        /// The clashing name.
+        name: String,
+    },
 
     /// The name breaks Zimbra's item name rules.
     #[error("invalid name {name:?}: {reason}")]
-    InvalidName { name: String, reason: &'static str },
+    InvalidName {
+        /// The name as given (cut to 300 characters).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
 
     /// A system folder cannot be renamed, moved or deleted.
     #[error("system folder {0} cannot be changed")]
@@ -38,7 +48,12 @@ pub enum StoreError {
     /// The target folder cannot hold this item (a folder moved under itself, a message
     /// put into the folder tree's root).
     #[error("folder {folder} cannot contain {what}")]
-    CannotContain { folder: ItemId, what: String },
+    CannotContain {
+        /// The folder that was the target.
+        folder: ItemId,
+        /// What it was asked to hold.
+        what: String,
+    },
 
     /// The request is malformed in a way none of the above names.
     #[error("invalid request: {0}")]
@@ -47,7 +62,9 @@ pub enum StoreError {
     /// A database step failed.
     #[error("database: {step}: {source}")]
     Db {
+        /// The step that failed ("insert message", "commit change", ...).
         step: &'static str,
+        /// The driver's error.
         #[source]
         source: sqlx::Error,
     },
@@ -55,8 +72,11 @@ pub enum StoreError {
     /// A file system step on a blob, the redo log or a directory failed.
     #[error("{step} {}: {source}", path.display())]
     Io {
+        /// The step that failed ("write blob", "sync redo log", ...).
         step: &'static str,
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

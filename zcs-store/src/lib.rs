@@ -7,27 +7,42 @@
 //! # Durability
 //! A change is decided (ids, UIDs, change number) under its mailbox's lock, then:
 //! 1. the blob, if any, is written to a temporary file, fsynced, renamed into place and
-//!    its directory fsynced (see `blob` for the content-addressed layout);
+//!    its directory fsynced;
 //! 2. a redo record describing the change is appended and fsynced; concurrent callers
 //!    share one fsync (group commit, see [`redo`]);
-//! 3. one SQLite transaction applies it and records the record's sequence.
+//! 3. one SQLite transaction applies it and records the record's sequence (per mailbox
+//!    and store-wide).
 //!
 //! When a call returns `Ok`, the change survives `kill -9` and power loss: SQLite runs
-//! with `synchronous=NORMAL`, and [`Store::open`] re-applies any record past what the
-//! database recorded, reusing the recorded ids.
+//! with `synchronous=NORMAL`, and [`Store::open`] re-applies every record past what the
+//! database recorded, reusing the recorded ids. A torn log tail is cut at the last good
+//! record.
 //!
 //! # Ids and IMAP
 //! Mailboxes get ids from 1, never reused. Items (folders and messages) share one id
 //! sequence per mailbox from 257; system folders have Zimbra's fixed ids. A message's
 //! IMAP UID is the item id current when it entered its folder, so UIDs grow within a
 //! folder and UIDNEXT is the mailbox's next item id. Every change bumps the mailbox's
-//! change number by one; that number is IMAP's MODSEQ.
+//! change number by one; that number is IMAP's MODSEQ. [`Mailbox::folders`] leaves out
+//! the hidden ROOT (11) and USER_ROOT (1).
 //!
 //! # Blobs
 //! Single-instance: one file per distinct content, `<blob_root>/<h0h1>/<h2h3>/<h>.msg`
-//! with `h` the hex SHA-256; items carry the digest as SHA-256 in URL-safe base64 with
-//! padding (44 characters, the width of Zimbra's `blob_digest`). A blob is removed when
-//! no item references it.
+//! with `h` the hex SHA-256 (hex keeps names safe on case-insensitive file systems);
+//! items carry the digest as SHA-256 in URL-safe base64 with padding (44 characters,
+//! the width of Zimbra's `blob_digest`). A blob is removed when no item references it.
+//!
+//! # Limitations
+//! - LIMITATION: one redo log file, no rollover or archive (records carry sequence
+//!   numbers and op codes so both can come); open reads the whole file.
+//! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
+//!   shards) and one file volume (no compression, no HSM) are wired directly.
+//! - LIMITATION: no tags, conversations, dumpster, quotas, purge, `\Recent`, contacts,
+//!   appointments or documents yet.
+//! - LIMITATION: a blob written just before a crash, whose redo record never made it,
+//!   stays on disk unreferenced; nothing sweeps such orphans yet.
+
+#![warn(missing_docs)]
 
 mod apply;
 mod blob;
@@ -44,5 +59,6 @@ mod types;
 pub use blob::digest_of as blob_digest;
 pub use error::StoreError;
 pub use mailbox::Mailbox;
+pub use redo::RedoStats;
 pub use store::Store;
 pub use types::{DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, Tombstone};

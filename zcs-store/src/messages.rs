@@ -164,6 +164,24 @@ impl Mailbox {
         rows.iter().map(rows::message_from_row).collect()
     }
 
+    /// The messages of `folder` whose MODSEQ is above `modseq`, by UID ascending (IMAP
+    /// `CHANGEDSINCE`, RFC 7162 §3.1.4). Messages that left the folder are in
+    /// [`Mailbox::tombstones_since`].
+    pub async fn messages_changed_since(
+        &self,
+        folder: ItemId,
+        modseq: i64,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        let rows = sqlx::query(rows::MESSAGES_CHANGED_SINCE)
+            .bind(self.id().0)
+            .bind(folder.0)
+            .bind(modseq)
+            .fetch_all(&self.inner.pool)
+            .await
+            .db("list changed messages")?;
+        rows.iter().map(rows::message_from_row).collect()
+    }
+
     /// One message's metadata; `mail.NO_SUCH_MSG` when absent.
     pub async fn message(&self, id: ItemId) -> Result<MessageMeta, StoreError> {
         let mut conn = self.inner.pool.acquire().await.db("acquire connection")?;

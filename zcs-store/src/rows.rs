@@ -200,6 +200,14 @@ pub(crate) const MESSAGES_IN_FOLDER: &str = concat!(
     " FROM mail_item WHERE mailbox_id = ? AND folder_id = ? ORDER BY imap_id"
 );
 
+/// The messages of one folder changed after a change number, by UID ascending.
+pub(crate) const MESSAGES_CHANGED_SINCE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM mail_item WHERE mailbox_id = ? AND folder_id = ? AND mod_metadata > ? \
+     ORDER BY imap_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

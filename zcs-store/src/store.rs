@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use sqlx::SqlitePool;
 use tokio::sync::Mutex as AsyncMutex;
-use zcs_core::{MailboxId, ZimbraId};
+use zcs_core::{ItemId, MailboxId, ZimbraId};
 
 use crate::apply::{self, Applied};
 use crate::blob::BlobStore;
@@ -25,7 +25,7 @@ use crate::mailbox::Mailbox;
 use crate::redo::log::{RedoFile, RedoLog};
 use crate::redo::{RedoOp, RedoRecord};
 use crate::schema;
-use crate::types::{RecoveryReport, StoreConfig};
+use crate::types::{DeliveryTarget, MessageMeta, RecoveryReport, StoreConfig};
 
 /// A mailbox store: SQLite metadata, a blob volume and a redo log. Cheap to clone; all
 /// clones share one store. `Send + Sync`.
@@ -261,9 +261,6 @@ impl Store {
         self.inner.pool.close().await;
     }
 }
-
-use crate::types::{DeliveryTarget, MessageMeta};
-use zcs_core::ItemId;
 
 impl Inner {
     pub(crate) async fn mailbox_id(

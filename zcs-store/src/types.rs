@@ -43,9 +43,11 @@ pub struct DeliveryTarget {
 /// A folder with its IMAP bookkeeping and counters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Folder {
+    /// The folder's item id (fixed ids for system folders, from 257 for user ones).
     pub id: ItemId,
     /// The parent folder (USER_ROOT 1 for top-level folders).
     pub parent: ItemId,
+    /// The folder's own name (no `/`).
     pub name: String,
     /// Absolute path from USER_ROOT, `/`-separated: `"/Inbox/sub"`; USER_ROOT is `"/"`.
     pub path: String,
@@ -70,10 +72,13 @@ pub struct Folder {
 /// What the store knows about one message without reading its blob.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageMeta {
+    /// The message's item id; it stays the same across moves.
     pub id: ItemId,
+    /// The folder holding it.
     pub folder: ItemId,
     /// IMAP UID: the item id current when the message entered this folder.
     pub imap_uid: u32,
+    /// Zimbra flag bits; [`Flags::UNREAD`] is IMAP's missing `\Seen` (RFC 9051 §2.3.2).
     pub flags: Flags,
     /// Tag names. LIMITATION: tags cannot be set yet, so this is always empty.
     pub tags: Vec<String>,
@@ -100,6 +105,7 @@ pub struct MessageMeta {
 pub struct Tombstone {
     /// The change number that removed it.
     pub change: i64,
+    /// The item that left.
     pub id: ItemId,
     /// The folder it left.
     pub folder: ItemId,

@@ -159,6 +159,10 @@ async fn flags_and_change_numbers() {
     assert_eq!(mb.folder(inbox).await.unwrap().unread, 0);
     assert_eq!(mb.change_number().await.unwrap().0, cn + 3);
 
+    let changed = mb.messages_changed_since(inbox, cn + 2).await.unwrap();
+    assert_eq!(changed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b.id]);
+    assert_eq!(mb.messages_changed_since(inbox, 0).await.unwrap().len(), 2);
+
     let err = mb
         .set_flags(&[ItemId(9999)], Flags::FLAGGED, true)
         .await

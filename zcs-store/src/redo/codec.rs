@@ -35,6 +35,11 @@ const FRAME_LEN: usize = 12;
 
 /// One logged mailbox change. Every id, change number and UID is already decided, so
 /// replaying the op reproduces the original state exactly (id-preserving replay).
+///
+/// Field names are shared across variants: `change` is the mailbox change number the op
+/// takes (its MODSEQ), `id` an item id, `parent` and `folder` folder ids, `flags` Zimbra
+/// flag bits, `date_ms` the IMAP internal date, `digest` the blob's item digest.
+#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RedoOp {
     /// A mailbox was created for `account`, with its system folders; the UIDVALIDITY of

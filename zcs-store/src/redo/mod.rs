@@ -1,7 +1,7 @@
 //! The redo log: every mailbox change, fully resolved (ids, change numbers, UIDs already
 //! chosen), appended and fsynced before the change is acknowledged.
 //!
-//! [`codec`] owns the byte format (records and file header) and is pure; [`log`] owns the
+//! [`codec`] owns the byte format (records and file header) and is pure; `log` owns the
 //! file: opening and locking it, cutting a torn tail, and the group-commit writer thread.
 //! Replaying records into the database is `crate::apply`'s job, not this module's.
 
