@@ -85,6 +85,8 @@ pub fn no_such_fault(kind: EntryKind, key: &str) -> ServiceError {
 }
 
 /// Storage of directory entries.
+// LIMITATION: the seam has no LDAP-style filter search, group membership (static or
+// dynamic), GAL search or change notification yet; callers list by kind and domain.
 ///
 /// Contract shared by every backend (the conformance tests in `tests/` run against each):
 /// - Names compare case-insensitively; the spelling given at creation or rename is kept.
