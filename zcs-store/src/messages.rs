@@ -330,8 +330,10 @@ impl Mailbox {
             let st = mb.state().await?;
             let mut present = Vec::new();
             for id in &ids {
-                if mb.message(*id).await.is_ok() {
-                    present.push(id.0);
+                match mb.message(*id).await {
+                    Ok(_) => present.push(id.0),
+                    Err(StoreError::NoSuchMessage(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
             if present.is_empty() {
