@@ -306,6 +306,10 @@ async fn servers_fall_back_to_global_config() {
     );
     assert_eq!(server_attr(&s, &g, "zimbraNothing"), None);
     assert_eq!(
+        zcs_directory::Provisioning::server_attr(&s, &g, "zimbraImapBindPort").as_deref(),
+        Some("1143")
+    );
+    assert_eq!(
         code(
             f.prov
                 .modify_server(

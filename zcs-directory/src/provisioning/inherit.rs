@@ -83,6 +83,12 @@ fn effective(entry: &Entry, scope: &Scope<'_>) -> Attrs {
 }
 
 impl Provisioning {
+    /// [`server_attr`] as an associated function: `server`'s value of `name`, else the
+    /// global config's, else the registry default.
+    pub fn server_attr(server: &Entry, global: &Entry, name: &str) -> Option<String> {
+        server_attr(server, global, name)
+    }
+
     /// The COS that applies to `account`: its `zimbraCOSId`, else its domain's
     /// `zimbraDomainDefaultCOSId`, else the `default` COS. A reference to a COS that no
     /// longer exists is skipped. `None` only when even `default` cannot be found.
