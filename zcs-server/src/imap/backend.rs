@@ -166,14 +166,26 @@ pub trait ImapSession: Send + Sync {
     /// `Flags::FLAGGED | Flags::UNREAD`) on each message. Bits outside `mask` stay.
     async fn set_flags(&self, ids: &[ItemId], mask: u32, on: bool) -> BackendResult<()>;
 
+    /// Whether IMAP keywords (anything but the system flags and `$Forwarded`) can be
+    /// stored. When true, PERMANENTFLAGS offers `\*` and STORE/APPEND pass keywords to
+    /// [`ImapSession::set_keywords`] / [`ImapSession::append`]; when false they are
+    /// accepted for the command but not kept (RFC 3501 §7.1, PERMANENTFLAGS), and
+    /// `set_keywords` is never called. Default: false.
+    fn supports_keywords(&self) -> bool {
+        false
+    }
+
     /// Adds (`on`) or removes IMAP keywords on each message (Zimbra maps them to tags,
-    /// creating a tag on first use).
+    /// creating a tag on first use). Only called when
+    /// [`ImapSession::supports_keywords`] is true; the default refuses.
     async fn set_keywords(
         &self,
-        ids: &[ItemId],
-        keywords: &[String],
-        on: bool,
-    ) -> BackendResult<()>;
+        _ids: &[ItemId],
+        _keywords: &[String],
+        _on: bool,
+    ) -> BackendResult<()> {
+        Err(BackendError::PermissionDenied)
+    }
 
     /// Adds a message to `folder` with the given flags, keywords and internal date (now
     /// when `None`). Errors: `NotFound` for a missing folder, `QuotaExceeded`, `TooBig`.

@@ -239,7 +239,8 @@ impl MemAccount {
     }
 }
 
-/// The in-memory backend: one account, `USER` / `PASSWORD`, plus `bob@example.com`.
+/// The in-memory backend: `USER` / `PASSWORD`, and `bob@example.com` / `bobpw` whose
+/// backend does not store keywords.
 pub struct MemBackend {
     pub alice: Arc<MemAccount>,
     pub bob: Arc<MemAccount>,
@@ -263,15 +264,16 @@ impl ImapBackend for MemBackend {
         _remote_ip: IpAddr,
     ) -> Result<Arc<dyn ImapSession>, AuthError> {
         match (user, password) {
-            (USER, PASSWORD) => Ok(Arc::new(Handle(self.alice.clone()))),
-            ("bob@example.com", "bobpw") => Ok(Arc::new(Handle(self.bob.clone()))),
+            (USER, PASSWORD) => Ok(Arc::new(Handle(self.alice.clone(), true))),
+            ("bob@example.com", "bobpw") => Ok(Arc::new(Handle(self.bob.clone(), false))),
             ("down@example.com", _) => Err(AuthError::Unavailable("maintenance".into())),
             _ => Err(AuthError::Failed),
         }
     }
 }
 
-struct Handle(Arc<MemAccount>);
+/// A session on one account; the flag says whether keywords are stored (bob's are not).
+struct Handle(Arc<MemAccount>, bool);
 
 fn valid_name(name: &str) -> BackendResult<()> {
     if name.is_empty() || name.contains([':', '/', '"']) || name.chars().any(char::is_control) {
@@ -337,6 +339,10 @@ impl ImapSession for Handle {
             m.modseq = change;
         }
         Ok(())
+    }
+
+    fn supports_keywords(&self) -> bool {
+        self.1
     }
 
     async fn set_keywords(

@@ -213,10 +213,13 @@ impl Session {
         if sel.read_only {
             return Ok(Reply::no("Mailbox is read-only").with_code("READ-ONLY"));
         }
-        let (bits, seen, keywords) = match super::folders::split_flags(flags) {
+        let (bits, seen, mut keywords) = match super::folders::split_flags(flags) {
             Ok(parts) => parts,
             Err(reply) => return Ok(reply),
         };
+        if !sel.keywords_ok {
+            keywords.clear();
+        }
         let indices = match sel.resolve(set, uid) {
             Ok(i) => i,
             Err(reply) => return Ok(reply),
@@ -251,6 +254,7 @@ impl Session {
         let kw_remove: Vec<String> = match mode {
             StoreMode::Remove => keywords.clone(),
             StoreMode::Add => Vec::new(),
+            StoreMode::Replace if !sel.keywords_ok => Vec::new(),
             StoreMode::Replace => {
                 let mut gone: Vec<String> = Vec::new();
                 for &i in &indices {

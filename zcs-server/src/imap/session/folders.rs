@@ -305,10 +305,13 @@ impl Session {
         let Some(account) = self.account.clone() else {
             return Ok(Reply::bad("Please authenticate first"));
         };
-        let (bits, seen, keywords) = match split_flags(flags) {
+        let (bits, seen, mut keywords) = match split_flags(flags) {
             Ok(parts) => parts,
             Err(reply) => return Ok(reply),
         };
+        if !account.supports_keywords() {
+            keywords.clear();
+        }
         let Some(target) = self.find_folder(name).await? else {
             return Ok(Reply::no("No such mailbox").with_code("TRYCREATE"));
         };

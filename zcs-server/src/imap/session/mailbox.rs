@@ -114,6 +114,8 @@ impl Msg {
 pub(crate) struct Selected {
     pub folder: ItemId,
     pub read_only: bool,
+    /// Whether the backend stores keywords (`\*` in PERMANENTFLAGS).
+    pub keywords_ok: bool,
     pub uid_validity: u32,
     pub msgs: Vec<Msg>,
     modseq: u64,
@@ -177,7 +179,10 @@ impl Selected {
         if self.read_only {
             lines.push("OK [PERMANENTFLAGS ()] Read-only mailbox".to_string());
         } else {
-            lines.push(format!("OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted"));
+            let star = if self.keywords_ok { " \\*" } else { "" };
+            lines.push(format!(
+                "OK [PERMANENTFLAGS ({flags}{star})] Flags permitted"
+            ));
         }
         lines
     }
@@ -231,6 +236,7 @@ impl Session {
         let mut sel = Selected {
             folder: folder.id,
             read_only,
+            keywords_ok: account.supports_keywords(),
             uid_validity: folder.uid_validity,
             modseq: folder.modseq,
             uid_next: folder.uid_next.max(max_uid.saturating_add(1)),
