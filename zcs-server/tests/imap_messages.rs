@@ -579,3 +579,66 @@ Flags permitted"
     assert!(done.starts_with("a OK [APPENDUID 1002 2]"), "{done}");
     assert_eq!(server.backend.bob.flags_of(INBOX, 2), Some(0));
 }
+
+#[tokio::test]
+async fn large_and_eight_bit_messages_round_trip() {
+    let server = start(test_config()).await;
+    let alice = &server.backend.alice;
+    let mut big = b"Subject: =?utf-8?b?w6ljaGFudGlsbG9u?= \"quoted\" back\\slash\r\n\
+From: \"J\xc3\xb6rg \\\"Q\\\" M\xc3\xbcller\" <jorg@example.de>\r\n\r\n"
+        .to_vec();
+    for i in 0..40_000u32 {
+        big.extend_from_slice(format!("line {i} é€\r\n").as_bytes());
+    }
+    alice.deliver(INBOX, &big);
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+
+    let (raw, _) = c.cmd_raw("f1", "FETCH 1 BODY.PEEK[]").await;
+    let mut expected = format!("* 1 FETCH (BODY[] {{{}}}\r\n", big.len()).into_bytes();
+    expected.extend_from_slice(&big);
+    expected.extend_from_slice(b")\r\n");
+    assert!(raw.len() == 1 && raw[0] == expected, "BODY[] differs");
+
+    let (raw, _) = c
+        .cmd_raw("f2", "FETCH 1 (BODY.PEEK[TEXT]<100000.50> ENVELOPE)")
+        .await;
+    let text = String::from_utf8_lossy(&raw[0]).into_owned();
+    let header_len = big.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let slice = &big[header_len + 100_000..header_len + 100_050];
+    assert!(raw[0].windows(slice.len()).any(|w| w == slice), "{text}");
+    // 8-bit and quoted-special content: the subject is quoted with escapes, the
+    // 8-bit display name goes as a literal.
+    assert!(
+        text.contains("\"=?utf-8?b?w6ljaGFudGlsbG9u?= \\\"quoted\\\" back\\\\slash\""),
+        "{text}"
+    );
+    let name: &[u8] = b"{17}\r\nJ\xc3\xb6rg \"Q\" M\xc3\xbcller NIL \"jorg\" \"example.de\")";
+    assert!(raw[0].windows(name.len()).any(|w| w == name), "{text}");
+
+    // A 1 MB APPEND through a synchronising literal comes back identical.
+    let payload: Vec<u8> = (0..1_000_000u32)
+        .map(|i| {
+            if i % 80 == 79 {
+                b'\n'
+            } else {
+                b'a' + (i % 26) as u8
+            }
+        })
+        .collect();
+    let mut message = b"Subject: big\r\n\r\n".to_vec();
+    message.extend_from_slice(&payload);
+    c.send(&format!("a1 APPEND INBOX {{{}}}", message.len()))
+        .await;
+    assert!(c.read_text().await.unwrap().starts_with("+ "));
+    c.send_raw(&message).await;
+    c.send("").await;
+    let (_, done) = c.until_tagged("a1").await;
+    assert!(done.starts_with("a1 OK [APPENDUID 1002 2]"), "{done}");
+    let (raw, _) = c.cmd_raw("f3", "UID FETCH 2 BODY.PEEK[TEXT]").await;
+    let mut expected =
+        format!("* 2 FETCH (UID 2 BODY[TEXT] {{{}}}\r\n", payload.len()).into_bytes();
+    expected.extend_from_slice(&payload);
+    expected.extend_from_slice(b")\r\n");
+    assert!(raw[0] == expected, "BODY[TEXT] differs");
+}

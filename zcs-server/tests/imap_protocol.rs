@@ -409,3 +409,123 @@ print('imaplib ok')
         "{stdout}\n{stderr}"
     );
 }
+
+/// A stream of random, mostly malformed commands never kills the session or the server.
+#[tokio::test]
+async fn random_command_stream_is_survivable() {
+    use rand::{Rng, SeedableRng};
+    let mut config = test_config();
+    config.max_bad_commands = 100_000;
+    let server = start(config).await;
+    for i in 0..5 {
+        server
+            .backend
+            .alice
+            .deliver(2, &plain(&format!("m{i}"), "body"));
+    }
+    let verbs = [
+        "FETCH",
+        "UID FETCH",
+        "STORE",
+        "UID STORE",
+        "SEARCH",
+        "UID SEARCH",
+        "LIST",
+        "LSUB",
+        "SELECT",
+        "EXAMINE",
+        "STATUS",
+        "COPY",
+        "UID COPY",
+        "EXPUNGE",
+        "UID EXPUNGE",
+        "CREATE",
+        "RENAME",
+        "DELETE",
+        "APPEND",
+        "NOOP",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "ID",
+        "NAMESPACE",
+        "CAPABILITY",
+        "AUTHENTICATE",
+        "LOGIN",
+        "SUBSCRIBE",
+        "IDLE",
+        "DONE",
+        "",
+    ];
+    let args = [
+        "1",
+        "1:*",
+        "*",
+        "2,4:*",
+        "(",
+        ")",
+        "BODY[",
+        "]",
+        "BODY.PEEK[1.2.MIME]",
+        "\"",
+        "INBOX",
+        "FLAGS",
+        "+FLAGS",
+        "(\\Seen)",
+        "<0.5>",
+        "NOT",
+        "OR",
+        "ALL",
+        "HEADER",
+        "{3+}\r\nabc",
+        "\"a b\"",
+        "NIL",
+        "CHARSET",
+        "UTF-8",
+        "(FLAGS UID)",
+        "BODYSTRUCTURE",
+        "ENVELOPE",
+        "\"17-Jul-1996 02:44:25 -0700\"",
+        "Trash",
+        "x/y",
+        "%",
+        "&Jjo-",
+        "&",
+        "\\Deleted",
+        "(MESSAGES UNSEEN)",
+        "SINCE 1-Jan-2000",
+        "0",
+        "4294967296",
+        "BODY[HEADER.FIELDS (A)]",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_204);
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    for n in 0..600 {
+        let mut line = format!("r{n} {}", verbs[rng.gen_range(0..verbs.len())]).into_bytes();
+        for _ in 0..rng.gen_range(0..6) {
+            line.extend_from_slice(b" ");
+            if rng.gen_bool(0.2) {
+                for _ in 0..rng.gen_range(1..12) {
+                    let b: u8 = rng.r#gen();
+                    if b != b'\r' && b != b'\n' {
+                        line.push(b);
+                    }
+                }
+            } else {
+                line.extend_from_slice(args[rng.gen_range(0..args.len())].as_bytes());
+            }
+        }
+        while line.last() == Some(&b'}') {
+            line.pop();
+        }
+        line.extend_from_slice(b"\r\n");
+        c.send_raw(&line).await;
+    }
+    c.send("DONE").await;
+    let (seen, done) = c.cmd("zz", "NOOP").await;
+    assert!(done.starts_with("zz OK"), "{done}");
+    let tagged = seen.iter().filter(|l| l.starts_with('r')).count();
+    assert!(tagged > 400, "only {tagged} tagged replies");
+    assert!(!server.task.is_finished());
+}

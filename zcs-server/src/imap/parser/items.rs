@@ -454,6 +454,42 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn section_spec_round_trips(
+            part in proptest::collection::vec(1u32..30, 0..4),
+            text in 0usize..6,
+            fields in proptest::collection::vec("[A-Za-z][A-Za-z0-9-]{0,12}", 1..4),
+            partial in proptest::option::of((0u32..1000, 1u32..1000)),
+        ) {
+            let text = match text {
+                0 => None,
+                1 => Some(SectionText::Header),
+                2 => Some(SectionText::Text),
+                3 if !part.is_empty() => Some(SectionText::Mime),
+                4 => Some(SectionText::HeaderFields { not: false, fields }),
+                5 => Some(SectionText::HeaderFields { not: true, fields }),
+                _ => None,
+            };
+            let section = Section { part, text };
+            let mut wire = format!("BODY.PEEK[{}]", section.spec());
+            if let Some((o, n)) = partial {
+                wire.push_str(&format!("<{o}.{n}>"));
+            }
+            let parsed = fetch(&wire).unwrap();
+            proptest::prop_assert_eq!(
+                parsed,
+                vec![FetchAtt::BodySection { peek: true, section, partial }]
+            );
+        }
+
+        #[test]
+        fn search_keys_never_panic(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..120)) {
+            let _ = Cursor::new(&bytes).search_key(0);
+            let _ = Cursor::new(&bytes).fetch_items();
+        }
+    }
+
     #[test]
     fn parses_search_keys() {
         let key = Cursor::new(b"OR (FROM \"a b\" SINCE 1-Feb-1994) NOT 2:*")

@@ -14,7 +14,7 @@ use crate::imap::backend::BackendError;
 use crate::imap::datetime;
 use crate::imap::mime;
 use crate::imap::parser::{FetchAtt, FetchItems, FlagName, StoreMode};
-use crate::imap::response::{Reply, push_literal};
+use crate::imap::response::Reply;
 use crate::imap::sequence::SequenceSet;
 
 /// The Zimbra bits IMAP shows as system flags (`\Seen` is the absence of UNREAD).
@@ -39,26 +39,51 @@ fn needs_raw(att: &FetchAtt) -> bool {
     )
 }
 
-/// Renders one FETCH response line (CRLF included).
-fn render(
+/// A FETCH response under construction: text, with large literal payloads kept as
+/// slices of the message so a big `BODY[]` is never copied.
+struct Chunks<'a> {
+    done: Vec<Cow<'a, [u8]>>,
+    cur: Vec<u8>,
+}
+
+impl<'a> Chunks<'a> {
+    /// Appends a literal (RFC 3501 §4.3).
+    fn literal(&mut self, data: Cow<'a, [u8]>) {
+        self.cur
+            .extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+        if data.len() < 16 * 1024 {
+            self.cur.extend_from_slice(&data);
+        } else {
+            self.done.push(Cow::Owned(std::mem::take(&mut self.cur)));
+            self.done.push(data);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Cow<'a, [u8]>> {
+        self.done.push(Cow::Owned(self.cur));
+        self.done
+    }
+}
+
+/// Renders one FETCH response (CRLF included), as pieces to write in order.
+fn render<'a>(
     seq: usize,
     msg: &Msg,
     items: &[FetchAtt],
-    raw: Option<&[u8]>,
+    raw: Option<&'a [u8]>,
     add_flags: bool,
-) -> Vec<u8> {
-    let mut out = format!("* {seq} FETCH (").into_bytes();
-    let parsed = raw.map(mime::parse_message);
-    let mut first = true;
-    let mut sep = |out: &mut Vec<u8>| {
-        if !first {
-            out.push(b' ');
-        }
-        first = false;
+) -> Vec<Cow<'a, [u8]>> {
+    let mut ch = Chunks {
+        done: Vec::new(),
+        cur: format!("* {seq} FETCH (").into_bytes(),
     };
-    let raw_bytes = raw.unwrap_or_default();
-    for att in items {
-        sep(&mut out);
+    let parsed = raw.map(mime::parse_message);
+    let raw_bytes: &'a [u8] = raw.unwrap_or_default();
+    for (i, att) in items.iter().enumerate() {
+        if i > 0 {
+            ch.cur.push(b' ');
+        }
+        let out = &mut ch.cur;
         match att {
             FetchAtt::Uid => out.extend_from_slice(format!("UID {}", msg.uid).as_bytes()),
             FetchAtt::Flags => {
@@ -78,7 +103,7 @@ fn render(
             FetchAtt::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
                 if let Some(p) = &parsed {
-                    mime::write_envelope(&mut out, p);
+                    mime::write_envelope(out, p);
                 }
             }
             FetchAtt::Body | FetchAtt::BodyStructure => {
@@ -89,50 +114,56 @@ fn render(
                     b"BODY "
                 });
                 if let Some(p) = &parsed {
-                    mime::write_body_structure(&mut out, p, extended);
+                    mime::write_body_structure(out, p, extended);
                 }
             }
             FetchAtt::Rfc822 => {
                 out.extend_from_slice(b"RFC822 ");
-                push_literal(&mut out, raw_bytes);
+                ch.literal(Cow::Borrowed(raw_bytes));
             }
             FetchAtt::Rfc822Header => {
                 out.extend_from_slice(b"RFC822.HEADER ");
-                push_literal(&mut out, mime::split_header(raw_bytes).0);
+                ch.literal(Cow::Borrowed(mime::split_header(raw_bytes).0));
             }
             FetchAtt::Rfc822Text => {
                 out.extend_from_slice(b"RFC822.TEXT ");
-                push_literal(&mut out, mime::split_header(raw_bytes).1);
+                ch.literal(Cow::Borrowed(mime::split_header(raw_bytes).1));
             }
             FetchAtt::BodySection {
                 section, partial, ..
             } => {
                 out.extend_from_slice(format!("BODY[{}]", section.spec()).as_bytes());
-                let data: Cow<'_, [u8]> = parsed
+                let data: Cow<'a, [u8]> = parsed
                     .as_ref()
                     .and_then(|p| mime::extract(p, raw_bytes, section))
                     .unwrap_or(Cow::Borrowed(&[]));
-                let data: &[u8] = match partial {
+                let data = match partial {
                     // RFC 3501 §6.4.5: <origin.count>; the reply names only the origin.
                     Some((origin, count)) => {
                         out.extend_from_slice(format!("<{origin}>").as_bytes());
                         let start = (*origin as usize).min(data.len());
                         let end = start.saturating_add(*count as usize).min(data.len());
-                        &data[start..end]
+                        match data {
+                            Cow::Borrowed(b) => Cow::Borrowed(&b[start..end]),
+                            Cow::Owned(v) => Cow::Owned(v[start..end].to_vec()),
+                        }
                     }
-                    None => &data,
+                    None => data,
                 };
                 out.push(b' ');
-                push_literal(&mut out, data);
+                ch.literal(data);
             }
         }
     }
     if add_flags && !items.contains(&FetchAtt::Flags) {
-        sep(&mut out);
-        out.extend_from_slice(format!("FLAGS ({})", msg.flag_text()).as_bytes());
+        if !items.is_empty() {
+            ch.cur.push(b' ');
+        }
+        ch.cur
+            .extend_from_slice(format!("FLAGS ({})", msg.flag_text()).as_bytes());
     }
-    out.extend_from_slice(b")\r\n");
-    out
+    ch.cur.extend_from_slice(b")\r\n");
+    ch.finish()
 }
 
 impl Session {
@@ -188,8 +219,9 @@ impl Session {
             } else {
                 None
             };
-            let line = render(seq, &msg, &items, raw.as_deref(), add_flags);
-            self.conn.write(&line).await?;
+            for piece in render(seq, &msg, &items, raw.as_deref(), add_flags) {
+                self.conn.write(&piece).await?;
+            }
         }
         Ok(Reply::ok(if uid {
             "UID FETCH completed"
