@@ -64,8 +64,10 @@ RFC822.SIZE 150)"
     let (untagged, _) = c.cmd("f2", "FETCH 1 (ENVELOPE)").await;
     assert_eq!(
         untagged[0],
-        "* 1 FETCH (ENVELOPE (\"Tue, 7 Feb 2023 10:00:00 +0100\" \"Quarterly report \\\"draft\\\"\" \
-((\"Alice Example\" NIL \"alice\" \"example.com\")) ((\"Alice Example\" NIL \"alice\" \"example.com\")) \
+        "* 1 FETCH (ENVELOPE (\"Tue, 7 Feb 2023 10:00:00 +0100\" \
+\"Quarterly report \\\"draft\\\"\" \
+((\"Alice Example\" NIL \"alice\" \"example.com\")) \
+((\"Alice Example\" NIL \"alice\" \"example.com\")) \
 ((\"Alice Example\" NIL \"alice\" \"example.com\")) ((\"Bob\" NIL \"bob\" \"example.org\")\
 (NIL NIL \"carol\" \"example.net\")) ((\"Dave, D.\" NIL \"dave\" \"example.com\")) NIL NIL \
 \"<mixed-1@example.com>\"))"
@@ -75,8 +77,8 @@ RFC822.SIZE 150)"
     let bs = &untagged[0];
     assert!(
         bs.starts_with(
-            "* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"8BIT\" 37 1 \
-NIL NIL NIL NIL)(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 74 (NIL \"inner note\" \
+            "* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \
+\"8BIT\" 37 1 NIL NIL NIL NIL)(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 74 (NIL \"inner note\" \
 ((\"Erin\" NIL \"erin\" \"example.com\"))"
         ),
         "{bs}"
@@ -255,8 +257,8 @@ async fn store_flags_and_keywords() {
         untagged,
         vec![
             "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Project)",
-            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Project \\*)] \
-Flags permitted",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded \
+Project \\*)] Flags permitted",
             "* 1 FETCH (FLAGS (\\Answered $Forwarded Project))",
         ]
     );

@@ -9,6 +9,18 @@
 //! needs goes through [`ImapBackend`] and [`ImapSession`], which the integrator
 //! implements. It does not do TLS; [`serve_connection`] accepts any byte stream, so a TLS
 //! acceptor can be put in front of it.
+//!
+//! Known gaps, each marked `LIMITATION` where it lives:
+//! - no STARTTLS and no LOGINDISABLED: TLS is the integrator's (implicit TLS on 993 via
+//!   [`serve_connection`]);
+//! - subscriptions are accepted but not stored (LSUB lists every mail folder);
+//! - `\Recent` bookkeeping is in memory, per listener;
+//! - IDLE polls the backend every [`ImapConfig::idle_poll_interval`];
+//! - DELETE of a folder with subfolders and RENAME of INBOX are refused;
+//! - AUTHENTICATE PLAIN does not do proxy authorisation;
+//! - ENVELOPE, BODYSTRUCTURE and header SEARCH keys parse the raw message each time;
+//! - none of Zimbra's other extensions (CONDSTORE, QRESYNC, ENABLE, SORT, THREAD, ESEARCH,
+//!   MULTIAPPEND, CATENATE, QUOTA, ACL, LIST-EXTENDED, XLIST, ...) are offered yet.
 
 pub mod backend;
 mod datetime;

@@ -541,9 +541,8 @@ mod tests {
             kind(b"a UID EXPUNGE 3:5"),
             CommandKind::Expunge { uids: Some(_) }
         ));
-        assert!(
-            matches!(kind(b"a ID (\"name\" \"x\" \"v\" NIL)"), CommandKind::Id(Some(ref p)) if p.len() == 2)
-        );
+        assert!(matches!(kind(b"a ID (\"name\" \"x\" \"v\" NIL)"),
+                CommandKind::Id(Some(ref p)) if p.len() == 2));
     }
 
     #[test]

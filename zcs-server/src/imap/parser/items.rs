@@ -484,7 +484,9 @@ mod tests {
         }
 
         #[test]
-        fn search_keys_never_panic(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..120)) {
+        fn search_keys_never_panic(
+            bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..120)
+        ) {
             let _ = Cursor::new(&bytes).search_key(0);
             let _ = Cursor::new(&bytes).fetch_items();
         }

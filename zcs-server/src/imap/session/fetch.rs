@@ -168,6 +168,9 @@ fn render<'a>(
 
 impl Session {
     /// FETCH and UID FETCH.
+    ///
+    /// LIMITATION: ENVELOPE and BODYSTRUCTURE are computed from the raw message on every
+    /// fetch; nothing caches the structure.
     pub(super) async fn fetch(
         &mut self,
         uid: bool,

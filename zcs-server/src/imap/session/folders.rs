@@ -432,7 +432,8 @@ mod tests {
         #[test]
         fn star_matches_everything(name in "\\PC{0,30}") {
             prop_assert!(wildcard_match("*", &name));
-            prop_assert!(wildcard_match(&name.replace(['*', '%'], "x"), &name.replace(['*', '%'], "x")));
+            let plain = name.replace(['*', '%'], "x");
+            prop_assert!(wildcard_match(&plain, &plain));
         }
 
         #[test]

@@ -192,6 +192,9 @@ fn eval(key: &SearchKey, c: &Ctx<'_>) -> bool {
 
 impl Session {
     /// SEARCH and UID SEARCH.
+    ///
+    /// LIMITATION: header keys read each message from the backend (no header cache), so
+    /// they cost one blob read per message of the folder.
     pub(super) async fn search(
         &mut self,
         uid: bool,
