@@ -644,3 +644,132 @@ From: \"J\xc3\xb6rg \\\"Q\\\" M\xc3\xbcller\" <jorg@example.de>\r\n\r\n"
     expected.extend_from_slice(b")\r\n");
     assert!(raw[0] == expected, "BODY[TEXT] differs");
 }
+
+/// Checks that `data` is one well-formed sequence of IMAP response tokens: balanced
+/// parentheses, quoted strings with only `\"` and `\\` escapes and no 8-bit or CR/LF,
+/// literals whose length is right. Returns an error text otherwise.
+fn check_syntax(data: &[u8]) -> Result<(), String> {
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < data.len() {
+        match data[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("unbalanced ) at {i}"));
+                }
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    match data.get(i) {
+                        None => return Err("unterminated quoted string".into()),
+                        Some(b'"') => break,
+                        Some(b'\\') => {
+                            if !matches!(data.get(i + 1), Some(b'"' | b'\\')) {
+                                return Err(format!("bad escape at {i}"));
+                            }
+                            i += 1;
+                        }
+                        Some(&b) if b >= 0x80 || b == b'\r' || b == b'\n' || b == 0 => {
+                            return Err(format!("byte {b:#x} in quoted string at {i}"));
+                        }
+                        Some(_) => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => {
+                let close = data[i..]
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .ok_or("bad literal")?;
+                let n: usize = std::str::from_utf8(&data[i + 1..i + close])
+                    .map_err(|e| e.to_string())?
+                    .parse()
+                    .map_err(|e| format!("literal length: {e}"))?;
+                if data.get(i + close + 1..i + close + 3) != Some(b"\r\n") {
+                    return Err("literal without CRLF".into());
+                }
+                i += close + 3 + n;
+                if i > data.len() {
+                    return Err("literal runs past the response".into());
+                }
+                continue;
+            }
+            b'\r' | b'\n' if i + 2 < data.len() => {
+                return Err(format!("line break inside a response at {i}"));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err(format!("unbalanced parentheses ({depth})"));
+    }
+    Ok(())
+}
+
+/// Every corpus message goes through FETCH (ENVELOPE, BODYSTRUCTURE, sections) with
+/// well-formed responses, and BODY[] returns it unchanged.
+#[tokio::test]
+async fn corpus_messages_fetch_cleanly() {
+    let mut files = Vec::new();
+    let mut stack = vec![
+        std::path::PathBuf::from("/work/shared/corpus/python-email"),
+        std::path::PathBuf::from("/work/shared/corpus/zimbra-qa"),
+    ];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            None | Some("txt" | "eml" | "msg" | "mime")
+        ) {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        eprintln!("corpus not present; skipping");
+        return;
+    }
+    files.sort();
+    let server = start(test_config()).await;
+    let alice = &server.backend.alice;
+    let mut raws = Vec::new();
+    for f in files {
+        let raw = std::fs::read(&f).unwrap();
+        if raw.len() > 4 << 20 {
+            continue;
+        }
+        alice.deliver(INBOX, &raw);
+        raws.push((f, raw));
+    }
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    let (responses, done) = c
+        .cmd_raw(
+            "f",
+            "FETCH 1:* (UID ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] \
+BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2.1] BODY.PEEK[]<0.50> BODY.PEEK[])",
+        )
+        .await;
+    assert_eq!(done, "f OK FETCH completed");
+    assert_eq!(responses.len(), raws.len());
+    for (resp, (path, raw)) in responses.iter().zip(&raws) {
+        if let Err(why) = check_syntax(resp) {
+            panic!("{}: {why}", path.display());
+        }
+        let tail = format!("BODY[] {{{}}}\r\n", raw.len()).into_bytes();
+        let at = resp
+            .windows(tail.len())
+            .rposition(|w| w == tail.as_slice())
+            .expect("BODY[] present");
+        let body = &resp[at + tail.len()..resp.len() - 3];
+        assert!(body == raw.as_slice(), "{}", path.display());
+    }
+    eprintln!("fetched {} corpus messages", raws.len());
+}
