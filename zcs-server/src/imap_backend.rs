@@ -175,20 +175,6 @@ impl ImapSession for StoreImapSession {
             .map_err(backend_error)
     }
 
-    async fn set_keywords(
-        &self,
-        _ids: &[ItemId],
-        keywords: &[String],
-        _on: bool,
-    ) -> BackendResult<()> {
-        // LIMITATION: the store has no tags yet (issue 4), so IMAP keywords cannot be
-        // kept; the client is told so instead of being told they were stored.
-        Err(BackendError::Other(format!(
-            "keywords are not supported yet: {}",
-            keywords.join(" ")
-        )))
-    }
-
     async fn append(
         &self,
         folder: ItemId,
@@ -197,9 +183,9 @@ impl ImapSession for StoreImapSession {
         keywords: &[String],
         internal_date_ms: Option<i64>,
     ) -> BackendResult<AppendedMessage> {
-        if !keywords.is_empty() {
-            self.set_keywords(&[], keywords, true).await?;
-        }
+        // LIMITATION: the store has no tags yet (issue 4); `supports_keywords` stays
+        // false, so IMAP announces keywords as session-only and they are not kept.
+        let _ = keywords;
         let date = internal_date_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let meta = self
             .mailbox
