@@ -2,15 +2,24 @@
 //! bodies are decoded (RFC 2047 words, RFC 2045 transfer encodings, charsets) by
 //! mail-parser; this module decides what text goes where.
 //!
+//! Every message is read twice: by mail-parser and by a forgiving reader (`lenient.rs`,
+//! which follows Python's `email` package). Text/* parts only the second reading finds
+//! (in malformed messages) are added, so a search finds the words any common reader
+//! shows; a well-formed message's text is not added twice.
+//!
 //! LIMITATION: binary attachments (PDF, Word, spreadsheets) contribute only their file
 //! name and MIME type; their text is not extracted (Zimbra converts them with external
 //! tools). uuencoded bodies are indexed as they are.
 
+mod decode;
 mod html;
+mod lenient;
 
 pub use html::html_to_text;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use zcs_core::ItemId;
@@ -28,9 +37,14 @@ const MAX_NESTING: usize = 8;
 /// gives a document whose content is the input read as (lossy) UTF-8.
 ///
 /// Content holds every text part (attachments included), the text of every HTML part,
-/// and the headers and text of nested messages. `date_ms` is the `Date:` header (0 when
-/// missing or invalid; callers usually overwrite it with the item date); `size` is the
-/// length of `raw`.
+/// and the headers and text of nested messages, as mail-parser reads the MIME structure;
+/// then the text/* parts a forgiving reading finds that are not already there (a header
+/// block broken by a line that is no field starts the body, delimiters with trailing
+/// blanks end parts, message/external-body phantom bodies are read).
+///
+/// `date_ms` is the `Date:` header (0 when missing or invalid; callers usually overwrite
+/// it with the item date); `size` is the length of `raw`. Cost: two linear passes over
+/// `raw` plus decoding.
 pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
     let mut doc = IndexDocument::new(item, "message");
     doc.size = raw.len() as u64;
@@ -51,8 +65,27 @@ pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
         .filter(|d| d.is_valid())
         .map_or(0, |d| d.to_timestamp().saturating_mul(1000));
 
-    walk(&msg, &mut doc, 0);
+    let mut seen = HashSet::new();
+    walk(&msg, &mut doc, &mut seen, 0);
+
+    // The forgiving reading: only what the first one missed, so a well-formed message
+    // is not indexed twice.
+    for text in lenient::text_parts(&raw) {
+        if seen.insert(fingerprint(&text)) {
+            push_text(&mut doc.content, &text);
+        }
+    }
     doc
+}
+
+/// Identifies a text by its words, ignoring how white space and line ends fall, so the
+/// same part decoded by both readings compares equal.
+fn fingerprint(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for word in text.split_whitespace() {
+        word.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Messages saved with old Mac line ends (a lone CR) are read as if they had CRLF, the
@@ -73,15 +106,23 @@ fn normalize_line_ends(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Adds the text, file names and attachment types of every part of `msg`.
-fn walk(msg: &Message<'_>, doc: &mut IndexDocument, depth: usize) {
+/// Adds the text, file names and attachment types of every part of `msg`, remembering
+/// the [`fingerprint`] of each text in `seen`.
+fn walk(msg: &Message<'_>, doc: &mut IndexDocument, seen: &mut HashSet<u64>, depth: usize) {
     for (i, part) in msg.parts.iter().enumerate() {
         let is_attachment = u32::try_from(i).is_ok_and(|id| msg.attachments.contains(&id));
         let name = part.attachment_name().filter(|n| !n.trim().is_empty());
 
         match &part.body {
-            PartType::Text(text) => push_text(&mut doc.content, text),
-            PartType::Html(html) => push_text(&mut doc.content, &html_to_text(html)),
+            PartType::Text(text) => {
+                seen.insert(fingerprint(text));
+                push_text(&mut doc.content, text);
+            }
+            PartType::Html(html) => {
+                let text = html_to_text(html);
+                seen.insert(fingerprint(&text));
+                push_text(&mut doc.content, &text);
+            }
             PartType::Message(nested) if depth < MAX_NESTING => {
                 // A forwarded message: its headers are text of this message too.
                 for header in [
@@ -92,7 +133,7 @@ fn walk(msg: &Message<'_>, doc: &mut IndexDocument, depth: usize) {
                 ] {
                     push_text(&mut doc.content, &header);
                 }
-                walk(nested, doc, depth + 1);
+                walk(nested, doc, seen, depth + 1);
             }
             PartType::Message(_) | PartType::Binary(_) | PartType::InlineBinary(_) => {}
             PartType::Multipart(_) => continue,
@@ -206,6 +247,21 @@ From: inner@example.com\r\nSubject: forwarded thing\r\n\r\nnested body text\r\n\
                 .contains(&"application/pdf".to_string())
         );
         assert!(doc.attachment_types.contains(&"message/rfc822".to_string()));
+    }
+
+    #[test]
+    fn forgiving_reading_adds_only_missing_text() {
+        let doc = document_from_message(ItemId(1), MULTI.as_bytes());
+        assert_eq!(doc.content.matches("plain words here").count(), 1);
+        assert_eq!(doc.content.matches("nested body text").count(), 1);
+
+        // A line that is no field ends the header block (the body starts there), and the
+        // fields after it are body text.
+        let raw = "Subject: s\r\nnot a field\r\nContent-Type: text/html\r\n\r\n<b>x</b>\r\n";
+        let doc = document_from_message(ItemId(1), raw.as_bytes());
+        assert_eq!(doc.subject, "s");
+        assert!(doc.content.contains("not a field"), "{}", doc.content);
+        assert!(doc.content.contains("<b>x</b>"), "{}", doc.content);
     }
 
     #[test]
