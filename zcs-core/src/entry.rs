@@ -161,8 +161,13 @@ impl Attrs {
     pub fn apply(&mut self, edit: &AttrEdit) {
         match edit {
             AttrEdit::Replace(name, values) => {
-                let values = values.iter().filter(|v| !v.is_empty()).cloned().collect();
-                self.set(name, values)
+                let mut kept: Vec<String> = Vec::with_capacity(values.len());
+                for v in values.iter().filter(|v| !v.is_empty()) {
+                    if !kept.contains(v) {
+                        kept.push(v.clone());
+                    }
+                }
+                self.set(name, kept)
             }
             AttrEdit::Add(name, value) => self.add(name, value.clone()),
             AttrEdit::Remove(name, value) => self.remove_value(name, value),
@@ -189,8 +194,8 @@ impl Attrs {
 /// express them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttrEdit {
-    /// `attr value [attr value2 ...]`: replace all values; no values (or only empty
-    /// strings) clears the attribute.
+    /// `attr value [attr value2 ...]`: replace all values (a repeated value is kept
+    /// once); no values (or only empty strings) clears the attribute.
     Replace(String, Vec<String>),
     /// `+attr value`: add one value, keep the others.
     Add(String, String),
@@ -226,9 +231,10 @@ impl AttrEdit {
                 edits.push(AttrEdit::Add(n.to_string(), value.clone()));
             } else if let Some(n) = name.strip_prefix('-') {
                 edits.push(AttrEdit::Remove(n.to_string(), value.clone()));
-            } else if let Some(AttrEdit::Replace(_, values)) = edits.iter_mut().find(
-                |e| matches!(e, AttrEdit::Replace(n, _) if n.eq_ignore_ascii_case(name)),
-            ) {
+            } else if let Some(AttrEdit::Replace(_, values)) = edits
+                .iter_mut()
+                .find(|e| matches!(e, AttrEdit::Replace(n, _) if n.eq_ignore_ascii_case(name)))
+            {
                 values.push(value.clone());
             } else {
                 edits.push(AttrEdit::Replace(name.clone(), vec![value.clone()]));

@@ -37,13 +37,19 @@ pub fn system_hostname() -> String {
         .to_ascii_lowercase()
 }
 
+/// Whether [`init`] has run on `home`: its local config names this server. (A local
+/// config edited before the first start does not count.)
+pub fn is_initialised(home: &Home) -> bool {
+    LocalConfig::load(home).is_ok_and(|lc| lc.is_set("zimbra_server_hostname"))
+}
+
 /// Opens the directory of an initialised home.
 ///
 /// # Errors
 /// `service.FAILURE` when the home has not been initialised or its directory database
 /// cannot be opened.
 pub async fn open_provisioning(home: &Home) -> ServiceResult<Provisioning> {
-    if !home.is_initialised() {
+    if !is_initialised(home) {
         return Err(ServiceError::failure(format!(
             "{} is not a zcs home yet: run `zcs-server init` (or start the server) first",
             home.root().display()
@@ -70,9 +76,6 @@ pub async fn init(home: &Home) -> ServiceResult<InitOutcome> {
     home.create_dirs()
         .map_err(|e| fail("create home")(e.to_string()))?;
     let mut lc = LocalConfig::load(home).map_err(|e| fail("load local config")(e.to_string()))?;
-    if !lc.is_set("zimbra_home") {
-        lc.set("zimbra_home", &home.root().to_string_lossy());
-    }
     if !lc.is_set("zimbra_server_hostname") {
         lc.set("zimbra_server_hostname", &system_hostname());
     }

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use crate::home::Home;
 
 /// One listener a running server reports: the service it belongs to (`mailbox`,
-/// `mta`), the protocol and the address it is bound to.
+/// `mta`), the protocol, the address it is bound to (or was meant to bind), and why it
+/// is not listening when it could not be bound.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerStatus {
     pub service: String,
     pub protocol: String,
     pub addr: SocketAddr,
+    pub error: Option<String>,
 }
 
 /// The status file path of `home`.
@@ -24,7 +26,8 @@ pub fn status_file(home: &Home) -> std::path::PathBuf {
 }
 
 /// Writes the pid file and the listener status file of a server that has bound all its
-/// listeners. Each status line is `service protocol address`.
+/// listeners. Each status line is `service protocol address`, followed by `! reason`
+/// for a listener that could not be bound.
 ///
 /// # Errors
 /// The log directory is not writable.
@@ -32,7 +35,10 @@ pub fn write_running(home: &Home, listeners: &[ListenerStatus]) -> io::Result<()
     fs::write(home.pid_file(), format!("{}\n", std::process::id()))?;
     let text: String = listeners
         .iter()
-        .map(|l| format!("{} {} {}\n", l.service, l.protocol, l.addr))
+        .map(|l| match &l.error {
+            None => format!("{} {} {}\n", l.service, l.protocol, l.addr),
+            Some(e) => format!("{} {} {} ! {}\n", l.service, l.protocol, l.addr, e),
+        })
         .collect();
     let tmp = status_file(home).with_extension("tmp");
     fs::write(&tmp, text)?;
@@ -56,17 +62,23 @@ pub fn read_listeners(home: &Home) -> Vec<ListenerStatus> {
             let service = parts.next()?.to_string();
             let protocol = parts.next()?.to_string();
             let addr = parts.next()?.parse().ok()?;
+            let error = line.split_once(" ! ").map(|(_, e)| e.to_string());
             Some(ListenerStatus {
                 service,
                 protocol,
                 addr,
+                error,
             })
         })
         .collect()
 }
 
-/// The pid of the running server, if the pid file names a live process.
+/// The pid of the running server: `None` unless the home's lock is held (a server that
+/// died leaves a pid file but not the lock) and the pid file names a live process.
 pub fn running_pid(home: &Home) -> Option<i32> {
+    if home.root().exists() && home.lock().is_ok() {
+        return None;
+    }
     let text = fs::read_to_string(home.pid_file()).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
     // SAFETY: signal 0 only checks that the process exists and may be signalled.
@@ -107,4 +119,45 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_status_round_trips_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        home.create_dirs().unwrap();
+        let listeners = vec![
+            ListenerStatus {
+                service: "mailbox".into(),
+                protocol: "imap".into(),
+                addr: "127.0.0.1:7143".parse().unwrap(),
+                error: None,
+            },
+            ListenerStatus {
+                service: "mta".into(),
+                protocol: "smtp".into(),
+                addr: "0.0.0.0:25".parse().unwrap(),
+                error: Some("permission denied".into()),
+            },
+        ];
+        write_running(&home, &listeners).unwrap();
+        assert_eq!(read_listeners(&home), listeners);
+        clear_running(&home);
+        assert!(read_listeners(&home).is_empty());
+    }
+
+    #[test]
+    fn a_pid_file_without_the_lock_is_not_a_running_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        home.create_dirs().unwrap();
+        fs::write(home.pid_file(), format!("{}\n", std::process::id())).unwrap();
+        assert_eq!(running_pid(&home), None);
+        let _lock = home.lock().unwrap();
+        assert_eq!(running_pid(&home), Some(std::process::id() as i32));
+    }
 }

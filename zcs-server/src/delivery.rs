@@ -50,6 +50,11 @@ fn status_verdict(status: Option<&str>) -> Result<(), RecipientStatus> {
 impl LocalDelivery for MailDelivery {
     async fn resolve_recipient(&self, address: &str) -> RecipientStatus {
         match self.prov.resolve_address(address).await {
+            // `zimbraMailStatus disabled` takes the address out of mail routing
+            // altogether, as Zimbra's MTA lookups do: it is an unknown recipient.
+            Ok(Some(entry)) if entry.attrs.get("zimbraMailStatus") == Some("disabled") => {
+                RecipientStatus::Unknown
+            }
             Ok(Some(entry)) => match status_verdict(entry.attrs.get("zimbraAccountStatus")) {
                 Ok(()) => RecipientStatus::Local(entry.name),
                 Err(refusal) => refusal,

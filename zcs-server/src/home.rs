@@ -74,11 +74,6 @@ impl Home {
         self.log().join("zcs.pid")
     }
 
-    /// Whether the home has been initialised (its local config exists).
-    pub fn is_initialised(&self) -> bool {
-        self.localconfig().exists()
-    }
-
     /// Creates every directory of the layout that is missing.
     ///
     /// # Errors

@@ -69,6 +69,26 @@ impl ImapBackend for StoreImapBackend {
             }
             Err(_) => return Err(AuthError::Failed),
         };
+        // zimbraImapEnabled (the COS feature) and zimbraPrefImapEnabled (the user's
+        // choice) must both allow IMAP; the client sees an ordinary login failure.
+        let effective = self
+            .prov
+            .effective_account_attrs(&account)
+            .await
+            .map_err(|e| {
+                tracing::error!(account = %account.name, error = %e, "read account failed");
+                AuthError::Unavailable("directory unavailable".into())
+            })?;
+        for attr in ["zimbraImapEnabled", "zimbraPrefImapEnabled"] {
+            if effective
+                .get(attr)
+                .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
+            {
+                tracing::info!(account = %account.name, ip = %remote_ip, attr,
+                    "imap login refused: imap disabled");
+                return Err(AuthError::Failed);
+            }
+        }
         let mailbox = self.store.mailbox(account.id).await.map_err(|e| {
             tracing::error!(account = %account.name, error = %e, "open mailbox failed");
             AuthError::Unavailable("mailbox unavailable".into())

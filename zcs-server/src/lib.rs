@@ -24,3 +24,13 @@ pub fn random_password(len: usize) -> String {
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
         .collect()
 }
+
+/// Makes every file and directory this process creates private to its owner (umask
+/// 077): a zcs home holds mail, password hashes and local-config secrets. Each binary
+/// calls it first thing.
+pub fn private_umask() {
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}

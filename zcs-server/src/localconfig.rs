@@ -21,7 +21,7 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef {
         name: "zimbra_home",
         default: "",
-        desc: "the zcs home directory (set at first start)",
+        desc: "the zcs home directory (the ZCS_HOME in use unless set here)",
     },
     KeyDef {
         name: "zimbra_server_hostname",
@@ -35,8 +35,9 @@ pub const KEYS: &[KeyDef] = &[
     },
     KeyDef {
         name: "zcs_bind_address",
-        default: "0.0.0.0",
-        desc: "address every listener binds unless its server attribute names another",
+        default: "127.0.0.1",
+        desc: "address every listener binds unless its server attribute names another; \
+               0.0.0.0 opens them to the network",
     },
     KeyDef {
         name: "zcs_directory_db",
@@ -72,8 +73,12 @@ pub const KEYS: &[KeyDef] = &[
 
 /// Whether a key's value is a secret that `zmlocalconfig` masks unless `-s` is given.
 pub fn is_secret(key: &str) -> bool {
-    key.contains("password") || key.contains("secret") || key.ends_with("_key")
+    key.contains("password") || key.contains("secret")
 }
+
+/// What `zmlocalconfig` shows instead of a secret value: always the same, so the mask
+/// does not tell the secret's length.
+pub const SECRET_MASK: &str = "********";
 
 /// Errors reading or writing the local config.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +96,9 @@ pub enum LocalConfigError {
 pub struct LocalConfig {
     path: PathBuf,
     set: BTreeMap<String, String>,
+    /// Values known at run time that beat the compiled-in defaults but not the file:
+    /// `zimbra_home` is the home this config was loaded from, so a home can be moved.
+    runtime: BTreeMap<String, String>,
 }
 
 impl LocalConfig {
@@ -99,7 +107,12 @@ impl LocalConfig {
     /// # Errors
     /// The file exists but cannot be read or is not a flat TOML table of strings.
     pub fn load(home: &Home) -> Result<LocalConfig, LocalConfigError> {
-        Self::load_path(&home.localconfig())
+        let mut lc = Self::load_path(&home.localconfig())?;
+        lc.runtime.insert(
+            "zimbra_home".into(),
+            home.root().to_string_lossy().into_owned(),
+        );
+        Ok(lc)
     }
 
     /// Loads the local config from `path`.
@@ -125,6 +138,7 @@ impl LocalConfig {
         Ok(LocalConfig {
             path: path.to_path_buf(),
             set,
+            runtime: BTreeMap::new(),
         })
     }
 
@@ -135,11 +149,15 @@ impl LocalConfig {
 
     /// The raw value of `key`: set value, else default, else `None` for unknown keys.
     pub fn raw(&self, key: &str) -> Option<String> {
-        self.set.get(key).cloned().or_else(|| {
-            KEYS.iter()
-                .find(|k| k.name == key)
-                .map(|k| k.default.to_string())
-        })
+        self.set
+            .get(key)
+            .or_else(|| self.runtime.get(key))
+            .cloned()
+            .or_else(|| {
+                KEYS.iter()
+                    .find(|k| k.name == key)
+                    .map(|k| k.default.to_string())
+            })
     }
 
     /// The value of `key` with `${other}` references expanded (up to a fixed depth).
@@ -238,6 +256,7 @@ mod tests {
         let again = LocalConfig::load(&home).unwrap();
         assert_eq!(again.get("foo_key").as_deref(), Some("bar"));
         assert!(again.is_set("zimbra_home"));
+        assert!(!again.is_set("zcs_bind_address"));
         assert_eq!(again.get("nope"), None);
     }
 

@@ -75,6 +75,12 @@ struct Planned {
 
 const LISTENERS: &[Planned] = &[
     Planned {
+        service: "mailbox",
+        protocol: "imap",
+        port_attr: "zimbraImapBindPort",
+        addr_attr: "zimbraImapBindAddress",
+    },
+    Planned {
         service: "mta",
         protocol: "smtp",
         port_attr: "zimbraSmtpPort",
@@ -85,12 +91,6 @@ const LISTENERS: &[Planned] = &[
         protocol: "lmtp",
         port_attr: "zimbraLmtpBindPort",
         addr_attr: "zimbraLmtpBindAddress",
-    },
-    Planned {
-        service: "mailbox",
-        protocol: "imap",
-        port_attr: "zimbraImapBindPort",
-        addr_attr: "zimbraImapBindAddress",
     },
 ];
 
@@ -165,6 +165,15 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
                     "SMTP listener not started: permission denied; run as root or set \
                      zimbraSmtpPort to a port above 1023 with zmprov ms"
                 );
+                bound.push(ListenerStatus {
+                    service: planned.service.into(),
+                    protocol: planned.protocol.into(),
+                    addr,
+                    error: Some(format!(
+                        "permission denied; run as root or move {} above 1023",
+                        planned.port_attr
+                    )),
+                });
                 continue;
             }
             Err(e) => {
@@ -177,15 +186,16 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         let local = listener
             .local_addr()
             .map_err(|e| fail("listener address")(e.to_string()))?;
-        tracing::info!(proto = planned.protocol, addr = %local, "listening");
         bound.push(ListenerStatus {
             service: planned.service.into(),
             protocol: planned.protocol.into(),
             addr: local,
+            error: None,
         });
         let rx = shutdown.clone();
         let task = match planned.protocol {
             "imap" => {
+                tracing::info!(proto = "imap", addr = %local, "listening");
                 let config = ImapConfig {
                     hostname: subs.hostname.clone(),
                     ..ImapConfig::default()

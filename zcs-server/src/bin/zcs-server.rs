@@ -28,6 +28,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    zcs_server::private_umask();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -39,10 +39,14 @@ enum Cmd {
     Status,
 }
 
+/// The services `status` reports, in its order.
+const SERVICES: &[&str] = &["mailbox", "mta"];
+
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
+    zcs_server::private_umask();
     let args = Args::parse();
     if args.version {
         println!("Release {} zcs", env!("CARGO_PKG_VERSION"));
@@ -55,12 +59,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let host = args.host.unwrap_or_else(|| hostname(&home));
-    let result = match args.command {
-        Some(Cmd::Start) => start(&home, &host),
-        Some(Cmd::Stop) => stop(&home, &host),
-        Some(Cmd::Restart) => stop(&home, &host).and_then(|_| start(&home, &host)),
-        Some(Cmd::Status) | None => status(&home, &host),
+    let local = hostname(&home);
+    if let Some(other) = args
+        .host
+        .as_deref()
+        .filter(|h| !h.eq_ignore_ascii_case(&local))
+    {
+        eprintln!("zmcontrol: only this host ({local}) can be controlled, not {other}");
+        return ExitCode::FAILURE;
+    }
+    let Some(command) = args.command else {
+        eprintln!("usage: zmcontrol [-v] [-H host] start|stop|restart|status");
+        return ExitCode::FAILURE;
+    };
+    let result = match command {
+        Cmd::Start => start(&home),
+        Cmd::Stop => stop(&home),
+        Cmd::Restart => stop(&home).and_then(|_| start(&home)),
+        Cmd::Status => status(&home, &local),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -80,16 +96,33 @@ fn hostname(home: &Home) -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-fn start(home: &Home, host: &str) -> Result<bool, String> {
-    println!("Host {host}");
+/// The `zcs-server` binary installed beside this one.
+fn server_binary() -> Result<std::path::PathBuf, String> {
+    Ok(std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("zcs-server"))
+}
+
+fn start(home: &Home) -> Result<bool, String> {
+    let server = server_binary()?;
+    if !zcs_server::bootstrap::is_initialised(home) {
+        // First start: set the home up in the foreground, so that the admin password
+        // it prints once reaches this terminal rather than the server's log.
+        let status = Command::new(&server)
+            .arg("init")
+            .env("ZCS_HOME", home.root())
+            .status()
+            .map_err(|e| format!("run {} init: {e}", server.display()))?;
+        if !status.success() {
+            return Err(format!("{} init failed ({status})", server.display()));
+        }
+    }
+    println!("Host {}", hostname(home));
     if let Some(pid) = running_pid(home) {
         println!("\tmailbox is already running (pid {pid}).");
         return Ok(true);
     }
     home.create_dirs().map_err(|e| e.to_string())?;
-    let server = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("zcs-server");
     let out_path = home.log().join("zcs.out");
     let out = OpenOptions::new()
         .create(true)
@@ -128,8 +161,16 @@ fn start(home: &Home, host: &str) -> Result<bool, String> {
             ));
         }
         let listeners = read_listeners(home);
-        if !listeners.is_empty() && listeners.iter().all(|l| probe(l.addr)) {
+        let up = |l: &&control::ListenerStatus| l.error.is_some() || probe(l.addr);
+        if !listeners.is_empty() && listeners.iter().all(|l| up(&l)) {
             println!("Done.");
+            for l in listeners.iter().filter(|l| l.error.is_some()) {
+                let why = l.error.as_deref().unwrap_or_default();
+                println!(
+                    "\tWarning: {} on {} is not listening: {why}",
+                    l.protocol, l.addr
+                );
+            }
             return Ok(true);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -142,8 +183,8 @@ fn start(home: &Home, host: &str) -> Result<bool, String> {
     ))
 }
 
-fn stop(home: &Home, host: &str) -> Result<bool, String> {
-    println!("Host {host}");
+fn stop(home: &Home) -> Result<bool, String> {
+    println!("Host {}", hostname(home));
     let Some(pid) = running_pid(home) else {
         println!("\tmailbox is not running.");
         return Ok(true);
@@ -162,21 +203,21 @@ fn status(home: &Home, host: &str) -> Result<bool, String> {
     println!("Host {host}");
     let pid = running_pid(home);
     let listeners = read_listeners(home);
-    let mut services: Vec<String> = listeners.iter().map(|l| l.service.clone()).collect();
-    if services.is_empty() {
-        services = vec!["mailbox".into(), "mta".into()];
-    }
-    services.dedup();
     let mut all_up = true;
-    for service in services {
+    for service in SERVICES {
+        let mine: Vec<_> = listeners.iter().filter(|l| l.service == *service).collect();
         let up = pid.is_some()
-            && listeners
-                .iter()
-                .filter(|l| l.service == service)
-                .all(|l| probe(l.addr));
+            && !mine.is_empty()
+            && mine.iter().all(|l| l.error.is_none() && probe(l.addr));
         all_up &= up;
         let word = if up { "Running" } else { "Stopped" };
         println!("\t{service:<24}{word}");
+        if pid.is_some() {
+            for l in mine.iter().filter(|l| l.error.is_some()) {
+                let why = l.error.as_deref().unwrap_or_default();
+                println!("\t\t{} on {} is not listening: {why}", l.protocol, l.addr);
+            }
+        }
     }
     Ok(all_up)
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use zcs_server::home::Home;
-use zcs_server::localconfig::{KEYS, LocalConfig, is_secret};
+use zcs_server::localconfig::{KEYS, LocalConfig, SECRET_MASK, is_secret};
 
 /// Show or edit the local config of this zcs home.
 #[derive(Parser)]
@@ -54,6 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    zcs_server::private_umask();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -65,7 +66,16 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), String> {
     let _ = (args.force, args.quiet);
+    if !matches!(args.format.as_str(), "plain" | "shell" | "nokey") {
+        return Err(format!(
+            "unknown format {:?}: use plain, shell or nokey",
+            args.format
+        ));
+    }
     let mut lc = match &args.config {
+        Some(p) if !p.exists() && !args.edit => {
+            return Err(format!("{}: no such config file", p.display()));
+        }
         Some(p) => LocalConfig::load_path(p),
         None => LocalConfig::load(&Home::from_env().map_err(|e| e.to_string())?),
     }
@@ -123,7 +133,7 @@ fn run(args: Args) -> Result<(), String> {
             continue;
         }
         if is_secret(&key) && !args.show {
-            value = "*".repeat(value.len().min(8));
+            value = SECRET_MASK.to_string();
         }
         match args.format.as_str() {
             "nokey" => println!("{value}"),

@@ -243,6 +243,7 @@ pub static COMMANDS: &[Command] = &[
         Some(2),
         describe
     ),
+    cmd!("help", "?", "[command]", 0, Some(1), help),
 ];
 
 /// The command named `name` (long or short), case-insensitively.
@@ -252,8 +253,15 @@ pub fn find_command(name: &str) -> Option<&'static Command> {
         .find(|c| c.long.eq_ignore_ascii_case(name) || c.short.eq_ignore_ascii_case(name))
 }
 
+/// Whether get commands print `VALUE-BLOCKED` instead of the attribute's value, as
+/// Zimbra does for password hashes and token keys.
+pub fn is_blocked(attr: &str) -> bool {
+    attr.eq_ignore_ascii_case("userPassword") || attr.to_ascii_lowercase().ends_with("tokenkey")
+}
+
 /// Prints an entry as get commands do: `# name <name>` (unless `name` is `None`), then
 /// `attr: value` lines in attribute-name order, limited to `only` when it is not empty.
+/// Blocked attributes ([`is_blocked`]) print `VALUE-BLOCKED`.
 pub fn format_entry(name: Option<&str>, attrs: &Attrs, only: &[String]) -> String {
     let mut out = String::new();
     if let Some(n) = name {
@@ -264,6 +272,7 @@ pub fn format_entry(name: Option<&str>, attrs: &Attrs, only: &[String]) -> Strin
             continue;
         }
         for v in values {
+            let v = if is_blocked(attr) { "VALUE-BLOCKED" } else { v };
             out.push_str(&format!("{attr}: {v}\n"));
         }
     }
@@ -372,7 +381,8 @@ async fn create_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdErro
 
 async fn get_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_domain(&EntryKey::parse(&a[0])).await?;
-    Ok(format_entry(Some(&e.name), &e.attrs, &a[1..]))
+    let attrs = p.effective_domain_attrs(&e).await?;
+    Ok(format_entry(Some(&e.name), &attrs, &a[1..]))
 }
 
 async fn get_all_domains(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
@@ -417,7 +427,8 @@ async fn create_server(p: &Provisioning, a: &[String]) -> Result<String, CmdErro
 
 async fn get_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_server(&EntryKey::parse(&a[0])).await?;
-    Ok(format_entry(Some(&e.name), &e.attrs, &a[1..]))
+    let attrs = p.effective_server_attrs(&e).await?;
+    Ok(format_entry(Some(&e.name), &attrs, &a[1..]))
 }
 
 async fn get_all_servers(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
@@ -462,6 +473,25 @@ async fn describe(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     }
 }
 
+async fn help(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    let wanted = a.first();
+    let mut out = String::new();
+    for c in COMMANDS {
+        let shown = wanted
+            .is_none_or(|w| c.long.eq_ignore_ascii_case(w) || c.short.eq_ignore_ascii_case(w));
+        if shown {
+            out.push_str(&format!("  {}({}) {}\n", c.long, c.short, c.usage));
+        }
+    }
+    if out.is_empty() {
+        return Err(CmdError::Fault(ServiceError::invalid_request(format!(
+            "unknown command: {}",
+            wanted.map(String::as_str).unwrap_or_default()
+        ))));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,5 +521,7 @@ mod tests {
             format_entry(None, &a, &["DISPLAYNAME".into()]),
             "displayName: J\n"
         );
+        a.set_one("userPassword", "{SSHA512}abc");
+        assert!(format_entry(None, &a, &[]).contains("userPassword: VALUE-BLOCKED\n"));
     }
 }
