@@ -305,4 +305,14 @@ impl ImapSession for StoreImapSession {
             .filter(|id| in_folder.contains(id))
             .collect())
     }
+
+    async fn move_items(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        // The store keeps each message's item id and gives it the next UID in `folder`.
+        let moved = self
+            .mailbox
+            .move_items(ids, folder)
+            .await
+            .map_err(backend_error)?;
+        Ok(moved.into_iter().map(|m| m.imap_uid).collect())
+    }
 }

@@ -148,14 +148,14 @@ async fn list_lsub_create_rename_delete_status() {
         untagged,
         vec![
             "* LIST (\\HasChildren) \"/\" INBOX",
-            "* LIST (\\HasNoChildren) \"/\" \"Drafts\"",
+            "* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"",
             "* LIST (\\HasNoChildren) \"/\" \"INBOX/Receipts\"",
-            "* LIST (\\HasNoChildren) \"/\" \"Junk\"",
+            "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"",
             "* LIST (\\HasChildren) \"/\" \"Projets\"",
             "* LIST (\\HasChildren) \"/\" \"Projets/Entw&APw-rfe\"",
             "* LIST (\\HasNoChildren) \"/\" \"Projets/Entw&APw-rfe/2024\"",
-            "* LIST (\\HasNoChildren) \"/\" \"Sent\"",
-            "* LIST (\\HasNoChildren) \"/\" \"Trash\"",
+            "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"",
+            "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"",
         ]
     );
     let (untagged, _) = c.cmd("l3", "LIST \"\" %").await;

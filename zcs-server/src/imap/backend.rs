@@ -201,6 +201,17 @@ pub trait ImapSession: Send + Sync {
     /// Copies messages into `folder`; returns the new UIDs in the order of `ids`.
     async fn copy(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>>;
 
+    /// Moves messages into `folder` (IMAP MOVE, RFC 6851): each leaves its folder and
+    /// gets a new UID in `folder`. Returns the new UIDs in the order of `ids`. The
+    /// protocol layer never moves a message into the folder it is in. The default
+    /// copies, then deletes the originals, which is not atomic: a backend that can move
+    /// should.
+    async fn move_items(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        let uids = self.copy(ids, folder).await?;
+        self.delete_items(ids).await?;
+        Ok(uids)
+    }
+
     /// Permanently removes messages (IMAP EXPUNGE; Zimbra moves them to the dumpster
     /// when it is enabled, which IMAP cannot see).
     async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()>;

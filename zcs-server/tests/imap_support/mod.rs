@@ -410,6 +410,28 @@ impl ImapSession for Handle {
         Ok(uids)
     }
 
+    async fn move_items(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        let mut s = self.0.state.lock().unwrap();
+        if !s.folders.contains_key(&folder.0) {
+            return Err(BackendError::NotFound);
+        }
+        let mut uids = Vec::new();
+        for id in ids {
+            let from = s.messages.get(&id.0).ok_or(BackendError::NotFound)?.folder;
+            s.bump(from);
+            let change = s.bump(folder.0);
+            let f = s.folders.get_mut(&folder.0).expect("checked above");
+            let uid = f.uid_next;
+            f.uid_next += 1;
+            let m = s.messages.get_mut(&id.0).expect("checked above");
+            m.folder = folder.0;
+            m.uid = uid;
+            m.modseq = change;
+            uids.push(uid);
+        }
+        Ok(uids)
+    }
+
     async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()> {
         let mut s = self.0.state.lock().unwrap();
         for id in ids {

@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use super::ext::{self, ListCommand};
 use super::items::{FetchItems, FlagName, SearchKey};
 use super::{Cursor, ParseError, Step, is_astring_char};
 use crate::imap::datetime;
@@ -87,10 +88,8 @@ pub enum CommandKind {
     Unsubscribe {
         mailbox: String,
     },
-    List {
-        reference: String,
-        pattern: String,
-    },
+    /// LIST, LIST-EXTENDED (RFC 5258) and XLIST.
+    List(ListCommand),
     Lsub {
         reference: String,
         pattern: String,
@@ -136,6 +135,14 @@ pub enum CommandKind {
         set: SequenceSet,
         mailbox: String,
     },
+    /// MOVE and UID MOVE (RFC 6851).
+    Move {
+        uid: bool,
+        set: SequenceSet,
+        mailbox: String,
+    },
+    /// ENABLE (RFC 5161) with the upper-cased capability names.
+    Enable(Vec<String>),
 }
 
 impl CommandKind {
@@ -158,7 +165,8 @@ impl CommandKind {
             Rename { .. } => "RENAME",
             Subscribe { .. } => "SUBSCRIBE",
             Unsubscribe { .. } => "UNSUBSCRIBE",
-            List { .. } => "LIST",
+            List(l) if l.xlist => "XLIST",
+            List(_) => "LIST",
             Lsub { .. } => "LSUB",
             Status { .. } => "STATUS",
             Append { .. } => "APPEND",
@@ -170,6 +178,8 @@ impl CommandKind {
             Fetch { .. } => "FETCH",
             Store { .. } => "STORE",
             Copy { .. } => "COPY",
+            Move { .. } => "MOVE",
+            Enable(_) => "ENABLE",
         }
     }
 }
@@ -279,15 +289,17 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
                 to: mailbox(c)?,
             }
         }
-        b"LIST" | b"LSUB" => {
+        b"LIST" => ext::list(c, false)?,
+        b"XLIST" => ext::list(c, true)?,
+        b"ENABLE" => ext::enable(c)?,
+        b"MOVE" => ext::move_cmd(c, false)?,
+        b"LSUB" => {
             c.sp()?;
             let reference = mailbox(c)?;
             c.sp()?;
-            let pattern = list_pattern(c)?;
-            if name == b"LIST" {
-                K::List { reference, pattern }
-            } else {
-                K::Lsub { reference, pattern }
+            K::Lsub {
+                reference,
+                pattern: list_pattern(c)?,
             }
         }
         b"STATUS" => {
@@ -312,6 +324,7 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
                 b"FETCH" => fetch(c, true)?,
                 b"STORE" => store(c, true)?,
                 b"COPY" => copy(c, true)?,
+                b"MOVE" => ext::move_cmd(c, true)?,
                 b"EXPUNGE" => {
                     c.sp()?;
                     K::Expunge {
@@ -354,7 +367,7 @@ fn id_params(c: &mut Cursor<'_>) -> Step<Option<IdParams>> {
     }
 }
 
-fn status_items(c: &mut Cursor<'_>) -> Step<Vec<StatusItem>> {
+pub(super) fn status_items(c: &mut Cursor<'_>) -> Step<Vec<StatusItem>> {
     c.expect(b'(', "expected status items")?;
     let mut items = Vec::new();
     loop {
@@ -508,13 +521,10 @@ mod tests {
                 mailbox: "Entw\u{fc}rfe".into()
             }
         );
-        assert_eq!(
+        assert!(matches!(
             kind(b"a LIST \"\" %/*"),
-            CommandKind::List {
-                reference: String::new(),
-                pattern: "%/*".into()
-            }
-        );
+            CommandKind::List(ref l) if l.reference.is_empty() && l.patterns == ["%/*"]
+        ));
         assert!(matches!(
             kind(b"a UID FETCH 1:* (FLAGS BODY.PEEK[])"),
             CommandKind::Fetch { uid: true, ref items, .. } if items.len() == 2

@@ -6,9 +6,11 @@
 //! input; nesting (parenthesised search keys) is bounded.
 
 mod command;
+mod ext;
 mod items;
 
 pub use command::{AuthKind, Command, CommandKind, StatusItem, StoreMode, parse_command};
+pub use ext::ListCommand;
 pub use items::{FetchAtt, FetchItems, FlagName, SearchKey, Section, SectionText};
 
 /// Why a command could not be parsed. `tag` is set when the tag itself was readable, so

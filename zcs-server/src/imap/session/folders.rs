@@ -1,13 +1,11 @@
-//! Mailbox names and the commands that act on mailboxes as a whole: LIST and LSUB
-//! (RFC 3501 §6.3.8-9, CHILDREN RFC 3348), CREATE, DELETE, RENAME, STATUS, APPEND
-//! (UIDPLUS APPENDUID) and COPY (COPYUID).
+//! Mailbox names and the commands that act on mailboxes as a whole: CREATE, DELETE,
+//! RENAME, STATUS, APPEND (UIDPLUS APPENDUID) and COPY (COPYUID). LIST lives in
+//! `list`, MOVE in `moves`.
 //!
 //! IMAP names use `/` as hierarchy delimiter and `INBOX` for Zimbra's `/Inbox`; the
 //! store's paths are `/Inbox/sub`. Only mail folders are shown (Zimbra's
 //! `zimbraImapDisplayMailFoldersOnly` default); a non-mail folder above a mail folder
 //! appears as `\Noselect`.
-
-use std::collections::{BTreeMap, HashSet};
 
 use zcs_core::{Flags, ItemId, folder};
 
@@ -18,7 +16,7 @@ use crate::imap::response::{Reply, push_mailbox};
 use crate::imap::sequence::{SequenceSet, compact};
 
 /// Whether IMAP shows a folder as a mailbox.
-fn is_mail(f: &FolderInfo) -> bool {
+pub(super) fn is_mail(f: &FolderInfo) -> bool {
     f.id.0 != folder::USER_ROOT
         && f.id.0 != folder::ROOT
         && matches!(f.view.as_str(), "" | "message" | "conversation")
@@ -71,101 +69,7 @@ fn find_any(folders: &[FolderInfo], path: &str) -> Option<FolderInfo> {
     folders.iter().find(|f| same_path(&f.path, path)).cloned()
 }
 
-/// RFC 3501 §6.3.8 wildcard match: `*` matches anything, `%` anything but `/`.
-/// Case-insensitive; dynamic programming, so no pattern is exponential.
-pub(super) fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let n: Vec<char> = name.to_lowercase().chars().collect();
-    // reach[j]: the pattern prefix consumed so far can end at name position j.
-    let mut reach = vec![false; n.len() + 1];
-    reach[0] = true;
-    for &pc in &p {
-        let mut next = vec![false; n.len() + 1];
-        match pc {
-            '*' | '%' => {
-                let mut on = false;
-                for j in 0..=n.len() {
-                    if reach[j] {
-                        on = true;
-                    }
-                    next[j] = on;
-                    if pc == '%' && j < n.len() && n[j] == '/' {
-                        on = false;
-                    }
-                }
-            }
-            c => {
-                for j in 0..n.len() {
-                    if reach[j] && n[j] == c {
-                        next[j + 1] = true;
-                    }
-                }
-            }
-        }
-        reach = next;
-    }
-    reach[n.len()]
-}
-
 impl Session {
-    /// LIST and LSUB.
-    pub(super) async fn list(&mut self, reference: &str, pattern: &str, lsub: bool) -> Handled {
-        let verb = if lsub { "LSUB" } else { "LIST" };
-        if pattern.is_empty() {
-            // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and root.
-            if !lsub {
-                self.untagged("LIST (\\Noselect) \"/\" \"\"").await?;
-            }
-            return Ok(Reply::ok("LIST completed"));
-        }
-        let Some(account) = self.account.clone() else {
-            return Ok(Reply::bad("Please authenticate first"));
-        };
-        let folders = account.list_folders().await?;
-        // name -> selectable
-        let mut names: BTreeMap<String, bool> = BTreeMap::new();
-        for f in folders.iter().filter(|f| is_mail(f)) {
-            let name = imap_name(&f.path);
-            let parts: Vec<&str> = name.split('/').collect();
-            for depth in 1..parts.len() {
-                names.entry(parts[..depth].join("/")).or_insert(false);
-            }
-            names.insert(name, true);
-        }
-        let full = format!("{reference}{pattern}");
-        let full = match full.get(..5) {
-            Some(head) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{}", &full[5..]),
-            _ => full,
-        };
-        let parents: HashSet<String> = names
-            .keys()
-            .filter_map(|n| n.rsplit_once('/').map(|(p, _)| p.to_string()))
-            .collect();
-        let mut ordered: Vec<(&String, &bool)> = names.iter().collect();
-        ordered.sort_by_key(|(n, _)| (n.as_str() != "INBOX", n.to_lowercase()));
-        for (name, selectable) in ordered {
-            if !wildcard_match(&full, name) {
-                continue;
-            }
-            let mut attrs = Vec::new();
-            if !selectable {
-                attrs.push("\\Noselect");
-            }
-            if !lsub {
-                attrs.push(if parents.contains(name) {
-                    "\\HasChildren"
-                } else {
-                    "\\HasNoChildren"
-                });
-            }
-            let mut line = format!("* {verb} ({}) \"/\" ", attrs.join(" ")).into_bytes();
-            push_mailbox(&mut line, name);
-            line.extend_from_slice(b"\r\n");
-            self.conn.write(&line).await?;
-        }
-        Ok(Reply::ok(format!("{verb} completed")))
-    }
-
     /// Finds or creates each folder of `parts` below USER_ROOT; returns the last one's
     /// id. `Err` carries the reply when an existing non-folder is in the way.
     async fn ensure_path(&self, parts: &[String]) -> Result<ItemId, super::Fail> {
@@ -264,11 +168,22 @@ impl Session {
 
     /// STATUS (RFC 3501 §6.3.10).
     pub(super) async fn status(&mut self, name: &str, items: &[StatusItem]) -> Handled {
-        let Some(account) = self.account.clone() else {
-            return Ok(Reply::bad("Please authenticate first"));
-        };
         let Some(info) = self.find_folder(name).await? else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
+        };
+        let line = self.status_line(&info, items).await?;
+        self.conn.write(&line).await?;
+        Ok(Reply::ok("STATUS completed"))
+    }
+
+    /// The `* STATUS` response for one folder (also sent by LIST-STATUS, RFC 5819).
+    pub(super) async fn status_line(
+        &self,
+        info: &FolderInfo,
+        items: &[StatusItem],
+    ) -> Result<Vec<u8>, super::Fail> {
+        let Some(account) = self.account.clone() else {
+            return Err(super::Fail::Close);
         };
         let mut parts = Vec::new();
         for item in items {
@@ -290,8 +205,7 @@ impl Session {
         let mut line = b"* STATUS ".to_vec();
         push_mailbox(&mut line, &imap_name(&info.path));
         line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
-        self.conn.write(&line).await?;
-        Ok(Reply::ok("STATUS completed"))
+        Ok(line)
     }
 
     /// APPEND (RFC 3501 §6.3.11) with APPENDUID (RFC 4315 §3).
@@ -396,7 +310,6 @@ pub(super) fn split_flags(flags: &[FlagName]) -> Result<(u32, bool, Vec<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn maps_names() {
@@ -409,37 +322,5 @@ mod tests {
         assert_eq!(imap_name("/Inbox/x/y"), "INBOX/x/y");
         assert_eq!(imap_name("/Inboxes"), "Inboxes");
         assert_eq!(imap_name("/Work/2024"), "Work/2024");
-    }
-
-    #[test]
-    fn matches_wildcards() {
-        assert!(wildcard_match("*", "a/b/c"));
-        assert!(wildcard_match("%", "abc"));
-        assert!(!wildcard_match("%", "a/b"));
-        assert!(wildcard_match("a/%", "a/b"));
-        assert!(!wildcard_match("a/%", "a/b/c"));
-        assert!(wildcard_match("a/*", "a/b/c"));
-        assert!(wildcard_match("INBOX", "INBOX"));
-        assert!(wildcard_match("inbox*", "INBOX/x"));
-        assert!(wildcard_match("%/%", "a/b"));
-        assert!(!wildcard_match("a", "ab"));
-        assert!(wildcard_match("a%c", "abc"));
-        assert!(!wildcard_match("a%c", "ab/c"));
-        assert!(wildcard_match("", ""));
-    }
-
-    proptest! {
-        #[test]
-        fn star_matches_everything(name in "\\PC{0,30}") {
-            prop_assert!(wildcard_match("*", &name));
-            let plain = name.replace(['*', '%'], "x");
-            prop_assert!(wildcard_match(&plain, &plain));
-        }
-
-        #[test]
-        fn long_patterns_are_fast(n in 1usize..200) {
-            let pattern = "*%".repeat(n) + "z";
-            prop_assert!(!wildcard_match(&pattern, &"a/".repeat(200)));
-        }
     }
 }

@@ -10,7 +10,9 @@ mod auth;
 mod conn;
 mod fetch;
 mod folders;
+mod list;
 mod mailbox;
+mod moves;
 mod search;
 
 use std::io;
@@ -25,6 +27,7 @@ pub(crate) use mailbox::RecentTracker;
 
 use self::conn::{Conn, Incoming};
 use self::mailbox::Selected;
+use self::moves::Enabled;
 use super::ImapConfig;
 use super::backend::{BackendError, ImapBackend, ImapSession};
 use super::parser::{Command, CommandKind, parse_command};
@@ -33,7 +36,12 @@ use super::response::{Reply, Status, sanitize};
 
 /// The capabilities offered (RFC 3501 §6.1.1), identical before and after login.
 pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
-UNSELECT CHILDREN AUTH=PLAIN";
+UNSELECT CHILDREN ENABLE MOVE SPECIAL-USE XLIST LIST-EXTENDED LIST-STATUS AUTH=PLAIN";
+
+/// Whether ENABLE CONDSTORE is honoured (RFC 7162 §3.1).
+pub(crate) const CONDSTORE_READY: bool = false;
+/// Whether ENABLE QRESYNC is honoured (RFC 7162 §3.2).
+pub(crate) const QRESYNC_READY: bool = false;
 
 /// How a handler failed when it could not produce a tagged reply itself.
 pub(crate) enum Fail {
@@ -97,6 +105,8 @@ pub(crate) struct Session {
     /// Set while a mailbox is selected (RFC 3501 §3.3).
     pub(crate) selected: Option<Selected>,
     pub(crate) recent: Arc<RecentTracker>,
+    /// Extensions turned on by ENABLE or implicitly (RFC 5161, RFC 7162 §3.1).
+    pub(crate) enabled: Enabled,
     shutdown: watch::Receiver<bool>,
     bad_commands: u32,
     auth_failures: u32,
@@ -121,6 +131,7 @@ impl Session {
             account: None,
             selected: None,
             recent,
+            enabled: Enabled::default(),
             shutdown,
             bad_commands: 0,
             auth_failures: 0,
@@ -295,6 +306,7 @@ impl Session {
             | Fetch { .. }
             | Store { .. }
             | Copy { .. }
+            | Move { .. }
                 if self.selected.is_none() =>
             {
                 Some(Reply::bad("No mailbox selected"))
@@ -350,8 +362,8 @@ impl Session {
             // subscribed and LSUB lists them all.
             Subscribe { .. } => Ok(Reply::ok("SUBSCRIBE completed")),
             Unsubscribe { .. } => Ok(Reply::ok("UNSUBSCRIBE completed")),
-            List { reference, pattern } => self.list(&reference, &pattern, false).await,
-            Lsub { reference, pattern } => self.list(&reference, &pattern, true).await,
+            List(list) => self.list(&list).await,
+            Lsub { reference, pattern } => self.lsub(&reference, &pattern).await,
             Status { mailbox, items } => self.status(&mailbox, &items).await,
             Append {
                 mailbox,
@@ -378,12 +390,15 @@ impl Session {
                 flags,
             } => self.store(uid, &set, mode, silent, &flags).await,
             Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox).await,
+            Move { uid, set, mailbox } => self.move_messages(uid, &set, &mailbox).await,
+            Enable(caps) => self.enable(&caps).await,
         }
     }
 }
 
 /// RFC 3501 §7.4.1: no EXPUNGE responses while FETCH, STORE or SEARCH (by sequence
-/// number) run, nor during COPY, since the client may be relying on the numbers.
+/// number) run, nor during COPY, since the client may be relying on the numbers. MOVE
+/// must send them (RFC 6851 §3.3).
 fn expunge_allowed(kind: &CommandKind) -> bool {
     !matches!(
         kind,

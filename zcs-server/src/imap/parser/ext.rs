@@ -1,0 +1,221 @@
+//! The syntax of the extension commands and options: LIST-EXTENDED (RFC 5258) with
+//! SPECIAL-USE (RFC 6154) and LIST-STATUS (RFC 5819) options, XLIST, ENABLE (RFC 5161)
+//! and MOVE (RFC 6851).
+
+use super::command::{CommandKind, StatusItem, status_items};
+use super::{Cursor, Step};
+use crate::imap::utf7;
+
+/// A LIST (or XLIST) command with its RFC 5258 options. Plain `LIST ref pattern` is a
+/// list with one pattern and no options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListCommand {
+    /// The reference name (decoded from modified UTF-7).
+    pub reference: String,
+    /// One or more patterns (RFC 5258 §3: `mbox-or-pat`).
+    pub patterns: Vec<String>,
+    /// Selection option SUBSCRIBED (RFC 5258 §3.1).
+    pub select_subscribed: bool,
+    /// Selection option RECURSIVEMATCH (RFC 5258 §3.1).
+    pub recursive_match: bool,
+    /// Selection option SPECIAL-USE (RFC 6154 §3): only special-use mailboxes.
+    pub select_special_use: bool,
+    /// Return option SUBSCRIBED (RFC 5258 §3.2).
+    pub return_subscribed: bool,
+    /// Return option CHILDREN (RFC 5258 §3.2).
+    pub return_children: bool,
+    /// Return option SPECIAL-USE (RFC 6154 §3).
+    pub return_special_use: bool,
+    /// Return option STATUS (RFC 5819 §2) with its items.
+    pub return_status: Option<Vec<StatusItem>>,
+    /// The command was XLIST (Gmail's, kept by Zimbra): answers are `* XLIST` lines with
+    /// `\Inbox`, `\Spam` and the other XLIST attributes.
+    pub xlist: bool,
+}
+
+fn list_pattern(c: &mut Cursor<'_>) -> Step<String> {
+    let raw = c.list_mailbox()?;
+    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+}
+
+fn mailbox(c: &mut Cursor<'_>) -> Step<String> {
+    let raw = c.astring()?;
+    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+}
+
+/// The words of a parenthesised option list, upper-cased; `on_word` may consume an
+/// argument after a word (STATUS's item list).
+fn option_list(
+    c: &mut Cursor<'_>,
+    mut on_word: impl FnMut(&mut Cursor<'_>, &str) -> Step<()>,
+) -> Step<()> {
+    c.expect(b'(', "expected an option list")?;
+    if c.eat(b')') {
+        return Ok(());
+    }
+    loop {
+        let word = String::from_utf8_lossy(c.atom()?).to_ascii_uppercase();
+        on_word(c, &word)?;
+        if c.eat(b')') {
+            return Ok(());
+        }
+        c.sp()?;
+    }
+}
+
+/// RFC 5258 §6 `list`: `LIST [SP list-select-opts] SP mailbox SP mbox-or-pat
+/// [SP list-return-opts]`, after the command name.
+pub(super) fn list(c: &mut Cursor<'_>, xlist: bool) -> Step<CommandKind> {
+    let mut cmd = ListCommand {
+        xlist,
+        ..ListCommand::default()
+    };
+    c.sp()?;
+    if !xlist && c.peek() == Some(b'(') {
+        option_list(c, |_, word| {
+            match word {
+                "SUBSCRIBED" => cmd.select_subscribed = true,
+                "RECURSIVEMATCH" => cmd.recursive_match = true,
+                "SPECIAL-USE" => cmd.select_special_use = true,
+                // RFC 5258 §3.1: REMOTE only adds remote mailboxes; there are none.
+                "REMOTE" => {}
+                _ => return Err("unknown LIST selection option"),
+            }
+            Ok(())
+        })?;
+        // RFC 5258 §3.1: RECURSIVEMATCH needs another selection option to modify.
+        if cmd.recursive_match && !cmd.select_subscribed && !cmd.select_special_use {
+            return Err("RECURSIVEMATCH needs another selection option");
+        }
+        c.sp()?;
+    }
+    cmd.reference = mailbox(c)?;
+    c.sp()?;
+    if !xlist && c.eat(b'(') {
+        loop {
+            cmd.patterns.push(list_pattern(c)?);
+            if c.eat(b')') {
+                break;
+            }
+            c.sp()?;
+        }
+    } else {
+        cmd.patterns.push(list_pattern(c)?);
+    }
+    if !xlist && c.eat(b' ') {
+        if !c.eat_word("RETURN") {
+            return Err("expected RETURN");
+        }
+        c.sp()?;
+        option_list(c, |c, word| {
+            match word {
+                "SUBSCRIBED" => cmd.return_subscribed = true,
+                "CHILDREN" => cmd.return_children = true,
+                "SPECIAL-USE" => cmd.return_special_use = true,
+                "STATUS" => {
+                    c.sp()?;
+                    cmd.return_status = Some(status_items(c)?);
+                }
+                _ => return Err("unknown LIST return option"),
+            }
+            Ok(())
+        })?;
+    }
+    Ok(CommandKind::List(cmd))
+}
+
+/// RFC 5161 §3.1: `ENABLE 1*(SP capability)`; names are upper-cased.
+pub(super) fn enable(c: &mut Cursor<'_>) -> Step<CommandKind> {
+    let mut caps = Vec::new();
+    while c.eat(b' ') {
+        caps.push(String::from_utf8_lossy(c.atom()?).to_ascii_uppercase());
+        if caps.len() > 32 {
+            return Err("too many capabilities");
+        }
+    }
+    if caps.is_empty() {
+        return Err("expected a capability");
+    }
+    Ok(CommandKind::Enable(caps))
+}
+
+/// RFC 6851 §3: `MOVE sequence-set SP mailbox` (and `UID MOVE`).
+pub(super) fn move_cmd(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
+    c.sp()?;
+    let set = c.sequence_set()?;
+    c.sp()?;
+    Ok(CommandKind::Move {
+        uid,
+        set,
+        mailbox: mailbox(c)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::parser::parse_command;
+    use proptest::prelude::*;
+
+    fn list_of(text: &str) -> Result<ListCommand, String> {
+        match parse_command(text.as_bytes()) {
+            Ok(cmd) => match cmd.kind {
+                CommandKind::List(l) => Ok(l),
+                other => Err(format!("{other:?}")),
+            },
+            Err(e) => Err(e.message),
+        }
+    }
+
+    #[test]
+    fn parses_extended_list() {
+        let l = list_of("a LIST \"\" %").unwrap();
+        assert_eq!(l.patterns, vec!["%"]);
+        assert!(!l.select_special_use && l.return_status.is_none());
+        let l = list_of(
+            "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (INBOX \"Sent\" %/x) \
+             RETURN (CHILDREN SPECIAL-USE STATUS (MESSAGES UIDNEXT))",
+        )
+        .unwrap();
+        assert!(l.select_subscribed && l.recursive_match && l.return_children);
+        assert!(l.return_special_use);
+        assert_eq!(l.patterns, vec!["INBOX", "Sent", "%/x"]);
+        assert_eq!(
+            l.return_status,
+            Some(vec![StatusItem::Messages, StatusItem::UidNext])
+        );
+        let l = list_of("a LIST (SPECIAL-USE) \"\" *").unwrap();
+        assert!(l.select_special_use);
+        let l = list_of("a LIST () \"\" * RETURN ()").unwrap();
+        assert_eq!(l.patterns, vec!["*"]);
+        assert!(list_of("a LIST (RECURSIVEMATCH) \"\" *").is_err());
+        assert!(list_of("a LIST (FROB) \"\" *").is_err());
+        assert!(list_of("a LIST \"\" * RETURN (FROB)").is_err());
+        assert!(list_of("a LIST \"\" * FOO").is_err());
+        assert!(list_of("a XLIST \"\" *").unwrap().xlist);
+    }
+
+    #[test]
+    fn parses_enable_and_move() {
+        assert_eq!(
+            parse_command(b"a ENABLE condstore X-Y").unwrap().kind,
+            CommandKind::Enable(vec!["CONDSTORE".into(), "X-Y".into()])
+        );
+        assert!(parse_command(b"a ENABLE").is_err());
+        assert!(matches!(
+            parse_command(b"a UID MOVE 1:3 Trash").unwrap().kind,
+            CommandKind::Move { uid: true, ref mailbox, .. } if mailbox == "Trash"
+        ));
+        assert!(parse_command(b"a MOVE 1").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn list_never_panics(tail in "[ -~]{0,80}") {
+            let _ = parse_command(format!("t LIST {tail}").as_bytes());
+            let _ = parse_command(format!("t LIST ({tail}").as_bytes());
+            let _ = parse_command(format!("t ENABLE {tail}").as_bytes());
+            let _ = parse_command(format!("t UID MOVE {tail}").as_bytes());
+        }
+    }
+}
