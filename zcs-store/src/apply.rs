@@ -10,6 +10,7 @@
 use sqlx::{Row, SqliteConnection};
 use zcs_core::{Flags, ItemKind, MailboxId, folder};
 
+use crate::apply_tags as tags;
 use crate::error::{DbContext, StoreError};
 use crate::redo::{RedoOp, RedoRecord};
 use crate::rows;
@@ -112,6 +113,7 @@ pub(crate) async fn apply(
             sender,
             recipients,
             message_id,
+            tags: tag_ids,
         } => {
             let unread = i64::from(Flags(*flags).contains(Flags::UNREAD));
             sqlx::query(
@@ -141,6 +143,9 @@ pub(crate) async fn apply(
             .await
             .db("insert message")?;
             adjust_folder(conn, mb, *folder, 1, unread, *size as i64, *change).await?;
+            if !tag_ids.is_empty() {
+                tags::set_item_tags(conn, mb, *id, tag_ids, *change, ts).await?;
+            }
             bump(conn, mb, Some(*id), *change).await?;
         }
         RedoOp::SetFlags { change, items } => {
@@ -176,6 +181,30 @@ pub(crate) async fn apply(
                 if let Some(d) = delete_one(conn, mb, *id, *change, ts).await? {
                     out.released.push(d);
                 }
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::CreateTag {
+            change,
+            id,
+            name,
+            color,
+        } => {
+            tags::create_tag(conn, mb, *change, *id, name, *color).await?;
+            let item = (*id >= tags::TAG_ID_LIMIT).then_some(*id);
+            bump(conn, mb, item, *change).await?;
+        }
+        RedoOp::RenameTag { change, id, name } => {
+            tags::rename_tag(conn, mb, *change, *id, name, ts).await?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::DeleteTag { change, id } => {
+            tags::delete_tag(conn, mb, *change, *id, ts).await?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::SetTags { change, items } => {
+            for (id, tag_ids) in items {
+                tags::set_item_tags(conn, mb, *id, tag_ids, *change, ts).await?;
             }
             bump(conn, mb, None, *change).await?;
         }
@@ -265,6 +294,8 @@ async fn delete_mailbox(
         "DELETE FROM mail_item WHERE mailbox_id = ?",
         "DELETE FROM folder WHERE mailbox_id = ?",
         "DELETE FROM tombstone WHERE mailbox_id = ?",
+        "DELETE FROM tagged_item WHERE mailbox_id = ?",
+        "DELETE FROM tag WHERE mailbox_id = ?",
         "DELETE FROM mailbox WHERE id = ?",
     ] {
         sqlx::query(sql)
@@ -320,6 +351,7 @@ async fn delete_folder(
             )
             .await?;
             released.push(m.try_get("blob_digest").db("read message row")?);
+            tags::forget_item(conn, mb, item as i32).await?;
         }
         sqlx::query("DELETE FROM mail_item WHERE mailbox_id = ? AND folder_id = ?")
             .bind(mb.0)
@@ -433,6 +465,7 @@ async fn copy_one(
         tracing::warn!(mailbox = mb.0, item = src, "copy of a missing item skipped");
         return Ok(());
     }
+    tags::copy_tags(conn, mb, src, new).await?;
     let (unread, size) = unread_and_size(conn, mb, new).await?;
     adjust_folder(conn, mb, to, 1, unread, size, change).await
 }
@@ -521,6 +554,7 @@ async fn delete_one(
         .execute(&mut *conn)
         .await
         .db("delete item")?;
+    tags::forget_item(conn, mb, id).await?;
     tombstone(
         conn,
         mb,

@@ -1,5 +1,6 @@
 //! `StoreError`: everything a store call can fail with, and its mapping onto Zimbra's
-//! fault codes (`mail.NO_SUCH_FOLDER`, `mail.NO_SUCH_MSG`, `mail.ALREADY_EXISTS`, ...).
+//! fault codes (`mail.NO_SUCH_FOLDER`, `mail.NO_SUCH_MSG`, `mail.ALREADY_EXISTS`,
+//! `mail.QUOTA_EXCEEDED`, ...).
 //!
 //! Messages name ids, folder names and the step that failed; they never carry message
 //! content.
@@ -22,6 +23,21 @@ pub enum StoreError {
     /// No message with this id in the mailbox.
     #[error("no such message: {0}")]
     NoSuchMessage(ItemId),
+
+    /// No tag with this id or name in the mailbox.
+    #[error("no such tag: {0}")]
+    NoSuchTag(String),
+
+    /// The change would take the mailbox past its quota (`zimbraMailQuota`).
+    #[error("mailbox quota of {quota} bytes exceeded ({used} used, {adding} more asked)")]
+    QuotaExceeded {
+        /// The quota in bytes.
+        quota: u64,
+        /// Bytes used before the change.
+        used: u64,
+        /// Bytes the change would add.
+        adding: u64,
+    },
 
     /// An item with this name already exists under the parent folder.
     #[error("an object named {name:?} already exists in folder {parent}")]
@@ -110,6 +126,8 @@ impl StoreError {
             StoreError::NoSuchMailbox(_) => FaultCode::NoSuchMailbox,
             StoreError::NoSuchFolder(_) => FaultCode::NoSuchFolder,
             StoreError::NoSuchMessage(_) => FaultCode::NoSuchMsg,
+            StoreError::NoSuchTag(_) => FaultCode::NoSuchTag,
+            StoreError::QuotaExceeded { .. } => FaultCode::QuotaExceeded,
             StoreError::AlreadyExists { .. } => FaultCode::AlreadyExists,
             StoreError::InvalidName { .. } => FaultCode::InvalidName,
             // LIMITATION: Zimbra reports mail.IMMUTABLE_OBJECT here; zcs-core has no such
@@ -172,6 +190,15 @@ mod tests {
         }
         .into();
         assert_eq!(e.code.as_str(), "mail.ALREADY_EXISTS");
+        let e: ServiceError = StoreError::QuotaExceeded {
+            quota: 1,
+            used: 1,
+            adding: 1,
+        }
+        .into();
+        assert_eq!(e.code.as_str(), "mail.QUOTA_EXCEEDED");
+        let e: ServiceError = StoreError::NoSuchTag("x".into()).into();
+        assert_eq!(e.code.as_str(), "mail.NO_SUCH_TAG");
         let e: ServiceError = StoreError::Corrupt("x".into()).into();
         assert_eq!(e.code.as_str(), "service.FAILURE");
     }

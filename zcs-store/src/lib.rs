@@ -37,14 +37,21 @@
 //!   numbers and op codes so both can come); open reads the whole file.
 //! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
 //!   shards) and one file volume (no compression, no HSM) are wired directly.
-//! - LIMITATION: no tags, conversations, dumpster, quotas, purge, `\Recent`, contacts,
-//!   appointments or documents yet.
+//! # Tags
+//! Tags have ids from 64 (255 at most; later ones take item ids), names unique per
+//! mailbox without regard to case, and are kept as Zimbra keeps them: a `tag` table,
+//! `tagged_item` rows, and the names mirrored in `mail_item.tag_names`. Tagging an item
+//! is a change like any other (new change number on the item and its folder, logged).
+//!
+//! - LIMITATION: no conversations, dumpster, purge, `\Recent`, contacts, appointments
+//!   or documents yet; deleting a tag leaves no tombstone (SOAP sync will need one).
 //! - LIMITATION: a blob written just before a crash, whose redo record never made it,
 //!   stays on disk unreferenced; nothing sweeps such orphans yet.
 
 #![warn(missing_docs)]
 
 mod apply;
+mod apply_tags;
 mod blob;
 mod error;
 mod mailbox;
@@ -54,6 +61,7 @@ pub mod redo;
 mod rows;
 mod schema;
 mod store;
+mod tags;
 mod types;
 
 pub use blob::digest_of as blob_digest;
@@ -61,4 +69,4 @@ pub use error::StoreError;
 pub use mailbox::Mailbox;
 pub use redo::RedoStats;
 pub use store::Store;
-pub use types::{DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, Tombstone};
+pub use types::{DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, Tag, Tombstone};

@@ -35,6 +35,8 @@ pub(crate) struct MailboxState {
     /// The current change number.
     pub change: i64,
     pub uid_validity_base: u32,
+    /// The last tag id handed out below `crate::apply_tags::TAG_ID_LIMIT`.
+    pub tag_id: i32,
 }
 
 impl Mailbox {
@@ -76,8 +78,8 @@ impl Mailbox {
     /// Reads the counters; [`StoreError::NoSuchMailbox`] once the mailbox is deleted.
     pub(crate) async fn state(&self) -> Result<MailboxState, StoreError> {
         let row = sqlx::query(
-            "SELECT item_id_checkpoint, change_checkpoint, uid_validity_base FROM mailbox
-             WHERE id = ?",
+            "SELECT item_id_checkpoint, change_checkpoint, uid_validity_base, tag_id_checkpoint
+             FROM mailbox WHERE id = ?",
         )
         .bind(self.id.0)
         .fetch_optional(&self.inner.pool)
@@ -88,6 +90,7 @@ impl Mailbox {
             item_id: row.try_get::<i64, _>(0).db("read mailbox state")? as i32,
             change: row.try_get(1).db("read mailbox state")?,
             uid_validity_base: row.try_get::<i64, _>(2).db("read mailbox state")? as u32,
+            tag_id: row.try_get::<i64, _>(3).db("read mailbox state")? as i32,
         })
     }
 

@@ -55,13 +55,15 @@ pub(crate) async fn create_message(
     folder_id: ItemId,
     prepared: &Arc<Prepared>,
     flags: Flags,
+    tags: Vec<String>,
     date_ms: i64,
 ) -> Result<MessageMeta, StoreError> {
     let p = prepared.clone();
     let id = mb
         .locked(move |mb| async move {
-            let st = mb.state().await?;
             check_message_folder(&mb, folder_id).await?;
+            let tags = mb.resolve_tags(&tags, true).await?;
+            let st = mb.state().await?;
             let id = st.item_id + 1;
             mb.commit(RedoOp::CreateMessage {
                 change: st.change + 1,
@@ -75,6 +77,7 @@ pub(crate) async fn create_message(
                 sender: p.summary.sender.clone(),
                 recipients: p.summary.recipients.clone(),
                 message_id: p.summary.message_id.clone(),
+                tags,
             })
             .await?;
             Ok(ItemId(id))
@@ -112,7 +115,7 @@ enum FlagChange {
 }
 
 /// `ids` without repeats, first occurrence kept.
-fn dedup(ids: &[ItemId]) -> Vec<ItemId> {
+pub(crate) fn dedup(ids: &[ItemId]) -> Vec<ItemId> {
     let mut seen = HashSet::new();
     ids.iter().copied().filter(|i| seen.insert(*i)).collect()
 }
@@ -131,8 +134,36 @@ impl Mailbox {
         flags: Flags,
         internal_date_ms: i64,
     ) -> Result<MessageMeta, StoreError> {
+        self.append_tagged(folder, raw, flags, &[], internal_date_ms)
+            .await
+    }
+
+    /// [`Mailbox::append`] with tags, by name in any case; tags that do not exist are
+    /// created first (one change each), as Zimbra does for IMAP keywords on APPEND.
+    ///
+    /// # Errors
+    /// As [`Mailbox::append`], and `mail.INVALID_NAME` for a name a tag cannot have.
+    pub async fn append_tagged(
+        &self,
+        folder: ItemId,
+        raw: &[u8],
+        flags: Flags,
+        tags: &[String],
+        internal_date_ms: i64,
+    ) -> Result<MessageMeta, StoreError> {
+        for t in tags {
+            crate::tags::tag_name(t)?;
+        }
         let prepared = prepare_blob(&self.inner, raw.to_vec()).await?;
-        let res = create_message(self, folder, &prepared, flags, internal_date_ms).await;
+        let res = create_message(
+            self,
+            folder,
+            &prepared,
+            flags,
+            tags.to_vec(),
+            internal_date_ms,
+        )
+        .await;
         if res.is_err() {
             let digest = prepared.digest.clone();
             drop(prepared);
@@ -379,7 +410,7 @@ impl Mailbox {
     }
 
     /// Metadata for each id in order; `mail.NO_SUCH_MSG` on the first missing one.
-    async fn metas(&self, ids: &[ItemId]) -> Result<Vec<MessageMeta>, StoreError> {
+    pub(crate) async fn metas(&self, ids: &[ItemId]) -> Result<Vec<MessageMeta>, StoreError> {
         let mut conn = self.inner.pool.acquire().await.db("acquire connection")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {

@@ -4,8 +4,8 @@
 //! `change_checkpoint`, `mail_item.imap_id`, `mod_metadata`, `blob_digest`, `tag_names`,
 //! `tombstone`) but is one SQLite file, not Zimbra's per-group MySQL databases.
 //!
-//! LIMITATION: only SQLite, one file (no shards yet), and no migrations beyond "create
-//! if missing"; `store_state.schema_version` is there for the first one.
+//! Migrations: version 1 (no tags) gains `mailbox.tag_id_checkpoint`; the tag tables
+//! are created when missing. LIMITATION: only SQLite, one file (no shards yet).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,7 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::error::{DbContext, StoreError};
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &[&str] = &[
     // One row: where the redo log and the database agree, and the mailbox id counter.
@@ -32,7 +32,7 @@ const SCHEMA: &[&str] = &[
     )",
     "INSERT OR IGNORE INTO store_state
         (id, schema_version, redo_checkpoint, redo_high_seq, next_mailbox_id)
-        VALUES (1, 1, 0, 0, 1)",
+        VALUES (1, 2, 0, 0, 1)",
     // last_redo_seq: the last redo record applied to this mailbox (replay skips older).
     "CREATE TABLE IF NOT EXISTS mailbox (
         id INTEGER PRIMARY KEY,
@@ -41,7 +41,8 @@ const SCHEMA: &[&str] = &[
         change_checkpoint INTEGER NOT NULL,
         last_redo_seq INTEGER NOT NULL,
         uid_validity_base INTEGER NOT NULL,
-        created_ms INTEGER NOT NULL
+        created_ms INTEGER NOT NULL,
+        tag_id_checkpoint INTEGER NOT NULL DEFAULT 63
     )",
     "CREATE TABLE IF NOT EXISTS deleted_mailbox (
         id INTEGER PRIMARY KEY,
@@ -104,7 +105,45 @@ const SCHEMA: &[&str] = &[
         date INTEGER NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS tombstone_change ON tombstone (mailbox_id, change)",
+    // Tags (Zimbra's `tag` and `tagged_item`); lname is the lower-cased name, which
+    // makes names unique per mailbox without regard to case. mail_item.tag_names
+    // mirrors each item's tag names for reads.
+    "CREATE TABLE IF NOT EXISTS tag (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        lname TEXT NOT NULL,
+        color INTEGER NOT NULL DEFAULT 0,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS tag_lname ON tag (mailbox_id, lname)",
+    "CREATE TABLE IF NOT EXISTS tagged_item (
+        mailbox_id INTEGER NOT NULL,
+        tag_id INTEGER NOT NULL,
+        item_id INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, tag_id, item_id)
+    )",
+    "CREATE INDEX IF NOT EXISTS tagged_item_item ON tagged_item (mailbox_id, item_id)",
 ];
+
+/// Brings a version 1 database (no tags) to version 2.
+async fn migrate_v1(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    let has: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('mailbox') WHERE name = 'tag_id_checkpoint'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .db("inspect schema")?;
+    if has == 0 {
+        sqlx::query("ALTER TABLE mailbox ADD COLUMN tag_id_checkpoint INTEGER NOT NULL DEFAULT 63")
+            .execute(&mut *conn)
+            .await
+            .db("migrate schema to 2")?;
+    }
+    Ok(())
+}
 
 /// Opens (creating when missing) the SQLite file at `path` in WAL mode with
 /// `synchronous=NORMAL` (the redo log, not the database, is what makes a change
@@ -144,6 +183,14 @@ pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool, StoreError> {
             "database schema version {version} is newer than this code ({SCHEMA_VERSION})"
         )));
     }
+    if version < 2 {
+        migrate_v1(&mut tx).await?;
+    }
+    sqlx::query("UPDATE store_state SET schema_version = ? WHERE id = 1")
+        .bind(SCHEMA_VERSION)
+        .execute(&mut *tx)
+        .await
+        .db("record schema version")?;
     tx.commit().await.db("commit schema")?;
     Ok(pool)
 }

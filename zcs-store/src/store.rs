@@ -188,8 +188,15 @@ impl Store {
                 let prepared = prepared.clone();
                 tasks.push(tokio::spawn(async move {
                     let mb = store.mailbox(t.account).await?;
-                    crate::messages::create_message(&mb, t.folder, &prepared, t.flags, received_ms)
-                        .await
+                    crate::messages::create_message(
+                        &mb,
+                        t.folder,
+                        &prepared,
+                        t.flags,
+                        Vec::new(),
+                        received_ms,
+                    )
+                    .await
                 }));
             }
             let mut out = Vec::with_capacity(tasks.len());

@@ -80,7 +80,7 @@ pub struct MessageMeta {
     pub imap_uid: u32,
     /// Zimbra flag bits; [`Flags::UNREAD`] is IMAP's missing `\Seen` (RFC 9051 §2.3.2).
     pub flags: Flags,
-    /// Tag names. LIMITATION: tags cannot be set yet, so this is always empty.
+    /// Names of the tags on the message, in tag id order (IMAP keywords).
     pub tags: Vec<String>,
     /// IMAP INTERNALDATE / delivery time, ms since the epoch.
     pub internal_date_ms: i64,
@@ -98,6 +98,24 @@ pub struct MessageMeta {
     pub recipients: String,
     /// `Message-ID` without angle brackets.
     pub message_id: Option<String>,
+}
+
+/// A tag of a mailbox, with the counts of messages carrying it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tag {
+    /// The tag's id: from 64 (`ItemId::FIRST_TAG_ID`) up to 255, then from the item id
+    /// sequence.
+    pub id: ItemId,
+    /// Its name, as created or last renamed (unique per mailbox regardless of case).
+    pub name: String,
+    /// Zimbra's color index (0 is the default).
+    pub color: i32,
+    /// Change number of the tag's creation or last rename.
+    pub modseq: i64,
+    /// Messages carrying the tag.
+    pub messages: u32,
+    /// Unread messages carrying the tag.
+    pub unread: u32,
 }
 
 /// An item that left a folder: deleted, or moved elsewhere.

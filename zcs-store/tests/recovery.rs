@@ -23,6 +23,7 @@ struct Snapshot {
     folders: Vec<Folder>,
     messages: BTreeMap<i32, (MessageMeta, Vec<u8>)>,
     size_and_count: (u64, u64),
+    tags: Vec<zcs_store::Tag>,
 }
 
 async fn snapshot(mb: &Mailbox) -> Snapshot {
@@ -40,6 +41,7 @@ async fn snapshot(mb: &Mailbox) -> Snapshot {
         folders,
         messages,
         size_and_count: mb.size_and_count().await.unwrap(),
+        tags: mb.tags().await.unwrap(),
     }
 }
 
@@ -66,6 +68,25 @@ async fn busy_work(mb: &Mailbox, seed: usize) {
     mb.replace_flags(&ids[3..4], Flags(Flags::FLAGGED))
         .await
         .unwrap();
+    let work = mb.create_tag(&format!("Work{seed}"), 3).await.unwrap();
+    mb.set_tag(&ids[..3], work.id, true).await.unwrap();
+    mb.set_tags_by_name(&ids[1..2], &["$Label1".into(), "later".into()], true, true)
+        .await
+        .unwrap();
+    mb.set_tag(&ids[2..3], work.id, false).await.unwrap();
+    let gone_tag = mb.create_tag(&format!("Gone{seed}"), 0).await.unwrap();
+    mb.set_tag(&ids[..1], gone_tag.id, true).await.unwrap();
+    mb.delete_tag(gone_tag.id).await.unwrap();
+    mb.rename_tag(work.id, &format!("Job{seed}")).await.unwrap();
+    mb.append_tagged(
+        inbox,
+        &simple_message(seed * 100 + 60),
+        Flags(0),
+        &["new".into()],
+        1,
+    )
+    .await
+    .unwrap();
     mb.copy(&ids[..2], sub.id).await.unwrap();
     mb.move_items(&ids[2..4], f.id).await.unwrap();
     mb.delete_items(&ids[4..5]).await.unwrap();
@@ -300,6 +321,7 @@ async fn hand_written_log_replays_with_its_ids_and_skips_aborted_records() {
         sender: "s@example.com".into(),
         recipients: "r@example.com".into(),
         message_id: None,
+        tags: Vec::new(),
     };
     let ops = [
         RedoOp::CreateMailbox {

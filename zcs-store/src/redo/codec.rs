@@ -81,6 +81,9 @@ pub enum RedoOp {
         sender: String,
         recipients: String,
         message_id: Option<String>,
+        /// Tag ids the message starts with (encoded after `message_id`; records written
+        /// before tags existed end there and decode with none).
+        tags: Vec<i32>,
     },
     /// Items got these new flag values (only items whose flags changed are listed).
     SetFlags { change: i64, items: Vec<(i32, u32)> },
@@ -101,6 +104,22 @@ pub enum RedoOp {
     /// The op logged with sequence `seq` was not applied (its database transaction
     /// failed); replay must skip it.
     Abort { seq: u64 },
+    /// A tag was created (ids from 64, see `zcs_core::ItemId::FIRST_TAG_ID`).
+    CreateTag {
+        change: i64,
+        id: i32,
+        name: String,
+        color: i32,
+    },
+    /// A tag was renamed; the items carrying it change with it.
+    RenameTag { change: i64, id: i32, name: String },
+    /// A tag was deleted and removed from every item carrying it.
+    DeleteTag { change: i64, id: i32 },
+    /// Items got these complete tag sets, by tag id (only items whose tags changed).
+    SetTags {
+        change: i64,
+        items: Vec<(i32, Vec<i32>)>,
+    },
 }
 
 impl RedoOp {
@@ -118,6 +137,10 @@ impl RedoOp {
             RedoOp::Move { .. } => 9,
             RedoOp::Delete { .. } => 10,
             RedoOp::Abort { .. } => 11,
+            RedoOp::CreateTag { .. } => 12,
+            RedoOp::RenameTag { .. } => 13,
+            RedoOp::DeleteTag { .. } => 14,
+            RedoOp::SetTags { .. } => 15,
         }
     }
 }
@@ -253,6 +276,7 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
             sender,
             recipients,
             message_id,
+            tags,
         } => {
             put_i64(b, *change);
             put_i32(b, *id);
@@ -271,6 +295,7 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
                     put_str(b, m);
                 }
             }
+            put_ids(b, tags);
         }
         RedoOp::SetFlags { change, items } => {
             put_i64(b, *change);
@@ -306,6 +331,41 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
             }
         }
         RedoOp::Abort { seq } => put_u64(b, *seq),
+        RedoOp::CreateTag {
+            change,
+            id,
+            name,
+            color,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_str(b, name);
+            put_i32(b, *color);
+        }
+        RedoOp::RenameTag { change, id, name } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_str(b, name);
+        }
+        RedoOp::DeleteTag { change, id } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+        }
+        RedoOp::SetTags { change, items } => {
+            put_i64(b, *change);
+            put_u32(b, len_u32(items.len()));
+            for (id, tags) in items {
+                put_i32(b, *id);
+                put_ids(b, tags);
+            }
+        }
+    }
+}
+
+fn put_ids(b: &mut Vec<u8>, ids: &[i32]) {
+    put_u32(b, len_u32(ids.len()));
+    for id in ids {
+        put_i32(b, *id);
     }
 }
 
@@ -442,6 +502,11 @@ fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
                 1 => Some(r.string()?),
                 _ => return Err(DecodeError::Malformed("option tag")),
             },
+            tags: if r.pos < body.len() {
+                r.ids()?
+            } else {
+                Vec::new()
+            },
         },
         7 => {
             let change = r.i64()?;
@@ -484,6 +549,30 @@ fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
             RedoOp::Delete { change, ids }
         }
         11 => RedoOp::Abort { seq: r.u64()? },
+        12 => RedoOp::CreateTag {
+            change: r.i64()?,
+            id: r.i32()?,
+            name: r.string()?,
+            color: r.i32()?,
+        },
+        13 => RedoOp::RenameTag {
+            change: r.i64()?,
+            id: r.i32()?,
+            name: r.string()?,
+        },
+        14 => RedoOp::DeleteTag {
+            change: r.i64()?,
+            id: r.i32()?,
+        },
+        15 => {
+            let change = r.i64()?;
+            let n = r.count(8)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push((r.i32()?, r.ids()?));
+            }
+            RedoOp::SetTags { change, items }
+        }
         other => return Err(DecodeError::UnknownOp(other)),
     };
     if r.pos != body.len() {
@@ -575,6 +664,16 @@ impl Reader<'_> {
         Ok(n)
     }
 
+    /// A list of i32 ids.
+    fn ids(&mut self) -> Result<Vec<i32>, DecodeError> {
+        let n = self.count(4)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.i32()?);
+        }
+        Ok(out)
+    }
+
     fn string(&mut self) -> Result<String, DecodeError> {
         let n = self.u32()? as usize;
         let end = self
@@ -632,11 +731,13 @@ mod tests {
                     any::<i64>()
                 ),
                 (any::<u64>(), s, s, s, s, proptest::option::of(s)),
+                prop::collection::vec(any::<i32>(), 0..5),
             )
                 .prop_map(
                     |(
                         (change, id, folder, flags, date_ms),
                         (size, digest, subject, sender, recipients, message_id),
+                        tags,
                     )| RedoOp::CreateMessage {
                         change,
                         id,
@@ -649,6 +750,7 @@ mod tests {
                         sender,
                         recipients,
                         message_id,
+                        tags,
                     }
                 ),
             (
@@ -679,6 +781,28 @@ mod tests {
             (any::<i64>(), prop::collection::vec(any::<i32>(), 0..20))
                 .prop_map(|(change, ids)| RedoOp::Delete { change, ids }),
             any::<u64>().prop_map(|seq| RedoOp::Abort { seq }),
+            (any::<i64>(), any::<i32>(), s, any::<i32>()).prop_map(|(change, id, name, color)| {
+                RedoOp::CreateTag {
+                    change,
+                    id,
+                    name,
+                    color,
+                }
+            }),
+            (any::<i64>(), any::<i32>(), s).prop_map(|(change, id, name)| RedoOp::RenameTag {
+                change,
+                id,
+                name
+            }),
+            (any::<i64>(), any::<i32>()).prop_map(|(change, id)| RedoOp::DeleteTag { change, id }),
+            (
+                any::<i64>(),
+                prop::collection::vec(
+                    (any::<i32>(), prop::collection::vec(any::<i32>(), 0..4)),
+                    0..6
+                )
+            )
+                .prop_map(|(change, items)| RedoOp::SetTags { change, items }),
         ]
     }
 
@@ -763,6 +887,40 @@ mod tests {
         let mut h = encode_file_header();
         h[7] = 99;
         assert_eq!(decode_log(&h).stop, Some(DecodeError::BadHeader));
+    }
+
+    #[test]
+    fn a_create_message_without_tags_from_before_tags_decodes() {
+        let rec = RedoRecord {
+            seq: 1,
+            timestamp_ms: 2,
+            mailbox: MailboxId(3),
+            op: RedoOp::CreateMessage {
+                change: 4,
+                id: 257,
+                folder: 2,
+                flags: 0,
+                date_ms: 5,
+                size: 6,
+                digest: "d".into(),
+                subject: "s".into(),
+                sender: String::new(),
+                recipients: String::new(),
+                message_id: None,
+                tags: Vec::new(),
+            },
+        };
+        let mut framed = Vec::new();
+        encode_record(&rec, &mut framed);
+        // Drop the tag count (the last 4 bytes) and re-frame, as the old encoder wrote.
+        let body = &framed[FRAME_LEN..framed.len() - 4];
+        let mut old = RECORD_MARKER.to_le_bytes().to_vec();
+        old.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        old.extend_from_slice(body);
+        let d = decode_records(&old);
+        assert_eq!(d.stop, None);
+        assert_eq!(d.records, vec![rec]);
     }
 
     #[test]

@@ -1,0 +1,273 @@
+//! Applying the tag records (`CreateTag`, `RenameTag`, `DeleteTag`, `SetTags`) and the
+//! tag side of message records, inside the caller's transaction.
+//!
+//! `tagged_item` is the truth; `mail_item.tag_names` is rewritten from it (Zimbra's
+//! NUL-separated form, tags in id order) whenever an item's tags or a tag's name
+//! change, and the item and its folder take the change number, so IMAP sees keyword
+//! changes through MODSEQ. As everywhere in `crate::apply`, a missing row is skipped
+//! with a warning so replay over a partly applied state converges.
+
+use sqlx::{Row, SqliteConnection};
+use zcs_core::MailboxId;
+
+use crate::error::{DbContext, StoreError};
+
+/// Ids below this are tag ids; a tag created once they are used up takes an item id.
+pub(crate) const TAG_ID_LIMIT: i32 = 256;
+
+pub(crate) async fn create_tag(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    change: i64,
+    id: i32,
+    name: &str,
+    color: i32,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tag (mailbox_id, id, name, lname, color, created_change, modseq)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(mb.0)
+    .bind(id)
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(color)
+    .bind(change)
+    .bind(change)
+    .execute(&mut *conn)
+    .await
+    .db("insert tag")?;
+    if id < TAG_ID_LIMIT {
+        sqlx::query(
+            "UPDATE mailbox SET tag_id_checkpoint = MAX(tag_id_checkpoint, ?) WHERE id = ?",
+        )
+        .bind(id)
+        .bind(mb.0)
+        .execute(&mut *conn)
+        .await
+        .db("advance tag id")?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn rename_tag(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    change: i64,
+    id: i32,
+    name: &str,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE tag SET name = ?, lname = ?, modseq = MAX(modseq, ?)
+         WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(name)
+    .bind(name.to_lowercase())
+    .bind(change)
+    .bind(mb.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db("rename tag")?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(mailbox = mb.0, tag = id, "rename of a missing tag skipped");
+        return Ok(());
+    }
+    for item in items_with_tag(conn, mb, id).await? {
+        refresh_item(conn, mb, item, change, ts).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_tag(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    change: i64,
+    id: i32,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let items = items_with_tag(conn, mb, id).await?;
+    sqlx::query("DELETE FROM tagged_item WHERE mailbox_id = ? AND tag_id = ?")
+        .bind(mb.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .db("untag items")?;
+    sqlx::query("DELETE FROM tag WHERE mailbox_id = ? AND id = ?")
+        .bind(mb.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .db("delete tag")?;
+    for item in items {
+        refresh_item(conn, mb, item, change, ts).await?;
+    }
+    Ok(())
+}
+
+/// Gives `item` exactly the tags `tags` (ids of tags that no longer exist are
+/// ignored) and stamps it with `change`.
+pub(crate) async fn set_item_tags(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    item: i32,
+    tags: &[i32],
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM mail_item WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(item)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("read tagged item")?;
+    if exists.is_none() {
+        tracing::warn!(
+            mailbox = mb.0,
+            item,
+            "tag change for a missing item skipped"
+        );
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM tagged_item WHERE mailbox_id = ? AND item_id = ?")
+        .bind(mb.0)
+        .bind(item)
+        .execute(&mut *conn)
+        .await
+        .db("clear item tags")?;
+    for tag in tags {
+        sqlx::query(
+            "INSERT OR IGNORE INTO tagged_item (mailbox_id, tag_id, item_id)
+             SELECT mailbox_id, id, ? FROM tag WHERE mailbox_id = ? AND id = ?",
+        )
+        .bind(item)
+        .bind(mb.0)
+        .bind(tag)
+        .execute(&mut *conn)
+        .await
+        .db("tag item")?;
+    }
+    refresh_item(conn, mb, item, change, ts).await
+}
+
+/// Gives the copy `new` the tags of `src`.
+pub(crate) async fn copy_tags(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    src: i32,
+    new: i32,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO tagged_item (mailbox_id, tag_id, item_id)
+         SELECT mailbox_id, tag_id, ? FROM tagged_item WHERE mailbox_id = ? AND item_id = ?",
+    )
+    .bind(new)
+    .bind(mb.0)
+    .bind(src)
+    .execute(&mut *conn)
+    .await
+    .db("copy item tags")?;
+    Ok(())
+}
+
+/// Forgets the tags of a deleted item.
+pub(crate) async fn forget_item(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    item: i32,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM tagged_item WHERE mailbox_id = ? AND item_id = ?")
+        .bind(mb.0)
+        .bind(item)
+        .execute(&mut *conn)
+        .await
+        .db("forget item tags")?;
+    Ok(())
+}
+
+async fn items_with_tag(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    tag: i32,
+) -> Result<Vec<i32>, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT item_id FROM tagged_item WHERE mailbox_id = ? AND tag_id = ? ORDER BY item_id",
+    )
+    .bind(mb.0)
+    .bind(tag)
+    .fetch_all(&mut *conn)
+    .await
+    .db("list tagged items")?;
+    Ok(ids.into_iter().map(|i| i as i32).collect())
+}
+
+/// Rewrites `tag_names` of `item` from `tagged_item`, and stamps the item and its
+/// folder with `change`.
+pub(crate) async fn refresh_item(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    item: i32,
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT t.name FROM tagged_item ti JOIN tag t
+            ON t.mailbox_id = ti.mailbox_id AND t.id = ti.tag_id
+         WHERE ti.mailbox_id = ? AND ti.item_id = ? ORDER BY t.id",
+    )
+    .bind(mb.0)
+    .bind(item)
+    .fetch_all(&mut *conn)
+    .await
+    .db("read item tags")?;
+    let row = sqlx::query(
+        "UPDATE mail_item SET tag_names = ?, mod_metadata = MAX(mod_metadata, ?),
+            change_date = ? WHERE mailbox_id = ? AND id = ? RETURNING folder_id",
+    )
+    .bind(join_tags(&names))
+    .bind(change)
+    .bind(ts)
+    .bind(mb.0)
+    .bind(item)
+    .fetch_optional(&mut *conn)
+    .await
+    .db("update item tags")?;
+    if let Some(row) = row {
+        let folder: i64 = row.try_get(0).db("update item tags")?;
+        sqlx::query("UPDATE folder SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")
+            .bind(change)
+            .bind(mb.0)
+            .bind(folder)
+            .execute(&mut *conn)
+            .await
+            .db("touch folder")?;
+    }
+    Ok(())
+}
+
+/// Zimbra's `tag_names` form: each name followed by NUL, with a leading NUL; empty for
+/// no tags (DbTag.serializeTags).
+pub(crate) fn join_tags(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\0");
+    for n in names {
+        s.push_str(n);
+        s.push('\0');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_names_form() {
+        assert_eq!(join_tags(&[]), "");
+        assert_eq!(join_tags(&["a".into(), "b c".into()]), "\0a\0b c\0");
+    }
+}
