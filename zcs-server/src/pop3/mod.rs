@@ -1,0 +1,81 @@
+//! The POP3 front end (RFC 1939) of zcs, with CAPA and response codes (RFC 2449,
+//! RFC 3206), AUTH PLAIN (RFC 5034, RFC 4616), TOP, UIDL and PIPELINING.
+//!
+//! This module is in charge of the wire protocol only: framing, parsing, the per
+//! connection state machine with its deletion marks, the maildrop lock and dot-stuffing.
+//! What the maildrop holds and what deleting means come from [`Pop3Backend`] and
+//! [`Pop3Maildrop`] (zcs's implementation is `crate::pop3_backend`: the Inbox, with the
+//! account's POP3 settings). It does not do TLS; [`serve_connection`] accepts any byte
+//! stream, so a TLS acceptor can be put in front of it.
+//!
+//! Known gaps, each marked `LIMITATION` where it lives:
+//! - no STLS and no APOP; TLS on 995 is the integrator's (via [`serve_connection`]);
+//! - AUTH PLAIN does not do proxy authorisation;
+//! - no EXPIRE or LOGIN-DELAY capability (nothing is expired, logins are not throttled
+//!   beyond [`Pop3Config::auth_failure_delay`]).
+
+mod backend;
+mod command;
+mod io;
+mod lock;
+mod server;
+mod session;
+
+use std::time::Duration;
+
+pub use backend::{Pop3AuthError, Pop3Backend, Pop3Error, Pop3Maildrop, Pop3Message, Pop3Result};
+pub use command::{Command, ParseError, parse_command};
+pub use lock::{MaildropGuard, MaildropLocks};
+pub use server::{serve, serve_connection};
+
+/// Settings of a POP3 listener. [`Pop3Config::default`] gives the values zcs ships
+/// with; every field can be changed before calling [`serve`].
+#[derive(Clone, Debug)]
+pub struct Pop3Config {
+    /// The host name in the greeting's timestamp banner (`zimbraPop3AdvertisedName`,
+    /// else the server's name).
+    pub hostname: String,
+    /// Longest line accepted (RFC 2449 §4 caps commands at 255 octets; SASL responses
+    /// may be longer). A longer line is dropped as it arrives and answered `-ERR`.
+    pub max_line: usize,
+    /// Inactivity after which the session ends without applying deletions (RFC 1939
+    /// §3 asks for at least 10 minutes). Also the time a client gets to read a reply.
+    pub idle_timeout: Duration,
+    /// Protocol errors (unknown commands, bad arguments, commands in the wrong state)
+    /// tolerated before the connection is closed.
+    pub max_errors: u32,
+    /// Failed logins tolerated on one connection before it is closed.
+    pub max_auth_failures: u32,
+    /// Pause before answering a failed login, to slow password guessing.
+    pub auth_failure_delay: Duration,
+    /// Connections served at once (`zimbraPop3MaxConnections`); further clients get
+    /// `-ERR [SYS/TEMP]` straight away.
+    pub max_connections: usize,
+    /// How long [`serve`] waits for open sessions after shutdown
+    /// (`zimbraPop3ShutdownGraceSeconds`).
+    pub shutdown_grace: Duration,
+    /// Whether USER/PASS and AUTH PLAIN are offered (`zimbraPop3CleartextLoginEnabled`
+    /// on a listener without TLS; always true behind TLS). When false, CAPA omits USER
+    /// and SASL and logins are refused.
+    pub cleartext_login: bool,
+    /// The maildrop locks; listeners sharing a clone of the same table exclude each
+    /// other's sessions on one account.
+    pub locks: MaildropLocks,
+}
+
+impl Default for Pop3Config {
+    fn default() -> Self {
+        Pop3Config {
+            hostname: "localhost".to_string(),
+            max_line: 8 * 1024,
+            idle_timeout: Duration::from_secs(10 * 60),
+            max_errors: 10,
+            max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(1),
+            max_connections: 200,
+            shutdown_grace: Duration::from_secs(10),
+            cleartext_login: true,
+            locks: MaildropLocks::default(),
+        }
+    }
+}
