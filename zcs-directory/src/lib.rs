@@ -2,7 +2,8 @@
 //! `Provisioning` facade that `zmprov`, the servers and the MTA use.
 //!
 //! - [`Directory`] stores entries (global config, servers, domains, COS, accounts, ...)
-//!   and keeps names and addresses unique; [`SqlDirectory`] is its SQLite backend.
+//!   and keeps names and addresses unique; [`SqlDirectory`] is its SQL backend (SQLite,
+//!   MariaDB, PostgreSQL).
 //! - [`AuthMechanism`] judges a password; [`AuthRegistry`] maps `zimbraAuthMech` names
 //!   to mechanisms, with the internal `zimbra` one built in; [`password`] reads and
 //!   writes `userPassword` hashes.
@@ -25,4 +26,4 @@ pub use directory::{Directory, EntryKey};
 pub use provisioning::{
     AccountContext, DEFAULT_COS, Provisioning, server_attr, server_attr_values,
 };
-pub use sql::{SqlDirectory, SqlDirectoryError};
+pub use sql::{SqlBackend, SqlDirectory, SqlDirectoryError};

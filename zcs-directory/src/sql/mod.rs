@@ -1,31 +1,40 @@
-//! `SqlDirectory`: the [`Directory`] backend on SQL through sqlx (SQLite today).
+//! `SqlDirectory`: the [`Directory`] backend on SQL through sqlx: SQLite (the embedded
+//! default), MariaDB and PostgreSQL.
 //!
 //! In charge of the tables described in [`schema`], of keeping names and addresses
-//! unique, and of sharing one database file between processes (the server and `zmprov`):
-//! WAL journaling, a busy timeout, and `BEGIN IMMEDIATE` for every write so two writers
-//! queue instead of failing on a lock upgrade. Not in charge of validation or defaults.
+//! unique, and of sharing one database between processes (the server and `zmprov`). One
+//! code path runs on every engine through sqlx's `Any` driver; [`SqlBackend`] holds the
+//! few differences (placeholders, DDL types, how writes lock). SQLite runs in WAL mode
+//! with a busy timeout and `BEGIN IMMEDIATE` for every write, so two writers queue
+//! instead of failing on a lock upgrade; MariaDB and PostgreSQL run writes at READ
+//! COMMITTED and lock the changed entry's row with `SELECT ... FOR UPDATE`. Uniqueness
+//! of names and addresses rests on unique keys on every engine, so racing creates yield
+//! one entry and one "exists" fault. Not in charge of validation or defaults.
 
+mod dialect;
 mod rows;
 pub mod schema;
 
 use std::path::Path;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 use zcs_core::{AttrEdit, Attrs, Entry, EntryKind, ServiceError, ServiceResult, ZimbraId};
+
+pub use dialect::SqlBackend;
 
 use crate::directory::{
     A_ZIMBRA_ID, Directory, EntryKey, exists_fault, is_address_kind, no_such_fault,
 };
 use crate::names::lower_name;
 
-/// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Connections kept per SQLite handle; SQLite serialises writers anyway.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
-/// Connections kept per handle; SQLite serialises writers anyway.
-const MAX_CONNECTIONS: u32 = 4;
+/// Connections kept per MariaDB or PostgreSQL handle.
+const SERVER_MAX_CONNECTIONS: u32 = 8;
 
 /// Failures of the SQL backend, before they become `service.FAILURE`.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +52,9 @@ pub enum SqlDirectoryError {
     /// The file was written by a newer schema than this code knows.
     #[error("directory database: unsupported schema version {0}")]
     Schema(String),
+    /// The URL names no engine this backend speaks.
+    #[error("directory database: unsupported URL scheme in {0:?}")]
+    Url(String),
 }
 
 impl SqlDirectoryError {
@@ -63,10 +75,34 @@ impl From<SqlDirectoryError> for ServiceError {
 /// share it behind an `Arc`.
 #[derive(Debug)]
 pub struct SqlDirectory {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: SqlBackend,
 }
 
 impl SqlDirectory {
+    /// Opens the directory database a URL names, picking the engine from its scheme:
+    /// `sqlite:` (a file, created if missing, e.g. `sqlite:///opt/zcs/db/directory.db`;
+    /// `sqlite::memory:` for a private in-memory one), `mysql:` or `mariadb:`, or
+    /// `postgres:`/`postgresql:`. Creates missing tables and checks the schema version.
+    /// The database itself must exist on MariaDB and PostgreSQL.
+    ///
+    /// # Errors
+    /// `service.FAILURE` for an unknown scheme, an unreachable server, refused
+    /// credentials, or a schema written by a newer zcs.
+    pub async fn open(url: &str) -> ServiceResult<Self> {
+        let backend =
+            SqlBackend::from_url(url).ok_or_else(|| SqlDirectoryError::Url(redact_url(url)))?;
+        let url = match backend {
+            // sqlx's own scheme is `mysql`.
+            SqlBackend::MySql if url.len() > 8 && url[..8].eq_ignore_ascii_case("mariadb:") => {
+                format!("mysql:{}", &url[8..])
+            }
+            _ => url.to_string(),
+        };
+        let opts: AnyConnectOptions = url.parse().map_err(SqlDirectoryError::db("parse URL"))?;
+        Self::connect(backend, opts).await
+    }
+
     /// Opens (creating if missing) the SQLite directory file at `path`, switches it to
     /// WAL mode so other processes can read while one writes, sets a busy timeout, and
     /// creates or checks the schema.
@@ -74,27 +110,62 @@ impl SqlDirectory {
     /// # Errors
     /// `service.FAILURE` when the file cannot be opened or was written by a newer schema.
     pub async fn open_sqlite(path: &Path) -> ServiceResult<Self> {
-        let opts = SqliteConnectOptions::new()
+        let url = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+            .to_url_lossy();
+        let opts = AnyConnectOptions::from_url(&url).map_err(SqlDirectoryError::db("open"))?;
+        let dir = Self::connect(SqlBackend::Sqlite, opts).await?;
+        tracing::debug!(path = %path.display(), "directory database open");
+        Ok(dir)
+    }
+
+    /// Builds the pool with each engine's per-connection settings, then the schema.
+    async fn connect(backend: SqlBackend, opts: AnyConnectOptions) -> ServiceResult<Self> {
+        sqlx::any::install_default_drivers();
+        let max = match backend {
+            SqlBackend::Sqlite => SQLITE_MAX_CONNECTIONS,
+            SqlBackend::MySql | SqlBackend::Postgres => SERVER_MAX_CONNECTIONS,
+        };
+        let mut pool_opts = AnyPoolOptions::new().max_connections(max);
+        let url = opts.database_url.as_str();
+        if backend == SqlBackend::Sqlite
+            && (url.contains(":memory:") || url.contains("mode=memory"))
+        {
+            // Each connection to an in-memory database is a database of its own: keep
+            // exactly one, forever.
+            pool_opts = pool_opts
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool_opts
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    for stmt in session_setup(backend) {
+                        conn.execute(*stmt).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(SqlDirectoryError::db("open"))?;
-        let dir = SqlDirectory { pool };
+        let dir = SqlDirectory { pool, backend };
 
         let mut tx = dir.write_tx().await?;
-        schema::ensure(&mut tx).await?;
+        schema::ensure(&mut tx, backend).await?;
         tx.commit()
             .await
             .map_err(SqlDirectoryError::db("commit schema"))?;
-        tracing::debug!(path = %path.display(), "directory database open");
+        tracing::debug!(backend = %backend, "directory database ready");
         Ok(dir)
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> SqlBackend {
+        self.backend
     }
 
     /// Closes every connection; later calls fail. Waits for running statements.
@@ -102,20 +173,40 @@ impl SqlDirectory {
         self.pool.close().await;
     }
 
-    /// A write transaction that holds the database write lock from its first statement.
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, SqlDirectoryError> {
+    /// A write transaction; on SQLite it holds the database write lock from its first
+    /// statement.
+    async fn write_tx(&self) -> Result<Transaction<'static, Any>, SqlDirectoryError> {
         self.pool
-            .begin_with("BEGIN IMMEDIATE")
+            .begin_with(self.backend.begin_write())
             .await
             .map_err(SqlDirectoryError::db("begin write"))
     }
+}
 
-    /// A read transaction: one consistent snapshot across the statements it runs.
-    async fn read_tx(&self) -> Result<Transaction<'static, Sqlite>, SqlDirectoryError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(SqlDirectoryError::db("begin read"))
+/// Statements run on every new connection.
+fn session_setup(backend: SqlBackend) -> &'static [&'static str] {
+    match backend {
+        // WAL lets readers in other processes work while one writes; FULL makes a
+        // commit durable when it returns.
+        SqlBackend::Sqlite => &[
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA foreign_keys = ON",
+            // Wait up to 15 s for another process's write lock before failing.
+            "PRAGMA busy_timeout = 15000",
+        ],
+        // READ COMMITTED: no gap locks on the index scans of writes, so concurrent
+        // writes to different entries do not deadlock each other.
+        SqlBackend::MySql => &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"],
+        SqlBackend::Postgres => &[],
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
     }
 }
 
@@ -153,8 +244,10 @@ impl SqlDirectory {
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
         check_edits(edits)?;
+        let b = self.backend;
         let mut tx = self.write_tx().await?;
-        let Some(mut entry) = rows::load_by_id(&mut tx, id).await? else {
+        rows::lock_entry(&mut tx, b, id).await?;
+        let Some(mut entry) = rows::load_by_id(&mut *tx, b, id).await? else {
             return Err(no_such_fault(kind, &id.to_string()));
         };
         if entry.kind != kind {
@@ -163,7 +256,7 @@ impl SqlDirectory {
 
         if let Some(new_name) = new_name {
             entry.name = new_name.trim().to_string();
-            rows::update_name(&mut tx, &entry)
+            rows::update_name(&mut tx, b, &entry)
                 .await
                 .map_err(exists_or_failure(kind, &entry.name, "rename entry"))?;
         }
@@ -172,10 +265,10 @@ impl SqlDirectory {
                 entry.attrs.apply(edit);
             }
             entry.attrs.set_one(A_ZIMBRA_ID, id.to_string());
-            rows::write_attrs(&mut tx, &entry).await?;
+            rows::write_attrs(&mut tx, b, &entry).await?;
         }
         if is_address_kind(kind) {
-            rows::write_addresses(&mut tx, &entry).await?;
+            rows::write_addresses(&mut tx, b, &entry).await?;
         }
 
         tx.commit()
@@ -202,13 +295,14 @@ impl Directory for SqlDirectory {
             attrs,
         };
 
+        let b = self.backend;
         let mut tx = self.write_tx().await?;
-        rows::insert_entry(&mut tx, &entry)
+        rows::insert_entry(&mut tx, b, &entry)
             .await
             .map_err(exists_or_failure(kind, &entry.name, "insert entry"))?;
-        rows::write_attrs(&mut tx, &entry).await?;
+        rows::write_attrs(&mut tx, b, &entry).await?;
         if is_address_kind(kind) {
-            rows::write_addresses(&mut tx, &entry).await?;
+            rows::write_addresses(&mut tx, b, &entry).await?;
         }
         tx.commit()
             .await
@@ -218,14 +312,13 @@ impl Directory for SqlDirectory {
     }
 
     async fn get_entry(&self, kind: EntryKind, key: &EntryKey) -> ServiceResult<Option<Entry>> {
-        let mut tx = self.read_tx().await?;
+        let b = self.backend;
         let found = match key {
-            EntryKey::Id(id) => rows::load_by_id(&mut tx, *id).await?,
-            EntryKey::Name(name) => rows::load_by_name(&mut tx, kind, &lower_name(name)).await?,
+            EntryKey::Id(id) => rows::load_by_id(&self.pool, b, *id).await?,
+            EntryKey::Name(name) => {
+                rows::load_by_name(&self.pool, b, kind, &lower_name(name)).await?
+            }
         };
-        tx.commit()
-            .await
-            .map_err(SqlDirectoryError::db("end read"))?;
         Ok(found.filter(|e| e.kind == kind))
     }
 
@@ -259,7 +352,7 @@ impl Directory for SqlDirectory {
 
     async fn delete_entry(&self, kind: EntryKind, id: ZimbraId) -> ServiceResult<()> {
         let mut tx = self.write_tx().await?;
-        let deleted = rows::delete(&mut tx, kind, id).await?;
+        let deleted = rows::delete(&mut tx, self.backend, kind, id).await?;
         if !deleted {
             return Err(no_such_fault(kind, &id.to_string()));
         }
@@ -275,31 +368,25 @@ impl Directory for SqlDirectory {
         kind: EntryKind,
         domain: Option<&str>,
     ) -> ServiceResult<Vec<Entry>> {
-        let mut tx = self.read_tx().await?;
         let domain = domain.map(lower_name);
-        let list = rows::list(&mut tx, kind, domain.as_deref()).await?;
-        tx.commit()
-            .await
-            .map_err(SqlDirectoryError::db("end read"))?;
+        let list = rows::list(&self.pool, self.backend, kind, domain.as_deref()).await?;
         Ok(list)
     }
 
     async fn find_by_address(&self, addr: &str) -> ServiceResult<Option<Entry>> {
-        let mut tx = self.read_tx().await?;
-        let found = rows::load_by_address(&mut tx, &lower_name(addr)).await?;
-        tx.commit()
-            .await
-            .map_err(SqlDirectoryError::db("end read"))?;
+        let found = rows::load_by_address(&self.pool, self.backend, &lower_name(addr)).await?;
         Ok(found)
     }
 
     async fn count_addresses_in_domain(&self, domain: &str) -> ServiceResult<u64> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM directory_addresses WHERE domain = ?")
-                .bind(lower_name(domain))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(SqlDirectoryError::db("count addresses"))?;
+        let n: i64 = sqlx::query_scalar(
+            self.backend
+                .sql("SELECT COUNT(*) FROM directory_addresses WHERE domain = ?"),
+        )
+        .bind(lower_name(domain))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(SqlDirectoryError::db("count addresses"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

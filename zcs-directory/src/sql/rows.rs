@@ -1,10 +1,16 @@
 //! Row-level reads and writes of the SQL directory, each inside the caller's transaction.
 //! The caller decides transaction boundaries and turns "not found" into faults.
+//!
+//! Statements are written once with `?` placeholders and passed through
+//! [`SqlBackend::sql`]; reads of whole entries are one joined query, so they see one
+//! consistent state on every engine without a transaction.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Executor, Row};
 use zcs_core::{Attrs, Entry, EntryKind, ZimbraId};
 
 use super::SqlDirectoryError;
+use super::dialect::SqlBackend;
 use crate::directory::{A_MAIL_ALIAS, exists_fault};
 use crate::names::{lower_name, split_address};
 use zcs_core::ServiceError;
@@ -34,11 +40,11 @@ fn parse_id(id: &str) -> Result<ZimbraId> {
 
 /// Inserts the entry row (not its attributes). A unique violation is returned as the
 /// raw sqlx error so the caller can name the right "exists" fault.
-pub async fn insert_entry(conn: &mut SqliteConnection, e: &Entry) -> sqlx::Result<()> {
-    sqlx::query(
+pub async fn insert_entry(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> sqlx::Result<()> {
+    sqlx::query(b.sql(
         "INSERT INTO directory_entries (id, kind, name, lower_name, domain)
          VALUES (?, ?, ?, ?, ?)",
-    )
+    ))
     .bind(e.id.to_string())
     .bind(e.kind.as_str())
     .bind(&e.name)
@@ -51,21 +57,23 @@ pub async fn insert_entry(conn: &mut SqliteConnection, e: &Entry) -> sqlx::Resul
 
 /// Updates the entry row's name columns; unique violations come back raw as in
 /// [`insert_entry`].
-pub async fn update_name(conn: &mut SqliteConnection, e: &Entry) -> sqlx::Result<()> {
-    sqlx::query("UPDATE directory_entries SET name = ?, lower_name = ?, domain = ? WHERE id = ?")
-        .bind(&e.name)
-        .bind(lower_name(&e.name))
-        .bind(domain_of(&e.name))
-        .bind(e.id.to_string())
-        .execute(conn)
-        .await?;
+pub async fn update_name(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> sqlx::Result<()> {
+    sqlx::query(
+        b.sql("UPDATE directory_entries SET name = ?, lower_name = ?, domain = ? WHERE id = ?"),
+    )
+    .bind(&e.name)
+    .bind(lower_name(&e.name))
+    .bind(domain_of(&e.name))
+    .bind(e.id.to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Replaces every stored attribute value of the entry with `e.attrs`.
-pub async fn write_attrs(conn: &mut SqliteConnection, e: &Entry) -> Result<()> {
+pub async fn write_attrs(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> Result<()> {
     let id = e.id.to_string();
-    sqlx::query("DELETE FROM directory_attrs WHERE entry_id = ?")
+    sqlx::query(b.sql("DELETE FROM directory_attrs WHERE entry_id = ?"))
         .bind(&id)
         .execute(&mut *conn)
         .await
@@ -73,10 +81,10 @@ pub async fn write_attrs(conn: &mut SqliteConnection, e: &Entry) -> Result<()> {
     for (name, values) in e.attrs.iter() {
         let lower = name.to_ascii_lowercase();
         for (pos, value) in values.iter().enumerate() {
-            sqlx::query(
+            sqlx::query(b.sql(
                 "INSERT INTO directory_attrs (entry_id, name_lower, name, position, value)
                  VALUES (?, ?, ?, ?, ?)",
-            )
+            ))
             .bind(&id)
             .bind(&lower)
             .bind(name)
@@ -95,11 +103,12 @@ pub async fn write_attrs(conn: &mut SqliteConnection, e: &Entry) -> Result<()> {
 /// # Errors
 /// The kind's "exists" fault naming the first address another entry holds.
 pub async fn write_addresses(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    b: SqlBackend,
     e: &Entry,
 ) -> std::result::Result<(), ServiceError> {
     let id = e.id.to_string();
-    sqlx::query("DELETE FROM directory_addresses WHERE entry_id = ?")
+    sqlx::query(b.sql("DELETE FROM directory_addresses WHERE entry_id = ?"))
         .bind(&id)
         .execute(&mut *conn)
         .await
@@ -115,7 +124,7 @@ pub async fn write_addresses(
     for addr in addrs {
         let domain = domain_of(&addr).unwrap_or_default();
         let res = sqlx::query(
-            "INSERT INTO directory_addresses (address, domain, entry_id) VALUES (?, ?, ?)",
+            b.sql("INSERT INTO directory_addresses (address, domain, entry_id) VALUES (?, ?, ?)"),
         )
         .bind(&addr)
         .bind(domain)
@@ -137,49 +146,31 @@ pub async fn write_addresses(
 
 /// Deletes the entry of `kind` with `id` and everything hanging off it. Returns whether
 /// a row was deleted.
-pub async fn delete(conn: &mut SqliteConnection, kind: EntryKind, id: ZimbraId) -> Result<bool> {
+pub async fn delete(
+    conn: &mut AnyConnection,
+    b: SqlBackend,
+    kind: EntryKind,
+    id: ZimbraId,
+) -> Result<bool> {
     let id = id.to_string();
     // Explicit deletes so the result does not depend on foreign keys being enforced.
     for stmt in [
         "DELETE FROM directory_addresses WHERE entry_id = ?",
         "DELETE FROM directory_attrs WHERE entry_id = ?",
     ] {
-        sqlx::query(stmt)
+        sqlx::query(b.sql(stmt))
             .bind(&id)
             .execute(&mut *conn)
             .await
             .map_err(SqlDirectoryError::db("delete entry data"))?;
     }
-    let done = sqlx::query("DELETE FROM directory_entries WHERE id = ? AND kind = ?")
+    let done = sqlx::query(b.sql("DELETE FROM directory_entries WHERE id = ? AND kind = ?"))
         .bind(&id)
         .bind(kind.as_str())
         .execute(&mut *conn)
         .await
         .map_err(SqlDirectoryError::db("delete entry"))?;
     Ok(done.rows_affected() > 0)
-}
-
-/// The attributes of one entry.
-async fn load_attrs(conn: &mut SqliteConnection, id: &str) -> Result<Attrs> {
-    let rows = sqlx::query(
-        "SELECT name, value FROM directory_attrs WHERE entry_id = ?
-         ORDER BY name_lower, position",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
-    .map_err(SqlDirectoryError::db("read attributes"))?;
-    let mut pairs = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row
-            .try_get(0)
-            .map_err(SqlDirectoryError::db("read attribute"))?;
-        let value: String = row
-            .try_get(1)
-            .map_err(SqlDirectoryError::db("read attribute"))?;
-        pairs.push((name, value));
-    }
-    Ok(group_attrs(pairs))
 }
 
 /// Builds `Attrs` from (name, value) rows sorted by lower-cased name then position.
@@ -203,111 +194,125 @@ fn group_attrs(pairs: Vec<(String, String)>) -> Attrs {
     attrs
 }
 
-/// Builds an entry from its row and loads its attributes.
-async fn finish(
-    conn: &mut SqliteConnection,
-    id: String,
-    kind: String,
-    name: String,
-) -> Result<Entry> {
-    let attrs = load_attrs(conn, &id).await?;
-    Ok(Entry {
-        kind: parse_kind(&id, &kind)?,
-        id: parse_id(&id)?,
-        name,
-        attrs,
-    })
+/// A query for entries with their attributes (`e.id, e.kind, e.name, a.name, a.value`,
+/// one row per value), completed by a `WHERE ... ORDER BY` tail.
+macro_rules! select_full {
+    ($tail:literal) => {
+        concat!(
+            "SELECT e.id, e.kind, e.name, a.name, a.value
+             FROM directory_entries e LEFT JOIN directory_attrs a ON a.entry_id = e.id ",
+            $tail
+        )
+    };
 }
 
 /// The entry with `id`, of any kind.
-pub async fn load_by_id(conn: &mut SqliteConnection, id: ZimbraId) -> Result<Option<Entry>> {
-    let row = sqlx::query("SELECT id, kind, name FROM directory_entries WHERE id = ?")
+pub async fn load_by_id<'c, E>(ex: E, b: SqlBackend, id: ZimbraId) -> Result<Option<Entry>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    const SQL: &str = select_full!("WHERE e.id = ? ORDER BY a.name_lower, a.position");
+    let rows = sqlx::query(b.sql(SQL))
         .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_all(ex)
         .await
         .map_err(SqlDirectoryError::db("read entry"))?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let (id, kind, name) = columns(&r)?;
-            finish(conn, id, kind, name).await.map(Some)
-        }
-    }
+    Ok(assemble(rows)?.into_iter().next())
 }
 
 /// The entry of `kind` whose lower-cased name is `lower`.
-pub async fn load_by_name(
-    conn: &mut SqliteConnection,
+pub async fn load_by_name<'c, E>(
+    ex: E,
+    b: SqlBackend,
     kind: EntryKind,
     lower: &str,
-) -> Result<Option<Entry>> {
-    let row = sqlx::query(
-        "SELECT id, kind, name FROM directory_entries WHERE kind = ? AND lower_name = ?",
-    )
-    .bind(kind.as_str())
-    .bind(lower)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(SqlDirectoryError::db("read entry"))?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let (id, kind, name) = columns(&r)?;
-            finish(conn, id, kind, name).await.map(Some)
-        }
-    }
+) -> Result<Option<Entry>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    const SQL: &str =
+        select_full!("WHERE e.kind = ? AND e.lower_name = ? ORDER BY a.name_lower, a.position");
+    let rows = sqlx::query(b.sql(SQL))
+        .bind(kind.as_str())
+        .bind(lower)
+        .fetch_all(ex)
+        .await
+        .map_err(SqlDirectoryError::db("read entry"))?;
+    Ok(assemble(rows)?.into_iter().next())
 }
 
 /// The entry owning the lower-cased address `addr` in the address index.
-pub async fn load_by_address(conn: &mut SqliteConnection, addr: &str) -> Result<Option<Entry>> {
-    let row = sqlx::query(
-        "SELECT e.id, e.kind, e.name FROM directory_addresses a
-         JOIN directory_entries e ON e.id = a.entry_id WHERE a.address = ?",
-    )
-    .bind(addr)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(SqlDirectoryError::db("read address"))?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let (id, kind, name) = columns(&r)?;
-            finish(conn, id, kind, name).await.map(Some)
-        }
+pub async fn load_by_address<'c, E>(ex: E, b: SqlBackend, addr: &str) -> Result<Option<Entry>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    const SQL: &str = "SELECT e.id, e.kind, e.name, a.name, a.value
+         FROM directory_addresses d
+         JOIN directory_entries e ON e.id = d.entry_id
+         LEFT JOIN directory_attrs a ON a.entry_id = e.id
+         WHERE d.address = ? ORDER BY a.name_lower, a.position";
+    let rows = sqlx::query(b.sql(SQL))
+        .bind(addr)
+        .fetch_all(ex)
+        .await
+        .map_err(SqlDirectoryError::db("read address"))?;
+    Ok(assemble(rows)?.into_iter().next())
+}
+
+/// Locks the entry row with `id` until the transaction ends, on engines that lock rows
+/// (see [`SqlBackend::locks_rows`]); a no-op on SQLite, whose write transaction already
+/// excludes other writers.
+pub async fn lock_entry(conn: &mut AnyConnection, b: SqlBackend, id: ZimbraId) -> Result<()> {
+    if !b.locks_rows() {
+        return Ok(());
     }
+    sqlx::query(b.sql("SELECT id FROM directory_entries WHERE id = ? FOR UPDATE"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(SqlDirectoryError::db("lock entry"))?;
+    Ok(())
 }
 
 /// Every entry of `kind` (in `domain` when given), ordered by name, with attributes, in
 /// one query.
-pub async fn list(
-    conn: &mut SqliteConnection,
+pub async fn list<'c, E>(
+    ex: E,
+    b: SqlBackend,
     kind: EntryKind,
     domain: Option<&str>,
-) -> Result<Vec<Entry>> {
-    const SQL_ALL: &str = "SELECT e.id, e.kind, e.name, a.name, a.value
-         FROM directory_entries e LEFT JOIN directory_attrs a ON a.entry_id = e.id
-         WHERE e.kind = ? ORDER BY e.lower_name, e.id, a.name_lower, a.position";
-    const SQL_DOMAIN: &str = "SELECT e.id, e.kind, e.name, a.name, a.value
-         FROM directory_entries e LEFT JOIN directory_attrs a ON a.entry_id = e.id
-         WHERE e.kind = ? AND e.domain = ?
-         ORDER BY e.lower_name, e.id, a.name_lower, a.position";
+) -> Result<Vec<Entry>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    const SQL_ALL: &str =
+        select_full!("WHERE e.kind = ? ORDER BY e.lower_name, e.id, a.name_lower, a.position");
+    const SQL_DOMAIN: &str = select_full!(
+        "WHERE e.kind = ? AND e.domain = ?
+         ORDER BY e.lower_name, e.id, a.name_lower, a.position"
+    );
     let rows = match domain {
         None => {
-            sqlx::query(SQL_ALL)
+            sqlx::query(b.sql(SQL_ALL))
                 .bind(kind.as_str())
-                .fetch_all(conn)
+                .fetch_all(ex)
                 .await
         }
         Some(d) => {
-            sqlx::query(SQL_DOMAIN)
+            sqlx::query(b.sql(SQL_DOMAIN))
                 .bind(kind.as_str())
                 .bind(d)
-                .fetch_all(conn)
+                .fetch_all(ex)
                 .await
         }
     }
     .map_err(SqlDirectoryError::db("list entries"))?;
+    assemble(rows)
+}
 
+/// Entries from rows of a `select_full!` query grouped by entry id (rows of one entry are
+/// adjacent), in row order.
+fn assemble(rows: Vec<AnyRow>) -> Result<Vec<Entry>> {
     let mut out: Vec<Entry> = Vec::new();
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut current: Option<(String, String, String)> = None;
@@ -315,10 +320,10 @@ pub async fn list(
         let (id, kind, name) = columns(&row)?;
         let attr: Option<String> = row
             .try_get(3)
-            .map_err(SqlDirectoryError::db("list entries"))?;
+            .map_err(SqlDirectoryError::db("read attribute"))?;
         let value: Option<String> = row
             .try_get(4)
-            .map_err(SqlDirectoryError::db("list entries"))?;
+            .map_err(SqlDirectoryError::db("read attribute"))?;
         if current.as_ref().is_none_or(|(cid, _, _)| *cid != id) {
             if let Some(prev) = current.take() {
                 out.push(build(prev, std::mem::take(&mut pairs))?);
@@ -349,7 +354,7 @@ fn build(
 }
 
 /// The (id, kind, name) columns at positions 0..3.
-fn columns(r: &sqlx::sqlite::SqliteRow) -> Result<(String, String, String)> {
+fn columns(r: &AnyRow) -> Result<(String, String, String)> {
     let get = |i: usize| -> Result<String> {
         r.try_get::<String, _>(i)
             .map_err(SqlDirectoryError::db("read entry columns"))

@@ -16,76 +16,103 @@
 //!   entries at the same moment.
 //! - `directory_meta (meta_key, meta_value)`: holds `schema_version`.
 //!
-//! Column types are spelled so the same DDL runs on MariaDB and PostgreSQL (SQLite
-//! ignores the lengths).
-// LIMITATION: only SQLite is wired up; MariaDB will need `MEDIUMTEXT` for `value` and
-// PostgreSQL `$n` placeholders, which is why the statements live in one place.
+//! One design on every engine; [`SqlBackend`] supplies the few DDL differences (MariaDB's
+//! `MEDIUMTEXT`, table options and binary collation, PostgreSQL's `"C"` collation on the
+//! key columns listings sort by).
 
-use sqlx::SqliteConnection;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::SqlDirectoryError;
+use super::dialect::SqlBackend;
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Statements creating the schema; each is idempotent.
-const DDL: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS directory_meta (
+/// A PostgreSQL advisory lock key held while the schema is created, so two processes
+/// opening a new database at once do not race on `CREATE TABLE`.
+const PG_SCHEMA_LOCK: i64 = 0x007a_6373_5f64_6972;
+
+/// The DDL statements for `b`, in order.
+fn ddl(b: SqlBackend) -> Vec<String> {
+    let opts = b.table_options();
+    let key = b.key_collation();
+    let text = b.long_text();
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS directory_meta (
         meta_key VARCHAR(64) NOT NULL PRIMARY KEY,
         meta_value VARCHAR(255) NOT NULL
-    )",
-    "CREATE TABLE IF NOT EXISTS directory_entries (
-        id CHAR(36) NOT NULL PRIMARY KEY,
+    ){opts}"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS directory_entries (
+        id VARCHAR(36) NOT NULL PRIMARY KEY,
         kind VARCHAR(32) NOT NULL,
         name VARCHAR(320) NOT NULL,
-        lower_name VARCHAR(320) NOT NULL,
+        lower_name VARCHAR(320){key} NOT NULL,
         domain VARCHAR(255),
         UNIQUE (kind, lower_name)
-    )",
-    "CREATE INDEX IF NOT EXISTS directory_entries_by_domain
-        ON directory_entries (kind, domain)",
-    "CREATE TABLE IF NOT EXISTS directory_attrs (
-        entry_id CHAR(36) NOT NULL REFERENCES directory_entries (id) ON DELETE CASCADE,
-        name_lower VARCHAR(128) NOT NULL,
+    ){opts}"
+        ),
+        "CREATE INDEX IF NOT EXISTS directory_entries_by_domain
+        ON directory_entries (kind, domain)"
+            .to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS directory_attrs (
+        entry_id VARCHAR(36) NOT NULL REFERENCES directory_entries (id) ON DELETE CASCADE,
+        name_lower VARCHAR(128){key} NOT NULL,
         name VARCHAR(128) NOT NULL,
         position INTEGER NOT NULL,
-        value TEXT NOT NULL,
+        value {text} NOT NULL,
         PRIMARY KEY (entry_id, name_lower, position)
-    )",
-    "CREATE TABLE IF NOT EXISTS directory_addresses (
+    ){opts}"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS directory_addresses (
         address VARCHAR(320) NOT NULL PRIMARY KEY,
         domain VARCHAR(255) NOT NULL,
-        entry_id CHAR(36) NOT NULL REFERENCES directory_entries (id) ON DELETE CASCADE
-    )",
-    "CREATE INDEX IF NOT EXISTS directory_addresses_by_entry
-        ON directory_addresses (entry_id)",
-    "CREATE INDEX IF NOT EXISTS directory_addresses_by_domain
-        ON directory_addresses (domain)",
-];
+        entry_id VARCHAR(36) NOT NULL REFERENCES directory_entries (id) ON DELETE CASCADE
+    ){opts}"
+        ),
+        "CREATE INDEX IF NOT EXISTS directory_addresses_by_entry
+        ON directory_addresses (entry_id)"
+            .to_string(),
+        "CREATE INDEX IF NOT EXISTS directory_addresses_by_domain
+        ON directory_addresses (domain)"
+            .to_string(),
+    ]
+}
 
 /// Creates missing tables and checks the stored schema version, inside the caller's
-/// write transaction.
+/// write transaction (MariaDB commits DDL implicitly; the statements are idempotent).
 ///
 /// # Errors
 /// A database failure, or a store written by a newer zcs (`schema_version` above
 /// [`SCHEMA_VERSION`]).
-pub async fn ensure(conn: &mut SqliteConnection) -> Result<(), SqlDirectoryError> {
-    for stmt in DDL {
-        sqlx::query(*stmt)
+pub async fn ensure(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDirectoryError> {
+    if b == SqlBackend::Postgres {
+        sqlx::query(b.sql("SELECT pg_advisory_xact_lock(?)"))
+            .bind(PG_SCHEMA_LOCK)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("lock schema"))?;
+    }
+    for stmt in ddl(b) {
+        sqlx::query(AssertSqlSafe(stmt))
             .execute(&mut *conn)
             .await
             .map_err(SqlDirectoryError::db("create schema"))?;
     }
 
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT meta_value FROM directory_meta WHERE meta_key = ?")
-            .bind("schema_version")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(SqlDirectoryError::db("read schema version"))?;
+    let read_version = b.sql("SELECT meta_value FROM directory_meta WHERE meta_key = ?");
+    let found: Option<String> = sqlx::query_scalar(read_version)
+        .bind("schema_version")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("read schema version"))?;
     match found {
         None => {
-            sqlx::query("INSERT INTO directory_meta (meta_key, meta_value) VALUES (?, ?)")
+            sqlx::query(b.sql("INSERT INTO directory_meta (meta_key, meta_value) VALUES (?, ?)"))
                 .bind("schema_version")
                 .bind(SCHEMA_VERSION.to_string())
                 .execute(&mut *conn)

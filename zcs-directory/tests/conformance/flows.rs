@@ -1,0 +1,241 @@
+//! Conformance of `Provisioning` on each backend: the flows `zmprov` and the servers
+//! run (global config, domains, COS inheritance, accounts and aliases, login).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use zcs_core::{AttrEdit, Attrs, FaultCode};
+use zcs_directory::{AuthContext, EntryKey};
+
+use crate::harness::Ctx;
+use crate::{attrs, code};
+
+fn name(n: &str) -> EntryKey {
+    EntryKey::Name(n.into())
+}
+
+fn login() -> AuthContext {
+    AuthContext {
+        protocol: "imap".into(),
+        remote_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    }
+}
+
+pub async fn domains_and_global_config(ctx: &Ctx) {
+    let p = &ctx.prov;
+    let global = p.bootstrap().await.unwrap();
+    assert_eq!(
+        p.bootstrap().await.unwrap().id,
+        global.id,
+        "bootstrap is idempotent"
+    );
+    assert!(p.get_cos(&name("default")).await.is_ok());
+
+    let d = p.create_domain("Ex.Test", Attrs::new()).await.unwrap();
+    assert_eq!(d.name, "ex.test");
+    assert_eq!(
+        code(p.create_domain("EX.test", Attrs::new()).await),
+        FaultCode::DomainExists
+    );
+    assert_eq!(p.get_domain(&name("EX.TEST")).await.unwrap().id, d.id);
+    p.create_account("a@ex.test", None, Attrs::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        code(p.delete_domain(&name("ex.test")).await),
+        FaultCode::DomainNotEmpty
+    );
+    p.delete_account("a@ex.test").await.unwrap();
+    p.delete_domain(&name("ex.test")).await.unwrap();
+    assert_eq!(
+        code(p.get_domain(&name("ex.test")).await),
+        FaultCode::NoSuchDomain
+    );
+
+    let edit = [AttrEdit::Replace(
+        "zimbraMtaMaxMessageSize".into(),
+        vec!["1000".into()],
+    )];
+    let g = p.modify_global_config(&edit).await.unwrap();
+    assert_eq!(g.attrs.get("zimbraMtaMaxMessageSize"), Some("1000"));
+    assert_eq!(
+        p.global_config()
+            .await
+            .unwrap()
+            .attrs
+            .get("zimbraMtaMaxMessageSize"),
+        Some("1000")
+    );
+}
+
+pub async fn cos_inheritance(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    let default = p.get_cos(&name("default")).await.unwrap();
+    let quota = |v: &str| [AttrEdit::Replace("zimbraMailQuota".into(), vec![v.into()])];
+    p.modify_cos(&EntryKey::Id(default.id), &quota("100"))
+        .await
+        .unwrap();
+    let gold = p
+        .create_cos("Gold", attrs(&[("zimbraMailQuota", "200")]))
+        .await
+        .unwrap();
+    let silver = p
+        .create_cos("silver", attrs(&[("zimbraMailQuota", "300")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(p.create_cos("GOLD", Attrs::new()).await),
+        FaultCode::CosExists
+    );
+    p.create_domain("plain.test", Attrs::new()).await.unwrap();
+    let fancy = attrs(&[("zimbraDomainDefaultCOSId", &silver.id.to_string())]);
+    p.create_domain("fancy.test", fancy).await.unwrap();
+
+    p.create_account("a@plain.test", None, Attrs::new())
+        .await
+        .unwrap();
+    let with_gold = attrs(&[("zimbraCOSId", &gold.id.to_string())]);
+    p.create_account("b@plain.test", None, with_gold)
+        .await
+        .unwrap();
+    p.create_account("c@fancy.test", None, Attrs::new())
+        .await
+        .unwrap();
+    let own = attrs(&[("zimbraMailQuota", "5")]);
+    p.create_account("d@fancy.test", None, own).await.unwrap();
+
+    let effective = async |acct: &str| {
+        let a = p.get_account(acct).await.unwrap();
+        let eff = p.effective_account_attrs(&a).await.unwrap();
+        eff.get("zimbraMailQuota").map(str::to_string)
+    };
+    assert_eq!(effective("a@plain.test").await.as_deref(), Some("100"));
+    assert_eq!(effective("b@plain.test").await.as_deref(), Some("200"));
+    assert_eq!(effective("c@fancy.test").await.as_deref(), Some("300"));
+    assert_eq!(effective("d@fancy.test").await.as_deref(), Some("5"));
+
+    // A renamed COS keeps its id, so its accounts keep it.
+    p.rename_cos(&EntryKey::Id(gold.id), "platinum")
+        .await
+        .unwrap();
+    assert_eq!(effective("b@plain.test").await.as_deref(), Some("200"));
+    // A deleted COS falls back to the domain default, then to `default`.
+    p.delete_cos(&name("platinum")).await.unwrap();
+    assert_eq!(effective("b@plain.test").await.as_deref(), Some("100"));
+    assert_eq!(p.all_cos().await.unwrap().len(), 2);
+}
+
+pub async fn accounts_aliases_and_rename(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    p.create_domain("other.test", Attrs::new()).await.unwrap();
+    let a = p
+        .create_account("a@ex.test", None, Attrs::new())
+        .await
+        .unwrap();
+    p.create_account("b@ex.test", None, Attrs::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        code(p.create_account("A@EX.TEST", None, Attrs::new()).await),
+        FaultCode::AccountExists
+    );
+    assert_eq!(
+        code(p.create_account("z@missing.test", None, Attrs::new()).await),
+        FaultCode::NoSuchDomain
+    );
+    p.add_account_alias("a@ex.test", "Sales@Ex.Test")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.resolve_address("SALES@ex.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        a.id
+    );
+    assert_eq!(
+        code(p.add_account_alias("b@ex.test", "sales@ex.test").await),
+        FaultCode::AccountExists
+    );
+    assert_eq!(
+        code(p.create_account("sales@ex.test", None, Attrs::new()).await),
+        FaultCode::AccountExists
+    );
+
+    let r = p
+        .rename_account("a@ex.test", "alice@other.test")
+        .await
+        .unwrap();
+    assert_eq!(r.id, a.id);
+    assert_eq!(p.get_account("alice@other.test").await.unwrap().id, a.id);
+    assert!(p.resolve_address("a@ex.test").await.unwrap().is_none());
+    let names = |v: Vec<zcs_core::Entry>| v.into_iter().map(|e| e.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(p.all_accounts(Some("ex.test")).await.unwrap()),
+        ["b@ex.test"]
+    );
+    assert_eq!(
+        names(p.all_accounts(Some("other.test")).await.unwrap()),
+        ["alice@other.test"]
+    );
+
+    p.delete_account("alice@other.test").await.unwrap();
+    assert_eq!(
+        code(p.get_account("alice@other.test").await),
+        FaultCode::NoSuchAccount
+    );
+    let again = p
+        .create_account("alice@other.test", None, Attrs::new())
+        .await
+        .unwrap();
+    assert_ne!(again.id, a.id, "a name is reusable, an id never is");
+}
+
+pub async fn authenticate(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    let a = p
+        .create_account("joe@ex.test", Some("s3cret!"), Attrs::new())
+        .await
+        .unwrap();
+    p.add_account_alias("joe@ex.test", "js@ex.test")
+        .await
+        .unwrap();
+    for who in ["joe@ex.test", "JOE@EX.TEST", "js@ex.test"] {
+        assert_eq!(
+            p.authenticate(who, "s3cret!", &login()).await.unwrap().id,
+            a.id
+        );
+    }
+    for (who, pw) in [
+        ("joe@ex.test", "s3cret"),
+        ("joe@ex.test", ""),
+        ("no@ex.test", "x"),
+    ] {
+        assert_eq!(
+            code(p.authenticate(who, pw, &login()).await),
+            FaultCode::AuthFailed,
+            "{who} on {}",
+            ctx.label
+        );
+    }
+    p.set_password("joe@ex.test", "n3w-pass").await.unwrap();
+    assert!(
+        p.authenticate("joe@ex.test", "n3w-pass", &login())
+            .await
+            .is_ok()
+    );
+    let lock = [AttrEdit::Replace(
+        "zimbraAccountStatus".into(),
+        vec!["locked".into()],
+    )];
+    p.modify_account("joe@ex.test", &lock).await.unwrap();
+    assert_eq!(
+        code(p.authenticate("joe@ex.test", "n3w-pass", &login()).await),
+        FaultCode::AuthFailed
+    );
+}

@@ -1,0 +1,56 @@
+//! The `Directory` conformance suite: the same cases against every backend at hand
+//! (see `harness`). Cases on the raw `Directory` seam are in `entries`, concurrency in
+//! `races`, and `Provisioning` flows on top of each backend in `flows`.
+
+mod entries;
+mod flows;
+mod harness;
+mod races;
+
+use zcs_core::{Attrs, FaultCode, ServiceResult};
+
+/// Attributes from (name, value) pairs, repeated names becoming multiple values.
+pub fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+    let mut a = Attrs::new();
+    for (n, v) in pairs {
+        a.add(n, *v);
+    }
+    a
+}
+
+/// The fault code of a failed result.
+pub fn code<T: std::fmt::Debug>(r: ServiceResult<T>) -> FaultCode {
+    r.expect_err("expected a fault").code
+}
+
+/// One `#[tokio::test]` per case, each running the case on every backend.
+macro_rules! conformance {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                harness::run(stringify!($case), $module::$case).await;
+            }
+        )*
+    };
+}
+
+conformance!(
+    entries::create_get_modify_rename_delete_every_kind,
+    entries::names_compare_case_insensitively_and_keep_spelling,
+    entries::names_unique_per_kind_addresses_across_kinds,
+    entries::modify_applies_edits_in_order,
+    entries::rename_moves_addresses,
+    entries::delete_frees_names_and_ids_are_never_reused,
+    entries::aliases_share_the_address_space,
+    entries::list_by_kind_and_domain_in_name_order,
+    entries::long_values_and_unicode_survive,
+    races::two_handles_see_each_other,
+    races::racing_creates_of_one_name_yield_one_entry,
+    races::racing_creates_of_one_address_across_kinds,
+    races::concurrent_modifies_of_one_entry_lose_nothing,
+    flows::domains_and_global_config,
+    flows::cos_inheritance,
+    flows::accounts_aliases_and_rename,
+    flows::authenticate,
+);
