@@ -37,6 +37,14 @@
 //!   numbers and op codes so both can come); open reads the whole file.
 //! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
 //!   shards) and one file volume (no compression, no HSM) are wired directly.
+//! # Quotas
+//! The caller passes the quota (the account's effective `zimbraMailQuota`, 0 for none)
+//! on the handle ([`Mailbox::with_quota`]) or the delivery target
+//! ([`DeliveryTarget::quota`]); appends, deliveries and copies that would take the
+//! mailbox's total message size past it fail with [`StoreError::QuotaExceeded`]
+//! (`mail.QUOTA_EXCEEDED`). Moves, flags, tags and deletes are never refused. A restore
+//! ignores quota by passing none.
+//!
 //! # Tags
 //! Tags have ids from 64 (255 at most; later ones take item ids), names unique per
 //! mailbox without regard to case, and are kept as Zimbra keeps them: a `tag` table,

@@ -20,12 +20,19 @@ use crate::store::{Inner, spawn};
 use crate::types::{Folder, Tombstone};
 
 /// A cheap handle on one account's mailbox. Clones share the store.
+///
+/// A handle may carry a quota ([`Mailbox::with_quota`]): then appends and copies that
+/// would take the mailbox past it fail with [`StoreError::QuotaExceeded`]. The store
+/// does not read the directory; the caller passes the account's effective
+/// `zimbraMailQuota`. Handles from [`crate::Store::mailbox`] carry none, which is what
+/// restores and system mailboxes (spam training) want.
 #[derive(Clone)]
 pub struct Mailbox {
     pub(crate) inner: Arc<Inner>,
     id: MailboxId,
     account: ZimbraId,
     lock: Arc<AsyncMutex<()>>,
+    quota: u64,
 }
 
 /// The counters a change is planned from, read under the mailbox lock.
@@ -47,7 +54,51 @@ impl Mailbox {
             id,
             account,
             lock,
+            quota: 0,
         }
+    }
+
+    /// This handle with a quota of `bytes` (`zimbraMailQuota`; 0 is unlimited).
+    pub fn with_quota(&self, bytes: u64) -> Mailbox {
+        Mailbox {
+            quota: bytes,
+            ..self.clone()
+        }
+    }
+
+    /// The quota this handle enforces in bytes; 0 when it enforces none.
+    pub fn quota(&self) -> u64 {
+        self.quota
+    }
+
+    /// Bytes the mailbox uses against its quota: the size of every message in it (a
+    /// message copied twice counts twice, as in Zimbra, though its blob is stored once).
+    pub async fn quota_usage(&self) -> Result<u64, StoreError> {
+        Ok(self.size_and_count().await?.0)
+    }
+
+    /// [`StoreError::QuotaExceeded`] when adding `adding` bytes would take the mailbox
+    /// past this handle's quota (caller holds the lock, so the usage cannot move).
+    pub(crate) async fn check_quota(&self, adding: u64) -> Result<(), StoreError> {
+        if self.quota == 0 || adding == 0 {
+            return Ok(());
+        }
+        let used = self.quota_usage().await?;
+        if used.saturating_add(adding) > self.quota {
+            tracing::info!(
+                mailbox = self.id.0,
+                quota = self.quota,
+                used,
+                adding,
+                "over quota"
+            );
+            return Err(StoreError::QuotaExceeded {
+                quota: self.quota,
+                used,
+                adding,
+            });
+        }
+        Ok(())
     }
 
     /// The mailbox's numeric id on this server.

@@ -62,6 +62,7 @@ pub(crate) async fn create_message(
     let id = mb
         .locked(move |mb| async move {
             check_message_folder(&mb, folder_id).await?;
+            mb.check_quota(p.size).await?;
             let tags = mb.resolve_tags(&tags, true).await?;
             let st = mb.state().await?;
             let id = st.item_id + 1;
@@ -126,7 +127,8 @@ impl Mailbox {
     /// the item is committed.
     ///
     /// # Errors
-    /// `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN` for the folder tree's roots, I/O.
+    /// `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN` for the folder tree's roots,
+    /// `mail.QUOTA_EXCEEDED` past this handle's quota ([`Mailbox::with_quota`]), I/O.
     pub async fn append(
         &self,
         folder: ItemId,
@@ -289,6 +291,10 @@ impl Mailbox {
 
     /// Copies messages into `to_folder` as new items (new ids, which are also their
     /// UIDs there) sharing the originals' blobs. Returns the new items in input order.
+    ///
+    /// # Errors
+    /// `mail.QUOTA_EXCEEDED` when the copies would take the mailbox past this handle's
+    /// quota (nothing is copied).
     pub async fn copy(
         &self,
         ids: &[ItemId],
@@ -298,7 +304,8 @@ impl Mailbox {
         self.locked(move |mb| async move {
             let st = mb.state().await?;
             check_message_folder(&mb, to_folder).await?;
-            mb.metas(&ids).await?;
+            let adding = mb.metas(&ids).await?.iter().map(|m| m.size).sum();
+            mb.check_quota(adding).await?;
             let items: Vec<(i32, i32)> = ids
                 .iter()
                 .zip(st.item_id + 1..)

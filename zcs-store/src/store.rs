@@ -187,7 +187,7 @@ impl Store {
                 let store = store.clone();
                 let prepared = prepared.clone();
                 tasks.push(tokio::spawn(async move {
-                    let mb = store.mailbox(t.account).await?;
+                    let mb = store.mailbox(t.account).await?.with_quota(t.quota);
                     crate::messages::create_message(
                         &mb,
                         t.folder,

@@ -38,6 +38,10 @@ pub struct DeliveryTarget {
     pub folder: ItemId,
     /// Initial flags (usually [`Flags::UNREAD`]).
     pub flags: Flags,
+    /// The account's quota in bytes (effective `zimbraMailQuota`); 0 is unlimited, and
+    /// is what a restore passes to ignore quota. Over it the target fails with
+    /// [`crate::StoreError::QuotaExceeded`].
+    pub quota: u64,
 }
 
 /// A folder with its IMAP bookkeeping and counters.

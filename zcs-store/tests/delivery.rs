@@ -15,6 +15,7 @@ fn inbox_target(account: ZimbraId) -> DeliveryTarget {
         account,
         folder: ItemId(folder::INBOX),
         flags: Flags(Flags::UNREAD),
+        quota: 0,
     }
 }
 
@@ -85,6 +86,7 @@ async fn targets_fail_independently() {
         account: ZimbraId::new(),
         folder: ItemId(4000),
         flags: Flags(0),
+        quota: 0,
     };
     let res = store
         .deliver(&[bad.clone(), inbox_target(good)], &simple_message(1), 5)
