@@ -4,6 +4,8 @@
 //! - [`Directory`] stores entries (global config, servers, domains, COS, accounts, ...)
 //!   and keeps names and addresses unique; [`SqlDirectory`] is its SQL backend (SQLite,
 //!   MariaDB, PostgreSQL).
+//! - [`CachedDirectory`] keeps entries in memory in front of any `Directory`, with a max
+//!   age per [`CacheKind`] and `flushCache`.
 //! - [`AuthMechanism`] judges a password; [`AuthRegistry`] maps `zimbraAuthMech` names
 //!   to mechanisms, with the internal `zimbra` one built in; [`password`] reads and
 //!   writes `userPassword` hashes.
@@ -14,6 +16,7 @@
 //! This crate opens no sockets and knows nothing of the protocol a request came from.
 
 pub mod auth;
+pub mod cache;
 pub mod directory;
 pub mod names;
 pub mod password;
@@ -22,6 +25,7 @@ pub mod sql;
 pub mod validate;
 
 pub use auth::{AuthContext, AuthMechanism, AuthRegistry, InternalAuth};
+pub use cache::{CacheKind, CacheSettings, CacheStats, CachedDirectory};
 pub use directory::{Directory, EntryKey};
 pub use provisioning::{
     AccountContext, DEFAULT_COS, Provisioning, server_attr, server_attr_values,
