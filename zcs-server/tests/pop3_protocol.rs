@@ -366,3 +366,24 @@ async fn too_many_connections_are_refused() {
     assert_eq!(greeting, "-ERR [SYS/TEMP] too many connections");
     assert!(second.line().await.is_none());
 }
+
+#[tokio::test]
+async fn large_message_is_streamed_exactly() {
+    let server = start(test_config()).await;
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..100_000 {
+        big.extend_from_slice(format!(".line {i} with a leading dot\r\n").as_bytes());
+    }
+    server
+        .backend
+        .alice()
+        .messages
+        .lock()
+        .unwrap()
+        .insert(400, big.clone());
+    let mut c = Client::login(server.addr).await;
+    assert_eq!(c.cmd("RETR 4").await, format!("+OK {} octets", big.len()));
+    assert_eq!(unstuff(&c.multi_raw().await), big);
+    assert!(c.cmd("TOP 4 3").await.starts_with("+OK"));
+    assert_eq!(c.multi().await.len(), 5);
+}

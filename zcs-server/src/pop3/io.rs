@@ -84,42 +84,86 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 }
 
-/// Renders `raw` as the body of a multi-line response (RFC 1939 §3): every line that
-/// starts with `.` gets one more `.`, a missing final line end is added, and the
-/// terminating `.` line follows. Bytes are otherwise sent as stored. With `body_lines`
-/// (TOP), only the header, the blank line and that many body lines are sent.
+/// Renders `raw` as the body of a multi-line response (RFC 1939 §3), piece by piece so
+/// a large message is never copied whole: every line that starts with `.` gets one
+/// more `.`, a missing final line end is added, and the terminating `.` line follows.
+/// Bytes are otherwise sent as stored. With a body line limit (TOP), only the header,
+/// the blank line and that many body lines are sent.
 ///
 /// A line starts after every LF, bare LFs included, so no client can mistake a
 /// stored line for the terminator.
+pub struct DotStuffer<'a> {
+    rest: &'a [u8],
+    body_lines: Option<u32>,
+    in_body: bool,
+    body_sent: u32,
+    wrote_any: bool,
+    last_was_lf: bool,
+    done: bool,
+}
+
+impl<'a> DotStuffer<'a> {
+    /// Starts rendering `raw`; `body_lines` is TOP's line count, `None` for RETR.
+    pub fn new(raw: &'a [u8], body_lines: Option<u32>) -> Self {
+        DotStuffer {
+            rest: raw,
+            body_lines,
+            in_body: false,
+            body_sent: 0,
+            wrote_any: false,
+            last_was_lf: false,
+            done: false,
+        }
+    }
+
+    /// Appends the next piece, of roughly `budget` bytes (whole lines, so a single
+    /// long line may exceed it), to `out`. Returns false once everything, the
+    /// terminator included, has been produced.
+    pub fn next_chunk(&mut self, out: &mut Vec<u8>, budget: usize) -> bool {
+        if self.done {
+            return false;
+        }
+        let start = out.len();
+        while !self.rest.is_empty() && out.len() - start < budget {
+            if self.in_body && self.body_lines.is_some_and(|limit| self.body_sent >= limit) {
+                self.rest = &[];
+                break;
+            }
+            let (line, next) = match self.rest.iter().position(|&b| b == b'\n') {
+                Some(i) => self.rest.split_at(i + 1),
+                None => (self.rest, &self.rest[self.rest.len()..]),
+            };
+            if line.first() == Some(&b'.') {
+                out.push(b'.');
+            }
+            out.extend_from_slice(line);
+            self.wrote_any = true;
+            self.last_was_lf = line.ends_with(b"\n");
+            if self.in_body {
+                self.body_sent = self.body_sent.saturating_add(1);
+            } else if line == b"\r\n" || line == b"\n" {
+                // RFC 5322 §2.1: the first empty line ends the header.
+                self.in_body = true;
+            }
+            self.rest = next;
+        }
+        if self.rest.is_empty() {
+            if self.wrote_any && !self.last_was_lf {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b".\r\n");
+            self.done = true;
+        }
+        true
+    }
+}
+
+/// The whole multi-line rendering of `raw` at once (see [`DotStuffer`]).
+#[cfg(test)]
 pub fn dot_stuffed(raw: &[u8], body_lines: Option<u32>) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 64 + 8);
-    let mut in_body = false;
-    let mut body_sent: u32 = 0;
-    let mut rest = raw;
-    while !rest.is_empty() {
-        if in_body && body_lines.is_some_and(|limit| body_sent >= limit) {
-            break;
-        }
-        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => rest.split_at(i + 1),
-            None => (rest, &rest[rest.len()..]),
-        };
-        if line.first() == Some(&b'.') {
-            out.push(b'.');
-        }
-        out.extend_from_slice(line);
-        if in_body {
-            body_sent = body_sent.saturating_add(1);
-        } else if line == b"\r\n" || line == b"\n" {
-            // RFC 5322 §2.1: the first empty line ends the header.
-            in_body = true;
-        }
-        rest = next;
-    }
-    if !out.is_empty() && !out.ends_with(b"\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
+    let mut stuffer = DotStuffer::new(raw, body_lines);
+    while stuffer.next_chunk(&mut out, usize::MAX) {}
     out
 }
 
@@ -190,6 +234,18 @@ mod tests {
             let raw: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
             let wire = dot_stuffed(&raw, None);
             prop_assert_eq!(unstuff(&wire), Some(raw));
+        }
+
+        #[test]
+        fn chunks_add_up_to_the_whole(
+            raw in proptest::collection::vec(any::<u8>(), 0..300),
+            budget in 1usize..50,
+            n in proptest::option::of(0u32..5),
+        ) {
+            let mut out = Vec::new();
+            let mut stuffer = DotStuffer::new(&raw, n);
+            while stuffer.next_chunk(&mut out, budget) {}
+            prop_assert_eq!(out, dot_stuffed(&raw, n));
         }
 
         #[test]

@@ -18,13 +18,28 @@ use tokio::sync::watch;
 use super::Pop3Config;
 use super::backend::{Pop3AuthError, Pop3Backend, Pop3Error, Pop3Maildrop, Pop3Message};
 use super::command::{Command, ParseError, parse_command};
-use super::io::{LineReader, ReadError, dot_stuffed};
+use super::io::{DotStuffer, LineReader, ReadError};
 use super::lock::MaildropGuard;
 
 /// The read half of a client connection.
 pub(crate) type BoxRead = Box<dyn AsyncRead + Unpin + Send + Sync>;
 /// The write half of a client connection.
 pub(crate) type BoxWrite = Box<dyn AsyncWrite + Unpin + Send + Sync>;
+
+/// How much of a message is rendered at a time for RETR and TOP.
+const STREAM_CHUNK: usize = 32 * 1024;
+
+/// A successful TRANSACTION reply.
+enum Reply {
+    /// Sent as is.
+    Text(Vec<u8>),
+    /// A status line, then `raw` dot-stuffed (cut after `lines` body lines for TOP).
+    Message {
+        status: String,
+        raw: Vec<u8>,
+        lines: Option<u32>,
+    },
+}
 
 /// The capability list (RFC 2449 §6); USER and SASL only when logins are allowed.
 fn capabilities(cleartext: bool) -> String {
@@ -267,16 +282,23 @@ impl Session {
             (State::Transaction(_), Command::User(_) | Command::Pass(_) | Command::Auth { .. }) => {
                 self.error("-ERR already logged in\r\n").await
             }
-            (State::Transaction(tx), cmd) => {
-                let reply = transaction_command(tx, cmd).await;
-                match reply {
-                    Ok(bytes) => {
-                        self.send(&bytes).await?;
-                        Ok(Flow::Continue)
-                    }
-                    Err(text) => self.error(&text).await,
+            (State::Transaction(tx), cmd) => match transaction_command(tx, cmd).await {
+                Ok(Reply::Text(bytes)) => {
+                    self.send(&bytes).await?;
+                    Ok(Flow::Continue)
                 }
-            }
+                Ok(Reply::Message { status, raw, lines }) => {
+                    self.send(status.as_bytes()).await?;
+                    let mut stuffer = DotStuffer::new(&raw, lines);
+                    let mut chunk = Vec::with_capacity(STREAM_CHUNK + 1024);
+                    while stuffer.next_chunk(&mut chunk, STREAM_CHUNK) {
+                        self.send(&chunk).await?;
+                        chunk.clear();
+                    }
+                    Ok(Flow::Continue)
+                }
+                Err(text) => self.error(&text).await,
+            },
         }
     }
 
@@ -466,7 +488,7 @@ fn read_error(e: &Pop3Error) -> String {
 
 /// The TRANSACTION commands (RFC 1939 §5, §7). Returns the whole reply, or the `-ERR`
 /// line of a client error.
-async fn transaction_command(tx: &mut Transaction, cmd: Command) -> Result<Vec<u8>, String> {
+async fn transaction_command(tx: &mut Transaction, cmd: Command) -> Result<Reply, String> {
     let reply = match cmd {
         Command::Stat => {
             let (n, size) = tx.totals();
@@ -508,15 +530,11 @@ async fn transaction_command(tx: &mut Transaction, cmd: Command) -> Result<Vec<u
                 .read(tx.messages[i].id)
                 .await
                 .map_err(|e| read_error(&e))?;
-            let (head, lines) = match cmd {
-                Command::Top(_, lines) => {
-                    ("+OK top of message follows\r\n".to_string(), Some(lines))
-                }
+            let (status, lines) = match cmd {
+                Command::Top(_, lines) => ("+OK top of message follows\r\n".into(), Some(lines)),
                 _ => (format!("+OK {} octets\r\n", raw.len()), None),
             };
-            let mut out = head.into_bytes();
-            out.extend_from_slice(&dot_stuffed(&raw, lines));
-            out
+            return Ok(Reply::Message { status, raw, lines });
         }
         Command::Dele(n) => {
             let i = tx.index(n)?;
@@ -531,7 +549,7 @@ async fn transaction_command(tx: &mut Transaction, cmd: Command) -> Result<Vec<u
         Command::Noop => b"+OK\r\n".to_vec(),
         _ => return Err("-ERR command not valid in this state\r\n".into()),
     };
-    Ok(reply)
+    Ok(Reply::Text(reply))
 }
 
 #[cfg(test)]
