@@ -25,6 +25,30 @@ use crate::indexer::Indexer;
 /// Most index hits one IMAP text search considers.
 const SEARCH_LIMIT: usize = 1_000_000;
 
+/// IMAP keywords that name a Zimbra flag rather than a tag (`$Forwarded` is mapped by
+/// the protocol layer already; Zimbra shows its \Notified flag as `$MDNSent`,
+/// RFC 3503 §3.1).
+const KEYWORD_FLAGS: &[(&str, u32)] = &[
+    ("$Forwarded", Flags::FORWARDED),
+    ("$MDNSent", Flags::NOTIFIED),
+];
+
+/// Splits IMAP keywords into the flag bits they name and the tag names they are.
+fn split_keywords(keywords: &[String]) -> (u32, Vec<String>) {
+    let mut bits = 0;
+    let mut tags = Vec::new();
+    for k in keywords {
+        match KEYWORD_FLAGS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(k))
+        {
+            Some((_, bit)) => bits |= bit,
+            None => tags.push(k.clone()),
+        }
+    }
+    (bits, tags)
+}
+
 /// Authenticates IMAP users against the directory and opens their mailboxes.
 pub struct StoreImapBackend {
     prov: Arc<Provisioning>,
@@ -89,10 +113,22 @@ impl ImapBackend for StoreImapBackend {
                 return Err(AuthError::Failed);
             }
         }
-        let mailbox = self.store.mailbox(account.id).await.map_err(|e| {
-            tracing::error!(account = %account.name, error = %e, "open mailbox failed");
-            AuthError::Unavailable("mailbox unavailable".into())
-        })?;
+        // APPEND and COPY past the effective zimbraMailQuota (0: none) fail with
+        // QuotaExceeded. LIMITATION: read once at login; a quota changed during the
+        // session applies from the next login.
+        let quota = effective
+            .get("zimbraMailQuota")
+            .and_then(|v| zcs_core::attrs::value::parse_size(v).ok())
+            .unwrap_or(0);
+        let mailbox = self
+            .store
+            .mailbox(account.id)
+            .await
+            .map_err(|e| {
+                tracing::error!(account = %account.name, error = %e, "open mailbox failed");
+                AuthError::Unavailable("mailbox unavailable".into())
+            })?
+            .with_quota(quota);
         tracing::info!(account = %account.name, ip = %remote_ip, proto = "imap", "login");
         Ok(Arc::new(StoreImapSession {
             name: account.name,
@@ -113,7 +149,10 @@ struct StoreImapSession {
 
 fn backend_error(e: StoreError) -> BackendError {
     match e {
-        StoreError::NoSuchFolder(_) | StoreError::NoSuchMessage(_) => BackendError::NotFound,
+        StoreError::NoSuchFolder(_) | StoreError::NoSuchMessage(_) | StoreError::NoSuchTag(_) => {
+            BackendError::NotFound
+        }
+        StoreError::QuotaExceeded { .. } => BackendError::QuotaExceeded,
         StoreError::NoSuchMailbox(_) => BackendError::NotFound,
         StoreError::AlreadyExists { .. } => BackendError::AlreadyExists,
         StoreError::InvalidName { name, reason } => {
@@ -147,12 +186,20 @@ fn folder_info(f: Folder) -> FolderInfo {
     }
 }
 
+/// A message as IMAP sees it: tags are keywords, and the flags that IMAP shows as
+/// keywords (other than `$Forwarded`, which the protocol layer shows) come first.
 fn message_info(m: MessageMeta) -> MessageInfo {
+    let mut keywords: Vec<String> = KEYWORD_FLAGS
+        .iter()
+        .filter(|(name, bit)| *name != "$Forwarded" && m.flags.contains(*bit))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    keywords.extend(m.tags);
     MessageInfo {
         id: m.id,
         uid: m.imap_uid,
         flags: m.flags,
-        keywords: m.tags,
+        keywords,
         internal_date_ms: m.internal_date_ms,
         size: m.size,
         modseq: m.modseq.max(0) as u64,
@@ -195,6 +242,34 @@ impl ImapSession for StoreImapSession {
             .map_err(backend_error)
     }
 
+    fn supports_keywords(&self) -> bool {
+        true
+    }
+
+    /// Keywords are tags, created on first use as Zimbra does; `$MDNSent` is the
+    /// \Notified flag.
+    async fn set_keywords(
+        &self,
+        ids: &[ItemId],
+        keywords: &[String],
+        on: bool,
+    ) -> BackendResult<()> {
+        let (bits, tags) = split_keywords(keywords);
+        if bits != 0 {
+            self.mailbox
+                .set_flags(ids, bits, on)
+                .await
+                .map_err(backend_error)?;
+        }
+        if !tags.is_empty() {
+            self.mailbox
+                .set_tags_by_name(ids, &tags, on, on)
+                .await
+                .map_err(backend_error)?;
+        }
+        Ok(())
+    }
+
     async fn append(
         &self,
         folder: ItemId,
@@ -203,13 +278,11 @@ impl ImapSession for StoreImapSession {
         keywords: &[String],
         internal_date_ms: Option<i64>,
     ) -> BackendResult<AppendedMessage> {
-        // LIMITATION: the store has no tags yet (issue 4); `supports_keywords` stays
-        // false, so IMAP announces keywords as session-only and they are not kept.
-        let _ = keywords;
+        let (bits, tags) = split_keywords(keywords);
         let date = internal_date_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let meta = self
             .mailbox
-            .append(folder, raw, flags, date)
+            .append_tagged(folder, raw, Flags(flags.0 | bits), &tags, date)
             .await
             .map_err(backend_error)?;
         self.indexer.notify(self.mailbox.account());
@@ -314,5 +387,103 @@ impl ImapSession for StoreImapSession {
             .await
             .map_err(backend_error)?;
         Ok(moved.into_iter().map(|m| m.imap_uid).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_split_into_flags_and_tags() {
+        let kw = ["$MDNSent".to_string(), "Work".into(), "$forwarded".into()];
+        let (bits, tags) = split_keywords(&kw);
+        assert_eq!(bits, Flags::NOTIFIED | Flags::FORWARDED);
+        assert_eq!(tags, vec!["Work".to_string()]);
+    }
+
+    #[test]
+    fn notified_shows_as_mdnsent() {
+        let m = MessageMeta {
+            id: ItemId(257),
+            folder: ItemId(2),
+            imap_uid: 257,
+            flags: Flags(Flags::NOTIFIED | Flags::FORWARDED),
+            tags: vec!["Work".into()],
+            internal_date_ms: 0,
+            size: 1,
+            modseq: 1,
+            blob_digest: String::new(),
+            subject: String::new(),
+            sender: String::new(),
+            recipients: String::new(),
+            message_id: None,
+        };
+        assert_eq!(message_info(m).keywords, vec!["$MDNSent", "Work"]);
+    }
+
+    async fn session() -> (StoreImapSession, Arc<Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(
+            Store::open(zcs_store::StoreConfig::under(dir.path()))
+                .await
+                .expect("open store"),
+        );
+        let index: Arc<dyn IndexBackend> =
+            Arc::new(zcs_index::TantivyIndex::open(&dir.path().join("index")).expect("index"));
+        let (indexer, _task) = Indexer::start(store.clone(), index.clone());
+        let mailbox = store
+            .mailbox(zcs_core::ZimbraId::new())
+            .await
+            .expect("mailbox");
+        let s = StoreImapSession {
+            name: "u@example.com".into(),
+            mailbox,
+            index,
+            indexer,
+        };
+        (s, store, dir)
+    }
+
+    #[tokio::test]
+    async fn keywords_are_kept_as_tags() {
+        let (s, _store, _dir) = session().await;
+        assert!(s.supports_keywords());
+        let inbox = ItemId(zcs_core::folder::INBOX);
+        let raw = b"Subject: k\r\n\r\nbody\r\n";
+        let kw = vec!["Work".to_string(), "$MDNSent".into()];
+        let a = s.append(inbox, raw, Flags(0), &kw, None).await.unwrap();
+        let msgs = s.messages(inbox).await.unwrap();
+        assert_eq!(msgs[0].keywords, vec!["$MDNSent", "Work"]);
+        assert!(msgs[0].flags.contains(Flags::NOTIFIED));
+
+        s.set_keywords(&[a.id], &["work".into(), "Later".into()], true)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.messages(inbox).await.unwrap()[0].keywords,
+            vec!["$MDNSent", "Work", "Later"]
+        );
+        s.set_keywords(&[a.id], &["WORK".into(), "$MDNSent".into()], false)
+            .await
+            .unwrap();
+        let m = &s.messages(inbox).await.unwrap()[0];
+        assert_eq!(m.keywords, vec!["Later"]);
+        assert!(!m.flags.contains(Flags::NOTIFIED));
+        let tags = s.mailbox.tags().await.unwrap();
+        assert_eq!(tags.len(), 2, "tags stay defined after untagging");
+    }
+
+    #[tokio::test]
+    async fn append_and_copy_over_quota_say_so() {
+        let (mut s, _store, _dir) = session().await;
+        let inbox = ItemId(zcs_core::folder::INBOX);
+        let raw = b"Subject: q\r\n\r\nbody\r\n";
+        s.mailbox = s.mailbox.with_quota(raw.len() as u64);
+        let a = s.append(inbox, raw, Flags(0), &[], None).await.unwrap();
+        let err = s.append(inbox, raw, Flags(0), &[], None).await.unwrap_err();
+        assert!(matches!(err, BackendError::QuotaExceeded), "{err}");
+        let err = s.copy(&[a.id], inbox).await.unwrap_err();
+        assert!(matches!(err, BackendError::QuotaExceeded), "{err}");
     }
 }
