@@ -135,3 +135,15 @@ def test_wrong_passwords_and_unknown_users(zcs):
         assert "AUTHENTICATIONFAILED" in str(err.value) or "failed" in str(err.value).lower()
         m.logout()
     still_serves(zcs)
+
+
+def test_no_large_literal_before_login(zcs):
+    """An APPEND before LOGIN must not get a continuation for a big literal: the server
+    would otherwise buffer up to the APPEND limit for an unauthenticated client."""
+    with socket.create_connection(("127.0.0.1", zcs.imap_port), timeout=10) as s:
+        read_some(s)
+        s.sendall(b"a1 APPEND INBOX {52428800}\r\n")
+        reply = read_some(s)
+        assert not reply.startswith(b"+"), reply
+        assert b"a1 BAD" in reply or b"a1 NO" in reply, reply
+    still_serves(zcs)

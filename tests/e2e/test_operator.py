@@ -131,3 +131,35 @@ def test_moved_home_keeps_working(fresh, tmp_path):
     finally:
         moved.run("zmcontrol", "stop", check=False)
         fresh.start()
+
+
+def _search_until(z, word, want, seconds=20):
+    import time
+    deadline = time.time() + seconds
+    while True:
+        m = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
+        m.login(USER, PASSWORD)
+        m.select("INBOX")
+        hits = m.search(None, "TEXT", word)[1][0].split()
+        m.logout()
+        if len(hits) >= want or time.time() > deadline:
+            return hits
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+def test_index_is_rebuilt_from_the_store(fresh, damage):
+    word = f"rebuildword{damage}"
+    with smtplib.SMTP("127.0.0.1", fresh.smtp_port, timeout=30) as s:
+        s.sendmail("x@remote.test", [USER], f"Subject: r\r\n\r\n{word}\r\n".encode())
+    assert len(_search_until(fresh, word, 1)) == 1
+    fresh.stop()
+    index = fresh.home / "index"
+    if damage == "delete":
+        shutil.rmtree(index)
+    else:
+        for f in index.iterdir():
+            if f.is_file() and f.suffix in (".idx", ".term", ".store", ".json"):
+                f.write_bytes(os.urandom(64))
+    fresh.start()
+    assert len(_search_until(fresh, word, 1)) == 1

@@ -85,6 +85,11 @@ pub trait IndexBackend: Send + Sync {
     /// Makes everything indexed or deleted so far durable and searchable. Costs an fsync.
     fn commit(&self) -> Result<(), IndexError>;
 
+    /// Number of committed documents of `mailbox`; lets a caller notice an index that
+    /// lost documents (a deleted or rebuilt volume) and re-add them. Costs a count
+    /// query over the mailbox's postings.
+    fn doc_count(&self, mailbox: MailboxId) -> Result<usize, IndexError>;
+
     /// Item ids in `mailbox` matching the text part of `query`, newest first, at most
     /// `limit`. Only index leaves are evaluated (text terms, `type:`, `attachment:`,
     /// `has:`); structured leaves (`in:`, `is:`, `tag:`, dates, sizes, `sort:`) are the

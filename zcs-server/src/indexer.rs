@@ -3,23 +3,40 @@
 //! items the store has not marked indexed, extracts their text, adds them to the index,
 //! commits, and only then marks them indexed. After a crash the unmarked items are
 //! simply indexed again at start, so nothing is lost and nothing needs a separate log.
+//!
+//! Mailboxes take turns, one batch each, so one mailbox receiving a flood never keeps
+//! another's new mail out of search. A mailbox is also *reconciled*, at start and after
+//! any indexing error: when the index holds fewer of its documents than the store holds
+//! messages (a deleted, rebuilt or damaged index volume, a failed commit), every message
+//! is indexed again. Re-adding is harmless because documents are replaced by item id.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use zcs_core::ZimbraId;
+use zcs_core::{ItemId, ZimbraId};
 use zcs_index::{IndexBackend, document_from_message};
-use zcs_store::Store;
+use zcs_store::{Mailbox, Store};
 
-/// Items taken from one mailbox per round.
+/// Items indexed per batch (one commit each).
 const BATCH: usize = 200;
+
+/// Pause after a failed batch, so a persistent failure (full disk) does not spin.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Work for the indexer task.
+enum Job {
+    /// Index what the store has not marked indexed.
+    Index(ZimbraId),
+    /// Compare index and store, and re-add everything if the index lost documents.
+    Reconcile(ZimbraId),
+}
 
 /// A handle that queues mailboxes for indexing. Cheap to clone.
 #[derive(Clone)]
 pub struct Indexer {
-    tx: mpsc::UnboundedSender<ZimbraId>,
+    tx: mpsc::UnboundedSender<Job>,
 }
 
 impl Indexer {
@@ -33,7 +50,12 @@ impl Indexer {
 
     /// Queues `account`'s mailbox for indexing. Never blocks.
     pub fn notify(&self, account: ZimbraId) {
-        let _ = self.tx.send(account);
+        let _ = self.tx.send(Job::Index(account));
+    }
+
+    /// Queues `account`'s mailbox for a reconcile, then indexing. Never blocks.
+    pub fn reconcile(&self, account: ZimbraId) {
+        let _ = self.tx.send(Job::Reconcile(account));
     }
 }
 
@@ -48,73 +70,187 @@ impl IndexerTask {
     }
 }
 
+/// The round-robin queue of mailboxes with work, each at most once.
+#[derive(Default)]
+struct Queue {
+    order: VecDeque<ZimbraId>,
+    queued: HashSet<ZimbraId>,
+    reconcile: HashSet<ZimbraId>,
+}
+
+impl Queue {
+    fn push(&mut self, job: Job) {
+        let account = match job {
+            Job::Index(a) => a,
+            Job::Reconcile(a) => {
+                self.reconcile.insert(a);
+                a
+            }
+        };
+        if self.queued.insert(account) {
+            self.order.push_back(account);
+        }
+    }
+
+    fn pop(&mut self) -> Option<(ZimbraId, bool)> {
+        let account = self.order.pop_front()?;
+        self.queued.remove(&account);
+        Some((account, self.reconcile.remove(&account)))
+    }
+}
+
 async fn run(
     store: Arc<Store>,
     index: Arc<dyn IndexBackend>,
-    mut rx: mpsc::UnboundedReceiver<ZimbraId>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
-    while let Some(first) = rx.recv().await {
-        // Coalesce whatever else is queued, so a burst of deliveries costs one commit.
-        let mut pending: HashSet<ZimbraId> = HashSet::from([first]);
-        while let Ok(more) = rx.try_recv() {
-            pending.insert(more);
+    let mut queue = Queue::default();
+    loop {
+        if queue.order.is_empty() {
+            match rx.recv().await {
+                Some(job) => queue.push(job),
+                None => return,
+            }
         }
-        for account in pending {
-            if let Err(e) = index_mailbox(&store, &index, account).await {
+        while let Ok(job) = rx.try_recv() {
+            queue.push(job);
+        }
+        let Some((account, reconcile)) = queue.pop() else {
+            continue;
+        };
+        let result = async {
+            let Some(mailbox) = store
+                .find_mailbox(account)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(false);
+            };
+            if reconcile {
+                reconcile_mailbox(&mailbox, &index).await?;
+            }
+            index_batch(&mailbox, &index).await
+        }
+        .await;
+        match result {
+            Ok(true) => queue.push(Job::Index(account)),
+            Ok(false) => {}
+            Err(e) => {
                 tracing::warn!(account = %account, error = %e, "indexing failed; will retry");
+                queue.push(Job::Reconcile(account));
+                tokio::time::sleep(RETRY_PAUSE).await;
             }
         }
     }
 }
 
-/// Indexes every item of `account`'s mailbox the store has not marked indexed.
+/// Indexes one batch of `mailbox`'s unindexed items. Returns whether more remain.
+async fn index_batch(mailbox: &Mailbox, index: &Arc<dyn IndexBackend>) -> Result<bool, String> {
+    let ids = mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?;
+    if ids.is_empty() {
+        return Ok(false);
+    }
+    add_documents(mailbox, index, &ids).await?;
+    mailbox
+        .mark_indexed(&ids)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ids.len() == BATCH)
+}
+
+/// Reads, extracts and indexes `ids`, then commits. Blocking work runs off the runtime.
+async fn add_documents(
+    mailbox: &Mailbox,
+    index: &Arc<dyn IndexBackend>,
+    ids: &[ItemId],
+) -> Result<(), String> {
+    let mut raws = Vec::with_capacity(ids.len());
+    for id in ids {
+        match mailbox.read_message(*id).await {
+            Ok(raw) => raws.push((*id, raw)),
+            // The item went away between listing and reading: nothing to index.
+            Err(e) => tracing::debug!(item = id.0, error = %e, "skipping vanished item"),
+        }
+    }
+    let index = index.clone();
+    let mailbox_id = mailbox.id();
+    tokio::task::spawn_blocking(move || {
+        let docs = raws
+            .iter()
+            .map(|(id, raw)| document_from_message(*id, raw))
+            .collect();
+        index.index(mailbox_id, docs)?;
+        index.commit()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+}
+
+/// Re-adds every message of `mailbox` when the index holds fewer of its documents than
+/// the store holds messages. Returns how many were re-added.
 ///
 /// # Errors
-/// A store or index failure, as text; the unmarked items stay queued in the store.
-pub async fn index_mailbox(
-    store: &Store,
+/// A store or index failure, as text.
+async fn reconcile_mailbox(
+    mailbox: &Mailbox,
     index: &Arc<dyn IndexBackend>,
-    account: ZimbraId,
 ) -> Result<usize, String> {
-    let Some(mailbox) = store
-        .find_mailbox(account)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(0);
-    };
-    let mut total = 0;
-    loop {
-        let ids = mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?;
-        if ids.is_empty() {
-            return Ok(total);
+    let mut ids = Vec::new();
+    for folder in mailbox.folders().await.map_err(|e| e.to_string())? {
+        if folder.messages == 0 {
+            continue;
         }
-        let mut raws = Vec::with_capacity(ids.len());
-        for id in &ids {
-            match mailbox.read_message(*id).await {
-                Ok(raw) => raws.push((*id, raw)),
-                // The item went away between listing and reading: nothing to index.
-                Err(e) => tracing::debug!(item = id.0, error = %e, "skipping vanished item"),
-            }
-        }
-        // Extraction and the index commit (an fsync) are blocking work.
-        let index = index.clone();
-        let mailbox_id = mailbox.id();
-        tokio::task::spawn_blocking(move || {
-            let docs = raws
-                .iter()
-                .map(|(id, raw)| document_from_message(*id, raw))
-                .collect();
-            index.index(mailbox_id, docs)?;
-            index.commit()
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-        mailbox
-            .mark_indexed(&ids)
+        let messages = mailbox
+            .messages(folder.id)
             .await
             .map_err(|e| e.to_string())?;
-        total += ids.len();
+        ids.extend(messages.into_iter().map(|m| m.id));
+    }
+    let indexed = {
+        let index = index.clone();
+        let id = mailbox.id();
+        tokio::task::spawn_blocking(move || index.doc_count(id))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
+    if indexed >= ids.len() {
+        return Ok(0);
+    }
+    tracing::warn!(
+        account = %mailbox.account(),
+        indexed,
+        messages = ids.len(),
+        "index is missing documents; re-indexing the mailbox"
+    );
+    for chunk in ids.chunks(BATCH) {
+        add_documents(mailbox, index, chunk).await?;
+        mailbox
+            .mark_indexed(chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_takes_turns_and_keeps_each_mailbox_once() {
+        let (a, b) = (ZimbraId::new(), ZimbraId::new());
+        let mut q = Queue::default();
+        q.push(Job::Index(a));
+        q.push(Job::Index(a));
+        q.push(Job::Index(b));
+        q.push(Job::Reconcile(a));
+        assert_eq!(q.pop(), Some((a, true)));
+        // `a` has more work: it goes to the back, behind `b`.
+        q.push(Job::Index(a));
+        assert_eq!(q.pop(), Some((b, false)));
+        assert_eq!(q.pop(), Some((a, false)));
+        assert_eq!(q.pop(), None);
     }
 }

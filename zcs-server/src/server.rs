@@ -54,8 +54,7 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
     })
     .await
     .map_err(|e| fail("open store")(e.to_string()))?;
-    let index = TantivyIndex::open(&path("zcs_index_volume"))
-        .map_err(|e| fail("open index")(e.to_string()))?;
+    let index = open_index(&path("zcs_index_volume"))?;
     Ok(Subsystems {
         prov,
         store: Arc::new(store),
@@ -63,6 +62,31 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
         hostname: lc.get("zimbra_server_hostname").unwrap_or_default(),
         lc,
     })
+}
+
+/// Opens the index volume. An index that cannot be opened (damaged files) is moved
+/// aside to `<dir>.broken-<unix time>` and a new one is created: the index can always be
+/// rebuilt from the store, and mail service must not wait for it. The indexer's
+/// reconcile at start re-adds every message.
+fn open_index(dir: &std::path::Path) -> ServiceResult<TantivyIndex> {
+    match TantivyIndex::open(dir) {
+        Ok(index) => Ok(index),
+        Err(first) => {
+            let stamp = chrono::Utc::now().timestamp();
+            let aside = dir.with_file_name(format!(
+                "{}.broken-{stamp}",
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("index")
+            ));
+            tracing::error!(
+                error = %first,
+                moved_to = %aside.display(),
+                "index cannot be opened; moving it aside and rebuilding it from the store"
+            );
+            std::fs::rename(dir, &aside)
+                .map_err(|e| fail("move damaged index aside")(e.to_string()))?;
+            TantivyIndex::open(dir).map_err(|e| fail("open index")(e.to_string()))
+        }
+    }
 }
 
 /// One listener to bind: service, protocol, the attribute naming its port.
@@ -150,6 +174,12 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         indexer.clone(),
     ));
 
+    // zimbraMtaMaxMessageSize bounds SMTP/LMTP messages and IMAP APPENDs alike.
+    let max_message_size: u64 =
+        zcs_directory::server_attr(&server, &global, "zimbraMtaMaxMessageSize")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_240_000);
+
     let mut bound = Vec::new();
     let mut tasks = Vec::new();
     for planned in LISTENERS {
@@ -198,6 +228,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
                 tracing::info!(proto = "imap", addr = %local, "listening");
                 let config = ImapConfig {
                     hostname: subs.hostname.clone(),
+                    max_literal: max_message_size,
                     ..ImapConfig::default()
                 };
                 tokio::spawn(imap::serve(listener, config, imap_backend.clone(), rx))
@@ -208,7 +239,8 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
                 } else {
                     Protocol::Smtp
                 };
-                let config = ListenerConfig::new(protocol, &subs.hostname);
+                let mut config = ListenerConfig::new(protocol, &subs.hostname);
+                config.max_message_size = max_message_size;
                 tokio::spawn(zcs_mta::serve(listener, config, delivery.clone(), rx))
             }
         };
@@ -237,13 +269,13 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     Ok(())
 }
 
-/// Queues every mailbox that has items the index has not seen (after a crash, or an
-/// index volume that was removed).
+/// Queues every mailbox for a reconcile: items the index has not seen after a crash,
+/// and every item when the index volume was removed or rebuilt.
 async fn catch_up_index(subs: &Subsystems, indexer: &Indexer) {
     match subs.prov.all_accounts(None).await {
         Ok(accounts) => {
             for account in accounts {
-                indexer.notify(account.id);
+                indexer.reconcile(account.id);
             }
         }
         Err(e) => tracing::warn!(error = %e, "index catch-up skipped"),

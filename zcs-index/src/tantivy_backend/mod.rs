@@ -132,14 +132,6 @@ impl TantivyIndex {
         Ok(metas.payload)
     }
 
-    /// Number of committed documents of `mailbox`.
-    pub fn doc_count(&self, mailbox: MailboxId) -> Result<usize, IndexError> {
-        let searcher = self.reader.searcher();
-        searcher
-            .search(&self.mailbox_filter(mailbox), &Count)
-            .map_err(IndexError::tantivy("count"))
-    }
-
     fn reload(&self) -> Result<(), IndexError> {
         self.reader.reload().map_err(IndexError::tantivy("reload"))
     }
@@ -153,6 +145,13 @@ impl TantivyIndex {
 }
 
 impl IndexBackend for TantivyIndex {
+    fn doc_count(&self, mailbox: MailboxId) -> Result<usize, IndexError> {
+        let searcher = self.reader.searcher();
+        searcher
+            .search(&self.mailbox_filter(mailbox), &Count)
+            .map_err(IndexError::tantivy("count"))
+    }
+
     fn index(&self, mailbox: MailboxId, docs: Vec<IndexDocument>) -> Result<(), IndexError> {
         let count = docs.len();
         let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;

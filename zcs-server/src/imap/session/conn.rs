@@ -66,13 +66,19 @@ impl Conn {
 
     /// Reads one complete command: the first line and, for each literal announced at a
     /// line end, the literal bytes and the next line. Synchronising literals get a `+`
-    /// continuation first. APPEND literals may total `max_literal` bytes, literals of
-    /// other commands `max_line`; a larger synchronising literal is refused at once, a
-    /// larger non-synchronising one is read and dropped, then refused.
-    pub(crate) async fn read_command(&mut self, cfg: &ImapConfig) -> Result<Incoming, ReadError> {
+    /// continuation first. APPEND literals of an `authenticated` client may total
+    /// `max_literal` bytes, all other literals `max_line` (so a client that has not
+    /// logged in can never make the server buffer more than that); a larger synchronising
+    /// literal is refused at once, a larger non-synchronising one is read and dropped,
+    /// then refused.
+    pub(crate) async fn read_command(
+        &mut self,
+        cfg: &ImapConfig,
+        authenticated: bool,
+    ) -> Result<Incoming, ReadError> {
         let mut line = self.reader.read_line(cfg.max_line).await?;
         let (tag, name) = peek_tag_and_name(&line);
-        let cap = if name == "APPEND" {
+        let cap = if name == "APPEND" && authenticated {
             cfg.max_literal
         } else {
             cfg.max_line as u64

@@ -34,6 +34,9 @@ use super::parser::{Command, CommandKind, parse_command};
 use super::reader::ReadError;
 use super::response::{Reply, Status, sanitize};
 
+/// Longest silence tolerated from a client that has not logged in.
+const UNAUTHENTICATED_IDLE: Duration = Duration::from_secs(60);
+
 /// The capabilities offered (RFC 3501 §6.1.1), identical before and after login.
 pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
 UNSELECT CHILDREN ENABLE MOVE SPECIAL-USE XLIST LIST-EXTENDED LIST-STATUS AUTH=PLAIN";
@@ -174,8 +177,16 @@ impl Session {
             }
             let mut shutdown = self.shutdown.clone();
             let cfg = self.cfg.clone();
+            let authenticated = self.account.is_some();
+            // Before login a client gets a short leash: a minute at most, and no large
+            // literals (RFC 3501 §5.4 only asks 30 minutes of authenticated clients).
+            let idle = if authenticated {
+                cfg.idle_timeout
+            } else {
+                cfg.idle_timeout.min(UNAUTHENTICATED_IDLE)
+            };
             let incoming = tokio::select! {
-                r = tokio::time::timeout(cfg.idle_timeout, self.conn.read_command(&cfg)) => r,
+                r = tokio::time::timeout(idle, self.conn.read_command(&cfg, authenticated)) => r,
                 () = Self::wait_shutdown(&mut shutdown) => continue,
             };
             let incoming = match incoming {
