@@ -297,6 +297,11 @@ impl Session {
                     }
                     Ok(Flow::Continue)
                 }
+                // A server-side failure is not the client's error.
+                Err(text) if text.starts_with("-ERR [SYS/") => {
+                    self.send(text.as_bytes()).await?;
+                    Ok(Flow::Continue)
+                }
                 Err(text) => self.error(&text).await,
             },
         }
