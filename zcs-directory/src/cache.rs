@@ -3,9 +3,10 @@
 //!
 //! In charge of answering `get_entry` and `find_by_address` from memory while a cached
 //! entry is younger than its kind's max age (localconfig `ldap_cache_<kind>_maxage`,
-//! 15 minutes by default; the global config never expires), of updating or dropping the
-//! cached copy on every write made through this wrapper (so a change takes effect at once
-//! on the server that made it), and of `flushCache`. Writes made elsewhere (another
+//! 15 minutes by default; the global config never expires), of dropping the cached copy
+//! on every write made through this wrapper (so a change takes effect at once on the
+//! server that made it), and of `flushCache`. A write generation counter keeps a read
+//! that raced with a write from caching what it read before the write. Writes made elsewhere (another
 //! server, `zmprov` in direct mode) are seen when the copy expires or is flushed, exactly
 //! as Zimbra behaves. Listings and counts always go to the backend. Not in charge of
 //! telling other servers to flush: `zmprov flushCache` is sent to each server.
@@ -238,6 +239,9 @@ fn has_address(entry: &Entry, addr: &str) -> bool {
 pub struct CachedDirectory<D: ?Sized = dyn Directory> {
     settings: CacheSettings,
     kinds: Mutex<[KindCache; 7]>,
+    /// Bumped, under the `kinds` lock, by every write through this cache. A read only
+    /// caches what it fetched when no write happened since it started.
+    generation: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
     inner: std::sync::Arc<D>,
@@ -258,6 +262,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         CachedDirectory {
             settings,
             kinds: Mutex::new(Default::default()),
+            generation: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             inner,
@@ -382,8 +387,14 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         None
     }
 
-    /// Stores a copy of `entry` as read now, replacing any older copy.
-    fn remember(&self, entry: &Entry) {
+    /// The write generation now; pass it to [`Self::remember`] after the backend read.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Stores a copy of `entry` as read now, replacing any older copy, unless a write
+    /// went through this cache since generation `since` (the copy may predate it).
+    fn remember(&self, entry: &Entry, since: u64) {
         let Some(ck) = CacheKind::of(entry.kind) else {
             return;
         };
@@ -391,6 +402,9 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
             return;
         }
         let mut kinds = self.lock();
+        if self.generation.load(Ordering::Acquire) != since {
+            return;
+        }
         let cache = &mut kinds[ck.index()];
         if cache.by_id.len() >= self.settings.max_entries {
             cache.by_id.retain(|_, c| {
@@ -428,20 +442,15 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         );
     }
 
-    /// Drops any cached copy of the entry `id` of `kind`.
+    /// After a write of entry `id` (done or failed): drops any cached copy and bumps
+    /// the write generation. The next read fetches the entry from the backend; writes
+    /// finishing out of order can therefore never leave an older copy behind.
     fn forget(&self, kind: EntryKind, id: ZimbraId) {
+        let mut kinds = self.lock();
         if let Some(ck) = CacheKind::of(kind) {
-            self.lock()[ck.index()].by_id.remove(&id);
+            kinds[ck.index()].by_id.remove(&id);
         }
-    }
-
-    /// After a write of entry `id`: caches the entry the backend returned, or forgets
-    /// the old copy when the write failed (its outcome is then unknown).
-    fn after_write(&self, kind: EntryKind, id: ZimbraId, result: &ServiceResult<Entry>) {
-        match result {
-            Ok(e) => self.remember(e),
-            Err(_) => self.forget(kind, id),
-        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     fn count(&self, hit: bool) {
@@ -459,12 +468,9 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         name: &str,
         attrs: Attrs,
     ) -> ServiceResult<Entry> {
-        let created = self
-            .inner
-            .create_entry_with_id(kind, id, name, attrs)
-            .await?;
-        self.remember(&created);
-        Ok(created)
+        let result = self.inner.create_entry_with_id(kind, id, name, attrs).await;
+        self.forget(kind, id);
+        result
     }
 
     async fn get_entry(&self, kind: EntryKind, key: &EntryKey) -> ServiceResult<Option<Entry>> {
@@ -473,9 +479,10 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
             return Ok(Some(e));
         }
         self.count(false);
+        let since = self.generation();
         let found = self.inner.get_entry(kind, key).await?;
         if let Some(e) = &found {
-            self.remember(e);
+            self.remember(e, since);
         }
         Ok(found)
     }
@@ -487,7 +494,7 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
         let result = self.inner.modify_entry(kind, id, edits).await;
-        self.after_write(kind, id, &result);
+        self.forget(kind, id);
         result
     }
 
@@ -498,7 +505,7 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         new_name: &str,
     ) -> ServiceResult<Entry> {
         let result = self.inner.rename_entry(kind, id, new_name).await;
-        self.after_write(kind, id, &result);
+        self.forget(kind, id);
         result
     }
 
@@ -513,7 +520,7 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
             .inner
             .rename_and_modify(kind, id, new_name, edits)
             .await;
-        self.after_write(kind, id, &result);
+        self.forget(kind, id);
         result
     }
 
@@ -538,9 +545,10 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
             return Ok(Some(e));
         }
         self.count(false);
+        let since = self.generation();
         let found = self.inner.find_by_address(addr).await?;
         if let Some(e) = &found {
-            self.remember(e);
+            self.remember(e, since);
         }
         Ok(found)
     }

@@ -315,3 +315,42 @@ async fn provisioning_and_login_run_over_the_cache() {
         .await
         .unwrap();
 }
+
+/// Writes and reads racing through one cache: whatever order they finish in, the
+/// cache never keeps a copy older than the last write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_reads_and_writes_leave_no_stale_copy() {
+    let f = fixture().await;
+    let c = cached(&f.dir);
+    let e = f
+        .dir
+        .create_entry(EntryKind::Cos, "busy", Attrs::new())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                c.get_entry(EntryKind::Cos, &EntryKey::Id(e.id))
+                    .await
+                    .map(|_| ())
+            } else {
+                let add = [AttrEdit::Add(
+                    "zimbraZimletAvailableZimlets".into(),
+                    format!("z{i}"),
+                )];
+                c.modify_entry(EntryKind::Cos, e.id, &add).await.map(|_| ())
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let back = c
+        .get_entry(EntryKind::Cos, &EntryKey::Id(e.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.attrs.get_all("zimbraZimletAvailableZimlets").len(), 16);
+}

@@ -2,7 +2,7 @@
 //! and address uniqueness, edits, listings.
 
 use zcs_core::{AttrEdit, Attrs, EntryKind, FaultCode, ZimbraId};
-use zcs_directory::{Directory, EntryKey};
+use zcs_directory::EntryKey;
 
 use crate::harness::Ctx;
 use crate::{attrs, code};

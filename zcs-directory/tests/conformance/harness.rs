@@ -1,13 +1,17 @@
 //! Runs one conformance case against every SQL engine at hand: SQLite always, MariaDB
 //! when `ZCS_TEST_MYSQL_URL` is set, PostgreSQL when `ZCS_TEST_POSTGRES_URL` is set. Each
 //! case gets a database of its own (`zcs_dir_<random>` on the servers, dropped at the end
-//! even when the case panics), so cases run in parallel on shared servers.
+//! even when the case panics), so cases run in parallel on shared servers. SQLite also
+//! runs each case through a `CachedDirectory`, which must keep the same contract for
+//! everything done through it.
 
 use std::sync::Arc;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use tempfile::TempDir;
-use zcs_directory::{AuthRegistry, Provisioning, SqlDirectory};
+use zcs_directory::{
+    AuthRegistry, CacheSettings, CachedDirectory, Directory, Provisioning, SqlDirectory,
+};
 
 /// The environment variable naming the MariaDB server for these tests.
 pub const MYSQL_ENV: &str = "ZCS_TEST_MYSQL_URL";
@@ -16,12 +20,17 @@ pub const POSTGRES_ENV: &str = "ZCS_TEST_POSTGRES_URL";
 
 /// One database a case runs against.
 pub struct Ctx {
-    /// `sqlite`, `mysql` or `postgres`, for assertion messages.
+    /// `sqlite`, `sqlite+cache`, `mysql` or `postgres`, for assertion messages.
     pub label: &'static str,
     /// The URL of this case's own database.
     pub url: String,
+    /// Whether `dir` is a `CachedDirectory` (which serves its copy of an entry changed
+    /// through another handle until the copy expires).
+    pub cached: bool,
     /// A handle on it.
-    pub dir: Arc<SqlDirectory>,
+    pub dir: Arc<dyn Directory>,
+    /// The SQL handle under `dir`.
+    sql: Arc<SqlDirectory>,
     /// `Provisioning` over `dir`, local server `mail.test`.
     pub prov: Provisioning,
 }
@@ -29,8 +38,14 @@ pub struct Ctx {
 impl Ctx {
     /// A second, independent handle (its own pool) on the same database, as another
     /// process would open it.
-    pub async fn reopen(&self) -> Arc<SqlDirectory> {
-        Arc::new(SqlDirectory::open(&self.url).await.expect("reopen"))
+    pub async fn reopen(&self) -> Arc<dyn Directory> {
+        let sql: Arc<dyn Directory> =
+            Arc::new(SqlDirectory::open(&self.url).await.expect("reopen"));
+        if self.cached {
+            Arc::new(CachedDirectory::new(sql, CacheSettings::new()))
+        } else {
+            sql
+        }
     }
 }
 
@@ -106,17 +121,24 @@ async fn create_server_db(admin_url: &str, postgres: bool) -> ServerDb {
 }
 
 /// Builds the context for one database URL.
-async fn context(label: &'static str, url: String) -> Ctx {
-    let dir = Arc::new(
+async fn context(label: &'static str, url: String, cached: bool) -> Ctx {
+    let sql = Arc::new(
         SqlDirectory::open(&url)
             .await
             .unwrap_or_else(|e| panic!("open {label} directory: {e}")),
     );
+    let dir: Arc<dyn Directory> = if cached {
+        Arc::new(CachedDirectory::new(sql.clone(), CacheSettings::new()))
+    } else {
+        sql.clone()
+    };
     let prov = Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
     Ctx {
         label,
         url,
+        cached,
         dir,
+        sql,
         prov,
     }
 }
@@ -124,13 +146,15 @@ async fn context(label: &'static str, url: String) -> Ctx {
 /// Runs `case` on SQLite, then on MariaDB and PostgreSQL when their URLs are set,
 /// printing a `SKIPPED:` line for each engine that is not.
 pub async fn run(case_name: &str, case: impl AsyncFn(&Ctx)) {
-    // SQLite: a file in a temporary directory.
-    let tmp = TempDir::new().expect("tempdir");
-    let path = tmp.path().join("directory.db");
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let ctx = context("sqlite", url).await;
-    case(&ctx).await;
-    ctx.dir.close().await;
+    // SQLite: a file in a temporary directory, bare and behind the cache.
+    for (label, cached) in [("sqlite", false), ("sqlite+cache", true)] {
+        let tmp = TempDir::new().expect("tempdir");
+        let path = tmp.path().join("directory.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let ctx = context(label, url, cached).await;
+        case(&ctx).await;
+        ctx.sql.close().await;
+    }
 
     for (label, env, postgres) in [
         ("mysql", MYSQL_ENV, false),
@@ -141,9 +165,9 @@ pub async fn run(case_name: &str, case: impl AsyncFn(&Ctx)) {
             continue;
         };
         let db = create_server_db(&admin_url, postgres).await;
-        let ctx = context(label, with_database(&admin_url, &db.name)).await;
+        let ctx = context(label, with_database(&admin_url, &db.name), false).await;
         case(&ctx).await;
-        ctx.dir.close().await;
+        ctx.sql.close().await;
         drop(db);
     }
 }

@@ -9,6 +9,11 @@ use zcs_directory::{Directory, EntryKey};
 use crate::harness::Ctx;
 
 pub async fn two_handles_see_each_other(ctx: &Ctx) {
+    if ctx.cached {
+        // A cache serves its copy until it expires or is flushed, by design; tests/cache.rs
+        // covers what another server's change looks like through it.
+        return;
+    }
     let other = ctx.reopen().await;
     let e = ctx
         .dir
@@ -32,7 +37,7 @@ pub async fn two_handles_see_each_other(ctx: &Ctx) {
         .unwrap()
         .unwrap();
     assert_eq!(back.attrs.get("displayName"), Some("From zmprov"));
-    other.close().await;
+    drop(other);
 }
 
 /// Spawns `n` creates alternating between two handles; returns the results.
@@ -58,9 +63,9 @@ async fn race(
 }
 
 pub async fn racing_creates_of_one_name_yield_one_entry(ctx: &Ctx) {
-    let a: Arc<dyn Directory> = ctx.dir.clone();
+    let a = ctx.dir.clone();
     let other = ctx.reopen().await;
-    let b: Arc<dyn Directory> = other.clone();
+    let b = other.clone();
     for round in 0..3 {
         let name = format!("race{round}@x.test");
         let results = race(&a, &b, 8, |_| {
@@ -81,13 +86,13 @@ pub async fn racing_creates_of_one_name_yield_one_entry(ctx: &Ctx) {
         .await
         .unwrap();
     assert_eq!(all.len(), 3);
-    other.close().await;
+    drop(other);
 }
 
 pub async fn racing_creates_of_one_address_across_kinds(ctx: &Ctx) {
-    let a: Arc<dyn Directory> = ctx.dir.clone();
+    let a = ctx.dir.clone();
     let other = ctx.reopen().await;
-    let b: Arc<dyn Directory> = other.clone();
+    let b = other.clone();
     // An account named x, a list named y with alias x, a resource named z with alias x:
     // different entry names, one contested address.
     let results = race(&a, &b, 6, |i| {
@@ -139,7 +144,7 @@ pub async fn racing_creates_of_one_address_across_kinds(ctx: &Ctx) {
         entries += a.list_entries(kind, None).await.unwrap().len();
     }
     assert_eq!(entries, 1, "on {}", ctx.label);
-    other.close().await;
+    drop(other);
 }
 
 pub async fn concurrent_modifies_of_one_entry_lose_nothing(ctx: &Ctx) {
@@ -179,5 +184,5 @@ pub async fn concurrent_modifies_of_one_entry_lose_nothing(ctx: &Ctx) {
         "every concurrent add kept on {}",
         ctx.label
     );
-    other.close().await;
+    drop(other);
 }
