@@ -30,6 +30,8 @@ async fn two_handles_on_one_file_see_each_other() {
         .unwrap();
     let seen = other.find_by_address("A@X.TEST").await.unwrap().unwrap();
     assert_eq!(seen.id, e.id);
+    // WAL journaling: readers in other processes are not blocked by a writer.
+    assert!(f.path.with_extension("db-wal").exists(), "WAL mode");
 
     let edit = [AttrEdit::Replace(
         "displayName".into(),

@@ -71,6 +71,10 @@ impl From<SqlDirectoryError> for ServiceError {
     }
 }
 
+// LIMITATION: a MariaDB or PostgreSQL transaction that the server aborts as a deadlock
+// victim (MariaDB 1213, PostgreSQL 40P01) is reported as `service.FAILURE`, not retried.
+// Writes take at most one row lock plus unique-key checks at READ COMMITTED, which keeps
+// this rare; the conformance races have not shown it.
 /// A [`Directory`] stored in an SQL database. Cheap to clone handles are not offered:
 /// share it behind an `Arc`.
 #[derive(Debug)]
@@ -121,6 +125,7 @@ impl SqlDirectory {
     }
 
     /// Builds the pool with each engine's per-connection settings, then the schema.
+    /// Installs sqlx's default `Any` drivers for the process (idempotent).
     async fn connect(backend: SqlBackend, opts: AnyConnectOptions) -> ServiceResult<Self> {
         sqlx::any::install_default_drivers();
         let max = match backend {
