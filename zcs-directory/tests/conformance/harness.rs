@@ -38,9 +38,13 @@ pub struct Ctx {
 impl Ctx {
     /// A second, independent handle (its own pool) on the same database, as another
     /// process would open it.
+    /// On MariaDB the second handle is opened through the `mariadb:` scheme.
     pub async fn reopen(&self) -> Arc<dyn Directory> {
-        let sql: Arc<dyn Directory> =
-            Arc::new(SqlDirectory::open(&self.url).await.expect("reopen"));
+        let url = match self.url.strip_prefix("mysql:") {
+            Some(rest) => format!("mariadb:{rest}"),
+            None => self.url.clone(),
+        };
+        let sql: Arc<dyn Directory> = Arc::new(SqlDirectory::open(&url).await.expect("reopen"));
         if self.cached {
             Arc::new(CachedDirectory::new(sql, CacheSettings::new()))
         } else {
