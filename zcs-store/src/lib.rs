@@ -32,11 +32,6 @@
 //! items carry the digest as SHA-256 in URL-safe base64 with padding (44 characters,
 //! the width of Zimbra's `blob_digest`). A blob is removed when no item references it.
 //!
-//! # Limitations
-//! - LIMITATION: one redo log file, no rollover or archive (records carry sequence
-//!   numbers and op codes so both can come); open reads the whole file.
-//! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
-//!   shards) and one file volume (no compression, no HSM) are wired directly.
 //! # Quotas
 //! The caller passes the quota (the account's effective `zimbraMailQuota`, 0 for none)
 //! on the handle ([`Mailbox::with_quota`]) or the delivery target
@@ -51,8 +46,21 @@
 //! `tagged_item` rows, and the names mirrored in `mail_item.tag_names`. Tagging an item
 //! is a change like any other (new change number on the item and its folder, logged).
 //!
+//! # Redo log rollover
+//! `redo.log` rolls over at [`StoreOptions::redo_rollover_bytes`] into
+//! `redolog/archive/redo-<first seq>-<last seq>-<time>.log`
+//! ([`Store::archived_redo_logs`] lists them for backup). At open, the archived logs
+//! holding records past the database's checkpoint are replayed before `redo.log`; a
+//! damaged archived log stops the open with a message saying what to do.
+//!
+//! # Limitations
+//! - LIMITATION: open reads all of `redo.log`; a corrupt record in the middle of it is
+//!   cut like a torn tail (with a WARN) instead of refusing to start.
+//! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
+//!   shards) and one file volume (no compression, no HSM) are wired directly.
 //! - LIMITATION: no conversations, dumpster, purge, `\Recent`, contacts, appointments
-//!   or documents yet; deleting a tag leaves no tombstone (SOAP sync will need one).
+//!   or documents yet; deleting a tag leaves no tombstone (SOAP sync will need one);
+//!   no quota warnings, domain aggregate quota or contact limits.
 //! - LIMITATION: a blob written just before a crash, whose redo record never made it,
 //!   stays on disk unreferenced; nothing sweeps such orphans yet.
 
@@ -75,6 +83,8 @@ mod types;
 pub use blob::digest_of as blob_digest;
 pub use error::StoreError;
 pub use mailbox::Mailbox;
-pub use redo::RedoStats;
+pub use redo::{ArchivedLog, RedoStats};
 pub use store::Store;
-pub use types::{DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, Tag, Tombstone};
+pub use types::{
+    DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, StoreOptions, Tag, Tombstone,
+};

@@ -25,7 +25,7 @@ use crate::mailbox::Mailbox;
 use crate::redo::log::{RedoFile, RedoLog};
 use crate::redo::{RedoOp, RedoRecord};
 use crate::schema;
-use crate::types::{DeliveryTarget, MessageMeta, RecoveryReport, StoreConfig};
+use crate::types::{DeliveryTarget, MessageMeta, RecoveryReport, StoreConfig, StoreOptions};
 
 /// A mailbox store: SQLite metadata, a blob volume and a redo log. Cheap to clone; all
 /// clones share one store. `Send + Sync`.
@@ -35,6 +35,7 @@ pub struct Store {
 }
 
 pub(crate) struct Inner {
+    redo_dir: std::path::PathBuf,
     pub pool: SqlitePool,
     pub blobs: Arc<BlobStore>,
     redo: RedoLog,
@@ -69,14 +70,24 @@ impl SeqTracker {
 }
 
 impl Store {
+    /// Opens the store with the default [`StoreOptions`]; see [`Store::open_with`].
+    ///
+    /// # Errors
+    /// As [`Store::open_with`].
+    pub async fn open(cfg: StoreConfig) -> Result<Store, StoreError> {
+        Store::open_with(cfg, StoreOptions::default()).await
+    }
+
     /// Opens the store, creating directories, the database file and the schema when
     /// missing, then recovers: cuts a torn redo tail at the last good record (WARN log)
-    /// and re-applies, with their original ids, the redo records the database missed.
+    /// and re-applies, with their original ids, the redo records the database missed,
+    /// reading the archived logs that hold any (oldest first) before `redo.log`.
     ///
     /// # Errors
     /// [`StoreError::Locked`] when the redo log is locked by another open store;
-    /// I/O and database errors as they come.
-    pub async fn open(cfg: StoreConfig) -> Result<Store, StoreError> {
+    /// [`StoreError::Corrupt`] when an archived redo log needed for recovery is
+    /// damaged; I/O and database errors as they come.
+    pub async fn open_with(cfg: StoreConfig, opts: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&cfg.blob_root)
             .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
         let redo_dir = cfg.redo_dir.clone();
@@ -86,19 +97,40 @@ impl Store {
         let pool = schema::open_pool(&cfg.db_path).await?;
         let blobs = Arc::new(BlobStore::new(cfg.blob_root.clone()));
 
+        let checkpoint: i64 =
+            sqlx::query_scalar("SELECT redo_checkpoint FROM store_state WHERE id = 1")
+                .fetch_one(&pool)
+                .await
+                .db("read redo checkpoint")?;
+        let redo_dir = cfg.redo_dir.clone();
+        let after = checkpoint.max(0) as u64;
+        let archived = tokio::task::spawn_blocking(move || {
+            crate::redo::archive::records_after(&redo_dir, after)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
+        let mut records = archived.records;
+        // The current file continues the archive; anything it repeats (it cannot, as
+        // rollover renames) would be replayed once only.
+        let archived_high = records.last().map(|r| r.seq).unwrap_or(0);
+        records.extend(opened.records.into_iter().filter(|r| r.seq > archived_high));
+
         let mut report = RecoveryReport {
-            records_in_log: opened.records.len(),
+            records_in_log: records.len(),
+            archived_logs_read: archived.files,
             torn_bytes_cut: opened.cut.as_ref().map(|(n, _)| *n).unwrap_or(0),
             ..RecoveryReport::default()
         };
-        let last_seq = replay(&pool, &blobs, &opened.records, &mut report).await?;
-        let redo = RedoLog::start(opened.file, last_seq + 1)?;
+        let last_seq = replay(&pool, &blobs, &records, &mut report).await?;
+        drop(records);
+        let redo = RedoLog::start(opened.file, last_seq + 1, opts.redo_rollover_bytes)?;
         if report.replayed > 0 || report.failed > 0 || report.torn_bytes_cut > 0 {
             tracing::info!(?report, "store recovered from the redo log");
         }
 
         Ok(Store {
             inner: Arc::new(Inner {
+                redo_dir: cfg.redo_dir.clone(),
                 pool,
                 blobs,
                 redo,
@@ -112,6 +144,15 @@ impl Store {
                 report,
             }),
         })
+    }
+
+    /// The archived redo logs (`redolog/archive`), by sequence: what incremental backup
+    /// collects and point-in-time restore replays.
+    pub async fn archived_redo_logs(&self) -> Result<Vec<crate::redo::ArchivedLog>, StoreError> {
+        let dir = self.inner.redo_dir.clone();
+        tokio::task::spawn_blocking(move || crate::redo::archive::list(&dir))
+            .await
+            .map_err(|e| StoreError::Internal(format!("list task failed: {e}")))?
     }
 
     /// Counters of the redo log writer (records and fsyncs since open).

@@ -29,6 +29,34 @@ impl StoreConfig {
     }
 }
 
+/// Tuning a store is opened with ([`crate::Store::open_with`]); kept apart from
+/// [`StoreConfig`] so the paths stay a plain literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Size at which `redo.log` rolls over into `redolog/archive`, in bytes; 0 never
+    /// rolls. Default: Zimbra's `zimbraRedoLogRolloverFileSizeKB` default, 1048576 KB.
+    pub redo_rollover_bytes: u64,
+}
+
+impl StoreOptions {
+    /// The default rollover size in KB (`zimbraRedoLogRolloverFileSizeKB`).
+    pub const DEFAULT_ROLLOVER_KB: u64 = 1_048_576;
+
+    /// Options with the rollover size given in KB, as
+    /// `zimbraRedoLogRolloverFileSizeKB` gives it.
+    pub fn with_rollover_kb(kb: u64) -> StoreOptions {
+        StoreOptions {
+            redo_rollover_bytes: kb.saturating_mul(1024),
+        }
+    }
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions::with_rollover_kb(Self::DEFAULT_ROLLOVER_KB)
+    }
+}
+
 /// One local recipient of a delivery.
 #[derive(Clone, Debug)]
 pub struct DeliveryTarget {
@@ -142,8 +170,10 @@ pub struct Tombstone {
 /// What [`crate::Store::open`] found and did while recovering.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
-    /// Records in the redo log file.
+    /// Records read: those in `redo.log` and in the archived logs read.
     pub records_in_log: usize,
+    /// Archived logs read because they hold records past the database's checkpoint.
+    pub archived_logs_read: usize,
     /// Records past the database's checkpoint that were re-applied.
     pub replayed: usize,
     /// Records past the checkpoint already in the database (skipped).

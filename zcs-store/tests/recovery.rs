@@ -375,6 +375,7 @@ async fn hand_written_log_replays_with_its_ids_and_skips_aborted_records() {
 
 const CHILD_ENV: &str = "ZCS_STORE_CRASH_CHILD_DIR";
 const CHILD_ACCOUNT: &str = "ZCS_STORE_CRASH_CHILD_ACCOUNT";
+const CHILD_ROLLOVER: &str = "ZCS_STORE_CRASH_CHILD_ROLLOVER";
 
 /// The child half of `kill_minus_nine_loses_nothing_acknowledged`: appends from four
 /// tasks forever, printing `ACK <id> <n>` after each append returns. Does nothing
@@ -391,7 +392,13 @@ fn crash_child_writer() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let store = Store::open(StoreConfig::under(&dir)).await.unwrap();
+        let mut opts = zcs_store::StoreOptions::default();
+        if let Ok(bytes) = std::env::var(CHILD_ROLLOVER) {
+            opts.redo_rollover_bytes = bytes.parse().unwrap();
+        }
+        let store = Store::open_with(StoreConfig::under(&dir), opts)
+            .await
+            .unwrap();
         let mb = store.mailbox(acct).await.unwrap();
         let mut tasks = Vec::new();
         for t in 0..4usize {
@@ -417,9 +424,24 @@ fn crash_child_writer() {
 
 #[tokio::test]
 async fn kill_minus_nine_loses_nothing_acknowledged() {
+    kill_and_check(None).await;
+}
+
+/// The same with a redo log that rolls over every few records, so kills land around
+/// rollovers too, and the lost database is rebuilt across archived files.
+#[tokio::test]
+async fn kill_minus_nine_during_rollovers_loses_nothing_acknowledged() {
+    kill_and_check(Some(4096)).await;
+}
+
+async fn kill_and_check(rollover: Option<u64>) {
     let dir = tempfile::tempdir().unwrap();
     let acct = ZimbraId::new();
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    if let Some(bytes) = rollover {
+        cmd.env(CHILD_ROLLOVER, bytes.to_string());
+    }
+    let mut child = cmd
         .args([
             "--exact",
             "crash_child_writer",
@@ -462,4 +484,22 @@ async fn kill_minus_nine_loses_nothing_acknowledged() {
     let listed = mb.messages(ItemId(folder::INBOX)).await.unwrap();
     assert_eq!(f.messages as usize, listed.len());
     assert!(listed.len() >= acked.len());
+    if rollover.is_none() {
+        return;
+    }
+    // Rebuild from the redo log alone, across the archive.
+    let archived = store.archived_redo_logs().await.unwrap();
+    assert!(archived.len() > 3, "{archived:?}");
+    store.close().await;
+    let cfg = StoreConfig::under(dir.path());
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = cfg.db_path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let store = Store::open(cfg).await.unwrap();
+    assert_eq!(store.recovery_report().failed, 0);
+    let mb = store.find_mailbox(acct).await.unwrap().unwrap();
+    let again = mb.messages(ItemId(folder::INBOX)).await.unwrap();
+    assert_eq!(again, listed);
 }

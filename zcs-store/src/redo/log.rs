@@ -6,8 +6,14 @@
 //! consecutive sequence numbers, writes everything queued in one `write`, fsyncs once and
 //! answers every caller of that batch. Concurrent callers therefore share one fsync.
 //!
-//! LIMITATION: there is one active file and no rollover or archive yet; the header and
-//! the per-record sequence numbers leave room for both.
+//! Rollover: once a batch leaves the file at or above the rollover size, the writer
+//! renames it into the archive (see `super::archive`) and starts a fresh `redo.log`
+//! before taking the next batch. Every record is complete in itself (an op that failed
+//! to apply is followed by an `Abort` record, possibly in the next file), so nothing
+//! has to be carried over.
+//!
+//! LIMITATION: no `zimbraRedoLogRolloverMinFileAge` or hard maximum: the size alone
+//! decides.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -36,7 +42,10 @@ pub(crate) struct Opened {
 pub(crate) struct RedoFile {
     file: File,
     path: PathBuf,
+    dir: PathBuf,
     len: u64,
+    /// Sequences of the first and last record in the file, when it has any.
+    seqs: Option<(u64, u64)>,
 }
 
 impl RedoFile {
@@ -103,11 +112,65 @@ impl RedoFile {
         file.seek(SeekFrom::Start(len))
             .map_err(|e| StoreError::io("seek redo log", &path, e))?;
 
+        let seqs = match (decoded.records.first(), decoded.records.last()) {
+            (Some(f), Some(l)) => Some((f.seq, l.seq)),
+            _ => None,
+        };
         Ok(Opened {
-            file: RedoFile { file, path, len },
+            file: RedoFile {
+                file,
+                path,
+                dir: dir.to_path_buf(),
+                len,
+                seqs,
+            },
             records: decoded.records,
             cut,
         })
+    }
+
+    /// Moves this file into the archive and replaces it with a fresh, locked
+    /// `redo.log` whose header names `next_seq` as its first sequence. Nothing happens
+    /// when the file holds no record. Blocking.
+    ///
+    /// On error, the flag says whether the file was already archived: then this handle
+    /// no longer writes to `redo.log` and must not be used further.
+    fn roll_over(&mut self, next_seq: u64) -> Result<(), (bool, StoreError)> {
+        let Some((first, last)) = self.seqs else {
+            return Ok(());
+        };
+        let archive = super::archive::dir_of(&self.dir);
+        std::fs::create_dir_all(&archive)
+            .map_err(|e| (false, StoreError::io("create redo archive", &archive, e)))?;
+        let target = archive.join(super::archive::file_name(first, last, chrono::Utc::now()));
+        std::fs::rename(&self.path, &target)
+            .map_err(|e| (false, StoreError::io("archive redo log", &target, e)))?;
+        // From here the old file is archived: a crash leaves no redo.log, and open
+        // starts a fresh one, which is what this does too.
+        let fresh = || -> Result<File, StoreError> {
+            sync_dir(&archive)?;
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&self.path)
+                .map_err(|e| StoreError::io("create redo log", &self.path, e))?;
+            if file.try_lock().is_err() {
+                return Err(StoreError::Locked(self.path.clone()));
+            }
+            file.write_all(&codec::encode_file_header_from(next_seq))
+                .and_then(|()| file.sync_all())
+                .map_err(|e| StoreError::io("write redo log header", &self.path, e))?;
+            sync_dir(&self.dir)?;
+            Ok(file)
+        };
+        let file = fresh().map_err(|e| (true, e))?;
+        tracing::info!(archived = %target.display(), first, last, "redo log rolled over");
+        self.file = file;
+        self.len = FILE_HEADER_LEN as u64;
+        self.seqs = None;
+        Ok(())
     }
 
     /// Writes `buf` at the end and syncs it. On failure the file is cut back to its last
@@ -169,14 +232,19 @@ pub(crate) struct RedoLog {
 
 impl RedoLog {
     /// Starts the writer thread; the first record it writes gets sequence `next_seq`.
-    pub fn start(file: RedoFile, next_seq: u64) -> Result<RedoLog, StoreError> {
+    /// The file rolls over into the archive once it reaches `rollover_bytes` (0: never).
+    pub fn start(
+        file: RedoFile,
+        next_seq: u64,
+        rollover_bytes: u64,
+    ) -> Result<RedoLog, StoreError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let path = file.path.clone();
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
         let thread = std::thread::Builder::new()
             .name("zcs-redo-writer".into())
-            .spawn(move || writer_loop(file, rx, next_seq, &c))
+            .spawn(move || writer_loop(file, rx, next_seq, rollover_bytes, &c))
             .map_err(|e| StoreError::io("start redo writer", path, e))?;
         Ok(RedoLog {
             tx: Mutex::new(Some(tx)),
@@ -237,6 +305,7 @@ fn writer_loop(
     mut file: RedoFile,
     mut rx: mpsc::UnboundedReceiver<Append>,
     mut next_seq: u64,
+    rollover_bytes: u64,
     counters: &Counters,
 ) {
     let mut failed: Option<String> = None;
@@ -279,6 +348,24 @@ fn writer_loop(
             counters
                 .records
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            if let (Some((_, first)), Some((_, last))) = (batch.first(), batch.last()) {
+                let start = file.seqs.map_or(*first, |(f, _)| f);
+                file.seqs = Some((start, *last));
+            }
+            if rollover_bytes > 0
+                && file.len >= rollover_bytes
+                && let Err((archived, e)) = file.roll_over(next_seq)
+            {
+                // The batch is durable either way; whether the old file was already
+                // archived decides whether the writer can go on.
+                if archived {
+                    tracing::error!(error = %e,
+                        "redo log rollover failed; the store refuses further changes");
+                    failed = Some(format!("roll over {}: {e}", file.path.display()));
+                } else {
+                    tracing::warn!(error = %e, "redo log rollover failed; staying on it");
+                }
+            }
         }
         for (reply, seq) in batch.drain(..) {
             let answer = match &failed {
@@ -299,7 +386,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let opened = RedoFile::open(dir.path()).unwrap();
         assert!(opened.records.is_empty());
-        let log = std::sync::Arc::new(RedoLog::start(opened.file, 5).unwrap());
+        let log = std::sync::Arc::new(RedoLog::start(opened.file, 5, 0).unwrap());
 
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -329,7 +416,7 @@ mod tests {
     async fn concurrent_appends_share_fsyncs() {
         let dir = tempfile::tempdir().unwrap();
         let opened = RedoFile::open(dir.path()).unwrap();
-        let log = Arc::new(RedoLog::start(opened.file, 1).unwrap());
+        let log = Arc::new(RedoLog::start(opened.file, 1, 0).unwrap());
         // On this single-threaded runtime all 100 tasks enqueue before any of them can
         // see an answer, so the writer finds most of them waiting after its first wake.
         let mut tasks = Vec::new();
@@ -365,7 +452,7 @@ mod tests {
     async fn torn_tail_is_cut() {
         let dir = tempfile::tempdir().unwrap();
         let opened = RedoFile::open(dir.path()).unwrap();
-        let log = RedoLog::start(opened.file, 1).unwrap();
+        let log = RedoLog::start(opened.file, 1, 0).unwrap();
         for _ in 0..3 {
             log.append(MailboxId(1), 0, RedoOp::Abort { seq: 9 })
                 .await

@@ -2,15 +2,19 @@
 //! chosen), appended and fsynced before the change is acknowledged.
 //!
 //! [`codec`] owns the byte format (records and file header) and is pure; `log` owns the
-//! file: opening and locking it, cutting a torn tail, and the group-commit writer thread.
+//! file: opening and locking it, cutting a torn tail, the group-commit writer thread and
+//! rollover; [`archive`] names, lists and reads the rolled-over files.
 //! Replaying records into the database is `crate::apply`'s job, not this module's.
 
+pub mod archive;
 pub mod codec;
 pub(crate) mod log;
 
+pub use archive::ArchivedLog;
 pub use log::RedoStats;
 
 pub use codec::{
     DecodeError, Decoded, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_VERSION, MAX_RECORD_LEN, RedoOp,
-    RedoRecord, decode_log, decode_records, encode_file_header, encode_record,
+    RedoRecord, decode_log, decode_records, encode_file_header, encode_file_header_from,
+    encode_record,
 };
