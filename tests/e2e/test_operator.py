@@ -28,7 +28,7 @@ def fresh(tmp_path_factory):
     assert re.search(r"password: \S+", out)
     host = z.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
     z.zmprov("ms", host, "zimbraSmtpPort", z.smtp_port, "zimbraLmtpBindPort", z.lmtp_port,
-             "zimbraImapBindPort", z.imap_port)
+             "zimbraImapBindPort", z.imap_port, "zimbraPop3BindPort", z.pop3_port)
     z.start()
     z.zmprov("cd", DOMAIN)
     z.zmprov("ca", USER, PASSWORD)
@@ -117,8 +117,8 @@ def test_zmcontrol_other_host_is_refused(fresh):
 def test_moved_home_keeps_working(fresh, tmp_path):
     fresh.stop()
     moved = Zcs(tmp_path / "moved")
-    moved.smtp_port, moved.lmtp_port, moved.imap_port = \
-        fresh.smtp_port, fresh.lmtp_port, fresh.imap_port
+    moved.smtp_port, moved.lmtp_port, moved.imap_port, moved.pop3_port = \
+        fresh.smtp_port, fresh.lmtp_port, fresh.imap_port, fresh.pop3_port
     shutil.copytree(fresh.home, moved.home, symlinks=True)
     try:
         assert USER in moved.zmprov("gaa").stdout.split()

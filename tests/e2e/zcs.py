@@ -27,6 +27,7 @@ class Zcs:
         self.smtp_port = free_port()
         self.lmtp_port = free_port()
         self.imap_port = free_port()
+        self.pop3_port = free_port()
         self.admin_password = None
 
     def run(self, tool, *args, check=True, input=None):
@@ -55,7 +56,8 @@ class Zcs:
         self.zmprov("ms", host,
                     "zimbraSmtpPort", self.smtp_port,
                     "zimbraLmtpBindPort", self.lmtp_port,
-                    "zimbraImapBindPort", self.imap_port)
+                    "zimbraImapBindPort", self.imap_port,
+                    "zimbraPop3BindPort", self.pop3_port)
         return out
 
     def start(self):

@@ -22,6 +22,8 @@ use crate::imap::{self, ImapConfig};
 use crate::imap_backend::StoreImapBackend;
 use crate::indexer::Indexer;
 use crate::localconfig::LocalConfig;
+use crate::pop3::{self, Pop3Config};
+use crate::pop3_backend::StorePop3Backend;
 
 /// How long in-flight sessions get to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -105,6 +107,12 @@ const LISTENERS: &[Planned] = &[
         addr_attr: "zimbraImapBindAddress",
     },
     Planned {
+        service: "mailbox",
+        protocol: "pop3",
+        port_attr: "zimbraPop3BindPort",
+        addr_attr: "zimbraPop3BindAddress",
+    },
+    Planned {
         service: "mta",
         protocol: "smtp",
         port_attr: "zimbraSmtpPort",
@@ -180,6 +188,20 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             .and_then(|v| v.parse().ok())
             .unwrap_or(10_240_000);
 
+    let pop3_backend = Arc::new(StorePop3Backend::new(
+        subs.prov.clone(),
+        subs.store.clone(),
+        subs.index.clone(),
+    ));
+    // One lock table for every POP3 listener, so a maildrop is locked across them.
+    let pop3_config = Pop3Config {
+        hostname: subs.hostname.clone(),
+        // LIMITATION: no STLS or port 995 yet, so cleartext login stays allowed even
+        // though zimbraPop3CleartextLoginEnabled defaults to FALSE (issue 10 brings TLS).
+        cleartext_login: true,
+        ..Pop3Config::default()
+    };
+
     let mut bound = Vec::new();
     let mut tasks = Vec::new();
     for planned in LISTENERS {
@@ -233,6 +255,15 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
                 };
                 tokio::spawn(imap::serve(listener, config, imap_backend.clone(), rx))
             }
+            "pop3" => {
+                tracing::info!(proto = "pop3", addr = %local, "listening");
+                tokio::spawn(pop3::serve(
+                    listener,
+                    pop3_config.clone(),
+                    pop3_backend.clone(),
+                    rx,
+                ))
+            }
             proto => {
                 let protocol = if proto == "lmtp" {
                     Protocol::Lmtp
@@ -262,6 +293,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     }
     drop(delivery);
     drop(imap_backend);
+    drop(pop3_backend);
     drop(indexer);
     indexer_task.join(DRAIN).await;
     control::clear_running(&home);
