@@ -45,6 +45,12 @@ pub const KEYS: &[KeyDef] = &[
         desc: "SQLite file of the directory",
     },
     KeyDef {
+        name: "zcs_directory_url",
+        default: "",
+        desc: "directory database URL (mysql://, postgres://, sqlite:); empty uses \
+               zcs_directory_db",
+    },
+    KeyDef {
         name: "zcs_store_db",
         default: "${zimbra_home}/db/mailbox.db",
         desc: "SQLite file of mailbox metadata",
@@ -73,7 +79,7 @@ pub const KEYS: &[KeyDef] = &[
 
 /// Whether a key's value is a secret that `zmlocalconfig` masks unless `-s` is given.
 pub fn is_secret(key: &str) -> bool {
-    key.contains("password") || key.contains("secret")
+    key.contains("password") || key.contains("secret") || key.ends_with("_url")
 }
 
 /// What `zmlocalconfig` shows instead of a secret value: always the same, so the mask
