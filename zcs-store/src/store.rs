@@ -208,7 +208,9 @@ impl Store {
     /// Delivers one message to many local recipients. The blob is written once
     /// (single-instance) and one message item is created per target, in the target
     /// account's mailbox (created when missing). Targets are independent: the inner
-    /// results say which succeeded. Returns once every created item is durable.
+    /// results say which succeeded; a target whose mailbox would go past its
+    /// [`DeliveryTarget::quota`] fails with [`StoreError::QuotaExceeded`]. Returns once
+    /// every created item is durable.
     ///
     /// # Errors
     /// The outer error is for failures before any target was tried (the blob write).

@@ -34,7 +34,9 @@ impl StoreConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreOptions {
     /// Size at which `redo.log` rolls over into `redolog/archive`, in bytes; 0 never
-    /// rolls. Default: Zimbra's `zimbraRedoLogRolloverFileSizeKB` default, 1048576 KB.
+    /// rolls. Default: the attribute registry's `zimbraRedoLogRolloverFileSizeKB`
+    /// default, 1048576 KB (the admin guide, spec 04 §1.8, says 100 MB; the server
+    /// should pass the configured value).
     pub redo_rollover_bytes: u64,
 }
 
