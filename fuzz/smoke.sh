@@ -21,6 +21,9 @@ else
     mapfile -t targets < <(cargo fuzz list)
 fi
 
+# Build with the versions the main workspace has locked (Cargo.lock here is not kept in
+# git; cargo adds libfuzzer-sys and what else only this package needs).
+[ -f Cargo.lock ] || cp ../Cargo.lock Cargo.lock
 cargo fuzz build
 
 scratch="$(mktemp -d)"

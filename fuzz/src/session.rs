@@ -103,6 +103,20 @@ pub fn run(backend: Arc<dyn ImapBackend>, config: ImapConfig, input: &[u8]) -> V
         backend,
         shutdown,
     ));
-    let out = output.lock().unwrap_or_else(|e| e.into_inner());
-    out.clone()
+    let out = output.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if debug() {
+        eprintln!(
+            "--- client\n{}\n--- server\n{}",
+            String::from_utf8_lossy(input),
+            String::from_utf8_lossy(&out)
+        );
+    }
+    out
+}
+
+/// Whether `ZCS_FUZZ_DEBUG` is set: then [`run`] prints the conversation to stderr (for
+/// looking at what a seed or a crash input does; never set it while fuzzing).
+fn debug() -> bool {
+    static DEBUG: OnceLock<bool> = OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("ZCS_FUZZ_DEBUG").is_some())
 }

@@ -106,9 +106,13 @@ impl<'a> Reader<'a> {
             return Ok(items);
         }
         loop {
-            items.push(self.value(depth)?);
+            let value = self.value(depth)?;
+            let was_list = matches!(value, Value::List(_));
+            items.push(value);
             match self.peek() {
                 Some(b' ') => self.pos += 1,
+                // RFC 3501 §9: `1*address` and `1*body` put lists side by side.
+                Some(b'(') if was_list => {}
                 Some(b')') => {
                     self.pos += 1;
                     return Ok(items);
@@ -162,21 +166,27 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An atom; a `[...]` section (which may hold spaces and parentheses) and a `<n>`
-    /// partial origin are part of it, as in `BODY[HEADER.FIELDS (FROM)]<0>`.
+    /// An atom; a `[...]` section (which may hold spaces, parentheses, quoted strings and
+    /// literals) and a `<n>` partial origin are part of it, as in
+    /// `BODY[HEADER.FIELDS (FROM "X]")]<0>`.
     fn atom(&mut self) -> Res<&'a [u8]> {
         let start = self.pos;
         while let Some(c) = self.peek() {
             match c {
                 b'[' => {
-                    while self
-                        .peek()
-                        .is_some_and(|c| c != b']' && c != b'\r' && c != b'\n')
-                    {
-                        self.pos += 1;
-                    }
-                    if self.peek() != Some(b']') {
-                        return self.err("unterminated section");
+                    self.pos += 1;
+                    // Header names in a section are astrings (RFC 3501 §9): quoted
+                    // strings and literals may hold `]`.
+                    loop {
+                        match self.peek() {
+                            Some(b']') => break,
+                            Some(b'"') => drop(self.quoted()?),
+                            Some(b'{') => drop(self.literal()?),
+                            Some(b'\r' | b'\n') | None => {
+                                return self.err("unterminated section");
+                            }
+                            Some(_) => self.pos += 1,
+                        }
                     }
                     self.pos += 1;
                 }
