@@ -28,15 +28,38 @@ use sha2::{Digest, Sha256};
 use crate::error::StoreError;
 use crate::redo::log::sync_dir;
 
-/// The blob volume: a directory of content-addressed files.
-pub(crate) struct BlobStore {
-    root: PathBuf,
+/// Where blob bytes live: the seam between the store and its volumes. The store
+/// decides which digests are referenced; a backend only keeps bytes by digest.
+/// Implementations must make `put` durable before returning (a crash after `put`
+/// returns must not lose the blob) and must never return partial content from `get`.
+///
+/// Every method blocks: call from a blocking context.
+pub trait BlobStore: Send + Sync {
+    /// Stores `raw`, whose item digest is `digest`. Returns `true` when new bytes were
+    /// written, `false` when that content was already stored.
+    fn put(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError>;
+
+    /// The bytes stored under `digest`, exactly as put. A missing blob is
+    /// `StoreError::Corrupt` (the database references it).
+    fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// Whether bytes are stored under `digest`.
+    fn contains(&self, digest: &str) -> bool;
+
+    /// Removes the bytes under `digest`. Returns whether anything was removed.
+    fn remove(&self, digest: &str) -> Result<bool, StoreError>;
+}
+
+/// The store's handle on its blob backend, adding pins: a digest being written for a
+/// new item is never removed by a concurrent delete of its last old reference.
+pub(crate) struct Blobs {
+    backend: Arc<dyn BlobStore>,
     pins: Mutex<HashMap<String, usize>>,
 }
 
 /// Keeps a digest pinned (never removed) until dropped.
 pub(crate) struct Pin {
-    store: Arc<BlobStore>,
+    store: Arc<Blobs>,
     digest: String,
 }
 
@@ -53,18 +76,70 @@ impl Drop for Pin {
     }
 }
 
+impl Blobs {
+    /// Blobs kept by `backend`.
+    pub fn with_backend(backend: Arc<dyn BlobStore>) -> Blobs {
+        Blobs {
+            backend,
+            pins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Pins `digest` so no concurrent delete removes its blob until the pin drops.
+    pub fn pin(self: &Arc<Self>, digest: &str) -> Pin {
+        if let Ok(mut pins) = self.pins.lock() {
+            *pins.entry(digest.to_string()).or_insert(0) += 1;
+        }
+        Pin {
+            store: self.clone(),
+            digest: digest.to_string(),
+        }
+    }
+
+    /// See [`BlobStore::put`].
+    pub fn write(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        self.backend.put(digest, raw)
+    }
+
+    /// See [`BlobStore::get`].
+    pub fn read(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
+        self.backend.get(digest)
+    }
+
+    /// See [`BlobStore::contains`].
+    pub fn exists(&self, digest: &str) -> bool {
+        self.backend.contains(digest)
+    }
+
+    /// Removes the blob for `digest` unless it is pinned. The caller has checked that
+    /// no item references it any more. Returns whether a blob was removed.
+    pub fn remove_unless_pinned(&self, digest: &str) -> Result<bool, StoreError> {
+        let pins = self
+            .pins
+            .lock()
+            .map_err(|_| StoreError::Corrupt("blob pin table poisoned".into()))?;
+        if pins.contains_key(digest) {
+            return Ok(false);
+        }
+        self.backend.remove(digest)
+    }
+}
+
+/// A blob volume on the file system: a directory of content-addressed files, each
+/// written to a temporary file, fsynced, renamed into place and its directory fsynced.
+pub struct FileBlobStore {
+    root: PathBuf,
+}
+
 /// The item digest of `raw`: SHA-256, URL-safe base64 with padding (44 characters).
 pub fn digest_of(raw: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(Sha256::digest(raw))
 }
 
-impl BlobStore {
-    /// A blob store rooted at `root` (created on first write).
-    pub fn new(root: PathBuf) -> BlobStore {
-        BlobStore {
-            root,
-            pins: Mutex::new(HashMap::new()),
-        }
+impl FileBlobStore {
+    /// A volume rooted at `root` (created on first write).
+    pub fn new(root: PathBuf) -> FileBlobStore {
+        FileBlobStore { root }
     }
 
     /// The file holding the blob with item digest `digest`.
@@ -82,22 +157,11 @@ impl BlobStore {
             .join(format!("{hex}.msg")))
     }
 
-    /// Pins `digest` so no concurrent delete removes its file until the pin drops.
-    pub fn pin(self: &Arc<Self>, digest: &str) -> Pin {
-        if let Ok(mut pins) = self.pins.lock() {
-            *pins.entry(digest.to_string()).or_insert(0) += 1;
-        }
-        Pin {
-            store: self.clone(),
-            digest: digest.to_string(),
-        }
-    }
-
     /// Makes sure the blob for `raw` (whose digest is `digest`) is on disk and durable.
     /// Returns `true` when it wrote a new file, `false` when the content was already
     /// stored. Blocking: call from a blocking context. Cost: one write and two fsyncs
     /// for new content.
-    pub fn write(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+    fn write_file(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
         let path = self.path_for(digest)?;
         if let Ok(meta) = fs::metadata(&path)
             && meta.len() == raw.len() as u64
@@ -153,9 +217,21 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Reads the blob with item digest `digest`, byte for byte as it was written.
-    /// Blocking: call from a blocking context.
-    pub fn read(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
+    /// Opens the file for `digest` read-only (used by tests and tools to check layout).
+    #[cfg(test)]
+    pub fn open(&self, digest: &str) -> std::io::Result<std::fs::File> {
+        let p = self.path_for(digest).map_err(std::io::Error::other)?;
+        std::fs::File::open(p)
+    }
+}
+
+impl BlobStore for FileBlobStore {
+    /// Cost: one write and two fsyncs for new content.
+    fn put(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        self.write_file(digest, raw)
+    }
+
+    fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path_for(digest)?;
         fs::read(&path).map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
@@ -166,34 +242,17 @@ impl BlobStore {
         })
     }
 
-    /// Whether the blob file for `digest` exists.
-    pub fn exists(&self, digest: &str) -> bool {
+    fn contains(&self, digest: &str) -> bool {
         self.path_for(digest).map(|p| p.is_file()).unwrap_or(false)
     }
 
-    /// Removes the blob file for `digest` unless it is pinned. The caller has checked
-    /// that no item references it any more. Returns whether a file was removed.
-    pub fn remove_unless_pinned(&self, digest: &str) -> Result<bool, StoreError> {
+    fn remove(&self, digest: &str) -> Result<bool, StoreError> {
         let path = self.path_for(digest)?;
-        let pins = self
-            .pins
-            .lock()
-            .map_err(|_| StoreError::Corrupt("blob pin table poisoned".into()))?;
-        if pins.contains_key(digest) {
-            return Ok(false);
-        }
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(StoreError::io("remove blob", path, e)),
         }
-    }
-
-    /// Opens the file for `digest` read-only (used by tests and tools to check layout).
-    #[cfg(test)]
-    pub fn open(&self, digest: &str) -> std::io::Result<std::fs::File> {
-        let p = self.path_for(digest).map_err(std::io::Error::other)?;
-        std::fs::File::open(p)
     }
 }
 
@@ -205,7 +264,7 @@ mod tests {
     fn digest_is_zimbra_length_and_path_is_hex() {
         let d = digest_of(b"hello");
         assert_eq!(d.len(), 44);
-        let store = BlobStore::new(PathBuf::from("/v"));
+        let store = FileBlobStore::new(PathBuf::from("/v"));
         let p = store.path_for(&d).unwrap();
         let s = p.to_string_lossy();
         assert!(s.starts_with("/v/2c/f2/2cf24dba5fb0a30e"), "{s}");
@@ -216,13 +275,14 @@ mod tests {
     #[test]
     fn write_read_pin_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(BlobStore::new(dir.path().join("blobs")));
+        let volume = Arc::new(FileBlobStore::new(dir.path().join("blobs")));
+        let store = Arc::new(Blobs::with_backend(volume.clone()));
         let raw = b"Subject: x\r\n\r\nbody\r\n";
         let d = digest_of(raw);
         assert!(store.write(&d, raw).unwrap());
         assert!(!store.write(&d, raw).unwrap());
         assert_eq!(store.read(&d).unwrap(), raw);
-        assert!(store.open(&d).is_ok());
+        assert!(volume.open(&d).is_ok());
 
         let pin = store.pin(&d);
         assert!(!store.remove_unless_pinned(&d).unwrap());

@@ -56,8 +56,10 @@
 //! # Limitations
 //! - LIMITATION: open reads all of `redo.log`; a corrupt record in the middle of it is
 //!   cut like a torn tail (with a WARN) instead of refusing to start.
-//! - LIMITATION: no `MetadataStore`/`BlobStore` trait seams yet: SQLite (one file, no
-//!   shards) and one file volume (no compression, no HSM) are wired directly.
+//! - Blob bytes go through the [`BlobStore`] trait ([`FileBlobStore`] is the file
+//!   volume; [`Store::open_with_blob_store`] takes any other).
+//! - LIMITATION: no `MetadataStore` trait seam yet: SQLite (one file, no shards) is
+//!   wired directly; one file volume (no compression, no HSM).
 //! - LIMITATION: no conversations, dumpster, purge, `\Recent`, contacts, appointments
 //!   or documents yet; deleting a tag leaves no tombstone (SOAP sync will need one);
 //!   no quota warnings, domain aggregate quota or contact limits.
@@ -81,6 +83,7 @@ mod tags;
 mod types;
 
 pub use blob::digest_of as blob_digest;
+pub use blob::{BlobStore, FileBlobStore};
 pub use error::StoreError;
 pub use mailbox::Mailbox;
 pub use redo::{ArchivedLog, RedoStats};

@@ -19,7 +19,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use zcs_core::{ItemId, MailboxId, ZimbraId};
 
 use crate::apply::{self, Applied};
-use crate::blob::BlobStore;
+use crate::blob::{BlobStore, Blobs, FileBlobStore};
 use crate::error::{DbContext, StoreError};
 use crate::mailbox::Mailbox;
 use crate::redo::log::{RedoFile, RedoLog};
@@ -37,7 +37,7 @@ pub struct Store {
 pub(crate) struct Inner {
     redo_dir: std::path::PathBuf,
     pub pool: SqlitePool,
-    pub blobs: Arc<BlobStore>,
+    pub blobs: Arc<Blobs>,
     redo: RedoLog,
     /// Serializes write transactions (SQLite has one writer).
     pub db_write: AsyncMutex<()>,
@@ -90,12 +90,26 @@ impl Store {
     pub async fn open_with(cfg: StoreConfig, opts: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&cfg.blob_root)
             .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
+        let volume = Arc::new(FileBlobStore::new(cfg.blob_root.clone()));
+        Store::open_with_blob_store(cfg, opts, volume).await
+    }
+
+    /// As [`Store::open_with`], with message bytes kept by `blob_store` instead of the
+    /// file volume at `cfg.blob_root` (which is then unused).
+    ///
+    /// # Errors
+    /// As [`Store::open_with`].
+    pub async fn open_with_blob_store(
+        cfg: StoreConfig,
+        opts: StoreOptions,
+        blob_store: Arc<dyn BlobStore>,
+    ) -> Result<Store, StoreError> {
         let redo_dir = cfg.redo_dir.clone();
         let opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
             .await
             .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
         let pool = schema::open_pool(&cfg.db_path).await?;
-        let blobs = Arc::new(BlobStore::new(cfg.blob_root.clone()));
+        let blobs = Arc::new(Blobs::with_backend(blob_store));
 
         let checkpoint: i64 =
             sqlx::query_scalar("SELECT redo_checkpoint FROM store_state WHERE id = 1")
@@ -405,7 +419,7 @@ impl Inner {
     }
 }
 
-async fn release_blobs(pool: &SqlitePool, blobs: &Arc<BlobStore>, digests: Vec<String>) {
+async fn release_blobs(pool: &SqlitePool, blobs: &Arc<Blobs>, digests: Vec<String>) {
     for d in digests {
         let refs: Result<i64, _> =
             sqlx::query_scalar("SELECT COUNT(*) FROM mail_item WHERE blob_digest = ?")
@@ -430,7 +444,7 @@ async fn release_blobs(pool: &SqlitePool, blobs: &Arc<BlobStore>, digests: Vec<S
 /// (log or database), which the writer continues after.
 async fn replay(
     pool: &SqlitePool,
-    blobs: &Arc<BlobStore>,
+    blobs: &Arc<Blobs>,
     records: &[RedoRecord],
     report: &mut RecoveryReport,
 ) -> Result<u64, StoreError> {
