@@ -12,7 +12,7 @@ use zcs_core::{Entry, ServiceError, ServiceResult};
 use zcs_directory::{EntryKey, Provisioning};
 use zcs_index::{IndexBackend, TantivyIndex};
 use zcs_mta::{ListenerConfig, Protocol};
-use zcs_store::{Store, StoreConfig};
+use zcs_store::{Store, StoreConfig, StoreOptions};
 
 use crate::bootstrap;
 use crate::control::{self, ListenerStatus};
@@ -49,11 +49,20 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
     let lc = LocalConfig::load(home).map_err(|e| fail("load local config")(e.to_string()))?;
     let prov = Arc::new(bootstrap::open_provisioning(home).await?);
     let path = |key: &str| std::path::PathBuf::from(lc.get(key).unwrap_or_default());
-    let store = Store::open(StoreConfig {
-        db_path: path("zcs_store_db"),
-        blob_root: path("zcs_store_volume"),
-        redo_dir: path("zcs_redolog_directory"),
-    })
+    let global = prov.global_config().await?;
+    let rollover_kb = global
+        .attrs
+        .get("zimbraRedoLogRolloverFileSizeKB")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(StoreOptions::DEFAULT_ROLLOVER_KB);
+    let store = Store::open_with(
+        StoreConfig {
+            db_path: path("zcs_store_db"),
+            blob_root: path("zcs_store_volume"),
+            redo_dir: path("zcs_redolog_directory"),
+        },
+        StoreOptions::with_rollover_kb(rollover_kb),
+    )
     .await
     .map_err(|e| fail("open store")(e.to_string()))?;
     let index = open_index(&path("zcs_index_volume"))?;
