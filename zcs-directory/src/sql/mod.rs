@@ -302,6 +302,17 @@ impl Directory for SqlDirectory {
 
         let b = self.backend;
         let mut tx = self.write_tx().await?;
+        let retired: i64 =
+            sqlx::query_scalar(b.sql("SELECT COUNT(*) FROM directory_retired_ids WHERE id = ?"))
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(SqlDirectoryError::db("check retired ids"))?;
+        if retired > 0 {
+            return Err(ServiceError::invalid_request(format!(
+                "zimbraId {id} belonged to a deleted entry; ids are never reused"
+            )));
+        }
         rows::insert_entry(&mut tx, b, &entry)
             .await
             .map_err(exists_or_failure(kind, &entry.name, "insert entry"))?;
@@ -361,6 +372,15 @@ impl Directory for SqlDirectory {
         if !deleted {
             return Err(no_such_fault(kind, &id.to_string()));
         }
+        sqlx::query(
+            self.backend
+                .sql("INSERT INTO directory_retired_ids (id, kind) VALUES (?, ?)"),
+        )
+        .bind(id.to_string())
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(SqlDirectoryError::db("retire id"))?;
         tx.commit()
             .await
             .map_err(SqlDirectoryError::db("commit delete"))?;

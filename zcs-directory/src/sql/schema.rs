@@ -14,6 +14,9 @@
 //!   `zimbraMailAlias` of an account, calendar resource or list has a row; the primary
 //!   key makes an address unique across all of them even when two processes create
 //!   entries at the same moment.
+//! - `directory_retired_ids (id, kind)`: the `zimbraId` of every deleted entry. A name
+//!   may be reused, an id never: creating an entry with a retired id is refused, so a
+//!   new account can never be handed a deleted account's mailbox.
 //! - `directory_meta (meta_key, meta_value)`: holds `schema_version`.
 //!
 //! One design on every engine; [`SqlBackend`] supplies the few DDL differences (MariaDB's
@@ -80,6 +83,12 @@ fn ddl(b: SqlBackend) -> Vec<String> {
         "CREATE INDEX IF NOT EXISTS directory_addresses_by_domain
         ON directory_addresses (domain)"
             .to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS directory_retired_ids (
+        id VARCHAR(36) NOT NULL PRIMARY KEY,
+        kind VARCHAR(32) NOT NULL
+    ){opts}"
+        ),
     ]
 }
 

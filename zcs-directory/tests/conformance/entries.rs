@@ -293,6 +293,15 @@ pub async fn delete_frees_names_and_ids_are_never_reused(ctx: &Ctx) {
         .await
         .unwrap();
     assert_ne!(again.id, e.id);
+    // Nor can the deleted id be handed out explicitly (a restore or a migration names
+    // ids): a new entry must never inherit a deleted one's mailbox.
+    assert_eq!(
+        code(
+            d.create_entry_with_id(EntryKind::Account, e.id, "b@x.test", Attrs::new())
+                .await
+        ),
+        FaultCode::InvalidRequest
+    );
     // The freed alias is free for another entry.
     d.create_entry(EntryKind::DistributionList, "al@x.test", Attrs::new())
         .await
