@@ -388,6 +388,36 @@ impl ImapSession for StoreImapSession {
             .map_err(backend_error)?;
         Ok(moved.into_iter().map(|m| m.imap_uid).collect())
     }
+
+    async fn messages_changed_since(
+        &self,
+        folder: ItemId,
+        modseq: u64,
+    ) -> BackendResult<Vec<MessageInfo>> {
+        let since = i64::try_from(modseq).unwrap_or(i64::MAX);
+        let msgs = self
+            .mailbox
+            .messages_changed_since(folder, since)
+            .await
+            .map_err(backend_error)?;
+        Ok(msgs.into_iter().map(message_info).collect())
+    }
+
+    async fn vanished_since(&self, folder: ItemId, modseq: u64) -> BackendResult<Option<Vec<u32>>> {
+        // Every message that left a folder leaves a tombstone with its UID there.
+        let since = i64::try_from(modseq).unwrap_or(i64::MAX);
+        let gone = self
+            .mailbox
+            .tombstones_since(since)
+            .await
+            .map_err(backend_error)?;
+        Ok(Some(
+            gone.into_iter()
+                .filter(|t| !t.is_folder && t.folder == folder)
+                .map(|t| t.imap_uid)
+                .collect(),
+        ))
+    }
 }
 
 #[cfg(test)]

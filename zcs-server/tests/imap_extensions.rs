@@ -20,6 +20,8 @@ async fn capabilities_name_the_extensions() {
         "XLIST",
         "LIST-EXTENDED",
         "LIST-STATUS",
+        "ESEARCH",
+        "WITHIN",
     ] {
         assert!(
             greeting.split([' ', ']']).any(|w| w == cap),
@@ -28,6 +30,12 @@ async fn capabilities_name_the_extensions() {
     }
     let (_, done) = c.cmd("e0", "ENABLE CONDSTORE").await;
     assert!(done.starts_with("e0 BAD"), "{done}");
+    c.cmd("l", "LOGIN alice@example.com \"s3cret \\\"pw\\\"\"")
+        .await;
+    let (untagged, _) = c.cmd("e1", "ENABLE CONDSTORE").await;
+    assert_eq!(untagged, vec!["* ENABLED CONDSTORE"]);
+    let (untagged, _) = c.cmd("e2", "ENABLE CONDSTORE QRESYNC").await;
+    assert_eq!(untagged, vec!["* ENABLED QRESYNC"]);
 }
 
 #[tokio::test]
@@ -183,6 +191,60 @@ async fn special_use_xlist_and_extended_list() {
     assert!(done.starts_with("l6 BAD"), "{done}");
     let (untagged, _) = c.cmd("l7", "LIST () \"\" \"\"").await;
     assert_eq!(untagged, vec!["* LIST (\\Noselect) \"/\" \"\""]);
+}
+
+#[tokio::test]
+async fn esearch_returns_min_max_count_all() {
+    let server = start(test_config()).await;
+    let alice = &server.backend.alice;
+    for i in 1..=5 {
+        alice.deliver(INBOX, &plain(&format!("m{i}"), "x"));
+    }
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    c.cmd("t", "STORE 2,4:5 +FLAGS (\\Seen)").await;
+    let (untagged, done) = c.cmd("e1", "SEARCH RETURN (MIN MAX COUNT ALL) SEEN").await;
+    assert_eq!(
+        untagged,
+        vec!["* ESEARCH (TAG \"e1\") MIN 2 MAX 5 COUNT 3 ALL 2,4:5"]
+    );
+    assert_eq!(done, "e1 OK SEARCH completed");
+    let (untagged, _) = c.cmd("e2", "UID SEARCH RETURN () UNSEEN").await;
+    assert_eq!(untagged, vec!["* ESEARCH (TAG \"e2\") UID ALL 1,3"]);
+    let (untagged, _) = c.cmd("e3", "SEARCH RETURN (MIN COUNT) DELETED").await;
+    assert_eq!(untagged, vec!["* ESEARCH (TAG \"e3\") COUNT 0"]);
+    let (untagged, _) = c.cmd("e4", "SEARCH RETURN (COUNT) MODSEQ 7").await;
+    assert_eq!(
+        untagged,
+        vec![
+            "* OK [HIGHESTMODSEQ 8] Highest",
+            "* ESEARCH (TAG \"e4\") COUNT 2 MODSEQ 8"
+        ]
+    );
+    let (_, done) = c.cmd("e5", "SEARCH RETURN (SAVE) ALL").await;
+    assert!(done.starts_with("e5 BAD"), "{done}");
+}
+
+#[tokio::test]
+async fn within_older_and_younger() {
+    let server = start(test_config()).await;
+    let alice = &server.backend.alice;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    alice.deliver_with(INBOX, &plain("old", "x"), 0, 1_700_000_000_000);
+    alice.deliver_with(INBOX, &plain("new", "x"), 0, now - 10_000);
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    let (untagged, _) = c.cmd("w1", "SEARCH YOUNGER 3600").await;
+    assert_eq!(untagged, vec!["* SEARCH 2"]);
+    let (untagged, _) = c.cmd("w2", "UID SEARCH OLDER 3600").await;
+    assert_eq!(untagged, vec!["* SEARCH 1"]);
+    let (untagged, _) = c.cmd("w3", "SEARCH NOT OLDER 1 YOUNGER 1").await;
+    assert_eq!(untagged, vec!["* SEARCH"]);
+    let (_, done) = c.cmd("w4", "SEARCH OLDER 0").await;
+    assert!(done.starts_with("w4 BAD"), "{done}");
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ Flags permitted",
             "* OK [UNSEEN 1] First unseen message",
             "* OK [UIDVALIDITY 1002] UIDs valid",
             "* OK [UIDNEXT 3] Predicted next UID",
+            "* OK [HIGHESTMODSEQ 2] Highest",
         ]
     );
     assert_eq!(done, "s1 OK [READ-WRITE] SELECT completed");

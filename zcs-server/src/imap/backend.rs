@@ -159,6 +159,32 @@ pub trait ImapSession: Send + Sync {
     /// The messages of a folder, in ascending UID order.
     async fn messages(&self, folder: ItemId) -> BackendResult<Vec<MessageInfo>>;
 
+    /// The messages of a folder whose [`MessageInfo::modseq`] is above `modseq`, in
+    /// ascending UID order (CONDSTORE's CHANGEDSINCE, RFC 7162 §3.1.4). The default
+    /// filters [`ImapSession::messages`].
+    async fn messages_changed_since(
+        &self,
+        folder: ItemId,
+        modseq: u64,
+    ) -> BackendResult<Vec<MessageInfo>> {
+        let mut all = self.messages(folder).await?;
+        all.retain(|m| m.modseq > modseq);
+        Ok(all)
+    }
+
+    /// The UIDs of the messages that left `folder` (expunged or moved out) with a
+    /// change number above `modseq`, for QRESYNC's VANISHED (RFC 7162 §3.2.5).
+    /// `Ok(None)` when the backend keeps no such history; the protocol layer then
+    /// reports every known UID that is not in the folder, which RFC 7162 §3.2.10
+    /// allows. Default: `Ok(None)`.
+    async fn vanished_since(
+        &self,
+        _folder: ItemId,
+        _modseq: u64,
+    ) -> BackendResult<Option<Vec<u32>>> {
+        Ok(None)
+    }
+
     /// The raw RFC 5322 bytes of a message, exactly as stored (CRLF line ends expected).
     async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>>;
 

@@ -1,7 +1,9 @@
 //! The IMAP4rev1 front end (RFC 3501) of zcs, with the extensions it advertises:
 //! LITERAL+ (RFC 7888), SASL-IR (RFC 4959), ID (RFC 2971), IDLE (RFC 2177), NAMESPACE
-//! (RFC 2342), UIDPLUS (RFC 4315), UNSELECT (RFC 3691), CHILDREN (RFC 3348) and
-//! AUTH=PLAIN (RFC 4616).
+//! (RFC 2342), UIDPLUS (RFC 4315), UNSELECT (RFC 3691), CHILDREN (RFC 3348), ENABLE
+//! (RFC 5161), MOVE (RFC 6851), SPECIAL-USE (RFC 6154), XLIST, LIST-EXTENDED (RFC 5258),
+//! LIST-STATUS (RFC 5819), CONDSTORE and QRESYNC (RFC 7162), ESEARCH (RFC 4731), WITHIN
+//! (RFC 5032) and AUTH=PLAIN (RFC 4616).
 //!
 //! This module is in charge of the wire protocol only: framing, parsing, the per
 //! connection state machine and the rendering of ENVELOPE/BODYSTRUCTURE/sections from the
@@ -13,14 +15,16 @@
 //! Known gaps, each marked `LIMITATION` where it lives:
 //! - no STARTTLS and no LOGINDISABLED: TLS is the integrator's (implicit TLS on 993 via
 //!   [`serve_connection`]);
-//! - subscriptions are accepted but not stored (LSUB lists every mail folder);
+//! - subscriptions are accepted but not stored (LSUB lists every mail folder, LIST's
+//!   SUBSCRIBED option treats every mail folder as subscribed);
 //! - `\Recent` bookkeeping is in memory, per listener;
 //! - IDLE polls the backend every [`ImapConfig::idle_poll_interval`];
 //! - DELETE of a folder with subfolders and RENAME of INBOX are refused;
 //! - AUTHENTICATE PLAIN does not do proxy authorisation;
 //! - ENVELOPE, BODYSTRUCTURE and header SEARCH keys parse the raw message each time;
-//! - none of Zimbra's other extensions (CONDSTORE, QRESYNC, ENABLE, SORT, THREAD, ESEARCH,
-//!   MULTIAPPEND, CATENATE, QUOTA, ACL, LIST-EXTENDED, XLIST, ...) are offered yet.
+//! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
+//! - Zimbra's other extensions (SORT, THREAD, ESORT, SEARCHRES,
+//!   MULTIAPPEND, CATENATE, QUOTA, ACL, BINARY, I18NLEVEL) are not offered yet.
 
 pub mod backend;
 mod datetime;

@@ -52,6 +52,8 @@ struct State {
     messages: BTreeMap<i32, MsgRec>,
     next_id: i32,
     change: u64,
+    /// (change, folder, uid) of every message that left a folder.
+    tombstones: Vec<(u64, i32, u32)>,
 }
 
 impl State {
@@ -205,7 +207,23 @@ impl MemAccount {
         let mut s = self.state.lock().unwrap();
         s.messages
             .retain(|_, m| !(m.folder == folder && m.uid == uid));
-        s.bump(folder);
+        let change = s.bump(folder);
+        s.tombstones.push((change, folder, uid));
+    }
+
+    /// The highest change number of a folder (its HIGHESTMODSEQ).
+    pub fn modseq_of(&self, folder: i32) -> u64 {
+        let s = self.state.lock().unwrap();
+        s.folders[&folder].modseq
+    }
+
+    /// The MODSEQ of the message with `uid` in `folder`.
+    pub fn message_modseq(&self, folder: i32, uid: u32) -> Option<u64> {
+        let s = self.state.lock().unwrap();
+        s.messages
+            .values()
+            .find(|m| m.folder == folder && m.uid == uid)
+            .map(|m| m.modseq)
     }
 
     /// Flags of the message with `uid` in `folder`.
@@ -345,6 +363,22 @@ impl ImapSession for Handle {
         self.1
     }
 
+    /// Alice's backend keeps removal history; bob's does not (the protocol layer's
+    /// fallback is used).
+    async fn vanished_since(&self, folder: ItemId, modseq: u64) -> BackendResult<Option<Vec<u32>>> {
+        if !self.1 {
+            return Ok(None);
+        }
+        let s = self.0.state.lock().unwrap();
+        Ok(Some(
+            s.tombstones
+                .iter()
+                .filter(|&&(change, f, _)| f == folder.0 && change > modseq)
+                .map(|&(_, _, uid)| uid)
+                .collect(),
+        ))
+    }
+
     async fn set_keywords(
         &self,
         ids: &[ItemId],
@@ -417,8 +451,13 @@ impl ImapSession for Handle {
         }
         let mut uids = Vec::new();
         for id in ids {
-            let from = s.messages.get(&id.0).ok_or(BackendError::NotFound)?.folder;
-            s.bump(from);
+            let (from, old_uid) = s
+                .messages
+                .get(&id.0)
+                .map(|m| (m.folder, m.uid))
+                .ok_or(BackendError::NotFound)?;
+            let gone = s.bump(from);
+            s.tombstones.push((gone, from, old_uid));
             let change = s.bump(folder.0);
             let f = s.folders.get_mut(&folder.0).expect("checked above");
             let uid = f.uid_next;
@@ -436,7 +475,8 @@ impl ImapSession for Handle {
         let mut s = self.0.state.lock().unwrap();
         for id in ids {
             if let Some(m) = s.messages.remove(&id.0) {
-                s.bump(m.folder);
+                let change = s.bump(m.folder);
+                s.tombstones.push((change, m.folder, m.uid));
             }
         }
         Ok(())

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::ext::{self, ListCommand};
+use super::ext::{self, ListCommand, SearchReturn, SelectParams};
 use super::items::{FetchItems, FlagName, SearchKey};
 use super::{Cursor, ParseError, Step, is_astring_char};
 use crate::imap::datetime;
@@ -44,6 +44,8 @@ pub enum StatusItem {
     UidNext,
     UidValidity,
     Unseen,
+    /// RFC 7162 §3.1.6.
+    HighestModSeq,
 }
 
 /// What a command asks for. Mailbox names are already decoded from modified UTF-7.
@@ -66,11 +68,15 @@ pub enum CommandKind {
     Id(Option<IdParams>),
     Namespace,
     Idle,
+    /// SELECT with its RFC 7162 parameters (CONDSTORE, QRESYNC).
     Select {
         mailbox: String,
+        params: SelectParams,
     },
+    /// EXAMINE with its RFC 7162 parameters.
     Examine {
         mailbox: String,
+        params: SelectParams,
     },
     Create {
         mailbox: String,
@@ -113,19 +119,26 @@ pub enum CommandKind {
     Expunge {
         uids: Option<SequenceSet>,
     },
+    /// SEARCH, with ESEARCH's RETURN options (RFC 4731 §3) when given.
     Search {
         uid: bool,
+        ret: Option<SearchReturn>,
         charset: Option<String>,
         key: SearchKey,
     },
+    /// FETCH with the RFC 7162 modifiers CHANGEDSINCE and VANISHED.
     Fetch {
         uid: bool,
         set: SequenceSet,
         items: FetchItems,
+        changed_since: Option<u64>,
+        vanished: bool,
     },
+    /// STORE with the RFC 7162 §3.1.3 modifier UNCHANGEDSINCE.
     Store {
         uid: bool,
         set: SequenceSet,
+        unchanged_since: Option<u64>,
         mode: StoreMode,
         silent: bool,
         flags: Vec<FlagName>,
@@ -268,12 +281,20 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
             c.sp()?;
             K::Id(id_params(c)?)
         }
-        b"SELECT" | b"EXAMINE" | b"CREATE" | b"DELETE" | b"SUBSCRIBE" | b"UNSUBSCRIBE" => {
+        b"SELECT" | b"EXAMINE" => {
+            c.sp()?;
+            let mailbox = mailbox(c)?;
+            let params = ext::select_params(c)?;
+            if name == b"SELECT" {
+                K::Select { mailbox, params }
+            } else {
+                K::Examine { mailbox, params }
+            }
+        }
+        b"CREATE" | b"DELETE" | b"SUBSCRIBE" | b"UNSUBSCRIBE" => {
             c.sp()?;
             let mailbox = mailbox(c)?;
             match name.as_slice() {
-                b"SELECT" => K::Select { mailbox },
-                b"EXAMINE" => K::Examine { mailbox },
                 b"CREATE" => K::Create { mailbox },
                 b"DELETE" => K::Delete { mailbox },
                 b"SUBSCRIBE" => K::Subscribe { mailbox },
@@ -378,6 +399,7 @@ pub(super) fn status_items(c: &mut Cursor<'_>) -> Step<Vec<StatusItem>> {
             b"UIDNEXT" => StatusItem::UidNext,
             b"UIDVALIDITY" => StatusItem::UidValidity,
             b"UNSEEN" => StatusItem::Unseen,
+            b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
             _ => return Err("unknown status item"),
         });
         if c.eat(b')') {
@@ -416,9 +438,11 @@ fn append(c: &mut Cursor<'_>) -> Step<CommandKind> {
     })
 }
 
-/// RFC 3501 §6.4.4: `SEARCH [CHARSET astring] 1*(SP search-key)`.
+/// RFC 3501 §6.4.4 and RFC 4731 §3: `SEARCH [RETURN (opts)] [CHARSET astring]
+/// 1*(SP search-key)`.
 fn search(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
     c.sp()?;
+    let ret = ext::search_return(c)?;
     let mut charset = None;
     if c.eat_word("CHARSET") {
         c.sp()?;
@@ -431,6 +455,7 @@ fn search(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
     }
     Ok(CommandKind::Search {
         uid,
+        ret,
         charset,
         key: SearchKey::And(keys),
     })
@@ -440,10 +465,14 @@ fn fetch(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
     c.sp()?;
     let set = c.sequence_set()?;
     c.sp()?;
+    let items = c.fetch_items()?;
+    let (changed_since, vanished) = ext::fetch_modifiers(c)?;
     Ok(CommandKind::Fetch {
         uid,
         set,
-        items: c.fetch_items()?,
+        items,
+        changed_since,
+        vanished,
     })
 }
 
@@ -452,6 +481,7 @@ fn store(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
     c.sp()?;
     let set = c.sequence_set()?;
     c.sp()?;
+    let unchanged_since = ext::store_modifiers(c)?;
     let mode = if c.eat(b'+') {
         StoreMode::Add
     } else if c.eat(b'-') {
@@ -478,6 +508,7 @@ fn store(c: &mut Cursor<'_>, uid: bool) -> Step<CommandKind> {
     Ok(CommandKind::Store {
         uid,
         set,
+        unchanged_since,
         mode,
         silent,
         flags,
@@ -518,7 +549,8 @@ mod tests {
         assert_eq!(
             kind(b"a select \"Entw&APw-rfe\""),
             CommandKind::Select {
-                mailbox: "Entw\u{fc}rfe".into()
+                mailbox: "Entw\u{fc}rfe".into(),
+                params: SelectParams::default(),
             }
         );
         assert!(matches!(

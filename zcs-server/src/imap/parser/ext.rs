@@ -1,10 +1,155 @@
 //! The syntax of the extension commands and options: LIST-EXTENDED (RFC 5258) with
-//! SPECIAL-USE (RFC 6154) and LIST-STATUS (RFC 5819) options, XLIST, ENABLE (RFC 5161)
-//! and MOVE (RFC 6851).
+//! SPECIAL-USE (RFC 6154) and LIST-STATUS (RFC 5819) options, XLIST, ENABLE (RFC 5161),
+//! MOVE (RFC 6851) and the CONDSTORE/QRESYNC parameters of SELECT, FETCH and STORE
+//! (RFC 7162 §3.1 and §3.2).
 
 use super::command::{CommandKind, StatusItem, status_items};
 use super::{Cursor, Step};
+use crate::imap::sequence::SequenceSet;
 use crate::imap::utf7;
+
+/// The QRESYNC parameter of SELECT/EXAMINE (RFC 7162 §3.2.5): what the client knew.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Qresync {
+    /// The UIDVALIDITY the client's cache belongs to.
+    pub uid_validity: u32,
+    /// The HIGHESTMODSEQ the client last saw.
+    pub modseq: u64,
+    /// The UIDs the client knows (`None`: all of them).
+    pub known_uids: Option<SequenceSet>,
+}
+
+/// The RFC 7162 parameters of SELECT and EXAMINE.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectParams {
+    /// `(CONDSTORE)` (RFC 7162 §3.1.8).
+    pub condstore: bool,
+    /// `(QRESYNC (...))` (RFC 7162 §3.2.5).
+    pub qresync: Option<Qresync>,
+}
+
+/// ESEARCH result options (RFC 4731 §3.1). `RETURN ()` means ALL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchReturn {
+    pub min: bool,
+    pub max: bool,
+    pub count: bool,
+    pub all: bool,
+}
+
+/// RFC 4731 §3: `RETURN (option*)` SP, before the search criteria; `None` without it.
+pub(super) fn search_return(c: &mut Cursor<'_>) -> Step<Option<SearchReturn>> {
+    if !c.eat_word("RETURN") {
+        return Ok(None);
+    }
+    c.sp()?;
+    let mut ret = SearchReturn::default();
+    option_list(c, |_, word| {
+        match word {
+            "MIN" => ret.min = true,
+            "MAX" => ret.max = true,
+            "COUNT" => ret.count = true,
+            "ALL" => ret.all = true,
+            _ => return Err("unknown SEARCH return option"),
+        }
+        Ok(())
+    })?;
+    if ret == SearchReturn::default() {
+        ret.all = true;
+    }
+    c.sp()?;
+    Ok(Some(ret))
+}
+
+/// RFC 7162 §7 `select-params`, after the mailbox name (empty when absent).
+pub(super) fn select_params(c: &mut Cursor<'_>) -> Step<SelectParams> {
+    let mut params = SelectParams::default();
+    if !c.eat(b' ') {
+        return Ok(params);
+    }
+    option_list(c, |c, word| {
+        match word {
+            "CONDSTORE" => params.condstore = true,
+            "QRESYNC" => {
+                c.sp()?;
+                c.expect(b'(', "expected QRESYNC parameters")?;
+                let uid_validity = c.nz_number()?;
+                c.sp()?;
+                let modseq = c.modseq()?;
+                if modseq == 0 {
+                    return Err("mod-sequence must not be zero");
+                }
+                let mut known_uids = None;
+                if c.eat(b' ') {
+                    if c.peek() != Some(b'(') {
+                        known_uids = Some(c.sequence_set()?);
+                        c.eat(b' ');
+                    }
+                    // RFC 7162 §3.2.5.2 seq-match-data: a hint this server does not
+                    // need (VANISHED may name more UIDs than needed).
+                    if c.eat(b'(') {
+                        c.sequence_set()?;
+                        c.sp()?;
+                        c.sequence_set()?;
+                        c.expect(b')', "bad seq-match-data")?;
+                    }
+                }
+                c.expect(b')', "bad QRESYNC parameters")?;
+                params.qresync = Some(Qresync {
+                    uid_validity,
+                    modseq,
+                    known_uids,
+                });
+            }
+            _ => return Err("unknown SELECT parameter"),
+        }
+        Ok(())
+    })?;
+    Ok(params)
+}
+
+/// RFC 7162 §3.1.4 and §3.2.6 fetch modifiers: `(CHANGEDSINCE n [VANISHED])`.
+pub(super) fn fetch_modifiers(c: &mut Cursor<'_>) -> Step<(Option<u64>, bool)> {
+    let mut changed_since = None;
+    let mut vanished = false;
+    if !c.eat(b' ') {
+        return Ok((changed_since, vanished));
+    }
+    option_list(c, |c, word| {
+        match word {
+            "CHANGEDSINCE" => {
+                c.sp()?;
+                changed_since = Some(c.modseq()?);
+            }
+            "VANISHED" => vanished = true,
+            _ => return Err("unknown FETCH modifier"),
+        }
+        Ok(())
+    })?;
+    // RFC 7162 §3.2.6: VANISHED only goes with CHANGEDSINCE.
+    if vanished && changed_since.is_none() {
+        return Err("VANISHED needs CHANGEDSINCE");
+    }
+    Ok((changed_since, vanished))
+}
+
+/// RFC 7162 §3.1.3 store modifier `(UNCHANGEDSINCE n) `, before the flags action.
+pub(super) fn store_modifiers(c: &mut Cursor<'_>) -> Step<Option<u64>> {
+    if c.peek() != Some(b'(') {
+        return Ok(None);
+    }
+    let mut since = None;
+    option_list(c, |c, word| {
+        if word != "UNCHANGEDSINCE" {
+            return Err("unknown STORE modifier");
+        }
+        c.sp()?;
+        since = Some(c.modseq()?);
+        Ok(())
+    })?;
+    c.sp()?;
+    Ok(since)
+}
 
 /// A LIST (or XLIST) command with its RFC 5258 options. Plain `LIST ref pattern` is a
 /// list with one pattern and no options.
@@ -209,7 +354,112 @@ mod tests {
         assert!(parse_command(b"a MOVE 1").is_err());
     }
 
+    #[test]
+    fn parses_search_return() {
+        let kind = |t: &str| parse_command(t.as_bytes()).map(|c| c.kind);
+        assert!(matches!(
+            kind("a UID SEARCH RETURN (MIN COUNT) CHARSET UTF-8 ALL"),
+            Ok(CommandKind::Search {
+                uid: true,
+                ret: Some(SearchReturn {
+                    min: true,
+                    count: true,
+                    max: false,
+                    all: false
+                }),
+                ..
+            })
+        ));
+        assert!(matches!(
+            kind("a SEARCH RETURN () UNSEEN"),
+            Ok(CommandKind::Search {
+                ret: Some(SearchReturn { all: true, .. }),
+                ..
+            })
+        ));
+        assert!(matches!(
+            kind("a SEARCH UNSEEN"),
+            Ok(CommandKind::Search { ret: None, .. })
+        ));
+        assert!(kind("a SEARCH RETURN (SAVE) ALL").is_err());
+        assert!(kind("a SEARCH RETURN (MIN)").is_err());
+    }
+
+    #[test]
+    fn parses_condstore_parameters() {
+        let kind = |t: &str| parse_command(t.as_bytes()).map(|c| c.kind);
+        match kind("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))") {
+            Ok(CommandKind::Select { params, .. }) => {
+                let q = params.qresync.unwrap();
+                assert_eq!((q.uid_validity, q.modseq), (67890007, 20050715194045000));
+                assert_eq!(q.known_uids.unwrap().to_string(), "41,43:211,214:541");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            kind("a EXAMINE x (QRESYNC (1 2 1:9 (1:3 4,7,9)))"),
+            Ok(CommandKind::Examine {
+                params: SelectParams {
+                    qresync: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            kind("a SELECT x (QRESYNC (1 2 (1:3 4,7,9)))"),
+            Ok(CommandKind::Select {
+                params: SelectParams {
+                    qresync: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            kind("a SELECT x (CONDSTORE)"),
+            Ok(CommandKind::Select {
+                params: SelectParams {
+                    condstore: true,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert!(kind("a SELECT x (QRESYNC (1 0))").is_err());
+        assert!(kind("a SELECT x (FROB)").is_err());
+        assert!(matches!(
+            kind("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)"),
+            Ok(CommandKind::Fetch {
+                changed_since: Some(12345),
+                vanished: true,
+                ..
+            })
+        ));
+        assert!(kind("a FETCH 1 FLAGS (VANISHED)").is_err());
+        assert!(matches!(
+            kind("a STORE 1:3 (UNCHANGEDSINCE 99) +FLAGS.SILENT (\\Seen)"),
+            Ok(CommandKind::Store {
+                unchanged_since: Some(99),
+                silent: true,
+                ..
+            })
+        ));
+        assert!(kind("a STORE 1 (UNCHANGEDSINCE 99999999999999999999) FLAGS ()").is_err());
+        assert!(matches!(
+            kind("a STATUS x (HIGHESTMODSEQ)"),
+            Ok(CommandKind::Status { ref items, .. }) if items == &[StatusItem::HighestModSeq]
+        ));
+    }
+
     proptest! {
+        #[test]
+        fn select_and_fetch_modifiers_never_panic(tail in "[ -~]{0,80}") {
+            let _ = parse_command(format!("t SELECT x ({tail}").as_bytes());
+            let _ = parse_command(format!("t FETCH 1 FLAGS ({tail}").as_bytes());
+            let _ = parse_command(format!("t STORE 1 ({tail}").as_bytes());
+        }
+
         #[test]
         fn list_never_panics(tail in "[ -~]{0,80}") {
             let _ = parse_command(format!("t LIST {tail}").as_bytes());

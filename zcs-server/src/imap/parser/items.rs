@@ -88,6 +88,8 @@ pub enum FetchAtt {
     Body,
     BodyStructure,
     Uid,
+    /// `MODSEQ` (RFC 7162 §3.1.4.1).
+    ModSeq,
     /// `BODY[...]` or `BODY.PEEK[...]`, with an optional `<origin.count>`.
     BodySection {
         peek: bool,
@@ -133,9 +135,15 @@ pub enum SearchKey {
     SentOn(NaiveDate),
     SentSince(NaiveDate),
     Larger(u32),
+    /// `OLDER n` (RFC 5032 §3): internal date more than `n` seconds ago.
+    Older(u32),
+    /// `YOUNGER n` (RFC 5032 §3): internal date at most `n` seconds ago.
+    Younger(u32),
     Smaller(u32),
     Uid(SequenceSet),
     Seq(SequenceSet),
+    /// `MODSEQ [entry-name entry-type] n` (RFC 7162 §3.1.5): MODSEQ at least `n`.
+    ModSeq(u64),
     Not(Box<SearchKey>),
     Or(Box<SearchKey>, Box<SearchKey>),
     /// Every key must match (a parenthesised list, or the top level).
@@ -223,6 +231,7 @@ impl Cursor<'_> {
             "RFC822.TEXT" => FetchAtt::Rfc822Text,
             "BODYSTRUCTURE" => FetchAtt::BodyStructure,
             "UID" => FetchAtt::Uid,
+            "MODSEQ" => FetchAtt::ModSeq,
             "BODY" if self.peek() != Some(b'[') => FetchAtt::Body,
             "BODY" | "BODY.PEEK" => {
                 let section = self.section()?;
@@ -378,6 +387,15 @@ impl Cursor<'_> {
                     _ => K::SentSince(date),
                 }
             }
+            b"OLDER" | b"YOUNGER" => {
+                self.sp()?;
+                let n = self.nz_number()?;
+                if word == b"OLDER" {
+                    K::Older(n)
+                } else {
+                    K::Younger(n)
+                }
+            }
             b"LARGER" | b"SMALLER" => {
                 self.sp()?;
                 let n = self.number()?;
@@ -390,6 +408,22 @@ impl Cursor<'_> {
             b"UID" => {
                 self.sp()?;
                 K::Uid(self.sequence_set()?)
+            }
+            b"MODSEQ" => {
+                self.sp()?;
+                // RFC 7162 §3.1.5: the optional entry name and type narrow the test to
+                // one flag; this server keeps one MODSEQ per message, which is valid
+                // for every entry, so they are read and ignored.
+                if self.peek() == Some(b'"') {
+                    self.quoted()?;
+                    self.sp()?;
+                    let kind = self.atom()?.to_ascii_lowercase();
+                    if !matches!(kind.as_slice(), b"priv" | b"shared" | b"all") {
+                        return Err("bad MODSEQ entry type");
+                    }
+                    self.sp()?;
+                }
+                K::ModSeq(self.modseq()?)
             }
             b"NOT" => {
                 self.sp()?;

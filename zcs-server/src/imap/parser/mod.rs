@@ -10,7 +10,7 @@ mod ext;
 mod items;
 
 pub use command::{AuthKind, Command, CommandKind, StatusItem, StoreMode, parse_command};
-pub use ext::ListCommand;
+pub use ext::{ListCommand, Qresync, SearchReturn, SelectParams};
 pub use items::{FetchAtt, FetchItems, FlagName, SearchKey, Section, SectionText};
 
 /// Why a command could not be parsed. `tag` is set when the tag itself was readable, so
@@ -142,6 +142,22 @@ impl<'a> Cursor<'a> {
             value = value * 10 + u64::from(d - b'0');
         }
         u32::try_from(value).map_err(|_| "number too large")
+    }
+
+    /// RFC 7162 §7 `mod-sequence-valzer`: 0 to 2^63-1.
+    pub(crate) fn modseq(&mut self) -> Step<u64> {
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        if digits.is_empty() || digits.len() > 19 {
+            return Err("expected a mod-sequence");
+        }
+        let mut value: u64 = 0;
+        for &d in digits {
+            value = value * 10 + u64::from(d - b'0');
+        }
+        if value > i64::MAX as u64 {
+            return Err("mod-sequence too large");
+        }
+        Ok(value)
     }
 
     /// RFC 3501 §9 `nz-number`.

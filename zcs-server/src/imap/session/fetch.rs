@@ -1,4 +1,5 @@
-//! FETCH (RFC 3501 §6.4.5) and STORE (RFC 3501 §6.4.6), plain and UID (§6.4.8).
+//! FETCH (RFC 3501 §6.4.5), plain and UID (§6.4.8), with CONDSTORE's MODSEQ item and
+//! CHANGEDSINCE/VANISHED modifiers (RFC 7162 §3.1.4, §3.2.6).
 //!
 //! FETCH streams one response per message, reading each message from the backend at
 //! most once and parsing its MIME structure only when an item needs it. Fetching a body
@@ -13,17 +14,9 @@ use super::{Fail, Handled, Session};
 use crate::imap::backend::BackendError;
 use crate::imap::datetime;
 use crate::imap::mime;
-use crate::imap::parser::{FetchAtt, FetchItems, FlagName, StoreMode};
+use crate::imap::parser::{FetchAtt, FetchItems};
 use crate::imap::response::Reply;
 use crate::imap::sequence::SequenceSet;
-
-/// The Zimbra bits IMAP shows as system flags (`\Seen` is the absence of UNREAD).
-const IMAP_BITS: u32 = Flags::ANSWERED
-    | Flags::FLAGGED
-    | Flags::DELETED
-    | Flags::DRAFT
-    | Flags::FORWARDED
-    | Flags::UNREAD;
 
 fn sets_seen(att: &FetchAtt) -> bool {
     matches!(
@@ -35,7 +28,11 @@ fn sets_seen(att: &FetchAtt) -> bool {
 fn needs_raw(att: &FetchAtt) -> bool {
     !matches!(
         att,
-        FetchAtt::Flags | FetchAtt::Uid | FetchAtt::InternalDate | FetchAtt::Rfc822Size
+        FetchAtt::Flags
+            | FetchAtt::Uid
+            | FetchAtt::InternalDate
+            | FetchAtt::Rfc822Size
+            | FetchAtt::ModSeq
     )
 }
 
@@ -86,6 +83,10 @@ fn render<'a>(
         let out = &mut ch.cur;
         match att {
             FetchAtt::Uid => out.extend_from_slice(format!("UID {}", msg.uid).as_bytes()),
+            // RFC 7162 §3.1.4.1.
+            FetchAtt::ModSeq => {
+                out.extend_from_slice(format!("MODSEQ ({})", msg.modseq).as_bytes());
+            }
             FetchAtt::Flags => {
                 out.extend_from_slice(format!("FLAGS ({})", msg.flag_text()).as_bytes());
             }
@@ -176,14 +177,34 @@ impl Session {
         uid: bool,
         set: &SequenceSet,
         mut items: FetchItems,
+        changed_since: Option<u64>,
+        vanished: bool,
     ) -> Handled {
+        // RFC 7162 §3.2.6: VANISHED needs UID FETCH and an enabled QRESYNC.
+        if vanished && (!uid || !self.enabled.qresync) {
+            return Ok(Reply::bad("VANISHED needs UID FETCH and QRESYNC"));
+        }
+        if changed_since.is_some() || items.contains(&FetchAtt::ModSeq) {
+            self.enable_condstore().await?;
+        }
+        if let (Some(since), true) = (changed_since, vanished) {
+            self.report_vanished_in(since, set).await?;
+        }
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_mut()) else {
             return Ok(Reply::bad("No mailbox selected"));
         };
-        let indices = match sel.resolve(set, uid) {
+        let mut indices = match sel.resolve(set, uid) {
             Ok(i) => i,
             Err(reply) => return Ok(reply),
         };
+        // RFC 7162 §3.1.4: CHANGEDSINCE keeps the messages changed after it and
+        // implies MODSEQ.
+        if let Some(since) = changed_since {
+            indices.retain(|&i| sel.msgs[i].modseq > since);
+            if !items.contains(&FetchAtt::ModSeq) {
+                items.push(FetchAtt::ModSeq);
+            }
+        }
         // RFC 3501 §6.4.8: UID FETCH always returns the UID.
         if uid && !items.contains(&FetchAtt::Uid) {
             items.insert(0, FetchAtt::Uid);
@@ -230,134 +251,6 @@ impl Session {
             "UID FETCH completed"
         } else {
             "FETCH completed"
-        }))
-    }
-
-    /// STORE and UID STORE.
-    pub(super) async fn store(
-        &mut self,
-        uid: bool,
-        set: &SequenceSet,
-        mode: StoreMode,
-        silent: bool,
-        flags: &[FlagName],
-    ) -> Handled {
-        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_mut()) else {
-            return Ok(Reply::bad("No mailbox selected"));
-        };
-        if sel.read_only {
-            return Ok(Reply::no("Mailbox is read-only").with_code("READ-ONLY"));
-        }
-        let (bits, seen, mut keywords) = match super::folders::split_flags(flags) {
-            Ok(parts) => parts,
-            Err(reply) => return Ok(reply),
-        };
-        if !sel.keywords_ok {
-            keywords.clear();
-        }
-        let indices = match sel.resolve(set, uid) {
-            Ok(i) => i,
-            Err(reply) => return Ok(reply),
-        };
-        let indices: Vec<usize> = indices
-            .into_iter()
-            .filter(|&i| !sel.msgs[i].expunged)
-            .collect();
-        // Zimbra bits to turn on and off; \Seen is UNREAD inverted.
-        let (on, off) = match mode {
-            StoreMode::Add => (bits, if seen { Flags::UNREAD } else { 0 }),
-            StoreMode::Remove => (if seen { Flags::UNREAD } else { 0 }, bits),
-            StoreMode::Replace => {
-                let on = bits | if seen { 0 } else { Flags::UNREAD };
-                (on, IMAP_BITS & !on)
-            }
-        };
-        let ids_where = |pred: &dyn Fn(&Msg) -> bool| -> Vec<ItemId> {
-            indices
-                .iter()
-                .map(|&i| &sel.msgs[i])
-                .filter(|m| pred(m))
-                .map(|m| m.id)
-                .collect()
-        };
-        let set_on = ids_where(&|m| on != 0 && !m.flags.contains(on));
-        let set_off = ids_where(&|m| m.flags.0 & off != 0);
-        let kw_add: Vec<String> = match mode {
-            StoreMode::Add | StoreMode::Replace => keywords.clone(),
-            StoreMode::Remove => Vec::new(),
-        };
-        let kw_remove: Vec<String> = match mode {
-            StoreMode::Remove => keywords.clone(),
-            StoreMode::Add => Vec::new(),
-            StoreMode::Replace if !sel.keywords_ok => Vec::new(),
-            StoreMode::Replace => {
-                let mut gone: Vec<String> = Vec::new();
-                for &i in &indices {
-                    for k in &sel.msgs[i].keywords {
-                        if !keywords.iter().any(|n| n.eq_ignore_ascii_case(k)) && !gone.contains(k)
-                        {
-                            gone.push(k.clone());
-                        }
-                    }
-                }
-                gone
-            }
-        };
-        let has = |m: &Msg, k: &String| m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k));
-        let add_ids = ids_where(&|m| kw_add.iter().any(|k| !has(m, k)));
-        let remove_ids = ids_where(&|m| kw_remove.iter().any(|k| has(m, k)));
-
-        if !set_on.is_empty() {
-            account.set_flags(&set_on, on, true).await?;
-        }
-        if !set_off.is_empty() {
-            account.set_flags(&set_off, off, false).await?;
-        }
-        if !add_ids.is_empty() {
-            account.set_keywords(&add_ids, &kw_add, true).await?;
-        }
-        if !remove_ids.is_empty() {
-            account.set_keywords(&remove_ids, &kw_remove, false).await?;
-        }
-
-        let mut lines = Vec::new();
-        if sel.note_keywords(&kw_add) {
-            lines.extend(
-                sel.flag_announcements()
-                    .into_iter()
-                    .map(|l| format!("* {l}\r\n")),
-            );
-        }
-        for &i in &indices {
-            let m = &mut sel.msgs[i];
-            m.flags = Flags((m.flags.0 | on) & !off);
-            m.keywords
-                .retain(|k| !kw_remove.iter().any(|r| r.eq_ignore_ascii_case(k)));
-            for k in &kw_add {
-                if !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) {
-                    m.keywords.push(k.clone());
-                }
-            }
-            if !silent {
-                let uid_part = if uid {
-                    format!("UID {} ", m.uid)
-                } else {
-                    String::new()
-                };
-                lines.push(format!(
-                    "* {} FETCH ({uid_part}FLAGS ({}))\r\n",
-                    i + 1,
-                    m.flag_text()
-                ));
-            }
-        }
-        for line in lines {
-            self.conn.write(line.as_bytes()).await?;
-        }
-        Ok(Reply::ok(if uid {
-            "UID STORE completed"
-        } else {
-            "STORE completed"
         }))
     }
 }

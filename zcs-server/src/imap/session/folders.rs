@@ -171,6 +171,9 @@ impl Session {
         let Some(info) = self.find_folder(name).await? else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
         };
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore().await?;
+        }
         let line = self.status_line(&info, items).await?;
         self.conn.write(&line).await?;
         Ok(Reply::ok("STATUS completed"))
@@ -192,6 +195,8 @@ impl Session {
                 StatusItem::UidNext => format!("UIDNEXT {}", info.uid_next),
                 StatusItem::UidValidity => format!("UIDVALIDITY {}", info.uid_validity),
                 StatusItem::Unseen => format!("UNSEEN {}", info.unread),
+                // RFC 7162 §3.1.6 (mod-sequences are positive).
+                StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", info.modseq.max(1)),
                 StatusItem::Recent => {
                     let list = account.messages(info.id).await?;
                     let max = list.iter().map(|m| m.uid).max().unwrap_or(0);

@@ -11,11 +11,13 @@ use std::sync::Mutex;
 
 use zcs_core::{Flags, ItemId};
 
+use super::moves::Enabled;
 use super::{Fail, Handled, Session};
 use crate::imap::backend::{FolderInfo, MessageInfo};
+use crate::imap::parser::SelectParams;
 use crate::imap::reader::ReadError;
 use crate::imap::response::{Reply, flag_list};
-use crate::imap::sequence::{SeqBound, SequenceSet};
+use crate::imap::sequence::{SeqBound, SequenceSet, compact};
 
 /// Remembers, per account and folder, the highest UID already announced as `\Recent`
 /// (RFC 3501 §2.3.2: a message is recent in exactly one session).
@@ -85,6 +87,8 @@ pub(crate) struct Msg {
     pub keywords: Vec<String>,
     pub internal_date_ms: i64,
     pub size: u64,
+    /// CONDSTORE MODSEQ of the message's last change (RFC 7162 §3.1).
+    pub modseq: u64,
     pub recent: bool,
     /// Gone from the folder but not yet reported with EXPUNGE.
     pub expunged: bool,
@@ -99,6 +103,7 @@ impl Msg {
             keywords: info.keywords.clone(),
             internal_date_ms: info.internal_date_ms,
             size: info.size,
+            modseq: info.modseq,
             recent,
             expunged: false,
         }
@@ -118,7 +123,8 @@ pub(crate) struct Selected {
     pub keywords_ok: bool,
     pub uid_validity: u32,
     pub msgs: Vec<Msg>,
-    modseq: u64,
+    /// The folder's HIGHESTMODSEQ when last looked at (RFC 7162 §3.1.2.1).
+    pub modseq: u64,
     uid_next: u32,
     count: u32,
     keywords: BTreeSet<String>,
@@ -157,6 +163,35 @@ impl Selected {
             out.extend((lo..=hi.min(count)).map(|n| n as usize - 1));
         }
         Ok(out)
+    }
+
+    /// The UIDNEXT last seen.
+    pub fn uid_next(&self) -> u32 {
+        self.uid_next
+    }
+
+    /// HIGHESTMODSEQ as shown to the client: never below any message's MODSEQ and
+    /// never 0 (RFC 7162 §3.1.2.1: mod-sequences are positive).
+    pub fn highest_modseq(&self) -> u64 {
+        let top = self.msgs.iter().map(|m| m.modseq).max().unwrap_or(0);
+        self.modseq.max(top).max(1)
+    }
+
+    /// The FETCH response text for a change to message `i` (0-based): FLAGS, with UID
+    /// when `with_uid`, and MODSEQ when `modseq` (CONDSTORE enabled).
+    pub fn change_line(&self, i: usize, with_uid: bool, modseq: bool) -> String {
+        let m = &self.msgs[i];
+        let uid = if with_uid {
+            format!("UID {} ", m.uid)
+        } else {
+            String::new()
+        };
+        let ms = if modseq {
+            format!(" MODSEQ ({})", m.modseq)
+        } else {
+            String::new()
+        };
+        format!("{} FETCH ({uid}FLAGS ({}){ms})", i + 1, m.flag_text())
     }
 
     /// The keywords in use, for the FLAGS response.
@@ -209,10 +244,26 @@ impl Session {
         Ok(super::folders::find_mail_folder(&folders, name))
     }
 
-    /// SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
-    pub(super) async fn select(&mut self, name: &str, read_only: bool) -> Handled {
-        // A SELECT deselects first, even when it fails.
-        self.selected = None;
+    /// SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2) with CONDSTORE and QRESYNC
+    /// (RFC 7162 §3.1.8, §3.2.5).
+    pub(super) async fn select(
+        &mut self,
+        name: &str,
+        read_only: bool,
+        params: &SelectParams,
+    ) -> Handled {
+        // RFC 7162 §3.2.5: QRESYNC without ENABLE QRESYNC is an error.
+        if params.qresync.is_some() && !self.enabled.qresync {
+            return Ok(Reply::bad("QRESYNC is not enabled"));
+        }
+        // A SELECT deselects first, even when it fails; with QRESYNC the client is
+        // told where the old mailbox's responses end (RFC 7162 §3.2.11).
+        if self.selected.take().is_some() && self.enabled.qresync {
+            self.untagged("OK [CLOSED] Previous mailbox closed").await?;
+        }
+        if params.condstore {
+            self.enabled.condstore = true;
+        }
         let Some(account) = self.account.clone() else {
             return Ok(Reply::bad("Please authenticate first"));
         };
@@ -260,10 +311,21 @@ impl Session {
         }
         lines.push(format!("OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
         lines.push(format!("OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
+        lines.push(format!(
+            "OK [HIGHESTMODSEQ {}] Highest",
+            sel.highest_modseq()
+        ));
         for line in lines {
             self.untagged(&line).await?;
         }
+        let resync = params
+            .qresync
+            .as_ref()
+            .filter(|q| q.uid_validity == sel.uid_validity);
         self.selected = Some(sel);
+        if let Some(q) = resync {
+            self.qresync_report(q).await?;
+        }
         Ok(if read_only {
             Reply::ok("EXAMINE completed").with_code("READ-ONLY")
         } else {
@@ -308,15 +370,26 @@ impl Session {
         let mut list = account.messages(folder).await?;
         list.sort_by_key(|m| m.uid);
         let by_uid: HashMap<u32, &MessageInfo> = list.iter().map(|m| (m.uid, m)).collect();
+        let Enabled { condstore, qresync } = self.enabled;
+        // RFC 7162 §3.2.4: with QRESYNC every FETCH names the UID.
+        let with_uid = with_uid || qresync;
 
         let mut lines = Vec::new();
         // Expunged messages.
         if allow_expunge {
+            let mut gone = Vec::new();
             for i in (0..sel.msgs.len()).rev() {
                 if sel.msgs[i].expunged || !by_uid.contains_key(&sel.msgs[i].uid) {
-                    lines.push(format!("{} EXPUNGE", i + 1));
-                    sel.msgs.remove(i);
+                    if !qresync {
+                        lines.push(format!("{} EXPUNGE", i + 1));
+                    }
+                    gone.push(sel.msgs.remove(i).uid);
                 }
+            }
+            // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
+            if qresync && !gone.is_empty() {
+                gone.reverse();
+                lines.push(format!("VANISHED {}", compact(&gone)));
             }
         } else {
             for m in &mut sel.msgs {
@@ -327,20 +400,19 @@ impl Session {
         }
         // Flag changes.
         let mut new_keywords = Vec::new();
-        for (i, m) in sel.msgs.iter_mut().enumerate() {
+        for i in 0..sel.msgs.len() {
+            let m = &mut sel.msgs[i];
             let Some(info) = by_uid.get(&m.uid) else {
                 continue;
             };
-            if info.flags != m.flags || info.keywords != m.keywords {
+            let flags_changed = info.flags != m.flags || info.keywords != m.keywords;
+            let modseq_changed = info.modseq != m.modseq;
+            m.modseq = info.modseq;
+            if flags_changed || (condstore && modseq_changed) {
                 m.flags = info.flags;
                 m.keywords.clone_from(&info.keywords);
                 new_keywords.extend(info.keywords.iter().cloned());
-                let uid = if with_uid {
-                    format!("UID {} ", m.uid)
-                } else {
-                    String::new()
-                };
-                lines.push(format!("{} FETCH ({uid}FLAGS ({}))", i + 1, m.flag_text()));
+                lines.push(sel.change_line(i, with_uid, condstore));
             }
         }
         // New messages (UIDs only grow; anything else is ignored).

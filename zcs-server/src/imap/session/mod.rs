@@ -7,6 +7,7 @@
 //! to tagged replies.
 
 mod auth;
+mod condstore;
 mod conn;
 mod fetch;
 mod folders;
@@ -14,6 +15,7 @@ mod list;
 mod mailbox;
 mod moves;
 mod search;
+mod store;
 
 use std::io;
 use std::net::SocketAddr;
@@ -39,12 +41,8 @@ const UNAUTHENTICATED_IDLE: Duration = Duration::from_secs(60);
 
 /// The capabilities offered (RFC 3501 §6.1.1), identical before and after login.
 pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
-UNSELECT CHILDREN ENABLE MOVE SPECIAL-USE XLIST LIST-EXTENDED LIST-STATUS AUTH=PLAIN";
-
-/// Whether ENABLE CONDSTORE is honoured (RFC 7162 §3.1).
-pub(crate) const CONDSTORE_READY: bool = false;
-/// Whether ENABLE QRESYNC is honoured (RFC 7162 §3.2).
-pub(crate) const QRESYNC_READY: bool = false;
+UNSELECT CHILDREN ENABLE MOVE SPECIAL-USE XLIST LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC \
+ESEARCH WITHIN AUTH=PLAIN";
 
 /// How a handler failed when it could not produce a tagged reply itself.
 pub(crate) enum Fail {
@@ -364,8 +362,8 @@ impl Session {
             Login { user, password } => self.login(tag, &user, &password).await,
             Authenticate { mechanism, initial } => self.authenticate(tag, mechanism, initial).await,
             Idle => self.idle(tag).await,
-            Select { mailbox } => self.select(&mailbox, false).await,
-            Examine { mailbox } => self.select(&mailbox, true).await,
+            Select { mailbox, params } => self.select(&mailbox, false, &params).await,
+            Examine { mailbox, params } => self.select(&mailbox, true, &params).await,
             Create { mailbox } => self.create(&mailbox).await,
             Delete { mailbox } => self.delete(&mailbox).await,
             Rename { from, to } => self.rename(&from, &to).await,
@@ -391,15 +389,30 @@ impl Session {
                 Ok(Reply::ok("UNSELECT completed"))
             }
             Expunge { uids } => self.expunge(uids.as_ref()).await,
-            Search { uid, charset, key } => self.search(uid, charset.as_deref(), &key).await,
-            Fetch { uid, set, items } => self.fetch(uid, &set, items).await,
+            Search {
+                uid,
+                ret,
+                charset,
+                key,
+            } => self.search(tag, uid, ret, charset.as_deref(), &key).await,
+            Fetch {
+                uid,
+                set,
+                items,
+                changed_since,
+                vanished,
+            } => self.fetch(uid, &set, items, changed_since, vanished).await,
             Store {
                 uid,
                 set,
+                unchanged_since,
                 mode,
                 silent,
                 flags,
-            } => self.store(uid, &set, mode, silent, &flags).await,
+            } => {
+                self.store(uid, &set, unchanged_since, mode, silent, &flags)
+                    .await
+            }
             Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox).await,
             Move { uid, set, mailbox } => self.move_messages(uid, &set, &mailbox).await,
             Enable(caps) => self.enable(&caps).await,

@@ -80,11 +80,11 @@ impl Session {
         let mut newly: Vec<&str> = Vec::new();
         for cap in caps {
             match cap.as_str() {
-                "CONDSTORE" if super::CONDSTORE_READY && !self.enabled.condstore => {
+                "CONDSTORE" if !self.enabled.condstore => {
                     self.enabled.condstore = true;
                     newly.push("CONDSTORE");
                 }
-                "QRESYNC" if super::QRESYNC_READY && !self.enabled.qresync => {
+                "QRESYNC" if !self.enabled.qresync => {
                     self.enabled.qresync = true;
                     self.enabled.condstore = true;
                     newly.push("QRESYNC");

@@ -16,7 +16,7 @@ use super::{Fail, Handled, Session};
 use crate::imap::backend::{BackendError, TextField};
 use crate::imap::datetime;
 use crate::imap::mime;
-use crate::imap::parser::SearchKey;
+use crate::imap::parser::{SearchKey, SearchReturn};
 use crate::imap::sequence::Ranges;
 
 /// What the evaluation of one message needs besides its snapshot entry.
@@ -27,6 +27,8 @@ struct Ctx<'a> {
     msg: &'a Msg,
     header: Option<&'a [u8]>,
     text_hits: &'a HashMap<(bool, String), HashSet<ItemId>>,
+    /// The time of the search, ms since the epoch (WITHIN, RFC 5032).
+    now_ms: i64,
 }
 
 fn lower(text: &str) -> String {
@@ -41,6 +43,19 @@ fn needs_header(key: &SearchKey) -> bool {
         Not(k) => needs_header(k),
         Or(a, b) => needs_header(a) || needs_header(b),
         And(keys) => keys.iter().any(needs_header),
+        _ => false,
+    }
+}
+
+/// Whether a key tests MODSEQ (RFC 7162 §3.1.5: the SEARCH response then ends with
+/// the highest MODSEQ of the messages found).
+fn uses_modseq(key: &SearchKey) -> bool {
+    use SearchKey::*;
+    match key {
+        ModSeq(_) => true,
+        Not(k) => uses_modseq(k),
+        Or(a, b) => uses_modseq(a) || uses_modseq(b),
+        And(keys) => keys.iter().any(uses_modseq),
         _ => false,
     }
 }
@@ -181,23 +196,72 @@ fn eval(key: &SearchKey, c: &Ctx<'_>) -> bool {
         SentOn(d) => sent_date(c.header).is_some_and(|s| s == *d),
         SentSince(d) => sent_date(c.header).is_some_and(|s| s >= *d),
         Larger(n) => m.size > u64::from(*n),
+        // RFC 5032 §3: the age is whole seconds between the internal date and now.
+        Older(n) => c.now_ms.saturating_sub(m.internal_date_ms) / 1000 > i64::from(*n),
+        Younger(n) => c.now_ms.saturating_sub(m.internal_date_ms) / 1000 <= i64::from(*n),
         Smaller(n) => m.size < u64::from(*n),
         Uid(set) => in_set(set, c.max_uid, m.uid),
         Seq(set) => in_set(set, c.max_seq, c.seq),
+        ModSeq(n) => m.modseq >= *n,
         Not(k) => !eval(k, c),
         Or(a, b) => eval(a, c) || eval(b, c),
         And(keys) => keys.iter().all(|k| eval(k, c)),
     }
 }
 
+/// The RFC 4731 §3.1 `* ESEARCH` response (CRLF included): the command's tag, `UID` for
+/// UID SEARCH, then the requested results; MIN, MAX and ALL are left out when nothing
+/// matched. `modseq` is RFC 7162 §3.1.5's highest MODSEQ of the matches.
+fn esearch_line(
+    tag: &str,
+    uid: bool,
+    ret: SearchReturn,
+    found: &[(u32, u64)],
+    modseq: Option<u64>,
+) -> Vec<u8> {
+    let mut line = b"* ESEARCH (TAG ".to_vec();
+    crate::imap::response::push_string(&mut line, tag.as_bytes());
+    line.push(b')');
+    if uid {
+        line.extend_from_slice(b" UID");
+    }
+    let nums: Vec<u32> = found.iter().map(|&(n, _)| n).collect();
+    let mut parts = Vec::new();
+    if let (Some(min), true) = (nums.iter().min(), ret.min) {
+        parts.push(format!("MIN {min}"));
+    }
+    if let (Some(max), true) = (nums.iter().max(), ret.max) {
+        parts.push(format!("MAX {max}"));
+    }
+    if ret.count {
+        parts.push(format!("COUNT {}", nums.len()));
+    }
+    if ret.all && !nums.is_empty() {
+        let mut sorted = nums.clone();
+        sorted.sort_unstable();
+        parts.push(format!("ALL {}", crate::imap::sequence::compact(&sorted)));
+    }
+    if let Some(ms) = modseq {
+        parts.push(format!("MODSEQ {ms}"));
+    }
+    for p in parts {
+        line.push(b' ');
+        line.extend_from_slice(p.as_bytes());
+    }
+    line.extend_from_slice(b"\r\n");
+    line
+}
+
 impl Session {
-    /// SEARCH and UID SEARCH.
+    /// SEARCH and UID SEARCH (ESEARCH form when `ret` is given).
     ///
     /// LIMITATION: header keys read each message from the backend (no header cache), so
     /// they cost one blob read per message of the folder.
     pub(super) async fn search(
         &mut self,
+        tag: &str,
         uid: bool,
+        ret: Option<SearchReturn>,
         charset: Option<&str>,
         key: &SearchKey,
     ) -> Handled {
@@ -208,6 +272,10 @@ impl Session {
         {
             let reply = Reply::no("Unsupported charset");
             return Ok(reply.with_code("BADCHARSET (UTF-8 US-ASCII)"));
+        }
+        let with_modseq = uses_modseq(key);
+        if with_modseq {
+            self.enable_condstore().await?;
         }
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
             return Ok(Reply::bad("No mailbox selected"));
@@ -239,6 +307,7 @@ impl Session {
         let max_seq = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
         let max_uid = msgs.last().map_or(0, |(_, m)| m.uid);
         let read_header = needs_header(key);
+        let now_ms = chrono::Utc::now().timestamp_millis();
         let mut found = Vec::new();
         for (seq, msg) in &msgs {
             if msg.expunged {
@@ -261,15 +330,38 @@ impl Session {
                 msg,
                 header,
                 text_hits: &text_hits,
+                now_ms,
             };
             if eval(key, &ctx) {
-                found.push(if uid { msg.uid } else { *seq });
+                found.push((if uid { msg.uid } else { *seq }, msg.modseq));
             }
         }
+        let top_modseq = found
+            .iter()
+            .map(|&(_, ms)| ms)
+            .max()
+            .filter(|_| with_modseq);
+        if let Some(ret) = ret {
+            let line = esearch_line(tag, uid, ret, &found, top_modseq);
+            self.conn.write(&line).await?;
+            return Ok(Reply::ok(if uid {
+                "UID SEARCH completed"
+            } else {
+                "SEARCH completed"
+            }));
+        }
         let mut line = String::from("SEARCH");
-        for n in found {
+        for (n, _) in &found {
             line.push(' ');
             line.push_str(&n.to_string());
+        }
+        if let Some(top) = found
+            .iter()
+            .map(|&(_, ms)| ms)
+            .max()
+            .filter(|_| with_modseq)
+        {
+            line.push_str(&format!(" (MODSEQ {top})"));
         }
         self.untagged(&line).await?;
         Ok(Reply::ok(if uid {
