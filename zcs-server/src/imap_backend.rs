@@ -516,4 +516,50 @@ mod tests {
         let err = s.copy(&[a.id], inbox).await.unwrap_err();
         assert!(matches!(err, BackendError::QuotaExceeded), "{err}");
     }
+
+    #[tokio::test]
+    async fn move_changes_and_vanished_come_from_the_store() {
+        let (s, _store, _dir) = session().await;
+        let inbox = ItemId(zcs_core::folder::INBOX);
+        let trash = ItemId(zcs_core::folder::TRASH);
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let raw = format!("Subject: m{i}\r\n\r\nbody\r\n");
+            let added = s
+                .append(inbox, raw.as_bytes(), Flags(Flags::UNREAD), &[], None)
+                .await
+                .expect("append");
+            ids.push(added);
+        }
+        let before = s
+            .folder(inbox)
+            .await
+            .expect("folder")
+            .expect("inbox")
+            .modseq;
+        let new_uids = s.move_items(&[ids[1].id], trash).await.expect("move");
+        assert_eq!(new_uids.len(), 1);
+        assert!(new_uids[0] > ids[2].uid);
+        s.set_flags(&[ids[2].id], Flags::FLAGGED, true)
+            .await
+            .expect("flag");
+        let gone = s.vanished_since(inbox, before).await.expect("vanished");
+        assert_eq!(gone, Some(vec![ids[1].uid]));
+        let changed = s
+            .messages_changed_since(inbox, before)
+            .await
+            .expect("changed");
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].uid, ids[2].uid);
+        assert!(changed[0].modseq > before);
+        let in_trash = s.messages(trash).await.expect("trash");
+        assert_eq!(in_trash.len(), 1);
+        assert_eq!(in_trash[0].uid, new_uids[0]);
+        assert!(
+            s.vanished_since(inbox, u64::MAX)
+                .await
+                .expect("none")
+                .is_some_and(|v| v.is_empty())
+        );
+    }
 }
