@@ -172,6 +172,9 @@ mod tests {
         assert_eq!(FaultCode::NoSuchAccount.as_str(), "account.NO_SUCH_ACCOUNT");
         assert_eq!(FaultCode::QuotaExceeded.as_str(), "mail.QUOTA_EXCEEDED");
         let e = ServiceError::no_such_account("a@b.c");
-        assert_eq!(e.to_string(), "account.NO_SUCH_ACCOUNT: no such account: a@b.c");
+        assert_eq!(
+            e.to_string(),
+            "account.NO_SUCH_ACCOUNT: no such account: a@b.c"
+        );
     }
 }

@@ -57,8 +57,15 @@ async fn messages_live_in_the_given_blob_store() {
         })
         .collect();
     let raw = b"Subject: seam\r\n\r\nbytes through the trait\r\n";
-    let results = store.deliver(&targets, raw, 1_700_000_000_000).await.unwrap();
-    assert_eq!(backend.puts.load(Ordering::SeqCst), 1, "one blob for both recipients");
+    let results = store
+        .deliver(&targets, raw, 1_700_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        backend.puts.load(Ordering::SeqCst),
+        1,
+        "one blob for both recipients"
+    );
 
     let first = results[0].as_ref().unwrap().clone();
     let digest = first.blob_digest.clone();
