@@ -6,9 +6,9 @@
 //! 15 minutes by default; the global config never expires), of dropping the cached copy
 //! on every write made through this wrapper (so a change takes effect at once on the
 //! server that made it), and of `flushCache`. A write generation counter keeps a read
-//! that raced with a write from caching what it read before the write. Writes made elsewhere (another
-//! server, `zmprov` in direct mode) are seen when the copy expires or is flushed, exactly
-//! as Zimbra behaves. Listings and counts always go to the backend. Not in charge of
+//! that raced with a write from caching what it read before the write. Writes made
+//! elsewhere (another server, `zmprov` in direct mode) are seen when the copy expires or
+//! is flushed, exactly as Zimbra behaves. Listings and counts always go to the backend. Not in charge of
 //! telling other servers to flush: `zmprov flushCache` is sent to each server.
 
 use std::collections::HashMap;
