@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use zcs_core::{FaultCode, Flags, ItemId};
-use zcs_directory::{AuthContext, Provisioning};
+use zcs_core::{Flags, ItemId};
+use zcs_directory::Provisioning;
 use zcs_index::IndexBackend;
 use zcs_index::query::{Query, TextField as IndexField};
 use zcs_store::{Folder, Mailbox, MessageMeta, Store, StoreError};
@@ -21,6 +21,7 @@ use crate::imap::backend::{
     MessageInfo, TextField,
 };
 use crate::indexer::Indexer;
+use crate::login::{LoginRefusal, protocol_login};
 
 /// Most index hits one IMAP text search considers.
 const SEARCH_LIMIT: usize = 1_000_000;
@@ -82,37 +83,17 @@ impl ImapBackend for StoreImapBackend {
         password: &str,
         remote_ip: IpAddr,
     ) -> Result<Arc<dyn ImapSession>, AuthError> {
-        let ctx = AuthContext {
-            protocol: "imap".into(),
-            remote_ip: Some(remote_ip),
-        };
-        let account = match self.prov.authenticate(user, password, &ctx).await {
-            Ok(a) => a,
-            Err(e) if e.code == FaultCode::Failure => {
-                return Err(AuthError::Unavailable("directory unavailable".into()));
-            }
-            Err(_) => return Err(AuthError::Failed),
-        };
         // zimbraImapEnabled (the COS feature) and zimbraPrefImapEnabled (the user's
-        // choice) must both allow IMAP; the client sees an ordinary login failure.
-        let effective = self
-            .prov
-            .effective_account_attrs(&account)
-            .await
-            .map_err(|e| {
-                tracing::error!(account = %account.name, error = %e, "read account failed");
-                AuthError::Unavailable("directory unavailable".into())
-            })?;
-        for attr in ["zimbraImapEnabled", "zimbraPrefImapEnabled"] {
-            if effective
-                .get(attr)
-                .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
-            {
-                tracing::info!(account = %account.name, ip = %remote_ip, attr,
-                    "imap login refused: imap disabled");
-                return Err(AuthError::Failed);
-            }
-        }
+        // choice) must both allow IMAP.
+        let switches = ["zimbraImapEnabled", "zimbraPrefImapEnabled"];
+        let (account, effective) =
+            match protocol_login(&self.prov, "imap", user, password, remote_ip, &switches).await {
+                Ok(found) => found,
+                Err(LoginRefusal::Failed) => return Err(AuthError::Failed),
+                Err(LoginRefusal::Unavailable) => {
+                    return Err(AuthError::Unavailable("directory unavailable".into()));
+                }
+            };
         // APPEND and COPY past the effective zimbraMailQuota (0: none) fail with
         // QuotaExceeded. LIMITATION: read once at login; a quota changed during the
         // session applies from the next login.

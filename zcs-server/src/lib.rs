@@ -11,6 +11,7 @@ pub mod imap;
 pub mod imap_backend;
 pub mod indexer;
 pub mod localconfig;
+pub mod login;
 pub mod pop3;
 pub mod pop3_backend;
 pub mod server;

@@ -20,11 +20,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use zcs_core::{FaultCode, Flags, ItemId, folder};
-use zcs_directory::{AuthContext, Provisioning};
+use zcs_core::{Flags, ItemId, folder};
+use zcs_directory::Provisioning;
 use zcs_index::IndexBackend;
 use zcs_store::{Mailbox, MessageMeta, Store, StoreError};
 
+use crate::login::{LoginRefusal, protocol_login};
 use crate::pop3::{Pop3AuthError, Pop3Backend, Pop3Error, Pop3Maildrop, Pop3Message, Pop3Result};
 
 /// Authenticates POP3 users against the directory and opens their maildrops.
@@ -71,37 +72,15 @@ impl Pop3Backend for StorePop3Backend {
         password: &str,
         remote_ip: IpAddr,
     ) -> Result<Arc<dyn Pop3Maildrop>, Pop3AuthError> {
-        let ctx = AuthContext {
-            protocol: "pop3".into(),
-            remote_ip: Some(remote_ip),
-        };
-        let account = match self.prov.authenticate(user, password, &ctx).await {
-            Ok(a) => a,
-            Err(e) if e.code == FaultCode::Failure => {
-                return Err(Pop3AuthError::Unavailable("directory unavailable".into()));
-            }
-            Err(_) => return Err(Pop3AuthError::Failed),
-        };
-        let effective = self
-            .prov
-            .effective_account_attrs(&account)
-            .await
-            .map_err(|e| {
-                tracing::error!(account = %account.name, error = %e, "read account failed");
-                Pop3AuthError::Unavailable("directory unavailable".into())
-            })?;
-        let is_false = |attr: &str| {
-            effective
-                .get(attr)
-                .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
-        };
-        for attr in ["zimbraPop3Enabled", "zimbraPrefPop3Enabled"] {
-            if is_false(attr) {
-                tracing::info!(account = %account.name, ip = %remote_ip, attr,
-                    "pop3 login refused: pop3 disabled");
-                return Err(Pop3AuthError::Failed);
-            }
-        }
+        let switches = ["zimbraPop3Enabled", "zimbraPrefPop3Enabled"];
+        let (account, effective) =
+            match protocol_login(&self.prov, "pop3", user, password, remote_ip, &switches).await {
+                Ok(found) => found,
+                Err(LoginRefusal::Failed) => return Err(Pop3AuthError::Failed),
+                Err(LoginRefusal::Unavailable) => {
+                    return Err(Pop3AuthError::Unavailable("directory unavailable".into()));
+                }
+            };
         let since_ms = effective
             .get("zimbraPrefPop3DownloadSince")
             .and_then(generalized_time_ms);

@@ -1,0 +1,59 @@
+//! Protocol logins shared by the IMAP and POP3 backends: the directory's password and
+//! status check, then the account's per-protocol switches (a COS feature such as
+//! `zimbraImapEnabled` and the user's preference such as `zimbraPrefImapEnabled`).
+
+use std::net::IpAddr;
+
+use zcs_core::{Attrs, Entry, FaultCode};
+use zcs_directory::{AuthContext, Provisioning};
+
+/// Why a protocol login was refused. Front ends show `Failed` exactly like a wrong
+/// password, so a client cannot tell which check failed.
+#[derive(Debug)]
+pub enum LoginRefusal {
+    /// Unknown account, wrong password, a status that forbids login, or the protocol
+    /// switched off for the account.
+    Failed,
+    /// The directory cannot be read right now.
+    Unavailable,
+}
+
+/// Authenticates `user` for `protocol` (`imap`, `pop3`) and checks that none of the
+/// `switches` attributes is FALSE in the account's effective attributes. Returns the
+/// account and those effective attributes (COS and global config applied).
+///
+/// # Errors
+/// [`LoginRefusal`]; refusals by a switch are logged at INFO without the password.
+pub async fn protocol_login(
+    prov: &Provisioning,
+    protocol: &str,
+    user: &str,
+    password: &str,
+    remote_ip: IpAddr,
+    switches: &[&str],
+) -> Result<(Entry, Attrs), LoginRefusal> {
+    let ctx = AuthContext {
+        protocol: protocol.into(),
+        remote_ip: Some(remote_ip),
+    };
+    let account = match prov.authenticate(user, password, &ctx).await {
+        Ok(a) => a,
+        Err(e) if e.code == FaultCode::Failure => return Err(LoginRefusal::Unavailable),
+        Err(_) => return Err(LoginRefusal::Failed),
+    };
+    let effective = prov.effective_account_attrs(&account).await.map_err(|e| {
+        tracing::error!(account = %account.name, error = %e, "read account failed");
+        LoginRefusal::Unavailable
+    })?;
+    for attr in switches {
+        if effective
+            .get(attr)
+            .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
+        {
+            tracing::info!(account = %account.name, ip = %remote_ip, proto = protocol, attr,
+                "login refused: protocol disabled for the account");
+            return Err(LoginRefusal::Failed);
+        }
+    }
+    Ok((account, effective))
+}
