@@ -173,7 +173,9 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         while let Some(c) = self.peek() {
             match c {
-                b'[' => {
+                // Only a FETCH item name opens a section; elsewhere `[` is an ATOM-CHAR
+                // (keywords such as `a[b` are legal atoms, RFC 3501 §9).
+                b'[' if is_section_item(&self.b[start..self.pos]) => {
                     self.pos += 1;
                     // Header names in a section are astrings (RFC 3501 §9): quoted
                     // strings and literals may hold `]`.
@@ -230,6 +232,19 @@ impl<'a> Reader<'a> {
             self.pos += n;
         }
     }
+}
+
+/// FETCH item names that are followed by a `[section]`.
+fn is_section_item(name: &[u8]) -> bool {
+    [
+        &b"BODY"[..],
+        b"BODY.PEEK",
+        b"BINARY",
+        b"BINARY.PEEK",
+        b"BINARY.SIZE",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 fn check_address_list(v: &Value<'_>) -> Res<()> {
