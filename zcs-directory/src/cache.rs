@@ -8,8 +8,9 @@
 //! server that made it), and of `flushCache`. A write generation counter keeps a read
 //! that raced with a write from caching what it read before the write. Writes made
 //! elsewhere (another server, `zmprov` in direct mode) are seen when the copy expires or
-//! is flushed, exactly as Zimbra behaves. Listings and counts always go to the backend. Not in charge of
-//! telling other servers to flush: `zmprov flushCache` is sent to each server.
+//! is flushed, exactly as Zimbra behaves. Listings and counts always go to the backend.
+//! Not in charge of telling other servers to flush: `zmprov flushCache` is sent to each
+//! server.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
