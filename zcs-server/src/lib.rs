@@ -10,6 +10,7 @@ pub mod home;
 pub mod imap;
 pub mod imap_backend;
 pub mod indexer;
+pub mod listener;
 pub mod localconfig;
 pub mod login;
 pub mod pop3;

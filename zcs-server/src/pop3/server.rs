@@ -4,14 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 
 use super::Pop3Config;
 use super::backend::Pop3Backend;
 use super::session::Session;
+use crate::listener::{AcceptPolicy, accept_loop};
 
 /// Accepts POP3 clients on `listener` until `shutdown` becomes `true`, then waits up to
 /// `config.shutdown_grace` for open sessions, which answer `-ERR [SYS/TEMP]` at their
@@ -25,78 +25,20 @@ pub async fn serve(
     listener: TcpListener,
     config: Pop3Config,
     backend: Arc<dyn Pop3Backend>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let config = Arc::new(config);
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let mut tasks = JoinSet::new();
-    // Replaces a dropped shutdown sender so `changed()` waits instead of failing.
-    let mut keep_alive: Option<watch::Sender<bool>> = None;
-    tracing::info!(proto = "pop3", addr = ?listener.local_addr().ok(), "POP3 listener started");
-    loop {
-        if *shutdown.borrow_and_update() {
-            break;
-        }
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    let (tx, rx) = watch::channel(false);
-                    keep_alive = Some(tx);
-                    shutdown = rx;
-                }
-                continue;
-            }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) if is_transient(&e) => {
-                tracing::warn!(proto = "pop3", error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(proto = "pop3", ip = %peer, "too many connections");
-            tasks.spawn(async move {
-                let mut stream = stream;
-                let _ = stream
-                    .write_all(b"-ERR [SYS/TEMP] too many connections\r\n")
-                    .await;
-                let _ = stream.shutdown().await;
-            });
-            continue;
-        };
-        let (config, backend, rx) = (config.clone(), backend.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            serve_connection(stream, peer, config, backend, rx).await;
-            drop(permit);
-        });
-    }
-    drop(keep_alive);
-    tracing::info!(proto = "pop3", open = tasks.len(), "POP3 listener stopping");
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(config.shutdown_grace, drain)
-        .await
-        .is_err()
-    {
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
-    }
-    Ok(())
-}
-
-fn is_transient(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
-    ) || [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM]
-        .iter()
-        .any(|&code| e.raw_os_error() == Some(code))
+    let policy = AcceptPolicy {
+        proto: "pop3",
+        max_connections: config.max_connections,
+        shutdown_grace: config.shutdown_grace,
+        busy_reply: b"-ERR [SYS/TEMP] too many connections\r\n",
+    };
+    accept_loop(listener, policy, shutdown, move |stream, peer, rx| {
+        let (config, backend) = (config.clone(), backend.clone());
+        serve_connection(stream, peer, config, backend, rx)
+    })
+    .await
 }
 
 /// Serves one already-accepted connection (a TLS stream for port 995, or a socket

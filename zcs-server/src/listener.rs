@@ -1,0 +1,114 @@
+//! The accept loop the IMAP and POP3 listeners share: accept until shutdown, cap how
+//! many connections are served at once (a refused client gets the protocol's "busy"
+//! line), run one task per connection, and drain them within a grace period at the end.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// How one listener accepts: its protocol name for logs, its connection cap, how long
+/// open connections get at shutdown, and the line a client over the cap receives.
+pub struct AcceptPolicy {
+    pub proto: &'static str,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+    pub busy_reply: &'static [u8],
+}
+
+/// Accepts on `listener` until `shutdown` becomes `true`, running `serve(stream, peer,
+/// shutdown)` as a task per connection (a dropped shutdown sender that never said
+/// `true` leaves the listener running). Then waits up to `policy.shutdown_grace` for the
+/// open connections and aborts the rest.
+///
+/// # Errors
+/// Only if accepting fails in a way that is not per-connection (the listener is
+/// broken); per-connection errors are logged and the loop goes on.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    policy: AcceptPolicy,
+    mut shutdown: watch::Receiver<bool>,
+    mut serve: F,
+) -> std::io::Result<()>
+where
+    F: FnMut(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let proto = policy.proto;
+    let slots = Arc::new(Semaphore::new(policy.max_connections.max(1)));
+    let mut tasks = JoinSet::new();
+    // Replaces a dropped shutdown sender so `changed()` waits instead of failing.
+    let mut keep_alive: Option<watch::Sender<bool>> = None;
+    tracing::info!(proto, addr = ?listener.local_addr().ok(), "listener started");
+    loop {
+        if *shutdown.borrow_and_update() {
+            break;
+        }
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    // The sender is gone without asking for shutdown: keep serving.
+                    let (tx, rx) = watch::channel(false);
+                    keep_alive = Some(tx);
+                    shutdown = rx;
+                }
+                continue;
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) if is_transient(&e) => {
+                tracing::warn!(proto, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(proto, ip = %peer, "too many connections");
+            let busy = policy.busy_reply;
+            tasks.spawn(async move {
+                let mut stream = stream;
+                let _ = stream.write_all(busy).await;
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        };
+        let session = serve(stream, peer, shutdown.clone());
+        tasks.spawn(async move {
+            session.await;
+            drop(permit);
+        });
+    }
+    drop(keep_alive);
+    tracing::info!(proto, open = tasks.len(), "listener stopping");
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(policy.shutdown_grace, drain)
+        .await
+        .is_err()
+    {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+/// Whether an accept error concerns one connection or a passing shortage (descriptors,
+/// buffers) rather than a broken listener.
+fn is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+    ) || [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM]
+        .iter()
+        .any(|&code| e.raw_os_error() == Some(code))
+}
