@@ -184,7 +184,8 @@ impl LocalDelivery for MailDelivery {
             }
         }
         if targets.is_empty() {
-            return account_of.into_iter().map(|r| r.unwrap_err()).collect();
+            // No recipient resolved to an account: every entry is an outcome already.
+            return account_of.into_iter().filter_map(Result::err).collect();
         }
 
         let received = chrono::Utc::now().timestamp_millis();
