@@ -1,0 +1,125 @@
+# shellcheck shell=bash
+# Sourced by .ci/run (bash, set -euo pipefail): installs slapd + ldap-utils from Debian and
+# starts a private OpenLDAP slapd on 127.0.0.1 with the schema zcs ships
+# (zcs-directory/schema/zimbra.schema), laid out like Zimbra's: one mdb database with the
+# empty suffix, so `cn=zimbra` and the `dc=` domain trees live side by side.
+#
+# Exports, when slapd answers (and nothing otherwise, so the LDAP suites skip loudly):
+#   ZCS_TEST_LDAP_URL            ldap://127.0.0.1:PORT (no credentials in it)
+#   ZCS_TEST_LDAP_BIND_DN        the root DN, uid=zimbra,cn=admins,cn=zimbra
+#   ZCS_TEST_LDAP_BIND_PASSWORD  a random password made for this run
+#   ZCS_TEST_LDAP_PID            slapd's PID (stop it with: kill "$ZCS_TEST_LDAP_PID")
+# State (config, database, PID file) lives under target/ci/slapd. Never exits: a failure
+# prints why and returns.
+
+zcs_slapd_setup() {
+  local root work port pw pid schema
+  root=$(pwd)
+  work="$root/target/ci/slapd"
+  schema="$root/zcs-directory/schema/zimbra.schema"
+
+  if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "slapd: not installed and not root; LDAP suites will skip"
+      return 0
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # Maintainer scripts must not start the system slapd (CI-RECIPES §0): policy-rc.d
+    # exiting 101 makes invoke-rc.d skip it; removed again when we created it.
+    local made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      made_policy=1
+    fi
+    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections || true
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        slapd ldap-utils >/dev/null; }; then
+      echo "slapd: apt-get install failed; LDAP suites will skip"
+      [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+      return 0
+    fi
+    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  fi
+  export PATH="$PATH:/usr/sbin"
+
+  # Stop the slapd a previous sourcing started (its PID file is ours).
+  if [ -f "$work/slapd.pid" ]; then
+    kill "$(cat "$work/slapd.pid")" 2>/dev/null || true
+    sleep 0.3
+  fi
+  rm -rf "$work"
+  mkdir -p "$work/data" "$work/slapd.d"
+
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])') \
+    || { echo "slapd: no free port"; return 0; }
+  pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+
+  cat > "$work/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/dyngroup.schema
+include $schema
+pidfile  $work/slapd.pid
+argsfile $work/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+sizelimit unlimited
+database mdb
+maxsize 1073741824
+suffix ""
+rootdn "uid=zimbra,cn=admins,cn=zimbra"
+rootpw $(slappasswd -s "$pw")
+directory $work/data
+index objectClass eq
+index zimbraId,uid,mail,cn,zimbraMailAlias,zimbraDomainName,zimbraMailDeliveryAddress eq
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+EOF
+  # The config branch zcs expects, loaded offline; this also creates data.mdb, which
+  # slaptest needs.
+  if ! slapadd -q -f "$work/slapd.conf" -b "" >"$work/slapadd.log" 2>&1 <<EOF
+dn: cn=zimbra
+objectClass: organizationalRole
+cn: zimbra
+description: Zimbra Systems Application Data
+EOF
+  then
+    echo "slapd: could not load the base entry:"; cat "$work/slapadd.log"
+    return 0
+  fi
+  if ! slaptest -Q -f "$work/slapd.conf" -F "$work/slapd.d" >"$work/slaptest.log" 2>&1; then
+    echo "slapd: configuration rejected:"; cat "$work/slaptest.log"
+    return 0
+  fi
+  if ! slapd -h "ldap://127.0.0.1:$port/" -F "$work/slapd.d" >"$work/slapd.log" 2>&1; then
+    echo "slapd: did not start:"; cat "$work/slapd.log"
+    return 0
+  fi
+
+  local ok=0
+  for _ in $(seq 100); do
+    if ldapsearch -x -LLL -H "ldap://127.0.0.1:$port/" -s base -b "" namingContexts \
+        >/dev/null 2>&1; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  pid=$(cat "$work/slapd.pid" 2>/dev/null || true)
+  if [ "$ok" != 1 ]; then
+    echo "slapd: not answering on 127.0.0.1:$port"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    return 0
+  fi
+  export ZCS_TEST_LDAP_URL="ldap://127.0.0.1:$port"
+  export ZCS_TEST_LDAP_BIND_DN="uid=zimbra,cn=admins,cn=zimbra"
+  export ZCS_TEST_LDAP_BIND_PASSWORD="$pw"
+  export ZCS_TEST_LDAP_PID="$pid"
+  echo "slapd pid $pid on $ZCS_TEST_LDAP_URL (suffix \"\", schema $schema)"
+}
+
+zcs_slapd_setup || echo "slapd: setup failed; LDAP suites will skip"
+unset -f zcs_slapd_setup
