@@ -28,6 +28,11 @@ class Zcs:
         self.lmtp_port = free_port()
         self.imap_port = free_port()
         self.pop3_port = free_port()
+        self.imaps_port = free_port()
+        self.pop3s_port = free_port()
+        self.http_port = free_port()
+        self.https_port = free_port()
+        self.admin_port = free_port()
         self.admin_password = None
 
     def run(self, tool, *args, check=True, input=None):
@@ -57,7 +62,12 @@ class Zcs:
                     "zimbraSmtpPort", self.smtp_port,
                     "zimbraLmtpBindPort", self.lmtp_port,
                     "zimbraImapBindPort", self.imap_port,
-                    "zimbraPop3BindPort", self.pop3_port)
+                    "zimbraPop3BindPort", self.pop3_port,
+                    "zimbraImapSSLBindPort", self.imaps_port,
+                    "zimbraPop3SSLBindPort", self.pop3s_port,
+                    "zimbraMailPort", self.http_port,
+                    "zimbraMailSSLPort", self.https_port,
+                    "zimbraAdminPort", self.admin_port)
         return out
 
     def start(self):
@@ -68,6 +78,10 @@ class Zcs:
 
     def status(self):
         return self.run("zmcontrol", "status", check=False)
+
+    def ca_file(self):
+        """The CA certificate that signed the server's self-signed certificate."""
+        return self.home / "ssl" / "zimbra" / "ca" / "ca.pem"
 
     def server_log(self):
         path = self.home / "log" / "zcs.out"

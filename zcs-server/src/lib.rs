@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod control;
 pub mod delivery;
+pub mod frontends;
 pub mod home;
 pub mod imap;
 pub mod imap_backend;
@@ -16,6 +17,7 @@ pub mod login;
 pub mod pop3;
 pub mod pop3_backend;
 pub mod server;
+pub mod tls;
 pub mod zmprov;
 
 /// A random password of `len` characters from an alphabet without look-alikes

@@ -8,22 +8,22 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use zcs_core::{Entry, ServiceError, ServiceResult};
+use zcs_core::{ServiceError, ServiceResult};
 use zcs_directory::{EntryKey, Provisioning};
 use zcs_index::{IndexBackend, TantivyIndex};
-use zcs_mta::{ListenerConfig, Protocol};
 use zcs_store::{Store, StoreConfig, StoreOptions};
 
 use crate::bootstrap;
 use crate::control::{self, ListenerStatus};
 use crate::delivery::MailDelivery;
+use crate::frontends::{self, Context, Planned, PortFrom};
 use crate::home::Home;
-use crate::imap::{self, ImapConfig};
 use crate::imap_backend::StoreImapBackend;
 use crate::indexer::Indexer;
 use crate::localconfig::LocalConfig;
-use crate::pop3::{self, Pop3Config};
+use crate::pop3::MaildropLocks;
 use crate::pop3_backend::StorePop3Backend;
+use crate::tls::{self, CertPaths, ServerTls};
 
 /// How long in-flight sessions get to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -100,53 +100,20 @@ fn open_index(dir: &std::path::Path) -> ServiceResult<TantivyIndex> {
     }
 }
 
-/// One listener to bind: service, protocol, the attribute naming its port.
-struct Planned {
-    service: &'static str,
-    protocol: &'static str,
-    port_attr: &'static str,
-    addr_attr: &'static str,
-}
-
-const LISTENERS: &[Planned] = &[
-    Planned {
-        service: "mailbox",
-        protocol: "imap",
-        port_attr: "zimbraImapBindPort",
-        addr_attr: "zimbraImapBindAddress",
-    },
-    Planned {
-        service: "mailbox",
-        protocol: "pop3",
-        port_attr: "zimbraPop3BindPort",
-        addr_attr: "zimbraPop3BindAddress",
-    },
-    Planned {
-        service: "mta",
-        protocol: "smtp",
-        port_attr: "zimbraSmtpPort",
-        addr_attr: "zimbraSmtpBindAddress",
-    },
-    Planned {
-        service: "mta",
-        protocol: "lmtp",
-        port_attr: "zimbraLmtpBindPort",
-        addr_attr: "zimbraLmtpBindAddress",
-    },
-];
-
-fn listen_addr(
-    planned: &Planned,
-    server: &Entry,
-    global: &Entry,
-    lc: &LocalConfig,
-) -> ServiceResult<SocketAddr> {
-    let port: u16 = zcs_directory::server_attr(server, global, planned.port_attr)
-        .ok_or_else(|| ServiceError::failure(format!("{} has no value", planned.port_attr)))?
+fn listen_addr(planned: &Planned, ctx: &Context) -> ServiceResult<SocketAddr> {
+    let (source, text) = match planned.port {
+        PortFrom::Attr(attr) => (attr, ctx.server_attr(attr)),
+        PortFrom::LocalConfig(key) => (key, ctx.subs.lc.get(key)),
+    };
+    let port: u16 = text
+        .ok_or_else(|| ServiceError::failure(format!("{source} has no value")))?
         .parse()
-        .map_err(|_| ServiceError::failure(format!("{} is not a port", planned.port_attr)))?;
-    let ip_text = zcs_directory::server_attr(server, global, planned.addr_attr)
-        .or_else(|| lc.get("zcs_bind_address"))
+        .map_err(|_| ServiceError::failure(format!("{source} is not a port")))?;
+    let ip_text = planned
+        .addr_attr
+        .and_then(|attr| ctx.server_attr(attr))
+        .filter(|v| !v.is_empty())
+        .or_else(|| ctx.subs.lc.get("zcs_bind_address"))
         .unwrap_or_else(|| "0.0.0.0".into());
     let ip: IpAddr = ip_text
         .parse()
@@ -154,13 +121,40 @@ fn listen_addr(
     Ok(SocketAddr::new(ip, port))
 }
 
+/// The name of whatever configures a listener's port, for messages to the operator.
+fn port_source(planned: &Planned) -> String {
+    match planned.port {
+        PortFrom::Attr(attr) => format!("the server attribute {attr} (zmprov ms)"),
+        PortFrom::LocalConfig(key) => format!("the local config key {key} (zmlocalconfig -e)"),
+    }
+}
+
+/// Loads the home's TLS identity, creating the self-signed one on first use. A failure
+/// is logged and leaves the server without TLS listeners rather than without mail.
+fn load_tls(home: &Home, hostname: &str) -> Option<ServerTls> {
+    let paths = CertPaths::new(home.root());
+    let loaded = tls::ensure_certificates(&paths, hostname).and_then(|created| {
+        if created {
+            tracing::info!(ca = %paths.ca_cert().display(), "created a self-signed certificate");
+        }
+        ServerTls::load(paths.clone())
+    });
+    match loaded {
+        Ok(tls) => Some(tls),
+        Err(e) => {
+            tracing::error!(error = %e, "no TLS: the implicit-TLS listeners are not started");
+            None
+        }
+    }
+}
+
 /// Runs the server of `home` until `shutdown` turns true: first-start setup, then every
 /// listener, then an orderly stop.
 ///
 /// # Errors
-/// Setup failed or a listener other than SMTP could not be bound. SMTP on a
-/// privileged port without the right to bind it is logged and skipped, so that a
-/// first start as an ordinary user still brings up LMTP and IMAP.
+/// Setup failed or a listener could not be bound. A listener on a privileged port
+/// without the right to bind it is logged, shown in `zmcontrol status` and skipped, so
+/// that a first start as an ordinary user still brings up the others.
 pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResult<()> {
     let _lock = home.lock().map_err(|e| fail("lock home")(e.to_string()))?;
     let outcome = bootstrap::init(&home).await?;
@@ -190,51 +184,68 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         subs.index.clone(),
         indexer.clone(),
     ));
-
-    // zimbraMtaMaxMessageSize bounds SMTP/LMTP messages and IMAP APPENDs alike.
-    let max_message_size: u64 =
-        zcs_directory::server_attr(&server, &global, "zimbraMtaMaxMessageSize")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10_240_000);
-
     let pop3_backend = Arc::new(StorePop3Backend::new(
         subs.prov.clone(),
         subs.store.clone(),
         subs.index.clone(),
     ));
-    // One lock table for every POP3 listener, so a maildrop is locked across them.
-    let pop3_config = Pop3Config {
-        hostname: subs.hostname.clone(),
-        // LIMITATION: no STLS or port 995 yet, so cleartext login stays allowed even
-        // though zimbraPop3CleartextLoginEnabled defaults to FALSE (issue 10 brings TLS).
-        cleartext_login: true,
-        ..Pop3Config::default()
-    };
+    // zimbraMtaMaxMessageSize bounds SMTP/LMTP messages and IMAP APPENDs alike.
+    let max_message_size: u64 =
+        zcs_directory::server_attr(&server, &global, "zimbraMtaMaxMessageSize")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_240_000);
+    let tls = load_tls(&home, &subs.hostname);
+    let ctx = Arc::new(Context {
+        home: home.clone(),
+        subs,
+        global,
+        server,
+        delivery,
+        imap_backend,
+        pop3_backend,
+        pop3_locks: MaildropLocks::default(),
+        indexer: indexer.clone(),
+        max_message_size,
+        tls,
+    });
 
     let mut bound = Vec::new();
     let mut tasks = Vec::new();
-    for planned in LISTENERS {
-        let addr = listen_addr(planned, &server, &global, &subs.lc)?;
+    for planned in frontends::all() {
+        if let Some((attr, default)) = planned.enabled_attr
+            && !ctx.server_flag(attr, default)
+        {
+            tracing::info!(proto = planned.protocol, "not started: {attr} is FALSE");
+            continue;
+        }
+        let addr = listen_addr(&planned, &ctx)?;
+        let status = |addr, error| ListenerStatus {
+            service: planned.service.into(),
+            protocol: planned.protocol.into(),
+            addr,
+            error,
+        };
+        if planned.needs_tls && ctx.tls.is_none() {
+            bound.push(status(addr, Some("no TLS certificate".to_string())));
+            continue;
+        }
         let listener = match TcpListener::bind(addr).await {
             Ok(l) => l,
-            Err(e)
-                if planned.protocol == "smtp"
-                    && e.kind() == std::io::ErrorKind::PermissionDenied =>
-            {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 => {
                 tracing::error!(
+                    proto = planned.protocol,
                     %addr,
-                    "SMTP listener not started: permission denied; run as root or set \
-                     zimbraSmtpPort to a port above 1023 with zmprov ms"
+                    "listener not started: permission denied; run as root or move it above \
+                     1023 with {}",
+                    port_source(&planned)
                 );
-                bound.push(ListenerStatus {
-                    service: planned.service.into(),
-                    protocol: planned.protocol.into(),
+                bound.push(status(
                     addr,
-                    error: Some(format!(
+                    Some(format!(
                         "permission denied; run as root or move {} above 1023",
-                        planned.port_attr
+                        port_source(&planned)
                     )),
-                });
+                ));
                 continue;
             }
             Err(e) => {
@@ -247,47 +258,12 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         let local = listener
             .local_addr()
             .map_err(|e| fail("listener address")(e.to_string()))?;
-        bound.push(ListenerStatus {
-            service: planned.service.into(),
-            protocol: planned.protocol.into(),
-            addr: local,
-            error: None,
-        });
-        let rx = shutdown.clone();
-        let task = match planned.protocol {
-            "imap" => {
-                tracing::info!(proto = "imap", addr = %local, "listening");
-                let config = ImapConfig {
-                    hostname: subs.hostname.clone(),
-                    max_literal: max_message_size,
-                    ..ImapConfig::default()
-                };
-                tokio::spawn(imap::serve(listener, config, imap_backend.clone(), rx))
-            }
-            "pop3" => {
-                tracing::info!(proto = "pop3", addr = %local, "listening");
-                tokio::spawn(pop3::serve(
-                    listener,
-                    pop3_config.clone(),
-                    pop3_backend.clone(),
-                    rx,
-                ))
-            }
-            proto => {
-                let protocol = if proto == "lmtp" {
-                    Protocol::Lmtp
-                } else {
-                    Protocol::Smtp
-                };
-                let mut config = ListenerConfig::new(protocol, &subs.hostname);
-                config.max_message_size = max_message_size;
-                tokio::spawn(zcs_mta::serve(listener, config, delivery.clone(), rx))
-            }
-        };
-        tasks.push(task);
+        bound.push(status(local, None));
+        tracing::info!(proto = planned.protocol, addr = %local, "listening");
+        tasks.push((planned.spawn)(listener, ctx.clone(), shutdown.clone()));
     }
     control::write_running(&home, &bound).map_err(|e| fail("write pid file")(e.to_string()))?;
-    tracing::info!(host = %subs.hostname, "zcs started");
+    tracing::info!(host = %ctx.subs.hostname, "zcs started");
 
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
@@ -300,9 +276,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             tracing::warn!("a listener did not stop within {}s", DRAIN.as_secs());
         }
     }
-    drop(delivery);
-    drop(imap_backend);
-    drop(pop3_backend);
+    drop(ctx);
     drop(indexer);
     indexer_task.join(DRAIN).await;
     control::clear_running(&home);
