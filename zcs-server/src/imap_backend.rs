@@ -429,6 +429,7 @@ mod tests {
             sender: String::new(),
             recipients: String::new(),
             message_id: None,
+            conv: ItemId(-257),
         };
         assert_eq!(message_info(m).keywords, vec!["$MDNSent", "Work"]);
     }

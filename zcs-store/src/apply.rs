@@ -10,6 +10,7 @@
 use sqlx::{Row, SqliteConnection};
 use zcs_core::{Flags, ItemKind, MailboxId, folder};
 
+use crate::apply_items as items;
 use crate::apply_tags as tags;
 use crate::error::{DbContext, StoreError};
 use crate::redo::{RedoOp, RedoRecord};
@@ -114,6 +115,8 @@ pub(crate) async fn apply(
             recipients,
             message_id,
             tags: tag_ids,
+            conv,
+            conv_promote,
         } => {
             let unread = i64::from(Flags(*flags).contains(Flags::UNREAD));
             sqlx::query(
@@ -146,7 +149,9 @@ pub(crate) async fn apply(
             if !tag_ids.is_empty() {
                 tags::set_item_tags(conn, mb, *id, tag_ids, *change, ts).await?;
             }
-            bump(conn, mb, Some(*id), *change).await?;
+            items::thread_message(conn, mb, *id, *conv, conv_promote, subject, *change).await?;
+            let top = (*id).max(*conv);
+            bump(conn, mb, Some(top), *change).await?;
         }
         RedoOp::SetFlags { change, items } => {
             for (id, flags) in items {
@@ -207,6 +212,55 @@ pub(crate) async fn apply(
                 tags::set_item_tags(conn, mb, *id, tag_ids, *change, ts).await?;
             }
             bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::DeleteToDumpster { change, ids } => {
+            for id in ids {
+                items::to_dumpster(conn, mb, *id, *change, ts).await?;
+                if let Some(d) = delete_one(conn, mb, *id, *change, ts).await? {
+                    out.released.push(d);
+                }
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::RecoverFromDumpster { change, items: list } => {
+            for item in list {
+                items::recover(conn, mb, *item, *change, ts).await?;
+            }
+            let max = list.iter().map(|(_, _, uid)| *uid).max();
+            bump(conn, mb, max, *change).await?;
+        }
+        RedoOp::PurgeDumpster { change, ids } => {
+            for id in ids {
+                out.released.extend(items::purge_dumpster(conn, mb, *id).await?);
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::DeleteItems { change, ids } => {
+            for id in ids {
+                out.released
+                    .extend(items::delete_item(conn, mb, *id, *change, ts).await?);
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::PutContact(c) => {
+            items::put_contact(conn, mb, c, ts).await?;
+            bump(conn, mb, Some(c.id), c.change).await?;
+        }
+        RedoOp::PutCalItem(c) => {
+            items::put_cal_item(conn, mb, c, ts).await?;
+            bump(conn, mb, Some(c.id), c.change).await?;
+        }
+        RedoOp::SaveDocument(d) => {
+            out.released = items::save_document(conn, mb, d, ts).await?;
+            bump(conn, mb, Some(d.id), d.change).await?;
+        }
+        RedoOp::CreateLink(l) => {
+            items::create_link(conn, mb, l).await?;
+            bump(conn, mb, Some(l.id), l.change).await?;
+        }
+        RedoOp::SetGrant(g) => {
+            items::set_grant(conn, mb, g).await?;
+            bump(conn, mb, None, g.change).await?;
         }
         RedoOp::Abort { .. } => {}
     }
@@ -280,6 +334,10 @@ async fn delete_mailbox(
             .fetch_all(&mut *conn)
             .await
             .db("list mailbox blobs")?;
+    let mut digests = digests;
+    digests.extend(items::delete_mailbox_items(conn, mb).await?);
+    digests.sort();
+    digests.dedup();
     sqlx::query(
         "INSERT OR IGNORE INTO deleted_mailbox (id, account_id, deleted_seq, deleted_ms)
          SELECT id, account_id, ?, ? FROM mailbox WHERE id = ?",
@@ -359,6 +417,7 @@ async fn delete_folder(
             .execute(&mut *conn)
             .await
             .db("delete folder messages")?;
+        released.extend(items::delete_folder_items(conn, mb, fid, change, ts).await?);
         let fparent = folders.get(&fid).map(|f| f.parent).unwrap_or(parent);
         tombstone(
             conn,
@@ -386,6 +445,7 @@ async fn delete_folder(
         .execute(&mut *conn)
         .await
         .db("touch parent folder")?;
+    items::drop_empty_conversations(conn, mb).await?;
     released.sort();
     released.dedup();
     Ok(released)
@@ -445,9 +505,10 @@ async fn copy_one(
     let done = sqlx::query(
         "INSERT INTO mail_item (mailbox_id, id, type, folder_id, imap_id, date, size,
             blob_digest, flags, unread, tag_names, subject, sender, recipients, message_id,
-            mod_metadata, mod_content, change_date, indexed)
+            mod_metadata, mod_content, change_date, indexed, conv_id, norm_subject)
          SELECT mailbox_id, ?, type, ?, ?, date, size, blob_digest, flags, unread, tag_names,
-            subject, sender, recipients, message_id, ?, ?, ?, 0
+            subject, sender, recipients, message_id, ?, ?, ?, 0,
+            CASE WHEN conv_id > 0 THEN conv_id ELSE ? END, norm_subject
          FROM mail_item WHERE mailbox_id = ? AND id = ?",
     )
     .bind(new)
@@ -456,6 +517,7 @@ async fn copy_one(
     .bind(change)
     .bind(change)
     .bind(ts)
+    .bind(-new)
     .bind(mb.0)
     .bind(src)
     .execute(&mut *conn)
@@ -532,7 +594,7 @@ async fn delete_one(
     ts: i64,
 ) -> Result<Option<String>, StoreError> {
     let Some(row) = sqlx::query(
-        "SELECT folder_id, imap_id, unread, size, blob_digest FROM mail_item
+        "SELECT folder_id, imap_id, unread, size, blob_digest, conv_id FROM mail_item
          WHERE mailbox_id = ? AND id = ?",
     )
     .bind(mb.0)
@@ -548,6 +610,7 @@ async fn delete_one(
     let unread: i64 = row.try_get("unread").db("read deleted item")?;
     let size: i64 = row.try_get("size").db("read deleted item")?;
     let digest: String = row.try_get("blob_digest").db("read deleted item")?;
+    let conv: i64 = row.try_get("conv_id").db("read deleted item")?;
     sqlx::query("DELETE FROM mail_item WHERE mailbox_id = ? AND id = ?")
         .bind(mb.0)
         .bind(id)
@@ -568,6 +631,7 @@ async fn delete_one(
     )
     .await?;
     adjust_folder(conn, mb, folder_id, -1, -unread, -size, change).await?;
+    items::conversation_lost_message(conn, mb, conv as i32, change).await?;
     Ok(Some(digest))
 }
 
@@ -589,7 +653,7 @@ async fn unread_and_size(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn tombstone(
+pub(crate) async fn tombstone(
     conn: &mut SqliteConnection,
     mb: MailboxId,
     change: i64,
@@ -618,8 +682,18 @@ async fn tombstone(
     Ok(())
 }
 
+/// Raises a folder's modseq to `change` (an item in it changed).
+pub(crate) async fn touch_folder(
+    conn: &mut SqliteConnection,
+    mb: MailboxId,
+    folder_id: i32,
+    change: i64,
+) -> Result<(), StoreError> {
+    adjust_folder(conn, mb, folder_id, 0, 0, 0, change).await
+}
+
 /// Adds to a folder's counters and raises its modseq to `change`.
-async fn adjust_folder(
+pub(crate) async fn adjust_folder(
     conn: &mut SqliteConnection,
     mb: MailboxId,
     folder_id: i32,

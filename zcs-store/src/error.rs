@@ -114,6 +114,22 @@ pub enum StoreError {
     #[error("store at {} is already open elsewhere", .0.display())]
     Locked(PathBuf),
 
+    /// The mailbox is in maintenance mode ([`crate::Store::set_maintenance`]).
+    #[error("mailbox of {0} is in maintenance mode")]
+    Maintenance(String),
+
+    /// `zimbraContactMaxNumEntries` would be exceeded.
+    #[error("too many contacts: the limit is {0}")]
+    TooManyContacts(u32),
+
+    /// No item (contact, calendar item, document, conversation, ...) with this id.
+    #[error("no such item: {0}")]
+    NoSuchItem(String),
+
+    /// The accessor lacks the rights the operation needs.
+    #[error("permission denied: {0}")]
+    PermDenied(String),
+
     /// The store was closed with [`crate::Store::close`].
     #[error("store is closed")]
     Closed,
@@ -136,11 +152,27 @@ impl StoreError {
             StoreError::CannotContain { .. } => FaultCode::CannotContain,
             StoreError::InvalidRequest(_) => FaultCode::InvalidRequest,
             StoreError::Locked(_) | StoreError::Closed => FaultCode::Temporarily,
+            StoreError::Maintenance(_) => FaultCode::MaintenanceModeMail,
+            StoreError::NoSuchItem(_) => FaultCode::NoSuchItem,
+            StoreError::PermDenied(_) => FaultCode::PermDenied,
+            // LIMITATION: zcs-core has no mail.TOO_MANY_CONTACTS fault code yet; the
+            // message names the limit and the code falls back to mail.QUOTA_EXCEEDED,
+            // the nearest one. See `StoreError::zimbra_code` for the exact string.
+            StoreError::TooManyContacts(_) => FaultCode::QuotaExceeded,
             StoreError::Db { .. }
             | StoreError::Io { .. }
             | StoreError::Redo(_)
             | StoreError::Internal(_)
             | StoreError::Corrupt(_) => FaultCode::Failure,
+        }
+    }
+
+    /// The exact Zimbra fault code string, for the faults zcs-core has no
+    /// [`FaultCode`] for yet (`mail.TOO_MANY_CONTACTS`); otherwise the code's string.
+    pub fn zimbra_code(&self) -> &'static str {
+        match self {
+            StoreError::TooManyContacts(_) => "mail.TOO_MANY_CONTACTS",
+            other => other.fault_code().as_str(),
         }
     }
 
@@ -201,5 +233,11 @@ mod tests {
         assert_eq!(e.code.as_str(), "mail.NO_SUCH_TAG");
         let e: ServiceError = StoreError::Corrupt("x".into()).into();
         assert_eq!(e.code.as_str(), "service.FAILURE");
+        let e: ServiceError = StoreError::Maintenance("a".into()).into();
+        assert_eq!(e.code.as_str(), "mail.MAINTENANCE");
+        assert_eq!(
+            StoreError::TooManyContacts(2).zimbra_code(),
+            "mail.TOO_MANY_CONTACTS"
+        );
     }
 }

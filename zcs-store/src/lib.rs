@@ -68,18 +68,25 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod rows;
+
 mod apply;
+mod apply_items;
 mod apply_tags;
 mod blob;
+mod cal_parse;
+mod conversations;
 mod error;
+mod item_types;
 mod mailbox;
 mod messages;
 mod parse;
 pub mod redo;
-mod rows;
 mod schema;
 mod store;
 mod tags;
+mod thread;
 mod types;
 
 pub use blob::digest_of as blob_digest;
@@ -88,6 +95,12 @@ pub use error::StoreError;
 pub use mailbox::Mailbox;
 pub use redo::{ArchivedLog, RedoStats};
 pub use store::Store;
+pub use item_types::{
+    CalInstance, CalItem, Contact, ContactMember, Conversation, Document, DumpsterItem,
+    MailboxSettings, MemberKind, Mountpoint, PurgePolicy, PurgeReport, QuotaWarning, Revision,
+    SearchFolder, SweepReport,
+};
+pub use thread::{ThreadingAlgorithm, normalize_subject};
 pub use types::{
     DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, StoreOptions, Tag, Tombstone,
 };

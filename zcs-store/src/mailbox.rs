@@ -17,6 +17,7 @@ use crate::parse;
 use crate::redo::RedoOp;
 use crate::rows::{self, FolderRow};
 use crate::store::{Inner, spawn};
+use crate::item_types::MailboxSettings;
 use crate::types::{Folder, Tombstone};
 
 /// A cheap handle on one account's mailbox. Clones share the store.
@@ -33,6 +34,7 @@ pub struct Mailbox {
     account: ZimbraId,
     lock: Arc<AsyncMutex<()>>,
     quota: u64,
+    settings: MailboxSettings,
 }
 
 /// The counters a change is planned from, read under the mailbox lock.
@@ -55,7 +57,30 @@ impl Mailbox {
             account,
             lock,
             quota: 0,
+            settings: MailboxSettings::default(),
         }
+    }
+
+    /// This handle with the account settings `settings` (threading, dumpster, contact
+    /// and revision limits); the quota stays as it is.
+    pub fn with_settings(&self, settings: MailboxSettings) -> Mailbox {
+        Mailbox {
+            settings,
+            ..self.clone()
+        }
+    }
+
+    /// The account settings this handle applies.
+    pub fn settings(&self) -> &MailboxSettings {
+        &self.settings
+    }
+
+    /// [`StoreError::Maintenance`] while the mailbox is in maintenance mode.
+    pub(crate) fn check_maintenance(&self) -> Result<(), StoreError> {
+        if self.inner.in_maintenance(self.account) {
+            return Err(StoreError::Maintenance(self.account.to_string()));
+        }
+        Ok(())
     }
 
     /// This handle with a quota of `bytes` (`zimbraMailQuota`; 0 is unlimited).
@@ -121,6 +146,7 @@ impl Mailbox {
         let mb = self.clone();
         spawn(async move {
             let _guard = mb.lock.clone().lock_owned().await;
+            mb.check_maintenance()?;
             f(mb).await
         })
         .await
@@ -128,6 +154,7 @@ impl Mailbox {
 
     /// Reads the counters; [`StoreError::NoSuchMailbox`] once the mailbox is deleted.
     pub(crate) async fn state(&self) -> Result<MailboxState, StoreError> {
+        self.check_maintenance()?;
         let row = sqlx::query(
             "SELECT item_id_checkpoint, change_checkpoint, uid_validity_base, tag_id_checkpoint
              FROM mailbox WHERE id = ?",
@@ -150,9 +177,10 @@ impl Mailbox {
         self.inner.log_and_apply(self.id, op).await
     }
 
-    async fn folder_rows(
+    pub(crate) async fn folder_rows(
         &self,
     ) -> Result<(std::collections::HashMap<i32, FolderRow>, u32), StoreError> {
+        self.check_maintenance()?;
         let mut tx = self.inner.pool.begin().await.db("begin read")?;
         let next: Option<i64> =
             sqlx::query_scalar("SELECT item_id_checkpoint FROM mailbox WHERE id = ?")

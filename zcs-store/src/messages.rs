@@ -66,6 +66,7 @@ pub(crate) async fn create_message(
             let tags = mb.resolve_tags(&tags, true).await?;
             let st = mb.state().await?;
             let id = st.item_id + 1;
+            let thread = crate::conversations::plan(&mb, &p.summary, id).await?;
             mb.commit(RedoOp::CreateMessage {
                 change: st.change + 1,
                 id,
@@ -79,6 +80,8 @@ pub(crate) async fn create_message(
                 recipients: p.summary.recipients.clone(),
                 message_id: p.summary.message_id.clone(),
                 tags,
+                conv: thread.conv,
+                conv_promote: thread.promote,
             })
             .await?;
             Ok(ItemId(id))
@@ -176,6 +179,7 @@ impl Mailbox {
 
     /// The messages of `folder`, by IMAP UID ascending.
     pub async fn messages(&self, folder: ItemId) -> Result<Vec<MessageMeta>, StoreError> {
+        self.check_maintenance()?;
         let mut tx = self.inner.pool.begin().await.db("begin read")?;
         let exists: Option<i64> =
             sqlx::query_scalar("SELECT id FROM folder WHERE mailbox_id = ? AND id = ?")
@@ -217,6 +221,7 @@ impl Mailbox {
 
     /// One message's metadata; `mail.NO_SUCH_MSG` when absent.
     pub async fn message(&self, id: ItemId) -> Result<MessageMeta, StoreError> {
+        self.check_maintenance()?;
         let mut conn = self.inner.pool.acquire().await.db("acquire connection")?;
         rows::message_by_id(&mut conn, self.id(), id)
             .await?

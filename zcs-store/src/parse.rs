@@ -18,6 +18,9 @@ pub(crate) struct HeaderSummary {
     pub sender: String,
     pub recipients: String,
     pub message_id: Option<String>,
+    /// Message-IDs from `In-Reply-To` then `References` (newest reference first), what
+    /// threading by references looks up (RFC 5322 §3.6.4).
+    pub references: Vec<String>,
 }
 
 /// Extracts the header summary from raw RFC 5322 bytes.
@@ -43,11 +46,21 @@ pub(crate) fn summarize(raw: &[u8]) -> HeaderSummary {
         .message_id()
         .map(|m| clip(m.trim()))
         .filter(|m| !m.is_empty());
+    let mut references: Vec<String> = Vec::new();
+    let irt = msg.in_reply_to().as_text_list().unwrap_or_default();
+    let refs = msg.references().as_text_list().unwrap_or_default();
+    for r in irt.iter().chain(refs.iter().rev()) {
+        let r = clip(r.trim());
+        if !r.is_empty() && !references.contains(&r) && references.len() < 50 {
+            references.push(r);
+        }
+    }
     HeaderSummary {
         subject,
         sender: clip(&sender),
         recipients: clip(&rcpts.join(", ")),
         message_id,
+        references,
     }
 }
 
@@ -114,6 +127,15 @@ mod tests {
             "bob@example.com, Carol <carol@example.org>, dave@example.net"
         );
         assert_eq!(s.message_id.as_deref(), Some("abc@example.com"));
+        assert!(s.references.is_empty());
+    }
+
+    #[test]
+    fn references_come_newest_first_after_in_reply_to() {
+        let raw = b"Subject: Re: x\r\nIn-Reply-To: <c@x>\r\n\
+            References: <a@x> <b@x> <c@x>\r\n\r\nbody\r\n";
+        let s = summarize(raw);
+        assert_eq!(s.references, vec!["c@x", "b@x", "a@x"]);
     }
 
     #[test]

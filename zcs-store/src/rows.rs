@@ -16,7 +16,7 @@ use crate::types::{Folder, MessageMeta};
 macro_rules! message_columns {
     () => {
         "id, folder_id, imap_id, flags, tag_names, date, size, mod_metadata, blob_digest, \
-         subject, sender, recipients, message_id"
+         subject, sender, recipients, message_id, conv_id"
     };
 }
 
@@ -38,6 +38,10 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<MessageMeta, StoreErro
         sender: row.try_get("sender").db("read message row")?,
         recipients: row.try_get("recipients").db("read message row")?,
         message_id: row.try_get("message_id").db("read message row")?,
+        conv: {
+            let c = get_i64("conv_id")?;
+            ItemId(if c == 0 { -get_i64("id")? } else { c } as i32)
+        },
     })
 }
 

@@ -5,7 +5,9 @@
 //! `tombstone`) but is one SQLite file, not Zimbra's per-group MySQL databases.
 //!
 //! Migrations: version 1 (no tags) gains `mailbox.tag_id_checkpoint`; the tag tables
-//! are created when missing. LIMITATION: only SQLite, one file (no shards yet).
+//! are created when missing. Version 3 adds the item model beyond messages (see
+//! `ITEM_SCHEMA`) and the columns in `ADDED_COLUMNS`, added to older files in place.
+//! LIMITATION: only SQLite, one file (no shards yet).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,7 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::error::{DbContext, StoreError};
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &[&str] = &[
     // One row: where the redo log and the database agree, and the mailbox id counter.
@@ -128,6 +130,169 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS tagged_item_item ON tagged_item (mailbox_id, item_id)",
 ];
 
+/// Columns added after version 2: (table, column, declaration). Added when missing, so
+/// new and old files end up alike. `mail_item.conv_id` is the conversation id, `-id`
+/// for a message alone in its virtual conversation (0 on rows from before version 3,
+/// read as `-id`); `norm_subject` is the subject threading compares.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("mail_item", "conv_id", "INTEGER NOT NULL DEFAULT 0"),
+    ("mail_item", "norm_subject", "TEXT NOT NULL DEFAULT ''"),
+    ("mailbox", "quota_last_warn_ms", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// The item model beyond messages and folders (schema version 3).
+const ITEM_SCHEMA: &[&str] = &[
+    "CREATE INDEX IF NOT EXISTS mail_item_msgid ON mail_item (mailbox_id, message_id)",
+    "CREATE INDEX IF NOT EXISTS mail_item_subject ON mail_item (mailbox_id, norm_subject)",
+    "CREATE INDEX IF NOT EXISTS mail_item_conv ON mail_item (mailbox_id, conv_id)",
+    // Real conversations (two messages or more once); virtual ones have no row.
+    "CREATE TABLE IF NOT EXISTS conversation (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        subject TEXT NOT NULL,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    // Zimbra's mail_item_dumpster: hard-deleted messages kept for recovery.
+    "CREATE TABLE IF NOT EXISTS dumpster_item (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        imap_id INTEGER NOT NULL,
+        date INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        blob_digest TEXT NOT NULL,
+        flags INTEGER NOT NULL,
+        tag_names TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        message_id TEXT,
+        norm_subject TEXT NOT NULL,
+        deleted_change INTEGER NOT NULL,
+        deleted_ms INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE INDEX IF NOT EXISTS dumpster_blob ON dumpster_item (blob_digest)",
+    // fields and members are JSON arrays of pairs.
+    "CREATE TABLE IF NOT EXISTS contact (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        flags INTEGER NOT NULL,
+        fields TEXT NOT NULL,
+        members TEXT NOT NULL,
+        is_group INTEGER NOT NULL,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        date INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE INDEX IF NOT EXISTS contact_folder ON contact (mailbox_id, folder_id)",
+    // Zimbra's appointment table folded into the item: the VCALENDAR is kept whole.
+    "CREATE TABLE IF NOT EXISTS cal_item (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        flags INTEGER NOT NULL,
+        uid TEXT NOT NULL,
+        ical TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        start_ms INTEGER,
+        end_ms INTEGER,
+        recurring INTEGER NOT NULL,
+        organizer TEXT NOT NULL,
+        attendees TEXT NOT NULL,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        date INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS cal_item_uid ON cal_item (mailbox_id, uid)",
+    "CREATE INDEX IF NOT EXISTS cal_item_range ON cal_item (mailbox_id, start_ms)",
+    "CREATE TABLE IF NOT EXISTS document (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        blob_digest TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        date INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE UNIQUE INDEX IF NOT EXISTS document_name ON document (mailbox_id, folder_id, name)",
+    // Zimbra's revision table: one row per kept revision, each with its blob.
+    "CREATE TABLE IF NOT EXISTS revision (
+        mailbox_id INTEGER NOT NULL,
+        item_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        blob_digest TEXT NOT NULL,
+        author TEXT NOT NULL,
+        date INTEGER NOT NULL,
+        change INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, item_id, version)
+    )",
+    "CREATE INDEX IF NOT EXISTS revision_blob ON revision (blob_digest)",
+    // Mountpoints (type 13) and search folders (type 2).
+    "CREATE TABLE IF NOT EXISTS folder_link (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        parent_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        remote_id INTEGER NOT NULL,
+        view TEXT NOT NULL,
+        query TEXT NOT NULL,
+        types TEXT NOT NULL,
+        sort_by TEXT NOT NULL,
+        created_change INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    "CREATE TABLE IF NOT EXISTS acl (
+        mailbox_id INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        grantee_type INTEGER NOT NULL,
+        grantee_id TEXT NOT NULL,
+        rights TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, folder_id, grantee_type, grantee_id)
+    )",
+];
+
+/// Adds the columns of [`ADDED_COLUMNS`] a file lacks.
+async fn add_missing_columns(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let has: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
+        )
+        .bind(table)
+        .bind(column)
+        .fetch_one(&mut *conn)
+        .await
+        .db("inspect schema")?;
+        if has == 0 {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {decl}"
+            )))
+                .execute(&mut *conn)
+                .await
+                .db("migrate schema to 3")?;
+        }
+    }
+    Ok(())
+}
+
 /// Brings a version 1 database (no tags) to version 2.
 async fn migrate_v1(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
     let has: i64 = sqlx::query_scalar(
@@ -185,6 +350,13 @@ pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool, StoreError> {
     }
     if version < 2 {
         migrate_v1(&mut tx).await?;
+    }
+    add_missing_columns(&mut tx).await?;
+    for stmt in ITEM_SCHEMA {
+        sqlx::query(*stmt)
+            .execute(&mut *tx)
+            .await
+            .db("create item schema")?;
     }
     sqlx::query("UPDATE store_state SET schema_version = ? WHERE id = 1")
         .bind(SCHEMA_VERSION)

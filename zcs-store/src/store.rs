@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     locks: Mutex<HashMap<i64, Arc<AsyncMutex<()>>>>,
     seqs: Mutex<SeqTracker>,
     report: RecoveryReport,
+    /// Accounts whose mailbox is in maintenance mode (in memory, as in Zimbra).
+    pub maintenance: Mutex<HashSet<ZimbraId>>,
 }
 
 /// Tracks which logged sequences are in the database, to compute the checkpoint: the
@@ -156,6 +158,7 @@ impl Store {
                     done_above: BTreeSet::new(),
                 }),
                 report,
+                maintenance: Mutex::new(HashSet::new()),
             }),
         })
     }
@@ -327,6 +330,14 @@ impl Store {
 }
 
 impl Inner {
+    /// Whether `account`'s mailbox is in maintenance mode.
+    pub(crate) fn in_maintenance(&self, account: ZimbraId) -> bool {
+        self.maintenance
+            .lock()
+            .map(|m| m.contains(&account))
+            .unwrap_or(false)
+    }
+
     pub(crate) async fn mailbox_id(
         &self,
         account: ZimbraId,
@@ -419,13 +430,19 @@ impl Inner {
     }
 }
 
+/// How many rows reference a blob digest: messages, dumpster items and document
+/// revisions.
+pub(crate) const BLOB_REFS: &str = "SELECT
+    (SELECT COUNT(*) FROM mail_item WHERE blob_digest = ?1)
+    + (SELECT COUNT(*) FROM dumpster_item WHERE blob_digest = ?1)
+    + (SELECT COUNT(*) FROM revision WHERE blob_digest = ?1)";
+
 async fn release_blobs(pool: &SqlitePool, blobs: &Arc<Blobs>, digests: Vec<String>) {
     for d in digests {
-        let refs: Result<i64, _> =
-            sqlx::query_scalar("SELECT COUNT(*) FROM mail_item WHERE blob_digest = ?")
-                .bind(&d)
-                .fetch_one(pool)
-                .await;
+        let refs: Result<i64, _> = sqlx::query_scalar(BLOB_REFS)
+            .bind(&d)
+            .fetch_one(pool)
+            .await;
         match refs {
             Ok(0) => {
                 let blobs = blobs.clone();

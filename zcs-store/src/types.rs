@@ -132,6 +132,9 @@ pub struct MessageMeta {
     pub recipients: String,
     /// `Message-ID` without angle brackets.
     pub message_id: Option<String>,
+    /// The conversation holding it: positive for a real conversation, `-id` for the
+    /// message's own virtual conversation (Zimbra's `cid`).
+    pub conv: ItemId,
 }
 
 /// A tag of a mailbox, with the counts of messages carrying it.

@@ -322,6 +322,8 @@ async fn hand_written_log_replays_with_its_ids_and_skips_aborted_records() {
         recipients: "r@example.com".into(),
         message_id: None,
         tags: Vec::new(),
+        conv: 0,
+        conv_promote: Vec::new(),
     };
     let ops = [
         RedoOp::CreateMailbox {

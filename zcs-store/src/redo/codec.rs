@@ -85,6 +85,13 @@ pub enum RedoOp {
         /// Tag ids the message starts with (encoded after `message_id`; records written
         /// before tags existed end there and decode with none).
         tags: Vec<i32>,
+        /// The conversation the message joins: a real conversation id, or `-id` for its
+        /// own virtual conversation; 0 (records from before conversations) means `-id`.
+        /// Encoded after `tags` only when not 0 or when `conv_promote` is not empty.
+        conv: i32,
+        /// When not empty, `conv` is a new conversation created by this op and these
+        /// messages (until now alone in their virtual conversations) join it.
+        conv_promote: Vec<i32>,
     },
     /// Items got these new flag values (only items whose flags changed are listed).
     SetFlags { change: i64, items: Vec<(i32, u32)> },
@@ -121,6 +128,28 @@ pub enum RedoOp {
         change: i64,
         items: Vec<(i32, Vec<i32>)>,
     },
+    /// Messages were hard-deleted into the dumpster (`zimbraDumpsterEnabled`).
+    DeleteToDumpster { change: i64, ids: Vec<i32> },
+    /// Messages came back from the dumpster: (id, folder, new IMAP UID).
+    RecoverFromDumpster {
+        change: i64,
+        items: Vec<(i32, i32, i32)>,
+    },
+    /// Messages were removed from the dumpster for good.
+    PurgeDumpster { change: i64, ids: Vec<i32> },
+    /// Items other than messages and folders (contacts, calendar items, documents,
+    /// mountpoints, search folders) were deleted.
+    DeleteItems { change: i64, ids: Vec<i32> },
+    /// A contact or contact group was created or replaced whole.
+    PutContact(super::codec_items::ContactRecord),
+    /// An appointment or task was created or replaced whole.
+    PutCalItem(super::codec_items::CalItemRecord),
+    /// A document revision was saved (creating the document on its first revision).
+    SaveDocument(super::codec_items::DocumentRecord),
+    /// A mountpoint or search folder was created.
+    CreateLink(super::codec_items::LinkRecord),
+    /// A grant on a folder was set (empty rights revoke it).
+    SetGrant(super::codec_items::GrantRecord),
 }
 
 impl RedoOp {
@@ -142,6 +171,15 @@ impl RedoOp {
             RedoOp::RenameTag { .. } => 13,
             RedoOp::DeleteTag { .. } => 14,
             RedoOp::SetTags { .. } => 15,
+            RedoOp::DeleteToDumpster { .. } => 16,
+            RedoOp::RecoverFromDumpster { .. } => 17,
+            RedoOp::PurgeDumpster { .. } => 18,
+            RedoOp::DeleteItems { .. } => 19,
+            RedoOp::PutContact(_) => 20,
+            RedoOp::PutCalItem(_) => 21,
+            RedoOp::SaveDocument(_) => 22,
+            RedoOp::CreateLink(_) => 23,
+            RedoOp::SetGrant(_) => 24,
         }
     }
 }
@@ -285,6 +323,8 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
             recipients,
             message_id,
             tags,
+            conv,
+            conv_promote,
         } => {
             put_i64(b, *change);
             put_i32(b, *id);
@@ -304,6 +344,10 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
                 }
             }
             put_ids(b, tags);
+            if *conv != 0 || !conv_promote.is_empty() {
+                put_i32(b, *conv);
+                put_ids(b, conv_promote);
+            }
         }
         RedoOp::SetFlags { change, items } => {
             put_i64(b, *change);
@@ -367,10 +411,11 @@ fn encode_payload(op: &RedoOp, b: &mut Vec<u8>) {
                 put_ids(b, tags);
             }
         }
+        other => super::codec_items::encode_item_op(other, b),
     }
 }
 
-fn put_ids(b: &mut Vec<u8>, ids: &[i32]) {
+pub(super) fn put_ids(b: &mut Vec<u8>, ids: &[i32]) {
     put_u32(b, len_u32(ids.len()));
     for id in ids {
         put_i32(b, *id);
@@ -426,6 +471,22 @@ pub fn decode_records(bytes: &[u8]) -> Decoded {
         }
     }
     out
+}
+
+/// The offset (into `bytes`, which start at a record boundary) of the first whole,
+/// checksum-valid record starting after offset `from`, if any. A bad record followed by
+/// a good one is damage in the middle of a log, not a torn tail. Cost: a scan of the
+/// rest of the input. Never panics.
+pub fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
+    let marker = RECORD_MARKER.to_le_bytes();
+    let mut pos = from.checked_add(1)?;
+    while pos + FRAME_LEN <= bytes.len() {
+        if bytes[pos..pos + 4] == marker && decode_one(&bytes[pos..]).is_ok() {
+            return Some(pos);
+        }
+        pos += 1;
+    }
+    None
 }
 
 fn decode_one(bytes: &[u8]) -> Result<(RedoRecord, usize), DecodeError> {
@@ -494,28 +555,7 @@ fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
             change: r.i64()?,
             id: r.i32()?,
         },
-        6 => RedoOp::CreateMessage {
-            change: r.i64()?,
-            id: r.i32()?,
-            folder: r.i32()?,
-            flags: r.u32()?,
-            date_ms: r.i64()?,
-            size: r.u64()?,
-            digest: r.string()?,
-            subject: r.string()?,
-            sender: r.string()?,
-            recipients: r.string()?,
-            message_id: match r.u8()? {
-                0 => None,
-                1 => Some(r.string()?),
-                _ => return Err(DecodeError::Malformed("option tag")),
-            },
-            tags: if r.pos < body.len() {
-                r.ids()?
-            } else {
-                Vec::new()
-            },
-        },
+        6 => create_message(&mut r)?,
         7 => {
             let change = r.i64()?;
             let n = r.count(8)?;
@@ -581,7 +621,7 @@ fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
             }
             RedoOp::SetTags { change, items }
         }
-        other => return Err(DecodeError::UnknownOp(other)),
+        other => super::codec_items::decode_item_op(other, &mut r)?,
     };
     if r.pos != body.len() {
         return Err(DecodeError::Malformed("trailing bytes"));
@@ -594,33 +634,75 @@ fn decode_body(body: &[u8]) -> Result<RedoRecord, DecodeError> {
     })
 }
 
-fn len_u32(n: usize) -> u32 {
+fn create_message(r: &mut Reader<'_>) -> Result<RedoOp, DecodeError> {
+    let change = r.i64()?;
+    let id = r.i32()?;
+    let folder = r.i32()?;
+    let flags = r.u32()?;
+    let date_ms = r.i64()?;
+    let size = r.u64()?;
+    let digest = r.string()?;
+    let subject = r.string()?;
+    let sender = r.string()?;
+    let recipients = r.string()?;
+    let message_id = match r.u8()? {
+        0 => None,
+        1 => Some(r.string()?),
+        _ => return Err(DecodeError::Malformed("option tag")),
+    };
+    // Older records end after message_id (before tags) or after tags (before the
+    // conversation fields).
+    let tags = if r.more() { r.ids()? } else { Vec::new() };
+    let (conv, conv_promote) = if r.more() {
+        (r.i32()?, r.ids()?)
+    } else {
+        (0, Vec::new())
+    };
+    Ok(RedoOp::CreateMessage {
+        change,
+        id,
+        folder,
+        flags,
+        date_ms,
+        size,
+        digest,
+        subject,
+        sender,
+        recipients,
+        message_id,
+        tags,
+        conv,
+        conv_promote,
+    })
+}
+
+pub(super) fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn put_u32(b: &mut Vec<u8>, v: u32) {
+pub(super) fn put_u32(b: &mut Vec<u8>, v: u32) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_i32(b: &mut Vec<u8>, v: i32) {
+pub(super) fn put_i32(b: &mut Vec<u8>, v: i32) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_u64(b: &mut Vec<u8>, v: u64) {
+pub(super) fn put_u64(b: &mut Vec<u8>, v: u64) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_i64(b: &mut Vec<u8>, v: i64) {
+pub(super) fn put_i64(b: &mut Vec<u8>, v: i64) {
     b.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_str(b: &mut Vec<u8>, s: &str) {
+pub(super) fn put_str(b: &mut Vec<u8>, s: &str) {
     put_u32(b, len_u32(s.len()));
     b.extend_from_slice(s.as_bytes());
 }
 
 /// A bounds-checked cursor over a record body.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
@@ -641,29 +723,34 @@ impl Reader<'_> {
         Ok(a)
     }
 
-    fn u8(&mut self) -> Result<u8, DecodeError> {
+    /// Whether bytes are left (optional trailing fields of older records).
+    pub(super) fn more(&self) -> bool {
+        self.pos < self.buf.len()
+    }
+
+    pub(super) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(super) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.take()?))
     }
 
-    fn i32(&mut self) -> Result<i32, DecodeError> {
+    pub(super) fn i32(&mut self) -> Result<i32, DecodeError> {
         Ok(i32::from_le_bytes(self.take()?))
     }
 
-    fn u64(&mut self) -> Result<u64, DecodeError> {
+    pub(super) fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.take()?))
     }
 
-    fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(super) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(self.take()?))
     }
 
     /// A list count, checked against the bytes left so a garbage count cannot make the
     /// decoder reserve a huge vector.
-    fn count(&mut self, elem_len: usize) -> Result<usize, DecodeError> {
+    pub(super) fn count(&mut self, elem_len: usize) -> Result<usize, DecodeError> {
         let n = self.u32()? as usize;
         let left = self.buf.len() - self.pos;
         if n.saturating_mul(elem_len) > left {
@@ -673,7 +760,7 @@ impl Reader<'_> {
     }
 
     /// A list of i32 ids.
-    fn ids(&mut self) -> Result<Vec<i32>, DecodeError> {
+    pub(super) fn ids(&mut self) -> Result<Vec<i32>, DecodeError> {
         let n = self.count(4)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
@@ -682,7 +769,7 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    fn string(&mut self) -> Result<String, DecodeError> {
+    pub(super) fn string(&mut self) -> Result<String, DecodeError> {
         let n = self.u32()? as usize;
         let end = self
             .pos

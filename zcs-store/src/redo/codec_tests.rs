@@ -2,6 +2,9 @@
 //! bytes (proptest), and the fixed cases.
 
 use super::*;
+use crate::redo::codec_items::{
+    CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord,
+};
 use proptest::prelude::*;
 
 fn arb_op() -> impl Strategy<Value = RedoOp> {
@@ -41,12 +44,14 @@ fn arb_op() -> impl Strategy<Value = RedoOp> {
             ),
             (any::<u64>(), s, s, s, s, proptest::option::of(s)),
             prop::collection::vec(any::<i32>(), 0..5),
+            (any::<i32>(), prop::collection::vec(any::<i32>(), 0..3)),
         )
             .prop_map(
                 |(
                     (change, id, folder, flags, date_ms),
                     (size, digest, subject, sender, recipients, message_id),
                     tags,
+                    (conv, conv_promote),
                 )| RedoOp::CreateMessage {
                     change,
                     id,
@@ -60,6 +65,8 @@ fn arb_op() -> impl Strategy<Value = RedoOp> {
                     recipients,
                     message_id,
                     tags,
+                    conv,
+                    conv_promote,
                 }
             ),
         (
@@ -112,6 +119,117 @@ fn arb_op() -> impl Strategy<Value = RedoOp> {
             )
         )
             .prop_map(|(change, items)| RedoOp::SetTags { change, items }),
+        arb_item_op(),
+    ]
+}
+
+fn arb_item_op() -> impl Strategy<Value = RedoOp> {
+    let s = ".{0,20}";
+    let ids = prop::collection::vec(any::<i32>(), 0..6);
+    prop_oneof![
+        (any::<i64>(), ids.clone())
+            .prop_map(|(change, ids)| RedoOp::DeleteToDumpster { change, ids }),
+        (any::<i64>(), ids.clone()).prop_map(|(change, ids)| RedoOp::PurgeDumpster { change, ids }),
+        (any::<i64>(), ids).prop_map(|(change, ids)| RedoOp::DeleteItems { change, ids }),
+        (
+            any::<i64>(),
+            prop::collection::vec(any::<(i32, i32, i32)>(), 0..5)
+        )
+            .prop_map(|(change, items)| RedoOp::RecoverFromDumpster { change, items }),
+        (
+            (any::<i64>(), any::<i32>(), any::<i32>(), any::<u32>()),
+            prop::collection::vec((s, s), 0..5),
+            prop::collection::vec((any::<u8>(), s), 0..4),
+        )
+            .prop_map(|((change, id, folder, flags), fields, members)| {
+                RedoOp::PutContact(ContactRecord {
+                    change,
+                    id,
+                    folder,
+                    flags,
+                    fields,
+                    members,
+                })
+            }),
+        (
+            any::<i64>(),
+            any::<i32>(),
+            any::<i32>(),
+            any::<u8>(),
+            any::<u32>(),
+            ".{0,200}"
+        )
+            .prop_map(|(change, id, folder, kind, flags, ical)| {
+                RedoOp::PutCalItem(CalItemRecord {
+                    change,
+                    id,
+                    folder,
+                    kind,
+                    flags,
+                    ical,
+                })
+            }),
+        (
+            (any::<i64>(), any::<i32>(), any::<i32>(), s, s),
+            (any::<i32>(), any::<u64>(), s, s),
+            prop::collection::vec(any::<i32>(), 0..4),
+        )
+            .prop_map(
+                |(
+                    (change, id, folder, name, content_type),
+                    (version, size, digest, author),
+                    drop_versions,
+                )| {
+                    RedoOp::SaveDocument(DocumentRecord {
+                        change,
+                        id,
+                        folder,
+                        name,
+                        content_type,
+                        version,
+                        size,
+                        digest,
+                        author,
+                        drop_versions,
+                    })
+                }
+            ),
+        (
+            (any::<i64>(), any::<i32>(), any::<u8>(), any::<i32>(), s),
+            (s, any::<i32>(), s, s, s, s),
+        )
+            .prop_map(
+                |(
+                    (change, id, kind, parent, name),
+                    (owner, remote_id, view, query, types, sort),
+                )| {
+                    RedoOp::CreateLink(LinkRecord {
+                        change,
+                        id,
+                        kind,
+                        parent,
+                        name,
+                        owner,
+                        remote_id,
+                        view,
+                        query,
+                        types,
+                        sort,
+                    })
+                }
+            ),
+        (any::<i64>(), any::<i32>(), any::<u8>(), s, s, s).prop_map(
+            |(change, folder, grantee_type, grantee, rights, secret)| {
+                RedoOp::SetGrant(GrantRecord {
+                    change,
+                    folder,
+                    grantee_type,
+                    grantee,
+                    rights,
+                    secret,
+                })
+            }
+        ),
     ]
 }
 
@@ -215,6 +333,8 @@ fn a_create_message_without_tags_from_before_tags_decodes() {
             recipients: String::new(),
             message_id: None,
             tags: Vec::new(),
+            conv: 0,
+            conv_promote: Vec::new(),
         },
     };
     let mut framed = Vec::new();
@@ -239,4 +359,32 @@ fn huge_length_is_rejected_without_allocating() {
         decode_records(&buf).stop,
         Some(DecodeError::TooLong(u32::MAX))
     );
+}
+
+proptest! {
+    #[test]
+    fn a_damaged_record_in_the_middle_is_followed_by_a_valid_one(
+        recs in prop::collection::vec(arb_record(), 3..6),
+        xor in 1u8..=255,
+    ) {
+        let mut buf = encode_all(&recs);
+        let mut first = Vec::new();
+        encode_record(&recs[0], &mut first);
+        // Damage the last byte of the first record's body.
+        let at = FILE_HEADER_LEN + first.len() - 1;
+        buf[at] ^= xor;
+        let d = decode_log(&buf);
+        prop_assert_eq!(d.stop, Some(DecodeError::Checksum));
+        prop_assert_eq!(d.valid_len, FILE_HEADER_LEN);
+        let body = &buf[FILE_HEADER_LEN..];
+        prop_assert_eq!(next_valid_record(body, 0), Some(first.len()));
+    }
+
+    #[test]
+    fn next_valid_record_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512),
+                                      from in 0usize..600) {
+        if let Some(p) = next_valid_record(&bytes, from) {
+            prop_assert!(p > from && p < bytes.len());
+        }
+    }
 }

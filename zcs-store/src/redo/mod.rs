@@ -8,13 +8,15 @@
 
 pub mod archive;
 pub mod codec;
+pub mod codec_items;
 pub(crate) mod log;
 
 pub use archive::ArchivedLog;
 pub use log::RedoStats;
+pub use codec_items::{CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord};
 
 pub use codec::{
     DecodeError, Decoded, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_VERSION, MAX_RECORD_LEN, RedoOp,
-    RedoRecord, decode_log, decode_records, encode_file_header, encode_file_header_from,
+    RedoRecord, decode_log, decode_records, next_valid_record, encode_file_header, encode_file_header_from,
     encode_record,
 };

@@ -1,0 +1,181 @@
+//! Conversations: which conversation a new message joins (decided under the mailbox
+//! lock, before the message is logged), and reading conversations back.
+//!
+//! Ids follow Zimbra: a message alone is in a *virtual* conversation whose id is minus
+//! the message id and which has no row; when a second message threads with it, a real
+//! conversation takes the next item id and both messages join it. A conversation's
+//! counts, flags and tags are the union of its messages', computed on read.
+//!
+//! LIMITATION: a message that arrives before the one it references does not pull the
+//! later one in (no back-threading); rows from before schema 3 have no normalised
+//! subject and only thread by references.
+
+use std::collections::BTreeSet;
+
+use sqlx::Row;
+use zcs_core::{Flags, ItemId};
+
+use crate::error::{DbContext, StoreError};
+use crate::item_types::Conversation;
+use crate::mailbox::Mailbox;
+use crate::parse::HeaderSummary;
+use crate::rows;
+use crate::thread::normalize_subject;
+use crate::types::MessageMeta;
+
+/// Where a new message goes: the conversation id (`-id` for its own virtual one) and,
+/// when that conversation is new, the messages joining it with the new message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ThreadPlan {
+    pub conv: i32,
+    pub promote: Vec<i32>,
+}
+
+/// Decides the conversation of message `id` (about to be created) by the handle's
+/// threading algorithm; a new conversation would take id `id + 1`. Caller holds the
+/// mailbox lock.
+pub(crate) async fn plan(
+    mb: &Mailbox,
+    summary: &HeaderSummary,
+    id: i32,
+) -> Result<ThreadPlan, StoreError> {
+    let alg = mb.settings().threading;
+    let alone = ThreadPlan {
+        conv: -id,
+        promote: Vec::new(),
+    };
+    let mut found: Option<(i64, i64)> = None;
+    if alg.uses_references() && !summary.references.is_empty() {
+        let marks = vec!["?"; summary.references.len()].join(", ");
+        let sql = format!(
+            "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND message_id IN ({marks})
+             ORDER BY id DESC LIMIT 1"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mb.id().0);
+        for r in &summary.references {
+            q = q.bind(r);
+        }
+        let row = q
+            .fetch_optional(&mb.inner.pool)
+            .await
+            .db("thread by references")?;
+        if let Some(row) = row {
+            found = Some((
+                row.try_get(0).db("thread by references")?,
+                row.try_get(1).db("thread by references")?,
+            ));
+        }
+    }
+    let (norm, is_reply) = normalize_subject(&summary.subject);
+    if found.is_none() && !norm.is_empty() && alg.uses_subject(is_reply) {
+        let row = sqlx::query(
+            "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND norm_subject = ?
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(mb.id().0)
+        .bind(&norm)
+        .fetch_optional(&mb.inner.pool)
+        .await
+        .db("thread by subject")?;
+        if let Some(row) = row {
+            found = Some((
+                row.try_get(0).db("thread by subject")?,
+                row.try_get(1).db("thread by subject")?,
+            ));
+        }
+    }
+    Ok(match found {
+        None => alone,
+        Some((conv, _)) if conv > 0 => ThreadPlan {
+            conv: conv as i32,
+            promote: Vec::new(),
+        },
+        Some((_, other)) => ThreadPlan {
+            conv: id + 1,
+            promote: vec![other as i32],
+        },
+    })
+}
+
+const CONV_MESSAGES: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM mail_item WHERE mailbox_id = ? AND conv_id = ? ORDER BY date, id"
+);
+
+impl Mailbox {
+    /// Conversation `id`: a real one (positive id) or the virtual one of message `-id`.
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_ITEM` when there is no such conversation (a negative id whose
+    /// message is now in a real conversation included).
+    pub async fn conversation(&self, id: ItemId) -> Result<Conversation, StoreError> {
+        let msgs = self.conversation_messages(id).await?;
+        let mut subject = String::new();
+        let mut modseq = 0;
+        if id.0 > 0 {
+            let row = sqlx::query(
+                "SELECT subject, modseq FROM conversation WHERE mailbox_id = ? AND id = ?",
+            )
+            .bind(self.id().0)
+            .bind(id.0)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .db("read conversation")?
+            .ok_or_else(|| StoreError::NoSuchItem(id.to_string()))?;
+            subject = row.try_get("subject").db("read conversation")?;
+            modseq = row.try_get("modseq").db("read conversation")?;
+        } else if let Some(m) = msgs.first() {
+            subject = normalize_subject(&m.subject).0;
+        }
+        let mut flags = 0u32;
+        let mut tags = BTreeSet::new();
+        let mut unread = 0u32;
+        let mut date_ms = 0i64;
+        for m in &msgs {
+            flags |= m.flags.0;
+            unread += u32::from(m.flags.contains(Flags::UNREAD));
+            tags.extend(m.tags.iter().cloned());
+            modseq = modseq.max(m.modseq);
+            date_ms = date_ms.max(m.internal_date_ms);
+        }
+        Ok(Conversation {
+            id,
+            subject,
+            messages: msgs.len() as u32,
+            unread,
+            flags: Flags(flags),
+            tags: tags.into_iter().collect(),
+            modseq,
+            date_ms,
+        })
+    }
+
+    /// The messages of conversation `id` (see [`Mailbox::conversation`]), oldest first.
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_ITEM` when the conversation does not exist.
+    pub async fn conversation_messages(&self, id: ItemId) -> Result<Vec<MessageMeta>, StoreError> {
+        self.check_maintenance()?;
+        if id.0 < 0 {
+            let m = self
+                .message(ItemId(-id.0))
+                .await
+                .map_err(|_| StoreError::NoSuchItem(id.to_string()))?;
+            if m.conv != id {
+                return Err(StoreError::NoSuchItem(id.to_string()));
+            }
+            return Ok(vec![m]);
+        }
+        let rows = sqlx::query(CONV_MESSAGES)
+            .bind(self.id().0)
+            .bind(id.0)
+            .fetch_all(&self.inner.pool)
+            .await
+            .db("list conversation messages")?;
+        if rows.is_empty() {
+            return Err(StoreError::NoSuchItem(id.to_string()));
+        }
+        rows.iter().map(rows::message_from_row).collect()
+    }
+}
