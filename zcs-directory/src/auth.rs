@@ -44,6 +44,23 @@ pub trait AuthMechanism: Send + Sync {
         password: &str,
         ctx: &AuthContext,
     ) -> ServiceResult<()>;
+
+    /// [`AuthMechanism::authenticate`] with the account's domain entry at hand, which is
+    /// what the login path calls. Mechanisms configured per domain (external LDAP reads
+    /// `zimbraAuthLdapURL` there) override this; the default ignores the domain.
+    ///
+    /// # Errors
+    /// As [`AuthMechanism::authenticate`].
+    async fn authenticate_in_domain(
+        &self,
+        account: &Entry,
+        domain: Option<&Entry>,
+        password: &str,
+        ctx: &AuthContext,
+    ) -> ServiceResult<()> {
+        let _ = domain;
+        self.authenticate(account, password, ctx).await
+    }
 }
 
 /// The internal mechanism: the password hash in the account's `userPassword`.

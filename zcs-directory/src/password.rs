@@ -231,8 +231,8 @@ mod tests {
     fn crypt_hashes_of_migrated_accounts() {
         let sha512 = pwhash::sha512_crypt::hash_with("$6$rounds=5000$abcdefgh", "secret")
             .expect("valid setting");
-        let sha256 = pwhash::sha256_crypt::hash_with("$5$abcdefgh", "secret")
-            .expect("valid setting");
+        let sha256 =
+            pwhash::sha256_crypt::hash_with("$5$abcdefgh", "secret").expect("valid setting");
         let md5 = pwhash::md5_crypt::hash_with("$1$abcdefgh", "secret").expect("valid setting");
         let des = pwhash::unix_crypt::hash_with("ab", "secret").expect("valid setting");
         for h in [&sha512, &sha256, &md5, &des] {
@@ -264,7 +264,14 @@ mod tests {
 
     #[test]
     fn malformed_crypt_never_verifies() {
-        for s in ["{CRYPT}", "{CRYPT}$6$", "{CRYPT}$9$x$y", "{CRYPT}short", "{CRYPT}$2a$99$x", "$2a$"] {
+        for s in [
+            "{CRYPT}",
+            "{CRYPT}$6$",
+            "{CRYPT}$9$x$y",
+            "{CRYPT}short",
+            "{CRYPT}$2a$99$x",
+            "$2a$",
+        ] {
             assert!(!verify("secret", s), "{s}");
             assert!(!verify("", s), "{s}");
         }

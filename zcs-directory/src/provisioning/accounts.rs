@@ -211,6 +211,21 @@ impl Provisioning {
         let sets_mail_status = edits
             .iter()
             .any(|e| e.name().eq_ignore_ascii_case("zimbraMailStatus"));
+        // Setting an account active (an administrator unlocking it) forgets its lockout
+        // state, as in Zimbra.
+        if status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("active"))
+        {
+            for edit in super::lockout::clear_edits(&acct) {
+                if !edits
+                    .iter()
+                    .any(|e| e.name().eq_ignore_ascii_case(edit.name()))
+                {
+                    edits.push(edit);
+                }
+            }
+        }
         if let Some(status) = status.filter(|_| !sets_mail_status) {
             let mail = if MAIL_DISABLED_STATUSES.contains(&status.as_str()) {
                 "disabled"
@@ -226,97 +241,6 @@ impl Provisioning {
         let out = self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
         tracing::info!(account = %acct.name, attrs = ?edit_names(&edits), "account modified");
         Ok(out)
-    }
-
-    /// Sets the account's password (`zmprov sp`): checks the policy, stores the
-    /// `{SSHA512}` hash and `zimbraPasswordModifiedTime`.
-    ///
-    /// # Errors
-    /// `account.NO_SUCH_ACCOUNT`; `account.INVALID_PASSWORD` for an empty password or one
-    /// that breaks the policy.
-    pub async fn set_password(&self, key: &str, password: &str) -> ServiceResult<()> {
-        let acct = self.get_account(key).await?;
-        if password.is_empty() {
-            return Err(ServiceError::new(
-                FaultCode::InvalidPassword,
-                "password is empty",
-            ));
-        }
-        self.check_password_policy(&acct, password).await?;
-        let edits = [
-            AttrEdit::Replace("userPassword".into(), vec![password::hash(password)]),
-            AttrEdit::Replace(
-                "zimbraPasswordModifiedTime".into(),
-                vec![generalized_time_now()],
-            ),
-        ];
-        self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
-        tracing::info!(account = %acct.name, "password set");
-        Ok(())
-    }
-
-    /// Checks `password` against the policy the account inherits:
-    /// `zimbraPasswordMinLength`, `zimbraPasswordMaxLength`,
-    /// `zimbraPasswordMinUpperCaseChars`, `zimbraPasswordMinLowerCaseChars`,
-    /// `zimbraPasswordMinNumericChars` and `zimbraPasswordMinPunctuationChars`, each
-    /// enforced when it has a value (set, or defaulted by the registry).
-    ///
-    /// # Errors
-    /// `account.INVALID_PASSWORD` naming the rule broken (never the password).
-    // LIMITATION: password history, minimum age and the dictionary are not enforced.
-    pub async fn check_password_policy(
-        &self,
-        account: &Entry,
-        password: &str,
-    ) -> ServiceResult<()> {
-        let eff = self.effective_account_attrs(account).await?;
-        let cos = self.account_cos(account).await?;
-        let count = |f: fn(&char) -> bool| password.chars().filter(f).count();
-        let len = password.chars().count();
-        let rules: [(&str, usize, bool); 6] = [
-            ("zimbraPasswordMinLength", len, true),
-            ("zimbraPasswordMaxLength", len, false),
-            (
-                "zimbraPasswordMinUpperCaseChars",
-                count(char::is_ascii_uppercase),
-                true,
-            ),
-            (
-                "zimbraPasswordMinLowerCaseChars",
-                count(char::is_ascii_lowercase),
-                true,
-            ),
-            (
-                "zimbraPasswordMinNumericChars",
-                count(char::is_ascii_digit),
-                true,
-            ),
-            (
-                "zimbraPasswordMinPunctuationChars",
-                count(char::is_ascii_punctuation),
-                true,
-            ),
-        ];
-        for (name, have, is_min) in rules {
-            // The registry may not list these yet: then the account's value, else its
-            // COS's, is the policy (they are COS attributes in Zimbra).
-            let value = eff
-                .get(name)
-                .or_else(|| cos.as_ref().and_then(|c| c.attrs.get(name)));
-            let Some(limit) = value
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .filter(|v| *v > 0)
-            else {
-                continue;
-            };
-            if (is_min && have < limit) || (!is_min && have > limit) {
-                return Err(ServiceError::new(
-                    FaultCode::InvalidPassword,
-                    format!("invalid password: breaks {name} {limit}"),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Deletes the account's directory entry (`zmprov da`) and returns it, so the caller

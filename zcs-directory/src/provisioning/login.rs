@@ -1,12 +1,13 @@
 //! Login: finding the account, asking the mechanism its domain names in `zimbraAuthMech`,
-//! and applying account and domain status. Every refusal looks the same to the client
-//! (`account.AUTH_FAILED`) except maintenance, which Zimbra reports as such.
+//! applying lockout, account and domain status, and password expiry. Every refusal looks
+//! the same to the client (`account.AUTH_FAILED`) except maintenance and a needed
+//! password change, which Zimbra reports as such, and only after a right password.
 
-use zcs_core::{Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
+use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 
 use super::Provisioning;
+use super::policy::{is_expired, now_ms};
 use crate::auth::{AuthContext, INTERNAL, effective_status, status_fault};
-use crate::directory::EntryKey;
 use crate::password;
 
 /// A well-formed `{SSHA512}` hash no password is expected to match, checked against when
@@ -17,27 +18,61 @@ const DUMMY_HASH: &str = concat!(
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 );
 
+/// Longest account name written to a log line; longer client input is cut.
+const MAX_LOGGED_NAME: usize = 256;
+
+/// A client-supplied name made safe for a log line: control characters (CR, LF, TAB,
+/// ESC, ...) and backslashes are written as `\u{..}` escapes so a client cannot forge
+/// log lines, and the text is cut at [`MAX_LOGGED_NAME`] characters.
+pub fn log_safe(name: &str) -> String {
+    let mut out = String::with_capacity(name.len().min(MAX_LOGGED_NAME));
+    for (i, c) in name.chars().enumerate() {
+        if i == MAX_LOGGED_NAME {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() || c == '\\' || c == '\u{2028}' || c == '\u{2029}' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Provisioning {
     /// Authenticates `name` (address, alias, id, or bare name in the default domain) with
-    /// `password`, and returns the account.
+    /// `password`, and returns the account. This is the login every protocol (IMAP, POP3,
+    /// SMTP AUTH, SOAP) goes through.
     ///
-    /// Order: the password is judged first, by the mechanism the account's domain names
-    /// in `zimbraAuthMech` (default `zimbra`, the internal one; `custom:NAME` for a
-    /// registered handler). When an external mechanism refuses, the internal one is tried
-    /// if the domain sets `zimbraAuthFallbackToLocal TRUE` or the account is an admin
-    /// (`zimbraIsAdminAccount TRUE`), as in Zimbra. Only after a right password does the
-    /// status count, so a wrong password never reveals whether the account exists or is
-    /// in maintenance: only `active` may log in; `maintenance` (of the account, or of its
-    /// domain when the domain status wins) gives `account.MAINTENANCE_MODE`; `locked`,
-    /// `closed`, `lockout` and `pending` give `account.AUTH_FAILED`. Finally
-    /// `zimbraPasswordMustChange TRUE` gives `account.CHANGE_PASSWORD`.
+    /// Order:
+    /// 1. Unknown account: a dummy hash check (so timing does not tell), then
+    ///    `account.AUTH_FAILED`.
+    /// 2. An account in status `lockout` whose `zimbraPasswordLockoutDuration` has passed
+    ///    is unlocked (status `active`, failures forgotten).
+    /// 3. The password is judged by the mechanism the domain names in `zimbraAuthMech`
+    ///    (default `zimbra`; `ldap`, `ad`, `custom:NAME`). When an external mechanism
+    ///    refuses or is unreachable, the internal one is tried if the domain sets
+    ///    `zimbraAuthFallbackToLocal TRUE` or the account is an admin. A wrong password
+    ///    is recorded for lockout (`zimbraPasswordLockout*`) and gives
+    ///    `account.AUTH_FAILED`.
+    /// 4. Only after a right password does the status count, so a wrong password never
+    ///    reveals whether the account exists or its status: `maintenance` gives
+    ///    `account.MAINTENANCE_MODE`; `locked`, `closed`, `lockout` and `pending` (of the
+    ///    account, or of its domain as [`effective_status`] decides) give
+    ///    `account.AUTH_FAILED`.
+    /// 5. Recorded failures are forgotten.
+    /// 6. `zimbraPasswordMustChange TRUE`, or a password older than
+    ///    `zimbraPasswordMaxAge` days, gives `account.CHANGE_PASSWORD`.
+    ///
+    /// Client-supplied names are logged through [`log_safe`]; passwords never are.
     ///
     /// # Errors
-    /// `account.AUTH_FAILED` for an unknown account, a wrong password, a mechanism that
-    /// is not registered, or a status that forbids login; `account.MAINTENANCE_MODE`;
-    /// `account.CHANGE_PASSWORD`; `service.FAILURE` when the directory fails.
-    // LIMITATION: lockout after repeated failures (zimbraPasswordLockout*), password
-    // expiry and zimbraLastLogonTimestamp are not handled yet.
+    /// `account.AUTH_FAILED`, `account.MAINTENANCE_MODE`, `account.CHANGE_PASSWORD`;
+    /// `service.FAILURE` when the directory fails.
+    // LIMITATION: zimbraLastLogonTimestamp is not updated, and
+    // zimbraPasswordLockoutSuppression* (forgiving repeats of one wrong password) is not
+    // applied.
     pub async fn authenticate(
         &self,
         name: &str,
@@ -46,33 +81,38 @@ impl Provisioning {
     ) -> ServiceResult<Entry> {
         let ip = ctx.remote_ip.map(|i| i.to_string()).unwrap_or_default();
         let Some(acct) = self.find_account(name).await? else {
-            // Spend the time a hash check costs, so timing does not tell unknown names
-            // from wrong passwords.
             let _ = password::verify(password, DUMMY_HASH);
-            tracing::info!(account = %name.trim(), proto = %ctx.protocol, ip = %ip,
+            tracing::info!(account = %log_safe(name.trim()), proto = %ctx.protocol, ip = %ip,
                 "authentication failed: no such account");
             return Err(ServiceError::auth_failed());
         };
-        let domain = match acct.domain() {
-            Some(d) => {
-                self.dir
-                    .get_entry(EntryKind::Domain, &EntryKey::Name(d.into()))
-                    .await?
-            }
-            None => None,
-        };
+        let mut actx = self.account_context(&acct).await?;
+        actx.account = self.lockout_expire(&actx).await?;
+        let acct = actx.account.clone();
 
         if let Err(e) = self
-            .check_password(&acct, domain.as_ref(), password, ctx)
+            .check_password(&acct, actx.domain.as_ref(), password, ctx)
             .await
         {
+            let locked = if e.code == FaultCode::AuthFailed {
+                self.lockout_record_failure(&actx).await?
+            } else {
+                false
+            };
             tracing::info!(account = %acct.name, proto = %ctx.protocol, ip = %ip,
-                code = %e.code, "authentication failed");
-            return Err(e);
+                code = %e.code, locked, "authentication failed");
+            // A backing service that is down must not look like a wrong password to the
+            // protocol layer, but neither may it reveal anything about the account.
+            return Err(if e.code == FaultCode::AuthFailed {
+                ServiceError::auth_failed()
+            } else {
+                e
+            });
         }
 
         let account_status = acct.attrs.get("zimbraAccountStatus").unwrap_or("active");
-        let domain_status = domain
+        let domain_status = actx
+            .domain
             .as_ref()
             .and_then(|d| d.attrs.get("zimbraDomainStatus"));
         let status = effective_status(account_status, domain_status);
@@ -81,13 +121,15 @@ impl Provisioning {
                 status = %status, "authentication refused by status");
             return Err(fault);
         }
-        if acct
+        self.lockout_clear(&acct).await?;
+
+        let must_change = acct
             .attrs
             .get("zimbraPasswordMustChange")
-            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
-        {
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
+        if must_change || is_expired(&actx, now_ms()) {
             tracing::info!(account = %acct.name, proto = %ctx.protocol, ip = %ip,
-                "authentication needs a password change");
+                must_change, "authentication needs a password change");
             return Err(ServiceError::new(
                 FaultCode::ChangePasswordRequired,
                 "password must change",
@@ -110,28 +152,57 @@ impl Provisioning {
             .and_then(|d| d.attrs.get("zimbraAuthMech"))
             .unwrap_or(INTERNAL);
         let Some(mech) = self.auth.for_auth_mech(mech_name) else {
-            tracing::warn!(account = %acct.name, mech = %mech_name,
+            tracing::warn!(account = %acct.name, mech = %log_safe(mech_name),
                 "zimbraAuthMech names no registered mechanism; refusing login");
             return Err(ServiceError::auth_failed());
         };
-        let result = mech.authenticate(acct, password, ctx).await;
+        let result = mech
+            .authenticate_in_domain(acct, domain, password, ctx)
+            .await;
         let is_true = |e: Option<&Entry>, n: &str| {
             e.and_then(|e| e.attrs.get(n))
                 .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
         };
         match result {
             Err(e)
-                if e.code == FaultCode::AuthFailed
-                    && !mech.name().eq_ignore_ascii_case(INTERNAL)
+                if matches!(
+                    e.code,
+                    FaultCode::AuthFailed | FaultCode::Temporarily | FaultCode::Failure
+                ) && !mech.name().eq_ignore_ascii_case(INTERNAL)
                     && (is_true(domain, "zimbraAuthFallbackToLocal")
                         || is_true(Some(acct), "zimbraIsAdminAccount")) =>
             {
+                tracing::debug!(account = %acct.name, mech = %mech.name(), code = %e.code,
+                    "external authentication refused; falling back to the local password");
                 match self.auth.get(INTERNAL) {
                     Some(internal) => internal.authenticate(acct, password, ctx).await,
                     None => Err(e),
                 }
             }
             other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_safe_escapes_controls() {
+        assert_eq!(log_safe("joe@x.test"), "joe@x.test");
+        let forged = log_safe("joe\r\nINFO authenticated account=admin");
+        assert!(!forged.contains('\n') && !forged.contains('\r'), "{forged}");
+        assert!(forged.contains("\\u{d}\\u{a}"), "{forged}");
+        assert!(log_safe(&"a".repeat(1000)).len() < 300);
+        assert_eq!(log_safe("a\\b"), "a\\u{5c}b");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn log_safe_never_leaves_controls(s in ".{0,300}") {
+            let out = log_safe(&s);
+            proptest::prop_assert!(!out.chars().any(char::is_control));
         }
     }
 }

@@ -8,7 +8,9 @@
 
 mod accounts;
 mod inherit;
+pub mod lockout;
 mod login;
+pub mod policy;
 
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ use crate::names::normalize_domain;
 use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 pub use inherit::{AccountContext, server_attr, server_attr_values};
+pub use login::log_safe;
+pub use policy::{PasswordFault, StrengthRules};
 
 /// The name of the COS every account falls back to.
 pub const DEFAULT_COS: &str = "default";
