@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::address::{ForwardPath, ReversePath, parse_forward_path, parse_reverse_path};
+pub use crate::envelope::{DsnRet, Notify, RcptParams, rcpt_params, xtext_decode};
 
 /// One parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +51,17 @@ pub enum Command {
     Vrfy(String),
     /// `HELP [string]` (RFC 5321 §4.1.1.8).
     Help(Option<String>),
-    /// A command this server knows but does not offer (EXPN, STARTTLS, AUTH, ETRN, TURN);
+    /// `STARTTLS` (RFC 3207 §4).
+    StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954 §4); the mechanism in upper case,
+    /// the initial response as sent (base64, or `=` for an empty one).
+    Auth {
+        /// SASL mechanism name, upper-cased.
+        mechanism: String,
+        /// The optional initial response.
+        initial: Option<String>,
+    },
+    /// A command this server knows but does not offer (EXPN, ETRN, TURN);
     /// carries the verb in upper case. Answered 502 (RFC 5321 §4.2.4).
     NotImplemented(&'static str),
 }
@@ -122,8 +133,8 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
             arg => Ok(Command::Help(Some(arg.to_string()))),
         },
         "EXPN" => Ok(Command::NotImplemented("EXPN")),
-        "STARTTLS" => Ok(Command::NotImplemented("STARTTLS")),
-        "AUTH" => Ok(Command::NotImplemented("AUTH")),
+        "STARTTLS" => no_args(args, Command::StartTls),
+        "AUTH" => parse_auth(args),
         "ETRN" => Ok(Command::NotImplemented("ETRN")),
         "TURN" => Ok(Command::NotImplemented("TURN")),
         _ => Err(ParseError::Unrecognized),
@@ -154,6 +165,30 @@ fn strip_keyword<'a>(args: &'a str, keyword: &str) -> Option<&'a str> {
     let head = args.get(..keyword.len())?;
     head.eq_ignore_ascii_case(keyword)
         .then(|| args[keyword.len()..].trim_start_matches(' '))
+}
+
+/// `auth-command = "AUTH" SP sasl-mech [SP initial-response]` (RFC 4954 §4).
+fn parse_auth(args: &str) -> Result<Command, ParseError> {
+    let mut words = args.split(' ').filter(|w| !w.is_empty());
+    let mechanism = words
+        .next()
+        .ok_or(ParseError::Syntax("AUTH needs a mechanism"))?;
+    // RFC 4422 §3.1: sasl-mech = 1*20mech-char (upper-case letters, digits, "-" and "_").
+    let mech_ok = mechanism.len() <= 20
+        && mechanism
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !mech_ok {
+        return Err(ParseError::Syntax("malformed SASL mechanism"));
+    }
+    let initial = words.next().map(str::to_string);
+    if words.next().is_some() {
+        return Err(ParseError::Syntax("too many AUTH arguments"));
+    }
+    Ok(Command::Auth {
+        mechanism: mechanism.to_ascii_uppercase(),
+        initial,
+    })
 }
 
 fn parse_mail(args: &str) -> Result<Command, ParseError> {
@@ -245,7 +280,7 @@ pub enum Body {
 }
 
 /// What the `MAIL FROM` parameters this server offers ask for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailParams {
     /// `SIZE=n`: the client's estimate of the message size (RFC 1870 §6).
     pub size: Option<u64>,
@@ -253,6 +288,12 @@ pub struct MailParams {
     pub body: Body,
     /// `SMTPUTF8` was given (RFC 6531 §3.4).
     pub smtputf8: bool,
+    /// `RET=FULL|HDRS` (RFC 3461 §4.3).
+    pub ret: Option<DsnRet>,
+    /// `ENVID=`, xtext-decoded (RFC 3461 §4.4).
+    pub envid: Option<String>,
+    /// `AUTH=`, xtext-decoded; `<>` when the client vouches for no one (RFC 4954 §5).
+    pub auth: Option<String>,
 }
 
 /// Why `MAIL FROM` parameters are refused.
@@ -268,8 +309,9 @@ pub enum ParamError {
 }
 
 /// Interprets `MAIL FROM` parameters: `SIZE` (RFC 1870), `BODY=7BIT|8BITMIME`
-/// (RFC 6152) and `SMTPUTF8` (RFC 6531). `BODY=BINARYMIME` is refused because BINARYMIME
-/// is not advertised (RFC 3030 §3).
+/// (RFC 6152), `SMTPUTF8` (RFC 6531), `RET` and `ENVID` (RFC 3461 §4.3-4.4) and `AUTH`
+/// (RFC 4954 §5). `BODY=BINARYMIME` is refused because BINARYMIME is not advertised
+/// (RFC 3030 §3).
 pub fn mail_params(params: &[Param]) -> Result<MailParams, ParamError> {
     let mut out = MailParams::default();
     let mut seen: Vec<String> = Vec::new();
@@ -293,6 +335,20 @@ pub fn mail_params(params: &[Param]) -> Result<MailParams, ParamError> {
             ("BODY", None) => return Err(ParamError::Malformed(keyword)),
             ("SMTPUTF8", None) => out.smtputf8 = true,
             ("SMTPUTF8", Some(_)) => return Err(ParamError::Malformed(keyword)),
+            ("RET", Some(v)) if v.eq_ignore_ascii_case("FULL") => out.ret = Some(DsnRet::Full),
+            ("RET", Some(v)) if v.eq_ignore_ascii_case("HDRS") => out.ret = Some(DsnRet::Headers),
+            ("RET", _) => return Err(ParamError::Malformed(keyword)),
+            // RFC 3461 §4.4: at most 100 characters of xtext.
+            ("ENVID", Some(v)) if v.len() <= 100 => match xtext_decode(v) {
+                Some(id) => out.envid = Some(id),
+                None => return Err(ParamError::Malformed(keyword)),
+            },
+            ("ENVID", _) => return Err(ParamError::Malformed(keyword)),
+            ("AUTH", Some(v)) => match xtext_decode(v) {
+                Some(a) => out.auth = Some(a),
+                None => return Err(ParamError::Malformed(keyword)),
+            },
+            ("AUTH", None) => return Err(ParamError::Malformed(keyword)),
             _ => return Err(ParamError::Unsupported(p.keyword.clone())),
         }
         seen.push(keyword);
@@ -337,6 +393,15 @@ impl fmt::Display for Command {
             Command::Vrfy(s) => write!(f, "VRFY {s}"),
             Command::Help(None) => f.write_str("HELP"),
             Command::Help(Some(s)) => write!(f, "HELP {s}"),
+            Command::StartTls => f.write_str("STARTTLS"),
+            Command::Auth {
+                mechanism,
+                initial: None,
+            } => write!(f, "AUTH {mechanism}"),
+            Command::Auth {
+                mechanism,
+                initial: Some(i),
+            } => write!(f, "AUTH {mechanism} {i}"),
             Command::NotImplemented(verb) => f.write_str(verb),
         }
     }

@@ -14,10 +14,17 @@
 //! SMTP answers once: `250` if every recipient got the message, `451` if any failure is
 //! temporary, else `554`.
 //!
-//! LIMITATION: no STARTTLS, AUTH, DSN or queue yet. Mail is delivered while the client
-//! waits, so SMTP cannot report per-recipient results after DATA: a partial failure
-//! makes the client resend to everyone (duplicates) or bounce although some recipients
-//! got the message. The durable queue (issue 6) fixes this.
+//! Also: STARTTLS and implicit TLS, AUTH PLAIN/LOGIN through [`SmtpAuthenticator`]
+//! (submission mode, sender ownership), DSN parameters (RFC 3461) kept in the
+//! [`Envelope`], relay control with trusted networks and [`RecipientPolicy`],
+//! `zimbraMtaRestriction` checks, per-client limits, and content filters at the end of
+//! data ([`scan`]: clamd, spamd, DKIM/SPF/DMARC, DKIM signing). [`sieve`] runs a user's
+//! Sieve script over a message and returns the actions for the server to apply.
+//!
+//! LIMITATION: without a [`MessageSink`] mail is delivered while the client waits, so
+//! SMTP cannot report per-recipient results after DATA: a partial failure makes the
+//! client resend to everyone (duplicates) or bounce although some recipients got the
+//! message. A sink (the durable queue) accepts once and retries per recipient.
 //!
 //! Parsers are public so other front ends and tests can reuse them:
 //! [`command::parse_command`] for command lines.
@@ -25,15 +32,23 @@
 #![warn(missing_docs)]
 
 mod address;
+pub mod auth;
 pub mod command;
 mod config;
 mod data;
 mod delivery;
+pub mod dkim;
+pub mod envelope;
+pub mod limits;
 mod line;
 mod outcome;
 mod reply;
+pub mod restrictions;
+pub mod scan;
 mod server;
 mod session;
+pub mod sieve;
+mod tls;
 mod trace;
 
 pub use address::{ForwardPath, Mailbox, ReversePath};
@@ -42,4 +57,10 @@ pub use config::ListenerConfig;
 pub use delivery::{
     AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, Protocol, RecipientStatus,
 };
+pub use auth::{AuthError, AuthedUser, SmtpAuthenticator};
+pub use dkim::{AuthChecker, DkimKeys};
+pub use envelope::{Envelope, MessageSink, RecipientEnvelope};
+pub use limits::Limits;
+pub use restrictions::{Cidr, PolicyResolver, RecipientPolicy, Restriction};
+pub use scan::Filters;
 pub use server::serve;

@@ -1,5 +1,6 @@
-//! The listener: accepts connections, enforces the connection limit, runs one session
-//! task per client and drains them on shutdown.
+//! The listener: accepts connections, enforces the connection limits (overall and per
+//! client address), runs the implicit-TLS handshake, runs one session task per client
+//! and drains them on shutdown.
 //!
 //! What happens inside a connection is `session`'s business.
 
@@ -13,8 +14,10 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use crate::limits::RateLimiter;
 use crate::reply::{Reply, Status};
-use crate::session::{Session, shutdown_requested};
+use crate::session::{Session, SessionParts, shutdown_requested};
+use crate::tls::{Conn, handshake};
 use crate::{ListenerConfig, LocalDelivery};
 
 /// Pause after an accept error (for instance out of file descriptors) before retrying.
@@ -25,8 +28,11 @@ const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serves SMTP or LMTP (per `config.protocol`) on `listener` until `shutdown` becomes
 /// `true` (or its sender is dropped, which counts as shutdown).
 ///
-/// Each connection runs in its own task. Beyond `config.max_connections` sessions a
-/// client gets `421 4.7.0` and is disconnected. On shutdown the listener stops
+/// Each connection runs in its own task. Beyond `config.max_connections` sessions, or
+/// `config.limits.max_connections_per_ip` from one address outside
+/// `config.my_networks`, a client gets `421 4.7.0` and is disconnected. With
+/// `config.implicit_tls` (and `config.tls`) the TLS handshake runs before the greeting;
+/// a failed handshake just closes the connection. On shutdown the listener stops
 /// accepting; sessions waiting for a command get `421 4.3.2` and close, sessions reading
 /// or delivering a message finish it; after `config.shutdown_grace` the rest are aborted
 /// (an aborted message is not acknowledged, so the client keeps it). Returns once every
@@ -44,6 +50,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let limiter = RateLimiter::new(config.limits.clone());
     let mut sessions = JoinSet::new();
     let proto = config.protocol;
     match listener.local_addr() {
@@ -56,19 +63,47 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let span = info_span!("session", ?proto, ip = %peer.ip());
+                    let ip = peer.ip();
+                    let trusted = config.my_networks.iter().any(|n| n.contains(ip));
+                    let slot = if trusted { None } else { limiter.open_session(ip) };
+                    if !trusted && slot.is_none() {
+                        warn!(parent: &span, "too many connections from this client, refusing");
+                        let hostname = config.hostname.clone();
+                        sessions.spawn(refuse(stream, hostname).instrument(span));
+                        continue;
+                    }
                     match slots.clone().try_acquire_owned() {
                         Ok(permit) => {
                             debug!(parent: &span, "connection accepted");
-                            let session = Session::new(
-                                stream,
-                                peer.ip(),
-                                config.clone(),
-                                delivery.clone(),
-                                shutdown.clone(),
-                            );
+                            let parts = SessionParts {
+                                peer: ip,
+                                cfg: config.clone(),
+                                delivery: delivery.clone(),
+                                shutdown: shutdown.clone(),
+                                limiter: limiter.clone(),
+                                slot,
+                            };
+                            let tls = match (&config.tls, config.implicit_tls) {
+                                (Some(acceptor), true) => Some(acceptor.clone()),
+                                _ => None,
+                            };
+                            let timeout = config.idle_timeout;
                             sessions.spawn(
                                 async move {
-                                    session.run().await;
+                                    let conn = match tls {
+                                        None => Conn::Plain(stream),
+                                        // RFC 8314 §3.3: TLS first, then the greeting.
+                                        Some(acceptor) => {
+                                            match handshake(&acceptor, stream, timeout).await {
+                                                Ok(tls) => Conn::Tls(Box::new(tls)),
+                                                Err(e) => {
+                                                    debug!(error = %e, "TLS handshake failed");
+                                                    return;
+                                                }
+                                            }
+                                        }
+                                    };
+                                    Session::new(conn, parts).run().await;
                                     drop(permit);
                                 }
                                 .instrument(span),

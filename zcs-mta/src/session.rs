@@ -3,30 +3,36 @@
 //! `DATA` and `BDAT`, and hands finished messages to `LocalDelivery`.
 //!
 //! Accepting connections, connection limits and shutdown of the listener live in
-//! `server`; parsing lives in `command`, `line` and `data`.
+//! `server`; parsing lives in `command`, `line` and `data`. STARTTLS and AUTH are in
+//! `session/secure.rs`, the relay, restriction and rate checks of MAIL and RCPT in
+//! `session/policy.rs`, the end of data (filters, hand-over) in `session/finish.rs`.
+
+mod finish;
+mod policy;
+mod secure;
 
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use crate::address::{ForwardPath, ReversePath};
-use crate::command::{Command, Param, ParamError, ParseError, mail_params, parse_command};
-use crate::data::{Content, DotReader, MessageBuffer};
-use crate::delivery::{AcceptedRecipient, DeliveryOutcome, InboundMessage, RecipientStatus};
+use crate::auth::AuthedUser;
+use crate::command::{Body, Command, Param, ParamError, ParseError, mail_params, parse_command};
+use crate::data::{DotReader, MessageBuffer};
+use crate::delivery::{AcceptedRecipient, RecipientStatus};
+use crate::envelope::{DsnRet, RecipientEnvelope, rcpt_params};
+use crate::limits::{RateLimiter, SessionSlot};
 use crate::line::{LineEvent, LineReader};
-use crate::outcome::{lmtp_data_replies, rcpt_reply, smtp_data_reply};
+use crate::outcome::rcpt_reply;
 use crate::reply::{Reply, Status};
+use crate::tls::Conn;
 use crate::trace::{new_message_id, received_header, rfc5322_now};
 use crate::{ListenerConfig, LocalDelivery, Protocol};
-
-/// Protocol errors tolerated before the session is closed with `421`.
-const MAX_ERRORS: u32 = 10;
 /// Octets asked of the socket per read.
 const READ_CHUNK: usize = 16 * 1024;
 /// Pending reply octets that force a write even while pipelined input remains.
@@ -63,14 +69,19 @@ struct Transaction {
     mail_from: String,
     size_hint: Option<u64>,
     smtputf8: bool,
+    body: Body,
+    ret: Option<DsnRet>,
+    envid: Option<String>,
     recipients: Vec<AcceptedRecipient>,
+    /// Parallel to `recipients`.
+    rcpt_envelopes: Vec<RecipientEnvelope>,
     /// Set once a `BDAT` chunk arrived: message id and content so far.
     bdat: Option<(String, MessageBuffer)>,
 }
 
 /// One connection's state.
-pub(crate) struct Session<S> {
-    io: S,
+pub(crate) struct Session {
+    io: Conn,
     inbuf: BytesMut,
     out: Vec<u8>,
     lines: LineReader,
@@ -81,17 +92,40 @@ pub(crate) struct Session<S> {
     helo: Option<(HeloKind, String)>,
     tx: Option<Transaction>,
     errors: u32,
+    limiter: Arc<RateLimiter>,
+    /// This client's session slot, given back when the session ends.
+    _slot: Option<SessionSlot>,
+    /// The client is in `zimbraMtaMyNetworks`.
+    trusted: bool,
+    /// Who authenticated with `AUTH`.
+    authed: Option<AuthedUser>,
+    /// Messages and recipients accepted in this session, for the per-connection limits.
+    messages_seen: usize,
+    recipients_seen: usize,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    /// A session on `io` with the client at `peer`.
-    pub(crate) fn new(
-        io: S,
-        peer: IpAddr,
-        cfg: Arc<ListenerConfig>,
-        delivery: Arc<dyn LocalDelivery>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
+/// Everything a session needs besides its connection.
+pub(crate) struct SessionParts {
+    pub(crate) peer: IpAddr,
+    pub(crate) cfg: Arc<ListenerConfig>,
+    pub(crate) delivery: Arc<dyn LocalDelivery>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) slot: Option<SessionSlot>,
+}
+
+impl Session {
+    /// A session on `io` (already under TLS for implicit TLS).
+    pub(crate) fn new(io: Conn, parts: SessionParts) -> Self {
+        let SessionParts {
+            peer,
+            cfg,
+            delivery,
+            shutdown,
+            limiter,
+            slot,
+        } = parts;
+        let trusted = cfg.my_networks.iter().any(|n| n.contains(peer));
         Session {
             io,
             inbuf: BytesMut::with_capacity(READ_CHUNK),
@@ -104,6 +138,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             helo: None,
             tx: None,
             errors: 0,
+            limiter,
+            _slot: slot,
+            trusted,
+            authed: None,
+            messages_seen: 0,
+            recipients_seen: 0,
         }
     }
 
@@ -176,6 +216,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Command::Mail { from, params } => self.mail(from, &params),
             Command::Rcpt { to, params } => self.rcpt(to, &params).await,
             Command::Data => return self.data().await,
+            Command::StartTls => return self.starttls().await,
+            Command::Auth { mechanism, initial } => return self.auth(&mechanism, initial).await,
             Command::Bdat { size, last } => return self.bdat(size, last).await,
             Command::Rset => {
                 // RFC 5321 §4.1.1.5
@@ -203,8 +245,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     Protocol::Smtp => "HELO EHLO",
                     Protocol::Lmtp => "LHLO",
                 };
-                let text =
-                    format!("Commands: {hello} MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+                let text = format!(
+                    "Commands: {hello} STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"
+                );
                 self.push(Reply::new(214, Status(2, 0, 0), text));
                 Flow::Continue
             }
@@ -241,8 +284,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 "8BITMIME".to_string(),                        // RFC 6152
                 "ENHANCEDSTATUSCODES".to_string(),             // RFC 2034
                 "CHUNKING".to_string(),                        // RFC 3030
-                "SMTPUTF8".to_string(),                        // RFC 6531
+                "DSN".to_string(),                             // RFC 3461
             ]);
+            if self.starttls_offered() {
+                lines.push("STARTTLS".to_string()); // RFC 3207 §4
+            }
+            if self.auth_offered() {
+                lines.push("AUTH PLAIN LOGIN".to_string()); // RFC 4954 §3
+            }
+            lines.push("SMTPUTF8".to_string()); // RFC 6531
         }
         self.helo = Some((kind, name));
         self.push(Reply::plain(250, lines));
@@ -280,11 +330,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         {
             return self.utf8_refused();
         }
+        let mail_from = from.address();
+        if let Some(reply) = self.mail_policy(&mail_from) {
+            self.push(reply);
+            return Flow::Continue;
+        }
         self.tx = Some(Transaction {
-            mail_from: from.address(),
+            mail_from,
             size_hint: params.size,
             smtputf8: params.smtputf8,
+            body: params.body,
+            ret: params.ret,
+            envid: params.envid,
             recipients: Vec::new(),
+            rcpt_envelopes: Vec::new(),
             bdat: None,
         });
         self.push(Reply::new(250, Status(2, 1, 0), "Ok"));
@@ -300,11 +359,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             Some(tx) => (tx.recipients.len(), tx.smtputf8),
         };
-        if let Some(p) = params.first() {
-            // No RCPT parameters are offered (no DSN extension).
-            let text = format!("Unsupported option: {}", crate::reply::sanitize(&p.keyword));
-            return self.protocol_error(Reply::new(555, Status(5, 5, 4), text));
-        }
+        let rcpt_params = match rcpt_params(params) {
+            Ok(p) => p,
+            Err(ParamError::Unsupported(p)) => {
+                let text = format!("Unsupported option: {}", crate::reply::sanitize(&p));
+                return self.protocol_error(Reply::new(555, Status(5, 5, 4), text));
+            }
+            Err(ParamError::Malformed(p)) => {
+                let text = format!("Bad parameter syntax: {p}");
+                return self.protocol_error(Reply::new(501, Status(5, 5, 4), text));
+            }
+        };
         if count >= self.cfg.max_recipients {
             // RFC 5321 §4.5.3.1.10
             self.push(Reply::new(
@@ -319,11 +384,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
 
         let address = to.address();
-        let status = self.delivery.resolve_recipient(&address).await;
-        debug!(rcpt = %address, ?status, "recipient looked up");
+        let (status, relay) = match self.rcpt_policy(&to).await {
+            policy::RcptDecision::Refuse(reply) => {
+                self.push(reply);
+                return Flow::Continue;
+            }
+            policy::RcptDecision::Relay => (RecipientStatus::Local(address.clone()), true),
+            policy::RcptDecision::Local => (self.delivery.resolve_recipient(&address).await, false),
+        };
+        debug!(rcpt = %address, ?status, relay, "recipient looked up");
         let reply = rcpt_reply(&address, &status);
         if let (RecipientStatus::Local(canonical), Some(tx)) = (status, self.tx.as_mut()) {
             tx.recipients.push(AcceptedRecipient { address, canonical });
+            tx.rcpt_envelopes.push(RecipientEnvelope {
+                params: rcpt_params,
+                relay,
+            });
+            self.recipients_seen += 1;
         }
         self.push(reply);
         Flow::Continue
@@ -457,84 +534,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         Ok(self.finish_message(id, buffer.finish()).await)
     }
 
-    /// Ends the transaction with its content: refuses it when too large, else delivers it
-    /// and writes the replies.
-    async fn finish_message(&mut self, id: String, content: Content) -> Flow {
-        let Some(tx) = self.tx.take() else {
-            return Flow::Continue;
-        };
-        let (data, trace_len) = match content {
-            Content::TooLarge { size } => {
-                info!(id = %id, size, limit = self.cfg.max_message_size, "message too large");
-                // RFC 1870 §6.3: 552 after the end of data when the limit is passed.
-                let reply = || {
-                    let text = "Message size exceeds fixed maximum message size";
-                    Reply::new(552, Status(5, 3, 4), text)
-                };
-                let count = match self.cfg.protocol {
-                    Protocol::Smtp => 1,
-                    Protocol::Lmtp => tx.recipients.len(),
-                };
-                (0..count).for_each(|_| self.push(reply()));
-                return Flow::Continue;
-            }
-            Content::Complete { data, prefix_len } => (data, prefix_len),
-        };
-
-        let helo = self
-            .helo
-            .as_ref()
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default();
-        let message = InboundMessage {
-            id,
-            mail_from: tx.mail_from,
-            recipients: tx.recipients,
-            data,
-            trace_len,
-            remote_ip: self.peer,
-            helo,
-            protocol: self.cfg.protocol,
-            smtputf8: tx.smtputf8,
-        };
-        let started = Instant::now();
-        let mut outcomes = self.delivery.deliver(&message).await;
-        if outcomes.len() != message.recipients.len() {
-            warn!(
-                id = %message.id,
-                expected = message.recipients.len(),
-                got = outcomes.len(),
-                "delivery backend returned the wrong number of outcomes"
-            );
-            let missing = DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into());
-            outcomes.resize(message.recipients.len(), missing);
-        }
-        let delivered = outcomes
-            .iter()
-            .filter(|o| **o == DeliveryOutcome::Delivered)
-            .count();
-        info!(
-            proto = ?message.protocol,
-            ip = %message.remote_ip,
-            id = %message.id,
-            from = %message.mail_from,
-            rcpts = message.recipients.len(),
-            delivered,
-            size = message.content().len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "message received"
-        );
-        match self.cfg.protocol {
-            Protocol::Smtp => self.push(smtp_data_reply(&message.id, &outcomes)),
-            Protocol::Lmtp => {
-                for reply in lmtp_data_replies(&message.id, &message.recipients, &outcomes) {
-                    self.push(reply);
-                }
-            }
-        }
-        Flow::Continue
-    }
-
     /// The `Received` field for a message with id `id` (layout on `InboundMessage`).
     fn trace_header(&self, id: &str, smtputf8: bool) -> Vec<u8> {
         let (kind, helo) = match &self.helo {
@@ -582,7 +581,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     fn protocol_error(&mut self, reply: Reply) -> Flow {
         self.push(reply);
         self.errors += 1;
-        if self.errors < MAX_ERRORS {
+        if self.errors < self.cfg.limits.max_errors.max(1) {
             return Flow::Continue;
         }
         debug!(errors = self.errors, "too many errors, closing");

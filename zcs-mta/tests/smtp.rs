@@ -37,6 +37,7 @@ async fn full_transaction_keeps_bytes_exactly() {
         "8BITMIME",
         "ENHANCEDSTATUSCODES",
         "CHUNKING",
+        "DSN",
     ] {
         assert!(
             ehlo.contains(&format!("250-{ext}\r\n")),
@@ -219,7 +220,9 @@ async fn sequence_and_syntax_errors() {
     assert_reply(&c.cmd("MAIL FROM:<ü@x.test> SMTPUTF8").await, "250 2.1.0");
     assert_reply(&c.cmd("MAIL FROM:<b@x.test>").await, "503 5.5.1");
     assert_reply(&c.cmd("RCPT TO:<a@>").await, "501 5.1.3");
-    assert_reply(&c.cmd("RCPT TO:<a@x.test> NOTIFY=NEVER").await, "555 5.5.4");
+    assert_reply(&c.cmd("RCPT TO:<a@x.test> FOO=1").await, "555 5.5.4");
+    assert_reply(&c.cmd("RCPT TO:<a@x.test> NOTIFY=BOGUS").await, "501 5.5.4");
+    assert_reply(&c.cmd("RCPT TO:<a@x.test> NOTIFY=NEVER").await, "250 2.1.5");
     assert_reply(&c.cmd("RCPT TO:<\"q u\"@x.test>").await, "250 2.1.5");
     assert_reply(&c.cmd("RSET").await, "250 2.0.0");
     assert_reply(&c.cmd("RCPT TO:<a@x.test>").await, "503 5.5.1");

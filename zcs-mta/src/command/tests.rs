@@ -101,10 +101,14 @@ fn mail_parameter_meaning() {
         params("BODY=BINARYMIME"),
         Err(ParamError::Unsupported(_))
     ));
-    assert!(matches!(
-        params("RET=FULL"),
-        Err(ParamError::Unsupported(_))
-    ));
+    assert!(matches!(params("FOO=1"), Err(ParamError::Unsupported(_))));
+    // RFC 3461 §4.3-4.4 and RFC 4954 §5.
+    let dsn = params("RET=hdrs ENVID=QQ+2B1 AUTH=<>").unwrap();
+    assert_eq!(dsn.ret, Some(DsnRet::Headers));
+    assert_eq!(dsn.envid.as_deref(), Some("QQ+1"));
+    assert_eq!(dsn.auth.as_deref(), Some("<>"));
+    assert!(matches!(params("RET=ALL"), Err(ParamError::Malformed(_))));
+    assert!(matches!(params("ENVID=+ZZ"), Err(ParamError::Malformed(_))));
 }
 
 #[test]
@@ -133,10 +137,17 @@ fn bdat_and_simple_verbs() {
         parse_command(b"VRFY joe\r\n"),
         Ok(Command::Vrfy("joe".into()))
     );
+    assert_eq!(parse_command(b"STARTTLS\r\n"), Ok(Command::StartTls));
+    assert!(parse_command(b"STARTTLS now\r\n").is_err());
     assert_eq!(
-        parse_command(b"STARTTLS\r\n"),
-        Ok(Command::NotImplemented("STARTTLS"))
+        parse_command(b"auth plain AGEAYg==\r\n"),
+        Ok(Command::Auth {
+            mechanism: "PLAIN".into(),
+            initial: Some("AGEAYg==".into())
+        })
     );
+    assert!(parse_command(b"AUTH\r\n").is_err());
+    assert!(parse_command(b"AUTH PL@IN\r\n").is_err());
     assert_eq!(parse_command(b"FOO\r\n"), Err(ParseError::Unrecognized));
     assert_eq!(parse_command(b"\r\n"), Err(ParseError::Unrecognized));
     assert_eq!(
@@ -200,18 +211,17 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Data),
         (any::<u64>(), any::<bool>()).prop_map(|(size, last)| Command::Bdat { size, last }),
         Just(Command::Rset),
+        Just(Command::StartTls),
+        (
+            "[A-Z0-9_-]{1,20}",
+            proptest::option::of("[A-Za-z0-9+/=]{1,30}")
+        )
+            .prop_map(|(mechanism, initial)| Command::Auth { mechanism, initial }),
         Just(Command::Noop),
         Just(Command::Quit),
         free_text().prop_map(Command::Vrfy),
         proptest::option::of(free_text()).prop_map(Command::Help),
-        prop_oneof![
-            Just("EXPN"),
-            Just("STARTTLS"),
-            Just("AUTH"),
-            Just("ETRN"),
-            Just("TURN")
-        ]
-        .prop_map(Command::NotImplemented),
+        prop_oneof![Just("EXPN"), Just("ETRN"), Just("TURN")].prop_map(Command::NotImplemented),
     ]
 }
 

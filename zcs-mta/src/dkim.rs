@@ -1,0 +1,396 @@
+//! Message authentication with mail-auth: verifying DKIM (RFC 6376), SPF (RFC 7208) and
+//! DMARC (RFC 7489) of incoming mail into an `Authentication-Results` value (RFC 8601),
+//! and DKIM signing of our users' mail with per-domain keys (Zimbra keeps one key and
+//! selector per domain, `zmdkimkeyutil`).
+//!
+//! DNS goes through mail-auth's resolver behind caches we own; the caches can be filled
+//! by hand, which is how tests run with no DNS at all.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
+use mail_auth::common::headers::HeaderWriter;
+use mail_auth::common::parse::TxtRecordParser;
+use mail_auth::common::verify::DomainKey;
+use mail_auth::dkim::DkimSigner;
+use mail_auth::dmarc::Dmarc;
+use mail_auth::dmarc::verify::DmarcParameters;
+use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
+use mail_auth::spf::Spf;
+use mail_auth::spf::verify::SpfParameters;
+use mail_auth::{
+    AuthenticatedMessage, AuthenticationResults, MX, MessageAuthenticator, Parameters, RecordSet,
+    ResolverCache, Txt,
+};
+
+/// Entries a cache keeps before it is emptied (a crude bound; real TTLs apply below it).
+const CACHE_MAX: usize = 50_000;
+
+/// A DNS answer cache for mail-auth: a map with expiry, shareable between tasks.
+pub struct DnsCache<K, V> {
+    map: Mutex<HashMap<K, (V, Option<Instant>)>>,
+}
+
+impl<K: Hash + Eq, V: Clone> DnsCache<K, V> {
+    fn new() -> Self {
+        DnsCache {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, Option<Instant>)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores an answer that never expires (test zones, pinned records).
+    pub fn pin(&self, key: K, value: V) {
+        self.lock().insert(key, (value, None));
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for DnsCache<K, V> {
+    fn get<Q>(&self, name: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let map = self.lock();
+        let (value, until) = map.get(name)?;
+        until
+            .is_none_or(|u| u > Instant::now())
+            .then(|| value.clone())
+    }
+
+    fn remove<Q>(&self, name: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().remove(name).map(|(v, _)| v)
+    }
+
+    fn insert(&self, key: K, value: V, valid_until: Instant) {
+        let mut map = self.lock();
+        if map.len() >= CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key, (value, Some(valid_until)));
+    }
+}
+
+/// Verifies DKIM, SPF and DMARC of incoming messages.
+pub struct AuthChecker {
+    resolver: MessageAuthenticator,
+    hostname: String,
+    txt: DnsCache<Box<str>, Txt>,
+    mx: DnsCache<Box<str>, RecordSet<MX>>,
+    ipv4: DnsCache<Box<str>, RecordSet<Ipv4Addr>>,
+    ipv6: DnsCache<Box<str>, RecordSet<Ipv6Addr>>,
+    ptr: DnsCache<IpAddr, RecordSet<Box<str>>>,
+}
+
+/// The checker could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DkimError {
+    /// The DNS resolver could not be set up.
+    #[error("resolver: {0}")]
+    Resolver(String),
+    /// A key is not an RSA (PKCS#1 or PKCS#8 PEM) or Ed25519 (PKCS#8) private key.
+    #[error("bad DKIM key for {0}")]
+    BadKey(String),
+    /// A DNS record in a preload did not parse.
+    #[error("bad DNS record for {0}")]
+    BadRecord(String),
+}
+
+fn fqdn(name: &str) -> Box<str> {
+    let mut name = name.to_ascii_lowercase();
+    if !name.ends_with('.') {
+        name.push('.');
+    }
+    name.into_boxed_str()
+}
+
+impl AuthChecker {
+    /// A checker resolving through `resolver`, naming itself `hostname` (the
+    /// `authserv-id`).
+    pub fn new(hostname: impl Into<String>, resolver: MessageAuthenticator) -> Self {
+        AuthChecker {
+            resolver,
+            hostname: hostname.into(),
+            txt: DnsCache::new(),
+            mx: DnsCache::new(),
+            ipv4: DnsCache::new(),
+            ipv6: DnsCache::new(),
+            ptr: DnsCache::new(),
+        }
+    }
+
+    /// A checker with no name servers at all: only records given with the `pin_*`
+    /// methods exist; every other question fails at once (a temporary error). For tests
+    /// and machines without DNS.
+    pub fn offline(hostname: impl Into<String>) -> Result<Self, DkimError> {
+        let mut opts = ResolverOpts::default();
+        opts.attempts = 0;
+        opts.timeout = Duration::from_millis(10);
+        let config = ResolverConfig::from_parts(None, vec![], vec![]);
+        let resolver = MessageAuthenticator::new(config, opts)
+            .map_err(|e| DkimError::Resolver(e.to_string()))?;
+        Ok(AuthChecker::new(hostname, resolver))
+    }
+
+    /// Pins a DKIM key record (`v=DKIM1; k=...; p=...`) at `selector._domainkey.domain`.
+    pub fn pin_dkim_key(
+        &self,
+        selector: &str,
+        domain: &str,
+        record: &str,
+    ) -> Result<(), DkimError> {
+        let name = format!("{selector}._domainkey.{domain}");
+        let key =
+            DomainKey::parse(record.as_bytes()).map_err(|_| DkimError::BadRecord(name.clone()))?;
+        self.txt.pin(fqdn(&name), Txt::from(key));
+        Ok(())
+    }
+
+    /// Pins an SPF record (`v=spf1 ...`) for `domain`.
+    pub fn pin_spf(&self, domain: &str, record: &str) -> Result<(), DkimError> {
+        let spf = Spf::parse(record.as_bytes()).map_err(|_| DkimError::BadRecord(domain.into()))?;
+        self.txt.pin(fqdn(domain), Txt::from(spf));
+        Ok(())
+    }
+
+    /// Pins a DMARC record (`v=DMARC1; p=...`) at `_dmarc.domain`.
+    pub fn pin_dmarc(&self, domain: &str, record: &str) -> Result<(), DkimError> {
+        let name = format!("_dmarc.{domain}");
+        let dmarc =
+            Dmarc::parse(record.as_bytes()).map_err(|_| DkimError::BadRecord(name.clone()))?;
+        self.txt.pin(fqdn(&name), Txt::from(dmarc));
+        Ok(())
+    }
+
+    fn params<P>(
+        &self,
+        p: P,
+    ) -> Parameters<
+        '_,
+        P,
+        DnsCache<Box<str>, Txt>,
+        DnsCache<Box<str>, RecordSet<MX>>,
+        DnsCache<Box<str>, RecordSet<Ipv4Addr>>,
+        DnsCache<Box<str>, RecordSet<Ipv6Addr>>,
+        DnsCache<IpAddr, RecordSet<Box<str>>>,
+    > {
+        Parameters::new(p)
+            .with_txt_cache(&self.txt)
+            .with_mx_cache(&self.mx)
+            .with_ipv4_cache(&self.ipv4)
+            .with_ipv6_cache(&self.ipv6)
+            .with_ptr_cache(&self.ptr)
+    }
+
+    /// Checks `content` (the message as sent) from `ip`, greeting `helo`, with envelope
+    /// sender `mail_from` (`""` for `<>`), and returns the `Authentication-Results` value
+    /// (without the field name): `host; dkim=...; spf=...; dmarc=...`. An unparsable
+    /// message gives `host; none`. Costs the DNS lookups the checks need.
+    pub async fn verify(&self, content: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> String {
+        let Some(message) = AuthenticatedMessage::parse(content) else {
+            return format!("{}; none", self.hostname);
+        };
+        let dkim = self.resolver.verify_dkim(self.params(&message)).await;
+        let spf = self
+            .resolver
+            .verify_spf(self.params(SpfParameters::verify(ip, helo, &self.hostname, mail_from)))
+            .await;
+        let mail_from_domain = match mail_from.rsplit_once('@') {
+            Some((_, d)) => d,
+            None => helo,
+        };
+        let dmarc = self
+            .resolver
+            .verify_dmarc(self.params(DmarcParameters::new(
+                &message,
+                &dkim,
+                mail_from_domain,
+                &spf,
+            )))
+            .await;
+        let results = AuthenticationResults::new(&self.hostname)
+            .with_dkim_results(&dkim, message.from())
+            .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
+            .with_dmarc_result(&dmarc);
+        let header = results.to_header();
+        // to_header gives "Authentication-Results: value\r\n"; keep the value only.
+        let value = header
+            .split_once(':')
+            .map(|(_, v)| v)
+            .unwrap_or(&header)
+            .trim()
+            .to_string();
+        value
+    }
+}
+
+/// A private key that signs.
+enum SigningKey {
+    Rsa(RsaKey<Sha256>),
+    Ed25519(Ed25519Key),
+}
+
+/// One domain's DKIM key and selector.
+struct DomainKeyEntry {
+    selector: String,
+    key: SigningKey,
+}
+
+/// DKIM signing keys by domain (lower-case), as `zmdkimkeyutil` keeps them.
+#[derive(Default)]
+pub struct DkimKeys {
+    keys: HashMap<String, Arc<DomainKeyEntry>>,
+}
+
+/// Header fields signed, when present (RFC 6376 §5.4.1 recommendations).
+const SIGNED_HEADERS: [&str; 11] = [
+    "From",
+    "Reply-To",
+    "Subject",
+    "Date",
+    "To",
+    "Cc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "MIME-Version",
+    "Content-Type",
+];
+
+impl DkimKeys {
+    /// No keys.
+    pub fn new() -> Self {
+        DkimKeys::default()
+    }
+
+    /// Adds `domain`'s key: an RSA private key in PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8
+    /// `PRIVATE KEY`) or an Ed25519 PKCS#8 key in PEM, signed with `selector`.
+    ///
+    /// # Errors
+    ///
+    /// `DkimError::BadKey` when the PEM holds neither.
+    pub fn add_pem(&mut self, domain: &str, selector: &str, pem: &str) -> Result<(), DkimError> {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer};
+        let bad = || DkimError::BadKey(domain.into());
+        let der = pem_body(pem).ok_or_else(bad)?;
+        let key = if pem.contains("BEGIN RSA PRIVATE KEY") {
+            let der = PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der));
+            SigningKey::Rsa(RsaKey::<Sha256>::from_key_der(der).map_err(|_| bad())?)
+        } else {
+            let pkcs8 = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.clone()));
+            match RsaKey::<Sha256>::from_key_der(pkcs8) {
+                Ok(k) => SigningKey::Rsa(k),
+                Err(_) => SigningKey::Ed25519(
+                    Ed25519Key::from_pkcs8_maybe_unchecked_der(&der).map_err(|_| bad())?,
+                ),
+            }
+        };
+        self.insert(domain, selector, key);
+        Ok(())
+    }
+
+    /// Adds `domain`'s Ed25519 key from PKCS#8 DER.
+    pub fn add_ed25519_der(
+        &mut self,
+        domain: &str,
+        selector: &str,
+        der: &[u8],
+    ) -> Result<(), DkimError> {
+        let key = Ed25519Key::from_pkcs8_maybe_unchecked_der(der)
+            .map_err(|_| DkimError::BadKey(domain.into()))?;
+        self.insert(domain, selector, SigningKey::Ed25519(key));
+        Ok(())
+    }
+
+    fn insert(&mut self, domain: &str, selector: &str, key: SigningKey) {
+        let entry = DomainKeyEntry {
+            selector: selector.to_string(),
+            key,
+        };
+        self.keys
+            .insert(domain.to_ascii_lowercase(), Arc::new(entry));
+    }
+
+    /// The domains with a key, sorted.
+    pub fn domains(&self) -> Vec<String> {
+        let mut d: Vec<_> = self.keys.keys().cloned().collect();
+        d.sort();
+        d
+    }
+
+    /// Signs `content` with the key of the domain of its `From` header, else of
+    /// `mail_from`'s domain. Returns the domain and the `DKIM-Signature` field
+    /// (CRLF-terminated), or `None` when no key applies or signing failed.
+    pub fn sign(&self, content: &[u8], mail_from: &str) -> Option<(String, Vec<u8>)> {
+        let from_domain = header_from_domain(content);
+        let envelope_domain = mail_from
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase());
+        let (domain, entry) = [from_domain, envelope_domain]
+            .into_iter()
+            .flatten()
+            .find_map(|d| self.keys.get(&d).map(|e| (d, e.clone())))?;
+        let signature = match &entry.key {
+            SigningKey::Rsa(k) => DkimSigner::from_key(KeyRef(k))
+                .domain(&domain)
+                .selector(&entry.selector)
+                .headers(SIGNED_HEADERS)
+                .sign(content),
+            SigningKey::Ed25519(k) => DkimSigner::from_key(KeyRef(k))
+                .domain(&domain)
+                .selector(&entry.selector)
+                .headers(SIGNED_HEADERS)
+                .sign(content),
+        }
+        .ok()?;
+        Some((domain, signature.to_header().into_bytes()))
+    }
+}
+
+/// A borrowed signing key: the keys cannot be cloned and `DkimSigner` takes its key by
+/// value.
+struct KeyRef<'a, K>(&'a K);
+
+impl<K: mail_auth::common::crypto::SigningKey> mail_auth::common::crypto::SigningKey
+    for KeyRef<'_, K>
+{
+    type Hasher = K::Hasher;
+
+    fn sign(&self, input: impl mail_auth::common::headers::Writable) -> mail_auth::Result<Vec<u8>> {
+        self.0.sign(input)
+    }
+
+    fn algorithm(&self) -> mail_auth::common::crypto::Algorithm {
+        self.0.algorithm()
+    }
+}
+
+/// The base64 body of a PEM block, decoded.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+/// The lower-cased domain of the first address in the `From` header, if any.
+fn header_from_domain(content: &[u8]) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse_headers(content)?;
+    let from = message.from()?.first()?.address()?;
+    from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}

@@ -1,0 +1,325 @@
+//! The content filters run at the end of data, in this order: (a) virus scan by clamd,
+//! (b) spam score by spamd, (c) DKIM, SPF and DMARC checks (`Authentication-Results`,
+//! RFC 8601), (d) DKIM signing of mail from our own users. What each finds becomes a
+//! verdict (accept with extra header fields, reject, tempfail, discard) for the session.
+//!
+//! The scanners' wire protocols are in `clamd` and `spamd`; the DKIM/SPF/DMARC work is
+//! in `crate::dkim`.
+
+pub mod clamd;
+pub mod spamd;
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::dkim::{AuthChecker, DkimKeys};
+use clamd::{ClamdClient, ClamdVerdict};
+use spamd::SpamdClient;
+
+/// A scanner failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    /// Could not connect, or no answer in time.
+    #[error("scanner unreachable: {0}")]
+    Unreachable(String),
+    /// The scanner answered with an error or something unreadable.
+    #[error("scanner error: {0}")]
+    Protocol(String),
+}
+
+/// What to do with a message when a scanner cannot be asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnScannerFailure {
+    /// `451 4.7.1`: the client tries again later.
+    #[default]
+    TempFail,
+    /// Let the message through unscanned.
+    Accept,
+}
+
+/// What happens to a message at or over the kill level (amavis `final_spam_destiny`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpamDestiny {
+    /// `554 5.7.1` at the end of data (`D_REJECT`).
+    #[default]
+    Reject,
+    /// Accepted and dropped (`D_DISCARD`).
+    Discard,
+    /// Delivered with `X-Spam-Flag: YES`, so delivery files it to Junk (`D_PASS`).
+    Pass,
+}
+
+/// Spam levels as Zimbra sets them: percentages of a 20-point scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpamPolicy {
+    /// `zimbraSpamTagPercent` (default 33): at or over it the message is tagged
+    /// (`X-Spam-Flag: YES`).
+    pub tag_percent: u32,
+    /// `zimbraSpamKillPercent` (default 75): at or over it `destiny` applies.
+    pub kill_percent: u32,
+    /// The fate of killed messages.
+    pub destiny: SpamDestiny,
+    /// When spamd cannot be asked (default: accept unscanned, as amavis does).
+    pub on_failure: OnScannerFailure,
+    /// Scan mail from authenticated users too (default false).
+    pub scan_authenticated: bool,
+}
+
+impl Default for SpamPolicy {
+    fn default() -> Self {
+        SpamPolicy {
+            tag_percent: 33,
+            kill_percent: 75,
+            destiny: SpamDestiny::Reject,
+            on_failure: OnScannerFailure::Accept,
+            scan_authenticated: false,
+        }
+    }
+}
+
+impl SpamPolicy {
+    /// Zimbra maps percentages onto a 20-point SpamAssassin scale (zmconfigd writes
+    /// `sa_tag2_level_deflt = 20 * zimbraSpamTagPercent / 100`).
+    pub fn tag_level(&self) -> f64 {
+        f64::from(self.tag_percent) * 20.0 / 100.0
+    }
+
+    /// `sa_kill_level_deflt = 20 * zimbraSpamKillPercent / 100`.
+    pub fn kill_level(&self) -> f64 {
+        f64::from(self.kill_percent) * 20.0 / 100.0
+    }
+}
+
+/// The filter settings of one listener. All off by default.
+#[derive(Clone, Default)]
+pub struct Filters {
+    /// Virus scanning through clamd.
+    pub clamd: Option<ClamdClient>,
+    /// When clamd cannot be asked (default `TempFail`).
+    pub clamd_on_failure: OnScannerFailure,
+    /// Spam scoring through spamd.
+    pub spamd: Option<SpamdClient>,
+    /// Spam levels and destiny.
+    pub spam: SpamPolicy,
+    /// DKIM/SPF/DMARC verification of mail from unauthenticated, untrusted clients.
+    pub auth_check: Option<Arc<AuthChecker>>,
+    /// DKIM keys for signing mail from authenticated or trusted clients.
+    pub dkim_keys: Option<Arc<DkimKeys>>,
+}
+
+impl std::fmt::Debug for Filters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filters")
+            .field("clamd", &self.clamd)
+            .field("clamd_on_failure", &self.clamd_on_failure)
+            .field("spamd", &self.spamd)
+            .field("spam", &self.spam)
+            .field("auth_check", &self.auth_check.is_some())
+            .field("dkim_keys", &self.dkim_keys.as_ref().map(|k| k.domains()))
+            .finish()
+    }
+}
+
+/// What the filters found, kept with the envelope.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScanReport {
+    /// The virus signature clamd reported (the message was refused then).
+    pub virus: Option<String>,
+    /// spamd's score, when it was asked.
+    pub spam_score: Option<f64>,
+    /// The message is at or over the tag level (`X-Spam-Flag: YES`): file it to Junk.
+    pub spam: bool,
+    /// The `Authentication-Results` value added, if any.
+    pub auth_results: Option<String>,
+    /// The domain whose key signed the message, if it was signed.
+    pub dkim_signed_by: Option<String>,
+}
+
+/// Who sent the message, for the filters.
+#[derive(Clone, Copy, Debug)]
+pub struct FilterContext<'a> {
+    /// Our host name (the `authserv-id` of `Authentication-Results`).
+    pub hostname: &'a str,
+    /// The client address.
+    pub ip: IpAddr,
+    /// The HELO/EHLO argument.
+    pub helo: &'a str,
+    /// The envelope sender, `""` for `<>`.
+    pub mail_from: &'a str,
+    /// The client authenticated with `AUTH`.
+    pub authenticated: bool,
+    /// The client is in `zimbraMtaMyNetworks`.
+    pub trusted: bool,
+    /// Message id, for logs.
+    pub id: &'a str,
+}
+
+/// The filters' decision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FilterVerdict {
+    /// Deliver, with `headers` (CRLF-terminated fields) put in front of the content.
+    Accept {
+        /// Header fields to add.
+        headers: Vec<u8>,
+        /// What was found.
+        report: ScanReport,
+    },
+    /// Refuse for good: `(code, (class, subject, detail), text)`.
+    Reject(u16, (u8, u16, u16), String),
+    /// Refuse for now.
+    TempFail(u16, (u8, u16, u16), String),
+    /// Say `250` and drop the message.
+    Discard(ScanReport),
+}
+
+/// Runs the configured filters over `content` (the message as the client sent it).
+/// Costs one round trip per configured scanner, plus DNS lookups for the checks.
+pub async fn run_filters(
+    filters: &Filters,
+    content: &[u8],
+    ctx: FilterContext<'_>,
+) -> FilterVerdict {
+    let mut report = ScanReport::default();
+    let mut headers = String::new();
+    let id = ctx.id;
+
+    // (a) Virus.
+    if let Some(clamd) = &filters.clamd {
+        match clamd.scan(content).await {
+            Ok(ClamdVerdict::Clean) => {}
+            Ok(ClamdVerdict::Infected(name)) => {
+                info!(id, ip = %ctx.ip, virus = %name, "virus found, message refused");
+                let text = format!(
+                    "Message rejected: virus found ({})",
+                    crate::reply::sanitize(&name)
+                );
+                return FilterVerdict::Reject(554, (5, 7, 1), text);
+            }
+            Err(e) => {
+                warn!(id, error = %e, "virus scan failed");
+                if filters.clamd_on_failure == OnScannerFailure::TempFail {
+                    let text = "Virus scanner unavailable, try again later".to_string();
+                    return FilterVerdict::TempFail(451, (4, 7, 1), text);
+                }
+            }
+        }
+    }
+
+    // (b) Spam.
+    let scan_spam = !ctx.authenticated || filters.spam.scan_authenticated;
+    if let (Some(spamd), true) = (&filters.spamd, scan_spam) {
+        match spamd.check(content).await {
+            Ok(result) => {
+                let policy = &filters.spam;
+                let tag = result.score >= policy.tag_level();
+                let kill = result.score >= policy.kill_level();
+                report.spam_score = Some(result.score);
+                report.spam = tag;
+                info!(id, score = result.score, tag, kill, "spam scored");
+                if kill && policy.destiny == SpamDestiny::Reject {
+                    return FilterVerdict::Reject(
+                        554,
+                        (5, 7, 1),
+                        "Message rejected as spam".into(),
+                    );
+                }
+                if kill && policy.destiny == SpamDestiny::Discard {
+                    return FilterVerdict::Discard(report);
+                }
+                spam_headers(&mut headers, &result, tag, policy.tag_level());
+            }
+            Err(e) => {
+                warn!(id, error = %e, "spam scan failed");
+                if filters.spam.on_failure == OnScannerFailure::TempFail {
+                    let text = "Spam scanner unavailable, try again later".to_string();
+                    return FilterVerdict::TempFail(451, (4, 7, 1), text);
+                }
+            }
+        }
+    }
+
+    // (c) DKIM, SPF, DMARC for mail from the outside.
+    if let (Some(checker), false) = (&filters.auth_check, ctx.authenticated || ctx.trusted) {
+        let value = checker
+            .verify(content, ctx.ip, ctx.helo, ctx.mail_from)
+            .await;
+        // RFC 8601 §2.2.
+        let _ = write!(headers, "Authentication-Results: {value}\r\n");
+        report.auth_results = Some(value);
+    }
+
+    // (d) DKIM signing of our users' mail.
+    let mut out = headers.into_bytes();
+    if let (Some(keys), true) = (&filters.dkim_keys, ctx.authenticated || ctx.trusted) {
+        if let Some((domain, signature)) = keys.sign(content, ctx.mail_from) {
+            out.extend_from_slice(&signature);
+            report.dkim_signed_by = Some(domain);
+        }
+    }
+    FilterVerdict::Accept {
+        headers: out,
+        report,
+    }
+}
+
+/// The `X-Spam-*` fields amavis adds (Zimbra's `zimbraSpamHeader` is `X-Spam-Flag`).
+fn spam_headers(out: &mut String, result: &spamd::SpamResult, tag: bool, tag_level: f64) {
+    let yes = if tag { "YES" } else { "NO" };
+    let stars = "*".repeat(result.score.clamp(0.0, 50.0) as usize);
+    let tests = if result.symbols.is_empty() {
+        "none".to_string()
+    } else {
+        result
+            .symbols
+            .iter()
+            .map(|s| {
+                s.chars()
+                    .filter(|c| c.is_ascii_graphic())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let _ = write!(out, "X-Spam-Flag: {yes}\r\n");
+    let _ = write!(out, "X-Spam-Score: {:.3}\r\n", result.score);
+    let _ = write!(out, "X-Spam-Level: {stars}\r\n");
+    let _ = write!(
+        out,
+        "X-Spam-Status: {}, score={:.3} required={:.1} tests=[{tests}]\r\n",
+        if tag { "Yes" } else { "No" },
+        result.score,
+        tag_level
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zimbra_levels() {
+        let p = SpamPolicy::default();
+        assert!((p.tag_level() - 6.6).abs() < 1e-9);
+        assert!((p.kill_level() - 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn header_text() {
+        let mut out = String::new();
+        let result = spamd::SpamResult {
+            is_spam: true,
+            score: 7.25,
+            threshold: 5.0,
+            symbols: vec!["A_RULE".into(), "B\r\nX".into()],
+        };
+        spam_headers(&mut out, &result, true, 6.6);
+        assert_eq!(
+            out,
+            "X-Spam-Flag: YES\r\nX-Spam-Score: 7.250\r\nX-Spam-Level: *******\r\n\
+             X-Spam-Status: Yes, score=7.250 required=6.6 tests=[A_RULE,BX]\r\n"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The end of a transaction: size check, content filters (`scan`), and the hand-over to
+//! the sink or to local delivery, with the replies that follow (RFC 5321 §4.1.1.4,
+//! RFC 2033 §4.2).
+
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use super::{Flow, Session};
+use crate::Protocol;
+use crate::data::Content;
+use crate::delivery::{DeliveryOutcome, InboundMessage};
+use crate::envelope::Envelope;
+use crate::outcome::{lmtp_data_replies, smtp_data_reply};
+use crate::reply::{Reply, Status};
+use crate::scan::{FilterContext, FilterVerdict, ScanReport, run_filters};
+
+impl Session {
+    /// Ends the transaction with its content: refuses it when too large, runs the
+    /// filters, else hands it over and writes the replies.
+    pub(super) async fn finish_message(&mut self, id: String, content: Content) -> Flow {
+        let Some(tx) = self.tx.take() else {
+            return Flow::Continue;
+        };
+        let per_recipient = match self.cfg.protocol {
+            Protocol::Smtp => 1,
+            Protocol::Lmtp => tx.recipients.len(),
+        };
+        let (mut data, mut trace_len) = match content {
+            Content::TooLarge { size } => {
+                info!(id = %id, size, limit = self.cfg.max_message_size, "message too large");
+                // RFC 1870 §6.3: 552 after the end of data when the limit is passed.
+                let reply = || {
+                    let text = "Message size exceeds fixed maximum message size";
+                    Reply::new(552, Status(5, 3, 4), text)
+                };
+                (0..per_recipient).for_each(|_| self.push(reply()));
+                return Flow::Continue;
+            }
+            Content::Complete { data, prefix_len } => (data, prefix_len),
+        };
+
+        let helo = self
+            .helo
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
+        let ctx = FilterContext {
+            hostname: &self.cfg.hostname,
+            ip: self.peer,
+            helo: &helo,
+            mail_from: &tx.mail_from,
+            authenticated: self.authed.is_some(),
+            trusted: self.trusted,
+            id: &id,
+        };
+        let verdict = run_filters(&self.cfg.filters, &data[trace_len..], ctx).await;
+        let report = match verdict {
+            FilterVerdict::Accept { headers, report } => {
+                // Filter fields go right after our Received field, inside the prefix.
+                data.splice(trace_len..trace_len, headers.iter().copied());
+                trace_len += headers.len();
+                report
+            }
+            FilterVerdict::Reject(code, (c, s, d), text) => {
+                let reply = || Reply::new(code, Status(c, s, d), text.clone());
+                (0..per_recipient).for_each(|_| self.push(reply()));
+                return Flow::Continue;
+            }
+            FilterVerdict::TempFail(code, (c, s, d), text) => {
+                let reply = || Reply::new(code, Status(c, s, d), text.clone());
+                (0..per_recipient).for_each(|_| self.push(reply()));
+                return Flow::Continue;
+            }
+            FilterVerdict::Discard(_) => {
+                info!(id = %id, from = %tx.mail_from, "message discarded by filter");
+                let outcomes = vec![DeliveryOutcome::Delivered; tx.recipients.len()];
+                self.reply_outcomes(&id, &tx.recipients, &outcomes);
+                return Flow::Continue;
+            }
+        };
+
+        let message = InboundMessage {
+            id,
+            mail_from: tx.mail_from,
+            recipients: tx.recipients,
+            data,
+            trace_len,
+            remote_ip: self.peer,
+            helo,
+            protocol: self.cfg.protocol,
+            smtputf8: tx.smtputf8,
+        };
+        let envelope = Envelope {
+            body: tx.body,
+            ret: tx.ret,
+            envid: tx.envid,
+            recipients: tx.rcpt_envelopes,
+            authenticated: self.authed.clone(),
+            trusted_client: self.trusted,
+            tls: self.io.is_tls(),
+            scan: report,
+        };
+        self.hand_over(message, envelope).await;
+        Flow::Continue
+    }
+
+    /// Gives the message to the sink (with its envelope) or to local delivery, and writes
+    /// the replies.
+    async fn hand_over(&mut self, message: InboundMessage, envelope: Envelope) {
+        let started = Instant::now();
+        let mut outcomes = match &self.cfg.sink {
+            Some(sink) => sink.accept(&message, &envelope).await,
+            None => self.delivery.deliver(&message).await,
+        };
+        if outcomes.len() != message.recipients.len() {
+            warn!(
+                id = %message.id,
+                expected = message.recipients.len(),
+                got = outcomes.len(),
+                "delivery backend returned the wrong number of outcomes"
+            );
+            let missing = DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into());
+            outcomes.resize(message.recipients.len(), missing);
+        }
+        let delivered = outcomes
+            .iter()
+            .filter(|o| **o == DeliveryOutcome::Delivered)
+            .count();
+        let ScanReport { spam, .. } = envelope.scan;
+        info!(
+            proto = ?message.protocol,
+            ip = %message.remote_ip,
+            id = %message.id,
+            from = %message.mail_from,
+            account = envelope.authenticated.as_ref().map(|u| u.account.as_str()),
+            rcpts = message.recipients.len(),
+            delivered,
+            spam,
+            size = message.content().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "message received"
+        );
+        self.reply_outcomes(&message.id, &message.recipients, &outcomes);
+    }
+
+    fn reply_outcomes(
+        &mut self,
+        id: &str,
+        recipients: &[crate::AcceptedRecipient],
+        outcomes: &[DeliveryOutcome],
+    ) {
+        match self.cfg.protocol {
+            Protocol::Smtp => self.push(smtp_data_reply(id, outcomes)),
+            Protocol::Lmtp => {
+                for reply in lmtp_data_replies(id, recipients, outcomes) {
+                    self.push(reply);
+                }
+            }
+        }
+    }
+}

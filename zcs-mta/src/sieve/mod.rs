@@ -1,0 +1,1 @@
+//! Sieve filtering (RFC 5228) of delivered mail: see `run_sieve`.
