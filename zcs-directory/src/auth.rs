@@ -3,7 +3,44 @@
 //! (`zimbra`) that checks `userPassword`.
 //!
 //! Mechanisms only judge a password for an account already found. Account and domain
-//! status, fallbacks and logging live in [`crate::Provisioning::authenticate`].
+//! status, lockout, fallbacks and logging live in [`crate::Provisioning::authenticate`].
+//!
+//! # Writing a `custom:NAME` mechanism
+//!
+//! An integrator implements [`AuthMechanism`] and registers it under `NAME`; a domain
+//! with `zimbraAuthMech custom:NAME` then uses it. The contract:
+//! - return `Ok(())` only when the password is right for that account;
+//! - return `account.AUTH_FAILED` ([`ServiceError::auth_failed`]) for a wrong password
+//!   or a user the backing service does not know, never a message saying which;
+//! - return `service.TEMPORARILY_UNAVAILABLE` when the backing service cannot be reached
+//!   (the login path then falls back to the local password when the domain allows it);
+//! - never log the password; be cancel-safe and bound every network wait.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use zcs_core::{Entry, ServiceError, ServiceResult};
+//! use zcs_directory::{AuthContext, AuthMechanism, AuthRegistry};
+//!
+//! /// Accepts the password stored in `zimbraNotes` (a toy; use your own service).
+//! struct Notes;
+//!
+//! #[async_trait]
+//! impl AuthMechanism for Notes {
+//!     fn name(&self) -> &str { "notes" }
+//!     async fn authenticate(&self, account: &Entry, password: &str, _: &AuthContext)
+//!         -> ServiceResult<()> {
+//!         match account.attrs.get("zimbraNotes") {
+//!             Some(p) if !password.is_empty() && p == password => Ok(()),
+//!             _ => Err(ServiceError::auth_failed()),
+//!         }
+//!     }
+//! }
+//!
+//! let mut registry = AuthRegistry::new();
+//! registry.register("notes", Arc::new(Notes)); // zimbraAuthMech custom:notes
+//! assert!(registry.for_auth_mech("custom:notes").is_some());
+//! ```
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,6 +50,10 @@ use async_trait::async_trait;
 use zcs_core::{Entry, ServiceError, ServiceResult};
 
 use crate::password;
+
+mod external;
+
+pub use external::{Escape, ExternalLdapAuth, expand_template};
 
 /// The name of the internal mechanism, and the default `zimbraAuthMech`.
 pub const INTERNAL: &str = "zimbra";
@@ -112,12 +153,15 @@ impl Default for AuthRegistry {
 }
 
 impl AuthRegistry {
-    /// A registry holding the built-in `zimbra` (internal) mechanism.
+    /// A registry holding the built-in mechanisms: `zimbra` (internal), `ldap` and `ad`
+    /// (external directory bind, [`ExternalLdapAuth`]).
     pub fn new() -> Self {
         let mut r = AuthRegistry {
             mechs: HashMap::new(),
         };
         r.register(INTERNAL, Arc::new(InternalAuth));
+        r.register("ldap", Arc::new(ExternalLdapAuth::ldap()));
+        r.register("ad", Arc::new(ExternalLdapAuth::active_directory()));
         r
     }
 
@@ -211,7 +255,9 @@ mod tests {
         let r = AuthRegistry::new();
         assert!(r.for_auth_mech("").is_some());
         assert!(r.for_auth_mech("Zimbra").is_some());
-        assert!(r.for_auth_mech("ldap").is_none());
+        assert!(r.for_auth_mech("ldap").is_some());
+        assert!(r.for_auth_mech("AD").is_some());
+        assert!(r.for_auth_mech("kerberos5").is_none());
         assert!(r.for_auth_mech("custom:nope").is_none());
     }
 }

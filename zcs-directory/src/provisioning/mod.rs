@@ -11,6 +11,7 @@ mod inherit;
 pub mod lockout;
 mod login;
 pub mod policy;
+pub mod preauth;
 
 use std::sync::Arc;
 
