@@ -4,6 +4,7 @@
 //! Nothing below this crate opens a socket for clients; everything here may.
 
 pub mod bootstrap;
+pub mod certmgr;
 pub mod control;
 pub mod delivery;
 pub mod frontends;

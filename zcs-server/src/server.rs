@@ -23,7 +23,7 @@ use crate::indexer::Indexer;
 use crate::localconfig::LocalConfig;
 use crate::pop3::MaildropLocks;
 use crate::pop3_backend::StorePop3Backend;
-use crate::tls::{self, CertPaths, ServerTls};
+use crate::tls::{self, CertPaths, NamedPem, ServerTls};
 
 /// How long in-flight sessions get to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -148,6 +148,41 @@ fn load_tls(home: &Home, hostname: &str) -> Option<ServerTls> {
     }
 }
 
+/// How often the server looks for a newly deployed certificate.
+const CERT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Gives each domain that carries its own certificate (`zimbraSSLCertificate` and
+/// `zimbraSSLPrivateKey`) that certificate for its name and its
+/// `zimbraVirtualHostName`s, chosen by SNI. A pair that does not load is logged and the
+/// server certificate serves those names.
+async fn load_domain_certificates(subs: &Subsystems, tls: &ServerTls) {
+    let domains = match subs.prov.all_domains().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "domain certificates not read");
+            return;
+        }
+    };
+    let pairs: Vec<NamedPem> = domains
+        .iter()
+        .filter_map(|d| {
+            let cert_pem = d.attrs.get("zimbraSSLCertificate")?.to_string();
+            let key_pem = d.attrs.get("zimbraSSLPrivateKey")?.to_string();
+            let mut names = vec![d.name.clone()];
+            names.extend(d.attrs.get_all("zimbraVirtualHostName").iter().cloned());
+            Some(NamedPem {
+                label: d.name.clone(),
+                names,
+                cert_pem,
+                key_pem,
+            })
+        })
+        .collect();
+    for (domain, why) in tls.set_name_certificates(&pairs) {
+        tracing::warn!(%domain, error = %why, "domain certificate not loaded");
+    }
+}
+
 /// Runs the server of `home` until `shutdown` turns true: first-start setup, then every
 /// listener, then an orderly stop.
 ///
@@ -195,6 +230,9 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             .and_then(|v| v.parse().ok())
             .unwrap_or(10_240_000);
     let tls = load_tls(&home, &subs.hostname);
+    if let Some(tls) = &tls {
+        load_domain_certificates(&subs, tls).await;
+    }
     let ctx = Arc::new(Context {
         home: home.clone(),
         subs,
@@ -211,6 +249,13 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
 
     let mut bound = Vec::new();
     let mut tasks = Vec::new();
+    if let Some(tls) = ctx.tls.clone() {
+        tasks.push(tokio::spawn(tls::watch_for_changes(
+            tls,
+            CERT_CHECK_INTERVAL,
+            shutdown.clone(),
+        )));
+    }
     for planned in frontends::all() {
         if let Some((attr, default)) = planned.enabled_attr
             && !ctx.server_flag(attr, default)

@@ -10,9 +10,11 @@
 //!   issued elsewhere (chain after the leaf); when present it wins.
 //!
 //! The acceptor resolves its certificate through [`ReloadableCert`], so a deployed
-//! certificate takes effect on the next handshake after [`ServerTls::reload`], without a
-//! restart.
+//! certificate takes effect on the next handshake after [`ServerTls::reload`] (which
+//! [`watch_for_changes`] calls when the files change), without a restart; a domain's own
+//! certificate is chosen by SNI for its virtual host names.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -244,16 +246,23 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsEr
     Ok(certified)
 }
 
-/// The server certificate, swappable while the acceptor keeps running.
+/// The server certificate, swappable while the acceptor keeps running, with optional
+/// per-name certificates chosen by SNI (a domain's own certificate for its virtual host
+/// names).
 #[derive(Debug)]
 pub struct ReloadableCert {
     current: RwLock<Arc<CertifiedKey>>,
+    by_name: RwLock<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl ResolvesServerCert for ReloadableCert {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        // LIMITATION: one certificate for every name; per-domain certificates chosen by
-        // SNI (zimbraSSLCertificate on the domain) are not read yet.
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = hello.server_name()
+            && let Ok(map) = self.by_name.read()
+            && let Some(found) = map.get(&name.to_ascii_lowercase())
+        {
+            return Some(found.clone());
+        }
         self.current.read().ok().map(|c| c.clone())
     }
 }
@@ -285,6 +294,7 @@ impl ServerTls {
         let certified = load_certified_key(&cert_path, &key_path)?;
         let cert = Arc::new(ReloadableCert {
             current: RwLock::new(Arc::new(certified)),
+            by_name: RwLock::new(HashMap::new()),
         });
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -316,6 +326,99 @@ impl ServerTls {
         }
         Ok(())
     }
+
+    /// Replaces the per-name certificates: each PEM pair (certificate chain, private
+    /// key) serves the names listed with it when a client asks for one of them by SNI.
+    /// Pairs that do not load are skipped and returned with the reason.
+    pub fn set_name_certificates(&self, pairs: &[NamedPem]) -> Vec<(String, String)> {
+        let mut map = HashMap::new();
+        let mut refused = Vec::new();
+        for pair in pairs {
+            match certified_from_pem(&pair.cert_pem, &pair.key_pem) {
+                Ok(key) => {
+                    let key = Arc::new(key);
+                    for name in &pair.names {
+                        map.insert(name.to_ascii_lowercase(), key.clone());
+                    }
+                }
+                Err(e) => refused.push((pair.label.clone(), e.to_string())),
+            }
+        }
+        if let Ok(mut current) = self.cert.by_name.write() {
+            *current = map;
+        }
+        refused
+    }
+
+    /// Modification times of the active pair, to notice a deployment.
+    fn stamp(&self) -> Option<(PathBuf, std::time::SystemTime, std::time::SystemTime)> {
+        let (cert, key) = self.paths.active();
+        let m = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+        Some((cert.clone(), m(&cert)?, m(&key)?))
+    }
+}
+
+/// A certificate given as PEM text for some host names (from a domain's
+/// `zimbraSSLCertificate` and `zimbraSSLPrivateKey`).
+#[derive(Clone, Debug)]
+pub struct NamedPem {
+    /// What to call it in messages (the domain name).
+    pub label: String,
+    pub names: Vec<String>,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+fn certified_from_pem(cert_pem: &str, key_pem: &str) -> Result<CertifiedKey, TlsError> {
+    let pem_err = |message: String| TlsError::Pem {
+        path: PathBuf::from("<directory attribute>"),
+        message,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| pem_err(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(pem_err("no certificate".into()));
+    }
+    let der =
+        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| pem_err(e.to_string()))?;
+    Ok(CertifiedKey::from_der(
+        chain,
+        der,
+        &rustls::crypto::ring::default_provider(),
+    )?)
+}
+
+/// Reloads `tls` whenever the active certificate files change (a `zmcertmgr deploycrt`
+/// or a file copied in by hand), checking every `every`, until `shutdown` turns true.
+/// A pair that does not load is logged and the old certificate stays in use.
+pub async fn watch_for_changes(
+    tls: ServerTls,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut last = tls.stamp();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = tls.stamp();
+        if now != last {
+            match tls.reload() {
+                Ok(()) => {
+                    tracing::info!(cert = ?now.as_ref().map(|s| &s.0), "certificate reloaded");
+                    last = now;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "new certificate not loaded; keeping the old one")
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +436,37 @@ mod tests {
         assert!(paths.ca_cert().is_file());
         let chain = fs::read_to_string(paths.server_cert()).expect("read");
         assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
+    }
+
+    #[test]
+    fn sni_names_get_their_own_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = CertPaths::new(dir.path());
+        ensure_certificates(&paths, "mail.example.test").expect("create");
+        let tls = ServerTls::load(paths).expect("load");
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec!["mail.other.test".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let refused = tls.set_name_certificates(&[
+            NamedPem {
+                label: "other.test".into(),
+                names: vec!["MAIL.other.test".into()],
+                cert_pem: cert.pem(),
+                key_pem: key.serialize_pem(),
+            },
+            NamedPem {
+                label: "broken.test".into(),
+                names: vec!["x.broken.test".into()],
+                cert_pem: "junk".into(),
+                key_pem: "junk".into(),
+            },
+        ]);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0, "broken.test");
+        let map = tls.cert.by_name.read().expect("lock");
+        assert!(map.contains_key("mail.other.test"));
     }
 
     #[test]
