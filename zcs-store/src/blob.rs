@@ -48,6 +48,13 @@ pub trait BlobStore: Send + Sync {
 
     /// Removes the bytes under `digest`. Returns whether anything was removed.
     fn remove(&self, digest: &str) -> Result<bool, StoreError>;
+
+    /// Every stored digest with the time its bytes were last written, for the orphan
+    /// sweep (`crate::Store::sweep_orphan_blobs`). Cost: a walk of the whole volume.
+    /// The default lists nothing (a backend that cannot list is never swept).
+    fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The store's handle on its blob backend, adding pins: a digest being written for a
@@ -109,6 +116,11 @@ impl Blobs {
     /// See [`BlobStore::contains`].
     pub fn exists(&self, digest: &str) -> bool {
         self.backend.contains(digest)
+    }
+
+    /// See [`BlobStore::list`].
+    pub fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
+        self.backend.list()
     }
 
     /// Removes the blob for `digest` unless it is pinned. The caller has checked that
@@ -254,6 +266,45 @@ impl BlobStore for FileBlobStore {
             Err(e) => Err(StoreError::io("remove blob", path, e)),
         }
     }
+
+    /// Walks `<root>/xx/yy/*.msg`; files whose name is not a 64-digit hex SHA-256 are
+    /// not blobs and are left out.
+    fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
+        let mut out = Vec::new();
+        let read = |dir: &Path| -> Result<Vec<PathBuf>, StoreError> {
+            match fs::read_dir(dir) {
+                Ok(it) => Ok(it.filter_map(|e| e.ok().map(|e| e.path())).collect()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(StoreError::io("list blob volume", dir, e)),
+            }
+        };
+        for l1 in read(&self.root)?.into_iter().filter(|p| p.is_dir()) {
+            for l2 in read(&l1)?.into_iter().filter(|p| p.is_dir()) {
+                for f in read(&l2)? {
+                    let Some(digest) = digest_of_file_name(&f) else {
+                        continue;
+                    };
+                    if let Ok(modified) = fs::metadata(&f).and_then(|m| m.modified()) {
+                        out.push((digest, modified));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The item digest named by a blob file `<hex>.msg`, or `None` for any other name.
+fn digest_of_file_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let hex = name.strip_suffix(".msg")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..32)
+        .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect();
+    Some(base64::engine::general_purpose::URL_SAFE.encode(bytes?))
 }
 
 #[cfg(test)]
@@ -270,6 +321,9 @@ mod tests {
         assert!(s.starts_with("/v/2c/f2/2cf24dba5fb0a30e"), "{s}");
         assert!(s.ends_with(".msg"));
         assert!(store.path_for("garbage").is_err());
+        assert_eq!(digest_of_file_name(&p), Some(d));
+        assert_eq!(digest_of_file_name(Path::new("/v/2c/f2/x.msg")), None);
+        assert_eq!(digest_of_file_name(Path::new("/v/2c/f2/.tmp")), None);
     }
 
     #[test]

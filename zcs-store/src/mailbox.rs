@@ -399,7 +399,7 @@ impl Mailbox {
 
 /// [`StoreError::AlreadyExists`] when `parent` has a child named `name` other than
 /// `except`. A top-level `Inbox` clashes in any case, as IMAP sees it.
-fn check_unique(
+pub(crate) fn check_unique(
     all: &std::collections::HashMap<i32, FolderRow>,
     parent: i32,
     name: &str,

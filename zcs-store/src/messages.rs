@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use zcs_core::{Flags, ItemId, folder};
+use zcs_core::{Flags, ItemId, ItemKind, folder};
 
 use crate::blob::{Pin, digest_of};
 use crate::error::{DbContext, StoreError};
@@ -364,31 +364,73 @@ impl Mailbox {
         .await
     }
 
-    /// Hard-deletes messages, recording a tombstone for each with the new change
-    /// number; a blob goes when its last reference does. Ids that do not exist (for
+    /// Hard-deletes items, recording a tombstone for each with the new change number.
+    /// Messages go to the dumpster when the handle's settings enable it
+    /// ([`crate::MailboxSettings::dumpster_enabled`]), otherwise their blob goes when
+    /// its last reference does. Contacts, calendar items, documents, mountpoints and
+    /// search folders are deleted in a second change. Ids that do not exist (for
     /// instance already deleted by another session) are ignored.
     pub async fn delete_items(&self, ids: &[ItemId]) -> Result<(), StoreError> {
         let ids = dedup(ids);
         self.locked(move |mb| async move {
-            let st = mb.state().await?;
             let mut present = Vec::new();
+            let mut others = Vec::new();
             for id in &ids {
                 match mb.message(*id).await {
                     Ok(_) => present.push(id.0),
-                    Err(StoreError::NoSuchMessage(_)) => {}
+                    Err(StoreError::NoSuchMessage(_)) => {
+                        if mb.item_kind(*id).await?.is_some() {
+                            others.push(id.0);
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
             }
-            if present.is_empty() {
-                return Ok(());
+            if !present.is_empty() {
+                let change = mb.state().await?.change + 1;
+                let op = if mb.settings().dumpster_enabled {
+                    RedoOp::DeleteToDumpster {
+                        change,
+                        ids: present,
+                    }
+                } else {
+                    RedoOp::Delete {
+                        change,
+                        ids: present,
+                    }
+                };
+                mb.commit(op).await?;
             }
-            mb.commit(RedoOp::Delete {
-                change: st.change + 1,
-                ids: present,
-            })
-            .await
+            if !others.is_empty() {
+                let change = mb.state().await?.change + 1;
+                mb.commit(RedoOp::DeleteItems {
+                    change,
+                    ids: others,
+                })
+                .await?;
+            }
+            Ok(())
         })
         .await
+    }
+
+    /// The kind of item `id` when it is a message, contact, calendar item, document,
+    /// mountpoint or search folder; `None` otherwise (folders and tags included).
+    pub async fn item_kind(&self, id: ItemId) -> Result<Option<ItemKind>, StoreError> {
+        let code: Option<i64> = sqlx::query_scalar(
+            "SELECT type FROM mail_item WHERE mailbox_id = ?1 AND id = ?2
+             UNION ALL SELECT 6 FROM contact WHERE mailbox_id = ?1 AND id = ?2
+             UNION ALL SELECT type FROM cal_item WHERE mailbox_id = ?1 AND id = ?2
+             UNION ALL SELECT 8 FROM document WHERE mailbox_id = ?1 AND id = ?2
+             UNION ALL SELECT type FROM folder_link WHERE mailbox_id = ?1 AND id = ?2
+             LIMIT 1",
+        )
+        .bind(self.id().0)
+        .bind(id.0)
+        .fetch_optional(&self.inner.pool)
+        .await
+        .db("look up item kind")?;
+        Ok(code.and_then(|c| ItemKind::from_code(c as u8)))
     }
 
     /// Up to `limit` messages not yet marked indexed, lowest id first.

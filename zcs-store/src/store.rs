@@ -81,8 +81,10 @@ impl Store {
     }
 
     /// Opens the store, creating directories, the database file and the schema when
-    /// missing, then recovers: cuts a torn redo tail at the last good record (WARN log)
-    /// and re-applies, with their original ids, the redo records the database missed,
+    /// missing, then recovers: cuts a torn redo tail at the last good record (WARN log);
+    /// a damaged record with good ones after it is logged at ERROR with its offset, the
+    /// file is preserved aside and replay stops there
+    /// ([`RecoveryReport::corrupt_log`]); then re-applies, with their original ids, the redo records the database missed,
     /// reading the archived logs that hold any (oldest first) before `redo.log`.
     ///
     /// # Errors
@@ -135,12 +137,17 @@ impl Store {
             records_in_log: records.len(),
             archived_logs_read: archived.files,
             torn_bytes_cut: opened.cut.as_ref().map(|(n, _)| *n).unwrap_or(0),
+            corrupt_log: opened.corrupt.clone(),
             ..RecoveryReport::default()
         };
         let last_seq = replay(&pool, &blobs, &records, &mut report).await?;
         drop(records);
         let redo = RedoLog::start(opened.file, last_seq + 1, opts.redo_rollover_bytes)?;
-        if report.replayed > 0 || report.failed > 0 || report.torn_bytes_cut > 0 {
+        if report.replayed > 0
+            || report.failed > 0
+            || report.torn_bytes_cut > 0
+            || report.corrupt_log.is_some()
+        {
             tracing::info!(?report, "store recovered from the redo log");
         }
 
@@ -275,8 +282,12 @@ impl Store {
         .await
     }
 
-    /// Deletes the account's mailbox and everything in it (no-op when it has none).
-    /// Its id is never reused.
+    /// Deletes the account's mailbox and everything in it (no-op when it has none):
+    /// messages, conversations, contacts, calendar items, documents and revisions,
+    /// links, grants, the dumpster and tombstones, in one logged change; then the blobs
+    /// nothing else references. Crash-safe: before the change commits, replay redoes
+    /// it; after, blobs left behind are orphans [`Store::sweep_orphan_blobs`] removes.
+    /// Works in maintenance mode and clears it. Its id is never reused.
     pub async fn delete_mailbox(&self, account: ZimbraId) -> Result<(), StoreError> {
         let Some(mb) = self.find_mailbox(account).await? else {
             return Ok(());
@@ -289,6 +300,9 @@ impl Store {
                 return Ok(());
             }
             inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await?;
+            if let Ok(mut m) = inner.maintenance.lock() {
+                m.remove(&account);
+            }
             if let Ok(mut locks) = inner.locks.lock() {
                 locks.remove(&mb.id().0);
             }

@@ -191,4 +191,7 @@ pub struct RecoveryReport {
     pub torn_bytes_cut: u64,
     /// Messages re-created by replay (and not deleted again) whose blob file is missing.
     pub missing_blobs: usize,
+    /// When `redo.log` had a damaged record with good records after it: the record's
+    /// file offset (replay stopped there) and where the damaged file was preserved.
+    pub corrupt_log: Option<(u64, PathBuf)>,
 }

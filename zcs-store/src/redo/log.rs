@@ -1,7 +1,10 @@
 //! The redo log file and its group-commit writer.
 //!
 //! [`RedoFile::open`] locks `<redo_dir>/redo.log`, reads every record in it and cuts a
-//! torn or corrupt tail at the last good record. [`RedoLog::start`] then hands the file
+//! torn tail at the last good record. A bad record with good ones after it is damage in
+//! the middle, not a torn write: it is logged at ERROR with its offset, the whole file
+//! is copied aside (`redo.log.corrupt-<offset>-<ms>`) for the operator, and the log is
+//! cut there too, so replay stops at the damage. [`RedoLog::start`] then hands the file
 //! to a dedicated writer thread: callers send ops over a channel, the thread gives them
 //! consecutive sequence numbers, writes everything queued in one `write`, fsyncs once and
 //! answers every caller of that batch. Concurrent callers therefore share one fsync.
@@ -36,6 +39,9 @@ pub(crate) struct Opened {
     pub records: Vec<RedoRecord>,
     /// Bytes cut from the end and the reason, when the tail was torn or corrupt.
     pub cut: Option<(u64, DecodeError)>,
+    /// When a record in the middle was damaged: its file offset and where the whole
+    /// damaged file was preserved.
+    pub corrupt: Option<(u64, PathBuf)>,
 }
 
 /// The open, locked redo log file, positioned at its end.
@@ -71,6 +77,7 @@ impl RedoFile {
         let decoded = codec::decode_log(&bytes);
 
         let mut cut = None;
+        let mut corrupt = None;
         let mut len = decoded.valid_len as u64;
         match decoded.stop {
             Some(DecodeError::BadHeader) => {
@@ -78,6 +85,31 @@ impl RedoFile {
                     "{} is not a zcs redo log",
                     path.display()
                 )));
+            }
+            Some(reason)
+                if decoded.valid_len >= FILE_HEADER_LEN
+                    && codec::next_valid_record(
+                        &bytes[FILE_HEADER_LEN..],
+                        decoded.valid_len - FILE_HEADER_LEN,
+                    )
+                    .is_some() =>
+            {
+                let dropped = bytes.len() as u64 - len;
+                let aside = preserve_aside(dir, &bytes, len)?;
+                tracing::error!(
+                    path = %path.display(),
+                    offset = len,
+                    good_records = decoded.records.len(),
+                    dropped_bytes = dropped,
+                    preserved = %aside.display(),
+                    %reason,
+                    "redo log record at this offset is damaged and good records follow it: \
+                     replay stops there and the records after it are not replayed; the \
+                     damaged file is preserved for inspection; check the disk, then \
+                     restore from backup if the database misses those changes"
+                );
+                cut = Some((dropped, reason));
+                corrupt = Some((len, aside));
             }
             Some(reason) => {
                 let dropped = bytes.len() as u64 - len;
@@ -126,6 +158,7 @@ impl RedoFile {
             },
             records: decoded.records,
             cut,
+            corrupt,
         })
     }
 
@@ -192,6 +225,23 @@ impl RedoFile {
             }
         }
     }
+}
+
+/// Copies the damaged log `bytes` to `<dir>/redo.log.corrupt-<offset>-<ms>`, durably,
+/// and returns its path.
+fn preserve_aside(dir: &Path, bytes: &[u8], offset: u64) -> Result<PathBuf, StoreError> {
+    let ms = chrono::Utc::now().timestamp_millis();
+    let aside = dir.join(format!("redo.log.corrupt-{offset}-{ms}"));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&aside)
+        .map_err(|e| StoreError::io("preserve damaged redo log", &aside, e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| StoreError::io("preserve damaged redo log", &aside, e))?;
+    sync_dir(dir)?;
+    Ok(aside)
 }
 
 /// Fsyncs a directory so a file created or renamed in it survives a crash.
@@ -475,5 +525,52 @@ mod tests {
         let again = RedoFile::open(dir.path()).unwrap();
         assert!(again.cut.is_none());
         assert_eq!(again.records.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn damage_in_the_middle_is_preserved_aside_and_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = RedoFile::open(dir.path()).unwrap();
+        let log = RedoLog::start(opened.file, 1, 0).unwrap();
+        for _ in 0..4 {
+            log.append(MailboxId(1), 0, RedoOp::Abort { seq: 9 })
+                .await
+                .unwrap();
+        }
+        log.close().await;
+
+        let path = dir.path().join("redo.log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let full = bytes.clone();
+        let mut one = Vec::new();
+        codec::encode_record(
+            &RedoRecord {
+                seq: 1,
+                timestamp_ms: 0,
+                mailbox: MailboxId(1),
+                op: RedoOp::Abort { seq: 9 },
+            },
+            &mut one,
+        );
+        // Flip a byte inside the second record's body.
+        let at = FILE_HEADER_LEN + one.len() + one.len() - 2;
+        bytes[at] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let opened = RedoFile::open(dir.path()).unwrap();
+        assert_eq!(opened.records.len(), 1);
+        let (offset, aside) = opened.corrupt.clone().expect("damage detected");
+        assert_eq!(offset, (FILE_HEADER_LEN + one.len()) as u64);
+        assert_eq!(std::fs::read(&aside).unwrap().len(), full.len());
+        assert!(matches!(opened.cut, Some((_, DecodeError::Checksum))));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), offset);
+        drop(opened);
+        // A torn tail (no good record after it) is not "damage in the middle".
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(offset - 3).unwrap();
+        drop(f);
+        let opened = RedoFile::open(dir.path()).unwrap();
+        assert!(opened.corrupt.is_none());
+        assert!(opened.cut.is_some());
     }
 }
