@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod wire;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
