@@ -18,7 +18,9 @@
 pub mod auth;
 pub mod cache;
 pub mod directory;
+pub mod ldap;
 pub mod names;
+pub mod open;
 pub mod password;
 pub mod provisioning;
 pub mod sql;
@@ -27,6 +29,8 @@ pub mod validate;
 pub use auth::{AuthContext, AuthMechanism, AuthRegistry, InternalAuth};
 pub use cache::{CacheKind, CacheSettings, CacheStats, CachedDirectory};
 pub use directory::{Directory, EntryKey};
+pub use ldap::{LdapConfig, LdapDirectory, LdapDirectoryError};
+pub use open::open_directory;
 pub use provisioning::{
     AccountContext, DEFAULT_COS, Provisioning, server_attr, server_attr_values,
 };

@@ -1,0 +1,576 @@
+//! `LdapDirectory` against a real OpenLDAP slapd: the shared `Directory` conformance
+//! suite (the very case files of `tests/conformance`), a directory laid out by Zimbra and
+//! loaded with `ldapadd`, and filter/DN injection attempts.
+//!
+//! Needs `ZCS_TEST_LDAP_URL`, `ZCS_TEST_LDAP_BIND_DN` and `ZCS_TEST_LDAP_BIND_PASSWORD`
+//! (`.ci/setup.d/20-slapd.sh` starts a slapd and exports them); every test prints a
+//! `SKIPPED:` line and passes when they are unset. Each test works in a subtree of its
+//! own (`o=zcs-test-<uuid>`), deleted at the end, so runs repeat and run in parallel.
+
+#[path = "conformance/entries.rs"]
+mod entries;
+#[path = "conformance/flows.rs"]
+mod flows;
+#[path = "conformance/races.rs"]
+mod races;
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use ldap3::{LdapConnAsync, Scope};
+use zcs_core::{AttrEdit, Attrs, EntryKind, FaultCode, ServiceResult};
+use zcs_directory::ldap::escape::parse_dn;
+use zcs_directory::{
+    AuthContext, AuthRegistry, Directory, EntryKey, LdapConfig, LdapDirectory, Provisioning,
+};
+
+/// Attributes from (name, value) pairs, repeated names becoming multiple values.
+pub fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+    let mut a = Attrs::new();
+    for (n, v) in pairs {
+        a.add(n, *v);
+    }
+    a
+}
+
+/// The fault code of a failed result.
+pub fn code<T: std::fmt::Debug>(r: ServiceResult<T>) -> FaultCode {
+    r.expect_err("expected a fault").code
+}
+
+/// The server and credentials from the environment, or `None` (after saying so).
+fn server(test: &str) -> Option<(String, String, String)> {
+    let url = std::env::var("ZCS_TEST_LDAP_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let Some(url) = url else {
+        eprintln!("SKIPPED: ZCS_TEST_LDAP_URL not set ({test} on ldap)");
+        return None;
+    };
+    let dn = std::env::var("ZCS_TEST_LDAP_BIND_DN").unwrap_or_default();
+    let pw = std::env::var("ZCS_TEST_LDAP_BIND_PASSWORD").unwrap_or_default();
+    Some((url, dn, pw))
+}
+
+/// A subtree of one test, deleted when dropped.
+pub struct Subtree {
+    url: String,
+    bind_dn: String,
+    bind_pw: String,
+    pub base: String,
+}
+
+async fn admin(url: &str, dn: &str, pw: &str) -> ldap3::Ldap {
+    let (conn, mut ldap) = LdapConnAsync::new(url).await.expect("connect to slapd");
+    ldap3::drive!(conn);
+    ldap.simple_bind(dn, pw)
+        .await
+        .expect("bind")
+        .success()
+        .expect("bind accepted");
+    ldap
+}
+
+impl Subtree {
+    async fn new(url: &str, dn: &str, pw: &str) -> Subtree {
+        let o = format!("zcs-test-{}", uuid::Uuid::new_v4().simple());
+        let base = format!("o={o}");
+        let mut ldap = admin(url, dn, pw).await;
+        let set = |v: &str| HashSet::from([v.to_string()]);
+        ldap.add(
+            &base,
+            vec![
+                ("objectClass".to_string(), set("organization")),
+                ("o".to_string(), set(&o)),
+            ],
+        )
+        .await
+        .expect("add base")
+        .success()
+        .expect("base added");
+        ldap.add(
+            &format!("cn=zimbra,{base}"),
+            vec![
+                ("objectClass".to_string(), set("organizationalRole")),
+                ("cn".to_string(), set("zimbra")),
+            ],
+        )
+        .await
+        .expect("add cn=zimbra")
+        .success()
+        .expect("cn=zimbra added");
+        let _ = ldap.unbind().await;
+        Subtree {
+            url: url.to_string(),
+            bind_dn: dn.to_string(),
+            bind_pw: pw.to_string(),
+            base,
+        }
+    }
+
+    fn config(&self) -> LdapConfig {
+        LdapConfig::new(&self.url, &self.bind_dn, &self.bind_pw).with_base(&self.base)
+    }
+}
+
+impl Drop for Subtree {
+    fn drop(&mut self) {
+        let (url, dn, pw, base) = (
+            self.url.clone(),
+            self.bind_dn.clone(),
+            self.bind_pw.clone(),
+            self.base.clone(),
+        );
+        // Drop cannot await; a thread with its own runtime can, even inside a test's.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut ldap = admin(&url, &dn, &pw).await;
+                let (found, _) = ldap
+                    .search(&base, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
+                    .await?
+                    .success()?;
+                let mut dns: Vec<String> = found
+                    .into_iter()
+                    .map(|e| ldap3::SearchEntry::construct(e).dn)
+                    .collect();
+                dns.sort_by_key(|d| std::cmp::Reverse(parse_dn(d).map_or(0, |r| r.len())));
+                for d in dns {
+                    ldap.delete(&d).await?;
+                }
+                ldap.unbind().await
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("warning: could not delete test subtree {}", self.base);
+        }
+    }
+}
+
+/// What the conformance cases see (the same shape as `tests/conformance/harness.rs`).
+pub mod harness {
+    use super::*;
+
+    /// One LDAP subtree a case runs against.
+    #[allow(dead_code)]
+    pub struct Ctx {
+        pub label: &'static str,
+        pub url: String,
+        pub cached: bool,
+        pub dir: Arc<dyn Directory>,
+        pub prov: Provisioning,
+        pub(crate) config: LdapConfig,
+    }
+
+    impl Ctx {
+        /// A second, independent handle (its own connections) on the same subtree.
+        pub async fn reopen(&self) -> Arc<dyn Directory> {
+            Arc::new(
+                LdapDirectory::connect(self.config.clone())
+                    .await
+                    .expect("reopen"),
+            )
+        }
+    }
+}
+
+/// Runs `case` in a fresh subtree, or skips loudly.
+async fn run(case_name: &str, case: impl AsyncFn(&harness::Ctx)) {
+    let Some((url, dn, pw)) = server(case_name) else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let config = tree.config();
+    let ldap = Arc::new(
+        LdapDirectory::connect(config.clone())
+            .await
+            .expect("open LDAP directory"),
+    );
+    let dir: Arc<dyn Directory> = ldap.clone();
+    let prov = Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
+    let ctx = harness::Ctx {
+        label: "ldap",
+        url: url.clone(),
+        cached: false,
+        dir,
+        prov,
+        config,
+    };
+    case(&ctx).await;
+    ldap.close().await;
+    drop(tree);
+}
+
+/// One `#[tokio::test]` per conformance case, run on LDAP.
+macro_rules! conformance {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                run(stringify!($case), $module::$case).await;
+            }
+        )*
+    };
+}
+
+conformance!(
+    entries::create_get_modify_rename_delete_every_kind,
+    entries::names_compare_case_insensitively_and_keep_spelling,
+    entries::names_unique_per_kind_addresses_across_kinds,
+    entries::modify_applies_edits_in_order,
+    entries::rename_moves_addresses,
+    entries::delete_frees_names_and_ids_are_never_reused,
+    entries::aliases_share_the_address_space,
+    entries::list_by_kind_and_domain_in_name_order,
+    entries::long_values_and_unicode_survive,
+    races::two_handles_see_each_other,
+    races::racing_creates_of_one_name_yield_one_entry,
+    races::racing_creates_of_one_address_across_kinds,
+    races::concurrent_modifies_of_one_entry_lose_nothing,
+    flows::domains_and_global_config,
+    flows::cos_inheritance,
+    flows::accounts_aliases_and_rename,
+    flows::authenticate,
+);
+
+// ---- a directory written by Zimbra --------------------------------------------------
+
+const JANE_ID: &str = "3f0ab1c4-5d6e-4f70-8a91-b2c3d4e5f601";
+const COS_ID: &str = "e00428a1-0c00-11d9-836a-000d93afea2a";
+
+/// Entries as Zimbra lays them out (DNs relative to the test subtree), for `ldapadd`.
+/// The password of jane is `test123`, stored as Zimbra 8 stores it: `{SSHA512}`.
+fn zimbra_ldif(base: &str) -> String {
+    format!(
+        "dn: cn=cos,cn=zimbra,{base}
+objectClass: organizationalRole
+cn: cos
+
+dn: cn=default,cn=cos,cn=zimbra,{base}
+objectClass: zimbraCOS
+cn: default
+description: The default COS
+zimbraId: {COS_ID}
+zimbraMailQuota: 0
+zimbraPrefMailSignatureEnabled: FALSE
+
+dn: cn=config,cn=zimbra,{base}
+objectClass: organizationalRole
+objectClass: zimbraGlobalConfig
+cn: config
+zimbraId: 0e9e6d43-7b4a-4d3e-9a71-0c1d2e3f4a5b
+zimbraDefaultDomainName: example.com
+
+dn: dc=com,{base}
+objectClass: dcObject
+objectClass: organization
+dc: com
+o: com domain
+
+dn: dc=example,dc=com,{base}
+objectClass: dcObject
+objectClass: organization
+objectClass: zimbraDomain
+objectClass: amavisAccount
+dc: example
+o: example.com domain
+zimbraDomainName: example.com
+zimbraId: 7d1c5e3a-2b4f-4a6e-8c9d-0e1f2a3b4c5d
+zimbraDomainStatus: active
+zimbraDomainType: local
+zimbraMailStatus: enabled
+
+dn: ou=people,dc=example,dc=com,{base}
+objectClass: organizationalRole
+ou: people
+cn: people
+
+dn: uid=jane,ou=people,dc=example,dc=com,{base}
+objectClass: inetOrgPerson
+objectClass: zimbraAccount
+objectClass: amavisAccount
+uid: jane
+cn: Jane Doe
+sn: Doe
+givenName: Jane
+displayName: Jane Doe
+mail: jane@example.com
+mail: j.doe@example.com
+userPassword: {{SSHA512}}bSi1dzUkkerTtJFhd7XlU3jdTxuTY6K0GNZOZKRu9BPNU4ch+hPlutHYFd4kxdgOUjlvAmoN08Rwt5SlPJJ5SHpjc0xkYXBUZXN0U2FsdCE=
+zimbraId: {JANE_ID}
+zimbraMailDeliveryAddress: jane@example.com
+zimbraMailAlias: j.doe@example.com
+zimbraAccountStatus: active
+zimbraMailStatus: enabled
+zimbraCOSId: {COS_ID}
+zimbraMailHost: mail.example.com
+
+dn: uid=j.doe,ou=people,dc=example,dc=com,{base}
+objectClass: zimbraAlias
+uid: j.doe
+zimbraId: 5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d
+zimbraAliasTargetId: {JANE_ID}
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_written_by_zimbra_reads_as_it_is() {
+    let Some((url, dn, pw)) = server("a_directory_written_by_zimbra_reads_as_it_is") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+
+    // Load with the OpenLDAP client, as an operator migrating would.
+    let mut child = std::process::Command::new("ldapadd")
+        .args(["-x", "-H", &url, "-D", &dn, "-w", &pw])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ldapadd (ldap-utils) is installed with slapd");
+    {
+        use std::io::Write;
+        let stdin = child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all(zimbra_ldif(&tree.base).as_bytes())
+            .expect("write LDIF");
+    }
+    assert!(child.wait().expect("ldapadd").success(), "ldapadd failed");
+
+    let dir = Arc::new(LdapDirectory::connect(tree.config()).await.unwrap());
+    let jane = dir
+        .get_entry(
+            EntryKind::Account,
+            &EntryKey::Name("Jane@Example.com".into()),
+        )
+        .await
+        .unwrap()
+        .expect("jane by name");
+    assert_eq!(jane.id.to_string(), JANE_ID);
+    assert_eq!(jane.name, "jane@example.com");
+    assert_eq!(
+        jane.attrs.get_all("mail"),
+        ["jane@example.com", "j.doe@example.com"]
+    );
+    assert_eq!(
+        jane.attrs.get_all("objectClass"),
+        ["inetOrgPerson", "zimbraAccount", "amavisAccount"],
+        "every stored attribute shows"
+    );
+    assert_eq!(
+        jane.attrs.get("zimbraMailDeliveryAddress"),
+        Some("jane@example.com")
+    );
+    assert!(
+        jane.attrs
+            .get("userPassword")
+            .unwrap()
+            .starts_with("{SSHA512}")
+    );
+    let by_id = dir
+        .get_entry(EntryKind::Account, &EntryKey::Id(jane.id))
+        .await
+        .unwrap();
+    assert_eq!(by_id.as_ref(), Some(&jane));
+    // The alias resolves through zimbraMailAlias (no zcs reservations exist here).
+    let found = dir.find_by_address("J.Doe@example.com").await.unwrap();
+    assert_eq!(found.map(|e| e.id), Some(jane.id));
+    let alias = dir
+        .get_entry(
+            EntryKind::Alias,
+            &EntryKey::Name("j.doe@example.com".into()),
+        )
+        .await
+        .unwrap()
+        .expect("alias entry");
+    assert_eq!(alias.attrs.get("zimbraAliasTargetId"), Some(JANE_ID));
+
+    let domains = dir.list_entries(EntryKind::Domain, None).await.unwrap();
+    let names: Vec<_> = domains.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["example.com"],
+        "dc=com is a container, not a domain"
+    );
+    assert_eq!(
+        dir.count_addresses_in_domain("example.com").await.unwrap(),
+        2
+    );
+    let cos = dir
+        .get_entry(EntryKind::Cos, &EntryKey::Id(COS_ID.parse().unwrap()))
+        .await
+        .unwrap()
+        .expect("default COS");
+    assert_eq!(cos.name, "default");
+
+    // Provisioning on top: global config, inheritance, login with the stored hash.
+    let prov = Provisioning::new(dir.clone(), AuthRegistry::new());
+    let global = prov.global_config().await.unwrap();
+    assert_eq!(
+        global.attrs.get("zimbraDefaultDomainName"),
+        Some("example.com")
+    );
+    let login = AuthContext {
+        protocol: "imap".into(),
+        remote_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    };
+    let who = prov.authenticate("jane", "test123", &login).await.unwrap();
+    assert_eq!(who.id, jane.id);
+    assert_eq!(
+        code(prov.authenticate("jane@example.com", "wrong", &login).await),
+        FaultCode::AuthFailed
+    );
+
+    // zcs writes into it: the taken alias is refused, a new account lands beside jane.
+    assert_eq!(
+        code(
+            dir.create_entry(EntryKind::Account, "j.doe@example.com", Attrs::new())
+                .await
+        ),
+        FaultCode::AccountExists
+    );
+    assert_eq!(
+        code(
+            dir.create_entry(
+                EntryKind::DistributionList,
+                "team@example.com",
+                attrs(&[("zimbraMailAlias", "J.DOE@example.com")])
+            )
+            .await
+        ),
+        FaultCode::DistributionListExists
+    );
+    let bob = dir
+        .create_entry(
+            EntryKind::Account,
+            "bob@example.com",
+            attrs(&[("cn", "Bob")]),
+        )
+        .await
+        .unwrap();
+    let edit = [AttrEdit::Add(
+        "zimbraMailAlias".into(),
+        "bobby@example.com".into(),
+    )];
+    dir.modify_entry(EntryKind::Account, bob.id, &edit)
+        .await
+        .unwrap();
+    assert_eq!(
+        dir.count_addresses_in_domain("example.com").await.unwrap(),
+        4
+    );
+    dir.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metacharacters_in_names_are_data() {
+    let Some((url, dn, pw)) = server("metacharacters_in_names_are_data") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let dir = LdapDirectory::connect(tree.config()).await.unwrap();
+    let victim = dir
+        .create_entry(EntryKind::Account, "victim@x.test", Attrs::new())
+        .await
+        .unwrap();
+
+    // Filter injection: none of these finds the victim.
+    for probe in [
+        "*",
+        "*@x.test",
+        "v*@x.test",
+        "*)(uid=*",
+        "victim@x.test)(|(uid=*",
+        "\\2a@x.test",
+    ] {
+        assert!(
+            dir.find_by_address(probe).await.unwrap().is_none(),
+            "{probe}"
+        );
+        let by_name = dir
+            .get_entry(EntryKind::Account, &EntryKey::Name(probe.into()))
+            .await;
+        assert!(matches!(by_name, Ok(None) | Err(_)), "{probe}");
+    }
+    // DN injection: special characters become part of the value.
+    for weird in [
+        "a,ou=people@x.test",
+        "b+cn=x@x.test",
+        "c\\=d@x.test",
+        " e #@x.test",
+        "f*(g)@x.test",
+        "h\"i<j>;@x.test",
+    ] {
+        let e = dir
+            .create_entry(EntryKind::Account, weird, Attrs::new())
+            .await
+            .unwrap_or_else(|err| panic!("create {weird:?}: {err}"));
+        assert_eq!(e.name, weird.trim());
+        let back = dir
+            .find_by_address(weird)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("find {weird:?}"));
+        assert_eq!(back.id, e.id);
+    }
+    let all = dir
+        .list_entries(EntryKind::Account, Some("x.test"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    assert!(all.iter().any(|e| e.id == victim.id));
+    dir.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_live_under_their_account() {
+    let Some((url, dn, pw)) = server("identities_live_under_their_account") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let dir = LdapDirectory::connect(tree.config()).await.unwrap();
+    let joe = dir
+        .create_entry(EntryKind::Account, "joe@x.test", Attrs::new())
+        .await
+        .unwrap();
+    let id = dir
+        .create_entry(
+            EntryKind::Identity,
+            "joe@x.test/Work",
+            attrs(&[("zimbraPrefFromAddress", "joe@x.test")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(id.name, "joe@x.test/Work");
+    assert_eq!(
+        code(
+            dir.create_entry(EntryKind::Signature, "nobody@x.test/sig", Attrs::new())
+                .await
+        ),
+        FaultCode::NoSuchAccount
+    );
+    // Renaming the account carries its identities along.
+    dir.rename_entry(EntryKind::Account, joe.id, "joseph@x.test")
+        .await
+        .unwrap();
+    let moved = dir
+        .get_entry(EntryKind::Identity, &EntryKey::Id(id.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.name, "joseph@x.test/Work");
+    // Deleting the account deletes them.
+    dir.delete_entry(EntryKind::Account, joe.id).await.unwrap();
+    assert!(
+        dir.get_entry(EntryKind::Identity, &EntryKey::Id(id.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    dir.close().await;
+}
