@@ -165,13 +165,31 @@ impl AuthChecker {
         Ok(())
     }
 
-    /// Pins a DMARC record (`v=DMARC1; p=...`) at `_dmarc.domain`.
+    /// Pins a DMARC record (`v=DMARC1; p=...`) at `_dmarc.domain`, and pins "no record"
+    /// at `_dmarc.` of every parent domain not pinned yet (the DMARC tree walk asks
+    /// them).
     pub fn pin_dmarc(&self, domain: &str, record: &str) -> Result<(), DkimError> {
         let name = format!("_dmarc.{domain}");
         let dmarc =
             Dmarc::parse(record.as_bytes()).map_err(|_| DkimError::BadRecord(name.clone()))?;
         self.txt.pin(fqdn(&name), Txt::from(dmarc));
+        let mut parent = domain;
+        while let Some((_, rest)) = parent.split_once('.') {
+            let key = fqdn(&format!("_dmarc.{rest}"));
+            if self.txt.get(&key).is_none() {
+                self.pin_absent_txt(&key);
+            }
+            parent = rest;
+        }
         Ok(())
+    }
+
+    /// Pins "no such record" for TXT questions about `name` (NXDOMAIN).
+    pub fn pin_absent_txt(&self, name: &str) {
+        use mail_auth::hickory_resolver::proto::op::ResponseCode;
+        let missing =
+            mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(ResponseCode::NXDomain));
+        self.txt.pin(fqdn(name), Txt::Error(missing));
     }
 
     fn params<P>(

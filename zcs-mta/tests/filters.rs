@@ -1,0 +1,282 @@
+//! Content filters at the end of data: clamd and spamd (loopback fakes speaking their
+//! protocols, and the real daemons when `ZCS_TEST_CLAMD` / `ZCS_TEST_SPAMD` are set),
+//! DKIM signing, and DKIM/SPF/DMARC verification with pinned DNS records (no DNS).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::wire::connect;
+use common::{assert_reply, config, start};
+use mail_auth::common::crypto::Ed25519Key;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use zcs_mta::restrictions::parse_networks;
+use zcs_mta::scan::clamd::{ClamdClient, ClamdVerdict};
+use zcs_mta::scan::spamd::SpamdClient;
+use zcs_mta::scan::{OnScannerFailure, SpamDestiny};
+use zcs_mta::{AuthChecker, DkimKeys, ListenerConfig, Protocol};
+
+const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A clamd double: INSTREAM, FOUND when the stream holds "EICAR-STANDARD".
+async fn fake_clamd() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut cmd = [0u8; 10];
+                s.read_exact(&mut cmd).await.unwrap();
+                assert_eq!(&cmd, b"zINSTREAM\0");
+                let mut data = Vec::new();
+                loop {
+                    let len = s.read_u32().await.unwrap() as usize;
+                    if len == 0 {
+                        break;
+                    }
+                    let mut chunk = vec![0u8; len];
+                    s.read_exact(&mut chunk).await.unwrap();
+                    data.extend(chunk);
+                }
+                let reply: &[u8] = if contains(&data, "EICAR-STANDARD") {
+                    b"stream: Test.EICAR FOUND\0"
+                } else {
+                    b"stream: OK\0"
+                };
+                s.write_all(reply).await.unwrap();
+            });
+        }
+    });
+    addr
+}
+
+/// A spamd double: GTUBE scores 1000, "SPAMMY" 8 (tag level only), the rest 1.
+async fn fake_spamd() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                s.read_to_end(&mut req).await.unwrap();
+                assert!(req.starts_with(b"SYMBOLS SPAMC/1.5\r\n"));
+                let (score, symbols) = if contains(&req, "GTUBE") {
+                    ("1000.0", "GTUBE")
+                } else if contains(&req, "SPAMMY") {
+                    ("8.0", "FAKE_RULE,OTHER")
+                } else {
+                    ("1.0", "")
+                };
+                let flag = if score == "1.0" { "False" } else { "True" };
+                let reply = format!(
+                    "SPAMD/1.1 0 EX_OK\r\nContent-length: {}\r\nSpam: {flag} ; {score} / 5.0\
+                     \r\n\r\n{symbols}",
+                    symbols.len()
+                );
+                s.write_all(reply.as_bytes()).await.unwrap();
+            });
+        }
+    });
+    addr
+}
+
+/// A loopback port with nothing listening.
+async fn dead_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+async fn send(cfg: ListenerConfig, body: &str) -> (String, Vec<Vec<u8>>) {
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "250");
+    assert_reply(&c.cmd("RCPT TO:<ann@mx.test>").await, "250");
+    let reply = c.data(body).await;
+    let got = server
+        .recorder
+        .messages()
+        .iter()
+        .map(|m| m.data.clone())
+        .collect();
+    (reply, got)
+}
+
+#[tokio::test]
+async fn viruses_are_refused_and_clamd_failure_defers() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));
+    let (reply, got) = send(cfg.clone(), &format!("Subject: v\r\n\r\n{EICAR}\r\n")).await;
+    assert_reply(
+        &reply,
+        "554 5.7.1 Message rejected: virus found (Test.EICAR)",
+    );
+    assert!(got.is_empty());
+    let (reply, got) = send(cfg.clone(), "Subject: clean\r\n\r\nhello\r\n").await;
+    assert_reply(&reply, "250");
+    assert_eq!(got.len(), 1);
+
+    cfg.filters.clamd = Some(ClamdClient::new(dead_port().await));
+    let (reply, got) = send(cfg.clone(), "Subject: clean\r\n\r\nhello\r\n").await;
+    assert_reply(&reply, "451 4.7.1");
+    assert!(got.is_empty());
+    cfg.filters.clamd_on_failure = OnScannerFailure::Accept;
+    let (reply, _) = send(cfg, "Subject: clean\r\n\r\nhello\r\n").await;
+    assert_reply(&reply, "250");
+}
+
+#[tokio::test]
+async fn spam_is_tagged_or_killed() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.spamd = Some(SpamdClient::new(fake_spamd().await));
+    let (reply, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
+    assert_reply(&reply, "554 5.7.1 Message rejected as spam");
+    assert!(got.is_empty());
+
+    let (reply, got) = send(cfg.clone(), "Subject: s\r\n\r\nSPAMMY\r\n").await;
+    assert_reply(&reply, "250");
+    let text = String::from_utf8_lossy(&got[0]).to_string();
+    assert!(text.contains("X-Spam-Flag: YES\r\n"), "{text}");
+    assert!(text.contains("X-Spam-Score: 8.000\r\n"), "{text}");
+    assert!(
+        text.contains("X-Spam-Status: Yes, score=8.000 required=6.6 tests=[FAKE_RULE,OTHER]"),
+        "{text}"
+    );
+    // Our headers sit between the Received field and the content.
+    assert!(text.starts_with("Received: "), "{text}");
+    assert!(text.ends_with("Subject: s\r\n\r\nSPAMMY\r\n"), "{text}");
+
+    let (_, got) = send(cfg.clone(), "Subject: h\r\n\r\nham\r\n").await;
+    assert!(String::from_utf8_lossy(&got[0]).contains("X-Spam-Flag: NO\r\n"));
+
+    cfg.filters.spam.destiny = SpamDestiny::Discard;
+    let (reply, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
+    assert_reply(&reply, "250");
+    assert!(got.is_empty(), "discarded");
+    cfg.filters.spam.destiny = SpamDestiny::Pass;
+    let (_, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
+    assert!(String::from_utf8_lossy(&got[0]).contains("X-Spam-Flag: YES"));
+
+    // spamd down: accepted unscanned by default.
+    cfg.filters.spamd = Some(SpamdClient::new(dead_port().await));
+    let (reply, got) = send(cfg, "Subject: h\r\n\r\nham\r\n").await;
+    assert_reply(&reply, "250");
+    assert!(!String::from_utf8_lossy(&got[0]).contains("X-Spam"));
+}
+
+const MESSAGE: &str = "From: Joe <joe@x.test>\r\nTo: ann@mx.test\r\nSubject: signed\r\n\
+Date: Fri, 4 Dec 2026 10:00:00 +0000\r\nMessage-ID: <s1@x.test>\r\n\r\nHello Ann.\r\n";
+
+#[tokio::test]
+async fn dkim_signing_then_verification() {
+    let der = Ed25519Key::generate_pkcs8().unwrap();
+    let public = Ed25519Key::from_pkcs8_der(&der).unwrap().public_key();
+    let mut keys = DkimKeys::new();
+    keys.add_ed25519_der("x.test", "sel1", &der).unwrap();
+
+    // Signing: a trusted client's mail from x.test gets a DKIM-Signature.
+    let mut cfg = config(Protocol::Smtp);
+    cfg.my_networks = parse_networks("127.0.0.0/8").unwrap();
+    cfg.filters.dkim_keys = Some(Arc::new(keys));
+    let (reply, got) = send(cfg, MESSAGE).await;
+    assert_reply(&reply, "250");
+    let signed = String::from_utf8_lossy(&got[0]).to_string();
+    let start = signed.find("DKIM-Signature:").expect("signed");
+    let signed_content = signed[start..].to_string();
+    assert!(signed_content.contains("d=x.test") && signed_content.contains("s=sel1"));
+
+    // Verification: an outside client relays the signed message to us.
+    use base64::Engine as _;
+    let p = base64::engine::general_purpose::STANDARD.encode(public);
+    let checker = AuthChecker::offline("mx.test").unwrap();
+    checker
+        .pin_dkim_key("sel1", "x.test", &format!("v=DKIM1; k=ed25519; p={p}"))
+        .unwrap();
+    checker
+        .pin_spf("x.test", "v=spf1 ip4:127.0.0.1 -all")
+        .unwrap();
+    checker.pin_dmarc("x.test", "v=DMARC1; p=reject").unwrap();
+    let checker = Arc::new(checker);
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.auth_check = Some(checker.clone());
+    let started = std::time::Instant::now();
+    let (reply, got) = send(cfg.clone(), &signed_content).await;
+    assert_reply(&reply, "250");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no real DNS waits"
+    );
+    let text = String::from_utf8_lossy(&got[0]).to_string();
+    let ar = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Authentication-Results:"))
+        .take_while(|l| l.starts_with("Authentication-Results:") || l.starts_with('\t'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(ar.starts_with("Authentication-Results: mx.test;"), "{text}");
+    assert!(ar.contains("dkim=pass"), "{ar}");
+    assert!(ar.contains("spf=pass"), "{ar}");
+    assert!(ar.contains("dmarc=pass"), "{ar}");
+
+    // A tampered body no longer passes DKIM (DMARC still passes through aligned SPF).
+    let tampered = signed_content.replace("Hello Ann.", "Send money.");
+    let (_, got) = send(cfg, &tampered).await;
+    let text = String::from_utf8_lossy(&got[0]).to_string();
+    assert!(!text.contains("dkim=pass"), "{text}");
+    assert!(text.contains("body hash did not verify"), "{text}");
+}
+
+#[tokio::test]
+async fn real_clamd() {
+    let Ok(addr) = std::env::var("ZCS_TEST_CLAMD") else {
+        eprintln!("SKIPPED real_clamd: ZCS_TEST_CLAMD is not set (see .ci/setup.d/40-scanners.sh)");
+        return;
+    };
+    let client = ClamdClient::new(addr);
+    client.ping().await.unwrap();
+    assert!(matches!(
+        client.scan(EICAR.as_bytes()).await,
+        Ok(ClamdVerdict::Infected(_))
+    ));
+    assert_eq!(client.scan(b"hello clean\n").await, Ok(ClamdVerdict::Clean));
+    let corpus = std::path::Path::new("/work/shared/corpus/zimbra-qa/virus");
+    if let Ok(dir) = std::fs::read_dir(corpus) {
+        for entry in dir.flatten() {
+            let data = std::fs::read(entry.path()).unwrap();
+            let verdict = client.scan(&data).await.unwrap();
+            eprintln!("{}: {verdict:?}", entry.path().display());
+        }
+    }
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.clamd = Some(client);
+    let (reply, got) = send(cfg, &format!("Subject: v\r\n\r\n{EICAR}\r\n")).await;
+    assert_reply(&reply, "554 5.7.1");
+    assert!(got.is_empty());
+}
+
+#[tokio::test]
+async fn real_spamd() {
+    let Ok(addr) = std::env::var("ZCS_TEST_SPAMD") else {
+        eprintln!("SKIPPED real_spamd: ZCS_TEST_SPAMD is not set (see .ci/setup.d/40-scanners.sh)");
+        return;
+    };
+    let client = SpamdClient::new(addr);
+    let gtube =
+        format!("From: a@example.test\r\nTo: b@example.test\r\nSubject: t\r\n\r\n{GTUBE}\r\n");
+    let result = client.check(gtube.as_bytes()).await.unwrap();
+    assert!(result.is_spam && result.score >= 15.0, "{result:?}");
+    assert!(result.symbols.iter().any(|s| s == "GTUBE"), "{result:?}");
+    let ham = client.check(MESSAGE.as_bytes()).await.unwrap();
+    assert!(!ham.is_spam, "{ham:?}");
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.spamd = Some(client);
+    let (reply, _) = send(cfg, &gtube).await;
+    assert_reply(&reply, "554 5.7.1");
+}
