@@ -28,7 +28,8 @@ def fresh(tmp_path_factory):
     assert re.search(r"password: \S+", out)
     host = z.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
     z.zmprov("ms", host, "zimbraSmtpPort", z.smtp_port, "zimbraLmtpBindPort", z.lmtp_port,
-             "zimbraImapBindPort", z.imap_port, "zimbraPop3BindPort", z.pop3_port)
+             "zimbraImapBindPort", z.imap_port, "zimbraPop3BindPort", z.pop3_port,
+             *z.tls_and_http_port_args())
     z.start()
     z.zmprov("cd", DOMAIN)
     z.zmprov("ca", USER, PASSWORD)

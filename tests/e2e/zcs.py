@@ -63,12 +63,20 @@ class Zcs:
                     "zimbraLmtpBindPort", self.lmtp_port,
                     "zimbraImapBindPort", self.imap_port,
                     "zimbraPop3BindPort", self.pop3_port,
-                    "zimbraImapSSLBindPort", self.imaps_port,
-                    "zimbraPop3SSLBindPort", self.pop3s_port,
-                    "zimbraMailPort", self.http_port,
-                    "zimbraMailSSLPort", self.https_port,
-                    "zimbraAdminPort", self.admin_port)
+                    *self.tls_and_http_port_args())
         return out
+
+    def tls_and_http_port_args(self):
+        """zmprov ms arguments moving the TLS and HTTP listeners to this home's ports."""
+        return ["zimbraImapSSLBindPort", self.imaps_port,
+                "zimbraPop3SSLBindPort", self.pop3s_port,
+                "zimbraMailPort", self.http_port,
+                "zimbraMailSSLPort", self.https_port,
+                "zimbraAdminPort", self.admin_port]
+
+    def pid(self):
+        """The running server's process id."""
+        return int((self.home / "log" / "zcs.pid").read_text().split()[0])
 
     def start(self):
         self.run("zmcontrol", "start")

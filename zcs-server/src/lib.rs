@@ -14,6 +14,7 @@ pub mod imap_backend;
 pub mod indexer;
 pub mod listener;
 pub mod localconfig;
+pub mod logging;
 pub mod login;
 pub mod pop3;
 pub mod pop3_backend;

@@ -71,6 +71,17 @@ pub const KEYS: &[KeyDef] = &[
         desc: "redo log directory",
     },
     KeyDef {
+        name: "zcs_log_level",
+        default: "info",
+        desc: "log levels of mailbox.log (EnvFilter syntax, e.g. info,zcs_server::imap=debug); \
+               applied at run time on SIGHUP",
+    },
+    KeyDef {
+        name: "zcs_log_retention_days",
+        default: "30",
+        desc: "days rolled-over logs (mailbox.log.YYYY-MM-DD, audit.log.*) are kept",
+    },
+    KeyDef {
         name: "zimbra_zmprov_default_soap_server",
         default: "localhost",
         desc: "server zmprov talks to in SOAP mode",

@@ -39,7 +39,12 @@ pub async fn protocol_login(
     let account = match prov.authenticate(user, password, &ctx).await {
         Ok(a) => a,
         Err(e) if e.code == FaultCode::Failure => return Err(LoginRefusal::Unavailable),
-        Err(_) => return Err(LoginRefusal::Failed),
+        Err(e) => {
+            // The audit trail (audit.log); the name is the client's text, escaped there.
+            tracing::warn!(target: "zimbra.security", cmd = "Auth", account = user,
+                protocol, ip = %remote_ip, error = %e.code, "authentication failed");
+            return Err(LoginRefusal::Failed);
+        }
     };
     let effective = prov.effective_account_attrs(&account).await.map_err(|e| {
         tracing::error!(account = %account.name, error = %e, "read account failed");
@@ -50,10 +55,12 @@ pub async fn protocol_login(
             .get(attr)
             .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
         {
-            tracing::info!(account = %account.name, ip = %remote_ip, proto = protocol, attr,
-                "login refused: protocol disabled for the account");
+            tracing::warn!(target: "zimbra.security", cmd = "Auth", account = %account.name,
+                protocol, ip = %remote_ip, attr, "login refused: protocol disabled for the account");
             return Err(LoginRefusal::Failed);
         }
     }
+    tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
+        protocol, ip = %remote_ip, "authentication succeeded");
     Ok((account, effective))
 }

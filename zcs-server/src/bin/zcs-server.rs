@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use zcs_server::home::Home;
-use zcs_server::{bootstrap, server};
+use zcs_server::localconfig::LocalConfig;
+use zcs_server::{bootstrap, logging, server};
 
 /// The zcs mail server.
 #[derive(Parser)]
@@ -30,12 +31,6 @@ enum Cmd {
 fn main() -> ExitCode {
     zcs_server::private_umask();
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(false)
-        .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -52,7 +47,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match args.command {
-            Some(Cmd::Init) => init(&home).await,
+            Some(Cmd::Init) => {
+                logging::init(None, "info", logging::DEFAULT_RETENTION_DAYS);
+                init(&home).await
+            }
             Some(Cmd::Run) | None => run(home).await,
         }
     });
@@ -80,7 +78,38 @@ async fn init(home: &Home) -> Result<(), String> {
     Ok(())
 }
 
+/// The log settings of the local config (defaults before the first start).
+fn log_settings(home: &Home) -> (String, u32) {
+    let lc = LocalConfig::load(home).ok();
+    let level = lc
+        .as_ref()
+        .and_then(|lc| lc.get("zcs_log_level"))
+        .unwrap_or_else(|| "info".into());
+    let days = lc
+        .as_ref()
+        .and_then(|lc| lc.get("zcs_log_retention_days"))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(logging::DEFAULT_RETENTION_DAYS);
+    (level, days)
+}
+
 async fn run(home: Home) -> Result<(), String> {
+    let (level, days) = log_settings(&home);
+    let control = logging::init(Some(&home.log()), &level, days);
+    // SIGHUP re-reads the log levels from the local config (zmlocalconfig -e
+    // zcs_log_level=...), as Zimbra's log4j reload does.
+    if let (Some(control), Ok(mut hup)) = (control, signal(SignalKind::hangup())) {
+        let home = home.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let (level, _) = log_settings(&home);
+                match control.reload(&level) {
+                    Ok(()) => tracing::info!(level = %level, "log levels reloaded"),
+                    Err(e) => tracing::warn!(error = %e, "zcs_log_level not applied"),
+                }
+            }
+        });
+    }
     let (tx, rx) = watch::channel(false);
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;

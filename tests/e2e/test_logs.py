@@ -1,0 +1,97 @@
+"""The operator's logs: mailbox.log in Zimbra's line layout, audit.log with the logins
+and their failures (client text escaped, passwords never written), and log levels
+changed at run time with zmlocalconfig and SIGHUP."""
+
+import imaplib
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from zcs import Zcs
+
+DOMAIN = "logs.test"
+USER = f"logger@{DOMAIN}"
+PASSWORD = "log-secret-77"
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (ERROR|WARN |INFO |DEBUG|TRACE) "
+                  r"\[[^\]]*\] \[[^\]]*\] \w+ - ")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    zcs = Zcs(tmp_path_factory.mktemp("logs"))
+    zcs.init()
+    zcs.zmprov("cd", DOMAIN)
+    zcs.zmprov("ca", USER, PASSWORD)
+    zcs.env.pop("RUST_LOG", None)
+    zcs.start()
+    yield zcs
+    zcs.stop()
+
+
+def read(zcs, name):
+    path = zcs.home / "log" / name
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def wait_for(predicate, what):
+    deadline = time.time() + 10
+    while not predicate():
+        assert time.time() < deadline, what
+        time.sleep(0.2)
+
+
+def test_mailbox_log_lines_have_zimbra_layout(server):
+    text = read(server, "mailbox.log")
+    lines = [l for l in text.splitlines() if l]
+    assert lines, "mailbox.log is empty"
+    bad = [l for l in lines if not LINE.match(l)]
+    assert not bad, bad[:3]
+
+
+def test_a_literal_login_name_cannot_forge_a_log_line(server):
+    import socket
+    with socket.create_connection(("127.0.0.1", server.imap_port)) as s:
+        s.settimeout(5)
+        s.recv(1000)
+        name = b"x\r\n2026-01-01 00:00:00,000 INFO  [forged] [] security - authentication succeeded"
+        s.sendall(b"a1 LOGIN {%d+}\r\n" % len(name) + name + b" wrong\r\n")
+        s.recv(1000)
+    wait_for(lambda: "[forged]" in read(server, "audit.log"), "no audit line for the literal")
+    for line in read(server, "audit.log").splitlines():
+        if "[forged]" in line:
+            assert LINE.match(line) and "authentication failed" in line, line
+            assert not line.startswith("2026-01-01"), line
+
+
+def test_logins_reach_the_audit_log_without_passwords(server):
+    imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login("nobody@logs.test", "wrong-pass-123")
+    imap.logout()
+    with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+        imap.login(USER, PASSWORD)
+    wait_for(lambda: "authentication succeeded" in read(server, "audit.log"), "no audit line")
+    audit = read(server, "audit.log")
+    assert "authentication failed" in audit
+    assert "account=nobody@logs.test" in audit, audit
+    assert f"account={USER}" in audit
+    for name in ("audit.log", "mailbox.log", "zcs.out"):
+        text = read(server, name)
+        assert PASSWORD not in text and "wrong-pass-123" not in text, name
+
+
+def test_sighup_applies_new_log_levels(server):
+    assert " DEBUG " not in read(server, "mailbox.log")
+    server.run("zmlocalconfig", "-e", "zcs_log_level=debug")
+    os.kill(server.pid(), signal.SIGHUP)
+    wait_for(lambda: "log levels reloaded" in read(server, "mailbox.log"), "no reload line")
+    with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+        imap.login(USER, PASSWORD)
+        imap.select("INBOX")
+    wait_for(lambda: " DEBUG " in read(server, "mailbox.log"), "no DEBUG line after reload")
+    server.run("zmlocalconfig", "-e", "zcs_log_level=info")
+    os.kill(server.pid(), signal.SIGHUP)
