@@ -19,6 +19,7 @@ pub mod login;
 pub mod pop3;
 pub mod pop3_backend;
 pub mod server;
+pub mod soap;
 pub mod tls;
 pub mod zmprov;
 

@@ -1,11 +1,281 @@
-//! The HTTP listeners: the user SOAP/JSON API and REST on `zimbraMailPort` and
-//! `zimbraMailSSLPort`, the admin API on `zimbraAdminPort`.
+//! The HTTP listeners: the user SOAP/JSON API on `zimbraMailPort` (cleartext) and
+//! `zimbraMailSSLPort` (implicit TLS), and the admin API on `zimbraAdminPort` (TLS
+//! only). Routing, body limits and cookies live here; SOAP itself is `crate::soap`.
 //!
-//! LIMITATION: none is served yet (issue 8); this list is where they are added.
+//! `/service/soap[/<anything>]` is served on the mail ports; `/service/admin/soap
+//! [/<anything>]` only on the admin port, which also answers account and mail requests
+//! (Zimbra's `allowed.ports`).
+// LIMITATION: /service/upload, /service/preauth and /home REST are not served yet.
 
-use super::Planned;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::ListenerExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use super::{Context, Planned, PortFrom, tls_handshake};
+use crate::soap::{Caller, SoapService};
+
+/// Largest request body accepted (AddMsg carries whole messages).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The listeners of this front end.
 pub fn listeners() -> Vec<Planned> {
-    Vec::new()
+    vec![
+        Planned {
+            service: "mailbox",
+            protocol: "http",
+            port: PortFrom::Attr("zimbraMailPort"),
+            addr_attr: Some("zimbraMailBindAddress"),
+            enabled_attr: None,
+            needs_tls: false,
+            spawn: spawn_http,
+        },
+        Planned {
+            service: "mailbox",
+            protocol: "https",
+            port: PortFrom::Attr("zimbraMailSSLPort"),
+            addr_attr: Some("zimbraMailSSLBindAddress"),
+            enabled_attr: None,
+            needs_tls: true,
+            spawn: spawn_https,
+        },
+        Planned {
+            service: "mailbox",
+            protocol: "admin",
+            port: PortFrom::Attr("zimbraAdminPort"),
+            addr_attr: Some("zimbraAdminBindAddress"),
+            enabled_attr: None,
+            needs_tls: true,
+            spawn: spawn_admin,
+        },
+    ]
+}
+
+/// One service per server, built on first use from the context.
+fn service(ctx: &Context) -> Arc<SoapService> {
+    static SERVICES: std::sync::Mutex<Vec<(usize, Arc<SoapService>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key = ctx as *const Context as usize;
+    let mut all = SERVICES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, s)) = all.iter().find(|(k, _)| *k == key) {
+        return s.clone();
+    }
+    let s = Arc::new(SoapService::new(
+        ctx.subs.prov.clone(),
+        ctx.subs.store.clone(),
+        ctx.subs.index.clone(),
+        ctx.indexer.clone(),
+        Some(ctx.delivery.clone()),
+        ctx.subs.hostname.clone(),
+    ));
+    all.push((key, s.clone()));
+    s
+}
+
+#[derive(Clone)]
+struct AppState {
+    svc: Arc<SoapService>,
+    admin: bool,
+}
+
+/// The router of one listener: user paths, or (admin) the admin path.
+pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
+    let state = AppState { svc, admin };
+    let r = if admin {
+        Router::new()
+            .route("/service/admin/soap", post(soap))
+            .route("/service/admin/soap/", post(soap))
+            .route("/service/admin/soap/{*rest}", post(soap))
+    } else {
+        Router::new()
+            .route("/service/soap", post(soap))
+            .route("/service/soap/", post(soap))
+            .route("/service/soap/{*rest}", post(soap))
+    };
+    r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+async fn soap(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = Caller {
+        admin_port: state.admin,
+        remote_ip: peer.ip(),
+        cookie_token: cookie(&headers, "ZM_AUTH_TOKEN"),
+        cookie_admin_token: cookie(&headers, "ZM_ADMIN_AUTH_TOKEN"),
+    };
+    let reply = state.svc.handle(&caller, &body).await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, reply.body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
+    if let Some(c) = reply
+        .set_cookie
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+/// Serves `router` on a plain listener until shutdown.
+pub async fn serve_plain(listener: TcpListener, router: Router, shutdown: watch::Receiver<bool>) {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(wait_shutdown(shutdown))
+        .await;
+    if let Err(e) = served {
+        tracing::error!(proto = "http", error = %e, "listener failed");
+    }
+}
+
+/// Serves `router` over TLS until shutdown. Handshakes run in their own tasks so a
+/// slow client cannot hold up the accept loop.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    proto: &'static str,
+) {
+    let local = listener.local_addr().ok();
+    let (tx, rx) = mpsc::channel(64);
+    let accept_shutdown = shutdown.clone();
+    let acceptor_task = tokio::spawn(accept_tls(listener, acceptor, tx, accept_shutdown, proto));
+    // Through tap_io, axum knows how to give handlers the peer address.
+    let tls = TlsListener { rx, local }.tap_io(|_io| {});
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(tls, app)
+        .with_graceful_shutdown(wait_shutdown(shutdown))
+        .await;
+    acceptor_task.abort();
+    if let Err(e) = served {
+        tracing::error!(proto, error = %e, "listener failed");
+    }
+}
+
+async fn wait_shutdown(mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            break;
+        }
+    }
+}
+
+type TlsConn = (TlsStream<TcpStream>, SocketAddr);
+
+async fn accept_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    tx: mpsc::Sender<TlsConn>,
+    mut shutdown: watch::Receiver<bool>,
+    proto: &'static str,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(proto, error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (acceptor, tx) = (acceptor.clone(), tx.clone());
+        tokio::spawn(async move {
+            if let Some(tls) = tls_handshake(&acceptor, stream, peer, proto).await {
+                let _ = tx.send((tls, peer)).await;
+            }
+        });
+    }
+}
+
+/// Completed TLS connections, as axum's listener.
+struct TlsListener {
+    rx: mpsc::Receiver<TlsConn>,
+    local: Option<SocketAddr>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            // The accept task ended (shutdown): park until axum stops polling us.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.local
+            .ok_or_else(|| std::io::Error::other("listener address unknown"))
+    }
+}
+
+fn spawn_http(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let router = router(service(&ctx), false);
+    tokio::spawn(serve_plain(listener, router, shutdown))
+}
+
+fn spawn_https(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let router = router(service(&ctx), false);
+    let acceptor = ctx.acceptor();
+    tokio::spawn(async move {
+        let Some(acceptor) = acceptor else { return };
+        serve_tls(listener, acceptor, router, shutdown, "https").await;
+    })
+}
+
+fn spawn_admin(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let router = router(service(&ctx), true);
+    let acceptor = ctx.acceptor();
+    tokio::spawn(async move {
+        let Some(acceptor) = acceptor else { return };
+        serve_tls(listener, acceptor, router, shutdown, "admin").await;
+    })
 }

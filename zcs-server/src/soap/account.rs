@@ -1,0 +1,347 @@
+//! urn:zimbraAccount: password authentication and token re-validation, GetInfo,
+//! ChangePassword, EndSession, Get/ModifyPrefs and GetAccountInfo.
+//!
+//! Logins go through `Provisioning::authenticate`, the path IMAP and POP3 use, so
+//! account status, lockout and password policy apply the same way.
+
+use zcs_core::attrs::{self, AttrFlags};
+use zcs_core::{AttrEdit, Attrs, Entry, FaultCode, ServiceError, ServiceResult};
+use zcs_directory::AuthContext;
+
+use super::context::{Ctx, is_admin};
+use super::element::{AttrKind, Element};
+use super::envelope::{NS_ACCOUNT, NS_ADMIN};
+use super::response;
+use super::token::{self, TokenData};
+
+/// Routes a urn:zimbraAccount request; `None` when the name is not one of them.
+pub(crate) async fn dispatch(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
+) -> Option<ServiceResult<Element>> {
+    Some(match name {
+        "AuthRequest" => auth(ctx, req, false).await,
+        "GetInfoRequest" => get_info(ctx, req).await,
+        "ChangePasswordRequest" => change_password(ctx, req).await,
+        "EndSessionRequest" => end_session(ctx).await,
+        "GetPrefsRequest" => get_prefs(ctx, req).await,
+        "ModifyPrefsRequest" => modify_prefs(ctx, req).await,
+        "GetAccountInfoRequest" => get_account_info(ctx, req).await,
+        _ => return None,
+    })
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The lifetime in ms from a duration attribute of the effective attributes.
+fn lifetime_ms(effective: &Attrs, attr: &str, default_ms: u64) -> i64 {
+    effective
+        .get(attr)
+        .and_then(|v| attrs::value::parse_duration_ms(v).ok())
+        .unwrap_or(default_ms) as i64
+}
+
+/// Issues and registers a token for `account`; returns it with its lifetime in ms.
+pub(crate) async fn issue(
+    ctx: &mut Ctx<'_>,
+    account: &Entry,
+    admin: bool,
+) -> ServiceResult<(String, i64)> {
+    let svc = ctx.svc;
+    let effective = svc.prov.effective_account_attrs(account).await?;
+    let lifetime = if admin {
+        lifetime_ms(&effective, "zimbraAdminAuthTokenLifetime", 12 * 3_600_000)
+    } else {
+        lifetime_ms(&effective, "zimbraAuthTokenLifetime", 2 * 86_400_000)
+    };
+    let now = now_ms();
+    let data = TokenData {
+        account: account.id,
+        expires_ms: now + lifetime,
+        admin,
+        tid: token::new_tid(),
+    };
+    let key = svc.key().await?;
+    let tok = token::encode(key, &data);
+    token::register(&svc.prov, account, &data, now).await?;
+    let cookie = if admin {
+        "ZM_ADMIN_AUTH_TOKEN"
+    } else {
+        "ZM_AUTH_TOKEN"
+    };
+    ctx.set_cookie = Some(format!("{cookie}={tok}; Path=/; HttpOnly"));
+    Ok((tok, lifetime))
+}
+
+/// The account a login names: `account by="name|id"` or (admin) `name`.
+fn login_name(req: &Element) -> ServiceResult<(String, String)> {
+    if let Some(a) = req.child("account") {
+        let by = a.attr("by").unwrap_or("name").to_string();
+        return Ok((by, a.text().trim().to_string()));
+    }
+    if let Some(n) = req.attr("name").or_else(|| req.attr("account")) {
+        return Ok(("name".into(), n.trim().to_string()));
+    }
+    Err(ServiceError::invalid_request(
+        "missing required element: account",
+    ))
+}
+
+/// AuthRequest, user (urn:zimbraAccount) or admin (urn:zimbraAdmin): a password
+/// login, or re-validation of an `authToken` the request carries.
+pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> ServiceResult<Element> {
+    let svc = ctx.svc;
+    let ns = if admin { NS_ADMIN } else { NS_ACCOUNT };
+    let mut resp = response("AuthResponse", ns);
+
+    if req.attr("password").is_none()
+        && let Some(tok) = req
+            .attr("authToken")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    {
+        // Token re-validation: the same token comes back with its remaining lifetime.
+        ctx.token = Some(tok.to_string());
+        let auth = if admin {
+            ctx.admin().await?
+        } else {
+            ctx.auth().await?
+        };
+        resp.add_text("authToken", tok);
+        resp.set_content(
+            "lifetime",
+            (auth.data.expires_ms - now_ms()).to_string(),
+            AttrKind::Num,
+        );
+        return Ok(resp);
+    }
+
+    let (by, key) = login_name(req)?;
+    let password = req.req("password")?;
+    let name = match by.as_str() {
+        "id" => match svc.prov.find_account(&key).await? {
+            Some(a) => a.name,
+            None => return Err(ServiceError::auth_failed()),
+        },
+        "name" => key,
+        _ => {
+            return Err(ServiceError::invalid_request(format!(
+                "unsupported account by: {by}"
+            )));
+        }
+    };
+    let actx = AuthContext {
+        protocol: "soap".into(),
+        remote_ip: Some(ctx.caller.remote_ip),
+    };
+    let account = svc.prov.authenticate(&name, password, &actx).await?;
+    if admin && !is_admin(&account) {
+        tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip,
+            "admin auth refused: not an admin account");
+        return Err(ServiceError::perm_denied("not an admin account"));
+    }
+    let (tok, lifetime) = issue(ctx, &account, admin).await?;
+    tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip, proto = "soap",
+        admin, "login");
+    resp.add_text("authToken", tok);
+    resp.set_content("lifetime", lifetime.to_string(), AttrKind::Num);
+    if !admin {
+        // The mail host the client should talk to (this server).
+        let host = account.attrs.get("zimbraMailHost").unwrap_or(&svc.hostname);
+        resp.add_text("refer", host);
+    }
+    Ok(resp)
+}
+
+/// `prefs` (zimbraPref*) or `attrs` (accountInfo-flagged) of the effective attributes,
+/// as a key/value list.
+fn kv_section(name: &str, item: &str, effective: &Attrs, want: impl Fn(&str) -> bool) -> Element {
+    let mut el = Element::new(name).unique();
+    el.kv = true;
+    for (n, values) in effective.iter() {
+        if !want(n) {
+            continue;
+        }
+        for v in values {
+            el.add_new(item).set("name", n).set_text(v.clone());
+        }
+    }
+    el
+}
+
+fn is_pref(name: &str) -> bool {
+    name.starts_with("zimbraPref")
+}
+
+fn is_account_info(name: &str) -> bool {
+    attrs::meta(name).is_some_and(|m| m.flags.contains(AttrFlags::ACCOUNT_INFO))
+}
+
+/// GetInfoRequest `sections=` (mbox, prefs, attrs; the rest are empty here).
+async fn get_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let auth = ctx.auth().await?;
+    let account = ctx.target_account().await?;
+    let svc = ctx.svc;
+    let effective = svc.prov.effective_account_attrs(&account).await?;
+    let sections: Vec<String> = req
+        .attr("sections")
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
+        .unwrap_or_else(|| vec!["mbox".into(), "prefs".into(), "attrs".into()]);
+    let want = |s: &str| sections.iter().any(|x| x == s);
+
+    let mut resp = response("GetInfoResponse", NS_ACCOUNT);
+    resp.set_content("version", env!("CARGO_PKG_VERSION"), AttrKind::Str);
+    resp.set_content("id", account.id.to_string(), AttrKind::Str);
+    resp.set_content("name", account.name.clone(), AttrKind::Str);
+    resp.set_content(
+        "lifetime",
+        (auth.data.expires_ms - now_ms()).to_string(),
+        AttrKind::Num,
+    );
+    if want("mbox") {
+        let mb = ctx.mailbox().await?;
+        let used = mb
+            .quota_usage()
+            .await
+            .map_err(super::context::store_fault)?;
+        resp.set_content("used", used.to_string(), AttrKind::Num);
+    }
+    resp.set_content(
+        "rest",
+        format!("https://{}/home/{}", svc.hostname, account.name),
+        AttrKind::Str,
+    );
+    if want("prefs") {
+        resp.add(kv_section("prefs", "pref", &effective, is_pref));
+    }
+    if want("attrs") {
+        resp.add(kv_section("attrs", "attr", &effective, is_account_info));
+    }
+    // LIMITATION: zimlets, props, identities, signatures, data sources and child
+    // accounts are not kept yet; those sections are left out.
+    Ok(resp)
+}
+
+/// ChangePasswordRequest: old `password`... as Zimbra names them: `oldPassword` and
+/// `password`; a fresh token comes back.
+async fn change_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let svc = ctx.svc;
+    let (by, key) = login_name(req)?;
+    let name = if by == "id" {
+        svc.prov.get_account(&key).await?.name
+    } else {
+        key
+    };
+    let old = req.req("oldPassword")?;
+    let new = req.req("password")?;
+    let actx = AuthContext {
+        protocol: "soap".into(),
+        remote_ip: Some(ctx.caller.remote_ip),
+    };
+    let account = svc.prov.change_password(&name, old, new, &actx).await?;
+    let (tok, lifetime) = issue(ctx, &account, false).await?;
+    let mut resp = response("ChangePasswordResponse", NS_ACCOUNT);
+    resp.add_text("authToken", tok);
+    resp.set_content("lifetime", lifetime.to_string(), AttrKind::Num);
+    Ok(resp)
+}
+
+/// EndSessionRequest: the token used is voided.
+async fn end_session(ctx: &mut Ctx<'_>) -> ServiceResult<Element> {
+    let auth = ctx.auth().await?;
+    token::unregister(&ctx.svc.prov, &auth.account, auth.data.tid).await?;
+    tracing::info!(account = %auth.account.name, "session ended");
+    Ok(response("EndSessionResponse", NS_ACCOUNT))
+}
+
+/// GetPrefsRequest: every zimbraPref*, or those named by `pref name=` children.
+async fn get_prefs(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let account = ctx.target_account().await?;
+    let effective = ctx.svc.prov.effective_account_attrs(&account).await?;
+    let asked: Vec<String> = req
+        .children_named("pref")
+        .filter_map(|p| p.attr("name").map(str::to_lowercase))
+        .collect();
+    let mut resp = response("GetPrefsResponse", NS_ACCOUNT);
+    resp.kv = true;
+    for (n, values) in effective.iter() {
+        if !is_pref(n) || (!asked.is_empty() && !asked.contains(&n.to_lowercase())) {
+            continue;
+        }
+        for v in values {
+            resp.add_new("pref").set("name", n).set_text(v.clone());
+        }
+    }
+    Ok(resp)
+}
+
+/// ModifyPrefsRequest: `pref name="zimbraPrefX"` (`+name` adds, `-name` removes a
+/// value), or JSON `_attrs`. Only zimbraPref* attributes are accepted; values are
+/// checked by the registry.
+async fn modify_prefs(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let account = ctx.target_account().await?;
+    let mut args = Vec::new();
+    for p in req
+        .children
+        .iter()
+        .filter(|c| c.name == "pref" || c.name == "a")
+    {
+        let Some(n) = p.attr("name").or_else(|| p.attr("n")) else {
+            continue;
+        };
+        let bare = n.trim_start_matches(['+', '-']);
+        if !is_pref(bare) {
+            return Err(ServiceError::new(
+                FaultCode::InvalidAttrName,
+                format!("pref name must start with zimbraPref: {bare}"),
+            ));
+        }
+        if attrs::lookup(bare).is_none() {
+            return Err(ServiceError::new(
+                FaultCode::InvalidAttrName,
+                format!("no such attribute: {bare}"),
+            ));
+        }
+        args.push(n.to_string());
+        args.push(p.text().to_string());
+    }
+    let edits = AttrEdit::parse_pairs(&args).map_err(ServiceError::invalid_request)?;
+    if !edits.is_empty() {
+        ctx.svc
+            .prov
+            .modify_account(&account.id.to_string(), &edits)
+            .await?;
+    }
+    Ok(response("ModifyPrefsResponse", NS_ACCOUNT))
+}
+
+/// GetAccountInfoRequest `account by=`: public facts about an account.
+async fn get_account_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    ctx.auth().await?;
+    let svc = ctx.svc;
+    let key = req.req("account")?.trim().to_string();
+    let account = svc.prov.get_account(&key).await?;
+    let mut resp = response("GetAccountInfoResponse", NS_ACCOUNT);
+    resp.set_content("name", account.name.clone(), AttrKind::Str);
+    resp.add_a("zimbraId", account.id.to_string());
+    if let Some(host) = account.attrs.get("zimbraMailHost") {
+        resp.add_a("zimbraMailHost", host);
+    }
+    if let Some(dn) = account.attrs.get("displayName") {
+        resp.add_a("displayName", dn);
+    }
+    resp.set_content(
+        "soapURL",
+        format!("https://{}/service/soap/", svc.hostname),
+        AttrKind::Str,
+    );
+    resp.set_content(
+        "publicURL",
+        format!("https://{}", svc.hostname),
+        AttrKind::Str,
+    );
+    Ok(resp)
+}

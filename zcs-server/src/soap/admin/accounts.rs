@@ -1,0 +1,234 @@
+//! Admin account requests: Create, Get, Modify, Rename, Delete, GetAll, SetPassword and
+//! a basic SearchDirectory.
+
+use zcs_core::{Entry, EntryKind, ServiceError, ServiceResult};
+use zcs_directory::EntryKey;
+
+use super::super::context::Ctx;
+use super::super::element::Element;
+use super::super::envelope::NS_ADMIN;
+use super::super::response;
+use super::{attr_filter, attrs_from, edits_from, entry_element};
+
+/// Routes the account requests; `None` for other names.
+pub(crate) async fn dispatch(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
+) -> Option<ServiceResult<Element>> {
+    let known = matches!(
+        name,
+        "CreateAccountRequest"
+            | "GetAccountRequest"
+            | "ModifyAccountRequest"
+            | "RenameAccountRequest"
+            | "DeleteAccountRequest"
+            | "GetAllAccountsRequest"
+            | "SetPasswordRequest"
+            | "SearchDirectoryRequest"
+            | "AddAccountAliasRequest"
+            | "RemoveAccountAliasRequest"
+    );
+    if !known {
+        return None;
+    }
+    let admin = match ctx.admin().await {
+        Ok(a) => a,
+        Err(e) => return Some(Err(e)),
+    };
+    let by = admin.account.name.clone();
+    Some(match name {
+        "CreateAccountRequest" => create(ctx, req, &by).await,
+        "GetAccountRequest" => get(ctx, req).await,
+        "ModifyAccountRequest" => modify(ctx, req, &by).await,
+        "RenameAccountRequest" => rename(ctx, req, &by).await,
+        "DeleteAccountRequest" => delete(ctx, req, &by).await,
+        "GetAllAccountsRequest" => get_all(ctx, req).await,
+        "SetPasswordRequest" => set_password(ctx, req, &by).await,
+        "SearchDirectoryRequest" => search_directory(ctx, req).await,
+        "AddAccountAliasRequest" => alias(ctx, req, true).await,
+        _ => alias(ctx, req, false).await,
+    })
+}
+
+/// The account by a `account by=` selector or `id`.
+async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
+    let key = match super::selector(req, "account")? {
+        EntryKey::Id(id) => id.to_string(),
+        EntryKey::Name(n) => n,
+    };
+    ctx.svc.prov.get_account(&key).await
+}
+
+fn account_element(e: &Entry, only: Option<&[String]>) -> Element {
+    entry_element("account", e, &e.attrs, only)
+}
+
+async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
+    let name = req.req("name")?.trim().to_string();
+    let password = req.attr("password").map(str::to_string);
+    let attrs = attrs_from(req);
+    let e = ctx
+        .svc
+        .prov
+        .create_account(&name, password.as_deref(), attrs)
+        .await?;
+    tracing::info!(admin = %by, account = %e.name, "admin: account created");
+    let mut resp = response("CreateAccountResponse", NS_ADMIN);
+    resp.add(account_element(&e, None));
+    Ok(resp)
+}
+
+async fn get(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let e = find(ctx, req).await?;
+    let only = attr_filter(req);
+    let attrs = if req.bool_attr("applyCos", true) {
+        ctx.svc.prov.effective_account_attrs(&e).await?
+    } else {
+        e.attrs.clone()
+    };
+    let mut resp = response("GetAccountResponse", NS_ADMIN);
+    resp.add(entry_element("account", &e, &attrs, only.as_deref()));
+    Ok(resp)
+}
+
+async fn modify(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
+    let id = req.req("id")?.trim().to_string();
+    let edits = edits_from(req)?;
+    let e = ctx.svc.prov.modify_account(&id, &edits).await?;
+    tracing::info!(admin = %by, account = %e.name, "admin: account modified");
+    let mut resp = response("ModifyAccountResponse", NS_ADMIN);
+    resp.add(account_element(&e, None));
+    Ok(resp)
+}
+
+async fn rename(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
+    let id = req.req("id")?.trim().to_string();
+    let new_name = req.req("newName")?.trim().to_string();
+    let e = ctx.svc.prov.rename_account(&id, &new_name).await?;
+    tracing::info!(admin = %by, account = %e.name, "admin: account renamed");
+    let mut resp = response("RenameAccountResponse", NS_ADMIN);
+    resp.add(account_element(&e, None));
+    Ok(resp)
+}
+
+async fn delete(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
+    let id = req.req("id")?.trim().to_string();
+    let e = ctx.svc.prov.delete_account(&id).await?;
+    if let Err(err) = ctx.svc.store.delete_mailbox(e.id).await {
+        tracing::warn!(account = %e.name, error = %err, "delete mailbox failed");
+    }
+    tracing::info!(admin = %by, account = %e.name, "admin: account deleted");
+    Ok(response("DeleteAccountResponse", NS_ADMIN))
+}
+
+async fn get_all(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let domain = req.child("domain").map(|d| d.text().trim().to_string());
+    let all = ctx.svc.prov.all_accounts(domain.as_deref()).await?;
+    let mut resp = response("GetAllAccountsResponse", NS_ADMIN);
+    for e in &all {
+        resp.add(account_element(e, None));
+    }
+    Ok(resp)
+}
+
+async fn set_password(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
+    let id = req.req("id")?.trim().to_string();
+    let pw = req.req("newPassword")?;
+    ctx.svc.prov.set_password(&id, pw).await?;
+    tracing::info!(admin = %by, account = %id, "admin: password set");
+    Ok(response("SetPasswordResponse", NS_ADMIN))
+}
+
+async fn alias(ctx: &mut Ctx<'_>, req: &Element, add: bool) -> ServiceResult<Element> {
+    let id = req.req("id")?.trim().to_string();
+    let alias = req.req("alias")?.trim().to_string();
+    if add {
+        ctx.svc.prov.add_account_alias(&id, &alias).await?;
+        Ok(response("AddAccountAliasResponse", NS_ADMIN))
+    } else {
+        ctx.svc.prov.remove_account_alias(&id, &alias).await?;
+        Ok(response("RemoveAccountAliasResponse", NS_ADMIN))
+    }
+}
+
+/// The values an LDAP filter compares against, with `*` wildcards removed: the basic
+/// SearchDirectory matches an entry when its name contains any of them.
+fn filter_terms(query: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    for part in query.split('(') {
+        if let Some((_, value)) = part.split_once('=') {
+            let v = value.trim_end_matches(')').replace('*', "").to_lowercase();
+            if !v.is_empty() {
+                terms.push(v);
+            }
+        }
+    }
+    terms
+}
+
+/// SearchDirectoryRequest `query= types= limit= offset= domain=`.
+// LIMITATION: the LDAP filter is not evaluated; an entry matches when its name
+// contains one of the filter's values (enough for "find accounts like x").
+async fn search_directory(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let prov = &ctx.svc.prov;
+    let terms = filter_terms(req.attr("query").unwrap_or(""));
+    let types = req.attr("types").unwrap_or("accounts").to_lowercase();
+    let domain = req.attr("domain").map(str::to_string);
+    let limit = req.int_attr("limit", 0)?.max(0) as usize;
+    let offset = req.int_attr("offset", 0)?.max(0) as usize;
+
+    let mut hits: Vec<(String, Entry)> = Vec::new();
+    if types.contains("account") {
+        for e in prov.all_accounts(domain.as_deref()).await? {
+            if e.kind == EntryKind::Account {
+                hits.push(("account".into(), e));
+            }
+        }
+    }
+    if types.contains("domain") {
+        for e in prov.all_domains().await? {
+            hits.push(("domain".into(), e));
+        }
+    }
+    if types.contains("cos") {
+        for e in prov.all_cos().await? {
+            hits.push(("cos".into(), e));
+        }
+    }
+    hits.retain(|(_, e)| {
+        let n = e.name.to_lowercase();
+        terms.is_empty() || terms.iter().any(|t| n.contains(t.as_str()))
+    });
+    hits.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    let total = hits.len();
+    let end = if limit == 0 {
+        total
+    } else {
+        (offset + limit).min(total)
+    };
+    let mut resp = response("SearchDirectoryResponse", NS_ADMIN);
+    resp.set_bool("more", end < total);
+    resp.set_num("searchTotal", total);
+    for (tag, e) in hits.iter().take(end).skip(offset) {
+        resp.add(entry_element(tag, e, &e.attrs, None));
+    }
+    if offset > total {
+        return Err(ServiceError::invalid_request("offset past the end"));
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_values() {
+        assert_eq!(
+            filter_terms("(|(mail=*bob*)(cn=*Bob*))"),
+            vec!["bob".to_string(), "bob".to_string()]
+        );
+        assert!(filter_terms("").is_empty());
+    }
+}

@@ -1,0 +1,208 @@
+//! Admin requests for domains, COS, servers and the global config, plus the
+//! service-level ones (FlushCache, GetVersionInfo, Ping).
+
+use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
+use zcs_directory::EntryKey;
+
+use super::super::context::Ctx;
+use super::super::element::Element;
+use super::super::envelope::NS_ADMIN;
+use super::super::response;
+use super::{add_attrs, attr_filter, attrs_from, edits_from, entry_element, selector};
+
+/// Routes the entry requests; `None` for other names.
+pub(crate) async fn dispatch(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
+) -> Option<ServiceResult<Element>> {
+    let known = matches!(
+        name,
+        "CreateDomainRequest"
+            | "GetDomainRequest"
+            | "GetAllDomainsRequest"
+            | "ModifyDomainRequest"
+            | "DeleteDomainRequest"
+            | "CreateCosRequest"
+            | "GetCosRequest"
+            | "GetAllCosRequest"
+            | "ModifyCosRequest"
+            | "DeleteCosRequest"
+            | "RenameCosRequest"
+            | "GetServerRequest"
+            | "GetAllServersRequest"
+            | "ModifyServerRequest"
+            | "GetConfigRequest"
+            | "GetAllConfigRequest"
+            | "ModifyConfigRequest"
+            | "FlushCacheRequest"
+            | "GetVersionInfoRequest"
+            | "PingRequest"
+            | "NoOpRequest"
+    );
+    if !known {
+        return None;
+    }
+    let admin = match ctx.admin().await {
+        Ok(a) => a,
+        Err(e) => return Some(Err(e)),
+    };
+    let who = admin.account.name.clone();
+    Some(run(ctx, name, req, &who).await)
+}
+
+fn one(resp_name: &str, tag: &str, e: &Entry, only: Option<&[String]>) -> Element {
+    let mut resp = response(resp_name, NS_ADMIN);
+    resp.add(entry_element(tag, e, &e.attrs, only));
+    resp
+}
+
+fn many(resp_name: &str, tag: &str, all: &[Entry]) -> Element {
+    let mut resp = response(resp_name, NS_ADMIN);
+    for e in all {
+        resp.add(entry_element(tag, e, &e.attrs, None));
+    }
+    resp
+}
+
+async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> ServiceResult<Element> {
+    let prov = &ctx.svc.prov;
+    let only = attr_filter(req);
+    let only = only.as_deref();
+    Ok(match name {
+        "CreateDomainRequest" => {
+            let e = prov
+                .create_domain(req.req("name")?.trim(), attrs_from(req))
+                .await?;
+            tracing::info!(admin = %who, domain = %e.name, "admin: domain created");
+            one("CreateDomainResponse", "domain", &e, None)
+        }
+        "GetDomainRequest" => {
+            let e = prov.get_domain(&selector(req, "domain")?).await?;
+            let effective = if req.bool_attr("applyConfig", true) {
+                prov.effective_domain_attrs(&e).await?
+            } else {
+                e.attrs.clone()
+            };
+            let mut resp = response("GetDomainResponse", NS_ADMIN);
+            resp.add(entry_element("domain", &e, &effective, only));
+            resp
+        }
+        "GetAllDomainsRequest" => many(
+            "GetAllDomainsResponse",
+            "domain",
+            &prov.all_domains().await?,
+        ),
+        "ModifyDomainRequest" => {
+            let key = EntryKey::parse(req.req("id")?);
+            let e = prov.modify_domain(&key, &edits_from(req)?).await?;
+            tracing::info!(admin = %who, domain = %e.name, "admin: domain modified");
+            one("ModifyDomainResponse", "domain", &e, None)
+        }
+        "DeleteDomainRequest" => {
+            prov.delete_domain(&EntryKey::parse(req.req("id")?)).await?;
+            tracing::info!(admin = %who, "admin: domain deleted");
+            response("DeleteDomainResponse", NS_ADMIN)
+        }
+        "CreateCosRequest" => {
+            let e = prov
+                .create_cos(req.req("name")?.trim(), attrs_from(req))
+                .await?;
+            tracing::info!(admin = %who, cos = %e.name, "admin: cos created");
+            one("CreateCosResponse", "cos", &e, None)
+        }
+        "GetCosRequest" => one(
+            "GetCosResponse",
+            "cos",
+            &prov.get_cos(&selector(req, "cos")?).await?,
+            only,
+        ),
+        "GetAllCosRequest" => many("GetAllCosResponse", "cos", &prov.all_cos().await?),
+        "ModifyCosRequest" => {
+            let key = EntryKey::parse(req.req("id")?);
+            let e = prov.modify_cos(&key, &edits_from(req)?).await?;
+            tracing::info!(admin = %who, cos = %e.name, "admin: cos modified");
+            one("ModifyCosResponse", "cos", &e, None)
+        }
+        "RenameCosRequest" => {
+            let key = EntryKey::parse(req.req("id")?);
+            let e = prov.rename_cos(&key, req.req("newName")?.trim()).await?;
+            one("RenameCosResponse", "cos", &e, None)
+        }
+        "DeleteCosRequest" => {
+            prov.delete_cos(&EntryKey::parse(req.req("id")?)).await?;
+            tracing::info!(admin = %who, "admin: cos deleted");
+            response("DeleteCosResponse", NS_ADMIN)
+        }
+        "GetServerRequest" => {
+            let e = prov.get_server(&selector(req, "server")?).await?;
+            one("GetServerResponse", "server", &e, only)
+        }
+        "GetAllServersRequest" => many(
+            "GetAllServersResponse",
+            "server",
+            &prov.all_servers().await?,
+        ),
+        "ModifyServerRequest" => {
+            let key = EntryKey::parse(req.req("id")?);
+            let e = prov.modify_server(&key, &edits_from(req)?).await?;
+            tracing::info!(admin = %who, server = %e.name, "admin: server modified");
+            one("ModifyServerResponse", "server", &e, None)
+        }
+        "GetConfigRequest" => {
+            let g = prov.global_config().await?;
+            let wanted: Vec<String> = req
+                .children_named("a")
+                .filter_map(|a| a.attr("n").map(str::to_string))
+                .collect();
+            if wanted.is_empty() {
+                return Err(ServiceError::invalid_request(
+                    "GetConfigRequest names no attribute",
+                ));
+            }
+            let mut resp = response("GetConfigResponse", NS_ADMIN);
+            add_attrs(&mut resp, &g.attrs, Some(&wanted));
+            resp
+        }
+        "GetAllConfigRequest" => {
+            let g = prov.global_config().await?;
+            let mut resp = response("GetAllConfigResponse", NS_ADMIN);
+            add_attrs(&mut resp, &g.attrs, None);
+            resp
+        }
+        "ModifyConfigRequest" => {
+            let edits = edits_from(req)?;
+            if edits
+                .iter()
+                .any(|e| e.name().eq_ignore_ascii_case("zimbraAuthTokenKey"))
+            {
+                return Err(ServiceError::new(
+                    FaultCode::PermDenied,
+                    "zimbraAuthTokenKey cannot be changed this way",
+                ));
+            }
+            prov.modify_global_config(&edits).await?;
+            tracing::info!(admin = %who, "admin: global config modified");
+            response("ModifyConfigResponse", NS_ADMIN)
+        }
+        // LIMITATION: the directory has no entry cache yet, so there is nothing to flush.
+        "FlushCacheRequest" => response("FlushCacheResponse", NS_ADMIN),
+        "GetVersionInfoRequest" => {
+            let mut resp = response("GetVersionInfoResponse", NS_ADMIN);
+            let version = env!("CARGO_PKG_VERSION");
+            let mut parts = version.split('.');
+            let info = resp.add_new("info");
+            info.set("version", format!("{version}_GA_zcs"))
+                .set("release", "zcs")
+                .set("buildDate", "")
+                .set("host", ctx.svc.hostname.clone())
+                .set("majorversion", parts.next().unwrap_or("0"))
+                .set("minorversion", parts.next().unwrap_or("0"))
+                .set("microversion", parts.next().unwrap_or("0"))
+                .set("platform", std::env::consts::OS);
+            resp
+        }
+        "PingRequest" => response("PingResponse", NS_ADMIN),
+        _ => response("NoOpResponse", NS_ADMIN),
+    })
+}

@@ -1,0 +1,125 @@
+//! urn:zimbraAdmin: the provisioning API `zmprov` and admin consoles use. Served only
+//! on the admin port, and every request but AuthRequest needs an admin token.
+//! Accounts are in `accounts`; domains, COS, servers, global config and the rest in
+//! `entries`.
+
+mod accounts;
+mod entries;
+
+use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
+use zcs_directory::EntryKey;
+
+use super::context::Ctx;
+use super::element::Element;
+
+/// Attributes never shown: secrets and server bookkeeping.
+const HIDDEN: &[&str] = &[
+    "zimbraAuthTokenKey",
+    "zimbraAuthTokens",
+    "zimbraPasswordHistory",
+];
+
+/// Routes a urn:zimbraAdmin request; `None` when the name is not one of them.
+pub(crate) async fn dispatch(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
+) -> Option<ServiceResult<Element>> {
+    if name == "AuthRequest" {
+        return Some(super::account::auth(ctx, req, true).await);
+    }
+    if let Some(r) = accounts::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    entries::dispatch(ctx, name, req).await
+}
+
+/// Writes `attrs` as `a n="name"` children of `el`, one per value, skipping hidden
+/// ones and blocking `userPassword` as Zimbra does. `only` limits the names (any case).
+pub(crate) fn add_attrs(el: &mut Element, attrs: &Attrs, only: Option<&[String]>) {
+    for (name, values) in attrs.iter() {
+        if HIDDEN.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        if let Some(only) = only
+            && !only.iter().any(|o| o.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        for v in values {
+            if name.eq_ignore_ascii_case("userPassword") {
+                el.add_a(name, "VALUE-BLOCKED");
+            } else {
+                el.add_a(name, v.clone());
+            }
+        }
+    }
+}
+
+/// An entry element (`account`, `domain`, `cos`, `server`) with `name`, `id` and its
+/// attributes.
+pub(crate) fn entry_element(
+    tag: &str,
+    e: &Entry,
+    attrs: &Attrs,
+    only: Option<&[String]>,
+) -> Element {
+    let mut el = Element::new(tag);
+    el.set("name", e.name.clone());
+    el.set("id", e.id.to_string());
+    add_attrs(&mut el, attrs, only);
+    el
+}
+
+/// The `attrs="a,b"` filter of a Get request.
+pub(crate) fn attr_filter(req: &Element) -> Option<Vec<String>> {
+    req.attr("attrs")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
+}
+
+/// The `a n=` children as attributes for a create request.
+pub(crate) fn attrs_from(req: &Element) -> Attrs {
+    let mut attrs = Attrs::new();
+    for (n, v) in req.a_pairs() {
+        let n = n.trim_start_matches('+');
+        if !v.is_empty() {
+            attrs.add(n, v);
+        }
+    }
+    attrs
+}
+
+/// The `a n=` children as modifications: plain names replace (repeated names give
+/// several values, an empty value clears), `+name` adds and `-name` removes a value.
+pub(crate) fn edits_from(req: &Element) -> ServiceResult<Vec<AttrEdit>> {
+    let mut args = Vec::new();
+    for (n, v) in req.a_pairs() {
+        args.push(n);
+        args.push(v);
+    }
+    AttrEdit::parse_pairs(&args).map_err(ServiceError::invalid_request)
+}
+
+/// The entry key of a selector child such as `<domain by="name">x</domain>`, or of the
+/// request's `id` attribute.
+pub(crate) fn selector(req: &Element, tag: &str) -> ServiceResult<EntryKey> {
+    if let Some(sel) = req.child(tag) {
+        let value = sel.text().trim();
+        return Ok(match sel.attr("by") {
+            Some("id") => EntryKey::Id(
+                value
+                    .parse()
+                    .map_err(|_| ServiceError::invalid_request(format!("invalid id: {value}")))?,
+            ),
+            Some("name") | None => EntryKey::Name(value.to_string()),
+            Some(_) => EntryKey::parse(value),
+        });
+    }
+    if let Some(id) = req.attr("id") {
+        return Ok(EntryKey::parse(id));
+    }
+    Err(ServiceError::invalid_request(format!(
+        "missing required element: {tag}"
+    )))
+}

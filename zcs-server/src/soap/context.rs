@@ -1,0 +1,268 @@
+//! The SOAP service and the per-request context: who the caller is (from the auth
+//! token in the header `context` or the `ZM_AUTH_TOKEN` / `ZM_ADMIN_AUTH_TOKEN` cookie),
+//! which account a request acts on (`context/account by=`), and the mailbox it may
+//! touch. Every mailbox access goes through [`Ctx::mailbox`], which only ever opens
+//! the authenticated account's mailbox (or, for an admin token, the named account's).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::OnceCell;
+use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
+use zcs_directory::Provisioning;
+use zcs_index::IndexBackend;
+use zcs_store::{Mailbox, Store, StoreError};
+
+use super::element::Element;
+use super::token::{self, TokenData, TokenError};
+use crate::delivery::MailDelivery;
+use crate::indexer::Indexer;
+
+/// Everything the SOAP handlers serve from. One per server, shared by its listeners.
+pub struct SoapService {
+    pub(crate) prov: Arc<Provisioning>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) index: Arc<dyn IndexBackend>,
+    pub(crate) indexer: Indexer,
+    pub(crate) delivery: Option<Arc<MailDelivery>>,
+    pub(crate) hostname: String,
+    key: OnceCell<Vec<u8>>,
+    traces: AtomicU64,
+}
+
+impl SoapService {
+    /// A service over these subsystems. `delivery` (local delivery for SendMsg) may be
+    /// `None`, then SendMsg fails with `service.FAILURE`.
+    pub fn new(
+        prov: Arc<Provisioning>,
+        store: Arc<Store>,
+        index: Arc<dyn IndexBackend>,
+        indexer: Indexer,
+        delivery: Option<Arc<MailDelivery>>,
+        hostname: impl Into<String>,
+    ) -> SoapService {
+        SoapService {
+            prov,
+            store,
+            index,
+            indexer,
+            delivery,
+            hostname: hostname.into(),
+            key: OnceCell::new(),
+            traces: AtomicU64::new(1),
+        }
+    }
+
+    /// The token signing key, read (or created) once.
+    pub(crate) async fn key(&self) -> ServiceResult<&[u8]> {
+        self.key
+            .get_or_try_init(|| token::load_key(&self.prov))
+            .await
+            .map(Vec::as_slice)
+    }
+
+    /// A trace id for a fault (Zimbra puts the thread name there).
+    pub(crate) fn next_trace(&self) -> String {
+        format!("zcs-soap-{}", self.traces.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Who sent an HTTP request and on which listener.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Arrived on the admin port (`/service/admin/soap`): admin requests are served.
+    pub admin_port: bool,
+    pub remote_ip: IpAddr,
+    /// `ZM_AUTH_TOKEN` cookie value.
+    pub cookie_token: Option<String>,
+    /// `ZM_ADMIN_AUTH_TOKEN` cookie value.
+    pub cookie_admin_token: Option<String>,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub(crate) struct Auth {
+    pub account: Entry,
+    pub data: TokenData,
+}
+
+/// Per-request state handed to every handler.
+pub(crate) struct Ctx<'a> {
+    pub svc: &'a SoapService,
+    pub caller: &'a Caller,
+    /// The token the request carries, if any.
+    pub token: Option<String>,
+    /// `context/account`: (by, value).
+    pub target: Option<(String, String)>,
+    auth: Option<Result<Auth, ServiceError>>,
+    /// A cookie to set on the HTTP response (`name=value`).
+    pub set_cookie: Option<String>,
+    /// The mailbox's change number after the request, for the response context.
+    pub change: Option<i64>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one envelope whose header context is `context`.
+    pub fn new(svc: &'a SoapService, caller: &'a Caller, context: Option<&Element>) -> Ctx<'a> {
+        let header_token = context
+            .and_then(|c| c.attr("authToken"))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        let cookie = if caller.admin_port {
+            caller
+                .cookie_admin_token
+                .clone()
+                .or(caller.cookie_token.clone())
+        } else {
+            caller.cookie_token.clone()
+        };
+        let target = context.and_then(|c| c.child("account")).map(|a| {
+            let by = a.attr("by").unwrap_or("name").to_string();
+            (by, a.text().trim().to_string())
+        });
+        Ctx {
+            svc,
+            caller,
+            token: header_token.or(cookie),
+            target: target.filter(|(_, v)| !v.is_empty()),
+            auth: None,
+            set_cookie: None,
+            change: None,
+        }
+    }
+
+    /// The authenticated caller.
+    ///
+    /// # Errors
+    /// `service.AUTH_REQUIRED` without a token or with a forged one;
+    /// `service.AUTH_EXPIRED` for an expired, ended or orphaned token.
+    pub async fn auth(&mut self) -> ServiceResult<Auth> {
+        if self.auth.is_none() {
+            let resolved = self.resolve().await;
+            self.auth = Some(resolved);
+        }
+        self.auth
+            .clone()
+            .unwrap_or_else(|| Err(ServiceError::failure("auth not resolved")))
+    }
+
+    async fn resolve(&self) -> ServiceResult<Auth> {
+        let Some(tok) = self.token.as_deref() else {
+            return Err(ServiceError::new(
+                FaultCode::AuthRequired,
+                "no valid authtoken present",
+            ));
+        };
+        let key = self.svc.key().await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let data = token::decode(key, tok, now).map_err(|e| match e {
+            TokenError::Expired => expired(),
+            _ => ServiceError::new(FaultCode::AuthRequired, "no valid authtoken present"),
+        })?;
+        let account = match self
+            .svc
+            .prov
+            .find_account(&data.account.to_string())
+            .await?
+        {
+            Some(a) => a,
+            None => return Err(expired()),
+        };
+        if !token::is_registered(&account, data.tid) {
+            return Err(expired());
+        }
+        let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
+        if !matches!(status, "active" | "lockout") {
+            return Err(expired());
+        }
+        Ok(Auth { account, data })
+    }
+
+    /// The authenticated caller, who must hold an admin token.
+    ///
+    /// # Errors
+    /// As [`Ctx::auth`]; `service.PERM_DENIED` for a user token.
+    pub async fn admin(&mut self) -> ServiceResult<Auth> {
+        let auth = self.auth().await?;
+        if !auth.data.admin || !is_admin(&auth.account) {
+            return Err(ServiceError::perm_denied("need admin token"));
+        }
+        Ok(auth)
+    }
+
+    /// The account a mail or account request acts on: the caller's own, or the one
+    /// named by `context/account` when the caller holds an admin token.
+    ///
+    /// # Errors
+    /// `service.PERM_DENIED` when a user names another account (whether it exists or
+    /// not); `account.NO_SUCH_ACCOUNT` for an admin naming a missing one.
+    pub async fn target_account(&mut self) -> ServiceResult<Entry> {
+        let auth = self.auth().await?;
+        let Some((by, value)) = self.target.clone() else {
+            return Ok(auth.account);
+        };
+        let own = match by.as_str() {
+            "id" => value.eq_ignore_ascii_case(&auth.account.id.to_string()),
+            _ => value.eq_ignore_ascii_case(&auth.account.name),
+        };
+        if own {
+            return Ok(auth.account);
+        }
+        if !(auth.data.admin && is_admin(&auth.account)) {
+            return Err(ServiceError::perm_denied("cannot access another account"));
+        }
+        self.svc.prov.get_account(&value).await
+    }
+
+    /// The mailbox of [`Ctx::target_account`], with its effective quota.
+    ///
+    /// # Errors
+    /// As [`Ctx::target_account`]; `mail.NO_SUCH_MBOX` when it cannot be opened.
+    pub async fn mailbox(&mut self) -> ServiceResult<Mailbox> {
+        let account = self.target_account().await?;
+        let effective = self.svc.prov.effective_account_attrs(&account).await?;
+        let quota = effective
+            .get("zimbraMailQuota")
+            .and_then(|v| zcs_core::attrs::value::parse_size(v).ok())
+            .unwrap_or(0);
+        let mb = self
+            .svc
+            .store
+            .mailbox(account.id)
+            .await
+            .map_err(store_fault)?;
+        Ok(mb.with_quota(quota))
+    }
+
+    /// Records the mailbox's change number for the response context.
+    pub async fn note_change(&mut self, mb: &Mailbox) {
+        if let Ok(cn) = mb.change_number().await {
+            self.change = Some(cn.0);
+        }
+    }
+}
+
+fn expired() -> ServiceError {
+    ServiceError::new(FaultCode::AuthExpired, "auth credentials have expired")
+}
+
+/// Whether the entry is a global administrator (`zimbraIsAdminAccount`).
+pub(crate) fn is_admin(account: &Entry) -> bool {
+    account
+        .attrs
+        .get("zimbraIsAdminAccount")
+        .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+}
+
+/// A store error as a SOAP fault. Unexpected ones are logged and reported as
+/// `service.FAILURE` without detail.
+pub(crate) fn store_fault(e: StoreError) -> ServiceError {
+    let code = e.fault_code();
+    if code == FaultCode::Failure {
+        tracing::error!(error = %e, "store failure");
+        return ServiceError::failure("store failure");
+    }
+    ServiceError::new(code, e.to_string())
+}
