@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use zcs_core::{Attrs, ServiceError, ServiceResult};
-use zcs_directory::{AuthRegistry, EntryKey, Provisioning, SqlDirectory};
+use zcs_directory::{AuthRegistry, Directory, EntryKey, Provisioning, SqlDirectory};
 
 use crate::home::Home;
 use crate::localconfig::LocalConfig;
@@ -59,25 +59,26 @@ pub async fn open_provisioning(home: &Home) -> ServiceResult<Provisioning> {
     open_with(&lc).await
 }
 
-/// Opens the directory named by the local config: `zcs_directory_url` (MariaDB,
-/// PostgreSQL or SQLite) when set, else the SQLite file `zcs_directory_db`.
+/// Opens the directory named by the local config: `zcs_directory_url` (OpenLDAP as
+/// `ldap://host:port/????bindname=DN,X-BINDPW=PASSWORD`, MariaDB, PostgreSQL or SQLite)
+/// when set, else the SQLite file `zcs_directory_db`.
 ///
 /// LIMITATION: no `CachedDirectory` in front yet: `zmprov` writes to the database
 /// directly, so a server-side cache would serve stale entries until zmprov goes through
 /// the admin API (issue 8).
 async fn open_with(lc: &LocalConfig) -> ServiceResult<Provisioning> {
     let url = lc.get("zcs_directory_url").filter(|u| !u.is_empty());
-    let dir = match url {
-        Some(url) => SqlDirectory::open(&url).await?,
+    let dir: Arc<dyn Directory> = match url {
+        Some(url) => zcs_directory::open_directory(&url).await?,
         None => {
             let path = lc
                 .get("zcs_directory_db")
                 .ok_or_else(|| ServiceError::failure("zcs_directory_db is not set"))?;
-            SqlDirectory::open_sqlite(std::path::Path::new(&path)).await?
+            Arc::new(SqlDirectory::open_sqlite(std::path::Path::new(&path)).await?)
         }
     };
     let hostname = lc.get("zimbra_server_hostname").unwrap_or_default();
-    Ok(Provisioning::new(Arc::new(dir), AuthRegistry::with_builtins()).with_server(&hostname))
+    Ok(Provisioning::new(dir, AuthRegistry::with_builtins()).with_server(&hostname))
 }
 
 /// Initialises `home` if needed and returns what it holds.
