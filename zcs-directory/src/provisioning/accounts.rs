@@ -60,13 +60,31 @@ impl Provisioning {
         password: Option<&str>,
         attrs: Attrs,
     ) -> ServiceResult<Entry> {
+        let classes = vec![
+            "inetOrgPerson".into(),
+            "zimbraAccount".into(),
+            "amavisAccount".into(),
+        ];
+        self.create_account_entry(EntryKind::Account, name, password, attrs, classes)
+            .await
+    }
+
+    /// The creation steps accounts and calendar resources share.
+    pub(super) async fn create_account_entry(
+        &self,
+        kind: EntryKind,
+        name: &str,
+        password: Option<&str>,
+        attrs: Attrs,
+        classes: Vec<String>,
+    ) -> ServiceResult<Entry> {
         let addr = normalize_address(name)?;
         let (local, domain) = split_address(&addr).expect("normalised address has an @");
         let (local, domain) = (local.to_string(), domain.to_string());
         self.get_domain(&EntryKey::Name(domain.clone())).await?;
 
         check_user_password_values(attrs.get_all("userPassword"))?;
-        let mut attrs = check_attrs(EntryKind::Account, &attrs)?;
+        let mut attrs = check_attrs(kind, &attrs)?;
         if let Some(cos) = attrs.get("zimbraCOSId") {
             self.require_cos_id(cos).await?;
         }
@@ -87,14 +105,7 @@ impl Provisioning {
         }
         attrs.set(A_MAIL_ALIAS, normalised);
 
-        attrs.set(
-            "objectClass",
-            vec![
-                "inetOrgPerson".into(),
-                "zimbraAccount".into(),
-                "amavisAccount".into(),
-            ],
-        );
+        attrs.set("objectClass", classes);
         attrs.set_one("mail", addr.clone());
         attrs.set_one("uid", local.clone());
         attrs.set_one("zimbraMailDeliveryAddress", addr.clone());
@@ -112,7 +123,7 @@ impl Provisioning {
 
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
             let draft = Entry {
-                kind: EntryKind::Account,
+                kind,
                 id,
                 name: addr.clone(),
                 attrs: attrs.clone(),
@@ -124,9 +135,9 @@ impl Provisioning {
 
         let e = self
             .dir
-            .create_entry_with_id(EntryKind::Account, id, &addr, attrs)
+            .create_entry_with_id(kind, id, &addr, attrs)
             .await?;
-        tracing::info!(account = %addr, id = %e.id, "account created");
+        tracing::info!(account = %addr, id = %e.id, kind = %kind, "account created");
         Ok(e)
     }
 
@@ -226,7 +237,7 @@ impl Provisioning {
                 }
             }
         }
-        if let Some(status) = status.filter(|_| !sets_mail_status) {
+        if let Some(status) = status.clone().filter(|_| !sets_mail_status) {
             let mail = if MAIL_DISABLED_STATUSES.contains(&status.as_str()) {
                 "disabled"
             } else {
@@ -239,6 +250,15 @@ impl Provisioning {
         }
 
         let out = self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
+        // Closing an account takes its addresses out of every static list (Zimbra);
+        // pending keeps them.
+        if status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("closed"))
+        {
+            self.remove_from_all_lists(&super::lists::addresses_of(&acct))
+                .await?;
+        }
         tracing::info!(account = %acct.name, attrs = ?edit_names(&edits), "account modified");
         Ok(out)
     }
@@ -251,6 +271,11 @@ impl Provisioning {
     pub async fn delete_account(&self, key: &str) -> ServiceResult<Entry> {
         let acct = self.get_account(key).await?;
         self.dir.delete_entry(acct.kind, acct.id).await?;
+        // Its identities, signatures and data sources go with it, and its addresses
+        // leave the lists that held them.
+        self.delete_children(&acct).await?;
+        self.remove_from_all_lists(&super::lists::addresses_of(&acct))
+            .await?;
         tracing::info!(account = %acct.name, id = %acct.id, "account deleted");
         Ok(acct)
     }
@@ -348,7 +373,7 @@ impl Provisioning {
 
     /// Normalises an alias about to be added and checks its domain exists and the
     /// address is free.
-    async fn check_new_alias(&self, alias: &str) -> ServiceResult<String> {
+    pub(super) async fn check_new_alias(&self, alias: &str) -> ServiceResult<String> {
         let alias = normalize_address(alias)?;
         let (_, domain) = split_address(&alias).expect("normalised address has an @");
         self.get_domain(&EntryKey::Name(domain.to_string())).await?;

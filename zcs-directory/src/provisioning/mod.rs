@@ -4,14 +4,25 @@
 //! checks at login and attribute inheritance.
 //!
 //! This file holds the global config, servers, COS and domains; accounts and aliases are
-//! in `accounts`, login in `login`, inheritance in `inherit`.
+//! in `accounts`, login in `login` (with `policy`, `lockout` and `preauth`), inheritance
+//! in `inherit`, lists in `lists`/`groups`/`acl`, calendar resources in `resources`,
+//! identities, signatures and data sources in `children`, `renameDomain` in `domains`,
+//! and address resolution for the MTA in `resolve`.
 
 mod accounts;
+pub mod acl;
+pub mod children;
+mod domains;
+mod groups;
 mod inherit;
+mod lists;
 pub mod lockout;
 mod login;
+pub mod member_url;
 pub mod policy;
 pub mod preauth;
+pub mod resolve;
+mod resources;
 
 use std::sync::Arc;
 
@@ -23,9 +34,13 @@ use crate::directory::{Directory, EntryKey, no_such_fault};
 use crate::names::normalize_domain;
 use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
+pub use acl::{Ace, Requester};
+pub use children::{Child, DEFAULT_IDENTITY};
 pub use inherit::{AccountContext, server_attr, server_attr_values};
+pub use lists::{A_MEMBERS, is_group};
 pub use login::log_safe;
 pub use policy::{PasswordFault, StrengthRules};
+pub use resolve::{Delivery, Resolved};
 
 /// The name of the COS every account falls back to.
 pub const DEFAULT_COS: &str = "default";
