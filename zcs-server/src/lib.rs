@@ -18,6 +18,7 @@ pub mod logging;
 pub mod login;
 pub mod pop3;
 pub mod pop3_backend;
+pub mod privdrop;
 pub mod server;
 pub mod soap;
 pub mod tls;

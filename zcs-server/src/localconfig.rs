@@ -71,6 +71,12 @@ pub const KEYS: &[KeyDef] = &[
         desc: "redo log directory",
     },
     KeyDef {
+        name: "zimbra_user",
+        default: "",
+        desc: "the unprivileged user a server started as root becomes once its listeners \
+               are bound (Zimbra's is zimbra); empty keeps running as the starting user",
+    },
+    KeyDef {
         name: "zcs_log_level",
         default: "info",
         desc: "log levels of mailbox.log (EnvFilter syntax, e.g. info,zcs_server::imap=debug); \

@@ -23,6 +23,7 @@ use crate::indexer::Indexer;
 use crate::localconfig::LocalConfig;
 use crate::pop3::MaildropLocks;
 use crate::pop3_backend::StorePop3Backend;
+use crate::privdrop;
 use crate::tls::{self, CertPaths, NamedPem, ServerTls};
 
 /// How long in-flight sessions get to finish at shutdown.
@@ -146,6 +147,33 @@ fn load_tls(home: &Home, hostname: &str) -> Option<ServerTls> {
             None
         }
     }
+}
+
+/// Started as root, with the listeners bound: hands the home to `zimbra_user` and
+/// becomes that user. Without a `zimbra_user` it keeps running as root, and says so.
+///
+/// # Errors
+/// `zimbra_user` names a user that does not exist, or the switch failed: the server
+/// stops rather than run with more rights than the operator asked for.
+fn drop_privileges(home: &Home, ctx: &Context) -> ServiceResult<()> {
+    if !privdrop::is_root() {
+        return Ok(());
+    }
+    let user = privdrop::configured_user(&ctx.subs.lc)
+        .map_err(|e| fail("drop privileges")(e.to_string()))?;
+    let Some(user) = user else {
+        tracing::warn!(
+            "running as root; set zimbra_user (zmlocalconfig -e zimbra_user=zimbra) to run \
+             as an unprivileged user once the listeners are bound"
+        );
+        return Ok(());
+    };
+    privdrop::check_reachable(home.root(), &user)
+        .and_then(|()| privdrop::chown_tree(home.root(), &user))
+        .and_then(|()| privdrop::become_user(&user))
+        .map_err(|e| fail("drop privileges")(e.to_string()))?;
+    tracing::info!(user = %user.name, uid = user.uid, "listeners bound; running as {}", user.name);
+    Ok(())
 }
 
 /// How often the server looks for a newly deployed certificate.
@@ -307,6 +335,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         tracing::info!(proto = planned.protocol, addr = %local, "listening");
         tasks.push((planned.spawn)(listener, ctx.clone(), shutdown.clone()));
     }
+    drop_privileges(&home, &ctx)?;
     control::write_running(&home, &bound).map_err(|e| fail("write pid file")(e.to_string()))?;
     tracing::info!(host = %ctx.subs.hostname, "zcs started");
 

@@ -77,6 +77,7 @@ fn run(args: &[String]) -> Result<ExitCode, CertError> {
     };
     let mut rest = rest.to_vec();
     let home = Home::from_env().map_err(|e| CertError::Invalid(e.to_string()))?;
+    zcs_server::privdrop::drop_for_tool(&home).map_err(|e| CertError::Invalid(e.to_string()))?;
     let paths = CertPaths::new(home.root());
     let hostname = LocalConfig::load(&home)
         .ok()

@@ -77,7 +77,11 @@ fn run(args: Args) -> Result<(), String> {
             return Err(format!("{}: no such config file", p.display()));
         }
         Some(p) => LocalConfig::load_path(p),
-        None => LocalConfig::load(&Home::from_env().map_err(|e| e.to_string())?),
+        None => {
+            let home = Home::from_env().map_err(|e| e.to_string())?;
+            zcs_server::privdrop::drop_for_tool(&home).map_err(|e| e.to_string())?;
+            LocalConfig::load(&home)
+        }
     }
     .map_err(|e| e.to_string())?;
 

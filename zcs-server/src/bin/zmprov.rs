@@ -89,6 +89,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = zcs_server::privdrop::drop_for_tool(&home) {
+        eprintln!("ERROR: service.FAILURE ({e})");
+        return ExitCode::from(2);
+    }
     let prov = match bootstrap::open_provisioning(&home).await {
         Ok(p) => p,
         Err(e) => {
