@@ -51,8 +51,9 @@ zcs_slapd_setup() {
   rm -rf "$work"
   mkdir -p "$work/data" "$work/slapd.d"
 
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])') \
-    || { echo "slapd: no free port"; return 0; }
+  # A free loopback port: bind port 0, read what the kernel gave, release it.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || { echo "slapd: no free port"; return 0; }
   pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
   cat > "$work/slapd.conf" <<EOF

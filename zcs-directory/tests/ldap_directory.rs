@@ -263,7 +263,6 @@ dn: cn=config,cn=zimbra,{base}
 objectClass: organizationalRole
 objectClass: zimbraGlobalConfig
 cn: config
-zimbraId: 0e9e6d43-7b4a-4d3e-9a71-0c1d2e3f4a5b
 zimbraDefaultDomainName: example.com
 
 dn: dc=com,{base}
@@ -301,7 +300,8 @@ givenName: Jane
 displayName: Jane Doe
 mail: jane@example.com
 mail: j.doe@example.com
-userPassword: {{SSHA512}}bSi1dzUkkerTtJFhd7XlU3jdTxuTY6K0GNZOZKRu9BPNU4ch+hPlutHYFd4kxdgOUjlvAmoN08Rwt5SlPJJ5SHpjc0xkYXBUZXN0U2FsdCE=
+userPassword: {{SSHA512}}bSi1dzUkkerTtJFhd7XlU3jdTxuTY6K0GNZOZKRu9BPNU4ch+hPlutHYFd4kxdgOU
+ jlvAmoN08Rwt5SlPJJ5SHpjc0xkYXBUZXN0U2FsdCE=
 zimbraId: {JANE_ID}
 zimbraMailDeliveryAddress: jane@example.com
 zimbraMailAlias: j.doe@example.com
@@ -410,11 +410,26 @@ async fn a_directory_written_by_zimbra_reads_as_it_is() {
 
     // Provisioning on top: global config, inheritance, login with the stored hash.
     let prov = Provisioning::new(dir.clone(), AuthRegistry::new());
+    // Zimbra's global config has no zimbraId: it still reads, by name and id, and edits.
     let global = prov.global_config().await.unwrap();
     assert_eq!(
         global.attrs.get("zimbraDefaultDomainName"),
         Some("example.com")
     );
+    assert!(!global.attrs.contains("zimbraId"));
+    let by_id = dir
+        .get_entry(EntryKind::GlobalConfig, &EntryKey::Id(global.id))
+        .await
+        .unwrap();
+    assert_eq!(by_id.as_ref(), Some(&global));
+    let edit = [AttrEdit::Replace(
+        "description".into(),
+        vec!["migrated".into()],
+    )];
+    let edited = prov.modify_global_config(&edit).await.unwrap();
+    assert_eq!(edited.id, global.id);
+    assert_eq!(edited.attrs.get("description"), Some("migrated"));
+    assert_eq!(prov.global_config().await.unwrap().id, global.id);
     let login = AuthContext {
         protocol: "imap".into(),
         remote_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),

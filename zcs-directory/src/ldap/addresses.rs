@@ -12,7 +12,7 @@ use ldap3::Scope;
 use zcs_core::{Attrs, Entry, EntryKind, ServiceError, ServiceResult, ZimbraId};
 
 use super::LdapDirectory;
-use super::convert::{READ_ATTRS, Raw};
+use super::convert::{READ_ATTRS, Raw, derived_id};
 use super::dit::{ADDRESS_KINDS_FILTER, ANY_KIND_FILTER, Container, Dit, kind_filter};
 use super::escape::filter_value;
 use super::pool::rc;
@@ -66,10 +66,22 @@ impl LdapDirectory {
             .pool
             .search(self.dit.base(), Scope::Subtree, &filter, READ_ATTRS)
             .await?;
-        Ok(found
+        let hit = found
             .into_iter()
             .map(Raw::from_search)
-            .find(|r| kind.is_none_or(|k| r.kind() == Some(k))))
+            .find(|r| kind.is_none_or(|k| r.kind() == Some(k)));
+        if hit.is_some() || kind.is_some_and(|k| k != EntryKind::GlobalConfig) {
+            return Ok(hit);
+        }
+        // Zimbra's global config has no zimbraId: its id is derived from its DN.
+        let place = self.dit.place(EntryKind::GlobalConfig, "")?;
+        if derived_id(&place.dn) != id {
+            return Ok(None);
+        }
+        let config = self
+            .read_dn(&place.dn, kind_filter(EntryKind::GlobalConfig))
+            .await?;
+        Ok(config.filter(|r| r.id() == Some(id)))
     }
 
     /// Creates the containers in order, ignoring those that exist.
@@ -192,11 +204,13 @@ impl LdapDirectory {
             ("zimbraId".to_string(), vec![id.to_string()]),
         ];
         let mut made = false;
+        let mut held = false;
         for _ in 0..3 {
             let (code, text) = self.pool.add(&dn, &attrs).await?;
             match code {
                 rc::SUCCESS => {
                     made = true;
+                    held = true;
                     break;
                 }
                 rc::NO_SUCH_OBJECT => self.ensure(&containers).await?,
@@ -210,6 +224,7 @@ impl LdapDirectory {
                         continue; // released meanwhile: try again
                     };
                     if res.id() == Some(id) {
+                        held = true;
                         break;
                     }
                     if let Some(owner) = res.id()
@@ -222,7 +237,10 @@ impl LdapDirectory {
                     if !is_stale(res.attrs.get("createTimestamp")) {
                         return Err(exists_fault(kind, addr));
                     }
-                    tracing::info!(address = %addr, "directory LDAP: taking over a stale address reservation");
+                    tracing::info!(
+                        address = %addr,
+                        "directory LDAP: taking over a stale address reservation"
+                    );
                     let (code, text) = self.pool.delete(&dn).await?;
                     if code != rc::SUCCESS && code != rc::NO_SUCH_OBJECT {
                         return Err(refused("release stale address", &dn, code, text));
@@ -230,6 +248,14 @@ impl LdapDirectory {
                 }
                 _ => return Err(refused("reserve address", &dn, code, text)),
             }
+        }
+        if !held {
+            return Err(refused(
+                "reserve address",
+                &dn,
+                rc::ALREADY_EXISTS,
+                "contended".into(),
+            ));
         }
         // A directory written by Zimbra has no reservations: ask its attributes too.
         if let Some(e) = self.attribute_owner(addr).await?

@@ -70,9 +70,14 @@ impl Raw {
         kind_of(self.attrs.get_all("objectClass"))
     }
 
-    /// The `zimbraId`, when present and a UUID.
+    /// The `zimbraId`, when present and a UUID. Zimbra's global config carries none: it
+    /// gets [`derived_id`] of its DN (written as its `zimbraId` on its first change).
     pub fn id(&self) -> Option<ZimbraId> {
-        self.attrs.get(A_ZIMBRA_ID)?.parse().ok()
+        match self.attrs.get(A_ZIMBRA_ID) {
+            Some(id) => id.parse().ok(),
+            None if self.kind() == Some(EntryKind::GlobalConfig) => Some(derived_id(&self.dn)),
+            None => None,
+        }
     }
 
     /// The attributes a caller sees: bookkeeping removed.
@@ -120,6 +125,21 @@ impl Raw {
             attrs: self.visible(),
         })
     }
+}
+
+/// A stable id for an entry stored without `zimbraId`: a UUID (version 8, RFC 9562
+/// §5.8) made from the SHA-256 of its lower-cased DN.
+pub fn derived_id(dn: &str) -> ZimbraId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("zcs-ldap-dn:{}", dn.to_lowercase()));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
+    uuid::Uuid::from_bytes(bytes)
+        .to_string()
+        .parse()
+        .expect("a formatted UUID parses")
 }
 
 /// The attributes to store for an entry of `kind` at `place` named `name` whose caller

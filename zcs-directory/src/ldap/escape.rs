@@ -114,9 +114,12 @@ pub fn parse_dn(dn: &str) -> Result<Vec<(String, String)>, DnError> {
                         .ok_or_else(|| err("bad hex escape"))?;
                     value.push(hi * 16 + lo);
                     i += 3;
-                } else {
+                } else if b" \"#+,;<=>\\".contains(&next) {
+                    // RFC 4514 §3: a backslash escapes only these, or starts a hex pair.
                     value.push(next);
                     i += 2;
+                } else {
+                    return Err(err("bad escape"));
                 }
                 trailing_plain_spaces = 0;
                 leading = false;
@@ -230,7 +233,9 @@ mod tests {
         }
 
         #[test]
-        fn filter_value_round_trips_and_has_no_metacharacters(v in "\\PC{0,24}|[()*\\\\\0a]{0,12}") {
+        fn filter_value_round_trips_and_has_no_metacharacters(
+            v in "\\PC{0,24}|[()*\\\\\0a]{0,12}"
+        ) {
             let e = filter_value(&v);
             prop_assert!(!e.contains(['(', ')', '*', '\0']));
             prop_assert!(e.split('\\').skip(1).all(|p| p.len() >= 2));

@@ -249,7 +249,8 @@ mod tests {
     #[test]
     fn urls_give_server_base_and_credentials() {
         let c = LdapConfig::from_url(
-            "ldap://127.0.0.1:3890/o=t%2C1????bindname=uid%3Dzimbra%2Ccn%3Dadmins%2Ccn%3Dzimbra,X-BINDPW=s%3Fcret",
+            "ldap://127.0.0.1:3890/o=t%2C1????\
+             bindname=uid%3Dzimbra%2Ccn%3Dadmins%2Ccn%3Dzimbra,X-BINDPW=s%3Fcret",
         )
         .unwrap();
         assert_eq!(c.url, "ldap://127.0.0.1:3890");

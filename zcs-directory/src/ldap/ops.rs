@@ -428,7 +428,11 @@ impl Directory for LdapDirectory {
         let stored = complete(&self.dit, kind, &actual, name, &attrs);
         let reorder: Vec<Change> = diff(&raw.attrs, &stored)
             .into_iter()
-            .filter(|c| !matches!(c, Change::Add(n, _) | Change::Delete(n, _) if n.eq_ignore_ascii_case("objectClass")))
+            .filter(|c| {
+                let class_change = matches!(c, Change::Add(n, _) | Change::Delete(n, _)
+                    if n.eq_ignore_ascii_case("objectClass"));
+                !class_change
+            })
             .collect();
         if !reorder.is_empty() {
             let (code, text) = self.pool.modify(&place.dn, &reorder, None).await?;
