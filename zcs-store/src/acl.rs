@@ -336,13 +336,17 @@ fn evaluate(grants: &[Grant], who: &Accessor) -> Rights {
         let bits = grants
             .iter()
             .filter(|g| g.grantee_type == t && pred(g))
-            .fold(None, |acc: Option<u8>, g| Some(acc.unwrap_or(0) | g.rights.0));
+            .fold(None, |acc: Option<u8>, g| {
+                Some(acc.unwrap_or(0) | g.rights.0)
+            });
         bits.map(Rights)
     };
     let me = who.account.map(|a| a.to_string());
     let authed = who.account.is_some();
     let tiers: [Option<Rights>; 7] = [
-        matching(GranteeType::User, &|g| me.as_deref() == Some(g.grantee.as_str())),
+        matching(GranteeType::User, &|g| {
+            me.as_deref() == Some(g.grantee.as_str())
+        }),
         matching(GranteeType::Group, &|g| {
             who.groups.iter().any(|x| x.to_string() == g.grantee)
         }),

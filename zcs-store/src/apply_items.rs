@@ -29,14 +29,16 @@ pub(crate) async fn thread_message(
 ) -> Result<(), StoreError> {
     let conv = if conv == 0 { -id } else { conv };
     let norm = crate::thread::normalize_subject(subject).0;
-    sqlx::query("UPDATE mail_item SET conv_id = ?, norm_subject = ? WHERE mailbox_id = ? AND id = ?")
-        .bind(conv)
-        .bind(&norm)
-        .bind(mb.0)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .db("thread message")?;
+    sqlx::query(
+        "UPDATE mail_item SET conv_id = ?, norm_subject = ? WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(conv)
+    .bind(&norm)
+    .bind(mb.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db("thread message")?;
     if conv < 0 {
         return Ok(());
     }
@@ -188,7 +190,11 @@ pub(crate) async fn recover(
     .await
     .db("recover from dumpster")?;
     if done.rows_affected() == 0 {
-        tracing::warn!(mailbox = mb.0, item = id, "recovery of a missing dumpster item skipped");
+        tracing::warn!(
+            mailbox = mb.0,
+            item = id,
+            "recovery of a missing dumpster item skipped"
+        );
         return Ok(());
     }
     sqlx::query("DELETE FROM dumpster_item WHERE mailbox_id = ? AND id = ?")
@@ -265,7 +271,17 @@ pub(crate) async fn put_contact(
     .execute(&mut *conn)
     .await
     .db("put contact")?;
-    moved_from(conn, mb, old, c.id, ItemKind::Contact, c.folder, c.change, ts).await
+    moved_from(
+        conn,
+        mb,
+        old,
+        c.id,
+        ItemKind::Contact,
+        c.folder,
+        c.change,
+        ts,
+    )
+    .await
 }
 
 pub(crate) async fn put_cal_item(
@@ -497,7 +513,11 @@ pub(crate) async fn delete_item(
         tags::forget_item(conn, mb, id).await?;
         return Ok(released);
     }
-    tracing::warn!(mailbox = mb.0, item = id, "delete of a missing item skipped");
+    tracing::warn!(
+        mailbox = mb.0,
+        item = id,
+        "delete of a missing item skipped"
+    );
     Ok(Vec::new())
 }
 
@@ -560,11 +580,13 @@ pub(crate) async fn delete_mailbox_items(
         "folder_link",
         "acl",
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE mailbox_id = ?")))
-            .bind(mb.0)
-            .execute(&mut *conn)
-            .await
-            .db("delete mailbox items")?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE mailbox_id = ?"
+        )))
+        .bind(mb.0)
+        .execute(&mut *conn)
+        .await
+        .db("delete mailbox items")?;
     }
     Ok(digests)
 }

@@ -149,7 +149,10 @@ mod tests {
 
     #[test]
     fn weekly_rule_expands() {
-        let ical = EVENT.replace("SUMMARY:Planning", "SUMMARY:Weekly\r\nRRULE:FREQ=WEEKLY;COUNT=4");
+        let ical = EVENT.replace(
+            "SUMMARY:Planning",
+            "SUMMARY:Weekly\r\nRRULE:FREQ=WEEKLY;COUNT=4",
+        );
         let s = summarize(&ical).unwrap();
         assert!(s.recurring);
         let inst = instances(&ical);

@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use zcs_core::{Flags, ItemId, folder};
 
 use crate::error::{DbContext, StoreError};
-use crate::item_types::{Contact, ContactMember, MemberKind};
+use crate::item_types::{Contact, ContactCard, ContactMember, MemberKind};
 use crate::mailbox::Mailbox;
 use crate::redo::RedoOp;
 use crate::redo::codec_items::ContactRecord;
@@ -43,7 +43,10 @@ fn check_contact(fields: &[(String, String)], members: &[ContactMember]) -> Resu
     if members.len() > MAX_MEMBERS {
         return bad("too many group members");
     }
-    if members.iter().any(|m| m.value.is_empty() || m.value.len() > 1024) {
+    if members
+        .iter()
+        .any(|m| m.value.is_empty() || m.value.len() > 1024)
+    {
         return bad("bad group member");
     }
     Ok(())
@@ -81,7 +84,9 @@ impl Mailbox {
     /// Fails unless `id` is a folder that can hold items of `view` (its view, or Trash).
     pub(crate) async fn check_view_folder(&self, id: ItemId, view: &str) -> Result<(), StoreError> {
         let (all, _) = self.folder_rows().await?;
-        let f = all.get(&id.0).ok_or_else(|| StoreError::no_such_folder(id))?;
+        let f = all
+            .get(&id.0)
+            .ok_or_else(|| StoreError::no_such_folder(id))?;
         if id.0 == folder::TRASH || f.view == view {
             return Ok(());
         }
@@ -129,7 +134,7 @@ impl Mailbox {
     pub async fn create_contacts(
         &self,
         folder: ItemId,
-        cards: Vec<(Vec<(String, String)>, Vec<ContactMember>)>,
+        cards: Vec<ContactCard>,
     ) -> Result<Vec<Contact>, StoreError> {
         for (f, m) in &cards {
             check_contact(f, m)?;
@@ -155,7 +160,10 @@ impl Mailbox {
                         folder: folder.0,
                         flags: 0,
                         fields,
-                        members: members.iter().map(|m| (m.kind.code(), m.value.clone())).collect(),
+                        members: members
+                            .iter()
+                            .map(|m| (m.kind.code(), m.value.clone()))
+                            .collect(),
                     }))
                     .await?;
                     ids.push(ItemId(id));
@@ -199,7 +207,7 @@ impl Mailbox {
         &self,
         id: ItemId,
         to: Option<ItemId>,
-        content: Option<(Vec<(String, String)>, Vec<ContactMember>)>,
+        content: Option<ContactCard>,
     ) -> Result<Contact, StoreError> {
         self.locked(move |mb| async move {
             let old = mb.contact(id).await?;
@@ -215,7 +223,10 @@ impl Mailbox {
                 folder: folder.0,
                 flags: old.flags.0,
                 fields,
-                members: members.iter().map(|m| (m.kind.code(), m.value.clone())).collect(),
+                members: members
+                    .iter()
+                    .map(|m| (m.kind.code(), m.value.clone()))
+                    .collect(),
             }))
             .await
         })

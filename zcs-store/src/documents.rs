@@ -81,7 +81,11 @@ impl Mailbox {
                 let existing = mb.document_by_name(folder, &name).await?;
                 let st = mb.state().await?;
                 let (id, version, mut kept) = match &existing {
-                    Some(doc) => (doc.id.0, doc.version + 1, mb.document_revisions(doc.id).await?),
+                    Some(doc) => (
+                        doc.id.0,
+                        doc.version + 1,
+                        mb.document_revisions(doc.id).await?,
+                    ),
                     None => (st.item_id + 1, 1, Vec::new()),
                 };
                 let max = mb.settings().notebook_max_revisions as usize;

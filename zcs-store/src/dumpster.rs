@@ -166,13 +166,14 @@ impl Mailbox {
             let (folders, _) = mb.folder_rows().await?;
             let mut doomed: BTreeSet<i32> = BTreeSet::new();
             if policy.message_lifetime_ms > 0 {
-                let ids: Vec<i64> =
-                    sqlx::query_scalar("SELECT id FROM mail_item WHERE mailbox_id = ? AND date < ?")
-                        .bind(mb.id().0)
-                        .bind(now_ms.saturating_sub(policy.message_lifetime_ms))
-                        .fetch_all(&mb.inner.pool)
-                        .await
-                        .db("find expired messages")?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM mail_item WHERE mailbox_id = ? AND date < ?",
+                )
+                .bind(mb.id().0)
+                .bind(now_ms.saturating_sub(policy.message_lifetime_ms))
+                .fetch_all(&mb.inner.pool)
+                .await
+                .db("find expired messages")?;
                 doomed.extend(ids.into_iter().map(|i| i as i32));
             }
             for (root, lifetime) in [

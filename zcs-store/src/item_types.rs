@@ -104,6 +104,10 @@ pub struct ContactMember {
     pub value: String,
 }
 
+/// A contact's content as given to create or replace it: its fields and its group
+/// members.
+pub type ContactCard = (Vec<(String, String)>, Vec<ContactMember>);
+
 /// A contact or contact group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact {

@@ -77,6 +77,7 @@ mod rows;
 mod acl;
 mod apply;
 mod apply_items;
+mod apply_messages;
 mod apply_tags;
 mod blob;
 mod cal_parse;
@@ -103,15 +104,15 @@ pub use acl::{Accessor, Grant, GranteeType, Rights};
 pub use blob::digest_of as blob_digest;
 pub use blob::{BlobStore, FileBlobStore};
 pub use error::StoreError;
+pub use item_types::{
+    CalInstance, CalItem, Contact, ContactCard, ContactMember, Conversation, Document,
+    DumpsterItem, MailboxSettings, MemberKind, Mountpoint, PurgePolicy, PurgeReport, QuotaWarning,
+    Revision, SearchFolder, SweepReport,
+};
+pub use lifecycle::ORPHAN_GRACE;
 pub use mailbox::Mailbox;
 pub use redo::{ArchivedLog, RedoStats};
-pub use lifecycle::ORPHAN_GRACE;
 pub use store::Store;
-pub use item_types::{
-    CalInstance, CalItem, Contact, ContactMember, Conversation, Document, DumpsterItem,
-    MailboxSettings, MemberKind, Mountpoint, PurgePolicy, PurgeReport, QuotaWarning, Revision,
-    SearchFolder, SweepReport,
-};
 pub use thread::{ThreadingAlgorithm, normalize_subject};
 pub use types::{
     DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, StoreOptions, Tag, Tombstone,

@@ -29,10 +29,11 @@ impl Store {
     /// change in progress, if any, to finish. Kept in memory, as in Zimbra: a restart
     /// clears it. [`Store::delete_mailbox`] works in maintenance mode.
     pub async fn set_maintenance(&self, account: ZimbraId, on: bool) -> Result<(), StoreError> {
-        let lock = match self.inner.mailbox_id(account).await? {
-            Some(id) => Some(self.inner.lock_for(id)),
-            None => None,
-        };
+        let lock = self
+            .inner
+            .mailbox_id(account)
+            .await?
+            .map(|id| self.inner.lock_for(id));
         let _guard = match &lock {
             Some(l) => Some(l.lock().await),
             None => None,

@@ -13,11 +13,11 @@ use zcs_core::{ChangeNumber, ItemId, MailboxId, ZimbraId, folder};
 
 use crate::apply::uid_validity;
 use crate::error::{DbContext, StoreError};
+use crate::item_types::MailboxSettings;
 use crate::parse;
 use crate::redo::RedoOp;
 use crate::rows::{self, FolderRow};
 use crate::store::{Inner, spawn};
-use crate::item_types::MailboxSettings;
 use crate::types::{Folder, Tombstone};
 
 /// A cheap handle on one account's mailbox. Clones share the store.

@@ -137,7 +137,11 @@ const SCHEMA: &[&str] = &[
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("mail_item", "conv_id", "INTEGER NOT NULL DEFAULT 0"),
     ("mail_item", "norm_subject", "TEXT NOT NULL DEFAULT ''"),
-    ("mailbox", "quota_last_warn_ms", "INTEGER NOT NULL DEFAULT 0"),
+    (
+        "mailbox",
+        "quota_last_warn_ms",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
 ];
 
 /// The item model beyond messages and folders (schema version 3).
@@ -273,21 +277,20 @@ const ITEM_SCHEMA: &[&str] = &[
 /// Adds the columns of [`ADDED_COLUMNS`] a file lacks.
 async fn add_missing_columns(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
     for (table, column, decl) in ADDED_COLUMNS {
-        let has: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
-        )
-        .bind(table)
-        .bind(column)
-        .fetch_one(&mut *conn)
-        .await
-        .db("inspect schema")?;
+        let has: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+                .bind(table)
+                .bind(column)
+                .fetch_one(&mut *conn)
+                .await
+                .db("inspect schema")?;
         if has == 0 {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "ALTER TABLE {table} ADD COLUMN {column} {decl}"
             )))
-                .execute(&mut *conn)
-                .await
-                .db("migrate schema to 3")?;
+            .execute(&mut *conn)
+            .await
+            .db("migrate schema to 3")?;
         }
     }
     Ok(())

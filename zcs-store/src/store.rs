@@ -84,8 +84,9 @@ impl Store {
     /// missing, then recovers: cuts a torn redo tail at the last good record (WARN log);
     /// a damaged record with good ones after it is logged at ERROR with its offset, the
     /// file is preserved aside and replay stops there
-    /// ([`RecoveryReport::corrupt_log`]); then re-applies, with their original ids, the redo records the database missed,
-    /// reading the archived logs that hold any (oldest first) before `redo.log`.
+    /// ([`RecoveryReport::corrupt_log`]); then re-applies, with their original ids, the
+    /// redo records the database missed, reading the archived logs that hold any
+    /// (oldest first) before `redo.log`.
     ///
     /// # Errors
     /// [`StoreError::Locked`] when the redo log is locked by another open store;
@@ -453,10 +454,7 @@ pub(crate) const BLOB_REFS: &str = "SELECT
 
 async fn release_blobs(pool: &SqlitePool, blobs: &Arc<Blobs>, digests: Vec<String>) {
     for d in digests {
-        let refs: Result<i64, _> = sqlx::query_scalar(BLOB_REFS)
-            .bind(&d)
-            .fetch_one(pool)
-            .await;
+        let refs: Result<i64, _> = sqlx::query_scalar(BLOB_REFS).bind(&d).fetch_one(pool).await;
         match refs {
             Ok(0) => {
                 let blobs = blobs.clone();

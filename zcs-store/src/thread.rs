@@ -125,7 +125,10 @@ mod tests {
     fn strips_reply_forward_and_list_prefixes() {
         assert_eq!(normalize_subject("Hello"), ("Hello".into(), false));
         assert_eq!(normalize_subject("Re: Hello"), ("Hello".into(), true));
-        assert_eq!(normalize_subject("RE: Fwd: re:Hello"), ("Hello".into(), true));
+        assert_eq!(
+            normalize_subject("RE: Fwd: re:Hello"),
+            ("Hello".into(), true)
+        );
         assert_eq!(normalize_subject("[dev] Re: Hello"), ("Hello".into(), true));
         assert_eq!(normalize_subject("Re[2]: Hello"), ("Hello".into(), true));
         assert_eq!(normalize_subject("Re^3: Hello"), ("Hello".into(), true));
@@ -133,7 +136,10 @@ mod tests {
         assert_eq!(normalize_subject("Hello (fwd)"), ("Hello".into(), true));
         assert_eq!(normalize_subject("  a   b  "), ("a b".into(), false));
         assert_eq!(normalize_subject("[dev]"), ("[dev]".into(), false));
-        assert_eq!(normalize_subject("Note: call me"), ("Note: call me".into(), false));
+        assert_eq!(
+            normalize_subject("Note: call me"),
+            ("Note: call me".into(), false)
+        );
         assert_eq!(normalize_subject(""), (String::new(), false));
         assert_eq!(normalize_subject("Re:"), (String::new(), true));
     }

@@ -84,9 +84,15 @@ fn fields_of(card: &VCard) -> ParsedCard {
         match &e.name {
             VCardProperty::Fn => put(&mut fields, "fullName", first),
             VCardProperty::N => {
-                for (i, k) in ["lastName", "firstName", "middleName", "namePrefix", "nameSuffix"]
-                    .iter()
-                    .enumerate()
+                for (i, k) in [
+                    "lastName",
+                    "firstName",
+                    "middleName",
+                    "namePrefix",
+                    "nameSuffix",
+                ]
+                .iter()
+                .enumerate()
                 {
                     if let Some(v) = vals.get(i) {
                         put(&mut fields, k, v);
@@ -149,13 +155,12 @@ fn fields_of(card: &VCard) -> ParsedCard {
             VCardProperty::Kind if first.eq_ignore_ascii_case("group") => {
                 put(&mut fields, "type", "group");
             }
-            VCardProperty::Kind => {
+            VCardProperty::Kind
                 if e.values
                     .iter()
-                    .any(|v| matches!(v, VCardValue::Kind(VCardKind::Group)))
-                {
-                    put(&mut fields, "type", "group");
-                }
+                    .any(|v| matches!(v, VCardValue::Kind(VCardKind::Group))) =>
+            {
+                put(&mut fields, "type", "group");
             }
             VCardProperty::Member => {
                 let m = first.trim();
@@ -232,10 +237,16 @@ pub(crate) fn to_vcard(c: &Contact) -> String {
         }
     };
     entries.push(text_entry(VCardProperty::Fn, &full));
-    let n: Vec<VCardValue> = ["lastName", "firstName", "middleName", "namePrefix", "nameSuffix"]
-        .iter()
-        .map(|k| VCardValue::Text(f(k)))
-        .collect();
+    let n: Vec<VCardValue> = [
+        "lastName",
+        "firstName",
+        "middleName",
+        "namePrefix",
+        "nameSuffix",
+    ]
+    .iter()
+    .map(|k| VCardValue::Text(f(k)))
+    .collect();
     entries.push(VCardEntry::new(VCardProperty::N).with_values(n));
     for (k, prop) in [
         ("nickname", VCardProperty::Nickname),
@@ -275,7 +286,10 @@ pub(crate) fn to_vcard(c: &Contact) -> String {
         }
     }
     if !f("company").is_empty() || !f("department").is_empty() {
-        let org = vec![VCardValue::Text(f("company")), VCardValue::Text(f("department"))];
+        let org = vec![
+            VCardValue::Text(f("company")),
+            VCardValue::Text(f("department")),
+        ];
         entries.push(VCardEntry::new(VCardProperty::Org).with_values(org));
     }
     for (k, ty) in [("homeURL", "HOME"), ("workURL", "WORK")] {
@@ -290,7 +304,10 @@ pub(crate) fn to_vcard(c: &Contact) -> String {
             .map(|k| f(&format!("{p}{k}")))
             .collect();
         if parts.iter().any(|s| !s.is_empty()) {
-            let mut vals = vec![VCardValue::Text(String::new()), VCardValue::Text(String::new())];
+            let mut vals = vec![
+                VCardValue::Text(String::new()),
+                VCardValue::Text(String::new()),
+            ];
             vals.extend(parts.into_iter().map(VCardValue::Text));
             entries.push(typed(VCardProperty::Adr, ty, vals));
         }
@@ -298,7 +315,10 @@ pub(crate) fn to_vcard(c: &Contact) -> String {
     if c.is_group {
         entries.push(text_entry(VCardProperty::Kind, "group"));
         for m in c.members.iter().filter(|m| m.kind == MemberKind::Inline) {
-            entries.push(text_entry(VCardProperty::Member, &format!("mailto:{}", m.value)));
+            entries.push(text_entry(
+                VCardProperty::Member,
+                &format!("mailto:{}", m.value),
+            ));
         }
     }
     let card = VCard { entries };

@@ -5,9 +5,8 @@
 //! Each record carries everything replay needs (ids, change numbers, the whole
 //! contact field map or iCalendar text), so replay reproduces the original rows.
 
-use super::codec::{
-    DecodeError, Reader, RedoOp, len_u32, put_i32, put_i64, put_ids, put_str, put_u32, put_u64,
-};
+use super::codec::{DecodeError, RedoOp};
+use super::wire::{Reader, len_u32, put_i32, put_i64, put_ids, put_str, put_u32, put_u64};
 
 /// A contact or contact group, whole (`RedoOp::PutContact`).
 #[derive(Clone, Debug, PartialEq, Eq)]

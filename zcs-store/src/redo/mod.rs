@@ -10,13 +10,14 @@ pub mod archive;
 pub mod codec;
 pub mod codec_items;
 pub(crate) mod log;
+mod wire;
 
 pub use archive::ArchivedLog;
-pub use log::RedoStats;
 pub use codec_items::{CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord};
+pub use log::RedoStats;
 
 pub use codec::{
     DecodeError, Decoded, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_VERSION, MAX_RECORD_LEN, RedoOp,
-    RedoRecord, decode_log, decode_records, next_valid_record, encode_file_header, encode_file_header_from,
-    encode_record,
+    RedoRecord, decode_log, decode_records, encode_file_header, encode_file_header_from,
+    encode_record, next_valid_record,
 };
