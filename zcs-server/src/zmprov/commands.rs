@@ -1,5 +1,6 @@
-//! The `zmprov` command table: each command's long and short name, its usage line and
-//! its handler.
+//! The `zmprov` commands for accounts, domains, COS, servers and config: their handlers
+//! and the output helpers every handler shares. The table of all commands is in
+//! `table`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,8 +22,8 @@ impl From<ServiceError> for CmdError {
     }
 }
 
-type Fut<'a> = Pin<Box<dyn Future<Output = Result<String, CmdError>> + Send + 'a>>;
-type Handler = for<'a> fn(&'a Provisioning, &'a [String]) -> Fut<'a>;
+pub(super) type Fut<'a> = Pin<Box<dyn Future<Output = Result<String, CmdError>> + Send + 'a>>;
+pub(super) type Handler = for<'a> fn(&'a Provisioning, &'a [String]) -> Fut<'a>;
 
 /// One `zmprov` command.
 pub struct Command {
@@ -40,211 +41,7 @@ impl std::fmt::Debug for Command {
     }
 }
 
-macro_rules! cmd {
-    ($long:literal, $short:literal, $usage:literal, $min:expr, $max:expr, $f:ident) => {
-        Command {
-            long: $long,
-            short: $short,
-            usage: $usage,
-            min_args: $min,
-            max_args: $max,
-            run: |p, a| Box::pin($f(p, a)),
-        }
-    };
-}
-
-/// Every command, in the order `zmprov help` lists them.
-pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "addAccountAlias",
-        "aaa",
-        "{name@domain|id} {alias@domain}",
-        2,
-        Some(2),
-        add_alias
-    ),
-    cmd!(
-        "createAccount",
-        "ca",
-        "{name@domain} {password} [attr1 value1 [attr2 value2...]]",
-        2,
-        None,
-        create_account
-    ),
-    cmd!(
-        "deleteAccount",
-        "da",
-        "{name@domain|id}",
-        1,
-        Some(1),
-        delete_account
-    ),
-    cmd!(
-        "getAccount",
-        "ga",
-        "{name@domain|id} [attr1 [attr2...]]",
-        1,
-        None,
-        get_account
-    ),
-    cmd!(
-        "getAllAccounts",
-        "gaa",
-        "[-v] [{domain}]",
-        0,
-        Some(2),
-        get_all_accounts
-    ),
-    cmd!(
-        "getAllAdminAccounts",
-        "gaaa",
-        "[-v]",
-        0,
-        Some(1),
-        get_all_admin_accounts
-    ),
-    cmd!(
-        "modifyAccount",
-        "ma",
-        "{name@domain|id} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        modify_account
-    ),
-    cmd!(
-        "removeAccountAlias",
-        "raa",
-        "{name@domain|id} {alias@domain}",
-        2,
-        Some(2),
-        remove_alias
-    ),
-    cmd!(
-        "renameAccount",
-        "ra",
-        "{name@domain|id} {newname@domain}",
-        2,
-        Some(2),
-        rename_account
-    ),
-    cmd!(
-        "setPassword",
-        "sp",
-        "{name@domain|id} {password}",
-        2,
-        Some(2),
-        set_password
-    ),
-    cmd!(
-        "createDomain",
-        "cd",
-        "{domain} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        create_domain
-    ),
-    cmd!(
-        "deleteDomain",
-        "dd",
-        "{domain|id}",
-        1,
-        Some(1),
-        delete_domain
-    ),
-    cmd!(
-        "getDomain",
-        "gd",
-        "{domain|id} [attr1 [attr2...]]",
-        1,
-        None,
-        get_domain
-    ),
-    cmd!("getAllDomains", "gad", "[-v]", 0, Some(1), get_all_domains),
-    cmd!(
-        "modifyDomain",
-        "md",
-        "{domain|id} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        modify_domain
-    ),
-    cmd!(
-        "createCos",
-        "cc",
-        "{name} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        create_cos
-    ),
-    cmd!(
-        "getCos",
-        "gc",
-        "{name|id} [attr1 [attr2...]]",
-        1,
-        None,
-        get_cos
-    ),
-    cmd!("getAllCos", "gac", "[-v]", 0, Some(1), get_all_cos),
-    cmd!(
-        "modifyCos",
-        "mc",
-        "{name|id} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        modify_cos
-    ),
-    cmd!(
-        "createServer",
-        "cs",
-        "{name} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        create_server
-    ),
-    cmd!(
-        "getServer",
-        "gs",
-        "{name|id} [attr1 [attr2...]]",
-        1,
-        None,
-        get_server
-    ),
-    cmd!("getAllServers", "gas", "[-v]", 0, Some(1), get_all_servers),
-    cmd!(
-        "modifyServer",
-        "ms",
-        "{name|id} [attr1 value1 [attr2 value2...]]",
-        1,
-        None,
-        modify_server
-    ),
-    cmd!("getConfig", "gcf", "{name}", 1, Some(1), get_config),
-    cmd!(
-        "getAllConfig",
-        "gacf",
-        "[attr1 [attr2...]]",
-        0,
-        None,
-        get_all_config
-    ),
-    cmd!(
-        "modifyConfig",
-        "mcf",
-        "attr1 value1 [attr2 value2...]",
-        2,
-        None,
-        modify_config
-    ),
-    cmd!(
-        "describe",
-        "desc",
-        "-a {attribute-name}",
-        0,
-        Some(2),
-        describe
-    ),
-    cmd!("help", "?", "[command]", 0, Some(1), help),
-];
+pub use super::table::COMMANDS;
 
 /// The command named `name` (long or short), case-insensitively.
 pub fn find_command(name: &str) -> Option<&'static Command> {
@@ -256,7 +53,12 @@ pub fn find_command(name: &str) -> Option<&'static Command> {
 /// Whether get commands print `VALUE-BLOCKED` instead of the attribute's value, as
 /// Zimbra does for password hashes and token keys.
 pub fn is_blocked(attr: &str) -> bool {
-    attr.eq_ignore_ascii_case("userPassword") || attr.to_ascii_lowercase().ends_with("tokenkey")
+    let a = attr.to_ascii_lowercase();
+    a == "userpassword"
+        || a == "zimbrapasswordhistory"
+        || a.ends_with("tokenkey")
+        || a == "zimbradatasourcepassword"
+        || a == "zimbraauthldapsearchbindpassword"
 }
 
 /// Prints an entry as get commands do: `# name <name>` (unless `name` is `None`), then
@@ -279,11 +81,11 @@ pub fn format_entry(name: Option<&str>, attrs: &Attrs, only: &[String]) -> Strin
     out
 }
 
-fn edits(args: &[String]) -> Result<Vec<AttrEdit>, CmdError> {
+pub(super) fn edits(args: &[String]) -> Result<Vec<AttrEdit>, CmdError> {
     AttrEdit::parse_pairs(args).map_err(|m| CmdError::Fault(ServiceError::invalid_request(m)))
 }
 
-fn attrs_from(args: &[String]) -> Result<Attrs, CmdError> {
+pub(super) fn attrs_from(args: &[String]) -> Result<Attrs, CmdError> {
     let mut attrs = Attrs::new();
     for e in edits(args)? {
         attrs.apply(&e);
@@ -291,12 +93,12 @@ fn attrs_from(args: &[String]) -> Result<Attrs, CmdError> {
     Ok(attrs)
 }
 
-fn verbose(args: &[String]) -> (bool, Vec<String>) {
+pub(super) fn verbose(args: &[String]) -> (bool, Vec<String>) {
     let v = args.iter().any(|a| a == "-v");
     (v, args.iter().filter(|a| *a != "-v").cloned().collect())
 }
 
-fn list(entries: Vec<Entry>, verbose: bool) -> String {
+pub(super) fn list(entries: Vec<Entry>, verbose: bool) -> String {
     if !verbose {
         return entries.iter().map(|e| format!("{}\n", e.name)).collect();
     }
@@ -306,7 +108,7 @@ fn list(entries: Vec<Entry>, verbose: bool) -> String {
         .collect()
 }
 
-async fn create_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn create_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let password = (!a[1].is_empty()).then_some(a[1].as_str());
     let e = p
         .create_account(&a[0], password, attrs_from(&a[2..])?)
@@ -314,28 +116,28 @@ async fn create_account(p: &Provisioning, a: &[String]) -> Result<String, CmdErr
     Ok(format!("{}\n", e.id))
 }
 
-async fn get_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_account(&a[0]).await?;
     let attrs = p.effective_account_attrs(&e).await?;
     Ok(format_entry(Some(&e.name), &attrs, &a[1..]))
 }
 
-async fn modify_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn modify_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.modify_account(&a[0], &edits(&a[1..])?).await?;
     Ok(String::new())
 }
 
-async fn set_password(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn set_password(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.set_password(&a[0], &a[1]).await?;
     Ok(String::new())
 }
 
-async fn delete_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn delete_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.delete_account(&a[0]).await?;
     Ok(String::new())
 }
 
-async fn get_all_accounts(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_accounts(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let (v, rest) = verbose(a);
     if rest.len() > 1 {
         return Err(CmdError::Usage);
@@ -344,7 +146,10 @@ async fn get_all_accounts(p: &Provisioning, a: &[String]) -> Result<String, CmdE
     Ok(list(accounts, v))
 }
 
-async fn get_all_admin_accounts(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_admin_accounts(
+    p: &Provisioning,
+    a: &[String],
+) -> Result<String, CmdError> {
     let (v, _) = verbose(a);
     let admins = p
         .all_accounts(None)
@@ -359,104 +164,104 @@ async fn get_all_admin_accounts(p: &Provisioning, a: &[String]) -> Result<String
     Ok(list(admins, v))
 }
 
-async fn add_alias(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn add_alias(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.add_account_alias(&a[0], &a[1]).await?;
     Ok(String::new())
 }
 
-async fn remove_alias(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn remove_alias(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.remove_account_alias(&a[0], &a[1]).await?;
     Ok(String::new())
 }
 
-async fn rename_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn rename_account(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.rename_account(&a[0], &a[1]).await?;
     Ok(String::new())
 }
 
-async fn create_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn create_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.create_domain(&a[0], attrs_from(&a[1..])?).await?;
     Ok(format!("{}\n", e.id))
 }
 
-async fn get_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_domain(&EntryKey::parse(&a[0])).await?;
     let attrs = p.effective_domain_attrs(&e).await?;
     Ok(format_entry(Some(&e.name), &attrs, &a[1..]))
 }
 
-async fn get_all_domains(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_domains(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     Ok(list(p.all_domains().await?, verbose(a).0))
 }
 
-async fn modify_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn modify_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.modify_domain(&EntryKey::parse(&a[0]), &edits(&a[1..])?)
         .await?;
     Ok(String::new())
 }
 
-async fn delete_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn delete_domain(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.delete_domain(&EntryKey::parse(&a[0])).await?;
     Ok(String::new())
 }
 
-async fn create_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn create_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.create_cos(&a[0], attrs_from(&a[1..])?).await?;
     Ok(format!("{}\n", e.id))
 }
 
-async fn get_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_cos(&EntryKey::parse(&a[0])).await?;
     Ok(format_entry(Some(&e.name), &e.attrs, &a[1..]))
 }
 
-async fn get_all_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     Ok(list(p.all_cos().await?, verbose(a).0))
 }
 
-async fn modify_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn modify_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.modify_cos(&EntryKey::parse(&a[0]), &edits(&a[1..])?)
         .await?;
     Ok(String::new())
 }
 
-async fn create_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn create_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.create_server(&a[0], attrs_from(&a[1..])?).await?;
     Ok(format!("{}\n", e.id))
 }
 
-async fn get_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.get_server(&EntryKey::parse(&a[0])).await?;
     let attrs = p.effective_server_attrs(&e).await?;
     Ok(format_entry(Some(&e.name), &attrs, &a[1..]))
 }
 
-async fn get_all_servers(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_servers(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     Ok(list(p.all_servers().await?, verbose(a).0))
 }
 
-async fn modify_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn modify_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.modify_server(&EntryKey::parse(&a[0]), &edits(&a[1..])?)
         .await?;
     Ok(String::new())
 }
 
-async fn get_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.global_config().await?;
     Ok(format_entry(None, &e.attrs, &a[..1]))
 }
 
-async fn get_all_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn get_all_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.global_config().await?;
     Ok(format_entry(None, &e.attrs, a))
 }
 
-async fn modify_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn modify_config(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     p.modify_global_config(&edits(a)?).await?;
     Ok(String::new())
 }
 
-async fn describe(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn describe(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     match a {
         [flag, name] if flag == "-a" => match attrs::lookup(name) {
             Some(def) => Ok(attrs::describe(def)),
@@ -473,7 +278,7 @@ async fn describe(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     }
 }
 
-async fn help(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+pub(super) async fn help(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let wanted = a.first();
     let mut out = String::new();
     for c in COMMANDS {

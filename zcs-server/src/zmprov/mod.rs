@@ -7,7 +7,14 @@
 //! LIMITATION: there is no SOAP mode yet (the admin API is issue 8), so `-s`, `-a`,
 //! `-p` and `-z` are accepted and ignored.
 
+mod auth;
+mod children;
 mod commands;
+mod lists;
+mod resources;
+mod table;
+#[cfg(test)]
+mod tests;
 mod words;
 
 use std::io::Write;
