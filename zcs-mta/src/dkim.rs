@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::restrictions::{Lookup, PolicyResolver};
 use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::common::parse::TxtRecordParser;
@@ -82,6 +83,17 @@ impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for DnsCache<K, V> {
         map.insert(key, (value, Some(valid_until)));
     }
 }
+
+/// mail-auth parameters over our caches.
+type CachedParams<'a, P> = Parameters<
+    'a,
+    P,
+    DnsCache<Box<str>, Txt>,
+    DnsCache<Box<str>, RecordSet<MX>>,
+    DnsCache<Box<str>, RecordSet<Ipv4Addr>>,
+    DnsCache<Box<str>, RecordSet<Ipv6Addr>>,
+    DnsCache<IpAddr, RecordSet<Box<str>>>,
+>;
 
 /// Verifies DKIM, SPF and DMARC of incoming messages.
 pub struct AuthChecker {
@@ -192,18 +204,7 @@ impl AuthChecker {
         self.txt.pin(fqdn(name), Txt::Error(missing));
     }
 
-    fn params<P>(
-        &self,
-        p: P,
-    ) -> Parameters<
-        '_,
-        P,
-        DnsCache<Box<str>, Txt>,
-        DnsCache<Box<str>, RecordSet<MX>>,
-        DnsCache<Box<str>, RecordSet<Ipv4Addr>>,
-        DnsCache<Box<str>, RecordSet<Ipv6Addr>>,
-        DnsCache<IpAddr, RecordSet<Box<str>>>,
-    > {
+    fn params<P>(&self, p: P) -> CachedParams<'_, P> {
         Parameters::new(p)
             .with_txt_cache(&self.txt)
             .with_mx_cache(&self.mx)
@@ -244,13 +245,85 @@ impl AuthChecker {
             .with_dmarc_result(&dmarc);
         let header = results.to_header();
         // to_header gives "Authentication-Results: value\r\n"; keep the value only.
-        let value = header
+        header
             .split_once(':')
             .map(|(_, v)| v)
             .unwrap_or(&header)
             .trim()
-            .to_string();
-        value
+            .to_string()
+    }
+}
+
+/// What a lookup error means for a restriction.
+fn lookup_failure<T>(e: &mail_auth::Error) -> Lookup<T> {
+    match e {
+        mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(_)) => Lookup::NotFound,
+        _ => Lookup::TempFail,
+    }
+}
+
+impl AuthChecker {
+    /// Pins an A record: `name` resolves to `ip` (test zones, block-list entries).
+    pub fn pin_a(&self, name: &str, ip: Ipv4Addr) {
+        let set = RecordSet {
+            rrset: Arc::from([ip]),
+            dnssec_status: Default::default(),
+        };
+        self.ipv4.pin(fqdn(name), set);
+    }
+}
+
+/// The DNS questions of `zimbraMtaRestriction`, answered with the checker's resolver and
+/// caches.
+#[async_trait::async_trait]
+impl PolicyResolver for AuthChecker {
+    /// An MX, A or AAAA record makes the domain exist (Postfix's
+    /// `reject_unknown_sender_domain`); a failed question only counts when no other
+    /// question found the domain.
+    async fn domain_exists(&self, domain: &str) -> Lookup<()> {
+        fn fold<T>(r: mail_auth::Result<RecordSet<T>>) -> Lookup<()> {
+            match r {
+                Ok(set) if !set.rrset.is_empty() => Lookup::Found(()),
+                Ok(_) => Lookup::NotFound,
+                Err(e) => lookup_failure(&e),
+            }
+        }
+        let answers = [
+            fold(self.resolver.mx_lookup(domain, Some(&self.mx)).await),
+            fold(self.resolver.ipv4_lookup(domain, Some(&self.ipv4)).await),
+            fold(self.resolver.ipv6_lookup(domain, Some(&self.ipv6)).await),
+        ];
+        if answers.contains(&Lookup::Found(())) {
+            Lookup::Found(())
+        } else if answers.contains(&Lookup::TempFail) {
+            Lookup::TempFail
+        } else {
+            Lookup::NotFound
+        }
+    }
+
+    /// An A record at the reversed address under `zone` (RFC 5782 §2.1).
+    async fn rbl_lookup(&self, zone: &str, ip: IpAddr) -> Lookup<String> {
+        let name = match ip.to_canonical() {
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                format!("{}.{}.{}.{}.{zone}", o[3], o[2], o[1], o[0])
+            }
+            IpAddr::V6(v6) => {
+                let hex: String = v6.octets().iter().map(|b| format!("{b:02x}")).collect();
+                let nibbles: Vec<String> = hex.chars().rev().map(String::from).collect();
+                format!("{}.{zone}", nibbles.join("."))
+            }
+        };
+        match self
+            .resolver
+            .ipv4_lookup(name.as_str(), Some(&self.ipv4))
+            .await
+        {
+            Ok(set) if !set.rrset.is_empty() => Lookup::Found(String::new()),
+            Ok(_) => Lookup::NotFound,
+            Err(e) => lookup_failure(&e),
+        }
     }
 }
 
@@ -411,4 +484,73 @@ fn header_from_domain(content: &[u8]) -> Option<String> {
     let message = mail_parser::MessageParser::default().parse_headers(content)?;
     let from = message.from()?.first()?.address()?;
     from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MESSAGE: &[u8] = b"From: Joe <joe@Example.test>\r\nTo: a@b.test\r\n\
+Subject: hi\r\n\r\nbody\r\n";
+
+    #[test]
+    fn pem_keys_and_domain_choice() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let mut keys = DkimKeys::new();
+        keys.add_pem("example.test", "s1", &key.serialize_pem())
+            .unwrap();
+        assert!(matches!(
+            keys.add_pem("bad.test", "s1", "-----BEGIN PRIVATE KEY-----\nAAAA\n"),
+            Err(DkimError::BadKey(_))
+        ));
+        assert_eq!(keys.domains(), vec!["example.test".to_string()]);
+
+        // The From domain picks the key, whatever the envelope says.
+        let (domain, header) = keys.sign(MESSAGE, "bounce@other.test").unwrap();
+        assert_eq!(domain, "example.test");
+        let header = String::from_utf8(header).unwrap();
+        assert!(
+            header.starts_with("DKIM-Signature: v=1; a=ed25519-sha256;"),
+            "{header}"
+        );
+        assert!(header.contains("d=example.test") && header.contains("s=s1"));
+        assert!(header.ends_with("\r\n"));
+        // No key for the domain: no signature.
+        let other = b"From: x@other.test\r\n\r\nbody\r\n";
+        assert!(keys.sign(other, "x@other.test").is_none());
+        assert!(keys.sign(b"\xff\xfe", "").is_none());
+    }
+
+    #[tokio::test]
+    async fn policy_lookups_from_pinned_records() {
+        let checker = AuthChecker::offline("mx.test").unwrap();
+        checker.pin_a("mail.example.test", Ipv4Addr::new(192, 0, 2, 1));
+        checker.pin_a("2.0.0.127.bl.test", Ipv4Addr::new(127, 0, 0, 2));
+        assert_eq!(
+            checker.domain_exists("mail.example.test").await,
+            Lookup::Found(())
+        );
+        // Offline: a name nobody pinned cannot be answered.
+        assert_eq!(
+            checker.domain_exists("nowhere.test").await,
+            Lookup::TempFail
+        );
+        let listed: IpAddr = "127.0.0.2".parse().unwrap();
+        assert_eq!(
+            checker.rbl_lookup("bl.test", listed).await,
+            Lookup::Found(String::new())
+        );
+    }
+
+    #[test]
+    fn cache_expiry() {
+        let cache: DnsCache<Box<str>, u32> = DnsCache::new();
+        cache.insert("a.".into(), 1, Instant::now() + Duration::from_secs(60));
+        cache.insert("b.".into(), 2, Instant::now() - Duration::from_secs(1));
+        cache.pin("c.".into(), 3);
+        assert_eq!(cache.get("a."), Some(1));
+        assert_eq!(cache.get("b."), None);
+        assert_eq!(cache.get("c."), Some(3));
+        assert_eq!(cache.remove("c."), Some(3));
+    }
 }

@@ -253,11 +253,11 @@ pub async fn run_filters(
 
     // (d) DKIM signing of our users' mail.
     let mut out = headers.into_bytes();
-    if let (Some(keys), true) = (&filters.dkim_keys, ctx.authenticated || ctx.trusted) {
-        if let Some((domain, signature)) = keys.sign(content, ctx.mail_from) {
-            out.extend_from_slice(&signature);
-            report.dkim_signed_by = Some(domain);
-        }
+    if let (Some(keys), true) = (&filters.dkim_keys, ctx.authenticated || ctx.trusted)
+        && let Some((domain, signature)) = keys.sign(content, ctx.mail_from)
+    {
+        out.extend_from_slice(&signature);
+        report.dkim_signed_by = Some(domain);
     }
     FilterVerdict::Accept {
         headers: out,

@@ -177,7 +177,11 @@ mod tests {
 
         #[test]
         fn parse_never_panics_on_spamdish(
-            s in "(SPAMD/1.1 0 EX_OK\r\n)?(Spam: [TrueFals]{0,5} ?;? ?[0-9.-]{0,6} ?/? ?[0-9.]{0,4}\r\n)?(\r\n)?[A-Z_,]{0,20}"
+            s in concat!(
+                "(SPAMD/1.1 0 EX_OK\r\n)?",
+                "(Spam: [TrueFals]{0,5} ?;? ?[0-9.-]{0,6} ?/? ?[0-9.]{0,4}\r\n)?",
+                "(\r\n)?[A-Z_,]{0,20}"
+            )
         ) {
             let _ = parse_reply(s.as_bytes());
         }

@@ -7,6 +7,17 @@
 //! compile, a runtime error, a panic in the interpreter) gives the implicit keep, as
 //! RFC 5228 §2.10.6 asks. Zimbra's own `tag` and `flag` commands are rewritten into
 //! `addflag` with marker flags before compiling (see `zimbra`).
+//!
+//! How a delivery agent applies the result, per recipient:
+//! - every `Keep` / `FileInto` stores one copy (Inbox / the folder, created when
+//!   missing and `create`, else the Inbox), with its flags and tags; several actions for
+//!   the same folder store one copy;
+//! - `Discard` alone stores nothing (the message counts as delivered);
+//! - `Redirect` queues the unchanged message to the address with the original sender,
+//!   after checking the forwarding-loop marker;
+//! - `Reject { extended: true }` during LMTP answers `550 5.7.1` for that recipient;
+//!   otherwise (or for `reject`) a bounce goes to the envelope sender;
+//! - `Send` queues the vacation reply with the null sender `<>`.
 
 mod zimbra;
 
