@@ -22,7 +22,8 @@ use ldap3::{LdapConnAsync, Scope};
 use zcs_core::{AttrEdit, Attrs, EntryKind, FaultCode, ServiceResult};
 use zcs_directory::ldap::escape::parse_dn;
 use zcs_directory::{
-    AuthContext, AuthRegistry, Directory, EntryKey, LdapConfig, LdapDirectory, Provisioning,
+    AuthContext, AuthRegistry, CacheSettings, CachedDirectory, Directory, EntryKey, LdapConfig,
+    LdapDirectory, Provisioning, open_directory,
 };
 
 /// Attributes from (name, value) pairs, repeated names becoming multiple values.
@@ -170,40 +171,53 @@ pub mod harness {
     impl Ctx {
         /// A second, independent handle (its own connections) on the same subtree.
         pub async fn reopen(&self) -> Arc<dyn Directory> {
-            Arc::new(
+            let ldap: Arc<dyn Directory> = Arc::new(
                 LdapDirectory::connect(self.config.clone())
                     .await
                     .expect("reopen"),
-            )
+            );
+            if self.cached {
+                Arc::new(CachedDirectory::new(ldap, CacheSettings::new()))
+            } else {
+                ldap
+            }
         }
     }
 }
 
-/// Runs `case` in a fresh subtree, or skips loudly.
+/// Runs `case` in a fresh subtree, bare and behind a `CachedDirectory` (which must keep
+/// the contract for everything done through it), or skips loudly.
 async fn run(case_name: &str, case: impl AsyncFn(&harness::Ctx)) {
     let Some((url, dn, pw)) = server(case_name) else {
         return;
     };
-    let tree = Subtree::new(&url, &dn, &pw).await;
-    let config = tree.config();
-    let ldap = Arc::new(
-        LdapDirectory::connect(config.clone())
-            .await
-            .expect("open LDAP directory"),
-    );
-    let dir: Arc<dyn Directory> = ldap.clone();
-    let prov = Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
-    let ctx = harness::Ctx {
-        label: "ldap",
-        url: url.clone(),
-        cached: false,
-        dir,
-        prov,
-        config,
-    };
-    case(&ctx).await;
-    ldap.close().await;
-    drop(tree);
+    for (label, cached) in [("ldap", false), ("ldap+cache", true)] {
+        let tree = Subtree::new(&url, &dn, &pw).await;
+        let config = tree.config();
+        let ldap = Arc::new(
+            LdapDirectory::connect(config.clone())
+                .await
+                .expect("open LDAP directory"),
+        );
+        let dir: Arc<dyn Directory> = if cached {
+            Arc::new(CachedDirectory::new(ldap.clone(), CacheSettings::new()))
+        } else {
+            ldap.clone()
+        };
+        let prov =
+            Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
+        let ctx = harness::Ctx {
+            label,
+            url: url.clone(),
+            cached,
+            dir,
+            prov,
+            config,
+        };
+        case(&ctx).await;
+        ldap.close().await;
+        drop(tree);
+    }
 }
 
 /// One `#[tokio::test]` per conformance case, run on LDAP.
@@ -588,4 +602,60 @@ async fn identities_live_under_their_account() {
             .is_none()
     );
     dir.close().await;
+}
+
+/// `%XX`-encodes everything but unreserved characters (RFC 3986 §2.3).
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_directory_dispatches_ldap_urls_and_reconnects() {
+    let Some((url, dn, pw)) = server("open_directory_dispatches_ldap_urls_and_reconnects") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let full = format!(
+        "{url}/{}????bindname={},X-BINDPW={}",
+        pct(&tree.base),
+        pct(&dn),
+        pct(&pw)
+    );
+    let dir = open_directory(&full).await.expect("open by URL");
+    let e = dir
+        .create_entry(EntryKind::Cos, "gold", Attrs::new())
+        .await
+        .unwrap();
+    let by_name = dir
+        .get_entry(EntryKind::Cos, &EntryKey::Name("GOLD".into()))
+        .await
+        .unwrap();
+    assert_eq!(by_name, Some(e.clone()));
+
+    // A wrong password is a failure, not a panic, and the password is not in it.
+    let wrong = format!(
+        "{url}/{}????bindname={},X-BINDPW=nope-x1",
+        pct(&tree.base),
+        pct(&dn)
+    );
+    let err = open_directory(&wrong).await.err().expect("refused bind");
+    assert_eq!(err.code, FaultCode::Failure);
+    assert!(!err.to_string().contains("nope-x1"), "{err}");
+
+    // Closed connections are reopened by the next call.
+    let ldap = LdapDirectory::connect(tree.config()).await.unwrap();
+    ldap.close().await;
+    let again = ldap
+        .get_entry(EntryKind::Cos, &EntryKey::Id(e.id))
+        .await
+        .unwrap();
+    assert_eq!(again, Some(e));
+    ldap.close().await;
 }
