@@ -153,12 +153,29 @@ async fn get_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     for kids in by_parent.values_mut() {
         kids.sort_by_key(|f| f.id.0);
     }
-    let root = folders.iter().find(|f| f.id == root_id).ok_or_else(|| {
-        ServiceError::new(
-            FaultCode::NoSuchFolder,
-            format!("no such folder id: {}", root_id.0),
-        )
-    })?;
+    let user_root = Folder {
+        id: ItemId(folder::USER_ROOT),
+        parent: ItemId(folder::ROOT),
+        name: "USER_ROOT".into(),
+        path: "/".into(),
+        view: "conversation".into(),
+        uid_validity: 1,
+        uid_next: 0,
+        modseq: 1,
+        messages: 0,
+        unread: 0,
+        size: 0,
+    };
+    let root = folders
+        .iter()
+        .find(|f| f.id == root_id)
+        .or((root_id.0 == folder::USER_ROOT).then_some(&user_root))
+        .ok_or_else(|| {
+            ServiceError::new(
+                FaultCode::NoSuchFolder,
+                format!("no such folder id: {}", root_id.0),
+            )
+        })?;
     let mut resp = response("GetFolderResponse", NS_MAIL);
     resp.add(build_tree(root, &by_parent, depth));
     Ok(resp)

@@ -1,15 +1,383 @@
-//! urn:zimbraMail messages.
+//! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg and SendMsg (local
+//! recipients through the server's delivery, a copy in Sent). Ids are looked up in the
+//! caller's own mailbox only: another account's message is "no such message", exactly
+//! like one that never existed.
 
-use zcs_core::ServiceResult;
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
+use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
+use zcs_store::Mailbox;
 
-use super::context::Ctx;
+use super::context::{Ctx, store_fault};
 use super::element::Element;
+use super::envelope::NS_MAIL;
+use super::folders::{parse_id, parse_ids};
+use super::response;
+use super::search::message_hit;
 
 /// Routes the message requests; `None` for other names.
 pub(crate) async fn dispatch(
-    _ctx: &mut Ctx<'_>,
-    _name: &str,
-    _req: &Element,
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    None
+    if !matches!(
+        name,
+        "GetMsgRequest"
+            | "MsgActionRequest"
+            | "ItemActionRequest"
+            | "AddMsgRequest"
+            | "SendMsgRequest"
+    ) {
+        return None;
+    }
+    let mb = match ctx.mailbox().await {
+        Ok(mb) => mb,
+        Err(e) => return Some(Err(e)),
+    };
+    let result = match name {
+        "GetMsgRequest" => get_msg(&mb, req).await,
+        "MsgActionRequest" => action(ctx, &mb, req, "MsgActionResponse").await,
+        "ItemActionRequest" => action(ctx, &mb, req, "ItemActionResponse").await,
+        "AddMsgRequest" => add_msg(ctx, &mb, req).await,
+        _ => send_msg(ctx, &mb, req).await,
+    };
+    ctx.note_change(&mb).await;
+    Some(result)
+}
+
+fn spec<'a>(req: &'a Element, tag: &str) -> ServiceResult<&'a Element> {
+    req.child(tag)
+        .ok_or_else(|| ServiceError::invalid_request(format!("missing required element: {tag}")))
+}
+
+/// The `mp` tree of a parsed message: part numbers, content types, sizes, and the
+/// text of the first body part.
+fn mime_parts(raw: &[u8], out: &mut Element) {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return;
+    };
+    let body_part = msg
+        .text_body
+        .first()
+        .copied()
+        .or_else(|| msg.html_body.first().copied());
+    let mut top = Element::new("mp");
+    top.set("part", "TEXT");
+    let ct = |p: &mail_parser::MessagePart<'_>| {
+        p.content_type()
+            .map(|c| match c.subtype() {
+                Some(s) => format!("{}/{}", c.ctype(), s),
+                None => c.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "text/plain".into())
+            .to_lowercase()
+    };
+    if let Some(root) = msg.parts.first() {
+        top.set("ct", ct(root));
+    }
+    for (i, part) in msg.parts.iter().enumerate() {
+        if matches!(part.body, PartType::Multipart(_)) {
+            continue;
+        }
+        let mut mp = Element::new("mp");
+        mp.set("part", (i.max(1)).to_string());
+        mp.set("ct", ct(part));
+        mp.set_num("s", part.len());
+        if let Some(name) = part.attachment_name() {
+            mp.set("filename", name);
+            mp.set("cd", "attachment");
+        }
+        if body_part == Some(i as u32) {
+            mp.set("body", "1");
+            let text = match &part.body {
+                PartType::Text(t) | PartType::Html(t) => t.to_string(),
+                _ => String::new(),
+            };
+            mp.add_text("content", text);
+        }
+        top.add(mp);
+    }
+    out.add(top);
+}
+
+/// GetMsgRequest `m id= [raw=1] [read=1]` (+ `header n=`).
+async fn get_msg(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let id = parse_id(m.req("id")?, FaultCode::NoSuchMsg)?;
+    if m.bool_attr("read", false) {
+        mb.set_flags(&[id], Flags::UNREAD, false)
+            .await
+            .map_err(store_fault)?;
+    }
+    let meta = mb.message(id).await.map_err(store_fault)?;
+    let raw = mb.read_message(id).await.map_err(store_fault)?;
+    let mut el = message_hit(&meta);
+    el.children.retain(|c| c.name != "fr");
+    if let Some(mid) = &meta.message_id {
+        el.add_text("mid", format!("<{mid}>"));
+    }
+    let parsed = MessageParser::default().parse(&raw);
+    if let Some(p) = &parsed {
+        if let Some(date) = p.date() {
+            el.set_num("sd", date.to_timestamp() * 1000);
+        }
+        for h in req
+            .child("m")
+            .into_iter()
+            .flat_map(|m| m.children_named("header"))
+        {
+            if let Some(name) = h.attr("n")
+                && let Some(v) = p.header_raw(name)
+            {
+                el.add_new("header")
+                    .set("n", name)
+                    .set_text(v.trim().to_string());
+            }
+        }
+        for (t, list) in [("t", p.to()), ("c", p.cc())] {
+            for a in list.into_iter().flat_map(|l| l.iter()) {
+                let e = el.add_new("e");
+                e.set("t", t);
+                if let Some(addr) = a.address() {
+                    e.set("a", addr.to_string());
+                }
+                if let Some(n) = a.name() {
+                    e.set("p", n.to_string());
+                }
+            }
+        }
+    }
+    if m.bool_attr("raw", false) {
+        el.add_text("content", String::from_utf8_lossy(&raw).to_string());
+    } else {
+        mime_parts(&raw, &mut el);
+    }
+    let mut resp = response("GetMsgResponse", NS_MAIL);
+    resp.add(el);
+    Ok(resp)
+}
+
+/// Msg/ItemActionRequest `action id= op=` read, !read, flag, !flag, tag, !tag (`tn`
+/// or `tag`), move (`l`), trash, delete, spam/!spam.
+async fn action(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+    resp_name: &str,
+) -> ServiceResult<Element> {
+    let a = spec(req, "action")?;
+    let id_text = a.req("id")?.to_string();
+    let op = a.req("op")?.to_string();
+    let ids = parse_ids(&id_text, FaultCode::NoSuchMsg)?;
+    // Every id must be one of ours before anything changes.
+    for id in &ids {
+        mb.message(*id).await.map_err(store_fault)?;
+    }
+    let (neg, bare) = match op.strip_prefix('!') {
+        Some(b) => (true, b),
+        None => (false, op.as_str()),
+    };
+    let e = store_fault;
+    match bare {
+        "read" => mb
+            .set_flags(&ids, Flags::UNREAD, neg)
+            .await
+            .map(|_| ())
+            .map_err(e)?,
+        "flag" => mb
+            .set_flags(&ids, Flags::FLAGGED, !neg)
+            .await
+            .map(|_| ())
+            .map_err(e)?,
+        "tag" => {
+            let names: Vec<String> = match a.attr("tn") {
+                Some(tn) => tn.split(',').map(str::to_string).collect(),
+                None => {
+                    let tid = parse_id(a.req("tag")?, FaultCode::NoSuchTag)?;
+                    vec![mb.tag(tid).await.map_err(e)?.name]
+                }
+            };
+            mb.set_tags_by_name(&ids, &names, !neg, false)
+                .await
+                .map(|_| ())
+                .map_err(e)?
+        }
+        "move" => {
+            let to = parse_id(a.req("l")?, FaultCode::NoSuchFolder)?;
+            mb.move_items(&ids, to).await.map(|_| ()).map_err(e)?
+        }
+        "trash" => mb
+            .move_items(&ids, ItemId(folder::TRASH))
+            .await
+            .map(|_| ())
+            .map_err(e)?,
+        "spam" => {
+            let to = if neg { folder::INBOX } else { folder::JUNK };
+            mb.move_items(&ids, ItemId(to))
+                .await
+                .map(|_| ())
+                .map_err(e)?
+        }
+        "delete" => mb.delete_items(&ids).await.map_err(e)?,
+        other => {
+            return Err(ServiceError::invalid_request(format!(
+                "unknown operation: {other}"
+            )));
+        }
+    }
+    ctx.svc.indexer.notify(mb.account());
+    let mut resp = response(resp_name, NS_MAIL);
+    resp.add_new("action").set("id", id_text).set("op", op);
+    Ok(resp)
+}
+
+/// AddMsgRequest `m l= [f=] [tn=] [d=]` with the raw MIME in `content`.
+async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let folder_id = parse_id(m.req("l")?, FaultCode::NoSuchFolder)?;
+    let content = m
+        .attr("content")
+        .ok_or_else(|| ServiceError::invalid_request("missing required element: content"))?;
+    // LIMITATION: `aid=` (uploads) is not supported; /service/upload is not served yet.
+    let flags = Flags::from_soap(m.attr("f").unwrap_or(""));
+    let tags: Vec<String> = m
+        .attr("tn")
+        .map(|t| {
+            t.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let date = m.int_attr("d", chrono::Utc::now().timestamp_millis())?;
+    let raw = content.replace("\r\n", "\n").replace('\n', "\r\n");
+    let meta = mb
+        .append_tagged(folder_id, raw.as_bytes(), flags, &tags, date)
+        .await
+        .map_err(store_fault)?;
+    ctx.svc.indexer.notify(mb.account());
+    let mut resp = response("AddMsgResponse", NS_MAIL);
+    resp.add(message_hit(&meta));
+    Ok(resp)
+}
+
+fn header_escape(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// SendMsgRequest `m` with `e t="t|c|b|f" a= [p=]`, `su`, `mp ct=` + `content`: the
+/// message is built, delivered to local recipients and saved in Sent.
+async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let account = ctx.target_account().await?;
+    let mut to = Vec::new();
+    let mut cc = Vec::new();
+    let mut rcpts = Vec::new();
+    for e in m.children_named("e") {
+        let Some(addr) = e.attr("a").map(str::trim).filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        let shown = match e.attr("p") {
+            Some(p) => format!("\"{}\" <{addr}>", header_escape(p).replace('"', "")),
+            None => addr.to_string(),
+        };
+        match e.attr("t").unwrap_or("t") {
+            "t" => to.push(shown),
+            "c" => cc.push(shown),
+            "b" => {}
+            _ => continue,
+        }
+        rcpts.push(header_escape(addr));
+    }
+    if rcpts.is_empty() {
+        return Err(ServiceError::invalid_request("no recipients"));
+    }
+    let subject = m.attr("su").unwrap_or("");
+    let (ct, body) = match m.child("mp") {
+        Some(mp) => {
+            let leaf = mp.child("mp").unwrap_or(mp);
+            (
+                leaf.attr("ct").unwrap_or("text/plain").to_string(),
+                leaf.attr("content").unwrap_or("").to_string(),
+            )
+        }
+        None => ("text/plain".to_string(), String::new()),
+    };
+    // LIMITATION: attachments (`attach aid=`), forwarded parts and multipart/alternative
+    // bodies are not built; the first `mp` becomes the single body part.
+    let now = chrono::Utc::now();
+    let mut mime = format!(
+        "From: {}\r\nTo: {}\r\n",
+        account.name,
+        if to.is_empty() {
+            "undisclosed-recipients:;".into()
+        } else {
+            to.join(", ")
+        }
+    );
+    if !cc.is_empty() {
+        mime.push_str(&format!("Cc: {}\r\n", cc.join(", ")));
+    }
+    mime.push_str(&format!(
+        "Subject: {}\r\nDate: {}\r\nMessage-ID: <{}@{}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: {}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
+        header_escape(subject),
+        now.to_rfc2822(),
+        uuid::Uuid::new_v4(),
+        ctx.svc.hostname,
+        header_escape(&ct),
+        body.replace("\r\n", "\n").replace('\n', "\r\n"),
+    ));
+
+    let Some(delivery) = ctx.svc.delivery.clone() else {
+        return Err(ServiceError::failure("no delivery configured"));
+    };
+    let mut accepted = Vec::new();
+    for r in &rcpts {
+        match delivery.resolve_recipient(r).await {
+            RecipientStatus::Local(canonical) => accepted.push(AcceptedRecipient {
+                address: r.clone(),
+                canonical,
+            }),
+            // LIMITATION: no outbound MTA queue yet, so non-local recipients cannot be
+            // sent to; the request fails rather than dropping them silently.
+            _ => {
+                return Err(ServiceError::new(
+                    FaultCode::InvalidRequest,
+                    format!("SEND_ABORTED_ADDRESS_FAILURE: cannot send to {r}"),
+                ));
+            }
+        }
+    }
+    let inbound = InboundMessage {
+        id: format!("{:X}", rand::random::<u64>()),
+        mail_from: account.name.clone(),
+        recipients: accepted,
+        data: mime.clone().into_bytes(),
+        trace_len: 0,
+        remote_ip: ctx.caller.remote_ip,
+        helo: "soap".into(),
+        protocol: zcs_mta::Protocol::Lmtp,
+        smtputf8: false,
+    };
+    for outcome in delivery.deliver(&inbound).await {
+        if !matches!(outcome, DeliveryOutcome::Delivered) {
+            return Err(ServiceError::failure("delivery failed"));
+        }
+    }
+    let sent = mb
+        .append(
+            ItemId(folder::SENT),
+            mime.as_bytes(),
+            Flags(Flags::SENT),
+            now.timestamp_millis(),
+        )
+        .await
+        .map_err(store_fault)?;
+    ctx.svc.indexer.notify(mb.account());
+    tracing::info!(account = %account.name, rcpts = rcpts.len(), "message sent");
+    let mut resp = response("SendMsgResponse", NS_MAIL);
+    resp.add_new("m").set("id", sent.id.0.to_string());
+    Ok(resp)
 }

@@ -160,8 +160,12 @@ pub async fn load_key(prov: &Provisioning) -> ServiceResult<Vec<u8>> {
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     let key = hex(&raw);
+    // The key is server-maintained (immutable to admins), so it is written directly.
     let edits = [AttrEdit::Add("zimbraAuthTokenKey".into(), key)];
-    let global = prov.modify_global_config(&edits).await?;
+    let global = prov
+        .directory()
+        .modify_entry(global.kind, global.id, &edits)
+        .await?;
     tracing::info!("generated zimbraAuthTokenKey");
     // Another process may have won the race: use whatever is stored first.
     let stored = global.attrs.get("zimbraAuthTokenKey").unwrap_or_default();
@@ -204,7 +208,9 @@ pub async fn register(
         "zimbraAuthTokens".into(),
         format!("{}|{}|zcs", data.tid, data.expires_ms),
     ));
-    prov.modify_account(&account.id.to_string(), &edits).await?;
+    prov.directory()
+        .modify_entry(account.kind, account.id, &edits)
+        .await?;
     Ok(())
 }
 
@@ -222,7 +228,9 @@ pub async fn unregister(prov: &Provisioning, account: &Entry, tid: u32) -> Servi
         .map(|v| AttrEdit::Remove("zimbraAuthTokens".into(), v.clone()))
         .collect();
     if !edits.is_empty() {
-        prov.modify_account(&account.id.to_string(), &edits).await?;
+        prov.directory()
+            .modify_entry(account.kind, account.id, &edits)
+            .await?;
     }
     Ok(())
 }

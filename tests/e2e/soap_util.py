@@ -1,0 +1,311 @@
+"""SOAP helpers for the end-to-end suites, and a runner for Zimbra's SOAP QA harness
+format (../shared/conformance/zimbra-soap-harness, see its README).
+
+The runner substitutes t:property values (${TIME}, ${COUNTER}, ${name}), wraps each
+t:request body in a SOAP 1.2 envelope with the current ${authToken}, sends urn:zimbraAdmin
+requests to the admin URL and the others to the user URL, and checks t:select paths
+(an XPath subset: /, //, prefixes, [@a="v"] predicates) with attr/match/set/emptyset/
+contains. Steps it cannot run (mail injection, REST, uploads) make the case a skip with
+the reason. Run it as: python soap_util.py DIR --user-url U --admin-url A [--cafile F].
+"""
+
+import argparse
+import json
+import re
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+T = "urn:zimbraTestHarness"
+PREFIXES = {
+    "zimbra": "urn:zimbra",
+    "acct": "urn:zimbraAccount",
+    "mail": "urn:zimbraMail",
+    "admin": "urn:zimbraAdmin",
+    "soap": SOAP12,
+    "soap12": SOAP12,
+    "soap11": SOAP11,
+}
+SKIP_STEPS = {"mailinjecttest", "lmtp", "smtp", "resttest", "uploadservlettest",
+              "imaptest", "pop3test", "csvservlettest", "caldavtest", "waitforpostfix"}
+
+
+def ssl_context(cafile=None):
+    ctx = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if cafile is None:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def post(url, body, ctx=None, headers=None, timeout=30):
+    """POSTs `body` (str); returns (status, headers, text) for 2xx and 5xx alike."""
+    req = urllib.request.Request(url, data=body.encode(), method="POST",
+                                 headers={"Content-Type": "application/soap+xml", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+def envelope(body_xml, token=None):
+    ctx = f"<authToken>{token}</authToken>" if token else ""
+    return (f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Header><context xmlns="urn:zimbra">'
+            f'{ctx}<userAgent name="zcs-e2e"/></context></soap:Header><soap:Body>{body_xml}'
+            f"</soap:Body></soap:Envelope>")
+
+
+def json_request(url, name, ns, body, token=None, ctx=None):
+    """Sends a JSON envelope; returns (status, parsed JSON)."""
+    context = {"_jsns": "urn:zimbra"}
+    if token:
+        context["authToken"] = {"_content": token}
+    doc = {"Header": {"context": context}, "Body": {name: dict(body, _jsns=ns)}}
+    status, _, text = post(url, json.dumps(doc), ctx)
+    return status, json.loads(text)
+
+
+def soap_body(text):
+    """The first element of the Body of an XML response."""
+    root = ET.fromstring(text)
+    body = root.find(f"{{{SOAP12}}}Body")
+    if body is None:
+        body = root.find(f"{{{SOAP11}}}Body")
+    return root, (list(body)[0] if body is not None and len(body) else None)
+
+
+def fault_code(text):
+    el = ET.fromstring(text).find(".//{urn:zimbra}Code")
+    return el.text if el is not None else None
+
+
+# ---- harness runner -----------------------------------------------------------------
+
+class Unsupported(Exception):
+    """A step or path the runner cannot evaluate: the case is skipped with this reason."""
+
+
+class Props:
+    def __init__(self, base):
+        self.values = dict(base)
+        self.counter = 0
+
+    def sub(self, text, depth=0):
+        def one(m):
+            name = m.group(1)
+            if name == "TIME":
+                return str(int(time.time() * 1000))
+            if name == "COUNTER":
+                self.counter += 1
+                return str(self.counter)
+            if name in self.values:
+                return self.sub(self.values[name], depth + 1) if depth < 10 else self.values[name]
+            raise Unsupported(f"undefined property ${{{name}}}")
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+
+def xpath_to_et(path):
+    """Translates the harness XPath subset to ElementTree's."""
+    p = path.strip()
+    if re.search(r"\(|\bor\b|\band\b|::|\[\d+\]|text\(\)|\.\.|\|", p):
+        raise Unsupported(f"XPath beyond the subset: {path}")
+
+    def qual(step):
+        m = re.match(r"^([\w.-]+):([\w.*-]+)(.*)$", step)
+        if not m:
+            if re.match(r"^[\w.*-]+", step):
+                return step
+            raise Unsupported(f"XPath step: {step}")
+        prefix, name, rest = m.groups()
+        if prefix not in PREFIXES:
+            raise Unsupported(f"XPath prefix: {prefix}")
+        rest = re.sub(r"\[@([\w]+)\s*=\s*'([^']*)'\]", r'[@\1="\2"]', rest)
+        return f"{{{PREFIXES[prefix]}}}{name}{rest}"
+
+    out = []
+    for i, part in enumerate(re.split(r"(//|/)", p)):
+        if part in ("/", "//") or part == "":
+            out.append(part)
+        else:
+            out.append(qual(part))
+    text = "".join(out)
+    if text.startswith("//"):
+        return "." + text
+    if text.startswith("/"):
+        return "." + text
+    return ".//" + text
+
+
+def check_select(sel, root, props):
+    path = props.sub(sel.get("path", ""))
+    found = root.findall(xpath_to_et(path))
+    attr = sel.get("attr")
+    match = sel.get("match")
+    contains = sel.get("contains")
+    if sel.get("emptyset") in ("1", "true"):
+        if found:
+            return f"expected nothing at {path}"
+        return None
+    if not found:
+        return f"nothing at {path}"
+    values = []
+    for el in found:
+        values.append(el.get(attr) if attr else (el.text or ""))
+    if attr and all(v is None for v in values):
+        return f"no attribute {attr} at {path}"
+    values = [v for v in values if v is not None]
+    if match is not None:
+        pattern = props.sub(match)
+        try:
+            if not any(re.fullmatch(pattern, v, re.S) for v in values):
+                return f"{path}{'@' + attr if attr else ''}={values[:3]!r} does not match {pattern!r}"
+        except re.error:
+            raise Unsupported(f"regex {pattern!r}")
+    if contains is not None:
+        needle = props.sub(contains)
+        if not any(needle in v for v in values):
+            return f"{path} does not contain {needle!r}"
+    if sel.get("set"):
+        props.values[sel.get("set")] = values[0]
+    return None
+
+
+def run_test(test, props, urls, ctx):
+    req = test.find(f"{{{T}}}request")
+    if req is None or len(req) == 0:
+        raise Unsupported("test without a request")
+    body_el = list(req)[0]
+    ET.register_namespace("", "")
+    raw = ET.tostring(body_el, encoding="unicode")
+    raw = props.sub(raw)
+    ns = body_el.tag[1:].split("}")[0] if body_el.tag.startswith("{") else ""
+    url = urls["admin"] if ns == "urn:zimbraAdmin" else urls["user"]
+    token = props.values.get("authToken")
+    status, _, text = post(url, envelope(raw, token), ctx)
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return f"unparsable response (HTTP {status})"
+    resp = test.find(f"{{{T}}}response")
+    if resp is None:
+        return None
+    for sel in resp.iter(f"{{{T}}}select"):
+        reason = check_select(sel, root, props)
+        if reason:
+            code = fault_code(text) if status == 500 else None
+            return reason + (f" (fault {code})" if code else "")
+    return None
+
+
+def run_case(case, props, urls, ctx):
+    """Returns ("pass"|"fail"|"skip", reason)."""
+    for step in case:
+        local = step.tag.split("}")[-1]
+        if local in SKIP_STEPS:
+            return "skip", f"step t:{local} not supported by the runner"
+    for step in case:
+        local = step.tag.split("}")[-1]
+        if local == "property":
+            props.values[step.get("name")] = step.get("value", "")
+            continue
+        if local != "test":
+            continue
+        reason = run_test(step, props, urls, ctx)
+        if reason:
+            return "fail", reason
+    return "pass", ""
+
+
+def run_file(path, base, urls, ctx, report, types):
+    area = path.relative_to(report["root"]).parts[0]
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError as e:
+        report["results"].append((area, path.name, "-", "skip", f"unparsable file: {e}"))
+        return
+    props = Props(base)
+    for el in tree.getroot():
+        local = el.tag.split("}")[-1]
+        if local == "property":
+            props.values[el.get("name")] = el.get("value", "")
+        elif local == "test_case":
+            cid = el.get("testcaseid", "?")
+            ctype = el.get("type", "")
+            if types and ctype not in types:
+                continue
+            try:
+                status, reason = run_case(el, props, urls, ctx)
+            except Unsupported as e:
+                status, reason = "skip", str(e)
+            except Exception as e:  # the runner reports, never crashes
+                status, reason = "fail", f"{type(e).__name__}: {e}"
+            report["results"].append((area, f"{path.name}:{cid}", ctype, status, reason))
+
+
+def load_properties(conf):
+    props = {}
+    for line in Path(conf).read_text(errors="replace").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            props[k.strip()] = v.strip()
+    return props
+
+
+def run(root, areas, urls, cafile=None, out=None, types=None, overrides=None):
+    """Runs every *.xml under root/<area>; returns the report dict and writes `out`."""
+    root = Path(root)
+    harness = root
+    while harness.parent != harness and not (harness / "conf" / "global.properties").exists():
+        harness = harness.parent
+    base = load_properties(harness / "conf" / "global.properties") \
+        if (harness / "conf" / "global.properties").exists() else {}
+    base.update(overrides or {})
+    ctx = ssl_context(cafile)
+    report = {"root": root, "results": []}
+    for area in areas:
+        for path in sorted((root / area).rglob("*.xml")):
+            run_file(path, base, urls, ctx, report, types)
+    counts = defaultdict(lambda: defaultdict(int))
+    for area, _, _, status, _ in report["results"]:
+        counts[area][status] += 1
+        counts["TOTAL"][status] += 1
+    report["counts"] = counts
+    if out:
+        lines = []
+        for area, case, ctype, status, reason in report["results"]:
+            lines.append(f"{status.upper():4} {area}/{case} [{ctype}] {reason}")
+        lines.append("")
+        for area, c in counts.items():
+            lines.append(f"{area}: pass {c['pass']} fail {c['fail']} skip {c['skip']}")
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("\n".join(lines) + "\n")
+    return report
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dir")
+    ap.add_argument("--areas", default="Auth,Admin/Accounts,Folders,Tags")
+    ap.add_argument("--user-url", required=True)
+    ap.add_argument("--admin-url", required=True)
+    ap.add_argument("--cafile")
+    ap.add_argument("--types", default="")
+    ap.add_argument("--out", default="target/soap-harness-report.txt")
+    a = ap.parse_args()
+    report = run(a.dir, a.areas.split(","), {"user": a.user_url, "admin": a.admin_url},
+                 a.cafile, a.out, set(filter(None, a.types.split(","))))
+    for area, c in report["counts"].items():
+        print(f"{area}: pass {c['pass']} fail {c['fail']} skip {c['skip']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
