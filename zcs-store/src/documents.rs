@@ -233,6 +233,16 @@ impl Mailbox {
             });
         }
         crate::mailbox::check_unique(&all, parent.0, name, None)?;
+        self.check_link_name_free(parent, name).await
+    }
+
+    /// [`StoreError::AlreadyExists`] when a mountpoint or search folder under `parent`
+    /// is named `name`.
+    pub(crate) async fn check_link_name_free(
+        &self,
+        parent: ItemId,
+        name: &str,
+    ) -> Result<(), StoreError> {
         let clash: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM folder_link WHERE mailbox_id = ? AND parent_id = ? AND name = ?",
         )

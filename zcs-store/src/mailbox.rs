@@ -261,6 +261,7 @@ impl Mailbox {
                     });
                 }
                 check_unique(&all, parent.0, &name, None)?;
+                mb.check_link_name_free(parent, &name).await?;
                 let view = if p.view.is_empty() {
                     "message".to_string()
                 } else {
@@ -318,6 +319,7 @@ impl Mailbox {
                 return Ok(());
             }
             check_unique(&all, new_parent.0, &name, Some(id.0))?;
+            mb.check_link_name_free(new_parent, &name).await?;
             mb.commit(RedoOp::RenameFolder {
                 change: st.change + 1,
                 id: id.0,

@@ -21,6 +21,7 @@ use zcs_core::{ItemId, MailboxId, ZimbraId};
 use crate::apply::{self, Applied};
 use crate::blob::{BlobStore, Blobs, FileBlobStore};
 use crate::error::{DbContext, StoreError};
+use crate::item_types::MailboxSettings;
 use crate::mailbox::Mailbox;
 use crate::redo::log::{RedoFile, RedoLog};
 use crate::redo::{RedoOp, RedoRecord};
@@ -237,11 +238,32 @@ impl Store {
     /// [`DeliveryTarget::quota`] fails with [`StoreError::QuotaExceeded`]. Returns once
     /// every created item is durable.
     ///
+    /// Every target is threaded with the default settings
+    /// ([`Store::deliver_with_settings`] takes each account's).
+    ///
     /// # Errors
     /// The outer error is for failures before any target was tried (the blob write).
     pub async fn deliver(
         &self,
         targets: &[DeliveryTarget],
+        raw: &[u8],
+        received_ms: i64,
+    ) -> Result<Vec<Result<MessageMeta, StoreError>>, StoreError> {
+        let with: Vec<(DeliveryTarget, MailboxSettings)> = targets
+            .iter()
+            .map(|t| (t.clone(), MailboxSettings::default()))
+            .collect();
+        self.deliver_with_settings(&with, raw, received_ms).await
+    }
+
+    /// [`Store::deliver`] with each target's account settings
+    /// (`zimbraMailThreadingAlgorithm` decides the conversation the new message joins).
+    ///
+    /// # Errors
+    /// As [`Store::deliver`].
+    pub async fn deliver_with_settings(
+        &self,
+        targets: &[(DeliveryTarget, MailboxSettings)],
         raw: &[u8],
         received_ms: i64,
     ) -> Result<Vec<Result<MessageMeta, StoreError>>, StoreError> {
@@ -251,11 +273,15 @@ impl Store {
         spawn(async move {
             let prepared = crate::messages::prepare_blob(&store.inner, raw).await?;
             let mut tasks = Vec::with_capacity(targets.len());
-            for t in targets {
+            for (t, settings) in targets {
                 let store = store.clone();
                 let prepared = prepared.clone();
                 tasks.push(tokio::spawn(async move {
-                    let mb = store.mailbox(t.account).await?.with_quota(t.quota);
+                    let mb = store
+                        .mailbox(t.account)
+                        .await?
+                        .with_quota(t.quota)
+                        .with_settings(settings);
                     crate::messages::create_message(
                         &mb,
                         t.folder,

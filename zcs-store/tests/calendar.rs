@@ -48,7 +48,10 @@ async fn appointments_and_tasks() {
     assert_eq!(a.end_ms, Some(T0 + HOUR));
     assert!(!a.recurring);
     assert_eq!(a.ical, ical, "kept whole");
-    assert_eq!(mb.item_kind(a.id).await.unwrap(), Some(ItemKind::Appointment));
+    assert_eq!(
+        mb.item_kind(a.id).await.unwrap(),
+        Some(ItemKind::Appointment)
+    );
 
     // Same UID replaces, keeping the id.
     let a2 = mb
@@ -57,7 +60,14 @@ async fn appointments_and_tasks() {
         .unwrap();
     assert_eq!(a2.id, a.id);
     assert_eq!(a2.summary, "Review (moved)");
-    assert_eq!(mb.cal_item_by_uid("a1@example.com").await.unwrap().unwrap().id, a.id);
+    assert_eq!(
+        mb.cal_item_by_uid("a1@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        a.id
+    );
     assert!(mb.cal_item_by_uid("nope").await.unwrap().is_none());
 
     // A task goes to Tasks, not Calendar.
@@ -76,13 +86,17 @@ async fn appointments_and_tasks() {
     // Garbage is refused before anything is logged.
     let before = mb.change_number().await.unwrap();
     assert!(matches!(
-        mb.save_cal_item(cal, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").await,
+        mb.save_cal_item(cal, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+            .await,
         Err(StoreError::InvalidRequest(_))
     ));
     assert_eq!(mb.change_number().await.unwrap(), before);
 
     mb.delete_items(&[a.id]).await.unwrap();
-    assert!(matches!(mb.cal_item(a.id).await, Err(StoreError::NoSuchItem(_))));
+    assert!(matches!(
+        mb.cal_item(a.id).await,
+        Err(StoreError::NoSuchItem(_))
+    ));
 }
 
 #[tokio::test]
@@ -90,9 +104,15 @@ async fn time_range_queries_expand_recurrences() {
     let (store, _dir, _) = temp_store().await;
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
     let cal = ItemId(folder::CALENDAR);
-    let single = mb.save_cal_item(cal, &event("s@x", "Once", "")).await.unwrap();
+    let single = mb
+        .save_cal_item(cal, &event("s@x", "Once", ""))
+        .await
+        .unwrap();
     let weekly = mb
-        .save_cal_item(cal, &event("w@x", "Weekly", "RRULE:FREQ=WEEKLY;COUNT=10\r\n"))
+        .save_cal_item(
+            cal,
+            &event("w@x", "Weekly", "RRULE:FREQ=WEEKLY;COUNT=10\r\n"),
+        )
         .await
         .unwrap();
     assert!(weekly.recurring);
@@ -103,7 +123,10 @@ async fn time_range_queries_expand_recurrences() {
     assert_eq!(daily.end_ms, None, "unbounded");
 
     // The first day: all three.
-    let got = mb.cal_instances(Some(cal), T0 - HOUR, T0 + DAY - HOUR).await.unwrap();
+    let got = mb
+        .cal_instances(Some(cal), T0 - HOUR, T0 + DAY - HOUR)
+        .await
+        .unwrap();
     let mut items: Vec<ItemId> = got.iter().map(|i| i.item).collect();
     items.sort();
     let mut want = vec![single.id, weekly.id, daily.id];
@@ -126,5 +149,10 @@ async fn time_range_queries_expand_recurrences() {
     assert_eq!(got[0].end_ms - got[0].start_ms, HOUR);
 
     // Before anything.
-    assert!(mb.cal_instances(None, 0, T0 - DAY).await.unwrap().is_empty());
+    assert!(
+        mb.cal_instances(None, 0, T0 - DAY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

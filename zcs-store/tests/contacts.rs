@@ -23,7 +23,11 @@ async fn contact_crud_and_groups() {
     let c = mb
         .create_contact(
             contacts,
-            f(&[("firstName", "Ada"), ("lastName", "Lovelace"), ("email", "ada@example.com")]),
+            f(&[
+                ("firstName", "Ada"),
+                ("lastName", "Lovelace"),
+                ("email", "ada@example.com"),
+            ]),
             Vec::new(),
         )
         .await
@@ -35,7 +39,11 @@ async fn contact_crud_and_groups() {
 
     let before = mb.change_number().await.unwrap();
     let c2 = mb
-        .modify_contact(c.id, f(&[("firstName", "Ada"), ("company", "Engines")]), Vec::new())
+        .modify_contact(
+            c.id,
+            f(&[("firstName", "Ada"), ("company", "Engines")]),
+            Vec::new(),
+        )
         .await
         .unwrap();
     assert_eq!(c2.field("email"), None);
@@ -79,7 +87,10 @@ async fn contact_crud_and_groups() {
     assert!(matches!(err, StoreError::CannotContain { .. }), "{err}");
 
     mb.delete_items(&[c.id, g.id]).await.unwrap();
-    assert!(matches!(mb.contact(c.id).await, Err(StoreError::NoSuchItem(_))));
+    assert!(matches!(
+        mb.contact(c.id).await,
+        Err(StoreError::NoSuchItem(_))
+    ));
     assert_eq!(mb.contact_count().await.unwrap(), 0);
     let tomb = mb.tombstones_since(before.0).await.unwrap();
     assert!(tomb.iter().any(|t| t.id == g.id && !t.moved));

@@ -75,14 +75,21 @@ async fn a_reply_promotes_the_virtual_conversation() {
 
     // A third message joins the real conversation; ids keep growing past the conv id.
     let third = mb
-        .append(inbox, &msg("Re: Lunch", "3@x", &["1@x", "2@x"]), Flags(0), 3)
+        .append(
+            inbox,
+            &msg("Re: Lunch", "3@x", &["1@x", "2@x"]),
+            Flags(0),
+            3,
+        )
         .await
         .unwrap();
     assert_eq!(third.conv, reply.conv);
     assert!(third.id.0 > reply.conv.0);
 
     // Tags and flags are the union.
-    mb.set_flags(&[third.id], Flags::FLAGGED, true).await.unwrap();
+    mb.set_flags(&[third.id], Flags::FLAGGED, true)
+        .await
+        .unwrap();
     mb.set_tags_by_name(&[first.id], &["work".to_string()], true, true)
         .await
         .unwrap();
@@ -186,4 +193,38 @@ async fn conversations_survive_reopen_and_replay() {
     // A copy stays in the conversation of its original.
     assert_eq!(mb.message(copy[0].id).await.unwrap().conv, b.conv);
     drop(dir);
+}
+
+#[tokio::test]
+async fn deliveries_thread_with_each_accounts_algorithm() {
+    let (store, _dir, _) = temp_store().await;
+    let (threaded, flat) = (ZimbraId::new(), ZimbraId::new());
+    let target = |account| zcs_store::DeliveryTarget {
+        account,
+        folder: ItemId(folder::INBOX),
+        flags: Flags(0),
+        quota: 0,
+    };
+    let with = [
+        (target(threaded), settings(ThreadingAlgorithm::References)),
+        (target(flat), settings(ThreadingAlgorithm::None)),
+    ];
+    store
+        .deliver_with_settings(&with, &msg("Hi", "h1@x", &[]), 1)
+        .await
+        .unwrap();
+    let out = store
+        .deliver_with_settings(&with, &msg("Re: Hi", "h2@x", &["h1@x"]), 2)
+        .await
+        .unwrap();
+    let a = out[0].as_ref().unwrap();
+    let b = out[1].as_ref().unwrap();
+    assert!(a.conv.0 > 0, "threaded under references");
+    assert_eq!(b.conv, ItemId(-b.id.0), "alone under none");
+    // The plain deliver() uses the default (references).
+    let out = store
+        .deliver(&[target(flat)], &msg("Re: Hi", "h3@x", &["h2@x"]), 3)
+        .await
+        .unwrap();
+    assert!(out[0].as_ref().unwrap().conv.0 > 0);
 }

@@ -19,15 +19,24 @@ async fn documents_keep_at_most_the_configured_revisions() {
             ..MailboxSettings::default()
         });
     let bc = ItemId(folder::BRIEFCASE);
-    let d1 = mb.save_document(bc, "notes.txt", "text/plain", b"one", "ann").await.unwrap();
+    let d1 = mb
+        .save_document(bc, "notes.txt", "text/plain", b"one", "ann")
+        .await
+        .unwrap();
     assert_eq!(d1.version, 1);
     assert_eq!(mb.item_kind(d1.id).await.unwrap(), Some(ItemKind::Document));
-    let d2 = mb.save_document(bc, "notes.txt", "text/plain", b"two", "bob").await.unwrap();
+    let d2 = mb
+        .save_document(bc, "notes.txt", "text/plain", b"two", "bob")
+        .await
+        .unwrap();
     assert_eq!(d2.id, d1.id);
     assert_eq!(d2.version, 2);
     assert_eq!(d2.author, "bob");
     assert_eq!(mb.read_document(d1.id, Some(1)).await.unwrap(), b"one");
-    let d3 = mb.save_document(bc, "notes.txt", "text/plain", b"three", "ann").await.unwrap();
+    let d3 = mb
+        .save_document(bc, "notes.txt", "text/plain", b"three", "ann")
+        .await
+        .unwrap();
     assert_eq!(d3.version, 3);
     let revs: Vec<i32> = mb
         .document_revisions(d1.id)
@@ -42,13 +51,21 @@ async fn documents_keep_at_most_the_configured_revisions() {
         Err(StoreError::NoSuchItem(_))
     ));
     assert_eq!(mb.read_document(d1.id, None).await.unwrap(), b"three");
-    assert_eq!(count_blob_files(&cfg.blob_root), 2, "revision 1's blob freed");
+    assert_eq!(
+        count_blob_files(&cfg.blob_root),
+        2,
+        "revision 1's blob freed"
+    );
 
-    let other = mb.save_document(bc, "other.txt", "text/plain", b"x", "ann").await.unwrap();
+    let other = mb
+        .save_document(bc, "other.txt", "text/plain", b"x", "ann")
+        .await
+        .unwrap();
     assert_ne!(other.id, d1.id);
     assert_eq!(mb.documents(bc).await.unwrap().len(), 2);
     assert!(matches!(
-        mb.save_document(ItemId(folder::INBOX), "x", "text/plain", b"x", "a").await,
+        mb.save_document(ItemId(folder::INBOX), "x", "text/plain", b"x", "a")
+            .await,
         Err(StoreError::CannotContain { .. })
     ));
 
@@ -69,7 +86,10 @@ async fn mountpoints_and_search_folders() {
         .unwrap();
     assert_eq!(mp.owner, owner);
     assert_eq!(mp.remote_id, ItemId(10));
-    assert_eq!(mb.item_kind(mp.id).await.unwrap(), Some(ItemKind::Mountpoint));
+    assert_eq!(
+        mb.item_kind(mp.id).await.unwrap(),
+        Some(ItemKind::Mountpoint)
+    );
     let sf = mb
         .create_search_folder(root, "Unread", "is:unread", "message", "dateDesc")
         .await
@@ -84,7 +104,12 @@ async fn mountpoints_and_search_folders() {
         Err(StoreError::AlreadyExists { .. })
     ));
     assert!(matches!(
-        mb.create_mountpoint(root, "Unread", owner, ItemId(2), "message").await,
+        mb.create_mountpoint(root, "Unread", owner, ItemId(2), "message")
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        mb.create_folder(root, "Unread").await,
         Err(StoreError::AlreadyExists { .. })
     ));
     assert!(matches!(
@@ -106,19 +131,45 @@ async fn grants_decide_effective_rights() {
     let sub = mb.create_folder(cal, "Team").await.unwrap();
     let (alice, bob, group) = (ZimbraId::new(), ZimbraId::new(), ZimbraId::new());
 
-    assert_eq!(mb.effective_rights(cal, Some(owner), &[]).await.unwrap(), Rights::all());
-    assert!(mb.effective_rights(cal, Some(alice), &[]).await.unwrap().is_empty());
+    assert_eq!(
+        mb.effective_rights(cal, Some(owner), &[]).await.unwrap(),
+        Rights::all()
+    );
+    assert!(
+        mb.effective_rights(cal, Some(alice), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let before = mb.folder(cal).await.unwrap().modseq;
-    mb.grant(cal, GranteeType::User, &alice.to_string(), Rights::parse("rwid").unwrap(), "")
-        .await
-        .unwrap();
-    mb.grant(cal, GranteeType::Group, &group.to_string(), Rights::parse("r").unwrap(), "")
-        .await
-        .unwrap();
-    mb.grant(cal, GranteeType::Public, "", Rights::parse("r").unwrap(), "")
-        .await
-        .unwrap();
+    mb.grant(
+        cal,
+        GranteeType::User,
+        &alice.to_string(),
+        Rights::parse("rwid").unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+    mb.grant(
+        cal,
+        GranteeType::Group,
+        &group.to_string(),
+        Rights::parse("r").unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+    mb.grant(
+        cal,
+        GranteeType::Public,
+        "",
+        Rights::parse("r").unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
     assert!(mb.folder(cal).await.unwrap().modseq > before);
     let grants = mb.grants(cal).await.unwrap();
     assert_eq!(grants.len(), 3);
@@ -128,48 +179,98 @@ async fn grants_decide_effective_rights() {
     assert!(r.contains(Rights::INSERT));
     let r = mb.effective_rights(cal, Some(bob), &[group]).await.unwrap();
     assert_eq!(r.to_string(), "r");
-    assert_eq!(mb.effective_rights(cal, None, &[]).await.unwrap().to_string(), "r");
+    assert_eq!(
+        mb.effective_rights(cal, None, &[])
+            .await
+            .unwrap()
+            .to_string(),
+        "r"
+    );
     // A subfolder without grants inherits.
     assert_eq!(
-        mb.effective_rights(sub.id, Some(alice), &[]).await.unwrap().to_string(),
+        mb.effective_rights(sub.id, Some(alice), &[])
+            .await
+            .unwrap()
+            .to_string(),
         "rwid"
     );
     // A subfolder with its own grants does not.
-    mb.grant(sub.id, GranteeType::Domain, "example.com", Rights::parse("rw").unwrap(), "")
-        .await
-        .unwrap();
-    assert!(mb.effective_rights(sub.id, Some(alice), &[]).await.unwrap().is_empty());
+    mb.grant(
+        sub.id,
+        GranteeType::Domain,
+        "example.com",
+        Rights::parse("rw").unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(
+        mb.effective_rights(sub.id, Some(alice), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let who = Accessor {
         account: Some(bob),
         domain: Some("EXAMPLE.com".into()),
         ..Accessor::default()
     };
-    assert_eq!(mb.effective_rights_for(sub.id, &who).await.unwrap().to_string(), "rw");
+    assert_eq!(
+        mb.effective_rights_for(sub.id, &who)
+            .await
+            .unwrap()
+            .to_string(),
+        "rw"
+    );
 
     // Guest with password, key grants.
-    mb.grant(cal, GranteeType::Guest, "ext@example.org", Rights::parse("r").unwrap(), "pw")
-        .await
-        .unwrap();
+    mb.grant(
+        cal,
+        GranteeType::Guest,
+        "ext@example.org",
+        Rights::parse("r").unwrap(),
+        "pw",
+    )
+    .await
+    .unwrap();
     mb.revoke(cal, GranteeType::Public, "").await.unwrap();
     let guest = Accessor {
         guest: Some("ext@example.org".into()),
         access_key: Some("pw".into()),
         ..Accessor::default()
     };
-    assert_eq!(mb.effective_rights_for(cal, &guest).await.unwrap().to_string(), "r");
+    assert_eq!(
+        mb.effective_rights_for(cal, &guest)
+            .await
+            .unwrap()
+            .to_string(),
+        "r"
+    );
     let wrong = Accessor {
         access_key: Some("nope".into()),
         ..guest
     };
-    assert!(mb.effective_rights_for(cal, &wrong).await.unwrap().is_empty());
+    assert!(
+        mb.effective_rights_for(cal, &wrong)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert!(matches!(
-        mb.grant(ItemId(9999), GranteeType::All, "", Rights::parse("r").unwrap(), "")
-            .await,
+        mb.grant(
+            ItemId(9999),
+            GranteeType::All,
+            "",
+            Rights::parse("r").unwrap(),
+            ""
+        )
+        .await,
         Err(StoreError::NoSuchFolder(_))
     ));
     assert!(matches!(
-        mb.grant(cal, GranteeType::User, "", Rights::parse("r").unwrap(), "").await,
+        mb.grant(cal, GranteeType::User, "", Rights::parse("r").unwrap(), "")
+            .await,
         Err(StoreError::InvalidRequest(_))
     ));
 

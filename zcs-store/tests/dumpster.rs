@@ -31,7 +31,10 @@ async fn hard_delete_goes_to_the_dumpster_and_comes_back() {
         .await
         .unwrap()
         .with_settings(dumpster_on());
-    let sub = mb.create_folder(ItemId(folder::INBOX), "sub").await.unwrap();
+    let sub = mb
+        .create_folder(ItemId(folder::INBOX), "sub")
+        .await
+        .unwrap();
     let m = mb
         .append(sub.id, &simple_message(1), Flags(Flags::UNREAD), 5)
         .await
@@ -91,9 +94,17 @@ async fn blobs_go_with_their_last_reference() {
     let copy = mb.copy(&[m.id], ItemId(folder::SENT)).await.unwrap();
     mb.delete_items(&[m.id]).await.unwrap();
     mb.purge_dumpster(&[m.id]).await.unwrap();
-    assert_eq!(count_blob_files(&cfg.blob_root), 1, "the copy still uses it");
+    assert_eq!(
+        count_blob_files(&cfg.blob_root),
+        1,
+        "the copy still uses it"
+    );
     mb.delete_items(&[copy[0].id]).await.unwrap();
-    assert_eq!(count_blob_files(&cfg.blob_root), 1, "the dumpster still uses it");
+    assert_eq!(
+        count_blob_files(&cfg.blob_root),
+        1,
+        "the dumpster still uses it"
+    );
     mb.purge_dumpster(&[copy[0].id]).await.unwrap();
     assert_eq!(count_blob_files(&cfg.blob_root), 0);
 }
@@ -104,13 +115,33 @@ async fn purge_applies_lifetimes_and_legal_hold() {
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
     let t = now_ms();
     let inbox = ItemId(folder::INBOX);
-    let old = mb.append(inbox, &simple_message(1), Flags(0), t - 100 * DAY).await.unwrap();
-    let fresh = mb.append(inbox, &simple_message(2), Flags(0), t).await.unwrap();
-    let trashed = mb.append(inbox, &simple_message(3), Flags(0), t).await.unwrap();
-    let junk = mb.append(ItemId(folder::JUNK), &simple_message(4), Flags(0), t).await.unwrap();
-    mb.move_items(&[trashed.id], ItemId(folder::TRASH)).await.unwrap();
-    let trash_sub = mb.create_folder(ItemId(folder::TRASH), "old").await.unwrap();
-    let in_sub = mb.append(trash_sub.id, &simple_message(5), Flags(0), t).await.unwrap();
+    let old = mb
+        .append(inbox, &simple_message(1), Flags(0), t - 100 * DAY)
+        .await
+        .unwrap();
+    let fresh = mb
+        .append(inbox, &simple_message(2), Flags(0), t)
+        .await
+        .unwrap();
+    let trashed = mb
+        .append(inbox, &simple_message(3), Flags(0), t)
+        .await
+        .unwrap();
+    let junk = mb
+        .append(ItemId(folder::JUNK), &simple_message(4), Flags(0), t)
+        .await
+        .unwrap();
+    mb.move_items(&[trashed.id], ItemId(folder::TRASH))
+        .await
+        .unwrap();
+    let trash_sub = mb
+        .create_folder(ItemId(folder::TRASH), "old")
+        .await
+        .unwrap();
+    let in_sub = mb
+        .append(trash_sub.id, &simple_message(5), Flags(0), t)
+        .await
+        .unwrap();
 
     // Nothing is due yet.
     let policy = PurgePolicy {
@@ -138,7 +169,10 @@ async fn purge_applies_lifetimes_and_legal_hold() {
     assert_eq!(mb.message(fresh.id).await.unwrap().id, fresh.id);
 
     // Legal hold keeps the dumpster.
-    let keep = mb.append(inbox, &simple_message(6), Flags(0), t).await.unwrap();
+    let keep = mb
+        .append(inbox, &simple_message(6), Flags(0), t)
+        .await
+        .unwrap();
     mb.with_settings(dumpster_on())
         .delete_items(&[keep.id])
         .await
@@ -149,10 +183,16 @@ async fn purge_applies_lifetimes_and_legal_hold() {
     };
     let r = mb.purge(t + 400 * DAY, hold).await.unwrap();
     assert!(r.dumpster_purged.is_empty());
-    assert_eq!(mb.dumpster_items().await.unwrap().len(), 1 + r.messages.len());
+    assert_eq!(
+        mb.dumpster_items().await.unwrap().len(),
+        1 + r.messages.len()
+    );
 
     // All zero: nothing happens.
-    let r = mb.purge(t + 4000 * DAY, PurgePolicy::default()).await.unwrap();
+    let r = mb
+        .purge(t + 4000 * DAY, PurgePolicy::default())
+        .await
+        .unwrap();
     assert_eq!(r, zcs_store::PurgeReport::default());
 }
 
@@ -211,9 +251,15 @@ async fn deleting_a_mailbox_removes_every_item_and_blob() {
         .await
         .unwrap();
     mb.delete_items(&[a.id]).await.unwrap();
-    mb.save_document(ItemId(folder::BRIEFCASE), "a.txt", "text/plain", b"doc v1", "me")
-        .await
-        .unwrap();
+    mb.save_document(
+        ItemId(folder::BRIEFCASE),
+        "a.txt",
+        "text/plain",
+        b"doc v1",
+        "me",
+    )
+    .await
+    .unwrap();
     mb.create_contact(
         ItemId(folder::CONTACTS),
         vec![("email".into(), "x@y".into())],

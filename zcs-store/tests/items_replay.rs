@@ -9,9 +9,9 @@ use std::path::Path;
 use common::simple_message;
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
 use zcs_store::{
-    CalItem, Contact, ContactMember, Conversation, Document, DumpsterItem, GranteeType, Grant,
-    Mailbox, MailboxSettings, MemberKind, MessageMeta, Mountpoint, Revision, Rights,
-    SearchFolder, Store, StoreConfig, Tombstone,
+    CalItem, Contact, ContactMember, Conversation, Document, DumpsterItem, Grant, GranteeType,
+    Mailbox, MailboxSettings, MemberKind, MessageMeta, Mountpoint, Revision, Rights, SearchFolder,
+    Store, StoreConfig, Tombstone,
 };
 
 #[derive(Debug, PartialEq)]
@@ -82,13 +82,22 @@ const EVENT: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//zcs//t//EN\r\nB
 async fn work(mb: &Mailbox, round: usize) {
     let inbox = ItemId(folder::INBOX);
     let a = mb
-        .append(inbox, &threaded("Plan", &format!("a{round}@x"), None), Flags(0), 1)
+        .append(
+            inbox,
+            &threaded("Plan", &format!("a{round}@x"), None),
+            Flags(0),
+            1,
+        )
         .await
         .unwrap();
     let b = mb
         .append(
             inbox,
-            &threaded("Re: Plan", &format!("b{round}@x"), Some(&format!("a{round}@x"))),
+            &threaded(
+                "Re: Plan",
+                &format!("b{round}@x"),
+                Some(&format!("a{round}@x")),
+            ),
             Flags(Flags::UNREAD),
             2,
         )
@@ -120,21 +129,32 @@ async fn work(mb: &Mailbox, round: usize) {
         )
         .await
         .unwrap();
-    mb.modify_contact(contact.id, vec![("firstName".into(), format!("N{round}"))], Vec::new())
-        .await
-        .unwrap();
+    mb.modify_contact(
+        contact.id,
+        vec![("firstName".into(), format!("N{round}"))],
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     mb.move_contact(contact.id, ItemId(folder::EMAILED_CONTACTS))
         .await
         .unwrap();
     let doomed = mb
-        .create_contact(ItemId(folder::CONTACTS), vec![("email".into(), "d@x".into())], vec![])
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![("email".into(), "d@x".into())],
+            vec![],
+        )
         .await
         .unwrap();
     mb.delete_items(&[doomed.id]).await.unwrap();
 
-    mb.save_cal_item(ItemId(folder::CALENDAR), &EVENT.replace("Sync", &format!("Sync{round}")))
-        .await
-        .unwrap();
+    mb.save_cal_item(
+        ItemId(folder::CALENDAR),
+        &EVENT.replace("Sync", &format!("Sync{round}")),
+    )
+    .await
+    .unwrap();
     let name = format!("doc{round}.txt");
     for v in 0..3 {
         mb.save_document(
@@ -156,9 +176,15 @@ async fn work(mb: &Mailbox, round: usize) {
     )
     .await
     .unwrap();
-    mb.create_search_folder(ItemId(folder::USER_ROOT), &format!("s{round}"), "is:unread", "", "")
-        .await
-        .unwrap();
+    mb.create_search_folder(
+        ItemId(folder::USER_ROOT),
+        &format!("s{round}"),
+        "is:unread",
+        "",
+        "",
+    )
+    .await
+    .unwrap();
     mb.grant(
         ItemId(folder::CALENDAR),
         GranteeType::User,
@@ -222,7 +248,11 @@ async fn a_stale_database_is_brought_forward() {
     let cfg = StoreConfig::under(dir.path());
     let acct = ZimbraId::new();
     let store = Store::open(cfg.clone()).await.unwrap();
-    work(&store.mailbox(acct).await.unwrap().with_settings(settings()), 0).await;
+    work(
+        &store.mailbox(acct).await.unwrap().with_settings(settings()),
+        0,
+    )
+    .await;
     store.close().await;
     let old = dir.path().join("old.sqlite");
     std::fs::copy(&cfg.db_path, &old).unwrap();

@@ -27,8 +27,14 @@ async fn maintenance_mode_refuses_reads_changes_and_deliveries() {
     let svc: ServiceError = err.into();
     assert_eq!(svc.code, FaultCode::MaintenanceModeMail);
     assert_eq!(svc.code.as_str(), "mail.MAINTENANCE");
-    assert!(matches!(mb.message(m.id).await, Err(StoreError::Maintenance(_))));
-    assert!(matches!(mb.folders().await, Err(StoreError::Maintenance(_))));
+    assert!(matches!(
+        mb.message(m.id).await,
+        Err(StoreError::Maintenance(_))
+    ));
+    assert!(matches!(
+        mb.folders().await,
+        Err(StoreError::Maintenance(_))
+    ));
     assert!(matches!(
         mb.messages(ItemId(folder::INBOX)).await,
         Err(StoreError::Maintenance(_))
@@ -96,11 +102,25 @@ async fn quota_warning_is_reported_once_per_crossing_or_interval() {
 
     let mut ids = Vec::new();
     for i in 0..8 {
-        ids.push(mb.append(inbox, &simple_message(i), Flags(0), 1).await.unwrap().id);
+        ids.push(
+            mb.append(inbox, &simple_message(i), Flags(0), 1)
+                .await
+                .unwrap()
+                .id,
+        );
     }
     assert_eq!(mb.quota_warning(1000, 90, 0).await.unwrap(), None, "80%");
-    ids.push(mb.append(inbox, &simple_message(8), Flags(0), 1).await.unwrap().id);
-    let w = mb.quota_warning(1000, 90, 0).await.unwrap().expect("90% crossed");
+    ids.push(
+        mb.append(inbox, &simple_message(8), Flags(0), 1)
+            .await
+            .unwrap()
+            .id,
+    );
+    let w = mb
+        .quota_warning(1000, 90, 0)
+        .await
+        .unwrap()
+        .expect("90% crossed");
     assert_eq!(w.percent, 90);
     assert_eq!(w.quota, size * 10);
     assert!(w.used >= size * 9);
@@ -113,7 +133,9 @@ async fn quota_warning_is_reported_once_per_crossing_or_interval() {
     mb.delete_items(&ids[..3]).await.unwrap();
     assert_eq!(mb.quota_warning(3000, 90, 0).await.unwrap(), None);
     for i in 20..23 {
-        mb.append(inbox, &simple_message(i), Flags(0), 1).await.unwrap();
+        mb.append(inbox, &simple_message(i), Flags(0), 1)
+            .await
+            .unwrap();
     }
     assert!(mb.quota_warning(4000, 90, 0).await.unwrap().is_some());
 }
