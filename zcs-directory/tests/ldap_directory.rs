@@ -659,3 +659,115 @@ async fn open_directory_dispatches_ldap_urls_and_reconnects() {
     assert_eq!(again, Some(e));
     ldap.close().await;
 }
+
+/// Deletes `dn` and everything under it (test clean-up on the shared root).
+async fn wipe(ldap: &mut ldap3::Ldap, dn: &str) {
+    let Ok(res) = ldap
+        .search(dn, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
+        .await
+    else {
+        return;
+    };
+    let mut dns: Vec<String> = res
+        .0
+        .into_iter()
+        .map(|e| ldap3::SearchEntry::construct(e).dn)
+        .collect();
+    dns.sort_by_key(|d| std::cmp::Reverse(parse_dn(d).map_or(0, |r| r.len())));
+    for d in dns {
+        let _ = ldap.delete(&d).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zimbra_dns_at_the_root_of_the_directory() {
+    let Some((url, dn, pw)) = server("zimbra_dns_at_the_root_of_the_directory") else {
+        return;
+    };
+    // No base: the layout a real deployment has. Names are unique to this run.
+    let tag = format!("t{}", uuid::Uuid::new_v4().simple());
+    let domain = format!("{tag}.example");
+    let dir = LdapDirectory::connect(LdapConfig::new(&url, &dn, &pw))
+        .await
+        .unwrap();
+    let d = dir
+        .create_entry(EntryKind::Domain, &domain, Attrs::new())
+        .await
+        .unwrap();
+    let cos = dir
+        .create_entry(EntryKind::Cos, &tag, Attrs::new())
+        .await
+        .unwrap();
+    let joe = dir
+        .create_entry(
+            EntryKind::Account,
+            &format!("joe@{domain}"),
+            attrs(&[("zimbraMailAlias", &format!("jo@{domain}"))]),
+        )
+        .await
+        .unwrap();
+    let group = dir
+        .create_entry(
+            EntryKind::DynamicGroup,
+            &format!("all@{domain}"),
+            Attrs::new(),
+        )
+        .await
+        .unwrap();
+
+    // The DNs are Zimbra's.
+    let mut ldap = admin(&url, &dn, &pw).await;
+    for (want, id) in [
+        (format!("dc={tag},dc=example"), d.id),
+        (format!("cn={tag},cn=cos,cn=zimbra"), cos.id),
+        (format!("uid=joe,ou=people,dc={tag},dc=example"), joe.id),
+        (format!("cn=all,cn=groups,dc={tag},dc=example"), group.id),
+    ] {
+        let (found, _) = ldap
+            .search(&want, Scope::Base, "(objectClass=*)", vec!["zimbraId"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap_or_else(|e| panic!("{want}: {e}"));
+        let entry = ldap3::SearchEntry::construct(found.into_iter().next().unwrap());
+        assert_eq!(entry.attrs["zimbraId"], [id.to_string()], "{want}");
+    }
+
+    // Reads from the root of the tree.
+    let by_id = dir
+        .get_entry(EntryKind::Account, &EntryKey::Id(joe.id))
+        .await
+        .unwrap();
+    assert_eq!(by_id.as_ref(), Some(&joe));
+    let by_alias = dir.find_by_address(&format!("JO@{domain}")).await.unwrap();
+    assert_eq!(by_alias.map(|e| e.id), Some(joe.id));
+    assert_eq!(dir.count_addresses_in_domain(&domain).await.unwrap(), 3);
+    let listed = dir
+        .list_entries(EntryKind::Account, Some(&domain))
+        .await
+        .unwrap();
+    assert_eq!(listed, [joe.clone()]);
+
+    // Clean up what this test made on the shared root.
+    for (kind, id) in [
+        (EntryKind::Account, joe.id),
+        (EntryKind::DynamicGroup, group.id),
+        (EntryKind::Cos, cos.id),
+        (EntryKind::Domain, d.id),
+    ] {
+        dir.delete_entry(kind, id).await.unwrap();
+    }
+    assert!(
+        dir.list_entries(EntryKind::Domain, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != d.id)
+    );
+    wipe(&mut ldap, &format!("dc={tag},dc=example")).await;
+    for id in [d.id, cos.id, joe.id, group.id] {
+        wipe(&mut ldap, &format!("zimbraId={id},cn=retiredids,cn=zimbra")).await;
+    }
+    dir.close().await;
+    let _ = ldap.unbind().await;
+}
