@@ -104,6 +104,19 @@ pub enum Restriction {
     RejectRblClient(String),
 }
 
+impl Restriction {
+    /// What a fresh Zimbra install applies: refuse invalid and non-FQDN HELO names and
+    /// non-FQDN senders (the guide: "the default refuses clients whose HELO/EHLO is not a
+    /// fully qualified domain name").
+    pub fn zimbra_defaults() -> Vec<Restriction> {
+        vec![
+            Restriction::RejectInvalidHeloHostname,
+            Restriction::RejectNonFqdnHeloHostname,
+            Restriction::RejectNonFqdnSender,
+        ]
+    }
+}
+
 impl FromStr for Restriction {
     type Err = PolicyError;
 

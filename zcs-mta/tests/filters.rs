@@ -123,6 +123,31 @@ async fn viruses_are_refused_and_clamd_failure_defers() {
     assert_reply(&reply, "250");
     assert_eq!(got.len(), 1);
 
+    // With zimbraAmavisQuarantineAccount the virus goes there, and only there.
+    cfg.filters.virus_quarantine = Some("virus-quarantine@mx.test".into());
+    let server = start(cfg.clone()).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    c.cmd("MAIL FROM:<joe@x.test>").await;
+    c.cmd("RCPT TO:<ann@mx.test>").await;
+    c.cmd("RCPT TO:<bob@mx.test>").await;
+    let reply = c.data(&format!("Subject: v\r\n\r\n{EICAR}\r\n")).await;
+    assert_reply(&reply, "250");
+    let got = server.recorder.messages();
+    assert_eq!(got.len(), 1);
+    let rcpts: Vec<_> = got[0]
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(rcpts, ["virus-quarantine@mx.test"]);
+    let text = String::from_utf8_lossy(&got[0].data).to_string();
+    assert!(
+        text.contains("X-Amavis-Alert: INFECTED, message contains virus: Test.EICAR\r\n"),
+        "{text}"
+    );
+    cfg.filters.virus_quarantine = None;
+
     cfg.filters.clamd = Some(ClamdClient::new(dead_port().await));
     let (reply, got) = send(cfg.clone(), "Subject: clean\r\n\r\nhello\r\n").await;
     assert_reply(&reply, "451 4.7.1");
@@ -136,6 +161,11 @@ async fn viruses_are_refused_and_clamd_failure_defers() {
 async fn spam_is_tagged_or_killed() {
     let mut cfg = config(Protocol::Smtp);
     cfg.filters.spamd = Some(SpamdClient::new(fake_spamd().await));
+    // Zimbra's default destiny (D_DISCARD): accepted, not delivered, no bounce.
+    let (reply, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
+    assert_reply(&reply, "250");
+    assert!(got.is_empty(), "discarded");
+    cfg.filters.spam.destiny = SpamDestiny::Reject;
     let (reply, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
     assert_reply(&reply, "554 5.7.1 Message rejected as spam");
     assert!(got.is_empty());
@@ -156,10 +186,6 @@ async fn spam_is_tagged_or_killed() {
     let (_, got) = send(cfg.clone(), "Subject: h\r\n\r\nham\r\n").await;
     assert!(String::from_utf8_lossy(&got[0]).contains("X-Spam-Flag: NO\r\n"));
 
-    cfg.filters.spam.destiny = SpamDestiny::Discard;
-    let (reply, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
-    assert_reply(&reply, "250");
-    assert!(got.is_empty(), "discarded");
     cfg.filters.spam.destiny = SpamDestiny::Pass;
     let (_, got) = send(cfg.clone(), &format!("Subject: g\r\n\r\n{GTUBE}\r\n")).await;
     assert!(String::from_utf8_lossy(&got[0]).contains("X-Spam-Flag: YES"));
@@ -277,6 +303,7 @@ async fn real_spamd() {
     assert!(!ham.is_spam, "{ham:?}");
     let mut cfg = config(Protocol::Smtp);
     cfg.filters.spamd = Some(client);
+    cfg.filters.spam.destiny = SpamDestiny::Reject;
     let (reply, _) = send(cfg, &gtube).await;
     assert_reply(&reply, "554 5.7.1");
 }

@@ -116,6 +116,20 @@ async fn restrictions_refuse_at_rcpt() {
 }
 
 #[tokio::test]
+async fn zimbra_default_restrictions_refuse_non_fqdn_helo() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.restrictions = Restriction::zimbra_defaults();
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("HELO localhost").await;
+    c.cmd("MAIL FROM:<a@good.test>").await;
+    assert_reply(&c.cmd("RCPT TO:<b@x.test>").await, "504 5.5.2 <localhost>");
+    c.cmd("HELO client.good.test").await;
+    c.cmd("MAIL FROM:<a@good.test>").await;
+    assert_reply(&c.cmd("RCPT TO:<b@x.test>").await, "250 2.1.5");
+}
+
+#[tokio::test]
 async fn per_client_limits() {
     let mut cfg = config(Protocol::Smtp);
     cfg.limits.max_connections_per_ip = 1;

@@ -40,13 +40,15 @@ pub enum OnScannerFailure {
     Accept,
 }
 
-/// What happens to a message at or over the kill level (amavis `final_spam_destiny`).
+/// What happens to a message at or over the kill level
+/// (`zimbraAmavisFinalSpamDestiny`, amavis `final_spam_destiny`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SpamDestiny {
-    /// `554 5.7.1` at the end of data (`D_REJECT`).
-    #[default]
+    /// `554 5.7.1` at the end of data (`D_REJECT`, and `D_BOUNCE`: the sending MTA
+    /// bounces it, we never do).
     Reject,
-    /// Accepted and dropped (`D_DISCARD`).
+    /// Accepted and dropped, no bounce (`D_DISCARD`, Zimbra's default).
+    #[default]
     Discard,
     /// Delivered with `X-Spam-Flag: YES`, so delivery files it to Junk (`D_PASS`).
     Pass,
@@ -60,7 +62,7 @@ pub struct SpamPolicy {
     pub tag_percent: u32,
     /// `zimbraSpamKillPercent` (default 75): at or over it `destiny` applies.
     pub kill_percent: u32,
-    /// The fate of killed messages.
+    /// The fate of killed messages (default `Discard`, as Zimbra).
     pub destiny: SpamDestiny,
     /// When spamd cannot be asked (default: accept unscanned, as amavis does).
     pub on_failure: OnScannerFailure,
@@ -68,12 +70,25 @@ pub struct SpamPolicy {
     pub scan_authenticated: bool,
 }
 
+impl SpamDestiny {
+    /// Parses a `zimbraAmavisFinalSpamDestiny` value (`D_PASS`, `D_BOUNCE`, `D_REJECT`,
+    /// `D_DISCARD`, case-insensitive); `None` for anything else.
+    pub fn from_zimbra(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_uppercase().as_str() {
+            "D_PASS" => Some(SpamDestiny::Pass),
+            "D_BOUNCE" | "D_REJECT" => Some(SpamDestiny::Reject),
+            "D_DISCARD" => Some(SpamDestiny::Discard),
+            _ => None,
+        }
+    }
+}
+
 impl Default for SpamPolicy {
     fn default() -> Self {
         SpamPolicy {
             tag_percent: 33,
             kill_percent: 75,
-            destiny: SpamDestiny::Reject,
+            destiny: SpamDestiny::Discard,
             on_failure: OnScannerFailure::Accept,
             scan_authenticated: false,
         }
@@ -100,6 +115,10 @@ pub struct Filters {
     pub clamd: Option<ClamdClient>,
     /// When clamd cannot be asked (default `TempFail`).
     pub clamd_on_failure: OnScannerFailure,
+    /// `zimbraAmavisQuarantineAccount`: infected mail is delivered there instead of to
+    /// its recipients (the client gets `250`). Without it infected mail is refused with
+    /// `554 5.7.1`.
+    pub virus_quarantine: Option<String>,
     /// Spam scoring through spamd.
     pub spamd: Option<SpamdClient>,
     /// Spam levels and destiny.
@@ -115,6 +134,7 @@ impl std::fmt::Debug for Filters {
         f.debug_struct("Filters")
             .field("clamd", &self.clamd)
             .field("clamd_on_failure", &self.clamd_on_failure)
+            .field("virus_quarantine", &self.virus_quarantine)
             .field("spamd", &self.spamd)
             .field("spam", &self.spam)
             .field("auth_check", &self.auth_check.is_some())
@@ -173,6 +193,15 @@ pub enum FilterVerdict {
     TempFail(u16, (u8, u16, u16), String),
     /// Say `250` and drop the message.
     Discard(ScanReport),
+    /// Say `250` and deliver to the quarantine account only, with `headers` added.
+    Quarantine {
+        /// The quarantine account's address.
+        to: String,
+        /// Header fields to add (`X-Amavis-Alert`).
+        headers: Vec<u8>,
+        /// What was found.
+        report: ScanReport,
+    },
 }
 
 /// Runs the configured filters over `content` (the message as the client sent it).
@@ -191,6 +220,18 @@ pub async fn run_filters(
         match clamd.scan(content).await {
             Ok(ClamdVerdict::Clean) => {}
             Ok(ClamdVerdict::Infected(name)) => {
+                if let Some(to) = &filters.virus_quarantine {
+                    info!(id, ip = %ctx.ip, virus = %name, "virus found, message quarantined");
+                    let clean: String = name.chars().filter(|c| c.is_ascii_graphic()).collect();
+                    let headers =
+                        format!("X-Amavis-Alert: INFECTED, message contains virus: {clean}\r\n");
+                    report.virus = Some(name);
+                    return FilterVerdict::Quarantine {
+                        to: to.clone(),
+                        headers: headers.into_bytes(),
+                        report,
+                    };
+                }
                 info!(id, ip = %ctx.ip, virus = %name, "virus found, message refused");
                 let text = format!(
                     "Message rejected: virus found ({})",
@@ -304,6 +345,13 @@ mod tests {
         let p = SpamPolicy::default();
         assert!((p.tag_level() - 6.6).abs() < 1e-9);
         assert!((p.kill_level() - 15.0).abs() < 1e-9);
+        assert_eq!(p.destiny, SpamDestiny::Discard);
+        assert_eq!(SpamDestiny::from_zimbra("d_pass"), Some(SpamDestiny::Pass));
+        assert_eq!(
+            SpamDestiny::from_zimbra("D_BOUNCE"),
+            Some(SpamDestiny::Reject)
+        );
+        assert_eq!(SpamDestiny::from_zimbra("D_NONE"), None);
     }
 
     #[test]

@@ -72,6 +72,17 @@ impl Session {
                 (0..per_recipient).for_each(|_| self.push(reply()));
                 return Flow::Continue;
             }
+            FilterVerdict::Quarantine {
+                to,
+                headers,
+                report,
+            } => {
+                data.splice(trace_len..trace_len, headers.iter().copied());
+                trace_len += headers.len();
+                return self
+                    .quarantine(id, tx, helo, data, trace_len, to, report)
+                    .await;
+            }
             FilterVerdict::Discard(_) => {
                 info!(id = %id, from = %tx.mail_from, "message discarded by filter");
                 let outcomes = vec![DeliveryOutcome::Delivered; tx.recipients.len()];
@@ -102,6 +113,60 @@ impl Session {
             scan: report,
         };
         self.hand_over(message, envelope).await;
+        Flow::Continue
+    }
+
+    /// Delivers an infected message to the quarantine account only, and answers the
+    /// client for its recipients with the quarantine delivery's outcome (a `250` when it
+    /// is stored: the client must not retry or bounce).
+    #[allow(clippy::too_many_arguments)]
+    async fn quarantine(
+        &mut self,
+        id: String,
+        tx: super::Transaction,
+        helo: String,
+        data: Vec<u8>,
+        trace_len: usize,
+        to: String,
+        report: ScanReport,
+    ) -> Flow {
+        let canonical = match self.delivery.resolve_recipient(&to).await {
+            crate::RecipientStatus::Local(c) => c,
+            other => {
+                warn!(id = %id, quarantine = %to, status = ?other, "quarantine account unusable");
+                let text = "Message held: quarantine unavailable, try again later";
+                let count = match self.cfg.protocol {
+                    Protocol::Smtp => 1,
+                    Protocol::Lmtp => tx.recipients.len(),
+                };
+                (0..count).for_each(|_| self.push(Reply::new(451, Status(4, 7, 1), text)));
+                return Flow::Continue;
+            }
+        };
+        let quarantined = InboundMessage {
+            id: id.clone(),
+            mail_from: tx.mail_from.clone(),
+            recipients: vec![crate::AcceptedRecipient {
+                address: to,
+                canonical,
+            }],
+            data,
+            trace_len,
+            remote_ip: self.peer,
+            helo,
+            protocol: self.cfg.protocol,
+            smtputf8: tx.smtputf8,
+        };
+        let outcome = self
+            .delivery
+            .deliver(&quarantined)
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into()));
+        info!(id = %id, virus = ?report.virus, ?outcome, "message quarantined");
+        let outcomes = vec![outcome; tx.recipients.len()];
+        self.reply_outcomes(&id, &tx.recipients, &outcomes);
         Flow::Continue
     }
 
