@@ -19,8 +19,8 @@
 //! record.
 //!
 //! # Ids and IMAP
-//! Mailboxes get ids from 1, never reused. Items (folders and messages) share one id
-//! sequence per mailbox from 257; system folders have Zimbra's fixed ids. A message's
+//! Mailboxes get ids from 1, never reused. Items (folders, messages and every other
+//! kind) share one id sequence per mailbox from 257; system folders have Zimbra's fixed ids. A message's
 //! IMAP UID is the item id current when it entered its folder, so UIDs grow within a
 //! folder and UIDNEXT is the mailbox's next item id. Every change bumps the mailbox's
 //! change number by one; that number is IMAP's MODSEQ. [`Mailbox::folders`] leaves out
@@ -46,6 +46,18 @@
 //! `tagged_item` rows, and the names mirrored in `mail_item.tag_names`. Tagging an item
 //! is a change like any other (new change number on the item and its folder, logged).
 //!
+//! # The item model
+//! Beyond folders, messages and tags a mailbox holds conversations ([`Mailbox::conversation`];
+//! virtual ones have id `-message id`, real ones take an item id when a second message
+//! joins, by [`ThreadingAlgorithm`]), contacts and groups (with vCard import/export and
+//! `zimbraContactMaxNumEntries`), appointments and tasks (the VCALENDAR kept whole, found
+//! by UID or time range), documents with revisions, mountpoints, search folders and folder
+//! grants ([`Mailbox::effective_rights`]). Account settings the store applies travel on
+//! the handle ([`Mailbox::with_settings`], [`MailboxSettings`]). Hard deletes go to the
+//! dumpster when it is enabled; [`Mailbox::purge`] applies lifetimes; the orphan sweep is
+//! [`Store::sweep_orphan_blobs`]; maintenance mode is [`Store::set_maintenance`]. See
+//! `docs/decisions/2026-12-04-item-model.md`.
+//!
 //! # Redo log rollover
 //! `redo.log` rolls over at [`StoreOptions::redo_rollover_bytes`] into
 //! `redolog/archive/redo-<first seq>-<last seq>-<time>.log`
@@ -63,11 +75,13 @@
 //!   volume; [`Store::open_with_blob_store`] takes any other).
 //! - LIMITATION: no `MetadataStore` trait seam yet: SQLite (one file, no shards) is
 //!   wired directly; one file volume (no compression, no HSM).
-//! - LIMITATION: no conversations, dumpster, purge, `\Recent`, contacts, appointments
-//!   or documents yet; deleting a tag leaves no tombstone (SOAP sync will need one);
-//!   no quota warnings, domain aggregate quota or contact limits.
-//! - LIMITATION: a blob written just before a crash, whose redo record never made it,
-//!   stays on disk unreferenced; nothing sweeps such orphans yet.
+//! - LIMITATION: no `\Recent`; deleting a tag leaves no tombstone (SOAP sync will need
+//!   one); no domain aggregate quota. Folder counters (`Folder::messages`, `size`) and
+//!   quota usage count messages only, not contacts, calendar items or documents.
+//! - LIMITATION: only messages enter the dumpster; user-set folder retention policies are
+//!   not modelled; a message arriving before the one it references is not back-threaded.
+//! - A blob written just before a crash, whose redo record never made it, stays on disk
+//!   unreferenced until [`Store::sweep_orphan_blobs`] removes it (after a grace period).
 
 #![warn(missing_docs)]
 
