@@ -96,6 +96,8 @@ pub enum Restriction {
     RejectInvalidHeloHostname,
     /// `reject_non_fqdn_helo_hostname`: the HELO name has no dot.
     RejectNonFqdnHeloHostname,
+    /// `reject_unknown_helo_hostname`: the HELO name has neither MX nor address.
+    RejectUnknownHeloHostname,
     /// `reject_non_fqdn_sender`: the sender's domain has no dot.
     RejectNonFqdnSender,
     /// `reject_unknown_sender_domain`: the sender's domain has neither MX nor address.
@@ -125,8 +127,16 @@ impl FromStr for Restriction {
         let name = words.next().unwrap_or("").to_ascii_lowercase();
         let arg = words.next();
         match (name.as_str(), arg) {
-            ("reject_invalid_helo_hostname", None) => Ok(Restriction::RejectInvalidHeloHostname),
-            ("reject_non_fqdn_helo_hostname", None) => Ok(Restriction::RejectNonFqdnHeloHostname),
+            // The pre-2.3 Postfix names are still written in old Zimbra configs.
+            ("reject_invalid_helo_hostname" | "reject_invalid_hostname", None) => {
+                Ok(Restriction::RejectInvalidHeloHostname)
+            }
+            ("reject_non_fqdn_helo_hostname" | "reject_non_fqdn_hostname", None) => {
+                Ok(Restriction::RejectNonFqdnHeloHostname)
+            }
+            ("reject_unknown_helo_hostname" | "reject_unknown_hostname", None) => {
+                Ok(Restriction::RejectUnknownHeloHostname)
+            }
             ("reject_non_fqdn_sender", None) => Ok(Restriction::RejectNonFqdnSender),
             ("reject_unknown_sender_domain", None) => Ok(Restriction::RejectUnknownSenderDomain),
             ("reject_rbl_client", Some(zone)) if is_hostname(zone) => {
@@ -255,6 +265,22 @@ pub async fn check(
                     refusal(504, (5, 5, 2), text)
                 })
             }
+            Restriction::RejectUnknownHeloHostname => match resolver {
+                Some(res) if is_hostname(facts.helo) => {
+                    match res.domain_exists(facts.helo.trim_end_matches('.')).await {
+                        Lookup::Found(()) => None,
+                        Lookup::NotFound | Lookup::TempFail => {
+                            let text = format!(
+                                "<{}>: Helo command rejected: Host not found",
+                                crate::reply::sanitize(facts.helo)
+                            );
+                            // Postfix's unknown_hostname_reject_code default is 450.
+                            Some(refusal(450, (4, 7, 1), text))
+                        }
+                    }
+                }
+                _ => None,
+            },
             Restriction::RejectNonFqdnSender => {
                 let ok = facts.sender.is_empty()
                     || is_address_literal(sender_domain)
@@ -348,6 +374,14 @@ mod tests {
             Ok(Restriction::RejectRblClient("zen.example".into()))
         );
         assert!("reject_rbl_client".parse::<Restriction>().is_err());
+        assert_eq!(
+            "reject_invalid_hostname".parse::<Restriction>(),
+            Ok(Restriction::RejectInvalidHeloHostname)
+        );
+        assert_eq!(
+            "reject_unknown_helo_hostname".parse::<Restriction>(),
+            Ok(Restriction::RejectUnknownHeloHostname)
+        );
         assert!("permit_everything".parse::<Restriction>().is_err());
     }
 

@@ -99,6 +99,7 @@ async fn restrictions_refuse_at_rcpt() {
     c.cmd("RSET").await;
     c.cmd("MAIL FROM:<a@good.test>").await;
     let rbl = c.cmd("RCPT TO:<b@x.test>").await;
+
     assert!(
         rbl.starts_with(
             "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.test"
@@ -127,6 +128,18 @@ async fn zimbra_default_restrictions_refuse_non_fqdn_helo() {
     c.cmd("HELO client.good.test").await;
     c.cmd("MAIL FROM:<a@good.test>").await;
     assert_reply(&c.cmd("RCPT TO:<b@x.test>").await, "250 2.1.5");
+
+    let mut cfg = config(Protocol::Smtp);
+    cfg.restrictions = vec!["reject_unknown_helo_hostname".parse().unwrap()];
+    cfg.policy_resolver = Some(Arc::new(FakeDns));
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO nx.test").await;
+    c.cmd("MAIL FROM:<a@good.test>").await;
+    assert_eq!(
+        c.cmd("RCPT TO:<b@x.test>").await,
+        "450 4.7.1 <nx.test>: Helo command rejected: Host not found\r\n"
+    );
 }
 
 #[tokio::test]
