@@ -59,7 +59,10 @@ async fn mx_delivery_uses_starttls_and_sends_crlf_stuffed_data() {
     let t = transport(sink.addr.port(), &dns);
 
     let attempts = send(&t, &["bob@example.org", "carol@example.org"], MESSAGE).await;
-    assert!(attempts.iter().all(|a| a.outcome == Outcome::Delivered), "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.outcome == Outcome::Delivered),
+        "{attempts:?}"
+    );
     let got = sink.messages();
     assert_eq!(got.len(), 1);
     assert!(got[0].tls, "STARTTLS was offered and must be used");
@@ -76,7 +79,12 @@ async fn plain_text_when_starttls_is_not_offered() {
     let dns = StaticResolver::new();
     dns.add_mx("example.org", 10, "mx1.example.org");
     dns.add_ip("mx1.example.org", LOCAL);
-    let attempts = send(&transport(sink.addr.port(), &dns), &["bob@example.org"], MESSAGE).await;
+    let attempts = send(
+        &transport(sink.addr.port(), &dns),
+        &["bob@example.org"],
+        MESSAGE,
+    )
+    .await;
     assert_eq!(attempts[0].outcome, Outcome::Delivered);
     assert!(!sink.messages()[0].tls);
 }
@@ -91,7 +99,12 @@ async fn mx_hosts_are_tried_in_preference_order() {
     dns.add_mx("example.org", 30, "unresolvable.example.org");
     dns.add_ip("good.example.org", LOCAL);
     dns.add_ip("dead.example.org", DEAD);
-    let attempts = send(&transport(sink.addr.port(), &dns), &["bob@example.org"], MESSAGE).await;
+    let attempts = send(
+        &transport(sink.addr.port(), &dns),
+        &["bob@example.org"],
+        MESSAGE,
+    )
+    .await;
     assert_eq!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
     assert_eq!(attempts[0].remote_mta.as_deref(), Some("good.example.org"));
 }
@@ -103,7 +116,10 @@ async fn all_hosts_down_defers() {
     dns.add_ip("dead.example.org", DEAD);
     let attempts = send(&transport(2525, &dns), &["bob@example.org"], MESSAGE).await;
     assert_eq!(attempts[0].outcome, Outcome::Deferred);
-    assert!(attempts[0].reply.contains("connect to dead.example.org"), "{attempts:?}");
+    assert!(
+        attempts[0].reply.contains("connect to dead.example.org"),
+        "{attempts:?}"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +127,12 @@ async fn implicit_mx_falls_back_to_the_domain_address() {
     let sink = sink::start(sink::Behaviour::default()).await;
     let dns = StaticResolver::new();
     dns.add_ip("example.net", LOCAL);
-    let attempts = send(&transport(sink.addr.port(), &dns), &["bob@example.net"], MESSAGE).await;
+    let attempts = send(
+        &transport(sink.addr.port(), &dns),
+        &["bob@example.net"],
+        MESSAGE,
+    )
+    .await;
     assert_eq!(attempts[0].outcome, Outcome::Delivered);
     assert_eq!(sink.messages().len(), 1);
 }
@@ -156,7 +177,10 @@ async fn replies_are_classified_per_recipient() {
     let rcpts = ["bob@example.org", "nobody@example.org", "later@example.org"];
     let attempts = send(&t, &rcpts, MESSAGE).await;
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.clone()).collect();
-    assert_eq!(outcomes, [Outcome::Delivered, Outcome::Bounced, Outcome::Deferred]);
+    assert_eq!(
+        outcomes,
+        [Outcome::Delivered, Outcome::Bounced, Outcome::Deferred]
+    );
     assert!(attempts[1].reply.starts_with("550 5.1.1"), "{attempts:?}");
     assert!(attempts[1].reply.ends_with("(in reply to RCPT TO command)"));
     assert_eq!(sink.messages()[0].rcpts, ["bob@example.org"]);
@@ -171,7 +195,12 @@ async fn end_of_data_rejection_bounces_everyone_accepted() {
     .await;
     let dns = StaticResolver::new();
     dns.add_ip("example.org", LOCAL);
-    let attempts = send(&transport(sink.addr.port(), &dns), &["a@example.org"], MESSAGE).await;
+    let attempts = send(
+        &transport(sink.addr.port(), &dns),
+        &["a@example.org"],
+        MESSAGE,
+    )
+    .await;
     assert_eq!(attempts[0].outcome, Outcome::Bounced);
     assert!(attempts[0].reply.contains("end of DATA"), "{attempts:?}");
 }
@@ -207,12 +236,19 @@ async fn bracketed_relay_host_skips_mx_and_authenticates() {
 
 /// Records what the local transport is given (here: DSNs back to our own sender).
 #[derive(Default)]
-struct Mailbox(Mutex<Vec<(String, Vec<String>, Vec<u8>)>>);
+struct Mailbox(Mutex<Vec<Delivered>>);
+
+/// Sender, recipients, message.
+type Delivered = (String, Vec<String>, Vec<u8>);
 
 #[async_trait]
 impl Transport for Mailbox {
     async fn deliver(&self, m: OutboundMessage<'_>) -> Vec<Attempt> {
-        let entry = (m.envelope.sender.clone(), m.recipients.to_vec(), m.data.to_vec());
+        let entry = (
+            m.envelope.sender.clone(),
+            m.recipients.to_vec(),
+            m.data.to_vec(),
+        );
         self.0.lock().unwrap().push(entry);
         vec![Attempt::local(Outcome::Delivered, "2.0.0 stored"); m.recipients.len()]
     }
@@ -271,16 +307,24 @@ async fn queue_retries_temporary_failures_then_delivers_over_smtp() {
     let handle = QueueManager::start(queue.clone(), transports, rx);
 
     queue
-        .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["bob@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
     wait_for("delivery", || sink.messages().len() == 1).await;
     assert_eq!(sink.data_attempts(), 3);
     wait_for("queue empty", || {
-        QueueName::ALL.iter().all(|q| queue.list(*q).unwrap().is_empty())
+        QueueName::ALL
+            .iter()
+            .all(|q| queue.list(*q).unwrap().is_empty())
     })
     .await;
-    assert!(mailbox.0.lock().unwrap().is_empty(), "no DSN for a delivered message");
+    assert!(
+        mailbox.0.lock().unwrap().is_empty(),
+        "no DSN for a delivered message"
+    );
     stop.send(true).unwrap();
     handle.await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -304,7 +348,10 @@ async fn queue_bounces_a_5xx_at_once_with_a_dsn_to_the_sender() {
     let handle = QueueManager::start(queue.clone(), transports, rx);
 
     queue
-        .enqueue(Envelope::new("alice@example.com", &["nobody@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["nobody@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
     wait_for("the DSN", || !mailbox.0.lock().unwrap().is_empty()).await;

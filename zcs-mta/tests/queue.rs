@@ -15,9 +15,7 @@ use zcs_mta::queue::file::{self, parse_notify};
 use zcs_mta::queue::{
     Envelope, Queue, QueueConfig, QueueId, QueueManager, QueueName, RcptState, Transports,
 };
-use zcs_mta::{
-    AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus,
-};
+use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zcs-queue-{name}-{}", std::process::id()));
@@ -47,7 +45,9 @@ async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 fn empty(queue: &Queue) -> bool {
-    QueueName::ALL.iter().all(|q| queue.list(*q).unwrap().is_empty())
+    QueueName::ALL
+        .iter()
+        .all(|q| queue.list(*q).unwrap().is_empty())
 }
 
 /// One message a scripted transport saw.
@@ -58,10 +58,13 @@ struct Seen {
     data: Vec<u8>,
 }
 
+/// Decides the outcome for a recipient on the n-th transport call.
+type Rule = Box<dyn Fn(&str, usize) -> Outcome + Send + Sync>;
+
 /// A transport whose answer per recipient comes from a rule; it records every call.
 struct Scripted {
     seen: Mutex<Vec<Seen>>,
-    rule: Box<dyn Fn(&str, usize) -> Outcome + Send + Sync>,
+    rule: Rule,
     calls: AtomicUsize,
     running: Mutex<HashMap<String, usize>>,
     max_running: AtomicUsize,
@@ -162,26 +165,45 @@ fn enqueue_is_durable_and_a_crash_puts_active_mail_back_in_incoming() {
     let dir = temp_dir("crash");
     let queue = Queue::open(&dir, QueueConfig::default()).unwrap();
     let env = Envelope::new("alice@example.com", &["bob@example.org"]);
-    let id = queue.enqueue_blocking(env.clone(), MESSAGE.to_vec()).unwrap();
-    assert_eq!(queue.list(QueueName::Incoming).unwrap(), [id.clone()]);
+    let id = queue
+        .enqueue_blocking(env.clone(), MESSAGE.to_vec())
+        .unwrap();
+    assert_eq!(
+        queue.list(QueueName::Incoming).unwrap(),
+        std::slice::from_ref(&id)
+    );
     let file = queue.read(QueueName::Incoming, &id).unwrap();
     assert_eq!(file.envelope, env);
     assert_eq!(file.message, MESSAGE);
 
     // Simulate a crash in the middle of a delivery: the file is in active, a temporary
     // file is half written, and the process goes away without cleaning up.
-    assert!(queue.move_to(&id, QueueName::Incoming, QueueName::Active).unwrap());
+    assert!(
+        queue
+            .move_to(&id, QueueName::Incoming, QueueName::Active)
+            .unwrap()
+    );
     std::fs::write(dir.join("tmp").join("DEAD.partial"), b"ZCSQ 1\nid: DE").unwrap();
     drop(queue);
 
     let queue = Queue::open(&dir, QueueConfig::default()).unwrap();
     assert!(queue.list(QueueName::Active).unwrap().is_empty());
-    assert_eq!(queue.list(QueueName::Incoming).unwrap(), [id.clone()]);
+    assert_eq!(
+        queue.list(QueueName::Incoming).unwrap(),
+        std::slice::from_ref(&id)
+    );
     assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
-    assert_eq!(queue.read(QueueName::Incoming, &id).unwrap().message, MESSAGE);
+    assert_eq!(
+        queue.read(QueueName::Incoming, &id).unwrap().message,
+        MESSAGE
+    );
 
     // Operator opens never move anything.
-    assert!(queue.move_to(&id, QueueName::Incoming, QueueName::Active).unwrap());
+    assert!(
+        queue
+            .move_to(&id, QueueName::Incoming, QueueName::Active)
+            .unwrap()
+    );
     let admin = Queue::open_admin(&dir, QueueConfig::default()).unwrap();
     assert_eq!(admin.list(QueueName::Active).unwrap(), [id]);
     let _ = std::fs::remove_dir_all(&dir);
@@ -196,7 +218,10 @@ async fn delivered_mail_leaves_the_queue() {
     wait_for("delivery", || t.seen().len() == 2).await;
     wait_for("empty queue", || empty(&run.queue)).await;
     let seen = t.seen();
-    assert!(seen.iter().all(|s| s.data == MESSAGE && s.sender == "alice@example.com"));
+    assert!(
+        seen.iter()
+            .all(|s| s.data == MESSAGE && s.sender == "alice@example.com")
+    );
     assert!(t.dsns().is_empty());
     run.stop().await;
 }
@@ -227,7 +252,10 @@ async fn temporary_failures_are_retried_with_backoff_then_delivered() {
     let run = start("retry", fast_config(), t.clone());
     let id = run
         .queue
-        .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["bob@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
 
@@ -288,7 +316,10 @@ async fn expired_mail_bounces_with_the_last_error() {
     };
     let run = start("expire", config, t.clone());
     run.queue
-        .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["bob@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
     wait_for("the DSN", || t.dsns().len() == 1).await;
@@ -316,11 +347,15 @@ async fn one_delay_warning_then_delivery() {
     };
     let run = start("delay", config, t.clone());
     run.queue
-        .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["bob@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
     wait_for("delivery", || {
-        t.seen().iter().any(|s| s.rcpts == ["bob@example.org"]) && empty(&run.queue)
+        t.seen().iter().any(|s| s.rcpts == ["bob@example.org"])
+            && empty(&run.queue)
             && t.calls.load(Ordering::SeqCst) >= 6
     })
     .await;
@@ -330,7 +365,10 @@ async fn one_delay_warning_then_delivery() {
     assert!(dsns[0].contains("Action: delayed\r\nStatus: 4.3.0"));
     assert!(dsns[0].contains("Will-Retry-Until:"));
     assert!(dsns[0].contains("text/rfc822-headers"));
-    assert!(!dsns[0].contains("hello"), "a delay notice returns headers only");
+    assert!(
+        !dsns[0].contains("hello"),
+        "a delay notice returns headers only"
+    );
     run.stop().await;
 }
 
@@ -376,7 +414,10 @@ async fn concurrency_per_destination_is_capped() {
     let run = start("concurrency", config, t.clone());
     for _ in 0..8 {
         run.queue
-            .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+            .enqueue(
+                Envelope::new("alice@example.com", &["bob@example.org"]),
+                MESSAGE,
+            )
             .await
             .unwrap();
     }
@@ -393,10 +434,17 @@ async fn held_mail_is_not_delivered_until_released() {
     let dir = temp_dir("hold");
     let queue = Queue::open(&dir, fast_config()).unwrap();
     let id = queue
-        .enqueue(Envelope::new("alice@example.com", &["bob@example.org"]), MESSAGE)
+        .enqueue(
+            Envelope::new("alice@example.com", &["bob@example.org"]),
+            MESSAGE,
+        )
         .await
         .unwrap();
-    assert!(queue.move_to(&id, QueueName::Incoming, QueueName::Hold).unwrap());
+    assert!(
+        queue
+            .move_to(&id, QueueName::Incoming, QueueName::Hold)
+            .unwrap()
+    );
     let (stop, rx) = tokio::sync::watch::channel(false);
     let handle = QueueManager::start(queue.clone(), Transports::new(t.clone()), rx);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -450,7 +498,10 @@ async fn local_transport_resolves_then_delivers() {
         })
         .await;
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.clone()).collect();
-    assert_eq!(outcomes, [Outcome::Delivered, Outcome::Bounced, Outcome::Deferred]);
+    assert_eq!(
+        outcomes,
+        [Outcome::Delivered, Outcome::Bounced, Outcome::Deferred]
+    );
     assert!(attempts[1].reply.starts_with("5.1.1"));
     assert!(attempts[2].reply.starts_with("4.2.1"));
     let stored = store.0.lock().unwrap();

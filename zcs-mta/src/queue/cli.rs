@@ -334,7 +334,7 @@ fn qshape(queue: &Queue, names: &[QueueName]) -> Result<String, CliError> {
     }
     let _ = writeln!(out, " {:>5}", "1280+");
     let mut sorted: Vec<(String, [usize; 10])> = rows.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.iter().sum::<usize>().cmp(&a.1.iter().sum::<usize>()));
+    sorted.sort_by_key(|row| std::cmp::Reverse(row.1.iter().sum::<usize>()));
     for (domain, counts) in std::iter::once(("TOTAL".to_string(), total)).chain(sorted) {
         let _ = write!(out, "{domain:>30} {:>5}", counts.iter().sum::<usize>());
         for c in counts {

@@ -17,6 +17,7 @@ use super::file::{Envelope, QueueFile, RcptState};
 use super::{Queue, QueueError, QueueId, QueueName, unix_now_ms};
 use crate::dsn::{self, DsnInput, DsnKind, DsnRecipient};
 use crate::outbound::{Attempt, OutboundMessage, Outcome, Transport, domain_of};
+use crate::restrictions::RecipientPolicy;
 
 /// How long in-flight deliveries get to finish at shutdown; the rest stay in `active`
 /// and are retried from `incoming` at the next start.
@@ -26,13 +27,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// apply at once).
 pub type LocalDomainCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// How the manager tells local domains from remote ones.
+#[derive(Clone)]
+enum LocalDomains {
+    Check(LocalDomainCheck),
+    Policy(Arc<dyn RecipientPolicy>),
+}
+
 /// The transports the manager delivers through: remote mail goes to `remote` (SMTP to
 /// the MX or the relay host); recipients in a local domain, and addresses without a
 /// domain, go to the local transport when one is set.
 #[derive(Clone)]
 pub struct Transports {
     remote: Arc<dyn Transport>,
-    local: Option<(LocalDomainCheck, Arc<dyn Transport>)>,
+    local: Option<(LocalDomains, Arc<dyn Transport>)>,
 }
 
 impl Transports {
@@ -50,16 +58,32 @@ impl Transports {
         is_local: impl Fn(&str) -> bool + Send + Sync + 'static,
         local: Arc<dyn Transport>,
     ) -> Transports {
-        self.local = Some((Arc::new(is_local), local));
+        self.local = Some((LocalDomains::Check(Arc::new(is_local)), local));
+        self
+    }
+
+    /// Recipients in a domain the listeners' [`RecipientPolicy`] calls local go through
+    /// `local` (the same answer the SMTP listener used for relay control).
+    pub fn with_local_policy(
+        mut self,
+        policy: Arc<dyn RecipientPolicy>,
+        local: Arc<dyn Transport>,
+    ) -> Transports {
+        self.local = Some((LocalDomains::Policy(policy), local));
         self
     }
 
     /// The transport for a domain, whether it is the local one, and the concurrency key.
-    fn route(&self, domain: &str) -> (Arc<dyn Transport>, bool, String) {
-        if let Some((is_local, local)) = &self.local
-            && (domain.is_empty() || is_local(domain))
-        {
-            return (local.clone(), true, "local".into());
+    async fn route(&self, domain: &str) -> (Arc<dyn Transport>, bool, String) {
+        if let Some((domains, local)) = &self.local {
+            let is_local = domain.is_empty()
+                || match domains {
+                    LocalDomains::Check(check) => check(domain),
+                    LocalDomains::Policy(policy) => policy.is_local_domain(domain).await,
+                };
+            if is_local {
+                return (local.clone(), true, "local".into());
+            }
         }
         (self.remote.clone(), false, domain.to_string())
     }
@@ -201,12 +225,12 @@ impl QueueManager {
     /// indexes of recipients newly delivered, with whether it was a local delivery, and
     /// the indexes newly bounced.
     async fn deliver(&self, file: &mut QueueFile) -> Newly {
-        let mut groups: Vec<(String, bool, Arc<dyn Transport>, Vec<usize>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for (i, r) in file.envelope.recipients.iter().enumerate() {
             if r.state.is_final() {
                 continue;
             }
-            let (transport, local, key) = self.transports.route(&domain_of(&r.address));
+            let (transport, local, key) = self.transports.route(&domain_of(&r.address)).await;
             match groups.iter_mut().find(|g| g.0 == key) {
                 Some(g) => g.3.push(i),
                 None => groups.push((key, local, transport, vec![i])),
@@ -408,6 +432,10 @@ impl QueueManager {
         Ok(())
     }
 }
+
+/// Recipients of one message sharing a destination: concurrency key, whether local,
+/// the transport, and the recipient indexes.
+type Group = (String, bool, Arc<dyn Transport>, Vec<usize>);
 
 /// What one attempt changed.
 #[derive(Default)]

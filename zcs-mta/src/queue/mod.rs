@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod file;
 mod manager;
+mod sink;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -21,10 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Notify;
+use tokio::sync::Notify as Wake;
 
-pub use file::{DecodeError, Envelope, QueueFile, RcptState, Recipient, Ret};
-pub use manager::{QueueManager, Transports};
+pub use file::{DecodeError, Envelope, Notify, QueueFile, RcptState, Recipient, Ret};
+pub use manager::{LocalDomainCheck, QueueManager, Transports};
+pub use sink::{QueueSink, queue_envelope};
 
 /// One of the five queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -215,7 +217,7 @@ pub struct Queue {
 struct Inner {
     root: PathBuf,
     config: QueueConfig,
-    wake: Notify,
+    wake: Wake,
 }
 
 impl Queue {
@@ -264,7 +266,7 @@ impl Queue {
             inner: Arc::new(Inner {
                 root,
                 config,
-                wake: Notify::new(),
+                wake: Wake::new(),
             }),
         })
     }

@@ -94,13 +94,14 @@ impl Sink {
 fn acceptor() -> TlsAcceptor {
     let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
     let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -116,7 +117,9 @@ pub async fn start(behaviour: Behaviour) -> Sink {
     let (r, a) = (received.clone(), attempts.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let (b, r, a) = (behaviour.clone(), r.clone(), a.clone());
             tokio::spawn(async move {
                 let _ = session(Box::new(stream), b, r, a).await;
@@ -186,7 +189,8 @@ async fn session(
             }
             format!("{code} {text}\r\n")
         } else if upper.starts_with("DATA") {
-            io.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            io.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             io.flush().await?;
             let mut data = Vec::new();
             loop {
