@@ -21,6 +21,11 @@
 //! data ([`scan`]: clamd, spamd, DKIM/SPF/DMARC, DKIM signing). [`sieve`] runs a user's
 //! Sieve script over a message and returns the actions for the server to apply.
 //!
+//! The filters' header fields (`X-Spam-*`, `Authentication-Results`, `DKIM-Signature`,
+//! `X-Amavis-Alert`) are put right after our `Received` field, inside the prefix that
+//! `InboundMessage::trace_len` covers, so `InboundMessage::content` stays exactly what
+//! the client sent.
+//!
 //! LIMITATION: without a [`MessageSink`] mail is delivered while the client waits, so
 //! SMTP cannot report per-recipient results after DATA: a partial failure makes the
 //! client resend to everyone (duplicates) or bounce although some recipients got the

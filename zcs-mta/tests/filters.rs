@@ -158,6 +158,23 @@ async fn viruses_are_refused_and_clamd_failure_defers() {
 }
 
 #[tokio::test]
+async fn lmtp_refuses_per_recipient() {
+    let mut cfg = config(Protocol::Lmtp);
+    cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("LHLO mta.x.test").await;
+    c.cmd("MAIL FROM:<joe@x.test>").await;
+    c.cmd("RCPT TO:<ann@mx.test>").await;
+    c.cmd("RCPT TO:<bob@mx.test>").await;
+    let first = c.data(&format!("Subject: v\r\n\r\n{EICAR}\r\n")).await;
+    assert_reply(&first, "554 5.7.1");
+    assert_reply(&c.reply().await, "554 5.7.1");
+    assert_reply(&c.cmd("NOOP").await, "250");
+    assert!(server.recorder.messages().is_empty());
+}
+
+#[tokio::test]
 async fn spam_is_tagged_or_killed() {
     let mut cfg = config(Protocol::Smtp);
     cfg.filters.spamd = Some(SpamdClient::new(fake_spamd().await));
