@@ -158,6 +158,30 @@ async fn viruses_are_refused_and_clamd_failure_defers() {
 }
 
 #[tokio::test]
+async fn blocked_attachment_extensions() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.blocked_extensions = vec!["exe".into(), "scr".into()];
+    let body = |name: &str| {
+        format!(
+            "From: joe@x.test\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+             Content-Type: text/plain\r\n\r\nsee attached\r\n--B\r\n\
+             Content-Type: application/octet-stream; name=\"{name}\"\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\r\nMZ\r\n--B--\r\n"
+        )
+    };
+    let (reply, got) = send(cfg.clone(), &body("invoice.pdf.exe")).await;
+    assert_reply(
+        &reply,
+        "554 5.7.1 Message rejected: attachment type not allowed (invoice.pdf.exe)",
+    );
+    assert!(got.is_empty());
+    let (reply, got) = send(cfg, &body("invoice.pdf")).await;
+    assert_reply(&reply, "250");
+    assert_eq!(got.len(), 1);
+}
+
+#[tokio::test]
 async fn lmtp_refuses_per_recipient() {
     let mut cfg = config(Protocol::Lmtp);
     cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));

@@ -6,6 +6,7 @@
 //! The scanners' wire protocols are in `clamd` and `spamd`; the DKIM/SPF/DMARC work is
 //! in `crate::dkim`.
 
+pub mod attachments;
 pub mod clamd;
 pub mod spamd;
 
@@ -119,6 +120,9 @@ pub struct Filters {
     /// its recipients (the client gets `250`). Without it infected mail is refused with
     /// `554 5.7.1`.
     pub virus_quarantine: Option<String>,
+    /// `zimbraMtaBlockedExtension`: attachments with these extensions (`exe`, `bat`,
+    /// ...) make the message refused with `554 5.7.1`. Empty: nothing is blocked.
+    pub blocked_extensions: Vec<String>,
     /// Spam scoring through spamd.
     pub spamd: Option<SpamdClient>,
     /// Spam levels and destiny.
@@ -135,6 +139,7 @@ impl std::fmt::Debug for Filters {
             .field("clamd", &self.clamd)
             .field("clamd_on_failure", &self.clamd_on_failure)
             .field("virus_quarantine", &self.virus_quarantine)
+            .field("blocked_extensions", &self.blocked_extensions)
             .field("spamd", &self.spamd)
             .field("spam", &self.spam)
             .field("auth_check", &self.auth_check.is_some())
@@ -247,6 +252,16 @@ pub async fn run_filters(
                 }
             }
         }
+    }
+
+    // Banned attachments (amavis's banned files check comes right after the virus scan).
+    if let Some(name) = attachments::blocked_attachment(content, &filters.blocked_extensions) {
+        info!(id, ip = %ctx.ip, attachment = %name, "blocked attachment, message refused");
+        let text = format!(
+            "Message rejected: attachment type not allowed ({})",
+            crate::reply::sanitize(&name)
+        );
+        return FilterVerdict::Reject(554, (5, 7, 1), text);
     }
 
     // (b) Spam.
