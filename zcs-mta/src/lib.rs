@@ -60,12 +60,12 @@ mod tls;
 mod trace;
 
 pub use address::{ForwardPath, Mailbox, ReversePath};
+pub use auth::{AuthError, AuthedUser, SmtpAuthenticator};
 pub use command::{Body, Command, MailParams, Param, ParamError, ParseError, parse_command};
 pub use config::ListenerConfig;
 pub use delivery::{
     AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, Protocol, RecipientStatus,
 };
-pub use auth::{AuthError, AuthedUser, SmtpAuthenticator};
 pub use dkim::{AuthChecker, DkimKeys};
 pub use envelope::{Envelope, MessageSink, RecipientEnvelope};
 pub use limits::Limits;
