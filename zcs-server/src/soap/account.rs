@@ -126,7 +126,14 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
             Some(a) => a.name,
             None => return Err(ServiceError::auth_failed()),
         },
+        // A bare local part is completed with zimbraDefaultDomainName, as Zimbra does.
+        "name" if !key.contains('@') => match svc.prov.find_account(&key).await? {
+            Some(a) => a.name,
+            None => return Err(ServiceError::auth_failed()),
+        },
         "name" => key,
+        // LIMITATION: by="foreignPrincipal" (zimbraForeignPrincipal lookup) and
+        // "krb5Principal" are not supported.
         _ => {
             return Err(ServiceError::invalid_request(format!(
                 "unsupported account by: {by}"

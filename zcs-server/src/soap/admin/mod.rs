@@ -83,7 +83,8 @@ pub(crate) fn attrs_from(req: &Element) -> Attrs {
     let mut attrs = Attrs::new();
     for (n, v) in req.a_pairs() {
         let n = n.trim_start_matches('+');
-        if !v.is_empty() {
+        // A blank value sets nothing, as Zimbra treats it.
+        if !v.trim().is_empty() {
             attrs.add(n, v);
         }
     }
