@@ -120,11 +120,13 @@ pub(crate) async fn apply(
             conv_promote,
         } => {
             let unread = i64::from(Flags(*flags).contains(Flags::UNREAD));
+            let conv = if *conv == 0 { -*id } else { *conv };
+            let norm = crate::thread::normalize_subject(subject).0;
             sqlx::query(
                 "INSERT INTO mail_item (mailbox_id, id, type, folder_id, imap_id, date, size,
                     blob_digest, flags, unread, subject, sender, recipients, message_id,
-                    mod_metadata, mod_content, change_date, indexed)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    mod_metadata, mod_content, change_date, indexed, conv_id, norm_subject)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
             )
             .bind(mb.0)
             .bind(id)
@@ -143,6 +145,8 @@ pub(crate) async fn apply(
             .bind(change)
             .bind(change)
             .bind(ts)
+            .bind(conv)
+            .bind(&norm)
             .execute(&mut *conn)
             .await
             .db("insert message")?;
@@ -150,8 +154,8 @@ pub(crate) async fn apply(
             if !tag_ids.is_empty() {
                 tags::set_item_tags(conn, mb, *id, tag_ids, *change, ts).await?;
             }
-            items::thread_message(conn, mb, *id, *conv, conv_promote, subject, *change).await?;
-            let top = (*id).max(*conv);
+            items::thread_message(conn, mb, conv, conv_promote, &norm, *change).await?;
+            let top = (*id).max(conv);
             bump(conn, mb, Some(top), *change).await?;
         }
         RedoOp::SetFlags { change, items } => {

@@ -16,29 +16,18 @@ use crate::redo::codec_items::{
     CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord,
 };
 
-/// Puts message `id` (just inserted) into conversation `conv`; when `promote` is not
-/// empty, `conv` is new: its row is created and the `promote` messages join it.
+/// Bookkeeping for a message just inserted into conversation `conv` (its id, or
+/// `-id` for its own virtual one): when `promote` is not empty, `conv` is new, its row
+/// is created with subject `norm` and the `promote` messages join it; a real
+/// conversation takes the change number.
 pub(crate) async fn thread_message(
     conn: &mut SqliteConnection,
     mb: MailboxId,
-    id: i32,
     conv: i32,
     promote: &[i32],
-    subject: &str,
+    norm: &str,
     change: i64,
 ) -> Result<(), StoreError> {
-    let conv = if conv == 0 { -id } else { conv };
-    let norm = crate::thread::normalize_subject(subject).0;
-    sqlx::query(
-        "UPDATE mail_item SET conv_id = ?, norm_subject = ? WHERE mailbox_id = ? AND id = ?",
-    )
-    .bind(conv)
-    .bind(&norm)
-    .bind(mb.0)
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .db("thread message")?;
     if conv < 0 {
         return Ok(());
     }
@@ -49,7 +38,7 @@ pub(crate) async fn thread_message(
         )
         .bind(mb.0)
         .bind(conv)
-        .bind(&norm)
+        .bind(norm)
         .bind(change)
         .bind(change)
         .execute(&mut *conn)
@@ -67,6 +56,18 @@ pub(crate) async fn thread_message(
             .execute(&mut *conn)
             .await
             .db("promote conversation")?;
+            // The message's change number moved (its conversation changed), so its
+            // folder's must too: HIGHESTMODSEQ is never below a message's MODSEQ.
+            sqlx::query(
+                "UPDATE folder SET modseq = MAX(modseq, ?1) WHERE mailbox_id = ?2 AND id =
+                    (SELECT folder_id FROM mail_item WHERE mailbox_id = ?2 AND id = ?3)",
+            )
+            .bind(change)
+            .bind(mb.0)
+            .bind(m)
+            .execute(&mut *conn)
+            .await
+            .db("touch promoted message's folder")?;
         }
     }
     sqlx::query("UPDATE conversation SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")

@@ -54,6 +54,9 @@ async fn a_reply_promotes_the_virtual_conversation() {
     assert_eq!(reply.conv.0, reply.id.0 + 1);
     let first = mb.message(first.id).await.unwrap();
     assert_eq!(first.conv, reply.conv);
+    // Its change number moved with its conversation, and its folder's with it.
+    assert_eq!(first.modseq, reply.modseq);
+    assert!(mb.folder(inbox).await.unwrap().modseq >= first.modseq);
     // The virtual id is gone once the conversation is real.
     assert!(matches!(
         mb.conversation(ItemId(-first.id.0)).await,
