@@ -184,6 +184,14 @@ impl SmtpTransport {
             };
         }
 
+        // A relay host given as a bare IP address needs no lookup at all.
+        if let Ok(ip) = target.parse::<IpAddr>() {
+            return Ok(vec![Hop {
+                host: target.clone(),
+                addr: SocketAddr::new(ip, port),
+            }]);
+        }
+
         let mut hosts = Vec::new();
         if mx_lookup {
             match self.resolver.mx(&target).await {
