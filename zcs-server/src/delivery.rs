@@ -211,6 +211,7 @@ impl LocalDelivery for MailDelivery {
                         "delivered"
                     );
                     self.indexer.notify(target.account);
+                    crate::notify::publish(target.account);
                     DeliveryOutcome::Delivered
                 }
                 Err(StoreError::QuotaExceeded { quota, used, .. }) => {

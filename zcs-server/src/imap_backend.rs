@@ -22,6 +22,7 @@ use crate::imap::backend::{
 };
 use crate::indexer::Indexer;
 use crate::login::{LoginRefusal, protocol_login};
+use crate::notify::ChangeBus;
 
 /// Most index hits one IMAP text search considers.
 const SEARCH_LIMIT: usize = 1_000_000;
@@ -219,8 +220,9 @@ impl ImapSession for StoreImapSession {
         self.mailbox
             .set_flags(ids, mask, on)
             .await
-            .map(|_| ())
-            .map_err(backend_error)
+            .map_err(backend_error)?;
+        self.publish_change();
+        Ok(())
     }
 
     fn supports_keywords(&self) -> bool {
@@ -248,6 +250,7 @@ impl ImapSession for StoreImapSession {
                 .await
                 .map_err(backend_error)?;
         }
+        self.publish_change();
         Ok(())
     }
 
@@ -267,6 +270,7 @@ impl ImapSession for StoreImapSession {
             .await
             .map_err(backend_error)?;
         self.indexer.notify(self.mailbox.account());
+        self.publish_change();
         Ok(AppendedMessage {
             id: meta.id,
             uid: meta.imap_uid,
@@ -280,6 +284,7 @@ impl ImapSession for StoreImapSession {
             .await
             .map_err(backend_error)?;
         self.indexer.notify(self.mailbox.account());
+        self.publish_change();
         Ok(copies.into_iter().map(|m| m.imap_uid).collect())
     }
 
@@ -288,6 +293,7 @@ impl ImapSession for StoreImapSession {
             .delete_items(ids)
             .await
             .map_err(backend_error)?;
+        self.publish_change();
         let index = self.index.clone();
         let mailbox = self.mailbox.id();
         let ids = ids.to_vec();
@@ -307,18 +313,46 @@ impl ImapSession for StoreImapSession {
             .await
             .map(folder_info)
             .map_err(backend_error)
+            .inspect(|_| self.publish_change())
     }
 
     async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()> {
         self.mailbox
             .rename_folder(id, new_parent, name)
             .await
-            .map(|_| ())
+            .map(|_| self.publish_change())
             .map_err(backend_error)
     }
 
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
-        self.mailbox.delete_folder(id).await.map_err(backend_error)
+        self.mailbox
+            .delete_folder(id)
+            .await
+            .map_err(backend_error)?;
+        self.publish_change();
+        Ok(())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        Some(ChangeBus::global().subscribe(self.mailbox.account()))
+    }
+
+    fn open_sessions(&self) -> usize {
+        ChangeBus::global().listeners(self.mailbox.account())
+    }
+
+    fn publish_change(&self) {
+        crate::notify::publish(self.mailbox.account());
+    }
+
+    /// `zimbraMailQuota` (read at login) and the store's current usage.
+    async fn quota(&self) -> BackendResult<Option<(u64, u64)>> {
+        let limit = self.mailbox.quota();
+        if limit == 0 {
+            return Ok(None);
+        }
+        let used = self.mailbox.quota_usage().await.map_err(backend_error)?;
+        Ok(Some((used, limit)))
     }
 
     async fn search_text(
@@ -367,6 +401,7 @@ impl ImapSession for StoreImapSession {
             .move_items(ids, folder)
             .await
             .map_err(backend_error)?;
+        self.publish_change();
         Ok(moved.into_iter().map(|m| m.imap_uid).collect())
     }
 

@@ -209,6 +209,16 @@ impl Pop3Maildrop for StoreMaildrop {
         if ids.is_empty() {
             return Ok(());
         }
+        let done = self.apply_delete(ids).await;
+        // IMAP sessions of the account (IDLE) learn of it at once.
+        crate::notify::publish(self.mailbox.account());
+        done
+    }
+}
+
+impl StoreMaildrop {
+    /// Applies `zimbraPrefPop3DeleteOption` to messages still in the maildrop.
+    async fn apply_delete(&self, ids: Vec<ItemId>) -> Pop3Result<()> {
         match self.delete_option {
             DeleteOption::Keep => Ok(()),
             DeleteOption::Read => self

@@ -221,8 +221,11 @@ async fn esearch_returns_min_max_count_all() {
             "* ESEARCH (TAG \"e4\") COUNT 2 MODSEQ 8"
         ]
     );
-    let (_, done) = c.cmd("e5", "SEARCH RETURN (SAVE) ALL").await;
-    assert!(done.starts_with("e5 BAD"), "{done}");
+    // SEARCHRES (RFC 5182): SAVE alone answers nothing; unknown options are BAD.
+    let (untagged, done) = c.cmd("e5", "SEARCH RETURN (SAVE) ALL").await;
+    assert!(untagged.is_empty() && done.starts_with("e5 OK"), "{done}");
+    let (_, done) = c.cmd("e6", "SEARCH RETURN (PARTIAL) ALL").await;
+    assert!(done.starts_with("e6 BAD"), "{done}");
 }
 
 #[tokio::test]

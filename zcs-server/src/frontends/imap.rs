@@ -1,6 +1,7 @@
-//! The IMAP listeners: cleartext IMAP on `zimbraImapBindPort` and implicit TLS on
+//! The IMAP listeners: IMAP with STARTTLS on `zimbraImapBindPort` (login before TLS
+//! only with `zimbraImapCleartextLoginEnabled`) and implicit TLS on
 //! `zimbraImapSSLBindPort` (RFC 8314), each switchable off by its
-//! `zimbraImap*ServerEnabled` attribute.
+//! `zimbraImap*ServerEnabled` attribute; `zimbraImapMaxConnections` caps each.
 
 use std::sync::Arc;
 
@@ -36,10 +37,20 @@ pub fn listeners() -> Vec<Planned> {
     ]
 }
 
-fn config(ctx: &Context) -> ImapConfig {
+/// The listener settings; `implicit_tls` for the imaps port, where STARTTLS is not
+/// offered and cleartext login does not apply.
+fn config(ctx: &Context, implicit_tls: bool) -> ImapConfig {
+    let max_connections = ctx
+        .server_attr("zimbraImapMaxConnections")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ImapConfig::default().max_connections);
     ImapConfig {
         hostname: ctx.subs.hostname.clone(),
         max_literal: ctx.max_message_size,
+        // RFC 3501 §6.2.1; Zimbra's zimbraImapCleartextLoginEnabled defaults to FALSE.
+        starttls: if implicit_tls { None } else { ctx.acceptor() },
+        cleartext_login: implicit_tls || ctx.server_flag("zimbraImapCleartextLoginEnabled", false),
+        max_connections,
         ..ImapConfig::default()
     }
 }
@@ -49,7 +60,7 @@ fn spawn_imap(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let config = config(&ctx);
+    let config = config(&ctx, false);
     let backend: Arc<dyn ImapBackend> = ctx.imap_backend.clone();
     tokio::spawn(async move {
         if let Err(e) = imap::serve(listener, config, backend, shutdown).await {
@@ -63,7 +74,7 @@ fn spawn_imaps(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let config = Arc::new(config(&ctx));
+    let config = Arc::new(config(&ctx, true));
     let backend: Arc<dyn ImapBackend> = ctx.imap_backend.clone();
     let acceptor = ctx.acceptor();
     tokio::spawn(async move {

@@ -1,4 +1,5 @@
-//! The POP3 listeners: cleartext POP3 on `zimbraPop3BindPort` and implicit TLS on
+//! The POP3 listeners: POP3 with STLS on `zimbraPop3BindPort` (USER/PASS before TLS
+//! only with `zimbraPop3CleartextLoginEnabled`) and implicit TLS on
 //! `zimbraPop3SSLBindPort` (RFC 8314), each switchable off by its
 //! `zimbraPop3*ServerEnabled` attribute. Both share one maildrop lock table, so a
 //! maildrop is locked across them (RFC 1939 §8).
@@ -37,10 +38,19 @@ pub fn listeners() -> Vec<Planned> {
     ]
 }
 
-fn config(ctx: &Context, cleartext_login: bool) -> Pop3Config {
+/// The listener settings; `implicit_tls` for the pop3s port, where STLS is not
+/// offered and cleartext login does not apply.
+fn config(ctx: &Context, implicit_tls: bool) -> Pop3Config {
+    let max_connections = ctx
+        .server_attr("zimbraPop3MaxConnections")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Pop3Config::default().max_connections);
     Pop3Config {
         hostname: ctx.subs.hostname.clone(),
-        cleartext_login,
+        // RFC 2595 §4; Zimbra's zimbraPop3CleartextLoginEnabled defaults to FALSE.
+        cleartext_login: implicit_tls || ctx.server_flag("zimbraPop3CleartextLoginEnabled", false),
+        starttls: if implicit_tls { None } else { ctx.acceptor() },
+        max_connections,
         locks: ctx.pop3_locks.clone(),
         ..Pop3Config::default()
     }
@@ -51,9 +61,7 @@ fn spawn_pop3(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    // LIMITATION: no STLS on this port yet, so cleartext login stays allowed here even
-    // though zimbraPop3CleartextLoginEnabled defaults to FALSE; port 995 is encrypted.
-    let config = config(&ctx, true);
+    let config = config(&ctx, false);
     let backend: Arc<dyn Pop3Backend> = ctx.pop3_backend.clone();
     tokio::spawn(async move {
         if let Err(e) = pop3::serve(listener, config, backend, shutdown).await {

@@ -253,6 +253,29 @@ pub trait ImapSession: Send + Sync {
     /// system folder or on a folder that has subfolders.
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()>;
 
+    /// A receiver that gets a message whenever this account's mailbox changes, through
+    /// any front end (`crate::notify`); IDLE then wakes at once instead of waiting for
+    /// its poll. `None` (the default): IDLE polls only.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
+
+    /// How many IMAP sessions of this account are open on this server (those holding
+    /// a [`ImapSession::changes`] receiver). Default: 0 (no limit can apply).
+    fn open_sessions(&self) -> usize {
+        0
+    }
+
+    /// Tells other sessions of this account that something changed (the store-backed
+    /// session publishes on the change bus after its own mutations). Default: nothing.
+    fn publish_change(&self) {}
+
+    /// The account's STORAGE quota (RFC 9208 §5.1) as `(used, limit)` in bytes;
+    /// `Ok(None)` when the account has no quota (`zimbraMailQuota` 0). Default: none.
+    async fn quota(&self) -> BackendResult<Option<(u64, u64)>> {
+        Ok(None)
+    }
+
     /// Full-text search inside one folder, answered by the index: the ids of the
     /// messages whose text (`TextField::Text`: headers and body; `Body`: body only)
     /// contains `query` (a word or phrase, not a query-language expression).

@@ -27,6 +27,7 @@
 //!   MULTIAPPEND, CATENATE, QUOTA, ACL, BINARY, I18NLEVEL) are not offered yet.
 
 pub mod backend;
+mod compress;
 mod datetime;
 mod mime;
 mod parser;
@@ -35,6 +36,7 @@ mod response;
 mod sequence;
 mod server;
 mod session;
+pub(crate) mod stream;
 pub mod utf7;
 
 use std::time::Duration;
@@ -47,8 +49,19 @@ pub use server::{serve, serve_connection};
 
 /// Settings of the IMAP listener. [`ImapConfig::default`] gives the values zcs ships
 /// with; every field can be changed before calling [`serve`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ImapConfig {
+    /// Offers STARTTLS (RFC 3501 §6.2.1) with this acceptor; `None` on an implicit-TLS
+    /// port or when the server has no certificate.
+    pub starttls: Option<tokio_rustls::TlsAcceptor>,
+    /// Whether LOGIN and AUTHENTICATE PLAIN work before TLS
+    /// (`zimbraImapCleartextLoginEnabled`, FALSE in Zimbra). Must be true on an
+    /// implicit-TLS port; when false, the capability list says LOGINDISABLED until
+    /// STARTTLS succeeds.
+    pub cleartext_login: bool,
+    /// Most sessions one account may hold open on this server at once; further logins
+    /// fail with `NO [LIMIT]`. 0: no limit.
+    pub max_sessions_per_account: usize,
     /// The host name shown in the BYE line that answers LOGOUT.
     pub hostname: String,
     /// Longest command line accepted, literals excluded (RFC 7162 §4 recommends at
@@ -60,7 +73,9 @@ pub struct ImapConfig {
     /// Inactivity after which the client is logged out with `* BYE` (RFC 3501 §5.4
     /// asks for at least 30 minutes).
     pub idle_timeout: Duration,
-    /// How often an IDLE-ing connection asks the backend whether its folder changed.
+    /// How often an IDLE-ing connection asks the backend whether its folder changed
+    /// when no change notification woke it (a safety net: changes published on
+    /// `crate::notify` wake it at once).
     pub idle_poll_interval: Duration,
     /// Protocol errors (tagged or untagged BAD) tolerated before the connection is
     /// closed.
@@ -76,9 +91,25 @@ pub struct ImapConfig {
     pub shutdown_grace: Duration,
 }
 
+impl std::fmt::Debug for ImapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapConfig")
+            .field("hostname", &self.hostname)
+            .field("starttls", &self.starttls.is_some())
+            .field("cleartext_login", &self.cleartext_login)
+            .field("max_line", &self.max_line)
+            .field("max_literal", &self.max_literal)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for ImapConfig {
     fn default() -> Self {
         ImapConfig {
+            starttls: None,
+            cleartext_login: true,
+            max_sessions_per_account: 100,
             hostname: "localhost".to_string(),
             max_line: 64 * 1024,
             max_literal: 50 * 1024 * 1024,

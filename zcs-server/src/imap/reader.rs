@@ -79,6 +79,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// Gives back the stream and the bytes read from it but not consumed yet (a client
+    /// that pipelined past a STARTTLS or COMPRESS command).
+    pub fn into_parts(self) -> (R, BytesMut) {
+        (self.inner, self.buf)
+    }
+
     /// Reads exactly `n` literal bytes.
     pub async fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::with_capacity(n.min(1 << 20));

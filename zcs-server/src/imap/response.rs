@@ -62,6 +62,28 @@ pub fn push_mailbox(out: &mut Vec<u8>, name: &str) {
     }
 }
 
+/// Appends a mailbox name: in modified UTF-7 ([`push_mailbox`]), or as a UTF-8 quoted
+/// string once the client enabled UTF8=ACCEPT (RFC 6855 §3).
+pub fn push_mailbox_as(out: &mut Vec<u8>, name: &str, utf8: bool) {
+    if utf8 && !name.eq_ignore_ascii_case("INBOX") {
+        // RFC 6855 §3: quoted strings may carry UTF-8 once enabled.
+        if name.chars().any(char::is_control) {
+            push_string(out, name.as_bytes());
+        } else {
+            out.push(b'"');
+            for b in name.bytes() {
+                if b == b'"' || b == b'\\' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        }
+    } else {
+        push_mailbox(out, name);
+    }
+}
+
 /// The system flags and keywords of a message as an RFC 3501 §7.2.6 flag list body
 /// (without parentheses): `\Seen` from the absence of `\Unread`, then
 /// [`Flags::IMAP_SYSTEM`], keywords, and `\Recent` when `recent`.

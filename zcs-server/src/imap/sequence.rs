@@ -47,6 +47,40 @@ fn parse_bound(text: &[u8]) -> Result<SeqBound, BadSequenceSet> {
 }
 
 impl SequenceSet {
+    /// RFC 5182's `$`, the saved search result, before the session substitutes it: the
+    /// impossible range `0:0`, which matches nothing if it is ever resolved as is.
+    pub fn saved() -> SequenceSet {
+        SequenceSet(vec![(SeqBound::Num(0), SeqBound::Num(0))])
+    }
+
+    /// Whether this is the unsubstituted `$` of [`SequenceSet::saved`].
+    pub fn is_saved(&self) -> bool {
+        self.0 == [(SeqBound::Num(0), SeqBound::Num(0))]
+    }
+
+    /// The set naming exactly `nums` (ascending or not); `$`-like empty result when
+    /// `nums` is empty.
+    pub fn from_numbers(nums: &[u32]) -> SequenceSet {
+        let mut sorted: Vec<u32> = nums.iter().copied().filter(|&n| n > 0).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.is_empty() {
+            return SequenceSet::saved();
+        }
+        let mut ranges: Vec<(SeqBound, SeqBound)> = Vec::new();
+        let mut start = sorted[0];
+        let mut prev = start;
+        for &n in &sorted[1..] {
+            if n != prev + 1 {
+                ranges.push((SeqBound::Num(start), SeqBound::Num(prev)));
+                start = n;
+            }
+            prev = n;
+        }
+        ranges.push((SeqBound::Num(start), SeqBound::Num(prev)));
+        SequenceSet(ranges)
+    }
+
     /// Parses `sequence-set` (RFC 3501 §9). The whole input must be the set.
     ///
     /// # Errors

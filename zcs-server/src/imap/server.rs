@@ -51,19 +51,10 @@ async fn run_session<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
 {
-    let (read, write) = tokio::io::split(stream);
     tracing::debug!(proto = "imap", ip = %peer, "connection opened");
-    Session::new(
-        config,
-        backend,
-        peer,
-        Box::new(read),
-        Box::new(write),
-        recent,
-        shutdown,
-    )
-    .run()
-    .await;
+    Session::new(config, backend, peer, Box::new(stream), recent, shutdown)
+        .run()
+        .await;
     tracing::debug!(proto = "imap", ip = %peer, "connection closed");
 }
 

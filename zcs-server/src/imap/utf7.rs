@@ -84,6 +84,25 @@ fn flush_shifted(units: &mut Vec<u16>, out: &mut String) {
 ///
 /// # Errors
 /// [`Utf7Error`] when the bytes are not valid modified UTF-7.
+/// A mailbox name as a client sent it: modified UTF-7, or, when that fails and the
+/// bytes are UTF-8 (a client that enabled UTF8=ACCEPT, RFC 6855 §3, or a careless
+/// one), the UTF-8 text as is.
+///
+/// # Errors
+/// The modified UTF-7 error when the bytes are neither.
+pub fn decode_name(wire: &[u8]) -> Result<String, Utf7Error> {
+    match decode(wire) {
+        Ok(name) => Ok(name),
+        Err(e) => match std::str::from_utf8(wire) {
+            Ok(text) if !text.is_ascii() && !text.chars().any(char::is_control) => {
+                Ok(text.to_string())
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+/// Decodes a modified UTF-7 name.
 pub fn decode(wire: &[u8]) -> Result<String, Utf7Error> {
     let mut out = String::with_capacity(wire.len());
     let mut i = 0;

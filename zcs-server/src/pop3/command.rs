@@ -21,6 +21,8 @@ pub enum Command {
     },
     /// `CAPA` (RFC 2449 §5).
     Capa,
+    /// STLS (RFC 2595 §4).
+    Stls,
     /// `QUIT`.
     Quit,
     /// `STAT`.
@@ -102,6 +104,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
             _ => return Err(ParseError::Syntax("too many arguments")),
         },
         "CAPA" => no_args(&args, Command::Capa)?,
+        "STLS" => no_args(&args, Command::Stls)?,
         "QUIT" => no_args(&args, Command::Quit)?,
         "STAT" => no_args(&args, Command::Stat)?,
         "NOOP" => no_args(&args, Command::Noop)?,

@@ -44,6 +44,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// Gives back the stream and whether input was buffered but not consumed (a client
+    /// that pipelined past STLS).
+    pub fn into_parts(self) -> (R, bool) {
+        (self.inner, !self.buf.is_empty())
+    }
+
     /// Whether a complete line is already buffered (a pipelining client sent more
     /// commands), so replies need not be flushed yet.
     pub fn has_line(&self) -> bool {

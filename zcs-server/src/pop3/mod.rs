@@ -9,7 +9,7 @@
 //! stream, so a TLS acceptor can be put in front of it.
 //!
 //! Known gaps, each marked `LIMITATION` where it lives:
-//! - no STLS and no APOP; TLS on 995 is the integrator's (via [`serve_connection`]);
+//! - no APOP; STLS (RFC 2595) when [`Pop3Config::starttls`] is set;
 //! - AUTH PLAIN does not do proxy authorisation;
 //! - no EXPIRE or LOGIN-DELAY capability (nothing is expired, logins are not throttled
 //!   beyond [`Pop3Config::auth_failure_delay`]).
@@ -30,8 +30,11 @@ pub use server::{serve, serve_connection};
 
 /// Settings of a POP3 listener. [`Pop3Config::default`] gives the values zcs ships
 /// with; every field can be changed before calling [`serve`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Pop3Config {
+    /// Offers STLS (RFC 2595 §4) with this acceptor; `None` on an implicit-TLS port or
+    /// when the server has no certificate.
+    pub starttls: Option<tokio_rustls::TlsAcceptor>,
     /// The host name in the greeting's timestamp banner (`zimbraPop3AdvertisedName`,
     /// else the server's name).
     pub hostname: String,
@@ -54,18 +57,30 @@ pub struct Pop3Config {
     /// How long [`serve`] waits for open sessions after shutdown
     /// (`zimbraPop3ShutdownGraceSeconds`).
     pub shutdown_grace: Duration,
-    /// Whether USER/PASS and AUTH PLAIN are offered (`zimbraPop3CleartextLoginEnabled`
-    /// on a listener without TLS; always true behind TLS). When false, CAPA omits USER
-    /// and SASL and logins are refused.
+    /// Whether USER/PASS and AUTH PLAIN are offered before TLS
+    /// (`zimbraPop3CleartextLoginEnabled`; must be true on an implicit-TLS port). When
+    /// false, CAPA omits USER and SASL and logins are refused until STLS succeeds.
     pub cleartext_login: bool,
     /// The maildrop locks; listeners sharing a clone of the same table exclude each
     /// other's sessions on one account.
     pub locks: MaildropLocks,
 }
 
+impl std::fmt::Debug for Pop3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pop3Config")
+            .field("hostname", &self.hostname)
+            .field("starttls", &self.starttls.is_some())
+            .field("cleartext_login", &self.cleartext_login)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for Pop3Config {
     fn default() -> Self {
         Pop3Config {
+            starttls: None,
             hostname: "localhost".to_string(),
             max_line: 8 * 1024,
             idle_timeout: Duration::from_secs(10 * 60),

@@ -53,17 +53,9 @@ pub async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
 {
-    let (read, write) = tokio::io::split(stream);
     tracing::debug!(proto = "pop3", ip = %peer, "connection opened");
-    Session::new(
-        config,
-        backend,
-        peer,
-        Box::new(read),
-        Box::new(write),
-        shutdown,
-    )
-    .run()
-    .await;
+    Session::new(config, backend, peer, Box::new(stream), shutdown)
+        .run()
+        .await;
     tracing::debug!(proto = "pop3", ip = %peer, "connection closed");
 }

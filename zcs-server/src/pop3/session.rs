@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 
 use super::Pop3Config;
@@ -20,11 +20,7 @@ use super::backend::{Pop3AuthError, Pop3Backend, Pop3Error, Pop3Maildrop, Pop3Me
 use super::command::{Command, ParseError, parse_command};
 use super::io::{DotStuffer, LineReader, ReadError};
 use super::lock::MaildropGuard;
-
-/// The read half of a client connection.
-pub(crate) type BoxRead = Box<dyn AsyncRead + Unpin + Send + Sync>;
-/// The write half of a client connection.
-pub(crate) type BoxWrite = Box<dyn AsyncWrite + Unpin + Send + Sync>;
+use crate::imap::stream::{BoxStream, placeholder, start_tls};
 
 /// How much of a message is rendered at a time for RETR and TOP.
 const STREAM_CHUNK: usize = 32 * 1024;
@@ -41,9 +37,13 @@ enum Reply {
     },
 }
 
-/// The capability list (RFC 2449 §6); USER and SASL only when logins are allowed.
-fn capabilities(cleartext: bool) -> String {
+/// The capability list (RFC 2449 §6); STLS until TLS is on (RFC 2595 §4), USER and
+/// SASL only when logins are allowed.
+fn capabilities(cleartext: bool, stls: bool) -> String {
     let mut caps = String::from("+OK Capability list follows\r\nTOP\r\nUIDL\r\n");
+    if stls {
+        caps.push_str("STLS\r\n");
+    }
     if cleartext {
         caps.push_str("USER\r\nSASL PLAIN\r\n");
     }
@@ -101,12 +101,14 @@ pub(crate) struct Session {
     cfg: Arc<Pop3Config>,
     backend: Arc<dyn Pop3Backend>,
     peer: SocketAddr,
-    reader: LineReader<BoxRead>,
-    writer: BufWriter<BoxWrite>,
+    reader: LineReader<ReadHalf<BoxStream>>,
+    writer: BufWriter<WriteHalf<BoxStream>>,
     shutdown: watch::Receiver<bool>,
     state: State,
     errors: u32,
     auth_failures: u32,
+    /// STLS completed (RFC 2595 §4).
+    tls_active: bool,
 }
 
 impl Session {
@@ -114,10 +116,10 @@ impl Session {
         cfg: Arc<Pop3Config>,
         backend: Arc<dyn Pop3Backend>,
         peer: SocketAddr,
-        read: BoxRead,
-        write: BoxWrite,
+        stream: BoxStream,
         shutdown: watch::Receiver<bool>,
     ) -> Session {
+        let (read, write) = tokio::io::split(stream);
         Session {
             cfg,
             backend,
@@ -128,6 +130,48 @@ impl Session {
             state: State::Authorization { user: None },
             errors: 0,
             auth_failures: 0,
+            tls_active: false,
+        }
+    }
+
+    /// Whether USER/PASS and AUTH may be used now: always over TLS, in the clear only
+    /// with `zimbraPop3CleartextLoginEnabled`.
+    fn login_allowed(&self) -> bool {
+        self.cfg.cleartext_login || self.tls_active
+    }
+
+    /// STLS (RFC 2595 §4): `+OK`, then the handshake on the same socket. Input the
+    /// client pipelined after STLS is dropped, never read as if it had been encrypted.
+    async fn stls(&mut self) -> io::Result<Flow> {
+        let acceptor = match (&self.cfg.starttls, &self.state) {
+            (Some(a), State::Authorization { .. }) if !self.tls_active => a.clone(),
+            _ => return self.error("-ERR STLS not available\r\n").await,
+        };
+        self.send(b"+OK Begin TLS negotiation\r\n").await?;
+        self.flush().await?;
+        let (read, write) = tokio::io::split(placeholder());
+        let reader = std::mem::replace(&mut self.reader, LineReader::new(read));
+        let writer = std::mem::replace(&mut self.writer, BufWriter::new(write));
+        let (read, pipelined) = reader.into_parts();
+        if pipelined {
+            tracing::info!(proto = "pop3", ip = %self.peer, "dropped input pipelined after STLS");
+        }
+        let stream = read.unsplit(writer.into_inner());
+        match start_tls(&acceptor, stream).await {
+            Ok(tls) => {
+                let (read, write) = tokio::io::split(tls);
+                self.reader = LineReader::new(read);
+                self.writer = BufWriter::with_capacity(16 * 1024, write);
+                self.tls_active = true;
+                // RFC 2595 §4: the client must forget what it knew, including USER.
+                self.state = State::Authorization { user: None };
+                Ok(Flow::Continue)
+            }
+            Err(e) => {
+                tracing::debug!(proto = "pop3", ip = %self.peer, error = %e,
+                    "STLS handshake failed");
+                Ok(Flow::Close)
+            }
         }
     }
 
@@ -246,19 +290,24 @@ impl Session {
                 return self.error(&format!("-ERR {why}\r\n")).await;
             }
         };
+        let login_allowed = self.login_allowed();
         match (&mut self.state, cmd) {
             (_, Command::Capa) => {
-                let caps = capabilities(self.cfg.cleartext_login);
+                let stls = self.cfg.starttls.is_some()
+                    && !self.tls_active
+                    && matches!(self.state, State::Authorization { .. });
+                let caps = capabilities(self.login_allowed(), stls);
                 self.send(caps.as_bytes()).await?;
                 Ok(Flow::Continue)
             }
+            (_, Command::Stls) => self.stls().await,
             (State::Authorization { .. }, Command::Quit) => {
                 self.send(b"+OK zcs POP3 server signing off\r\n").await?;
                 Ok(Flow::Close)
             }
             (State::Transaction(_), Command::Quit) => self.update().await,
             (State::Authorization { user }, Command::User(name)) => {
-                if !self.cfg.cleartext_login {
+                if !login_allowed {
                     return self.error("-ERR cleartext login disabled\r\n").await;
                 }
                 // The answer never depends on whether the account exists.
@@ -313,7 +362,7 @@ impl Session {
         mechanism: Option<String>,
         initial: Option<String>,
     ) -> io::Result<Flow> {
-        if !self.cfg.cleartext_login {
+        if !self.login_allowed() {
             return self.error("-ERR cleartext login disabled\r\n").await;
         }
         let Some(mechanism) = mechanism else {
@@ -567,8 +616,10 @@ mod tests {
         assert!(!valid_uid(""));
         assert!(!valid_uid("a b"));
         assert!(!valid_uid(&"x".repeat(71)));
-        assert!(capabilities(true).contains("\r\nUSER\r\n"));
-        assert!(!capabilities(false).contains("USER"));
-        assert!(capabilities(false).ends_with("\r\n.\r\n"));
+        assert!(capabilities(true, false).contains("\r\nUSER\r\n"));
+        assert!(!capabilities(false, true).contains("USER"));
+        assert!(capabilities(false, true).contains("\r\nSTLS\r\n"));
+        assert!(!capabilities(true, false).contains("STLS"));
+        assert!(capabilities(false, false).ends_with("\r\n.\r\n"));
     }
 }

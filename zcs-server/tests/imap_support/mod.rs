@@ -139,6 +139,10 @@ pub struct MemAccount {
     state: Mutex<State>,
     /// How many times the full-text index was asked.
     pub text_searches: AtomicUsize,
+    /// The account's change bus (what `zcs_server::notify` is for the store).
+    pub bus: tokio::sync::broadcast::Sender<()>,
+    /// STORAGE limit in bytes for QUOTA; 0 is none.
+    pub quota: std::sync::atomic::AtomicU64,
 }
 
 impl MemAccount {
@@ -174,14 +178,40 @@ impl MemAccount {
             name: name.to_string(),
             state: Mutex::new(state),
             text_searches: AtomicUsize::new(0),
+            bus: tokio::sync::broadcast::channel(16).0,
+            quota: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// Simulates a delivery by another component (LMTP, another client).
     pub fn deliver(&self, folder: i32, raw: &[u8]) -> u32 {
+        let uid = {
+            let mut s = self.state.lock().unwrap();
+            s.add_message(folder, raw, Flags::UNREAD, &[], 1_700_000_000_000)
+                .uid
+        };
+        let _ = self.bus.send(());
+        uid
+    }
+
+    /// Creates a folder under `parent` directly (test setup); returns its id.
+    pub fn add_folder(&self, parent: i32, name: &str) -> i32 {
         let mut s = self.state.lock().unwrap();
-        s.add_message(folder, raw, Flags::UNREAD, &[], 1_700_000_000_000)
-            .uid
+        s.next_id += 1;
+        let id = s.next_id;
+        s.folders.insert(
+            id,
+            FolderRec {
+                id,
+                parent,
+                name: name.to_string(),
+                view: "message".to_string(),
+                uid_validity: 5000 + id as u32,
+                uid_next: 1,
+                modseq: 0,
+            },
+        );
+        id
     }
 
     /// Delivers with an explicit internal date and flags.
@@ -356,6 +386,8 @@ impl ImapSession for Handle {
             m.flags = if on { m.flags | mask } else { m.flags & !mask };
             m.modseq = change;
         }
+        drop(s);
+        let _ = self.0.bus.send(());
         Ok(())
     }
 
@@ -523,6 +555,28 @@ impl ImapSession for Handle {
         s.folders.remove(&id.0).ok_or(BackendError::NotFound)?;
         s.messages.retain(|_, m| m.folder != id.0);
         Ok(())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        Some(self.0.bus.subscribe())
+    }
+
+    fn open_sessions(&self) -> usize {
+        self.0.bus.receiver_count()
+    }
+
+    fn publish_change(&self) {
+        let _ = self.0.bus.send(());
+    }
+
+    async fn quota(&self) -> BackendResult<Option<(u64, u64)>> {
+        let limit = self.0.quota.load(Ordering::SeqCst);
+        if limit == 0 {
+            return Ok(None);
+        }
+        let s = self.0.state.lock().unwrap();
+        let used = s.messages.values().map(|m| m.raw.len() as u64).sum();
+        Ok(Some((used, limit)))
     }
 
     async fn search_text(

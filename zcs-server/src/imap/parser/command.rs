@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::ext::{self, ListCommand, SearchReturn, SelectParams};
 use super::items::{FetchItems, FlagName, SearchKey};
+use super::sort::{self, SortCriterion, ThreadAlgorithm};
 use super::{Cursor, ParseError, Step, is_astring_char};
 use crate::imap::datetime;
 use crate::imap::sequence::SequenceSet;
@@ -12,6 +13,35 @@ use crate::imap::utf7;
 
 /// The field/value pairs of an ID command (RFC 2971).
 pub type IdParams = Vec<(String, Option<String>)>;
+
+/// One message of an APPEND (RFC 3502 §6 `append-message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<FlagName>,
+    pub date_ms: Option<i64>,
+    pub data: AppendData,
+}
+
+/// Where the bytes of an appended message come from. Ranges index the command buffer,
+/// so messages are not copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendData {
+    /// A literal (or RFC 3516 `literal8`).
+    Literal(Range<usize>),
+    /// CATENATE (RFC 4469 §5): the parts, in order.
+    Catenate(Vec<CatPart>),
+}
+
+/// One CATENATE part (RFC 4469 §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatPart {
+    Text(Range<usize>),
+    /// An IMAP URL (RFC 5092) naming a message or part.
+    Url(String),
+}
+
+/// Most messages one MULTIAPPEND may carry.
+const MAX_APPEND_MESSAGES: usize = 1000;
 
 /// A parsed command: its tag and what it asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,13 +134,10 @@ pub enum CommandKind {
         mailbox: String,
         items: Vec<StatusItem>,
     },
-    /// `message` is the byte range of the literal inside the command buffer, so the
-    /// message is not copied.
+    /// APPEND with one message, or several (MULTIAPPEND, RFC 3502).
     Append {
         mailbox: String,
-        flags: Vec<FlagName>,
-        date_ms: Option<i64>,
-        message: Range<usize>,
+        messages: Vec<AppendMessage>,
     },
     Check,
     Close,
@@ -156,6 +183,51 @@ pub enum CommandKind {
     },
     /// ENABLE (RFC 5161) with the upper-cased capability names.
     Enable(Vec<String>),
+    /// STARTTLS (RFC 3501 §6.2.1).
+    StartTls,
+    /// COMPRESS (RFC 4978) with the mechanism name.
+    Compress(String),
+    /// SORT and UID SORT (RFC 5256), with ESORT's RETURN options (RFC 5267).
+    Sort {
+        uid: bool,
+        ret: Option<SearchReturn>,
+        criteria: Vec<SortCriterion>,
+        charset: String,
+        key: SearchKey,
+    },
+    /// THREAD and UID THREAD (RFC 5256).
+    Thread {
+        uid: bool,
+        algorithm: ThreadAlgorithm,
+        charset: String,
+        key: SearchKey,
+    },
+    /// GETQUOTA with the quota root (RFC 9208 §4.2).
+    GetQuota(String),
+    /// GETQUOTAROOT with the mailbox (RFC 9208 §4.3).
+    GetQuotaRoot(String),
+    /// SETQUOTA with the quota root; always refused (RFC 9208 §4.3).
+    SetQuota(String),
+    /// GETACL (RFC 4314 §3.3).
+    GetAcl(String),
+    /// MYRIGHTS (RFC 4314 §3.5).
+    MyRights(String),
+    /// LISTRIGHTS (RFC 4314 §3.4).
+    ListRights {
+        mailbox: String,
+        identifier: String,
+    },
+    /// SETACL (RFC 4314 §3.1).
+    SetAcl {
+        mailbox: String,
+        identifier: String,
+        rights: String,
+    },
+    /// DELETEACL (RFC 4314 §3.2).
+    DeleteAcl {
+        mailbox: String,
+        identifier: String,
+    },
 }
 
 impl CommandKind {
@@ -193,6 +265,18 @@ impl CommandKind {
             Copy { .. } => "COPY",
             Move { .. } => "MOVE",
             Enable(_) => "ENABLE",
+            StartTls => "STARTTLS",
+            Compress(_) => "COMPRESS",
+            Sort { .. } => "SORT",
+            Thread { .. } => "THREAD",
+            GetQuota(_) => "GETQUOTA",
+            GetQuotaRoot(_) => "GETQUOTAROOT",
+            SetQuota(_) => "SETQUOTA",
+            GetAcl(_) => "GETACL",
+            MyRights(_) => "MYRIGHTS",
+            ListRights { .. } => "LISTRIGHTS",
+            SetAcl { .. } => "SETACL",
+            DeleteAcl { .. } => "DELETEACL",
         }
     }
 }
@@ -227,12 +311,12 @@ pub fn parse_command(buf: &[u8]) -> Result<Command, ParseError> {
 
 fn mailbox(c: &mut Cursor<'_>) -> Step<String> {
     let raw = c.astring()?;
-    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+    utf7::decode_name(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
 }
 
 fn list_pattern(c: &mut Cursor<'_>) -> Step<String> {
     let raw = c.list_mailbox()?;
-    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+    utf7::decode_name(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
 }
 
 fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
@@ -334,6 +418,8 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
         }
         b"APPEND" => append(c)?,
         b"SEARCH" => search(c, false)?,
+        b"SORT" => sort::sort(c, false)?,
+        b"THREAD" => sort::thread(c, false)?,
         b"FETCH" => fetch(c, false)?,
         b"STORE" => store(c, false)?,
         b"COPY" => copy(c, false)?,
@@ -342,6 +428,8 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
             let sub = c.atom()?.to_ascii_uppercase();
             match sub.as_slice() {
                 b"SEARCH" => search(c, true)?,
+                b"SORT" => sort::sort(c, true)?,
+                b"THREAD" => sort::thread(c, true)?,
                 b"FETCH" => fetch(c, true)?,
                 b"STORE" => store(c, true)?,
                 b"COPY" => copy(c, true)?,
@@ -355,7 +443,10 @@ fn command_kind(c: &mut Cursor<'_>) -> Step<CommandKind> {
                 _ => return Err("unknown UID command"),
             }
         }
-        _ => return Err("unknown command"),
+        other => match sort::other(c, other)? {
+            Some(kind) => kind,
+            None => return Err("unknown command"),
+        },
     };
     Ok(kind)
 }
@@ -409,33 +500,75 @@ pub(super) fn status_items(c: &mut Cursor<'_>) -> Step<Vec<StatusItem>> {
     }
 }
 
-/// RFC 3501 §6.3.11: `APPEND mailbox [SP flag-list] [SP date-time] SP literal`.
+/// RFC 3501 §6.3.11, RFC 3502 §6 and RFC 4469 §5: `APPEND mailbox 1*(SP [flag-list SP]
+/// [date-time SP] (literal / literal8 / CATENATE (parts)))`.
 fn append(c: &mut Cursor<'_>) -> Step<CommandKind> {
     c.sp()?;
     let mailbox = mailbox(c)?;
-    c.sp()?;
-    let mut flags = Vec::new();
-    if c.peek() == Some(b'(') {
-        flags = c.flag_list()?;
-        c.sp()?;
+    let mut messages = Vec::new();
+    while c.eat(b' ') {
+        let mut flags = Vec::new();
+        if c.peek() == Some(b'(') {
+            flags = c.flag_list()?;
+            c.sp()?;
+        }
+        let mut date_ms = None;
+        if c.peek() == Some(b'"') {
+            let text = c.quoted()?;
+            date_ms = Some(datetime::parse_date_time(&text).ok_or("bad date-time")?);
+            c.sp()?;
+        }
+        let data = if c.eat_word("CATENATE") {
+            c.sp()?;
+            c.expect(b'(', "expected CATENATE parts")?;
+            let mut parts = Vec::new();
+            loop {
+                if c.eat_word("TEXT") {
+                    c.sp()?;
+                    parts.push(CatPart::Text(literal_range(c)?));
+                } else if c.eat_word("URL") {
+                    c.sp()?;
+                    let url = c.astring()?;
+                    parts.push(CatPart::Url(String::from_utf8_lossy(&url).into_owned()));
+                } else {
+                    return Err("expected TEXT or URL");
+                }
+                if parts.len() > MAX_APPEND_MESSAGES {
+                    return Err("too many CATENATE parts");
+                }
+                if c.eat(b')') {
+                    break;
+                }
+                c.sp()?;
+            }
+            AppendData::Catenate(parts)
+        } else {
+            AppendData::Literal(literal_range(c)?)
+        };
+        messages.push(AppendMessage {
+            flags,
+            date_ms,
+            data,
+        });
+        if messages.len() > MAX_APPEND_MESSAGES {
+            return Err("too many messages in one APPEND");
+        }
     }
-    let mut date_ms = None;
-    if c.peek() == Some(b'"') {
-        let text = c.quoted()?;
-        date_ms = Some(datetime::parse_date_time(&text).ok_or("bad date-time")?);
-        c.sp()?;
+    if messages.is_empty() {
+        return Err("expected the message as a literal");
     }
+    Ok(CommandKind::Append { mailbox, messages })
+}
+
+/// A literal or RFC 3516 `literal8` (`~{n}`), as its byte range in the buffer.
+fn literal_range(c: &mut Cursor<'_>) -> Step<Range<usize>> {
+    c.eat(b'~');
     if c.peek() != Some(b'{') {
         return Err("expected the message as a literal");
     }
     let data = c.literal()?;
     let end = c.pos();
-    Ok(CommandKind::Append {
-        mailbox,
-        flags,
-        date_ms,
-        message: end - data.len()..end,
-    })
+    Ok(end - data.len()..end)
 }
 
 /// RFC 3501 §6.4.4 and RFC 4731 §3: `SEARCH [RETURN (opts)] [CHARSET astring]
@@ -592,20 +725,30 @@ mod tests {
         let buf =
             b"A003 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5}\r\nhello";
         match kind(buf) {
-            CommandKind::Append {
-                mailbox,
-                flags,
-                date_ms,
-                message,
-            } => {
+            CommandKind::Append { mailbox, messages } => {
                 assert_eq!(mailbox, "saved-messages");
-                assert_eq!(flags, vec![FlagName::Seen]);
-                assert!(date_ms.is_some());
-                assert_eq!(&buf[message], b"hello");
+                assert_eq!(messages.len(), 1);
+                assert_eq!(messages[0].flags, vec![FlagName::Seen]);
+                assert!(messages[0].date_ms.is_some());
+                assert_eq!(
+                    messages[0].data,
+                    AppendData::Literal(buf.len() - 5..buf.len())
+                );
             }
             other => panic!("{other:?}"),
         }
         assert!(parse_command(b"a APPEND x \"hello\"").is_err());
+        assert!(parse_command(b"a APPEND x").is_err());
+        // RFC 3502 MULTIAPPEND, RFC 3516 literal8 and RFC 4469 CATENATE.
+        let buf =
+            b"a APPEND x {1}\r\na (\\Seen) ~{2}\r\nbc CATENATE (URL \"/x;UID=1\" TEXT {1}\r\nd)";
+        match kind(buf) {
+            CommandKind::Append { messages, .. } => {
+                assert_eq!(messages.len(), 3);
+                assert!(matches!(&messages[2].data, AppendData::Catenate(p) if p.len() == 2));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

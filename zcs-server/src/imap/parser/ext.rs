@@ -35,6 +35,16 @@ pub struct SearchReturn {
     pub max: bool,
     pub count: bool,
     pub all: bool,
+    /// RFC 5182 §2.1: keep the result for `$`.
+    pub save: bool,
+}
+
+impl SearchReturn {
+    /// Whether anything but SAVE was asked for (RFC 5182 §2.1: SAVE alone returns
+    /// nothing).
+    pub fn returns_something(&self) -> bool {
+        self.min || self.max || self.count || self.all
+    }
 }
 
 /// RFC 4731 §3: `RETURN (option*)` SP, before the search criteria; `None` without it.
@@ -50,6 +60,7 @@ pub(super) fn search_return(c: &mut Cursor<'_>) -> Step<Option<SearchReturn>> {
             "MAX" => ret.max = true,
             "COUNT" => ret.count = true,
             "ALL" => ret.all = true,
+            "SAVE" => ret.save = true,
             _ => return Err("unknown SEARCH return option"),
         }
         Ok(())
@@ -180,12 +191,12 @@ pub struct ListCommand {
 
 fn list_pattern(c: &mut Cursor<'_>) -> Step<String> {
     let raw = c.list_mailbox()?;
-    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+    utf7::decode_name(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
 }
 
 fn mailbox(c: &mut Cursor<'_>) -> Step<String> {
     let raw = c.astring()?;
-    utf7::decode(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
+    utf7::decode_name(&raw).map_err(|_| "mailbox name is not valid modified UTF-7")
 }
 
 /// The words of a parenthesised option list, upper-cased; `on_word` may consume an
@@ -365,7 +376,8 @@ mod tests {
                     min: true,
                     count: true,
                     max: false,
-                    all: false
+                    all: false,
+                    save: false
                 }),
                 ..
             })

@@ -190,6 +190,11 @@ impl Cursor<'_> {
 
     /// A sequence set token (digits, `*`, `:` and `,`).
     pub(crate) fn sequence_set(&mut self) -> Step<SequenceSet> {
+        // RFC 5182 §2.1: "$" names the saved search result.
+        if self.peek() == Some(b'$') && !self.buf_next_is_atom_char() {
+            self.advance(1);
+            return Ok(SequenceSet::saved());
+        }
         let text = self.take_while(|b| b.is_ascii_digit() || matches!(b, b'*' | b':' | b','));
         SequenceSet::parse(text).map_err(|_| "invalid sequence set")
     }
@@ -319,6 +324,11 @@ impl Cursor<'_> {
             return Err("search nested too deeply");
         }
         match self.peek() {
+            // RFC 5182 §2.1: "$" as a search key, the saved result.
+            Some(b'$') => {
+                self.advance(1);
+                return Ok(K::Seq(SequenceSet::saved()));
+            }
             Some(b'(') => {
                 self.advance(1);
                 let mut keys = vec![self.search_key(depth + 1)?];

@@ -8,10 +8,15 @@
 mod command;
 mod ext;
 mod items;
+mod sort;
 
-pub use command::{AuthKind, Command, CommandKind, StatusItem, StoreMode, parse_command};
+pub use command::{
+    AppendData, AppendMessage, AuthKind, CatPart, Command, CommandKind, StatusItem, StoreMode,
+    parse_command,
+};
 pub use ext::{ListCommand, Qresync, SearchReturn, SelectParams};
 pub use items::{FetchAtt, FetchItems, FlagName, SearchKey, Section, SectionText};
+pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 
 /// Why a command could not be parsed. `tag` is set when the tag itself was readable, so
 /// the answer can be a tagged BAD.
@@ -80,6 +85,15 @@ impl<'a> Cursor<'a> {
         } else {
             Err(what)
         }
+    }
+
+    /// Whether the byte after the next one is an atom character (so the next byte
+    /// starts a longer word).
+    pub(crate) fn buf_next_is_atom_char(&self) -> bool {
+        self.buf
+            .get(self.pos + 1)
+            .copied()
+            .is_some_and(is_atom_char)
     }
 
     /// Consumes `byte` if it is next.

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::{CAPABILITIES, Fail, Handled, Session};
+use super::{Fail, Handled, Session};
 use crate::imap::backend::AuthError;
 use crate::imap::parser::AuthKind;
 use crate::imap::reader::ReadError;
@@ -26,6 +26,10 @@ impl Session {
         mechanism: AuthKind,
         initial: Option<Vec<u8>>,
     ) -> Handled {
+        if !self.login_allowed() {
+            return Ok(Reply::no("Cleartext login is disabled; use STARTTLS first")
+                .with_code("PRIVACYREQUIRED"));
+        }
         if let AuthKind::Other(name) = mechanism {
             return Ok(Reply::no(format!(
                 "Unsupported authentication mechanism {}",
@@ -75,6 +79,11 @@ impl Session {
     }
 
     async fn check_credentials(&mut self, tag: &str, user: &str, password: &str) -> Handled {
+        // RFC 3501 §6.2.3: LOGINDISABLED means no plaintext password without TLS.
+        if !self.login_allowed() {
+            return Ok(Reply::no("Cleartext login is disabled; use STARTTLS first")
+                .with_code("PRIVACYREQUIRED"));
+        }
         if user.is_empty() {
             return self.auth_failed(tag).await;
         }
@@ -86,8 +95,17 @@ impl Session {
             Ok(account) => {
                 tracing::info!(proto = "imap", ip = %self.peer, account = %sanitize(user),
                     "authenticated");
+                // Per-account session limit (counted on the change bus).
+                let limit = self.cfg.max_sessions_per_account;
+                if limit > 0 && account.open_sessions() >= limit {
+                    tracing::info!(proto = "imap", ip = %self.peer, account = %sanitize(user),
+                        "too many sessions for the account");
+                    return Ok(Reply::no("Too many sessions for this account").with_code("LIMIT"));
+                }
+                self.changes = account.changes();
                 self.account = Some(account);
-                Ok(Reply::ok("Logged in").with_code(format!("CAPABILITY {CAPABILITIES}")))
+                let caps = self.capabilities();
+                Ok(Reply::ok("Logged in").with_code(format!("CAPABILITY {caps}")))
             }
             Err(AuthError::Failed) => {
                 tracing::info!(proto = "imap", ip = %self.peer, account = %sanitize(user),

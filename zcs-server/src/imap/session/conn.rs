@@ -5,16 +5,13 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 
 use crate::imap::ImapConfig;
 use crate::imap::reader::{LineReader, ReadError, literal_at_end, peek_tag_and_name};
 use crate::imap::response::Reply;
-
-/// The read half of a client connection.
-pub(crate) type BoxRead = Box<dyn AsyncRead + Unpin + Send + Sync>;
-/// The write half of a client connection.
-pub(crate) type BoxWrite = Box<dyn AsyncWrite + Unpin + Send + Sync>;
+use crate::imap::stream::{BoxStream, placeholder};
 
 /// What the framing layer produced.
 pub(crate) enum Incoming {
@@ -27,8 +24,8 @@ pub(crate) enum Incoming {
 
 /// Both halves of a connection.
 pub(crate) struct Conn {
-    reader: LineReader<BoxRead>,
-    writer: BufWriter<BoxWrite>,
+    reader: LineReader<ReadHalf<BoxStream>>,
+    writer: BufWriter<WriteHalf<BoxStream>>,
     write_timeout: Duration,
 }
 
@@ -37,12 +34,28 @@ fn timed_out() -> io::Error {
 }
 
 impl Conn {
-    pub(crate) fn new(read: BoxRead, write: BoxWrite, write_timeout: Duration) -> Conn {
+    pub(crate) fn new(stream: BoxStream, write_timeout: Duration) -> Conn {
+        let (read, write) = tokio::io::split(stream);
         Conn {
             reader: LineReader::new(read),
             writer: BufWriter::with_capacity(64 * 1024, write),
             write_timeout,
         }
+    }
+
+    /// Flushes, then takes the stream out so a layer (TLS, compression) can be pushed
+    /// onto it; also returns the input already read but not consumed. The connection
+    /// is unusable until [`Conn::put_stream`].
+    pub(crate) async fn take_stream(&mut self) -> io::Result<(BoxStream, BytesMut)> {
+        self.flush().await?;
+        let old = std::mem::replace(self, Conn::new(placeholder(), self.write_timeout));
+        let (read, pending) = old.reader.into_parts();
+        Ok((read.unsplit(old.writer.into_inner()), pending))
+    }
+
+    /// Resumes on a new (layered) stream.
+    pub(crate) fn put_stream(&mut self, stream: BoxStream) {
+        *self = Conn::new(stream, self.write_timeout);
     }
 
     /// Queues bytes; they reach the client when the buffer fills or on [`Conn::flush`].

@@ -7,12 +7,15 @@
 //! `zimbraImapDisplayMailFoldersOnly` default); a non-mail folder above a mail folder
 //! appears as `\Noselect`.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use zcs_core::{Flags, ItemId, folder};
 
 use super::{Handled, Session};
-use crate::imap::backend::FolderInfo;
-use crate::imap::parser::{FlagName, StatusItem};
-use crate::imap::response::{Reply, push_mailbox};
+use crate::imap::backend::{AppendedMessage, FolderInfo, ImapSession};
+use crate::imap::parser::{AppendData, AppendMessage, CatPart, FlagName, StatusItem};
+use crate::imap::response::{Reply, push_mailbox_as};
 use crate::imap::sequence::{SequenceSet, compact};
 
 /// Whether IMAP shows a folder as a mailbox.
@@ -208,38 +211,133 @@ impl Session {
             });
         }
         let mut line = b"* STATUS ".to_vec();
-        push_mailbox(&mut line, &imap_name(&info.path));
+        push_mailbox_as(&mut line, &imap_name(&info.path), self.enabled.utf8);
         line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
         Ok(line)
     }
 
-    /// APPEND (RFC 3501 §6.3.11) with APPENDUID (RFC 4315 §3).
+    /// APPEND (RFC 3501 §6.3.11) with MULTIAPPEND (RFC 3502: all messages or none),
+    /// BINARY literal8 (RFC 3516 §4.4) and CATENATE (RFC 4469), answering APPENDUID
+    /// (RFC 4315 §3) with every new UID.
+    ///
+    /// LIMITATION: "none" is reached by deleting the messages already added when a
+    /// later one fails; a crash in between leaves the first ones in place.
     pub(super) async fn append(
         &mut self,
         name: &str,
-        flags: &[FlagName],
-        date_ms: Option<i64>,
-        raw: &[u8],
+        messages: &[AppendMessage],
+        buf: &[u8],
     ) -> Handled {
         let Some(account) = self.account.clone() else {
             return Ok(Reply::bad("Please authenticate first"));
         };
-        let (bits, seen, mut keywords) = match split_flags(flags) {
-            Ok(parts) => parts,
-            Err(reply) => return Ok(reply),
-        };
-        if !account.supports_keywords() {
-            keywords.clear();
-        }
         let Some(target) = self.find_folder(name).await? else {
             return Ok(Reply::no("No such mailbox").with_code("TRYCREATE"));
         };
+        let mut added: Vec<(ItemId, u32)> = Vec::with_capacity(messages.len());
+        for m in messages {
+            let outcome = self.append_one(&account, target.id, m, buf).await;
+            match outcome {
+                Ok(Ok(new)) => added.push((new.id, new.uid)),
+                Ok(Err(reply)) | Err(reply) => {
+                    let ids: Vec<ItemId> = added.iter().map(|&(id, _)| id).collect();
+                    if !ids.is_empty()
+                        && let Err(e) = account.delete_items(&ids).await
+                    {
+                        tracing::warn!(proto = "imap", error = %e,
+                            "could not undo a partial MULTIAPPEND");
+                    }
+                    return Ok(reply);
+                }
+            }
+        }
+        account.publish_change();
+        let uids: Vec<u32> = added.iter().map(|&(_, uid)| uid).collect();
+        Ok(Reply::ok("APPEND completed").with_code(format!(
+            "APPENDUID {} {}",
+            target.uid_validity,
+            crate::imap::sequence::compact(&uids)
+        )))
+    }
+
+    /// Adds one message of an APPEND; `Ok(Err(reply))` for a refusal to report.
+    async fn append_one(
+        &mut self,
+        account: &Arc<dyn ImapSession>,
+        folder: ItemId,
+        m: &AppendMessage,
+        buf: &[u8],
+    ) -> Result<Result<AppendedMessage, Reply>, Reply> {
+        let (bits, seen, mut keywords) = split_flags(&m.flags)?;
+        if !account.supports_keywords() {
+            keywords.clear();
+        }
+        let raw: Cow<'_, [u8]> = match &m.data {
+            AppendData::Literal(range) => Cow::Borrowed(buf.get(range.clone()).unwrap_or_default()),
+            AppendData::Catenate(parts) => Cow::Owned(self.catenate(parts, buf).await?),
+        };
+        if raw.is_empty() {
+            return Err(Reply::no("Empty message"));
+        }
+        if raw.len() as u64 > self.cfg.max_literal {
+            return Err(Reply::no("Message too big").with_code("TOOBIG"));
+        }
         let flags = Flags(if seen { bits } else { bits | Flags::UNREAD });
-        let added = account
-            .append(target.id, raw, flags, &keywords, date_ms)
-            .await?;
-        Ok(Reply::ok("APPEND completed")
-            .with_code(format!("APPENDUID {} {}", target.uid_validity, added.uid)))
+        match account
+            .append(folder, &raw, flags, &keywords, m.date_ms)
+            .await
+        {
+            Ok(new) => Ok(Ok(new)),
+            Err(e) => Ok(Err(super::backend_reply(&e))),
+        }
+    }
+
+    /// Builds a CATENATE message (RFC 4469 §5): TEXT parts as given, URL parts read
+    /// from this account's folders.
+    ///
+    /// LIMITATION: URLs must name a whole message (`/mailbox[;UIDVALIDITY=n]/;UID=n`);
+    /// a `;SECTION=` or partial URL is refused with BADURL.
+    async fn catenate(&mut self, parts: &[CatPart], buf: &[u8]) -> Result<Vec<u8>, Reply> {
+        let mut out = Vec::new();
+        for part in parts {
+            match part {
+                CatPart::Text(range) => {
+                    out.extend_from_slice(buf.get(range.clone()).unwrap_or_default())
+                }
+                CatPart::Url(url) => out.extend_from_slice(&self.resolve_url(url).await?),
+            }
+            if out.len() as u64 > self.cfg.max_literal {
+                return Err(Reply::no("Message too big").with_code("TOOBIG"));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn resolve_url(&mut self, url: &str) -> Result<Vec<u8>, Reply> {
+        let bad = || {
+            Reply::no("Invalid or unsupported URL")
+                .with_code(format!("BADURL {}", crate::imap::response::sanitize(url)))
+        };
+        let Some(account) = self.account.clone() else {
+            return Err(bad());
+        };
+        let Some((mailbox, uid)) = parse_message_url(url) else {
+            return Err(bad());
+        };
+        let folder = match self.find_folder(&mailbox).await {
+            Ok(Some(f)) => f,
+            _ => return Err(bad()),
+        };
+        if let Some(validity) = mailbox_validity(url)
+            && validity != folder.uid_validity
+        {
+            return Err(bad());
+        }
+        let msgs = account.messages(folder.id).await.map_err(|_| bad())?;
+        let Some(m) = msgs.iter().find(|m| m.uid == uid) else {
+            return Err(bad());
+        };
+        account.read_message(m.id).await.map_err(|_| bad())
     }
 
     /// COPY and UID COPY (RFC 3501 §6.4.7) with COPYUID (RFC 4315 §3).
@@ -310,6 +408,47 @@ pub(super) fn split_flags(flags: &[FlagName]) -> Result<(u32, bool, Vec<String>)
         }
     }
     Ok((bits, seen, keywords))
+}
+
+/// The mailbox and UID of an RFC 5092 IMAP URL naming a whole message:
+/// `[imap://host]/mailbox[;UIDVALIDITY=n]/;UID=n`. Percent-escapes in the mailbox are
+/// decoded; anything else (sections, partial ranges) is `None`.
+pub(super) fn parse_message_url(url: &str) -> Option<(String, u32)> {
+    let path = match url.strip_prefix("imap://") {
+        Some(rest) => &rest[rest.find('/')?..],
+        None => url,
+    };
+    let path = path.strip_prefix('/')?;
+    let (mailbox, rest) = path.split_once("/;")?;
+    let uid_text = rest
+        .strip_prefix("UID=")
+        .or_else(|| rest.strip_prefix("uid="))?;
+    let uid: u32 = uid_text.parse().ok().filter(|&u| u > 0)?;
+    let mailbox = mailbox.split(';').next()?;
+    let mut bytes = Vec::new();
+    let raw = mailbox.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            let hex = std::str::from_utf8(&raw[i + 1..i + 3]).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            bytes.push(raw[i]);
+            i += 1;
+        }
+    }
+    Some((String::from_utf8(bytes).ok()?, uid))
+}
+
+/// The `;UIDVALIDITY=n` of an IMAP URL, if given.
+fn mailbox_validity(url: &str) -> Option<u32> {
+    let at = url.to_ascii_uppercase().find(";UIDVALIDITY=")?;
+    let digits: String = url[at + 13..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::folders::{imap_name, is_mail};
 use super::{Handled, Session};
 use crate::imap::backend::FolderInfo;
 use crate::imap::parser::ListCommand;
-use crate::imap::response::{Reply, push_mailbox};
+use crate::imap::response::{Reply, push_mailbox_as};
 
 /// The RFC 6154 §2 attribute of a system folder.
 fn special_use(id: ItemId) -> Option<&'static str> {
@@ -158,7 +158,7 @@ impl Session {
             }
             attrs.extend(special);
             let mut line = format!("* {verb} ({}) \"/\" ", attrs.join(" ")).into_bytes();
-            push_mailbox(&mut line, name);
+            push_mailbox_as(&mut line, name, self.enabled.utf8);
             line.extend_from_slice(b"\r\n");
             self.conn.write(&line).await?;
             // RFC 5819 §2: STATUS after the LIST line, only for selectable mailboxes.
@@ -190,7 +190,7 @@ impl Session {
             }
             let attrs = if info.is_some() { "" } else { "\\Noselect" };
             let mut line = format!("* LSUB ({attrs}) \"/\" ").into_bytes();
-            push_mailbox(&mut line, name);
+            push_mailbox_as(&mut line, name, self.enabled.utf8);
             line.extend_from_slice(b"\r\n");
             self.conn.write(&line).await?;
         }

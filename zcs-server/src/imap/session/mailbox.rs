@@ -256,6 +256,8 @@ impl Session {
         if params.qresync.is_some() && !self.enabled.qresync {
             return Ok(Reply::bad("QRESYNC is not enabled"));
         }
+        // RFC 5182 §2.1: the saved result starts empty in every mailbox.
+        self.saved.clear();
         // A SELECT deselects first, even when it fails; with QRESYNC the client is
         // told where the old mailbox's responses end (RFC 7162 §3.2.11).
         if self.selected.take().is_some() && self.enabled.qresync {
@@ -370,7 +372,9 @@ impl Session {
         let mut list = account.messages(folder).await?;
         list.sort_by_key(|m| m.uid);
         let by_uid: HashMap<u32, &MessageInfo> = list.iter().map(|m| (m.uid, m)).collect();
-        let Enabled { condstore, qresync } = self.enabled;
+        let Enabled {
+            condstore, qresync, ..
+        } = self.enabled;
         // RFC 7162 §3.2.4: with QRESYNC every FETCH names the UID.
         let with_uid = with_uid || qresync;
 
@@ -491,9 +495,9 @@ impl Session {
     }
 
     /// IDLE (RFC 2177): reports changes as they happen until the client sends `DONE`.
-    ///
-    /// LIMITATION: changes are found by polling the backend every
-    /// `ImapConfig::idle_poll_interval` rather than by a change notification.
+    /// A change published on the account's change bus (`crate::notify`, by any front
+    /// end) wakes the session at once; the backend is also polled every
+    /// `ImapConfig::idle_poll_interval` as a safety net.
     pub(super) async fn idle(&mut self, _tag: &str) -> Handled {
         self.conn.write(b"+ idling\r\n").await?;
         self.conn.flush().await?;
@@ -501,12 +505,17 @@ impl Session {
         let mut ticker = tokio::time::interval(self.cfg.idle_poll_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.shutdown.clone();
-        loop {
+        let mut changes = self.changes.take();
+        // Notifications of this session's own earlier commands are stale now.
+        if let Some(rx) = changes.as_mut() {
+            while rx.try_recv().is_ok() {}
+        }
+        let outcome = loop {
             let remaining = self.cfg.idle_timeout.saturating_sub(started.elapsed());
             let max = self.cfg.max_line;
             tokio::select! {
                 line = self.conn.read_line(max) => {
-                    return match line {
+                    break match line {
                         Ok(line) if line.eq_ignore_ascii_case(b"DONE") => {
                             Ok(Reply::ok("IDLE terminated"))
                         }
@@ -515,23 +524,60 @@ impl Session {
                         Err(_) => Err(Fail::Close),
                     };
                 }
+                woke = changed(&mut changes) => {
+                    if !woke {
+                        changes = None;
+                    }
+                    if let Err(e) = self.idle_report().await {
+                        break Err(e);
+                    }
+                }
                 _ = ticker.tick() => {
-                    if self.selected.is_some() {
-                        self.refresh(true, false).await?;
-                        self.conn.flush().await?;
+                    if let Err(e) = self.idle_report().await {
+                        break Err(e);
                     }
                 }
                 () = Session::wait_shutdown(&mut shutdown) => {
                     self.untagged("BYE Server shutting down").await?;
                     self.conn.flush().await?;
-                    return Err(Fail::Close);
+                    break Err(Fail::Close);
                 }
                 () = tokio::time::sleep(remaining) => {
                     self.untagged("BYE Autologout; idle for too long").await?;
                     self.conn.flush().await?;
-                    return Err(Fail::Close);
+                    break Err(Fail::Close);
                 }
             }
+        };
+        self.changes = changes;
+        outcome
+    }
+
+    /// Sends what changed in the selected mailbox during IDLE.
+    async fn idle_report(&mut self) -> Result<(), Fail> {
+        if self.selected.is_some() {
+            self.refresh(true, false).await?;
+            self.conn.flush().await?;
         }
+        Ok(())
+    }
+}
+
+/// Waits for the next change notification, draining any others already queued;
+/// false when the bus is gone. Never returns without a receiver.
+async fn changed(rx: &mut Option<tokio::sync::broadcast::Receiver<()>>) -> bool {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let Some(rx) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    match rx.recv().await {
+        Ok(()) | Err(RecvError::Lagged(_)) => {
+            while !matches!(
+                rx.try_recv(),
+                Err(TryRecvError::Empty | TryRecvError::Closed)
+            ) {}
+            true
+        }
+        Err(RecvError::Closed) => false,
     }
 }

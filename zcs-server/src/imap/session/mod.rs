@@ -9,13 +9,16 @@
 mod auth;
 mod condstore;
 mod conn;
+mod ext;
 mod fetch;
 mod folders;
+mod layers;
 mod list;
 mod mailbox;
 mod moves;
 mod search;
 mod store;
+mod thread;
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,7 +27,6 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub(crate) use conn::{BoxRead, BoxWrite};
 pub(crate) use mailbox::RecentTracker;
 
 use self::conn::{Conn, Incoming};
@@ -35,14 +37,17 @@ use super::backend::{BackendError, ImapBackend, ImapSession};
 use super::parser::{Command, CommandKind, parse_command};
 use super::reader::ReadError;
 use super::response::{Reply, Status, sanitize};
+use super::stream::BoxStream;
 
 /// Longest silence tolerated from a client that has not logged in.
 const UNAUTHENTICATED_IDLE: Duration = Duration::from_secs(60);
 
-/// The capabilities offered (RFC 3501 §6.1.1), identical before and after login.
+/// The capabilities offered in every state (RFC 3501 §6.1.1); [`Session::capabilities`]
+/// adds the ones that depend on TLS and login.
 pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
 UNSELECT CHILDREN ENABLE MOVE SPECIAL-USE XLIST LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC \
-ESEARCH WITHIN AUTH=PLAIN";
+ESEARCH WITHIN SEARCHRES SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES \
+I18NLEVEL=1 MULTIAPPEND CATENATE BINARY UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE ACL RIGHTS=ektx";
 
 /// How a handler failed when it could not produce a tagged reply itself.
 pub(crate) enum Fail {
@@ -52,6 +57,10 @@ pub(crate) enum Fail {
     Backend(BackendError),
     /// The session must end now (a BYE was already sent).
     Close,
+    /// STARTTLS accepted: the caller sends the tagged OK, then runs the handshake.
+    StartTls(tokio_rustls::TlsAcceptor),
+    /// COMPRESS accepted: the caller sends the tagged OK, then compresses.
+    Compress,
 }
 
 impl From<io::Error> for Fail {
@@ -111,6 +120,14 @@ pub(crate) struct Session {
     shutdown: watch::Receiver<bool>,
     bad_commands: u32,
     auth_failures: u32,
+    /// STARTTLS completed on this connection (RFC 3501 §6.2.1).
+    pub(crate) tls_active: bool,
+    /// COMPRESS=DEFLATE is in effect (RFC 4978).
+    pub(crate) compressed: bool,
+    /// The UIDs of the last SEARCH ... RETURN (SAVE) (RFC 5182), for `$`.
+    pub(crate) saved: Vec<u32>,
+    /// This account's change notifications (`crate::notify`), set at login.
+    pub(crate) changes: Option<tokio::sync::broadcast::Receiver<()>>,
 }
 
 impl Session {
@@ -118,12 +135,11 @@ impl Session {
         cfg: Arc<ImapConfig>,
         backend: Arc<dyn ImapBackend>,
         peer: SocketAddr,
-        read: BoxRead,
-        write: BoxWrite,
+        stream: BoxStream,
         recent: Arc<RecentTracker>,
         shutdown: watch::Receiver<bool>,
     ) -> Session {
-        let conn = Conn::new(read, write, cfg.idle_timeout);
+        let conn = Conn::new(stream, cfg.idle_timeout);
         Session {
             cfg,
             backend,
@@ -136,7 +152,39 @@ impl Session {
             shutdown,
             bad_commands: 0,
             auth_failures: 0,
+            tls_active: false,
+            compressed: false,
+            saved: Vec::new(),
+            changes: None,
         }
+    }
+
+    /// Whether LOGIN and AUTHENTICATE PLAIN may be used now: always over TLS, in the
+    /// clear only with `zimbraImapCleartextLoginEnabled` (RFC 3501 §6.2.3, §7.2.1
+    /// LOGINDISABLED).
+    pub(crate) fn login_allowed(&self) -> bool {
+        self.cfg.cleartext_login || self.tls_active
+    }
+
+    /// The capability list for the current state: STARTTLS until TLS is on,
+    /// LOGINDISABLED when cleartext login is refused, AUTH=PLAIN when it is allowed,
+    /// COMPRESS=DEFLATE until compression is on.
+    pub(crate) fn capabilities(&self) -> String {
+        let mut caps = String::from(CAPABILITIES);
+        if !self.compressed {
+            caps.push_str(" COMPRESS=DEFLATE");
+        }
+        if self.account.is_none() {
+            if self.cfg.starttls.is_some() && !self.tls_active {
+                caps.push_str(" STARTTLS");
+            }
+            if self.login_allowed() {
+                caps.push_str(" AUTH=PLAIN");
+            } else {
+                caps.push_str(" LOGINDISABLED");
+            }
+        }
+        caps
     }
 
     /// Queues an untagged line (`* ` and CRLF added).
@@ -163,7 +211,10 @@ impl Session {
 
     /// Serves the connection until LOGOUT, a fatal error, autologout or shutdown.
     pub(crate) async fn run(mut self) {
-        let greeting = format!("* OK [CAPABILITY {CAPABILITIES}] zcs IMAP4rev1 server ready\r\n");
+        let greeting = format!(
+            "* OK [CAPABILITY {}] zcs IMAP4rev1 server ready\r\n",
+            self.capabilities()
+        );
         if self.conn.write(greeting.as_bytes()).await.is_err() || self.conn.flush().await.is_err() {
             return;
         }
@@ -252,6 +303,8 @@ impl Session {
                     .await;
             }
         };
+        let mut cmd = cmd;
+        self.substitute_saved(&mut cmd.kind);
         let name = cmd.kind.name();
         tracing::debug!(proto = "imap", ip = %self.peer, cmd = name, "command");
         if let Some(refusal) = self.state_refusal(&cmd.kind) {
@@ -268,6 +321,24 @@ impl Session {
             Ok(reply) => reply,
             Err(Fail::Io(e)) => return Err(e),
             Err(Fail::Close) => return Ok(Flow::Close),
+            Err(Fail::StartTls(acceptor)) => {
+                // RFC 3501 §6.2.1: the handshake starts right after the OK's CRLF.
+                self.reply(Some(&tag), &Reply::ok("Begin TLS negotiation now"))
+                    .await?;
+                return match self.finish_starttls(acceptor).await {
+                    Ok(()) => Ok(Flow::Continue),
+                    Err(Fail::Io(e)) => Err(e),
+                    Err(_) => Ok(Flow::Close),
+                };
+            }
+            Err(Fail::Compress) => {
+                self.reply(Some(&tag), &Reply::ok("DEFLATE active")).await?;
+                return match self.finish_compress().await {
+                    Ok(()) => Ok(Flow::Continue),
+                    Err(Fail::Io(e)) => Err(e),
+                    Err(_) => Ok(Flow::Close),
+                };
+            }
             Err(Fail::Backend(e)) => {
                 tracing::warn!(proto = "imap", ip = %self.peer, cmd = name, error = %e,
                     "backend call failed");
@@ -277,7 +348,7 @@ impl Session {
         // RFC 3501 §7: report mailbox changes before the tagged reply.
         if self.selected.is_some() && !logout {
             match self.refresh(expunge_ok, uid_fetch).await {
-                Ok(()) => {}
+                Ok(()) | Err(Fail::StartTls(_) | Fail::Compress) => {}
                 Err(Fail::Io(e)) => return Err(e),
                 Err(Fail::Close) => return Ok(Flow::Close),
                 Err(Fail::Backend(e)) => {
@@ -302,6 +373,8 @@ impl Session {
         let authenticated = self.account.is_some();
         match kind {
             Capability | Noop | Logout | Id(_) => None,
+            StartTls if authenticated => Some(Reply::bad("Already authenticated")),
+            StartTls => None,
             Login { .. } | Authenticate { .. } if authenticated => {
                 Some(Reply::bad("Already authenticated"))
             }
@@ -316,6 +389,8 @@ impl Session {
             | Store { .. }
             | Copy { .. }
             | Move { .. }
+            | Sort { .. }
+            | Thread { .. }
                 if self.selected.is_none() =>
             {
                 Some(Reply::bad("No mailbox selected"))
@@ -328,7 +403,8 @@ impl Session {
         use CommandKind::*;
         match cmd.kind {
             Capability => {
-                self.untagged(&format!("CAPABILITY {CAPABILITIES}")).await?;
+                let caps = self.capabilities();
+                self.untagged(&format!("CAPABILITY {caps}")).await?;
                 Ok(Reply::ok("CAPABILITY completed"))
             }
             Noop => Ok(Reply::ok("NOOP completed")),
@@ -374,17 +450,13 @@ impl Session {
             List(list) => self.list(&list).await,
             Lsub { reference, pattern } => self.lsub(&reference, &pattern).await,
             Status { mailbox, items } => self.status(&mailbox, &items).await,
-            Append {
-                mailbox,
-                flags,
-                date_ms,
-                message,
-            } => {
-                let raw = buf.get(message).unwrap_or_default();
-                self.append(&mailbox, &flags, date_ms, raw).await
+            Append { mailbox, messages } => self.append(&mailbox, &messages, buf).await,
+            Close => {
+                self.saved.clear();
+                self.close_mailbox().await
             }
-            Close => self.close_mailbox().await,
             Unselect => {
+                self.saved.clear();
                 self.selected = None;
                 Ok(Reply::ok("UNSELECT completed"))
             }
@@ -416,6 +488,9 @@ impl Session {
             Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox).await,
             Move { uid, set, mailbox } => self.move_messages(uid, &set, &mailbox).await,
             Enable(caps) => self.enable(&caps).await,
+            StartTls => self.starttls().await,
+            Compress(mechanism) => self.compress(&mechanism).await,
+            other => self.dispatch_ext(tag, other).await,
         }
     }
 }

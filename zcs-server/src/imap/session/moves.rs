@@ -17,6 +17,8 @@ pub(crate) struct Enabled {
     pub condstore: bool,
     /// QRESYNC (RFC 7162 §3.2): VANISHED instead of EXPUNGE; implies CONDSTORE.
     pub qresync: bool,
+    /// UTF8=ACCEPT (RFC 6855 §3): mailbox names are sent as UTF-8.
+    pub utf8: bool,
 }
 
 impl Session {
@@ -88,6 +90,10 @@ impl Session {
                     self.enabled.qresync = true;
                     self.enabled.condstore = true;
                     newly.push("QRESYNC");
+                }
+                "UTF8=ACCEPT" if !self.enabled.utf8 => {
+                    self.enabled.utf8 = true;
+                    newly.push("UTF8=ACCEPT");
                 }
                 _ => {}
             }

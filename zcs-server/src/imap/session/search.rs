@@ -31,8 +31,9 @@ struct Ctx<'a> {
     now_ms: i64,
 }
 
+/// I18NLEVEL=1 (RFC 5255 §4): substring matching under `i;unicode-casemap`.
 fn lower(text: &str) -> String {
-    text.to_lowercase()
+    super::thread::casemap(text)
 }
 
 fn needs_header(key: &SearchKey) -> bool {
@@ -253,32 +254,11 @@ fn esearch_line(
 }
 
 impl Session {
-    /// SEARCH and UID SEARCH (ESEARCH form when `ret` is given).
-    ///
-    /// LIMITATION: header keys read each message from the backend (no header cache), so
-    /// they cost one blob read per message of the folder.
-    pub(super) async fn search(
-        &mut self,
-        tag: &str,
-        uid: bool,
-        ret: Option<SearchReturn>,
-        charset: Option<&str>,
-        key: &SearchKey,
-    ) -> Handled {
-        use crate::imap::response::Reply;
-        if let Some(cs) = charset
-            && !cs.eq_ignore_ascii_case("UTF-8")
-            && !cs.eq_ignore_ascii_case("US-ASCII")
-        {
-            let reply = Reply::no("Unsupported charset");
-            return Ok(reply.with_code("BADCHARSET (UTF-8 US-ASCII)"));
-        }
-        let with_modseq = uses_modseq(key);
-        if with_modseq {
-            self.enable_condstore().await?;
-        }
+    /// The 0-based indices (ascending) of the selected mailbox's messages that match
+    /// `key`, ghosts excluded. TEXT and BODY go to the index once per distinct text.
+    pub(super) async fn matching(&mut self, key: &SearchKey) -> Result<Vec<usize>, Fail> {
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
-            return Ok(Reply::bad("No mailbox selected"));
+            return Ok(Vec::new());
         };
         let folder = sel.folder;
         let msgs: Vec<(u32, Msg)> = sel
@@ -309,7 +289,7 @@ impl Session {
         let read_header = needs_header(key);
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut found = Vec::new();
-        for (seq, msg) in &msgs {
+        for (i, (seq, msg)) in msgs.iter().enumerate() {
             if msg.expunged {
                 continue;
             }
@@ -333,7 +313,65 @@ impl Session {
                 now_ms,
             };
             if eval(key, &ctx) {
-                found.push((if uid { msg.uid } else { *seq }, msg.modseq));
+                found.push(i);
+            }
+            // Long scans yield so other sessions on this runtime thread keep moving.
+            if i % 256 == 255 {
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(found)
+    }
+
+    /// SEARCH and UID SEARCH (ESEARCH form when `ret` is given).
+    ///
+    /// LIMITATION: header keys read each message from the backend (no header cache), so
+    /// they cost one blob read per message of the folder.
+    pub(super) async fn search(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        ret: Option<SearchReturn>,
+        charset: Option<&str>,
+        key: &SearchKey,
+    ) -> Handled {
+        use crate::imap::response::Reply;
+        if let Some(cs) = charset
+            && !cs.eq_ignore_ascii_case("UTF-8")
+            && !cs.eq_ignore_ascii_case("US-ASCII")
+        {
+            let reply = Reply::no("Unsupported charset");
+            return Ok(reply.with_code("BADCHARSET (UTF-8 US-ASCII)"));
+        }
+        let with_modseq = uses_modseq(key);
+        if with_modseq {
+            self.enable_condstore().await?;
+        }
+        let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
+            return Ok(Reply::bad("No mailbox selected"));
+        };
+        let _ = (account, sel);
+        let indices = self.matching(key).await?;
+        let Some(sel) = self.selected.as_ref() else {
+            return Ok(Reply::bad("No mailbox selected"));
+        };
+        let found: Vec<(u32, u64)> = indices
+            .iter()
+            .map(|&i| {
+                let m = &sel.msgs[i];
+                let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                (if uid { m.uid } else { seq }, m.modseq)
+            })
+            .collect();
+        // RFC 5182 §2.1: SAVE keeps the result (as UIDs) for "$".
+        if let Some(r) = ret.filter(|r| r.save) {
+            self.saved = indices.iter().map(|&i| sel.msgs[i].uid).collect();
+            if !r.returns_something() {
+                return Ok(Reply::ok(if uid {
+                    "UID SEARCH completed"
+                } else {
+                    "SEARCH completed"
+                }));
             }
         }
         let top_modseq = found

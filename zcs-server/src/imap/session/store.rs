@@ -38,7 +38,9 @@ impl Session {
         if unchanged_since.is_some() {
             self.enable_condstore().await?;
         }
-        let Enabled { condstore, qresync } = self.enabled;
+        let Enabled {
+            condstore, qresync, ..
+        } = self.enabled;
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_mut()) else {
             return Ok(Reply::bad("No mailbox selected"));
         };
