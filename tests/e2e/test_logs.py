@@ -27,6 +27,7 @@ def server(tmp_path_factory):
     zcs.zmprov("cd", DOMAIN)
     zcs.zmprov("ca", USER, PASSWORD)
     zcs.env.pop("RUST_LOG", None)
+    zcs.run("zmlocalconfig", "-e", "zmstat_interval=1")
     zcs.start()
     yield zcs
     zcs.stop()
@@ -95,3 +96,22 @@ def test_sighup_applies_new_log_levels(server):
     wait_for(lambda: " DEBUG " in read(server, "mailbox.log"), "no DEBUG line after reload")
     server.run("zmlocalconfig", "-e", "zcs_log_level=info")
     os.kill(server.pid(), signal.SIGHUP)
+
+
+def test_zmstat_csv_files_count_logins(server):
+    with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+        imap.login(USER, PASSWORD)
+    csv = server.home / "log" / "zmstat" / "mailboxd.csv"
+
+    def counted():
+        if not csv.exists():
+            return False
+        header, *rows = csv.read_text().splitlines()
+        if not rows:
+            return False
+        cols = [c.strip() for c in header.split(",")]
+        last = [c.strip() for c in rows[-1].split(",")]
+        return int(last[cols.index("imap_logins")]) >= 1
+    wait_for(counted, "mailboxd.csv never counted the IMAP login")
+    for name in ("proc.csv", "mtaqueue.csv"):
+        assert (server.home / "log" / "zmstat" / name).read_text().startswith("timestamp")

@@ -16,6 +16,7 @@ pub mod listener;
 pub mod localconfig;
 pub mod logging;
 pub mod login;
+pub mod metrics;
 pub mod notify;
 pub mod pop3;
 pub mod pop3_backend;

@@ -77,6 +77,11 @@ pub const KEYS: &[KeyDef] = &[
                are bound (Zimbra's is zimbra); empty keeps running as the starting user",
     },
     KeyDef {
+        name: "zmstat_interval",
+        default: "30",
+        desc: "seconds between the statistics samples written to log/zmstat/*.csv",
+    },
+    KeyDef {
         name: "zcs_log_level",
         default: "info",
         desc: "log levels of mailbox.log (EnvFilter syntax, e.g. info,zcs_server::imap=debug); \

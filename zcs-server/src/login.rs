@@ -40,6 +40,10 @@ pub async fn protocol_login(
         Ok(a) => a,
         Err(e) if e.code == FaultCode::Failure => return Err(LoginRefusal::Unavailable),
         Err(e) => {
+            crate::metrics::counters().inc(
+                "zcs_logins_total",
+                &[("protocol", protocol), ("result", "failure")],
+            );
             // The audit trail (audit.log); the name is the client's text, escaped there.
             tracing::warn!(target: "zimbra.security", cmd = "Auth", account = user,
                 protocol, ip = %remote_ip, error = %e.code, "authentication failed");
@@ -60,6 +64,10 @@ pub async fn protocol_login(
             return Err(LoginRefusal::Failed);
         }
     }
+    crate::metrics::counters().inc(
+        "zcs_logins_total",
+        &[("protocol", protocol), ("result", "success")],
+    );
     tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
         protocol, ip = %remote_ip, "authentication succeeded");
     Ok((account, effective))

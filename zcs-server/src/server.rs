@@ -21,6 +21,7 @@ use crate::home::Home;
 use crate::imap_backend::StoreImapBackend;
 use crate::indexer::Indexer;
 use crate::localconfig::LocalConfig;
+use crate::metrics;
 use crate::pop3::MaildropLocks;
 use crate::pop3_backend::StorePop3Backend;
 use crate::privdrop;
@@ -176,6 +177,35 @@ fn drop_privileges(home: &Home, ctx: &Context) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Writes a zmstat sample every `zmstat_interval` seconds (local config; 30 by
+/// default) into `log/zmstat/` until shutdown.
+async fn zmstat_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let every = ctx
+        .subs
+        .lc
+        .get("zmstat_interval")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .map(Duration::from_secs)
+        .unwrap_or(metrics::ZMSTAT_INTERVAL);
+    let dir = ctx.home.log().join("zmstat");
+    loop {
+        let gauges = ctx.gauges();
+        let dir = dir.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            metrics::write_zmstat(&dir, metrics::counters(), &gauges, chrono::Utc::now());
+        })
+        .await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
 /// How often the server looks for a newly deployed certificate.
 const CERT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -284,6 +314,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             shutdown.clone(),
         )));
     }
+    tasks.push(tokio::spawn(zmstat_loop(ctx.clone(), shutdown.clone())));
     for planned in frontends::all() {
         if let Some((attr, default)) = planned.enabled_attr
             && !ctx.server_flag(attr, default)

@@ -66,6 +66,24 @@ impl Context {
         }
     }
 
+    /// The MTA queue directory of this home.
+    pub fn queue_dir(&self) -> std::path::PathBuf {
+        self.home.root().join("data").join("mta").join("queue")
+    }
+
+    /// The gauges of this server right now, for zmstat and `/metrics`.
+    pub fn gauges(&self) -> crate::metrics::Gauges {
+        let redo = self.subs.store.redo_stats();
+        let (queue_requests, queue_kbytes) = crate::metrics::sample_queue(&self.queue_dir());
+        crate::metrics::Gauges {
+            process: crate::metrics::sample_process(),
+            redo_records: redo.records,
+            redo_syncs: redo.syncs,
+            queue_requests,
+            queue_kbytes,
+        }
+    }
+
     /// The TLS acceptor, when the server has a certificate.
     pub fn acceptor(&self) -> Option<TlsAcceptor> {
         self.tls.as_ref().map(ServerTls::acceptor)
