@@ -689,6 +689,34 @@ async fn identities_signatures_data_sources() {
         .unwrap_err();
     assert!(e.message.starts_with("TOO_MANY_SIGNATURES"), "{e}");
 
+    // Children follow their account through renames, of it and of its domain.
+    p.create_child(Child::Identity, "b@ex.test", "me@home", None, Attrs::new())
+        .await
+        .unwrap();
+    p.rename_account("b@ex.test", "bee@ex.test").await.unwrap();
+    assert_eq!(
+        p.get_children(Child::Identity, "bee@ex.test")
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    p.rename_domain(&EntryKey::Name("ex.test".into()), "ex2.test")
+        .await
+        .unwrap();
+    let ids = p
+        .get_children(Child::Identity, "bee@ex2.test")
+        .await
+        .unwrap();
+    let names: Vec<&str> = ids
+        .iter()
+        .map(|e| e.attrs.get("zimbraPrefIdentityName").unwrap())
+        .collect();
+    assert_eq!(names, vec!["DEFAULT", "me@home", "work"]);
+    p.rename_domain(&EntryKey::Name("ex2.test".into()), "ex.test")
+        .await
+        .unwrap();
+
     // Children leave with their account.
     p.delete_account("a@ex.test").await.unwrap();
     p.create_account("a@ex.test", None, Attrs::new())

@@ -270,10 +270,10 @@ impl Provisioning {
     /// `account.NO_SUCH_ACCOUNT`.
     pub async fn delete_account(&self, key: &str) -> ServiceResult<Entry> {
         let acct = self.get_account(key).await?;
-        self.dir.delete_entry(acct.kind, acct.id).await?;
-        // Its identities, signatures and data sources go with it, and its addresses
-        // leave the lists that held them.
+        // Its identities, signatures and data sources go first (an LDAP entry with
+        // children cannot be deleted), and its addresses leave the lists that held them.
         self.delete_children(&acct).await?;
+        self.dir.delete_entry(acct.kind, acct.id).await?;
         self.remove_from_all_lists(&super::lists::addresses_of(&acct))
             .await?;
         tracing::info!(account = %acct.name, id = %acct.id, "account deleted");
@@ -342,6 +342,7 @@ impl Provisioning {
             .dir
             .rename_and_modify(acct.kind, acct.id, &new_addr, &edits)
             .await?;
+        self.rename_children(&acct.name, &new_addr).await?;
         tracing::info!(account = %acct.name, new_name = %new_addr, id = %acct.id,
             "account renamed");
         Ok(out)

@@ -2,8 +2,9 @@
 //! to one account, named uniquely within it (`zmprov cid`/`csig`/`cds` and friends).
 //!
 //! Storage, backend-neutral: an entry of kind Identity, Signature or DataSource whose
-//! directory name is `<account zimbraId>/<name>` (ids never change, so a renamed account
-//! keeps them), with the name in `zimbraPrefIdentityName` / `zimbraSignatureName` /
+//! directory name is `<account name>/<name>` (the LDAP backend places it under the
+//! account's entry, as Zimbra does; renaming the account renames its children), with the
+//! name in `zimbraPrefIdentityName` / `zimbraSignatureName` /
 //! `zimbraDataSourceName` and the entry's id in `zimbraPrefIdentityId` /
 //! `zimbraSignatureId` / `zimbraDataSourceId`, as Zimbra's schema has them. The default
 //! identity is the account itself and is shown, not stored.
@@ -14,6 +15,7 @@ use zcs_core::{
 
 use super::Provisioning;
 use super::lists::zimbra_fault;
+use crate::directory::EntryKey;
 use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 /// The name of the identity every account has (the account itself).
@@ -99,14 +101,15 @@ impl Child {
     }
 }
 
-/// The stored name of a child.
-fn child_name(owner: ZimbraId, name: &str) -> String {
-    format!("{owner}/{name}")
+/// The stored name of a child of the account named `owner`.
+fn child_name(owner: &str, name: &str) -> String {
+    format!("{}/{name}", owner.to_lowercase())
 }
 
-/// The name of a child, without its owner prefix.
+/// The name of a child, without its owner prefix. Child names hold no `/`, so the owner
+/// is everything before the last one (a local part may hold a `/`).
 pub fn short_name(e: &Entry) -> &str {
-    e.name.split_once('/').map_or(e.name.as_str(), |(_, n)| n)
+    e.name.rsplit_once('/').map_or(e.name.as_str(), |(_, n)| n)
 }
 
 fn check_child_name(name: &str) -> ServiceResult<&str> {
@@ -150,7 +153,7 @@ impl Provisioning {
         if child == Child::Identity && name.eq_ignore_ascii_case(DEFAULT_IDENTITY) {
             return Err(exists());
         }
-        let have = self.own_children(child, acct.id).await?;
+        let have = self.own_children(child, &acct.name).await?;
         if have
             .iter()
             .any(|c| short_name(c).eq_ignore_ascii_case(name))
@@ -195,7 +198,7 @@ impl Provisioning {
         attrs.set_one("zimbraCreateTimestamp", generalized_time_now());
         let e = self
             .dir
-            .create_entry_with_id(child.kind(), id, &child_name(acct.id, name), attrs)
+            .create_entry_with_id(child.kind(), id, &child_name(&acct.name, name), attrs)
             .await
             .map_err(|e| {
                 if e.code == FaultCode::Failure {
@@ -238,11 +241,11 @@ impl Provisioning {
             out.push(Entry {
                 kind: EntryKind::Identity,
                 id: acct.id,
-                name: child_name(acct.id, DEFAULT_IDENTITY),
+                name: child_name(&acct.name, DEFAULT_IDENTITY),
                 attrs,
             });
         }
-        out.extend(self.own_children(child, acct.id).await?);
+        out.extend(self.own_children(child, &acct.name).await?);
         Ok(out)
     }
 
@@ -251,8 +254,8 @@ impl Provisioning {
     /// Cost: lists every entry of the kind (the seam has no prefix search).
     // LIMITATION: a scan of the kind; a per-owner listing in the Directory seam would
     // make it proportional to the account's own children.
-    async fn own_children(&self, child: Child, owner: ZimbraId) -> ServiceResult<Vec<Entry>> {
-        let prefix = format!("{owner}/");
+    async fn own_children(&self, child: Child, owner: &str) -> ServiceResult<Vec<Entry>> {
+        let prefix = format!("{}/", owner.to_lowercase());
         let mut v: Vec<Entry> = self
             .dir
             .list_entries(child.kind(), None)
@@ -271,7 +274,7 @@ impl Provisioning {
     pub async fn get_child(&self, child: Child, account: &str, key: &str) -> ServiceResult<Entry> {
         let acct = self.get_account(account).await?;
         let key = key.trim();
-        self.own_children(child, acct.id)
+        self.own_children(child, &acct.name)
             .await?
             .into_iter()
             .find(|c| {
@@ -313,7 +316,7 @@ impl Provisioning {
         let out = match new_name {
             Some(n) if !n.eq_ignore_ascii_case(short_name(&c)) => {
                 let n = check_child_name(&n)?.to_string();
-                let owner = c.name.split_once('/').map_or("", |(o, _)| o).to_string();
+                let owner = c.name.rsplit_once('/').map_or("", |(o, _)| o).to_string();
                 self.dir
                     .rename_and_modify(child.kind(), c.id, &format!("{owner}/{n}"), &edits)
                     .await
@@ -344,11 +347,31 @@ impl Provisioning {
         Ok(())
     }
 
-    /// Deletes every child of a deleted account.
+    /// Deletes every child of an account about to be deleted.
     pub(super) async fn delete_children(&self, acct: &Entry) -> ServiceResult<()> {
         for child in [Child::Identity, Child::Signature, Child::DataSource] {
-            for c in self.own_children(child, acct.id).await? {
+            for c in self.own_children(child, &acct.name).await? {
                 self.dir.delete_entry(child.kind(), c.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After an account moved from `old` to `new`, renames its children to the new
+    /// owner prefix. A backend that already moved them with the account (LDAP moves a
+    /// subtree) is left alone: each child is re-read and skipped when already renamed.
+    pub(super) async fn rename_children(&self, old: &str, new: &str) -> ServiceResult<()> {
+        let old_prefix = format!("{}/", old.to_lowercase());
+        for child in [Child::Identity, Child::Signature, Child::DataSource] {
+            for c in self.own_children(child, old).await? {
+                let key = EntryKey::Id(c.id);
+                let Some(now) = self.dir.get_entry(child.kind(), &key).await? else {
+                    continue;
+                };
+                if now.name.to_lowercase().starts_with(&old_prefix) {
+                    let renamed = child_name(new, short_name(&now));
+                    self.dir.rename_entry(child.kind(), c.id, &renamed).await?;
+                }
             }
         }
         Ok(())

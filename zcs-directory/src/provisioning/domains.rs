@@ -102,9 +102,15 @@ impl Provisioning {
         }
         let result = match moved(&e.name, old, new) {
             Some(name) => {
-                self.dir
+                let r = self
+                    .dir
                     .rename_and_modify(e.kind, e.id, &name, &edits)
-                    .await
+                    .await;
+                let is_account = matches!(e.kind, EntryKind::Account | EntryKind::CalendarResource);
+                if r.is_ok() && is_account {
+                    self.rename_children(&e.name, &name).await?;
+                }
+                r
             }
             None if !edits.is_empty() => self.dir.modify_entry(e.kind, e.id, &edits).await,
             None => return Ok(()),
