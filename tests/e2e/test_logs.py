@@ -28,6 +28,8 @@ def server(tmp_path_factory):
     zcs.zmprov("ca", USER, PASSWORD)
     zcs.env.pop("RUST_LOG", None)
     zcs.run("zmlocalconfig", "-e", "zmstat_interval=1")
+    zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE",
+                  "zimbraPop3CleartextLoginEnabled", "TRUE")
     zcs.start()
     yield zcs
     zcs.stop()

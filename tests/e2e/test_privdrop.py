@@ -52,6 +52,8 @@ def server():
     z.zmprov("ms", host, "zimbraImapBindPort", z.imap_port)
     z.zmprov("cd", "priv.test")
     z.zmprov("ca", USER, PASSWORD)
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE",
+                "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.run("zmlocalconfig", "-e", f"zimbra_user={RUN_AS}")
     # The unprivileged user must be able to reach the home: refused with a clear word.
     refused = z.run("zmcontrol", "start", check=False)
