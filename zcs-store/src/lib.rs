@@ -20,9 +20,9 @@
 //!
 //! # Ids and IMAP
 //! Mailboxes get ids from 1, never reused. Items (folders, messages and every other
-//! kind) share one id sequence per mailbox from 257; system folders have Zimbra's fixed ids. A message's
-//! IMAP UID is the item id current when it entered its folder, so UIDs grow within a
-//! folder and UIDNEXT is the mailbox's next item id. Every change bumps the mailbox's
+//! kind) share one id sequence per mailbox from 257; system folders have Zimbra's fixed
+//! ids. A message's IMAP UID is the item id current when it entered its folder, so UIDs
+//! grow within a folder and UIDNEXT is the mailbox's next item id. Every change bumps the mailbox's
 //! change number by one; that number is IMAP's MODSEQ. [`Mailbox::folders`] leaves out
 //! the hidden ROOT (11) and USER_ROOT (1).
 //!

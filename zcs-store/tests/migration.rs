@@ -57,7 +57,8 @@ async fn a_version_2_database_is_migrated() {
     let reply = mb
         .append(
             ItemId(folder::INBOX),
-            b"Subject: Re: message 1\r\nMessage-ID: <r@x>\r\nIn-Reply-To: <m1@example.com>\r\n\r\nx\r\n",
+            b"Subject: Re: message 1\r\nMessage-ID: <r@x>\r\n\
+              In-Reply-To: <m1@example.com>\r\n\r\nx\r\n",
             Flags(0),
             2,
         )
