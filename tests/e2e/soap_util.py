@@ -58,8 +58,10 @@ def post(url, body, ctx=None, headers=None, timeout=30):
         return e.code, dict(e.headers), e.read().decode()
 
 
-def envelope(body_xml, token=None):
+def envelope(body_xml, token=None, context_xml=None):
     ctx = f"<authToken>{token}</authToken>" if token else ""
+    if context_xml is not None:
+        ctx = context_xml
     return (f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Header><context xmlns="urn:zimbra">'
             f'{ctx}<userAgent name="zcs-e2e"/></context></soap:Header><soap:Body>{body_xml}'
             f"</soap:Body></soap:Envelope>")
@@ -201,10 +203,29 @@ def run_test(test, props, urls, ctx):
         for k, v in list(el.attrib.items()):
             el.attrib[k] = props.sub(v)
     raw = ET.tostring(body_el, encoding="unicode")
+    context_xml = None
+    rc = test.find(f"{{{T}}}requestContext")
+    if rc is not None:
+        # t:requestContext replaces the header context's content.
+        parts = []
+        for child in rc:
+            c = copy.deepcopy(child)
+            for el in c.iter():
+                el.tag = el.tag.split("}")[-1]
+                if el.text:
+                    el.text = props.sub(el.text)
+                for k, v in list(el.attrib.items()):
+                    el.attrib[k] = props.sub(v)
+            c.tail = None
+            parts.append(ET.tostring(c, encoding="unicode"))
+        context_xml = "".join(parts)
+    delay = test.get("delay")
+    if delay and delay.isdigit():
+        time.sleep(min(int(delay), 10_000) / 1000)
     ns = body_el.tag[1:].split("}")[0] if body_el.tag.startswith("{") else ""
     url = urls["admin"] if ns == "urn:zimbraAdmin" else urls["user"]
     token = props.values.get("authToken")
-    status, _, text = post(url, envelope(raw, token), ctx)
+    status, _, text = post(url, envelope(raw, token, context_xml), ctx)
     try:
         root = ET.fromstring(text)
     except ET.ParseError:

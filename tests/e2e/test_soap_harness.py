@@ -24,6 +24,7 @@ def zcs(tmp_path_factory):
     z.zmprov("mcf", "zimbraPasswordMinLength", "6", check=False)
     z.zmprov("mc", "default", "zimbraPasswordMinLength", "6", check=False)
     z.zmprov("cd", "zimbra.com", check=False)
+    z.zmprov("mcf", "zimbraDefaultDomainName", "zimbra.com", check=False)
     z.zmprov("ca", "admin@zimbra.com", "test123", "zimbraIsAdminAccount", "TRUE")
     z.start()
     yield z

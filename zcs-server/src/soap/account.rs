@@ -90,6 +90,21 @@ fn login_name(req: &Element) -> ServiceResult<(String, String)> {
     ))
 }
 
+/// The account whose `zimbraForeignPrincipal` is `principal`.
+// LIMITATION: a scan of every account; the directory has no attribute index for it yet.
+async fn by_foreign_principal(
+    svc: &super::SoapService,
+    principal: &str,
+) -> ServiceResult<Option<Entry>> {
+    let all = svc.prov.all_accounts(None).await?;
+    Ok(all.into_iter().find(|a| {
+        a.attrs
+            .get_all("zimbraForeignPrincipal")
+            .iter()
+            .any(|v| v == principal)
+    }))
+}
+
 /// AuthRequest, user (urn:zimbraAccount) or admin (urn:zimbraAdmin): a password
 /// login, or re-validation of an `authToken` the request carries.
 pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> ServiceResult<Element> {
@@ -132,8 +147,11 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
             None => return Err(ServiceError::auth_failed()),
         },
         "name" => key,
-        // LIMITATION: by="foreignPrincipal" (zimbraForeignPrincipal lookup) and
-        // "krb5Principal" are not supported.
+        "foreignPrincipal" => match by_foreign_principal(svc, &key).await? {
+            Some(a) => a.name,
+            None => return Err(ServiceError::auth_failed()),
+        },
+        // LIMITATION: by="krb5Principal" is not supported.
         _ => {
             return Err(ServiceError::invalid_request(format!(
                 "unsupported account by: {by}"
