@@ -81,6 +81,7 @@ def test_server_on_sql_directory(database, tmp_path):
     z = Zcs(tmp_path / "home")
     z.run("zmlocalconfig", "-e", f"zcs_directory_url={database}")
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     try:
         z.zmprov("cd", "db.test")

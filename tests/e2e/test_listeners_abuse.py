@@ -20,6 +20,7 @@ PASSWORD = "abuse-pass-1"
 def zcs(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("zcs-abuse"))
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     z.zmprov("cd", "abuse.test")
     z.zmprov("ca", USER, PASSWORD)

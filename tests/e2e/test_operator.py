@@ -30,6 +30,7 @@ def fresh(tmp_path_factory):
     z.zmprov("ms", host, "zimbraSmtpPort", z.smtp_port, "zimbraLmtpBindPort", z.lmtp_port,
              "zimbraImapBindPort", z.imap_port, "zimbraPop3BindPort", z.pop3_port,
              *z.tls_and_http_port_args())
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     z.zmprov("cd", DOMAIN)
     z.zmprov("ca", USER, PASSWORD)

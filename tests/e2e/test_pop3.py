@@ -19,6 +19,7 @@ MESSAGES = [f"Subject: pop {i}\r\n\r\nbody {i}\r\n.leading dot\r\n".encode() for
 def zcs(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("zcs-pop3"))
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     z.zmprov("cd", "pop.test")
     z.zmprov("ca", USER, PASSWORD)

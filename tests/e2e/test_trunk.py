@@ -70,6 +70,7 @@ def a_body_word(raw):
 def zcs(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("zcs-home"))
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     yield z
     z.stop()

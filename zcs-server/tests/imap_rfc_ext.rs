@@ -474,3 +474,39 @@ async fn session_limit_per_account() {
     assert!(done.starts_with("x NO [LIMIT]"), "{done}");
     let _ = MIXED;
 }
+
+#[tokio::test]
+async fn binary_fetch_decodes_parts() {
+    let server = start(test_config()).await;
+    let raw = b"From: a@x.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n--b\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+AAECAw==\r\n--b--\r\n";
+    server.backend.alice.deliver(2, raw);
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    let (u, done) = c
+        .cmd_raw("a", "FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
+        .await;
+    assert!(done.starts_with("a OK"), "{done}");
+    let text = String::from_utf8_lossy(&u[0]).into_owned();
+    assert!(text.contains("BINARY.SIZE[1] 5"), "{text}");
+    assert!(text.contains("BINARY[1] {5}\r\ncaf\u{e9}"), "{text}");
+    c.send("b FETCH 1 BINARY.PEEK[2]").await;
+    let mut tcp_text = Vec::new();
+    loop {
+        let line = c.read().await.unwrap();
+        let done = line.starts_with(b"b ");
+        tcp_text.extend_from_slice(&line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        tcp_text
+            .windows(12)
+            .any(|w| w == b"~{4}\r\n\x00\x01\x02\x03)\r"),
+        "{tcp_text:?}"
+    );
+}

@@ -8,10 +8,12 @@
 //! words or charsets is left to the client, as IMAP wants.
 
 mod address;
+mod binary;
 mod section;
 mod structure;
 
 pub use address::parse_address_list;
+pub use binary::{Decoded, binary_part};
 pub use section::extract;
 pub use structure::{write_body_structure, write_envelope};
 

@@ -9,7 +9,7 @@ use crate::imap::parser::{Section, SectionText};
 /// Finds the entity a part path names. The root message's body is part 1 when it is not
 /// a multipart; inside a message/rfc822 part the path continues in the encapsulated
 /// message's body (RFC 3501 §6.4.5).
-fn resolve<'p, 'a>(root: &'p Part<'a>, path: &[u32]) -> Option<&'p Part<'a>> {
+pub(super) fn resolve<'p, 'a>(root: &'p Part<'a>, path: &[u32]) -> Option<&'p Part<'a>> {
     let mut cur = root;
     for (i, &n) in path.iter().enumerate() {
         let container = match (&cur.message, i) {

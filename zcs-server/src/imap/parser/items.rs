@@ -96,6 +96,16 @@ pub enum FetchAtt {
         section: Section,
         partial: Option<(u32, u32)>,
     },
+    /// `BINARY[part]` or `BINARY.PEEK[part]` (RFC 3516 §4.2), optional partial.
+    Binary {
+        peek: bool,
+        part: Vec<u32>,
+        partial: Option<(u32, u32)>,
+    },
+    /// `BINARY.SIZE[part]` (RFC 3516 §4.2).
+    BinarySize {
+        part: Vec<u32>,
+    },
 }
 
 /// The items of one FETCH command, macros expanded.
@@ -238,17 +248,26 @@ impl Cursor<'_> {
             "UID" => FetchAtt::Uid,
             "MODSEQ" => FetchAtt::ModSeq,
             "BODY" if self.peek() != Some(b'[') => FetchAtt::Body,
+            // RFC 3516 §4.2: section-binary = "[" [section-part] "]".
+            "BINARY" | "BINARY.PEEK" | "BINARY.SIZE" => {
+                let section = self.section()?;
+                if section.text.is_some() {
+                    return Err("BINARY takes a part number only");
+                }
+                if name == "BINARY.SIZE" {
+                    FetchAtt::BinarySize { part: section.part }
+                } else {
+                    let partial = self.partial()?;
+                    FetchAtt::Binary {
+                        peek: name == "BINARY.PEEK",
+                        part: section.part,
+                        partial,
+                    }
+                }
+            }
             "BODY" | "BODY.PEEK" => {
                 let section = self.section()?;
-                let partial = if self.eat(b'<') {
-                    let origin = self.number()?;
-                    self.expect(b'.', "bad partial")?;
-                    let count = self.nz_number()?;
-                    self.expect(b'>', "bad partial")?;
-                    Some((origin, count))
-                } else {
-                    None
-                };
+                let partial = self.partial()?;
                 FetchAtt::BodySection {
                     peek: name == "BODY.PEEK",
                     section,
@@ -258,6 +277,18 @@ impl Cursor<'_> {
             _ => return Err("unknown fetch attribute"),
         };
         Ok(att)
+    }
+
+    /// RFC 3501 §9 `<origin.count>`, when present.
+    fn partial(&mut self) -> Step<Option<(u32, u32)>> {
+        if !self.eat(b'<') {
+            return Ok(None);
+        }
+        let origin = self.number()?;
+        self.expect(b'.', "bad partial")?;
+        let count = self.nz_number()?;
+        self.expect(b'>', "bad partial")?;
+        Ok(Some((origin, count)))
     }
 
     /// RFC 3501 §9 `section`: `[` [section-spec] `]`.

@@ -21,7 +21,10 @@ use crate::imap::sequence::SequenceSet;
 fn sets_seen(att: &FetchAtt) -> bool {
     matches!(
         att,
-        FetchAtt::BodySection { peek: false, .. } | FetchAtt::Rfc822 | FetchAtt::Rfc822Text
+        FetchAtt::BodySection { peek: false, .. }
+            | FetchAtt::Binary { peek: false, .. }
+            | FetchAtt::Rfc822
+            | FetchAtt::Rfc822Text
     )
 }
 
@@ -48,6 +51,18 @@ impl<'a> Chunks<'a> {
     fn literal(&mut self, data: Cow<'a, [u8]>) {
         self.cur
             .extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+        self.payload(data);
+    }
+
+    /// Appends a `literal8` (RFC 3516 §4.2) when the data holds NUL, else a literal.
+    fn literal8(&mut self, data: Cow<'a, [u8]>) {
+        if data.contains(&0) {
+            self.cur.push(b'~');
+        }
+        self.literal(data);
+    }
+
+    fn payload(&mut self, data: Cow<'a, [u8]>) {
         if data.len() < 16 * 1024 {
             self.cur.extend_from_slice(&data);
         } else {
@@ -153,6 +168,44 @@ fn render<'a>(
                 };
                 out.push(b' ');
                 ch.literal(data);
+            }
+            FetchAtt::Binary { part, partial, .. } => {
+                let spec: Vec<String> = part.iter().map(u32::to_string).collect();
+                out.extend_from_slice(format!("BINARY[{}]", spec.join(".")).as_bytes());
+                let data = match parsed
+                    .as_ref()
+                    .and_then(|p| mime::binary_part(p, raw_bytes, part))
+                {
+                    Some(mime::Decoded::Bytes(d)) => d,
+                    // LIMITATION: an unknown transfer encoding is sent undecoded rather
+                    // than failing the whole FETCH with UNKNOWN-CTE.
+                    Some(mime::Decoded::UnknownCte) | None => Cow::Borrowed(&[][..]),
+                };
+                let data = match partial {
+                    Some((origin, count)) => {
+                        out.extend_from_slice(format!("<{origin}>").as_bytes());
+                        let start = (*origin as usize).min(data.len());
+                        let end = start.saturating_add(*count as usize).min(data.len());
+                        match data {
+                            Cow::Borrowed(b) => Cow::Borrowed(&b[start..end]),
+                            Cow::Owned(v) => Cow::Owned(v[start..end].to_vec()),
+                        }
+                    }
+                    None => data,
+                };
+                out.push(b' ');
+                ch.literal8(data);
+            }
+            FetchAtt::BinarySize { part } => {
+                let spec: Vec<String> = part.iter().map(u32::to_string).collect();
+                let size = match parsed
+                    .as_ref()
+                    .and_then(|p| mime::binary_part(p, raw_bytes, part))
+                {
+                    Some(mime::Decoded::Bytes(d)) => d.len(),
+                    Some(mime::Decoded::UnknownCte) | None => 0,
+                };
+                out.extend_from_slice(format!("BINARY.SIZE[{}] {size}", spec.join(".")).as_bytes());
             }
         }
     }
