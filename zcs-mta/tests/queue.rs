@@ -532,3 +532,50 @@ fn queue_files_on_disk_decode() {
     assert!(QueueId::parse(&parsed.id).is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn holding_a_message_during_delivery_keeps_its_recipient_states() {
+    // bob is delivered, carol deferred; the attempt takes 300 ms.
+    let t = Arc::new(Scripted {
+        delay: Duration::from_millis(300),
+        ..Arc::into_inner(Scripted::new(|r, _| {
+            if r.starts_with("bob") {
+                Outcome::Delivered
+            } else {
+                Outcome::Deferred
+            }
+        }))
+        .unwrap()
+    });
+    let run = start("hold-active", fast_config(), t.clone());
+    let env = Envelope::new(
+        "alice@example.com",
+        &["bob@example.org", "carol@example.net"],
+    );
+    let id = run.queue.enqueue(env, MESSAGE).await.unwrap();
+    wait_for("active", || {
+        run.queue.list(QueueName::Active).unwrap().contains(&id)
+    })
+    .await;
+
+    let args: Vec<String> = ["hold", id.as_str()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = zcs_mta::queue::cli::run(&args, &run.dir).unwrap();
+    assert!(out.contains("1 message placed on hold"), "{out}");
+    wait_for("the attempt to end", || t.seen().len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert!(run.queue.list(QueueName::Deferred).unwrap().is_empty());
+    let held = run.queue.read(QueueName::Hold, &id).unwrap();
+    assert!(matches!(
+        held.envelope.recipients[0].state,
+        RcptState::Delivered(_)
+    ));
+    assert!(matches!(
+        held.envelope.recipients[1].state,
+        RcptState::Deferred(_)
+    ));
+    run.stop().await;
+}

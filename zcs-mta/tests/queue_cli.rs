@@ -137,6 +137,19 @@ fn hold_release_requeue_delete() {
         std::slice::from_ref(&new)
     );
 
+    // Requeue resets the retry count but keeps what each recipient went through.
+    let out = zmqueue(&dir, &["requeue", late.as_str()]).unwrap();
+    assert!(out.contains("1 message requeued"), "{out}");
+    let requeued = queue.read(QueueName::Incoming, &late).unwrap();
+    assert_eq!(requeued.attempts, 0);
+    assert!(matches!(
+        requeued.envelope.recipients[0].state,
+        RcptState::Deferred(_)
+    ));
+    zmqueue(&dir, &["hold", late.as_str()]).unwrap();
+    zmqueue(&dir, &["release", late.as_str()]).unwrap();
+    assert!(queue.read(QueueName::Deferred, &late).is_ok());
+
     assert!(
         zmqueue(&dir, &["delete", new.as_str(), "deferred"]).is_err(),
         "not in deferred"
@@ -212,5 +225,25 @@ fn qshape_counts_recipients_per_domain_and_age() {
         .position(|l| l.contains("example.org"))
         .unwrap();
     assert!(net < org);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn qshape_by_sender_domain() {
+    let (dir, _queue, _new, _late) = setup("qshape-s");
+    let out = zmqueue(&dir, &["qshape", "-s", "incoming", "deferred"]).unwrap();
+    let row = |name: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap();
+        line.split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("TOTAL")[0], "2");
+    assert_eq!(row("example.com")[0], "1");
+    assert_eq!(row("MAILER-DAEMON")[0], "1");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,7 +13,7 @@
 //! | `requeue <id\|ALL> [queue]`| `postsuper -r <id\|ALL> [queue]`  |
 //! | `delete <id\|ALL> [queue]` | `postsuper -d <id\|ALL> [queue]`  |
 //! | `flush`                    | `postqueue -f`                    |
-//! | `qshape [queue...]`        | `qshape [queue...]`               |
+//! | `qshape [-s] [queue...]`   | `qshape [-s] [queue...]`          |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -42,7 +42,7 @@ pub enum CliError {
 
 const USAGE: &str = "usage: zmqueue list [queue...] | show <id> | hold <id|ALL> [queue] | \
 release <id|ALL> | requeue <id|ALL> [queue] | delete <id|ALL> [queue] | flush | \
-qshape [queue...]\nqueues: incoming active deferred hold corrupt";
+qshape [-s] [queue...]\nqueues: incoming active deferred hold corrupt";
 
 /// The queue directory of the zcs home named by `ZCS_HOME`: `$ZCS_HOME/data/mta/queue`.
 ///
@@ -107,10 +107,12 @@ pub fn run(args: &[String], dir: &Path) -> Result<String, CliError> {
                 "zmqueue: {count} deferred message(s) scheduled for delivery now\n"
             ))
         }
-        "qshape" => qshape(
-            &queue,
-            &queues(rest, &[QueueName::Incoming, QueueName::Active])?,
-        ),
+        "qshape" => {
+            let by_sender = rest.first().is_some_and(|a| a == "-s");
+            let rest = if by_sender { &rest[1..] } else { rest };
+            let default = [QueueName::Incoming, QueueName::Active];
+            qshape(&queue, &queues(rest, &default)?, by_sender)
+        }
         _ => Err(usage()),
     }
 }
@@ -242,8 +244,9 @@ fn show(queue: &Queue, id: &QueueId) -> Result<String, CliError> {
     Ok(out)
 }
 
-/// hold / release / requeue / delete of one id or `ALL`. Messages in `active` are being
-/// delivered: only `delete` touches them (the manager notices the file is gone).
+/// hold / release / requeue / delete of one id or `ALL`. Holding or deleting a message in
+/// `active` is safe: the manager notices at the end of the attempt and writes its result
+/// into the held copy (or drops it). Requeue does not take messages from `active`.
 fn change(
     queue: &Queue,
     command: &str,
@@ -252,7 +255,7 @@ fn change(
 ) -> Result<usize, CliError> {
     use QueueName::*;
     let (allowed, to): (&[QueueName], Option<QueueName>) = match command {
-        "hold" => (&[Incoming, Deferred], Some(Hold)),
+        "hold" => (&[Incoming, Active, Deferred, Corrupt], Some(Hold)),
         "release" => (&[Hold], Some(Deferred)),
         "requeue" => (&[Incoming, Deferred, Hold, Corrupt], Some(Incoming)),
         _ => (&[Incoming, Active, Deferred, Hold, Corrupt], None),
@@ -283,6 +286,7 @@ fn change(
     for (q, id) in targets {
         let done = match to {
             Some(to) if to == q => false,
+            Some(Incoming) => requeue(queue, &id, q)?,
             Some(to) => {
                 let moved = queue.move_to(&id, q, to)?;
                 if moved && to == Deferred {
@@ -304,8 +308,29 @@ fn change(
     Ok(count)
 }
 
-/// Postfix `qshape`: messages per recipient domain and age bucket (minutes).
-fn qshape(queue: &Queue, names: &[QueueName]) -> Result<String, CliError> {
+/// Moves a message to `incoming` with its retry count reset (the backoff starts again).
+/// The rewrite happens in `hold`, which the manager never reads, so a running manager
+/// never sees a half-done requeue.
+fn requeue(queue: &Queue, id: &QueueId, from: QueueName) -> Result<bool, CliError> {
+    if from != QueueName::Hold && !queue.move_to(id, from, QueueName::Hold)? {
+        return Ok(false);
+    }
+    match queue.read(QueueName::Hold, id) {
+        Ok(mut file) => {
+            file.attempts = 0;
+            file.id = id.to_string();
+            queue.write(QueueName::Hold, &file, None)?;
+        }
+        // An unreadable file is requeued as it is; the manager sends it back to corrupt.
+        Err(QueueError::Corrupt { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(queue.move_to(id, QueueName::Hold, QueueName::Incoming)?)
+}
+
+/// Postfix `qshape`: messages per recipient domain (or sender domain with `-s`) and age
+/// bucket (minutes).
+fn qshape(queue: &Queue, names: &[QueueName], by_sender: bool) -> Result<String, CliError> {
     const BUCKETS: [i64; 9] = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
     let now = unix_now_ms();
     let mut rows: BTreeMap<String, [usize; 10]> = BTreeMap::new();
@@ -317,6 +342,16 @@ fn qshape(queue: &Queue, names: &[QueueName]) -> Result<String, CliError> {
             };
             let minutes = (now - file.arrival).max(0) / 60_000;
             let bucket = BUCKETS.iter().position(|b| minutes < *b).unwrap_or(9);
+            if by_sender {
+                // One count per message, by the sender's domain (`MAILER-DAEMON` for <>).
+                let domain = match file.envelope.sender.as_str() {
+                    "" => "MAILER-DAEMON".to_string(),
+                    sender => domain_of(sender),
+                };
+                rows.entry(domain).or_default()[bucket] += 1;
+                total[bucket] += 1;
+                continue;
+            }
             for r in &file.envelope.recipients {
                 if r.state.is_final() {
                     continue;

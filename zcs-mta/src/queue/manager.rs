@@ -216,6 +216,8 @@ impl QueueManager {
             }
             Err(e) => return Err(e),
         };
+        // The file name is authoritative: every later write goes to this id.
+        file.id = id.to_string();
 
         let delivered_local = self.deliver(&mut file).await;
         self.finish(id, file, delivered_local).await
@@ -335,7 +337,14 @@ impl QueueManager {
         }
 
         if !self.queue.path(QueueName::Active, id).exists() {
-            tracing::info!(qid = %file.id, "queue: message removed by an operator during delivery");
+            // An operator held or deleted it meanwhile. A held copy gets this attempt's
+            // recipient states so that a release does not deliver twice.
+            if self.queue.path(QueueName::Hold, id).exists() {
+                self.queue.write(QueueName::Hold, &file, None)?;
+                tracing::info!(qid = %file.id, "queue: held during delivery; state kept");
+            } else {
+                tracing::info!(qid = %file.id, "queue: removed by an operator during delivery");
+            }
             return Ok(());
         }
         let backoff = config.backoff(file.attempts);
