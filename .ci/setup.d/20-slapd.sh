@@ -9,11 +9,15 @@
 #   ZCS_TEST_LDAP_BIND_DN        the root DN, uid=zimbra,cn=admins,cn=zimbra
 #   ZCS_TEST_LDAP_BIND_PASSWORD  a random password made for this run
 #   ZCS_TEST_LDAP_PID            slapd's PID (stop it with: kill "$ZCS_TEST_LDAP_PID")
+# and, when openssl made a throwaway CA and server certificate for 127.0.0.1 (slapd then
+# also speaks StartTLS on the plain port):
+#   ZCS_TEST_LDAPS_URL           ldaps://127.0.0.1:PORT2
+#   ZCS_TEST_LDAP_CA             the CA certificate (PEM) that signed slapd's certificate
 # State (config, database, PID file) lives under target/ci/slapd. Never exits: a failure
 # prints why and returns.
 
 zcs_slapd_setup() {
-  local root work port pw pid schema
+  local root work port tls_port pw pid schema tls_conf="" listen
   root=$(pwd)
   work="$root/target/ci/slapd"
   schema="$root/zcs-directory/schema/zimbra.schema"
@@ -56,6 +60,30 @@ zcs_slapd_setup() {
 print(s.getsockname()[1])') || { echo "slapd: no free port"; return 0; }
   pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
+  # TLS: a throwaway CA and a certificate for 127.0.0.1, valid two days.
+  listen="ldap://127.0.0.1:$port/"
+  tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || tls_port=""
+  if command -v openssl >/dev/null 2>&1 && [ -n "$tls_port" ] && (
+      cd "$work" &&
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=zcs test LDAP CA" -keyout ca.key -out ca.pem \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+      printf '%s\n' subjectAltName=IP:127.0.0.1 basicConstraints=CA:FALSE \
+        extendedKeyUsage=serverAuth > server.ext &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.pem
+    ) >"$work/tls.log" 2>&1; then
+    tls_conf="TLSCACertificateFile $work/ca.pem
+TLSCertificateFile $work/server.pem
+TLSCertificateKeyFile $work/server.key"
+    listen="$listen ldaps://127.0.0.1:$tls_port/"
+  else
+    echo "slapd: no TLS (openssl missing or failed; see $work/tls.log)"
+  fi
+
   cat > "$work/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -68,6 +96,7 @@ argsfile $work/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 sizelimit unlimited
+$tls_conf
 database mdb
 maxsize 1073741824
 suffix ""
@@ -95,7 +124,7 @@ EOF
     echo "slapd: configuration rejected:"; cat "$work/slaptest.log"
     return 0
   fi
-  if ! slapd -h "ldap://127.0.0.1:$port/" -F "$work/slapd.d" >"$work/slapd.log" 2>&1; then
+  if ! slapd -h "$listen" -F "$work/slapd.d" >"$work/slapd.log" 2>&1; then
     echo "slapd: did not start:"; cat "$work/slapd.log"
     return 0
   fi
@@ -119,7 +148,11 @@ EOF
   export ZCS_TEST_LDAP_BIND_DN="uid=zimbra,cn=admins,cn=zimbra"
   export ZCS_TEST_LDAP_BIND_PASSWORD="$pw"
   export ZCS_TEST_LDAP_PID="$pid"
-  echo "slapd pid $pid on $ZCS_TEST_LDAP_URL (suffix \"\", schema $schema)"
+  if [ -n "$tls_conf" ]; then
+    export ZCS_TEST_LDAPS_URL="ldaps://127.0.0.1:$tls_port"
+    export ZCS_TEST_LDAP_CA="$work/ca.pem"
+  fi
+  echo "slapd pid $pid on $listen (suffix \"\", schema $schema)"
 }
 
 zcs_slapd_setup || echo "slapd: setup failed; LDAP suites will skip"

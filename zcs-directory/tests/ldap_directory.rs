@@ -564,9 +564,10 @@ async fn identities_live_under_their_account() {
     let tree = Subtree::new(&url, &dn, &pw).await;
     let dir = LdapDirectory::connect(tree.config()).await.unwrap();
     let joe = dir
-        .create_entry(EntryKind::Account, "joe@x.test", Attrs::new())
+        .create_entry(EntryKind::Account, "Joe@x.test", Attrs::new())
         .await
         .unwrap();
+    // Provisioning names children `<lower-cased account name>/<name>`; the spelling holds.
     let id = dir
         .create_entry(
             EntryKind::Identity,
@@ -771,4 +772,48 @@ async fn zimbra_dns_at_the_root_of_the_directory() {
     }
     dir.close().await;
     let _ = ldap.unbind().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_ldaps_and_starttls_with_a_private_ca() {
+    let Some((url, dn, pw)) = server("tls_ldaps_and_starttls_with_a_private_ca") else {
+        return;
+    };
+    let (Ok(ldaps), Ok(ca)) = (
+        std::env::var("ZCS_TEST_LDAPS_URL"),
+        std::env::var("ZCS_TEST_LDAP_CA"),
+    ) else {
+        eprintln!("SKIPPED: ZCS_TEST_LDAPS_URL or ZCS_TEST_LDAP_CA not set (tls on ldap)");
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+
+    // ldaps:// trusting the CA that signed slapd's certificate.
+    let mut config = LdapConfig::new(&ldaps, &dn, &pw).with_base(&tree.base);
+    config.tls_ca_file = Some(ca.clone().into());
+    let dir = LdapDirectory::connect(config).await.expect("ldaps");
+    let cos = dir
+        .create_entry(EntryKind::Cos, "tls", Attrs::new())
+        .await
+        .unwrap();
+    dir.close().await;
+
+    // StartTLS on the plain port, configured by URL.
+    let by_url = format!(
+        "{url}/{}????bindname={},X-BINDPW={},X-STARTTLS,X-TLS-CA={}",
+        pct(&tree.base),
+        pct(&dn),
+        pct(&pw),
+        pct(&ca)
+    );
+    let dir = open_directory(&by_url).await.expect("StartTLS");
+    let back = dir
+        .get_entry(EntryKind::Cos, &EntryKey::Id(cos.id))
+        .await
+        .unwrap();
+    assert_eq!(back, Some(cos));
+
+    // The system's roots do not know the throwaway CA: refused, not silently accepted.
+    let untrusted = LdapConfig::new(&ldaps, &dn, &pw).with_base(&tree.base);
+    assert!(LdapDirectory::connect(untrusted).await.is_err());
 }

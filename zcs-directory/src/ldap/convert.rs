@@ -101,11 +101,15 @@ impl Raw {
         out
     }
 
-    /// The entry's name: `zcsEntryName` when set, else what the DN says.
+    /// The entry's name: what the DN says, spelt as `zcsEntryName` when that is the same
+    /// name in other case. A `zcsEntryName` naming something else is out of date (the
+    /// entry moved with its parent, as identities do when their account is renamed) and
+    /// the DN wins.
     pub fn name(&self, dit: &Dit, kind: EntryKind) -> Option<String> {
+        let derived = dit.name_of(kind, &self.dn)?;
         match self.attrs.get(ENTRY_NAME) {
-            Some(n) => Some(n.to_string()),
-            None => dit.name_of(kind, &self.dn),
+            Some(n) if n.to_lowercase() == derived.to_lowercase() => Some(n.to_string()),
+            _ => Some(derived),
         }
     }
 

@@ -23,6 +23,9 @@ pub mod escape;
 mod ops;
 mod pool;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use zcs_core::{ServiceError, ServiceResult};
 
 pub use dit::Dit;
@@ -61,6 +64,9 @@ pub enum LdapDirectoryError {
     /// The directory URL cannot be used.
     #[error("directory LDAP: bad URL {0:?}")]
     Url(String),
+    /// The CA file for TLS cannot be read or holds no certificate.
+    #[error("directory LDAP: TLS CA file {path}: {reason}")]
+    TlsCa { path: String, reason: String },
 }
 
 impl LdapDirectoryError {
@@ -91,6 +97,11 @@ pub struct LdapConfig {
     pub base: String,
     /// Connections kept open.
     pub pool_size: usize,
+    /// Upgrade `ldap://` connections with StartTLS (RFC 4511 §4.14) before binding.
+    pub starttls: bool,
+    /// PEM file with the CA certificates that may sign the server's certificate, for
+    /// `ldaps://` and StartTLS; `None`: the system's trusted roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for LdapConfig {
@@ -100,6 +111,8 @@ impl std::fmt::Debug for LdapConfig {
             .field("bind_dn", &self.bind_dn)
             .field("base", &self.base)
             .field("pool_size", &self.pool_size)
+            .field("starttls", &self.starttls)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +126,8 @@ impl LdapConfig {
             bind_password: bind_password.to_string(),
             base: String::new(),
             pool_size: DEFAULT_POOL_SIZE,
+            starttls: false,
+            tls_ca_file: None,
         }
     }
 
@@ -124,7 +139,8 @@ impl LdapConfig {
 
     /// Reads an LDAP URL (RFC 4516): `ldap[s]://host:port/BASE????bindname=DN,X-BINDPW=PW`,
     /// every part percent-encoded. The DN part is the base (empty for a Zimbra directory);
-    /// the `bindname` extension (RFC 4516 §2) and `X-BINDPW` give the credentials. The
+    /// the `bindname` extension (RFC 4516 §2) and `X-BINDPW` give the credentials,
+    /// `X-STARTTLS` asks for StartTLS and `X-TLS-CA=PATH` names a PEM CA file. The
     /// attributes, scope and filter parts are ignored.
     ///
     /// # Errors
@@ -152,6 +168,10 @@ impl LdapConfig {
                     config.bind_dn = value;
                 } else if name.eq_ignore_ascii_case("x-bindpw") {
                     config.bind_password = value;
+                } else if name.eq_ignore_ascii_case("x-starttls") {
+                    config.starttls = !value.eq_ignore_ascii_case("false");
+                } else if name.eq_ignore_ascii_case("x-tls-ca") {
+                    config.tls_ca_file = Some(PathBuf::from(value));
                 }
             }
         }
@@ -187,6 +207,35 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// A TLS client configuration trusting the CA certificates in the PEM file at `path`
+/// (ring provider, rustls's safe protocol versions).
+fn tls_config(path: &Path) -> ServiceResult<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let bad = |reason: String| -> ServiceError {
+        LdapDirectoryError::TlsCa {
+            path: path.display().to_string(),
+            reason,
+        }
+        .into()
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// A [`Directory`](crate::Directory) stored on an LDAP server. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct LdapDirectory {
@@ -201,10 +250,16 @@ impl LdapDirectory {
     /// # Errors
     /// `service.FAILURE` when the server is unreachable or refuses the bind.
     pub async fn connect(config: LdapConfig) -> ServiceResult<Self> {
+        let tls = match &config.tls_ca_file {
+            Some(path) => Some(tls_config(path)?),
+            None => None,
+        };
         let target = pool::Target {
             url: config.url.clone(),
             bind_dn: config.bind_dn.clone(),
             bind_password: config.bind_password.clone(),
+            starttls: config.starttls,
+            tls,
         };
         let dir = LdapDirectory {
             pool: pool::Pool::new(target, config.pool_size),
@@ -259,11 +314,25 @@ mod tests {
         assert_eq!(c.bind_password, "s?cret");
         let c = LdapConfig::from_url("ldaps://h:636").unwrap();
         assert_eq!((c.url.as_str(), c.base.as_str()), ("ldaps://h:636", ""));
+        assert!(!c.starttls && c.tls_ca_file.is_none());
+        let c = LdapConfig::from_url("ldap://h/????x-starttls,X-TLS-CA=%2Fetc%2Fca.pem").unwrap();
+        assert!(c.starttls);
+        assert_eq!(c.tls_ca_file, Some(PathBuf::from("/etc/ca.pem")));
         for bad in ["sqlite:x", "ldap://", "ldap://u:p@h/", "ldap://h/%zz"] {
             assert!(LdapConfig::from_url(bad).is_err(), "{bad}");
         }
         let err = LdapConfig::from_url("http://h/????x-bindpw=secret").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(!format!("{c:?}").contains("bind_password"));
+    }
+
+    #[test]
+    fn ca_files_must_hold_certificates() {
+        let dir = std::env::temp_dir().join(format!("zcs-ldap-ca-{}", std::process::id()));
+        std::fs::write(&dir, "not a certificate").unwrap();
+        let err = tls_config(&dir).unwrap_err();
+        assert!(err.to_string().contains("no certificate"), "{err}");
+        std::fs::remove_file(&dir).unwrap();
+        assert!(tls_config(Path::new("/nonexistent/ca.pem")).is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! charge of what the operations mean.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -39,6 +40,10 @@ pub struct Target {
     pub url: String,
     pub bind_dn: String,
     pub bind_password: String,
+    /// StartTLS before binding.
+    pub starttls: bool,
+    /// The TLS client configuration; `None`: ldap3's (system roots).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for Target {
@@ -46,6 +51,7 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("url", &self.url)
             .field("bind_dn", &self.bind_dn)
+            .field("starttls", &self.starttls)
             .finish_non_exhaustive()
     }
 }
@@ -100,7 +106,12 @@ impl Pool {
 
     /// Opens and binds one connection.
     async fn connect(&self) -> Result<Ldap> {
-        let settings = LdapConnSettings::new().set_conn_timeout(CONNECT_TIMEOUT);
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(CONNECT_TIMEOUT)
+            .set_starttls(self.target.starttls);
+        if let Some(tls) = &self.target.tls {
+            settings = settings.set_config(tls.clone());
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.target.url)
             .await
             .map_err(|source| LdapDirectoryError::Connect {
