@@ -2,12 +2,19 @@
 //! (nesting, expansion, membership, rights), dynamic groups, calendar resources,
 //! identities / signatures / data sources, statuses, renameDomain, alias domains and
 //! catch-all resolution (spec 03 test ideas 21-40).
+//!
+//! Every case runs twice: on SQLite (`sqlite::`), and on OpenLDAP (`ldap::`) in a private
+//! `o=` subtree when `ZCS_TEST_LDAP_URL`, `ZCS_TEST_LDAP_BIND_DN` and
+//! `ZCS_TEST_LDAP_BIND_PASSWORD` are set (skipped loudly otherwise), so the provisioning
+//! rules are checked to be backend-neutral.
 
 mod common;
+mod ldap_env;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::{code, fixture};
+use ldap_env::ldap_provisioning;
 use zcs_core::{AttrEdit, Attrs, FaultCode};
 use zcs_directory::provisioning::{Child, Delivery};
 use zcs_directory::{AuthContext, EntryKey, Provisioning};
@@ -33,22 +40,17 @@ fn ctx() -> AuthContext {
     }
 }
 
-async fn setup() -> (common::Fixture, Provisioning) {
-    let f = fixture().await;
-    f.prov.create_domain("ex.test", Attrs::new()).await.unwrap();
+async fn seed(p: &Provisioning) {
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
     for u in ["a", "b", "c"] {
-        f.prov
-            .create_account(&format!("{u}@ex.test"), Some("Passw0rd!"), Attrs::new())
+        p.create_account(&format!("{u}@ex.test"), Some("Passw0rd!"), Attrs::new())
             .await
             .unwrap();
     }
-    let p = f.prov.clone();
-    (f, p)
 }
 
-#[tokio::test]
-async fn static_lists_nest_and_expand_once() {
-    let (_f, p) = setup().await;
+async fn static_lists_nest_and_expand_once(p: Provisioning) {
+    seed(&p).await;
     let l = p
         .create_distribution_list("L@ex.test", Attrs::new())
         .await
@@ -141,9 +143,8 @@ async fn static_lists_nest_and_expand_once() {
     assert!(p.group_membership("b@ex.test").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn list_rename_alias_and_status() {
-    let (_f, p) = setup().await;
+async fn list_rename_alias_and_status(p: Provisioning) {
+    seed(&p).await;
     let l = p
         .create_distribution_list("l@ex.test", Attrs::new())
         .await
@@ -209,9 +210,8 @@ async fn list_rename_alias_and_status() {
     assert_eq!(p.all_groups(Some("ex.test")).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn closing_an_account_takes_it_out_of_lists() {
-    let (_f, p) = setup().await;
+async fn closing_an_account_takes_it_out_of_lists(p: Provisioning) {
+    seed(&p).await;
     p.create_distribution_list("l@ex.test", Attrs::new())
         .await
         .unwrap();
@@ -230,9 +230,8 @@ async fn closing_an_account_takes_it_out_of_lists() {
     assert!(p.expand_list("l@ex.test").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn dynamic_groups_follow_their_url() {
-    let (_f, p) = setup().await;
+async fn dynamic_groups_follow_their_url(p: Provisioning) {
+    seed(&p).await;
     let url = "ldap:///??sub?(&(objectClass=zimbraAccount)(zimbraAccountStatus=active))";
     let mut attrs = one("memberURL", url);
     attrs.set_one("zimbraIsACLGroup", "FALSE");
@@ -335,9 +334,8 @@ async fn dynamic_groups_follow_their_url() {
     assert_eq!(m, v(&["a@ex.test", "c@ex.test"]));
 }
 
-#[tokio::test]
-async fn send_rights_on_lists_and_domains() {
-    let (_f, p) = setup().await;
+async fn send_rights_on_lists_and_domains(p: Provisioning) {
+    seed(&p).await;
     p.create_domain("other.test", Attrs::new()).await.unwrap();
     p.create_account("o@other.test", Some("Passw0rd!"), Attrs::new())
         .await
@@ -508,9 +506,8 @@ async fn send_rights_on_lists_and_domains() {
     );
 }
 
-#[tokio::test]
-async fn calendar_resources() {
-    let (_f, p) = setup().await;
+async fn calendar_resources(p: Provisioning) {
+    seed(&p).await;
     assert_eq!(
         code(
             p.create_calendar_resource("room@ex.test", None, one("displayName", "Room"))
@@ -574,9 +571,8 @@ async fn calendar_resources() {
     assert!(p.all_calendar_resources(None).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn identities_signatures_data_sources() {
-    let (_f, p) = setup().await;
+async fn identities_signatures_data_sources(p: Provisioning) {
+    seed(&p).await;
     let i = p
         .create_child(
             Child::Identity,
@@ -736,9 +732,8 @@ async fn identities_signatures_data_sources() {
     );
 }
 
-#[tokio::test]
-async fn statuses_at_login_and_delivery() {
-    let (_f, p) = setup().await;
+async fn statuses_at_login_and_delivery(p: Provisioning) {
+    seed(&p).await;
     for (status, login, delivery) in [
         ("active", None, Delivery::Deliver),
         (
@@ -793,9 +788,8 @@ async fn statuses_at_login_and_delivery() {
     }
 }
 
-#[tokio::test]
-async fn rename_domain_moves_every_address_and_keeps_ids() {
-    let (_f, p) = setup().await;
+async fn rename_domain_moves_every_address_and_keeps_ids(p: Provisioning) {
+    seed(&p).await;
     let d = p
         .get_domain(&EntryKey::Name("ex.test".into()))
         .await
@@ -855,9 +849,8 @@ async fn rename_domain_moves_every_address_and_keeps_ids() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn resolution_alias_domains_and_catch_all() {
-    let (_f, p) = setup().await;
+async fn resolution_alias_domains_and_catch_all(p: Provisioning) {
+    seed(&p).await;
     p.create_alias_domain(
         "alias.test",
         &EntryKey::Name("ex.test".into()),
@@ -942,3 +935,42 @@ async fn resolution_alias_domains_and_catch_all() {
     );
     assert!(p.expand_list("a@ex.test").await.unwrap().is_empty());
 }
+
+/// Runs each case on both backends.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::fixture().await;
+                    super::$case(f.prov.clone()).await;
+                }
+            )*
+        }
+        mod ldap {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(env.prov.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    static_lists_nest_and_expand_once,
+    list_rename_alias_and_status,
+    closing_an_account_takes_it_out_of_lists,
+    dynamic_groups_follow_their_url,
+    send_rights_on_lists_and_domains,
+    calendar_resources,
+    identities_signatures_data_sources,
+    statuses_at_login_and_delivery,
+    rename_domain_moves_every_address_and_keeps_ids,
+    resolution_alias_domains_and_catch_all,
+);

@@ -1,15 +1,20 @@
 //! Password policy and lockout through `Provisioning` on SQLite: strength rules from the
 //! COS, history, ages, must-change, locked, failed-login lockout and its expiry
 //! (spec 02 test ideas 50-54, spec 03 idea 22).
+//!
+//! Every case runs on SQLite (`sqlite::`) and, when a slapd is configured, on OpenLDAP
+//! (`ldap::`; see `ldap_env`).
 
 mod common;
+mod ldap_env;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::{code, fixture};
+use ldap_env::ldap_provisioning;
 use zcs_core::attrs::value::format_time;
 use zcs_core::{AttrEdit, Attrs, FaultCode};
-use zcs_directory::{AuthContext, Directory, EntryKey, Provisioning};
+use zcs_directory::{AuthContext, EntryKey, Provisioning};
 
 fn ctx() -> AuthContext {
     AuthContext {
@@ -26,15 +31,11 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-async fn setup() -> (common::Fixture, Provisioning) {
-    let f = fixture().await;
-    f.prov.create_domain("ex.test", Attrs::new()).await.unwrap();
-    f.prov
-        .create_account("joe@ex.test", Some("Start#123"), Attrs::new())
+async fn seed(p: &Provisioning) {
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    p.create_account("joe@ex.test", Some("Start#123"), Attrs::new())
         .await
         .unwrap();
-    let p = f.prov.clone();
-    (f, p)
 }
 
 async fn cos(p: &Provisioning, edits: &[(&str, &str)]) {
@@ -47,9 +48,8 @@ async fn cos(p: &Provisioning, edits: &[(&str, &str)]) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn strength_rules_come_from_the_cos() {
-    let (_f, p) = setup().await;
+async fn strength_rules_come_from_the_cos(p: Provisioning) {
+    seed(&p).await;
     // Registry defaults: min 6, max 64.
     let e = p.set_password("joe@ex.test", "abcde").await.unwrap_err();
     assert_eq!(e.code, FaultCode::InvalidPassword);
@@ -91,9 +91,8 @@ async fn strength_rules_come_from_the_cos() {
     assert!(p.check_password_policy(&acct, "Abcdef1!xyzw").await.is_ok());
 }
 
-#[tokio::test]
-async fn history_rejects_recent_passwords() {
-    let (_f, p) = setup().await;
+async fn history_rejects_recent_passwords(p: Provisioning) {
+    seed(&p).await;
     cos(&p, &[("zimbraPasswordEnforceHistory", "3")]).await;
     p.set_password("joe@ex.test", "second2").await.unwrap();
     p.set_password("joe@ex.test", "third33").await.unwrap();
@@ -114,9 +113,8 @@ async fn history_rejects_recent_passwords() {
     );
 }
 
-#[tokio::test]
-async fn change_password_checks_old_locked_and_min_age() {
-    let (_f, p) = setup().await;
+async fn change_password_checks_old_locked_and_min_age(p: Provisioning) {
+    seed(&p).await;
     assert_eq!(
         code(
             p.change_password("joe@ex.test", "wrong", "Next#456", &ctx())
@@ -155,9 +153,8 @@ async fn change_password_checks_old_locked_and_min_age() {
     assert!(e.message.starts_with("PASSWORD_CHANGE_TOO_SOON"), "{e}");
 }
 
-#[tokio::test]
-async fn must_change_and_max_age_force_a_change() {
-    let (f, p) = setup().await;
+async fn must_change_and_max_age_force_a_change(p: Provisioning) {
+    seed(&p).await;
     p.modify_account("joe@ex.test", &set("zimbraPasswordMustChange", "TRUE"))
         .await
         .unwrap();
@@ -180,7 +177,7 @@ async fn must_change_and_max_age_force_a_change() {
     cos(&p, &[("zimbraPasswordMaxAge", "1")]).await;
     let acct = p.get_account("joe@ex.test").await.unwrap();
     let two_days_ago = format_time(now_ms() - 2 * 86_400_000);
-    f.dir
+    p.directory()
         .modify_entry(
             acct.kind,
             acct.id,
@@ -194,9 +191,8 @@ async fn must_change_and_max_age_force_a_change() {
     );
 }
 
-#[tokio::test]
-async fn lockout_after_max_failures_and_expiry() {
-    let (f, p) = setup().await;
+async fn lockout_after_max_failures_and_expiry(p: Provisioning) {
+    seed(&p).await;
     cos(
         &p,
         &[
@@ -238,7 +234,7 @@ async fn lockout_after_max_failures_and_expiry() {
 
     // Move the lock two hours into the past: the next login unlocks.
     let past = format_time(now_ms() - 2 * 3_600_000);
-    f.dir
+    p.directory()
         .modify_entry(
             acct.kind,
             acct.id,
@@ -254,9 +250,8 @@ async fn lockout_after_max_failures_and_expiry() {
     assert!(!acct.attrs.contains("zimbraPasswordLockoutLockedTime"));
 }
 
-#[tokio::test]
-async fn admin_unlock_and_no_lock_when_max_is_zero() {
-    let (_f, p) = setup().await;
+async fn admin_unlock_and_no_lock_when_max_is_zero(p: Provisioning) {
+    seed(&p).await;
     cos(
         &p,
         &[
@@ -305,9 +300,8 @@ async fn admin_unlock_and_no_lock_when_max_is_zero() {
     );
 }
 
-#[tokio::test]
-async fn failures_outside_the_window_do_not_count() {
-    let (f, p) = setup().await;
+async fn failures_outside_the_window_do_not_count(p: Provisioning) {
+    seed(&p).await;
     cos(
         &p,
         &[
@@ -319,7 +313,7 @@ async fn failures_outside_the_window_do_not_count() {
     .await;
     let acct = p.get_account("joe@ex.test").await.unwrap();
     let old = format_time(now_ms() - 3 * 3_600_000);
-    f.dir
+    p.directory()
         .modify_entry(
             acct.kind,
             acct.id,
@@ -337,9 +331,8 @@ async fn failures_outside_the_window_do_not_count() {
     );
 }
 
-#[tokio::test]
-async fn unknown_and_locked_accounts_fail_alike() {
-    let (_f, p) = setup().await;
+async fn unknown_and_locked_accounts_fail_alike(p: Provisioning) {
+    seed(&p).await;
     p.create_account("locked@ex.test", Some("Start#123"), Attrs::new())
         .await
         .unwrap();
@@ -361,3 +354,40 @@ async fn unknown_and_locked_accounts_fail_alike() {
     assert_eq!(a, b);
     assert_eq!(a, c);
 }
+
+/// Runs each case on both backends.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::fixture().await;
+                    super::$case(f.prov.clone()).await;
+                }
+            )*
+        }
+        mod ldap {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(env.prov.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    strength_rules_come_from_the_cos,
+    history_rejects_recent_passwords,
+    change_password_checks_old_locked_and_min_age,
+    must_change_and_max_age_force_a_change,
+    lockout_after_max_failures_and_expiry,
+    admin_unlock_and_no_lock_when_max_is_zero,
+    failures_outside_the_window_do_not_count,
+    unknown_and_locked_accounts_fail_alike,
+);
