@@ -207,6 +207,7 @@ impl SmtpTransport {
                         ));
                     }
                     // RFC 5321 §5.1: lowest preference first.
+                    // LIMITATION: hosts of equal preference are not shuffled.
                     records.sort_by_key(|r| r.preference);
                     hosts.extend(records.into_iter().map(|r| r.exchange));
                 }
@@ -350,6 +351,8 @@ impl SmtpTransport {
         let host = label.split('[').next().unwrap_or(label);
 
         let all = |a: Attempt| vec![a; message.recipients.len()];
+        // LIMITATION: no PIPELINING and no SIZE, BODY=8BITMIME, SMTPUTF8 or DSN parameters
+        // (RFC 1870, 6152, 6531, 3461): 8-bit mail is sent as is, without conversion.
         let from = format!("MAIL FROM:<{}>\r\n", message.envelope.sender);
         let reply = cmd(client, &from, label).await?;
         if reply.0 / 100 != 2 {
@@ -603,8 +606,16 @@ mod tests {
 
     proptest! {
         #[test]
+        fn prop_relay_host_never_panics(value in "(?s).{0,40}") {
+            if let Some(r) = RelayHost::parse(&value) {
+                prop_assert!(!r.host.is_empty());
+            }
+        }
+
+        #[test]
         fn prop_data_round_trips(lines in proptest::collection::vec("[.a-z]{0,5}", 0..8)) {
-            let message: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
+            let message: Vec<u8> =
+                lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
             let data = smtp_data(&message);
             // No line in the payload is a lone "." before the terminator.
             let body = &data[..data.len() - 3];

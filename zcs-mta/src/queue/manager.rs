@@ -209,7 +209,7 @@ impl QueueManager {
             Ok(file) => file,
             Err(QueueError::NotFound(_)) => return Ok(()),
             Err(QueueError::Corrupt { source, .. }) => {
-                tracing::warn!(qid = %id, error = %source, "queue: moving unreadable file to corrupt");
+                tracing::warn!(qid = %id, error = %source, "queue: unreadable file to corrupt");
                 self.queue
                     .move_to(id, QueueName::Active, QueueName::Corrupt)?;
                 return Ok(());
@@ -239,6 +239,8 @@ impl QueueManager {
             }
         }
 
+        // LIMITATION: one message's destinations are tried one after another; concurrency
+        // comes from running many messages at once.
         let mut newly = Newly::default();
         for (key, local, transport, indexes) in groups {
             let slot = self.destination(&key);
@@ -322,6 +324,8 @@ impl QueueManager {
         }
 
         if null_sender {
+            // LIMITATION: no postmaster copy of a double bounce (Zimbra's
+            // postfix_bounce_notice_recipient / postfix_notify_classes).
             if !newly.bounced.is_empty() {
                 // RFC 3461 §6.2 / RFC 5321 §4.5.5: never answer a bounce with a bounce.
                 tracing::info!(qid = %file.id, "queue: undeliverable bounce dropped");
