@@ -352,4 +352,13 @@ mod tests {
         assert!(Ace::parse("only two").is_none());
         assert!(Ace::parse("a b -c").unwrap().deny);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(s in ".{0,60}") {
+            if let Some(a) = Ace::parse(&s) {
+                proptest::prop_assert_eq!(Ace::parse(&a.format()), Some(a));
+            }
+        }
+    }
 }

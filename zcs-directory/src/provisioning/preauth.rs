@@ -199,4 +199,16 @@ mod tests {
         assert!(!same("abc", "abd"));
         assert!(!same("abc", "abcd"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn signatures_are_40_hex_and_differ_by_timestamp(
+            key in "[0-9a-f]{0,64}", acct in ".{0,30}", ts in 0i64..i64::MAX - 1
+        ) {
+            let a = compute_preauth(&key, &acct, "name", 0, ts);
+            proptest::prop_assert_eq!(a.len(), 40);
+            proptest::prop_assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+            proptest::prop_assert_ne!(a, compute_preauth(&key, &acct, "name", 0, ts + 1));
+        }
+    }
 }
