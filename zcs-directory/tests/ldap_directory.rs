@@ -341,20 +341,7 @@ async fn a_directory_written_by_zimbra_reads_as_it_is() {
     let tree = Subtree::new(&url, &dn, &pw).await;
 
     // Load with the OpenLDAP client, as an operator migrating would.
-    let mut child = std::process::Command::new("ldapadd")
-        .args(["-x", "-H", &url, "-D", &dn, "-w", &pw])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("ldapadd (ldap-utils) is installed with slapd");
-    {
-        use std::io::Write;
-        let stdin = child.stdin.as_mut().expect("stdin");
-        stdin
-            .write_all(zimbra_ldif(&tree.base).as_bytes())
-            .expect("write LDIF");
-    }
-    assert!(child.wait().expect("ldapadd").success(), "ldapadd failed");
+    ldapadd(&url, &dn, &pw, &zimbra_ldif(&tree.base));
 
     let dir = Arc::new(LdapDirectory::connect(tree.config()).await.unwrap());
     let jane = dir
@@ -816,4 +803,48 @@ async fn tls_ldaps_and_starttls_with_a_private_ca() {
     // The system's roots do not know the throwaway CA: refused, not silently accepted.
     let untrusted = LdapConfig::new(&ldaps, &dn, &pw).with_base(&tree.base);
     assert!(LdapDirectory::connect(untrusted).await.is_err());
+}
+
+/// Loads `ldif` with the OpenLDAP client.
+fn ldapadd(url: &str, dn: &str, pw: &str, ldif: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("ldapadd")
+        .args(["-x", "-H", url, "-D", dn, "-w", pw])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ldapadd (ldap-utils) is installed with slapd");
+    child
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(ldif.as_bytes())
+        .expect("write LDIF");
+    assert!(child.wait().expect("ldapadd").success(), "ldapadd failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_span_several_pages() {
+    let Some((url, dn, pw)) = server("listings_span_several_pages") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let base = &tree.base;
+    let mut ldif =
+        format!("dn: cn=cos,cn=zimbra,{base}\nobjectClass: organizationalRole\ncn: cos\n");
+    let n = 1234;
+    for i in 0..n {
+        ldif.push_str(&format!(
+            "\ndn: cn=c{i:04},cn=cos,cn=zimbra,{base}\nobjectClass: zimbraCOS\ncn: c{i:04}\n\
+             zimbraId: {}\n",
+            uuid::Uuid::new_v4()
+        ));
+    }
+    ldapadd(&url, &dn, &pw, &ldif);
+    let dir = LdapDirectory::connect(tree.config()).await.unwrap();
+    let all = dir.list_entries(EntryKind::Cos, None).await.unwrap();
+    assert_eq!(all.len(), n);
+    assert_eq!(all[0].name, "c0000");
+    assert_eq!(all[n - 1].name, format!("c{:04}", n - 1));
+    dir.close().await;
 }

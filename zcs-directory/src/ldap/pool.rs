@@ -11,8 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::controls::{Assertion, MakeCritical, RawControl};
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry};
+use ldap3::{
+    Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, SearchResult,
+};
 use tokio::sync::Mutex;
 
 use super::LdapDirectoryError;
@@ -76,6 +79,33 @@ impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Conn({})", self.slot)
     }
+}
+
+/// Entries per page of a paged search.
+pub const PAGE_SIZE: i32 = 500;
+
+/// A search through RFC 2696 paged results, collected like `Ldap::search` does.
+async fn paged_search(
+    ldap: &mut Ldap,
+    base: &str,
+    scope: Scope,
+    filter: &str,
+    attrs: Vec<String>,
+) -> std::result::Result<SearchResult, LdapError> {
+    let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(PAGE_SIZE)),
+    ];
+    let mut stream = ldap
+        .with_timeout(OP_TIMEOUT)
+        .streaming_search_with(adapters, base, scope, filter, attrs)
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(entry) = stream.next().await? {
+        entries.push(entry);
+    }
+    let res = stream.finish().await;
+    Ok(SearchResult(entries, res))
 }
 
 /// The attribute list of an add or the values of a modify, as ldap3 takes them.
@@ -167,7 +197,9 @@ impl Pool {
         }
     }
 
-    /// Searches; `noSuchObject` (the base is missing) is an empty result.
+    /// Searches; `noSuchObject` (the base is missing) is an empty result. One-level and
+    /// subtree searches ask for pages of [`PAGE_SIZE`] (RFC 2696), so a server's size
+    /// limit for the bind DN does not cut listings short.
     pub async fn search(
         &self,
         base: &str,
@@ -176,11 +208,15 @@ impl Pool {
         attrs: &[&str],
     ) -> Result<Vec<SearchEntry>> {
         let mut c = self.get().await?;
-        let r = c
-            .ldap
-            .with_timeout(OP_TIMEOUT)
-            .search(base, scope, filter, attrs.to_vec())
-            .await;
+        let attrs: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
+        let r = if scope == Scope::Base {
+            c.ldap
+                .with_timeout(OP_TIMEOUT)
+                .search(base, scope, filter, attrs)
+                .await
+        } else {
+            paged_search(&mut c.ldap, base, scope, filter, attrs).await
+        };
         self.check(&c, &r).await;
         let res = r.map_err(LdapDirectoryError::op("search"))?;
         match res.1.rc {
