@@ -367,6 +367,10 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         tasks.push((planned.spawn)(listener, ctx.clone(), shutdown.clone()));
     }
     drop_privileges(&home, &ctx)?;
+    for (name, start) in frontends::background() {
+        tracing::info!(task = name, "background task started");
+        tasks.push(start(ctx.clone(), shutdown.clone()));
+    }
     control::write_running(&home, &bound).map_err(|e| fail("write pid file")(e.to_string()))?;
     tracing::info!(host = %ctx.subs.hostname, "zcs started");
 

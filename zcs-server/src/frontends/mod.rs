@@ -122,6 +122,17 @@ pub struct Planned {
     pub spawn: SpawnFn,
 }
 
+/// A task a front end runs beside its listeners (a queue manager, a purge loop) from
+/// start to shutdown; it must return soon after `shutdown` turns true.
+pub type BackgroundFn = fn(Arc<Context>, watch::Receiver<bool>) -> JoinHandle<()>;
+
+/// Every background task of every front end, started after the listeners are bound.
+pub fn background() -> Vec<(&'static str, BackgroundFn)> {
+    let mut tasks = Vec::new();
+    tasks.extend(mta::background());
+    tasks
+}
+
 /// Every listener of every front end, in start order.
 pub fn all() -> Vec<Planned> {
     let mut planned = Vec::new();

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zcs_mta::{ListenerConfig, LocalDelivery, Protocol};
 
-use super::{Context, Planned, PortFrom};
+use super::{BackgroundFn, Context, Planned, PortFrom};
 
 /// The listeners of this front end.
 pub fn listeners() -> Vec<Planned> {
@@ -32,6 +32,11 @@ pub fn listeners() -> Vec<Planned> {
             spawn: spawn_lmtp,
         },
     ]
+}
+
+/// The tasks this front end runs beside its listeners.
+pub fn background() -> Vec<(&'static str, BackgroundFn)> {
+    Vec::new()
 }
 
 fn spawn(
