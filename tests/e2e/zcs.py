@@ -33,6 +33,8 @@ class Zcs:
         self.http_port = free_port()
         self.https_port = free_port()
         self.admin_port = free_port()
+        self.submission_port = free_port()
+        self.smtps_port = free_port()
         self.admin_password = None
 
     def run(self, tool, *args, check=True, input=None):
@@ -56,7 +58,9 @@ class Zcs:
         match = re.search(r"password[^:]*:\s*(\S+)", out)
         assert match, f"init printed no admin password:\n{out}"
         self.admin_password = match.group(1)
-        self.run("zmlocalconfig", "-e", "zcs_bind_address=127.0.0.1")
+        self.run("zmlocalconfig", "-e", "zcs_bind_address=127.0.0.1",
+                 f"zcs_smtp_submission_port={self.submission_port}",
+                 f"zcs_smtps_port={self.smtps_port}")
         host = self.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
         self.zmprov("ms", host,
                     "zimbraSmtpPort", self.smtp_port,

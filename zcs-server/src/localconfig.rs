@@ -77,6 +77,17 @@ pub const KEYS: &[KeyDef] = &[
                are bound (Zimbra's is zimbra); empty keeps running as the starting user",
     },
     KeyDef {
+        name: "zcs_smtp_submission_port",
+        default: "587",
+        desc: "message submission port (RFC 6409: AUTH required before MAIL); Zimbra sets \
+               it in Postfix's master.cf",
+    },
+    KeyDef {
+        name: "zcs_smtps_port",
+        default: "465",
+        desc: "SMTP submission over implicit TLS (RFC 8314)",
+    },
+    KeyDef {
         name: "zmstat_interval",
         default: "30",
         desc: "seconds between the statistics samples written to log/zmstat/*.csv",
