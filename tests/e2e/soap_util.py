@@ -313,16 +313,21 @@ def run(root, areas, urls, cafile=None, out=None, types=None, overrides=None):
         for path in sorted((root / area).rglob("*.xml")):
             run_file(path, base, urls, ctx, report, types)
     counts = defaultdict(lambda: defaultdict(int))
-    for area, _, _, status, _ in report["results"]:
+    by_type = defaultdict(lambda: defaultdict(int))
+    for area, _, ctype, status, _ in report["results"]:
         counts[area][status] += 1
         counts["TOTAL"][status] += 1
+        if ctype in ("smoke", "sanity"):
+            by_type[f"{area} smoke+sanity"][status] += 1
+            by_type["TOTAL smoke+sanity"][status] += 1
+    report["by_type"] = by_type
     report["counts"] = counts
     if out:
         lines = []
         for area, case, ctype, status, reason in report["results"]:
             lines.append(f"{status.upper():4} {area}/{case} [{ctype}] {reason}")
         lines.append("")
-        for area, c in counts.items():
+        for area, c in list(counts.items()) + list(by_type.items()):
             lines.append(f"{area}: pass {c['pass']} fail {c['fail']} skip {c['skip']}")
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text("\n".join(lines) + "\n")
@@ -341,7 +346,7 @@ def main():
     a = ap.parse_args()
     report = run(a.dir, a.areas.split(","), {"user": a.user_url, "admin": a.admin_url},
                  a.cafile, a.out, set(filter(None, a.types.split(","))))
-    for area, c in report["counts"].items():
+    for area, c in list(report["counts"].items()) + list(report["by_type"].items()):
         print(f"{area}: pass {c['pass']} fail {c['fail']} skip {c['skip']}")
 
 

@@ -180,9 +180,19 @@ impl Element {
         })
     }
 
-    /// A boolean attribute (`1`/`true`), `default` when absent.
-    pub fn bool_attr(&self, name: &str, default: bool) -> bool {
-        self.attr(name).map(is_true).unwrap_or(default)
+    /// A boolean attribute (`1`/`true` or `0`/`false`, any case), `default` when absent.
+    ///
+    /// # Errors
+    /// `service.INVALID_REQUEST` for any other value, as Zimbra's `getAttributeBool`.
+    pub fn bool_attr(&self, name: &str, default: bool) -> ServiceResult<bool> {
+        match self.attr(name).map(str::trim) {
+            None => Ok(default),
+            Some(v) if is_true(v) => Ok(true),
+            Some(v) if v == "0" || v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ServiceError::invalid_request(format!(
+                "invalid boolean value for {name}: {v}"
+            ))),
+        }
     }
 
     /// An integer attribute, `default` when absent.
@@ -228,6 +238,8 @@ mod tests {
         assert_eq!(e.attrs.len(), 1);
         assert_eq!(e.attr("a"), Some("2"));
         assert_eq!(e.int_attr("a", 0), Ok(2));
-        assert!(e.bool_attr("missing", true));
+        assert_eq!(e.bool_attr("missing", true), Ok(true));
+        e.set("b", "3");
+        assert!(e.bool_attr("b", true).is_err());
     }
 }

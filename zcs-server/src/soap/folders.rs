@@ -188,7 +188,7 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .child("folder")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: folder"))?;
     let name = spec.req("name")?.trim_end().to_string();
-    let fetch_if_exists = spec.bool_attr("fie", false);
+    let fetch_if_exists = spec.bool_attr("fie", false)?;
     let (parent, leaf) = match spec.attr("l") {
         Some(l) => (parse_id(l, FaultCode::NoSuchFolder)?, name.clone()),
         None => {
@@ -295,7 +295,7 @@ async fn folder_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                     .filter(|c| c.parent == f.id)
                     .map(|c| c.id)
                     .collect();
-                if action.bool_attr("recursive", true) {
+                if action.bool_attr("recursive", true)? {
                     for sub in subfolders {
                         mb.delete_folder(sub).await.map_err(store_fault)?;
                     }

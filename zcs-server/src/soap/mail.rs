@@ -105,7 +105,7 @@ fn mime_parts(raw: &[u8], out: &mut Element) {
 async fn get_msg(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
     let id = parse_id(m.req("id")?, FaultCode::NoSuchMsg)?;
-    if m.bool_attr("read", false) {
+    if m.bool_attr("read", false)? {
         mb.set_flags(&[id], Flags::UNREAD, false)
             .await
             .map_err(store_fault)?;
@@ -148,7 +148,7 @@ async fn get_msg(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
             }
         }
     }
-    if m.bool_attr("raw", false) {
+    if m.bool_attr("raw", false)? {
         el.add_text("content", String::from_utf8_lossy(&raw).to_string());
     } else {
         mime_parts(&raw, &mut el);

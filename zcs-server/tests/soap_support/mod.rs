@@ -29,6 +29,8 @@ pub struct Fixture {
     pub store: Arc<Store>,
     pub user: SocketAddr,
     pub admin: SocketAddr,
+    pub svc: Arc<SoapService>,
+    pub shutdown_rx: watch::Receiver<bool>,
     _shutdown: watch::Sender<bool>,
 }
 
@@ -100,8 +102,10 @@ pub async fn fixture() -> Fixture {
     let user = user_l.local_addr().expect("addr");
     let admin = admin_l.local_addr().expect("addr");
     tokio::spawn(serve_plain(user_l, router(svc.clone(), false), rx.clone()));
-    tokio::spawn(serve_plain(admin_l, router(svc, true), rx));
+    tokio::spawn(serve_plain(admin_l, router(svc.clone(), true), rx.clone()));
     Fixture {
+        svc,
+        shutdown_rx: rx,
         _tmp: tmp,
         prov,
         store,

@@ -82,7 +82,7 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
 async fn get(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let e = find(ctx, req).await?;
     let only = attr_filter(req);
-    let attrs = if req.bool_attr("applyCos", true) {
+    let attrs = if req.bool_attr("applyCos", true)? {
         ctx.svc.prov.effective_account_attrs(&e).await?
     } else {
         e.attrs.clone()

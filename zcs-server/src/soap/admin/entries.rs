@@ -84,7 +84,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
         }
         "GetDomainRequest" => {
             let e = prov.get_domain(&selector(req, "domain")?).await?;
-            let effective = if req.bool_attr("applyConfig", true) {
+            let effective = if req.bool_attr("applyConfig", true)? {
                 prov.effective_domain_attrs(&e).await?
             } else {
                 e.attrs.clone()

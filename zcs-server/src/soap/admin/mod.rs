@@ -114,7 +114,11 @@ pub(crate) fn selector(req: &Element, tag: &str) -> ServiceResult<EntryKey> {
                     .map_err(|_| ServiceError::invalid_request(format!("invalid id: {value}")))?,
             ),
             Some("name") | None => EntryKey::Name(value.to_string()),
-            Some(_) => EntryKey::parse(value),
+            Some(other) => {
+                return Err(ServiceError::invalid_request(format!(
+                    "unknown value for by: {other}"
+                )));
+            }
         });
     }
     if let Some(id) = req.attr("id") {
