@@ -368,3 +368,32 @@ async fn queue_bounces_a_5xx_at_once_with_a_dsn_to_the_sender() {
     handle.await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn without_dns_lookups_a_relay_host_is_needed_and_mx_is_never_used() {
+    let sink = sink::start(sink::Behaviour::default()).await;
+    let dns = StaticResolver::new();
+    dns.add_ip("relay.example", LOCAL);
+    dns.add_mx("relay.example", 10, "dead.example");
+    dns.add_ip("dead.example", DEAD);
+    dns.add_mx("example.org", 10, "mx1.example.org");
+    dns.add_ip("mx1.example.org", LOCAL);
+
+    let mut config = SmtpTransportConfig {
+        port: sink.addr.port(),
+        dns_lookups: false,
+        connect_timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let t = SmtpTransport::new(config.clone(), Arc::new(dns.clone()));
+    let attempts = send(&t, &["bob@example.org"], MESSAGE).await;
+    assert_eq!(attempts[0].outcome, Outcome::Deferred);
+    assert!(attempts[0].reply.starts_with("4.3.5"), "{attempts:?}");
+
+    // Not bracketed, but with DNS lookups off the relay's MX is not looked up either.
+    config.relay_host = RelayHost::parse("relay.example");
+    let t = SmtpTransport::new(config, Arc::new(dns));
+    let attempts = send(&t, &["bob@example.org"], MESSAGE).await;
+    assert_eq!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
+    assert_eq!(attempts[0].remote_mta.as_deref(), Some("relay.example"));
+}

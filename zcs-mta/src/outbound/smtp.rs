@@ -84,6 +84,10 @@ pub struct SmtpTransportConfig {
     pub relay_credentials: Option<(String, String)>,
     /// Whether to use STARTTLS when offered (Postfix `smtp_tls_security_level=may`).
     pub starttls: bool,
+    /// `zimbraMtaDnsLookupsEnabled` (TRUE): when false no MX record is ever looked up, and
+    /// without a relay host remote mail is deferred (the guide makes the relay host
+    /// mandatory then).
+    pub dns_lookups: bool,
     /// `smtp_connect_timeout` (30 s).
     pub connect_timeout: Duration,
     /// Timeout of each command and reply (Postfix uses 300 s; 5 min here too).
@@ -98,6 +102,7 @@ impl Default for SmtpTransportConfig {
             relay_host: None,
             relay_credentials: None,
             starttls: true,
+            dns_lookups: true,
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
         }
@@ -166,8 +171,16 @@ impl SmtpTransport {
                 relay.port.unwrap_or(self.config.port),
                 relay.mx_lookup,
             ),
+            None if !self.config.dns_lookups => {
+                return Err(Attempt::local(
+                    Outcome::Deferred,
+                    "4.3.5 DNS lookups are disabled (zimbraMtaDnsLookupsEnabled) \
+                     and no relay host is set",
+                ));
+            }
             None => (domain.to_string(), self.config.port, true),
         };
+        let mx_lookup = mx_lookup && self.config.dns_lookups;
 
         // RFC 5321 §4.1.3: an address literal names the host directly.
         if let Some(literal) = target.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
