@@ -73,6 +73,7 @@ fn write_leaf(q: &Query, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Query::Has(HasKind::Object(o)) => write_named("has", o, f),
         Query::Priority(Priority::High) => f.write_str("priority:high"),
         Query::Priority(Priority::Low) => f.write_str("priority:low"),
+        Query::Priority(Priority::Normal) => f.write_str("priority:normal"),
         Query::Date { field, op, value } => {
             write!(f, "{}:{}{value}", date_field_name(*field), op_str(*op))
         }

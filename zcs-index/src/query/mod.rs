@@ -56,7 +56,7 @@ pub enum Query {
     Attachment(String),
     /// `tag:` a tag name, or a flag spelled `\Flagged`, `\Unread`, ...
     Tag(String),
-    /// `priority:high|low`.
+    /// `priority:high|low|normal` (the `X-Priority`/`Importance` header).
     Priority(Priority),
     /// Date comparisons: `date:`, `after:` (`date:>`), `before:` (`date:<`), `mdate:`,
     /// `day:`... with an optional `<`, `<=`, `>`, `>=` prefix.
@@ -296,6 +296,8 @@ pub enum Priority {
     High,
     /// `priority:low`.
     Low,
+    /// `priority:normal`: neither high nor low.
+    Normal,
 }
 
 /// `item:` values.

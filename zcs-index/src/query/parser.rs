@@ -42,7 +42,7 @@ pub struct QueryParseError {
 ///
 /// # Errors
 /// A [`QueryParseError`] for empty queries, unbalanced parentheses or quotes, unknown
-/// fields, and values a field does not accept (`is:nonsense`, `date:yesterday`,
+/// fields, and values a field does not accept (`is:nonsense`, `date:someday`,
 /// `size:lots`, `priority:medium`).
 pub fn parse(text: &str) -> Result<Query, QueryParseError> {
     let mut p = Parser {
@@ -538,7 +538,12 @@ fn make_leaf(kind: &FieldKind, name: &str, v: Value) -> Result<Query, QueryParse
         FieldKind::Priority => match text.to_ascii_lowercase().as_str() {
             "high" => Query::Priority(Priority::High),
             "low" => Query::Priority(Priority::Low),
-            _ => return Err(err(format!("invalid priority '{text}' (high or low)"))),
+            "normal" => Query::Priority(Priority::Normal),
+            _ => {
+                return Err(err(format!(
+                    "invalid priority '{text}' (high, low or normal)"
+                )));
+            }
         },
         FieldKind::Date(field) => {
             let (op, rest) = split_comparison(text);

@@ -458,7 +458,7 @@ fn parse_errors_carry_positions() {
         ("\"abc", 0),
         ("x \"abc", 2),
         ("is:nonsense", 3),
-        ("date:yesterday", 5),
+        ("date:someday", 5),
         ("after:>1/1/2007", 6),
         ("size:lots", 5),
         ("larger:>5", 7),
@@ -562,4 +562,102 @@ fn plan_evaluates_per_item() {
     assert!(pl.matches(&mut index, &mut state));
     let mut state = |_: &Query| false;
     assert!(!pl.matches(&mut index, &mut state));
+}
+
+/// Query text and the canonical tree (our printed form) it must parse to: the same kinds
+/// of inputs Zimbra's parser tests exercise, with our expectations.
+#[test]
+fn parse_tree_table() {
+    let table: &[(&str, &str)] = &[
+        ("foo bar", "foo bar"),
+        ("foo AND bar", "foo bar"),
+        ("foo && bar", "foo bar"),
+        ("foo +bar", "foo bar"),
+        ("foo OR bar", "foo OR bar"),
+        ("foo || bar", "foo OR bar"),
+        ("foo or bar baz", "foo OR bar baz"),
+        ("(foo or bar) baz", "(foo OR bar) baz"),
+        ("NOT foo", "-foo"),
+        ("!foo", "-foo"),
+        ("-foo", "-foo"),
+        ("- -foo", "foo"),
+        ("not (a or b)", "-(a OR b)"),
+        ("\"hello world\"", "\"hello world\""),
+        ("subject:\"hello world\"", "subject:\"hello world\""),
+        ("foo*", "foo*"),
+        ("from:jo*", "from:jo*"),
+        ("content:x to:y cc:z", "content:x to:y cc:z"),
+        (
+            "tofrom:a tocc:b fromcc:c tofromcc:d",
+            "tofrom:a tocc:b fromcc:c tofromcc:d",
+        ),
+        (
+            "msgid:abc@x envfrom:a envto:b",
+            "msgid:abc@x envfrom:a envto:b",
+        ),
+        (
+            "filename:x.pdf author:a title:t",
+            "filename:x.pdf author:a title:t",
+        ),
+        (
+            "keywords:k company:c contact:p",
+            "keywords:k company:c contact:p",
+        ),
+        ("field[email]:x", "#email:x"),
+        ("#email:x", "#email:x"),
+        ("in:inbox", "in:inbox"),
+        ("in:(inbox or sent)", "in:inbox OR in:sent"),
+        ("under:/a/b", "under:/a/b"),
+        ("inid:2 underid:1", "inid:2 underid:1"),
+        (
+            "is:anywhere is:local is:remote",
+            "is:anywhere is:local is:remote",
+        ),
+        (
+            "is:unread is:READ is:flagged",
+            "is:unread is:read is:flagged",
+        ),
+        (
+            "is:tofromccme is:solo is:invite",
+            "is:tofromccme is:solo is:invite",
+        ),
+        (
+            "has:attachment has:phone has:url",
+            "has:attachment has:phone has:url",
+        ),
+        ("tag:work tag:\\Flagged", "tag:work tag:\\Flagged"),
+        (
+            "priority:high priority:normal",
+            "priority:high priority:normal",
+        ),
+        ("type:pdf attachment:any", "type:pdf attachment:any"),
+        ("date:2020-01-31", "date:01/31/2020"),
+        ("after:1/2/2020 before:-1d", "date:>01/02/2020 date:<-1d"),
+        ("date:today", "date:+0d"),
+        ("date:>=yesterday", "date:>=-1d"),
+        (
+            "day:-2d week:0w month:+1m year:-1y",
+            "day:-2d week:+0w month:+1m year:-1y",
+        ),
+        ("mdate:<1167609600000", "mdate:<1167609600000"),
+        (
+            "appt-start:>today appt-end:<+7d",
+            "appt-start:>+0d appt-end:<+7d",
+        ),
+        (
+            "size:>1kb larger:1mb smaller:10",
+            "size:>1024 size:>1048576 size:<10",
+        ),
+        ("item:all", "item:all"),
+        ("item:none", "item:none"),
+        ("item:{1,2,3}", "item:{1,2,3}"),
+        ("item:{1--9}", "item:{1--9}"),
+        ("conv:-300 conv-count:>2", "conv:-300 conv-count:>2"),
+        ("modseq:>=42", "modseq:>=42"),
+        ("foo sort:subjAsc", "foo sort:subjAsc"),
+        ("from:and", "from:and"),
+    ];
+    for &(input, tree) in table {
+        assert_eq!(p(input).to_string(), tree, "{input:?}");
+    }
 }

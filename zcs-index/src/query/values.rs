@@ -191,13 +191,31 @@ pub(crate) fn split_comparison(raw: &str) -> (Comparison, &str) {
 
 /// Parses a date value (without comparison prefix). The error says what was expected.
 pub(crate) fn parse_date(raw: &str) -> Result<DateValue, String> {
-    let bad = || format!("invalid date '{raw}' (mm/dd/yyyy, yyyy-mm-dd, [+-]N{{d,w,m,y,h,mi}})");
+    let bad = || {
+        format!(
+            "invalid date '{raw}' (mm/dd/yyyy, yyyy-mm-dd, [+-]N{{d,w,m,y,h,mi}}, today, yesterday)"
+        )
+    };
     if raw.is_empty() {
         return Err(bad());
     }
 
     if raw.bytes().all(|b| b.is_ascii_digit()) {
         return raw.parse::<i64>().map(DateValue::Millis).map_err(|_| bad());
+    }
+
+    // Zimbra's named days: the day itself, relative to the caller's clock.
+    let named = |amount| {
+        Ok(DateValue::Relative {
+            amount,
+            unit: DateUnit::Day,
+        })
+    };
+    if raw.eq_ignore_ascii_case("today") {
+        return named(0);
+    }
+    if raw.eq_ignore_ascii_case("yesterday") {
+        return named(-1);
     }
 
     let (negative, body) = match raw.as_bytes()[0] {
@@ -286,12 +304,14 @@ mod tests {
         assert_eq!(parse_date("0day"), rel(0, DateUnit::Day));
         assert_eq!(parse_date("-2MONTHS"), rel(-2, DateUnit::Month));
         assert_eq!(parse_date("-4mi"), rel(-4, DateUnit::Minute));
+        assert_eq!(parse_date("today"), rel(0, DateUnit::Day));
+        assert_eq!(parse_date("Yesterday"), rel(-1, DateUnit::Day));
         for bad in [
             "",
             "13/01/2007",
             "2/30/2007",
             "-4x",
-            "yesterday",
+            "someday",
             "1/1/07",
             "-",
             "--4d",
