@@ -213,12 +213,18 @@ async fn lockout_after_max_failures_and_expiry(p: Provisioning) {
         acct.attrs.get_all("zimbraPasswordLockoutFailureTime").len(),
         2
     );
-    // A success forgets the failures.
+    // A success forgets the failures, and records the logon.
     p.authenticate("joe@ex.test", "Start#123", &ctx())
         .await
         .unwrap();
     let acct = p.get_account("joe@ex.test").await.unwrap();
     assert!(!acct.attrs.contains("zimbraPasswordLockoutFailureTime"));
+    let stamp = acct
+        .attrs
+        .get("zimbraLastLogonTimestamp")
+        .unwrap()
+        .to_string();
+    assert!(stamp.ends_with('Z') && stamp.len() == 15, "{stamp}");
 
     for _ in 0..3 {
         let _ = p.authenticate("joe@ex.test", "bad", &ctx()).await;

@@ -3,11 +3,13 @@
 //! the same to the client (`account.AUTH_FAILED`) except maintenance and a needed
 //! password change, which Zimbra reports as such, and only after a right password.
 
-use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
+use zcs_core::attrs::value::{format_time, parse_duration_ms, parse_time};
+use zcs_core::{AttrEdit, Entry, FaultCode, ServiceError, ServiceResult};
 
-use super::Provisioning;
 use super::policy::{is_expired, now_ms};
+use super::{AccountContext, Provisioning};
 use crate::auth::{AuthContext, INTERNAL, effective_status, status_fault};
+use crate::directory::EntryKey;
 use crate::password;
 
 /// A well-formed `{SSHA512}` hash no password is expected to match, checked against when
@@ -61,7 +63,8 @@ impl Provisioning {
     ///    `account.MAINTENANCE_MODE`; `locked`, `closed`, `lockout` and `pending` (of the
     ///    account, or of its domain as [`effective_status`] decides) give
     ///    `account.AUTH_FAILED`.
-    /// 5. Recorded failures are forgotten.
+    /// 5. Recorded failures are forgotten; `zimbraLastLogonTimestamp` is written when
+    ///    older than `zimbraLastLogonTimestampFrequency`.
     /// 6. `zimbraPasswordMustChange TRUE`, or a password older than
     ///    `zimbraPasswordMaxAge` days, gives `account.CHANGE_PASSWORD`.
     ///
@@ -70,9 +73,8 @@ impl Provisioning {
     /// # Errors
     /// `account.AUTH_FAILED`, `account.MAINTENANCE_MODE`, `account.CHANGE_PASSWORD`;
     /// `service.FAILURE` when the directory fails.
-    // LIMITATION: zimbraLastLogonTimestamp is not updated, and
-    // zimbraPasswordLockoutSuppression* (forgiving repeats of one wrong password) is not
-    // applied.
+    // LIMITATION: zimbraPasswordLockoutSuppression* (forgiving repeats of one wrong
+    // password) is not applied.
     pub async fn authenticate(
         &self,
         name: &str,
@@ -136,8 +138,42 @@ impl Provisioning {
             ));
         }
 
+        self.touch_last_logon(&actx).await;
         tracing::info!(account = %acct.name, proto = %ctx.protocol, ip = %ip, "authenticated");
         Ok(acct)
+    }
+
+    /// Writes `zimbraLastLogonTimestamp` when it is unset or older than the global
+    /// config's `zimbraLastLogonTimestampFrequency` (7d by default; 0 = every login), so
+    /// most logins cost no write. A failed write is logged, never fatal to the login.
+    async fn touch_last_logon(&self, actx: &AccountContext) {
+        let freq = actx
+            .global
+            .attrs
+            .get("zimbraLastLogonTimestampFrequency")
+            .and_then(|v| parse_duration_ms(v).ok())
+            .unwrap_or(7 * 86_400_000);
+        let now = now_ms();
+        let last = actx
+            .account
+            .attrs
+            .get("zimbraLastLogonTimestamp")
+            .and_then(|t| parse_time(t).ok());
+        if last.is_some_and(|l| freq > 0 && now - l < freq as i64) {
+            return;
+        }
+        let edits = [AttrEdit::Replace(
+            "zimbraLastLogonTimestamp".into(),
+            vec![format_time(now - now.rem_euclid(1000))],
+        )];
+        let a = &actx.account;
+        if let Err(e) = self.dir.modify_entry(a.kind, a.id, &edits).await {
+            tracing::warn!(account = %a.name, error = %e, "could not record the last logon");
+            return;
+        }
+        // A cache in front of the directory drops its copy on a write; reading the
+        // entry back now keeps the following logins served from memory.
+        let _ = self.dir.get_entry(a.kind, &EntryKey::Id(a.id)).await;
     }
 
     /// Runs the domain's mechanism, with the fallback to the internal one.
