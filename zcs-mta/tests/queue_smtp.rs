@@ -153,3 +153,111 @@ async fn smtp_in_queue_then_local_and_relayed_delivery() {
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// bob and maint are local; maint's mailbox is in maintenance the first time.
+#[derive(Default)]
+struct Flaky {
+    calls: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait]
+impl LocalDelivery for Flaky {
+    async fn resolve_recipient(&self, address: &str) -> RecipientStatus {
+        match address {
+            "bob@example.com" | "maint@example.com" => RecipientStatus::Local(address.into()),
+            _ => RecipientStatus::Unknown,
+        }
+    }
+
+    async fn deliver(&self, message: &InboundMessage) -> Vec<DeliveryOutcome> {
+        let mut calls = self.calls.lock().unwrap();
+        let first = calls.is_empty();
+        calls.push(
+            message
+                .recipients
+                .iter()
+                .map(|r| r.canonical.clone())
+                .collect(),
+        );
+        message
+            .recipients
+            .iter()
+            .map(|r| {
+                if first && r.canonical.starts_with("maint") {
+                    DeliveryOutcome::TempFail("4.2.1 mailbox in maintenance".into())
+                } else {
+                    DeliveryOutcome::Delivered
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn local_first_delivers_at_once_and_queues_only_the_failures() {
+    let dir = std::env::temp_dir().join(format!("zcs-queue-local-first-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = QueueConfig {
+        poll_interval: Duration::from_millis(20),
+        queue_run_delay: Duration::from_millis(20),
+        minimal_backoff: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let queue = Queue::open(&dir, config).unwrap();
+    let store = Arc::new(Flaky::default());
+    let remote = SmtpTransport::new(
+        SmtpTransportConfig::default(),
+        Arc::new(StaticResolver::new()),
+    );
+    let transports = Transports::new(Arc::new(remote)).with_local_policy(
+        Arc::new(Domains),
+        Arc::new(LocalTransport::new(store.clone())),
+    );
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let manager = QueueManager::start(queue.clone(), transports, rx.clone());
+
+    let mut listener_config = ListenerConfig::new(Protocol::Smtp, "mta.example.com");
+    listener_config.recipient_policy = Some(Arc::new(Domains));
+    let sink = QueueSink::new(queue.clone()).with_local_first(store.clone());
+    listener_config.sink = Some(Arc::new(sink));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(listener, listener_config, store.clone(), rx));
+
+    let mut c = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    expect(&mut c, "220").await;
+    say(&mut c, "EHLO client.example\r\n", "250").await;
+    say(&mut c, "MAIL FROM:<carol@elsewhere.example>\r\n", "250").await;
+    say(&mut c, "RCPT TO:<bob@example.com>\r\n", "250").await;
+    say(&mut c, "RCPT TO:<maint@example.com>\r\n", "250").await;
+    say(&mut c, "DATA\r\n", "354").await;
+    say(&mut c, "Subject: hi\r\n\r\nHello.\r\n.\r\n", "250").await;
+    say(&mut c, "QUIT\r\n", "221").await;
+
+    // Direct delivery to both happened while the client waited; maint failed and was
+    // queued, then the manager delivered to maint alone.
+    for _ in 0..400 {
+        if store.calls.lock().unwrap().len() == 2
+            && QueueName::ALL
+                .iter()
+                .all(|q| queue.list(*q).unwrap().is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let calls = store.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0], ["bob@example.com", "maint@example.com"]);
+    assert_eq!(calls[1], ["maint@example.com"]);
+    assert!(
+        QueueName::ALL
+            .iter()
+            .all(|q| queue.list(*q).unwrap().is_empty())
+    );
+
+    stop.send(true).unwrap();
+    manager.await.unwrap();
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

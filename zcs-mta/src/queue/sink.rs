@@ -2,26 +2,68 @@
 //! by writing each finished message into the durable queue, so that SMTP can answer
 //! `250` once the message is safe and delivery happens per recipient afterwards.
 //!
-//! Every recipient is queued (the Postfix model): local ones are delivered by the
-//! manager's local transport, the others by SMTP.
+//! By default every recipient is queued (the Postfix model): local ones are delivered by
+//! the manager's local transport, the others by SMTP. With
+//! [`QueueSink::with_local_first`], a message whose recipients are all local is first
+//! delivered directly, and only the recipients that did not get it are queued.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::Queue;
 use super::file::{Envelope, Notify, Recipient, Ret};
-use crate::delivery::{DeliveryOutcome, InboundMessage};
+use crate::delivery::{DeliveryOutcome, InboundMessage, LocalDelivery};
 use crate::envelope::{self, DsnRet, MessageSink};
 
 /// Queues messages handed over by a listener.
 #[derive(Clone)]
 pub struct QueueSink {
     queue: Queue,
+    local_first: Option<Arc<dyn LocalDelivery>>,
 }
 
 impl QueueSink {
-    /// A sink writing into `queue`.
+    /// A sink writing every message into `queue`.
     pub fn new(queue: Queue) -> QueueSink {
-        QueueSink { queue }
+        QueueSink {
+            queue,
+            local_first: None,
+        }
+    }
+
+    /// Delivers messages with only local recipients through `delivery` while the client
+    /// waits (no queue file in the common case); recipients that fail, temporarily or
+    /// not, are queued, so the manager retries them or bounces them with a DSN.
+    pub fn with_local_first(mut self, delivery: Arc<dyn LocalDelivery>) -> QueueSink {
+        self.local_first = Some(delivery);
+        self
+    }
+
+    /// Queues the recipients at `indexes` (all when `None`); the outcome for each.
+    async fn enqueue(
+        &self,
+        message: &InboundMessage,
+        envelope: &envelope::Envelope,
+        indexes: Option<&[usize]>,
+    ) -> DeliveryOutcome {
+        let mut queued = queue_envelope(message, envelope);
+        if let Some(indexes) = indexes {
+            queued.recipients = indexes
+                .iter()
+                .filter_map(|i| queued.recipients.get(*i).cloned())
+                .collect();
+        }
+        match self.queue.enqueue(queued, &message.data).await {
+            Ok(id) => {
+                tracing::debug!(mid = %message.id, qid = %id, "queue: accepted from listener");
+                DeliveryOutcome::Delivered
+            }
+            Err(e) => {
+                tracing::warn!(mid = %message.id, error = %e, "queue: cannot queue message");
+                DeliveryOutcome::TempFail("4.3.0 queue file write error".into())
+            }
+        }
     }
 }
 
@@ -64,29 +106,36 @@ pub fn queue_envelope(message: &InboundMessage, envelope: &envelope::Envelope) -
 
 #[async_trait]
 impl MessageSink for QueueSink {
-    /// Queues the whole message (trace header included) for every recipient. All
-    /// recipients are `Delivered` once the queue file is fsynced; if it cannot be
-    /// written, all are `TempFail` (`451 4.3.0`), so the client keeps the message.
+    /// Queues the whole message (trace header included). Every recipient is `Delivered`
+    /// once it is stored locally or its queue file is fsynced; if the file cannot be
+    /// written they are `TempFail` (`451 4.3.0`), so the client keeps the message.
     async fn accept(
         &self,
         message: &InboundMessage,
         envelope: &envelope::Envelope,
     ) -> Vec<DeliveryOutcome> {
         let n = message.recipients.len();
-        match self
-            .queue
-            .enqueue(queue_envelope(message, envelope), &message.data)
-            .await
-        {
-            Ok(id) => {
-                tracing::debug!(mid = %message.id, qid = %id, "queue: accepted from listener");
-                vec![DeliveryOutcome::Delivered; n]
-            }
-            Err(e) => {
-                tracing::warn!(mid = %message.id, error = %e, "queue: cannot queue message");
-                vec![DeliveryOutcome::TempFail("4.3.0 queue file write error".into()); n]
+        let all_local =
+            envelope.recipients.len() == n && envelope.recipients.iter().all(|r| !r.relay);
+        let Some(delivery) = self.local_first.as_ref().filter(|_| all_local) else {
+            return vec![self.enqueue(message, envelope, None).await; n];
+        };
+
+        let mut outcomes = delivery.deliver(message).await;
+        outcomes.resize(
+            n,
+            DeliveryOutcome::TempFail("4.3.0 no delivery outcome".into()),
+        );
+        let failed: Vec<usize> = (0..n)
+            .filter(|i| outcomes[*i] != DeliveryOutcome::Delivered)
+            .collect();
+        if !failed.is_empty() {
+            let queued = self.enqueue(message, envelope, Some(&failed)).await;
+            for i in failed {
+                outcomes[i] = queued.clone();
             }
         }
+        outcomes
     }
 }
 
