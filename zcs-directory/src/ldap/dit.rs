@@ -26,7 +26,9 @@ use super::escape::{dn_value, parse_dn};
 /// A container entry that must exist above an entry: its DN and its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Container {
+    /// Where it goes.
     pub dn: String,
+    /// What it holds (object classes and naming attribute).
     pub attrs: Vec<(&'static str, Vec<String>)>,
 }
 
@@ -35,8 +37,9 @@ pub struct Container {
 pub struct Placement {
     /// The full DN.
     pub dn: String,
-    /// The naming attribute and its value (the entry's RDN).
+    /// The naming attribute of the entry's RDN (`uid`, `cn`, `dc`, ...).
     pub rdn_attr: &'static str,
+    /// Its value, unescaped.
     pub rdn_value: String,
     /// The parent's DN.
     pub parent: String,

@@ -57,7 +57,9 @@ pub fn filter_value(value: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed DN {dn:?}: {reason}")]
 pub struct DnError {
+    /// The DN as given.
     pub dn: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 

@@ -39,6 +39,7 @@ pub enum LdapDirectoryError {
     /// The server could not be reached.
     #[error("directory LDAP: connect to {url}: {source}")]
     Connect {
+        /// The server URL (no credentials).
         url: String,
         #[source]
         source: ldap3::LdapError,

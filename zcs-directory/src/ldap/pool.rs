@@ -28,8 +28,11 @@ const OP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// LDAP result codes the backend interprets (RFC 4511 appendix A).
 pub mod rc {
+    /// success
     pub const SUCCESS: u32 = 0;
+    /// noSuchObject: the entry, or the parent of an entry being added, is missing.
     pub const NO_SUCH_OBJECT: u32 = 32;
+    /// entryAlreadyExists: the DN is taken.
     pub const ALREADY_EXISTS: u32 = 68;
     /// RFC 4528 §3: the assertion control's filter did not match.
     pub const ASSERTION_FAILED: u32 = 122;
@@ -40,8 +43,11 @@ pub mod rc {
 /// Where and as whom to connect.
 #[derive(Clone)]
 pub struct Target {
+    /// `ldap://host:port` or `ldaps://host:port`.
     pub url: String,
+    /// The DN to bind as; empty: stay anonymous.
     pub bind_dn: String,
+    /// Its password (never logged).
     pub bind_password: String,
     /// StartTLS before binding.
     pub starttls: bool,
