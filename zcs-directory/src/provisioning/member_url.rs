@@ -391,6 +391,14 @@ mod tests {
         }
 
         #[test]
+        fn substring_matching_never_panics(
+            v in "\\PC{0,20}",
+            parts in proptest::collection::vec("\\PC{0,4}", 2..5),
+        ) {
+            let _ = substring_match(&v, &parts);
+        }
+
+        #[test]
         fn equality_round_trips(a in "[a-zA-Z][a-zA-Z0-9]{0,10}", v in "[a-zA-Z0-9@.]{1,12}") {
             let f = parse_filter(&format!("({a}={v})")).unwrap();
             proptest::prop_assert_eq!(f, Filter::Equal(a, v));
