@@ -111,6 +111,7 @@ mod schema;
 mod store;
 mod tags;
 mod thread;
+pub mod transfer;
 mod types;
 mod vcard;
 
