@@ -6,12 +6,14 @@
 pub mod bootstrap;
 pub mod certmgr;
 pub mod control;
+pub mod cron;
 pub mod delivery;
 pub mod frontends;
 pub mod home;
 pub mod imap;
 pub mod imap_backend;
 pub mod indexer;
+pub mod jobs;
 pub mod listener;
 pub mod localconfig;
 pub mod logging;

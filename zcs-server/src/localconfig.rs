@@ -88,6 +88,16 @@ pub const KEYS: &[KeyDef] = &[
         desc: "SMTP submission over implicit TLS (RFC 8314)",
     },
     KeyDef {
+        name: "zmdisklog_warn_threshold",
+        default: "85",
+        desc: "disk usage percent of a home volume that logs a warning (checked every 10 min)",
+    },
+    KeyDef {
+        name: "zmdisklog_critical_threshold",
+        default: "95",
+        desc: "disk usage percent of a home volume that logs a critical alert",
+    },
+    KeyDef {
         name: "zmstat_interval",
         default: "30",
         desc: "seconds between the statistics samples written to log/zmstat/*.csv",

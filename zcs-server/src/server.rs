@@ -20,6 +20,7 @@ use crate::frontends::{self, Context, Planned, PortFrom};
 use crate::home::Home;
 use crate::imap_backend::StoreImapBackend;
 use crate::indexer::Indexer;
+use crate::jobs;
 use crate::localconfig::LocalConfig;
 use crate::metrics;
 use crate::pop3::MaildropLocks;
@@ -315,6 +316,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         )));
     }
     tasks.push(tokio::spawn(zmstat_loop(ctx.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(jobs::run(ctx.clone(), shutdown.clone())));
     for planned in frontends::all() {
         if let Some((attr, default)) = planned.enabled_attr
             && !ctx.server_flag(attr, default)

@@ -103,6 +103,32 @@ fn server_binary() -> Result<std::path::PathBuf, String> {
         .with_file_name("zcs-server"))
 }
 
+/// Zimbra's zmcontrol warns before starting when a volume is over a disk threshold.
+fn disk_warnings(home: &Home) {
+    let lc = zcs_server::localconfig::LocalConfig::load(home).ok();
+    let get = |k: &str, d: u8| {
+        lc.as_ref()
+            .and_then(|lc| lc.get(k))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let volumes = vec![
+        home.root().to_path_buf(),
+        home.store(),
+        home.index(),
+        home.redolog(),
+    ];
+    for alert in zcs_server::jobs::alerts_for(
+        &hostname(home),
+        &volumes,
+        get("zmdisklog_warn_threshold", 85),
+        get("zmdisklog_critical_threshold", 95),
+        zcs_server::jobs::disk_usage,
+    ) {
+        println!("\tWarning: {alert}");
+    }
+}
+
 fn start(home: &Home) -> Result<bool, String> {
     let server = server_binary()?;
     if !zcs_server::bootstrap::is_initialised(home) {
@@ -123,6 +149,7 @@ fn start(home: &Home) -> Result<bool, String> {
         return Ok(true);
     }
     home.create_dirs().map_err(|e| e.to_string())?;
+    disk_warnings(home);
     let out_path = home.log().join("zcs.out");
     let out = OpenOptions::new()
         .create(true)

@@ -1,0 +1,61 @@
+"""The server's own scheduled jobs: the mailbox purge (zimbraMailPurgeSleepInterval)
+empties Trash past zimbraMailTrashLifetime, and zmcontrol warns about full disks before
+it starts anything (zmdisklog thresholds)."""
+
+import imaplib
+import smtplib
+import time
+
+import pytest
+
+from zcs import Zcs
+
+DOMAIN = "jobs.test"
+USER = f"jobs@{DOMAIN}"
+PASSWORD = "jobs-pass-1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    zcs = Zcs(tmp_path_factory.mktemp("jobs"))
+    zcs.init()
+    zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE",
+               "zimbraMailPurgeSleepInterval", "1s")
+    zcs.zmprov("cd", DOMAIN)
+    zcs.zmprov("ca", USER, PASSWORD, "zimbraMailTrashLifetime", "2s")
+    zcs.start()
+    yield zcs
+    zcs.stop()
+
+
+def test_purge_empties_trash_past_its_lifetime(server):
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as s:
+        s.sendmail("a@remote.test", [USER], b"Subject: to trash\r\n\r\nbye\r\n")
+    with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+        imap.login(USER, PASSWORD)
+        imap.select("INBOX")
+        typ, _ = imap.uid("MOVE", "1:*", "Trash")
+        assert typ == "OK"
+        typ, data = imap.select("Trash")
+        assert int(data[0]) == 1
+        deadline = time.time() + 20
+        while True:
+            typ, data = imap.select("Trash")
+            if int(data[0]) == 0:
+                break
+            assert time.time() < deadline, "Trash was not purged"
+            time.sleep(0.5)
+        typ, data = imap.select("INBOX")
+        assert int(data[0]) == 0
+
+
+def test_zmcontrol_warns_about_a_full_disk_before_starting(server):
+    server.stop()
+    server.run("zmlocalconfig", "-e", "zmdisklog_warn_threshold=0",
+               "zmdisklog_critical_threshold=100")
+    try:
+        out = server.run("zmcontrol", "start").stdout
+        assert "Warning: Disk warning:" in out, out
+    finally:
+        server.run("zmlocalconfig", "-e", "zmdisklog_warn_threshold=85",
+                   "zmdisklog_critical_threshold=95")
