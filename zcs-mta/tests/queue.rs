@@ -579,3 +579,51 @@ async fn holding_a_message_during_delivery_keeps_its_recipient_states() {
     ));
     run.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_message_during_delivery_drops_it() {
+    let t = Arc::new(Scripted {
+        delay: Duration::from_millis(300),
+        ..Arc::into_inner(Scripted::new(|_, _| Outcome::Deferred)).unwrap()
+    });
+    let run = start("delete-active", fast_config(), t.clone());
+    let env = Envelope::new("alice@example.com", &["bob@example.org"]);
+    let id = run.queue.enqueue(env, MESSAGE).await.unwrap();
+    wait_for("active", || {
+        run.queue.list(QueueName::Active).unwrap().contains(&id)
+    })
+    .await;
+    let args: Vec<String> = ["delete", id.as_str()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    zcs_mta::queue::cli::run(&args, &run.dir).unwrap();
+    wait_for("the attempt to end", || t.seen().len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(empty(&run.queue), "a deleted message does not come back");
+    assert_eq!(t.seen().len(), 1);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn undeliverable_bounces_expire_silently() {
+    // Mail from <> (a DSN from elsewhere) that cannot be delivered: after
+    // bounce_queue_lifetime it is dropped, and no DSN is made about it.
+    let t = Scripted::new(|_, _| Outcome::Deferred);
+    let config = QueueConfig {
+        bounce_queue_lifetime: Duration::from_millis(200),
+        ..fast_config()
+    };
+    let run = start("bounce-lifetime", config, t.clone());
+    run.queue
+        .enqueue(Envelope::new("", &["bob@example.org"]), MESSAGE)
+        .await
+        .unwrap();
+    wait_for("expiry", || empty(&run.queue) && !t.seen().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        t.seen().iter().all(|s| s.rcpts == ["bob@example.org"]),
+        "no DSN sent"
+    );
+    run.stop().await;
+}
