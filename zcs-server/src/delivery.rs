@@ -1,45 +1,66 @@
 //! Local delivery: the `zcs_mta::LocalDelivery` seam implemented on the directory and
-//! the store. Resolves recipients by account name or alias and files each message in
-//! the recipients' Inboxes, one blob for all of them, then asks the indexer to index it.
+//! the store. Resolves recipients (accounts, aliases, alias domains, catch-all, lists),
+//! runs each account's Sieve script, stores the copies (one blob for all recipients),
+//! and sends through the queue what must go back out: list members, forwarding,
+//! redirects and vacation replies. Then asks the indexer to index what was stored.
 //!
 //! Quota (spec 02 §1.14): each recipient's effective `zimbraMailQuota` (0 unlimited,
 //! capped by the domain's `zimbraMailDomainQuota`) goes to the store with the target,
 //! unless `zimbraMailAllowReceiveButNotSendWhenOverQuota` is TRUE. Over quota is a
 //! temporary failure (`452 4.2.2`, the MTA retries) unless
 //! `zimbraLmtpPermanentFailureWhenOverQuota` (server, then global config) is TRUE,
-//! then permanent (`552 5.2.2`, a bounce).
+//! then permanent (`552 5.2.2`, a bounce). A delivery that crosses
+//! `zimbraQuotaWarnPercent` files a quota warning in the Inbox (once per
+//! `zimbraQuotaWarnInterval`).
+//!
+//! Statuses: an account or domain in maintenance defers (`4.2.1`), closed or pending
+//! refuses (`5.2.1`), `zimbraMailStatus disabled` is an unknown recipient.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use zcs_core::attrs::value::parse_size;
 use zcs_core::{Attrs, Entry};
-use zcs_core::{Flags, ItemId, ZimbraId, folder};
+use zcs_core::{Flags, ItemId, ZimbraId};
 use zcs_directory::Provisioning;
+use zcs_directory::provisioning::{Delivery, Resolved};
+use zcs_mta::queue::Queue;
 use zcs_mta::{DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
-use zcs_store::{DeliveryTarget, Store, StoreError};
+use zcs_store::{DeliveryTarget, MailboxSettings, Store, StoreError, ThreadingAlgorithm};
 
 use crate::indexer::Indexer;
+use crate::mta::notices;
+use crate::mta::outbound::{enqueue, header_values, prepend_headers, would_loop};
+use crate::mta::sieve_apply::{self, DeliveryPlan, FileVacation};
 
 /// Delivers into this server's mailboxes.
 pub struct MailDelivery {
     prov: Arc<Provisioning>,
     store: Arc<Store>,
     indexer: Indexer,
+    /// The queue for copies that go back out; set by the MTA front end at start.
+    queue: OnceLock<Queue>,
 }
 
 impl MailDelivery {
-    /// Delivery over the given directory, store and indexer.
+    /// Delivery over the given directory, store and indexer. Until [`Self::set_queue`]
+    /// is called, list members, forwarding, redirects and vacation replies cannot be
+    /// sent (temporary failure for lists; the others are logged and skipped).
     pub fn new(prov: Arc<Provisioning>, store: Arc<Store>, indexer: Indexer) -> Self {
         MailDelivery {
             prov,
             store,
             indexer,
+            queue: OnceLock::new(),
         }
     }
-}
 
+    /// Gives delivery the queue to send through; later calls are ignored.
+    pub fn set_queue(&self, queue: Queue) {
+        let _ = self.queue.set(queue);
+    }
+}
 /// The quota delivery enforces for an account with these effective attributes: its
 /// `zimbraMailQuota` in bytes, or 0 (none) when it is unset, unparsable (logged) or
 /// `zimbraMailAllowReceiveButNotSendWhenOverQuota` is TRUE.
@@ -72,19 +93,6 @@ fn over_quota_outcome(permanent: bool) -> DeliveryOutcome {
 }
 
 impl MailDelivery {
-    /// The quota to enforce for `account`; a directory failure is a temporary failure.
-    async fn quota_of(&self, account: &Entry) -> Result<u64, DeliveryOutcome> {
-        match self.prov.effective_account_attrs(account).await {
-            Ok(attrs) => Ok(delivery_quota(&attrs, &account.name)),
-            Err(e) => {
-                tracing::warn!(account = %account.name, error = %e, "account lookup failed");
-                Err(DeliveryOutcome::TempFail(
-                    "4.3.0 recipient lookup failed".into(),
-                ))
-            }
-        }
-    }
-
     /// `zimbraLmtpPermanentFailureWhenOverQuota` of this server, else the global
     /// config, else FALSE (also when the directory cannot be read).
     async fn permanent_over_quota(&self) -> bool {
@@ -126,116 +134,535 @@ fn status_verdict(status: Option<&str>) -> Result<(), RecipientStatus> {
     }
 }
 
-#[async_trait]
-impl LocalDelivery for MailDelivery {
-    async fn resolve_recipient(&self, address: &str) -> RecipientStatus {
-        match self.prov.resolve_address(address).await {
-            // `zimbraMailStatus disabled` takes the address out of mail routing
-            // altogether, as Zimbra's MTA lookups do: it is an unknown recipient.
-            Ok(Some(entry)) if entry.attrs.get("zimbraMailStatus") == Some("disabled") => {
-                RecipientStatus::Unknown
+/// One account's share of a delivery: the targets it adds to the store call, and what
+/// else happened for it.
+struct AccountJob {
+    account: Entry,
+    effective: Attrs,
+    quota: u64,
+    /// Index range of its targets in the store call, with each target's tags.
+    targets: std::ops::Range<usize>,
+    tags: Vec<Vec<String>>,
+    /// Decided before storing (reject, a store or queue failure); `None` = by results.
+    outcome: Option<DeliveryOutcome>,
+    /// True when nothing needed storing (discard, forward only): delivered as is.
+    nothing_to_store: bool,
+}
+
+/// Whether a boolean attribute is TRUE.
+fn is_true(attrs: &Attrs, name: &str) -> bool {
+    attrs
+        .get(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+}
+
+/// The store flags for Sieve's IMAP flags: `\Seen` clears unread, `\Flagged` flags.
+fn store_flags(flags: &[String]) -> Flags {
+    let mut bits = Flags::UNREAD;
+    for f in flags {
+        if f.eq_ignore_ascii_case("\\Seen") {
+            bits &= !Flags::UNREAD;
+        } else if f.eq_ignore_ascii_case("\\Flagged") {
+            bits |= Flags::FLAGGED;
+        }
+    }
+    Flags(bits)
+}
+
+/// Forwarding addresses of an account: `zimbraPrefMailForwardingAddress` (the user's,
+/// comma-separated) and `zimbraMailForwardingAddress` (the admin's hidden ones).
+fn forwarding_addresses(effective: &Attrs) -> (Vec<String>, Vec<String>) {
+    let split = |v: &str| {
+        v.split([',', ' '])
+            .map(str::trim)
+            .filter(|a| a.contains('@'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let user = effective
+        .get("zimbraPrefMailForwardingAddress")
+        .map(split)
+        .unwrap_or_default();
+    let hidden = effective
+        .get_all("zimbraMailForwardingAddress")
+        .iter()
+        .flat_map(|v| split(v))
+        .collect();
+    (user, hidden)
+}
+
+/// The metrics result label of an outcome.
+fn result_label(outcome: &DeliveryOutcome) -> &'static str {
+    match outcome {
+        DeliveryOutcome::Delivered => "delivered",
+        DeliveryOutcome::TempFail(_) => "deferred",
+        DeliveryOutcome::PermFail(_) => "bounced",
+    }
+}
+
+impl MailDelivery {
+    /// Queues `data` to `recipients`; the error text on failure (logged).
+    async fn send_on(&self, sender: &str, recipients: &[String], data: &[u8]) -> bool {
+        let Some(queue) = self.queue.get() else {
+            tracing::warn!("no queue: copy not sent on");
+            return false;
+        };
+        match enqueue(queue, sender, recipients, data).await {
+            Ok(qid) => {
+                tracing::info!(qid, count = recipients.len(), "queued copy for sending on");
+                true
             }
-            Ok(Some(entry)) => match status_verdict(entry.attrs.get("zimbraAccountStatus")) {
-                Ok(()) => RecipientStatus::Local(entry.name),
-                Err(refusal) => refusal,
-            },
-            Ok(None) => RecipientStatus::Unknown,
             Err(e) => {
-                tracing::warn!(rcpt = address, error = %e, "recipient lookup failed");
-                RecipientStatus::TempFail("4.3.0 directory lookup failed".into())
+                tracing::warn!(error = %e, "cannot queue copy");
+                false
             }
         }
     }
 
-    async fn deliver(&self, message: &InboundMessage) -> Vec<DeliveryOutcome> {
-        // Each account once, however many of its addresses were given.
-        let mut account_of: Vec<Result<ZimbraId, DeliveryOutcome>> = Vec::new();
-        let mut targets: Vec<DeliveryTarget> = Vec::new();
-        let mut target_index: HashMap<ZimbraId, usize> = HashMap::new();
-        for rcpt in &message.recipients {
-            match self.prov.get_account(&rcpt.canonical).await {
-                Ok(entry) => {
-                    if let std::collections::hash_map::Entry::Vacant(v) =
-                        target_index.entry(entry.id)
-                    {
-                        let quota = match self.quota_of(&entry).await {
-                            Ok(q) => q,
-                            Err(outcome) => {
-                                account_of.push(Err(outcome));
-                                continue;
-                            }
-                        };
-                        v.insert(targets.len());
-                        targets.push(DeliveryTarget {
-                            account: entry.id,
-                            folder: ItemId(folder::INBOX),
-                            flags: Flags(Flags::UNREAD),
-                            quota,
-                        });
-                    }
-                    account_of.push(Ok(entry.id));
-                }
-                Err(e) => {
-                    tracing::warn!(rcpt = %rcpt.canonical, error = %e, "recipient vanished");
-                    account_of.push(Err(DeliveryOutcome::TempFail(
-                        "4.3.0 recipient lookup failed".into(),
-                    )));
-                }
+    /// Mail to a distribution list or dynamic group: checks who may send
+    /// (`sendToDistList`), expands the members (nested, each once) and queues one copy
+    /// to all of them with `X-Zimbra-DL` and the loop marker (`Delivered-To: list`).
+    async fn deliver_to_list(&self, list: &Resolved, message: &InboundMessage) -> DeliveryOutcome {
+        let name = &list.entry.name;
+        if would_loop(&message.data, name) {
+            return DeliveryOutcome::PermFail(format!("5.4.6 mail forwarding loop for {name}"));
+        }
+        // LIMITATION: the envelope sender is taken as authenticated (the submission
+        // listeners enforce it; mail from port 25 could claim a member's address), and
+        // the check runs at delivery, not at RCPT, because `LocalDelivery` does not see
+        // the sender there: a refused sender gets a bounce, not a 5xx at RCPT.
+        match self
+            .prov
+            .can_send_to_list(name, &message.mail_from, true)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(list = %name, sender = %message.mail_from,
+                    "sender may not send to the list");
+                return DeliveryOutcome::PermFail(format!(
+                    "5.7.1 <{name}>: sender is not allowed to send to this list"
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(list = %name, error = %e, "list rights lookup failed");
+                return DeliveryOutcome::TempFail("4.3.0 list lookup failed".into());
             }
         }
-        if targets.is_empty() {
-            // No recipient resolved to an account: every entry is an outcome already.
-            return account_of.into_iter().filter_map(Result::err).collect();
-        }
-
-        let received = chrono::Utc::now().timestamp_millis();
-        let results = match self.store.deliver(&targets, &message.data, received).await {
-            Ok(r) => r,
+        let members = match self.prov.expand_list(name).await {
+            Ok(m) => m,
             Err(e) => {
-                tracing::error!(error = %e, "delivery failed");
-                return account_of
-                    .iter()
-                    .map(|_| DeliveryOutcome::TempFail("4.3.0 store failure".into()))
-                    .collect();
+                tracing::warn!(list = %name, error = %e, "list expansion failed");
+                return DeliveryOutcome::TempFail("4.3.0 list expansion failed".into());
             }
         };
-        let mut per_account: HashMap<ZimbraId, DeliveryOutcome> = HashMap::new();
-        for (target, result) in targets.iter().zip(results) {
-            let outcome = match result {
-                Ok(meta) => {
-                    tracing::info!(
-                        account = %target.account,
-                        item = meta.id.0,
-                        size = meta.size,
-                        proto = ?message.protocol,
-                        "delivered"
-                    );
-                    self.indexer.notify(target.account);
-                    crate::notify::publish(target.account);
-                    DeliveryOutcome::Delivered
+        if members.is_empty() {
+            return DeliveryOutcome::Delivered;
+        }
+        let mut fields = vec![
+            ("Delivered-To", name.as_str()),
+            ("X-Zimbra-DL", name.as_str()),
+        ];
+        let reply_to = list
+            .entry
+            .attrs
+            .get("zimbraPrefReplyToAddress")
+            .filter(|_| is_true(&list.entry.attrs, "zimbraPrefReplyToEnabled"))
+            .filter(|_| header_values(&message.data, "Reply-To").is_empty());
+        if let Some(r) = reply_to {
+            fields.push(("Reply-To", r));
+        }
+        let data = prepend_headers(&fields, &message.data);
+        if self.send_on(&message.mail_from, &members, &data).await {
+            tracing::info!(list = %name, members = members.len(), "list expanded");
+            DeliveryOutcome::Delivered
+        } else {
+            DeliveryOutcome::TempFail("4.3.0 cannot queue list copies".into())
+        }
+    }
+
+    /// Runs the account's scripts and forwarding, and adds its copies to `targets`.
+    async fn prepare(
+        &self,
+        account: Entry,
+        message: &InboundMessage,
+        targets: &mut Vec<(DeliveryTarget, MailboxSettings)>,
+    ) -> AccountJob {
+        let mut job = AccountJob {
+            effective: Attrs::new(),
+            quota: 0,
+            targets: targets.len()..targets.len(),
+            tags: Vec::new(),
+            outcome: None,
+            nothing_to_store: false,
+            account,
+        };
+        let name = job.account.name.clone();
+        job.effective = match self.prov.effective_account_attrs(&job.account).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(account = %name, error = %e, "account lookup failed");
+                job.outcome = Some(DeliveryOutcome::TempFail(
+                    "4.3.0 recipient lookup failed".into(),
+                ));
+                return job;
+            }
+        };
+        job.quota = delivery_quota(&job.effective, &name);
+        let mb = match self.store.mailbox(job.account.id).await {
+            Ok(mb) => mb,
+            Err(e) => {
+                job.outcome = Some(store_failure(&name, &e));
+                return job;
+            }
+        };
+
+        // Sieve (and the out-of-office reply).
+        let vacation_dir = self
+            .queue
+            .get()
+            .and_then(|q| q.root().parent().map(|p| p.join("vacation")));
+        let tracker = vacation_dir.map(|d| FileVacation::new(&d, &job.account.id.to_string()));
+        let plan = sieve_apply::plan_for(
+            &job.effective,
+            &name,
+            &message.data,
+            &message.mail_from,
+            tracker
+                .as_ref()
+                .map(|t| t as &dyn zcs_mta::sieve::VacationTracker),
+        );
+        let DeliveryPlan {
+            mut copies,
+            redirects,
+            reject,
+            replies,
+        } = plan;
+        if let Some(reason) = reject {
+            tracing::info!(account = %name, "rejected by the account's Sieve script");
+            let reason = reason.replace(['\r', '\n'], " ");
+            job.outcome = Some(DeliveryOutcome::PermFail(format!("5.7.1 {reason}")));
+            return job;
+        }
+        for (to, reply) in replies {
+            self.send_on("", &[to], &reply).await;
+        }
+
+        // Forwarding, Sieve redirects: one queued copy with the loop marker.
+        let (user_fwd, hidden_fwd) = forwarding_addresses(&job.effective);
+        let mut onward: Vec<String> = Vec::new();
+        if is_true(&job.effective, "zimbraFeatureMailForwardingEnabled")
+            || job
+                .effective
+                .get("zimbraFeatureMailForwardingEnabled")
+                .is_none()
+        {
+            onward.extend(user_fwd.iter().cloned());
+        }
+        onward.extend(hidden_fwd);
+        onward.extend(redirects);
+        onward.dedup();
+        if !onward.is_empty() {
+            if would_loop(&message.data, &name) {
+                tracing::warn!(account = %name, "forwarding loop: not forwarded again");
+            } else {
+                let data = prepend_headers(&[("Delivered-To", &name)], &message.data);
+                self.send_on(&message.mail_from, &onward, &data).await;
+            }
+        }
+        if !user_fwd.is_empty() && is_true(&job.effective, "zimbraPrefMailLocalDeliveryDisabled") {
+            copies.clear();
+        }
+        if copies.is_empty() {
+            job.nothing_to_store = true;
+            return job;
+        }
+
+        // The copies to store, with the account's threading.
+        let spam = header_values(&message.data, "X-Spam-Flag")
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("YES"));
+        let settings = MailboxSettings {
+            threading: job
+                .effective
+                .get("zimbraMailThreadingAlgorithm")
+                .and_then(ThreadingAlgorithm::parse)
+                .unwrap_or(ThreadingAlgorithm::References),
+            ..MailboxSettings::default()
+        };
+        let start = targets.len();
+        for copy in &copies {
+            let folder = sieve_apply::folder_for(&mb, copy, spam).await;
+            targets.push((
+                DeliveryTarget {
+                    account: job.account.id,
+                    folder,
+                    flags: store_flags(&copy.flags),
+                    quota: job.quota,
+                },
+                settings.clone(),
+            ));
+            job.tags.push(copy.tags.clone());
+        }
+        job.targets = start..targets.len();
+        job
+    }
+
+    /// After storing: tags, indexing, notification, the quota warning.
+    async fn after_store(&self, job: &AccountJob, stored: &[(ItemId, usize)]) {
+        let Ok(mb) = self.store.mailbox(job.account.id).await else {
+            return;
+        };
+        for (item, tag_index) in stored {
+            if let Some(tags) = job.tags.get(*tag_index).filter(|t| !t.is_empty())
+                && let Err(e) = mb.set_tags_by_name(&[*item], tags, true, true).await
+            {
+                tracing::warn!(account = %job.account.name, error = %e, "Sieve tags not set");
+            }
+        }
+        let (percent, interval) = notices::warn_settings(&job.effective);
+        let now = chrono::Utc::now().timestamp_millis();
+        match mb
+            .with_quota(job.quota)
+            .quota_warning(now, percent, interval)
+            .await
+        {
+            Ok(Some(w)) => {
+                let msg = notices::quota_warning_message(&job.effective, &job.account.name, &w);
+                let target = DeliveryTarget {
+                    account: job.account.id,
+                    folder: ItemId(zcs_core::folder::INBOX),
+                    flags: Flags(Flags::UNREAD),
+                    quota: 0,
+                };
+                if let Err(e) = self.store.deliver(&[target], &msg, now).await {
+                    tracing::warn!(account = %job.account.name, error = %e,
+                        "quota warning not delivered");
                 }
-                Err(StoreError::QuotaExceeded { quota, used, .. }) => {
-                    tracing::info!(account = %target.account, quota, used,
-                        "delivery refused: over quota");
-                    over_quota_outcome(self.permanent_over_quota().await)
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(account = %job.account.name, error = %e,
+                "quota warning check failed"),
+        }
+        self.indexer.notify(job.account.id);
+        crate::notify::publish(job.account.id);
+    }
+}
+
+/// The outcome for a store failure other than quota.
+fn store_failure(account: &str, e: &StoreError) -> DeliveryOutcome {
+    match e {
+        StoreError::Maintenance(_) => {
+            DeliveryOutcome::TempFail("4.2.1 mailbox is in maintenance, try again later".into())
+        }
+        _ => {
+            tracing::warn!(account, error = %e, "delivery failed");
+            DeliveryOutcome::TempFail("4.3.0 store failure".into())
+        }
+    }
+}
+
+/// What resolution says about delivering to an entry: `Err` is the refusal.
+fn verdict(r: &Resolved) -> Result<(), RecipientStatus> {
+    if r.entry
+        .attrs
+        .get("zimbraMailStatus")
+        .is_some_and(|s| s.eq_ignore_ascii_case("disabled"))
+    {
+        // Out of mail routing altogether, as Zimbra's MTA lookups do.
+        return Err(RecipientStatus::Unknown);
+    }
+    match r.delivery {
+        Delivery::Deliver => Ok(()),
+        Delivery::Defer => Err(RecipientStatus::TempFail(
+            "4.2.1 mailbox is in maintenance, try again later".into(),
+        )),
+        Delivery::Reject => Err(RecipientStatus::PermFail(
+            "5.2.1 mailbox is disabled".into(),
+        )),
+    }
+}
+
+impl MailDelivery {
+    /// Resolution with the bare-postmaster fallback of [`Provisioning::resolve_address`].
+    async fn lookup(&self, address: &str) -> Result<Option<Resolved>, RecipientStatus> {
+        let found = match self.prov.resolve_recipient(address).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(rcpt = address, error = %e, "recipient lookup failed");
+                return Err(RecipientStatus::TempFail(
+                    "4.3.0 directory lookup failed".into(),
+                ));
+            }
+        };
+        if found.is_some() || address.contains('@') {
+            return Ok(found);
+        }
+        match self.prov.resolve_address(address).await {
+            Ok(Some(entry)) => Ok(Some(Resolved {
+                delivery: match status_verdict(entry.attrs.get("zimbraAccountStatus")) {
+                    Ok(()) => Delivery::Deliver,
+                    Err(RecipientStatus::TempFail(_)) => Delivery::Defer,
+                    Err(_) => Delivery::Reject,
+                },
+                address: entry.name.clone(),
+                catch_all: false,
+                entry,
+            })),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::warn!(rcpt = address, error = %e, "recipient lookup failed");
+                Err(RecipientStatus::TempFail(
+                    "4.3.0 directory lookup failed".into(),
+                ))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl LocalDelivery for MailDelivery {
+    async fn resolve_recipient(&self, address: &str) -> RecipientStatus {
+        match self.lookup(address).await {
+            Ok(Some(r)) => match verdict(&r) {
+                Ok(()) => RecipientStatus::Local(r.entry.name),
+                Err(refusal) => refusal,
+            },
+            Ok(None) => RecipientStatus::Unknown,
+            Err(status) => status,
+        }
+    }
+
+    async fn deliver(&self, message: &InboundMessage) -> Vec<DeliveryOutcome> {
+        // Each recipient: a list (handled at once), an account job, or a refusal.
+        let mut outcomes: Vec<Option<DeliveryOutcome>> = vec![None; message.recipients.len()];
+        let mut job_of: Vec<Option<usize>> = vec![None; message.recipients.len()];
+        let mut jobs: Vec<AccountJob> = Vec::new();
+        let mut job_index: HashMap<ZimbraId, usize> = HashMap::new();
+        let mut targets: Vec<(DeliveryTarget, MailboxSettings)> = Vec::new();
+        for (i, rcpt) in message.recipients.iter().enumerate() {
+            let resolved = match self.lookup(&rcpt.canonical).await {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    outcomes[i] = Some(DeliveryOutcome::PermFail(format!(
+                        "5.1.1 <{}>: recipient unknown",
+                        rcpt.address
+                    )));
+                    continue;
                 }
-                Err(e) => {
-                    tracing::warn!(account = %target.account, error = %e, "delivery failed");
-                    DeliveryOutcome::TempFail("4.3.0 store failure".into())
+                Err(status) => {
+                    outcomes[i] = Some(refusal_outcome(status));
+                    continue;
                 }
             };
-            per_account.insert(target.account, outcome);
+            if let Err(status) = verdict(&resolved) {
+                outcomes[i] = Some(refusal_outcome(status));
+                continue;
+            }
+            if resolved.is_list() {
+                outcomes[i] = Some(self.deliver_to_list(&resolved, message).await);
+                continue;
+            }
+            let id = resolved.entry.id;
+            let index = match job_index.get(&id) {
+                Some(&j) => j,
+                None => {
+                    let job = self.prepare(resolved.entry, message, &mut targets).await;
+                    jobs.push(job);
+                    job_index.insert(id, jobs.len() - 1);
+                    jobs.len() - 1
+                }
+            };
+            job_of[i] = Some(index);
         }
-        account_of
+
+        // One store call for every copy of every account.
+        let received = chrono::Utc::now().timestamp_millis();
+        let mut results: Vec<Option<Result<_, StoreError>>> = if targets.is_empty() {
+            Vec::new()
+        } else {
+            match self
+                .store
+                .deliver_with_settings(&targets, &message.data, received)
+                .await
+            {
+                Ok(r) => r.into_iter().map(Some).collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery failed");
+                    let failed = store_failure("*", &e);
+                    for job in jobs.iter_mut().filter(|j| j.outcome.is_none()) {
+                        job.outcome = Some(failed.clone());
+                    }
+                    (0..targets.len()).map(|_| None).collect()
+                }
+            }
+        };
+
+        let permanent_quota = self.permanent_over_quota().await;
+        let mut job_outcomes = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            if let Some(o) = &job.outcome {
+                job_outcomes.push(o.clone());
+                continue;
+            }
+            if job.nothing_to_store {
+                tracing::info!(account = %job.account.name, "delivered: nothing to store");
+                job_outcomes.push(DeliveryOutcome::Delivered);
+                continue;
+            }
+            let mut stored = Vec::new();
+            let mut failure = None;
+            for (k, slot) in job.targets.clone().enumerate() {
+                match results.get_mut(slot).and_then(Option::take) {
+                    Some(Ok(meta)) => {
+                        tracing::info!(account = %job.account.name, item = meta.id.0,
+                            folder = meta.folder.0, size = meta.size,
+                            proto = ?message.protocol, "delivered");
+                        crate::metrics::counters().add("zcs_delivered_bytes_total", &[], meta.size);
+                        stored.push((meta.id, k));
+                    }
+                    Some(Err(StoreError::QuotaExceeded { quota, used, .. })) => {
+                        tracing::info!(account = %job.account.name, quota, used,
+                            "delivery refused: over quota");
+                        failure = Some(over_quota_outcome(permanent_quota));
+                    }
+                    Some(Err(e)) => failure = Some(store_failure(&job.account.name, &e)),
+                    None => {}
+                }
+            }
+            if stored.is_empty() {
+                job_outcomes.push(
+                    failure.unwrap_or(DeliveryOutcome::TempFail("4.3.0 not delivered".into())),
+                );
+            } else {
+                self.after_store(job, &stored).await;
+                job_outcomes.push(DeliveryOutcome::Delivered);
+            }
+        }
+
+        let out: Vec<DeliveryOutcome> = outcomes
             .into_iter()
-            .map(|r| match r {
-                Ok(id) => per_account
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or(DeliveryOutcome::TempFail("4.3.0 not delivered".into())),
-                Err(o) => o,
+            .zip(job_of)
+            .map(|(o, j)| match (o, j) {
+                (Some(o), _) => o,
+                (None, Some(j)) => job_outcomes[j].clone(),
+                (None, None) => DeliveryOutcome::TempFail("4.3.0 not delivered".into()),
             })
-            .collect()
+            .collect();
+        for o in &out {
+            crate::metrics::counters().inc("zcs_deliveries_total", &[("result", result_label(o))]);
+        }
+        out
+    }
+}
+
+/// A resolution refusal as a delivery outcome.
+fn refusal_outcome(status: RecipientStatus) -> DeliveryOutcome {
+    match status {
+        RecipientStatus::TempFail(m) => DeliveryOutcome::TempFail(m),
+        RecipientStatus::PermFail(m) => DeliveryOutcome::PermFail(m),
+        RecipientStatus::Unknown => DeliveryOutcome::PermFail("5.1.1 recipient unknown".into()),
+        RecipientStatus::Local(_) => DeliveryOutcome::TempFail("4.3.0 not delivered".into()),
     }
 }
 

@@ -1,0 +1,247 @@
+//! Building the MTA from configuration: each listener's [`ListenerConfig`] from the
+//! server entry (inheriting the global config) and local config, the queue and its
+//! transports, and the content filters.
+//!
+//! Read at start, like Postfix reads `main.cf` (a change needs a restart):
+//! `zimbraMtaMyNetworks`, `zimbraMtaRestriction`, `zimbraMtaTlsAuthOnly`,
+//! `zimbraMtaMaxMessageSize` (through the context), `zimbraMtaRelayHost`,
+//! `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`, `zimbraMtaBlockedExtension`,
+//! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
+//! `zimbraAmavisQuarantineAccount`.
+//!
+//! Local config keys (unset = that scanner is off): `zcs_clamd_address` and
+//! `zcs_spamd_address` (`host:port`). DKIM signing keys are files
+//! `$ZCS_HOME/conf/dkim/<domain>/<selector>.private` (PEM, RSA or Ed25519), since the
+//! attribute registry has no `zimbraDKIM*` attributes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use zcs_mta::outbound::{
+    LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, StaticResolver,
+    SystemResolver,
+};
+use zcs_mta::queue::{Queue, QueueConfig, QueueSink, Transports};
+use zcs_mta::restrictions::parse_networks;
+use zcs_mta::scan::clamd::ClamdClient;
+use zcs_mta::scan::spamd::SpamdClient;
+use zcs_mta::scan::{SpamDestiny, SpamPolicy};
+use zcs_mta::{DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol, Restriction};
+
+use super::auth::DirectoryAuthenticator;
+use super::policy::DirectoryDomains;
+use crate::frontends::Context;
+
+/// The kinds of MTA listener this server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Port 25 (`zimbraSmtpPort`): mail from the world, STARTTLS, AUTH after TLS.
+    Smtp,
+    /// Port 587 (`zcs_smtp_submission_port`): AUTH required before MAIL (RFC 6409).
+    Submission,
+    /// Port 465 (`zcs_smtps_port`): submission over implicit TLS (RFC 8314 §3.3).
+    Smtps,
+    /// `zimbraLmtpBindPort`: final delivery from another MTA; no filters, no relay.
+    Lmtp,
+}
+
+/// Every value of a server attribute, inherited from the global config.
+fn server_values(ctx: &Context, name: &str) -> Vec<String> {
+    zcs_directory::server_attr_values(&ctx.server, &ctx.global, name)
+}
+
+/// The queue of this home, opened once per process and shared by the listeners' sinks,
+/// the queue manager and local delivery (so an enqueue wakes the manager at once).
+///
+/// # Errors
+/// The queue directory cannot be created or read (the text says which).
+pub fn shared_queue(ctx: &Context) -> Result<Queue, String> {
+    static QUEUES: Mutex<Option<HashMap<PathBuf, Queue>>> = Mutex::new(None);
+    let dir = ctx.queue_dir();
+    let mut guard = QUEUES.lock().unwrap_or_else(|p| p.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(q) = map.get(&dir) {
+        return Ok(q.clone());
+    }
+    let queue = Queue::open(&dir, queue_config(ctx)).map_err(|e| format!("open queue: {e}"))?;
+    map.insert(dir, queue.clone());
+    Ok(queue)
+}
+
+/// Queue settings: Postfix's defaults, our host name for DSNs, and the local-config
+/// overrides `zcs_mta_minimal_backoff_seconds` / `zcs_mta_queue_run_delay_seconds`.
+pub fn queue_config(ctx: &Context) -> QueueConfig {
+    let mut config = QueueConfig {
+        hostname: ctx.subs.hostname.clone(),
+        ..QueueConfig::default()
+    };
+    let secs = |key: &str| {
+        ctx.subs
+            .lc
+            .get(key)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs)
+    };
+    if let Some(d) = secs("zcs_mta_minimal_backoff_seconds") {
+        config.minimal_backoff = d;
+    }
+    if let Some(d) = secs("zcs_mta_queue_run_delay_seconds") {
+        config.queue_run_delay = d;
+    }
+    config
+}
+
+/// The transports of the queue manager: local domains (the directory's) through local
+/// delivery, everything else over SMTP to `zimbraMtaRelayHost` or the MX hosts.
+pub fn transports(ctx: &Context) -> Transports {
+    let relay_host = server_values(ctx, "zimbraMtaRelayHost")
+        .iter()
+        .find_map(|v| RelayHost::parse(v));
+    let smtp = SmtpTransportConfig {
+        helo_name: ctx.subs.hostname.clone(),
+        relay_host,
+        starttls: !ctx
+            .server_attr("zimbraMtaTlsSecurityLevel")
+            .is_some_and(|v| v.eq_ignore_ascii_case("none")),
+        dns_lookups: ctx.server_flag("zimbraMtaDnsLookupsEnabled", true),
+        ..SmtpTransportConfig::default()
+    };
+    let resolver: Arc<dyn Resolver> = match SystemResolver::new() {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "no system DNS resolver; MX lookups will fail");
+            Arc::new(StaticResolver::new())
+        }
+    };
+    let delivery: Arc<dyn LocalDelivery> = ctx.delivery.clone();
+    Transports::new(Arc::new(SmtpTransport::new(smtp, resolver))).with_local_policy(
+        Arc::new(DirectoryDomains::new(ctx.subs.prov.clone())),
+        Arc::new(LocalTransport::new(delivery)),
+    )
+}
+
+/// The listener settings for `kind`. Filters, AUTH, relay and the queue apply to the
+/// SMTP listeners only; LMTP delivers at once and runs no filter (Zimbra's amavis sits
+/// before LMTP, not behind it).
+pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
+    let protocol = match kind {
+        ListenerKind::Lmtp => Protocol::Lmtp,
+        _ => Protocol::Smtp,
+    };
+    let mut config = ListenerConfig::new(protocol, &ctx.subs.hostname);
+    config.max_message_size = ctx.max_message_size;
+    if kind == ListenerKind::Lmtp {
+        return config;
+    }
+
+    config.tls = ctx.acceptor();
+    config.implicit_tls = kind == ListenerKind::Smtps;
+    config.submission = matches!(kind, ListenerKind::Submission | ListenerKind::Smtps);
+    if ctx.server_flag("zimbraMtaAuthEnabled", true) {
+        config.authenticator = Some(Arc::new(DirectoryAuthenticator::new(ctx.subs.prov.clone())));
+    }
+    config.require_tls_for_auth = ctx.server_flag("zimbraMtaTlsAuthOnly", true);
+    config.my_networks = server_values(ctx, "zimbraMtaMyNetworks")
+        .iter()
+        .filter_map(|v| match parse_networks(v) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::warn!(value = %v, error = %e, "bad zimbraMtaMyNetworks value; ignored");
+                None
+            }
+        })
+        .flatten()
+        .collect();
+    config.recipient_policy = Some(Arc::new(DirectoryDomains::new(ctx.subs.prov.clone())));
+    config.restrictions = server_values(ctx, "zimbraMtaRestriction")
+        .iter()
+        .filter_map(|v| match v.parse::<Restriction>() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                // LIMITATION: Postfix restrictions zcs does not implement are skipped.
+                tracing::warn!(value = %v, error = %e, "zimbraMtaRestriction not applied");
+                None
+            }
+        })
+        .collect();
+    config.filters = filters(ctx);
+    match shared_queue(ctx) {
+        Ok(queue) => config.sink = Some(Arc::new(QueueSink::new(queue))),
+        Err(e) => tracing::error!(error = %e, "no queue: SMTP delivers directly, no relay"),
+    }
+    config
+}
+
+/// The content filters from local config and the global config.
+pub fn filters(ctx: &Context) -> Filters {
+    let lc = |key: &str| ctx.subs.lc.get(key).filter(|v| !v.trim().is_empty());
+    let global = |name: &str| ctx.global.attrs.get(name).map(str::to_string);
+    let percent = |name: &str, default: u32| {
+        global(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let spam = SpamPolicy {
+        tag_percent: percent("zimbraSpamTagPercent", 33),
+        kill_percent: percent("zimbraSpamKillPercent", 75),
+        destiny: ctx
+            .server_attr("zimbraAmavisFinalSpamDestiny")
+            .and_then(|v| SpamDestiny::from_zimbra(&v))
+            .unwrap_or_default(),
+        ..SpamPolicy::default()
+    };
+    let keys = dkim_keys(&ctx.home.root().join("conf").join("dkim"));
+    Filters {
+        clamd: lc("zcs_clamd_address").map(ClamdClient::new),
+        virus_quarantine: global("zimbraAmavisQuarantineAccount").filter(|v| !v.is_empty()),
+        blocked_extensions: ctx
+            .global
+            .attrs
+            .get_all("zimbraMtaBlockedExtension")
+            .to_vec(),
+        spamd: lc("zcs_spamd_address").map(SpamdClient::new),
+        spam,
+        dkim_keys: (!keys.domains().is_empty()).then(|| Arc::new(keys)),
+        ..Filters::default()
+    }
+}
+
+/// The DKIM signing keys under `dir`: `<domain>/<selector>.private` PEM files. A file
+/// that cannot be read or parsed is logged and skipped.
+pub fn dkim_keys(dir: &Path) -> DkimKeys {
+    let mut keys = DkimKeys::new();
+    let Ok(domains) = std::fs::read_dir(dir) else {
+        return keys;
+    };
+    for domain in domains.flatten() {
+        let Some(name) = domain.file_name().to_str().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(domain.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let path = file.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("private") {
+                continue;
+            }
+            let Some(selector) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let added = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| {
+                    keys.add_pem(&name, selector, &pem)
+                        .map_err(|e| e.to_string())
+                });
+            match added {
+                Ok(()) => tracing::info!(domain = %name, selector, "DKIM signing key loaded"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "DKIM key skipped")
+                }
+            }
+        }
+    }
+    keys
+}

@@ -1,0 +1,15 @@
+//! The MTA glue of this server: how the `zcs-mta` listeners and queue are configured
+//! from the directory and local config ([`config`]), SMTP AUTH over the directory login
+//! ([`auth`]), which domains are ours ([`policy`]), and the copies local delivery sends
+//! back out through the queue (forwarding, list members, Sieve redirects, vacation
+//! replies: [`outbound`]).
+//!
+//! The listeners themselves are in [`crate::frontends::mta`], delivery into mailboxes in
+//! [`crate::delivery`].
+
+pub mod auth;
+pub mod config;
+pub mod notices;
+pub mod outbound;
+pub mod policy;
+pub mod sieve_apply;
