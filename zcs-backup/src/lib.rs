@@ -1,1 +1,61 @@
-//! zcs backup and restore (grows with issue 9).
+//! zcs backup and restore: online full and incremental backups of a mail server's
+//! mailboxes and directory into Zimbra's layout under `zimbraBackupTarget`
+//! (`<zimbra home>/backup`), and restores from them: one account, several or all, into
+//! the same account or a new prefixed one, to a point in time by label, time or redo
+//! sequence.
+//!
+//! Layout of a backup target (see [`catalog`]):
+//! ```text
+//! sessions/full-YYYYMMDD.HHMMSS.mmm/   a full session (label in GMT)
+//!     session.json                     the catalog: type, status, accounts, redo range
+//!     sys/mailbox.db                   consistent copy of the store's database
+//!     sys/directory.json               every directory entry, backend-neutral
+//!     accounts/<id prefix>/<zimbraId>/account.json   the account's entry and mailbox
+//!     blobs/                           message blobs, each stored once per session
+//! sessions/incr-YYYYMMDD.HHMMSS.mmm/   an incremental: redo/records.log + its blobs
+//! sessions/<label>.incomplete/         a session being written (never read as complete)
+//! ```
+//! This crate does not own the store or directory: callers (the `zm*` commands in
+//! zcs-server) open them and pass them in.
+
+pub mod backup;
+pub mod catalog;
+pub mod cli;
+pub mod directory;
+mod error;
+pub mod progress;
+pub mod redo_io;
+pub mod restore;
+pub mod schedule;
+
+use std::path::PathBuf;
+
+pub use backup::{BackupOptions, BackupReport, full_backup, incremental_backup};
+pub use catalog::{Catalog, SessionKind};
+pub use error::BackupError;
+pub use restore::{RestoreOptions, RestoreReport, restore};
+
+/// Where a server's data lives and where backups go.
+#[derive(Clone, Debug)]
+pub struct BackupPaths {
+    /// The store's metadata database (`db/mailbox.db`).
+    pub db: PathBuf,
+    /// The blob volume root (`store/`).
+    pub store: PathBuf,
+    /// The redo log directory (`redolog/`, archive in `redolog/archive`).
+    pub redolog: PathBuf,
+    /// The backup target (`backup/`, `zimbraBackupTarget`).
+    pub target: PathBuf,
+}
+
+impl BackupPaths {
+    /// The paths of a zcs home laid out as `zcs_server::home::Home` lays it out.
+    pub fn for_home(root: &std::path::Path) -> BackupPaths {
+        BackupPaths {
+            db: root.join("db").join("mailbox.db"),
+            store: root.join("store"),
+            redolog: root.join("redolog"),
+            target: root.join("backup"),
+        }
+    }
+}
