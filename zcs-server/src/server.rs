@@ -317,7 +317,21 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     }
     tasks.push(tokio::spawn(zmstat_loop(ctx.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(jobs::run(ctx.clone(), shutdown.clone())));
+    // zimbraServiceEnabled lists the services this server runs (mailbox, mta, ...).
+    let services: Vec<String> = ctx.server.attrs.get_all("zimbraServiceEnabled").to_vec();
     for planned in frontends::all() {
+        if !services.is_empty()
+            && !services
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(planned.service))
+        {
+            tracing::info!(
+                proto = planned.protocol,
+                service = planned.service,
+                "not started: service not in zimbraServiceEnabled"
+            );
+            continue;
+        }
         if let Some((attr, default)) = planned.enabled_attr
             && !ctx.server_flag(attr, default)
         {

@@ -233,6 +233,10 @@ fn status(home: &Home, host: &str) -> Result<bool, String> {
     let mut all_up = true;
     for service in SERVICES {
         let mine: Vec<_> = listeners.iter().filter(|l| l.service == *service).collect();
+        if pid.is_some() && mine.is_empty() {
+            // Not in zimbraServiceEnabled: a running server started nothing for it.
+            continue;
+        }
         let up = pid.is_some()
             && !mine.is_empty()
             && mine.iter().all(|l| l.error.is_none() && probe(l.addr));

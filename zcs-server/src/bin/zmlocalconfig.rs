@@ -25,7 +25,7 @@ struct Args {
     /// List the supported keys with their descriptions.
     #[arg(short = 'i', long = "info")]
     info: bool,
-    /// Output format: plain, shell or nokey.
+    /// Output format: plain, xml, shell or nokey.
     #[arg(short = 'm', long = "format", default_value = "plain")]
     format: String,
     /// Only keys whose value differs from the default.
@@ -66,9 +66,9 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), String> {
     let _ = (args.force, args.quiet);
-    if !matches!(args.format.as_str(), "plain" | "shell" | "nokey") {
+    if !matches!(args.format.as_str(), "plain" | "xml" | "shell" | "nokey") {
         return Err(format!(
-            "unknown format {:?}: use plain, shell or nokey",
+            "unknown format {:?}: use plain, xml, shell or nokey",
             args.format
         ));
     }
@@ -117,6 +117,10 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         args.args.clone()
     };
+    let xml = args.format == "xml";
+    if xml {
+        println!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<localconfig>");
+    }
     for key in keys {
         let value = if args.default {
             KEYS.iter()
@@ -142,8 +146,24 @@ fn run(args: Args) -> Result<(), String> {
         match args.format.as_str() {
             "nokey" => println!("{value}"),
             "shell" => println!("{key}='{}';", value.replace('\'', "'\\''")),
+            // localconfig.xml's layout: one <key name=..> with its <value> per key.
+            "xml" => println!(
+                "  <key name=\"{}\">\n    <value>{}</value>\n  </key>",
+                xml_escape(&key),
+                xml_escape(&value)
+            ),
             _ => println!("{key} = {value}"),
         }
     }
+    if xml {
+        println!("</localconfig>");
+    }
     Ok(())
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
