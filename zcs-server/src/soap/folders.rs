@@ -253,64 +253,79 @@ async fn folder_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let ids = parse_ids(&id_text, FaultCode::NoSuchFolder)?;
     for id in &ids {
         let f = mb.folder(*id).await.map_err(store_fault)?;
-        match op.as_str() {
-            "read" => {
-                let msgs = mb.messages(f.id).await.map_err(store_fault)?;
-                let ids: Vec<ItemId> = msgs.iter().map(|m| m.id).collect();
-                mb.set_flags(&ids, zcs_core::Flags::UNREAD, false)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            "delete" => mb.delete_folder(f.id).await.map_err(store_fault)?,
-            "rename" => {
-                let name = action.req("name")?;
-                let parent = match action.attr("l") {
-                    Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
-                    None => f.parent,
-                };
-                mb.rename_folder(f.id, parent, name)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            "move" => {
-                let parent = parse_id(action.req("l")?, FaultCode::NoSuchFolder)?;
-                mb.rename_folder(f.id, parent, &f.name)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            "trash" => {
-                mb.rename_folder(f.id, ItemId(folder::TRASH), &f.name)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            "empty" => {
-                let msgs = mb.messages(f.id).await.map_err(store_fault)?;
-                let ids: Vec<ItemId> = msgs.iter().map(|m| m.id).collect();
-                mb.delete_items(&ids).await.map_err(store_fault)?;
-                let subfolders: Vec<ItemId> = mb
-                    .folders()
-                    .await
-                    .map_err(store_fault)?
-                    .into_iter()
-                    .filter(|c| c.parent == f.id)
-                    .map(|c| c.id)
-                    .collect();
-                if action.bool_attr("recursive", true)? {
-                    for sub in subfolders {
-                        mb.delete_folder(sub).await.map_err(store_fault)?;
-                    }
-                }
-            }
-            // LIMITATION: grant, color, url, sync, fb, check and the other folder
-            // operations are not supported yet.
-            other => {
-                return Err(ServiceError::invalid_request(format!(
-                    "unknown folder operation: {other}"
-                )));
-            }
-        }
+        folder_op(mb, &f, &op, action).await?;
     }
     Ok(action_response("FolderActionResponse", &id_text, &op))
+}
+
+/// Applies one folder operation (`read`, `delete`, `rename`, `move`, `trash`, `empty`)
+/// to folder `f`; shared by FolderAction and ItemAction.
+///
+/// # Errors
+/// Store faults; `service.INVALID_REQUEST` for an unknown operation.
+pub(crate) async fn folder_op(
+    mb: &Mailbox,
+    f: &Folder,
+    op: &str,
+    action: &Element,
+) -> ServiceResult<()> {
+    match op {
+        "read" => {
+            let msgs = mb.messages(f.id).await.map_err(store_fault)?;
+            let ids: Vec<ItemId> = msgs.iter().map(|m| m.id).collect();
+            mb.set_flags(&ids, zcs_core::Flags::UNREAD, false)
+                .await
+                .map_err(store_fault)?;
+        }
+        "delete" => mb.delete_folder(f.id).await.map_err(store_fault)?,
+        "rename" => {
+            let name = action.req("name")?;
+            let parent = match action.attr("l") {
+                Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
+                None => f.parent,
+            };
+            mb.rename_folder(f.id, parent, name)
+                .await
+                .map_err(store_fault)?;
+        }
+        "move" => {
+            let parent = parse_id(action.req("l")?, FaultCode::NoSuchFolder)?;
+            mb.rename_folder(f.id, parent, &f.name)
+                .await
+                .map_err(store_fault)?;
+        }
+        "trash" => {
+            mb.rename_folder(f.id, ItemId(folder::TRASH), &f.name)
+                .await
+                .map_err(store_fault)?;
+        }
+        "empty" => {
+            let msgs = mb.messages(f.id).await.map_err(store_fault)?;
+            let ids: Vec<ItemId> = msgs.iter().map(|m| m.id).collect();
+            mb.delete_items(&ids).await.map_err(store_fault)?;
+            let subfolders: Vec<ItemId> = mb
+                .folders()
+                .await
+                .map_err(store_fault)?
+                .into_iter()
+                .filter(|c| c.parent == f.id)
+                .map(|c| c.id)
+                .collect();
+            if action.bool_attr("recursive", true)? {
+                for sub in subfolders {
+                    mb.delete_folder(sub).await.map_err(store_fault)?;
+                }
+            }
+        }
+        // LIMITATION: grant, color, url, sync, fb, check and the other folder
+        // operations are not supported yet.
+        other => {
+            return Err(ServiceError::invalid_request(format!(
+                "unknown folder operation: {other}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn tag_element(t: &Tag) -> Element {
@@ -336,7 +351,13 @@ async fn create_tag(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .ok_or_else(|| ServiceError::invalid_request("missing required element: tag"))?;
     let name = spec.req("name")?;
     let color = spec.int_attr("color", 0)? as i32;
-    let t = mb.create_tag(name, color).await.map_err(store_fault)?;
+    let t = mb.create_tag(name, color).await.map_err(|e| match e {
+        // Zimbra refuses a bad tag name as a bad request.
+        zcs_store::StoreError::InvalidName { name, reason } => {
+            ServiceError::invalid_request(format!("invalid tag name {name}: {reason}"))
+        }
+        other => store_fault(other),
+    })?;
     let mut resp = response("CreateTagResponse", NS_MAIL);
     resp.add(tag_element(&t));
     Ok(resp)
@@ -380,8 +401,22 @@ async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                 .await
                 .map_err(store_fault)
                 .map(|_| ())?,
-            // LIMITATION: "read" (mark every tagged message read), color and retention
-            // are not supported yet.
+            "read" => {
+                let tag = mb.tag(*id).await.map_err(store_fault)?;
+                let mut tagged = Vec::new();
+                for f in mb.folders().await.map_err(store_fault)? {
+                    for m in mb.messages(f.id).await.map_err(store_fault)? {
+                        if m.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag.name)) {
+                            tagged.push(m.id);
+                        }
+                    }
+                }
+                mb.set_flags(&tagged, zcs_core::Flags::UNREAD, false)
+                    .await
+                    .map_err(store_fault)?;
+            }
+            // LIMITATION: color and retention are not supported yet (the store has no
+            // way to change a tag's color).
             other => {
                 return Err(ServiceError::invalid_request(format!(
                     "unknown tag operation: {other}"

@@ -169,7 +169,24 @@ async fn action(
     let a = spec(req, "action")?;
     let id_text = a.req("id")?.to_string();
     let op = a.req("op")?.to_string();
-    let ids = parse_ids(&id_text, FaultCode::NoSuchMsg)?;
+    let mut ids = parse_ids(&id_text, FaultCode::NoSuchMsg)?;
+    // ItemAction also takes folders: those get the folder form of the operation.
+    if resp_name == "ItemActionResponse" {
+        let mut messages = Vec::new();
+        for id in ids {
+            match mb.message(id).await {
+                Ok(_) => messages.push(id),
+                Err(zcs_store::StoreError::NoSuchMessage(_)) => {
+                    let f = mb.folder(id).await.map_err(|_| {
+                        ServiceError::new(FaultCode::NoSuchItem, format!("no such item: {}", id.0))
+                    })?;
+                    super::folders::folder_op(mb, &f, &op, a).await?;
+                }
+                Err(e) => return Err(store_fault(e)),
+            }
+        }
+        ids = messages;
+    }
     // Every id must be one of ours before anything changes.
     for id in &ids {
         mb.message(*id).await.map_err(store_fault)?;
