@@ -11,6 +11,16 @@ BIN_DIR = Path(os.environ.get("ZCS_BIN_DIR", Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("ZCS_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus"))
 
 
+# Every password handed to a server in this test run, and every home, so that the last
+# suite (test_zz_logs_hold_no_secrets.py) can check no log of the run holds one.
+SECRETS = set()
+HOMES = []
+
+# zmprov commands whose second argument is a password.
+_PASSWORD_COMMANDS = {"ca", "createaccount", "sp", "setpassword", "ccr",
+                      "createcalendarresource"}
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -36,6 +46,7 @@ class Zcs:
         self.submission_port = free_port()
         self.smtps_port = free_port()
         self.admin_password = None
+        HOMES.append(self.home)
 
     def run(self, tool, *args, check=True, input=None):
         """Runs one of the zcs binaries; returns the CompletedProcess (text mode)."""
@@ -50,6 +61,8 @@ class Zcs:
         return proc
 
     def zmprov(self, *args, **kw):
+        if len(args) >= 3 and str(args[0]).lower() in _PASSWORD_COMMANDS and args[2]:
+            SECRETS.add(str(args[2]))
         return self.run("zmprov", *args, **kw)
 
     def init(self):
@@ -58,6 +71,7 @@ class Zcs:
         match = re.search(r"password[^:]*:\s*(\S+)", out)
         assert match, f"init printed no admin password:\n{out}"
         self.admin_password = match.group(1)
+        SECRETS.add(self.admin_password)
         self.run("zmlocalconfig", "-e", "zcs_bind_address=127.0.0.1",
                  f"zcs_smtp_submission_port={self.submission_port}",
                  f"zcs_smtps_port={self.smtps_port}")
