@@ -1,0 +1,73 @@
+"""The durable queue behind the real server: authenticated mail to other domains is
+relayed to zimbraMtaRelayHost (a loopback sink); when the sink answers 4xx the message
+waits in the deferred queue (zmqueue lists it) and `zmqueue flush` delivers it once the
+sink recovers; a 5xx bounces at once with a DSN to the sender's mailbox."""
+
+import smtplib
+
+import pytest
+
+from mta_util import (PASSWORD, SmtpSink, message, start_mta_home, tls_context, user,
+                      wait_folder, wait_for)
+
+
+@pytest.fixture(scope="module")
+def sink():
+    s = SmtpSink()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def z(tmp_path_factory, sink):
+    home = start_mta_home(tmp_path_factory, "mta-queue", sink)
+    yield home
+    home.stop()
+
+
+def submit(z, rcpts, subject):
+    with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=30) as s:
+        s.starttls(context=tls_context(z))
+        s.login(user("alice"), PASSWORD)
+        s.sendmail(user("alice"), rcpts, message(subject, sender=user("alice")))
+
+
+def test_relay_to_the_relay_host(z, sink):
+    sink.mode = "ok"
+    before = len(sink.messages)
+    submit(z, ["friend@remote.test"], "relayed out")
+    assert sink.wait_messages(before + 1), "the relay host never got the message"
+    mail_from, rcpts, data = sink.messages[-1]
+    assert mail_from == user("alice")
+    assert rcpts == ["friend@remote.test"]
+    assert b"relayed out" in data
+    assert b"Received: " in data
+
+
+def test_tempfail_defers_then_flush_delivers(z, sink):
+    sink.mode = "tempfail"
+    before = len(sink.messages)
+    submit(z, ["later@remote.test"], "deferred then flushed")
+
+    def listed():
+        out = z.run("zmqueue", "list").stdout
+        return "later@remote.test" in out and "4.2.0" in out
+
+    assert wait_for(listed, 30), z.run("zmqueue", "list").stdout
+    assert len(sink.messages) == before
+    sink.mode = "ok"
+    z.run("zmqueue", "flush")
+    assert sink.wait_messages(before + 1), "flush did not deliver the deferred message"
+    assert b"deferred then flushed" in sink.messages[-1][2]
+    assert wait_for(lambda: "later@remote.test" not in z.run("zmqueue", "list").stdout, 30)
+
+
+def test_permfail_bounces_to_the_sender(z, sink):
+    sink.mode = "permfail"
+    submit(z, ["nobody@remote.test"], "will bounce")
+    got = wait_folder(z, user("alice"), 1, timeout=40)
+    sink.mode = "ok"
+    assert got, "no DSN in the sender's inbox"
+    dsn = got[-1][1]
+    assert b"multipart/report" in dsn and b"nobody@remote.test" in dsn, dsn[:2000]
+    assert b"5.1.1" in dsn
