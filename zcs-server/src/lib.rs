@@ -24,6 +24,7 @@ pub mod notify;
 pub mod pop3;
 pub mod pop3_backend;
 pub mod privdrop;
+pub mod search;
 pub mod server;
 pub mod soap;
 pub mod tls;
