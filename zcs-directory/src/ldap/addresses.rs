@@ -294,6 +294,9 @@ impl LdapDirectory {
 }
 
 /// Whether a reservation created at `stamp` (generalized time) is old enough to take over.
+// LIMITATION: `stamp` is the LDAP server's clock and the comparison uses this host's; a
+// skew of more than `STALE_AFTER` between them makes a crashed writer's reservation block
+// for longer, or an in-flight one look stale early.
 fn is_stale(stamp: Option<&str>) -> bool {
     let Some(stamp) = stamp else {
         return true;
