@@ -102,12 +102,16 @@ def wait_for(predicate, timeout=30.0, step=0.1):
     return False
 
 
-def start_mta_home(tmp_path_factory, name, sink, accounts=("alice", "bob"), config=()):
+def start_mta_home(tmp_path_factory, name, sink, accounts=("alice", "bob"), config=(),
+                   before_start=None):
     """A started home with `accounts` in DOMAIN, zimbraMtaRelayHost pointing at `sink`,
-    and extra global config `config` (attr, value pairs) set before the start."""
+    and extra global config `config` (attr, value pairs) set before the start;
+    `before_start(z)` runs after init, before the start."""
     z = Zcs(tmp_path_factory.mktemp(name))
     z.init()
     z.zmprov("mcf", "zimbraMtaRelayHost", f"[127.0.0.1]:{sink.port}", *config)
+    if before_start:
+        before_start(z)
     z.start()
     z.zmprov("cd", DOMAIN)
     for a in accounts:
@@ -155,3 +159,6 @@ def message(subject, sender="someone@remote.test", to="x@mta.test", extra=""):
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
             f"Message-ID: <{abs(hash(subject))}@remote.test>\r\n{extra}\r\n"
             f"Body of {subject}.\r\n").encode()
+
+
+CORPUS_VIRUS = __import__("zcs").CORPUS / "zimbra-qa" / "virus"
