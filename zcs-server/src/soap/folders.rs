@@ -351,13 +351,11 @@ async fn create_tag(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .ok_or_else(|| ServiceError::invalid_request("missing required element: tag"))?;
     let name = spec.req("name")?;
     let color = spec.int_attr("color", 0)? as i32;
-    let t = mb.create_tag(name, color).await.map_err(|e| match e {
-        // Zimbra refuses a bad tag name as a bad request.
-        zcs_store::StoreError::InvalidName { name, reason } => {
-            ServiceError::invalid_request(format!("invalid tag name {name}: {reason}"))
-        }
-        other => store_fault(other),
-    })?;
+    // An empty name is a bad request; any other bad name is mail.INVALID_NAME.
+    if name.is_empty() {
+        return Err(ServiceError::invalid_request("missing tag name"));
+    }
+    let t = mb.create_tag(name, color).await.map_err(store_fault)?;
     let mut resp = response("CreateTagResponse", NS_MAIL);
     resp.add(tag_element(&t));
     Ok(resp)
