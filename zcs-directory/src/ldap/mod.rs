@@ -327,6 +327,29 @@ mod tests {
         assert!(!format!("{c:?}").contains("bind_password"));
     }
 
+    /// The shipped schema allows every registry attribute: rerun
+    /// `zcs-directory/schema/gen_schema.py` when this fails.
+    #[test]
+    fn shipped_schema_covers_the_registry() {
+        let schema = include_str!("../../schema/zimbra.schema");
+        let start = schema
+            .find("NAME 'zcsAllAttributes'")
+            .expect("zcsAllAttributes class");
+        let may = &schema[start..];
+        let may = &may[..may.find(") )").expect("end of MAY list")];
+        let allowed: std::collections::HashSet<String> = may
+            .split(|c: char| c == '$' || c.is_whitespace() || c == '(')
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        let missing: Vec<&str> = zcs_core::attrs::ATTRS
+            .iter()
+            .map(|a| a.name)
+            .filter(|n| !n.eq_ignore_ascii_case("objectClass"))
+            .filter(|n| !allowed.contains(&n.to_ascii_lowercase()))
+            .collect();
+        assert!(missing.is_empty(), "not in zimbra.schema: {missing:?}");
+    }
+
     #[test]
     fn ca_files_must_hold_certificates() {
         let dir = std::env::temp_dir().join(format!("zcs-ldap-ca-{}", std::process::id()));
