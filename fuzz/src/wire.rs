@@ -93,6 +93,11 @@ impl<'a> Reader<'a> {
             Some(b'(') => self.list(depth + 1).map(Value::List),
             Some(b'"') => self.quoted().map(Value::Str),
             Some(b'{') => self.literal().map(|l| Value::Str(l.to_vec())),
+            // RFC 3516 §4.2 literal8, in BINARY[...] replies.
+            Some(b'~') if self.b.get(self.pos + 1) == Some(&b'{') => {
+                self.pos += 1;
+                self.literal().map(|l| Value::Str(l.to_vec()))
+            }
             Some(_) => self.atom().map(Value::Atom),
             None => self.err("response ends inside a value"),
         }

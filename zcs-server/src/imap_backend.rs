@@ -20,6 +20,7 @@ use crate::imap::backend::{
     AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapSession,
     MessageInfo, TextField,
 };
+use crate::imap::subscriptions::Subscriptions;
 use crate::indexer::Indexer;
 use crate::login::{LoginRefusal, protocol_login};
 use crate::notify::ChangeBus;
@@ -57,6 +58,7 @@ pub struct StoreImapBackend {
     store: Arc<Store>,
     index: Arc<dyn IndexBackend>,
     indexer: Indexer,
+    subscriptions: Arc<Subscriptions>,
 }
 
 impl StoreImapBackend {
@@ -67,11 +69,17 @@ impl StoreImapBackend {
         index: Arc<dyn IndexBackend>,
         indexer: Indexer,
     ) -> Self {
+        // IMAP subscriptions live in one small file per account under the zcs home
+        // (`<home>/imap/subscriptions/<account id>`); without a home (tests), in memory.
+        let dir = crate::home::Home::from_env()
+            .ok()
+            .map(|h| h.root().join("imap").join("subscriptions"));
         StoreImapBackend {
             prov,
             store,
             index,
             indexer,
+            subscriptions: Arc::new(Subscriptions::new(dir)),
         }
     }
 }
@@ -117,6 +125,7 @@ impl ImapBackend for StoreImapBackend {
             mailbox,
             index: self.index.clone(),
             indexer: self.indexer.clone(),
+            subscriptions: self.subscriptions.clone(),
         }))
     }
 }
@@ -127,6 +136,7 @@ struct StoreImapSession {
     mailbox: Mailbox,
     index: Arc<dyn IndexBackend>,
     indexer: Indexer,
+    subscriptions: Arc<Subscriptions>,
 }
 
 fn backend_error(e: StoreError) -> BackendError {
@@ -333,6 +343,19 @@ impl ImapSession for StoreImapSession {
         Ok(())
     }
 
+    async fn subscriptions(&self) -> BackendResult<Option<Vec<String>>> {
+        let key = self.mailbox.account().to_string();
+        Ok(Some(self.subscriptions.list(&key)))
+    }
+
+    async fn set_subscribed(&self, name: &str, on: bool) -> BackendResult<()> {
+        let key = self.mailbox.account().to_string();
+        self.subscriptions.set(&key, name, on).map_err(|e| {
+            tracing::warn!(account = %self.name, error = %e, "subscription not saved");
+            BackendError::Other("subscription not saved".into())
+        })
+    }
+
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         Some(ChangeBus::global().subscribe(self.mailbox.account()))
     }
@@ -488,6 +511,7 @@ mod tests {
             mailbox,
             index,
             indexer,
+            subscriptions: Arc::new(Subscriptions::new(None)),
         };
         (s, store, dir)
     }

@@ -174,7 +174,9 @@ async fn special_use_xlist_and_extended_list() {
         ]
     );
 
-    // SUBSCRIBED selection and return options.
+    // SUBSCRIBED selection and return options (subscriptions are stored).
+    c.cmd("l3a", "SUBSCRIBE Work").await;
+    c.cmd("l3b", "SUBSCRIBE Work/2024").await;
     let (untagged, _) = c
         .cmd("l4", "LIST (SUBSCRIBED) \"\" Work* RETURN (CHILDREN)")
         .await;

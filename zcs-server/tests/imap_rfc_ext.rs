@@ -510,3 +510,38 @@ AAECAw==\r\n--b--\r\n";
         "{tcp_text:?}"
     );
 }
+
+#[tokio::test]
+async fn subscriptions_are_stored() {
+    let server = start(test_config()).await;
+    let mut c = Client::login(server.addr).await;
+    c.cmd("a", "CREATE Work/Projects").await;
+    let (u, _) = c.cmd("b", "LSUB \"\" *").await;
+    assert!(u.is_empty(), "{u:?}");
+    let (_, done) = c.cmd("c", "SUBSCRIBE Work/Projects").await;
+    assert!(done.starts_with("c OK"), "{done}");
+    let (_, done) = c.cmd("d", "SUBSCRIBE inbox").await;
+    assert!(done.starts_with("d OK"), "{done}");
+    let (_, done) = c.cmd("e", "SUBSCRIBE Nope").await;
+    assert!(done.starts_with("e NO"), "{done}");
+    let (u, _) = c.cmd("f", "LSUB \"\" *").await;
+    assert_eq!(
+        u,
+        vec!["* LSUB () \"/\" INBOX", "* LSUB () \"/\" \"Work/Projects\""]
+    );
+    let (u, _) = c.cmd("g", "LIST (SUBSCRIBED) \"\" *").await;
+    assert_eq!(u.len(), 2, "{u:?}");
+    assert!(u.iter().all(|l| l.contains("\\Subscribed")), "{u:?}");
+    c.cmd("h", "DELETE Work/Projects").await;
+    let (u, _) = c.cmd("i", "LIST (SUBSCRIBED) \"\" *").await;
+    assert!(u.iter().any(|l| l.contains("\\NonExistent")), "{u:?}");
+    let (u, _) = c.cmd("j", "LSUB \"\" Work/*").await;
+    assert_eq!(u, vec!["* LSUB (\\Noselect) \"/\" \"Work/Projects\""]);
+    c.cmd("k", "UNSUBSCRIBE Work/Projects").await;
+    let (u, _) = c.cmd("l", "LSUB \"\" *").await;
+    assert_eq!(u, vec!["* LSUB () \"/\" INBOX"]);
+    // A new session sees the same set.
+    let mut c2 = Client::login(server.addr).await;
+    let (u, _) = c2.cmd("m", "LSUB \"\" %").await;
+    assert_eq!(u, vec!["* LSUB () \"/\" INBOX"]);
+}

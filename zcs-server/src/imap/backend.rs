@@ -260,6 +260,19 @@ pub trait ImapSession: Send + Sync {
         None
     }
 
+    /// The IMAP names this account subscribed to (RFC 3501 §6.3.6), or `Ok(None)` when
+    /// the backend keeps no subscriptions (every mail folder then counts as
+    /// subscribed). Default: `Ok(None)`.
+    async fn subscriptions(&self) -> BackendResult<Option<Vec<String>>> {
+        Ok(None)
+    }
+
+    /// Adds (`on`) or removes `name` (an IMAP name, which need not exist) from the
+    /// subscriptions. Default: accepted and forgotten.
+    async fn set_subscribed(&self, _name: &str, _on: bool) -> BackendResult<()> {
+        Ok(())
+    }
+
     /// How many IMAP sessions of this account are open on this server (those holding
     /// a [`ImapSession::changes`] receiver). Default: 0 (no limit can apply).
     fn open_sessions(&self) -> usize {

@@ -3,28 +3,30 @@
 //! (RFC 2342), UIDPLUS (RFC 4315), UNSELECT (RFC 3691), CHILDREN (RFC 3348), ENABLE
 //! (RFC 5161), MOVE (RFC 6851), SPECIAL-USE (RFC 6154), XLIST, LIST-EXTENDED (RFC 5258),
 //! LIST-STATUS (RFC 5819), CONDSTORE and QRESYNC (RFC 7162), ESEARCH (RFC 4731), WITHIN
-//! (RFC 5032) and AUTH=PLAIN (RFC 4616).
+//! (RFC 5032), SEARCHRES (RFC 5182), SORT, THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
+//! (RFC 5256), ESORT (RFC 5267), SORT=DISPLAY (RFC 5957), I18NLEVEL=1 (RFC 5255),
+//! MULTIAPPEND (RFC 3502), CATENATE (RFC 4469), BINARY (RFC 3516), UTF8=ACCEPT
+//! (RFC 6855), QUOTA (RFC 9208), ACL and RIGHTS=ektx (RFC 4314), COMPRESS=DEFLATE
+//! (RFC 4978), STARTTLS with LOGINDISABLED (RFC 3501 §6.2.1) and AUTH=PLAIN (RFC 4616).
 //!
 //! This module is in charge of the wire protocol only: framing, parsing, the per
 //! connection state machine and the rendering of ENVELOPE/BODYSTRUCTURE/sections from the
 //! raw message. It never touches the store, index or directory itself: everything it
 //! needs goes through [`ImapBackend`] and [`ImapSession`], which the integrator
-//! implements. It does not do TLS; [`serve_connection`] accepts any byte stream, so a TLS
-//! acceptor can be put in front of it.
+//! implements. TLS is either in front of it (implicit TLS on 993 via
+//! [`serve_connection`]) or pushed under a running session by STARTTLS with
+//! [`ImapConfig::starttls`].
 //!
 //! Known gaps, each marked `LIMITATION` where it lives:
-//! - no STARTTLS and no LOGINDISABLED: TLS is the integrator's (implicit TLS on 993 via
-//!   [`serve_connection`]);
-//! - subscriptions are accepted but not stored (LSUB lists every mail folder, LIST's
-//!   SUBSCRIBED option treats every mail folder as subscribed);
 //! - `\Recent` bookkeeping is in memory, per listener;
-//! - IDLE polls the backend every [`ImapConfig::idle_poll_interval`];
 //! - DELETE of a folder with subfolders and RENAME of INBOX are refused;
 //! - AUTHENTICATE PLAIN does not do proxy authorisation;
-//! - ENVELOPE, BODYSTRUCTURE and header SEARCH keys parse the raw message each time;
+//! - ENVELOPE, BODYSTRUCTURE, SORT/THREAD fields and header SEARCH keys parse the raw
+//!   message each time;
 //! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
-//! - Zimbra's other extensions (SORT, THREAD, ESORT, SEARCHRES,
-//!   MULTIAPPEND, CATENATE, QUOTA, ACL, BINARY, I18NLEVEL) are not offered yet.
+//! - ACL shows the owner's rights only (no shares, SETACL refused); no shared
+//!   namespaces; CATENATE URLs name whole messages only; MULTIAPPEND undoes a partial
+//!   append by deleting what was added.
 
 pub mod backend;
 mod compress;
@@ -37,6 +39,7 @@ mod sequence;
 mod server;
 mod session;
 pub(crate) mod stream;
+pub mod subscriptions;
 pub mod utf7;
 
 use std::time::Duration;

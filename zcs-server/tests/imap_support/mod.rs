@@ -143,6 +143,8 @@ pub struct MemAccount {
     pub bus: tokio::sync::broadcast::Sender<()>,
     /// STORAGE limit in bytes for QUOTA; 0 is none.
     pub quota: std::sync::atomic::AtomicU64,
+    /// Stored subscriptions.
+    pub subs: zcs_server::imap::subscriptions::Subscriptions,
 }
 
 impl MemAccount {
@@ -180,6 +182,7 @@ impl MemAccount {
             text_searches: AtomicUsize::new(0),
             bus: tokio::sync::broadcast::channel(16).0,
             quota: std::sync::atomic::AtomicU64::new(0),
+            subs: zcs_server::imap::subscriptions::Subscriptions::new(None),
         }
     }
 
@@ -559,6 +562,17 @@ impl ImapSession for Handle {
 
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         Some(self.0.bus.subscribe())
+    }
+
+    async fn subscriptions(&self) -> BackendResult<Option<Vec<String>>> {
+        Ok(Some(self.0.subs.list("acct")))
+    }
+
+    async fn set_subscribed(&self, name: &str, on: bool) -> BackendResult<()> {
+        self.0
+            .subs
+            .set("acct", name, on)
+            .map_err(|e| BackendError::Other(e.to_string()))
     }
 
     fn open_sessions(&self) -> usize {

@@ -393,7 +393,8 @@ mod tests {
             kind("a SEARCH UNSEEN"),
             Ok(CommandKind::Search { ret: None, .. })
         ));
-        assert!(kind("a SEARCH RETURN (SAVE) ALL").is_err());
+        assert!(kind("a SEARCH RETURN (SAVE) ALL").is_ok());
+        assert!(kind("a SEARCH RETURN (PARTIAL) ALL").is_err());
         assert!(kind("a SEARCH RETURN (MIN)").is_err());
     }
 

@@ -285,7 +285,12 @@ impl Session {
             .map(|&i| (i + 1, sel.msgs[i].clone(), marked[i]))
             .collect();
         let load = items.iter().any(needs_raw);
-        for (seq, msg, add_flags) in jobs {
+        for (n, (seq, msg, add_flags)) in jobs.into_iter().enumerate() {
+            // Breaker finding H2: a huge range must not hold this runtime thread; give
+            // other sessions a turn every few messages.
+            if n % 64 == 63 {
+                tokio::task::yield_now().await;
+            }
             let raw = if load {
                 match account.read_message(msg.id).await {
                     Ok(raw) => Some(raw),

@@ -123,9 +123,43 @@ impl Session {
             .filter_map(|n| n.rsplit_once('/').map(|(p, _)| p))
             .collect();
         let subscribed = cmd.select_subscribed || cmd.return_subscribed;
+        let subs = if subscribed {
+            account
+                .subscriptions()
+                .await?
+                .map(|v| v.into_iter().collect::<HashSet<_>>())
+        } else {
+            None
+        };
+        let is_subscribed =
+            |name: &str, exists: bool| subs.as_ref().map_or(exists, |s| s.contains(name));
+        // RFC 5258 §3.1: a subscribed name that no longer exists is listed with
+        // \NonExistent under (SUBSCRIBED).
+        if cmd.select_subscribed
+            && let Some(subs) = &subs
+        {
+            let mut gone: Vec<&String> = subs
+                .iter()
+                .filter(|n| !names.contains_key(n.as_str()))
+                .collect();
+            gone.sort();
+            for name in gone {
+                if !patterns.iter().any(|p| wildcard_match(p, name)) {
+                    continue;
+                }
+                let mut line = format!("* {verb} (\\NonExistent \\Subscribed) \"/\" ").into_bytes();
+                push_mailbox_as(&mut line, name, self.enabled.utf8);
+                line.extend_from_slice(b"\r\n");
+                self.conn.write(&line).await?;
+            }
+        }
         let mut ordered: Vec<(&String, &Option<FolderInfo>)> = names.iter().collect();
         ordered.sort_by_key(|(n, _)| (n.as_str() != "INBOX", n.to_lowercase()));
-        for (name, info) in ordered {
+        for (n, (name, info)) in ordered.into_iter().enumerate() {
+            // Breaker finding H2: deep or wide trees yield to other sessions.
+            if n % 256 == 255 {
+                tokio::task::yield_now().await;
+            }
             if !patterns.iter().any(|p| wildcard_match(p, name)) {
                 continue;
             }
@@ -139,9 +173,8 @@ impl Session {
             if cmd.select_special_use && special.is_none() {
                 continue;
             }
-            // LIMITATION: subscriptions are not stored; every mail folder counts as
-            // subscribed.
-            if cmd.select_subscribed && info.is_none() {
+            let sub = is_subscribed(name, info.is_some());
+            if cmd.select_subscribed && !sub {
                 continue;
             }
             let mut attrs = Vec::new();
@@ -153,7 +186,7 @@ impl Session {
             } else {
                 "\\HasNoChildren"
             });
-            if subscribed && info.is_some() {
+            if subscribed && sub {
                 attrs.push("\\Subscribed");
             }
             attrs.extend(special);
@@ -170,9 +203,25 @@ impl Session {
         Ok(Reply::ok(format!("{verb} completed")))
     }
 
-    /// LSUB (RFC 3501 §6.3.9).
-    ///
-    /// LIMITATION: subscriptions are not stored, so LSUB lists every mail folder.
+    /// SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7): SUBSCRIBE wants an existing
+    /// mailbox; UNSUBSCRIBE takes any name, so stale entries can be cleaned up.
+    pub(super) async fn subscribe(&mut self, name: &str, on: bool) -> Handled {
+        let Some(account) = self.account.clone() else {
+            return Ok(Reply::bad("Please authenticate first"));
+        };
+        let verb = if on { "SUBSCRIBE" } else { "UNSUBSCRIBE" };
+        let canonical = match self.find_folder(name).await? {
+            Some(f) => super::folders::imap_name(&f.path),
+            None if on => return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT")),
+            None => name.to_string(),
+        };
+        account.set_subscribed(&canonical, on).await?;
+        Ok(Reply::ok(format!("{verb} completed")))
+    }
+
+    /// LSUB (RFC 3501 §6.3.9): the subscribed names matching the pattern; a name whose
+    /// mailbox is gone is shown `\Noselect`. Without stored subscriptions, every mail
+    /// folder.
     pub(super) async fn lsub(&mut self, reference: &str, pattern: &str) -> Handled {
         if pattern.is_empty() {
             return Ok(Reply::ok("LSUB completed"));
@@ -180,7 +229,14 @@ impl Session {
         let Some(account) = self.account.clone() else {
             return Ok(Reply::bad("Please authenticate first"));
         };
-        let names = listable(&account.list_folders().await?);
+        let mut names = listable(&account.list_folders().await?);
+        if let Some(subs) = account.subscriptions().await? {
+            let subs: HashSet<String> = subs.into_iter().collect();
+            names.retain(|n, info| subs.contains(n) && info.is_some());
+            for s in subs {
+                names.entry(s).or_insert(None);
+            }
+        }
         let full = full_pattern(reference, pattern);
         let mut ordered: Vec<(&String, &Option<FolderInfo>)> = names.iter().collect();
         ordered.sort_by_key(|(n, _)| (n.as_str() != "INBOX", n.to_lowercase()));

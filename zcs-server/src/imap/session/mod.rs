@@ -443,10 +443,8 @@ impl Session {
             Create { mailbox } => self.create(&mailbox).await,
             Delete { mailbox } => self.delete(&mailbox).await,
             Rename { from, to } => self.rename(&from, &to).await,
-            // LIMITATION: subscriptions are not stored; every mail folder counts as
-            // subscribed and LSUB lists them all.
-            Subscribe { .. } => Ok(Reply::ok("SUBSCRIBE completed")),
-            Unsubscribe { .. } => Ok(Reply::ok("UNSUBSCRIBE completed")),
+            Subscribe { mailbox } => self.subscribe(&mailbox, true).await,
+            Unsubscribe { mailbox } => self.subscribe(&mailbox, false).await,
             List(list) => self.list(&list).await,
             Lsub { reference, pattern } => self.lsub(&reference, &pattern).await,
             Status { mailbox, items } => self.status(&mailbox, &items).await,

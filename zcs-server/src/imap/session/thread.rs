@@ -114,7 +114,8 @@ pub(crate) fn base_subject(subject: &str) -> (String, bool) {
         // Step 2: trailing "(fwd)" and whitespace.
         loop {
             let t = s.trim_end();
-            if t.len() >= 5 && t[t.len() - 5..].eq_ignore_ascii_case("(fwd)") {
+            let cut = t.len().saturating_sub(5);
+            if t.len() >= 5 && t.is_char_boundary(cut) && t[cut..].eq_ignore_ascii_case("(fwd)") {
                 s = t[..t.len() - 5].to_string();
                 reply = true;
             } else {
