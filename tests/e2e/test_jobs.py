@@ -59,3 +59,25 @@ def test_zmcontrol_warns_about_a_full_disk_before_starting(server):
     finally:
         server.run("zmlocalconfig", "-e", "zmdisklog_warn_threshold=85",
                    "zmdisklog_critical_threshold=95")
+
+
+def test_a_nightly_job_missed_while_down_runs_at_the_next_start(server):
+    import os
+    server.stop()
+    log = server.home / "log"
+    old = log / "mailbox.log.2000-01-01"
+    old.write_text("ancient\n")
+    forty_days = time.time() - 40 * 86400
+    os.utime(old, (forty_days, forty_days))
+    state = server.home / "data" / "jobs.state"
+    lines = [l for l in state.read_text().splitlines() if not l.startswith("prune logs\t")]
+    lines.append(f"prune logs\t{int(time.time()) - 3 * 86400}")
+    state.write_text("\n".join(lines) + "\n")
+    server.start()
+    deadline = time.time() + 20
+    while old.exists():
+        assert time.time() < deadline, "the missed prune did not run"
+        time.sleep(0.3)
+    text = (log / "mailbox.log").read_text()
+    assert "missed while the server was down" in text
+    assert "scheduled job ran job=prune logs" in text

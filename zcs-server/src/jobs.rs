@@ -26,17 +26,111 @@ pub enum JobKind {
     PruneLogs,
     SweepBlobs,
     CertExpiry,
+    IntegrityReport,
+    TableMaintenance,
 }
 
-/// The crontab jobs, with Zimbra's times where Zimbra has the job.
-pub const CRONTAB: &[(&str, &str, JobKind)] = &[
-    ("zmstatuslog", "*/2 * * * *", JobKind::StatusLog),
-    ("zmqueuelog", "0,10,20,30,40,50 * * * *", JobKind::QueueLog),
-    ("zmdisklog", "*/10 * * * *", JobKind::DiskCheck),
-    ("prune logs", "30 2 * * *", JobKind::PruneLogs),
-    ("sweep orphan blobs", "15 3 * * *", JobKind::SweepBlobs),
-    ("certificate expiry", "0 6 * * *", JobKind::CertExpiry),
+/// The crontab jobs, with Zimbra's times where Zimbra has the job, and whether a run
+/// missed while the server was down is made up at the next start (daily and weekly
+/// jobs are; the frequent ones just run at their next time).
+pub const CRONTAB: &[(&str, &str, JobKind, bool)] = &[
+    ("zmstatuslog", "*/2 * * * *", JobKind::StatusLog, false),
+    (
+        "zmqueuelog",
+        "0,10,20,30,40,50 * * * *",
+        JobKind::QueueLog,
+        false,
+    ),
+    ("zmdisklog", "*/10 * * * *", JobKind::DiskCheck, false),
+    ("prune logs", "30 2 * * *", JobKind::PruneLogs, true),
+    (
+        "sweep orphan blobs",
+        "15 3 * * *",
+        JobKind::SweepBlobs,
+        true,
+    ),
+    ("certificate expiry", "0 6 * * *", JobKind::CertExpiry, true),
+    (
+        "zmmaintaintables",
+        "30 1 * * 7",
+        JobKind::TableMaintenance,
+        true,
+    ),
+    (
+        "zmdbintegrityreport",
+        "0 23 * * 7",
+        JobKind::IntegrityReport,
+        true,
+    ),
 ];
+
+/// The last time each job ran, kept in `data/jobs.state` (`name<TAB>unix seconds` per
+/// line) so a restart knows what it missed.
+fn state_path(ctx: &Context) -> PathBuf {
+    ctx.home.root().join("data").join("jobs.state")
+}
+
+fn read_state(path: &Path) -> std::collections::HashMap<String, i64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (name, t) = l.split_once('\t')?;
+            Some((name.to_string(), t.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn record_run(path: &Path, name: &str, at: i64) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let Ok(_guard) = LOCK.lock() else { return };
+    let mut state = read_state(path);
+    state.insert(name.to_string(), at);
+    let mut text: Vec<String> = state.iter().map(|(n, t)| format!("{n}\t{t}")).collect();
+    text.sort();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension("tmp");
+    if std::fs::write(&tmp, text.join("\n") + "\n").is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+/// The latest minute at or before `now` (and after `after`) that `spec` names, looking
+/// back at most `horizon` minutes.
+pub fn last_scheduled<Tz: chrono::TimeZone>(
+    spec: &CronSpec,
+    now: chrono::DateTime<Tz>,
+    after: chrono::DateTime<Tz>,
+    horizon: i64,
+) -> Option<chrono::DateTime<Tz>> {
+    let mut t = now.with_second(0)?.with_nanosecond(0)?;
+    for _ in 0..horizon {
+        if t <= after {
+            return None;
+        }
+        if spec.matches(&t) {
+            return Some(t);
+        }
+        t -= chrono::Duration::minutes(1);
+    }
+    None
+}
+
+/// Whether a catch-up job missed a run: one of its times fell between its last run
+/// and now (a job never run before has missed nothing; it starts from now).
+pub fn missed_run<Tz: chrono::TimeZone>(
+    spec: &CronSpec,
+    last_run: Option<chrono::DateTime<Tz>>,
+    now: chrono::DateTime<Tz>,
+) -> bool {
+    match last_run {
+        // Eight days covers the weekly jobs.
+        Some(last) => last_scheduled(spec, now, last, 8 * 24 * 60).is_some(),
+        None => false,
+    }
+}
 
 /// Runs the purge timer and the crontab until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
@@ -48,7 +142,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
 async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     let jobs: Vec<(&str, CronSpec, JobKind, Arc<AtomicBool>)> = CRONTAB
         .iter()
-        .filter_map(|(name, spec, kind)| match CronSpec::parse(spec) {
+        .filter_map(|(name, spec, kind, _)| match CronSpec::parse(spec) {
             Ok(s) => Some((*name, s, *kind, Arc::new(AtomicBool::new(false)))),
             Err(e) => {
                 tracing::error!(job = name, error = %e, "bad schedule");
@@ -56,6 +150,23 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             }
         })
         .collect();
+    let state = state_path(&ctx);
+    let last_runs = read_state(&state);
+    let now = chrono::Local::now();
+    for (name, spec, kind, running) in &jobs {
+        let catch_up = CRONTAB.iter().any(|(n, _, _, c)| n == name && *c);
+        let last = last_runs
+            .get(*name)
+            .and_then(|t| chrono::DateTime::from_timestamp(*t, 0))
+            .map(|t| t.with_timezone(&chrono::Local));
+        if last.is_none() {
+            // First start: nothing was missed; remember that the clock starts now.
+            record_run(&state, name, now.timestamp());
+        } else if catch_up && missed_run(spec, last, now) {
+            tracing::info!(job = name, "missed while the server was down; running now");
+            spawn_job(&ctx, name, *kind, running, &state);
+        }
+    }
     loop {
         // Wake at the start of the next minute.
         let now = chrono::Local::now();
@@ -72,18 +183,34 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             if !spec.matches(&now) {
                 continue;
             }
-            if running.swap(true, Ordering::SeqCst) {
-                tracing::warn!(job = name, "previous run still going; skipped");
-                continue;
-            }
-            let (ctx, running, kind, name) = (ctx.clone(), running.clone(), *kind, *name);
-            tokio::spawn(async move {
-                run_job(&ctx, kind).await;
-                tracing::debug!(job = name, "finished");
-                running.store(false, Ordering::SeqCst);
-            });
+            spawn_job(&ctx, name, *kind, running, &state);
         }
     }
+}
+
+/// Starts one run of a job unless its previous run is still going; logs when it ran
+/// and how long it took, and records the run for catch-up after a restart.
+fn spawn_job(
+    ctx: &Arc<Context>,
+    name: &'static str,
+    kind: JobKind,
+    running: &Arc<AtomicBool>,
+    state: &Path,
+) {
+    if running.swap(true, Ordering::SeqCst) {
+        tracing::warn!(job = name, "previous run still going; skipped");
+        return;
+    }
+    let (ctx, running, state) = (ctx.clone(), running.clone(), state.to_path_buf());
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let at = chrono::Utc::now().timestamp();
+        run_job(&ctx, kind).await;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(target: "zimbra.jobs", job = name, ms, "scheduled job ran");
+        let _ = tokio::task::spawn_blocking(move || record_run(&state, name, at)).await;
+        running.store(false, Ordering::SeqCst);
+    });
 }
 
 /// Runs one job now (the scheduler's work; also for tests and operators).
@@ -113,6 +240,38 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
             Ok(r) => tracing::info!(examined = r.examined, removed = r.removed, "blob sweep"),
             Err(e) => tracing::warn!(error = %e, "blob sweep failed"),
         },
+        JobKind::TableMaintenance => match ctx.subs.store.analyze().await {
+            Ok(()) => tracing::info!("mailbox database statistics refreshed"),
+            Err(e) => tracing::warn!(error = %e, "table maintenance failed"),
+        },
+        JobKind::IntegrityReport => {
+            let off = ctx
+                .subs
+                .lc
+                .get("zmdbintegrityreport_disabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
+            if off {
+                tracing::info!(
+                    "database integrity report disabled by zmdbintegrityreport_disabled"
+                );
+                return;
+            }
+            match ctx.subs.store.integrity_check().await {
+                Ok(problems) if problems.is_empty() => {
+                    tracing::info!("database integrity report: no problems");
+                }
+                Ok(problems) => {
+                    for p in problems.iter().take(20) {
+                        tracing::error!(target: "zimbra.dbintegrity", "{p}");
+                    }
+                    tracing::error!(
+                        count = problems.len(),
+                        "database integrity report found problems"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "database integrity report failed"),
+            }
+        }
         JobKind::CertExpiry => {
             let (cert, _) = crate::tls::CertPaths::new(ctx.home.root()).active();
             match crate::certmgr::view(&cert) {
@@ -336,9 +495,64 @@ mod tests {
 
     #[test]
     fn every_crontab_line_parses() {
-        for (name, spec, _) in CRONTAB {
+        for (name, spec, _, _) in CRONTAB {
             assert!(CronSpec::parse(spec).is_ok(), "{name}");
         }
+    }
+
+    fn utc(text: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .to_utc()
+    }
+
+    #[test]
+    fn a_restart_catches_up_a_missed_nightly_run_once() {
+        let nightly = CronSpec::parse("30 2 * * *").expect("parse");
+        // Ran on the 3rd at 02:30, down over the next night, back on the 5th at 09:00.
+        let last = utc("2026-12-03T02:30:00Z");
+        assert!(missed_run(
+            &nightly,
+            Some(last),
+            utc("2026-12-05T09:00:00Z")
+        ));
+        // Back the same morning, before the next 02:30: nothing missed.
+        assert!(!missed_run(
+            &nightly,
+            Some(last),
+            utc("2026-12-04T02:29:00Z")
+        ));
+        // Once made up, the run is recorded and nothing is missed any more.
+        assert!(!missed_run(
+            &nightly,
+            Some(utc("2026-12-05T09:00:00Z")),
+            utc("2026-12-05T09:05:00Z")
+        ));
+        // Never run before: nothing to make up.
+        assert!(!missed_run(&nightly, None, utc("2026-12-05T09:00:00Z")));
+        let weekly = CronSpec::parse("0 23 * * 7").expect("parse");
+        assert!(missed_run(
+            &weekly,
+            Some(utc("2026-11-29T23:00:00Z")),
+            utc("2026-12-07T08:00:00Z")
+        ));
+        assert!(!missed_run(
+            &weekly,
+            Some(utc("2026-11-29T23:00:00Z")),
+            utc("2026-12-06T22:00:00Z")
+        ));
+    }
+
+    #[test]
+    fn run_times_survive_in_the_state_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data/jobs.state");
+        record_run(&path, "prune logs", 100);
+        record_run(&path, "zmstatuslog", 200);
+        record_run(&path, "prune logs", 300);
+        let state = read_state(&path);
+        assert_eq!(state.get("prune logs"), Some(&300));
+        assert_eq!(state.get("zmstatuslog"), Some(&200));
     }
 
     #[test]

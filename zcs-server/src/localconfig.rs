@@ -98,6 +98,11 @@ pub const KEYS: &[KeyDef] = &[
         desc: "disk usage percent of a home volume that logs a critical alert",
     },
     KeyDef {
+        name: "zmdbintegrityreport_disabled",
+        default: "FALSE",
+        desc: "TRUE skips the weekly database integrity report (heavy on I/O)",
+    },
+    KeyDef {
         name: "zmstat_interval",
         default: "30",
         desc: "seconds between the statistics samples written to log/zmstat/*.csv",

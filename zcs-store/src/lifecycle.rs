@@ -22,6 +22,36 @@ use crate::store::{BLOB_REFS, Store};
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
 
 impl Store {
+    /// The metadata database's own consistency check (`zmdbintegrityreport`): an empty
+    /// list when it is sound, else the problems SQLite reports. Reads the whole
+    /// database; heavy on I/O.
+    ///
+    /// # Errors
+    /// The check could not run.
+    pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.inner.pool)
+            .await
+            .db("integrity check")?;
+        Ok(rows
+            .into_iter()
+            .map(|(r,)| r)
+            .filter(|r| r != "ok")
+            .collect())
+    }
+
+    /// Refreshes the query planner's statistics (`zmmaintaintables`).
+    ///
+    /// # Errors
+    /// The database refused.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE")
+            .execute(&self.inner.pool)
+            .await
+            .db("analyze")?;
+        Ok(())
+    }
+
     /// Puts `account`'s mailbox in maintenance mode (`on`) or takes it out. While in
     /// maintenance, every read and change on it fails with
     /// [`StoreError::Maintenance`] (`mail.MAINTENANCE`), deliveries included (the
