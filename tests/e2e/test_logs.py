@@ -117,3 +117,20 @@ def test_zmstat_csv_files_count_logins(server):
     wait_for(counted, "mailboxd.csv never counted the IMAP login")
     for name in ("proc.csv", "mtaqueue.csv"):
         assert (server.home / "log" / "zmstat" / name).read_text().startswith("timestamp")
+
+
+def test_admin_changes_made_with_zmprov_reach_the_audit_log(server):
+    server.zmprov("ma", USER, "displayName", "Audited User")
+    server.zmprov("sp", USER, PASSWORD)
+    server.zmprov("ga", USER)
+    failed = server.zmprov("ma", "nobody@logs.test", "displayName", "x", check=False)
+    assert failed.returncode != 0
+    audit = read(server, "audit.log")
+    assert "admin change cmd=modifyAccount" in audit and f"name={USER}" in audit, audit
+    assert "cmd=setPassword" in audit
+    assert "cmd=getAccount" not in audit
+    assert "result=account.NO_SUCH_ACCOUNT" in audit
+    assert PASSWORD not in audit
+    # zmprov's own output carries no log lines.
+    out = server.zmprov("ma", USER, "displayName", "Quiet")
+    assert out.stdout == "" and out.stderr == ""

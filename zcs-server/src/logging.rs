@@ -345,6 +345,18 @@ impl LogControl {
 /// given) and human-readable lines on standard error, filtered by `directive`
 /// (`RUST_LOG` wins when set). Returns the handle that changes levels later.
 pub fn init(log_dir: Option<&Path>, directive: &str, retention_days: u32) -> Option<LogControl> {
+    init_with(log_dir, directive, retention_days, true)
+}
+
+/// [`init`] for command-line tools: `stderr` false keeps log lines off the terminal, so
+/// a tool's output stays exactly what it prints (its audit lines still reach
+/// `audit.log`).
+pub fn init_with(
+    log_dir: Option<&Path>,
+    directive: &str,
+    retention_days: u32,
+    stderr: bool,
+) -> Option<LogControl> {
     use tracing_subscriber::prelude::*;
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -356,9 +368,11 @@ pub fn init(log_dir: Option<&Path>, directive: &str, retention_days: u32) -> Opt
         let _ = fs::create_dir_all(dir);
         ZimbraLogLayer::new(dir, retention_days)
     });
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(std::io::stderr);
+    let stderr = stderr.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+    });
     tracing_subscriber::registry()
         .with(filter)
         .with(zimbra)

@@ -93,6 +93,13 @@ async fn main() -> ExitCode {
         eprintln!("ERROR: service.FAILURE ({e})");
         return ExitCode::from(2);
     }
+    // Admin changes leave a line in audit.log; nothing else of zmprov's is logged.
+    zcs_server::logging::init_with(
+        Some(&home.log()),
+        "warn,zimbra.security=info",
+        zcs_server::logging::DEFAULT_RETENTION_DAYS,
+        false,
+    );
     let prov = match bootstrap::open_provisioning(&home).await {
         Ok(p) => p,
         Err(e) => {
@@ -137,9 +144,41 @@ async fn main() -> ExitCode {
     status
 }
 
+/// Whether a zmprov command only reads (its audit line is not worth writing).
+fn reads_only(long: &str) -> bool {
+    let l = long.to_ascii_lowercase();
+    ["get", "desc", "help", "search", "count", "check"]
+        .iter()
+        .any(|p| l.starts_with(p))
+}
+
+/// The audit line of an admin change made with zmprov: the command and its target
+/// (the first argument: an account, domain, COS or server name; never the rest,
+/// which may hold a password).
+fn audit(words: &[String], outcome: &str) {
+    let Some(cmd) = words.first().and_then(|w| zmprov::find_command(w)) else {
+        return;
+    };
+    if reads_only(cmd.long) {
+        return;
+    }
+    let target = words.get(1).map(String::as_str).unwrap_or("");
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_default();
+    tracing::info!(target: "zimbra.security", cmd = cmd.long, name = target, via = "zmprov",
+        ua = %user, result = outcome, "admin change");
+}
+
 async fn run_one(prov: &zcs_directory::Provisioning, words: &[String]) -> ExitCode {
     let mut stdout = std::io::stdout();
-    match zmprov::run(prov, words, &mut stdout).await {
+    let result = zmprov::run(prov, words, &mut stdout).await;
+    match &result {
+        Ok(Outcome::Done) => audit(words, "ok"),
+        Ok(Outcome::Fault(e)) => audit(words, &e.code.to_string()),
+        _ => {}
+    }
+    match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Usage(cmd)) => {
             eprintln!("  {}({}) {}", cmd.long, cmd.short, cmd.usage);
