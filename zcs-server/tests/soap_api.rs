@@ -433,3 +433,34 @@ async fn batch_folders_tags_and_isolation() {
     let r = post(f.user, "/service/soap", &soap12(Some(&alice), &act), "").await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[tokio::test]
+async fn expired_header_token_is_refused_even_for_auth() {
+    let f = fixture().await;
+    let edit = zcs_core::AttrEdit::Replace("zimbraAuthTokenLifetime".into(), vec!["1s".into()]);
+    f.prov
+        .modify_account(ALICE, &[edit])
+        .await
+        .expect("lifetime");
+    let token = login(&f, ALICE).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let auth = format!(
+        "<AuthRequest xmlns=\"urn:zimbraAccount\"><account>{ALICE}</account>\
+         <password>{PASSWORD}</password></AuthRequest>"
+    );
+    let r = post(f.user, "/service/soap", &soap12(Some(&token), &auth), "").await;
+    assert_eq!(
+        r.fault_code().as_deref(),
+        Some("service.AUTH_EXPIRED"),
+        "{}",
+        r.body
+    );
+    let void = format!(
+        "<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Header>\
+         <context xmlns=\"urn:zimbra\"><authToken>{token}</authToken>\
+         <authTokenControl voidOnExpired=\"1\"/></context></soap:Header><soap:Body>{auth}\
+         </soap:Body></soap:Envelope>"
+    );
+    let r = post(f.user, "/service/soap", &void, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

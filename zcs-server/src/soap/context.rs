@@ -180,6 +180,35 @@ impl<'a> Ctx<'a> {
         Ok(Auth { account, data })
     }
 
+    /// Zimbra refuses any request whose header context carries an expired token, even
+    /// one that needs none (a login), unless `authTokenControl voidOnExpired="1"` says to
+    /// ignore it. Cookies are not checked this way.
+    ///
+    /// # Errors
+    /// `service.AUTH_EXPIRED`.
+    pub async fn header_token_expired(&mut self, context: Option<&Element>) -> ServiceResult<()> {
+        let Some(tok) = context.and_then(|c| c.attr("authToken")).map(str::trim) else {
+            return Ok(());
+        };
+        if tok.is_empty() {
+            return Ok(());
+        }
+        let void = context
+            .and_then(|c| c.child("authTokenControl"))
+            .and_then(|c| c.attr("voidOnExpired"))
+            .is_some_and(super::element::is_true);
+        let key = self.svc.key().await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        if token::decode(key, tok, now) == Err(TokenError::Expired) {
+            if void {
+                self.token = None;
+                return Ok(());
+            }
+            return Err(expired());
+        }
+        Ok(())
+    }
+
     /// The authenticated caller, who must hold an admin token.
     ///
     /// # Errors

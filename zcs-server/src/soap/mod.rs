@@ -61,10 +61,10 @@ impl SoapService {
         let request = &env.body;
         let started = std::time::Instant::now();
 
-        let result = if request.name == "BatchRequest" {
-            self.batch(&mut ctx, request, proto).await
-        } else {
-            self.one(&mut ctx, request).await
+        let result = match ctx.header_token_expired(env.context.as_ref()).await {
+            Err(e) => Err(e),
+            Ok(()) if request.name == "BatchRequest" => self.batch(&mut ctx, request, proto).await,
+            Ok(()) => self.one(&mut ctx, request).await,
         };
         tracing::debug!(proto = "soap", cmd = %request.name, ip = %caller.remote_ip,
             elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "request");
