@@ -545,3 +545,31 @@ async fn subscriptions_are_stored() {
     let (u, _) = c2.cmd("m", "LSUB \"\" %").await;
     assert_eq!(u, vec!["* LSUB () \"/\" INBOX"]);
 }
+
+#[tokio::test]
+async fn sessions_survive_account_deletion() {
+    let server = start(test_config()).await;
+    server.backend.alice.deliver(2, &plain("bye", "x"));
+    let mut selected = Client::login(server.addr).await;
+    selected.cmd("s", "SELECT INBOX").await;
+    let mut idle = Client::login(server.addr).await;
+    idle.cmd("s", "SELECT INBOX").await;
+    idle.send("i IDLE").await;
+    assert_eq!(idle.read_text().await.unwrap(), "+ idling");
+    let mut plain_session = Client::login(server.addr).await;
+    server.backend.alice.delete_everything();
+    // The selected session is told its mailbox is gone and closed.
+    selected.send("n NOOP").await;
+    let line = selected.read_text().await.unwrap();
+    assert!(line.starts_with("* BYE"), "{line}");
+    // The idling one too, without waiting for DONE.
+    let line = idle.read_text().await.unwrap();
+    assert!(line.starts_with("* BYE"), "{line}");
+    // One with nothing selected gets NO for what it asks.
+    let (_, done) = plain_session.cmd("x", "SELECT INBOX").await;
+    assert!(done.starts_with("x NO"), "{done}");
+    let (_, done) = plain_session.cmd("y", "STATUS INBOX (MESSAGES)").await;
+    assert!(done.starts_with("y NO"), "{done}");
+    let (_, done) = plain_session.cmd("z", "LOGOUT").await;
+    assert!(done.starts_with("z OK"), "{done}");
+}

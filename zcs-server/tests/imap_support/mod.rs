@@ -197,6 +197,15 @@ impl MemAccount {
         uid
     }
 
+    /// Removes every folder and message, as deleting the account does to its mailbox.
+    pub fn delete_everything(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.folders.clear();
+        s.messages.clear();
+        drop(s);
+        let _ = self.bus.send(());
+    }
+
     /// Creates a folder under `parent` directly (test setup); returns its id.
     pub fn add_folder(&self, parent: i32, name: &str) -> i32 {
         let mut s = self.state.lock().unwrap();
