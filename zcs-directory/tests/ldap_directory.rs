@@ -848,3 +848,59 @@ async fn listings_span_several_pages() {
     assert_eq!(all[n - 1].name, format!("c{:04}", n - 1));
     dir.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domains_with_sub_domains_are_demoted_and_promoted() {
+    let Some((url, dn, pw)) = server("domains_with_sub_domains_are_demoted_and_promoted") else {
+        return;
+    };
+    let tree = Subtree::new(&url, &dn, &pw).await;
+    let dir = LdapDirectory::connect(tree.config()).await.unwrap();
+    let parent = dir
+        .create_entry(EntryKind::Domain, "a.test", attrs(&[("zimbraNotes", "x")]))
+        .await
+        .unwrap();
+    let sub = dir
+        .create_entry(EntryKind::Domain, "sub.a.test", Attrs::new())
+        .await
+        .unwrap();
+    // The parent's dc entry stays (the sub-domain hangs below it) but is no domain.
+    dir.delete_entry(EntryKind::Domain, parent.id)
+        .await
+        .unwrap();
+    let left = dir.list_entries(EntryKind::Domain, None).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0], sub);
+    let by_name = EntryKey::Name("a.test".into());
+    assert!(
+        dir.get_entry(EntryKind::Domain, &by_name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Created again, the container becomes the domain, with a new id and no old values.
+    let again = dir
+        .create_entry(EntryKind::Domain, "A.test", Attrs::new())
+        .await
+        .unwrap();
+    assert_ne!(again.id, parent.id);
+    assert_eq!(again.name, "A.test");
+    assert!(!again.attrs.contains("zimbraNotes"));
+    assert_eq!(
+        code(
+            dir.create_entry(EntryKind::Domain, "a.TEST", Attrs::new())
+                .await
+        ),
+        FaultCode::DomainExists
+    );
+    // A domain without sub-domains goes entirely.
+    dir.delete_entry(EntryKind::Domain, sub.id).await.unwrap();
+    dir.delete_entry(EntryKind::Domain, again.id).await.unwrap();
+    assert!(
+        dir.list_entries(EntryKind::Domain, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    dir.close().await;
+}

@@ -282,42 +282,23 @@ impl LdapDirectory {
         if only_containers {
             return self.delete_subtree(&raw.dn).await;
         }
-        let mut changes: Vec<Change> = Vec::new();
-        for (attr, values) in raw.attrs.iter() {
-            if attr.eq_ignore_ascii_case("objectClass") {
-                let extra: Vec<String> = values
-                    .iter()
-                    .filter(|c| {
-                        !c.eq_ignore_ascii_case("organization")
-                            && !c.eq_ignore_ascii_case("dcObject")
-                    })
-                    .cloned()
-                    .collect();
-                changes.push(Change::Add(
-                    attr.to_string(),
-                    vec!["organization".into(), "dcObject".into()],
-                ));
-                changes.push(Change::Delete(attr.to_string(), extra));
-            } else if !matches!(attr.to_ascii_lowercase().as_str(), "dc" | "o") {
-                changes.push(Change::Replace(attr.to_string(), Vec::new()));
-            }
-        }
-        changes.retain(|c| !matches!(c, Change::Delete(_, v) | Change::Add(_, v) if v.is_empty()));
-        // objectClass values already present would make the add fail: only add missing.
-        let present = raw.attrs.get_all("objectClass");
-        for c in &mut changes {
-            if let Change::Add(_, v) = c {
-                v.retain(|x| !present.iter().any(|p| p.eq_ignore_ascii_case(x)));
-            }
-        }
-        changes.retain(|c| !matches!(c, Change::Add(_, v) if v.is_empty()));
-        if !raw.attrs.contains("o") {
-            let label = self
-                .dit
-                .name_of(EntryKind::Domain, &raw.dn)
-                .unwrap_or_default();
-            changes.push(Change::Replace("o".into(), vec![label]));
-        }
+        // What a plain dc container holds: its classes, dc and o.
+        let mut plain = Attrs::new();
+        plain.set(
+            "objectClass",
+            vec!["organization".into(), "dcObject".into()],
+        );
+        plain.set("dc", raw.attrs.get_all("dc").to_vec());
+        let o = match raw.attrs.get_all("o") {
+            [] => vec![
+                self.dit
+                    .name_of(EntryKind::Domain, &raw.dn)
+                    .unwrap_or_default(),
+            ],
+            values => values.to_vec(),
+        };
+        plain.set("o", o);
+        let changes = diff(&raw.attrs, &plain);
         let (code, text) = self.pool.modify(&raw.dn, &changes, None).await?;
         if code != rc::SUCCESS {
             return Err(refused("demote domain", &raw.dn, code, text));
