@@ -6,9 +6,12 @@
 //! This module only turns text into tokens. Which field a token lands in is the
 //! backend's business.
 //!
-//! LIMITATION: no stop words are removed (Zimbra drops "a", "the", ... from content), so a
-//! query for a stop word can hit where Zimbra would not; Thai, Lao, Myanmar and Khmer are
-//! not segmented by dictionary and are split on spaces like other scripts.
+//! Stop words ([`STOP_WORDS`], the English list Zimbra's analyzer drops) yield no token
+//! but keep their position, in both modes, so a phrase with a stop word inside still
+//! matches the same gap; a query made only of stop words has no text constraint.
+//!
+//! LIMITATION: Thai, Lao, Myanmar and Khmer are not segmented by dictionary and are
+//! split on spaces like other scripts.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -17,6 +20,19 @@ pub const INDEX_TOKENIZER: &str = "zcs_index";
 
 /// Tokens longer than this many bytes (base64 runs, long URLs) are dropped.
 pub const MAX_TOKEN_BYTES: usize = 255;
+
+/// The English stop words Zimbra's default analyzer leaves out of the index (Lucene's
+/// classic English set), sorted for binary search.
+pub const STOP_WORDS: [&str; 33] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
+    "they", "this", "to", "was", "will", "with",
+];
+
+/// Whether `word` (already lower-cased) is a stop word.
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.binary_search(&word).is_ok()
+}
 
 /// Whether extra tokens are produced for the parts of addresses, hosts and joined words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +89,11 @@ pub fn analyze(text: &str, mode: TokenMode) -> Vec<Analyzed> {
         }
         let end = trim_trailing_joiners(&chars[start..i]) + start;
         let chunk = &text[byte_at(start)..byte_at(end)];
+        if chunk.len() <= 5 && is_stop_word(&chunk.to_lowercase()) {
+            // Dropped, but its place is kept so phrases line up.
+            position += 1;
+            continue;
+        }
         if let Some((primary, extra)) = split_chunk(chunk, mode) {
             let (from, to) = (byte_at(start), byte_at(end));
             out.push(Analyzed {
@@ -328,6 +349,23 @@ mod tests {
     }
 
     #[test]
+    fn stop_words_are_dropped_but_keep_their_place() {
+        let toks = analyze("The cat is ON the mat", TokenMode::Index);
+        let got: Vec<(&str, usize)> = toks.iter().map(|t| (t.text.as_str(), t.position)).collect();
+        assert_eq!(got, [("cat", 1), ("mat", 5)]);
+        assert!(token_texts("the a of", TokenMode::Query).is_empty());
+        // Only whole words are stop words: addresses and joined words stay.
+        assert!(token_texts("to@example.com", TokenMode::Index).contains(&"to".to_string()));
+        assert_eq!(
+            token_texts("don't theory", TokenMode::Query),
+            ["don't", "theory"]
+        );
+        let mut sorted = STOP_WORDS;
+        sorted.sort_unstable();
+        assert_eq!(sorted, STOP_WORDS);
+    }
+
+    #[test]
     fn words_are_split_and_case_folded() {
         assert_eq!(
             qry("Hello, World! Foo/bar"),
@@ -420,11 +458,11 @@ mod tests {
     #[test]
     fn tantivy_stream_walks_tokens() {
         let mut t = ZcsTokenizer::new(TokenMode::Query);
-        let mut s = t.token_stream("a b");
+        let mut s = t.token_stream("x b");
         let mut seen = Vec::new();
         while s.advance() {
             seen.push(s.token().text.clone());
         }
-        assert_eq!(seen, ["a", "b"]);
+        assert_eq!(seen, ["x", "b"]);
     }
 }

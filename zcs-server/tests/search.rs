@@ -195,6 +195,10 @@ async fn queries_find_what_a_person_expects() {
         ("budget is:anywhere", &["reply", "report", "trashed"]),
         ("budget in:trash", &["trashed"]),
         ("\"budget numbers\"", &["report"]),
+        // Stop words: dropped from phrases (keeping the gap), no constraint alone.
+        ("\"the budget numbers are in\"", &["report"]),
+        ("\"numbers the in\"", &["report"]),
+        ("the in:sent", &["reply"]),
         ("budg*", &["reply", "report"]),
         ("subject:quarterly", &["reply", "report"]),
         ("subject:quarterly -in:sent", &["report"]),
