@@ -222,18 +222,21 @@ impl MailDelivery {
     /// Mail to a distribution list or dynamic group: checks who may send
     /// (`sendToDistList`), expands the members (nested, each once) and queues one copy
     /// to all of them with `X-Zimbra-DL` and the loop marker (`Delivered-To: list`).
-    async fn deliver_to_list(&self, list: &Resolved, message: &InboundMessage) -> DeliveryOutcome {
+    async fn deliver_to_list(
+        &self,
+        list: &Resolved,
+        message: &InboundMessage,
+        sender_trusted: bool,
+    ) -> DeliveryOutcome {
         let name = &list.entry.name;
         if would_loop(&message.data, name) {
             return DeliveryOutcome::PermFail(format!("5.4.6 mail forwarding loop for {name}"));
         }
-        // LIMITATION: the envelope sender is taken as authenticated (the submission
-        // listeners enforce it; mail from port 25 could claim a member's address), and
-        // the check runs at delivery, not at RCPT, because `LocalDelivery` does not see
-        // the sender there: a refused sender gets a bounce, not a 5xx at RCPT.
+        // LIMITATION: the check runs at the end of data, not at RCPT, because
+        // `LocalDelivery::resolve_recipient` does not see the sender.
         match self
             .prov
-            .can_send_to_list(name, &message.mail_from, true)
+            .can_send_to_list(name, &message.mail_from, sender_trusted)
             .await
         {
             Ok(true) => {}
@@ -533,7 +536,24 @@ impl LocalDelivery for MailDelivery {
         }
     }
 
+    /// LMTP and the queue's local transport: the sender counts as authenticated for
+    /// list rights (`sendToDistList` grants to `all`), since neither can tell.
+    // LIMITATION: over LMTP or from the queue a sender that merely claims an internal
+    // address passes an `all` grant; the SMTP listeners use `deliver_as` with the truth.
     async fn deliver(&self, message: &InboundMessage) -> Vec<DeliveryOutcome> {
+        self.deliver_as(message, true).await
+    }
+}
+
+impl MailDelivery {
+    /// Delivers `message` to its local recipients (see [`LocalDelivery::deliver`]);
+    /// `sender_trusted` says whether the envelope sender authenticated (or came from a
+    /// trusted network), for the `sendToDistList` right.
+    pub async fn deliver_as(
+        &self,
+        message: &InboundMessage,
+        sender_trusted: bool,
+    ) -> Vec<DeliveryOutcome> {
         // Each recipient: a list (handled at once), an account job, or a refusal.
         let mut outcomes: Vec<Option<DeliveryOutcome>> = vec![None; message.recipients.len()];
         let mut job_of: Vec<Option<usize>> = vec![None; message.recipients.len()];
@@ -560,7 +580,10 @@ impl LocalDelivery for MailDelivery {
                 continue;
             }
             if resolved.is_list() {
-                outcomes[i] = Some(self.deliver_to_list(&resolved, message).await);
+                outcomes[i] = Some(
+                    self.deliver_to_list(&resolved, message, sender_trusted)
+                        .await,
+                );
                 continue;
             }
             let id = resolved.entry.id;

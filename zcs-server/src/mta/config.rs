@@ -22,7 +22,7 @@ use zcs_mta::outbound::{
     LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, StaticResolver,
     SystemResolver,
 };
-use zcs_mta::queue::{Queue, QueueConfig, QueueSink, Transports};
+use zcs_mta::queue::{Queue, QueueConfig, Transports};
 use zcs_mta::restrictions::parse_networks;
 use zcs_mta::scan::clamd::ClamdClient;
 use zcs_mta::scan::spamd::SpamdClient;
@@ -31,6 +31,7 @@ use zcs_mta::{DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol, Restri
 
 use super::auth::DirectoryAuthenticator;
 use super::policy::DirectoryDomains;
+use super::sink::LocalFirstSink;
 use crate::frontends::Context;
 
 /// The kinds of MTA listener this server runs.
@@ -167,7 +168,7 @@ pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
         .collect();
     config.filters = filters(ctx);
     match shared_queue(ctx) {
-        Ok(queue) => config.sink = Some(Arc::new(QueueSink::new(queue))),
+        Ok(queue) => config.sink = Some(Arc::new(LocalFirstSink::new(ctx.delivery.clone(), queue))),
         Err(e) => tracing::error!(error = %e, "no queue: SMTP delivers directly, no relay"),
     }
     config

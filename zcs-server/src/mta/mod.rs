@@ -13,3 +13,4 @@ pub mod notices;
 pub mod outbound;
 pub mod policy;
 pub mod sieve_apply;
+pub mod sink;
