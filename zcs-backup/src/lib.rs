@@ -21,6 +21,7 @@
 pub mod backup;
 pub mod catalog;
 pub mod cli;
+pub mod commands;
 pub mod directory;
 mod error;
 pub mod progress;
