@@ -19,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let text = envelope::render(proto, env.context.as_ref(), &env.body);
-        assert!(envelope::parse(text.as_bytes()).is_ok(), "own output must parse: {text}");
+        assert!(
+            envelope::parse(text.as_bytes()).is_ok(),
+            "own output must parse: {text}"
+        );
     }
 });
