@@ -1,15 +1,16 @@
 //! The POP3 front end (RFC 1939) of zcs, with CAPA and response codes (RFC 2449,
-//! RFC 3206), AUTH PLAIN (RFC 5034, RFC 4616), TOP, UIDL and PIPELINING.
+//! RFC 3206), AUTH PLAIN (RFC 5034, RFC 4616), TOP, UIDL, PIPELINING and STLS
+//! (RFC 2595).
 //!
 //! This module is in charge of the wire protocol only: framing, parsing, the per
 //! connection state machine with its deletion marks, the maildrop lock and dot-stuffing.
 //! What the maildrop holds and what deleting means come from [`Pop3Backend`] and
 //! [`Pop3Maildrop`] (zcs's implementation is `crate::pop3_backend`: the Inbox, with the
-//! account's POP3 settings). It does not do TLS; [`serve_connection`] accepts any byte
-//! stream, so a TLS acceptor can be put in front of it.
+//! account's POP3 settings). TLS is either in front of it ([`serve_connection`] on 995)
+//! or pushed under a running session by STLS with [`Pop3Config::starttls`].
 //!
 //! Known gaps, each marked `LIMITATION` where it lives:
-//! - no APOP; STLS (RFC 2595) when [`Pop3Config::starttls`] is set;
+//! - no APOP;
 //! - AUTH PLAIN does not do proxy authorisation;
 //! - no EXPIRE or LOGIN-DELAY capability (nothing is expired, logins are not throttled
 //!   beyond [`Pop3Config::auth_failure_delay`]).

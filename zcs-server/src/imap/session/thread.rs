@@ -560,7 +560,10 @@ mod tests {
     proptest! {
         #[test]
         fn threading_covers_every_message_once(
-            refs in proptest::collection::vec((0u8..8, proptest::collection::vec(0u8..8, 0..4)), 0..12)
+            refs in proptest::collection::vec(
+                (0u8..8, proptest::collection::vec(0u8..8, 0..4)),
+                0..12,
+            )
         ) {
             let v: Vec<SortFields> = refs.iter().enumerate().map(|(i, (id, r))| {
                 let r: Vec<String> = r.iter().map(|x| x.to_string()).collect();
