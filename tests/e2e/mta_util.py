@@ -109,6 +109,7 @@ def start_mta_home(tmp_path_factory, name, sink, accounts=("alice", "bob"), conf
     `before_start(z)` runs after init, before the start."""
     z = Zcs(tmp_path_factory.mktemp(name))
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.zmprov("mcf", "zimbraMtaRelayHost", f"[127.0.0.1]:{sink.port}", *config)
     if before_start:
         before_start(z)

@@ -20,6 +20,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 def zcs(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("zcs-home"))
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.start()
     z.zmprov("cd", DOMAIN)
     z.zmprov("ca", USER, PASSWORD)

@@ -19,6 +19,7 @@ PASSWORD = "jobs-pass-1"
 def server(tmp_path_factory):
     zcs = Zcs(tmp_path_factory.mktemp("jobs"))
     zcs.init()
+    zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE",
                "zimbraMailPurgeSleepInterval", "1s")
     zcs.zmprov("cd", DOMAIN)

@@ -24,6 +24,7 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (ERROR|WARN |INFO |DEB
 def server(tmp_path_factory):
     zcs = Zcs(tmp_path_factory.mktemp("logs"))
     zcs.init()
+    zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     zcs.zmprov("cd", DOMAIN)
     zcs.zmprov("ca", USER, PASSWORD)
     zcs.env.pop("RUST_LOG", None)

@@ -47,6 +47,7 @@ def server():
     home = parent / "home"
     z = Zcs(home)
     z.init()
+    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     z.imap_port = low_free_port()
     host = z.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
     z.zmprov("ms", host, "zimbraImapBindPort", z.imap_port)
