@@ -422,3 +422,61 @@ async fn conversations_group_to_one_hit() {
     let convs: std::collections::HashSet<_> = plain.hits.iter().map(|m| m.conv).collect();
     assert_eq!(grouped.total, convs.len());
 }
+
+#[tokio::test]
+async fn cross_mailbox_search_merges_in_order() {
+    use zcs_server::search::{MailboxScope, search_mailboxes};
+    let f = fixture().await;
+    let other = f.store.mailbox(ZimbraId::new()).await.unwrap();
+    let theirs = add(
+        &other,
+        &f.index,
+        ItemId(folder::INBOX),
+        "From: x@y.test\nTo: other@x.test\nSubject: budget too\n\nbudget\n",
+        0,
+        &[],
+        ms(2020, 1, 15),
+    )
+    .await;
+    f.index.commit().unwrap();
+    let scopes = vec![
+        MailboxScope {
+            account: "me@x.test".into(),
+            mailbox: f.mb.clone(),
+            addresses: vec!["me@x.test".into()],
+        },
+        MailboxScope {
+            account: "other@x.test".into(),
+            mailbox: other.clone(),
+            addresses: vec!["other@x.test".into()],
+        },
+    ];
+    let q = zcs_index::query::parse("budget").unwrap();
+    let (hits, total) = search_mailboxes(&scopes, &f.index, &q, &params())
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    let got: Vec<(usize, ItemId)> = hits.iter().map(|h| (h.scope, h.message.id)).collect();
+    assert_eq!(
+        got,
+        [(1, theirs), (0, f.ids["reply"]), (0, f.ids["report"])],
+        "newest first across mailboxes"
+    );
+
+    // is:tome uses each mailbox's own addresses.
+    let q = zcs_index::query::parse("is:tome budget").unwrap();
+    let (hits, _) = search_mailboxes(&scopes, &f.index, &q, &params())
+        .await
+        .unwrap();
+    let got: Vec<usize> = hits.iter().map(|h| h.scope).collect();
+    assert_eq!(got, [1, 0]);
+
+    // Paging over the merged list.
+    let mut p = params();
+    p.offset = 1;
+    p.limit = 1;
+    let q = zcs_index::query::parse("budget").unwrap();
+    let (hits, total) = search_mailboxes(&scopes, &f.index, &q, &p).await.unwrap();
+    assert_eq!((hits.len(), total), (1, 3));
+    assert_eq!(hits[0].message.id, f.ids["reply"]);
+}
