@@ -15,6 +15,7 @@ from zcs import Zcs
 DOMAIN = "logs.test"
 USER = f"logger@{DOMAIN}"
 PASSWORD = "log-secret-77"
+OTHER = f"other@{DOMAIN}"
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (ERROR|WARN |INFO |DEBUG|TRACE) "
                   r"\[[^\]]*\] \[[^\]]*\] \w+ - ")
@@ -27,6 +28,7 @@ def server(tmp_path_factory):
     zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
     zcs.zmprov("cd", DOMAIN)
     zcs.zmprov("ca", USER, PASSWORD)
+    zcs.zmprov("ca", OTHER, PASSWORD)
     zcs.env.pop("RUST_LOG", None)
     zcs.run("zmlocalconfig", "-e", "zmstat_interval=1")
     zcs.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE",
@@ -135,3 +137,24 @@ def test_admin_changes_made_with_zmprov_reach_the_audit_log(server):
     # zmprov's own output carries no log lines.
     out = server.zmprov("ma", USER, "displayName", "Quiet")
     assert out.stdout == "" and out.stderr == ""
+
+
+def test_an_account_logger_raises_one_accounts_lines_only(server):
+    server.zmprov("aal", USER, "zimbra.imap", "debug")
+    assert server.zmprov("gal", USER).stdout == "zimbra.imap=debug\n"
+    assert server.zmprov("gaal").stdout == f"{USER}=zimbra.imap=debug\n"
+    wait_for(lambda: "account_loggers=1" in read(server, "mailbox.log"), "logger not applied")
+    for who in (USER, OTHER):
+        with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+            imap.login(who, PASSWORD)
+            imap.select("INBOX")
+            imap.noop()
+    wait_for(lambda: f"name={USER};" in read(server, "mailbox.log")
+             and " DEBUG " in read(server, "mailbox.log"), "no raised line for the account")
+    debug = [l for l in read(server, "mailbox.log").splitlines() if " DEBUG " in l]
+    assert any(f"name={USER};" in l and "ImapServer" in l for l in debug), debug[-5:]
+    assert not any(f"name={OTHER};" in l for l in debug), [l for l in debug if OTHER in l][:3]
+    server.zmprov("rlog")
+    assert server.zmprov("gaal").stdout == ""
+    bad = server.zmprov("aal", USER, "zimbra.nonsense", "debug", check=False)
+    assert bad.returncode != 0 and "unknown log category" in bad.stderr

@@ -3,6 +3,7 @@
 //!
 //! Nothing below this crate opens a socket for clients; everything here may.
 
+pub mod account_loggers;
 pub mod bootstrap;
 pub mod certmgr;
 pub mod control;

@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How one listener accepts: its protocol name for logs, its connection cap, how long
 /// open connections get at shutdown, and the line a client over the cap receives.
@@ -82,11 +83,17 @@ where
             });
             continue;
         };
+        // The session's log context: its task name and client address now, the
+        // account name once it logs in (login.rs records it).
+        let span = session_span(proto, peer);
         let session = serve(stream, peer, shutdown.clone());
-        tasks.spawn(async move {
-            session.await;
-            drop(permit);
-        });
+        tasks.spawn(
+            async move {
+                session.await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
     }
     drop(keep_alive);
     tracing::info!(proto, open = tasks.len(), "listener stopping");
@@ -99,6 +106,20 @@ where
         while tasks.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// The span a session runs in, named as Zimbra names its server threads, with the
+/// `ip` and an empty `name` the login fills in.
+fn session_span(proto: &str, peer: SocketAddr) -> tracing::Span {
+    let ip = peer.ip().to_string();
+    let empty = tracing::field::Empty;
+    match proto {
+        "imap" => tracing::info_span!("ImapServer", ip, name = empty),
+        "imaps" => tracing::info_span!("ImapSSLServer", ip, name = empty),
+        "pop3" => tracing::info_span!("Pop3Server", ip, name = empty),
+        "pop3s" => tracing::info_span!("Pop3SSLServer", ip, name = empty),
+        _ => tracing::info_span!("session", ip, name = empty),
+    }
 }
 
 /// Whether an accept error concerns one connection or a passing shortage (descriptors,

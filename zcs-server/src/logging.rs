@@ -22,12 +22,15 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, Utc};
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::reload;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::account_loggers::{self, AccountLogger, ActiveLoggers};
 
 /// Span fields that go into the bracketed context, in Zimbra's order.
 const CONTEXT_KEYS: &[&str] = &["name", "aname", "mid", "ip", "oip", "port", "ua", "via"];
@@ -65,6 +68,11 @@ pub fn escape(text: &str) -> String {
 /// The Zimbra log category of a tracing target.
 pub fn category(target: &str) -> &'static str {
     let t = target;
+    for (cat, prefixes) in crate::account_loggers::CATEGORIES {
+        if prefixes.iter().any(|p| t.starts_with(p)) {
+            return cat;
+        }
+    }
     if t.starts_with("zimbra.security") || t.starts_with("audit") {
         "security"
     } else if t.contains("::imap") || t.starts_with("imap") {
@@ -230,6 +238,7 @@ impl Visit for EventVisitor {
 pub struct ZimbraLogLayer {
     mailbox: Arc<DailyFile>,
     audit: Arc<DailyFile>,
+    active: Arc<ActiveLoggers>,
 }
 
 impl ZimbraLogLayer {
@@ -238,7 +247,14 @@ impl ZimbraLogLayer {
         ZimbraLogLayer {
             mailbox: Arc::new(DailyFile::new(dir.join("mailbox.log"), retention_days)),
             audit: Arc::new(DailyFile::new(dir.join("audit.log"), retention_days)),
+            active: Arc::new(ActiveLoggers::default()),
         }
+    }
+
+    /// The same layer keeping raised lines only for the accounts in `active`.
+    pub fn with_account_loggers(mut self, active: Arc<ActiveLoggers>) -> ZimbraLogLayer {
+        self.active = active;
+        self
     }
 }
 
@@ -298,6 +314,13 @@ where
         }
         let meta = event.metadata();
         let cat = category(meta.target());
+        let account = context
+            .iter()
+            .find(|(k, _)| *k == "name")
+            .map(|(_, v)| v.as_str());
+        if !self.active.keeps(account, cat, meta.level()) {
+            return;
+        }
         let task = ctx
             .event_scope(event)
             .and_then(|s| s.from_root().next().map(|span| span.name().to_string()))
@@ -322,6 +345,7 @@ where
 #[derive(Clone)]
 pub struct LogControl {
     handle: reload::Handle<EnvFilter, Registry>,
+    active: Arc<ActiveLoggers>,
 }
 
 impl std::fmt::Debug for LogControl {
@@ -338,6 +362,20 @@ impl LogControl {
     pub fn reload(&self, directive: &str) -> Result<(), String> {
         let filter = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
         self.handle.reload(filter).map_err(|e| e.to_string())
+    }
+
+    /// Applies the server's level `base` with `loggers` in force: their categories are
+    /// let through at their levels, and the log layer keeps those lines for their
+    /// accounts only.
+    ///
+    /// # Errors
+    /// `base` does not parse; nothing changes.
+    pub fn apply(&self, base: &str, loggers: Vec<AccountLogger>) -> Result<(), String> {
+        let base_filter = EnvFilter::try_new(base).map_err(|e| e.to_string())?;
+        let base_max = base_filter.max_level_hint().unwrap_or(LevelFilter::TRACE);
+        let raised = account_loggers::directive(base, &loggers);
+        self.active.set(loggers, base_max);
+        self.reload(&raised)
     }
 }
 
@@ -363,15 +401,25 @@ pub fn init_with(
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_new(directive).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    let active = Arc::new(ActiveLoggers::default());
+    active.set(
+        Vec::new(),
+        filter.max_level_hint().unwrap_or(LevelFilter::TRACE),
+    );
     let (filter, handle) = reload::Layer::new(filter);
     let zimbra = log_dir.map(|dir| {
         let _ = fs::create_dir_all(dir);
-        ZimbraLogLayer::new(dir, retention_days)
+        ZimbraLogLayer::new(dir, retention_days).with_account_loggers(active.clone())
     });
+    let stderr_active = active.clone();
     let stderr = stderr.then(|| {
+        // Lines raised for an account logger stay in mailbox.log.
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(std::io::stderr)
+            .with_filter(tracing_subscriber::filter::filter_fn(move |meta| {
+                stderr_active.keeps(None, category(meta.target()), meta.level())
+            }))
     });
     tracing_subscriber::registry()
         .with(filter)
@@ -379,7 +427,7 @@ pub fn init_with(
         .with(stderr)
         .try_init()
         .ok()
-        .map(|()| LogControl { handle })
+        .map(|()| LogControl { handle, active })
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ pub async fn protocol_login(
         "zcs_logins_total",
         &[("protocol", protocol), ("result", "success")],
     );
+    // The session's later log lines carry the account (Zimbra's `name=` context).
+    tracing::Span::current().record("name", account.name.as_str());
     tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
         protocol, ip = %remote_ip, "authentication succeeded");
     Ok((account, effective))

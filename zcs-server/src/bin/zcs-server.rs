@@ -5,9 +5,12 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::ops::Not;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use zcs_server::home::Home;
+
+use zcs_server::account_loggers;
 use zcs_server::localconfig::LocalConfig;
 use zcs_server::{bootstrap, logging, server};
 
@@ -97,15 +100,47 @@ async fn run(home: Home) -> Result<(), String> {
     let (level, days) = log_settings(&home);
     let control = logging::init(Some(&home.log()), &level, days);
     // SIGHUP re-reads the log levels from the local config (zmlocalconfig -e
-    // zcs_log_level=...), as Zimbra's log4j reload does.
-    if let (Some(control), Ok(mut hup)) = (control, signal(SignalKind::hangup())) {
-        let home = home.clone();
-        tokio::spawn(async move {
-            while hup.recv().await.is_some() {
+    // zcs_log_level=...), as Zimbra's log4j reload does; account loggers written by
+    // zmprov (conf/account-loggers) are picked up within seconds.
+    if let Some(control) = control {
+        let loggers_file = account_loggers::file(home.root());
+        let apply = {
+            let (home, control, loggers_file) =
+                (home.clone(), control.clone(), loggers_file.clone());
+            move |why: &str| {
                 let (level, _) = log_settings(&home);
-                match control.reload(&level) {
-                    Ok(()) => tracing::info!(level = %level, "log levels reloaded"),
+                let loggers = account_loggers::read(&loggers_file);
+                let count = loggers.len();
+                match control.apply(&level, loggers) {
+                    Ok(()) => {
+                        tracing::info!(level = %level, account_loggers = count, "log levels reloaded ({why})")
+                    }
                     Err(e) => tracing::warn!(error = %e, "zcs_log_level not applied"),
+                }
+            }
+        };
+        let stamp = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if account_loggers::read(&loggers_file).is_empty().not() {
+            apply("account loggers");
+        }
+        let mut last = stamp(&loggers_file);
+        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    got = hup.recv() => {
+                        if got.is_none() {
+                            return;
+                        }
+                        apply("SIGHUP");
+                    }
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                        let now = stamp(&loggers_file);
+                        if now != last {
+                            last = now;
+                            apply("account loggers");
+                        }
+                    }
                 }
             }
         });

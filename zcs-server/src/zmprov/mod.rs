@@ -11,6 +11,7 @@ mod auth;
 mod children;
 mod commands;
 mod lists;
+mod loggers;
 mod resources;
 mod table;
 #[cfg(test)]

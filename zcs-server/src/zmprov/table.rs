@@ -3,7 +3,7 @@
 //! resources, domains, COS, servers, config, distribution lists, rights).
 
 use super::commands::{self, Command};
-use super::{auth, children, lists, resources};
+use super::{auth, children, lists, loggers, resources};
 
 macro_rules! cmd {
     ($long:literal, $short:literal, $min:expr, $max:expr, $f:path, $usage:literal) => {
@@ -116,6 +116,16 @@ pub static COMMANDS: &[Command] = &[
         "[-v]"),
     cmd!("modifyServer", "ms", 1, None, commands::modify_server,
         "{name|id} [attr1 value1 [attr2 value2...]]"),
+    cmd!("addAccountLogger", "aal", 3, Some(5), loggers::add,
+        "[-s/--server hostname] {name@domain|id} {logging-category} {trace|debug|info|warn|error}"),
+    cmd!("getAccountLoggers", "gal", 1, Some(3), loggers::get,
+        "[-s/--server hostname] {name@domain|id}"),
+    cmd!("getAllAccountLoggers", "gaal", 0, Some(2), loggers::get_all,
+        "[-s/--server hostname]"),
+    cmd!("removeAccountLogger", "ral", 0, Some(4), loggers::remove,
+        "[-s/--server hostname] [{name@domain|id}] [{logging-category}]"),
+    cmd!("resetAllLoggers", "rlog", 0, Some(2), loggers::reset_all,
+        "[-s/--server hostname]"),
     cmd!("getConfig", "gcf", 1, Some(1), commands::get_config,
         "{name}"),
     cmd!("getAllConfig", "gacf", 0, None, commands::get_all_config,
