@@ -20,7 +20,8 @@ def sink():
 
 @pytest.fixture(scope="module")
 def z(tmp_path_factory, sink):
-    home = start_mta_home(tmp_path_factory, "mta-listeners", sink)
+    home = start_mta_home(tmp_path_factory, "mta-listeners", sink,
+                          config=("zimbraMtaMaxMessageSize", "200000"))
     home.zmprov("aaa", user("alice"), user("ally"))
     yield home
     home.stop()
@@ -89,3 +90,22 @@ def test_smtps_implicit_tls(z):
         s.sendmail(user("alice"), [user("bob")], message("over smtps"))
     got = wait_folder(z, user("bob"), 4)
     assert any(b"over smtps" in raw for _, raw in got)
+
+
+def test_size_limit_from_zimbraMtaMaxMessageSize(z):
+    with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=30) as s:
+        s.ehlo("client.remote.test")
+        assert s.esmtp_features.get("size") == "200000"
+        big = message("too big", extra="X-Pad: " + "y" * 250000 + "\r\n")
+        with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as e:
+            s.sendmail("someone@remote.test", [user("bob")], big)
+        assert e.value.smtp_code == 552
+
+
+def test_restriction_non_fqdn_sender_refused(z):
+    # zimbraMtaRestriction's default includes reject_non_fqdn_sender.
+    with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=30) as s:
+        s.ehlo("client.remote.test")
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
+            s.sendmail("someone@nodot", [user("bob")], message("non fqdn"))
+        assert list(e.value.recipients.values())[0][0] // 100 == 5

@@ -1,4 +1,5 @@
-"""The durable queue behind the real server: authenticated mail to other domains is
+"""The durable queue behind the real server: authenticated mail (and mail from
+zimbraMtaMyNetworks) to other domains is
 relayed to zimbraMtaRelayHost (a loopback sink); when the sink answers 4xx the message
 waits in the deferred queue (zmqueue lists it) and `zmqueue flush` delivers it once the
 sink recovers; a 5xx bounces at once with a DSN to the sender's mailbox."""
@@ -20,7 +21,8 @@ def sink():
 
 @pytest.fixture(scope="module")
 def z(tmp_path_factory, sink):
-    home = start_mta_home(tmp_path_factory, "mta-queue", sink)
+    home = start_mta_home(tmp_path_factory, "mta-queue", sink,
+                          config=("zimbraMtaMyNetworks", "127.0.0.0/8"))
     yield home
     home.stop()
 
@@ -71,3 +73,13 @@ def test_permfail_bounces_to_the_sender(z, sink):
     dsn = got[-1][1]
     assert b"multipart/report" in dsn and b"nobody@remote.test" in dsn, dsn[:2000]
     assert b"5.1.1" in dsn
+
+
+def test_trusted_network_relays_without_auth(z, sink):
+    sink.mode = "ok"
+    before = len(sink.messages)
+    with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=30) as s:
+        s.ehlo("client.remote.test")
+        s.sendmail("app@remote.test", ["trusted.out@remote.test"], message("from mynetworks"))
+    assert sink.wait_messages(before + 1)
+    assert sink.messages[-1][1] == ["trusted.out@remote.test"]
