@@ -2,7 +2,8 @@
 under $ZCS_HOME/conf/dkim/<domain>/<selector>.private (the signature is checked here
 with openssl against the public key), and, when .ci/setup.d/40-scanners.sh started
 them (ZCS_TEST_CLAMD / ZCS_TEST_SPAMD), clamd refusing EICAR on port 25 but not on LMTP,
-and spamd's GTUBE discarded by Zimbra's default destiny (D_DISCARD)."""
+and spamd's GTUBE discarded by Zimbra's default destiny (D_DISCARD), EICAR filed in
+zimbraAmavisQuarantineAccount when one is set."""
 
 import base64
 import hashlib
@@ -166,3 +167,22 @@ def test_scanners_reported(capsys):
         with capsys.disabled():
             print(f"\nSKIPPED LOUDLY: clamd={CLAMD!r} spamd={SPAMD!r}: export them with "
                   ".ci/setup.d/40-scanners.sh to run the scanner tests")
+
+
+@pytest.mark.skipif(not CLAMD, reason="ZCS_TEST_CLAMD unset: clamd suite skipped")
+def test_eicar_goes_to_the_quarantine_account(tmp_path_factory, sink):
+    def prepare(z):
+        z.run("zmlocalconfig", "-e", f"zcs_clamd_address={CLAMD}")
+
+    z = start_mta_home(tmp_path_factory, "mta-quarantine", sink,
+                       accounts=("bob", "quarantine"), before_start=prepare,
+                       config=("zimbraAmavisQuarantineAccount", user("quarantine")))
+    try:
+        with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=60) as s:
+            s.ehlo("client.remote.test")
+            s.sendmail("someone@remote.test", [user("bob")], eicar_message())
+        got = wait_folder(z, user("quarantine"), 1)
+        assert any(b"X-Amavis-Alert: INFECTED" in r for _, r in got), got
+        assert not any(b"virus inside" in r for _, r in fetch_folder(z, user("bob")))
+    finally:
+        z.stop()
