@@ -122,9 +122,11 @@ mod tests {
         assert!(p.starts_with(b"Delivered-To: c@xBcc: evil\r\nDelivered-To: a@x.test"));
     }
 
-    proptest::proptest! {
+    use proptest::prelude::*;
+
+    proptest! {
         #[test]
-        fn header_parsing_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        fn header_parsing_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = header_values(&data, "Received");
             let _ = would_loop(&data, "a@b");
         }
