@@ -1,7 +1,7 @@
 """The MTA listeners of the real server, driven with smtplib: SMTP on port 25 (STARTTLS,
 relay refused to strangers, local delivery), submission (AUTH required, only after
 STARTTLS by zimbraMtaTlsAuthOnly, sender must be the user's own address) and SMTPS
-(implicit TLS), AUTH through the directory login (bad passwords refused)."""
+(implicit TLS), AUTH through the directory login (bad passwords refused, lockout)."""
 
 import smtplib
 
@@ -109,3 +109,18 @@ def test_restriction_non_fqdn_sender_refused(z):
         with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
             s.sendmail("someone@nodot", [user("bob")], message("non fqdn"))
         assert list(e.value.recipients.values())[0][0] // 100 == 5
+
+
+def test_auth_failures_lock_the_account_out(z):
+    locky = user("locky")
+    z.zmprov("ca", locky, PASSWORD, "zimbraPasswordLockoutEnabled", "TRUE",
+             "zimbraPasswordLockoutMaxFailures", "2")
+    for _ in range(2):
+        with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=30) as s:
+            s.starttls(context=tls_context(z))
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                s.login(locky, "wrong-password")
+    with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=30) as s:
+        s.starttls(context=tls_context(z))
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            s.login(locky, PASSWORD)
