@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use zcs_core::{FaultCode, Flags, ItemId, ServiceError, folder};
+use zcs_core::{FaultCode, Flags, ItemId, MailboxId, ServiceError, ZimbraId, folder};
 use zcs_index::query::{
     self, Comparison, DateBounds, DateField, IsFlag, ItemSet, Plan, Priority, Query, RangeField,
     TextField,
@@ -208,8 +208,9 @@ pub async fn search_text(
     search(mailbox, index, &q, params).await
 }
 
-/// Runs `query` over the messages of `mailbox`. Costs one read of the mailbox's message
-/// metadata (one query per folder), one index search per text part of the plan (off the
+/// Runs `query` over the messages of `mailbox`. Costs one read of the mailbox's change
+/// number, a read of its message metadata (one query per folder) unless a snapshot at
+/// that change number is cached, one index search per text part of the plan (off the
 /// async threads), and a sort of the matches.
 ///
 /// Semantics: AND/OR as written; NOT is taken over every message of the mailbox (so
@@ -233,17 +234,11 @@ pub async fn search(
     let rewritten = rewrite_me(query, &params.my_addresses);
     let plan = query::plan(&rewritten);
 
-    let folders = mailbox.folders().await?;
-    let mut messages = Vec::new();
-    for f in &folders {
-        if f.id.0 == folder::ROOT || f.id.0 == folder::USER_ROOT {
-            continue;
-        }
-        messages.extend(mailbox.messages(f.id).await?);
-    }
+    let snapshot = metadata(mailbox).await?;
+    let (folders, messages) = (&snapshot.folders, &snapshot.messages);
 
     let hits = run_index_parts(mailbox, index, &plan, messages.len()).await?;
-    let ctx = Context::new(&messages, &folders, params.now);
+    let ctx = Context::new(messages, folders, params.now);
     let node = compile(&plan, &hits, &ctx);
 
     let any_folder = names_folder(&rewritten);
@@ -282,6 +277,62 @@ pub async fn search(
         sort,
         offset,
     })
+}
+
+/// The folders and messages of one mailbox as of one change number.
+struct Snapshot {
+    change: i64,
+    folders: Vec<Folder>,
+    messages: Vec<MessageMeta>,
+}
+
+/// Mailboxes whose metadata is kept between searches.
+const CACHED_MAILBOXES: usize = 64;
+
+type SnapshotCache = std::sync::Mutex<HashMap<(ZimbraId, MailboxId), Arc<Snapshot>>>;
+
+/// Recent snapshots, keyed by account and mailbox id. A snapshot is used only while the
+/// mailbox's change number is the one it was read at, and every change (flag, tag,
+/// move, delete, folder edit) bumps that number, so a search never sees stale state.
+static SNAPSHOTS: std::sync::LazyLock<SnapshotCache> = std::sync::LazyLock::new(Default::default);
+
+/// The mailbox's folders and messages: the cached snapshot when nothing changed since
+/// it was read (one small query), else a fresh read (one query per folder).
+async fn metadata(mailbox: &Mailbox) -> Result<Arc<Snapshot>, SearchError> {
+    let key = (mailbox.account(), mailbox.id());
+    let change = mailbox.change_number().await?.0;
+    let cached = SNAPSHOTS
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).filter(|s| s.change == change).cloned());
+    if let Some(s) = cached {
+        return Ok(s);
+    }
+
+    // The change number is read first, so the snapshot is at least as new as its tag.
+    let folders = mailbox.folders().await?;
+    let mut messages = Vec::new();
+    for f in &folders {
+        if f.id.0 == folder::ROOT || f.id.0 == folder::USER_ROOT {
+            continue;
+        }
+        messages.extend(mailbox.messages(f.id).await?);
+    }
+    let snap = Arc::new(Snapshot {
+        change,
+        folders,
+        messages,
+    });
+    if let Ok(mut c) = SNAPSHOTS.lock() {
+        if c.len() >= CACHED_MAILBOXES && !c.contains_key(&key) {
+            // Evict one entry; any will do for a cache this small.
+            if let Some(k) = c.keys().next().copied() {
+                c.remove(&k);
+            }
+        }
+        c.insert(key, snap.clone());
+    }
+    Ok(snap)
 }
 
 /// One mailbox of a cross-mailbox search: who it belongs to and its handle.
