@@ -13,8 +13,9 @@
 //! written for a new item is never removed by a concurrent delete of its last old
 //! reference.
 //!
-//! LIMITATION: no compression above a threshold, one volume only, no HSM; blobs orphaned
-//! by a crash between blob write and commit are not swept yet.
+//! A compressed blob is `<h>.msg.gz` (gzip of the raw bytes); several volumes, compression
+//! and HSM are `crate::volume_blobs`' business, which keeps one [`FileBlobStore`] per
+//! volume.
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
@@ -169,6 +170,81 @@ impl FileBlobStore {
             .join(format!("{hex}.msg")))
     }
 
+    /// The file holding the gzip-compressed blob with item digest `digest`
+    /// (`<hex>.msg.gz`, beside where [`FileBlobStore::path_for`] puts the plain one).
+    pub fn compressed_path_for(&self, digest: &str) -> Result<PathBuf, StoreError> {
+        let mut p = self.path_for(digest)?.into_os_string();
+        p.push(".gz");
+        Ok(PathBuf::from(p))
+    }
+
+    /// The volume's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes `bytes` durably at `path` (a path under this volume): temporary file,
+    /// fsync, rename, directory fsync. Blocking. Cost: one write and two fsyncs.
+    pub(crate) fn write_at(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
+        self.ensure_dir(dir)?;
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+        let res = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| StoreError::io("create blob", &tmp, e))?;
+            f.write_all(bytes)
+                .map_err(|e| StoreError::io("write blob", &tmp, e))?;
+            f.sync_all()
+                .map_err(|e| StoreError::io("sync blob", &tmp, e))?;
+            fs::rename(&tmp, path).map_err(|e| StoreError::io("rename blob", path, e))?;
+            sync_dir(dir)
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    /// Every blob file under the root: item digest, last write time and whether it is
+    /// the compressed form. Cost: a walk of the whole volume.
+    pub(crate) fn list_files(
+        &self,
+    ) -> Result<Vec<(String, std::time::SystemTime, bool)>, StoreError> {
+        let mut out = Vec::new();
+        let read = |dir: &Path| -> Result<Vec<PathBuf>, StoreError> {
+            match fs::read_dir(dir) {
+                Ok(it) => Ok(it.filter_map(|e| e.ok().map(|e| e.path())).collect()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(StoreError::io("list blob volume", dir, e)),
+            }
+        };
+        for l1 in read(&self.root)?.into_iter().filter(|p| p.is_dir()) {
+            for l2 in read(&l1)?.into_iter().filter(|p| p.is_dir()) {
+                for f in read(&l2)? {
+                    let (digest, compressed) = match digest_of_file_name(&f) {
+                        Some(d) => (d, false),
+                        None => match f.to_str().and_then(|s| s.strip_suffix(".gz")) {
+                            Some(plain) => match digest_of_file_name(Path::new(plain)) {
+                                Some(d) => (d, true),
+                                None => continue,
+                            },
+                            None => continue,
+                        },
+                    };
+                    if let Ok(modified) = fs::metadata(&f).and_then(|m| m.modified()) {
+                        out.push((digest, modified, compressed));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Makes sure the blob for `raw` (whose digest is `digest`) is on disk and durable.
     /// Returns `true` when it wrote a new file, `false` when the content was already
     /// stored. Blocking: call from a blocking context. Cost: one write and two fsyncs
@@ -180,29 +256,7 @@ impl FileBlobStore {
         {
             return Ok(false);
         }
-        let dir = path
-            .parent()
-            .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
-        self.ensure_dir(dir)?;
-
-        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
-        let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(|e| StoreError::io("create blob", &tmp, e))?;
-            f.write_all(raw)
-                .map_err(|e| StoreError::io("write blob", &tmp, e))?;
-            f.sync_all()
-                .map_err(|e| StoreError::io("sync blob", &tmp, e))?;
-            fs::rename(&tmp, &path).map_err(|e| StoreError::io("rename blob", &path, e))?;
-            sync_dir(dir)
-        })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        res.map(|()| true)
+        self.write_at(&path, raw).map(|()| true)
     }
 
     /// Creates `dir` and its missing parents under the root, fsyncing each parent whose
@@ -270,27 +324,12 @@ impl BlobStore for FileBlobStore {
     /// Walks `<root>/xx/yy/*.msg`; files whose name is not a 64-digit hex SHA-256 are
     /// not blobs and are left out.
     fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
-        let mut out = Vec::new();
-        let read = |dir: &Path| -> Result<Vec<PathBuf>, StoreError> {
-            match fs::read_dir(dir) {
-                Ok(it) => Ok(it.filter_map(|e| e.ok().map(|e| e.path())).collect()),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
-                Err(e) => Err(StoreError::io("list blob volume", dir, e)),
-            }
-        };
-        for l1 in read(&self.root)?.into_iter().filter(|p| p.is_dir()) {
-            for l2 in read(&l1)?.into_iter().filter(|p| p.is_dir()) {
-                for f in read(&l2)? {
-                    let Some(digest) = digest_of_file_name(&f) else {
-                        continue;
-                    };
-                    if let Ok(modified) = fs::metadata(&f).and_then(|m| m.modified()) {
-                        out.push((digest, modified));
-                    }
-                }
-            }
-        }
-        Ok(out)
+        Ok(self
+            .list_files()?
+            .into_iter()
+            .filter(|(_, _, compressed)| !compressed)
+            .map(|(d, t, _)| (d, t))
+            .collect())
     }
 }
 

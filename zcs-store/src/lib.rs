@@ -94,6 +94,7 @@ mod apply_items;
 mod apply_messages;
 mod apply_tags;
 mod blob;
+pub mod blobchk;
 mod cal_parse;
 mod calendar;
 mod contacts;
@@ -101,6 +102,7 @@ mod conversations;
 mod documents;
 mod dumpster;
 mod error;
+pub mod hsm;
 mod item_types;
 mod lifecycle;
 mod mailbox;
@@ -114,6 +116,8 @@ mod thread;
 pub mod transfer;
 mod types;
 mod vcard;
+pub mod volume;
+pub mod volume_blobs;
 
 pub use acl::{Accessor, Grant, GranteeType, Rights};
 pub use blob::digest_of as blob_digest;
@@ -132,3 +136,5 @@ pub use thread::{ThreadingAlgorithm, normalize_subject};
 pub use types::{
     DeliveryTarget, Folder, MessageMeta, RecoveryReport, StoreConfig, StoreOptions, Tag, Tombstone,
 };
+pub use volume::{Volume, VolumeAdmin, VolumeSpec, VolumeType};
+pub use volume_blobs::{BlobLocation, VolumeBlobStore};

@@ -128,6 +128,17 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY (mailbox_id, tag_id, item_id)
     )",
     "CREATE INDEX IF NOT EXISTS tagged_item_item ON tagged_item (mailbox_id, item_id)",
+    // Blob volumes (Zimbra's `volume`): type 1 primaryMessage, 2 secondaryMessage,
+    // 10 index; `current` marks the volume new data of its type goes to.
+    "CREATE TABLE IF NOT EXISTS volume (
+        id INTEGER PRIMARY KEY,
+        type INTEGER NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        compress INTEGER NOT NULL DEFAULT 0,
+        compression_threshold INTEGER NOT NULL DEFAULT 4096,
+        current INTEGER NOT NULL DEFAULT 0
+    )",
 ];
 
 /// Columns added after version 2: (table, column, declaration). Added when missing, so

@@ -19,7 +19,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use zcs_core::{ItemId, MailboxId, ZimbraId};
 
 use crate::apply::{self, Applied};
-use crate::blob::{BlobStore, Blobs, FileBlobStore};
+use crate::blob::{BlobStore, Blobs};
 use crate::error::{DbContext, StoreError};
 use crate::item_types::MailboxSettings;
 use crate::mailbox::Mailbox;
@@ -96,7 +96,10 @@ impl Store {
     pub async fn open_with(cfg: StoreConfig, opts: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&cfg.blob_root)
             .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
-        let volume = Arc::new(FileBlobStore::new(cfg.blob_root.clone()));
+        // Volumes: the `volume` table (volume 1 is `blob_root` on first open) and the
+        // backend over its message volumes (see `crate::volume`).
+        crate::volume::VolumeAdmin::open(&cfg.db_path, &cfg.blob_root).await?;
+        let volume = Arc::new(crate::volume_blobs::VolumeBlobStore::open(&cfg.db_path)?);
         Store::open_with_blob_store(cfg, opts, volume).await
     }
 
