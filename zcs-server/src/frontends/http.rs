@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use super::dos::{self, DosFilter, Verdict};
 use super::{Context, Planned, PortFrom, tls_handshake};
 use crate::soap::{Caller, SoapService};
 
@@ -245,12 +246,78 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// One flood filter per server, shared by its HTTP listeners.
+fn dos_filter(ctx: &Context) -> Arc<DosFilter> {
+    static FILTERS: std::sync::Mutex<Vec<(usize, Arc<DosFilter>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key = ctx as *const Context as usize;
+    let mut all = FILTERS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, f)) = all.iter().find(|(k, _)| *k == key) {
+        return f.clone();
+    }
+    let f = Arc::new(DosFilter::new(dos::config_from(ctx)));
+    all.push((key, f.clone()));
+    f
+}
+
+/// Applies the flood filter before any handler runs.
+async fn flood_guard(
+    State(filter): State<Arc<DosFilter>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match filter.check(peer.ip(), std::time::Instant::now()) {
+        Verdict::Pass => next.run(request).await,
+        Verdict::Delay(d) => {
+            tokio::time::sleep(d).await;
+            next.run(request).await
+        }
+        Verdict::Refuse => {
+            tracing::info!(ip = %peer.ip(), "HTTP request refused by the flood filter");
+            let mut resp = (StatusCode::SERVICE_UNAVAILABLE, "too many requests\n").into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            resp
+        }
+    }
+}
+
+/// `router` behind the server's flood filter.
+fn guarded(router: Router, ctx: &Context) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        dos_filter(ctx),
+        flood_guard,
+    ))
+}
+
+/// `GET /metrics` on the admin port: the Prometheus text exposition of the server's
+/// counters and gauges (the same figures zmstat writes).
+fn metrics_router(ctx: Arc<Context>) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let ctx = ctx.clone();
+            async move {
+                let body =
+                    crate::metrics::render_prometheus(crate::metrics::counters(), &ctx.gauges());
+                let mut resp = (StatusCode::OK, body).into_response();
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                resp
+            }
+        }),
+    )
+}
+
 fn spawn_http(
     listener: TcpListener,
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let router = router(service(&ctx), false);
+    let router = guarded(router(service(&ctx), false), &ctx);
     tokio::spawn(serve_plain(listener, router, shutdown))
 }
 
@@ -259,7 +326,7 @@ fn spawn_https(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let router = router(service(&ctx), false);
+    let router = guarded(router(service(&ctx), false), &ctx);
     let acceptor = ctx.acceptor();
     tokio::spawn(async move {
         let Some(acceptor) = acceptor else { return };
@@ -272,7 +339,10 @@ fn spawn_admin(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let router = router(service(&ctx), true);
+    let router = guarded(
+        router(service(&ctx), true).merge(metrics_router(ctx.clone())),
+        &ctx,
+    );
     let acceptor = ctx.acceptor();
     tokio::spawn(async move {
         let Some(acceptor) = acceptor else { return };

@@ -5,6 +5,7 @@
 //! at shutdown. A protocol's module is the only file that changes when the protocol
 //! gains a listener.
 
+pub mod dos;
 pub mod http;
 pub mod imap;
 pub mod mta;
