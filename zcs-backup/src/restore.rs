@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use zcs_core::{Entry, EntryKind, ZimbraId};
-use zcs_directory::Directory;
+use zcs_directory::{Directory, EntryKey};
 use zcs_store::redo::{RedoOp, RedoRecord};
 use zcs_store::{BlobStore, FileBlobStore, Store, StoreError};
 
@@ -313,8 +313,34 @@ async fn restore_one(
     let target: Entry = match &opts.prefix {
         Some(prefix) => crate::directory::create_prefixed(dir, source_entry, prefix).await?,
         None => {
-            crate::directory::restore_entry(dir, source_entry, opts.restore_directory).await?;
-            source_entry.clone()
+            let by_id = dir
+                .get_entry(source_entry.kind, &EntryKey::Id(source_entry.id))
+                .await
+                .step("look up account")?;
+            let by_name = dir
+                .get_entry(
+                    source_entry.kind,
+                    &EntryKey::Name(source_entry.name.clone()),
+                )
+                .await
+                .step("look up account")?;
+            match (by_id, by_name) {
+                // A new server made its own account of that name (the admin account of
+                // a fresh install): the mailbox goes there, its entry stays.
+                (None, Some(other)) => {
+                    tracing::warn!(
+                        account = other.name,
+                        "account exists with another id; \
+                        restoring the mailbox into it"
+                    );
+                    other
+                }
+                _ => {
+                    crate::directory::restore_entry(dir, source_entry, opts.restore_directory)
+                        .await?;
+                    source_entry.clone()
+                }
+            }
         }
     };
     let target_id: ZimbraId = target.id;
