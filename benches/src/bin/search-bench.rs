@@ -34,10 +34,38 @@ struct Args {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const WORDS: &[&str] = &[
-    "budget", "meeting", "schedule", "project", "release", "invoice", "travel", "review",
-    "design", "server", "customer", "contract", "quarter", "report", "launch", "support",
-    "holiday", "training", "network", "backup", "security", "policy", "update", "draft",
-    "planning", "hiring", "office", "lunch", "deadline", "feedback", "roadmap", "migration",
+    "budget",
+    "meeting",
+    "schedule",
+    "project",
+    "release",
+    "invoice",
+    "travel",
+    "review",
+    "design",
+    "server",
+    "customer",
+    "contract",
+    "quarter",
+    "report",
+    "launch",
+    "support",
+    "holiday",
+    "training",
+    "network",
+    "backup",
+    "security",
+    "policy",
+    "update",
+    "draft",
+    "planning",
+    "hiring",
+    "office",
+    "lunch",
+    "deadline",
+    "feedback",
+    "roadmap",
+    "migration",
 ];
 
 fn filler(rng: &mut StdRng, n: usize) -> String {
@@ -59,7 +87,11 @@ fn message(rng: &mut StdRng, i: usize) -> String {
     let subject = filler(rng, 4);
     let len = rng.gen_range(50..400);
     let body = filler(rng, len);
-    let phrase = if i % 50 == 0 { "the quarterly numbers look fine. " } else { "" };
+    let phrase = if i % 50 == 0 {
+        "the quarterly numbers look fine. "
+    } else {
+        ""
+    };
     format!(
         "From: User {from} <user{from}@corp{}.example>\r\nTo: me@bench.test\r\n\
          Subject: {subject}\r\nMessage-ID: <m{i}@bench.test>\r\n\r\n{phrase}{body}\r\n",
@@ -98,8 +130,16 @@ async fn main() -> Result<(), BoxError> {
     let mut raws = Vec::with_capacity(args.messages);
     for i in 0..args.messages {
         let flags = if rng.gen_bool(0.2) { Flags::UNREAD } else { 0 }
-            | if rng.gen_bool(0.05) { Flags::FLAGGED } else { 0 };
-        let folder = if rng.gen_bool(0.8) { ItemId(folder::INBOX) } else { work.id };
+            | if rng.gen_bool(0.05) {
+                Flags::FLAGGED
+            } else {
+                0
+            };
+        let folder = if rng.gen_bool(0.8) {
+            ItemId(folder::INBOX)
+        } else {
+            work.id
+        };
         let date = start_ms + (i as i64) * 3_600_000;
         raws.push((message(&mut rng, i), flags, folder, date));
     }
@@ -110,7 +150,9 @@ async fn main() -> Result<(), BoxError> {
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             for (raw, flags, folder, date) in raws.iter().skip(w).step_by(n) {
-                let m = mb.append(*folder, raw.as_bytes(), Flags(*flags), *date).await?;
+                let m = mb
+                    .append(*folder, raw.as_bytes(), Flags(*flags), *date)
+                    .await?;
                 out.push((m.id, raw.clone(), *date));
             }
             Ok::<_, zcs_store::StoreError>(out)
