@@ -87,7 +87,7 @@ fn message(rng: &mut StdRng, i: usize) -> String {
     let subject = filler(rng, 4);
     let len = rng.gen_range(50..400);
     let body = filler(rng, len);
-    let phrase = if i % 50 == 0 {
+    let phrase = if i.is_multiple_of(50) {
         "the quarterly numbers look fine. "
     } else {
         ""
