@@ -240,8 +240,9 @@ pub async fn run(
     let dest = blobs.current(VolumeType::SecondaryMessage).ok_or_else(|| {
         StoreError::InvalidRequest("no current secondary message volume (zmvolume -sc)".into())
     })?;
-    if HsmStatus::load(db_path).is_some_and(|s| s.running) {
-        // LIMITATION: a pass killed mid-run leaves `running` set; zmhsm -a clears it.
+    // A pass killed mid-run leaves `running` set; after `zmhsm -a` (the abort file) a
+    // new pass takes over.
+    if HsmStatus::load(db_path).is_some_and(|s| s.running) && !abort_path(db_path).exists() {
         return Err(StoreError::InvalidRequest(
             "an HSM pass is already running".into(),
         ));

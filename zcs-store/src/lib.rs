@@ -74,7 +74,10 @@
 //! - Blob bytes go through the [`BlobStore`] trait ([`FileBlobStore`] is the file
 //!   volume; [`Store::open_with_blob_store`] takes any other).
 //! - LIMITATION: no `MetadataStore` trait seam yet: SQLite (one file, no shards) is
-//!   wired directly; one file volume (no compression, no HSM).
+//!   wired directly.
+//! - Volumes (`volume` table, [`VolumeAdmin`]), gzip compression above a volume's
+//!   threshold and HSM ([`hsm`]) live in [`VolumeBlobStore`], which [`Store::open`]
+//!   uses; [`blobchk`] checks blobs against items. See `docs/decisions/2026-12-04-volumes.md`.
 //! - LIMITATION: no `\Recent`; deleting a tag leaves no tombstone (SOAP sync will need
 //!   one); no domain aggregate quota. Folder counters (`Folder::messages`, `size`) and
 //!   quota usage count messages only, not contacts, calendar items or documents.

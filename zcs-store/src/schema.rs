@@ -129,7 +129,8 @@ const SCHEMA: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS tagged_item_item ON tagged_item (mailbox_id, item_id)",
     // Blob volumes (Zimbra's `volume`): type 1 primaryMessage, 2 secondaryMessage,
-    // 10 index; `current` marks the volume new data of its type goes to.
+    // 10 index; `current` marks the volume new data of its type goes to;
+    // `follows_config` marks the default volume whose path is the configured blob root.
     "CREATE TABLE IF NOT EXISTS volume (
         id INTEGER PRIMARY KEY,
         type INTEGER NOT NULL,
@@ -137,7 +138,8 @@ const SCHEMA: &[&str] = &[
         path TEXT NOT NULL,
         compress INTEGER NOT NULL DEFAULT 0,
         compression_threshold INTEGER NOT NULL DEFAULT 4096,
-        current INTEGER NOT NULL DEFAULT 0
+        current INTEGER NOT NULL DEFAULT 0,
+        follows_config INTEGER NOT NULL DEFAULT 0
     )",
 ];
 

@@ -141,7 +141,8 @@ fn from_row(r: Row) -> Result<Volume, StoreError> {
 impl VolumeAdmin {
     /// Opens the volume table of the database at `db_path` (creating the schema when
     /// missing). When the table is empty, `default_blob_root` becomes volume 1,
-    /// `message1`, the current primary message volume, uncompressed.
+    /// `message1`, the current primary message volume, uncompressed; that volume keeps
+    /// following `default_blob_root` at each open until its path is edited.
     ///
     /// # Errors
     /// Database and I/O errors as they come.
@@ -158,7 +159,7 @@ impl VolumeAdmin {
         if n == 0 {
             sqlx::query(
                 "INSERT INTO volume (id, type, name, path, compress, compression_threshold,
-                 current) VALUES (1, 1, 'message1', ?1, 0, ?2, 1)",
+                 current, follows_config) VALUES (1, 1, 'message1', ?1, 0, ?2, 1, 1)",
             )
             .bind(default_blob_root.to_string_lossy().into_owned())
             .bind(DEFAULT_COMPRESSION_THRESHOLD as i64)
@@ -166,6 +167,13 @@ impl VolumeAdmin {
             .await
             .db("add default volume")?;
         }
+        // The default volume follows `zcs_store_volume` (a restore into another home
+        // brings the table along; its blobs are under the new home's root).
+        sqlx::query("UPDATE volume SET path = ?1 WHERE follows_config = 1")
+            .bind(default_blob_root.to_string_lossy().into_owned())
+            .execute(&admin.pool)
+            .await
+            .db("follow the configured blob root")?;
         admin.write_mirror().await?;
         Ok(admin)
     }
@@ -301,7 +309,8 @@ impl VolumeAdmin {
         }
         sqlx::query(
             "UPDATE volume SET type = ?2, name = ?3, path = ?4, compress = ?5,
-             compression_threshold = ?6 WHERE id = ?1",
+             compression_threshold = ?6,
+             follows_config = follows_config AND ?7 WHERE id = ?1",
         )
         .bind(id)
         .bind(v.kind.code())
@@ -309,6 +318,7 @@ impl VolumeAdmin {
         .bind(v.path.to_string_lossy().into_owned())
         .bind(i64::from(v.compress))
         .bind(v.compression_threshold.min(i64::MAX as u64) as i64)
+        .bind(spec.path.is_none())
         .execute(&self.pool)
         .await
         .db("edit volume")?;

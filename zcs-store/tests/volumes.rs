@@ -322,11 +322,23 @@ async fn edit_rules() {
     assert!(matches!(admin.get(9).await, Err(StoreError::NoSuchItem(_))));
     let rel = spec("r", VolumeType::Index, PathBuf::from("relative"), false, 0);
     assert!(admin.add(&rel).await.is_err());
-    // Reopening keeps the table (no second default volume).
+    // Reopening keeps the table (no second default volume); the default volume follows
+    // the configured blob root (a restored database in another home) until edited.
     drop(admin);
-    let admin = VolumeAdmin::open(&db, &dir.path().join("elsewhere"))
-        .await
-        .unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    let admin = VolumeAdmin::open(&db, &elsewhere).await.unwrap();
     assert_eq!(admin.list().await.unwrap().len(), 1);
     assert!(admin.list().await.unwrap()[0].compress);
+    assert_eq!(admin.list().await.unwrap()[0].path, elsewhere);
+    let fixed = VolumeSpec {
+        path: Some(dir.path().join("fixed")),
+        ..VolumeSpec::default()
+    };
+    admin.edit(1, &fixed).await.unwrap();
+    drop(admin);
+    let admin = VolumeAdmin::open(&db, &elsewhere).await.unwrap();
+    assert_eq!(
+        admin.list().await.unwrap()[0].path,
+        dir.path().join("fixed")
+    );
 }
