@@ -192,10 +192,25 @@ pub fn drop_for_tool(home: &Home) -> Result<(), PrivDropError> {
     let Ok(lc) = LocalConfig::load(home) else {
         return Ok(());
     };
-    match configured_user(&lc)? {
-        Some(user) => become_user(&user),
-        None => Ok(()),
+    let Some(user) = configured_user(&lc)? else {
+        return Ok(());
+    };
+    // Files root wrote before zimbra_user was set (or since) become the user's first,
+    // so that the tool, once it is that user, can still read and write them. A home
+    // that is already the user's only needs its small directories checked.
+    check_reachable(home.root(), &user)?;
+    use std::os::unix::fs::MetadataExt;
+    let root_owned = std::fs::metadata(home.root()).is_ok_and(|m| m.uid() == user.uid);
+    if root_owned {
+        for dir in [home.conf(), home.db(), home.log()] {
+            if dir.exists() {
+                chown_tree(&dir, &user)?;
+            }
+        }
+    } else {
+        chown_tree(home.root(), &user)?;
     }
+    become_user(&user)
 }
 
 #[cfg(test)]
