@@ -142,9 +142,15 @@ pub fn view(path: &Path) -> Result<CertSummary, CertError> {
 /// `Invalid` naming the first problem found.
 pub fn verify(key: &Path, cert: &Path, chain: Option<&Path>, now: i64) -> Result<(), CertError> {
     tls::load_certified_key(cert, key).map_err(|e| match e {
-        TlsError::Rustls(_) => CertError::Invalid(format!(
-            "the private key {} does not match the certificate {}",
+        TlsError::Rustls(rustls::Error::InconsistentKeys(_)) => CertError::Invalid(format!(
+            "the private key {} does not match the first certificate in {} (the server's \
+             own certificate must come first, its chain after it)",
             key.display(),
+            cert.display()
+        )),
+        TlsError::Rustls(other) => CertError::Invalid(format!(
+            "{} cannot be served over TLS: {other} (an X.509 v1 certificate, as \
+             `openssl x509 -req` makes without -extfile, must be reissued as v3)",
             cert.display()
         )),
         other => CertError::Tls(other),
