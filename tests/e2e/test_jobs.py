@@ -82,3 +82,18 @@ def test_a_nightly_job_missed_while_down_runs_at_the_next_start(server):
     text = (log / "mailbox.log").read_text()
     assert "missed while the server was down" in text
     assert "scheduled job ran job=prune logs" in text
+
+
+def test_the_server_runs_the_backups_zmschedulebackup_scheduled(server):
+    server.run("zmschedulebackup", "-R", "f", "* * * * *")
+    try:
+        deadline = time.time() + 100
+        while True:
+            out = server.run("zmbackupquery", check=False).stdout
+            if "full-" in out:
+                break
+            assert time.time() < deadline, f"no scheduled full backup:\n{out}"
+            time.sleep(2)
+        assert "scheduled backup done" in (server.home / "log" / "mailbox.log").read_text()
+    finally:
+        server.run("zmschedulebackup", "-F")

@@ -167,6 +167,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             spawn_job(&ctx, name, *kind, running, &state);
         }
     }
+    let backup_running = Arc::new(AtomicBool::new(false));
     loop {
         // Wake at the start of the next minute.
         let now = chrono::Local::now();
@@ -179,6 +180,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             return;
         }
         let now = chrono::Local::now();
+        run_scheduled_backups(&ctx, &backup_running);
         for (name, spec, kind, running) in &jobs {
             if !spec.matches(&now) {
                 continue;
@@ -209,6 +211,51 @@ fn spawn_job(
         let ms = started.elapsed().as_millis() as u64;
         tracing::info!(target: "zimbra.jobs", job = name, ms, "scheduled job ran");
         let _ = tokio::task::spawn_blocking(move || record_run(&state, name, at)).await;
+        running.store(false, Ordering::SeqCst);
+    });
+}
+
+/// Starts the backups `zmschedulebackup` scheduled for this minute (kept in
+/// `conf/backup-schedule.json`), one at a time: full (`f`) or incremental (`i`) of every
+/// account. A backup still running when the next is due makes that one wait for its
+/// next time, as a skipped cron run would.
+fn run_scheduled_backups(ctx: &Arc<Context>, running: &Arc<AtomicBool>) {
+    let due = match zcs_backup::schedule::due(&ctx.home.conf(), chrono::Utc::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "backup schedule not readable");
+            return;
+        }
+    };
+    let Some(entry) = due.into_iter().find(|e| e.kind == "f" || e.kind == "i") else {
+        return;
+    };
+    if running.swap(true, Ordering::SeqCst) {
+        tracing::warn!(kind = %entry.kind, "scheduled backup skipped: the last one is still running");
+        return;
+    }
+    let (ctx, running) = (ctx.clone(), running.clone());
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let paths = zcs_backup::BackupPaths::for_home(ctx.home.root());
+        let opts = zcs_backup::BackupOptions {
+            server: ctx.subs.hostname.clone(),
+            quiet: true,
+            ..Default::default()
+        };
+        let dir = ctx.subs.prov.directory().clone();
+        let result = if entry.kind == "f" {
+            zcs_backup::full_backup(&paths, &dir, &opts).await
+        } else {
+            zcs_backup::incremental_backup(&paths, &dir, &opts).await
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(r) => tracing::info!(target: "zimbra.jobs", job = "zmbackup", label = %r.label,
+                accounts = r.accounts, ms, "scheduled backup done"),
+            Err(e) => tracing::error!(target: "zimbra.jobs", job = "zmbackup", error = %e, ms,
+                "scheduled backup failed"),
+        }
         running.store(false, Ordering::SeqCst);
     });
 }
