@@ -231,7 +231,8 @@ fn run_scheduled_backups(ctx: &Arc<Context>, running: &Arc<AtomicBool>) {
         return;
     };
     if running.swap(true, Ordering::SeqCst) {
-        tracing::warn!(kind = %entry.kind, "scheduled backup skipped: the last one is still running");
+        tracing::warn!(kind = %entry.kind,
+            "scheduled backup skipped: the last one is still running");
         return;
     }
     let (ctx, running) = (ctx.clone(), running.clone());
@@ -326,7 +327,8 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
                     let left = s.days_left(chrono::Utc::now().timestamp());
                     if left < 30 {
                         tracing::warn!(target: "zimbra.security", days_left = left,
-                            cert = %cert.display(), "certificate expires soon; renew it with zmcertmgr");
+                            cert = %cert.display(),
+                            "certificate expires soon; renew it with zmcertmgr");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "certificate not readable"),

@@ -60,7 +60,8 @@ pub async fn protocol_login(
             .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
         {
             tracing::warn!(target: "zimbra.security", cmd = "Auth", account = %account.name,
-                protocol, ip = %remote_ip, attr, "login refused: protocol disabled for the account");
+                protocol, ip = %remote_ip, attr,
+                "login refused: protocol disabled for the account");
             return Err(LoginRefusal::Failed);
         }
     }

@@ -24,5 +24,11 @@ async fn integrity_check_and_analyze_on_a_populated_store() {
     }
     assert!(store.integrity_check().await.expect("check").is_empty());
     store.analyze().await.expect("analyze");
-    assert!(store.integrity_check().await.expect("check again").is_empty());
+    assert!(
+        store
+            .integrity_check()
+            .await
+            .expect("check again")
+            .is_empty()
+    );
 }

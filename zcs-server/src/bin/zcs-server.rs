@@ -113,7 +113,8 @@ async fn run(home: Home) -> Result<(), String> {
                 let count = loggers.len();
                 match control.apply(&level, loggers) {
                     Ok(()) => {
-                        tracing::info!(level = %level, account_loggers = count, "log levels reloaded ({why})")
+                        tracing::info!(level = %level, account_loggers = count,
+                            "log levels reloaded ({why})")
                     }
                     Err(e) => tracing::warn!(error = %e, "zcs_log_level not applied"),
                 }
