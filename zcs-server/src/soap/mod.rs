@@ -13,10 +13,15 @@ pub mod xml;
 
 mod account;
 mod admin;
+mod calendar;
+mod contacts;
 mod context;
+mod conv;
 mod folders;
+mod gal;
 mod mail;
 mod search;
+mod share;
 
 pub use context::{Caller, SoapService};
 
@@ -174,14 +179,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     for ns in spaces {
         let found = match ns {
             NS_ADMIN if ctx.caller.admin_port => admin::dispatch(ctx, name, req).await,
-            NS_ACCOUNT => account::dispatch(ctx, name, req).await,
-            NS_MAIL => match folders::dispatch(ctx, name, req).await {
+            NS_ACCOUNT => match account::dispatch(ctx, name, req).await {
                 Some(r) => Some(r),
-                None => match search::dispatch(ctx, name, req).await {
-                    Some(r) => Some(r),
-                    None => mail::dispatch(ctx, name, req).await,
-                },
+                None => gal::dispatch(ctx, name, req).await,
             },
+            NS_MAIL => mail_dispatch(ctx, name, req).await,
             _ => None,
         };
         if let Some(result) = found {
@@ -192,6 +194,33 @@ async fn dispatch(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
         FaultCode::UnknownDocument,
         format!("unknown document: {name}"),
     ))
+}
+
+/// The mail service's handlers, each module asked in turn; `None` when none knows `name`.
+async fn mail_dispatch(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
+) -> Option<ServiceResult<Element>> {
+    if let Some(r) = folders::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = search::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = mail::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = contacts::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = calendar::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = conv::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    share::dispatch(ctx, name, req).await
 }
 
 /// A response element named `name` in `ns`.

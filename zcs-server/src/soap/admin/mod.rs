@@ -4,7 +4,11 @@
 //! `entries`.
 
 mod accounts;
+mod backup;
 mod entries;
+mod lists;
+mod rights;
+mod search;
 
 use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
@@ -31,7 +35,19 @@ pub(crate) async fn dispatch(
     if let Some(r) = accounts::dispatch(ctx, name, req).await {
         return Some(r);
     }
-    entries::dispatch(ctx, name, req).await
+    if let Some(r) = entries::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = lists::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = rights::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = backup::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    search::dispatch(ctx, name, req).await
 }
 
 /// Writes `attrs` as `a n="name"` children of `el`, one per value, skipping hidden
