@@ -100,6 +100,7 @@ mod blob;
 pub mod blobchk;
 mod cal_parse;
 mod calendar;
+mod contact_flags;
 mod contacts;
 mod conversations;
 mod documents;
