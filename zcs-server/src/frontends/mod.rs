@@ -8,6 +8,7 @@
 pub mod dos;
 pub mod http;
 pub mod imap;
+mod implicit_tls;
 pub mod mta;
 pub mod pop3;
 
