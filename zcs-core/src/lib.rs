@@ -4,6 +4,7 @@
 //! This crate does no I/O and starts no runtime; it is pure data and validation.
 
 pub mod attrs;
+pub mod cron;
 pub mod entry;
 pub mod error;
 pub mod ids;
