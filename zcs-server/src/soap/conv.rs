@@ -1,16 +1,147 @@
-//! Conversation requests of the mail service (GetConv, ConvAction).
+//! Conversation requests of the mail service: GetConv (the conversation and its
+//! messages) and ConvAction (read, flag, tag, move, trash, spam, delete applied to
+//! every message of the conversation). Conversation ids are looked up in the caller's
+//! own mailbox only; virtual conversations have id `-messageId`.
 
-use zcs_core::ServiceResult;
+use zcs_core::{FaultCode, ItemId, ServiceError, ServiceResult, folder};
+use zcs_store::{Conversation, Mailbox, MessageMeta, StoreError};
 
-use super::context::Ctx;
+use super::context::{Ctx, store_fault};
 use super::element::Element;
+use super::envelope::NS_MAIL;
+use super::mail::apply_msg_op;
+use super::response;
+use super::search::message_hit;
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
-    _ctx: &mut Ctx<'_>,
-    _name: &str,
-    _req: &Element,
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    // LIMITATION: none of this module's requests is served yet.
-    None
+    if !matches!(name, "GetConvRequest" | "ConvActionRequest") {
+        return None;
+    }
+    let mb = match ctx.mailbox().await {
+        Ok(mb) => mb,
+        Err(e) => return Some(Err(e)),
+    };
+    let result = match name {
+        "GetConvRequest" => get_conv(&mb, req).await,
+        _ => conv_action(&mb, req).await,
+    };
+    if result.is_ok() {
+        ctx.svc.indexer.notify(mb.account());
+    }
+    ctx.note_change(&mb).await;
+    Some(result)
+}
+
+fn parse_conv_id(text: &str) -> ServiceResult<ItemId> {
+    let t = text.trim();
+    t.parse::<i32>()
+        .ok()
+        .filter(|i| *i != 0)
+        .map(ItemId)
+        .ok_or_else(|| ServiceError::new(FaultCode::NoSuchItem, format!("no such conversation: {t}")))
+}
+
+fn conv_fault(id: ItemId) -> impl Fn(StoreError) -> ServiceError {
+    move |e| match e {
+        StoreError::NoSuchItem(_) | StoreError::NoSuchMessage(_) => ServiceError::new(
+            FaultCode::NoSuchItem,
+            format!("no such conversation: {}", id.0),
+        ),
+        other => store_fault(other),
+    }
+}
+
+/// A `c` element: id, count, unread, flags, tags, date and subject.
+pub(crate) fn conv_element(c: &Conversation) -> Element {
+    let mut el = Element::new("c");
+    el.set("id", c.id.0.to_string());
+    el.set_num("n", c.messages);
+    if c.unread > 0 {
+        el.set_num("u", c.unread);
+    }
+    let f = c.flags.to_soap();
+    if !f.is_empty() {
+        el.set("f", f);
+    }
+    if !c.tags.is_empty() {
+        el.set("tn", c.tags.join(","));
+    }
+    el.set_num("d", c.date_ms);
+    el.set_num("ms", c.modseq);
+    el
+}
+
+/// GetConvRequest `c id= [fetch=]`: the conversation with one `m` per message, oldest
+/// first, each as a search hit.
+async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let c = req
+        .child("c")
+        .ok_or_else(|| ServiceError::invalid_request("missing required element: c"))?;
+    let id = parse_conv_id(c.req("id")?)?;
+    let conv = mb.conversation(id).await.map_err(conv_fault(id))?;
+    let msgs = mb.conversation_messages(id).await.map_err(conv_fault(id))?;
+    let mut el = conv_element(&conv);
+    el.add_text("su", conv.subject.clone());
+    // LIMITATION: `fetch=` does not expand message bodies; each message is a hit.
+    for m in &msgs {
+        let mut hit = message_hit(m);
+        hit.children.retain(|c| c.name != "fr");
+        el.add(hit);
+    }
+    let mut resp = response("GetConvResponse", NS_MAIL);
+    resp.add(el);
+    Ok(resp)
+}
+
+/// The messages an operation touches: Zimbra's default target constraint leaves
+/// Trash and Junk out of everything but delete, move out of Trash, and !spam.
+fn targets(msgs: &[MessageMeta], op: &str, tcon: Option<&str>) -> Vec<ItemId> {
+    let skip_tj = match tcon {
+        Some(t) => t.contains('-') && (t.contains('t') || t.contains('j')),
+        None => !matches!(op, "delete" | "!spam" | "move"),
+    };
+    msgs.iter()
+        .filter(|m| !skip_tj || !matches!(m.folder.0, folder::TRASH | folder::JUNK))
+        .map(|m| m.id)
+        .collect()
+}
+
+/// ConvActionRequest `action id= op= [l=] [tn=] [tcon=]`: the message operation on
+/// every message of each conversation.
+async fn conv_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let a = req
+        .child("action")
+        .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
+    let id_text = a.req("id")?.to_string();
+    let op = a.req("op")?.to_string();
+    let mut ids = Vec::new();
+    for part in id_text.split(',').filter(|p| !p.trim().is_empty()) {
+        let id = parse_conv_id(part)?;
+        let msgs = mb.conversation_messages(id).await.map_err(conv_fault(id))?;
+        ids.extend(targets(&msgs, &op, a.attr("tcon")));
+    }
+    if !ids.is_empty() {
+        apply_msg_op(mb, &ids, &op, a).await?;
+    }
+    let mut resp = response("ConvActionResponse", NS_MAIL);
+    resp.add_new("action").set("id", id_text).set("op", op);
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ids_may_be_negative_but_not_zero_or_remote() {
+        assert_eq!(parse_conv_id("-260").ok(), Some(ItemId(-260)));
+        assert_eq!(parse_conv_id(" 300 ").ok(), Some(ItemId(300)));
+        assert!(parse_conv_id("0").is_err());
+        assert!(parse_conv_id("a9e1:300").is_err());
+    }
 }

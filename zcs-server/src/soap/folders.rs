@@ -28,6 +28,8 @@ pub(crate) async fn dispatch(
             | "CreateTagRequest"
             | "GetTagRequest"
             | "TagActionRequest"
+            | "CreateSearchFolderRequest"
+            | "GetSearchFolderRequest"
     );
     if !known {
         return None;
@@ -38,11 +40,13 @@ pub(crate) async fn dispatch(
     };
     let result = match name {
         "NoOpRequest" => Ok(response("NoOpResponse", NS_MAIL)),
-        "GetFolderRequest" => get_folder(&mb, req).await,
+        "GetFolderRequest" => get_folder(ctx, &mb, req).await,
         "CreateFolderRequest" => create_folder(&mb, req).await,
-        "FolderActionRequest" => folder_action(&mb, req).await,
+        "FolderActionRequest" => folder_action(ctx, &mb, req).await,
         "CreateTagRequest" => create_tag(&mb, req).await,
         "GetTagRequest" => get_tag(&mb).await,
+        "CreateSearchFolderRequest" => create_search_folder(&mb, req).await,
+        "GetSearchFolderRequest" => get_search_folders(&mb).await,
         _ => tag_action(&mb, req).await,
     };
     ctx.note_change(&mb).await;
@@ -104,20 +108,88 @@ pub(crate) fn folder_element(f: &Folder) -> Element {
     el
 }
 
-fn build_tree(f: &Folder, by_parent: &HashMap<i32, Vec<&Folder>>, depth: i64) -> Element {
+/// What GetFolder adds to the plain folders: grants (`acl`) and mountpoints (`link`),
+/// by folder id.
+#[derive(Default)]
+struct Extras {
+    acl: HashMap<i32, Element>,
+    links: HashMap<i32, Vec<Element>>,
+}
+
+fn build_tree(
+    f: &Folder,
+    by_parent: &HashMap<i32, Vec<&Folder>>,
+    depth: i64,
+    extras: &Extras,
+) -> Element {
     let mut el = folder_element(f);
-    if depth != 0
-        && let Some(kids) = by_parent.get(&f.id.0)
-    {
-        for k in kids {
-            el.children.push(build_tree(k, by_parent, depth - 1));
+    if let Some(acl) = extras.acl.get(&f.id.0) {
+        el.children.push(acl.clone());
+    }
+    if depth != 0 {
+        if let Some(kids) = by_parent.get(&f.id.0) {
+            for k in kids {
+                el.children.push(build_tree(k, by_parent, depth - 1, extras));
+            }
+        }
+        if let Some(links) = extras.links.get(&f.id.0) {
+            el.children.extend(links.iter().cloned());
         }
     }
     el
 }
 
-/// GetFolderRequest `[depth] [view]` + optional `folder l=|path=`.
-async fn get_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// The grants and mountpoints of `folders`, for GetFolder.
+async fn extras(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    folders: &[Folder],
+    names: bool,
+    links: bool,
+) -> ServiceResult<Extras> {
+    let mut out = Extras::default();
+    for f in folders {
+        if let Some(acl) = super::share::acl_element(ctx, mb, f.id, names).await? {
+            out.acl.insert(f.id.0, acl);
+        }
+    }
+    if links {
+        for sf in mb.search_folders().await.map_err(store_fault)? {
+            out.links
+                .entry(sf.parent.0)
+                .or_default()
+                .push(search_element(&sf));
+        }
+        for m in mb.mountpoints().await.map_err(store_fault)? {
+            let owner = super::share::owner_name(ctx, m.owner).await;
+            out.links
+                .entry(m.parent.0)
+                .or_default()
+                .push(super::share::link_element(&m, owner.as_deref()));
+        }
+    }
+    Ok(out)
+}
+
+/// GetFolderRequest `[depth] [view] [needGranteeName]` + optional `folder l=|path=`;
+/// `l=ownerId:folderId` reads a folder shared with the caller (through its grants).
+async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let names = req.bool_attr("needGranteeName", true)?;
+    let remote = match req.child("folder").and_then(|f| f.attr("l")) {
+        Some(l) => match super::share::split_remote(l) {
+            Some((owner, id)) => {
+                let me = ctx.target_account().await?;
+                if owner.eq_ignore_ascii_case(&me.id.to_string()) {
+                    None
+                } else {
+                    Some(super::share::remote_folder(ctx, owner, id).await?)
+                }
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let mb = remote.as_ref().map(|r| &r.mb).unwrap_or(own);
     let folders = mb.folders().await.map_err(store_fault)?;
     let view = req.attr("view").map(str::to_string);
     let depth = req.int_attr("depth", -1)?;
@@ -136,6 +208,8 @@ async fn get_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                         format!("no such folder path: {path}"),
                     )
                 })?
+            } else if let Some(r) = &remote {
+                r.folder
             } else {
                 parse_id(sel.attr("l").unwrap_or("1"), FaultCode::NoSuchFolder)?
             }
@@ -178,8 +252,21 @@ async fn get_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                 format!("no such folder id: {}", root_id.0),
             )
         })?;
+    let extras = match &remote {
+        // Through a share, the owner's grants and mountpoints are not shown.
+        Some(_) => Extras::default(),
+        None => extras(ctx, mb, &folders, names, view.is_none()).await?,
+    };
+    let mut tree = build_tree(root, &by_parent, depth, &extras);
+    if let Some(r) = &remote {
+        tree.set("l", format!("{}:{}", r.owner.id, tree.attr("l").unwrap_or("1")));
+        tree.set("id", format!("{}:{}", r.owner.id, r.folder.0));
+        tree.set("perm", super::share::perm_string(r.rights, r.freebusy));
+        // LIMITATION: subfolders of a shared folder are listed without checking
+        // grants of their own that would narrow access.
+    }
     let mut resp = response("GetFolderResponse", NS_MAIL);
-    resp.add(build_tree(root, &by_parent, depth));
+    resp.add(tree);
     Ok(resp)
 }
 
@@ -245,19 +332,48 @@ fn action_response(name: &str, ids: &str, op: &str) -> Element {
     resp
 }
 
-/// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash`.
-async fn folder_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash|grant|!grant`.
+async fn folder_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let action = req
         .child("action")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
     let id_text = action.req("id")?.to_string();
     let op = action.req("op")?.to_string();
     let ids = parse_ids(&id_text, FaultCode::NoSuchFolder)?;
+    let mut zid = None;
     for id in &ids {
+        // A mountpoint or search folder is deleted like the item it is.
+        let kind = mb.item_kind(*id).await.map_err(store_fault)?;
+        if matches!(
+            kind,
+            Some(zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder)
+        ) {
+            match op.as_str() {
+                "delete" | "trash" => mb.delete_items(&[*id]).await.map_err(store_fault)?,
+                _ => {
+                    // LIMITATION: mountpoints and search folders can only be deleted,
+                    // not renamed or moved.
+                    return Err(ServiceError::invalid_request(format!(
+                        "unsupported operation on a mountpoint: {op}"
+                    )));
+                }
+            }
+            continue;
+        }
         let f = mb.folder(*id).await.map_err(store_fault)?;
-        folder_op(mb, &f, &op, action).await?;
+        match op.as_str() {
+            "grant" => zid = Some(super::share::grant(ctx, mb, f.id, action).await?),
+            "!grant" => super::share::revoke(mb, f.id, action).await?,
+            _ => folder_op(ctx, mb, &f, &op, action).await?,
+        }
     }
-    Ok(action_response("FolderActionResponse", &id_text, &op))
+    let mut resp = action_response("FolderActionResponse", &id_text, &op);
+    if let Some(z) = zid
+        && let Some(a) = resp.children.first_mut()
+    {
+        a.set("zid", z);
+    }
+    Ok(resp)
 }
 
 /// Applies one folder operation (`read`, `delete`, `rename`, `move`, `trash`, `empty`)
@@ -266,6 +382,7 @@ async fn folder_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
 /// # Errors
 /// Store faults; `service.INVALID_REQUEST` for an unknown operation.
 pub(crate) async fn folder_op(
+    ctx: &Ctx<'_>,
     mb: &Mailbox,
     f: &Folder,
     op: &str,
@@ -319,8 +436,12 @@ pub(crate) async fn folder_op(
                 }
             }
         }
-        // LIMITATION: grant, color, url, sync, fb, check and the other folder
-        // operations are not supported yet.
+        "grant" => {
+            super::share::grant(ctx, mb, f.id, action).await?;
+        }
+        "!grant" => super::share::revoke(mb, f.id, action).await?,
+        // LIMITATION: color, url, sync, fb, check, retentionpolicy and the other
+        // folder operations are not supported yet.
         other => {
             return Err(ServiceError::invalid_request(format!(
                 "unknown folder operation: {other}"
@@ -328,6 +449,60 @@ pub(crate) async fn folder_op(
         }
     }
     Ok(())
+}
+
+/// A `search` element for a search folder.
+fn search_element(sf: &zcs_store::SearchFolder) -> Element {
+    let mut el = Element::new("search");
+    el.set("id", sf.id.0.to_string());
+    el.set("uuid", sf.id.0.to_string());
+    el.set("name", sf.name.clone());
+    el.set("l", sf.parent.0.to_string());
+    el.set("query", sf.query.clone());
+    if !sf.types.is_empty() {
+        el.set("types", sf.types.clone());
+    }
+    if !sf.sort_by.is_empty() {
+        el.set("sortBy", sf.sort_by.clone());
+    }
+    el.set_num("rev", sf.modseq);
+    el.set_num("ms", sf.modseq);
+    el
+}
+
+/// CreateSearchFolderRequest `search name= query= [types=] [sortBy=] [l=1]`.
+async fn create_search_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let spec = req
+        .child("search")
+        .ok_or_else(|| ServiceError::invalid_request("missing required element: search"))?;
+    let name = spec.req("name")?.trim_end().to_string();
+    let query = spec.req("query")?;
+    let parent = match spec.attr("l").filter(|l| !l.is_empty()) {
+        Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
+        None => ItemId(folder::USER_ROOT),
+    };
+    let created = mb
+        .create_search_folder(
+            parent,
+            &name,
+            query,
+            spec.attr("types").unwrap_or(""),
+            spec.attr("sortBy").unwrap_or(""),
+        )
+        .await
+        .map_err(store_fault)?;
+    let mut resp = response("CreateSearchFolderResponse", NS_MAIL);
+    resp.add(search_element(&created));
+    Ok(resp)
+}
+
+/// GetSearchFolderRequest: every search folder.
+async fn get_search_folders(mb: &Mailbox) -> ServiceResult<Element> {
+    let mut resp = response("GetSearchFolderResponse", NS_MAIL);
+    for sf in mb.search_folders().await.map_err(store_fault)? {
+        resp.add(search_element(&sf));
+    }
+    Ok(resp)
 }
 
 pub(crate) fn tag_element(t: &Tag) -> Element {

@@ -36,7 +36,7 @@ pub(crate) async fn dispatch(
         Err(e) => return Some(Err(e)),
     };
     let result = match name {
-        "GetMsgRequest" => get_msg(&mb, req).await,
+        "GetMsgRequest" => get_msg(ctx, &mb, req).await,
         "MsgActionRequest" => action(ctx, &mb, req, "MsgActionResponse").await,
         "ItemActionRequest" => action(ctx, &mb, req, "ItemActionResponse").await,
         "AddMsgRequest" => add_msg(ctx, &mb, req).await,
@@ -101,10 +101,35 @@ fn mime_parts(raw: &[u8], out: &mut Element) {
     out.add(top);
 }
 
-/// GetMsgRequest `m id= [raw=1] [read=1]` (+ `header n=`).
-async fn get_msg(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// GetMsgRequest `m id= [raw=1] [read=1]` (+ `header n=`). The id may be an invite
+/// id (`calItemId-invId`) or `ownerId:itemId` of a message shared with the caller.
+async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
-    let id = parse_id(m.req("id")?, FaultCode::NoSuchMsg)?;
+    let id_text = m.req("id")?.trim().to_string();
+    let me = ctx.target_account().await?;
+    let remote = match super::share::split_remote(&id_text) {
+        Some((owner, rid)) if !owner.eq_ignore_ascii_case(&me.id.to_string()) => {
+            let need = if m.bool_attr("read", false)? {
+                zcs_store::Rights::READ | zcs_store::Rights::WRITE
+            } else {
+                zcs_store::Rights::READ
+            };
+            Some(super::share::remote_item(ctx, owner, rid, need).await?)
+        }
+        _ => None,
+    };
+    let (mb, id_text) = match &remote {
+        Some((rmb, rid)) => (rmb, rid.0.to_string()),
+        None => (own, id_text.rsplit(':').next().unwrap_or("").to_string()),
+    };
+    if id_text.contains('-')
+        && let Some(inv) = super::calendar::invite_message(mb, &id_text).await
+    {
+        let mut resp = response("GetMsgResponse", NS_MAIL);
+        resp.add(inv);
+        return Ok(resp);
+    }
+    let id = parse_id(&id_text, FaultCode::NoSuchMsg)?;
     if m.bool_attr("read", false)? {
         mb.set_flags(&[id], Flags::UNREAD, false)
             .await
@@ -176,11 +201,16 @@ async fn action(
         for id in ids {
             match mb.message(id).await {
                 Ok(_) => messages.push(id),
+                Err(zcs_store::StoreError::NoSuchMessage(_))
+                    if mb.item_kind(id).await.map_err(store_fault)?.is_some() =>
+                {
+                    other_item_op(mb, id, &op, a).await?;
+                }
                 Err(zcs_store::StoreError::NoSuchMessage(_)) => {
                     let f = mb.folder(id).await.map_err(|_| {
                         ServiceError::new(FaultCode::NoSuchItem, format!("no such item: {}", id.0))
                     })?;
-                    super::folders::folder_op(mb, &f, &op, a).await?;
+                    super::folders::folder_op(ctx, mb, &f, &op, a).await?;
                 }
                 Err(e) => return Err(store_fault(e)),
             }
@@ -191,9 +221,29 @@ async fn action(
     for id in &ids {
         mb.message(*id).await.map_err(store_fault)?;
     }
+    apply_msg_op(mb, &ids, &op, a).await?;
+    ctx.svc.indexer.notify(mb.account());
+    let mut resp = response(resp_name, NS_MAIL);
+    resp.add_new("action").set("id", id_text).set("op", op);
+    Ok(resp)
+}
+
+/// Applies one message operation (`read`, `flag`, `tag` by `tn` or `tag`, `move` to
+/// `l`, `trash`, `spam`, `delete`, each negatable with `!` where it means something)
+/// to messages `ids` of `mb`; shared by MsgAction, ItemAction and ConvAction.
+///
+/// # Errors
+/// Store faults; `service.INVALID_REQUEST` for an unknown operation.
+pub(crate) async fn apply_msg_op(
+    mb: &Mailbox,
+    ids: &[ItemId],
+    op: &str,
+    a: &Element,
+) -> ServiceResult<()> {
+    let ids = ids.to_vec();
     let (neg, bare) = match op.strip_prefix('!') {
         Some(b) => (true, b),
-        None => (false, op.as_str()),
+        None => (false, op),
     };
     let e = store_fault;
     match bare {
@@ -243,10 +293,45 @@ async fn action(
             )));
         }
     }
-    ctx.svc.indexer.notify(mb.account());
-    let mut resp = response(resp_name, NS_MAIL);
-    resp.add_new("action").set("id", id_text).set("op", op);
-    Ok(resp)
+    Ok(())
+}
+
+/// ItemAction on an item that is neither a message nor a folder: contacts, calendar
+/// items, documents, mountpoints and search folders can be deleted (or trashed);
+/// contacts and calendar items can also be moved, and contacts flagged.
+async fn other_item_op(mb: &Mailbox, id: ItemId, op: &str, a: &Element) -> ServiceResult<()> {
+    let to = match op {
+        "delete" => {
+            return mb.delete_items(&[id]).await.map_err(store_fault);
+        }
+        "trash" => ItemId(folder::TRASH),
+        "move" => parse_id(a.req("l")?, FaultCode::NoSuchFolder)?,
+        "flag" | "!flag" => {
+            let c = mb.contact(id).await.map_err(|_| unsupported_on_item(op))?;
+            let f = c.flags.with(Flags::FLAGGED, op == "flag");
+            mb.set_contact_flags(id, f).await.map_err(store_fault)?;
+            return Ok(());
+        }
+        _ => return Err(unsupported_on_item(op)),
+    };
+    if mb.contact(id).await.is_ok() {
+        mb.move_contact(id, to).await.map_err(store_fault)?;
+    } else if let Ok(item) = mb.cal_item(id).await {
+        mb.save_cal_item(to, &item.ical)
+            .await
+            .map_err(store_fault)?;
+    } else if op == "trash" {
+        // LIMITATION: documents, mountpoints and search folders are not moved; trash
+        // deletes them.
+        mb.delete_items(&[id]).await.map_err(store_fault)?;
+    } else {
+        return Err(unsupported_on_item(op));
+    }
+    Ok(())
+}
+
+fn unsupported_on_item(op: &str) -> ServiceError {
+    ServiceError::invalid_request(format!("operation {op} is not supported on this item"))
 }
 
 /// AddMsgRequest `m l= [f=] [tn=] [d=]` with the raw MIME in `content`.
