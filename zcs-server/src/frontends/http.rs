@@ -130,8 +130,12 @@ async fn soap(
         remote_ip: peer.ip(),
         cookie_token: cookie(&headers, "ZM_AUTH_TOKEN"),
         cookie_admin_token: cookie(&headers, "ZM_ADMIN_AUTH_TOKEN"),
+        csrf_header: headers
+            .get("X-Zimbra-Csrf-Token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
-    let reply = state.svc.handle(&caller, &body).await;
+    let reply = state.svc.serve(&caller, &body).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, reply.body).into_response();
     resp.headers_mut().insert(

@@ -8,6 +8,9 @@ use zcs_core::attrs::{self, AttrFlags};
 use zcs_core::{AttrEdit, Attrs, Entry, FaultCode, ServiceError, ServiceResult};
 use zcs_directory::AuthContext;
 
+use std::time::Instant;
+
+use super::context::throttle::{self, LoginPolicy};
 use super::context::{Ctx, is_admin};
 use super::element::{AttrKind, Element};
 use super::envelope::{NS_ACCOUNT, NS_ADMIN};
@@ -50,12 +53,45 @@ pub(crate) async fn issue(
     account: &Entry,
     admin: bool,
 ) -> ServiceResult<(String, i64)> {
+    let (tok, data) = issue_with(ctx, account, admin, false, None).await?;
+    Ok((tok, data.expires_ms - data.issued_ms()))
+}
+
+/// An issued token with what it says.
+pub(crate) struct Issued {
+    pub data: TokenData,
+    issued_ms: i64,
+}
+
+impl Issued {
+    /// When it was issued, ms since the epoch.
+    pub fn issued_ms(&self) -> i64 {
+        self.issued_ms
+    }
+}
+
+impl std::ops::Deref for Issued {
+    type Target = TokenData;
+    fn deref(&self) -> &TokenData {
+        &self.data
+    }
+}
+
+/// Issues and registers a token: CSRF-secured when `csrf`, on behalf of `delegator`
+/// (DelegateAuth: no cookie is set, the admin keeps their own session).
+pub(crate) async fn issue_with(
+    ctx: &mut Ctx<'_>,
+    account: &Entry,
+    admin: bool,
+    csrf: bool,
+    delegator: Option<(zcs_core::ZimbraId, i64)>,
+) -> ServiceResult<(String, Issued)> {
     let svc = ctx.svc;
     let effective = svc.prov.effective_account_attrs(account).await?;
-    let lifetime = if admin {
-        lifetime_ms(&effective, "zimbraAdminAuthTokenLifetime", 12 * 3_600_000)
-    } else {
-        lifetime_ms(&effective, "zimbraAuthTokenLifetime", 2 * 86_400_000)
+    let lifetime = match delegator {
+        Some((_, asked)) if asked > 0 => asked,
+        _ if admin => lifetime_ms(&effective, "zimbraAdminAuthTokenLifetime", 12 * 3_600_000),
+        _ => lifetime_ms(&effective, "zimbraAuthTokenLifetime", 2 * 86_400_000),
     };
     let now = now_ms();
     let data = TokenData {
@@ -63,17 +99,56 @@ pub(crate) async fn issue(
         expires_ms: now + lifetime,
         admin,
         tid: token::new_tid(),
+        csrf,
+        delegator: delegator.map(|(d, _)| d),
     };
     let key = svc.key().await?;
     let tok = token::encode(key, &data);
     token::register(&svc.prov, account, &data, now).await?;
-    let cookie = if admin {
-        "ZM_ADMIN_AUTH_TOKEN"
-    } else {
-        "ZM_AUTH_TOKEN"
-    };
-    ctx.set_cookie = Some(format!("{cookie}={tok}; Path=/; HttpOnly"));
-    Ok((tok, lifetime))
+    if delegator.is_none() {
+        let cookie = if admin {
+            "ZM_ADMIN_AUTH_TOKEN"
+        } else {
+            "ZM_AUTH_TOKEN"
+        };
+        ctx.set_cookie = Some(format!("{cookie}={tok}; Path=/; HttpOnly"));
+    }
+    Ok((
+        tok,
+        Issued {
+            data,
+            issued_ms: now,
+        },
+    ))
+}
+
+/// The failed-login policy of the global config.
+async fn login_policy(svc: &super::SoapService) -> ServiceResult<LoginPolicy> {
+    Ok(LoginPolicy::from_config(&svc.prov.global_config().await?))
+}
+
+/// Runs a password check `attempt` under the per-address failed-login throttle: a
+/// suspended address is refused before the password is looked at, and a failed
+/// check counts against the address.
+pub(crate) async fn throttled<T>(
+    ctx: &Ctx<'_>,
+    attempt: impl std::future::Future<Output = ServiceResult<T>>,
+) -> ServiceResult<T> {
+    let svc = ctx.svc;
+    let ip = ctx.caller.remote_ip;
+    let policy = login_policy(svc).await?;
+    if !svc.logins.admit(ip, Instant::now(), &policy) {
+        tracing::info!(target: "zimbra.security", ip = %ip, proto = "soap",
+            "login refused: address suspended after failed logins");
+        return Err(throttle::suspended_fault());
+    }
+    let out = attempt.await;
+    if let Err(e) = &out
+        && matches!(e.code, FaultCode::AuthFailed | FaultCode::PasswordLocked)
+    {
+        svc.logins.failed(ip, Instant::now(), &policy);
+    }
+    out
 }
 
 /// The account a login names: `account by="name|id"` or (admin) `name`.
@@ -108,7 +183,6 @@ async fn by_foreign_principal(
 /// AuthRequest, user (urn:zimbraAccount) or admin (urn:zimbraAdmin): a password
 /// login, or re-validation of an `authToken` the request carries.
 pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> ServiceResult<Element> {
-    let svc = ctx.svc;
     let ns = if admin { NS_ADMIN } else { NS_ACCOUNT };
     let mut resp = response("AuthResponse", ns);
 
@@ -119,7 +193,7 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
             .filter(|t| !t.is_empty())
     {
         // Token re-validation: the same token comes back with its remaining lifetime.
-        ctx.token = Some(tok.to_string());
+        ctx.use_token(tok.to_string());
         let auth = if admin {
             ctx.admin().await?
         } else {
@@ -135,8 +209,93 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
     }
 
     let (by, key) = login_name(req)?;
-    let password = req.req("password")?;
-    let name = match by.as_str() {
+    let (resp, cookie) = if let Some(pre) = req.child("preauth") {
+        throttled(ctx, preauth_login(ctx, req, pre, &by, &key, admin)).await?
+    } else {
+        let password = req.req("password")?;
+        throttled(
+            ctx,
+            password_login(ctx, req, &by, key.clone(), password, admin),
+        )
+        .await?
+    };
+    ctx.set_cookie = cookie;
+    Ok(resp)
+}
+
+/// A login's response and the cookie to set.
+type LoginOut = (Element, Option<String>);
+
+/// AuthRequest by `preauth timestamp= expires=` (the domain key's HMAC in the text).
+async fn preauth_login(
+    ctx: &Ctx<'_>,
+    req: &Element,
+    pre: &Element,
+    by: &str,
+    key: &str,
+    admin: bool,
+) -> ServiceResult<LoginOut> {
+    let svc = ctx.svc;
+    let timestamp = pre.int_attr("timestamp", 0)?;
+    let expires = pre.int_attr("expires", 0)?;
+    let actx = AuthContext {
+        protocol: "soap".into(),
+        remote_ip: Some(ctx.caller.remote_ip),
+    };
+    if admin {
+        // LIMITATION: admin preauth (`account|1|by|...`) is not supported.
+        return Err(ServiceError::auth_failed());
+    }
+    let account = svc
+        .prov
+        .preauth_login(key, by, timestamp, expires, pre.text(), &actx)
+        .await?;
+    // A ctx of our own: the caller's is borrowed immutably by the throttle.
+    let mut own = Ctx::new(svc, ctx.caller, None);
+    let resp = login_response(&mut own, req, &account, false).await?;
+    Ok((resp, own.set_cookie.take()))
+}
+
+/// The AuthResponse for a login that succeeded; sets the cookie on `ctx`.
+async fn login_response(
+    ctx: &mut Ctx<'_>,
+    req: &Element,
+    account: &Entry,
+    admin: bool,
+) -> ServiceResult<Element> {
+    let svc = ctx.svc;
+    let csrf = req.bool_attr("csrfTokenSecured", false)?;
+    let (tok, issued) = issue_with(ctx, account, admin, csrf, None).await?;
+    let lifetime = issued.expires_ms - issued.issued_ms();
+    tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip, proto = "soap",
+        admin, "login");
+    let ns = if admin { NS_ADMIN } else { NS_ACCOUNT };
+    let mut resp = response("AuthResponse", ns);
+    resp.add_text("authToken", tok);
+    resp.set_content("lifetime", lifetime.to_string(), AttrKind::Num);
+    if csrf {
+        let key = svc.key().await?;
+        resp.add_text("csrfToken", token::csrf_token(key, &issued.data));
+    }
+    if !admin {
+        // The mail host the client should talk to (this server).
+        let host = account.attrs.get("zimbraMailHost").unwrap_or(&svc.hostname);
+        resp.add_text("refer", host);
+    }
+    Ok(resp)
+}
+
+/// AuthRequest by password.
+async fn password_login(
+    ctx: &Ctx<'_>,
+    req: &Element,
+    by: &str,
+    key: String,
+    password: &str,
+    admin: bool,
+) -> ServiceResult<LoginOut> {
+    let svc = ctx.svc;
+    let name = match by {
         "id" => match svc.prov.find_account(&key).await? {
             Some(a) => a.name,
             None => return Err(ServiceError::auth_failed()),
@@ -168,17 +327,9 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
             "admin auth refused: not an admin account");
         return Err(ServiceError::perm_denied("not an admin account"));
     }
-    let (tok, lifetime) = issue(ctx, &account, admin).await?;
-    tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip, proto = "soap",
-        admin, "login");
-    resp.add_text("authToken", tok);
-    resp.set_content("lifetime", lifetime.to_string(), AttrKind::Num);
-    if !admin {
-        // The mail host the client should talk to (this server).
-        let host = account.attrs.get("zimbraMailHost").unwrap_or(&svc.hostname);
-        resp.add_text("refer", host);
-    }
-    Ok(resp)
+    let mut own = Ctx::new(svc, ctx.caller, None);
+    let resp = login_response(&mut own, req, &account, admin).await?;
+    Ok((resp, own.set_cookie.take()))
 }
 
 /// `prefs` (zimbraPref*) or `attrs` (accountInfo-flagged) of the effective attributes,
@@ -266,7 +417,7 @@ async fn change_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
         protocol: "soap".into(),
         remote_ip: Some(ctx.caller.remote_ip),
     };
-    let account = svc.prov.change_password(&name, old, new, &actx).await?;
+    let account = throttled(ctx, svc.prov.change_password(&name, old, new, &actx)).await?;
     let (tok, lifetime) = issue(ctx, &account, false).await?;
     let mut resp = response("ChangePasswordResponse", NS_ACCOUNT);
     resp.add_text("authToken", tok);

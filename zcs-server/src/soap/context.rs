@@ -3,6 +3,17 @@
 //! which account a request acts on (`context/account by=`), and the mailbox it may
 //! touch. Every mailbox access goes through [`Ctx::mailbox`], which only ever opens
 //! the authenticated account's mailbox (or, for an admin token, the named account's).
+//!
+//! A token that came in a cookie and was issued CSRF-secured is only accepted with its
+//! CSRF token (`X-Zimbra-Csrf-Token` or `context/csrfToken`) while the global config's
+//! `zimbraCsrfTokenCheckEnabled` is TRUE. The service's per-server state lives in the
+//! submodules: failed-login throttling, uploads, notification sessions, and the HTTP
+//! entry point that adds session blocks to the response context.
+
+pub mod serve;
+pub mod sessions;
+pub mod throttle;
+pub mod uploads;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,6 +40,12 @@ pub struct SoapService {
     pub(crate) hostname: String,
     key: OnceCell<Vec<u8>>,
     traces: AtomicU64,
+    /// Failed logins per client address (Zimbra's InvalidLoginFilter).
+    pub(crate) logins: throttle::FailedLogins,
+    /// Files posted to `/service/upload`, by upload id.
+    pub uploads: uploads::Uploads,
+    /// Notification sessions (`context/session`).
+    pub(crate) sessions: sessions::Sessions,
 }
 
 impl SoapService {
@@ -51,6 +68,9 @@ impl SoapService {
             hostname: hostname.into(),
             key: OnceCell::new(),
             traces: AtomicU64::new(1),
+            logins: throttle::FailedLogins::default(),
+            uploads: uploads::Uploads::default(),
+            sessions: sessions::Sessions::default(),
         }
     }
 
@@ -78,6 +98,21 @@ pub struct Caller {
     pub cookie_token: Option<String>,
     /// `ZM_ADMIN_AUTH_TOKEN` cookie value.
     pub cookie_admin_token: Option<String>,
+    /// `X-Zimbra-Csrf-Token` header value.
+    pub csrf_header: Option<String>,
+}
+
+impl Caller {
+    /// A caller on the user (`admin_port` false) or admin port with no cookies.
+    pub fn new(admin_port: bool, remote_ip: IpAddr) -> Caller {
+        Caller {
+            admin_port,
+            remote_ip,
+            cookie_token: None,
+            cookie_admin_token: None,
+            csrf_header: None,
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -100,6 +135,10 @@ pub(crate) struct Ctx<'a> {
     pub set_cookie: Option<String>,
     /// The mailbox's change number after the request, for the response context.
     pub change: Option<i64>,
+    /// The token came from a cookie, not the header context (CSRF applies).
+    from_cookie: bool,
+    /// `context/csrfToken`.
+    csrf_context: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -118,6 +157,10 @@ impl<'a> Ctx<'a> {
         } else {
             caller.cookie_token.clone()
         };
+        let from_cookie = header_token.is_none() && cookie.is_some();
+        let csrf_context = context
+            .and_then(|c| c.attr("csrfToken"))
+            .map(str::to_string);
         let target = context.and_then(|c| c.child("account")).map(|a| {
             let by = a.attr("by").unwrap_or("name").to_string();
             (by, a.text().trim().to_string())
@@ -130,7 +173,21 @@ impl<'a> Ctx<'a> {
             auth: None,
             set_cookie: None,
             change: None,
+            from_cookie,
+            csrf_context,
         }
+    }
+
+    /// The caller as already resolved by [`Ctx::auth`], without resolving it.
+    pub fn resolved(&self) -> Option<&ServiceResult<Auth>> {
+        self.auth.as_ref()
+    }
+
+    /// Replaces the token the request is authenticated by (token re-validation).
+    pub fn use_token(&mut self, token: String) {
+        self.token = Some(token);
+        self.from_cookie = false;
+        self.auth = None;
     }
 
     /// The authenticated caller.
@@ -177,7 +234,36 @@ impl<'a> Ctx<'a> {
         if !matches!(status, "active" | "lockout") {
             return Err(expired());
         }
+        if self.from_cookie && data.csrf {
+            self.check_csrf(key, &data).await?;
+        }
         Ok(Auth { account, data })
+    }
+
+    /// A cookie-borne CSRF-secured token needs its CSRF token beside it, unless the
+    /// global config turned the check off.
+    async fn check_csrf(&self, key: &[u8], data: &TokenData) -> ServiceResult<()> {
+        let global = self.svc.prov.global_config().await?;
+        let enabled = global
+            .attrs
+            .get("zimbraCsrfTokenCheckEnabled")
+            .is_none_or(|v| v.eq_ignore_ascii_case("TRUE"));
+        if !enabled {
+            return Ok(());
+        }
+        let presented = self
+            .caller
+            .csrf_header
+            .as_deref()
+            .or(self.csrf_context.as_deref());
+        if presented.is_some_and(|c| token::csrf_valid(key, data, c)) {
+            return Ok(());
+        }
+        tracing::info!(ip = %self.caller.remote_ip, "request refused: missing or bad CSRF token");
+        Err(ServiceError::new(
+            FaultCode::AuthRequired,
+            "no valid authtoken present",
+        ))
     }
 
     /// Zimbra refuses any request whose header context carries an expired token, even

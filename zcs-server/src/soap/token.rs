@@ -27,6 +27,10 @@ pub struct TokenData {
     pub admin: bool,
     /// Token id: what `zimbraAuthTokens` records.
     pub tid: u32,
+    /// Issued with `csrfTokenSecured="1"`: cookie-borne uses need the CSRF token.
+    pub csrf: bool,
+    /// Issued by DelegateAuth: the admin who asked for it (Zimbra's `aid`).
+    pub delegator: Option<ZimbraId>,
 }
 
 /// Why a token was refused.
@@ -101,6 +105,12 @@ pub fn encode(key: &[u8], data: &TokenData) -> String {
     if data.admin {
         pairs.push(("admin", "1".to_string()));
     }
+    if data.csrf {
+        pairs.push(("csrf", "1".to_string()));
+    }
+    if let Some(aid) = data.delegator {
+        pairs.push(("aid", aid.to_string()));
+    }
     let plain = encode_pairs(&pairs);
     let sig = mac(key, plain.as_bytes()).finalize().into_bytes();
     format!("{KEY_VERSION}_{}_{}", hex(&sig), hex(plain.as_bytes()))
@@ -136,11 +146,34 @@ pub fn decode(key: &[u8], token: &str, now_ms: i64) -> Result<TokenData, TokenEr
         tid: get("tid")
             .and_then(|v| v.parse().ok())
             .ok_or(TokenError::Malformed)?,
+        csrf: get("csrf") == Some("1"),
+        delegator: match get("aid") {
+            Some(v) => Some(v.parse().map_err(|_| TokenError::Malformed)?),
+            None => None,
+        },
     };
     if data.expires_ms <= now_ms {
         return Err(TokenError::Expired);
     }
     Ok(data)
+}
+
+/// The CSRF token that goes with auth token `data` (returned by AuthRequest
+/// `csrfTokenSecured="1"`): `0_` and the hex MAC, under the token key, of the token's
+/// account, id and expiry. Stateless: [`csrf_valid`] recomputes it.
+pub fn csrf_token(key: &[u8], data: &TokenData) -> String {
+    let text = format!("csrf|{}|{}|{}", data.account, data.tid, data.expires_ms);
+    let sig = mac(key, text.as_bytes()).finalize().into_bytes();
+    format!("{KEY_VERSION}_{}", hex(&sig))
+}
+
+/// Whether `presented` is the CSRF token of `data` (constant-time comparison).
+pub fn csrf_valid(key: &[u8], data: &TokenData, presented: &str) -> bool {
+    let Some(sig) = presented.trim().strip_prefix("0_").and_then(unhex) else {
+        return false;
+    };
+    let text = format!("csrf|{}|{}|{}", data.account, data.tid, data.expires_ms);
+    mac(key, text.as_bytes()).verify_slice(&sig).is_ok()
 }
 
 /// The signing key from the global config's `zimbraAuthTokenKey`, generated (32 random
@@ -245,6 +278,30 @@ mod tests {
             expires_ms: 2_000_000_000_000,
             admin: true,
             tid: 42,
+            csrf: false,
+            delegator: None,
+        }
+    }
+
+    #[test]
+    fn csrf_and_delegation_round_trip() {
+        let d = TokenData {
+            csrf: true,
+            delegator: Some(ZimbraId::new()),
+            ..sample()
+        };
+        let t = encode(b"key", &d);
+        assert_eq!(decode(b"key", &t, 0), Ok(d.clone()));
+        let c = csrf_token(b"key", &d);
+        assert!(csrf_valid(b"key", &d, &c));
+        assert!(!csrf_valid(b"other", &d, &c));
+        let other = TokenData {
+            tid: 43,
+            ..d.clone()
+        };
+        assert!(!csrf_valid(b"key", &other, &c));
+        for bad in ["", "0_", "0_zz", "garbage", "1_00"] {
+            assert!(!csrf_valid(b"key", &d, bad));
         }
     }
 
