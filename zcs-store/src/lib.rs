@@ -113,6 +113,7 @@ mod lifecycle;
 mod mailbox;
 mod messages;
 mod parse;
+mod replace;
 pub mod redo;
 mod schema;
 mod store;
