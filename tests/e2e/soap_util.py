@@ -155,14 +155,28 @@ def xpath_to_et(path):
     return ".//" + text
 
 
-def check_select(sel, root, props):
-    path = props.sub(sel.get("path", ""))
-    found = root.findall(xpath_to_et(path))
+def check_select(sel, root, props, scope=None):
+    """Checks one t:select. A nested t:select is evaluated against each element its
+    parent matched: without a path it checks those elements themselves."""
+    path = props.sub(sel.get("path", "")).strip()
+    if scope is None:
+        found = root.findall(xpath_to_et(path))
+    elif not path:
+        found = list(scope)
+    elif path.startswith("/"):
+        # An absolute path inside a nested select is absolute, as in XPath.
+        found = root.findall(xpath_to_et(path))
+    else:
+        rel = xpath_to_et("/" + path)
+        found = [hit for el in scope for hit in el.findall(rel)]
     attr = sel.get("attr")
     match = sel.get("match")
     contains = sel.get("contains")
     if sel.get("emptyset") in ("1", "true"):
-        if found:
+        # With attr=, "empty" means no element found carries that attribute.
+        if attr and any(el.get(attr) is not None for el in found):
+            return f"expected no {attr} at {path}"
+        if not attr and found:
             return f"expected nothing at {path}"
         return None
     if not found:
@@ -186,6 +200,10 @@ def check_select(sel, root, props):
             return f"{path} does not contain {needle!r}"
     if sel.get("set"):
         props.values[sel.get("set")] = values[0]
+    for child in sel.findall(f"{{{T}}}select"):
+        reason = check_select(child, root, props, found)
+        if reason:
+            return reason
     return None
 
 
@@ -233,7 +251,7 @@ def run_test(test, props, urls, ctx):
     resp = test.find(f"{{{T}}}response")
     if resp is None:
         return None
-    for sel in resp.iter(f"{{{T}}}select"):
+    for sel in resp.findall(f"{{{T}}}select"):
         reason = check_select(sel, root, props)
         if reason and DEBUG:
             print(f"--- {reason}\n>>> {raw[:600]}\n<<< {text[:800]}", file=sys.stderr)

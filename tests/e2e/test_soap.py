@@ -1,5 +1,6 @@
 """SOAP/JSON API end to end against the real binary: user auth over HTTP and HTTPS,
-admin API over TLS on the admin port (admin only), JSON and XML, AddMsg/Search/GetMsg."""
+admin API over TLS on the admin port (admin only), JSON and XML, AddMsg/Search/GetMsg,
+contacts, appointments and folder sharing."""
 
 import time
 
@@ -66,7 +67,8 @@ def test_admin_port_is_tls_and_admin_only(zcs):
     assert f'name="{USER}"' in text
     # The user port does not serve admin requests.
     http, _, _ = urls(zcs)
-    status, _, text = post(http, envelope('<GetAllDomainsRequest xmlns="urn:zimbraAdmin"/>', token))
+    status, _, text = post(http, envelope('<GetAllDomainsRequest xmlns="urn:zimbraAdmin"/>',
+                                          token))
     assert fault_code(text) == "service.UNKNOWN_DOCUMENT"
 
 
@@ -74,7 +76,8 @@ def test_addmsg_search_getmsg(zcs):
     http, _, _ = urls(zcs)
     status, headers, text = auth_xml(http, USER)
     token = soap_body(text)[1].find("{urn:zimbraAccount}authToken").text
-    mime = "From: Ann <ann@remote.test>\nTo: soap1@soap.test\nSubject: quarterly numbers\n\nbody text here\n"
+    mime = ("From: Ann <ann@remote.test>\nTo: soap1@soap.test\nSubject: quarterly numbers\n"
+            "\nbody text here\n")
     status, js = json_request(http, "AddMsgRequest", "urn:zimbraMail",
                               {"m": {"l": "2", "content": {"_content": mime}}}, token)
     assert status == 200, js
@@ -82,7 +85,8 @@ def test_addmsg_search_getmsg(zcs):
     # The index catches up asynchronously: poll for a few seconds.
     for _ in range(50):
         status, js = json_request(http, "SearchRequest", "urn:zimbraMail",
-                                  {"query": "in:inbox subject:quarterly", "types": "message"}, token)
+                                  {"query": "in:inbox subject:quarterly", "types": "message"},
+                                  token)
         assert status == 200, js
         hits = js["Body"]["SearchResponse"].get("m", [])
         if hits:
@@ -92,3 +96,49 @@ def test_addmsg_search_getmsg(zcs):
     status, js = json_request(http, "GetMsgRequest", "urn:zimbraMail", {"m": {"id": mid}}, token)
     assert status == 200, js
     assert js["Body"]["GetMsgResponse"]["m"][0]["su"][0]["_content"] == "quarterly numbers"
+
+
+def _token(url, user):
+    status, _, text = auth_xml(url, user)
+    assert status == 200, text
+    return soap_body(text)[1].find("{urn:zimbraAccount}authToken").text
+
+
+def test_contacts_calendar_and_sharing_json(zcs):
+    http, _, _ = urls(zcs)
+    zcs.zmprov("ca", "soap2@soap.test", PASSWORD)
+    owner = _token(http, USER)
+    other = _token(http, "soap2@soap.test")
+    # A contact with fields as _attrs, read back.
+    status, js = json_request(http, "CreateContactRequest", "urn:zimbraMail",
+                              {"cn": {"a": [{"n": "firstName", "_content": "Ann"},
+                                            {"n": "email", "_content": "ann@x.test"}]}}, owner)
+    assert status == 200, js
+    cn = js["Body"]["CreateContactResponse"]["cn"][0]
+    assert cn["_attrs"]["email"] == "ann@x.test", js
+    status, js = json_request(http, "GetContactsRequest", "urn:zimbraMail",
+                              {"cn": [{"id": cn["id"]}]}, other)
+    assert status == 500 and js["Body"]["Fault"]["Detail"]["Error"]["Code"] == "mail.NO_SUCH_ITEM"
+    # An appointment, read back.
+    comp = {"name": "Sync", "s": {"d": "20261210T100000Z"}, "e": {"d": "20261210T103000Z"}}
+    status, js = json_request(http, "CreateAppointmentRequest", "urn:zimbraMail",
+                              {"m": {"inv": {"comp": [comp]}}}, owner)
+    assert status == 200, js
+    appt = js["Body"]["CreateAppointmentResponse"]["calItemId"]
+    status, js = json_request(http, "GetAppointmentRequest", "urn:zimbraMail", {"id": appt}, owner)
+    assert status == 200, js
+    assert js["Body"]["GetAppointmentResponse"]["appt"][0]["inv"][0]["comp"][0]["name"] == "Sync"
+    # Sharing: nothing without a grant, read after one.
+    status, js = json_request(http, "GetInfoRequest", "urn:zimbraAccount", {}, owner)
+    owner_id = js["Body"]["GetInfoResponse"]["id"]
+    req = {"folder": {"l": f"{owner_id}:10"}}
+    status, js = json_request(http, "GetEffectiveFolderPermsRequest", "urn:zimbraMail", req, other)
+    assert status == 500 and js["Body"]["Fault"]["Detail"]["Error"]["Code"] == "service.PERM_DENIED"
+    status, js = json_request(http, "FolderActionRequest", "urn:zimbraMail",
+                              {"action": {"id": "10", "op": "grant",
+                                          "grant": {"gt": "usr", "d": "soap2@soap.test",
+                                                    "perm": "r"}}}, owner)
+    assert status == 200, js
+    status, js = json_request(http, "GetEffectiveFolderPermsRequest", "urn:zimbraMail", req, other)
+    assert status == 200, js
+    assert js["Body"]["GetEffectiveFolderPermsResponse"]["folder"][0]["perm"] == "r"

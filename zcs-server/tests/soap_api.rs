@@ -169,7 +169,8 @@ async fn prefs_and_change_password() {
         <pref name=\"zimbraPrefMailPollingInterval\">10m</pref></ModifyPrefsRequest>";
     let r = post(f.user, "/service/soap", &soap12(Some(&token), modify), "").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let get = "<GetPrefsRequest xmlns=\"urn:zimbraAccount\"><pref name=\"zimbraPrefMailPollingInterval\"/></GetPrefsRequest>";
+    let get = "<GetPrefsRequest xmlns=\"urn:zimbraAccount\">\
+     <pref name=\"zimbraPrefMailPollingInterval\"/></GetPrefsRequest>";
     let r = post(f.user, "/service/soap", &soap12(Some(&token), get), "").await;
     assert!(
         r.body
@@ -177,13 +178,15 @@ async fn prefs_and_change_password() {
         "{}",
         r.body
     );
-    let bad = "<ModifyPrefsRequest xmlns=\"urn:zimbraAccount\"><pref name=\"zimbraMailQuota\">1</pref></ModifyPrefsRequest>";
+    let bad = "<ModifyPrefsRequest xmlns=\"urn:zimbraAccount\">\
+     <pref name=\"zimbraMailQuota\">1</pref></ModifyPrefsRequest>";
     let r = post(f.user, "/service/soap", &soap12(Some(&token), bad), "").await;
     assert_eq!(r.fault_code().as_deref(), Some("account.INVALID_ATTR_NAME"));
 
     let change = format!(
         "<ChangePasswordRequest xmlns=\"urn:zimbraAccount\"><account by=\"name\">{ALICE}</account>\
-         <oldPassword>{PASSWORD}</oldPassword><password>N3w-passw0rd!</password></ChangePasswordRequest>"
+         <oldPassword>{PASSWORD}</oldPassword><password>N3w-passw0rd!</password>\
+         </ChangePasswordRequest>"
     );
     let r = post(f.user, "/service/soap", &soap12(Some(&token), &change), "").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -195,7 +198,8 @@ async fn admin_api_needs_admin_and_does_crud() {
     let f = fixture().await;
     // A user cannot get an admin token, and a user token is refused by admin requests.
     let body = format!(
-        "<AuthRequest xmlns=\"urn:zimbraAdmin\"><name>{ALICE}</name><password>{PASSWORD}</password></AuthRequest>"
+        "<AuthRequest xmlns=\"urn:zimbraAdmin\"><name>{ALICE}</name>\
+         <password>{PASSWORD}</password></AuthRequest>"
     );
     let r = post(f.admin, "/service/admin/soap", &soap12(None, &body), "").await;
     assert_eq!(r.fault_code().as_deref(), Some("service.PERM_DENIED"));
@@ -297,7 +301,12 @@ async fn admin_api_needs_admin_and_does_crud() {
     ))
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = admin("<SearchDirectoryRequest xmlns=\"urn:zimbraAdmin\" query=\"(mail=*carol*)\" types=\"accounts\"/>".into()).await;
+    let r = admin(
+        "<SearchDirectoryRequest xmlns=\"urn:zimbraAdmin\" query=\"(mail=*carol*)\" \
+         types=\"accounts\"/>"
+            .into(),
+    )
+    .await;
     assert!(r.body.contains("searchTotal=\"1\""), "{}", r.body);
     let r = admin(format!(
         "<RenameAccountRequest xmlns=\"urn:zimbraAdmin\" id=\"{id}\" newName=\"caz@new.test\"/>"
@@ -309,7 +318,12 @@ async fn admin_api_needs_admin_and_does_crud() {
     ))
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = admin("<GetAccountRequest xmlns=\"urn:zimbraAdmin\"><account by=\"name\">caz@new.test</account></GetAccountRequest>".into()).await;
+    let r = admin(
+        "<GetAccountRequest xmlns=\"urn:zimbraAdmin\">\
+     <account by=\"name\">caz@new.test</account></GetAccountRequest>"
+            .into(),
+    )
+    .await;
     assert_eq!(r.fault_code().as_deref(), Some("account.NO_SUCH_ACCOUNT"));
 
     let r = admin(
@@ -325,7 +339,12 @@ async fn admin_api_needs_admin_and_does_crud() {
         "{}",
         r.body
     );
-    let r = admin("<GetConfigRequest xmlns=\"urn:zimbraAdmin\"><a n=\"zimbraAuthTokenKey\"/></GetConfigRequest>".into()).await;
+    let r = admin(
+        "<GetConfigRequest xmlns=\"urn:zimbraAdmin\"><a n=\"zimbraAuthTokenKey\"/>\
+     </GetConfigRequest>"
+            .into(),
+    )
+    .await;
     assert!(
         !r.body.contains("<a n=\"zimbraAuthTokenKey\""),
         "{}",
@@ -341,9 +360,11 @@ async fn batch_folders_tags_and_isolation() {
     let alice = login(&f, ALICE).await;
     let bob = login(&f, BOB).await;
     let batch = "<BatchRequest xmlns=\"urn:zimbra\" onerror=\"continue\">\
-        <CreateFolderRequest xmlns=\"urn:zimbraMail\" requestId=\"1\"><folder name=\"Projects\" l=\"1\"/></CreateFolderRequest>\
+        <CreateFolderRequest xmlns=\"urn:zimbraMail\" requestId=\"1\">\
+         <folder name=\"Projects\" l=\"1\"/></CreateFolderRequest>\
         <NoSuchRequest xmlns=\"urn:zimbraMail\" requestId=\"2\"/>\
-        <CreateTagRequest xmlns=\"urn:zimbraMail\" requestId=\"3\"><tag name=\"urgent\"/></CreateTagRequest>\
+        <CreateTagRequest xmlns=\"urn:zimbraMail\" requestId=\"3\"><tag name=\"urgent\"/>\
+         </CreateTagRequest>\
         </BatchRequest>";
     let r = post(f.user, "/service/soap", &soap12(Some(&alice), batch), "").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -389,7 +410,8 @@ async fn batch_folders_tags_and_isolation() {
 
     // Bob cannot touch Alice's folder: same answer as a folder that never existed.
     let act = format!(
-        "<FolderActionRequest xmlns=\"urn:zimbraMail\"><action id=\"{fid}\" op=\"delete\"/></FolderActionRequest>"
+        "<FolderActionRequest xmlns=\"urn:zimbraMail\"><action id=\"{fid}\" op=\"delete\"/>\
+         </FolderActionRequest>"
     );
     let r = post(f.user, "/service/soap", &soap12(Some(&bob), &act), "").await;
     assert_eq!(
@@ -398,14 +420,17 @@ async fn batch_folders_tags_and_isolation() {
         "{}",
         r.body
     );
-    let never = "<FolderActionRequest xmlns=\"urn:zimbraMail\"><action id=\"99999\" op=\"delete\"/></FolderActionRequest>";
+    let never = "<FolderActionRequest xmlns=\"urn:zimbraMail\">\
+     <action id=\"99999\" op=\"delete\"/></FolderActionRequest>";
     let r = post(f.user, "/service/soap", &soap12(Some(&bob), never), "").await;
     assert_eq!(r.fault_code().as_deref(), Some("mail.NO_SUCH_FOLDER"));
     // Nor act on her mailbox through the context's account.
     let ctx_other = format!(
         "<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Header>\
-         <context xmlns=\"urn:zimbra\"><authToken>{bob}</authToken><account by=\"name\">{ALICE}</account>\
-         </context></soap:Header><soap:Body><GetFolderRequest xmlns=\"urn:zimbraMail\"/></soap:Body></soap:Envelope>"
+         <context xmlns=\"urn:zimbra\"><authToken>{bob}</authToken>\
+          <account by=\"name\">{ALICE}</account>\
+         </context></soap:Header><soap:Body><GetFolderRequest xmlns=\"urn:zimbraMail\"/>\
+          </soap:Body></soap:Envelope>"
     );
     let r = post(f.user, "/service/soap", &ctx_other, "").await;
     assert_eq!(r.fault_code().as_deref(), Some("service.PERM_DENIED"));

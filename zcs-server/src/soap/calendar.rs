@@ -126,7 +126,11 @@ async fn save(
     let m = req
         .child("m")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: m"))?;
-    let default_folder = if task { folder::TASKS } else { folder::CALENDAR };
+    let default_folder = if task {
+        folder::TASKS
+    } else {
+        folder::CALENDAR
+    };
     let folder_id = match m.attr("l").filter(|l| !l.is_empty()) {
         Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
         None => existing
@@ -161,7 +165,11 @@ async fn save(
         .map_err(store_fault)?;
     ctx.svc.indexer.notify(mb.account());
     let (_, word) = kind_names(task);
-    let verb = if existing.is_some() { "Modify" } else { "Create" };
+    let verb = if existing.is_some() {
+        "Modify"
+    } else {
+        "Create"
+    };
     let mut resp = response(&format!("{verb}{word}Response"), NS_MAIL);
     resp.set("calItemId", item.id.0.to_string());
     if !task {
@@ -179,7 +187,12 @@ async fn save(
 
 /// ModifyAppointment/ModifyTask `id= [comp=0]` + `m`: the item is rewritten whole
 /// from the request, keeping its UID.
-async fn modify(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element, task: bool) -> ServiceResult<Element> {
+async fn modify(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+    task: bool,
+) -> ServiceResult<Element> {
     let id = parse_cal_id(req.req("id")?)?;
     let item = mb.cal_item(id).await.map_err(cal_fault(id))?;
     if (item.kind == ItemKind::Task) != task {
@@ -228,7 +241,9 @@ async fn cancel(mb: &Mailbox, req: &Element, task: bool) -> ServiceResult<Elemen
             "END:VEVENT"
         };
         let Some(pos) = item.ical.find(end) else {
-            return Err(ServiceError::failure("stored calendar item has no component"));
+            return Err(ServiceError::failure(
+                "stored calendar item has no component",
+            ));
         };
         let mut ical = item.ical.clone();
         ical.insert_str(pos, &format!("{line}:{d}\r\n"));
@@ -392,6 +407,9 @@ mod tests {
         assert_eq!(parse_cal_id("300-300").ok(), Some(ItemId(300)));
         assert_eq!(parse_cal_id("301").ok(), Some(ItemId(301)));
         assert!(parse_cal_id("x-1").is_err());
-        assert_eq!(merge(vec![(1, 5), (3, 8), (10, 12)]), vec![(1, 8), (10, 12)]);
+        assert_eq!(
+            merge(vec![(1, 5), (3, 8), (10, 12)]),
+            vec![(1, 8), (10, 12)]
+        );
     }
 }

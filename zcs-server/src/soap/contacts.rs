@@ -71,7 +71,9 @@ fn file_as(c: &Contact) -> String {
     if !name.is_empty() {
         return name;
     }
-    for f in ["fullName", "nickname", "company", "email", "email2", "email3"] {
+    for f in [
+        "fullName", "nickname", "company", "email", "email2", "email3",
+    ] {
         if let Some(v) = c.field(f).filter(|v| !v.trim().is_empty()) {
             return v.trim().to_string();
         }

@@ -43,7 +43,9 @@ fn parse_conv_id(text: &str) -> ServiceResult<ItemId> {
         .ok()
         .filter(|i| *i != 0)
         .map(ItemId)
-        .ok_or_else(|| ServiceError::new(FaultCode::NoSuchItem, format!("no such conversation: {t}")))
+        .ok_or_else(|| {
+            ServiceError::new(FaultCode::NoSuchItem, format!("no such conversation: {t}"))
+        })
 }
 
 fn conv_fault(id: ItemId) -> impl Fn(StoreError) -> ServiceError {

@@ -129,7 +129,8 @@ fn build_tree(
     if depth != 0 {
         if let Some(kids) = by_parent.get(&f.id.0) {
             for k in kids {
-                el.children.push(build_tree(k, by_parent, depth - 1, extras));
+                el.children
+                    .push(build_tree(k, by_parent, depth - 1, extras));
             }
         }
         if let Some(links) = extras.links.get(&f.id.0) {
@@ -259,7 +260,10 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     };
     let mut tree = build_tree(root, &by_parent, depth, &extras);
     if let Some(r) = &remote {
-        tree.set("l", format!("{}:{}", r.owner.id, tree.attr("l").unwrap_or("1")));
+        tree.set(
+            "l",
+            format!("{}:{}", r.owner.id, tree.attr("l").unwrap_or("1")),
+        );
         tree.set("id", format!("{}:{}", r.owner.id, r.folder.0));
         tree.set("perm", super::share::perm_string(r.rights, r.freebusy));
         // LIMITATION: subfolders of a shared folder are listed without checking
@@ -302,7 +306,8 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
             (parent, last.to_string())
         }
     };
-    let created = match mb.create_folder(parent, &leaf).await {
+    let view = spec.attr("view");
+    let created = match mb.create_folder_with_view(parent, &leaf, view).await {
         Ok(f) => f,
         Err(zcs_store::StoreError::AlreadyExists { .. }) if fetch_if_exists => {
             let folders = mb.folders().await.map_err(store_fault)?;
@@ -318,8 +323,7 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         }
         Err(e) => return Err(store_fault(e)),
     };
-    // LIMITATION: view=, color/rgb, flags and grants given at creation are not stored;
-    // the folder inherits its parent's view.
+    // LIMITATION: color/rgb, flags and grants given at creation are not stored.
     let mut resp = response("CreateFolderResponse", NS_MAIL);
     resp.add(folder_element(&created));
     Ok(resp)

@@ -169,7 +169,11 @@ pub(crate) struct Remote {
 /// # Errors
 /// `account.NO_SUCH_ACCOUNT` for an owner that does not exist; `service.PERM_DENIED`
 /// when the caller has no right on the folder, or when there is no such folder.
-pub(crate) async fn remote_folder(ctx: &mut Ctx<'_>, owner: &str, id: &str) -> ServiceResult<Remote> {
+pub(crate) async fn remote_folder(
+    ctx: &mut Ctx<'_>,
+    owner: &str,
+    id: &str,
+) -> ServiceResult<Remote> {
     let me = ctx.target_account().await?;
     let owner_entry = owner_account(ctx, owner).await?;
     let folder = parse_id(id, FaultCode::NoSuchFolder)?;
@@ -282,18 +286,17 @@ pub(crate) async fn grant(
         .child("grant")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: grant"))?;
     let gt_text = g.req("gt")?;
-    let mut gt = GranteeType::parse(gt_text).ok_or_else(|| {
-        ServiceError::invalid_request(format!("invalid grantee type: {gt_text}"))
-    })?;
+    let mut gt = GranteeType::parse(gt_text)
+        .ok_or_else(|| ServiceError::invalid_request(format!("invalid grantee type: {gt_text}")))?;
     let (rights, fb) = parse_perm(g.attr("perm").unwrap_or(""))?;
     let d = g.attr("d").map(str::trim).filter(|d| !d.is_empty());
     let zid = g.attr("zid").map(str::trim).filter(|z| !z.is_empty());
     let mut secret = String::new();
     let grantee = match gt {
         GranteeType::User | GranteeType::Group => {
-            let key = zid.or(d).ok_or_else(|| {
-                ServiceError::invalid_request("grant needs a grantee (d or zid)")
-            })?;
+            let key = zid
+                .or(d)
+                .ok_or_else(|| ServiceError::invalid_request("grant needs a grantee (d or zid)"))?;
             match ctx.svc.prov.find_account(key).await? {
                 Some(a) if gt == GranteeType::User => a.id.to_string(),
                 _ => match ctx.svc.prov.find_group(key).await? {
@@ -314,9 +317,9 @@ pub(crate) async fn grant(
             }
         }
         GranteeType::Domain => {
-            let name = d.or(zid).ok_or_else(|| {
-                ServiceError::invalid_request("grant needs a domain (d)")
-            })?;
+            let name = d
+                .or(zid)
+                .ok_or_else(|| ServiceError::invalid_request("grant needs a domain (d)"))?;
             ctx.svc
                 .prov
                 .get_domain(&zcs_directory::EntryKey::Name(name.to_string()))

@@ -123,9 +123,10 @@ fn rrules(recur: &Element) -> ServiceResult<Vec<String>> {
                 .ok_or_else(|| ServiceError::invalid_request(format!("invalid freq: {f}")))?;
             let mut r = format!("FREQ={freq}");
             if let Some(i) = rule.child("interval").and_then(|i| i.attr("ival")) {
-                let n: u32 = i.trim().parse().map_err(|_| {
-                    ServiceError::invalid_request(format!("invalid interval: {i}"))
-                })?;
+                let n: u32 = i
+                    .trim()
+                    .parse()
+                    .map_err(|_| ServiceError::invalid_request(format!("invalid interval: {i}")))?;
                 r.push_str(&format!(";INTERVAL={n}"));
             }
             if let Some(c) = rule.child("count").and_then(|c| c.attr("num")) {
@@ -213,7 +214,12 @@ const CLASS: [(&str, &str); 3] = [
 ];
 
 /// The VCALENDAR for invite `m` (its `inv > comp`), with `uid`.
-pub(super) fn to_ical(m: &Element, uid: &str, task: bool, organizer: &str) -> ServiceResult<String> {
+pub(super) fn to_ical(
+    m: &Element,
+    uid: &str,
+    task: bool,
+    organizer: &str,
+) -> ServiceResult<String> {
     let inv = m
         .child("inv")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: inv"))?;
@@ -262,7 +268,10 @@ pub(super) fn to_ical(m: &Element, uid: &str, task: bool, organizer: &str) -> Se
     if let Some(fb) = comp.attr("fb").filter(|f| ["F", "B", "T", "O"].contains(f)) {
         lines.push(format!("X-MICROSOFT-CDO-INTENDEDSTATUS:{}", fb_long(fb)));
     }
-    if let Some(p) = comp.attr("priority").and_then(|p| p.trim().parse::<u8>().ok()) {
+    if let Some(p) = comp
+        .attr("priority")
+        .and_then(|p| p.trim().parse::<u8>().ok())
+    {
         lines.push(format!("PRIORITY:{}", p.min(9)));
     }
     if let Some(p) = comp
@@ -278,7 +287,9 @@ pub(super) fn to_ical(m: &Element, uid: &str, task: bool, organizer: &str) -> Se
     let or_cn = comp.child("or").and_then(|o| o.attr("d"));
     let has_attendees = comp.child("at").is_some();
     if has_attendees || comp.child("or").is_some() {
-        let cn = or_cn.map(|c| format!(";CN={}", param(c))).unwrap_or_default();
+        let cn = or_cn
+            .map(|c| format!(";CN={}", param(c)))
+            .unwrap_or_default();
         lines.push(format!("ORGANIZER{cn}:mailto:{}", esc(or)));
     }
     for at in comp.children_named("at") {
@@ -291,9 +302,15 @@ pub(super) fn to_ical(m: &Element, uid: &str, task: bool, organizer: &str) -> Se
             l.push_str(&format!(";CN={}", param(cn)));
         }
         let role = at.attr("role").and_then(|r| map_code(r, &ROLES));
-        l.push_str(&format!(";ROLE={}", role.unwrap_or_else(|| "REQ-PARTICIPANT".into())));
+        l.push_str(&format!(
+            ";ROLE={}",
+            role.unwrap_or_else(|| "REQ-PARTICIPANT".into())
+        ));
         let ptst = at.attr("ptst").and_then(|r| map_code(r, &PTST));
-        l.push_str(&format!(";PARTSTAT={}", ptst.unwrap_or_else(|| "NEEDS-ACTION".into())));
+        l.push_str(&format!(
+            ";PARTSTAT={}",
+            ptst.unwrap_or_else(|| "NEEDS-ACTION".into())
+        ));
         if at.bool_attr("rsvp", false)? {
             l.push_str(";RSVP=TRUE");
         }
@@ -332,7 +349,9 @@ fn fb_long(fb: &str) -> &'static str {
 fn body_text(m: &Element) -> Option<String> {
     let mut stack = vec![m.child("mp")?];
     while let Some(mp) = stack.pop() {
-        if mp.attr("ct").is_some_and(|c| c.eq_ignore_ascii_case("text/plain"))
+        if mp
+            .attr("ct")
+            .is_some_and(|c| c.eq_ignore_ascii_case("text/plain"))
             && let Some(c) = mp.attr("content")
         {
             return Some(c.to_string());
@@ -397,7 +416,10 @@ fn unesc(v: &str) -> String {
 
 /// The properties of the first VEVENT/VTODO of `ical` (sub-components skipped).
 fn component_props(ical: &str) -> Vec<Prop> {
-    let unfolded = ical.replace("\r\n ", "").replace("\r\n\t", "").replace("\n ", "");
+    let unfolded = ical
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "")
+        .replace("\n ", "");
     let mut out = Vec::new();
     let mut depth = 0;
     let mut inside = false;
@@ -517,7 +539,9 @@ pub(super) fn comp_element(item: &CalItem) -> Element {
                 let tag = if p.name == "DTSTART" { "s" } else { "e" };
                 let el = comp.add_new(tag);
                 el.set("d", p.value.clone());
-                if p.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE")) {
+                if p.param("VALUE")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+                {
                     all_day = true;
                 } else if let Some(tz) = p.param("TZID") {
                     el.set("tz", tz.to_string());
@@ -546,7 +570,9 @@ pub(super) fn comp_element(item: &CalItem) -> Element {
                 if let Some(s) = p.param("PARTSTAT").and_then(|s| short_code(s, &PTST)) {
                     el.set("ptst", s);
                 }
-                if p.param("RSVP").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+                if p.param("RSVP")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+                {
                     el.set("rsvp", "1");
                 }
             }
@@ -619,7 +645,6 @@ fn rule_element(value: &str) -> Element {
     add
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,7 +655,9 @@ mod tests {
         m.set("su", "Planning");
         let inv = m.add_new("inv");
         let comp = inv.add_new("comp");
-        comp.set("name", "Planning; Q1").set("loc", "Room 1").set("status", "CONF");
+        comp.set("name", "Planning; Q1")
+            .set("loc", "Room 1")
+            .set("status", "CONF");
         comp.add_new("s").set("d", "20261210T100000Z");
         comp.add_new("e").set("d", "20261210T110000Z");
         comp.add_new("or").set("a", "alice@example.com");
@@ -668,7 +695,10 @@ mod tests {
         let comp = comp_element(&item);
         assert_eq!(comp.attr("loc"), Some("Room 1"));
         assert_eq!(comp.attr("status"), Some("CONF"));
-        assert_eq!(comp.child("s").and_then(|s| s.attr("d")), Some("20261210T100000Z"));
+        assert_eq!(
+            comp.child("s").and_then(|s| s.attr("d")),
+            Some("20261210T100000Z")
+        );
         let at = comp.child("at").expect("attendee");
         assert_eq!(at.attr("role"), Some("OPT"));
         assert_eq!(at.attr("ptst"), Some("AC"));
@@ -686,7 +716,9 @@ mod tests {
         assert!(ical_date("20261210T1000").is_err());
         assert!(ical_date("20261210").is_ok());
         let mut m = invite();
-        m.children[0].children[0].children.retain(|c| c.name != "recur");
+        m.children[0].children[0]
+            .children
+            .retain(|c| c.name != "recur");
         let rule = m.children[0].children[0]
             .add_new("recur")
             .add_new("add")
