@@ -7,7 +7,8 @@
 //! state converges. Every application also records the record's sequence on its
 //! mailbox (`last_redo_seq`) and advances `store_state`, in the same transaction.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::DbConn;
+use sqlx::Row;
 use zcs_core::{Flags, ItemKind, MailboxId, folder};
 
 use crate::apply_items as items;
@@ -39,7 +40,7 @@ pub(crate) fn uid_validity(base: u32, change: i64) -> u32 {
 /// Applies `rec` with `conn` inside an open transaction. `checkpoint` is the highest
 /// sequence at or below which every record is already in the database.
 pub(crate) async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     rec: &RedoRecord,
     checkpoint: u64,
 ) -> Result<Applied, StoreError> {
@@ -278,7 +279,7 @@ pub(crate) async fn apply(
 }
 
 async fn create_mailbox(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     account: &str,
     base: u32,
@@ -332,7 +333,7 @@ async fn create_mailbox(
 }
 
 async fn delete_mailbox(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     seq: u64,
     ts: i64,
@@ -375,7 +376,7 @@ async fn delete_mailbox(
 }
 
 async fn delete_folder(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     change: i64,
@@ -462,7 +463,7 @@ async fn delete_folder(
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn tombstone(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     change: i64,
     item: i64,
@@ -492,7 +493,7 @@ pub(crate) async fn tombstone(
 
 /// Raises a folder's modseq to `change` (an item in it changed).
 pub(crate) async fn touch_folder(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     folder_id: i32,
     change: i64,
@@ -502,7 +503,7 @@ pub(crate) async fn touch_folder(
 
 /// Adds to a folder's counters and raises its modseq to `change`.
 pub(crate) async fn adjust_folder(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     folder_id: i32,
     count: i64,
@@ -529,7 +530,7 @@ pub(crate) async fn adjust_folder(
 
 /// Raises the mailbox's item id and change number checkpoints.
 async fn bump(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     item_id: Option<i32>,
     change: i64,
@@ -549,7 +550,7 @@ async fn bump(
 
 /// Records that `seq` is applied: on its mailbox, and in the store-wide redo state.
 async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     seq: u64,
     checkpoint: u64,

@@ -6,7 +6,8 @@
 //! with a warning so replay over a partly applied state converges, and "put" records
 //! are upserts so applying one twice leaves one row.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::DbConn;
+use sqlx::Row;
 use zcs_core::{ItemKind, MailboxId};
 
 use crate::apply::{adjust_folder, tombstone, touch_folder};
@@ -21,7 +22,7 @@ use crate::redo::codec_items::{
 /// is created with subject `norm` and the `promote` messages join it; a real
 /// conversation takes the change number.
 pub(crate) async fn thread_message(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     conv: i32,
     promote: &[i32],
@@ -83,7 +84,7 @@ pub(crate) async fn thread_message(
 /// Removes conversation `conv` when no message is left in it; otherwise raises its
 /// change number. Virtual conversations (negative ids) have no row.
 pub(crate) async fn conversation_lost_message(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     conv: i32,
     change: i64,
@@ -121,7 +122,7 @@ pub(crate) async fn conversation_lost_message(
 
 /// Drops every conversation row of `mb` that has no message left (after a bulk delete).
 pub(crate) async fn drop_empty_conversations(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -137,7 +138,7 @@ pub(crate) async fn drop_empty_conversations(
 
 /// Copies message `id` into the dumpster (before the caller deletes it).
 pub(crate) async fn to_dumpster(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     change: i64,
@@ -164,7 +165,7 @@ pub(crate) async fn to_dumpster(
 /// Brings dumpster item `id` back into `folder` with IMAP UID `uid`, alone in its
 /// virtual conversation. LIMITATION: its tags are not restored.
 pub(crate) async fn recover(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     (id, folder, uid): (i32, i32, i32),
     change: i64,
@@ -217,7 +218,7 @@ pub(crate) async fn recover(
 
 /// Removes dumpster item `id` for good; returns its blob digest.
 pub(crate) async fn purge_dumpster(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
 ) -> Result<Option<String>, StoreError> {
@@ -233,7 +234,7 @@ pub(crate) async fn purge_dumpster(
 }
 
 pub(crate) async fn put_contact(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     c: &ContactRecord,
     ts: i64,
@@ -286,7 +287,7 @@ pub(crate) async fn put_contact(
 }
 
 pub(crate) async fn put_cal_item(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     c: &CalItemRecord,
     ts: i64,
@@ -335,7 +336,7 @@ pub(crate) async fn put_cal_item(
 
 /// Saves a document revision; returns the digests of the revisions it dropped.
 pub(crate) async fn save_document(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     d: &DocumentRecord,
     ts: i64,
@@ -398,7 +399,7 @@ pub(crate) async fn save_document(
 }
 
 pub(crate) async fn create_link(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     l: &LinkRecord,
 ) -> Result<(), StoreError> {
@@ -427,7 +428,7 @@ pub(crate) async fn create_link(
 }
 
 pub(crate) async fn set_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     g: &GrantRecord,
 ) -> Result<(), StoreError> {
@@ -474,7 +475,7 @@ const ITEM_TABLES: &[(&str, &str)] = &[
 /// Deletes item `id` from whichever non-message table holds it, with a tombstone;
 /// returns the blob digests it released (document revisions).
 pub(crate) async fn delete_item(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     change: i64,
@@ -525,7 +526,7 @@ pub(crate) async fn delete_item(
 /// Deletes every non-message item in folder `fid` (a folder being deleted), with its
 /// grants; returns the blob digests released.
 pub(crate) async fn delete_folder_items(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     fid: i32,
     change: i64,
@@ -558,7 +559,7 @@ pub(crate) async fn delete_folder_items(
 /// Every row of the item model tables of `mb` removed (mailbox deletion); returns the
 /// blob digests they referenced.
 pub(crate) async fn delete_mailbox_items(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
 ) -> Result<Vec<String>, StoreError> {
     let mut digests: Vec<String> = sqlx::query_scalar(
@@ -593,7 +594,7 @@ pub(crate) async fn delete_mailbox_items(
 }
 
 async fn old_folder(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     table: &str,
     mb: MailboxId,
     id: i32,
@@ -612,7 +613,7 @@ async fn old_folder(
 /// "moved" tombstone; both folders take the change number.
 #[allow(clippy::too_many_arguments)]
 async fn moved_from(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     old: Option<i32>,
     id: i32,

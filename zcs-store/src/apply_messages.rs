@@ -4,7 +4,8 @@
 //! As everywhere in `crate::apply`, a missing row is skipped with a warning so replay
 //! over a partly applied state converges.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::DbConn;
+use sqlx::Row;
 use zcs_core::{Flags, ItemKind, MailboxId};
 
 use crate::apply::{adjust_folder, tombstone};
@@ -13,7 +14,7 @@ use crate::apply_tags as tags;
 use crate::error::{DbContext, StoreError};
 
 pub(crate) async fn set_flags(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     flags: u32,
@@ -55,7 +56,7 @@ pub(crate) async fn set_flags(
 }
 
 pub(crate) async fn copy_one(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     src: i32,
     new: i32,
@@ -94,7 +95,7 @@ pub(crate) async fn copy_one(
 }
 
 pub(crate) async fn move_one(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     uid: i32,
@@ -148,7 +149,7 @@ pub(crate) async fn move_one(
 }
 
 pub(crate) async fn delete_one(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     change: i64,
@@ -197,7 +198,7 @@ pub(crate) async fn delete_one(
 }
 
 async fn unread_and_size(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
 ) -> Result<(i64, i64), StoreError> {

@@ -7,7 +7,8 @@
 //! changes through MODSEQ. As everywhere in `crate::apply`, a missing row is skipped
 //! with a warning so replay over a partly applied state converges.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::DbConn;
+use sqlx::Row;
 use zcs_core::MailboxId;
 
 use crate::error::{DbContext, StoreError};
@@ -16,7 +17,7 @@ use crate::error::{DbContext, StoreError};
 pub(crate) const TAG_ID_LIMIT: i32 = 256;
 
 pub(crate) async fn create_tag(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     change: i64,
     id: i32,
@@ -51,7 +52,7 @@ pub(crate) async fn create_tag(
 }
 
 pub(crate) async fn rename_tag(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     change: i64,
     id: i32,
@@ -81,7 +82,7 @@ pub(crate) async fn rename_tag(
 }
 
 pub(crate) async fn delete_tag(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     change: i64,
     id: i32,
@@ -109,7 +110,7 @@ pub(crate) async fn delete_tag(
 /// Gives `item` exactly the tags `tags` (ids of tags that no longer exist are
 /// ignored) and stamps it with `change`.
 pub(crate) async fn set_item_tags(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     item: i32,
     tags: &[i32],
@@ -154,7 +155,7 @@ pub(crate) async fn set_item_tags(
 
 /// Gives the copy `new` the tags of `src`.
 pub(crate) async fn copy_tags(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     src: i32,
     new: i32,
@@ -174,7 +175,7 @@ pub(crate) async fn copy_tags(
 
 /// Forgets the tags of a deleted item.
 pub(crate) async fn forget_item(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     item: i32,
 ) -> Result<(), StoreError> {
@@ -188,7 +189,7 @@ pub(crate) async fn forget_item(
 }
 
 async fn items_with_tag(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     tag: i32,
 ) -> Result<Vec<i32>, StoreError> {
@@ -206,7 +207,7 @@ async fn items_with_tag(
 /// Rewrites `tag_names` of `item` from `tagged_item`, and stamps the item and its
 /// folder with `change`.
 pub(crate) async fn refresh_item(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mb: MailboxId,
     item: i32,
     change: i64,

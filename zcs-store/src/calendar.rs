@@ -7,7 +7,7 @@
 //! Deleting goes through [`Mailbox::delete_items`].
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use zcs_core::{Flags, ItemId, ItemKind};
 
 use crate::cal_parse;
@@ -23,7 +23,7 @@ const MAX_ICAL_LEN: usize = 1 << 20;
 const CAL_COLUMNS: &str = "id, type, folder_id, flags, uid, ical, summary, start_ms, end_ms, \
                            recurring, organizer, attendees, modseq";
 
-fn cal_from_row(r: &SqliteRow) -> Result<CalItem, StoreError> {
+fn cal_from_row(r: &AnyRow) -> Result<CalItem, StoreError> {
     let get = |n: &'static str| r.try_get::<i64, _>(n).db("read calendar row");
     let attendees: String = r.try_get("attendees").db("read calendar row")?;
     Ok(CalItem {

@@ -7,7 +7,7 @@
 //! the contacts across all address books (`mail.TOO_MANY_CONTACTS`).
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use zcs_core::{Flags, ItemId, folder};
 
 use crate::error::{DbContext, StoreError};
@@ -52,7 +52,7 @@ fn check_contact(fields: &[(String, String)], members: &[ContactMember]) -> Resu
     Ok(())
 }
 
-fn contact_from_row(r: &SqliteRow) -> Result<Contact, StoreError> {
+fn contact_from_row(r: &AnyRow) -> Result<Contact, StoreError> {
     let get = |n: &'static str| r.try_get::<i64, _>(n).db("read contact row");
     let fields: String = r.try_get("fields").db("read contact row")?;
     let members: String = r.try_get("members").db("read contact row")?;

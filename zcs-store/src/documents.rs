@@ -15,7 +15,7 @@
 //! cannot be renamed or moved yet.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use zcs_core::{ItemId, ItemKind, ZimbraId};
 
 use crate::blob::digest_of;
@@ -29,7 +29,7 @@ use crate::redo::codec_items::{DocumentRecord, LinkRecord};
 const DOC_COLUMNS: &str =
     "id, folder_id, name, content_type, version, size, blob_digest, author, modseq";
 
-fn doc_from_row(r: &SqliteRow) -> Result<Document, StoreError> {
+fn doc_from_row(r: &AnyRow) -> Result<Document, StoreError> {
     let get = |n: &'static str| r.try_get::<i64, _>(n).db("read document row");
     Ok(Document {
         id: ItemId(get("id")? as i32),
@@ -349,7 +349,7 @@ impl Mailbox {
             .ok_or_else(|| StoreError::NoSuchItem(id.to_string()))
     }
 
-    async fn links(&self, kind: ItemKind) -> Result<Vec<SqliteRow>, StoreError> {
+    async fn links(&self, kind: ItemKind) -> Result<Vec<AnyRow>, StoreError> {
         self.check_maintenance()?;
         sqlx::query(
             "SELECT id, parent_id, name, owner_id, remote_id, view, query, types, sort_by,

@@ -335,7 +335,7 @@ async fn move_all(
 
 /// The distinct digests of items matching any policy.
 async fn select(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Db,
     policies: &[HsmPolicy],
 ) -> Result<BTreeSet<String>, StoreError> {
     let mut out = BTreeSet::new();
@@ -375,7 +375,7 @@ async fn select(
 }
 
 /// Every folder's lower-cased path (`/inbox/sub`) by (mailbox, folder id).
-async fn folder_paths(pool: &sqlx::SqlitePool) -> Result<HashMap<(i64, i64), String>, StoreError> {
+async fn folder_paths(pool: &crate::db::Db) -> Result<HashMap<(i64, i64), String>, StoreError> {
     let rows: Vec<(i64, i64, i64, String)> =
         sqlx::query_as("SELECT mailbox_id, id, parent_id, name FROM folder")
             .fetch_all(pool)

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use crate::db::DbConn;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 use zcs_core::{Flags, ItemId, MailboxId, folder};
 
 use crate::error::{DbContext, StoreError};
@@ -21,7 +22,7 @@ macro_rules! message_columns {
 }
 
 /// A message row selected with [`message_columns!`].
-pub(crate) fn message_from_row(row: &SqliteRow) -> Result<MessageMeta, StoreError> {
+pub(crate) fn message_from_row(row: &AnyRow) -> Result<MessageMeta, StoreError> {
     let get_i64 = |name: &'static str| row.try_get::<i64, _>(name).db("read message row");
     let tag_names: String = row.try_get("tag_names").db("read message row")?;
     Ok(MessageMeta {
@@ -70,7 +71,7 @@ pub(crate) struct FolderRow {
 
 /// Every folder of `mailbox`, including ROOT and USER_ROOT, by id.
 pub(crate) async fn load_folders(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mailbox: MailboxId,
 ) -> Result<HashMap<i32, FolderRow>, StoreError> {
     let rows = sqlx::query(
@@ -178,7 +179,7 @@ pub(crate) fn subtree(folders: &HashMap<i32, FolderRow>, root: i32) -> Vec<i32> 
 
 /// Reads one message by id, `None` when the mailbox has no such message.
 pub(crate) async fn message_by_id(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConn,
     mailbox: MailboxId,
     id: ItemId,
 ) -> Result<Option<MessageMeta>, StoreError> {

@@ -7,15 +7,15 @@
 //! Migrations: version 1 (no tags) gains `mailbox.tag_id_checkpoint`; the tag tables
 //! are created when missing. Version 3 adds the item model beyond messages (see
 //! `ITEM_SCHEMA`) and the columns in `ADDED_COLUMNS`, added to older files in place.
-//! LIMITATION: only SQLite, one file (no shards yet).
+//! The same statements build the schema on SQLite, MariaDB and PostgreSQL: [`ddl`]
+//! maps the types, and the migrations check columns through each engine's own means.
+//! LIMITATION: SQLite is one file (no shards yet).
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AssertSqlSafe;
 
+use crate::db::{Backend, Db, DbConn};
 use crate::error::{DbContext, StoreError};
 
 /// The schema version this code writes.
@@ -287,9 +287,108 @@ const ITEM_SCHEMA: &[&str] = &[
     )",
 ];
 
-/// Adds the columns of [`ADDED_COLUMNS`] a file lacks.
-async fn add_missing_columns(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+/// Text columns MariaDB must hold as `VARCHAR` because a key or index covers them
+/// whole: (table, column). Names and ids are short (folder and tag names are at most
+/// 128 characters in Zimbra, digests 44).
+const MYSQL_KEY_COLUMNS: &[(&str, &str)] = &[
+    ("mailbox", "account_id"),
+    ("deleted_mailbox", "account_id"),
+    ("folder", "name"),
+    ("mail_item", "blob_digest"),
+    ("tag", "lname"),
+    ("volume", "name"),
+    ("dumpster_item", "blob_digest"),
+    ("cal_item", "uid"),
+    ("document", "name"),
+    ("document", "blob_digest"),
+    ("revision", "blob_digest"),
+    ("acl", "grantee_id"),
+];
+
+/// Long text columns MariaDB indexes by a prefix of this many characters.
+const MYSQL_INDEX_PREFIX: &[&str] = &["message_id", "norm_subject"];
+
+/// A DDL statement of this file (SQLite's types) in `backend`'s types: 64-bit
+/// `BIGINT` for `INTEGER` on the servers; on MariaDB `VARCHAR(255)` for key text,
+/// `MEDIUMTEXT` for other text (its `TEXT` stops at 64 KiB), InnoDB with utf8mb4 and a
+/// binary collation, prefix lengths on long indexed text and no partial indexes.
+pub(crate) fn ddl(backend: Backend, stmt: &str) -> String {
+    match backend {
+        Backend::Sqlite => stmt.to_string(),
+        Backend::Postgres => replace_word(stmt, "INTEGER", "BIGINT"),
+        Backend::MySql => {
+            let s = replace_word(stmt, "INTEGER", "BIGINT");
+            let trimmed = s.trim_start();
+            if let Some(rest) = trimmed.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
+                let table = rest.split_whitespace().next().unwrap_or("");
+                let mut out = String::with_capacity(s.len() + 64);
+                for line in s.lines() {
+                    let col = line.split_whitespace().next().unwrap_or("");
+                    let key = MYSQL_KEY_COLUMNS.contains(&(table, col));
+                    if key {
+                        out.push_str(&replace_word(line, "TEXT", "VARCHAR(255)"));
+                    } else {
+                        out.push_str(&replace_word(line, "TEXT", "MEDIUMTEXT"));
+                    }
+                    out.push('\n');
+                }
+                let out = out.trim_end().to_string();
+                format!("{out} ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+            } else if trimmed.starts_with("CREATE ") && trimmed.contains(" INDEX ") {
+                let s = match s.find(" WHERE ") {
+                    Some(at) => s[..at].to_string(),
+                    None => s,
+                };
+                let mut s = s;
+                for col in MYSQL_INDEX_PREFIX {
+                    s = replace_word(&s, col, &format!("{col}(191)"));
+                }
+                s
+            } else if trimmed.starts_with("ALTER TABLE") {
+                replace_word(&s, "TEXT", "MEDIUMTEXT")
+            } else {
+                s
+            }
+        }
+    }
+}
+
+/// `text` with every whole-word `word` replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before_ok = rest[..at].chars().next_back().is_none_or(|c| !is_ident(c));
+        let after = &rest[at + word.len()..];
+        let after_ok = after.chars().next().is_none_or(|c| !is_ident(c));
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { with } else { word });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs one DDL statement of this file on `conn`'s engine.
+async fn run_ddl(conn: &mut DbConn, stmt: &str, step: &'static str) -> Result<(), StoreError> {
+    let text = ddl(conn.backend(), stmt);
+    sqlx::query(AssertSqlSafe(text))
+        .execute(&mut *conn)
+        .await
+        .db(step)?;
+    Ok(())
+}
+
+/// Adds the columns of [`ADDED_COLUMNS`] a database lacks.
+async fn add_missing_columns(conn: &mut DbConn) -> Result<(), StoreError> {
     for (table, column, decl) in ADDED_COLUMNS {
+        if conn.backend() != Backend::Sqlite {
+            // MariaDB and PostgreSQL both know `ADD COLUMN IF NOT EXISTS`.
+            let stmt = format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}");
+            run_ddl(conn, &stmt, "migrate schema to 3").await?;
+            continue;
+        }
         let has: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
                 .bind(table)
@@ -309,8 +408,12 @@ async fn add_missing_columns(conn: &mut sqlx::SqliteConnection) -> Result<(), St
     Ok(())
 }
 
-/// Brings a version 1 database (no tags) to version 2.
-async fn migrate_v1(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+/// Brings a version 1 SQLite database (no tags) to version 2. The servers never held
+/// version 1.
+async fn migrate_v1(conn: &mut DbConn) -> Result<(), StoreError> {
+    if conn.backend() != Backend::Sqlite {
+        return Ok(());
+    }
     let has: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pragma_table_info('mailbox') WHERE name = 'tag_id_checkpoint'",
     )
@@ -326,34 +429,24 @@ async fn migrate_v1(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Opens (creating when missing) the SQLite file at `path` in WAL mode with
-/// `synchronous=NORMAL` (the redo log, not the database, is what makes a change
-/// durable) and creates the schema.
-pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool, StoreError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::io("create database dir", parent, e))?;
-    }
-    let opts = SqliteConnectOptions::from_str("sqlite://")
-        .db("parse sqlite options")?
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(false);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(opts)
-        .await
-        .db("open database")?;
+/// Opens (creating when missing) the SQLite file at `path` (see [`Db::open_sqlite`])
+/// and creates or migrates the schema.
+pub(crate) async fn open_pool(path: &Path) -> Result<Db, StoreError> {
+    let db = Db::open_sqlite(path).await?;
+    ensure(&db).await?;
+    Ok(db)
+}
 
-    let mut tx = pool.begin().await.db("begin schema")?;
+/// Creates the schema when missing and migrates an older one, on any engine: the
+/// migrations are the version steps below, run in one transaction (MariaDB commits each
+/// DDL statement by itself; every step is idempotent, so a cut run is resumed).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the database was written by a newer schema.
+pub(crate) async fn ensure(db: &Db) -> Result<(), StoreError> {
+    let mut tx = db.begin().await.db("begin schema")?;
     for stmt in SCHEMA {
-        sqlx::query(*stmt)
-            .execute(&mut *tx)
-            .await
-            .db("create schema")?;
+        run_ddl(&mut tx, stmt, "create schema").await?;
     }
     let version: i64 = sqlx::query_scalar("SELECT schema_version FROM store_state WHERE id = 1")
         .fetch_one(&mut *tx)
@@ -369,10 +462,7 @@ pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool, StoreError> {
     }
     add_missing_columns(&mut tx).await?;
     for stmt in ITEM_SCHEMA {
-        sqlx::query(*stmt)
-            .execute(&mut *tx)
-            .await
-            .db("create item schema")?;
+        run_ddl(&mut tx, stmt, "create item schema").await?;
     }
     sqlx::query("UPDATE store_state SET schema_version = ? WHERE id = 1")
         .bind(SCHEMA_VERSION)
@@ -380,5 +470,35 @@ pub(crate) async fn open_pool(path: &Path) -> Result<SqlitePool, StoreError> {
         .await
         .db("record schema version")?;
     tx.commit().await.db("commit schema")?;
-    Ok(pool)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mariadb_ddl_types() {
+        let t = ddl(
+            Backend::MySql,
+            "CREATE TABLE IF NOT EXISTS tag (\n    mailbox_id INTEGER NOT NULL,\n    \
+             lname TEXT NOT NULL,\n    name TEXT NOT NULL\n)",
+        );
+        assert!(t.contains("mailbox_id BIGINT NOT NULL"), "{t}");
+        assert!(t.contains("lname VARCHAR(255) NOT NULL"), "{t}");
+        assert!(t.contains("name MEDIUMTEXT NOT NULL"), "{t}");
+        assert!(t.ends_with("COLLATE=utf8mb4_bin"), "{t}");
+        let i = ddl(
+            Backend::MySql,
+            "CREATE INDEX IF NOT EXISTS m ON mail_item (mailbox_id, message_id) WHERE x = 0",
+        );
+        assert_eq!(
+            i,
+            "CREATE INDEX IF NOT EXISTS m ON mail_item (mailbox_id, message_id(191))"
+        );
+        assert_eq!(
+            ddl(Backend::Postgres, "a INTEGER NOT NULL, b INTEGERS"),
+            "a BIGINT NOT NULL, b INTEGERS"
+        );
+    }
 }

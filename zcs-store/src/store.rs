@@ -14,7 +14,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use sqlx::SqlitePool;
 use tokio::sync::Mutex as AsyncMutex;
 use zcs_core::{ItemId, MailboxId, ZimbraId};
 
@@ -37,7 +36,7 @@ pub struct Store {
 
 pub(crate) struct Inner {
     redo_dir: std::path::PathBuf,
-    pub pool: SqlitePool,
+    pub pool: crate::db::Db,
     pub blobs: Arc<Blobs>,
     redo: RedoLog,
     /// Serializes write transactions (SQLite has one writer).
@@ -481,7 +480,7 @@ pub(crate) const BLOB_REFS: &str = "SELECT
     + (SELECT COUNT(*) FROM dumpster_item WHERE blob_digest = ?1)
     + (SELECT COUNT(*) FROM revision WHERE blob_digest = ?1)";
 
-async fn release_blobs(pool: &SqlitePool, blobs: &Arc<Blobs>, digests: Vec<String>) {
+async fn release_blobs(pool: &crate::db::Db, blobs: &Arc<Blobs>, digests: Vec<String>) {
     for d in digests {
         let refs: Result<i64, _> = sqlx::query_scalar(BLOB_REFS).bind(&d).fetch_one(pool).await;
         match refs {
@@ -501,7 +500,7 @@ async fn release_blobs(pool: &SqlitePool, blobs: &Arc<Blobs>, digests: Vec<Strin
 /// Re-applies the records the database missed. Returns the highest sequence known
 /// (log or database), which the writer continues after.
 async fn replay(
-    pool: &SqlitePool,
+    pool: &crate::db::Db,
     blobs: &Arc<Blobs>,
     records: &[RedoRecord],
     report: &mut RecoveryReport,
@@ -611,7 +610,7 @@ enum Replay {
     Skip,
 }
 
-async fn needs_replay(pool: &SqlitePool, rec: &RedoRecord) -> Result<Replay, StoreError> {
+async fn needs_replay(pool: &crate::db::Db, rec: &RedoRecord) -> Result<Replay, StoreError> {
     let last: Option<i64> = sqlx::query_scalar("SELECT last_redo_seq FROM mailbox WHERE id = ?")
         .bind(rec.mailbox.0)
         .fetch_optional(pool)

@@ -6,7 +6,7 @@
 //! before the change that uses them.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use zcs_core::ItemId;
 
 use crate::apply_tags::TAG_ID_LIMIT;
@@ -29,7 +29,7 @@ macro_rules! tag_select {
     };
 }
 
-fn tag_from_row(r: &SqliteRow) -> Result<Tag, StoreError> {
+fn tag_from_row(r: &AnyRow) -> Result<Tag, StoreError> {
     let get = |n: &'static str| r.try_get::<i64, _>(n).db("read tag row");
     Ok(Tag {
         id: ItemId(get("id")? as i32),

@@ -374,7 +374,7 @@ impl Store {
 /// Copies every per-mailbox row of `from` in the database at `source` into mailbox `to`
 /// (replacing the rows it had) and its counters, in one transaction. Returns rows copied.
 async fn copy_rows(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Db,
     source: &Path,
     from: i64,
     to: MailboxId,
@@ -399,7 +399,7 @@ async fn copy_rows(
 }
 
 async fn copy_attached(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::DbConn,
     from: i64,
     to: MailboxId,
 ) -> Result<u64, StoreError> {

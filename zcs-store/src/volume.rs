@@ -10,8 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlx::SqlitePool;
-
 use crate::error::{DbContext, StoreError};
 
 /// What a volume holds (Zimbra's volume types and their numbers).
@@ -119,7 +117,7 @@ pub fn mirror_path(db_path: &Path) -> PathBuf {
 /// it may run beside a server holding the store (SQLite WAL), which sees the changes
 /// through the mirror file.
 pub struct VolumeAdmin {
-    pool: SqlitePool,
+    pool: crate::db::Db,
     db_path: PathBuf,
 }
 
