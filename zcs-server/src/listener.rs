@@ -1,10 +1,12 @@
 //! The accept loop the IMAP and POP3 listeners share: accept until shutdown, cap how
-//! many connections are served at once (a refused client gets the protocol's "busy"
-//! line), run one task per connection, and drain them within a grace period at the end.
+//! many connections are served at once and how many of them one client address may
+//! hold (a refused client gets the protocol's "busy" line), run one task per
+//! connection, and drain them within a grace period at the end.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -13,11 +15,14 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-/// How one listener accepts: its protocol name for logs, its connection cap, how long
-/// open connections get at shutdown, and the line a client over the cap receives.
+/// How one listener accepts: its protocol name for logs, its connection caps, how long
+/// open connections get at shutdown, and the line a client over a cap receives.
 pub struct AcceptPolicy {
     pub proto: &'static str,
     pub max_connections: usize,
+    /// Most connections one client address may hold at once, so that one address
+    /// cannot take every slot; 0: no per-address cap.
+    pub max_per_ip: usize,
     pub shutdown_grace: Duration,
     pub busy_reply: &'static [u8],
 }
@@ -42,6 +47,7 @@ where
 {
     let proto = policy.proto;
     let slots = Arc::new(Semaphore::new(policy.max_connections.max(1)));
+    let per_ip = PerIp::new(policy.max_per_ip);
     let mut tasks = JoinSet::new();
     // Replaces a dropped shutdown sender so `changed()` waits instead of failing.
     let mut keep_alive: Option<watch::Sender<bool>> = None;
@@ -73,14 +79,14 @@ where
             Err(e) => return Err(e),
         };
         let _ = stream.set_nodelay(true);
+        let Some(ip_slot) = per_ip.acquire(peer.ip()) else {
+            tracing::warn!(proto, ip = %peer, "too many connections from this address");
+            refuse(&mut tasks, stream, policy.busy_reply);
+            continue;
+        };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(proto, ip = %peer, "too many connections");
-            let busy = policy.busy_reply;
-            tasks.spawn(async move {
-                let mut stream = stream;
-                let _ = stream.write_all(busy).await;
-                let _ = stream.shutdown().await;
-            });
+            refuse(&mut tasks, stream, policy.busy_reply);
             continue;
         };
         // The session's log context: its task name and client address now, the
@@ -91,6 +97,7 @@ where
             async move {
                 session.await;
                 drop(permit);
+                drop(ip_slot);
             }
             .instrument(span),
         );
@@ -106,6 +113,70 @@ where
         while tasks.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// Answers a client over a cap with the busy line and closes, in its own task so a
+/// client that does not read cannot stall the accept loop.
+fn refuse(tasks: &mut JoinSet<()>, mut stream: TcpStream, busy: &'static [u8]) {
+    tasks.spawn(async move {
+        let write = async {
+            let _ = stream.write_all(busy).await;
+            let _ = stream.shutdown().await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
+    });
+}
+
+/// How many connections each client address holds now.
+#[derive(Clone)]
+struct PerIp {
+    max: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection counted against its address; uncounted when dropped.
+struct IpSlot {
+    ip: IpAddr,
+    table: Option<PerIp>,
+}
+
+impl PerIp {
+    fn new(max: usize) -> PerIp {
+        PerIp {
+            max,
+            open: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Counts one more connection from `ip`; `None` when it already holds `max`.
+    fn acquire(&self, ip: IpAddr) -> Option<IpSlot> {
+        if self.max == 0 {
+            return Some(IpSlot { ip, table: None });
+        }
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            ip,
+            table: Some(self.clone()),
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let Some(table) = &self.table else { return };
+        let mut open = table.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// The span a session runs in, named as Zimbra names its server threads, with the
@@ -132,4 +203,33 @@ fn is_transient(e: &std::io::Error) -> bool {
     ) || [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM]
         .iter()
         .any(|&code| e.raw_os_error() == Some(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_address_gets_at_most_its_share_and_gets_it_back() {
+        let table = PerIp::new(2);
+        let a: IpAddr = "192.0.2.1".parse().expect("ip");
+        let b: IpAddr = "192.0.2.2".parse().expect("ip");
+        let first = table.acquire(a).expect("first");
+        let _second = table.acquire(a).expect("second");
+        assert!(table.acquire(a).is_none());
+        assert!(
+            table.acquire(b).is_some(),
+            "another address is not affected"
+        );
+        drop(first);
+        assert!(table.acquire(a).is_some());
+    }
+
+    #[test]
+    fn zero_means_no_per_address_cap() {
+        let table = PerIp::new(0);
+        let a: IpAddr = "192.0.2.1".parse().expect("ip");
+        let held: Vec<_> = (0..1000).filter_map(|_| table.acquire(a)).collect();
+        assert_eq!(held.len(), 1000);
+    }
 }

@@ -1,17 +1,20 @@
 //! The IMAP listeners: IMAP with STARTTLS on `zimbraImapBindPort` (login before TLS
 //! only with `zimbraImapCleartextLoginEnabled`) and implicit TLS on
 //! `zimbraImapSSLBindPort` (RFC 8314), each switchable off by its
-//! `zimbraImap*ServerEnabled` attribute; `zimbraImapMaxConnections` caps each.
+//! `zimbraImap*ServerEnabled` attribute; `zimbraImapMaxConnections` caps each, the
+//! local-config `zcs_imap_max_connections_per_ip` (default 50) caps one client address,
+//! and `imap_max_idle_time` (seconds, default 60) drops clients idle before login.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{Context, Planned, PortFrom, tls_handshake};
+use super::{Context, Planned, PortFrom, implicit_tls};
 use crate::imap::{self, ImapBackend, ImapConfig};
-use crate::listener::{AcceptPolicy, accept_loop};
+use crate::listener::AcceptPolicy;
 
 /// The listeners of this front end.
 pub fn listeners() -> Vec<Planned> {
@@ -51,6 +54,8 @@ fn config(ctx: &Context, implicit_tls: bool) -> ImapConfig {
         starttls: if implicit_tls { None } else { ctx.acceptor() },
         cleartext_login: implicit_tls || ctx.server_flag("zimbraImapCleartextLoginEnabled", false),
         max_connections,
+        max_connections_per_ip: lc_number(ctx, "zcs_imap_max_connections_per_ip", 50) as usize,
+        login_timeout: Duration::from_secs(lc_number(ctx, "imap_max_idle_time", 60).max(1)),
         ..ImapConfig::default()
     }
 }
@@ -76,27 +81,28 @@ fn spawn_imaps(
 ) -> JoinHandle<()> {
     let config = Arc::new(config(&ctx, true));
     let backend: Arc<dyn ImapBackend> = ctx.imap_backend.clone();
-    let acceptor = ctx.acceptor();
-    tokio::spawn(async move {
-        let Some(acceptor) = acceptor else { return };
-        let policy = AcceptPolicy {
-            proto: "imaps",
-            max_connections: config.max_connections,
-            shutdown_grace: config.shutdown_grace,
-            // Written before the handshake, so a TLS client sees a failed handshake.
-            busy_reply: b"",
-        };
-        let served = accept_loop(listener, policy, shutdown, move |stream, peer, rx| {
-            let (config, backend, acceptor) = (config.clone(), backend.clone(), acceptor.clone());
-            async move {
-                if let Some(tls) = tls_handshake(&acceptor, stream, peer, "imaps").await {
-                    imap::serve_connection(tls, peer, config, backend, rx).await;
-                }
-            }
-        })
-        .await;
-        if let Err(e) = served {
-            tracing::error!(proto = "imaps", error = %e, "listener failed");
-        }
-    })
+    let policy = AcceptPolicy {
+        proto: "imaps",
+        max_connections: config.max_connections,
+        max_per_ip: config.max_connections_per_ip,
+        shutdown_grace: config.shutdown_grace,
+        // Written before the handshake, so a TLS client sees a failed handshake.
+        busy_reply: b"",
+    };
+    implicit_tls::spawn(
+        listener,
+        policy,
+        ctx.acceptor(),
+        shutdown,
+        move |tls, peer, rx| imap::serve_connection(tls, peer, config.clone(), backend.clone(), rx),
+    )
+}
+
+/// A local-config number, or `default` when unset or unparsable.
+fn lc_number(ctx: &Context, key: &str, default: u64) -> u64 {
+    ctx.subs
+        .lc
+        .get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }

@@ -1,17 +1,21 @@
 //! The POP3 listeners: POP3 with STLS on `zimbraPop3BindPort` (USER/PASS before TLS
 //! only with `zimbraPop3CleartextLoginEnabled`) and implicit TLS on
 //! `zimbraPop3SSLBindPort` (RFC 8314), each switchable off by its
-//! `zimbraPop3*ServerEnabled` attribute. Both share one maildrop lock table, so a
+//! `zimbraPop3*ServerEnabled` attribute; `zimbraPop3MaxConnections` caps each, the
+//! local-config `zcs_pop3_max_connections_per_ip` (default 50) caps one client address,
+//! and `pop3_max_idle_time` (seconds, default 60) drops clients idle before login. Both
+//! share one maildrop lock table, so a
 //! maildrop is locked across them (RFC 1939 §8).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{Context, Planned, PortFrom, tls_handshake};
-use crate::listener::{AcceptPolicy, accept_loop};
+use super::{Context, Planned, PortFrom, implicit_tls};
+use crate::listener::AcceptPolicy;
 use crate::pop3::{self, Pop3Backend, Pop3Config};
 
 /// The listeners of this front end.
@@ -51,6 +55,8 @@ fn config(ctx: &Context, implicit_tls: bool) -> Pop3Config {
         cleartext_login: implicit_tls || ctx.server_flag("zimbraPop3CleartextLoginEnabled", false),
         starttls: if implicit_tls { None } else { ctx.acceptor() },
         max_connections,
+        max_connections_per_ip: lc_number(ctx, "zcs_pop3_max_connections_per_ip", 50) as usize,
+        login_timeout: Duration::from_secs(lc_number(ctx, "pop3_max_idle_time", 60).max(1)),
         locks: ctx.pop3_locks.clone(),
         ..Pop3Config::default()
     }
@@ -77,26 +83,28 @@ fn spawn_pop3s(
 ) -> JoinHandle<()> {
     let config = Arc::new(config(&ctx, true));
     let backend: Arc<dyn Pop3Backend> = ctx.pop3_backend.clone();
-    let acceptor = ctx.acceptor();
-    tokio::spawn(async move {
-        let Some(acceptor) = acceptor else { return };
-        let policy = AcceptPolicy {
-            proto: "pop3s",
-            max_connections: config.max_connections,
-            shutdown_grace: config.shutdown_grace,
-            busy_reply: b"",
-        };
-        let served = accept_loop(listener, policy, shutdown, move |stream, peer, rx| {
-            let (config, backend, acceptor) = (config.clone(), backend.clone(), acceptor.clone());
-            async move {
-                if let Some(tls) = tls_handshake(&acceptor, stream, peer, "pop3s").await {
-                    pop3::serve_connection(tls, peer, config, backend, rx).await;
-                }
-            }
-        })
-        .await;
-        if let Err(e) = served {
-            tracing::error!(proto = "pop3s", error = %e, "listener failed");
-        }
-    })
+    let policy = AcceptPolicy {
+        proto: "pop3s",
+        max_connections: config.max_connections,
+        max_per_ip: config.max_connections_per_ip,
+        shutdown_grace: config.shutdown_grace,
+        // Written before the handshake, so a TLS client sees a failed handshake.
+        busy_reply: b"",
+    };
+    implicit_tls::spawn(
+        listener,
+        policy,
+        ctx.acceptor(),
+        shutdown,
+        move |tls, peer, rx| pop3::serve_connection(tls, peer, config.clone(), backend.clone(), rx),
+    )
+}
+
+/// A local-config number, or `default` when unset or unparsable.
+fn lc_number(ctx: &Context, key: &str, default: u64) -> u64 {
+    ctx.subs
+        .lc
+        .get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }

@@ -76,6 +76,10 @@ pub struct ImapConfig {
     /// Inactivity after which the client is logged out with `* BYE` (RFC 3501 §5.4
     /// asks for at least 30 minutes).
     pub idle_timeout: Duration,
+    /// Inactivity after which a client that has not logged in is dropped with `* BYE`
+    /// (Zimbra's `imap_max_idle_time`, 60 seconds), so idle unauthenticated
+    /// connections cannot hold the listener's slots. Never longer than `idle_timeout`.
+    pub login_timeout: Duration,
     /// How often an IDLE-ing connection asks the backend whether its folder changed
     /// when no change notification woke it (a safety net: changes published on
     /// `crate::notify` wake it at once).
@@ -88,8 +92,12 @@ pub struct ImapConfig {
     pub max_auth_failures: u32,
     /// Pause before answering a failed authentication, to slow password guessing.
     pub auth_failure_delay: Duration,
-    /// Connections served at once; further clients get `* BYE` straight away.
+    /// Connections served at once (`zimbraImapMaxConnections`); further clients get
+    /// `* BYE` straight away.
     pub max_connections: usize,
+    /// Connections one client address may hold at once
+    /// (`zcs_imap_max_connections_per_ip`); further ones get `* BYE`. 0: no cap.
+    pub max_connections_per_ip: usize,
     /// How long [`serve`] waits for open connections to finish after shutdown.
     pub shutdown_grace: Duration,
 }
@@ -103,6 +111,8 @@ impl std::fmt::Debug for ImapConfig {
             .field("max_line", &self.max_line)
             .field("max_literal", &self.max_literal)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("login_timeout", &self.login_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -117,11 +127,13 @@ impl Default for ImapConfig {
             max_line: 64 * 1024,
             max_literal: 50 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30 * 60),
+            login_timeout: Duration::from_secs(60),
             idle_poll_interval: Duration::from_secs(1),
             max_bad_commands: 10,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(1),
             max_connections: 1000,
+            max_connections_per_ip: 50,
             shutdown_grace: Duration::from_secs(5),
         }
     }

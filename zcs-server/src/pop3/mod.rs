@@ -45,6 +45,10 @@ pub struct Pop3Config {
     /// Inactivity after which the session ends without applying deletions (RFC 1939
     /// §3 asks for at least 10 minutes). Also the time a client gets to read a reply.
     pub idle_timeout: Duration,
+    /// Inactivity after which a client that has not logged in is dropped (Zimbra's
+    /// `pop3_max_idle_time`, 60 seconds), so idle unauthenticated connections cannot
+    /// hold the listener's slots. Never longer than `idle_timeout`.
+    pub login_timeout: Duration,
     /// Protocol errors (unknown commands, bad arguments, commands in the wrong state)
     /// tolerated before the connection is closed.
     pub max_errors: u32,
@@ -55,6 +59,9 @@ pub struct Pop3Config {
     /// Connections served at once (`zimbraPop3MaxConnections`); further clients get
     /// `-ERR [SYS/TEMP]` straight away.
     pub max_connections: usize,
+    /// Connections one client address may hold at once
+    /// (`zcs_pop3_max_connections_per_ip`); further ones get `-ERR [SYS/TEMP]`. 0: no cap.
+    pub max_connections_per_ip: usize,
     /// How long [`serve`] waits for open sessions after shutdown
     /// (`zimbraPop3ShutdownGraceSeconds`).
     pub shutdown_grace: Duration,
@@ -74,6 +81,8 @@ impl std::fmt::Debug for Pop3Config {
             .field("starttls", &self.starttls.is_some())
             .field("cleartext_login", &self.cleartext_login)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("login_timeout", &self.login_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -85,10 +94,12 @@ impl Default for Pop3Config {
             hostname: "localhost".to_string(),
             max_line: 8 * 1024,
             idle_timeout: Duration::from_secs(10 * 60),
+            login_timeout: Duration::from_secs(60),
             max_errors: 10,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(1),
             max_connections: 200,
+            max_connections_per_ip: 50,
             shutdown_grace: Duration::from_secs(10),
             cleartext_login: true,
             locks: MaildropLocks::default(),

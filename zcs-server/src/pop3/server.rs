@@ -31,6 +31,7 @@ pub async fn serve(
     let policy = AcceptPolicy {
         proto: "pop3",
         max_connections: config.max_connections,
+        max_per_ip: config.max_connections_per_ip,
         shutdown_grace: config.shutdown_grace,
         busy_reply: b"-ERR [SYS/TEMP] too many connections\r\n",
     };

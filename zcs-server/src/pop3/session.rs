@@ -235,7 +235,14 @@ impl Session {
                 return;
             }
             let mut shutdown = self.shutdown.clone();
-            let (timeout, max) = (self.cfg.idle_timeout, self.cfg.max_line);
+            // Before login a client gets a short leash (`login_timeout`): idle
+            // unauthenticated connections must not hold the listener's slots.
+            let timeout = if matches!(self.state, State::Authorization { .. }) {
+                self.cfg.idle_timeout.min(self.cfg.login_timeout)
+            } else {
+                self.cfg.idle_timeout
+            };
+            let max = self.cfg.max_line;
             let read = tokio::select! {
                 r = tokio::time::timeout(timeout, self.reader.read_line(max)) => r,
                 () = Self::wait_shutdown(&mut shutdown) => continue,

@@ -39,9 +39,6 @@ use super::reader::ReadError;
 use super::response::{Reply, Status, sanitize};
 use super::stream::BoxStream;
 
-/// Longest silence tolerated from a client that has not logged in.
-const UNAUTHENTICATED_IDLE: Duration = Duration::from_secs(60);
-
 /// The capabilities offered in every state (RFC 3501 §6.1.1); [`Session::capabilities`]
 /// adds the ones that depend on TLS and login.
 pub(crate) const CAPABILITIES: &str = "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS \
@@ -227,12 +224,13 @@ impl Session {
             let mut shutdown = self.shutdown.clone();
             let cfg = self.cfg.clone();
             let authenticated = self.account.is_some();
-            // Before login a client gets a short leash: a minute at most, and no large
-            // literals (RFC 3501 §5.4 only asks 30 minutes of authenticated clients).
+            // Before login a client gets a short leash (`login_timeout`, a minute by
+            // default) and no large literals: RFC 3501 §5.4 only asks 30 minutes of
+            // authenticated clients.
             let idle = if authenticated {
                 cfg.idle_timeout
             } else {
-                cfg.idle_timeout.min(UNAUTHENTICATED_IDLE)
+                cfg.idle_timeout.min(cfg.login_timeout)
             };
             let incoming = tokio::select! {
                 r = tokio::time::timeout(idle, self.conn.read_command(&cfg, authenticated)) => r,
