@@ -118,6 +118,7 @@ mod parse;
 pub mod redo;
 mod replace;
 mod schema;
+mod shared_with;
 mod store;
 mod tags;
 mod thread;
