@@ -173,10 +173,21 @@ def check_select(sel, root, props, scope=None):
     match = sel.get("match")
     contains = sel.get("contains")
     if sel.get("emptyset") in ("1", "true"):
-        # With attr=, "empty" means no element found carries that attribute.
-        if attr and any(el.get(attr) is not None for el in found):
-            return f"expected no {attr} at {path}"
-        if not attr and found:
+        # With attr= (and match=), "empty" means no element found carries that
+        # attribute (with a matching value).
+        if attr or match is not None:
+            vals = [el.get(attr) if attr else (el.text or "") for el in found]
+            vals = [v for v in vals if v is not None]
+            if match is not None:
+                pattern = props.sub(match)
+                try:
+                    vals = [v for v in vals if re.fullmatch(pattern, v, re.S)]
+                except re.error:
+                    raise Unsupported(f"regex {pattern!r}")
+            if vals:
+                return f"expected no {attr or 'text'} {vals[:3]!r} at {path}"
+            return None
+        if found:
             return f"expected nothing at {path}"
         return None
     if not found:

@@ -61,9 +61,30 @@ pub(crate) fn parse_id(text: &str, code: FaultCode) -> ServiceResult<ItemId> {
     // served, such an id is refused as unknown: acting on the caller's own item with
     // the same number would touch the wrong item.
     // LIMITATION: shared items (mountpoints, grants) are not reachable over SOAP yet.
-    t.parse::<i32>()
-        .map(ItemId)
-        .map_err(|_| ServiceError::new(code, format!("no such item: {t}")))
+    if let Ok(id) = t.parse::<i32>() {
+        return Ok(ItemId(id));
+    }
+    if t.contains(':') {
+        return Err(ServiceError::new(code, format!("no such item: {t}")));
+    }
+    // Not an id at all (empty, words): a bad request, as Zimbra's ItemId parser says.
+    Err(ServiceError::invalid_request(format!(
+        "invalid item id: {t}"
+    )))
+}
+
+/// `text` with the target account's own `accountId:` prefix removed from each id of a
+/// comma-separated list (Zimbra accepts an account's own ids in that form).
+pub(crate) async fn own_ids(ctx: &mut Ctx<'_>, text: &str) -> ServiceResult<String> {
+    let me = ctx.target_account().await?.id.to_string();
+    Ok(text
+        .split(',')
+        .map(|p| match p.trim().split_once(':') {
+            Some((acct, id)) if acct.eq_ignore_ascii_case(&me) => id,
+            _ => p.trim(),
+        })
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 /// A comma-separated id list.
@@ -176,18 +197,8 @@ async fn extras(
 /// `l=ownerId:folderId` reads a folder shared with the caller (through its grants).
 async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let names = req.bool_attr("needGranteeName", true)?;
-    let remote = match req.child("folder").and_then(|f| f.attr("l")) {
-        Some(l) => match super::share::split_remote(l) {
-            Some((owner, id)) => {
-                let me = ctx.target_account().await?;
-                if owner.eq_ignore_ascii_case(&me.id.to_string()) {
-                    None
-                } else {
-                    Some(super::share::remote_folder(ctx, owner, id).await?)
-                }
-            }
-            None => None,
-        },
+    let remote = match req.child("folder") {
+        Some(sel) => shared_target(ctx, own, sel).await?,
         None => None,
     };
     let mb = remote.as_ref().map(|r| &r.mb).unwrap_or(own);
@@ -196,7 +207,9 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     let depth = req.int_attr("depth", -1)?;
     let root_id = match req.child("folder") {
         Some(sel) => {
-            if let Some(path) = sel.attr("path") {
+            if let Some(r) = &remote {
+                r.folder
+            } else if let Some(path) = sel.attr("path") {
                 let p = if path.starts_with('/') {
                     path.to_string()
                 } else {
@@ -209,8 +222,6 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
                         format!("no such folder path: {path}"),
                     )
                 })?
-            } else if let Some(r) = &remote {
-                r.folder
             } else {
                 parse_id(sel.attr("l").unwrap_or("1"), FaultCode::NoSuchFolder)?
             }
@@ -272,6 +283,76 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     let mut resp = response("GetFolderResponse", NS_MAIL);
     resp.add(tree);
     Ok(resp)
+}
+
+/// The shared folder a GetFolder `folder` selector names, if it names one: `l` as
+/// `ownerId:folderId` or as one of the caller's mountpoints, or a `path` running
+/// through a mountpoint. Each is reached through the owner's grants.
+async fn shared_target(
+    ctx: &mut Ctx<'_>,
+    own: &Mailbox,
+    sel: &Element,
+) -> ServiceResult<Option<super::share::Remote>> {
+    use super::share::{remote_folder, split_remote};
+    let me = ctx.target_account().await?;
+    if let Some(l) = sel.attr("l") {
+        if let Some((owner, id)) = split_remote(l) {
+            if owner.eq_ignore_ascii_case(&me.id.to_string()) {
+                return Ok(None);
+            }
+            return Ok(Some(remote_folder(ctx, owner, id).await?));
+        }
+        let Ok(id) = l.trim().parse::<i32>() else {
+            return Ok(None);
+        };
+        let mounts = own.mountpoints().await.map_err(store_fault)?;
+        return match mounts.into_iter().find(|m| m.id.0 == id) {
+            Some(m) => {
+                let (owner, rid) = (m.owner.to_string(), m.remote_id.0.to_string());
+                Ok(Some(remote_folder(ctx, &owner, &rid).await?))
+            }
+            None => Ok(None),
+        };
+    }
+    let Some(path) = sel.attr("path") else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mounts = own.mountpoints().await.map_err(store_fault)?;
+    let mut parent = ItemId(folder::USER_ROOT);
+    let mut prefix = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mount = mounts
+            .iter()
+            .find(|m| m.parent == parent && m.name.eq_ignore_ascii_case(part));
+        if let Some(m) = mount {
+            let owner = m.owner.to_string();
+            let top = remote_folder(ctx, &owner, &m.remote_id.0.to_string()).await?;
+            let theirs = top.mb.folders().await.map_err(store_fault)?;
+            let mut cur = top.folder;
+            for sub in &parts[i + 1..] {
+                cur = theirs
+                    .iter()
+                    .find(|f| f.parent == cur && f.name.eq_ignore_ascii_case(sub))
+                    .map(|f| f.id)
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            FaultCode::NoSuchFolder,
+                            format!("no such folder path: {path}"),
+                        )
+                    })?;
+            }
+            // The subfolder's own grants decide, not the mounted folder's.
+            return Ok(Some(remote_folder(ctx, &owner, &cur.0.to_string()).await?));
+        }
+        prefix.push('/');
+        prefix.push_str(part);
+        match own.folder_by_path(&prefix).await.map_err(store_fault)? {
+            Some(f) => parent = f.id,
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// CreateFolderRequest `folder name= [l=] [view=] [fie=]`; without `l` the name is a
@@ -337,13 +418,13 @@ fn action_response(name: &str, ids: &str, op: &str) -> Element {
 }
 
 /// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash|grant|!grant`.
-async fn folder_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let action = req
         .child("action")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
     let id_text = action.req("id")?.to_string();
     let op = action.req("op")?.to_string();
-    let ids = parse_ids(&id_text, FaultCode::NoSuchFolder)?;
+    let ids = parse_ids(&own_ids(ctx, &id_text).await?, FaultCode::NoSuchFolder)?;
     let mut zid = None;
     for id in &ids {
         // A mountpoint or search folder is deleted like the item it is.
@@ -354,6 +435,8 @@ async fn folder_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceRes
         ) {
             match op.as_str() {
                 "delete" | "trash" => mb.delete_items(&[*id]).await.map_err(store_fault)?,
+                // A search folder holds no items: there is nothing to empty or read.
+                "empty" | "read" => {}
                 _ => {
                     // LIMITATION: mountpoints and search folders can only be deleted,
                     // not renamed or moved.
@@ -407,12 +490,14 @@ pub(crate) async fn folder_op(
                 Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
                 None => f.parent,
             };
+            check_container(mb, parent).await?;
             mb.rename_folder(f.id, parent, name)
                 .await
                 .map_err(store_fault)?;
         }
         "move" => {
             let parent = parse_id(action.req("l")?, FaultCode::NoSuchFolder)?;
+            check_container(mb, parent).await?;
             mb.rename_folder(f.id, parent, &f.name)
                 .await
                 .map_err(store_fault)?;
@@ -509,6 +594,22 @@ async fn get_search_folders(mb: &Mailbox) -> ServiceResult<Element> {
     Ok(resp)
 }
 
+/// Refuses a search folder or mountpoint as the new parent of a folder, as Zimbra does
+/// (`mail.CANNOT_CONTAIN`).
+async fn check_container(mb: &Mailbox, parent: ItemId) -> ServiceResult<()> {
+    let kind = mb.item_kind(parent).await.map_err(store_fault)?;
+    if matches!(
+        kind,
+        Some(zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder)
+    ) {
+        return Err(ServiceError::new(
+            FaultCode::CannotContain,
+            "cannot put object in that folder",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn tag_element(t: &Tag) -> Element {
     let mut el = Element::new("tag");
     el.set("id", t.id.0.to_string());
@@ -531,7 +632,16 @@ async fn create_tag(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .child("tag")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: tag"))?;
     let name = spec.req("name")?;
-    let color = spec.int_attr("color", 0)? as i32;
+    // Zimbra reads the color strictly: no blanks, no spaces around the number.
+    let color = match spec.attr("color") {
+        None => 0,
+        Some(c) => c
+            .parse::<u8>()
+            .ok()
+            .filter(|c| *c <= 127)
+            .map(i32::from)
+            .ok_or_else(|| ServiceError::invalid_request(format!("invalid color: {c:?}")))?,
+    };
     // An empty name is a bad request; any other bad name is mail.INVALID_NAME.
     if name.is_empty() {
         return Err(ServiceError::invalid_request("missing tag name"));
@@ -560,6 +670,9 @@ async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let mut ids = Vec::new();
     if let Some(names) = action.attr("tn") {
         for n in names.split(',') {
+            if n.trim().is_empty() {
+                return Err(ServiceError::invalid_request("blank tag name"));
+            }
             let t = mb.tag_by_name(n).await.map_err(store_fault)?;
             ids.push(
                 t.ok_or_else(|| {
@@ -572,36 +685,7 @@ async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         ids = parse_ids(action.req("id")?, FaultCode::NoSuchTag)?;
     }
     for id in &ids {
-        mb.tag(*id).await.map_err(store_fault)?;
-        match op.as_str() {
-            "delete" => mb.delete_tag(*id).await.map_err(store_fault).map(|_| ())?,
-            "rename" => mb
-                .rename_tag(*id, action.req("name")?)
-                .await
-                .map_err(store_fault)
-                .map(|_| ())?,
-            "read" => {
-                let tag = mb.tag(*id).await.map_err(store_fault)?;
-                let mut tagged = Vec::new();
-                for f in mb.folders().await.map_err(store_fault)? {
-                    for m in mb.messages(f.id).await.map_err(store_fault)? {
-                        if m.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag.name)) {
-                            tagged.push(m.id);
-                        }
-                    }
-                }
-                mb.set_flags(&tagged, zcs_core::Flags::UNREAD, false)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            // LIMITATION: color and retention are not supported yet (the store has no
-            // way to change a tag's color).
-            other => {
-                return Err(ServiceError::invalid_request(format!(
-                    "unknown tag operation: {other}"
-                )));
-            }
-        }
+        tag_op(mb, *id, &op, action).await?;
     }
     let id_text: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
     Ok(action_response(
@@ -609,6 +693,56 @@ async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         &id_text.join(","),
         &op,
     ))
+}
+
+/// Applies one tag operation (`delete`, `rename`, `read`, an empty `update`) to tag
+/// `id`; shared by TagAction and ItemAction.
+///
+/// # Errors
+/// `mail.NO_SUCH_TAG`; store faults; `service.INVALID_REQUEST` for other operations.
+pub(crate) async fn tag_op(
+    mb: &Mailbox,
+    id: ItemId,
+    op: &str,
+    action: &Element,
+) -> ServiceResult<()> {
+    // Deleting a tag that is already gone succeeds, as in Zimbra.
+    if op == "delete" && mb.tag(id).await.is_err() {
+        return Ok(());
+    }
+    mb.tag(id).await.map_err(store_fault)?;
+    match op {
+        "delete" => mb.delete_tag(id).await.map_err(store_fault).map(|_| ())?,
+        "rename" => mb
+            .rename_tag(id, action.req("name")?)
+            .await
+            .map_err(store_fault)
+            .map(|_| ())?,
+        // An update naming nothing to change changes nothing.
+        "update" if action.attr("name").is_none() && action.attr("color").is_none() => {}
+        "read" => {
+            let tag = mb.tag(id).await.map_err(store_fault)?;
+            let mut tagged = Vec::new();
+            for f in mb.folders().await.map_err(store_fault)? {
+                for m in mb.messages(f.id).await.map_err(store_fault)? {
+                    if m.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag.name)) {
+                        tagged.push(m.id);
+                    }
+                }
+            }
+            mb.set_flags(&tagged, zcs_core::Flags::UNREAD, false)
+                .await
+                .map_err(store_fault)?;
+        }
+        // LIMITATION: color and retention are not supported yet (the store has no
+        // way to change a tag's color).
+        other => {
+            return Err(ServiceError::invalid_request(format!(
+                "unknown tag operation: {other}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -625,5 +759,13 @@ mod id_tests {
         let e = parse_id(remote, FaultCode::NoSuchMsg).expect_err("refused");
         assert_eq!(e.code, FaultCode::NoSuchMsg);
         assert!(parse_ids(&format!("257,{remote}"), FaultCode::NoSuchMsg).is_err());
+    }
+
+    #[test]
+    fn words_are_not_ids() {
+        for bad in ["", "  ", "inbox", "12x"] {
+            let e = parse_id(bad, FaultCode::NoSuchFolder).expect_err("refused");
+            assert_eq!(e.code, FaultCode::InvalidRequest, "{bad:?}");
+        }
     }
 }

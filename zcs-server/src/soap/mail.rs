@@ -178,6 +178,12 @@ async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResu
     } else {
         mime_parts(&raw, &mut el);
     }
+    if remote.is_some() {
+        // A shared message is named as the owner names it to others.
+        let owner = mb.account();
+        el.set("id", format!("{owner}:{}", meta.id.0));
+        el.set("l", format!("{owner}:{}", meta.folder.0));
+    }
     let mut resp = response("GetMsgResponse", NS_MAIL);
     resp.add(el);
     Ok(resp)
@@ -205,6 +211,14 @@ async fn action(
                     if mb.item_kind(id).await.map_err(store_fault)?.is_some() =>
                 {
                     other_item_op(mb, id, &op, a).await?;
+                }
+                Err(zcs_store::StoreError::NoSuchMessage(_)) if mb.tag(id).await.is_ok() => {
+                    if matches!(op.as_str(), "tag" | "!tag") {
+                        // LIMITATION: Zimbra answers mail.CANNOT_TAG, which zcs-core has
+                        // no code for.
+                        return Err(ServiceError::invalid_request("a tag cannot be tagged"));
+                    }
+                    super::folders::tag_op(mb, id, &op, a).await?;
                 }
                 Err(zcs_store::StoreError::NoSuchMessage(_)) => {
                     let f = mb.folder(id).await.map_err(|_| {
