@@ -163,3 +163,63 @@ fn indexed_corpus_answers_searches() {
     assert!(hits("from:zzz.org").contains(&item("python-email/msg_02.txt")));
     assert!(hits("from:ppp-request").contains(&item("python-email/msg_02.txt")));
 }
+
+/// Wraps `data` as a base64 attachment of a small message.
+fn with_attachment(name: &str, mime: &str, data: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "From: qa@example.com\r\nSubject: see attached\r\n\
+         Content-Type: multipart/mixed; boundary=zz\r\n\r\n\
+         --zz\r\nContent-Type: text/plain\r\n\r\nthe file\r\n\
+         --zz\r\nContent-Type: {mime}; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--zz--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes()
+}
+
+#[test]
+fn words_inside_corpus_pdfs_are_found() {
+    let files = [
+        ("zimbra-qa/attachments1/pdfaccess.pdf", "application/pdf"),
+        (
+            "zimbra-qa/attachments/admin.pdf",
+            "application/octet-stream",
+        ),
+    ];
+    let index = TantivyIndex::in_memory().expect("index");
+    let mailbox = MailboxId(9);
+    let mut docs = Vec::new();
+    for (i, (rel, mime)) in files.iter().enumerate() {
+        let Ok(data) = std::fs::read(Path::new(CORPUS).join(rel)) else {
+            eprintln!("{rel} not present; skipping");
+            return;
+        };
+        let name = rel.rsplit('/').next().expect("file name");
+        let item = ItemId(400 + i32::try_from(i).expect("two files"));
+        let doc = document_from_message(item, &with_attachment(name, mime, &data));
+        docs.push(doc);
+    }
+    index.index(mailbox, docs).expect("index");
+    index.commit().expect("commit");
+    let hits = |q: &str| -> Vec<ItemId> {
+        index
+            .search(mailbox, &parse(q).expect("query"), 100)
+            .expect("search")
+    };
+    let (access, admin) = (ItemId(400), ItemId(401));
+    assert_eq!(hits("\"screen readers\""), [access]);
+    assert_eq!(hits("Wietse"), [admin]);
+    assert_eq!(hits("type:pdf wietse"), [admin], "type from the .pdf name");
+    assert_eq!(hits("attachment:pdf \"screen model\""), [access]);
+    assert_eq!(hits("has:attachment venema"), [admin]);
+    assert!(hits("wietse -type:pdf").is_empty());
+    assert!(hits("type:word wietse").is_empty());
+}

@@ -7,10 +7,12 @@
 //! (in malformed messages) are added, so a search finds the words any common reader
 //! shows; a well-formed message's text is not added twice.
 //!
-//! LIMITATION: binary attachments (PDF, Word, spreadsheets) contribute only their file
-//! name and MIME type; their text is not extracted (Zimbra converts them with external
-//! tools). uuencoded bodies are indexed as they are.
+//! Binary attachments contribute their file name and MIME type, and, for PDF, Office
+//! Open XML and OpenDocument files, their text (`attach.rs`, bounded in size and time).
+//! LIMITATION: legacy binary Office files (`.doc`, `.xls`, `.ppt`) give no text;
+//! uuencoded bodies are indexed as they are.
 
+pub mod attach;
 mod decode;
 mod html;
 mod lenient;
@@ -135,12 +137,25 @@ fn walk(msg: &Message<'_>, doc: &mut IndexDocument, seen: &mut HashSet<u64>, dep
                 }
                 walk(nested, doc, seen, depth + 1);
             }
-            PartType::Message(_) | PartType::Binary(_) | PartType::InlineBinary(_) => {}
+            PartType::Binary(data) | PartType::InlineBinary(data) => {
+                if let Some(text) = attach::attachment_text(&mime_type(part), name, data) {
+                    push_text(&mut doc.content, &text);
+                }
+            }
+            PartType::Message(_) => {}
             PartType::Multipart(_) => continue,
         }
 
         if is_attachment || name.is_some() {
-            doc.attachment_types.push(mime_type(part));
+            let mime = mime_type(part);
+            // A generic type says nothing: the file name's extension tells more, as
+            // Zimbra's type detection does.
+            if mime == "application/octet-stream"
+                && let Some(t) = name.and_then(attach::type_from_extension)
+            {
+                doc.attachment_types.push(t.to_string());
+            }
+            doc.attachment_types.push(mime);
             if let Some(name) = name {
                 doc.filenames.push(name.to_string());
             }
@@ -290,6 +305,34 @@ From: inner@example.com\r\nSubject: forwarded thing\r\n\r\nnested body text\r\n\
             let doc = document_from_message(ItemId(1), raw);
             assert_eq!(doc.size, raw.len() as u64);
         }
+    }
+
+    #[test]
+    fn attachment_text_goes_to_content() {
+        use base64::Engine as _;
+        let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+        let pdf = attach::tests::make_pdf("Quarterly zebrafish census", true);
+        let docx = attach::tests::make_docx("okapi");
+        let raw = format!(
+            "From: a@b.c\r\nSubject: files\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n\
+             --x\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+             --x\r\nContent-Type: application/pdf; name=r.pdf\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+             --x\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=notes.docx\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--x--\r\n",
+            b64(&pdf),
+            b64(&docx)
+        );
+        let doc = document_from_message(ItemId(7), raw.as_bytes());
+        assert!(doc.content.contains("zebrafish"), "{}", doc.content);
+        assert!(doc.content.contains("okapi"), "{}", doc.content);
+        assert!(
+            doc.attachment_types
+                .iter()
+                .any(|t| t.ends_with("wordprocessingml.document"))
+        );
+        assert_eq!(doc.filenames, ["r.pdf", "notes.docx"]);
     }
 
     #[test]
