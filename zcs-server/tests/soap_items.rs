@@ -96,6 +96,25 @@ async fn contacts_create_modify_get_act_and_group() {
     let cn = &v["Body"]["GetContactsResponse"]["cn"][0];
     assert_eq!(cn["_attrs"]["company"], "Acme", "{v}");
 
+    // AutoComplete finds the contact by a word prefix.
+    let r = call(
+        &f,
+        &alice,
+        "<AutoCompleteRequest xmlns=\"urn:zimbraMail\"><name>le</name></AutoCompleteRequest>",
+    )
+    .await;
+    ok(&r);
+    assert_eq!(attr(&r.body, "match", "id"), Some(id.clone()), "{}", r.body);
+    assert!(r.body.contains("&lt;ann@example.org&gt;"), "{}", r.body);
+    let bob = login(&f, BOB).await;
+    let r = call(
+        &f,
+        &bob,
+        "<AutoCompleteRequest xmlns=\"urn:zimbraMail\"><name>le</name></AutoCompleteRequest>",
+    )
+    .await;
+    assert!(!r.body.contains("<match "), "{}", r.body);
+
     // Flag, move to Trash, then delete; all contacts listed before.
     let r = call(&f, &alice, "<GetContactsRequest xmlns=\"urn:zimbraMail\"/>").await;
     ok(&r);
@@ -119,7 +138,6 @@ async fn contacts_create_modify_get_act_and_group() {
     assert_eq!(attr(&r.body, "cn", "f").as_deref(), Some("f"), "{}", r.body);
 
     // Bob cannot see or change Alice's contacts.
-    let bob = login(&f, BOB).await;
     let r = call(&f, &bob, &body).await;
     assert_eq!(
         r.fault_code().as_deref(),
@@ -127,7 +145,14 @@ async fn contacts_create_modify_get_act_and_group() {
         "{}",
         r.body
     );
+    // Deleting an id that is not one's own is the no-op deleting a deleted contact is
+    // (as in Zimbra): Alice's contact stays.
     let r = call(&f, &bob, &act("delete", "")).await;
+    ok(&r);
+    let r = call(&f, &alice, &body).await;
+    assert_eq!(attr(&r.body, "cn", "id"), Some(id.clone()), "{}", r.body);
+    // Flagging it is refused as for any unknown contact.
+    let r = call(&f, &bob, &act("flag", "")).await;
     assert_eq!(
         r.fault_code().as_deref(),
         Some("mail.NO_SUCH_ITEM"),

@@ -24,6 +24,7 @@ pub(crate) async fn dispatch(
             | "ModifyContactRequest"
             | "GetContactsRequest"
             | "ContactActionRequest"
+            | "AutoCompleteRequest"
     ) {
         return None;
     }
@@ -35,6 +36,7 @@ pub(crate) async fn dispatch(
         "CreateContactRequest" => create_contact(&mb, req).await,
         "ModifyContactRequest" => modify_contact(&mb, req).await,
         "GetContactsRequest" => get_contacts(&mb, req).await,
+        "AutoCompleteRequest" => auto_complete(&mb, req).await,
         _ => contact_action(&mb, req).await,
     };
     if result.is_ok() {
@@ -384,7 +386,13 @@ async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let ids = parse_ids(&id_text, FaultCode::NoSuchItem)?;
     let mut contacts = Vec::with_capacity(ids.len());
     for id in &ids {
-        contacts.push(mb.contact(*id).await.map_err(contact_fault(*id))?);
+        match mb.contact(*id).await {
+            Ok(c) => contacts.push(c),
+            // Deleting what is already gone succeeds, as in Zimbra; only this
+            // mailbox's items are ever deleted.
+            Err(StoreError::NoSuchItem(_)) if op == "delete" => {}
+            Err(e) => return Err(contact_fault(*id)(e)),
+        }
     }
     let (neg, bare) = match op.strip_prefix('!') {
         Some(b) => (true, b),
@@ -404,7 +412,10 @@ async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                     .map_err(store_fault)?;
             }
         }
-        "delete" => mb.delete_items(&ids).await.map_err(store_fault)?,
+        "delete" => {
+            let present: Vec<ItemId> = contacts.iter().map(|c| c.id).collect();
+            mb.delete_items(&present).await.map_err(store_fault)?
+        }
         "flag" => {
             for c in &contacts {
                 let f = c.flags.with(Flags::FLAGGED, !neg);
@@ -439,6 +450,128 @@ async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     Ok(resp)
 }
 
+/// Contact fields whose words AutoComplete matches.
+const MATCH_FIELDS: &[&str] = &[
+    "firstName",
+    "lastName",
+    "middleName",
+    "fullName",
+    "nickname",
+    "company",
+    "email",
+    "email2",
+    "email3",
+];
+const EMAIL_FIELDS: &[&str] = &["email", "email2", "email3", "workEmail1"];
+
+/// Whether every word of `query` starts a word of one of `c`'s name or address
+/// fields (case-insensitive), as Zimbra's contact autocomplete matches.
+fn auto_complete_hit(c: &Contact, query: &[String]) -> bool {
+    let mut words: Vec<String> = Vec::new();
+    for f in MATCH_FIELDS {
+        for (k, v) in &c.fields {
+            if k == f {
+                let v = v.to_lowercase();
+                words.push(v.clone());
+                words.extend(
+                    v.split(|ch: char| ch.is_whitespace() || "@.,-_<>\"'".contains(ch))
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    query
+        .iter()
+        .all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+}
+
+fn quoted_address(display: &str, addr: &str) -> String {
+    if display.is_empty() {
+        format!("<{addr}>")
+    } else {
+        format!("\"{}\" <{addr}>", display.replace('"', ""))
+    }
+}
+
+/// AutoCompleteRequest `name` [`limit`]: the caller's contacts (address books other
+/// than Trash) whose names or addresses start with the words of `name`, one `match`
+/// per address, groups as one `match isGroup="1"`.
+/// LIMITATION: no GAL entries and no ranking table: every match has ranking 0.
+async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let name = req.req("name")?.trim().to_lowercase();
+    let limit = req.int_attr("limit", 20)?.clamp(1, 1000) as usize;
+    let query: Vec<String> = name.split_whitespace().map(str::to_string).collect();
+    let mut resp = response("AutoCompleteResponse", NS_MAIL);
+    resp.set_bool("canBeCached", true);
+    if query.is_empty() {
+        return Ok(resp);
+    }
+    let mut count = 0;
+    for f in mb.folders().await.map_err(store_fault)? {
+        if f.view != "contact" || f.id.0 == folder::TRASH {
+            continue;
+        }
+        for c in mb.contacts(f.id).await.map_err(store_fault)? {
+            if !auto_complete_hit(&c, &query) {
+                continue;
+            }
+            let first = c.field("firstName").unwrap_or("");
+            let last = c.field("lastName").unwrap_or("");
+            let display = match c.field("fullName") {
+                Some(full) => full.to_string(),
+                None => format!("{first} {last}").trim().to_string(),
+            };
+            let mut base = Element::new("match");
+            base.set("ranking", "0");
+            base.set("type", "contact");
+            base.set("id", c.id.0.to_string());
+            base.set("l", c.folder.0.to_string());
+            for (attr, field) in [
+                ("first", "firstName"),
+                ("middle", "middleName"),
+                ("last", "lastName"),
+                ("full", "fullName"),
+                ("nick", "nickname"),
+                ("company", "company"),
+            ] {
+                if let Some(v) = c.field(field) {
+                    base.set(attr, v.to_string());
+                }
+            }
+            base.set("fileas", file_as(&c));
+            if c.is_group {
+                let nick = c.field("nickname").or(c.field("fullName")).unwrap_or("");
+                let mut m = base.clone();
+                m.set_bool("isGroup", true);
+                m.set("display", nick.to_string());
+                m.set("email", nick.to_string());
+                m.set_bool("exp", true);
+                resp.add(m);
+                count += 1;
+            } else {
+                for ef in EMAIL_FIELDS {
+                    let Some(addr) = c.field(ef).filter(|a| !a.trim().is_empty()) else {
+                        continue;
+                    };
+                    let mut m = base.clone();
+                    m.set_bool("isGroup", false);
+                    m.set("email", quoted_address(&display, addr.trim()));
+                    if !display.is_empty() {
+                        m.set("display", display.clone());
+                    }
+                    resp.add(m);
+                    count += 1;
+                }
+            }
+            if count >= limit {
+                return Ok(resp);
+            }
+        }
+    }
+    Ok(resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +600,26 @@ mod tests {
         assert_eq!(file_as(&contact(&[("firstName", "Ann")])), "Ann");
         assert_eq!(file_as(&contact(&[("email", "a@b.test")])), "a@b.test");
         assert_eq!(file_as(&contact(&[])), "");
+    }
+
+    #[test]
+    fn auto_complete_matches_word_prefixes() {
+        let c = contact(&[
+            ("firstName", "Ann"),
+            ("lastName", "Lee-Smith"),
+            ("email", "ann.lee@example.org"),
+        ]);
+        let q = |s: &str| {
+            s.split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        };
+        assert!(auto_complete_hit(&c, &q("an")));
+        assert!(auto_complete_hit(&c, &q("ann smi")));
+        assert!(auto_complete_hit(&c, &q("example")));
+        assert!(!auto_complete_hit(&c, &q("bob")));
+        assert!(!auto_complete_hit(&c, &q("ann bob")));
+        assert_eq!(quoted_address("Ann Lee", "a@b"), "\"Ann Lee\" <a@b>");
     }
 
     #[test]

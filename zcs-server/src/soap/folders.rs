@@ -596,7 +596,7 @@ async fn get_search_folders(mb: &Mailbox) -> ServiceResult<Element> {
 
 /// Refuses a search folder or mountpoint as the new parent of a folder, as Zimbra does
 /// (`mail.CANNOT_CONTAIN`).
-async fn check_container(mb: &Mailbox, parent: ItemId) -> ServiceResult<()> {
+pub(crate) async fn check_container(mb: &Mailbox, parent: ItemId) -> ServiceResult<()> {
     let kind = mb.item_kind(parent).await.map_err(store_fault)?;
     if matches!(
         kind,
@@ -635,11 +635,12 @@ async fn create_tag(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     // Zimbra reads the color strictly: no blanks, no spaces around the number.
     let color = match spec.attr("color") {
         None => 0,
+        // A negative color is Zimbra's "default".
         Some(c) => c
-            .parse::<u8>()
+            .parse::<i32>()
             .ok()
             .filter(|c| *c <= 127)
-            .map(i32::from)
+            .map(|c| c.max(0))
             .ok_or_else(|| ServiceError::invalid_request(format!("invalid color: {c:?}")))?,
     };
     // An empty name is a bad request; any other bad name is mail.INVALID_NAME.
@@ -673,7 +674,8 @@ async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
             if n.trim().is_empty() {
                 return Err(ServiceError::invalid_request("blank tag name"));
             }
-            let t = mb.tag_by_name(n).await.map_err(store_fault)?;
+            // A name no tag can have names no tag.
+            let t = mb.tag_by_name(n).await.ok().flatten();
             ids.push(
                 t.ok_or_else(|| {
                     ServiceError::new(FaultCode::NoSuchTag, format!("no such tag: {n}"))

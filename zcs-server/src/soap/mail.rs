@@ -230,6 +230,11 @@ async fn action(
             }
         }
         ids = messages;
+        if ids.is_empty() {
+            let mut resp = response(resp_name, NS_MAIL);
+            resp.add_new("action").set("id", id_text).set("op", op);
+            return Ok(resp);
+        }
     }
     // Every id must be one of ours before anything changes.
     for id in &ids {
@@ -286,7 +291,22 @@ pub(crate) async fn apply_msg_op(
         }
         "move" => {
             let to = parse_id(a.req("l")?, FaultCode::NoSuchFolder)?;
+            super::folders::check_container(mb, to).await?;
             mb.move_items(&ids, to).await.map(|_| ()).map_err(e)?
+        }
+        // `update`: a new folder (`l`) and/or new flags (`f`).
+        "update" => {
+            if let Some(l) = a.attr("l").filter(|l| !l.is_empty()) {
+                let to = parse_id(l, FaultCode::NoSuchFolder)?;
+                super::folders::check_container(mb, to).await?;
+                mb.move_items(&ids, to).await.map_err(e)?;
+            }
+            if let Some(f) = a.attr("f") {
+                mb.replace_flags(&ids, Flags::from_soap(f))
+                    .await
+                    .map_err(e)?;
+            }
+            // LIMITATION: `tn=` (replacing all tags), color and name are not applied.
         }
         "trash" => mb
             .move_items(&ids, ItemId(folder::TRASH))

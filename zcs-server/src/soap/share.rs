@@ -240,6 +240,9 @@ pub(crate) async fn remote_item(
 
 async fn owner_account(ctx: &Ctx<'_>, owner: &str) -> ServiceResult<Entry> {
     let owner = owner.trim();
+    if owner.is_empty() {
+        return Err(ServiceError::no_such_account(owner));
+    }
     let found = ctx.svc.prov.find_account(owner).await?;
     found.ok_or_else(|| ServiceError::no_such_account(owner))
 }
@@ -471,18 +474,17 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
     let link = req
         .child("link")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: link"))?;
-    let parent = parse_id(link.req("l")?, FaultCode::NoSuchFolder)?;
+    let parent = positive_id(link.req("l")?)?;
     let name = link.req("name")?.trim_end().to_string();
     let owner = link
         .attr("zid")
         .or(link.attr("owner"))
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .ok_or_else(|| ServiceError::invalid_request("missing required attribute: zid"))?
+        .unwrap_or("")
+        .trim()
         .to_string();
     let owner_entry = owner_account(ctx, &owner).await?;
-    let rid = match link.attr("rid").filter(|r| !r.is_empty()) {
-        Some(r) => r.trim().to_string(),
+    let rid = match link.attr("rid") {
+        Some(r) => positive_id(r)?.0.to_string(),
         None => {
             let path = link
                 .attr("path")
@@ -506,11 +508,8 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
     };
     let remote = remote_folder(ctx, &owner_entry.id.to_string(), &rid).await?;
     let rf = remote.mb.folder(remote.folder).await.map_err(store_fault)?;
-    let view = link
-        .attr("view")
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .unwrap_or(rf.view.clone());
+    // Without view= the mountpoint has none of its own, as in Zimbra.
+    let view = link.attr("view").unwrap_or("").trim().to_string();
     let mb = ctx.mailbox().await?;
     let created = mb
         .create_mountpoint(parent, &name, owner_entry.id, remote.folder, &view)
@@ -532,6 +531,16 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
     }
     resp.add(el);
     Ok(resp)
+}
+
+/// An item id that must be a positive number (`service.INVALID_REQUEST` otherwise).
+fn positive_id(text: &str) -> ServiceResult<ItemId> {
+    text.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|i| *i > 0)
+        .map(ItemId)
+        .ok_or_else(|| ServiceError::invalid_request(format!("invalid item id: {text:?}")))
 }
 
 /// The owners' names of mountpoints, for `owner=` in GetFolder.
