@@ -35,12 +35,35 @@ pub trait LocalDelivery: Send + Sync {
     /// otherwise `4.3.0` / `5.1.0` is sent.
     async fn resolve_recipient(&self, address: &str) -> RecipientStatus;
 
+    /// As [`Self::resolve_recipient`], knowing who sends, so what the sender may not send
+    /// to (a list whose `sendToDistList` right they lack) is refused at `RCPT`, before
+    /// any data. The SMTP listeners call this one; the default ignores the sender.
+    async fn resolve_recipient_from(
+        &self,
+        address: &str,
+        sender: &SenderFacts<'_>,
+    ) -> RecipientStatus {
+        let _ = sender;
+        self.resolve_recipient(address).await
+    }
+
     /// Called once per message after `DATA` (or `BDAT ... LAST`) with at least one
     /// recipient. Returns one outcome per `message.recipients` entry, same order. Must
     /// return `Delivered` only once the message is durably stored for that recipient.
     /// Outcome messages follow the same enhanced-code rule as `resolve_recipient`
     /// (defaults `4.3.0` / `5.3.0`). A missing outcome counts as `TempFail`.
     async fn deliver(&self, message: &InboundMessage) -> Vec<DeliveryOutcome>;
+}
+
+/// Who sends, as the session knows it at `RCPT`.
+#[derive(Clone, Copy, Debug)]
+pub struct SenderFacts<'a> {
+    /// The envelope sender, `""` for `<>`.
+    pub mail_from: &'a str,
+    /// The account the client authenticated as, if it did.
+    pub authenticated: Option<&'a str>,
+    /// The client is in the trusted networks.
+    pub trusted: bool,
 }
 
 /// The answer of [`LocalDelivery::resolve_recipient`].

@@ -213,13 +213,40 @@ impl AuthChecker {
             .with_ptr_cache(&self.ptr)
     }
 
+    /// A checker asking the name servers `servers` (the system's when empty).
+    ///
+    /// # Errors
+    /// The resolver cannot be built.
+    pub fn with_name_servers(
+        hostname: impl Into<String>,
+        servers: &[std::net::SocketAddr],
+    ) -> Result<Self, DkimError> {
+        let resolver =
+            crate::dns::authenticator(servers).map_err(|e| DkimError::Resolver(e.to_string()))?;
+        Ok(AuthChecker::new(hostname, resolver))
+    }
+
     /// Checks `content` (the message as sent) from `ip`, greeting `helo`, with envelope
     /// sender `mail_from` (`""` for `<>`), and returns the `Authentication-Results` value
     /// (without the field name): `host; dkim=...; spf=...; dmarc=...`. An unparsable
     /// message gives `host; none`. Costs the DNS lookups the checks need.
     pub async fn verify(&self, content: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> String {
+        self.check(content, ip, helo, mail_from).await.header
+    }
+
+    /// As [`Self::verify`], with the DMARC outcome beside the header value.
+    pub async fn check(
+        &self,
+        content: &[u8],
+        ip: IpAddr,
+        helo: &str,
+        mail_from: &str,
+    ) -> AuthReport {
         let Some(message) = AuthenticatedMessage::parse(content) else {
-            return format!("{}; none", self.hostname);
+            return AuthReport {
+                header: format!("{}; none", self.hostname),
+                dmarc: DmarcVerdict::default(),
+            };
         };
         let dkim = self.resolver.verify_dkim(self.params(&message)).await;
         let spf = self
@@ -245,12 +272,73 @@ impl AuthChecker {
             .with_dmarc_result(&dmarc);
         let header = results.to_header();
         // to_header gives "Authentication-Results: value\r\n"; keep the value only.
-        header
+        let header = header
             .split_once(':')
             .map(|(_, v)| v)
             .unwrap_or(&header)
             .trim()
-            .to_string()
+            .to_string();
+        AuthReport {
+            header,
+            dmarc: DmarcVerdict::from_output(&dmarc),
+        }
+    }
+}
+
+/// What [`AuthChecker::check`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthReport {
+    /// The `Authentication-Results` value, without the field name.
+    pub header: String,
+    /// The DMARC outcome.
+    pub dmarc: DmarcVerdict,
+}
+
+/// The policy a DMARC record asks for failing mail (RFC 7489 §6.3 `p=` / `sp=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DmarcPolicy {
+    /// `p=none`, no record, or no usable policy: monitor only.
+    #[default]
+    None,
+    /// `p=quarantine`: treat as suspicious (we file it to Junk).
+    Quarantine,
+    /// `p=reject`: refuse at the end of data.
+    Reject,
+}
+
+/// The DMARC outcome of one message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DmarcVerdict {
+    /// The `From:` domain checked (empty when there was none).
+    pub domain: String,
+    /// True when the domain publishes DMARC and neither aligned SPF nor aligned DKIM
+    /// passed (a temporary DNS error is not a failure).
+    pub failed: bool,
+    /// The policy that applies to the failure: `sp=` for subdomains, else `p=`; one step
+    /// milder when the record says `t=y` (testing, DMARCbis).
+    pub policy: DmarcPolicy,
+}
+
+impl DmarcVerdict {
+    fn from_output(out: &mail_auth::DmarcOutput) -> Self {
+        use mail_auth::dmarc::Policy;
+        let failed = matches!(out.result(), mail_auth::DmarcResult::Fail(_));
+        let mut policy = match out.policy() {
+            Policy::Reject => DmarcPolicy::Reject,
+            Policy::Quarantine => DmarcPolicy::Quarantine,
+            Policy::None | Policy::Unspecified => DmarcPolicy::None,
+        };
+        if out.dmarc_record().is_some_and(|r| r.t) {
+            policy = match policy {
+                DmarcPolicy::Reject => DmarcPolicy::Quarantine,
+                _ => DmarcPolicy::None,
+            };
+        }
+        DmarcVerdict {
+            domain: out.domain().to_string(),
+            failed,
+            policy,
+        }
     }
 }
 
@@ -322,6 +410,31 @@ impl PolicyResolver for AuthChecker {
         {
             Ok(set) if !set.rrset.is_empty() => Lookup::Found(String::new()),
             Ok(_) => Lookup::NotFound,
+            Err(e) => lookup_failure(&e),
+        }
+    }
+
+    /// An A record at `domain.zone` (RFC 5782 §2.2).
+    async fn rhsbl_lookup(&self, zone: &str, domain: &str) -> Lookup<String> {
+        let name = format!("{}.{zone}", domain.trim_end_matches('.'));
+        match self
+            .resolver
+            .ipv4_lookup(name.as_str(), Some(&self.ipv4))
+            .await
+        {
+            Ok(set) if !set.rrset.is_empty() => Lookup::Found(String::new()),
+            Ok(_) => Lookup::NotFound,
+            Err(e) => lookup_failure(&e),
+        }
+    }
+
+    /// The first PTR name of `ip`.
+    async fn reverse_name(&self, ip: IpAddr) -> Lookup<String> {
+        match self.resolver.ptr_lookup(ip, Some(&self.ptr)).await {
+            Ok(set) => match set.rrset.first() {
+                Some(name) => Lookup::Found(name.trim_end_matches('.').to_string()),
+                None => Lookup::NotFound,
+            },
             Err(e) => lookup_failure(&e),
         }
     }

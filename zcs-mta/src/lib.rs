@@ -43,6 +43,7 @@ mod config;
 mod data;
 mod delivery;
 pub mod dkim;
+pub mod dns;
 pub mod dsn;
 pub mod envelope;
 pub mod limits;
@@ -65,10 +66,11 @@ pub use command::{Body, Command, MailParams, Param, ParamError, ParseError, pars
 pub use config::ListenerConfig;
 pub use delivery::{
     AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, Protocol, RecipientStatus,
+    SenderFacts,
 };
-pub use dkim::{AuthChecker, DkimKeys};
+pub use dkim::{AuthChecker, AuthReport, DkimKeys, DmarcPolicy, DmarcVerdict};
 pub use envelope::{Envelope, MessageSink, RecipientEnvelope};
 pub use limits::Limits;
 pub use restrictions::{Cidr, PolicyResolver, RecipientPolicy, Restriction};
 pub use scan::Filters;
-pub use server::serve;
+pub use server::{ConfigSource, serve, serve_with};

@@ -104,6 +104,19 @@ pub enum Restriction {
     RejectUnknownSenderDomain,
     /// `reject_rbl_client zone`: the client address is listed in the DNS block list.
     RejectRblClient(String),
+    /// `reject_rhsbl_sender zone`: the sender's domain is listed in the domain block
+    /// list (RFC 5782 §2.2).
+    RejectRhsblSender(String),
+    /// `reject_rhsbl_helo zone`: the HELO name is listed in the domain block list.
+    RejectRhsblHelo(String),
+    /// `reject_rhsbl_recipient zone`: the recipient's domain is listed.
+    RejectRhsblRecipient(String),
+    /// `reject_rhsbl_client zone` (also `reject_rhsbl_reverse_client`): the client's
+    /// reverse (PTR) name is listed.
+    RejectRhsblClient(String),
+    /// `reject_unknown_recipient_domain`: a recipient domain we are not final
+    /// destination for has neither MX nor address.
+    RejectUnknownRecipientDomain,
 }
 
 impl Restriction {
@@ -139,8 +152,21 @@ impl FromStr for Restriction {
             }
             ("reject_non_fqdn_sender", None) => Ok(Restriction::RejectNonFqdnSender),
             ("reject_unknown_sender_domain", None) => Ok(Restriction::RejectUnknownSenderDomain),
-            ("reject_rbl_client", Some(zone)) if is_hostname(zone) => {
-                Ok(Restriction::RejectRblClient(zone.to_ascii_lowercase()))
+            ("reject_unknown_recipient_domain", None) => {
+                Ok(Restriction::RejectUnknownRecipientDomain)
+            }
+            (list, Some(zone)) if is_hostname(zone) => {
+                let zone = zone.to_ascii_lowercase();
+                match list {
+                    "reject_rbl_client" => Ok(Restriction::RejectRblClient(zone)),
+                    "reject_rhsbl_sender" => Ok(Restriction::RejectRhsblSender(zone)),
+                    "reject_rhsbl_helo" => Ok(Restriction::RejectRhsblHelo(zone)),
+                    "reject_rhsbl_recipient" => Ok(Restriction::RejectRhsblRecipient(zone)),
+                    "reject_rhsbl_client" | "reject_rhsbl_reverse_client" => {
+                        Ok(Restriction::RejectRhsblClient(zone))
+                    }
+                    _ => Err(PolicyError::UnknownRestriction(s.to_string())),
+                }
             }
             _ => Err(PolicyError::UnknownRestriction(s.to_string())),
         }
@@ -176,6 +202,19 @@ pub trait PolicyResolver: Send + Sync {
     /// Whether `ip` is listed in the block list `zone` (an A record under the reversed
     /// address); `Found` carries the list's TXT explanation, possibly empty.
     async fn rbl_lookup(&self, zone: &str, ip: IpAddr) -> Lookup<String>;
+
+    /// Whether `domain` is listed in the domain block list `zone` (an A record at
+    /// `domain.zone`, RFC 5782 §2.2). The default lists nothing.
+    async fn rhsbl_lookup(&self, zone: &str, domain: &str) -> Lookup<String> {
+        let _ = (zone, domain);
+        Lookup::NotFound
+    }
+
+    /// The client's reverse name (PTR, RFC 1035 §3.5). The default knows none.
+    async fn reverse_name(&self, ip: IpAddr) -> Lookup<String> {
+        let _ = ip;
+        Lookup::NotFound
+    }
 }
 
 /// A restriction's refusal: reply code, enhanced status and text.
@@ -232,6 +271,38 @@ pub struct Facts<'a> {
     pub helo: &'a str,
     /// The envelope sender, `""` for `<>`.
     pub sender: &'a str,
+    /// The recipient of the `RCPT` being checked, `""` when none.
+    pub recipient: &'a str,
+    /// We are final destination for the recipient's domain.
+    pub recipient_local: bool,
+}
+
+/// Postfix's answer for a listed domain: `554 5.7.1 <what>: <role> rejected: <name>
+/// blocked using <zone>`, with the list's explanation when it gave one.
+fn rhsbl_refusal(what: &str, role: &str, name: &str, zone: &str, why: &str) -> Refusal {
+    let mut text = format!(
+        "<{}>: {role} rejected: {} blocked using {zone}",
+        crate::reply::sanitize(what),
+        crate::reply::sanitize(name)
+    );
+    if !why.is_empty() {
+        text.push_str("; ");
+        text.push_str(&crate::reply::sanitize(why));
+    }
+    refusal(554, (5, 7, 1), text)
+}
+
+/// Asks `zone` about `domain` when it looks like a host name; `None` unless listed.
+async fn rhsbl(res: Option<&dyn PolicyResolver>, zone: &str, domain: &str) -> Option<String> {
+    let domain = domain.trim_end_matches('.');
+    match res {
+        Some(res) if is_hostname(domain) => match res.rhsbl_lookup(zone, domain).await {
+            Lookup::Found(why) => Some(why),
+            // Postfix lets the mail through when the list does not answer.
+            Lookup::NotFound | Lookup::TempFail => None,
+        },
+        _ => None,
+    }
 }
 
 /// Applies `restrictions` in order; the first that refuses wins. A resolver is needed for
@@ -332,6 +403,69 @@ pub async fn check(
                 },
                 None => None,
             },
+            Restriction::RejectRhsblSender(zone) => {
+                rhsbl(resolver, zone, sender_domain).await.map(|why| {
+                    let role = "Sender address";
+                    rhsbl_refusal(facts.sender, role, sender_domain, zone, &why)
+                })
+            }
+            Restriction::RejectRhsblHelo(zone) => rhsbl(resolver, zone, facts.helo)
+                .await
+                .map(|why| rhsbl_refusal(facts.helo, "Helo command", facts.helo, zone, &why)),
+            Restriction::RejectRhsblRecipient(zone) => {
+                let domain = facts.recipient.rsplit_once('@').map_or("", |(_, d)| d);
+                rhsbl(resolver, zone, domain).await.map(|why| {
+                    let role = "Recipient address";
+                    rhsbl_refusal(facts.recipient, role, domain, zone, &why)
+                })
+            }
+            Restriction::RejectRhsblClient(zone) => match resolver {
+                Some(res) => match res.reverse_name(facts.ip).await {
+                    Lookup::Found(name) => rhsbl(resolver, zone, &name).await.map(|why| {
+                        let mut text = format!(
+                            "Service unavailable; Client host [{}] blocked using {zone}",
+                            crate::reply::sanitize(name.trim_end_matches('.'))
+                        );
+                        if !why.is_empty() {
+                            text.push_str("; ");
+                            text.push_str(&crate::reply::sanitize(&why));
+                        }
+                        refusal(554, (5, 7, 1), text)
+                    }),
+                    Lookup::NotFound | Lookup::TempFail => None,
+                },
+                None => None,
+            },
+            Restriction::RejectUnknownRecipientDomain => {
+                let domain = facts.recipient.rsplit_once('@').map_or("", |(_, d)| d);
+                match resolver {
+                    Some(res)
+                        if !facts.recipient_local
+                            && !domain.is_empty()
+                            && !is_address_literal(domain) =>
+                    {
+                        let text = |why: &str| {
+                            format!(
+                                "<{}>: Recipient address rejected: {why}",
+                                crate::reply::sanitize(facts.recipient)
+                            )
+                        };
+                        match res.domain_exists(domain.trim_end_matches('.')).await {
+                            Lookup::Found(()) => None,
+                            // unknown_address_reject_code, 450 by default.
+                            Lookup::NotFound => {
+                                Some(refusal(450, (4, 1, 2), text("Domain not found")))
+                            }
+                            Lookup::TempFail => Some(refusal(
+                                450,
+                                (4, 1, 2),
+                                text("Domain lookup failed, try again later"),
+                            )),
+                        }
+                    }
+                    _ => None,
+                }
+            }
         };
         if refused.is_some() {
             return refused;
@@ -383,6 +517,28 @@ mod tests {
             Ok(Restriction::RejectUnknownHeloHostname)
         );
         assert!("permit_everything".parse::<Restriction>().is_err());
+        assert_eq!(
+            "reject_rhsbl_sender dbl.example".parse::<Restriction>(),
+            Ok(Restriction::RejectRhsblSender("dbl.example".into()))
+        );
+        assert_eq!(
+            "reject_rhsbl_reverse_client DBL.example".parse::<Restriction>(),
+            Ok(Restriction::RejectRhsblClient("dbl.example".into()))
+        );
+        assert_eq!(
+            "reject_unknown_recipient_domain".parse::<Restriction>(),
+            Ok(Restriction::RejectUnknownRecipientDomain)
+        );
+        assert!(
+            "reject_rhsbl_helo bad_zone!"
+                .parse::<Restriction>()
+                .is_err()
+        );
+        assert!(
+            "reject_mystery_list zone.example"
+                .parse::<Restriction>()
+                .is_err()
+        );
     }
 
     #[test]

@@ -46,9 +46,46 @@ pub async fn serve(
     listener: TcpListener,
     config: ListenerConfig,
     delivery: Arc<dyn LocalDelivery>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let source = Arc::new(FixedConfig(Arc::new(config)));
+    serve_with(listener, source, delivery, shutdown).await
+}
+
+/// Where a listener takes its settings: asked once per accepted connection, so a
+/// changed setting (`zimbraMtaMaxMessageSize`, restrictions, trusted networks, filters)
+/// applies from the next session on, as after Postfix's `postfix reload`.
+#[async_trait::async_trait]
+pub trait ConfigSource: Send + Sync {
+    /// The settings for a session starting now. Called on the accept path: keep it
+    /// cheap (serve a cached value and refresh it now and then).
+    async fn current(&self) -> Arc<ListenerConfig>;
+}
+
+/// Settings that never change.
+struct FixedConfig(Arc<ListenerConfig>);
+
+#[async_trait::async_trait]
+impl ConfigSource for FixedConfig {
+    async fn current(&self) -> Arc<ListenerConfig> {
+        self.0.clone()
+    }
+}
+
+/// As [`serve`], with settings read from `source` for each new session. The protocol,
+/// `max_connections`, the rate limits and `shutdown_grace` are taken once, at start.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_with(
+    listener: TcpListener,
+    source: Arc<dyn ConfigSource>,
+    delivery: Arc<dyn LocalDelivery>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let config = Arc::new(config);
+    let first = source.current().await;
+    let config = first.clone();
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let limiter = RateLimiter::new(config.limits.clone());
     let mut sessions = JoinSet::new();
@@ -62,6 +99,7 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let config = source.current().await;
                     let span = info_span!("session", ?proto, ip = %peer.ip());
                     let ip = peer.ip();
                     let trusted = config.my_networks.iter().any(|n| n.contains(ip));
@@ -132,6 +170,7 @@ pub async fn serve(
 
     drop(listener);
     info!(?proto, sessions = sessions.len(), "shutting down");
+    let config = first;
     let drain = async { while sessions.join_next().await.is_some() {} };
     if tokio::time::timeout(config.shutdown_grace, drain)
         .await

@@ -390,7 +390,22 @@ impl Session {
                 return Flow::Continue;
             }
             policy::RcptDecision::Relay => (RecipientStatus::Local(address.clone()), true),
-            policy::RcptDecision::Local => (self.delivery.resolve_recipient(&address).await, false),
+            policy::RcptDecision::Local => {
+                let sender = crate::delivery::SenderFacts {
+                    mail_from: self.tx.as_ref().map(|t| t.mail_from.as_str()).unwrap_or(""),
+                    authenticated: self.authed.as_ref().map(|u| u.account.as_str()),
+                    trusted: self.trusted,
+                };
+                let status = match self.cfg.protocol {
+                    Protocol::Smtp => {
+                        self.delivery
+                            .resolve_recipient_from(&address, &sender)
+                            .await
+                    }
+                    Protocol::Lmtp => self.delivery.resolve_recipient(&address).await,
+                };
+                (status, false)
+            }
         };
         debug!(rcpt = %address, ?status, relay, "recipient looked up");
         let reply = rcpt_reply(&address, &status);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
-use crate::dkim::{AuthChecker, DkimKeys};
+use crate::dkim::{AuthChecker, DkimKeys, DmarcPolicy};
 use clamd::{ClamdClient, ClamdVerdict};
 use spamd::SpamdClient;
 
@@ -129,6 +129,10 @@ pub struct Filters {
     pub spam: SpamPolicy,
     /// DKIM/SPF/DMARC verification of mail from unauthenticated, untrusted clients.
     pub auth_check: Option<Arc<AuthChecker>>,
+    /// Honour the sender domain's DMARC policy when DMARC fails (OpenDMARC's
+    /// `RejectFailures`): `p=reject` is refused with `550 5.7.1`, `p=quarantine` is
+    /// delivered to Junk (`X-Spam-Flag: YES`). Off: the header only.
+    pub dmarc_enforce: bool,
     /// DKIM keys for signing mail from authenticated or trusted clients.
     pub dkim_keys: Option<Arc<DkimKeys>>,
 }
@@ -143,6 +147,7 @@ impl std::fmt::Debug for Filters {
             .field("spamd", &self.spamd)
             .field("spam", &self.spam)
             .field("auth_check", &self.auth_check.is_some())
+            .field("dmarc_enforce", &self.dmarc_enforce)
             .field("dkim_keys", &self.dkim_keys.as_ref().map(|k| k.domains()))
             .finish()
     }
@@ -299,12 +304,33 @@ pub async fn run_filters(
 
     // (c) DKIM, SPF, DMARC for mail from the outside.
     if let (Some(checker), false) = (&filters.auth_check, ctx.authenticated || ctx.trusted) {
-        let value = checker
-            .verify(content, ctx.ip, ctx.helo, ctx.mail_from)
+        let checked = checker
+            .check(content, ctx.ip, ctx.helo, ctx.mail_from)
             .await;
+        let dmarc = &checked.dmarc;
+        if dmarc.failed {
+            info!(id, domain = %dmarc.domain, policy = ?dmarc.policy, "DMARC failed");
+        }
+        if filters.dmarc_enforce && dmarc.failed {
+            match dmarc.policy {
+                // RFC 7489 §6.3 (p=reject) and §10.3: refuse in the SMTP session.
+                DmarcPolicy::Reject => {
+                    let text = format!(
+                        "Message rejected: DMARC policy of {} says reject",
+                        crate::reply::sanitize(&dmarc.domain)
+                    );
+                    return FilterVerdict::Reject(550, (5, 7, 1), text);
+                }
+                DmarcPolicy::Quarantine => {
+                    let _ = write!(headers, "X-Spam-Flag: YES\r\n");
+                    report.spam = true;
+                }
+                DmarcPolicy::None => {}
+            }
+        }
         // RFC 8601 §2.2.
-        let _ = write!(headers, "Authentication-Results: {value}\r\n");
-        report.auth_results = Some(value);
+        let _ = write!(headers, "Authentication-Results: {}\r\n", checked.header);
+        report.auth_results = Some(checked.header);
     }
 
     // (d) DKIM signing of our users' mail.

@@ -92,9 +92,11 @@ impl Session {
 
         // reject_unauth_destination: only our domains, unless the client may relay.
         let privileged = self.trusted || self.authed.is_some();
+        let mut recipient_local = true;
         if let (ForwardPath::Mailbox(m), Some(policy)) = (to, &self.cfg.recipient_policy) {
             let domain = m.domain.trim_end_matches('.');
-            if !policy.is_local_domain(&domain.to_ascii_lowercase()).await {
+            recipient_local = policy.is_local_domain(&domain.to_ascii_lowercase()).await;
+            if !recipient_local {
                 if privileged && self.cfg.sink.is_some() {
                     return RcptDecision::Relay;
                 }
@@ -112,6 +114,8 @@ impl Session {
                 ip: self.peer,
                 helo,
                 sender,
+                recipient: &address,
+                recipient_local,
             };
             let resolver = self.cfg.policy_resolver.as_deref();
             if let Some(r) = check(&self.cfg.restrictions, facts, resolver).await {

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod wire;
 
 use std::io;
