@@ -401,6 +401,7 @@ async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     match bare {
         "move" => {
             let to = parse_id(a.req("l")?, FaultCode::NoSuchFolder)?;
+            super::folders::check_container(mb, to).await?;
             for id in &ids {
                 mb.move_contact(*id, to).await.map_err(store_fault)?;
             }

@@ -508,8 +508,13 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
     };
     let remote = remote_folder(ctx, &owner_entry.id.to_string(), &rid).await?;
     let rf = remote.mb.folder(remote.folder).await.map_err(store_fault)?;
-    // Without view= the mountpoint has none of its own, as in Zimbra.
-    let view = link.attr("view").unwrap_or("").trim().to_string();
+    // A view that is not one is ignored: the shared folder's view is used.
+    let view = link
+        .attr("view")
+        .map(str::trim)
+        .filter(|v| VIEWS.contains(v))
+        .map(str::to_string)
+        .unwrap_or(rf.view.clone());
     let mb = ctx.mailbox().await?;
     let created = mb
         .create_mountpoint(parent, &name, owner_entry.id, remote.folder, &view)
@@ -532,6 +537,18 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
     resp.add(el);
     Ok(resp)
 }
+
+/// The views a mountpoint may be given (Zimbra's item type names).
+const VIEWS: &[&str] = &[
+    "conversation",
+    "message",
+    "contact",
+    "document",
+    "appointment",
+    "wiki",
+    "task",
+    "chat",
+];
 
 /// An item id that must be a positive number (`service.INVALID_REQUEST` otherwise).
 fn positive_id(text: &str) -> ServiceResult<ItemId> {
