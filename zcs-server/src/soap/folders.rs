@@ -528,6 +528,42 @@ pub(crate) async fn folder_op(
         "grant" => {
             super::share::grant(ctx, mb, f.id, action).await?;
         }
+        // `update`: a new name and/or parent, and with `acl` the whole grant list.
+        "update" => {
+            if ["color", "rgb", "f", "view", "url"]
+                .iter()
+                .any(|a| action.attr(a).is_some())
+            {
+                // LIMITATION: the store keeps no folder color or flags and cannot
+                // change a view; refused rather than dropped.
+                return Err(ServiceError::invalid_request(
+                    "folder color, flags, view and url cannot be changed",
+                ));
+            }
+            if action.attr("name").is_some() || action.attr("l").is_some() {
+                let name = action.attr("name").unwrap_or(&f.name).to_string();
+                let parent = match action.attr("l") {
+                    Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
+                    None => f.parent,
+                };
+                check_container(mb, parent).await?;
+                mb.rename_folder(f.id, parent, &name)
+                    .await
+                    .map_err(store_fault)?;
+            }
+            if let Some(acl) = action.child("acl") {
+                for g in mb.grants(f.id).await.map_err(store_fault)? {
+                    mb.revoke(f.id, g.grantee_type, &g.grantee)
+                        .await
+                        .map_err(store_fault)?;
+                }
+                for g in acl.children_named("grant") {
+                    let mut one = Element::new("action");
+                    one.children.push(g.clone());
+                    super::share::grant(ctx, mb, f.id, &one).await?;
+                }
+            }
+        }
         "!grant" => super::share::revoke(mb, f.id, action).await?,
         // LIMITATION: color, url, sync, fb, check, retentionpolicy and the other
         // folder operations are not supported yet.
