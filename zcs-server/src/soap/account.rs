@@ -53,7 +53,11 @@ pub(crate) async fn issue(
     account: &Entry,
     admin: bool,
 ) -> ServiceResult<(String, i64)> {
-    let (tok, data) = issue_with(ctx, account, admin, false, None).await?;
+    let opts = IssueOpts {
+        admin,
+        ..IssueOpts::default()
+    };
+    let (tok, data) = issue_with(ctx, account, opts).await?;
     Ok((tok, data.expires_ms - data.issued_ms()))
 }
 
@@ -61,6 +65,15 @@ pub(crate) async fn issue(
 pub(crate) struct Issued {
     pub data: TokenData,
     issued_ms: i64,
+}
+
+/// What kind of token to issue.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IssueOpts {
+    pub admin: bool,
+    pub csrf: bool,
+    /// DelegateAuth: the admin asking and the lifetime asked (ms, 0 = default).
+    pub delegator: Option<(zcs_core::ZimbraId, i64)>,
 }
 
 impl Issued {
@@ -82,10 +95,13 @@ impl std::ops::Deref for Issued {
 pub(crate) async fn issue_with(
     ctx: &mut Ctx<'_>,
     account: &Entry,
-    admin: bool,
-    csrf: bool,
-    delegator: Option<(zcs_core::ZimbraId, i64)>,
+    opts: IssueOpts,
 ) -> ServiceResult<(String, Issued)> {
+    let IssueOpts {
+        admin,
+        csrf,
+        delegator,
+    } = opts;
     let svc = ctx.svc;
     let effective = svc.prov.effective_account_attrs(account).await?;
     let lifetime = match delegator {
@@ -99,11 +115,13 @@ pub(crate) async fn issue_with(
         expires_ms: now + lifetime,
         admin,
         tid: token::new_tid(),
+    };
+    let claims = token::TokenClaims {
         csrf,
         delegator: delegator.map(|(d, _)| d),
     };
     let key = svc.key().await?;
-    let tok = token::encode(key, &data);
+    let tok = token::encode_with(key, &data, &claims);
     token::register(&svc.prov, account, &data, now).await?;
     if delegator.is_none() {
         let cookie = if admin {
@@ -265,7 +283,12 @@ async fn login_response(
 ) -> ServiceResult<Element> {
     let svc = ctx.svc;
     let csrf = req.bool_attr("csrfTokenSecured", false)?;
-    let (tok, issued) = issue_with(ctx, account, admin, csrf, None).await?;
+    let opts = IssueOpts {
+        admin,
+        csrf,
+        delegator: None,
+    };
+    let (tok, issued) = issue_with(ctx, account, opts).await?;
     let lifetime = issued.expires_ms - issued.issued_ms();
     tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip, proto = "soap",
         admin, "login");

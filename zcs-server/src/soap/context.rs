@@ -14,6 +14,7 @@ pub mod serve;
 pub mod sessions;
 pub mod throttle;
 pub mod uploads;
+pub mod web;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -120,6 +121,8 @@ impl Caller {
 pub(crate) struct Auth {
     pub account: Entry,
     pub data: TokenData,
+    /// The token's optional claims (CSRF-secured, delegated).
+    pub claims: token::TokenClaims,
 }
 
 /// Per-request state handed to every handler.
@@ -214,7 +217,7 @@ impl<'a> Ctx<'a> {
         };
         let key = self.svc.key().await?;
         let now = chrono::Utc::now().timestamp_millis();
-        let data = token::decode(key, tok, now).map_err(|e| match e {
+        let (data, claims) = token::decode_with(key, tok, now).map_err(|e| match e {
             TokenError::Expired => expired(),
             _ => ServiceError::new(FaultCode::AuthRequired, "no valid authtoken present"),
         })?;
@@ -234,10 +237,14 @@ impl<'a> Ctx<'a> {
         if !matches!(status, "active" | "lockout") {
             return Err(expired());
         }
-        if self.from_cookie && data.csrf {
+        if self.from_cookie && claims.csrf {
             self.check_csrf(key, &data).await?;
         }
-        Ok(Auth { account, data })
+        Ok(Auth {
+            account,
+            data,
+            claims,
+        })
     }
 
     /// A cookie-borne CSRF-secured token needs its CSRF token beside it, unless the

@@ -27,6 +27,11 @@ pub struct TokenData {
     pub admin: bool,
     /// Token id: what `zimbraAuthTokens` records.
     pub tid: u32,
+}
+
+/// The optional claims of a token, also covered by the MAC.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenClaims {
     /// Issued with `csrfTokenSecured="1"`: cookie-borne uses need the CSRF token.
     pub csrf: bool,
     /// Issued by DelegateAuth: the admin who asked for it (Zimbra's `aid`).
@@ -96,6 +101,11 @@ fn decode_pairs(text: &str) -> Option<Vec<(String, String)>> {
 
 /// Signs `data` into a token string with `key`.
 pub fn encode(key: &[u8], data: &TokenData) -> String {
+    encode_with(key, data, &TokenClaims::default())
+}
+
+/// Signs `data` and `claims` into a token string with `key`.
+pub fn encode_with(key: &[u8], data: &TokenData, claims: &TokenClaims) -> String {
     let mut pairs = vec![
         ("id", data.account.to_string()),
         ("exp", data.expires_ms.to_string()),
@@ -105,10 +115,10 @@ pub fn encode(key: &[u8], data: &TokenData) -> String {
     if data.admin {
         pairs.push(("admin", "1".to_string()));
     }
-    if data.csrf {
+    if claims.csrf {
         pairs.push(("csrf", "1".to_string()));
     }
-    if let Some(aid) = data.delegator {
+    if let Some(aid) = claims.delegator {
         pairs.push(("aid", aid.to_string()));
     }
     let plain = encode_pairs(&pairs);
@@ -123,6 +133,18 @@ pub fn encode(key: &[u8], data: &TokenData) -> String {
 /// [`TokenError`]; a bad signature is reported before expiry so an attacker learns
 /// nothing from an altered expiry.
 pub fn decode(key: &[u8], token: &str, now_ms: i64) -> Result<TokenData, TokenError> {
+    decode_with(key, token, now_ms).map(|(d, _)| d)
+}
+
+/// As [`decode`], with the token's optional claims.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with(
+    key: &[u8],
+    token: &str,
+    now_ms: i64,
+) -> Result<(TokenData, TokenClaims), TokenError> {
     let mut parts = token.trim().splitn(3, '_');
     let (Some(_ver), Some(sig), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(TokenError::Malformed);
@@ -146,6 +168,8 @@ pub fn decode(key: &[u8], token: &str, now_ms: i64) -> Result<TokenData, TokenEr
         tid: get("tid")
             .and_then(|v| v.parse().ok())
             .ok_or(TokenError::Malformed)?,
+    };
+    let claims = TokenClaims {
         csrf: get("csrf") == Some("1"),
         delegator: match get("aid") {
             Some(v) => Some(v.parse().map_err(|_| TokenError::Malformed)?),
@@ -155,7 +179,7 @@ pub fn decode(key: &[u8], token: &str, now_ms: i64) -> Result<TokenData, TokenEr
     if data.expires_ms <= now_ms {
         return Err(TokenError::Expired);
     }
-    Ok(data)
+    Ok((data, claims))
 }
 
 /// The CSRF token that goes with auth token `data` (returned by AuthRequest
@@ -278,19 +302,18 @@ mod tests {
             expires_ms: 2_000_000_000_000,
             admin: true,
             tid: 42,
-            csrf: false,
-            delegator: None,
         }
     }
 
     #[test]
     fn csrf_and_delegation_round_trip() {
-        let d = TokenData {
+        let d = sample();
+        let claims = TokenClaims {
             csrf: true,
             delegator: Some(ZimbraId::new()),
-            ..sample()
         };
-        let t = encode(b"key", &d);
+        let t = encode_with(b"key", &d, &claims);
+        assert_eq!(decode_with(b"key", &t, 0), Ok((d.clone(), claims)));
         assert_eq!(decode(b"key", &t, 0), Ok(d.clone()));
         let c = csrf_token(b"key", &d);
         assert!(csrf_valid(b"key", &d, &c));

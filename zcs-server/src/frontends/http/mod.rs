@@ -4,8 +4,14 @@
 //!
 //! `/service/soap[/<anything>]` is served on the mail ports; `/service/admin/soap
 //! [/<anything>]` only on the admin port, which also answers account and mail requests
-//! (Zimbra's `allowed.ports`).
-// LIMITATION: /service/upload, /service/preauth and /home REST are not served yet.
+//! (Zimbra's `allowed.ports`). The mail ports also serve `/service/upload` (`upload`),
+//! `/service/preauth` (`preauth`) and the `/home` REST URLs (`rest`); the admin port
+//! serves uploads too.
+
+mod archive;
+mod preauth;
+mod rest;
+mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +21,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -98,11 +104,16 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
             .route("/service/admin/soap", post(soap))
             .route("/service/admin/soap/", post(soap))
             .route("/service/admin/soap/{*rest}", post(soap))
+            .route("/service/upload", post(upload::upload))
     } else {
         Router::new()
             .route("/service/soap", post(soap))
             .route("/service/soap/", post(soap))
             .route("/service/soap/{*rest}", post(soap))
+            .route("/service/upload", post(upload::upload))
+            .route("/service/preauth", get(preauth::preauth))
+            .route("/home/{*rest}", get(rest::rest))
+            .route("/service/home/{*rest}", get(rest::rest))
     };
     r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -119,22 +130,35 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
+/// The caller of a request: its listener, address, cookies and CSRF header.
+fn caller_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Caller {
+    let mut caller = Caller::new(state.admin, peer.ip());
+    caller.cookie_token = cookie(headers, "ZM_AUTH_TOKEN");
+    caller.cookie_admin_token = cookie(headers, "ZM_ADMIN_AUTH_TOKEN");
+    caller.csrf_header = headers
+        .get("X-Zimbra-Csrf-Token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    caller
+}
+
+/// A plain-text response with `status`.
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut resp = (status, body.into()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
 async fn soap(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = Caller {
-        admin_port: state.admin,
-        remote_ip: peer.ip(),
-        cookie_token: cookie(&headers, "ZM_AUTH_TOKEN"),
-        cookie_admin_token: cookie(&headers, "ZM_ADMIN_AUTH_TOKEN"),
-        csrf_header: headers
-            .get("X-Zimbra-Csrf-Token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    };
+    let caller = caller_of(&state, peer, &headers);
     let reply = state.svc.serve(&caller, &body).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, reply.body).into_response();

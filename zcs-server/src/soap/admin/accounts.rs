@@ -1,11 +1,13 @@
-//! Admin account requests: Create, Get, Modify, Rename, Delete, GetAll, SetPassword and
-//! a basic SearchDirectory.
+//! Admin account requests: Create, Get, Modify, Rename, Delete, GetAll, SetPassword,
+//! DelegateAuth (a token for a user, issued to an admin and written to the audit log)
+//! and a basic SearchDirectory.
 
 use zcs_core::{Entry, EntryKind, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
 
+use super::super::account::{IssueOpts, issue_with};
 use super::super::context::Ctx;
-use super::super::element::Element;
+use super::super::element::{AttrKind, Element};
 use super::super::envelope::NS_ADMIN;
 use super::super::response;
 use super::{attr_filter, attrs_from, edits_from, entry_element};
@@ -28,6 +30,7 @@ pub(crate) async fn dispatch(
             | "SearchDirectoryRequest"
             | "AddAccountAliasRequest"
             | "RemoveAccountAliasRequest"
+            | "DelegateAuthRequest"
     );
     if !known {
         return None;
@@ -47,6 +50,7 @@ pub(crate) async fn dispatch(
         "SetPasswordRequest" => set_password(ctx, req, &by).await,
         "SearchDirectoryRequest" => search_directory(ctx, req).await,
         "AddAccountAliasRequest" => alias(ctx, req, true).await,
+        "DelegateAuthRequest" => delegate_auth(ctx, req, &admin).await,
         _ => alias(ctx, req, false).await,
     })
 }
@@ -76,6 +80,35 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     tracing::info!(admin = %by, account = %e.name, "admin: account created");
     let mut resp = response("CreateAccountResponse", NS_ADMIN);
     resp.add(account_element(&e, None));
+    Ok(resp)
+}
+
+/// DelegateAuthRequest `duration=` (seconds) `<account by=>`: a user token for the
+/// named account, issued to the calling admin (no cookie is set) and carrying the
+/// admin's id. Logged in the audit log with the admin, the account and the address.
+async fn delegate_auth(
+    ctx: &mut Ctx<'_>,
+    req: &Element,
+    admin: &super::super::context::Auth,
+) -> ServiceResult<Element> {
+    let target = find(ctx, req).await?;
+    let duration_s = req.int_attr("duration", 0)?.max(0);
+    let opts = IssueOpts {
+        admin: false,
+        csrf: false,
+        delegator: Some((admin.account.id, duration_s.saturating_mul(1000))),
+    };
+    let (tok, issued) = issue_with(ctx, &target, opts).await?;
+    tracing::info!(target: "zimbra.security", cmd = "DelegateAuth", name = %target.name,
+        admin = %admin.account.name, ip = %ctx.caller.remote_ip, via = "soap",
+        "delegated auth token issued");
+    let mut resp = response("DelegateAuthResponse", NS_ADMIN);
+    resp.add_text("authToken", tok);
+    resp.set_content(
+        "lifetime",
+        (issued.expires_ms - issued.issued_ms()).to_string(),
+        AttrKind::Num,
+    );
     Ok(resp)
 }
 

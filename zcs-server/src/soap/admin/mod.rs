@@ -1,7 +1,11 @@
 //! urn:zimbraAdmin: the provisioning API `zmprov` and admin consoles use. Served only
 //! on the admin port, and every request but AuthRequest needs an admin token.
 //! Accounts are in `accounts`; domains, COS, servers, global config and the rest in
-//! `entries`.
+//! `entries`; distribution lists in `lists`.
+//!
+//! Every request that changes something leaves a line in `audit.log` (the
+//! `zimbra.security` target) naming the command, its target, the admin, the client
+//! address and the outcome, as zmprov's changes do; never a password or other value.
 
 mod accounts;
 mod backup;
@@ -29,6 +33,51 @@ pub(crate) async fn dispatch(
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
+    let out = route(ctx, name, req).await?;
+    if !reads_only(name) {
+        audit(ctx, name, req, &out);
+    }
+    Some(out)
+}
+
+/// Whether a request only reads (no audit line), or is a login (logged on its own).
+fn reads_only(name: &str) -> bool {
+    ["Get", "Search", "Count", "Check", "Ping", "NoOp", "Auth"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// The target an audit line names: the entry's name or id, never another value.
+fn audit_target(req: &Element) -> String {
+    for sel in ["account", "dl", "domain", "cos", "server"] {
+        if let Some(c) = req.child(sel) {
+            return c.text().trim().to_string();
+        }
+    }
+    req.attr("name")
+        .or_else(|| req.attr("id"))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// Writes the audit line of an admin change made over SOAP.
+fn audit(ctx: &Ctx<'_>, name: &str, req: &Element, out: &ServiceResult<Element>) {
+    let admin = match ctx.resolved() {
+        Some(Ok(a)) => a.account.name.clone(),
+        _ => String::new(),
+    };
+    let result = match out {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.code.to_string(),
+    };
+    let cmd = name.trim_end_matches("Request");
+    let target = audit_target(req);
+    tracing::info!(target: "zimbra.security", cmd, name = %target, via = "soap",
+        admin = %admin, ip = %ctx.caller.remote_ip, result = %result, "admin change");
+}
+
+async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceResult<Element>> {
     if name == "AuthRequest" {
         return Some(super::account::auth(ctx, req, true).await);
     }

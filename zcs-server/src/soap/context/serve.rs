@@ -70,10 +70,16 @@ impl SoapService {
         tracing::debug!(proto = "soap", cmd = %request.name, ip = %caller.remote_ip,
             ok = result.is_ok(), "request");
         let mut context = response_context(&ctx);
-        if ctx.change.is_some()
-            && let Some(Ok(auth)) = ctx.resolved()
-        {
-            crate::notify::publish(auth.account.id);
+        if let Some(Ok(auth)) = ctx.resolved() {
+            if ctx.change.is_some() {
+                crate::notify::publish(auth.account.id);
+            }
+            if let Some(admin) = auth.claims.delegator {
+                // What an admin does with a delegated token is on the record.
+                tracing::info!(target: "zimbra.security", account = %auth.account.name,
+                    delegator = %admin, cmd = %request.name, ip = %caller.remote_ip,
+                    "request with a delegated token");
+            }
         }
         if ask != SessionAsk::None
             && let Err(e) = self
