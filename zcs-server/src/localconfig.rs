@@ -88,6 +88,26 @@ pub const KEYS: &[KeyDef] = &[
         desc: "SMTP submission over implicit TLS (RFC 8314)",
     },
     KeyDef {
+        name: "zcs_dns_servers",
+        default: "",
+        desc: "name servers the MTA asks (ip[:port], comma-separated); empty: the system's",
+    },
+    KeyDef {
+        name: "zcs_mta_auth_checks",
+        default: "",
+        desc: "SPF/DKIM/DMARC checks of inbound mail (empty: on when zcs_dns_servers is set)",
+    },
+    KeyDef {
+        name: "zcs_dmarc_reject_failures",
+        default: "TRUE",
+        desc: "honour the sender's DMARC p=reject / p=quarantine when DMARC fails",
+    },
+    KeyDef {
+        name: "zcs_mta_config_reload_seconds",
+        default: "60",
+        desc: "the MTA re-reads its settings this often (0: only on zmmtactl reload)",
+    },
+    KeyDef {
         name: "zmdisklog_warn_threshold",
         default: "85",
         desc: "disk usage percent of a home volume that logs a warning (checked every 10 min)",
@@ -117,6 +137,47 @@ pub const KEYS: &[KeyDef] = &[
         name: "zcs_log_retention_days",
         default: "30",
         desc: "days rolled-over logs (mailbox.log.YYYY-MM-DD, audit.log.*) are kept",
+    },
+    KeyDef {
+        name: "zimbra_swatch_notice_user",
+        default: "",
+        desc: "address the authentication-failure alerts (zmauditwatch) are mailed to; \
+               empty sends them to admin@ the default domain",
+    },
+    KeyDef {
+        name: "zimbra_swatch_ipacct_threshold",
+        default: "10",
+        desc: "authentication failures of one account from one address in 60 s that \
+               raise an alert",
+    },
+    KeyDef {
+        name: "zimbra_swatch_acct_threshold",
+        default: "15",
+        desc: "authentication failures of one account from any address in 60 s that \
+               raise an alert",
+    },
+    KeyDef {
+        name: "zimbra_swatch_ip_threshold",
+        default: "20",
+        desc: "authentication failures from one address for any account in 60 s that \
+               raise an alert",
+    },
+    KeyDef {
+        name: "zimbra_swatch_total_threshold",
+        default: "1000",
+        desc: "authentication failures of the whole server in 60 s that raise an alert",
+    },
+    KeyDef {
+        name: "zmtrainsa_cleanup_host",
+        default: "TRUE",
+        desc: "TRUE: this server trains the spam filter from the spam and ham training \
+               mailboxes every night and empties them (only one server should)",
+    },
+    KeyDef {
+        name: "zcs_hsm_schedule",
+        default: "0 2 * * *",
+        desc: "cron time (minute hour day month weekday) of the HSM session that moves \
+               old blobs to the current secondary volume; empty turns it off",
     },
     KeyDef {
         name: "zimbra_zmprov_default_soap_server",

@@ -56,6 +56,18 @@ impl SystemResolver {
             .map_err(|e| DnsError::Temporary(e.to_string()))?;
         Ok(SystemResolver { inner })
     }
+
+    /// Asks exactly `servers` (`zcs_dns_servers`); the system's when empty.
+    ///
+    /// # Errors
+    /// The resolver cannot be built.
+    pub fn with_name_servers(
+        servers: &[std::net::SocketAddr],
+    ) -> Result<SystemResolver, DnsError> {
+        let inner = crate::dns::authenticator(servers)
+            .map_err(|e| DnsError::Temporary(e.to_string()))?;
+        Ok(SystemResolver { inner })
+    }
 }
 
 fn map_err(e: mail_auth::Error) -> DnsError {

@@ -4,7 +4,9 @@
 //!
 //! SMTP listeners hand finished messages to the queue (local recipients are delivered by
 //! its local transport into [`crate::delivery::MailDelivery`], others relayed); LMTP
-//! delivers while the client waits. How each is configured is [`crate::mta::config`].
+//! delivers while the client waits. How each is configured is [`crate::mta::config`];
+//! the settings are re-read for new sessions after `zmmtactl reload`
+//! ([`crate::mta::reload`]).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use zcs_mta::{LocalDelivery, Protocol};
 
 use super::{BackgroundFn, Context, Planned, PortFrom};
 use crate::mta::config::{self, ListenerKind};
+use crate::mta::reload::ReloadingConfig;
 
 /// The listeners of this front end.
 pub fn listeners() -> Vec<Planned> {
@@ -91,11 +94,15 @@ fn spawn(
     if let Ok(queue) = config::shared_queue(&ctx) {
         ctx.delivery.set_queue(queue);
     }
-    let config = config::listener_config(&ctx, kind);
-    let protocol: Protocol = config.protocol;
+    let protocol = match kind {
+        ListenerKind::Lmtp => Protocol::Lmtp,
+        _ => Protocol::Smtp,
+    };
     let delivery: Arc<dyn LocalDelivery> = ctx.delivery.clone();
     tokio::spawn(async move {
-        if let Err(e) = zcs_mta::serve(listener, config, delivery, shutdown).await {
+        // Built inside the task: the first build may ask the directory.
+        let source = Arc::new(ReloadingConfig::new(ctx, kind));
+        if let Err(e) = zcs_mta::serve_with(listener, source, delivery, shutdown).await {
             tracing::error!(?protocol, ?kind, error = %e, "listener failed");
         }
     })

@@ -2,17 +2,22 @@
 //! server entry (inheriting the global config) and local config, the queue and its
 //! transports, and the content filters.
 //!
-//! Read at start, like Postfix reads `main.cf` (a change needs a restart):
-//! `zimbraMtaMyNetworks`, `zimbraMtaRestriction`, `zimbraMtaTlsAuthOnly`,
-//! `zimbraMtaMaxMessageSize` (through the context), `zimbraMtaRelayHost`,
-//! `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`, `zimbraMtaBlockedExtension`,
+//! Listener settings come from [`MtaSettings`], a view of the global config, the server
+//! entry and the local config as last read; [`super::reload`] reads them again for new
+//! sessions after `zmmtactl reload` (or every `zcs_mta_config_reload_seconds`), like
+//! Postfix after `postfix reload`: `zimbraMtaMyNetworks`, `zimbraMtaRestriction`,
+//! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
-//! `zimbraAmavisQuarantineAccount`.
+//! `zimbraAmavisQuarantineAccount`. Read at start only (the queue manager's):
+//! `zimbraMtaRelayHost`, `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
 //!
 //! Local config keys (unset = that scanner is off): `zcs_clamd_address` and
-//! `zcs_spamd_address` (`host:port`). DKIM signing keys are files
-//! `$ZCS_HOME/conf/dkim/<domain>/<selector>.private` (PEM, RSA or Ed25519), since the
-//! attribute registry has no `zimbraDKIM*` attributes.
+//! `zcs_spamd_address` (`host:port`). DNS: `zcs_dns_servers` (name servers to ask,
+//! `ip[:port]` list; empty = the system's), `zcs_mta_auth_checks` (SPF/DKIM/DMARC of
+//! inbound mail, on by default once `zcs_dns_servers` is set), and
+//! `zcs_dmarc_reject_failures` (honour `p=reject`/`p=quarantine`, default TRUE). DKIM
+//! signing keys are files `$ZCS_HOME/conf/dkim/<domain>/<selector>.private` (PEM, RSA or
+//! Ed25519), since the attribute registry has no `zimbraDKIM*` attributes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,12 +32,15 @@ use zcs_mta::restrictions::parse_networks;
 use zcs_mta::scan::clamd::ClamdClient;
 use zcs_mta::scan::spamd::SpamdClient;
 use zcs_mta::scan::{SpamDestiny, SpamPolicy};
-use zcs_mta::{DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol, Restriction};
+use zcs_core::Entry;
+use zcs_mta::{AuthChecker, DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol};
+use zcs_mta::{PolicyResolver, Restriction};
 
 use super::auth::DirectoryAuthenticator;
 use super::policy::DirectoryDomains;
 use super::sink::LocalFirstSink;
 use crate::frontends::Context;
+use crate::localconfig::LocalConfig;
 
 /// The kinds of MTA listener this server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +55,93 @@ pub enum ListenerKind {
     Lmtp,
 }
 
+/// What a listener is built from: the process context, and the global config, this
+/// server's entry and the local config as last read.
+#[derive(Clone, Copy)]
+pub struct MtaSettings<'a> {
+    /// The process context (home, directory, delivery, TLS).
+    pub ctx: &'a Context,
+    /// The global config entry.
+    pub global: &'a Entry,
+    /// This server's entry.
+    pub server: &'a Entry,
+    /// The local config.
+    pub lc: &'a LocalConfig,
+}
+
+impl<'a> MtaSettings<'a> {
+    /// The settings the server started with.
+    pub fn at_start(ctx: &'a Context) -> Self {
+        MtaSettings {
+            ctx,
+            global: &ctx.global,
+            server: &ctx.server,
+            lc: &ctx.subs.lc,
+        }
+    }
+
+    /// Every value of a server attribute, inherited from the global config.
+    fn values(&self, name: &str) -> Vec<String> {
+        zcs_directory::server_attr_values(self.server, self.global, name)
+    }
+
+    /// A server attribute, inherited from the global config.
+    fn attr(&self, name: &str) -> Option<String> {
+        zcs_directory::server_attr(self.server, self.global, name)
+    }
+
+    /// A boolean server attribute; `default` when unset or unparsable.
+    fn flag(&self, name: &str, default: bool) -> bool {
+        parse_bool(self.attr(name).as_deref()).unwrap_or(default)
+    }
+
+    /// A local config value that is set and not blank.
+    fn lc(&self, key: &str) -> Option<String> {
+        self.lc.get(key).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `zimbraMtaMaxMessageSize` (default 10240000).
+    pub fn max_message_size(&self) -> u64 {
+        self.attr("zimbraMtaMaxMessageSize")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(10_240_000)
+    }
+}
+
+/// `TRUE`/`FALSE` (any case, also `yes`/`no`, `1`/`0`); `None` otherwise.
+fn parse_bool(v: Option<&str>) -> Option<bool> {
+    match v?.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(true),
+        "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 /// Every value of a server attribute, inherited from the global config.
 fn server_values(ctx: &Context, name: &str) -> Vec<String> {
     zcs_directory::server_attr_values(&ctx.server, &ctx.global, name)
+}
+
+/// The name servers of `zcs_dns_servers` (empty: the system's). A bad list is logged
+/// and the system's servers are used.
+pub fn dns_servers(lc: &LocalConfig) -> Vec<std::net::SocketAddr> {
+    let value = lc.get("zcs_dns_servers").unwrap_or_default();
+    zcs_mta::dns::parse_name_servers(&value).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "bad zcs_dns_servers; using the system's name servers");
+        Vec::new()
+    })
+}
+
+/// The checker for SPF, DKIM, DMARC and the DNS restrictions, asking `zcs_dns_servers`.
+/// `None` (logged) when no resolver can be built.
+pub fn auth_checker(hostname: &str, lc: &LocalConfig) -> Option<Arc<AuthChecker>> {
+    match AuthChecker::with_name_servers(hostname, &dns_servers(lc)) {
+        Ok(c) => Some(Arc::new(c)),
+        Err(e) => {
+            tracing::warn!(error = %e, "no DNS resolver: SPF/DKIM/DMARC and DNS restrictions off");
+            None
+        }
+    }
 }
 
 /// The queue of this home, opened once per process and shared by the listeners' sinks,
@@ -108,7 +200,9 @@ pub fn transports(ctx: &Context) -> Transports {
         dns_lookups: ctx.server_flag("zimbraMtaDnsLookupsEnabled", true),
         ..SmtpTransportConfig::default()
     };
-    let resolver: Arc<dyn Resolver> = match SystemResolver::new() {
+    let resolver: Arc<dyn Resolver> = match SystemResolver::with_name_servers(&dns_servers(
+        &ctx.subs.lc,
+    )) {
         Ok(r) => Arc::new(r),
         Err(e) => {
             tracing::warn!(error = %e, "no system DNS resolver; MX lookups will fail");
@@ -122,16 +216,22 @@ pub fn transports(ctx: &Context) -> Transports {
     )
 }
 
-/// The listener settings for `kind`. Filters, AUTH, relay and the queue apply to the
-/// SMTP listeners only; LMTP delivers at once and runs no filter (Zimbra's amavis sits
-/// before LMTP, not behind it).
+/// The listener settings for `kind` as the server started.
 pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
+    listener_config_from(MtaSettings::at_start(ctx), kind)
+}
+
+/// The listener settings for `kind` from `s`. Filters, AUTH, relay and the queue apply
+/// to the SMTP listeners only; LMTP delivers at once and runs no filter (Zimbra's amavis
+/// sits before LMTP, not behind it).
+pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerConfig {
+    let ctx = s.ctx;
     let protocol = match kind {
         ListenerKind::Lmtp => Protocol::Lmtp,
         _ => Protocol::Smtp,
     };
     let mut config = ListenerConfig::new(protocol, &ctx.subs.hostname);
-    config.max_message_size = ctx.max_message_size;
+    config.max_message_size = s.max_message_size();
     if kind == ListenerKind::Lmtp {
         return config;
     }
@@ -139,11 +239,12 @@ pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
     config.tls = ctx.acceptor();
     config.implicit_tls = kind == ListenerKind::Smtps;
     config.submission = matches!(kind, ListenerKind::Submission | ListenerKind::Smtps);
-    if ctx.server_flag("zimbraMtaAuthEnabled", true) {
+    if s.flag("zimbraMtaAuthEnabled", true) {
         config.authenticator = Some(Arc::new(DirectoryAuthenticator::new(ctx.subs.prov.clone())));
     }
-    config.require_tls_for_auth = ctx.server_flag("zimbraMtaTlsAuthOnly", true);
-    config.my_networks = server_values(ctx, "zimbraMtaMyNetworks")
+    config.require_tls_for_auth = s.flag("zimbraMtaTlsAuthOnly", true);
+    config.my_networks = s
+        .values("zimbraMtaMyNetworks")
         .iter()
         .filter_map(|v| match parse_networks(v) {
             Ok(n) => Some(n),
@@ -155,7 +256,8 @@ pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
         .flatten()
         .collect();
     config.recipient_policy = Some(Arc::new(DirectoryDomains::new(ctx.subs.prov.clone())));
-    config.restrictions = server_values(ctx, "zimbraMtaRestriction")
+    config.restrictions = s
+        .values("zimbraMtaRestriction")
         .iter()
         .filter_map(|v| match v.parse::<Restriction>() {
             Ok(r) => Some(r),
@@ -166,7 +268,9 @@ pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
             }
         })
         .collect();
-    config.filters = filters(ctx);
+    let checker = auth_checker(&ctx.subs.hostname, s.lc);
+    config.policy_resolver = checker.clone().map(|c| c as Arc<dyn PolicyResolver>);
+    config.filters = filters_from(s, checker);
     match shared_queue(ctx) {
         Ok(queue) => config.sink = Some(Arc::new(LocalFirstSink::new(ctx.delivery.clone(), queue))),
         Err(e) => tracing::error!(error = %e, "no queue: SMTP delivers directly, no relay"),
@@ -174,10 +278,16 @@ pub fn listener_config(ctx: &Context, kind: ListenerKind) -> ListenerConfig {
     config
 }
 
-/// The content filters from local config and the global config.
+/// The content filters from local config and the global config as the server started
+/// (no SPF/DKIM/DMARC checks).
 pub fn filters(ctx: &Context) -> Filters {
-    let lc = |key: &str| ctx.subs.lc.get(key).filter(|v| !v.trim().is_empty());
-    let global = |name: &str| ctx.global.attrs.get(name).map(str::to_string);
+    filters_from(MtaSettings::at_start(ctx), None)
+}
+
+/// The content filters from `s`; `checker` verifies SPF/DKIM/DMARC when
+/// `zcs_mta_auth_checks` is on (default: on when `zcs_dns_servers` is set).
+pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Filters {
+    let global = |name: &str| s.global.attrs.get(name).map(str::to_string);
     let percent = |name: &str, default: u32| {
         global(name)
             .and_then(|v| v.trim().parse().ok())
@@ -186,24 +296,24 @@ pub fn filters(ctx: &Context) -> Filters {
     let spam = SpamPolicy {
         tag_percent: percent("zimbraSpamTagPercent", 33),
         kill_percent: percent("zimbraSpamKillPercent", 75),
-        destiny: ctx
-            .server_attr("zimbraAmavisFinalSpamDestiny")
+        destiny: s
+            .attr("zimbraAmavisFinalSpamDestiny")
             .and_then(|v| SpamDestiny::from_zimbra(&v))
             .unwrap_or_default(),
         ..SpamPolicy::default()
     };
-    let keys = dkim_keys(&ctx.home.root().join("conf").join("dkim"));
+    let keys = dkim_keys(&s.ctx.home.root().join("conf").join("dkim"));
+    let checks_default = s.lc("zcs_dns_servers").is_some();
+    let checks = parse_bool(s.lc("zcs_mta_auth_checks").as_deref()).unwrap_or(checks_default);
     Filters {
-        clamd: lc("zcs_clamd_address").map(ClamdClient::new),
+        clamd: s.lc("zcs_clamd_address").map(ClamdClient::new),
         virus_quarantine: global("zimbraAmavisQuarantineAccount").filter(|v| !v.is_empty()),
-        blocked_extensions: ctx
-            .global
-            .attrs
-            .get_all("zimbraMtaBlockedExtension")
-            .to_vec(),
-        spamd: lc("zcs_spamd_address").map(SpamdClient::new),
+        blocked_extensions: s.global.attrs.get_all("zimbraMtaBlockedExtension").to_vec(),
+        spamd: s.lc("zcs_spamd_address").map(SpamdClient::new),
         spam,
         dkim_keys: (!keys.domains().is_empty()).then(|| Arc::new(keys)),
+        auth_check: checker.filter(|_| checks),
+        dmarc_enforce: parse_bool(s.lc("zcs_dmarc_reject_failures").as_deref()).unwrap_or(true),
         ..Filters::default()
     }
 }

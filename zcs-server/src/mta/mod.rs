@@ -12,5 +12,6 @@ pub mod config;
 pub mod notices;
 pub mod outbound;
 pub mod policy;
+pub mod reload;
 pub mod sieve_apply;
 pub mod sink;
