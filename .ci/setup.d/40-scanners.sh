@@ -2,7 +2,8 @@
 # Sourced by .ci/run (bash, set -euo pipefail): installs ClamAV's clamd and SpamAssassin's
 # spamd from Debian and starts private instances on 127.0.0.1 (CI-RECIPES §2-3):
 # - clamd with an offline database of two hand-made EICAR signatures (no freshclam);
-# - spamd with local tests only (no DNS blocklists, Razor, Pyzor), no Bayes.
+# - spamd with local tests only (no DNS blocklists, Razor, Pyzor); Bayes kept in the
+#   work directory and learning allowed (TELL) for zmtrainsa, no auto-learning.
 #
 # Exports, for each daemon that answers (nothing otherwise, so the suites skip loudly):
 #   ZCS_TEST_CLAMD      127.0.0.1:PORT of clamd (INSTREAM)
@@ -102,7 +103,8 @@ zcs_spamd_start() {
   fi
   /usr/sbin/spamd --listen="127.0.0.1:$port" --allowed-ips=127.0.0.1 --local --nouser-config \
     "${user_args[@]}" --helper-home-dir="$work/spamd/home" \
-    --max-children=2 --min-children=1 --cf='use_bayes 0' --cf='bayes_auto_learn 0' \
+    --max-children=2 --min-children=1 --allow-tell --cf='use_bayes 1' \
+    --cf='bayes_auto_learn 0' --cf="bayes_path $work/spamd/home/bayes" \
     --syslog="$work/spamd/spamd.log" --pidfile="$work/spamd/spamd.pid" \
     > "$work/spamd/spamd.out" 2>&1 &
   pid=$!

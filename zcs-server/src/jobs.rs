@@ -28,6 +28,12 @@ pub enum JobKind {
     CertExpiry,
     IntegrityReport,
     TableMaintenance,
+    /// `zmtrainsa`: teach the training mailboxes to spamd.
+    SpamTrain,
+    /// `zmtrainsa --cleanup`: empty the trained messages.
+    SpamTrainCleanup,
+    /// An HSM session (`zmhsm -t`), on the `zcs_hsm_schedule` time.
+    Hsm,
 }
 
 /// The crontab jobs, with Zimbra's times where Zimbra has the job, and whether a run
@@ -62,7 +68,29 @@ pub const CRONTAB: &[(&str, &str, JobKind, bool)] = &[
         JobKind::IntegrityReport,
         true,
     ),
+    ("zmtrainsa", "0 23 * * *", JobKind::SpamTrain, true),
+    (
+        "zmtrainsa --cleanup",
+        "45 23 * * *",
+        JobKind::SpamTrainCleanup,
+        true,
+    ),
 ];
+
+/// The jobs this server runs: [`CRONTAB`] plus the HSM session when
+/// `zcs_hsm_schedule` names a time (name, cron text, kind, catch up after a restart).
+pub fn schedule(
+    lc: &crate::localconfig::LocalConfig,
+) -> Vec<(&'static str, String, JobKind, bool)> {
+    let mut jobs: Vec<_> = CRONTAB
+        .iter()
+        .map(|(n, s, k, c)| (*n, s.to_string(), *k, *c))
+        .collect();
+    if let Some(hsm) = lc.get("zcs_hsm_schedule").filter(|s| !s.trim().is_empty()) {
+        jobs.push(("zmhsm", hsm, JobKind::Hsm, true));
+    }
+    jobs
+}
 
 /// The last time each job ran, kept in `data/jobs.state` (`name<TAB>unix seconds` per
 /// line) so a restart knows what it missed.
@@ -135,26 +163,77 @@ pub fn missed_run<Tz: chrono::TimeZone>(
 /// Runs the purge timer and the crontab until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
     let purge = tokio::spawn(purge_loop(ctx.clone(), shutdown.clone()));
+    let requests = tokio::spawn(request_loop(ctx.clone(), shutdown.clone()));
     crontab_loop(ctx, shutdown).await;
     let _ = purge.await;
+    let _ = requests.await;
+}
+
+/// Where tools drop requests to run a job now (`zmtrainsa`): one empty file per
+/// request, named for the job with spaces as `_`.
+pub fn request_dir(home: &crate::home::Home) -> PathBuf {
+    home.root().join("data").join("job-requests")
+}
+
+/// Asks the running server to run the job `name` (a [`CRONTAB`] name, or `zmhsm`)
+/// within about a second.
+///
+/// # Errors
+/// The request file cannot be written.
+pub fn request(home: &crate::home::Home, name: &str) -> std::io::Result<()> {
+    let dir = request_dir(home);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(name.replace(' ', "_")), b"")
+}
+
+/// Runs the jobs tools asked for (see [`request`]), checking once a second.
+async fn request_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let dir = request_dir(&ctx.home);
+    let jobs = schedule(&ctx.subs.lc);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let _ = std::fs::remove_file(e.path());
+            let Some((name, _, kind, _)) = jobs.iter().find(|(n, ..)| n.replace(' ', "_") == file)
+            else {
+                tracing::warn!(request = %file, "no such job requested");
+                continue;
+            };
+            let started = std::time::Instant::now();
+            run_job(&ctx, *kind).await;
+            tracing::info!(target: "zimbra.jobs", job = name,
+                ms = started.elapsed().as_millis() as u64, "requested job ran");
+        }
+    }
 }
 
 async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    let jobs: Vec<(&str, CronSpec, JobKind, Arc<AtomicBool>)> = CRONTAB
-        .iter()
-        .filter_map(|(name, spec, kind, _)| match CronSpec::parse(spec) {
-            Ok(s) => Some((*name, s, *kind, Arc::new(AtomicBool::new(false)))),
-            Err(e) => {
-                tracing::error!(job = name, error = %e, "bad schedule");
-                None
-            }
-        })
+    let jobs: Vec<(&str, CronSpec, JobKind, bool, Arc<AtomicBool>)> = schedule(&ctx.subs.lc)
+        .into_iter()
+        .filter_map(
+            |(name, spec, kind, catch_up)| match CronSpec::parse(&spec) {
+                Ok(s) => Some((name, s, kind, catch_up, Arc::new(AtomicBool::new(false)))),
+                Err(e) => {
+                    tracing::error!(job = name, error = %e, "bad schedule");
+                    None
+                }
+            },
+        )
         .collect();
     let state = state_path(&ctx);
     let last_runs = read_state(&state);
     let now = chrono::Local::now();
-    for (name, spec, kind, running) in &jobs {
-        let catch_up = CRONTAB.iter().any(|(n, _, _, c)| n == name && *c);
+    for (name, spec, kind, catch_up, running) in &jobs {
         let last = last_runs
             .get(*name)
             .and_then(|t| chrono::DateTime::from_timestamp(*t, 0))
@@ -162,7 +241,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
         if last.is_none() {
             // First start: nothing was missed; remember that the clock starts now.
             record_run(&state, name, now.timestamp());
-        } else if catch_up && missed_run(spec, last, now) {
+        } else if *catch_up && missed_run(spec, last, now) {
             tracing::info!(job = name, "missed while the server was down; running now");
             spawn_job(&ctx, name, *kind, running, &state);
         }
@@ -181,7 +260,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
         }
         let now = chrono::Local::now();
         run_scheduled_backups(&ctx, &backup_running);
-        for (name, spec, kind, running) in &jobs {
+        for (name, spec, kind, _, running) in &jobs {
             if !spec.matches(&now) {
                 continue;
             }
@@ -320,6 +399,17 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
                 Err(e) => tracing::warn!(error = %e, "database integrity report failed"),
             }
         }
+        JobKind::SpamTrain | JobKind::SpamTrainCleanup => {
+            if !crate::spamtrain::is_training_host(ctx) {
+                tracing::info!("spam training runs on another host (zmtrainsa_cleanup_host)");
+                return;
+            }
+            let cleanup = kind == JobKind::SpamTrainCleanup;
+            if let Err(e) = crate::spamtrain::run(ctx, cleanup).await {
+                tracing::warn!(target: "zimbra.jobs", error = %e, "spam training not run");
+            }
+        }
+        JobKind::Hsm => run_hsm(ctx).await,
         JobKind::CertExpiry => {
             let (cert, _) = crate::tls::CertPaths::new(ctx.home.root()).active();
             match crate::certmgr::view(&cert) {
@@ -334,6 +424,33 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
                 Err(e) => tracing::warn!(error = %e, "certificate not readable"),
             }
         }
+    }
+}
+
+/// One scheduled HSM session with the policy in force; skipped quietly while the store
+/// has no current secondary volume (nothing to move to).
+async fn run_hsm(ctx: &Context) {
+    let cfg = crate::hsm_job::store_config(&ctx.home, &ctx.subs.lc);
+    if !crate::hsm_job::has_secondary(&cfg) {
+        tracing::debug!("HSM: no current secondary volume; nothing to do");
+        return;
+    }
+    let global = ctx
+        .subs
+        .prov
+        .global_config()
+        .await
+        .unwrap_or_else(|_| ctx.global.clone());
+    let server = ctx
+        .subs
+        .prov
+        .get_server(&zcs_directory::EntryKey::Name(ctx.subs.hostname.clone()))
+        .await
+        .unwrap_or_else(|_| ctx.server.clone());
+    let (policies, batch) = crate::hsm_job::policy(Some(&server), &global);
+    match crate::hsm_job::run_session(&cfg, &policies, batch).await {
+        Ok(st) => tracing::info!(target: "zimbra.jobs", moved = st.blobs_moved, "HSM session done"),
+        Err(e) => tracing::warn!(target: "zimbra.jobs", error = %e, "HSM session failed"),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Nothing below this crate opens a socket for clients; everything here may.
 
 pub mod account_loggers;
+pub mod authwatch;
 pub mod bootstrap;
 pub mod certmgr;
 pub mod control;
@@ -11,6 +12,7 @@ pub mod cron;
 pub mod delivery;
 pub mod frontends;
 pub mod home;
+pub mod hsm_job;
 pub mod imap;
 pub mod imap_backend;
 pub mod indexer;
@@ -27,8 +29,10 @@ pub mod pop3_backend;
 pub mod privdrop;
 pub mod search;
 pub mod server;
+pub mod spamtrain;
 pub mod soap;
 pub mod tls;
+pub mod zmstat_chart;
 pub mod zmprov;
 
 /// A random password of `len` characters from an alphabet without look-alikes

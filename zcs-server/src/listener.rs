@@ -93,9 +93,12 @@ where
         // account name once it logs in (login.rs records it).
         let span = session_span(proto, peer);
         let session = serve(stream, peer, shutdown.clone());
+        // zmstat's imap_conn and pop_conn count plain and TLS sessions alike.
+        let counted = crate::metrics::sessions().open(proto.trim_end_matches('s'));
         tasks.spawn(
             async move {
                 session.await;
+                drop(counted);
                 drop(permit);
                 drop(ip_slot);
             }

@@ -425,6 +425,7 @@ pub fn init_with(
         .with(filter)
         .with(zimbra)
         .with(stderr)
+        .with(crate::authwatch::layer())
         .try_init()
         .ok()
         .map(|()| LogControl { handle, active })

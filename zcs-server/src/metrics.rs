@@ -19,6 +19,75 @@ pub fn counters() -> &'static Counters {
     COUNTERS.get_or_init(Counters::default)
 }
 
+/// The process-wide gauges of open sessions by protocol (`imap`, `pop3`, `soap`).
+pub fn sessions() -> &'static Sessions {
+    static SESSIONS: OnceLock<Sessions> = OnceLock::new();
+    SESSIONS.get_or_init(Sessions::default)
+}
+
+/// Sessions open now, by protocol.
+#[derive(Default, Debug)]
+pub struct Sessions {
+    open: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Sessions {
+    /// Counts one session of `proto` until the returned guard is dropped.
+    pub fn open(&'static self, proto: &'static str) -> SessionGuard {
+        if let Ok(mut m) = self.open.lock() {
+            *m.entry(proto).or_insert(0) += 1;
+        }
+        SessionGuard {
+            sessions: self,
+            proto,
+        }
+    }
+
+    /// Sessions of `proto` open now.
+    pub fn get(&self, proto: &str) -> u64 {
+        self.open
+            .lock()
+            .ok()
+            .and_then(|m| m.get(proto).copied())
+            .unwrap_or(0)
+    }
+}
+
+/// One open session; see [`Sessions::open`].
+#[derive(Debug)]
+pub struct SessionGuard {
+    sessions: &'static Sessions,
+    proto: &'static str,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.sessions.open.lock()
+            && let Some(n) = m.get_mut(self.proto)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+/// Database files this process holds open: with SQLite, one per pooled connection
+/// (zmstat's `db_conn_count`).
+pub fn open_database_files() -> u64 {
+    let Ok(dir) = fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .filter(|t| t.extension().is_some_and(|x| x == "db"))
+        .count() as u64
+}
+
+/// The file whose presence tells the server to stop writing statistics
+/// (`zmstatctl stop`); `zmstatctl start` removes it.
+pub fn stopped_flag(home: &crate::home::Home) -> PathBuf {
+    home.root().join("data").join("zmstat.stopped")
+}
+
 /// A counter's identity: metric name and label pairs.
 type Key = (String, Vec<(String, String)>);
 
@@ -172,6 +241,14 @@ pub struct Gauges {
     pub redo_syncs: u64,
     pub queue_requests: u64,
     pub queue_kbytes: u64,
+    /// IMAP sessions open now.
+    pub imap_conn: u64,
+    /// POP3 sessions open now.
+    pub pop_conn: u64,
+    /// SOAP sessions open now.
+    pub soap_sessions: u64,
+    /// Database connections (open database files).
+    pub db_conn_count: u64,
 }
 
 /// The Prometheus text exposition (format 0.0.4) of every counter and `gauges`.
@@ -241,6 +318,22 @@ pub fn render_prometheus(counters: &Counters, gauges: &Gauges) -> String {
             "Kilobytes in the MTA queue",
             g.queue_kbytes as f64,
         ),
+        (
+            "zcs_imap_sessions",
+            "IMAP sessions open",
+            g.imap_conn as f64,
+        ),
+        ("zcs_pop3_sessions", "POP3 sessions open", g.pop_conn as f64),
+        (
+            "zcs_soap_sessions",
+            "SOAP sessions open",
+            g.soap_sessions as f64,
+        ),
+        (
+            "zcs_db_connections",
+            "Database connections open",
+            g.db_conn_count as f64,
+        ),
     ] {
         let kind = if name.ends_with("_total") {
             "counter"
@@ -307,9 +400,11 @@ pub fn write_zmstat(
         dir,
         "mailboxd.csv",
         "timestamp, lmtp_rcvd_msgs, lmtp_rcvd_bytes, imap_logins, imap_login_failures, \
-         pop_logins, pop_login_failures, redo_records, redo_syncs",
+         pop_logins, pop_login_failures, redo_records, redo_syncs, heap_used, heap_free, \
+         imap_conn, soap_sessions, pop_conn, db_conn_count",
+        // There is no managed heap: heap_used is the resident size and heap_free 0.
         &format!(
-            "{ts}, {}, {}, {}, {}, {}, {}, {}, {}",
+            "{ts}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, {}, {}, {}",
             counters.get("zcs_deliveries_total", &[("result", "delivered")]),
             counters.total("zcs_delivered_bytes_total"),
             logins("imap", "success"),
@@ -317,7 +412,12 @@ pub fn write_zmstat(
             logins("pop3", "success"),
             logins("pop3", "failure"),
             gauges.redo_records,
-            gauges.redo_syncs
+            gauges.redo_syncs,
+            p.rss_bytes,
+            gauges.imap_conn,
+            gauges.soap_sessions,
+            gauges.pop_conn,
+            gauges.db_conn_count
         ),
     );
     append_csv(
@@ -326,6 +426,24 @@ pub fn write_zmstat(
         "timestamp, KBytes, requests",
         &format!("{ts}, {}, {}", gauges.queue_kbytes, gauges.queue_requests),
     );
+}
+
+/// Moves today's CSV files into a directory named for the day and time now
+/// (`zmstatctl rotate`); the next sample starts new files with their headers. Returns
+/// the directory.
+///
+/// # Errors
+/// The directory cannot be made or a file cannot be moved.
+pub fn rotate_now(dir: &Path, now: chrono::DateTime<chrono::Local>) -> std::io::Result<PathBuf> {
+    let archive = dir.join(now.format("%Y-%m-%d-%H%M%S").to_string());
+    fs::create_dir_all(&archive)?;
+    for e in fs::read_dir(dir)?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            fs::rename(&p, archive.join(e.file_name()))?;
+        }
+    }
+    Ok(archive)
 }
 
 /// Moves yesterday's CSV files into a directory named for their day.

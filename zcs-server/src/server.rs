@@ -190,10 +190,15 @@ async fn zmstat_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
         .map(Duration::from_secs)
         .unwrap_or(metrics::ZMSTAT_INTERVAL);
     let dir = ctx.home.log().join("zmstat");
+    let stopped = metrics::stopped_flag(&ctx.home);
     loop {
         let gauges = ctx.gauges();
         let dir = dir.clone();
+        let stopped = stopped.clone();
         let _ = tokio::task::spawn_blocking(move || {
+            if stopped.exists() {
+                return;
+            }
             metrics::write_zmstat(&dir, metrics::counters(), &gauges, chrono::Utc::now());
         })
         .await;
@@ -317,6 +322,10 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     }
     tasks.push(tokio::spawn(zmstat_loop(ctx.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(jobs::run(ctx.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(crate::authwatch::start(
+        ctx.clone(),
+        shutdown.clone(),
+    )));
     // zimbraServiceEnabled lists the services this server runs (mailbox, mta, ...).
     let services: Vec<String> = ctx.server.attrs.get_all("zimbraServiceEnabled").to_vec();
     for planned in frontends::all() {

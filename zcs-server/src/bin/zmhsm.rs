@@ -7,14 +7,12 @@
 //! server name) shows the last session from its status file; `-a` asks a running one to
 //! stop after its current batch.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use zcs_server::home::Home;
+use zcs_server::hsm_job;
 use zcs_server::localconfig::LocalConfig;
-use zcs_store::StoreConfig;
-use zcs_store::hsm::{self, HsmPolicy, HsmStatus};
+use zcs_store::hsm::{self, HsmStatus};
 
 const USAGE: &str = "usage: zmhsm {-t|-u|-a} [-s server] [--policy <policy>]...
   -t --start      run an HSM session now (returns when it ends)
@@ -22,11 +20,6 @@ const USAGE: &str = "usage: zmhsm {-t|-u|-a} [-s server] [--policy <policy>]...
   -a --abort      ask the running session to stop after its current batch
   -s --server     accepted; only this server (localhost) is managed
      --policy     use this policy instead of zimbraHsmPolicy (repeatable)";
-
-/// Zimbra's default `zimbraHsmPolicy`.
-const DEFAULT_POLICY: &str = "message,document:before:-30days";
-/// Zimbra's default `zimbraHsmBatchSize`.
-const DEFAULT_BATCH: usize = 10_000;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,23 +48,7 @@ fn fail(e: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// The store paths of `home`, as its local config names them.
-fn store_config(home: &Home, lc: &LocalConfig) -> StoreConfig {
-    let path = |key: &str, dflt: PathBuf| {
-        lc.get(key)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or(dflt)
-    };
-    StoreConfig {
-        db_path: path("zcs_store_db", home.db().join("mailbox.db")),
-        blob_root: path("zcs_store_volume", home.store()),
-        redo_dir: path("zcs_redolog_directory", home.redolog()),
-    }
-}
-
-/// `zimbraHsmPolicy` and `zimbraHsmBatchSize`: the server's values, else the global
-/// config's, else Zimbra's defaults.
+/// `zimbraHsmPolicy` and `zimbraHsmBatchSize` in force for this server.
 async fn configured(home: &Home, lc: &LocalConfig) -> Result<(Vec<String>, usize), String> {
     let prov = zcs_server::bootstrap::open_provisioning(home)
         .await
@@ -82,22 +59,7 @@ async fn configured(home: &Home, lc: &LocalConfig) -> Result<(Vec<String>, usize
         .get_server(&zcs_directory::EntryKey::Name(host))
         .await
         .ok();
-    let pick = |name: &str| -> Vec<String> {
-        server
-            .as_ref()
-            .map(|s| s.attrs.get_all(name).to_vec())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| global.attrs.get_all(name).to_vec())
-    };
-    let mut policies = pick("zimbraHsmPolicy");
-    if policies.is_empty() {
-        policies.push(DEFAULT_POLICY.to_string());
-    }
-    let batch = pick("zimbraHsmBatchSize")
-        .first()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_BATCH);
-    Ok((policies, batch))
+    Ok(hsm_job::policy(server.as_ref(), &global))
 }
 
 fn ms_to_text(ms: i64) -> String {
@@ -154,7 +116,7 @@ async fn run(args: &[String]) -> Result<String, String> {
     }
     let home = Home::from_env().map_err(|e| e.to_string())?;
     let lc = LocalConfig::load(&home).map_err(|e| format!("load local config: {e}"))?;
-    let cfg = store_config(&home, &lc);
+    let cfg = hsm_job::store_config(&home, &lc);
     match action {
         Some("status") => Ok(HsmStatus::load(&cfg.db_path)
             .map(|s| render(&s))
@@ -173,21 +135,7 @@ async fn run(args: &[String]) -> Result<String, String> {
             } else {
                 policies
             };
-            let now = chrono::Utc::now().timestamp_millis();
-            let parsed = texts
-                .iter()
-                .map(|p| HsmPolicy::parse(p, now))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            zcs_store::VolumeAdmin::open(&cfg.db_path, &cfg.blob_root)
-                .await
-                .map_err(|e| format!("open volume table: {e}"))?;
-            let blobs = Arc::new(
-                zcs_store::VolumeBlobStore::open(&cfg.db_path).map_err(|e| e.to_string())?,
-            );
-            let st = hsm::run(&cfg.db_path, blobs, &parsed, batch)
-                .await
-                .map_err(|e| e.to_string())?;
+            let st = hsm_job::run_session(&cfg, &texts, batch).await?;
             Ok(render(&st))
         }
         _ => Err(format!("one of -t -u -a is required\n{USAGE}")),

@@ -83,6 +83,10 @@ impl Context {
             redo_syncs: redo.syncs,
             queue_requests,
             queue_kbytes,
+            imap_conn: crate::metrics::sessions().get("imap"),
+            pop_conn: crate::metrics::sessions().get("pop3"),
+            soap_sessions: crate::metrics::sessions().get("soap"),
+            db_conn_count: crate::metrics::open_database_files(),
         }
     }
 
