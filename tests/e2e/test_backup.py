@@ -2,7 +2,11 @@
 server, an online full backup, more mail, an online incremental; then a new home
 restored offline from those backups (`zmrestoreoffline -a all`), started, and checked
 over IMAP (every message of both phases, one body byte for byte); a fresh full backup of
-the recovered server succeeds. Also the schedule and query commands."""
+the recovered server succeeds. An online restore (`zmrestore` while the server runs,
+sent to it as an admin RestoreRequest) with an IMAP session open on the account: the
+session is told the mailbox was renumbered, a new one sees the restored state under a
+new UIDVALIDITY, and new mail gets UIDs above every one handed out before. Also the
+schedule and query commands."""
 
 import imaplib
 import shutil
@@ -119,16 +123,6 @@ def test_disaster_recovery_into_a_new_home(backed_up, tmp_path_factory):
         z.stop()
 
 
-def test_restore_refuses_while_the_server_runs(backed_up):
-    z, _, _ = backed_up
-    z.start()
-    try:
-        res = z.run("zmrestore", "-a", USER, "-ca", "-pre", "new_", check=False)
-        assert res.returncode != 0 and "stop the server" in res.stderr, res.stderr
-    finally:
-        z.stop()
-
-
 def test_restore_to_full_backup_as_a_new_account(backed_up):
     z, full, _ = backed_up
     out = z.run("zmrestore", "-a", USER, "-ca", "-pre", "new_", "-lb", full, "-rf").stdout
@@ -152,3 +146,62 @@ def test_schedule_round_trip(backed_up):
     out = z.run("zmschedulebackup", "-q").stdout
     assert "i 30 12 * * *" in out, out
     assert z.run("zmschedulebackup", "-A", "f", "99 * * * *", check=False).returncode != 0
+
+
+def uid_state(m):
+    typ, data = m.status("INBOX", "(UIDVALIDITY UIDNEXT MESSAGES)")
+    assert typ == "OK", data
+    words = data[0].decode().replace("(", " ").replace(")", " ").split()
+    return {words[i]: int(words[i + 1]) for i in range(1, len(words) - 1, 2)}
+
+
+def test_online_restore_with_an_open_imap_session(backed_up):
+    z, full, _ = backed_up
+    z.start()
+    try:
+        total = len(PHASE1) + len(PHASE2)
+        wait_for_count(z, total)
+        m = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
+        m.login(USER, PASSWORD)
+        before = uid_state(m)
+        typ, data = m.select("INBOX")
+        assert typ == "OK" and int(data[0]) == total, data
+
+        out = z.run("zmrestore", "-a", USER, "-lb", full, "-rf").stdout
+        assert "restored online" in out and f"restored {USER} as {USER}" in out, out
+
+        # The open session learns the mailbox changed under it: BYE, then the end.
+        with pytest.raises((imaplib.IMAP4.abort, imaplib.IMAP4.error, OSError)):
+            m.noop()
+            m.noop()
+        m2 = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
+        try:
+            m2.login(USER, PASSWORD)
+            after = uid_state(m2)
+            assert after["MESSAGES"] == len(PHASE1), after
+            assert after["UIDVALIDITY"] != before["UIDVALIDITY"], (before, after)
+            assert after["UIDNEXT"] >= before["UIDNEXT"], (before, after)
+            typ, data = m2.select("INBOX", readonly=True)
+            typ, data = m2.fetch("1:*", "(BODY.PEEK[TEXT])")
+            bodies = [p[1] for p in data if isinstance(p, tuple)]
+            assert any(b"phase one body 4" in b for b in bodies), bodies
+            assert not any(b"phase two" in b for b in bodies), bodies
+        finally:
+            m2.logout()
+        # New mail after the restore never reuses a UID handed out before it.
+        send(z, [b"Subject: later\r\n\r\nafter the restore\r\n"])
+        wait_for_count(z, len(PHASE1) + 1)
+        m3 = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
+        try:
+            m3.login(USER, PASSWORD)
+            m3.select("INBOX", readonly=True)
+            typ, data = m3.uid("SEARCH", "ALL")
+            uids = [int(u) for u in data[0].split()]
+            assert max(uids) >= before["UIDNEXT"], (uids, before)
+        finally:
+            m3.logout()
+        # Online restore into a new prefixed account too.
+        out = z.run("zmrestore", "-a", USER, "-ca", "-pre", "on_", "-lb", full).stdout
+        assert f"as on_{USER}" in out, out
+    finally:
+        z.stop()

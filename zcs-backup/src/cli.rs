@@ -1,8 +1,22 @@
-//! Command-line helpers shared by the backup commands: Zimbra's multi-letter options
-//! with one dash (`-lb`, `-restoreToTime`) rewritten to long options clap parses, and
-//! the time formats `zmrestore` and `zmbackupquery` accept.
+//! Command-line plumbing shared by the backup commands: Zimbra's multi-letter options
+//! with one dash (`-lb`, `-restoreToTime`) rewritten to long options clap parses, the
+//! time formats `zmrestore` and `zmbackupquery` accept, where a home's backup paths are
+//! (local config keys over the default layout), how a command ends (its output or
+//! `tool: error` and exit 1), the offline restore both `zmrestore` and
+//! `zmrestoreoffline` run, and restore options as the attributes of an admin
+//! `RestoreRequest` (so the online restore the server runs means what the command
+//! line said).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
+use zcs_directory::Directory;
+use zcs_store::{Store, StoreConfig};
+
+use crate::error::BackupError;
+use crate::{BackupPaths, RestoreOptions};
 
 /// Rewrites each argument equal to a single-dash alias in `aliases` (`("-lb",
 /// "--label")`) to its long form; everything else is left alone.
@@ -42,6 +56,145 @@ pub fn parse_time(text: &str) -> Option<i64> {
         .map(|n| Utc.from_utc_datetime(&n).timestamp_millis())
 }
 
+/// The backup paths of the zcs home at `root`, each overridable by a local config key
+/// (`zcs_store_db`, `zcs_store_volume`, `zcs_redolog_directory`, `zimbraBackupTarget`);
+/// `lookup` reads the local config (an empty value counts as unset).
+pub fn paths_from(root: &Path, lookup: impl Fn(&str) -> Option<String>) -> BackupPaths {
+    let dflt = BackupPaths::for_home(root);
+    let path = |key: &str, d: std::path::PathBuf| {
+        lookup(key)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or(d)
+    };
+    BackupPaths {
+        db: path("zcs_store_db", dflt.db),
+        store: path("zcs_store_volume", dflt.store),
+        redolog: path("zcs_redolog_directory", dflt.redolog),
+        target: path("zimbraBackupTarget", dflt.target),
+    }
+}
+
+/// Ends a command: prints its output and succeeds, or prints `tool: error` on stderr
+/// and exits 1.
+pub fn finish(tool: &str, res: Result<String, String>) -> ExitCode {
+    match res {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The offline restore: opens the store itself (the caller holds the home's lock, so
+/// no server runs), restores as `args` say, closes the store.
+///
+/// # Errors
+/// The store does not open; as [`crate::commands::restore`].
+pub async fn restore_offline(
+    paths: &BackupPaths,
+    dir: &Arc<dyn Directory>,
+    args: &crate::commands::RestoreArgs,
+) -> Result<String, String> {
+    let store = Store::open(StoreConfig {
+        db_path: paths.db.clone(),
+        blob_root: paths.store.clone(),
+        redo_dir: paths.redolog.clone(),
+    })
+    .await
+    .map_err(|e| format!("open store: {e}"))?;
+    let out = crate::commands::restore(paths, &store, dir, args)
+        .await
+        .map_err(|e| e.to_string());
+    store.close().await;
+    out
+}
+
+/// `opts` as the attributes of a `RestoreRequest`'s `restore` element (Zimbra's names:
+/// `method` `ra`/`mb`/`ca`, `prefix`, `label`, `restoreToTime` in ms,
+/// `restoreToRedoSeq`, `restoreToIncrLabel`, `includeIncrementals`, `continue`,
+/// `ignoreRedoErrors`, `skipDeletes`). Accounts travel as `account name=` children.
+pub fn restore_attrs(opts: &RestoreOptions) -> Vec<(&'static str, String)> {
+    let method = match (&opts.prefix, opts.restore_directory) {
+        (Some(_), _) => "ca",
+        (None, true) => "ra",
+        (None, false) => "mb",
+    };
+    let mut out = vec![("method", method.to_string())];
+    let mut put = |k: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push((k, v));
+        }
+    };
+    put("prefix", opts.prefix.clone());
+    put("label", opts.label.clone());
+    put("restoreToTime", opts.to_time_ms.map(|t| t.to_string()));
+    put("restoreToRedoSeq", opts.to_seq.map(|t| t.to_string()));
+    put("restoreToIncrLabel", opts.to_incr_label.clone());
+    let flag = |b: bool| Some(if b { "1" } else { "0" }.to_string());
+    put("includeIncrementals", flag(!opts.full_only));
+    put("continue", flag(opts.continue_on_error));
+    put("ignoreRedoErrors", flag(opts.ignore_redo_errors));
+    put("skipDeletes", flag(opts.skip_deletes));
+    out
+}
+
+/// The options a `restore` element's attributes (read through `attr`) and account
+/// names ask for; the reverse of [`restore_attrs`].
+///
+/// # Errors
+/// An unknown method, `ca` without a prefix, a number that does not parse.
+pub fn restore_from_attrs<'a>(
+    attr: impl Fn(&str) -> Option<&'a str>,
+    accounts: Vec<String>,
+) -> Result<RestoreOptions, BackupError> {
+    let flag = |k: &str, d: bool| {
+        attr(k).map_or(d, |v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"))
+    };
+    let num = |k: &str| -> Result<Option<i64>, BackupError> {
+        attr(k)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| BackupError::Invalid(format!("bad {k} {v:?}")))
+            })
+            .transpose()
+    };
+    let method = attr("method").unwrap_or("ra");
+    let prefix = attr("prefix").map(str::to_string);
+    let prefix = match method {
+        "ca" if prefix.as_deref().is_none_or(str::is_empty) => {
+            return Err(BackupError::Invalid("method ca needs a prefix".into()));
+        }
+        "ca" => prefix,
+        "ra" | "mb" | "replace" => None,
+        other => {
+            return Err(BackupError::Invalid(format!(
+                "unknown restore method {other:?}"
+            )));
+        }
+    };
+    let all = accounts.is_empty() || accounts.iter().any(|a| a.eq_ignore_ascii_case("all"));
+    Ok(RestoreOptions {
+        accounts,
+        label: attr("label").map(str::to_string),
+        to_time_ms: num("restoreToTime")?,
+        to_seq: num("restoreToRedoSeq")?.map(|s| s.max(0) as u64),
+        to_incr_label: attr("restoreToIncrLabel").map(str::to_string),
+        full_only: !flag("includeIncrementals", true),
+        skip_deletes: flag("skipDeletes", false),
+        continue_on_error: flag("continue", false),
+        ignore_redo_errors: flag("ignoreRedoErrors", false),
+        restore_directory: method == "ra" || (all && prefix.is_none()),
+        prefix,
+        quiet: true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +216,35 @@ mod tests {
         assert_eq!(parse_time("2008/12/16-12:19:23"), Some(want));
         assert_eq!(parse_time("20081216121923257"), Some(want + 257));
         assert_eq!(parse_time("nonsense"), None);
+    }
+
+    #[test]
+    fn restore_options_survive_the_request_attributes() {
+        let opts = RestoreOptions {
+            accounts: vec!["a@x.test".into()],
+            label: Some("full-20070712.155951.123".into()),
+            to_time_ms: Some(1_234_567),
+            to_seq: Some(42),
+            full_only: true,
+            continue_on_error: true,
+            prefix: Some("new_".into()),
+            quiet: true,
+            ..RestoreOptions::default()
+        };
+        let attrs = restore_attrs(&opts);
+        let get = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        let back = restore_from_attrs(get, opts.accounts.clone()).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{opts:?}"));
+        assert!(restore_from_attrs(|k| (k == "method").then_some("zz"), vec![]).is_err());
+        assert!(restore_from_attrs(|k| (k == "method").then_some("ca"), vec![]).is_err());
+    }
+
+    #[test]
+    fn local_config_overrides_the_layout() {
+        let p = paths_from(Path::new("/h"), |k| {
+            (k == "zimbraBackupTarget").then(|| "/b".to_string())
+        });
+        assert_eq!(p.target, Path::new("/b"));
+        assert_eq!(p.db, Path::new("/h/db/mailbox.db"));
     }
 }

@@ -351,8 +351,10 @@ async fn restore_one(
         .and_then(|f| f.record.mailbox.map(|m| (m, f.record.last_redo_seq)))
     {
         Some((mb, seq)) => {
+            // Over a mailbox the account has: same id, new UIDVALIDITY (open IMAP
+            // sessions see a renumbered mailbox); else a fresh import.
             store
-                .import_mailbox(target_id, db_copy, mb, blobs.clone())
+                .replace_mailbox(target_id, db_copy, mb, blobs.clone())
                 .await
                 .step("import mailbox")?;
             (Some(mb), seq)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
+use zcs_core::cron::{CronSpec, CronTime};
 
 use crate::catalog;
 use crate::error::BackupError;
@@ -85,62 +86,32 @@ pub fn due(conf: &Path, now: DateTime<Utc>) -> Result<Vec<Entry>, BackupError> {
         .collect())
 }
 
-/// A parsed cron time: the allowed values of each field.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Cron {
-    fields: [Vec<u32>; 5],
-}
-
-impl Cron {
-    /// Whether `t` (its minute) matches.
-    pub fn matches(&self, t: DateTime<Utc>) -> bool {
-        let dow = t.weekday().num_days_from_sunday();
-        self.fields[0].contains(&t.minute())
-            && self.fields[1].contains(&t.hour())
-            && self.fields[2].contains(&t.day())
-            && self.fields[3].contains(&t.month())
-            && (self.fields[4].contains(&dow) || (dow == 0 && self.fields[4].contains(&7)))
-    }
-}
-
-/// Parses `minute hour day-of-month month day-of-week` with `*`, lists, ranges and
-/// `/step`.
+/// Parses a five-field cron time with the one parser zcs has
+/// ([`zcs_core::cron::CronSpec`]).
 ///
 /// # Errors
-/// [`BackupError::Invalid`] for anything else.
+/// [`BackupError::Invalid`] saying what is wrong.
 pub fn parse_cron(text: &str) -> Result<Cron, BackupError> {
-    let bad = || BackupError::Invalid(format!("bad schedule {text:?}"));
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    if parts.len() != 5 {
-        return Err(bad());
+    CronSpec::parse(text)
+        .map(Cron)
+        .map_err(|why| BackupError::Invalid(format!("bad schedule {text:?}: {why}")))
+}
+
+/// A parsed cron time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cron(CronSpec);
+
+impl Cron {
+    /// Whether the minute of `t` (GMT) matches.
+    pub fn matches(&self, t: DateTime<Utc>) -> bool {
+        self.0.matches(CronTime {
+            minute: t.minute(),
+            hour: t.hour(),
+            day: t.day(),
+            month: t.month(),
+            weekday: t.weekday().num_days_from_sunday(),
+        })
     }
-    let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    let mut fields: [Vec<u32>; 5] = Default::default();
-    for (i, part) in parts.iter().enumerate() {
-        let (lo, hi) = ranges[i];
-        for item in part.split(',') {
-            let (range, step) = match item.split_once('/') {
-                Some((r, s)) => (r, s.parse::<u32>().map_err(|_| bad())?),
-                None => (item, 1),
-            };
-            if step == 0 {
-                return Err(bad());
-            }
-            let (a, b) = if range == "*" {
-                (lo, hi)
-            } else if let Some((a, b)) = range.split_once('-') {
-                (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?)
-            } else {
-                let v: u32 = range.parse().map_err(|_| bad())?;
-                (v, v)
-            };
-            if a < lo || b > hi || a > b {
-                return Err(bad());
-            }
-            fields[i].extend((a..=b).step_by(step as usize));
-        }
-    }
-    Ok(Cron { fields })
 }
 
 #[cfg(test)]

@@ -141,6 +141,14 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .db("mark restored items unindexed")?;
+                // Folders keep their UIDVALIDITY in their row: move each restored one
+                // by the same amount the base moves (never 0, never the old value).
+                sqlx::query(FOLDER_VALIDITY)
+                    .bind(id.0)
+                    .bind(source_mailbox)
+                    .execute(&mut *tx)
+                    .await
+                    .db("renumber folders")?;
                 let res = sqlx::query(COUNTERS)
                     .bind(id.0)
                     .bind(source_mailbox)
@@ -216,6 +224,14 @@ fn column_lists(shared: &[&String]) -> (String, String) {
         .collect();
     (list.join(", "), select.join(", "))
 }
+
+/// New UIDVALIDITY of the restored folders: shifted by the amount [`COUNTERS`] moves
+/// the base (run before it), modulo 2^31 - 1, plus one so it is never 0.
+const FOLDER_VALIDITY: &str = "UPDATE main.folder SET
+    uid_validity = (uid_validity + (SELECT MAX(m.change_checkpoint, s.change_checkpoint) + 7919
+        FROM main.mailbox AS m, src.mailbox AS s WHERE m.id = ?1 AND s.id = ?2))
+        % 2147483647 + 1
+ WHERE mailbox_id = ?1";
 
 /// Counters after a restore over a live mailbox: item, change and tag counters never
 /// go back, and the UIDVALIDITY base moves past every value a client can have seen

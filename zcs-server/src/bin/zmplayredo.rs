@@ -34,14 +34,5 @@ async fn main() -> ExitCode {
         out
     }
     .await;
-    match res {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("zmplayredo: {e}");
-            ExitCode::from(1)
-        }
-    }
+    zcs_backup::cli::finish("zmplayredo", res)
 }

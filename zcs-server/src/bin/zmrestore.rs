@@ -1,18 +1,29 @@
 //! `zmrestore -a <account...>|all [-lb label] [-restoreToTime t|-restoreToRedoSeq n]
 //! [-rf] [-c] [-ca -pre prefix] [--skipDeletes] [--ignoreRedoErrors]`: restores accounts
-//! of this zcs home from its backups. It takes the home lock and opens the store
-//! itself, so the server must be stopped.
+//! of this zcs home from its backups.
 //!
-//! LIMITATION: no online restore yet: while the server runs, the restore has to run
-//! inside it (the integrator's hook, `zcs_backup::restore` on the server's Store).
+//! While the server runs, the restore runs inside it: this command sends an admin
+//! `RestoreRequest` to the server's admin port (TLS, the certificate pinned to the one
+//! in this home) with an admin token it mints and revokes itself (it can read the
+//! directory, like Zimbra's tools run as the zimbra user). With the server stopped, it
+//! takes the home lock and restores offline, as `zmrestoreoffline` does.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use zcs_backup::BackupPaths;
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zcs_backup::commands::{self, RestoreArgs};
+use zcs_backup::{BackupPaths, RestoreOptions};
+use zcs_core::EntryKind;
+use zcs_directory::Provisioning;
 use zcs_server::home::Home;
 use zcs_server::localconfig::LocalConfig;
-use zcs_store::{Store, StoreConfig};
+use zcs_server::soap::token::{self, TokenData};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,9 +34,16 @@ async fn main() -> ExitCode {
     };
     let res = async {
         let home = Home::from_env().map_err(|e| e.to_string())?;
-        let _lock = home
-            .lock()
-            .map_err(|e| format!("{e} (stop the server first: zmcontrol stop)"))?;
+        let opts = args.options().map_err(|e| e.to_string())?;
+        if zcs_server::control::running_pid(&home).is_some() {
+            let prov = zcs_server::bootstrap::open_provisioning(&home)
+                .await
+                .map_err(|e| e.to_string())?;
+            return online(&home, &prov, &opts).await;
+        }
+        let _lock = home.lock().map_err(|e| {
+            format!("{e} (the server holds it but does not answer; retry or stop it)")
+        })?;
         zcs_server::bootstrap::init(&home)
             .await
             .map_err(|e| e.to_string())?;
@@ -33,49 +51,244 @@ async fn main() -> ExitCode {
         let prov = zcs_server::bootstrap::open_provisioning(&home)
             .await
             .map_err(|e| e.to_string())?;
-        let store = Store::open(StoreConfig {
-            db_path: paths.db.clone(),
-            blob_root: paths.store.clone(),
-            redo_dir: paths.redolog.clone(),
-        })
-        .await
-        .map_err(|e| format!("open store: {e}"))?;
-        let out = commands::restore(&paths, &store, prov.directory(), &args)
-            .await
-            .map_err(|e| e.to_string());
-        store.close().await;
-        out
+        zcs_backup::cli::restore_offline(&paths, prov.directory(), &args).await
     }
     .await;
-    finish("zmrestore", res)
+    zcs_backup::cli::finish("zmrestore", res)
 }
 
 /// The backup paths of `home`, as its local config names them.
 fn backup_paths(home: &Home) -> Result<BackupPaths, String> {
     let lc = LocalConfig::load(home).map_err(|e| format!("load local config: {e}"))?;
-    let path = |key: &str, dflt: std::path::PathBuf| {
-        lc.get(key)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or(dflt)
-    };
-    Ok(BackupPaths {
-        db: path("zcs_store_db", home.db().join("mailbox.db")),
-        store: path("zcs_store_volume", home.store()),
-        redolog: path("zcs_redolog_directory", home.redolog()),
-        target: path("zimbraBackupTarget", home.backup()),
-    })
+    Ok(zcs_backup::cli::paths_from(home.root(), |k| lc.get(k)))
 }
 
-fn finish(tool: &str, res: Result<String, String>) -> ExitCode {
-    match res {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+/// Runs the restore inside the running server through its admin API.
+async fn online(home: &Home, prov: &Provisioning, opts: &RestoreOptions) -> Result<String, String> {
+    let addr = zcs_server::control::read_listeners(home)
+        .into_iter()
+        .find(|l| l.protocol == "admin" && l.error.is_none())
+        .map(|l| l.addr)
+        .ok_or("the server runs but reports no admin listener")?;
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let admins = prov
+        .directory()
+        .list_entries(EntryKind::Account, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let admin = admins
+        .into_iter()
+        .find(|a| {
+            a.attrs
+                .get("zimbraIsAdminAccount")
+                .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+        })
+        .ok_or("no admin account to run the restore as")?;
+    let key = token::load_key(prov).await.map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let data = TokenData {
+        account: admin.id,
+        expires_ms: now + 24 * 3_600_000,
+        admin: true,
+        tid: token::new_tid(),
+    };
+    token::register(prov, &admin, &data, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tok = token::encode(&key, &data);
+    let res = send_restore(home, addr, &tok, opts).await;
+    if let Ok(Some(fresh)) = prov.find_account(&admin.id.to_string()).await
+        && let Err(e) = token::unregister(prov, &fresh, data.tid).await
+    {
+        eprintln!("zmrestore: could not revoke the token it used: {e}");
+    }
+    res
+}
+
+async fn send_restore(
+    home: &Home,
+    addr: std::net::SocketAddr,
+    tok: &str,
+    opts: &RestoreOptions,
+) -> Result<String, String> {
+    let mut restore = serde_json::Map::new();
+    for (k, v) in zcs_backup::cli::restore_attrs(opts) {
+        restore.insert(k.to_string(), serde_json::Value::String(v));
+    }
+    let accounts: Vec<serde_json::Value> = opts
+        .accounts
+        .iter()
+        .map(|a| serde_json::json!({ "name": a }))
+        .collect();
+    restore.insert("account".into(), serde_json::Value::Array(accounts));
+    let body = serde_json::json!({
+        "Header": { "context": { "_jsns": "urn:zimbra", "authToken": tok } },
+        "Body": { "RestoreRequest": { "_jsns": "urn:zimbraAdmin", "restore": restore } }
+    })
+    .to_string();
+    let reply = post(home, addr, tok, &body).await?;
+    let json: serde_json::Value =
+        serde_json::from_str(&reply).map_err(|e| format!("bad reply from the server: {e}"))?;
+    let body = &json["Body"];
+    if let Some(fault) = body.get("Fault") {
+        let why = fault["Reason"]["Text"].as_str().unwrap_or("restore failed");
+        return Err(why.to_string());
+    }
+    let resp = &body["RestoreResponse"];
+    let mut out = format!(
+        "restored online from {}\n",
+        resp["label"].as_str().unwrap_or("")
+    );
+    let mut failed = false;
+    for a in resp["account"].as_array().into_iter().flatten() {
+        let name = a["name"].as_str().unwrap_or("");
+        match (a["restoredAs"].as_str(), a["error"].as_str()) {
+            (Some(to), _) => out.push_str(&format!("restored {name} as {to}\n")),
+            (None, why) => {
+                failed = true;
+                out.push_str(&format!("FAILED {name}: {}\n", why.unwrap_or("")));
+            }
         }
-        Err(e) => {
-            eprintln!("{tool}: {e}");
-            ExitCode::from(1)
+    }
+    out.push_str(&format!(
+        "redo records replayed: {} (failed {})\n",
+        resp["redoApplied"].as_str().unwrap_or("0"),
+        resp["redoFailed"].as_str().unwrap_or("0")
+    ));
+    if failed { Err(out) } else { Ok(out) }
+}
+
+/// POSTs `body` to `/service/admin/soap` at `addr` over TLS; returns the reply body.
+async fn post(
+    home: &Home,
+    addr: std::net::SocketAddr,
+    tok: &str,
+    body: &str,
+) -> Result<String, String> {
+    let (cert_path, _) = zcs_server::tls::CertPaths::new(home.root()).active();
+    let pinned = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(|e| format!("read {}: {e}", cert_path.display()))?
+        .next()
+        .ok_or_else(|| format!("no certificate in {}", cert_path.display()))?
+        .map_err(|e| format!("read {}: {e}", cert_path.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned {
+        cert: pinned.into_owned(),
+        algs: provider.signature_verification_algorithms,
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to the admin port {addr}: {e}"))?;
+    let name = ServerName::IpAddress(addr.ip().into());
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS to the admin port {addr}: {e}"))?;
+    let head = format!(
+        "POST /service/admin/soap HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Cookie: ZM_ADMIN_AUTH_TOKEN={tok}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes())
+        .await
+        .and(tls.write_all(body.as_bytes()).await)
+        .and(tls.flush().await)
+        .map_err(|e| format!("send the request: {e}"))?;
+    let mut raw = Vec::new();
+    // A server closing without close_notify still sent the whole reply.
+    if let Err(e) = tls.read_to_end(&mut raw).await
+        && raw.is_empty()
+    {
+        return Err(format!("read the reply: {e}"));
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .ok_or("the server closed the connection before replying")?;
+    if head
+        .lines()
+        .next()
+        .is_some_and(|l| l.to_ascii_lowercase().contains("transfer-encoding"))
+        || head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+    {
+        return Ok(dechunk(rest));
+    }
+    Ok(rest.to_string())
+}
+
+/// The body of a chunked HTTP/1.1 reply (RFC 9112 §7.1).
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
         }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Accepts exactly the certificate this home's server presents (loopback to our own
+/// server: no name to check against a public CA), still checking handshake signatures.
+#[derive(Debug)]
+struct Pinned {
+    cert: CertificateDer<'static>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the admin port presents another certificate than this home's".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algs.supported_schemes()
     }
 }

@@ -28,35 +28,11 @@ async fn main() -> ExitCode {
             .map_err(|e| e.to_string())
     }
     .await;
-    finish("zmrestoreldap", res)
+    zcs_backup::cli::finish("zmrestoreldap", res)
 }
 
 /// The backup paths of `home`, as its local config names them.
 fn backup_paths(home: &Home) -> Result<BackupPaths, String> {
     let lc = LocalConfig::load(home).map_err(|e| format!("load local config: {e}"))?;
-    let path = |key: &str, dflt: std::path::PathBuf| {
-        lc.get(key)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or(dflt)
-    };
-    Ok(BackupPaths {
-        db: path("zcs_store_db", home.db().join("mailbox.db")),
-        store: path("zcs_store_volume", home.store()),
-        redolog: path("zcs_redolog_directory", home.redolog()),
-        target: path("zimbraBackupTarget", home.backup()),
-    })
-}
-
-fn finish(tool: &str, res: Result<String, String>) -> ExitCode {
-    match res {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{tool}: {e}");
-            ExitCode::from(1)
-        }
-    }
+    Ok(zcs_backup::cli::paths_from(home.root(), |k| lc.get(k)))
 }

@@ -12,14 +12,5 @@ fn main() -> ExitCode {
         .and_then(|home| {
             zcs_backup::commands::schedule(&home.conf(), &args).map_err(|e| e.to_string())
         });
-    match res {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("zmschedulebackup: {e}");
-            ExitCode::from(1)
-        }
-    }
+    zcs_backup::cli::finish("zmschedulebackup", res)
 }
