@@ -539,6 +539,13 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         self.inner.list_entries(kind, domain).await
     }
 
+    async fn search_entries(
+        &self,
+        q: &crate::search::SearchQuery,
+    ) -> ServiceResult<crate::search::SearchResults> {
+        self.inner.search_entries(q).await
+    }
+
     async fn find_by_address(&self, addr: &str) -> ServiceResult<Option<Entry>> {
         let lower = lower_name(addr);
         if let Some(e) = self.cached_address(&lower) {

@@ -7,6 +7,8 @@
 //! [`crate::Provisioning`]'s job.
 
 use async_trait::async_trait;
+
+use crate::search::{SearchQuery, SearchResults};
 use zcs_core::{
     AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId,
 };
@@ -85,8 +87,8 @@ pub fn no_such_fault(kind: EntryKind, key: &str) -> ServiceError {
 }
 
 /// Storage of directory entries.
-// LIMITATION: the seam has no LDAP-style filter search, group membership (static or
-// dynamic), GAL search or change notification yet; callers list by kind and domain.
+// LIMITATION: the seam has no group membership query (static or dynamic); members are
+// resolved by `Provisioning` from list attributes.
 ///
 /// Contract shared by every backend (the conformance tests in `tests/` run against each):
 /// - Names compare case-insensitively; the spelling given at creation or rename is kept.
@@ -188,6 +190,24 @@ pub trait Directory: Send + Sync {
         kind: EntryKind,
         domain: Option<&str>,
     ) -> ServiceResult<Vec<Entry>>;
+
+    /// The entries of `q.kinds` (in `q.domain`) matching `q.filter`, sorted, cut at
+    /// `q.limit` (with [`SearchResults::more`] set when more matched), with the
+    /// attributes `q.attrs` names. Semantics are those of [`crate::search`]; every
+    /// backend returns the same answer.
+    ///
+    /// The default lists every entry of the kinds and filters in memory; the SQL and
+    /// LDAP backends push the filter down to the store.
+    ///
+    /// # Errors
+    /// `service.FAILURE` when the store fails.
+    async fn search_entries(&self, q: &SearchQuery) -> ServiceResult<SearchResults> {
+        let mut all = Vec::new();
+        for kind in &q.kinds {
+            all.extend(self.list_entries(*kind, q.domain.as_deref()).await?);
+        }
+        Ok(crate::search::finish(q, all))
+    }
 
     /// The account, calendar resource, distribution list or dynamic group whose name or
     /// `zimbraMailAlias` equals `addr`, compared case-insensitively.

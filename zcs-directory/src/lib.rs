@@ -23,6 +23,7 @@ pub mod names;
 pub mod open;
 pub mod password;
 pub mod provisioning;
+pub mod search;
 pub mod sql;
 pub mod validate;
 
@@ -34,4 +35,5 @@ pub use open::open_directory;
 pub use provisioning::{
     AccountContext, DEFAULT_COS, Provisioning, server_attr, server_attr_values,
 };
+pub use search::{SearchQuery, SearchResults};
 pub use sql::{SqlBackend, SqlDirectory, SqlDirectoryError};

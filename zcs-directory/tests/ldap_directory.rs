@@ -13,6 +13,8 @@ mod entries;
 mod flows;
 #[path = "conformance/races.rs"]
 mod races;
+#[path = "conformance/search.rs"]
+mod search;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -250,6 +252,8 @@ conformance!(
     flows::cos_inheritance,
     flows::accounts_aliases_and_rename,
     flows::authenticate,
+    search::filter_search_sorts_limits_and_projects,
+    search::gal_search_autocomplete_and_hiding,
 );
 
 // ---- a directory written by Zimbra --------------------------------------------------

@@ -17,8 +17,8 @@
 //! entry lose nothing.
 
 mod addresses;
-mod convert;
-mod dit;
+pub(crate) mod convert;
+pub(crate) mod dit;
 pub mod escape;
 mod ops;
 mod pool;

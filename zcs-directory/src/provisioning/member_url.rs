@@ -185,16 +185,17 @@ fn parse_at(c: &[char], pos: &mut usize, depth: usize) -> ServiceResult<Filter> 
 
 /// One `attr op value` item.
 fn item(text: &str) -> ServiceResult<Filter> {
-    let (attr, op, value) = if let Some((a, v)) = text.split_once(">=") {
-        (a, ">=", v)
-    } else if let Some((a, v)) = text.split_once("<=") {
-        (a, "<=", v)
-    } else if let Some((a, v)) = text.split_once("~=") {
-        (a, "=", v)
-    } else if let Some((a, v)) = text.split_once('=') {
-        (a, "=", v)
-    } else {
+    // The operator is at the first `=`, with the character before it when that is
+    // `>`, `<` or `~`: values may contain `=`, `>=` and the like.
+    let Some(eq) = text.find('=') else {
         return Err(bad(format!("no operator in {text:?}")));
+    };
+    let value = &text[eq + 1..];
+    let (attr, op) = match text[..eq].chars().last() {
+        Some('>') => (&text[..eq - 1], ">="),
+        Some('<') => (&text[..eq - 1], "<="),
+        Some('~') => (&text[..eq - 1], "="),
+        _ => (&text[..eq], "="),
     };
     let attr = attr.trim();
     if attr.is_empty()
@@ -253,10 +254,16 @@ impl Filter {
                 .flat_map(|(_, v)| v.iter().cloned())
                 .collect()
         };
+        self.matches_with(&values)
+    }
+
+    /// Whether the entry whose values of an attribute `values` returns matches: the
+    /// caller decides which attributes exist (virtual ones, aliases such as `gn`).
+    pub fn matches_with(&self, values: &dyn Fn(&str) -> Vec<String>) -> bool {
         match self {
-            Filter::And(items) => items.iter().all(|f| f.matches(entry)),
-            Filter::Or(items) => items.iter().any(|f| f.matches(entry)),
-            Filter::Not(f) => !f.matches(entry),
+            Filter::And(items) => items.iter().all(|f| f.matches_with(values)),
+            Filter::Or(items) => items.iter().any(|f| f.matches_with(values)),
+            Filter::Not(f) => !f.matches_with(values),
             Filter::Present(a) => !values(a).is_empty(),
             Filter::Equal(a, v) => values(a).iter().any(|x| x.eq_ignore_ascii_case(v)),
             Filter::Substring(a, parts) => values(a).iter().any(|x| substring_match(x, parts)),

@@ -13,6 +13,7 @@ mod accounts;
 pub mod acl;
 pub mod children;
 mod domains;
+pub mod gal;
 mod groups;
 mod inherit;
 mod lists;
@@ -36,6 +37,7 @@ use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 pub use acl::{Ace, Requester};
 pub use children::{Child, DEFAULT_IDENTITY};
+pub use gal::{GalRequest, GalResults, GalType};
 pub use inherit::{AccountContext, server_attr, server_attr_values};
 pub use lists::{A_MEMBERS, is_group};
 pub use login::log_safe;

@@ -54,6 +54,28 @@ impl SqlBackend {
         }
     }
 
+    /// A statement built at run time (only from this crate's fixed fragments and
+    /// numbers; user input is always bound), with placeholders in this engine's syntax.
+    pub(crate) fn sql_owned(self, text: String) -> SqlStr {
+        match self {
+            SqlBackend::Postgres => {
+                let mut out = String::with_capacity(text.len() + 16);
+                let mut n = 0u32;
+                for c in text.chars() {
+                    if c == '?' {
+                        n += 1;
+                        out.push('$');
+                        out.push_str(&n.to_string());
+                    } else {
+                        out.push(c);
+                    }
+                }
+                AssertSqlSafe(out).into_sql_str()
+            }
+            SqlBackend::Sqlite | SqlBackend::MySql => AssertSqlSafe(text).into_sql_str(),
+        }
+    }
+
     /// The statement that opens a write transaction. SQLite takes the database write
     /// lock at once (`BEGIN IMMEDIATE`), so two writers queue instead of failing on a
     /// lock upgrade; the servers lock rows as they go (see [`SqlBackend::lock_suffix`]).

@@ -14,6 +14,7 @@
 mod dialect;
 mod rows;
 pub mod schema;
+mod search;
 
 use std::path::Path;
 
@@ -396,6 +397,13 @@ impl Directory for SqlDirectory {
         let domain = domain.map(lower_name);
         let list = rows::list(&self.pool, self.backend, kind, domain.as_deref()).await?;
         Ok(list)
+    }
+
+    async fn search_entries(
+        &self,
+        q: &crate::search::SearchQuery,
+    ) -> ServiceResult<crate::search::SearchResults> {
+        search::search(&self.pool, self.backend, q).await
     }
 
     async fn find_by_address(&self, addr: &str) -> ServiceResult<Option<Entry>> {

@@ -312,7 +312,7 @@ where
 
 /// Entries from rows of a `select_full!` query grouped by entry id (rows of one entry are
 /// adjacent), in row order.
-fn assemble(rows: Vec<AnyRow>) -> Result<Vec<Entry>> {
+pub(super) fn assemble(rows: Vec<AnyRow>) -> Result<Vec<Entry>> {
     let mut out: Vec<Entry> = Vec::new();
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut current: Option<(String, String, String)> = None;

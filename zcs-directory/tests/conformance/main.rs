@@ -6,6 +6,7 @@ mod entries;
 mod flows;
 mod harness;
 mod races;
+mod search;
 
 use zcs_core::{Attrs, FaultCode, ServiceResult};
 
@@ -53,4 +54,6 @@ conformance!(
     flows::cos_inheritance,
     flows::accounts_aliases_and_rename,
     flows::authenticate,
+    search::filter_search_sorts_limits_and_projects,
+    search::gal_search_autocomplete_and_hiding,
 );

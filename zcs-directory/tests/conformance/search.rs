@@ -1,0 +1,222 @@
+//! Conformance of filter search and the GAL on each backend: the same filter gives the
+//! same entries, order, limit and attributes on SQLite, MariaDB, PostgreSQL and LDAP.
+
+use zcs_core::{AttrEdit, Attrs, EntryKind};
+use zcs_directory::provisioning::{GalRequest, GalType};
+use zcs_directory::{EntryKey, Provisioning, SearchQuery};
+
+use crate::attrs;
+use crate::harness::Ctx;
+
+async fn people(p: &Provisioning) {
+    p.bootstrap().await.unwrap();
+    p.create_domain("s.test", Attrs::new()).await.unwrap();
+    p.create_domain("other.test", Attrs::new()).await.unwrap();
+    for (n, given, sn, extra) in [
+        ("alice@s.test", "Alice", "Archer", None),
+        ("bob@s.test", "Bob", "Baker", None),
+        (
+            "carol@s.test",
+            "Carol",
+            "Cooper",
+            Some(("zimbraHideInGal", "TRUE")),
+        ),
+        (
+            "dave@s.test",
+            "Dave",
+            "Archer",
+            Some(("zimbraAccountStatus", "locked")),
+        ),
+        ("alfred@other.test", "Alfred", "Archer", None),
+    ] {
+        let mut a = attrs(&[
+            ("givenName", given),
+            ("sn", sn),
+            ("displayName", &format!("{given} {sn}")),
+        ]);
+        if let Some((k, v)) = extra {
+            a.set_one(k, v);
+        }
+        p.create_account(n, None, a).await.unwrap();
+    }
+    p.create_calendar_resource(
+        "room-a@s.test",
+        None,
+        attrs(&[
+            ("displayName", "Archer Room"),
+            ("zimbraCalResType", "Location"),
+        ]),
+    )
+    .await
+    .unwrap();
+    p.create_distribution_list("archers@s.test", attrs(&[("displayName", "All Archers")]))
+        .await
+        .unwrap();
+}
+
+fn names(r: &[zcs_core::Entry]) -> Vec<String> {
+    r.iter().map(|e| e.name.clone()).collect()
+}
+
+pub async fn filter_search_sorts_limits_and_projects(ctx: &Ctx) {
+    let p = &ctx.prov;
+    people(p).await;
+    let filter = Provisioning::parse_search_filter("(sn=archer)").unwrap();
+    let q = SearchQuery::new(&[EntryKind::Account]).with_filter(filter.clone());
+    let r = p.search_directory(&q).await.unwrap();
+    assert_eq!(
+        names(&r.entries),
+        ["alfred@other.test", "alice@s.test", "dave@s.test"],
+        "{}",
+        ctx.label
+    );
+    assert!(!r.more);
+
+    let q = q.in_domain("S.TEST").with_limit(1);
+    let r = p.search_directory(&q).await.unwrap();
+    assert_eq!(names(&r.entries), ["alice@s.test"], "{}", ctx.label);
+    assert!(r.more, "{}", ctx.label);
+
+    let q = SearchQuery::new(&[EntryKind::Account])
+        .with_filter(Provisioning::parse_search_filter("(|(gn=c*)(givenName=B*))").unwrap())
+        .returning(vec!["GIVENNAME".into()])
+        .sorted_by(Some("givenName".into()), false);
+    let r = p.search_directory(&q).await.unwrap();
+    assert_eq!(
+        names(&r.entries),
+        ["carol@s.test", "bob@s.test"],
+        "{}",
+        ctx.label
+    );
+    assert_eq!(r.entries[0].attrs.get("givenName"), Some("Carol"));
+    assert!(r.entries[0].attrs.get("sn").is_none(), "{}", ctx.label);
+
+    // Implied object classes, negation, presence and the id.
+    let f = "(&(objectClass=zimbraAccount)(!(objectClass=zimbraCalendarResource))\
+             (zimbraAccountStatus=locked))";
+    let q = SearchQuery::new(&[EntryKind::Account, EntryKind::CalendarResource])
+        .with_filter(Provisioning::parse_search_filter(f).unwrap());
+    let r = p.search_directory(&q).await.unwrap();
+    assert_eq!(names(&r.entries), ["dave@s.test"], "{}", ctx.label);
+    let room = p.get_account("room-a@s.test").await;
+    let room_id = match room {
+        Ok(e) => e.id,
+        Err(_) => {
+            let q = SearchQuery::new(&[EntryKind::CalendarResource]);
+            p.search_directory(&q).await.unwrap().entries[0].id
+        }
+    };
+    let q = SearchQuery::new(&[EntryKind::CalendarResource])
+        .with_filter(Provisioning::parse_search_filter(&format!("(zimbraId={room_id})")).unwrap());
+    assert_eq!(
+        names(&p.search_directory(&q).await.unwrap().entries),
+        ["room-a@s.test"],
+        "{}",
+        ctx.label
+    );
+
+    // Injection: metacharacters in a value are data, never filter structure.
+    let q = SearchQuery::new(&[EntryKind::Account]).with_filter(
+        Provisioning::parse_search_filter("(displayName=*\\29\\28uid=\\2a*)").unwrap(),
+    );
+    assert!(p.search_directory(&q).await.unwrap().entries.is_empty());
+    assert!(Provisioning::parse_search_filter("(cn=a)(uid=*)").is_err());
+    // LIKE wildcards are literal.
+    let q = SearchQuery::new(&[EntryKind::Account])
+        .with_filter(Provisioning::parse_search_filter("(sn=%rch_r)").unwrap());
+    assert!(p.search_directory(&q).await.unwrap().entries.is_empty());
+}
+
+pub async fn gal_search_autocomplete_and_hiding(ctx: &Ctx) {
+    let p = &ctx.prov;
+    people(p).await;
+    let req = |text: &str, t: GalType, ac: bool| GalRequest {
+        text: text.into(),
+        gal_type: t,
+        autocomplete: ac,
+        limit: None,
+    };
+    let r = p
+        .search_gal("s.test", &req("archer", GalType::All, false))
+        .await
+        .unwrap();
+    // Hidden carol never shows; other.test is another domain.
+    assert_eq!(
+        names(&r.entries),
+        [
+            "alice@s.test",
+            "archers@s.test",
+            "dave@s.test",
+            "room-a@s.test"
+        ],
+        "{}",
+        ctx.label
+    );
+    let r = p
+        .search_gal("s.test", &req("archer", GalType::Account, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&r.entries),
+        ["alice@s.test", "archers@s.test", "dave@s.test"],
+        "{}",
+        ctx.label
+    );
+    let r = p
+        .search_gal("s.test", &req("arch", GalType::Resource, false))
+        .await
+        .unwrap();
+    assert_eq!(names(&r.entries), ["room-a@s.test"], "{}", ctx.label);
+    let r = p
+        .search_gal("s.test", &req("ARCH", GalType::Group, true))
+        .await
+        .unwrap();
+    assert_eq!(names(&r.entries), ["archers@s.test"], "{}", ctx.label);
+
+    // Autocomplete is a prefix match on names; search a substring match.
+    let r = p
+        .search_gal("s.test", &req("ob", GalType::All, true))
+        .await
+        .unwrap();
+    assert!(r.entries.is_empty(), "{}", ctx.label);
+    let r = p
+        .search_gal("s.test", &req("bo", GalType::All, true))
+        .await
+        .unwrap();
+    assert_eq!(names(&r.entries), ["bob@s.test"], "{}", ctx.label);
+    let r = p
+        .search_gal("s.test", &req("carol", GalType::All, true))
+        .await
+        .unwrap();
+    assert!(r.entries.is_empty(), "hidden in GAL ({})", ctx.label);
+
+    // zimbraGalMaxResults caps any request.
+    p.modify_domain(
+        &EntryKey::Name("s.test".into()),
+        &[AttrEdit::Replace(
+            "zimbraGalMaxResults".into(),
+            vec!["2".into()],
+        )],
+    )
+    .await
+    .unwrap();
+    let mut big = req("", GalType::All, false);
+    big.limit = Some(50);
+    let r = p.search_gal("s.test", &big).await.unwrap();
+    assert_eq!(r.entries.len(), 2, "{}", ctx.label);
+    assert!(r.more, "{}", ctx.label);
+
+    // Injection through the GAL text finds nothing and breaks nothing.
+    let r = p
+        .search_gal(
+            "s.test",
+            &req("*)(zimbraHideInGal=TRUE", GalType::All, false),
+        )
+        .await
+        .unwrap();
+    assert!(r.entries.is_empty(), "{}", ctx.label);
+
+    let all = p.sync_gal("s.test").await.unwrap();
+    assert!(!names(&all).contains(&"carol@s.test".to_string()));
+    assert!(names(&all).contains(&"room-a@s.test".to_string()));
+}
