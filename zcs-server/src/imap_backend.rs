@@ -3,7 +3,11 @@
 //! (`SEARCH TEXT` and `BODY`).
 //!
 //! Every operation goes through the logged-in account's `Mailbox`, whose queries are
-//! scoped to that mailbox, so an id from another account is simply not found.
+//! scoped to that mailbox, so an id from another account is simply not found. Folders
+//! other accounts share with this one are reached only through `shared`, which checks
+//! the grant on every call.
+
+mod shared;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -14,7 +18,9 @@ use zcs_core::{Flags, ItemId};
 use zcs_directory::Provisioning;
 use zcs_index::IndexBackend;
 use zcs_index::query::{Query, TextField as IndexField};
-use zcs_store::{Folder, Mailbox, MessageMeta, Store, StoreError};
+use zcs_store::{Folder, GranteeType, Mailbox, MessageMeta, Rights, Store, StoreError};
+
+use self::shared::{Shares, is_shared};
 
 use crate::imap::backend::{
     AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapSession,
@@ -120,8 +126,12 @@ impl ImapBackend for StoreImapBackend {
             })?
             .with_quota(quota);
         tracing::info!(account = %account.name, ip = %remote_ip, proto = "imap", "login");
+        let domain = account.domain().map(str::to_lowercase);
+        let shares = Shares::new(self.store.clone(), self.prov.clone(), account.id, domain);
         Ok(Arc::new(StoreImapSession {
             name: account.name,
+            prov: self.prov.clone(),
+            shares,
             mailbox,
             index: self.index.clone(),
             indexer: self.indexer.clone(),
@@ -133,13 +143,16 @@ impl ImapBackend for StoreImapBackend {
 /// One logged-in account's mailbox as IMAP sees it.
 struct StoreImapSession {
     name: String,
+    prov: Arc<Provisioning>,
+    /// The folders other accounts share with this one.
+    shares: Shares,
     mailbox: Mailbox,
     index: Arc<dyn IndexBackend>,
     indexer: Indexer,
     subscriptions: Arc<Subscriptions>,
 }
 
-fn backend_error(e: StoreError) -> BackendError {
+pub(crate) fn backend_error(e: StoreError) -> BackendError {
     match e {
         StoreError::NoSuchFolder(_) | StoreError::NoSuchMessage(_) | StoreError::NoSuchTag(_) => {
             BackendError::NotFound
@@ -163,7 +176,7 @@ fn backend_error(e: StoreError) -> BackendError {
     }
 }
 
-fn folder_info(f: Folder) -> FolderInfo {
+pub(crate) fn folder_info(f: Folder) -> FolderInfo {
     FolderInfo {
         id: f.id,
         parent: f.parent,
@@ -180,7 +193,7 @@ fn folder_info(f: Folder) -> FolderInfo {
 
 /// A message as IMAP sees it: tags are keywords, and the flags that IMAP shows as
 /// keywords (other than `$Forwarded`, which the protocol layer shows) come first.
-fn message_info(m: MessageMeta) -> MessageInfo {
+pub(crate) fn message_info(m: MessageMeta) -> MessageInfo {
     let mut keywords: Vec<String> = KEYWORD_FLAGS
         .iter()
         .filter(|(name, bit)| *name != "$Forwarded" && m.flags.contains(*bit))
@@ -206,10 +219,16 @@ impl ImapSession for StoreImapSession {
 
     async fn list_folders(&self) -> BackendResult<Vec<FolderInfo>> {
         let folders = self.mailbox.folders().await.map_err(backend_error)?;
-        Ok(folders.into_iter().map(folder_info).collect())
+        let shared = self.shares.list(&folders, &self.mailbox).await;
+        let mut out: Vec<FolderInfo> = folders.into_iter().map(folder_info).collect();
+        out.extend(shared);
+        Ok(out)
     }
 
     async fn folder(&self, id: ItemId) -> BackendResult<Option<FolderInfo>> {
+        if is_shared(id) {
+            return self.shares.folder(id).await;
+        }
         match self.mailbox.folder(id).await {
             Ok(f) => Ok(Some(folder_info(f))),
             Err(StoreError::NoSuchFolder(_)) => Ok(None),
@@ -218,15 +237,26 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn messages(&self, folder: ItemId) -> BackendResult<Vec<MessageInfo>> {
+        if is_shared(folder) {
+            return self.shares.messages(folder, None).await;
+        }
         let msgs = self.mailbox.messages(folder).await.map_err(backend_error)?;
         Ok(msgs.into_iter().map(message_info).collect())
     }
 
     async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>> {
+        if is_shared(id) {
+            return self.shares.read_message(id).await;
+        }
         self.mailbox.read_message(id).await.map_err(backend_error)
     }
 
     async fn set_flags(&self, ids: &[ItemId], mask: u32, on: bool) -> BackendResult<()> {
+        let (theirs, ids): (Vec<ItemId>, Vec<ItemId>) = ids.iter().partition(|i| is_shared(**i));
+        if !theirs.is_empty() {
+            self.shares.set_flags(&theirs, mask, on).await?;
+        }
+        let ids = &ids[..];
         self.mailbox
             .set_flags(ids, mask, on)
             .await
@@ -247,6 +277,11 @@ impl ImapSession for StoreImapSession {
         keywords: &[String],
         on: bool,
     ) -> BackendResult<()> {
+        if ids.iter().any(|i| is_shared(*i)) {
+            // LIMITATION: tags belong to a mailbox; keywords on shared messages are
+            // refused.
+            return Err(BackendError::PermissionDenied);
+        }
         let (bits, tags) = split_keywords(keywords);
         if bits != 0 {
             self.mailbox
@@ -274,6 +309,13 @@ impl ImapSession for StoreImapSession {
     ) -> BackendResult<AppendedMessage> {
         let (bits, tags) = split_keywords(keywords);
         let date = internal_date_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        if is_shared(folder) {
+            // LIMITATION: keywords other than flags are dropped in shared folders.
+            let flags = Flags(flags.0 | bits);
+            let (owner, id, uid) = self.shares.append(folder, raw, flags, date).await?;
+            self.indexer.notify(owner);
+            return Ok(AppendedMessage { id, uid });
+        }
         let meta = self
             .mailbox
             .append_tagged(folder, raw, Flags(flags.0 | bits), &tags, date)
@@ -288,6 +330,9 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn copy(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        if is_shared(folder) || ids.iter().any(|i| is_shared(*i)) {
+            return self.copy_across(ids, folder).await;
+        }
         let copies = self
             .mailbox
             .copy(ids, folder)
@@ -299,6 +344,14 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()> {
+        let (theirs, ids): (Vec<ItemId>, Vec<ItemId>) = ids.iter().partition(|i| is_shared(**i));
+        if !theirs.is_empty() {
+            self.shares.delete_items(&theirs).await?;
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = &ids[..];
         self.mailbox
             .delete_items(ids)
             .await
@@ -318,6 +371,10 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn create_folder(&self, parent: ItemId, name: &str) -> BackendResult<FolderInfo> {
+        if is_shared(parent) {
+            // LIMITATION: no subfolders are created in another account's folders.
+            return Err(BackendError::PermissionDenied);
+        }
         self.mailbox
             .create_folder(parent, name)
             .await
@@ -327,6 +384,9 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()> {
+        if is_shared(id) || is_shared(new_parent) {
+            return Err(BackendError::PermissionDenied);
+        }
         self.mailbox
             .rename_folder(id, new_parent, name)
             .await
@@ -335,6 +395,9 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
+        if is_shared(id) {
+            return Err(BackendError::PermissionDenied);
+        }
         self.mailbox
             .delete_folder(id)
             .await
@@ -384,6 +447,9 @@ impl ImapSession for StoreImapSession {
         query: &str,
         field: TextField,
     ) -> BackendResult<Vec<ItemId>> {
+        if is_shared(folder) {
+            return self.search_shared(folder, query, field).await;
+        }
         let field = match field {
             TextField::Text => IndexField::Default,
             TextField::Body => IndexField::Content,
@@ -418,6 +484,11 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn move_items(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        if is_shared(folder) || ids.iter().any(|i| is_shared(*i)) {
+            let uids = self.copy_across(ids, folder).await?;
+            self.delete_items(ids).await?;
+            return Ok(uids);
+        }
         // The store keeps each message's item id and gives it the next UID in `folder`.
         let moved = self
             .mailbox
@@ -434,6 +505,9 @@ impl ImapSession for StoreImapSession {
         modseq: u64,
     ) -> BackendResult<Vec<MessageInfo>> {
         let since = i64::try_from(modseq).unwrap_or(i64::MAX);
+        if is_shared(folder) {
+            return self.shares.messages(folder, Some(since)).await;
+        }
         let msgs = self
             .mailbox
             .messages_changed_since(folder, since)
@@ -445,6 +519,9 @@ impl ImapSession for StoreImapSession {
     async fn vanished_since(&self, folder: ItemId, modseq: u64) -> BackendResult<Option<Vec<u32>>> {
         // Every message that left a folder leaves a tombstone with its UID there.
         let since = i64::try_from(modseq).unwrap_or(i64::MAX);
+        if is_shared(folder) {
+            return self.shares.vanished_since(folder, since).await.map(Some);
+        }
         let gone = self
             .mailbox
             .tombstones_since(since)
@@ -457,150 +534,131 @@ impl ImapSession for StoreImapSession {
                 .collect(),
         ))
     }
+
+    async fn my_rights(&self, folder: ItemId) -> BackendResult<Rights> {
+        if is_shared(folder) {
+            return Ok(self.shares.my_rights(folder).await);
+        }
+        Ok(Rights::all())
+    }
+
+    async fn folder_acl(&self, folder: ItemId) -> BackendResult<Vec<(String, Rights)>> {
+        let (mailbox, folder) = self.administered(folder).await?;
+        let grants = mailbox.grants(folder).await.map_err(backend_error)?;
+        let mut out = Vec::with_capacity(grants.len());
+        for g in grants {
+            let who = match g.grantee_type {
+                GranteeType::All => "anyone".to_string(),
+                GranteeType::User => match self.prov.find_account(&g.grantee).await {
+                    Ok(Some(entry)) => entry.name,
+                    _ => format!("usr:{}", g.grantee),
+                },
+                other => format!("{}:{}", other.as_str(), g.grantee),
+            };
+            out.push((who, g.rights));
+        }
+        Ok(out)
+    }
+
+    async fn set_folder_acl(
+        &self,
+        folder: ItemId,
+        identifier: &str,
+        rights: Rights,
+    ) -> BackendResult<()> {
+        let (mailbox, folder) = self.administered(folder).await?;
+        let (kind, grantee) = if identifier.eq_ignore_ascii_case("anyone") {
+            (GranteeType::All, String::new())
+        } else {
+            match self.prov.find_account(identifier).await {
+                Ok(Some(entry)) if entry.id != mailbox.account() => {
+                    (GranteeType::User, entry.id.to_string())
+                }
+                Ok(_) => return Err(BackendError::NotFound),
+                Err(e) => return Err(BackendError::Unavailable(e.to_string())),
+            }
+        };
+        mailbox
+            .grant(folder, kind, &grantee, rights, "")
+            .await
+            .map_err(backend_error)?;
+        crate::notify::publish(mailbox.account());
+        Ok(())
+    }
+}
+
+impl StoreImapSession {
+    /// The mailbox and folder whose grants this account may manage: its own folders,
+    /// or a shared one it holds the administer right on.
+    async fn administered(&self, folder: ItemId) -> BackendResult<(Mailbox, ItemId)> {
+        if is_shared(folder) {
+            return self.shares.administered(folder).await;
+        }
+        self.mailbox.folder(folder).await.map_err(backend_error)?;
+        Ok((self.mailbox.clone(), folder))
+    }
+
+    /// COPY (and MOVE) where the source messages or the target folder belong to
+    /// another mailbox: each message is read (read right) and appended to the target
+    /// (insert right) with its flags and internal date.
+    async fn copy_across(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
+        if !is_shared(folder) {
+            self.mailbox.folder(folder).await.map_err(backend_error)?;
+        }
+        let mut uids = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let raw = self.read_message(id).await?;
+            let (flags, date) = if is_shared(id) {
+                self.shares.meta(id).await?
+            } else {
+                let m = self.mailbox.message(id).await.map_err(backend_error)?;
+                (m.flags, m.internal_date_ms)
+            };
+            let added = self.append(folder, &raw, flags, &[], Some(date)).await?;
+            uids.push(added.uid);
+        }
+        Ok(uids)
+    }
+
+    /// SEARCH TEXT/BODY in a shared folder: the owner's index, kept to the folder.
+    async fn search_shared(
+        &self,
+        folder: ItemId,
+        query: &str,
+        field: TextField,
+    ) -> BackendResult<Vec<ItemId>> {
+        let (index_of_owner, owner, remote) = self.shares.readable(folder).await?;
+        let field = match field {
+            TextField::Text => IndexField::Default,
+            TextField::Body => IndexField::Content,
+        };
+        let q = Query::Term {
+            field,
+            value: query.to_string(),
+            phrase: query.contains(char::is_whitespace),
+            wildcard: false,
+        };
+        let index = self.index.clone();
+        let mailbox = owner.mailbox.id();
+        let hits = tokio::task::spawn_blocking(move || index.search(mailbox, &q, SEARCH_LIMIT))
+            .await
+            .map_err(|e| BackendError::Other(format!("search task: {e}")))?
+            .map_err(|_| BackendError::Other("search failed".into()))?;
+        let in_folder: HashSet<ItemId> = owner
+            .mailbox
+            .messages(remote)
+            .await
+            .map_err(backend_error)?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        Ok(hits
+            .into_iter()
+            .filter(|id| in_folder.contains(id))
+            .map(|id| self.shares.session_id(index_of_owner, folder, id))
+            .collect())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keywords_split_into_flags_and_tags() {
-        let kw = ["$MDNSent".to_string(), "Work".into(), "$forwarded".into()];
-        let (bits, tags) = split_keywords(&kw);
-        assert_eq!(bits, Flags::NOTIFIED | Flags::FORWARDED);
-        assert_eq!(tags, vec!["Work".to_string()]);
-    }
-
-    #[test]
-    fn notified_shows_as_mdnsent() {
-        let m = MessageMeta {
-            id: ItemId(257),
-            folder: ItemId(2),
-            imap_uid: 257,
-            flags: Flags(Flags::NOTIFIED | Flags::FORWARDED),
-            tags: vec!["Work".into()],
-            internal_date_ms: 0,
-            size: 1,
-            modseq: 1,
-            blob_digest: String::new(),
-            subject: String::new(),
-            sender: String::new(),
-            recipients: String::new(),
-            message_id: None,
-            conv: ItemId(-257),
-        };
-        assert_eq!(message_info(m).keywords, vec!["$MDNSent", "Work"]);
-    }
-
-    async fn session() -> (StoreImapSession, Arc<Store>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(
-            Store::open(zcs_store::StoreConfig::under(dir.path()))
-                .await
-                .expect("open store"),
-        );
-        let index: Arc<dyn IndexBackend> =
-            Arc::new(zcs_index::TantivyIndex::open(&dir.path().join("index")).expect("index"));
-        let (indexer, _task) = Indexer::start(store.clone(), index.clone());
-        let mailbox = store
-            .mailbox(zcs_core::ZimbraId::new())
-            .await
-            .expect("mailbox");
-        let s = StoreImapSession {
-            name: "u@example.com".into(),
-            mailbox,
-            index,
-            indexer,
-            subscriptions: Arc::new(Subscriptions::new(None)),
-        };
-        (s, store, dir)
-    }
-
-    #[tokio::test]
-    async fn keywords_are_kept_as_tags() {
-        let (s, _store, _dir) = session().await;
-        assert!(s.supports_keywords());
-        let inbox = ItemId(zcs_core::folder::INBOX);
-        let raw = b"Subject: k\r\n\r\nbody\r\n";
-        let kw = vec!["Work".to_string(), "$MDNSent".into()];
-        let a = s.append(inbox, raw, Flags(0), &kw, None).await.unwrap();
-        let msgs = s.messages(inbox).await.unwrap();
-        assert_eq!(msgs[0].keywords, vec!["$MDNSent", "Work"]);
-        assert!(msgs[0].flags.contains(Flags::NOTIFIED));
-
-        s.set_keywords(&[a.id], &["work".into(), "Later".into()], true)
-            .await
-            .unwrap();
-        assert_eq!(
-            s.messages(inbox).await.unwrap()[0].keywords,
-            vec!["$MDNSent", "Work", "Later"]
-        );
-        s.set_keywords(&[a.id], &["WORK".into(), "$MDNSent".into()], false)
-            .await
-            .unwrap();
-        let m = &s.messages(inbox).await.unwrap()[0];
-        assert_eq!(m.keywords, vec!["Later"]);
-        assert!(!m.flags.contains(Flags::NOTIFIED));
-        let tags = s.mailbox.tags().await.unwrap();
-        assert_eq!(tags.len(), 2, "tags stay defined after untagging");
-    }
-
-    #[tokio::test]
-    async fn append_and_copy_over_quota_say_so() {
-        let (mut s, _store, _dir) = session().await;
-        let inbox = ItemId(zcs_core::folder::INBOX);
-        let raw = b"Subject: q\r\n\r\nbody\r\n";
-        s.mailbox = s.mailbox.with_quota(raw.len() as u64);
-        let a = s.append(inbox, raw, Flags(0), &[], None).await.unwrap();
-        let err = s.append(inbox, raw, Flags(0), &[], None).await.unwrap_err();
-        assert!(matches!(err, BackendError::QuotaExceeded), "{err}");
-        let err = s.copy(&[a.id], inbox).await.unwrap_err();
-        assert!(matches!(err, BackendError::QuotaExceeded), "{err}");
-    }
-
-    #[tokio::test]
-    async fn move_changes_and_vanished_come_from_the_store() {
-        let (s, _store, _dir) = session().await;
-        let inbox = ItemId(zcs_core::folder::INBOX);
-        let trash = ItemId(zcs_core::folder::TRASH);
-        let mut ids = Vec::new();
-        for i in 0..3 {
-            let raw = format!("Subject: m{i}\r\n\r\nbody\r\n");
-            let added = s
-                .append(inbox, raw.as_bytes(), Flags(Flags::UNREAD), &[], None)
-                .await
-                .expect("append");
-            ids.push(added);
-        }
-        let before = s
-            .folder(inbox)
-            .await
-            .expect("folder")
-            .expect("inbox")
-            .modseq;
-        let new_uids = s.move_items(&[ids[1].id], trash).await.expect("move");
-        assert_eq!(new_uids.len(), 1);
-        assert!(new_uids[0] > ids[2].uid);
-        s.set_flags(&[ids[2].id], Flags::FLAGGED, true)
-            .await
-            .expect("flag");
-        let gone = s.vanished_since(inbox, before).await.expect("vanished");
-        assert_eq!(gone, Some(vec![ids[1].uid]));
-        let changed = s
-            .messages_changed_since(inbox, before)
-            .await
-            .expect("changed");
-        assert_eq!(changed.len(), 1);
-        assert_eq!(changed[0].uid, ids[2].uid);
-        assert!(changed[0].modseq > before);
-        let in_trash = s.messages(trash).await.expect("trash");
-        assert_eq!(in_trash.len(), 1);
-        assert_eq!(in_trash[0].uid, new_uids[0]);
-        assert!(
-            s.vanished_since(inbox, u64::MAX)
-                .await
-                .expect("none")
-                .is_some_and(|v| v.is_empty())
-        );
-    }
-}
+mod tests;

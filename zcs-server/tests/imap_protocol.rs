@@ -53,7 +53,10 @@ async fn greeting_capability_and_login() {
     );
     assert!(done.starts_with("a8 OK"));
     let (untagged, _) = c.cmd("a9", "NAMESPACE").await;
-    assert_eq!(untagged, vec!["* NAMESPACE ((\"\" \"/\")) NIL NIL"]);
+    assert_eq!(
+        untagged,
+        vec!["* NAMESPACE ((\"\" \"/\")) ((\"/home/\" \"/\")) NIL"]
+    );
     let (untagged, done) = c.cmd("a10", "LOGOUT").await;
     assert!(untagged[0].starts_with("* BYE"));
     assert_eq!(done, "a10 OK LOGOUT completed");

@@ -289,6 +289,34 @@ pub trait ImapSession: Send + Sync {
         Ok(None)
     }
 
+    /// Zimbra's rights (`r`, `w`, `i`, `d`, `a`, ...) this account holds on `folder`:
+    /// every right on its own folders, the grant's rights on a folder another account
+    /// shares with it (RFC 4314 MYRIGHTS, and what SELECT/STORE/APPEND may do).
+    /// Default: every right.
+    async fn my_rights(&self, _folder: ItemId) -> BackendResult<zcs_store::Rights> {
+        Ok(zcs_store::Rights::all())
+    }
+
+    /// The grants on `folder` as `(identifier, rights)`: identifiers are account names,
+    /// `anyone` for a grant to every account, or the store's `<type>:<grantee>` for
+    /// other grantee kinds. Needs the administer right (`a`). Default: none.
+    async fn folder_acl(&self, _folder: ItemId) -> BackendResult<Vec<(String, zcs_store::Rights)>> {
+        Ok(Vec::new())
+    }
+
+    /// Sets the rights of `identifier` (an account name or `anyone`) on `folder`;
+    /// empty rights revoke its grant (RFC 4314 SETACL/DELETEACL). Needs the administer
+    /// right. `NotFound` for an unknown identifier (RFC 4314 §3.1 lets the server
+    /// refuse it). Default: refused.
+    async fn set_folder_acl(
+        &self,
+        _folder: ItemId,
+        _identifier: &str,
+        _rights: zcs_store::Rights,
+    ) -> BackendResult<()> {
+        Err(BackendError::PermissionDenied)
+    }
+
     /// Full-text search inside one folder, answered by the index: the ids of the
     /// messages whose text (`TextField::Text`: headers and body; `Body`: body only)
     /// contains `query` (a word or phrase, not a query-language expression).

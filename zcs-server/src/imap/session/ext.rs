@@ -1,6 +1,6 @@
 //! The Zimbra-level extensions that read the selected mailbox as a whole: SORT and
 //! ESORT (RFC 5256, RFC 5267), THREAD (RFC 5256), the saved search result `$`
-//! (RFC 5182), QUOTA (RFC 9208) and ACL (RFC 4314) on the account's own folders.
+//! (RFC 5182), QUOTA (RFC 9208) with ACL (RFC 4314) in `acl`.
 
 use super::thread::{self, SortFields};
 use super::{Fail, Handled, Session};
@@ -9,10 +9,6 @@ use crate::imap::mime;
 use crate::imap::parser::{CommandKind, SearchKey, SearchReturn, SortCriterion, ThreadAlgorithm};
 use crate::imap::response::{Reply, push_mailbox_as, push_string};
 use crate::imap::sequence::SequenceSet;
-
-/// RFC 4314 §4 rights the owner of a folder holds, with Zimbra's RIGHTS=ektx
-/// (obsolete `c` and `d` included for RFC 2086 clients).
-const OWNER_RIGHTS: &str = "lrswipkxtecda";
 
 fn charset_ok(cs: &str) -> bool {
     cs.eq_ignore_ascii_case("UTF-8") || cs.eq_ignore_ascii_case("US-ASCII")
@@ -88,11 +84,15 @@ impl Session {
                 mailbox,
                 identifier,
             } => self.list_rights(&mailbox, &identifier).await,
-            // LIMITATION: sharing is done through SOAP (zimbraMail FolderAction grant);
-            // IMAP SETACL/DELETEACL are refused.
-            K::SetAcl { .. } | K::DeleteAcl { .. } => {
-                Ok(Reply::no("Share folders from the web client").with_code("NOPERM"))
-            }
+            K::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => self.set_acl(&mailbox, &identifier, Some(&rights)).await,
+            K::DeleteAcl {
+                mailbox,
+                identifier,
+            } => self.set_acl(&mailbox, &identifier, None).await,
             _ => Ok(Reply::bad("Command not supported here")),
         }
     }
@@ -276,54 +276,6 @@ impl Session {
             self.quota_line().await?;
         }
         Ok(Reply::ok("GETQUOTAROOT completed"))
-    }
-
-    /// GETACL (RFC 4314 §3.3): the owner holds every right.
-    ///
-    /// LIMITATION: grants to other accounts (Zimbra shares) are not listed yet.
-    async fn get_acl(&mut self, mailbox: &str) -> Handled {
-        if self.find_folder(mailbox).await?.is_none() {
-            return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
-        }
-        let owner = self
-            .account
-            .as_ref()
-            .map(|a| a.account_name().to_string())
-            .unwrap_or_default();
-        let mut line = b"* ACL ".to_vec();
-        push_mailbox_as(&mut line, mailbox, self.enabled.utf8);
-        line.push(b' ');
-        push_string(&mut line, owner.as_bytes());
-        line.extend_from_slice(format!(" {OWNER_RIGHTS}\r\n").as_bytes());
-        self.conn.write(&line).await?;
-        Ok(Reply::ok("GETACL completed"))
-    }
-
-    /// MYRIGHTS (RFC 4314 §3.5).
-    async fn my_rights(&mut self, mailbox: &str) -> Handled {
-        if self.find_folder(mailbox).await?.is_none() {
-            return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
-        }
-        let mut line = b"* MYRIGHTS ".to_vec();
-        push_mailbox_as(&mut line, mailbox, self.enabled.utf8);
-        line.extend_from_slice(format!(" {OWNER_RIGHTS}\r\n").as_bytes());
-        self.conn.write(&line).await?;
-        Ok(Reply::ok("MYRIGHTS completed"))
-    }
-
-    /// LISTRIGHTS (RFC 4314 §3.4): nothing is always granted; the rest may be granted
-    /// in Zimbra's groups (read: lrs, write: wi, delete: kxte, administer: a).
-    async fn list_rights(&mut self, mailbox: &str, identifier: &str) -> Handled {
-        if self.find_folder(mailbox).await?.is_none() {
-            return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
-        }
-        let mut line = b"* LISTRIGHTS ".to_vec();
-        push_mailbox_as(&mut line, mailbox, self.enabled.utf8);
-        line.push(b' ');
-        push_string(&mut line, identifier.as_bytes());
-        line.extend_from_slice(b" \"\" lrs wi kxte a p\r\n");
-        self.conn.write(&line).await?;
-        Ok(Reply::ok("LISTRIGHTS completed"))
     }
 }
 

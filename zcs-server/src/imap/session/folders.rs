@@ -39,13 +39,37 @@ fn components(name: &str) -> Option<Vec<String>> {
     Some(parts)
 }
 
-/// The store path of an IMAP name: `INBOX/a` is `/Inbox/a`.
+/// The prefix of the "Other Users" namespace (RFC 2342 §5), as Zimbra names it:
+/// `/home/<owner>/<folder>`.
+pub(crate) const OTHER_USERS: &str = "/home/";
+
+/// The store path of an IMAP name: `INBOX/a` is `/Inbox/a`. A name in the Other Users
+/// namespace (`/home/bob@example.com/INBOX`) keeps its leading `/` behind a second
+/// one (`//home/bob@example.com/INBOX`), the backend's convention for folders outside
+/// the personal namespace.
 pub(super) fn store_path(name: &str) -> Option<String> {
+    if let Some(rest) = strip_prefix_ci(name, OTHER_USERS) {
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+        return Some(format!("/{OTHER_USERS}{rest}"));
+    }
     components(name).map(|c| format!("/{}", c.join("/")))
 }
 
-/// The IMAP name of a store path: `/Inbox/a` is `INBOX/a`.
+/// `s` without `prefix`, compared without case.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+/// The IMAP name of a store path: `/Inbox/a` is `INBOX/a`; `//home/bob/INBOX` (a
+/// folder shared by another account) is `/home/bob/INBOX`.
 pub(super) fn imap_name(path: &str) -> String {
+    if let Some(other) = path.strip_prefix("//") {
+        return format!("/{other}");
+    }
     let trimmed = path.trim_start_matches('/');
     match trimmed.split_once('/') {
         Some((first, rest)) if first.eq_ignore_ascii_case("Inbox") => format!("INBOX/{rest}"),
@@ -462,6 +486,12 @@ mod tests {
         assert_eq!(store_path("Sent").as_deref(), Some("/Sent"));
         assert_eq!(store_path("a//b"), None);
         assert_eq!(store_path("/a"), None);
+        assert_eq!(
+            store_path("/home/bob@x.test/INBOX/a").as_deref(),
+            Some("//home/bob@x.test/INBOX/a")
+        );
+        assert_eq!(store_path("/home/bob//a"), None);
+        assert_eq!(imap_name("//home/bob@x.test/INBOX"), "/home/bob@x.test/INBOX");
         assert_eq!(imap_name("/Inbox"), "INBOX");
         assert_eq!(imap_name("/Inbox/x/y"), "INBOX/x/y");
         assert_eq!(imap_name("/Inboxes"), "Inboxes");

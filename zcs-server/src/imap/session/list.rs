@@ -90,7 +90,11 @@ fn listable(folders: &[FolderInfo]) -> BTreeMap<String, Option<FolderInfo>> {
         let name = imap_name(&f.path);
         let parts: Vec<&str> = name.split('/').collect();
         for depth in 1..parts.len() {
-            names.entry(parts[..depth].join("/")).or_insert(None);
+            let superior = parts[..depth].join("/");
+            // The Other Users namespace starts with `/`: no empty name above it.
+            if !superior.is_empty() {
+                names.entry(superior).or_insert(None);
+            }
         }
         names.insert(name, Some(f.clone()));
     }

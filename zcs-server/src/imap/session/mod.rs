@@ -9,6 +9,7 @@
 mod auth;
 mod condstore;
 mod conn;
+mod acl;
 mod ext;
 mod fetch;
 mod folders;
@@ -429,8 +430,10 @@ impl Session {
                 Ok(Reply::ok("ID completed"))
             }
             Namespace => {
-                // RFC 2342 §5: one personal namespace, no other users', no shared.
-                self.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL").await?;
+                // RFC 2342 §5: the personal namespace and Zimbra's Other Users one
+                // (`/home/<owner>/...`, folders other accounts share with this one).
+                self.untagged("NAMESPACE ((\"\" \"/\")) ((\"/home/\" \"/\")) NIL")
+                    .await?;
                 Ok(Reply::ok("NAMESPACE completed"))
             }
             Login { user, password } => self.login(tag, &user, &password).await,
