@@ -751,11 +751,15 @@ pub(crate) async fn tag_op(
     mb.tag(id).await.map_err(store_fault)?;
     match op {
         "delete" => mb.delete_tag(id).await.map_err(store_fault).map(|_| ())?,
-        "rename" => mb
-            .rename_tag(id, action.req("name")?)
-            .await
-            .map_err(store_fault)
-            .map(|_| ())?,
+        // Zimbra answers a bad new name with INVALID_REQUEST here (INVALID_NAME on
+        // create).
+        "rename" => match mb.rename_tag(id, action.req("name")?).await {
+            Ok(_) => {}
+            Err(e @ zcs_store::StoreError::InvalidName { .. }) => {
+                return Err(ServiceError::invalid_request(e.to_string()));
+            }
+            Err(e) => return Err(store_fault(e)),
+        },
         // An update naming nothing to change changes nothing.
         "update" if action.attr("name").is_none() && action.attr("color").is_none() => {}
         "read" => {

@@ -540,6 +540,11 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
 
 /// The views a mountpoint may be given (Zimbra's item type names).
 const VIEWS: &[&str] = &[
+    "search folder",
+    "tag",
+    "note",
+    "remote folder",
+    "virtual conversation",
     "conversation",
     "message",
     "contact",
