@@ -129,11 +129,23 @@ async fn serve(
     let owner = if user == "~" || user.is_empty() {
         me.clone()
     } else {
-        svc.prov
+        let mut found = svc
+            .prov
             .find_account(&user)
             .await
-            .map_err(|_| RestError::Failure)?
-            .ok_or(RestError::NotFound)?
+            .map_err(|_| RestError::Failure)?;
+        // A bare local part is also looked up in the caller's own domain.
+        if found.is_none()
+            && !user.contains('@')
+            && let Some(domain) = me.domain()
+        {
+            found = svc
+                .prov
+                .find_account(&format!("{user}@{domain}"))
+                .await
+                .map_err(|_| RestError::Failure)?;
+        }
+        found.ok_or(RestError::NotFound)?
     };
     let mb = svc.store.mailbox(owner.id).await.map_err(store_err)?;
     let fmt = query.get("fmt").map(|f| f.to_ascii_lowercase()).or(suffix);
