@@ -181,7 +181,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
             NS_ADMIN if ctx.caller.admin_port => admin::dispatch(ctx, name, req).await,
             NS_ACCOUNT => match account::dispatch(ctx, name, req).await {
                 Some(r) => Some(r),
-                None => gal::dispatch(ctx, name, req).await,
+                None => match gal::dispatch(ctx, name, req).await {
+                    Some(r) => Some(r),
+                    // GetShareInfoRequest is an account request served by `share`.
+                    None => share::dispatch(ctx, name, req).await,
+                },
             },
             NS_MAIL => mail_dispatch(ctx, name, req).await,
             _ => None,
