@@ -14,8 +14,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use zcs_core::{Entry, EntryKind};
 use zcs_directory::Directory;
-use zcs_store::FileBlobStore;
 use zcs_store::transfer;
+use zcs_store::{FileBlobStore, VolumeType};
 
 use crate::catalog::{self, AccountRecord, Catalog, INCOMPLETE, SessionKind};
 use crate::error::{BackupError, StoreStep};
@@ -35,6 +35,55 @@ pub struct BackupOptions {
     pub auto_grouped_groups: u32,
     /// No progress output.
     pub quiet: bool,
+    /// `--exclude-blobs` (`zimbraBackupSkipBlobs`): no blobs in the session; a restore
+    /// then needs the blobs still on the server's volumes.
+    pub exclude_blobs: bool,
+    /// `--exclude-hsm-blobs` (`zimbraBackupSkipHsmBlobs`): leave out blobs kept on
+    /// secondary (HSM) volumes.
+    pub exclude_hsm_blobs: bool,
+    /// `--exclude-search-index` (`zimbraBackupSkipSearchIndex`): recorded in the
+    /// catalog. LIMITATION: the index is never in a session yet (restores reindex).
+    pub exclude_search_index: bool,
+    /// Test seam for "disk full": the bytes the session may write before every write
+    /// fails with `ENOSPC`, as a full backup disk would. `None` in production.
+    pub space_limit: Option<u64>,
+}
+
+/// Charges the bytes a session writes against [`BackupOptions::space_limit`].
+#[derive(Debug, Default)]
+struct Budget {
+    limit: Option<u64>,
+    used: std::sync::atomic::AtomicU64,
+}
+
+impl Budget {
+    fn new(limit: Option<u64>) -> Budget {
+        Budget {
+            limit,
+            used: Default::default(),
+        }
+    }
+
+    /// Records `n` more bytes; `ENOSPC` once past the limit.
+    fn charge(&self, n: u64, path: &Path) -> Result<(), BackupError> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        let used = self.used.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        if used > limit {
+            return Err(BackupError::io(
+                "write",
+                path,
+                std::io::Error::from_raw_os_error(libc::ENOSPC),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether blobs must be copied (a limited "disk" is another file system).
+    fn limited(&self) -> bool {
+        self.limit.is_some()
+    }
 }
 
 /// What a backup did.
@@ -112,6 +161,25 @@ fn dir_size(path: &Path) -> u64 {
     total
 }
 
+/// The file in an `.incomplete` session naming the process writing it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Removes `.incomplete` sessions whose writer is gone (killed, or the machine went
+/// down mid-backup): nothing can finish them, and they would only take space.
+fn remove_stale(sessions: &Path) {
+    for dir in catalog::incomplete_sessions(sessions.parent().unwrap_or(sessions)) {
+        let owner: Option<i32> = std::fs::read_to_string(dir.join(OWNER_FILE))
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        // SAFETY: signal 0 only asks whether the process exists.
+        let alive = owner.is_some_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0);
+        if !alive {
+            tracing::warn!(session = %dir.display(), "removing a backup session left incomplete");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 /// A session under construction; removed on drop unless committed.
 struct Building {
     tmp: PathBuf,
@@ -121,8 +189,13 @@ struct Building {
 impl Building {
     fn start(target: &Path, label: &str) -> Result<Building, BackupError> {
         let sessions = catalog::sessions_dir(target);
+        remove_stale(&sessions);
         let tmp = sessions.join(format!("{label}{INCOMPLETE}"));
         std::fs::create_dir_all(&tmp).map_err(|e| BackupError::io("create session", &tmp, e))?;
+        catalog::write_synced(
+            &tmp.join(OWNER_FILE),
+            std::process::id().to_string().as_bytes(),
+        )?;
         Ok(Building { tmp, done: false })
     }
 
@@ -150,29 +223,94 @@ impl Drop for Building {
     }
 }
 
-/// Places the blob `digest` from the live volume into the session's blob directory:
-/// a hard link when both are on one file system, else a copy. Returns false when the
-/// live blob is gone (deleted since the snapshot).
+/// Where live blobs are: every message volume of the store (primary and secondary,
+/// plain or gzip), falling back to the default volume root.
+struct LiveBlobs {
+    volumes: Option<zcs_store::VolumeBlobStore>,
+    fallback: FileBlobStore,
+}
+
+impl LiveBlobs {
+    fn open(paths: &BackupPaths) -> LiveBlobs {
+        LiveBlobs {
+            volumes: zcs_store::VolumeBlobStore::open(&paths.db).ok(),
+            fallback: FileBlobStore::new(paths.store.clone()),
+        }
+    }
+
+    /// The file holding `digest`, whether it is gzip, and whether it is on a secondary
+    /// (HSM) volume; `None` when no volume holds it.
+    fn locate(&self, digest: &str) -> Result<Option<(PathBuf, bool, bool)>, BackupError> {
+        if let Some(v) = &self.volumes
+            && let Some(loc) = v.locate(digest).step("locate blob")?
+        {
+            let secondary = v
+                .volumes()
+                .iter()
+                .any(|vol| vol.id == loc.volume_id && vol.kind == VolumeType::SecondaryMessage);
+            return Ok(Some((loc.path, loc.compressed, secondary)));
+        }
+        for (path, gz) in [
+            (self.fallback.path_for(digest).step("name blob")?, false),
+            (
+                self.fallback
+                    .compressed_path_for(digest)
+                    .step("name blob")?,
+                true,
+            ),
+        ] {
+            if path.is_file() {
+                return Ok(Some((path, gz, false)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What happened to one blob.
+enum Placed {
+    /// In the session (or already there).
+    Stored,
+    /// Left out on purpose (`--exclude-hsm-blobs`).
+    Skipped,
+    /// No volume holds it any more (deleted since the snapshot).
+    Gone,
+}
+
+/// Places the blob `digest` into the session's blob directory exactly as the volume
+/// stores it (a gzip file stays gzip, so the bytes are the volume's): a hard link when
+/// both are on one file system, else a copy.
 fn place_blob(
-    live: &FileBlobStore,
+    live: &LiveBlobs,
     dest: &FileBlobStore,
     digest: &str,
-) -> Result<bool, BackupError> {
-    let src = live.path_for(digest).step("name blob")?;
-    let dst = dest.path_for(digest).step("name blob")?;
-    if dst.exists() {
-        return Ok(true);
+    opts: &BackupOptions,
+    budget: &Budget,
+) -> Result<Placed, BackupError> {
+    let Some((src, gz, secondary)) = live.locate(digest)? else {
+        return Ok(Placed::Gone);
+    };
+    if secondary && opts.exclude_hsm_blobs {
+        return Ok(Placed::Skipped);
     }
-    if !src.exists() {
-        return Ok(false);
+    let dst = if gz {
+        dest.compressed_path_for(digest)
+    } else {
+        dest.path_for(digest)
+    }
+    .step("name blob")?;
+    if dst.exists() {
+        return Ok(Placed::Stored);
     }
     if let Some(parent) = dst.parent() {
         std::fs::create_dir_all(parent).map_err(|e| BackupError::io("create", parent, e))?;
     }
-    if std::fs::hard_link(&src, &dst).is_err() {
+    if budget.limited() || std::fs::hard_link(&src, &dst).is_err() {
+        let len = std::fs::metadata(&src).map(|m| m.len()).unwrap_or(0);
+        budget.charge(len, &dst)?;
         std::fs::copy(&src, &dst).map_err(|e| BackupError::io("copy blob", &src, e))?;
     }
-    Ok(true)
+    Ok(Placed::Stored)
 }
 
 fn account_entries(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
@@ -223,6 +361,16 @@ pub async fn full_backup(
     opts: &BackupOptions,
 ) -> Result<BackupReport, BackupError> {
     let started = Utc::now();
+    let res = full_backup_inner(paths, dir, opts, started).await;
+    res.map_err(|e| disk_full(e, paths, catalog::label(SessionKind::Full, started)))
+}
+
+async fn full_backup_inner(
+    paths: &BackupPaths,
+    dir: &Arc<dyn Directory>,
+    opts: &BackupOptions,
+    started: chrono::DateTime<Utc>,
+) -> Result<BackupReport, BackupError> {
     let label = catalog::label(SessionKind::Full, started);
     std::fs::create_dir_all(&paths.target)
         .map_err(|e| BackupError::io("create backup target", &paths.target, e))?;
@@ -253,8 +401,13 @@ pub async fn full_backup(
         accounts.truncate(share);
     }
 
-    let live = FileBlobStore::new(paths.store.clone());
+    let live = LiveBlobs::open(paths);
     let blobs_dir = FileBlobStore::new(building.tmp.join("blobs"));
+    let budget = Budget::new(opts.space_limit);
+    budget.charge(
+        std::fs::metadata(&db_copy).map(|m| m.len()).unwrap_or(0),
+        &db_copy,
+    )?;
     let mut progress = Progress::new(
         &format!("zmbackup {label}"),
         accounts.len() as u64,
@@ -268,19 +421,21 @@ pub async fn full_backup(
         let id = entry.id.to_string();
         let mailbox = snap.mailboxes.iter().find(|m| m.account == id);
         let mut blobs = 0;
-        if let Some(mb) = mailbox {
+        if let Some(mb) = mailbox.filter(|_| !opts.exclude_blobs) {
             for d in transfer::mailbox_blobs(&db_copy, mb.id)
                 .await
                 .step("list blobs")?
             {
-                if place_blob(&live, &blobs_dir, &d)? {
-                    placed += 1;
-                    blobs += 1;
-                } else {
-                    warnings.push(format!(
+                match place_blob(&live, &blobs_dir, &d, opts, &budget)? {
+                    Placed::Stored => {
+                        placed += 1;
+                        blobs += 1;
+                    }
+                    Placed::Skipped => {}
+                    Placed::Gone => warnings.push(format!(
                         "{}: blob {d} deleted during the backup",
                         entry.name
-                    ));
+                    )),
                 }
             }
         }
@@ -292,6 +447,7 @@ pub async fn full_backup(
             blobs,
         };
         let adir = catalog::account_dir(&building.tmp, &id);
+        budget.charge(4096, &adir)?;
         catalog::write_json(
             &adir.join("account.json"),
             &AccountFile {
@@ -316,6 +472,7 @@ pub async fn full_backup(
         redo_from: 0,
         redo_records: 0,
         warnings,
+        excludes: excludes(opts),
     };
     let n = cat.accounts.len();
     let dest = building.commit(&cat)?;
@@ -327,6 +484,37 @@ pub async fn full_backup(
         blobs: placed,
         redo_records: 0,
     })
+}
+
+/// A write refused for space becomes [`BackupError::DiskFull`], naming the session
+/// that failed and the latest one still complete.
+fn disk_full(e: BackupError, paths: &BackupPaths, label: String) -> BackupError {
+    if !e.is_disk_full() || matches!(e, BackupError::DiskFull { .. }) {
+        return e;
+    }
+    let latest = catalog::list_sessions(&paths.target)
+        .ok()
+        .and_then(|s| s.last().map(|s| s.catalog.label.clone()))
+        .unwrap_or_else(|| "none".into());
+    tracing::error!(label, latest, error = %e, "backup failed: disk full");
+    BackupError::DiskFull {
+        label,
+        latest,
+        source: Box::new(e),
+    }
+}
+
+/// What the catalog records of the options that leave things out.
+fn excludes(opts: &BackupOptions) -> Vec<String> {
+    [
+        (opts.exclude_blobs, "blobs"),
+        (opts.exclude_hsm_blobs, "hsm-blobs"),
+        (opts.exclude_search_index, "search-index"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| n.to_string())
+    .collect()
 }
 
 /// What `account.json` holds.
@@ -357,6 +545,16 @@ pub async fn incremental_backup(
     opts: &BackupOptions,
 ) -> Result<BackupReport, BackupError> {
     let started = Utc::now();
+    let res = incremental_backup_inner(paths, dir, opts, started).await;
+    res.map_err(|e| disk_full(e, paths, catalog::label(SessionKind::Incremental, started)))
+}
+
+async fn incremental_backup_inner(
+    paths: &BackupPaths,
+    dir: &Arc<dyn Directory>,
+    opts: &BackupOptions,
+    started: chrono::DateTime<Utc>,
+) -> Result<BackupReport, BackupError> {
     let label = catalog::label(SessionKind::Incremental, started);
     let _ = std::fs::remove_file(abort_flag(&paths.target));
     let sessions = catalog::list_sessions(&paths.target)?;
@@ -384,19 +582,22 @@ pub async fn incremental_backup(
     let entries = export_directory(dir, &sys).await?;
     let records = redo_io::records_after(&paths.redolog, prev)?;
     let mut progress = Progress::new(&format!("zmbackup {label}"), records.len() as u64, true);
-    let live_blobs = FileBlobStore::new(paths.store.clone());
+    let live_blobs = LiveBlobs::open(paths);
     let blobs_dir = FileBlobStore::new(building.tmp.join("blobs"));
+    let budget = Budget::new(opts.space_limit);
     let mut placed = 0;
     let mut warnings = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if i % 1000 == 0 {
             check_abort(&paths.target, &label)?;
         }
-        if let Some(d) = transfer::op_blob(&r.op) {
-            if place_blob(&live_blobs, &blobs_dir, d)? {
-                placed += 1;
-            } else {
-                warnings.push(format!("redo {}: blob {d} already deleted", r.seq));
+        if let Some(d) = transfer::op_blob(&r.op).filter(|_| !opts.exclude_blobs) {
+            match place_blob(&live_blobs, &blobs_dir, d, opts, &budget)? {
+                Placed::Stored => placed += 1,
+                Placed::Skipped => {}
+                Placed::Gone => {
+                    warnings.push(format!("redo {}: blob {d} already deleted", r.seq));
+                }
             }
         }
         progress.step("record");
@@ -423,6 +624,7 @@ pub async fn incremental_backup(
         redo_from: prev,
         redo_records: records.len() as u64,
         warnings,
+        excludes: excludes(opts),
     };
     let n = cat.accounts.len();
     let dest = building.commit(&cat)?;

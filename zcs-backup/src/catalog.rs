@@ -76,6 +76,9 @@ pub struct Catalog {
     pub redo_records: u64,
     /// Problems that did not stop the session (a blob deleted while copying).
     pub warnings: Vec<String>,
+    /// What was left out on purpose: `blobs`, `hsm-blobs`, `search-index`.
+    #[serde(default)]
+    pub excludes: Vec<String>,
 }
 
 /// A label for a session of `kind` started at `at` (GMT, milliseconds).

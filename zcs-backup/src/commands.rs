@@ -42,7 +42,8 @@ pub fn parse<T: Parser>(name: &str, args: Vec<String>) -> Result<T, clap::Error>
     T::try_parse_from(all)
 }
 
-/// `zmbackup {-f | -i} [-a all|account...] [-s server] [-z groups]`.
+/// `zmbackup {-f | -i | -del spec} [-a all|account...] [-s server] [--exclude-blobs]
+/// [--exclude-hsm-blobs] [--exclude-search-index]`.
 #[derive(Parser, Debug)]
 #[command(name = "zmbackup", about = "Full or incremental backup of this server")]
 pub struct BackupArgs {
@@ -65,6 +66,28 @@ pub struct BackupArgs {
     /// Run synchronously (always the case here).
     #[arg(long = "sync")]
     pub sync: bool,
+    /// Delete sessions older than a label, `N{d|m|y}` or a date (`-del`).
+    #[arg(long = "delete")]
+    pub delete: Option<String>,
+    /// Leave blobs out (as `zimbraBackupSkipBlobs`).
+    #[arg(long = "exclude-blobs")]
+    pub exclude_blobs: bool,
+    /// Leave out blobs on secondary (HSM) volumes (as `zimbraBackupSkipHsmBlobs`).
+    #[arg(long = "exclude-hsm-blobs")]
+    pub exclude_hsm_blobs: bool,
+    /// Leave the search index out (as `zimbraBackupSkipSearchIndex`).
+    #[arg(long = "exclude-search-index")]
+    pub exclude_search_index: bool,
+}
+
+/// Whether the global config sets `attr` TRUE.
+async fn config_flag(dir: &Arc<dyn Directory>, attr: &str) -> bool {
+    dir.list_entries(zcs_core::EntryKind::GlobalConfig, None)
+        .await
+        .ok()
+        .and_then(|all| all.into_iter().next())
+        .and_then(|g| g.attrs.get(attr).map(|v| v.eq_ignore_ascii_case("TRUE")))
+        .unwrap_or(false)
 }
 
 /// Runs `zmbackup`; returns the lines to print (the label first).
@@ -76,11 +99,21 @@ pub async fn backup(
     dir: &Arc<dyn Directory>,
     args: &BackupArgs,
 ) -> Result<String, BackupError> {
+    if let Some(spec) = &args.delete {
+        let gone = crate::retention::delete_older(&paths.target, spec, chrono::Utc::now())?;
+        return Ok(gone.iter().map(|l| format!("deleted {l}\n")).collect());
+    }
     let opts = BackupOptions {
         accounts: args.accounts.clone(),
         server: args.server.clone(),
         auto_grouped_groups: args.groups,
         quiet: false,
+        exclude_blobs: args.exclude_blobs || config_flag(dir, "zimbraBackupSkipBlobs").await,
+        exclude_hsm_blobs: args.exclude_hsm_blobs
+            || config_flag(dir, "zimbraBackupSkipHsmBlobs").await,
+        exclude_search_index: args.exclude_search_index
+            || config_flag(dir, "zimbraBackupSkipSearchIndex").await,
+        space_limit: None,
     };
     let rep = match (args.full, args.incremental) {
         (true, false) => crate::full_backup(paths, dir, &opts).await?,

@@ -47,12 +47,38 @@ pub enum BackupError {
     /// The request cannot be served (no such label, account, or no full backup yet).
     #[error("{0}")]
     Invalid(String),
+    /// The backup disk filled up mid-session: the session was removed, the earlier
+    /// sessions are untouched.
+    #[error(
+        "backup {label} failed: the backup disk is full ({source}); the partial session \
+         was removed; the previous backups are intact (latest: {latest})"
+    )]
+    DiskFull {
+        /// The session that failed.
+        label: String,
+        /// The latest complete session, or `none`.
+        latest: String,
+        /// The write that failed.
+        source: Box<BackupError>,
+    },
     /// `zmbackupabort` asked the session to stop.
     #[error("backup {0} aborted")]
     Aborted(String),
 }
 
 impl BackupError {
+    /// Whether this is a write refused for lack of space (`ENOSPC`, `EDQUOT`).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            BackupError::Io { source, .. } => {
+                matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                    || source.kind() == std::io::ErrorKind::StorageFull
+            }
+            BackupError::NoSpace { .. } | BackupError::DiskFull { .. } => true,
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(step: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         BackupError::Io {
             step,

@@ -27,6 +27,7 @@ mod error;
 pub mod progress;
 pub mod redo_io;
 pub mod restore;
+pub mod retention;
 pub mod schedule;
 
 use std::path::PathBuf;

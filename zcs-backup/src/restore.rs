@@ -134,6 +134,30 @@ pub fn choose_chain(target: &std::path::Path, opts: &RestoreOptions) -> Result<C
 /// Blobs read from several session blob directories, first hit wins.
 struct SessionBlobs(Vec<FileBlobStore>);
 
+impl SessionBlobs {
+    /// The raw bytes of `digest` from the first session holding it (a gzip copy, kept
+    /// as the volume stored it, is decompressed).
+    fn read(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        use std::io::Read;
+        for b in &self.0 {
+            if b.contains(digest) {
+                return b.get(digest).map(Some);
+            }
+            let gz = b.compressed_path_for(digest)?;
+            if let Ok(bytes) = std::fs::read(&gz) {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(bytes.as_slice())
+                    .read_to_end(&mut out)
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("{} does not decompress: {e}", gz.display()))
+                    })?;
+                return Ok(Some(out));
+            }
+        }
+        Ok(None)
+    }
+}
+
 impl BlobStore for SessionBlobs {
     fn put(&self, _digest: &str, _raw: &[u8]) -> Result<bool, StoreError> {
         Err(StoreError::InvalidRequest(
@@ -141,17 +165,17 @@ impl BlobStore for SessionBlobs {
         ))
     }
     fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
-        for b in &self.0 {
-            if b.contains(digest) {
-                return b.get(digest);
-            }
-        }
-        Err(StoreError::Corrupt(format!(
-            "blob {digest} is not in the backup"
-        )))
+        self.read(digest)?.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "blob {digest} is not in the backup (taken without blobs, or damaged) \
+                 and not on this server's volumes"
+            ))
+        })
     }
     fn contains(&self, digest: &str) -> bool {
-        self.0.iter().any(|b| b.contains(digest))
+        self.0
+            .iter()
+            .any(|b| b.contains(digest) || b.compressed_path_for(digest).is_ok_and(|p| p.is_file()))
     }
     fn remove(&self, _digest: &str) -> Result<bool, StoreError> {
         Ok(false)

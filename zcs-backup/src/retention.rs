@@ -1,0 +1,142 @@
+//! `zmbackup -del`: deleting old backup sessions. The spec is a label (sessions
+//! started before that session), a time span `N{d|m|y}` (older than N days, months of
+//! 30 days, years of 365 days) or a date/time in the formats of [`crate::cli::parse_time`]
+//! (plus `YYYY/MM/DD`). Never deletes the latest full session or anything after it, and
+//! removes incrementals left without a full session before them (nothing could restore
+//! from them).
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use crate::catalog::{self, SessionKind};
+use crate::error::BackupError;
+
+/// The cut-off time (ms) `spec` names, relative to `now` for spans.
+///
+/// # Errors
+/// [`BackupError::Invalid`] for anything that is no label, span or date.
+pub fn cutoff_ms(target: &Path, spec: &str, now: DateTime<Utc>) -> Result<i64, BackupError> {
+    let spec = spec.trim();
+    if spec.starts_with("full-") || spec.starts_with("incr-") {
+        let sessions = catalog::list_sessions(target)?;
+        return sessions
+            .iter()
+            .find(|s| s.catalog.label == spec)
+            .map(|s| s.catalog.started_ms)
+            .ok_or_else(|| BackupError::Invalid(format!("no such backup label: {spec}")));
+    }
+    if let Some(unit) = spec.chars().last().filter(|c| matches!(c, 'd' | 'm' | 'y'))
+        && let Ok(n) = spec[..spec.len() - 1].parse::<i64>()
+    {
+        let days = match unit {
+            'd' => n,
+            'm' => n.saturating_mul(30),
+            _ => n.saturating_mul(365),
+        };
+        return Ok(now.timestamp_millis() - days.saturating_mul(86_400_000));
+    }
+    if let Some(t) = crate::cli::parse_time(spec) {
+        return Ok(t);
+    }
+    NaiveDate::parse_from_str(spec, "%Y/%m/%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d).timestamp_millis())
+        .ok_or_else(|| {
+            BackupError::Invalid(format!(
+                "-del takes a label, N{{d|m|y}} or a date, not {spec:?}"
+            ))
+        })
+}
+
+/// Deletes the sessions on `target` older than `spec` says; returns their labels,
+/// oldest first.
+///
+/// # Errors
+/// A bad spec; a session that cannot be removed (those before it are gone).
+pub fn delete_older(
+    target: &Path,
+    spec: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, BackupError> {
+    let cutoff = cutoff_ms(target, spec, now)?;
+    let sessions = catalog::list_sessions(target)?;
+    let keep_from = sessions
+        .iter()
+        .rposition(|s| s.catalog.kind == SessionKind::Full)
+        .unwrap_or(sessions.len());
+    let mut deleted = Vec::new();
+    let mut full_kept = false;
+    for (i, s) in sessions.iter().enumerate() {
+        let old = s.catalog.started_ms < cutoff && i < keep_from;
+        let orphan = s.catalog.kind == SessionKind::Incremental && !full_kept;
+        if s.catalog.kind == SessionKind::Full && !old {
+            full_kept = true;
+        }
+        if old || (orphan && i < keep_from) {
+            std::fs::remove_dir_all(&s.dir)
+                .map_err(|e| BackupError::io("delete session", &s.dir, e))?;
+            tracing::info!(label = s.catalog.label, "backup session deleted");
+            deleted.push(s.catalog.label.clone());
+        }
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn session(target: &Path, kind: SessionKind, at: DateTime<Utc>) -> String {
+        let label = catalog::label(kind, at);
+        let dir = catalog::sessions_dir(target).join(&label);
+        let cat = Catalog {
+            label: label.clone(),
+            kind,
+            status: "completed".into(),
+            server: String::new(),
+            started_ms: at.timestamp_millis(),
+            ended_ms: at.timestamp_millis(),
+            accounts: Vec::new(),
+            redo_to: 0,
+            redo_from: 0,
+            redo_records: 0,
+            warnings: Vec::new(),
+            excludes: Vec::new(),
+        };
+        catalog::write_json(&dir.join(catalog::CATALOG_FILE), &cat).unwrap();
+        label
+    }
+
+    #[test]
+    fn old_sessions_go_and_the_latest_full_chain_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        let f1 = session(t, SessionKind::Full, now - day * 40);
+        let i1 = session(t, SessionKind::Incremental, now - day * 39);
+        let f2 = session(t, SessionKind::Full, now - day * 20);
+        let i2 = session(t, SessionKind::Incremental, now - day * 19);
+        let gone = delete_older(t, "30d", now).unwrap();
+        assert_eq!(gone, vec![f1.clone(), i1]);
+        // Everything is older than a day, but the latest full and its chain stay.
+        let gone = delete_older(t, "1d", now).unwrap();
+        assert!(gone.is_empty(), "{gone:?}");
+        let left: Vec<String> = catalog::list_sessions(t)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.catalog.label)
+            .collect();
+        assert_eq!(left, vec![f2.clone(), i2]);
+        assert!(delete_older(t, &f1, now).is_err());
+        assert!(delete_older(t, "soon", now).is_err());
+        assert!(cutoff_ms(t, "2026/12/01", now).is_ok());
+        assert_eq!(
+            cutoff_ms(t, &f2, now).unwrap(),
+            (now - day * 20).timestamp_millis()
+        );
+    }
+}
