@@ -163,3 +163,65 @@ def message(subject, sender="someone@remote.test", to="x@mta.test", extra=""):
 
 
 CORPUS_VIRUS = __import__("zcs").CORPUS / "zimbra-qa" / "virus"
+
+
+class TinyDns:
+    """A loopback DNS server (UDP, 127.0.0.1, a free port) answering A and TXT questions
+    from `records` {(name, "A"|"TXT"): [values]}; NXDOMAIN for names it does not hold,
+    an empty answer for other types of a name it holds. Questions land in `asked`."""
+
+    def __init__(self):
+        import socket
+        self.records = {}
+        self.asked = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def add(self, name, rtype, value):
+        self.records.setdefault((name.lower().rstrip("."), rtype), []).append(value)
+
+    def _run(self):
+        while True:
+            try:
+                packet, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            try:
+                answer = self._answer(packet)
+            except Exception:  # a malformed question gets no answer
+                continue
+            self.sock.sendto(answer, peer)
+
+    def _answer(self, packet):
+        import struct
+        qid, _flags, qdcount = struct.unpack(">HHH", packet[:6])
+        pos, labels = 12, []
+        while packet[pos]:
+            n = packet[pos]
+            labels.append(packet[pos + 1:pos + 1 + n].decode("ascii", "replace"))
+            pos += 1 + n
+        qtype, _qclass = struct.unpack(">HH", packet[pos + 1:pos + 5])
+        question = packet[12:pos + 5]
+        name = ".".join(labels).lower()
+        rtype = {1: "A", 16: "TXT"}.get(qtype, str(qtype))
+        self.asked.append(f"{name} {rtype}")
+        known = any(k[0] == name for k in self.records)
+        values = self.records.get((name, rtype), [])
+        answers = b""
+        for v in values:
+            if rtype == "A":
+                rdata = bytes(int(x) for x in v.split("."))
+            else:
+                raw = v.encode()
+                rdata = b"".join(bytes([len(raw[i:i + 255])]) + raw[i:i + 255]
+                                 for i in range(0, len(raw), 255))
+            answers += struct.pack(">HHHIH", 0xC00C, qtype, 1, 60, len(rdata)) + rdata
+        rcode = 0 if known else 3
+        header = struct.pack(">HHHHHH", qid, 0x8580 | rcode, 1, len(values), 0, 0)
+        return header + question + answers
+
+    def stop(self):
+        self.sock.close()

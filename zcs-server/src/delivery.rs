@@ -1,8 +1,11 @@
 //! Local delivery: the `zcs_mta::LocalDelivery` seam implemented on the directory and
-//! the store. Resolves recipients (accounts, aliases, alias domains, catch-all, lists),
-//! runs each account's Sieve script, stores the copies (one blob for all recipients),
-//! and sends through the queue what must go back out: list members, forwarding,
-//! redirects and vacation replies. Then asks the indexer to index what was stored.
+//! the store. Resolves recipients (accounts, aliases, alias domains, catch-all, lists;
+//! list send rights at `RCPT` when the sender is known), runs each account's Sieve
+//! script, drops duplicates ([`crate::mta::dedupe`]), stores the copies (one blob for
+//! all recipients), and sends through the queue what must go back out: list members
+//! ([`crate::mta::lists`]), forwarding and redirects ([`crate::mta::forwarding`]),
+//! vacation replies, archive copies and legal intercepts ([`crate::mta::archive`]).
+//! Then asks the indexer to index what was stored.
 //!
 //! Quota (spec 02 §1.14): each recipient's effective `zimbraMailQuota` (0 unlimited,
 //! capped by the domain's `zimbraMailDomainQuota`) goes to the store with the target,
@@ -26,13 +29,15 @@ use zcs_core::{Flags, ItemId, ZimbraId};
 use zcs_directory::Provisioning;
 use zcs_directory::provisioning::{Delivery, Resolved};
 use zcs_mta::queue::Queue;
-use zcs_mta::{DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
+use zcs_mta::{DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus, SenderFacts};
 use zcs_store::{DeliveryTarget, MailboxSettings, Store, StoreError, ThreadingAlgorithm};
 
 use crate::indexer::Indexer;
-use crate::mta::notices;
-use crate::mta::outbound::{enqueue, header_values, prepend_headers, would_loop};
+use crate::mta::archive::{self, Operation};
+use crate::mta::dedupe::{self, DedupeCache, DedupeSettings};
+use crate::mta::outbound::{header_values, send_on};
 use crate::mta::sieve_apply::{self, DeliveryPlan, FileVacation};
+use crate::mta::{forwarding, lists, notices};
 
 /// Delivers into this server's mailboxes.
 pub struct MailDelivery {
@@ -41,6 +46,8 @@ pub struct MailDelivery {
     indexer: Indexer,
     /// The queue for copies that go back out; set by the MTA front end at start.
     queue: OnceLock<Queue>,
+    /// Message ids delivered per mailbox (duplicate suppression).
+    dedupe: DedupeCache,
 }
 
 impl MailDelivery {
@@ -53,6 +60,7 @@ impl MailDelivery {
             store,
             indexer,
             queue: OnceLock::new(),
+            dedupe: DedupeCache::new(),
         }
     }
 
@@ -92,17 +100,48 @@ fn over_quota_outcome(permanent: bool) -> DeliveryOutcome {
     }
 }
 
+/// The server-wide settings one delivery uses, read once per delivery.
+#[derive(Clone, Copy, Debug, Default)]
+struct Settings {
+    /// `zimbraLmtpPermanentFailureWhenOverQuota`.
+    permanent_quota: bool,
+    /// `zimbraMessageIdDedupeCacheSize` / `zimbraMessageIdDedupeCacheTimeout`.
+    dedupe: DedupeSettings,
+}
+
 impl MailDelivery {
-    /// `zimbraLmtpPermanentFailureWhenOverQuota` of this server, else the global
-    /// config, else FALSE (also when the directory cannot be read).
-    async fn permanent_over_quota(&self) -> bool {
+    /// The settings of this delivery; defaults (logged) when the directory cannot be
+    /// read.
+    async fn settings(&self) -> Settings {
         let global = match self.prov.global_config().await {
             Ok(g) => g,
             Err(e) => {
                 tracing::warn!(error = %e, "global config lookup failed");
-                return false;
+                return Settings::default();
             }
         };
+        let mut dedupe = DedupeSettings::default();
+        if let Some(n) = global
+            .attrs
+            .get("zimbraMessageIdDedupeCacheSize")
+            .and_then(|v| v.trim().parse().ok())
+        {
+            dedupe.capacity = n;
+        }
+        dedupe.timeout = global
+            .attrs
+            .get("zimbraMessageIdDedupeCacheTimeout")
+            .and_then(|v| zcs_core::attrs::value::parse_duration(v).ok())
+            .filter(|d| !d.is_zero());
+        Settings {
+            permanent_quota: self.permanent_over_quota(&global).await,
+            dedupe,
+        }
+    }
+
+    /// `zimbraLmtpPermanentFailureWhenOverQuota` of this server, else the global
+    /// config, else FALSE.
+    async fn permanent_over_quota(&self, global: &Entry) -> bool {
         let server = match self.prov.local_server() {
             Some(name) => {
                 let key = zcs_directory::EntryKey::Name(name.to_string());
@@ -112,7 +151,7 @@ impl MailDelivery {
         };
         let attr = "zimbraLmtpPermanentFailureWhenOverQuota";
         let value = match &server {
-            Some(s) => Provisioning::server_attr(s, &global, attr),
+            Some(s) => Provisioning::server_attr(s, global, attr),
             None => global.attrs.get(attr).map(str::to_string),
         };
         value.is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
@@ -149,13 +188,6 @@ struct AccountJob {
     nothing_to_store: bool,
 }
 
-/// Whether a boolean attribute is TRUE.
-fn is_true(attrs: &Attrs, name: &str) -> bool {
-    attrs
-        .get(name)
-        .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
-}
-
 /// The store flags for Sieve's IMAP flags: `\Seen` clears unread, `\Flagged` flags.
 fn store_flags(flags: &[String]) -> Flags {
     let mut bits = Flags::UNREAD;
@@ -169,28 +201,6 @@ fn store_flags(flags: &[String]) -> Flags {
     Flags(bits)
 }
 
-/// Forwarding addresses of an account: `zimbraPrefMailForwardingAddress` (the user's,
-/// comma-separated) and `zimbraMailForwardingAddress` (the admin's hidden ones).
-fn forwarding_addresses(effective: &Attrs) -> (Vec<String>, Vec<String>) {
-    let split = |v: &str| {
-        v.split([',', ' '])
-            .map(str::trim)
-            .filter(|a| a.contains('@'))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let user = effective
-        .get("zimbraPrefMailForwardingAddress")
-        .map(split)
-        .unwrap_or_default();
-    let hidden = effective
-        .get_all("zimbraMailForwardingAddress")
-        .iter()
-        .flat_map(|v| split(v))
-        .collect();
-    (user, hidden)
-}
-
 /// The metrics result label of an outcome.
 fn result_label(outcome: &DeliveryOutcome) -> &'static str {
     match outcome {
@@ -201,95 +211,13 @@ fn result_label(outcome: &DeliveryOutcome) -> &'static str {
 }
 
 impl MailDelivery {
-    /// Queues `data` to `recipients`; the error text on failure (logged).
-    async fn send_on(&self, sender: &str, recipients: &[String], data: &[u8]) -> bool {
-        let Some(queue) = self.queue.get() else {
-            tracing::warn!("no queue: copy not sent on");
-            return false;
-        };
-        match enqueue(queue, sender, recipients, data).await {
-            Ok(qid) => {
-                tracing::info!(qid, count = recipients.len(), "queued copy for sending on");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot queue copy");
-                false
-            }
-        }
-    }
-
-    /// Mail to a distribution list or dynamic group: checks who may send
-    /// (`sendToDistList`), expands the members (nested, each once) and queues one copy
-    /// to all of them with `X-Zimbra-DL` and the loop marker (`Delivered-To: list`).
-    async fn deliver_to_list(
-        &self,
-        list: &Resolved,
-        message: &InboundMessage,
-        sender_trusted: bool,
-    ) -> DeliveryOutcome {
-        let name = &list.entry.name;
-        if would_loop(&message.data, name) {
-            return DeliveryOutcome::PermFail(format!("5.4.6 mail forwarding loop for {name}"));
-        }
-        // LIMITATION: the check runs at the end of data, not at RCPT, because
-        // `LocalDelivery::resolve_recipient` does not see the sender.
-        match self
-            .prov
-            .can_send_to_list(name, &message.mail_from, sender_trusted)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(list = %name, sender = %message.mail_from,
-                    "sender may not send to the list");
-                return DeliveryOutcome::PermFail(format!(
-                    "5.7.1 <{name}>: sender is not allowed to send to this list"
-                ));
-            }
-            Err(e) => {
-                tracing::warn!(list = %name, error = %e, "list rights lookup failed");
-                return DeliveryOutcome::TempFail("4.3.0 list lookup failed".into());
-            }
-        }
-        let members = match self.prov.expand_list(name).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(list = %name, error = %e, "list expansion failed");
-                return DeliveryOutcome::TempFail("4.3.0 list expansion failed".into());
-            }
-        };
-        if members.is_empty() {
-            return DeliveryOutcome::Delivered;
-        }
-        let mut fields = vec![
-            ("Delivered-To", name.as_str()),
-            ("X-Zimbra-DL", name.as_str()),
-        ];
-        let reply_to = list
-            .entry
-            .attrs
-            .get("zimbraPrefReplyToAddress")
-            .filter(|_| is_true(&list.entry.attrs, "zimbraPrefReplyToEnabled"))
-            .filter(|_| header_values(&message.data, "Reply-To").is_empty());
-        if let Some(r) = reply_to {
-            fields.push(("Reply-To", r));
-        }
-        let data = prepend_headers(&fields, &message.data);
-        if self.send_on(&message.mail_from, &members, &data).await {
-            tracing::info!(list = %name, members = members.len(), "list expanded");
-            DeliveryOutcome::Delivered
-        } else {
-            DeliveryOutcome::TempFail("4.3.0 cannot queue list copies".into())
-        }
-    }
-
     /// Runs the account's scripts and forwarding, and adds its copies to `targets`.
     async fn prepare(
         &self,
         account: Entry,
         message: &InboundMessage,
         targets: &mut Vec<(DeliveryTarget, MailboxSettings)>,
+        dedupe: DedupeSettings,
     ) -> AccountJob {
         let mut job = AccountJob {
             effective: Attrs::new(),
@@ -312,6 +240,18 @@ impl MailDelivery {
             }
         };
         job.quota = delivery_quota(&job.effective, &name);
+        let dedupe_on = !job
+            .effective
+            .get("zimbraPrefMessageIdDedupingEnabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"));
+        if dedupe_on
+            && let Some(id) = dedupe::message_id(&message.data)
+            && self.dedupe.is_duplicate(job.account.id, &id, dedupe)
+        {
+            tracing::info!(account = %name, "duplicate Message-ID: not delivered again");
+            job.nothing_to_store = true;
+            return job;
+        }
         let mb = match self.store.mailbox(job.account.id).await {
             Ok(mb) => mb,
             Err(e) => {
@@ -348,32 +288,12 @@ impl MailDelivery {
             return job;
         }
         for (to, reply) in replies {
-            self.send_on("", &[to], &reply).await;
+            send_on(self.queue.get(), "", &[to], &reply).await;
         }
 
         // Forwarding, Sieve redirects: one queued copy with the loop marker.
-        let (user_fwd, hidden_fwd) = forwarding_addresses(&job.effective);
-        let mut onward: Vec<String> = Vec::new();
-        if is_true(&job.effective, "zimbraFeatureMailForwardingEnabled")
-            || job
-                .effective
-                .get("zimbraFeatureMailForwardingEnabled")
-                .is_none()
-        {
-            onward.extend(user_fwd.iter().cloned());
-        }
-        onward.extend(hidden_fwd);
-        onward.extend(redirects);
-        onward.dedup();
-        if !onward.is_empty() {
-            if would_loop(&message.data, &name) {
-                tracing::warn!(account = %name, "forwarding loop: not forwarded again");
-            } else {
-                let data = prepend_headers(&[("Delivered-To", &name)], &message.data);
-                self.send_on(&message.mail_from, &onward, &data).await;
-            }
-        }
-        if !user_fwd.is_empty() && is_true(&job.effective, "zimbraPrefMailLocalDeliveryDisabled") {
+        let queue = self.queue.get();
+        if forwarding::forward(queue, &job.effective, &name, message, redirects).await {
             copies.clear();
         }
         if copies.is_empty() {
@@ -412,7 +332,19 @@ impl MailDelivery {
     }
 
     /// After storing: tags, indexing, notification, the quota warning.
-    async fn after_store(&self, job: &AccountJob, stored: &[(ItemId, usize)]) {
+    async fn after_store(
+        &self,
+        job: &AccountJob,
+        stored: &[(ItemId, usize)],
+        message: &InboundMessage,
+        folder: ItemId,
+        dedupe: DedupeSettings,
+    ) {
+        if let Some(id) = dedupe::message_id(&message.data) {
+            self.dedupe.remember(job.account.id, &id, dedupe);
+        }
+        self.archive_and_intercept(&job.effective, &job.account.name, message, Some(folder))
+            .await;
         let Ok(mb) = self.store.mailbox(job.account.id).await else {
             return;
         };
@@ -536,6 +468,37 @@ impl LocalDelivery for MailDelivery {
         }
     }
 
+    /// At `RCPT` on the SMTP listeners: a list refuses a sender without its
+    /// `sendToDistList` right here, before any data.
+    async fn resolve_recipient_from(
+        &self,
+        address: &str,
+        sender: &SenderFacts<'_>,
+    ) -> RecipientStatus {
+        let resolved = match self.lookup(address).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return RecipientStatus::Unknown,
+            Err(status) => return status,
+        };
+        if let Err(refusal) = verdict(&resolved) {
+            return refusal;
+        }
+        if resolved.is_list() {
+            let authenticated = sender.authenticated.is_some() || sender.trusted;
+            let name = &resolved.entry.name;
+            let checked =
+                lists::check_send_right(&self.prov, name, sender.mail_from, authenticated).await;
+            if let Err(refusal) = checked {
+                return match refusal.outcome() {
+                    DeliveryOutcome::PermFail(m) => RecipientStatus::PermFail(m),
+                    DeliveryOutcome::TempFail(m) => RecipientStatus::TempFail(m),
+                    DeliveryOutcome::Delivered => RecipientStatus::Local(name.clone()),
+                };
+            }
+        }
+        RecipientStatus::Local(resolved.entry.name)
+    }
+
     /// LMTP and the queue's local transport: the sender counts as authenticated for
     /// list rights (`sendToDistList` grants to `all`), since neither can tell.
     // LIMITATION: over LMTP or from the queue a sender that merely claims an internal
@@ -554,6 +517,7 @@ impl MailDelivery {
         message: &InboundMessage,
         sender_trusted: bool,
     ) -> Vec<DeliveryOutcome> {
+        let settings = self.settings().await;
         // Each recipient: a list (handled at once), an account job, or a refusal.
         let mut outcomes: Vec<Option<DeliveryOutcome>> = vec![None; message.recipients.len()];
         let mut job_of: Vec<Option<usize>> = vec![None; message.recipients.len()];
@@ -580,8 +544,9 @@ impl MailDelivery {
                 continue;
             }
             if resolved.is_list() {
+                let queue = self.queue.get();
                 outcomes[i] = Some(
-                    self.deliver_to_list(&resolved, message, sender_trusted)
+                    lists::deliver_to_list(&self.prov, queue, &resolved, message, sender_trusted)
                         .await,
                 );
                 continue;
@@ -590,7 +555,9 @@ impl MailDelivery {
             let index = match job_index.get(&id) {
                 Some(&j) => j,
                 None => {
-                    let job = self.prepare(resolved.entry, message, &mut targets).await;
+                    let job = self
+                        .prepare(resolved.entry, message, &mut targets, settings.dedupe)
+                        .await;
                     jobs.push(job);
                     job_index.insert(id, jobs.len() - 1);
                     jobs.len() - 1
@@ -621,7 +588,7 @@ impl MailDelivery {
             }
         };
 
-        let permanent_quota = self.permanent_over_quota().await;
+        let permanent_quota = settings.permanent_quota;
         let mut job_outcomes = Vec::with_capacity(jobs.len());
         for job in &jobs {
             if let Some(o) = &job.outcome {
@@ -658,7 +625,11 @@ impl MailDelivery {
                     failure.unwrap_or(DeliveryOutcome::TempFail("4.3.0 not delivered".into())),
                 );
             } else {
-                self.after_store(job, &stored).await;
+                let folder = targets
+                    .get(job.targets.start)
+                    .map_or(ItemId(zcs_core::folder::INBOX), |(t, _)| t.folder);
+                self.after_store(job, &stored, message, folder, settings.dedupe)
+                    .await;
                 job_outcomes.push(DeliveryOutcome::Delivered);
             }
         }
@@ -676,6 +647,96 @@ impl MailDelivery {
             crate::metrics::counters().inc("zcs_deliveries_total", &[("result", result_label(o))]);
         }
         out
+    }
+}
+
+/// The name of a well-known folder, for intercept notices.
+fn folder_name(id: ItemId) -> String {
+    let name = match id.0 {
+        zcs_core::folder::INBOX => "Inbox",
+        zcs_core::folder::TRASH => "Trash",
+        zcs_core::folder::JUNK => "Junk",
+        zcs_core::folder::SENT => "Sent",
+        zcs_core::folder::DRAFTS => "Drafts",
+        // LIMITATION: other folders are named by id only.
+        _ => return format!("folder {}", id.0),
+    };
+    name.to_string()
+}
+
+impl MailDelivery {
+    /// The archive copy and the intercept notice for `account` (effective attributes
+    /// `effective`) about `message`: received into `folder`, or sent when `folder` is
+    /// `None`. Failures are logged; delivery never fails for them.
+    async fn archive_and_intercept(
+        &self,
+        effective: &Attrs,
+        account: &str,
+        message: &InboundMessage,
+        folder: Option<ItemId>,
+    ) {
+        let queue = self.queue.get();
+        let archive_to = archive::archive_addresses(effective);
+        if !archive_to.is_empty() {
+            let rcpts: Vec<String> = match folder {
+                Some(_) => vec![account.to_string()],
+                None => message
+                    .recipients
+                    .iter()
+                    .map(|r| r.address.clone())
+                    .collect(),
+            };
+            let copy = archive::archive_copy(&message.mail_from, &rcpts, message.content());
+            tracing::info!(account, "archive copy");
+            send_on(queue, "", &archive_to, &copy).await;
+        }
+        let intercept_to = archive::intercept_addresses(effective);
+        if !intercept_to.is_empty() {
+            let (name, id) = match folder {
+                Some(f) => (folder_name(f), f.0.to_string()),
+                None => ("none".to_string(), "none".to_string()),
+            };
+            let op = Operation {
+                name: if folder.is_some() {
+                    "add message"
+                } else {
+                    "send message"
+                },
+                folder_name: &name,
+                folder_id: &id,
+            };
+            let cover = archive::intercept_message(
+                effective,
+                account,
+                op,
+                &intercept_to,
+                message.content(),
+            );
+            tracing::info!(account, operation = op.name, "legal intercept");
+            send_on(queue, "", &intercept_to, &cover).await;
+        }
+    }
+
+    /// Mail sent through the SMTP listeners by one of our accounts (authenticated, or
+    /// from a trusted network): its archive copy and intercept notice (`send message`).
+    pub async fn after_send(&self, message: &InboundMessage, sender_trusted: bool) {
+        if !sender_trusted || message.mail_from.is_empty() {
+            return;
+        }
+        let entry = match self.prov.resolve_address(&message.mail_from).await {
+            Ok(Some(e)) => e,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "sender lookup failed; no archive or intercept");
+                return;
+            }
+        };
+        let effective = match self.prov.effective_account_attrs(&entry).await {
+            Ok(a) => a,
+            Err(_) => return, // Not an account (a list, a resource lookup failure).
+        };
+        self.archive_and_intercept(&effective, &entry.name, message, None)
+            .await;
     }
 }
 

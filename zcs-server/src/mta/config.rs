@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use zcs_core::Entry;
 use zcs_mta::outbound::{
     LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, StaticResolver,
     SystemResolver,
@@ -32,7 +33,6 @@ use zcs_mta::restrictions::parse_networks;
 use zcs_mta::scan::clamd::ClamdClient;
 use zcs_mta::scan::spamd::SpamdClient;
 use zcs_mta::scan::{SpamDestiny, SpamPolicy};
-use zcs_core::Entry;
 use zcs_mta::{AuthChecker, DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol};
 use zcs_mta::{PolicyResolver, Restriction};
 
@@ -200,15 +200,14 @@ pub fn transports(ctx: &Context) -> Transports {
         dns_lookups: ctx.server_flag("zimbraMtaDnsLookupsEnabled", true),
         ..SmtpTransportConfig::default()
     };
-    let resolver: Arc<dyn Resolver> = match SystemResolver::with_name_servers(&dns_servers(
-        &ctx.subs.lc,
-    )) {
-        Ok(r) => Arc::new(r),
-        Err(e) => {
-            tracing::warn!(error = %e, "no system DNS resolver; MX lookups will fail");
-            Arc::new(StaticResolver::new())
-        }
-    };
+    let resolver: Arc<dyn Resolver> =
+        match SystemResolver::with_name_servers(&dns_servers(&ctx.subs.lc)) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "no system DNS resolver; MX lookups will fail");
+                Arc::new(StaticResolver::new())
+            }
+        };
     let delivery: Arc<dyn LocalDelivery> = ctx.delivery.clone();
     Transports::new(Arc::new(SmtpTransport::new(smtp, resolver))).with_local_policy(
         Arc::new(DirectoryDomains::new(ctx.subs.prov.clone())),

@@ -2,13 +2,19 @@
 //! from the directory and local config ([`config`]), SMTP AUTH over the directory login
 //! ([`auth`]), which domains are ours ([`policy`]), and the copies local delivery sends
 //! back out through the queue (forwarding, list members, Sieve redirects, vacation
-//! replies: [`outbound`]).
+//! replies: [`outbound`], [`lists`], [`forwarding`]), duplicate suppression
+//! ([`dedupe`]), archiving and legal intercept ([`archive`]), and settings reloads
+//! ([`reload`]).
 //!
 //! The listeners themselves are in [`crate::frontends::mta`], delivery into mailboxes in
 //! [`crate::delivery`].
 
+pub mod archive;
 pub mod auth;
 pub mod config;
+pub mod dedupe;
+pub mod forwarding;
+pub mod lists;
 pub mod notices;
 pub mod outbound;
 pub mod policy;

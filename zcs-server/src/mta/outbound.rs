@@ -47,8 +47,32 @@ pub async fn enqueue(
         .map_err(|e| e.to_string())
 }
 
+/// Queues `data` to `recipients` through `queue` if there is one; true when queued.
+/// Failures are logged (never the content).
+pub async fn send_on(
+    queue: Option<&Queue>,
+    sender: &str,
+    recipients: &[String],
+    data: &[u8],
+) -> bool {
+    let Some(queue) = queue else {
+        tracing::warn!("no queue: copy not sent on");
+        return false;
+    };
+    match enqueue(queue, sender, recipients, data).await {
+        Ok(qid) => {
+            tracing::info!(qid, count = recipients.len(), "queued copy for sending on");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot queue copy");
+            false
+        }
+    }
+}
+
 /// The header block of a message: everything up to the first empty line.
-fn header_block(data: &[u8]) -> &[u8] {
+pub fn header_block(data: &[u8]) -> &[u8] {
     let end = data
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

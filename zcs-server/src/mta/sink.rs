@@ -90,6 +90,9 @@ impl MessageSink for LocalFirstSink {
             }
         }
 
+        let sender_trusted = envelope.authenticated.is_some() || envelope.trusted_client;
+        self.delivery.after_send(message, sender_trusted).await;
+
         if !queued.is_empty() {
             queued.sort_unstable();
             let (m, e) = subset(message, envelope, &queued);
