@@ -33,7 +33,7 @@ use zcs_mta::{DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus, S
 use zcs_store::{DeliveryTarget, MailboxSettings, Store, StoreError, ThreadingAlgorithm};
 
 use crate::indexer::Indexer;
-use crate::mta::archive::{self, Operation};
+use crate::mta::archive;
 use crate::mta::dedupe::{self, DedupeCache, DedupeSettings};
 use crate::mta::outbound::{header_values, send_on};
 use crate::mta::sieve_apply::{self, DeliveryPlan, FileVacation};
@@ -343,8 +343,9 @@ impl MailDelivery {
         if let Some(id) = dedupe::message_id(&message.data) {
             self.dedupe.remember(job.account.id, &id, dedupe);
         }
-        self.archive_and_intercept(&job.effective, &job.account.name, message, Some(folder))
-            .await;
+        let queue = self.queue.get();
+        let (effective, name) = (&job.effective, job.account.name.as_str());
+        archive::archive_and_intercept(queue, effective, name, message, Some(folder)).await;
         let Ok(mb) = self.store.mailbox(job.account.id).await else {
             return;
         };
@@ -650,93 +651,13 @@ impl MailDelivery {
     }
 }
 
-/// The name of a well-known folder, for intercept notices.
-fn folder_name(id: ItemId) -> String {
-    let name = match id.0 {
-        zcs_core::folder::INBOX => "Inbox",
-        zcs_core::folder::TRASH => "Trash",
-        zcs_core::folder::JUNK => "Junk",
-        zcs_core::folder::SENT => "Sent",
-        zcs_core::folder::DRAFTS => "Drafts",
-        // LIMITATION: other folders are named by id only.
-        _ => return format!("folder {}", id.0),
-    };
-    name.to_string()
-}
-
 impl MailDelivery {
-    /// The archive copy and the intercept notice for `account` (effective attributes
-    /// `effective`) about `message`: received into `folder`, or sent when `folder` is
-    /// `None`. Failures are logged; delivery never fails for them.
-    async fn archive_and_intercept(
-        &self,
-        effective: &Attrs,
-        account: &str,
-        message: &InboundMessage,
-        folder: Option<ItemId>,
-    ) {
-        let queue = self.queue.get();
-        let archive_to = archive::archive_addresses(effective);
-        if !archive_to.is_empty() {
-            let rcpts: Vec<String> = match folder {
-                Some(_) => vec![account.to_string()],
-                None => message
-                    .recipients
-                    .iter()
-                    .map(|r| r.address.clone())
-                    .collect(),
-            };
-            let copy = archive::archive_copy(&message.mail_from, &rcpts, message.content());
-            tracing::info!(account, "archive copy");
-            send_on(queue, "", &archive_to, &copy).await;
-        }
-        let intercept_to = archive::intercept_addresses(effective);
-        if !intercept_to.is_empty() {
-            let (name, id) = match folder {
-                Some(f) => (folder_name(f), f.0.to_string()),
-                None => ("none".to_string(), "none".to_string()),
-            };
-            let op = Operation {
-                name: if folder.is_some() {
-                    "add message"
-                } else {
-                    "send message"
-                },
-                folder_name: &name,
-                folder_id: &id,
-            };
-            let cover = archive::intercept_message(
-                effective,
-                account,
-                op,
-                &intercept_to,
-                message.content(),
-            );
-            tracing::info!(account, operation = op.name, "legal intercept");
-            send_on(queue, "", &intercept_to, &cover).await;
-        }
-    }
-
     /// Mail sent through the SMTP listeners by one of our accounts (authenticated, or
     /// from a trusted network): its archive copy and intercept notice (`send message`).
     pub async fn after_send(&self, message: &InboundMessage, sender_trusted: bool) {
-        if !sender_trusted || message.mail_from.is_empty() {
-            return;
+        if sender_trusted {
+            archive::after_send(&self.prov, self.queue.get(), message).await;
         }
-        let entry = match self.prov.resolve_address(&message.mail_from).await {
-            Ok(Some(e)) => e,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "sender lookup failed; no archive or intercept");
-                return;
-            }
-        };
-        let effective = match self.prov.effective_account_attrs(&entry).await {
-            Ok(a) => a,
-            Err(_) => return, // Not an account (a list, a resource lookup failure).
-        };
-        self.archive_and_intercept(&effective, &entry.name, message, None)
-            .await;
     }
 }
 

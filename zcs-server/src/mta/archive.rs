@@ -19,9 +19,12 @@
 
 use std::fmt::Write as _;
 
-use zcs_core::Attrs;
+use zcs_core::{Attrs, ItemId};
+use zcs_directory::Provisioning;
+use zcs_mta::InboundMessage;
+use zcs_mta::queue::Queue;
 
-use super::outbound::{header_block, header_values, prepend_headers};
+use super::outbound::{header_block, header_values, prepend_headers, send_on};
 
 const DEFAULT_FROM: &str = "Postmaster <postmaster@${ACCOUNT_DOMAIN}>";
 const DEFAULT_SUBJECT: &str = "Intercepted message for ${ACCOUNT_ADDRESS}: ${MESSAGE_SUBJECT}";
@@ -204,6 +207,86 @@ pub fn intercept_message(
     }
     bytes.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     bytes
+}
+
+/// The name of a well-known folder, for intercept notices.
+fn folder_name(id: ItemId) -> String {
+    let name = match id.0 {
+        zcs_core::folder::INBOX => "Inbox",
+        zcs_core::folder::TRASH => "Trash",
+        zcs_core::folder::JUNK => "Junk",
+        zcs_core::folder::SENT => "Sent",
+        zcs_core::folder::DRAFTS => "Drafts",
+        // LIMITATION: other folders are named by id only.
+        _ => return format!("folder {}", id.0),
+    };
+    name.to_string()
+}
+
+/// Sends the archive copy and the intercept notice for `account` (effective attributes
+/// `effective`) about `message`: received into `folder`, or sent when `folder` is
+/// `None`. Failures are logged; delivery never fails for them.
+pub async fn archive_and_intercept(
+    queue: Option<&Queue>,
+    effective: &Attrs,
+    account: &str,
+    message: &InboundMessage,
+    folder: Option<ItemId>,
+) {
+    let archive_to = archive_addresses(effective);
+    if !archive_to.is_empty() {
+        let rcpts: Vec<String> = match folder {
+            Some(_) => vec![account.to_string()],
+            None => message
+                .recipients
+                .iter()
+                .map(|r| r.address.clone())
+                .collect(),
+        };
+        let copy = archive_copy(&message.mail_from, &rcpts, message.content());
+        tracing::info!(account, "archive copy");
+        send_on(queue, "", &archive_to, &copy).await;
+    }
+    let intercept_to = intercept_addresses(effective);
+    if !intercept_to.is_empty() {
+        let (name, id) = match folder {
+            Some(f) => (folder_name(f), f.0.to_string()),
+            None => ("none".to_string(), "none".to_string()),
+        };
+        let op = Operation {
+            name: if folder.is_some() {
+                "add message"
+            } else {
+                "send message"
+            },
+            folder_name: &name,
+            folder_id: &id,
+        };
+        let cover = intercept_message(effective, account, op, &intercept_to, message.content());
+        tracing::info!(account, operation = op.name, "legal intercept");
+        send_on(queue, "", &intercept_to, &cover).await;
+    }
+}
+
+/// Mail one of our accounts sent (the caller vouches for the sender: AUTH or a trusted
+/// network): the sender's archive copy and intercept notice, if any.
+pub async fn after_send(prov: &Provisioning, queue: Option<&Queue>, message: &InboundMessage) {
+    if message.mail_from.is_empty() {
+        return;
+    }
+    let entry = match prov.resolve_address(&message.mail_from).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "sender lookup failed; no archive or intercept");
+            return;
+        }
+    };
+    // Not an account (a list), or its attributes cannot be read: nothing to do.
+    let Ok(effective) = prov.effective_account_attrs(&entry).await else {
+        return;
+    };
+    archive_and_intercept(queue, &effective, &entry.name, message, None).await;
 }
 
 #[cfg(test)]
