@@ -37,6 +37,22 @@ pub enum FaultCode {
     InvalidAttrName,
     InvalidAttrValue,
     DomainNotEmpty,
+    NoSuchMember,
+    NoSuchCalendarResource,
+    NoSuchIdentity,
+    NoSuchSignature,
+    NoSuchDataSource,
+    IdentityExists,
+    SignatureExists,
+    DataSourceExists,
+    TooManyIdentities,
+    TooManySignatures,
+    TooManyDataSources,
+    PasswordRecentlyUsed,
+    PasswordChangeTooSoon,
+    TooManySearchResults,
+    NoSuchRight,
+    AccountInactive,
     // mail.*
     NoSuchMailbox,
     NoSuchItem,
@@ -85,6 +101,22 @@ impl FaultCode {
             InvalidAttrName => "account.INVALID_ATTR_NAME",
             InvalidAttrValue => "account.INVALID_ATTR_VALUE",
             DomainNotEmpty => "account.DOMAIN_NOT_EMPTY",
+            NoSuchMember => "account.NO_SUCH_MEMBER",
+            NoSuchCalendarResource => "account.NO_SUCH_CALENDAR_RESOURCE",
+            NoSuchIdentity => "account.NO_SUCH_IDENTITY",
+            NoSuchSignature => "account.NO_SUCH_SIGNATURE",
+            NoSuchDataSource => "account.NO_SUCH_DATA_SOURCE",
+            IdentityExists => "account.IDENTITY_EXISTS",
+            SignatureExists => "account.SIGNATURE_EXISTS",
+            DataSourceExists => "account.DATA_SOURCE_EXISTS",
+            TooManyIdentities => "account.TOO_MANY_IDENTITIES",
+            TooManySignatures => "account.TOO_MANY_SIGNATURES",
+            TooManyDataSources => "account.TOO_MANY_DATA_SOURCES",
+            PasswordRecentlyUsed => "account.PASSWORD_RECENTLY_USED",
+            PasswordChangeTooSoon => "account.PASSWORD_CHANGE_TOO_SOON",
+            TooManySearchResults => "account.TOO_MANY_SEARCH_RESULTS",
+            NoSuchRight => "account.NO_SUCH_RIGHT",
+            AccountInactive => "account.ACCOUNT_INACTIVE",
             NoSuchMailbox => "mail.NO_SUCH_MBOX",
             NoSuchItem => "mail.NO_SUCH_ITEM",
             NoSuchMsg => "mail.NO_SUCH_MSG",
@@ -97,6 +129,75 @@ impl FaultCode {
             CannotContain => "mail.CANNOT_CONTAIN",
             MaintenanceModeMail => "mail.MAINTENANCE",
         }
+    }
+
+    /// Every code, for lookups by string.
+    pub const ALL: &'static [FaultCode] = {
+        use FaultCode::*;
+        &[
+            Failure,
+            InvalidRequest,
+            PermDenied,
+            AuthRequired,
+            AuthExpired,
+            UnknownDocument,
+            ParseError,
+            TooManyHops,
+            ResourceUnreachable,
+            Temporarily,
+            NoSuchAccount,
+            NoSuchDomain,
+            NoSuchCos,
+            NoSuchServer,
+            NoSuchAlias,
+            NoSuchDistributionList,
+            AccountExists,
+            DomainExists,
+            CosExists,
+            ServerExists,
+            DistributionListExists,
+            AuthFailed,
+            ChangePasswordRequired,
+            PasswordLocked,
+            InvalidPassword,
+            MaintenanceMode,
+            InvalidAttrName,
+            InvalidAttrValue,
+            DomainNotEmpty,
+            NoSuchMember,
+            NoSuchCalendarResource,
+            NoSuchIdentity,
+            NoSuchSignature,
+            NoSuchDataSource,
+            IdentityExists,
+            SignatureExists,
+            DataSourceExists,
+            TooManyIdentities,
+            TooManySignatures,
+            TooManyDataSources,
+            PasswordRecentlyUsed,
+            PasswordChangeTooSoon,
+            TooManySearchResults,
+            NoSuchRight,
+            AccountInactive,
+            NoSuchMailbox,
+            NoSuchItem,
+            NoSuchMsg,
+            NoSuchFolder,
+            NoSuchTag,
+            AlreadyExists,
+            QuotaExceeded,
+            QueryParseError,
+            InvalidName,
+            CannotContain,
+            MaintenanceModeMail,
+        ]
+    };
+
+    /// The code whose dotted string is `code` (`account.NO_SUCH_MEMBER`); `None` for a
+    /// string no variant has.
+    pub fn from_zimbra(code: &str) -> Option<FaultCode> {
+        FaultCode::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 
     /// Whether a SOAP fault with this code is the sender's fault (`soap:Sender`) rather
@@ -176,5 +277,19 @@ mod tests {
             e.to_string(),
             "account.NO_SUCH_ACCOUNT: no such account: a@b.c"
         );
+    }
+
+    #[test]
+    fn every_code_is_listed_once_and_found_by_string() {
+        let mut seen = std::collections::HashSet::new();
+        for c in FaultCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert_eq!(FaultCode::from_zimbra(c.as_str()), Some(*c));
+        }
+        assert_eq!(
+            FaultCode::from_zimbra("account.PASSWORD_RECENTLY_USED"),
+            Some(FaultCode::PasswordRecentlyUsed)
+        );
+        assert_eq!(FaultCode::from_zimbra("account.NOPE"), None);
     }
 }

@@ -98,7 +98,7 @@ async fn history_rejects_recent_passwords(p: Provisioning) {
     p.set_password("joe@ex.test", "third33").await.unwrap();
     for reused in ["Start#123", "second2", "third33"] {
         let e = p.set_password("joe@ex.test", reused).await.unwrap_err();
-        assert_eq!(e.code, FaultCode::InvalidPassword, "{reused}");
+        assert_eq!(e.code, FaultCode::PasswordRecentlyUsed, "{reused}");
         assert!(e.message.starts_with("PASSWORD_RECENTLY_USED"), "{e}");
     }
     p.set_password("joe@ex.test", "fourth4").await.unwrap();
@@ -151,6 +151,8 @@ async fn change_password_checks_old_locked_and_min_age(p: Provisioning) {
         .await
         .unwrap_err();
     assert!(e.message.starts_with("PASSWORD_CHANGE_TOO_SOON"), "{e}");
+    assert_eq!(e.code, FaultCode::PasswordChangeTooSoon);
+    assert_eq!(e.code.as_str(), "account.PASSWORD_CHANGE_TOO_SOON");
 }
 
 async fn must_change_and_max_age_force_a_change(p: Provisioning) {

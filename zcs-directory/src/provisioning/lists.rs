@@ -30,7 +30,8 @@ pub(crate) fn zimbra_fault(
     msg: impl std::fmt::Display,
 ) -> ServiceError {
     let short = code.trim_start_matches("account.");
-    ServiceError::new(near, format!("{short}: {msg}"))
+    let exact = FaultCode::from_zimbra(code).unwrap_or(near);
+    ServiceError::new(exact, format!("{short}: {msg}"))
 }
 
 /// Whether `e` is a static list or a dynamic group.

@@ -48,11 +48,10 @@ impl PasswordFault {
 }
 
 impl From<PasswordFault> for ServiceError {
-    /// Maps to the nearest [`FaultCode`]. `zcs_core` has no code for "recently used" and
-    /// "too soon" yet, so those become `account.INVALID_PASSWORD` whose message starts
-    /// with the exact Zimbra code (`PASSWORD_RECENTLY_USED: ...`).
-    // LIMITATION: needs FaultCode::PasswordRecentlyUsed and ::PasswordChangeTooSoon in
-    // zcs-core to surface the exact codes on the wire.
+    /// The exact Zimbra fault: `account.INVALID_PASSWORD`,
+    /// `account.PASSWORD_RECENTLY_USED`, `account.PASSWORD_CHANGE_TOO_SOON` or
+    /// `account.PASSWORD_LOCKED`. The message of the last three starts with the short
+    /// code (`PASSWORD_RECENTLY_USED: ...`), as `zmprov` users grep for it.
     fn from(f: PasswordFault) -> Self {
         match &f {
             PasswordFault::Invalid(_) => {
@@ -60,8 +59,10 @@ impl From<PasswordFault> for ServiceError {
             }
             PasswordFault::Locked => ServiceError::new(FaultCode::PasswordLocked, f.to_string()),
             PasswordFault::RecentlyUsed | PasswordFault::ChangeTooSoon => {
-                let code = f.zimbra_code().trim_start_matches("account.");
-                ServiceError::new(FaultCode::InvalidPassword, format!("{code}: {f}"))
+                let code = f.zimbra_code();
+                let exact = FaultCode::from_zimbra(code).unwrap_or(FaultCode::InvalidPassword);
+                let short = code.trim_start_matches("account.");
+                ServiceError::new(exact, format!("{short}: {f}"))
             }
         }
     }
@@ -393,7 +394,7 @@ mod tests {
     #[test]
     fn faults_map_to_zimbra_codes() {
         let e: ServiceError = PasswordFault::RecentlyUsed.into();
-        assert_eq!(e.code, FaultCode::InvalidPassword);
+        assert_eq!(e.code, FaultCode::PasswordRecentlyUsed);
         assert!(e.message.starts_with("PASSWORD_RECENTLY_USED"));
         let e: ServiceError = PasswordFault::Locked.into();
         assert_eq!(e.code, FaultCode::PasswordLocked);
