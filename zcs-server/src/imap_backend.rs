@@ -535,6 +535,31 @@ impl ImapSession for StoreImapSession {
         ))
     }
 
+    /// The account still exists and is `active` (or only locked out of password
+    /// logins, `lockout`); a directory that cannot answer does not end sessions.
+    async fn still_allowed(&self) -> bool {
+        match self
+            .prov
+            .find_account(&self.mailbox.account().to_string())
+            .await
+        {
+            Ok(Some(entry)) => matches!(
+                entry
+                    .attrs
+                    .get("zimbraAccountStatus")
+                    .unwrap_or("active")
+                    .to_ascii_lowercase()
+                    .as_str(),
+                "active" | "lockout"
+            ),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(account = %self.name, error = %e, "account status not checked");
+                true
+            }
+        }
+    }
+
     async fn my_rights(&self, folder: ItemId) -> BackendResult<Rights> {
         if is_shared(folder) {
             return Ok(self.shares.my_rights(folder).await);

@@ -344,6 +344,32 @@ async fn multiappend_catenate_and_binary_literals() {
         .cmd("d", "APPEND Drafts CATENATE (URL \"/INBOX/;UID=99\")")
         .await;
     assert!(done.starts_with("d NO [BADURL"), "{done}");
+    // RFC 5092 ;SECTION=: only the named part (here the body of a one-part message).
+    let (_, done) = c
+        .cmd(
+            "e",
+            concat!(
+                "APPEND Drafts CATENATE (TEXT {11+}\r\nSubject: \r\n",
+                " URL \"/INBOX/;UID=2/;SECTION=TEXT\")"
+            ),
+        )
+        .await;
+    assert!(done.starts_with("e OK [APPENDUID"), "{done}");
+    let raw = a.raw_of(drafts, 2).unwrap();
+    assert!(
+        raw.starts_with(b"Subject: \r\n"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(raw.ends_with(b"second\r\n"));
+    assert!(!raw.windows(4).any(|w| w == b"From"), "only the text part");
+    let (_, done) = c
+        .cmd(
+            "f",
+            "APPEND Drafts CATENATE (URL \"/INBOX/;UID=2/;SECTION=9\")",
+        )
+        .await;
+    assert!(done.starts_with("f NO [BADURL"), "{done}");
 }
 
 #[tokio::test]
@@ -366,9 +392,12 @@ async fn quota_acl_and_utf8() {
     let (_, done) = c.cmd("d", "SETQUOTA \"\" (STORAGE 1)").await;
     assert!(done.starts_with("d NO"), "{done}");
     let (u, _) = c.cmd("e", "MYRIGHTS INBOX").await;
-    assert_eq!(u, vec!["* MYRIGHTS INBOX lrswipkxtecda"]);
+    assert_eq!(u, vec!["* MYRIGHTS INBOX \"lrswipkcxteda\""]);
     let (u, _) = c.cmd("f", "GETACL INBOX").await;
-    assert_eq!(u, vec!["* ACL INBOX \"alice@example.com\" lrswipkxtecda"]);
+    assert_eq!(
+        u,
+        vec!["* ACL INBOX \"alice@example.com\" \"lrswipkcxteda\""]
+    );
     let (u, _) = c.cmd("g", "LISTRIGHTS INBOX bob").await;
     assert_eq!(u.len(), 1);
     let (_, done) = c.cmd("h", "SETACL INBOX bob lr").await;

@@ -31,7 +31,10 @@ async fn world() -> World {
     let sql = SqlDirectory::open_sqlite(&dir.path().join("directory.db"))
         .await
         .expect("directory");
-    let prov = Arc::new(Provisioning::new(Arc::new(sql), AuthRegistry::with_builtins()));
+    let prov = Arc::new(Provisioning::new(
+        Arc::new(sql),
+        AuthRegistry::with_builtins(),
+    ));
     prov.bootstrap().await.expect("bootstrap");
     prov.create_domain("share.test", Attrs::new())
         .await
@@ -60,7 +63,11 @@ async fn world() -> World {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = watch::channel(false);
-    tokio::spawn(serve(listener, imap_support::test_config(), backend, rx));
+    let config = zcs_server::imap::ImapConfig {
+        account_check_interval: std::time::Duration::ZERO,
+        ..imap_support::test_config()
+    };
+    tokio::spawn(serve(listener, config, backend, rx));
     World {
         addr,
         store,
@@ -135,29 +142,48 @@ async fn a_read_grant_shows_the_folder_read_only_and_nothing_else() {
         vec!["* LISTRIGHTS INBOX \"bob@share.test\" \"\" lr sw ipkc xted a"]
     );
     let ns = ok(&mut bob, "NAMESPACE").await;
-    assert_eq!(ns, vec!["* NAMESPACE ((\"\" \"/\")) ((\"/home/\" \"/\")) NIL"]);
+    assert_eq!(
+        ns,
+        vec!["* NAMESPACE ((\"\" \"/\")) ((\"/home/\" \"/\")) NIL"]
+    );
 
     let list = ok(&mut bob, "LIST \"\" \"/home/*\"").await;
     assert!(
-        list.iter().any(|l| l.ends_with("\"/home/alice@share.test/INBOX\"")),
+        list.iter()
+            .any(|l| l.ends_with("\"/home/alice@share.test/INBOX\"")),
         "{list:?}"
     );
     let mine = ok(&mut bob, "MYRIGHTS \"/home/alice@share.test/INBOX\"").await;
-    assert_eq!(mine, vec!["* MYRIGHTS \"/home/alice@share.test/INBOX\" \"lr\""]);
+    assert_eq!(
+        mine,
+        vec!["* MYRIGHTS \"/home/alice@share.test/INBOX\" \"lr\""]
+    );
     // Bob may not read or change alice's grants.
     no(&mut bob, "GETACL \"/home/alice@share.test/INBOX\"").await;
-    no(&mut bob, "SETACL \"/home/alice@share.test/INBOX\" bob@share.test +w").await;
+    no(
+        &mut bob,
+        "SETACL \"/home/alice@share.test/INBOX\" bob@share.test +w",
+    )
+    .await;
 
-    let (sel, done) = bob.cmd("s", "SELECT \"/home/alice@share.test/INBOX\"").await;
+    let (sel, done) = bob
+        .cmd("s", "SELECT \"/home/alice@share.test/INBOX\"")
+        .await;
     assert!(done.starts_with("s OK [READ-ONLY]"), "{done} {sel:?}");
     assert!(sel.contains(&"* 1 EXISTS".to_string()), "{sel:?}");
-    let (fetched, done) = bob.cmd_raw("f", "FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await;
+    let (fetched, done) = bob
+        .cmd_raw("f", "FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+        .await;
     assert!(done.starts_with("f OK"), "{done}");
     let text = String::from_utf8_lossy(&fetched.concat()).to_string();
     assert!(text.contains("for bob to read"), "{text}");
     no(&mut bob, "STORE 1 +FLAGS (\\Deleted)").await;
     no(&mut bob, "EXPUNGE").await;
-    no(&mut bob, "APPEND \"/home/alice@share.test/INBOX\" {10+}\r\nSubject: x").await;
+    no(
+        &mut bob,
+        "APPEND \"/home/alice@share.test/INBOX\" {10+}\r\nSubject: x",
+    )
+    .await;
     // Copying out of the share into his own mailbox is reading.
     ok(&mut bob, "COPY 1 INBOX").await;
     let status = ok(&mut bob, "STATUS INBOX (MESSAGES)").await;
@@ -191,10 +217,16 @@ async fn a_write_grant_allows_flags_appends_and_expunge() {
         mine,
         vec!["* MYRIGHTS \"/home/alice@share.test/INBOX\" \"lrswipkcxted\""]
     );
-    let (_, done) = bob.cmd("s", "SELECT \"/home/alice@share.test/INBOX\"").await;
+    let (_, done) = bob
+        .cmd("s", "SELECT \"/home/alice@share.test/INBOX\"")
+        .await;
     assert!(done.starts_with("s OK [READ-WRITE]"), "{done}");
     ok(&mut bob, "STORE 1 +FLAGS (\\Flagged)").await;
-    ok(&mut bob, "APPEND \"/home/alice@share.test/INBOX\" {23+}\r\nSubject: from bob\r\n\r\nhi").await;
+    ok(
+        &mut bob,
+        "APPEND \"/home/alice@share.test/INBOX\" {23+}\r\nSubject: from bob\r\n\r\nhi",
+    )
+    .await;
     let (untagged, _) = alice.cmd("a", "SELECT INBOX").await;
     assert!(untagged.contains(&"* 2 EXISTS".to_string()), "{untagged:?}");
     let flags = ok(&mut alice, "FETCH 1 FLAGS").await;
@@ -208,10 +240,45 @@ async fn a_write_grant_allows_flags_appends_and_expunge() {
     ok(&mut alice, "SETACL Sent anyone lr").await;
     let list = ok(&mut carol, "LIST \"\" \"/home/*\"").await;
     assert!(
-        list.iter().any(|l| l.ends_with("\"/home/alice@share.test/Sent\"")),
+        list.iter()
+            .any(|l| l.ends_with("\"/home/alice@share.test/Sent\"")),
         "{list:?}"
     );
     no(&mut alice, "SETACL INBOX nobody@share.test lr").await;
     let bad = alice.cmd("b", "SETACL INBOX bob@share.test lz").await.1;
     assert!(bad.starts_with("b BAD"), "{bad}");
+}
+
+#[tokio::test]
+async fn sessions_end_when_the_account_is_locked_or_deleted() {
+    let w = world().await;
+    let mut bob = login(&w, "bob").await;
+    let mut carol = login(&w, "carol").await;
+    ok(&mut bob, "NOOP").await;
+    w.prov
+        .modify_account(
+            "bob@share.test",
+            &[zcs_core::AttrEdit::Replace(
+                "zimbraAccountStatus".into(),
+                vec!["locked".into()],
+            )],
+        )
+        .await
+        .expect("lock");
+    bob.send("n NOOP").await;
+    assert_eq!(
+        bob.read_text().await.as_deref(),
+        Some("* BYE Account is no longer available")
+    );
+    ok(&mut carol, "SELECT INBOX").await;
+    // An IDLE-ing session ends at its next poll.
+    carol.send("i IDLE").await;
+    let line = carol.read_text().await.expect("continuation");
+    assert!(line.starts_with("+ "), "{line}");
+    w.prov
+        .delete_account("carol@share.test")
+        .await
+        .expect("delete");
+    let line = carol.read_text().await.expect("bye");
+    assert_eq!(line, "* BYE Account is no longer available");
 }

@@ -289,6 +289,13 @@ pub trait ImapSession: Send + Sync {
         Ok(None)
     }
 
+    /// Whether the account may still use IMAP (it exists and is neither locked,
+    /// closed nor in maintenance). Open sessions ask now and then and end with
+    /// `* BYE` when it may not. Default: true.
+    async fn still_allowed(&self) -> bool {
+        true
+    }
+
     /// Zimbra's rights (`r`, `w`, `i`, `d`, `a`, ...) this account holds on `folder`:
     /// every right on its own folders, the grant's rights on a folder another account
     /// shares with it (RFC 4314 MYRIGHTS, and what SELECT/STORE/APPEND may do).

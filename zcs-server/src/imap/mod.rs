@@ -8,6 +8,8 @@
 //! MULTIAPPEND (RFC 3502), CATENATE (RFC 4469), BINARY (RFC 3516), UTF8=ACCEPT
 //! (RFC 6855), QUOTA (RFC 9208), ACL and RIGHTS=ektx (RFC 4314), COMPRESS=DEFLATE
 //! (RFC 4978), STARTTLS with LOGINDISABLED (RFC 3501 §6.2.1) and AUTH=PLAIN (RFC 4616).
+//! Folders other accounts share appear under the Other Users namespace `/home/<owner>/`
+//! (RFC 2342, as Zimbra names it) and at the account's mountpoints.
 //!
 //! This module is in charge of the wire protocol only: framing, parsing, the per
 //! connection state machine and the rendering of ENVELOPE/BODYSTRUCTURE/sections from the
@@ -24,9 +26,13 @@
 //! - ENVELOPE, BODYSTRUCTURE, SORT/THREAD fields and header SEARCH keys parse the raw
 //!   message each time;
 //! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
-//! - ACL shows the owner's rights only (no shares, SETACL refused); no shared
-//!   namespaces; CATENATE URLs name whole messages only; MULTIAPPEND undoes a partial
-//!   append by deleting what was added.
+//! - ACL identifiers are account names and `anyone` (group and domain grants are
+//!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP); no folders are
+//!   created, renamed or deleted inside another account's shared folder, and keywords
+//!   (tags) are not kept on shared messages;
+//! - CATENATE `;SECTION=` takes part numbers with HEADER, TEXT or MIME, not
+//!   HEADER.FIELDS or `;PARTIAL=`; MULTIAPPEND undoes a partial append by deleting
+//!   what was added.
 
 pub mod backend;
 mod compress;
@@ -84,6 +90,10 @@ pub struct ImapConfig {
     /// when no change notification woke it (a safety net: changes published on
     /// `crate::notify` wake it at once).
     pub idle_poll_interval: Duration,
+    /// How often a logged-in session checks that its account still exists and is
+    /// active ([`ImapSession::still_allowed`]); a deleted or locked account's
+    /// sessions end with `* BYE` at their next command or IDLE poll after that.
+    pub account_check_interval: Duration,
     /// Protocol errors (tagged or untagged BAD) tolerated before the connection is
     /// closed.
     pub max_bad_commands: u32,
@@ -129,6 +139,7 @@ impl Default for ImapConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             login_timeout: Duration::from_secs(60),
             idle_poll_interval: Duration::from_secs(1),
+            account_check_interval: Duration::from_secs(30),
             max_bad_commands: 10,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(1),

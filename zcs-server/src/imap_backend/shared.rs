@@ -240,7 +240,8 @@ impl Shares {
             let root_path = root_folder.path.trim_end_matches('/').to_string();
             for f in folders {
                 let below = f.id == root
-                    || (f.path.starts_with(&format!("{root_path}/")) && f.id.0 != folder::USER_ROOT);
+                    || (f.path.starts_with(&format!("{root_path}/"))
+                        && f.id.0 != folder::USER_ROOT);
                 if !below || !is_mail_view(&f.view) || f.id.0 == folder::USER_ROOT {
                     continue;
                 }

@@ -87,7 +87,8 @@ impl Session {
 
     /// MYRIGHTS (RFC 4314 §3.5): the rights this account holds on the mailbox.
     pub(super) async fn my_rights(&mut self, mailbox: &str) -> Handled {
-        let (Some(account), Some(folder)) = (self.account.clone(), self.find_folder(mailbox).await?)
+        let (Some(account), Some(folder)) =
+            (self.account.clone(), self.find_folder(mailbox).await?)
         else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
         };
@@ -167,7 +168,11 @@ impl Session {
         };
         // Zimbra keeps its other rights (x, p) as they were.
         account.set_folder_acl(folder.id, identifier, new).await?;
-        let verb = if rights.is_some() { "SETACL" } else { "DELETEACL" };
+        let verb = if rights.is_some() {
+            "SETACL"
+        } else {
+            "DELETEACL"
+        };
         Ok(Reply::ok(format!("{verb} completed")))
     }
 }
@@ -183,7 +188,9 @@ mod tests {
             Some("r")
         );
         assert_eq!(
-            zimbra_rights("lrswipkxtecda").map(|r| r.to_string()).as_deref(),
+            zimbra_rights("lrswipkxtecda")
+                .map(|r| r.to_string())
+                .as_deref(),
             Some("rwida")
         );
         assert_eq!(zimbra_rights("t").map(|r| r.0), Some(Rights::DELETE));

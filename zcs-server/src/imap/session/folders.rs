@@ -61,7 +61,8 @@ pub(super) fn store_path(name: &str) -> Option<String> {
 /// `s` without `prefix`, compared without case.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// The IMAP name of a store path: `/Inbox/a` is `INBOX/a`; `//home/bob/INBOX` (a
@@ -361,7 +362,18 @@ impl Session {
         let Some(m) = msgs.iter().find(|m| m.uid == uid) else {
             return Err(bad());
         };
-        account.read_message(m.id).await.map_err(|_| bad())
+        let raw = account.read_message(m.id).await.map_err(|_| bad())?;
+        // RFC 5092 §3 `;SECTION=`: only that part of the message (RFC 4469 §5).
+        match url_section(url) {
+            None => Ok(raw),
+            Some(None) => Err(bad()),
+            Some(Some(section)) => {
+                let root = crate::imap::mime::parse_message(&raw);
+                crate::imap::mime::extract(&root, &raw, &section)
+                    .map(|bytes| bytes.into_owned())
+                    .ok_or_else(bad)
+            }
+        }
     }
 
     /// COPY and UID COPY (RFC 3501 §6.4.7) with COPYUID (RFC 4315 §3).
@@ -447,6 +459,8 @@ pub(super) fn parse_message_url(url: &str) -> Option<(String, u32)> {
     let uid_text = rest
         .strip_prefix("UID=")
         .or_else(|| rest.strip_prefix("uid="))?;
+    // `/;SECTION=...` may follow the UID (RFC 5092 §3).
+    let uid_text = uid_text.split(['/', ';']).next()?;
     let uid: u32 = uid_text.parse().ok().filter(|&u| u > 0)?;
     let mailbox = mailbox.split(';').next()?;
     let mut bytes = Vec::new();
@@ -465,6 +479,36 @@ pub(super) fn parse_message_url(url: &str) -> Option<(String, u32)> {
     Some((String::from_utf8(bytes).ok()?, uid))
 }
 
+/// The `/;SECTION=` of an IMAP URL (RFC 5092 §3): `None` when there is none,
+/// `Some(None)` when it is not one zcs resolves (part numbers, optionally followed by
+/// `HEADER`, `TEXT` or `MIME`; `HEADER.FIELDS` and partial ranges are not).
+fn url_section(url: &str) -> Option<Option<crate::imap::parser::Section>> {
+    use crate::imap::parser::{Section, SectionText};
+    let at = url.to_ascii_uppercase().find("/;SECTION=")?;
+    let spec = url[at + 10..].split('/').next().unwrap_or("");
+    let mut section = Section::default();
+    for (i, token) in spec.split('.').enumerate() {
+        let text = match token.to_ascii_uppercase().as_str() {
+            "HEADER" => Some(SectionText::Header),
+            "TEXT" => Some(SectionText::Text),
+            "MIME" if !section.part.is_empty() => Some(SectionText::Mime),
+            _ => None,
+        };
+        if let Some(text) = text {
+            if i + 1 != spec.split('.').count() {
+                return Some(None);
+            }
+            section.text = Some(text);
+            continue;
+        }
+        match token.parse::<u32>() {
+            Ok(n) if n > 0 && section.part.len() < 64 => section.part.push(n),
+            _ => return Some(None),
+        }
+    }
+    Some(Some(section))
+}
+
 /// The `;UIDVALIDITY=n` of an IMAP URL, if given.
 fn mailbox_validity(url: &str) -> Option<u32> {
     let at = url.to_ascii_uppercase().find(";UIDVALIDITY=")?;
@@ -480,6 +524,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn url_sections_are_parsed() {
+        let u = "imap://h/INBOX/;UID=3/;SECTION=1.2.MIME";
+        let s = url_section(u).expect("has section").expect("valid");
+        assert_eq!(s.part, vec![1, 2]);
+        assert_eq!(s.text, Some(crate::imap::parser::SectionText::Mime));
+        assert!(url_section("/INBOX/;UID=3").is_none());
+        assert!(matches!(
+            url_section("/INBOX/;UID=3/;SECTION=HEADER.FIELDS%20(A)"),
+            Some(None)
+        ));
+        assert!(matches!(
+            url_section("/INBOX/;UID=3/;SECTION=0"),
+            Some(None)
+        ));
+        let h = url_section("/INBOX/;UID=3/;section=header")
+            .expect("some")
+            .expect("ok");
+        assert!(h.part.is_empty());
+    }
+
+    #[test]
     fn maps_names() {
         assert_eq!(store_path("inbox").as_deref(), Some("/Inbox"));
         assert_eq!(store_path("INBOX/a b").as_deref(), Some("/Inbox/a b"));
@@ -491,7 +556,10 @@ mod tests {
             Some("//home/bob@x.test/INBOX/a")
         );
         assert_eq!(store_path("/home/bob//a"), None);
-        assert_eq!(imap_name("//home/bob@x.test/INBOX"), "/home/bob@x.test/INBOX");
+        assert_eq!(
+            imap_name("//home/bob@x.test/INBOX"),
+            "/home/bob@x.test/INBOX"
+        );
         assert_eq!(imap_name("/Inbox"), "INBOX");
         assert_eq!(imap_name("/Inbox/x/y"), "INBOX/x/y");
         assert_eq!(imap_name("/Inboxes"), "Inboxes");

@@ -539,6 +539,11 @@ impl Session {
                     }
                 }
                 _ = ticker.tick() => {
+                    if !self.account_still_allowed().await {
+                        self.untagged("BYE Account is no longer available").await?;
+                        self.conn.flush().await?;
+                        break Err(Fail::Close);
+                    }
                     if let Err(e) = self.idle_report().await {
                         break Err(e);
                     }

@@ -6,10 +6,10 @@
 //! limits (bad commands, failed logins, autologout) and the mapping of backend errors
 //! to tagged replies.
 
+mod acl;
 mod auth;
 mod condstore;
 mod conn;
-mod acl;
 mod ext;
 mod fetch;
 mod folders;
@@ -126,6 +126,8 @@ pub(crate) struct Session {
     pub(crate) saved: Vec<u32>,
     /// This account's change notifications (`crate::notify`), set at login.
     pub(crate) changes: Option<tokio::sync::broadcast::Receiver<()>>,
+    /// When the account was last found still allowed to use IMAP.
+    account_checked: tokio::time::Instant,
 }
 
 impl Session {
@@ -154,6 +156,7 @@ impl Session {
             compressed: false,
             saved: Vec::new(),
             changes: None,
+            account_checked: tokio::time::Instant::now(),
         }
     }
 
@@ -309,6 +312,11 @@ impl Session {
         if let Some(refusal) = self.state_refusal(&cmd.kind) {
             return self.reply(Some(&cmd.tag), &refusal).await;
         }
+        if !self.account_still_allowed().await {
+            self.untagged("BYE Account is no longer available").await?;
+            self.conn.flush().await?;
+            return Ok(Flow::Close);
+        }
         let expunge_ok = expunge_allowed(&cmd.kind);
         let uid_fetch = matches!(
             cmd.kind,
@@ -364,6 +372,24 @@ impl Session {
             return Ok(Flow::Close);
         }
         Ok(flow)
+    }
+
+    /// Whether the logged-in account may still use IMAP, asking the backend at most
+    /// once per `account_check_interval` (true before login).
+    pub(crate) async fn account_still_allowed(&mut self) -> bool {
+        let Some(account) = self.account.clone() else {
+            return true;
+        };
+        if self.account_checked.elapsed() < self.cfg.account_check_interval {
+            return true;
+        }
+        self.account_checked = tokio::time::Instant::now();
+        let allowed = account.still_allowed().await;
+        if !allowed {
+            tracing::info!(proto = "imap", ip = %self.peer, account = account.account_name(),
+                "account deleted or no longer active: session ended");
+        }
+        allowed
     }
 
     /// RFC 3501 §3 and §6: which commands are valid in which state.
