@@ -175,7 +175,8 @@ pub(crate) async fn recover(
         "INSERT INTO mail_item (mailbox_id, id, type, folder_id, imap_id, date, size,
             blob_digest, flags, unread, tag_names, subject, sender, recipients, message_id,
             mod_metadata, mod_content, change_date, indexed, conv_id, norm_subject)
-         SELECT mailbox_id, id, ?, ?, ?, date, size, blob_digest, flags, (flags & ?) != 0, '',
+         SELECT mailbox_id, id, ?, ?, ?, date, size, blob_digest, flags,
+            CASE WHEN (flags & ?) != 0 THEN 1 ELSE 0 END, '',
             subject, sender, recipients, message_id, ?, ?, ?, 0, -id, norm_subject
          FROM dumpster_item WHERE mailbox_id = ? AND id = ?",
     )

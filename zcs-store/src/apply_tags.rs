@@ -8,7 +8,6 @@
 //! with a warning so replay over a partly applied state converges.
 
 use crate::db::DbConn;
-use sqlx::Row;
 use zcs_core::MailboxId;
 
 use crate::error::{DbContext, StoreError};
@@ -223,20 +222,30 @@ pub(crate) async fn refresh_item(
     .fetch_all(&mut *conn)
     .await
     .db("read item tags")?;
-    let row = sqlx::query(
+    // No `UPDATE ... RETURNING`: MariaDB lacks it.
+    let updated = sqlx::query(
         "UPDATE mail_item SET tag_names = ?, mod_metadata = MAX(mod_metadata, ?),
-            change_date = ? WHERE mailbox_id = ? AND id = ? RETURNING folder_id",
+            change_date = ? WHERE mailbox_id = ? AND id = ?",
     )
-    .bind(join_tags(&names))
+    .bind(join_tags(&names, conn.backend()))
     .bind(change)
     .bind(ts)
     .bind(mb.0)
     .bind(item)
-    .fetch_optional(&mut *conn)
+    .execute(&mut *conn)
     .await
     .db("update item tags")?;
-    if let Some(row) = row {
-        let folder: i64 = row.try_get(0).db("update item tags")?;
+    let folder: Option<i64> = if updated.rows_affected() > 0 {
+        sqlx::query_scalar("SELECT folder_id FROM mail_item WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(item)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("update item tags")?
+    } else {
+        None
+    };
+    if let Some(folder) = folder {
         sqlx::query("UPDATE folder SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")
             .bind(change)
             .bind(mb.0)
@@ -249,15 +258,21 @@ pub(crate) async fn refresh_item(
 }
 
 /// Zimbra's `tag_names` form: each name followed by NUL, with a leading NUL; empty for
-/// no tags (DbTag.serializeTags).
-pub(crate) fn join_tags(names: &[String]) -> String {
+/// no tags (DbTag.serializeTags). PostgreSQL text cannot hold NUL, so there the
+/// separator is U+0001 (names hold no control characters either); reads accept both.
+pub(crate) fn join_tags(names: &[String], backend: crate::db::Backend) -> String {
     if names.is_empty() {
         return String::new();
     }
-    let mut s = String::from("\0");
+    let sep = if backend == crate::db::Backend::Postgres {
+        '\u{1}'
+    } else {
+        '\0'
+    };
+    let mut s = String::from(sep);
     for n in names {
         s.push_str(n);
-        s.push('\0');
+        s.push(sep);
     }
     s
 }
@@ -268,7 +283,10 @@ mod tests {
 
     #[test]
     fn tag_names_form() {
-        assert_eq!(join_tags(&[]), "");
-        assert_eq!(join_tags(&["a".into(), "b c".into()]), "\0a\0b c\0");
+        let sqlite = crate::db::Backend::Sqlite;
+        assert_eq!(join_tags(&[], sqlite), "");
+        assert_eq!(join_tags(&["a".into(), "b c".into()], sqlite), "\0a\0b c\0");
+        let pg = crate::db::Backend::Postgres;
+        assert_eq!(join_tags(&["a".into()], pg), "\u{1}a\u{1}");
     }
 }

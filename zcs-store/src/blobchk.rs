@@ -6,6 +6,9 @@
 //! blobs) are the caller's: the `zmblobchk` tool does them through an opened [`crate::Store`]
 //! so they go through the redo log.
 
+// LIMITATION: zmblobchk reads items from the local SQLite file only; a store whose
+// metadata is on MariaDB or PostgreSQL (`Store::open_url`) is not supported here.
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 

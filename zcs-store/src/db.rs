@@ -4,7 +4,7 @@
 //! In charge of: choosing the engine from a URL ([`Backend::from_url`]), connecting with
 //! each engine's session settings, and rewriting statements for the engine at the moment
 //! they run. Every statement of the store is written in SQLite's dialect with `?`
-//! placeholders; [`translate`] turns it into what MariaDB or PostgreSQL accepts:
+//! placeholders; `crate::dialect` turns it into what MariaDB or PostgreSQL accepts:
 //!
 //! | SQLite (as written)                      | PostgreSQL                       | MariaDB                          |
 //! |------------------------------------------|----------------------------------|----------------------------------|
@@ -180,7 +180,7 @@ impl Db {
     /// a 30 s busy timeout and foreign keys off.
     ///
     /// # Errors
-    /// [`StoreError::Database`] when the file cannot be opened.
+    /// [`StoreError::Db`] when the file cannot be opened.
     pub async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -198,7 +198,7 @@ impl Db {
     /// `postgres:`/`postgresql:`. The database must exist on MariaDB and PostgreSQL.
     ///
     /// # Errors
-    /// [`StoreError::InvalidRequest`] for an unknown scheme; [`StoreError::Database`]
+    /// [`StoreError::InvalidRequest`] for an unknown scheme; [`StoreError::Db`]
     /// when the server cannot be reached or refuses the credentials.
     pub async fn open_url(url: &str) -> Result<Db, StoreError> {
         let backend = Backend::from_url(url).ok_or_else(|| {
@@ -313,9 +313,12 @@ impl Translated {
         let args = query.take_arguments().map_err(Error::Encode)?;
         let persistent = query.persistent();
         let sql = query.sql();
-        let sql = match backend {
-            Backend::Sqlite => sql,
-            _ => cached_translation(backend, sql),
+        let (sql, args) = match backend {
+            Backend::Sqlite => (sql, args),
+            _ => {
+                let (sql, order) = cached_translation_with_order(backend, sql);
+                (sql, reorder(args, order.as_deref()))
+            }
         };
         Ok(Translated {
             sql,
@@ -342,24 +345,43 @@ impl Execute<'static, Any> for Translated {
 
 /// Translations are cached per engine and statement text: the store's statements are a
 /// small fixed set, plus a few built at run time from fixed pieces.
-type Cache = Mutex<HashMap<(Backend, String), Arc<str>>>;
+type Cache = Mutex<HashMap<(Backend, String), (Arc<str>, Option<Arc<[usize]>>)>>;
 
 fn cached_translation(backend: Backend, sql: SqlStr) -> SqlStr {
+    cached_translation_with_order(backend, sql).0
+}
+
+fn cached_translation_with_order(backend: Backend, sql: SqlStr) -> (SqlStr, Option<Arc<[usize]>>) {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (backend, sql.as_str().to_string());
-    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return AssertSqlSafe(hit).into_sql_str();
+    if let Some((text, order)) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return (AssertSqlSafe(text).into_sql_str(), order);
     }
-    let out: Arc<str> = Arc::from(translate(backend, sql.as_str()));
+    let (text, order) = crate::dialect::translate_with_order(backend, sql.as_str());
+    let text: Arc<str> = Arc::from(text);
+    let order: Option<Arc<[usize]>> = order.map(Arc::from);
     if let Ok(mut c) = cache.lock() {
         // Bound the cache: statements with inlined lists could otherwise grow it.
         if c.len() > 4096 {
             c.clear();
         }
-        c.insert(key, out.clone());
+        c.insert(key, (text.clone(), order.clone()));
     }
-    AssertSqlSafe(out).into_sql_str()
+    (AssertSqlSafe(text).into_sql_str(), order)
+}
+
+/// `args` laid out for a statement whose placeholders were renumbered (MariaDB takes
+/// positional `?` only): position `i` gets argument `order[i]`.
+fn reorder(args: Option<AnyArguments>, order: Option<&[usize]>) -> Option<AnyArguments> {
+    match (args, order) {
+        (Some(mut args), Some(order)) => {
+            let old = std::mem::take(&mut args.values.0);
+            args.values.0 = order.iter().filter_map(|i| old.get(*i).cloned()).collect();
+            Some(args)
+        }
+        (args, _) => args,
+    }
 }
 
 fn translation_error<T>(backend: Backend, e: Error) -> Result<T, Error> {
@@ -470,5 +492,3 @@ impl<T: Unpin> futures_core::Stream for OnceStream<T> {
         std::task::Poll::Ready(self.0.take())
     }
 }
-
-pub(crate) use crate::dialect::translate;

@@ -8,17 +8,30 @@
 use crate::db::Backend;
 
 /// `sql` (SQLite dialect) as `backend` wants it. SQLite gets it back unchanged.
+#[cfg(test)]
 pub(crate) fn translate(backend: Backend, sql: &str) -> String {
+    translate_with_order(backend, sql).0
+}
+
+/// As [`translate`], with the order MariaDB needs the arguments in when `sql` numbers
+/// its placeholders (`?1`, `?2`, reused or out of order): position `i` of the rewritten
+/// statement takes argument `order[i]` (0-based). `None` when the order is unchanged.
+pub(crate) fn translate_with_order(backend: Backend, sql: &str) -> (String, Option<Vec<usize>>) {
     if backend == Backend::Sqlite {
-        return sql.to_string();
+        return (sql.to_string(), None);
     }
-    let s = tokens(backend, sql);
+    let mut order = Vec::new();
+    let s = tokens(backend, sql, &mut order);
+    let identity = order.iter().enumerate().all(|(i, n)| i == *n);
+    let order = (backend == Backend::MySql && !identity).then_some(order);
     let s = functions(backend, &s);
     let s = insert_or_ignore(backend, &s);
-    match backend {
+    let s = insert_or_replace(backend, &s);
+    let s = match backend {
         Backend::MySql => on_conflict_mysql(&s),
         _ => s,
-    }
+    };
+    (s, order)
 }
 
 fn is_ident(c: char) -> bool {
@@ -26,7 +39,7 @@ fn is_ident(c: char) -> bool {
 }
 
 /// Placeholders, the reserved column `change`, and `excluded.c` (MariaDB).
-fn tokens(backend: Backend, sql: &str) -> String {
+fn tokens(backend: Backend, sql: &str, order: &mut Vec<usize>) -> String {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0u32;
@@ -45,6 +58,8 @@ fn tokens(backend: Backend, sql: &str) -> String {
                 j += 1;
             }
             let digits: String = chars[i + 1..j].iter().collect();
+            let index = digits.parse::<usize>().map(|d| d.saturating_sub(1));
+            order.push(index.unwrap_or(order.len()));
             match backend {
                 Backend::Postgres => {
                     n += 1;
@@ -132,8 +147,11 @@ fn functions(backend: Backend, sql: &str) -> String {
                 j += 1;
             }
             let word: String = chars[i..j].iter().collect();
-            if matches!(word.as_str(), "MAX" | "MIN" | "SUM") && chars.get(j) == Some(&'(') {
-                if let Some(close) = matching_paren(&chars, j) {
+            if matches!(word.as_str(), "MAX" | "MIN" | "SUM")
+                && chars.get(j) == Some(&'(')
+                && let Some(close) = matching_paren(&chars, j)
+            {
+                {
                     let inner: String = chars[j + 1..close].iter().collect();
                     let inner = functions(backend, &inner);
                     let two_args = has_top_level_comma(&inner);
@@ -227,6 +245,58 @@ fn insert_or_ignore(backend: Backend, sql: &str) -> String {
     }
 }
 
+/// The primary keys of the tables the store writes with `INSERT OR REPLACE` (their only
+/// unique constraint, so replacing on it is SQLite's whole behaviour).
+const REPLACE_KEYS: &[(&str, &[&str])] = &[
+    ("dumpster_item", &["mailbox_id", "id"]),
+    ("revision", &["mailbox_id", "item_id", "version"]),
+    ("folder_link", &["mailbox_id", "id"]),
+    (
+        "acl",
+        &["mailbox_id", "folder_id", "grantee_type", "grantee_id"],
+    ),
+];
+
+/// `INSERT OR REPLACE INTO t (cols) ...`: `REPLACE INTO` (MariaDB); on PostgreSQL an
+/// upsert on `t`'s primary key setting every other listed column.
+fn insert_or_replace(backend: Backend, sql: &str) -> String {
+    const KW: &str = "INSERT OR REPLACE INTO ";
+    let Some(at) = sql.find(KW) else {
+        return sql.to_string();
+    };
+    if backend == Backend::MySql {
+        return sql.replace(KW, "REPLACE INTO ");
+    }
+    let rest = &sql[at + KW.len()..];
+    let table = rest
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    let Some(keys) = REPLACE_KEYS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, k)| *k)
+    else {
+        return sql.to_string();
+    };
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return sql.to_string();
+    };
+    let set: Vec<String> = rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !keys.contains(c))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "{}INSERT INTO {} ON CONFLICT ({}) DO UPDATE SET {}",
+        &sql[..at],
+        rest.trim_end(),
+        keys.join(", "),
+        set.join(", ")
+    )
+}
+
 /// `ON CONFLICT (k) DO UPDATE SET` becomes `ON DUPLICATE KEY UPDATE` (MariaDB; the
 /// `excluded.c` references were rewritten by [`tokens`]).
 fn on_conflict_mysql(sql: &str) -> String {
@@ -262,6 +332,21 @@ mod tests {
     }
 
     #[test]
+    fn mariadb_argument_order() {
+        let (s, order) = translate_with_order(Backend::MySql, "a = ?1 OR b = ?2 OR c = ?1");
+        assert_eq!(s, "a = ? OR b = ? OR c = ?");
+        assert_eq!(order, Some(vec![0, 1, 0]));
+        assert_eq!(
+            translate_with_order(Backend::MySql, "a = ? AND b = ?").1,
+            None
+        );
+        assert_eq!(
+            translate_with_order(Backend::Postgres, "a = ?1 OR b = ?1").1,
+            None
+        );
+    }
+
+    #[test]
     fn functions_and_words() {
         let my = Backend::MySql;
         assert_eq!(
@@ -294,6 +379,16 @@ mod tests {
                 "INSERT INTO t (k, a) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET a = excluded.a"
             ),
             "INSERT INTO t (k, a) VALUES (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)"
+        );
+        assert_eq!(
+            translate(
+                Backend::Postgres,
+                "INSERT OR REPLACE INTO acl (mailbox_id, folder_id, grantee_type, grantee_id,\n \
+                 rights) VALUES (?, ?, ?, ?, ?)"
+            ),
+            "INSERT INTO acl (mailbox_id, folder_id, grantee_type, grantee_id,\n rights) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mailbox_id, folder_id, grantee_type, \
+             grantee_id) DO UPDATE SET rights = excluded.rights"
         );
         let pg = "INSERT INTO t (k, a) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET a = excluded.a";
         assert_eq!(

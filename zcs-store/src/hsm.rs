@@ -7,6 +7,9 @@
 //! (items reference the digest, not the volume; see `crate::volume_blobs`). This module
 //! selects items and drives batches; it does not schedule itself.
 
+// LIMITATION: HSM selects items from the local SQLite file only; a store whose
+// metadata is on MariaDB or PostgreSQL (`Store::open_url`) is not supported here.
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! zcs store: mailboxes, items, blob volumes and the redo log.
 //!
-//! A [`Store`] keeps metadata in SQLite (sqlx, WAL mode), message bytes in a blob volume
-//! and every change in a redo log. It is in charge of durability and ids; it does not
+//! A [`Store`] keeps metadata in SQLite (sqlx, WAL mode; the default), MariaDB or
+//! PostgreSQL ([`db`], chosen by URL with [`Store::open_url`]), message bytes in a blob
+//! volume and every change in a redo log. It is in charge of durability and ids; it does not
 //! index, parse protocols or know accounts beyond their `zimbraId`.
 //!
 //! # Durability
@@ -73,8 +74,10 @@
 //!   the damage that the database missed are lost unless restored from backup).
 //! - Blob bytes go through the [`BlobStore`] trait ([`FileBlobStore`] is the file
 //!   volume; [`Store::open_with_blob_store`] takes any other).
-//! - LIMITATION: no `MetadataStore` trait seam yet: SQLite (one file, no shards) is
-//!   wired directly.
+//! - The metadata seam is [`db::Db`]: one code path over sqlx's `Any` driver, with the
+//!   statements rewritten per engine (`docs/decisions/2026-12-04-store-backends.md`).
+//!   LIMITATION: SQLite is one file (no shards); volumes, HSM, `zmblobchk` and mailbox
+//!   export/import/replace read the local SQLite file only.
 //! - Volumes (`volume` table, [`VolumeAdmin`]), gzip compression above a volume's
 //!   threshold and HSM ([`hsm`]) live in [`VolumeBlobStore`], which [`Store::open`]
 //!   uses; [`blobchk`] checks blobs against items. See `docs/decisions/2026-12-04-volumes.md`.

@@ -19,6 +19,7 @@ use zcs_core::{ItemId, MailboxId, ZimbraId};
 
 use crate::apply::{self, Applied};
 use crate::blob::{BlobStore, Blobs};
+use crate::db::Db;
 use crate::error::{DbContext, StoreError};
 use crate::item_types::MailboxSettings;
 use crate::mailbox::Mailbox;
@@ -112,11 +113,77 @@ impl Store {
         opts: StoreOptions,
         blob_store: Arc<dyn BlobStore>,
     ) -> Result<Store, StoreError> {
+        Store::open_on(cfg, opts, blob_store, None).await
+    }
+
+    /// Opens the store with its metadata (mailboxes, items, folders, tags, change log)
+    /// in the database `url` names, choosing the engine by scheme
+    /// ([`crate::db::Backend::from_url`]):
+    /// - empty, or `sqlite:` without a path: the SQLite file `cfg.db_path`, exactly as
+    ///   [`Store::open_with`];
+    /// - `sqlite:///path/mailbox.sqlite`: that SQLite file instead of `cfg.db_path`;
+    /// - `mysql://user:pass@host:3306/db` (or `mariadb://`), `postgres://user@host/db`:
+    ///   the server's database, which must exist; the schema is created or migrated.
+    ///
+    /// Blobs stay on the volumes of `cfg.blob_root` and the redo log in `cfg.redo_dir`.
+    /// With a server engine the volume table stays in the local SQLite file
+    /// `cfg.db_path` (see [`VolumeAdmin`](crate::VolumeAdmin)).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidRequest`] for an unknown scheme; otherwise as
+    /// [`Store::open_with`], plus the server's connection errors.
+    pub async fn open_url(
+        url: &str,
+        mut cfg: StoreConfig,
+        opts: StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let url = url.trim();
+        let backend = if url.is_empty() {
+            crate::db::Backend::Sqlite
+        } else {
+            crate::db::Backend::from_url(url).ok_or_else(|| {
+                StoreError::InvalidRequest(format!(
+                    "unsupported metadata store URL {:?}",
+                    crate::db::redact_url(url)
+                ))
+            })?
+        };
+        if backend == crate::db::Backend::Sqlite {
+            if let Some(path) = sqlite_path(url) {
+                cfg.db_path = path;
+            }
+            return Store::open_with(cfg, opts).await;
+        }
+        std::fs::create_dir_all(&cfg.blob_root)
+            .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
+        crate::volume::VolumeAdmin::open(&cfg.db_path, &cfg.blob_root).await?;
+        let volume = Arc::new(crate::volume_blobs::VolumeBlobStore::open(&cfg.db_path)?);
+        let db = Db::open_url(url).await?;
+        schema::ensure(&db).await?;
+        tracing::info!(backend = %db.backend(), "store metadata on a database server");
+        Store::open_on(cfg, opts, volume, Some(db)).await
+    }
+
+    /// The engine holding this store's metadata.
+    pub fn backend(&self) -> crate::db::Backend {
+        self.inner.pool.backend()
+    }
+
+    /// Opens on `db`, or on the SQLite file `cfg.db_path` when `None`.
+    async fn open_on(
+        cfg: StoreConfig,
+        opts: StoreOptions,
+        blob_store: Arc<dyn BlobStore>,
+        db: Option<Db>,
+    ) -> Result<Store, StoreError> {
         let redo_dir = cfg.redo_dir.clone();
         let opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
             .await
             .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
-        let pool = schema::open_pool(&cfg.db_path).await?;
+        let pool = match db {
+            Some(db) => db,
+            None => schema::open_pool(&cfg.db_path).await?,
+        };
         let blobs = Arc::new(Blobs::with_backend(blob_store));
 
         let checkpoint: i64 =
@@ -647,6 +714,15 @@ where
     tokio::spawn(fut)
         .await
         .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+}
+
+/// The file a `sqlite:` URL names (`sqlite:///abs/path`, `sqlite://rel/path`,
+/// `sqlite:path`), without any `?options`; `None` for an empty path.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.split_once(':').map(|(_, r)| r).unwrap_or("");
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.split('?').next().unwrap_or("");
+    (!rest.is_empty()).then(|| std::path::PathBuf::from(rest))
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 //! It does not know backup sessions, catalogs or accounts' directory entries: that is
 //! `zcs-backup`'s job. Imports bypass quota (a restore is never refused for size).
 
+// LIMITATION: export/import work on SQLite files (`ATTACH DATABASE`); a store on
+// MariaDB or PostgreSQL refuses them (see `copy_rows`).
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -379,6 +382,12 @@ async fn copy_rows(
     from: i64,
     to: MailboxId,
 ) -> Result<u64, StoreError> {
+    if pool.backend() != crate::db::Backend::Sqlite {
+        return Err(StoreError::InvalidRequest(format!(
+            "mailbox import needs the SQLite metadata store (this one is on {})",
+            pool.backend()
+        )));
+    }
     let mut conn = pool.acquire().await.db("acquire connection")?;
     let source_text = source
         .to_str()

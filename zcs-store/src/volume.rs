@@ -8,6 +8,9 @@
 //! by the `zmvolume` tool while the server runs is seen by the server at its next blob
 //! miss or write. This module does not move or read blobs.
 
+// LIMITATION: the volume table lives in the local SQLite file `db_path` even when the
+// store's metadata is on MariaDB or PostgreSQL (volumes are per host).
+
 use std::path::{Path, PathBuf};
 
 use crate::error::{DbContext, StoreError};

@@ -1,0 +1,404 @@
+//! One conformance suite for the metadata backends: every body below runs against
+//! SQLite (always), MariaDB (`ZCS_TEST_MYSQL_URL`) and PostgreSQL
+//! (`ZCS_TEST_POSTGRES_URL`). A server test without its variable skips loudly. Each
+//! server test works in a database of its own, created from the URL's server and
+//! dropped at the end, so runs never collide.
+
+mod common;
+
+use std::future::Future;
+
+use common::simple_message;
+use sqlx::{AssertSqlSafe, Connection};
+use zcs_core::{Flags, ItemId, ZimbraId, folder};
+use zcs_store::db::Backend;
+use zcs_store::{DeliveryTarget, Store, StoreConfig, StoreError, StoreOptions};
+
+/// A server database made for one test; dropped by [`Scratch::drop_db`].
+struct Scratch {
+    admin_url: String,
+    name: String,
+    backend: Backend,
+}
+
+impl Scratch {
+    /// Creates `zcs_store_<test>_<random>` on the server `base` names and returns the
+    /// URL of the new database.
+    async fn create(backend: Backend, base: &str, test: &str) -> (Scratch, String) {
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "zcs_store_{}_{}",
+            test,
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let mut conn = sqlx::AnyConnection::connect(base)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {backend} test server: {e}"));
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        // Same server and credentials, another database.
+        let (head, tail) = base.rsplit_once('/').expect("URL with a database");
+        let query = tail
+            .split_once('?')
+            .map(|(_, q)| format!("?{q}"))
+            .unwrap_or_default();
+        let url = format!("{head}/{name}{query}");
+        let scratch = Scratch {
+            admin_url: base.to_string(),
+            name,
+            backend,
+        };
+        (scratch, url)
+    }
+
+    async fn drop_db(self) {
+        let Ok(mut conn) = sqlx::AnyConnection::connect(&self.admin_url).await else {
+            return;
+        };
+        let force = if self.backend == Backend::Postgres {
+            " WITH (FORCE)"
+        } else {
+            ""
+        };
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {}{force}",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await;
+        conn.close().await.ok();
+    }
+}
+
+/// Runs `body` on a fresh store of `backend`; skips (with a message) when the server's
+/// URL variable is unset.
+async fn run<F, Fut>(backend: Backend, test: &str, body: F)
+where
+    F: Fn(Store, StoreConfig, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = StoreConfig::under(dir.path());
+    let (scratch, url) = match backend {
+        Backend::Sqlite => (None, String::new()),
+        _ => {
+            let var = if backend == Backend::MySql {
+                "ZCS_TEST_MYSQL_URL"
+            } else {
+                "ZCS_TEST_POSTGRES_URL"
+            };
+            let Ok(base) = std::env::var(var) else {
+                eprintln!("SKIPPED {test} on {backend}: {var} is not set");
+                return;
+            };
+            let (s, url) = Scratch::create(backend, &base, test).await;
+            (Some(s), url)
+        }
+    };
+    let store = Store::open_url(&url, cfg.clone(), StoreOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("open {backend} store: {e}"));
+    assert_eq!(store.backend(), backend);
+    body(store.clone(), cfg, url).await;
+    store.close().await;
+    if let Some(s) = scratch {
+        s.drop_db().await;
+    }
+}
+
+/// One `#[tokio::test]` per backend for each body.
+macro_rules! conformance {
+    ($($body:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $body() {
+                super::run(super::Backend::Sqlite, stringify!($body), super::$body).await;
+            })*
+        }
+        mod mariadb {
+            $(#[tokio::test]
+            async fn $body() {
+                super::run(super::Backend::MySql, stringify!($body), super::$body).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $body() {
+                super::run(super::Backend::Postgres, stringify!($body), super::$body).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    mailbox_and_folders,
+    append_flags_and_change_numbers,
+    move_copy_delete_and_tombstones,
+    tags_on_messages,
+    delivery_to_many_and_reopen,
+    conversations_and_dumpster,
+);
+
+async fn mailbox_and_folders(store: Store, _cfg: StoreConfig, _url: String) {
+    let acct = ZimbraId::new();
+    assert!(store.find_mailbox(acct).await.unwrap().is_none());
+    let mb = store.mailbox(acct).await.unwrap();
+    assert_eq!(store.mailbox(acct).await.unwrap().id(), mb.id());
+    let other = store.mailbox(ZimbraId::new()).await.unwrap();
+    assert_ne!(other.id(), mb.id());
+
+    let folders = mb.folders().await.unwrap();
+    let mut ids: Vec<i32> = folders.iter().map(|f| f.id.0).collect();
+    ids.sort();
+    let mut want: Vec<i32> = folder::SYSTEM_FOLDERS
+        .iter()
+        .map(|(id, _, _)| *id)
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
+    let inbox = mb.folder(ItemId(folder::INBOX)).await.unwrap();
+    assert_eq!((inbox.path.as_str(), inbox.uid_next), ("/Inbox", 257));
+
+    let work = mb
+        .create_folder(ItemId(folder::INBOX), "Work")
+        .await
+        .unwrap();
+    assert_eq!(work.id, ItemId(257));
+    assert_eq!(work.path, "/Inbox/Work");
+    let sub = mb.create_folder(work.id, "Ünïcödé").await.unwrap();
+    assert_eq!(sub.path, "/Inbox/Work/Ünïcödé");
+    // Names are unique per parent.
+    assert!(
+        mb.create_folder(ItemId(folder::INBOX), "Work")
+            .await
+            .is_err()
+    );
+    mb.rename_folder(work.id, ItemId(folder::USER_ROOT), "Projects")
+        .await
+        .unwrap();
+    let found = mb.folder_by_path("/Projects/Ünïcödé").await.unwrap();
+    assert_eq!(found.map(|f| f.id), Some(sub.id));
+    mb.delete_folder(work.id).await.unwrap();
+    assert!(mb.folder_by_path("/Projects").await.unwrap().is_none());
+    assert!(matches!(
+        mb.folder(sub.id).await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
+    store.delete_mailbox(acct).await.unwrap();
+    assert!(store.find_mailbox(acct).await.unwrap().is_none());
+}
+
+async fn append_flags_and_change_numbers(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let start = mb.change_number().await.unwrap().0;
+    let a = mb
+        .append(
+            ItemId(folder::INBOX),
+            &simple_message(1),
+            Flags(Flags::UNREAD),
+            1_000,
+        )
+        .await
+        .unwrap();
+    let b = mb
+        .append(ItemId(folder::INBOX), &simple_message(2), Flags(0), 2_000)
+        .await
+        .unwrap();
+    assert_eq!((a.id, a.imap_uid), (ItemId(257), 257));
+    assert_eq!((b.id, b.imap_uid), (ItemId(258), 258));
+    assert!(b.modseq > a.modseq && a.modseq > start);
+    assert_eq!(mb.read_message(a.id).await.unwrap(), simple_message(1));
+
+    let inbox = mb.folder(ItemId(folder::INBOX)).await.unwrap();
+    assert_eq!((inbox.messages, inbox.unread, inbox.uid_next), (2, 1, 259));
+    let (size, count) = mb.size_and_count().await.unwrap();
+    assert_eq!(count, 2);
+    assert_eq!(size, a.size + b.size);
+
+    let before = mb.change_number().await.unwrap().0;
+    let changed = mb
+        .set_flags(&[a.id, b.id], Flags::FLAGGED, true)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 2);
+    let after = mb.change_number().await.unwrap().0;
+    assert!(after > before);
+    let since = mb
+        .messages_changed_since(ItemId(folder::INBOX), before)
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 2);
+    mb.set_flags(&[a.id], Flags::UNREAD, false).await.unwrap();
+    let msg = mb.message(a.id).await.unwrap();
+    assert!(msg.flags.0 & Flags::FLAGGED != 0 && msg.flags.0 & Flags::UNREAD == 0);
+    assert_eq!(mb.folder(ItemId(folder::INBOX)).await.unwrap().unread, 0);
+    let listed = mb.messages(ItemId(folder::INBOX)).await.unwrap();
+    let uids: Vec<u32> = listed.iter().map(|m| m.imap_uid).collect();
+    assert_eq!(uids, vec![257, 258]);
+}
+
+async fn move_copy_delete_and_tombstones(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let dest = mb
+        .create_folder(ItemId(folder::USER_ROOT), "Dest")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4usize {
+        let m = mb
+            .append(
+                ItemId(folder::INBOX),
+                &simple_message(i),
+                Flags(0),
+                1_000 + i as i64,
+            )
+            .await
+            .unwrap();
+        ids.push(m.id);
+    }
+    let cn = mb.change_number().await.unwrap().0;
+    let moved = mb.move_items(&ids[..2], dest.id).await.unwrap();
+    assert!(moved.iter().all(|m| m.folder == dest.id));
+    // A moved message gets a new UID above the destination's UIDNEXT.
+    assert!(moved.iter().all(|m| m.imap_uid > ids[3].0 as u32));
+    let copies = mb.copy(&ids[2..3], dest.id).await.unwrap();
+    assert_ne!(copies[0].id, ids[2]);
+    assert_eq!(
+        mb.read_message(copies[0].id).await.unwrap(),
+        simple_message(2)
+    );
+    mb.delete_items(&[ids[3]]).await.unwrap();
+    assert_eq!(mb.messages(ItemId(folder::INBOX)).await.unwrap().len(), 1);
+    assert_eq!(mb.messages(dest.id).await.unwrap().len(), 3);
+
+    let tombs = mb.tombstones_since(cn).await.unwrap();
+    let moved_out: Vec<ItemId> = tombs.iter().filter(|t| t.moved).map(|t| t.id).collect();
+    let deleted: Vec<ItemId> = tombs.iter().filter(|t| !t.moved).map(|t| t.id).collect();
+    assert_eq!(moved_out.len(), 2);
+    assert_eq!(deleted, vec![ids[3]]);
+    assert!(tombs.iter().all(|t| t.change > cn));
+    assert!(matches!(
+        mb.message(ids[3]).await,
+        Err(StoreError::NoSuchMessage(_)) | Err(StoreError::NoSuchItem(_))
+    ));
+}
+
+async fn tags_on_messages(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let red = mb.create_tag("Red", 6).await.unwrap();
+    assert_eq!(red.id, ItemId(64));
+    // Names are unique without regard to case.
+    assert!(mb.create_tag("RED", 1).await.is_err());
+    let m = mb
+        .append_tagged(
+            ItemId(folder::INBOX),
+            &simple_message(7),
+            Flags(0),
+            &["Blue".to_string()],
+            5_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.tags, vec!["Blue".to_string()]);
+    let tagged = mb.set_tag(&[m.id], red.id, true).await.unwrap();
+    let mut names = tagged[0].tags.clone();
+    names.sort();
+    assert_eq!(names, vec!["Blue".to_string(), "Red".to_string()]);
+    mb.rename_tag(red.id, "Crimson").await.unwrap();
+    assert!(mb.tag_by_name("crimson").await.unwrap().is_some());
+    mb.set_tags_by_name(&[m.id], &["blue".to_string()], false, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        mb.message(m.id).await.unwrap().tags,
+        vec!["Crimson".to_string()]
+    );
+    mb.delete_tag(red.id).await.unwrap();
+    assert!(mb.message(m.id).await.unwrap().tags.is_empty());
+    assert_eq!(mb.tags().await.unwrap().len(), 1);
+}
+
+async fn delivery_to_many_and_reopen(store: Store, cfg: StoreConfig, url: String) {
+    let accounts: Vec<ZimbraId> = (0..3).map(|_| ZimbraId::new()).collect();
+    let targets: Vec<DeliveryTarget> = accounts
+        .iter()
+        .map(|a| DeliveryTarget {
+            account: *a,
+            folder: ItemId(folder::INBOX),
+            flags: Flags(Flags::UNREAD),
+            quota: 0,
+        })
+        .collect();
+    let raw = simple_message(42);
+    let results = store.deliver(&targets, &raw, 9_000).await.unwrap();
+    assert_eq!(results.len(), 3);
+    let first = results[0].as_ref().unwrap().clone();
+    for r in &results {
+        assert_eq!(r.as_ref().unwrap().blob_digest, first.blob_digest);
+    }
+    // Over quota: refused, the others unaffected.
+    let tiny = DeliveryTarget {
+        quota: 10,
+        ..targets[0].clone()
+    };
+    let refused = store.deliver(&[tiny], &raw, 9_001).await.unwrap();
+    assert!(matches!(refused[0], Err(StoreError::QuotaExceeded { .. })));
+
+    // The metadata outlives the process: reopen over the same database.
+    store.close().await;
+    let again = Store::open_url(&url, cfg, StoreOptions::default())
+        .await
+        .unwrap();
+    for a in &accounts {
+        let mb = again
+            .find_mailbox(*a)
+            .await
+            .unwrap()
+            .expect("mailbox survives");
+        assert_eq!(mb.messages(ItemId(folder::INBOX)).await.unwrap().len(), 1);
+    }
+    again.close().await;
+}
+
+async fn conversations_and_dumpster(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb =
+        store
+            .mailbox(ZimbraId::new())
+            .await
+            .unwrap()
+            .with_settings(zcs_store::MailboxSettings {
+                dumpster_enabled: true,
+                ..Default::default()
+            });
+    let first = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: Plans\r\n\
+        Message-ID: <p1@example.com>\r\n\r\nfirst\r\n";
+    let reply = b"From: b@example.com\r\nTo: a@example.com\r\nSubject: Re: Plans\r\n\
+        Message-ID: <p2@example.com>\r\nIn-Reply-To: <p1@example.com>\r\n\
+        References: <p1@example.com>\r\n\r\nreply\r\n";
+    let m1 = mb
+        .append(ItemId(folder::INBOX), first, Flags(0), 1_000)
+        .await
+        .unwrap();
+    let m2 = mb
+        .append(ItemId(folder::INBOX), reply, Flags(0), 2_000)
+        .await
+        .unwrap();
+    let m1 = mb.message(m1.id).await.unwrap();
+    assert_eq!(m1.conv, m2.conv);
+    assert!(m2.conv.0 > 0, "a real conversation once two messages join");
+    let conv = mb.conversation(m2.conv).await.unwrap();
+    assert_eq!(conv.messages, 2);
+
+    mb.delete_items(&[m1.id]).await.unwrap();
+    let dumped = mb.dumpster_items().await.unwrap();
+    assert_eq!(dumped.len(), 1);
+    assert_eq!(dumped[0].id, m1.id);
+    mb.recover_from_dumpster(&[m1.id], Some(ItemId(folder::INBOX)))
+        .await
+        .unwrap();
+    assert!(mb.dumpster_items().await.unwrap().is_empty());
+    assert_eq!(mb.messages(ItemId(folder::INBOX)).await.unwrap().len(), 2);
+}
