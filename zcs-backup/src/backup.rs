@@ -457,6 +457,7 @@ async fn full_backup_inner(
         )?;
         records.push(rec);
         progress.step(&entry.name);
+        drill_pause().await;
     }
     progress.finish();
 
@@ -484,6 +485,18 @@ async fn full_backup_inner(
         blobs: placed,
         redo_records: 0,
     })
+}
+
+/// Fault-drill seam: with `ZCS_BACKUP_DRILL_PAUSE_MS` set, a full backup waits that
+/// long after each account, so a drill can kill the process mid-session. Unset in
+/// production (no cost but one environment lookup per account).
+async fn drill_pause() {
+    if let Some(ms) = std::env::var("ZCS_BACKUP_DRILL_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+    }
 }
 
 /// A write refused for space becomes [`BackupError::DiskFull`], naming the session
