@@ -7,8 +7,8 @@ import smtplib
 
 import pytest
 
-from mta_util import (DOMAIN, PASSWORD, SmtpSink, TinyDns, fetch_folder, start_mta_home,
-                      user, wait_folder, wait_for)
+from mta_util import (PASSWORD, SmtpSink, TinyDns, fetch_folder, start_mta_home,
+                      tls_context, user, wait_folder, wait_for)
 
 ACCOUNTS = ("alice", "bob", "carol", "dan", "arch", "cop")
 
@@ -94,6 +94,25 @@ def test_legal_intercept_notice(z):
     assert b"Operation=add message, folder=Inbox, folder ID=2." in c
     assert b"message/rfc822" in c
     assert b"Subject: secret plans" in c and b"Body of secret plans" not in c
+
+
+def test_sent_mail_is_archived_and_intercepted(z, sink):
+    z.zmprov("ma", user("alice"), "zimbraArchiveEnabled", "TRUE",
+             "zimbraArchiveAccount", user("arch"), "zimbraInterceptAddress", user("cop"))
+    before = len(sink.messages)
+    with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=30) as s:
+        s.starttls(context=tls_context(z))
+        s.login(user("alice"), PASSWORD)
+        s.sendmail(user("alice"), ["friend@remote.test"],
+                   msg("outgoing note", "out-1@mta.test", sender=user("alice")))
+    assert sink.wait_messages(before + 1)
+    assert wait_for(lambda: any(b"outgoing note" in r for _, r in fetch_folder(z, user("arch"))),
+                    30, 0.5)
+    copy = [r for _, r in fetch_folder(z, user("arch")) if b"outgoing note" in r][0]
+    assert b"X-Envelope-From: <" + user("alice").encode() + b">" in copy
+    assert b"X-Envelope-To: <friend@remote.test>" in copy
+    assert wait_for(lambda: any(b"Operation=send message, folder=none" in r
+                                for _, r in fetch_folder(z, user("cop"))), 30, 0.5)
 
 
 def test_settings_reloaded_without_restart(z):
