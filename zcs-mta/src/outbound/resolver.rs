@@ -61,11 +61,9 @@ impl SystemResolver {
     ///
     /// # Errors
     /// The resolver cannot be built.
-    pub fn with_name_servers(
-        servers: &[std::net::SocketAddr],
-    ) -> Result<SystemResolver, DnsError> {
-        let inner = crate::dns::authenticator(servers)
-            .map_err(|e| DnsError::Temporary(e.to_string()))?;
+    pub fn with_name_servers(servers: &[std::net::SocketAddr]) -> Result<SystemResolver, DnsError> {
+        let inner =
+            crate::dns::authenticator(servers).map_err(|e| DnsError::Temporary(e.to_string()))?;
         Ok(SystemResolver { inner })
     }
 }
