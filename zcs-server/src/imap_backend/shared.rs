@@ -214,7 +214,7 @@ impl Shares {
         let mut seen: HashSet<String> = HashSet::new();
         let mut opened: HashMap<ZimbraId, Option<(Owner, String, Vec<Folder>)>> = HashMap::new();
         for (owner_id, root, at) in roots {
-            if !opened.contains_key(&owner_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = opened.entry(owner_id) {
                 let value = match self.open_owner(owner_id).await {
                     Some((owner, name)) => {
                         let folders = owner.mailbox.folders().await.unwrap_or_default();
@@ -222,7 +222,7 @@ impl Shares {
                     }
                     None => None,
                 };
-                opened.insert(owner_id, value);
+                slot.insert(value);
             }
             let Some(Some((owner, name, folders))) = opened.get(&owner_id) else {
                 continue;
