@@ -140,6 +140,7 @@ conformance!(
     tags_on_messages,
     delivery_to_many_and_reopen,
     conversations_and_dumpster,
+    contacts_calendar_documents_and_links,
 );
 
 async fn mailbox_and_folders(store: Store, _cfg: StoreConfig, _url: String) {
@@ -401,4 +402,94 @@ async fn conversations_and_dumpster(store: Store, _cfg: StoreConfig, _url: Strin
         .unwrap();
     assert!(mb.dumpster_items().await.unwrap().is_empty());
     assert_eq!(mb.messages(ItemId(folder::INBOX)).await.unwrap().len(), 2);
+}
+
+async fn contacts_calendar_documents_and_links(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let c = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![
+                ("firstName".to_string(), "Zoë".to_string()),
+                ("email".to_string(), "zoe@example.com".to_string()),
+            ],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let back = mb.contact(c.id).await.unwrap();
+    assert_eq!(back.fields, c.fields);
+    assert_eq!(
+        mb.contacts(ItemId(folder::CONTACTS)).await.unwrap().len(),
+        1
+    );
+    assert_eq!(mb.contact_count().await.unwrap(), 1);
+
+    let ical = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//zcs//test//EN\r\n\
+        BEGIN:VEVENT\r\nUID:conf-1@example.com\r\nDTSTAMP:20261201T090000Z\r\n\
+        DTSTART:20261204T100000Z\r\nDTEND:20261204T110000Z\r\nSUMMARY:Review\r\n\
+        END:VEVENT\r\nEND:VCALENDAR\r\n";
+    let appt = mb
+        .save_cal_item(ItemId(folder::CALENDAR), ical)
+        .await
+        .unwrap();
+    assert_eq!(appt.summary, "Review");
+    assert!(!appt.recurring);
+    let found = mb.cal_item_by_uid("conf-1@example.com").await.unwrap();
+    assert_eq!(found.map(|a| a.id), Some(appt.id));
+    assert_eq!(
+        mb.cal_items(ItemId(folder::CALENDAR)).await.unwrap().len(),
+        1
+    );
+
+    let d1 = mb
+        .save_document(
+            ItemId(folder::BRIEFCASE),
+            "notes.txt",
+            "text/plain",
+            b"one",
+            "me",
+        )
+        .await
+        .unwrap();
+    let d2 = mb
+        .save_document(
+            ItemId(folder::BRIEFCASE),
+            "notes.txt",
+            "text/plain",
+            b"two",
+            "me",
+        )
+        .await
+        .unwrap();
+    assert_eq!(d1.id, d2.id);
+    assert_eq!(d2.version, 2);
+    assert_eq!(mb.read_document(d1.id, Some(1)).await.unwrap(), b"one");
+    assert_eq!(mb.read_document(d1.id, None).await.unwrap(), b"two");
+    assert_eq!(mb.document_revisions(d1.id).await.unwrap().len(), 2);
+
+    let mp = mb
+        .create_mountpoint(
+            ItemId(folder::USER_ROOT),
+            "Shared",
+            ZimbraId::new(),
+            ItemId(2),
+            "message",
+        )
+        .await
+        .unwrap();
+    assert_eq!(mb.mountpoints().await.unwrap()[0].id, mp.id);
+    mb.create_search_folder(
+        ItemId(folder::USER_ROOT),
+        "Unread",
+        "is:unread",
+        "message",
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(mb.search_folders().await.unwrap().len(), 1);
+    for id in [c.id, appt.id, d1.id, mp.id] {
+        assert!(mb.item_kind(id).await.unwrap().is_some(), "kind of {id:?}");
+    }
 }
