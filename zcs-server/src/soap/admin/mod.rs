@@ -96,7 +96,17 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
     if let Some(r) = backup::dispatch(ctx, name, req).await {
         return Some(r);
     }
-    search::dispatch(ctx, name, req).await
+    if let Some(r) = search::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    // An admin request this server does not know: a non-admin learns only that it is
+    // not allowed (Zimbra checks the admin token first); an admin hears it is unknown.
+    if req.ns.as_deref() == Some(super::envelope::NS_ADMIN)
+        && let Err(e) = ctx.admin().await
+    {
+        return Some(Err(e));
+    }
+    None
 }
 
 /// Writes `attrs` as `a n="name"` children of `el`, one per value, skipping hidden
