@@ -1,23 +1,32 @@
-//! urn:zimbraMail SearchRequest for `types=message` (and `conversation`, answered with
-//! one hit per message's conversation): the query in Zimbra's grammar is parsed and
-//! planned by zcs-index; index parts go to the full-text index, the rest is checked
-//! here against each message's metadata. Only the caller's mailbox is searched.
+//! urn:zimbraMail SearchRequest. Mail (`types=message`, `conversation`) is searched by
+//! [`crate::search::search`], contacts, appointments and tasks (`types=contact`,
+//! `appointment`, `task`) by [`crate::search::search_items`]; this module reads the
+//! request (query, sortBy, offset/limit, `cursor`, `fetch`, `calExpandInstStart`/
+//! `calExpandInstEnd`) and shapes the hits as Zimbra does: `m` elements for messages,
+//! `c` elements (with the matching messages inside) for conversations, `cn`, `appt` and
+//! `task` for the rest, each with its sort value in `sf`. Only the target account's
+//! mailbox is searched.
+//!
+//! LIMITATION: the request's `tz` is not read: relative dates resolve in UTC.
 
-use std::collections::{HashMap, HashSet};
+use mail_parser::{MessageParser, PartType};
+use zcs_core::{ItemId, ServiceError, ServiceResult};
+use zcs_index::query::{self, Query};
+use zcs_store::{Mailbox, MessageMeta};
 
-use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
-use zcs_index::query::{self, Comparison, IsFlag, ItemSet, Plan, Query};
-use zcs_store::{Folder, MessageMeta};
-
+use super::contacts::contact_element;
 use super::context::{Ctx, store_fault};
 use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
+use crate::search::{
+    ConvHit, ItemHit, ItemKind, ItemParams, SearchParams, SearchResults, search, search_items,
+};
 
 /// Most hits one page may hold (Zimbra's cap).
 const MAX_LIMIT: i64 = 1000;
-/// Most index hits considered per index part.
-const INDEX_LIMIT: usize = 100_000;
+/// Hits per page when the request names no limit (Zimbra's default).
+const DEFAULT_LIMIT: i64 = 10;
 
 /// Routes SearchRequest; `None` for other names.
 pub(crate) async fn dispatch(
@@ -28,116 +37,7 @@ pub(crate) async fn dispatch(
     if name != "SearchRequest" {
         return None;
     }
-    Some(search(ctx, req).await)
-}
-
-fn cmp<T: PartialOrd>(op: Comparison, a: T, b: T) -> bool {
-    match op {
-        Comparison::Lt => a < b,
-        Comparison::Le => a <= b,
-        Comparison::Gt => a > b,
-        Comparison::Ge => a >= b,
-        _ => a == b,
-    }
-}
-
-/// The folder ids a folder reference names (`in:inbox`, `in:/a/b`), with descendants
-/// when `under`.
-fn resolve_folders(name: &str, folders: &[Folder], under: bool, by_id: bool) -> HashSet<i32> {
-    let mut roots = HashSet::new();
-    if by_id {
-        if let Ok(id) = name.split('/').next().unwrap_or("").parse::<i32>() {
-            roots.insert(id);
-        }
-    } else if let Some(id) = query::system_folder_id(name) {
-        roots.insert(id);
-    } else {
-        let path = if name.starts_with('/') {
-            name.to_string()
-        } else {
-            format!("/{name}")
-        };
-        for f in folders {
-            if f.path.eq_ignore_ascii_case(&path) {
-                roots.insert(f.id.0);
-            }
-        }
-    }
-    if under {
-        let mut grew = true;
-        while grew {
-            grew = false;
-            for f in folders {
-                if roots.contains(&f.parent.0) && roots.insert(f.id.0) {
-                    grew = true;
-                }
-            }
-        }
-    }
-    roots
-}
-
-/// The bit of a flag named in `tag:\\Name`.
-fn flag_bit(name: &str) -> Option<u32> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "flagged" => Flags::FLAGGED,
-        "unread" => Flags::UNREAD,
-        "answered" => Flags::ANSWERED,
-        "forwarded" => Flags::FORWARDED,
-        "draft" => Flags::DRAFT,
-        "sent" => Flags::SENT,
-        _ => return None,
-    })
-}
-
-/// Whether `m` satisfies one structured leaf.
-// LIMITATION: is:tome/fromme and the other address states, priority:, has: objects,
-// text ranges and conv-count are not evaluated here; they match nothing.
-fn state(q: &Query, m: &MessageMeta, folders: &[Folder]) -> bool {
-    let f = m.flags;
-    match q {
-        Query::In(n) => resolve_folders(n, folders, false, false).contains(&m.folder.0),
-        Query::Under(n) => resolve_folders(n, folders, true, false).contains(&m.folder.0),
-        Query::InId(n) => resolve_folders(n, folders, false, true).contains(&m.folder.0),
-        Query::UnderId(n) => resolve_folders(n, folders, true, true).contains(&m.folder.0),
-        Query::Is(flag) => match flag {
-            IsFlag::Anywhere | IsFlag::Local => true,
-            IsFlag::Unread => f.contains(Flags::UNREAD),
-            IsFlag::Read => !f.contains(Flags::UNREAD),
-            IsFlag::Flagged => f.contains(Flags::FLAGGED),
-            IsFlag::Unflagged => !f.contains(Flags::FLAGGED),
-            IsFlag::Draft => f.contains(Flags::DRAFT),
-            IsFlag::Sent => f.contains(Flags::SENT),
-            IsFlag::Received => !f.contains(Flags::SENT),
-            IsFlag::Replied => f.contains(Flags::ANSWERED),
-            IsFlag::Unreplied => !f.contains(Flags::ANSWERED),
-            IsFlag::Forwarded => f.contains(Flags::FORWARDED),
-            IsFlag::Unforwarded => !f.contains(Flags::FORWARDED),
-            IsFlag::Solo => m.conv.0 < 0,
-            _ => false,
-        },
-        Query::Tag(name) => match name.strip_prefix('\\') {
-            Some(flag) => flag_bit(flag).is_some_and(|bit| f.contains(bit)),
-            None => m.tags.iter().any(|t| t.eq_ignore_ascii_case(name)),
-        },
-        Query::Date { op, value, .. } => {
-            let now = chrono::Utc::now().fixed_offset();
-            value
-                .bounds(*op, now)
-                .is_some_and(|b| b.contains(m.internal_date_ms))
-        }
-        Query::Size { op, bytes } => cmp(*op, m.size, *bytes),
-        Query::Item(set) => match set {
-            ItemSet::All => true,
-            ItemSet::None => false,
-            ItemSet::Ids(ids) => ids.contains(&m.id),
-            ItemSet::Range { from, to } => m.id >= *from && m.id <= *to,
-        },
-        Query::Message(id) => m.id == *id,
-        Query::Conv(c) => m.conv.0 == *c,
-        Query::Modseq { op, value } => cmp(*op, m.modseq, *value),
-        _ => false,
-    }
+    Some(search_request(ctx, req).await)
 }
 
 /// Splits `Name <addr>` into (address, personal name).
@@ -189,147 +89,320 @@ pub(crate) fn message_hit(m: &MessageMeta) -> Element {
     el
 }
 
-fn sort_key(sort: &str) -> (&'static str, bool) {
-    let s = sort.to_ascii_lowercase();
-    let asc = s.ends_with("asc");
-    let field = if s.starts_with("subj") {
-        "subj"
-    } else if s.starts_with("name") {
-        "name"
-    } else if s.starts_with("size") {
-        "size"
-    } else if s.starts_with("id") {
-        "id"
-    } else {
-        "date"
-    };
-    (field, asc)
+/// Which hits `fetch=` expands with their headers and body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fetch {
+    None,
+    /// `1`/`first`: the first hit.
+    First,
+    /// `all`/`hits`: every hit.
+    All,
+    /// `u`/`unread`: unread hits; `u1`: the unread ones, or the first when none is.
+    Unread {
+        or_first: bool,
+    },
+    /// An item id: that hit.
+    Item(ItemId),
 }
 
-async fn search(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
-    let mb = ctx.mailbox().await?;
-    let text = req.attr("query").unwrap_or("").trim().to_string();
-    let types = req
-        .attr("types")
-        .unwrap_or("conversation")
-        .to_ascii_lowercase();
-    if !types
-        .split(',')
-        .any(|t| matches!(t.trim(), "message" | "conversation"))
-    {
-        // LIMITATION: contacts, appointments, tasks and documents are not searched.
-        let mut resp = response("SearchResponse", NS_MAIL);
-        resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
-        resp.set_num("offset", 0).set_bool("more", false);
-        return Ok(resp);
+fn parse_fetch(v: Option<&str>) -> Fetch {
+    match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "0" | "none" | "false") => Fetch::None,
+        Some("1" | "first" | "true") => Fetch::First,
+        Some("all" | "hits" | "!") => Fetch::All,
+        Some("u" | "unread") => Fetch::Unread { or_first: false },
+        Some("u1" | "unread-first" | "u!") => Fetch::Unread { or_first: true },
+        Some(other) => other
+            .parse::<i32>()
+            .map_or(Fetch::None, |id| Fetch::Item(ItemId(id))),
     }
-    let conversations = !types.contains("message");
-    let limit = req.int_attr("limit", 10)?.clamp(1, MAX_LIMIT) as usize;
+}
+
+impl Fetch {
+    /// Whether the hit at `pos` of `page` is expanded.
+    fn wants(self, pos: usize, page: &[MessageMeta]) -> bool {
+        let m = &page[pos];
+        let unread = |m: &MessageMeta| m.flags.contains(zcs_core::Flags::UNREAD);
+        match self {
+            Fetch::None => false,
+            Fetch::First => pos == 0,
+            Fetch::All => true,
+            Fetch::Unread { or_first } => {
+                unread(m) || (or_first && pos == 0 && !page.iter().any(unread))
+            }
+            Fetch::Item(id) => m.id == id,
+        }
+    }
+}
+
+/// The kinds a `types=` list asks for: (mail?, conversations?, item kinds).
+fn parse_types(types: &str) -> (bool, bool, Vec<ItemKind>) {
+    let mut mail = false;
+    let mut conv = false;
+    let mut items = Vec::new();
+    for t in types.split(',').map(|t| t.trim().to_ascii_lowercase()) {
+        match t.as_str() {
+            "message" => mail = true,
+            "conversation" => {
+                mail = true;
+                conv = true;
+            }
+            "contact" => items.push(ItemKind::Contact),
+            "appointment" => items.push(ItemKind::Appointment),
+            "task" => items.push(ItemKind::Task),
+            _ => {}
+        }
+    }
+    // Conversations win when both are asked for, as in Zimbra's grouping.
+    (mail, conv, items)
+}
+
+async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let mb = ctx.mailbox().await?;
+    let account = ctx.target_account().await?;
+    let text = req.attr("query").unwrap_or("").trim().to_string();
+    let types = req.attr("types").unwrap_or("conversation").to_string();
+    let (mail, by_conv, kinds) = parse_types(&types);
+    let limit = req.int_attr("limit", DEFAULT_LIMIT)?;
+    let limit = if limit <= 0 {
+        DEFAULT_LIMIT
+    } else {
+        limit.min(MAX_LIMIT)
+    } as usize;
     let offset = req.int_attr("offset", 0)?.max(0) as usize;
 
     let parsed = if text.is_empty() {
         Query::In("inbox".into())
     } else {
-        query::parse(&text)
-            .map_err(|e| ServiceError::new(FaultCode::QueryParseError, e.to_string()))?
+        query::parse(&text).map_err(crate::search::SearchError::Parse)?
     };
-    let sort_by = parsed
-        .sort()
-        .map(str::to_string)
-        .or_else(|| req.attr("sortBy").map(str::to_string))
-        .unwrap_or_else(|| "dateDesc".into());
-    let plan = query::plan(&parsed);
 
-    // Index parts: one search each, run off the async threads.
-    let mut index_hits: HashMap<String, HashSet<ItemId>> = HashMap::new();
-    for q in plan.index_queries() {
-        let key = format!("{q:?}");
-        if index_hits.contains_key(&key) {
-            continue;
-        }
-        let (index, mailbox, q2) = (ctx.svc.index.clone(), mb.id(), q.clone());
-        let ids = tokio::task::spawn_blocking(move || index.search(mailbox, &q2, INDEX_LIMIT))
-            .await
-            .map_err(|e| ServiceError::failure(format!("search task: {e}")))?
-            .map_err(|e| {
-                tracing::warn!(error = %e, "index search failed");
-                ServiceError::failure("search failed")
-            })?;
-        index_hits.insert(key, ids.into_iter().collect());
-    }
-
-    let folders = mb.folders().await.map_err(store_fault)?;
-    let mut matched = Vec::new();
-    for f in &folders {
-        if f.id.0 == folder::ROOT {
-            continue;
-        }
-        for m in mb.messages(f.id).await.map_err(store_fault)? {
-            // Trash and Junk are searched only when the query names them (Zimbra's
-            // default excludes them).
-            if matches!(plan, Plan::All) && matches!(m.folder.0, folder::TRASH | folder::JUNK) {
-                continue;
-            }
-            let ok = plan.matches(
-                &mut |q| {
-                    index_hits
-                        .get(&format!("{q:?}"))
-                        .is_some_and(|s| s.contains(&m.id))
-                },
-                &mut |q| state(q, &m, &folders),
-            );
-            if ok {
-                matched.push(m);
-            }
-        }
-    }
-
-    let (field, asc) = sort_key(&sort_by);
-    matched.sort_by(|a, b| {
-        let o = match field {
-            "subj" => a.subject.to_lowercase().cmp(&b.subject.to_lowercase()),
-            "name" => a.sender.to_lowercase().cmp(&b.sender.to_lowercase()),
-            "size" => a.size.cmp(&b.size),
-            "id" => a.id.cmp(&b.id),
-            _ => a.internal_date_ms.cmp(&b.internal_date_ms),
-        }
-        .then(a.id.cmp(&b.id));
-        if asc { o } else { o.reverse() }
-    });
-    if conversations {
-        // LIMITATION: conversation hits are the newest message of each conversation in
-        // the `m` shape inside a `c` element, without the conversation's own counts.
-        let mut seen = HashSet::new();
-        matched.retain(|m| seen.insert(m.conv.0));
-    }
-
-    let total = matched.len();
-    let mut resp = response("SearchResponse", NS_MAIL);
-    resp.set("sortBy", sort_by.clone());
-    resp.set_num("offset", offset);
-    resp.set_bool("more", offset + limit < total);
-    for m in matched.iter().skip(offset).take(limit) {
-        if conversations {
-            let mut c = Element::new("c");
-            c.set("id", m.conv.0.to_string());
-            c.set_num("n", 1).set_num("d", m.internal_date_ms);
-            let flags = m.flags.to_soap();
-            if !flags.is_empty() {
-                c.set("f", flags);
-            }
-            c.add_text("su", m.subject.clone());
-            c.add_text("fr", m.subject.clone());
-            let mut inner = Element::new("m");
-            inner.set("id", m.id.0.to_string());
-            inner.set("l", m.folder.0.to_string());
-            c.add(inner);
-            resp.add(c);
+    if !mail && !kinds.is_empty() {
+        let window = match (req.attr("calExpandInstStart"), req.attr("calExpandInstEnd")) {
+            (Some(s), Some(e)) => Some((parse_ms(s)?, parse_ms(e)?)),
+            _ => None,
+        };
+        let params = ItemParams {
+            kinds,
+            sort: req.attr("sortBy").map(str::to_string),
+            offset,
+            limit,
+            window,
+            now: chrono::Utc::now().fixed_offset(),
+        };
+        // An empty query over items means every item, not the Inbox.
+        let q = if text.is_empty() {
+            Query::Item(zcs_index::query::ItemSet::All)
         } else {
-            resp.add(message_hit(m));
+            parsed
+        };
+        let r = search_items(&mb, &q, &params).await?;
+        let mut resp = response("SearchResponse", NS_MAIL);
+        resp.set("sortBy", r.sort.clone());
+        resp.set_num("offset", offset);
+        resp.set_bool("more", r.more);
+        for h in &r.hits {
+            resp.add(item_element(h));
+        }
+        ctx.note_change(&mb).await;
+        return Ok(resp);
+    }
+    if !mail {
+        // LIMITATION: documents, wiki pages and other types are not searched.
+        let mut resp = response("SearchResponse", NS_MAIL);
+        resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
+        resp.set_num("offset", 0).set_bool("more", false);
+        return Ok(resp);
+    }
+
+    let mut my_addresses = vec![account.name.clone()];
+    my_addresses.extend(account.attrs.get_all("zimbraMailAlias").iter().cloned());
+    let pref = |name: &str| {
+        account
+            .attrs
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    };
+    let cursor = req.child("cursor");
+    let params = SearchParams {
+        sort: req.attr("sortBy").map(str::to_string),
+        offset,
+        limit,
+        cursor: cursor
+            .and_then(|c| c.attr("id"))
+            .and_then(|id| id.rsplit(':').next()?.trim().parse::<i32>().ok())
+            .map(ItemId),
+        cursor_sort_value: cursor.and_then(|c| c.attr("sortVal")).map(str::to_string),
+        my_addresses,
+        now: chrono::Utc::now().fixed_offset(),
+        include_trash: pref("zimbraPrefIncludeTrashInSearch"),
+        include_junk: pref("zimbraPrefIncludeSpamInSearch"),
+        group_by_conversation: by_conv,
+    };
+    let r = search(&mb, &ctx.svc.index, &parsed, &params).await?;
+    let fetch = parse_fetch(req.attr("fetch"));
+
+    let mut resp = response("SearchResponse", NS_MAIL);
+    resp.set("sortBy", r.sort.as_str());
+    resp.set_num("offset", r.offset);
+    resp.set_bool("more", r.more);
+    if by_conv {
+        for (i, c) in r.convs.iter().enumerate() {
+            resp.add(conv_hit(&r, c, &r.hits[i]));
+        }
+    } else {
+        for (i, m) in r.hits.iter().enumerate() {
+            let mut el = message_hit(m);
+            el.set("sf", r.sort_value(m));
+            if fetch.wants(i, &r.hits) {
+                expand(&mb, m, &mut el).await?;
+            }
+            resp.add(el);
         }
     }
     ctx.note_change(&mb).await;
     Ok(resp)
+}
+
+fn parse_ms(v: &str) -> ServiceResult<i64> {
+    v.trim()
+        .parse()
+        .map_err(|_| ServiceError::invalid_request(format!("not a time in ms: {v}")))
+}
+
+/// A conversation hit: `<c id n u f tn d sf><su/><fr/><e/><m id l f s d sf/>...</c>`.
+fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> Element {
+    let mut el = Element::new("c");
+    el.set("id", c.id.0.to_string());
+    el.set_num("n", c.messages);
+    el.set_num("u", c.unread);
+    let flags = c.flags.to_soap();
+    if !flags.is_empty() {
+        el.set("f", flags);
+    }
+    if !c.tags.is_empty() {
+        el.set("tn", c.tags.join(","));
+    }
+    el.set_num("d", c.date_ms);
+    el.set("sf", r.sort_value(first));
+    for m in &c.matched {
+        let mut inner = Element::new("m");
+        inner.set("id", m.id.0.to_string());
+        inner.set("l", m.folder.0.to_string());
+        let f = m.flags.to_soap();
+        if !f.is_empty() {
+            inner.set("f", f);
+        }
+        inner.set_num("s", m.size);
+        inner.set_num("d", m.internal_date_ms);
+        inner.set("sf", r.sort_value(m));
+        el.add(inner);
+    }
+    if !first.sender.is_empty() {
+        let (addr, name) = split_sender(&first.sender);
+        let e = el.add_new("e");
+        e.set("t", "f").set("a", addr.clone());
+        e.set(
+            "d",
+            name.clone()
+                .unwrap_or_else(|| addr.split('@').next().unwrap_or("").to_string()),
+        );
+        if let Some(n) = name {
+            e.set("p", n);
+        }
+    }
+    el.add_text("su", first.subject.clone());
+    el.add_text("fr", first.subject.clone());
+    el
+}
+
+/// Adds what `fetch=` asks for to a message hit: its To/Cc addresses, Message-ID and
+/// body part (`mp body="1"` with `content`).
+async fn expand(mb: &Mailbox, m: &MessageMeta, el: &mut Element) -> ServiceResult<()> {
+    let raw = mb.read_message(m.id).await.map_err(store_fault)?;
+    let Some(p) = MessageParser::default().parse(&raw) else {
+        return Ok(());
+    };
+    if let Some(mid) = p.message_id() {
+        el.add_text("mid", format!("<{mid}>"));
+    }
+    for (t, list) in [("t", p.to()), ("c", p.cc())] {
+        for a in list.into_iter().flat_map(|l| l.iter()) {
+            let e = el.add_new("e");
+            e.set("t", t);
+            if let Some(addr) = a.address() {
+                e.set("a", addr.to_string());
+            }
+            if let Some(n) = a.name() {
+                e.set("p", n.to_string());
+            }
+        }
+    }
+    let body = p
+        .text_body
+        .first()
+        .copied()
+        .or_else(|| p.html_body.first().copied());
+    if let Some(i) = body
+        && let Some(part) = p.parts.get(i as usize)
+    {
+        let (ct, text) = match &part.body {
+            PartType::Text(t) => ("text/plain", t.to_string()),
+            PartType::Html(t) => ("text/html", t.to_string()),
+            _ => ("text/plain", String::new()),
+        };
+        let mp = el.add_new("mp");
+        mp.set("part", (i.max(1)).to_string())
+            .set("ct", ct)
+            .set("body", "1")
+            .set_num("s", part.len());
+        mp.add_text("content", text);
+    }
+    Ok(())
+}
+
+/// A contact (`cn`), appointment (`appt`) or task (`task`) hit.
+fn item_element(h: &ItemHit) -> Element {
+    match h {
+        ItemHit::Contact(c) => {
+            let mut el = contact_element(c, None, true);
+            el.set("sf", c.id.0.to_string());
+            el
+        }
+        ItemHit::Cal(c, inst) => {
+            let name = if c.kind == zcs_core::ItemKind::Task {
+                "task"
+            } else {
+                "appt"
+            };
+            let mut el = Element::new(name);
+            el.set("id", c.id.0.to_string());
+            el.set("l", c.folder.0.to_string());
+            let f = c.flags.to_soap();
+            if !f.is_empty() {
+                el.set("f", f);
+            }
+            el.set("uid", c.uid.clone());
+            el.set("name", c.summary.clone());
+            if let Some(s) = c.start_ms {
+                el.set_num("d", s);
+                if let Some(e) = c.end_ms.filter(|_| !c.recurring) {
+                    el.set_num("dur", e.saturating_sub(s));
+                }
+            }
+            if c.recurring {
+                el.set("recur", "1");
+            }
+            el.set_num("rev", c.modseq).set_num("ms", c.modseq);
+            if !c.organizer.is_empty() {
+                el.add_new("or").set("a", c.organizer.clone());
+            }
+            for (s, e) in inst {
+                el.add_new("inst").set_num("s", *s).set_num("dur", e - s);
+            }
+            el
+        }
+    }
 }
 
 #[cfg(test)]
@@ -343,7 +416,20 @@ mod tests {
             ("bob@x.test".to_string(), Some("Bob B".to_string()))
         );
         assert_eq!(split_sender("bob@x.test"), ("bob@x.test".to_string(), None));
-        assert_eq!(sort_key("subjAsc"), ("subj", true));
-        assert_eq!(sort_key("dateDesc"), ("date", false));
+    }
+
+    #[test]
+    fn fetch_and_types_are_read() {
+        assert_eq!(parse_fetch(Some("1")), Fetch::First);
+        assert_eq!(parse_fetch(Some("all")), Fetch::All);
+        assert_eq!(parse_fetch(Some("u1")), Fetch::Unread { or_first: true });
+        assert_eq!(parse_fetch(Some("257")), Fetch::Item(ItemId(257)));
+        assert_eq!(parse_fetch(None), Fetch::None);
+        assert_eq!(parse_types("message"), (true, false, vec![]));
+        assert_eq!(parse_types("conversation"), (true, true, vec![]));
+        assert_eq!(
+            parse_types("appointment,task"),
+            (false, false, vec![ItemKind::Appointment, ItemKind::Task])
+        );
     }
 }

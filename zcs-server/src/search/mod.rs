@@ -1,0 +1,335 @@
+//! The search evaluator: runs a query in Zimbra's grammar against one mailbox. Text
+//! parts of the plan go to the full-text index; item state (folders, flags, tags, dates,
+//! sizes, ids, conversations, change numbers) is read from the store's metadata at
+//! search time, so a flag change or a move is visible at once, never waiting for the
+//! index. Then the matches are sorted and one page is cut out.
+//!
+//! This module answers "which items, in which order". Shaping them into SOAP or IMAP
+//! replies is the front end's business. Its parts: `sort` (orders and cursors),
+//! `snapshot` (the cached metadata), `eval` (plans compiled into per-message checks),
+//! `items` (contacts, appointments and tasks, matched in memory) and `multi`
+//! (several mailboxes at once).
+
+mod eval;
+pub mod items;
+mod multi;
+mod snapshot;
+mod sort;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use zcs_core::{FaultCode, Flags, ItemId, ServiceError, folder};
+use zcs_index::query::{self, Plan, Query};
+use zcs_index::{IndexBackend, IndexError, QueryParseError, SearchOrder};
+use zcs_store::{Mailbox, MessageMeta, StoreError};
+
+pub use items::{ItemHit, ItemKind, ItemParams, ItemResults, search_items};
+pub use multi::{MailboxHit, MailboxScope, search_mailboxes};
+pub use sort::SortBy;
+
+use eval::{Context, compile, names_folder, rewrite_me};
+use snapshot::metadata;
+use sort::{cursor_position, sort_messages};
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query text does not follow the grammar (`mail.QUERY_PARSE_ERROR`).
+    #[error("query parse error: {0}")]
+    Parse(#[from] QueryParseError),
+    /// Reading the mailbox's metadata failed.
+    #[error("search: read mailbox: {0}")]
+    Store(#[from] StoreError),
+    /// The full-text index failed.
+    #[error("search: index: {0}")]
+    Index(#[from] IndexError),
+    /// The blocking index task could not run to its end.
+    #[error("search: index task: {0}")]
+    Task(String),
+}
+
+impl SearchError {
+    /// The Zimbra fault code this error is reported as.
+    pub fn fault_code(&self) -> FaultCode {
+        match self {
+            SearchError::Parse(_) => FaultCode::QueryParseError,
+            SearchError::Store(e) => e.fault_code(),
+            SearchError::Index(_) | SearchError::Task(_) => FaultCode::Failure,
+        }
+    }
+}
+
+impl From<SearchError> for ServiceError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Parse(p) => ServiceError::new(FaultCode::QueryParseError, p.to_string()),
+            SearchError::Store(s) => s.into(),
+            other => {
+                tracing::warn!(error = %other, "search failed");
+                ServiceError::failure("search failed")
+            }
+        }
+    }
+}
+
+/// What to search and which page to return.
+#[derive(Clone, Debug)]
+pub struct SearchParams {
+    /// The request's sort order; a `sort:` clause in the query overrides it. Unknown
+    /// names fall back to `dateDesc`.
+    pub sort: Option<String>,
+    /// Matches to skip (after sorting and conversation grouping).
+    pub offset: usize,
+    /// Most hits to return.
+    pub limit: usize,
+    /// Cursor paging: start after this item (a conversation id when grouping) when it
+    /// is among the matches; this overrides `offset`.
+    pub cursor: Option<ItemId>,
+    /// The cursor item's sort value (`cursor sortVal=`, as [`SearchResults::sort_value`]
+    /// printed it): when the cursor item no longer matches (deleted, moved, read), the
+    /// page starts at the first match past this value in the order.
+    pub cursor_sort_value: Option<String>,
+    /// The account's own addresses (name and aliases), for `is:tome`, `is:fromme`, ...
+    pub my_addresses: Vec<String>,
+    /// Clock and zone relative dates (`-1d`, `today`) and calendar days resolve in.
+    pub now: DateTime<FixedOffset>,
+    /// Search Trash even when the query names no folder (`zimbraPrefIncludeTrashInSearch`).
+    pub include_trash: bool,
+    /// Search Junk even when the query names no folder (`zimbraPrefIncludeSpamInSearch`).
+    pub include_junk: bool,
+    /// Keep only the first hit of each conversation (`types=conversation`).
+    pub group_by_conversation: bool,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams {
+            sort: None,
+            offset: 0,
+            limit: 100,
+            cursor: None,
+            cursor_sort_value: None,
+            my_addresses: Vec::new(),
+            now: chrono::Utc::now().fixed_offset(),
+            include_trash: false,
+            include_junk: false,
+            group_by_conversation: false,
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchResults {
+    /// The page, in order.
+    pub hits: Vec<MessageMeta>,
+    /// All matches (after grouping), for counts and `more`.
+    pub total: usize,
+    /// Whether matches remain past this page.
+    pub more: bool,
+    /// The order applied.
+    pub sort: SortBy,
+    /// Index of the first hit of the page among all matches.
+    pub offset: usize,
+    /// With `group_by_conversation`: the conversation each hit stands for, in the same
+    /// order as `hits`; empty otherwise.
+    pub convs: Vec<ConvHit>,
+}
+
+impl SearchResults {
+    /// The value `m` is sorted on in this result's order (`sf=` of a hit, `sortVal=` of
+    /// a cursor).
+    pub fn sort_value(&self, m: &MessageMeta) -> String {
+        sort::sort_value(m, self.sort)
+    }
+}
+
+/// One conversation of a `types=conversation` search, as the metadata describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvHit {
+    /// The conversation id; negative (`-message id`) for a message alone in its own.
+    pub id: ItemId,
+    /// Its messages that match the query, in the result order.
+    pub matched: Vec<MessageMeta>,
+    /// All its messages outside Trash and Junk.
+    pub messages: u32,
+    /// How many of those are unread.
+    pub unread: u32,
+    /// Flags any of its messages carries.
+    pub flags: Flags,
+    /// Tags any of its messages carries, sorted.
+    pub tags: Vec<String>,
+    /// Date of its newest message (ms).
+    pub date_ms: i64,
+}
+
+/// The conversations of `page`, each with its matches and counts over `all`.
+fn conversations(
+    page: &[MessageMeta],
+    matched: &[&MessageMeta],
+    all: &[MessageMeta],
+) -> Vec<ConvHit> {
+    page.iter()
+        .map(|hit| {
+            let members = all.iter().filter(|m| {
+                m.conv == hit.conv && m.folder.0 != folder::TRASH && m.folder.0 != folder::JUNK
+            });
+            let mut c = ConvHit {
+                id: if hit.conv.0 <= 0 {
+                    ItemId(-hit.id.0.abs())
+                } else {
+                    hit.conv
+                },
+                matched: matched
+                    .iter()
+                    .filter(|m| m.conv == hit.conv)
+                    .map(|m| (*m).clone())
+                    .collect(),
+                messages: 0,
+                unread: 0,
+                flags: Flags(0),
+                tags: Vec::new(),
+                date_ms: hit.internal_date_ms,
+            };
+            for m in members {
+                c.messages += 1;
+                if m.flags.contains(Flags::UNREAD) {
+                    c.unread += 1;
+                }
+                c.flags = Flags(c.flags.0 | m.flags.0);
+                c.tags.extend(m.tags.iter().cloned());
+                c.date_ms = c.date_ms.max(m.internal_date_ms);
+            }
+            c.messages = c.messages.max(1);
+            c.tags.sort();
+            c.tags.dedup();
+            c
+        })
+        .collect()
+}
+
+/// Parses `text` and runs it with [`search`].
+///
+/// # Errors
+/// [`SearchError::Parse`] with the position for bad query text; otherwise as [`search`].
+pub async fn search_text(
+    mailbox: &Mailbox,
+    index: &Arc<dyn IndexBackend>,
+    text: &str,
+    params: &SearchParams,
+) -> Result<SearchResults, SearchError> {
+    let q = query::parse(text)?;
+    search(mailbox, index, &q, params).await
+}
+
+/// Runs `query` over the messages of `mailbox`. Costs one read of the mailbox's change
+/// number, a read of its message metadata (one query per folder) unless a snapshot at
+/// that change number is cached, one index search per text part of the plan (off the
+/// async threads), and a sort of the matches.
+///
+/// Semantics: AND/OR as written; NOT is taken over every message of the mailbox (so
+/// `-foo` finds the messages without "foo", including ones the index has not seen).
+/// Without a folder term (`in:`, `under:`, `inid:`, `underid:`, `is:anywhere`), Trash
+/// and Junk are left out unless `params` includes them, as Zimbra does.
+///
+/// # Errors
+/// [`SearchError::Store`] or [`SearchError::Index`] when reading fails.
+pub async fn search(
+    mailbox: &Mailbox,
+    index: &Arc<dyn IndexBackend>,
+    query: &Query,
+    params: &SearchParams,
+) -> Result<SearchResults, SearchError> {
+    let sort = query
+        .sort()
+        .or(params.sort.as_deref())
+        .and_then(SortBy::parse)
+        .unwrap_or_default();
+    let rewritten = rewrite_me(query, &params.my_addresses);
+    let plan = query::plan(&rewritten);
+
+    let snapshot = metadata(mailbox).await?;
+    let (folders, messages) = (&snapshot.folders, &snapshot.messages);
+
+    let hits = run_index_parts(mailbox, index, &plan, messages.len()).await?;
+    let ctx = Context::new(messages, folders, params.now);
+    let node = compile(&plan, &hits, &ctx);
+
+    let any_folder = names_folder(&rewritten);
+    let mut matched: Vec<&MessageMeta> = messages
+        .iter()
+        .filter(|m| {
+            any_folder
+                || (params.include_trash || m.folder.0 != folder::TRASH)
+                    && (params.include_junk || m.folder.0 != folder::JUNK)
+        })
+        .filter(|m| node.matches(m, &ctx))
+        .collect();
+
+    sort_messages(&mut matched, sort);
+    let all_matched = matched.clone();
+    if params.group_by_conversation {
+        let mut seen = HashSet::new();
+        matched.retain(|m| seen.insert(m.conv));
+    }
+
+    let total = matched.len();
+    let offset = match params.cursor {
+        Some(c) => cursor_position(
+            &matched,
+            c,
+            params.cursor_sort_value.as_deref(),
+            sort,
+            params.group_by_conversation,
+        ),
+        None => params.offset,
+    }
+    .min(total);
+    let hits: Vec<MessageMeta> = matched
+        .iter()
+        .skip(offset)
+        .take(params.limit)
+        .map(|m| (*m).clone())
+        .collect();
+    let convs = if params.group_by_conversation {
+        conversations(&hits, &all_matched, messages)
+    } else {
+        Vec::new()
+    };
+    Ok(SearchResults {
+        more: offset + hits.len() < total,
+        hits,
+        total,
+        sort,
+        offset,
+        convs,
+    })
+}
+
+/// Runs each distinct index query of `plan`, keyed by its printed form.
+async fn run_index_parts(
+    mailbox: &Mailbox,
+    index: &Arc<dyn IndexBackend>,
+    plan: &Plan,
+    mailbox_size: usize,
+) -> Result<HashMap<String, HashSet<ItemId>>, SearchError> {
+    let mut out = HashMap::new();
+    for q in plan.index_queries() {
+        let key = q.to_string();
+        if out.contains_key(&key) {
+            continue;
+        }
+        let (index, id, q) = (index.clone(), mailbox.id(), q.clone());
+        // Every match is wanted: the metadata decides the order and the page.
+        let limit = mailbox_size.max(1);
+        let ids = tokio::task::spawn_blocking(move || {
+            index.search_ordered(id, &q, limit, SearchOrder::DateDesc)
+        })
+        .await
+        .map_err(|e| SearchError::Task(e.to_string()))??;
+        out.insert(key, ids.into_iter().collect());
+    }
+    Ok(out)
+}

@@ -1,0 +1,272 @@
+//! Result orders (`SearchRequest sortBy`, the query's `sort:`), the sort itself, and
+//! the sort values cursors carry.
+
+use std::cmp::Ordering;
+
+use zcs_core::{Flags, ItemId};
+use zcs_store::MessageMeta;
+
+/// Result orders of `SearchRequest`'s `sortBy` (and the query's `sort:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortBy {
+    /// Newest first (Zimbra's default).
+    #[default]
+    DateDesc,
+    DateAsc,
+    SubjAsc,
+    SubjDesc,
+    /// By sender (`nameAsc`).
+    NameAsc,
+    NameDesc,
+    /// By recipients (`rcptAsc`).
+    RcptAsc,
+    RcptDesc,
+    SizeAsc,
+    SizeDesc,
+    /// Messages without attachments first (`attachAsc`).
+    AttachAsc,
+    AttachDesc,
+    /// Unflagged first (`flagAsc`).
+    FlagAsc,
+    FlagDesc,
+    /// Low priority first (`priorityAsc`).
+    PriorityAsc,
+    PriorityDesc,
+    /// Unread first (`readAsc`).
+    ReadAsc,
+    ReadDesc,
+    IdAsc,
+    IdDesc,
+    /// `none`: item id order, cheapest.
+    None,
+}
+
+impl SortBy {
+    /// Every order with its Zimbra spelling.
+    pub const ALL: [(SortBy, &'static str); 21] = [
+        (SortBy::DateDesc, "dateDesc"),
+        (SortBy::DateAsc, "dateAsc"),
+        (SortBy::SubjAsc, "subjAsc"),
+        (SortBy::SubjDesc, "subjDesc"),
+        (SortBy::NameAsc, "nameAsc"),
+        (SortBy::NameDesc, "nameDesc"),
+        (SortBy::RcptAsc, "rcptAsc"),
+        (SortBy::RcptDesc, "rcptDesc"),
+        (SortBy::SizeAsc, "sizeAsc"),
+        (SortBy::SizeDesc, "sizeDesc"),
+        (SortBy::AttachAsc, "attachAsc"),
+        (SortBy::AttachDesc, "attachDesc"),
+        (SortBy::FlagAsc, "flagAsc"),
+        (SortBy::FlagDesc, "flagDesc"),
+        (SortBy::PriorityAsc, "priorityAsc"),
+        (SortBy::PriorityDesc, "priorityDesc"),
+        (SortBy::ReadAsc, "readAsc"),
+        (SortBy::ReadDesc, "readDesc"),
+        (SortBy::IdAsc, "idAsc"),
+        (SortBy::IdDesc, "idDesc"),
+        (SortBy::None, "none"),
+    ];
+
+    /// Parses a Zimbra sort name, case-insensitively; `None` for names we do not know.
+    pub fn parse(name: &str) -> Option<SortBy> {
+        SortBy::ALL
+            .iter()
+            .find(|(_, s)| s.eq_ignore_ascii_case(name))
+            .map(|(o, _)| *o)
+    }
+
+    /// The Zimbra spelling (what `SearchResponse sortBy=` echoes).
+    pub fn as_str(self) -> &'static str {
+        SortBy::ALL
+            .iter()
+            .find(|(o, _)| *o == self)
+            .map_or("dateDesc", |(_, s)| s)
+    }
+}
+
+/// Sorts matches; ties break on item id in the same direction, so pages are stable.
+pub(super) fn sort_messages(v: &mut [&MessageMeta], sort: SortBy) {
+    let lower = |s: &str| s.to_lowercase();
+    let prio = |m: &MessageMeta| {
+        if m.flags.contains(Flags::URGENT) {
+            2
+        } else if m.flags.contains(Flags::BULK) {
+            0
+        } else {
+            1
+        }
+    };
+    let bit = |m: &MessageMeta, b: u32| m.flags.contains(b);
+    let key = |a: &MessageMeta, b: &MessageMeta| -> (Ordering, bool) {
+        use SortBy as S;
+        let (o, asc) = match sort {
+            S::DateDesc | S::DateAsc => (
+                a.internal_date_ms.cmp(&b.internal_date_ms),
+                sort == S::DateAsc,
+            ),
+            S::SubjAsc | S::SubjDesc => (
+                lower(&a.subject).cmp(&lower(&b.subject)),
+                sort == S::SubjAsc,
+            ),
+            S::NameAsc | S::NameDesc => {
+                (lower(&a.sender).cmp(&lower(&b.sender)), sort == S::NameAsc)
+            }
+            S::RcptAsc | S::RcptDesc => (
+                lower(&a.recipients).cmp(&lower(&b.recipients)),
+                sort == S::RcptAsc,
+            ),
+            S::SizeAsc | S::SizeDesc => (a.size.cmp(&b.size), sort == S::SizeAsc),
+            S::AttachAsc | S::AttachDesc => (
+                bit(a, Flags::ATTACHED).cmp(&bit(b, Flags::ATTACHED)),
+                sort == S::AttachAsc,
+            ),
+            S::FlagAsc | S::FlagDesc => (
+                bit(a, Flags::FLAGGED).cmp(&bit(b, Flags::FLAGGED)),
+                sort == S::FlagAsc,
+            ),
+            S::PriorityAsc | S::PriorityDesc => (prio(a).cmp(&prio(b)), sort == S::PriorityAsc),
+            // Read sorts unread first when ascending.
+            S::ReadAsc | S::ReadDesc => (
+                bit(b, Flags::UNREAD).cmp(&bit(a, Flags::UNREAD)),
+                sort == S::ReadAsc,
+            ),
+            S::IdAsc | S::None => (Ordering::Equal, true),
+            S::IdDesc => (Ordering::Equal, false),
+        };
+        (o.then(a.id.cmp(&b.id)), asc)
+    };
+    v.sort_by(|a, b| {
+        let (o, asc) = key(a, b);
+        if asc { o } else { o.reverse() }
+    });
+}
+
+/// The value `m` is ordered on under `sort`: a number for dates, sizes and flags, the
+/// lower-cased text for subjects and addresses.
+pub(super) fn sort_value(m: &MessageMeta, sort: SortBy) -> String {
+    use SortBy as S;
+    match sort {
+        S::DateDesc | S::DateAsc => m.internal_date_ms.to_string(),
+        S::SubjAsc | S::SubjDesc => m.subject.to_lowercase(),
+        S::NameAsc | S::NameDesc => m.sender.to_lowercase(),
+        S::RcptAsc | S::RcptDesc => m.recipients.to_lowercase(),
+        S::SizeAsc | S::SizeDesc => m.size.to_string(),
+        S::AttachAsc | S::AttachDesc => u8::from(m.flags.contains(Flags::ATTACHED)).to_string(),
+        S::FlagAsc | S::FlagDesc => u8::from(m.flags.contains(Flags::FLAGGED)).to_string(),
+        S::PriorityAsc | S::PriorityDesc => {
+            if m.flags.contains(Flags::URGENT) {
+                "2".into()
+            } else if m.flags.contains(Flags::BULK) {
+                "0".into()
+            } else {
+                "1".into()
+            }
+        }
+        S::ReadAsc | S::ReadDesc => u8::from(!m.flags.contains(Flags::UNREAD)).to_string(),
+        S::IdAsc | S::IdDesc | S::None => m.id.0.to_string(),
+    }
+}
+
+/// Whether the order runs from small to large values.
+fn ascending(sort: SortBy) -> bool {
+    use SortBy as S;
+    !matches!(
+        sort,
+        S::DateDesc
+            | S::SubjDesc
+            | S::NameDesc
+            | S::RcptDesc
+            | S::SizeDesc
+            | S::AttachDesc
+            | S::FlagDesc
+            | S::PriorityDesc
+            | S::ReadDesc
+            | S::IdDesc
+    )
+}
+
+/// Compares two sort values: as numbers when both are, else as text.
+fn compare_values(a: &str, b: &str) -> Ordering {
+    match (a.parse::<i64>(), b.parse::<i64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Where a page that continues after `cursor` starts in `matched` (sorted by `sort`):
+/// just past the cursor item (or its conversation, when `by_conv`) when it is there;
+/// else past every match whose sort value comes before or at `cursor_value`, ties broken
+/// by item id; else at the start.
+pub(super) fn cursor_position(
+    matched: &[&MessageMeta],
+    cursor: ItemId,
+    cursor_value: Option<&str>,
+    sort: SortBy,
+    by_conv: bool,
+) -> usize {
+    let is_cursor = |m: &MessageMeta| {
+        m.id == cursor || (by_conv && (m.conv == cursor || ItemId(-m.id.0) == cursor))
+    };
+    if let Some(p) = matched.iter().position(|m| is_cursor(m)) {
+        return p + 1;
+    }
+    let Some(value) = cursor_value else {
+        return 0;
+    };
+    let asc = ascending(sort);
+    matched
+        .iter()
+        .position(|m| {
+            let o = compare_values(&sort_value(m, sort), value).then(m.id.cmp(&cursor));
+            if asc {
+                o == Ordering::Greater
+            } else {
+                o == Ordering::Less
+            }
+        })
+        .unwrap_or(matched.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_names_round_trip() {
+        for (s, name) in SortBy::ALL {
+            assert_eq!(SortBy::parse(name), Some(s));
+            assert_eq!(SortBy::parse(&name.to_uppercase()), Some(s));
+            assert_eq!(s.as_str(), name);
+        }
+        assert_eq!(SortBy::parse("bogus"), None);
+    }
+
+    #[test]
+    fn cursor_resumes_past_a_vanished_item() {
+        let msg = |id: i32, date: i64| MessageMeta {
+            id: ItemId(id),
+            folder: ItemId(2),
+            imap_uid: 0,
+            flags: Flags(0),
+            tags: Vec::new(),
+            internal_date_ms: date,
+            size: 0,
+            modseq: 0,
+            blob_digest: String::new(),
+            subject: String::new(),
+            sender: String::new(),
+            recipients: String::new(),
+            message_id: None,
+            conv: ItemId(-id),
+        };
+        let all = [msg(5, 500), msg(4, 400), msg(3, 300), msg(2, 200)];
+        let refs: Vec<&MessageMeta> = all.iter().collect();
+        let s = SortBy::DateDesc;
+        assert_eq!(cursor_position(&refs, ItemId(4), None, s, false), 2);
+        // Item 4 is gone: resume after its date.
+        let gone: Vec<&MessageMeta> = refs.iter().copied().filter(|m| m.id.0 != 4).collect();
+        assert_eq!(cursor_position(&gone, ItemId(4), Some("400"), s, false), 1);
+        assert_eq!(cursor_position(&gone, ItemId(4), None, s, false), 0);
+        assert_eq!(sort_value(&all[0], SortBy::SizeAsc), "0");
+    }
+}
