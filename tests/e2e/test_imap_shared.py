@@ -43,7 +43,7 @@ def test_read_grant_is_read_only_and_others_see_nothing(z):
     assert not bob.list_folders("", "/home/*")
     alice.setacl("INBOX", BOB, "lr")
     acl = dict(alice.getacl("INBOX"))
-    assert acl[BOB.encode()] == b"lr"
+    assert acl[BOB.encode()] == b"lr", acl
     names = [name for _, _, name in bob.list_folders("", "/home/*")]
     assert SHARED in names, names
     assert bob.folder_status(SHARED, ["MESSAGES"])[b"MESSAGES"] == 1

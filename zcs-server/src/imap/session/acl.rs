@@ -9,6 +9,20 @@ use zcs_store::Rights;
 use super::{Handled, Session};
 use crate::imap::response::{Reply, push_mailbox_as, push_string};
 
+/// Appends an RFC 3501 `astring`: a bare atom when it is one (as Zimbra writes
+/// identifiers and rights, and as some clients expect), else a string.
+fn push_astring(out: &mut Vec<u8>, bytes: &[u8]) {
+    let atom = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b));
+    if atom {
+        out.extend_from_slice(bytes);
+    } else {
+        push_string(out, bytes);
+    }
+}
+
 /// Each Zimbra right with the IMAP letters it stands for (RFC 4314 §2.1, RIGHTS=ektx
 /// with the obsolete RFC 2086 `c` and `d` kept for old clients).
 const MAPPING: [(u8, &str); 5] = [
@@ -71,15 +85,15 @@ impl Session {
         let mut rest = Vec::new();
         if !folder.path.starts_with("//") {
             rest.push(b' ');
-            push_string(&mut rest, account.account_name().as_bytes());
+            push_astring(&mut rest, account.account_name().as_bytes());
             rest.push(b' ');
-            push_string(&mut rest, imap_rights(Rights::all()).as_bytes());
+            push_astring(&mut rest, imap_rights(Rights::all()).as_bytes());
         }
         for (who, rights) in grants {
             rest.push(b' ');
-            push_string(&mut rest, who.as_bytes());
+            push_astring(&mut rest, who.as_bytes());
             rest.push(b' ');
-            push_string(&mut rest, imap_rights(rights).as_bytes());
+            push_astring(&mut rest, imap_rights(rights).as_bytes());
         }
         self.acl_line("ACL", mailbox, &rest).await?;
         Ok(Reply::ok("GETACL completed"))
@@ -94,7 +108,7 @@ impl Session {
         };
         let rights = account.my_rights(folder.id).await?;
         let mut rest = vec![b' '];
-        push_string(&mut rest, imap_rights(rights).as_bytes());
+        push_astring(&mut rest, imap_rights(rights).as_bytes());
         self.acl_line("MYRIGHTS", mailbox, &rest).await?;
         Ok(Reply::ok("MYRIGHTS completed"))
     }
@@ -109,7 +123,7 @@ impl Session {
             return Ok(Reply::no("Permission denied").with_code("NOPERM"));
         }
         let mut rest = vec![b' '];
-        push_string(&mut rest, identifier.as_bytes());
+        push_astring(&mut rest, identifier.as_bytes());
         rest.extend_from_slice(b" \"\"");
         for (_, letters) in MAPPING {
             rest.push(b' ');
