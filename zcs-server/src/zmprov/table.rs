@@ -3,7 +3,7 @@
 //! resources, domains, COS, servers, config, distribution lists, rights).
 
 use super::commands::{self, Command};
-use super::{auth, children, lists, loggers, resources};
+use super::{auth, children, lists, loggers, resources, search};
 
 macro_rules! cmd {
     ($long:literal, $short:literal, $min:expr, $max:expr, $f:path, $usage:literal) => {
@@ -166,6 +166,17 @@ pub static COMMANDS: &[Command] = &[
          {[-]right}"),
     cmd!("getGrants", "gg", 3, Some(3), lists::get_grants,
         "-t {dl|group|domain} {target}"),
+    cmd!("searchAccounts", "sa", 1, None, search::search_accounts,
+        "[-v] {ldap-query} [limit {limit}] [offset {offset}] [sortBy {attr}] \
+         [sortAscending 0|1*] [domain {domain}]"),
+    cmd!("searchCalendarResources", "scr", 4, None, search::search_calendar_resources,
+        "[-v] domain attr op value [attr op value...]"),
+    cmd!("searchGal", "sg", 2, None, search::search_gal,
+        "{domain} {name} [limit {limit}] [offset {offset}] [type {all|account|resource|group}]"),
+    cmd!("autoCompleteGal", "acg", 2, None, search::auto_complete_gal,
+        "{domain} {name} [limit {limit}] [type {all|account|resource|group}]"),
+    cmd!("syncGal", "syg", 1, Some(1), search::sync_gal,
+        "{domain}"),
     cmd!("help", "?", 0, Some(1), commands::help,
         "[command]"),
 ];

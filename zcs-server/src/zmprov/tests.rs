@@ -82,7 +82,7 @@ async fn distribution_list_commands() {
     ok(&e, "rdlm l@ex.test b@ex.test").await;
     let err = z(&e, "rdlm l@ex.test b@ex.test").await.unwrap_err();
     assert!(
-        err.starts_with("ERROR: service.INVALID_REQUEST (NO_SUCH_MEMBER"),
+        err.starts_with("ERROR: account.NO_SUCH_MEMBER (NO_SUCH_MEMBER"),
         "{err}"
     );
     ok(&e, "adla l@ex.test team@ex.test").await;
@@ -333,4 +333,69 @@ fn every_command_has_unique_names() {
     ] {
         assert!(super::find_command(short).is_some(), "{short}");
     }
+}
+
+#[tokio::test]
+async fn search_and_gal_commands() {
+    let e = env().await;
+    seed(&e).await;
+    ok(
+        &e,
+        "ma a@ex.test displayName 'Ann Archer' sn Archer givenName Ann",
+    )
+    .await;
+    ok(
+        &e,
+        "ma b@ex.test displayName 'Bob Archer' sn Archer zimbraHideInGal TRUE",
+    )
+    .await;
+    ok(
+        &e,
+        "ccr room@ex.test '' displayName 'Archer Room' zimbraCalResType Location",
+    )
+    .await;
+    assert_eq!(ok(&e, "sa (sn=archer)").await, "a@ex.test\nb@ex.test\n");
+    assert_eq!(
+        ok(
+            &e,
+            "searchAccounts (sn=archer) limit 1 sortBy name sortAscending 0"
+        )
+        .await,
+        "b@ex.test\n"
+    );
+    assert!(
+        ok(&e, "sa -v (givenName=ann)")
+            .await
+            .contains("# name a@ex.test\n")
+    );
+    assert!(
+        z(&e, "sa (sn=archer")
+            .await
+            .unwrap_err()
+            .contains("INVALID_REQUEST")
+    );
+    assert_eq!(
+        ok(
+            &e,
+            "scr ex.test zimbraCalResType eq Location displayName has rch"
+        )
+        .await,
+        "room@ex.test\n"
+    );
+    let sg = ok(&e, "sg ex.test archer").await;
+    assert!(sg.contains("# name a@ex.test\n"), "{sg}");
+    assert!(sg.contains("fullName: Ann Archer\n"), "{sg}");
+    assert!(sg.contains("# name room@ex.test\n"), "{sg}");
+    assert!(!sg.contains("b@ex.test"), "hidden: {sg}");
+    let acg = ok(&e, "acg ex.test an").await;
+    assert!(acg.contains("email: a@ex.test\n"), "{acg}");
+    assert!(!acg.contains("room@"), "{acg}");
+    assert_eq!(
+        ok(&e, "sg ex.test archer type resource")
+            .await
+            .matches("# name")
+            .count(),
+        1
+    );
+    assert!(ok(&e, "syg ex.test").await.contains("# name c@ex.test"));
 }
