@@ -161,7 +161,7 @@ pub fn accepts(q: &SearchQuery, entry: &Entry) -> bool {
     }
     if let Some(d) = &q.domain {
         let d = lower_name(d);
-        if !entry.domain().is_some_and(|ed| lower_name(ed) == d) {
+        if entry.domain().is_none_or(|ed| lower_name(ed) != d) {
             return false;
         }
     }
