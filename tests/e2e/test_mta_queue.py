@@ -83,3 +83,27 @@ def test_trusted_network_relays_without_auth(z, sink):
         s.sendmail("app@remote.test", ["trusted.out@remote.test"], message("from mynetworks"))
     assert sink.wait_messages(before + 1)
     assert sink.messages[-1][1] == ["trusted.out@remote.test"]
+
+
+def test_soap_sendmsg_to_another_domain_goes_out_through_the_queue(z, sink):
+    from soap_util import json_request
+    sink.mode = "ok"
+    before = len(sink.messages)
+    url = f"http://127.0.0.1:{z.http_port}/service/soap"
+    status, js = json_request(url, "AuthRequest", "urn:zimbraAccount",
+                              {"account": {"by": "name", "_content": user("alice")},
+                               "password": {"_content": PASSWORD}})
+    assert status == 200, js
+    token = js["Body"]["AuthResponse"]["authToken"]
+    token = (token[0] if isinstance(token, list) else token)
+    token = token["_content"] if isinstance(token, dict) else token
+    status, js = json_request(url, "SendMsgRequest", "urn:zimbraMail", {"m": {
+        "e": [{"t": "t", "a": "far@remote.test"}, {"t": "c", "a": user("bob")}],
+        "su": "sent over soap", "mp": {"ct": "text/plain", "content": "hello far away"}}},
+        token)
+    assert status == 200, js
+    assert sink.wait_messages(before + 1), "the relay host never got the SOAP message"
+    mail_from, rcpts, data = sink.messages[-1]
+    assert mail_from == user("alice") and rcpts == ["far@remote.test"]
+    assert b"sent over soap" in data
+    assert wait_folder(z, user("bob"), 1), "the local Cc was not delivered"

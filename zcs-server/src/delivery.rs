@@ -68,6 +68,11 @@ impl MailDelivery {
     pub fn set_queue(&self, queue: Queue) {
         let _ = self.queue.set(queue);
     }
+
+    /// The queue mail for other servers goes out through, once the MTA front end set it.
+    pub fn queue(&self) -> Option<&Queue> {
+        self.queue.get()
+    }
 }
 /// The quota delivery enforces for an account with these effective attributes: its
 /// `zimbraMailQuota` in bytes, or 0 (none) when it is unset, unparsable (logged) or

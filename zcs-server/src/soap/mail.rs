@@ -402,8 +402,19 @@ fn header_escape(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
+/// Whether `address` is in a domain this server does not receive mail for.
+async fn is_remote(domains: &crate::mta::policy::DirectoryDomains, address: &str) -> bool {
+    match address.rsplit_once('@') {
+        Some((_, d)) if !d.is_empty() => {
+            !zcs_mta::RecipientPolicy::is_local_domain(domains, d).await
+        }
+        _ => false,
+    }
+}
+
 /// SendMsgRequest `m` with `e t="t|c|b|f" a= [p=]`, `su`, `mp ct=` + `content`: the
-/// message is built, delivered to local recipients and saved in Sent.
+/// message is built, delivered to local recipients, queued for other servers' and saved
+/// in Sent.
 async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
     let account = ctx.target_account().await?;
@@ -470,14 +481,17 @@ async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResu
         return Err(ServiceError::failure("no delivery configured"));
     };
     let mut accepted = Vec::new();
+    let mut remote = Vec::new();
+    let domains = crate::mta::policy::DirectoryDomains::new(ctx.svc.prov.clone());
     for r in &rcpts {
         match delivery.resolve_recipient(r).await {
             RecipientStatus::Local(canonical) => accepted.push(AcceptedRecipient {
                 address: r.clone(),
                 canonical,
             }),
-            // LIMITATION: no outbound MTA queue yet, so non-local recipients cannot be
-            // sent to; the request fails rather than dropping them silently.
+            // A recipient in a domain this server does not receive for goes out through
+            // the MTA queue, as it would from an authenticated submission.
+            RecipientStatus::Unknown if is_remote(&domains, r).await => remote.push(r.clone()),
             _ => {
                 return Err(ServiceError::new(
                     FaultCode::InvalidRequest,
@@ -485,6 +499,16 @@ async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResu
                 ));
             }
         }
+    }
+    if !remote.is_empty() {
+        let Some(queue) = delivery.queue() else {
+            return Err(ServiceError::failure("no mail queue: cannot send to other servers"));
+        };
+        let id = crate::mta::outbound::enqueue(queue, &account.name, &remote, mime.as_bytes())
+            .await
+            .map_err(|e| ServiceError::failure(format!("message not queued: {e}")))?;
+        tracing::info!(account = %account.name, queue_id = %id, rcpts = remote.len(),
+            "message queued for other servers");
     }
     let inbound = InboundMessage {
         id: format!("{:X}", rand::random::<u64>()),
@@ -497,9 +521,11 @@ async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResu
         protocol: zcs_mta::Protocol::Lmtp,
         smtputf8: false,
     };
-    for outcome in delivery.deliver(&inbound).await {
-        if !matches!(outcome, DeliveryOutcome::Delivered) {
-            return Err(ServiceError::failure("delivery failed"));
+    if !inbound.recipients.is_empty() {
+        for outcome in delivery.deliver(&inbound).await {
+            if !matches!(outcome, DeliveryOutcome::Delivered) {
+                return Err(ServiceError::failure("delivery failed"));
+            }
         }
     }
     let sent = mb
