@@ -78,7 +78,9 @@ mod tests {
         a.grant(sent, GranteeType::Domain, "Example.COM", read, "")
             .await
             .expect("grant");
-        c.grant(inbox, GranteeType::All, "", read, "").await.expect("grant");
+        c.grant(inbox, GranteeType::All, "", read, "")
+            .await
+            .expect("grant");
         let mut want = vec![(alice, inbox), (alice, sent), (carol, inbox)];
         want.sort_by_key(|(o, f)| (o.to_string(), f.0));
         let got = store
