@@ -29,11 +29,11 @@ pub mod pop3_backend;
 pub mod privdrop;
 pub mod search;
 pub mod server;
-pub mod spamtrain;
 pub mod soap;
+pub mod spamtrain;
 pub mod tls;
-pub mod zmstat_chart;
 pub mod zmprov;
+pub mod zmstat_chart;
 
 /// A random password of `len` characters from an alphabet without look-alikes
 /// (no 0/O, 1/l/I), for generated admin and localconfig secrets.

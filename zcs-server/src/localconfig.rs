@@ -56,6 +56,13 @@ pub const KEYS: &[KeyDef] = &[
         desc: "SQLite file of mailbox metadata",
     },
     KeyDef {
+        name: "zcs_store_url",
+        default: "",
+        desc: "mailbox metadata database URL (mysql://, postgres://, sqlite:); empty uses \
+               zcs_store_db. Blobs, volumes and the redo log stay local; zmhsm and \
+               zmblobchk work on SQLite only",
+    },
+    KeyDef {
         name: "zcs_store_volume",
         default: "${zimbra_home}/store",
         desc: "primary message volume",

@@ -58,7 +58,10 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
         .get("zimbraRedoLogRolloverFileSizeKB")
         .and_then(|v| v.parse().ok())
         .unwrap_or(StoreOptions::DEFAULT_ROLLOVER_KB);
-    let store = Store::open_with(
+    // zcs_store_url: empty keeps SQLite at zcs_store_db; mysql:// or postgres:// moves
+    // the mailbox metadata to that database (blobs and the redo log stay local).
+    let store = Store::open_url(
+        &lc.get("zcs_store_url").unwrap_or_default(),
         StoreConfig {
             db_path: path("zcs_store_db"),
             blob_root: path("zcs_store_volume"),

@@ -105,9 +105,14 @@ async fn main() {
             accounts.push(store.mailbox(e.id).await.expect("mailbox"));
         }
         let mb = accounts.last().expect("an account");
-        mb.append(ItemId(folder::INBOX), &message(n, args.size_kib), Flags(0), 1)
-            .await
-            .expect("append");
+        mb.append(
+            ItemId(folder::INBOX),
+            &message(n, args.size_kib),
+            Flags(0),
+            1,
+        )
+        .await
+        .expect("append");
     }
     let load = t.elapsed().as_secs_f64();
     let data = du(&paths.store) + du(&paths.db.with_file_name(""));

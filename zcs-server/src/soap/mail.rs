@@ -502,7 +502,9 @@ async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResu
     }
     if !remote.is_empty() {
         let Some(queue) = delivery.queue() else {
-            return Err(ServiceError::failure("no mail queue: cannot send to other servers"));
+            return Err(ServiceError::failure(
+                "no mail queue: cannot send to other servers",
+            ));
         };
         let id = crate::mta::outbound::enqueue(queue, &account.name, &remote, mime.as_bytes())
             .await

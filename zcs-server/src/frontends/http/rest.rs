@@ -413,7 +413,7 @@ async fn export(
     match fmt {
         "rss" => {
             let mut msgs = mb.messages(folder.id).await.map_err(store_err)?;
-            msgs.sort_by(|a, b| b.internal_date_ms.cmp(&a.internal_date_ms));
+            msgs.sort_by_key(|m| std::cmp::Reverse(m.internal_date_ms));
             msgs.truncate(MAX_EXPORT_ITEMS);
             let body = rss(owner, folder, &msgs);
             Ok(respond(
