@@ -272,12 +272,12 @@ impl Session {
         let Some(folder) = self.find_folder(name).await? else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
         };
-        // RFC 4314 §4: a shared folder without the write and delete rights opens
-        // read-only.
+        // RFC 4314 §4: a shared folder with neither the write nor the delete right
+        // opens read-only.
         let rights = account.my_rights(folder.id).await?;
         let read_only = read_only
-            || !rights.contains(zcs_store::Rights::WRITE)
-            || !rights.contains(zcs_store::Rights::DELETE);
+            || !(rights.contains(zcs_store::Rights::WRITE)
+                || rights.contains(zcs_store::Rights::DELETE));
         let mut list = account.messages(folder.id).await?;
         list.sort_by_key(|m| m.uid);
         let max_uid = list.last().map_or(0, |m| m.uid);
