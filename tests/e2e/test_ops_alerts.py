@@ -130,3 +130,32 @@ def test_zmstat_chart_draws_the_csv_files(server, tmp_path):
     server.run("zmstat-chart-config")
     xml = (server.home / "conf" / "zmstat-chart.xml").read_text()
     assert 'infile="proc.csv"' in xml, xml[:300]
+
+
+def test_admin_changes_over_soap_reach_the_audit_log(server):
+    from soap_util import json_request, ssl_context
+    host = server.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
+    url = f"https://127.0.0.1:{server.admin_port}/service/admin/soap"
+    ctx = ssl_context(server.ca_file())
+    status, js = json_request(url, "AuthRequest", "urn:zimbraAdmin",
+                              {"name": f"admin@{host}", "password": server.admin_password},
+                              ctx=ctx)
+    assert status == 200, js
+    t = js["Body"]["AuthResponse"]["authToken"]
+    t = t[0] if isinstance(t, list) else t
+    token = t["_content"] if isinstance(t, dict) else t
+    victim_id = server.zmprov("ga", VICTIM, "zimbraId").stdout.split("zimbraId: ")[1].strip()
+    status, js = json_request(url, "ModifyAccountRequest", "urn:zimbraAdmin",
+                              {"id": victim_id, "_attrs": {"displayName": "Renamed Victim"}},
+                              token, ctx=ctx)
+    assert status == 200, js
+    deadline = time.time() + 10
+    line = ""
+    while time.time() < deadline and not line:
+        audit = (server.home / "log" / "audit.log").read_text(errors="replace")
+        line = next((l for l in audit.splitlines()
+                     if "admin change" in l and "ModifyAccount" in l), "")
+        time.sleep(0.2)
+    assert line, "no audit line for the SOAP ModifyAccount"
+    assert "via=soap" in line and f"admin=admin@{host}" in line and "127.0.0.1" in line, line
+    assert server.admin_password not in line

@@ -146,6 +146,26 @@ pub const KEYS: &[KeyDef] = &[
         desc: "days rolled-over logs (mailbox.log.YYYY-MM-DD, audit.log.*) are kept",
     },
     KeyDef {
+        name: "zcs_imap_max_connections_per_ip",
+        default: "50",
+        desc: "IMAP connections one client address may hold at once (0: no cap)",
+    },
+    KeyDef {
+        name: "zcs_pop3_max_connections_per_ip",
+        default: "50",
+        desc: "POP3 connections one client address may hold at once (0: no cap)",
+    },
+    KeyDef {
+        name: "imap_max_idle_time",
+        default: "60",
+        desc: "seconds an IMAP connection may stay idle before it logs in",
+    },
+    KeyDef {
+        name: "pop3_max_idle_time",
+        default: "60",
+        desc: "seconds a POP3 connection may stay idle before it logs in",
+    },
+    KeyDef {
         name: "zimbra_swatch_notice_user",
         default: "",
         desc: "address the authentication-failure alerts (zmauditwatch) are mailed to; \
