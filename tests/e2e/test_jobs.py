@@ -97,3 +97,28 @@ def test_the_server_runs_the_backups_zmschedulebackup_scheduled(server):
         assert "scheduled backup done" in (server.home / "log" / "mailbox.log").read_text()
     finally:
         server.run("zmschedulebackup", "-F")
+
+
+def test_every_nightly_and_weekly_job_runs_when_its_time_has_passed(server):
+    """Moves every job's last run eight days back: at the next start each daily and
+    weekly job (crontab and zmhsm) has missed its time, runs, and shows its effect."""
+    server.stop()
+    state = server.home / "data" / "jobs.state"
+    names = [l.split("\t")[0] for l in state.read_text().splitlines() if "\t" in l]
+    eight_days_ago = int(time.time()) - 8 * 86400
+    state.write_text("".join(f"{n}\t{eight_days_ago}\n" for n in names))
+    server.start()
+    nightly = ["prune logs", "sweep orphan blobs", "certificate expiry", "zmmaintaintables",
+               "zmdbintegrityreport", "zmtrainsa", "zmtrainsa --cleanup", "zmhsm"]
+    log = server.home / "log" / "mailbox.log"
+    effects = ["blob sweep", "mailbox database statistics refreshed",
+               "database integrity report: no problems"]
+    deadline = time.time() + 60
+    while True:
+        text = log.read_text(errors="replace")
+        missing = [n for n in nightly if f"scheduled job ran job={n} ms=" not in text]
+        missing += [e for e in effects if e not in text]
+        if not missing:
+            break
+        assert time.time() < deadline, f"not run after the clock moved: {missing}"
+        time.sleep(0.5)
