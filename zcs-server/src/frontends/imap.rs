@@ -54,8 +54,8 @@ fn config(ctx: &Context, implicit_tls: bool) -> ImapConfig {
         starttls: if implicit_tls { None } else { ctx.acceptor() },
         cleartext_login: implicit_tls || ctx.server_flag("zimbraImapCleartextLoginEnabled", false),
         max_connections,
-        max_connections_per_ip: lc_number(ctx, "zcs_imap_max_connections_per_ip", 50) as usize,
-        login_timeout: Duration::from_secs(lc_number(ctx, "imap_max_idle_time", 60).max(1)),
+        max_connections_per_ip: ctx.lc_number("zcs_imap_max_connections_per_ip", 50) as usize,
+        login_timeout: Duration::from_secs(ctx.lc_number("imap_max_idle_time", 60).max(1)),
         ..ImapConfig::default()
     }
 }
@@ -96,13 +96,4 @@ fn spawn_imaps(
         shutdown,
         move |tls, peer, rx| imap::serve_connection(tls, peer, config.clone(), backend.clone(), rx),
     )
-}
-
-/// A local-config number, or `default` when unset or unparsable.
-fn lc_number(ctx: &Context, key: &str, default: u64) -> u64 {
-    ctx.subs
-        .lc
-        .get(key)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
 }

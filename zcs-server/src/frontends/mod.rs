@@ -68,6 +68,15 @@ impl Context {
         }
     }
 
+    /// A local-config number, or `default` when the key is unset or not a number.
+    pub fn lc_number(&self, key: &str, default: u64) -> u64 {
+        self.subs
+            .lc
+            .get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    }
+
     /// The MTA queue directory of this home.
     pub fn queue_dir(&self) -> std::path::PathBuf {
         self.home.root().join("data").join("mta").join("queue")

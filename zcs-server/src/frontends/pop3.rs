@@ -55,8 +55,8 @@ fn config(ctx: &Context, implicit_tls: bool) -> Pop3Config {
         cleartext_login: implicit_tls || ctx.server_flag("zimbraPop3CleartextLoginEnabled", false),
         starttls: if implicit_tls { None } else { ctx.acceptor() },
         max_connections,
-        max_connections_per_ip: lc_number(ctx, "zcs_pop3_max_connections_per_ip", 50) as usize,
-        login_timeout: Duration::from_secs(lc_number(ctx, "pop3_max_idle_time", 60).max(1)),
+        max_connections_per_ip: ctx.lc_number("zcs_pop3_max_connections_per_ip", 50) as usize,
+        login_timeout: Duration::from_secs(ctx.lc_number("pop3_max_idle_time", 60).max(1)),
         locks: ctx.pop3_locks.clone(),
         ..Pop3Config::default()
     }
@@ -98,13 +98,4 @@ fn spawn_pop3s(
         shutdown,
         move |tls, peer, rx| pop3::serve_connection(tls, peer, config.clone(), backend.clone(), rx),
     )
-}
-
-/// A local-config number, or `default` when unset or unparsable.
-fn lc_number(ctx: &Context, key: &str, default: u64) -> u64 {
-    ctx.subs
-        .lc
-        .get(key)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
 }
