@@ -211,3 +211,14 @@ Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--zz--\r\n";
         let _ = document_from_message(ItemId(1), &raw);
     }
 }
+
+/// The seed proptest found: a negated phrase matching nothing made tantivy assert.
+#[test]
+fn a_negated_phrase_that_matches_nothing_is_an_answer_not_a_panic() {
+    let q = parse("-content:é東京都").expect("parses");
+    match shared_index().search(MailboxId(1), &q, 10) {
+        Ok(ids) => assert!(ids.len() <= 1),
+        Err(IndexError::Query(_)) => {}
+        Err(e) => panic!("{e}"),
+    }
+}

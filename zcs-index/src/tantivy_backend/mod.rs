@@ -227,27 +227,46 @@ impl IndexBackend for TantivyIndex {
         }
         let q = BooleanQuery::new(clauses);
 
-        let step = IndexError::tantivy("search");
-        let top = TopDocs::with_limit(limit);
-        let addresses: Vec<DocAddress> = match order {
-            SearchOrder::Relevance => searcher
-                .search(&q, &top.order_by_score())
-                .map_err(step)?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect(),
-            SearchOrder::DateDesc | SearchOrder::DateAsc => {
-                let dir = if order == SearchOrder::DateAsc {
-                    Order::Asc
-                } else {
-                    Order::Desc
+        // LIMITATION: tantivy 0.27 asserts inside its exclusion scorer when a negated
+        // phrase matches no document (`-content:"two words"`); the panic is caught here
+        // and the query answered as one the engine cannot run, never a crashed search.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || -> Result<Vec<DocAddress>, IndexError> {
+                let step = IndexError::tantivy("search");
+                let top = TopDocs::with_limit(limit);
+                let addresses: Vec<DocAddress> = match order {
+                    SearchOrder::Relevance => searcher
+                        .search(&q, &top.order_by_score())
+                        .map_err(step)?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect(),
+                    SearchOrder::DateDesc | SearchOrder::DateAsc => {
+                        let dir = if order == SearchOrder::DateAsc {
+                            Order::Asc
+                        } else {
+                            Order::Desc
+                        };
+                        searcher
+                            .search(&q, &top.order_by_fast_field::<i64>(schema::DATE, dir))
+                            .map_err(step)?
+                            .into_iter()
+                            .map(|(_, a)| a)
+                            .collect()
+                    }
                 };
-                searcher
-                    .search(&q, &top.order_by_fast_field::<i64>(schema::DATE, dir))
-                    .map_err(step)?
-                    .into_iter()
-                    .map(|(_, a)| a)
-                    .collect()
+
+                Ok(addresses)
+            },
+        ));
+        let addresses = match run {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(IndexError::Query(
+                    "this query cannot be run by the search engine (a negated phrase); \
+                     rephrase it"
+                        .into(),
+                ));
             }
         };
 
