@@ -71,6 +71,10 @@ def zcs(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("zcs-home"))
     z.init()
     z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
+    # The corpus holds distinct messages that share a Message-ID; this suite checks that
+    # every accepted message comes back byte-identical, so Zimbra's duplicate suppression
+    # (tested in test_mta_policy.py) is off here.
+    z.zmprov("mcf", "zimbraMessageIdDedupeCacheSize", "0")
     z.start()
     yield z
     z.stop()
