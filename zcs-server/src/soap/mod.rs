@@ -17,6 +17,7 @@ mod calendar;
 mod contacts;
 mod context;
 mod conv;
+mod dl;
 mod folders;
 mod gal;
 mod mail;
@@ -183,8 +184,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
                 Some(r) => Some(r),
                 None => match gal::dispatch(ctx, name, req).await {
                     Some(r) => Some(r),
-                    // GetShareInfoRequest is an account request served by `share`.
-                    None => share::dispatch(ctx, name, req).await,
+                    None => match dl::dispatch(ctx, name, req).await {
+                        Some(r) => Some(r),
+                        // GetShareInfoRequest is an account request served by `share`.
+                        None => share::dispatch(ctx, name, req).await,
+                    },
                 },
             },
             NS_MAIL => mail_dispatch(ctx, name, req).await,
