@@ -57,7 +57,9 @@ impl Provisioning {
     ///    refuses or is unreachable, the internal one is tried if the domain sets
     ///    `zimbraAuthFallbackToLocal TRUE` or the account is an admin. A wrong password
     ///    is recorded for lockout (`zimbraPasswordLockout*`) and gives
-    ///    `account.AUTH_FAILED`.
+    ///    `account.AUTH_FAILED`; over a protocol listed in
+    ///    `zimbraPasswordLockoutSuppressionProtocols`, a wrong password already counted
+    ///    is not counted again (`suppress`).
     /// 4. Only after a right password does the status count, so a wrong password never
     ///    reveals whether the account exists or its status: `maintenance` gives
     ///    `account.MAINTENANCE_MODE`; `locked`, `closed`, `lockout` and `pending` (of the
@@ -73,8 +75,6 @@ impl Provisioning {
     /// # Errors
     /// `account.AUTH_FAILED`, `account.MAINTENANCE_MODE`, `account.CHANGE_PASSWORD`;
     /// `service.FAILURE` when the directory fails.
-    // LIMITATION: zimbraPasswordLockoutSuppression* (forgiving repeats of one wrong
-    // password) is not applied.
     pub async fn authenticate(
         &self,
         name: &str,
@@ -97,7 +97,8 @@ impl Provisioning {
             .await
         {
             let locked = if e.code == FaultCode::AuthFailed {
-                self.lockout_record_failure(&actx).await?
+                self.lockout_record_failed_password(&actx, password, &ctx.protocol)
+                    .await?
             } else {
                 false
             };
@@ -124,6 +125,7 @@ impl Provisioning {
             return Err(fault);
         }
         self.lockout_clear(&acct).await?;
+        self.lockout_forget_failed_passwords(acct.id);
 
         let must_change = acct
             .attrs

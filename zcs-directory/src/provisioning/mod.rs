@@ -11,6 +11,7 @@
 
 mod accounts;
 pub mod acl;
+mod caching;
 pub mod children;
 mod domains;
 pub mod gal;
@@ -24,6 +25,8 @@ pub mod policy;
 pub mod preauth;
 pub mod resolve;
 mod resources;
+pub mod subscription;
+pub mod suppress;
 
 use std::sync::Arc;
 
@@ -52,14 +55,17 @@ pub const GLOBAL_CONFIG_NAME: &str = "";
 
 /// Provisioning over a directory, with the authentication mechanisms logins use.
 ///
-/// Cheap to share behind an `Arc`; every call goes to the directory (no cache yet).
-// LIMITATION: no entry cache in front of the directory, so `flushCache` has nothing to do
-// and every lookup is a database read.
+/// Cheap to share behind an `Arc`. Every call goes to the directory, through the entry
+/// cache when [`Provisioning::with_cache`] put one in front of it.
 #[derive(Clone)]
 pub struct Provisioning {
     dir: Arc<dyn Directory>,
     auth: AuthRegistry,
     local_server: Option<String>,
+    /// The cache `dir` goes through, when there is one (for `flushCache`).
+    cache: Option<Arc<crate::cache::CachedDirectory>>,
+    /// Recent wrong passwords per account (`zimbraPasswordLockoutSuppression*`).
+    failed_passwords: Arc<suppress::FailedPasswords>,
 }
 
 impl std::fmt::Debug for Provisioning {
@@ -85,6 +91,8 @@ impl Provisioning {
             dir,
             auth,
             local_server: None,
+            cache: None,
+            failed_passwords: Arc::default(),
         }
     }
 
