@@ -20,6 +20,7 @@ use zcs_store::{FileBlobStore, VolumeType};
 use crate::catalog::{self, AccountRecord, Catalog, INCOMPLETE, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::progress::Progress;
+use crate::zipblobs::{BlobPackaging, Packed, ZipPacker};
 use crate::{BackupPaths, redo_io};
 
 /// Which accounts and how.
@@ -44,6 +45,9 @@ pub struct BackupOptions {
     /// `--exclude-search-index` (`zimbraBackupSkipSearchIndex`): recorded in the
     /// catalog. LIMITATION: the index is never in a session yet (restores reindex).
     pub exclude_search_index: bool,
+    /// How blobs are kept: individual files (default, `--noZip`), or zip files per
+    /// account (`--zipStore`, `-z`), see [`crate::zipblobs`].
+    pub packaging: BlobPackaging,
     /// Test seam for "disk full": the bytes the session may write before every write
     /// fails with `ENOSPC`, as a full backup disk would. `None` in production.
     pub space_limit: Option<u64>,
@@ -277,12 +281,19 @@ enum Placed {
     Gone,
 }
 
-/// Places the blob `digest` into the session's blob directory exactly as the volume
-/// stores it (a gzip file stays gzip, so the bytes are the volume's): a hard link when
-/// both are on one file system, else a copy.
+/// Where a session puts blobs: the blob directory, or a zip and the digests already
+/// packed in this session.
+enum Sink<'a> {
+    Files(&'a FileBlobStore),
+    Zip(&'a mut ZipPacker, &'a mut Packed),
+}
+
+/// Places the blob `digest` into the session: into its blob directory exactly as the
+/// volume stores it (a gzip file stays gzip, so the bytes are the volume's; a hard link
+/// when both are on one file system, else a copy), or its raw bytes into a zip.
 fn place_blob(
     live: &LiveBlobs,
-    dest: &FileBlobStore,
+    sink: Sink<'_>,
     digest: &str,
     opts: &BackupOptions,
     budget: &Budget,
@@ -293,6 +304,23 @@ fn place_blob(
     if secondary && opts.exclude_hsm_blobs {
         return Ok(Placed::Skipped);
     }
+    let dest = match sink {
+        Sink::Files(d) => d,
+        Sink::Zip(packer, packed) => {
+            if packed.contains(digest) {
+                return Ok(Placed::Stored);
+            }
+            let raw = match read_volume_blob(&src, gz) {
+                Ok(raw) => raw,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Placed::Gone),
+                Err(e) => return Err(BackupError::io("read blob", &src, e)),
+            };
+            budget.charge(raw.len() as u64, &src)?;
+            packer.add(digest, &raw)?;
+            packed.insert(digest.to_string());
+            return Ok(Placed::Stored);
+        }
+    };
     let dst = if gz {
         dest.compressed_path_for(digest)
     } else {
@@ -311,6 +339,18 @@ fn place_blob(
         std::fs::copy(&src, &dst).map_err(|e| BackupError::io("copy blob", &src, e))?;
     }
     Ok(Placed::Stored)
+}
+
+/// The raw bytes of a volume's blob file (gunzipped when `gz`).
+fn read_volume_blob(path: &Path, gz: bool) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let bytes = std::fs::read(path)?;
+    if !gz {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 fn account_entries(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
@@ -416,17 +456,24 @@ async fn full_backup_inner(
     let mut records = Vec::new();
     let mut warnings = Vec::new();
     let mut placed = 0u64;
+    let mut packed = Packed::new();
     for entry in &accounts {
         check_abort(&paths.target, &label)?;
         let id = entry.id.to_string();
         let mailbox = snap.mailboxes.iter().find(|m| m.account == id);
         let mut blobs = 0;
+        let adir = catalog::account_dir(&building.tmp, &id);
+        let mut packer = ZipPacker::new(&adir.join("blobs"), opts.packaging);
         if let Some(mb) = mailbox.filter(|_| !opts.exclude_blobs) {
             for d in transfer::mailbox_blobs(&db_copy, mb.id)
                 .await
                 .step("list blobs")?
             {
-                match place_blob(&live, &blobs_dir, &d, opts, &budget)? {
+                let sink = match opts.packaging {
+                    BlobPackaging::Files => Sink::Files(&blobs_dir),
+                    _ => Sink::Zip(&mut packer, &mut packed),
+                };
+                match place_blob(&live, sink, &d, opts, &budget)? {
                     Placed::Stored => {
                         placed += 1;
                         blobs += 1;
@@ -446,7 +493,7 @@ async fn full_backup_inner(
             last_redo_seq: mailbox.map(|m| m.last_redo_seq).unwrap_or(0),
             blobs,
         };
-        let adir = catalog::account_dir(&building.tmp, &id);
+        packer.finish()?;
         budget.charge(4096, &adir)?;
         catalog::write_json(
             &adir.join("account.json"),
@@ -600,12 +647,18 @@ async fn incremental_backup_inner(
     let budget = Budget::new(opts.space_limit);
     let mut placed = 0;
     let mut warnings = Vec::new();
+    let mut packer = ZipPacker::new(&building.tmp.join("blobs"), opts.packaging);
+    let mut packed = Packed::new();
     for (i, r) in records.iter().enumerate() {
         if i % 1000 == 0 {
             check_abort(&paths.target, &label)?;
         }
         if let Some(d) = transfer::op_blob(&r.op).filter(|_| !opts.exclude_blobs) {
-            match place_blob(&live_blobs, &blobs_dir, d, opts, &budget)? {
+            let sink = match opts.packaging {
+                BlobPackaging::Files => Sink::Files(&blobs_dir),
+                _ => Sink::Zip(&mut packer, &mut packed),
+            };
+            match place_blob(&live_blobs, sink, d, opts, &budget)? {
                 Placed::Stored => placed += 1,
                 Placed::Skipped => {}
                 Placed::Gone => {
@@ -615,6 +668,7 @@ async fn incremental_backup_inner(
         }
         progress.step("record");
     }
+    packer.finish()?;
     redo_io::write_records(&building.tmp.join("redo").join("records.log"), &records)?;
     let redo_to = records.last().map(|r| r.seq).unwrap_or(prev);
     let cat = Catalog {

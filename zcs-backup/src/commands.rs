@@ -70,14 +70,38 @@ pub struct BackupArgs {
     #[arg(long = "delete")]
     pub delete: Option<String>,
     /// Leave blobs out (as `zimbraBackupSkipBlobs`).
-    #[arg(long = "exclude-blobs")]
+    #[arg(long = "exclude-blobs", alias = "excludeBlobs")]
     pub exclude_blobs: bool,
     /// Leave out blobs on secondary (HSM) volumes (as `zimbraBackupSkipHsmBlobs`).
-    #[arg(long = "exclude-hsm-blobs")]
+    #[arg(long = "exclude-hsm-blobs", alias = "excludeHsmBlobs")]
     pub exclude_hsm_blobs: bool,
     /// Leave the search index out (as `zimbraBackupSkipSearchIndex`).
-    #[arg(long = "exclude-search-index")]
+    #[arg(long = "exclude-search-index", alias = "excludeSearchIndex")]
     pub exclude_search_index: bool,
+    /// Blobs in deflate-compressed zip files, one per account (ignored with
+    /// `--zipStore`).
+    #[arg(short = 'z', long = "zip")]
+    pub zip: bool,
+    /// Blobs in uncompressed zip files, one per account.
+    #[arg(long = "zipStore")]
+    pub zip_store: bool,
+    /// Blobs as individual files (the default here: hard-linked from the volumes when
+    /// the target shares their file system).
+    #[arg(long = "noZip", conflicts_with_all = ["zip", "zip_store"])]
+    pub no_zip: bool,
+}
+
+impl BackupArgs {
+    /// The blob packaging asked for: `--zipStore` wins over `-z`; files by default.
+    pub fn packaging(&self) -> crate::BlobPackaging {
+        if self.zip_store {
+            crate::BlobPackaging::ZipStore
+        } else if self.zip {
+            crate::BlobPackaging::Zip
+        } else {
+            crate::BlobPackaging::Files
+        }
+    }
 }
 
 /// Whether the global config sets `attr` TRUE.
@@ -113,6 +137,7 @@ pub async fn backup(
             || config_flag(dir, "zimbraBackupSkipHsmBlobs").await,
         exclude_search_index: args.exclude_search_index
             || config_flag(dir, "zimbraBackupSkipSearchIndex").await,
+        packaging: args.packaging(),
         space_limit: None,
     };
     let rep = match (args.full, args.incremental) {

@@ -12,6 +12,7 @@
 //!     sys/directory.json               every directory entry, backend-neutral
 //!     accounts/<id prefix>/<zimbraId>/account.json   the account's entry and mailbox
 //!     blobs/                           message blobs, each stored once per session
+//!     accounts/<p>/<zimbraId>/blobs/blobs-1.zip   instead, with --zipStore or -z
 //! sessions/incr-YYYYMMDD.HHMMSS.mmm/   an incremental: redo/records.log + its blobs
 //! sessions/<label>.incomplete/         a session being written (never read as complete)
 //! ```
@@ -29,6 +30,7 @@ pub mod redo_io;
 pub mod restore;
 pub mod retention;
 pub mod schedule;
+pub mod zipblobs;
 
 use std::path::PathBuf;
 
@@ -36,6 +38,7 @@ pub use backup::{BackupOptions, BackupReport, full_backup, incremental_backup};
 pub use catalog::{Catalog, SessionKind};
 pub use error::BackupError;
 pub use restore::{RestoreOptions, RestoreReport, restore};
+pub use zipblobs::BlobPackaging;
 
 /// Where a server's data lives and where backups go.
 #[derive(Clone, Debug)]

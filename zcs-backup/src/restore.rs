@@ -12,12 +12,13 @@ use std::sync::Arc;
 use zcs_core::{Entry, EntryKind, ZimbraId};
 use zcs_directory::{Directory, EntryKey};
 use zcs_store::redo::{RedoOp, RedoRecord};
-use zcs_store::{BlobStore, FileBlobStore, Store, StoreError};
+use zcs_store::{BlobStore, Store};
 
 use crate::backup::AccountFile;
 use crate::catalog::{self, Session, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::progress::Progress;
+use crate::zipblobs::SessionBlobs;
 use crate::{BackupPaths, redo_io};
 
 /// What to restore and how (`zmrestore` / `zmrestoreoffline` options).
@@ -131,57 +132,6 @@ pub fn choose_chain(target: &std::path::Path, opts: &RestoreOptions) -> Result<C
     })
 }
 
-/// Blobs read from several session blob directories, first hit wins.
-struct SessionBlobs(Vec<FileBlobStore>);
-
-impl SessionBlobs {
-    /// The raw bytes of `digest` from the first session holding it (a gzip copy, kept
-    /// as the volume stored it, is decompressed).
-    fn read(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        use std::io::Read;
-        for b in &self.0 {
-            if b.contains(digest) {
-                return b.get(digest).map(Some);
-            }
-            let gz = b.compressed_path_for(digest)?;
-            if let Ok(bytes) = std::fs::read(&gz) {
-                let mut out = Vec::new();
-                flate2::read::GzDecoder::new(bytes.as_slice())
-                    .read_to_end(&mut out)
-                    .map_err(|e| {
-                        StoreError::Corrupt(format!("{} does not decompress: {e}", gz.display()))
-                    })?;
-                return Ok(Some(out));
-            }
-        }
-        Ok(None)
-    }
-}
-
-impl BlobStore for SessionBlobs {
-    fn put(&self, _digest: &str, _raw: &[u8]) -> Result<bool, StoreError> {
-        Err(StoreError::InvalidRequest(
-            "backup blobs are read-only".into(),
-        ))
-    }
-    fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
-        self.read(digest)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "blob {digest} is not in the backup (taken without blobs, or damaged) \
-                 and not on this server's volumes"
-            ))
-        })
-    }
-    fn contains(&self, digest: &str) -> bool {
-        self.0
-            .iter()
-            .any(|b| b.contains(digest) || b.compressed_path_for(digest).is_ok_and(|p| p.is_file()))
-    }
-    fn remove(&self, _digest: &str) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-}
-
 fn directory_of(session: &Session) -> Result<Vec<Entry>, BackupError> {
     catalog::read_json(&session.dir.join("sys").join("directory.json"))
 }
@@ -270,14 +220,9 @@ pub async fn restore(
         )));
     }
 
-    let mut blob_dirs = vec![FileBlobStore::new(chain.full.dir.join("blobs"))];
-    blob_dirs.extend(
-        chain
-            .incrs
-            .iter()
-            .map(|s| FileBlobStore::new(s.dir.join("blobs"))),
-    );
-    let blobs: Arc<dyn BlobStore> = Arc::new(SessionBlobs(blob_dirs));
+    let mut session_dirs = vec![chain.full.dir.as_path()];
+    session_dirs.extend(chain.incrs.iter().map(|s| s.dir.as_path()));
+    let blobs: Arc<dyn BlobStore> = Arc::new(SessionBlobs::open(&session_dirs)?);
     let db_copy = chain.full.dir.join("sys").join("mailbox.db");
 
     let mut progress = Progress::new("zmrestore", targets.len() as u64, opts.quiet);
