@@ -152,6 +152,47 @@ struct StoreImapSession {
     subscriptions: Arc<Subscriptions>,
 }
 
+/// Whether the account `id` may still hold a protocol session: it exists, its
+/// `zimbraAccountStatus` is `active` or `lockout` (a lockout only stops new password
+/// logins), and none of `switches` is FALSE in its effective attributes (COS applied).
+/// Deleted, locked, closed, pending and maintenance accounts are not. A directory that
+/// cannot answer does not end sessions (true), so an LDAP hiccup does not log everyone
+/// out. Shared by the IMAP and POP3 backends.
+pub(crate) async fn session_still_allowed(
+    prov: &Provisioning,
+    id: zcs_core::ZimbraId,
+    name: &str,
+    switches: &[&str],
+) -> bool {
+    let entry = match prov.find_account(&id.to_string()).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return false,
+        Err(e) => {
+            tracing::warn!(account = %name, error = %e, "account status not checked");
+            return true;
+        }
+    };
+    let status = entry
+        .attrs
+        .get("zimbraAccountStatus")
+        .unwrap_or("active")
+        .to_ascii_lowercase();
+    if !matches!(status.as_str(), "active" | "lockout") {
+        return false;
+    }
+    match prov.effective_account_attrs(&entry).await {
+        Ok(effective) => !switches.iter().any(|attr| {
+            effective
+                .get(attr)
+                .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
+        }),
+        Err(e) => {
+            tracing::warn!(account = %name, error = %e, "account features not checked");
+            true
+        }
+    }
+}
+
 pub(crate) fn backend_error(e: StoreError) -> BackendError {
     match e {
         StoreError::NoSuchFolder(_) | StoreError::NoSuchMessage(_) | StoreError::NoSuchTag(_) => {
@@ -535,29 +576,17 @@ impl ImapSession for StoreImapSession {
         ))
     }
 
-    /// The account still exists and is `active` (or only locked out of password
-    /// logins, `lockout`); a directory that cannot answer does not end sessions.
+    /// The account still exists, is `active` (or only locked out of password logins,
+    /// `lockout`) and still has IMAP (`zimbraImapEnabled`, `zimbraPrefImapEnabled`);
+    /// a directory that cannot answer does not end sessions.
     async fn still_allowed(&self) -> bool {
-        match self
-            .prov
-            .find_account(&self.mailbox.account().to_string())
-            .await
-        {
-            Ok(Some(entry)) => matches!(
-                entry
-                    .attrs
-                    .get("zimbraAccountStatus")
-                    .unwrap_or("active")
-                    .to_ascii_lowercase()
-                    .as_str(),
-                "active" | "lockout"
-            ),
-            Ok(None) => false,
-            Err(e) => {
-                tracing::warn!(account = %self.name, error = %e, "account status not checked");
-                true
-            }
-        }
+        session_still_allowed(
+            &self.prov,
+            self.mailbox.account(),
+            &self.name,
+            &["zimbraImapEnabled", "zimbraPrefImapEnabled"],
+        )
+        .await
     }
 
     async fn my_rights(&self, folder: ItemId) -> BackendResult<Rights> {

@@ -102,6 +102,7 @@ impl Pop3Backend for StorePop3Backend {
             Pop3AuthError::Unavailable("mailbox unavailable".into())
         })?;
         Ok(Arc::new(StoreMaildrop {
+            prov: self.prov.clone(),
             key: account.id.to_string(),
             name: account.name,
             mailbox,
@@ -115,6 +116,7 @@ impl Pop3Backend for StorePop3Backend {
 
 /// One logged-in account's maildrop.
 struct StoreMaildrop {
+    prov: Arc<Provisioning>,
     key: String,
     name: String,
     mailbox: Mailbox,
@@ -213,6 +215,18 @@ impl Pop3Maildrop for StoreMaildrop {
         // IMAP sessions of the account (IDLE) learn of it at once.
         crate::notify::publish(self.mailbox.account());
         done
+    }
+
+    /// The account still exists, is active (or only `lockout`), and POP3 is still
+    /// enabled for it (`zimbraPop3Enabled`, `zimbraPrefPop3Enabled`).
+    async fn still_allowed(&self) -> bool {
+        crate::imap_backend::session_still_allowed(
+            &self.prov,
+            self.mailbox.account(),
+            &self.name,
+            &["zimbraPop3Enabled", "zimbraPrefPop3Enabled"],
+        )
+        .await
     }
 }
 

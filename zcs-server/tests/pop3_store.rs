@@ -91,6 +91,8 @@ async fn fixture() -> Fixture {
     let (tx, rx) = watch::channel(false);
     let config = Pop3Config {
         auth_failure_delay: Duration::from_millis(10),
+        // Every command re-checks the account, so changes below apply at once.
+        account_check_interval: Duration::ZERO,
         ..Pop3Config::default()
     };
     tokio::spawn(serve(listener, config, backend, rx));
@@ -258,6 +260,56 @@ async fn account_settings_shape_the_maildrop() {
     }
     let (_, r) = Client::login(f.addr).await;
     assert!(r.starts_with("+OK"), "{r}");
+}
+
+/// A session whose account is locked, closed, put in maintenance, loses POP3 or is
+/// deleted mid-session gets `-ERR [SYS/PERM]` at its next command and is closed; its
+/// deletion marks are never applied.
+#[tokio::test]
+async fn account_changes_end_open_sessions() {
+    let f = fixture().await;
+    let changes: [(&str, &str, &str); 5] = [
+        ("zimbraAccountStatus", "locked", "active"),
+        ("zimbraAccountStatus", "closed", "active"),
+        ("zimbraAccountStatus", "maintenance", "active"),
+        ("zimbraPop3Enabled", "FALSE", "TRUE"),
+        ("zimbraPrefPop3Enabled", "FALSE", "TRUE"),
+    ];
+    for (attr, bad, good) in changes {
+        let (mut c, r) = Client::login(f.addr).await;
+        assert!(r.starts_with("+OK maildrop has 4 messages"), "{attr}: {r}");
+        assert!(c.cmd("DELE 1").await.starts_with("+OK"));
+        set(&f.prov, attr, bad).await;
+        let r = c.cmd("QUIT").await;
+        assert_eq!(
+            r, "-ERR [SYS/PERM] account is no longer available",
+            "{attr}"
+        );
+        let mut rest = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(5), c.r.read_line(&mut rest))
+            .await
+            .expect("closed in time")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "{attr}: connection closed, got {rest:?}");
+        set(&f.prov, attr, good).await;
+        assert_eq!(
+            f.mailbox
+                .messages(ItemId(folder::INBOX))
+                .await
+                .unwrap()
+                .len(),
+            4,
+            "{attr}: no deletion applied"
+        );
+    }
+    // A command other than QUIT is refused the same way.
+    let (mut c, _) = Client::login(f.addr).await;
+    assert!(c.cmd("STAT").await.starts_with("+OK 4"));
+    f.prov.delete_account(USER).await.expect("delete account");
+    assert_eq!(
+        c.cmd("STAT").await,
+        "-ERR [SYS/PERM] account is no longer available"
+    );
 }
 
 #[tokio::test]

@@ -96,4 +96,14 @@ pub trait Pop3Maildrop: Send + Sync {
     /// `zimbraPrefPop3DeleteOption`). Called once, in the UPDATE state after QUIT, never
     /// after a dropped connection. Ids already gone are ignored.
     async fn delete(&self, ids: &[ItemId]) -> Pop3Result<()>;
+
+    /// Whether the account may still use POP3: it exists, is neither locked, closed
+    /// nor in maintenance, and POP3 is still enabled for it (`zimbraPop3Enabled`,
+    /// `zimbraPrefPop3Enabled`). A logged-in session asks now and then
+    /// ([`crate::pop3::Pop3Config::account_check_interval`]) and before QUIT; when it
+    /// may not, the command is refused with `-ERR [SYS/PERM]` and the connection closed
+    /// without entering UPDATE, so no deletion is applied. Default: true.
+    async fn still_allowed(&self) -> bool {
+        true
+    }
 }

@@ -69,6 +69,10 @@ pub struct Pop3Config {
     /// (`zimbraPop3CleartextLoginEnabled`; must be true on an implicit-TLS port). When
     /// false, CAPA omits USER and SASL and logins are refused until STLS succeeds.
     pub cleartext_login: bool,
+    /// How often a logged-in session checks that its account may still use POP3
+    /// ([`Pop3Maildrop::still_allowed`]); QUIT always checks first. Zero: before every
+    /// command.
+    pub account_check_interval: Duration,
     /// The maildrop locks; listeners sharing a clone of the same table exclude each
     /// other's sessions on one account.
     pub locks: MaildropLocks,
@@ -102,6 +106,7 @@ impl Default for Pop3Config {
             max_connections_per_ip: 50,
             shutdown_grace: Duration::from_secs(10),
             cleartext_login: true,
+            account_check_interval: Duration::from_secs(30),
             locks: MaildropLocks::default(),
         }
     }

@@ -109,6 +109,8 @@ pub(crate) struct Session {
     auth_failures: u32,
     /// STLS completed (RFC 2595 §4).
     tls_active: bool,
+    /// When the logged-in account was last found still allowed to use POP3.
+    account_checked: tokio::time::Instant,
 }
 
 impl Session {
@@ -131,6 +133,7 @@ impl Session {
             errors: 0,
             auth_failures: 0,
             tls_active: false,
+            account_checked: tokio::time::Instant::now(),
         }
     }
 
@@ -297,6 +300,16 @@ impl Session {
                 return self.error(&format!("-ERR {why}\r\n")).await;
             }
         };
+        if !self
+            .account_still_allowed(matches!(cmd, Command::Quit))
+            .await
+        {
+            // RFC 3206 §4 SYS/PERM: not the client's fault, and retrying will not help.
+            // The session ends without UPDATE: no deletion is applied.
+            self.send(b"-ERR [SYS/PERM] account is no longer available\r\n")
+                .await?;
+            return Ok(Flow::Close);
+        }
         let login_allowed = self.login_allowed();
         match (&mut self.state, cmd) {
             (_, Command::Capa) => {
@@ -361,6 +374,26 @@ impl Session {
                 Err(text) => self.error(&text).await,
             },
         }
+    }
+
+    /// Whether the logged-in account may still use POP3, asking the backend at most
+    /// once per `account_check_interval`, or always when `now` (before QUIT, so a
+    /// deleted or disabled account's marks are never applied). True before login.
+    async fn account_still_allowed(&mut self, now: bool) -> bool {
+        let State::Transaction(tx) = &self.state else {
+            return true;
+        };
+        if !now && self.account_checked.elapsed() < self.cfg.account_check_interval {
+            return true;
+        }
+        let maildrop = tx.maildrop.clone();
+        self.account_checked = tokio::time::Instant::now();
+        let allowed = maildrop.still_allowed().await;
+        if !allowed {
+            tracing::info!(proto = "pop3", ip = %self.peer, account = maildrop.account_name(),
+                "account deleted, no longer active or without POP3: session ended");
+        }
+        allowed
     }
 
     /// AUTH (RFC 5034 §4): the mechanism list, or a PLAIN exchange.
@@ -477,6 +510,7 @@ impl Session {
         };
         let (n, size) = tx.totals();
         self.state = State::Transaction(Box::new(tx));
+        self.account_checked = tokio::time::Instant::now();
         self.send(format!("+OK maildrop has {n} messages ({size} octets)\r\n").as_bytes())
             .await?;
         Ok(Flow::Continue)
