@@ -23,6 +23,7 @@ pub mod names;
 pub mod open;
 pub mod password;
 pub mod provisioning;
+pub mod rights;
 pub mod search;
 pub mod sql;
 pub mod validate;
