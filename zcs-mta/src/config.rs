@@ -13,6 +13,7 @@ use crate::Protocol;
 use crate::auth::SmtpAuthenticator;
 use crate::envelope::MessageSink;
 use crate::limits::Limits;
+use crate::milter::MilterSettings;
 use crate::restrictions::{Cidr, PolicyResolver, RecipientPolicy, Restriction};
 use crate::scan::Filters;
 
@@ -80,6 +81,9 @@ pub struct ListenerConfig {
     /// Content filters run at the end of data: virus, spam, authentication checks and
     /// DKIM signing.
     pub filters: Filters,
+    /// Milters asked at the end of data, before the content filters
+    /// (`zimbraMtaSmtpdMilters`); none by default. SMTP only.
+    pub milters: MilterSettings,
     /// Where finished messages go with their envelope (the queue). Without it they go to
     /// `LocalDelivery::deliver` and relay is never offered.
     pub sink: Option<Arc<dyn MessageSink>>,
@@ -101,6 +105,7 @@ impl fmt::Debug for ListenerConfig {
             .field("restrictions", &self.restrictions)
             .field("limits", &self.limits)
             .field("filters", &self.filters)
+            .field("milters", &self.milters)
             .field("sink", &self.sink.is_some())
             .finish_non_exhaustive()
     }
@@ -134,6 +139,7 @@ impl ListenerConfig {
             policy_resolver: None,
             limits: Limits::default(),
             filters: Filters::default(),
+            milters: MilterSettings::default(),
             sink: None,
         }
     }

@@ -146,6 +146,9 @@ pub struct Envelope {
     /// What the content filters found (header fields they added are already in the
     /// message prefix).
     pub scan: ScanReport,
+    /// Put the message in the `hold` queue instead of delivering it (a milter's
+    /// quarantine), with this reason.
+    pub hold: Option<String>,
 }
 
 /// Where finished messages go when the listener has one (`ListenerConfig::sink`):

@@ -48,6 +48,7 @@ pub mod dsn;
 pub mod envelope;
 pub mod limits;
 mod line;
+pub mod milter;
 pub mod outbound;
 mod outcome;
 pub mod queue;

@@ -338,6 +338,41 @@ impl Queue {
         Ok(id)
     }
 
+    /// Writes the message straight into the `hold` queue (a milter's quarantine): it
+    /// waits there for `release` and is never tried on its own. `reason` is logged.
+    ///
+    /// # Errors
+    /// As [`Queue::enqueue`].
+    pub async fn enqueue_held(
+        &self,
+        mut envelope: Envelope,
+        message: &[u8],
+        reason: &str,
+    ) -> Result<QueueId, QueueError> {
+        for r in &mut envelope.recipients {
+            r.state = RcptState::Pending;
+        }
+        let id = QueueId::generate();
+        let file = QueueFile {
+            id: id.as_str().to_string(),
+            arrival: unix_now_ms(),
+            attempts: 0,
+            warned: false,
+            envelope,
+            message: message.to_vec(),
+        };
+        let queue = self.clone();
+        tokio::task::spawn_blocking(move || queue.write(QueueName::Hold, &file, None))
+            .await
+            .map_err(|e| QueueError::Io {
+                step: "hold",
+                path: self.inner.root.clone(),
+                source: io::Error::other(e.to_string()),
+            })??;
+        tracing::info!(qid = %id, reason, "queue: message held");
+        Ok(id)
+    }
+
     /// Writes `file` as `queue/<id>` through a fsynced temporary file and a rename, then
     /// fsyncs the directory. `mtime`, when given, becomes the file's modification time
     /// (the next attempt time in `deferred`).

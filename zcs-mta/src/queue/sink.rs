@@ -115,6 +115,17 @@ impl MessageSink for QueueSink {
         envelope: &envelope::Envelope,
     ) -> Vec<DeliveryOutcome> {
         let n = message.recipients.len();
+        if let Some(reason) = &envelope.hold {
+            let queued = queue_envelope(message, envelope);
+            let outcome = match self.queue.enqueue_held(queued, &message.data, reason).await {
+                Ok(_) => DeliveryOutcome::Delivered,
+                Err(e) => {
+                    tracing::warn!(mid = %message.id, error = %e, "queue: cannot hold message");
+                    DeliveryOutcome::TempFail("4.3.0 queue file write error".into())
+                }
+            };
+            return vec![outcome; n];
+        }
         let all_local =
             envelope.recipients.len() == n && envelope.recipients.iter().all(|r| !r.relay);
         let Some(delivery) = self.local_first.as_ref().filter(|_| all_local) else {

@@ -11,15 +11,22 @@ use crate::Protocol;
 use crate::data::Content;
 use crate::delivery::{DeliveryOutcome, InboundMessage};
 use crate::envelope::Envelope;
+use crate::milter::{MessageEdit, MilterContext, MilterOutcome, run_milters};
 use crate::outcome::{lmtp_data_replies, smtp_data_reply};
 use crate::reply::{Reply, Status};
 use crate::scan::{FilterContext, FilterVerdict, ScanReport, run_filters};
+
+/// After the milters: go on (holding the message for this reason, if any), or done.
+enum MilterStep {
+    Go(Option<String>),
+    Done,
+}
 
 impl Session {
     /// Ends the transaction with its content: refuses it when too large, runs the
     /// filters, else hands it over and writes the replies.
     pub(super) async fn finish_message(&mut self, id: String, content: Content) -> Flow {
-        let Some(tx) = self.tx.take() else {
+        let Some(mut tx) = self.tx.take() else {
             return Flow::Continue;
         };
         let per_recipient = match self.cfg.protocol {
@@ -45,6 +52,16 @@ impl Session {
             .as_ref()
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
+        let mut hold = None;
+        if self.cfg.protocol == Protocol::Smtp && !self.cfg.milters.milters.is_empty() {
+            match self
+                .run_milters(&id, &mut tx, &helo, &mut data, trace_len)
+                .await
+            {
+                MilterStep::Go(h) => hold = h,
+                MilterStep::Done => return Flow::Continue,
+            }
+        }
         let ctx = FilterContext {
             hostname: &self.cfg.hostname,
             ip: self.peer,
@@ -111,9 +128,121 @@ impl Session {
             trusted_client: self.trusted,
             tls: self.io.is_tls(),
             scan: report,
+            hold,
         };
         self.hand_over(message, envelope).await;
         Flow::Continue
+    }
+
+    /// Asks the milters about the message (content after `trace_len`), and applies what
+    /// they say to `tx` and `data`. `Done`: the replies are written, the message ends.
+    async fn run_milters(
+        &mut self,
+        id: &str,
+        tx: &mut super::Transaction,
+        helo: &str,
+        data: &mut Vec<u8>,
+        trace_len: usize,
+    ) -> MilterStep {
+        let rcpts: Vec<String> = tx.recipients.iter().map(|r| r.address.clone()).collect();
+        let ctx = MilterContext {
+            hostname: &self.cfg.hostname,
+            client_ip: self.peer,
+            helo,
+            mail_from: &tx.mail_from,
+            rcpts: &rcpts,
+            authenticated: self.authed.as_ref().map(|u| u.account.as_str()),
+            id,
+        };
+        let outcome = run_milters(&self.cfg.milters, ctx, &data[trace_len..]).await;
+        let (code, (c, s, d), text) = match outcome {
+            MilterOutcome::Deliver(edit) => {
+                self.apply_milter_edit(id, tx, data, trace_len, &edit).await;
+                if tx.recipients.is_empty() {
+                    info!(id = %id, "milters removed every recipient; message dropped");
+                    self.push(Reply::new(
+                        250,
+                        Status(2, 0, 0),
+                        format!("Ok: queued as {id}"),
+                    ));
+                    return MilterStep::Done;
+                }
+                return MilterStep::Go(edit.quarantine);
+            }
+            MilterOutcome::Discard => {
+                info!(id = %id, from = %tx.mail_from, "message discarded by milter");
+                let outcomes = vec![DeliveryOutcome::Delivered; tx.recipients.len()];
+                self.reply_outcomes(id, &tx.recipients, &outcomes);
+                return MilterStep::Done;
+            }
+            MilterOutcome::Reject(code, st, text) | MilterOutcome::TempFail(code, st, text) => {
+                (code, st, text)
+            }
+        };
+        self.push(Reply::new(code, Status(c, s, d), text));
+        MilterStep::Done
+    }
+
+    /// Applies the milters' content, sender and recipient changes.
+    async fn apply_milter_edit(
+        &mut self,
+        id: &str,
+        tx: &mut super::Transaction,
+        data: &mut Vec<u8>,
+        trace_len: usize,
+        edit: &MessageEdit,
+    ) {
+        if let Some(content) = &edit.content {
+            data.truncate(trace_len);
+            data.extend_from_slice(content);
+        }
+        if let Some(from) = &edit.new_from {
+            info!(id = %id, from = %from, "milter changed the sender");
+            tx.mail_from = from.clone();
+        }
+        for del in &edit.del_rcpts {
+            while let Some(i) = tx
+                .recipients
+                .iter()
+                .position(|r| r.address.eq_ignore_ascii_case(del))
+            {
+                tx.recipients.remove(i);
+                if i < tx.rcpt_envelopes.len() {
+                    tx.rcpt_envelopes.remove(i);
+                }
+            }
+        }
+        for add in &edit.add_rcpts {
+            let local = match (&self.cfg.recipient_policy, add.rsplit_once('@')) {
+                (Some(policy), Some((_, domain))) => {
+                    policy.is_local_domain(&domain.to_ascii_lowercase()).await
+                }
+                _ => true,
+            };
+            let (canonical, relay) = if local {
+                match self.delivery.resolve_recipient(add).await {
+                    crate::RecipientStatus::Local(c) => (c, false),
+                    other => {
+                        warn!(id = %id, rcpt = %add, status = ?other,
+                            "milter added an unknown recipient; ignored");
+                        continue;
+                    }
+                }
+            } else if self.cfg.sink.is_some() {
+                (add.clone(), true)
+            } else {
+                warn!(id = %id, rcpt = %add, "milter added a remote recipient, no queue; ignored");
+                continue;
+            };
+            tx.recipients.push(crate::AcceptedRecipient {
+                address: add.clone(),
+                canonical,
+            });
+            tx.rcpt_envelopes.push(crate::envelope::RecipientEnvelope {
+                relay,
+                ..Default::default()
+            });
+        }
     }
 
     /// Delivers an infected message to the quarantine account only, and answers the

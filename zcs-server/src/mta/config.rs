@@ -8,7 +8,8 @@
 //! Postfix after `postfix reload`: `zimbraMtaMyNetworks`, `zimbraMtaRestriction`,
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
-//! `zimbraAmavisQuarantineAccount`. Read at start only (the queue manager's):
+//! `zimbraAmavisQuarantineAccount`, the milters (`zimbraMtaSmtpdMilters`,
+//! `zimbraMtaMilter*`). Read at start only (the queue manager's):
 //! `zimbraMtaRelayHost`, `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
 //!
 //! Local config keys (unset = that scanner is off): `zcs_clamd_address` and
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use zcs_core::Entry;
+use zcs_mta::milter::{DefaultAction, MilterSettings, parse_duration, parse_milter_list};
 use zcs_mta::outbound::{
     LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, StaticResolver,
     SystemResolver,
@@ -270,6 +272,7 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
     let checker = auth_checker(&ctx.subs.hostname, s.lc);
     config.policy_resolver = checker.clone().map(|c| c as Arc<dyn PolicyResolver>);
     config.filters = filters_from(s, checker);
+    config.milters = milter_settings(s);
     match shared_queue(ctx) {
         Ok(queue) => config.sink = Some(Arc::new(LocalFirstSink::new(ctx.delivery.clone(), queue))),
         Err(e) => tracing::error!(error = %e, "no queue: SMTP delivers directly, no relay"),
@@ -315,6 +318,35 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         dmarc_enforce: parse_bool(s.lc("zcs_dmarc_reject_failures").as_deref()).unwrap_or(true),
         ..Filters::default()
     }
+}
+
+/// The milters of the SMTP listeners: `zimbraMtaSmtpdMilters` (a Postfix milter list),
+/// the `zimbraMtaMilter*Timeout` values and `zimbraMtaMilterDefaultAction`.
+pub fn milter_settings(s: MtaSettings<'_>) -> MilterSettings {
+    let mut out = MilterSettings::default();
+    for value in s.values("zimbraMtaSmtpdMilters") {
+        let (ok, bad) = parse_milter_list(&value);
+        for b in bad {
+            // LIMITATION: only inet milters are supported.
+            tracing::warn!(milter = %b, "zimbraMtaSmtpdMilters entry not usable; skipped");
+        }
+        out.milters.extend(ok);
+    }
+    let time = |name: &str, into: &mut std::time::Duration| {
+        if let Some(d) = s.attr(name).and_then(|v| parse_duration(&v)) {
+            *into = d;
+        }
+    };
+    time("zimbraMtaMilterConnectTimeout", &mut out.connect_timeout);
+    time("zimbraMtaMilterCommandTimeout", &mut out.command_timeout);
+    time("zimbraMtaMilterContentTimeout", &mut out.content_timeout);
+    if let Some(a) = s
+        .attr("zimbraMtaMilterDefaultAction")
+        .and_then(|v| DefaultAction::parse(&v))
+    {
+        out.default_action = a;
+    }
+    out
 }
 
 /// The DKIM signing keys under `dir`: `<domain>/<selector>.private` PEM files. A file

@@ -55,6 +55,10 @@ impl MessageSink for LocalFirstSink {
     /// One outcome per recipient: `Delivered` when stored or queued.
     async fn accept(&self, message: &InboundMessage, envelope: &Envelope) -> Vec<DeliveryOutcome> {
         let n = message.recipients.len();
+        if envelope.hold.is_some() {
+            // A milter's quarantine: everything waits in the hold queue.
+            return self.queue.accept(message, envelope).await;
+        }
         let relay = |i: usize| envelope.recipients.get(i).is_some_and(|r| r.relay);
         let local: Vec<usize> = (0..n).filter(|&i| !relay(i)).collect();
         let mut queued: Vec<usize> = (0..n).filter(|&i| relay(i)).collect();
