@@ -272,7 +272,8 @@ pub(crate) async fn apply(
             items::set_grant(conn, mb, g).await?;
             bump(conn, mb, None, g.change).await?;
         }
-        RedoOp::Abort { .. } => {}
+        // The restore replaced the rows itself; the record marks the point.
+        RedoOp::Abort { .. } | RedoOp::RestoreMailbox { .. } => {}
     }
     finish(conn, mb, rec.seq, checkpoint).await?;
     Ok(out)

@@ -82,6 +82,40 @@ impl Store {
         Ok(())
     }
 
+    /// Logs that `account`'s mailbox was just restored from mailbox `source_mailbox` of
+    /// the full backup session `label` ([`RedoOp::RestoreMailbox`]), so incremental
+    /// backups carry the restore and a later point-in-time restore or replay starts
+    /// the mailbox over from that session instead of replaying the history the restore
+    /// replaced. Call it after the rows are replaced and before replaying later
+    /// records. Returns the record's sequence; `None` without a mailbox.
+    ///
+    /// # Errors
+    /// The redo log cannot be written.
+    pub async fn log_restore(
+        &self,
+        account: ZimbraId,
+        label: &str,
+        source_mailbox: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        let Some(id) = self.inner.mailbox_id(account).await? else {
+            return Ok(None);
+        };
+        let lock = self.inner.lock_for(id);
+        let _guard = lock.lock().await;
+        let op = crate::redo::RedoOp::RestoreMailbox {
+            account,
+            label: label.to_string(),
+            source_mailbox,
+        };
+        self.inner.log_and_apply(id, op).await?;
+        let seq: i64 = sqlx::query_scalar("SELECT last_redo_seq FROM mailbox WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&self.inner.pool)
+            .await
+            .db("read restore sequence")?;
+        Ok(Some(seq.max(0) as u64))
+    }
+
     /// Whether `account`'s mailbox is in maintenance mode.
     pub fn in_maintenance(&self, account: ZimbraId) -> bool {
         self.inner.in_maintenance(account)

@@ -152,6 +152,15 @@ pub enum RedoOp {
     CreateLink(super::codec_items::LinkRecord),
     /// A grant on a folder was set (empty rights revoke it).
     SetGrant(super::codec_items::GrantRecord),
+    /// The mailbox's rows were replaced by mailbox `source_mailbox` of the full backup
+    /// session `label` (a restore); the records after it continue from that state.
+    /// Replay leaves the rows alone (a restore wrote them); a point-in-time restore
+    /// reading this record starts the mailbox over from that session.
+    RestoreMailbox {
+        account: ZimbraId,
+        label: String,
+        source_mailbox: i64,
+    },
 }
 
 impl RedoOp {
@@ -182,6 +191,7 @@ impl RedoOp {
             RedoOp::SaveDocument(_) => 22,
             RedoOp::CreateLink(_) => 23,
             RedoOp::SetGrant(_) => 24,
+            RedoOp::RestoreMailbox { .. } => 25,
         }
     }
 }

@@ -187,6 +187,15 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             put_str(b, &g.rights);
             put_str(b, &g.secret);
         }
+        RedoOp::RestoreMailbox {
+            account,
+            label,
+            source_mailbox,
+        } => {
+            put_str(b, &account.to_string());
+            put_str(b, label);
+            put_i64(b, *source_mailbox);
+        }
         // The codec encodes every other op itself.
         _ => {}
     }
@@ -281,6 +290,14 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
             rights: r.string()?,
             secret: r.string()?,
         }),
+        25 => RedoOp::RestoreMailbox {
+            account: r
+                .string()?
+                .parse()
+                .map_err(|_| DecodeError::Malformed("account id"))?,
+            label: r.string()?,
+            source_mailbox: r.i64()?,
+        },
         other => return Err(DecodeError::UnknownOp(other)),
     })
 }

@@ -230,6 +230,13 @@ fn arb_item_op() -> impl Strategy<Value = RedoOp> {
                 })
             }
         ),
+        (s, any::<i64>()).prop_map(|(label, source_mailbox)| {
+            RedoOp::RestoreMailbox {
+                account: ZimbraId::new(),
+                label,
+                source_mailbox,
+            }
+        }),
     ]
 }
 
