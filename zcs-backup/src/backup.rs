@@ -42,8 +42,8 @@ pub struct BackupOptions {
     /// `--exclude-hsm-blobs` (`zimbraBackupSkipHsmBlobs`): leave out blobs kept on
     /// secondary (HSM) volumes.
     pub exclude_hsm_blobs: bool,
-    /// `--exclude-search-index` (`zimbraBackupSkipSearchIndex`): recorded in the
-    /// catalog. LIMITATION: the index is never in a session yet (restores reindex).
+    /// `--exclude-search-index` (`zimbraBackupSkipSearchIndex`): no `sys/index/` in
+    /// the session; restores from it reindex.
     pub exclude_search_index: bool,
     /// How blobs are kept: individual files (default, `--noZip`), or zip files per
     /// account (`--zipStore`, `-z`), see [`crate::zipblobs`].
@@ -204,7 +204,15 @@ impl Building {
     }
 
     fn commit(mut self, cat: &Catalog) -> Result<PathBuf, BackupError> {
-        catalog::write_json(&self.tmp.join(catalog::CATALOG_FILE), cat)?;
+        let mut cat = cat.clone();
+        cat.checksums = catalog::checksum_files(&self.tmp)?;
+        let bytes = serde_json::to_vec_pretty(&cat)
+            .map_err(|e| BackupError::Invalid(format!("encode the catalog: {e}")))?;
+        catalog::write_synced(&self.tmp.join(catalog::CATALOG_FILE), &bytes)?;
+        catalog::write_synced(
+            &self.tmp.join(catalog::CATALOG_SUM),
+            catalog::sha256_hex(&bytes).as_bytes(),
+        )?;
         let dest = self.tmp.parent().unwrap_or(Path::new(".")).join(&cat.label);
         std::fs::rename(&self.tmp, &dest)
             .map_err(|e| BackupError::io("finish session", &dest, e))?;
@@ -429,6 +437,15 @@ async fn full_backup_inner(
         .await
         .step("copy the store database")?;
     let entries = export_directory(dir, &sys).await?;
+    let budget = Budget::new(opts.space_limit);
+    // After the database copy: every item it marks indexed was committed to the index
+    // before, so the index copy holds it.
+    let index = !opts.exclude_search_index
+        && crate::index_copy::snapshot(
+            &paths.index,
+            &crate::index_copy::session_index(&building.tmp),
+            |n, p| budget.charge(n, p),
+        )?;
 
     let mut accounts: Vec<&Entry> = selected(&entries, &opts.accounts)?;
     if opts.auto_grouped_groups > 1 {
@@ -443,7 +460,6 @@ async fn full_backup_inner(
 
     let live = LiveBlobs::open(paths);
     let blobs_dir = FileBlobStore::new(building.tmp.join("blobs"));
-    let budget = Budget::new(opts.space_limit);
     budget.charge(
         std::fs::metadata(&db_copy).map(|m| m.len()).unwrap_or(0),
         &db_copy,
@@ -521,6 +537,10 @@ async fn full_backup_inner(
         redo_records: 0,
         warnings,
         excludes: excludes(opts),
+        index,
+        all_accounts: opts.auto_grouped_groups <= 1
+            && (opts.accounts.is_empty() || opts.accounts.iter().any(|a| a == "all")),
+        checksums: Default::default(),
     };
     let n = cat.accounts.len();
     let dest = building.commit(&cat)?;
@@ -692,6 +712,9 @@ async fn incremental_backup_inner(
         redo_records: records.len() as u64,
         warnings,
         excludes: excludes(opts),
+        index: false,
+        all_accounts: false,
+        checksums: Default::default(),
     };
     let n = cat.accounts.len();
     let dest = building.commit(&cat)?;

@@ -15,6 +15,8 @@ use crate::error::BackupError;
 pub const INCOMPLETE: &str = ".incomplete";
 /// The catalog file in every session.
 pub const CATALOG_FILE: &str = "session.json";
+/// The SHA-256 (hex) of the catalog file, beside it.
+pub const CATALOG_SUM: &str = "session.sum";
 
 /// Full or incremental.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +81,19 @@ pub struct Catalog {
     /// What was left out on purpose: `blobs`, `hsm-blobs`, `search-index`.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// Whether `sys/index/` holds the search index (full sessions; sessions written
+    /// before the index was backed up have none, and restores reindex).
+    #[serde(default)]
+    pub index: bool,
+    /// Whether the session covers every account of the directory copy (`-a all`): an
+    /// account in `sys/directory.json` but not in `accounts` is then a damaged catalog.
+    #[serde(default)]
+    pub all_accounts: bool,
+    /// SHA-256 (hex) of each metadata file, by path relative to the session (blobs
+    /// check against their digests and the index against its own checksums instead),
+    /// so a damaged file is named rather than restored. Empty in older sessions.
+    #[serde(default)]
+    pub checksums: std::collections::BTreeMap<String, String>,
 }
 
 /// A label for a session of `kind` started at `at` (GMT, milliseconds).
@@ -162,8 +177,105 @@ pub fn read_catalog(session: &Path) -> Result<Catalog, BackupError> {
     let path = session.join(CATALOG_FILE);
     let bytes = std::fs::read(&path)
         .map_err(|e| BackupError::Corrupt(format!("{}: {e}", path.display())))?;
+    if let Ok(sum) = std::fs::read_to_string(session.join(CATALOG_SUM))
+        && sum.trim() != sha256_hex(&bytes)
+    {
+        return Err(BackupError::Corrupt(format!(
+            "{} is damaged: its checksum does not match {CATALOG_SUM}",
+            path.display()
+        )));
+    }
     serde_json::from_slice(&bytes)
         .map_err(|e| BackupError::Corrupt(format!("{}: {e}", path.display())))
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Checksums of the metadata files under `session` (everything but the catalog, the
+/// owner file, blob directories and the index copy), by relative path.
+///
+/// # Errors
+/// A file cannot be read.
+pub(crate) fn checksum_files(
+    session: &Path,
+) -> Result<std::collections::BTreeMap<String, String>, BackupError> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![session.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).map_err(|e| BackupError::io("list", &dir, e))?;
+        for e in rd.flatten() {
+            let path = e.path();
+            let rel = path
+                .strip_prefix(session)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .to_string();
+            if path.is_dir() {
+                if e.file_name() != "blobs" && rel != "sys/index" {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if matches!(rel.as_str(), CATALOG_FILE | CATALOG_SUM | "owner.pid") {
+                continue;
+            }
+            let sum = sha256_file(&path).map_err(|e| BackupError::io("checksum", &path, e))?;
+            out.insert(rel, sum);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks the file `rel` of `session` against the catalog's checksum.
+///
+/// # Errors
+/// [`BackupError::Corrupt`] naming the file when it is missing or its checksum
+/// differs; nothing when the catalog has no checksums (an older session).
+pub fn verify_file(session: &Session, rel: &str) -> Result<(), BackupError> {
+    if session.catalog.checksums.is_empty() {
+        return Ok(());
+    }
+    let path = session.dir.join(rel);
+    let Some(want) = session.catalog.checksums.get(rel) else {
+        return Ok(());
+    };
+    match sha256_file(&path) {
+        Ok(got) if got == *want => Ok(()),
+        Ok(_) => Err(BackupError::Corrupt(format!(
+            "{} is damaged: its checksum does not match the catalog of {}",
+            path.display(),
+            session.catalog.label
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BackupError::Corrupt(format!(
+            "{} is missing from session {}",
+            path.display(),
+            session.catalog.label
+        ))),
+        Err(e) => Err(BackupError::io("read", &path, e)),
+    }
 }
 
 /// Writes `value` as JSON to `path` and fsyncs it.

@@ -72,6 +72,7 @@ pub fn paths_from(root: &Path, lookup: impl Fn(&str) -> Option<String>) -> Backu
         store: path("zcs_store_volume", dflt.store),
         redolog: path("zcs_redolog_directory", dflt.redolog),
         target: path("zimbraBackupTarget", dflt.target),
+        index: dflt.index,
     }
 }
 
@@ -107,9 +108,16 @@ pub async fn restore_offline(
     })
     .await
     .map_err(|e| format!("open store: {e}"))?;
-    let out = crate::commands::restore(paths, &store, dir, args)
-        .await
-        .map_err(|e| e.to_string());
+    // The server is stopped: this restore may rewrite the index directory.
+    let out = match args.options() {
+        Ok(mut opts) => {
+            opts.index_dir = Some(paths.index.clone());
+            crate::commands::restore_with(paths, &store, dir, &opts)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
     store.close().await;
     out
 }
@@ -140,6 +148,7 @@ pub fn restore_attrs(opts: &RestoreOptions) -> Vec<(&'static str, String)> {
     put("continue", flag(opts.continue_on_error));
     put("ignoreRedoErrors", flag(opts.ignore_redo_errors));
     put("skipDeletes", flag(opts.skip_deletes));
+    put("excludeSearchIndex", flag(opts.exclude_search_index));
     out
 }
 
@@ -192,6 +201,8 @@ pub fn restore_from_attrs<'a>(
         restore_directory: method == "ra" || (all && prefix.is_none()),
         prefix,
         quiet: true,
+        exclude_search_index: flag("excludeSearchIndex", false),
+        index_dir: None,
     })
 }
 

@@ -290,6 +290,9 @@ pub struct RestoreArgs {
     /// Go on past redo records that fail.
     #[arg(long = "ignoreRedoErrors")]
     pub ignore_redo_errors: bool,
+    /// Do not put the search index back (restored mail is reindexed).
+    #[arg(long = "excludeSearchIndex", alias = "exclude-search-index")]
+    pub exclude_search_index: bool,
     /// Server (must be this one).
     #[arg(short = 's', long = "server")]
     pub server: Option<String>,
@@ -322,6 +325,8 @@ impl RestoreArgs {
             },
             restore_directory: self.restore_account || all,
             quiet: false,
+            exclude_search_index: self.exclude_search_index,
+            index_dir: None,
         })
     }
 }
@@ -336,13 +341,30 @@ pub async fn restore(
     dir: &Arc<dyn Directory>,
     args: &RestoreArgs,
 ) -> Result<String, BackupError> {
-    let opts = args.options()?;
-    let rep = crate::restore(paths, store, dir, &opts).await?;
+    restore_with(paths, store, dir, &args.options()?).await
+}
+
+/// Runs a restore with `opts` and describes it (as [`restore`]).
+///
+/// # Errors
+/// As [`restore`].
+pub async fn restore_with(
+    paths: &BackupPaths,
+    store: &Store,
+    dir: &Arc<dyn Directory>,
+    opts: &RestoreOptions,
+) -> Result<String, BackupError> {
+    let rep = crate::restore(paths, store, dir, opts).await?;
     let mut out = format!(
         "restored from {} {}\n",
         rep.full_label,
         rep.incr_labels.join(" ")
     );
+    for a in &rep.resumed {
+        out.push_str(&format!(
+            "{a}: an earlier restore was interrupted; restored again\n"
+        ));
+    }
     for (from, to) in &rep.restored {
         out.push_str(&format!("restored {from} as {to}\n"));
     }
@@ -350,6 +372,12 @@ pub async fn restore(
         "redo records replayed: {} (failed {})\n",
         rep.redo_applied, rep.redo_failed
     ));
+    if !rep.index_restored.is_empty() {
+        out.push_str(&format!(
+            "search index restored for: {}\n",
+            rep.index_restored.join(" ")
+        ));
+    }
     if !rep.failed.is_empty() {
         for (a, why) in &rep.failed {
             out.push_str(&format!("FAILED {a}: {why}\n"));

@@ -10,6 +10,7 @@
 //!     session.json                     the catalog: type, status, accounts, redo range
 //!     sys/mailbox.db                   consistent copy of the store's database
 //!     sys/directory.json               every directory entry, backend-neutral
+//!     sys/index/                       the search index as of its last commit
 //!     accounts/<id prefix>/<zimbraId>/account.json   the account's entry and mailbox
 //!     blobs/                           message blobs, each stored once per session
 //!     accounts/<p>/<zimbraId>/blobs/blobs-1.zip   instead, with --zipStore or -z
@@ -25,6 +26,8 @@ pub mod cli;
 pub mod commands;
 pub mod directory;
 mod error;
+pub mod index_copy;
+pub mod journal;
 pub mod progress;
 pub mod redo_io;
 pub mod restore;
@@ -51,6 +54,8 @@ pub struct BackupPaths {
     pub redolog: PathBuf,
     /// The backup target (`backup/`, `zimbraBackupTarget`).
     pub target: PathBuf,
+    /// The search index directory (`index/`, one tantivy index for every mailbox).
+    pub index: PathBuf,
 }
 
 impl BackupPaths {
@@ -61,6 +66,7 @@ impl BackupPaths {
             store: root.join("store"),
             redolog: root.join("redolog"),
             target: root.join("backup"),
+            index: root.join("index"),
         }
     }
 }

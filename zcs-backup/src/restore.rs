@@ -3,13 +3,23 @@
 //! session's database copy, then replay that mailbox's redo records from the
 //! incrementals up to the requested point in time (label, time or redo sequence).
 //!
-//! Works on an open [`Store`]: offline (the command holds the home lock) or, once the
-//! server exposes it, inside the server. Quota never applies to a restore.
+//! Works on an open [`Store`]: offline (the command holds the home lock) or inside the
+//! server. Quota never applies to a restore.
+//!
+//! Safety: every file read is checked (catalog checksums, blob digests, redo CRCs)
+//! and a damaged one is named. An account is held in maintenance from the moment its
+//! mailbox is touched until its last record is replayed (see [`crate::journal`]): a
+//! restore that dies midway never leaves an account that looks complete, and the next
+//! run restores it again. An account that fails before its rows are replaced is put
+//! back as it was. The row replacement is logged ([`RedoOp::RestoreMailbox`]) before
+//! the replay, so incrementals carry it and a later point-in-time restore starts the
+//! mailbox over from the session restored here.
 
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use zcs_core::{Entry, EntryKind, ZimbraId};
+use zcs_core::{AttrEdit, Entry, EntryKind, ItemId, ZimbraId};
 use zcs_directory::{Directory, EntryKey};
 use zcs_store::redo::{RedoOp, RedoRecord};
 use zcs_store::{BlobStore, Store};
@@ -17,6 +27,7 @@ use zcs_store::{BlobStore, Store};
 use crate::backup::AccountFile;
 use crate::catalog::{self, Session, SessionKind};
 use crate::error::{BackupError, StoreStep};
+use crate::journal::{self, Journal, Pending};
 use crate::progress::Progress;
 use crate::zipblobs::SessionBlobs;
 use crate::{BackupPaths, redo_io};
@@ -49,6 +60,12 @@ pub struct RestoreOptions {
     pub restore_directory: bool,
     /// No progress output.
     pub quiet: bool,
+    /// `--excludeSearchIndex`: do not put the index back; restored items are reindexed.
+    pub exclude_search_index: bool,
+    /// The live index directory this restore may rewrite to put the restored
+    /// mailboxes' documents back: set only when no index writer holds it (the server
+    /// is stopped). `None`: restored items are left unindexed for the server's indexer.
+    pub index_dir: Option<PathBuf>,
 }
 
 /// What a restore did.
@@ -68,6 +85,10 @@ pub struct RestoreReport {
     pub redo_failed: u64,
     /// Directory entries written.
     pub entries_written: u64,
+    /// Accounts whose search index came back from the backup (no reindex needed).
+    pub index_restored: Vec<String>,
+    /// Accounts an interrupted restore had left in maintenance, restored again now.
+    pub resumed: Vec<String>,
 }
 
 /// The sessions a restore reads: one full and the incrementals after it.
@@ -133,7 +154,24 @@ pub fn choose_chain(target: &std::path::Path, opts: &RestoreOptions) -> Result<C
 }
 
 fn directory_of(session: &Session) -> Result<Vec<Entry>, BackupError> {
+    catalog::verify_file(session, "sys/directory.json")?;
     catalog::read_json(&session.dir.join("sys").join("directory.json"))
+}
+
+/// An account whose rows are in place (in maintenance), waiting for its replay.
+struct Imported {
+    /// The account's name in the backup.
+    name: String,
+    /// The account restored into.
+    target: Entry,
+    /// Its status once whole.
+    final_status: String,
+    /// Source mailbox of the chain (redo records are filed under it).
+    source_mb: Option<i64>,
+    /// The mailbox imported from the full session (for the index), when ids match.
+    index_mb: Option<i64>,
+    /// Records to replay.
+    records: Vec<RedoRecord>,
 }
 
 /// Restores accounts into `store` and `dir` from the backups under `paths.target`.
@@ -141,11 +179,14 @@ fn directory_of(session: &Session) -> Result<Vec<Entry>, BackupError> {
 /// Per account: the directory entry (created when missing, or a new prefixed account),
 /// then the mailbox: wiped and imported from the full session, then the account's
 /// redo records from the incrementals replayed up to the point in time. An account
-/// created after the full session starts from an empty mailbox and its records.
+/// created after the full session starts from an empty mailbox and its records. With
+/// [`RestoreOptions::index_dir`] set and an index in the full session, the restored
+/// mailboxes' index documents are put back too.
 ///
 /// # Errors
-/// No fitting session; with `continue_on_error` unset, the first account that fails
-/// (accounts before it stay restored).
+/// No fitting session; a damaged session file shared by every account; with
+/// `continue_on_error` unset, the first account that fails (accounts before it stay
+/// restored; it is left in maintenance when its rows were already replaced).
 pub async fn restore(
     paths: &BackupPaths,
     store: &Store,
@@ -162,20 +203,35 @@ pub async fn restore(
             .collect(),
         ..RestoreReport::default()
     };
+    let journal = Journal::open(&paths.target);
+    for p in journal.pending() {
+        tracing::warn!(
+            account = p.name,
+            label = p.label,
+            "an earlier restore of this account did not finish; it is in maintenance"
+        );
+    }
     let last = chain.incrs.last().unwrap_or(&chain.full);
     let entries = directory_of(last)?;
+    let full_ids: HashSet<ZimbraId> = if std::ptr::eq(last, &chain.full) {
+        entries.iter().map(|e| e.id).collect()
+    } else {
+        directory_of(&chain.full)?.iter().map(|e| e.id).collect()
+    };
+    catalog::verify_file(&chain.full, "sys/mailbox.db")?;
     let all =
         opts.accounts.is_empty() || opts.accounts.iter().any(|a| a.eq_ignore_ascii_case("all"));
 
     let mut records: Vec<RedoRecord> = Vec::new();
     for s in &chain.incrs {
+        catalog::verify_file(s, "redo/records.log")?;
         records.extend(redo_io::read_records(
             &s.dir.join("redo").join("records.log"),
         )?);
     }
     records.sort_by_key(|r| r.seq);
     records.dedup_by_key(|r| r.seq);
-    let aborted: std::collections::HashSet<u64> = records
+    let aborted: HashSet<u64> = records
         .iter()
         .filter_map(|r| match r.op {
             RedoOp::Abort { seq } => Some(seq),
@@ -223,28 +279,27 @@ pub async fn restore(
     let mut session_dirs = vec![chain.full.dir.as_path()];
     session_dirs.extend(chain.incrs.iter().map(|s| s.dir.as_path()));
     let blobs: Arc<dyn BlobStore> = Arc::new(SessionBlobs::open(&session_dirs)?);
-    let db_copy = chain.full.dir.join("sys").join("mailbox.db");
+    let ctx = Ctx {
+        store,
+        dir,
+        opts,
+        chain: &chain,
+        records: &records,
+        blobs,
+        journal: &journal,
+        full_ids: &full_ids,
+        target: &paths.target,
+    };
 
+    // Phase 1: each account's rows, in maintenance from here on.
     let mut progress = Progress::new("zmrestore", targets.len() as u64, opts.quiet);
+    let mut imported = Vec::new();
     for entry in targets {
-        let res = restore_one(
-            store,
-            dir,
-            opts,
-            &chain,
-            &db_copy,
-            &records,
-            entry,
-            blobs.clone(),
-        )
-        .await;
-        match res {
-            Ok((name, applied, failed)) => {
-                report.redo_applied += applied;
-                report.redo_failed += failed;
-                tracing::info!(account = entry.name, restored_as = name, "account restored");
-                report.restored.push((entry.name.clone(), name));
-            }
+        if journal.get(&entry.id.to_string()).is_some() {
+            report.resumed.push(entry.name.clone());
+        }
+        match import_one(&ctx, entry).await {
+            Ok(i) => imported.push(i),
             Err(e) if opts.continue_on_error => {
                 tracing::error!(account = entry.name, error = %e, "account not restored");
                 report.failed.push((entry.name.clone(), e.to_string()));
@@ -253,40 +308,140 @@ pub async fn restore(
         }
         progress.step(&entry.name);
     }
+
+    // Phase 2: the index documents of the imported mailboxes, before any replay (the
+    // replayed items are then left for the indexer).
+    report.index_restored = restore_index(&ctx, &imported).await;
+
+    // Phase 3: replay; each account leaves maintenance when whole.
+    for i in imported {
+        match replay_one(&ctx, &i).await {
+            Ok((applied, failed)) => {
+                report.redo_applied += applied;
+                report.redo_failed += failed;
+                tracing::info!(
+                    account = i.name,
+                    restored_as = i.target.name,
+                    "account restored"
+                );
+                report
+                    .restored
+                    .push((i.name.clone(), i.target.name.clone()));
+            }
+            Err(e) => {
+                let e = BackupError::Invalid(format!(
+                    "{e}; account {} left in maintenance: run the restore again",
+                    i.target.name
+                ));
+                if !opts.continue_on_error {
+                    return Err(e);
+                }
+                tracing::error!(account = i.name, error = %e, "account not restored");
+                report.failed.push((i.name.clone(), e.to_string()));
+            }
+        }
+    }
     progress.finish();
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn restore_one(
-    store: &Store,
-    dir: &Arc<dyn Directory>,
-    opts: &RestoreOptions,
-    chain: &Chain,
-    db_copy: &std::path::Path,
-    records: &[RedoRecord],
-    entry: &Entry,
+/// What every account's restore reads.
+struct Ctx<'a> {
+    store: &'a Store,
+    dir: &'a Arc<dyn Directory>,
+    opts: &'a RestoreOptions,
+    chain: &'a Chain,
+    records: &'a [RedoRecord],
     blobs: Arc<dyn BlobStore>,
-) -> Result<(String, u64, u64), BackupError> {
-    let file: Option<AccountFile> = {
-        let p: PathBuf =
-            catalog::account_dir(&chain.full.dir, &entry.id.to_string()).join("account.json");
-        if p.exists() {
-            Some(catalog::read_json(&p)?)
-        } else {
-            None
+    journal: &'a Journal,
+    full_ids: &'a HashSet<ZimbraId>,
+    target: &'a Path,
+}
+
+/// The account's file in the full session, checked; `None` for an account the full
+/// session does not hold (created after it).
+fn account_file(ctx: &Ctx<'_>, entry: &Entry) -> Result<Option<AccountFile>, BackupError> {
+    let full = &ctx.chain.full;
+    let id = entry.id.to_string();
+    let listed = full.catalog.accounts.iter().find(|a| a.id == id);
+    let rel = format!("accounts/{}/{id}/account.json", &id[..id.len().min(3)]);
+    let path = catalog::account_dir(&full.dir, &id).join("account.json");
+    match listed {
+        Some(_) => {
+            if !path.exists() {
+                return Err(BackupError::Corrupt(format!(
+                    "{} is missing: session {} lists account {} but holds no backup of it",
+                    path.display(),
+                    full.catalog.label,
+                    entry.name
+                )));
+            }
+            catalog::verify_file(full, &rel)?;
+            Ok(Some(catalog::read_json(&path)?))
         }
-    };
+        None if full.catalog.all_accounts && ctx.full_ids.contains(&entry.id) => {
+            Err(BackupError::Corrupt(format!(
+                "account {} ({id}) is in the directory copy of {} but missing from its \
+                 catalog ({}): the catalog is damaged",
+                entry.name,
+                full.catalog.label,
+                full.dir.join(catalog::CATALOG_FILE).display()
+            )))
+        }
+        None => Ok(None),
+    }
+}
+
+fn status_of(e: &Entry) -> String {
+    e.attrs
+        .get("zimbraAccountStatus")
+        .map(str::to_string)
+        .unwrap_or_else(|| "active".into())
+}
+
+async fn set_status(ctx: &Ctx<'_>, e: &Entry, status: &str) -> Result<(), BackupError> {
+    ctx.dir
+        .modify_entry(
+            e.kind,
+            e.id,
+            &[AttrEdit::Replace(
+                "zimbraAccountStatus".into(),
+                vec![status.to_string()],
+            )],
+        )
+        .await
+        .step("set account status")?;
+    Ok(())
+}
+
+/// Puts the account's entry and rows in place and leaves it in maintenance.
+async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupError> {
+    let opts = ctx.opts;
+    let file = account_file(ctx, entry)?;
     let source_entry = file.as_ref().map(|f| &f.entry).unwrap_or(entry);
 
     let target: Entry = match &opts.prefix {
-        Some(prefix) => crate::directory::create_prefixed(dir, source_entry, prefix).await?,
+        Some(prefix) => {
+            let name = format!("{prefix}{}", source_entry.name);
+            let existing = ctx
+                .dir
+                .get_entry(source_entry.kind, &EntryKey::Name(name.clone()))
+                .await
+                .step("look up account")?;
+            match existing {
+                // The account an interrupted restore created: finish it.
+                Some(e) if ctx.journal.get(&e.id.to_string()).is_some() => e,
+                _ => crate::directory::create_prefixed(ctx.dir, source_entry, prefix).await?,
+            }
+        }
         None => {
-            let by_id = dir
+            let by_id = ctx
+                .dir
                 .get_entry(source_entry.kind, &EntryKey::Id(source_entry.id))
                 .await
                 .step("look up account")?;
-            let by_name = dir
+            let by_name = ctx
+                .dir
                 .get_entry(
                     source_entry.kind,
                     &EntryKey::Name(source_entry.name.clone()),
@@ -305,66 +460,243 @@ async fn restore_one(
                     other
                 }
                 _ => {
-                    crate::directory::restore_entry(dir, source_entry, opts.restore_directory)
+                    crate::directory::restore_entry(ctx.dir, source_entry, opts.restore_directory)
                         .await?;
-                    source_entry.clone()
+                    ctx.dir
+                        .get_entry(source_entry.kind, &EntryKey::Id(source_entry.id))
+                        .await
+                        .step("look up account")?
+                        .unwrap_or_else(|| source_entry.clone())
                 }
             }
         }
     };
     let target_id: ZimbraId = target.id;
+    let pending = ctx.journal.get(&target_id.to_string());
+    let final_status = match &pending {
+        Some(p) => p.previous_status.clone(),
+        None if status_of(&target) == journal::MAINTENANCE => status_of(source_entry),
+        None => status_of(&target),
+    };
 
-    // The source mailbox: from the full session, or its creation in the redo records.
-    let (source_mb, after) = match file
+    // The source mailbox: from the full session, or its creation in the redo records;
+    // a restore logged in the records restarts it from the session it names.
+    let (mut source_mb, mut after) = match file
         .as_ref()
         .and_then(|f| f.record.mailbox.map(|m| (m, f.record.last_redo_seq)))
     {
-        Some((mb, seq)) => {
-            // Over a mailbox the account has: same id, new UIDVALIDITY (open IMAP
-            // sessions see a renumbered mailbox); else a fresh import.
-            store
-                .replace_mailbox(target_id, db_copy, mb, blobs.clone())
-                .await
-                .step("import mailbox")?;
-            (Some(mb), seq)
-        }
-        None => {
-            store.delete_mailbox(target_id).await.step("wipe mailbox")?;
-            let created = records.iter().find_map(|r| match &r.op {
+        Some((mb, seq)) => (Some(mb), seq),
+        None => (
+            ctx.records.iter().find_map(|r| match &r.op {
                 RedoOp::CreateMailbox { account, .. } if *account == entry.id => Some(r.mailbox.0),
                 _ => None,
-            });
-            (created, 0)
+            }),
+            0,
+        ),
+    };
+    let chain_mb = source_mb;
+    let mut from_session: Option<(Session, i64)> = file
+        .as_ref()
+        .and_then(|f| f.record.mailbox)
+        .map(|mb| (ctx.chain.full.clone(), mb));
+    if let Some(mb) = chain_mb
+        && let Some((seq, label, src)) = ctx
+            .records
+            .iter()
+            .filter(|r| r.mailbox.0 == mb && r.seq > after)
+            .filter_map(|r| match &r.op {
+                RedoOp::RestoreMailbox {
+                    label,
+                    source_mailbox,
+                    ..
+                } => Some((r.seq, label.clone(), *source_mailbox)),
+                _ => None,
+            })
+            .next_back()
+    {
+        let s = catalog::list_sessions(ctx.target)?
+            .into_iter()
+            .find(|s| s.catalog.label == label)
+            .ok_or_else(|| {
+                BackupError::Invalid(format!(
+                    "account {} was restored from {label} (redo {seq}); that session is \
+                     needed and is no longer in the backup target",
+                    entry.name
+                ))
+            })?;
+        catalog::verify_file(&s, "sys/mailbox.db")?;
+        from_session = Some((s, src));
+        after = seq;
+        source_mb = chain_mb;
+    }
+    let records: Vec<RedoRecord> = match source_mb {
+        Some(mb) => ctx
+            .records
+            .iter()
+            .filter(|r| r.mailbox.0 == mb && r.seq > after)
+            .filter(|r| !matches!(r.op, RedoOp::RestoreMailbox { .. }))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+
+    ctx.journal.begin(&Pending {
+        account_id: target_id.to_string(),
+        name: target.name.clone(),
+        previous_status: final_status.clone(),
+        label: ctx.chain.full.catalog.label.clone(),
+        started_ms: chrono::Utc::now().timestamp_millis(),
+    })?;
+    set_status(ctx, &target, journal::MAINTENANCE).await?;
+    let rows = async {
+        match &from_session {
+            Some((session, mb)) => {
+                let blobs: Arc<dyn BlobStore> = if session.dir == ctx.chain.full.dir {
+                    ctx.blobs.clone()
+                } else {
+                    Arc::new(SessionBlobs::open(&[session.dir.as_path()])?)
+                };
+                // Over a mailbox the account has: same id, new UIDVALIDITY (open IMAP
+                // sessions see a renumbered mailbox); else a fresh import.
+                ctx.store
+                    .replace_mailbox(
+                        target_id,
+                        &session.dir.join("sys").join("mailbox.db"),
+                        *mb,
+                        blobs,
+                    )
+                    .await
+                    .step("import mailbox")?;
+                ctx.store
+                    .log_restore(target_id, &session.catalog.label, *mb)
+                    .await
+                    .step("log the restore")?;
+            }
+            None => ctx
+                .store
+                .delete_mailbox(target_id)
+                .await
+                .step("wipe mailbox")?,
         }
-    };
-    let Some(source_mb) = source_mb else {
-        return Ok((target.name, 0, 0));
-    };
-    let mine: Vec<RedoRecord> = records
-        .iter()
-        .filter(|r| r.mailbox.0 == source_mb && r.seq > after)
-        .cloned()
-        .collect();
-    if mine.is_empty() {
-        if store
+        if ctx
+            .store
             .find_mailbox(target_id)
             .await
             .step("find mailbox")?
             .is_none()
+            && (source_mb.is_some() || records.is_empty())
         {
-            store.mailbox(target_id).await.step("create mailbox")?;
+            ctx.store.mailbox(target_id).await.step("create mailbox")?;
         }
-        return Ok((target.name, 0, 0));
+        Ok::<(), BackupError>(())
     }
-    let rep = store
-        .replay_into(
-            target_id,
-            &mine,
-            blobs,
-            opts.skip_deletes,
-            opts.ignore_redo_errors,
-        )
-        .await
-        .step("replay redo records")?;
-    Ok((target.name, rep.applied, rep.failed))
+    .await;
+    if let Err(e) = rows {
+        // Nothing was replaced (the row copy is one transaction, blobs come first):
+        // the account goes back to how it was.
+        if let Err(e2) = set_status(ctx, &target, &final_status).await {
+            tracing::error!(account = target.name, error = %e2, "status not put back");
+        } else {
+            let _ = ctx.journal.end(&target_id.to_string());
+        }
+        return Err(e);
+    }
+    let index_mb = match &from_session {
+        Some((s, mb)) if s.dir == ctx.chain.full.dir => Some(*mb),
+        _ => None,
+    };
+    Ok(Imported {
+        name: entry.name.clone(),
+        target,
+        final_status,
+        source_mb,
+        index_mb,
+        records,
+    })
+}
+
+/// Replays the account's records, then takes it out of maintenance.
+async fn replay_one(ctx: &Ctx<'_>, i: &Imported) -> Result<(u64, u64), BackupError> {
+    let mut out = (0, 0);
+    if i.source_mb.is_some() && !i.records.is_empty() {
+        let rep = ctx
+            .store
+            .replay_into(
+                i.target.id,
+                &i.records,
+                ctx.blobs.clone(),
+                ctx.opts.skip_deletes,
+                ctx.opts.ignore_redo_errors,
+            )
+            .await
+            .step("replay redo records")?;
+        out = (rep.applied, rep.failed);
+    }
+    set_status(ctx, &i.target, &i.final_status).await?;
+    ctx.journal.end(&i.target.id.to_string())?;
+    Ok(out)
+}
+
+/// Puts the imported mailboxes' index documents back (offline only) and marks those
+/// items indexed; returns the accounts done. Any failure leaves the items unindexed
+/// for the server's indexer (a reindex), with a warning.
+async fn restore_index(ctx: &Ctx<'_>, imported: &[Imported]) -> Vec<String> {
+    let Some(live) = ctx.opts.index_dir.as_ref() else {
+        return Vec::new();
+    };
+    let full = &ctx.chain.full;
+    if ctx.opts.exclude_search_index || !full.catalog.index {
+        return Vec::new();
+    }
+    // Documents carry the mailbox id: usable as they are only where the restored
+    // mailbox kept the backed-up id.
+    let mut wanted: HashMap<i64, &Imported> = HashMap::new();
+    for i in imported {
+        let Some(mb) = i.index_mb else { continue };
+        if let Ok(Some(live_mb)) = ctx.store.find_mailbox(i.target.id).await
+            && live_mb.id().0 == mb
+        {
+            wanted.insert(mb, i);
+        }
+    }
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let set: HashSet<i64> = wanted.keys().copied().collect();
+    let backup = crate::index_copy::session_index(&full.dir);
+    let live = live.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        crate::index_copy::restore_mailboxes(&backup, &live, &set)
+    })
+    .await;
+    let items = match res {
+        Ok(Ok(items)) => items,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "search index not restored; restored mail is reindexed");
+            return Vec::new();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "search index not restored; restored mail is reindexed");
+            return Vec::new();
+        }
+    };
+    let mut done = Vec::new();
+    for (mb, i) in wanted {
+        let ids: Vec<ItemId> = items
+            .get(&mb)
+            .map(|v| v.iter().map(|&x| ItemId(x as i32)).collect())
+            .unwrap_or_default();
+        let marked = match ctx.store.find_mailbox(i.target.id).await {
+            Ok(Some(m)) => m.mark_indexed(&ids).await.map_err(|e| e.to_string()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        match marked {
+            Ok(()) => done.push(i.target.name.clone()),
+            Err(e) => tracing::warn!(account = i.target.name, error = %e,
+                "restored items not marked indexed; they are reindexed"),
+        }
+    }
+    done.sort();
+    done
 }

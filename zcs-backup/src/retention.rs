@@ -105,6 +105,9 @@ mod tests {
             redo_records: 0,
             warnings: Vec::new(),
             excludes: Vec::new(),
+            index: false,
+            all_accounts: false,
+            checksums: Default::default(),
         };
         catalog::write_json(&dir.join(catalog::CATALOG_FILE), &cat).unwrap();
         label
