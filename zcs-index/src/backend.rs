@@ -113,4 +113,14 @@ pub trait IndexBackend: Send + Sync {
         limit: usize,
         order: SearchOrder,
     ) -> Result<Vec<ItemId>, IndexError>;
+
+    /// Every item of `mailbox` matching the index part of `query` (as
+    /// [`IndexBackend::search`] reads it), in no particular order and without a limit:
+    /// for a caller that filters and orders on its own metadata and only needs the set.
+    /// Cheaper than an ordered search of the same size (no ranking, no heap). The
+    /// default runs [`IndexBackend::search_ordered`] with the mailbox's document count.
+    fn matching_items(&self, mailbox: MailboxId, query: &Query) -> Result<Vec<ItemId>, IndexError> {
+        let limit = self.doc_count(mailbox)?;
+        self.search_ordered(mailbox, query, limit, SearchOrder::DateDesc)
+    }
 }

@@ -360,3 +360,45 @@ Content-Type: text/html\r\n\r\n<p>Please <b>pay</b> by Friday</p>\r\n";
     }
     assert!(search(&index, A, "p").is_empty(), "tags are not text");
 }
+
+/// `matching_items` (the unordered whole hit set the evaluator uses) finds exactly what
+/// an ordered search finds, per mailbox, after replacements and deletes, and across
+/// several segments.
+#[test]
+fn matching_items_is_the_whole_hit_set() {
+    let index = sample();
+    let all = |mb: MailboxId, text: &str| {
+        let mut ids: Vec<i32> = index
+            .matching_items(mb, &q(text))
+            .expect("matching")
+            .into_iter()
+            .map(|i| i.0)
+            .collect();
+        ids.sort();
+        ids
+    };
+    for text in [
+        "report",
+        "from:jb",
+        "-lunch report",
+        "has:attachment",
+        "rep*",
+        "nothing",
+    ] {
+        assert_eq!(all(A, text), search(&index, A, text), "{text}");
+        assert_eq!(all(B, text), search(&index, B, text), "{text}");
+    }
+    // A second segment, a replaced document and a deleted one.
+    index
+        .index(A, vec![doc(310, "Another report", "more", 9_000)])
+        .expect("index");
+    index
+        .index(A, vec![doc(303, "Renamed", "numbers attached", 3_000)])
+        .expect("index");
+    index.delete(A, &[ItemId(304)]).expect("delete");
+    index.commit().expect("commit");
+    assert_eq!(all(A, "report"), search(&index, A, "report"));
+    assert!(all(A, "report").contains(&310));
+    assert!(!all(A, "photos").contains(&304));
+    assert_eq!(all(A, "renamed"), vec![303]);
+}

@@ -5,6 +5,7 @@
 //! Writes go through one `IndexWriter` behind a mutex; searches use a reader that is
 //! reloaded after each commit, so a commit's documents are visible when it returns.
 
+mod collect;
 mod schema;
 mod translate;
 
@@ -216,59 +217,34 @@ impl IndexBackend for TantivyIndex {
             return Ok(Vec::new());
         }
         let limit = limit.min(usize::try_from(in_mailbox).unwrap_or(usize::MAX));
+        let q = self.mailbox_query(mailbox, query)?;
 
-        let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
-            Box::new(self.mailbox_filter(mailbox)),
-            0.0,
-        ));
-        let mut clauses = vec![(Occur::Must, filter)];
-        if let Some(text) = translate::translate(query, &self.fields)? {
-            clauses.push((Occur::Must, text));
-        }
-        let q = BooleanQuery::new(clauses);
-
-        // LIMITATION: tantivy 0.27 asserts inside its exclusion scorer when a negated
-        // phrase matches no document (`-content:"two words"`); the panic is caught here
-        // and the query answered as one the engine cannot run, never a crashed search.
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-            || -> Result<Vec<DocAddress>, IndexError> {
-                let step = IndexError::tantivy("search");
-                let top = TopDocs::with_limit(limit);
-                let addresses: Vec<DocAddress> = match order {
-                    SearchOrder::Relevance => searcher
-                        .search(&q, &top.order_by_score())
+        let addresses = guarded(|| {
+            let step = IndexError::tantivy("search");
+            let top = TopDocs::with_limit(limit);
+            let addresses: Vec<DocAddress> = match order {
+                SearchOrder::Relevance => searcher
+                    .search(&q, &top.order_by_score())
+                    .map_err(step)?
+                    .into_iter()
+                    .map(|(_, a)| a)
+                    .collect(),
+                SearchOrder::DateDesc | SearchOrder::DateAsc => {
+                    let dir = if order == SearchOrder::DateAsc {
+                        Order::Asc
+                    } else {
+                        Order::Desc
+                    };
+                    searcher
+                        .search(&q, &top.order_by_fast_field::<i64>(schema::DATE, dir))
                         .map_err(step)?
                         .into_iter()
                         .map(|(_, a)| a)
-                        .collect(),
-                    SearchOrder::DateDesc | SearchOrder::DateAsc => {
-                        let dir = if order == SearchOrder::DateAsc {
-                            Order::Asc
-                        } else {
-                            Order::Desc
-                        };
-                        searcher
-                            .search(&q, &top.order_by_fast_field::<i64>(schema::DATE, dir))
-                            .map_err(step)?
-                            .into_iter()
-                            .map(|(_, a)| a)
-                            .collect()
-                    }
-                };
-
-                Ok(addresses)
-            },
-        ));
-        let addresses = match run {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(IndexError::Query(
-                    "this query cannot be run by the search engine (a negated phrase); \
-                     rephrase it"
-                        .into(),
-                ));
-            }
-        };
+                        .collect()
+                }
+            };
+            Ok(addresses)
+        })?;
 
         let mut columns = HashMap::new();
         let mut items = Vec::with_capacity(addresses.len());
@@ -291,5 +267,44 @@ impl IndexBackend for TantivyIndex {
             }
         }
         Ok(items)
+    }
+    fn matching_items(&self, mailbox: MailboxId, query: &Query) -> Result<Vec<ItemId>, IndexError> {
+        let searcher = self.reader.searcher();
+        let q = self.mailbox_query(mailbox, query)?;
+        let ids = guarded(|| {
+            searcher
+                .search(&q, &collect::ItemIds)
+                .map_err(IndexError::tantivy("search"))
+        })?;
+        Ok(ids.into_iter().map(ItemId).collect())
+    }
+}
+
+impl TantivyIndex {
+    /// The whole tantivy query of a search: the mailbox filter and the text part.
+    fn mailbox_query(&self, mailbox: MailboxId, query: &Query) -> Result<BooleanQuery, IndexError> {
+        let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
+            Box::new(self.mailbox_filter(mailbox)),
+            0.0,
+        ));
+        let mut clauses = vec![(Occur::Must, filter)];
+        if let Some(text) = translate::translate(query, &self.fields)? {
+            clauses.push((Occur::Must, text));
+        }
+        Ok(BooleanQuery::new(clauses))
+    }
+}
+
+/// Runs one tantivy search, turning a panic inside tantivy into a query error.
+///
+/// LIMITATION: tantivy 0.27 asserts inside its exclusion scorer when a negated phrase
+/// matches no document (`-content:"two words"`); the panic is caught here and the query
+/// answered as one the engine cannot run, never a crashed search.
+fn guarded<T>(run: impl FnOnce() -> Result<T, IndexError>) -> Result<T, IndexError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(_) => Err(IndexError::Query(
+            "this query cannot be run by the search engine (a negated phrase); rephrase it".into(),
+        )),
     }
 }
