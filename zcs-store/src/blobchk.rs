@@ -1,13 +1,10 @@
 //! Blob consistency check (`zmblobchk`): items whose blob is missing or whose stored
 //! size or digest differs from the item's, and blob files no item references.
 //!
-//! The check only reads (the database through SQLite, the volumes through
+//! The check only reads (the metadata database on any engine, the volumes through
 //! [`VolumeBlobStore`]), so it may run beside a server. Repairs (deleting items or unused
 //! blobs) are the caller's: the `zmblobchk` tool does them through an opened [`crate::Store`]
 //! so they go through the redo log.
-
-// LIMITATION: zmblobchk reads items from the local SQLite file only; a store whose
-// metadata is on MariaDB or PostgreSQL (`Store::open_url`) is not supported here.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
@@ -147,14 +144,10 @@ impl BlobChkReport {
 
 type RefRow = (i64, i64, i64, i64, String);
 
-/// Checks the references of `mailboxes` (every mailbox when `None`) in the store
-/// database at `db_path` against the volumes of `blobs`. `check_digest` also hashes
-/// every blob (reads all of them); without it only size is compared, which still reads
-/// compressed blobs. Cost: a read of every referenced blob, a walk of every volume.
+/// [`check_on`] over the SQLite store database at `db_path`.
 ///
 /// # Errors
-/// Database and I/O errors as they come (a problem with one blob is a finding, not an
-/// error).
+/// As [`check_on`].
 pub async fn check(
     db_path: &Path,
     blobs: &std::sync::Arc<VolumeBlobStore>,
@@ -162,6 +155,25 @@ pub async fn check(
     check_digest: bool,
 ) -> Result<BlobChkReport, StoreError> {
     let pool = crate::schema::open_pool(db_path).await?;
+    let res = check_on(&pool, blobs, mailboxes, check_digest).await;
+    pool.close().await;
+    res
+}
+
+/// Checks the references of `mailboxes` (every mailbox when `None`) in the metadata
+/// database `pool` (SQLite, MariaDB or PostgreSQL) against the volumes of `blobs`. `check_digest` also hashes
+/// every blob (reads all of them); without it only size is compared, which still reads
+/// compressed blobs. Cost: a read of every referenced blob, a walk of every volume.
+///
+/// # Errors
+/// Database and I/O errors as they come (a problem with one blob is a finding, not an
+/// error).
+pub async fn check_on(
+    pool: &crate::db::Db,
+    blobs: &std::sync::Arc<VolumeBlobStore>,
+    mailboxes: Option<&[i64]>,
+    check_digest: bool,
+) -> Result<BlobChkReport, StoreError> {
     let mut refs = Vec::new();
     for (table, sql) in [
         (
@@ -180,7 +192,7 @@ pub async fn check(
         ),
     ] {
         let rows: Vec<RefRow> = sqlx::query_as(sql)
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await
             .db("list blob references")?;
         refs.extend(rows.into_iter().map(|r| BlobRef {
@@ -193,10 +205,9 @@ pub async fn check(
         }));
     }
     let all_mailboxes: Vec<i64> = sqlx::query_scalar("SELECT id FROM mailbox ORDER BY id")
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .db("list mailboxes")?;
-    pool.close().await;
 
     let referenced: HashSet<String> = refs.iter().map(|r| r.digest.clone()).collect();
     let wanted: BTreeSet<i64> = match mailboxes {
@@ -283,17 +294,26 @@ fn check_one(
     Ok(None)
 }
 
-/// Every mailbox id with its account's `zimbraId` text, for tools that repair through
-/// [`crate::Store::mailbox`].
+/// Every mailbox id with its account's `zimbraId` text in the SQLite store database at
+/// `db_path`; see [`mailbox_accounts_on`].
 ///
 /// # Errors
 /// Database errors.
 pub async fn mailbox_accounts(db_path: &Path) -> Result<Vec<(i64, String)>, StoreError> {
     let pool = crate::schema::open_pool(db_path).await?;
-    let rows = sqlx::query_as("SELECT id, account_id FROM mailbox ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .db("list mailboxes")?;
+    let rows = mailbox_accounts_on(&pool).await;
     pool.close().await;
-    Ok(rows)
+    rows
+}
+
+/// Every mailbox id with its account's `zimbraId` text in the metadata database
+/// `pool`, for tools that repair through [`crate::Store::mailbox`].
+///
+/// # Errors
+/// Database errors.
+pub async fn mailbox_accounts_on(pool: &crate::db::Db) -> Result<Vec<(i64, String)>, StoreError> {
+    sqlx::query_as("SELECT id, account_id FROM mailbox ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .db("list mailboxes")
 }

@@ -109,12 +109,6 @@ impl DbConn {
     pub(crate) fn backend(&self) -> Backend {
         Backend::of(&self.0)
     }
-
-    /// Starts a transaction (or a savepoint inside one) on this connection. Statements
-    /// run through the returned transaction are not rewritten: for SQLite-only code.
-    pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Any>, Error> {
-        sqlx::Connection::begin(&mut self.0).await
-    }
 }
 
 /// A write or read transaction; dereferences to [`DbConn`]. Rolled back when dropped
@@ -222,6 +216,38 @@ impl Db {
         Db::connect(backend, opts).await
     }
 
+    /// Opens the metadata database of a store exactly as [`crate::Store::open_url`]
+    /// chooses it, without the redo log or its lock, so tools (`zmvolume`, `zmhsm`,
+    /// `zmblobchk`) can run beside a server holding the store: an empty `url` (or
+    /// `sqlite:` without a path) is the SQLite file `db_path`, `sqlite:///file` that file,
+    /// `mysql:`/`mariadb:`/`postgres:` the server's database. The schema is created or
+    /// migrated.
+    ///
+    /// # Errors
+    /// As [`Db::open_url`]; schema errors.
+    pub async fn open_metadata(url: &str, db_path: &Path) -> Result<Db, StoreError> {
+        let url = url.trim();
+        let backend = if url.is_empty() {
+            Backend::Sqlite
+        } else {
+            Backend::from_url(url).ok_or_else(|| {
+                StoreError::InvalidRequest(format!(
+                    "unsupported metadata store URL {:?}",
+                    redact_url(url)
+                ))
+            })?
+        };
+        let db = match backend {
+            Backend::Sqlite => {
+                let path = sqlite_path(url).unwrap_or_else(|| db_path.to_path_buf());
+                Db::open_sqlite(&path).await?
+            }
+            _ => Db::open_url(url).await?,
+        };
+        crate::schema::ensure(&db).await?;
+        Ok(db)
+    }
+
     async fn connect(backend: Backend, opts: AnyConnectOptions) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let max = match backend {
@@ -284,6 +310,15 @@ fn session_setup(backend: Backend) -> &'static [&'static str] {
         ],
         Backend::Postgres => &["SET client_min_messages = warning"],
     }
+}
+
+/// The file a `sqlite:` URL names (`sqlite:///abs/path`, `sqlite://rel/path`,
+/// `sqlite:path`), without any `?options`; `None` for an empty path.
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.split_once(':').map(|(_, r)| r).unwrap_or("");
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.split('?').next().unwrap_or("");
+    (!rest.is_empty()).then(|| std::path::PathBuf::from(rest))
 }
 
 /// `url` with any password replaced, for error messages.

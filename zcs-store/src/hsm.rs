@@ -5,10 +5,9 @@
 //!
 //! A move is [`VolumeBlobStore::move_blob`]: copy, fsync, delete, with no database change
 //! (items reference the digest, not the volume; see `crate::volume_blobs`). This module
-//! selects items and drives batches; it does not schedule itself.
-
-// LIMITATION: HSM selects items from the local SQLite file only; a store whose
-// metadata is on MariaDB or PostgreSQL (`Store::open_url`) is not supported here.
+//! selects items (from the metadata database, whichever engine holds it: [`run_on`]) and
+//! drives batches; it does not schedule itself. The status and abort files stay beside
+//! the local database path, as the volumes they describe are this host's.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -226,7 +225,25 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Runs one HSM pass over the store database at `db_path`: selects the blobs of items
+/// Runs one HSM pass over the SQLite store database at `db_path`; see [`run_on`].
+///
+/// # Errors
+/// As [`run_on`].
+pub async fn run(
+    db_path: &Path,
+    blobs: Arc<VolumeBlobStore>,
+    policies: &[HsmPolicy],
+    batch_size: usize,
+) -> Result<HsmStatus, StoreError> {
+    let pool = crate::schema::open_pool(db_path).await?;
+    let res = run_on(&pool, db_path, blobs, policies, batch_size).await;
+    pool.close().await;
+    res
+}
+
+/// Runs one HSM pass over the metadata database `db` (SQLite, MariaDB or PostgreSQL),
+/// with its status and abort files beside `db_path` ([`status_path`],
+/// [`abort_path`]): selects the blobs of items
 /// matching any of `policies`, and moves those on primary volumes to the current
 /// secondary volume, `batch_size` at a time, checking for an abort between batches
 /// and updating the status file after each. Returns the final status.
@@ -234,7 +251,8 @@ fn now_ms() -> i64 {
 /// # Errors
 /// [`StoreError::InvalidRequest`] when there is no current secondary volume or a pass
 /// is already running; database and I/O errors (also recorded in the status file).
-pub async fn run(
+pub async fn run_on(
+    db: &crate::db::Db,
     db_path: &Path,
     blobs: Arc<VolumeBlobStore>,
     policies: &[HsmPolicy],
@@ -261,6 +279,7 @@ pub async fn run(
     tracing::info!(volume = dest.id, "HSM pass started");
 
     let res = move_all(
+        db,
         db_path,
         &blobs,
         policies,
@@ -286,6 +305,7 @@ pub async fn run(
 }
 
 async fn move_all(
+    pool: &crate::db::Db,
     db_path: &Path,
     blobs: &Arc<VolumeBlobStore>,
     policies: &[HsmPolicy],
@@ -293,9 +313,7 @@ async fn move_all(
     dest: &crate::volume::Volume,
     status: &mut HsmStatus,
 ) -> Result<(), StoreError> {
-    let pool = crate::schema::open_pool(db_path).await?;
-    let digests = select(&pool, policies).await?;
-    pool.close().await;
+    let digests = select(pool, policies).await?;
     status.blobs_selected = digests.len() as u64;
     status.save(db_path);
 

@@ -120,6 +120,7 @@ mod messages;
 mod parse;
 pub mod redo;
 mod replace;
+mod row_copy;
 mod schema;
 mod shared_with;
 mod store;

@@ -126,8 +126,8 @@ impl Store {
     ///   the server's database, which must exist; the schema is created or migrated.
     ///
     /// Blobs stay on the volumes of `cfg.blob_root` and the redo log in `cfg.redo_dir`.
-    /// With a server engine the volume table stays in the local SQLite file
-    /// `cfg.db_path` (see [`VolumeAdmin`](crate::VolumeAdmin)).
+    /// The volume table lives with the metadata; its mirror file
+    /// ([`crate::volume::mirror_path`]) stays beside `cfg.db_path` on this host.
     ///
     /// # Errors
     /// [`StoreError::InvalidRequest`] for an unknown scheme; otherwise as
@@ -149,17 +149,17 @@ impl Store {
             })?
         };
         if backend == crate::db::Backend::Sqlite {
-            if let Some(path) = sqlite_path(url) {
+            if let Some(path) = crate::db::sqlite_path(url) {
                 cfg.db_path = path;
             }
             return Store::open_with(cfg, opts).await;
         }
         std::fs::create_dir_all(&cfg.blob_root)
             .map_err(|e| StoreError::io("create blob root", &cfg.blob_root, e))?;
-        crate::volume::VolumeAdmin::open(&cfg.db_path, &cfg.blob_root).await?;
-        let volume = Arc::new(crate::volume_blobs::VolumeBlobStore::open(&cfg.db_path)?);
         let db = Db::open_url(url).await?;
         schema::ensure(&db).await?;
+        crate::volume::VolumeAdmin::open_on(db.clone(), &cfg.db_path, &cfg.blob_root).await?;
+        let volume = Arc::new(crate::volume_blobs::VolumeBlobStore::open(&cfg.db_path)?);
         tracing::info!(backend = %db.backend(), "store metadata on a database server");
         Store::open_on(cfg, opts, volume, Some(db)).await
     }
@@ -167,6 +167,14 @@ impl Store {
     /// The engine holding this store's metadata.
     pub fn backend(&self) -> crate::db::Backend {
         self.inner.pool.backend()
+    }
+
+    /// The metadata database this store runs on (a handle sharing its pool), for the
+    /// volume table, HSM and blob checks run inside the process that holds the store.
+    /// Writes through it bypass the redo log: callers only read, or write tables the
+    /// redo log does not cover (`volume`).
+    pub fn metadata_db(&self) -> Db {
+        self.inner.pool.clone()
     }
 
     /// Opens on `db`, or on the SQLite file `cfg.db_path` when `None`.
@@ -714,15 +722,6 @@ where
     tokio::spawn(fut)
         .await
         .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
-}
-
-/// The file a `sqlite:` URL names (`sqlite:///abs/path`, `sqlite://rel/path`,
-/// `sqlite:path`), without any `?options`; `None` for an empty path.
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.split_once(':').map(|(_, r)| r).unwrap_or("");
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let rest = rest.split('?').next().unwrap_or("");
-    (!rest.is_empty()).then(|| std::path::PathBuf::from(rest))
 }
 
 #[cfg(test)]

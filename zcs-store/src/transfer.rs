@@ -6,20 +6,19 @@
 //! It does not know backup sessions, catalogs or accounts' directory entries: that is
 //! `zcs-backup`'s job. Imports bypass quota (a restore is never refused for size).
 
-// LIMITATION: export/import work on SQLite files (`ATTACH DATABASE`); a store on
-// MariaDB or PostgreSQL refuses them (see `copy_rows`).
+// Database copies are SQLite files whatever engine the live store runs on; imports
+// write through the metadata seam (`crate::row_copy`), so they work on every engine.
+// LIMITATION: `snapshot_database` copies an SQLite store only (`VACUUM INTO`).
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::Connection;
 use zcs_core::{MailboxId, ZimbraId};
 
 use crate::blob::BlobStore;
 use crate::error::{DbContext, StoreError};
 use crate::redo::{RedoOp, RedoRecord};
+use crate::row_copy::{CopyMode, connect, copy_mailbox};
 use crate::store::{Store, spawn};
 
 /// One mailbox as recorded in a database copy.
@@ -65,34 +64,6 @@ pub struct ReplayReport {
     pub skipped: u64,
     /// Records that failed (only counted when the caller asked to go on).
     pub failed: u64,
-}
-
-/// The tables holding per-mailbox rows, keyed by `mailbox_id`.
-const MAILBOX_TABLES: &[&str] = &[
-    "folder",
-    "mail_item",
-    "tombstone",
-    "tag",
-    "tagged_item",
-    "conversation",
-    "dumpster_item",
-    "contact",
-    "cal_item",
-    "document",
-    "revision",
-    "folder_link",
-    "acl",
-];
-
-async fn connect(path: &Path, read_only: bool) -> Result<SqliteConnection, StoreError> {
-    let opts = SqliteConnectOptions::from_str("sqlite://")
-        .db("parse sqlite options")?
-        .filename(path)
-        .read_only(read_only)
-        .busy_timeout(Duration::from_secs(30));
-    SqliteConnection::connect_with(&opts)
-        .await
-        .db("open database copy")
 }
 
 /// Copies the database at `db` into the new file `dest` as one consistent snapshot
@@ -199,7 +170,11 @@ pub fn is_delete(op: &RedoOp) -> bool {
     )
 }
 
-fn copy_blob(store: &Store, digest: &str, source: &dyn BlobStore) -> Result<bool, StoreError> {
+pub(crate) fn copy_blob(
+    store: &Store,
+    digest: &str,
+    source: &dyn BlobStore,
+) -> Result<bool, StoreError> {
     if store.inner.blobs.exists(digest) {
         return Ok(false);
     }
@@ -251,7 +226,14 @@ impl Store {
             let lock = inner.lock_for(id);
             let _guard = lock.lock().await;
             let _w = inner.db_write.lock().await;
-            copy_rows(&inner.pool, &source_db, source_mailbox, id).await
+            copy_mailbox(
+                &inner.pool,
+                &source_db,
+                source_mailbox,
+                id,
+                CopyMode::Import,
+            )
+            .await
         })
         .await?;
         tracing::info!(%account, mailbox = id.0, rows, blobs = copied, "mailbox imported");
@@ -372,129 +354,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// Copies every per-mailbox row of `from` in the database at `source` into mailbox `to`
-/// (replacing the rows it had) and its counters, in one transaction. Returns rows copied.
-async fn copy_rows(
-    pool: &crate::db::Db,
-    source: &Path,
-    from: i64,
-    to: MailboxId,
-) -> Result<u64, StoreError> {
-    if pool.backend() != crate::db::Backend::Sqlite {
-        return Err(StoreError::InvalidRequest(format!(
-            "mailbox import needs the SQLite metadata store (this one is on {})",
-            pool.backend()
-        )));
-    }
-    let mut conn = pool.acquire().await.db("acquire connection")?;
-    let source_text = source
-        .to_str()
-        .ok_or_else(|| StoreError::InvalidRequest("database copy path is not UTF-8".into()))?;
-    sqlx::query("ATTACH DATABASE ? AS src")
-        .bind(source_text)
-        .execute(&mut *conn)
-        .await
-        .db("attach database copy")?;
-    let result = copy_attached(&mut conn, from, to).await;
-    let detach = sqlx::query("DETACH DATABASE src")
-        .execute(&mut *conn)
-        .await
-        .db("detach database copy");
-    let rows = result?;
-    detach?;
-    Ok(rows)
-}
-
-async fn copy_attached(
-    conn: &mut crate::db::DbConn,
-    from: i64,
-    to: MailboxId,
-) -> Result<u64, StoreError> {
-    let mut tx = conn.begin().await.db("begin import")?;
-    let mut total = 0u64;
-    for table in MAILBOX_TABLES {
-        // The names come from the constant above, never from input.
-        let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA main.table_info({table})"
-        )))
-        .fetch_all(&mut *tx)
-        .await
-        .db("read table columns")?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>(1).ok())
-        .collect();
-        let src_cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA src.table_info({table})"
-        )))
-        .fetch_all(&mut *tx)
-        .await
-        .db("read copy columns")?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>(1).ok())
-        .collect();
-        let shared: Vec<&String> = cols.iter().filter(|c| src_cols.contains(c)).collect();
-        if shared.is_empty() {
-            continue;
-        }
-        let list = shared
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let select = shared
-            .iter()
-            .map(|c| {
-                if c.as_str() == "mailbox_id" {
-                    "?1".to_string()
-                } else {
-                    format!("\"{c}\"")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM main.{table} WHERE mailbox_id = ?"
-        )))
-        .bind(to.0)
-        .execute(&mut *tx)
-        .await
-        .db("clear mailbox rows")?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO main.{table} ({list}) SELECT {select} FROM src.{table}
-             WHERE mailbox_id = ?2"
-        )))
-        .bind(to.0)
-        .bind(from)
-        .execute(&mut *tx)
-        .await
-        .db("copy mailbox rows")?;
-        total += done.rows_affected();
-    }
-    sqlx::query("UPDATE main.mail_item SET indexed = 0 WHERE mailbox_id = ?")
-        .bind(to.0)
-        .execute(&mut *tx)
-        .await
-        .db("mark imported items unindexed")?;
-    let res = sqlx::query(
-        "UPDATE main.mailbox SET
-            item_id_checkpoint = s.item_id_checkpoint,
-            change_checkpoint = MAX(main.mailbox.change_checkpoint, s.change_checkpoint),
-            uid_validity_base = s.uid_validity_base,
-            tag_id_checkpoint = s.tag_id_checkpoint
-         FROM (SELECT * FROM src.mailbox WHERE id = ?2) AS s WHERE main.mailbox.id = ?1",
-    )
-    .bind(to.0)
-    .bind(from)
-    .execute(&mut *tx)
-    .await
-    .db("copy mailbox counters")?;
-    if res.rows_affected() != 1 {
-        return Err(StoreError::NoSuchMailbox(format!(
-            "mailbox {from} in the database copy"
-        )));
-    }
-    tx.commit().await.db("commit import")?;
-    Ok(total)
 }

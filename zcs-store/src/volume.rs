@@ -8,8 +8,9 @@
 //! by the `zmvolume` tool while the server runs is seen by the server at its next blob
 //! miss or write. This module does not move or read blobs.
 
-// LIMITATION: the volume table lives in the local SQLite file `db_path` even when the
-// store's metadata is on MariaDB or PostgreSQL (volumes are per host).
+// LIMITATION: the volume table lives with the store's metadata; a MariaDB or PostgreSQL
+// database shared by several mailbox servers would share their volume definitions
+// (Zimbra gives each mailbox server its own database, and so should a deployment here).
 
 use std::path::{Path, PathBuf};
 
@@ -116,15 +117,18 @@ pub fn mirror_path(db_path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Administration of the volume table of one store database. Opening it takes no lock:
-/// it may run beside a server holding the store (SQLite WAL), which sees the changes
-/// through the mirror file.
+/// Administration of the volume table of one store's metadata database (SQLite,
+/// MariaDB or PostgreSQL). Opening it takes no lock: it may run beside a server holding
+/// the store (SQLite WAL, or the server engine's own concurrency), which sees the changes
+/// through the mirror file on this host.
 pub struct VolumeAdmin {
     pool: crate::db::Db,
     db_path: PathBuf,
 }
 
 type Row = (i64, i64, String, String, i64, i64, i64);
+/// A row of an older local volume table, with `follows_config`.
+type LocalRow = (i64, i64, String, String, i64, i64, i64, i64);
 
 fn from_row(r: Row) -> Result<Volume, StoreError> {
     Ok(Volume {
@@ -140,23 +144,39 @@ fn from_row(r: Row) -> Result<Volume, StoreError> {
 }
 
 impl VolumeAdmin {
-    /// Opens the volume table of the database at `db_path` (creating the schema when
-    /// missing). When the table is empty, `default_blob_root` becomes volume 1,
-    /// `message1`, the current primary message volume, uncompressed; that volume keeps
-    /// following `default_blob_root` at each open until its path is edited.
+    /// Opens the volume table of the SQLite database at `db_path` (creating the schema
+    /// when missing); see [`VolumeAdmin::open_on`].
     ///
     /// # Errors
     /// Database and I/O errors as they come.
     pub async fn open(db_path: &Path, default_blob_root: &Path) -> Result<VolumeAdmin, StoreError> {
         let pool = crate::schema::open_pool(db_path).await?;
+        VolumeAdmin::open_on(pool, db_path, default_blob_root).await
+    }
+
+    /// Opens the volume table of the metadata database `db` (schema already in place,
+    /// as [`crate::db::Db::open_metadata`] leaves it), with its mirror file beside
+    /// `db_path` ([`mirror_path`]). When the table is empty, `default_blob_root` becomes
+    /// volume 1, `message1`, the current primary message volume, uncompressed; that
+    /// volume keeps following `default_blob_root` at each open until its path is
+    /// edited. On a server engine with an empty table, the volumes an older release kept
+    /// in the local SQLite file `db_path` (when it exists) are brought over first.
+    ///
+    /// # Errors
+    /// Database and I/O errors as they come.
+    pub async fn open_on(
+        pool: crate::db::Db,
+        db_path: &Path,
+        default_blob_root: &Path,
+    ) -> Result<VolumeAdmin, StoreError> {
         let admin = VolumeAdmin {
             pool,
             db_path: db_path.to_path_buf(),
         };
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volume")
-            .fetch_one(&admin.pool)
-            .await
-            .db("count volumes")?;
+        let mut n = admin.count().await?;
+        if n == 0 && admin.pool.backend() != crate::db::Backend::Sqlite && db_path.is_file() {
+            n = admin.adopt_local(db_path).await?;
+        }
         if n == 0 {
             sqlx::query(
                 "INSERT INTO volume (id, type, name, path, compress, compression_threshold,
@@ -177,6 +197,62 @@ impl VolumeAdmin {
             .db("follow the configured blob root")?;
         admin.write_mirror().await?;
         Ok(admin)
+    }
+
+    async fn count(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM volume")
+            .fetch_one(&self.pool)
+            .await
+            .db("count volumes")
+    }
+
+    /// Copies the volume rows of the local SQLite file `db_path` (where volumes lived
+    /// before they moved to the metadata database) into this one. Returns the rows now
+    /// in the table.
+    async fn adopt_local(&self, db_path: &Path) -> Result<i64, StoreError> {
+        let local = crate::db::Db::open_sqlite(db_path).await?;
+        let has_table: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'volume'",
+        )
+        .fetch_one(&local)
+        .await
+        .db("inspect local volume table")?;
+        let rows: Vec<LocalRow> = if has_table == 0 {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT id, type, name, path, compress, compression_threshold, current,
+                 follows_config FROM volume ORDER BY id",
+            )
+            .fetch_all(&local)
+            .await
+            .db("read local volume table")?
+        };
+        local.close().await;
+        for r in &rows {
+            sqlx::query(
+                "INSERT INTO volume (id, type, name, path, compress, compression_threshold,
+                 current, follows_config) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(r.0)
+            .bind(r.1)
+            .bind(&r.2)
+            .bind(&r.3)
+            .bind(r.4)
+            .bind(r.5)
+            .bind(r.6)
+            .bind(r.7)
+            .execute(&self.pool)
+            .await
+            .db("adopt local volume")?;
+        }
+        if !rows.is_empty() {
+            tracing::info!(
+                volumes = rows.len(),
+                "volume table moved to the metadata database"
+            );
+        }
+        self.count().await
     }
 
     /// Every volume, by id.
@@ -244,11 +320,17 @@ impl VolumeAdmin {
             std::fs::create_dir_all(&path)
                 .map_err(|e| StoreError::io("create volume", &path, e))?;
         }
-        let id: i64 = sqlx::query_scalar(
+        // Tools and the server never add volumes at the same instant; the primary key
+        // refuses a second row with the same id if they ever did.
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM volume")
+            .fetch_one(&self.pool)
+            .await
+            .db("next volume id")?;
+        sqlx::query(
             "INSERT INTO volume (id, type, name, path, compress, compression_threshold, current)
-             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM volume), ?1, ?2, ?3, ?4, ?5, ?6)
-             RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
+        .bind(id)
         .bind(kind.code())
         .bind(&name)
         .bind(path.to_string_lossy().into_owned())
@@ -259,7 +341,7 @@ impl VolumeAdmin {
                 .min(i64::MAX as u64) as i64,
         )
         .bind(i64::from(first_of_type))
-        .fetch_one(&self.pool)
+        .execute(&self.pool)
         .await
         .db("add volume")?;
         self.write_mirror().await?;
@@ -311,7 +393,8 @@ impl VolumeAdmin {
         sqlx::query(
             "UPDATE volume SET type = ?2, name = ?3, path = ?4, compress = ?5,
              compression_threshold = ?6,
-             follows_config = follows_config AND ?7 WHERE id = ?1",
+             follows_config = CASE WHEN ?7 = 1 THEN follows_config ELSE 0 END
+             WHERE id = ?1",
         )
         .bind(id)
         .bind(v.kind.code())
@@ -319,7 +402,7 @@ impl VolumeAdmin {
         .bind(v.path.to_string_lossy().into_owned())
         .bind(i64::from(v.compress))
         .bind(v.compression_threshold.min(i64::MAX as u64) as i64)
-        .bind(spec.path.is_none())
+        .bind(i64::from(spec.path.is_none()))
         .execute(&self.pool)
         .await
         .db("edit volume")?;
@@ -373,12 +456,14 @@ impl VolumeAdmin {
     pub async fn set_current(&self, id: i64) -> Result<Volume, StoreError> {
         let v = self.get(id).await?;
         let mut tx = self.pool.begin().await.db("begin set current volume")?;
-        sqlx::query("UPDATE volume SET current = (id = ?1) WHERE type = ?2")
-            .bind(id)
-            .bind(v.kind.code())
-            .execute(&mut *tx)
-            .await
-            .db("set current volume")?;
+        sqlx::query(
+            "UPDATE volume SET current = CASE WHEN id = ?1 THEN 1 ELSE 0 END WHERE type = ?2",
+        )
+        .bind(id)
+        .bind(v.kind.code())
+        .execute(&mut *tx)
+        .await
+        .db("set current volume")?;
         tx.commit().await.db("commit set current volume")?;
         self.write_mirror().await?;
         tracing::info!(volume = id, kind = v.kind.name(), "current volume set");
@@ -412,6 +497,9 @@ fn write_mirror_file(path: &Path, vols: &[Volume]) -> Result<(), StoreError> {
             v.name.replace('\t', " "),
             v.path.to_string_lossy().replace('\t', " "),
         ));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
     }
     let tmp = path.with_extension("volumes.tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod engines;
+
 use std::path::{Path, PathBuf};
 
 use zcs_store::{Store, StoreConfig};
