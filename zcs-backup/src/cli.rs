@@ -112,6 +112,10 @@ pub async fn restore_offline(
     let out = match args.options() {
         Ok(mut opts) => {
             opts.index_dir = Some(paths.index.clone());
+            // Fault drills hold the restore with an account in maintenance.
+            opts.drill_pause_ms = std::env::var("ZCS_RESTORE_DRILL_PAUSE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok());
             crate::commands::restore_with(paths, &store, dir, &opts)
                 .await
                 .map_err(|e| e.to_string())
@@ -203,6 +207,7 @@ pub fn restore_from_attrs<'a>(
         quiet: true,
         exclude_search_index: flag("excludeSearchIndex", false),
         index_dir: None,
+        drill_pause_ms: None,
     })
 }
 

@@ -327,6 +327,7 @@ impl RestoreArgs {
             quiet: false,
             exclude_search_index: self.exclude_search_index,
             index_dir: None,
+            drill_pause_ms: None,
         })
     }
 }

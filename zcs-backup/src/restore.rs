@@ -66,6 +66,10 @@ pub struct RestoreOptions {
     /// mailboxes' documents back: set only when no index writer holds it (the server
     /// is stopped). `None`: restored items are left unindexed for the server's indexer.
     pub index_dir: Option<PathBuf>,
+    /// Fault-drill seam: wait this long after each account's rows are in place (the
+    /// account in maintenance), so a drill can kill the restore there. `None` in
+    /// production.
+    pub drill_pause_ms: Option<u64>,
 }
 
 /// What a restore did.
@@ -299,7 +303,12 @@ pub async fn restore(
             report.resumed.push(entry.name.clone());
         }
         match import_one(&ctx, entry).await {
-            Ok(i) => imported.push(i),
+            Ok(i) => {
+                imported.push(i);
+                if let Some(ms) = opts.drill_pause_ms {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+                }
+            }
             Err(e) if opts.continue_on_error => {
                 tracing::error!(account = entry.name, error = %e, "account not restored");
                 report.failed.push((entry.name.clone(), e.to_string()));
