@@ -198,8 +198,8 @@ impl RightsEngine<'_> {
         })
     }
 
-    /// The readable name of a grant's grantee.
-    pub(crate) async fn grantee_name(&self, g: &Grant) -> ServiceResult<String> {
+    /// The readable name of a grant's grantee (the stored form when it names no entry).
+    pub async fn grantee_name(&self, g: &Grant) -> ServiceResult<String> {
         let p = self.prov;
         let dir = p.directory();
         Ok(match g.grantee_type {

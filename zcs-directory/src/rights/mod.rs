@@ -21,7 +21,7 @@ pub mod registry;
 pub mod types;
 
 pub use ace::{GUID_ALL, GUID_PUBLIC, Grant};
-pub use eval::{AttrRights, Decision, EffectiveRights, Via};
+pub use eval::{AttrRights, Decision, EffectiveRights, Evaluator, Via};
 pub use grants::{GrantInfo, GrantSpec};
 pub use registry::{RIGHTS, Right, RightClass, RightDef, RightKind};
 pub use types::{GranteeType, Modifier, TargetType};

@@ -345,7 +345,7 @@ async fn password_login(
         remote_ip: Some(ctx.caller.remote_ip),
     };
     let account = svc.prov.authenticate(&name, password, &actx).await?;
-    if admin && !is_admin(&account) {
+    if admin && !is_admin(&account) && !zcs_directory::rights::is_delegated_admin(&account) {
         tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip,
             "admin auth refused: not an admin account");
         return Err(ServiceError::perm_denied("not an admin account"));

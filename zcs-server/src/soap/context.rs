@@ -142,6 +142,9 @@ pub(crate) struct Ctx<'a> {
     from_cookie: bool,
     /// `context/csrfToken`.
     csrf_context: Option<String>,
+    /// Set by the admin rights gate once a delegated admin's request passed its
+    /// checks: [`Ctx::admin`] then accepts that delegated admin too.
+    pub delegated: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -178,6 +181,7 @@ impl<'a> Ctx<'a> {
             change: None,
             from_cookie,
             csrf_context,
+            delegated: false,
         }
     }
 
@@ -308,7 +312,8 @@ impl<'a> Ctx<'a> {
     /// As [`Ctx::auth`]; `service.PERM_DENIED` for a user token.
     pub async fn admin(&mut self) -> ServiceResult<Auth> {
         let auth = self.auth().await?;
-        if !auth.data.admin || !is_admin(&auth.account) {
+        let delegated = self.delegated && zcs_directory::rights::is_delegated_admin(&auth.account);
+        if !auth.data.admin || !(is_admin(&auth.account) || delegated) {
             return Err(ServiceError::perm_denied("need admin token"));
         }
         Ok(auth)

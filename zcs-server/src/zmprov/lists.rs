@@ -1,6 +1,6 @@
 //! `zmprov` distribution list and dynamic group commands (`cdl`, `cddl`, `gdl`, `gadl`,
-//! `adlm`, `rdlm`, `mdl`, `rdl`, `ddl`, `adla`, `rdla`, `gdlm`, `gam`) and the list rights
-//! (`grr`, `rvr`, `gg`).
+//! `adlm`, `rdlm`, `mdl`, `rdl`, `ddl`, `adla`, `rdla`, `gdlm`, `gam`). The
+//! rights commands (`grr`, `rvr`, `gg`, ...) are in `rights`.
 //!
 //! `gdl` prints Zimbra's form: `# distributionList <name> memberCount=<n>`, the
 //! attributes, a blank line, `members`, then one member per line.
@@ -115,53 +115,6 @@ pub(super) async fn get_membership(p: &Provisioning, a: &[String]) -> Result<Str
             Some(v) => out.push_str(&format!("{} (via {v})\n", g.name)),
             None => out.push_str(&format!("{}\n", g.name)),
         }
-    }
-    Ok(out)
-}
-
-/// Splits `grr`/`rvr` arguments: target type, target, grantee type, grantee, right.
-/// `all` and `pub` take no grantee; `gst` takes a secret after it (ignored: guests
-/// authenticate elsewhere).
-fn right_args(a: &[String]) -> Result<(&str, &str, &str, &str, &str, bool), CmdError> {
-    let (tt, target, gt) = (a[0].as_str(), a[1].as_str(), a[2].as_str());
-    let rest = &a[3..];
-    let (grantee, right) = match (gt.to_ascii_lowercase().as_str(), rest) {
-        ("all" | "pub", [right]) => ("", right.as_str()),
-        ("gst", [g, _, right]) | ("gst", [g, right]) => (g.as_str(), right.as_str()),
-        (_, [g, right]) => (g.as_str(), right.as_str()),
-        _ => return Err(CmdError::Usage),
-    };
-    let (deny, right) = match right.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, right),
-    };
-    Ok((tt, target, gt, grantee, right, deny))
-}
-
-pub(super) async fn grant(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
-    let (tt, target, gt, grantee, right, deny) = right_args(a)?;
-    p.grant_right(tt, target, gt, grantee, right, deny).await?;
-    Ok(String::new())
-}
-
-pub(super) async fn revoke(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
-    let (tt, target, gt, grantee, right, deny) = right_args(a)?;
-    p.revoke_right(tt, target, gt, grantee, right, deny).await?;
-    Ok(String::new())
-}
-
-/// `gg -t <type> <target>`: one grant per line, `<grantee type> <grantee> <[-]right>`.
-pub(super) async fn get_grants(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
-    if a[0] != "-t" {
-        return Err(CmdError::Usage);
-    }
-    let mut out = String::new();
-    for ace in p.grants(&a[1], &a[2]).await? {
-        let deny = if ace.deny { "-" } else { "" };
-        out.push_str(&format!(
-            "{} {} {deny}{}\n",
-            ace.grantee_type, ace.grantee, ace.right
-        ));
     }
     Ok(out)
 }

@@ -13,6 +13,7 @@ mod commands;
 mod lists;
 mod loggers;
 mod resources;
+mod rights;
 mod search;
 mod table;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! resources, domains, COS, servers, config, distribution lists, rights).
 
 use super::commands::{self, Command};
-use super::{auth, children, lists, loggers, resources, search};
+use super::{auth, children, lists, loggers, resources, rights, search};
 
 macro_rules! cmd {
     ($long:literal, $short:literal, $min:expr, $max:expr, $f:path, $usage:literal) => {
@@ -158,14 +158,26 @@ pub static COMMANDS: &[Command] = &[
         "{list@domain|id} {member@domain}+"),
     cmd!("renameDistributionList", "rdl", 2, Some(2), lists::rename,
         "{list@domain|id} {newName@domain}"),
-    cmd!("grantRight", "grr", 4, Some(6), lists::grant,
-        "{dl|group|domain} {target} {usr|grp|dom|edom|all|pub|gst} [{grantee} [{secret}]] \
-         {[-]right}"),
-    cmd!("revokeRight", "rvr", 4, Some(6), lists::revoke,
-        "{dl|group|domain} {target} {usr|grp|dom|edom|all|pub|gst} [{grantee} [{secret}]] \
-         {[-]right}"),
-    cmd!("getGrants", "gg", 3, Some(3), lists::get_grants,
-        "-t {dl|group|domain} {target}"),
+    cmd!("grantRight", "grr", 4, Some(7), rights::grant,
+        "{target-type} [{target-id|target-name}] {grantee-type} [{grantee-id|grantee-name} \
+         [secret]] {[-]right}"),
+    cmd!("revokeRight", "rvr", 4, Some(7), rights::revoke,
+        "{target-type} [{target-id|target-name}] {grantee-type} [{grantee-id|grantee-name} \
+         [secret]] {[-]right}"),
+    cmd!("getGrants", "gg", 2, Some(7), rights::get_grants,
+        "[-t {target-type} [{target-id|target-name}]] [-g {grantee-type} \
+         {grantee-id|grantee-name} [{0|1 (include grants to groups the grantee is in)}]]"),
+    cmd!("checkRight", "ckr", 3, Some(4), rights::check_right,
+        "{target-type} [{target-id|target-name}] {grantee-id|grantee-name} {right}"),
+    cmd!("getEffectiveRights", "ger", 2, Some(5), rights::get_effective_rights,
+        "{target-type} [{target-id|target-name}] {grantee-id|grantee-name} \
+         [expandSetAttrs] [expandGetAttrs]"),
+    cmd!("getAllEffectiveRights", "gaer", 2, Some(4), rights::get_all_effective_rights,
+        "{grantee-type} {grantee-id|grantee-name} [expandSetAttrs] [expandGetAttrs]"),
+    cmd!("getRight", "gr", 1, Some(2), rights::get_right,
+        "{right} [-e] (whether to expand combo rights recursively)"),
+    cmd!("getAllRights", "gar", 0, Some(5), rights::get_all_rights,
+        "[-v] [-t {target-type}] [-c ALL|ADMIN|USER]"),
     cmd!("searchAccounts", "sa", 1, None, search::search_accounts,
         "[-v] {ldap-query} [limit {limit}] [offset {offset}] [sortBy {attr}] \
          [sortAscending 0|1*] [domain {domain}]"),

@@ -33,7 +33,18 @@ pub(crate) async fn dispatch(
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    let out = route(ctx, name, req).await?;
+    // Delegated admins are limited by the rights engine (see `rights::gate`).
+    let out = match rights::gate(ctx, name, req).await {
+        rights::Gate::Open => route(ctx, name, req).await?,
+        rights::Gate::Denied(e) => Err(e),
+        rights::Gate::Delegated(filter) => {
+            ctx.delegated = true;
+            match route(ctx, name, req).await? {
+                Ok(resp) => rights::filter(ctx, filter, resp).await,
+                Err(e) => Err(e),
+            }
+        }
+    };
     if !reads_only(name) {
         audit(ctx, name, req, &out);
     }
