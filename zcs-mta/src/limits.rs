@@ -50,6 +50,8 @@ impl Default for Limits {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// The rate the bucket was last used with.
+    rate: u32,
 }
 
 impl Bucket {
@@ -57,11 +59,19 @@ impl Bucket {
         Bucket {
             tokens: f64::from(rate),
             at: now,
+            rate,
         }
     }
 
-    /// Takes one token if there is one; `rate == 0` always succeeds.
+    /// Takes one token if there is one; `rate == 0` always succeeds. A bucket that was
+    /// unlimited until a reload set a rate starts full.
     fn take(&mut self, rate: u32, now: Instant) -> bool {
+        if rate != self.rate {
+            if self.rate == 0 {
+                *self = Bucket::full(rate, now);
+            }
+            self.rate = rate;
+        }
         if rate == 0 {
             return true;
         }
@@ -94,7 +104,7 @@ const IDLE_FORGET: Duration = Duration::from_secs(120);
 /// The per-client state of one listener, shared by its sessions.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    limits: Limits,
+    limits: Mutex<Limits>,
     clients: Mutex<HashMap<IpAddr, ClientState>>,
 }
 
@@ -118,7 +128,7 @@ impl RateLimiter {
     /// A limiter enforcing `limits`.
     pub(crate) fn new(limits: Limits) -> Arc<Self> {
         Arc::new(RateLimiter {
-            limits,
+            limits: Mutex::new(limits),
             clients: Mutex::new(HashMap::new()),
         })
     }
@@ -134,7 +144,7 @@ impl RateLimiter {
         if clients.len() >= SWEEP_AT {
             clients.retain(|_, s| s.sessions > 0 || now - s.last_seen < IDLE_FORGET);
         }
-        let limits = &self.limits;
+        let limits = &self.limits();
         let state = clients.entry(ip).or_insert_with(|| ClientState {
             sessions: 0,
             messages: Bucket::full(limits.messages_per_minute_per_ip, now),
@@ -176,9 +186,23 @@ impl RateLimiter {
         })
     }
 
-    /// The limits enforced.
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
+    /// The limits enforced now.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Enforces `limits` from now on (a settings reload). Sessions already open keep
+    /// their slots; a lower per-client count applies to the next connection, a new rate
+    /// to the next token taken (each bucket is capped at the new rate).
+    pub(crate) fn set_limits(&self, limits: &Limits) {
+        let mut current = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if *current != *limits {
+            tracing::info!(?limits, "client limits changed");
+            *current = limits.clone();
+        }
     }
 }
 
@@ -196,6 +220,28 @@ mod tests {
         // 2 per minute: one token after 30 seconds.
         assert!(b.take(2, t0 + Duration::from_secs(31)));
         assert!(Bucket::full(0, t0).take(0, t0));
+    }
+
+    #[test]
+    fn limits_change_at_run_time() {
+        let limiter = RateLimiter::new(Limits {
+            max_connections_per_ip: 1,
+            ..Limits::default()
+        });
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        let _a = limiter.open_session(ip).unwrap();
+        assert!(limiter.open_session(ip).is_none());
+        limiter.set_limits(&Limits {
+            max_connections_per_ip: 2,
+            messages_per_minute_per_ip: 1,
+            ..Limits::default()
+        });
+        assert!(limiter.open_session(ip).is_some());
+        assert!(limiter.take_message(ip));
+        assert!(!limiter.take_message(ip));
+        limiter.set_limits(&Limits::default());
+        assert!(limiter.take_message(ip));
+        assert_eq!(limiter.limits(), Limits::default());
     }
 
     #[test]

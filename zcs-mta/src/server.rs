@@ -72,8 +72,9 @@ impl ConfigSource for FixedConfig {
     }
 }
 
-/// As [`serve`], with settings read from `source` for each new session. The protocol,
-/// `max_connections`, the rate limits and `shutdown_grace` are taken once, at start.
+/// As [`serve`], with settings read from `source` for each new session, the per-client
+/// limits included. The protocol, `max_connections` and `shutdown_grace` are taken
+/// once, at start.
 ///
 /// # Errors
 ///
@@ -100,6 +101,8 @@ pub async fn serve_with(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let config = source.current().await;
+                    // A reload may have changed the per-client limits.
+                    limiter.set_limits(&config.limits);
                     let span = info_span!("session", ?proto, ip = %peer.ip());
                     let ip = peer.ip();
                     let trusted = config.my_networks.iter().any(|n| n.contains(ip));

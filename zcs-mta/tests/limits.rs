@@ -229,3 +229,42 @@ async fn shutdown_grace_bounds_stuck_sessions() {
         .unwrap();
     assert!(server.recorder.messages().is_empty());
 }
+
+/// Settings the test swaps at run time, as a reload does.
+struct Swappable(std::sync::Mutex<std::sync::Arc<zcs_mta::ListenerConfig>>);
+
+#[async_trait::async_trait]
+impl zcs_mta::ConfigSource for Swappable {
+    async fn current(&self) -> std::sync::Arc<zcs_mta::ListenerConfig> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn per_client_limits_follow_a_reload() {
+    use std::sync::Arc;
+    let mut cfg = config(Protocol::Smtp);
+    cfg.limits.max_connections_per_ip = 1;
+    let source = Arc::new(Swappable(std::sync::Mutex::new(Arc::new(cfg.clone()))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorder = Arc::new(common::Recorder::default());
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(zcs_mta::serve_with(listener, source.clone(), recorder, rx));
+
+    let (_first, greeting) = Client::connect(addr).await;
+    assert_reply(&greeting, "220");
+    let (_second, refused) = Client::connect(addr).await;
+    assert_reply(&refused, "421 4.7.0");
+
+    // Reload: two per client, and one message per minute.
+    cfg.limits.max_connections_per_ip = 2;
+    cfg.limits.messages_per_minute_per_ip = 1;
+    *source.0.lock().unwrap() = Arc::new(cfg);
+    let (mut third, greeting) = Client::connect(addr).await;
+    assert_reply(&greeting, "220");
+    third.cmd("EHLO c.example").await;
+    assert_reply(&third.cmd("MAIL FROM:<s@x.test>").await, "250");
+    assert_reply(&third.cmd("RSET").await, "250");
+    assert_reply(&third.cmd("MAIL FROM:<s@x.test>").await, "450 4.7.1");
+}

@@ -397,3 +397,42 @@ async fn without_dns_lookups_a_relay_host_is_needed_and_mx_is_never_used() {
     assert_eq!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
     assert_eq!(attempts[0].remote_mta.as_deref(), Some("relay.example"));
 }
+
+/// A relay host that the test changes at run time, as `zmmtactl reload` would.
+struct SwitchableRelay(Mutex<Option<RelayHost>>);
+
+#[async_trait]
+impl zcs_mta::outbound::RelaySource for SwitchableRelay {
+    async fn relay_host(&self) -> Option<RelayHost> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_relay_source_changes_the_relay_host_between_attempts() {
+    let first = sink::start(sink::Behaviour::default()).await;
+    let second = sink::start(sink::Behaviour::default()).await;
+    let dns = StaticResolver::new();
+    let relay = |port: u16| RelayHost::parse(&format!("[127.0.0.1]:{port}"));
+    let source = Arc::new(SwitchableRelay(Mutex::new(relay(first.addr.port()))));
+    let config = SmtpTransportConfig {
+        connect_timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let t = SmtpTransport::new(config, Arc::new(dns)).with_relay_source(source.clone());
+    let attempts = send(&t, &["bob@far.example"], MESSAGE).await;
+    assert_eq!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
+    assert_eq!(first.messages().len(), 1);
+
+    *source.0.lock().unwrap() = relay(second.addr.port());
+    let attempts = send(&t, &["bob@far.example"], MESSAGE).await;
+    assert_eq!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
+    assert_eq!(first.messages().len(), 1);
+    assert_eq!(second.messages().len(), 1);
+
+    // No relay any more: MX lookup of far.example, which the static zone does not know.
+    *source.0.lock().unwrap() = None;
+    let attempts = send(&t, &["bob@far.example"], MESSAGE).await;
+    assert_ne!(attempts[0].outcome, Outcome::Delivered, "{attempts:?}");
+    assert_eq!(second.messages().len(), 1);
+}

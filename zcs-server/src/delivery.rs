@@ -48,7 +48,14 @@ pub struct MailDelivery {
     queue: OnceLock<Queue>,
     /// Message ids delivered per mailbox (duplicate suppression).
     dedupe: DedupeCache,
+    /// The server-wide delivery settings as last read, and when.
+    settings_cache: std::sync::Mutex<Option<(Settings, std::time::Instant)>>,
 }
+
+/// How long the server-wide delivery settings (dedupe cache size and timeout, the
+/// over-quota reply) are kept before the directory is asked again. `zmmtactl reload`
+/// (through [`MailDelivery::reload_settings`]) drops them at once.
+const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl MailDelivery {
     /// Delivery over the given directory, store and indexer. Until [`Self::set_queue`]
@@ -61,7 +68,18 @@ impl MailDelivery {
             indexer,
             queue: OnceLock::new(),
             dedupe: DedupeCache::new(),
+            settings_cache: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Forgets the cached delivery settings, so the next delivery reads
+    /// `zimbraMessageIdDedupeCacheSize`, `zimbraMessageIdDedupeCacheTimeout` and
+    /// `zimbraLmtpPermanentFailureWhenOverQuota` again (the MTA settings reload calls it).
+    pub fn reload_settings(&self) {
+        *self
+            .settings_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Gives delivery the queue to send through; later calls are ignored.
@@ -115,14 +133,36 @@ struct Settings {
 }
 
 impl MailDelivery {
-    /// The settings of this delivery; defaults (logged) when the directory cannot be
-    /// read.
+    /// The settings of this delivery: the cached ones while younger than
+    /// [`SETTINGS_TTL`], else read again; defaults (logged, not cached) when the
+    /// directory cannot be read.
     async fn settings(&self) -> Settings {
+        let lock = || {
+            self.settings_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if let Some((s, at)) = *lock()
+            && at.elapsed() < SETTINGS_TTL
+        {
+            return s;
+        }
+        match self.read_settings().await {
+            Some(s) => {
+                *lock() = Some((s, std::time::Instant::now()));
+                s
+            }
+            None => Settings::default(),
+        }
+    }
+
+    /// Reads the settings from the directory; `None` (logged) when it cannot.
+    async fn read_settings(&self) -> Option<Settings> {
         let global = match self.prov.global_config().await {
             Ok(g) => g,
             Err(e) => {
                 tracing::warn!(error = %e, "global config lookup failed");
-                return Settings::default();
+                return None;
             }
         };
         let mut dedupe = DedupeSettings::default();
@@ -138,10 +178,10 @@ impl MailDelivery {
             .get("zimbraMessageIdDedupeCacheTimeout")
             .and_then(|v| zcs_core::attrs::value::parse_duration(v).ok())
             .filter(|d| !d.is_zero());
-        Settings {
+        Some(Settings {
             permanent_quota: self.permanent_over_quota(&global).await,
             dedupe,
-        }
+        })
     }
 
     /// `zimbraLmtpPermanentFailureWhenOverQuota` of this server, else the global

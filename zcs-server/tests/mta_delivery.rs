@@ -217,3 +217,44 @@ async fn sink_stores_local_and_queues_relayed() {
     assert!(matches!(&out[0], DeliveryOutcome::PermFail(_)), "{out:?}");
     assert_eq!(f.queue.list(QueueName::Incoming).expect("list").len(), 1);
 }
+
+#[tokio::test]
+async fn dedupe_settings_are_cached_until_a_reload() {
+    let f = fixture().await;
+    let id = account(&f, "dd@d.test", &[]).await;
+    let count = |id| {
+        let store = f.store.clone();
+        async move {
+            let mb = store.mailbox(id).await.expect("mailbox");
+            mb.messages(ItemId(folder::INBOX))
+                .await
+                .expect("messages")
+                .len()
+        }
+    };
+    let twice = |mid: &str| {
+        let data = format!("Subject: d\r\nMessage-ID: <{mid}@x>\r\n\r\nbody\r\n");
+        let msg = inbound(&["dd@d.test"], data.as_bytes());
+        let delivery = f.delivery.clone();
+        async move {
+            delivery.deliver(&msg).await;
+            delivery.deliver(&msg).await;
+        }
+    };
+    // Default cache size 3000: the second copy is dropped.
+    twice("one").await;
+    assert_eq!(count(id).await, 1);
+    // Deduping off in the directory: the cached settings still dedupe...
+    let off =
+        zcs_core::AttrEdit::Replace("zimbraMessageIdDedupeCacheSize".into(), vec!["0".into()]);
+    f.prov
+        .modify_global_config(&[off])
+        .await
+        .expect("modify global config");
+    twice("two").await;
+    assert_eq!(count(id).await, 2);
+    // ...until the reload drops them.
+    f.delivery.reload_settings();
+    twice("three").await;
+    assert_eq!(count(id).await, 4);
+}

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 pub use local::LocalTransport;
 pub use resolver::{DnsError, MxRecord, Resolver, StaticResolver, SystemResolver};
-pub use smtp::{RelayHost, SmtpTransport, SmtpTransportConfig};
+pub use smtp::{RelayHost, RelaySource, SmtpTransport, SmtpTransportConfig};
 
 use crate::queue::file::Envelope;
 

@@ -109,9 +109,21 @@ impl Default for SmtpTransportConfig {
     }
 }
 
+/// Where the transport learns the current relay host, so a changed
+/// `zimbraMtaRelayHost` applies without a restart (`zmmtactl reload`).
+#[async_trait]
+pub trait RelaySource: Send + Sync {
+    /// The relay host for an attempt starting now (`None`: MX lookups). Called once per
+    /// attempt: keep it cheap (serve a cached value and refresh it now and then).
+    async fn relay_host(&self) -> Option<RelayHost>;
+}
+
 /// Delivers to remote hosts over SMTP (RFC 5321).
 pub struct SmtpTransport {
     config: SmtpTransportConfig,
+    /// The relay host in use: `config.relay_host` until `relay_source` says otherwise.
+    relay: std::sync::RwLock<Option<RelayHost>>,
+    relay_source: Option<Arc<dyn RelaySource>>,
     resolver: Arc<dyn Resolver>,
     tls: TlsConnector,
 }
@@ -156,16 +168,30 @@ impl SmtpTransport {
             })
             .expect("the ring provider supports the default protocol versions");
         SmtpTransport {
+            relay: std::sync::RwLock::new(config.relay_host.clone()),
+            relay_source: None,
             config,
             resolver,
             tls: TlsConnector::from(Arc::new(tls_config)),
         }
     }
 
+    /// Takes the relay host from `source` before each attempt instead of
+    /// `SmtpTransportConfig::relay_host`.
+    pub fn with_relay_source(mut self, source: Arc<dyn RelaySource>) -> SmtpTransport {
+        self.relay_source = Some(source);
+        self
+    }
+
+    /// The relay host in use now.
+    fn relay_host(&self) -> Option<RelayHost> {
+        self.relay.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The addresses to try for `domain`, best first, or the attempt every recipient
     /// gets when there are none.
     async fn next_hops(&self, domain: &str) -> Result<Vec<Hop>, Attempt> {
-        let (target, port, mx_lookup) = match &self.config.relay_host {
+        let (target, port, mx_lookup) = match &self.relay_host() {
             Some(relay) => (
                 relay.host.clone(),
                 relay.port.unwrap_or(self.config.port),
@@ -325,7 +351,7 @@ impl SmtpTransport {
     }
 
     fn wants_auth(&self) -> bool {
-        self.config.relay_host.is_some() && self.config.relay_credentials.is_some()
+        self.relay_host().is_some() && self.config.relay_credentials.is_some()
     }
 
     /// EHLO, then (when `auth` and a relay host with credentials is configured) SMTP
@@ -489,6 +515,14 @@ pub(crate) fn smtp_data(message: &[u8]) -> Vec<u8> {
 #[async_trait]
 impl Transport for SmtpTransport {
     async fn deliver(&self, message: OutboundMessage<'_>) -> Vec<Attempt> {
+        if let Some(source) = &self.relay_source {
+            let relay = source.relay_host().await;
+            let mut current = self.relay.write().unwrap_or_else(|p| p.into_inner());
+            if *current != relay {
+                tracing::info!(relay = ?relay, "relay host changed");
+                *current = relay;
+            }
+        }
         let n = message.recipients.len();
         let domain = message
             .recipients

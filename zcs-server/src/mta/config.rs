@@ -9,8 +9,9 @@
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
 //! `zimbraAmavisQuarantineAccount`, the milters (`zimbraMtaSmtpdMilters`,
-//! `zimbraMtaMilter*`). Read at start only (the queue manager's):
-//! `zimbraMtaRelayHost`, `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
+//! `zimbraMtaMilter*`), the per-client limits ([`limits`]). The queue manager's
+//! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
+//! at start only: `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
 //!
 //! Local config keys (unset = that scanner is off): `zcs_clamd_address` and
 //! `zcs_spamd_address` (`host:port`). DNS: `zcs_dns_servers` (name servers to ask,
@@ -36,7 +37,7 @@ use zcs_mta::scan::clamd::ClamdClient;
 use zcs_mta::scan::spamd::SpamdClient;
 use zcs_mta::scan::{SpamDestiny, SpamPolicy};
 use zcs_mta::{AuthChecker, DkimKeys, Filters, ListenerConfig, LocalDelivery, Protocol};
-use zcs_mta::{PolicyResolver, Restriction};
+use zcs_mta::{Limits, PolicyResolver, Restriction};
 
 use super::auth::DirectoryAuthenticator;
 use super::policy::DirectoryDomains;
@@ -119,11 +120,6 @@ fn parse_bool(v: Option<&str>) -> Option<bool> {
     }
 }
 
-/// Every value of a server attribute, inherited from the global config.
-fn server_values(ctx: &Context, name: &str) -> Vec<String> {
-    zcs_directory::server_attr_values(&ctx.server, &ctx.global, name)
-}
-
 /// The name servers of `zcs_dns_servers` (empty: the system's). A bad list is logged
 /// and the system's servers are used.
 pub fn dns_servers(lc: &LocalConfig) -> Vec<std::net::SocketAddr> {
@@ -189,10 +185,8 @@ pub fn queue_config(ctx: &Context) -> QueueConfig {
 
 /// The transports of the queue manager: local domains (the directory's) through local
 /// delivery, everything else over SMTP to `zimbraMtaRelayHost` or the MX hosts.
-pub fn transports(ctx: &Context) -> Transports {
-    let relay_host = server_values(ctx, "zimbraMtaRelayHost")
-        .iter()
-        .find_map(|v| RelayHost::parse(v));
+pub fn transports(ctx: &Arc<Context>) -> Transports {
+    let relay_host = relay_host(&ctx.server, &ctx.global);
     let smtp = SmtpTransportConfig {
         helo_name: ctx.subs.hostname.clone(),
         relay_host,
@@ -211,7 +205,9 @@ pub fn transports(ctx: &Context) -> Transports {
             }
         };
     let delivery: Arc<dyn LocalDelivery> = ctx.delivery.clone();
-    Transports::new(Arc::new(SmtpTransport::new(smtp, resolver))).with_local_policy(
+    let relay_source = Arc::new(super::reload::ReloadingRelay::new(ctx));
+    let smtp = SmtpTransport::new(smtp, resolver).with_relay_source(relay_source);
+    Transports::new(Arc::new(smtp)).with_local_policy(
         Arc::new(DirectoryDomains::new(ctx.subs.prov.clone())),
         Arc::new(LocalTransport::new(delivery)),
     )
@@ -236,6 +232,7 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
     if kind == ListenerKind::Lmtp {
         return config;
     }
+    config.limits = limits(s);
 
     config.tls = ctx.acceptor();
     config.implicit_tls = kind == ListenerKind::Smtps;
@@ -318,6 +315,39 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         dmarc_enforce: parse_bool(s.lc("zcs_dmarc_reject_failures").as_deref()).unwrap_or(true),
         ..Filters::default()
     }
+}
+
+/// Per-client limits of the SMTP listeners (Postfix's anvil settings), from local
+/// config: `zcs_mta_client_connection_count_limit` (default 50),
+/// `zcs_mta_client_message_rate_limit` and `zcs_mta_client_recipient_rate_limit` (per
+/// minute, default 0 = none); and `zimbraMtaSmtpdHardErrorLimit` (default 20).
+pub fn limits(s: MtaSettings<'_>) -> Limits {
+    let mut limits = Limits::default();
+    let number = |v: Option<String>| v.and_then(|v| v.trim().parse::<u32>().ok());
+    if let Some(n) = number(s.lc("zcs_mta_client_connection_count_limit")) {
+        limits.max_connections_per_ip = n as usize;
+    }
+    if let Some(n) = number(s.lc("zcs_mta_client_message_rate_limit")) {
+        limits.messages_per_minute_per_ip = n;
+    }
+    if let Some(n) = number(s.lc("zcs_mta_client_recipient_rate_limit")) {
+        limits.recipients_per_minute_per_ip = n;
+    }
+    if let Some(n) = number(s.attr("zimbraMtaSmtpdHardErrorLimit")) {
+        limits.max_errors = n;
+    }
+    limits
+}
+
+/// `zimbraMtaRelayHost` (server, else global) as the SMTP transport takes it; `None`
+/// when unset or unreadable (logged).
+pub fn relay_host(server: &Entry, global: &Entry) -> Option<RelayHost> {
+    let values = zcs_directory::server_attr_values(server, global, "zimbraMtaRelayHost");
+    let relay = values.iter().find_map(|v| RelayHost::parse(v));
+    if relay.is_none() && values.iter().any(|v| !v.trim().is_empty()) {
+        tracing::warn!(values = ?values, "zimbraMtaRelayHost unreadable; using MX lookups");
+    }
+    relay
 }
 
 /// The milters of the SMTP listeners: `zimbraMtaSmtpdMilters` (a Postfix milter list),
