@@ -1,7 +1,10 @@
 //! Backups under stress: a disk that fills up mid-session (through the space seam of
 //! `BackupOptions::space_limit`), a session left `.incomplete` by a killed backup,
 //! blobs compressed or kept on a secondary volume (backed up and restored
-//! byte-identical), `--exclude-blobs`/`--exclude-hsm-blobs`, and `zmbackup -del`.
+//! byte-identical), `--exclude-blobs`/`--exclude-hsm-blobs`, a restore killed midway
+//! (the account stays in maintenance; the rerun finishes it) and damaged backups (a
+//! truncated blob, a flipped byte in account metadata or in the catalog, an account
+//! missing from the catalog: each named, the rest restored with `-c`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -295,4 +298,241 @@ async fn compressed_and_secondary_volume_blobs_restore_byte_identical() {
         .await
         .unwrap();
     assert_eq!(inbox(&h.store, id).await, want);
+}
+
+fn status(e: &zcs_core::Entry) -> String {
+    e.attrs
+        .get("zimbraAccountStatus")
+        .unwrap_or("active")
+        .to_string()
+}
+
+async fn entry(h: &Home, name: &str) -> zcs_core::Entry {
+    h.dir
+        .get_entry(
+            EntryKind::Account,
+            &zcs_directory::EntryKey::Name(name.into()),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_killed_restore_leaves_the_account_in_maintenance_and_the_rerun_finishes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = home(&tmp.path().join("a")).await;
+    let id = account(&h, "k@f.test").await;
+    let mb = h.store.mailbox(id).await.unwrap();
+    for n in 0..3 {
+        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
+        .await
+        .unwrap();
+    for n in 3..5 {
+        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    zcs_backup::incremental_backup(&h.paths, &h.dir, &quiet())
+        .await
+        .unwrap();
+    // Changes after the backup that the restore throws away.
+    mb.append(ItemId(folder::INBOX), &big(9), Flags(0), 1)
+        .await
+        .unwrap();
+
+    // The restore stops for good after the rows are in, before the replay.
+    let opts = RestoreOptions {
+        accounts: vec!["k@f.test".into()],
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    let (paths, store, dir) = (h.paths.clone(), h.store.clone(), h.dir.clone());
+    let held = RestoreOptions {
+        drill_pause_ms: Some(30_000),
+        ..opts.clone()
+    };
+    let task = tokio::spawn(async move { restore(&paths, &store, &dir, &held).await });
+    let journal = zcs_backup::journal::Journal::open(&h.paths.target);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while journal.pending().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+
+    // Half-restored (the full's rows, not the incremental's): never looks complete.
+    let e = entry(&h, "k@f.test").await;
+    assert_eq!(status(&e), "maintenance");
+    let pending = journal.pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].previous_status, "active");
+
+    // The rerun restores it whole and puts its status back.
+    let rep = restore(&h.paths, &h.store, &h.dir, &opts).await.unwrap();
+    assert_eq!(rep.resumed, vec!["k@f.test".to_string()]);
+    assert_eq!(status(&entry(&h, "k@f.test").await), "active");
+    assert!(journal.pending().is_empty());
+    let want: Vec<Vec<u8>> = {
+        let mut v: Vec<Vec<u8>> = (0..5).map(big).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(inbox(&h.store, id).await, want);
+}
+
+/// Files of a session to damage.
+fn session_file(dir: &Path, rel: &str) -> std::path::PathBuf {
+    dir.join(rel)
+}
+
+#[tokio::test]
+async fn a_damaged_backup_is_named_and_continue_on_error_restores_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = home(&tmp.path().join("a")).await;
+    let mut ids = Vec::new();
+    for (i, name) in ["blob@f.test", "meta@f.test", "cat@f.test", "ok@f.test"]
+        .iter()
+        .enumerate()
+    {
+        let id = account(&h, name).await;
+        let mb = h.store.mailbox(id).await.unwrap();
+        mb.append(ItemId(folder::INBOX), &big(100 + i as u32), Flags(0), 1)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let full = zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
+        .await
+        .unwrap();
+    // 1. A truncated blob.
+    let blob = zcs_store::FileBlobStore::new(full.dir.join("blobs"))
+        .path_for(&zcs_store::blob_digest(&big(100)))
+        .unwrap();
+    let bytes = std::fs::read(&blob).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
+    // 2. A flipped byte in an account's metadata (still valid JSON).
+    let meta = catalog::account_dir(&full.dir, &ids[1].to_string()).join("account.json");
+    let mut text = std::fs::read(&meta).unwrap();
+    let at = text
+        .windows(4)
+        .position(|w| w == b"meta")
+        .expect("the name is in the file");
+    text[at] = b'n';
+    std::fs::write(&meta, &text).unwrap();
+    // 3. An account missing from the catalog (rewritten with a valid checksum, as a
+    //    buggy writer would leave it).
+    let mut cat = catalog::read_catalog(&full.dir).unwrap();
+    cat.accounts.retain(|a| a.name != "cat@f.test");
+    let json = serde_json::to_vec_pretty(&cat).unwrap();
+    std::fs::write(session_file(&full.dir, catalog::CATALOG_FILE), &json).unwrap();
+    std::fs::write(
+        session_file(&full.dir, catalog::CATALOG_SUM),
+        catalog::sha256_hex(&json),
+    )
+    .unwrap();
+
+    // The live accounts have moved on since; a failed restore must not touch them.
+    for id in &ids {
+        let mb = h.store.mailbox(*id).await.unwrap();
+        mb.append(ItemId(folder::INBOX), &big(200), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    let one = |name: &str| RestoreOptions {
+        accounts: vec![name.to_string()],
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    let err = restore(&h.paths, &h.store, &h.dir, &one("meta@f.test"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("account.json is damaged"), "{err}");
+    let err = restore(&h.paths, &h.store, &h.dir, &one("cat@f.test"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing from its catalog"), "{err}");
+    // In place, the damaged blob is not needed (the volume still has it).
+    restore(&h.paths, &h.store, &h.dir, &one("blob@f.test"))
+        .await
+        .unwrap();
+    assert_eq!(inbox(&h.store, ids[0]).await, vec![big(100)]);
+    // The failed ones were not touched: still two messages, still active.
+    for (id, name) in ids
+        .iter()
+        .zip(["blob@f.test", "meta@f.test", "cat@f.test"])
+        .skip(1)
+    {
+        assert_eq!(inbox(&h.store, *id).await.len(), 2, "{name}");
+        assert_eq!(status(&entry(&h, name).await), "active", "{name}");
+    }
+
+    // Onto a new server, where the blob must come from the backup. Without -c the
+    // restore stops at the first damaged account; with -c the healthy one is restored
+    // and each failure is listed with its reason.
+    let h2 = home(&tmp.path().join("b")).await;
+    let paths2 = BackupPaths {
+        target: h.paths.target.clone(),
+        ..h2.paths.clone()
+    };
+    let all = RestoreOptions {
+        accounts: vec!["all".into()],
+        restore_directory: true,
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    assert!(restore(&paths2, &h2.store, &h2.dir, &all).await.is_err());
+    let rep = restore(
+        &paths2,
+        &h2.store,
+        &h2.dir,
+        &RestoreOptions {
+            continue_on_error: true,
+            ..all.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let mut failed: Vec<&str> = rep.failed.iter().map(|(n, _)| n.as_str()).collect();
+    failed.sort();
+    assert_eq!(failed, vec!["blob@f.test", "cat@f.test", "meta@f.test"]);
+    let why = &rep
+        .failed
+        .iter()
+        .find(|(n, _)| n == "blob@f.test")
+        .unwrap()
+        .1;
+    assert!(
+        why.contains("damaged") && why.contains(&zcs_store::blob_digest(&big(100))),
+        "{why}"
+    );
+    assert_eq!(rep.restored.len(), 1);
+    assert_eq!(rep.restored[0].0, "ok@f.test");
+    assert_eq!(inbox(&h2.store, ids[3]).await, vec![big(103)]);
+    // The account whose rows could not be copied is not left in maintenance.
+    assert_eq!(status(&entry(&h2, "blob@f.test").await), "active");
+    assert!(
+        zcs_backup::journal::Journal::open(&h.paths.target)
+            .pending()
+            .is_empty()
+    );
+
+    // 4. A flipped byte in the catalog itself: named, nothing restored.
+    let mut bytes = std::fs::read(session_file(&full.dir, catalog::CATALOG_FILE)).unwrap();
+    let at = bytes.iter().position(|b| *b == b'c').unwrap();
+    bytes[at] = b'C';
+    std::fs::write(session_file(&full.dir, catalog::CATALOG_FILE), &bytes).unwrap();
+    let err = restore(&h.paths, &h.store, &h.dir, &one("ok@f.test"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("session.json is damaged"), "{err}");
 }
