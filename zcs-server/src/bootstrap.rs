@@ -63,9 +63,11 @@ pub async fn open_provisioning(home: &Home) -> ServiceResult<Provisioning> {
 /// `ldap://host:port/????bindname=DN,X-BINDPW=PASSWORD`, MariaDB, PostgreSQL or SQLite)
 /// when set, else the SQLite file `zcs_directory_db`.
 ///
-/// LIMITATION: no `CachedDirectory` in front yet: `zmprov` writes to the database
-/// directly, so a server-side cache would serve stale entries until zmprov goes through
-/// the admin API (issue 8).
+/// An entry cache sits in front of the directory with each kind's max age from
+/// `ldap_cache_<kind>_maxage` (minutes; 15 by default, the global config never
+/// expiring): a change made through this process is seen at once, one made by another
+/// process (another server, `zmprov -l`) after the max age or a `flushCache`. zmprov
+/// without `-l` asks the running server to flush after its changes.
 async fn open_with(lc: &LocalConfig) -> ServiceResult<Provisioning> {
     let url = lc.get("zcs_directory_url").filter(|u| !u.is_empty());
     let dir: Arc<dyn Directory> = match url {
@@ -78,7 +80,10 @@ async fn open_with(lc: &LocalConfig) -> ServiceResult<Provisioning> {
         }
     };
     let hostname = lc.get("zimbra_server_hostname").unwrap_or_default();
-    Ok(Provisioning::new(dir, AuthRegistry::with_builtins()).with_server(&hostname))
+    let cache = zcs_directory::CacheSettings::from_localconfig(|k| lc.get(k));
+    Ok(Provisioning::new(dir, AuthRegistry::with_builtins())
+        .with_server(&hostname)
+        .with_cache(cache))
 }
 
 /// Initialises `home` if needed and returns what it holds.

@@ -4,6 +4,7 @@
 //! Nothing below this crate opens a socket for clients; everything here may.
 
 pub mod account_loggers;
+pub mod admin_client;
 pub mod authwatch;
 pub mod bootstrap;
 pub mod certmgr;

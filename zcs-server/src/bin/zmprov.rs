@@ -45,7 +45,7 @@ fn usage() -> String {
     let mut s = String::from(
         "zmprov [args] [cmd] [cmd-args ...]\n\n  -h/--help  display usage\n  \
          -f/--file  use file as input stream\n  -l/--ldap  provision via the directory \
-         (always, for now)\n\n",
+         only: the running server sees the change after its cache max age or fc\n\n",
     );
     for c in COMMANDS {
         s.push_str(&format!("  {}({}) {}\n", c.long, c.short, c.usage));
@@ -58,6 +58,9 @@ async fn main() -> ExitCode {
     zcs_server::private_umask();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut file = None;
+    // -l: change the directory only, as Zimbra's LDAP mode does; the running server's
+    // cache then sees the change after its max age or a flushCache.
+    let mut direct = false;
     let mut i = 0;
     while i < argv.len() && argv[i].starts_with('-') {
         let opt = argv[i].as_str();
@@ -74,6 +77,7 @@ async fn main() -> ExitCode {
             }
             i += 2;
         } else if FLAG_OPTS.contains(&opt) {
+            direct |= opt == "-l" || opt == "--ldap";
             i += 1;
         } else {
             eprintln!("zmprov: unknown option {opt}\n{}", usage());
@@ -109,7 +113,11 @@ async fn main() -> ExitCode {
     };
 
     if !words.is_empty() {
-        return run_one(&prov, words).await;
+        let status = run_one(&prov, words).await;
+        if !direct && changes(words) {
+            flush_server(&prov).await;
+        }
+        return status;
     }
     let interactive = file.is_none();
     let input: Box<dyn BufRead> = match &file {
@@ -123,6 +131,7 @@ async fn main() -> ExitCode {
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
     let mut status = ExitCode::SUCCESS;
+    let mut changed = false;
     let mut lines = input.lines();
     loop {
         if interactive {
@@ -140,8 +149,29 @@ async fn main() -> ExitCode {
         if run_one(&prov, &words).await != ExitCode::SUCCESS {
             status = ExitCode::from(2);
         }
+        changed |= changes(&words);
+    }
+    if changed && !direct {
+        flush_server(&prov).await;
     }
     status
+}
+
+/// Whether a command line may have changed the directory (so the running server's
+/// cache must drop what it holds). `flushCache` flushes by itself.
+fn changes(words: &[String]) -> bool {
+    words
+        .first()
+        .and_then(|w| zmprov::find_command(w))
+        .is_some_and(|c| !reads_only(c.long) && !c.long.eq_ignore_ascii_case("flushCache"))
+}
+
+/// Asks the server running on this home to flush its whole directory cache, so the
+/// changes just made are seen at once (Zimbra's zmprov makes them through the server).
+async fn flush_server(prov: &zcs_directory::Provisioning) {
+    if let Err(e) = zmprov::cache::flush_running_server(prov, "all", false, &[]).await {
+        eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
+    }
 }
 
 /// Whether a zmprov command only reads (its audit line is not worth writing).

@@ -225,17 +225,21 @@ impl<'a> Ctx<'a> {
             TokenError::Expired => expired(),
             _ => ServiceError::new(FaultCode::AuthRequired, "no valid authtoken present"),
         })?;
-        let account = match self
-            .svc
-            .prov
-            .find_account(&data.account.to_string())
-            .await?
-        {
+        let prov = &self.svc.prov;
+        let id = data.account.to_string();
+        let mut account = match prov.find_account(&id).await? {
             Some(a) => a,
             None => return Err(expired()),
         };
         if !token::is_registered(&account, data.tid) {
-            return Err(expired());
+            // A correctly signed token another process registered (a tool's minted
+            // admin token) is not in a cached copy yet: read the entry afresh once.
+            let key = zcs_directory::EntryKey::Id(data.account);
+            prov.flush_cache(zcs_directory::CacheKind::Account, Some(&key));
+            account = match prov.find_account(&id).await? {
+                Some(a) if token::is_registered(&a, data.tid) => a,
+                _ => return Err(expired()),
+            };
         }
         let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
         if !matches!(status, "active" | "lockout") {

@@ -1,8 +1,9 @@
 //! Global address list requests of the account service: SearchGal and AutoCompleteGal
-//! over the directory's GAL search (`Provisioning::search_gal`, which applies
+//! over the directory's GAL search, and SyncGal (`sync` below) over its full GAL listing (`Provisioning::search_gal`, which applies
 //! `zimbraGalMode`, `zimbraGalMaxResults` and hides `zimbraHideInGal` entries), each hit
 //! a `cn` contact built with the domain's `zimbraGalLdapAttrMap`. The caller's COS
-//! switches `zimbraFeatureGalEnabled` and `zimbraFeatureGalAutoCompleteEnabled` gate them.
+//! switches `zimbraFeatureGalEnabled` and `zimbraFeatureGalAutoCompleteEnabled` gate them
+//! (and `zimbraFeatureGalSyncEnabled` SyncGal).
 
 use zcs_core::{ServiceError, ServiceResult};
 use zcs_directory::provisioning::gal::{GalRequest, GalType, attr_map, contact_attrs};
@@ -21,31 +22,43 @@ pub(crate) async fn dispatch(
     match name {
         "SearchGalRequest" => Some(search(ctx, req, false).await),
         "AutoCompleteGalRequest" => Some(search(ctx, req, true).await),
+        "SyncGalRequest" => Some(sync(ctx, req).await),
         _ => None,
     }
+}
+
+/// The caller's account, once each of the COS `switches` is checked not FALSE.
+///
+/// # Errors
+/// `service.PERM_DENIED` naming the switch that is off.
+async fn gal_account(ctx: &mut Ctx<'_>, switches: &[&str]) -> ServiceResult<zcs_core::Entry> {
+    ctx.auth().await?;
+    let account = ctx.target_account().await?;
+    let effective = ctx.svc.prov.effective_account_attrs(&account).await?;
+    for switch in switches {
+        if effective
+            .get(switch)
+            .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
+        {
+            return Err(ServiceError::perm_denied(format!(
+                "cannot use the GAL: {switch} is FALSE"
+            )));
+        }
+    }
+    Ok(account)
 }
 
 /// `<SearchGalRequest [type] [limit]><name>text</name>` (and AutoCompleteGal, a prefix
 /// match): `cn` elements with the contact fields of each match, `more` when the limit
 /// cut the list.
 async fn search(ctx: &mut Ctx<'_>, req: &Element, autocomplete: bool) -> ServiceResult<Element> {
-    ctx.auth().await?;
-    let account = ctx.target_account().await?;
-    let prov = ctx.svc.prov.clone();
-    let effective = prov.effective_account_attrs(&account).await?;
     let switch = if autocomplete {
         "zimbraFeatureGalAutoCompleteEnabled"
     } else {
         "zimbraFeatureGalEnabled"
     };
-    if effective
-        .get(switch)
-        .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
-    {
-        return Err(ServiceError::perm_denied(format!(
-            "cannot search the GAL: {switch} is FALSE"
-        )));
-    }
+    let account = gal_account(ctx, &[switch]).await?;
+    let prov = ctx.svc.prov.clone();
     let text = req
         .child("name")
         .map(|n| n.text().to_string())
@@ -100,4 +113,118 @@ async fn search(ctx: &mut Ctx<'_>, req: &Element, autocomplete: bool) -> Service
         }
     }
     Ok(resp)
+}
+
+/// The sync token of a GAL listing: `zcs1:<ms>:<digest>`, the digest covering every
+/// entry's id, name and attributes, so any change (new, changed or removed entry)
+/// changes it.
+fn sync_token(entries: &[zcs_core::Entry], now_ms: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for e in entries {
+        h.update(e.id.to_string().as_bytes());
+        h.update([0]);
+        h.update(e.name.as_bytes());
+        for (n, values) in e.attrs.iter() {
+            for v in values {
+                h.update([1]);
+                h.update(n.to_ascii_lowercase().as_bytes());
+                h.update([2]);
+                h.update(v.as_bytes());
+            }
+        }
+        h.update([3]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("zcs1:{now_ms}:{hex}")
+}
+
+/// The digest part of a token this server issued; `None` for anything else.
+fn token_digest(token: &str) -> Option<&str> {
+    let mut parts = token.splitn(3, ':');
+    (parts.next()? == "zcs1").then_some(())?;
+    parts.next()?.parse::<i64>().ok()?;
+    parts.next().filter(|d| !d.is_empty())
+}
+
+/// `<SyncGalRequest [token] [idOnly="1"]/>`: every GAL entry of the caller's domain as
+/// `cn` contacts and a `token` for the next call. Given the token of an unchanged GAL
+/// the answer holds no entries; otherwise it holds them all with
+/// `fullSyncRecommended="1"`, and the client replaces its copy.
+// LIMITATION: no per-entry change tracking in the directory, so a changed GAL is sent
+// whole (never a delta with `deleted` ids); the token still detects "nothing changed".
+async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let account = gal_account(
+        ctx,
+        &["zimbraFeatureGalEnabled", "zimbraFeatureGalSyncEnabled"],
+    )
+    .await?;
+    let prov = ctx.svc.prov.clone();
+    let domain = account
+        .domain()
+        .ok_or_else(|| ServiceError::invalid_request("account has no domain"))?
+        .to_string();
+    let entries = prov.sync_gal(&domain).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let token = sync_token(&entries, now);
+    let unchanged = req
+        .attr("token")
+        .and_then(token_digest)
+        .is_some_and(|d| token_digest(&token) == Some(d));
+    let id_only = req.bool_attr("idOnly", false)?;
+    let mut resp = response("SyncGalResponse", NS_ACCOUNT);
+    resp.set_bool("more", false);
+    resp.set("token", token);
+    if unchanged {
+        return Ok(resp);
+    }
+    if req.attr("token").is_some_and(|t| !t.is_empty()) {
+        resp.set_bool("fullSyncRecommended", true);
+    }
+    let domain_entry = prov
+        .get_domain(&zcs_directory::EntryKey::Name(domain.clone()))
+        .await?;
+    let map = attr_map(&prov.effective_domain_attrs(&domain_entry).await?);
+    for entry in &entries {
+        let cn = resp.add_new("cn");
+        cn.set("id", entry.id.to_string());
+        if id_only {
+            continue;
+        }
+        for (field, values) in contact_attrs(entry, &map).iter() {
+            for v in values {
+                cn.add_a(field, v.clone());
+            }
+        }
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zcs_core::{Attrs, Entry, EntryKind, ZimbraId};
+
+    #[test]
+    fn tokens_change_with_the_gal() {
+        let mut attrs = Attrs::new();
+        attrs.set_one("displayName", "A");
+        let mut e = Entry {
+            kind: EntryKind::Account,
+            id: ZimbraId::new(),
+            name: "a@x.test".into(),
+            attrs,
+        };
+        let t1 = sync_token(std::slice::from_ref(&e), 1);
+        let t2 = sync_token(std::slice::from_ref(&e), 2);
+        assert_eq!(token_digest(&t1), token_digest(&t2));
+        e.attrs.set_one("displayName", "B");
+        let t3 = sync_token(std::slice::from_ref(&e), 3);
+        assert_ne!(token_digest(&t1), token_digest(&t3));
+        assert_ne!(token_digest(&t1), token_digest(&sync_token(&[], 1)));
+        assert_eq!(token_digest("20261205"), None);
+        assert_eq!(token_digest("zcs1:x:abc"), None);
+        assert_eq!(token_digest("zcs1:5:"), None);
+    }
 }

@@ -8,6 +8,7 @@
 //! `-p` and `-z` are accepted and ignored.
 
 mod auth;
+pub mod cache;
 mod children;
 mod commands;
 mod lists;

@@ -3,7 +3,7 @@
 //! resources, domains, COS, servers, config, distribution lists, rights).
 
 use super::commands::{self, Command};
-use super::{auth, children, lists, loggers, resources, rights, search};
+use super::{auth, cache, children, lists, loggers, resources, rights, search};
 
 macro_rules! cmd {
     ($long:literal, $short:literal, $min:expr, $max:expr, $f:path, $usage:literal) => {
@@ -189,6 +189,9 @@ pub static COMMANDS: &[Command] = &[
         "{domain} {name} [limit {limit}] [type {all|account|resource|group}]"),
     cmd!("syncGal", "syg", 1, Some(1), search::sync_gal,
         "{domain}"),
+    cmd!("flushCache", "fc", 1, None, cache::flush_cache,
+        "[-a] {acl|locale|skin|uistrings|license|all|account|config|globalgrant|cos|domain|\
+         galgroup|group|mime|server|zimlet|<extension-cache-type>} [name1|id1 [name2|id2...]]"),
     cmd!("help", "?", 0, Some(1), commands::help,
         "[command]"),
 ];

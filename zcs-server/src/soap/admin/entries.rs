@@ -1,5 +1,5 @@
 //! Admin requests for domains, COS, servers and the global config, plus the
-//! service-level ones (FlushCache, GetVersionInfo, Ping).
+//! service-level ones (GetVersionInfo, Ping). FlushCache is in `cache`.
 
 use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
@@ -35,7 +35,6 @@ pub(crate) async fn dispatch(
             | "GetConfigRequest"
             | "GetAllConfigRequest"
             | "ModifyConfigRequest"
-            | "FlushCacheRequest"
             | "GetVersionInfoRequest"
             | "PingRequest"
             | "NoOpRequest"
@@ -190,8 +189,6 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
             tracing::info!(admin = %who, "admin: global config modified");
             response("ModifyConfigResponse", NS_ADMIN)
         }
-        // LIMITATION: the directory has no entry cache yet, so there is nothing to flush.
-        "FlushCacheRequest" => response("FlushCacheResponse", NS_ADMIN),
         "GetVersionInfoRequest" => {
             let mut resp = response("GetVersionInfoResponse", NS_ADMIN);
             let version = env!("CARGO_PKG_VERSION");

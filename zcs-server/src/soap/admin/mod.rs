@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod cache;
 mod entries;
 mod lists;
 mod rights;
@@ -108,6 +109,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = search::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = cache::dispatch(ctx, name, req).await {
         return Some(r);
     }
     // An admin request this server does not know: a non-admin learns only that it is
