@@ -1,15 +1,17 @@
 //! HSM sessions as the server and `zmhsm` run them: the policy and batch size from the
 //! directory (this server's `zimbraHsmPolicy` and `zimbraHsmBatchSize`, else the global
-//! config's, else Zimbra's defaults), the store paths from the local config, and one
-//! session over the current secondary volume. The server runs a session on the
+//! config's, else Zimbra's defaults), the store paths and metadata URL from the local
+//! config ([`store_config`], which the store tools share), and one session over the
+//! current secondary volume, reading items from whichever engine holds the metadata. The server runs a session on the
 //! `zcs_hsm_schedule` cron time (see `jobs`); an operator runs one with `zmhsm -t`.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use zcs_core::Entry;
-use zcs_store::StoreConfig;
 use zcs_store::hsm::{self, HsmPolicy, HsmStatus};
+use zcs_store::{StoreConfig, VolumeAdmin};
 
 use crate::home::Home;
 use crate::localconfig::LocalConfig;
@@ -19,19 +21,76 @@ pub const DEFAULT_POLICY: &str = "message,document:before:-30days";
 /// Zimbra's default `zimbraHsmBatchSize`.
 pub const DEFAULT_BATCH: usize = 10_000;
 
-/// The store paths of `home` as its local config names them (the server's defaults
-/// for keys left unset).
-pub fn store_config(home: &Home, lc: &LocalConfig) -> StoreConfig {
+/// Where a home's store lives: its paths and the metadata database URL
+/// (`zcs_store_url`; empty for the SQLite file at `db_path`). Dereferences to the
+/// paths.
+#[derive(Clone, Debug)]
+pub struct StoreTarget {
+    /// The store paths (database file, blob root, redo log directory).
+    pub cfg: StoreConfig,
+    /// The metadata database URL, as [`zcs_store::Store::open_url`] takes it.
+    pub url: String,
+}
+
+impl Deref for StoreTarget {
+    type Target = StoreConfig;
+    fn deref(&self) -> &StoreConfig {
+        &self.cfg
+    }
+}
+
+impl StoreTarget {
+    /// Opens the metadata database without the store's redo log (so a tool may run
+    /// beside the server) and the volume table on it, which also rewrites the volume
+    /// mirror file the blob backend reads.
+    ///
+    /// # Errors
+    /// The database or the volume table cannot be opened; as text.
+    pub async fn open_volumes(&self) -> Result<(zcs_store::db::Db, VolumeAdmin), String> {
+        let db = zcs_store::db::Db::open_metadata(&self.url, &self.cfg.db_path)
+            .await
+            .map_err(|e| format!("open metadata database: {e}"))?;
+        let admin = VolumeAdmin::open_on(db.clone(), &self.cfg.db_path, &self.cfg.blob_root)
+            .await
+            .map_err(|e| format!("open volume table: {e}"))?;
+        Ok((db, admin))
+    }
+
+    /// Opens the whole store (redo log included), as the server does.
+    ///
+    /// # Errors
+    /// [`zcs_store::StoreError::Locked`] while the server holds it; others as they come.
+    pub async fn open_store(&self) -> Result<zcs_store::Store, zcs_store::StoreError> {
+        zcs_store::Store::open_url(
+            &self.url,
+            self.cfg.clone(),
+            zcs_store::StoreOptions::default(),
+        )
+        .await
+    }
+}
+
+/// The store of `home` as its local config names it (the server's defaults for keys
+/// left unset): `zcs_store_db`, `zcs_store_volume`, `zcs_redolog_directory` and
+/// `zcs_store_url`.
+pub fn store_config(home: &Home, lc: &LocalConfig) -> StoreTarget {
     let path = |key: &str, dflt: PathBuf| {
         lc.get(key)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or(dflt)
     };
-    StoreConfig {
-        db_path: path("zcs_store_db", home.db().join("mailbox.db")),
-        blob_root: path("zcs_store_volume", home.store()),
-        redo_dir: path("zcs_redolog_directory", home.redolog()),
+    StoreTarget {
+        cfg: StoreConfig {
+            db_path: path("zcs_store_db", home.db().join("mailbox.db")),
+            blob_root: path("zcs_store_volume", home.store()),
+            redo_dir: path("zcs_redolog_directory", home.redolog()),
+        },
+        url: lc
+            .get("zcs_store_url")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -58,7 +117,7 @@ pub fn policy(server: Option<&Entry>, global: &Entry) -> (Vec<String>, usize) {
 
 /// Whether the store at `cfg` has a current secondary message volume, so a session
 /// has somewhere to move blobs (the scheduled run is skipped quietly when it has not).
-pub fn has_secondary(cfg: &StoreConfig) -> bool {
+pub fn has_secondary(cfg: &StoreTarget) -> bool {
     zcs_store::VolumeBlobStore::open(&cfg.db_path)
         .map(|b| b.current(zcs_store::VolumeType::SecondaryMessage).is_some())
         .unwrap_or(false)
@@ -70,7 +129,7 @@ pub fn has_secondary(cfg: &StoreConfig) -> bool {
 /// A policy that does not parse, no current secondary volume, a session already
 /// running, or a store failure; each as text for the caller to print or log.
 pub async fn run_session(
-    cfg: &StoreConfig,
+    cfg: &StoreTarget,
     policies: &[String],
     batch: usize,
 ) -> Result<HsmStatus, String> {
@@ -80,14 +139,14 @@ pub async fn run_session(
         .map(|p| HsmPolicy::parse(p, now))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    zcs_store::VolumeAdmin::open(&cfg.db_path, &cfg.blob_root)
-        .await
-        .map_err(|e| format!("open volume table: {e}"))?;
+    let (db, _volumes) = cfg.open_volumes().await?;
     let blobs =
         Arc::new(zcs_store::VolumeBlobStore::open(&cfg.db_path).map_err(|e| e.to_string())?);
-    hsm::run(&cfg.db_path, blobs, &parsed, batch)
+    let res = hsm::run_on(&db, &cfg.db_path, blobs, &parsed, batch)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    db.close().await;
+    res
 }
 
 #[cfg(test)]

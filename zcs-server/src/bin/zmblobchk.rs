@@ -1,7 +1,8 @@
 //! `zmblobchk [options] start`: checks the blobs of this zcs home against the item
 //! metadata (missing blobs, size or digest mismatch, blobs no item references).
 //!
-//! The check only reads and may run beside the server. `--missing-blob-delete-item`
+//! The check only reads and may run beside the server; it reads the item metadata from
+//! whichever engine holds it (`zcs_store_url`). `--missing-blob-delete-item`
 //! deletes items through the store (and its redo log), which needs the server stopped:
 //! the tool then opens the store itself and says so when the server holds it.
 
@@ -13,9 +14,10 @@ use std::sync::Arc;
 
 use zcs_core::{ItemId, ZimbraId};
 use zcs_server::home::Home;
+use zcs_server::hsm_job::{self, StoreTarget};
 use zcs_server::localconfig::LocalConfig;
 use zcs_store::blobchk::{self, BlobChkReport, Problem};
-use zcs_store::{Store, StoreConfig, StoreError, VolumeAdmin, VolumeBlobStore};
+use zcs_store::{StoreError, VolumeBlobStore};
 
 const USAGE: &str = "usage: zmblobchk [options] start
   -m --mailboxes <ids>          comma-separated mailbox ids (default all)
@@ -52,22 +54,6 @@ fn main() -> ExitCode {
 fn fail(e: &str) -> ExitCode {
     eprintln!("zmblobchk: {e}");
     ExitCode::from(1)
-}
-
-/// The store paths of `home`, as its local config names them.
-fn store_config(home: &Home) -> Result<StoreConfig, String> {
-    let lc = LocalConfig::load(home).map_err(|e| format!("load local config: {e}"))?;
-    let path = |key: &str, dflt: PathBuf| {
-        lc.get(key)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or(dflt)
-    };
-    Ok(StoreConfig {
-        db_path: path("zcs_store_db", home.db().join("mailbox.db")),
-        blob_root: path("zcs_store_volume", home.store()),
-        redo_dir: path("zcs_redolog_directory", home.redolog()),
-    })
 }
 
 #[derive(Default)]
@@ -122,15 +108,15 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 async fn run(args: &[String]) -> Result<String, String> {
     let o = parse(args)?;
     let home = Home::from_env().map_err(|e| e.to_string())?;
-    let cfg = store_config(&home)?;
+    let lc = LocalConfig::load(&home).map_err(|e| format!("load local config: {e}"))?;
+    let cfg = hsm_job::store_config(&home, &lc);
     let e = |e: StoreError| e.to_string();
-    VolumeAdmin::open(&cfg.db_path, &cfg.blob_root)
-        .await
-        .map_err(|e| format!("open volume table: {e}"))?;
+    let (db, _volumes) = cfg.open_volumes().await?;
     let blobs = Arc::new(VolumeBlobStore::open(&cfg.db_path).map_err(e)?);
-    let mut report = blobchk::check(&cfg.db_path, &blobs, o.mailboxes.as_deref(), !o.skip_size)
-        .await
-        .map_err(e)?;
+    let report = blobchk::check_on(&db, &blobs, o.mailboxes.as_deref(), !o.skip_size).await;
+    let accounts = blobchk::mailbox_accounts_on(&db).await;
+    db.close().await;
+    let mut report = report.map_err(e)?;
     filter(&mut report, &o);
     let mut out = report.render();
 
@@ -143,7 +129,8 @@ async fn run(args: &[String]) -> Result<String, String> {
         std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     }
     if o.delete_items {
-        out.push_str(&delete_missing(&cfg, &report, &o).await?);
+        let accounts: HashMap<i64, String> = accounts.map_err(e)?.into_iter().collect();
+        out.push_str(&delete_missing(&cfg, &accounts, &report, &o).await?);
     }
     Ok(out)
 }
@@ -168,7 +155,8 @@ fn filter(report: &mut BlobChkReport, o: &Opts) {
 /// Deletes the items (not dumpster rows or revisions) whose blob is missing, through
 /// the store, after writing their rows to `<export-dir>/mailbox<N>.tsv`.
 async fn delete_missing(
-    cfg: &StoreConfig,
+    cfg: &StoreTarget,
+    accounts: &HashMap<i64, String>,
     report: &BlobChkReport,
     o: &Opts,
 ) -> Result<String, String> {
@@ -184,17 +172,12 @@ async fn delete_missing(
     if by_mailbox.is_empty() {
         return Ok(String::new());
     }
-    let store = Store::open(cfg.clone()).await.map_err(|e| match e {
+    let store = cfg.open_store().await.map_err(|e| match e {
         StoreError::Locked(_) => "the server holds the store: stop it (zmcontrol stop) to \
              delete items, or run without --missing-blob-delete-item"
             .to_string(),
         other => format!("open store: {other}"),
     })?;
-    let accounts: HashMap<i64, String> = blobchk::mailbox_accounts(&cfg.db_path)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
     let mut out = String::new();
     let mut ids: Vec<_> = by_mailbox.into_iter().collect();
     ids.sort();

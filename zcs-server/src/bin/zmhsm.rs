@@ -1,8 +1,9 @@
 //! `zmhsm`: starts, watches and aborts an HSM session of this zcs home, which moves the
 //! blobs of items matching `zimbraHsmPolicy` to the current secondary volume.
 //!
-//! Works while the server runs: the pass reads the database (SQLite WAL) and moves blob
-//! files (copy, fsync, delete), and the server finds a moved blob in its new volume. `-t`
+//! Works while the server runs: the pass reads the metadata database (`zcs_store_url`:
+//! SQLite in WAL mode, MariaDB or PostgreSQL) and moves blob files (copy, fsync,
+//! delete), and the server finds a moved blob in its new volume. `-t`
 //! runs the session in the foreground and returns when it ends; `-u` (or `-s` with no
 //! server name) shows the last session from its status file; `-a` asks a running one to
 //! stop after its current batch.

@@ -1,16 +1,18 @@
 //! `zmvolume`: adds, edits, deletes, lists and sets the current blob/index volumes of
 //! this zcs home (the store's `volume` table).
 //!
-//! Works while the server runs: it writes the volume table directly (SQLite allows a
-//! second writer) and the table's mirror file, which the running server re-reads on its
+//! Works while the server runs: it writes the volume table directly in the metadata
+//! database (`zcs_store_url`: SQLite, which allows a second writer, MariaDB or
+//! PostgreSQL) and the table's mirror file, which the running server re-reads on its
 //! next blob write or miss. It never touches blobs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use zcs_server::home::Home;
+use zcs_server::hsm_job;
 use zcs_server::localconfig::LocalConfig;
-use zcs_store::{StoreConfig, Volume, VolumeAdmin, VolumeSpec, VolumeType};
+use zcs_store::{Volume, VolumeSpec, VolumeType};
 
 const USAGE: &str = "usage: zmvolume {-a|-d|-l|-e|-dc|-sc} [options]
   -a  --add                   add a volume (-n, -t, -p required)
@@ -56,22 +58,6 @@ fn main() -> ExitCode {
 fn fail(e: &str) -> ExitCode {
     eprintln!("zmvolume: {e}");
     ExitCode::from(1)
-}
-
-/// The store paths of `home`, as its local config names them.
-fn store_config(home: &Home) -> Result<StoreConfig, String> {
-    let lc = LocalConfig::load(home).map_err(|e| format!("load local config: {e}"))?;
-    let path = |key: &str, dflt: PathBuf| {
-        lc.get(key)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or(dflt)
-    };
-    Ok(StoreConfig {
-        db_path: path("zcs_store_db", home.db().join("mailbox.db")),
-        blob_root: path("zcs_store_volume", home.store()),
-        redo_dir: path("zcs_redolog_directory", home.redolog()),
-    })
 }
 
 #[derive(Default)]
@@ -163,10 +149,8 @@ fn render(v: &Volume) -> String {
 async fn run(args: &[String]) -> Result<String, String> {
     let a = parse(args)?;
     let home = Home::from_env().map_err(|e| e.to_string())?;
-    let cfg = store_config(&home)?;
-    let admin = VolumeAdmin::open(&cfg.db_path, &cfg.blob_root)
-        .await
-        .map_err(|e| format!("open volume table: {e}"))?;
+    let lc = LocalConfig::load(&home).map_err(|e| format!("load local config: {e}"))?;
+    let (_db, admin) = hsm_job::store_config(&home, &lc).open_volumes().await?;
     let need_id = || a.id.ok_or_else(|| "-id is required".to_string());
     let e = |e: zcs_store::StoreError| e.to_string();
     match a.action {
