@@ -31,6 +31,9 @@ pub(crate) async fn dispatch(
         "GetPrefsRequest" => get_prefs(ctx, req).await,
         "ModifyPrefsRequest" => modify_prefs(ctx, req).await,
         "GetAccountInfoRequest" => get_account_info(ctx, req).await,
+        "SearchCalendarResourcesRequest" => {
+            super::admin::calresources::search_account(ctx, req).await
+        }
         _ => return None,
     })
 }

@@ -46,10 +46,12 @@ pub(crate) async fn dispatch(
     Some(result)
 }
 
-/// A missing contact as Zimbra words it (`mail.NO_SUCH_CONTACT` maps to no such item
-/// here: zcs-core has no separate code).
+/// A missing contact as Zimbra words it (`mail.NO_SUCH_CONTACT`).
 fn no_such_contact(id: ItemId) -> ServiceError {
-    ServiceError::new(FaultCode::NoSuchItem, format!("no such contact: {}", id.0))
+    ServiceError::new(
+        FaultCode::NoSuchContact,
+        format!("no such contact: {}", id.0),
+    )
 }
 
 fn contact_fault(id: ItemId) -> impl Fn(StoreError) -> ServiceError {
@@ -242,7 +244,7 @@ async fn modify_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let cn = req
         .child("cn")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: cn"))?;
-    let id = parse_id(cn.req("id")?, FaultCode::NoSuchItem)?;
+    let id = parse_id(cn.req("id")?, FaultCode::NoSuchContact)?;
     let replace = req.bool_attr("replace", false)?;
     let verbose = req.bool_attr("verbose", true)?;
     let old = mb.contact(id).await.map_err(contact_fault(id))?;
@@ -328,7 +330,7 @@ async fn get_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let deref = req.bool_attr("derefGroupMember", false)?;
     let mut wanted = Vec::new();
     for cn in req.children_named("cn") {
-        wanted.extend(parse_ids(cn.req("id")?, FaultCode::NoSuchItem)?);
+        wanted.extend(parse_ids(cn.req("id")?, FaultCode::NoSuchContact)?);
     }
     let mut list = Vec::new();
     if !wanted.is_empty() {
@@ -383,7 +385,7 @@ async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
     let id_text = a.req("id")?.to_string();
     let op = a.req("op")?.to_string();
-    let ids = parse_ids(&id_text, FaultCode::NoSuchItem)?;
+    let ids = parse_ids(&id_text, FaultCode::NoSuchContact)?;
     let mut contacts = Vec::with_capacity(ids.len());
     for id in &ids {
         match mb.contact(*id).await {

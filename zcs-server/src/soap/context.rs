@@ -390,7 +390,12 @@ pub(crate) fn is_admin(account: &Entry) -> bool {
 /// A store error as a SOAP fault. Unexpected ones are logged and reported as
 /// `service.FAILURE` without detail.
 pub(crate) fn store_fault(e: StoreError) -> ServiceError {
-    let code = e.fault_code();
+    // The store names the nearest code where zcs-core had none; these have theirs now.
+    let code = match &e {
+        StoreError::ImmutableFolder(_) => FaultCode::ImmutableObject,
+        StoreError::TooManyContacts(_) => FaultCode::TooManyContacts,
+        _ => e.fault_code(),
+    };
     if code == FaultCode::Failure {
         tracing::error!(error = %e, "store failure");
         return ServiceError::failure("store failure");

@@ -44,14 +44,14 @@ fn parse_conv_id(text: &str) -> ServiceResult<ItemId> {
         .filter(|i| *i != 0)
         .map(ItemId)
         .ok_or_else(|| {
-            ServiceError::new(FaultCode::NoSuchItem, format!("no such conversation: {t}"))
+            ServiceError::new(FaultCode::NoSuchConv, format!("no such conversation: {t}"))
         })
 }
 
 fn conv_fault(id: ItemId) -> impl Fn(StoreError) -> ServiceError {
     move |e| match e {
         StoreError::NoSuchItem(_) | StoreError::NoSuchMessage(_) => ServiceError::new(
-            FaultCode::NoSuchItem,
+            FaultCode::NoSuchConv,
             format!("no such conversation: {}", id.0),
         ),
         other => store_fault(other),

@@ -6,12 +6,16 @@
 use std::collections::HashMap;
 
 use zcs_core::{FaultCode, ItemId, ServiceError, ServiceResult, folder};
-use zcs_store::{Folder, Mailbox, Tag};
+use zcs_store::{Folder, Mailbox};
 
 use super::context::{Ctx, store_fault};
 use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
+
+mod tags;
+
+pub(crate) use tags::tag_op;
 
 /// Routes the folder and tag requests; `None` for other names.
 pub(crate) async fn dispatch(
@@ -43,11 +47,11 @@ pub(crate) async fn dispatch(
         "GetFolderRequest" => get_folder(ctx, &mb, req).await,
         "CreateFolderRequest" => create_folder(&mb, req).await,
         "FolderActionRequest" => folder_action(ctx, &mb, req).await,
-        "CreateTagRequest" => create_tag(&mb, req).await,
-        "GetTagRequest" => get_tag(&mb).await,
+        "CreateTagRequest" => tags::create_tag(&mb, req).await,
+        "GetTagRequest" => tags::get_tag(&mb).await,
         "CreateSearchFolderRequest" => create_search_folder(&mb, req).await,
         "GetSearchFolderRequest" => get_search_folders(&mb).await,
-        _ => tag_action(&mb, req).await,
+        _ => tags::tag_action(&mb, req).await,
     };
     ctx.note_change(&mb).await;
     Some(result)
@@ -410,7 +414,7 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     Ok(resp)
 }
 
-fn action_response(name: &str, ids: &str, op: &str) -> Element {
+pub(crate) fn action_response(name: &str, ids: &str, op: &str) -> Element {
     let mut resp = response(name, NS_MAIL);
     let a = resp.add_new("action");
     a.set("id", ids).set("op", op);
@@ -642,147 +646,6 @@ pub(crate) async fn check_container(mb: &Mailbox, parent: ItemId) -> ServiceResu
             FaultCode::CannotContain,
             "cannot put object in that folder",
         ));
-    }
-    Ok(())
-}
-
-pub(crate) fn tag_element(t: &Tag) -> Element {
-    let mut el = Element::new("tag");
-    el.set("id", t.id.0.to_string());
-    el.set("name", t.name.clone());
-    if t.color != 0 {
-        el.set_num("color", t.color);
-    }
-    if t.unread > 0 {
-        el.set_num("u", t.unread);
-    }
-    el.set_num("n", t.messages);
-    el.set_num("rev", t.modseq);
-    el.set_num("ms", t.modseq);
-    el
-}
-
-/// CreateTagRequest `tag name= [color=]`.
-async fn create_tag(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
-    let spec = req
-        .child("tag")
-        .ok_or_else(|| ServiceError::invalid_request("missing required element: tag"))?;
-    let name = spec.req("name")?;
-    // Zimbra reads the color strictly: no blanks, no spaces around the number.
-    let color = match spec.attr("color") {
-        None => 0,
-        // A negative color is Zimbra's "default".
-        Some(c) => c
-            .parse::<i32>()
-            .ok()
-            .filter(|c| *c <= 127)
-            .map(|c| c.max(0))
-            .ok_or_else(|| ServiceError::invalid_request(format!("invalid color: {c:?}")))?,
-    };
-    // An empty name is a bad request; any other bad name is mail.INVALID_NAME.
-    if name.is_empty() {
-        return Err(ServiceError::invalid_request("missing tag name"));
-    }
-    let t = mb.create_tag(name, color).await.map_err(store_fault)?;
-    let mut resp = response("CreateTagResponse", NS_MAIL);
-    resp.add(tag_element(&t));
-    Ok(resp)
-}
-
-async fn get_tag(mb: &Mailbox) -> ServiceResult<Element> {
-    let tags = mb.tags().await.map_err(store_fault)?;
-    let mut resp = response("GetTagResponse", NS_MAIL);
-    for t in &tags {
-        resp.add(tag_element(t));
-    }
-    Ok(resp)
-}
-
-/// TagActionRequest `action id= op=read|delete|rename [name=]`; `tn=` names tags by name.
-async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
-    let action = req
-        .child("action")
-        .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
-    let op = action.req("op")?.to_string();
-    let mut ids = Vec::new();
-    if let Some(names) = action.attr("tn") {
-        for n in names.split(',') {
-            if n.trim().is_empty() {
-                return Err(ServiceError::invalid_request("blank tag name"));
-            }
-            // A name no tag can have names no tag.
-            let t = mb.tag_by_name(n).await.ok().flatten();
-            ids.push(
-                t.ok_or_else(|| {
-                    ServiceError::new(FaultCode::NoSuchTag, format!("no such tag: {n}"))
-                })?
-                .id,
-            );
-        }
-    } else {
-        ids = parse_ids(action.req("id")?, FaultCode::NoSuchTag)?;
-    }
-    for id in &ids {
-        tag_op(mb, *id, &op, action).await?;
-    }
-    let id_text: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
-    Ok(action_response(
-        "TagActionResponse",
-        &id_text.join(","),
-        &op,
-    ))
-}
-
-/// Applies one tag operation (`delete`, `rename`, `read`, an empty `update`) to tag
-/// `id`; shared by TagAction and ItemAction.
-///
-/// # Errors
-/// `mail.NO_SUCH_TAG`; store faults; `service.INVALID_REQUEST` for other operations.
-pub(crate) async fn tag_op(
-    mb: &Mailbox,
-    id: ItemId,
-    op: &str,
-    action: &Element,
-) -> ServiceResult<()> {
-    // Deleting a tag that is already gone succeeds, as in Zimbra.
-    if op == "delete" && mb.tag(id).await.is_err() {
-        return Ok(());
-    }
-    mb.tag(id).await.map_err(store_fault)?;
-    match op {
-        "delete" => mb.delete_tag(id).await.map_err(store_fault).map(|_| ())?,
-        // Zimbra answers a bad new name with INVALID_REQUEST here (INVALID_NAME on
-        // create).
-        "rename" => match mb.rename_tag(id, action.req("name")?).await {
-            Ok(_) => {}
-            Err(e @ zcs_store::StoreError::InvalidName { .. }) => {
-                return Err(ServiceError::invalid_request(e.to_string()));
-            }
-            Err(e) => return Err(store_fault(e)),
-        },
-        // An update naming nothing to change changes nothing.
-        "update" if action.attr("name").is_none() && action.attr("color").is_none() => {}
-        "read" => {
-            let tag = mb.tag(id).await.map_err(store_fault)?;
-            let mut tagged = Vec::new();
-            for f in mb.folders().await.map_err(store_fault)? {
-                for m in mb.messages(f.id).await.map_err(store_fault)? {
-                    if m.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag.name)) {
-                        tagged.push(m.id);
-                    }
-                }
-            }
-            mb.set_flags(&tagged, zcs_core::Flags::UNREAD, false)
-                .await
-                .map_err(store_fault)?;
-        }
-        // LIMITATION: color and retention are not supported yet (the store has no
-        // way to change a tag's color).
-        other => {
-            return Err(ServiceError::invalid_request(format!(
-                "unknown tag operation: {other}"
-            )));
-        }
     }
     Ok(())
 }

@@ -1,12 +1,15 @@
-//! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg and SendMsg (local
-//! recipients through the server's delivery, a copy in Sent). Ids are looked up in the
-//! caller's own mailbox only: another account's message is "no such message", exactly
-//! like one that never existed.
+//! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg, and SendMsg and
+//! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`). Ids
+//! are looked up in the caller's own mailbox only: another account's message is "no
+//! such message", exactly like one that never existed.
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::MessageParser;
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
-use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
 use zcs_store::Mailbox;
+
+mod compose;
+mod parts;
+mod send;
 
 use super::context::{Ctx, store_fault};
 use super::element::Element;
@@ -28,6 +31,7 @@ pub(crate) async fn dispatch(
             | "ItemActionRequest"
             | "AddMsgRequest"
             | "SendMsgRequest"
+            | "SaveDraftRequest"
     ) {
         return None;
     }
@@ -40,7 +44,8 @@ pub(crate) async fn dispatch(
         "MsgActionRequest" => action(ctx, &mb, req, "MsgActionResponse").await,
         "ItemActionRequest" => action(ctx, &mb, req, "ItemActionResponse").await,
         "AddMsgRequest" => add_msg(ctx, &mb, req).await,
-        _ => send_msg(ctx, &mb, req).await,
+        "SaveDraftRequest" => send::save_draft(ctx, &mb, req).await,
+        _ => send::send_msg(ctx, &mb, req).await,
     };
     ctx.note_change(&mb).await;
     Some(result)
@@ -51,54 +56,56 @@ fn spec<'a>(req: &'a Element, tag: &str) -> ServiceResult<&'a Element> {
         .ok_or_else(|| ServiceError::invalid_request(format!("missing required element: {tag}")))
 }
 
-/// The `mp` tree of a parsed message: part numbers, content types, sizes, and the
-/// text of the first body part.
-fn mime_parts(raw: &[u8], out: &mut Element) {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return;
-    };
-    let body_part = msg
-        .text_body
-        .first()
-        .copied()
-        .or_else(|| msg.html_body.first().copied());
-    let mut top = Element::new("mp");
-    top.set("part", "TEXT");
-    let ct = |p: &mail_parser::MessagePart<'_>| {
-        p.content_type()
-            .map(|c| match c.subtype() {
-                Some(s) => format!("{}/{}", c.ctype(), s),
-                None => c.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "text/plain".into())
-            .to_lowercase()
-    };
-    if let Some(root) = msg.parts.first() {
-        top.set("ct", ct(root));
+/// A message as GetMsg shows it: the search hit's attributes, `mid`, `sd`, the
+/// headers asked for, `e` addresses, and the `mp` tree (or the whole MIME as `content`
+/// when `raw_wanted`).
+///
+/// # Errors
+/// `mail.NO_SUCH_MSG` and store faults.
+pub(crate) async fn message_element(
+    mb: &Mailbox,
+    id: ItemId,
+    raw_wanted: bool,
+    headers: &[String],
+) -> ServiceResult<Element> {
+    let meta = mb.message(id).await.map_err(store_fault)?;
+    let raw = mb.read_message(id).await.map_err(store_fault)?;
+    let mut el = message_hit(&meta);
+    el.children.retain(|c| c.name != "fr");
+    if let Some(mid) = &meta.message_id {
+        el.add_text("mid", format!("<{mid}>"));
     }
-    for (i, part) in msg.parts.iter().enumerate() {
-        if matches!(part.body, PartType::Multipart(_)) {
-            continue;
+    let parsed = MessageParser::default().parse(&raw);
+    if let Some(p) = &parsed {
+        if let Some(date) = p.date() {
+            el.set_num("sd", date.to_timestamp() * 1000);
         }
-        let mut mp = Element::new("mp");
-        mp.set("part", (i.max(1)).to_string());
-        mp.set("ct", ct(part));
-        mp.set_num("s", part.len());
-        if let Some(name) = part.attachment_name() {
-            mp.set("filename", name);
-            mp.set("cd", "attachment");
+        for name in headers {
+            if let Some(v) = p.header_raw(name.as_str()) {
+                el.add_new("header")
+                    .set("n", name)
+                    .set_text(v.trim().to_string());
+            }
         }
-        if body_part == Some(i as u32) {
-            mp.set("body", "1");
-            let text = match &part.body {
-                PartType::Text(t) | PartType::Html(t) => t.to_string(),
-                _ => String::new(),
-            };
-            mp.add_text("content", text);
+        for (t, list) in [("t", p.to()), ("c", p.cc())] {
+            for a in list.into_iter().flat_map(|l| l.iter()) {
+                let e = el.add_new("e");
+                e.set("t", t);
+                if let Some(addr) = a.address() {
+                    e.set("a", addr.to_string());
+                }
+                if let Some(n) = a.name() {
+                    e.set("p", n.to_string());
+                }
+            }
         }
-        top.add(mp);
     }
-    out.add(top);
+    if raw_wanted {
+        el.add_text("content", String::from_utf8_lossy(&raw).to_string());
+    } else {
+        parts::add_mime_parts(&raw, &mut el);
+    }
+    Ok(el)
 }
 
 /// GetMsgRequest `m id= [raw=1] [read=1]` (+ `header n=`). The id may be an invite
@@ -135,54 +142,18 @@ async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResu
             .await
             .map_err(store_fault)?;
     }
-    let meta = mb.message(id).await.map_err(store_fault)?;
-    let raw = mb.read_message(id).await.map_err(store_fault)?;
-    let mut el = message_hit(&meta);
-    el.children.retain(|c| c.name != "fr");
-    if let Some(mid) = &meta.message_id {
-        el.add_text("mid", format!("<{mid}>"));
-    }
-    let parsed = MessageParser::default().parse(&raw);
-    if let Some(p) = &parsed {
-        if let Some(date) = p.date() {
-            el.set_num("sd", date.to_timestamp() * 1000);
-        }
-        for h in req
-            .child("m")
-            .into_iter()
-            .flat_map(|m| m.children_named("header"))
-        {
-            if let Some(name) = h.attr("n")
-                && let Some(v) = p.header_raw(name)
-            {
-                el.add_new("header")
-                    .set("n", name)
-                    .set_text(v.trim().to_string());
-            }
-        }
-        for (t, list) in [("t", p.to()), ("c", p.cc())] {
-            for a in list.into_iter().flat_map(|l| l.iter()) {
-                let e = el.add_new("e");
-                e.set("t", t);
-                if let Some(addr) = a.address() {
-                    e.set("a", addr.to_string());
-                }
-                if let Some(n) = a.name() {
-                    e.set("p", n.to_string());
-                }
-            }
-        }
-    }
-    if m.bool_attr("raw", false)? {
-        el.add_text("content", String::from_utf8_lossy(&raw).to_string());
-    } else {
-        mime_parts(&raw, &mut el);
-    }
+    let headers: Vec<String> = m
+        .children_named("header")
+        .filter_map(|h| h.attr("n").map(str::to_string))
+        .collect();
+    let mut el = message_element(mb, id, m.bool_attr("raw", false)?, &headers).await?;
+    let meta_id = id;
     if remote.is_some() {
         // A shared message is named as the owner names it to others.
         let owner = mb.account();
-        el.set("id", format!("{owner}:{}", meta.id.0));
-        el.set("l", format!("{owner}:{}", meta.folder.0));
+        let folder_id = el.attr("l").unwrap_or("").to_string();
+        el.set("id", format!("{owner}:{}", meta_id.0));
+        el.set("l", format!("{owner}:{folder_id}"));
     }
     let mut resp = response("GetMsgResponse", NS_MAIL);
     resp.add(el);
@@ -214,9 +185,10 @@ async fn action(
                 }
                 Err(zcs_store::StoreError::NoSuchMessage(_)) if mb.tag(id).await.is_ok() => {
                     if matches!(op.as_str(), "tag" | "!tag") {
-                        // LIMITATION: Zimbra answers mail.CANNOT_TAG, which zcs-core has
-                        // no code for.
-                        return Err(ServiceError::invalid_request("a tag cannot be tagged"));
+                        return Err(ServiceError::new(
+                            FaultCode::CannotTag,
+                            "a tag cannot be tagged",
+                        ));
                     }
                     super::folders::tag_op(mb, id, &op, a).await?;
                 }
@@ -395,153 +367,5 @@ async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<El
     ctx.svc.indexer.notify(mb.account());
     let mut resp = response("AddMsgResponse", NS_MAIL);
     resp.add(message_hit(&meta));
-    Ok(resp)
-}
-
-fn header_escape(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
-}
-
-/// Whether `address` is in a domain this server does not receive mail for.
-async fn is_remote(domains: &crate::mta::policy::DirectoryDomains, address: &str) -> bool {
-    match address.rsplit_once('@') {
-        Some((_, d)) if !d.is_empty() => {
-            !zcs_mta::RecipientPolicy::is_local_domain(domains, d).await
-        }
-        _ => false,
-    }
-}
-
-/// SendMsgRequest `m` with `e t="t|c|b|f" a= [p=]`, `su`, `mp ct=` + `content`: the
-/// message is built, delivered to local recipients, queued for other servers' and saved
-/// in Sent.
-async fn send_msg(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
-    let m = spec(req, "m")?;
-    let account = ctx.target_account().await?;
-    let mut to = Vec::new();
-    let mut cc = Vec::new();
-    let mut rcpts = Vec::new();
-    for e in m.children_named("e") {
-        let Some(addr) = e.attr("a").map(str::trim).filter(|a| !a.is_empty()) else {
-            continue;
-        };
-        let shown = match e.attr("p") {
-            Some(p) => format!("\"{}\" <{addr}>", header_escape(p).replace('"', "")),
-            None => addr.to_string(),
-        };
-        match e.attr("t").unwrap_or("t") {
-            "t" => to.push(shown),
-            "c" => cc.push(shown),
-            "b" => {}
-            _ => continue,
-        }
-        rcpts.push(header_escape(addr));
-    }
-    if rcpts.is_empty() {
-        return Err(ServiceError::invalid_request("no recipients"));
-    }
-    let subject = m.attr("su").unwrap_or("");
-    let (ct, body) = match m.child("mp") {
-        Some(mp) => {
-            let leaf = mp.child("mp").unwrap_or(mp);
-            (
-                leaf.attr("ct").unwrap_or("text/plain").to_string(),
-                leaf.attr("content").unwrap_or("").to_string(),
-            )
-        }
-        None => ("text/plain".to_string(), String::new()),
-    };
-    // LIMITATION: attachments (`attach aid=`), forwarded parts and multipart/alternative
-    // bodies are not built; the first `mp` becomes the single body part.
-    let now = chrono::Utc::now();
-    let mut mime = format!(
-        "From: {}\r\nTo: {}\r\n",
-        account.name,
-        if to.is_empty() {
-            "undisclosed-recipients:;".into()
-        } else {
-            to.join(", ")
-        }
-    );
-    if !cc.is_empty() {
-        mime.push_str(&format!("Cc: {}\r\n", cc.join(", ")));
-    }
-    mime.push_str(&format!(
-        "Subject: {}\r\nDate: {}\r\nMessage-ID: <{}@{}>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: {}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
-        header_escape(subject),
-        now.to_rfc2822(),
-        uuid::Uuid::new_v4(),
-        ctx.svc.hostname,
-        header_escape(&ct),
-        body.replace("\r\n", "\n").replace('\n', "\r\n"),
-    ));
-
-    let Some(delivery) = ctx.svc.delivery.clone() else {
-        return Err(ServiceError::failure("no delivery configured"));
-    };
-    let mut accepted = Vec::new();
-    let mut remote = Vec::new();
-    let domains = crate::mta::policy::DirectoryDomains::new(ctx.svc.prov.clone());
-    for r in &rcpts {
-        match delivery.resolve_recipient(r).await {
-            RecipientStatus::Local(canonical) => accepted.push(AcceptedRecipient {
-                address: r.clone(),
-                canonical,
-            }),
-            // A recipient in a domain this server does not receive for goes out through
-            // the MTA queue, as it would from an authenticated submission.
-            RecipientStatus::Unknown if is_remote(&domains, r).await => remote.push(r.clone()),
-            _ => {
-                return Err(ServiceError::new(
-                    FaultCode::InvalidRequest,
-                    format!("SEND_ABORTED_ADDRESS_FAILURE: cannot send to {r}"),
-                ));
-            }
-        }
-    }
-    if !remote.is_empty() {
-        let Some(queue) = delivery.queue() else {
-            return Err(ServiceError::failure(
-                "no mail queue: cannot send to other servers",
-            ));
-        };
-        let id = crate::mta::outbound::enqueue(queue, &account.name, &remote, mime.as_bytes())
-            .await
-            .map_err(|e| ServiceError::failure(format!("message not queued: {e}")))?;
-        tracing::info!(account = %account.name, queue_id = %id, rcpts = remote.len(),
-            "message queued for other servers");
-    }
-    let inbound = InboundMessage {
-        id: format!("{:X}", rand::random::<u64>()),
-        mail_from: account.name.clone(),
-        recipients: accepted,
-        data: mime.clone().into_bytes(),
-        trace_len: 0,
-        remote_ip: ctx.caller.remote_ip,
-        helo: "soap".into(),
-        protocol: zcs_mta::Protocol::Lmtp,
-        smtputf8: false,
-    };
-    if !inbound.recipients.is_empty() {
-        for outcome in delivery.deliver(&inbound).await {
-            if !matches!(outcome, DeliveryOutcome::Delivered) {
-                return Err(ServiceError::failure("delivery failed"));
-            }
-        }
-    }
-    let sent = mb
-        .append(
-            ItemId(folder::SENT),
-            mime.as_bytes(),
-            Flags(Flags::SENT),
-            now.timestamp_millis(),
-        )
-        .await
-        .map_err(store_fault)?;
-    ctx.svc.indexer.notify(mb.account());
-    tracing::info!(account = %account.name, rcpts = rcpts.len(), "message sent");
-    let mut resp = response("SendMsgResponse", NS_MAIL);
-    resp.add_new("m").set("id", sent.id.0.to_string());
     Ok(resp)
 }

@@ -1,7 +1,7 @@
 //! Sharing: folder grants (FolderAction `grant`/`!grant`, the `acl` of GetFolder),
-//! mountpoints (CreateMountpoint, `link` in GetFolder), GetEffectiveFolderPerms, and
-//! the one door through which a request reaches another account's mailbox:
-//! [`remote_folder`]. Every access to another mailbox is authorized by the owner's
+//! mountpoints (CreateMountpoint, `link` in GetFolder), GetEffectiveFolderPerms,
+//! GetShareInfo (in `info`), and the one door through which a request reaches another
+//! account's mailbox: [`remote_folder`]. Every access to another mailbox is authorized by the owner's
 //! grants on the folder concerned; without one the answer is `service.PERM_DENIED`,
 //! whether or not the folder exists, so nothing is learnt by guessing ids.
 
@@ -14,6 +14,8 @@ use super::envelope::NS_MAIL;
 use super::folders::parse_id;
 use super::response;
 
+mod info;
+
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
@@ -23,6 +25,7 @@ pub(crate) async fn dispatch(
     let result = match name {
         "CreateMountpointRequest" => create_mountpoint(ctx, req).await,
         "GetEffectiveFolderPermsRequest" => effective_perms(ctx, req).await,
+        "GetShareInfoRequest" => info::get_share_info(ctx, req).await,
         _ => return None,
     };
     Some(result)

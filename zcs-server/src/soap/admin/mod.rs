@@ -1,7 +1,7 @@
 //! urn:zimbraAdmin: the provisioning API `zmprov` and admin consoles use. Served only
 //! on the admin port, and every request but AuthRequest needs an admin token.
 //! Accounts are in `accounts`; domains, COS, servers, global config and the rest in
-//! `entries`; distribution lists in `lists`.
+//! `entries`; distribution lists in `lists`; calendar resources in `calresources`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
@@ -10,6 +10,7 @@
 mod accounts;
 mod backup;
 mod cache;
+pub(crate) mod calresources;
 mod entries;
 mod lists;
 mod rights;
@@ -100,6 +101,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = lists::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = calresources::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = rights::dispatch(ctx, name, req).await {

@@ -1,0 +1,225 @@
+//! Zimbra's MIME part numbers: the `part=` of GetMsg's `mp` tree and of the
+//! `attach/mp mid= part=` a client sends back to forward a part. A message whose top
+//! part is not multipart has its body as part `1`; the children of a multipart are
+//! numbered from 1 under their parent's number (`2`, `2.1`, `2.1.3`); the body of an
+//! attached message/rfc822 numbered `n` is numbered as a message of its own under `n`
+//! (`n.1`, `n.2`, ...), as Zimbra's `Mime.getParts` does (RFC 3501 §6.4.5 numbers
+//! parts the same way).
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+use super::super::element::Element;
+
+/// One numbered part of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NumberedPart {
+    /// Its part number (`1`, `2.1`, ...).
+    pub number: String,
+    /// Its content type in lower case (`text/plain`, `multipart/mixed`).
+    pub content_type: String,
+    /// The file name it carries (Content-Disposition `filename` or Content-Type
+    /// `name`).
+    pub filename: Option<String>,
+    /// Its Content-Disposition type (`attachment`, `inline`), lower case.
+    pub disposition: Option<String>,
+    /// Its content, transfer-decoded (empty for a multipart).
+    pub data: Vec<u8>,
+    /// Whether it is a multipart container.
+    pub multipart: bool,
+    /// Its decoded size in bytes.
+    pub size: usize,
+}
+
+fn content_type(p: &mail_parser::MessagePart<'_>) -> String {
+    p.content_type()
+        .map(|c| match c.subtype() {
+            Some(s) => format!("{}/{}", c.ctype(), s),
+            None => c.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "text/plain".into())
+        .to_lowercase()
+}
+
+fn walk(msg: &Message<'_>, idx: u32, number: String, out: &mut Vec<NumberedPart>, depth: u32) {
+    // Deeply nested messages are cut off rather than followed without bound.
+    if depth > 40 {
+        return;
+    }
+    let Some(part) = msg.parts.get(idx as usize) else {
+        return;
+    };
+    let data: Vec<u8> = match &part.body {
+        PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
+        PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+        PartType::Message(m) => m.raw_message().to_vec(),
+        PartType::Multipart(_) => Vec::new(),
+    };
+    let multipart = matches!(part.body, PartType::Multipart(_));
+    if !number.is_empty() {
+        out.push(NumberedPart {
+            number: number.clone(),
+            content_type: content_type(part),
+            filename: part.attachment_name().map(str::to_string),
+            disposition: part
+                .content_disposition()
+                .map(|d| d.ctype().to_ascii_lowercase()),
+            size: data.len(),
+            data,
+            multipart,
+        });
+    }
+    let prefix = if number.is_empty() {
+        String::new()
+    } else {
+        format!("{number}.")
+    };
+    match &part.body {
+        PartType::Multipart(kids) => {
+            for (i, k) in kids.iter().enumerate() {
+                walk(msg, *k, format!("{prefix}{}", i + 1), out, depth + 1);
+            }
+        }
+        PartType::Message(inner) => walk_message(inner, &prefix, out, depth + 1),
+        _ => {}
+    }
+}
+
+/// Numbers the parts of `msg` under `prefix` (empty for the top message).
+fn walk_message(msg: &Message<'_>, prefix: &str, out: &mut Vec<NumberedPart>, depth: u32) {
+    let Some(root) = msg.parts.first() else {
+        return;
+    };
+    if matches!(root.body, PartType::Multipart(_)) {
+        // The top multipart has no number of its own; its children do.
+        let mut kids = Vec::new();
+        if let PartType::Multipart(k) = &root.body {
+            kids.clone_from(k);
+        }
+        for (i, k) in kids.iter().enumerate() {
+            walk(msg, *k, format!("{prefix}{}", i + 1), out, depth + 1);
+        }
+    } else {
+        walk(msg, 0, format!("{prefix}1"), out, depth + 1);
+    }
+}
+
+/// Every part of the raw message `raw`, numbered as Zimbra numbers them, in order.
+pub(crate) fn numbered_parts(raw: &[u8]) -> Vec<NumberedPart> {
+    let mut out = Vec::new();
+    if let Some(msg) = MessageParser::default().parse(raw) {
+        walk_message(&msg, "", &mut out, 0);
+    }
+    out
+}
+
+/// The part numbered `number` of `raw`, if there is one.
+pub(crate) fn find_part(raw: &[u8], number: &str) -> Option<NumberedPart> {
+    let number = number.trim();
+    numbered_parts(raw).into_iter().find(|p| p.number == number)
+}
+
+/// Adds GetMsg's `mp` tree to `out`: a top `mp part="TEXT" ct=` and one `mp` per part
+/// (`part`, `ct`, `s`, `filename`/`cd` for attachments), the first text body marked
+/// `body="1"` with its text as `content`.
+pub(crate) fn add_mime_parts(raw: &[u8], out: &mut Element) {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return;
+    };
+    let parts = numbered_parts(raw);
+    let mut top = Element::new("mp");
+    top.set("part", "TEXT");
+    if let Some(root) = msg.parts.first() {
+        top.set("ct", content_type(root));
+    }
+    let body = parts
+        .iter()
+        .position(|p| p.content_type == "text/plain" && p.disposition.is_none())
+        .or_else(|| {
+            parts.iter().position(|p| {
+                p.content_type.starts_with("text/")
+                    && p.disposition.as_deref() != Some("attachment")
+            })
+        });
+    for (i, p) in parts.iter().enumerate() {
+        if p.multipart {
+            continue;
+        }
+        let mut mp = Element::new("mp");
+        mp.set("part", p.number.clone());
+        mp.set("ct", p.content_type.clone());
+        mp.set_num("s", p.size);
+        if let Some(name) = &p.filename {
+            mp.set("filename", name.clone());
+        }
+        if let Some(cd) = &p.disposition {
+            mp.set("cd", cd.clone());
+        } else if p.filename.is_some() {
+            mp.set("cd", "attachment");
+        }
+        if body == Some(i) {
+            mp.set("body", "1");
+            mp.add_text("content", String::from_utf8_lossy(&p.data).to_string());
+        }
+        top.add(mp);
+    }
+    out.add(top);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NESTED: &str = "From: a@b.c\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"X\"\r\n\r\n\
+        --X\r\nContent-Type: multipart/alternative; boundary=\"Y\"\r\n\r\n\
+        --Y\r\nContent-Type: text/plain\r\n\r\nplain\r\n\
+        --Y\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--Y--\r\n\
+        --X\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\
+        Content-Disposition: attachment; filename=\"a.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n\
+        --X\r\nContent-Type: message/rfc822\r\n\r\n\
+        From: x@y.z\r\nSubject: inner\r\n\r\ninner body\r\n\
+        --X--\r\n";
+
+    #[test]
+    fn numbers_like_zimbra() {
+        let parts = numbered_parts(NESTED.as_bytes());
+        let numbers: Vec<(&str, &str)> = parts
+            .iter()
+            .map(|p| (p.number.as_str(), p.content_type.as_str()))
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![
+                ("1", "multipart/alternative"),
+                ("1.1", "text/plain"),
+                ("1.2", "text/html"),
+                ("2", "application/pdf"),
+                ("3", "message/rfc822"),
+                ("3.1", "text/plain"),
+            ]
+        );
+        let pdf = find_part(NESTED.as_bytes(), "2").expect("part 2");
+        assert_eq!(pdf.data, b"%PDF-");
+        assert_eq!(pdf.filename.as_deref(), Some("a.pdf"));
+        assert!(find_part(NESTED.as_bytes(), "9").is_none());
+    }
+
+    #[test]
+    fn single_part_body_is_one() {
+        let raw = b"Subject: x\r\n\r\nhello\r\n";
+        let parts = numbered_parts(raw);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].number, "1");
+        assert_eq!(parts[0].content_type, "text/plain");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_never_panic(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = numbered_parts(&raw);
+            let mut el = Element::new("m");
+            add_mime_parts(&raw, &mut el);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! SendMsgRequest and SaveDraftRequest. SendMsg builds the message (`compose`),
+//! delivers it to local recipients, queues it for other servers', saves a copy in Sent
+//! (unless `noSave="1"`), marks the original replied or forwarded (`origid=`, `rt=`) and
+//! deletes the draft it came from (`did=`). SaveDraft saves the built message in Drafts
+//! (or `l=`) flagged as a draft; with `id=` it replaces that draft.
+
+use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
+use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
+use zcs_store::Mailbox;
+
+use super::super::context::{Ctx, store_fault};
+use super::super::element::Element;
+use super::super::envelope::NS_MAIL;
+use super::super::folders::parse_id;
+use super::super::response;
+use super::compose::{Composed, compose};
+
+fn spec<'a>(req: &'a Element, tag: &str) -> ServiceResult<&'a Element> {
+    req.child(tag)
+        .ok_or_else(|| ServiceError::invalid_request(format!("missing required element: {tag}")))
+}
+
+/// Whether `address` is in a domain this server does not receive mail for.
+async fn is_remote(domains: &crate::mta::policy::DirectoryDomains, address: &str) -> bool {
+    match address.rsplit_once('@') {
+        Some((_, d)) if !d.is_empty() => {
+            !zcs_mta::RecipientPolicy::is_local_domain(domains, d).await
+        }
+        _ => false,
+    }
+}
+
+/// Forgets the uploads a message used, now that it is sent or saved.
+fn release_uploads(ctx: &Ctx<'_>, account: zcs_core::ZimbraId, c: &Composed) {
+    for aid in &c.uploads {
+        let _ = ctx.svc.uploads.take(account, aid);
+    }
+}
+
+/// An id of the caller's own item (`n` or `ownAccountId:n`), for `origid`/`did`.
+fn own_id(text: &str, me: &zcs_core::Entry, code: FaultCode) -> ServiceResult<ItemId> {
+    let t = text.trim();
+    match t.split_once(':') {
+        Some((acct, id)) if acct.eq_ignore_ascii_case(&me.id.to_string()) => parse_id(id, code),
+        _ => parse_id(t, code),
+    }
+}
+
+/// SendMsgRequest `[noSave="1"] m [origid=] [rt="r|w"] [did=] [irt] e* su mp attach*`.
+pub(crate) async fn send_msg(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let account = ctx.target_account().await?;
+    let orig = match m.attr("origid").filter(|s| !s.trim().is_empty()) {
+        Some(o) => {
+            let id = own_id(o, &account, FaultCode::NoSuchMsg)?;
+            mb.message(id).await.map_err(store_fault)?;
+            Some(id)
+        }
+        None => None,
+    };
+    let composed = compose(ctx, mb, &account, m, false).await?;
+    if composed.rcpts.is_empty() {
+        return Err(ServiceError::invalid_request("no recipients"));
+    }
+    let mime = &composed.mime;
+    let Some(delivery) = ctx.svc.delivery.clone() else {
+        return Err(ServiceError::failure("no delivery configured"));
+    };
+    let mut accepted = Vec::new();
+    let mut remote = Vec::new();
+    let domains = crate::mta::policy::DirectoryDomains::new(ctx.svc.prov.clone());
+    for r in &composed.rcpts {
+        match delivery.resolve_recipient(r).await {
+            RecipientStatus::Local(canonical) => accepted.push(AcceptedRecipient {
+                address: r.clone(),
+                canonical,
+            }),
+            // A recipient in a domain this server does not receive for goes out through
+            // the MTA queue, as it would from an authenticated submission.
+            RecipientStatus::Unknown if is_remote(&domains, r).await => remote.push(r.clone()),
+            _ => {
+                return Err(ServiceError::new(
+                    FaultCode::SendAbortedAddressFailure,
+                    format!("invalid address: {r}"),
+                ));
+            }
+        }
+    }
+    if !remote.is_empty() {
+        let Some(queue) = delivery.queue() else {
+            return Err(ServiceError::new(
+                FaultCode::SendFailure,
+                "no mail queue: cannot send to other servers",
+            ));
+        };
+        let id = crate::mta::outbound::enqueue(queue, &account.name, &remote, mime)
+            .await
+            .map_err(|e| {
+                ServiceError::new(FaultCode::SendFailure, format!("message not queued: {e}"))
+            })?;
+        tracing::info!(account = %account.name, queue_id = %id, rcpts = remote.len(),
+            "message queued for other servers");
+    }
+    let inbound = InboundMessage {
+        id: format!("{:X}", rand::random::<u64>()),
+        mail_from: account.name.clone(),
+        recipients: accepted,
+        data: mime.clone(),
+        trace_len: 0,
+        remote_ip: ctx.caller.remote_ip,
+        helo: "soap".into(),
+        protocol: zcs_mta::Protocol::Lmtp,
+        smtputf8: false,
+    };
+    if !inbound.recipients.is_empty() {
+        for outcome in delivery.deliver(&inbound).await {
+            if !matches!(outcome, DeliveryOutcome::Delivered) {
+                return Err(ServiceError::new(FaultCode::SendFailure, "delivery failed"));
+            }
+        }
+    }
+    release_uploads(ctx, account.id, &composed);
+    let mut resp = response("SendMsgResponse", NS_MAIL);
+    let now = chrono::Utc::now().timestamp_millis();
+    if !req.bool_attr("noSave", false)? {
+        let mut flags = Flags::SENT;
+        if composed.attached {
+            flags |= Flags::ATTACHED;
+        }
+        let sent = mb
+            .append(ItemId(folder::SENT), mime, Flags(flags), now)
+            .await
+            .map_err(store_fault)?;
+        resp.add_new("m").set("id", sent.id.0.to_string());
+    } else {
+        resp.add_new("m");
+    }
+    if let Some(o) = orig {
+        let flag = if m.attr("rt") == Some("w") {
+            Flags::FORWARDED
+        } else {
+            Flags::ANSWERED
+        };
+        mb.set_flags(&[o], flag, true).await.map_err(store_fault)?;
+    }
+    if let Some(did) = m.attr("did").filter(|s| !s.trim().is_empty())
+        && let Ok(id) = own_id(did, &account, FaultCode::NoSuchMsg)
+        && mb
+            .message(id)
+            .await
+            .is_ok_and(|d| d.flags.0 & Flags::DRAFT != 0)
+    {
+        mb.delete_items(&[id]).await.map_err(store_fault)?;
+    }
+    ctx.svc.indexer.notify(mb.account());
+    tracing::info!(account = %account.name, rcpts = composed.rcpts.len(), "message sent");
+    Ok(resp)
+}
+
+/// SaveDraftRequest `m [id=] [l=] [f=] [tn=] e* su mp attach*`: the message is saved
+/// (replacing draft `id`) and answered as GetMsg shows it.
+pub(crate) async fn save_draft(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let account = ctx.target_account().await?;
+    let replaces = match m.attr("id").filter(|s| !s.trim().is_empty()) {
+        Some(id) => {
+            let id = own_id(id, &account, FaultCode::NoSuchMsg)?;
+            let old = mb.message(id).await.map_err(store_fault)?;
+            if old.flags.0 & Flags::DRAFT == 0 {
+                return Err(ServiceError::invalid_request(format!(
+                    "message {} is not a draft",
+                    id.0
+                )));
+            }
+            Some(old)
+        }
+        None => None,
+    };
+    let folder_id = match m.attr("l").filter(|s| !s.trim().is_empty()) {
+        Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
+        None => replaces
+            .as_ref()
+            .map(|o| o.folder)
+            .unwrap_or(ItemId(folder::DRAFTS)),
+    };
+    let composed = compose(ctx, mb, &account, m, true).await?;
+    let mut flags = Flags::from_soap(m.attr("f").unwrap_or("")).0 | Flags::DRAFT;
+    flags &= !Flags::UNREAD;
+    if composed.attached {
+        flags |= Flags::ATTACHED;
+    }
+    let tags: Vec<String> = match m.attr("tn") {
+        Some(t) => t
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => replaces
+            .as_ref()
+            .map(|o| o.tags.clone())
+            .unwrap_or_default(),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let saved = mb
+        .append_tagged(folder_id, &composed.mime, Flags(flags), &tags, now)
+        .await
+        .map_err(store_fault)?;
+    // LIMITATION: the store cannot rewrite a message in place, so a replaced draft gets
+    // a new id (Zimbra keeps the old one); clients take the id from the response.
+    if let Some(old) = &replaces {
+        mb.delete_items(&[old.id]).await.map_err(store_fault)?;
+    }
+    release_uploads(ctx, account.id, &composed);
+    ctx.svc.indexer.notify(mb.account());
+    let el = super::message_element(mb, saved.id, false, &[]).await?;
+    let mut resp = response("SaveDraftResponse", NS_MAIL);
+    resp.add(el);
+    Ok(resp)
+}
