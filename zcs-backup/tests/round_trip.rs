@@ -273,3 +273,110 @@ async fn aborted_backup_leaves_no_session() {
     }
     assert!(catalog::incomplete_sessions(&a.paths.target).is_empty());
 }
+
+/// The restored account's id, by its name.
+async fn id_of(h: &Home, name: &str) -> zcs_core::ZimbraId {
+    h.dir
+        .get_entry(EntryKind::Account, &EntryKey::Name(name.into()))
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurrect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = home(&tmp.path().join("a")).await;
+    h.dir
+        .create_entry(EntryKind::Domain, "r.test", Attrs::new())
+        .await
+        .unwrap();
+    let u = h
+        .dir
+        .create_entry(EntryKind::Account, "u@r.test", Attrs::new())
+        .await
+        .unwrap()
+        .id;
+    let mb = h.store.mailbox(u).await.unwrap();
+    for n in [1, 2] {
+        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    let full = zcs_backup::full_backup(&h.paths, &h.dir, &opts())
+        .await
+        .unwrap();
+    // B: after the full, in the first incremental.
+    mb.append(ItemId(folder::INBOX), &msg(3), Flags(0), 1)
+        .await
+        .unwrap();
+    let incr1 = zcs_backup::incremental_backup(&h.paths, &h.dir, &opts())
+        .await
+        .unwrap();
+    // The admin restores the account to the full backup: message 3 is gone.
+    let rf = RestoreOptions {
+        accounts: vec!["u@r.test".into()],
+        full_only: true,
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    restore(&h.paths, &h.store, &h.dir, &rf).await.unwrap();
+    assert_eq!(inbox_subjects(&h.store, u).await, vec![msg(1), msg(2)]);
+    // C: after the restore. The next incremental carries the restore and C.
+    let mb = h.store.mailbox(u).await.unwrap();
+    mb.append(ItemId(folder::INBOX), &msg(4), Flags(0), 1)
+        .await
+        .unwrap();
+    let incr2 = zcs_backup::incremental_backup(&h.paths, &h.dir, &opts())
+        .await
+        .unwrap();
+    let recs = zcs_backup::redo_io::read_records(&incr2.dir.join("redo/records.log")).unwrap();
+    assert!(
+        recs.iter().any(|r| matches!(
+            &r.op,
+            zcs_store::redo::RedoOp::RestoreMailbox { label, .. } if *label == full.label
+        )),
+        "the restore is a redo record"
+    );
+
+    let pit = |prefix: &str, to_incr: Option<&str>| RestoreOptions {
+        accounts: vec!["u@r.test".into()],
+        prefix: Some(prefix.into()),
+        label: Some(full.label.clone()),
+        to_incr_label: to_incr.map(str::to_string),
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    // To the latest point: the restored state plus C; message 3 stays gone.
+    restore(&h.paths, &h.store, &h.dir, &pit("latest_", None))
+        .await
+        .unwrap();
+    let latest = id_of(&h, "latest_u@r.test").await;
+    assert_eq!(
+        inbox_subjects(&h.store, latest).await,
+        vec![msg(1), msg(2), msg(4)]
+    );
+    // To the first incremental (before the restore): message 3 is there.
+    restore(
+        &h.paths,
+        &h.store,
+        &h.dir,
+        &pit("before_", Some(&incr1.label)),
+    )
+    .await
+    .unwrap();
+    let before = id_of(&h, "before_u@r.test").await;
+    assert_eq!(
+        inbox_subjects(&h.store, before).await,
+        vec![msg(1), msg(2), msg(3)]
+    );
+    // And the account itself survives a restart (the store replays its redo log).
+    drop(mb);
+    h.store.close().await;
+    let h = home(&tmp.path().join("a")).await;
+    assert_eq!(
+        inbox_subjects(&h.store, u).await,
+        vec![msg(1), msg(2), msg(4)]
+    );
+}
