@@ -1,8 +1,9 @@
 //! The milter client against a small milter written here (Sendmail milter protocol v6 on
 //! 127.0.0.1, port 0): the conversation's order, every verdict, header/body/recipient
 //! edits, quarantine to hold, and the default action when the milter is down or slow.
-//! With `ZCS_TEST_MILTER` (`host:port` of a real milter, e.g. OpenDKIM in verify mode)
-//! a message also goes through it and must come back accepted.
+//! With `ZCS_TEST_MILTER` (OpenDKIM in verify mode from `.ci/setup.d/35-milter.sh`) a
+//! message also goes through that real milter and comes back with its
+//! `Authentication-Results` field.
 
 mod common;
 
@@ -284,5 +285,13 @@ async fn real_milter_accepts_a_plain_message() {
     )
     .await;
     assert_reply(&reply, "250");
-    assert_eq!(sink.all().len(), 1);
+    let got = sink.all();
+    assert_eq!(got.len(), 1);
+    // .ci/setup.d/35-milter.sh runs OpenDKIM with AlwaysAddARHeader: its edit arrives.
+    let content = String::from_utf8_lossy(got[0].0.content()).to_string();
+    assert!(
+        content.contains("Authentication-Results: zcs-ci"),
+        "{content}"
+    );
+    assert!(content.contains("hello"), "{content}");
 }
