@@ -162,9 +162,16 @@ pub fn missed_run<Tz: chrono::TimeZone>(
 
 /// Runs the purge timer and the crontab until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
+    // One "still running" flag per job, shared by the crontab and by requests, so a job
+    // asked for during its nightly run waits for the next request instead of overlapping.
+    let running: Running = schedule(&ctx.subs.lc)
+        .into_iter()
+        .map(|(name, ..)| (name, Arc::new(AtomicBool::new(false))))
+        .collect();
+    let running = Arc::new(running);
     let purge = tokio::spawn(purge_loop(ctx.clone(), shutdown.clone()));
-    let requests = tokio::spawn(request_loop(ctx.clone(), shutdown.clone()));
-    crontab_loop(ctx, shutdown).await;
+    let requests = tokio::spawn(request_loop(ctx.clone(), running.clone(), shutdown.clone()));
+    crontab_loop(ctx, running, shutdown).await;
     let _ = purge.await;
     let _ = requests.await;
 }
@@ -186,10 +193,19 @@ pub fn request(home: &crate::home::Home, name: &str) -> std::io::Result<()> {
     std::fs::write(dir.join(name.replace(' ', "_")), b"")
 }
 
-/// Runs the jobs tools asked for (see [`request`]), checking once a second.
-async fn request_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+/// Each job's "a run is going" flag, by job name.
+type Running = std::collections::HashMap<&'static str, Arc<AtomicBool>>;
+
+/// Runs the jobs tools asked for (see [`request`]), checking once a second. A job whose
+/// scheduled or requested run is still going is not started twice.
+async fn request_loop(
+    ctx: Arc<Context>,
+    running: Arc<Running>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let dir = request_dir(&ctx.home);
     let jobs = schedule(&ctx.subs.lc);
+    let state = state_path(&ctx);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -209,20 +225,27 @@ async fn request_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
                 tracing::warn!(request = %file, "no such job requested");
                 continue;
             };
-            let started = std::time::Instant::now();
-            run_job(&ctx, *kind).await;
-            tracing::info!(target: "zimbra.jobs", job = name,
-                ms = started.elapsed().as_millis() as u64, "requested job ran");
+            match running.get(name) {
+                Some(flag) => spawn_job(&ctx, *name, *kind, flag, &state, "requested job ran"),
+                None => tracing::warn!(job = name, "job has no run flag; not started"),
+            }
         }
     }
 }
 
-async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+async fn crontab_loop(
+    ctx: Arc<Context>,
+    running: Arc<Running>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let jobs: Vec<(&str, CronSpec, JobKind, bool, Arc<AtomicBool>)> = schedule(&ctx.subs.lc)
         .into_iter()
         .filter_map(
             |(name, spec, kind, catch_up)| match CronSpec::parse(&spec) {
-                Ok(s) => Some((name, s, kind, catch_up, Arc::new(AtomicBool::new(false)))),
+                Ok(s) => {
+                    let flag = running.get(name).cloned().unwrap_or_default();
+                    Some((name, s, kind, catch_up, flag))
+                }
                 Err(e) => {
                     tracing::error!(job = name, error = %e, "bad schedule");
                     None
@@ -243,7 +266,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             record_run(&state, name, now.timestamp());
         } else if *catch_up && missed_run(spec, last, now) {
             tracing::info!(job = name, "missed while the server was down; running now");
-            spawn_job(&ctx, name, *kind, running, &state);
+            spawn_job(&ctx, name, *kind, running, &state, "scheduled job ran");
         }
     }
     let backup_running = Arc::new(AtomicBool::new(false));
@@ -264,7 +287,7 @@ async fn crontab_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
             if !spec.matches(&now) {
                 continue;
             }
-            spawn_job(&ctx, name, *kind, running, &state);
+            spawn_job(&ctx, name, *kind, running, &state, "scheduled job ran");
         }
     }
 }
@@ -277,6 +300,7 @@ fn spawn_job(
     kind: JobKind,
     running: &Arc<AtomicBool>,
     state: &Path,
+    done: &'static str,
 ) {
     if running.swap(true, Ordering::SeqCst) {
         tracing::warn!(job = name, "previous run still going; skipped");
@@ -288,7 +312,7 @@ fn spawn_job(
         let at = chrono::Utc::now().timestamp();
         run_job(&ctx, kind).await;
         let ms = started.elapsed().as_millis() as u64;
-        tracing::info!(target: "zimbra.jobs", job = name, ms, "scheduled job ran");
+        tracing::info!(target: "zimbra.jobs", job = name, ms, "{done}");
         let _ = tokio::task::spawn_blocking(move || record_run(&state, name, at)).await;
         running.store(false, Ordering::SeqCst);
     });

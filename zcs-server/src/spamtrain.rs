@@ -280,7 +280,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_reply_is_an_answer_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn any_reply_is_an_answer_not_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300)
+        ) {
             let _ = parse_tell_reply(&bytes);
         }
     }
