@@ -442,11 +442,13 @@ async fn cross_mailbox_search_merges_in_order() {
     let scopes = vec![
         MailboxScope {
             account: "me@x.test".into(),
+            account_id: f.mb.account(),
             mailbox: f.mb.clone(),
             addresses: vec!["me@x.test".into()],
         },
         MailboxScope {
             account: "other@x.test".into(),
+            account_id: other.account(),
             mailbox: other.clone(),
             addresses: vec!["other@x.test".into()],
         },

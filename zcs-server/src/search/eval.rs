@@ -3,6 +3,7 @@
 //! message of the snapshot is tested cheaply.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use zcs_core::{Flags, ItemId};
@@ -11,6 +12,9 @@ use zcs_index::query::{
     TextField,
 };
 use zcs_store::{Folder, MessageMeta};
+
+use super::idset::IdSet;
+use super::snapshot::ConvStats;
 
 /// Replaces `is:tome`, `is:fromme` and the other address states by text terms over the
 /// account's addresses, so the index answers them. With no address they match nothing.
@@ -66,24 +70,16 @@ pub(super) fn names_folder(q: &Query) -> bool {
 pub(super) struct Context<'a> {
     folders: &'a [Folder],
     /// Per conversation: message count, first and last date.
-    convs: HashMap<ItemId, (u32, i64, i64)>,
+    convs: &'a ConvStats,
     now: DateTime<FixedOffset>,
 }
 
 impl<'a> Context<'a> {
     pub(super) fn new(
-        messages: &[MessageMeta],
         folders: &'a [Folder],
+        convs: &'a ConvStats,
         now: DateTime<FixedOffset>,
     ) -> Self {
-        let mut convs: HashMap<ItemId, (u32, i64, i64)> = HashMap::new();
-        for m in messages {
-            let d = m.internal_date_ms;
-            let e = convs.entry(m.conv).or_insert((0, d, d));
-            e.0 += 1;
-            e.1 = e.1.min(d);
-            e.2 = e.2.max(d);
-        }
         Context {
             folders,
             convs,
@@ -149,8 +145,8 @@ impl<'a> Context<'a> {
 pub(super) enum Node {
     Always,
     Never,
-    Hits(HashSet<ItemId>),
-    Folders(HashSet<ItemId>),
+    Hits(Arc<IdSet>),
+    Folders(IdSet),
     FlagSet(u32),
     FlagClear(u32),
     Tag(String),
@@ -177,11 +173,7 @@ pub(super) enum DateKey {
     ConvEnd,
 }
 
-pub(super) fn compile(
-    plan: &Plan,
-    hits: &HashMap<String, HashSet<ItemId>>,
-    ctx: &Context<'_>,
-) -> Node {
+pub(super) fn compile(plan: &Plan, hits: &HashMap<String, Arc<IdSet>>, ctx: &Context<'_>) -> Node {
     match plan {
         Plan::All => Node::Always,
         Plan::Index(q) => hits
@@ -195,7 +187,7 @@ pub(super) fn compile(
 }
 
 /// The flag bit a `tag:\Name` names.
-fn flag_bit(name: &str) -> Option<u32> {
+pub(super) fn flag_bit(name: &str) -> Option<u32> {
     Some(match name.to_ascii_lowercase().as_str() {
         "flagged" => Flags::FLAGGED,
         "unread" => Flags::UNREAD,
@@ -215,10 +207,10 @@ fn flag_bit(name: &str) -> Option<u32> {
 
 fn compile_state(q: &Query, ctx: &Context<'_>) -> Node {
     match q {
-        Query::In(n) => Node::Folders(ctx.resolve(n, false, false)),
-        Query::Under(n) => Node::Folders(ctx.resolve(n, true, false)),
-        Query::InId(n) => Node::Folders(ctx.resolve(n, false, true)),
-        Query::UnderId(n) => Node::Folders(ctx.resolve(n, true, true)),
+        Query::In(n) => Node::Folders(IdSet::from_ids(ctx.resolve(n, false, false))),
+        Query::Under(n) => Node::Folders(IdSet::from_ids(ctx.resolve(n, true, false))),
+        Query::InId(n) => Node::Folders(IdSet::from_ids(ctx.resolve(n, false, true))),
+        Query::UnderId(n) => Node::Folders(IdSet::from_ids(ctx.resolve(n, true, true))),
         Query::Is(flag) => match flag {
             IsFlag::Anywhere | IsFlag::Local => Node::Always,
             // LIMITATION: no mounted (remote) folders exist yet, so is:remote is empty.
@@ -277,6 +269,15 @@ fn compile_state(q: &Query, ctx: &Context<'_>) -> Node {
     }
 }
 
+/// Whether tag `t` is the tag named `lower` (already lower-cased), ignoring case.
+pub(super) fn same_tag(t: &str, lower: &str) -> bool {
+    if t.is_ascii() {
+        t.eq_ignore_ascii_case(lower)
+    } else {
+        t.to_lowercase() == lower
+    }
+}
+
 fn cmp<T: PartialOrd>(op: Comparison, a: T, b: T) -> bool {
     match op {
         Comparison::Eq => a == b,
@@ -293,11 +294,12 @@ impl Node {
         match self {
             Node::Always => true,
             Node::Never => false,
-            Node::Hits(s) | Node::Ids(s) => s.contains(&m.id),
-            Node::Folders(s) => s.contains(&m.folder),
+            Node::Hits(s) => s.contains(m.id),
+            Node::Ids(s) => s.contains(&m.id),
+            Node::Folders(s) => s.contains(m.folder),
             Node::FlagSet(bit) => m.flags.contains(*bit),
             Node::FlagClear(bit) => !m.flags.contains(*bit),
-            Node::Tag(name) => m.tags.iter().any(|t| t.to_lowercase() == *name),
+            Node::Tag(name) => m.tags.iter().any(|t| same_tag(t, name)),
             Node::Date(b, DateKey::Item) => b.contains(m.internal_date_ms),
             Node::Date(b, DateKey::ConvStart) => b.contains(conv().1),
             Node::Date(b, DateKey::ConvEnd) => b.contains(conv().2),

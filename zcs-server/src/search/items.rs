@@ -519,11 +519,18 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
             IsFlag::Unflagged => !flags.contains(Flags::FLAGGED),
             IsFlag::Unread => flags.contains(Flags::UNREAD),
             IsFlag::Read => !flags.contains(Flags::UNREAD),
+            IsFlag::Draft => flags.contains(Flags::DRAFT),
+            IsFlag::Invite => flags.contains(Flags::INVITE),
             _ => false,
         },
-        // LIMITATION: contacts and calendar items carry no tag names in the store's
-        // item records yet, so tag: matches none of them.
-        Query::Tag(_) | Query::Has(_) | Query::Type(_) | Query::Attachment(_) => false,
+        // Zimbra's flags are also tags (`tag:\Flagged`), on every kind of item.
+        Query::Tag(name) => match name.strip_prefix('\\') {
+            Some(flag) => super::eval::flag_bit(flag).is_some_and(|bit| flags.contains(bit)),
+            // LIMITATION: the store keeps tag names on messages only (contacts and
+            // calendar items cannot be tagged yet), so a user tag matches none of them.
+            None => false,
+        },
+        Query::Has(_) | Query::Type(_) | Query::Attachment(_) => false,
         Query::Date { field, op, value } => {
             let when = match (h, field) {
                 (ItemHit::Cal(c, _), DateField::ApptEnd) => c.end_ms.or(c.start_ms),

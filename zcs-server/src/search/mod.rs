@@ -11,9 +11,12 @@
 //! (several mailboxes at once).
 
 mod eval;
+mod idset;
 pub mod items;
 mod multi;
+pub mod remote;
 mod snapshot;
+pub mod zone;
 mod sort;
 
 use std::collections::{HashMap, HashSet};
@@ -22,16 +25,19 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, folder};
 use zcs_index::query::{self, Plan, Query};
-use zcs_index::{IndexBackend, IndexError, QueryParseError, SearchOrder};
+use zcs_index::{IndexBackend, IndexError, QueryParseError};
 use zcs_store::{Mailbox, MessageMeta, StoreError};
 
 pub use items::{ItemHit, ItemKind, ItemParams, ItemResults, search_items};
-pub use multi::{MailboxHit, MailboxScope, search_mailboxes};
+pub use multi::{
+    MailboxHit, MailboxScope, resolve_scopes, search_mailboxes, searchable_by_default,
+};
 pub use sort::SortBy;
 
 use eval::{Context, compile, names_folder, rewrite_me};
+use idset::IdSet;
 use snapshot::metadata;
-use sort::{cursor_position, sort_messages};
+use sort::cursor_position;
 
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
@@ -165,35 +171,40 @@ pub struct ConvHit {
     pub date_ms: i64,
 }
 
-/// The conversations of `page`, each with its matches and counts over `all`.
+/// The conversations of `page`, each with its matches and counts over `all`. One pass
+/// over `matched` and one over `all`, whatever the page size.
 fn conversations(
     page: &[MessageMeta],
     matched: &[&MessageMeta],
     all: &[MessageMeta],
 ) -> Vec<ConvHit> {
+    let wanted: HashSet<ItemId> = page.iter().map(|m| m.conv).collect();
+    let mut matches: HashMap<ItemId, Vec<MessageMeta>> = HashMap::new();
+    for m in matched.iter().filter(|m| wanted.contains(&m.conv)) {
+        matches.entry(m.conv).or_default().push((*m).clone());
+    }
+    let mut members: HashMap<ItemId, Vec<&MessageMeta>> = HashMap::new();
+    for m in all.iter().filter(|m| wanted.contains(&m.conv)) {
+        if m.folder.0 != folder::TRASH && m.folder.0 != folder::JUNK {
+            members.entry(m.conv).or_default().push(m);
+        }
+    }
     page.iter()
         .map(|hit| {
-            let members = all.iter().filter(|m| {
-                m.conv == hit.conv && m.folder.0 != folder::TRASH && m.folder.0 != folder::JUNK
-            });
             let mut c = ConvHit {
                 id: if hit.conv.0 <= 0 {
                     ItemId(-hit.id.0.abs())
                 } else {
                     hit.conv
                 },
-                matched: matched
-                    .iter()
-                    .filter(|m| m.conv == hit.conv)
-                    .map(|m| (*m).clone())
-                    .collect(),
+                matched: matches.get(&hit.conv).cloned().unwrap_or_default(),
                 messages: 0,
                 unread: 0,
                 flags: Flags(0),
                 tags: Vec::new(),
                 date_ms: hit.internal_date_ms,
             };
-            for m in members {
+            for m in members.get(&hit.conv).into_iter().flatten() {
                 c.messages += 1;
                 if m.flags.contains(Flags::UNREAD) {
                     c.unread += 1;
@@ -226,8 +237,10 @@ pub async fn search_text(
 
 /// Runs `query` over the messages of `mailbox`. Costs one read of the mailbox's change
 /// number, a read of its message metadata (one query per folder) unless a snapshot at
-/// that change number is cached, one index search per text part of the plan (off the
-/// async threads), and a sort of the matches.
+/// that change number is cached, one unordered index search per text part of the plan
+/// (off the async threads), and one pass over the mailbox's messages in the result
+/// order (kept with the snapshot), testing each against bitmaps of the index hits and
+/// folders: no sort at search time.
 ///
 /// Semantics: AND/OR as written; NOT is taken over every message of the mailbox (so
 /// `-foo` finds the messages without "foo", including ones the index has not seen).
@@ -253,27 +266,56 @@ pub async fn search(
     let snapshot = metadata(mailbox).await?;
     let (folders, messages) = (&snapshot.folders, &snapshot.messages);
 
-    let hits = run_index_parts(mailbox, index, &plan, messages.len()).await?;
-    let ctx = Context::new(messages, folders, params.now);
+    let hits = run_index_parts(mailbox, index, &plan).await?;
+    let ctx = Context::new(folders, &snapshot.convs, params.now);
     let node = compile(&plan, &hits, &ctx);
 
     let any_folder = names_folder(&rewritten);
-    let mut matched: Vec<&MessageMeta> = messages
-        .iter()
-        .filter(|m| {
-            any_folder
-                || (params.include_trash || m.folder.0 != folder::TRASH)
-                    && (params.include_junk || m.folder.0 != folder::JUNK)
-        })
-        .filter(|m| node.matches(m, &ctx))
-        .collect();
+    let visible = |m: &MessageMeta| {
+        any_folder
+            || (params.include_trash || m.folder.0 != folder::TRASH)
+                && (params.include_junk || m.folder.0 != folder::JUNK)
+    };
+    let (order, reverse) = snapshot.order(sort);
+    let in_order: Box<dyn Iterator<Item = &u32>> = if reverse {
+        Box::new(order.iter().rev())
+    } else {
+        Box::new(order.iter())
+    };
+    let matches = in_order
+        .map(|&i| &messages[i as usize])
+        .filter(|m| visible(m) && node.matches(m, &ctx));
 
-    sort_messages(&mut matched, sort);
-    let all_matched = matched.clone();
-    if params.group_by_conversation {
+    // Without cursor or grouping only the page is kept; the rest is only counted.
+    if params.cursor.is_none() && !params.group_by_conversation {
+        let mut total = 0;
+        let mut hits = Vec::with_capacity(params.limit.min(1000));
+        for m in matches {
+            if total >= params.offset && hits.len() < params.limit {
+                hits.push(m.clone());
+            }
+            total += 1;
+        }
+        let offset = params.offset.min(total);
+        return Ok(SearchResults {
+            more: offset + hits.len() < total,
+            hits,
+            total,
+            sort,
+            offset,
+            convs: Vec::new(),
+        });
+    }
+
+    let mut matched: Vec<&MessageMeta> = matches.collect();
+    let all_matched = if params.group_by_conversation {
+        let all = matched.clone();
         let mut seen = HashSet::new();
         matched.retain(|m| seen.insert(m.conv));
-    }
+        all
+    } else {
+        Vec::new()
+    };
 
     let total = matched.len();
     let offset = match params.cursor {
@@ -308,13 +350,13 @@ pub async fn search(
     })
 }
 
-/// Runs each distinct index query of `plan`, keyed by its printed form.
+/// Runs each distinct index query of `plan` for its whole hit set (unordered: the
+/// snapshot gives the order), keyed by its printed form.
 async fn run_index_parts(
     mailbox: &Mailbox,
     index: &Arc<dyn IndexBackend>,
     plan: &Plan,
-    mailbox_size: usize,
-) -> Result<HashMap<String, HashSet<ItemId>>, SearchError> {
+) -> Result<HashMap<String, Arc<IdSet>>, SearchError> {
     let mut out = HashMap::new();
     for q in plan.index_queries() {
         let key = q.to_string();
@@ -322,14 +364,12 @@ async fn run_index_parts(
             continue;
         }
         let (index, id, q) = (index.clone(), mailbox.id(), q.clone());
-        // Every match is wanted: the metadata decides the order and the page.
-        let limit = mailbox_size.max(1);
-        let ids = tokio::task::spawn_blocking(move || {
-            index.search_ordered(id, &q, limit, SearchOrder::DateDesc)
+        let set = tokio::task::spawn_blocking(move || {
+            index.matching_items(id, &q).map(|ids| IdSet::from_ids(ids))
         })
         .await
         .map_err(|e| SearchError::Task(e.to_string()))??;
-        out.insert(key, ids.into_iter().collect());
+        out.insert(key, Arc::new(set));
     }
     Ok(out)
 }

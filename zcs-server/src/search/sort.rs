@@ -7,7 +7,7 @@ use zcs_core::{Flags, ItemId};
 use zcs_store::MessageMeta;
 
 /// Result orders of `SearchRequest`'s `sortBy` (and the query's `sort:`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SortBy {
     /// Newest first (Zimbra's default).
     #[default]
@@ -85,60 +85,106 @@ impl SortBy {
 }
 
 /// Sorts matches; ties break on item id in the same direction, so pages are stable.
+#[cfg(test)]
 pub(super) fn sort_messages(v: &mut [&MessageMeta], sort: SortBy) {
+    v.sort_by(|a, b| compare(a, b, sort));
+}
+
+/// The rank of a message's priority: high 2, normal 1, low 0.
+fn priority_rank(m: &MessageMeta) -> u8 {
+    if m.flags.contains(Flags::URGENT) {
+        2
+    } else if m.flags.contains(Flags::BULK) {
+        0
+    } else {
+        1
+    }
+}
+
+/// How `a` and `b` compare under `sort`, ties broken by item id in the same direction.
+pub(super) fn compare(a: &MessageMeta, b: &MessageMeta, sort: SortBy) -> Ordering {
+    use SortBy as S;
     let lower = |s: &str| s.to_lowercase();
-    let prio = |m: &MessageMeta| {
-        if m.flags.contains(Flags::URGENT) {
-            2
-        } else if m.flags.contains(Flags::BULK) {
-            0
-        } else {
-            1
-        }
-    };
     let bit = |m: &MessageMeta, b: u32| m.flags.contains(b);
-    let key = |a: &MessageMeta, b: &MessageMeta| -> (Ordering, bool) {
-        use SortBy as S;
-        let (o, asc) = match sort {
-            S::DateDesc | S::DateAsc => (
-                a.internal_date_ms.cmp(&b.internal_date_ms),
-                sort == S::DateAsc,
-            ),
-            S::SubjAsc | S::SubjDesc => (
-                lower(&a.subject).cmp(&lower(&b.subject)),
-                sort == S::SubjAsc,
-            ),
-            S::NameAsc | S::NameDesc => {
-                (lower(&a.sender).cmp(&lower(&b.sender)), sort == S::NameAsc)
-            }
-            S::RcptAsc | S::RcptDesc => (
-                lower(&a.recipients).cmp(&lower(&b.recipients)),
-                sort == S::RcptAsc,
-            ),
-            S::SizeAsc | S::SizeDesc => (a.size.cmp(&b.size), sort == S::SizeAsc),
-            S::AttachAsc | S::AttachDesc => (
-                bit(a, Flags::ATTACHED).cmp(&bit(b, Flags::ATTACHED)),
-                sort == S::AttachAsc,
-            ),
-            S::FlagAsc | S::FlagDesc => (
-                bit(a, Flags::FLAGGED).cmp(&bit(b, Flags::FLAGGED)),
-                sort == S::FlagAsc,
-            ),
-            S::PriorityAsc | S::PriorityDesc => (prio(a).cmp(&prio(b)), sort == S::PriorityAsc),
-            // Read sorts unread first when ascending.
-            S::ReadAsc | S::ReadDesc => (
-                bit(b, Flags::UNREAD).cmp(&bit(a, Flags::UNREAD)),
-                sort == S::ReadAsc,
-            ),
-            S::IdAsc | S::None => (Ordering::Equal, true),
-            S::IdDesc => (Ordering::Equal, false),
-        };
-        (o.then(a.id.cmp(&b.id)), asc)
+    let (o, asc) = match sort {
+        S::DateDesc | S::DateAsc => (
+            a.internal_date_ms.cmp(&b.internal_date_ms),
+            sort == S::DateAsc,
+        ),
+        S::SubjAsc | S::SubjDesc => (
+            lower(&a.subject).cmp(&lower(&b.subject)),
+            sort == S::SubjAsc,
+        ),
+        S::NameAsc | S::NameDesc => (lower(&a.sender).cmp(&lower(&b.sender)), sort == S::NameAsc),
+        S::RcptAsc | S::RcptDesc => (
+            lower(&a.recipients).cmp(&lower(&b.recipients)),
+            sort == S::RcptAsc,
+        ),
+        S::SizeAsc | S::SizeDesc => (a.size.cmp(&b.size), sort == S::SizeAsc),
+        S::AttachAsc | S::AttachDesc => (
+            bit(a, Flags::ATTACHED).cmp(&bit(b, Flags::ATTACHED)),
+            sort == S::AttachAsc,
+        ),
+        S::FlagAsc | S::FlagDesc => (
+            bit(a, Flags::FLAGGED).cmp(&bit(b, Flags::FLAGGED)),
+            sort == S::FlagAsc,
+        ),
+        S::PriorityAsc | S::PriorityDesc => (
+            priority_rank(a).cmp(&priority_rank(b)),
+            sort == S::PriorityAsc,
+        ),
+        // Read sorts unread first when ascending.
+        S::ReadAsc | S::ReadDesc => (
+            bit(b, Flags::UNREAD).cmp(&bit(a, Flags::UNREAD)),
+            sort == S::ReadAsc,
+        ),
+        S::IdAsc | S::None => (Ordering::Equal, true),
+        S::IdDesc => (Ordering::Equal, false),
     };
-    v.sort_by(|a, b| {
-        let (o, asc) = key(a, b);
-        if asc { o } else { o.reverse() }
-    });
+    let o = o.then(a.id.cmp(&b.id));
+    if asc { o } else { o.reverse() }
+}
+
+/// The ascending twin of `sort` (the same key, small values first) and whether `sort`
+/// itself runs the other way. Every descending order is exactly its ascending twin
+/// reversed, ties included, so one permutation serves both.
+pub(super) fn ascending_twin(sort: SortBy) -> (SortBy, bool) {
+    use SortBy as S;
+    match sort {
+        S::DateDesc => (S::DateAsc, true),
+        S::SubjDesc => (S::SubjAsc, true),
+        S::NameDesc => (S::NameAsc, true),
+        S::RcptDesc => (S::RcptAsc, true),
+        S::SizeDesc => (S::SizeAsc, true),
+        S::AttachDesc => (S::AttachAsc, true),
+        S::FlagDesc => (S::FlagAsc, true),
+        S::PriorityDesc => (S::PriorityAsc, true),
+        S::ReadDesc => (S::ReadAsc, true),
+        S::IdDesc => (S::IdAsc, true),
+        S::None => (S::IdAsc, false),
+        other => (other, false),
+    }
+}
+
+/// Positions of `messages` in the ascending order `sort` (one of the twins
+/// [`ascending_twin`] returns). Text keys are lower-cased once per message, not per
+/// comparison.
+pub(super) fn permutation(messages: &[MessageMeta], sort: SortBy) -> Vec<u32> {
+    use SortBy as S;
+    let mut perm: Vec<u32> = (0..messages.len() as u32).collect();
+    let at = |i: &u32| &messages[*i as usize];
+    match sort {
+        S::SubjAsc | S::NameAsc | S::RcptAsc => {
+            let text = |m: &MessageMeta| match sort {
+                S::SubjAsc => m.subject.to_lowercase(),
+                S::NameAsc => m.sender.to_lowercase(),
+                _ => m.recipients.to_lowercase(),
+            };
+            perm.sort_by_cached_key(|i| (text(at(i)), at(i).id));
+        }
+        _ => perm.sort_unstable_by(|a, b| compare(at(a), at(b), sort)),
+    }
+    perm
 }
 
 /// The value `m` is ordered on under `sort`: a number for dates, sizes and flags, the
@@ -153,15 +199,7 @@ pub(super) fn sort_value(m: &MessageMeta, sort: SortBy) -> String {
         S::SizeAsc | S::SizeDesc => m.size.to_string(),
         S::AttachAsc | S::AttachDesc => u8::from(m.flags.contains(Flags::ATTACHED)).to_string(),
         S::FlagAsc | S::FlagDesc => u8::from(m.flags.contains(Flags::FLAGGED)).to_string(),
-        S::PriorityAsc | S::PriorityDesc => {
-            if m.flags.contains(Flags::URGENT) {
-                "2".into()
-            } else if m.flags.contains(Flags::BULK) {
-                "0".into()
-            } else {
-                "1".into()
-            }
-        }
+        S::PriorityAsc | S::PriorityDesc => priority_rank(m).to_string(),
         S::ReadAsc | S::ReadDesc => u8::from(!m.flags.contains(Flags::UNREAD)).to_string(),
         S::IdAsc | S::IdDesc | S::None => m.id.0.to_string(),
     }
@@ -268,5 +306,44 @@ mod tests {
         assert_eq!(cursor_position(&gone, ItemId(4), Some("400"), s, false), 1);
         assert_eq!(cursor_position(&gone, ItemId(4), None, s, false), 0);
         assert_eq!(sort_value(&all[0], SortBy::SizeAsc), "0");
+    }
+
+    #[test]
+    fn permutations_match_the_full_sort_in_both_directions() {
+        let msg = |id: i32, date: i64, subject: &str, flags: u32| MessageMeta {
+            id: ItemId(id),
+            folder: ItemId(2),
+            imap_uid: 0,
+            flags: Flags(flags),
+            tags: Vec::new(),
+            internal_date_ms: date,
+            size: (id % 3) as u64,
+            modseq: 0,
+            blob_digest: String::new(),
+            subject: subject.into(),
+            sender: format!("S{}", id % 2),
+            recipients: String::new(),
+            message_id: None,
+            conv: ItemId(-id),
+        };
+        let all = [
+            msg(7, 100, "b", Flags::UNREAD),
+            msg(3, 100, "B", 0),
+            msg(9, 50, "a", Flags::FLAGGED | Flags::URGENT),
+            msg(1, 300, "\u{e9}t\u{e9}", Flags::BULK),
+            msg(5, 50, "A", Flags::UNREAD | Flags::ATTACHED),
+        ];
+        for (sort, _) in SortBy::ALL {
+            let mut want: Vec<&MessageMeta> = all.iter().collect();
+            sort_messages(&mut want, sort);
+            let (twin, rev) = ascending_twin(sort);
+            let perm = permutation(&all, twin);
+            let mut got: Vec<&MessageMeta> = perm.iter().map(|&i| &all[i as usize]).collect();
+            if rev {
+                got.reverse();
+            }
+            let ids = |v: &[&MessageMeta]| v.iter().map(|m| m.id.0).collect::<Vec<_>>();
+            assert_eq!(ids(&got), ids(&want), "{sort:?}");
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! `task` for the rest, each with its sort value in `sf`. Only the target account's
 //! mailbox is searched.
 //!
-//! LIMITATION: the request's `tz` is not read: relative dates resolve in UTC.
+//! Dates resolve in the request's `<tz id= [stdoff=]>` zone, else the account's
+//! `zimbraPrefTimeZoneId`, else UTC ([`crate::search::zone`]): `date:-1day`, `day:`,
+//! `today` are the user's days.
 
 use mail_parser::{MessageParser, PartType};
 use zcs_core::{ItemId, ServiceError, ServiceResult};
@@ -20,7 +22,7 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
 use crate::search::{
-    ConvHit, ItemHit, ItemKind, ItemParams, SearchParams, SearchResults, search, search_items,
+    ConvHit, ItemHit, ItemKind, ItemParams, SearchParams, SearchResults, search, search_items, zone,
 };
 
 /// Most hits one page may hold (Zimbra's cap).
@@ -157,9 +159,31 @@ fn parse_types(types: &str) -> (bool, bool, Vec<ItemKind>) {
     (mail, conv, items)
 }
 
+/// The clock a search's dates resolve in: the request's `<tz>` (an `id` this server
+/// knows, else its `stdoff` in minutes), else the account's `zimbraPrefTimeZoneId`
+/// (inherited from its COS), else UTC.
+async fn search_now(
+    ctx: &mut Ctx<'_>,
+    account: &zcs_core::Entry,
+    req: &Element,
+) -> ServiceResult<chrono::DateTime<chrono::FixedOffset>> {
+    let at = chrono::Utc::now();
+    if let Some(tz) = req.child("tz") {
+        if let Some(id) = tz.attr("id").filter(|id| zone::known_zone(id)) {
+            return Ok(zone::now_in_zone(Some(id), at));
+        }
+        if let Some(off) = tz.attr("stdoff").and_then(|v| v.trim().parse::<i32>().ok()) {
+            return Ok(zone::now_at_offset(off, at));
+        }
+    }
+    let attrs = ctx.svc.prov.effective_account_attrs(account).await?;
+    Ok(zone::now_in_zone(attrs.get("zimbraPrefTimeZoneId"), at))
+}
+
 async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let mb = ctx.mailbox().await?;
     let account = ctx.target_account().await?;
+    let now = search_now(ctx, &account, req).await?;
     let text = req.attr("query").unwrap_or("").trim().to_string();
     let types = req.attr("types").unwrap_or("conversation").to_string();
     let (mail, by_conv, kinds) = parse_types(&types);
@@ -188,7 +212,7 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
             offset,
             limit,
             window,
-            now: chrono::Utc::now().fixed_offset(),
+            now,
         };
         // An empty query over items means every item, not the Inbox.
         let q = if text.is_empty() {
@@ -234,7 +258,7 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
             .map(ItemId),
         cursor_sort_value: cursor.and_then(|c| c.attr("sortVal")).map(str::to_string),
         my_addresses,
-        now: chrono::Utc::now().fixed_offset(),
+        now,
         include_trash: pref("zimbraPrefIncludeTrashInSearch"),
         include_junk: pref("zimbraPrefIncludeSpamInSearch"),
         group_by_conversation: by_conv,

@@ -1,0 +1,341 @@
+"""Times the same IMAP SEARCH queries against zcs and against Dovecot with
+dovecot-fts-xapian, on the same messages, in the same run.
+
+Input: a directory written by `search-bench --export DIR` (a Maildir of the benchmark's
+synthetic mailbox, flags in the file names, dates in the names, and queries.tsv).
+
+Dovecot runs from a private configuration in a temporary directory, listening only on
+127.0.0.1 on a free port; it is stopped at the end (`doveadm stop` on its own base_dir).
+No system Dovecot service is touched. zcs runs from a private home (tests/e2e/zcs.py)
+on free loopback ports and is stopped at the end.
+
+Usage: python3 benches/dovecot/compare.py --corpus DIR [--runs N] [--bin target/release]
+"""
+
+import argparse
+import imaplib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+USER = "bench@bench.test"
+PASSWORD = "bench-secret-1"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_corpus(corpus):
+    """(file path, folder, IMAP flags, date seconds) per message, in corpus order."""
+    out = []
+    for p in sorted((corpus / "cur").iterdir(), key=lambda p: int(p.name.split(".M")[1].split(".")[0])):
+        secs = int(p.name.split(".")[0])
+        box = "INBOX" if ".inbox:" in p.name else "Work"
+        info = p.name.rsplit(":2,", 1)[1]
+        flags = []
+        if "S" in info:
+            flags.append("\\Seen")
+        if "F" in info:
+            flags.append("\\Flagged")
+        out.append((p, box, flags, secs))
+    return out
+
+
+def queries(corpus):
+    qs = []
+    for line in (corpus / "queries.tsv").read_text().splitlines():
+        z, imap = line.split("\t", 1)
+        if imap != "-":
+            qs.append((z, imap))
+    return qs
+
+
+def percentile(values, p):
+    values = sorted(values)
+    i = round((len(values) - 1) * p)
+    return values[min(i, len(values) - 1)]
+
+
+def time_queries(port, mailbox, qs, runs, login):
+    """p50/p99 (ms) and hit count of each IMAP query, on one authenticated connection."""
+    imap = imaplib.IMAP4("127.0.0.1", port)
+    login(imap)
+    typ, _ = imap.select(mailbox, readonly=True)
+    assert typ == "OK", typ
+    rows = []
+    for z, key in qs:
+        times = []
+        hits = 0
+        for _ in range(runs):
+            t = time.perf_counter()
+            typ, data = imap.uid("SEARCH", key)
+            times.append((time.perf_counter() - t) * 1000)
+            assert typ == "OK", (key, typ, data)
+            hits = len(data[0].split()) if data and data[0] else 0
+        rows.append((z, key, hits, percentile(times, 0.5), percentile(times, 0.99)))
+    imap.logout()
+    return rows
+
+
+# ---- Dovecot ---------------------------------------------------------------------
+
+DOVECOT_CONF = """\
+base_dir = {t}/run
+state_dir = {t}/state
+log_path = {t}/dovecot.log
+info_log_path = {t}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 0
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+mail_location = maildir:{t}/mail/%n
+mail_plugins = fts fts_xapian
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={t}/home/%n
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  unix_listener lmtp {{
+  }}
+}}
+plugin {{
+  fts = xapian
+  fts_xapian = partial=3 full=20
+  fts_autoindex = yes
+  fts_enforced = yes
+}}
+"""
+
+
+class Dovecot:
+    def __init__(self, work):
+        self.t = work / "dovecot"
+        self.port = free_port()
+        self.conf = self.t / "dovecot.conf"
+
+    def setup(self, msgs):
+        for d in ["run", "state", "mail", "home"]:
+            (self.t / d).mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(DOVECOT_CONF.format(
+            t=self.t, port=self.port, password=PASSWORD, uid=os.getuid(), gid=os.getgid()))
+        user = USER.split("@")[0]
+        base = self.t / "mail" / user
+        (self.t / "home" / user).mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        for sub in ["", ".Work"]:
+            for d in ["cur", "new", "tmp"]:
+                (base / sub / d).mkdir(parents=True, exist_ok=True)
+        for p, box, _flags, secs in msgs:
+            dest = base / ("" if box == "INBOX" else ".Work") / "cur" / p.name
+            shutil.copyfile(p, dest)
+            os.utime(dest, (secs, secs))
+        copy_s = time.perf_counter() - t
+        return copy_s
+
+    def doveadm(self, *args):
+        return subprocess.run(["doveadm", "-c", str(self.conf), *args],
+                              capture_output=True, text=True, timeout=7200)
+
+    def start(self):
+        subprocess.run(["dovecot", "-c", str(self.conf)], check=True, timeout=60)
+        for _ in range(100):
+            try:
+                imaplib.IMAP4("127.0.0.1", self.port).logout()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("dovecot did not start; see " + str(self.t / "dovecot.log"))
+
+    def index(self):
+        """Builds the mailbox indexes and the Xapian full-text index; seconds taken."""
+        user = USER.split("@")[0]
+        t = time.perf_counter()
+        for box in ["INBOX", "Work"]:
+            r = self.doveadm("index", "-u", user, box)
+            if r.returncode != 0:
+                raise RuntimeError(f"doveadm index {box}: {r.stderr}")
+        return time.perf_counter() - t
+
+    def size(self):
+        total = 0
+        for root, _dirs, files in os.walk(self.t / "home"):
+            for f in files:
+                total += os.path.getsize(os.path.join(root, f))
+        return total
+
+    def stop(self):
+        subprocess.run(["doveadm", "-c", str(self.conf), "stop"], capture_output=True,
+                       timeout=60)
+
+    def login(self, imap):
+        imap.login(USER.split("@")[0], PASSWORD)
+
+
+# ---- zcs ---------------------------------------------------------------------------
+
+class ZcsServer:
+    def __init__(self, work, bin_dir):
+        os.environ["ZCS_BIN_DIR"] = str(bin_dir)
+        import zcs  # noqa: E402  (reads ZCS_BIN_DIR at import)
+        zcs.BIN_DIR = Path(bin_dir)
+        self.z = zcs.Zcs(work / "zcs")
+
+    def setup(self):
+        self.z.init()
+        self.z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE")
+        self.z.start()
+        self.z.zmprov("cd", USER.split("@")[1])
+        self.z.zmprov("ca", USER, PASSWORD)
+        self.z.run("zmprov", "ma", USER, "zimbraImapMaxConnections", "64", check=False)
+
+    def load(self, msgs, connections=8):
+        """APPENDs every message with its flags and date over `connections` sessions."""
+        imap = imaplib.IMAP4("127.0.0.1", self.z.imap_port)
+        self.login(imap)
+        imap.create("Work")
+        imap.logout()
+        errors = []
+
+        def worker(part):
+            try:
+                c = imaplib.IMAP4("127.0.0.1", self.z.imap_port)
+                self.login(c)
+                for p, box, flags, secs in part:
+                    date = imaplib.Time2Internaldate(secs)
+                    typ, data = c.append(box, "(" + " ".join(flags) + ")", date,
+                                         p.read_bytes())
+                    if typ != "OK":
+                        raise RuntimeError(f"APPEND: {typ} {data}")
+                c.logout()
+            except Exception as e:  # reported after the join
+                errors.append(e)
+
+        t = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(msgs[i::connections],))
+                   for i in range(connections)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        if errors:
+            raise errors[0]
+        return time.perf_counter() - t
+
+    def wait_indexed(self, word, want, timeout=1800):
+        """Seconds until a TEXT search finds `want` messages (the index caught up)."""
+        imap = imaplib.IMAP4("127.0.0.1", self.z.imap_port)
+        self.login(imap)
+        imap.select("INBOX", readonly=True)
+        t = time.perf_counter()
+        while time.perf_counter() - t < timeout:
+            typ, data = imap.uid("SEARCH", "TEXT", word)
+            if typ == "OK" and data[0] and len(data[0].split()) >= want:
+                break
+            time.sleep(0.5)
+        imap.logout()
+        return time.perf_counter() - t
+
+    def stop(self):
+        self.z.stop()
+
+    def login(self, imap):
+        imap.login(USER, PASSWORD)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True, type=Path)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--bin", type=Path, default=ROOT / "target" / "release")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+
+    msgs = read_corpus(args.corpus)
+    qs = queries(args.corpus)
+    work = Path(tempfile.mkdtemp(prefix="zcs-dovecot-cmp-"))
+    print(f"{len(msgs)} messages, {len(qs)} queries, {args.runs} runs each; work dir {work}")
+    inbox_word_count = None
+
+    dv = Dovecot(work)
+    zs = ZcsServer(work, args.bin)
+    try:
+        copy_s = dv.setup(msgs)
+        dv.start()
+        idx_s = dv.index()
+        print(f"dovecot: maildir written in {copy_s:.1f} s, doveadm index "
+              f"(mail index + fts-xapian) {idx_s:.1f} s ({len(msgs) / idx_s:.0f} msg/s), "
+              f"index files {dv.size() / 1e6:.1f} MB")
+        dv_rows = time_queries(dv.port, "INBOX", qs, args.runs, dv.login)
+
+        zs.setup()
+        load_s = zs.load(msgs)
+        inbox = [m for m in msgs if m[1] == "INBOX"]
+        # The last INBOX message's rare words are indexed last; wait for a common word
+        # to reach every INBOX message that has it, as Dovecot's index covers them all.
+        budget = sum(1 for m in inbox if b"budget" in m[0].read_bytes())
+        inbox_word_count = budget
+        wait_s = zs.wait_indexed("budget", budget)
+        print(f"zcs: {len(msgs)} IMAP APPENDs over 8 sessions in {load_s:.1f} s "
+              f"({len(msgs) / load_s:.0f} msg/s), index caught up {wait_s:.1f} s later")
+        zs_rows = time_queries(zs.z.imap_port, "INBOX", qs, args.runs, zs.login)
+    finally:
+        dv.stop()
+        try:
+            zs.stop()
+        except Exception as e:  # the figures above still stand
+            print(f"zcs stop: {e}")
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print("| query (zcs) | IMAP SEARCH | zcs hits | zcs p50 | zcs p99 | Dovecot hits | "
+          "Dovecot p50 | Dovecot p99 | p50 ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (z, key, zh, z50, z99), (_, _, dh, d50, d99) in zip(zs_rows, dv_rows):
+        ratio = d50 / z50 if z50 > 0 else float("inf")
+        print(f"| `{z}` | `{key}` | {zh} | {z50:.2f} ms | {z99:.2f} ms | {dh} | "
+              f"{d50:.2f} ms | {d99:.2f} ms | {ratio:.1f}x |")
+    print()
+    print(f"median p50: zcs {statistics.median(r[3] for r in zs_rows):.2f} ms, "
+          f"Dovecot {statistics.median(r[3] for r in dv_rows):.2f} ms "
+          f"(INBOX messages with 'budget': {inbox_word_count})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Dovecot (dovecot-imapd + dovecot-fts-xapian) against zcs over IMAP SEARCH, on the same
+# synthetic mailbox in the same run. Needs: the release binaries (cargo build --release
+# -p zcs-server -p benches --bins), Debian's dovecot-imapd and dovecot-fts-xapian.
+# Runs both servers only on 127.0.0.1, on free ports, from private temporary
+# directories, and stops them at the end; no system service is touched.
+#
+# Usage: benches/dovecot/compare.sh [MESSAGES] [RUNS]
+set -eu
+N=${1:-10000}
+RUNS=${2:-20}
+B=${B:-target/release}
+CORPUS=$(mktemp -d /tmp/zcs-dovecot-corpus.XXXXXX)
+trap 'rm -rf "$CORPUS"' EXIT
+"$B/search-bench" -n "$N" -r 1 --export "$CORPUS/maildir" > "$CORPUS/search-bench.out"
+python3 "$(dirname "$0")/compare.py" --corpus "$CORPUS/maildir" --runs "$RUNS" --bin "$B"

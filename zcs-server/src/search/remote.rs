@@ -1,0 +1,367 @@
+//! Cross-mailbox search asked of the running server (`zmmboxsearch` while the server
+//! runs): a short-lived admin token is minted from the home's directory, the request
+//! goes to the admin port over TLS (the home's own certificate pinned, loopback only)
+//! as JSON SOAP, and the token is revoked afterwards.
+//!
+//! Requests: `SearchMultipleMailboxesRequest` for the hits, `GetMsgRequest raw=1` (with
+//! the hit's account as `context/account`) for each message saved with `-d`.
+//!
+//! LIMITATION: a message fetched online travels as JSON text, so bytes that are not
+//! UTF-8 (8-bit bodies in legacy charsets) are replaced; offline `-d` keeps them exact.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zcs_core::{Entry, EntryKind};
+use zcs_directory::Provisioning;
+
+use crate::home::Home;
+use crate::soap::token::{self, TokenData};
+
+/// One hit as the running server reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteHit {
+    /// The account's name.
+    pub account: String,
+    /// The account's zimbraId.
+    pub account_id: String,
+    /// The message's item id.
+    pub id: i32,
+    /// Its date (ms).
+    pub date_ms: i64,
+    /// Its sender, as `Name <address>` or the bare address.
+    pub sender: String,
+    /// Its subject.
+    pub subject: String,
+}
+
+/// A session with the running server's admin port, holding a token it revokes on
+/// [`Remote::close`].
+pub struct Remote {
+    home: Home,
+    addr: SocketAddr,
+    token: String,
+    admin: Entry,
+    tid: u32,
+}
+
+impl Remote {
+    /// Connects to the server running in `home` as its first admin account.
+    ///
+    /// # Errors
+    /// A message when the server reports no admin listener or the home has no admin.
+    pub async fn open(home: &Home, prov: &Provisioning) -> Result<Remote, String> {
+        let mut addr = crate::control::read_listeners(home)
+            .into_iter()
+            .find(|l| l.protocol == "admin" && l.error.is_none())
+            .map(|l| l.addr)
+            .ok_or("the server runs but reports no admin listener")?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let admin = prov
+            .directory()
+            .list_entries(EntryKind::Account, None)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|a| {
+                a.attrs
+                    .get("zimbraIsAdminAccount")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+            })
+            .ok_or("no admin account to search as")?;
+        let key = token::load_key(prov).await.map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let data = TokenData {
+            account: admin.id,
+            expires_ms: now + 3_600_000,
+            admin: true,
+            tid: token::new_tid(),
+        };
+        token::register(prov, &admin, &data, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Remote {
+            home: home.clone(),
+            addr,
+            token: token::encode(&key, &data),
+            admin,
+            tid: data.tid,
+        })
+    }
+
+    /// Revokes the session's token.
+    pub async fn close(self, prov: &Provisioning) {
+        if let Ok(Some(fresh)) = prov.find_account(&self.admin.id.to_string()).await
+            && let Err(e) = token::unregister(prov, &fresh, self.tid).await
+        {
+            tracing::warn!(error = %e, "could not revoke the search token");
+        }
+    }
+
+    /// `SearchMultipleMailboxesRequest` over `keys` (names, ids, or `*`): one page of
+    /// hits and the number of matches.
+    ///
+    /// # Errors
+    /// The server's fault text, or why it could not be reached.
+    pub async fn search(
+        &self,
+        keys: &[String],
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<RemoteHit>, usize), String> {
+        let mbx: Vec<Value> = keys.iter().map(|k| json!({ "name": k })).collect();
+        let body = json!({
+            "Header": { "context": { "_jsns": "urn:zimbra", "authToken": self.token } },
+            "Body": { "SearchMultipleMailboxesRequest": {
+                "_jsns": "urn:zimbraAdmin", "query": query,
+                "offset": offset.to_string(), "limit": limit.to_string(), "mbx": mbx
+            } }
+        });
+        let reply = self.call(&body, "SearchMultipleMailboxesResponse").await?;
+        Ok(parse_hits(&reply))
+    }
+
+    /// The raw message `id` of account `account_id` (`GetMsgRequest raw=1`).
+    ///
+    /// # Errors
+    /// As [`Remote::search`].
+    pub async fn message(&self, account_id: &str, id: i32) -> Result<Vec<u8>, String> {
+        let body = json!({
+            "Header": { "context": { "_jsns": "urn:zimbra", "authToken": self.token,
+                "account": { "by": "id", "_content": account_id } } },
+            "Body": { "GetMsgRequest": {
+                "_jsns": "urn:zimbraMail", "m": { "id": id.to_string(), "raw": "1" }
+            } }
+        });
+        let reply = self.call(&body, "GetMsgResponse").await?;
+        let m = first(&reply["m"]);
+        Ok(text(&m["content"]).into_bytes())
+    }
+
+    async fn call(&self, body: &Value, want: &str) -> Result<Value, String> {
+        let reply = post(&self.home, self.addr, &self.token, &body.to_string()).await?;
+        let json: Value =
+            serde_json::from_str(&reply).map_err(|e| format!("bad reply from the server: {e}"))?;
+        let body = &json["Body"];
+        if let Some(fault) = body.get("Fault") {
+            let code = text(&fault["Detail"]["Error"]["Code"]);
+            let why = text(&fault["Reason"]["Text"]);
+            return Err(if code.is_empty() {
+                why
+            } else {
+                format!("{code}: {why}")
+            });
+        }
+        Ok(body[want].clone())
+    }
+}
+
+/// The first element of a JSON child list (or the child itself).
+fn first(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
+/// A JSON attribute or text child as text (`"x"`, `1`, `[{"_content":"x"}]`).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(_) => text(&first(v)),
+        Value::Object(o) => o.get("_content").map(text).unwrap_or_default(),
+        Value::Null => String::new(),
+    }
+}
+
+/// The hits and total of a `SearchMultipleMailboxesResponse` in JSON.
+fn parse_hits(resp: &Value) -> (Vec<RemoteHit>, usize) {
+    let total = text(&resp["total"]).parse().unwrap_or(0);
+    let hits = resp["m"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| RemoteHit {
+            account: text(&m["acct"]),
+            account_id: text(&m["acctId"]),
+            id: text(&m["id"]).parse().unwrap_or(0),
+            date_ms: text(&m["d"]).parse().unwrap_or(0),
+            sender: m["e"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| text(&e["t"]) == "f")
+                .map(|e| match text(&e["p"]) {
+                    p if p.is_empty() => text(&e["a"]),
+                    p => format!("{p} <{}>", text(&e["a"])),
+                })
+                .unwrap_or_default(),
+            subject: text(&m["su"]),
+        })
+        .collect();
+    (hits, total)
+}
+
+/// POSTs `body` to `/service/admin/soap` at `addr` over TLS; returns the reply body.
+async fn post(home: &Home, addr: SocketAddr, tok: &str, body: &str) -> Result<String, String> {
+    let (cert_path, _) = crate::tls::CertPaths::new(home.root()).active();
+    let pinned = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(|e| format!("read {}: {e}", cert_path.display()))?
+        .next()
+        .ok_or_else(|| format!("no certificate in {}", cert_path.display()))?
+        .map_err(|e| format!("read {}: {e}", cert_path.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned {
+        cert: pinned.into_owned(),
+        algs: provider.signature_verification_algorithms,
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect to the admin port {addr}: {e}"))?;
+    let name = ServerName::IpAddress(addr.ip().into());
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS to the admin port {addr}: {e}"))?;
+    // RFC 9112 §3: one request, then the server closes (Connection: close).
+    let head = format!(
+        "POST /service/admin/soap HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Cookie: ZM_ADMIN_AUTH_TOKEN={tok}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes())
+        .await
+        .and(tls.write_all(body.as_bytes()).await)
+        .and(tls.flush().await)
+        .map_err(|e| format!("send the request: {e}"))?;
+    let mut raw = Vec::new();
+    // A server closing without close_notify still sent the whole reply.
+    if let Err(e) = tls.read_to_end(&mut raw).await
+        && raw.is_empty()
+    {
+        return Err(format!("read the reply: {e}"));
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .ok_or("the server closed the connection before replying")?;
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Ok(dechunk(rest));
+    }
+    Ok(rest.to_string())
+}
+
+/// The body of a chunked HTTP/1.1 reply (RFC 9112 §7.1).
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Accepts exactly the certificate this home's server presents (loopback to our own
+/// server: no name to check against a public CA), still checking handshake signatures.
+#[derive(Debug)]
+struct Pinned {
+    cert: CertificateDer<'static>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the admin port presents another certificate than this home's".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_are_read_from_the_json_reply() {
+        let resp = json!({
+            "total": 3, "more": true,
+            "m": [{"id": "258", "d": 1600000000000_i64, "acct": "a@x.test", "acctId": "id-a",
+                   "e": [{"t": "f", "a": "bob@y.test"}], "su": [{"_content": "Hello"}]}]
+        });
+        let (hits, total) = parse_hits(&resp);
+        assert_eq!(total, 3);
+        assert_eq!(
+            hits,
+            vec![RemoteHit {
+                account: "a@x.test".into(),
+                account_id: "id-a".into(),
+                id: 258,
+                date_ms: 1_600_000_000_000,
+                sender: "bob@y.test".into(),
+                subject: "Hello".into(),
+            }]
+        );
+        assert_eq!(dechunk("5\r\nhello\r\n0\r\n\r\n"), "hello");
+    }
+}
