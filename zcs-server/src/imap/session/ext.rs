@@ -3,9 +3,9 @@
 //! (RFC 5182), QUOTA (RFC 9208) with ACL (RFC 4314) in `acl`.
 
 use super::thread::{self, SortFields};
-use super::{Fail, Handled, Session};
-use crate::imap::backend::BackendError;
-use crate::imap::mime;
+use zcs_core::ItemId;
+
+use super::{Fail, Handled, Session, heavy};
 use crate::imap::parser::{CommandKind, SearchKey, SearchReturn, SortCriterion, ThreadAlgorithm};
 use crate::imap::response::{Reply, push_mailbox_as, push_string};
 use crate::imap::sequence::SequenceSet;
@@ -97,32 +97,37 @@ impl Session {
         }
     }
 
-    /// The sort fields of the given snapshot indices (header read per message).
+    /// The sort fields of the given snapshot indices: headers read a chunk at a time,
+    /// parsed on a blocking worker (`heavy`).
     async fn sort_fields(&mut self, indices: &[usize], uid: bool) -> Result<Vec<SortFields>, Fail> {
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
             return Ok(Vec::new());
         };
-        let picked: Vec<_> = indices.iter().map(|&i| (i, sel.msgs[i].clone())).collect();
+        let picked: Vec<(u32, u32, i64, u64, ItemId)> = indices
+            .iter()
+            .map(|&i| {
+                let m = &sel.msgs[i];
+                let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let num = if uid { m.uid } else { seq };
+                (num, seq, m.internal_date_ms, m.size, m.id)
+            })
+            .collect();
         let mut out = Vec::with_capacity(picked.len());
-        for (n, (i, m)) in picked.into_iter().enumerate() {
-            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let raw = match account.read_message(m.id).await {
-                Ok(raw) => raw,
-                Err(BackendError::NotFound) => continue,
-                Err(e) => return Err(Fail::Backend(e)),
-            };
-            let header = mime::split_header(&raw).0;
-            let num = if uid { m.uid } else { seq };
-            out.push(SortFields::from_header(
-                num,
-                seq,
-                m.internal_date_ms,
-                m.size,
-                header,
-            ));
-            if n % 128 == 127 {
-                tokio::task::yield_now().await;
-            }
+        for chunk in picked.chunks(heavy::CHUNK) {
+            let headers = heavy::read_headers(&account, chunk.iter().map(|p| p.4)).await?;
+            let chunk = chunk.to_vec();
+            let part = heavy::run(move || {
+                chunk
+                    .iter()
+                    .zip(headers)
+                    .filter_map(|(&(num, seq, date, size, _), header)| {
+                        let header = header?;
+                        Some(SortFields::from_header(num, seq, date, size, &header))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+            out.extend(part);
         }
         Ok(out)
     }
@@ -141,9 +146,14 @@ impl Session {
             return Ok(bad_charset());
         }
         let indices = self.matching(key).await?;
-        let mut fields = self.sort_fields(&indices, uid).await?;
-        thread::sort(&mut fields, criteria);
-        let nums: Vec<u32> = fields.iter().map(|f| f.num).collect();
+        let fields = self.sort_fields(&indices, uid).await?;
+        let criteria = criteria.to_vec();
+        let nums: Vec<u32> = heavy::run(move || {
+            let mut fields = fields;
+            thread::sort(&mut fields, &criteria);
+            fields.iter().map(|f| f.num).collect()
+        })
+        .await?;
         let done = if uid {
             "UID SORT completed"
         } else {
@@ -210,12 +220,11 @@ impl Session {
         let indices = self.matching(key).await?;
         let fields = self.sort_fields(&indices, uid).await?;
         // Threading large folders is CPU work: off the runtime threads.
-        let text = tokio::task::spawn_blocking(move || match algorithm {
+        let text = heavy::run(move || match algorithm {
             ThreadAlgorithm::OrderedSubject => thread::thread_ordered_subject(&fields),
             ThreadAlgorithm::References => thread::thread_references(&fields),
         })
-        .await
-        .map_err(|e| Fail::Backend(BackendError::Other(format!("thread task: {e}"))))?;
+        .await?;
         let line = if text.is_empty() {
             "THREAD".to_string()
         } else {

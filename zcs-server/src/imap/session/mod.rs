@@ -13,6 +13,7 @@ mod conn;
 mod ext;
 mod fetch;
 mod folders;
+mod heavy;
 mod layers;
 mod list;
 mod mailbox;

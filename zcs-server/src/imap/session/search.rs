@@ -6,14 +6,15 @@
 //! the backend's full-text index, once per key, before the messages are walked.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use mail_parser::{Address, HeaderValue, MessageParser};
 use zcs_core::{Flags, ItemId};
 
 use super::mailbox::Msg;
-use super::{Fail, Handled, Session};
-use crate::imap::backend::{BackendError, TextField};
+use super::{Fail, Handled, Session, heavy};
+use crate::imap::backend::TextField;
 use crate::imap::datetime;
 use crate::imap::mime;
 use crate::imap::parser::{SearchKey, SearchReturn};
@@ -29,6 +30,49 @@ struct Ctx<'a> {
     text_hits: &'a HashMap<(bool, String), HashSet<ItemId>>,
     /// The time of the search, ms since the epoch (WITHIN, RFC 5032).
     now_ms: i64,
+}
+
+/// What every message's evaluation shares: the folder's bounds, the index hits of the
+/// TEXT/BODY keys and the time of the search.
+#[derive(Clone)]
+struct Frame {
+    max_seq: u32,
+    max_uid: u32,
+    text_hits: Arc<HashMap<(bool, String), HashSet<ItemId>>>,
+    now_ms: i64,
+}
+
+impl Frame {
+    /// The snapshot indices of `msgs` (index, message) matching `key`; `headers[i]` is
+    /// the header of `msgs[i]`, `None` when it was not read or the message vanished
+    /// (skipped when `need_header`).
+    fn eval_chunk(
+        &self,
+        key: &SearchKey,
+        msgs: &[(usize, Msg)],
+        headers: &[Option<Vec<u8>>],
+        need_header: bool,
+    ) -> Vec<usize> {
+        let mut found = Vec::new();
+        for ((i, msg), header) in msgs.iter().zip(headers) {
+            if need_header && header.is_none() {
+                continue;
+            }
+            let ctx = Ctx {
+                seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                max_seq: self.max_seq,
+                max_uid: self.max_uid,
+                msg,
+                header: header.as_deref(),
+                text_hits: &self.text_hits,
+                now_ms: self.now_ms,
+            };
+            if eval(key, &ctx) {
+                found.push(*i);
+            }
+        }
+        found
+    }
 }
 
 /// I18NLEVEL=1 (RFC 5255 §4): substring matching under `i;unicode-casemap`.
@@ -256,17 +300,24 @@ fn esearch_line(
 impl Session {
     /// The 0-based indices (ascending) of the selected mailbox's messages that match
     /// `key`, ghosts excluded. TEXT and BODY go to the index once per distinct text.
+    ///
+    /// Header keys read the folder a chunk at a time; each chunk is evaluated on a
+    /// blocking worker (`heavy`), so a search of a large folder never holds a runtime
+    /// thread. Keys that need no header are evaluated in place for small folders.
     pub(super) async fn matching(&mut self, key: &SearchKey) -> Result<Vec<usize>, Fail> {
         let (Some(account), Some(sel)) = (self.account.clone(), self.selected.as_ref()) else {
             return Ok(Vec::new());
         };
         let folder = sel.folder;
-        let msgs: Vec<(u32, Msg)> = sel
+        let msgs: Vec<(usize, Msg)> = sel
             .msgs
             .iter()
             .enumerate()
-            .map(|(i, m)| (u32::try_from(i + 1).unwrap_or(u32::MAX), m.clone()))
+            .filter(|(_, m)| !m.expunged)
+            .map(|(i, m)| (i, m.clone()))
             .collect();
+        let max_seq = u32::try_from(sel.msgs.len()).unwrap_or(u32::MAX);
+        let max_uid = sel.msgs.last().map_or(0, |m| m.uid);
 
         let mut wanted = Vec::new();
         collect_text_keys(key, &mut wanted);
@@ -284,41 +335,30 @@ impl Session {
             text_hits.insert((body_only, query), hits.into_iter().collect());
         }
 
-        let max_seq = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
-        let max_uid = msgs.last().map_or(0, |(_, m)| m.uid);
+        let frame = Frame {
+            max_seq,
+            max_uid,
+            text_hits: Arc::new(text_hits),
+            now_ms: chrono::Utc::now().timestamp_millis(),
+        };
         let read_header = needs_header(key);
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        if !read_header && msgs.len() <= heavy::CHUNK {
+            let headers = vec![None; msgs.len()];
+            return Ok(frame.eval_chunk(key, &msgs, &headers, false));
+        }
+        let key = Arc::new(key.clone());
         let mut found = Vec::new();
-        for (i, (seq, msg)) in msgs.iter().enumerate() {
-            if msg.expunged {
-                continue;
-            }
-            let raw = if read_header {
-                match account.read_message(msg.id).await {
-                    Ok(raw) => Some(raw),
-                    Err(BackendError::NotFound) => continue,
-                    Err(e) => return Err(Fail::Backend(e)),
-                }
+        for chunk in msgs.chunks(heavy::CHUNK) {
+            let headers = if read_header {
+                heavy::read_headers(&account, chunk.iter().map(|(_, m)| m.id)).await?
             } else {
-                None
+                vec![None; chunk.len()]
             };
-            let header = raw.as_deref().map(|r| mime::split_header(r).0);
-            let ctx = Ctx {
-                seq: *seq,
-                max_seq,
-                max_uid,
-                msg,
-                header,
-                text_hits: &text_hits,
-                now_ms,
-            };
-            if eval(key, &ctx) {
-                found.push(i);
-            }
-            // Long scans yield so other sessions on this runtime thread keep moving.
-            if i % 256 == 255 {
-                tokio::task::yield_now().await;
-            }
+            let chunk = chunk.to_vec();
+            let (frame, key) = (frame.clone(), key.clone());
+            let part =
+                heavy::run(move || frame.eval_chunk(&key, &chunk, &headers, read_header)).await?;
+            found.extend(part);
         }
         Ok(found)
     }
@@ -326,7 +366,8 @@ impl Session {
     /// SEARCH and UID SEARCH (ESEARCH form when `ret` is given).
     ///
     /// LIMITATION: header keys read each message from the backend (no header cache), so
-    /// they cost one blob read per message of the folder.
+    /// they cost one blob read per message of the folder (parsing runs on a blocking
+    /// worker, see `heavy`).
     pub(super) async fn search(
         &mut self,
         tag: &str,
