@@ -11,7 +11,7 @@
 
 mod accounts;
 pub mod acl;
-mod caching;
+pub mod caching;
 pub mod children;
 mod domains;
 pub mod gal;

@@ -344,7 +344,7 @@ mod tests {
     fn entry(kind: EntryKind, name: &str, attrs: &[(&str, &str)]) -> Entry {
         let mut a = Attrs::new();
         for (n, v) in attrs {
-            a.add(*n, *v);
+            a.add(n, *v);
         }
         Entry {
             id: ZimbraId::new(),

@@ -156,7 +156,7 @@ impl SuppressionPolicy {
     /// Whether failures over `protocol` (a login's protocol name) are suppressed.
     pub fn applies_to(&self, protocol: &str) -> bool {
         let p = zimbra_protocol(protocol);
-        self.enabled && self.cache_size > 0 && self.protocols.iter().any(|x| *x == p)
+        self.enabled && self.cache_size > 0 && self.protocols.contains(&p)
     }
 }
 
