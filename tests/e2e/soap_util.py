@@ -5,8 +5,11 @@ The runner substitutes t:property values (${TIME}, ${COUNTER}, ${name}), wraps e
 t:request body in a SOAP 1.2 envelope with the current ${authToken}, sends urn:zimbraAdmin
 requests to the admin URL and the others to the user URL, and checks t:select paths
 (an XPath subset: /, //, prefixes, [@a="v"] predicates) with attr/match/set/emptyset/
-contains. Steps it cannot run (mail injection, REST, uploads) make the case a skip with
-the reason. Run it as: python soap_util.py DIR --user-url U --admin-url A [--cafile F].
+contains. t:uploadservlettest posts a file to /service/upload (urls["upload"]) and
+t:mailinjecttest delivers files over LMTP (urls["lmtp"], host:port), the files read from
+${testMailRaw.root}; steps it cannot run (REST, IMAP, ...) make the case a skip with the
+reason. As in Zimbra's harness, a failing step fails its case but the steps after it still
+run (they may create what later cases need) unless the step is required="true". Run it as: python soap_util.py DIR --user-url U --admin-url A [--cafile F].
 """
 
 import argparse
@@ -272,22 +275,109 @@ def run_test(test, props, urls, ctx):
     return None
 
 
+def harness_file(props, text):
+    """A harness data file named by `text` (after substitution); Unsupported if absent."""
+    path = Path(props.sub(text.strip()))
+    if not path.is_file():
+        raise Unsupported(f"fixture file missing: {path}")
+    return path
+
+
+def run_upload(step, props, urls, ctx):
+    """t:uploadservlettest: posts the file with the current token as the auth cookie and
+    sets the properties its t:select attr="id" names to the upload id."""
+    if "upload" not in urls:
+        raise Unsupported("no upload URL")
+    req = step.find(f"{{{T}}}uploadServletRequest")
+    fn = req.find("filename") if req is not None else None
+    if fn is None or not (fn.text or "").strip():
+        raise Unsupported("upload without a file name")
+    path = harness_file(props, fn.text)
+    boundary = "----zcsharness"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{path.name}\"\r\nContent-Type: text/plain\r\n\r\n").encode() \
+        + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    token = props.values.get("authToken", "")
+    r = urllib.request.Request(urls["upload"] + "?fmt=raw", data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Cookie": f"ZM_AUTH_TOKEN={token}"})
+    try:
+        with urllib.request.urlopen(r, context=ctx, timeout=30) as resp:
+            text = resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return f"upload failed: HTTP {e.code}"
+    m = re.search(r"'([^']*:[^']*)'\s*$", text.strip())
+    if not m:
+        return f"upload gave no id: {text[:100]!r}"
+    resp_el = step.find(f"{{{T}}}uploadServletResponse")
+    for sel in (resp_el.findall(f"{{{T}}}select") if resp_el is not None else []):
+        if sel.get("attr") == "id" and sel.get("set"):
+            props.values[sel.get("set")] = m.group(1)
+    return None
+
+
+def run_inject(step, props, urls):
+    """t:mailinjecttest: delivers each file (or each file of a folder) to the `to`
+    addresses over LMTP (RFC 2033)."""
+    import smtplib
+    if "lmtp" not in urls:
+        raise Unsupported("no LMTP address")
+    req = step.find(f"{{{T}}}lmtpInjectRequest")
+    if req is None:
+        raise Unsupported("mail injection without lmtpInjectRequest")
+    files = []
+    for tag in ("filename", "foldername"):
+        for el in req.findall(tag):
+            p = Path(props.sub((el.text or "").strip()))
+            if p.is_dir():
+                files.extend(sorted(x for x in p.iterdir() if x.is_file()))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise Unsupported(f"fixture file missing: {p}")
+    rcpts = [props.sub(el.text or "").strip() for el in req.findall("to")]
+    rcpts = [r for r in rcpts if r]
+    sender = props.sub((req.findtext("from") or "")).strip() or "harness@example.com"
+    if not files or not rcpts:
+        raise Unsupported("mail injection without files or recipients")
+    host, port = urls["lmtp"].rsplit(":", 1)
+    with smtplib.LMTP(host, int(port), timeout=30) as lmtp:
+        for f in files:
+            data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            try:
+                lmtp.sendmail(sender, rcpts, data)
+            except smtplib.SMTPException as e:
+                return f"LMTP delivery of {f.name} failed: {e}"
+    return None
+
+
 def run_case(case, props, urls, ctx):
-    """Returns ("pass"|"fail"|"skip", reason)."""
+    """Returns ("pass"|"fail"|"skip", reason). A failing step fails the case; the steps
+    after it still run unless it was required="true"."""
     for step in case:
         local = step.tag.split("}")[-1]
         if local in SKIP_STEPS:
             return "skip", f"step t:{local} not supported by the runner"
+    first = None
     for step in case:
         local = step.tag.split("}")[-1]
         if local == "property":
             props.define(step.get("name"), step.get("value", ""))
             continue
-        if local != "test":
+        if local == "uploadservlettest":
+            reason = run_upload(step, props, urls, ctx)
+        elif local == "mailinjecttest":
+            reason = run_inject(step, props, urls)
+        elif local == "test":
+            reason = run_test(step, props, urls, ctx)
+        else:
             continue
-        reason = run_test(step, props, urls, ctx)
         if reason:
-            return "fail", reason
+            first = first or reason
+            if step.get("required") == "true":
+                break
+    if first:
+        return "fail", first
     return "pass", ""
 
 

@@ -14,6 +14,7 @@ from zcs import Zcs
 HARNESS = Path(os.environ.get("ZCS_SOAP_HARNESS",
                               "/work/shared/conformance/zimbra-soap-harness"))
 ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(os.environ.get("ZCS_CORPUS", "/work/shared/corpus"))
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,12 @@ def test_harness_runs_and_reports(zcs):
     report = soap_util.run(
         data, ["Auth", "Admin/Accounts", "Folders", "Tags"],
         {"user": f"http://127.0.0.1:{zcs.http_port}/service/soap/",
-         "admin": f"https://127.0.0.1:{zcs.admin_port}/service/admin/soap/"},
+         "admin": f"https://127.0.0.1:{zcs.admin_port}/service/admin/soap/",
+         "upload": f"http://127.0.0.1:{zcs.http_port}/service/upload",
+         "lmtp": f"127.0.0.1:{zcs.lmtp_port}"},
         cafile=zcs.ca_file(), out=out,
-        overrides={"zimbraServer.name": "localhost"})
+        overrides={"zimbraServer.name": "localhost",
+                   "testMailRaw.root": str(CORPUS / "zimbra-qa")})
     total = report["counts"]["TOTAL"]
     print({area: dict(c) for area, c in report["counts"].items()})
     assert sum(total.values()) > 0

@@ -190,6 +190,13 @@ async fn action(
                             "a tag cannot be tagged",
                         ));
                     }
+                    // A tag is not in a folder: it cannot be moved or trashed.
+                    if matches!(op.as_str(), "move" | "trash") {
+                        return Err(ServiceError::new(
+                            FaultCode::ImmutableObject,
+                            format!("cannot {op} a tag"),
+                        ));
+                    }
                     super::folders::tag_op(mb, id, &op, a).await?;
                 }
                 Err(zcs_store::StoreError::NoSuchMessage(_)) => {

@@ -1,6 +1,6 @@
 //! Admin account requests: Create, Get, Modify, Rename, Delete, GetAll, SetPassword,
-//! DelegateAuth (a token for a user, issued to an admin and written to the audit log)
-//! and a basic SearchDirectory.
+//! DelegateAuth (a token for a user, issued to an admin and written to the audit log),
+//! GetAccountMembership, GetAllAdminAccounts and a basic SearchDirectory.
 
 use zcs_core::{Entry, EntryKind, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
@@ -31,6 +31,8 @@ pub(crate) async fn dispatch(
             | "AddAccountAliasRequest"
             | "RemoveAccountAliasRequest"
             | "DelegateAuthRequest"
+            | "GetAccountMembershipRequest"
+            | "GetAllAdminAccountsRequest"
     );
     if !known {
         return None;
@@ -51,12 +53,30 @@ pub(crate) async fn dispatch(
         "SearchDirectoryRequest" => search_directory(ctx, req).await,
         "AddAccountAliasRequest" => alias(ctx, req, true).await,
         "DelegateAuthRequest" => delegate_auth(ctx, req, &admin).await,
+        "GetAccountMembershipRequest" => membership(ctx, req).await,
+        "GetAllAdminAccountsRequest" => all_admins(ctx).await,
         _ => alias(ctx, req, false).await,
     })
 }
 
-/// The account by a `account by=` selector or `id`.
+/// The account by a `account by=` selector or `id`; `by="foreignPrincipal"` finds the
+/// account whose `zimbraForeignPrincipal` has that value.
 async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
+    if let Some(sel) = req.child("account")
+        && sel.attr("by") == Some("foreignPrincipal")
+    {
+        let want = sel.text().trim();
+        let all = ctx.svc.prov.all_accounts(None).await?;
+        return all
+            .into_iter()
+            .find(|a| {
+                a.attrs
+                    .get_all("zimbraForeignPrincipal")
+                    .iter()
+                    .any(|v| v == want)
+            })
+            .ok_or_else(|| ServiceError::no_such_account(want));
+    }
     let key = match super::selector(req, "account")? {
         EntryKey::Id(id) => id.to_string(),
         EntryKey::Name(n) => n,
@@ -71,7 +91,7 @@ fn account_element(e: &Entry, only: Option<&[String]>) -> Element {
 async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
     let name = req.req("name")?.trim().to_string();
     let password = req.attr("password").map(str::to_string);
-    let attrs = attrs_from(req);
+    let attrs = attrs_from(req)?;
     let e = ctx
         .svc
         .prov
@@ -80,6 +100,48 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     tracing::info!(admin = %by, account = %e.name, "admin: account created");
     let mut resp = response("CreateAccountResponse", NS_ADMIN);
     resp.add(account_element(&e, None));
+    Ok(resp)
+}
+
+/// GetAccountMembershipRequest `account by=`: the distribution lists the account is in,
+/// directly or through another list (`via=` names that list).
+async fn membership(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let e = find(ctx, req).await?;
+    let lists = ctx.svc.prov.group_membership(&e.name).await?;
+    let mut resp = response("GetAccountMembershipResponse", NS_ADMIN);
+    for (dl, via) in &lists {
+        let el = resp.add_new("dl");
+        el.set("name", dl.name.clone());
+        el.set("id", dl.id.to_string());
+        el.set_bool(
+            "isAdminGroup",
+            dl.attrs
+                .get("zimbraIsAdminGroup")
+                .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+        );
+        if let Some(v) = via {
+            el.set("via", v.clone());
+        }
+    }
+    Ok(resp)
+}
+
+/// GetAllAdminAccountsRequest: every global or delegated administrator.
+async fn all_admins(ctx: &mut Ctx<'_>) -> ServiceResult<Element> {
+    let all = ctx.svc.prov.all_accounts(None).await?;
+    let mut resp = response("GetAllAdminAccountsResponse", NS_ADMIN);
+    for e in &all {
+        let admin = ["zimbraIsAdminAccount", "zimbraIsDelegatedAdminAccount"]
+            .iter()
+            .any(|a| {
+                e.attrs
+                    .get(a)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+            });
+        if admin {
+            resp.add(account_element(e, None));
+        }
+    }
     Ok(resp)
 }
 

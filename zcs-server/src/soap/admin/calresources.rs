@@ -107,7 +107,7 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let e = ctx
         .svc
         .prov
-        .create_calendar_resource(&name, password.as_deref(), attrs_from(req))
+        .create_calendar_resource(&name, password.as_deref(), attrs_from(req)?)
         .await?;
     tracing::info!(admin = %by, resource = %e.name, "admin: calendar resource created");
     Ok(one("CreateCalendarResourceResponse", &e))

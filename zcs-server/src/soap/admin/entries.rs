@@ -38,6 +38,7 @@ pub(crate) async fn dispatch(
             | "GetVersionInfoRequest"
             | "PingRequest"
             | "NoOpRequest"
+            | "GetDomainInfoRequest"
     );
     if !known {
         return None;
@@ -47,12 +48,63 @@ pub(crate) async fn dispatch(
     if name == "PingRequest" {
         return Some(Ok(response("PingResponse", NS_ADMIN)));
     }
+    // GetDomainInfo serves the login page before anyone is authenticated.
+    if name == "GetDomainInfoRequest" {
+        return Some(domain_info(ctx, req).await);
+    }
     let admin = match ctx.admin().await {
         Ok(a) => a,
         Err(e) => return Some(Err(e)),
     };
     let who = admin.account.name.clone();
     Some(run(ctx, name, req, &who).await)
+}
+
+/// The domain attributes GetDomainInfo shows to anyone: what a login page needs.
+const DOMAIN_INFO_PREFIXES: &[&str] = &[
+    "zimbraSkin",
+    "zimbraWebClient",
+    "zimbraAdminConsole",
+    "zimbraPublicService",
+    "zimbraHelp",
+    "zimbraDomainStatus",
+];
+
+/// GetDomainInfoRequest `domain by="name|id|virtualHostname"`: the domain's name, id
+/// and its login-page attributes; an unknown domain gives an empty response, so the
+/// request tells nothing more than the login page would.
+async fn domain_info(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let mut resp = response("GetDomainInfoResponse", NS_ADMIN);
+    let Some(sel) = req.child("domain") else {
+        return Ok(resp);
+    };
+    let value = sel.text().trim().to_string();
+    let found = if sel.attr("by") == Some("virtualHostname") {
+        ctx.svc.prov.all_domains().await?.into_iter().find(|d| {
+            d.attrs
+                .get_all("zimbraVirtualHostname")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(&value))
+        })
+    } else {
+        match selector(req, "domain") {
+            Ok(k) => ctx.svc.prov.get_domain(&k).await.ok(),
+            Err(_) => None,
+        }
+    };
+    let Some(d) = found else {
+        return Ok(resp);
+    };
+    let mut attrs = zcs_core::Attrs::new();
+    for (n, vals) in d.attrs.iter() {
+        if DOMAIN_INFO_PREFIXES.iter().any(|p| n.starts_with(p)) {
+            for v in vals {
+                attrs.add(n, v.clone());
+            }
+        }
+    }
+    resp.add(entry_element("domain", &d, &attrs, None));
+    Ok(resp)
 }
 
 fn one(resp_name: &str, tag: &str, e: &Entry, only: Option<&[String]>) -> Element {
@@ -76,7 +128,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
     Ok(match name {
         "CreateDomainRequest" => {
             let e = prov
-                .create_domain(req.req("name")?.trim(), attrs_from(req))
+                .create_domain(req.req("name")?.trim(), attrs_from(req)?)
                 .await?;
             tracing::info!(admin = %who, domain = %e.name, "admin: domain created");
             one("CreateDomainResponse", "domain", &e, None)
@@ -110,7 +162,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
         }
         "CreateCosRequest" => {
             let e = prov
-                .create_cos(req.req("name")?.trim(), attrs_from(req))
+                .create_cos(req.req("name")?.trim(), attrs_from(req)?)
                 .await?;
             tracing::info!(admin = %who, cos = %e.name, "admin: cos created");
             one("CreateCosResponse", "cos", &e, None)

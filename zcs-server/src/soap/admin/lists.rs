@@ -70,7 +70,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
     let prov = &ctx.svc.prov;
     Ok(match name {
         "CreateDistributionListRequest" => {
-            let attrs = attrs_from(req);
+            let attrs = attrs_from(req)?;
             if req.bool_attr("dynamic", false)? {
                 let e = prov
                     .create_dynamic_group(req.req("name")?.trim(), attrs)

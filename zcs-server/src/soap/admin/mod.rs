@@ -1,7 +1,8 @@
 //! urn:zimbraAdmin: the provisioning API `zmprov` and admin consoles use. Served only
 //! on the admin port, and every request but AuthRequest needs an admin token.
 //! Accounts are in `accounts`; domains, COS, servers, global config and the rest in
-//! `entries`; distribution lists in `lists`; calendar resources in `calresources`.
+//! `entries`; distribution lists in `lists`; calendar resources in `calresources`;
+//! system retention policies in `retention`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
@@ -13,6 +14,7 @@ mod cache;
 pub(crate) mod calresources;
 mod entries;
 mod lists;
+mod retention;
 mod rights;
 mod search;
 
@@ -106,6 +108,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
     if let Some(r) = calresources::dispatch(ctx, name, req).await {
         return Some(r);
     }
+    if let Some(r) = retention::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
     if let Some(r) = rights::dispatch(ctx, name, req).await {
         return Some(r);
     }
@@ -172,8 +177,38 @@ pub(crate) fn attr_filter(req: &Element) -> Option<Vec<String>> {
         .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
 }
 
+/// Zimbra's SOAP API takes booleans spelled exactly `TRUE` or `FALSE`
+/// (`AttributeInfo.checkValue`); the directory itself also reads other spellings
+/// (zmprov's direct mode), so the SOAP layer refuses them first.
+///
+/// # Errors
+/// `account.INVALID_ATTR_VALUE` naming the attribute.
+fn check_soap_values(pairs: &[(String, String)]) -> ServiceResult<()> {
+    for (n, v) in pairs {
+        let name = n.trim_start_matches(['+', '-']);
+        if v.is_empty() {
+            continue;
+        }
+        if let Some(def) = zcs_core::attrs::lookup(name)
+            && def.ty == zcs_core::attrs::AttrType::Boolean
+            && v != "TRUE"
+            && v != "FALSE"
+        {
+            return Err(ServiceError::new(
+                zcs_core::FaultCode::InvalidAttrValue,
+                format!("{} must be TRUE or FALSE", def.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The `a n=` children as attributes for a create request.
-pub(crate) fn attrs_from(req: &Element) -> Attrs {
+///
+/// # Errors
+/// `account.INVALID_ATTR_VALUE` for a boolean not spelled `TRUE` or `FALSE`.
+pub(crate) fn attrs_from(req: &Element) -> ServiceResult<Attrs> {
+    check_soap_values(&req.a_pairs())?;
     let mut attrs = Attrs::new();
     for (n, v) in req.a_pairs() {
         let n = n.trim_start_matches('+');
@@ -182,12 +217,13 @@ pub(crate) fn attrs_from(req: &Element) -> Attrs {
             attrs.add(n, v);
         }
     }
-    attrs
+    Ok(attrs)
 }
 
 /// The `a n=` children as modifications: plain names replace (repeated names give
 /// several values, an empty value clears), `+name` adds and `-name` removes a value.
 pub(crate) fn edits_from(req: &Element) -> ServiceResult<Vec<AttrEdit>> {
+    check_soap_values(&req.a_pairs())?;
     let mut args = Vec::new();
     for (n, v) in req.a_pairs() {
         args.push(n);

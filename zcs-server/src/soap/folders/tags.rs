@@ -204,21 +204,20 @@ pub(crate) async fn tag_op(
         // LIMITATION: retention policies are not supported yet.
         other => {
             return Err(ServiceError::invalid_request(format!(
-                "unknown tag operation: {other}"
+                "invalid operation on tag: {other}"
             )));
         }
     }
     Ok(())
 }
 
+/// Renames a tag. Zimbra answers an empty new name with `service.INVALID_REQUEST` and
+/// any other bad one (blanks only, reserved characters) with `mail.INVALID_NAME`.
 async fn rename(mb: &Mailbox, id: ItemId, name: &str) -> ServiceResult<()> {
-    match mb.rename_tag(id, name).await {
-        Ok(_) => Ok(()),
-        Err(e @ zcs_store::StoreError::InvalidName { .. }) => {
-            Err(ServiceError::invalid_request(e.to_string()))
-        }
-        Err(e) => Err(store_fault(e)),
+    if name.is_empty() {
+        return Err(ServiceError::invalid_request("missing tag name"));
     }
+    mb.rename_tag(id, name).await.map(drop).map_err(store_fault)
 }
 
 #[cfg(test)]
