@@ -310,20 +310,24 @@ impl ImapSession for StoreImapSession {
         true
     }
 
-    /// Keywords are tags, created on first use as Zimbra does; `$MDNSent` is the
-    /// \Notified flag.
+    /// Keywords are tags, created on first use as Zimbra does (in the owner's mailbox
+    /// for shared messages); `$MDNSent` is the \Notified flag.
     async fn set_keywords(
         &self,
         ids: &[ItemId],
         keywords: &[String],
         on: bool,
     ) -> BackendResult<()> {
-        if ids.iter().any(|i| is_shared(*i)) {
-            // LIMITATION: tags belong to a mailbox; keywords on shared messages are
-            // refused.
-            return Err(BackendError::PermissionDenied);
-        }
         let (bits, tags) = split_keywords(keywords);
+        let (theirs, ids): (Vec<ItemId>, Vec<ItemId>) = ids.iter().partition(|i| is_shared(**i));
+        if !theirs.is_empty() {
+            // Keywords on shared messages are the owner's tags (write right needed).
+            self.shares.set_keywords(&theirs, bits, &tags, on).await?;
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = &ids[..];
         if bits != 0 {
             self.mailbox
                 .set_flags(ids, bits, on)
@@ -351,9 +355,8 @@ impl ImapSession for StoreImapSession {
         let (bits, tags) = split_keywords(keywords);
         let date = internal_date_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         if is_shared(folder) {
-            // LIMITATION: keywords other than flags are dropped in shared folders.
             let flags = Flags(flags.0 | bits);
-            let (owner, id, uid) = self.shares.append(folder, raw, flags, date).await?;
+            let (owner, id, uid) = self.shares.append(folder, raw, flags, &tags, date).await?;
             self.indexer.notify(owner);
             return Ok(AppendedMessage { id, uid });
         }
@@ -413,8 +416,7 @@ impl ImapSession for StoreImapSession {
 
     async fn create_folder(&self, parent: ItemId, name: &str) -> BackendResult<FolderInfo> {
         if is_shared(parent) {
-            // LIMITATION: no subfolders are created in another account's folders.
-            return Err(BackendError::PermissionDenied);
+            return self.shares.create_folder(parent, name).await;
         }
         self.mailbox
             .create_folder(parent, name)
@@ -425,8 +427,11 @@ impl ImapSession for StoreImapSession {
     }
 
     async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()> {
-        if is_shared(id) || is_shared(new_parent) {
-            return Err(BackendError::PermissionDenied);
+        match (is_shared(id), is_shared(new_parent)) {
+            (true, true) => return self.shares.rename_folder(id, new_parent, name).await,
+            // A folder never moves between mailboxes.
+            (true, false) | (false, true) => return Err(BackendError::PermissionDenied),
+            (false, false) => {}
         }
         self.mailbox
             .rename_folder(id, new_parent, name)
@@ -437,7 +442,7 @@ impl ImapSession for StoreImapSession {
 
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
         if is_shared(id) {
-            return Err(BackendError::PermissionDenied);
+            return self.shares.delete_folder(id).await;
         }
         self.mailbox
             .delete_folder(id)

@@ -279,3 +279,138 @@ async fn sessions_end_when_the_account_is_locked_or_deleted() {
     let line = carol.read_text().await.expect("bye");
     assert_eq!(line, "* BYE Account is no longer available");
 }
+
+async fn set_attr(w: &World, user: &str, attr: &str, value: &str) {
+    w.prov
+        .modify_account(
+            &format!("{user}@share.test"),
+            &[zcs_core::AttrEdit::Replace(attr.into(), vec![value.into()])],
+        )
+        .await
+        .expect("modify account");
+}
+
+/// CREATE, RENAME and DELETE inside a share follow RFC 4314 §4 on Zimbra's rights:
+/// `k` (insert) to create below a folder, `x` (delete) to delete or rename one; a
+/// refusal is `NO [NOPERM]`, and names where nothing is shared reveal nothing.
+#[tokio::test]
+async fn folders_inside_a_share_need_the_create_and_delete_rights() {
+    let w = world().await;
+    let mut alice = login(&w, "alice").await;
+    let mut bob = login(&w, "bob").await;
+    ok(&mut alice, "CREATE Projects").await;
+    ok(&mut alice, "SETACL Projects bob@share.test lr").await;
+    let base = "/home/alice@share.test/Projects";
+
+    let done = no(&mut bob, &format!("CREATE \"{base}/sub\"")).await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+    // Nothing shared there, or no such account: the same refusal.
+    for name in [
+        "/home/alice@share.test/Other/x",
+        "/home/nobody@share.test/x",
+        "/home/x",
+    ] {
+        let done = no(&mut bob, &format!("CREATE \"{name}\"")).await;
+        assert!(done.contains("[NOPERM]"), "{name}: {done}");
+    }
+
+    ok(&mut alice, "SETACL Projects bob@share.test lrk").await;
+    ok(&mut bob, &format!("CREATE \"{base}/sub/deeper\"")).await;
+    let list = ok(&mut alice, "LIST \"\" \"Projects/*\"").await;
+    assert!(
+        list.iter().any(|l| l.ends_with("Projects/sub/deeper\"")),
+        "{list:?}"
+    );
+    let list = ok(&mut bob, &format!("LIST \"\" \"{base}/*\"")).await;
+    assert!(
+        list.iter().any(|l| l.ends_with("/Projects/sub/deeper\"")),
+        "{list:?}"
+    );
+    // Renaming or deleting needs the delete right on the folder itself.
+    let done = no(
+        &mut bob,
+        &format!("RENAME \"{base}/sub/deeper\" \"{base}/sub/renamed\""),
+    )
+    .await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+    let done = no(&mut bob, &format!("DELETE \"{base}/sub/deeper\"")).await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+
+    ok(&mut alice, "SETACL Projects bob@share.test lrkx").await;
+    ok(
+        &mut bob,
+        &format!("RENAME \"{base}/sub/deeper\" \"{base}/sub/renamed\""),
+    )
+    .await;
+    let list = ok(&mut alice, "LIST \"\" \"Projects/*\"").await;
+    assert!(
+        list.iter().any(|l| l.ends_with("Projects/sub/renamed\"")),
+        "{list:?}"
+    );
+    // A folder never leaves its owner's mailbox.
+    let done = no(&mut bob, &format!("RENAME \"{base}/sub/renamed\" Mine")).await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+    ok(&mut bob, &format!("DELETE \"{base}/sub/renamed\"")).await;
+    ok(&mut bob, &format!("DELETE \"{base}/sub\"")).await;
+    let list = ok(&mut alice, "LIST \"\" \"Projects/*\"").await;
+    assert!(list.is_empty(), "{list:?}");
+    // The owner's system folders stay, whatever the grant.
+    ok(&mut alice, "SETACL INBOX bob@share.test lrkxtea").await;
+    no(&mut bob, "DELETE \"/home/alice@share.test/INBOX\"").await;
+}
+
+/// Keywords on shared messages are the owner's tags: the write right sets them; APPEND
+/// with the insert right keeps them.
+#[tokio::test]
+async fn keywords_on_shared_messages_need_the_write_right() {
+    let w = world().await;
+    deliver(&w, "alice", "tag me").await;
+    let mut alice = login(&w, "alice").await;
+    let mut bob = login(&w, "bob").await;
+    let inbox = "\"/home/alice@share.test/INBOX\"";
+
+    ok(&mut alice, "SETACL INBOX bob@share.test lrx").await;
+    ok(&mut bob, &format!("SELECT {inbox}")).await;
+    let done = no(&mut bob, "STORE 1 +FLAGS ($Important)").await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+
+    ok(&mut alice, "SETACL INBOX bob@share.test lrswi").await;
+    ok(&mut bob, &format!("SELECT {inbox}")).await;
+    ok(&mut bob, "STORE 1 +FLAGS ($Important)").await;
+    ok(
+        &mut bob,
+        &format!("APPEND {inbox} ($Later \\Seen) {{16+}}\r\nSubject: kw\r\n\r\nx"),
+    )
+    .await;
+    ok(&mut alice, "SELECT INBOX").await;
+    let flags = ok(&mut alice, "FETCH 1:2 FLAGS").await;
+    assert!(flags[0].contains("$Important"), "{flags:?}");
+    assert!(
+        flags[1].contains("$Later") && flags[1].contains("\\Seen"),
+        "{flags:?}"
+    );
+    let mine = ok(&mut bob, "FETCH 1 FLAGS").await;
+    assert!(mine.iter().any(|l| l.contains("$Important")), "{mine:?}");
+    ok(&mut bob, "STORE 1 -FLAGS ($Important)").await;
+    // Alice's session may first answer from its snapshot, then report the change.
+    let flags = ok(&mut alice, "FETCH 1 FLAGS").await;
+    let last = flags.last().expect("a FETCH line");
+    assert!(!last.contains("$Important"), "{flags:?}");
+}
+
+#[tokio::test]
+async fn sessions_end_when_imap_is_turned_off() {
+    let w = world().await;
+    for attr in ["zimbraImapEnabled", "zimbraPrefImapEnabled"] {
+        let mut bob = login(&w, "bob").await;
+        ok(&mut bob, "NOOP").await;
+        set_attr(&w, "bob", attr, "FALSE").await;
+        bob.send("n NOOP").await;
+        assert_eq!(
+            bob.read_text().await.as_deref(),
+            Some("* BYE Account is no longer available"),
+            "{attr}"
+        );
+        set_attr(&w, "bob", attr, "TRUE").await;
+    }
+}

@@ -24,12 +24,12 @@
 //! - DELETE of a folder with subfolders and RENAME of INBOX are refused;
 //! - AUTHENTICATE PLAIN does not do proxy authorisation;
 //! - ENVELOPE, BODYSTRUCTURE, SORT/THREAD fields and header SEARCH keys parse the raw
-//!   message each time;
+//!   message each time (SORT, THREAD and SEARCH do it on blocking workers);
 //! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
 //! - ACL identifiers are account names and `anyone` (group and domain grants are
-//!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP); no folders are
-//!   created, renamed or deleted inside another account's shared folder, and keywords
-//!   (tags) are not kept on shared messages;
+//!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP); a mountpoint
+//!   itself is not renamed or deleted over IMAP (folders inside it are, with the
+//!   grant's rights);
 //! - CATENATE `;SECTION=` takes part numbers with HEADER, TEXT or MIME, not
 //!   HEADER.FIELDS or `;PARTIAL=`; MULTIAPPEND undoes a partial append by deleting
 //!   what was added.

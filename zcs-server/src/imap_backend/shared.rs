@@ -38,6 +38,9 @@ struct SharedFolder {
     remote: ItemId,
     path: String,
     parent: ItemId,
+    /// The root of one of this account's mountpoints (the link is this account's
+    /// item, the folder behind it the owner's).
+    mount_root: bool,
 }
 
 /// The session's id tables.
@@ -230,6 +233,7 @@ impl Shares {
             let Some(root_folder) = folders.iter().find(|f| f.id == root) else {
                 continue;
             };
+            let mount = at.is_some();
             let prefix = at.unwrap_or_else(|| {
                 if root.0 == folder::USER_ROOT {
                     format!("//home/{name}")
@@ -267,6 +271,7 @@ impl Shares {
                         remote: f.id,
                         path: path.clone(),
                         parent,
+                        mount_root: mount && f.id == root,
                     },
                 );
                 out.push(info(f.clone(), ItemId(id), path, parent));
@@ -389,24 +394,143 @@ impl Shares {
         Ok(())
     }
 
-    /// APPEND into a shared folder: needs the insert right. Returns the owner (for
+    /// APPEND into a shared folder: needs the insert right; keywords become the
+    /// owner's tags (created on first use). Returns the owner (for
     /// the indexer), the new message's session id and its UID.
     pub(super) async fn append(
         &self,
         id: ItemId,
         raw: &[u8],
         flags: zcs_core::Flags,
+        tags: &[String],
         date_ms: i64,
     ) -> BackendResult<(ZimbraId, ItemId, u32)> {
         let (index, owner, remote) = self.require(id, Rights::INSERT).await?;
         let meta = owner
             .mailbox
-            .append_tagged(remote, raw, flags, &[], date_ms)
+            .append_tagged(remote, raw, flags, tags, date_ms)
             .await
             .map_err(store_error)?;
         crate::notify::publish(owner.id);
         let sid = self.tables().msg_id(index, id.0, meta.id);
         Ok((owner.id, ItemId(sid), meta.imap_uid))
+    }
+
+    /// Keywords (the owner's tags, created on first use) on shared messages: needs the
+    /// write right, as flags do. `bits` are the flag bits keywords such as `$MDNSent`
+    /// name.
+    pub(super) async fn set_keywords(
+        &self,
+        ids: &[ItemId],
+        bits: u32,
+        tags: &[String],
+        on: bool,
+    ) -> BackendResult<()> {
+        for (owner, items) in self.grouped(ids, Rights::WRITE).await? {
+            if bits != 0 {
+                owner
+                    .mailbox
+                    .set_flags(&items, bits, on)
+                    .await
+                    .map_err(store_error)?;
+            }
+            if !tags.is_empty() {
+                owner
+                    .mailbox
+                    .set_tags_by_name(&items, tags, on, on)
+                    .await
+                    .map_err(store_error)?;
+            }
+            crate::notify::publish(owner.id);
+        }
+        Ok(())
+    }
+
+    /// CREATE below a shared folder (RFC 4314 §4: `k` on the parent, Zimbra's insert
+    /// right). The new folder inherits the parent's grants, so it is listed at once.
+    pub(super) async fn create_folder(
+        &self,
+        parent: ItemId,
+        name: &str,
+    ) -> BackendResult<FolderInfo> {
+        let (index, owner, remote) = self.require(parent, Rights::INSERT).await?;
+        let created = owner
+            .mailbox
+            .create_folder(remote, name)
+            .await
+            .map_err(store_error)?;
+        crate::notify::publish(owner.id);
+        let mut t = self.tables();
+        let parent_path = t
+            .folders
+            .get(&parent.0)
+            .map(|f| f.path.clone())
+            .ok_or(BackendError::NotFound)?;
+        let path = format!("{}/{}", parent_path.trim_end_matches('/'), created.name);
+        let id = t.folder_id(index, created.id);
+        t.folders.insert(
+            id,
+            SharedFolder {
+                owner: index,
+                remote: created.id,
+                path: path.clone(),
+                parent,
+                mount_root: false,
+            },
+        );
+        Ok(info(created, ItemId(id), path, parent))
+    }
+
+    /// RENAME of a shared folder (RFC 4314 §4: `x` on the folder, `k` on the new
+    /// parent), within the same owner's mailbox only. The root of a mountpoint is the
+    /// account's own link and is not renamed through the share.
+    pub(super) async fn rename_folder(
+        &self,
+        id: ItemId,
+        new_parent: ItemId,
+        name: &str,
+    ) -> BackendResult<()> {
+        if self.is_mount_root(id) {
+            // LIMITATION: mountpoints are renamed through SOAP, not IMAP.
+            return Err(BackendError::PermissionDenied);
+        }
+        let (from, owner, remote) = self.require(id, Rights::DELETE).await?;
+        let (to, _, remote_parent) = self.require(new_parent, Rights::INSERT).await?;
+        if from != to {
+            return Err(BackendError::PermissionDenied);
+        }
+        owner
+            .mailbox
+            .rename_folder(remote, remote_parent, name)
+            .await
+            .map_err(store_error)?;
+        crate::notify::publish(owner.id);
+        Ok(())
+    }
+
+    /// DELETE of a shared folder (RFC 4314 §4: `x` on the folder, Zimbra's delete
+    /// right). The owner's system folders cannot be deleted, nor a mountpoint's root.
+    pub(super) async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
+        if self.is_mount_root(id) {
+            // LIMITATION: mountpoints are removed through SOAP, not IMAP.
+            return Err(BackendError::PermissionDenied);
+        }
+        let (_, owner, remote) = self.require(id, Rights::DELETE).await?;
+        owner
+            .mailbox
+            .delete_folder(remote)
+            .await
+            .map_err(store_error)?;
+        crate::notify::publish(owner.id);
+        self.tables().folders.remove(&id.0);
+        Ok(())
+    }
+
+    fn is_mount_root(&self, id: ItemId) -> bool {
+        self.tables()
+            .folders
+            .get(&id.0)
+            .is_some_and(|f| f.mount_root)
     }
 
     /// The owner and remote folder of a readable shared folder (for searches).

@@ -93,47 +93,77 @@ pub(super) fn find_mail_folder(folders: &[FolderInfo], name: &str) -> Option<Fol
         .cloned()
 }
 
+/// Whether an id is one of the account's own system folders (Inbox, Sent, ...).
+/// Folders other accounts share have negative session ids and are never "system" here:
+/// the backend refuses what their owner's store refuses.
+fn is_system(id: ItemId) -> bool {
+    (0..ItemId::FIRST_USER_ID - 1).contains(&id.0)
+}
+
 fn find_any(folders: &[FolderInfo], path: &str) -> Option<FolderInfo> {
     folders.iter().find(|f| same_path(&f.path, path)).cloned()
 }
 
 impl Session {
-    /// Finds or creates each folder of `parts` below USER_ROOT; returns the last one's
-    /// id. `Err` carries the reply when an existing non-folder is in the way.
-    async fn ensure_path(&self, parts: &[String]) -> Result<ItemId, super::Fail> {
+    /// Finds or creates each folder of the store path `path` (`/a/b`, or `//home/...`
+    /// for the Other Users namespace); returns the last one's id. Below the deepest
+    /// existing folder the missing levels are created (RFC 3501 §6.3.3); in the Other
+    /// Users namespace, a path with no existing shared folder above it is refused with
+    /// `Ok(Err(NO [NOPERM]))` (the namespace levels are not folders, and whether
+    /// another account has such a folder is never revealed).
+    async fn ensure_path(&self, path: &str) -> Result<Result<ItemId, Reply>, super::Fail> {
         let Some(account) = self.account.clone() else {
             return Err(super::Fail::Close);
         };
         let folders = account.list_folders().await?;
-        let mut parent = ItemId(folder::USER_ROOT);
-        for depth in 1..=parts.len() {
-            let path = format!("/{}", parts[..depth].join("/"));
-            parent = match find_any(&folders, &path) {
-                Some(existing) => existing.id,
-                None => account.create_folder(parent, &parts[depth - 1]).await?.id,
-            };
+        let (lead, body) = match path.strip_prefix("//") {
+            Some(rest) => ("//", rest),
+            None => ("/", path.trim_start_matches('/')),
+        };
+        let parts: Vec<&str> = body.split('/').filter(|p| !p.is_empty()).collect();
+        // The deepest existing folder on the path, and its depth.
+        let mut found: Option<(usize, ItemId)> = None;
+        for depth in (1..=parts.len()).rev() {
+            let prefix = format!("{lead}{}", parts[..depth].join("/"));
+            if let Some(existing) = find_any(&folders, &prefix) {
+                found = Some((depth, existing.id));
+                break;
+            }
         }
-        Ok(parent)
+        let (start, mut parent) = match found {
+            Some(f) => f,
+            None if lead == "/" => (0, ItemId(folder::USER_ROOT)),
+            None => return Ok(Err(Reply::no("Permission denied").with_code("NOPERM"))),
+        };
+        for part in &parts[start..] {
+            parent = account.create_folder(parent, part).await?.id;
+        }
+        Ok(Ok(parent))
     }
 
-    /// CREATE (RFC 3501 §6.3.3): superior levels are created as needed.
+    /// CREATE (RFC 3501 §6.3.3): superior levels are created as needed. Inside a
+    /// shared folder (Other Users namespace or a mountpoint) the backend checks the
+    /// create right (RFC 4314 §4 `k`, Zimbra's `i`).
     pub(super) async fn create(&mut self, name: &str) -> Handled {
         let name = name.strip_suffix('/').unwrap_or(name);
-        let Some(parts) = components(name) else {
+        let Some(path) = store_path(name) else {
             return Ok(Reply::no("Invalid mailbox name").with_code("CANNOT"));
         };
         let Some(account) = self.account.clone() else {
             return Ok(Reply::bad("Please authenticate first"));
         };
         let folders = account.list_folders().await?;
-        if find_any(&folders, &format!("/{}", parts.join("/"))).is_some() {
+        if find_any(&folders, &path).is_some() {
             return Ok(Reply::no("Mailbox already exists").with_code("ALREADYEXISTS"));
         }
-        self.ensure_path(&parts).await?;
+        if let Err(refusal) = self.ensure_path(&path).await? {
+            return Ok(refusal);
+        }
         Ok(Reply::ok("CREATE completed"))
     }
 
-    /// DELETE (RFC 3501 §6.3.4).
+    /// DELETE (RFC 3501 §6.3.4). A shared folder needs the delete right (RFC 4314 §4
+    /// `x`, Zimbra's `d`), checked by the backend.
     ///
     /// LIMITATION: a folder that has subfolders is refused instead of being emptied and
     /// kept as `\Noselect`; system folders and INBOX cannot be deleted.
@@ -145,7 +175,7 @@ impl Session {
         let Some(target) = find_mail_folder(&folders, name) else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
         };
-        if target.id.0 < ItemId::FIRST_USER_ID - 1 {
+        if is_system(target.id) {
             return Ok(Reply::no("System folders cannot be deleted").with_code("CANNOT"));
         }
         if folders.iter().any(|f| f.parent == target.id) {
@@ -163,6 +193,8 @@ impl Session {
     }
 
     /// RENAME (RFC 3501 §6.3.5): superior levels of the new name are created as needed.
+    /// A shared folder needs the delete right on it and the create right on the new
+    /// parent (RFC 4314 §4), and stays in its owner's mailbox.
     ///
     /// LIMITATION: renaming INBOX (which should move its messages to a new folder) and
     /// system folders is refused.
@@ -174,13 +206,13 @@ impl Session {
         let Some(source) = find_mail_folder(&folders, from) else {
             return Ok(Reply::no("No such mailbox").with_code("NONEXISTENT"));
         };
-        if source.id.0 < ItemId::FIRST_USER_ID - 1 {
+        if is_system(source.id) {
             return Ok(Reply::no("System folders cannot be renamed").with_code("CANNOT"));
         }
-        let Some(parts) = components(to) else {
+        let to = to.strip_suffix('/').unwrap_or(to);
+        let Some(new_path) = store_path(to) else {
             return Ok(Reply::no("Invalid mailbox name").with_code("CANNOT"));
         };
-        let new_path = format!("/{}", parts.join("/"));
         if find_any(&folders, &new_path).is_some() {
             return Ok(Reply::no("Mailbox already exists").with_code("ALREADYEXISTS"));
         }
@@ -188,8 +220,17 @@ impl Session {
         if lower_new.starts_with(&format!("{}/", source.path.to_lowercase())) {
             return Ok(Reply::no("Cannot move a mailbox into itself").with_code("CANNOT"));
         }
-        let (last, superiors) = parts.split_last().expect("components() is never empty");
-        let parent = self.ensure_path(superiors).await?;
+        let Some((superiors, last)) = new_path.rsplit_once('/') else {
+            return Ok(Reply::no("Invalid mailbox name").with_code("CANNOT"));
+        };
+        let parent = if superiors.is_empty() {
+            ItemId(folder::USER_ROOT)
+        } else {
+            match self.ensure_path(superiors).await? {
+                Ok(id) => id,
+                Err(refusal) => return Ok(refusal),
+            }
+        };
         account.rename_folder(source.id, parent, last).await?;
         Ok(Reply::ok("RENAME completed"))
     }
