@@ -246,6 +246,7 @@ impl AuthChecker {
             return AuthReport {
                 header: format!("{}; none", self.hostname),
                 dmarc: DmarcVerdict::default(),
+                evaluation: None,
             };
         };
         let dkim = self.resolver.verify_dkim(self.params(&message)).await;
@@ -278,20 +279,54 @@ impl AuthChecker {
             .unwrap_or(&header)
             .trim()
             .to_string();
+        // RFC 7489 §7.2: a row for the aggregate report, when the domain asks for one.
+        let evaluation = dmarc.dmarc_record().filter(|r| !r.rua.is_empty()).map(|r| {
+            use mail_auth::report::{PolicyPublished, Record, SPFDomainScope};
+            crate::dmarc_report::Evaluation {
+                at: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
+                policy: PolicyPublished::from_record(dmarc.domain(), r),
+                rua: r.rua.iter().map(|u| u.uri.clone()).collect(),
+                record: Record::new()
+                    .with_dkim_output(&dkim)
+                    .with_spf_output(&spf, SPFDomainScope::MailFrom)
+                    .with_dmarc_output(&dmarc)
+                    .with_source_ip(ip)
+                    .with_envelope_from(mail_from_domain)
+                    .with_header_from(dmarc.domain()),
+            }
+        });
         AuthReport {
             header,
             dmarc: DmarcVerdict::from_output(&dmarc),
+            evaluation,
         }
+    }
+
+    /// The addresses among `addresses` (outside `domain`) that `domain`'s reports may
+    /// go to: those whose domain publishes `<domain>._report._dmarc.<their domain>`
+    /// (RFC 7489 §7.1). Costs one TXT lookup per address domain.
+    pub async fn authorised_report_addresses(
+        &self,
+        domain: &str,
+        addresses: &[String],
+    ) -> Vec<String> {
+        self.resolver
+            .verify_dmarc_report_address(domain, addresses, Some(&self.txt))
+            .await
+            .map(|ok| ok.into_iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
 /// What [`AuthChecker::check`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthReport {
     /// The `Authentication-Results` value, without the field name.
     pub header: String,
     /// The DMARC outcome.
     pub dmarc: DmarcVerdict,
+    /// The aggregate-report row, when the domain's record has `rua=`.
+    pub evaluation: Option<crate::dmarc_report::Evaluation>,
 }
 
 /// The policy a DMARC record asks for failing mail (RFC 7489 §6.3 `p=` / `sp=`).

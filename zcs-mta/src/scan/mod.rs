@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use crate::dkim::{AuthChecker, DkimKeys, DmarcPolicy};
+use crate::dmarc_report::DmarcLog;
 use clamd::{ClamdClient, ClamdVerdict};
 use spamd::SpamdClient;
 
@@ -135,6 +136,9 @@ pub struct Filters {
     pub dmarc_enforce: bool,
     /// DKIM keys for signing mail from authenticated or trusted clients.
     pub dkim_keys: Option<Arc<DkimKeys>>,
+    /// Where DMARC evaluations are recorded for aggregate reports (RFC 7489 §7.2);
+    /// none recorded without it.
+    pub dmarc_log: Option<Arc<DmarcLog>>,
 }
 
 impl std::fmt::Debug for Filters {
@@ -149,6 +153,7 @@ impl std::fmt::Debug for Filters {
             .field("auth_check", &self.auth_check.is_some())
             .field("dmarc_enforce", &self.dmarc_enforce)
             .field("dkim_keys", &self.dkim_keys.as_ref().map(|k| k.domains()))
+            .field("dmarc_log", &self.dmarc_log.as_ref().map(|l| l.dir()))
             .finish()
     }
 }
@@ -310,6 +315,15 @@ pub async fn run_filters(
         let dmarc = &checked.dmarc;
         if dmarc.failed {
             info!(id, domain = %dmarc.domain, policy = ?dmarc.policy, "DMARC failed");
+        }
+        if let (Some(log), Some(eval)) = (&filters.dmarc_log, &checked.evaluation) {
+            use mail_auth::report::ActionDisposition;
+            let done = match (filters.dmarc_enforce && dmarc.failed, dmarc.policy) {
+                (true, DmarcPolicy::Reject) => ActionDisposition::Reject,
+                (true, DmarcPolicy::Quarantine) => ActionDisposition::Quarantine,
+                _ => ActionDisposition::None,
+            };
+            log.record(&eval.clone().with_disposition(done));
         }
         if filters.dmarc_enforce && dmarc.failed {
             match dmarc.policy {

@@ -313,6 +313,7 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         dkim_keys: (!keys.domains().is_empty()).then(|| Arc::new(keys)),
         auth_check: checker.filter(|_| checks),
         dmarc_enforce: parse_bool(s.lc("zcs_dmarc_reject_failures").as_deref()).unwrap_or(true),
+        dmarc_log: super::dmarc::dmarc_log(s.ctx, s.lc),
         ..Filters::default()
     }
 }

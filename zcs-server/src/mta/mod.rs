@@ -3,8 +3,8 @@
 //! ([`auth`]), which domains are ours ([`policy`]), and the copies local delivery sends
 //! back out through the queue (forwarding, list members, Sieve redirects, vacation
 //! replies: [`outbound`], [`lists`], [`forwarding`]), duplicate suppression
-//! ([`dedupe`]), archiving and legal intercept ([`archive`]), and settings reloads
-//! ([`reload`]).
+//! ([`dedupe`]), archiving and legal intercept ([`archive`]), DMARC aggregate reports
+//! ([`dmarc`]), and settings reloads ([`reload`]).
 //!
 //! The listeners themselves are in [`crate::frontends::mta`], delivery into mailboxes in
 //! [`crate::delivery`].
@@ -13,6 +13,7 @@ pub mod archive;
 pub mod auth;
 pub mod config;
 pub mod dedupe;
+pub mod dmarc;
 pub mod forwarding;
 pub mod lists;
 pub mod notices;
