@@ -153,21 +153,36 @@ pub struct SessionBlobs {
     /// digest -> the zip holding it.
     zipped: HashMap<String, PathBuf>,
     open: Mutex<HashMap<PathBuf, zip::ZipArchive<std::fs::File>>>,
+    /// Zips that cannot be read (truncated, damaged), with why: a blob not found is
+    /// reported against them.
+    broken: Vec<String>,
 }
 
 impl SessionBlobs {
     /// The blobs of the sessions in `sessions` (directories), in that order.
     ///
+    /// A zip that cannot be opened is remembered, not fatal: only the accounts whose
+    /// blobs it held fail, with an error naming it.
+    ///
     /// # Errors
-    /// A zip file that cannot be opened ([`BackupError::Corrupt`] naming it).
+    /// None today; kept for damage that makes the whole set unusable.
     pub fn open(sessions: &[&Path]) -> Result<SessionBlobs, BackupError> {
         let mut zipped = HashMap::new();
         let mut open = HashMap::new();
+        let mut broken = Vec::new();
         for s in sessions {
             for z in session_zips(s) {
-                let f = std::fs::File::open(&z).map_err(|e| BackupError::io("open zip", &z, e))?;
-                let archive = zip::ZipArchive::new(f)
-                    .map_err(|e| BackupError::Corrupt(format!("{}: {e}", z.display())))?;
+                let archive = std::fs::File::open(&z)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
+                let archive = match archive {
+                    Ok(a) => a,
+                    Err(why) => {
+                        tracing::error!(zip = %z.display(), error = why, "damaged blob zip");
+                        broken.push(format!("{} ({why})", z.display()));
+                        continue;
+                    }
+                };
                 for name in archive.file_names() {
                     zipped.entry(name.to_string()).or_insert_with(|| z.clone());
                 }
@@ -181,6 +196,7 @@ impl SessionBlobs {
                 .collect(),
             zipped,
             open: Mutex::new(open),
+            broken,
         })
     }
 
@@ -256,10 +272,18 @@ impl BlobStore for SessionBlobs {
     }
     fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
         self.read(digest)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "blob {digest} is not in the backup (taken without blobs, or damaged) \
-                 and not on this server's volumes"
-            ))
+            if self.broken.is_empty() {
+                StoreError::Corrupt(format!(
+                    "blob {digest} is not in the backup (taken without blobs, or damaged) \
+                     and not on this server's volumes"
+                ))
+            } else {
+                StoreError::Corrupt(format!(
+                    "blob {digest} is not on this server's volumes and the backup zip that \
+                     should hold it is damaged: {}",
+                    self.broken.join("; ")
+                ))
+            }
         })
     }
     fn contains(&self, digest: &str) -> bool {

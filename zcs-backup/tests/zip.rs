@@ -194,3 +194,64 @@ async fn zipped_sessions_store_shared_blobs_once_and_restore() {
     assert_eq!(inbox(&h2.store, a).await, want_a);
     assert_eq!(inbox(&h2.store, b).await, want_b);
 }
+
+#[tokio::test]
+async fn a_damaged_zip_fails_only_the_accounts_it_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = home(&tmp.path().join("a")).await;
+    let a = account(&h, "a@z.test").await;
+    let b = account(&h, "b@z.test").await;
+    for (id, n) in [(a, 1), (b, 2)] {
+        h.store
+            .mailbox(id)
+            .await
+            .unwrap()
+            .append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    let full = zcs_backup::full_backup(
+        &h.paths,
+        &h.dir,
+        &BackupOptions {
+            quiet: true,
+            packaging: BlobPackaging::Zip,
+            ..BackupOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let za = zcs_backup::catalog::account_dir(&full.dir, &a.to_string())
+        .join("blobs")
+        .join(zcs_backup::zipblobs::ZIP_NAME);
+    let bytes = std::fs::read(&za).unwrap();
+    std::fs::write(&za, &bytes[..bytes.len() / 2]).unwrap();
+
+    let h2 = home(&tmp.path().join("b")).await;
+    let paths2 = BackupPaths {
+        target: h.paths.target.clone(),
+        ..h2.paths.clone()
+    };
+    let rep = restore(
+        &paths2,
+        &h2.store,
+        &h2.dir,
+        &RestoreOptions {
+            accounts: vec!["all".into()],
+            restore_directory: true,
+            continue_on_error: true,
+            quiet: true,
+            ..RestoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.failed.len(), 1, "{:?}", rep.failed);
+    assert_eq!(rep.failed[0].0, "a@z.test");
+    assert!(
+        rep.failed[0].1.contains("damaged") && rep.failed[0].1.contains("blobs-1.zip"),
+        "{}",
+        rep.failed[0].1
+    );
+    assert_eq!(inbox(&h2.store, b).await, vec![msg(2)]);
+}
