@@ -27,7 +27,6 @@ use super::registry::{Right, RightClass, RightDef, RightKind, expand, rights_for
 use super::types::{GranteeType, Modifier, TargetType};
 use super::{RightsEngine, Target, flag, is_global_admin, no_such_right};
 use crate::directory::EntryKey;
-use crate::names::split_address;
 
 /// The grant that decided a check, and where it sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -494,9 +493,4 @@ impl RightsEngine<'_> {
         levels.push(entry_level(TargetType::Global, &global, None));
         Ok(levels)
     }
-}
-
-/// Whether `address` is in `domain` (for `edom` grants on guests).
-pub fn address_in_domain(address: &str, domain: &str) -> bool {
-    split_address(address).is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
 }

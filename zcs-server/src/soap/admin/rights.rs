@@ -497,7 +497,7 @@ async fn delegated(ctx: &Ctx<'_>, me: &Entry, name: &str, req: &Element) -> Serv
             if !ev.decide(&rights_right("createAccount")?).allowed {
                 return Ok(deny(&format!("createAccount on {d}")));
             }
-            if let Some(bad) = denied_attrs(&ev, req, false) {
+            if let Some(bad) = denied_attrs(&ev, req) {
                 return Ok(deny(&format!("set attribute {bad}")));
             }
             Gate::Delegated(Filter::None)
@@ -532,7 +532,7 @@ async fn delegated(ctx: &Ctx<'_>, me: &Entry, name: &str, req: &Element) -> Serv
         "ModifyAccountRequest" => {
             let t = account_by_id().await?;
             let ev = engine.evaluate(me, &t).await?;
-            if let Some(bad) = denied_attrs(&ev, req, true) {
+            if let Some(bad) = denied_attrs(&ev, req) {
                 return Ok(deny(&format!("set attribute {bad} on {}", t.entry.name)));
             }
             Gate::Delegated(Filter::None)
@@ -557,7 +557,7 @@ fn rights_right(name: &str) -> ServiceResult<Right> {
 }
 
 /// The first `a n=` attribute of the request the admin may not set on an account.
-fn denied_attrs(ev: &Evaluator, req: &Element, _modify: bool) -> Option<String> {
+fn denied_attrs(ev: &Evaluator, req: &Element) -> Option<String> {
     req.a_pairs().into_iter().find_map(|(n, _)| {
         let bare = n.trim_start_matches(['+', '-']);
         (!ev.attr_allowed(TargetType::Account, bare, true)).then(|| bare.to_string())
