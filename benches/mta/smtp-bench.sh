@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# MTA benchmark: Postfix's smtp-source drives (a) zcs's own SMTP listener and (b) a
+# private Postfix instance that hands every message to zcs's LMTP listener (Zimbra's
+# layout), with the same load, into the same zcs mailboxes. Prints msg/s for each.
+#
+# Everything runs on 127.0.0.1 in a fresh zcs home and a fresh Postfix directory under
+# $WORK; the system Postfix is not touched. Needs root for Postfix (its master runs as
+# root) and Debian's postfix package (smtp-source, postfix).
+#
+# Usage: benches/mta/smtp-bench.sh [SESSIONS] [MESSAGES] [SIZE]   (default 20 2000 4096)
+# Env: ZCS_BIN_DIR (default target/release), WORK (default /tmp/zcs-mta-bench).
+set -euo pipefail
+
+sessions=${1:-20}
+messages=${2:-2000}
+size=${3:-4096}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+B=$(realpath "${ZCS_BIN_DIR:-$repo/target/release}")
+WORK=${WORK:-/tmp/zcs-mta-bench}
+export ZCS_HOME=$WORK/zcs
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+cleanup() {
+  "$here/postfix-instance.sh" stop "$WORK/postfix" || true
+  "$B/zmcontrol" stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+smtp=$(free_port); lmtp=$(free_port); pf=$(free_port)
+"$B/zcs-server" init >/dev/null
+"$B/zmlocalconfig" -e zcs_bind_address=127.0.0.1 \
+  "zcs_smtp_submission_port=$(free_port)" "zcs_smtps_port=$(free_port)"
+host=$("$B/zmlocalconfig" -m nokey zimbra_server_hostname)
+"$B/zmprov" ms "$host" zimbraSmtpPort "$smtp" zimbraLmtpBindPort "$lmtp" \
+  zimbraImapBindPort "$(free_port)" zimbraPop3BindPort "$(free_port)" \
+  zimbraImapSSLBindPort "$(free_port)" zimbraPop3SSLBindPort "$(free_port)" \
+  zimbraMailPort "$(free_port)" zimbraMailSSLPort "$(free_port)" \
+  zimbraAdminPort "$(free_port)" >/dev/null
+# smtp-source's messages may share a Message-ID: no duplicate suppression here.
+"$B/zmprov" mcf zimbraMessageIdDedupeCacheSize 0 >/dev/null
+"$B/zmprov" cd bench.test >/dev/null
+"$B/zmprov" ca u1@bench.test pw12345678 >/dev/null
+"$B/zmcontrol" start >/dev/null
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$smtp") 2>/dev/null && break
+  sleep 0.2
+done
+"$here/postfix-instance.sh" start "$WORK/postfix" "$pf" "127.0.0.1:$lmtp" >/dev/null
+
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; n,a,b=map(float,sys.argv[1:]); print(f'{n/(b-a):.1f}')" "$@"; }
+src() { smtp-source -s "$sessions" -m "$messages" -l "$size" -f bench@remote.test \
+  -t u1@bench.test "127.0.0.1:$1"; }
+pf_queued() { find "$WORK/postfix/queue/incoming" "$WORK/postfix/queue/active" \
+  "$WORK/postfix/queue/deferred" "$WORK/postfix/queue/maildrop" -type f 2>/dev/null | wc -l; }
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(now); src "$smtp"; t1=$(now)
+zcs_rate=$(rate "$messages" "$t0" "$t1")
+
+t0=$(now); src "$pf"; t1=$(now)
+while [ "$(pf_queued)" -gt 0 ]; do sleep 0.05; done
+t2=$(now)
+pf_accept=$(rate "$messages" "$t0" "$t1")
+pf_e2e=$(rate "$messages" "$t0" "$t2")
+deferred=$(grep -c "status=deferred" "$WORK/postfix/maillog" || true)
+
+echo "load before: $load"
+echo "smtp-source -s $sessions -m $messages -l $size"
+echo "zcs SMTP (stored in the mailbox before 250):        $zcs_rate msg/s"
+echo "Postfix SMTP accepted (queued before 250):          $pf_accept msg/s"
+echo "Postfix -> zcs LMTP, until the Postfix queue is empty: $pf_e2e msg/s"
+echo "Postfix deferrals: $deferred"
