@@ -242,6 +242,8 @@ pub(crate) async fn apply(
             for id in ids {
                 out.released
                     .extend(items::purge_dumpster(conn, mb, *id).await?);
+                out.released
+                    .extend(crate::apply_dumpster::purge(conn, mb, *id).await?);
             }
             bump(conn, mb, None, *change).await?;
         }
@@ -250,6 +252,29 @@ pub(crate) async fn apply(
                 out.released
                     .extend(items::delete_item(conn, mb, *id, *change, ts).await?);
             }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::DeleteItemsToDumpster { change, ids } => {
+            for id in ids {
+                crate::apply_dumpster::to_dumpster(conn, mb, *id, *change, ts).await?;
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::RecoverItemsFromDumpster {
+            change,
+            items: list,
+        } => {
+            for (id, folder) in list {
+                crate::apply_dumpster::recover(conn, mb, *id, *folder, *change).await?;
+            }
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::SetRetentionPolicy {
+            change,
+            folder,
+            policy,
+        } => {
+            crate::retention::apply_set(conn, mb, *folder, policy, *change).await?;
             bump(conn, mb, None, *change).await?;
         }
         RedoOp::PutContact(c) => {

@@ -482,6 +482,19 @@ pub(crate) async fn delete_item(
     change: i64,
     ts: i64,
 ) -> Result<Vec<String>, StoreError> {
+    delete_item_keeping(conn, mb, id, change, ts, false).await
+}
+
+/// [`delete_item`]; with `keep_revisions` a document's revisions (and so its blobs)
+/// stay, for a document going into the dumpster.
+pub(crate) async fn delete_item_keeping(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    id: i32,
+    change: i64,
+    ts: i64,
+    keep_revisions: bool,
+) -> Result<Vec<String>, StoreError> {
     for (table, folder_col) in ITEM_TABLES {
         let kind_col = match *table {
             "contact" => "6",
@@ -505,6 +518,10 @@ pub(crate) async fn delete_item(
         let kind = ItemKind::from_code(code).unwrap_or(ItemKind::Contact);
         tombstone(conn, mb, change, i64::from(id), kind, folder, 0, false, ts).await?;
         touch_folder(conn, mb, folder, change).await?;
+        if keep_revisions {
+            tags::forget_item(conn, mb, id).await?;
+            return Ok(Vec::new());
+        }
         let released: Vec<String> = sqlx::query_scalar(
             "DELETE FROM revision WHERE mailbox_id = ? AND item_id = ? RETURNING blob_digest",
         )
@@ -554,6 +571,12 @@ pub(crate) async fn delete_folder_items(
         .execute(&mut *conn)
         .await
         .db("delete folder grants")?;
+    sqlx::query("DELETE FROM retention_policy WHERE mailbox_id = ? AND folder_id = ?")
+        .bind(mb.0)
+        .bind(fid)
+        .execute(&mut *conn)
+        .await
+        .db("delete folder retention policy")?;
     Ok(released)
 }
 
@@ -582,6 +605,8 @@ pub(crate) async fn delete_mailbox_items(
         "revision",
         "folder_link",
         "acl",
+        "dumpster_row",
+        "retention_policy",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE mailbox_id = ?"

@@ -255,6 +255,8 @@ const REPLACE_KEYS: &[(&str, &[&str])] = &[
         "acl",
         &["mailbox_id", "folder_id", "grantee_type", "grantee_id"],
     ),
+    ("dumpster_row", &["mailbox_id", "id"]),
+    ("retention_policy", &["mailbox_id", "folder_id"]),
 ];
 
 /// `INSERT OR REPLACE INTO t (cols) ...`: `REPLACE INTO` (MariaDB); on PostgreSQL an

@@ -7,11 +7,15 @@
 //! Purge pacing between mailboxes (`zimbraMailPurgeSleepInterval`) is the caller's
 //! loop; this module purges one mailbox when asked.
 //!
-//! LIMITATION: only messages enter the dumpster (contacts, calendar items and documents
-//! are deleted outright); folder retention policies set per folder by users are not
-//! modelled, only the account lifetimes.
+//! Contacts, calendar items and documents enter the dumpster too (see
+//! `crate::dumpster_items`); their dumpster lifetime is the same. Folder retention
+//! policies (`crate::retention`) add their purge thresholds to the account lifetimes:
+//! a message goes at the earliest of them.
+//!
+//! LIMITATION: folder retention disposes of messages only; a contact, calendar item or
+//! document in a folder with a purge policy stays.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::Row;
 use zcs_core::{ItemId, folder};
@@ -113,18 +117,25 @@ impl Mailbox {
         self.metas(&recovered).await
     }
 
-    /// Removes messages from the dumpster for good (`dumpsterdelete`); their blobs go
-    /// when unreferenced. Ids not in the dumpster are ignored.
+    /// Removes messages and other items from the dumpster for good (`dumpsterdelete`);
+    /// their blobs go when unreferenced. Ids not in the dumpster are ignored.
     pub async fn purge_dumpster(&self, ids: &[ItemId]) -> Result<(), StoreError> {
         let ids = crate::messages::dedup(ids);
         self.locked(move |mb| async move {
-            let present: Vec<i32> = mb
+            let mut present: Vec<i32> = mb
                 .dumpster_items()
                 .await?
                 .into_iter()
                 .filter(|d| ids.contains(&d.id))
                 .map(|d| d.id.0)
                 .collect();
+            present.extend(
+                mb.dumpster_entries()
+                    .await?
+                    .into_iter()
+                    .filter(|e| ids.contains(&e.id))
+                    .map(|e| e.id.0),
+            );
             if present.is_empty() {
                 return Ok(());
             }
@@ -158,6 +169,21 @@ impl Mailbox {
     ///
     /// Cost: three indexed scans and at most two changes.
     pub async fn purge(&self, now_ms: i64, policy: PurgePolicy) -> Result<PurgeReport, StoreError> {
+        self.purge_with(now_ms, policy, HashMap::new()).await
+    }
+
+    /// [`Mailbox::purge`], with the lifetimes of the system retention policies
+    /// (`zimbraMailPurgeSystemPolicy`, by policy id, in ms) that folder policies may
+    /// reference; a folder policy naming an unknown system policy disposes of nothing.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_with(
+        &self,
+        now_ms: i64,
+        policy: PurgePolicy,
+        system: HashMap<String, i64>,
+    ) -> Result<PurgeReport, StoreError> {
         self.locked(move |mb| async move {
             let mut report = PurgeReport {
                 to_dumpster: policy.dumpster_enabled,
@@ -197,6 +223,8 @@ impl Mailbox {
                     doomed.extend(ids.into_iter().map(|i| i as i32));
                 }
             }
+            // Folder disposal thresholds (RetentionPolicy purge lists).
+            doomed.extend(mb.retention_expired(now_ms, &system).await?);
             if !doomed.is_empty() {
                 let ids: Vec<i32> = doomed.into_iter().collect();
                 report.messages = ids.iter().map(|i| ItemId(*i)).collect();
@@ -211,8 +239,9 @@ impl Mailbox {
 
             if policy.dumpster_purge_enabled && policy.dumpster_lifetime_ms > 0 {
                 let ids: Vec<i64> = sqlx::query_scalar(
-                    "SELECT id FROM dumpster_item WHERE mailbox_id = ? AND deleted_ms < ?
-                     ORDER BY id",
+                    "SELECT id FROM dumpster_item WHERE mailbox_id = ?1 AND deleted_ms < ?2
+                     UNION SELECT id FROM dumpster_row WHERE mailbox_id = ?1 AND deleted_ms < ?2
+                     ORDER BY 1",
                 )
                 .bind(mb.id().0)
                 .bind(now_ms.saturating_sub(policy.dumpster_lifetime_ms))

@@ -96,6 +96,7 @@ mod rows;
 
 mod acl;
 mod apply;
+mod apply_dumpster;
 mod apply_items;
 mod apply_messages;
 mod apply_tags;
@@ -110,6 +111,7 @@ pub mod db;
 mod dialect;
 mod documents;
 mod dumpster;
+mod dumpster_items;
 mod error;
 mod folder_view;
 pub mod hsm;
@@ -120,6 +122,7 @@ mod messages;
 mod parse;
 pub mod redo;
 mod replace;
+pub mod retention;
 mod row_copy;
 mod schema;
 mod shared_with;
@@ -135,6 +138,7 @@ pub mod volume_blobs;
 pub use acl::{Accessor, Grant, GranteeType, Rights};
 pub use blob::digest_of as blob_digest;
 pub use blob::{BlobStore, FileBlobStore};
+pub use dumpster_items::DumpsterEntry;
 pub use error::StoreError;
 pub use item_types::{
     CalInstance, CalItem, Contact, ContactCard, ContactMember, Conversation, Document,
@@ -144,6 +148,7 @@ pub use item_types::{
 pub use lifecycle::ORPHAN_GRACE;
 pub use mailbox::Mailbox;
 pub use redo::{ArchivedLog, RedoStats};
+pub use retention::{Policy, PolicyKind, RetentionPolicy};
 pub use store::Store;
 pub use thread::{ThreadingAlgorithm, normalize_subject};
 pub use types::{

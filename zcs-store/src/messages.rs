@@ -401,6 +401,29 @@ impl Mailbox {
                 };
                 mb.commit(op).await?;
             }
+            // Contacts, calendar items and documents go to the dumpster too when it is
+            // enabled; mountpoints and search folders never do.
+            let mut stash = Vec::new();
+            if mb.settings().dumpster_enabled {
+                let mut rest = Vec::new();
+                for id in others {
+                    match mb.item_kind(ItemId(id)).await? {
+                        Some(
+                            ItemKind::Contact
+                            | ItemKind::Appointment
+                            | ItemKind::Task
+                            | ItemKind::Document,
+                        ) => stash.push(id),
+                        _ => rest.push(id),
+                    }
+                }
+                others = rest;
+            }
+            if !stash.is_empty() {
+                let change = mb.state().await?.change + 1;
+                mb.commit(RedoOp::DeleteItemsToDumpster { change, ids: stash })
+                    .await?;
+            }
             if !others.is_empty() {
                 let change = mb.state().await?.change + 1;
                 mb.commit(RedoOp::DeleteItems {

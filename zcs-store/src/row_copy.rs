@@ -36,6 +36,8 @@ pub(crate) const MAILBOX_TABLES: &[&str] = &[
     "revision",
     "folder_link",
     "acl",
+    "dumpster_row",
+    "retention_policy",
 ];
 
 /// Rows per insert statement (at most a few thousand bound values, under every

@@ -275,6 +275,28 @@ const ITEM_SCHEMA: &[&str] = &[
         modseq INTEGER NOT NULL,
         PRIMARY KEY (mailbox_id, id)
     )",
+    // Items other than messages deleted into the dumpster: the row of `tbl` as JSON
+    // (column to value), put back whole on recovery. Documents keep their revisions.
+    "CREATE TABLE IF NOT EXISTS dumpster_row (
+        mailbox_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        tbl TEXT NOT NULL,
+        folder_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        row_data TEXT NOT NULL,
+        deleted_change INTEGER NOT NULL,
+        deleted_ms INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, id)
+    )",
+    // Zimbra's folder RetentionPolicy, as JSON (see `crate::retention`).
+    "CREATE TABLE IF NOT EXISTS retention_policy (
+        mailbox_id INTEGER NOT NULL,
+        folder_id INTEGER NOT NULL,
+        policy TEXT NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, folder_id)
+    )",
     "CREATE TABLE IF NOT EXISTS acl (
         mailbox_id INTEGER NOT NULL,
         folder_id INTEGER NOT NULL,

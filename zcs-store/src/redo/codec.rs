@@ -161,6 +161,18 @@ pub enum RedoOp {
         label: String,
         source_mailbox: i64,
     },
+    /// Items other than messages (contacts, calendar items, documents) were deleted
+    /// into the dumpster (`zimbraDumpsterEnabled`); documents keep their revisions.
+    DeleteItemsToDumpster { change: i64, ids: Vec<i32> },
+    /// Items other than messages came back from the dumpster: (id, folder).
+    RecoverItemsFromDumpster { change: i64, items: Vec<(i32, i32)> },
+    /// A folder's retention policy was set (JSON, see `crate::retention`); empty
+    /// clears it.
+    SetRetentionPolicy {
+        change: i64,
+        folder: i32,
+        policy: String,
+    },
 }
 
 impl RedoOp {
@@ -192,6 +204,9 @@ impl RedoOp {
             RedoOp::CreateLink(_) => 23,
             RedoOp::SetGrant(_) => 24,
             RedoOp::RestoreMailbox { .. } => 25,
+            RedoOp::DeleteItemsToDumpster { .. } => 26,
+            RedoOp::RecoverItemsFromDumpster { .. } => 27,
+            RedoOp::SetRetentionPolicy { .. } => 28,
         }
     }
 }

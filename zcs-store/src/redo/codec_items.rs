@@ -196,6 +196,27 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             put_str(b, label);
             put_i64(b, *source_mailbox);
         }
+        RedoOp::DeleteItemsToDumpster { change, ids } => {
+            put_i64(b, *change);
+            put_ids(b, ids);
+        }
+        RedoOp::RecoverItemsFromDumpster { change, items } => {
+            put_i64(b, *change);
+            put_u32(b, len_u32(items.len()));
+            for (id, folder) in items {
+                put_i32(b, *id);
+                put_i32(b, *folder);
+            }
+        }
+        RedoOp::SetRetentionPolicy {
+            change,
+            folder,
+            policy,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *folder);
+            put_str(b, policy);
+        }
         // The codec encodes every other op itself.
         _ => {}
     }
@@ -297,6 +318,24 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
                 .map_err(|_| DecodeError::Malformed("account id"))?,
             label: r.string()?,
             source_mailbox: r.i64()?,
+        },
+        26 => RedoOp::DeleteItemsToDumpster {
+            change: r.i64()?,
+            ids: r.ids()?,
+        },
+        27 => {
+            let change = r.i64()?;
+            let n = r.count(8)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push((r.i32()?, r.i32()?));
+            }
+            RedoOp::RecoverItemsFromDumpster { change, items }
+        }
+        28 => RedoOp::SetRetentionPolicy {
+            change: r.i64()?,
+            folder: r.i32()?,
+            policy: r.string()?,
         },
         other => return Err(DecodeError::UnknownOp(other)),
     })

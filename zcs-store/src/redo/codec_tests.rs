@@ -237,6 +237,20 @@ fn arb_item_op() -> impl Strategy<Value = RedoOp> {
                 source_mailbox,
             }
         }),
+        (any::<i64>(), proptest::collection::vec(any::<i32>(), 0..5))
+            .prop_map(|(change, ids)| RedoOp::DeleteItemsToDumpster { change, ids }),
+        (
+            any::<i64>(),
+            proptest::collection::vec((any::<i32>(), any::<i32>()), 0..5)
+        )
+            .prop_map(|(change, items)| RedoOp::RecoverItemsFromDumpster { change, items }),
+        (any::<i64>(), any::<i32>(), ".{0,40}").prop_map(|(change, folder, policy)| {
+            RedoOp::SetRetentionPolicy {
+                change,
+                folder,
+                policy,
+            }
+        }),
     ]
 }
 
