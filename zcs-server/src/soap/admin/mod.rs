@@ -186,7 +186,8 @@ pub(crate) fn attr_filter(req: &Element) -> Option<Vec<String>> {
 fn check_soap_values(pairs: &[(String, String)]) -> ServiceResult<()> {
     for (n, v) in pairs {
         let name = n.trim_start_matches(['+', '-']);
-        if v.is_empty() {
+        // Blank values set nothing (create) or clear (modify): nothing to check.
+        if v.trim().is_empty() {
             continue;
         }
         if let Some(def) = zcs_core::attrs::lookup(name)

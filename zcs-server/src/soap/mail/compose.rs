@@ -131,9 +131,11 @@ pub(crate) fn quoted_printable(text: &str) -> String {
         let bytes = line.as_bytes();
         for (i, b) in bytes.iter().enumerate() {
             let last = i + 1 == bytes.len();
-            let token = if (*b == b' ' || *b == b'\t') && !last {
-                (*b as char).to_string()
-            } else if (33..=126).contains(b) && *b != b'=' {
+            // Blanks are literal except at the end of a line; so is printable ASCII
+            // other than `=`.
+            let literal =
+                ((*b == b' ' || *b == b'\t') && !last) || ((33..=126).contains(b) && *b != b'=');
+            let token = if literal {
                 (*b as char).to_string()
             } else {
                 format!("={b:02X}")
