@@ -41,7 +41,10 @@ def free_port():
 def read_corpus(corpus):
     """(file path, folder, IMAP flags, date seconds) per message, in corpus order."""
     out = []
-    for p in sorted((corpus / "cur").iterdir(), key=lambda p: int(p.name.split(".M")[1].split(".")[0])):
+    def number(p):
+        return int(p.name.split(".M")[1].split(".")[0])
+
+    for p in sorted((corpus / "cur").iterdir(), key=number):
         secs = int(p.name.split(".")[0])
         box = "INBOX" if ".inbox:" in p.name else "Work"
         info = p.name.rsplit(":2,", 1)[1]
@@ -102,7 +105,6 @@ protocols = imap
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
-first_valid_uid = 0
 default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot
@@ -152,8 +154,14 @@ class Dovecot:
     def setup(self, msgs):
         for d in ["run", "state", "mail", "home"]:
             (self.t / d).mkdir(parents=True, exist_ok=True)
+        # Dovecot serves no mail as root: run as root, mail belongs to `nobody`.
+        uid, gid = os.getuid(), os.getgid()
+        if uid == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            uid, gid = nobody.pw_uid, nobody.pw_gid
         self.conf.write_text(DOVECOT_CONF.format(
-            t=self.t, port=self.port, password=PASSWORD, uid=os.getuid(), gid=os.getgid()))
+            t=self.t, port=self.port, password=PASSWORD, uid=uid, gid=gid))
         user = USER.split("@")[0]
         base = self.t / "mail" / user
         (self.t / "home" / user).mkdir(parents=True, exist_ok=True)
@@ -166,6 +174,10 @@ class Dovecot:
             shutil.copyfile(p, dest)
             os.utime(dest, (secs, secs))
         copy_s = time.perf_counter() - t
+        for top in [self.t / "mail", self.t / "home"]:
+            for root, dirs, files in os.walk(top):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.chown(name, uid, gid)
         return copy_s
 
     def doveadm(self, *args):
@@ -188,15 +200,18 @@ class Dovecot:
         t = time.perf_counter()
         for box in ["INBOX", "Work"]:
             r = self.doveadm("index", "-u", user, box)
-            if r.returncode != 0:
+            if r.returncode != 0 or "Error" in r.stderr:
                 raise RuntimeError(f"doveadm index {box}: {r.stderr}")
         return time.perf_counter() - t
 
     def size(self):
+        """Bytes of Dovecot's indexes (dovecot.index*, the Xapian databases), not mail."""
         total = 0
-        for root, _dirs, files in os.walk(self.t / "home"):
+        for root, _dirs, files in os.walk(self.t):
+            in_xapian = "xapian" in root
             for f in files:
-                total += os.path.getsize(os.path.join(root, f))
+                if in_xapian or f.startswith("dovecot."):
+                    total += os.path.getsize(os.path.join(root, f))
         return total
 
     def stop(self):
@@ -289,6 +304,8 @@ def main():
     msgs = read_corpus(args.corpus)
     qs = queries(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="zcs-dovecot-cmp-"))
+    # Dovecot's mail processes run as `nobody` and must reach the mail below.
+    work.chmod(0o755)
     print(f"{len(msgs)} messages, {len(qs)} queries, {args.runs} runs each; work dir {work}")
     inbox_word_count = None
 

@@ -11,6 +11,7 @@ N=${1:-10000}
 RUNS=${2:-20}
 B=${B:-target/release}
 CORPUS=$(mktemp -d /tmp/zcs-dovecot-corpus.XXXXXX)
+chmod 755 "$CORPUS"
 trap 'rm -rf "$CORPUS"' EXIT
 "$B/search-bench" -n "$N" -r 1 --export "$CORPUS/maildir" > "$CORPUS/search-bench.out"
 python3 "$(dirname "$0")/compare.py" --corpus "$CORPUS/maildir" --runs "$RUNS" --bin "$B"

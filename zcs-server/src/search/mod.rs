@@ -16,8 +16,8 @@ pub mod items;
 mod multi;
 pub mod remote;
 mod snapshot;
-pub mod zone;
 mod sort;
+pub mod zone;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -364,11 +364,10 @@ async fn run_index_parts(
             continue;
         }
         let (index, id, q) = (index.clone(), mailbox.id(), q.clone());
-        let set = tokio::task::spawn_blocking(move || {
-            index.matching_items(id, &q).map(|ids| IdSet::from_ids(ids))
-        })
-        .await
-        .map_err(|e| SearchError::Task(e.to_string()))??;
+        let set =
+            tokio::task::spawn_blocking(move || index.matching_items(id, &q).map(IdSet::from_ids))
+                .await
+                .map_err(|e| SearchError::Task(e.to_string()))??;
         out.insert(key, Arc::new(set));
     }
     Ok(out)
