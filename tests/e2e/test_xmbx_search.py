@@ -59,22 +59,22 @@ def test_online_then_offline_give_the_same_hits(home, tmp_path):
     online = []
     # Delivery is acknowledged before indexing; give the index a moment.
     for _ in range(100):
-        online = hits(search(z, "-q", "walrus"))
+        online = hits(search(z, "-q", "subject:walrus"))
         if len(online) == 2:
             break
         time.sleep(0.1)
     assert online == want
     out = tmp_path / "online"
-    search(z, "-q", "walrus", "-d", str(out))
+    search(z, "-q", "subject:walrus", "-d", str(out))
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 2 and files[0].startswith("1_"), files
     assert b"walrus ledger" in (out / files[0]).read_bytes()
     # Everything (`*`) with paging; an unknown account is an error.
-    assert hits(z.run("zmmboxsearch", "-m", "*", "-q", "walrus", "-o", "1", "-l", "1").stdout) \
+    assert hits(z.run("zmmboxsearch", "-m", "*", "-q", "subject:walrus", "-o", "1", "-l", "1").stdout) \
         == [(ALICE, "alpha walrus")]
-    bad = z.run("zmmboxsearch", "-m", f"nobody@{DOMAIN}", "-q", "walrus", check=False)
+    bad = z.run("zmmboxsearch", "-m", f"nobody@{DOMAIN}", "-q", "subject:walrus", check=False)
     assert bad.returncode != 0
 
     z.stop()
-    assert hits(search(z, "-q", "walrus")) == want
+    assert hits(search(z, "-q", "subject:walrus")) == want
     z.start()
