@@ -118,7 +118,8 @@ def test_contacts_calendar_and_sharing_json(zcs):
     assert cn["_attrs"]["email"] == "ann@x.test", js
     status, js = json_request(http, "GetContactsRequest", "urn:zimbraMail",
                               {"cn": [{"id": cn["id"]}]}, other)
-    assert status == 500 and js["Body"]["Fault"]["Detail"]["Error"]["Code"] == "mail.NO_SUCH_ITEM"
+    assert status == 500, js
+    assert js["Body"]["Fault"]["Detail"]["Error"]["Code"] == "mail.NO_SUCH_CONTACT"
     # An appointment, read back.
     comp = {"name": "Sync", "s": {"d": "20261210T100000Z"}, "e": {"d": "20261210T103000Z"}}
     status, js = json_request(http, "CreateAppointmentRequest", "urn:zimbraMail",

@@ -141,7 +141,7 @@ async fn contacts_create_modify_get_act_and_group() {
     let r = call(&f, &bob, &body).await;
     assert_eq!(
         r.fault_code().as_deref(),
-        Some("mail.NO_SUCH_ITEM"),
+        Some("mail.NO_SUCH_CONTACT"),
         "{}",
         r.body
     );
@@ -155,7 +155,7 @@ async fn contacts_create_modify_get_act_and_group() {
     let r = call(&f, &bob, &act("flag", "")).await;
     assert_eq!(
         r.fault_code().as_deref(),
-        Some("mail.NO_SUCH_ITEM"),
+        Some("mail.NO_SUCH_CONTACT"),
         "{}",
         r.body
     );
@@ -165,7 +165,7 @@ async fn contacts_create_modify_get_act_and_group() {
     let r = call(&f, &alice, &body).await;
     assert_eq!(
         r.fault_code().as_deref(),
-        Some("mail.NO_SUCH_ITEM"),
+        Some("mail.NO_SUCH_CONTACT"),
         "{}",
         r.body
     );
@@ -249,7 +249,7 @@ async fn conversations_get_and_act_on_every_message() {
     let r = call(&f, &bob, &body).await;
     assert_eq!(
         r.fault_code().as_deref(),
-        Some("mail.NO_SUCH_ITEM"),
+        Some("mail.NO_SUCH_CONV"),
         "{}",
         r.body
     );
