@@ -196,6 +196,16 @@ pub static RIGHTS: &[RightDef] = &[
         T::Account,
         "read the grants on the account",
     ),
+    p(
+        "reindexMailbox",
+        T::Account,
+        "rebuild the mailbox's search index",
+    ),
+    p(
+        "viewGrants",
+        T::Account,
+        "read the grants on the entry (granted on an account, list, domain or global)",
+    ),
     attr(
         "getAccount",
         GetAttrs,
@@ -227,6 +237,11 @@ pub static RIGHTS: &[RightDef] = &[
         "renameCalendarResource",
         T::CalResource,
         "rename the calendar resource",
+    ),
+    p(
+        "setCalendarResourcePassword",
+        T::CalResource,
+        "set the resource's password",
     ),
     p(
         "listCalendarResource",
@@ -425,7 +440,6 @@ pub static RIGHTS: &[RightDef] = &[
         T::Global,
         "see the server status pages",
     ),
-    p("viewGrants", T::Global, "read grants on any entry"),
     // user rights on accounts
     user("sendAs", T::Account, false, "send as the account"),
     user(

@@ -177,7 +177,7 @@ fn grant_element(g: &GrantInfo) -> Element {
 }
 
 /// GetGrantsRequest `<target>` and/or `<grantee all="0|1">`. A delegated admin sees
-/// grants to itself only, unless it holds `viewGrants` globally.
+/// grants to itself, or the grants on a target it holds `viewGrants` on.
 async fn get_grants(ctx: &mut Ctx<'_>, me: &Entry, req: &Element) -> ServiceResult<Element> {
     let engine = ctx.svc.prov.rights();
     let grantee = match req.child("grantee") {
@@ -199,8 +199,11 @@ async fn get_grants(ctx: &mut Ctx<'_>, me: &Entry, req: &Element) -> ServiceResu
                 .is_some_and(|a| is_self(me, &a)),
             _ => false,
         };
-        let global = engine.target(TargetType::Global, None).await?;
-        if !own && !engine.check_right(me, &global, "viewGrants").await?.allowed {
+        let on = match req.child("target") {
+            Some(_) => target_of(ctx, req).await?,
+            None => engine.target(TargetType::Global, None).await?,
+        };
+        if !own && !engine.check_right(me, &on, "viewGrants").await?.allowed {
             return Err(ServiceError::perm_denied(
                 "need viewGrants to read these grants",
             ));
