@@ -49,11 +49,19 @@ pub async fn call_running_server(
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
+    // Only the administrators are read, not every account of a large directory.
+    let admins = zcs_directory::SearchQuery::new(&[EntryKind::Account]).with_filter(
+        zcs_directory::provisioning::member_url::Filter::Equal(
+            "zimbraIsAdminAccount".into(),
+            "TRUE".into(),
+        ),
+    );
     let admin = prov
         .directory()
-        .list_entries(EntryKind::Account, None)
+        .search_entries(&admins)
         .await
         .map_err(|e| e.to_string())?
+        .entries
         .into_iter()
         .find(|a| {
             a.attrs
