@@ -226,7 +226,7 @@ async fn request_loop(
                 continue;
             };
             match running.get(name) {
-                Some(flag) => spawn_job(&ctx, *name, *kind, flag, &state, "requested job ran"),
+                Some(flag) => spawn_job(&ctx, name, *kind, flag, &state, "requested job ran"),
                 None => tracing::warn!(job = name, "job has no run flag; not started"),
             }
         }
