@@ -269,7 +269,8 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
     let checker = auth_checker(&ctx.subs.hostname, s.lc);
     config.policy_resolver = checker.clone().map(|c| c as Arc<dyn PolicyResolver>);
     config.filters = filters_from(s, checker);
-    config.milters = milter_settings(s);
+    config.milters = milter_settings(s, "zimbraMtaSmtpdMilters");
+    super::outbound::set_non_smtpd_milters(milter_settings(s, "zimbraMtaNonSmtpdMilters"));
     match shared_queue(ctx) {
         Ok(queue) => config.sink = Some(Arc::new(LocalFirstSink::new(ctx.delivery.clone(), queue))),
         Err(e) => tracing::error!(error = %e, "no queue: SMTP delivers directly, no relay"),
@@ -351,15 +352,16 @@ pub fn relay_host(server: &Entry, global: &Entry) -> Option<RelayHost> {
     relay
 }
 
-/// The milters of the SMTP listeners: `zimbraMtaSmtpdMilters` (a Postfix milter list),
-/// the `zimbraMtaMilter*Timeout` values and `zimbraMtaMilterDefaultAction`.
-pub fn milter_settings(s: MtaSettings<'_>) -> MilterSettings {
+/// The milters named by `attr` (`zimbraMtaSmtpdMilters` for the SMTP listeners,
+/// `zimbraMtaNonSmtpdMilters` for submitted mail; Postfix milter lists), with the
+/// `zimbraMtaMilter*Timeout` values and `zimbraMtaMilterDefaultAction`.
+pub fn milter_settings(s: MtaSettings<'_>, attr: &str) -> MilterSettings {
     let mut out = MilterSettings::default();
-    for value in s.values("zimbraMtaSmtpdMilters") {
+    for value in s.values(attr) {
         let (ok, bad) = parse_milter_list(&value);
         for b in bad {
             // LIMITATION: only inet milters are supported.
-            tracing::warn!(milter = %b, "zimbraMtaSmtpdMilters entry not usable; skipped");
+            tracing::warn!(milter = %b, attr, "milter entry not usable; skipped");
         }
         out.milters.extend(ok);
     }
