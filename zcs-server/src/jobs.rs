@@ -1,8 +1,8 @@
 //! The scheduled jobs Zimbra keeps in the `zimbra` user's crontab and in mailboxd's
 //! timers, run by the server itself: mailbox purge every
 //! `zimbraMailPurgeSleepInterval`, and on crontab times the status and queue log lines,
-//! the disk-usage alerts, log pruning, the orphan-blob sweep and the certificate expiry
-//! warning. A job still running when its next time comes is skipped that time.
+//! the disk-usage alerts, log pruning, the orphan-blob sweep, the certificate expiry
+//! warning, spam training and DMARC aggregate reports. A job still running when its next time comes is skipped that time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +34,9 @@ pub enum JobKind {
     SpamTrainCleanup,
     /// An HSM session (`zmhsm -t`), on the `zcs_hsm_schedule` time.
     Hsm,
+    /// DMARC aggregate reports (RFC 7489 §7.2) for each finished day, when
+    /// `zcs_dmarc_report_enabled` is TRUE.
+    DmarcReports,
 }
 
 /// The crontab jobs, with Zimbra's times where Zimbra has the job, and whether a run
@@ -75,6 +78,7 @@ pub const CRONTAB: &[(&str, &str, JobKind, bool)] = &[
         JobKind::SpamTrainCleanup,
         true,
     ),
+    ("dmarc reports", "15 0 * * *", JobKind::DmarcReports, true),
 ];
 
 /// The jobs this server runs: [`CRONTAB`] plus the HSM session when
@@ -434,6 +438,11 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
             }
         }
         JobKind::Hsm => run_hsm(ctx).await,
+        JobKind::DmarcReports => match crate::mta::dmarc::send_dmarc_reports(ctx).await {
+            Ok(0) => tracing::debug!("no DMARC aggregate reports due"),
+            Ok(n) => tracing::info!(reports = n, "DMARC aggregate reports queued"),
+            Err(e) => tracing::warn!(error = %e, "DMARC aggregate reports not sent"),
+        },
         JobKind::CertExpiry => {
             let (cert, _) = crate::tls::CertPaths::new(ctx.home.root()).active();
             match crate::certmgr::view(&cert) {

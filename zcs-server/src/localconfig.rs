@@ -207,6 +207,38 @@ pub const KEYS: &[KeyDef] = &[
                old blobs to the current secondary volume; empty turns it off",
     },
     KeyDef {
+        name: "zcs_mta_client_connection_count_limit",
+        default: "50",
+        desc: "simultaneous SMTP connections one client address may hold (0: no limit); \
+               applied by zmmtactl reload",
+    },
+    KeyDef {
+        name: "zcs_mta_client_message_rate_limit",
+        default: "0",
+        desc: "messages one client address may send per minute (0: no limit)",
+    },
+    KeyDef {
+        name: "zcs_mta_client_recipient_rate_limit",
+        default: "0",
+        desc: "recipients one client address may send to per minute (0: no limit)",
+    },
+    KeyDef {
+        name: "zcs_dmarc_report_enabled",
+        default: "FALSE",
+        desc: "TRUE: record DMARC checks of inbound mail and send the daily aggregate \
+               reports (RFC 7489 §7.2) to the rua= addresses of the senders' domains",
+    },
+    KeyDef {
+        name: "zcs_dmarc_report_from",
+        default: "",
+        desc: "sender of DMARC aggregate reports (empty: noreply-dmarc@<host name>)",
+    },
+    KeyDef {
+        name: "zcs_dmarc_report_org",
+        default: "",
+        desc: "organisation named in DMARC aggregate reports (empty: the host name)",
+    },
+    KeyDef {
         name: "zimbra_zmprov_default_soap_server",
         default: "localhost",
         desc: "server zmprov talks to in SOAP mode",
