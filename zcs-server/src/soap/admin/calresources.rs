@@ -113,8 +113,33 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     Ok(one("CreateCalendarResourceResponse", &e))
 }
 
+/// The resource a request names; `calresource by="foreignPrincipal"` finds the one whose
+/// `zimbraForeignPrincipal` has that value.
+async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
+    let key = key_of(req)?;
+    if req
+        .child("calresource")
+        .is_some_and(|c| c.attr("by") == Some("foreignPrincipal"))
+    {
+        let all = ctx.svc.prov.all_calendar_resources(None).await?;
+        return match all.into_iter().find(|e| {
+            e.attrs
+                .get_all("zimbraForeignPrincipal")
+                .iter()
+                .any(|v| *v == key)
+        }) {
+            Some(e) => Ok(e),
+            None => Err(ServiceError::new(
+                zcs_core::FaultCode::NoSuchCalendarResource,
+                format!("no such calendar resource: {key}"),
+            )),
+        };
+    }
+    ctx.svc.prov.get_calendar_resource(&key).await
+}
+
 async fn get(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
-    let e = ctx.svc.prov.get_calendar_resource(&key_of(req)?).await?;
+    let e = find(ctx, req).await?;
     let only = attr_filter(req);
     let attrs = if req.bool_attr("applyCos", true)? {
         ctx.svc.prov.effective_account_attrs(&e).await?
