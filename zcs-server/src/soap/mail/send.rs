@@ -97,11 +97,18 @@ pub(crate) async fn send_msg(
                 "no mail queue: cannot send to other servers",
             ));
         };
-        let id = crate::mta::outbound::enqueue(queue, &account.name, &remote, mime)
-            .await
-            .map_err(|e| {
-                ServiceError::new(FaultCode::SendFailure, format!("message not queued: {e}"))
-            })?;
+        // Mail sent without SMTP passes the non-SMTP milters (zimbraMtaNonSmtpdMilters).
+        let id = crate::mta::outbound::enqueue_submitted(
+            queue,
+            &account.name,
+            &account.name,
+            &remote,
+            mime,
+        )
+        .await
+        .map_err(|e| {
+            ServiceError::new(FaultCode::SendFailure, format!("message not queued: {e}"))
+        })?;
         tracing::info!(account = %account.name, queue_id = %id, rcpts = remote.len(),
             "message queued for other servers");
     }
