@@ -31,6 +31,9 @@ enum Job {
     Index(ZimbraId),
     /// Compare index and store, and re-add everything if the index lost documents.
     Reconcile(ZimbraId),
+    /// Finish what is queued, then end (sent by [`IndexerTask::join`]: handles kept
+    /// by long-lived services would otherwise hold the task open until its timeout).
+    Stop,
 }
 
 /// A handle that queues mailboxes for indexing. Cheap to clone.
@@ -45,7 +48,8 @@ impl Indexer {
     pub fn start(store: Arc<Store>, index: Arc<dyn IndexBackend>) -> (Indexer, IndexerTask) {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(store, index, rx));
-        (Indexer { tx }, IndexerTask(task))
+        let stop = tx.clone();
+        (Indexer { tx }, IndexerTask(task, stop))
     }
 
     /// Queues `account`'s mailbox for indexing. Never blocks.
@@ -61,11 +65,13 @@ impl Indexer {
 
 /// The running indexer task; await [`IndexerTask::join`] at shutdown after dropping
 /// every [`Indexer`] handle.
-pub struct IndexerTask(tokio::task::JoinHandle<()>);
+pub struct IndexerTask(tokio::task::JoinHandle<()>, mpsc::UnboundedSender<Job>);
 
 impl IndexerTask {
-    /// Waits up to `limit` for the queue to drain.
+    /// Asks the task to end once its queue is drained and waits up to `limit` for it.
+    /// What is left unindexed is picked up at the next start.
     pub async fn join(self, limit: Duration) {
+        let _ = self.1.send(Job::Stop);
         let _ = tokio::time::timeout(limit, self.0).await;
     }
 }
@@ -81,6 +87,7 @@ struct Queue {
 impl Queue {
     fn push(&mut self, job: Job) {
         let account = match job {
+            Job::Stop => return,
             Job::Index(a) => a,
             Job::Reconcile(a) => {
                 self.reconcile.insert(a);
@@ -105,14 +112,22 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
     let mut queue = Queue::default();
+    let mut stopping = false;
     loop {
         if queue.order.is_empty() {
+            if stopping {
+                return;
+            }
             match rx.recv().await {
-                Some(job) => queue.push(job),
+                Some(job) => {
+                    stopping |= matches!(job, Job::Stop);
+                    queue.push(job);
+                }
                 None => return,
             }
         }
         while let Ok(job) = rx.try_recv() {
+            stopping |= matches!(job, Job::Stop);
             queue.push(job);
         }
         let Some((account, reconcile)) = queue.pop() else {
