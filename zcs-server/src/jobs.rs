@@ -164,6 +164,24 @@ pub fn missed_run<Tz: chrono::TimeZone>(
     }
 }
 
+/// The lifetimes (ms) of the system retention policies an administrator defined
+/// (`zimbraMailPurgeSystemPolicy`, a JSON list of `{id, lifetime, ...}` written by the
+/// admin SystemRetentionPolicy requests), by policy id; unreadable entries are skipped.
+pub fn system_policy_lifetimes(value: Option<&str>) -> std::collections::HashMap<String, i64> {
+    let Some(list) = value.and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()) else {
+        return Default::default();
+    };
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let id = p.get("id")?.as_str()?.to_string();
+            let ms = parse_duration_ms(p.get("lifetime")?.as_str()?).ok()?;
+            Some((id, i64::try_from(ms).ok()?))
+        })
+        .collect()
+}
+
 /// Runs the purge timer and the crontab until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
     // One "still running" flag per job, shared by the crontab and by requests, so a job
@@ -665,6 +683,10 @@ pub async fn purge_some(ctx: &Context, start: usize, batch: usize) -> usize {
         return 0;
     }
     let now = chrono::Utc::now().timestamp_millis();
+    let system = match ctx.subs.prov.global_config().await {
+        Ok(global) => system_policy_lifetimes(global.attrs.get("zimbraMailPurgeSystemPolicy")),
+        Err(_) => Default::default(),
+    };
     let mut at = start % accounts.len();
     for _ in 0..batch.min(accounts.len()) {
         let account = &accounts[at];
@@ -676,7 +698,10 @@ pub async fn purge_some(ctx: &Context, start: usize, batch: usize) -> usize {
             Ok(a) => a,
             Err(_) => continue,
         };
-        match mailbox.purge(now, purge_policy(&attrs)).await {
+        match mailbox
+            .purge_with(now, purge_policy(&attrs), system.clone())
+            .await
+        {
             Ok(r) if !r.messages.is_empty() || !r.dumpster_purged.is_empty() => {
                 tracing::info!(name = %account.name, messages = r.messages.len(),
                     dumpster = r.dumpster_purged.len(), "purged");
@@ -791,6 +816,17 @@ mod tests {
         assert_eq!(prune_logs(dir.path(), 30, later), 2);
         assert!(dir.path().join("mailbox.log").exists() && dir.path().join("keep.txt").exists());
         assert_eq!(prune_logs(dir.path(), 30, std::time::SystemTime::now()), 0);
+    }
+
+    #[test]
+    fn system_policies_read_from_the_global_config() {
+        let v = r#"[{"id":"a1","name":"short","lifetime":"30d","kind":"purge"},
+                    {"id":"b2","name":"bad","lifetime":"soon","kind":"keep"}]"#;
+        let map = system_policy_lifetimes(Some(v));
+        assert_eq!(map.get("a1"), Some(&(30 * 86_400_000)));
+        assert!(!map.contains_key("b2"));
+        assert!(system_policy_lifetimes(Some("not json")).is_empty());
+        assert!(system_policy_lifetimes(None).is_empty());
     }
 
     #[test]
