@@ -798,6 +798,8 @@ mod tests {
         )])
         .await
         .expect("modify config");
+        // Delivery caches the global settings until the MTA's settings reload.
+        d.reload_settings();
         let out = d.deliver(&msg).await;
         assert!(
             matches!(&out[0], DeliveryOutcome::PermFail(t) if t.starts_with("5.2.2")),
