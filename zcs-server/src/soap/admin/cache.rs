@@ -39,6 +39,11 @@ async fn flush(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     // LIMITATION: allServers="1" flushes this server only; each server of a cluster is
     // sent its own request (zmprov -s), as the spec says of a flush.
     let dropped = ctx.svc.prov.flush_cache_types(&[types], &keys)?;
+    // Delivery keeps global settings (dedupe, over-quota answers) beside the directory
+    // cache; a flush drops them too, so a `zmprov mcf` applies to the next message.
+    if let Some(delivery) = &ctx.svc.delivery {
+        delivery.reload_settings();
+    }
     tracing::info!(
         types,
         entries = keys.len(),
