@@ -209,6 +209,10 @@ pub(crate) async fn apply(
             tags::rename_tag(conn, mb, *change, *id, name, ts).await?;
             bump(conn, mb, None, *change).await?;
         }
+        RedoOp::SetTagColor { change, id, color } => {
+            tags::set_tag_color(conn, mb, *change, *id, *color).await?;
+            bump(conn, mb, None, *change).await?;
+        }
         RedoOp::DeleteTag { change, id } => {
             tags::delete_tag(conn, mb, *change, *id, ts).await?;
             bump(conn, mb, None, *change).await?;

@@ -1,4 +1,5 @@
-//! Applying the tag records (`CreateTag`, `RenameTag`, `DeleteTag`, `SetTags`) and the
+//! Applying the tag records (`CreateTag`, `RenameTag`,
+//! `SetTagColor`, `DeleteTag`, `SetTags`) and the
 //! tag side of message records, inside the caller's transaction.
 //!
 //! `tagged_item` is the truth; `mail_item.tag_names` is rewritten from it (Zimbra's
@@ -76,6 +77,34 @@ pub(crate) async fn rename_tag(
     }
     for item in items_with_tag(conn, mb, id).await? {
         refresh_item(conn, mb, item, change, ts).await?;
+    }
+    Ok(())
+}
+
+/// Applies `SetTagColor`: only the tag row changes (its colour and modseq).
+pub(crate) async fn set_tag_color(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    change: i64,
+    id: i32,
+    color: i32,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE tag SET color = ?, modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?",
+    )
+    .bind(color)
+    .bind(change)
+    .bind(mb.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db("recolor tag")?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(
+            mailbox = mb.0,
+            tag = id,
+            "colour change of a missing tag skipped"
+        );
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Tag operations on a [`Mailbox`]: create, rename, delete, list, and tagging messages
-//! by tag id or by name (creating missing tags, as IMAP keywords need).
+//! Tag operations on a [`Mailbox`]: create, rename, recolour, delete, list, and tagging
+//! messages by tag id or by name (creating missing tags, as IMAP keywords need).
 //!
 //! Every change is validated under the mailbox lock and logged as one redo record with
 //! one new change number; creating tags on first use logs one `CreateTag` per new tag
@@ -161,6 +161,30 @@ impl Mailbox {
                 change: st.change + 1,
                 id: id.0,
                 name,
+            })
+            .await
+        })
+        .await?;
+        self.tag(id).await
+    }
+
+    /// Sets the colour of tag `id` (Zimbra's index 0-9, or whatever integer form the
+    /// caller keeps an RGB value in); the messages carrying the tag do not change. Setting
+    /// the colour it already has logs nothing.
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_TAG`.
+    pub async fn set_tag_color(&self, id: ItemId, color: i32) -> Result<Tag, StoreError> {
+        self.locked(move |mb| async move {
+            let st = mb.state().await?;
+            let tag = mb.tag(id).await?;
+            if tag.color == color {
+                return Ok(());
+            }
+            mb.commit(RedoOp::SetTagColor {
+                change: st.change + 1,
+                id: id.0,
+                color,
             })
             .await
         })

@@ -190,6 +190,20 @@ async fn tags_on_messages(store: Store, _cfg: StoreConfig, _url: String) {
     assert_eq!(names, vec!["Blue".to_string(), "Red".to_string()]);
     mb.rename_tag(red.id, "Crimson").await.unwrap();
     assert!(mb.tag_by_name("crimson").await.unwrap().is_some());
+    // A colour change touches the tag only: its modseq moves, the message's does not.
+    let before = mb.message(m.id).await.unwrap().modseq;
+    let old = mb.tag(red.id).await.unwrap();
+    let recolored = mb.set_tag_color(red.id, 0x0100_ff00).await.unwrap();
+    assert_eq!(recolored.color, 0x0100_ff00);
+    assert!(recolored.modseq > old.modseq);
+    assert_eq!(mb.message(m.id).await.unwrap().modseq, before);
+    assert_eq!(mb.set_tag_color(red.id, 3).await.unwrap().color, 3);
+    let same = mb.set_tag_color(red.id, 3).await.unwrap();
+    assert_eq!(same.modseq, mb.tag(red.id).await.unwrap().modseq);
+    assert!(matches!(
+        mb.set_tag_color(ItemId(200), 1).await,
+        Err(StoreError::NoSuchTag(_))
+    ));
     mb.set_tags_by_name(&[m.id], &["blue".to_string()], false, false)
         .await
         .unwrap();

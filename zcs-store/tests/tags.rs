@@ -214,6 +214,8 @@ async fn tags_survive_reopen_and_replay() {
     mb.set_tags_by_name(&[m.id], &["y".into()], true, true)
         .await
         .unwrap();
+    let x = mb.tag_by_name("x").await.unwrap().unwrap();
+    assert_eq!(mb.set_tag_color(x.id, 7).await.unwrap().color, 7);
     let want_tags = mb.tags().await.unwrap();
     let want = mb.message(m.id).await.unwrap();
     store.close().await;

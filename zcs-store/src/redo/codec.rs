@@ -173,6 +173,9 @@ pub enum RedoOp {
         folder: i32,
         policy: String,
     },
+    /// A tag's colour changed (Zimbra's index 0-9, or an RGB value as the SOAP layer
+    /// stores it); the items carrying the tag do not change.
+    SetTagColor { change: i64, id: i32, color: i32 },
 }
 
 impl RedoOp {
@@ -207,6 +210,7 @@ impl RedoOp {
             RedoOp::DeleteItemsToDumpster { .. } => 26,
             RedoOp::RecoverItemsFromDumpster { .. } => 27,
             RedoOp::SetRetentionPolicy { .. } => 28,
+            RedoOp::SetTagColor { .. } => 29,
         }
     }
 }

@@ -217,6 +217,11 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             put_i32(b, *folder);
             put_str(b, policy);
         }
+        RedoOp::SetTagColor { change, id, color } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_i32(b, *color);
+        }
         // The codec encodes every other op itself.
         _ => {}
     }
@@ -336,6 +341,11 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
             change: r.i64()?,
             folder: r.i32()?,
             policy: r.string()?,
+        },
+        29 => RedoOp::SetTagColor {
+            change: r.i64()?,
+            id: r.i32()?,
+            color: r.i32()?,
         },
         other => return Err(DecodeError::UnknownOp(other)),
     })

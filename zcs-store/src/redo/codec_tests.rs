@@ -251,6 +251,8 @@ fn arb_item_op() -> impl Strategy<Value = RedoOp> {
                 policy,
             }
         }),
+        (any::<i64>(), any::<i32>(), any::<i32>())
+            .prop_map(|(change, id, color)| RedoOp::SetTagColor { change, id, color }),
     ]
 }
 
