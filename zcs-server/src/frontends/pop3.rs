@@ -67,7 +67,14 @@ fn spawn_pop3(
     ctx: Arc<Context>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let config = config(&ctx, false);
+    // Re-read while running, as the IMAP front end does.
+    let mut config = config(&ctx, false);
+    config.cleartext_login_live = Some(super::imap::live_cleartext_flag(
+        &ctx,
+        "zimbraPop3CleartextLoginEnabled",
+        config.cleartext_login,
+        shutdown.clone(),
+    ));
     let backend: Arc<dyn Pop3Backend> = ctx.pop3_backend.clone();
     tokio::spawn(async move {
         if let Err(e) = pop3::serve(listener, config, backend, shutdown).await {

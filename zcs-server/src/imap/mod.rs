@@ -48,6 +48,8 @@ pub(crate) mod stream;
 pub mod subscriptions;
 pub mod utf7;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use backend::{
@@ -68,6 +70,10 @@ pub struct ImapConfig {
     /// implicit-TLS port; when false, the capability list says LOGINDISABLED until
     /// STARTTLS succeeds.
     pub cleartext_login: bool,
+    /// When set, replaces `cleartext_login` with a flag the caller keeps current (the
+    /// server refreshes it from `zimbraImapCleartextLoginEnabled` while running), so
+    /// `zmprov mcf`/`ms` applies to new connections without a restart.
+    pub cleartext_login_live: Option<Arc<AtomicBool>>,
     /// Most sessions one account may hold open on this server at once; further logins
     /// fail with `NO [LIMIT]`. 0: no limit.
     pub max_sessions_per_account: usize,
@@ -127,11 +133,23 @@ impl std::fmt::Debug for ImapConfig {
     }
 }
 
+impl ImapConfig {
+    /// Whether cleartext login is allowed right now: the live flag when there is one,
+    /// else `cleartext_login`.
+    pub fn cleartext_login_now(&self) -> bool {
+        match &self.cleartext_login_live {
+            Some(flag) => flag.load(Ordering::Relaxed),
+            None => self.cleartext_login,
+        }
+    }
+}
+
 impl Default for ImapConfig {
     fn default() -> Self {
         ImapConfig {
             starttls: None,
             cleartext_login: true,
+            cleartext_login_live: None,
             max_sessions_per_account: 100,
             hostname: "localhost".to_string(),
             max_line: 64 * 1024,

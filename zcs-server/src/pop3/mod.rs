@@ -22,6 +22,8 @@ mod lock;
 mod server;
 mod session;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use backend::{Pop3AuthError, Pop3Backend, Pop3Error, Pop3Maildrop, Pop3Message, Pop3Result};
@@ -69,6 +71,10 @@ pub struct Pop3Config {
     /// (`zimbraPop3CleartextLoginEnabled`; must be true on an implicit-TLS port). When
     /// false, CAPA omits USER and SASL and logins are refused until STLS succeeds.
     pub cleartext_login: bool,
+    /// When set, replaces `cleartext_login` with a flag the caller keeps current (the
+    /// server refreshes it from `zimbraPop3CleartextLoginEnabled` while running), so
+    /// `zmprov mcf`/`ms` applies to new connections without a restart.
+    pub cleartext_login_live: Option<Arc<AtomicBool>>,
     /// How often a logged-in session checks that its account may still use POP3
     /// ([`Pop3Maildrop::still_allowed`]); QUIT always checks first. Zero: before every
     /// command.
@@ -91,6 +97,17 @@ impl std::fmt::Debug for Pop3Config {
     }
 }
 
+impl Pop3Config {
+    /// Whether cleartext login is allowed right now: the live flag when there is one,
+    /// else `cleartext_login`.
+    pub fn cleartext_login_now(&self) -> bool {
+        match &self.cleartext_login_live {
+            Some(flag) => flag.load(Ordering::Relaxed),
+            None => self.cleartext_login,
+        }
+    }
+}
+
 impl Default for Pop3Config {
     fn default() -> Self {
         Pop3Config {
@@ -106,6 +123,7 @@ impl Default for Pop3Config {
             max_connections_per_ip: 50,
             shutdown_grace: Duration::from_secs(10),
             cleartext_login: true,
+            cleartext_login_live: None,
             account_check_interval: Duration::from_secs(30),
             locks: MaildropLocks::default(),
         }

@@ -140,7 +140,7 @@ impl Session {
     /// Whether USER/PASS and AUTH may be used now: always over TLS, in the clear only
     /// with `zimbraPop3CleartextLoginEnabled`.
     fn login_allowed(&self) -> bool {
-        self.cfg.cleartext_login || self.tls_active
+        self.cfg.cleartext_login_now() || self.tls_active
     }
 
     /// STLS (RFC 2595 §4): `+OK`, then the handshake on the same socket. Input the

@@ -165,7 +165,7 @@ impl Session {
     /// clear only with `zimbraImapCleartextLoginEnabled` (RFC 3501 §6.2.3, §7.2.1
     /// LOGINDISABLED).
     pub(crate) fn login_allowed(&self) -> bool {
-        self.cfg.cleartext_login || self.tls_active
+        self.cfg.cleartext_login_now() || self.tls_active
     }
 
     /// The capability list for the current state: STARTTLS until TLS is on,
