@@ -105,11 +105,17 @@ def wait_for(predicate, timeout=30.0, step=0.1):
 def start_mta_home(tmp_path_factory, name, sink, accounts=("alice", "bob"), config=(),
                    before_start=None):
     """A started home with `accounts` in DOMAIN, zimbraMtaRelayHost pointing at `sink`,
-    and extra global config `config` (attr, value pairs) set before the start;
+    and extra global config `config` (attr, value pairs) set before the start
+    (zimbraMtaMyNetworks is 192.0.2.0/24, not loopback, unless `config` sets it);
     `before_start(z)` runs after init, before the start."""
     z = Zcs(tmp_path_factory.mktemp(name))
     z.init()
     z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE", "zimbraPop3CleartextLoginEnabled", "TRUE")
+    # Unset, zimbraMtaMyNetworks trusts loopback (as Zimbra's installer does), which
+    # would exempt these tests' clients from relay control and the restrictions; trust a
+    # documentation network instead unless the test names its own.
+    if "zimbraMtaMyNetworks" not in config:
+        config = ("zimbraMtaMyNetworks", "192.0.2.0/24", *config)
     z.zmprov("mcf", "zimbraMtaRelayHost", f"[127.0.0.1]:{sink.port}", *config)
     if before_start:
         before_start(z)

@@ -5,7 +5,8 @@
 //! Listener settings come from [`MtaSettings`], a view of the global config, the server
 //! entry and the local config as last read; [`super::reload`] reads them again for new
 //! sessions after `zmmtactl reload` (or every `zcs_mta_config_reload_seconds`), like
-//! Postfix after `postfix reload`: `zimbraMtaMyNetworks`, `zimbraMtaRestriction`,
+//! Postfix after `postfix reload`: `zimbraMtaMyNetworks` (unset:
+//! [`DEFAULT_MY_NETWORKS`], loopback), `zimbraMtaRestriction`,
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
 //! `zimbraAmavisQuarantineAccount`, the milters (`zimbraMtaSmtpdMilters`,
@@ -44,6 +45,10 @@ use super::policy::DirectoryDomains;
 use super::sink::LocalFirstSink;
 use crate::frontends::Context;
 use crate::localconfig::LocalConfig;
+
+/// `zimbraMtaMyNetworks` when the attribute is unset: the loopback networks, as
+/// Zimbra's installer sets them.
+pub const DEFAULT_MY_NETWORKS: &str = "127.0.0.0/8 [::1]/128";
 
 /// The kinds of MTA listener this server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,8 +246,13 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
         config.authenticator = Some(Arc::new(DirectoryAuthenticator::new(ctx.subs.prov.clone())));
     }
     config.require_tls_for_auth = s.flag("zimbraMtaTlsAuthOnly", true);
-    config.my_networks = s
-        .values("zimbraMtaMyNetworks")
+    // Unset: loopback only, the value Zimbra's installer writes, so local applications
+    // relay through localhost:25 as they did on Zimbra.
+    let mut networks = s.values("zimbraMtaMyNetworks");
+    if networks.is_empty() {
+        networks.push(DEFAULT_MY_NETWORKS.to_string());
+    }
+    config.my_networks = networks
         .iter()
         .filter_map(|v| match parse_networks(v) {
             Ok(n) => Some(n),
