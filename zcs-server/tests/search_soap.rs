@@ -154,7 +154,9 @@ async fn messages_conversations_paging_and_fetch() {
     )
     .await;
     let body = &fr["m"][0]["mp"][0];
-    assert_eq!(body["body"], "1");
+    // A single-part message: one top `mp part="1"`, `body` a JSON boolean.
+    assert_eq!(body["part"], "1", "{fr}");
+    assert_eq!(body["body"], true, "{fr}");
     assert!(
         body["content"][0]["_content"]
             .as_str()
@@ -169,6 +171,10 @@ async fn messages_conversations_paging_and_fetch() {
         .collect();
     assert!(types.contains(&"t") && types.contains(&"c"), "{types:?}");
     assert!(fr["m"][1]["mp"].is_null());
+    // `fr` is the start of the body, on every hit, not the subject.
+    for hit in fr["m"].as_array().expect("m") {
+        assert_eq!(hit["fr"][0]["_content"], "tusks and flippers", "{fr}");
+    }
 
     // Conversations: one c per conversation, the matching messages inside.
     let cv = search(
@@ -192,6 +198,7 @@ async fn messages_conversations_paging_and_fetch() {
             .unwrap_or("")
             .contains("walrus")
     );
+    assert_eq!(convs[0]["fr"][0]["_content"], "tusks and flippers", "{cv}");
 
     // State from the store: is:unread without reindexing.
     let u = search(

@@ -193,6 +193,37 @@ async fn add_msg(f: &Fixture, token: &str, subject: &str, mid: &str, extra: &str
 }
 
 #[tokio::test]
+async fn get_msg_single_part_shape_and_fragment() {
+    let f = fixture().await;
+    let alice = login(&f, ALICE).await;
+    let id = add_msg(&f, &alice, "Shape", "s1", "").await;
+    let body = format!("<GetMsgRequest xmlns=\"urn:zimbraMail\"><m id=\"{id}\"/></GetMsgRequest>");
+    let r = call(&f, &alice, &body).await;
+    ok(&r);
+    // Zimbra: one top `mp part="1"` for a message that is not multipart, no TEXT layer.
+    assert!(!r.body.contains("part=\"TEXT\""), "{}", r.body);
+    assert_eq!(
+        attr(&r.body, "mp", "part").as_deref(),
+        Some("1"),
+        "{}",
+        r.body
+    );
+    assert_eq!(attr(&r.body, "mp", "ct").as_deref(), Some("text/plain"));
+    assert_eq!(attr(&r.body, "mp", "body").as_deref(), Some("1"));
+    assert_eq!(r.body.matches("<mp ").count(), 1, "{}", r.body);
+    assert!(r.body.contains("<content>hello"), "{}", r.body);
+    // The fragment is the body's start, not the subject.
+    assert!(r.body.contains("<fr>hello</fr>"), "{}", r.body);
+
+    let cid = attr(&r.body, "m", "cid").expect("cid");
+    let body =
+        format!("<GetConvRequest xmlns=\"urn:zimbraMail\"><c id=\"{cid}\"/></GetConvRequest>");
+    let r = call(&f, &alice, &body).await;
+    ok(&r);
+    assert!(r.body.contains("<fr>hello</fr>"), "{}", r.body);
+}
+
+#[tokio::test]
 async fn conversations_get_and_act_on_every_message() {
     let f = fixture().await;
     let alice = login(&f, ALICE).await;

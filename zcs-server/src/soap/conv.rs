@@ -11,7 +11,7 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::mail::apply_msg_op;
 use super::response;
-use super::search::message_hit;
+use super::search::{fragment, message_hit};
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -79,7 +79,7 @@ pub(crate) fn conv_element(c: &Conversation) -> Element {
 }
 
 /// GetConvRequest `c id= [fetch=]`: the conversation with one `m` per message, oldest
-/// first, each as a search hit.
+/// first, each as a search hit with its fragment.
 async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let c = req
         .child("c")
@@ -92,7 +92,7 @@ async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     // LIMITATION: `fetch=` does not expand message bodies; each message is a hit.
     for m in &msgs {
         let mut hit = message_hit(m);
-        hit.children.retain(|c| c.name != "fr");
+        fragment::add_to_hit(mb, m, &mut hit).await;
         el.add(hit);
     }
     let mut resp = response("GetConvResponse", NS_MAIL);

@@ -11,12 +11,14 @@ mod compose;
 mod parts;
 mod send;
 
+pub(crate) use parts::add_mime_parts;
+
 use super::context::{Ctx, store_fault};
 use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::folders::{parse_id, parse_ids};
 use super::response;
-use super::search::message_hit;
+use super::search::{fragment, message_hit};
 
 /// Routes the message requests; `None` for other names.
 pub(crate) async fn dispatch(
@@ -71,7 +73,7 @@ pub(crate) async fn message_element(
     let meta = mb.message(id).await.map_err(store_fault)?;
     let raw = mb.read_message(id).await.map_err(store_fault)?;
     let mut el = message_hit(&meta);
-    el.children.retain(|c| c.name != "fr");
+    fragment::add(&mut el, &fragment::of_raw(&meta, &raw));
     if let Some(mid) = &meta.message_id {
         el.add_text("mid", format!("<{mid}>"));
     }
@@ -103,7 +105,7 @@ pub(crate) async fn message_element(
     if raw_wanted {
         el.add_text("content", String::from_utf8_lossy(&raw).to_string());
     } else {
-        parts::add_mime_parts(&raw, &mut el);
+        add_mime_parts(&raw, &mut el);
     }
     Ok(el)
 }

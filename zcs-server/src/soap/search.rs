@@ -11,7 +11,7 @@
 //! `zimbraPrefTimeZoneId`, else UTC ([`crate::search::zone`]): `date:-1day`, `day:`,
 //! `today` are the user's days.
 
-use mail_parser::{MessageParser, PartType};
+use mail_parser::MessageParser;
 use zcs_core::{ItemId, ServiceError, ServiceResult};
 use zcs_index::query::{self, Query};
 use zcs_store::{Mailbox, MessageMeta};
@@ -29,6 +29,8 @@ use crate::search::{
 const MAX_LIMIT: i64 = 1000;
 /// Hits per page when the request names no limit (Zimbra's default).
 const DEFAULT_LIMIT: i64 = 10;
+
+pub(crate) mod fragment;
 
 /// Routes SearchRequest; `None` for other names.
 pub(crate) async fn dispatch(
@@ -56,7 +58,8 @@ pub(crate) fn split_sender(s: &str) -> (String, Option<String>) {
     }
 }
 
-/// A message hit: `<m id l f tn s d cid><e t="f"/><su/><fr/></m>`.
+/// A message hit: `<m id l f tn s d cid><e t="f"/><su/></m>`. Its fragment (`fr`) needs
+/// the blob: callers add it with [`fragment::add_to_hit`].
 pub(crate) fn message_hit(m: &MessageMeta) -> Element {
     let mut el = Element::new("m");
     el.set("id", m.id.0.to_string());
@@ -87,7 +90,6 @@ pub(crate) fn message_hit(m: &MessageMeta) -> Element {
         }
     }
     el.add_text("su", m.subject.clone());
-    el.add_text("fr", m.subject.clone());
     el
 }
 
@@ -272,12 +274,15 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     resp.set_bool("more", r.more);
     if by_conv {
         for (i, c) in r.convs.iter().enumerate() {
-            resp.add(conv_hit(&r, c, &r.hits[i]));
+            let mut el = conv_hit(&r, c, &r.hits[i]);
+            fragment::add_to_hit(&mb, &r.hits[i], &mut el).await;
+            resp.add(el);
         }
     } else {
         for (i, m) in r.hits.iter().enumerate() {
             let mut el = message_hit(m);
             el.set("sf", r.sort_value(m));
+            fragment::add_to_hit(&mb, m, &mut el).await;
             if fetch.wants(i, &r.hits) {
                 expand(&mb, m, &mut el).await?;
             }
@@ -294,7 +299,8 @@ fn parse_ms(v: &str) -> ServiceResult<i64> {
         .map_err(|_| ServiceError::invalid_request(format!("not a time in ms: {v}")))
 }
 
-/// A conversation hit: `<c id n u f tn d sf><su/><fr/><e/><m id l f s d sf/>...</c>`.
+/// A conversation hit: `<c id n u f tn d sf><m id l f s d sf/>...<e/><su/></c>`; the
+/// fragment of its first message is added by the caller.
 fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> Element {
     let mut el = Element::new("c");
     el.set("id", c.id.0.to_string());
@@ -336,12 +342,11 @@ fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> Element {
         }
     }
     el.add_text("su", first.subject.clone());
-    el.add_text("fr", first.subject.clone());
     el
 }
 
 /// Adds what `fetch=` asks for to a message hit: its To/Cc addresses, Message-ID and
-/// body part (`mp body="1"` with `content`).
+/// its `mp` tree as GetMsg shows it (the body part with `body="1"` and `content`).
 async fn expand(mb: &Mailbox, m: &MessageMeta, el: &mut Element) -> ServiceResult<()> {
     let raw = mb.read_message(m.id).await.map_err(store_fault)?;
     let Some(p) = MessageParser::default().parse(&raw) else {
@@ -362,26 +367,7 @@ async fn expand(mb: &Mailbox, m: &MessageMeta, el: &mut Element) -> ServiceResul
             }
         }
     }
-    let body = p
-        .text_body
-        .first()
-        .copied()
-        .or_else(|| p.html_body.first().copied());
-    if let Some(i) = body
-        && let Some(part) = p.parts.get(i as usize)
-    {
-        let (ct, text) = match &part.body {
-            PartType::Text(t) => ("text/plain", t.to_string()),
-            PartType::Html(t) => ("text/html", t.to_string()),
-            _ => ("text/plain", String::new()),
-        };
-        let mp = el.add_new("mp");
-        mp.set("part", (i.max(1)).to_string())
-            .set("ct", ct)
-            .set("body", "1")
-            .set_num("s", part.len());
-        mp.add_text("content", text);
-    }
+    super::mail::add_mime_parts(&raw, el);
     Ok(())
 }
 

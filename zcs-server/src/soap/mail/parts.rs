@@ -118,19 +118,42 @@ pub(crate) fn find_part(raw: &[u8], number: &str) -> Option<NumberedPart> {
     numbered_parts(raw).into_iter().find(|p| p.number == number)
 }
 
-/// Adds GetMsg's `mp` tree to `out`: a top `mp part="TEXT" ct=` and one `mp` per part
-/// (`part`, `ct`, `s`, `filename`/`cd` for attachments), the first text body marked
-/// `body="1"` with its text as `content`.
+/// One `mp` element for the part `p` (`part`, `ct`, `s`, `filename`/`cd`), with
+/// `body="1"` and its text as `content` when it is the body.
+fn part_element(p: &NumberedPart, is_body: bool) -> Element {
+    let mut mp = Element::new("mp");
+    mp.set("part", p.number.clone());
+    mp.set("ct", p.content_type.clone());
+    if !p.multipart {
+        mp.set_num("s", p.size);
+    }
+    if let Some(name) = &p.filename {
+        mp.set("filename", name.clone());
+    }
+    if let Some(cd) = &p.disposition {
+        mp.set("cd", cd.clone());
+    } else if p.filename.is_some() {
+        mp.set("cd", "attachment");
+    }
+    if is_body {
+        // A boolean: `body="1"` in XML, `"body":true` in JSON, as Zimbra writes it.
+        mp.set_bool("body", true);
+        mp.add_text("content", String::from_utf8_lossy(&p.data).to_string());
+    }
+    mp
+}
+
+/// Adds GetMsg's `mp` tree to `out`, shaped as Zimbra shapes it. A message that is
+/// not multipart has one top `mp part="1"`; a multipart message has a top
+/// `mp part="TEXT" ct="multipart/..."` whose children are its parts (`1`, `2`, ...),
+/// each nested multipart or attached message holding its own (`1.1`, `2.1`, ...).
+/// Each `mp` carries `part`, `ct`, `s`, `filename`/`cd` for attachments; the first
+/// text body is marked `body="1"` with its text as `content`.
 pub(crate) fn add_mime_parts(raw: &[u8], out: &mut Element) {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return;
     };
     let parts = numbered_parts(raw);
-    let mut top = Element::new("mp");
-    top.set("part", "TEXT");
-    if let Some(root) = msg.parts.first() {
-        top.set("ct", content_type(root));
-    }
     let body = parts
         .iter()
         .position(|p| p.content_type == "text/plain" && p.disposition.is_none())
@@ -140,29 +163,42 @@ pub(crate) fn add_mime_parts(raw: &[u8], out: &mut Element) {
                     && p.disposition.as_deref() != Some("attachment")
             })
         });
-    for (i, p) in parts.iter().enumerate() {
-        if p.multipart {
-            continue;
+    let mut elements: Vec<Element> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| part_element(p, body == Some(i)))
+        .collect();
+    // Parts come in document order, so a part's parent (the number before its last
+    // dot) is an earlier one: fold children into parents from the end.
+    let mut roots = Vec::new();
+    for i in (0..parts.len()).rev() {
+        let el = elements.pop().expect("one element per part");
+        let parent = parts[i]
+            .number
+            .rsplit_once('.')
+            .and_then(|(up, _)| parts[..i].iter().rposition(|p| p.number == up));
+        match parent {
+            Some(at) => elements[at].children.insert(0, el),
+            None => roots.insert(0, el),
         }
-        let mut mp = Element::new("mp");
-        mp.set("part", p.number.clone());
-        mp.set("ct", p.content_type.clone());
-        mp.set_num("s", p.size);
-        if let Some(name) = &p.filename {
-            mp.set("filename", name.clone());
-        }
-        if let Some(cd) = &p.disposition {
-            mp.set("cd", cd.clone());
-        } else if p.filename.is_some() {
-            mp.set("cd", "attachment");
-        }
-        if body == Some(i) {
-            mp.set("body", "1");
-            mp.add_text("content", String::from_utf8_lossy(&p.data).to_string());
-        }
-        top.add(mp);
     }
-    out.add(top);
+    let multipart = msg
+        .parts
+        .first()
+        .is_some_and(|r| matches!(r.body, PartType::Multipart(_)));
+    if multipart {
+        let mut top = Element::new("mp");
+        top.set("part", "TEXT");
+        if let Some(root) = msg.parts.first() {
+            top.set("ct", content_type(root));
+        }
+        top.children = roots;
+        out.add(top);
+    } else {
+        for el in roots {
+            out.add(el);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +248,51 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].number, "1");
         assert_eq!(parts[0].content_type, "text/plain");
+    }
+
+    #[test]
+    fn single_part_is_one_top_mp() {
+        let mut m = Element::new("m");
+        add_mime_parts(b"Subject: x\r\n\r\nhello\r\n", &mut m);
+        assert_eq!(m.children.len(), 1);
+        let mp = &m.children[0];
+        assert_eq!(mp.attr("part"), Some("1"));
+        assert_eq!(mp.attr("ct"), Some("text/plain"));
+        assert_eq!(mp.attr("body"), Some("1"));
+        assert!(mp.children_named("mp").next().is_none());
+        assert!(
+            mp.child("content")
+                .is_some_and(|c| c.text().contains("hello"))
+        );
+    }
+
+    #[test]
+    fn multipart_tree_nests_under_text() {
+        let mut m = Element::new("m");
+        add_mime_parts(NESTED.as_bytes(), &mut m);
+        assert_eq!(m.children.len(), 1);
+        let top = &m.children[0];
+        assert_eq!(top.attr("part"), Some("TEXT"));
+        assert_eq!(top.attr("ct"), Some("multipart/mixed"));
+        let kids: Vec<&str> = top
+            .children_named("mp")
+            .filter_map(|c| c.attr("part"))
+            .collect();
+        assert_eq!(kids, ["1", "2", "3"]);
+        let alt = &top.children[0];
+        assert_eq!(alt.attr("ct"), Some("multipart/alternative"));
+        let inner: Vec<&str> = alt
+            .children_named("mp")
+            .filter_map(|c| c.attr("part"))
+            .collect();
+        assert_eq!(inner, ["1.1", "1.2"]);
+        assert_eq!(alt.children[0].attr("body"), Some("1"));
+        assert_eq!(top.children[1].attr("filename"), Some("a.pdf"));
+        let fwd: Vec<&str> = top.children[2]
+            .children_named("mp")
+            .filter_map(|c| c.attr("part"))
+            .collect();
+        assert_eq!(fwd, ["3.1"]);
     }
 
     proptest::proptest! {
