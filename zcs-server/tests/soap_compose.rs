@@ -2,7 +2,8 @@
 //! 127.0.0.1: an upload by `aid`, a part of a message already in the mailbox
 //! (`mp mid= part=`), a whole message (`m id=`) and a contact (`cn id=`), checked by
 //! reading the saved draft back raw; ids and uploads of another account answer as
-//! missing ones. Also tags with RGB colours, GetShareInfo and calendar resources.
+//! missing ones. Also tags with RGB colours (and TagAction op=color), GetShareInfo and
+//! calendar resources.
 
 mod soap_support;
 
@@ -249,6 +250,60 @@ async fn tag_rgb_colors_read_back() {
             .any(|t| t["name"] == "hot" && t["rgb"] == "#ff0080")
     );
     assert!(tags.iter().any(|t| t["name"] == "blue" && t["color"] == 1));
+
+    // TagAction op=color changes the colour, by index or by rgb (rgb wins).
+    let blue = tags
+        .iter()
+        .find(|t| t["name"] == "blue")
+        .and_then(|t| t["id"].as_str())
+        .expect("blue id")
+        .to_string();
+    let act = |attrs: serde_json::Value| {
+        let mut action = serde_json::json!({"id": blue});
+        if let (Some(a), Some(extra)) = (action.as_object_mut(), attrs.as_object()) {
+            a.extend(extra.clone());
+        }
+        serde_json::json!({"TagActionRequest": {"_jsns": "urn:zimbraMail", "action": action}})
+            .to_string()
+    };
+    let get_blue = async || {
+        let v = call(
+            &f,
+            &alice,
+            "{\"GetTagRequest\":{\"_jsns\":\"urn:zimbraMail\"}}",
+        )
+        .await;
+        v["GetTagResponse"]["tag"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|t| t["id"] == blue.as_str())
+            .expect("blue")
+            .clone()
+    };
+    call(
+        &f,
+        &alice,
+        &act(serde_json::json!({"op": "color", "color": "5"})),
+    )
+    .await;
+    assert_eq!(get_blue().await["color"], 5);
+    let rgb = serde_json::json!({"op": "color", "rgb": "#00FF00", "color": "2"});
+    call(&f, &alice, &act(rgb)).await;
+    let t = get_blue().await;
+    assert_eq!((t["rgb"].as_str(), t.get("color")), (Some("#00ff00"), None));
+    let upd = serde_json::json!({"op": "update", "color": "0", "name": "teal"});
+    call(&f, &alice, &act(upd)).await;
+    let t = get_blue().await;
+    assert_eq!(
+        (t["name"].as_str(), t.get("color"), t.get("rgb")),
+        (Some("teal"), None, None)
+    );
+    let bad = serde_json::json!({"op": "color"});
+    assert_eq!(
+        fault(&f, &alice, &act(bad)).await,
+        "service.INVALID_REQUEST"
+    );
 }
 
 #[tokio::test]

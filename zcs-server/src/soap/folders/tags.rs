@@ -141,19 +141,6 @@ pub(super) async fn tag_action(mb: &Mailbox, req: &Element) -> ServiceResult<Ele
     Ok(resp)
 }
 
-/// Changes the colour of `tag` to `color` (stored form).
-///
-/// LIMITATION: the store has no operation that changes a tag's colour after its
-/// creation; asking for the colour it already has succeeds, any other is refused.
-fn recolor(tag: &Tag, color: i32) -> ServiceResult<()> {
-    if tag.color == color {
-        return Ok(());
-    }
-    Err(ServiceError::invalid_request(
-        "changing a tag's color is not supported yet",
-    ))
-}
-
 /// Applies one tag operation (`delete`, `rename`, `read`, `color`, `update`) to tag
 /// `id`; shared by TagAction and ItemAction.
 ///
@@ -170,6 +157,12 @@ pub(crate) async fn tag_op(
         return Ok(());
     }
     let tag = mb.tag(id).await.map_err(store_fault)?;
+    let recolor = |color: i32| async move {
+        mb.set_tag_color(id, color)
+            .await
+            .map(drop)
+            .map_err(store_fault)
+    };
     match op {
         "delete" => mb.delete_tag(id).await.map_err(store_fault).map(|_| ())?,
         // Zimbra answers a bad new name with INVALID_REQUEST here (INVALID_NAME on
@@ -178,11 +171,11 @@ pub(crate) async fn tag_op(
         "color" => {
             let color = requested_color(action)?
                 .ok_or_else(|| ServiceError::invalid_request("missing color or rgb"))?;
-            recolor(&tag, color)?;
+            recolor(color).await?;
         }
         "update" => {
             if let Some(color) = requested_color(action)? {
-                recolor(&tag, color)?;
+                recolor(color).await?;
             }
             if let Some(name) = action.attr("name") {
                 rename(mb, id, name).await?;
