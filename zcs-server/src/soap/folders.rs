@@ -23,6 +23,9 @@ pub(crate) async fn dispatch(
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
+    if let Some(r) = super::retention::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
     let known = matches!(
         name,
         "NoOpRequest"
@@ -274,6 +277,7 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
         None => extras(ctx, mb, &folders, names, view.is_none()).await?,
     };
     let mut tree = build_tree(root, &by_parent, depth, &extras);
+    super::retention::annotate(mb, &mut tree).await?;
     if let Some(r) = &remote {
         tree.set(
             "l",
@@ -569,7 +573,8 @@ pub(crate) async fn folder_op(
             }
         }
         "!grant" => super::share::revoke(mb, f.id, action).await?,
-        // LIMITATION: color, url, sync, fb, check, retentionpolicy and the other
+        "retentionpolicy" => super::retention::set_policy(mb, f.id, action).await?,
+        // LIMITATION: color, url, sync, fb, check and the other
         // folder operations are not supported yet.
         other => {
             return Err(ServiceError::invalid_request(format!(

@@ -21,6 +21,7 @@ mod dl;
 mod folders;
 mod gal;
 mod mail;
+mod retention;
 mod search;
 mod share;
 
