@@ -264,6 +264,11 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         // Printed once, to the terminal only; never logged.
         println!("zcs: created admin account {name} with password: {password}");
         println!("zcs: this password is shown only once; change it with zmprov sp");
+        println!(
+            "zcs: home {}; logs in {} (mailbox.log, audit.log)",
+            home.root().display(),
+            home.log().display()
+        );
     }
     let subs = open(&home).await?;
     let global = subs.prov.global_config().await?;
@@ -400,7 +405,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         tasks.push(start(ctx.clone(), shutdown.clone()));
     }
     control::write_running(&home, &bound).map_err(|e| fail("write pid file")(e.to_string()))?;
-    tracing::info!(host = %ctx.subs.hostname, "zcs started");
+    tracing::info!(host = %ctx.subs.hostname, home = %home.root().display(), "zcs started");
 
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {

@@ -122,12 +122,10 @@ async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
         .is_some_and(|c| c.attr("by") == Some("foreignPrincipal"))
     {
         let all = ctx.svc.prov.all_calendar_resources(None).await?;
-        return match all.into_iter().find(|e| {
-            e.attrs
-                .get_all("zimbraForeignPrincipal")
-                .iter()
-                .any(|v| *v == key)
-        }) {
+        return match all
+            .into_iter()
+            .find(|e| e.attrs.get_all("zimbraForeignPrincipal").contains(&key))
+        {
             Some(e) => Ok(e),
             None => Err(ServiceError::new(
                 zcs_core::FaultCode::NoSuchCalendarResource,
