@@ -124,6 +124,7 @@ async fn search_multiple(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
     for h in &hits {
         let scope = &scopes[h.scope];
         let mut el = message_hit(&h.message);
+        super::super::search::fragment::add_to_hit(&scope.mailbox, &h.message, &mut el).await;
         el.set("acct", scope.account.clone());
         el.set("acctId", scope.account_id.to_string());
         resp.add(el);
