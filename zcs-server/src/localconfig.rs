@@ -151,6 +151,23 @@ pub const KEYS: &[KeyDef] = &[
         desc: "IMAP connections one client address may hold at once (0: no cap)",
     },
     KeyDef {
+        name: "zcs_http_max_connections_per_ip",
+        default: "100",
+        desc: "HTTP/HTTPS/admin connections one client address may hold at once, per \
+               listener (0: no cap)",
+    },
+    KeyDef {
+        name: "zcs_http_max_connections",
+        default: "5000",
+        desc: "HTTP/HTTPS/admin connections one listener holds at once (0: no cap)",
+    },
+    KeyDef {
+        name: "zcs_http_idle_timeout",
+        default: "60",
+        desc: "seconds an HTTP connection may send nothing while no request is under way \
+               (a running request gets 360)",
+    },
+    KeyDef {
         name: "zcs_pop3_max_connections_per_ip",
         default: "50",
         desc: "POP3 connections one client address may hold at once (0: no cap)",

@@ -9,6 +9,7 @@
 //! serves uploads too.
 
 mod archive;
+mod limits;
 mod preauth;
 mod rest;
 mod upload;
@@ -32,6 +33,8 @@ use tokio_rustls::server::TlsStream;
 use super::dos::{self, DosFilter, Verdict};
 use super::{Context, Planned, PortFrom, tls_handshake};
 use crate::soap::{Caller, SoapService};
+use limits::{ConnSlot, ConnTable};
+pub use limits::{HttpLimits, LimitedStream};
 
 /// Largest request body accepted (AddMsg carries whole messages).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -175,10 +178,28 @@ async fn soap(
     resp
 }
 
-/// Serves `router` on a plain listener until shutdown.
+/// Serves `router` on a plain listener until shutdown, with the default
+/// [`HttpLimits`].
 pub async fn serve_plain(listener: TcpListener, router: Router, shutdown: watch::Receiver<bool>) {
+    serve_plain_limited(listener, router, shutdown, HttpLimits::default()).await;
+}
+
+/// Serves `router` on a plain listener until shutdown. A client over a connection cap
+/// of `limits` gets a bare `503` and is closed at once; a silent connection is closed
+/// after the idle timeout.
+pub async fn serve_plain_limited(
+    listener: TcpListener,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    limits: HttpLimits,
+) {
+    let plain = PlainListener {
+        inner: listener,
+        table: ConnTable::new(limits),
+    }
+    .tap_io(|_io| {});
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
+    let served = axum::serve(plain, app)
         .with_graceful_shutdown(wait_shutdown(shutdown))
         .await;
     if let Err(e) = served {
@@ -186,8 +207,63 @@ pub async fn serve_plain(listener: TcpListener, router: Router, shutdown: watch:
     }
 }
 
-/// Serves `router` over TLS until shutdown. Handshakes run in their own tasks so a
-/// slow client cannot hold up the accept loop.
+/// What a plain-HTTP client over a cap reads before the close (RFC 9110 §15.6.4).
+const BUSY_REPLY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
+/// Accepted plain connections within the caps, as axum's listener.
+struct PlainListener {
+    inner: TcpListener,
+    table: Arc<ConnTable>,
+}
+
+impl axum::serve::Listener for PlainListener {
+    type Io = LimitedStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, peer) = match self.inner.accept().await {
+                Ok(a) => a,
+                Err(e) => {
+                    // Descriptors or buffers short: wait instead of spinning.
+                    tracing::warn!(proto = "http", error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Some(slot) = self.table.acquire(peer.ip()) else {
+                tracing::warn!(proto = "http", ip = %peer, "too many connections, refused");
+                refuse(stream, BUSY_REPLY);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let idle = self.table.limits().idle_timeout;
+            return (LimitedStream::new(stream, slot, idle), peer);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// Writes `reply` (if any) to a client over a cap and closes, in its own task and
+/// within a second so a client that does not read holds nothing for long.
+fn refuse(mut stream: TcpStream, reply: &'static [u8]) {
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let write = async {
+            if !reply.is_empty() {
+                let _ = stream.write_all(reply).await;
+            }
+            let _ = stream.shutdown().await;
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
+    });
+}
+
+/// Serves `router` over TLS until shutdown, with the default [`HttpLimits`].
 pub async fn serve_tls(
     listener: TcpListener,
     acceptor: TlsAcceptor,
@@ -195,10 +271,41 @@ pub async fn serve_tls(
     shutdown: watch::Receiver<bool>,
     proto: &'static str,
 ) {
+    serve_tls_limited(
+        listener,
+        acceptor,
+        router,
+        shutdown,
+        proto,
+        HttpLimits::default(),
+    )
+    .await;
+}
+
+/// Serves `router` over TLS until shutdown. Handshakes run in their own tasks so a
+/// slow client cannot hold up the accept loop. A client over a connection cap of
+/// `limits` is closed before any handshake; a silent connection is closed after the
+/// idle timeout.
+pub async fn serve_tls_limited(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    proto: &'static str,
+    limits: HttpLimits,
+) {
     let local = listener.local_addr().ok();
     let (tx, rx) = mpsc::channel(64);
     let accept_shutdown = shutdown.clone();
-    let acceptor_task = tokio::spawn(accept_tls(listener, acceptor, tx, accept_shutdown, proto));
+    let table = ConnTable::new(limits);
+    let acceptor_task = tokio::spawn(accept_tls(
+        listener,
+        acceptor,
+        tx,
+        accept_shutdown,
+        proto,
+        table,
+    ));
     // Through tap_io, axum knows how to give handlers the peer address.
     let tls = TlsListener { rx, local }.tap_io(|_io| {});
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -219,7 +326,7 @@ async fn wait_shutdown(mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-type TlsConn = (TlsStream<TcpStream>, SocketAddr);
+type TlsConn = (LimitedStream<TlsStream<TcpStream>>, SocketAddr);
 
 async fn accept_tls(
     listener: TcpListener,
@@ -227,7 +334,9 @@ async fn accept_tls(
     tx: mpsc::Sender<TlsConn>,
     mut shutdown: watch::Receiver<bool>,
     proto: &'static str,
+    table: Arc<ConnTable>,
 ) {
+    let idle = table.limits().idle_timeout;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -241,10 +350,16 @@ async fn accept_tls(
                 continue;
             }
         };
+        // The slot is taken before the handshake, so handshakes in progress count too.
+        let Some(slot): Option<ConnSlot> = table.acquire(peer.ip()) else {
+            tracing::warn!(proto, ip = %peer, "too many connections, refused");
+            refuse(stream, b"");
+            continue;
+        };
         let (acceptor, tx) = (acceptor.clone(), tx.clone());
         tokio::spawn(async move {
             if let Some(tls) = tls_handshake(&acceptor, stream, peer, proto).await {
-                let _ = tx.send((tls, peer)).await;
+                let _ = tx.send((LimitedStream::new(tls, slot, idle), peer)).await;
             }
         });
     }
@@ -257,7 +372,7 @@ struct TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = LimitedStream<TlsStream<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -346,7 +461,8 @@ fn spawn_http(
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let router = guarded(router(service(&ctx), false), &ctx);
-    tokio::spawn(serve_plain(listener, router, shutdown))
+    let limits = HttpLimits::from_ctx(&ctx);
+    tokio::spawn(serve_plain_limited(listener, router, shutdown, limits))
 }
 
 fn spawn_https(
@@ -356,9 +472,10 @@ fn spawn_https(
 ) -> JoinHandle<()> {
     let router = guarded(router(service(&ctx), false), &ctx);
     let acceptor = ctx.acceptor();
+    let limits = HttpLimits::from_ctx(&ctx);
     tokio::spawn(async move {
         let Some(acceptor) = acceptor else { return };
-        serve_tls(listener, acceptor, router, shutdown, "https").await;
+        serve_tls_limited(listener, acceptor, router, shutdown, "https", limits).await;
     })
 }
 
@@ -372,8 +489,9 @@ fn spawn_admin(
         &ctx,
     );
     let acceptor = ctx.acceptor();
+    let limits = HttpLimits::from_ctx(&ctx);
     tokio::spawn(async move {
         let Some(acceptor) = acceptor else { return };
-        serve_tls(listener, acceptor, router, shutdown, "admin").await;
+        serve_tls_limited(listener, acceptor, router, shutdown, "admin", limits).await;
     })
 }
