@@ -67,6 +67,14 @@ async fn retention_policy_is_set_shown_and_cleared() {
     assert_eq!(p.purge[0].kind, PolicyKind::System);
     assert_eq!(p.purge[0].id, "sys-1");
 
+    // The administrator's system policy lends its name and lifetime to the folder's.
+    f.prov
+        .modify_global_config(&[zcs_core::AttrEdit::Replace(
+            "zimbraMailPurgeSystemPolicy".into(),
+            vec![r#"[{"id":"sys-1","name":"Yearly","lifetime":"365d","kind":"purge"}]"#.into()],
+        )])
+        .await
+        .expect("global config");
     let get = format!(
         "<GetFolderRequest xmlns=\"urn:zimbraMail\"><folder l=\"{id}\"/></GetFolderRequest>"
     );
@@ -75,6 +83,8 @@ async fn retention_policy_is_set_shown_and_cleared() {
     assert!(r.body.contains("<retentionPolicy"), "{}", r.body);
     assert_eq!(attr(&r.body, "policy", "lifetime").as_deref(), Some("30d"));
     assert!(r.body.contains("id=\"sys-1\""), "{}", r.body);
+    assert!(r.body.contains("name=\"Yearly\""), "{}", r.body);
+    assert!(r.body.contains("lifetime=\"365d\""), "{}", r.body);
     // The whole tree shows it on that folder only.
     let r = call(&f, &alice, "<GetFolderRequest xmlns=\"urn:zimbraMail\"/>").await;
     ok(&r);
@@ -110,6 +120,7 @@ async fn retention_policy_is_set_shown_and_cleared() {
         "{}",
         r.body
     );
+    assert_eq!(attr(&r.body, "policy", "name").as_deref(), Some("Yearly"));
 }
 
 #[tokio::test]

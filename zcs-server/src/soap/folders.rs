@@ -277,7 +277,7 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
         None => extras(ctx, mb, &folders, names, view.is_none()).await?,
     };
     let mut tree = build_tree(root, &by_parent, depth, &extras);
-    super::retention::annotate(mb, &mut tree).await?;
+    super::retention::annotate(ctx, mb, &mut tree).await?;
     if let Some(r) = &remote {
         tree.set(
             "l",

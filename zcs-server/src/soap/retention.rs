@@ -105,6 +105,9 @@ pub(crate) fn retention_element(p: &RetentionPolicy) -> Element {
                 PolicyKind::System => {
                     pe.set("type", "system");
                     pe.set("id", one.id.clone());
+                    if !one.lifetime.is_empty() {
+                        pe.set("lifetime", one.lifetime.clone());
+                    }
                 }
             }
             if !one.name.is_empty() {
@@ -140,10 +143,22 @@ pub(crate) async fn set_policy(
 ///
 /// # Errors
 /// Store faults.
-pub(crate) async fn annotate(mb: &Mailbox, tree: &mut Element) -> ServiceResult<()> {
-    let all = mb.retention_policies().await.map_err(store_fault)?;
+pub(crate) async fn annotate(ctx: &Ctx<'_>, mb: &Mailbox, tree: &mut Element) -> ServiceResult<()> {
+    let mut all = mb.retention_policies().await.map_err(store_fault)?;
     if all.iter().all(|(_, p)| p.is_empty()) {
         return Ok(());
+    }
+    // A system policy shows the name and lifetime the administrator gave it.
+    let system = load_system(ctx).await?;
+    for (_, p) in all.iter_mut() {
+        for one in p.keep.iter_mut().chain(p.purge.iter_mut()) {
+            if one.kind == PolicyKind::System
+                && let Some(s) = system.iter().find(|s| s.id == one.id)
+            {
+                one.name = s.name.clone();
+                one.lifetime = s.lifetime.clone();
+            }
+        }
     }
     fn walk(el: &mut Element, all: &[(ItemId, RetentionPolicy)]) {
         if el.name == "folder"
@@ -170,15 +185,20 @@ struct SystemPolicy {
     kind: String,
 }
 
-/// GetSystemRetentionPolicyRequest (urn:zimbraMail): the administrator's named
-/// policies, any user may read them to pick one for a folder.
-async fn system_policies(ctx: &Ctx<'_>) -> ServiceResult<Element> {
+/// The system policies from the global config (none when unset or unreadable).
+async fn load_system(ctx: &Ctx<'_>) -> ServiceResult<Vec<SystemPolicy>> {
     let global = ctx.svc.prov.global_config().await?;
-    let all: Vec<SystemPolicy> = global
+    Ok(global
         .attrs
         .get(SYSTEM_ATTR)
         .and_then(|v| serde_json::from_str(v).ok())
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// GetSystemRetentionPolicyRequest (urn:zimbraMail): the administrator's named
+/// policies, any user may read them to pick one for a folder.
+async fn system_policies(ctx: &Ctx<'_>) -> ServiceResult<Element> {
+    let all = load_system(ctx).await?;
     let mut resp = response("GetSystemRetentionPolicyResponse", NS_MAIL);
     let rp = resp.add_new("retentionPolicy");
     for kind in ["keep", "purge"] {
