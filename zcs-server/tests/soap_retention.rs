@@ -203,3 +203,53 @@ async fn deleted_contacts_are_listed_recovered_and_purged_from_the_dumpster() {
     ok(&r);
     assert!(!r.body.contains("<cn "), "{}", r.body);
 }
+
+#[tokio::test]
+async fn deleted_messages_are_listed_and_recovered_into_a_folder() {
+    let f = fixture().await;
+    let alice = login(&f, ALICE).await;
+    let mb = mailbox(&f, ALICE).await.with_settings(MailboxSettings {
+        dumpster_enabled: true,
+        ..MailboxSettings::default()
+    });
+    let raw = b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: gone\r\n\r\nhi\r\n";
+    let m = mb
+        .append(
+            ItemId(2),
+            raw,
+            zcs_core::Flags::default(),
+            1_700_000_000_000,
+        )
+        .await
+        .expect("append");
+    mb.delete_items(&[m.id]).await.expect("delete");
+    let r = call(
+        &f,
+        &alice,
+        "<SearchRequest xmlns=\"urn:zimbraMail\" inDumpster=\"1\" types=\"message\">\
+         <query>*</query></SearchRequest>",
+    )
+    .await;
+    ok(&r);
+    assert_eq!(
+        attr(&r.body, "m", "id"),
+        Some(m.id.0.to_string()),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<su>gone</su>"), "{}", r.body);
+    let r = call(
+        &f,
+        &alice,
+        &format!(
+            "<ItemActionRequest xmlns=\"urn:zimbraMail\"><action op=\"recover\" id=\"{}\" \
+             l=\"5\"/></ItemActionRequest>",
+            m.id.0
+        ),
+    )
+    .await;
+    ok(&r);
+    let back = mb.message(m.id).await.expect("recovered");
+    assert_eq!(back.folder, ItemId(5));
+    assert!(mb.dumpster_items().await.expect("dumpster").is_empty());
+}
