@@ -364,7 +364,9 @@ impl<'a> Ctx<'a> {
             .mailbox(account.id)
             .await
             .map_err(store_fault)?;
-        Ok(mb.with_quota(quota))
+        Ok(mb
+            .with_quota(quota)
+            .with_settings(mailbox_settings(&effective)))
     }
 
     /// Records the mailbox's change number for the response context.
@@ -372,6 +374,32 @@ impl<'a> Ctx<'a> {
         if let Ok(cn) = mb.change_number().await {
             self.change = Some(cn.0);
         }
+    }
+}
+
+/// The account settings a mailbox handle applies, from the effective attributes:
+/// threading, the dumpster, the contact and document revision limits.
+fn mailbox_settings(effective: &zcs_core::Attrs) -> zcs_store::MailboxSettings {
+    let defaults = zcs_store::MailboxSettings::default();
+    let number = |name: &str, default: u32| {
+        effective
+            .get(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    zcs_store::MailboxSettings {
+        threading: effective
+            .get("zimbraMailThreadingAlgorithm")
+            .and_then(zcs_store::ThreadingAlgorithm::parse)
+            .unwrap_or(defaults.threading),
+        dumpster_enabled: effective
+            .get("zimbraDumpsterEnabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+        contact_max_entries: number("zimbraContactMaxNumEntries", defaults.contact_max_entries),
+        notebook_max_revisions: number(
+            "zimbraNotebookMaxRevisions",
+            defaults.notebook_max_revisions,
+        ),
     }
 }
 
