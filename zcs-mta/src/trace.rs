@@ -1,5 +1,8 @@
 //! The `Received` trace header we put in front of every message (RFC 5321 §4.4) and the
-//! message ids it carries. The exact layout is documented on `InboundMessage`.
+//! message ids it carries. The exact layout is documented on `InboundMessage`. Also the
+//! `Date` and `Message-ID` fields added to mail from authenticated clients
+//! that lacks them ([`missing_origin_fields`]), as Postfix does for
+//! `local_header_rewrite_clients`.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +61,62 @@ pub(crate) fn rfc5322_now() -> String {
         .to_string()
 }
 
+/// Whether `line` (without its line end) starts a header field: a field name of
+/// printable ASCII other than `:`, then `:` (RFC 5322 §2.2). Whitespace before the colon
+/// is tolerated, as in the obsolete syntax (§4.5).
+fn field_name(line: &[u8]) -> Option<&[u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let name = line[..colon].trim_ascii_end();
+    let printable = |b: &u8| (33..=126).contains(b) && *b != b':';
+    (!name.is_empty() && name.iter().all(printable)).then_some(name)
+}
+
+/// The `Date` and `Message-ID` fields `content` (the client's message, header section
+/// first) lacks, CRLF-terminated, to put in front of it: RFC 5322 §3.6 requires an
+/// origination date and §3.6.4 asks for a message identifier. `date` is an RFC 5322
+/// date-time; the identifier is `<timestamp.id@hostname>`, unique because `id` is. When
+/// the content does not start with a header field or an empty line (a message without
+/// header section), the result ends with an empty line so the content stays body.
+/// Empty when both fields are present.
+pub(crate) fn missing_origin_fields(
+    content: &[u8],
+    id: &str,
+    hostname: &str,
+    date: &str,
+) -> Vec<u8> {
+    let (mut has_date, mut has_id) = (false, false);
+    let mut starts_with_header = false;
+    for (n, raw) in content.split(|&b| b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() {
+            starts_with_header |= n == 0;
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue; // RFC 5322 §2.2.3 folded continuation
+        }
+        let Some(name) = field_name(line) else { break };
+        starts_with_header |= n == 0;
+        has_date |= name.eq_ignore_ascii_case(b"Date");
+        has_id |= name.eq_ignore_ascii_case(b"Message-ID");
+    }
+    let mut out = String::new();
+    if !has_date {
+        out.push_str(&format!("Date: {date}\r\n"));
+    }
+    if !has_id {
+        let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+        out.push_str(&format!(
+            "Message-ID: <{stamp}.{id}@{}>\r\n",
+            header_safe(hostname)
+        ));
+    }
+    if !out.is_empty() && !starts_with_header {
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +149,40 @@ mod tests {
         assert_ne!(new_message_id(), new_message_id());
         let d = rfc5322_now();
         assert!(chrono::DateTime::parse_from_rfc2822(&d).is_ok(), "{d}");
+    }
+
+    const DATE: &str = "Tue, 3 Mar 2026 09:04:05 +0000";
+
+    #[test]
+    fn origin_fields_only_when_missing() {
+        let full = b"From: a@b.c\r\nDATE : x\r\nmessage-id: <1@x>\r\n\r\nbody\r\n";
+        assert!(missing_origin_fields(full, "ID1", "mx.example", DATE).is_empty());
+        let out = missing_origin_fields(b"From: a@b.c\r\n\r\nDate: body\r\n", "ID1", "mx", DATE);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("Date: Tue, 3 Mar 2026 09:04:05 +0000\r\nMessage-ID: <"));
+        assert!(out.ends_with(".ID1@mx>\r\n"), "{out}");
+        // A folded field whose continuation says "Date:" is not a Date field.
+        let folded = b"Subject: x\r\n Date: y\r\nMessage-ID: <1@x>\r\n\r\n";
+        let out = missing_origin_fields(folded, "I", "mx", DATE);
+        assert_eq!(out, format!("Date: {DATE}\r\n").into_bytes());
+    }
+
+    #[test]
+    fn origin_fields_keep_a_headerless_body_a_body() {
+        let out = missing_origin_fields(b"just text\r\n", "I", "mx", DATE);
+        assert!(out.ends_with(b">\r\n\r\n"));
+        let out = missing_origin_fields(b"\r\nbody\r\n", "I", "mx", DATE);
+        assert!(out.ends_with(b">\r\n") && !out.ends_with(b"\r\n\r\n"));
+        let out = missing_origin_fields(b"", "I", "mx", DATE);
+        assert!(out.ends_with(b">\r\n") && !out.ends_with(b"\r\n\r\n"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn origin_fields_never_panic(content: Vec<u8>) {
+            let out = missing_origin_fields(&content, "I", "mx", DATE);
+            proptest::prop_assert!(out.is_empty() || out.starts_with(b"Date: ")
+                || out.starts_with(b"Message-ID: "));
+        }
     }
 }

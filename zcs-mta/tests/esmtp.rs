@@ -77,7 +77,14 @@ async fn starttls_auth_and_submission() {
 
     let got = server.recorder.messages();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].content(), b"Subject: hi\r\n\r\nover TLS\r\n");
+    // Authenticated mail without them gets Date and Message-ID (RFC 5322 §3.6).
+    let content = String::from_utf8_lossy(got[0].content()).into_owned();
+    assert!(content.starts_with("Date: "), "{content}");
+    assert!(content.contains("\r\nMessage-ID: <"), "{content}");
+    assert!(
+        content.ends_with(">\r\nSubject: hi\r\n\r\nover TLS\r\n"),
+        "{content}"
+    );
 }
 
 #[tokio::test]

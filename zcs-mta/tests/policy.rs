@@ -200,3 +200,35 @@ async fn garbage_and_slow_clients_do_not_stall_the_listener() {
     assert_reply(&c.cmd("EHLO c.example").await, "250");
     drop(idle);
 }
+
+/// The client content of a message as the sink got it (after our trace prefix).
+fn content(sink: &Sink, n: usize) -> String {
+    let got = sink.all();
+    let m = &got[n].0;
+    String::from_utf8_lossy(&m.data[m.trace_len..]).into_owned()
+}
+
+#[tokio::test]
+async fn trusted_unauthenticated_mail_is_left_as_sent() {
+    // Date and Message-ID are added for authenticated clients only (tests/esmtp.rs).
+    let sink = Arc::new(Sink::default());
+    let server = start(relay_config("127.0.0.0/8", &sink)).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO c.example").await;
+    c.cmd("MAIL FROM:<a@x.test>").await;
+    c.cmd("RCPT TO:<b@x.test>").await;
+    assert_reply(&c.data("Subject: bare\r\n\r\nx\r\n").await, "250");
+    assert_eq!(content(&sink, 0), "Subject: bare\r\n\r\nx\r\n");
+}
+
+#[tokio::test]
+async fn strangers_mail_is_left_as_sent() {
+    let sink = Arc::new(Sink::default());
+    let server = start(relay_config("10.0.0.0/8", &sink)).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO c.example").await;
+    c.cmd("MAIL FROM:<a@elsewhere.test>").await;
+    c.cmd("RCPT TO:<b@x.test>").await;
+    assert_reply(&c.data("Subject: bare\r\n\r\nx\r\n").await, "250");
+    assert_eq!(content(&sink, 0), "Subject: bare\r\n\r\nx\r\n");
+}

@@ -15,6 +15,7 @@ use crate::milter::{MessageEdit, MilterContext, MilterOutcome, run_milters};
 use crate::outcome::{lmtp_data_replies, smtp_data_reply};
 use crate::reply::{Reply, Status};
 use crate::scan::{FilterContext, FilterVerdict, ScanReport, run_filters};
+use crate::trace::{missing_origin_fields, rfc5322_now};
 
 /// After the milters: go on (holding the message for this reason, if any), or done.
 enum MilterStep {
@@ -46,6 +47,16 @@ impl Session {
             }
             Content::Complete { data, prefix_len } => (data, prefix_len),
         };
+        // RFC 5322 §3.6: authenticated mail gets the Date and Message-ID it lacks, as
+        // Postfix's cleanup does for `local_header_rewrite_clients`; mail from strangers
+        // is left as sent.
+        // LIMITATION: Postfix also rewrites mail from mynetworks; zcs does not, since
+        // loopback is trusted by default and local tools expect their bytes kept.
+        if self.cfg.protocol == Protocol::Smtp && self.authed.is_some() {
+            let date = rfc5322_now();
+            let added = missing_origin_fields(&data[trace_len..], &id, &self.cfg.hostname, &date);
+            data.splice(trace_len..trace_len, added);
+        }
 
         let helo = self
             .helo
