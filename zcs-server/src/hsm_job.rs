@@ -1,9 +1,9 @@
-//! HSM sessions as the server and `zmhsm` run them: the policy and batch size from the
-//! directory (this server's `zimbraHsmPolicy` and `zimbraHsmBatchSize`, else the global
-//! config's, else Zimbra's defaults), the store paths and metadata URL from the local
-//! config ([`store_config`], which the store tools share), and one session over the
-//! current secondary volume, reading items from whichever engine holds the metadata. The server runs a session on the
-//! `zcs_hsm_schedule` cron time (see `jobs`); an operator runs one with `zmhsm -t`.
+//! HSM sessions as the server and `zmhsm` run them: the policy and batch size from the directory
+//! (this server's `zimbraHsmPolicy` and `zimbraHsmBatchSize`, else the global config's, else
+//! Zimbra's defaults), the store paths and metadata URL from the local config ([`store_config`],
+//! which the store tools share), and one session over the current secondary volume, reading items
+//! from whichever engine holds the metadata. The server runs a session on the `zcs_hsm_schedule`
+//! cron time (see `jobs`); an operator runs one with `zmhsm -t`.
 
 use std::ops::Deref;
 use std::path::PathBuf;

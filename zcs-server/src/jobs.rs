@@ -1,8 +1,8 @@
-//! The scheduled jobs Zimbra keeps in the `zimbra` user's crontab and in mailboxd's
-//! timers, run by the server itself: mailbox purge every
-//! `zimbraMailPurgeSleepInterval`, and on crontab times the status and queue log lines,
-//! the disk-usage alerts, log pruning, the orphan-blob sweep, the certificate expiry
-//! warning, spam training and DMARC aggregate reports. A job still running when its next time comes is skipped that time.
+//! The scheduled jobs Zimbra keeps in the `zimbra` user's crontab and in mailboxd's timers, run by
+//! the server itself: mailbox purge every `zimbraMailPurgeSleepInterval`, and on crontab times the
+//! status and queue log lines, the disk-usage alerts, log pruning, the orphan-blob sweep, the
+//! certificate expiry warning, spam training and DMARC aggregate reports. A job still running when
+//! its next time comes is skipped that time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,9 +1,9 @@
-//! Global address list requests of the account service: SearchGal and AutoCompleteGal
-//! over the directory's GAL search, and SyncGal (`sync` below) over its full GAL listing (`Provisioning::search_gal`, which applies
-//! `zimbraGalMode`, `zimbraGalMaxResults` and hides `zimbraHideInGal` entries), each hit
-//! a `cn` contact built with the domain's `zimbraGalLdapAttrMap`. The caller's COS
-//! switches `zimbraFeatureGalEnabled` and `zimbraFeatureGalAutoCompleteEnabled` gate them
-//! (and `zimbraFeatureGalSyncEnabled` SyncGal).
+//! Global address list requests of the account service: SearchGal and AutoCompleteGal over the
+//! directory's GAL search, and SyncGal (`sync` below) over its full GAL listing
+//! (`Provisioning::search_gal`, which applies `zimbraGalMode`, `zimbraGalMaxResults` and hides
+//! `zimbraHideInGal` entries), each hit a `cn` contact built with the domain's
+//! `zimbraGalLdapAttrMap`. The caller's COS switches `zimbraFeatureGalEnabled` and
+//! `zimbraFeatureGalAutoCompleteEnabled` gate them (and `zimbraFeatureGalSyncEnabled` SyncGal).
 
 use zcs_core::{ServiceError, ServiceResult};
 use zcs_directory::provisioning::gal::{GalRequest, GalType, attr_map, contact_attrs};

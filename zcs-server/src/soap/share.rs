@@ -1,9 +1,9 @@
-//! Sharing: folder grants (FolderAction `grant`/`!grant`, the `acl` of GetFolder),
-//! mountpoints (CreateMountpoint, `link` in GetFolder), GetEffectiveFolderPerms,
-//! GetShareInfo (in `info`), and the one door through which a request reaches another
-//! account's mailbox: [`remote_folder`]. Every access to another mailbox is authorized by the owner's
-//! grants on the folder concerned; without one the answer is `service.PERM_DENIED`,
-//! whether or not the folder exists, so nothing is learnt by guessing ids.
+//! Sharing: folder grants (FolderAction `grant`/`!grant`, the `acl` of GetFolder), mountpoints
+//! (CreateMountpoint, `link` in GetFolder), GetEffectiveFolderPerms, GetShareInfo (in `info`), and
+//! the one door through which a request reaches another account's mailbox: [`remote_folder`]. Every
+//! access to another mailbox is authorized by the owner's grants on the folder concerned; without
+//! one the answer is `service.PERM_DENIED`, whether or not the folder exists, so nothing is learnt
+//! by guessing ids.
 
 use zcs_core::{Entry, FaultCode, ItemId, ServiceError, ServiceResult, ZimbraId};
 use zcs_store::{Accessor, Grant, GranteeType, Mailbox, Mountpoint, Rights, StoreError};
