@@ -107,8 +107,14 @@ pub async fn call_running_server(
     Ok(Some(body[resp.as_str()].clone()))
 }
 
-/// POSTs `body` to `/service/admin/soap` at `addr` over TLS; returns the reply body.
-async fn post(home: &Home, addr: SocketAddr, tok: &str, body: &str) -> Result<String, String> {
+/// POSTs `body` (JSON) to `/service/admin/soap` at `addr` over TLS with the admin token
+/// `tok` as cookie, trusting exactly the certificate this home's server presents;
+/// returns the reply body (dechunked). Shared by the tools that talk to the running
+/// server (`zmprov fc`, `zmrestore`, `zmmboxsearch`).
+///
+/// # Errors
+/// The certificate cannot be read, the connection or TLS fails, or no reply came.
+pub async fn post(home: &Home, addr: SocketAddr, tok: &str, body: &str) -> Result<String, String> {
     let (cert_path, _) = crate::tls::CertPaths::new(home.root()).active();
     let pinned = CertificateDer::pem_file_iter(&cert_path)
         .map_err(|e| format!("read {}: {e}", cert_path.display()))?

@@ -9,14 +9,7 @@
 //! takes the home lock and restores offline, as `zmrestoreoffline` does.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zcs_backup::commands::{self, RestoreArgs};
 use zcs_backup::{BackupPaths, RestoreOptions};
 use zcs_core::EntryKind;
@@ -129,7 +122,7 @@ async fn send_restore(
         "Body": { "RestoreRequest": { "_jsns": "urn:zimbraAdmin", "restore": restore } }
     })
     .to_string();
-    let reply = post(home, addr, tok, &body).await?;
+    let reply = zcs_server::admin_client::post(home, addr, tok, &body).await?;
     let json: serde_json::Value =
         serde_json::from_str(&reply).map_err(|e| format!("bad reply from the server: {e}"))?;
     let body = &json["Body"];
@@ -159,136 +152,4 @@ async fn send_restore(
         resp["redoFailed"].as_str().unwrap_or("0")
     ));
     if failed { Err(out) } else { Ok(out) }
-}
-
-/// POSTs `body` to `/service/admin/soap` at `addr` over TLS; returns the reply body.
-async fn post(
-    home: &Home,
-    addr: std::net::SocketAddr,
-    tok: &str,
-    body: &str,
-) -> Result<String, String> {
-    let (cert_path, _) = zcs_server::tls::CertPaths::new(home.root()).active();
-    let pinned = CertificateDer::pem_file_iter(&cert_path)
-        .map_err(|e| format!("read {}: {e}", cert_path.display()))?
-        .next()
-        .ok_or_else(|| format!("no certificate in {}", cert_path.display()))?
-        .map_err(|e| format!("read {}: {e}", cert_path.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(Pinned {
-        cert: pinned.into_owned(),
-        algs: provider.signature_verification_algorithms,
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect to the admin port {addr}: {e}"))?;
-    let name = ServerName::IpAddress(addr.ip().into());
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS to the admin port {addr}: {e}"))?;
-    let head = format!(
-        "POST /service/admin/soap HTTP/1.1\r\nHost: {addr}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\
-         Cookie: ZM_ADMIN_AUTH_TOKEN={tok}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    tls.write_all(head.as_bytes())
-        .await
-        .and(tls.write_all(body.as_bytes()).await)
-        .and(tls.flush().await)
-        .map_err(|e| format!("send the request: {e}"))?;
-    let mut raw = Vec::new();
-    // A server closing without close_notify still sent the whole reply.
-    if let Err(e) = tls.read_to_end(&mut raw).await
-        && raw.is_empty()
-    {
-        return Err(format!("read the reply: {e}"));
-    }
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or("the server closed the connection before replying")?;
-    if head
-        .lines()
-        .next()
-        .is_some_and(|l| l.to_ascii_lowercase().contains("transfer-encoding"))
-        || head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-    {
-        return Ok(dechunk(rest));
-    }
-    Ok(rest.to_string())
-}
-
-/// The body of a chunked HTTP/1.1 reply (RFC 9112 §7.1).
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-/// Accepts exactly the certificate this home's server presents (loopback to our own
-/// server: no name to check against a public CA), still checking handshake signatures.
-#[derive(Debug)]
-struct Pinned {
-    cert: CertificateDer<'static>,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.cert.as_ref() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
-                "the admin port presents another certificate than this home's".into(),
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.algs.supported_schemes()
-    }
 }
