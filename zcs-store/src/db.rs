@@ -244,8 +244,20 @@ impl Db {
             }
             _ => Db::open_url(url).await?,
         };
-        crate::schema::ensure(&db).await?;
-        Ok(db)
+        // Beside a running server, SQLite answers "database is locked" at once (no busy
+        // wait) when the schema check's read snapshot must turn into a write after the
+        // server committed; the check is idempotent, so it is simply tried again.
+        let mut tries = 0u64;
+        loop {
+            match crate::schema::ensure(&db).await {
+                Ok(()) => return Ok(db),
+                Err(e) if tries < 20 && e.to_string().contains("database is locked") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn connect(backend: Backend, opts: AnyConnectOptions) -> Result<Db, StoreError> {
