@@ -113,6 +113,7 @@ mod documents;
 mod dumpster;
 mod dumpster_items;
 mod error;
+mod flag_list;
 mod folder_view;
 pub mod hsm;
 mod item_types;
@@ -140,6 +141,7 @@ pub use blob::digest_of as blob_digest;
 pub use blob::{BlobStore, FileBlobStore};
 pub use dumpster_items::DumpsterEntry;
 pub use error::StoreError;
+pub use flag_list::FlagEntry;
 pub use item_types::{
     CalInstance, CalItem, Contact, ContactCard, ContactMember, Conversation, Document,
     DumpsterItem, MailboxSettings, MemberKind, Mountpoint, PurgePolicy, PurgeReport, QuotaWarning,

@@ -49,7 +49,7 @@ pub(crate) fn message_from_row(row: &AnyRow) -> Result<MessageMeta, StoreError> 
 /// Zimbra's `tag_names` encoding: names separated by NUL, with a leading and trailing
 /// NUL (DbTag.serializeTags); empty for no tags. U+0001 separates on PostgreSQL
 /// (see `apply_tags::join_tags`).
-fn split_tags(s: &str) -> Vec<String> {
+pub(crate) fn split_tags(s: &str) -> Vec<String> {
     s.split(['\0', '\u{1}'])
         .filter(|t| !t.is_empty())
         .map(str::to_string)

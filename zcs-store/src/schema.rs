@@ -90,7 +90,9 @@ const SCHEMA: &[&str] = &[
         indexed INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (mailbox_id, id)
     )",
-    "CREATE INDEX IF NOT EXISTS mail_item_folder ON mail_item (mailbox_id, folder_id, imap_id)",
+    // Covers flag listings (`crate::flag_list`) as well as folder listings by UID.
+    "CREATE INDEX IF NOT EXISTS mail_item_flags
+        ON mail_item (mailbox_id, folder_id, imap_id, id, flags, mod_metadata)",
     "CREATE INDEX IF NOT EXISTS mail_item_blob ON mail_item (blob_digest)",
     "CREATE INDEX IF NOT EXISTS mail_item_unindexed ON mail_item (mailbox_id, id)
         WHERE indexed = 0",
@@ -430,6 +432,21 @@ async fn add_missing_columns(conn: &mut DbConn) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Indexes earlier versions created that a wider one now covers: `mail_item_folder`
+/// (`mailbox_id, folder_id, imap_id`) is a prefix of `mail_item_flags`. Dropping it
+/// spares every insert one index update.
+async fn drop_replaced_indexes(conn: &mut DbConn) -> Result<(), StoreError> {
+    let stmt = match conn.backend() {
+        Backend::MySql => "DROP INDEX IF EXISTS mail_item_folder ON mail_item",
+        _ => "DROP INDEX IF EXISTS mail_item_folder",
+    };
+    sqlx::query(stmt)
+        .execute(&mut *conn)
+        .await
+        .db("drop replaced index")?;
+    Ok(())
+}
+
 /// Brings a version 1 SQLite database (no tags) to version 2. The servers never held
 /// version 1.
 async fn migrate_v1(conn: &mut DbConn) -> Result<(), StoreError> {
@@ -483,6 +500,7 @@ pub(crate) async fn ensure(db: &Db) -> Result<(), StoreError> {
         migrate_v1(&mut tx).await?;
     }
     add_missing_columns(&mut tx).await?;
+    drop_replaced_indexes(&mut tx).await?;
     for stmt in ITEM_SCHEMA {
         run_ddl(&mut tx, stmt, "create item schema").await?;
     }
