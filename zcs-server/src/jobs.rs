@@ -1,8 +1,9 @@
-//! The scheduled jobs Zimbra keeps in the `zimbra` user's crontab and in mailboxd's timers, run by
-//! the server itself: mailbox purge every `zimbraMailPurgeSleepInterval`, and on crontab times the
-//! status and queue log lines, the disk-usage alerts, log pruning, the orphan-blob sweep, the
-//! certificate expiry warning, spam training and DMARC aggregate reports. A job still running when
-//! its next time comes is skipped that time.
+//! The scheduler of the jobs Zimbra keeps in the `zimbra` user's crontab and in mailboxd's
+//! timers, run by the server itself: the mailbox purge timer (`purge_job`), and on crontab times
+//! the status and queue log lines, the disk-usage alerts and log pruning (`disklog`), the
+//! orphan-blob sweep, the certificate expiry warning, spam training, HSM (`hsm_job`) and DMARC
+//! aggregate reports. A job still running when its next time comes is skipped that time; a
+//! nightly run missed while the server was down is caught up at the next start.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +12,6 @@ use std::time::Duration;
 
 use chrono::Timelike;
 use tokio::sync::watch;
-use zcs_core::attrs::value::parse_duration_ms;
-use zcs_store::PurgePolicy;
 
 use crate::cron::CronSpec;
 use crate::frontends::Context;
@@ -163,25 +162,6 @@ pub fn missed_run<Tz: chrono::TimeZone>(
         None => false,
     }
 }
-
-/// The lifetimes (ms) of the system retention policies an administrator defined
-/// (`zimbraMailPurgeSystemPolicy`, a JSON list of `{id, lifetime, ...}` written by the
-/// admin SystemRetentionPolicy requests), by policy id; unreadable entries are skipped.
-pub fn system_policy_lifetimes(value: Option<&str>) -> std::collections::HashMap<String, i64> {
-    let Some(list) = value.and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()) else {
-        return Default::default();
-    };
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            let id = p.get("id")?.as_str()?.to_string();
-            let ms = parse_duration_ms(p.get("lifetime")?.as_str()?).ok()?;
-            Some((id, i64::try_from(ms).ok()?))
-        })
-        .collect()
-}
-
 /// Runs the purge timer and the crontab until shutdown.
 pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
     // One "still running" flag per job, shared by the crontab and by requests, so a job
@@ -191,7 +171,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: watch::Receiver<bool>) {
         .map(|(name, ..)| (name, Arc::new(AtomicBool::new(false))))
         .collect();
     let running = Arc::new(running);
-    let purge = tokio::spawn(purge_loop(ctx.clone(), shutdown.clone()));
+    let purge = tokio::spawn(crate::purge_job::purge_loop(ctx.clone(), shutdown.clone()));
     let requests = tokio::spawn(request_loop(ctx.clone(), running.clone(), shutdown.clone()));
     crontab_loop(ctx, running, shutdown).await;
     let _ = purge.await;
@@ -395,7 +375,7 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
             tracing::info!(target: "zimbra.zmqueuelog", requests, kbytes, "queue");
         }
         JobKind::DiskCheck => {
-            for alert in disk_alerts(ctx) {
+            for alert in crate::disklog::disk_alerts(ctx) {
                 tracing::warn!(target: "zimbra.zmdisklog", "{alert}");
             }
         }
@@ -406,7 +386,8 @@ pub async fn run_job(ctx: &Context, kind: JobKind) {
                 .get("zcs_log_retention_days")
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(crate::logging::DEFAULT_RETENTION_DAYS);
-            let removed = prune_logs(&ctx.home.log(), days, std::time::SystemTime::now());
+            let removed =
+                crate::disklog::prune_logs(&ctx.home.log(), days, std::time::SystemTime::now());
             tracing::info!(removed, days, "old logs pruned");
         }
         JobKind::SweepBlobs => match ctx.subs.store.sweep_orphan_blobs().await {
@@ -515,204 +496,6 @@ fn status_log(ctx: &Context) {
     }
 }
 
-/// Usage of the file system holding `path`, in percent, with its device name when the
-/// mount table says.
-pub fn disk_usage(path: &Path) -> Option<u8> {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid NUL-terminated path and `st` has room for the result.
-    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: statvfs succeeded and filled `st`.
-    let st = unsafe { st.assume_init() };
-    let total = st.f_blocks as u128 * st.f_frsize as u128;
-    let avail = st.f_bavail as u128 * st.f_frsize as u128;
-    let free = st.f_bfree as u128 * st.f_frsize as u128;
-    if total == 0 {
-        return None;
-    }
-    // As df computes it: used / (used + available to users).
-    let used = total.saturating_sub(free);
-    let denom = used + avail;
-    (denom > 0).then(|| ((used * 100).div_ceil(denom)).min(100) as u8)
-}
-
-/// The alert lines for every volume of the home over `zmdisklog_warn_threshold` (85)
-/// or `zmdisklog_critical_threshold` (95), in Zimbra's words.
-pub fn disk_alerts(ctx: &Context) -> Vec<String> {
-    let get = |k: &str, d: u8| ctx.subs.lc.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
-    let warn = get("zmdisklog_warn_threshold", 85);
-    let crit = get("zmdisklog_critical_threshold", 95);
-    let path = |k: &str| ctx.subs.lc.get(k).map(PathBuf::from);
-    let mut volumes: Vec<PathBuf> = vec![ctx.home.root().to_path_buf()];
-    volumes.extend(
-        [
-            "zcs_store_volume",
-            "zcs_index_volume",
-            "zcs_redolog_directory",
-        ]
-        .iter()
-        .filter_map(|k| path(k)),
-    );
-    alerts_for(&ctx.subs.hostname, &volumes, warn, crit, disk_usage)
-}
-
-/// [`disk_alerts`] over given volumes and a usage probe.
-pub fn alerts_for(
-    host: &str,
-    volumes: &[PathBuf],
-    warn: u8,
-    crit: u8,
-    usage: impl Fn(&Path) -> Option<u8>,
-) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for v in volumes {
-        let Some(pct) = usage(v) else { continue };
-        if !seen.insert(pct.to_string() + &v.display().to_string()) {
-            continue;
-        }
-        let level = if pct >= crit {
-            "critical"
-        } else if pct >= warn {
-            "warning"
-        } else {
-            continue;
-        };
-        out.push(format!(
-            "Disk {level}: {host} {} on device {} at {pct}%",
-            v.display(),
-            v.display()
-        ));
-    }
-    out
-}
-
-/// Removes rolled-over logs (`*.log.*`, `*.out.*`) in `dir` older than `days`; returns
-/// how many.
-pub fn prune_logs(dir: &Path, days: u32, now: std::time::SystemTime) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let limit = Duration::from_secs(u64::from(days) * 86_400);
-    let mut removed = 0;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !(name.contains(".log.") || name.contains(".out.")) {
-            continue;
-        }
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age > limit);
-        if old && e.metadata().is_ok_and(|m| m.is_file()) && std::fs::remove_file(e.path()).is_ok()
-        {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-fn duration_attr(attrs: &zcs_core::Attrs, name: &str, default: &str) -> i64 {
-    let text = attrs.get(name).unwrap_or(default);
-    parse_duration_ms(text)
-        .ok()
-        .and_then(|v| i64::try_from(v).ok())
-        .unwrap_or(0)
-}
-
-fn flag(attrs: &zcs_core::Attrs, name: &str, default: bool) -> bool {
-    attrs
-        .get(name)
-        .map(|v| v.eq_ignore_ascii_case("TRUE"))
-        .unwrap_or(default)
-}
-
-/// The purge policy of an account from its effective attributes (COS and global
-/// config applied).
-pub fn purge_policy(attrs: &zcs_core::Attrs) -> PurgePolicy {
-    PurgePolicy {
-        message_lifetime_ms: duration_attr(attrs, "zimbraMailMessageLifetime", "0"),
-        trash_lifetime_ms: duration_attr(attrs, "zimbraMailTrashLifetime", "30d"),
-        spam_lifetime_ms: duration_attr(attrs, "zimbraMailSpamLifetime", "30d"),
-        dumpster_lifetime_ms: duration_attr(attrs, "zimbraMailDumpsterLifetime", "30d"),
-        dumpster_enabled: flag(attrs, "zimbraDumpsterEnabled", false),
-        dumpster_purge_enabled: flag(attrs, "zimbraDumpsterPurgeEnabled", true),
-    }
-}
-
-/// Mailboxes purged per tick: Zimbra purges one mailbox at a time, round robin.
-const PURGE_BATCH: usize = 20;
-
-async fn purge_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    let interval = ctx
-        .server_attr("zimbraMailPurgeSleepInterval")
-        .and_then(|v| parse_duration_ms(&v).ok())
-        .unwrap_or(60_000);
-    if interval == 0 {
-        tracing::info!("mailbox purge off (zimbraMailPurgeSleepInterval is 0)");
-        return;
-    }
-    let mut next = 0usize;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(interval)) => {}
-            _ = shutdown.changed() => {}
-        }
-        if *shutdown.borrow() {
-            return;
-        }
-        next = purge_some(&ctx, next, PURGE_BATCH).await;
-    }
-}
-
-/// Purges up to `batch` mailboxes starting at position `start` of the account list;
-/// returns where the next round starts.
-pub async fn purge_some(ctx: &Context, start: usize, batch: usize) -> usize {
-    let accounts = match ctx.subs.prov.all_accounts(None).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(error = %e, "purge: accounts not listed");
-            return start;
-        }
-    };
-    if accounts.is_empty() {
-        return 0;
-    }
-    let now = chrono::Utc::now().timestamp_millis();
-    let system = match ctx.subs.prov.global_config().await {
-        Ok(global) => system_policy_lifetimes(global.attrs.get("zimbraMailPurgeSystemPolicy")),
-        Err(_) => Default::default(),
-    };
-    let mut at = start % accounts.len();
-    for _ in 0..batch.min(accounts.len()) {
-        let account = &accounts[at];
-        at = (at + 1) % accounts.len();
-        let Ok(Some(mailbox)) = ctx.subs.store.find_mailbox(account.id).await else {
-            continue;
-        };
-        let attrs = match ctx.subs.prov.effective_account_attrs(account).await {
-            Ok(a) => a,
-            Err(_) => continue,
-        };
-        match mailbox
-            .purge_with(now, purge_policy(&attrs), system.clone())
-            .await
-        {
-            Ok(r) if !r.messages.is_empty() || !r.dumpster_purged.is_empty() => {
-                tracing::info!(name = %account.name, messages = r.messages.len(),
-                    dumpster = r.dumpster_purged.len(), "purged");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(name = %account.name, error = %e, "purge failed"),
-        }
-    }
-    at
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,69 +560,5 @@ mod tests {
         let state = read_state(&path);
         assert_eq!(state.get("prune logs"), Some(&300));
         assert_eq!(state.get("zmstatuslog"), Some(&200));
-    }
-
-    #[test]
-    fn alerts_follow_thresholds() {
-        let vols = vec![
-            PathBuf::from("/a"),
-            PathBuf::from("/b"),
-            PathBuf::from("/c"),
-        ];
-        let usage = |p: &Path| match p.to_str() {
-            Some("/a") => Some(50),
-            Some("/b") => Some(90),
-            _ => Some(97),
-        };
-        let alerts = alerts_for("mail.test", &vols, 85, 95, usage);
-        assert_eq!(alerts.len(), 2);
-        assert!(
-            alerts[0].starts_with("Disk warning: mail.test /b"),
-            "{alerts:?}"
-        );
-        assert!(alerts[1].starts_with("Disk critical: mail.test /c") && alerts[1].ends_with("97%"));
-        assert!(disk_usage(Path::new("/")).is_some_and(|p| p <= 100));
-    }
-
-    #[test]
-    fn prune_removes_only_old_rolled_logs() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for name in [
-            "mailbox.log",
-            "mailbox.log.2026-01-01",
-            "zcs.out.202601010000",
-            "keep.txt",
-        ] {
-            std::fs::write(dir.path().join(name), "x").expect("write");
-        }
-        let later = std::time::SystemTime::now() + Duration::from_secs(40 * 86_400);
-        assert_eq!(prune_logs(dir.path(), 30, later), 2);
-        assert!(dir.path().join("mailbox.log").exists() && dir.path().join("keep.txt").exists());
-        assert_eq!(prune_logs(dir.path(), 30, std::time::SystemTime::now()), 0);
-    }
-
-    #[test]
-    fn system_policies_read_from_the_global_config() {
-        let v = r#"[{"id":"a1","name":"short","lifetime":"30d","kind":"purge"},
-                    {"id":"b2","name":"bad","lifetime":"soon","kind":"keep"}]"#;
-        let map = system_policy_lifetimes(Some(v));
-        assert_eq!(map.get("a1"), Some(&(30 * 86_400_000)));
-        assert!(!map.contains_key("b2"));
-        assert!(system_policy_lifetimes(Some("not json")).is_empty());
-        assert!(system_policy_lifetimes(None).is_empty());
-    }
-
-    #[test]
-    fn purge_policy_reads_zimbra_defaults_and_values() {
-        let mut attrs = zcs_core::Attrs::new();
-        let p = purge_policy(&attrs);
-        assert_eq!(p.trash_lifetime_ms, 30 * 86_400_000);
-        assert_eq!(p.message_lifetime_ms, 0);
-        assert!(!p.dumpster_enabled && p.dumpster_purge_enabled);
-        attrs.set_one("zimbraMailTrashLifetime", "2h");
-        attrs.set_one("zimbraDumpsterEnabled", "TRUE");
-        let p = purge_policy(&attrs);
-        assert_eq!(p.trash_lifetime_ms, 7_200_000);
-        assert!(p.dumpster_enabled);
     }
 }

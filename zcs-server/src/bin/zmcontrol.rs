@@ -118,12 +118,12 @@ fn disk_warnings(home: &Home) {
         home.index(),
         home.redolog(),
     ];
-    for alert in zcs_server::jobs::alerts_for(
+    for alert in zcs_server::disklog::alerts_for(
         &hostname(home),
         &volumes,
         get("zmdisklog_warn_threshold", 85),
         get("zmdisklog_critical_threshold", 95),
-        zcs_server::jobs::disk_usage,
+        zcs_server::disklog::disk_usage,
     ) {
         println!("\tWarning: {alert}");
     }

@@ -1,0 +1,160 @@
+//! The mailbox purge Zimbra runs every `zimbraMailPurgeSleepInterval`: each account's purge
+//! policy (trash, spam, message and dumpster lifetimes) from its effective attributes, the
+//! system retention policies of the global config, and a round-robin pass over a batch of
+//! mailboxes per tick until shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use zcs_core::attrs::value::parse_duration_ms;
+use zcs_store::PurgePolicy;
+
+use crate::frontends::Context;
+
+/// The lifetimes (ms) of the system retention policies an administrator defined
+/// (`zimbraMailPurgeSystemPolicy`, a JSON list of `{id, lifetime, ...}` written by the
+/// admin SystemRetentionPolicy requests), by policy id; unreadable entries are skipped.
+pub fn system_policy_lifetimes(value: Option<&str>) -> std::collections::HashMap<String, i64> {
+    let Some(list) = value.and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()) else {
+        return Default::default();
+    };
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let id = p.get("id")?.as_str()?.to_string();
+            let ms = parse_duration_ms(p.get("lifetime")?.as_str()?).ok()?;
+            Some((id, i64::try_from(ms).ok()?))
+        })
+        .collect()
+}
+
+fn duration_attr(attrs: &zcs_core::Attrs, name: &str, default: &str) -> i64 {
+    let text = attrs.get(name).unwrap_or(default);
+    parse_duration_ms(text)
+        .ok()
+        .and_then(|v| i64::try_from(v).ok())
+        .unwrap_or(0)
+}
+
+fn flag(attrs: &zcs_core::Attrs, name: &str, default: bool) -> bool {
+    attrs
+        .get(name)
+        .map(|v| v.eq_ignore_ascii_case("TRUE"))
+        .unwrap_or(default)
+}
+
+/// The purge policy of an account from its effective attributes (COS and global
+/// config applied).
+pub fn purge_policy(attrs: &zcs_core::Attrs) -> PurgePolicy {
+    PurgePolicy {
+        message_lifetime_ms: duration_attr(attrs, "zimbraMailMessageLifetime", "0"),
+        trash_lifetime_ms: duration_attr(attrs, "zimbraMailTrashLifetime", "30d"),
+        spam_lifetime_ms: duration_attr(attrs, "zimbraMailSpamLifetime", "30d"),
+        dumpster_lifetime_ms: duration_attr(attrs, "zimbraMailDumpsterLifetime", "30d"),
+        dumpster_enabled: flag(attrs, "zimbraDumpsterEnabled", false),
+        dumpster_purge_enabled: flag(attrs, "zimbraDumpsterPurgeEnabled", true),
+    }
+}
+
+/// Mailboxes purged per tick: Zimbra purges one mailbox at a time, round robin.
+const PURGE_BATCH: usize = 20;
+
+/// Purges a batch of mailboxes every `zimbraMailPurgeSleepInterval` (off when 0) until
+/// shutdown.
+pub async fn purge_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let interval = ctx
+        .server_attr("zimbraMailPurgeSleepInterval")
+        .and_then(|v| parse_duration_ms(&v).ok())
+        .unwrap_or(60_000);
+    if interval == 0 {
+        tracing::info!("mailbox purge off (zimbraMailPurgeSleepInterval is 0)");
+        return;
+    }
+    let mut next = 0usize;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(interval)) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        next = purge_some(&ctx, next, PURGE_BATCH).await;
+    }
+}
+
+/// Purges up to `batch` mailboxes starting at position `start` of the account list;
+/// returns where the next round starts.
+pub async fn purge_some(ctx: &Context, start: usize, batch: usize) -> usize {
+    let accounts = match ctx.subs.prov.all_accounts(None).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "purge: accounts not listed");
+            return start;
+        }
+    };
+    if accounts.is_empty() {
+        return 0;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let system = match ctx.subs.prov.global_config().await {
+        Ok(global) => system_policy_lifetimes(global.attrs.get("zimbraMailPurgeSystemPolicy")),
+        Err(_) => Default::default(),
+    };
+    let mut at = start % accounts.len();
+    for _ in 0..batch.min(accounts.len()) {
+        let account = &accounts[at];
+        at = (at + 1) % accounts.len();
+        let Ok(Some(mailbox)) = ctx.subs.store.find_mailbox(account.id).await else {
+            continue;
+        };
+        let attrs = match ctx.subs.prov.effective_account_attrs(account).await {
+            Ok(a) => a,
+            Err(_) => continue,
+        };
+        match mailbox
+            .purge_with(now, purge_policy(&attrs), system.clone())
+            .await
+        {
+            Ok(r) if !r.messages.is_empty() || !r.dumpster_purged.is_empty() => {
+                tracing::info!(name = %account.name, messages = r.messages.len(),
+                    dumpster = r.dumpster_purged.len(), "purged");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(name = %account.name, error = %e, "purge failed"),
+        }
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_policies_read_from_the_global_config() {
+        let v = r#"[{"id":"a1","name":"short","lifetime":"30d","kind":"purge"},
+                    {"id":"b2","name":"bad","lifetime":"soon","kind":"keep"}]"#;
+        let map = system_policy_lifetimes(Some(v));
+        assert_eq!(map.get("a1"), Some(&(30 * 86_400_000)));
+        assert!(!map.contains_key("b2"));
+        assert!(system_policy_lifetimes(Some("not json")).is_empty());
+        assert!(system_policy_lifetimes(None).is_empty());
+    }
+
+    #[test]
+    fn purge_policy_reads_zimbra_defaults_and_values() {
+        let mut attrs = zcs_core::Attrs::new();
+        let p = purge_policy(&attrs);
+        assert_eq!(p.trash_lifetime_ms, 30 * 86_400_000);
+        assert_eq!(p.message_lifetime_ms, 0);
+        assert!(!p.dumpster_enabled && p.dumpster_purge_enabled);
+        attrs.set_one("zimbraMailTrashLifetime", "2h");
+        attrs.set_one("zimbraDumpsterEnabled", "TRUE");
+        let p = purge_policy(&attrs);
+        assert_eq!(p.trash_lifetime_ms, 7_200_000);
+        assert!(p.dumpster_enabled);
+    }
+}
