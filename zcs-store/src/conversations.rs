@@ -39,53 +39,75 @@ pub(crate) async fn plan(
     summary: &HeaderSummary,
     id: i32,
 ) -> Result<ThreadPlan, StoreError> {
+    plan_in_batch(mb, summary, id, &mut BatchThreads::default()).await
+}
+
+/// Messages planned earlier in the same batch (not yet in the database), so a batch
+/// threads as the same messages appended one by one would.
+#[derive(Debug, Default)]
+pub(crate) struct BatchThreads {
+    /// (id, conversation, Message-ID, normalised subject) of each planned message.
+    planned: Vec<(i32, i32, Option<String>, String)>,
+    /// Conversations planned for stored messages that were alone: message id to conv.
+    promoted: std::collections::HashMap<i32, i32>,
+}
+
+impl BatchThreads {
+    /// The latest planned message matching `pred`, as (conv, id).
+    fn latest(
+        &self,
+        pred: impl Fn(&(i32, i32, Option<String>, String)) -> bool,
+    ) -> Option<(i64, i64)> {
+        self.planned
+            .iter()
+            .rev()
+            .find(|p| pred(p))
+            .map(|p| (i64::from(p.1), i64::from(p.0)))
+    }
+
+    /// A stored message's conversation as this batch has changed it.
+    fn adjust(&self, found: (i64, i64)) -> (i64, i64) {
+        match self.promoted.get(&(found.1 as i32)) {
+            Some(conv) => (i64::from(*conv), found.1),
+            None => found,
+        }
+    }
+}
+
+/// [`plan`] for the next message of a batch: messages planned earlier in `batch` count
+/// as stored (they have higher ids than any stored one, so they win a match), and the
+/// plan is recorded in `batch`.
+pub(crate) async fn plan_in_batch(
+    mb: &Mailbox,
+    summary: &HeaderSummary,
+    id: i32,
+    batch: &mut BatchThreads,
+) -> Result<ThreadPlan, StoreError> {
     let alg = mb.settings().threading;
-    let alone = ThreadPlan {
-        conv: -id,
-        promote: Vec::new(),
-    };
     let mut found: Option<(i64, i64)> = None;
     if alg.uses_references() && !summary.references.is_empty() {
-        let marks = vec!["?"; summary.references.len()].join(", ");
-        let sql = format!(
-            "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND message_id IN ({marks})
-             ORDER BY id DESC LIMIT 1"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mb.id().0);
-        for r in &summary.references {
-            q = q.bind(r);
-        }
-        let row = q
-            .fetch_optional(&mb.inner.pool)
-            .await
-            .db("thread by references")?;
-        if let Some(row) = row {
-            found = Some((
-                row.try_get(0).db("thread by references")?,
-                row.try_get(1).db("thread by references")?,
-            ));
+        found = batch.latest(|p| {
+            p.2.as_ref()
+                .is_some_and(|m| summary.references.iter().any(|r| r == m))
+        });
+        if found.is_none() {
+            found = by_references(mb, &summary.references)
+                .await?
+                .map(|f| batch.adjust(f));
         }
     }
     let (norm, is_reply) = normalize_subject(&summary.subject);
     if found.is_none() && !norm.is_empty() && alg.uses_subject(is_reply) {
-        let row = sqlx::query(
-            "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND norm_subject = ?
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(mb.id().0)
-        .bind(&norm)
-        .fetch_optional(&mb.inner.pool)
-        .await
-        .db("thread by subject")?;
-        if let Some(row) = row {
-            found = Some((
-                row.try_get(0).db("thread by subject")?,
-                row.try_get(1).db("thread by subject")?,
-            ));
+        found = batch.latest(|p| p.3 == norm);
+        if found.is_none() {
+            found = by_subject(mb, &norm).await?.map(|f| batch.adjust(f));
         }
     }
-    Ok(match found {
-        None => alone,
+    let plan = match found {
+        None => ThreadPlan {
+            conv: -id,
+            promote: Vec::new(),
+        },
         Some((conv, _)) if conv > 0 => ThreadPlan {
             conv: conv as i32,
             promote: Vec::new(),
@@ -94,7 +116,63 @@ pub(crate) async fn plan(
             conv: id + 1,
             promote: vec![other as i32],
         },
+    };
+    for other in &plan.promote {
+        match batch.planned.iter_mut().find(|p| p.0 == *other) {
+            Some(p) => p.1 = plan.conv,
+            None => {
+                batch.promoted.insert(*other, plan.conv);
+            }
+        }
+    }
+    batch
+        .planned
+        .push((id, plan.conv, summary.message_id.clone(), norm));
+    Ok(plan)
+}
+
+/// The latest stored message whose Message-ID is among `refs`, as (conv, id).
+async fn by_references(mb: &Mailbox, refs: &[String]) -> Result<Option<(i64, i64)>, StoreError> {
+    let marks = vec!["?"; refs.len()].join(", ");
+    let sql = format!(
+        "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND message_id IN ({marks})
+         ORDER BY id DESC LIMIT 1"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mb.id().0);
+    for r in refs {
+        q = q.bind(r);
+    }
+    let row = q
+        .fetch_optional(&mb.inner.pool)
+        .await
+        .db("thread by references")?;
+    row.map(|row| {
+        Ok((
+            row.try_get(0).db("thread by references")?,
+            row.try_get(1).db("thread by references")?,
+        ))
     })
+    .transpose()
+}
+
+/// The latest stored message with normalised subject `norm`, as (conv, id).
+async fn by_subject(mb: &Mailbox, norm: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT conv_id, id FROM mail_item WHERE mailbox_id = ? AND norm_subject = ?
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(mb.id().0)
+    .bind(norm)
+    .fetch_optional(&mb.inner.pool)
+    .await
+    .db("thread by subject")?;
+    row.map(|row| {
+        Ok((
+            row.try_get(0).db("thread by subject")?,
+            row.try_get(1).db("thread by subject")?,
+        ))
+    })
+    .transpose()
 }
 
 const CONV_MESSAGES: &str = concat!(

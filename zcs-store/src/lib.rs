@@ -116,6 +116,7 @@ mod error;
 mod flag_list;
 mod folder_view;
 pub mod hsm;
+mod import;
 mod item_types;
 mod lifecycle;
 mod mailbox;
@@ -142,6 +143,7 @@ pub use blob::{BlobStore, FileBlobStore};
 pub use dumpster_items::DumpsterEntry;
 pub use error::StoreError;
 pub use flag_list::FlagEntry;
+pub use import::ImportMessage;
 pub use item_types::{
     CalInstance, CalItem, Contact, ContactCard, ContactMember, Conversation, Document,
     DumpsterItem, MailboxSettings, MemberKind, Mountpoint, PurgePolicy, PurgeReport, QuotaWarning,

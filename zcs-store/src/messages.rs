@@ -91,7 +91,7 @@ pub(crate) async fn create_message(
 }
 
 /// Fails unless `id` is a folder of `mb` that can hold messages.
-async fn check_message_folder(mb: &Mailbox, id: ItemId) -> Result<(), StoreError> {
+pub(crate) async fn check_message_folder(mb: &Mailbox, id: ItemId) -> Result<(), StoreError> {
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT id FROM folder WHERE mailbox_id = ? AND id = ?")
             .bind(mb.id().0)

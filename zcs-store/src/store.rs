@@ -517,6 +517,72 @@ impl Inner {
         }
     }
 
+    /// [`Inner::log_and_apply`] for several ops of one mailbox: logged together (one
+    /// group fsync) and applied in order in one transaction. When the transaction fails,
+    /// every record is aborted and none is applied.
+    pub(crate) async fn log_and_apply_many(
+        &self,
+        mailbox: MailboxId,
+        ops: Vec<RedoOp>,
+    ) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let timestamp_ms = chrono::Utc::now().timestamp_millis();
+        let seqs = self
+            .redo
+            .append_many(mailbox, timestamp_ms, ops.clone())
+            .await?;
+        let recs: Vec<RedoRecord> = seqs
+            .iter()
+            .zip(ops)
+            .map(|(seq, op)| RedoRecord {
+                seq: *seq,
+                timestamp_ms,
+                mailbox,
+                op,
+            })
+            .collect();
+        let res = async {
+            let _w = self.db_write.lock().await;
+            let checkpoint = self.seqs.lock().map(|s| s.done_through).unwrap_or(0);
+            let mut tx = self.pool.begin().await.db("begin change")?;
+            let mut released = Vec::new();
+            for rec in &recs {
+                released.extend(apply::apply(&mut tx, rec, checkpoint).await?.released);
+            }
+            tx.commit().await.db("commit change")?;
+            Ok::<_, StoreError>(released)
+        }
+        .await;
+        match res {
+            Ok(released) => {
+                for seq in &seqs {
+                    self.complete(*seq);
+                }
+                self.release_blobs(released).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(
+                    mailbox = mailbox.0,
+                    records = seqs.len(),
+                    error = %e,
+                    "batch failed after logging; logging aborts"
+                );
+                let aborts = seqs.iter().map(|seq| RedoOp::Abort { seq: *seq }).collect();
+                match self.redo.append_many(mailbox, timestamp_ms, aborts).await {
+                    Ok(done) => done.into_iter().for_each(|s| self.complete(s)),
+                    Err(e2) => tracing::error!(error = %e2, "could not log the aborts"),
+                }
+                for seq in &seqs {
+                    self.complete(*seq);
+                }
+                Err(e)
+            }
+        }
+    }
+
     async fn apply_live(&self, rec: &RedoRecord) -> Result<Applied, StoreError> {
         let _w = self.db_write.lock().await;
         let checkpoint = self.seqs.lock().map(|s| s.done_through).unwrap_or(0);

@@ -1,17 +1,18 @@
 //! Conformance for the fast paths and later item attributes, on SQLite (always), MariaDB
 //! (`ZCS_TEST_MYSQL_URL`) and PostgreSQL (`ZCS_TEST_POSTGRES_URL`; skipped loudly when
-//! unset): flag listings agree with full listings.
+//! unset): flag listings agree with full listings; a batch import stores what appending
+//! the same messages one by one stores.
 
 mod common;
 
 use common::simple_message;
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
 use zcs_store::db::Backend;
-use zcs_store::{Store, StoreConfig, StoreError};
+use zcs_store::{ImportMessage, Store, StoreConfig, StoreError};
 
 use common::engines::run;
 
-conformance!(flag_listing_matches_messages);
+conformance!(flag_listing_matches_messages, batch_import_matches_appends);
 
 async fn flag_listing_matches_messages(store: Store, _cfg: StoreConfig, _url: String) {
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
@@ -77,4 +78,116 @@ async fn flag_listing_matches_messages(store: Store, _cfg: StoreConfig, _url: St
         mb.message_flags(ItemId(9999)).await,
         Err(StoreError::NoSuchFolder(_))
     ));
+}
+
+/// A small thread: message `i` replies to `i - 1` within each group of three, and
+/// every fourth message repeats a subject an earlier batch message had.
+fn threaded(i: usize) -> Vec<u8> {
+    let group = i / 3;
+    let (subject, refs) = if i % 3 == 0 {
+        (format!("Topic {group}"), String::new())
+    } else {
+        (
+            format!("Re: Topic {group}"),
+            format!("References: <m{}@example.com>\r\n", i - 1),
+        )
+    };
+    format!(
+        "From: a{i}@example.com\r\nTo: b@example.com\r\nSubject: {subject}\r\n\
+         Message-ID: <m{i}@example.com>\r\n{refs}Date: Sat, 5 Dec 2026 01:00:00 +0000\r\n\
+         \r\nbody {i}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn batch_import_matches_appends(store: Store, _cfg: StoreConfig, _url: String) {
+    let inbox = ItemId(folder::INBOX);
+    let one = store.mailbox(ZimbraId::new()).await.unwrap();
+    let batch = store.mailbox(ZimbraId::new()).await.unwrap();
+    let msgs: Vec<ImportMessage> = (0..20)
+        .map(|i| ImportMessage {
+            raw: threaded(i),
+            flags: Flags(if i % 2 == 0 { Flags::UNREAD } else { 0 }),
+            tags: if i % 5 == 0 {
+                vec!["Imported".into()]
+            } else {
+                Vec::new()
+            },
+            internal_date_ms: 1_000 + i as i64,
+        })
+        .collect();
+    // The first three one by one in both, so the batch threads onto stored messages.
+    for m in &msgs[..3] {
+        for mb in [&one, &batch] {
+            mb.append_tagged(inbox, &m.raw, m.flags, &m.tags, m.internal_date_ms)
+                .await
+                .unwrap();
+        }
+    }
+    let mut want_ids = Vec::new();
+    for m in &msgs[3..] {
+        let meta = one
+            .append_tagged(inbox, &m.raw, m.flags, &m.tags, m.internal_date_ms)
+            .await
+            .unwrap();
+        want_ids.push(meta.id);
+    }
+    let ids = batch
+        .import_messages(inbox, msgs[3..].to_vec())
+        .await
+        .unwrap();
+    assert_eq!(ids, want_ids);
+    let key = |m: &zcs_store::MessageMeta| {
+        (
+            m.id,
+            m.imap_uid,
+            m.flags,
+            m.tags.clone(),
+            m.modseq,
+            m.conv,
+            m.subject.clone(),
+            m.blob_digest.clone(),
+        )
+    };
+    let a: Vec<_> = one.messages(inbox).await.unwrap().iter().map(key).collect();
+    let b: Vec<_> = batch
+        .messages(inbox)
+        .await
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(a, b);
+    assert!(a.iter().any(|k| k.5.0 > 0), "some messages thread");
+    assert_eq!(
+        one.change_number().await.unwrap(),
+        batch.change_number().await.unwrap()
+    );
+    assert_eq!(
+        one.folder(inbox).await.unwrap().uid_next,
+        batch.folder(inbox).await.unwrap().uid_next
+    );
+    let c = batch.conversation(a[4].5).await.unwrap();
+    assert!(c.messages >= 2, "{c:?}");
+    // All or nothing: over quota, nothing of the batch is stored.
+    let before = batch.messages(inbox).await.unwrap().len();
+    let small = batch.with_quota(1);
+    assert!(matches!(
+        small.import_messages(inbox, msgs[..2].to_vec()).await,
+        Err(StoreError::QuotaExceeded { .. })
+    ));
+    assert!(matches!(
+        batch
+            .import_messages(ItemId(9999), msgs[..2].to_vec())
+            .await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
+    assert_eq!(batch.messages(inbox).await.unwrap().len(), before);
+    assert!(
+        batch
+            .import_messages(inbox, Vec::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

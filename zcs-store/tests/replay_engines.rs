@@ -75,6 +75,16 @@ async fn work(mb: &Mailbox, seed: usize) {
             .unwrap();
         ids.push(m.id);
     }
+    // A batch import: one group of records, applied in one transaction.
+    let batch: Vec<zcs_store::ImportMessage> = (5..8)
+        .map(|i| zcs_store::ImportMessage {
+            raw: simple_message(seed * 100 + i),
+            flags: Flags(Flags::UNREAD),
+            tags: vec![format!("B{seed}")],
+            internal_date_ms: i as i64,
+        })
+        .collect();
+    mb.import_messages(f.id, batch).await.unwrap();
     mb.set_flags(&ids[..2], Flags::UNREAD, false).await.unwrap();
     let tag = mb.create_tag(&format!("T{seed}"), 2).await.unwrap();
     mb.set_tag(&ids[1..3], tag.id, true).await.unwrap();

@@ -338,6 +338,42 @@ impl RedoLog {
         }
     }
 
+    /// Appends `ops` for `mailbox` as consecutive records and returns their sequences once
+    /// all are on disk. They are queued together, so the writer makes them durable with
+    /// one fsync (or one per 1,024 records) instead of one per record.
+    pub async fn append_many(
+        &self,
+        mailbox: MailboxId,
+        timestamp_ms: i64,
+        ops: Vec<RedoOp>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut replies = Vec::with_capacity(ops.len());
+        {
+            let guard = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            for op in ops {
+                let (reply, rx) = oneshot::channel();
+                let msg = Append {
+                    mailbox,
+                    timestamp_ms,
+                    op,
+                    reply,
+                };
+                sender.send(msg).map_err(|_| StoreError::Closed)?;
+                replies.push(rx);
+            }
+        }
+        let mut seqs = Vec::with_capacity(replies.len());
+        for rx in replies {
+            match rx.await {
+                Ok(Ok(seq)) => seqs.push(seq),
+                Ok(Err(e)) => return Err(StoreError::Redo(e)),
+                Err(_) => return Err(StoreError::Closed),
+            }
+        }
+        Ok(seqs)
+    }
+
     /// Stops taking records, lets the writer finish what is queued and waits for its
     /// thread to end (which closes and unlocks the file).
     pub async fn close(&self) {
