@@ -30,6 +30,22 @@ pub enum ValidationError {
     /// A value does not fit the attribute's type, range, values or length.
     #[error("invalid attr value for {name}: {reason}")]
     InvalidValue { name: String, reason: String },
+    /// A duration that is not `digits` with an optional unit (Zimbra's wording, which
+    /// clients match on).
+    #[error(
+        "{name} must be in valid duration format: {{digits}}{{time-unit}}. digits: 0-9, \
+             time-unit: [hmsd]|ms. h - hours, m - minutes, s - seconds, d - days, \
+             ms - milliseconds. If time unit is not specified, the default is s(seconds)."
+    )]
+    BadDuration { name: String },
+    /// A number Zimbra cannot even read (a duration past a 64-bit count): Zimbra fails
+    /// the whole request with `service.FAILURE` rather than calling the value invalid.
+    #[error("invalid attr value for {name}: number too large: {value}")]
+    Unreadable { name: String, value: String },
+    /// A value the attribute's own rule refuses as a bad request (Zimbra's attribute
+    /// callbacks, e.g. a token lifetime of 0).
+    #[error("{reason}")]
+    Refused { reason: String },
 }
 
 impl ValidationError {
@@ -39,9 +55,11 @@ impl ValidationError {
             ValidationError::UnknownAttribute(_) | ValidationError::NotOnKind { .. } => {
                 FaultCode::InvalidAttrName
             }
-            ValidationError::TooManyValues { .. } | ValidationError::InvalidValue { .. } => {
-                FaultCode::InvalidAttrValue
-            }
+            ValidationError::TooManyValues { .. }
+            | ValidationError::InvalidValue { .. }
+            | ValidationError::BadDuration { .. } => FaultCode::InvalidAttrValue,
+            ValidationError::Unreadable { .. } => FaultCode::Failure,
+            ValidationError::Refused { .. } => FaultCode::InvalidRequest,
         }
     }
 
@@ -105,19 +123,20 @@ pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError>
         AttrType::Integer => {
             let lo = Some(lo.unwrap_or(i64::from(i32::MIN)).max(i64::from(i32::MIN)));
             let hi = Some(hi.unwrap_or(i64::from(i32::MAX)).min(i64::from(i32::MAX)));
-            parse_integer(value, lo, hi).map(drop)
+            parse_integer(value, lo, hi).and_then(|_| ldap_integer(value))
         }
-        AttrType::Long => parse_integer(value, lo, hi).map(drop),
-        AttrType::Port => {
-            parse_integer(value, Some(lo.unwrap_or(0)), Some(hi.unwrap_or(65535))).map(drop)
-        }
+        AttrType::Long => parse_integer(value, lo, hi).and_then(|_| ldap_integer(value)),
+        AttrType::Port => parse_integer(value, Some(lo.unwrap_or(0)), Some(hi.unwrap_or(65535)))
+            .and_then(|_| ldap_integer(value)),
         AttrType::Boolean => parse_bool(value).map(drop),
-        AttrType::Duration => parse_duration_ms(value).and_then(|ms| {
-            check_range(i64::try_from(ms).unwrap_or(i64::MAX), lo, hi)
-                .map_err(|e| format!("{e} ms"))
-        }),
+        AttrType::Duration => return check_duration(def, value),
         AttrType::Time => parse_time(value).map(drop),
+        // Zimbra's `long` without a floor (zimbraMailQuota) takes negative numbers too.
+        AttrType::Size if value.starts_with('-') && lo.is_none() => {
+            parse_integer(value, lo, hi).and_then(|_| ldap_integer(value))
+        }
         AttrType::Size => parse_size(value).and_then(|b| {
+            ldap_integer(value.trim().trim_end_matches(|c: char| !c.is_ascii_digit()))?;
             check_range(i64::try_from(b).unwrap_or(i64::MAX), lo, hi)
                 .map_err(|e| format!("{e} bytes"))
         }),
@@ -161,6 +180,63 @@ pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError>
             ));
         }
     }
+    special_rule(def, value).map_err(|e| invalid(def, value, e))
+}
+
+/// Zimbra stores integer, long and port attributes with LDAP's INTEGER syntax (RFC 4517
+/// §3.3.16: `"0"`, or digits without a leading zero, optionally after `-`), so the
+/// directory refuses `007`, `+7` and `-0` even though they read as numbers.
+fn ldap_integer(text: &str) -> Result<(), String> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let canonical = (digits == "0" && !text.starts_with('-')) || !digits.starts_with('0');
+    if all_digits && canonical {
+        Ok(())
+    } else {
+        Err("not an LDAP integer (no sign other than -, no leading zeros)".to_string())
+    }
+}
+
+/// Attributes whose durations must be above zero (Zimbra's `PositiveTimeInterval`
+/// callback, which answers `service.INVALID_REQUEST`).
+const POSITIVE_INTERVALS: &[&str] = &[
+    "zimbraAuthTokenLifetime",
+    "zimbraAdminAuthTokenLifetime",
+    "zimbraTwoFactorAuthTokenLifetime",
+    "zimbraTwoFactorAuthEnablementTokenLifetime",
+    "zimbraTwoFactorAuthTrustedDeviceTokenLifetime",
+];
+
+/// A duration value, as Zimbra's `AttributeInfo.checkValue` sees it: `digits[unit]`,
+/// a number too large for a 64-bit count fails the request, then the bounds.
+fn check_duration(def: &AttrDef, value: &str) -> Result<(), ValidationError> {
+    let t = value.trim();
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::BadDuration {
+            name: def.name.to_string(),
+        });
+    }
+    if digits.parse::<i64>().is_err() {
+        return Err(ValidationError::Unreadable {
+            name: def.name.to_string(),
+            value: if is_secret(def.name) {
+                String::new()
+            } else {
+                value.to_string()
+            },
+        });
+    }
+    let ms = parse_duration_ms(value).map_err(|_| ValidationError::BadDuration {
+        name: def.name.to_string(),
+    })?;
+    if ms == 0 && POSITIVE_INTERVALS.contains(&def.name) {
+        return Err(ValidationError::Refused {
+            reason: format!("cannot set {} less than or equal to 0", def.name),
+        });
+    }
+    check_range(i64::try_from(ms).unwrap_or(i64::MAX), def.min, def.max)
+        .map_err(|e| invalid(def, value, format!("{e} ms")))?;
     special_rule(def, value).map_err(|e| invalid(def, value, e))
 }
 
@@ -380,6 +456,41 @@ mod tests {
         assert!(validate(def("zimbraPrefCalendarFirstDayOfWeek"), &s(&["7"])).is_err());
         assert!(validate(def("zimbraMailAlias"), &s(&["a@x.com", "b@x.com"])).is_ok());
         assert!(validate(def("zimbraMailAlias"), &s(&["not an address"])).is_err());
+    }
+
+    #[test]
+    fn numbers_follow_ldap_integer_syntax() {
+        // RFC 4517 §3.3.16: no leading zeros, no plus sign, no negative zero.
+        for bad in ["0034323", "+5", "-0", "007"] {
+            let e = validate_value(def("zimbraContactMaxNumEntries"), bad).unwrap_err();
+            assert_eq!(e.code(), FaultCode::InvalidAttrValue, "{bad}");
+        }
+        assert!(validate_value(def("zimbraContactMaxNumEntries"), "0").is_ok());
+        assert!(validate_value(def("zimbraContactMaxNumEntries"), "34323").is_ok());
+        assert!(validate_value(def("zimbraMailQuota"), "0034323").is_err());
+        assert!(validate_value(def("zimbraMailQuota"), "10MB").is_ok());
+        // Zimbra's long without a floor takes negative numbers.
+        assert!(validate_value(def("zimbraMailQuota"), "-1326").is_ok());
+        assert!(validate_value(def("zimbraImapBindPort"), "0143").is_err());
+    }
+
+    #[test]
+    fn durations_fail_like_zimbra() {
+        let poll = def("zimbraPrefMailPollingInterval");
+        let e = validate_value(poll, "12345678901234567890").unwrap_err();
+        assert_eq!(e.code(), FaultCode::Failure);
+        let e = validate_value(poll, "some text").unwrap_err();
+        assert_eq!(e.code(), FaultCode::InvalidAttrValue);
+        assert!(
+            e.to_string()
+                .starts_with("zimbraPrefMailPollingInterval must be in valid duration format")
+        );
+        assert!(validate_value(poll, "-1").is_err());
+        assert!(validate_value(poll, "0").is_ok());
+        let life = def("zimbraAuthTokenLifetime");
+        let e = validate_value(life, "0").unwrap_err();
+        assert_eq!(e.code(), FaultCode::InvalidRequest);
+        assert!(validate_value(life, "2d").is_ok());
     }
 
     #[test]
