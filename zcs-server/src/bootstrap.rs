@@ -21,6 +21,35 @@ pub struct InitOutcome {
     /// The admin account created by this call, with its generated password; `None`
     /// when the home was already initialised.
     pub created_admin: Option<(String, String)>,
+    /// Set when the default domain is a bare host name ([`bare_domain_warning`]): what
+    /// is wrong and how to set the real domain, for the operator's terminal.
+    pub domain_warning: Option<String>,
+}
+
+/// Whether `domain` cannot be a mail domain other servers reach: a bare host name with
+/// no dot (`vm`, `localhost`) or a name under `.localdomain` / `.local`.
+pub fn is_bare_domain(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    !d.contains('.') || d.ends_with(".localdomain") || d.ends_with(".local")
+}
+
+/// The warning for a default domain taken from a bare host name (`admin@vm`): says
+/// why it matters and the commands that set the real domain. `None` for a domain that
+/// looks real.
+pub fn bare_domain_warning(domain: &str) -> Option<String> {
+    if !is_bare_domain(domain) {
+        return None;
+    }
+    Some(format!(
+        "warning: the default domain \"{domain}\" is this machine's bare host name, so \
+         addresses look like admin@{domain} and mail from other servers cannot reach \
+         them.\n  To use your real domain (example.com here), run:\n    \
+         zmprov rd {domain} example.com\n    \
+         zmprov mcf zimbraDefaultDomainName example.com\n  \
+         (rd renames the domain and every account in it; admin@{domain} becomes \
+         admin@example.com.) Or, before the first start, name this server with \
+         zmlocalconfig -e zimbra_server_hostname=mail.example.com."
+    ))
 }
 
 fn fail(step: &str) -> impl FnOnce(String) -> ServiceError + '_ {
@@ -37,10 +66,19 @@ pub fn system_hostname() -> String {
         .to_ascii_lowercase()
 }
 
-/// Whether [`init`] has run on `home`: its local config names this server. (A local
-/// config edited before the first start does not count.)
+/// Whether [`init`] has run on `home`: its local config names this server and its
+/// directory exists (a `zcs_directory_url`, or the SQLite file). A local config edited
+/// before the first start (`zmlocalconfig -e zimbra_server_hostname=...`) does not
+/// count, so the first `zmcontrol start` still sets the home up in the foreground and
+/// shows the admin password.
 pub fn is_initialised(home: &Home) -> bool {
-    LocalConfig::load(home).is_ok_and(|lc| lc.is_set("zimbra_server_hostname"))
+    LocalConfig::load(home).is_ok_and(|lc| {
+        lc.is_set("zimbra_server_hostname")
+            && (lc.get("zcs_directory_url").is_some_and(|u| !u.is_empty())
+                || lc
+                    .get("zcs_directory_db")
+                    .is_some_and(|p| std::path::Path::new(&p).exists()))
+    })
 }
 
 /// Opens the directory of an initialised home.
@@ -155,9 +193,66 @@ pub async fn init(home: &Home) -> ServiceResult<InitOutcome> {
     } else {
         None
     };
+    let domain_warning = bare_domain_warning(&domain);
+    if domain_warning.is_some() {
+        tracing::warn!(domain = %domain,
+            "the default domain is a bare host name; set the real one with zmprov rd and \
+             zmprov mcf zimbraDefaultDomainName");
+    }
     Ok(InitOutcome {
         hostname,
         domain,
         created_admin,
+        domain_warning,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_host_names_are_not_mail_domains() {
+        for d in ["vm", "localhost", "VM.", "box.localdomain", "pi.local"] {
+            assert!(is_bare_domain(d), "{d}");
+        }
+        for d in ["example.com", "mail.example.org", "metrics.test"] {
+            assert!(!is_bare_domain(d), "{d}");
+            assert!(bare_domain_warning(d).is_none());
+        }
+        let w = bare_domain_warning("vm").expect("warning");
+        assert!(w.contains("admin@vm"), "{w}");
+        assert!(w.contains("zmprov rd vm example.com"), "{w}");
+        assert!(
+            w.contains("zmprov mcf zimbraDefaultDomainName example.com"),
+            "{w}"
+        );
+    }
+
+    #[tokio::test]
+    async fn first_start_on_a_bare_host_name_warns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::at(dir.path());
+        home.create_dirs().expect("dirs");
+        let mut lc = LocalConfig::load(&home).expect("lc");
+        lc.set("zimbra_server_hostname", "vm");
+        lc.save().expect("save");
+        assert!(
+            !is_initialised(&home),
+            "a hostname set before the first start"
+        );
+        let out = init(&home).await.expect("init");
+        assert!(is_initialised(&home));
+        assert_eq!(out.domain, "vm");
+        assert!(
+            out.created_admin
+                .is_some_and(|(name, _)| name == "admin@vm")
+        );
+        assert!(
+            out.domain_warning
+                .is_some_and(|w| w.contains("zmprov rd vm"))
+        );
+        // A later start still says so (the log line and the returned warning).
+        assert!(init(&home).await.expect("again").domain_warning.is_some());
+    }
 }

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 /// Environment variable that overrides the home directory.
 pub const HOME_ENV: &str = "ZCS_HOME";
 
-/// The default home when `ZCS_HOME` is unset: `./zcs-data` under the working directory.
+/// The default home when `ZCS_HOME` is unset: `./zcs-data` under the working directory
+/// (see [`Home::from_env`] for the full order).
 pub const DEFAULT_HOME: &str = "zcs-data";
 
 /// Paths under one zcs home.
@@ -22,18 +23,46 @@ pub struct Home {
 }
 
 impl Home {
-    /// The home named by `ZCS_HOME`, else `./zcs-data`, made absolute against the
-    /// working directory so that a server started in the background keeps using it.
+    /// The home the tools and the server use, found in this order:
+    /// 1. `ZCS_HOME`, made absolute against the working directory;
+    /// 2. `./zcs-data` when it exists in the working directory;
+    /// 3. the home last started from a working directory (without `ZCS_HOME`), as
+    ///    recorded by [`Home::remember`], when it still exists;
+    /// 4. `./zcs-data` (to be created by a first start).
+    ///
+    /// So `zmcontrol status` run from another directory finds the server that
+    /// `zmcontrol start` started, instead of an empty home of its own.
+    ///
+    /// # Errors
+    /// The working directory cannot be read.
     pub fn from_env() -> io::Result<Home> {
-        let raw = std::env::var_os(HOME_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_HOME));
-        let root = if raw.is_absolute() {
-            raw
-        } else {
-            std::env::current_dir()?.join(raw)
+        let cwd = std::env::current_dir()?;
+        let env = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty());
+        let remembered = pointer_file().and_then(|p| read_pointer(&p));
+        Ok(resolve(env.map(PathBuf::from), &cwd, remembered))
+    }
+
+    /// Whether `ZCS_HOME` names the home (rather than the working directory or the
+    /// remembered home).
+    pub fn from_env_var() -> bool {
+        std::env::var_os(HOME_ENV).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Records this home as the one later tools find when neither `ZCS_HOME` nor
+    /// `./zcs-data` names one (step 3 of [`Home::from_env`]): the file
+    /// `$XDG_CONFIG_HOME/zcs/home` (else `~/.config/zcs/home`). Does nothing when
+    /// `ZCS_HOME` is set, since then the operator names the home each time.
+    ///
+    /// # Errors
+    /// The pointer file could not be written.
+    pub fn remember(&self) -> io::Result<()> {
+        if Home::from_env_var() {
+            return Ok(());
+        }
+        let Some(path) = pointer_file() else {
+            return Ok(());
         };
-        Ok(Home { root })
+        write_pointer(&path, &self.root)
     }
 
     /// A home rooted at `root` as given.
@@ -120,6 +149,59 @@ impl Home {
     }
 }
 
+/// Where [`Home::remember`] records the home: `$XDG_CONFIG_HOME/zcs/home`, else
+/// `$HOME/.config/zcs/home`; `None` when neither variable is set.
+pub fn pointer_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
+    Some(base.join("zcs").join("home"))
+}
+
+/// The home recorded in `path`, if the file names an absolute directory that exists.
+fn read_pointer(path: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(path).ok()?;
+    let root = PathBuf::from(text.trim_end_matches(['\n', '\r']));
+    (root.is_absolute() && root.is_dir()).then_some(root)
+}
+
+fn write_pointer(path: &Path, root: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut text = root.as_os_str().as_encoded_bytes().to_vec();
+    text.push(b'\n');
+    fs::write(&tmp, text)?;
+    fs::rename(&tmp, path)
+}
+
+/// [`Home::from_env`]'s order over given inputs: the `ZCS_HOME` value, the working
+/// directory and the remembered home.
+fn resolve(env: Option<PathBuf>, cwd: &Path, remembered: Option<PathBuf>) -> Home {
+    if let Some(raw) = env {
+        let root = if raw.is_absolute() {
+            raw
+        } else {
+            cwd.join(raw)
+        };
+        return Home { root };
+    }
+    let local = cwd.join(DEFAULT_HOME);
+    if local.is_dir() {
+        return Home { root: local };
+    }
+    Home {
+        root: remembered.unwrap_or(local),
+    }
+}
+
 /// Holds the home's lock; dropping it (or the process exiting) releases it.
 #[derive(Debug)]
 pub struct HomeLock {
@@ -139,5 +221,40 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(first);
         home.lock().unwrap();
+    }
+
+    #[test]
+    fn resolution_order_env_then_local_then_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("elsewhere");
+        fs::create_dir_all(&cwd).unwrap();
+        let started = dir.path().join("started/zcs-data");
+        fs::create_dir_all(&started).unwrap();
+        // ZCS_HOME wins, relative to the working directory.
+        let h = resolve(Some("h".into()), &cwd, Some(started.clone()));
+        assert_eq!(h.root(), cwd.join("h"));
+        // No ./zcs-data here: the remembered home.
+        let h = resolve(None, &cwd, Some(started.clone()));
+        assert_eq!(h.root(), started);
+        // Nothing remembered: ./zcs-data, to be created.
+        assert_eq!(resolve(None, &cwd, None).root(), cwd.join(DEFAULT_HOME));
+        // A ./zcs-data that exists beats the remembered one.
+        fs::create_dir_all(cwd.join(DEFAULT_HOME)).unwrap();
+        let h = resolve(None, &cwd, Some(started));
+        assert_eq!(h.root(), cwd.join(DEFAULT_HOME));
+    }
+
+    #[test]
+    fn pointer_round_trips_and_ignores_missing_homes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ptr = dir.path().join("cfg/zcs/home");
+        let home = dir.path().join("my home");
+        fs::create_dir_all(&home).unwrap();
+        write_pointer(&ptr, &home).unwrap();
+        assert_eq!(read_pointer(&ptr), Some(home.clone()));
+        fs::remove_dir(&home).unwrap();
+        assert_eq!(read_pointer(&ptr), None);
+        fs::write(&ptr, "relative/path\n").unwrap();
+        assert_eq!(read_pointer(&ptr), None);
     }
 }

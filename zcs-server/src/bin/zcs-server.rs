@@ -71,6 +71,12 @@ async fn init(home: &Home) -> Result<(), String> {
     println!("zcs home: {}", home.root().display());
     println!("server: {}", outcome.hostname);
     println!("default domain: {}", outcome.domain);
+    if let Some(w) = &outcome.domain_warning {
+        eprintln!("{w}");
+    }
+    if let Err(e) = home.remember() {
+        eprintln!("zcs-server: warning: could not record the home for later commands: {e}");
+    }
     match outcome.created_admin {
         Some((name, password)) => {
             println!("created admin account {name} with password: {password}");
@@ -97,6 +103,13 @@ fn log_settings(home: &Home) -> (String, u32) {
 }
 
 async fn run(home: Home) -> Result<(), String> {
+    if !bootstrap::is_initialised(&home) {
+        // First start in the foreground: set the home up as `init` does, so the admin
+        // password and any warning about the default domain reach this terminal.
+        init(&home).await?;
+    } else if let Err(e) = home.remember() {
+        eprintln!("zcs-server: warning: could not record the home for later commands: {e}");
+    }
     let (level, days) = log_settings(&home);
     let control = logging::init(Some(&home.log()), &level, days);
     // SIGHUP re-reads the log levels from the local config (zmlocalconfig -e

@@ -143,6 +143,9 @@ fn start(home: &Home) -> Result<bool, String> {
             return Err(format!("{} init failed ({status})", server.display()));
         }
     }
+    if let Err(e) = home.remember() {
+        eprintln!("zmcontrol: warning: could not record the home for later commands: {e}");
+    }
     println!("Host {}", hostname(home));
     if let Some(pid) = running_pid(home) {
         println!("\tmailbox is already running (pid {pid}).");
@@ -227,6 +230,13 @@ fn stop(home: &Home) -> Result<bool, String> {
 }
 
 fn status(home: &Home, host: &str) -> Result<bool, String> {
+    if !zcs_server::bootstrap::is_initialised(home) {
+        eprintln!(
+            "zmcontrol: no zcs home at {}; start one with `zmcontrol start` here, or name \
+             an existing one with ZCS_HOME=/path/to/zcs-data",
+            home.root().display()
+        );
+    }
     println!("Host {host}");
     let pid = running_pid(home);
     let listeners = read_listeners(home);
