@@ -92,6 +92,18 @@ impl SqlBackend {
         !matches!(self, SqlBackend::Sqlite)
     }
 
+    /// `col` written so that SQLite's planner will not read the table through an index on
+    /// it (its unary `+`), for queries whose rows must come from another index. SQLite
+    /// has no statistics unless `ANALYZE` ran and would guess an equality on `domain`
+    /// matches a handful of rows. MariaDB and PostgreSQL estimate from statistics and
+    /// get the column as it is (PostgreSQL has no unary `+` on text).
+    pub(crate) fn unindexed(self, col: &str) -> String {
+        match self {
+            SqlBackend::Sqlite => format!("+{col}"),
+            SqlBackend::MySql | SqlBackend::Postgres => col.to_string(),
+        }
+    }
+
     /// The collation clause for key columns that listings sort by. PostgreSQL's
     /// database default may be a locale; `"C"` sorts by code point as SQLite's `BINARY`
     /// and MariaDB's `utf8mb4_bin` do, so every backend lists in the same order.

@@ -11,6 +11,7 @@ use zcs_core::{Attrs, Entry, EntryKind, ZimbraId};
 
 use super::SqlDirectoryError;
 use super::dialect::SqlBackend;
+use super::schema::value_key;
 use crate::directory::{A_MAIL_ALIAS, exists_fault};
 use crate::names::{lower_name, split_address};
 use zcs_core::ServiceError;
@@ -70,7 +71,8 @@ pub async fn update_name(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> 
     Ok(())
 }
 
-/// Replaces every stored attribute value of the entry with `e.attrs`.
+/// Replaces every stored attribute value of the entry with `e.attrs`, each with its
+/// search key ([`value_key`]).
 pub async fn write_attrs(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> Result<()> {
     let id = e.id.to_string();
     sqlx::query(b.sql("DELETE FROM directory_attrs WHERE entry_id = ?"))
@@ -82,14 +84,16 @@ pub async fn write_attrs(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> 
         let lower = name.to_ascii_lowercase();
         for (pos, value) in values.iter().enumerate() {
             sqlx::query(b.sql(
-                "INSERT INTO directory_attrs (entry_id, name_lower, name, position, value)
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO directory_attrs
+                 (entry_id, name_lower, name, position, value, value_key)
+                 VALUES (?, ?, ?, ?, ?, ?)",
             ))
             .bind(&id)
             .bind(&lower)
             .bind(name)
             .bind(i64::try_from(pos).unwrap_or(i64::MAX))
             .bind(value)
+            .bind(value_key(value))
             .execute(&mut *conn)
             .await
             .map_err(SqlDirectoryError::db("write attribute"))?;

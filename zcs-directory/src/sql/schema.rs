@@ -5,11 +5,14 @@
 //! - `directory_entries (id, kind, name, lower_name, domain)`: `id` is the `zimbraId`;
 //!   `(kind, lower_name)` is unique; `domain` is the lower-cased part after `@` of
 //!   address-like names (NULL otherwise), indexed for per-domain listings.
-//! - `directory_attrs (entry_id, name_lower, name, position, value)`: each value of a
-//!   multi-valued attribute is its own row, ordered by `position`; `name` keeps the
-//!   canonical spelling. A row per value (rather than a JSON column) keeps the schema
-//!   plain SQL that SQLite, MariaDB and PostgreSQL all read the same way, and lets a
-//!   later LDAP-style filter search use ordinary indexes on (`name_lower`, `value`).
+//! - `directory_attrs (entry_id, name_lower, name, position, value, value_key)`: each
+//!   value of a multi-valued attribute is its own row, ordered by `position`; `name`
+//!   keeps the canonical spelling. A row per value (rather than a JSON column) keeps the
+//!   schema plain SQL that SQLite, MariaDB and PostgreSQL all read the same way.
+//!   `value_key` is the value lower-cased and cut to [`VALUE_KEY_CHARS`] characters
+//!   (see [`value_key`]), indexed with `name_lower`: filter searches (GAL autocomplete,
+//!   `(cn=ab*)`, `(mail=x@y)`) find their candidates by a range scan of that index
+//!   instead of reading every entry of a domain.
 //! - `directory_addresses (address, domain, entry_id)`: the address index. Every name and
 //!   `zimbraMailAlias` of an account, calendar resource or list has a row; the primary
 //!   key makes an address unique across all of them even when two processes create
@@ -18,6 +21,10 @@
 //!   may be reused, an id never: creating an entry with a retired id is refused, so a
 //!   new account can never be handed a deleted account's mailbox.
 //! - `directory_meta (meta_key, meta_value)`: holds `schema_version`.
+//!
+//! Versions: 1 had no `value_key`; 2 adds it (filled in for existing rows when a version 1
+//! database is opened) with the `directory_attrs_by_key` index, and the
+//! `directory_entries_by_domain_name` index that pages through a domain in name order.
 //!
 //! One design on every engine; [`SqlBackend`] supplies the few DDL differences (MariaDB's
 //! `MEDIUMTEXT`, table options and binary collation, PostgreSQL's `"C"` collation on the
@@ -29,7 +36,22 @@ use super::SqlDirectoryError;
 use super::dialect::SqlBackend;
 
 /// The schema version this code writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// How many characters of a lower-cased value `value_key` keeps. Small enough for an
+/// index on MariaDB (utf8mb4: 4 bytes a character, 3072 bytes a key with `name_lower`
+/// and `entry_id`), long enough that real prefixes and names fit whole.
+pub const VALUE_KEY_CHARS: usize = 200;
+
+/// The `value_key` of an attribute value: lower-cased (Unicode) and cut to
+/// [`VALUE_KEY_CHARS`] characters. A value starts with a lower-cased prefix of at most
+/// that many characters exactly when its key does.
+pub fn value_key(value: &str) -> String {
+    value.to_lowercase().chars().take(VALUE_KEY_CHARS).collect()
+}
+
+/// Rows read per batch when a version 1 database gets its `value_key` column filled.
+const BACKFILL_BATCH: i64 = 2_000;
 
 /// A PostgreSQL advisory lock key held while the schema is created, so two processes
 /// opening a new database at once do not race on `CREATE TABLE`.
@@ -67,6 +89,7 @@ fn ddl(b: SqlBackend) -> Vec<String> {
         name VARCHAR(128) NOT NULL,
         position INTEGER NOT NULL,
         value {text} NOT NULL,
+        value_key VARCHAR({VALUE_KEY_CHARS}){key},
         PRIMARY KEY (entry_id, name_lower, position)
     ){opts}"
         ),
@@ -90,6 +113,71 @@ fn ddl(b: SqlBackend) -> Vec<String> {
     ){opts}"
         ),
     ]
+}
+
+/// The indexes of version 2, created once the `value_key` column exists.
+fn ddl_v2_indexes() -> [&'static str; 2] {
+    [
+        "CREATE INDEX IF NOT EXISTS directory_attrs_by_key
+        ON directory_attrs (name_lower, value_key, entry_id)",
+        "CREATE INDEX IF NOT EXISTS directory_entries_by_domain_name
+        ON directory_entries (domain, lower_name, id)",
+    ]
+}
+
+/// Upgrades a version 1 database: adds `value_key` and fills it for every stored value.
+/// The keys are computed here rather than with SQL's `LOWER`, whose idea of case differs
+/// between engines, so every engine holds the keys the write path would have written.
+async fn migrate_v1(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDirectoryError> {
+    let key = b.key_collation();
+    let add = match b {
+        // MariaDB commits DDL at once: a second process migrating at the same moment
+        // must not fail on the column the first one added.
+        SqlBackend::MySql => format!(
+            "ALTER TABLE directory_attrs ADD COLUMN IF NOT EXISTS \
+             value_key VARCHAR({VALUE_KEY_CHARS}){key}"
+        ),
+        SqlBackend::Sqlite | SqlBackend::Postgres => format!(
+            "ALTER TABLE directory_attrs ADD COLUMN value_key VARCHAR({VALUE_KEY_CHARS}){key}"
+        ),
+    };
+    sqlx::query(AssertSqlSafe(add))
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("add value_key"))?;
+    let mut filled = 0u64;
+    loop {
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(b.sql(
+            "SELECT entry_id, name_lower, position, value FROM directory_attrs \
+             WHERE value_key IS NULL LIMIT ?",
+        ))
+        .bind(BACKFILL_BATCH)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("read values to key"))?;
+        if rows.is_empty() {
+            break;
+        }
+        for (entry_id, name_lower, position, value) in rows {
+            sqlx::query(b.sql(
+                "UPDATE directory_attrs SET value_key = ? \
+                 WHERE entry_id = ? AND name_lower = ? AND position = ?",
+            ))
+            .bind(value_key(&value))
+            .bind(entry_id)
+            .bind(name_lower)
+            .bind(position)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("write value key"))?;
+            filled += 1;
+        }
+    }
+    tracing::info!(
+        values = filled,
+        "directory schema upgraded from version 1 to 2"
+    );
+    Ok(())
 }
 
 /// Creates missing tables and checks the stored schema version, inside the caller's
@@ -119,7 +207,7 @@ pub async fn ensure(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDi
         .fetch_optional(&mut *conn)
         .await
         .map_err(SqlDirectoryError::db("read schema version"))?;
-    match found {
+    let stored = match found {
         None => {
             sqlx::query(b.sql("INSERT INTO directory_meta (meta_key, meta_value) VALUES (?, ?)"))
                 .bind("schema_version")
@@ -127,6 +215,7 @@ pub async fn ensure(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDi
                 .execute(&mut *conn)
                 .await
                 .map_err(SqlDirectoryError::db("write schema version"))?;
+            SCHEMA_VERSION
         }
         Some(v) => {
             let v: i64 = v
@@ -135,7 +224,25 @@ pub async fn ensure(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDi
             if v > SCHEMA_VERSION {
                 return Err(SqlDirectoryError::Schema(v.to_string()));
             }
+            v
         }
+    };
+    if stored < 2 {
+        migrate_v1(conn, b).await?;
+    }
+    for stmt in ddl_v2_indexes() {
+        sqlx::query(stmt)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("create index"))?;
+    }
+    if stored < SCHEMA_VERSION {
+        sqlx::query(b.sql("UPDATE directory_meta SET meta_value = ? WHERE meta_key = ?"))
+            .bind(SCHEMA_VERSION.to_string())
+            .bind("schema_version")
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("write schema version"))?;
     }
     Ok(())
 }

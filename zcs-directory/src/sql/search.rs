@@ -3,9 +3,22 @@
 //!
 //! In charge of translating a [`Filter`] into SQL that selects a superset of the
 //! matching entries (exactly the matches when every part translates), with every value
-//! bound as a parameter. Parts SQL cannot decide the same way as
-//! [`crate::search::entry_matches`] (ordering comparisons, non-ASCII substrings) widen
-//! the selection instead, and [`crate::search::finish`] re-checks every candidate.
+//! bound as a parameter, and of choosing how the database finds them. Parts SQL cannot
+//! decide the same way as [`crate::search::entry_matches`] (ordering comparisons,
+//! non-ASCII substrings) widen the selection instead, and [`crate::search::finish`]
+//! re-checks every candidate.
+//!
+//! Finding the candidates: equality and prefix tests (`(mail=a@b)`, `(cn=ab*)`) also give
+//! a *driver*, a range scan of the `directory_attrs_by_key` index on lower-cased values
+//! (see [`super::schema::value_key`]) that yields a superset of the entries passing the
+//! test. An OR has a driver when each branch has one (their union), an AND when any part
+//! has one. With a driver the search reads only the entries it names; without one it
+//! reads every entry of the kinds (and domain). One more plan serves the GAL's common
+//! case, a short prefix that matches thousands of a domain's entries with a small limit:
+//! when a bounded count of the driver's rows in the domain exceeds [`DENSE_ROWS`], the
+//! domain is read in name order a page at a time (the `directory_entries_by_domain_name`
+//! index) and each page checked with the filter, stopping once the limit is reached,
+//! which with that many matches comes after a few pages.
 
 use sqlx::AnyPool;
 use zcs_core::{EntryKind, ServiceResult};
@@ -13,6 +26,7 @@ use zcs_core::{EntryKind, ServiceResult};
 use super::SqlDirectoryError;
 use super::dialect::SqlBackend;
 use super::rows;
+use super::schema::{VALUE_KEY_CHARS, value_key};
 use crate::ldap::dit::required_classes;
 use crate::names::lower_name;
 use crate::provisioning::member_url::Filter;
@@ -65,15 +79,109 @@ fn kinds_with_class(class: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// Translates `f` (see [`Part`]); the flag says whether the SQL is exact.
-fn translate(f: &Filter) -> Part {
+/// Driver rows (counted up to this many plus one) above which a limited GAL-style search
+/// in one domain pages through the domain in name order instead (see the module doc).
+const DENSE_ROWS: usize = 1_500;
+
+/// The first page of that name-order scan; later pages double up to [`MAX_PAGE`].
+const FIRST_PAGE: usize = 128;
+
+/// The largest page of the name-order scan.
+const MAX_PAGE: usize = 2_048;
+
+/// One range scan of the value index: `WHERE` conditions over `directory_attrs x` with
+/// their bound values; its `x.entry_id`s are a superset of the entries passing one test.
+type Branch = (String, Vec<String>);
+
+/// A translated filter: the condition (see [`Part`]), whether it is exact, and the
+/// index branches whose union is a superset of the matches, when there are such.
+struct Translated {
+    cond: Option<(String, Vec<String>)>,
+    exact: bool,
+    driver: Option<Vec<Branch>>,
+}
+
+/// The string just above every string that starts with `prefix` in code point order
+/// (its last character plus one), or `None` when there is none.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let mut next = u32::from(last) + 1;
+    if (0xD800..=0xDFFF).contains(&next) {
+        next = 0xE000;
+    }
+    chars.push(char::from_u32(next)?);
+    Some(chars.into_iter().collect())
+}
+
+/// The index branch for values of `attr` equal to `value` (`prefix` false) or starting
+/// with it (`prefix` true), ignoring case. `None` for the virtual attributes, which have
+/// no rows, and for an empty prefix.
+fn branch(attr: &str, value: &str, prefix: bool) -> Option<Branch> {
+    if attr.eq_ignore_ascii_case("zimbraId") || attr.eq_ignore_ascii_case("objectClass") {
+        return None;
+    }
+    let key = value_key(value);
+    let names = attr_names(attr);
+    let n = names.len();
+    let mut binds = names;
+    if !prefix || key.chars().count() >= VALUE_KEY_CHARS {
+        // A key cut at the maximum length equals the cut of every value it stands for.
+        binds.push(key);
+        let sql = format!("x.name_lower IN ({}) AND x.value_key = ?", marks(n));
+        return Some((sql, binds));
+    }
+    let end = prefix_end(&key)?;
+    binds.push(key);
+    binds.push(end);
+    let sql = format!(
+        "x.name_lower IN ({}) AND x.value_key >= ? AND x.value_key < ?",
+        marks(n)
+    );
+    Some((sql, binds))
+}
+
+/// The driver of `f`: see [`Translated`].
+fn driver(f: &Filter) -> Option<Vec<Branch>> {
+    match f {
+        Filter::Equal(a, v) => branch(a, v, false).map(|b| vec![b]),
+        Filter::Substring(a, parts) => {
+            let first = parts.first().filter(|p| !p.is_empty())?;
+            branch(a, first, true).map(|b| vec![b])
+        }
+        Filter::Or(items) if !items.is_empty() => {
+            let mut all = Vec::new();
+            for item in items {
+                all.extend(driver(item)?);
+            }
+            Some(all)
+        }
+        // The narrowest part: fewest branches.
+        Filter::And(items) => items.iter().filter_map(driver).min_by_key(Vec::len),
+        _ => None,
+    }
+}
+
+/// Translates `f`: condition, exactness and driver.
+fn translate(f: &Filter) -> Translated {
+    let (cond, exact) = condition(f);
+    Translated {
+        cond,
+        exact,
+        driver: driver(f),
+    }
+}
+
+/// Translates `f` into a condition over `directory_entries m` (see [`Part`]); the flag
+/// says whether the SQL is exact.
+fn condition(f: &Filter) -> Part {
     match f {
         Filter::And(items) => {
             let mut sql = Vec::new();
             let mut binds = Vec::new();
             let mut exact = true;
             for item in items {
-                let (part, ex) = translate(item);
+                let (part, ex) = condition(item);
                 exact &= ex;
                 if let Some((s, b)) = part {
                     sql.push(format!("({s})"));
@@ -92,7 +200,7 @@ fn translate(f: &Filter) -> Part {
             let mut exact = true;
             let mut unbounded = None;
             for item in items {
-                match translate(item) {
+                match condition(item) {
                     (Some((s, b)), ex) => {
                         exact &= ex;
                         sql.push(format!("({s})"));
@@ -108,7 +216,7 @@ fn translate(f: &Filter) -> Part {
                 None => (Some((sql.join(" OR "), binds)), exact),
             }
         }
-        Filter::Not(inner) => match translate(inner) {
+        Filter::Not(inner) => match condition(inner) {
             (Some((s, b)), true) => (Some((format!("NOT ({s})"), b)), true),
             (None, true) => (Some(("1 = 0".into(), Vec::new())), true),
             _ => (None, false),
@@ -166,6 +274,21 @@ fn translate(f: &Filter) -> Part {
     }
 }
 
+/// `SELECT` of `x.entry_id` for each branch, joined by `UNION` (`all` keeps duplicates),
+/// with the branches' bound values in order.
+fn union(branches: &[Branch], extra: &str, all: bool) -> (String, Vec<String>) {
+    let mut parts = Vec::with_capacity(branches.len());
+    let mut binds = Vec::new();
+    for (sql, b) in branches {
+        parts.push(format!(
+            "SELECT x.entry_id FROM directory_attrs x WHERE {sql}{extra}"
+        ));
+        binds.extend(b.iter().cloned());
+    }
+    let glue = if all { " UNION ALL " } else { " UNION " };
+    (parts.join(glue), binds)
+}
+
 /// Runs `q` against the SQL store.
 ///
 /// # Errors
@@ -178,25 +301,59 @@ pub async fn search(
     if q.kinds.is_empty() {
         return Ok(SearchResults::default());
     }
-    let mut binds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_string()).collect();
-    let mut inner = format!(
-        "SELECT m.id AS sid FROM directory_entries m WHERE m.kind IN ({})",
-        marks(q.kinds.len())
-    );
-    if let Some(d) = &q.domain {
-        inner.push_str(" AND m.domain = ?");
-        binds.push(lower_name(d));
-    }
-    let (cond, exact) = match &q.filter {
+    let t = match &q.filter {
         Some(f) => translate(f),
-        None => (None, true),
+        None => Translated {
+            cond: None,
+            exact: true,
+            driver: None,
+        },
     };
-    if let Some((sql, b)) = cond {
+    let limited = t.exact && q.sorted_by_name() && q.limit > 0;
+    if let (Some(domain), Some(branches), true) = (&q.domain, &t.driver, limited) {
+        let domain = lower_name(domain);
+        if dense(pool, b, branches, &domain).await? {
+            let ids = scan_in_name_order(pool, b, q, &t, &domain).await?;
+            let candidates = load_ids(pool, b, &ids).await?;
+            return Ok(finish(q, candidates));
+        }
+    }
+
+    let mut binds: Vec<String> = Vec::new();
+    let mut inner = "SELECT m.id AS sid FROM directory_entries m WHERE ".to_string();
+    let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_string()).collect();
+    match &t.driver {
+        Some(branches) => {
+            // The driver's entries are read by id; `kind` and `domain` must not tempt the
+            // planner into reading the domain through their indexes instead.
+            let (sql, db) = union(branches, "", false);
+            inner.push_str(&format!(
+                "m.id IN ({sql}) AND {} IN ({})",
+                b.unindexed("m.kind"),
+                marks(kinds.len())
+            ));
+            binds.extend(db);
+            binds.extend(kinds);
+            if let Some(d) = &q.domain {
+                inner.push_str(&format!(" AND {} = ?", b.unindexed("m.domain")));
+                binds.push(lower_name(d));
+            }
+        }
+        None => {
+            inner.push_str(&format!("m.kind IN ({})", marks(kinds.len())));
+            binds.extend(kinds);
+            if let Some(d) = &q.domain {
+                inner.push_str(" AND m.domain = ?");
+                binds.push(lower_name(d));
+            }
+        }
+    }
+    if let Some((sql, b)) = &t.cond {
         inner.push_str(&format!(" AND ({sql})"));
-        binds.extend(b);
+        binds.extend(b.iter().cloned());
     }
     inner.push_str(" ORDER BY m.lower_name, m.id");
-    if exact && q.sorted_by_name() && q.limit > 0 {
+    if limited {
         // One more than the limit tells whether more matched.
         inner.push_str(&format!(" LIMIT {}", q.limit.saturating_add(1)));
     }
@@ -218,13 +375,156 @@ pub async fn search(
     Ok(finish(q, candidates))
 }
 
+/// Whether the driver has more than [`DENSE_ROWS`] rows in `domain`, counting no
+/// further than that.
+async fn dense(
+    pool: &AnyPool,
+    b: SqlBackend,
+    branches: &[Branch],
+    domain: &str,
+) -> ServiceResult<bool> {
+    // A correlated lookup rather than a join, so the scan starts from the value index
+    // and stops at the limit instead of reading the domain first.
+    let in_domain = " AND (SELECT m.domain FROM directory_entries m WHERE m.id = x.entry_id) = ?";
+    let mut sql = Vec::with_capacity(branches.len());
+    let mut binds = Vec::new();
+    for (s, bs) in branches {
+        sql.push(format!(
+            "SELECT x.entry_id FROM directory_attrs x WHERE {s}{in_domain}"
+        ));
+        binds.extend(bs.iter().cloned());
+        binds.push(domain.to_string());
+    }
+    let text = format!(
+        "SELECT COUNT(*) FROM ({} LIMIT {}) probe",
+        sql.join(" UNION ALL "),
+        DENSE_ROWS + 1
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(b.sql_owned(text));
+    for v in binds {
+        query = query.bind(v);
+    }
+    let n = query
+        .fetch_one(pool)
+        .await
+        .map_err(SqlDirectoryError::db("count search candidates"))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX) > DENSE_ROWS)
+}
+
+/// The ids of the first `q.limit + 1` entries of `domain` in name order that are of the
+/// query's kinds and pass the translated filter, reading the domain a page at a time.
+async fn scan_in_name_order(
+    pool: &AnyPool,
+    b: SqlBackend,
+    q: &SearchQuery,
+    t: &Translated,
+    domain: &str,
+) -> ServiceResult<Vec<String>> {
+    let want = q.limit.saturating_add(1);
+    let mut found: Vec<String> = Vec::new();
+    let mut from = String::new();
+    // Ids already read whose name is `from` (the next page starts at that name again).
+    let mut seen_at_from: Vec<String> = Vec::new();
+    let mut page = FIRST_PAGE;
+    loop {
+        let text = format!(
+            "SELECT m.id, m.kind, m.lower_name FROM directory_entries m \
+             WHERE m.domain = ? AND m.lower_name >= ? \
+             ORDER BY m.lower_name, m.id LIMIT {page}"
+        );
+        let rows: Vec<(String, String, String)> = sqlx::query_as(b.sql_owned(text))
+            .bind(domain)
+            .bind(&from)
+            .fetch_all(pool)
+            .await
+            .map_err(SqlDirectoryError::db("page through domain"))?;
+        let full = rows.len() == page;
+        let mut ids = Vec::with_capacity(rows.len());
+        for (id, kind, lower) in rows {
+            if lower == from && seen_at_from.contains(&id) {
+                continue;
+            }
+            if lower != from {
+                from = lower;
+                seen_at_from.clear();
+            }
+            seen_at_from.push(id.clone());
+            if q.kinds.iter().any(|k| k.as_str() == kind) {
+                ids.push(id);
+            }
+        }
+        if !ids.is_empty() {
+            found.extend(check_ids(pool, b, &ids, t.cond.as_ref()).await?);
+        }
+        if found.len() >= want || !full {
+            found.truncate(want);
+            return Ok(found);
+        }
+        page = (page * 2).min(MAX_PAGE);
+    }
+}
+
+/// Those of `ids` (in name order) whose entries pass `cond`, in name order.
+async fn check_ids(
+    pool: &AnyPool,
+    b: SqlBackend,
+    ids: &[String],
+    cond: Option<&(String, Vec<String>)>,
+) -> ServiceResult<Vec<String>> {
+    let Some((sql, cb)) = cond else {
+        return Ok(ids.to_vec());
+    };
+    let text = format!(
+        "SELECT m.id FROM directory_entries m WHERE m.id IN ({}) AND ({sql}) \
+         ORDER BY m.lower_name, m.id",
+        marks(ids.len())
+    );
+    let mut query = sqlx::query_scalar::<_, String>(b.sql_owned(text));
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    for v in cb {
+        query = query.bind(v.clone());
+    }
+    Ok(query
+        .fetch_all(pool)
+        .await
+        .map_err(SqlDirectoryError::db("check search candidates"))?)
+}
+
+/// The entries with `ids`, with all their attributes.
+async fn load_ids(
+    pool: &AnyPool,
+    b: SqlBackend,
+    ids: &[String],
+) -> ServiceResult<Vec<zcs_core::Entry>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = format!(
+        "SELECT e.id, e.kind, e.name, a.name, a.value FROM directory_entries e \
+         LEFT JOIN directory_attrs a ON a.entry_id = e.id WHERE e.id IN ({}) \
+         ORDER BY e.lower_name, e.id, a.name_lower, a.position",
+        marks(ids.len())
+    );
+    let mut query = sqlx::query(b.sql_owned(text));
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let rows = query
+        .fetch_all(pool)
+        .await
+        .map_err(SqlDirectoryError::db("read search hits"))?;
+    Ok(rows::assemble(rows)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::provisioning::member_url::parse_filter;
 
     fn exactness(f: &str) -> (bool, bool) {
-        let (part, exact) = translate(&parse_filter(f).expect("filter"));
+        let (part, exact) = condition(&parse_filter(f).expect("filter"));
         (part.is_some(), exact)
     }
 
@@ -242,6 +542,60 @@ mod tests {
         assert_eq!(exactness("(&(cn=a)(zimbraQuota>=5))"), (true, false));
         assert_eq!(exactness("(!(zimbraQuota>=5))"), (false, false));
         assert_eq!(exactness("(cn=é*)"), (false, false));
+    }
+
+    fn branches(f: &str) -> Option<usize> {
+        driver(&parse_filter(f).expect("filter")).map(|d| d.len())
+    }
+
+    #[test]
+    fn drivers_come_from_equality_and_prefix_tests() {
+        assert_eq!(branches("(cn=ab*)"), Some(1));
+        assert_eq!(branches("(mail=a@b.test)"), Some(1));
+        assert_eq!(branches("(cn=*ab*)"), None);
+        assert_eq!(branches("(|(cn=a*)(sn=a*)(mail=a*))"), Some(3));
+        assert_eq!(branches("(|(cn=a*)(sn=*a*))"), None);
+        assert_eq!(
+            branches("(&(|(cn=a*)(sn=a*))(objectClass=zimbraAccount)(!(zimbraHideInGal=TRUE)))"),
+            Some(2)
+        );
+        assert_eq!(branches("(&(|(cn=a*)(sn=a*))(uid=x))"), Some(1));
+        assert_eq!(branches("(objectClass=zimbraAccount)"), None);
+        assert_eq!(branches("(zimbraId=abc)"), None);
+        assert_eq!(branches("(!(cn=a*))"), None);
+        assert_eq!(branches("(cn=*)"), None);
+        // Aliases are searched under both names.
+        let (sql, binds) = branch("gn", "Jo", true).expect("branch");
+        assert!(
+            sql.contains("x.value_key >= ? AND x.value_key < ?"),
+            "{sql}"
+        );
+        assert_eq!(binds, ["gn", "givenname", "jo", "jp"]);
+        let long = "a".repeat(VALUE_KEY_CHARS + 5);
+        let (sql, binds) = branch("cn", &long, true).expect("branch");
+        assert!(sql.ends_with("x.value_key = ?"), "{sql}");
+        assert_eq!(binds[2].len(), VALUE_KEY_CHARS);
+    }
+
+    #[test]
+    fn prefix_ends_bound_the_prefix() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10ffff}"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_with_a_prefix_fall_in_its_range(v in "\\PC{0,12}", cut in 1usize..6) {
+            let key = value_key(&v);
+            let prefix: String = key.chars().take(cut).collect();
+            proptest::prop_assume!(!prefix.is_empty());
+            if let Some(end) = prefix_end(&prefix) {
+                proptest::prop_assert!(key.as_str() >= prefix.as_str());
+                proptest::prop_assert!(key.as_str() < end.as_str());
+            }
+        }
     }
 
     #[test]

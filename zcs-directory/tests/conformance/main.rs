@@ -56,4 +56,5 @@ conformance!(
     flows::authenticate,
     search::filter_search_sorts_limits_and_projects,
     search::gal_search_autocomplete_and_hiding,
+    search::dense_and_sparse_prefixes_agree,
 );

@@ -220,3 +220,100 @@ pub async fn gal_search_autocomplete_and_hiding(ctx: &Ctx) {
     assert!(!names(&all).contains(&"carol@s.test".to_string()));
     assert!(names(&all).contains(&"room-a@s.test".to_string()));
 }
+
+/// The first `limit` numbers below `n` that pass `keep`, and how many pass in all.
+fn expected(n: usize, limit: usize, keep: impl Fn(usize) -> bool) -> (Vec<String>, usize) {
+    let all: Vec<usize> = (0..n).filter(|i| keep(*i)).collect();
+    let first = all
+        .iter()
+        .take(limit)
+        .map(|i| format!("p{i:04}@d.test"))
+        .collect();
+    (first, all.len())
+}
+
+/// A prefix shared by most of a domain (more index rows than the search reads by id)
+/// takes the name-order plan; a rare one the by-id plan. Both must give the order,
+/// limit and `more` that filtering every entry would.
+pub async fn dense_and_sparse_prefixes_agree(ctx: &Ctx) {
+    const N: usize = 1_700;
+    let dir = ctx.dir.clone();
+    dir.create_entry(EntryKind::Domain, "d.test", Attrs::new())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for chunk in 0..8usize {
+        let dir = dir.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (chunk..N).step_by(8) {
+                let given = if i % 7 == 0 { "Zed" } else { "Jo" };
+                let mut a = attrs(&[
+                    ("givenName", given),
+                    ("displayName", &format!("{given} {i}")),
+                ]);
+                if i % 3 == 0 {
+                    a.set_one("zimbraHideInGal", "TRUE");
+                }
+                let kind = if i % 50 == 0 {
+                    EntryKind::DistributionList
+                } else {
+                    EntryKind::Account
+                };
+                dir.create_entry(kind, &format!("p{i:04}@d.test"), a)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let search = |f: &str, limit: usize| {
+        SearchQuery::new(&[EntryKind::Account])
+            .in_domain("D.test")
+            .with_filter(Provisioning::parse_search_filter(f).unwrap())
+            .with_limit(limit)
+    };
+    let visible = |i: usize| i % 50 != 0 && i % 3 != 0;
+    let dense = "(&(|(givenName=jo*)(displayName=JO*))(!(zimbraHideInGal=TRUE)))";
+    for limit in [1, 10, 300] {
+        let r = dir.search_entries(&search(dense, limit)).await.unwrap();
+        let (want, _) = expected(N, limit, |i| i % 7 != 0 && visible(i));
+        assert_eq!(names(&r.entries), want, "{} limit {limit}", ctx.label);
+        assert!(r.more, "{}", ctx.label);
+    }
+    // A limit above the matches reads the whole domain and says no more.
+    let r = dir.search_entries(&search(dense, 5_000)).await.unwrap();
+    let (want, total) = expected(N, 5_000, |i| i % 7 != 0 && visible(i));
+    assert_eq!(r.entries.len(), total, "{}", ctx.label);
+    assert_eq!(names(&r.entries), want, "{}", ctx.label);
+    assert!(!r.more, "{}", ctx.label);
+
+    let sparse = "(&(|(givenName=zed)(displayName=zed 1*))(!(zimbraHideInGal=TRUE)))";
+    let r = dir.search_entries(&search(sparse, 4)).await.unwrap();
+    let (want, _) = expected(N, 4, |i| i % 7 == 0 && visible(i));
+    assert_eq!(names(&r.entries), want, "{}", ctx.label);
+    assert!(r.more, "{}", ctx.label);
+    // No limit: every match, by id.
+    let r = dir.search_entries(&search(sparse, 0)).await.unwrap();
+    let (_, total) = expected(N, 0, |i| i % 7 == 0 && visible(i));
+    assert_eq!(r.entries.len(), total, "{}", ctx.label);
+
+    // The GAL over the same domain: autocomplete by first name.
+    let r = ctx
+        .prov
+        .search_gal(
+            "d.test",
+            &GalRequest {
+                text: "jo".into(),
+                gal_type: GalType::Account,
+                autocomplete: true,
+                limit: Some(20),
+            },
+        )
+        .await
+        .unwrap();
+    let (want, _) = expected(N, 20, |i| i % 7 != 0 && i % 3 != 0);
+    assert_eq!(names(&r.entries), want, "{}", ctx.label);
+    assert!(r.more, "{}", ctx.label);
+}
