@@ -458,13 +458,6 @@ async fn append_with_literals_and_limits() {
     c.send("a4 APPEND INBOX {100000}").await;
     let done = c.read_text().await.unwrap();
     assert_eq!(done, "a4 NO [TOOBIG] Message too big");
-    // ...or read and dropped (non-synchronising); the connection stays usable.
-    let mut big = b"a5 APPEND INBOX {100000+}\r\n".to_vec();
-    big.extend(std::iter::repeat_n(b'x', 100_000));
-    big.extend_from_slice(b"\r\n");
-    c.send_raw(&big).await;
-    let done = c.read_text().await.unwrap();
-    assert_eq!(done, "a5 NO [TOOBIG] Message too big");
     let (_, done) = c.cmd("a6", "NOOP").await;
     assert_eq!(done, "a6 OK NOOP completed");
     // Other commands may not carry big literals.
@@ -475,6 +468,46 @@ async fn append_with_literals_and_limits() {
     c.cmd("s", "SELECT INBOX").await;
     let (untagged, _) = c.cmd("a8", "APPEND INBOX {3+}\r\nabc").await;
     assert_eq!(untagged, vec!["* 2 EXISTS", "* 1 RECENT"]);
+}
+
+/// RFC 7888 §4: a non-synchronising literal over the limit is refused as soon as it
+/// is announced, without reading the announced bytes, and the connection is closed
+/// (its input can no longer be framed).
+#[tokio::test]
+async fn oversized_non_synchronising_literals_are_refused_at_once() {
+    let mut config = test_config();
+    config.max_literal = 4096;
+    let server = start(config).await;
+    for (tag, announce, expect) in [
+        // 10 GB announced, a few bytes sent: the answer comes at once.
+        (
+            "a5",
+            "APPEND INBOX {10000000000+}",
+            "a5 NO [TOOBIG] Message too big",
+        ),
+        ("b1", "LOGIN {100000+}", "b1 BAD [TOOBIG] Literal too big"),
+    ] {
+        let mut c = Client::login(server.addr).await;
+        let started = std::time::Instant::now();
+        c.send_raw(format!("{tag} {announce}\r\nxxxxxxxx").as_bytes())
+            .await;
+        let done = c.read_text().await.expect("tagged reply");
+        assert_eq!(done, expect);
+        let bye = c.read_text().await.expect("BYE");
+        assert!(bye.starts_with("* BYE"), "{bye}");
+        assert_eq!(c.read_text().await, None, "closed after the refusal");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "refusal took {:?}",
+            started.elapsed()
+        );
+    }
+    // Within the limit, LITERAL+ works as before on a connection that stays open.
+    let mut c = Client::login(server.addr).await;
+    let (_, done) = c.cmd("c1", "APPEND INBOX {3+}\r\nabc").await;
+    assert!(done.starts_with("c1 OK"), "{done}");
+    let (_, done) = c.cmd("c2", "NOOP").await;
+    assert_eq!(done, "c2 OK NOOP completed");
 }
 
 #[tokio::test]

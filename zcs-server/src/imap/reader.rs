@@ -1,15 +1,15 @@
 //! Framing of client input: lines with a hard length cap, literals of announced size,
 //! and the assembly of one complete command (RFC 3501 §2.2 and §7.5, RFC 7888).
 //!
-//! Memory is bounded: a line is never buffered beyond the configured cap, a literal
-//! above its cap is refused (synchronising) or read and dropped (non-synchronising),
-//! never stored. Reading a line is cancel-safe, so IDLE can wait for `DONE` inside a
+//! Memory is bounded: a line is never buffered beyond the configured cap, and a
+//! literal above its cap is refused as soon as it is announced, never read or stored
+//! (the session closes the connection after refusing a non-synchronising one). Reading a line is cancel-safe, so IDLE can wait for `DONE` inside a
 //! `select!`.
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Chunk size for socket reads and for discarding refused literals.
+/// Chunk size for socket reads and for draining input before a close.
 const CHUNK: usize = 16 * 1024;
 
 /// Why no line could be read.

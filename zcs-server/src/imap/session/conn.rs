@@ -18,8 +18,14 @@ pub(crate) enum Incoming {
     /// A complete command buffer for the parser.
     Command(Vec<u8>),
     /// The command was refused before it was complete (a literal over its cap); the
-    /// reply goes to `tag`, or untagged when the tag was unreadable.
-    Refused { tag: Option<String>, reply: Reply },
+    /// reply goes to `tag`, or untagged when the tag was unreadable. With `close`, the
+    /// client is already sending bytes that will not be read (a refused
+    /// non-synchronising literal), so the connection ends after the reply.
+    Refused {
+        tag: Option<String>,
+        reply: Reply,
+        close: bool,
+    },
 }
 
 /// Both halves of a connection.
@@ -81,9 +87,10 @@ impl Conn {
     /// line end, the literal bytes and the next line. Synchronising literals get a `+`
     /// continuation first. APPEND literals of an `authenticated` client may total
     /// `max_literal` bytes, all other literals `max_line` (so a client that has not
-    /// logged in can never make the server buffer more than that); a larger synchronising
-    /// literal is refused at once, a larger non-synchronising one is read and dropped,
-    /// then refused.
+    /// logged in can never make the server buffer more than that). A larger literal is
+    /// refused as soon as its size is announced, and none of its bytes are read: a
+    /// synchronising one gets the refusal instead of `+` (the client never sends it), a
+    /// non-synchronising one ends the connection after the refusal.
     pub(crate) async fn read_command(
         &mut self,
         cfg: &ImapConfig,
@@ -109,15 +116,21 @@ impl Conn {
                 return Ok(Incoming::Command(buf));
             };
             if literal_total.saturating_add(marker.len) > cap {
-                if marker.non_sync {
-                    self.skip_rest(marker.len, cfg).await?;
-                }
+                // RFC 7888 §4: a server refusing a non-synchronising literal must
+                // either read and drop its bytes or close the connection. Reading
+                // an announced size we already know is too big only wastes time and
+                // bandwidth, so the connection is closed after the refusal.
+                // RFC 7889 §4 / RFC 4469 §6: TOOBIG for an APPEND over the limit.
                 let reply = if name == "APPEND" {
                     Reply::no("Message too big").with_code("TOOBIG")
                 } else {
-                    Reply::bad("Literal too big")
+                    Reply::bad("Literal too big").with_code("TOOBIG")
                 };
-                return Ok(Incoming::Refused { tag, reply });
+                return Ok(Incoming::Refused {
+                    tag,
+                    reply,
+                    close: marker.non_sync,
+                });
             }
             literal_total += marker.len;
             buf.extend_from_slice(&line);
@@ -131,21 +144,6 @@ impl Conn {
             let data = self.reader.read_exact(len).await?;
             buf.extend_from_slice(&data);
             line = self.reader.read_line(cfg.max_line).await?;
-        }
-    }
-
-    /// Drops a refused non-synchronising literal and the rest of its command, so the
-    /// next command starts cleanly. Later synchronising literals are never sent by the
-    /// client (it waits for `+`), so they end the command.
-    async fn skip_rest(&mut self, first: u64, cfg: &ImapConfig) -> Result<(), ReadError> {
-        let mut pending = first;
-        loop {
-            self.reader.discard(pending).await?;
-            let line = self.reader.read_line(cfg.max_line).await?;
-            match literal_at_end(&line) {
-                Some(m) if m.non_sync => pending = m.len,
-                _ => return Ok(()),
-            }
         }
     }
 

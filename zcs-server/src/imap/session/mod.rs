@@ -261,7 +261,16 @@ impl Session {
                 Ok(Ok(incoming)) => incoming,
             };
             let flow = match incoming {
-                Incoming::Refused { tag, reply } => self.reply(tag.as_deref(), &reply).await,
+                Incoming::Refused {
+                    tag,
+                    reply,
+                    close: false,
+                } => self.reply(tag.as_deref(), &reply).await,
+                Incoming::Refused {
+                    tag,
+                    reply,
+                    close: true,
+                } => self.refuse_and_close(tag.as_deref(), &reply).await,
                 Incoming::Command(buf) => self.command(&buf).await,
             };
             match flow {
@@ -276,6 +285,18 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Answers a command whose literal bytes are already on the way and will not be
+    /// read, then says goodbye: the rest of the input cannot be framed any more.
+    async fn refuse_and_close(&mut self, tag: Option<&str>, reply: &Reply) -> io::Result<Flow> {
+        let line = reply.render(tag.unwrap_or("*"));
+        self.conn.write(&line).await?;
+        self.untagged("BYE Literal too big; closing connection")
+            .await?;
+        self.conn.flush().await?;
+        tracing::info!(proto = "imap", ip = %self.peer, "oversized literal refused, closing");
+        Ok(Flow::Close)
     }
 
     /// Sends a tagged (or, without tag, untagged) reply, counting BADs.
