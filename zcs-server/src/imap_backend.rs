@@ -428,6 +428,14 @@ impl ImapSession for StoreImapSession {
 
     async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()> {
         match (is_shared(id), is_shared(new_parent)) {
+            // A mountpoint is this account's own item: it moves among its folders.
+            (true, false) if self.shares.mount_link(id).is_some() => {
+                self.shares
+                    .rename_mount(id, &self.mailbox, new_parent, name)
+                    .await?;
+                self.publish_change();
+                return Ok(());
+            }
             (true, true) => return self.shares.rename_folder(id, new_parent, name).await,
             // A folder never moves between mailboxes.
             (true, false) | (false, true) => return Err(BackendError::PermissionDenied),
@@ -440,7 +448,16 @@ impl ImapSession for StoreImapSession {
             .map_err(backend_error)
     }
 
+    fn is_mountpoint(&self, folder: ItemId) -> bool {
+        is_shared(folder) && self.shares.mount_link(folder).is_some()
+    }
+
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
+        if is_shared(id) && self.shares.mount_link(id).is_some() {
+            self.shares.delete_mount(id, &self.mailbox).await?;
+            self.publish_change();
+            return Ok(());
+        }
         if is_shared(id) {
             return self.shares.delete_folder(id).await;
         }

@@ -414,3 +414,105 @@ async fn sessions_end_when_imap_is_turned_off() {
         set_attr(&w, "bob", attr, "TRUE").await;
     }
 }
+
+async fn account_id(w: &World, user: &str) -> zcs_core::ZimbraId {
+    w.prov
+        .find_account(&format!("{user}@share.test"))
+        .await
+        .expect("lookup")
+        .expect("account")
+        .id
+}
+
+/// RENAME and DELETE of a mountpoint act on the mountpoint (the account's own link),
+/// never on the owner's folder, and need no right on the share.
+#[tokio::test]
+async fn a_mountpoint_is_renamed_and_deleted_not_the_shared_folder() {
+    let w = world().await;
+    let mut alice = login(&w, "alice").await;
+    ok(&mut alice, "CREATE Projects/sub").await;
+    ok(&mut alice, "SETACL Projects bob@share.test lr").await;
+    let projects = {
+        let mb = w
+            .store
+            .mailbox(account_id(&w, "alice").await)
+            .await
+            .expect("mb");
+        mb.folders()
+            .await
+            .expect("folders")
+            .into_iter()
+            .find(|f| f.path == "/Projects")
+            .expect("Projects")
+            .id
+    };
+    let bob_mb = w
+        .store
+        .mailbox(account_id(&w, "bob").await)
+        .await
+        .expect("mb");
+    bob_mb
+        .create_mountpoint(
+            zcs_core::ItemId(zcs_core::folder::USER_ROOT),
+            "Alice Projects",
+            account_id(&w, "alice").await,
+            projects,
+            "message",
+        )
+        .await
+        .expect("mountpoint");
+    let mut bob = login(&w, "bob").await;
+    let list = ok(&mut bob, "LIST \"\" \"Alice Projects*\"").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+
+    // Renamed (and moved below one of bob's folders), with what is seen through it.
+    ok(&mut bob, "CREATE Shares").await;
+    ok(&mut bob, "RENAME \"Alice Projects\" Shares/AP").await;
+    let list = ok(&mut bob, "LIST \"\" *").await;
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"Shares/AP\"")),
+        "{list:?}"
+    );
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"Shares/AP/sub\"")),
+        "{list:?}"
+    );
+    assert!(
+        !list.iter().any(|l| l.contains("Alice Projects")),
+        "{list:?}"
+    );
+    ok(&mut bob, "SELECT Shares/AP").await;
+    // A case-only rename works too.
+    ok(&mut bob, "RENAME Shares/AP Shares/ap").await;
+    let list = ok(&mut bob, "LIST \"\" Shares/*").await;
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"Shares/ap\"")),
+        "{list:?}"
+    );
+    // The owner's folder kept its name and place.
+    let list = ok(&mut alice, "LIST \"\" Projects*").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(bob_mb.mountpoints().await.expect("mps").len(), 1);
+
+    // A mountpoint cannot move into another share.
+    ok(&mut alice, "CREATE Open").await;
+    ok(&mut alice, "SETACL Open bob@share.test lrkx").await;
+    let done = no(
+        &mut bob,
+        "RENAME Shares/ap \"/home/alice@share.test/Open/ap\"",
+    )
+    .await;
+    assert!(done.contains("[NOPERM]"), "{done}");
+
+    // DELETE removes the mountpoint, subfolders seen through it included; alice keeps
+    // everything.
+    ok(&mut bob, "DELETE Shares/ap").await;
+    let list = ok(&mut bob, "LIST \"\" Shares/*").await;
+    assert!(list.is_empty(), "{list:?}");
+    assert!(bob_mb.mountpoints().await.expect("mps").is_empty());
+    let list = ok(&mut alice, "LIST \"\" Projects*").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    // The share itself is still there under Other Users.
+    let list = ok(&mut bob, "LIST \"\" \"/home/alice@share.test/Projects\"").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+}

@@ -242,15 +242,25 @@ pub trait ImapSession: Send + Sync {
     /// when it is enabled, which IMAP cannot see).
     async fn delete_items(&self, ids: &[ItemId]) -> BackendResult<()>;
 
+    /// Whether `folder` is the root of one of this account's mountpoints (a link to a
+    /// folder another account shares). RENAME and DELETE of such a folder rename or
+    /// remove the mountpoint, never the owner's folder, so the protocol layer lets
+    /// DELETE through even though the shared folder has subfolders. Default: false.
+    fn is_mountpoint(&self, _folder: ItemId) -> bool {
+        false
+    }
+
     /// Creates a mail folder `name` under `parent`. Errors: `AlreadyExists`,
     /// `InvalidName`, `NotFound` (parent).
     async fn create_folder(&self, parent: ItemId, name: &str) -> BackendResult<FolderInfo>;
 
-    /// Renames and/or moves a folder (its subfolders move with it).
+    /// Renames and/or moves a folder (its subfolders move with it). For a mountpoint,
+    /// the mountpoint is renamed or moved among the account's own folders.
     async fn rename_folder(&self, id: ItemId, new_parent: ItemId, name: &str) -> BackendResult<()>;
 
-    /// Deletes a folder and the messages in it. The protocol layer never calls it on a
-    /// system folder or on a folder that has subfolders.
+    /// Deletes a folder and the messages in it (a mountpoint: the mountpoint only).
+    /// The protocol layer never calls it on a system folder or on a folder that has
+    /// subfolders, unless it is a mountpoint ([`ImapSession::is_mountpoint`]).
     async fn delete_folder(&self, id: ItemId) -> BackendResult<()>;
 
     /// A receiver that gets a message whenever this account's mailbox changes, through

@@ -27,9 +27,7 @@
 //!   message each time (SORT, THREAD and SEARCH do it on blocking workers);
 //! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
 //! - ACL identifiers are account names and `anyone` (group and domain grants are
-//!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP); a mountpoint
-//!   itself is not renamed or deleted over IMAP (folders inside it are, with the
-//!   grant's rights);
+//!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP);
 //! - CATENATE `;SECTION=` takes part numbers with HEADER, TEXT or MIME, not
 //!   HEADER.FIELDS or `;PARTIAL=`; MULTIAPPEND undoes a partial append by deleting
 //!   what was added.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use zcs_core::{ItemId, ZimbraId, folder};
 use zcs_directory::Provisioning;
-use zcs_store::{Accessor, Folder, Mailbox, Rights, Store, StoreError};
+use zcs_store::{Accessor, Folder, Mailbox, Mountpoint, Rights, Store, StoreError};
 
 use crate::imap::backend::{BackendError, BackendResult, FolderInfo, MessageInfo};
 
@@ -38,9 +38,9 @@ struct SharedFolder {
     remote: ItemId,
     path: String,
     parent: ItemId,
-    /// The root of one of this account's mountpoints (the link is this account's
-    /// item, the folder behind it the owner's).
-    mount_root: bool,
+    /// At the root of one of this account's mountpoints: the link's item id (the link
+    /// is this account's item, the folder behind it the owner's).
+    mount: Option<ItemId>,
 }
 
 /// The session's id tables.
@@ -204,14 +204,14 @@ impl Shares {
                 tracing::warn!(error = %e, "shared folders not listed");
                 Vec::new()
             });
-        // (owner, remote root, path prefix of the root)
-        let mut roots: Vec<(ZimbraId, ItemId, Option<String>)> =
+        // (owner, remote root, path prefix of the root and mountpoint id)
+        let mut roots: Vec<(ZimbraId, ItemId, Option<(String, ItemId)>)> =
             granted.into_iter().map(|(o, f)| (o, f, None)).collect();
         let own_paths: HashMap<i32, &str> = own.iter().map(|f| (f.id.0, f.path.as_str())).collect();
         for mp in mine.mountpoints().await.unwrap_or_default() {
             let parent = own_paths.get(&mp.parent.0).copied().unwrap_or("/");
             let path = format!("{}/{}", parent.trim_end_matches('/'), mp.name);
-            roots.push((mp.owner, mp.remote_id, Some(path)));
+            roots.push((mp.owner, mp.remote_id, Some((path, mp.id))));
         }
         let mut out = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
@@ -233,8 +233,8 @@ impl Shares {
             let Some(root_folder) = folders.iter().find(|f| f.id == root) else {
                 continue;
             };
-            let mount = at.is_some();
-            let prefix = at.unwrap_or_else(|| {
+            let link = at.as_ref().map(|(_, link)| *link);
+            let prefix = at.map(|(path, _)| path).unwrap_or_else(|| {
                 if root.0 == folder::USER_ROOT {
                     format!("//home/{name}")
                 } else {
@@ -271,7 +271,7 @@ impl Shares {
                         remote: f.id,
                         path: path.clone(),
                         parent,
-                        mount_root: mount && f.id == root,
+                        mount: link.filter(|_| f.id == root),
                     },
                 );
                 out.push(info(f.clone(), ItemId(id), path, parent));
@@ -475,7 +475,7 @@ impl Shares {
                 remote: created.id,
                 path: path.clone(),
                 parent,
-                mount_root: false,
+                mount: None,
             },
         );
         Ok(info(created, ItemId(id), path, parent))
@@ -483,15 +483,15 @@ impl Shares {
 
     /// RENAME of a shared folder (RFC 4314 §4: `x` on the folder, `k` on the new
     /// parent), within the same owner's mailbox only. The root of a mountpoint is the
-    /// account's own link and is not renamed through the share.
+    /// account's own link: [`Shares::rename_mount`] renames that, and it cannot move
+    /// into another share.
     pub(super) async fn rename_folder(
         &self,
         id: ItemId,
         new_parent: ItemId,
         name: &str,
     ) -> BackendResult<()> {
-        if self.is_mount_root(id) {
-            // LIMITATION: mountpoints are renamed through SOAP, not IMAP.
+        if self.mount_link(id).is_some() {
             return Err(BackendError::PermissionDenied);
         }
         let (from, owner, remote) = self.require(id, Rights::DELETE).await?;
@@ -509,10 +509,10 @@ impl Shares {
     }
 
     /// DELETE of a shared folder (RFC 4314 §4: `x` on the folder, Zimbra's delete
-    /// right). The owner's system folders cannot be deleted, nor a mountpoint's root.
+    /// right). The owner's system folders cannot be deleted. At a mountpoint's root
+    /// the mountpoint itself goes ([`Shares::delete_mount`]), never the owner's folder.
     pub(super) async fn delete_folder(&self, id: ItemId) -> BackendResult<()> {
-        if self.is_mount_root(id) {
-            // LIMITATION: mountpoints are removed through SOAP, not IMAP.
+        if self.mount_link(id).is_some() {
             return Err(BackendError::PermissionDenied);
         }
         let (_, owner, remote) = self.require(id, Rights::DELETE).await?;
@@ -526,11 +526,79 @@ impl Shares {
         Ok(())
     }
 
-    fn is_mount_root(&self, id: ItemId) -> bool {
-        self.tables()
-            .folders
-            .get(&id.0)
-            .is_some_and(|f| f.mount_root)
+    /// The mountpoint (this account's link item) whose root `id` is, if it is one.
+    pub(super) fn mount_link(&self, id: ItemId) -> Option<ItemId> {
+        self.tables().folders.get(&id.0).and_then(|f| f.mount)
+    }
+
+    /// The mountpoint at the root `id`, as the store has it now.
+    async fn mountpoint(&self, id: ItemId, mine: &Mailbox) -> BackendResult<Mountpoint> {
+        let link = self.mount_link(id).ok_or(BackendError::NotFound)?;
+        mine.mountpoints()
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .find(|m| m.id == link)
+            .ok_or(BackendError::NotFound)
+    }
+
+    /// IMAP DELETE of a mountpoint's root: removes the mountpoint from `mine` (the
+    /// account's own mailbox). The owner's folder, its messages and its grant stay;
+    /// no right on the share is needed, the link being the account's own item.
+    pub(super) async fn delete_mount(&self, id: ItemId, mine: &Mailbox) -> BackendResult<()> {
+        let mp = self.mountpoint(id, mine).await?;
+        mine.delete_items(&[mp.id]).await.map_err(store_error)?;
+        self.tables().folders.remove(&id.0);
+        Ok(())
+    }
+
+    /// IMAP RENAME of a mountpoint's root: the mountpoint gets `name` under
+    /// `new_parent`, one of the account's own folders. The owner's folder keeps its
+    /// name.
+    ///
+    /// LIMITATION: the store cannot rename a link, so the mountpoint is recreated
+    /// under the new name and the old one deleted, in two changes (a crash in between
+    /// leaves both), and it gets a new item id (SOAP clients see a new mountpoint).
+    pub(super) async fn rename_mount(
+        &self,
+        id: ItemId,
+        mine: &Mailbox,
+        new_parent: ItemId,
+        name: &str,
+    ) -> BackendResult<()> {
+        let mp = self.mountpoint(id, mine).await?;
+        if mp.parent == new_parent && mp.name == name {
+            return Ok(());
+        }
+        let recreate = |parent: ItemId, name: String| {
+            let mp = mp.clone();
+            async move {
+                mine.create_mountpoint(parent, &name, mp.owner, mp.remote_id, &mp.view)
+                    .await
+                    .map_err(store_error)
+            }
+        };
+        let created = if mp.parent == new_parent && mp.name.eq_ignore_ascii_case(name) {
+            // Only the case changes: the old name must go first to free the new one.
+            mine.delete_items(&[mp.id]).await.map_err(store_error)?;
+            match recreate(new_parent, name.to_string()).await {
+                Ok(created) => created,
+                Err(e) => {
+                    if let Err(undo) = recreate(mp.parent, mp.name.clone()).await {
+                        tracing::warn!(error = %undo, "mountpoint lost by a failed rename");
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            let created = recreate(new_parent, name.to_string()).await?;
+            mine.delete_items(&[mp.id]).await.map_err(store_error)?;
+            created
+        };
+        if let Some(f) = self.tables().folders.get_mut(&id.0) {
+            f.mount = Some(created.id);
+        }
+        Ok(())
     }
 
     /// The owner and remote folder of a readable shared folder (for searches).

@@ -163,7 +163,8 @@ impl Session {
     }
 
     /// DELETE (RFC 3501 §6.3.4). A shared folder needs the delete right (RFC 4314 §4
-    /// `x`, Zimbra's `d`), checked by the backend.
+    /// `x`, Zimbra's `d`), checked by the backend. A mountpoint is removed from the
+    /// account's tree with the folders seen through it; the owner's folder stays.
     ///
     /// LIMITATION: a folder that has subfolders is refused instead of being emptied and
     /// kept as `\Noselect`; system folders and INBOX cannot be deleted.
@@ -178,7 +179,7 @@ impl Session {
         if is_system(target.id) {
             return Ok(Reply::no("System folders cannot be deleted").with_code("CANNOT"));
         }
-        if folders.iter().any(|f| f.parent == target.id) {
+        if !account.is_mountpoint(target.id) && folders.iter().any(|f| f.parent == target.id) {
             return Ok(Reply::no("Mailbox has subfolders").with_code("CANNOT"));
         }
         if self
@@ -194,7 +195,8 @@ impl Session {
 
     /// RENAME (RFC 3501 §6.3.5): superior levels of the new name are created as needed.
     /// A shared folder needs the delete right on it and the create right on the new
-    /// parent (RFC 4314 §4), and stays in its owner's mailbox.
+    /// parent (RFC 4314 §4), and stays in its owner's mailbox. A mountpoint is renamed
+    /// or moved among the account's own folders; the owner's folder keeps its name.
     ///
     /// LIMITATION: renaming INBOX (which should move its messages to a new folder) and
     /// system folders is refused.
@@ -213,7 +215,9 @@ impl Session {
         let Some(new_path) = store_path(to) else {
             return Ok(Reply::no("Invalid mailbox name").with_code("CANNOT"));
         };
-        if find_any(&folders, &new_path).is_some() {
+        // Names compare case-insensitively: a rename that only changes case finds
+        // the source itself, which is no clash.
+        if find_any(&folders, &new_path).is_some_and(|f| f.id != source.id) {
             return Ok(Reply::no("Mailbox already exists").with_code("ALREADYEXISTS"));
         }
         let lower_new = new_path.to_lowercase();
