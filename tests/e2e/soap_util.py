@@ -38,6 +38,7 @@ PREFIXES = {
     "soap11": SOAP11,
 }
 DEBUG = bool(__import__("os").environ.get("SOAP_HARNESS_DEBUG"))
+MAX_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_MAX_DELAY", "2"))
 SKIP_STEPS = {"lmtp", "smtp", "resttest", "imaptest", "pop3test", "csvservlettest",
               "caldavtest", "waitforpostfix"}
 
@@ -141,7 +142,10 @@ def xpath_to_et(path):
         m = re.match(r"^([\w.-]+):([\w.*-]+)(.*)$", step)
         if not m:
             if re.match(r"^[\w.*-]+", step):
-                return step
+                # An unprefixed name matches in any namespace, as Zimbra's harness
+                # evaluates it (//ResetPasswordResponse finds the urn:zimbraAccount one).
+                step = re.sub(r"\[@([\w]+)\s*=\s*'([^']*)'\]", r'[@\1="\2"]', step)
+                return step if step.startswith("*") else "{*}" + step
             raise Unsupported(f"XPath step: {step}")
         prefix, name, rest = m.groups()
         if prefix not in PREFIXES:
@@ -183,7 +187,7 @@ def check_select(sel, root, props, scope=None):
     if sel.get("emptyset") in ("1", "true"):
         # With attr= (and match=), "empty" means no element found carries that
         # attribute (with a matching value).
-        if attr or match is not None:
+        if attr or match is not None or contains is not None:
             vals = [el.get(attr) if attr else (el.text or "") for el in found]
             vals = [v for v in vals if v is not None]
             if match is not None:
@@ -192,6 +196,9 @@ def check_select(sel, root, props, scope=None):
                     vals = [v for v in vals if re.fullmatch(pattern, v, re.S)]
                 except re.error:
                     raise Unsupported(f"regex {pattern!r}")
+            if contains is not None:
+                needle = props.sub(contains)
+                vals = [v for v in vals if needle in v]
             if vals:
                 return f"expected no {attr or 'text'} {vals[:3]!r} at {path}"
             return None
@@ -371,6 +378,24 @@ def run_preauth(step, props):
     return None
 
 
+def run_regex(step, props):
+    """t:regex: matches `regex` (Java syntax, which Python's re reads the same for the
+    harness's patterns) against `input` after substitution and sets the property `set`
+    to group `group` (0 by default). No match fails the step."""
+    text = props.sub(step.get("input", ""))
+    pattern = props.sub(step.get("regex", ""))
+    try:
+        m = re.search(pattern, text, re.S)
+    except re.error:
+        raise Unsupported(f"regex {pattern!r}")
+    if not m:
+        return f"t:regex {pattern!r} does not match {text[:120]!r}"
+    group = int(step.get("group", "0") or 0)
+    if step.get("set"):
+        props.values[step.get("set")] = m.group(group) or ""
+    return None
+
+
 def run_case(case, props, urls, ctx):
     """Returns ("pass"|"fail"|"skip", reason). A failing step fails the case; the steps
     after it still run unless it was required="true"."""
@@ -390,6 +415,14 @@ def run_case(case, props, urls, ctx):
             reason = run_inject(step, props, urls)
         elif local == "preauth":
             reason = run_preauth(step, props)
+        elif local == "regex":
+            reason = run_regex(step, props)
+        elif local == "delay":
+            # Zimbra's delays wait for its asynchronous delivery and indexing; ours
+            # needs at most a moment, so each is capped (SOAP_HARNESS_MAX_DELAY, s).
+            secs = float(step.get("sec") or 0) + float(step.get("msec") or 0) / 1000
+            time.sleep(min(secs, MAX_DELAY))
+            continue
         elif local == "test":
             reason = run_test(step, props, urls, ctx)
         else:

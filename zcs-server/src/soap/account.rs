@@ -17,6 +17,8 @@ use super::envelope::{NS_ACCOUNT, NS_ADMIN};
 use super::response;
 use super::token::{self, TokenData};
 
+pub(super) mod recovery;
+
 /// Routes a urn:zimbraAccount request; `None` when the name is not one of them.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
@@ -27,6 +29,7 @@ pub(crate) async fn dispatch(
         "AuthRequest" => auth(ctx, req, false).await,
         "GetInfoRequest" => get_info(ctx, req).await,
         "ChangePasswordRequest" => change_password(ctx, req).await,
+        "ResetPasswordRequest" => recovery::reset_password(ctx, req).await,
         "EndSessionRequest" => end_session(ctx).await,
         "GetPrefsRequest" => get_prefs(ctx, req).await,
         "ModifyPrefsRequest" => modify_prefs(ctx, req).await,
@@ -122,6 +125,7 @@ pub(crate) async fn issue_with(
     let claims = token::TokenClaims {
         csrf,
         delegator: delegator.map(|(d, _)| d),
+        reset_only: false,
     };
     let key = svc.key().await?;
     let tok = token::encode_with(key, &data, &claims);
@@ -230,7 +234,10 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
     }
 
     let (by, key) = login_name(req)?;
-    let (resp, cookie) = if let Some(pre) = req.child("preauth") {
+    let (resp, cookie) = if let Some(code) = req.child("recoveryCode") {
+        let code = code.text().trim().to_string();
+        throttled(ctx, recovery::code_login(ctx, &by, &key, &code)).await?
+    } else if let Some(pre) = req.child("preauth") {
         throttled(ctx, preauth_login(ctx, req, pre, &by, &key, admin)).await?
     } else {
         let password = req.req("password")?;
@@ -245,7 +252,7 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
 }
 
 /// A login's response and the cookie to set.
-type LoginOut = (Element, Option<String>);
+pub(crate) type LoginOut = (Element, Option<String>);
 
 /// AuthRequest by `preauth timestamp= expires=` (the domain key's HMAC in the text).
 async fn preauth_login(

@@ -145,6 +145,9 @@ pub(crate) struct Ctx<'a> {
     /// Set by the admin rights gate once a delegated admin's request passed its
     /// checks: [`Ctx::admin`] then accepts that delegated admin too.
     pub delegated: bool,
+    /// Set by ResetPasswordRequest: a token issued for a password recovery code
+    /// (good for that request only) is then accepted by [`Ctx::auth`].
+    pub reset_token_ok: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -182,6 +185,7 @@ impl<'a> Ctx<'a> {
             from_cookie,
             csrf_context,
             delegated: false,
+            reset_token_ok: false,
         }
     }
 
@@ -207,9 +211,17 @@ impl<'a> Ctx<'a> {
             let resolved = self.resolve().await;
             self.auth = Some(resolved);
         }
-        self.auth
+        let auth = self
+            .auth
             .clone()
-            .unwrap_or_else(|| Err(ServiceError::failure("auth not resolved")))
+            .unwrap_or_else(|| Err(ServiceError::failure("auth not resolved")))?;
+        if auth.claims.reset_only && !self.reset_token_ok {
+            return Err(ServiceError::new(
+                FaultCode::AuthRequired,
+                "auth token of a password recovery is only good to reset password",
+            ));
+        }
+        Ok(auth)
     }
 
     async fn resolve(&self) -> ServiceResult<Auth> {

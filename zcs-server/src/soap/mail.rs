@@ -9,7 +9,7 @@ use zcs_store::Mailbox;
 
 mod compose;
 mod parts;
-mod send;
+pub(super) mod send;
 
 pub(crate) use parts::add_mime_parts;
 
@@ -26,6 +26,16 @@ pub(crate) async fn dispatch(
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
+    // Password recovery requests live in urn:zimbraMail, as in Zimbra.
+    match name {
+        "SetRecoveryAccountRequest" => {
+            return Some(super::account::recovery::set_recovery_account(ctx, req).await);
+        }
+        "RecoverAccountRequest" => {
+            return Some(super::account::recovery::recover_account(ctx, req).await);
+        }
+        _ => {}
+    }
     if !matches!(
         name,
         "GetMsgRequest"
@@ -349,14 +359,37 @@ fn unsupported_on_item(op: &str) -> ServiceError {
     ServiceError::invalid_request(format!("operation {op} is not supported on this item"))
 }
 
-/// AddMsgRequest `m l= [f=] [tn=] [d=]` with the raw MIME in `content`.
+/// `data` with every line ending made CRLF (bare LF and CRLF alike), as stored messages
+/// have them.
+fn crlf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' && (i == 0 || data[i - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// AddMsgRequest `m l= [f=] [tn=] [d=]` with the raw MIME in `content`, or in the upload
+/// `aid=` names (posted to /service/upload by the mailbox's account; used up here).
 async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
     let folder_id = parse_id(m.req("l")?, FaultCode::NoSuchFolder)?;
-    let content = m
-        .attr("content")
-        .ok_or_else(|| ServiceError::invalid_request("missing required element: content"))?;
-    // LIMITATION: `aid=` (uploads) is not supported; /service/upload is not served yet.
+    let raw = match m.attr("aid").map(str::trim).filter(|a| !a.is_empty()) {
+        Some(aid) => {
+            let u = ctx.svc.uploads.get(mb.account(), aid).ok_or_else(|| {
+                ServiceError::new(FaultCode::NoSuchUpload, format!("no such upload: {aid}"))
+            })?;
+            crlf(&u.data)
+        }
+        None => crlf(
+            m.attr("content")
+                .ok_or_else(|| ServiceError::invalid_request("missing required element: content"))?
+                .as_bytes(),
+        ),
+    };
     let flags = Flags::from_soap(m.attr("f").unwrap_or(""));
     let tags: Vec<String> = m
         .attr("tn")
@@ -368,11 +401,13 @@ async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<El
         })
         .unwrap_or_default();
     let date = m.int_attr("d", chrono::Utc::now().timestamp_millis())?;
-    let raw = content.replace("\r\n", "\n").replace('\n', "\r\n");
     let meta = mb
-        .append_tagged(folder_id, raw.as_bytes(), flags, &tags, date)
+        .append_tagged(folder_id, &raw, flags, &tags, date)
         .await
         .map_err(store_fault)?;
+    if let Some(aid) = m.attr("aid") {
+        let _ = ctx.svc.uploads.take(mb.account(), aid);
+    }
     ctx.svc.indexer.notify(mb.account());
     let mut resp = response("AddMsgResponse", NS_MAIL);
     resp.add(message_hit(&meta));

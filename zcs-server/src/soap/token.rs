@@ -36,6 +36,8 @@ pub struct TokenClaims {
     pub csrf: bool,
     /// Issued by DelegateAuth: the admin who asked for it (Zimbra's `aid`).
     pub delegator: Option<ZimbraId>,
+    /// Issued for a password recovery code: good for ResetPasswordRequest only.
+    pub reset_only: bool,
 }
 
 /// Why a token was refused.
@@ -121,6 +123,9 @@ pub fn encode_with(key: &[u8], data: &TokenData, claims: &TokenClaims) -> String
     if let Some(aid) = claims.delegator {
         pairs.push(("aid", aid.to_string()));
     }
+    if claims.reset_only {
+        pairs.push(("rp", "1".to_string()));
+    }
     let plain = encode_pairs(&pairs);
     let sig = mac(key, plain.as_bytes()).finalize().into_bytes();
     format!("{KEY_VERSION}_{}_{}", hex(&sig), hex(plain.as_bytes()))
@@ -175,6 +180,7 @@ pub fn decode_with(
             Some(v) => Some(v.parse().map_err(|_| TokenError::Malformed)?),
             None => None,
         },
+        reset_only: get("rp") == Some("1"),
     };
     if data.expires_ms <= now_ms {
         return Err(TokenError::Expired);
@@ -311,6 +317,7 @@ mod tests {
         let claims = TokenClaims {
             csrf: true,
             delegator: Some(ZimbraId::new()),
+            reset_only: true,
         };
         let t = encode_with(b"key", &d, &claims);
         assert_eq!(decode_with(b"key", &t, 0), Ok((d.clone(), claims)));

@@ -46,34 +46,25 @@ fn own_id(text: &str, me: &zcs_core::Entry, code: FaultCode) -> ServiceResult<It
     }
 }
 
-/// SendMsgRequest `[noSave="1"] m [origid=] [rt="r|w"] [did=] [irt] e* su mp attach*`.
-pub(crate) async fn send_msg(
-    ctx: &mut Ctx<'_>,
-    mb: &Mailbox,
-    req: &Element,
-) -> ServiceResult<Element> {
-    let m = spec(req, "m")?;
-    let account = ctx.target_account().await?;
-    let orig = match m.attr("origid").filter(|s| !s.trim().is_empty()) {
-        Some(o) => {
-            let id = own_id(o, &account, FaultCode::NoSuchMsg)?;
-            mb.message(id).await.map_err(store_fault)?;
-            Some(id)
-        }
-        None => None,
-    };
-    let composed = compose(ctx, mb, &account, m, false).await?;
-    if composed.rcpts.is_empty() {
-        return Err(ServiceError::invalid_request("no recipients"));
-    }
-    let mime = &composed.mime;
+/// Sends `mime` from `account` to `rcpts`: local recipients get it at once, those of
+/// domains this server does not receive for go out through the MTA queue.
+///
+/// # Errors
+/// `mail.SEND_ABORTED_ADDRESS_FAILURE` for an unknown local address (nothing is sent
+/// then); `mail.SEND_FAILURE` when the queue or a local delivery fails.
+pub(crate) async fn deliver(
+    ctx: &Ctx<'_>,
+    account: &zcs_core::Entry,
+    rcpts: &[String],
+    mime: &[u8],
+) -> ServiceResult<()> {
     let Some(delivery) = ctx.svc.delivery.clone() else {
         return Err(ServiceError::failure("no delivery configured"));
     };
     let mut accepted = Vec::new();
     let mut remote = Vec::new();
     let domains = crate::mta::policy::DirectoryDomains::new(ctx.svc.prov.clone());
-    for r in &composed.rcpts {
+    for r in rcpts {
         match delivery.resolve_recipient(r).await {
             RecipientStatus::Local(canonical) => accepted.push(AcceptedRecipient {
                 address: r.clone(),
@@ -116,7 +107,7 @@ pub(crate) async fn send_msg(
         id: format!("{:X}", rand::random::<u64>()),
         mail_from: account.name.clone(),
         recipients: accepted,
-        data: mime.clone(),
+        data: mime.to_vec(),
         trace_len: 0,
         remote_ip: ctx.caller.remote_ip,
         helo: "soap".into(),
@@ -130,6 +121,31 @@ pub(crate) async fn send_msg(
             }
         }
     }
+    Ok(())
+}
+
+/// SendMsgRequest `[noSave="1"] m [origid=] [rt="r|w"] [did=] [irt] e* su mp attach*`.
+pub(crate) async fn send_msg(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let account = ctx.target_account().await?;
+    let orig = match m.attr("origid").filter(|s| !s.trim().is_empty()) {
+        Some(o) => {
+            let id = own_id(o, &account, FaultCode::NoSuchMsg)?;
+            mb.message(id).await.map_err(store_fault)?;
+            Some(id)
+        }
+        None => None,
+    };
+    let composed = compose(ctx, mb, &account, m, false).await?;
+    if composed.rcpts.is_empty() {
+        return Err(ServiceError::invalid_request("no recipients"));
+    }
+    let mime = &composed.mime;
+    deliver(ctx, &account, &composed.rcpts, mime).await?;
     release_uploads(ctx, account.id, &composed);
     let mut resp = response("SendMsgResponse", NS_MAIL);
     let now = chrono::Utc::now().timestamp_millis();
