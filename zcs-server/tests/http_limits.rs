@@ -1,26 +1,38 @@
 //! Connection limits of the HTTP listeners (`frontends::http::serve_plain_limited`):
 //! a client address over its cap is refused with a bare 503 until it closes some
 //! connections, a silent connection is closed after the idle timeout, and a handler
-//! that runs longer than the idle timeout is not cut.
+//! that runs longer than the idle timeout is not cut, and a body announced over the size
+//! limit is refused with 413 before any of it is read.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::routing::{get, post};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use zcs_server::frontends::http::{HttpLimits, serve_plain_limited};
+use zcs_server::frontends::http::{HttpLimits, cap_body, serve_plain_limited};
+
+/// Body cap of the test app.
+const MAX_BODY: usize = 1024;
 
 fn app() -> Router {
-    Router::new().route("/", get(|| async { "ok" })).route(
-        "/slow",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            "slow"
-        }),
-    )
+    let r = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "slow"
+            }),
+        )
+        .route(
+            "/echo",
+            post(|body: Bytes| async move { format!("got {}", body.len()) }),
+        );
+    cap_body(r, MAX_BODY)
 }
 
 async fn start(limits: HttpLimits) -> (SocketAddr, watch::Sender<bool>) {
@@ -147,4 +159,46 @@ async fn a_handler_longer_than_the_idle_timeout_is_not_cut() {
     let reply = get_once(addr, "/slow").await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply:?}");
     assert!(reply.ends_with("slow"));
+}
+
+/// A Content-Length over the cap is answered with 413 at once (the server does not wait
+/// for, or read, the announced body) and the connection is closed; a body within the
+/// cap, and a chunked one over it, behave as before.
+#[tokio::test]
+async fn bodies_announced_over_the_limit_are_refused_at_once() {
+    let (addr, _tx) = start(HttpLimits::default()).await;
+    let started = std::time::Instant::now();
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    // 10 GB announced; only a few bytes follow.
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\nabc")
+        .await
+        .expect("write");
+    let reply = read_to_close(&mut s, Duration::from_secs(5)).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
+    assert!(
+        reply.to_ascii_lowercase().contains("connection: close"),
+        "{reply:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .await
+    .expect("write");
+    let reply = read_to_close(&mut s, Duration::from_secs(5)).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply:?}");
+    assert!(reply.ends_with("got 5"), "{reply:?}");
+
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let mut req = b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+        Transfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    req.extend_from_slice(format!("{:x}\r\n", MAX_BODY + 1).as_bytes());
+    req.extend(std::iter::repeat_n(b'x', MAX_BODY + 1));
+    req.extend_from_slice(b"\r\n0\r\n\r\n");
+    s.write_all(&req).await.expect("write");
+    let reply = read_to_close(&mut s, Duration::from_secs(5)).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
 }

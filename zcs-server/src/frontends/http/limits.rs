@@ -1,11 +1,14 @@
 //! Connection limits of the HTTP listeners: how many connections the listener and one
-//! client address may hold at once, and how long a connection may stay silent.
+//! client address may hold at once, how long a connection may stay silent, and how
+//! large a request body may be.
 //!
 //! Every accepted connection takes a slot in a [`ConnTable`] (refused at once when the
 //! listener or its address is full) and is wrapped in a [`LimitedStream`], which gives
 //! the slot back when hyper drops the connection and fails a read that has waited too
 //! long. Without these, clients that open connections and send one byte would exhaust
-//! the process's file descriptors and stop every protocol.
+//! the process's file descriptors and stop every protocol. [`cap_body`] refuses a
+//! request whose announced `Content-Length` is over the limit before reading any of
+//! its body.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
@@ -70,6 +76,57 @@ impl HttpLimits {
             idle_timeout: Duration::from_secs(idle),
         }
     }
+}
+
+/// `router` with request bodies capped at `max` bytes: a request whose
+/// `Content-Length` announces more gets `413 Content Too Large` with
+/// `Connection: close` at once, before a byte of its body is read (RFC 9110 §15.5.14
+/// lets the server close the connection then); a body without a length (chunked) is
+/// cut off with the same status once it passes `max` (axum's `DefaultBodyLimit`).
+pub fn cap_body<S>(router: Router<S>, max: usize) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                match announced_length(request.headers()) {
+                    Some(len) if len > max as u64 => too_large(len, max),
+                    _ => next.run(request).await,
+                }
+            },
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(max))
+}
+
+/// The `Content-Length` of a request, when present and a number (RFC 9110 §8.6). A
+/// malformed one is left to hyper, which refuses the request itself.
+fn announced_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The `413` answer to a body announced over the cap. The connection is closed after
+/// it, since the body that follows on the wire will never be read.
+fn too_large(len: u64, max: usize) -> Response {
+    tracing::info!(
+        announced = len,
+        max,
+        "HTTP request body over the limit, refused"
+    );
+    let mut resp = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body over {max} bytes\n"),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 #[derive(Default)]

@@ -34,7 +34,7 @@ use super::dos::{self, DosFilter, Verdict};
 use super::{Context, Planned, PortFrom, tls_handshake};
 use crate::soap::{Caller, SoapService};
 use limits::{ConnSlot, ConnTable};
-pub use limits::{HttpLimits, LimitedStream};
+pub use limits::{HttpLimits, LimitedStream, cap_body};
 
 /// Largest request body accepted (AddMsg carries whole messages).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -118,8 +118,7 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
             .route("/home/{*rest}", get(rest::rest))
             .route("/service/home/{*rest}", get(rest::rest))
     };
-    r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+    cap_body(r, MAX_BODY).with_state(state)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
