@@ -2,7 +2,7 @@
 //! DelegateAuth (a token for a user, issued to an admin and written to the audit log),
 //! GetAccountMembership, GetAllAdminAccounts and a basic SearchDirectory.
 
-use zcs_core::{Entry, EntryKind, ServiceError, ServiceResult};
+use zcs_core::{AttrEdit, Attrs, Entry, EntryKind, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
 
 use super::super::account::{IssueOpts, issue_with};
@@ -60,22 +60,37 @@ pub(crate) async fn dispatch(
 }
 
 /// The account by a `account by=` selector or `id`; `by="foreignPrincipal"` finds the
-/// account whose `zimbraForeignPrincipal` has that value.
+/// account whose `zimbraForeignPrincipal` has that value. An id that is not a UUID names
+/// no account (`account.NO_SUCH_ACCOUNT`, as Zimbra's lookup answers).
 async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
     if let Some(sel) = req.child("account")
         && sel.attr("by") == Some("foreignPrincipal")
     {
         let want = sel.text().trim();
         let all = ctx.svc.prov.all_accounts(None).await?;
-        return all
-            .into_iter()
-            .find(|a| {
-                a.attrs
-                    .get_all("zimbraForeignPrincipal")
-                    .iter()
-                    .any(|v| v == want)
-            })
-            .ok_or_else(|| ServiceError::no_such_account(want));
+        let mut hits = all.into_iter().filter(|a| {
+            a.attrs
+                .get_all("zimbraForeignPrincipal")
+                .iter()
+                .any(|v| v == want)
+        });
+        let first = hits
+            .next()
+            .ok_or_else(|| ServiceError::no_such_account(want))?;
+        // Zimbra searches rather than trusting its cache so that duplicates are caught
+        // (bug 27966); the harness records the answer as service.FAILURE.
+        if hits.next().is_some() {
+            return Err(ServiceError::failure(format!(
+                "multiple accounts matched foreign principal: {want}"
+            )));
+        }
+        return Ok(first);
+    }
+    if let Some(sel) = req.child("account")
+        && sel.attr("by") == Some("id")
+        && sel.text().trim().parse::<zcs_core::ZimbraId>().is_err()
+    {
+        return Err(ServiceError::no_such_account(sel.text().trim()));
     }
     let key = match super::selector(req, "account")? {
         EntryKey::Id(id) => id.to_string(),
@@ -89,9 +104,27 @@ fn account_element(e: &Entry, only: Option<&[String]>) -> Element {
 }
 
 async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
-    let name = req.req("name")?.trim().to_string();
-    let password = req.attr("password").map(str::to_string);
-    let attrs = attrs_from(req)?;
+    // Zimbra reads the request into its JAXB form and lower-cases the name, so a missing
+    // name is an internal failure there, not a bad request.
+    let name = req
+        .attr("name")
+        .map(|n| n.trim().to_string())
+        .ok_or_else(|| ServiceError::failure("missing required element: name"))?;
+    refuse_immutable(&req.a_pairs(), &["zimbraId"])?;
+    let mut attrs = attrs_from(req)?;
+    hash_clear_passwords(&mut attrs);
+    // A password element that is present is checked even when blank (Zimbra trims the
+    // text, then applies the strength rules).
+    let password = req.attr("password").map(|p| p.trim().to_string());
+    if password.as_deref() == Some("") {
+        let draft = Entry {
+            kind: EntryKind::Account,
+            id: zcs_core::ZimbraId::new(),
+            name: name.clone(),
+            attrs: attrs.clone(),
+        };
+        ctx.svc.prov.check_password_policy(&draft, "").await?;
+    }
     let e = ctx
         .svc
         .prov
@@ -101,6 +134,67 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let mut resp = response("CreateAccountResponse", NS_ADMIN);
     resp.add(account_element(&e, None));
     Ok(resp)
+}
+
+/// Zimbra's attribute check on an account change made over SOAP: attributes the server
+/// maintains (`mail`, `zimbraMailDeliveryAddress`, `zimbraMailAlias`, ...) are refused
+/// with `service.INVALID_REQUEST` "<name> is immutable", except the `allowed` ones
+/// (Zimbra takes `zimbraId` at creation as a special attribute). Blank values set
+/// nothing and are not checked.
+fn refuse_immutable(pairs: &[(String, String)], allowed: &[&str]) -> ServiceResult<()> {
+    for (n, v) in pairs {
+        let name = n.trim_start_matches(['+', '-']);
+        if v.trim().is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        if let Some(def) = zcs_core::attrs::lookup(name)
+            && def.meta().is_some_and(|m| m.immutable)
+        {
+            return Err(ServiceError::invalid_request(format!(
+                "{} is immutable",
+                def.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Zimbra's directory hashes a clear-text `userPassword` it is given (slapd's
+/// `ppolicy_hash_cleartext`), with no strength check; a value already in a supported
+/// hash form is kept.
+fn hash_clear_passwords(attrs: &mut Attrs) {
+    let values = attrs.get_all("userPassword").to_vec();
+    if values.is_empty() {
+        return;
+    }
+    let hashed: Vec<String> = values.iter().map(|v| hash_if_clear(v)).collect();
+    attrs.set("userPassword", hashed);
+}
+
+fn hash_if_clear(v: &str) -> String {
+    if v.is_empty() || zcs_directory::password::is_supported(v) {
+        v.to_string()
+    } else {
+        zcs_directory::password::hash(v)
+    }
+}
+
+/// [`hash_clear_passwords`] for the edits of a modify request.
+fn hash_clear_password_edits(edits: Vec<AttrEdit>) -> Vec<AttrEdit> {
+    edits
+        .into_iter()
+        .map(|e| match e {
+            AttrEdit::Replace(n, vals) if n.eq_ignore_ascii_case("userPassword") => {
+                let vals = vals.iter().map(|v| hash_if_clear(v)).collect();
+                AttrEdit::Replace(n, vals)
+            }
+            AttrEdit::Add(n, v) if n.eq_ignore_ascii_case("userPassword") => {
+                let v = hash_if_clear(&v);
+                AttrEdit::Add(n, v)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// GetAccountMembershipRequest `account by=`: the distribution lists the account is in,
@@ -189,7 +283,8 @@ async fn get(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
 
 async fn modify(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
     let id = req.req("id")?.trim().to_string();
-    let edits = edits_from(req)?;
+    refuse_immutable(&req.a_pairs(), &[])?;
+    let edits = hash_clear_password_edits(edits_from(req)?);
     let e = ctx.svc.prov.modify_account(&id, &edits).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account modified");
     let mut resp = response("ModifyAccountResponse", NS_ADMIN);
@@ -242,6 +337,17 @@ async fn alias(ctx: &mut Ctx<'_>, req: &Element, add: bool) -> ServiceResult<Ele
         ctx.svc.prov.add_account_alias(&id, &alias).await?;
         Ok(response("AddAccountAliasResponse", NS_ADMIN))
     } else {
+        // As Zimbra's removeAlias: the alias must be an address (service.INVALID_REQUEST)
+        // in a domain that exists (account.NO_SUCH_DOMAIN) before it is looked for.
+        let addr = zcs_directory::names::normalize_address(&alias).map_err(|_| {
+            ServiceError::invalid_request(format!("must be valid email address: {alias}"))
+        })?;
+        if let Some((_, domain)) = zcs_directory::names::split_address(&addr) {
+            ctx.svc
+                .prov
+                .get_domain(&EntryKey::Name(domain.to_string()))
+                .await?;
+        }
         ctx.svc.prov.remove_account_alias(&id, &alias).await?;
         Ok(response("RemoveAccountAliasResponse", NS_ADMIN))
     }

@@ -1,6 +1,7 @@
 //! urn:zimbraAdmin: the provisioning API `zmprov` and admin consoles use. Served only
 //! on the admin port, and every request but AuthRequest needs an admin token.
-//! Accounts are in `accounts`; domains, COS, servers, global config and the rest in
+//! Accounts are in `accounts` (searching, counting and password checks in
+//! `account_tools`); domains, COS, servers, global config and the rest in
 //! `entries`; distribution lists in `lists`; calendar resources in `calresources`;
 //! system retention policies in `retention`.
 //!
@@ -8,6 +9,7 @@
 //! `zimbra.security` target) naming the command, its target, the admin, the client
 //! address and the outcome, as zmprov's changes do; never a password or other value.
 
+mod account_tools;
 mod accounts;
 mod backup;
 mod cache;
@@ -97,6 +99,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(super::account::auth(ctx, req, true).await);
     }
     if let Some(r) = accounts::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = account_tools::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = entries::dispatch(ctx, name, req).await {
