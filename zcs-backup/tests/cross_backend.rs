@@ -2,22 +2,15 @@
 //! part is kept backend-neutral). Runs when `ZCS_TEST_POSTGRES_URL` is set; skips loudly
 //! otherwise.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::*;
 
 use zcs_backup::{BackupOptions, BackupPaths, RestoreOptions};
 use zcs_core::{Attrs, EntryKind, Flags, ItemId, folder};
 use zcs_directory::{Directory, EntryKey, SqlDirectory};
-use zcs_store::{Store, StoreConfig};
-
-async fn store_at(paths: &BackupPaths) -> Store {
-    Store::open(StoreConfig {
-        db_path: paths.db.clone(),
-        blob_root: paths.store.clone(),
-        redo_dir: paths.redolog.clone(),
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test]
 async fn sqlite_directory_backup_restores_into_postgres() {

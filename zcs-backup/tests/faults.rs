@@ -6,44 +6,15 @@
 //! truncated blob, a flipped byte in account metadata or in the catalog, an account
 //! missing from the catalog: each named, the rest restored with `-c`).
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
+
+use common::*;
 
 use zcs_backup::{BackupError, BackupOptions, BackupPaths, RestoreOptions, catalog, restore};
-use zcs_core::{Attrs, EntryKind, Flags, ItemId, ZimbraId, folder};
-use zcs_directory::{Directory, SqlDirectory};
-use zcs_store::{Store, StoreConfig, VolumeAdmin, VolumeBlobStore, VolumeSpec, VolumeType};
-
-struct Home {
-    paths: BackupPaths,
-    store: Store,
-    dir: Arc<dyn Directory>,
-}
-
-async fn home(root: &Path) -> Home {
-    let paths = BackupPaths::for_home(root);
-    let store = Store::open(StoreConfig {
-        db_path: paths.db.clone(),
-        blob_root: paths.store.clone(),
-        redo_dir: paths.redolog.clone(),
-    })
-    .await
-    .unwrap();
-    std::fs::create_dir_all(root.join("conf")).unwrap();
-    let dir: Arc<dyn Directory> = Arc::new(
-        SqlDirectory::open_sqlite(&root.join("conf/directory.db"))
-            .await
-            .unwrap(),
-    );
-    Home { paths, store, dir }
-}
-
-fn quiet() -> BackupOptions {
-    BackupOptions {
-        quiet: true,
-        ..BackupOptions::default()
-    }
-}
+use zcs_core::{EntryKind, Flags, ItemId, folder};
+use zcs_store::{VolumeAdmin, VolumeBlobStore, VolumeSpec, VolumeType};
 
 /// A message big enough to be compressed (over the 4096-byte default threshold).
 fn big(n: u32) -> Vec<u8> {
@@ -54,43 +25,11 @@ fn big(n: u32) -> Vec<u8> {
     m
 }
 
-async fn account(h: &Home, name: &str) -> ZimbraId {
-    if h.dir
-        .get_entry(
-            EntryKind::Domain,
-            &zcs_directory::EntryKey::Name("f.test".into()),
-        )
-        .await
-        .unwrap()
-        .is_none()
-    {
-        h.dir
-            .create_entry(EntryKind::Domain, "f.test", Attrs::new())
-            .await
-            .unwrap();
-    }
-    h.dir
-        .create_entry(EntryKind::Account, name, Attrs::new())
-        .await
-        .unwrap()
-        .id
-}
-
-async fn inbox(store: &Store, id: ZimbraId) -> Vec<Vec<u8>> {
-    let mb = store.mailbox(id).await.unwrap();
-    let mut out = Vec::new();
-    for m in mb.messages(ItemId(folder::INBOX)).await.unwrap() {
-        out.push(mb.read_message(m.id).await.unwrap());
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn disk_full_mid_backup_fails_cleanly_and_keeps_earlier_backups() {
     let tmp = tempfile::tempdir().unwrap();
     let h = home(&tmp.path().join("a")).await;
-    let id = account(&h, "u@f.test").await;
+    let id = h.account("u@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
     for n in 0..6 {
         mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
@@ -164,7 +103,7 @@ async fn disk_full_mid_backup_fails_cleanly_and_keeps_earlier_backups() {
 async fn a_killed_backup_leaves_nothing_the_next_one_trips_on() {
     let tmp = tempfile::tempdir().unwrap();
     let h = home(&tmp.path().join("a")).await;
-    let id = account(&h, "u@f.test").await;
+    let id = h.account("u@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
     mb.append(ItemId(folder::INBOX), &big(1), Flags(0), 1)
         .await
@@ -212,7 +151,7 @@ async fn compressed_and_secondary_volume_blobs_restore_byte_identical() {
         })
         .await
         .unwrap();
-    let id = account(&h, "v@f.test").await;
+    let id = h.account("v@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
     for n in 0..4 {
         mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
@@ -307,22 +246,11 @@ fn status(e: &zcs_core::Entry) -> String {
         .to_string()
 }
 
-async fn entry(h: &Home, name: &str) -> zcs_core::Entry {
-    h.dir
-        .get_entry(
-            EntryKind::Account,
-            &zcs_directory::EntryKey::Name(name.into()),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_killed_restore_leaves_the_account_in_maintenance_and_the_rerun_finishes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let h = home(&tmp.path().join("a")).await;
-    let id = account(&h, "k@f.test").await;
+    let id = h.account("k@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
     for n in 0..3 {
         mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
@@ -367,7 +295,7 @@ async fn a_killed_restore_leaves_the_account_in_maintenance_and_the_rerun_finish
     assert!(task.await.unwrap_err().is_cancelled());
 
     // Half-restored (the full's rows, not the incremental's): never looks complete.
-    let e = entry(&h, "k@f.test").await;
+    let e = h.entry("k@f.test").await;
     assert_eq!(status(&e), "maintenance");
     let pending = journal.pending();
     assert_eq!(pending.len(), 1);
@@ -376,7 +304,7 @@ async fn a_killed_restore_leaves_the_account_in_maintenance_and_the_rerun_finish
     // The rerun restores it whole and puts its status back.
     let rep = restore(&h.paths, &h.store, &h.dir, &opts).await.unwrap();
     assert_eq!(rep.resumed, vec!["k@f.test".to_string()]);
-    assert_eq!(status(&entry(&h, "k@f.test").await), "active");
+    assert_eq!(status(&h.entry("k@f.test").await), "active");
     assert!(journal.pending().is_empty());
     let want: Vec<Vec<u8>> = {
         let mut v: Vec<Vec<u8>> = (0..5).map(big).collect();
@@ -400,7 +328,7 @@ async fn a_damaged_backup_is_named_and_continue_on_error_restores_the_rest() {
         .iter()
         .enumerate()
     {
-        let id = account(&h, name).await;
+        let id = h.account(name).await;
         let mb = h.store.mailbox(id).await.unwrap();
         mb.append(ItemId(folder::INBOX), &big(100 + i as u32), Flags(0), 1)
             .await
@@ -472,7 +400,7 @@ async fn a_damaged_backup_is_named_and_continue_on_error_restores_the_rest() {
         .skip(1)
     {
         assert_eq!(inbox(&h.store, *id).await.len(), 2, "{name}");
-        assert_eq!(status(&entry(&h, name).await), "active", "{name}");
+        assert_eq!(status(&h.entry(name).await), "active", "{name}");
     }
 
     // Onto a new server, where the blob must come from the backup. Without -c the
@@ -518,7 +446,7 @@ async fn a_damaged_backup_is_named_and_continue_on_error_restores_the_rest() {
     assert_eq!(rep.restored[0].0, "ok@f.test");
     assert_eq!(inbox(&h2.store, ids[3]).await, vec![big(103)]);
     // The account whose rows could not be copied is not left in maintenance.
-    assert_eq!(status(&entry(&h2, "blob@f.test").await), "active");
+    assert_eq!(status(&h2.entry("blob@f.test").await), "active");
     assert!(
         zcs_backup::journal::Journal::open(&h.paths.target)
             .pending()

@@ -3,38 +3,15 @@
 //! documents back, so search finds the mail without a reindex; a session without an
 //! index leaves the restored mail for the indexer.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
+
+use common::*;
 
 use zcs_backup::{BackupOptions, BackupPaths, RestoreOptions, restore};
 use zcs_core::{Attrs, EntryKind, Flags, ItemId, MailboxId, ZimbraId, folder};
-use zcs_directory::{Directory, SqlDirectory};
 use zcs_index::{IndexBackend, TantivyIndex, document_from_message};
-use zcs_store::{Store, StoreConfig};
-
-struct Home {
-    paths: BackupPaths,
-    store: Store,
-    dir: Arc<dyn Directory>,
-}
-
-async fn home(root: &Path) -> Home {
-    let paths = BackupPaths::for_home(root);
-    let store = Store::open(StoreConfig {
-        db_path: paths.db.clone(),
-        blob_root: paths.store.clone(),
-        redo_dir: paths.redolog.clone(),
-    })
-    .await
-    .unwrap();
-    std::fs::create_dir_all(root.join("conf")).unwrap();
-    let dir: Arc<dyn Directory> = Arc::new(
-        SqlDirectory::open_sqlite(&root.join("conf/directory.db"))
-            .await
-            .unwrap(),
-    );
-    Home { paths, store, dir }
-}
 
 fn msg(word: &str) -> Vec<u8> {
     format!("Subject: about {word}\r\nFrom: a@i.test\r\n\r\nthe word is {word}\r\n").into_bytes()

@@ -2,57 +2,16 @@
 //! each point into new accounts, a disaster recovery into an empty home, and a failed
 //! session that never looks complete.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use zcs_backup::{BackupOptions, BackupPaths, RestoreOptions, catalog, restore};
+use common::*;
+
+use zcs_backup::{BackupPaths, RestoreOptions, catalog, restore};
 use zcs_core::{Attrs, EntryKind, Flags, ItemId, folder};
-use zcs_directory::{Directory, EntryKey, SqlDirectory};
-use zcs_store::{Store, StoreConfig};
-
-struct Home {
-    paths: BackupPaths,
-    store: Store,
-    dir: Arc<dyn Directory>,
-}
-
-async fn home(root: &Path) -> Home {
-    let paths = BackupPaths::for_home(root);
-    let store = Store::open(StoreConfig {
-        db_path: paths.db.clone(),
-        blob_root: paths.store.clone(),
-        redo_dir: paths.redolog.clone(),
-    })
-    .await
-    .unwrap();
-    std::fs::create_dir_all(root.join("conf")).unwrap();
-    let dir: Arc<dyn Directory> = Arc::new(
-        SqlDirectory::open_sqlite(&root.join("conf/directory.db"))
-            .await
-            .unwrap(),
-    );
-    Home { paths, store, dir }
-}
+use zcs_directory::EntryKey;
 
 fn msg(n: u32) -> Vec<u8> {
     format!("From: a@example.com\r\nSubject: message {n}\r\n\r\nbody {n}\r\n").into_bytes()
-}
-
-async fn inbox_subjects(store: &Store, id: zcs_core::ZimbraId) -> Vec<Vec<u8>> {
-    let mb = store.mailbox(id).await.unwrap();
-    let mut out = Vec::new();
-    for m in mb.messages(ItemId(folder::INBOX)).await.unwrap() {
-        out.push(mb.read_message(m.id).await.unwrap());
-    }
-    out.sort();
-    out
-}
-
-fn opts() -> BackupOptions {
-    BackupOptions {
-        quiet: true,
-        ..BackupOptions::default()
-    }
 }
 
 #[tokio::test]
@@ -87,7 +46,7 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         .unwrap();
     mb.append(work.id, &msg(99), Flags(0), 5).await.unwrap();
 
-    let full = zcs_backup::full_backup(&a.paths, &a.dir, &opts())
+    let full = zcs_backup::full_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap();
     assert_eq!(full.accounts, 1);
@@ -95,7 +54,7 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
     mb.append(inbox, &msg(3), Flags(0), 2_000).await.unwrap();
     mb.append(inbox, &msg(4), Flags(0), 2_001).await.unwrap();
     mb.delete_items(&[first[1].id]).await.unwrap();
-    let incr1 = zcs_backup::incremental_backup(&a.paths, &a.dir, &opts())
+    let incr1 = zcs_backup::incremental_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap();
     assert!(incr1.redo_records >= 3, "{incr1:?}");
@@ -112,11 +71,11 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         .await
         .unwrap();
     mb.append(inbox, &msg(5), Flags(0), 3_001).await.unwrap();
-    let incr2 = zcs_backup::incremental_backup(&a.paths, &a.dir, &opts())
+    let incr2 = zcs_backup::incremental_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap();
 
-    let live = inbox_subjects(&a.store, user.id).await;
+    let live = common::inbox(&a.store, user.id).await;
     assert_eq!(live.len(), 5);
 
     // Restores into new prefixed accounts, one per point in time.
@@ -154,7 +113,7 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
             .await
             .unwrap()
             .expect("restored account");
-        let got = inbox_subjects(&a.store, new.id).await;
+        let got = common::inbox(&a.store, new.id).await;
         assert_eq!(got.len(), want, "{prefix}");
         let nmb = a.store.mailbox(new.id).await.unwrap();
         let flagged = nmb
@@ -180,7 +139,7 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(inbox_subjects(&a.store, r3.id).await, live);
+    assert_eq!(common::inbox(&a.store, r3.id).await, live);
 
     // Restore into itself after damage: the account is wiped, then rebuilt.
     mb.delete_items(&[first[0].id, first[2].id]).await.unwrap();
@@ -190,7 +149,7 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         ..RestoreOptions::default()
     };
     restore(&a.paths, &a.store, &a.dir, &o).await.unwrap();
-    assert_eq!(inbox_subjects(&a.store, user.id).await, live);
+    assert_eq!(common::inbox(&a.store, user.id).await, live);
     let _ = incr2;
 
     // Disaster recovery: a new, empty home restores everything from the backup.
@@ -215,12 +174,12 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         .unwrap()
         .expect("account restored with its id");
     assert_eq!(got_user.name, "u@example.com");
-    assert_eq!(inbox_subjects(&b.store, user.id).await, live);
-    assert_eq!(inbox_subjects(&b.store, late.id).await, vec![msg(50)]);
+    assert_eq!(common::inbox(&b.store, user.id).await, live);
+    assert_eq!(common::inbox(&b.store, late.id).await, vec![msg(50)]);
 
     // A fresh full backup of the recovered home succeeds; an incremental over the old
     // chain is refused with a clear message.
-    let full_b = zcs_backup::full_backup(&b.paths, &b.dir, &opts())
+    let full_b = zcs_backup::full_backup(&b.paths, &b.dir, &quiet())
         .await
         .unwrap();
     assert_eq!(full_b.accounts, 2);
@@ -247,7 +206,7 @@ async fn aborted_backup_leaves_no_session() {
             .unwrap();
     }
     // No full backup yet: an incremental is refused.
-    let err = zcs_backup::incremental_backup(&a.paths, &a.dir, &opts())
+    let err = zcs_backup::incremental_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no full backup"), "{err}");
@@ -266,22 +225,12 @@ async fn aborted_backup_leaves_no_session() {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     });
-    let res = zcs_backup::full_backup(&a.paths, &a.dir, &opts()).await;
+    let res = zcs_backup::full_backup(&a.paths, &a.dir, &quiet()).await;
     raiser.await.unwrap();
     if res.is_err() {
         assert!(catalog::list_sessions(&a.paths.target).unwrap().is_empty());
     }
     assert!(catalog::incomplete_sessions(&a.paths.target).is_empty());
-}
-
-/// The restored account's id, by its name.
-async fn id_of(h: &Home, name: &str) -> zcs_core::ZimbraId {
-    h.dir
-        .get_entry(EntryKind::Account, &EntryKey::Name(name.into()))
-        .await
-        .unwrap()
-        .unwrap()
-        .id
 }
 
 #[tokio::test]
@@ -304,14 +253,14 @@ async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurre
             .await
             .unwrap();
     }
-    let full = zcs_backup::full_backup(&h.paths, &h.dir, &opts())
+    let full = zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
     // B: after the full, in the first incremental.
     mb.append(ItemId(folder::INBOX), &msg(3), Flags(0), 1)
         .await
         .unwrap();
-    let incr1 = zcs_backup::incremental_backup(&h.paths, &h.dir, &opts())
+    let incr1 = zcs_backup::incremental_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
     // The admin restores the account to the full backup: message 3 is gone.
@@ -322,13 +271,13 @@ async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurre
         ..RestoreOptions::default()
     };
     restore(&h.paths, &h.store, &h.dir, &rf).await.unwrap();
-    assert_eq!(inbox_subjects(&h.store, u).await, vec![msg(1), msg(2)]);
+    assert_eq!(inbox(&h.store, u).await, vec![msg(1), msg(2)]);
     // C: after the restore. The next incremental carries the restore and C.
     let mb = h.store.mailbox(u).await.unwrap();
     mb.append(ItemId(folder::INBOX), &msg(4), Flags(0), 1)
         .await
         .unwrap();
-    let incr2 = zcs_backup::incremental_backup(&h.paths, &h.dir, &opts())
+    let incr2 = zcs_backup::incremental_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
     let recs = zcs_backup::redo_io::read_records(&incr2.dir.join("redo/records.log")).unwrap();
@@ -352,11 +301,8 @@ async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurre
     restore(&h.paths, &h.store, &h.dir, &pit("latest_", None))
         .await
         .unwrap();
-    let latest = id_of(&h, "latest_u@r.test").await;
-    assert_eq!(
-        inbox_subjects(&h.store, latest).await,
-        vec![msg(1), msg(2), msg(4)]
-    );
+    let latest = h.id_of("latest_u@r.test").await;
+    assert_eq!(inbox(&h.store, latest).await, vec![msg(1), msg(2), msg(4)]);
     // To the first incremental (before the restore): message 3 is there.
     restore(
         &h.paths,
@@ -366,17 +312,11 @@ async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurre
     )
     .await
     .unwrap();
-    let before = id_of(&h, "before_u@r.test").await;
-    assert_eq!(
-        inbox_subjects(&h.store, before).await,
-        vec![msg(1), msg(2), msg(3)]
-    );
+    let before = h.id_of("before_u@r.test").await;
+    assert_eq!(inbox(&h.store, before).await, vec![msg(1), msg(2), msg(3)]);
     // And the account itself survives a restart (the store replays its redo log).
     drop(mb);
     h.store.close().await;
     let h = home(&tmp.path().join("a")).await;
-    assert_eq!(
-        inbox_subjects(&h.store, u).await,
-        vec![msg(1), msg(2), msg(4)]
-    );
+    assert_eq!(inbox(&h.store, u).await, vec![msg(1), msg(2), msg(4)]);
 }

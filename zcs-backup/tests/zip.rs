@@ -2,47 +2,23 @@
 //! two accounts stored once per session, incrementals in their own zip, and restores
 //! reading zipped and unzipped sessions alike.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
+
+use common::*;
 
 use zcs_backup::{BackupOptions, BackupPaths, BlobPackaging, RestoreOptions, restore};
-use zcs_core::{Attrs, EntryKind, Flags, ItemId, ZimbraId, folder};
-use zcs_directory::{Directory, SqlDirectory};
-use zcs_store::{Store, StoreConfig};
+use zcs_core::{Attrs, EntryKind, Flags, ItemId, folder};
 
-struct Home {
-    paths: BackupPaths,
-    store: Store,
-    dir: Arc<dyn Directory>,
-}
-
-async fn home(root: &Path) -> Home {
-    let paths = BackupPaths::for_home(root);
-    let store = Store::open(StoreConfig {
-        db_path: paths.db.clone(),
-        blob_root: paths.store.clone(),
-        redo_dir: paths.redolog.clone(),
-    })
-    .await
-    .unwrap();
-    std::fs::create_dir_all(root.join("conf")).unwrap();
-    let dir: Arc<dyn Directory> = Arc::new(
-        SqlDirectory::open_sqlite(&root.join("conf/directory.db"))
-            .await
-            .unwrap(),
-    );
-    dir.create_entry(EntryKind::Domain, "z.test", Attrs::new())
+/// A home whose directory holds the test domain.
+async fn zhome(root: &Path) -> Home {
+    let h = home(root).await;
+    h.dir
+        .create_entry(EntryKind::Domain, "z.test", Attrs::new())
         .await
         .unwrap();
-    Home { paths, store, dir }
-}
-
-async fn account(h: &Home, name: &str) -> ZimbraId {
-    h.dir
-        .create_entry(EntryKind::Account, name, Attrs::new())
-        .await
-        .unwrap()
-        .id
+    h
 }
 
 fn msg(n: u32) -> Vec<u8> {
@@ -51,16 +27,6 @@ fn msg(n: u32) -> Vec<u8> {
         m.extend_from_slice(format!("line {i} of {n}, text that deflates well\r\n").as_bytes());
     }
     m
-}
-
-async fn inbox(store: &Store, id: ZimbraId) -> Vec<Vec<u8>> {
-    let mb = store.mailbox(id).await.unwrap();
-    let mut out = Vec::new();
-    for m in mb.messages(ItemId(folder::INBOX)).await.unwrap() {
-        out.push(mb.read_message(m.id).await.unwrap());
-    }
-    out.sort();
-    out
 }
 
 fn zips(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -88,9 +54,9 @@ fn entries(zip: &Path) -> Vec<String> {
 #[tokio::test]
 async fn zipped_sessions_store_shared_blobs_once_and_restore() {
     let tmp = tempfile::tempdir().unwrap();
-    let h = home(&tmp.path().join("a")).await;
-    let a = account(&h, "a@z.test").await;
-    let b = account(&h, "b@z.test").await;
+    let h = zhome(&tmp.path().join("a")).await;
+    let a = h.account("a@z.test").await;
+    let b = h.account("b@z.test").await;
     let (ma, mb) = (
         h.store.mailbox(a).await.unwrap(),
         h.store.mailbox(b).await.unwrap(),
@@ -172,7 +138,7 @@ async fn zipped_sessions_store_shared_blobs_once_and_restore() {
     let want_b = inbox(&h.store, b).await;
     assert_eq!((want_a.len(), want_b.len()), (4, 3));
 
-    let h2 = home(&tmp.path().join("b")).await;
+    let h2 = zhome(&tmp.path().join("b")).await;
     let paths2 = BackupPaths {
         target: h.paths.target.clone(),
         ..h2.paths.clone()
@@ -198,9 +164,9 @@ async fn zipped_sessions_store_shared_blobs_once_and_restore() {
 #[tokio::test]
 async fn a_damaged_zip_fails_only_the_accounts_it_holds() {
     let tmp = tempfile::tempdir().unwrap();
-    let h = home(&tmp.path().join("a")).await;
-    let a = account(&h, "a@z.test").await;
-    let b = account(&h, "b@z.test").await;
+    let h = zhome(&tmp.path().join("a")).await;
+    let a = h.account("a@z.test").await;
+    let b = h.account("b@z.test").await;
     for (id, n) in [(a, 1), (b, 2)] {
         h.store
             .mailbox(id)
@@ -227,7 +193,7 @@ async fn a_damaged_zip_fails_only_the_accounts_it_holds() {
     let bytes = std::fs::read(&za).unwrap();
     std::fs::write(&za, &bytes[..bytes.len() / 2]).unwrap();
 
-    let h2 = home(&tmp.path().join("b")).await;
+    let h2 = zhome(&tmp.path().join("b")).await;
     let paths2 = BackupPaths {
         target: h.paths.target.clone(),
         ..h2.paths.clone()
