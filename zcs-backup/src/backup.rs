@@ -17,6 +17,7 @@ use zcs_directory::Directory;
 use zcs_store::transfer;
 use zcs_store::{FileBlobStore, VolumeType};
 
+use crate::blobcopy::{self, CopyError};
 use crate::catalog::{self, AccountRecord, Catalog, INCOMPLETE, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::progress::Progress;
@@ -204,6 +205,9 @@ impl Building {
     }
 
     fn commit(mut self, cat: &Catalog) -> Result<PathBuf, BackupError> {
+        // Every blob, index file and database copy on disk before the catalog says the
+        // session is whole (blobs are not fsynced one by one).
+        blobcopy::sync_tree(&self.tmp)?;
         let mut cat = cat.clone();
         cat.checksums = catalog::checksum_files(&self.tmp)?;
         let bytes = serde_json::to_vec_pretty(&cat)
@@ -342,9 +346,20 @@ fn place_blob(
         std::fs::create_dir_all(parent).map_err(|e| BackupError::io("create", parent, e))?;
     }
     if budget.limited() || std::fs::hard_link(&src, &dst).is_err() {
-        let len = std::fs::metadata(&src).map(|m| m.len()).unwrap_or(0);
-        budget.charge(len, &dst)?;
-        std::fs::copy(&src, &dst).map_err(|e| BackupError::io("copy blob", &src, e))?;
+        match blobcopy::copy_file(&src, &dst, |n| budget.charge(n, &dst)) {
+            Ok(_) => {}
+            Err(CopyError::Read(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Placed::Gone);
+            }
+            // Another account of this session placed it meanwhile.
+            Err(CopyError::Write(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(CopyError::Read(e)) => return Err(BackupError::io("read blob", &src, e)),
+            Err(CopyError::Write(e)) => {
+                let _ = std::fs::remove_file(&dst);
+                return Err(BackupError::io("copy blob", &dst, e));
+            }
+            Err(CopyError::Budget(e)) => return Err(e),
+        }
     }
     Ok(Placed::Stored)
 }
@@ -481,15 +496,28 @@ async fn full_backup_inner(
         let adir = catalog::account_dir(&building.tmp, &id);
         let mut packer = ZipPacker::new(&adir.join("blobs"), opts.packaging);
         if let Some(mb) = mailbox.filter(|_| !opts.exclude_blobs) {
-            for d in transfer::mailbox_blobs(&db_copy, mb.id)
+            let digests = transfer::mailbox_blobs(&db_copy, mb.id)
                 .await
-                .step("list blobs")?
-            {
-                let sink = match opts.packaging {
-                    BlobPackaging::Files => Sink::Files(&blobs_dir),
-                    _ => Sink::Zip(&mut packer, &mut packed),
-                };
-                match place_blob(&live, sink, &d, opts, &budget)? {
+                .step("list blobs")?;
+            // Files: several copied at once (each digest once: the list is distinct);
+            // zips are written by one writer.
+            let outcomes = match opts.packaging {
+                BlobPackaging::Files => {
+                    blobcopy::parallel_map(&digests, blobcopy::copy_threads(), |d| {
+                        place_blob(&live, Sink::Files(&blobs_dir), d, opts, &budget)
+                    })?
+                }
+                _ => {
+                    let mut out = Vec::with_capacity(digests.len());
+                    for d in &digests {
+                        let sink = Sink::Zip(&mut packer, &mut packed);
+                        out.push(place_blob(&live, sink, d, opts, &budget)?);
+                    }
+                    out
+                }
+            };
+            for (d, outcome) in digests.iter().zip(outcomes) {
+                match outcome {
                     Placed::Stored => {
                         placed += 1;
                         blobs += 1;

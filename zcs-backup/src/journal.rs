@@ -6,7 +6,9 @@
 //! A restore killed midway leaves the account in maintenance (no login, no delivery:
 //! it never looks complete) and its journal file; the next restore of that account
 //! finds the file, restores it again from scratch and puts back the status it had
-//! before the first attempt, not "maintenance".
+//! before the first attempt, not "maintenance". Each file also records what was asked
+//! (the backed-up account and the point in time), so a server starting after such a
+//! crash can finish the restore by itself ([`crate::resume`]).
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,77 @@ pub struct Pending {
     pub label: String,
     /// When the restore of this account started (ms since the epoch).
     pub started_ms: i64,
+    /// The backed-up account's `zimbraId` (differs from `account_id` for a restore into
+    /// a new prefixed account); empty in journals written before it was recorded.
+    #[serde(default)]
+    pub source_id: String,
+    /// What the interrupted restore was asked to do; `None` in older journals (the
+    /// account is then restored from `label` alone).
+    #[serde(default)]
+    pub request: Option<Request>,
+}
+
+/// The options of an interrupted restore that decide its result, so that finishing it
+/// later gives what the first attempt would have given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// `-lb`.
+    pub label: Option<String>,
+    /// `-restoreToTime` (ms since the epoch).
+    pub to_time_ms: Option<i64>,
+    /// `-restoreToRedoSeq`.
+    pub to_seq: Option<u64>,
+    /// `-restoreToIncrLabel`.
+    pub to_incr_label: Option<String>,
+    /// `-rf`.
+    pub full_only: bool,
+    /// `--skipDeletes`.
+    pub skip_deletes: bool,
+    /// `--ignoreRedoErrors`.
+    pub ignore_redo_errors: bool,
+    /// `-ca -pre`.
+    pub prefix: Option<String>,
+    /// `-ra`.
+    pub restore_directory: bool,
+    /// `--excludeSearchIndex`.
+    pub exclude_search_index: bool,
+}
+
+impl Request {
+    /// The parts of `opts` a resumed restore must repeat.
+    pub fn of(opts: &crate::RestoreOptions) -> Request {
+        Request {
+            label: opts.label.clone(),
+            to_time_ms: opts.to_time_ms,
+            to_seq: opts.to_seq,
+            to_incr_label: opts.to_incr_label.clone(),
+            full_only: opts.full_only,
+            skip_deletes: opts.skip_deletes,
+            ignore_redo_errors: opts.ignore_redo_errors,
+            prefix: opts.prefix.clone(),
+            restore_directory: opts.restore_directory,
+            exclude_search_index: opts.exclude_search_index,
+        }
+    }
+
+    /// Restore options repeating this request for the one account `source`.
+    pub fn options(&self, source: &str) -> crate::RestoreOptions {
+        crate::RestoreOptions {
+            accounts: vec![source.to_string()],
+            label: self.label.clone(),
+            to_time_ms: self.to_time_ms,
+            to_seq: self.to_seq,
+            to_incr_label: self.to_incr_label.clone(),
+            full_only: self.full_only,
+            skip_deletes: self.skip_deletes,
+            ignore_redo_errors: self.ignore_redo_errors,
+            prefix: self.prefix.clone(),
+            restore_directory: self.restore_directory,
+            exclude_search_index: self.exclude_search_index,
+            quiet: true,
+            ..crate::RestoreOptions::default()
+        }
+    }
 }
 
 /// The journal directory of a backup target.
@@ -106,6 +179,12 @@ mod tests {
             previous_status: "active".into(),
             label: "full-20070712.155951.123".into(),
             started_ms: 1,
+            source_id: "id0".into(),
+            request: Some(Request {
+                to_seq: Some(7),
+                prefix: Some("r_".into()),
+                ..Request::default()
+            }),
         };
         j.begin(&p).unwrap();
         assert_eq!(j.get("id1"), Some(p.clone()));
@@ -113,5 +192,37 @@ mod tests {
         j.end("id1").unwrap();
         j.end("id1").unwrap();
         assert!(j.pending().is_empty());
+    }
+
+    #[test]
+    fn older_journal_files_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::open(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("restore-journal")).unwrap();
+        std::fs::write(
+            tmp.path().join("restore-journal/id1.json"),
+            br#"{"account_id":"id1","name":"a@x.test","previous_status":"active",
+                "label":"full-20070712.155951.123","started_ms":1}"#,
+        )
+        .unwrap();
+        let p = j.get("id1").unwrap();
+        assert_eq!(p.source_id, "");
+        assert_eq!(p.request, None);
+    }
+
+    #[test]
+    fn a_request_repeats_the_point_in_time() {
+        let opts = crate::RestoreOptions {
+            accounts: vec!["all".into()],
+            to_time_ms: Some(5),
+            full_only: true,
+            prefix: Some("p_".into()),
+            ..crate::RestoreOptions::default()
+        };
+        let again = Request::of(&opts).options("a@x.test");
+        assert_eq!(again.accounts, vec!["a@x.test".to_string()]);
+        assert_eq!(again.to_time_ms, Some(5));
+        assert!(again.full_only && again.quiet);
+        assert_eq!(again.prefix.as_deref(), Some("p_"));
     }
 }

@@ -21,6 +21,7 @@
 //! zcs-server) open them and pass them in.
 
 pub mod backup;
+mod blobcopy;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -31,6 +32,7 @@ pub mod journal;
 pub mod progress;
 pub mod redo_io;
 pub mod restore;
+pub mod resume;
 pub mod retention;
 pub mod schedule;
 pub mod zipblobs;
@@ -40,7 +42,8 @@ use std::path::PathBuf;
 pub use backup::{BackupOptions, BackupReport, full_backup, incremental_backup};
 pub use catalog::{Catalog, SessionKind};
 pub use error::BackupError;
-pub use restore::{RestoreOptions, RestoreReport, restore};
+pub use restore::{RestoreOptions, RestoreReport, restore, restore_with_hook};
+pub use resume::{ReleaseHook, ResumeReport, resume_interrupted};
 pub use zipblobs::BlobPackaging;
 
 /// Where a server's data lives and where backups go.

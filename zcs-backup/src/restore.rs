@@ -29,6 +29,7 @@ use crate::catalog::{self, Session, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::journal::{self, Journal, Pending};
 use crate::progress::Progress;
+use crate::resume::ReleaseHook;
 use crate::zipblobs::SessionBlobs;
 use crate::{BackupPaths, redo_io};
 
@@ -197,6 +198,22 @@ pub async fn restore(
     dir: &Arc<dyn Directory>,
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, BackupError> {
+    restore_with_hook(paths, store, dir, opts, None).await
+}
+
+/// [`restore`], with `hook` called for each account once its mailbox is whole and
+/// before it leaves maintenance (a running server reindexes it there, so search is
+/// complete the moment the account can be used again).
+///
+/// # Errors
+/// As [`restore`]; an account whose hook fails is failed and stays in maintenance.
+pub async fn restore_with_hook(
+    paths: &BackupPaths,
+    store: &Store,
+    dir: &Arc<dyn Directory>,
+    opts: &RestoreOptions,
+    hook: Option<&dyn ReleaseHook>,
+) -> Result<RestoreReport, BackupError> {
     let chain = choose_chain(&paths.target, opts)?;
     let mut report = RestoreReport {
         full_label: chain.full.catalog.label.clone(),
@@ -293,6 +310,7 @@ pub async fn restore(
         journal: &journal,
         full_ids: &full_ids,
         target: &paths.target,
+        hook,
     };
 
     // Phase 1: each account's rows, in maintenance from here on.
@@ -365,6 +383,7 @@ struct Ctx<'a> {
     journal: &'a Journal,
     full_ids: &'a HashSet<ZimbraId>,
     target: &'a Path,
+    hook: Option<&'a dyn ReleaseHook>,
 }
 
 /// The account's file in the full session, checked; `None` for an account the full
@@ -555,6 +574,8 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
         previous_status: final_status.clone(),
         label: ctx.chain.full.catalog.label.clone(),
         started_ms: chrono::Utc::now().timestamp_millis(),
+        source_id: source_entry.id.to_string(),
+        request: Some(journal::Request::of(opts)),
     })?;
     set_status(ctx, &target, journal::MAINTENANCE).await?;
     let rows = async {
@@ -640,6 +661,11 @@ async fn replay_one(ctx: &Ctx<'_>, i: &Imported) -> Result<(u64, u64), BackupErr
             .await
             .step("replay redo records")?;
         out = (rep.applied, rep.failed);
+    }
+    if let Some(hook) = ctx.hook {
+        hook.before_release(i.target.id)
+            .await
+            .map_err(|e| BackupError::Invalid(format!("after the restore: {e}")))?;
     }
     set_status(ctx, &i.target, &i.final_status).await?;
     ctx.journal.end(&i.target.id.to_string())?;
