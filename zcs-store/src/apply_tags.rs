@@ -1,6 +1,8 @@
 //! Applying the tag records (`CreateTag`, `RenameTag`,
 //! `SetTagColor`, `DeleteTag`, `SetTags`) and the
-//! tag side of message records, inside the caller's transaction.
+//! tag side of message records, inside the caller's transaction. Messages, contacts,
+//! appointments, tasks and documents take tags; only messages mirror them in
+//! `tag_names`.
 //!
 //! `tagged_item` is the truth; `mail_item.tag_names` is rewritten from it (Zimbra's
 //! NUL-separated form, tags in id order) whenever an item's tags or a tag's name
@@ -145,13 +147,7 @@ pub(crate) async fn set_item_tags(
     change: i64,
     ts: i64,
 ) -> Result<(), StoreError> {
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM mail_item WHERE mailbox_id = ? AND id = ?")
-            .bind(mb.0)
-            .bind(item)
-            .fetch_optional(&mut *conn)
-            .await
-            .db("read tagged item")?;
+    let exists = item_table(conn, mb, item).await?;
     if exists.is_none() {
         tracing::warn!(
             mailbox = mb.0,
@@ -272,7 +268,7 @@ pub(crate) async fn refresh_item(
             .await
             .db("update item tags")?
     } else {
-        None
+        stamp_other_item(conn, mb, item, change).await?
     };
     if let Some(folder) = folder {
         sqlx::query("UPDATE folder SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")
@@ -284,6 +280,62 @@ pub(crate) async fn refresh_item(
             .db("touch folder")?;
     }
     Ok(())
+}
+
+/// The tables other than `mail_item` whose items take tags: contacts, appointments and
+/// tasks, documents. Their tags live in `tagged_item` only (no `tag_names` mirror).
+pub(crate) const OTHER_TAGGABLE: &[&str] = &["contact", "cal_item", "document"];
+
+/// The table holding taggable item `item`, `None` when no such item exists.
+pub(crate) async fn item_table(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    item: i32,
+) -> Result<Option<&'static str>, StoreError> {
+    for table in std::iter::once("mail_item").chain(OTHER_TAGGABLE.iter().copied()) {
+        let sql = format!("SELECT id FROM {table} WHERE mailbox_id = ? AND id = ?");
+        let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(mb.0)
+            .bind(item)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("look up tagged item")?;
+        if found.is_some() {
+            return Ok(Some(table));
+        }
+    }
+    Ok(None)
+}
+
+/// Stamps a contact, calendar item or document with `change` after its tags changed;
+/// returns its folder (`None` when it is no such item).
+async fn stamp_other_item(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    item: i32,
+    change: i64,
+) -> Result<Option<i64>, StoreError> {
+    for table in OTHER_TAGGABLE {
+        let sql =
+            format!("UPDATE {table} SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(change)
+            .bind(mb.0)
+            .bind(item)
+            .execute(&mut *conn)
+            .await
+            .db("stamp tagged item")?;
+        if done.rows_affected() > 0 {
+            let sql = format!("SELECT folder_id FROM {table} WHERE mailbox_id = ? AND id = ?");
+            return sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(mb.0)
+                .bind(item)
+                .fetch_optional(&mut *conn)
+                .await
+                .db("stamp tagged item");
+        }
+    }
+    Ok(None)
 }
 
 /// Zimbra's `tag_names` form: each name followed by NUL, with a leading NUL; empty for

@@ -117,6 +117,7 @@ mod flag_list;
 mod folder_view;
 pub mod hsm;
 mod import;
+mod item_tags;
 mod item_types;
 mod lifecycle;
 mod mailbox;

@@ -55,7 +55,7 @@ pub(crate) fn tag_name(name: &str) -> Result<String, StoreError> {
 
 /// How a tag change on messages computes the new tag sets.
 #[derive(Clone, Copy)]
-enum TagChange {
+pub(crate) enum TagChange {
     Add,
     Remove,
 }

@@ -1,7 +1,8 @@
 //! Conformance for the fast paths and later item attributes, on SQLite (always), MariaDB
 //! (`ZCS_TEST_MYSQL_URL`) and PostgreSQL (`ZCS_TEST_POSTGRES_URL`; skipped loudly when
 //! unset): flag listings agree with full listings; a batch import stores what appending
-//! the same messages one by one stores.
+//! the same messages one by one stores; contacts, appointments, tasks and documents take
+//! tags as messages do.
 
 mod common;
 
@@ -12,7 +13,11 @@ use zcs_store::{ImportMessage, Store, StoreConfig, StoreError};
 
 use common::engines::run;
 
-conformance!(flag_listing_matches_messages, batch_import_matches_appends);
+conformance!(
+    flag_listing_matches_messages,
+    batch_import_matches_appends,
+    tags_on_every_item_kind,
+);
 
 async fn flag_listing_matches_messages(store: Store, _cfg: StoreConfig, _url: String) {
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
@@ -190,4 +195,104 @@ async fn batch_import_matches_appends(store: Store, _cfg: StoreConfig, _url: Str
             .unwrap()
             .is_empty()
     );
+}
+
+fn vcal(uid: &str, component: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//zcs//test//EN\r\nBEGIN:{component}\r\n\
+         UID:{uid}\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:20261210T100000Z\r\n\
+         SUMMARY:Item {uid}\r\nEND:{component}\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+async fn tags_on_every_item_kind(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let contact = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![("email".into(), "c@example.com".into())],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let appt = mb
+        .save_cal_item(ItemId(folder::CALENDAR), &vcal("a@example.com", "VEVENT"))
+        .await
+        .unwrap();
+    let task = mb
+        .save_cal_item(ItemId(folder::TASKS), &vcal("t@example.com", "VTODO"))
+        .await
+        .unwrap();
+    let doc = mb
+        .save_document(
+            ItemId(folder::BRIEFCASE),
+            "d.txt",
+            "text/plain",
+            b"doc",
+            "me",
+        )
+        .await
+        .unwrap();
+    let msg = mb
+        .append(ItemId(folder::INBOX), &simple_message(1), Flags(0), 1)
+        .await
+        .unwrap();
+    let all = [contact.id, appt.id, task.id, doc.id, msg.id];
+    assert!(mb.item_tags(contact.id).await.unwrap().is_empty());
+    let before = mb.change_number().await.unwrap();
+    mb.tag_items_by_name(&all, &["Project".to_string()], true, true)
+        .await
+        .unwrap();
+    // One tag creation, one tagging change.
+    assert_eq!(mb.change_number().await.unwrap().0, before.0 + 2);
+    let project = mb.tag_by_name("project").await.unwrap().unwrap();
+    for id in all {
+        assert_eq!(mb.item_tags(id).await.unwrap(), vec!["Project".to_string()]);
+    }
+    assert_eq!(
+        mb.message(msg.id).await.unwrap().tags,
+        vec!["Project".to_string()]
+    );
+    // The tagged items and their folders take the change number.
+    let c = mb.contact(contact.id).await.unwrap();
+    assert!(c.modseq > contact.modseq);
+    assert!(mb.cal_item(task.id).await.unwrap().modseq > task.modseq);
+    let mut tagged = mb.tagged_items(project.id).await.unwrap();
+    tagged.sort();
+    let mut want = all.to_vec();
+    want.sort();
+    assert_eq!(tagged, want);
+    // Tagging again changes nothing and logs nothing.
+    let now = mb.change_number().await.unwrap();
+    mb.tag_items(&[contact.id], project.id, true).await.unwrap();
+    assert_eq!(mb.change_number().await.unwrap(), now);
+    // A rename shows on every kind; removal and deletion clean up.
+    mb.rename_tag(project.id, "Renamed").await.unwrap();
+    assert_eq!(
+        mb.item_tags(appt.id).await.unwrap(),
+        vec!["Renamed".to_string()]
+    );
+    mb.tag_items(&[appt.id], project.id, false).await.unwrap();
+    assert!(mb.item_tags(appt.id).await.unwrap().is_empty());
+    let map = mb.items_tags(&all).await.unwrap();
+    assert_eq!(map.len(), 4);
+    assert!(!map.contains_key(&appt.id));
+    mb.delete_items(&[contact.id]).await.unwrap();
+    assert_eq!(mb.tagged_items(project.id).await.unwrap().len(), 3);
+    assert!(matches!(
+        mb.item_tags(contact.id).await,
+        Err(StoreError::NoSuchItem(_))
+    ));
+    assert!(matches!(
+        mb.tag_items(&[task.id, ItemId(9999)], project.id, true)
+            .await,
+        Err(StoreError::NoSuchItem(_))
+    ));
+    assert!(matches!(
+        mb.tag_items(&[task.id], ItemId(99), true).await,
+        Err(StoreError::NoSuchTag(_))
+    ));
+    mb.delete_tag(project.id).await.unwrap();
+    assert!(mb.item_tags(task.id).await.unwrap().is_empty());
+    assert!(mb.items_tags(&all).await.unwrap().is_empty());
 }

@@ -28,6 +28,7 @@ struct Snapshot {
     contacts: Vec<zcs_store::Contact>,
     documents: Vec<zcs_store::Document>,
     dumpster: Vec<zcs_store::DumpsterItem>,
+    item_tags: BTreeMap<i32, Vec<String>>,
 }
 
 async fn snapshot(mb: &Mailbox) -> Snapshot {
@@ -39,7 +40,17 @@ async fn snapshot(mb: &Mailbox) -> Snapshot {
             messages.insert(m.id.0, (m, raw));
         }
     }
+    let contacts = mb.contacts(ItemId(folder::CONTACTS)).await.unwrap();
+    let ids: Vec<ItemId> = contacts.iter().map(|c| c.id).collect();
+    let item_tags = mb
+        .items_tags(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.0, v))
+        .collect();
     Snapshot {
+        item_tags,
         id: mb.id().0,
         change: mb.change_number().await.unwrap().0,
         folders,
@@ -91,13 +102,17 @@ async fn work(mb: &Mailbox, seed: usize) {
     mb.copy(&ids[..1], f.id).await.unwrap();
     mb.move_items(&ids[3..4], f.id).await.unwrap();
     mb.delete_items(&ids[4..5]).await.unwrap();
-    mb.create_contact(
-        ItemId(folder::CONTACTS),
-        vec![("email".into(), format!("c{seed}@example.com"))],
-        Vec::new(),
-    )
-    .await
-    .unwrap();
+    let contact = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![("email".into(), format!("c{seed}@example.com"))],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    mb.tag_items_by_name(&[contact.id], &[format!("C{seed}")], true, true)
+        .await
+        .unwrap();
     mb.save_document(
         ItemId(folder::BRIEFCASE),
         &format!("d{seed}.txt"),
