@@ -24,6 +24,7 @@ pub mod localconfig;
 pub mod logging;
 pub mod login;
 pub mod metrics;
+pub mod metrics_access;
 pub mod mta;
 pub mod notify;
 pub mod pop3;

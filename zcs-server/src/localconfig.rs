@@ -168,6 +168,12 @@ pub const KEYS: &[KeyDef] = &[
                (a running request gets 360)",
     },
     KeyDef {
+        name: "zcs_metrics_allowed_addresses",
+        default: "127.0.0.0/8 ::1/128",
+        desc: "networks (CIDR, space or comma separated) whose clients may read /metrics \
+               on the admin port without an admin auth token",
+    },
+    KeyDef {
         name: "zcs_pop3_max_connections_per_ip",
         default: "50",
         desc: "POP3 connections one client address may hold at once (0: no cap)",

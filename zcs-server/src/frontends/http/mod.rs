@@ -434,23 +434,34 @@ fn guarded(router: Router, ctx: &Context) -> Router {
 }
 
 /// `GET /metrics` on the admin port: the Prometheus text exposition of the server's
-/// counters and gauges (the same figures zmstat writes).
+/// counters and gauges (the same figures zmstat writes), for the clients
+/// `crate::metrics_access` lets through.
 fn metrics_router(ctx: Arc<Context>) -> Router {
     Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
-            let ctx = ctx.clone();
-            async move {
-                let body =
-                    crate::metrics::render_prometheus(crate::metrics::counters(), &ctx.gauges());
-                let mut resp = (StatusCode::OK, body).into_response();
-                resp.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                );
-                resp
-            }
-        }),
+        axum::routing::get(
+            move |ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap| {
+                let ctx = ctx.clone();
+                async move {
+                    // Loopback or zcs_metrics_allowed_addresses, else an admin token.
+                    if let Err(refused) =
+                        crate::metrics_access::check(&ctx, peer.ip(), &headers).await
+                    {
+                        return refused;
+                    }
+                    let body = crate::metrics::render_prometheus(
+                        crate::metrics::counters(),
+                        &ctx.gauges(),
+                    );
+                    let mut resp = (StatusCode::OK, body).into_response();
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    );
+                    resp
+                }
+            },
+        ),
     )
 }
 
