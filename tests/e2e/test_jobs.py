@@ -122,3 +122,34 @@ def test_every_nightly_and_weekly_job_runs_when_its_time_has_passed(server):
             break
         assert time.time() < deadline, f"not run after the clock moved: {missing}"
         time.sleep(0.5)
+
+
+def test_the_frequent_jobs_log_status_queue_and_disk_alerts(server):
+    """zmstatuslog (every 2 minutes), zmqueuelog and zmdisklog (every 10): asked for
+    through data/job-requests (as zmtrainsa asks), each runs the scheduled code and
+    writes its line; the disk alert uses the zmdisklog thresholds of the local config."""
+    server.stop()
+    server.run("zmlocalconfig", "-e", "zmdisklog_warn_threshold=0",
+               "zmdisklog_critical_threshold=100")
+    try:
+        server.start()
+        requests = server.home / "data" / "job-requests"
+        requests.mkdir(parents=True, exist_ok=True)
+        for job in ("zmstatuslog", "zmqueuelog", "zmdisklog"):
+            (requests / job).write_text("")
+        log = server.home / "log" / "mailbox.log"
+        wanted = ["requested job ran job=zmstatuslog ms=", "requested job ran job=zmqueuelog ms=",
+                  "requested job ran job=zmdisklog ms=", "mailbox Running", "Disk warning: ",
+                  "kbytes="]
+        deadline = time.time() + 20
+        while True:
+            text = log.read_text(errors="replace")
+            missing = [w for w in wanted if w not in text]
+            if not missing:
+                break
+            assert time.time() < deadline, f"frequent jobs left no trace: {missing}"
+            time.sleep(0.3)
+        assert not any(requests.iterdir()), "requests are consumed"
+    finally:
+        server.run("zmlocalconfig", "-e", "zmdisklog_warn_threshold=85",
+                   "zmdisklog_critical_threshold=95")
