@@ -113,6 +113,8 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     refuse_immutable(&req.a_pairs(), &["zimbraId"])?;
     let mut attrs = attrs_from(req)?;
     hash_clear_passwords(&mut attrs);
+    check_mail_host(ctx, &req.a_pairs()).await?;
+    refuse_alias_domain(ctx, &name).await?;
     // A password element that is present is checked even when blank (Zimbra trims the
     // text, then applies the strength rules).
     let password = req.attr("password").map(|p| p.trim().to_string());
@@ -154,6 +156,77 @@ fn refuse_immutable(pairs: &[(String, String)], allowed: &[&str]) -> ServiceResu
                 "{} is immutable",
                 def.name
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Zimbra's `MailHost` callback: a `zimbraMailHost` being set must name a server
+/// (`service.INVALID_REQUEST` otherwise).
+async fn check_mail_host(ctx: &Ctx<'_>, pairs: &[(String, String)]) -> ServiceResult<()> {
+    for (n, v) in pairs {
+        let v = v.trim();
+        if !n
+            .trim_start_matches('+')
+            .eq_ignore_ascii_case("zimbraMailHost")
+            || v.is_empty()
+        {
+            continue;
+        }
+        if ctx
+            .svc
+            .prov
+            .get_server(&EntryKey::Name(v.to_string()))
+            .await
+            .is_err()
+        {
+            return Err(ServiceError::invalid_request(format!(
+                "specified zimbraMailHost does not correspond to a valid server service \
+                 hostname: {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Accounts live only in local domains: an alias domain (`zimbraDomainType alias`) takes
+/// none (the harness records Zimbra's answer as `service.FAILURE`).
+async fn refuse_alias_domain(ctx: &Ctx<'_>, name: &str) -> ServiceResult<()> {
+    let Some((_, domain)) = name.rsplit_once('@') else {
+        return Ok(());
+    };
+    let key = EntryKey::Name(domain.trim().to_lowercase());
+    if let Ok(d) = ctx.svc.prov.get_domain(&key).await
+        && d.attrs
+            .get("zimbraDomainType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("alias"))
+    {
+        return Err(ServiceError::failure("domain type must be local"));
+    }
+    Ok(())
+}
+
+/// An entry's structural object class cannot change (RFC 4512 §2.4.2): replacing
+/// `objectClass` with values that leave out `inetOrgPerson`, or removing it, is refused
+/// as the directory refuses it.
+fn keep_structural_class(current: &Entry, edits: &[AttrEdit]) -> ServiceResult<()> {
+    const STRUCTURAL: &str = "inetOrgPerson";
+    let has = |vals: &[String]| vals.iter().any(|v| v.eq_ignore_ascii_case(STRUCTURAL));
+    if !has(current.attrs.get_all("objectClass")) {
+        return Ok(());
+    }
+    for e in edits {
+        let drops = match e {
+            AttrEdit::Replace(n, vals) if n.eq_ignore_ascii_case("objectClass") => !has(vals),
+            AttrEdit::Remove(n, v) if n.eq_ignore_ascii_case("objectClass") => {
+                v.is_empty() || v.eq_ignore_ascii_case(STRUCTURAL)
+            }
+            _ => false,
+        };
+        if drops {
+            return Err(ServiceError::invalid_request(
+                "objectClass: the structural object class inetOrgPerson cannot be removed",
+            ));
         }
     }
     Ok(())
@@ -285,6 +358,8 @@ async fn modify(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let id = req.req("id")?.trim().to_string();
     refuse_immutable(&req.a_pairs(), &[])?;
     let edits = hash_clear_password_edits(edits_from(req)?);
+    check_mail_host(ctx, &req.a_pairs()).await?;
+    keep_structural_class(&ctx.svc.prov.get_account(&id).await?, &edits)?;
     let e = ctx.svc.prov.modify_account(&id, &edits).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account modified");
     let mut resp = response("ModifyAccountResponse", NS_ADMIN);
@@ -349,8 +424,26 @@ async fn alias(ctx: &mut Ctx<'_>, req: &Element, add: bool) -> ServiceResult<Ele
                 .await?;
         }
         ctx.svc.prov.remove_account_alias(&id, &alias).await?;
+        drop_from_lists(ctx, &addr).await?;
         Ok(response("RemoveAccountAliasResponse", NS_ADMIN))
     }
+}
+
+/// A removed alias stops being a member of the static lists that named it, as Zimbra's
+/// `removeAlias` does (bug 4091).
+async fn drop_from_lists(ctx: &Ctx<'_>, addr: &str) -> ServiceResult<()> {
+    let prov = &ctx.svc.prov;
+    for g in prov.all_groups(None).await? {
+        if g.kind != EntryKind::DistributionList {
+            continue;
+        }
+        let members = prov.group_members(&g).await?;
+        if members.iter().any(|m| m.eq_ignore_ascii_case(addr)) {
+            prov.remove_group_members(&g.id.to_string(), &[addr.to_string()])
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The values an LDAP filter compares against, with `*` wildcards removed: the basic
@@ -423,6 +516,62 @@ async fn search_directory(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Ele
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn account(classes: &[&str]) -> Entry {
+        let mut attrs = Attrs::new();
+        for c in classes {
+            attrs.add("objectClass", *c);
+        }
+        Entry {
+            kind: EntryKind::Account,
+            id: zcs_core::ZimbraId::new(),
+            name: "a@x.test".into(),
+            attrs,
+        }
+    }
+
+    #[test]
+    fn structural_class_stays() {
+        let a = account(&["inetOrgPerson", "zimbraAccount"]);
+        let replace = |v: &[&str]| {
+            vec![AttrEdit::Replace(
+                "objectClass".into(),
+                v.iter().map(|s| s.to_string()).collect(),
+            )]
+        };
+        assert!(keep_structural_class(&a, &replace(&["organizationalPerson"])).is_err());
+        assert!(keep_structural_class(&a, &replace(&["zimbraAccount"])).is_err());
+        assert!(keep_structural_class(&a, &replace(&["inetOrgPerson", "zimbraAccount"])).is_ok());
+        let remove = vec![AttrEdit::Remove(
+            "objectClass".into(),
+            "inetOrgPerson".into(),
+        )];
+        assert!(keep_structural_class(&a, &remove).is_err());
+        let add = vec![AttrEdit::Add("objectClass".into(), "amavisAccount".into())];
+        assert!(keep_structural_class(&a, &add).is_ok());
+    }
+
+    #[test]
+    fn immutable_attributes_are_refused_by_name() {
+        let pairs = |n: &str, v: &str| vec![(n.to_string(), v.to_string())];
+        let e = refuse_immutable(&pairs("zimbraMailDeliveryAddress", "a@b.c"), &[]).unwrap_err();
+        assert_eq!(e.code, zcs_core::FaultCode::InvalidRequest);
+        assert_eq!(e.message, "zimbraMailDeliveryAddress is immutable");
+        // Blank values set nothing; allowed names pass; mutable ones pass.
+        assert!(refuse_immutable(&pairs("mail", "   "), &[]).is_ok());
+        assert!(refuse_immutable(&pairs("zimbraId", "x"), &["zimbraId"]).is_ok());
+        assert!(refuse_immutable(&pairs("displayName", "x"), &[]).is_ok());
+    }
+
+    #[test]
+    fn clear_passwords_are_hashed_once() {
+        let mut attrs = Attrs::new();
+        attrs.add("userPassword", "test1234");
+        hash_clear_passwords(&mut attrs);
+        let stored = attrs.get("userPassword").unwrap().to_string();
+        assert!(zcs_directory::password::verify("test1234", &stored));
+        assert_eq!(hash_if_clear(&stored), stored);
+    }
 
     #[test]
     fn filter_values() {
