@@ -213,6 +213,15 @@ pub(crate) async fn apply(
             tags::set_tag_color(conn, mb, *change, *id, *color).await?;
             bump(conn, mb, None, *change).await?;
         }
+        RedoOp::SetFolderColor {
+            change,
+            id,
+            color,
+            rgb,
+        } => {
+            crate::folder_color::apply(conn, mb, *change, *id, *color, *rgb).await?;
+            bump(conn, mb, None, *change).await?;
+        }
         RedoOp::DeleteTag { change, id } => {
             tags::delete_tag(conn, mb, *change, *id, ts).await?;
             bump(conn, mb, None, *change).await?;

@@ -114,6 +114,7 @@ mod dumpster;
 mod dumpster_items;
 mod error;
 mod flag_list;
+mod folder_color;
 mod folder_view;
 pub mod hsm;
 mod import;
@@ -144,6 +145,7 @@ pub use blob::{BlobStore, FileBlobStore};
 pub use dumpster_items::DumpsterEntry;
 pub use error::StoreError;
 pub use flag_list::FlagEntry;
+pub use folder_color::FolderColor;
 pub use import::ImportMessage;
 pub use item_types::{
     CalInstance, CalItem, Contact, ContactCard, ContactMember, Conversation, Document,

@@ -157,6 +157,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
         "quota_last_warn_ms",
         "INTEGER NOT NULL DEFAULT 0",
     ),
+    // Folder colour (`crate::folder_color`): Zimbra's index 0-9, and 0xRRGGBB or -1.
+    ("folder", "color", "INTEGER NOT NULL DEFAULT 0"),
+    ("folder", "rgb", "INTEGER NOT NULL DEFAULT -1"),
 ];
 
 /// The item model beyond messages and folders (schema version 3).

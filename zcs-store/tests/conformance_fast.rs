@@ -2,14 +2,14 @@
 //! (`ZCS_TEST_MYSQL_URL`) and PostgreSQL (`ZCS_TEST_POSTGRES_URL`; skipped loudly when
 //! unset): flag listings agree with full listings; a batch import stores what appending
 //! the same messages one by one stores; contacts, appointments, tasks and documents take
-//! tags as messages do.
+//! tags as messages do; folders keep a colour.
 
 mod common;
 
 use common::simple_message;
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
 use zcs_store::db::Backend;
-use zcs_store::{ImportMessage, Store, StoreConfig, StoreError};
+use zcs_store::{FolderColor, ImportMessage, Store, StoreConfig, StoreError};
 
 use common::engines::run;
 
@@ -17,6 +17,7 @@ conformance!(
     flag_listing_matches_messages,
     batch_import_matches_appends,
     tags_on_every_item_kind,
+    folder_colours,
 );
 
 async fn flag_listing_matches_messages(store: Store, _cfg: StoreConfig, _url: String) {
@@ -295,4 +296,54 @@ async fn tags_on_every_item_kind(store: Store, _cfg: StoreConfig, _url: String) 
     mb.delete_tag(project.id).await.unwrap();
     assert!(mb.item_tags(task.id).await.unwrap().is_empty());
     assert!(mb.items_tags(&all).await.unwrap().is_empty());
+}
+
+async fn folder_colours(store: Store, _cfg: StoreConfig, _url: String) {
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let inbox = ItemId(folder::INBOX);
+    let work = mb.create_folder(inbox, "Work").await.unwrap();
+    assert!(mb.folder_color(work.id).await.unwrap().is_default());
+    assert!(mb.folder_colors().await.unwrap().is_empty());
+    let msg = mb
+        .append(work.id, &simple_message(1), Flags(0), 1)
+        .await
+        .unwrap();
+    let before = mb.change_number().await.unwrap();
+    let got = mb
+        .set_folder_color(work.id, FolderColor::index(4))
+        .await
+        .unwrap();
+    assert_eq!(got, FolderColor::index(4));
+    assert_eq!(mb.change_number().await.unwrap().0, before.0 + 1);
+    assert_eq!(
+        mb.folder(work.id).await.unwrap().modseq,
+        before.0 + 1,
+        "the folder takes the change number"
+    );
+    assert_eq!(mb.message(msg.id).await.unwrap().modseq, msg.modseq);
+    // The same colour again logs nothing.
+    mb.set_folder_color(work.id, FolderColor::index(4))
+        .await
+        .unwrap();
+    assert_eq!(mb.change_number().await.unwrap().0, before.0 + 1);
+    let rgb = FolderColor::from_rgb_hex("#12AB7f").unwrap();
+    mb.set_folder_color(inbox, rgb).await.unwrap();
+    let colours = mb.folder_colors().await.unwrap();
+    assert_eq!(colours.len(), 2);
+    assert_eq!(colours[&inbox].rgb_hex().as_deref(), Some("#12AB7F"));
+    assert_eq!(colours[&work.id], FolderColor::index(4));
+    // Back to the default: gone from the map.
+    mb.set_folder_color(work.id, FolderColor::default())
+        .await
+        .unwrap();
+    assert_eq!(mb.folder_colors().await.unwrap().len(), 1);
+    assert!(matches!(
+        mb.set_folder_color(work.id, FolderColor::index(10)).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+    assert!(matches!(
+        mb.set_folder_color(ItemId(9999), FolderColor::index(1))
+            .await,
+        Err(StoreError::NoSuchFolder(_))
+    ));
 }

@@ -29,6 +29,7 @@ struct Snapshot {
     documents: Vec<zcs_store::Document>,
     dumpster: Vec<zcs_store::DumpsterItem>,
     item_tags: BTreeMap<i32, Vec<String>>,
+    colours: BTreeMap<i32, zcs_store::FolderColor>,
 }
 
 async fn snapshot(mb: &Mailbox) -> Snapshot {
@@ -49,7 +50,15 @@ async fn snapshot(mb: &Mailbox) -> Snapshot {
         .into_iter()
         .map(|(k, v)| (k.0, v))
         .collect();
+    let colours = mb
+        .folder_colors()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.0, v))
+        .collect();
     Snapshot {
+        colours,
         item_tags,
         id: mb.id().0,
         change: mb.change_number().await.unwrap().0,
@@ -96,6 +105,9 @@ async fn work(mb: &Mailbox, seed: usize) {
         })
         .collect();
     mb.import_messages(f.id, batch).await.unwrap();
+    mb.set_folder_color(f.id, zcs_store::FolderColor::index(seed as u8 % 10))
+        .await
+        .unwrap();
     mb.set_flags(&ids[..2], Flags::UNREAD, false).await.unwrap();
     let tag = mb.create_tag(&format!("T{seed}"), 2).await.unwrap();
     mb.set_tag(&ids[1..3], tag.id, true).await.unwrap();

@@ -176,6 +176,14 @@ pub enum RedoOp {
     /// A tag's colour changed (Zimbra's index 0-9, or an RGB value as the SOAP layer
     /// stores it); the items carrying the tag do not change.
     SetTagColor { change: i64, id: i32, color: i32 },
+    /// A folder's colour changed: Zimbra's index 0-9 and an RGB value (`0xRRGGBB`, -1
+    /// for none); the folder takes the change number, its items do not change.
+    SetFolderColor {
+        change: i64,
+        id: i32,
+        color: i32,
+        rgb: i32,
+    },
 }
 
 impl RedoOp {
@@ -211,6 +219,7 @@ impl RedoOp {
             RedoOp::RecoverItemsFromDumpster { .. } => 27,
             RedoOp::SetRetentionPolicy { .. } => 28,
             RedoOp::SetTagColor { .. } => 29,
+            RedoOp::SetFolderColor { .. } => 30,
         }
     }
 }

@@ -222,6 +222,17 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             put_i32(b, *id);
             put_i32(b, *color);
         }
+        RedoOp::SetFolderColor {
+            change,
+            id,
+            color,
+            rgb,
+        } => {
+            put_i64(b, *change);
+            put_i32(b, *id);
+            put_i32(b, *color);
+            put_i32(b, *rgb);
+        }
         // The codec encodes every other op itself.
         _ => {}
     }
@@ -346,6 +357,12 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
             change: r.i64()?,
             id: r.i32()?,
             color: r.i32()?,
+        },
+        30 => RedoOp::SetFolderColor {
+            change: r.i64()?,
+            id: r.i32()?,
+            color: r.i32()?,
+            rgb: r.i32()?,
         },
         other => return Err(DecodeError::UnknownOp(other)),
     })

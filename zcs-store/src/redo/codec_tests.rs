@@ -253,6 +253,14 @@ fn arb_item_op() -> impl Strategy<Value = RedoOp> {
         }),
         (any::<i64>(), any::<i32>(), any::<i32>())
             .prop_map(|(change, id, color)| RedoOp::SetTagColor { change, id, color }),
+        (any::<i64>(), any::<i32>(), any::<i32>(), any::<i32>()).prop_map(
+            |(change, id, color, rgb)| RedoOp::SetFolderColor {
+                change,
+                id,
+                color,
+                rgb
+            }
+        ),
     ]
 }
 
