@@ -10,6 +10,7 @@ use zcs_store::Mailbox;
 mod compose;
 mod parts;
 pub(super) mod send;
+mod shared;
 
 pub(crate) use parts::add_mime_parts;
 
@@ -175,7 +176,7 @@ async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResu
 /// Msg/ItemActionRequest `action id= op=` read, !read, flag, !flag, tag, !tag (`tn`
 /// or `tag`), move (`l`), trash, delete, spam/!spam.
 async fn action(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     mb: &Mailbox,
     req: &Element,
     resp_name: &str,
@@ -183,6 +184,10 @@ async fn action(
     let a = spec(req, "action")?;
     let id_text = a.req("id")?.to_string();
     let op = a.req("op")?.to_string();
+    let me = ctx.target_account().await?.id.to_string();
+    if shared::names_remote(&id_text, &me) {
+        return shared::action(ctx, &id_text, &op, a, resp_name).await;
+    }
     let mut ids = parse_ids(&id_text, FaultCode::NoSuchMsg)?;
     // ItemAction also takes folders: those get the folder form of the operation.
     if resp_name == "ItemActionResponse" {
