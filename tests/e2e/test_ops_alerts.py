@@ -159,3 +159,43 @@ def test_admin_changes_over_soap_reach_the_audit_log(server):
     assert line, "no audit line for the SOAP ModifyAccount"
     assert "via=soap" in line and f"admin=admin@{host}" in line and "127.0.0.1" in line, line
     assert server.admin_password not in line
+
+
+def test_soap_create_set_password_and_delete_are_audited_without_the_password(server):
+    from soap_util import json_request, ssl_context
+    from zcs import SECRETS
+    host = server.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
+    url = f"https://127.0.0.1:{server.admin_port}/service/admin/soap"
+    ctx = ssl_context(server.ca_file())
+    status, js = json_request(url, "AuthRequest", "urn:zimbraAdmin",
+                              {"name": f"admin@{host}", "password": server.admin_password},
+                              ctx=ctx)
+    assert status == 200, js
+    t = js["Body"]["AuthResponse"]["authToken"]
+    t = t[0] if isinstance(t, list) else t
+    token = t["_content"] if isinstance(t, dict) else t
+    first, second = "Created-over-soap-7", "Changed-over-soap-8"
+    SECRETS.update({first, second})
+    name = f"soapmade@{DOMAIN}"
+    status, js = json_request(url, "CreateAccountRequest", "urn:zimbraAdmin",
+                              {"name": name, "password": first}, token, ctx=ctx)
+    assert status == 200, js
+    new_id = js["Body"]["CreateAccountResponse"]["account"][0]["id"]
+    for req, body in (("SetPasswordRequest", {"id": new_id, "newPassword": second}),
+                      ("DeleteAccountRequest", {"id": new_id})):
+        status, js = json_request(url, req, "urn:zimbraAdmin", body, token, ctx=ctx)
+        assert status == 200, js
+    wanted = ["CreateAccount", "SetPassword", "DeleteAccount"]
+    deadline = time.time() + 10
+    while True:
+        audit = (server.home / "log" / "audit.log").read_text(errors="replace")
+        lines = {w: next((l for l in audit.splitlines()
+                          if "admin change" in l and f"cmd={w}" in l), "") for w in wanted}
+        if all(lines.values()) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    for w, line in lines.items():
+        assert line, f"no audit line for SOAP {w}"
+        assert "via=soap" in line and f"admin=admin@{host}" in line and "result=ok" in line, line
+    assert f"name={name}" in lines["CreateAccount"], lines["CreateAccount"]
+    assert first not in audit and second not in audit
