@@ -158,3 +158,36 @@ def test_an_account_logger_raises_one_accounts_lines_only(server):
     assert server.zmprov("gaal").stdout == ""
     bad = server.zmprov("aal", USER, "zimbra.nonsense", "debug", check=False)
     assert bad.returncode != 0 and "unknown log category" in bad.stderr
+
+
+def test_login_delivery_admin_change_and_failed_login_lines_have_the_layout(server):
+    """The four events the operations issue names, each found and checked against the
+    guide's layout: time, level, [thread], [context fields], category - message."""
+    import smtplib
+    with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+        imap.login(OTHER, PASSWORD)
+    with pytest.raises(imaplib.IMAP4.error):
+        with imaplib.IMAP4("127.0.0.1", server.imap_port) as imap:
+            imap.login(OTHER, "wrong-four-lines-5")
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as s:
+        s.sendmail("far@remote.test", [OTHER], b"Subject: layout\r\n\r\nhello\r\n")
+    server.zmprov("ma", OTHER, "description", "layout check")
+
+    def find(log, *words):
+        return next((l for l in read(server, log).splitlines()
+                     if all(w in l for w in words)), "")
+    checks = {
+        "login": ("audit.log", "authentication succeeded", f"account={OTHER}"),
+        "failed login": ("audit.log", "authentication failed", f"account={OTHER}"),
+        "delivery": ("mailbox.log", " - delivered", f"account={OTHER}"),
+        "admin change": ("audit.log", "admin change cmd=modifyAccount", f"name={OTHER}"),
+    }
+    wait_for(lambda: all(find(*c) for c in checks.values()), "an event left no line")
+    for what, c in checks.items():
+        line = find(*c)
+        assert LINE.match(line), f"{what}: {line}"
+    assert f"[name={OTHER};ip=127.0.0.1;]" in find(*checks["login"]), find(*checks["login"])
+    assert "ip=127.0.0.1;]" in find(*checks["failed login"])
+    assert "via=zmprov;" in find(*checks["admin change"])
+    for name in ("audit.log", "mailbox.log"):
+        assert "wrong-four-lines-5" not in read(server, name)
