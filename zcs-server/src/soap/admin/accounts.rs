@@ -99,6 +99,13 @@ async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
     ctx.svc.prov.get_account(&key).await
 }
 
+/// The account as Zimbra's Create/Modify/RenameAccount answer it: its attributes with
+/// the COS values it inherits applied (`ToXML.encodeAccount` with `applyCos`).
+async fn cos_applied_element(ctx: &Ctx<'_>, e: &Entry) -> ServiceResult<Element> {
+    let attrs = ctx.svc.prov.effective_account_attrs(e).await?;
+    Ok(entry_element("account", e, &attrs, None))
+}
+
 fn account_element(e: &Entry, only: Option<&[String]>) -> Element {
     entry_element("account", e, &e.attrs, only)
 }
@@ -111,6 +118,7 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
         .map(|n| n.trim().to_string())
         .ok_or_else(|| ServiceError::failure("missing required element: name"))?;
     refuse_immutable(&req.a_pairs(), &["zimbraId"])?;
+    require_domain(ctx, &name).await?;
     let mut attrs = attrs_from(req)?;
     hash_clear_passwords(&mut attrs);
     check_mail_host(ctx, &req.a_pairs()).await?;
@@ -134,7 +142,7 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
         .await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account created");
     let mut resp = response("CreateAccountResponse", NS_ADMIN);
-    resp.add(account_element(&e, None));
+    resp.add(cos_applied_element(ctx, &e).await?);
     Ok(resp)
 }
 
@@ -187,6 +195,33 @@ async fn check_mail_host(ctx: &Ctx<'_>, pairs: &[(String, String)]) -> ServiceRe
         }
     }
     Ok(())
+}
+
+/// Zimbra looks the new account's domain up before it judges the whole address, so a
+/// name whose domain part is not a domain (`x@some text`) is `account.NO_SUCH_DOMAIN`;
+/// a name without a domain part is left to the address check.
+async fn require_domain(ctx: &Ctx<'_>, name: &str) -> ServiceResult<()> {
+    let Some((local, domain)) = name.rsplit_once('@') else {
+        return Ok(());
+    };
+    let domain = domain.trim().to_lowercase();
+    if local.is_empty() || domain.is_empty() {
+        return Ok(());
+    }
+    // A domain name that cannot even be looked up names no domain either.
+    match ctx
+        .svc
+        .prov
+        .get_domain(&EntryKey::Name(domain.clone()))
+        .await
+    {
+        Err(e) if e.code == zcs_core::FaultCode::Failure => Err(e),
+        Err(_) => Err(ServiceError::new(
+            zcs_core::FaultCode::NoSuchDomain,
+            format!("no such domain: {domain}"),
+        )),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Accounts live only in local domains: an alias domain (`zimbraDomainType alias`) takes
@@ -363,7 +398,7 @@ async fn modify(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let e = ctx.svc.prov.modify_account(&id, &edits).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account modified");
     let mut resp = response("ModifyAccountResponse", NS_ADMIN);
-    resp.add(account_element(&e, None));
+    resp.add(cos_applied_element(ctx, &e).await?);
     Ok(resp)
 }
 
@@ -373,7 +408,7 @@ async fn rename(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let e = ctx.svc.prov.rename_account(&id, &new_name).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account renamed");
     let mut resp = response("RenameAccountResponse", NS_ADMIN);
-    resp.add(account_element(&e, None));
+    resp.add(cos_applied_element(ctx, &e).await?);
     Ok(resp)
 }
 
