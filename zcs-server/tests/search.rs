@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{FixedOffset, TimeZone};
+use chrono::{TimeZone, Utc};
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
 use zcs_index::{IndexBackend, TantivyIndex, document_from_message};
 use zcs_server::search::{SearchError, SearchParams, SortBy, search_text};
@@ -155,10 +155,10 @@ async fn fixture() -> Fixture {
 fn params() -> SearchParams {
     SearchParams {
         my_addresses: vec!["me@x.test".into(), "Me@Alias.test".into()],
-        now: FixedOffset::east_opt(0)
-            .unwrap()
-            .with_ymd_and_hms(2020, 3, 2, 9, 0, 0)
-            .unwrap(),
+        now: zcs_server::search::zone::now_in_zone(
+            None,
+            Utc.with_ymd_and_hms(2020, 3, 2, 9, 0, 0).unwrap(),
+        ),
         ..SearchParams::default()
     }
 }

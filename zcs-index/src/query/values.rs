@@ -5,7 +5,7 @@
 use std::fmt;
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta,
+    DateTime, Datelike, Days, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta,
     TimeZone, Timelike,
 };
 
@@ -50,6 +50,15 @@ impl DateUnit {
         }
     }
 
+    /// The unit's length when it is elapsed time rather than a calendar period.
+    fn fixed_millis(self) -> Option<i64> {
+        match self {
+            DateUnit::Minute => Some(60_000),
+            DateUnit::Hour => Some(3_600_000),
+            _ => None,
+        }
+    }
+
     fn from_name(name: &str) -> Option<DateUnit> {
         let n = name.to_ascii_lowercase();
         Some(match n.as_str() {
@@ -82,22 +91,28 @@ impl DateBounds {
 
 impl DateValue {
     /// The `[start, end)` period this value names, in epoch milliseconds, for a caller
-    /// whose clock reads `now` in zone `now.offset()`. `None` if it falls outside the
+    /// whose clock reads `now` in `now`'s zone. Days, weeks, months and years are that
+    /// zone's calendar periods, so a day across a daylight-saving change is 23 or 25 hours
+    /// long; minutes and hours are real elapsed time. `None` if it falls outside the
     /// representable calendar.
-    pub fn interval(&self, now: DateTime<FixedOffset>) -> Option<(i64, i64)> {
-        let zone = *now.offset();
+    pub fn interval<Z: TimeZone>(&self, now: &DateTime<Z>) -> Option<(i64, i64)> {
+        let zone = now.timezone();
         match *self {
             DateValue::Millis(ms) => Some((ms, ms.checked_add(1000)?)),
             DateValue::Day(day) => {
                 let start = day.and_time(NaiveTime::MIN);
                 let end = start.checked_add_days(Days::new(1))?;
-                Some((to_ms(zone, start)?, to_ms(zone, end)?))
+                Some((to_ms(&zone, start)?, to_ms(&zone, end)?))
             }
             DateValue::Relative { amount, unit } => {
                 let local = truncate(now.naive_local(), unit)?;
+                if let Some(step) = unit.fixed_millis() {
+                    let start = to_ms(&zone, local)?.checked_add(amount.checked_mul(step)?)?;
+                    return Some((start, start.checked_add(step)?));
+                }
                 let start = shift(local, unit, amount)?;
                 let end = shift(start, unit, 1)?;
-                Some((to_ms(zone, start)?, to_ms(zone, end)?))
+                Some((to_ms(&zone, start)?, to_ms(&zone, end)?))
             }
         }
     }
@@ -105,7 +120,7 @@ impl DateValue {
     /// The range `op value` selects: `=` the period itself, `<` before it, `<=` up to its
     /// end, `>` after it, `>=` from its start (Zimbra's DateQuery semantics, so `after:`
     /// a day starts the next day).
-    pub fn bounds(&self, op: Comparison, now: DateTime<FixedOffset>) -> Option<DateBounds> {
+    pub fn bounds<Z: TimeZone>(&self, op: Comparison, now: &DateTime<Z>) -> Option<DateBounds> {
         let (start, end) = self.interval(now)?;
         let (from_ms, until_ms) = match op {
             Comparison::Eq => (Some(start), Some(end)),
@@ -118,10 +133,20 @@ impl DateValue {
     }
 }
 
-fn to_ms(zone: FixedOffset, local: NaiveDateTime) -> Option<i64> {
-    zone.from_local_datetime(&local)
-        .single()
-        .map(|t| t.timestamp_millis())
+/// The instant a local wall-clock time names in `zone`. A time repeated when clocks go
+/// back is its first occurrence; a time skipped when clocks go forward (a day that starts
+/// at 01:00 because midnight never happened) is the first instant after the gap.
+fn to_ms<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<i64> {
+    // Real gaps are at most a few hours and fall on quarter hours.
+    for quarter in 0..=96 {
+        let probe = local.checked_add_signed(TimeDelta::try_minutes(15 * quarter)?)?;
+        match zone.from_local_datetime(&probe) {
+            LocalResult::Single(t) => return Some(t.timestamp_millis()),
+            LocalResult::Ambiguous(first, _) => return Some(first.timestamp_millis()),
+            LocalResult::None => continue,
+        }
+    }
+    None
 }
 
 fn truncate(t: NaiveDateTime, unit: DateUnit) -> Option<NaiveDateTime> {
@@ -279,6 +304,7 @@ pub(crate) fn parse_size(raw: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::FixedOffset;
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<FixedOffset> {
         FixedOffset::east_opt(0)
@@ -325,7 +351,7 @@ mod tests {
     fn date_bounds_follow_zimbra() {
         let now = utc(2020, 6, 15, 12);
         let day = DateValue::Day(NaiveDate::from_ymd_opt(2007, 1, 1).unwrap());
-        let b = |op| day.bounds(op, now).unwrap();
+        let b = |op| day.bounds(op, &now).unwrap();
         assert_eq!(
             b(Comparison::Eq),
             DateBounds {
@@ -361,7 +387,9 @@ mod tests {
                 until_ms: None
             }
         );
-        let ms = DateValue::Millis(JAN1).bounds(Comparison::Eq, now).unwrap();
+        let ms = DateValue::Millis(JAN1)
+            .bounds(Comparison::Eq, &now)
+            .unwrap();
         assert_eq!(ms.until_ms, Some(JAN1 + 1000));
     }
 
@@ -372,7 +400,7 @@ mod tests {
             amount: -4,
             unit: DateUnit::Day,
         };
-        let (s, e) = four_days_ago.interval(now).unwrap();
+        let (s, e) = four_days_ago.interval(&now).unwrap();
         let start = utc(2020, 6, 13, 0).timestamp_millis() - (30 * 60 + 15) * 1000;
         assert_eq!(s, start);
         assert_eq!(e - s, 86_400_000);
@@ -380,14 +408,14 @@ mod tests {
             amount: 0,
             unit: DateUnit::Week,
         };
-        let (s, _) = this_week.interval(now).unwrap();
+        let (s, _) = this_week.interval(&now).unwrap();
         let sunday = utc(2020, 6, 14, 0).timestamp_millis() - (30 * 60 + 15) * 1000;
         assert_eq!(s, sunday);
         let next_month = DateValue::Relative {
             amount: 1,
             unit: DateUnit::Month,
         };
-        let (s, e) = next_month.interval(now).unwrap();
+        let (s, e) = next_month.interval(&now).unwrap();
         let july = utc(2020, 7, 1, 0).timestamp_millis() - (30 * 60 + 15) * 1000;
         assert_eq!(s, july);
         assert_eq!(e - s, 31 * 86_400_000);
@@ -402,7 +430,7 @@ mod tests {
             amount: MAX_RELATIVE,
             unit: DateUnit::Year,
         };
-        assert_eq!(huge.interval(now), None);
+        assert_eq!(huge.interval(&now), None);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
 use zcs_core::{Flags, ItemId};
 use zcs_index::query::{
     self, Comparison, DateBounds, DateField, IsFlag, ItemSet, Plan, Priority, Query, RangeField,
@@ -71,14 +70,14 @@ pub(super) struct Context<'a> {
     folders: &'a [Folder],
     /// Per conversation: message count, first and last date.
     convs: &'a ConvStats,
-    now: DateTime<FixedOffset>,
+    now: super::zone::Clock,
 }
 
 impl<'a> Context<'a> {
     pub(super) fn new(
         folders: &'a [Folder],
         convs: &'a ConvStats,
-        now: DateTime<FixedOffset>,
+        now: super::zone::Clock,
     ) -> Self {
         Context {
             folders,
@@ -247,7 +246,7 @@ fn compile_state(q: &Query, ctx: &Context<'_>) -> Node {
                 _ => DateKey::Item,
             };
             value
-                .bounds(*op, ctx.now)
+                .bounds(*op, &ctx.now)
                 .map_or(Node::Never, |b| Node::Date(b, key))
         }
         Query::Size { op, bytes } => Node::Size(*op, *bytes),

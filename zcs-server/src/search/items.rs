@@ -12,7 +12,6 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, FixedOffset};
 use zcs_core::{Flags, ItemId, folder};
 use zcs_index::query::{self, Comparison, DateField, IsFlag, ItemSet, Query, TextField};
 use zcs_index::tokenizer::{TokenMode, analyze};
@@ -47,7 +46,7 @@ pub struct ItemParams {
     /// instance overlapping `[start, end)` match, with those instances reported.
     pub window: Option<(i64, i64)>,
     /// Clock and zone for relative dates.
-    pub now: DateTime<FixedOffset>,
+    pub now: super::zone::Clock,
 }
 
 impl Default for ItemParams {
@@ -58,7 +57,7 @@ impl Default for ItemParams {
             offset: 0,
             limit: 100,
             window: None,
-            now: chrono::Utc::now().fixed_offset(),
+            now: super::zone::utc_now(),
         }
     }
 }
@@ -416,7 +415,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 struct ItemCtx<'a> {
     folders: &'a [Folder],
-    now: DateTime<FixedOffset>,
+    now: super::zone::Clock,
 }
 
 fn names_any_folder(q: &Query) -> bool {
@@ -537,7 +536,7 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
                 (ItemHit::Cal(c, _), _) => c.start_ms,
                 (ItemHit::Contact(_), _) => None,
             };
-            match (when, value.bounds(*op, ctx.now)) {
+            match (when, value.bounds(*op, &ctx.now)) {
                 (Some(t), Some(b)) => b.contains(t),
                 _ => false,
             }

@@ -22,7 +22,6 @@ pub mod zone;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, folder};
 use zcs_index::query::{self, Plan, Query};
 use zcs_index::{IndexBackend, IndexError, QueryParseError};
@@ -100,7 +99,7 @@ pub struct SearchParams {
     /// The account's own addresses (name and aliases), for `is:tome`, `is:fromme`, ...
     pub my_addresses: Vec<String>,
     /// Clock and zone relative dates (`-1d`, `today`) and calendar days resolve in.
-    pub now: DateTime<FixedOffset>,
+    pub now: zone::Clock,
     /// Search Trash even when the query names no folder (`zimbraPrefIncludeTrashInSearch`).
     pub include_trash: bool,
     /// Search Junk even when the query names no folder (`zimbraPrefIncludeSpamInSearch`).
@@ -118,7 +117,7 @@ impl Default for SearchParams {
             cursor: None,
             cursor_sort_value: None,
             my_addresses: Vec::new(),
-            now: chrono::Utc::now().fixed_offset(),
+            now: zone::utc_now(),
             include_trash: false,
             include_junk: false,
             group_by_conversation: false,

@@ -168,7 +168,7 @@ async fn search_now(
     ctx: &mut Ctx<'_>,
     account: &zcs_core::Entry,
     req: &Element,
-) -> ServiceResult<chrono::DateTime<chrono::FixedOffset>> {
+) -> ServiceResult<zone::Clock> {
     let at = chrono::Utc::now();
     if let Some(tz) = req.child("tz") {
         if let Some(id) = tz.attr("id").filter(|id| zone::known_zone(id)) {
