@@ -39,3 +39,23 @@ def test_zmlocalconfig_xml_format(server):
     assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<localconfig>\n')
     assert '  <key name="zcs_bind_address">\n    <value>127.0.0.1</value>\n  </key>' in out
     assert out.rstrip().endswith("</localconfig>")
+
+
+def test_zmlocalconfig_masks_secrets_unless_s_and_edits_with_e(server):
+    from zcs import SECRETS
+    secret = "lc-secret-value-42"
+    SECRETS.add(secret)
+    server.run("zmlocalconfig", "-e", f"zimbra_ldap_password={secret}",
+               "zcs_test_setting=plain value")
+    masked = server.run("zmlocalconfig", "zimbra_ldap_password").stdout
+    assert masked.strip() == "zimbra_ldap_password = ********", masked
+    assert secret not in server.run("zmlocalconfig").stdout
+    shown = server.run("zmlocalconfig", "-s", "-m", "nokey", "zimbra_ldap_password").stdout
+    assert shown.strip() == secret
+    plain = server.run("zmlocalconfig", "zcs_test_setting").stdout
+    assert plain.strip() == "zcs_test_setting = plain value", plain
+    default = server.run("zmlocalconfig", "-d", "-m", "nokey", "zmdisklog_warn_threshold")
+    assert default.stdout.strip() == "85", default.stdout
+    server.run("zmlocalconfig", "-u", "zimbra_ldap_password", "zcs_test_setting")
+    gone = server.run("zmlocalconfig", "-n").stdout
+    assert "zcs_test_setting" not in gone and "zimbra_ldap_password" not in gone, gone
