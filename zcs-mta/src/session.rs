@@ -18,7 +18,7 @@ use std::sync::Arc;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::address::{ForwardPath, ReversePath};
 use crate::auth::AuthedUser;
@@ -28,6 +28,7 @@ use crate::delivery::{AcceptedRecipient, RecipientStatus};
 use crate::envelope::{DsnRet, RecipientEnvelope, rcpt_params};
 use crate::limits::{RateLimiter, SessionSlot};
 use crate::line::{LineEvent, LineReader};
+use crate::milter::{MilterRefusal, MilterTransaction};
 use crate::outcome::rcpt_reply;
 use crate::reply::{Reply, Status};
 use crate::tls::Conn;
@@ -66,6 +67,8 @@ enum HeloKind {
 
 /// A mail transaction, from `MAIL FROM` to the end of data or `RSET`.
 struct Transaction {
+    /// The message id (queue id), chosen at `MAIL` so the milters know it.
+    id: String,
     mail_from: String,
     size_hint: Option<u64>,
     smtputf8: bool,
@@ -77,6 +80,8 @@ struct Transaction {
     rcpt_envelopes: Vec<RecipientEnvelope>,
     /// Set once a `BDAT` chunk arrived: message id and content so far.
     bdat: Option<(String, MessageBuffer)>,
+    /// The milters' conversations about this message (SMTP with milters only).
+    milters: Option<MilterTransaction>,
 }
 
 /// One connection's state.
@@ -102,6 +107,8 @@ pub(crate) struct Session {
     /// Messages and recipients accepted in this session, for the per-connection limits.
     messages_seen: usize,
     recipients_seen: usize,
+    /// Unread client input may remain at the close: drain it first ([`Self::drain`]).
+    linger: bool,
 }
 
 /// Everything a session needs besides its connection.
@@ -144,6 +151,7 @@ impl Session {
             authed: None,
             messages_seen: 0,
             recipients_seen: 0,
+            linger: false,
         }
     }
 
@@ -155,6 +163,26 @@ impl Session {
             Err(e) => debug!(error = %e, "session ended by I/O error"),
         }
         let _ = self.io.shutdown().await;
+        if self.linger {
+            self.drain().await;
+        }
+    }
+
+    /// After a close with client input left unread: reads and drops what still comes
+    /// (bounded in time and size), so the kernel does not answer it with a reset that
+    /// could destroy our last reply before the client read it.
+    async fn drain(&mut self) {
+        const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+        const LINGER_BYTES: usize = 1 << 20;
+        let deadline = tokio::time::Instant::now() + LINGER;
+        let mut dropped = 0;
+        let mut scratch = vec![0u8; READ_CHUNK];
+        while dropped < LINGER_BYTES {
+            match tokio::time::timeout_at(deadline, self.io.read(&mut scratch)).await {
+                Ok(Ok(n)) if n > 0 => dropped += n,
+                _ => break,
+            }
+        }
     }
 
     async fn serve(&mut self) -> io::Result<()> {
@@ -213,7 +241,7 @@ impl Session {
             Command::Helo(name) => self.helo(HeloKind::Helo, name),
             Command::Ehlo(name) => self.helo(HeloKind::Ehlo, name),
             Command::Lhlo(name) => self.helo(HeloKind::Lhlo, name),
-            Command::Mail { from, params } => self.mail(from, &params),
+            Command::Mail { from, params } => self.mail(from, &params).await,
             Command::Rcpt { to, params } => self.rcpt(to, &params).await,
             Command::Data => return self.data().await,
             Command::StartTls => return self.starttls().await,
@@ -300,7 +328,7 @@ impl Session {
     }
 
     /// `MAIL FROM` (RFC 5321 §4.1.1.2).
-    fn mail(&mut self, from: ReversePath, params: &[Param]) -> Flow {
+    async fn mail(&mut self, from: ReversePath, params: &[Param]) -> Flow {
         if self.helo.is_none() {
             return self.bad_sequence(self.hello_first());
         }
@@ -335,7 +363,16 @@ impl Session {
             self.push(reply);
             return Flow::Continue;
         }
+        let id = new_message_id();
+        let milters = match self.begin_milters(&id, &mail_from).await {
+            Ok(m) => m,
+            Err(refusal) => {
+                self.push(refusal_reply(refusal));
+                return Flow::Continue;
+            }
+        };
         self.tx = Some(Transaction {
+            id,
             mail_from,
             size_hint: params.size,
             smtputf8: params.smtputf8,
@@ -345,6 +382,7 @@ impl Session {
             recipients: Vec::new(),
             rcpt_envelopes: Vec::new(),
             bdat: None,
+            milters,
         });
         self.push(Reply::new(250, Status(2, 1, 0), "Ok"));
         Flow::Continue
@@ -408,6 +446,14 @@ impl Session {
             }
         };
         debug!(rcpt = %address, ?status, relay, "recipient looked up");
+        // The milters hear of recipients we accept, and may refuse them.
+        if matches!(status, RecipientStatus::Local(_))
+            && let Some(milters) = self.tx.as_mut().and_then(|tx| tx.milters.as_mut())
+            && let Err(refusal) = milters.rcpt(&address).await
+        {
+            self.push(refusal_reply(refusal));
+            return Flow::Continue;
+        }
         let reply = rcpt_reply(&address, &status);
         if let (RecipientStatus::Local(canonical), Some(tx)) = (status, self.tx.as_mut()) {
             tx.recipients.push(AcceptedRecipient { address, canonical });
@@ -439,7 +485,7 @@ impl Session {
             ));
             return Ok(Flow::Continue);
         }
-        let id = new_message_id();
+        let id = tx.id.clone();
         let header = self.trace_header(&id, tx.smtputf8);
         let mut reader = DotReader::new(MessageBuffer::new(
             header,
@@ -469,9 +515,13 @@ impl Session {
         Ok(self.finish_message(id, reader.finish()).await)
     }
 
-    /// `BDAT size [LAST]` (RFC 3030 §2): the chunk is always read, even when refused,
-    /// since the client may already be sending it.
+    /// `BDAT size [LAST]` (RFC 3030 §2): the chunk is read even when the command is
+    /// refused, since the client may already be sending it; but a chunk that would take
+    /// the message past the size limit is refused at once and never read.
     async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Flow> {
+        if let Some(flow) = self.bdat_too_large(size, last) {
+            return Ok(flow);
+        }
         let refusal = match &self.tx {
             None => Some(Reply::new(503, Status(5, 5, 1), "Error: need MAIL command")),
             Some(tx) if tx.recipients.is_empty() => Some(Reply::new(
@@ -485,7 +535,7 @@ impl Session {
             && let Some(tx) = self.tx.as_mut()
             && tx.bdat.is_none()
         {
-            let id = new_message_id();
+            let id = tx.id.clone();
             let smtputf8 = tx.smtputf8;
             let size_hint = tx.size_hint;
             let header = self.trace_header(&id, smtputf8);
@@ -547,6 +597,36 @@ impl Session {
             return Ok(Flow::Continue);
         }
         Ok(self.finish_message(id, buffer.finish()).await)
+    }
+
+    /// RFC 1870 §6.3 with RFC 3030 §2: when the announced chunk would take the message
+    /// past the size limit, `552 5.3.4` at once and the connection is closed. Reading
+    /// (and dropping) an announced terabyte would keep the session busy for nothing,
+    /// and the chunk octets already sent cannot be told from commands without reading
+    /// them, so the session cannot go on. `None`: the chunk fits (or the command is
+    /// refused for another reason, which consumes the chunk as before).
+    fn bdat_too_large(&mut self, size: u64, last: bool) -> Option<Flow> {
+        let tx = self.tx.as_ref().filter(|tx| !tx.recipients.is_empty())?;
+        let received = tx.bdat.as_ref().map_or(0, |(_, b)| b.size());
+        if received.saturating_add(size) <= self.cfg.max_message_size {
+            return None;
+        }
+        // RFC 2033 §4.2: LMTP answers the last chunk once per recipient.
+        let count = match (self.cfg.protocol, last) {
+            (Protocol::Lmtp, true) => tx.recipients.len(),
+            _ => 1,
+        };
+        info!(
+            size,
+            received,
+            limit = self.cfg.max_message_size,
+            "BDAT chunk too large"
+        );
+        self.tx = None;
+        self.linger = true;
+        let text = "Message size exceeds fixed maximum message size";
+        (0..count).for_each(|_| self.push(Reply::new(552, Status(5, 3, 4), text)));
+        Some(Flow::Close)
     }
 
     /// The `Received` field for a message with id `id` (layout on `InboundMessage`).
@@ -664,6 +744,12 @@ impl Session {
 /// True once shutdown was signalled or its sender is gone.
 pub(crate) fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
     *rx.borrow() || rx.has_changed().is_err()
+}
+
+/// A milter's refusal of a command as our reply.
+fn refusal_reply(refusal: MilterRefusal) -> Reply {
+    let (c, s, d) = refusal.status;
+    Reply::new(refusal.code, Status(c, s, d), refusal.text)
 }
 
 /// The reply a malformed command line earns (RFC 5321 §4.2.4, RFC 3463 §3.6, §3.2).

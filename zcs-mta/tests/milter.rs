@@ -1,6 +1,8 @@
 //! The milter client against a small milter written here (Sendmail milter protocol v6 on
-//! 127.0.0.1, port 0): the conversation's order, every verdict, header/body/recipient
-//! edits, quarantine to hold, and the default action when the milter is down or slow.
+//! 127.0.0.1, port 0, or on a Unix-domain socket in a temporary directory): the
+//! conversation's order, every verdict (refusals of MAIL and RCPT answered to those
+//! commands), header/body/recipient edits, quarantine to hold, and the default action
+//! when the milter is down or slow.
 //! With `ZCS_TEST_MILTER` (OpenDKIM in verify mode from `.ci/setup.d/35-milter.sh`) a
 //! message also goes through that real milter and comes back with its
 //! `Authentication-Results` field.
@@ -12,15 +14,18 @@ use std::time::Duration;
 
 use common::wire::{Sink, connect};
 use common::{assert_reply, config, start};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
 use zcs_mta::Protocol;
 use zcs_mta::milter::codec::{self, Command, Response, action, step};
 use zcs_mta::milter::{DefaultAction, MilterAddress, MilterSettings};
 
 type Log = Arc<Mutex<Vec<Command>>>;
 
-async fn read_command(s: &mut TcpStream) -> Option<Command> {
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+async fn read_command(s: &mut impl Stream) -> Option<Command> {
     let mut prefix = [0u8; 4];
     s.read_exact(&mut prefix).await.ok()?;
     let len = codec::packet_len(prefix).ok()?;
@@ -29,14 +34,15 @@ async fn read_command(s: &mut TcpStream) -> Option<Command> {
     codec::decode_command(&packet).ok()
 }
 
-async fn send(s: &mut TcpStream, r: Response) {
+async fn send(s: &mut impl Stream, r: Response) {
     s.write_all(&r.encode()).await.unwrap();
 }
 
 /// One milter session: answers `c` to everything (no reply to header fields, which it
-/// negotiates away), refuses `MAIL FROM:<spammer@...>`, and at the end of body acts on
-/// a keyword of the body.
-async fn milter_session(mut s: TcpStream, log: Log) {
+/// negotiates away), refuses `MAIL FROM:<spammer@...>`, `RCPT TO:<blocked@...>` (for
+/// good) and `RCPT TO:<later@...>` (for now), discards at `RCPT TO:<drop@...>`, and at
+/// the end of body acts on a keyword of the body.
+async fn milter_session(mut s: impl Stream, log: Log) {
     let mut body = Vec::new();
     while let Some(cmd) = read_command(&mut s).await {
         log.lock().unwrap().push(cmd.clone());
@@ -53,6 +59,16 @@ async fn milter_session(mut s: TcpStream, log: Log) {
             Command::Quit => return,
             Command::Mail(args) if args[0].starts_with("<spammer") => {
                 send(&mut s, Response::Reject).await;
+            }
+            Command::Rcpt(args) if args[0].starts_with("<blocked") => {
+                let text = "550 5.7.1 recipient blocked by milter";
+                send(&mut s, Response::ReplyCode(text.into())).await;
+            }
+            Command::Rcpt(args) if args[0].starts_with("<later") => {
+                send(&mut s, Response::TempFail).await;
+            }
+            Command::Rcpt(args) if args[0].starts_with("<drop") => {
+                send(&mut s, Response::Discard).await;
             }
             Command::Body(chunk) => {
                 body.extend(chunk);
@@ -112,6 +128,21 @@ async fn test_milter() -> (String, Log) {
     (addr, log)
 }
 
+/// The same milter on a Unix-domain socket; its `unix:` address (keep the directory).
+async fn unix_milter() -> (String, Log, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("milter.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let log: Log = Arc::default();
+    let l = log.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(milter_session(s, l.clone()));
+        }
+    });
+    (format!("unix:{}", path.display()), log, dir)
+}
+
 fn settings(addr: &str, default_action: DefaultAction) -> MilterSettings {
     MilterSettings {
         milters: vec![MilterAddress { addr: addr.into() }],
@@ -122,7 +153,8 @@ fn settings(addr: &str, default_action: DefaultAction) -> MilterSettings {
     }
 }
 
-/// Sends one message from `from` to `rcpts` with `body`; the final reply and the sink.
+/// Sends one message from `from` to `rcpts` with `body`; the final reply (or the first
+/// refusal) and the sink.
 async fn run(
     milters: MilterSettings,
     from: &str,
@@ -136,10 +168,16 @@ async fn run(
     let server = start(cfg).await;
     let (mut c, _) = connect(server.addr).await;
     assert_reply(&c.cmd("EHLO client.x.test").await, "250");
+    // A refusal of MAIL or RCPT (by a milter or its default action) ends the run.
     let mail = c.cmd(&format!("MAIL FROM:<{from}>")).await;
-    assert_reply(&mail, "250");
+    if !mail.starts_with("250") {
+        return (mail, sink);
+    }
     for r in rcpts {
-        assert_reply(&c.cmd(&format!("RCPT TO:<{r}>")).await, "250");
+        let reply = c.cmd(&format!("RCPT TO:<{r}>")).await;
+        if !reply.starts_with("250") {
+            return (reply, sink);
+        }
     }
     let msg = format!("Subject: hello\r\nFrom: <{from}>\r\n\r\n{body}\r\n.\r\n");
     let reply = c.data(&msg).await;
@@ -195,10 +233,6 @@ async fn verdicts() {
 
     let (reply, sink) = run(s(), "joe@x.test", &["a@x.test"], "DISCARDME").await;
     assert_reply(&reply, "250");
-    assert!(sink.all().is_empty());
-
-    let (reply, sink) = run(s(), "spammer@y.test", &["a@x.test"], "hi").await;
-    assert_reply(&reply, "550 5.7.1");
     assert!(sink.all().is_empty());
 
     let (reply, sink) = run(s(), "joe@x.test", &["a@x.test"], "HOLDME").await;
@@ -294,4 +328,66 @@ async fn real_milter_accepts_a_plain_message() {
         "{content}"
     );
     assert!(content.contains("hello"), "{content}");
+}
+
+/// Refusals of MAIL and RCPT are answered to those commands, not at the end of data.
+#[tokio::test]
+async fn mail_and_rcpt_refused_at_their_command() {
+    let (tcp, _) = test_milter().await;
+    let (unix, log, _dir) = unix_milter().await;
+    for addr in [tcp, unix] {
+        let mut cfg = config(Protocol::Smtp);
+        cfg.milters = settings(&addr, DefaultAction::TempFail);
+        let sink = Arc::new(Sink::default());
+        cfg.sink = Some(sink.clone());
+        let server = start(cfg).await;
+        let (mut c, _) = connect(server.addr).await;
+        assert_reply(&c.cmd("EHLO client.x.test").await, "250");
+        assert_reply(&c.cmd("MAIL FROM:<spammer@y.test>").await, "550 5.7.1");
+        // No transaction was started.
+        assert_reply(&c.cmd("RCPT TO:<a@x.test>").await, "503 5.5.1");
+        assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "250");
+        let blocked = c.cmd("RCPT TO:<blocked@x.test>").await;
+        assert_reply(&blocked, "550 5.7.1");
+        assert!(blocked.contains("recipient blocked by milter"), "{blocked}");
+        assert_reply(&c.cmd("RCPT TO:<later@x.test>").await, "451 4.7.1");
+        assert_reply(&c.cmd("RCPT TO:<a@x.test>").await, "250");
+        let reply = c.data("Subject: s\r\n\r\nplain\r\n").await;
+        assert_reply(&reply, "250");
+        let got = sink.all();
+        assert_eq!(got.len(), 1, "{addr}");
+        let rcpts: Vec<&str> = got[0]
+            .0
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(rcpts, ["a@x.test"], "{addr}");
+
+        // A discard at RCPT: every recipient accepted, the message dropped at the end.
+        assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "250");
+        assert_reply(&c.cmd("RCPT TO:<a@x.test>").await, "250");
+        assert_reply(&c.cmd("RCPT TO:<drop@x.test>").await, "250");
+        assert_reply(&c.data("Subject: s\r\n\r\nplain\r\n").await, "250");
+        assert_eq!(sink.all().len(), 1, "{addr}");
+    }
+    // The Unix-socket milter saw the whole conversation.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seen = log.lock().unwrap().clone();
+    assert!(seen.contains(&Command::Rcpt(vec!["<a@x.test>".into()])));
+    assert!(seen.contains(&Command::EndOfBody));
+}
+
+/// A milter that cannot be reached at MAIL: the default action answers MAIL.
+#[tokio::test]
+async fn default_action_answers_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = format!("unix:{}", dir.path().join("none.sock").display());
+    let mut cfg = config(Protocol::Smtp);
+    cfg.milters = settings(&dead, DefaultAction::TempFail);
+    cfg.sink = Some(Arc::new(Sink::default()));
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "451 4.7.1");
 }

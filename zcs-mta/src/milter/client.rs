@@ -1,17 +1,20 @@
-//! One milter conversation per message and milter: negotiate, replay the SMTP session
-//! (connect, HELO, MAIL, RCPT, DATA), send the header fields and the body, and collect
-//! the end-of-body modifications and verdict. Failures become the default action.
+//! One conversation with one milter, step by step: connect (over TCP or a `unix:`
+//! socket) and negotiate, then connect/HELO/MAIL, each RCPT, and at the end of data
+//! DATA, the header fields, the body and the end-of-body modifications and verdict.
+//! How the steps of several milters combine, and the default action on failures, is
+//! `transaction`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use super::apply::{apply_edits, bare, split};
+use super::MilterSettings;
+use super::apply::split;
 use super::codec::{self, Command, Family, Response, action, step};
-use super::{DefaultAction, MessageEdit, MilterSettings};
+use crate::milter::MessageEdit;
 
 /// What the milters are told about the session and the message.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +27,8 @@ pub struct MilterContext<'a> {
     pub helo: &'a str,
     /// The envelope sender, `""` for `<>`.
     pub mail_from: &'a str,
-    /// Envelope recipients.
+    /// Envelope recipients (for [`super::run_milters`]; a staged transaction is told
+    /// each recipient as it comes).
     pub rcpts: &'a [String],
     /// The authenticated account, if any (macro `{auth_authen}`).
     pub authenticated: Option<&'a str>,
@@ -47,7 +51,7 @@ pub enum MilterOutcome {
 
 /// Why a conversation failed.
 #[derive(Debug, thiserror::Error)]
-enum MilterError {
+pub(super) enum MilterError {
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("timed out")]
@@ -59,90 +63,21 @@ enum MilterError {
 }
 
 /// How one milter ended the message.
-enum Verdict {
+pub(super) enum Verdict {
     /// Continue or accept: apply the modifications.
     Go(Vec<Response>),
+    /// Refused, deferred or discarded.
     Final(MilterOutcome),
 }
 
-/// Asks every milter of `settings` in turn about the message `content` (as the client
-/// sent it). Each milter sees the message as the ones before it left it; a reject,
-/// tempfail or discard ends the round. A milter that cannot be reached, times out or
-/// breaks the protocol gets `settings.default_action`.
-pub async fn run_milters(
-    settings: &MilterSettings,
-    ctx: MilterContext<'_>,
-    content: &[u8],
-) -> MilterOutcome {
-    let mut edit = MessageEdit::default();
-    let mut rcpts: Vec<String> = ctx.rcpts.to_vec();
-    let mut from = ctx.mail_from.to_string();
-    for milter in &settings.milters {
-        let current = edit.content.as_deref().unwrap_or(content);
-        let this = MilterContext {
-            mail_from: &from,
-            rcpts: &rcpts,
-            ..ctx
-        };
-        let result = converse(&milter.addr, settings, this, current).await;
-        let edits = match result {
-            Ok(Verdict::Go(edits)) => edits,
-            Ok(Verdict::Final(outcome)) => {
-                info!(id = ctx.id, milter = %milter.addr, ?outcome, "milter verdict");
-                return outcome;
-            }
-            Err(e) => {
-                warn!(id = ctx.id, milter = %milter.addr, error = %e,
-                    action = ?settings.default_action, "milter failed; default action");
-                match settings.default_action {
-                    DefaultAction::Accept => continue,
-                    DefaultAction::Reject => {
-                        let text = "Message rejected: content filter unavailable".to_string();
-                        return MilterOutcome::Reject(550, (5, 7, 1), text);
-                    }
-                    DefaultAction::TempFail => {
-                        let text = "Content filter unavailable, try again later".to_string();
-                        return MilterOutcome::TempFail(451, (4, 7, 1), text);
-                    }
-                    DefaultAction::Quarantine => {
-                        edit.quarantine = Some(format!("milter {} failed", milter.addr));
-                        continue;
-                    }
-                }
-            }
-        };
-        let mut changed_content = false;
-        for e in &edits {
-            match e {
-                Response::AddRcpt(r) => {
-                    let r = bare(r);
-                    rcpts.push(r.clone());
-                    edit.del_rcpts.retain(|d| !d.eq_ignore_ascii_case(&r));
-                    edit.add_rcpts.push(r);
-                }
-                Response::DelRcpt(r) => {
-                    let r = bare(r);
-                    rcpts.retain(|x| !x.eq_ignore_ascii_case(&r));
-                    edit.add_rcpts.retain(|a| !a.eq_ignore_ascii_case(&r));
-                    edit.del_rcpts.push(r);
-                }
-                Response::ChangeFrom(f) => {
-                    from = bare(f.split('\0').next().unwrap_or(""));
-                    edit.new_from = Some(from.clone());
-                }
-                Response::Quarantine(reason) => edit.quarantine = Some(reason.clone()),
-                Response::AddHeader(..)
-                | Response::InsertHeader(..)
-                | Response::ChangeHeader(..)
-                | Response::ReplaceBody(_) => changed_content = true,
-                _ => {}
-            }
-        }
-        if changed_content {
-            edit.content = Some(apply_edits(current, &edits));
-        }
-    }
-    MilterOutcome::Deliver(edit)
+/// A milter's answer to one step before the content.
+pub(super) enum Answer {
+    /// Continue: go on with the next step.
+    Go,
+    /// Accept: this milter wants nothing more of this message.
+    Accept,
+    /// Refused, deferred or discarded (a refusal of RCPT concerns that recipient only).
+    Final(MilterOutcome),
 }
 
 /// A reply text `"550 5.7.1 text"` as an outcome: 4xx tempfails, 5xx rejects; anything
@@ -184,8 +119,23 @@ fn early(reply: &Response) -> Option<MilterOutcome> {
     }
 }
 
+/// A byte stream to a milter: TCP or a Unix-domain socket.
+trait MilterStream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> MilterStream for T {}
+
+/// Connects to `addr`: `unix:/path` is a Unix-domain socket, anything else `host:port`.
+async fn connect(addr: &str) -> std::io::Result<Box<dyn MilterStream>> {
+    if let Some(path) = addr.strip_prefix("unix:") {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        return Ok(Box::new(stream));
+    }
+    let stream = TcpStream::connect(addr).await?;
+    let _ = stream.set_nodelay(true);
+    Ok(Box::new(stream))
+}
+
 struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn MilterStream>,
 }
 
 impl Conn {
@@ -219,30 +169,29 @@ impl Conn {
     }
 
     /// Sends `cmd` (with `macros` first, if any) and, unless `no_reply`, reads the reply.
-    /// `Ok(None)`: go on. `Ok(Some(v))`: the message is decided.
     async fn step(
         &mut self,
         macros: Option<Command>,
         cmd: Command,
         no_reply: bool,
         wait: Duration,
-    ) -> Result<Option<Verdict>, MilterError> {
+    ) -> Result<Answer, MilterError> {
         if let Some(m) = macros {
             self.send(&m).await?;
         }
         self.send(&cmd).await?;
         if no_reply {
-            return Ok(None);
+            return Ok(Answer::Go);
         }
         let reply = self.reply(wait).await?;
         if let Some(outcome) = early(&reply) {
-            return Ok(Some(Verdict::Final(outcome)));
+            return Ok(Answer::Final(outcome));
         }
         match reply {
-            Response::Continue => Ok(None),
-            Response::Accept => Ok(Some(Verdict::Go(Vec::new()))),
+            Response::Continue => Ok(Answer::Go),
+            Response::Accept => Ok(Answer::Accept),
             // Only a body chunk may be answered with skip; take it as continue elsewhere.
-            Response::Skip => Ok(None),
+            Response::Skip => Ok(Answer::Go),
             other => Err(MilterError::Unexpected(Box::new(other))),
         }
     }
@@ -276,48 +225,72 @@ fn macros(for_cmd: u8, pairs: &[(&str, &str)]) -> Command {
     }
 }
 
-/// One conversation with the milter at `addr`.
-async fn converse(
-    addr: &str,
-    settings: &MilterSettings,
-    ctx: MilterContext<'_>,
-    content: &[u8],
-) -> Result<Verdict, MilterError> {
-    let wait = settings.command_timeout;
-    let stream = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(addr))
-        .await
-        .map_err(|_| MilterError::Timeout)??;
-    let _ = stream.set_nodelay(true);
-    let mut conn = Conn { stream };
+/// One open conversation with one milter, for one message.
+pub(super) struct Conversation {
+    /// Where the milter listens, for logs.
+    pub(super) addr: String,
+    conn: Conn,
+    /// Negotiated actions (`action::*`) and steps (`step::*`).
+    actions: u32,
+    proto: u32,
+    wait: Duration,
+}
 
-    // Option negotiation: we offer every action and every skippable step.
-    conn.send(&Command::OptNeg {
-        version: codec::VERSION,
-        actions: action::SUPPORTED,
-        protocol: step::SUPPORTED,
-    })
-    .await?;
-    let (actions, proto) = match conn.read(settings.connect_timeout).await? {
-        Response::OptNeg {
-            version,
+impl Conversation {
+    /// Connects to the milter at `addr`, negotiates, and sends the connect, HELO and
+    /// MAIL steps of `ctx`.
+    pub(super) async fn open(
+        addr: &str,
+        settings: &MilterSettings,
+        ctx: MilterContext<'_>,
+    ) -> Result<(Conversation, Answer), MilterError> {
+        let stream = tokio::time::timeout(settings.connect_timeout, connect(addr))
+            .await
+            .map_err(|_| MilterError::Timeout)??;
+        let mut conn = Conn { stream };
+        // Option negotiation: we offer every action and every skippable step.
+        conn.send(&Command::OptNeg {
+            version: codec::VERSION,
+            actions: action::SUPPORTED,
+            protocol: step::SUPPORTED,
+        })
+        .await?;
+        let (actions, proto) = match conn.read(settings.connect_timeout).await? {
+            Response::OptNeg {
+                version,
+                actions,
+                protocol,
+            } if version >= 2 => (actions & action::SUPPORTED, protocol),
+            other => return Err(MilterError::Unexpected(Box::new(other))),
+        };
+        debug!(
+            id = ctx.id,
+            milter = addr,
             actions,
-            protocol,
-        } if version >= 2 => (actions & action::SUPPORTED, protocol),
-        other => return Err(MilterError::Unexpected(Box::new(other))),
-    };
-    let has = |flag: u32| proto & flag != 0;
-    debug!(
-        id = ctx.id,
-        milter = addr,
-        actions,
-        protocol = proto,
-        "milter negotiated"
-    );
+            protocol = proto,
+            "milter negotiated"
+        );
+        let mut conv = Conversation {
+            addr: addr.to_string(),
+            conn,
+            actions,
+            proto,
+            wait: settings.command_timeout,
+        };
+        let answer = conv.hello_and_mail(ctx).await?;
+        Ok((conv, answer))
+    }
 
-    let verdict = async {
+    fn has(&self, flag: u32) -> bool {
+        self.proto & flag != 0
+    }
+
+    /// The connect, HELO and MAIL steps; stops at the first answer other than continue.
+    async fn hello_and_mail(&mut self, ctx: MilterContext<'_>) -> Result<Answer, MilterError> {
+        let wait = self.wait;
         let ip = ctx.client_ip.to_string();
         let literal = crate::trace::address_literal(ctx.client_ip);
-        if !has(step::NO_CONNECT) {
+        if !self.has(step::NO_CONNECT) {
             let family = match ctx.client_ip {
                 IpAddr::V4(_) => Family::Inet(0, ip.clone()),
                 IpAddr::V6(_) => Family::Inet6(0, ip.clone()),
@@ -336,67 +309,93 @@ async fn converse(
                 hostname: literal.clone(),
                 family,
             };
-            if let Some(v) = conn.step(m, cmd, has(step::NR_CONNECT), wait).await? {
-                return Ok(v);
+            let no_reply = self.has(step::NR_CONNECT);
+            match self.conn.step(m, cmd, no_reply, wait).await? {
+                Answer::Go => {}
+                other => return Ok(other),
             }
         }
-        if !has(step::NO_HELO) {
+        if !self.has(step::NO_HELO) {
             let cmd = Command::Helo(ctx.helo.to_string());
-            if let Some(v) = conn.step(None, cmd, has(step::NR_HELO), wait).await? {
+            let no_reply = self.has(step::NR_HELO);
+            match self.conn.step(None, cmd, no_reply, wait).await? {
+                Answer::Go => {}
+                other => return Ok(other),
+            }
+        }
+        if self.has(step::NO_MAIL) {
+            return Ok(Answer::Go);
+        }
+        let from = format!("<{}>", ctx.mail_from);
+        let auth = ctx.authenticated.unwrap_or("");
+        let mut pairs = vec![("i", ctx.id), ("{mail_addr}", ctx.mail_from)];
+        if !auth.is_empty() {
+            pairs.push(("{auth_authen}", auth));
+        }
+        let cmd = Command::Mail(vec![from]);
+        let m = Some(macros(b'M', &pairs));
+        let no_reply = self.has(step::NR_MAIL);
+        self.conn.step(m, cmd, no_reply, wait).await
+    }
+
+    /// The RCPT step for one recipient.
+    pub(super) async fn rcpt(&mut self, rcpt: &str) -> Result<Answer, MilterError> {
+        if self.has(step::NO_RCPT) {
+            return Ok(Answer::Go);
+        }
+        let m = Some(macros(b'R', &[("{rcpt_addr}", rcpt)]));
+        let cmd = Command::Rcpt(vec![format!("<{rcpt}>")]);
+        let no_reply = self.has(step::NR_RCPT);
+        self.conn.step(m, cmd, no_reply, self.wait).await
+    }
+
+    /// DATA, the header fields and body of `content`, the end of body: the milter's
+    /// modifications and verdict. `content_timeout` bounds the end-of-body reply.
+    pub(super) async fn content(
+        &mut self,
+        id: &str,
+        content: &[u8],
+        content_timeout: Duration,
+    ) -> Result<Verdict, MilterError> {
+        let wait = self.wait;
+        let go = |a: Answer| match a {
+            Answer::Go => None,
+            Answer::Accept => Some(Verdict::Go(Vec::new())),
+            Answer::Final(o) => Some(Verdict::Final(o)),
+        };
+        if !self.has(step::NO_DATA) {
+            let no_reply = self.has(step::NR_DATA);
+            let answer = self.conn.step(None, Command::Data, no_reply, wait).await?;
+            if let Some(v) = go(answer) {
                 return Ok(v);
             }
         }
-        if !has(step::NO_MAIL) {
-            let from = format!("<{}>", ctx.mail_from);
-            let auth = ctx.authenticated.unwrap_or("");
-            let mut pairs = vec![("i", ctx.id), ("{mail_addr}", ctx.mail_from)];
-            if !auth.is_empty() {
-                pairs.push(("{auth_authen}", auth));
-            }
-            let cmd = Command::Mail(vec![from]);
-            let m = Some(macros(b'M', &pairs));
-            if let Some(v) = conn.step(m, cmd, has(step::NR_MAIL), wait).await? {
-                return Ok(v);
-            }
-        }
-        if !has(step::NO_RCPT) {
-            for rcpt in ctx.rcpts {
-                let m = Some(macros(b'R', &[("{rcpt_addr}", rcpt)]));
-                let cmd = Command::Rcpt(vec![format!("<{rcpt}>")]);
-                if let Some(v) = conn.step(m, cmd, has(step::NR_RCPT), wait).await? {
-                    return Ok(v);
-                }
-            }
-        }
-        if !has(step::NO_DATA)
-            && let Some(v) = conn
-                .step(None, Command::Data, has(step::NR_DATA), wait)
-                .await?
-        {
-            return Ok(v);
-        }
-        let (headers, body) = header_commands(content, has(step::HEADER_LEADING_SPACE));
-        if !has(step::NO_HEADERS) {
+        let (headers, body) = header_commands(content, self.has(step::HEADER_LEADING_SPACE));
+        if !self.has(step::NO_HEADERS) {
+            let no_reply = self.has(step::NR_HEADER);
             for h in headers {
-                if let Some(v) = conn.step(None, h, has(step::NR_HEADER), wait).await? {
+                if let Some(v) = go(self.conn.step(None, h, no_reply, wait).await?) {
                     return Ok(v);
                 }
             }
         }
-        if !has(step::NO_EOH)
-            && let Some(v) = conn
-                .step(None, Command::EndOfHeaders, has(step::NR_EOH), wait)
-                .await?
-        {
-            return Ok(v);
+        if !self.has(step::NO_EOH) {
+            let no_reply = self.has(step::NR_EOH);
+            let answer = self
+                .conn
+                .step(None, Command::EndOfHeaders, no_reply, wait)
+                .await?;
+            if let Some(v) = go(answer) {
+                return Ok(v);
+            }
         }
-        if !has(step::NO_BODY) {
+        if !self.has(step::NO_BODY) {
             for chunk in body.chunks(codec::BODY_CHUNK) {
-                conn.send(&Command::Body(chunk.to_vec())).await?;
-                if has(step::NR_BODY) {
+                self.conn.send(&Command::Body(chunk.to_vec())).await?;
+                if self.has(step::NR_BODY) {
                     continue;
                 }
-                match conn.reply(wait).await? {
+                match self.conn.reply(wait).await? {
                     Response::Continue => {}
                     Response::Skip => break,
                     Response::Accept => return Ok(Verdict::Go(Vec::new())),
@@ -408,31 +407,32 @@ async fn converse(
             }
         }
         // End of body: modifications, then the verdict.
-        conn.send(&macros(b'E', &[("i", ctx.id)])).await?;
-        conn.send(&Command::EndOfBody).await?;
+        self.conn.send(&macros(b'E', &[("i", id)])).await?;
+        self.conn.send(&Command::EndOfBody).await?;
         let mut edits = Vec::new();
         loop {
-            let reply = conn.reply(settings.content_timeout).await?;
+            let reply = self.conn.reply(content_timeout).await?;
             if let Some(outcome) = early(&reply) {
                 return Ok(Verdict::Final(outcome));
             }
             match reply {
                 Response::Continue | Response::Accept => return Ok(Verdict::Go(edits)),
                 r => {
-                    if allowed(&r, actions) {
+                    if allowed(&r, self.actions) {
                         edits.push(r);
                     } else {
-                        warn!(id = ctx.id, milter = addr, reply = ?r,
+                        warn!(id, milter = %self.addr, reply = ?r,
                             "milter asked for an action it did not negotiate; ignored");
                     }
                 }
             }
         }
     }
-    .await;
-    // Best effort: the milter may already have closed.
-    let _ = conn.send(&Command::Quit).await;
-    verdict
+
+    /// Ends the conversation (best effort: the milter may already have closed).
+    pub(super) async fn quit(mut self) {
+        let _ = self.conn.send(&Command::Quit).await;
+    }
 }
 
 /// Whether the negotiated action mask allows the modification `r`.

@@ -4,31 +4,37 @@
 //! quarantine, header additions and changes, recipient additions and deletions, a new
 //! envelope sender and a replaced body.
 //!
-//! The wire format is in [`codec`], one conversation in `client`, the rewriting of the
-//! message in `apply`. Settings come from `zcs-server`: the milter list, the
+//! The wire format is in [`codec`], one conversation in `client`, how the milters'
+//! answers combine step by step in `transaction`, the rewriting of the message in
+//! `apply`. Settings come from `zcs-server`: the milter list, the
 //! `zimbraMtaMilterConnectTimeout` / `CommandTimeout` / `ContentTimeout` timeouts and
 //! `zimbraMtaMilterDefaultAction` (what happens when a milter cannot be reached, times
 //! out or talks nonsense; Postfix's `milter_default_action`, default `tempfail`).
 //!
-//! LIMITATION: the whole conversation (connect, HELO, MAIL, RCPT, DATA, header, body,
-//! end of body) runs once at the end of data, as Postfix does for `non_smtpd_milters`,
-//! so a milter's refusal of MAIL or RCPT is given after the end of data (for the whole
-//! message, or by dropping the refused recipient) rather than in reply to that command.
-//! Only `inet:host:port` milters are supported (no `unix:` sockets).
+//! The SMTP session opens the conversations at `MAIL` and answers a milter's refusal of
+//! `MAIL` or of one `RCPT` to that command; the content is judged at the end of data.
+//! Milters listen on `inet:host:port` or on a Unix-domain socket (`unix:/path`).
+//!
+//! LIMITATION: the conversations live for one transaction (opened at `MAIL`, closed at
+//! its end), not for the whole SMTP session as in Postfix, so a milter's refusal of the
+//! connection or of HELO is answered at `MAIL`.
 
 mod apply;
 mod client;
 pub mod codec;
+mod transaction;
 
 use std::time::Duration;
 
 pub use apply::{MessageEdit, apply_edits};
-pub use client::{MilterContext, MilterOutcome, run_milters};
+pub use client::{MilterContext, MilterOutcome};
+pub use transaction::{MilterRefusal, MilterTransaction, run_milters};
 
 /// One milter to ask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MilterAddress {
-    /// `host:port` to connect to.
+    /// `host:port` (IPv6 in brackets) to connect to, or `unix:/path` for a Unix-domain
+    /// socket.
     pub addr: String,
 }
 
@@ -89,8 +95,10 @@ impl Default for MilterSettings {
 }
 
 /// Parses a Postfix milter list (`smtpd_milters`): entries separated by commas and/or
-/// white space, each `inet:host:port` or `host:port`. Entries of other kinds (`unix:`)
-/// or without a port are returned in the error list.
+/// white space, each `inet:host:port`, `host:port`, or `unix:/path` (`local:/path`) for
+/// a Unix-domain socket. Entries of other kinds, without a port or with a relative
+/// socket path (Postfix takes those inside its queue directory, which zcs has not) are
+/// returned in the error list.
 pub fn parse_milter_list(value: &str) -> (Vec<MilterAddress>, Vec<String>) {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
@@ -100,17 +108,30 @@ pub fn parse_milter_list(value: &str) -> (Vec<MilterAddress>, Vec<String>) {
     {
         // Postfix allows `{inet:host:port, connect_timeout=...}`; we take the address.
         let item = item.trim_start_matches('{').trim_end_matches('}');
+        let socket = item
+            .strip_prefix("unix:")
+            .or_else(|| item.strip_prefix("local:"));
+        if let Some(path) = socket {
+            if path.starts_with('/') && path.len() > 1 {
+                ok.push(MilterAddress {
+                    addr: format!("unix:{path}"),
+                });
+            } else {
+                bad.push(item.to_string());
+            }
+            continue;
+        }
         let rest = item.strip_prefix("inet:").unwrap_or(item);
         let port_ok = rest
             .rsplit_once(':')
             .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-        if item.starts_with("unix:") || item.starts_with("local:") || !port_ok {
-            bad.push(item.to_string());
-        } else {
+        if port_ok && !rest.contains('/') {
             // IPv6 goes in brackets: `inet:[::1]:8891`.
             ok.push(MilterAddress {
                 addr: rest.to_string(),
             });
+        } else {
+            bad.push(item.to_string());
         }
     }
     (ok, bad)
@@ -139,20 +160,25 @@ mod tests {
 
     #[test]
     fn milter_list() {
-        let (ok, bad) = parse_milter_list("inet:127.0.0.1:8891, 127.0.0.1:8892 unix:/x.sock h");
+        let addr = |a: &str| MilterAddress { addr: a.into() };
+        let (ok, bad) = parse_milter_list(
+            "inet:127.0.0.1:8891, 127.0.0.1:8892 unix:/x.sock local:/run/m.sock h unix:rel",
+        );
         assert_eq!(
             ok,
             vec![
-                MilterAddress {
-                    addr: "127.0.0.1:8891".into()
-                },
-                MilterAddress {
-                    addr: "127.0.0.1:8892".into()
-                }
+                addr("127.0.0.1:8891"),
+                addr("127.0.0.1:8892"),
+                addr("unix:/x.sock"),
+                addr("unix:/run/m.sock"),
             ]
         );
-        assert_eq!(bad, vec!["unix:/x.sock".to_string(), "h".to_string()]);
+        assert_eq!(bad, vec!["h".to_string(), "unix:rel".to_string()]);
         assert_eq!(parse_milter_list("").0, vec![]);
+        assert_eq!(
+            parse_milter_list("{inet:[::1]:8891}").0,
+            vec![addr("[::1]:8891")]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::Protocol;
 use crate::data::Content;
 use crate::delivery::{DeliveryOutcome, InboundMessage};
 use crate::envelope::Envelope;
-use crate::milter::{MessageEdit, MilterContext, MilterOutcome, run_milters};
+use crate::milter::{MessageEdit, MilterContext, MilterOutcome, MilterRefusal, MilterTransaction};
 use crate::outcome::{lmtp_data_replies, smtp_data_reply};
 use crate::reply::{Reply, Status};
 use crate::scan::{FilterContext, FilterVerdict, ScanReport, run_filters};
@@ -48,10 +48,14 @@ impl Session {
             Content::Complete { data, prefix_len } => (data, prefix_len),
         };
         // RFC 5322 §3.6: authenticated mail gets the Date and Message-ID it lacks, as
-        // Postfix's cleanup does for `local_header_rewrite_clients`; mail from strangers
-        // is left as sent.
-        // LIMITATION: Postfix also rewrites mail from mynetworks; zcs does not, since
-        // loopback is trusted by default and local tools expect their bytes kept.
+        // Postfix's cleanup does for `local_header_rewrite_clients` with
+        // `permit_sasl_authenticated`; mail from strangers is left as sent, and so is
+        // mail from other hosts of `zimbraMtaMyNetworks` (Postfix's default,
+        // `permit_inet_interfaces`, does not rewrite those either).
+        // LIMITATION: Postfix's default also completes mail from this host's own
+        // addresses (loopback); zcs leaves it as sent, since local tools and the trunk
+        // corpus round trip (most corpus messages lack both fields) expect their bytes
+        // kept. See docs/decisions/2026-12-05-mta-missing-headers.md.
         if self.cfg.protocol == Protocol::Smtp && self.authed.is_some() {
             let date = rfc5322_now();
             let added = missing_origin_fields(&data[trace_len..], &id, &self.cfg.hostname, &date);
@@ -64,9 +68,9 @@ impl Session {
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
         let mut hold = None;
-        if self.cfg.protocol == Protocol::Smtp && !self.cfg.milters.milters.is_empty() {
+        if let Some(milters) = tx.milters.take() {
             match self
-                .run_milters(&id, &mut tx, &helo, &mut data, trace_len)
+                .run_milters(milters, &id, &mut tx, &mut data, trace_len)
                 .await
             {
                 MilterStep::Go(h) => hold = h,
@@ -145,27 +149,43 @@ impl Session {
         Flow::Continue
     }
 
-    /// Asks the milters about the message (content after `trace_len`), and applies what
-    /// they say to `tx` and `data`. `Done`: the replies are written, the message ends.
-    async fn run_milters(
-        &mut self,
+    /// Opens the milters' conversations for a transaction starting with
+    /// `MAIL FROM:<mail_from>` (SMTP listeners with milters only; `Ok(None)` otherwise).
+    /// `Err`: a milter refuses `MAIL`.
+    pub(super) async fn begin_milters(
+        &self,
         id: &str,
-        tx: &mut super::Transaction,
-        helo: &str,
-        data: &mut Vec<u8>,
-        trace_len: usize,
-    ) -> MilterStep {
-        let rcpts: Vec<String> = tx.recipients.iter().map(|r| r.address.clone()).collect();
+        mail_from: &str,
+    ) -> Result<Option<MilterTransaction>, MilterRefusal> {
+        if self.cfg.protocol != Protocol::Smtp || self.cfg.milters.milters.is_empty() {
+            return Ok(None);
+        }
+        let helo = self.helo.as_ref().map_or("", |(_, h)| h.as_str());
         let ctx = MilterContext {
             hostname: &self.cfg.hostname,
             client_ip: self.peer,
             helo,
-            mail_from: &tx.mail_from,
-            rcpts: &rcpts,
+            mail_from,
+            rcpts: &[],
             authenticated: self.authed.as_ref().map(|u| u.account.as_str()),
             id,
         };
-        let outcome = run_milters(&self.cfg.milters, ctx, &data[trace_len..]).await;
+        MilterTransaction::begin(&self.cfg.milters, ctx)
+            .await
+            .map(Some)
+    }
+
+    /// Gives the milters the message (content after `trace_len`), and applies what
+    /// they say to `tx` and `data`. `Done`: the replies are written, the message ends.
+    async fn run_milters(
+        &mut self,
+        milters: MilterTransaction,
+        id: &str,
+        tx: &mut super::Transaction,
+        data: &mut Vec<u8>,
+        trace_len: usize,
+    ) -> MilterStep {
+        let outcome = milters.finish(&data[trace_len..]).await;
         let (code, (c, s, d), text) = match outcome {
             MilterOutcome::Deliver(edit) => {
                 self.apply_milter_edit(id, tx, data, trace_len, &edit).await;
