@@ -6,11 +6,12 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -73,8 +74,9 @@ impl ConfigSource for FixedConfig {
 }
 
 /// As [`serve`], with settings read from `source` for each new session, the per-client
-/// limits included. The protocol, `max_connections` and `shutdown_grace` are taken
-/// once, at start.
+/// limits and `max_connections` included (a lower cap refuses new clients until enough
+/// sessions ended; running sessions are never cut). The protocol and `shutdown_grace`
+/// are taken once, at start.
 ///
 /// # Errors
 ///
@@ -87,7 +89,7 @@ pub async fn serve_with(
 ) -> io::Result<()> {
     let first = source.current().await;
     let config = first.clone();
-    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let slots = Slots::default();
     let limiter = RateLimiter::new(config.limits.clone());
     let mut sessions = JoinSet::new();
     let proto = config.protocol;
@@ -113,8 +115,8 @@ pub async fn serve_with(
                         sessions.spawn(refuse(stream, hostname).instrument(span));
                         continue;
                     }
-                    match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
+                    match slots.take(config.max_connections) {
+                        Some(permit) => {
                             debug!(parent: &span, "connection accepted");
                             let parts = SessionParts {
                                 peer: ip,
@@ -150,7 +152,7 @@ pub async fn serve_with(
                                 .instrument(span),
                             );
                         }
-                        Err(_) => {
+                        None => {
                             warn!(parent: &span, "too many connections, refusing");
                             let hostname = config.hostname.clone();
                             sessions.spawn(refuse(stream, hostname).instrument(span));
@@ -188,6 +190,31 @@ pub async fn serve_with(
         while sessions.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// The count of running sessions, checked against the cap of the moment.
+#[derive(Clone, Default)]
+struct Slots(Arc<AtomicUsize>);
+
+/// One running session's place in [`Slots`], given back when dropped.
+struct SlotPermit(Arc<AtomicUsize>);
+
+impl Slots {
+    /// A place for one more session, unless `max` are running.
+    fn take(&self, max: usize) -> Option<SlotPermit> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max.max(1)).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SlotPermit(self.0.clone()))
+    }
+}
+
+impl Drop for SlotPermit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Tells a client over the connection limit to come back later (RFC 5321 §3.8).

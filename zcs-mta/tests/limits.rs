@@ -39,7 +39,7 @@ async fn oversize_data_is_refused_and_session_survives() {
 }
 
 #[tokio::test]
-async fn oversize_bdat_abandons_the_transaction() {
+async fn oversize_bdat_is_refused_before_its_chunk() {
     let mut cfg = config(Protocol::Smtp);
     cfg.max_message_size = 10;
     let server = start(cfg).await;
@@ -50,10 +50,46 @@ async fn oversize_bdat_abandons_the_transaction() {
     c.send(b"BDAT 8\r\n12345678BDAT 8\r\n12345678BDAT 1 LAST\r\n9")
         .await;
     assert_reply(&c.reply().await, "250 2.0.0 8 octets");
+    // The second chunk would pass the limit: refused without reading, then closed
+    // (its octets would otherwise be read as commands).
     assert_reply(&c.reply().await, "552 5.3.4");
-    assert_reply(&c.reply().await, "503 5.5.1");
-    assert_reply(&c.cmd("NOOP").await, "250 2.0.0");
+    c.expect_closed().await;
     assert!(server.recorder.messages().is_empty());
+}
+
+#[tokio::test]
+async fn impossible_bdat_size_is_refused_at_once() {
+    for protocol in [Protocol::Smtp, Protocol::Lmtp] {
+        let mut cfg = config(protocol);
+        cfg.max_message_size = 1000;
+        let server = start(cfg).await;
+        let (mut c, _) = Client::connect(server.addr).await;
+        let hello = match protocol {
+            Protocol::Smtp => "EHLO c.example",
+            Protocol::Lmtp => "LHLO c.example",
+        };
+        c.cmd(hello).await;
+        c.cmd("MAIL FROM:<s@x.test>").await;
+        c.cmd("RCPT TO:<r@x.test>").await;
+        c.cmd("RCPT TO:<q@x.test>").await;
+        // No chunk octets follow: the reply must come without them.
+        let reply = tokio::time::timeout(
+            Duration::from_secs(5),
+            c.cmd("BDAT 18446744073709551615 LAST"),
+        )
+        .await
+        .expect("a reply before any chunk octet");
+        assert_reply(&reply, "552 5.3.4");
+        if protocol == Protocol::Lmtp {
+            // RFC 2033 §4.2: one reply per recipient.
+            assert_reply(&c.reply().await, "552 5.3.4");
+        }
+        c.expect_closed().await;
+        // The listener is fine.
+        let (mut c, _) = Client::connect(server.addr).await;
+        assert_reply(&c.cmd("NOOP").await, "250");
+        assert!(server.recorder.messages().is_empty());
+    }
 }
 
 #[tokio::test]
@@ -267,4 +303,39 @@ async fn per_client_limits_follow_a_reload() {
     assert_reply(&third.cmd("MAIL FROM:<s@x.test>").await, "250");
     assert_reply(&third.cmd("RSET").await, "250");
     assert_reply(&third.cmd("MAIL FROM:<s@x.test>").await, "450 4.7.1");
+}
+
+#[tokio::test]
+async fn connection_cap_follows_a_reload() {
+    use std::sync::Arc;
+    let mut cfg = config(Protocol::Smtp);
+    cfg.max_connections = 1;
+    let source = Arc::new(Swappable(std::sync::Mutex::new(Arc::new(cfg.clone()))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorder = Arc::new(common::Recorder::default());
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(zcs_mta::serve_with(listener, source.clone(), recorder, rx));
+
+    let (_first, greeting) = Client::connect(addr).await;
+    assert_reply(&greeting, "220");
+    let (_second, refused) = Client::connect(addr).await;
+    assert_reply(&refused, "421 4.7.0");
+
+    // Reload with a higher cap: a second session is let in without a restart.
+    cfg.max_connections = 2;
+    *source.0.lock().unwrap() = Arc::new(cfg.clone());
+    let (mut second, greeting) = Client::connect(addr).await;
+    assert_reply(&greeting, "220");
+    let (_third, refused) = Client::connect(addr).await;
+    assert_reply(&refused, "421 4.7.0");
+
+    // Lowered again: the running sessions go on, a new one waits for room.
+    cfg.max_connections = 1;
+    *source.0.lock().unwrap() = Arc::new(cfg);
+    assert_reply(&second.cmd("NOOP").await, "250");
+    second.cmd("QUIT").await;
+    second.expect_closed().await;
+    let (_fourth, refused) = Client::connect(addr).await;
+    assert_reply(&refused, "421 4.7.0");
 }
