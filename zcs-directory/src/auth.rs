@@ -155,6 +155,11 @@ impl Default for AuthRegistry {
 impl AuthRegistry {
     /// A registry holding the built-in mechanisms: `zimbra` (internal), `ldap` and `ad`
     /// (external directory bind, [`ExternalLdapAuth`]).
+    // LIMITATION: no `kerberos5` mechanism (Zimbra's `zimbraAuthMech kerberos5` with
+    // `zimbraAuthKerberos5Realm`, checking the password against a KDC, and SPNEGO single
+    // sign-on). A domain naming it gets "no registered mechanism" and every login is
+    // refused (`account.AUTH_FAILED`, logged as a warning), unless an integrator registers
+    // a handler under `kerberos5` (or uses `custom:NAME`).
     pub fn new() -> Self {
         let mut r = AuthRegistry {
             mechs: HashMap::new(),

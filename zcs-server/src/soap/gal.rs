@@ -4,6 +4,10 @@
 //! `zimbraHideInGal` entries), each hit a `cn` contact built with the domain's
 //! `zimbraGalLdapAttrMap`. The caller's COS switches `zimbraFeatureGalEnabled` and
 //! `zimbraFeatureGalAutoCompleteEnabled` gate them (and `zimbraFeatureGalSyncEnabled` SyncGal).
+//!
+//! Also routes the account service's directory rights requests, CheckRights and
+//! DiscoverRights, to [`user_rights`] (this module is the directory's door in the account
+//! namespace).
 
 use zcs_core::{ServiceError, ServiceResult};
 use zcs_directory::provisioning::gal::{GalRequest, GalType, attr_map, contact_attrs};
@@ -12,6 +16,8 @@ use super::context::Ctx;
 use super::element::Element;
 use super::envelope::NS_ACCOUNT;
 use super::response;
+
+mod user_rights;
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -23,6 +29,8 @@ pub(crate) async fn dispatch(
         "SearchGalRequest" => Some(search(ctx, req, false).await),
         "AutoCompleteGalRequest" => Some(search(ctx, req, true).await),
         "SyncGalRequest" => Some(sync(ctx, req).await),
+        "CheckRightsRequest" => Some(user_rights::check_rights(ctx, req).await),
+        "DiscoverRightsRequest" => Some(user_rights::discover_rights(ctx, req).await),
         _ => None,
     }
 }
