@@ -50,12 +50,30 @@ pub struct MailDelivery {
     dedupe: DedupeCache,
     /// The server-wide delivery settings as last read, and when.
     settings_cache: std::sync::Mutex<Option<(Settings, std::time::Instant)>>,
+    /// Each account's effective attributes as last computed: the account entry they
+    /// were computed from, the attributes, and when.
+    effective_cache: std::sync::Mutex<EffectiveCache>,
 }
+
+/// Effective attributes by account id (see [`MailDelivery::effective_attrs`]).
+type EffectiveCache = HashMap<ZimbraId, (Entry, Arc<Attrs>, std::time::Instant)>;
 
 /// How long the server-wide delivery settings (dedupe cache size and timeout, the
 /// over-quota reply) are kept before the directory is asked again. `zmmtactl reload`
 /// (through [`MailDelivery::reload_settings`]) drops them at once.
 const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long an account's effective attributes (its own, its COS's, its domain's and the
+/// global config's, with the registry defaults) are reused while the account entry is
+/// unchanged. Computing them is a pass over the whole attribute registry, the largest
+/// cost of a delivery outside the store; a burst of mail to one account computes them
+/// once. A change of the account itself applies to the next message; a change of its
+/// COS or domain within this time, or at once after `zmprov flushCache` / `zmmtactl
+/// reload` (both call [`MailDelivery::reload_settings`]).
+const EFFECTIVE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Accounts whose effective attributes are kept at most (the cache is emptied beyond).
+const EFFECTIVE_MAX: usize = 10_000;
 
 impl MailDelivery {
     /// Delivery over the given directory, store and indexer. Until [`Self::set_queue`]
@@ -69,6 +87,7 @@ impl MailDelivery {
             queue: OnceLock::new(),
             dedupe: DedupeCache::new(),
             settings_cache: std::sync::Mutex::new(None),
+            effective_cache: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -80,6 +99,34 @@ impl MailDelivery {
             .settings_cache
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = None;
+        self.effective_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// `account`'s effective attributes: reused while younger than [`EFFECTIVE_TTL`]
+    /// and computed from the same account entry, else computed again.
+    async fn effective_attrs(&self, account: &Entry) -> zcs_core::ServiceResult<Arc<Attrs>> {
+        let cache = || {
+            self.effective_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if let Some((entry, attrs, at)) = cache().get(&account.id)
+            && at.elapsed() < EFFECTIVE_TTL
+            && entry == account
+        {
+            return Ok(attrs.clone());
+        }
+        let attrs = Arc::new(self.prov.effective_account_attrs(account).await?);
+        let mut cached = cache();
+        if cached.len() >= EFFECTIVE_MAX {
+            cached.clear();
+        }
+        let now = std::time::Instant::now();
+        cached.insert(account.id, (account.clone(), attrs.clone(), now));
+        Ok(attrs)
     }
 
     /// Gives delivery the queue to send through; later calls are ignored.
@@ -222,7 +269,7 @@ fn status_verdict(status: Option<&str>) -> Result<(), RecipientStatus> {
 /// else happened for it.
 struct AccountJob {
     account: Entry,
-    effective: Attrs,
+    effective: Arc<Attrs>,
     quota: u64,
     /// Index range of its targets in the store call, with each target's tags.
     targets: std::ops::Range<usize>,
@@ -265,7 +312,7 @@ impl MailDelivery {
         dedupe: DedupeSettings,
     ) -> AccountJob {
         let mut job = AccountJob {
-            effective: Attrs::new(),
+            effective: Arc::new(Attrs::new()),
             quota: 0,
             targets: targets.len()..targets.len(),
             tags: Vec::new(),
@@ -274,7 +321,7 @@ impl MailDelivery {
             account,
         };
         let name = job.account.name.clone();
-        job.effective = match self.prov.effective_account_attrs(&job.account).await {
+        job.effective = match self.effective_attrs(&job.account).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(account = %name, error = %e, "account lookup failed");
@@ -717,104 +764,4 @@ fn refusal_outcome(status: RecipientStatus) -> DeliveryOutcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use zcs_core::AttrEdit;
-    use zcs_directory::{AuthRegistry, SqlDirectory};
-    use zcs_index::{IndexBackend, TantivyIndex};
-    use zcs_mta::{AcceptedRecipient, Protocol};
-
-    const USER: &str = "full@example.test";
-
-    fn inbound(data: &[u8]) -> InboundMessage {
-        InboundMessage {
-            id: "1".into(),
-            mail_from: "a@example.org".into(),
-            recipients: vec![AcceptedRecipient {
-                address: USER.into(),
-                canonical: USER.into(),
-            }],
-            data: data.to_vec(),
-            trace_len: 0,
-            remote_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-            helo: "test".into(),
-            protocol: Protocol::Lmtp,
-            smtputf8: false,
-        }
-    }
-
-    #[test]
-    fn quota_from_attributes() {
-        let mut a = Attrs::new();
-        assert_eq!(delivery_quota(&a, "u"), 0);
-        a.set_one("zimbraMailQuota", "1048576");
-        assert_eq!(delivery_quota(&a, "u"), 1_048_576);
-        a.set_one("zimbraMailQuota", "2MB");
-        assert_eq!(delivery_quota(&a, "u"), 2 << 20);
-        a.set_one("zimbraMailQuota", "lots");
-        assert_eq!(delivery_quota(&a, "u"), 0);
-        a.set_one("zimbraMailQuota", "10");
-        a.set_one("zimbraMailAllowReceiveButNotSendWhenOverQuota", "TRUE");
-        assert_eq!(delivery_quota(&a, "u"), 0);
-    }
-
-    #[tokio::test]
-    async fn over_quota_is_temporary_unless_configured_permanent() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = SqlDirectory::open_sqlite(&tmp.path().join("directory.db"))
-            .await
-            .expect("open directory");
-        let prov = Arc::new(Provisioning::new(Arc::new(dir), AuthRegistry::new()));
-        prov.bootstrap().await.expect("bootstrap");
-        prov.create_domain("example.test", Attrs::new())
-            .await
-            .expect("domain");
-        let raw = b"Subject: q\r\n\r\nbody\r\n".to_vec();
-        let mut attrs = Attrs::new();
-        attrs.set_one("zimbraMailQuota", (raw.len() + 5).to_string());
-        prov.create_account(USER, Some("secret-pw-1"), attrs)
-            .await
-            .expect("account");
-        let store = Arc::new(
-            Store::open(zcs_store::StoreConfig::under(tmp.path().join("store")))
-                .await
-                .expect("open store"),
-        );
-        let index: Arc<dyn IndexBackend> =
-            Arc::new(TantivyIndex::open(&tmp.path().join("index")).expect("index"));
-        let (indexer, _task) = Indexer::start(store.clone(), index);
-        let d = MailDelivery::new(prov.clone(), store, indexer);
-
-        let msg = inbound(&raw);
-        assert_eq!(d.deliver(&msg).await, vec![DeliveryOutcome::Delivered]);
-        let out = d.deliver(&msg).await;
-        assert!(
-            matches!(&out[0], DeliveryOutcome::TempFail(t) if t.starts_with("4.2.2")),
-            "{out:?}"
-        );
-        prov.modify_global_config(&[AttrEdit::Replace(
-            "zimbraLmtpPermanentFailureWhenOverQuota".into(),
-            vec!["TRUE".into()],
-        )])
-        .await
-        .expect("modify config");
-        // Delivery caches the global settings until the MTA's settings reload.
-        d.reload_settings();
-        let out = d.deliver(&msg).await;
-        assert!(
-            matches!(&out[0], DeliveryOutcome::PermFail(t) if t.starts_with("5.2.2")),
-            "{out:?}"
-        );
-        // Receive-but-not-send lifts the quota for delivery.
-        prov.modify_account(
-            USER,
-            &[AttrEdit::Replace(
-                "zimbraMailAllowReceiveButNotSendWhenOverQuota".into(),
-                vec!["TRUE".into()],
-            )],
-        )
-        .await
-        .expect("modify account");
-        assert_eq!(d.deliver(&msg).await, vec![DeliveryOutcome::Delivered]);
-    }
-}
+mod tests;
