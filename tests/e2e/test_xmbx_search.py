@@ -78,3 +78,48 @@ def test_online_then_offline_give_the_same_hits(home, tmp_path):
     z.stop()
     assert hits(search(z, "-q", "subject:walrus")) == want
     z.start()
+
+
+def admin_token(z):
+    from soap_util import json_request, ssl_context
+    host = z.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
+    url = f"https://127.0.0.1:{z.admin_port}/service/admin/soap"
+    ctx = ssl_context(z.ca_file())
+    status, js = json_request(url, "AuthRequest", "urn:zimbraAdmin",
+                              {"name": f"admin@{host}", "password": z.admin_password}, ctx=ctx)
+    assert status == 200, js
+    t = js["Body"]["AuthResponse"]["authToken"]
+    t = t[0] if isinstance(t, list) else t
+    return url, ctx, (t["_content"] if isinstance(t, dict) else t)
+
+
+def test_search_task_mails_its_completion_notice(home):
+    """Zimbra's key-value request form; the notice reaches the receiver's inbox naming the
+    task, its final status, the query and the accounts with hits."""
+    from imapclient import IMAPClient
+    from soap_util import json_request, ssl_context
+    z = home
+    url, ctx, token = admin_token(z)
+    pairs = [("query", "subject:walrus"), ("accounts", f"{BOB}"), ("targetMbx", ALICE),
+             ("targetFolder", "Discovery"), ("sendNotification", "1"),
+             ("notificationReceivers", ALICE), ("notificationSubj", "Legal hold 12")]
+    body = {"a": [{"n": k, "_content": v} for k, v in pairs]}
+    status, js = json_request(url, "CreateXMbxSearchRequest", "urn:zimbraAdmin", body, token,
+                              ctx=ctx)
+    assert status == 200, js
+    task_id = str(js["Body"]["CreateXMbxSearchResponse"]["searchtask"][0]["id"])
+    with IMAPClient("localhost", port=z.imap_port, ssl=False, timeout=30) as imap:
+        imap.starttls(ssl_context(z.ca_file()))
+        imap.login(ALICE, PASSWORD)
+        found = []
+        for _ in range(150):
+            imap.select_folder("INBOX")
+            found = imap.search(["SUBJECT", f"search task {task_id}"])
+            if found:
+                break
+            time.sleep(0.2)
+        assert found, "no completion notice in the receiver's inbox"
+        raw = imap.fetch(found, ["RFC822"])[found[0]][b"RFC822"].decode()
+    assert f"Legal hold 12 (search task {task_id}: finished)" in raw, raw
+    assert "Query: subject:walrus" in raw and f"{BOB} (1)" in raw, raw
+    assert "Auto-Submitted: auto-generated" in raw, raw
