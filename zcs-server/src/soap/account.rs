@@ -333,7 +333,13 @@ async fn password_login(
             Some(a) => a.name,
             None => return Err(ServiceError::auth_failed()),
         },
-        // A bare local part is completed with zimbraDefaultDomainName, as Zimbra does.
+        // A bare local part is completed with the domain whose zimbraVirtualHostname
+        // is the `virtualHost` the client was reached at, else with
+        // zimbraDefaultDomainName, as Zimbra does.
+        "name" if !key.contains('@') && virtual_domain(svc, req).await?.is_some() => {
+            let domain = virtual_domain(svc, req).await?.unwrap_or_default();
+            format!("{key}@{domain}")
+        }
         "name" if !key.contains('@') => match svc.prov.find_account(&key).await? {
             Some(a) => a.name,
             None => return Err(ServiceError::auth_failed()),
@@ -363,6 +369,56 @@ async fn password_login(
     let mut own = Ctx::new(svc, ctx.caller, None);
     let resp = login_response(&mut own, req, &account, admin).await?;
     Ok((resp, own.set_cookie.take()))
+}
+
+/// The name of the domain whose `zimbraVirtualHostname` is the request's
+/// `virtualHost`, if it names one.
+async fn virtual_domain(svc: &super::SoapService, req: &Element) -> ServiceResult<Option<String>> {
+    let Some(host) = req
+        .attr("virtualHost")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok(None);
+    };
+    let domains = svc.prov.all_domains().await?;
+    Ok(domains
+        .into_iter()
+        .find(|d| {
+            d.attrs
+                .get_all("zimbraVirtualHostname")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(host))
+        })
+        .map(|d| d.name))
+}
+
+/// The public base URL of the account's domain: `zimbraPublicServiceProtocol://
+/// zimbraPublicServiceHostname[:zimbraPublicServicePort]` of its domain, this server's
+/// name (over https) for what the domain does not set.
+async fn public_url(svc: &super::SoapService, account: &Entry) -> ServiceResult<String> {
+    let actx = svc.prov.account_context(account).await?;
+    let get = |n: &str| {
+        actx.domain
+            .as_ref()
+            .and_then(|d| d.attrs.get(n))
+            .map(str::to_string)
+            .filter(|v| !v.is_empty())
+    };
+    let proto = get("zimbraPublicServiceProtocol").unwrap_or_else(|| "https".into());
+    let host = get("zimbraPublicServiceHostname").unwrap_or_else(|| svc.hostname.clone());
+    let port = match get("zimbraPublicServicePort") {
+        Some(p)
+            if !matches!(
+                (proto.as_str(), p.as_str()),
+                ("https", "443") | ("http", "80")
+            ) =>
+        {
+            format!(":{p}")
+        }
+        _ => String::new(),
+    };
+    Ok(format!("{proto}://{host}{port}"))
 }
 
 /// `prefs` (zimbraPref*) or `attrs` (accountInfo-flagged) of the effective attributes,
@@ -418,11 +474,14 @@ async fn get_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
             .map_err(super::context::store_fault)?;
         resp.set_content("used", used.to_string(), AttrKind::Num);
     }
+    let base = public_url(svc, &account).await?;
     resp.set_content(
         "rest",
-        format!("https://{}/home/{}", svc.hostname, account.name),
+        format!("{base}/home/{}", account.name),
         AttrKind::Str,
     );
+    resp.set_content("soapURL", format!("{base}/service/soap/"), AttrKind::Str);
+    resp.set_content("publicURL", base, AttrKind::Str);
     if want("prefs") {
         resp.add(kv_section("prefs", "pref", &effective, is_pref));
     }
@@ -534,23 +593,21 @@ async fn get_account_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Ele
     let key = req.req("account")?.trim().to_string();
     let account = svc.prov.get_account(&key).await?;
     let mut resp = response("GetAccountInfoResponse", NS_ACCOUNT);
+    // `attr name=` (JSON `_attrs`), as Zimbra's GetAccountInfoResponse has them.
+    resp.kv = true;
     resp.set_content("name", account.name.clone(), AttrKind::Str);
-    resp.add_a("zimbraId", account.id.to_string());
+    let mut attr = |n: &str, v: &str| {
+        resp.add_new("attr").set("name", n).set_text(v.to_string());
+    };
+    attr("zimbraId", &account.id.to_string());
     if let Some(host) = account.attrs.get("zimbraMailHost") {
-        resp.add_a("zimbraMailHost", host);
+        attr("zimbraMailHost", host);
     }
     if let Some(dn) = account.attrs.get("displayName") {
-        resp.add_a("displayName", dn);
+        attr("displayName", dn);
     }
-    resp.set_content(
-        "soapURL",
-        format!("https://{}/service/soap/", svc.hostname),
-        AttrKind::Str,
-    );
-    resp.set_content(
-        "publicURL",
-        format!("https://{}", svc.hostname),
-        AttrKind::Str,
-    );
+    let base = public_url(svc, &account).await?;
+    resp.set_content("soapURL", format!("{base}/service/soap/"), AttrKind::Str);
+    resp.set_content("publicURL", base, AttrKind::Str);
     Ok(resp)
 }

@@ -13,6 +13,7 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
 
+mod color;
 mod tags;
 
 pub(crate) use tags::tag_op;
@@ -278,6 +279,7 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     };
     let mut tree = build_tree(root, &by_parent, depth, &extras);
     super::retention::annotate(ctx, mb, &mut tree).await?;
+    color::annotate(mb, &mut tree).await?;
     if let Some(r) = &remote {
         tree.set(
             "l",
@@ -287,10 +289,30 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
         tree.set("perm", super::share::perm_string(r.rights, r.freebusy));
         // LIMITATION: subfolders of a shared folder are listed without checking
         // grants of their own that would narrow access.
+    } else if ctx.auth().await?.account.id != mb.account() {
+        // An admin acting for the account (`context/account`) gets ids qualified with
+        // the account's id, as Zimbra formats ids for a caller who is not the owner.
+        qualify_ids(&mut tree, &mb.account().to_string());
     }
     let mut resp = response("GetFolderResponse", NS_MAIL);
     resp.add(tree);
     Ok(resp)
+}
+
+/// Prefixes `owner:` to the `id` and `l` of every folder, mountpoint and search folder
+/// of `tree` that is not qualified yet.
+fn qualify_ids(tree: &mut Element, owner: &str) {
+    if matches!(tree.name.as_str(), "folder" | "link" | "search") {
+        for attr in ["id", "l"] {
+            if let Some(v) = tree.attr(attr).filter(|v| !v.contains(':')) {
+                let q = format!("{owner}:{v}");
+                tree.set(attr, q);
+            }
+        }
+    }
+    for child in &mut tree.children {
+        qualify_ids(child, owner);
+    }
 }
 
 /// The shared folder a GetFolder `folder` selector names, if it names one: `l` as
@@ -396,11 +418,11 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         }
     };
     let view = spec.attr("view");
-    let created = match mb.create_folder_with_view(parent, &leaf, view).await {
-        Ok(f) => f,
+    let (created, is_new) = match mb.create_folder_with_view(parent, &leaf, view).await {
+        Ok(f) => (f, true),
         Err(zcs_store::StoreError::AlreadyExists { .. }) if fetch_if_exists => {
             let folders = mb.folders().await.map_err(store_fault)?;
-            folders
+            let found = folders
                 .into_iter()
                 .find(|f| f.parent == parent && f.name.eq_ignore_ascii_case(&leaf))
                 .ok_or_else(|| {
@@ -408,13 +430,20 @@ async fn create_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                         FaultCode::AlreadyExists,
                         "object with that name already exists",
                     )
-                })?
+                })?;
+            (found, false)
         }
         Err(e) => return Err(store_fault(e)),
     };
-    // LIMITATION: color/rgb, flags and grants given at creation are not stored.
+    // LIMITATION: flags and grants given at creation are not stored.
+    if is_new {
+        color::apply_requested(mb, created.id, spec).await?;
+    }
+    let mut el = folder_element(&created);
+    let c = mb.folder_color(created.id).await.map_err(store_fault)?;
+    color::set_attrs(&mut el, &c);
     let mut resp = response("CreateFolderResponse", NS_MAIL);
-    resp.add(folder_element(&created));
+    resp.add(el);
     Ok(resp)
 }
 
@@ -425,7 +454,8 @@ pub(crate) fn action_response(name: &str, ids: &str, op: &str) -> Element {
     resp
 }
 
-/// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash|grant|!grant`.
+/// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash|grant|!grant|
+/// color|update|retentionpolicy`.
 async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let action = req
         .child("action")
@@ -538,16 +568,17 @@ pub(crate) async fn folder_op(
         }
         // `update`: a new name and/or parent, and with `acl` the whole grant list.
         "update" => {
-            if ["color", "rgb", "f", "view", "url"]
+            if ["f", "view", "url"]
                 .iter()
                 .any(|a| action.attr(a).is_some())
             {
-                // LIMITATION: the store keeps no folder color or flags and cannot
-                // change a view; refused rather than dropped.
+                // LIMITATION: the store keeps no folder flags and cannot change a view;
+                // refused rather than dropped.
                 return Err(ServiceError::invalid_request(
-                    "folder color, flags, view and url cannot be changed",
+                    "folder flags, view and url cannot be changed",
                 ));
             }
+            color::apply_requested(mb, f.id, action).await?;
             if action.attr("name").is_some() || action.attr("l").is_some() {
                 let name = action.attr("name").unwrap_or(&f.name).to_string();
                 let parent = match action.attr("l") {
@@ -574,7 +605,12 @@ pub(crate) async fn folder_op(
         }
         "!grant" => super::share::revoke(mb, f.id, action).await?,
         "retentionpolicy" => super::retention::set_policy(mb, f.id, action).await?,
-        // LIMITATION: color, url, sync, fb, check and the other
+        "color" => {
+            let c = color::requested(action)?
+                .ok_or_else(|| ServiceError::invalid_request("missing color or rgb"))?;
+            mb.set_folder_color(f.id, c).await.map_err(store_fault)?;
+        }
+        // LIMITATION: url, sync, fb, check and the other
         // folder operations are not supported yet.
         other => {
             return Err(ServiceError::invalid_request(format!(

@@ -216,10 +216,19 @@ async fn action(
                     }
                     super::folders::tag_op(mb, id, &op, a).await?;
                 }
+                // Deleting what is already gone succeeds, as in Zimbra (bug 11018).
+                Err(zcs_store::StoreError::NoSuchMessage(_))
+                    if op == "delete" && mb.folder(id).await.is_err() => {}
                 Err(zcs_store::StoreError::NoSuchMessage(_)) => {
                     let f = mb.folder(id).await.map_err(|_| {
                         ServiceError::new(FaultCode::NoSuchItem, format!("no such item: {}", id.0))
                     })?;
+                    if matches!(op.as_str(), "tag" | "!tag") {
+                        return Err(ServiceError::new(
+                            FaultCode::CannotTag,
+                            "a folder cannot be tagged",
+                        ));
+                    }
                     super::folders::folder_op(ctx, mb, &f, &op, a).await?;
                 }
                 Err(e) => return Err(store_fault(e)),
