@@ -90,7 +90,7 @@ async fn flag_listing_matches_messages(store: Store, _cfg: StoreConfig, _url: St
 /// every fourth message repeats a subject an earlier batch message had.
 fn threaded(i: usize) -> Vec<u8> {
     let group = i / 3;
-    let (subject, refs) = if i % 3 == 0 {
+    let (subject, refs) = if i.is_multiple_of(3) {
         (format!("Topic {group}"), String::new())
     } else {
         (
@@ -113,8 +113,12 @@ async fn batch_import_matches_appends(store: Store, _cfg: StoreConfig, _url: Str
     let msgs: Vec<ImportMessage> = (0..20)
         .map(|i| ImportMessage {
             raw: threaded(i),
-            flags: Flags(if i % 2 == 0 { Flags::UNREAD } else { 0 }),
-            tags: if i % 5 == 0 {
+            flags: Flags(if i.is_multiple_of(2) {
+                Flags::UNREAD
+            } else {
+                0
+            }),
+            tags: if i.is_multiple_of(5) {
                 vec!["Imported".into()]
             } else {
                 Vec::new()
