@@ -23,8 +23,8 @@ use zcs_store::{Folder, GranteeType, Mailbox, MessageMeta, Rights, Store, StoreE
 use self::shared::{Shares, is_shared};
 
 use crate::imap::backend::{
-    AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapSession,
-    MessageInfo, TextField,
+    AppendedMessage, AuthError, BackendError, BackendResult, ContentKey, FolderInfo, ImapBackend,
+    ImapSession, MessageInfo, TextField,
 };
 use crate::imap::subscriptions::Subscriptions;
 use crate::indexer::Indexer;
@@ -128,8 +128,13 @@ impl ImapBackend for StoreImapBackend {
         tracing::info!(account = %account.name, ip = %remote_ip, proto = "imap", "login");
         let domain = account.domain().map(str::to_lowercase);
         let shares = Shares::new(self.store.clone(), self.prov.clone(), account.id, domain);
+        // Item ids are never reused in a mailbox, and a restore keeps them with their
+        // content: (account, mailbox, item) names one message's bytes for good.
+        let content_scope: Arc<str> =
+            Arc::from(format!("{}/{}", mailbox.account(), mailbox.id().0));
         Ok(Arc::new(StoreImapSession {
             name: account.name,
+            content_scope,
             prov: self.prov.clone(),
             shares,
             mailbox,
@@ -143,6 +148,8 @@ impl ImapBackend for StoreImapBackend {
 /// One logged-in account's mailbox as IMAP sees it.
 struct StoreImapSession {
     name: String,
+    /// The scope of this mailbox's [`ContentKey`]s.
+    content_scope: Arc<str>,
     prov: Arc<Provisioning>,
     /// The folders other accounts share with this one.
     shares: Shares,
@@ -290,6 +297,17 @@ impl ImapSession for StoreImapSession {
             return self.shares.read_message(id).await;
         }
         self.mailbox.read_message(id).await.map_err(backend_error)
+    }
+
+    /// Own messages only.
+    ///
+    /// LIMITATION: messages of shared folders have session-local ids, so what is
+    /// derived from them is not cached.
+    fn content_key(&self, id: ItemId) -> Option<ContentKey> {
+        (!is_shared(id)).then(|| ContentKey {
+            scope: self.content_scope.clone(),
+            item: i64::from(id.0),
+        })
     }
 
     async fn set_flags(&self, ids: &[ItemId], mask: u32, on: bool) -> BackendResult<()> {

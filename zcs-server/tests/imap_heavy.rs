@@ -110,3 +110,59 @@ async fn concurrent_sorts_finish_with_the_same_answer() {
     assert!(answers.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(answers[0].split(' ').count(), 2 + 3_000);
 }
+
+/// The summary cache: ENVELOPE, BODYSTRUCTURE and header fields fetched a second time,
+/// and SORT/SEARCH over messages already summarised, do not read the messages again,
+/// and answer exactly as from the message itself (including on a new connection).
+#[tokio::test]
+async fn headers_and_structure_are_not_reparsed() {
+    let server = start(test_config()).await;
+    let alice = &server.backend.alice;
+    for i in 0..50 {
+        let mut raw = message(i);
+        if i % 2 == 0 {
+            raw = format!(
+                "Subject: multi {i}\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain\r\n\r\nhello {i}\r\n\
+                 --b\r\nContent-Type: application/pdf; name=x.pdf\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
+            )
+            .into_bytes();
+        }
+        alice.deliver(INBOX, &raw);
+    }
+    let items = "(UID RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY \
+                 BODY.PEEK[HEADER.FIELDS (From Subject Date)] RFC822.HEADER)";
+    let mut c = Client::login(server.addr).await;
+    c.cmd("s", "SELECT INBOX").await;
+    let before = alice.reads.load(std::sync::atomic::Ordering::Relaxed);
+    let (first, done) = c.cmd("f1", &format!("FETCH 1:* {items}")).await;
+    assert!(done.starts_with("f1 OK"), "{done}");
+    assert_eq!(first.len(), 50);
+    let after_first = alice.reads.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(after_first - before, 50, "each message read once");
+
+    let (second, _) = c.cmd("f2", &format!("FETCH 1:* {items}")).await;
+    assert_eq!(second, first, "the cache answers exactly as the message");
+    let (sorted, _) = c.cmd("o", "SORT (SUBJECT FROM) UTF-8 ALL").await;
+    let (found, _) = c.cmd("h", "SEARCH SUBJECT multi").await;
+    assert_eq!(found[0].split(' ').count(), 2 + 25, "{found:?}");
+    // Another connection shares the cache.
+    let mut d = Client::login(server.addr).await;
+    d.cmd("s", "EXAMINE INBOX").await;
+    let (third, _) = d.cmd("f3", &format!("FETCH 1:* {items}")).await;
+    assert_eq!(third, first);
+    assert_eq!(
+        alice.reads.load(std::sync::atomic::Ordering::Relaxed),
+        after_first,
+        "nothing read again"
+    );
+    // A body still comes from the message.
+    let (body, _) = c.cmd("b", "FETCH 2 BODY.PEEK[TEXT]").await;
+    assert!(
+        body[0].contains("hello 1") || body[0].contains("body 1"),
+        "{body:?}"
+    );
+    assert!(!sorted.is_empty());
+}

@@ -117,6 +117,21 @@ pub struct AppendedMessage {
     pub uid: u32,
 }
 
+/// A name for the content of one message, under which the protocol layer may cache
+/// what it derived from the message (header block, MIME structure) across the
+/// sessions of a listener. Contract: two equal keys always name byte-identical
+/// messages, now and later (the store never rewrites a message in place; a key must
+/// never be reused for other content, even after an account is deleted and created
+/// again).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContentKey {
+    /// The mailbox the item lives in, in a form unique on this server (the store
+    /// session uses the account id and mailbox id).
+    pub scope: Arc<str>,
+    /// The item within that mailbox.
+    pub item: i64,
+}
+
 /// Which part of a message a full-text SEARCH key looks at (RFC 3501 §6.4.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextField {
@@ -187,6 +202,13 @@ pub trait ImapSession: Send + Sync {
 
     /// The raw RFC 5322 bytes of a message, exactly as stored (CRLF line ends expected).
     async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>>;
+
+    /// The [`ContentKey`] of message `id`, or `None` when what is derived from it must
+    /// not be cached (the protocol layer then reads the message each time). Default:
+    /// `None`.
+    fn content_key(&self, _id: ItemId) -> Option<ContentKey> {
+        None
+    }
 
     /// Sets (`on`) or clears the flag bits `mask` (Zimbra bits, e.g.
     /// `Flags::FLAGGED | Flags::UNREAD`) on each message. Bits outside `mask` stay.

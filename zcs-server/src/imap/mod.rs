@@ -23,8 +23,9 @@
 //! - `\Recent` bookkeeping is in memory, per listener;
 //! - DELETE of a folder with subfolders and RENAME of INBOX are refused;
 //! - AUTHENTICATE PLAIN does not do proxy authorisation;
-//! - ENVELOPE, BODYSTRUCTURE, SORT/THREAD fields and header SEARCH keys parse the raw
-//!   message each time (SORT, THREAD and SEARCH do it on blocking workers);
+//! - ENVELOPE, BODYSTRUCTURE, SORT/THREAD fields and header SEARCH keys come from a
+//!   per-listener summary cache (`cache`), bounded and first-in first-out; a message
+//!   not in it (or of a backend without content keys) is read and parsed again;
 //! - STORE UNCHANGEDSINCE tests and changes in two backend calls (not atomic);
 //! - ACL identifiers are account names and `anyone` (group and domain grants are
 //!   shown as `grp:<id>`/`dom:<name>` and cannot be set over IMAP);
@@ -33,6 +34,7 @@
 //!   what was added.
 
 pub mod backend;
+mod cache;
 mod compress;
 mod datetime;
 mod mime;
@@ -51,8 +53,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use backend::{
-    AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapSession,
-    MessageInfo, TextField,
+    AppendedMessage, AuthError, BackendError, BackendResult, ContentKey, FolderInfo, ImapBackend,
+    ImapSession, MessageInfo, TextField,
 };
 pub use server::{serve, serve_connection};
 

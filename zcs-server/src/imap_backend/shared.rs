@@ -43,6 +43,10 @@ struct SharedFolder {
     mount: Option<ItemId>,
 }
 
+/// Where a mountpoint shows its folder: the path in this account's tree and the
+/// mountpoint's item id.
+type MountAt = (String, ItemId);
+
 /// The session's id tables.
 #[derive(Default)]
 struct Tables {
@@ -205,7 +209,7 @@ impl Shares {
                 Vec::new()
             });
         // (owner, remote root, path prefix of the root and mountpoint id)
-        let mut roots: Vec<(ZimbraId, ItemId, Option<(String, ItemId)>)> =
+        let mut roots: Vec<(ZimbraId, ItemId, Option<MountAt>)> =
             granted.into_iter().map(|(o, f)| (o, f, None)).collect();
         let own_paths: HashMap<i32, &str> = own.iter().map(|f| (f.id.0, f.path.as_str())).collect();
         for mp in mine.mountpoints().await.unwrap_or_default() {

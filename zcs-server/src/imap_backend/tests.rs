@@ -61,6 +61,7 @@ async fn session() -> (StoreImapSession, Arc<Store>, tempfile::TempDir) {
     let shares = Shares::new(store.clone(), prov.clone(), mailbox.account(), None);
     let s = StoreImapSession {
         name: "u@example.com".into(),
+        content_scope: Arc::from(format!("{}/{}", mailbox.account(), mailbox.id().0)),
         prov,
         shares,
         mailbox,

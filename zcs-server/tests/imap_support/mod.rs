@@ -16,8 +16,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 use zcs_core::{Flags, ItemId};
 use zcs_server::imap::{
-    AppendedMessage, AuthError, BackendError, BackendResult, FolderInfo, ImapBackend, ImapConfig,
-    ImapSession, MessageInfo, TextField, serve,
+    AppendedMessage, AuthError, BackendError, BackendResult, ContentKey, FolderInfo, ImapBackend,
+    ImapConfig, ImapSession, MessageInfo, TextField, serve,
 };
 
 pub const USER: &str = "alice@example.com";
@@ -145,6 +145,11 @@ pub struct MemAccount {
     pub quota: std::sync::atomic::AtomicU64,
     /// Stored subscriptions.
     pub subs: zcs_server::imap::subscriptions::Subscriptions,
+    /// How many times a message was read in full.
+    pub reads: AtomicUsize,
+    /// The scope of this account's content keys, unique in the test process (the
+    /// summary cache is shared by every listener of the process).
+    scope: Arc<str>,
 }
 
 impl MemAccount {
@@ -183,6 +188,12 @@ impl MemAccount {
             bus: tokio::sync::broadcast::channel(16).0,
             quota: std::sync::atomic::AtomicU64::new(0),
             subs: zcs_server::imap::subscriptions::Subscriptions::new(None),
+            reads: AtomicUsize::new(0),
+            scope: {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                Arc::from(format!("{name}#{n}"))
+            },
         }
     }
 
@@ -381,7 +392,15 @@ impl ImapSession for Handle {
         Ok(out)
     }
 
+    fn content_key(&self, id: ItemId) -> Option<ContentKey> {
+        Some(ContentKey {
+            scope: self.0.scope.clone(),
+            item: i64::from(id.0),
+        })
+    }
+
     async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>> {
+        self.0.reads.fetch_add(1, Ordering::Relaxed);
         let s = self.0.state.lock().unwrap();
         s.messages
             .get(&id.0)

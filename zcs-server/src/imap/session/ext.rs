@@ -114,7 +114,7 @@ impl Session {
             .collect();
         let mut out = Vec::with_capacity(picked.len());
         for chunk in picked.chunks(heavy::CHUNK) {
-            let headers = heavy::read_headers(&account, chunk.iter().map(|p| p.4)).await?;
+            let headers = heavy::read_headers(&account, chunk.iter().map(|p| (p.4, p.3))).await?;
             let chunk = chunk.to_vec();
             let part = heavy::run(move || {
                 chunk

@@ -12,9 +12,10 @@ use zcs_core::{Flags, ItemId};
 use super::mailbox::Msg;
 use super::{Fail, Handled, Session};
 use crate::imap::backend::BackendError;
+use crate::imap::cache::Summary;
 use crate::imap::datetime;
 use crate::imap::mime;
-use crate::imap::parser::{FetchAtt, FetchItems};
+use crate::imap::parser::{FetchAtt, FetchItems, SectionText};
 use crate::imap::response::Reply;
 use crate::imap::sequence::SequenceSet;
 
@@ -37,6 +38,29 @@ fn needs_raw(att: &FetchAtt) -> bool {
             | FetchAtt::Rfc822Size
             | FetchAtt::ModSeq
     )
+}
+
+/// Whether the listener's summary (header block and rendered structures) can answer
+/// `att` without the whole message: ENVELOPE, BODY, BODYSTRUCTURE and the top-level
+/// header sections (RFC 3501 §6.4.5).
+fn from_summary(att: &FetchAtt) -> bool {
+    match att {
+        FetchAtt::Envelope | FetchAtt::Body | FetchAtt::BodyStructure | FetchAtt::Rfc822Header => {
+            true
+        }
+        FetchAtt::BodySection { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header | SectionText::HeaderFields { .. })
+                )
+        }
+        _ => !needs_raw(att),
+    }
+}
+
+fn needs_structure(att: &FetchAtt) -> bool {
+    matches!(att, FetchAtt::Body | FetchAtt::BodyStructure)
 }
 
 /// A FETCH response under construction: text, with large literal payloads kept as
@@ -77,20 +101,27 @@ impl<'a> Chunks<'a> {
     }
 }
 
-/// Renders one FETCH response (CRLF included), as pieces to write in order.
+/// Renders one FETCH response (CRLF included), as pieces to write in order. The items
+/// come from the whole message `raw` when given, else from `summary` (every item then
+/// satisfies [`from_summary`]).
 fn render<'a>(
     seq: usize,
     msg: &Msg,
     items: &[FetchAtt],
     raw: Option<&'a [u8]>,
+    summary: Option<&'a Summary>,
     add_flags: bool,
 ) -> Vec<Cow<'a, [u8]>> {
     let mut ch = Chunks {
         done: Vec::new(),
         cur: format!("* {seq} FETCH (").into_bytes(),
     };
-    let parsed = raw.map(mime::parse_message);
-    let raw_bytes: &'a [u8] = raw.unwrap_or_default();
+    // Without the message, the header block stands in for it: every item asked for
+    // looks at the header only.
+    let source = raw.or(summary.map(|s| s.header.as_slice()));
+    let parsed = source.map(mime::parse_message);
+    let raw_bytes: &'a [u8] = source.unwrap_or_default();
+    let structure = summary.and_then(|s| s.structure.as_ref());
     for (i, att) in items.iter().enumerate() {
         if i > 0 {
             ch.cur.push(b' ');
@@ -129,8 +160,12 @@ fn render<'a>(
                 } else {
                     b"BODY "
                 });
-                if let Some(p) = &parsed {
-                    mime::write_body_structure(out, p, extended);
+                match (structure, &parsed) {
+                    (Some((body, full)), _) => {
+                        out.extend_from_slice(if extended { full } else { body });
+                    }
+                    (None, Some(p)) => mime::write_body_structure(out, p, extended),
+                    (None, None) => {}
                 }
             }
             FetchAtt::Rfc822 => {
@@ -221,10 +256,9 @@ fn render<'a>(
 }
 
 impl Session {
-    /// FETCH and UID FETCH.
-    ///
-    /// LIMITATION: ENVELOPE and BODYSTRUCTURE are computed from the raw message on every
-    /// fetch; nothing caches the structure.
+    /// FETCH and UID FETCH. ENVELOPE, BODYSTRUCTURE and header sections of a message
+    /// in the summary cache (`crate::imap::cache`) are answered without reading it;
+    /// a message read for such items is summarised there for next time.
     pub(super) async fn fetch(
         &mut self,
         uid: bool,
@@ -285,15 +319,38 @@ impl Session {
             .map(|&i| (i + 1, sel.msgs[i].clone(), marked[i]))
             .collect();
         let load = items.iter().any(needs_raw);
+        // Whether the summary cache can answer every item, and whether it should learn
+        // the messages read for this FETCH (clients that fetch headers or structure
+        // tend to ask again; a plain BODY[] download does not).
+        let summarised = items.iter().all(from_summary);
+        let want_structure = items.iter().any(needs_structure);
+        let remember = items.iter().any(|a| needs_raw(a) && from_summary(a));
+        let cache = crate::imap::cache::global();
         for (n, (seq, msg, add_flags)) in jobs.into_iter().enumerate() {
             // Breaker finding H2: a huge range must not hold this runtime thread; give
             // other sessions a turn every few messages.
             if n % 64 == 63 {
                 tokio::task::yield_now().await;
             }
-            let raw = if load {
+            let key = if load && (summarised || remember) {
+                account.content_key(msg.id)
+            } else {
+                None
+            };
+            let hit = key
+                .as_ref()
+                .filter(|_| summarised)
+                .and_then(|k| cache.get(k, msg.size))
+                .filter(|s| !want_structure || s.structure.is_some());
+            let mut summary = None;
+            let raw = if load && hit.is_none() {
                 match account.read_message(msg.id).await {
-                    Ok(raw) => Some(raw),
+                    Ok(raw) => {
+                        if remember && let Some(key) = key {
+                            summary = Some(cache.put(key, msg.size, Summary::of_message(&raw)));
+                        }
+                        Some(raw)
+                    }
                     // Gone since the snapshot: the next refresh reports it.
                     Err(BackendError::NotFound) => continue,
                     Err(e) => return Err(Fail::Backend(e)),
@@ -301,7 +358,15 @@ impl Session {
             } else {
                 None
             };
-            for piece in render(seq, &msg, &items, raw.as_deref(), add_flags) {
+            let summary = hit.or(summary);
+            for piece in render(
+                seq,
+                &msg,
+                &items,
+                raw.as_deref(),
+                summary.as_deref(),
+                add_flags,
+            ) {
                 self.conn.write(&piece).await?;
             }
         }
@@ -310,5 +375,128 @@ impl Session {
         } else {
             "FETCH completed"
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::parser::Section;
+    use proptest::prelude::*;
+
+    fn msg(size: u64) -> Msg {
+        Msg {
+            uid: 7,
+            id: ItemId(300),
+            flags: Flags(0),
+            keywords: Vec::new(),
+            internal_date_ms: 0,
+            size,
+            modseq: 1,
+            recent: false,
+            expunged: false,
+        }
+    }
+
+    fn summary_items() -> Vec<FetchAtt> {
+        vec![
+            FetchAtt::Uid,
+            FetchAtt::Rfc822Size,
+            FetchAtt::Envelope,
+            FetchAtt::Body,
+            FetchAtt::BodyStructure,
+            FetchAtt::Rfc822Header,
+            FetchAtt::BodySection {
+                peek: true,
+                section: Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::HeaderFields {
+                        not: false,
+                        fields: vec!["From".into(), "Subject".into(), "X-Missing".into()],
+                    }),
+                },
+                partial: None,
+            },
+            FetchAtt::BodySection {
+                peek: true,
+                section: Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::HeaderFields {
+                        not: true,
+                        fields: vec!["Received".into()],
+                    }),
+                },
+                partial: Some((2, 40)),
+            },
+            FetchAtt::BodySection {
+                peek: true,
+                section: Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::Header),
+                },
+                partial: None,
+            },
+        ]
+    }
+
+    fn both_ways(raw: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let items = summary_items();
+        assert!(items.iter().all(from_summary));
+        let m = msg(raw.len() as u64);
+        let from_raw = render(1, &m, &items, Some(raw), None, false).concat();
+        let full = Summary::of_message(raw);
+        let from_full = render(1, &m, &items, None, Some(&full), false).concat();
+        // A header-only summary (what SORT/SEARCH store) serves every item but the
+        // structures.
+        let header_only = Summary {
+            header: mime::split_header(raw).0.to_vec(),
+            structure: None,
+        };
+        let no_structure: Vec<FetchAtt> = items
+            .iter()
+            .filter(|a| !needs_structure(a))
+            .cloned()
+            .collect();
+        let a = render(1, &m, &no_structure, Some(raw), None, false).concat();
+        let b = render(1, &m, &no_structure, None, Some(&header_only), false).concat();
+        assert_eq!(a, b);
+        (from_raw, from_full, a)
+    }
+
+    #[test]
+    fn the_summary_answers_as_the_message() {
+        for raw in [
+            &b"From: a@b.c\r\nSubject: hi\r\nReceived: x\r\n\r\nbody\r\n"[..],
+            b"Subject: bare LF\nFrom: x@y\n\nbody\n",
+            b"Subject: no body at all\r\n",
+            b"",
+            b"\r\nonly a body\r\n",
+            b"Content-Type: multipart/mixed; boundary=q\r\nSubject: m\r\n\r\n--q\r\n\
+              Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n\
+              --q--\r\n",
+        ] {
+            let (from_raw, from_full, _) = both_ways(raw);
+            assert_eq!(
+                String::from_utf8_lossy(&from_raw),
+                String::from_utf8_lossy(&from_full)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_summary_never_differs(
+            raw in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), Just(b'-'),
+                    Just(b'a'), Just(b'F'), Just(b';'), Just(b'='), Just(b'"'),
+                    any::<u8>(),
+                ],
+                0..300,
+            )
+        ) {
+            let (from_raw, from_full, _) = both_ways(&raw);
+            prop_assert_eq!(from_raw, from_full);
+        }
     }
 }

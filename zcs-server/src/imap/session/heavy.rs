@@ -7,7 +7,8 @@
 //! time, and hands each chunk to [`run`], which runs it on tokio's blocking pool behind a
 //! process-wide semaphore: at most [`slots`] such jobs run at once, whatever the number
 //! of clients, and a long command releases its slot between chunks so several big SORTs
-//! take turns instead of queueing behind each other.
+//! take turns instead of queueing behind each other. Headers already in the
+//! listener's summary cache (`crate::imap::cache`) are not read again.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +16,7 @@ use tokio::sync::Semaphore;
 
 use super::Fail;
 use crate::imap::backend::{BackendError, ImapSession};
+use crate::imap::cache::{self, Summary};
 use crate::imap::mime;
 
 /// Messages handled per blocking job (and headers held in memory at once).
@@ -58,16 +60,33 @@ where
     })
 }
 
-/// The header bytes of each message of `ids` (read through the backend, which keeps
-/// blob I/O off the runtime); `None` for a message that vanished meanwhile.
+/// The header bytes of each message of `msgs` (id and size): from the summary cache
+/// when there, else read through the backend (which keeps blob I/O off the runtime)
+/// and remembered; `None` for a message that vanished meanwhile.
 pub(crate) async fn read_headers(
     account: &Arc<dyn ImapSession>,
-    ids: impl Iterator<Item = zcs_core::ItemId>,
+    msgs: impl Iterator<Item = (zcs_core::ItemId, u64)>,
 ) -> Result<Vec<Option<Vec<u8>>>, Fail> {
+    let cache = cache::global();
     let mut out = Vec::new();
-    for id in ids {
+    for (id, size) in msgs {
+        let key = account.content_key(id);
+        if let Some(hit) = key.as_ref().and_then(|k| cache.get(k, size)) {
+            out.push(Some(hit.header.clone()));
+            continue;
+        }
         match account.read_message(id).await {
-            Ok(raw) => out.push(Some(mime::split_header(&raw).0.to_vec())),
+            Ok(raw) => {
+                let header = mime::split_header(&raw).0.to_vec();
+                if let Some(key) = key {
+                    let summary = Summary {
+                        header: header.clone(),
+                        structure: None,
+                    };
+                    cache.put(key, size, summary);
+                }
+                out.push(Some(header));
+            }
             Err(BackendError::NotFound) => out.push(None),
             Err(e) => return Err(Fail::Backend(e)),
         }

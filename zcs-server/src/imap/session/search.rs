@@ -350,7 +350,7 @@ impl Session {
         let mut found = Vec::new();
         for chunk in msgs.chunks(heavy::CHUNK) {
             let headers = if read_header {
-                heavy::read_headers(&account, chunk.iter().map(|(_, m)| m.id)).await?
+                heavy::read_headers(&account, chunk.iter().map(|(_, m)| (m.id, m.size))).await?
             } else {
                 vec![None; chunk.len()]
             };
