@@ -87,8 +87,24 @@ pub struct BackupArgs {
     pub zip_store: bool,
     /// Blobs as individual files (the default here: hard-linked from the volumes when
     /// the target shares their file system).
-    #[arg(long = "noZip", conflicts_with_all = ["zip", "zip_store"])]
+    #[arg(short = 'n', long = "noZip", conflicts_with_all = ["zip", "zip_store"])]
     pub no_zip: bool,
+    /// Blobs in, whatever `zimbraBackupSkipBlobs` says.
+    #[arg(long = "includeBlobs", conflicts_with = "exclude_blobs")]
+    pub include_blobs: bool,
+    /// Secondary-volume blobs in, whatever `zimbraBackupSkipHsmBlobs` says.
+    #[arg(long = "includeHsmBlobs", conflicts_with = "exclude_hsm_blobs")]
+    pub include_hsm_blobs: bool,
+    /// The search index in, whatever `zimbraBackupSkipSearchIndex` says.
+    #[arg(long = "includeSearchIndex", conflicts_with = "exclude_search_index")]
+    pub include_search_index: bool,
+    /// Another backup target than `<zcs home>/backup` (full backups; an incremental
+    /// goes where its full is).
+    #[arg(short = 't', long = "target")]
+    pub target: Option<String>,
+    /// Mail a report to the administrator: accepted; the report goes to the log.
+    #[arg(long = "mail-report")]
+    pub mail_report: bool,
 }
 
 impl BackupArgs {
@@ -123,26 +139,46 @@ pub async fn backup(
     dir: &Arc<dyn Directory>,
     args: &BackupArgs,
 ) -> Result<String, BackupError> {
+    let mut paths = paths.clone();
+    if let Some(t) = args.target.as_ref().filter(|t| !t.is_empty()) {
+        paths.target = t.into();
+    }
     if let Some(spec) = &args.delete {
         let gone = crate::retention::delete_older(&paths.target, spec, chrono::Utc::now())?;
         return Ok(gone.iter().map(|l| format!("deleted {l}\n")).collect());
     }
+    let skip = |given: bool, include: bool, attr: &'static str| async move {
+        given || (!include && config_flag(dir, attr).await)
+    };
     let opts = BackupOptions {
         accounts: args.accounts.clone(),
         server: args.server.clone(),
         auto_grouped_groups: args.groups,
         quiet: false,
-        exclude_blobs: args.exclude_blobs || config_flag(dir, "zimbraBackupSkipBlobs").await,
-        exclude_hsm_blobs: args.exclude_hsm_blobs
-            || config_flag(dir, "zimbraBackupSkipHsmBlobs").await,
-        exclude_search_index: args.exclude_search_index
-            || config_flag(dir, "zimbraBackupSkipSearchIndex").await,
+        exclude_blobs: skip(
+            args.exclude_blobs,
+            args.include_blobs,
+            "zimbraBackupSkipBlobs",
+        )
+        .await,
+        exclude_hsm_blobs: skip(
+            args.exclude_hsm_blobs,
+            args.include_hsm_blobs,
+            "zimbraBackupSkipHsmBlobs",
+        )
+        .await,
+        exclude_search_index: skip(
+            args.exclude_search_index,
+            args.include_search_index,
+            "zimbraBackupSkipSearchIndex",
+        )
+        .await,
         packaging: args.packaging(),
         space_limit: None,
     };
     let rep = match (args.full, args.incremental) {
-        (true, false) => crate::full_backup(paths, dir, &opts).await?,
-        (false, true) => crate::incremental_backup(paths, dir, &opts).await?,
+        (true, false) => crate::full_backup(&paths, dir, &opts).await?,
+        (false, true) => crate::incremental_backup(&paths, dir, &opts).await?,
         _ => {
             return Err(BackupError::Invalid(
                 "exactly one of -f and -i is required".into(),
@@ -453,84 +489,12 @@ pub async fn restore_ldap(
     ))
 }
 
-/// `zmschedulebackup {-q|-s|-A|-R|-F|-D} [f|i|d] ["schedule"]`, given its raw args.
+/// `zmschedulebackup`, given its raw args: see [`crate::schedule::command`].
 ///
 /// # Errors
 /// Bad usage or cron time; the schedule file cannot be written.
 pub fn schedule(conf: &std::path::Path, args: &[String]) -> Result<String, BackupError> {
-    use crate::schedule::{self as s, Entry};
-    let op = args.first().map(String::as_str).unwrap_or("-q");
-    let entry = || -> Result<Entry, BackupError> {
-        let kind = args.get(1).cloned().unwrap_or_default();
-        let rest: Vec<&String> = args.iter().skip(2).collect();
-        let (arg, cron) = if kind == "d" {
-            (
-                rest.first().map(|a| a.to_string()),
-                rest.iter()
-                    .skip(1)
-                    .map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        } else {
-            (
-                None,
-                rest.iter()
-                    .map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        };
-        let cron = if cron.trim().is_empty() {
-            "0 1 * * *".to_string()
-        } else {
-            cron
-        };
-        Ok(Entry { kind, cron, arg })
-    };
-    let show = |entries: &[Entry]| -> String {
-        entries
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} {} {}\n",
-                    e.kind,
-                    e.arg.clone().unwrap_or_default(),
-                    e.cron
-                )
-                .replace("  ", " ")
-            })
-            .collect()
-    };
-    match op {
-        "-q" => Ok(show(&s::load(conf)?)),
-        "-s" => Ok(s::load(conf)?
-            .iter()
-            .map(|e| format!("zmschedulebackup -A {} \"{}\"\n", e.kind, e.cron))
-            .collect()),
-        "-F" => {
-            s::save(conf, &[])?;
-            Ok(String::new())
-        }
-        "-D" => {
-            s::save(conf, &s::default_schedule())?;
-            Ok(show(&s::default_schedule()))
-        }
-        "-A" => {
-            let mut all = s::load(conf)?;
-            all.push(entry()?);
-            s::save(conf, &all)?;
-            Ok(show(&all))
-        }
-        "-R" => {
-            let e = entry()?;
-            s::save(conf, std::slice::from_ref(&e))?;
-            Ok(show(&[e]))
-        }
-        other => Err(BackupError::Invalid(format!(
-            "usage: zmschedulebackup {{-q|-s|-A|-R|-F|-D}} [f|i|d] [\"schedule\"] (got {other})"
-        ))),
-    }
+    crate::schedule::command(conf, args)
 }
 
 /// Runs `zmbackupabort`: raises the flag a running backup checks between accounts.

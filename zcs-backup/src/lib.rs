@@ -31,6 +31,7 @@ pub mod index_copy;
 pub mod journal;
 pub mod progress;
 pub mod redo_io;
+pub mod request;
 pub mod restore;
 pub mod resume;
 pub mod retention;

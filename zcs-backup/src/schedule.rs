@@ -1,7 +1,9 @@
 //! The backup schedule `zmschedulebackup` manages and the server runs: entries of a kind
 //! (full, incremental, delete) with a five-field cron time, kept in
 //! `conf/backup-schedule.json` instead of a crontab, and [`due`] to tell the server
-//! which entries fall on a given minute.
+//! which entries fall on a given minute. An entry keeps the `zmbackup` options given
+//! after its time (`-z`, `--zipStore`, `-t`, `--excludeSearchIndex`, ...), and
+//! [`Entry::backup_args`] turns it into the `zmbackup` run the server makes.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,148 @@ pub struct Entry {
     /// For `d`: the age (`nn(d|m|y)`).
     #[serde(default)]
     pub arg: Option<String>,
+    /// `zmbackup` options passed through (`-z`, `--zipStore`, `-t <target>`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
+
+/// `zmbackup` options that take a value (the next word).
+const VALUED: &[&str] = &["-t", "--target", "-a", "--account", "-s", "--server"];
+
+impl Entry {
+    /// Parses the words after `-A`/`-R`: `<f|i|d> [age, for d] [cron time, as one
+    /// word or five] [zmbackup options]`; no time means `0 1 * * *`.
+    ///
+    /// # Errors
+    /// No or an unknown kind; `d` without an age; a bad cron time or option.
+    pub fn parse(words: &[String]) -> Result<Entry, BackupError> {
+        let kind = words.first().cloned().unwrap_or_default();
+        if !matches!(kind.as_str(), "f" | "i" | "d") {
+            return Err(BackupError::Invalid(format!(
+                "backup type must be f, i or d (got {kind:?})"
+            )));
+        }
+        let mut rest = words.iter().skip(1).peekable();
+        let arg = if kind == "d" {
+            Some(
+                rest.next()
+                    .cloned()
+                    .ok_or_else(|| BackupError::Invalid("d needs an age: nn(d|m|y)".into()))?,
+            )
+        } else {
+            None
+        };
+        let (mut cron, mut options) = (Vec::new(), Vec::new());
+        while let Some(w) = rest.next() {
+            if w.starts_with('-') {
+                options.push(w.clone());
+                if VALUED.contains(&w.as_str()) {
+                    let v = rest
+                        .next()
+                        .ok_or_else(|| BackupError::Invalid(format!("option {w} needs a value")))?;
+                    options.push(v.clone());
+                }
+            } else if options.is_empty() {
+                cron.push(w.clone());
+            } else {
+                return Err(BackupError::Invalid(format!(
+                    "the schedule comes before the options (got {w:?} after them)"
+                )));
+            }
+        }
+        let cron = if cron.is_empty() {
+            "0 1 * * *".to_string()
+        } else {
+            cron.join(" ")
+        };
+        parse_cron(&cron)?;
+        let e = Entry {
+            kind,
+            cron,
+            arg,
+            options,
+        };
+        e.backup_args()?;
+        Ok(e)
+    }
+
+    /// The `zmbackup` run this entry stands for: `-f` or `-i` with its options, or
+    /// `--delete <age>` for `d`.
+    ///
+    /// # Errors
+    /// Options `zmbackup` does not take.
+    pub fn backup_args(&self) -> Result<crate::commands::BackupArgs, BackupError> {
+        let mut args: Vec<String> = match self.kind.as_str() {
+            "f" => vec!["-f".into()],
+            "i" => vec!["-i".into()],
+            _ => vec!["--delete".into(), self.arg.clone().unwrap_or_default()],
+        };
+        args.extend(self.options.iter().cloned());
+        crate::commands::parse::<crate::commands::BackupArgs>("zmbackup", args)
+            .map_err(|e| BackupError::Invalid(format!("bad zmbackup options: {e}")))
+    }
+
+    /// The entry as `-q` shows it: `f 0 1 * * 6 -z`.
+    pub fn line(&self) -> String {
+        let mut words = vec![self.kind.clone()];
+        words.extend(self.arg.clone());
+        words.push(self.cron.clone());
+        words.extend(self.options.iter().cloned());
+        words.join(" ")
+    }
+
+    /// The command that adds this entry again (`-s`).
+    pub fn command(&self) -> String {
+        let mut words = vec!["zmschedulebackup -A".to_string(), self.kind.clone()];
+        words.extend(self.arg.clone());
+        words.push(format!("\"{}\"", self.cron));
+        words.extend(self.options.iter().cloned());
+        words.join(" ")
+    }
+}
+
+/// `zmschedulebackup {-q|-s|-A|-R|-F|-D|-h} [f|i|d] ["schedule"] [zmbackup options]`
+/// on the schedule in `conf`; returns what to print.
+///
+/// # Errors
+/// Bad usage, kind, cron time or option; the schedule file cannot be written.
+pub fn command(conf: &Path, args: &[String]) -> Result<String, BackupError> {
+    let show = |entries: &[Entry]| -> String {
+        entries.iter().map(|e| format!("{}\n", e.line())).collect()
+    };
+    match args.first().map(String::as_str).unwrap_or("-q") {
+        "-q" | "--query" => Ok(show(&load(conf)?)),
+        "-s" | "--save" => Ok(load(conf)?
+            .iter()
+            .map(|e| format!("{}\n", e.command()))
+            .collect()),
+        "-F" | "--flush" => {
+            save(conf, &[])?;
+            Ok(String::new())
+        }
+        "-D" | "--default" => {
+            save(conf, &default_schedule())?;
+            Ok(show(&default_schedule()))
+        }
+        "-A" | "--append" => {
+            let mut all = load(conf)?;
+            all.push(Entry::parse(&args[1..])?);
+            save(conf, &all)?;
+            Ok(show(&all))
+        }
+        "-R" | "--replace" => {
+            let e = Entry::parse(&args[1..])?;
+            save(conf, std::slice::from_ref(&e))?;
+            Ok(show(&[e]))
+        }
+        "-h" | "--help" => Ok(USAGE.to_string()),
+        other => Err(BackupError::Invalid(format!("{USAGE}(got {other})"))),
+    }
+}
+
+const USAGE: &str = "usage: zmschedulebackup {-q|-s|-A|-R|-F|-D} [f|i|d] [\"schedule\"] \
+    [-n|-z|--zipStore] [-t target] [-a account] [--excludeBlobs] [--excludeHsmBlobs] \
+    [--excludeSearchIndex] [--include...]\n";
 
 /// The default schedule: full Saturday 01:00, incremental Sunday to Friday 01:00.
 pub fn default_schedule() -> Vec<Entry> {
@@ -31,11 +174,13 @@ pub fn default_schedule() -> Vec<Entry> {
             kind: "f".into(),
             cron: "0 1 * * 6".into(),
             arg: None,
+            options: Vec::new(),
         },
         Entry {
             kind: "i".into(),
             cron: "0 1 * * 0-5".into(),
             arg: None,
+            options: Vec::new(),
         },
     ]
 }
@@ -144,5 +289,69 @@ mod tests {
         assert_eq!(load(dir.path()).unwrap(), default_schedule());
         let sat = Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap();
         assert_eq!(due(dir.path(), sat).unwrap()[0].kind, "f");
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn entries_carry_zmbackup_options() {
+        let mut w = vec!["f".to_string(), "0 2 * * 6".to_string()];
+        w.extend(words("--zipStore -t /mnt/bk --excludeSearchIndex"));
+        let e = Entry::parse(&w).unwrap();
+        assert_eq!(e.cron, "0 2 * * 6");
+        assert_eq!(
+            e.line(),
+            "f 0 2 * * 6 --zipStore -t /mnt/bk --excludeSearchIndex"
+        );
+        assert_eq!(
+            e.command(),
+            "zmschedulebackup -A f \"0 2 * * 6\" --zipStore -t /mnt/bk --excludeSearchIndex"
+        );
+        let a = e.backup_args().unwrap();
+        assert!(a.full && a.zip_store && a.exclude_search_index);
+        assert_eq!(a.target.as_deref(), Some("/mnt/bk"));
+        // Unquoted cron fields, then -z.
+        let e = Entry::parse(&words("i 30 12 * * * -z")).unwrap();
+        assert_eq!(e.cron, "30 12 * * *");
+        let a = e.backup_args().unwrap();
+        assert!(a.incremental && a.zip);
+        let d = Entry::parse(&words("d 1m 0 0 * * 7")).unwrap();
+        let a = d.backup_args().unwrap();
+        assert_eq!(a.delete.as_deref(), Some("1m"));
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        for bad in [
+            "x 0 1 * * *",
+            "",
+            "f 0 1 * * * --noSuchOption",
+            "f 0 1 * * * -t",
+            "f -z 0 1 * * *",
+            "f 99 1 * * *",
+            "d",
+        ] {
+            assert!(Entry::parse(&words(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn command_appends_shows_and_saves() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = command(dir.path(), &words("-D")).unwrap();
+        assert!(out.contains("f 0 1 * * 6"), "{out}");
+        command(dir.path(), &words("-A i 30 12 * * * -n")).unwrap();
+        let q = command(dir.path(), &words("-q")).unwrap();
+        assert!(q.contains("i 30 12 * * * -n"), "{q}");
+        let s = command(dir.path(), &words("-s")).unwrap();
+        assert!(
+            s.contains("zmschedulebackup -A i \"30 12 * * *\" -n"),
+            "{s}"
+        );
+        assert!(command(dir.path(), &words("-X")).is_err());
+        command(dir.path(), &words("-F")).unwrap();
+        assert_eq!(command(dir.path(), &words("-q")).unwrap(), "");
     }
 }
