@@ -4,54 +4,22 @@ Afterwards the server restarts, the next full backup succeeds and removes the de
 session, no half-written session is ever listed as a backup, and an online restore from
 the last complete backup brings the account's mail back (checked over IMAP)."""
 
-import imaplib
 import os
 import signal
-import smtplib
 import subprocess
 import time
 
-from zcs import BIN_DIR, Zcs
+from backup_util import count, new_home, send, wait_count
+from zcs import BIN_DIR
 
 USERS = [f"kill{i}@drill.test" for i in range(3)]
-PASSWORD = "drill-pass-1"
-
-
-def count(z, user):
-    m = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
-    try:
-        m.login(user, PASSWORD)
-        typ, data = m.select("INBOX", readonly=True)
-        assert typ == "OK", data
-        return int(data[0])
-    finally:
-        m.logout()
-
-
-def wait_count(z, user, want):
-    deadline = time.time() + 60
-    got = None
-    while time.time() < deadline:
-        got = count(z, user)
-        if got >= want:
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"{user}: {got} messages, expected {want}")
 
 
 def test_kill_9_mid_backup_then_backup_and_restore_work(tmp_path):
-    z = Zcs(tmp_path / "home")
-    z.init()
-    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE")
-    z.start()
+    z = new_home(tmp_path / "home", "drill.test", USERS)
     try:
-        z.zmprov("cd", "drill.test")
         for u in USERS:
-            z.zmprov("ca", u, PASSWORD)
-        with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=30) as s:
-            for u in USERS:
-                for i in range(3):
-                    s.sendmail("x@remote.test", [u], f"Subject: m{i}\r\n\r\nbody {i}\r\n")
+            send(z, u, 3, "m")
         for u in USERS:
             wait_count(z, u, 3)
         good = z.run("zmbackup", "-f", "-a", "all").stdout.strip()

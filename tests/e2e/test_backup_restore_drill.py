@@ -1,98 +1,27 @@
 """Restore fault drills on the real binaries. `kill -9` of `zmrestoreoffline` while it
 holds an account (the ZCS_RESTORE_DRILL_PAUSE_MS seam stops it after the account's rows
 are in, before the replay): the account is left in maintenance, never looking complete;
-the rerun says the earlier restore was interrupted, restores it whole, puts the account
-back to active, and brings its search index back; the server then serves every message.
-A damaged backup (a truncated blob zip, a flipped byte in an account's metadata): the
+then either the rerun says the earlier restore was interrupted, restores it whole, puts
+the account back to active and brings its search index back, or, with no rerun, the
+server's next start finds the restore journal and finishes the restore by itself. An
+online restore (`zmrestore` while the server runs) reindexes the account before it
+leaves maintenance, so a search right after the command returns finds every message. A
+damaged backup (a truncated blob zip, a flipped byte in an account's metadata): the
 restore names what is wrong and, with -c, restores the other accounts."""
 
-import imaplib
 import shutil
-import signal
-import smtplib
-import subprocess
-import time
 
-from zcs import BIN_DIR, Zcs
+from backup_util import (count, kill_restore_midway, populated, search, status,
+                         wait_count, wait_status)
+from zcs import Zcs
 
-USERS = [f"drill{i}@rdrill.test" for i in range(3)]
-PASSWORD = "rdrill-pass-1"
-
-
-def send(z, user, n, tag):
-    with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=30) as s:
-        for i in range(n):
-            s.sendmail("x@remote.test", [user],
-                       f"Subject: {tag} {i}\r\n\r\nword zebra{tag}{i}\r\n")
-
-
-def count(z, user):
-    m = imaplib.IMAP4("127.0.0.1", z.imap_port, timeout=30)
-    try:
-        m.login(user, PASSWORD)
-        typ, data = m.select("INBOX", readonly=True)
-        assert typ == "OK", data
-        return int(data[0])
-    finally:
-        m.logout()
-
-
-def wait_count(z, user, want):
-    deadline = time.time() + 60
-    got = None
-    while time.time() < deadline:
-        got = count(z, user)
-        if got >= want:
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"{user}: {got} messages, expected {want}")
-
-
-def populated(tmp_path, *backup_args):
-    """A stopped home with USERS holding 3 + 2 messages, a full backup between."""
-    z = Zcs(tmp_path / "home")
-    z.init()
-    z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE")
-    z.start()
-    try:
-        z.zmprov("cd", "rdrill.test")
-        for u in USERS:
-            z.zmprov("ca", u, PASSWORD)
-        for u in USERS:
-            send(z, u, 3, "a")
-        for u in USERS:
-            wait_count(z, u, 3)
-        z.run("zmbackup", "-f", "-a", "all", *backup_args)
-        for u in USERS:
-            send(z, u, 2, "b")
-        for u in USERS:
-            wait_count(z, u, 5)
-        z.run("zmbackup", "-i", "-a", "all")
-    finally:
-        z.stop()
-    return z
-
-
-def status(z, user):
-    return z.zmprov("ga", user, "zimbraAccountStatus").stdout
+DOMAIN = "rdrill.test"
+USERS = [f"drill{i}@{DOMAIN}" for i in range(3)]
 
 
 def test_kill_9_mid_restore_leaves_maintenance_and_the_rerun_finishes(tmp_path):
-    z = populated(tmp_path, "--zipStore")
-    journal = z.home / "backup" / "restore-journal"
-    env = dict(z.env, ZCS_RESTORE_DRILL_PAUSE_MS="30000")
-    proc = subprocess.Popen([str(BIN_DIR / "zmrestoreoffline"), "-a", USERS[0]], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not (journal.is_dir()
-                                              and any(journal.glob("*.json"))):
-            time.sleep(0.05)
-        assert any(journal.glob("*.json")), proc.stderr.read() if proc.poll() else ""
-        time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    z = populated(tmp_path / "home", DOMAIN, USERS, "--zipStore")
+    journal = kill_restore_midway(z, "zmrestoreoffline", "-a", USERS[0])
     assert "maintenance" in status(z, USERS[0])
     assert "maintenance" not in status(z, USERS[1])
 
@@ -109,8 +38,40 @@ def test_kill_9_mid_restore_leaves_maintenance_and_the_rerun_finishes(tmp_path):
         z.stop()
 
 
+def test_kill_9_mid_restore_then_server_start_finishes_it(tmp_path):
+    z = populated(tmp_path / "home", DOMAIN, USERS)
+    journal = kill_restore_midway(z, "zmrestoreoffline", "-a", USERS[1])
+    assert "maintenance" in status(z, USERS[1])
+    z.start()
+    try:
+        # No rerun: the start notices the journal and restores the account whole.
+        wait_status(z, USERS[1], "active")
+        assert not any(journal.glob("*.json"))
+        assert wait_count(z, USERS[1], 5) == 5
+        assert len(search(z, USERS[1], "zebraa0")) == 1
+        assert len(search(z, USERS[1], "zebrab1")) == 1
+        assert count(z, USERS[0]) == 5
+    finally:
+        z.stop()
+
+
+def test_online_restore_is_searchable_when_the_command_returns(tmp_path):
+    z = populated(tmp_path / "home", DOMAIN, USERS)
+    z.start()
+    try:
+        out = z.run("zmrestore", "-a", USERS[2]).stdout
+        assert USERS[2] in out, out
+        # Reindexed before it left maintenance: no wait for a background indexer.
+        assert "maintenance" not in status(z, USERS[2])
+        for word in ["zebraa0", "zebraa2", "zebrab0", "zebrab1"]:
+            assert len(search(z, USERS[2], word)) == 1, word
+        assert count(z, USERS[2]) == 5
+    finally:
+        z.stop()
+
+
 def test_damaged_backup_is_named_and_c_restores_the_rest(tmp_path):
-    old = populated(tmp_path / "old", "--zipStore")
+    old = populated(tmp_path / "old", DOMAIN, USERS, "--zipStore")
     ids = {u: old.zmprov("ga", u, "zimbraId").stdout.split()[-1] for u in USERS}
     z = Zcs(tmp_path / "new")
     z.init()
