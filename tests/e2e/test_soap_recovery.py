@@ -117,6 +117,8 @@ def test_own_address_refused_and_wrong_code_rejected(zcs):
     assert status == 500 and "primary/alias" in js["Body"]["Fault"]["Reason"]["Text"]
     status, js = set_recovery(zcs, tok, op="sendCode", recoveryAccount=HELPER)
     assert status == 200, js
+    # Wait until the mail is indexed, so later tests count from a settled mailbox.
+    newest_fragment(zcs, HELPER, f"from:{USER} subject:Verification", 0)
     status, js = set_recovery(zcs, tok, op="validateCode",
                               recoveryAccountVerificationCode="WRONG")
     assert status == 500 and fault(js) == "service.INVALID_REQUEST", js
