@@ -197,7 +197,7 @@ pub(crate) async fn tag_op(
         // LIMITATION: retention policies are not supported yet.
         other => {
             return Err(ServiceError::invalid_request(format!(
-                "invalid operation on tag: {other}"
+                "invalid request: invalid operation on tag: {other}"
             )));
         }
     }
