@@ -8,7 +8,8 @@ requests to the admin URL and the others to the user URL, and checks t:select pa
 contains. t:uploadservlettest posts a file to /service/upload (urls["upload"]) and
 t:mailinjecttest delivers files over LMTP (urls["lmtp"], host:port), the files read from
 ${testMailRaw.root}; steps it cannot run (REST, IMAP, ...) make the case a skip with the
-reason. As in Zimbra's harness, a failing step fails its case but the steps after it still
+reason. t:regex sets a property from a regular expression's group; t:delay waits at most
+SOAP_HARNESS_MAX_DELAY seconds (2 by default). As in Zimbra's harness, a failing step fails its case but the steps after it still
 run (they may create what later cases need) unless the step is required="true". Run it as: python soap_util.py DIR --user-url U --admin-url A [--cafile F].
 """
 
