@@ -4,10 +4,13 @@
 //!   corpus messages of 10-100 KiB, each made unique, from `--conns` concurrent tasks
 //!   to four mailboxes — the store part of LMTP delivery, without the protocol or
 //!   indexing;
-//! - `import`: `-n` messages appended into one mailbox's Inbox from `-c` concurrent
-//!   tasks (what an IMAP or `zmmailbox addMessage` bulk import does);
-//! - `flags`: listing the flags of every message of that folder (`Mailbox::messages`,
-//!   what IMAP `FETCH 1:* (UID FLAGS)` reads), `--runs` times, p50 and p99.
+//! - `import`: `-n` messages into one mailbox's Inbox from `-c` concurrent tasks, in
+//!   batches of `--batch` through `Mailbox::import_messages` (what `zmmailbox
+//!   addMessage` over a directory does), or one `Mailbox::append` each with `--batch 0`
+//!   (an IMAP APPEND loop);
+//! - `flags`: listing UID, flags, tags and MODSEQ of every message of that folder
+//!   (`Mailbox::message_flags`, what IMAP `FETCH 1:* (UID FLAGS)` needs), `--runs` times,
+//!   p50 and p99; then the full rows (`Mailbox::messages`) for comparison.
 //!
 //! It touches nothing but its temporary directory (and the database `--url` names).
 
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
-use zcs_store::{DeliveryTarget, Store, StoreConfig, StoreOptions};
+use zcs_store::{DeliveryTarget, ImportMessage, Store, StoreConfig, StoreOptions};
 
 /// Time the store's delivery, bulk import and flag listing.
 #[derive(Parser)]
@@ -27,9 +30,12 @@ struct Args {
     /// Messages imported into one mailbox (and listed).
     #[arg(short = 'n', long, default_value_t = 100_000)]
     messages: usize,
-    /// Concurrent appends while importing.
+    /// Concurrent import tasks.
     #[arg(short = 'c', long, default_value_t = 32)]
     concurrency: usize,
+    /// Messages per `import_messages` call (0: one `append` per message).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
     /// Corpus deliveries (0 skips the delivery phase).
     #[arg(long, default_value_t = 2_000)]
     deliveries: usize,
@@ -168,21 +174,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
+    let batch = args.batch;
     for _ in 0..args.concurrency.max(1) {
         let (mb, next) = (mb.clone(), next.clone());
         let total = args.messages;
         tasks.push(tokio::spawn(async move {
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
+                let take = batch.max(1);
+                let first = next.fetch_add(take, Ordering::Relaxed);
+                if first >= total {
                     break;
                 }
-                let flags = if i % 5 == 0 { Flags::UNREAD } else { 0 };
-                if let Err(e) = mb
-                    .append(ItemId(folder::INBOX), &synthetic(i), Flags(flags), i as i64)
-                    .await
-                {
-                    eprintln!("append {i} failed: {e}");
+                let flags = |i: usize| Flags(if i % 5 == 0 { Flags::UNREAD } else { 0 });
+                let range = first..(first + take).min(total);
+                if batch == 0 {
+                    let i = first;
+                    if let Err(e) = mb
+                        .append(ItemId(folder::INBOX), &synthetic(i), flags(i), i as i64)
+                        .await
+                    {
+                        eprintln!("append {i} failed: {e}");
+                    }
+                    continue;
+                }
+                let msgs = range
+                    .clone()
+                    .map(|i| ImportMessage {
+                        raw: synthetic(i),
+                        flags: flags(i),
+                        tags: Vec::new(),
+                        internal_date_ms: i as i64,
+                    })
+                    .collect();
+                if let Err(e) = mb.import_messages(ItemId(folder::INBOX), msgs).await {
+                    eprintln!("import of {range:?} failed: {e}");
                 }
             }
         }));
@@ -192,9 +217,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "import: {} messages into one mailbox, {} concurrent appends: {:.1} msg/s ({:.1} s)",
+        "import: {} messages into one mailbox, {} tasks, batch {}: {:.1} msg/s ({:.1} s)",
         args.messages,
         args.concurrency,
+        args.batch,
         args.messages as f64 / secs,
         secs
     );
@@ -203,21 +229,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut n = 0;
     for _ in 0..args.runs.max(1) {
         let t = Instant::now();
-        let msgs = mb.messages(ItemId(folder::INBOX)).await?;
-        let unread = msgs
+        let entries = mb.message_flags(ItemId(folder::INBOX)).await?;
+        let unread = entries
             .iter()
             .filter(|m| m.flags.0 & Flags::UNREAD != 0)
             .count();
         lat.push(t.elapsed());
         std::hint::black_box(unread);
-        n = msgs.len();
+        n = entries.len();
     }
     lat.sort();
     println!(
-        "flags: list UID and flags of {n} messages, {} runs: p50 {}, p99 {}",
+        "flags: list UID, flags, tags and MODSEQ of {n} messages (message_flags), {} runs: \
+         p50 {}, p99 {}",
         lat.len(),
         ms(pct(&lat, 0.5)),
         ms(pct(&lat, 0.99))
+    );
+    let mut lat = Vec::new();
+    for _ in 0..args.runs.clamp(1, 5) {
+        let t = Instant::now();
+        let flagged = mb
+            .messages_with_flags(ItemId(folder::INBOX), Flags::UNREAD, true)
+            .await?;
+        lat.push(t.elapsed());
+        n = flagged.len();
+    }
+    lat.sort();
+    println!(
+        "unread: the {n} unread messages (messages_with_flags), {} runs: p50 {}",
+        lat.len(),
+        ms(pct(&lat, 0.5))
+    );
+    let mut lat = Vec::new();
+    for _ in 0..args.runs.clamp(1, 5) {
+        let t = Instant::now();
+        n = mb.messages(ItemId(folder::INBOX)).await?.len();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "rows: full rows of {n} messages (messages), {} runs: p50 {}",
+        lat.len(),
+        ms(pct(&lat, 0.5))
     );
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
