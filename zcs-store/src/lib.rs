@@ -46,6 +46,14 @@
 //! mailbox without regard to case, and are kept as Zimbra keeps them: a `tag` table,
 //! `tagged_item` rows, and the names mirrored in `mail_item.tag_names`. Tagging an item
 //! is a change like any other (new change number on the item and its folder, logged).
+//! Contacts, appointments, tasks and documents take tags too ([`Mailbox::tag_items`],
+//! [`Mailbox::item_tags`]); only messages mirror them in `tag_names`.
+//!
+//! # Fast paths
+//! [`Mailbox::import_messages`] stores a batch of messages with one group fsync of the
+//! redo log and one transaction; [`Mailbox::message_flags`] lists a folder's UIDs, flags,
+//! tags and MODSEQs without reading whole rows. Folders carry a colour
+//! ([`Mailbox::set_folder_color`], [`FolderColor`]).
 //!
 //! # The item model
 //! Beyond folders, messages and tags a mailbox holds conversations ([`Mailbox::conversation`];
