@@ -246,15 +246,15 @@ pub async fn dense_and_sparse_prefixes_agree(ctx: &Ctx) {
         let dir = dir.clone();
         tasks.push(tokio::spawn(async move {
             for i in (chunk..N).step_by(8) {
-                let given = if i % 7 == 0 { "Zed" } else { "Jo" };
+                let given = if i.is_multiple_of(7) { "Zed" } else { "Jo" };
                 let mut a = attrs(&[
                     ("givenName", given),
                     ("displayName", &format!("{given} {i}")),
                 ]);
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     a.set_one("zimbraHideInGal", "TRUE");
                 }
-                let kind = if i % 50 == 0 {
+                let kind = if i.is_multiple_of(50) {
                     EntryKind::DistributionList
                 } else {
                     EntryKind::Account
@@ -274,29 +274,29 @@ pub async fn dense_and_sparse_prefixes_agree(ctx: &Ctx) {
             .with_filter(Provisioning::parse_search_filter(f).unwrap())
             .with_limit(limit)
     };
-    let visible = |i: usize| i % 50 != 0 && i % 3 != 0;
+    let visible = |i: usize| !i.is_multiple_of(50) && !i.is_multiple_of(3);
     let dense = "(&(|(givenName=jo*)(displayName=JO*))(!(zimbraHideInGal=TRUE)))";
     for limit in [1, 10, 300] {
         let r = dir.search_entries(&search(dense, limit)).await.unwrap();
-        let (want, _) = expected(N, limit, |i| i % 7 != 0 && visible(i));
+        let (want, _) = expected(N, limit, |i| !i.is_multiple_of(7) && visible(i));
         assert_eq!(names(&r.entries), want, "{} limit {limit}", ctx.label);
         assert!(r.more, "{}", ctx.label);
     }
     // A limit above the matches reads the whole domain and says no more.
     let r = dir.search_entries(&search(dense, 5_000)).await.unwrap();
-    let (want, total) = expected(N, 5_000, |i| i % 7 != 0 && visible(i));
+    let (want, total) = expected(N, 5_000, |i| !i.is_multiple_of(7) && visible(i));
     assert_eq!(r.entries.len(), total, "{}", ctx.label);
     assert_eq!(names(&r.entries), want, "{}", ctx.label);
     assert!(!r.more, "{}", ctx.label);
 
     let sparse = "(&(|(givenName=zed)(displayName=zed 1*))(!(zimbraHideInGal=TRUE)))";
     let r = dir.search_entries(&search(sparse, 4)).await.unwrap();
-    let (want, _) = expected(N, 4, |i| i % 7 == 0 && visible(i));
+    let (want, _) = expected(N, 4, |i| i.is_multiple_of(7) && visible(i));
     assert_eq!(names(&r.entries), want, "{}", ctx.label);
     assert!(r.more, "{}", ctx.label);
     // No limit: every match, by id.
     let r = dir.search_entries(&search(sparse, 0)).await.unwrap();
-    let (_, total) = expected(N, 0, |i| i % 7 == 0 && visible(i));
+    let (_, total) = expected(N, 0, |i| i.is_multiple_of(7) && visible(i));
     assert_eq!(r.entries.len(), total, "{}", ctx.label);
 
     // The GAL over the same domain: autocomplete by first name.
@@ -313,7 +313,7 @@ pub async fn dense_and_sparse_prefixes_agree(ctx: &Ctx) {
         )
         .await
         .unwrap();
-    let (want, _) = expected(N, 20, |i| i % 7 != 0 && i % 3 != 0);
+    let (want, _) = expected(N, 20, |i| !i.is_multiple_of(7) && !i.is_multiple_of(3));
     assert_eq!(names(&r.entries), want, "{}", ctx.label);
     assert!(r.more, "{}", ctx.label);
 }
