@@ -427,3 +427,29 @@ async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<El
     resp.add(message_hit(&meta));
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::crlf;
+    use proptest::prelude::*;
+
+    #[test]
+    fn line_endings_become_crlf() {
+        assert_eq!(crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        assert_eq!(crlf(b"\n"), b"\r\n");
+        assert_eq!(crlf(b""), b"");
+    }
+
+    proptest! {
+        #[test]
+        fn crlf_is_idempotent_and_leaves_no_bare_lf(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let once = crlf(&data);
+            prop_assert_eq!(crlf(&once), once.clone());
+            for (i, b) in once.iter().enumerate() {
+                if *b == b'\n' {
+                    prop_assert!(i > 0 && once[i - 1] == b'\r');
+                }
+            }
+        }
+    }
+}
