@@ -431,6 +431,7 @@ async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<El
 #[cfg(test)]
 mod tests {
     use super::crlf;
+    use proptest::collection::vec;
     use proptest::prelude::*;
 
     #[test]
@@ -442,7 +443,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn crlf_is_idempotent_and_leaves_no_bare_lf(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        fn crlf_is_idempotent_and_leaves_no_bare_lf(data in vec(any::<u8>(), 0..200)) {
             let once = crlf(&data);
             prop_assert_eq!(crlf(&once), once.clone());
             for (i, b) in once.iter().enumerate() {
