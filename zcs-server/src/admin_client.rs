@@ -141,10 +141,16 @@ pub async fn post(home: &Home, addr: SocketAddr, tok: &str, body: &str) -> Resul
         .await
         .map_err(|e| format!("TLS to the admin port {addr}: {e}"))?;
     // RFC 9112 §3: one request, the connection closed after the reply.
+    // No cookie before a login: an empty token would read as a bad one.
+    let cookie = if tok.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: ZM_ADMIN_AUTH_TOKEN={tok}\r\n")
+    };
     let head = format!(
         "POST /service/admin/soap HTTP/1.1\r\nHost: {addr}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\
-         Cookie: ZM_ADMIN_AUTH_TOKEN={tok}\r\nConnection: close\r\n\r\n",
+         {cookie}Connection: close\r\n\r\n",
         body.len()
     );
     tls.write_all(head.as_bytes())

@@ -178,6 +178,6 @@ async fn online(args: &Args, home: &Home) -> Result<(), String> {
         Ok(())
     }
     .await;
-    remote.close(&prov).await;
+    remote.close(Some(&prov)).await;
     res
 }

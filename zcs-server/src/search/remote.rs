@@ -5,6 +5,8 @@
 //!
 //! Requests: `SearchMultipleMailboxesRequest` for the hits, `GetMsgRequest raw=1` (with
 //! the hit's account as `context/account`) for each message saved with `-d`.
+//! `zmmailbox` uses the same session for any request ([`Remote::request`]), or one
+//! opened by an account's own password ([`Remote::login`]).
 //!
 //! LIMITATION: a message fetched online travels as JSON text, so bytes that are not
 //! UTF-8 (8-bit bodies in legacy charsets) are replaced; offline `-d` keeps them exact.
@@ -41,8 +43,21 @@ pub struct Remote {
     home: Home,
     addr: SocketAddr,
     token: String,
-    admin: Entry,
-    tid: u32,
+    /// The admin account and token id to revoke on close; `None` for a password login.
+    minted: Option<(Entry, u32)>,
+}
+
+/// The running server's admin listener, as it reported it in `log/zcs.listeners`.
+fn admin_addr(home: &Home) -> Result<SocketAddr, String> {
+    let mut addr = crate::control::read_listeners(home)
+        .into_iter()
+        .find(|l| l.protocol == "admin" && l.error.is_none())
+        .map(|l| l.addr)
+        .ok_or("the server runs but reports no admin listener")?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(addr)
 }
 
 impl Remote {
@@ -51,14 +66,7 @@ impl Remote {
     /// # Errors
     /// A message when the server reports no admin listener or the home has no admin.
     pub async fn open(home: &Home, prov: &Provisioning) -> Result<Remote, String> {
-        let mut addr = crate::control::read_listeners(home)
-            .into_iter()
-            .find(|l| l.protocol == "admin" && l.error.is_none())
-            .map(|l| l.addr)
-            .ok_or("the server runs but reports no admin listener")?;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
+        let addr = admin_addr(home)?;
         let admin = prov
             .directory()
             .list_entries(EntryKind::Account, None)
@@ -86,18 +94,83 @@ impl Remote {
             home: home.clone(),
             addr,
             token: token::encode(&key, &data),
-            admin,
-            tid: data.tid,
+            minted: Some((admin, data.tid)),
         })
     }
 
-    /// Revokes the session's token.
-    pub async fn close(self, prov: &Provisioning) {
-        if let Ok(Some(fresh)) = prov.find_account(&self.admin.id.to_string()).await
-            && let Err(e) = token::unregister(prov, &fresh, self.tid).await
-        {
-            tracing::warn!(error = %e, "could not revoke the search token");
+    /// Logs in to the server running in `home` as `name` with its password
+    /// (`AuthRequest` in the account namespace, on the admin port, which answers it).
+    /// Admin accounts get an admin token (`zmmailbox -a admin -p ...`).
+    ///
+    /// # Errors
+    /// The server's fault (`account.AUTH_FAILED: ...`) or why it could not be reached.
+    pub async fn login(
+        home: &Home,
+        name: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<Remote, String> {
+        let mut session = Remote {
+            home: home.clone(),
+            addr: admin_addr(home)?,
+            token: String::new(),
+            minted: None,
+        };
+        let (req, ns) = if admin {
+            ("AuthRequest", "urn:zimbraAdmin")
+        } else {
+            ("AuthRequest", "urn:zimbraAccount")
+        };
+        let resp = session
+            .request(
+                None,
+                req,
+                ns,
+                json!({ "account": { "by": "name", "_content": name }, "password": password }),
+            )
+            .await?;
+        session.token = text(&resp["authToken"]);
+        if session.token.is_empty() {
+            return Err("the server answered the login without a token".into());
         }
+        Ok(session)
+    }
+
+    /// Revokes the session's token when this tool minted it.
+    pub async fn close(self, prov: Option<&Provisioning>) {
+        if let (Some((admin, tid)), Some(prov)) = (&self.minted, prov)
+            && let Ok(Some(fresh)) = prov.find_account(&admin.id.to_string()).await
+            && let Err(e) = token::unregister(prov, &fresh, *tid).await
+        {
+            tracing::warn!(error = %e, "could not revoke the tool's token");
+        }
+    }
+
+    /// Sends request `name` in namespace `ns` with JSON `body`, on behalf of `target`
+    /// (`context/account by=name`) when given, and returns the response element.
+    ///
+    /// # Errors
+    /// The server's fault as `code: reason`, or why it could not be reached.
+    pub async fn request(
+        &self,
+        target: Option<&str>,
+        name: &str,
+        ns: &str,
+        mut body: Value,
+    ) -> Result<Value, String> {
+        let mut context = json!({ "_jsns": "urn:zimbra" });
+        if !self.token.is_empty() {
+            context["authToken"] = json!(self.token);
+        }
+        if let Some(t) = target {
+            context["account"] = json!({ "by": "name", "_content": t });
+        }
+        if let Value::Object(o) = &mut body {
+            o.insert("_jsns".into(), json!(ns));
+        }
+        let env = json!({ "Header": { "context": context }, "Body": { name: body } });
+        let want = name.strip_suffix("Request").unwrap_or(name).to_string() + "Response";
+        self.call(&env, &want).await
     }
 
     /// `SearchMultipleMailboxesRequest` over `keys` (names, ids, or `*`): one page of
@@ -162,7 +235,7 @@ impl Remote {
 }
 
 /// The first element of a JSON child list (or the child itself).
-fn first(v: &Value) -> Value {
+pub fn first(v: &Value) -> Value {
     match v {
         Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
         other => other.clone(),
@@ -170,7 +243,7 @@ fn first(v: &Value) -> Value {
 }
 
 /// A JSON attribute or text child as text (`"x"`, `1`, `[{"_content":"x"}]`).
-fn text(v: &Value) -> String {
+pub fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
