@@ -321,9 +321,10 @@ fn spawn_job(
 }
 
 /// Starts the backups `zmschedulebackup` scheduled for this minute (kept in
-/// `conf/backup-schedule.json`), one at a time: full (`f`) or incremental (`i`) of every
-/// account. A backup still running when the next is due makes that one wait for its
-/// next time, as a skipped cron run would.
+/// `conf/backup-schedule.json`), one at a time, each with the zmbackup options its entry
+/// carries: full (`f`), incremental (`i`) or deletion of old sessions (`d`). A backup
+/// still running when the next is due makes that one wait for its next time, as a
+/// skipped cron run would.
 fn run_scheduled_backups(ctx: &Arc<Context>, running: &Arc<AtomicBool>) {
     let due = match zcs_backup::schedule::due(&ctx.home.conf(), chrono::Utc::now()) {
         Ok(d) => d,
@@ -332,7 +333,11 @@ fn run_scheduled_backups(ctx: &Arc<Context>, running: &Arc<AtomicBool>) {
             return;
         }
     };
-    let Some(entry) = due.into_iter().find(|e| e.kind == "f" || e.kind == "i") else {
+    // A full backup wins over an incremental or a deletion due the same minute.
+    let Some(entry) = ["f", "i", "d"]
+        .iter()
+        .find_map(|k| due.iter().find(|e| e.kind == *k).cloned())
+    else {
         return;
     };
     if running.swap(true, Ordering::SeqCst) {
@@ -344,23 +349,20 @@ fn run_scheduled_backups(ctx: &Arc<Context>, running: &Arc<AtomicBool>) {
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let paths = zcs_backup::BackupPaths::for_home(ctx.home.root());
-        let opts = zcs_backup::BackupOptions {
-            server: ctx.subs.hostname.clone(),
-            quiet: true,
-            ..Default::default()
-        };
         let dir = ctx.subs.prov.directory().clone();
-        let result = if entry.kind == "f" {
-            zcs_backup::full_backup(&paths, &dir, &opts).await
-        } else {
-            zcs_backup::incremental_backup(&paths, &dir, &opts).await
+        let result = match entry.backup_args() {
+            Ok(mut args) => {
+                args.server = ctx.subs.hostname.clone();
+                zcs_backup::commands::backup(&paths, &dir, &args).await
+            }
+            Err(e) => Err(e),
         };
         let ms = started.elapsed().as_millis() as u64;
         match result {
-            Ok(r) => tracing::info!(target: "zimbra.jobs", job = "zmbackup", label = %r.label,
-                accounts = r.accounts, ms, "scheduled backup done"),
-            Err(e) => tracing::error!(target: "zimbra.jobs", job = "zmbackup", error = %e, ms,
-                "scheduled backup failed"),
+            Ok(out) => tracing::info!(target: "zimbra.jobs", job = "zmbackup",
+                kind = %entry.kind, result = %out.trim(), ms, "scheduled backup done"),
+            Err(e) => tracing::error!(target: "zimbra.jobs", job = "zmbackup",
+                kind = %entry.kind, error = %e, ms, "scheduled backup failed"),
         }
         running.store(false, Ordering::SeqCst);
     });

@@ -279,6 +279,13 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
 
     let (indexer, indexer_task) = Indexer::start(subs.store.clone(), subs.index.clone());
     catch_up_index(&subs, &indexer).await;
+    // Restores a crash cut off are finished (and reindexed) before their accounts leave
+    // maintenance; the listeners start meanwhile, those accounts answer "maintenance".
+    let resume_task = tokio::spawn(crate::soap::resume_restores(
+        subs.store.clone(),
+        subs.prov.directory().clone(),
+        subs.index.clone(),
+    ));
 
     let delivery = Arc::new(MailDelivery::new(
         subs.prov.clone(),
@@ -321,6 +328,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
 
     let mut bound = Vec::new();
     let mut tasks = Vec::new();
+    tasks.push(resume_task);
     if let Some(tls) = ctx.tls.clone() {
         tasks.push(tokio::spawn(tls::watch_for_changes(
             tls,

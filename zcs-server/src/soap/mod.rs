@@ -25,6 +25,7 @@ mod retention;
 mod search;
 mod share;
 
+pub(crate) use admin::resume_restores;
 pub use context::{Caller, SoapService};
 
 use zcs_core::{FaultCode, ServiceError, ServiceResult};

@@ -158,14 +158,17 @@ async fn reindex(
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("drop old index documents: {e}"))?;
-    loop {
-        let ids: Vec<ItemId> = mb
-            .unindexed(REINDEX_BATCH)
-            .await
-            .map_err(|e| e.to_string())?;
-        if ids.is_empty() {
-            return Ok(());
-        }
+    // Every message, not only those marked unindexed: a restore that put back the
+    // backup's index marked them indexed, and their documents were just dropped.
+    let mut all: Vec<ItemId> = Vec::new();
+    for f in mb.folders().await.map_err(|e| e.to_string())? {
+        let msgs = mb.messages(f.id).await.map_err(|e| e.to_string())?;
+        all.extend(msgs.into_iter().map(|m| m.id));
+    }
+    all.sort_by_key(|i| i.0);
+    all.dedup();
+    for ids in all.chunks(REINDEX_BATCH) {
+        let ids = ids.to_vec();
         let mut raws = Vec::with_capacity(ids.len());
         for item in &ids {
             // An item gone since it was listed has nothing to index.
@@ -187,14 +190,13 @@ async fn reindex(
         .map_err(|e| format!("index restored items: {e}"))?;
         mb.mark_indexed(&ids).await.map_err(|e| e.to_string())?;
     }
+    Ok(())
 }
 
 /// Finishes the restores a crash cut off (the journal of the home's backup target):
 /// each such account is restored again with the options first given, reindexed, and
 /// released. The server runs this once at start, after its indexer; accounts whose
 /// restore cannot be finished stay in maintenance with an error in the log.
-// Called from the server's start (`server.rs`), which the integrator wires.
-#[allow(dead_code)]
 pub(crate) async fn resume_restores(
     store: Arc<Store>,
     dir: Arc<dyn Directory>,

@@ -12,6 +12,7 @@
 mod account_tools;
 mod accounts;
 mod backup;
+pub(crate) use backup::resume_restores;
 mod cache;
 pub(crate) mod calresources;
 mod entries;
