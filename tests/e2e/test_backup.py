@@ -104,7 +104,8 @@ def test_disaster_recovery_into_a_new_home(backed_up, tmp_path_factory):
     z.init()
     # The backups survive on their own disk; the new server mounts them at backup/.
     shutil.copytree(old.home / "backup", z.home / "backup", dirs_exist_ok=True)
-    out = z.run("zmrestoreoffline", "-a", "all").stdout
+    # The guide's disaster-recovery command, as written.
+    out = z.run("zmrestoreoffline", "-sys", "-a", "all", "-c", "-br").stdout
     assert f"restored {USER}" in out, out
     z.start()
     try:

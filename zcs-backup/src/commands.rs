@@ -320,6 +320,11 @@ pub struct RestoreArgs {
     /// Put the directory entry back too.
     #[arg(long = "restoreAccount")]
     pub restore_account: bool,
+    /// Restore system data too (`-sys`, in the guide's disaster-recovery command).
+    /// Accepted so that command runs as written: the store creates its own schema and
+    /// a backup here carries no local config, so there is nothing more to put back.
+    #[arg(long = "systemData")]
+    pub system_data: bool,
     /// Do not replay deletes.
     #[arg(long = "skipDeletes")]
     pub skip_deletes: bool,
@@ -616,4 +621,25 @@ fn store_db_hint(_store: &Store) -> std::path::PathBuf {
         .unwrap_or_default()
         .join("db")
         .join("mailbox.db")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_guides_disaster_recovery_command_parses() {
+        let a: RestoreArgs = parse("zmrestoreoffline", words("-sys -a all -c -br")).unwrap();
+        assert!(a.system_data && a.continue_on_error && a.backed_up_only);
+        assert_eq!(a.accounts, vec!["all"]);
+        let a: RestoreArgs =
+            parse("zmrestore", words("-a u@x.test -ca -pre r_ -lb full-1")).unwrap();
+        assert!(a.create && !a.system_data);
+        assert_eq!(a.prefix.as_deref(), Some("r_"));
+        assert_eq!(a.label.as_deref(), Some("full-1"));
+    }
 }

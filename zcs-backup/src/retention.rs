@@ -1,5 +1,5 @@
-//! `zmbackup -del`: deleting old backup sessions. The spec is a label (sessions
-//! started before that session), a time span `N{d|m|y}` (older than N days, months of
+//! `zmbackup -del`: deleting old backup sessions. The spec is a label (that session and
+//! every one started before it, as the guide's "up to and including"), a time span `N{d|m|y}` (older than N days, months of
 //! 30 days, years of 365 days) or a date/time in the formats of [`crate::cli::parse_time`]
 //! (plus `YYYY/MM/DD`). Never deletes the latest full session or anything after it, and
 //! removes incrementals left without a full session before them (nothing could restore
@@ -23,7 +23,8 @@ pub fn cutoff_ms(target: &Path, spec: &str, now: DateTime<Utc>) -> Result<i64, B
         return sessions
             .iter()
             .find(|s| s.catalog.label == spec)
-            .map(|s| s.catalog.started_ms)
+            // Inclusive: the named session goes too.
+            .map(|s| s.catalog.started_ms + 1)
             .ok_or_else(|| BackupError::Invalid(format!("no such backup label: {spec}")));
     }
     if let Some(unit) = spec.chars().last().filter(|c| matches!(c, 'd' | 'm' | 'y'))
@@ -139,7 +140,23 @@ mod tests {
         assert!(cutoff_ms(t, "2026/12/01", now).is_ok());
         assert_eq!(
             cutoff_ms(t, &f2, now).unwrap(),
-            (now - day * 20).timestamp_millis()
+            (now - day * 20).timestamp_millis() + 1
         );
+    }
+
+    #[test]
+    fn a_label_deletes_that_session_and_every_older_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        let f1 = session(t, SessionKind::Full, now - day * 40);
+        let i1 = session(t, SessionKind::Incremental, now - day * 39);
+        let f2 = session(t, SessionKind::Full, now - day * 20);
+        let f3 = session(t, SessionKind::Full, now - day * 10);
+        let gone = delete_older(t, &f2, now).unwrap();
+        assert_eq!(gone, vec![f1, i1, f2]);
+        // The latest full is never deleted, even when named.
+        assert!(delete_older(t, &f3, now).unwrap().is_empty());
     }
 }
