@@ -326,3 +326,69 @@ async fn flag_tags_find_contacts() {
         assert_eq!(got, vec![starred.id.0.to_string()], "{q}: {v}");
     }
 }
+
+#[tokio::test]
+async fn user_tags_find_contacts_and_appointments() {
+    let f = fixture().await;
+    let alice = login(&f, ALICE).await;
+    let acct = f.prov.get_account(ALICE).await.unwrap();
+    let mb = f.store.mailbox(acct.id).await.unwrap();
+    let field = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let tagged = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![
+                field("firstName", "Vip"),
+                field("email", "vip@example.test"),
+            ],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    mb.create_contact(
+        ItemId(folder::CONTACTS),
+        vec![
+            field("firstName", "Plain"),
+            field("email", "plain@example.test"),
+        ],
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    mb.tag_items_by_name(&[tagged.id], &["Customers".to_string()], true, true)
+        .await
+        .unwrap();
+    for (q, want) in [
+        ("tag:customers", vec![tagged.id.0.to_string()]),
+        ("tag:Customers example", vec![tagged.id.0.to_string()]),
+        ("tag:nosuchtag", Vec::new()),
+    ] {
+        let v = user_call(
+            &f,
+            &alice,
+            "SearchRequest",
+            json!({"_jsns": "urn:zimbraMail", "query": q, "types": "contact"}),
+        )
+        .await;
+        let got: Vec<String> = v["Body"]["SearchResponse"]["cn"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| text(&c["id"]))
+            .collect();
+        assert_eq!(got, want, "{q}: {v}");
+    }
+    let v = user_call(
+        &f,
+        &alice,
+        "SearchRequest",
+        json!({"_jsns": "urn:zimbraMail", "query": "not tag:customers", "types": "contact"}),
+    )
+    .await;
+    assert_eq!(
+        v["Body"]["SearchResponse"]["cn"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+}

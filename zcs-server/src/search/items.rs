@@ -10,7 +10,7 @@
 //! words search its summary, description, location, organizer and attendees;
 //! `subject:` the summary; `from:` the organizer; `to:` the attendees.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use zcs_core::{Flags, ItemId, folder};
 use zcs_index::query::{self, Comparison, DateField, IsFlag, ItemSet, Query, TextField};
@@ -157,9 +157,17 @@ pub async fn search_items(
         });
     }
 
+    // User tags are read only when the query names one.
+    let tags = if names_user_tag(query) {
+        let ids: Vec<ItemId> = items.iter().map(ItemHit::id).collect();
+        mailbox.items_tags(&ids).await?
+    } else {
+        HashMap::new()
+    };
     let ctx = ItemCtx {
         folders: &folders,
         now: params.now,
+        tags,
     };
     let any_folder = names_any_folder(query);
     let mut matched: Vec<ItemHit> = items
@@ -416,6 +424,17 @@ fn glob(pattern: &str, text: &str) -> bool {
 struct ItemCtx<'a> {
     folders: &'a [Folder],
     now: super::zone::Clock,
+    /// Tag names per item, when the query names a user tag.
+    tags: HashMap<ItemId, Vec<String>>,
+}
+
+fn names_user_tag(q: &Query) -> bool {
+    match q {
+        Query::And(v) | Query::Or(v) => v.iter().any(names_user_tag),
+        Query::Not(inner) => names_user_tag(inner),
+        Query::Tag(name) => !name.starts_with('\\'),
+        _ => false,
+    }
 }
 
 fn names_any_folder(q: &Query) -> bool {
@@ -525,9 +544,10 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
         // Zimbra's flags are also tags (`tag:\Flagged`), on every kind of item.
         Query::Tag(name) => match name.strip_prefix('\\') {
             Some(flag) => super::eval::flag_bit(flag).is_some_and(|bit| flags.contains(bit)),
-            // LIMITATION: the store keeps tag names on messages only (contacts and
-            // calendar items cannot be tagged yet), so a user tag matches none of them.
-            None => false,
+            None => ctx
+                .tags
+                .get(&h.id())
+                .is_some_and(|t| t.iter().any(|n| n.eq_ignore_ascii_case(name))),
         },
         Query::Has(_) | Query::Type(_) | Query::Attachment(_) => false,
         Query::Date { field, op, value } => {
