@@ -36,6 +36,7 @@ pub mod server;
 pub mod soap;
 pub mod spamtrain;
 pub mod tls;
+pub mod tool;
 pub mod zmmailbox;
 pub mod zmprov;
 pub mod zmstat_chart;

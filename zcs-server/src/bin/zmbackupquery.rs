@@ -9,6 +9,7 @@ use zcs_server::home::Home;
 use zcs_server::localconfig::LocalConfig;
 
 fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     let args =
         match commands::parse::<QueryArgs>("zmbackupquery", std::env::args().skip(1).collect()) {
             Ok(a) => a,

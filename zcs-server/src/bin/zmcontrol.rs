@@ -46,6 +46,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     zcs_server::private_umask();
     let args = Args::parse();
     if args.version {

@@ -54,6 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     zcs_server::private_umask();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,6 +56,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     let args = Args::parse();
     if args.help {
         println!(

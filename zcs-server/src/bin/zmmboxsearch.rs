@@ -52,6 +52,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     let args = Args::parse();
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -55,6 +55,7 @@ fn usage() -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     zcs_server::private_umask();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut file = None;

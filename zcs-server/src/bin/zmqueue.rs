@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use zcs_mta::queue::cli::{self, CliError};
 
 fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = cli::queue_dir_from_env().and_then(|dir| cli::run(&args, &dir));
     match result {

@@ -30,6 +30,7 @@ const USAGE: &str = "usage: zmvolume {-a|-d|-l|-e|-dc|-sc} [options]
   -s  --server <arg>          accepted; only this server (localhost) is managed";
 
 fn main() -> ExitCode {
+    zcs_server::tool::default_sigpipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{USAGE}");
