@@ -233,6 +233,13 @@ impl Session {
             Ok(command) => command,
             Err(e) => {
                 debug!(error = %e, "bad command");
+                if is_bdat(line) {
+                    // RFC 3030 §2: a chunk follows a BDAT line; with its size unreadable
+                    // the chunk cannot be skipped, and its bytes must never be read as
+                    // commands (they could carry a whole smuggled transaction).
+                    self.push(parse_error_reply(&e));
+                    return Ok(Flow::Close);
+                }
                 return Ok(self.protocol_error(parse_error_reply(&e)));
             }
         };
@@ -750,6 +757,13 @@ pub(crate) fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
 fn refusal_reply(refusal: MilterRefusal) -> Reply {
     let (c, s, d) = refusal.status;
     Reply::new(refusal.code, Status(c, s, d), refusal.text)
+}
+
+/// Whether `line` is a BDAT command (whatever its arguments).
+fn is_bdat(line: &[u8]) -> bool {
+    line.len() >= 4
+        && line[..4].eq_ignore_ascii_case(b"BDAT")
+        && line.get(4).is_none_or(|c| c.is_ascii_whitespace())
 }
 
 /// The reply a malformed command line earns (RFC 5321 §4.2.4, RFC 3463 §3.6, §3.2).

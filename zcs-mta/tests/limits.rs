@@ -93,6 +93,26 @@ async fn impossible_bdat_size_is_refused_at_once() {
 }
 
 #[tokio::test]
+async fn unreadable_bdat_size_closes_before_its_chunk_is_read_as_commands() {
+    for size in ["99999999999999999999999", "-1", "12x"] {
+        let server = start(config(Protocol::Smtp)).await;
+        let (mut c, _) = Client::connect(server.addr).await;
+        c.cmd("EHLO c.example").await;
+        c.cmd("MAIL FROM:<s@x.test>").await;
+        c.cmd("RCPT TO:<r@x.test>").await;
+        // The "chunk" is a whole transaction; none of it may run.
+        let smuggled = format!(
+            "BDAT {size} LAST\r\nRSET\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<r@x.test>\r\n\
+             DATA\r\nSubject: smuggled\r\n\r\nhi\r\n.\r\n"
+        );
+        c.send(smuggled.as_bytes()).await;
+        assert_reply(&c.reply().await, "501 5.5.4");
+        c.expect_closed().await;
+        assert!(server.recorder.messages().is_empty(), "{size}");
+    }
+}
+
+#[tokio::test]
 async fn too_many_recipients() {
     let mut cfg = config(Protocol::Smtp);
     cfg.max_recipients = 2;
