@@ -206,3 +206,13 @@ def test_online_restore_with_an_open_imap_session(backed_up):
         assert f"as on_{USER}" in out, out
     finally:
         z.stop()
+
+
+def test_a_new_server_gets_zimbras_default_backup_schedule(tmp_path):
+    z = Zcs(tmp_path / "fresh")
+    z.run("zcs-server", "init")
+    out = z.run("zmschedulebackup", "-q").stdout
+    assert out.startswith("Current Schedule:"), out
+    assert "\tf 0 1 * * 6" in out and "\ti 0 1 * * 0-5" in out, out
+    z.run("zmschedulebackup", "-F")
+    assert "no backups run" in z.run("zmschedulebackup", "-q").stdout

@@ -72,6 +72,8 @@ class Zcs:
         assert match, f"init printed no admin password:\n{out}"
         self.admin_password = match.group(1)
         SECRETS.add(self.admin_password)
+        # No nightly backup in the middle of a test run that happens to cross 01:00.
+        self.run("zmschedulebackup", "-F")
         self.run("zmlocalconfig", "-e", "zcs_bind_address=127.0.0.1",
                  f"zcs_smtp_submission_port={self.submission_port}",
                  f"zcs_smtps_port={self.smtps_port}")

@@ -130,8 +130,18 @@ impl Entry {
 /// # Errors
 /// Bad usage, kind, cron time or option; the schedule file cannot be written.
 pub fn command(conf: &Path, args: &[String]) -> Result<String, BackupError> {
+    // Zimbra's layout: a heading, then one indented entry per line.
     let show = |entries: &[Entry]| -> String {
-        entries.iter().map(|e| format!("{}\n", e.line())).collect()
+        if entries.is_empty() {
+            return "Current Schedule:\n\n\tnone: no backups run \
+                    (zmschedulebackup -D restores the default)\n"
+                .to_string();
+        }
+        let lines: String = entries
+            .iter()
+            .map(|e| format!("\t{}\n", e.line()))
+            .collect();
+        format!("Current Schedule:\n\n{lines}")
     };
     match args.first().map(String::as_str).unwrap_or("-q") {
         "-q" | "--query" => Ok(show(&load(conf)?)),
@@ -351,7 +361,9 @@ mod tests {
             "{s}"
         );
         assert!(command(dir.path(), &words("-X")).is_err());
+        assert!(q.starts_with("Current Schedule:\n\n\tf 0 1 * * 6\n"), "{q}");
         command(dir.path(), &words("-F")).unwrap();
-        assert_eq!(command(dir.path(), &words("-q")).unwrap(), "");
+        let none = command(dir.path(), &words("-q")).unwrap();
+        assert!(none.contains("no backups run"), "{none}");
     }
 }

@@ -153,6 +153,13 @@ pub async fn init(home: &Home) -> ServiceResult<InitOutcome> {
         );
         attrs.set("zimbraServiceEnabled", vec!["mailbox".into(), "mta".into()]);
         prov.create_server(&hostname, attrs).await?;
+        // A new server gets Zimbra's default backup schedule, as its installer sets:
+        // full on Saturday 01:00, incrementals Sunday to Friday 01:00.
+        let conf = home.conf();
+        if !zcs_backup::schedule::schedule_path(&conf).exists() {
+            zcs_backup::schedule::save(&conf, &zcs_backup::schedule::default_schedule())
+                .map_err(|e| fail("save the default backup schedule")(e.to_string()))?;
+        }
     }
     if prov
         .get_cos(&EntryKey::Name("default".into()))
