@@ -109,3 +109,20 @@ def test_commands_from_a_file_share_one_session(z, tmp_path):
     assert "/FromScript" in bob and "/NeverRun" not in bob, bob
     piped = z.run("zmmailbox", "-z", "-m", ALICE, input="gms\nbogus\n", check=False)
     assert piped.returncode == 1 and piped.stdout.strip(), piped
+
+
+def test_password_sessions_end_and_8bit_files_are_refused_not_mangled(z, tmp_path):
+    def tokens():
+        out = z.zmprov("ga", BOB, "zimbraAuthTokens").stdout
+        return sum(1 for l in out.splitlines() if l.startswith("zimbraAuthTokens:"))
+    before = tokens()
+    for _ in range(3):
+        z.run("zmmailbox", "-m", BOB, "-p", PASSWORD, "gms")
+    assert tokens() == before, "each password login must end its session"
+    latin = tmp_path / "latin.eml"
+    latin.write_bytes(b"Subject: latin\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+                      b"Content-Transfer-Encoding: 8bit\r\n\r\ncaf\xe9\r\n")
+    bad = z.run("zmmailbox", "-z", "-m", BOB, "am", "/Inbox", latin, check=False)
+    assert bad.returncode == 1 and "not UTF-8" in bad.stderr, bad.stderr
+    assert "latin" not in z.run("zmmailbox", "-z", "-m", BOB, "s", "-t", "message",
+                                "subject:latin").stdout

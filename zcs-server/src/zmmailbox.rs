@@ -34,6 +34,9 @@ pub enum Outcome {
 /// Splits a command line into words: blanks separate, double or single quotes group,
 /// a backslash escapes the next character.
 pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err("control characters are not allowed in a command".into());
+    }
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -262,7 +265,16 @@ pub async fn run(session: &Remote, mailbox: &str, words: &[String]) -> Result<Ou
             let mut ids = Vec::new();
             for file in message_files(&p.rest[1..])? {
                 let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                let mut m = json!({ "l": dest, "content": String::from_utf8_lossy(&raw) });
+                // The request carries the message as JSON text: bytes that are not UTF-8
+                // (8-bit legacy charsets) would be replaced, so they are refused instead.
+                let text = String::from_utf8(raw).map_err(|_| {
+                    format!(
+                        "{}: not UTF-8 (8-bit legacy charset); nothing added: deliver it over \
+                         LMTP/SMTP or IMAP APPEND, which keep its bytes",
+                        file.display()
+                    )
+                })?;
+                let mut m = json!({ "l": dest, "content": text });
                 if let Some(f) = p.opt(&["-F", "--flags"]) {
                     m["f"] = json!(f);
                 }
@@ -659,6 +671,7 @@ mod tests {
         assert_eq!(split_words(r#"s """#).unwrap(), vec!["s", ""]);
         assert!(split_words(r#"s "open"#).is_err());
         assert!(split_words("s \\").is_err());
+        assert!(split_words("cf /\0nul").is_err());
     }
 
     #[test]

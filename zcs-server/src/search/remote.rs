@@ -73,12 +73,16 @@ impl Remote {
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
+            // An admin that cannot log in (closed, locked) would get a refused token.
             .find(|a| {
                 a.attrs
                     .get("zimbraIsAdminAccount")
                     .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+                    && a.attrs
+                        .get("zimbraAccountStatus")
+                        .is_none_or(|s| s.eq_ignore_ascii_case("active"))
             })
-            .ok_or("no admin account to search as")?;
+            .ok_or("no active admin account to act as")?;
         let key = token::load_key(prov).await.map_err(|e| e.to_string())?;
         let now = chrono::Utc::now().timestamp_millis();
         let data = TokenData {
@@ -136,8 +140,18 @@ impl Remote {
         Ok(session)
     }
 
-    /// Revokes the session's token when this tool minted it.
+    /// Revokes the session's token: one this tool minted directly, one a password
+    /// login got by `EndSessionRequest` (so tool runs leave no live tokens behind).
     pub async fn close(self, prov: Option<&Provisioning>) {
+        if self.minted.is_none() && !self.token.is_empty() {
+            if let Err(e) = self
+                .request(None, "EndSessionRequest", "urn:zimbraAccount", json!({}))
+                .await
+            {
+                tracing::warn!(error = %e, "could not end the tool's session");
+            }
+            return;
+        }
         if let (Some((admin, tid)), Some(prov)) = (&self.minted, prov)
             && let Ok(Some(fresh)) = prov.find_account(&admin.id.to_string()).await
             && let Err(e) = token::unregister(prov, &fresh, *tid).await
