@@ -131,9 +131,14 @@ def test_recover_and_reset_password(zcs):
     assert status == 200, js
     assert js["Body"]["RecoverAccountResponse"]["recoveryAccount"] == "hel****rec.test"
     code = reset_code(zcs, USER)
+    old_session = token_of(zcs, USER)
     status, js = login(zcs, USER, None, recoveryCode={"_content": code})
     assert status == 200, js
     tok = content(js["Body"]["AuthResponse"]["authToken"])
+    # The same code bought a second token before the reset.
+    status, js = login(zcs, USER, None, recoveryCode={"_content": code})
+    assert status == 200, js
+    second = content(js["Body"]["AuthResponse"]["authToken"])
     # The token is good for ResetPassword only.
     status, js = call(zcs, "GetInfoRequest", "urn:zimbraAccount", {}, tok)
     assert status == 500 and fault(js) == "service.AUTH_REQUIRED", js
@@ -143,6 +148,12 @@ def test_recover_and_reset_password(zcs):
     status, js = call(zcs, "ResetPasswordRequest", "urn:zimbraAccount",
                       {"password": {"_content": "brand-new-pass-2"}}, tok)
     assert status == 200, js
+    # The reset ended every session: the second code token and the older login too.
+    status, js = call(zcs, "ResetPasswordRequest", "urn:zimbraAccount",
+                      {"password": {"_content": "attacker-pass-3"}}, second)
+    assert status == 500, js
+    status, js = call(zcs, "GetInfoRequest", "urn:zimbraAccount", {}, old_session)
+    assert status == 500, js
     assert login(zcs, USER, "brand-new-pass-2")[0] == 200
     assert login(zcs, USER)[0] == 500
     # The code and its token are used up.

@@ -498,7 +498,7 @@ pub(crate) async fn code_login(
 
 /// ResetPasswordRequest `password`: the logged-in account (or one holding a recovery
 /// code's token) sets a new password; strength rules and history apply. A recovery
-/// code is used up, and its token ended.
+/// code is used up, and every session of the account ended.
 pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     ctx.reset_token_ok = true;
     let auth = ctx.auth().await?;
@@ -519,7 +519,11 @@ pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceR
         prov.modify_account(&id, &[clear(RESET_DATA)]).await?;
     }
     if auth.claims.reset_only {
-        token::unregister(&prov, &account, auth.data.tid).await?;
+        // A reset by recovery code ends every session of the account: the one it came
+        // from, any other token the same code bought, and whoever held the account
+        // before (the usual reason for recovering it).
+        prov.modify_account(&id, &[clear("zimbraAuthTokens")])
+            .await?;
     }
     tracing::info!(target: "zimbra.security", account = %account.name,
         ip = %ctx.caller.remote_ip, "password reset");
