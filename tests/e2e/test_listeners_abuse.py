@@ -148,3 +148,20 @@ def test_no_large_literal_before_login(zcs):
         assert not reply.startswith(b"+"), reply
         assert b"a1 BAD" in reply or b"a1 NO" in reply, reply
     still_serves(zcs)
+
+
+def test_soap_bodies_over_zimbras_request_limit_are_refused_at_once(zcs):
+    """zimbraSoapRequestMaxSize (15,360,000 bytes): a larger announced SOAP body gets 413
+    before any of it is sent, while the same size is still fine for an upload."""
+    for path, want in (("/service/soap", b"HTTP/1.1 413"), ("/service/upload", None)):
+        s = socket.create_connection(("127.0.0.1", zcs.http_port), timeout=10)
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: 16000000\r\n\r\n".encode())
+        reply = read_some(s, timeout=3)
+        s.close()
+        if want:
+            assert reply.startswith(want), reply[:200]
+        else:
+            # The upload waits for its body: no refusal before it is sent.
+            assert not reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    still_serves(zcs)

@@ -36,8 +36,13 @@ use crate::soap::{Caller, SoapService};
 use limits::{ConnSlot, ConnTable};
 pub use limits::{HttpLimits, LimitedStream, cap_body};
 
-/// Largest request body accepted (AddMsg carries whole messages).
+/// Largest request body accepted (uploads carry whole messages and files).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Largest SOAP request body: Zimbra's `zimbraSoapRequestMaxSize` default (15,360,000
+/// bytes); an AddMsg with inline content fits a message of the default
+/// `zimbraMtaMaxMessageSize` (10 MB) with room for escaping.
+pub const SOAP_MAX_BODY: usize = 15_360_000;
 
 /// The listeners of this front end.
 pub fn listeners() -> Vec<Planned> {
@@ -99,26 +104,35 @@ struct AppState {
     admin: bool,
 }
 
-/// The router of one listener: user paths, or (admin) the admin path.
+/// The router of one listener: user paths, or (admin) the admin path. SOAP bodies are
+/// capped at Zimbra's `zimbraSoapRequestMaxSize` default, uploads at [`MAX_BODY`], so a
+/// client holding bodies open before it logs in pins less memory.
 pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
     let state = AppState { svc, admin };
-    let r = if admin {
-        Router::new()
-            .route("/service/admin/soap", post(soap))
-            .route("/service/admin/soap/", post(soap))
-            .route("/service/admin/soap/{*rest}", post(soap))
-            .route("/service/upload", post(upload::upload))
+    let (soap_routes, other) = if admin {
+        (
+            Router::new()
+                .route("/service/admin/soap", post(soap))
+                .route("/service/admin/soap/", post(soap))
+                .route("/service/admin/soap/{*rest}", post(soap)),
+            Router::new().route("/service/upload", post(upload::upload)),
+        )
     } else {
-        Router::new()
-            .route("/service/soap", post(soap))
-            .route("/service/soap/", post(soap))
-            .route("/service/soap/{*rest}", post(soap))
-            .route("/service/upload", post(upload::upload))
-            .route("/service/preauth", get(preauth::preauth))
-            .route("/home/{*rest}", get(rest::rest))
-            .route("/service/home/{*rest}", get(rest::rest))
+        (
+            Router::new()
+                .route("/service/soap", post(soap))
+                .route("/service/soap/", post(soap))
+                .route("/service/soap/{*rest}", post(soap)),
+            Router::new()
+                .route("/service/upload", post(upload::upload))
+                .route("/service/preauth", get(preauth::preauth))
+                .route("/home/{*rest}", get(rest::rest))
+                .route("/service/home/{*rest}", get(rest::rest)),
+        )
     };
-    cap_body(r, MAX_BODY).with_state(state)
+    cap_body(soap_routes, SOAP_MAX_BODY)
+        .merge(cap_body(other, MAX_BODY))
+        .with_state(state)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
