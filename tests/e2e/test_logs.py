@@ -85,9 +85,23 @@ def test_logins_reach_the_audit_log_without_passwords(server):
     assert "authentication failed" in audit
     assert "account=nobody@logs.test" in audit, audit
     assert f"account={USER}" in audit
+    # SOAP logins leave the same trail.
+    from soap_util import json_request
+    url = f"http://127.0.0.1:{server.http_port}/service/soap"
+    for password, want in (("soap-wrong-456", 500), (PASSWORD, 200)):
+        status, _ = json_request(url, "AuthRequest", "urn:zimbraAccount",
+                                 {"account": {"by": "name", "_content": USER},
+                                  "password": password})
+        assert status == want
+    wait_for(lambda: "protocol=soap" in read(server, "audit.log"), "no SOAP audit line")
+    soap_lines = [l for l in read(server, "audit.log").splitlines() if "protocol=soap" in l]
+    assert any("authentication failed" in l for l in soap_lines), soap_lines
+    wait_for(lambda: any("authentication succeeded" in l for l in read(server, "audit.log")
+                         .splitlines() if "protocol=soap" in l), "no SOAP success line")
     for name in ("audit.log", "mailbox.log", "zcs.out"):
         text = read(server, name)
         assert PASSWORD not in text and "wrong-pass-123" not in text, name
+        assert "soap-wrong-456" not in text, name
 
 
 def test_sighup_applies_new_log_levels(server):

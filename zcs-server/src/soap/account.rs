@@ -172,6 +172,9 @@ pub(crate) async fn throttled<T>(
         && matches!(e.code, FaultCode::AuthFailed | FaultCode::PasswordLocked)
     {
         svc.logins.failed(ip, Instant::now(), &policy);
+        // The audit trail, as IMAP and POP3 logins leave it (audit.log).
+        tracing::warn!(target: "zimbra.security", cmd = "Auth", protocol = "soap",
+            ip = %ip, error = %e.code, reason = %e.message, "authentication failed");
     }
     out
 }
@@ -300,8 +303,8 @@ async fn login_response(
     };
     let (tok, issued) = issue_with(ctx, account, opts).await?;
     let lifetime = issued.expires_ms - issued.issued_ms();
-    tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip, proto = "soap",
-        admin, "login");
+    tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
+        protocol = "soap", ip = %ctx.caller.remote_ip, admin, "authentication succeeded");
     let ns = if admin { NS_ADMIN } else { NS_ACCOUNT };
     let mut resp = response("AuthResponse", ns);
     resp.add_text("authToken", tok);
