@@ -21,11 +21,20 @@ _PASSWORD_COMMANDS = {"ca", "createaccount", "sp", "setpassword", "ccr",
                       "createcalendarresource"}
 
 
+_GIVEN = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that this run has
+    not handed out before: the kernel can give the same ephemeral port to two binds in a
+    row once the first socket is closed, and a home's SMTP and LMTP ports then collided."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 class Zcs:
