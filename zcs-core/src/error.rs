@@ -96,6 +96,13 @@ pub enum FaultCode {
     GrantExists,
     CannotGrant,
     InvalidCommitId,
+    // account.*, ldap.* and service.* codes of the account and admin APIs
+    MultipleAccountsMatched,
+    LdapInvalidAttrValue,
+    LdapObjectClassViolation,
+    MaxAttemptsReached,
+    MaxAttemptsReachedSuspendFeature,
+    RecoveryEmailSameAsPrimaryOrAlias,
 }
 
 impl FaultCode {
@@ -190,6 +197,12 @@ impl FaultCode {
             GrantExists => "mail.GRANT_EXISTS",
             CannotGrant => "mail.CANNOT_GRANT",
             InvalidCommitId => "mail.INVALID_COMMIT_ID",
+            MultipleAccountsMatched => "account.MULTIPLE_ACCOUNTS_MATCHED",
+            LdapInvalidAttrValue => "ldap.INVALID_ATTR_VALUE",
+            LdapObjectClassViolation => "ldap.OBJECT_CLASS_VIOLATION",
+            MaxAttemptsReached => "service.MAX_ATTEMPTS_REACHED",
+            MaxAttemptsReachedSuspendFeature => "service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE",
+            RecoveryEmailSameAsPrimaryOrAlias => "service.RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS",
         }
     }
 
@@ -284,6 +297,12 @@ impl FaultCode {
             GrantExists,
             CannotGrant,
             InvalidCommitId,
+            MultipleAccountsMatched,
+            LdapInvalidAttrValue,
+            LdapObjectClassViolation,
+            MaxAttemptsReached,
+            MaxAttemptsReachedSuspendFeature,
+            RecoveryEmailSameAsPrimaryOrAlias,
         ]
     };
 
@@ -387,5 +406,9 @@ mod tests {
             Some(FaultCode::PasswordRecentlyUsed)
         );
         assert_eq!(FaultCode::from_zimbra("account.NOPE"), None);
+        assert_eq!(
+            FaultCode::from_zimbra("ldap.OBJECT_CLASS_VIOLATION"),
+            Some(FaultCode::LdapObjectClassViolation)
+        );
     }
 }
