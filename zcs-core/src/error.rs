@@ -103,6 +103,7 @@ pub enum FaultCode {
     MaxAttemptsReached,
     MaxAttemptsReachedSuspendFeature,
     RecoveryEmailSameAsPrimaryOrAlias,
+    ContactAdmin,
 }
 
 impl FaultCode {
@@ -203,6 +204,7 @@ impl FaultCode {
             MaxAttemptsReached => "service.MAX_ATTEMPTS_REACHED",
             MaxAttemptsReachedSuspendFeature => "service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE",
             RecoveryEmailSameAsPrimaryOrAlias => "service.RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS",
+            ContactAdmin => "service.CONTACT_ADMIN",
         }
     }
 
@@ -303,6 +305,7 @@ impl FaultCode {
             MaxAttemptsReached,
             MaxAttemptsReachedSuspendFeature,
             RecoveryEmailSameAsPrimaryOrAlias,
+            ContactAdmin,
         ]
     };
 
