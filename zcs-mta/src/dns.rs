@@ -56,6 +56,20 @@ pub fn parse_name_servers(value: &str) -> Result<Vec<SocketAddr>, DnsConfigError
 /// # Errors
 /// The system configuration cannot be read (empty `servers` only).
 pub fn authenticator(servers: &[SocketAddr]) -> Result<MessageAuthenticator, DnsConfigError> {
+    authenticator_with_timeout(servers, Duration::from_secs(5), 2)
+}
+
+/// As [`authenticator`] with the time to wait for each answer and the number of tries
+/// per server (at least 1) chosen by the caller; both apply to pinned `servers` only
+/// (the system's configuration keeps its own).
+///
+/// # Errors
+/// As [`authenticator`].
+pub fn authenticator_with_timeout(
+    servers: &[SocketAddr],
+    timeout: Duration,
+    attempts: usize,
+) -> Result<MessageAuthenticator, DnsConfigError> {
     if servers.is_empty() {
         return MessageAuthenticator::new_system_conf()
             .map_err(|e| DnsConfigError::Resolver(e.to_string()));
@@ -72,8 +86,8 @@ pub fn authenticator(servers: &[SocketAddr]) -> Result<MessageAuthenticator, Dns
         .collect();
     let config = ResolverConfig::from_parts(None, vec![], name_servers);
     let mut opts = ResolverOpts::default();
-    opts.timeout = Duration::from_secs(5);
-    opts.attempts = 2;
+    opts.timeout = timeout;
+    opts.attempts = attempts.max(1);
     // Pinned servers are asked for everything, /etc/hosts included (block lists and
     // reverse names must come from DNS, as Postfix asks them).
     opts.use_hosts_file = ResolveHosts::Never;

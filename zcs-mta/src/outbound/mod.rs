@@ -13,7 +13,9 @@ mod smtp;
 use async_trait::async_trait;
 
 pub use local::LocalTransport;
-pub use resolver::{DnsError, MxRecord, Resolver, StaticResolver, SystemResolver};
+pub use resolver::{
+    DnsError, MxRecord, Resolver, StaticResolver, SystemResolver, UnavailableResolver,
+};
 pub use smtp::{RelayHost, RelaySource, SmtpTransport, SmtpTransportConfig};
 
 use crate::queue::file::Envelope;

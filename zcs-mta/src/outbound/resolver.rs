@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use mail_auth::MessageAuthenticator;
 use mail_auth::common::cache::NoCache;
+use mail_auth::hickory_resolver::proto::op::ResponseCode;
 
 /// One MX record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,12 +67,69 @@ impl SystemResolver {
             crate::dns::authenticator(servers).map_err(|e| DnsError::Temporary(e.to_string()))?;
         Ok(SystemResolver { inner })
     }
+
+    /// As [`Self::with_name_servers`], waiting `timeout` for each answer and trying each
+    /// server `attempts` times (tests use a short wait for a server that never answers).
+    ///
+    /// # Errors
+    /// The resolver cannot be built.
+    pub fn with_name_servers_timeout(
+        servers: &[std::net::SocketAddr],
+        timeout: std::time::Duration,
+        attempts: usize,
+    ) -> Result<SystemResolver, DnsError> {
+        let inner = crate::dns::authenticator_with_timeout(servers, timeout, attempts)
+            .map_err(|e| DnsError::Temporary(e.to_string()))?;
+        Ok(SystemResolver { inner })
+    }
 }
 
+/// Maps a resolver error. Only an answer that says the name does not exist (NXDOMAIN,
+/// RFC 1035 §4.1.1 RCODE 3) or holds no record of the type (NOERROR with an empty
+/// answer, RFC 2308 §2.2 NODATA) is [`DnsError::NotFound`]; everything else (SERVFAIL,
+/// REFUSED, a timeout, no server reachable, a reply that cannot be read) is
+/// [`DnsError::Temporary`], so the message is deferred, never bounced, for a failure of
+/// the resolver rather than an answer about the domain.
 fn map_err(e: mail_auth::Error) -> DnsError {
     match e {
-        mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(_)) => DnsError::NotFound,
+        mail_auth::Error::Dns(mail_auth::DnsError::RecordNotFound(code))
+            if code == ResponseCode::NXDomain || code == ResponseCode::NoError =>
+        {
+            DnsError::NotFound
+        }
         other => DnsError::Temporary(other.to_string()),
+    }
+}
+
+/// A resolver for a host whose DNS configuration could not be read: every lookup fails
+/// temporarily with the reason, so outbound mail waits in the deferred queue (4.4.3)
+/// until the configuration is mended, instead of bouncing as if no domain existed.
+#[derive(Clone, Debug)]
+pub struct UnavailableResolver {
+    reason: String,
+}
+
+impl UnavailableResolver {
+    /// A resolver failing every lookup with `reason`.
+    pub fn new(reason: impl Into<String>) -> UnavailableResolver {
+        UnavailableResolver {
+            reason: reason.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Resolver for UnavailableResolver {
+    async fn mx(&self, _domain: &str) -> Result<Vec<MxRecord>, DnsError> {
+        Err(DnsError::Temporary(self.reason.clone()))
+    }
+
+    async fn ip(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
+        // An address needs no resolver (a relay host given as an IP).
+        match host.parse::<IpAddr>() {
+            Ok(ip) => Ok(vec![ip]),
+            Err(_) => Err(DnsError::Temporary(self.reason.clone())),
+        }
     }
 }
 

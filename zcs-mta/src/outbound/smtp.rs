@@ -234,6 +234,8 @@ impl SmtpTransport {
         let mut hosts = Vec::new();
         if mx_lookup {
             match self.resolver.mx(&target).await {
+                // An answer with no MX record in it (only a CNAME, say) is no MX at all.
+                Ok(records) if records.is_empty() => hosts.push(target.clone()),
                 Ok(mut records) => {
                     // RFC 7505 §3: a single MX of "." says the domain takes no mail.
                     if records

@@ -1,7 +1,9 @@
 //! A loopback DNS server for tests: a UDP responder on 127.0.0.1 (port 0) answering A,
 //! MX, TXT and PTR questions from a zone held in memory, NXDOMAIN for names it does not
-//! hold and an empty answer for other types of a name it holds. Messages are read and
-//! written with hickory-proto (through mail-auth), so no DNS parsing lives here.
+//! hold and an empty answer for other types of a name it holds. A name may instead be
+//! made to fail: SERVFAIL, REFUSED, or no answer at all (the question is dropped).
+//! Messages are read and written with hickory-proto (through mail-auth), so no DNS
+//! parsing lives here.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,6 +18,10 @@ use tokio::net::UdpSocket;
 #[derive(Default)]
 pub struct Zone {
     records: HashMap<String, Vec<RData>>,
+    /// Names answered with this response code instead of their records.
+    failing: HashMap<String, ResponseCode>,
+    /// Names whose questions get no answer.
+    silent: std::collections::HashSet<String>,
 }
 
 fn key(name: &str) -> String {
@@ -67,7 +73,12 @@ impl TestDns {
     }
 
     pub fn mx(&self, name: &str, preference: u16, exchange: &str) -> &Self {
-        let exchange = Name::from_ascii(format!("{exchange}.")).unwrap();
+        // "." is the root: RFC 7505's null MX.
+        let exchange = if exchange == "." {
+            Name::root()
+        } else {
+            Name::from_ascii(format!("{exchange}.")).unwrap()
+        };
         self.zone
             .lock()
             .unwrap()
@@ -100,6 +111,26 @@ impl TestDns {
         self
     }
 
+    /// Every question about `name` is answered SERVFAIL (RFC 1035 §4.1.1 RCODE 2).
+    pub fn servfail(&self, name: &str) -> &Self {
+        let mut zone = self.zone.lock().unwrap();
+        zone.failing.insert(key(name), ResponseCode::ServFail);
+        self
+    }
+
+    /// Every question about `name` is answered REFUSED (RCODE 5).
+    pub fn refuse(&self, name: &str) -> &Self {
+        let mut zone = self.zone.lock().unwrap();
+        zone.failing.insert(key(name), ResponseCode::Refused);
+        self
+    }
+
+    /// Questions about `name` are never answered (the client times out).
+    pub fn silent(&self, name: &str) -> &Self {
+        self.zone.lock().unwrap().silent.insert(key(name));
+        self
+    }
+
     fn answer(&self, packet: &[u8]) -> Option<Vec<u8>> {
         let query = Message::from_vec(packet).ok()?;
         let question = query.queries.first()?.clone();
@@ -119,6 +150,13 @@ impl TestDns {
         reply.metadata.authoritative = true;
         reply.add_query(question.clone());
         let zone = self.zone.lock().unwrap();
+        if zone.silent.contains(&key(&name)) {
+            return None;
+        }
+        if let Some(code) = zone.failing.get(&key(&name)) {
+            reply.metadata.response_code = *code;
+            return reply.to_vec().ok();
+        }
         match zone.records.get(&key(&name)) {
             None => reply.metadata.response_code = ResponseCode::NXDomain,
             Some(records) => {
