@@ -1,6 +1,7 @@
 """MTA policy on the real server: list send rights refused at RCPT, duplicate
 Message-IDs delivered once, archive copies and legal intercept notices, settings
-re-read after `zmmtactl reload`, and SPF/DMARC checks and block lists through a DNS
+re-read after `zmmtactl reload` (the connection cap of zimbraMtaDefaultProcessLimit too),
+and SPF/DMARC checks and block lists through a DNS
 server the test runs on 127.0.0.1 (`zcs_dns_servers`)."""
 
 import smtplib
@@ -129,6 +130,40 @@ def test_settings_reloaded_without_restart(z):
     z.run("zmmtactl", "reload")
     smtp(z, [user("bob")], msg("big again", "big-3@remote.test", size=6000))
 
+
+
+def test_connection_cap_follows_zimbra_default_process_limit(z):
+    import socket
+
+    def greeting(sock):
+        sock.settimeout(30)
+        return sock.recv(512)
+
+    z.zmprov("mcf", "zimbraMtaDefaultProcessLimit", "2")
+    z.run("zmmtactl", "reload")
+    held = []
+    try:
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", z.smtp_port), timeout=30)
+            held.append(s)
+            assert greeting(s).startswith(b"220"), "a session under the cap is served"
+        with socket.create_connection(("127.0.0.1", z.smtp_port), timeout=30) as third:
+            assert greeting(third).startswith(b"421 4.7.0")
+    finally:
+        for s in held:
+            s.close()
+    z.zmprov("mcf", "zimbraMtaDefaultProcessLimit", "100")
+    z.run("zmmtactl", "reload")
+    # The held sessions may take a moment to end on the server side.
+    assert wait_for(lambda: smtp_ok(z), 30, 0.5)
+
+
+def smtp_ok(z):
+    try:
+        smtp(z, [user("bob")], msg("after cap", "cap-1@remote.test"))
+        return True
+    except (smtplib.SMTPException, OSError):
+        return False
 
 @pytest.fixture(scope="module")
 def dns():

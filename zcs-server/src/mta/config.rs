@@ -10,7 +10,8 @@
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
 //! `zimbraAmavisQuarantineAccount`, the milters (`zimbraMtaSmtpdMilters`,
-//! `zimbraMtaMilter*`), the per-client limits ([`limits`]). The queue manager's
+//! `zimbraMtaMilter*`), the per-client limits ([`limits`]) and the sessions per listener
+//! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
 //! at start only: `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
 //!
@@ -29,8 +30,8 @@ use std::sync::{Arc, Mutex};
 use zcs_core::Entry;
 use zcs_mta::milter::{DefaultAction, MilterSettings, parse_duration, parse_milter_list};
 use zcs_mta::outbound::{
-    LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, StaticResolver,
-    SystemResolver,
+    LocalTransport, RelayHost, Resolver, SmtpTransport, SmtpTransportConfig, SystemResolver,
+    UnavailableResolver,
 };
 use zcs_mta::queue::{Queue, QueueConfig, Transports};
 use zcs_mta::restrictions::parse_networks;
@@ -205,8 +206,9 @@ pub fn transports(ctx: &Arc<Context>) -> Transports {
         match SystemResolver::with_name_servers(&dns_servers(&ctx.subs.lc)) {
             Ok(r) => Arc::new(r),
             Err(e) => {
-                tracing::warn!(error = %e, "no system DNS resolver; MX lookups will fail");
-                Arc::new(StaticResolver::new())
+                tracing::warn!(error = %e,
+                    "no system DNS resolver; outbound mail is deferred until there is one");
+                Arc::new(UnavailableResolver::new(format!("no DNS resolver: {e}")))
             }
         };
     let delivery: Arc<dyn LocalDelivery> = ctx.delivery.clone();
@@ -238,6 +240,7 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
         return config;
     }
     config.limits = limits(s);
+    config.max_connections = process_limit(s.attr("zimbraMtaDefaultProcessLimit").as_deref());
 
     config.tls = ctx.acceptor();
     config.implicit_tls = kind == ListenerKind::Smtps;
@@ -351,6 +354,25 @@ pub fn limits(s: MtaSettings<'_>) -> Limits {
     limits
 }
 
+/// `zimbraMtaDefaultProcessLimit` when Zimbra's `default_process_limit` is unset.
+pub const DEFAULT_PROCESS_LIMIT: usize = 100;
+
+/// Sessions one SMTP listener serves at once, from `zimbraMtaDefaultProcessLimit`
+/// (server, else global; default 100): Zimbra writes it to Postfix's
+/// `default_process_limit`, which caps the `smtpd` processes of each service, and a
+/// Postfix `smtpd` serves one client at a time, so it is the most concurrent SMTP
+/// connections per port. Beyond it a client gets `421 4.7.0`. Unset, unreadable or 0
+/// (which Postfix refuses) gives the default. Re-read on reload like the other
+/// listener settings. The per-client cap is `zcs_mta_client_connection_count_limit`
+/// (Postfix `smtpd_client_connection_count_limit`; the registry has no Zimbra
+/// attribute for it), see [`limits`].
+pub fn process_limit(value: Option<&str>) -> usize {
+    value
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_PROCESS_LIMIT)
+}
+
 /// `zimbraMtaRelayHost` (server, else global) as the SMTP transport takes it; `None`
 /// when unset or unreadable (logged).
 pub fn relay_host(server: &Entry, global: &Entry) -> Option<RelayHost> {
@@ -429,4 +451,20 @@ pub fn dkim_keys(dir: &Path) -> DkimKeys {
         }
     }
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_limit_reads_zimbra_default_process_limit() {
+        assert_eq!(process_limit(None), DEFAULT_PROCESS_LIMIT);
+        assert_eq!(process_limit(Some("7")), 7);
+        assert_eq!(process_limit(Some(" 250 ")), 250);
+        // Postfix refuses 0 and words; the default stands.
+        assert_eq!(process_limit(Some("0")), DEFAULT_PROCESS_LIMIT);
+        assert_eq!(process_limit(Some("lots")), DEFAULT_PROCESS_LIMIT);
+        assert_eq!(process_limit(Some("-3")), DEFAULT_PROCESS_LIMIT);
+    }
 }
