@@ -1,5 +1,7 @@
 //! urn:zimbraAccount: password authentication and token re-validation, GetInfo,
-//! ChangePassword, EndSession, Get/ModifyPrefs and GetAccountInfo.
+//! ChangePassword, EndSession, Get/ModifyPrefs and GetAccountInfo; identities and
+//! signatures in `children`, the GetAvailable* lists in `available`, password recovery
+//! in `recovery`.
 //!
 //! Logins go through `Provisioning::authenticate`, the path IMAP and POP3 use, so
 //! account status, lockout and password policy apply the same way.
@@ -17,6 +19,8 @@ use super::envelope::{NS_ACCOUNT, NS_ADMIN};
 use super::response;
 use super::token::{self, TokenData};
 
+mod available;
+mod children;
 pub(super) mod recovery;
 
 /// Routes a urn:zimbraAccount request; `None` when the name is not one of them.
@@ -37,7 +41,12 @@ pub(crate) async fn dispatch(
         "SearchCalendarResourcesRequest" => {
             super::admin::calresources::search_account(ctx, req).await
         }
-        _ => return None,
+        _ => {
+            if let Some(r) = children::dispatch(ctx, name, req).await {
+                return Some(r);
+            }
+            return available::dispatch(ctx, name, req).await;
+        }
     })
 }
 
@@ -160,10 +169,12 @@ pub(crate) async fn throttled<T>(
     attempt: impl std::future::Future<Output = ServiceResult<T>>,
 ) -> ServiceResult<T> {
     let svc = ctx.svc;
-    let ip = ctx.caller.remote_ip;
+    // Behind a trusted proxy the client it names is throttled, not the proxy.
+    let ip = ctx.caller.client_ip();
+    let peer = ctx.caller.remote_ip;
     let policy = login_policy(svc).await?;
     if !svc.logins.admit(ip, Instant::now(), &policy) {
-        tracing::info!(target: "zimbra.security", ip = %ip, proto = "soap",
+        tracing::info!(target: "zimbra.security", ip = %peer, proto = "soap",
             "login refused: address suspended after failed logins");
         return Err(throttle::suspended_fault());
     }
@@ -174,7 +185,7 @@ pub(crate) async fn throttled<T>(
         svc.logins.failed(ip, Instant::now(), &policy);
         // The audit trail, as IMAP and POP3 logins leave it (audit.log).
         tracing::warn!(target: "zimbra.security", cmd = "Auth", protocol = "soap",
-            ip = %ip, error = %e.code, reason = %e.message, "authentication failed");
+            ip = %peer, error = %e.code, reason = %e.message, "authentication failed");
     }
     out
 }

@@ -43,16 +43,20 @@ const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 8;
 
 // Zimbra's fault texts, which its clients show as they are.
-// LIMITATION: Zimbra sends these with their own codes (service.
-// RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS, service.MAX_ATTEMPTS_REACHED,
-// service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE), which zcs-core's FaultCode lacks;
-// service.INVALID_REQUEST carries them here.
 const SAME_AS_OWN: &str = concat!(
     "service exception: Recovery address should not be same as ",
     "primary/alias email address."
 );
 const RESEND_LIMIT: &str = "service exception: Re-send code request has reached maximum limit.";
 const SUSPENDED: &str = "service exception: Max re-send attempts reached, feature is suspended.";
+const CONTACT_ADMIN: &str =
+    "service exception: Something went wrong. Please contact your administrator.";
+
+/// The one answer RecoverAccount gives for an unknown account, one without the feature
+/// and one without a verified recovery address, so nobody learns which accounts exist.
+fn contact_admin() -> ServiceError {
+    ServiceError::new(FaultCode::ContactAdmin, CONTACT_ADMIN)
+}
 
 /// A code mailed and not yet used, as stored on the account.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,13 +275,28 @@ pub(crate) async fn set_recovery_account(
                     .map(String::as_str),
             );
             if own.into_iter().any(|a| a.eq_ignore_ascii_case(&addr)) {
-                return Err(ServiceError::invalid_request(SAME_AS_OWN));
+                return Err(ServiceError::new(
+                    FaultCode::RecoveryEmailSameAsPrimaryOrAlias,
+                    SAME_AS_OWN,
+                ));
+            }
+            // A new sendCode while a code is still pending counts as a resend, so the
+            // limit cannot be dodged by asking for a fresh address each time.
+            let sent = Pending::read(&account, VERIFY_DATA)
+                .filter(|p| !p.expired(now))
+                .map(|p| p.resends + 1);
+            if sent.is_some_and(|n| n > max_attempts(&effective)) {
+                return Err(ServiceError::new(
+                    FaultCode::MaxAttemptsReached,
+                    RESEND_LIMIT,
+                ));
             }
             let validity = duration_ms(&effective, "zimbraRecoveryAccountCodeValidity", 86_400_000);
             let p = Pending {
                 email: addr.clone(),
                 code: new_code(),
                 expiry: now + validity,
+                resends: sent.unwrap_or(0),
                 ..Pending::default()
             };
             send_verification(ctx, &account, &p).await?;
@@ -295,7 +314,10 @@ pub(crate) async fn set_recovery_account(
                 ));
             };
             if p.resends >= max_attempts(&effective) {
-                return Err(ServiceError::invalid_request(RESEND_LIMIT));
+                return Err(ServiceError::new(
+                    FaultCode::MaxAttemptsReached,
+                    RESEND_LIMIT,
+                ));
             }
             if p.expired(now) {
                 let validity =
@@ -375,66 +397,94 @@ async fn lift_suspension(ctx: &Ctx<'_>, account: &mut Entry) -> ServiceResult<At
 }
 
 /// RecoverAccountRequest `op=getRecoveryAccount|sendRecoveryCode email= [channel=email]`.
+///
+/// An unknown account, one without the feature and one without a verified recovery
+/// address all get the same `service.CONTACT_ADMIN` fault, as Zimbra answers the first
+/// and last, so the request tells nobody which accounts exist.
+///
+/// Past `zimbraPasswordRecoveryMaxAttempts` sends, sending is paused for
+/// `zimbraFeatureResetPasswordSuspensionTime` (`service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE`).
+/// Unlike Zimbra, the pause is kept with the pending code and the account's
+/// `zimbraFeatureResetPasswordStatus` is left alone: the request needs no login, so
+/// anybody could otherwise switch off another account's recovery; a code already sent
+/// stays good until it expires.
 pub(crate) async fn recover_account(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let email = req.req("email")?.trim().to_string();
     let op = req.req("op")?.to_string();
     if req.attr("channel").is_some_and(|c| c != "email") {
         return Err(ServiceError::invalid_request("unsupported channel"));
     }
+    if !matches!(op.as_str(), "getRecoveryAccount" | "sendRecoveryCode") {
+        return Err(ServiceError::invalid_request(format!(
+            "unknown operation: {op}"
+        )));
+    }
     let prov = ctx.svc.prov.clone();
     let Some(mut account) = prov.find_account(&email).await? else {
-        return Err(ServiceError::no_such_account(&email));
+        tracing::debug!("password recovery asked for an unknown account");
+        return Err(contact_admin());
     };
     let effective = lift_suspension(ctx, &mut account).await?;
-    require_enabled(&effective)?;
+    if effective.get(FEATURE) != Some("enabled") {
+        return Err(contact_admin());
+    }
     let verified = account.attrs.get(ADDRESS_STATUS) == Some("verified");
     let Some(addr) = account.attrs.get(ADDRESS).filter(|_| verified) else {
-        return Err(ServiceError::invalid_request(
-            "no verified recovery account is set",
-        ));
+        return Err(contact_admin());
     };
     let addr = addr.to_string();
     let mut resp = response("RecoverAccountResponse", NS_MAIL);
-    match op.as_str() {
-        "getRecoveryAccount" => {
-            resp.set("recoveryAccount", masked(&addr));
-        }
-        "sendRecoveryCode" => {
-            let now = now_ms();
-            let id = account.id.to_string();
-            let p = match Pending::read(&account, RESET_DATA) {
-                Some(mut p) if !p.expired(now) => {
-                    if p.resends >= max_attempts(&effective) {
-                        p.suspended = Some(now);
-                        let edits = [
-                            p.edit(RESET_DATA),
-                            AttrEdit::Replace(FEATURE.into(), vec!["suspended".into()]),
-                        ];
-                        prov.modify_account(&id, &edits).await?;
-                        tracing::info!(target: "zimbra.security", account = %account.name,
-                            "password reset suspended: too many recovery code requests");
-                        return Err(ServiceError::invalid_request(SUSPENDED));
-                    }
-                    p.resends += 1;
-                    p
-                }
-                _ => Pending {
-                    code: new_code(),
-                    expiry: now
-                        + duration_ms(&effective, "zimbraResetPasswordRecoveryCodeExpiry", 600_000),
-                    ..Pending::default()
-                },
-            };
-            send_reset_code(ctx, &account, &addr, &p).await?;
-            prov.modify_account(&id, &[p.edit(RESET_DATA)]).await?;
-        }
-        other => {
-            return Err(ServiceError::invalid_request(format!(
-                "unknown operation: {other}"
-            )));
-        }
+    if op == "getRecoveryAccount" {
+        resp.set("recoveryAccount", masked(&addr));
+        return Ok(resp);
     }
+    let now = now_ms();
+    let pause = duration_ms(
+        &effective,
+        "zimbraFeatureResetPasswordSuspensionTime",
+        86_400_000,
+    );
+    let max = max_attempts(&effective);
+    let fresh = |resends| Pending {
+        code: new_code(),
+        expiry: now + duration_ms(&effective, "zimbraResetPasswordRecoveryCodeExpiry", 600_000),
+        resends,
+        ..Pending::default()
+    };
+    let p = match Pending::read(&account, RESET_DATA) {
+        Some(p) if p.suspended.is_some_and(|since| now < since + pause) => {
+            return Err(suspended());
+        }
+        // Sends are counted across expired codes, as Zimbra counts them, until a whole
+        // pause has gone by since the last one expired.
+        Some(mut p) if p.suspended.is_none() && now < p.expiry + pause => {
+            if p.resends >= max {
+                p.suspended = Some(now);
+                prov.modify_account(&account.id.to_string(), &[p.edit(RESET_DATA)])
+                    .await?;
+                tracing::info!(target: "zimbra.security", account = %account.name,
+                    ip = %ctx.caller.remote_ip,
+                    "password recovery codes paused: too many requests");
+                return Err(suspended());
+            }
+            if p.expired(now) {
+                fresh(p.resends + 1)
+            } else {
+                p.resends += 1;
+                p
+            }
+        }
+        _ => fresh(0),
+    };
+    send_reset_code(ctx, &account, &addr, &p).await?;
+    prov.modify_account(&account.id.to_string(), &[p.edit(RESET_DATA)])
+        .await?;
+    resp.set_num("recoveryAttemptsLeft", max.saturating_sub(p.resends));
     Ok(resp)
+}
+
+fn suspended() -> ServiceError {
+    ServiceError::new(FaultCode::MaxAttemptsReachedSuspendFeature, SUSPENDED)
 }
 
 /// AuthRequest `account by= recoveryCode`: a token good for ResetPasswordRequest only,
@@ -447,18 +497,19 @@ pub(crate) async fn code_login(
     code: &str,
 ) -> ServiceResult<LoginOut> {
     let svc = ctx.svc;
+    // The same text whether or not the account exists: it names what was asked for.
+    let failed = || {
+        ServiceError::new(
+            FaultCode::AuthFailed,
+            format!("authentication failed for [{}]", key.trim()),
+        )
+    };
     let found = match by {
         "id" | "name" => svc.prov.find_account(key).await?,
         _ => None,
     };
     let Some(account) = found else {
-        return Err(ServiceError::auth_failed());
-    };
-    let failed = || {
-        ServiceError::new(
-            FaultCode::AuthFailed,
-            format!("authentication failed for [{}]", account.name),
-        )
+        return Err(failed());
     };
     let effective = svc.prov.effective_account_attrs(&account).await?;
     let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
@@ -467,7 +518,7 @@ pub(crate) async fn code_login(
     }
     let now = now_ms();
     let valid = Pending::read(&account, RESET_DATA)
-        .filter(|p| !p.expired(now) && p.suspended.is_none())
+        .filter(|p| !p.expired(now))
         .filter(|p| same_code(code, &p.code));
     let Some(p) = valid else {
         let actx = svc.prov.account_context(&account).await?;
@@ -497,8 +548,11 @@ pub(crate) async fn code_login(
 }
 
 /// ResetPasswordRequest `password`: the logged-in account (or one holding a recovery
-/// code's token) sets a new password; strength rules and history apply. A recovery
-/// code is used up, and every session of the account ended.
+/// code's token) sets a new password; strength rules and history apply. As Zimbra's
+/// rule is, an ordinary token needs no old password but the account must have
+/// `zimbraFeatureResetPasswordStatus` `enabled` and must not be `zimbraPasswordLocked`
+/// (`account.PASSWORD_LOCKED`). A recovery code is used up and every session of the
+/// account ended, the caller's included, whichever token was used.
 pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     ctx.reset_token_ok = true;
     let auth = ctx.auth().await?;
@@ -507,6 +561,15 @@ pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceR
     let prov = ctx.svc.prov.clone();
     let effective = prov.effective_account_attrs(&account).await?;
     require_enabled(&effective)?;
+    if effective
+        .get("zimbraPasswordLocked")
+        .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    {
+        return Err(ServiceError::new(
+            FaultCode::PasswordLocked,
+            "password is locked and can't be changed",
+        ));
+    }
     let password = req.attr("password").unwrap_or("");
     if password.trim().is_empty() {
         return Err(ServiceError::invalid_request(
@@ -518,13 +581,11 @@ pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceR
     if account.attrs.contains(RESET_DATA) {
         prov.modify_account(&id, &[clear(RESET_DATA)]).await?;
     }
-    if auth.claims.reset_only {
-        // A reset by recovery code ends every session of the account: the one it came
-        // from, any other token the same code bought, and whoever held the account
-        // before (the usual reason for recovering it).
-        prov.modify_account(&id, &[clear("zimbraAuthTokens")])
-            .await?;
-    }
+    // A reset ends every session of the account: the one it came from, any other
+    // token a recovery code bought, and whoever held the account before (the usual
+    // reason for resetting it).
+    prov.modify_account(&id, &[clear("zimbraAuthTokens")])
+        .await?;
     tracing::info!(target: "zimbra.security", account = %account.name,
         ip = %ctx.caller.remote_ip, "password reset");
     Ok(response("ResetPasswordResponse", NS_ACCOUNT))

@@ -29,6 +29,8 @@ pub(crate) async fn dispatch(
             | "ModifyCosRequest"
             | "DeleteCosRequest"
             | "RenameCosRequest"
+            | "CreateServerRequest"
+            | "DeleteServerRequest"
             | "GetServerRequest"
             | "GetAllServersRequest"
             | "ModifyServerRequest"
@@ -189,6 +191,30 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
             prov.delete_cos(&EntryKey::parse(req.req("id")?)).await?;
             tracing::info!(admin = %who, "admin: cos deleted");
             response("DeleteCosResponse", NS_ADMIN)
+        }
+        "CreateServerRequest" => {
+            let name = req.req("name")?.trim();
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ServiceError::invalid_request(format!(
+                    "invalid server name: {name}"
+                )));
+            }
+            let e = prov.create_server(name, attrs_from(req)?).await?;
+            tracing::info!(admin = %who, server = %e.name, "admin: server created");
+            one("CreateServerResponse", "server", &e, None)
+        }
+        "DeleteServerRequest" => {
+            let key = EntryKey::parse(req.req("id")?);
+            let server = prov.get_server(&key).await?;
+            // The entry this server runs as holds its own settings: never removed.
+            if prov.local_server() == Some(server.name.as_str()) {
+                return Err(ServiceError::invalid_request(
+                    "the server this request runs on cannot be deleted",
+                ));
+            }
+            prov.delete_server(&key).await?;
+            tracing::info!(admin = %who, "admin: server deleted");
+            response("DeleteServerResponse", NS_ADMIN)
         }
         "GetServerRequest" => {
             let e = prov.get_server(&selector(req, "server")?).await?;

@@ -3,7 +3,8 @@
 //! Accounts are in `accounts` (searching, counting and password checks in
 //! `account_tools`); domains, COS, servers, global config and the rest in
 //! `entries`; distribution lists in `lists`; calendar resources in `calresources`;
-//! system retention policies in `retention`.
+//! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
+//! `mailbox`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
@@ -17,6 +18,7 @@ mod cache;
 pub(crate) mod calresources;
 mod entries;
 mod lists;
+mod mailbox;
 mod retention;
 mod rights;
 mod search;
@@ -127,6 +129,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = cache::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = mailbox::dispatch(ctx, name, req).await {
         return Some(r);
     }
     // An admin request this server does not know: a non-admin learns only that it is
