@@ -5,7 +5,8 @@
 use zcs_core::{ItemId, MailboxId};
 
 use crate::error::IndexError;
-use crate::query::Query;
+use crate::query::{Query, TextField};
+use crate::substring::WordMatch;
 
 /// The indexable face of one item. Text fields are raw text; the backend tokenises them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,4 +124,16 @@ pub trait IndexBackend: Send + Sync {
         let limit = self.doc_count(mailbox)?;
         self.search_ordered(mailbox, query, limit, SearchOrder::DateDesc)
     }
+
+    /// Every item of `mailbox` that has, for each of `words`, a token matching it in at
+    /// least one of `fields` (text fields read as [`IndexBackend::search`] reads them:
+    /// `Default` is the body and the main headers). Unordered, no limit. With the plan
+    /// of [`crate::substring::substring_plan`], a superset of the items whose field
+    /// contains the needle (IMAP's substring SEARCH). No words: every item.
+    fn items_with_words(
+        &self,
+        mailbox: MailboxId,
+        fields: &[TextField],
+        words: &[WordMatch],
+    ) -> Result<Vec<ItemId>, IndexError>;
 }

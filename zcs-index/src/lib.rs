@@ -15,6 +15,7 @@ pub mod backend;
 pub mod error;
 pub mod extract;
 pub mod query;
+pub mod substring;
 pub mod tantivy_backend;
 pub mod tokenizer;
 
@@ -22,4 +23,5 @@ pub use backend::{IndexBackend, IndexDocument, SearchOrder};
 pub use error::IndexError;
 pub use extract::document_from_message;
 pub use query::{Query, QueryParseError};
+pub use substring::{SubstringPlan, WordMatch, substring_plan};
 pub use tantivy_backend::{IndexOptions, TantivyIndex};

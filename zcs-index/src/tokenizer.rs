@@ -233,13 +233,13 @@ fn push_pieces(word: &str, out: &mut Vec<String>) {
 
 /// Characters that join word characters into one chunk (`user@example.com`, `e-mail`,
 /// `don't`, `c++`, `snake_case`).
-fn is_joiner(c: char) -> bool {
+pub(crate) fn is_joiner(c: char) -> bool {
     matches!(c, '.' | '@' | '-' | '_' | '+' | '\'')
 }
 
 /// Word characters: letters and digits of any script, and the combining marks between
 /// them; not spaces, controls, punctuation, symbols or emoji. CJK is handled separately.
-fn is_word(c: char) -> bool {
+pub(crate) fn is_word(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
@@ -259,7 +259,7 @@ fn is_word(c: char) -> bool {
 
 /// CJK ideographs, kana, hangul and fullwidth letters (Zimbra's `query.md` ranges, minus
 /// the CJK punctuation block 3000-303F); only letters count, not fullwidth punctuation.
-fn is_cjk(c: char) -> bool {
+pub(crate) fn is_cjk(c: char) -> bool {
     let u = c as u32;
     let in_range = matches!(u,
         0x2E80..=0x2FFF | 0x3040..=0x33FF | 0x3400..=0x4DBF | 0x4DC0..=0x4DFF

@@ -23,7 +23,8 @@ use zcs_core::{ItemId, MailboxId};
 
 use crate::backend::{IndexBackend, IndexDocument, SearchOrder};
 use crate::error::IndexError;
-use crate::query::Query;
+use crate::query::{Query, TextField};
+use crate::substring::WordMatch;
 use crate::tokenizer::{INDEX_TOKENIZER, TokenMode, ZcsTokenizer};
 use schema::{Fields, build_schema, key};
 
@@ -271,6 +272,30 @@ impl IndexBackend for TantivyIndex {
     fn matching_items(&self, mailbox: MailboxId, query: &Query) -> Result<Vec<ItemId>, IndexError> {
         let searcher = self.reader.searcher();
         let q = self.mailbox_query(mailbox, query)?;
+        let ids = guarded(|| {
+            searcher
+                .search(&q, &collect::ItemIds)
+                .map_err(IndexError::tantivy("search"))
+        })?;
+        Ok(ids.into_iter().map(ItemId).collect())
+    }
+
+    fn items_with_words(
+        &self,
+        mailbox: MailboxId,
+        fields: &[TextField],
+        words: &[WordMatch],
+    ) -> Result<Vec<ItemId>, IndexError> {
+        let searcher = self.reader.searcher();
+        let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
+            Box::new(self.mailbox_filter(mailbox)),
+            0.0,
+        ));
+        let mut clauses = vec![(Occur::Must, filter)];
+        if let Some(text) = translate::words_query(fields, words, &self.fields)? {
+            clauses.push((Occur::Must, text));
+        }
+        let q = BooleanQuery::new(clauses);
         let ids = guarded(|| {
             searcher
                 .search(&q, &collect::ItemIds)

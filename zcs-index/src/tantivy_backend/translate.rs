@@ -12,6 +12,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use super::schema::Fields;
 use crate::error::IndexError;
 use crate::query::{HasKind, Query, TextField};
+use crate::substring::WordMatch;
 use crate::tokenizer::{TokenMode, analyze};
 
 type Boxed = Box<dyn TQuery>;
@@ -155,6 +156,39 @@ fn text_term(
         })
         .collect();
     Ok(Some(any_of(per_field)))
+}
+
+/// The tantivy query for "every word of `words` matches a token of one of `fields`";
+/// `None` when `words` is empty (no constraint). Each word runs a regular expression
+/// over each field's term dictionary (`WordMatch::regex`), then reads the postings of
+/// the terms it accepts.
+pub(crate) fn words_query(
+    fields: &[TextField],
+    words: &[WordMatch],
+    f: &Fields,
+) -> Result<Option<Boxed>, IndexError> {
+    let mut targets_of: Vec<Field> = fields.iter().flat_map(|t| targets(t, f)).collect();
+    targets_of.sort_unstable_by_key(|field| field.field_id());
+    targets_of.dedup();
+    if words.is_empty() {
+        return Ok(None);
+    }
+    if targets_of.is_empty() {
+        return Ok(Some(Box::new(EmptyQuery)));
+    }
+    let mut clauses: Vec<(Occur, Boxed)> = Vec::with_capacity(words.len());
+    for w in words {
+        let mut per_field = Vec::with_capacity(targets_of.len());
+        for &field in &targets_of {
+            let q: Boxed = Box::new(
+                RegexQuery::from_pattern(&w.regex(), field)
+                    .map_err(|e| IndexError::Query(format!("substring '{}': {e}", w.word())))?,
+            );
+            per_field.push(q);
+        }
+        clauses.push((Occur::Must, any_of(per_field)));
+    }
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }
 
 fn any_of(mut queries: Vec<Boxed>) -> Boxed {
