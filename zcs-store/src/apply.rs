@@ -568,7 +568,7 @@ pub(crate) async fn adjust_folder(
 }
 
 /// Raises the mailbox's item id and change number checkpoints.
-async fn bump(
+pub(crate) async fn bump(
     conn: &mut DbConn,
     mb: MailboxId,
     item_id: Option<i32>,
@@ -588,7 +588,7 @@ async fn bump(
 }
 
 /// Records that `seq` is applied: on its mailbox, and in the store-wide redo state.
-async fn finish(
+pub(crate) async fn finish(
     conn: &mut DbConn,
     mb: MailboxId,
     seq: u64,

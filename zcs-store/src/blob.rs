@@ -50,6 +50,14 @@ pub trait BlobStore: Send + Sync {
     /// Removes the bytes under `digest`. Returns whether anything was removed.
     fn remove(&self, digest: &str) -> Result<bool, StoreError>;
 
+    /// Stores every `(digest, raw)` of `blobs` as [`BlobStore::put`] does, durable when
+    /// it returns, and says for each whether new bytes were written. Backends may make
+    /// the batch durable at once (one file system sync) instead of blob by blob; the
+    /// default puts them one at a time.
+    fn put_many(&self, blobs: &[(String, &[u8])]) -> Result<Vec<bool>, StoreError> {
+        blobs.iter().map(|(d, raw)| self.put(d, raw)).collect()
+    }
+
     /// Every stored digest with the time its bytes were last written, for the orphan
     /// sweep (`crate::Store::sweep_orphan_blobs`). Cost: a walk of the whole volume.
     /// The default lists nothing (a backend that cannot list is never swept).
@@ -107,6 +115,11 @@ impl Blobs {
     /// See [`BlobStore::put`].
     pub fn write(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
         self.backend.put(digest, raw)
+    }
+
+    /// See [`BlobStore::put_many`].
+    pub fn write_many(&self, blobs: &[(String, &[u8])]) -> Result<Vec<bool>, StoreError> {
+        self.backend.put_many(blobs)
     }
 
     /// See [`BlobStore::get`].
@@ -210,6 +223,28 @@ impl FileBlobStore {
         res
     }
 
+    /// Writes `bytes` at `path` (a path under this volume) through a temporary file
+    /// and a rename, without syncing: the caller makes a batch of these durable at once
+    /// with [`sync_volume`]. Blocking.
+    pub(crate) fn write_at_unsynced(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
+        if !dir.is_dir() {
+            fs::create_dir_all(dir).map_err(|e| StoreError::io("create blob dir", dir, e))?;
+        }
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+        let res = fs::write(&tmp, bytes)
+            .map_err(|e| StoreError::io("write blob", &tmp, e))
+            .and_then(|()| {
+                fs::rename(&tmp, path).map_err(|e| StoreError::io("rename blob", path, e))
+            });
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
     /// Every blob file under the root: item digest, last write time and whether it is
     /// the compressed form. Cost: a walk of the whole volume.
     pub(crate) fn list_files(
@@ -297,6 +332,30 @@ impl BlobStore for FileBlobStore {
         self.write_file(digest, raw)
     }
 
+    /// Batches of [`BULK_SYNC_MIN`] or more new blobs are written unsynced and made
+    /// durable with one [`sync_volume`]; smaller ones blob by blob.
+    fn put_many(&self, blobs: &[(String, &[u8])]) -> Result<Vec<bool>, StoreError> {
+        if blobs.len() < BULK_SYNC_MIN {
+            return blobs.iter().map(|(d, raw)| self.put(d, raw)).collect();
+        }
+        let mut out = Vec::with_capacity(blobs.len());
+        for (digest, raw) in blobs {
+            let path = self.path_for(digest)?;
+            if let Ok(meta) = fs::metadata(&path)
+                && meta.len() == raw.len() as u64
+            {
+                out.push(false);
+                continue;
+            }
+            self.write_at_unsynced(&path, raw)?;
+            out.push(true);
+        }
+        if out.iter().any(|w| *w) {
+            sync_volume(&self.root)?;
+        }
+        Ok(out)
+    }
+
     fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path_for(digest)?;
         fs::read(&path).map_err(|e| {
@@ -331,6 +390,38 @@ impl BlobStore for FileBlobStore {
             .map(|(d, t, _)| (d, t))
             .collect())
     }
+}
+
+/// Batches with at least this many blobs are synced once for the whole batch
+/// ([`sync_volume`]): below it, syncing blob by blob (on parallel threads) costs less
+/// than a sync of the whole file system.
+pub(crate) const BULK_SYNC_MIN: usize = 64;
+
+/// Makes every write under `root` durable: file contents, new directories and renames.
+/// On Linux one `syncfs(2)` of the file system holding `root` (which also flushes
+/// whatever else is dirty on it); elsewhere a full `sync`. Blocking.
+pub(crate) fn sync_volume(root: &Path) -> Result<(), StoreError> {
+    let dir = fs::File::open(root).map_err(|e| StoreError::io("open blob volume", root, e))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `dir` is an open descriptor for the whole call; syncfs only reads it.
+        let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
+        if rc != 0 {
+            return Err(StoreError::io(
+                "sync blob volume",
+                root,
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: `sync` takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+        drop(dir);
+    }
+    Ok(())
 }
 
 /// The item digest named by a blob file `<hex>.msg`, or `None` for any other name.

@@ -10,7 +10,7 @@
 //! later one in (no back-threading); rows from before schema 3 have no normalised
 //! subject and only thread by references.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::Row;
 use zcs_core::{Flags, ItemId};
@@ -50,6 +50,29 @@ pub(crate) struct BatchThreads {
     planned: Vec<(i32, i32, Option<String>, String)>,
     /// Conversations planned for stored messages that were alone: message id to conv.
     promoted: std::collections::HashMap<i32, i32>,
+    /// When read ahead ([`BatchThreads::read_ahead`]): the latest stored message, as
+    /// (conv, id), for every Message-ID and normalised subject the batch can look up.
+    stored: Option<Lookups>,
+}
+
+/// Stored threading matches read ahead for a batch, keyed as [`lookup_key`] says.
+#[derive(Debug, Default)]
+struct Lookups {
+    by_message_id: HashMap<String, (i64, i64)>,
+    by_subject: HashMap<String, (i64, i64)>,
+}
+
+/// Values per `IN (...)` list when reading ahead.
+const READ_AHEAD_CHUNK: usize = 400;
+
+/// The key a looked-up value is matched by: MariaDB compares these columns without
+/// regard to case (its default collation), the other engines exactly.
+fn lookup_key(backend: crate::db::Backend, value: &str) -> String {
+    if backend == crate::db::Backend::MySql {
+        value.to_lowercase()
+    } else {
+        value.to_string()
+    }
 }
 
 impl BatchThreads {
@@ -63,6 +86,38 @@ impl BatchThreads {
             .rev()
             .find(|p| pred(p))
             .map(|p| (i64::from(p.1), i64::from(p.0)))
+    }
+
+    /// Reads, in a few queries, every stored match the messages of `summaries` can
+    /// look up (by references and by subject, as `mb`'s threading algorithm uses them),
+    /// so that planning the batch needs no query per message. Call before planning.
+    pub(crate) async fn read_ahead(
+        &mut self,
+        mb: &Mailbox,
+        summaries: &[&HeaderSummary],
+    ) -> Result<(), StoreError> {
+        let alg = mb.settings().threading;
+        let mut refs: Vec<&str> = Vec::new();
+        let mut subjects: Vec<String> = Vec::new();
+        for s in summaries {
+            if alg.uses_references() {
+                refs.extend(s.references.iter().map(String::as_str));
+            }
+            let (norm, is_reply) = normalize_subject(&s.subject);
+            if !norm.is_empty() && alg.uses_subject(is_reply) {
+                subjects.push(norm);
+            }
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        self.stored = Some(Lookups {
+            by_message_id: latest_by(mb, "message_id", &refs).await?,
+            by_subject: latest_by(mb, "norm_subject", &subjects).await?,
+        });
+        Ok(())
     }
 
     /// A stored message's conversation as this batch has changed it.
@@ -84,6 +139,7 @@ pub(crate) async fn plan_in_batch(
     batch: &mut BatchThreads,
 ) -> Result<ThreadPlan, StoreError> {
     let alg = mb.settings().threading;
+    let backend = mb.inner.pool.backend();
     let mut found: Option<(i64, i64)> = None;
     if alg.uses_references() && !summary.references.is_empty() {
         found = batch.latest(|p| {
@@ -91,16 +147,27 @@ pub(crate) async fn plan_in_batch(
                 .is_some_and(|m| summary.references.iter().any(|r| r == m))
         });
         if found.is_none() {
-            found = by_references(mb, &summary.references)
-                .await?
-                .map(|f| batch.adjust(f));
+            found = match &batch.stored {
+                Some(l) => summary
+                    .references
+                    .iter()
+                    .filter_map(|r| l.by_message_id.get(&lookup_key(backend, r)))
+                    .max_by_key(|(_, id)| *id)
+                    .copied(),
+                None => by_references(mb, &summary.references).await?,
+            }
+            .map(|f| batch.adjust(f));
         }
     }
     let (norm, is_reply) = normalize_subject(&summary.subject);
     if found.is_none() && !norm.is_empty() && alg.uses_subject(is_reply) {
         found = batch.latest(|p| p.3 == norm);
         if found.is_none() {
-            found = by_subject(mb, &norm).await?.map(|f| batch.adjust(f));
+            found = match &batch.stored {
+                Some(l) => l.by_subject.get(&lookup_key(backend, &norm)).copied(),
+                None => by_subject(mb, &norm).await?,
+            }
+            .map(|f| batch.adjust(f));
         }
     }
     let plan = match found {
@@ -129,6 +196,59 @@ pub(crate) async fn plan_in_batch(
         .planned
         .push((id, plan.conv, summary.message_id.clone(), norm));
     Ok(plan)
+}
+
+/// For each value of `column` (`message_id` or `norm_subject`) among `values`, the
+/// latest stored message having it, as (conv, id), keyed by [`lookup_key`].
+async fn latest_by(
+    mb: &Mailbox,
+    column: &'static str,
+    values: &[&str],
+) -> Result<HashMap<String, (i64, i64)>, StoreError> {
+    let backend = mb.inner.pool.backend();
+    let mut out = HashMap::new();
+    for chunk in values.chunks(READ_AHEAD_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT MAX(id) FROM mail_item WHERE mailbox_id = ? AND {column} IN ({marks})
+             GROUP BY {column}"
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(mb.id().0);
+        for v in chunk {
+            q = q.bind(*v);
+        }
+        let ids = q
+            .fetch_all(&mb.inner.pool)
+            .await
+            .db("read threading matches")?;
+        for ids in ids.chunks(READ_AHEAD_CHUNK) {
+            let marks = vec!["?"; ids.len()].join(", ");
+            let sql = format!(
+                "SELECT {column}, conv_id, id FROM mail_item WHERE mailbox_id = ?
+                 AND id IN ({marks})"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mb.id().0);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            for row in q
+                .fetch_all(&mb.inner.pool)
+                .await
+                .db("read threading matches")?
+            {
+                let value: Option<String> = row.try_get(0).db("read threading matches")?;
+                let conv: i64 = row.try_get(1).db("read threading matches")?;
+                let id: i64 = row.try_get(2).db("read threading matches")?;
+                if let Some(v) = value {
+                    let e = out.entry(lookup_key(backend, &v)).or_insert((conv, id));
+                    if id > e.1 {
+                        *e = (conv, id);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The latest stored message whose Message-ID is among `refs`, as (conv, id).

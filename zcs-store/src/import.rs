@@ -2,8 +2,8 @@
 //! addMessage` over a directory, a REST `?fmt=tgz` upload or an IMAP migration does with
 //! thousands of messages.
 //!
-//! One call is one batch: every blob is written and fsynced first (concurrently, on the
-//! blocking pool), then under the mailbox lock each message is planned as
+//! One call is one batch: every blob is written first, made durable together (one file
+//! system sync for a batch of 64 or more, see `BlobStore::put_many`), then under the mailbox lock each message is planned as
 //! [`Mailbox::append`] plans it (id, change number, conversation; messages of the batch
 //! thread with each other), the records are logged together (one group fsync) and
 //! applied in one transaction. A record is still one message, so replay and backups see
@@ -16,7 +16,7 @@ use zcs_core::{Flags, ItemId};
 use crate::conversations::{BatchThreads, plan_in_batch};
 use crate::error::StoreError;
 use crate::mailbox::Mailbox;
-use crate::messages::{Prepared, prepare_blob};
+use crate::messages::Prepared;
 use crate::redo::RedoOp;
 
 /// One message of a bulk import.
@@ -52,27 +52,14 @@ impl Mailbox {
                 crate::tags::tag_name(t)?;
             }
         }
-        let mut writes = tokio::task::JoinSet::new();
+        let mut raws = Vec::with_capacity(messages.len());
         let mut metas = Vec::with_capacity(messages.len());
-        for (i, m) in messages.into_iter().enumerate() {
-            let inner = self.inner.clone();
-            writes.spawn(async move { (i, prepare_blob(&inner, m.raw).await) });
+        for m in messages {
+            raws.push(m.raw);
             metas.push((m.flags, m.tags, m.internal_date_ms));
         }
-        let mut prepared: Vec<Option<Arc<Prepared>>> = vec![None; metas.len()];
-        let mut failure = None;
-        while let Some(done) = writes.join_next().await {
-            match done {
-                Ok((i, Ok(p))) => prepared[i] = Some(p),
-                Ok((_, Err(e))) => failure = Some(e),
-                Err(e) => failure = Some(StoreError::Internal(format!("blob task failed: {e}"))),
-            }
-        }
-        let prepared: Vec<Arc<Prepared>> = prepared.into_iter().flatten().collect();
-        let res = match failure {
-            Some(e) => Err(e),
-            None => self.import_prepared(folder, prepared.clone(), metas).await,
-        };
+        let prepared = crate::messages::prepare_blobs(&self.inner, raws).await?;
+        let res = self.import_prepared(folder, prepared.clone(), metas).await;
         if res.is_err() {
             let digests = prepared.iter().map(|p| p.digest.clone()).collect();
             drop(prepared);
@@ -103,6 +90,8 @@ impl Mailbox {
             let st = mb.state().await?;
             let (mut next_id, mut change) = (st.item_id + 1, st.change);
             let mut threads = BatchThreads::default();
+            let summaries: Vec<_> = prepared.iter().map(|p| &p.summary).collect();
+            threads.read_ahead(&mb, &summaries).await?;
             let mut ops = Vec::with_capacity(prepared.len());
             let mut ids = Vec::with_capacity(prepared.len());
             for ((p, (flags, _, date_ms)), tags) in prepared.iter().zip(metas).zip(tag_ids) {

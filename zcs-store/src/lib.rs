@@ -104,6 +104,7 @@ mod rows;
 
 mod acl;
 mod apply;
+mod apply_batch;
 mod apply_dumpster;
 mod apply_items;
 mod apply_messages;
@@ -124,6 +125,7 @@ mod error;
 mod flag_list;
 mod folder_color;
 mod folder_view;
+mod group_commit;
 pub mod hsm;
 mod import;
 mod item_tags;

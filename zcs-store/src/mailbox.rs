@@ -136,6 +136,11 @@ impl Mailbox {
         self.account
     }
 
+    /// The lock serializing changes to this mailbox.
+    pub(crate) fn lock_handle(&self) -> Arc<AsyncMutex<()>> {
+        self.lock.clone()
+    }
+
     /// Runs `f` in its own task while holding this mailbox's lock.
     pub(crate) async fn locked<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where

@@ -49,6 +49,62 @@ pub(crate) async fn prepare_blob(
     .map_err(|e| StoreError::Internal(format!("blob task failed: {e}")))?
 }
 
+/// [`prepare_blob`] for a batch: every message hashed, parsed and pinned, then the
+/// blobs written with one [`crate::BlobStore::put_many`], which makes a large batch
+/// durable with one file system sync instead of two fsyncs a blob. A small batch is
+/// written blob by blob, concurrently.
+pub(crate) async fn prepare_blobs(
+    inner: &Arc<Inner>,
+    raws: Vec<Vec<u8>>,
+) -> Result<Vec<Arc<Prepared>>, StoreError> {
+    if raws.len() < crate::blob::BULK_SYNC_MIN {
+        // Few blobs: each written and fsynced on its own blocking thread, concurrently.
+        let mut writes = tokio::task::JoinSet::new();
+        let n = raws.len();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let inner = inner.clone();
+            writes.spawn(async move { (i, prepare_blob(&inner, raw).await) });
+        }
+        let mut out: Vec<Option<Arc<Prepared>>> = vec![None; n];
+        let mut failure = None;
+        while let Some(done) = writes.join_next().await {
+            match done {
+                Ok((i, Ok(p))) => out[i] = Some(p),
+                Ok((_, Err(e))) => failure = Some(e),
+                Err(e) => failure = Some(StoreError::Internal(format!("blob task failed: {e}"))),
+            }
+        }
+        return match failure {
+            Some(e) => Err(e),
+            None => Ok(out.into_iter().flatten().collect()),
+        };
+    }
+    let blobs = inner.blobs.clone();
+    tokio::task::spawn_blocking(move || {
+        let prepared: Vec<Prepared> = raws
+            .iter()
+            .map(|raw| {
+                let digest = digest_of(raw);
+                Prepared {
+                    _pin: blobs.pin(&digest),
+                    digest,
+                    size: raw.len() as u64,
+                    summary: parse::summarize(raw),
+                }
+            })
+            .collect();
+        let items: Vec<(String, &[u8])> = prepared
+            .iter()
+            .zip(&raws)
+            .map(|(p, raw)| (p.digest.clone(), raw.as_slice()))
+            .collect();
+        blobs.write_many(&items)?;
+        Ok(prepared.into_iter().map(Arc::new).collect())
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("blob task failed: {e}")))?
+}
+
 /// Creates one message item in `mb` from a prepared blob.
 pub(crate) async fn create_message(
     mb: &Mailbox,

@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     report: RecoveryReport,
     /// Accounts whose mailbox is in maintenance mode (in memory, as in Zimbra).
     pub maintenance: Mutex<HashSet<ZimbraId>>,
+    /// Deliveries waiting to be committed as a group (`crate::group_commit`).
+    pub groups: crate::group_commit::Groups,
 }
 
 /// Tracks which logged sequences are in the database, to compute the checkpoint: the
@@ -245,6 +247,7 @@ impl Store {
                 }),
                 report,
                 maintenance: Mutex::new(HashSet::new()),
+                groups: Default::default(),
             }),
         })
     }
@@ -315,6 +318,11 @@ impl Store {
     /// [`DeliveryTarget::quota`] fails with [`StoreError::QuotaExceeded`]. Returns once
     /// every created item is durable.
     ///
+    /// Group commit: concurrent deliveries into one mailbox (from any number of callers)
+    /// are committed together, one redo fsync and one transaction for all of them,
+    /// each caller answered once its own message is durable (`group_commit` module).
+    /// Callers need nothing special: more concurrent calls make bigger groups.
+    ///
     /// Every target is threaded with the default settings
     /// ([`Store::deliver_with_settings`] takes each account's).
     ///
@@ -359,15 +367,8 @@ impl Store {
                         .await?
                         .with_quota(t.quota)
                         .with_settings(settings);
-                    crate::messages::create_message(
-                        &mb,
-                        t.folder,
-                        &prepared,
-                        t.flags,
-                        Vec::new(),
-                        received_ms,
-                    )
-                    .await
+                    crate::group_commit::deliver(&mb, t.folder, &prepared, t.flags, received_ms)
+                        .await
                 }));
             }
             let mut out = Vec::with_capacity(tasks.len());
@@ -547,12 +548,9 @@ impl Inner {
             let _w = self.db_write.lock().await;
             let checkpoint = self.seqs.lock().map(|s| s.done_through).unwrap_or(0);
             let mut tx = self.pool.begin().await.db("begin change")?;
-            let mut released = Vec::new();
-            for rec in &recs {
-                released.extend(apply::apply(&mut tx, rec, checkpoint).await?.released);
-            }
+            let applied = crate::apply_batch::apply_many(&mut tx, &recs, checkpoint).await?;
             tx.commit().await.db("commit change")?;
-            Ok::<_, StoreError>(released)
+            Ok::<_, StoreError>(applied.released)
         }
         .await;
         match res {

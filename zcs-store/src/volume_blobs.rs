@@ -278,6 +278,37 @@ impl BlobStore for VolumeBlobStore {
         Ok(true)
     }
 
+    /// Batches of `BULK_SYNC_MIN` or more are written unsynced into the current
+    /// primary volume and made durable with one file system sync; smaller ones blob by
+    /// blob, as [`BlobStore::put`].
+    fn put_many(&self, blobs: &[(String, &[u8])]) -> Result<Vec<bool>, StoreError> {
+        if blobs.len() < crate::blob::BULK_SYNC_MIN {
+            return blobs.iter().map(|(d, raw)| self.put(d, raw)).collect();
+        }
+        let _ = self.reload(false);
+        let vol = self
+            .current(VolumeType::PrimaryMessage)
+            .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
+        let fs = FileBlobStore::new(vol.path.clone());
+        let mut out = Vec::with_capacity(blobs.len());
+        for (digest, raw) in blobs {
+            if self.find(digest)?.is_some() {
+                out.push(false);
+                continue;
+            }
+            if vol.compress && raw.len() as u64 > vol.compression_threshold {
+                fs.write_at_unsynced(&fs.compressed_path_for(digest)?, &gzip(raw)?)?;
+            } else {
+                fs.write_at_unsynced(&fs.path_for(digest)?, raw)?;
+            }
+            out.push(true);
+        }
+        if out.iter().any(|w| *w) {
+            crate::blob::sync_volume(&vol.path)?;
+        }
+        Ok(out)
+    }
+
     fn get(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
         // Two tries: an HSM move may delete the file between locate and read.
         for _ in 0..2 {
