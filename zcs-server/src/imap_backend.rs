@@ -92,6 +92,10 @@ impl StoreImapBackend {
 
 #[async_trait]
 impl ImapBackend for StoreImapBackend {
+    async fn proxy_trusted(&self, peer: IpAddr) -> bool {
+        crate::proxy::peer_trusted(&self.prov, peer).await
+    }
+
     async fn authenticate(
         &self,
         user: &str,

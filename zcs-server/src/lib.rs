@@ -30,6 +30,7 @@ pub mod notify;
 pub mod pop3;
 pub mod pop3_backend;
 pub mod privdrop;
+pub mod proxy;
 pub mod purge_job;
 pub mod search;
 pub mod server;

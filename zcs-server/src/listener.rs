@@ -188,11 +188,46 @@ fn session_span(proto: &str, peer: SocketAddr) -> tracing::Span {
     let ip = peer.ip().to_string();
     let empty = tracing::field::Empty;
     match proto {
-        "imap" => tracing::info_span!("ImapServer", ip, name = empty),
-        "imaps" => tracing::info_span!("ImapSSLServer", ip, name = empty),
-        "pop3" => tracing::info_span!("Pop3Server", ip, name = empty),
-        "pop3s" => tracing::info_span!("Pop3SSLServer", ip, name = empty),
-        _ => tracing::info_span!("session", ip, name = empty),
+        "imap" => tracing::info_span!(
+            "ImapServer",
+            ip,
+            name = empty,
+            oip = empty,
+            via = empty,
+            ua = empty
+        ),
+        "imaps" => tracing::info_span!(
+            "ImapSSLServer",
+            ip,
+            name = empty,
+            oip = empty,
+            via = empty,
+            ua = empty
+        ),
+        "pop3" => tracing::info_span!(
+            "Pop3Server",
+            ip,
+            name = empty,
+            oip = empty,
+            via = empty,
+            ua = empty
+        ),
+        "pop3s" => tracing::info_span!(
+            "Pop3SSLServer",
+            ip,
+            name = empty,
+            oip = empty,
+            via = empty,
+            ua = empty
+        ),
+        _ => tracing::info_span!(
+            "session",
+            ip,
+            name = empty,
+            oip = empty,
+            via = empty,
+            ua = empty
+        ),
     }
 }
 

@@ -95,6 +95,31 @@ pub const KEYS: &[KeyDef] = &[
         desc: "SMTP submission over implicit TLS (RFC 8314)",
     },
     KeyDef {
+        name: "zcs_clamd_address",
+        default: "",
+        desc: "clamd to scan inbound mail with (host:port); empty: no virus scanning",
+    },
+    KeyDef {
+        name: "zcs_spamd_address",
+        default: "",
+        desc: "spamd to score inbound mail with (host:port); empty: no spam scoring",
+    },
+    KeyDef {
+        name: "zcs_mta_minimal_backoff_seconds",
+        default: "",
+        desc: "first retry delay of deferred mail in seconds (empty: the built-in default)",
+    },
+    KeyDef {
+        name: "zcs_mta_queue_run_delay_seconds",
+        default: "",
+        desc: "seconds between runs of the deferred queue (empty: the built-in default)",
+    },
+    KeyDef {
+        name: "zcs_http_dos_exempt_loopback",
+        default: "true",
+        desc: "whether loopback clients are exempt from the HTTP request flood filter",
+    },
+    KeyDef {
         name: "zcs_dns_servers",
         default: "",
         desc: "name servers the MTA asks (ip[:port], comma-separated); empty: the system's",

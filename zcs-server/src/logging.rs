@@ -407,6 +407,8 @@ pub fn init_with(
         filter.max_level_hint().unwrap_or(LevelFilter::TRACE),
     );
     let (filter, handle) = reload::Layer::new(filter);
+    // A tool run where no home exists yet must not create one just to hold its log.
+    let log_dir = log_dir.filter(|d| stderr || d.exists() || d.parent().is_some_and(Path::exists));
     let zimbra = log_dir.map(|dir| {
         let _ = fs::create_dir_all(dir);
         ZimbraLogLayer::new(dir, retention_days).with_account_loggers(active.clone())

@@ -66,6 +66,10 @@ fn generalized_time_ms(value: &str) -> Option<i64> {
 
 #[async_trait]
 impl Pop3Backend for StorePop3Backend {
+    async fn proxy_trusted(&self, peer: std::net::IpAddr) -> bool {
+        crate::proxy::peer_trusted(&self.prov, peer).await
+    }
+
     async fn authenticate(
         &self,
         user: &str,

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let _ = (args.force, args.quiet);
+    let _ = args.force;
     if !matches!(args.format.as_str(), "plain" | "xml" | "shell" | "nokey") {
         return Err(format!(
             "unknown format {:?}: use plain, xml, shell or nokey",
@@ -107,7 +107,16 @@ fn run(args: Args) -> Result<(), String> {
                 let (k, v) = arg
                     .split_once('=')
                     .ok_or_else(|| format!("expected key=value, got {arg:?}"))?;
-                lc.set(k.trim(), v.trim());
+                let k = k.trim();
+                if !args.quiet && !KEYS.iter().any(|d| d.name == k) {
+                    // Zimbra keeps keys it does not know; so do we, but say so, since a
+                    // typo would otherwise change nothing in silence.
+                    eprintln!(
+                        "zmlocalconfig: warning: {k} is not a key zcs reads (zmlocalconfig -i \
+                         lists them); stored anyway"
+                    );
+                }
+                lc.set(k, v.trim());
             }
         }
         return lc.save().map_err(|e| e.to_string());

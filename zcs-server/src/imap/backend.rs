@@ -153,6 +153,13 @@ pub trait ImapBackend: Send + Sync {
         password: &str,
         remote_ip: IpAddr,
     ) -> Result<Arc<dyn ImapSession>, AuthError>;
+
+    /// Whether `peer` is a proxy allowed to name the originating client in `ID`
+    /// (`X-ORIGINATING-IP`, `X-VIA`). Loopback only unless the backend knows better
+    /// (the server's backend reads `zimbraMailTrustedIP`).
+    async fn proxy_trusted(&self, peer: IpAddr) -> bool {
+        peer.to_canonical().is_loopback()
+    }
 }
 
 /// One authenticated account's mailbox. Every id passed in was returned by this same

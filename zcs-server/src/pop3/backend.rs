@@ -70,6 +70,13 @@ pub trait Pop3Backend: Send + Sync {
         password: &str,
         remote_ip: IpAddr,
     ) -> Result<Arc<dyn Pop3Maildrop>, Pop3AuthError>;
+
+    /// Whether `peer` is a proxy allowed to name the originating client with `XOIP`.
+    /// Loopback only unless the backend knows better (the server's backend reads
+    /// `zimbraMailTrustedIP`).
+    async fn proxy_trusted(&self, peer: IpAddr) -> bool {
+        peer.to_canonical().is_loopback()
+    }
 }
 
 /// One authenticated account's maildrop. Every id passed in came from

@@ -41,6 +41,8 @@ pub enum Command {
     Top(u32, u32),
     /// `UIDL [msg]`.
     Uidl(Option<u32>),
+    /// `XOIP address`: a proxy names the client it speaks for (Zimbra's extension).
+    Xoip(String),
 }
 
 /// Why a line is not a command.
@@ -113,6 +115,10 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
         "UIDL" => Command::Uidl(optional_number(&args)?),
         "RETR" => Command::Retr(one_number(&args)?),
         "DELE" => Command::Dele(one_number(&args)?),
+        "XOIP" => match args.as_slice() {
+            [ip] => Command::Xoip((*ip).to_string()),
+            _ => return Err(ParseError::Syntax("XOIP needs one address")),
+        },
         "TOP" => match args.as_slice() {
             [m, n] => Command::Top(number(m)?, number(n)?),
             _ => return Err(ParseError::Syntax("TOP needs a message number and a count")),
@@ -190,6 +196,9 @@ mod tests {
         assert_eq!(ok("RSET"), Command::Rset);
         assert_eq!(ok("Quit"), Command::Quit);
         assert_eq!(ok("CAPA"), Command::Capa);
+        assert_eq!(ok("xoip 192.0.2.1"), Command::Xoip("192.0.2.1".into()));
+        assert!(parse_command(b"XOIP").is_err());
+        assert!(parse_command(b"XOIP a b").is_err());
         assert_eq!(
             ok("AUTH plain AGEAYg=="),
             Command::Auth {

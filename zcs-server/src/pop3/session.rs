@@ -290,6 +290,25 @@ impl Session {
         Ok(Flow::Continue)
     }
 
+    /// `XOIP`: believed from a trusted proxy only (`zimbraMailTrustedIP` or loopback);
+    /// the address becomes the session's `oip` log context.
+    async fn xoip(&mut self, ip: &str) -> io::Result<Flow> {
+        if !self.backend.proxy_trusted(self.peer.ip()).await {
+            tracing::info!(proto = "pop3", ip = %self.peer, "XOIP from an untrusted address");
+            return self
+                .error("-ERR XOIP not allowed from this address\r\n")
+                .await;
+        }
+        match crate::proxy::parse_addr(ip) {
+            Some(addr) => {
+                crate::proxy::record(Some(addr), None);
+                self.send(b"+OK\r\n").await?;
+                Ok(Flow::Continue)
+            }
+            None => self.error("-ERR XOIP needs an address\r\n").await,
+        }
+    }
+
     async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
         let cmd = match parse_command(line) {
             Ok(cmd) => cmd,
@@ -321,6 +340,7 @@ impl Session {
                 Ok(Flow::Continue)
             }
             (_, Command::Stls) => self.stls().await,
+            (State::Authorization { .. }, Command::Xoip(ip)) => self.xoip(&ip).await,
             (State::Authorization { .. }, Command::Quit) => {
                 self.send(b"+OK zcs POP3 server signing off\r\n").await?;
                 Ok(Flow::Close)

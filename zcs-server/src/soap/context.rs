@@ -101,6 +101,11 @@ pub struct Caller {
     pub cookie_admin_token: Option<String>,
     /// `X-Zimbra-Csrf-Token` header value.
     pub csrf_header: Option<String>,
+    /// The client a trusted proxy says it speaks for (`X-Originating-IP`,
+    /// `X-Forwarded-For`); `None` when there is none or the peer is not trusted.
+    pub origin_ip: Option<IpAddr>,
+    /// The proxy chain a trusted proxy sent in `Via`.
+    pub via: Option<String>,
 }
 
 impl Caller {
@@ -112,7 +117,15 @@ impl Caller {
             cookie_token: None,
             cookie_admin_token: None,
             csrf_header: None,
+            origin_ip: None,
+            via: None,
         }
+    }
+
+    /// The address failed logins count against: the originating client a trusted proxy
+    /// named, else the peer.
+    pub fn client_ip(&self) -> IpAddr {
+        self.origin_ip.unwrap_or(self.remote_ip)
     }
 }
 

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tracing::Instrument;
 
 use super::dos::{self, DosFilter, Verdict};
 use super::{Context, Planned, PortFrom, tls_handshake};
@@ -146,16 +147,53 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-/// The caller of a request: its listener, address, cookies and CSRF header.
-fn caller_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Caller {
+/// The caller of a request: its listener, address, cookies, CSRF header and, when the
+/// peer is a trusted proxy (`zimbraMailTrustedIP` or loopback), the client it names.
+async fn caller_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Caller {
     let mut caller = Caller::new(state.admin, peer.ip());
     caller.cookie_token = cookie(headers, "ZM_AUTH_TOKEN");
     caller.cookie_admin_token = cookie(headers, "ZM_ADMIN_AUTH_TOKEN");
-    caller.csrf_header = headers
-        .get("X-Zimbra-Csrf-Token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    caller.csrf_header = header_text(headers, "X-Zimbra-Csrf-Token");
+    let originating = header_text(headers, "X-Originating-IP");
+    let forwarded = header_text(headers, "X-Forwarded-For");
+    let via = header_text(headers, "Via");
+    if (originating.is_some() || forwarded.is_some() || via.is_some())
+        && crate::proxy::peer_trusted(&state.svc.prov, peer.ip()).await
+    {
+        caller.origin_ip = crate::proxy::from_headers(originating.as_deref(), forwarded.as_deref());
+        caller.via = via.as_deref().and_then(crate::proxy::clean_via);
+    }
     caller
+}
+
+/// A header's value as text, if it is there and readable.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The log context of one HTTP request (Zimbra's `[ip=;oip=;via=;ua=;]`): every line
+/// written while it is served carries the peer, the client a trusted proxy named and
+/// the user agent.
+fn request_span(caller: &Caller, headers: &HeaderMap) -> tracing::Span {
+    let empty = tracing::field::Empty;
+    let span = tracing::info_span!("SoapServlet", ip = %caller.remote_ip, oip = empty,
+        via = empty, ua = empty, name = empty);
+    if let Some(oip) = caller.origin_ip {
+        span.record("oip", oip.to_string().as_str());
+    }
+    if let Some(via) = &caller.via {
+        span.record("via", via.as_str());
+    }
+    if let Some(ua) = header_text(headers, "User-Agent")
+        .as_deref()
+        .and_then(crate::proxy::clean_via)
+    {
+        span.record("ua", ua.as_str());
+    }
+    span
 }
 
 /// A plain-text response with `status`.
@@ -174,8 +212,9 @@ async fn soap(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = caller_of(&state, peer, &headers);
-    let reply = state.svc.serve(&caller, &body).await;
+    let caller = caller_of(&state, peer, &headers).await;
+    let span = request_span(&caller, &headers);
+    let reply = state.svc.serve(&caller, &body).instrument(span).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, reply.body).into_response();
     resp.headers_mut().insert(

@@ -38,7 +38,7 @@ pub async fn preauth(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = caller_of(&state, peer, &headers);
+    let caller = caller_of(&state, peer, &headers).await;
     match state.svc.preauth_cookie(&caller, &query).await {
         Ok(cookie) => {
             let target = redirect_target(query.get("redirectURL").map(String::as_str));

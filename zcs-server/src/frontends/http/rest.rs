@@ -115,7 +115,7 @@ async fn serve(
     headers: &HeaderMap,
 ) -> Result<Response, RestError> {
     let svc = &state.svc;
-    let caller = caller_of(state, peer, headers);
+    let caller = caller_of(state, peer, headers).await;
     let basic = basic_auth(headers);
     let me = svc
         .web_account(

@@ -190,7 +190,7 @@ pub async fn upload(
 ) -> Response {
     let fmt = query.get("fmt").cloned().unwrap_or_default();
     let mut request_id = safe_request_id(query.get("requestId").map(String::as_str));
-    let caller = caller_of(&state, peer, &headers);
+    let caller = caller_of(&state, peer, &headers).await;
     let svc = &state.svc;
     let account = match svc.web_account(&caller, None, true).await {
         Ok(a) => a,

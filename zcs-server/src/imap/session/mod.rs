@@ -446,6 +446,40 @@ impl Session {
         }
     }
 
+    /// Takes in the fields of a client's `ID` (RFC 2971): its name and version become
+    /// the session's `ua` log context; a trusted proxy's `X-ORIGINATING-IP` and `X-VIA`
+    /// (Zimbra's fields) become `oip` and `via`, and are ignored from anyone else.
+    async fn client_id(&mut self, params: &[(String, Option<String>)]) {
+        let field = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.clone())
+        };
+        let name = field("name").unwrap_or_default();
+        let ua = match field("version") {
+            Some(v) if !name.is_empty() => format!("{name}/{v}"),
+            _ => name,
+        };
+        if let Some(ua) = crate::proxy::clean_via(&ua) {
+            tracing::Span::current().record("ua", ua.as_str());
+        }
+        let oip = field("X-ORIGINATING-IP");
+        let via = field("X-VIA");
+        if oip.is_none() && via.is_none() {
+            tracing::debug!(proto = "imap", ip = %self.peer, ua = %sanitize(&ua), "client id");
+            return;
+        }
+        if self.backend.proxy_trusted(self.peer.ip()).await {
+            let addr = oip.as_deref().and_then(crate::proxy::parse_addr);
+            crate::proxy::record(addr, via.as_deref());
+            tracing::debug!(proto = "imap", ip = %self.peer, "client id from a trusted proxy");
+        } else {
+            tracing::info!(proto = "imap", ip = %self.peer,
+                "ID names an originating address but the peer is not a trusted proxy");
+        }
+    }
+
     async fn dispatch(&mut self, tag: &str, cmd: Command, buf: &[u8]) -> Handled {
         use CommandKind::*;
         match cmd.kind {
@@ -464,13 +498,7 @@ impl Session {
             }
             Id(params) => {
                 if let Some(params) = params {
-                    let name = params
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("name"))
-                        .and_then(|(_, v)| v.clone())
-                        .unwrap_or_default();
-                    tracing::debug!(proto = "imap", ip = %self.peer, ua = %sanitize(&name),
-                        "client id");
+                    self.client_id(&params).await;
                 }
                 let version = env!("CARGO_PKG_VERSION");
                 self.untagged(&format!("ID (\"name\" \"zcs\" \"version\" \"{version}\")"))
