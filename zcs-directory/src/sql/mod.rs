@@ -12,6 +12,7 @@
 //! one entry and one "exists" fault. Not in charge of validation or defaults.
 
 mod dialect;
+mod prefixes;
 mod rows;
 pub mod schema;
 mod search;
@@ -273,6 +274,9 @@ impl SqlDirectory {
             entry.attrs.set_one(A_ZIMBRA_ID, id.to_string());
             rows::write_attrs(&mut tx, b, &entry).await?;
         }
+        if new_name.is_some() || !edits.is_empty() {
+            prefixes::write(&mut tx, b, &entry).await?;
+        }
         if is_address_kind(kind) {
             rows::write_addresses(&mut tx, b, &entry).await?;
         }
@@ -318,6 +322,7 @@ impl Directory for SqlDirectory {
             .await
             .map_err(exists_or_failure(kind, &entry.name, "insert entry"))?;
         rows::write_attrs(&mut tx, b, &entry).await?;
+        prefixes::insert(&mut tx, b, &entry).await?;
         if is_address_kind(kind) {
             rows::write_addresses(&mut tx, b, &entry).await?;
         }

@@ -160,6 +160,7 @@ pub async fn delete(
     // Explicit deletes so the result does not depend on foreign keys being enforced.
     for stmt in [
         "DELETE FROM directory_addresses WHERE entry_id = ?",
+        "DELETE FROM directory_prefixes WHERE entry_id = ?",
         "DELETE FROM directory_attrs WHERE entry_id = ?",
     ] {
         sqlx::query(b.sql(stmt))

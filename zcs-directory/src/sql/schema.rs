@@ -21,10 +21,14 @@
 //!   may be reused, an id never: creating an entry with a retired id is refused, so a
 //!   new account can never be handed a deleted account's mailbox.
 //! - `directory_meta (meta_key, meta_value)`: holds `schema_version`.
+//! - `directory_prefixes (domain, pfx, lower_name, entry_id, kind)`: short prefixes of
+//!   name-like values in name order, for GAL autocomplete (see [`super::prefixes`]).
 //!
 //! Versions: 1 had no `value_key`; 2 adds it (filled in for existing rows when a version 1
 //! database is opened) with the `directory_attrs_by_key` index, and the
-//! `directory_entries_by_domain_name` index that pages through a domain in name order.
+//! `directory_entries_by_domain_name` index that pages through a domain in name order;
+//! 3 adds `directory_prefixes`, filled from the stored keys when an older database is
+//! opened.
 //!
 //! One design on every engine; [`SqlBackend`] supplies the few DDL differences (MariaDB's
 //! `MEDIUMTEXT`, table options and binary collation, PostgreSQL's `"C"` collation on the
@@ -36,7 +40,7 @@ use super::SqlDirectoryError;
 use super::dialect::SqlBackend;
 
 /// The schema version this code writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How many characters of a lower-cased value `value_key` keeps. Small enough for an
 /// index on MariaDB (utf8mb4: 4 bytes a character, 3072 bytes a key with `name_lower`
@@ -235,6 +239,15 @@ pub async fn ensure(conn: &mut AnyConnection, b: SqlBackend) -> Result<(), SqlDi
             .execute(&mut *conn)
             .await
             .map_err(SqlDirectoryError::db("create index"))?;
+    }
+    for stmt in super::prefixes::ddl(b) {
+        sqlx::query(AssertSqlSafe(stmt))
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("create prefix table"))?;
+    }
+    if stored < 3 {
+        super::prefixes::backfill(conn, b).await?;
     }
     if stored < SCHEMA_VERSION {
         sqlx::query(b.sql("UPDATE directory_meta SET meta_value = ? WHERE meta_key = ?"))

@@ -19,12 +19,21 @@
 //! domain is read in name order a page at a time (the `directory_entries_by_domain_name`
 //! index) and each page checked with the filter, stopping once the limit is reached,
 //! which with that many matches comes after a few pages.
+//!
+//! GAL autocomplete goes first through the name-prefix table ([`super::prefixes`]) when
+//! every test of the driver is on a name-like attribute and they share one short
+//! prefix: one page of that prefix's rows in name order, checked with the filter,
+//! usually holds the limit (a typed `j` or `smi` matches nearly every row it walks), so
+//! the answer costs a few small queries whatever the directory size. When the page does
+//! not hold enough (a long prefix rarer than its first characters), the plans above
+//! decide, the dense one walking the prefix rows rather than the whole domain.
 
 use sqlx::AnyPool;
 use zcs_core::{EntryKind, ServiceResult};
 
 use super::SqlDirectoryError;
 use super::dialect::SqlBackend;
+use super::prefixes;
 use super::rows;
 use super::schema::{VALUE_KEY_CHARS, value_key};
 use crate::ldap::dit::required_classes;
@@ -86,6 +95,10 @@ const DENSE_ROWS: usize = 1_500;
 /// The first page of that name-order scan; later pages double up to [`MAX_PAGE`].
 const FIRST_PAGE: usize = 128;
 
+/// The rows of `directory_prefixes` read first for a search with a short prefix, before
+/// deciding between the value index and a longer name-order walk.
+const PROBE_PAGE: usize = 256;
+
 /// The largest page of the name-order scan.
 const MAX_PAGE: usize = 2_048;
 
@@ -99,6 +112,9 @@ struct Translated {
     cond: Option<(String, Vec<String>)>,
     exact: bool,
     driver: Option<Vec<Branch>>,
+    /// The short prefix whose `directory_prefixes` rows name a superset of the driver's
+    /// entries, when there is one.
+    prefix: Option<String>,
 }
 
 /// The string just above every string that starts with `prefix` in code point order
@@ -220,11 +236,12 @@ fn key_exists(b: SqlBackend, names: Vec<String>, test: &KeyTest) -> (String, Vec
     (sql, binds)
 }
 
-/// The driver of `f`: see [`Translated`]. Tests of an OR with the same key (the GAL's
-/// one prefix on nine attributes) become one branch over all their names.
-fn driver(f: &Filter) -> Option<Vec<Branch>> {
-    if let Some((names, test)) = item_key_test(f) {
-        return Some(vec![branch_of(names, &test)]);
+/// The value-index tests whose union drives `f`: see [`Translated`]. Tests of an OR
+/// with the same key (the GAL's one prefix on nine attributes) become one test over all
+/// their names.
+fn driver_tests(f: &Filter) -> Option<Vec<(Vec<String>, KeyTest)>> {
+    if let Some(t) = item_key_test(f) {
+        return Some(vec![t]);
     }
     match f {
         Filter::Or(items) if !items.is_empty() => {
@@ -233,29 +250,58 @@ fn driver(f: &Filter) -> Option<Vec<Branch>> {
             for item in items {
                 match item_key_test(item) {
                     Some((names, test)) => merge_into(&mut groups, names, test),
-                    None => other.extend(driver(item)?),
+                    None => other.extend(driver_tests(item)?),
                 }
             }
-            let mut all: Vec<Branch> = groups
-                .into_iter()
-                .map(|(t, names)| branch_of(names, &t))
-                .collect();
+            let mut all: Vec<(Vec<String>, KeyTest)> =
+                groups.into_iter().map(|(t, names)| (names, t)).collect();
             all.extend(other);
             Some(all)
         }
         // The narrowest part: fewest branches.
-        Filter::And(items) => items.iter().filter_map(driver).min_by_key(Vec::len),
+        Filter::And(items) => items.iter().filter_map(driver_tests).min_by_key(Vec::len),
         _ => None,
     }
 }
 
-/// Translates `f`: condition, exactness and driver.
+/// The driver of `f` as index branches.
+#[cfg(test)]
+fn driver(f: &Filter) -> Option<Vec<Branch>> {
+    driver_tests(f).map(|tests| tests.iter().map(|(n, t)| branch_of(n.clone(), t)).collect())
+}
+
+/// The short prefix (see [`super::prefixes`]) whose rows name a superset of the entries
+/// passing every one of `tests`: all of them on name-like attributes and sharing it.
+fn common_prefix(tests: &[(Vec<String>, KeyTest)]) -> Option<String> {
+    let mut common: Option<String> = None;
+    for (names, test) in tests {
+        if !names.iter().all(|n| prefixes::is_prefix_attr(n)) {
+            return None;
+        }
+        let key = match test {
+            KeyTest::Equal(k) | KeyTest::Prefix(k, _) => k,
+        };
+        let p = prefixes::short_prefix(key)?;
+        match &common {
+            Some(c) if *c != p => return None,
+            Some(_) => {}
+            None => common = Some(p),
+        }
+    }
+    common
+}
+
+/// Translates `f`: condition, exactness, driver and name prefix.
 fn translate(f: &Filter, b: SqlBackend) -> Translated {
     let (cond, exact) = condition(f, b);
+    let tests = driver_tests(f);
     Translated {
         cond,
         exact,
-        driver: driver(f),
+        driver: tests
+            .as_ref()
+            .map(|ts| ts.iter().map(|(n, t)| branch_of(n.clone(), t)).collect()),
+        prefix: tests.as_deref().and_then(common_prefix),
     }
 }
 
@@ -408,13 +454,26 @@ pub async fn search(
             cond: None,
             exact: true,
             driver: None,
+            prefix: None,
         },
     };
     let limited = t.exact && q.sorted_by_name() && q.limit > 0;
     if let (Some(domain), Some(branches), true) = (&q.domain, &t.driver, limited) {
         let domain = lower_name(domain);
+        let by_prefix = t.prefix.as_deref().map(Pages::Prefix);
+        // A first page of the prefix rows settles most autocompletes: short prefixes
+        // match nearly every row they walk.
+        if let Some(pages) = by_prefix
+            && let Some(ids) = scan_in_name_order(pool, b, q, &t, &domain, pages, true).await?
+        {
+            let candidates = load_ids(pool, b, &ids).await?;
+            return Ok(finish(q, candidates));
+        }
         if dense(pool, b, branches, &domain).await? {
-            let ids = scan_in_name_order(pool, b, q, &t, &domain).await?;
+            let pages = by_prefix.unwrap_or(Pages::Domain);
+            let ids = scan_in_name_order(pool, b, q, &t, &domain, pages, false)
+                .await?
+                .unwrap_or_default();
             let candidates = load_ids(pool, b, &ids).await?;
             return Ok(finish(q, candidates));
         }
@@ -512,33 +571,63 @@ async fn dense(
     Ok(usize::try_from(n).unwrap_or(usize::MAX) > DENSE_ROWS)
 }
 
+/// What a name-order scan reads a page at a time.
+#[derive(Clone, Copy, Debug)]
+enum Pages<'a> {
+    /// Every entry of the domain (`directory_entries_by_domain_name`).
+    Domain,
+    /// The entries with a `directory_prefixes` row of this short prefix.
+    Prefix(&'a str),
+}
+
 /// The ids of the first `q.limit + 1` entries of `domain` in name order that are of the
-/// query's kinds and pass the translated filter, reading the domain a page at a time.
+/// query's kinds and pass the translated filter, reading `pages` a page at a time. A
+/// `probe` reads one page of [`PROBE_PAGE`] rows only and gives `None` when that page
+/// was full and did not find enough.
 async fn scan_in_name_order(
     pool: &AnyPool,
     b: SqlBackend,
     q: &SearchQuery,
     t: &Translated,
     domain: &str,
-) -> ServiceResult<Vec<String>> {
+    pages: Pages<'_>,
+    probe: bool,
+) -> ServiceResult<Option<Vec<String>>> {
     let want = q.limit.saturating_add(1);
     let mut found: Vec<String> = Vec::new();
     let mut from = String::new();
     // Ids already read whose name is `from` (the next page starts at that name again).
     let mut seen_at_from: Vec<String> = Vec::new();
-    let mut page = FIRST_PAGE;
+    let mut page = if probe { PROBE_PAGE } else { FIRST_PAGE };
     loop {
-        let text = format!(
-            "SELECT m.id, m.kind, m.lower_name FROM directory_entries m \
-             WHERE m.domain = ? AND m.lower_name >= ? \
-             ORDER BY m.lower_name, m.id LIMIT {page}"
-        );
-        let rows: Vec<(String, String, String)> = sqlx::query_as(b.sql_owned(text))
-            .bind(domain)
-            .bind(&from)
-            .fetch_all(pool)
-            .await
-            .map_err(SqlDirectoryError::db("page through domain"))?;
+        let rows: Vec<(String, String, String)> = match pages {
+            Pages::Domain => {
+                let text = format!(
+                    "SELECT m.id, m.kind, m.lower_name FROM directory_entries m \
+                     WHERE m.domain = ? AND m.lower_name >= ? \
+                     ORDER BY m.lower_name, m.id LIMIT {page}"
+                );
+                sqlx::query_as(b.sql_owned(text))
+                    .bind(domain)
+                    .bind(&from)
+                    .fetch_all(pool)
+                    .await
+            }
+            Pages::Prefix(pfx) => {
+                let text = format!(
+                    "SELECT p.entry_id, p.kind, p.lower_name FROM directory_prefixes p \
+                     WHERE p.domain = ? AND p.pfx = ? AND p.lower_name >= ? \
+                     ORDER BY p.lower_name, p.entry_id LIMIT {page}"
+                );
+                sqlx::query_as(b.sql_owned(text))
+                    .bind(domain)
+                    .bind(pfx)
+                    .bind(&from)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+        .map_err(SqlDirectoryError::db("page through domain"))?;
         let full = rows.len() == page;
         let mut ids = Vec::with_capacity(rows.len());
         for (id, kind, lower) in rows {
@@ -559,7 +648,10 @@ async fn scan_in_name_order(
         }
         if found.len() >= want || !full {
             found.truncate(want);
-            return Ok(found);
+            return Ok(Some(found));
+        }
+        if probe {
+            return Ok(None);
         }
         page = (page * 2).min(MAX_PAGE);
     }
@@ -676,6 +768,27 @@ mod tests {
         let long = "a".repeat(VALUE_KEY_CHARS + 5);
         let (_, test) = key_test("cn", &long, true).expect("test");
         assert_eq!(test, KeyTest::Equal("a".repeat(VALUE_KEY_CHARS)));
+    }
+
+    fn gal_prefix(f: &str) -> Option<String> {
+        driver_tests(&parse_filter(f).expect("filter")).and_then(|t| common_prefix(&t))
+    }
+
+    #[test]
+    fn name_prefixes_stand_for_name_like_prefix_tests() {
+        let gal = "(&(|(displayName=Smi*)(cn=smi*)(sn=SMITH*)(gn=smi*)(mail=smi*))\
+                   (!(zimbraHideInGal=TRUE)))";
+        assert_eq!(gal_prefix(gal).as_deref(), Some("smi"));
+        assert_eq!(gal_prefix("(cn=j*)").as_deref(), Some("j"));
+        assert_eq!(gal_prefix("(mail=ab@x.test)").as_deref(), Some("ab@"));
+        // Different short prefixes, other attributes, no leading part: no prefix plan.
+        assert_eq!(gal_prefix("(|(cn=ab*)(sn=cd*))"), None);
+        assert_eq!(gal_prefix("(|(cn=ab*)(zimbraQuota=1*))"), None);
+        assert_eq!(gal_prefix("(cn=*ab*)"), None);
+        assert_eq!(gal_prefix("(cn=   *)"), None);
+        // A trailing space is dropped, as in the stored rows.
+        assert_eq!(gal_prefix("(cn=a b*)").as_deref(), Some("a b"));
+        assert_eq!(gal_prefix("(cn=ab *)").as_deref(), Some("ab"));
     }
 
     #[test]

@@ -57,4 +57,5 @@ conformance!(
     search::filter_search_sorts_limits_and_projects,
     search::gal_search_autocomplete_and_hiding,
     search::dense_and_sparse_prefixes_agree,
+    search::autocomplete_follows_renames_edits_and_deletes,
 );

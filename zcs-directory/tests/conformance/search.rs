@@ -317,3 +317,132 @@ pub async fn dense_and_sparse_prefixes_agree(ctx: &Ctx) {
     assert_eq!(names(&r.entries), want, "{}", ctx.label);
     assert!(r.more, "{}", ctx.label);
 }
+
+/// Autocomplete names in the domain, limit 20.
+async fn complete(p: &Provisioning, domain: &str, text: &str) -> (Vec<String>, bool) {
+    let r = p
+        .search_gal(
+            domain,
+            &GalRequest {
+                text: text.into(),
+                gal_type: GalType::All,
+                autocomplete: true,
+                limit: Some(20),
+            },
+        )
+        .await
+        .unwrap();
+    (names(&r.entries), r.more)
+}
+
+/// GAL autocomplete follows every change of the names it matches on (the SQL backends
+/// answer it from a table of name prefixes that must be rewritten with the entry), and
+/// a long prefix rarer than its first characters still finds its few entries in order.
+pub async fn autocomplete_follows_renames_edits_and_deletes(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    for d in ["g.test", "h.test"] {
+        p.create_domain(d, Attrs::new()).await.unwrap();
+    }
+    p.create_account(
+        "zq@g.test",
+        None,
+        attrs(&[("displayName", "Zelda Quinn"), ("sn", "Quinn")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        complete(p, "g.test", "zel").await.0,
+        ["zq@g.test"],
+        "{}",
+        ctx.label
+    );
+    assert_eq!(complete(p, "g.test", "Zelda Q").await.0, ["zq@g.test"]);
+    assert!(complete(p, "g.test", "zelda x").await.0.is_empty());
+    assert!(
+        complete(p, "h.test", "zel").await.0.is_empty(),
+        "{}",
+        ctx.label
+    );
+
+    p.modify_account(
+        "zq@g.test",
+        &[
+            AttrEdit::Replace("displayName".into(), vec!["Yara Quinn".into()]),
+            // cn was copied from the display name at creation.
+            AttrEdit::Replace("cn".into(), vec!["Yara Quinn".into()]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        complete(p, "g.test", "zel").await.0.is_empty(),
+        "{}",
+        ctx.label
+    );
+    assert_eq!(complete(p, "g.test", "yar").await.0, ["zq@g.test"]);
+    // The address is a name too, and follows a rename into another domain.
+    assert_eq!(complete(p, "g.test", "zq@").await.0, ["zq@g.test"]);
+    p.rename_account("zq@g.test", "yq@h.test").await.unwrap();
+    assert!(
+        complete(p, "g.test", "yar").await.0.is_empty(),
+        "{}",
+        ctx.label
+    );
+    assert_eq!(
+        complete(p, "h.test", "yar").await.0,
+        ["yq@h.test"],
+        "{}",
+        ctx.label
+    );
+    assert_eq!(complete(p, "h.test", "yq@h").await.0, ["yq@h.test"]);
+    assert!(
+        complete(p, "h.test", "zq@").await.0.is_empty(),
+        "{}",
+        ctx.label
+    );
+    p.delete_account("yq@h.test").await.unwrap();
+    assert!(
+        complete(p, "h.test", "yar").await.0.is_empty(),
+        "{}",
+        ctx.label
+    );
+
+    // 300 Smiths and three Smithers: "smithe" shares its first characters with every
+    // one of them, more than one page of the prefix table.
+    let dir = ctx.dir.clone();
+    let mut tasks = Vec::new();
+    for chunk in 0..4usize {
+        let dir = dir.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (chunk..303).step_by(4) {
+                let sn = if i % 100 == 42 { "Smithers" } else { "Smith" };
+                let a = attrs(&[("sn", sn), ("displayName", &format!("Pat {sn}"))]);
+                dir.create_entry(EntryKind::Account, &format!("s{i:03}@g.test"), a)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        complete(p, "g.test", "smithe").await,
+        (
+            vec![
+                "s042@g.test".to_string(),
+                "s142@g.test".to_string(),
+                "s242@g.test".to_string()
+            ],
+            false
+        ),
+        "{}",
+        ctx.label
+    );
+    let (first, more) = complete(p, "g.test", "smi").await;
+    assert_eq!(first.len(), 20, "{}", ctx.label);
+    assert_eq!(first[0], "s000@g.test");
+    assert_eq!(first[19], "s019@g.test");
+    assert!(more);
+}
