@@ -157,9 +157,12 @@ impl AuthRegistry {
     /// (external directory bind, [`ExternalLdapAuth`]).
     // LIMITATION: no `kerberos5` mechanism (Zimbra's `zimbraAuthMech kerberos5` with
     // `zimbraAuthKerberos5Realm`, checking the password against a KDC, and SPNEGO single
-    // sign-on). A domain naming it gets "no registered mechanism" and every login is
-    // refused (`account.AUTH_FAILED`, logged as a warning), unless an integrator registers
-    // a handler under `kerberos5` (or uses `custom:NAME`).
+    // sign-on). Blocked: no Kerberos or GSSAPI crate is in the workspace; the bindings
+    // on crates.io need MIT krb5's headers (libkrb5-dev) and libclang at build time on
+    // every machine, and a test needs a KDC (krb5-kdc) started by CI, none of which the
+    // project installs yet. A domain naming it gets "no registered mechanism" and every
+    // login is refused (`account.AUTH_FAILED`, logged as a warning), unless an integrator
+    // registers a handler under `kerberos5` (or uses `custom:NAME`).
     pub fn new() -> Self {
         let mut r = AuthRegistry {
             mechs: HashMap::new(),

@@ -7,6 +7,8 @@
 //! - [`grants`]: granting, revoking and listing grants.
 //! - [`eval`]: deciding a right (precedence, inheritance, group membership) and the
 //!   effective rights of an admin on an entry.
+//! - [`ops`]: the rights each list, domain and COS operation needs
+//!   ([`RightsEngine::authorize`]), for front ends gating delegated admins.
 //!
 //! Grants live in attributes only, so the engine works on every [`crate::Directory`]
 //! backend. Global grants (target type `global`) and config grants are both kept on the
@@ -17,12 +19,14 @@
 pub mod ace;
 pub mod eval;
 pub mod grants;
+pub mod ops;
 pub mod registry;
 pub mod types;
 
 pub use ace::{GUID_ALL, GUID_PUBLIC, Grant};
 pub use eval::{AttrRights, Decision, EffectiveRights, Evaluator, Via};
 pub use grants::{GrantInfo, GrantSpec};
+pub use ops::AdminOp;
 pub use registry::{RIGHTS, Right, RightClass, RightDef, RightKind};
 pub use types::{GranteeType, Modifier, TargetType};
 
