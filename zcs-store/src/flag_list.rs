@@ -8,8 +8,17 @@
 //! (`mailbox_id, folder_id, imap_id, id, flags, mod_metadata`), and tag names are read
 //! only for the messages that carry a tag (from `tagged_item`). All reads run in one
 //! transaction, so the listing is one consistent snapshot.
+//!
+//! Listings are cached per folder ([`FlagCache`]) with the mailbox change number they
+//! were read at. Every change to a message raises the mailbox's change number and
+//! stamps the message (`mod_metadata`) or leaves a tombstone, so a cached listing is
+//! current while the number has not moved, and after it moved is brought up to date
+//! from the messages changed since and the tombstones since, without reading the
+//! folder again. Restores, which replace rows outside the change numbering, drop the
+//! mailbox's entries ([`FlagCache::forget_mailbox`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use sqlx::AssertSqlSafe;
 use zcs_core::{Flags, ItemId};
@@ -35,6 +44,71 @@ pub struct FlagEntry {
     pub tags: Vec<String>,
     /// Change number of its last change (IMAP MODSEQ).
     pub modseq: i64,
+}
+
+/// Most flag entries kept by the cache, over every folder (about 60 bytes each).
+const CACHE_ENTRIES: usize = 400_000;
+
+/// A folder's listing as read at a change number.
+struct Cached {
+    change: i64,
+    entries: Arc<Vec<FlagEntry>>,
+    last_used: u64,
+}
+
+/// Flag listings of recently listed folders, keyed by (mailbox id, folder id), each
+/// valid at the mailbox change number it carries (see the module doc). Holds at most
+/// [`CACHE_ENTRIES`] entries; the least recently used folders go first.
+#[derive(Default)]
+pub(crate) struct FlagCache {
+    folders: Mutex<(HashMap<(i64, i32), Cached>, u64)>,
+}
+
+impl FlagCache {
+    fn get(&self, key: (i64, i32)) -> Option<(i64, Arc<Vec<FlagEntry>>)> {
+        let mut g = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        g.1 += 1;
+        let tick = g.1;
+        let c = g.0.get_mut(&key)?;
+        c.last_used = tick;
+        Some((c.change, c.entries.clone()))
+    }
+
+    fn put(&self, key: (i64, i32), change: i64, entries: Arc<Vec<FlagEntry>>) {
+        if entries.len() > CACHE_ENTRIES {
+            return;
+        }
+        let mut g = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        g.1 += 1;
+        let tick = g.1;
+        if g.0.get(&key).is_some_and(|c| c.change > change) {
+            return;
+        }
+        g.0.insert(
+            key,
+            Cached {
+                change,
+                entries,
+                last_used: tick,
+            },
+        );
+        loop {
+            let total: usize = g.0.values().map(|c| c.entries.len()).sum();
+            if total <= CACHE_ENTRIES {
+                break;
+            }
+            let Some(oldest) = g.0.iter().min_by_key(|(_, c)| c.last_used).map(|(k, _)| *k) else {
+                break;
+            };
+            g.0.remove(&oldest);
+        }
+    }
+
+    /// Drops every cached listing of `mailbox` (its rows were replaced wholesale).
+    pub(crate) fn forget_mailbox(&self, mailbox: i64) {
+        let mut g = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.retain(|(mb, _), _| *mb != mailbox);
+    }
 }
 
 /// The aggregate expression over `imap_id, id, flags, mod_metadata` for `backend`: one
@@ -109,7 +183,6 @@ impl Mailbox {
         filter: Option<(u32, bool)>,
     ) -> Result<Vec<FlagEntry>, StoreError> {
         self.check_maintenance()?;
-        let backend = self.inner.pool.backend();
         let mut tx = self.inner.pool.begin().await.db("begin read")?;
         let exists: Option<i64> =
             sqlx::query_scalar("SELECT id FROM folder WHERE mailbox_id = ? AND id = ?")
@@ -121,21 +194,115 @@ impl Mailbox {
         if exists.is_none() {
             return Err(StoreError::no_such_folder(folder));
         }
+        // Read in the listing's own snapshot, so the listing is valid at exactly it.
+        let change: i64 = sqlx::query_scalar("SELECT change_checkpoint FROM mailbox WHERE id = ?")
+            .bind(self.id().0)
+            .fetch_one(&mut *tx)
+            .await
+            .db("read change number")?;
+        let key = (self.id().0, folder.0);
+        let entries = match self.inner.flag_cache.get(key) {
+            Some((at, entries)) if at == change => entries,
+            Some((at, entries)) if at < change => {
+                let fresh = Arc::new(self.flags_since(&mut tx, folder, at, &entries).await?);
+                self.inner.flag_cache.put(key, change, fresh.clone());
+                fresh
+            }
+            _ => {
+                let fresh = Arc::new(self.read_flags(&mut tx, folder).await?);
+                self.inner.flag_cache.put(key, change, fresh.clone());
+                fresh
+            }
+        };
+        tx.commit().await.db("end read")?;
+        Ok(match filter {
+            None => entries.as_ref().clone(),
+            Some((mask, set)) => entries
+                .iter()
+                .filter(|e| {
+                    let bits = e.flags.0 & mask;
+                    if set { bits == mask } else { bits == 0 }
+                })
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// `cached` (the listing at change `at`) brought up to date: the messages that
+    /// left the folder since (tombstones) go, the messages stamped since are read again.
+    async fn flags_since(
+        &self,
+        tx: &mut crate::db::Tx,
+        folder: ItemId,
+        at: i64,
+        cached: &[FlagEntry],
+    ) -> Result<Vec<FlagEntry>, StoreError> {
+        use sqlx::Row;
+        let left: Vec<i64> = sqlx::query_scalar(
+            "SELECT item_id FROM tombstone WHERE mailbox_id = ? AND change > ? AND folder_id = ?",
+        )
+        .bind(self.id().0)
+        .bind(at)
+        .bind(folder.0)
+        .fetch_all(&mut **tx)
+        .await
+        .db("read departed messages")?;
+        let rows = sqlx::query(
+            "SELECT imap_id, id, flags, mod_metadata, tag_names FROM mail_item
+             WHERE mailbox_id = ? AND folder_id = ? AND mod_metadata > ?",
+        )
+        .bind(self.id().0)
+        .bind(folder.0)
+        .bind(at)
+        .fetch_all(&mut **tx)
+        .await
+        .db("read changed flags")?;
+        let mut changed = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let get = |i: usize| r.try_get::<i64, _>(i).db("read changed flags");
+            let tags: Option<String> = r.try_get(4).db("read changed flags")?;
+            changed.push(FlagEntry {
+                imap_uid: get(0)? as u32,
+                id: ItemId(get(1)? as i32),
+                flags: Flags(get(2)? as u32),
+                modseq: get(3)?,
+                tags: tags
+                    .as_deref()
+                    .map(crate::rows::split_tags)
+                    .unwrap_or_default(),
+            });
+        }
+        let gone: HashSet<i32> = left
+            .iter()
+            .map(|i| *i as i32)
+            .chain(changed.iter().map(|e| e.id.0))
+            .collect();
+        let mut out: Vec<FlagEntry> = cached
+            .iter()
+            .filter(|e| !gone.contains(&e.id.0))
+            .cloned()
+            .collect();
+        out.extend(changed);
+        out.sort_by_key(|e| e.imap_uid);
+        Ok(out)
+    }
+
+    /// The whole listing of `folder`, read from the database (see the module doc).
+    async fn read_flags(
+        &self,
+        tx: &mut crate::db::Tx,
+        folder: ItemId,
+    ) -> Result<Vec<FlagEntry>, StoreError> {
+        let backend = self.inner.pool.backend();
         if backend == Backend::MySql {
             sqlx::query("SET SESSION group_concat_max_len = 67108864")
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .db("raise group_concat_max_len")?;
         }
-        // The flag test is on the index's own column, so the index still covers it.
-        let cond = match filter {
-            None => String::new(),
-            Some((mask, true)) => format!(" AND (flags & {mask}) = {mask}"),
-            Some((mask, false)) => format!(" AND (flags & {mask}) = 0"),
-        };
         let sql = format!(
             "SELECT {agg} FROM (SELECT imap_id, id, flags, mod_metadata FROM mail_item \
-             WHERE mailbox_id = ? AND folder_id = ? AND imap_id > ?{cond} \
+             WHERE mailbox_id = ? AND folder_id = ? AND imap_id > ? \
              ORDER BY imap_id LIMIT {CHUNK}) chunk",
             agg = aggregate(backend)
         );
@@ -146,7 +313,7 @@ impl Mailbox {
                 .bind(self.id().0)
                 .bind(folder.0)
                 .bind(after)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await
                 .db("list flags")?;
             let before = out.len();
@@ -170,10 +337,9 @@ impl Mailbox {
         )
         .bind(self.id().0)
         .bind(folder.0)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .db("list tagged messages")?;
-        tx.commit().await.db("end read")?;
         if !tagged.is_empty() {
             use sqlx::Row;
             let mut names: HashMap<i32, Vec<String>> = HashMap::with_capacity(tagged.len());

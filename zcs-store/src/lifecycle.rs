@@ -108,6 +108,7 @@ impl Store {
             source_mailbox,
         };
         self.inner.log_and_apply(id, op).await?;
+        self.inner.flag_cache.forget_mailbox(id.0);
         let seq: i64 = sqlx::query_scalar("SELECT last_redo_seq FROM mailbox WHERE id = ?")
             .bind(id.0)
             .fetch_one(&self.inner.pool)

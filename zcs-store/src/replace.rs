@@ -62,7 +62,10 @@ impl Store {
             let lock = inner.lock_for(id);
             let _guard = lock.lock().await;
             let _w = inner.db_write.lock().await;
-            copy_mailbox(&inner.pool, &source, source_mailbox, id, CopyMode::Replace).await
+            let rows =
+                copy_mailbox(&inner.pool, &source, source_mailbox, id, CopyMode::Replace).await;
+            inner.flag_cache.forget_mailbox(id.0);
+            rows
         })
         .await?;
         self.inner

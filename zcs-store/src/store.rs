@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub maintenance: Mutex<HashSet<ZimbraId>>,
     /// Deliveries waiting to be committed as a group (`crate::group_commit`).
     pub groups: crate::group_commit::Groups,
+    /// Recent folders' flag listings (`crate::flag_list`).
+    pub flag_cache: crate::flag_list::FlagCache,
 }
 
 /// Tracks which logged sequences are in the database, to compute the checkpoint: the
@@ -248,6 +250,7 @@ impl Store {
                 report,
                 maintenance: Mutex::new(HashSet::new()),
                 groups: Default::default(),
+                flag_cache: Default::default(),
             }),
         })
     }
@@ -405,6 +408,7 @@ impl Store {
                 return Ok(());
             }
             inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await?;
+            inner.flag_cache.forget_mailbox(mb.id().0);
             if let Ok(mut m) = inner.maintenance.lock() {
                 m.remove(&account);
             }

@@ -226,14 +226,16 @@ impl Store {
             let lock = inner.lock_for(id);
             let _guard = lock.lock().await;
             let _w = inner.db_write.lock().await;
-            copy_mailbox(
+            let rows = copy_mailbox(
                 &inner.pool,
                 &source_db,
                 source_mailbox,
                 id,
                 CopyMode::Import,
             )
-            .await
+            .await;
+            inner.flag_cache.forget_mailbox(id.0);
+            rows
         })
         .await?;
         tracing::info!(%account, mailbox = id.0, rows, blobs = copied, "mailbox imported");

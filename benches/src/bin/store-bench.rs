@@ -9,8 +9,11 @@
 //!   addMessage` over a directory does), or one `Mailbox::append` each with `--batch 0`
 //!   (an IMAP APPEND loop);
 //! - `flags`: listing UID, flags, tags and MODSEQ of every message of that folder
-//!   (`Mailbox::message_flags`, what IMAP `FETCH 1:* (UID FLAGS)` needs), `--runs` times,
-//!   p50 and p99; then the full rows (`Mailbox::messages`) for comparison.
+//!   (`Mailbox::message_flags`, what IMAP `FETCH 1:* (UID FLAGS)` needs): the first
+//!   listing (read from the database), then `--runs` times unchanged (from the store's
+//!   listing cache) and `--runs` times after a change (one flag set and one message
+//!   appended before each: the cache brought up to date), p50 and p99; then the full
+//!   rows (`Mailbox::messages`) for comparison.
 //!
 //! It touches nothing but its temporary directory (and the database `--url` names).
 
@@ -42,6 +45,10 @@ struct Args {
     /// Concurrent delivery tasks (LMTP connections).
     #[arg(long, default_value_t = 16)]
     conns: usize,
+    /// Mailboxes the deliveries go to, round robin (1: every delivery into one mailbox,
+    /// as `lmtp-load -r` to one recipient).
+    #[arg(long, default_value_t = 4)]
+    accounts: usize,
     /// Runs of the flag listing.
     #[arg(long, default_value_t = 20)]
     runs: usize,
@@ -113,7 +120,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if msgs.is_empty() {
             return Err("no corpus message of 10-100 KiB found".into());
         }
-        let accounts: Arc<Vec<ZimbraId>> = Arc::new((0..4).map(|_| ZimbraId::new()).collect());
+        let accounts: Arc<Vec<ZimbraId>> =
+            Arc::new((0..args.accounts.max(1)).map(|_| ZimbraId::new()).collect());
+        let redo_before = store.redo_stats();
         let next = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let mut tasks = Vec::new();
@@ -157,16 +166,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let secs = start.elapsed().as_secs_f64();
         lat.sort();
+        let redo = store.redo_stats();
         println!(
-            "deliver: {} corpus messages ({} distinct, avg {} KiB) over {} tasks: {:.1} msg/s, \
-             p50 {}, p99 {}",
+            "deliver: {} corpus messages ({} distinct, avg {} KiB) over {} tasks into {} \
+             mailboxes: {:.1} msg/s, p50 {}, p99 {} ({} redo records, {} redo fsyncs)",
             lat.len(),
             msgs.len(),
             bytes / lat.len().max(1) / 1024,
             args.conns,
+            accounts.len(),
             lat.len() as f64 / secs,
             ms(pct(&lat, 0.5)),
-            ms(pct(&lat, 0.99))
+            ms(pct(&lat, 0.99)),
+            redo.records - redo_before.records,
+            redo.syncs - redo_before.syncs
         );
     }
 
@@ -225,6 +238,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs
     );
 
+    let t = Instant::now();
+    let n = mb.message_flags(ItemId(folder::INBOX)).await?.len();
+    println!(
+        "flags: first listing of {n} messages (read from the database): {}",
+        ms(t.elapsed())
+    );
     let mut lat = Vec::new();
     let mut n = 0;
     for _ in 0..args.runs.max(1) {
@@ -240,8 +259,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     lat.sort();
     println!(
-        "flags: list UID, flags, tags and MODSEQ of {n} messages (message_flags), {} runs: \
+        "flags unchanged since the last listing: UID, flags, tags and MODSEQ of {n} messages, {} runs: \
          p50 {}, p99 {}",
+        lat.len(),
+        ms(pct(&lat, 0.5)),
+        ms(pct(&lat, 0.99))
+    );
+    // After a change: one flag set and one new message before each listing.
+    let mut lat = Vec::new();
+    for r in 0..args.runs.max(1) {
+        let first = mb.message_flags(ItemId(folder::INBOX)).await?;
+        if let Some(e) = first.get(r * 7 % first.len().max(1)) {
+            mb.set_flags(&[e.id], Flags::FLAGGED, true).await?;
+        }
+        let raw = synthetic(args.messages + r);
+        mb.append(ItemId(folder::INBOX), &raw, Flags(Flags::UNREAD), 0)
+            .await?;
+        let t = Instant::now();
+        n = mb.message_flags(ItemId(folder::INBOX)).await?.len();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "flags after a change (one flag set, one message appended before each), {} runs \
+         of {n} messages: p50 {}, p99 {}",
         lat.len(),
         ms(pct(&lat, 0.5)),
         ms(pct(&lat, 0.99))
