@@ -16,6 +16,9 @@ PASSWORD = "recover-pass-1"
 USER = "forgetful@rec.test"
 HELPER = "helper@rec.test"
 LOCKED = "lockme@rec.test"
+PAUSE = "pause@rec.test"
+PLAIN = "plain@rec.test"
+FROZEN = "frozen@rec.test"
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,11 @@ def zcs(tmp_path_factory):
     z.zmprov("ca", HELPER, PASSWORD)
     z.zmprov("ca", LOCKED, PASSWORD, "zimbraFeatureResetPasswordStatus", "enabled",
              "zimbraPasswordLockoutEnabled", "TRUE", "zimbraPasswordLockoutMaxFailures", "2")
+    z.zmprov("ca", PAUSE, PASSWORD, "zimbraFeatureResetPasswordStatus", "enabled",
+             "zimbraPasswordRecoveryMaxAttempts", "2")
+    z.zmprov("ca", PLAIN, PASSWORD, "zimbraFeatureResetPasswordStatus", "enabled")
+    z.zmprov("ca", FROZEN, PASSWORD, "zimbraFeatureResetPasswordStatus", "enabled",
+             "zimbraPasswordLocked", "TRUE")
     z.start()
     yield z
     z.stop()
@@ -168,3 +176,72 @@ def test_wrong_recovery_codes_lock_the_account(zcs):
         status, js = login(zcs, LOCKED, None, recoveryCode={"_content": "NOTTHIS1"})
         assert status == 500 and fault(js) == "account.AUTH_FAILED", js
     assert "lockout" in zcs.zmprov("ga", LOCKED, "zimbraAccountStatus").stdout
+
+
+def test_unknown_accounts_look_like_unready_ones(zcs):
+    """No account enumeration: an unknown address, an account without the feature and
+    one without a verified recovery address all get the same fault and text."""
+    answers = set()
+    for who in ["nobody@rec.test", HELPER, PLAIN]:
+        status, js = call(zcs, "RecoverAccountRequest", "urn:zimbraMail",
+                          {"op": "sendRecoveryCode", "email": who, "channel": "email"})
+        assert status == 500, js
+        answers.add((fault(js), js["Body"]["Fault"]["Reason"]["Text"]))
+    assert answers == {("service.CONTACT_ADMIN", "service exception: Something went "
+                        "wrong. Please contact your administrator.")}
+    texts = set()
+    for who in ["nobody@rec.test", PLAIN]:
+        status, js = login(zcs, who, None, recoveryCode={"_content": "NOTTHIS1"})
+        assert status == 500 and fault(js) == "account.AUTH_FAILED", js
+        texts.add(js["Body"]["Fault"]["Reason"]["Text"].replace(who, "WHO"))
+    assert len(texts) == 1, texts
+
+
+def test_anonymous_requests_pause_codes_but_never_suspend_the_feature(zcs):
+    verify_helper_address(zcs, PAUSE)
+    code = reset_code(zcs, PAUSE)
+    for _ in range(2):
+        status, js = call(zcs, "RecoverAccountRequest", "urn:zimbraMail",
+                          {"op": "sendRecoveryCode", "email": PAUSE, "channel": "email"})
+        assert status == 200, js
+    status, js = call(zcs, "RecoverAccountRequest", "urn:zimbraMail",
+                      {"op": "sendRecoveryCode", "email": PAUSE, "channel": "email"})
+    assert status == 500 and fault(js) == "service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE", js
+    out = zcs.zmprov("ga", PAUSE, "zimbraFeatureResetPasswordStatus").stdout
+    assert "zimbraFeatureResetPasswordStatus: enabled" in out
+    # The code already mailed still works for its owner.
+    status, js = login(zcs, PAUSE, None, recoveryCode={"_content": code})
+    assert status == 200, js
+
+
+def test_reset_with_an_ordinary_token(zcs):
+    """Zimbra's rule: an ordinary token resets without the old password when the
+    feature is on; every session ends; a locked password is refused."""
+    tok = token_of(zcs, PLAIN)
+    other = token_of(zcs, PLAIN)
+    status, js = call(zcs, "ResetPasswordRequest", "urn:zimbraAccount",
+                      {"password": {"_content": "plain-new-pass-2"}}, tok)
+    assert status == 200, js
+    status, js = call(zcs, "GetInfoRequest", "urn:zimbraAccount", {}, other)
+    assert status == 500, js
+    assert login(zcs, PLAIN, "plain-new-pass-2")[0] == 200
+    tok = token_of(zcs, FROZEN)
+    status, js = call(zcs, "ResetPasswordRequest", "urn:zimbraAccount",
+                      {"password": {"_content": "frozen-new-pass-2"}}, tok)
+    assert status == 500 and fault(js) == "account.PASSWORD_LOCKED", js
+
+
+def test_verification_resends_are_limited(zcs):
+    tok = token_of(zcs, PAUSE)
+    status, js = set_recovery(zcs, tok, op="sendCode", recoveryAccount=PAUSE)
+    assert status == 500 and fault(js) == "service.RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS", js
+    status, js = set_recovery(zcs, tok, op="sendCode", recoveryAccount=HELPER)
+    assert status == 200, js
+    for _ in range(2):
+        status, js = set_recovery(zcs, tok, op="resendCode")
+        assert status == 200, js
+    status, js = set_recovery(zcs, tok, op="resendCode")
+    assert status == 500 and fault(js) == "service.MAX_ATTEMPTS_REACHED", js
+    # A fresh sendCode does not reset the count.
+    status, js = set_recovery(zcs, tok, op="sendCode", recoveryAccount=HELPER)
+    assert status == 500 and fault(js) == "service.MAX_ATTEMPTS_REACHED", js

@@ -1,6 +1,8 @@
 //! Protocol logins shared by the IMAP and POP3 backends: the directory's password and
 //! status check, then the account's per-protocol switches (a COS feature such as
 //! `zimbraImapEnabled` and the user's preference such as `zimbraPrefImapEnabled`).
+//! Logins the directory does not see (preauth) record their time with
+//! [`record_last_logon`].
 
 use std::net::IpAddr;
 
@@ -74,4 +76,42 @@ pub async fn protocol_login(
     tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
         protocol, ip = %remote_ip, "authentication succeeded");
     Ok((account, effective))
+}
+
+/// Records a login the directory's password check did not see (preauth, a token bought
+/// with a recovery code): writes `zimbraLastLogonTimestamp` when it is unset or older
+/// than the global `zimbraLastLogonTimestampFrequency` (7d by default; 0 = every
+/// login), as a password login does. A failed write is logged, never fatal.
+pub async fn record_last_logon(prov: &Provisioning, account: &Entry) {
+    use zcs_core::attrs::value::{format_time, parse_duration_ms, parse_time};
+    let freq = match prov.global_config().await {
+        Ok(g) => g
+            .attrs
+            .get("zimbraLastLogonTimestampFrequency")
+            .and_then(|v| parse_duration_ms(v).ok())
+            .unwrap_or(7 * 86_400_000),
+        Err(_) => 7 * 86_400_000,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let last = account
+        .attrs
+        .get("zimbraLastLogonTimestamp")
+        .and_then(|t| parse_time(t).ok());
+    if last.is_some_and(|l| freq > 0 && now - l < freq as i64) {
+        return;
+    }
+    let edits = [zcs_core::AttrEdit::Replace(
+        "zimbraLastLogonTimestamp".into(),
+        vec![format_time(now - now.rem_euclid(1000))],
+    )];
+    // The attribute is immutable through provisioning (as in Zimbra): written to the
+    // directory underneath, as the directory's own password path writes it.
+    let dir = prov.directory();
+    if let Err(e) = dir.modify_entry(account.kind, account.id, &edits).await {
+        tracing::warn!(account = %account.name, error = %e, "could not record the last logon");
+        return;
+    }
+    let _ = dir
+        .get_entry(account.kind, &zcs_directory::EntryKey::Id(account.id))
+        .await;
 }

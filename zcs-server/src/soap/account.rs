@@ -292,6 +292,8 @@ async fn preauth_login(
         .prov
         .preauth_login(key, by, timestamp, expires, pre.text(), &actx)
         .await?;
+    // The directory's password path records the logon; preauth does not pass there.
+    crate::login::record_last_logon(&svc.prov, &account).await;
     // A ctx of our own: the caller's is borrowed immutably by the throttle.
     let mut own = Ctx::new(svc, ctx.caller, None);
     let resp = login_response(&mut own, req, &account, false).await?;

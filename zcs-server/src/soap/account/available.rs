@@ -1,7 +1,9 @@
-//! urn:zimbraAccount requests that list what a client may choose from:
-//! GetAvailableSkins, GetAvailableLocales and GetAvailableCsvFormats.
+//! urn:zimbraAccount requests that tell a client what it may choose from or needs to
+//! know before anyone logs in: GetAvailableSkins, GetAvailableLocales,
+//! GetAvailableCsvFormats and ClientInfo (a domain's login-page settings).
 
 use zcs_core::ServiceResult;
+use zcs_directory::EntryKey;
 
 use super::super::context::Ctx;
 use super::super::element::Element;
@@ -48,12 +50,13 @@ const LOCALES: &[(&str, &str)] = &[
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     name: &str,
-    _req: &Element,
+    req: &Element,
 ) -> Option<ServiceResult<Element>> {
     Some(match name {
         "GetAvailableSkinsRequest" => skins(ctx).await,
         "GetAvailableCsvFormatsRequest" => csv_formats(ctx).await,
         "GetAvailableLocalesRequest" => locales(ctx).await,
+        "ClientInfoRequest" => client_info(ctx, req).await,
         _ => return None,
     })
 }
@@ -108,6 +111,67 @@ async fn locales(ctx: &mut Ctx<'_>) -> ServiceResult<Element> {
             .set("id", *id)
             .set("name", *name)
             .set("localName", *name);
+    }
+    Ok(resp)
+}
+
+/// The domain settings ClientInfo shows, in Zimbra's order; booleans are written
+/// `true`/`false`.
+const CLIENT_INFO: &[&str] = &[
+    "zimbraFeatureResetPasswordStatus",
+    "zimbraSkinBackgroundColor",
+    "zimbraSkinFavicon",
+    "zimbraSkinForegroundColor",
+    "zimbraSkinLogoAppBanner",
+    "zimbraSkinLogoLoginBanner",
+    "zimbraSkinLogoURL",
+    "zimbraSkinSecondaryColor",
+    "zimbraSkinSelectionColor",
+    "zimbraWebClientLoginURL",
+    "zimbraWebClientLogoutURL",
+    "zimbraWebClientStaySignedInDisabled",
+    "zimbraHelpModernURL",
+    "zimbraClassicWebClientDisabled",
+];
+
+/// ClientInfoRequest `<domain by="name|id|virtualHostname">`: the domain's login-page
+/// settings (the global config's where the domain has none) as `<attr name=>`; needs no
+/// login. An unknown domain gives an empty answer.
+async fn client_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let mut resp = response("ClientInfoResponse", NS_ACCOUNT);
+    resp.kv = true;
+    let Some(sel) = req.child("domain") else {
+        return Ok(resp);
+    };
+    let value = sel.text().trim();
+    let prov = &ctx.svc.prov;
+    let found = match sel.attr("by").unwrap_or("name") {
+        "id" => prov.get_domain(&EntryKey::parse(value)).await.ok(),
+        "virtualHostname" => prov.all_domains().await?.into_iter().find(|d| {
+            d.attrs
+                .get_all("zimbraVirtualHostname")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(value))
+        }),
+        _ => prov
+            .get_domain(&EntryKey::Name(value.to_string()))
+            .await
+            .ok(),
+    };
+    let Some(domain) = found else {
+        return Ok(resp);
+    };
+    let effective = prov.effective_domain_attrs(&domain).await?;
+    for name in CLIENT_INFO {
+        let boolean = zcs_core::attrs::lookup(name)
+            .is_some_and(|d| d.ty == zcs_core::attrs::AttrType::Boolean);
+        let value = match effective.get(name) {
+            Some(v) if boolean => v.to_ascii_lowercase(),
+            Some(v) => v.to_string(),
+            None if boolean => "false".to_string(),
+            None => continue,
+        };
+        resp.add_text("attr", value).set("name", *name);
     }
     Ok(resp)
 }

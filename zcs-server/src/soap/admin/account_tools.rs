@@ -1,5 +1,5 @@
 //! Admin requests about accounts beyond creating and changing them: `SearchAccounts`
-//! (an LDAP filter over accounts and the other kinds it names), `CountAccount` (a
+//! and `SearchDirectory` (an LDAP filter over accounts and the other kinds it names), `CountAccount` (a
 //! domain's accounts per class of service), `CheckPasswordStrength` and
 //! `GetAdminConsoleUIComp` (the console parts an admin may see).
 
@@ -35,7 +35,7 @@ pub(crate) async fn dispatch(
         Err(e) => return Some(Err(e)),
     };
     Some(match name {
-        "SearchAccountsRequest" => search_accounts(ctx, req).await,
+        "SearchAccountsRequest" => search_entries(ctx, req, "SearchAccountsResponse").await,
         "CountAccountRequest" => count_account(ctx, req).await,
         "CheckPasswordStrengthRequest" => check_password_strength(ctx, req).await,
         _ => ui_components(ctx, req, &admin.account).await,
@@ -80,17 +80,23 @@ fn filter_text(query: &str) -> String {
     }
 }
 
-/// SearchAccountsRequest `query= [limit] [offset] [domain] [applyCos] [attrs] [sortBy]
-/// [sortAscending] [types]`: the entries matching the filter, one page of them, with
-/// `more` and `searchTotal`. Accounts carry their COS-applied attributes unless
-/// `applyCos="0"`.
-async fn search_accounts(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+/// SearchAccountsRequest and SearchDirectoryRequest `query= [limit] [offset] [domain]
+/// [applyCos] [applyConfig] [attrs] [sortBy] [sortAscending] [types]`: the entries
+/// matching the filter, one page of them, with `more` and `searchTotal`, in a response
+/// named `resp_name`. Accounts carry their COS-applied attributes unless `applyCos="0"`,
+/// domains the global config's unless `applyConfig="0"`.
+pub(super) async fn search_entries(
+    ctx: &mut Ctx<'_>,
+    req: &Element,
+    resp_name: &str,
+) -> ServiceResult<Element> {
     let prov = &ctx.svc.prov;
     let filter = Provisioning::parse_search_filter(&filter_text(req.attr("query").unwrap_or("")))?;
     let kinds = kinds_of(req.attr("types").unwrap_or("accounts"))?;
     let limit = usize::try_from(req.int_attr("limit", 0)?.max(0)).unwrap_or(0);
     let offset = usize::try_from(req.int_attr("offset", 0)?.max(0)).unwrap_or(0);
     let apply_cos = req.bool_attr("applyCos", true)?;
+    let apply_config = req.bool_attr("applyConfig", true)?;
     let only = attr_filter(req);
     let ascending = req.bool_attr("sortAscending", true)?;
     let sort_by = req.attr("sortBy").map(str::to_string);
@@ -109,7 +115,7 @@ async fn search_accounts(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
     } else {
         offset.saturating_add(limit).min(total)
     };
-    let mut resp = response("SearchAccountsResponse", NS_ADMIN);
+    let mut resp = response(resp_name, NS_ADMIN);
     resp.set_bool("more", end < total);
     resp.set_num("searchTotal", total);
     for e in found.entries.iter().take(end).skip(offset) {
@@ -119,6 +125,8 @@ async fn search_accounts(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
             .map_or("account", |(_, t)| *t);
         let attrs = if apply_cos && matches!(e.kind, EntryKind::Account) {
             prov.effective_account_attrs(e).await?
+        } else if apply_config && e.kind == EntryKind::Domain {
+            prov.effective_domain_attrs(e).await?
         } else {
             e.attrs.clone()
         };

@@ -1,6 +1,7 @@
 //! Admin account requests: Create, Get, Modify, Rename, Delete, GetAll, SetPassword,
 //! DelegateAuth (a token for a user, issued to an admin and written to the audit log),
-//! GetAccountMembership, GetAllAdminAccounts and a basic SearchDirectory.
+//! GetAccountMembership, GetAllAdminAccounts; SearchDirectory is served by
+//! `account_tools` (the same filter search as SearchAccounts).
 
 use zcs_core::{AttrEdit, Attrs, Entry, EntryKind, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
@@ -50,7 +51,9 @@ pub(crate) async fn dispatch(
         "DeleteAccountRequest" => delete(ctx, req, &by).await,
         "GetAllAccountsRequest" => get_all(ctx, req).await,
         "SetPasswordRequest" => set_password(ctx, req, &by).await,
-        "SearchDirectoryRequest" => search_directory(ctx, req).await,
+        "SearchDirectoryRequest" => {
+            super::account_tools::search_entries(ctx, req, "SearchDirectoryResponse").await
+        }
         "AddAccountAliasRequest" => alias(ctx, req, true).await,
         "DelegateAuthRequest" => delegate_auth(ctx, req, &admin).await,
         "GetAccountMembershipRequest" => membership(ctx, req).await,
@@ -408,6 +411,8 @@ async fn rename(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
     let e = ctx.svc.prov.rename_account(&id, &new_name).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account renamed");
     let mut resp = response("RenameAccountResponse", NS_ADMIN);
+    // The entry's id on the response itself, as Zimbra's harness reads it.
+    resp.set("id", e.id.to_string());
     resp.add(cos_applied_element(ctx, &e).await?);
     Ok(resp)
 }
@@ -419,7 +424,9 @@ async fn delete(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
         tracing::warn!(account = %e.name, error = %err, "delete mailbox failed");
     }
     tracing::info!(admin = %by, account = %e.name, "admin: account deleted");
-    Ok(response("DeleteAccountResponse", NS_ADMIN))
+    let mut resp = response("DeleteAccountResponse", NS_ADMIN);
+    resp.set("id", e.id.to_string());
+    Ok(resp)
 }
 
 async fn get_all(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
@@ -445,7 +452,9 @@ async fn alias(ctx: &mut Ctx<'_>, req: &Element, add: bool) -> ServiceResult<Ele
     let alias = req.req("alias")?.trim().to_string();
     if add {
         ctx.svc.prov.add_account_alias(&id, &alias).await?;
-        Ok(response("AddAccountAliasResponse", NS_ADMIN))
+        let mut resp = response("AddAccountAliasResponse", NS_ADMIN);
+        resp.set("id", id);
+        Ok(resp)
     } else {
         // As Zimbra's removeAlias: the alias must be an address (service.INVALID_REQUEST)
         // in a domain that exists (account.NO_SUCH_DOMAIN) before it is looked for.
@@ -460,7 +469,9 @@ async fn alias(ctx: &mut Ctx<'_>, req: &Element, add: bool) -> ServiceResult<Ele
         }
         ctx.svc.prov.remove_account_alias(&id, &alias).await?;
         drop_from_lists(ctx, &addr).await?;
-        Ok(response("RemoveAccountAliasResponse", NS_ADMIN))
+        let mut resp = response("RemoveAccountAliasResponse", NS_ADMIN);
+        resp.set("id", id);
+        Ok(resp)
     }
 }
 
@@ -479,73 +490,6 @@ async fn drop_from_lists(ctx: &Ctx<'_>, addr: &str) -> ServiceResult<()> {
         }
     }
     Ok(())
-}
-
-/// The values an LDAP filter compares against, with `*` wildcards removed: the basic
-/// SearchDirectory matches an entry when its name contains any of them.
-fn filter_terms(query: &str) -> Vec<String> {
-    let mut terms = Vec::new();
-    for part in query.split('(') {
-        if let Some((_, value)) = part.split_once('=') {
-            let v = value.trim_end_matches(')').replace('*', "").to_lowercase();
-            if !v.is_empty() {
-                terms.push(v);
-            }
-        }
-    }
-    terms
-}
-
-/// SearchDirectoryRequest `query= types= limit= offset= domain=`.
-// LIMITATION: the LDAP filter is not evaluated; an entry matches when its name
-// contains one of the filter's values (enough for "find accounts like x").
-async fn search_directory(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
-    let prov = &ctx.svc.prov;
-    let terms = filter_terms(req.attr("query").unwrap_or(""));
-    let types = req.attr("types").unwrap_or("accounts").to_lowercase();
-    let domain = req.attr("domain").map(str::to_string);
-    let limit = req.int_attr("limit", 0)?.max(0) as usize;
-    let offset = req.int_attr("offset", 0)?.max(0) as usize;
-
-    let mut hits: Vec<(String, Entry)> = Vec::new();
-    if types.contains("account") {
-        for e in prov.all_accounts(domain.as_deref()).await? {
-            if e.kind == EntryKind::Account {
-                hits.push(("account".into(), e));
-            }
-        }
-    }
-    if types.contains("domain") {
-        for e in prov.all_domains().await? {
-            hits.push(("domain".into(), e));
-        }
-    }
-    if types.contains("cos") {
-        for e in prov.all_cos().await? {
-            hits.push(("cos".into(), e));
-        }
-    }
-    hits.retain(|(_, e)| {
-        let n = e.name.to_lowercase();
-        terms.is_empty() || terms.iter().any(|t| n.contains(t.as_str()))
-    });
-    hits.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    let total = hits.len();
-    let end = if limit == 0 {
-        total
-    } else {
-        (offset + limit).min(total)
-    };
-    let mut resp = response("SearchDirectoryResponse", NS_ADMIN);
-    resp.set_bool("more", end < total);
-    resp.set_num("searchTotal", total);
-    for (tag, e) in hits.iter().take(end).skip(offset) {
-        resp.add(entry_element(tag, e, &e.attrs, None));
-    }
-    if offset > total {
-        return Err(ServiceError::invalid_request("offset past the end"));
-    }
-    Ok(resp)
 }
 
 #[cfg(test)]
@@ -606,14 +550,5 @@ mod tests {
         let stored = attrs.get("userPassword").unwrap().to_string();
         assert!(zcs_directory::password::verify("test1234", &stored));
         assert_eq!(hash_if_clear(&stored), stored);
-    }
-
-    #[test]
-    fn filter_values() {
-        assert_eq!(
-            filter_terms("(|(mail=*bob*)(cn=*Bob*))"),
-            vec!["bob".to_string(), "bob".to_string()]
-        );
-        assert!(filter_terms("").is_empty());
     }
 }

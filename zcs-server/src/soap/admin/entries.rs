@@ -188,9 +188,12 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
             one("RenameCosResponse", "cos", &e, None)
         }
         "DeleteCosRequest" => {
-            prov.delete_cos(&EntryKey::parse(req.req("id")?)).await?;
+            let id = req.req("id")?.trim().to_string();
+            prov.delete_cos(&EntryKey::parse(&id)).await?;
             tracing::info!(admin = %who, "admin: cos deleted");
-            response("DeleteCosResponse", NS_ADMIN)
+            let mut resp = response("DeleteCosResponse", NS_ADMIN);
+            resp.set("id", id);
+            resp
         }
         "CreateServerRequest" => {
             let name = req.req("name")?.trim();

@@ -122,9 +122,9 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
             resp
         }
         "AddDistributionListMemberRequest" => {
-            prov.add_group_members(&key_of(req)?, &members_of(req))
-                .await?;
-            response("AddDistributionListMemberResponse", NS_ADMIN)
+            let key = key_of(req)?;
+            prov.add_group_members(&key, &members_of(req)).await?;
+            with_id(response("AddDistributionListMemberResponse", NS_ADMIN), req)
         }
         "RemoveDistributionListMemberRequest" => {
             let mut members = members_of(req);
@@ -133,7 +133,10 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
                     .map(|m| m.text().trim().to_string()),
             );
             prov.remove_group_members(&key_of(req)?, &members).await?;
-            response("RemoveDistributionListMemberResponse", NS_ADMIN)
+            with_id(
+                response("RemoveDistributionListMemberResponse", NS_ADMIN),
+                req,
+            )
         }
         "ModifyDistributionListRequest" => {
             let e = prov.modify_group(&key_of(req)?, &edits_from(req)?).await?;
@@ -151,7 +154,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
         }
         "DeleteDistributionListRequest" => {
             prov.delete_group(&key_of(req)?).await?;
-            response("DeleteDistributionListResponse", NS_ADMIN)
+            with_id(response("DeleteDistributionListResponse", NS_ADMIN), req)
         }
         "AddDistributionListAliasRequest" => {
             prov.add_group_alias(&key_of(req)?, req.req("alias")?.trim())
@@ -164,6 +167,15 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
             response("RemoveDistributionListAliasResponse", NS_ADMIN)
         }
     })
+}
+
+/// The response with the request's `id` on it, as Zimbra's harness reads the list's id
+/// back from these responses.
+fn with_id(mut resp: Element, req: &Element) -> Element {
+    if let Some(id) = req.attr("id").map(str::trim).filter(|v| !v.is_empty()) {
+        resp.set("id", id);
+    }
+    resp
 }
 
 #[cfg(test)]

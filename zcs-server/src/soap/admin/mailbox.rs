@@ -1,6 +1,6 @@
 //! Admin requests about accounts' mailboxes rather than their directory entries:
 //! GetMailbox, GetMailboxStats, GetAllMailboxes, DeleteMailbox, PurgeMessages,
-//! RecalculateMailboxCounts and GetQuotaUsage, with Zimbra's element shapes
+//! RecalculateMailboxCounts, GetQuotaUsage and ReIndex, with Zimbra's element shapes
 //! (`<mbox mbxid= s=/>`, `<account name= id= used= limit=/>`).
 //!
 //! A mailbox is named by its account's id (`<mbox id="{accountId}"/>`); `mbxid` in the
@@ -32,6 +32,7 @@ pub(crate) async fn dispatch(
             | "PurgeMessagesRequest"
             | "RecalculateMailboxCountsRequest"
             | "GetQuotaUsageRequest"
+            | "ReIndexRequest"
     );
     if !known {
         return None;
@@ -48,6 +49,7 @@ pub(crate) async fn dispatch(
         "DeleteMailboxRequest" => delete_mailbox(ctx, req, &who).await,
         "PurgeMessagesRequest" => purge(ctx, req, &who).await,
         "RecalculateMailboxCountsRequest" => recalculate(ctx, req).await,
+        "ReIndexRequest" => reindex(ctx, req, &who).await,
         _ => quota_usage(ctx, req).await,
     })
 }
@@ -237,6 +239,70 @@ async fn recalculate(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     resp.add_new("mbox")
         .set("id", account.id.to_string())
         .set_num("used", used);
+    Ok(resp)
+}
+
+/// Accounts whose reindex was started and not yet reported on by a status or cancel.
+static REINDEXING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// ReIndexRequest `action=start|status|cancel <mbox id=>`: `start` queues the mailbox
+/// for the indexer's reconcile (every message indexed again when the index lost any)
+/// and answers `started`; `status` answers `idle`, the indexer working in the
+/// background; `cancel` answers `cancelled` for a start not yet reported on, else
+/// `idle`.
+///
+/// # Errors
+/// `service.FAILURE` when the account has no mailbox yet (nothing to index), as Zimbra.
+// LIMITATION: the indexer has no per-mailbox progress or cancel; re-adding documents
+// is idempotent, so a "cancelled" reindex may still finish in the background.
+async fn reindex(ctx: &Ctx<'_>, req: &Element, who: &str) -> ServiceResult<Element> {
+    let account = mbox_account(ctx, req).await?;
+    let key = account.id.to_string();
+    let action = req.attr("action").unwrap_or("start");
+    if action == "start" {
+        let found = ctx
+            .svc
+            .store
+            .find_mailbox(account.id)
+            .await
+            .map_err(store_fault)?;
+        if found.is_none() {
+            return Err(ServiceError::failure(format!(
+                "mailbox not found for account {}",
+                account.name
+            )));
+        }
+    }
+    let mut resp = response("ReIndexResponse", NS_ADMIN);
+    let mut started = REINDEXING
+        .lock()
+        .map_err(|_| ServiceError::failure("reindex state poisoned"))?;
+    let status = match action {
+        "start" => {
+            ctx.svc.indexer.reconcile(account.id);
+            started.insert(key);
+            tracing::info!(admin = %who, account = %account.name, "admin: reindex started");
+            "started"
+        }
+        "status" => {
+            started.remove(&key);
+            "idle"
+        }
+        "cancel" => {
+            if started.remove(&key) {
+                "cancelled"
+            } else {
+                "idle"
+            }
+        }
+        other => {
+            return Err(ServiceError::invalid_request(format!(
+                "unknown action: {other}"
+            )));
+        }
+    };
+    resp.set("status", status);
     Ok(resp)
 }
 
