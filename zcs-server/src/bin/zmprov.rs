@@ -5,47 +5,19 @@ use std::process::ExitCode;
 
 use zcs_server::bootstrap;
 use zcs_server::home::Home;
-use zcs_server::zmprov::{self, COMMANDS, Outcome, split_line};
-
-/// Options that take a value (`zmprov -s host ...`).
-const VALUE_OPTS: &[&str] = &[
-    "-s",
-    "--server",
-    "-a",
-    "--account",
-    "-p",
-    "--password",
-    "-P",
-    "--passfile",
-    "-y",
-    "--authtoken",
-    "-Y",
-    "-f",
-    "--file",
-    "-L",
-    "--logpropertyfile",
-];
-/// Options that stand alone.
-const FLAG_OPTS: &[&str] = &[
-    "-l",
-    "--ldap",
-    "-z",
-    "--zadmin",
-    "-v",
-    "--verbose",
-    "-d",
-    "--debug",
-    "-m",
-    "--master",
-    "-r",
-    "--replace",
-];
+use zcs_server::zmprov::session::{self, Session, SessionError};
+use zcs_server::zmprov::{self, COMMANDS, Outcome, options, split_line};
 
 fn usage() -> String {
     let mut s = String::from(
         "zmprov [args] [cmd] [cmd-args ...]\n\n  -h/--help  display usage\n  \
          -f/--file  use file as input stream\n  -l/--ldap  provision via the directory \
-         only: the running server sees the change after its cache max age or fc\n\n",
+         only: the running server sees the change after its cache max age or fc\n  \
+         -a/--account {name}  authenticate as this global admin (through the running server)\n  \
+         -p/--password {pass}  the admin's password\n  \
+         -P/--passfile {file}  read the password from a file\n  \
+         -s/--server {host}[:{port}]  this home's server (others cannot be reached)\n  \
+         -z/--zadmin  as this home's local admin\n\n",
     );
     for c in COMMANDS {
         s.push_str(&format!("  {}({}) {}\n", c.long, c.short, c.usage));
@@ -58,34 +30,22 @@ async fn main() -> ExitCode {
     zcs_server::tool::default_sigpipe();
     zcs_server::private_umask();
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let mut file = None;
-    // -l: change the directory only, as Zimbra's LDAP mode does; the running server's
-    // cache then sees the change after its max age or a flushCache.
-    let mut direct = false;
-    let mut i = 0;
-    while i < argv.len() && argv[i].starts_with('-') {
-        let opt = argv[i].as_str();
-        if opt == "-h" || opt == "--help" {
-            print!("{}", usage());
-            return ExitCode::SUCCESS;
-        } else if VALUE_OPTS.contains(&opt) {
-            if i + 1 >= argv.len() {
-                eprintln!("zmprov: option {opt} needs a value");
-                return ExitCode::from(1);
-            }
-            if opt == "-f" || opt == "--file" {
-                file = Some(argv[i + 1].clone());
-            }
-            i += 2;
-        } else if FLAG_OPTS.contains(&opt) {
-            direct |= opt == "-l" || opt == "--ldap";
-            i += 1;
-        } else {
-            eprintln!("zmprov: unknown option {opt}\n{}", usage());
+    let opts = match options::parse(&argv) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("zmprov: {e}\n{}", usage());
             return ExitCode::from(1);
         }
+    };
+    if opts.help {
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
     }
-    let words = &argv[i..];
+    let words = &argv[opts.first_word..];
+    let file = opts.file.clone();
+    // -l: change the directory only, as Zimbra's LDAP mode does; the running server's
+    // cache then sees the change after its max age or a flushCache.
+    let direct = opts.direct;
 
     let home = match Home::from_env() {
         Ok(h) => h,
@@ -113,15 +73,51 @@ async fn main() -> ExitCode {
         }
     };
 
+    let session = match session::open(&home, &prov, &opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(match e {
+                SessionError::Auth(_) => 2,
+                SessionError::Refused(_) => 1,
+            });
+        }
+    };
+    let admin = session.as_ref().and_then(|s| s.admin.clone());
+    let status = run_all(
+        &prov,
+        words,
+        file.as_deref(),
+        direct,
+        admin.as_deref(),
+        &session,
+    )
+    .await;
+    if let Some(s) = session {
+        s.close(&prov).await;
+    }
+    status
+}
+
+/// Runs the command on the command line, or every line of `file` (stdin without one),
+/// then flushes the running server's cache after changes (unless `direct`).
+async fn run_all(
+    prov: &zcs_directory::Provisioning,
+    words: &[String],
+    file: Option<&str>,
+    direct: bool,
+    admin: Option<&str>,
+    session: &Option<Session>,
+) -> ExitCode {
     if !words.is_empty() {
-        let status = run_one(&prov, words).await;
+        let status = run_one(prov, words, admin).await;
         if !direct && changes(words) {
-            flush_server(&prov).await;
+            flush_server(prov, session).await;
         }
         return status;
     }
     let interactive = file.is_none();
-    let input: Box<dyn BufRead> = match &file {
+    let input: Box<dyn BufRead> = match file {
         Some(path) => match std::fs::File::open(path) {
             Ok(f) => Box::new(std::io::BufReader::new(f)),
             Err(e) => {
@@ -147,13 +143,13 @@ async fn main() -> ExitCode {
             Some("exit" | "quit") => break,
             _ => {}
         }
-        if run_one(&prov, &words).await != ExitCode::SUCCESS {
+        if run_one(prov, &words, admin).await != ExitCode::SUCCESS {
             status = ExitCode::from(2);
         }
         changed |= changes(&words);
     }
     if changed && !direct {
-        flush_server(&prov).await;
+        flush_server(prov, session).await;
     }
     status
 }
@@ -168,8 +164,15 @@ fn changes(words: &[String]) -> bool {
 }
 
 /// Asks the server running on this home to flush its whole directory cache, so the
-/// changes just made are seen at once (Zimbra's zmprov makes them through the server).
-async fn flush_server(prov: &zcs_directory::Provisioning) {
+/// changes just made are seen at once (Zimbra's zmprov makes them through the server):
+/// as the session's admin when there is one.
+async fn flush_server(prov: &zcs_directory::Provisioning, session: &Option<Session>) {
+    if let Some(s) = session {
+        if let Err(e) = s.flush_all().await {
+            eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
+        }
+        return;
+    }
     if let Err(e) = zmprov::cache::flush_running_server(prov, "all", false, &[]).await {
         eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
     }
@@ -185,8 +188,8 @@ fn reads_only(long: &str) -> bool {
 
 /// The audit line of an admin change made with zmprov: the command and its target
 /// (the first argument: an account, domain, COS or server name; never the rest,
-/// which may hold a password).
-fn audit(words: &[String], outcome: &str) {
+/// which may hold a password), and the admin authenticated with `-a`, if any.
+fn audit(words: &[String], outcome: &str, admin: Option<&str>) {
     let Some(cmd) = words.first().and_then(|w| zmprov::find_command(w)) else {
         return;
     };
@@ -198,15 +201,19 @@ fn audit(words: &[String], outcome: &str) {
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_default();
     tracing::info!(target: "zimbra.security", cmd = cmd.long, name = target, via = "zmprov",
-        ua = %user, result = outcome, "admin change");
+        ua = %user, account = admin.unwrap_or(""), result = outcome, "admin change");
 }
 
-async fn run_one(prov: &zcs_directory::Provisioning, words: &[String]) -> ExitCode {
+async fn run_one(
+    prov: &zcs_directory::Provisioning,
+    words: &[String],
+    admin: Option<&str>,
+) -> ExitCode {
     let mut stdout = std::io::stdout();
     let result = zmprov::run(prov, words, &mut stdout).await;
     match &result {
-        Ok(Outcome::Done) => audit(words, "ok"),
-        Ok(Outcome::Fault(e)) => audit(words, &e.code.to_string()),
+        Ok(Outcome::Done) => audit(words, "ok", admin),
+        Ok(Outcome::Fault(e)) => audit(words, &e.code.to_string(), admin),
         _ => {}
     }
     match result {

@@ -52,15 +52,25 @@ pub async fn flush_running_server(
         .map(|r| r.is_some())
 }
 
-/// `fc [-a] {type[,type...]} [name|id ...]`: checks the types, flushes this process's
-/// cache and the running server's. Prints nothing.
-pub(super) async fn flush_cache(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+/// The cache types and entry keys of `fc [-a] [type[,type...]] [name|id ...]`, and
+/// whether `-a` (every server) was given. `fc -a` alone flushes every type.
+fn flush_args(a: &[String]) -> Option<(bool, &str, &[String])> {
     let (all_servers, rest) = match a.split_first() {
         Some((f, rest)) if f == "-a" => (true, rest),
         _ => (false, a),
     };
-    let (types, keys) = rest.split_first().ok_or(CmdError::Usage)?;
-    p.flush_cache_types(&[types.as_str()], keys)?;
+    match rest.split_first() {
+        Some((types, keys)) => Some((all_servers, types.as_str(), keys)),
+        None if all_servers => Some((true, "all", rest)),
+        None => None,
+    }
+}
+
+/// `fc [-a] {type[,type...]} [name|id ...]`: checks the types, flushes this process's
+/// cache and the running server's. Prints nothing.
+pub(super) async fn flush_cache(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    let (all_servers, types, keys) = flush_args(a).ok_or(CmdError::Usage)?;
+    p.flush_cache_types(&[types], keys)?;
     flush_running_server(p, types, all_servers, keys)
         .await
         .map_err(|e| CmdError::Fault(ServiceError::failure(e)))?;
@@ -70,6 +80,24 @@ pub(super) async fn flush_cache(p: &Provisioning, a: &[String]) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn flush_arguments() {
+        let w = words("-a");
+        assert_eq!(flush_args(&w), Some((true, "all", &[][..])));
+        let w = words("-a account u@x.test");
+        assert_eq!(
+            flush_args(&w),
+            Some((true, "account", &["u@x.test".to_string()][..]))
+        );
+        let w = words("cos,domain");
+        assert_eq!(flush_args(&w), Some((false, "cos,domain", &[][..])));
+        assert_eq!(flush_args(&[]), None);
+    }
 
     #[test]
     fn bodies_name_entries_by_id_or_name() {

@@ -3,9 +3,10 @@
 //! format: created entries print their `zimbraId`; get commands print `# name <name>`
 //! followed by `attr: value` lines, one per value, in attribute-name order.
 //!
-//! Commands talk to the directory directly, as Zimbra's `zmprov -l` does.
-//! LIMITATION: there is no SOAP mode yet (the admin API is issue 8), so `-s`, `-a`,
-//! `-p` and `-z` are accepted and ignored.
+//! Commands talk to the directory directly, as Zimbra's `zmprov -l` does. Without `-l`
+//! the running server's cache is flushed after a change. `-a`/`-p`/`-P`, `-s` and `-z`
+//! authenticate through the running server's admin port first ([`session`]); how options
+//! combine, and which are refused, is [`options`].
 
 mod auth;
 pub mod cache;
@@ -13,9 +14,11 @@ mod children;
 mod commands;
 mod lists;
 mod loggers;
+pub mod options;
 mod resources;
 mod rights;
 mod search;
+pub mod session;
 mod table;
 #[cfg(test)]
 mod tests;

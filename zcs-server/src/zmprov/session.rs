@@ -1,0 +1,191 @@
+//! zmprov's session with the running server when the command line names an admin
+//! (`-a NAME -p PASSWORD` or `-P FILE`), a server (`-s HOST`) or the local admin (`-z`),
+//! as Zimbra's zmprov authenticates to the admin SOAP service before it provisions.
+//!
+//! In charge of: checking `-s` names this home's server (the only one a tool of this
+//! home can reach), logging the admin in through the admin port (`AuthRequest`, so a
+//! wrong password fails with the server's `account.AUTH_FAILED` before anything runs and
+//! the failed login is counted and audited by the server like any other), refusing
+//! delegated admins, sending the cache flush after changes as that admin, and ending
+//! the session at exit.
+//!
+//! LIMITATION: the commands themselves still write the directory directly once the
+//! admin is authenticated (zcs has no per-command SOAP mode), so only global admins are
+//! accepted; a delegated admin is refused with a message rather than given the
+//! directory's full power.
+
+use zcs_directory::Provisioning;
+use zcs_directory::rights::is_global_admin;
+
+use super::options::{Options, names_this_server};
+use crate::home::Home;
+use crate::search::remote::Remote;
+
+/// An authenticated session with the running server.
+pub struct Session {
+    remote: Remote,
+    /// The admin the session acts as (`-a`), or `None` for the local admin (`-z`, `-s`).
+    pub admin: Option<String>,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionError {
+    /// The server refused the login: Zimbra's `ERROR: code (reason)` line.
+    Auth(String),
+    /// The options cannot be honoured here; the text says why.
+    Refused(String),
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Auth(s) => f.write_str(s),
+            SessionError::Refused(s) => write!(f, "zmprov: {s}"),
+        }
+    }
+}
+
+/// The server's `code: reason` as Zimbra prints a fault: `ERROR: code (reason)`.
+pub fn fault_line(text: &str) -> String {
+    match text.split_once(": ") {
+        Some((code, why)) if code.contains('.') && !code.contains(' ') => {
+            format!("ERROR: {code} ({why})")
+        }
+        _ => format!("ERROR: service.FAILURE ({text})"),
+    }
+}
+
+/// The password of `-p`, or the first line of the `-P` file.
+fn password(o: &Options) -> Result<String, SessionError> {
+    if let Some(p) = &o.password {
+        return Ok(p.clone());
+    }
+    let path = o.passfile.as_deref().unwrap_or_default();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SessionError::Refused(format!("-P {path}: {e}")))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+/// Opens the session the options ask for; `Ok(None)` when they ask for none (the
+/// directory is then written directly, and the running server flushed afterwards).
+///
+/// # Errors
+/// [`SessionError::Auth`] when the server refuses the admin's login;
+/// [`SessionError::Refused`] when `-s` names another server, no server runs, the
+/// password file cannot be read, or the admin is not a global admin.
+pub async fn open(
+    home: &Home,
+    prov: &Provisioning,
+    o: &Options,
+) -> Result<Option<Session>, SessionError> {
+    if !o.through_server() {
+        return Ok(None);
+    }
+    if let Some(s) = &o.server {
+        let hostname = crate::localconfig::LocalConfig::load(home)
+            .ok()
+            .and_then(|lc| lc.get("zimbra_server_hostname"))
+            .unwrap_or_default();
+        if !names_this_server(s, &hostname) {
+            return Err(SessionError::Refused(format!(
+                "-s {s}: only this home's server ({}) can be reached from here; \
+                 run zmprov on that server's machine",
+                if hostname.is_empty() {
+                    "localhost"
+                } else {
+                    &hostname
+                }
+            )));
+        }
+    }
+    if crate::control::running_pid(home).is_none() {
+        return Err(SessionError::Refused(
+            "-a/-p/-s/-z authenticate through the running server's admin port, and no \
+             server runs on this home: start it (zmcontrol start) or use -l"
+                .into(),
+        ));
+    }
+    let Some(name) = &o.account else {
+        let remote = Remote::open(home, prov)
+            .await
+            .map_err(SessionError::Refused)?;
+        return Ok(Some(Session {
+            remote,
+            admin: None,
+        }));
+    };
+    let pw = password(o)?;
+    let remote = Remote::login(home, name, &pw, true)
+        .await
+        .map_err(|e| SessionError::Auth(fault_line(&e)))?;
+    let global = match prov.get_account(name).await {
+        Ok(a) => is_global_admin(&a),
+        Err(_) => false,
+    };
+    if !global {
+        remote.close(Some(prov)).await;
+        return Err(SessionError::Refused(format!(
+            "{name} is not a global admin; zmprov provisions as a global admin only \
+             (delegated admins use the admin SOAP service, which checks their rights)"
+        )));
+    }
+    Ok(Some(Session {
+        remote,
+        admin: Some(name.clone()),
+    }))
+}
+
+impl Session {
+    /// Asks the server to flush its whole directory cache, as this session's admin.
+    ///
+    /// # Errors
+    /// The server's fault or why it could not be reached.
+    pub async fn flush_all(&self) -> Result<(), String> {
+        let body = super::cache::request_body("all", false, &[]);
+        self.remote
+            .request(None, "FlushCacheRequest", "urn:zimbraAdmin", body)
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends the session (the login's token is revoked).
+    pub async fn close(self, prov: &Provisioning) {
+        self.remote.close(Some(prov)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_print_as_zimbra_does() {
+        assert_eq!(
+            fault_line("account.AUTH_FAILED: authentication failed for [a@x.test]"),
+            "ERROR: account.AUTH_FAILED (authentication failed for [a@x.test])"
+        );
+        assert_eq!(
+            fault_line("connect to the admin port 127.0.0.1:1: refused"),
+            "ERROR: service.FAILURE (connect to the admin port 127.0.0.1:1: refused)"
+        );
+    }
+
+    #[test]
+    fn password_files_give_their_first_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "s3cret\nignored\n").expect("write");
+        let o = Options {
+            account: Some("a@x.test".into()),
+            passfile: Some(path.display().to_string()),
+            ..Options::default()
+        };
+        assert_eq!(password(&o).expect("read"), "s3cret");
+        let missing = Options {
+            passfile: Some(dir.path().join("none").display().to_string()),
+            ..o
+        };
+        assert!(matches!(password(&missing), Err(SessionError::Refused(_))));
+    }
+}
