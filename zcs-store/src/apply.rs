@@ -278,7 +278,7 @@ pub(crate) async fn apply(
             items: list,
         } => {
             for (id, folder) in list {
-                crate::apply_dumpster::recover(conn, mb, *id, *folder, *change).await?;
+                crate::apply_dumpster::recover(conn, mb, *id, *folder, *change, ts).await?;
             }
             bump(conn, mb, None, *change).await?;
         }

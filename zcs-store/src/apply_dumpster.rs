@@ -59,6 +59,10 @@ async fn read_row(
     Ok(Some(out))
 }
 
+/// The key of a dumpster row's JSON that holds the item's tag names: not a column
+/// name (those are lower-case identifiers).
+const TAGS_KEY: &str = "@tags";
+
 /// A display name for a dumpster listing: a document's name, a calendar item's
 /// summary, a contact's full name, file-as or e-mail address.
 fn display_name(table: &str, row: &RowData) -> String {
@@ -108,7 +112,12 @@ pub(crate) async fn to_dumpster(
             "document" => ItemKind::Document as i64,
             _ => get_i("type"),
         };
-        let data: Map<String, Value> = row.iter().cloned().collect();
+        let mut data: Map<String, Value> = row.iter().cloned().collect();
+        // Its tags go with it (by name, under a key no column can have).
+        let tags = crate::apply_tags::item_tag_names(conn, mb, id).await?;
+        if !tags.is_empty() {
+            data.insert(TAGS_KEY.into(), Value::from(tags));
+        }
         sqlx::query(
             "INSERT OR REPLACE INTO dumpster_row (mailbox_id, id, type, tbl, folder_id, name,
                 row_data, deleted_change, deleted_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -136,13 +145,15 @@ pub(crate) async fn to_dumpster(
     Ok(())
 }
 
-/// Puts item `id` back from the dumpster into `folder` with modseq `change`.
+/// Puts item `id` back from the dumpster into `folder` with modseq `change`, with the
+/// tags it had that still exist.
 pub(crate) async fn recover(
     conn: &mut DbConn,
     mb: MailboxId,
     id: i32,
     folder: i32,
     change: i64,
+    ts: i64,
 ) -> Result<(), StoreError> {
     let found: Option<(String, String)> =
         sqlx::query_as("SELECT tbl, row_data FROM dumpster_row WHERE mailbox_id = ? AND id = ?")
@@ -164,10 +175,17 @@ pub(crate) async fn recover(
             "dumpster row {id} names table {table:?}"
         )));
     };
-    let Ok(Value::Object(cols)) = serde_json::from_str::<Value>(&data) else {
+    let Ok(Value::Object(mut cols)) = serde_json::from_str::<Value>(&data) else {
         return Err(StoreError::Corrupt(format!(
             "dumpster row {id} is not JSON"
         )));
+    };
+    let tags: Vec<String> = match cols.remove(TAGS_KEY) {
+        Some(Value::Array(names)) => names
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
     };
     let names: Vec<&String> = cols.keys().collect();
     let sql = format!(
@@ -210,7 +228,8 @@ pub(crate) async fn recover(
         .execute(&mut *conn)
         .await
         .db("remove dumpster row")?;
-    touch_folder(conn, mb, folder, change).await
+    touch_folder(conn, mb, folder, change).await?;
+    crate::apply_tags::restore_item_tags(conn, mb, id, &tags, change, ts).await
 }
 
 /// Removes item `id` from the dumpster for good; returns the blob digests released

@@ -163,7 +163,7 @@ pub(crate) async fn to_dumpster(
 }
 
 /// Brings dumpster item `id` back into `folder` with IMAP UID `uid`, alone in its
-/// virtual conversation. LIMITATION: its tags are not restored.
+/// virtual conversation, with the tags it had that still exist.
 pub(crate) async fn recover(
     conn: &mut DbConn,
     mb: MailboxId,
@@ -192,6 +192,13 @@ pub(crate) async fn recover(
     .execute(&mut *conn)
     .await
     .db("recover from dumpster")?;
+    let tag_names: Option<String> =
+        sqlx::query_scalar("SELECT tag_names FROM dumpster_item WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("read dumpster tags")?;
     if done.rows_affected() == 0 {
         tracing::warn!(
             mailbox = mb.0,
@@ -214,7 +221,9 @@ pub(crate) async fn recover(
         .db("read recovered item")?;
     let unread: i64 = row.try_get("unread").db("read recovered item")?;
     let size: i64 = row.try_get("size").db("read recovered item")?;
-    adjust_folder(conn, mb, folder, 1, unread, size, change).await
+    adjust_folder(conn, mb, folder, 1, unread, size, change).await?;
+    let names = crate::rows::split_tags(tag_names.as_deref().unwrap_or(""));
+    tags::restore_item_tags(conn, mb, id, &names, change, ts).await
 }
 
 /// Removes dumpster item `id` for good; returns its blob digest.
@@ -404,10 +413,27 @@ pub(crate) async fn create_link(
     mb: MailboxId,
     l: &LinkRecord,
 ) -> Result<(), StoreError> {
+    // The same id again is a rename or move (`crate::link_rename`): the row is updated
+    // in place, keeping its creation change, and its old parent is touched too.
+    let old_parent: Option<i64> =
+        sqlx::query_scalar("SELECT parent_id FROM folder_link WHERE mailbox_id = ? AND id = ?")
+            .bind(mb.0)
+            .bind(l.id)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("read link")?;
+    if let Some(old) = old_parent.filter(|p| *p != i64::from(l.parent)) {
+        touch_folder(conn, mb, old as i32, l.change).await?;
+    }
     sqlx::query(
-        "INSERT OR REPLACE INTO folder_link (mailbox_id, id, type, parent_id, name, owner_id,
+        "INSERT INTO folder_link (mailbox_id, id, type, parent_id, name, owner_id,
             remote_id, view, query, types, sort_by, created_change, modseq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox_id, id) DO UPDATE SET type = excluded.type,
+            parent_id = excluded.parent_id, name = excluded.name,
+            owner_id = excluded.owner_id, remote_id = excluded.remote_id,
+            view = excluded.view, query = excluded.query, types = excluded.types,
+            sort_by = excluded.sort_by, modseq = excluded.modseq",
     )
     .bind(mb.0)
     .bind(l.id)

@@ -197,6 +197,53 @@ pub(crate) async fn copy_tags(
     Ok(())
 }
 
+/// The names of the tags on `item`, in tag id order (what a dumpster entry keeps).
+pub(crate) async fn item_tag_names(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    item: i32,
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT t.name FROM tagged_item ti JOIN tag t
+            ON t.mailbox_id = ti.mailbox_id AND t.id = ti.tag_id
+         WHERE ti.mailbox_id = ? AND ti.item_id = ? ORDER BY t.id",
+    )
+    .bind(mb.0)
+    .bind(item)
+    .fetch_all(&mut *conn)
+    .await
+    .db("read item tags")
+}
+
+/// Puts back on `item` (recovered from the dumpster) the tags named `names` that still
+/// exist (matched without regard to case, as tag names are), then rewrites its
+/// `tag_names` and stamps it with `change`. Tags deleted meanwhile are dropped.
+pub(crate) async fn restore_item_tags(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    item: i32,
+    names: &[String],
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    for name in names {
+        sqlx::query(
+            "INSERT OR IGNORE INTO tagged_item (mailbox_id, tag_id, item_id)
+             SELECT mailbox_id, id, ? FROM tag WHERE mailbox_id = ? AND lname = ?",
+        )
+        .bind(item)
+        .bind(mb.0)
+        .bind(name.to_lowercase())
+        .execute(&mut *conn)
+        .await
+        .db("restore item tags")?;
+    }
+    refresh_item(conn, mb, item, change, ts).await
+}
+
 /// Forgets the tags of a deleted item.
 pub(crate) async fn forget_item(
     conn: &mut DbConn,

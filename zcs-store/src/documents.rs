@@ -221,7 +221,11 @@ impl Mailbox {
 
     /// Fails unless `name` is free among `parent`'s children (folders, mountpoints,
     /// search folders) and `parent` can hold a folder-like item.
-    async fn check_link_place(&self, parent: ItemId, name: &str) -> Result<(), StoreError> {
+    pub(crate) async fn check_link_place(
+        &self,
+        parent: ItemId,
+        name: &str,
+    ) -> Result<(), StoreError> {
         let (all, _) = self.folder_rows().await?;
         if !all.contains_key(&parent.0) {
             return Err(StoreError::no_such_folder(parent));

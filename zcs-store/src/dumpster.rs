@@ -163,7 +163,10 @@ impl Mailbox {
     /// Purges what `policy` says has lived too long, at time `now_ms`: messages older
     /// than the message lifetime (by internal date), messages in Trash and Junk (and
     /// their subfolders) unchanged for longer than their lifetimes, hard-deleted in one
-    /// change (into the dumpster when `policy.dumpster_enabled`); then dumpster items
+    /// change (into the dumpster when `policy.dumpster_enabled`); contacts, calendar
+    /// items and documents in Trash and Junk since longer than those lifetimes (since
+    /// their move there, or their creation there), in a second change (into the
+    /// dumpster likewise); then dumpster items
     /// deleted longer ago than the dumpster lifetime, unless dumpster purge is off
     /// (legal hold). Returns what was removed.
     ///
@@ -223,6 +226,21 @@ impl Mailbox {
                     doomed.extend(ids.into_iter().map(|i| i as i32));
                 }
             }
+            // Contacts, calendar items and documents in Trash and Junk, by the time they
+            // went there (their last move) or were created there.
+            let mut items: BTreeSet<i32> = BTreeSet::new();
+            for (root, lifetime) in [
+                (folder::TRASH, policy.trash_lifetime_ms),
+                (folder::JUNK, policy.spam_lifetime_ms),
+            ] {
+                if lifetime <= 0 || !folders.contains_key(&root) {
+                    continue;
+                }
+                let before = now_ms.saturating_sub(lifetime);
+                for fid in rows::subtree(&folders, root) {
+                    items.extend(expired_items(&mb, fid, before).await?);
+                }
+            }
             // Folder disposal thresholds (RetentionPolicy purge lists).
             doomed.extend(mb.retention_expired(now_ms, &system).await?);
             if !doomed.is_empty() {
@@ -233,6 +251,18 @@ impl Mailbox {
                     RedoOp::DeleteToDumpster { change, ids }
                 } else {
                     RedoOp::Delete { change, ids }
+                };
+                mb.commit(op).await?;
+            }
+
+            if !items.is_empty() {
+                let ids: Vec<i32> = items.into_iter().collect();
+                report.items = ids.iter().map(|i| ItemId(*i)).collect();
+                let change = mb.state().await?.change + 1;
+                let op = if policy.dumpster_enabled {
+                    RedoOp::DeleteItemsToDumpster { change, ids }
+                } else {
+                    RedoOp::DeleteItems { change, ids }
                 };
                 mb.commit(op).await?;
             }
@@ -255,10 +285,14 @@ impl Mailbox {
                     mb.commit(RedoOp::PurgeDumpster { change, ids }).await?;
                 }
             }
-            if !report.messages.is_empty() || !report.dumpster_purged.is_empty() {
+            if !report.messages.is_empty()
+                || !report.items.is_empty()
+                || !report.dumpster_purged.is_empty()
+            {
                 tracing::info!(
                     mailbox = mb.id().0,
                     purged = report.messages.len(),
+                    items_purged = report.items.len(),
                     dumpster_purged = report.dumpster_purged.len(),
                     "mailbox purged"
                 );
@@ -267,4 +301,27 @@ impl Mailbox {
         })
         .await
     }
+}
+
+/// Contacts, calendar items and documents of folder `fid` that entered it (their last
+/// move, from its tombstone in the folder they left) or were created in it before
+/// `before` (ms).
+async fn expired_items(mb: &Mailbox, fid: i32, before: i64) -> Result<Vec<i32>, StoreError> {
+    let mut out = Vec::new();
+    for table in ["contact", "cal_item", "document"] {
+        let sql = format!(
+            "SELECT x.id FROM {table} x WHERE x.mailbox_id = ?1 AND x.folder_id = ?2
+             AND MAX(x.date, COALESCE((SELECT MAX(t.date) FROM tombstone t
+                 WHERE t.mailbox_id = ?1 AND t.item_id = x.id), 0)) < ?3"
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(mb.id().0)
+            .bind(fid)
+            .bind(before)
+            .fetch_all(&mb.inner.pool)
+            .await
+            .db("find expired items")?;
+        out.extend(ids.into_iter().map(|i| i as i32));
+    }
+    Ok(out)
 }

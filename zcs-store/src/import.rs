@@ -3,11 +3,12 @@
 //! thousands of messages.
 //!
 //! One call is one batch: every blob is written first, made durable together (one file
-//! system sync for a batch of 64 or more, see `BlobStore::put_many`), then under the mailbox lock each message is planned as
-//! [`Mailbox::append`] plans it (id, change number, conversation; messages of the batch
-//! thread with each other), the records are logged together (one group fsync) and
-//! applied in one transaction. A record is still one message, so replay and backups see
-//! exactly what single appends would have written.
+//! system sync for a batch of 64 or more, see `BlobStore::put_many`), then under the
+//! mailbox lock each message is planned as [`Mailbox::append`] plans it (id, change
+//! number, conversation; messages of the batch thread with each other), the records are
+//! logged together (one group fsync) and applied in one transaction. A record is still
+//! one message, so replay and backups see exactly what single appends would have
+//! written.
 
 use std::sync::Arc;
 

@@ -302,6 +302,9 @@ pub struct PurgePolicy {
 pub struct PurgeReport {
     /// Messages removed from folders (into the dumpster when it is enabled).
     pub messages: Vec<ItemId>,
+    /// Contacts, calendar items and documents removed from Trash and Junk (into the
+    /// dumpster likewise).
+    pub items: Vec<ItemId>,
     /// Whether those went to the dumpster.
     pub to_dumpster: bool,
     /// Dumpster items removed for good.

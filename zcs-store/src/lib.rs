@@ -51,8 +51,10 @@
 //!
 //! # Fast paths
 //! [`Mailbox::import_messages`] stores a batch of messages with one group fsync of the
-//! redo log and one transaction; [`Mailbox::message_flags`] lists a folder's UIDs, flags,
-//! tags and MODSEQs without reading whole rows. Folders carry a colour
+//! redo log, one file system sync for its blobs and one transaction; concurrent
+//! deliveries into one mailbox are committed as a group ([`Store::deliver`]);
+//! [`Mailbox::message_flags`] lists a folder's UIDs, flags, tags and MODSEQs without
+//! reading whole rows, from a per-folder cache kept current by change number. Folders carry a colour
 //! ([`Mailbox::set_folder_color`], [`FolderColor`]).
 //!
 //! # The item model
@@ -92,8 +94,10 @@
 //! - LIMITATION: no `\Recent`; deleting a tag leaves no tombstone (SOAP sync will need
 //!   one); no domain aggregate quota. Folder counters (`Folder::messages`, `size`) and
 //!   quota usage count messages only, not contacts, calendar items or documents.
-//! - LIMITATION: only messages enter the dumpster; user-set folder retention policies are
-//!   not modelled; a message arriving before the one it references is not back-threaded.
+//! - LIMITATION: folder retention policies ([`retention`]) dispose of messages only;
+//!   contacts, calendar items and documents expire by the Trash and Junk lifetimes
+//!   alone ([`Mailbox::purge`]); a message arriving before the one it references is not
+//!   back-threaded.
 //! - A blob written just before a crash, whose redo record never made it, stays on disk
 //!   unreferenced until [`Store::sweep_orphan_blobs`] removes it (after a grace period).
 
@@ -131,6 +135,7 @@ mod import;
 mod item_tags;
 mod item_types;
 mod lifecycle;
+mod link_rename;
 mod mailbox;
 mod messages;
 mod parse;

@@ -278,3 +278,82 @@ async fn grants_decide_effective_rights() {
     mb.delete_folder(sub.id).await.unwrap();
     assert!(mb.grants(sub.id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn mountpoints_and_search_folders_rename_in_place() {
+    let (store, _dir, cfg) = temp_store().await;
+    let acct = ZimbraId::new();
+    let mb = store.mailbox(acct).await.unwrap();
+    let root = ItemId(folder::USER_ROOT);
+    let owner = ZimbraId::new();
+    let sub = mb.create_folder(root, "sub").await.unwrap();
+    let mp = mb
+        .create_mountpoint(root, "Shared", owner, ItemId(10), "message")
+        .await
+        .unwrap();
+    let sf = mb
+        .create_search_folder(root, "Unread", "is:unread", "message", "")
+        .await
+        .unwrap();
+    let before = mb.change_number().await.unwrap();
+
+    let renamed = mb.rename_mountpoint(mp.id, sub.id, "Team").await.unwrap();
+    assert_eq!(renamed.id, mp.id, "the id stays");
+    assert_eq!((renamed.parent, renamed.name.as_str()), (sub.id, "Team"));
+    assert_eq!((renamed.owner, renamed.remote_id), (owner, ItemId(10)));
+    assert!(renamed.modseq > before.0);
+    assert!(
+        mb.folder(root).await.unwrap().modseq >= renamed.modseq,
+        "old parent touched"
+    );
+    let sf2 = mb.rename_search_folder(sf.id, root, "New").await.unwrap();
+    assert_eq!(
+        (sf2.id, sf2.name.as_str(), sf2.query.as_str()),
+        (sf.id, "New", "is:unread")
+    );
+
+    // Same name and place: nothing logged.
+    let at = mb.change_number().await.unwrap();
+    mb.rename_link(sf.id, root, "New").await.unwrap();
+    assert_eq!(mb.change_number().await.unwrap(), at);
+    // Clashes, bad names, wrong kinds.
+    assert!(matches!(
+        mb.rename_link(sf.id, root, "sub").await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        mb.rename_link(sf.id, sub.id, "Team").await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(mb.rename_link(sf.id, root, "a/b").await.is_err());
+    assert!(matches!(
+        mb.rename_mountpoint(sf.id, root, "x").await,
+        Err(StoreError::NoSuchItem(_))
+    ));
+    assert!(matches!(
+        mb.rename_link(sub.id, root, "x").await,
+        Err(StoreError::NoSuchItem(_))
+    ));
+
+    // Replay from the redo log alone gives the same rows.
+    let want = (
+        mb.mountpoints().await.unwrap(),
+        mb.search_folders().await.unwrap(),
+    );
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = cfg.db_path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let store = zcs_store::Store::open(cfg.clone()).await.unwrap();
+    let mb = store.find_mailbox(acct).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            mb.mountpoints().await.unwrap(),
+            mb.search_folders().await.unwrap()
+        ),
+        want
+    );
+    store.close().await;
+}

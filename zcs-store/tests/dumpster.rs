@@ -279,3 +279,119 @@ async fn deleting_a_mailbox_removes_every_item_and_blob() {
     assert!(again.dumpster_items().await.unwrap().is_empty());
     assert!(again.tombstones_since(0).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn tags_come_back_with_recovered_items() {
+    let (store, _dir, cfg) = temp_store().await;
+    let acct = ZimbraId::new();
+    let mb = store
+        .mailbox(acct)
+        .await
+        .unwrap()
+        .with_settings(dumpster_on());
+    let work = mb.create_tag("Work", 0).await.unwrap();
+    let gone = mb.create_tag("Gone", 0).await.unwrap();
+    let m = mb
+        .append(ItemId(folder::INBOX), &simple_message(1), Flags(0), 5)
+        .await
+        .unwrap();
+    mb.set_tag(&[m.id], work.id, true).await.unwrap();
+    mb.set_tag(&[m.id], gone.id, true).await.unwrap();
+    let c = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![("email".into(), "a@example.com".into())],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    mb.tag_items(&[c.id], work.id, true).await.unwrap();
+    mb.delete_items(&[m.id, c.id]).await.unwrap();
+    // A tag deleted while the items are in the dumpster does not come back.
+    mb.delete_tag(gone.id).await.unwrap();
+
+    let back = mb.recover_from_dumpster(&[m.id], None).await.unwrap();
+    assert_eq!(back[0].tags, vec!["Work".to_string()]);
+    assert_eq!(
+        mb.message(m.id).await.unwrap().tags,
+        vec!["Work".to_string()]
+    );
+    assert_eq!(mb.tagged_items(work.id).await.unwrap(), vec![m.id]);
+    mb.recover_items_from_dumpster(&[c.id], None).await.unwrap();
+    assert_eq!(mb.item_tags(c.id).await.unwrap(), vec!["Work".to_string()]);
+
+    // Replay from the redo log alone gives the same tags.
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = cfg.db_path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let store = zcs_store::Store::open(cfg.clone()).await.unwrap();
+    let mb = store.find_mailbox(acct).await.unwrap().unwrap();
+    assert_eq!(
+        mb.message(m.id).await.unwrap().tags,
+        vec!["Work".to_string()]
+    );
+    assert_eq!(mb.item_tags(c.id).await.unwrap(), vec!["Work".to_string()]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn trash_lifetime_purges_contacts_and_documents_too() {
+    let (store, _dir, _cfg) = temp_store().await;
+    let mb = store
+        .mailbox(ZimbraId::new())
+        .await
+        .unwrap()
+        .with_settings(dumpster_on());
+    let trash = ItemId(folder::TRASH);
+    let card = |e: &str| vec![("email".to_string(), e.to_string())];
+    // Moved into Trash now; created in Trash now; still in Contacts.
+    let moved = mb
+        .create_contact(ItemId(folder::CONTACTS), card("a@example.com"), Vec::new())
+        .await
+        .unwrap();
+    mb.move_contact(moved.id, trash).await.unwrap();
+    let doc = mb
+        .save_document(trash, "notes.txt", "text/plain", b"notes", "me")
+        .await
+        .unwrap();
+    let kept = mb
+        .create_contact(ItemId(folder::CONTACTS), card("b@example.com"), Vec::new())
+        .await
+        .unwrap();
+    let policy = PurgePolicy {
+        trash_lifetime_ms: 30 * DAY,
+        dumpster_enabled: true,
+        dumpster_purge_enabled: true,
+        ..PurgePolicy::default()
+    };
+    // Not yet 30 days: nothing goes.
+    let r = mb.purge(now_ms() + 29 * DAY, policy).await.unwrap();
+    assert!(r.items.is_empty(), "{r:?}");
+    let r = mb.purge(now_ms() + 31 * DAY, policy).await.unwrap();
+    let mut want = vec![moved.id, doc.id];
+    want.sort();
+    assert_eq!(r.items, want);
+    assert!(r.messages.is_empty());
+    assert!(mb.contact(moved.id).await.is_err());
+    assert!(mb.contact(kept.id).await.is_ok());
+    // Into the dumpster, from where they come back.
+    let in_dumpster: Vec<ItemId> = mb
+        .dumpster_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(want.iter().all(|i| in_dumpster.contains(i)));
+    // Without a Trash lifetime nothing of the kind is purged.
+    let none = PurgePolicy {
+        trash_lifetime_ms: 0,
+        ..policy
+    };
+    let r = mb.purge(now_ms() + 400 * DAY, none).await.unwrap();
+    assert!(r.items.is_empty());
+    store.close().await;
+}
