@@ -53,6 +53,8 @@ pub struct MailDelivery {
     /// Each account's effective attributes as last computed: the account entry they
     /// were computed from, the attributes, and when.
     effective_cache: std::sync::Mutex<EffectiveCache>,
+    /// Envelope senders (lower case) found not to be ours, and when ([`Self::after_send`]).
+    foreign_senders: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// Effective attributes by account id (see [`MailDelivery::effective_attrs`]).
@@ -88,6 +90,7 @@ impl MailDelivery {
             dedupe: DedupeCache::new(),
             settings_cache: std::sync::Mutex::new(None),
             effective_cache: std::sync::Mutex::new(HashMap::new()),
+            foreign_senders: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -100,6 +103,10 @@ impl MailDelivery {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = None;
         self.effective_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.foreign_senders
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
@@ -269,6 +276,8 @@ fn status_verdict(status: Option<&str>) -> Result<(), RecipientStatus> {
 /// else happened for it.
 struct AccountJob {
     account: Entry,
+    /// The account's mailbox, once looked up (reused after storing).
+    mailbox: Option<zcs_store::Mailbox>,
     effective: Arc<Attrs>,
     quota: u64,
     /// Index range of its targets in the store call, with each target's tags.
@@ -318,6 +327,7 @@ impl MailDelivery {
             tags: Vec::new(),
             outcome: None,
             nothing_to_store: false,
+            mailbox: None,
             account,
         };
         let name = job.account.name.clone();
@@ -420,6 +430,7 @@ impl MailDelivery {
             job.tags.push(copy.tags.clone());
         }
         job.targets = start..targets.len();
+        job.mailbox = Some(mb);
         job
     }
 
@@ -438,8 +449,12 @@ impl MailDelivery {
         let queue = self.queue.get();
         let (effective, name) = (&job.effective, job.account.name.as_str());
         archive::archive_and_intercept(queue, effective, name, message, Some(folder)).await;
-        let Ok(mb) = self.store.mailbox(job.account.id).await else {
-            return;
+        let mb = match &job.mailbox {
+            Some(mb) => mb.clone(),
+            None => match self.store.mailbox(job.account.id).await {
+                Ok(mb) => mb,
+                Err(_) => return,
+            },
         };
         for (item, tag_index) in stored {
             if let Some(tags) = job.tags.get(*tag_index).filter(|t| !t.is_empty())
@@ -659,7 +674,8 @@ impl MailDelivery {
             job_of[i] = Some(index);
         }
 
-        // One store call for every copy of every account.
+        // One store call for every copy of every account (the store commits concurrent
+        // deliveries to one mailbox as a group).
         let received = chrono::Utc::now().timestamp_millis();
         let mut results: Vec<Option<Result<_, StoreError>>> = if targets.is_empty() {
             Vec::new()
@@ -745,11 +761,53 @@ impl MailDelivery {
 
 impl MailDelivery {
     /// Mail sent through the SMTP listeners by one of our accounts (authenticated, or
-    /// from a trusted network): its archive copy and intercept notice (`send message`).
+    /// from a trusted network): the sender's archive copy and intercept notice (`send
+    /// message`), if any.
+    ///
+    /// A sender address that is not one of ours is remembered for [`SETTINGS_TTL`], so
+    /// a stream of mail from one outside sender through a trusted relay (a local
+    /// application, a Postfix in front) does not ask the directory about it for every
+    /// message; [`Self::reload_settings`] forgets them.
     pub async fn after_send(&self, message: &InboundMessage, sender_trusted: bool) {
-        if sender_trusted {
-            archive::after_send(&self.prov, self.queue.get(), message).await;
+        let sender = message.mail_from.to_ascii_lowercase();
+        if !sender_trusted || sender.is_empty() || self.known_foreign(&sender) {
+            return;
         }
+        let entry = match self.prov.resolve_address(&sender).await {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                let mut foreign = self
+                    .foreign_senders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if foreign.len() >= EFFECTIVE_MAX {
+                    foreign.clear();
+                }
+                foreign.insert(sender, std::time::Instant::now());
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sender lookup failed; no archive or intercept");
+                return;
+            }
+        };
+        // Not an account (a list), or its attributes cannot be read: nothing to do.
+        let Ok(effective) = self.effective_attrs(&entry).await else {
+            return;
+        };
+        archive::archive_and_intercept(self.queue.get(), &effective, &entry.name, message, None)
+            .await;
+    }
+
+    /// Whether `sender` (lower case) was found not to be ours within [`SETTINGS_TTL`].
+    fn known_foreign(&self, sender: &str) -> bool {
+        let foreign = self
+            .foreign_senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        foreign
+            .get(sender)
+            .is_some_and(|at| at.elapsed() < SETTINGS_TTL)
     }
 }
 

@@ -258,3 +258,76 @@ async fn dedupe_settings_are_cached_until_a_reload() {
     twice("three").await;
     assert_eq!(count(id).await, 4);
 }
+
+/// A message of exactly `size` octets with its own Message-ID and subject.
+fn sized(n: usize, size: usize) -> Vec<u8> {
+    let head = format!("Subject: m{n}\r\nMessage-ID: <gc{n}@remote.test>\r\n\r\n");
+    let mut data = head.into_bytes();
+    data.resize(size, b'x');
+    data
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_to_one_mailbox_are_all_stored() {
+    // Many sessions delivering to one account at once go through the group commit;
+    // every one is answered Delivered and stored exactly once.
+    let f = fixture().await;
+    let id = account(&f, "g@d.test", &[]).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let delivery = f.delivery.clone();
+        tasks.spawn(async move {
+            let msg = inbound(&["g@d.test"], &sized(n, 600));
+            (n, delivery.deliver(&msg).await)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (n, out) = done.expect("task");
+        assert_eq!(out, vec![DeliveryOutcome::Delivered], "message {n}");
+    }
+    let mb = f.store.mailbox(id).await.expect("mailbox");
+    let msgs = mb.messages(ItemId(folder::INBOX)).await.expect("messages");
+    assert_eq!(msgs.len(), 40);
+    let mut subjects: Vec<String> = msgs.iter().map(|m| m.subject.clone()).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 40, "each message once");
+    let mut ids: Vec<i32> = msgs.iter().map(|m| m.id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "distinct items");
+}
+
+#[tokio::test]
+async fn a_batch_over_quota_answers_each_message_on_its_own() {
+    // 20 messages of 1,000 octets at once into a 4,500-octet mailbox: the batch as a
+    // whole is over quota, so each is stored alone; exactly four fit, the others are
+    // deferred with 4.2.2, and only the four are in the mailbox.
+    let f = fixture().await;
+    let id = account(
+        &f,
+        "q@d.test",
+        &[("zimbraMailQuota", "4500"), ("zimbraQuotaWarnPercent", "0")],
+    )
+    .await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let delivery = f.delivery.clone();
+        tasks.spawn(async move {
+            let msg = inbound(&["q@d.test"], &sized(100 + n, 1000));
+            delivery.deliver(&msg).await
+        });
+    }
+    let (mut delivered, mut deferred) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match &done.expect("task")[0] {
+            DeliveryOutcome::Delivered => delivered += 1,
+            DeliveryOutcome::TempFail(t) if t.starts_with("4.2.2") => deferred += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((delivered, deferred), (4, 16));
+    let mb = f.store.mailbox(id).await.expect("mailbox");
+    let msgs = mb.messages(ItemId(folder::INBOX)).await.expect("messages");
+    assert_eq!(msgs.len(), 4);
+}

@@ -1,5 +1,6 @@
 //! Tests of local delivery: quota attributes and the over-quota reply (temporary unless
-//! configured permanent), through a real directory, store and indexer.
+//! configured permanent), cached effective attributes and outside senders, through a
+//! real directory, store and indexer.
 
 use super::*;
 use zcs_core::AttrEdit;
@@ -156,4 +157,46 @@ async fn effective_attributes_are_reused_until_the_account_or_a_reload_changes_t
     d.reload_settings();
     let reloaded = d.effective_attrs(&account().await).await.expect("attrs");
     assert!(!Arc::ptr_eq(&changed, &reloaded));
+}
+
+#[tokio::test]
+async fn outside_senders_are_looked_up_once_until_a_reload() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = SqlDirectory::open_sqlite(&tmp.path().join("directory.db"))
+        .await
+        .expect("open directory");
+    let prov = Arc::new(Provisioning::new(Arc::new(dir), AuthRegistry::new()));
+    prov.bootstrap().await.expect("bootstrap");
+    prov.create_domain("example.test", Attrs::new())
+        .await
+        .expect("domain");
+    let store = Arc::new(
+        Store::open(zcs_store::StoreConfig::under(tmp.path().join("store")))
+            .await
+            .expect("open store"),
+    );
+    let index: Arc<dyn IndexBackend> =
+        Arc::new(TantivyIndex::open(&tmp.path().join("index")).expect("index"));
+    let (indexer, _task) = Indexer::start(store.clone(), index);
+    let d = MailDelivery::new(prov.clone(), store, indexer);
+    let mut msg = inbound(b"Subject: out\r\n\r\nbody\r\n");
+
+    // Untrusted senders are never looked up; outside senders are remembered.
+    msg.mail_from = "Someone@Remote.test".into();
+    d.after_send(&msg, false).await;
+    assert!(!d.known_foreign("someone@remote.test"));
+    d.after_send(&msg, true).await;
+    assert!(d.known_foreign("someone@remote.test"));
+
+    // One of ours is never remembered as outside.
+    prov.create_account("own@example.test", Some("secret-pw-1"), Attrs::new())
+        .await
+        .expect("account");
+    msg.mail_from = "own@example.test".into();
+    d.after_send(&msg, true).await;
+    assert!(!d.known_foreign("own@example.test"));
+
+    // A reload forgets the outside senders, so a new account is seen at once.
+    d.reload_settings();
+    assert!(!d.known_foreign("someone@remote.test"));
 }

@@ -20,7 +20,6 @@
 use std::fmt::Write as _;
 
 use zcs_core::{Attrs, ItemId};
-use zcs_directory::Provisioning;
 use zcs_mta::InboundMessage;
 use zcs_mta::queue::Queue;
 
@@ -266,27 +265,6 @@ pub async fn archive_and_intercept(
         tracing::info!(account, operation = op.name, "legal intercept");
         send_on(queue, "", &intercept_to, &cover).await;
     }
-}
-
-/// Mail one of our accounts sent (the caller vouches for the sender: AUTH or a trusted
-/// network): the sender's archive copy and intercept notice, if any.
-pub async fn after_send(prov: &Provisioning, queue: Option<&Queue>, message: &InboundMessage) {
-    if message.mail_from.is_empty() {
-        return;
-    }
-    let entry = match prov.resolve_address(&message.mail_from).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "sender lookup failed; no archive or intercept");
-            return;
-        }
-    };
-    // Not an account (a list), or its attributes cannot be read: nothing to do.
-    let Ok(effective) = prov.effective_account_attrs(&entry).await else {
-        return;
-    };
-    archive_and_intercept(queue, &effective, &entry.name, message, None).await;
 }
 
 #[cfg(test)]
