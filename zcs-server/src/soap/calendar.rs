@@ -10,7 +10,7 @@ use zcs_core::{FaultCode, ItemId, ItemKind, ServiceError, ServiceResult, folder}
 use zcs_store::{CalItem, Mailbox, StoreError};
 
 use super::context::{Ctx, store_fault};
-use super::element::Element;
+use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::folders::parse_id;
 use super::response;
@@ -384,7 +384,7 @@ pub(crate) async fn invite_message(mb: &Mailbox, text: &str) -> Option<Element> 
     m.set("l", item.folder.0.to_string());
     m.set_num("rev", item.modseq);
     m.set_num("ms", item.modseq);
-    m.add_text("su", item.summary.clone());
+    m.set_content("su", item.summary.clone(), AttrKind::Str);
     let inv = m.add_new("inv");
     inv.set(
         "type",

@@ -7,7 +7,7 @@ use zcs_core::{FaultCode, ItemId, ServiceError, ServiceResult, folder};
 use zcs_store::{Conversation, Mailbox, MessageMeta, StoreError};
 
 use super::context::{Ctx, store_fault};
-use super::element::Element;
+use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::mail::apply_msg_op;
 use super::response;
@@ -88,7 +88,7 @@ async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let conv = mb.conversation(id).await.map_err(conv_fault(id))?;
     let msgs = mb.conversation_messages(id).await.map_err(conv_fault(id))?;
     let mut el = conv_element(&conv);
-    el.add_text("su", conv.subject.clone());
+    el.set_content("su", conv.subject.clone(), AttrKind::Str);
     // LIMITATION: `fetch=` does not expand message bodies; each message is a hit.
     for m in &msgs {
         let mut hit = message_hit(m);

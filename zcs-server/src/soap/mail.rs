@@ -15,7 +15,7 @@ mod shared;
 pub(crate) use parts::add_mime_parts;
 
 use super::context::{Ctx, store_fault};
-use super::element::Element;
+use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::folders::{parse_id, parse_ids};
 use super::response;
@@ -86,7 +86,7 @@ pub(crate) async fn message_element(
     let mut el = message_hit(&meta);
     fragment::add(&mut el, &fragment::of_raw(&meta, &raw));
     if let Some(mid) = &meta.message_id {
-        el.add_text("mid", format!("<{mid}>"));
+        el.set_content("mid", format!("<{mid}>"), AttrKind::Str);
     }
     let parsed = MessageParser::default().parse(&raw);
     if let Some(p) = &parsed {

@@ -10,7 +10,7 @@ use zcs_core::{FaultCode, ItemId, ItemKind, ServiceError, ServiceResult};
 use zcs_store::{Mailbox, Policy, PolicyKind, RetentionPolicy};
 
 use super::context::{Ctx, store_fault};
-use super::element::Element;
+use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::folders::parse_ids;
 use super::response;
@@ -258,7 +258,7 @@ async fn search_dumpster(mb: &Mailbox, req: &Element) -> ServiceResult<Element> 
             m.set_num("s", d.size);
             m.set_num("d", d.date_ms);
             m.add_new("e").set("t", "f").set("a", d.sender.clone());
-            m.add_text("su", d.subject.clone());
+            m.set_content("su", d.subject.clone(), AttrKind::Str);
             hits.push((d.deleted_change, m));
         }
     }

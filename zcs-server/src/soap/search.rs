@@ -18,7 +18,7 @@ use zcs_store::{Mailbox, MessageMeta};
 
 use super::contacts::contact_element;
 use super::context::{Ctx, store_fault};
-use super::element::Element;
+use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::response;
 use crate::search::{
@@ -89,7 +89,7 @@ pub(crate) fn message_hit(m: &MessageMeta) -> Element {
             e.set("p", n);
         }
     }
-    el.add_text("su", m.subject.clone());
+    el.set_content("su", m.subject.clone(), AttrKind::Str);
     el
 }
 
@@ -182,6 +182,33 @@ async fn search_now(
     Ok(zone::now_in_zone(attrs.get("zimbraPrefTimeZoneId"), at))
 }
 
+/// Longest a search waits for the indexer to reach the mailbox's newest messages.
+const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits, at most [`INDEX_WAIT`], until every message of `mb` is indexed, as Zimbra
+/// indexes a mailbox's deferred items before it searches: a message delivered or sent
+/// just before the search is then found by its words. After the wait the search runs
+/// on what is indexed (a mailbox being imported wholesale is not held up longer).
+async fn wait_for_index(ctx: &Ctx<'_>, mb: &Mailbox) {
+    let deadline = std::time::Instant::now() + INDEX_WAIT;
+    let mut asked = false;
+    loop {
+        match mb.unindexed(1).await {
+            Ok(pending) if !pending.is_empty() => {}
+            _ => return,
+        }
+        if !asked {
+            ctx.svc.indexer.notify(mb.account());
+            asked = true;
+        }
+        if std::time::Instant::now() >= deadline {
+            tracing::debug!(account = %mb.account(), "searching before the index caught up");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let mb = ctx.mailbox().await?;
     let account = ctx.target_account().await?;
@@ -265,6 +292,7 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
         include_junk: pref("zimbraPrefIncludeSpamInSearch"),
         group_by_conversation: by_conv,
     };
+    wait_for_index(ctx, &mb).await;
     let r = search(&mb, &ctx.svc.index, &parsed, &params).await?;
     let fetch = parse_fetch(req.attr("fetch"));
 
@@ -341,7 +369,7 @@ fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> Element {
             e.set("p", n);
         }
     }
-    el.add_text("su", first.subject.clone());
+    el.set_content("su", first.subject.clone(), AttrKind::Str);
     el
 }
 
@@ -353,7 +381,7 @@ async fn expand(mb: &Mailbox, m: &MessageMeta, el: &mut Element) -> ServiceResul
         return Ok(());
     };
     if let Some(mid) = p.message_id() {
-        el.add_text("mid", format!("<{mid}>"));
+        el.set_content("mid", format!("<{mid}>"), AttrKind::Str);
     }
     for (t, list) in [("t", p.to()), ("c", p.cc())] {
         for a in list.into_iter().flat_map(|l| l.iter()) {

@@ -5,7 +5,7 @@
 use zcs_core::{ServiceError, ServiceResult};
 use zcs_store::CalItem;
 
-use super::super::element::Element;
+use super::super::element::{AttrKind, Element};
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11).
 pub(super) fn esc(v: &str) -> String {
@@ -578,7 +578,11 @@ pub(super) fn comp_element(item: &CalItem) -> Element {
             }
             "DESCRIPTION" => {
                 comp.add_text("desc", unesc(&p.value));
-                comp.add_text("fr", unesc(&p.value).chars().take(100).collect::<String>());
+                comp.set_content(
+                    "fr",
+                    unesc(&p.value).chars().take(100).collect::<String>(),
+                    AttrKind::Str,
+                );
             }
             "RRULE" => {
                 let recur = comp.add_new("recur");

@@ -11,7 +11,7 @@ use std::sync::{LazyLock, Mutex};
 use mail_parser::MessageParser;
 use zcs_store::{Mailbox, MessageMeta};
 
-use super::super::element::Element;
+use super::super::element::{AttrKind, Element};
 
 /// Longest fragment, in characters (Zimbra cuts its fragments near 150).
 pub(crate) const MAX_CHARS: usize = 150;
@@ -104,18 +104,14 @@ pub(crate) async fn fragment(mb: &Mailbox, m: &MessageMeta) -> Option<String> {
     Some(f)
 }
 
-/// Puts `fr` into the hit `el`, right after its `su` (or last when it has none);
-/// nothing when the fragment is empty, as Zimbra leaves `fr` out then.
+/// Puts `fr` into the hit `el` as Zimbra's content-disposition value (`<fr>..</fr>` in
+/// XML, a plain string in JSON); nothing when the fragment is empty, as Zimbra leaves
+/// `fr` out then.
 pub(crate) fn add(el: &mut Element, fragment: &str) {
     if fragment.is_empty() {
         return;
     }
-    let mut fr = Element::new("fr");
-    fr.set_text(fragment.to_string());
-    match el.children.iter().position(|c| c.name == "su") {
-        Some(i) => el.children.insert(i + 1, fr),
-        None => el.children.push(fr),
-    }
+    el.set_content("fr", fragment.to_string(), AttrKind::Str);
 }
 
 /// Adds the fragment of `m` (of `mb`) to its hit `el`; nothing when it cannot be read.
@@ -162,15 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn no_body_no_fragment_and_fr_goes_after_su() {
+    fn no_body_no_fragment_and_fr_is_a_content_value() {
         assert_eq!(from_raw(b"Subject: x\r\n\r\n"), "");
         let mut el = Element::new("m");
-        el.add_text("su", "s");
-        el.add_new("mid");
+        el.set_content("su", "s", AttrKind::Str);
         add(&mut el, "");
-        assert_eq!(el.children.len(), 2);
+        assert_eq!(el.attrs.len(), 1);
         add(&mut el, "f");
-        assert_eq!(el.children[1].name, "fr");
+        assert_eq!(el.attr("fr"), Some("f"));
+        assert!(el.attrs.iter().all(|a| a.content));
+        let v = crate::soap::json::to_value(&el, None);
+        assert_eq!(v["fr"], "f");
+        assert_eq!(v["su"], "s");
     }
 
     proptest::proptest! {
