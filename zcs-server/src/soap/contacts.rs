@@ -1,7 +1,8 @@
-//! Contact requests of the mail service: CreateContact, ModifyContact, GetContacts and
-//! ContactAction, contact groups included (`a n="type">group` with `m type= value=`
-//! members). Ids are looked up in the caller's own mailbox only: another account's
-//! contact is "no such item", like one that never existed.
+//! Contact requests of the mail service: CreateContact, ModifyContact, GetContacts,
+//! ContactAction and (in `transfer`) ImportContacts/ExportContacts as CSV, contact
+//! groups included (`a n="type">group` with `m type= value=` members). Ids are looked
+//! up in the caller's own mailbox only: another account's contact is "no such item",
+//! like one that never existed.
 
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
 use zcs_store::{Contact, ContactMember, Mailbox, MemberKind, StoreError};
@@ -11,6 +12,9 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::folders::{parse_id, parse_ids};
 use super::response;
+
+mod csv;
+mod transfer;
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -25,6 +29,8 @@ pub(crate) async fn dispatch(
             | "GetContactsRequest"
             | "ContactActionRequest"
             | "AutoCompleteRequest"
+            | "ImportContactsRequest"
+            | "ExportContactsRequest"
     ) {
         return None;
     }
@@ -37,6 +43,8 @@ pub(crate) async fn dispatch(
         "ModifyContactRequest" => modify_contact(&mb, req).await,
         "GetContactsRequest" => get_contacts(&mb, req).await,
         "AutoCompleteRequest" => auto_complete(&mb, req).await,
+        "ImportContactsRequest" => transfer::import_contacts(ctx, &mb, req).await,
+        "ExportContactsRequest" => transfer::export_contacts(&mb, req).await,
         _ => contact_action(&mb, req).await,
     };
     if result.is_ok() {
