@@ -168,6 +168,19 @@ def xpath_to_et(path):
     return ".//" + text
 
 
+def attr_value(el, attr):
+    """Attribute `attr` of `el`, or else the text of its child of that local name: Zimbra's
+    Element reads `<su>x</su>` wherever it reads `su="x"` (content-disposition values),
+    and its harness checks attributes through that same reading."""
+    v = el.get(attr)
+    if v is not None:
+        return v
+    for c in el:
+        if isinstance(c.tag, str) and c.tag.split("}")[-1] == attr:
+            return c.text or ""
+    return None
+
+
 def check_select(sel, root, props, scope=None):
     """Checks one t:select. A nested t:select is evaluated against each element its
     parent matched: without a path it checks those elements themselves."""
@@ -189,7 +202,7 @@ def check_select(sel, root, props, scope=None):
         # With attr= (and match=), "empty" means no element found carries that
         # attribute (with a matching value).
         if attr or match is not None or contains is not None:
-            vals = [el.get(attr) if attr else (el.text or "") for el in found]
+            vals = [attr_value(el, attr) if attr else (el.text or "") for el in found]
             vals = [v for v in vals if v is not None]
             if match is not None:
                 pattern = props.sub(match)
@@ -210,7 +223,7 @@ def check_select(sel, root, props, scope=None):
         return f"nothing at {path}"
     values = []
     for el in found:
-        values.append(el.get(attr) if attr else (el.text or ""))
+        values.append(attr_value(el, attr) if attr else (el.text or ""))
     if attr and all(v is None for v in values):
         return f"no attribute {attr} at {path}"
     values = [v for v in values if v is not None]
