@@ -2,6 +2,9 @@
 # MTA benchmark: Postfix's smtp-source drives (a) zcs's own SMTP listener and (b) a
 # private Postfix instance that hands every message to zcs's LMTP listener (Zimbra's
 # layout), with the same load, into the same zcs mailboxes. Prints msg/s for each.
+# Then (c) the same load to a relayed domain through zcs's SMTP listener: every message
+# goes into zcs's durable queue before its 250 and the queue manager relays it to
+# Postfix's smtp-sink on loopback (zimbraMtaRelayHost; no DNS is asked).
 #
 # Everything runs on 127.0.0.1 in a fresh zcs home and a fresh Postfix directory under
 # $WORK; the system Postfix is not touched. Needs root for Postfix (its master runs as
@@ -25,6 +28,7 @@ free_port() {
 }
 
 cleanup() {
+  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
   "$here/postfix-instance.sh" stop "$WORK/postfix" || true
   "$B/zmcontrol" stop >/dev/null 2>&1 || true
 }
@@ -32,7 +36,7 @@ trap cleanup EXIT
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
-smtp=$(free_port); lmtp=$(free_port); pf=$(free_port)
+smtp=$(free_port); lmtp=$(free_port); pf=$(free_port); sink=$(free_port)
 "$B/zcs-server" init >/dev/null
 "$B/zmlocalconfig" -e zcs_bind_address=127.0.0.1 \
   "zcs_smtp_submission_port=$(free_port)" "zcs_smtps_port=$(free_port)"
@@ -41,7 +45,8 @@ host=$("$B/zmlocalconfig" -m nokey zimbra_server_hostname)
   zimbraImapBindPort "$(free_port)" zimbraPop3BindPort "$(free_port)" \
   zimbraImapSSLBindPort "$(free_port)" zimbraPop3SSLBindPort "$(free_port)" \
   zimbraMailPort "$(free_port)" zimbraMailSSLPort "$(free_port)" \
-  zimbraAdminPort "$(free_port)" >/dev/null
+  zimbraAdminPort "$(free_port)" \
+  zimbraMtaRelayHost "[127.0.0.1]:$sink" zimbraMtaDnsLookupsEnabled FALSE >/dev/null
 # smtp-source's messages may share a Message-ID: no duplicate suppression here.
 "$B/zmprov" mcf zimbraMessageIdDedupeCacheSize 0 >/dev/null
 "$B/zmprov" cd bench.test >/dev/null
@@ -71,9 +76,25 @@ pf_accept=$(rate "$messages" "$t0" "$t1")
 pf_e2e=$(rate "$messages" "$t0" "$t2")
 deferred=$(grep -c "status=deferred" "$WORK/postfix/maillog" || true)
 
+# (c) relayed through zcs's queue to smtp-sink.
+smtp-sink -c "127.0.0.1:$sink" 256 >/dev/null 2>&1 &
+sink_pid=$!
+zq_queued() { find "$ZCS_HOME/data/mta/queue/incoming" "$ZCS_HOME/data/mta/queue/active" \
+  "$ZCS_HOME/data/mta/queue/deferred" -type f 2>/dev/null | wc -l; }
+t0=$(now)
+smtp-source -s "$sessions" -m "$messages" -l "$size" -f bench@remote.test \
+  -t relay@sink.test "127.0.0.1:$smtp"
+t1=$(now)
+while [ "$(zq_queued)" -gt 0 ]; do sleep 0.05; done
+t2=$(now)
+relay_accept=$(rate "$messages" "$t0" "$t1")
+relay_e2e=$(rate "$messages" "$t0" "$t2")
+
 echo "load before: $load"
 echo "smtp-source -s $sessions -m $messages -l $size"
 echo "zcs SMTP (stored in the mailbox before 250):        $zcs_rate msg/s"
 echo "Postfix SMTP accepted (queued before 250):          $pf_accept msg/s"
 echo "Postfix -> zcs LMTP, until the Postfix queue is empty: $pf_e2e msg/s"
 echo "Postfix deferrals: $deferred"
+echo "zcs SMTP relayed, queued before 250:                $relay_accept msg/s"
+echo "zcs SMTP relayed, until zcs's queue is empty:      $relay_e2e msg/s"

@@ -1,5 +1,5 @@
 //! The durable queue and its manager with scripted transports: durability and crash
-//! recovery, corrupt files, retries with backoff, lifetime expiry, delay/failure/success
+//! recovery, concurrent enqueues, corrupt files, retries with backoff, lifetime expiry, delay/failure/success
 //! DSNs and RFC 3461 NOTIFY, no bounce loops, per-destination concurrency, and the local
 //! transport over a `LocalDelivery`.
 
@@ -206,6 +206,40 @@ fn enqueue_is_durable_and_a_crash_puts_active_mail_back_in_incoming() {
     );
     let admin = Queue::open_admin(&dir, QueueConfig::default()).unwrap();
     assert_eq!(admin.list(QueueName::Active).unwrap(), [id]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_enqueues_sharing_directory_fsyncs_all_land_whole() {
+    // Many enqueues at once share the incoming directory's fsync; each returns only
+    // with its own file in place, and a reopened queue (a restart) finds every one.
+    let dir = temp_dir("concurrent");
+    let queue = Queue::open(&dir, QueueConfig::default()).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..64 {
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            let env = Envelope::new("alice@example.com", &[&format!("r{n}@example.org")]);
+            let body = format!("Subject: {n}\r\n\r\nbody {n}\r\n");
+            let id = queue.enqueue(env, body.as_bytes()).await.unwrap();
+            (id, body)
+        });
+    }
+    let mut sent = HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (id, body) = done.unwrap();
+        // Returned means in place.
+        assert_eq!(queue.find(&id), Some(QueueName::Incoming));
+        sent.insert(id, body);
+    }
+    drop(queue);
+    let queue = Queue::open_admin(&dir, QueueConfig::default()).unwrap();
+    let listed = queue.list(QueueName::Incoming).unwrap();
+    assert_eq!(listed.len(), 64);
+    for id in listed {
+        let file = queue.read(QueueName::Incoming, &id).unwrap();
+        assert_eq!(file.message, sent[&id].as_bytes());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -3,13 +3,15 @@
 //!
 //! Every change is a write to a temporary file that is fsynced and renamed into place,
 //! then the directory is fsynced, so a crash leaves each message whole in exactly one
-//! queue. Delivery itself lives in [`QueueManager`]; the operator commands in [`cli`].
+//! queue. Concurrent writers into one directory share its fsync (group commit,
+//! [`dirsync`]); each still returns only once its own entry is durable. Delivery itself lives in [`QueueManager`]; the operator commands in [`cli`].
 //! This module never talks to the network.
 //!
 //! A deferred message's file modification time is the time of its next attempt (as in
 //! Postfix), so a scan of the deferred queue reads only directory metadata.
 
 pub mod cli;
+mod dirsync;
 pub mod file;
 mod manager;
 mod sink;
@@ -218,6 +220,8 @@ struct Inner {
     root: PathBuf,
     config: QueueConfig,
     wake: Wake,
+    /// Shared directory fsyncs of concurrent writers ([`dirsync`]).
+    dirs: dirsync::DirSyncs,
 }
 
 impl Queue {
@@ -267,6 +271,7 @@ impl Queue {
                 root,
                 config,
                 wake: Wake::new(),
+                dirs: dirsync::DirSyncs::default(),
             }),
         })
     }
@@ -405,7 +410,7 @@ impl Queue {
             }
             f.sync_all().map_err(io_err("fsync", &tmp))?;
             fs::rename(&tmp, &target).map_err(io_err("rename", &target))?;
-            sync_dir(&self.dir(queue))
+            self.sync_dir(queue)
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -472,7 +477,7 @@ impl Queue {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_err("rename", &source)(e)),
         }
-        sync_dir(&self.dir(to))?;
+        self.sync_dir(to)?;
         Ok(true)
     }
 
@@ -487,7 +492,7 @@ impl Queue {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_err("unlink", &path)(e)),
         }
-        sync_dir(&self.dir(queue))?;
+        self.sync_dir(queue)?;
         Ok(true)
     }
 
@@ -541,10 +546,13 @@ impl Queue {
 }
 
 /// Fsyncs a directory so that a rename or unlink in it is durable.
-fn sync_dir(dir: &Path) -> Result<(), QueueError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync", dir))
+impl Queue {
+    /// Makes `queue`'s directory entries as of this call durable; concurrent callers
+    /// share one fsync of the directory ([`dirsync`]).
+    fn sync_dir(&self, queue: QueueName) -> Result<(), QueueError> {
+        let dir = self.dir(queue);
+        self.inner.dirs.sync(&dir).map_err(io_err("fsync", &dir))
+    }
 }
 
 /// Milliseconds since the Unix epoch.
