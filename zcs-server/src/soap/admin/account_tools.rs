@@ -102,13 +102,42 @@ pub(super) async fn search_entries(
     let sort_by = req.attr("sortBy").map(str::to_string);
 
     let kind_list: Vec<EntryKind> = kinds.iter().map(|(k, _)| *k).collect();
+    let by_name = sort_by
+        .as_deref()
+        .is_none_or(|s| s.eq_ignore_ascii_case("name"));
     let mut q = SearchQuery::new(&kind_list)
-        .with_filter(filter)
+        .with_filter(filter.clone())
         .sorted_by(sort_by, ascending);
-    if let Some(d) = req.attr("domain").filter(|d| !d.trim().is_empty()) {
-        q = q.in_domain(d.trim());
+    let domain = req
+        .attr("domain")
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
+    if let Some(d) = &domain {
+        q = q.in_domain(d.clone());
     }
-    let found = prov.search_directory(&q).await?;
+    let mut found = prov.search_directory(&q).await?;
+    if kind_list.contains(&EntryKind::Alias) {
+        let mut extra = alias_entries(ctx, domain.as_deref()).await?;
+        extra.retain(|a| {
+            zcs_directory::search::entry_matches(&filter, a)
+                && !found
+                    .entries
+                    .iter()
+                    .any(|e| e.name.eq_ignore_ascii_case(&a.name))
+        });
+        if !extra.is_empty() {
+            found.entries.extend(extra);
+            if by_name {
+                found
+                    .entries
+                    .sort_by_key(|e| (e.name.to_ascii_lowercase(), e.id.to_string()));
+                if !ascending {
+                    found.entries.reverse();
+                }
+            }
+        }
+    }
     let total = found.entries.len();
     let end = if limit == 0 {
         total
@@ -133,9 +162,88 @@ pub(super) async fn search_entries(
         let el = resp.add_new(tag);
         el.set("name", e.name.clone());
         el.set("id", e.id.to_string());
+        if e.kind == EntryKind::Alias {
+            for (attr, key) in [(TARGET_NAME, "targetName"), (TARGET_TYPE, "type")] {
+                if let Some(v) = e.attrs.get(attr) {
+                    el.set(key, v.to_string());
+                }
+            }
+        }
+        let mut attrs = attrs;
+        attrs.set(TARGET_NAME, Vec::new());
+        attrs.set(TARGET_TYPE, Vec::new());
         add_attrs(el, &attrs, only.as_deref());
     }
     Ok(resp)
+}
+
+/// Bookkeeping attributes of a synthesized alias entry, shown as element attributes.
+const TARGET_NAME: &str = "zcsAliasTargetName";
+const TARGET_TYPE: &str = "zcsAliasTargetType";
+
+/// The aliases of accounts, resources and lists as entries of kind Alias (a directory
+/// that keeps aliases as values of `zimbraMailAlias` has no entries of their own), with
+/// Zimbra's attributes: `uid`, `zimbraAliasTargetId`, `zimbraMailAlias`. Their id is
+/// derived from the alias name, so it is the same on every search. `domain` limits them
+/// to aliases in that domain.
+async fn alias_entries(ctx: &Ctx<'_>, domain: Option<&str>) -> ServiceResult<Vec<Entry>> {
+    let kinds = [
+        EntryKind::Account,
+        EntryKind::CalendarResource,
+        EntryKind::DistributionList,
+        EntryKind::DynamicGroup,
+    ];
+    let targets = ctx
+        .svc
+        .prov
+        .search_directory(&SearchQuery::new(&kinds))
+        .await?;
+    let mut out = Vec::new();
+    for t in &targets.entries {
+        for alias in t.attrs.get_all("zimbraMailAlias") {
+            let Some((local, dom)) = alias.rsplit_once('@') else {
+                continue;
+            };
+            if domain.is_some_and(|d| !d.eq_ignore_ascii_case(dom)) {
+                continue;
+            }
+            let mut attrs = zcs_core::Attrs::new();
+            attrs.add("objectClass", "zimbraAlias");
+            attrs.add("uid", local.to_string());
+            attrs.add("zimbraAliasTargetId", t.id.to_string());
+            attrs.add("zimbraMailAlias", alias.clone());
+            attrs.add(TARGET_NAME, t.name.clone());
+            let ty = match t.kind {
+                EntryKind::DistributionList | EntryKind::DynamicGroup => "distributionlist",
+                EntryKind::CalendarResource => "calresource",
+                _ => "account",
+            };
+            attrs.add(TARGET_TYPE, ty);
+            out.push(Entry {
+                kind: EntryKind::Alias,
+                id: alias_id(alias),
+                name: alias.to_ascii_lowercase(),
+                attrs,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A stable id for an alias without an entry of its own, from its name.
+fn alias_id(alias: &str) -> zcs_core::ZimbraId {
+    use std::hash::{Hash, Hasher};
+    let mut bytes = [0u8; 16];
+    for (i, half) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (i, alias.to_ascii_lowercase()).hash(&mut h);
+        half.copy_from_slice(&h.finish().to_be_bytes());
+    }
+    // An RFC 4122 variant, version 8 ("custom") identifier.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let text = uuid::Uuid::from_bytes(bytes).to_string();
+    text.parse().unwrap_or_default()
 }
 
 /// CountAccountRequest `<domain by="name|id">`: the domain's accounts (not calendar
@@ -253,5 +361,16 @@ mod tests {
         assert_eq!(k[0], (EntryKind::Account, "account"));
         assert_eq!(k[1], (EntryKind::CalendarResource, "calresource"));
         assert!(kinds_of("bogus").is_err());
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    #[test]
+    fn alias_ids_are_stable_and_distinct() {
+        assert_eq!(alias_id("a@x.test"), alias_id("A@X.test"));
+        assert_ne!(alias_id("a@x.test"), alias_id("b@x.test"));
     }
 }

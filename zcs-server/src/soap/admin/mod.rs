@@ -4,7 +4,8 @@
 //! `account_tools`); domains, COS, servers, global config and the rest in
 //! `entries`; distribution lists in `lists`; calendar resources in `calresources`;
 //! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
-//! `mailbox`.
+//! `mailbox`; counts and sessions in `counts`; delegated-admin constraints in
+//! `constraints`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
@@ -16,6 +17,8 @@ mod backup;
 pub(crate) use backup::resume_restores;
 mod cache;
 pub(crate) mod calresources;
+mod constraints;
+mod counts;
 mod entries;
 mod lists;
 mod mailbox;
@@ -132,6 +135,12 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = mailbox::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = counts::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = constraints::dispatch(ctx, name, req).await {
         return Some(r);
     }
     // An admin request this server does not know: a non-admin learns only that it is

@@ -241,6 +241,20 @@ impl Sessions {
         Ok(id)
     }
 
+    /// The live sessions as (session id, account, idle for), oldest first; idle ones
+    /// are dropped first.
+    pub fn snapshot(&self) -> Vec<(u64, ZimbraId, Duration)> {
+        let now = Instant::now();
+        let mut map = self.lock();
+        map.retain(|_, s| now.saturating_duration_since(s.last_used) < SESSION_IDLE);
+        let mut out: Vec<(u64, ZimbraId, Duration)> = map
+            .iter()
+            .map(|(id, s)| (*id, s.account, now.saturating_duration_since(s.last_used)))
+            .collect();
+        out.sort_by_key(|(id, _, _)| *id);
+        out
+    }
+
     /// Where session `id` last reported: (change number, next item id).
     pub fn base(&self, id: u64) -> Option<(i64, i32)> {
         self.lock()
