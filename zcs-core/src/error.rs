@@ -105,6 +105,7 @@ pub enum FaultCode {
     MaxAttemptsReachedSuspendFeature,
     RecoveryEmailSameAsPrimaryOrAlias,
     ContactAdmin,
+    LdapError,
 }
 
 impl FaultCode {
@@ -207,6 +208,7 @@ impl FaultCode {
             MaxAttemptsReachedSuspendFeature => "service.MAX_ATTEMPTS_REACHED_SUSPEND_FEATURE",
             RecoveryEmailSameAsPrimaryOrAlias => "service.RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS",
             ContactAdmin => "service.CONTACT_ADMIN",
+            LdapError => "ldap.LDAP_ERROR",
         }
     }
 
@@ -309,6 +311,7 @@ impl FaultCode {
             MaxAttemptsReachedSuspendFeature,
             RecoveryEmailSameAsPrimaryOrAlias,
             ContactAdmin,
+            LdapError,
         ]
     };
 
