@@ -9,7 +9,12 @@ Dovecot runs from a private configuration in a temporary directory, listening on
 No system Dovecot service is touched. zcs runs from a private home (tests/e2e/zcs.py)
 on free loopback ports and is stopped at the end.
 
+With `--mixed N`, both servers then also run imap-bench's realistic mix (`imap-bench
+--target`: N clients of the one account doing SELECT, FETCH FLAGS, FETCH BODY[], STORE,
+SEARCH SUBJECT, APPEND and IDLE for `--mixed-secs`), Dovecot first, on the same mailbox.
+
 Usage: python3 benches/dovecot/compare.py --corpus DIR [--runs N] [--bin target/release]
+       [--mixed N --mixed-secs S]
 """
 
 import argparse
@@ -136,6 +141,9 @@ service lmtp {{
   unix_listener lmtp {{
   }}
 }}
+protocol imap {{
+  mail_max_userip_connections = 512
+}}
 plugin {{
   fts = xapian
   fts_xapian = partial=3 full=20
@@ -237,7 +245,7 @@ class ZcsServer:
         self.z.start()
         self.z.zmprov("cd", USER.split("@")[1])
         self.z.zmprov("ca", USER, PASSWORD)
-        self.z.run("zmprov", "ma", USER, "zimbraImapMaxConnections", "64", check=False)
+        self.z.run("zmprov", "ma", USER, "zimbraImapMaxConnections", "256", check=False)
 
     def load(self, msgs, connections=8):
         """APPENDs every message with its flags and date over `connections` sessions."""
@@ -326,12 +334,25 @@ class ZcsServer:
         return rows
 
 
+def run_mixed(bin_dir, port, user, clients, secs):
+    """imap-bench's mixed workload against 127.0.0.1:port; its printed table."""
+    r = subprocess.run([str(Path(bin_dir) / "imap-bench"), "--target", f"127.0.0.1:{port}",
+                        "--mixed", str(clients), "--mixed-secs", str(secs),
+                        "--user", user, "--password", PASSWORD],
+                       capture_output=True, text=True, timeout=secs + 600)
+    if r.returncode != 0:
+        raise RuntimeError(f"imap-bench against port {port}: {r.stderr[-2000:]}")
+    return (r.stdout + r.stderr).strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", required=True, type=Path)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--bin", type=Path, default=ROOT / "target" / "release")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--mixed", type=int, default=0, help="clients of the mixed workload")
+    ap.add_argument("--mixed-secs", type=int, default=30)
     args = ap.parse_args()
 
     msgs = read_corpus(args.corpus)
@@ -341,6 +362,7 @@ def main():
     work.chmod(0o755)
     print(f"{len(msgs)} messages, {len(qs)} queries, {args.runs} runs each; work dir {work}")
     inbox_word_count = None
+    mixed_out = {}
 
     dv = Dovecot(work)
     zs = ZcsServer(work, args.bin)
@@ -365,6 +387,11 @@ def main():
               f"({len(msgs) / load_s:.0f} msg/s), index caught up {wait_s:.1f} s later")
         zs_rows = time_queries(zs.z.imap_port, "INBOX", qs, args.runs, zs.login)
         soap_rows = zs.soap_times(qs, args.runs)
+        if args.mixed:
+            for name, port, user in [("dovecot", dv.port, USER.split("@")[0]),
+                                     ("zcs", zs.z.imap_port, USER)]:
+                mixed_out[name] = run_mixed(args.bin, port, user, args.mixed,
+                                            args.mixed_secs)
     finally:
         dv.stop()
         try:
@@ -386,6 +413,10 @@ def main():
         print(f"| `{z}` | `{key}` | {zh} | {z50:.2f} / {z99:.2f} ms | "
               f"{s50:.2f} / {s99:.2f} ms | {dh} | {d50:.2f} / {d99:.2f} ms | "
               f"{r_imap:.1f}x, {r_soap:.1f}x |")
+    for name, out in mixed_out.items():
+        print()
+        print(f"mixed workload against {name}:")
+        print(out)
     print()
     print(f"median p50: zcs IMAP {statistics.median(r[3] for r in zs_rows):.2f} ms, "
           f"zcs SOAP {statistics.median(r[0] for r in soap_rows):.2f} ms, "

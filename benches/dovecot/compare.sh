@@ -5,13 +5,17 @@
 # Runs both servers only on 127.0.0.1, on free ports, from private temporary
 # directories, and stops them at the end; no system service is touched.
 #
-# Usage: benches/dovecot/compare.sh [MESSAGES] [RUNS]
+# Usage: benches/dovecot/compare.sh [MESSAGES] [RUNS] [MIXED_CLIENTS] [MIXED_SECS]
+# (MIXED_CLIENTS > 0 also runs imap-bench's realistic mix against both servers)
 set -eu
 N=${1:-10000}
 RUNS=${2:-20}
+MIXED=${3:-0}
+MIXED_SECS=${4:-30}
 B=${B:-target/release}
 CORPUS=$(mktemp -d /tmp/zcs-dovecot-corpus.XXXXXX)
 chmod 755 "$CORPUS"
 trap 'rm -rf "$CORPUS"' EXIT
 "$B/search-bench" -n "$N" -r 1 --export "$CORPUS/maildir" > "$CORPUS/search-bench.out"
-python3 "$(dirname "$0")/compare.py" --corpus "$CORPUS/maildir" --runs "$RUNS" --bin "$B"
+python3 "$(dirname "$0")/compare.py" --corpus "$CORPUS/maildir" --runs "$RUNS" --bin "$B" \
+    --mixed "$MIXED" --mixed-secs "$MIXED_SECS"

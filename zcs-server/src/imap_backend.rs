@@ -23,8 +23,8 @@ use zcs_store::{Folder, GranteeType, Mailbox, MessageMeta, Rights, Store, StoreE
 use self::shared::{Shares, is_shared};
 
 use crate::imap::backend::{
-    AppendedMessage, AuthError, BackendError, BackendResult, ContentKey, FolderInfo, ImapBackend,
-    ImapSession, MessageInfo, TextField,
+    AppendedMessage, AuthError, BackendError, BackendResult, Candidates, ContentKey, FolderInfo,
+    ImapBackend, ImapSession, MessageInfo, SubstringField, TextField,
 };
 use crate::imap::subscriptions::Subscriptions;
 use crate::indexer::Indexer;
@@ -33,6 +33,10 @@ use crate::notify::ChangeBus;
 
 /// Most index hits one IMAP text search considers.
 const SEARCH_LIMIT: usize = 1_000_000;
+
+/// Past this many messages not yet indexed (a mailbox being reindexed), a substring
+/// SEARCH reads every message instead of asking the index.
+const UNINDEXED_LIMIT: usize = 5_000;
 
 /// IMAP keywords that name a Zimbra flag rather than a tag (`$Forwarded` is mapped by
 /// the protocol layer already; Zimbra shows its \Notified flag as `$MDNSent`,
@@ -524,6 +528,82 @@ impl ImapSession for StoreImapSession {
         }
         let used = self.mailbox.quota_usage().await.map_err(backend_error)?;
         Ok(Some((used, limit)))
+    }
+
+    /// The messages the index holds that may contain `needle` (all of them sure when
+    /// the plan is exact), plus every message the indexer has not reached yet.
+    ///
+    /// LIMITATION: shared folders are not narrowed (their messages are read).
+    async fn substring_candidates(
+        &self,
+        folder: ItemId,
+        field: SubstringField,
+        needle: &str,
+    ) -> BackendResult<Option<Candidates>> {
+        if is_shared(folder) {
+            return Ok(None);
+        }
+        let Some(plan) = zcs_index::substring_plan(needle) else {
+            return Ok(None);
+        };
+        let fields = vec![match field {
+            SubstringField::From => IndexField::From,
+            SubstringField::To => IndexField::To,
+            SubstringField::Cc => IndexField::Cc,
+            SubstringField::Subject => IndexField::Subject,
+            SubstringField::Body => IndexField::Content,
+            SubstringField::Text => IndexField::Default,
+        }];
+        // Listed before the index is asked: an item marked indexed since was committed
+        // to the index first, so it is in one answer or the other.
+        let unindexed = self
+            .mailbox
+            .unindexed(UNINDEXED_LIMIT)
+            .await
+            .map_err(backend_error)?;
+        if unindexed.len() >= UNINDEXED_LIMIT {
+            return Ok(None);
+        }
+        let index = self.index.clone();
+        let mailbox = self.mailbox.id();
+        let words = plan.words.clone();
+        let hits =
+            tokio::task::spawn_blocking(move || index.items_with_words(mailbox, &fields, &words))
+                .await
+                .map_err(|e| BackendError::Other(format!("search task: {e}")))?
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "index substring search failed");
+                    BackendError::Other("search failed".into())
+                })?;
+        let mut out = Candidates::default();
+        if plan.exact {
+            out.sure.extend(hits);
+        } else {
+            out.maybe.extend(hits);
+        }
+        out.maybe.extend(unindexed);
+        tracing::debug!(
+            account = %self.name,
+            candidates = out.len(),
+            exact = plan.exact,
+            "substring search narrowed"
+        );
+        Ok(Some(out))
+    }
+
+    /// From the store's flag listing (a covering index), not whole rows.
+    async fn message_uids(&self, folder: ItemId) -> BackendResult<Vec<u32>> {
+        if is_shared(folder) {
+            let mut uids: Vec<u32> = self.messages(folder).await?.iter().map(|m| m.uid).collect();
+            uids.sort_unstable();
+            return Ok(uids);
+        }
+        let flags = self
+            .mailbox
+            .message_flags(folder)
+            .await
+            .map_err(backend_error)?;
+        Ok(flags.into_iter().map(|f| f.imap_uid).collect())
     }
 
     async fn search_text(

@@ -77,6 +77,38 @@ struct Args {
     hold: Option<usize>,
     #[arg(long, hide = true, default_value = "")]
     then: String,
+    /// Skip the second memory round (`--idle` clients in IDLE on a small folder).
+    #[arg(long)]
+    no_idle_round: bool,
+}
+
+/// Raises this process's open-file limit to its hard limit (and the hard limit to
+/// 65,536 when allowed), so `--idle` connections fit; returns the soft limit in force.
+fn raise_nofile() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        let want = lim.rlim_max.max(65_536);
+        let wider = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: want,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &wider) == 0 {
+            return want;
+        }
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+            return lim.rlim_cur;
+        }
+        let _ = libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    }
+    lim.rlim_cur
 }
 
 /// A deterministic message of about 1.5 KB.
@@ -487,6 +519,7 @@ fn ms(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
+    let nofile = raise_nofile();
     if let (Some(count), Some(addr)) = (args.hold, args.target) {
         return hold_in_child(addr, count, &args.then).await;
     }
@@ -603,47 +636,63 @@ async fn main() -> Result<(), BoxError> {
         );
     }
     c.cmd("LOGOUT").await?;
+    println!("open-file limit of the bench process: {nofile}");
 
+    if args.idle > 0 {
+        idle_rounds(addr, args.idle, !args.no_idle_round).await?;
+    }
+    if args.mixed > 0 {
+        mixed(addr, args.mixed, args.mixed_secs, USER, PASSWORD).await?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The memory figures: `idle` logged-in connections, then (`in_idle`) as many in IDLE
+/// on a 10-message folder.
+async fn idle_rounds(
+    addr: std::net::SocketAddr,
+    idle: usize,
+    in_idle: bool,
+) -> Result<(), BoxError> {
     // Warm-up: the first logins grow pools and caches once (directory connections,
     // runtime workers), which is not per-connection memory.
     release(
-        hold_from_child(addr, 200.min(args.idle), "i SELECT Small\r\nd IDLE\r\n")
+        hold_from_child(addr, 200.min(idle), "i SELECT Small\r\nd IDLE\r\n")
             .await?
             .0,
     )
     .await;
     let before = rss();
-    let (child, took) = hold_from_child(addr, args.idle, "").await?;
+    let (child, took) = hold_from_child(addr, idle, "").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss();
     println!(
         "{} idle authenticated connections (logged in in {:.1} s): server RSS {:.1} -> \
          {:.1} MiB, {:.1} KiB per connection",
-        args.idle,
+        idle,
         took.as_secs_f64(),
         before as f64 / 1048576.0,
         after as f64 / 1048576.0,
-        after.saturating_sub(before) as f64 / 1024.0 / args.idle.max(1) as f64
+        after.saturating_sub(before) as f64 / 1024.0 / idle.max(1) as f64
     );
     release(child).await;
+    if !in_idle {
+        return Ok(());
+    }
 
     let before = rss();
-    let (child, _) = hold_from_child(addr, args.idle, "i SELECT Small\r\nd IDLE\r\n").await?;
+    let (child, _) = hold_from_child(addr, idle, "i SELECT Small\r\nd IDLE\r\n").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss();
     println!(
         "{} connections in IDLE on a 10-message folder: server RSS {:.1} -> {:.1} MiB, \
          {:.1} KiB per connection",
-        args.idle,
+        idle,
         before as f64 / 1048576.0,
         after as f64 / 1048576.0,
-        after.saturating_sub(before) as f64 / 1024.0 / args.idle.max(1) as f64
+        after.saturating_sub(before) as f64 / 1024.0 / idle.max(1) as f64
     );
     release(child).await;
-
-    if args.mixed > 0 {
-        mixed(addr, args.mixed, args.mixed_secs, USER, PASSWORD).await?;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -141,6 +141,47 @@ pub enum TextField {
     Body,
 }
 
+/// The field a substring SEARCH key looks at (RFC 3501 §6.4.4: FROM, TO, CC, SUBJECT,
+/// `HEADER` with one of those names, BODY and TEXT match substrings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubstringField {
+    /// The From header.
+    From,
+    /// The To header.
+    To,
+    /// The Cc header.
+    Cc,
+    /// The Subject header.
+    Subject,
+    /// The body.
+    Body,
+    /// The header and the body.
+    Text,
+}
+
+/// What an index says about a substring SEARCH key in one folder: every message of the
+/// folder whose field contains the string is in `sure` or in `maybe`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Messages that contain the string: no need to read them.
+    pub sure: std::collections::HashSet<ItemId>,
+    /// Messages that may contain it (the index could not decide, or has not seen them
+    /// yet): the protocol layer reads and checks each.
+    pub maybe: std::collections::HashSet<ItemId>,
+}
+
+impl Candidates {
+    /// How many messages are named, sure or not.
+    pub fn len(&self) -> usize {
+        self.sure.len() + self.maybe.len()
+    }
+
+    /// Whether no message can match.
+    pub fn is_empty(&self) -> bool {
+        self.sure.is_empty() && self.maybe.is_empty()
+    }
+}
+
 /// Authenticates users. One value serves every connection of a listener.
 #[async_trait]
 pub trait ImapBackend: Send + Sync {
@@ -361,6 +402,30 @@ pub trait ImapSession: Send + Sync {
         _rights: zcs_store::Rights,
     ) -> BackendResult<()> {
         Err(BackendError::PermissionDenied)
+    }
+
+    /// Narrows a substring SEARCH key (RFC 3501 §6.4.4) on `folder` with an index:
+    /// every message whose `field` contains `needle` (case-insensitively) must be in
+    /// the answer's `sure` or `maybe` set, so a folder of 100,000 messages is not read
+    /// whole. `Ok(None)` when the backend cannot narrow this key; the protocol layer
+    /// then reads every message's header (header fields) or calls
+    /// [`ImapSession::search_text`] (BODY and TEXT). Default: `Ok(None)`.
+    async fn substring_candidates(
+        &self,
+        _folder: ItemId,
+        _field: SubstringField,
+        _needle: &str,
+    ) -> BackendResult<Option<Candidates>> {
+        Ok(None)
+    }
+
+    /// The UIDs of the messages now in `folder`, ascending: how the protocol layer
+    /// learns which messages left the folder without listing whole rows. Default:
+    /// from [`ImapSession::messages`].
+    async fn message_uids(&self, folder: ItemId) -> BackendResult<Vec<u32>> {
+        let mut uids: Vec<u32> = self.messages(folder).await?.iter().map(|m| m.uid).collect();
+        uids.sort_unstable();
+        Ok(uids)
     }
 
     /// Full-text search inside one folder, answered by the index: the ids of the

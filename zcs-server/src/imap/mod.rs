@@ -53,8 +53,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use backend::{
-    AppendedMessage, AuthError, BackendError, BackendResult, ContentKey, FolderInfo, ImapBackend,
-    ImapSession, MessageInfo, TextField,
+    AppendedMessage, AuthError, BackendError, BackendResult, Candidates, ContentKey, FolderInfo,
+    ImapBackend, ImapSession, MessageInfo, SubstringField, TextField,
 };
 pub use server::{serve, serve_connection};
 

@@ -345,6 +345,11 @@ impl Session {
     /// responses: EXPUNGE (highest sequence number first, so each number is valid when
     /// sent) when `allow_expunge`, then FETCH FLAGS for changed messages (with UID when
     /// `with_uid`), then FLAGS if new keywords appeared, then EXISTS and RECENT.
+    ///
+    /// Only what changed is read: the messages whose MODSEQ passed the snapshot's
+    /// (flag changes and arrivals, `messages_changed_since`), and, when the folder's
+    /// message count says some left, the folder's UIDs from the backend's flag listing
+    /// (`message_uids`). A folder of 100,000 messages is never listed row by row here.
     pub(super) async fn refresh(
         &mut self,
         allow_expunge: bool,
@@ -355,7 +360,7 @@ impl Session {
         };
         let folder = sel.folder;
         let info = account.folder(folder).await?;
-        let sel = match (info, self.selected.as_mut()) {
+        let since = match (info.as_ref(), self.selected.as_ref()) {
             (Some(info), Some(sel)) if info.uid_validity == sel.uid_validity => {
                 let unchanged = info.modseq == sel.modseq
                     && info.uid_next == sel.uid_next
@@ -364,10 +369,7 @@ impl Session {
                 if unchanged && !(allow_expunge && ghosts) {
                     return Ok(());
                 }
-                sel.modseq = info.modseq;
-                sel.uid_next = info.uid_next;
-                sel.count = info.messages;
-                sel
+                sel.modseq
             }
             _ => {
                 self.untagged("BYE Selected mailbox was deleted or renumbered")
@@ -375,21 +377,44 @@ impl Session {
                 return Err(Fail::Close);
             }
         };
-        let mut list = account.messages(folder).await?;
-        list.sort_by_key(|m| m.uid);
-        let by_uid: HashMap<u32, &MessageInfo> = list.iter().map(|m| (m.uid, m)).collect();
+        let Some(info) = info else {
+            return Err(Fail::Close);
+        };
+        let mut changed = account.messages_changed_since(folder, since).await?;
+        changed.sort_by_key(|m| m.uid);
+        let Some(sel) = self.selected.as_ref() else {
+            return Ok(());
+        };
+        let last_uid = sel.msgs.last().map_or(0, |m| m.uid);
+        let arrivals = changed.iter().filter(|m| m.uid > last_uid).count();
+        let live = sel.msgs.iter().filter(|m| !m.expunged).count();
+        // Something left the folder when the count disagrees: only then are the UIDs
+        // listed, to learn which.
+        let present: Option<std::collections::HashSet<u32>> =
+            if usize::try_from(info.messages).ok() != Some(live + arrivals) {
+                Some(account.message_uids(folder).await?.into_iter().collect())
+            } else {
+                None
+            };
+        let Some(sel) = self.selected.as_mut() else {
+            return Ok(());
+        };
+        sel.modseq = info.modseq;
+        sel.uid_next = info.uid_next;
+        sel.count = info.messages;
         let Enabled {
             condstore, qresync, ..
         } = self.enabled;
         // RFC 7162 §3.2.4: with QRESYNC every FETCH names the UID.
         let with_uid = with_uid || qresync;
+        let left = |uid: u32| present.as_ref().is_some_and(|p| !p.contains(&uid));
 
         let mut lines = Vec::new();
         // Expunged messages.
         if allow_expunge {
             let mut gone = Vec::new();
             for i in (0..sel.msgs.len()).rev() {
-                if sel.msgs[i].expunged || !by_uid.contains_key(&sel.msgs[i].uid) {
+                if sel.msgs[i].expunged || left(sel.msgs[i].uid) {
                     if !qresync {
                         lines.push(format!("{} EXPUNGE", i + 1));
                     }
@@ -403,18 +428,21 @@ impl Session {
             }
         } else {
             for m in &mut sel.msgs {
-                if !by_uid.contains_key(&m.uid) {
+                if left(m.uid) {
                     m.expunged = true;
                 }
             }
         }
         // Flag changes.
         let mut new_keywords = Vec::new();
-        for i in 0..sel.msgs.len() {
-            let m = &mut sel.msgs[i];
-            let Some(info) = by_uid.get(&m.uid) else {
+        for info in changed.iter().filter(|m| m.uid <= last_uid) {
+            let Ok(i) = sel.msgs.binary_search_by_key(&info.uid, |m| m.uid) else {
                 continue;
             };
+            let m = &mut sel.msgs[i];
+            if m.expunged {
+                continue;
+            }
             let flags_changed = info.flags != m.flags || info.keywords != m.keywords;
             let modseq_changed = info.modseq != m.modseq;
             m.modseq = info.modseq;
@@ -426,8 +454,10 @@ impl Session {
             }
         }
         // New messages (UIDs only grow; anything else is ignored).
-        let last_uid = sel.msgs.last().map_or(0, |m| m.uid);
-        let arrived: Vec<&MessageInfo> = list.iter().filter(|m| m.uid > last_uid).collect();
+        let arrived: Vec<&MessageInfo> = changed
+            .iter()
+            .filter(|m| m.uid > last_uid && !left(m.uid))
+            .collect();
         if let Some(newest) = arrived.last() {
             let cutoff = self.recent.claim(
                 account.account_name(),

@@ -20,6 +20,7 @@ mod mailbox;
 mod moves;
 mod search;
 mod store;
+mod substring;
 mod thread;
 
 use std::io;

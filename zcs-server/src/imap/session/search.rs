@@ -1,9 +1,12 @@
 //! SEARCH and UID SEARCH (RFC 3501 §6.4.4).
 //!
-//! Flag, size, date and set keys are answered from the session's snapshot; header keys
-//! (FROM, SUBJECT, HEADER, SENT*) read the message header, matching case-insensitive
-//! substrings of both the raw value and its decoded form; TEXT and BODY are answered by
-//! the backend's full-text index, once per key, before the messages are walked.
+//! Flag, size, date and set keys are answered from the session's snapshot (kept
+//! current from the backend's flag listing, see `mailbox`). Substring keys (FROM, TO,
+//! CC, SUBJECT, HEADER of those, BODY, TEXT) are first narrowed by the backend's index
+//! (`substring`): only the messages it is unsure of are read and checked. Other header
+//! keys (BCC, other HEADER names, SENT*) and keys the backend cannot narrow read the
+//! message header, matching case-insensitive substrings of both the raw value and its
+//! decoded form; BODY and TEXT then go to the backend's full-text search.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -13,6 +16,7 @@ use mail_parser::{Address, HeaderValue, MessageParser};
 use zcs_core::{Flags, ItemId};
 
 use super::mailbox::Msg;
+use super::substring::{self, Narrowed};
 use super::{Fail, Handled, Session, heavy};
 use crate::imap::backend::TextField;
 use crate::imap::datetime;
@@ -28,6 +32,8 @@ struct Ctx<'a> {
     msg: &'a Msg,
     header: Option<&'a [u8]>,
     text_hits: &'a HashMap<(bool, String), HashSet<ItemId>>,
+    /// The matching items of the substring keys the index narrowed.
+    narrowed: &'a Narrowed,
     /// The time of the search, ms since the epoch (WITHIN, RFC 5032).
     now_ms: i64,
 }
@@ -39,6 +45,7 @@ struct Frame {
     max_seq: u32,
     max_uid: u32,
     text_hits: Arc<HashMap<(bool, String), HashSet<ItemId>>>,
+    narrowed: Arc<Narrowed>,
     now_ms: i64,
 }
 
@@ -65,6 +72,7 @@ impl Frame {
                 msg,
                 header: header.as_deref(),
                 text_hits: &self.text_hits,
+                narrowed: &self.narrowed,
                 now_ms: self.now_ms,
             };
             if eval(key, &ctx) {
@@ -76,18 +84,22 @@ impl Frame {
 }
 
 /// I18NLEVEL=1 (RFC 5255 §4): substring matching under `i;unicode-casemap`.
-fn lower(text: &str) -> String {
+pub(super) fn lower(text: &str) -> String {
     super::thread::casemap(text)
 }
 
-fn needs_header(key: &SearchKey) -> bool {
+/// Whether evaluating `key` reads message headers: a header key the index did not
+/// narrow.
+fn needs_header(key: &SearchKey, narrowed: &Narrowed) -> bool {
     use SearchKey::*;
+    if let Some(k) = substring::sub_key(key) {
+        return !matches!(key, Body(_) | Text(_)) && !narrowed.contains_key(&k);
+    }
     match key {
-        Bcc(_) | Cc(_) | From(_) | To(_) | Subject(_) | Header(..) | SentBefore(_) | SentOn(_)
-        | SentSince(_) => true,
-        Not(k) => needs_header(k),
-        Or(a, b) => needs_header(a) || needs_header(b),
-        And(keys) => keys.iter().any(needs_header),
+        Bcc(_) | Header(..) | SentBefore(_) | SentOn(_) | SentSince(_) => true,
+        Not(k) => needs_header(k, narrowed),
+        Or(a, b) => needs_header(a, narrowed) || needs_header(b, narrowed),
+        And(keys) => keys.iter().any(|k| needs_header(k, narrowed)),
         _ => false,
     }
 }
@@ -105,17 +117,23 @@ fn uses_modseq(key: &SearchKey) -> bool {
     }
 }
 
-fn collect_text_keys(key: &SearchKey, out: &mut Vec<(bool, String)>) {
+/// The BODY and TEXT keys the index did not narrow, as (body only, text).
+fn collect_text_keys(key: &SearchKey, narrowed: &Narrowed, out: &mut Vec<(bool, String)>) {
     use SearchKey::*;
+    if substring::sub_key(key).is_some_and(|k| narrowed.contains_key(&k)) {
+        return;
+    }
     match key {
         Text(t) => out.push((false, t.clone())),
         Body(t) => out.push((true, t.clone())),
-        Not(k) => collect_text_keys(k, out),
+        Not(k) => collect_text_keys(k, narrowed, out),
         Or(a, b) => {
-            collect_text_keys(a, out);
-            collect_text_keys(b, out);
+            collect_text_keys(a, narrowed, out);
+            collect_text_keys(b, narrowed, out);
         }
-        And(keys) => keys.iter().for_each(|k| collect_text_keys(k, out)),
+        And(keys) => keys
+            .iter()
+            .for_each(|k| collect_text_keys(k, narrowed, out)),
         _ => {}
     }
 }
@@ -166,7 +184,9 @@ fn header_texts(header: &[u8], name: &str) -> Vec<String> {
     texts
 }
 
-fn header_contains(header: Option<&[u8]>, name: &str, needle: &str) -> bool {
+/// Whether a `name` field of `header` contains `needle`, raw or decoded,
+/// case-insensitively.
+pub(super) fn header_contains(header: Option<&[u8]>, name: &str, needle: &str) -> bool {
     let Some(header) = header else {
         return false;
     };
@@ -203,6 +223,9 @@ fn eval(key: &SearchKey, c: &Ctx<'_>) -> bool {
     let m = c.msg;
     let f = m.flags;
     let date = || datetime::date_of(m.internal_date_ms);
+    if let Some(set) = substring::sub_key(key).and_then(|k| c.narrowed.get(&k)) {
+        return set.contains(&m.id);
+    }
     match key {
         All => true,
         Answered => f.contains(Flags::ANSWERED),
@@ -319,8 +342,17 @@ impl Session {
         let max_seq = u32::try_from(sel.msgs.len()).unwrap_or(u32::MAX);
         let max_uid = sel.msgs.last().map_or(0, |m| m.uid);
 
+        let mut sub_keys = Vec::new();
+        substring::collect(key, &mut sub_keys);
+        let narrowed = if sub_keys.is_empty() {
+            Narrowed::new()
+        } else {
+            let sizes: HashMap<ItemId, u64> = msgs.iter().map(|(_, m)| (m.id, m.size)).collect();
+            substring::narrow(&account, folder, sub_keys, &sizes).await?
+        };
+
         let mut wanted = Vec::new();
-        collect_text_keys(key, &mut wanted);
+        collect_text_keys(key, &narrowed, &mut wanted);
         let mut text_hits: HashMap<(bool, String), HashSet<ItemId>> = HashMap::new();
         for (body_only, query) in wanted {
             if text_hits.contains_key(&(body_only, query.clone())) {
@@ -339,9 +371,10 @@ impl Session {
             max_seq,
             max_uid,
             text_hits: Arc::new(text_hits),
+            narrowed: Arc::new(narrowed),
             now_ms: chrono::Utc::now().timestamp_millis(),
         };
-        let read_header = needs_header(key);
+        let read_header = needs_header(key, &frame.narrowed);
         if !read_header && msgs.len() <= heavy::CHUNK {
             let headers = vec![None; msgs.len()];
             return Ok(frame.eval_chunk(key, &msgs, &headers, false));
@@ -365,9 +398,9 @@ impl Session {
 
     /// SEARCH and UID SEARCH (ESEARCH form when `ret` is given).
     ///
-    /// LIMITATION: header keys read each message from the backend (no header cache), so
-    /// they cost one blob read per message of the folder (parsing runs on a blocking
-    /// worker, see `heavy`).
+    /// LIMITATION: header keys the index cannot narrow (BCC, SENT*, other HEADER names)
+    /// read each message's header through the summary cache, one blob read per message
+    /// not in it (parsing runs on a blocking worker, see `heavy`).
     pub(super) async fn search(
         &mut self,
         tag: &str,
