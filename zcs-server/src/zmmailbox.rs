@@ -9,11 +9,14 @@
 //! gaf`, `getAllTags gat`, `getFolder gf`, `getMailboxSize gms`, `addMessage am`,
 //! `getMessage gm`, `deleteMessage dm`, `moveMessage mm`, `markMessageRead mmr`,
 //! `search s` (with `--dumpster`), `dumpsterDeleteItem`, `emptyDumpster`,
-//! `selectMailbox sm`, `help`.
+//! `selectMailbox sm`, `help`; contacts and folder grants in `contacts` (`cct`, `dct`,
+//! `mct`, `mcta`, `fct`, `gact`, `gct`, `gfg`, `mfg`).
 //!
 //! LIMITATION: `getRestURL gru` and `postRestURL pru` are not offered (fetch the REST URL
-//! with curl and the account's token instead), nor the calendar, contact, filter, right
-//! and conversation command families.
+//! with curl and the account's token instead), nor the calendar, filter, right and
+//! conversation command families.
+
+mod contacts;
 
 use serde_json::{Value, json};
 
@@ -127,21 +130,31 @@ impl Parsed {
 pub const HELP: &str = "\
   addMessage(am)             [opts] {dest-folder-path} {filename-or-dir} [...]
                                -F flags  -T tags  -d date(ms)
+  createContact(cct)         [opts] [attr1 value1 [attr2 value2...]]   -f folder  -T tags
   createFolder(cf)           [opts] {folder-path}      -V view  -c color
   createSearchFolder(csf)    [opts] {folder-path} {query}   -t types
   createTag(ct)              [opts] {tag-name}         -c color
+  deleteContact(dct)         {contact-ids}
   deleteFolder(df)           {folder-path}
   deleteMessage(dm)          {msg-ids}
   deleteTag(dt)              {tag-name}
   dumpsterDeleteItem         {item-ids}
   emptyDumpster
   emptyFolder(ef)            {folder-path}
+  flagContact(fct)           {contact-ids} [0|1]
+  getAllContacts(gact)       [opts] [attr1 [attr2...]]   -f folder
   getAllFolders(gaf)
   getAllTags(gat)
+  getContacts(gct)           {contact-ids} [attr1 [attr2...]]
   getFolder(gf)              {folder-path}
+  getFolderGrant(gfg)        {folder-path}
   getMailboxSize(gms)
   getMessage(gm)             {msg-id}
   markMessageRead(mmr)       {msg-ids} [0|1]
+  modifyContactAttrs(mcta)   [opts] {contact-id} [attr1 value1...]   -r replace
+  modifyFolderGrant(mfg)     {folder-path} {account|group|domain {name}|all|public|
+                               guest {email} [{password}]} {permissions|none}
+  moveContact(mct)           {contact-ids} {dest-folder-path}
   moveMessage(mm)            {msg-ids} {dest-folder-path}
   search(s)                  [opts] {query}   -t types  -l limit  -o offset  --dumpster
   selectMailbox(sm)          {account-name}
@@ -403,7 +416,10 @@ pub async fn run(session: &Remote, mailbox: &str, words: &[String]) -> Result<Ou
             }
             print(format!("{removed} items removed from the dumpster"))
         }
-        other => Err(format!("unknown command: {other} (try help)")),
+        other => match contacts::run(session, mailbox, other, args).await {
+            Some(r) => r,
+            None => Err(format!("unknown command: {other} (try help)")),
+        },
     }
 }
 
