@@ -61,8 +61,12 @@ struct Cached {
 /// [`CACHE_ENTRIES`] entries; the least recently used folders go first.
 #[derive(Default)]
 pub(crate) struct FlagCache {
-    folders: Mutex<(HashMap<(i64, i32), Cached>, u64)>,
+    /// The listings, and a use counter for least-recently-used eviction.
+    folders: Mutex<(Folders, u64)>,
 }
+
+/// Cached listings by (mailbox id, folder id).
+type Folders = HashMap<(i64, i32), Cached>;
 
 impl FlagCache {
     fn get(&self, key: (i64, i32)) -> Option<(i64, Arc<Vec<FlagEntry>>)> {
