@@ -259,8 +259,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     lat.sort();
     println!(
-        "flags unchanged since the last listing: UID, flags, tags and MODSEQ of {n} messages, {} runs: \
-         p50 {}, p99 {}",
+        "flags unchanged since the last listing: UID, flags, tags and MODSEQ of {n} \
+         messages, {} runs: p50 {}, p99 {}",
         lat.len(),
         ms(pct(&lat, 0.5)),
         ms(pct(&lat, 0.99))
