@@ -161,9 +161,10 @@ pub async fn check(
 }
 
 /// Checks the references of `mailboxes` (every mailbox when `None`) in the metadata
-/// database `pool` (SQLite, MariaDB or PostgreSQL) against the volumes of `blobs`. `check_digest` also hashes
-/// every blob (reads all of them); without it only size is compared, which still reads
-/// compressed blobs. Cost: a read of every referenced blob, a walk of every volume.
+/// database `pool` (SQLite, MariaDB or PostgreSQL) against the volumes of `blobs`.
+/// `check_digest` also hashes every blob (reads all of them); without it only size is
+/// compared, which still reads compressed blobs. Cost: a read of every referenced blob, a
+/// walk of every volume.
 ///
 /// # Errors
 /// Database and I/O errors as they come (a problem with one blob is a finding, not an

@@ -6,14 +6,14 @@
 //! they run. Every statement of the store is written in SQLite's dialect with `?`
 //! placeholders; `crate::dialect` turns it into what MariaDB or PostgreSQL accepts:
 //!
-//! | SQLite (as written)                      | PostgreSQL                       | MariaDB                          |
-//! |------------------------------------------|----------------------------------|----------------------------------|
-//! | `?`, `?N`                                | `$1`, `$N`                       | `?`                              |
-//! | `INSERT OR IGNORE INTO t ...`            | `INSERT INTO t ... ON CONFLICT DO NOTHING` | `INSERT IGNORE INTO t ...` |
-//! | `MAX(a, b)`, `MIN(a, b)` (two arguments) | `GREATEST`, `LEAST`              | `GREATEST`, `LEAST`              |
-//! | `SUM(x)`                                 | `CAST(SUM(x) AS BIGINT)`         | `CAST(SUM(x) AS SIGNED)`         |
-//! | `ON CONFLICT (k) DO UPDATE SET c = excluded.c` | unchanged                  | `ON DUPLICATE KEY UPDATE c = VALUES(c)` |
-//! | the column `change`                      | unchanged                        | `` `change` `` (a reserved word) |
+//! - `?`, `?N`: PostgreSQL `$1`, `$N`; MariaDB `?`.
+//! - `INSERT OR IGNORE INTO t ...`: PostgreSQL `INSERT INTO t ... ON CONFLICT DO NOTHING`;
+//!   MariaDB `INSERT IGNORE INTO t ...`.
+//! - `MAX(a, b)`, `MIN(a, b)` (two arguments): `GREATEST`, `LEAST` on both.
+//! - `SUM(x)`: PostgreSQL `CAST(SUM(x) AS BIGINT)`; MariaDB `CAST(SUM(x) AS SIGNED)`.
+//! - `ON CONFLICT (k) DO UPDATE SET c = excluded.c`: PostgreSQL unchanged; MariaDB
+//!   `ON DUPLICATE KEY UPDATE c = VALUES(c)`.
+//! - the column `change`: PostgreSQL unchanged; MariaDB `` `change` `` (a reserved word).
 //!
 //! The rewriting happens in the [`sqlx::Executor`] implementations of [`DbConn`] and
 //! [`Db`], so the store's query code is the same on every engine; translations of the

@@ -54,8 +54,8 @@
 //! redo log, one file system sync for its blobs and one transaction; concurrent
 //! deliveries into one mailbox are committed as a group ([`Store::deliver`]);
 //! [`Mailbox::message_flags`] lists a folder's UIDs, flags, tags and MODSEQs without
-//! reading whole rows, from a per-folder cache kept current by change number. Folders carry a colour
-//! ([`Mailbox::set_folder_color`], [`FolderColor`]).
+//! reading whole rows, from a per-folder cache kept current by change number. Folders carry
+//! a colour ([`Mailbox::set_folder_color`], [`FolderColor`]).
 //!
 //! # The item model
 //! Beyond folders, messages and tags a mailbox holds conversations ([`Mailbox::conversation`];
