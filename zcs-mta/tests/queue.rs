@@ -1,7 +1,7 @@
 //! The durable queue and its manager with scripted transports: durability and crash
-//! recovery, concurrent enqueues, corrupt files, retries with backoff, lifetime expiry, delay/failure/success
-//! DSNs and RFC 3461 NOTIFY, no bounce loops, per-destination concurrency, and the local
-//! transport over a `LocalDelivery`.
+//! recovery, concurrent enqueues, corrupt files, retries with backoff, lifetime expiry,
+//! delay/failure/success DSNs and RFC 3461 NOTIFY, no bounce loops, per-destination
+//! concurrency, and the local transport over a `LocalDelivery`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

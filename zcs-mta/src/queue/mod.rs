@@ -4,8 +4,9 @@
 //! Every change is a write to a temporary file that is fsynced and renamed into place,
 //! then the directory is fsynced, so a crash leaves each message whole in exactly one
 //! queue. Concurrent writers into one directory share its fsync (group commit,
-//! [`dirsync`]); each still returns only once its own entry is durable. Delivery itself lives in [`QueueManager`]; the operator commands in [`cli`].
-//! This module never talks to the network.
+//! [`dirsync`]); each still returns only once its own entry is durable. Delivery
+//! itself lives in [`QueueManager`]; the operator commands in [`cli`]. This module
+//! never talks to the network.
 //!
 //! A deferred message's file modification time is the time of its next attempt (as in
 //! Postfix), so a scan of the deferred queue reads only directory metadata.
