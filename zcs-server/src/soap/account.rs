@@ -247,7 +247,17 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
         return Ok(resp);
     }
 
-    let (by, key) = login_name(req)?;
+    let (by, key) = match login_name(req) {
+        // An admin login naming nobody and carrying no token is not authenticated at
+        // all (Zimbra's harness: AdminAuth_basic_06).
+        Err(_) if admin => {
+            return Err(ServiceError::new(
+                FaultCode::AuthRequired,
+                "no name or account to authenticate",
+            ));
+        }
+        other => other?,
+    };
     let (resp, cookie) = if let Some(code) = req.child("recoveryCode") {
         let code = code.text().trim().to_string();
         throttled(ctx, recovery::code_login(ctx, &by, &key, &code)).await?
@@ -377,7 +387,17 @@ async fn password_login(
         remote_ip: Some(ctx.caller.remote_ip),
     };
     let account = svc.prov.authenticate(&name, password, &actx).await?;
-    if admin && !is_admin(&account) && !zcs_directory::rights::is_delegated_admin(&account) {
+    // A domain administrator (`zimbraIsDomainAdminAccount`, Zimbra's older flag) may log
+    // in; without grants every admin request then answers PERM_DENIED.
+    let domain_admin = account
+        .attrs
+        .get("zimbraIsDomainAdminAccount")
+        .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
+    if admin
+        && !is_admin(&account)
+        && !domain_admin
+        && !zcs_directory::rights::is_delegated_admin(&account)
+    {
         tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip,
             "admin auth refused: not an admin account");
         return Err(ServiceError::perm_denied("not an admin account"));

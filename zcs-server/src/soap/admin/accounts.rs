@@ -70,24 +70,39 @@ async fn find(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Entry> {
         && sel.attr("by") == Some("foreignPrincipal")
     {
         let want = sel.text().trim();
-        let all = ctx.svc.prov.all_accounts(None).await?;
-        let mut hits = all.into_iter().filter(|a| {
-            a.attrs
-                .get_all("zimbraForeignPrincipal")
-                .iter()
-                .any(|v| v == want)
-        });
-        let first = hits
-            .next()
-            .ok_or_else(|| ServiceError::no_such_account(want))?;
-        // Zimbra searches rather than trusting its cache so that duplicates are caught
-        // (bug 27966); the harness records the answer as service.FAILURE.
-        if hits.next().is_some() {
-            return Err(ServiceError::failure(format!(
-                "multiple accounts matched foreign principal: {want}"
-            )));
+        let prov = &ctx.svc.prov;
+        let mut all = prov.all_accounts(None).await?;
+        for r in prov.all_calendar_resources(None).await? {
+            if !all.iter().any(|a| a.id == r.id) {
+                all.push(r);
+            }
         }
-        return Ok(first);
+        let hits: Vec<Entry> = all
+            .into_iter()
+            .filter(|a| {
+                a.attrs
+                    .get_all("zimbraForeignPrincipal")
+                    .iter()
+                    .any(|v| v == want)
+            })
+            .collect();
+        // Zimbra searches rather than trusting its cache so that duplicates are caught
+        // (bug 27966): its calendar resource lookup answers MULTIPLE_ACCOUNTS_MATCHED,
+        // its account lookup service.FAILURE (as the harness records both).
+        if hits.len() > 1 {
+            let message = format!("multiple accounts matched foreign principal: {want}");
+            if hits.iter().any(|h| h.kind == EntryKind::CalendarResource) {
+                return Err(ServiceError::new(
+                    zcs_core::FaultCode::MultipleAccountsMatched,
+                    message,
+                ));
+            }
+            return Err(ServiceError::failure(message));
+        }
+        return hits
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::no_such_account(want));
     }
     if let Some(sel) = req.child("account")
         && sel.attr("by") == Some("id")
@@ -408,6 +423,24 @@ async fn modify(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Ele
 async fn rename(ctx: &mut Ctx<'_>, req: &Element, by: &str) -> ServiceResult<Element> {
     let id = req.req("id")?.trim().to_string();
     let new_name = req.req("newName")?.trim().to_string();
+    // Nothing moves into a suspended or shut-down domain (Zimbra: PERM_DENIED).
+    if let Some((_, domain)) = new_name.rsplit_once('@')
+        && let Ok(d) = ctx
+            .svc
+            .prov
+            .get_domain(&EntryKey::Name(domain.to_string()))
+            .await
+        && matches!(
+            d.attrs.get("zimbraDomainStatus"),
+            Some("suspended" | "shutdown")
+        )
+    {
+        return Err(ServiceError::perm_denied(format!(
+            "domain {} is {}",
+            d.name,
+            d.attrs.get("zimbraDomainStatus").unwrap_or("")
+        )));
+    }
     let e = ctx.svc.prov.rename_account(&id, &new_name).await?;
     tracing::info!(admin = %by, account = %e.name, "admin: account renamed");
     let mut resp = response("RenameAccountResponse", NS_ADMIN);

@@ -1,6 +1,7 @@
 //! Admin requests for domains, COS, servers and the global config, plus the
 //! service-level ones (GetVersionInfo, Ping). FlushCache is in `cache`.
 
+use zcs_core::attrs::AttrFlags;
 use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
 
@@ -111,16 +112,34 @@ async fn domain_info(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
 
 fn one(resp_name: &str, tag: &str, e: &Entry, only: Option<&[String]>) -> Element {
     let mut resp = response(resp_name, NS_ADMIN);
-    resp.add(entry_element(tag, e, &e.attrs, only));
+    resp.add(element_of(tag, e, only));
     resp
 }
 
 fn many(resp_name: &str, tag: &str, all: &[Entry]) -> Element {
     let mut resp = response(resp_name, NS_ADMIN);
     for e in all {
-        resp.add(entry_element(tag, e, &e.attrs, None));
+        resp.add(element_of(tag, e, None));
     }
     resp
+}
+
+/// The entry's element; a COS's attributes that accounts do not inherit are marked
+/// `c="1"`, as Zimbra's GetCos marks them.
+fn element_of(tag: &str, e: &Entry, only: Option<&[String]>) -> Element {
+    let mut el = entry_element(tag, e, &e.attrs, only);
+    if tag == "cos" {
+        for a in el.children.iter_mut().filter(|c| c.name == "a") {
+            let inherited = a.attr("n").and_then(zcs_core::attrs::meta).is_some_and(|m| {
+                m.flags.contains(AttrFlags::ACCOUNT_INHERITED)
+                    || m.flags.contains(AttrFlags::ACCOUNT_COS_DOMAIN_INHERITED)
+            });
+            if !inherited {
+                a.set("c", "1");
+            }
+        }
+    }
+    el
 }
 
 async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> ServiceResult<Element> {
@@ -163,9 +182,15 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
             response("DeleteDomainResponse", NS_ADMIN)
         }
         "CreateCosRequest" => {
-            let e = prov
-                .create_cos(req.req("name")?.trim(), attrs_from(req)?)
-                .await?;
+            let name = req.req("name")?.trim();
+            // Zimbra's LDAP layer is what refuses an empty COS name.
+            if name.is_empty() {
+                return Err(ServiceError::new(
+                    FaultCode::LdapError,
+                    "LDAP error: invalid COS name",
+                ));
+            }
+            let e = prov.create_cos(name, attrs_from(req)?).await?;
             tracing::info!(admin = %who, cos = %e.name, "admin: cos created");
             one("CreateCosResponse", "cos", &e, None)
         }
