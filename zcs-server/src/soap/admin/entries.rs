@@ -130,10 +130,13 @@ fn element_of(tag: &str, e: &Entry, only: Option<&[String]>) -> Element {
     let mut el = entry_element(tag, e, &e.attrs, only);
     if tag == "cos" {
         for a in el.children.iter_mut().filter(|c| c.name == "a") {
-            let inherited = a.attr("n").and_then(zcs_core::attrs::meta).is_some_and(|m| {
-                m.flags.contains(AttrFlags::ACCOUNT_INHERITED)
-                    || m.flags.contains(AttrFlags::ACCOUNT_COS_DOMAIN_INHERITED)
-            });
+            let inherited = a
+                .attr("n")
+                .and_then(zcs_core::attrs::meta)
+                .is_some_and(|m| {
+                    m.flags.contains(AttrFlags::ACCOUNT_INHERITED)
+                        || m.flags.contains(AttrFlags::ACCOUNT_COS_DOMAIN_INHERITED)
+                });
             if !inherited {
                 a.set("c", "1");
             }
