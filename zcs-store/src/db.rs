@@ -244,14 +244,14 @@ impl Db {
             }
             _ => Db::open_url(url).await?,
         };
-        // Beside a running server, SQLite answers "database is locked" at once (no busy
-        // wait) when the schema check's read snapshot must turn into a write after the
-        // server committed; the check is idempotent, so it is simply tried again.
+        // Beside a running server, SQLite answers SQLITE_BUSY at once (no busy wait) when
+        // the schema check's read snapshot must turn into a write after the server
+        // committed; the check is idempotent, so it is tried again on BUSY/LOCKED only.
         let mut tries = 0u64;
         loop {
             match crate::schema::ensure(&db).await {
                 Ok(()) => return Ok(db),
-                Err(e) if tries < 20 && e.to_string().contains("database is locked") => {
+                Err(e) if tries < 20 && is_busy_or_locked(&e) => {
                     tries += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
                 }
@@ -537,5 +537,151 @@ impl<T: Unpin> futures_core::Stream for OnceStream<T> {
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<T>> {
         std::task::Poll::Ready(self.0.take())
+    }
+}
+
+/// Whether `e` is SQLite's "try again later" answer: result code SQLITE_BUSY (5) or
+/// SQLITE_LOCKED (6), extended codes included (the primary code is the low byte). A
+/// database error without a code falls back to SQLite's message for those two codes.
+/// Every other error (schema, I/O, another engine's codes) is not retried.
+fn is_busy_or_locked(e: &StoreError) -> bool {
+    let StoreError::Db { source, .. } = e else {
+        return false;
+    };
+    let Some(dbe) = source.as_database_error() else {
+        return false;
+    };
+    match dbe.code() {
+        Some(code) => code
+            .parse::<i64>()
+            .is_ok_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+        None => {
+            let msg = dbe.message();
+            msg.contains("database is locked") || msg.contains("database table is locked")
+        }
+    }
+}
+
+/// SQLite's primary result code "the database file is locked" (another connection).
+const SQLITE_BUSY: i64 = 5;
+/// SQLite's primary result code "a table in the database is locked" (same connection).
+const SQLITE_LOCKED: i64 = 6;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+
+    /// A database error with a chosen code and message.
+    #[derive(Debug)]
+    struct FakeDbError {
+        code: Option<&'static str>,
+        message: &'static str,
+    }
+
+    impl std::fmt::Display for FakeDbError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.message)
+        }
+    }
+
+    impl StdError for FakeDbError {}
+
+    impl sqlx::error::DatabaseError for FakeDbError {
+        fn message(&self) -> &str {
+            self.message
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            self.code.map(Cow::Borrowed)
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db_err(code: Option<&'static str>, message: &'static str) -> StoreError {
+        StoreError::Db {
+            step: "test",
+            source: sqlx::Error::Database(Box::new(FakeDbError { code, message })),
+        }
+    }
+
+    #[test]
+    fn busy_and_locked_codes_are_retried() {
+        assert!(is_busy_or_locked(&db_err(Some("5"), "database is locked")));
+        assert!(is_busy_or_locked(&db_err(
+            Some("6"),
+            "database table is locked"
+        )));
+        // SQLITE_BUSY_SNAPSHOT (517) and SQLITE_LOCKED_SHAREDCACHE (262) are extended codes.
+        assert!(is_busy_or_locked(&db_err(
+            Some("517"),
+            "database is locked"
+        )));
+        assert!(is_busy_or_locked(&db_err(Some("262"), "whatever")));
+        assert!(is_busy_or_locked(&db_err(None, "database is locked")));
+    }
+
+    #[test]
+    fn other_errors_are_not_retried() {
+        // The old text match retried these because their text mentions a lock.
+        assert!(!is_busy_or_locked(&db_err(
+            Some("1"),
+            "database is locked (by a trigger)"
+        )));
+        assert!(!is_busy_or_locked(&db_err(
+            Some("40001"),
+            "deadlock detected"
+        )));
+        assert!(!is_busy_or_locked(&db_err(
+            Some("HY000"),
+            "database is locked"
+        )));
+        assert!(!is_busy_or_locked(&db_err(None, "no such table: item")));
+        assert!(!is_busy_or_locked(&StoreError::Corrupt(
+            "database is locked".to_string()
+        )));
+        let io = StoreError::Db {
+            step: "test",
+            source: sqlx::Error::PoolTimedOut,
+        };
+        assert!(!is_busy_or_locked(&io));
+    }
+
+    #[tokio::test]
+    async fn real_sqlite_busy_is_recognised() {
+        use sqlx::Connection;
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.path().join("busy.db"))
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut a = SqliteConnection::connect_with(&opts)
+            .await
+            .expect("connect a");
+        let mut b = SqliteConnection::connect_with(&opts)
+            .await
+            .expect("connect b");
+        sqlx::Executor::execute(&mut a, "BEGIN EXCLUSIVE")
+            .await
+            .expect("lock");
+        let err = sqlx::Executor::execute(&mut b, "BEGIN EXCLUSIVE")
+            .await
+            .expect_err("second exclusive lock must fail");
+        assert!(is_busy_or_locked(&StoreError::Db {
+            step: "test",
+            source: err
+        }));
     }
 }
