@@ -40,7 +40,7 @@ PREFIXES = {
 }
 DEBUG = bool(__import__("os").environ.get("SOAP_HARNESS_DEBUG"))
 MAX_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_MAX_DELAY", "2"))
-SKIP_STEPS = {"lmtp", "smtp", "resttest", "imaptest", "pop3test", "csvservlettest",
+SKIP_STEPS = {"lmtp", "smtp", "imaptest", "pop3test", "csvservlettest",
               "caldavtest", "waitforpostfix"}
 
 
@@ -342,6 +342,71 @@ def run_upload(step, props, urls, ctx):
     return None
 
 
+def run_rest(step, props, urls, ctx):
+    """t:resttest: GETs /home/{user|~}/ with the request's parameters (id, part, view,
+    fmt, ...) and the current token as the auth cookie. `attr="StatusCode"` is the HTTP
+    status; any other attr is a header of the returned MIME entity, else of the HTTP
+    response; a select without attr checks the body text."""
+    import email
+    from urllib.parse import quote, urlencode, urlsplit
+    req = step.find(f"{{{T}}}restServletRequest")
+    if req is None:
+        raise Unsupported("t:resttest without a request")
+    params, user = [], "~"
+    for c in req:
+        if not isinstance(c.tag, str) or c.tag.startswith(f"{{{T}}}"):
+            continue
+        name, value = c.tag.split("}")[-1], props.sub((c.text or "").strip())
+        if name == "user":
+            user = value
+        elif name in ("url", "folder", "guest", "password", "basicauth"):
+            raise Unsupported(f"t:resttest parameter {name}")
+        else:
+            params.append((name, value))
+    base = urlsplit(urls["user"])
+    url = f"{base.scheme}://{base.netloc}/home/{quote(user)}/?{urlencode(params)}"
+    token = props.values.get("authToken", "")
+    r = urllib.request.Request(url, headers={"Cookie": f"ZM_AUTH_TOKEN={token}"})
+    try:
+        with urllib.request.urlopen(r, context=ctx, timeout=30) as resp:
+            status, headers, body = resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        status, headers, body = e.code, dict(e.headers), e.read()
+    msg = email.message_from_bytes(body)
+    text = body.decode("utf-8", "replace")
+    resp_el = step.find(f"{{{T}}}restServletResponse")
+    for sel in (resp_el.findall(f"{{{T}}}select") if resp_el is not None else []):
+        attr = sel.get("attr")
+        if attr == "StatusCode":
+            value = str(status)
+        elif attr:
+            value = msg.get(attr)
+            if value is None:
+                value = next((v for k, v in headers.items() if k.lower() == attr.lower()),
+                             None)
+            if value is None:
+                if sel.get("emptyset") in ("1", "true"):
+                    continue
+                return f"REST: no header {attr} (HTTP {status})"
+        else:
+            value = text
+        if sel.get("emptyset") in ("1", "true") and attr:
+            return f"REST: header {attr} present"
+        match, contains = sel.get("match"), sel.get("contains")
+        if match is not None:
+            pattern = props.sub(match)
+            try:
+                if not re.fullmatch(pattern, value, re.S):
+                    return f"REST: {attr or 'body'}={value[:80]!r} does not match {pattern!r}"
+            except re.error:
+                raise Unsupported(f"regex {pattern!r}")
+        if contains is not None and props.sub(contains) not in value:
+            return f"REST: {attr or 'body'} does not contain {props.sub(contains)!r}"
+        if sel.get("set"):
+            props.values[sel.get("set")] = value
+    return None
+
+
 def run_inject(step, props, urls):
     """t:mailinjecttest: delivers each file (or each file of a folder) to the `to`
     addresses over LMTP (RFC 2033)."""
@@ -427,6 +492,8 @@ def run_case(case, props, urls, ctx):
             reason = run_upload(step, props, urls, ctx)
         elif local == "mailinjecttest":
             reason = run_inject(step, props, urls)
+        elif local == "resttest":
+            reason = run_rest(step, props, urls, ctx)
         elif local == "preauth":
             reason = run_preauth(step, props)
         elif local == "regex":

@@ -8,6 +8,7 @@ use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
 use zcs_store::Mailbox;
 
 mod compose;
+mod from;
 mod parts;
 pub(super) mod send;
 mod shared;

@@ -41,7 +41,7 @@ pub(super) async fn run(
 
 /// `attr value` pairs as contact fields (`a n= _content`).
 fn pairs(words: &[String]) -> Result<Vec<Value>, String> {
-    if words.len() % 2 != 0 {
+    if !words.len().is_multiple_of(2) {
         return Err("attributes come as name/value pairs".into());
     }
     Ok(words

@@ -370,11 +370,13 @@ pub(crate) async fn compose(
     m: &Element,
     draft: bool,
 ) -> ServiceResult<Composed> {
-    let mut lists: [(&str, Vec<String>); 4] = [
+    let mut lists: [(&str, Vec<String>); 5] = [
         ("To", Vec::new()),
         ("Cc", Vec::new()),
         ("Bcc", Vec::new()),
         ("Reply-To", Vec::new()),
+        // `e t="n"`: where the read receipt goes (RFC 8098 §2.1).
+        ("Disposition-Notification-To", Vec::new()),
     ];
     let mut rcpts = Vec::new();
     let mut from = None;
@@ -382,36 +384,30 @@ pub(crate) async fn compose(
         let Some(addr) = e.attr("a").map(str::trim).filter(|a| !a.is_empty()) else {
             continue;
         };
-        let shown = mailbox_header(addr, e.attr("p"));
         let slot = match e.attr("t").unwrap_or("t") {
             "t" => 0,
             "c" => 1,
             "b" => 2,
             "r" => 3,
+            "n" => 4,
             "f" => {
-                from = Some(shown);
+                from = Some((addr.to_string(), e.attr("p").map(str::to_string)));
                 continue;
             }
             _ => continue,
         };
+        let shown = mailbox_header(addr, e.attr("p"));
         if slot < 3 {
             rcpts.push(addr.replace(['\r', '\n'], ""));
         }
         lists[slot].1.push(shown);
     }
-    // LIMITATION: a From other than the account's own name (an alias or an identity
-    // address) is not checked against zimbraAllowFromAddress; the account is used.
-    let display = me.attrs.get("displayName");
-    let own_from = mailbox_header(&me.name, display);
-    let from = match from {
-        Some(f)
-            if f.to_ascii_lowercase()
-                .contains(&me.name.to_ascii_lowercase()) =>
-        {
-            f
-        }
-        _ => own_from,
-    };
+    // From and Sender as the caller may use them (`from`: own addresses, grants).
+    let senders = super::from::resolve(ctx, me, from).await?;
+    let from = mailbox_header(&senders.from.0, senders.from.1.as_deref());
+    let sender = senders
+        .sender
+        .map(|(a, n)| mailbox_header(&a, n.as_deref()));
 
     let mut uploads = Vec::new();
     let mut attached = Vec::new();
@@ -428,6 +424,9 @@ pub(crate) async fn compose(
 
     let now = chrono::Utc::now();
     let mut head = format!("From: {from}\r\n");
+    if let Some(sender) = &sender {
+        head.push_str(&format!("Sender: {sender}\r\n"));
+    }
     for (name, list) in &lists {
         if list.is_empty() || (*name == "Bcc" && !draft) {
             continue;

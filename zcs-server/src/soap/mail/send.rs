@@ -2,7 +2,8 @@
 //! delivers it to local recipients, queues it for other servers', saves a copy in Sent
 //! (unless `noSave="1"`), marks the original replied or forwarded (`origid=`, `rt=`) and
 //! deletes the draft it came from (`did=`). SaveDraft saves the built message in Drafts
-//! (or `l=`) flagged as a draft; with `id=` it replaces that draft.
+//! (or `l=`) flagged as a draft; with `id=` it replaces that draft. With `sfd="1"` SendMsg
+//! sends the draft `did=` names as it was saved.
 
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
 use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage, LocalDelivery, RecipientStatus};
@@ -124,7 +125,61 @@ pub(crate) async fn deliver(
     Ok(())
 }
 
-/// SendMsgRequest `[noSave="1"] m [origid=] [rt="r|w"] [did=] [irt] e* su mp attach*`.
+/// Drops the `Bcc` header (and its folded lines) from a message's header block: a
+/// draft keeps its blind copies, the message sent never shows them.
+fn without_bcc(raw: &[u8]) -> Vec<u8> {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |i| i + 2);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut skipping = false;
+    for line in raw[..head_end].split_inclusive(|b| *b == b'\n') {
+        let folded = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !folded {
+            skipping = line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"bcc:");
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&raw[head_end..]);
+    out
+}
+
+/// SendMsg `m sfd="1" did=`: the saved draft is sent as it is (Zimbra's "send from
+/// draft"); its To, Cc and Bcc are the recipients.
+///
+/// # Errors
+/// `mail.NO_SUCH_MSG` when `id` is not a draft of the mailbox.
+async fn from_draft(mb: &Mailbox, id: ItemId) -> ServiceResult<Composed> {
+    let meta = mb.message(id).await.map_err(store_fault)?;
+    if meta.flags.0 & Flags::DRAFT == 0 {
+        return Err(ServiceError::new(
+            FaultCode::NoSuchMsg,
+            format!("no such draft: {}", id.0),
+        ));
+    }
+    let raw = mb.read_message(id).await.map_err(store_fault)?;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .ok_or_else(|| ServiceError::new(FaultCode::MessageParseError, "unreadable draft"))?;
+    let rcpts: Vec<String> = [parsed.to(), parsed.cc(), parsed.bcc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l.iter())
+        .filter_map(|a| a.address().map(str::to_string))
+        .collect();
+    Ok(Composed {
+        mime: without_bcc(&raw),
+        rcpts,
+        attached: meta.flags.0 & Flags::ATTACHED != 0,
+        uploads: Vec::new(),
+    })
+}
+
+/// SendMsgRequest `[noSave="1"] m [origid=] [rt="r|w"] [did=] [sfd=] [irt] e* su mp
+/// attach*`.
 pub(crate) async fn send_msg(
     ctx: &mut Ctx<'_>,
     mb: &Mailbox,
@@ -140,7 +195,15 @@ pub(crate) async fn send_msg(
         }
         None => None,
     };
-    let composed = compose(ctx, mb, &account, m, false).await?;
+    let composed = if m.bool_attr("sfd", false)? {
+        let did = m
+            .attr("did")
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| ServiceError::invalid_request("sfd needs the draft's id (did)"))?;
+        from_draft(mb, own_id(did, &account, FaultCode::NoSuchMsg)?).await?
+    } else {
+        compose(ctx, mb, &account, m, false).await?
+    };
     if composed.rcpts.is_empty() {
         return Err(ServiceError::invalid_request("no recipients"));
     }
@@ -247,4 +310,29 @@ pub(crate) async fn save_draft(
     let mut resp = response("SaveDraftResponse", NS_MAIL);
     resp.add(el);
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bcc_is_dropped_from_the_header_only() {
+        let raw =
+            b"From: a@x.test\r\nBcc: b@x.test,\r\n c@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n";
+        let out = without_bcc(raw);
+        assert_eq!(
+            out,
+            b"From: a@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n".to_vec()
+        );
+        assert_eq!(without_bcc(b"Subject: x"), b"Subject: x".to_vec());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_keeps_the_body(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let out = without_bcc(&raw);
+            proptest::prop_assert!(out.len() <= raw.len());
+        }
+    }
 }
