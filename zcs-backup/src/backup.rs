@@ -7,6 +7,16 @@
 //! immutable and the current one is read up to its last whole record. No mailbox is put
 //! in maintenance: the snapshot needs no pause. A session is built in
 //! `<label>.incomplete` and renamed into place only when whole; a failure removes it.
+//!
+//! Around a session: the `zimbraBackupMinFreeSpace` check before it starts
+//! ([`space`]), the choice of an auto-grouped run's accounts ([`grouped`]), the
+//! archived redo logs it makes unnecessary removed after it ([`archive`]), and the
+//! report mail ([`report`], sent by [`crate::commands::backup`]).
+
+pub mod archive;
+pub mod grouped;
+pub mod report;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,10 +41,16 @@ pub struct BackupOptions {
     pub accounts: Vec<String>,
     /// The server name written in the catalog (`-s`).
     pub server: String,
-    /// Auto-grouped mode: back up only this many groups' share of the accounts
-    /// (`zimbraBackupAutoGroupedNumGroups`), accounts never backed up or backed up
-    /// longest ago first; 0 or 1 means every account.
-    pub auto_grouped_groups: u32,
+    /// Auto-grouped mode (`zimbraBackupMode: Auto-Grouped`): a full backup takes one
+    /// group of the accounts, see [`grouped::select`]; incrementals are refused.
+    /// `None`: standard mode.
+    pub auto_grouped: Option<grouped::AutoGrouped>,
+    /// `zimbraBackupMinFreeSpace` (`NN%` or a size; `0` or `None`: no check): a
+    /// session is not started when the target has less free space.
+    pub min_free_space: Option<String>,
+    /// `backup_archived_redolog_keep_time`: archived redo logs younger than this are
+    /// kept after a backup covers them (`None`: 3600 s), see [`archive`].
+    pub archive_keep: Option<std::time::Duration>,
     /// No progress output.
     pub quiet: bool,
     /// `--exclude-blobs` (`zimbraBackupSkipBlobs`): no blobs in the session; a restore
@@ -96,6 +112,16 @@ impl Budget {
 pub struct BackupReport {
     /// The session label.
     pub label: String,
+    /// Full or incremental.
+    pub kind: SessionKind,
+    /// Start, ms since the epoch.
+    pub started_ms: i64,
+    /// End, ms since the epoch.
+    pub ended_ms: i64,
+    /// Redo sequences the session covers: above `.0`, up to and including `.1`.
+    pub redo_range: (u64, u64),
+    /// Archived redo log files removed after the session (see [`archive`]).
+    pub pruned_redo_logs: Vec<String>,
     /// Its directory.
     pub dir: PathBuf,
     /// Accounts in it.
@@ -118,26 +144,8 @@ fn check_abort(target: &Path, label: &str) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Free bytes on the file system holding `path`.
-fn free_space(path: &Path) -> Result<u64, BackupError> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| BackupError::Invalid(format!("bad path {}", path.display())))?;
-    // SAFETY: statvfs writes into the zeroed struct we own; the path is NUL-terminated.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(BackupError::io(
-            "check free space",
-            path,
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
-}
-
 fn ensure_space(target: &Path, need: u64) -> Result<(), BackupError> {
-    let free = free_space(target)?;
+    let free = space::fs_space(target)?.free;
     if free < need {
         return Err(BackupError::NoSpace {
             path: target.to_path_buf(),
@@ -396,13 +404,14 @@ fn selected<'a>(entries: &'a [Entry], wanted: &[String]) -> Result<Vec<&'a Entry
         .collect()
 }
 
-/// When each account was last in a full session (ms), for auto-grouped ordering.
-fn last_full_ms(target: &Path) -> std::collections::HashMap<String, i64> {
+/// When each account was last in a full session (end ms) and that session's redo
+/// checkpoint, for auto-grouped runs.
+fn last_fulls(target: &Path) -> std::collections::HashMap<String, (i64, u64)> {
     let mut out = std::collections::HashMap::new();
     for s in catalog::list_sessions(target).unwrap_or_default() {
         if s.catalog.kind == SessionKind::Full {
             for a in &s.catalog.accounts {
-                out.insert(a.id.clone(), s.catalog.ended_ms);
+                out.insert(a.id.clone(), (s.catalog.ended_ms, s.catalog.redo_to));
             }
         }
     }
@@ -424,8 +433,36 @@ pub async fn full_backup(
     opts: &BackupOptions,
 ) -> Result<BackupReport, BackupError> {
     let started = Utc::now();
+    preflight(paths, opts)?;
     let res = full_backup_inner(paths, dir, opts, started).await;
     res.map_err(|e| disk_full(e, paths, catalog::label(SessionKind::Full, started)))
+}
+
+/// The `zimbraBackupMinFreeSpace` check, before anything is written.
+fn preflight(paths: &BackupPaths, opts: &BackupOptions) -> Result<(), BackupError> {
+    if let Some(spec) = opts
+        .min_free_space
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        space::check_min_free(&paths.target, spec, space::MinFree::parse(spec)?)?;
+    }
+    Ok(())
+}
+
+/// Removes the archived redo logs a completed session covers (see [`archive`]); a
+/// failure is logged, never the backup's failure.
+fn prune_after(paths: &BackupPaths, opts: &BackupOptions, covered: u64) -> Vec<String> {
+    let keep = opts
+        .archive_keep
+        .unwrap_or(std::time::Duration::from_secs(archive::DEFAULT_KEEP_SECS));
+    match archive::prune_archive(&paths.redolog, covered, keep, std::time::SystemTime::now()) {
+        Ok(p) => p.removed,
+        Err(e) => {
+            tracing::warn!(error = %e, "archived redo logs not pruned");
+            Vec::new()
+        }
+    }
 }
 
 async fn full_backup_inner(
@@ -463,14 +500,26 @@ async fn full_backup_inner(
         )?;
 
     let mut accounts: Vec<&Entry> = selected(&entries, &opts.accounts)?;
-    if opts.auto_grouped_groups > 1 {
-        let last = last_full_ms(&paths.target);
-        accounts.sort_by_key(|e| last.get(&e.id.to_string()).copied().unwrap_or(i64::MIN));
-        let share = accounts
-            .len()
-            .div_ceil(opts.auto_grouped_groups as usize)
-            .max(1);
-        accounts.truncate(share);
+    let last = last_fulls(&paths.target);
+    if let Some(policy) = &opts.auto_grouped {
+        let candidates: Vec<grouped::Candidate> = accounts
+            .iter()
+            .map(|e| grouped::Candidate {
+                id: e.id.to_string(),
+                last_full_ms: last.get(&e.id.to_string()).map(|(t, _)| *t),
+            })
+            .collect();
+        let picked = grouped::select(&candidates, policy, started.timestamp_millis());
+        accounts = picked
+            .iter()
+            .filter_map(|id| accounts.iter().find(|e| e.id.to_string() == *id).copied())
+            .collect();
+        tracing::info!(
+            label,
+            group = accounts.len(),
+            of = candidates.len(),
+            "auto-grouped backup: this run's group"
+        );
     }
 
     let live = LiveBlobs::open(paths);
@@ -566,15 +615,43 @@ async fn full_backup_inner(
         warnings,
         excludes: excludes(opts),
         index,
-        all_accounts: opts.auto_grouped_groups <= 1
+        all_accounts: opts.auto_grouped.is_none()
             && (opts.accounts.is_empty() || opts.accounts.iter().any(|a| a == "all")),
         checksums: Default::default(),
     };
     let n = cat.accounts.len();
     let dest = building.commit(&cat)?;
     tracing::info!(label, accounts = n, blobs = placed, "full backup completed");
+    // Archived redo the backups no longer need: in standard mode what the chain of
+    // sessions holds without a gap (archive::covered_by_sessions); in auto-grouped
+    // mode, up to the oldest checkpoint any account's last full backup has (an account
+    // never backed up keeps everything).
+    let covered = if opts.auto_grouped.is_some() {
+        account_entries(&entries)
+            .map(|e| {
+                let id = e.id.to_string();
+                if cat.accounts.iter().any(|a| a.id == id) {
+                    Some(cat.redo_to)
+                } else {
+                    last.get(&id).map(|(_, seq)| *seq)
+                }
+            })
+            .try_fold(u64::MAX, |m, s| s.map(|s| m.min(s)))
+    } else {
+        catalog::list_sessions(&paths.target)
+            .ok()
+            .and_then(|all| archive::covered_by_sessions(&all))
+    };
+    let pruned = covered
+        .map(|c| prune_after(paths, opts, c))
+        .unwrap_or_default();
     Ok(BackupReport {
         label,
+        kind: SessionKind::Full,
+        started_ms: cat.started_ms,
+        ended_ms: cat.ended_ms,
+        redo_range: (0, cat.redo_to),
+        pruned_redo_logs: pruned,
         dir: dest,
         accounts: n,
         blobs: placed,
@@ -653,6 +730,14 @@ pub async fn incremental_backup(
     opts: &BackupOptions,
 ) -> Result<BackupReport, BackupError> {
     let started = Utc::now();
+    if opts.auto_grouped.is_some() {
+        return Err(BackupError::Invalid(
+            "incremental backups are not available in auto-grouped mode \
+             (zimbraBackupMode Auto-Grouped): run zmbackup -f"
+                .into(),
+        ));
+    }
+    preflight(paths, opts)?;
     let res = incremental_backup_inner(paths, dir, opts, started).await;
     res.map_err(|e| disk_full(e, paths, catalog::label(SessionKind::Incremental, started)))
 }
@@ -751,8 +836,19 @@ async fn incremental_backup_inner(
         records = records.len(),
         "incremental backup completed"
     );
+    // What the chain of sessions holds without a gap.
+    let pruned = catalog::list_sessions(&paths.target)
+        .ok()
+        .and_then(|all| archive::covered_by_sessions(&all))
+        .map(|c| prune_after(paths, opts, c))
+        .unwrap_or_default();
     Ok(BackupReport {
         label,
+        kind: SessionKind::Incremental,
+        started_ms: cat.started_ms,
+        ended_ms: cat.ended_ms,
+        redo_range: (cat.redo_from, cat.redo_to),
+        pruned_redo_logs: pruned,
         dir: dest,
         accounts: n,
         blobs: placed,

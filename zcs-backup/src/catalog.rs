@@ -17,6 +17,9 @@ pub const INCOMPLETE: &str = ".incomplete";
 pub const CATALOG_FILE: &str = "session.json";
 /// The SHA-256 (hex) of the catalog file, beside it.
 pub const CATALOG_SUM: &str = "session.sum";
+/// The suffix a session directory is renamed to before it is deleted, so a deletion
+/// cut short never leaves a directory that looks like a session.
+pub const DELETING: &str = ".deleting";
 
 /// Full or incremental.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,33 +131,84 @@ pub struct Session {
     pub catalog: Catalog,
 }
 
-/// Completed sessions on `target`, oldest first. Directories still `.incomplete` (a
-/// backup running, or one that crashed) are left out: see [`incomplete_sessions`].
+/// A session directory whose catalog cannot be read: a half-written or damaged
+/// `session.json`, or none at all (a copy cut short, a deletion interrupted).
+#[derive(Clone, Debug)]
+pub struct InvalidSession {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its directory name (the label it claims).
+    pub name: String,
+    /// Why it cannot be used.
+    pub reason: String,
+}
+
+/// Every session directory on `target`: the completed sessions, oldest first, and the
+/// ones whose catalog is missing or damaged. `.incomplete` directories (a backup
+/// running, or one that crashed) are in neither list: see [`incomplete_sessions`].
 ///
 /// # Errors
-/// A session directory without a readable catalog is [`BackupError::Corrupt`].
-pub fn list_sessions(target: &Path) -> Result<Vec<Session>, BackupError> {
+/// The sessions directory exists but cannot be listed.
+pub fn scan_sessions(target: &Path) -> Result<(Vec<Session>, Vec<InvalidSession>), BackupError> {
     let dir = sessions_dir(target);
     let mut out = Vec::new();
+    let mut invalid = Vec::new();
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, invalid)),
         Err(e) => return Err(BackupError::io("list sessions", &dir, e)),
     };
     for entry in rd {
         let entry = entry.map_err(|e| BackupError::io("list sessions", &dir, e))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if name.ends_with(INCOMPLETE) || name.starts_with('.') {
+        if name.ends_with(INCOMPLETE) || name.starts_with('.') || name.ends_with(DELETING) {
             continue;
         }
         let path = entry.path();
-        out.push(Session {
-            catalog: read_catalog(&path)?,
-            dir: path,
-        });
+        if !path.is_dir() {
+            continue;
+        }
+        match read_catalog(&path) {
+            Ok(catalog) => out.push(Session { catalog, dir: path }),
+            Err(e) => invalid.push(InvalidSession {
+                dir: path,
+                name,
+                reason: match e {
+                    BackupError::Corrupt(m) => m,
+                    e => e.to_string(),
+                },
+            }),
+        }
     }
     out.sort_by_key(|s| (s.catalog.started_ms, s.catalog.label.clone()));
-    Ok(out)
+    invalid.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((out, invalid))
+}
+
+/// Completed sessions on `target`, oldest first. A session whose catalog is missing or
+/// damaged is left out with a warning naming it, so one bad session does not stop
+/// queries, restores from the others or the next backup; `.incomplete` directories
+/// are left out too (see [`incomplete_sessions`]).
+///
+/// # Errors
+/// The sessions directory cannot be listed; or no full session is readable while some
+/// session is damaged (then nothing can be restored, and the error names the damage
+/// rather than saying there is no backup).
+pub fn list_sessions(target: &Path) -> Result<Vec<Session>, BackupError> {
+    let (sessions, invalid) = scan_sessions(target)?;
+    for bad in &invalid {
+        tracing::warn!(session = %bad.dir.display(), reason = %bad.reason,
+            "backup session skipped: its catalog is missing or damaged");
+    }
+    if let Some(bad) = invalid.first()
+        && !sessions.iter().any(|s| s.catalog.kind == SessionKind::Full)
+    {
+        return Err(BackupError::Corrupt(format!(
+            "no usable full backup: session {} cannot be read ({})",
+            bad.name, bad.reason
+        )));
+    }
+    Ok(sessions)
 }
 
 /// Session directories left `.incomplete` on `target`.
@@ -326,5 +380,67 @@ mod tests {
         std::fs::create_dir_all(s.join("full-20070712.155951.123.incomplete")).unwrap();
         assert!(list_sessions(dir.path()).unwrap().is_empty());
         assert_eq!(incomplete_sessions(dir.path()).len(), 1);
+    }
+
+    fn catalog_at(target: &Path, kind: SessionKind, ms: i64) -> PathBuf {
+        let at = Utc.timestamp_millis_opt(ms).unwrap();
+        let l = label(kind, at);
+        let dir = sessions_dir(target).join(&l);
+        let cat = Catalog {
+            label: l,
+            kind,
+            status: "completed".into(),
+            server: "s".into(),
+            started_ms: ms,
+            ended_ms: ms,
+            accounts: Vec::new(),
+            redo_to: 0,
+            redo_from: 0,
+            redo_records: 0,
+            warnings: Vec::new(),
+            excludes: Vec::new(),
+            index: false,
+            all_accounts: false,
+            checksums: Default::default(),
+        };
+        write_json(&dir.join(CATALOG_FILE), &cat).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_damaged_or_missing_catalog_is_skipped_and_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        catalog_at(t, SessionKind::Full, 1_000);
+        let half = catalog_at(t, SessionKind::Full, 2_000);
+        std::fs::write(half.join(CATALOG_FILE), b"{\"label\": \"full-").unwrap();
+        std::fs::create_dir_all(sessions_dir(t).join("full-20200101.000000.000")).unwrap();
+        catalog_at(t, SessionKind::Incremental, 3_000);
+        let ok = list_sessions(t).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].catalog.started_ms, 1_000);
+        let (_, bad) = scan_sessions(t).unwrap();
+        assert_eq!(bad.len(), 2);
+        assert!(bad.iter().any(|b| b.dir == half), "{bad:?}");
+        assert!(
+            bad.iter().all(|b| b.reason.contains(CATALOG_FILE)),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn with_no_readable_full_the_damage_is_the_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let full = catalog_at(t, SessionKind::Full, 1_000);
+        catalog_at(t, SessionKind::Incremental, 2_000);
+        std::fs::write(full.join(CATALOG_SUM), b"0000").unwrap();
+        let err = list_sessions(t).unwrap_err().to_string();
+        assert!(err.contains("session.json is damaged"), "{err}");
+        assert!(err.contains(&full.file_name().unwrap().to_string_lossy().to_string()));
+        // A deletion cut short is not a session.
+        std::fs::remove_dir_all(&full).unwrap();
+        std::fs::create_dir_all(sessions_dir(t).join(format!("full-x{DELETING}"))).unwrap();
+        assert_eq!(scan_sessions(t).unwrap().1.len(), 0);
     }
 }

@@ -9,6 +9,7 @@ use clap::Parser;
 use zcs_directory::Directory;
 use zcs_store::Store;
 
+use crate::backup::report::{self, ReportSettings, Summary};
 use crate::catalog::{self, SessionKind};
 use crate::cli::{normalize_args, parse_time};
 use crate::error::BackupError;
@@ -120,24 +121,150 @@ impl BackupArgs {
     }
 }
 
-/// Whether the global config sets `attr` TRUE.
-async fn config_flag(dir: &Arc<dyn Directory>, attr: &str) -> bool {
-    dir.list_entries(zcs_core::EntryKind::GlobalConfig, None)
-        .await
-        .ok()
-        .and_then(|all| all.into_iter().next())
-        .and_then(|g| g.attrs.get(attr).map(|v| v.eq_ignore_ascii_case("TRUE")))
-        .unwrap_or(false)
+/// The backup settings of a server: its server entry's attributes over the global
+/// config's, over the attribute defaults (spec 04 §2.1: every backup attribute is
+/// global and per server, the server's winning).
+pub struct BackupConfig {
+    global: zcs_core::Attrs,
+    server: Option<zcs_core::Attrs>,
 }
 
-/// Runs `zmbackup`; returns the lines to print (the label first).
+impl BackupConfig {
+    /// Reads the global config and the server entry named `server` (none when empty
+    /// or missing). A directory that cannot be read gives the defaults.
+    pub async fn load(dir: &Arc<dyn Directory>, server: &str) -> BackupConfig {
+        use zcs_core::EntryKind;
+        let global = dir
+            .list_entries(EntryKind::GlobalConfig, None)
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().next())
+            .map(|g| g.attrs)
+            .unwrap_or_default();
+        let server = if server.trim().is_empty() {
+            None
+        } else {
+            dir.get_entry(
+                EntryKind::Server,
+                &zcs_directory::EntryKey::Name(server.trim().to_string()),
+            )
+            .await
+            .ok()
+            .flatten()
+            .map(|e| e.attrs)
+        };
+        BackupConfig { global, server }
+    }
+
+    /// The effective values of `attr`.
+    pub fn get(&self, attr: &str) -> Vec<String> {
+        match &self.server {
+            Some(s) => zcs_core::attrs::Scope::server(s, Some(&self.global)).get(attr),
+            None => zcs_core::attrs::Scope::global(&self.global).get(attr),
+        }
+    }
+
+    /// The first effective value of `attr`.
+    pub fn get_one(&self, attr: &str) -> Option<String> {
+        self.get(attr).into_iter().next()
+    }
+
+    /// Whether `attr` is TRUE.
+    pub fn flag(&self, attr: &str) -> bool {
+        self.get_one(attr)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE"))
+    }
+
+    /// `zimbraBackupMode` is `Auto-Grouped`: its settings; else `None`.
+    ///
+    /// # Errors
+    /// A bad `zimbraBackupAutoGroupedInterval`.
+    pub fn auto_grouped(&self) -> Result<Option<crate::backup::grouped::AutoGrouped>, BackupError> {
+        let mode = self.get_one("zimbraBackupMode").unwrap_or_default();
+        if !mode.trim().eq_ignore_ascii_case("Auto-Grouped") {
+            return Ok(None);
+        }
+        let dflt = crate::backup::grouped::AutoGrouped::default();
+        Ok(Some(crate::backup::grouped::AutoGrouped {
+            groups: self
+                .get_one("zimbraBackupAutoGroupedNumGroups")
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|n| *n >= 1)
+                .unwrap_or(dflt.groups),
+            interval_ms: match self.get_one("zimbraBackupAutoGroupedInterval") {
+                Some(v) => crate::backup::grouped::parse_interval(&v)?,
+                None => dflt.interval_ms,
+            },
+            throttled: self.flag("zimbraBackupAutoGroupedThrottled"),
+        }))
+    }
+
+    /// Who gets the backup report: `zimbraBackupReportEmailRecipients`; with none set
+    /// and `mail_report` (`--mail-report`), `admin@` the default domain. The sender is
+    /// `zimbraBackupReportEmailSender`, else the first recipient.
+    pub fn report(&self, mail_report: bool) -> ReportSettings {
+        let mut recipients: Vec<String> = self
+            .get("zimbraBackupReportEmailRecipients")
+            .iter()
+            .flat_map(|v| v.split([',', ' ']))
+            .map(str::trim)
+            .filter(|v| v.contains('@'))
+            .map(str::to_string)
+            .collect();
+        if recipients.is_empty()
+            && mail_report
+            && let Some(d) = self.get_one("zimbraDefaultDomainName")
+        {
+            recipients.push(format!("admin@{}", d.trim()));
+        }
+        let sender = self
+            .get_one("zimbraBackupReportEmailSender")
+            .filter(|s| s.contains('@'))
+            .or_else(|| recipients.first().cloned())
+            .unwrap_or_default();
+        ReportSettings {
+            recipients,
+            sender,
+            subject_prefix: self
+                .get_one("zimbraBackupReportEmailSubjectPrefix")
+                .unwrap_or_else(|| report::DEFAULT_SUBJECT_PREFIX.to_string()),
+        }
+    }
+}
+
+/// What a `zmbackup` run takes from its process rather than from its arguments.
+#[derive(Clone, Debug, Default)]
+pub struct BackupEnv {
+    /// `backup_archived_redolog_keep_time` from the local config (`None`: 3600 s).
+    pub archive_keep: Option<std::time::Duration>,
+}
+
+/// Runs `zmbackup`; returns the lines to print (the label first). As [`backup_with`]
+/// with the default [`BackupEnv`].
 ///
 /// # Errors
-/// As [`crate::full_backup`] / [`crate::incremental_backup`].
+/// As [`backup_with`].
 pub async fn backup(
     paths: &BackupPaths,
     dir: &Arc<dyn Directory>,
     args: &BackupArgs,
+) -> Result<String, BackupError> {
+    backup_with(paths, dir, args, &BackupEnv::default()).await
+}
+
+/// Runs `zmbackup` with the settings of the server `args.server` (its entry over the
+/// global config): the skip attributes unless `--include*` says otherwise,
+/// `zimbraBackupMinFreeSpace`, `zimbraBackupMode` (auto-grouped: `-f` backs up this
+/// run's group, `-i` is refused) and, after the backup whatever its outcome, the report
+/// mail to `zimbraBackupReportEmailRecipients` (see [`report`]).
+///
+/// # Errors
+/// As [`crate::full_backup`] / [`crate::incremental_backup`]; a bad backup attribute.
+pub async fn backup_with(
+    paths: &BackupPaths,
+    dir: &Arc<dyn Directory>,
+    args: &BackupArgs,
+    env: &BackupEnv,
 ) -> Result<String, BackupError> {
     let mut paths = paths.clone();
     if let Some(t) = args.target.as_ref().filter(|t| !t.is_empty()) {
@@ -147,45 +274,109 @@ pub async fn backup(
         let gone = crate::retention::delete_older(&paths.target, spec, chrono::Utc::now())?;
         return Ok(gone.iter().map(|l| format!("deleted {l}\n")).collect());
     }
-    let skip = |given: bool, include: bool, attr: &'static str| async move {
-        given || (!include && config_flag(dir, attr).await)
-    };
-    let opts = BackupOptions {
-        accounts: args.accounts.clone(),
-        server: args.server.clone(),
-        auto_grouped_groups: args.groups,
-        quiet: false,
-        exclude_blobs: skip(
-            args.exclude_blobs,
-            args.include_blobs,
-            "zimbraBackupSkipBlobs",
-        )
-        .await,
-        exclude_hsm_blobs: skip(
-            args.exclude_hsm_blobs,
-            args.include_hsm_blobs,
-            "zimbraBackupSkipHsmBlobs",
-        )
-        .await,
-        exclude_search_index: skip(
-            args.exclude_search_index,
-            args.include_search_index,
-            "zimbraBackupSkipSearchIndex",
-        )
-        .await,
-        packaging: args.packaging(),
-        space_limit: None,
-    };
-    let rep = match (args.full, args.incremental) {
-        (true, false) => crate::full_backup(&paths, dir, &opts).await?,
-        (false, true) => crate::incremental_backup(&paths, dir, &opts).await?,
+    let kind = match (args.full, args.incremental) {
+        (true, false) => SessionKind::Full,
+        (false, true) => SessionKind::Incremental,
         _ => {
             return Err(BackupError::Invalid(
                 "exactly one of -f and -i is required".into(),
             ));
         }
     };
-    Ok(format!("{}\n", rep.label))
+    let cfg = BackupConfig::load(dir, &args.server).await;
+    let started = chrono::Utc::now();
+    let result = run_backup(&paths, dir, args, env, &cfg, kind).await;
+    let summary = summarize(&args.server, kind, started, &result);
+    report::send(&summary, &cfg.report(args.mail_report)).await;
+    result.map(|rep| format!("{}\n", rep.label))
+}
+
+async fn run_backup(
+    paths: &BackupPaths,
+    dir: &Arc<dyn Directory>,
+    args: &BackupArgs,
+    env: &BackupEnv,
+    cfg: &BackupConfig,
+    kind: SessionKind,
+) -> Result<crate::BackupReport, BackupError> {
+    let skip = |given: bool, include: bool, attr: &str| given || (!include && cfg.flag(attr));
+    let mut auto_grouped = cfg.auto_grouped()?;
+    if args.groups > 0 {
+        auto_grouped = Some(crate::backup::grouped::AutoGrouped {
+            groups: args.groups,
+            ..auto_grouped.unwrap_or_default()
+        });
+    }
+    let opts = BackupOptions {
+        accounts: args.accounts.clone(),
+        server: args.server.clone(),
+        auto_grouped,
+        quiet: false,
+        exclude_blobs: skip(
+            args.exclude_blobs,
+            args.include_blobs,
+            "zimbraBackupSkipBlobs",
+        ),
+        exclude_hsm_blobs: skip(
+            args.exclude_hsm_blobs,
+            args.include_hsm_blobs,
+            "zimbraBackupSkipHsmBlobs",
+        ),
+        exclude_search_index: skip(
+            args.exclude_search_index,
+            args.include_search_index,
+            "zimbraBackupSkipSearchIndex",
+        ),
+        packaging: args.packaging(),
+        space_limit: None,
+        min_free_space: cfg.get_one("zimbraBackupMinFreeSpace"),
+        archive_keep: env.archive_keep,
+    };
+    match kind {
+        SessionKind::Full => crate::full_backup(paths, dir, &opts).await,
+        SessionKind::Incremental => crate::incremental_backup(paths, dir, &opts).await,
+    }
+}
+
+/// The report of a backup run that started at `started`.
+fn summarize(
+    server: &str,
+    kind: SessionKind,
+    started: chrono::DateTime<chrono::Utc>,
+    result: &Result<crate::BackupReport, BackupError>,
+) -> Summary {
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or(started);
+    match result {
+        Ok(rep) => Summary {
+            server: server.to_string(),
+            kind,
+            label: Some(rep.label.clone()),
+            status: "completed".into(),
+            started: at(rep.started_ms),
+            ended: at(rep.ended_ms),
+            redo_range: Some(rep.redo_range),
+            accounts: rep.accounts,
+            error: None,
+        },
+        Err(e) => {
+            let text = e.to_string();
+            Summary {
+                server: server.to_string(),
+                kind,
+                label: None,
+                status: if text.starts_with("backup not started") {
+                    "not started".into()
+                } else {
+                    "failed".into()
+                },
+                started,
+                ended: chrono::Utc::now(),
+                redo_range: None,
+                accounts: 0,
+                error: Some(text),
+            }
+        }
+    }
 }
 
 /// `zmbackupquery [-a account] [-lb label] [--type full|incremental] [-v]`.
@@ -213,14 +404,17 @@ pub struct QueryArgs {
 }
 
 /// Runs `zmbackupquery`: one block per session (label, type, status, times, accounts).
+/// A session whose catalog is missing or damaged is listed with `Status:  invalid` and
+/// the reason (never an error: the other sessions are still listed).
 ///
 /// # Errors
-/// A damaged catalog; a time that does not parse.
+/// The sessions directory cannot be read; a time that does not parse.
 pub fn query(paths: &BackupPaths, args: &QueryArgs) -> Result<String, BackupError> {
     let from = args.from.as_deref().map(time_arg).transpose()?;
     let to = args.to.as_deref().map(time_arg).transpose()?;
     let mut out = String::new();
-    for s in catalog::list_sessions(&paths.target)? {
+    let (sessions, invalid) = catalog::scan_sessions(&paths.target)?;
+    for s in sessions {
         let c = &s.catalog;
         let kind = match c.kind {
             SessionKind::Full => "full",
@@ -263,6 +457,29 @@ pub fn query(paths: &BackupPaths, args: &QueryArgs) -> Result<String, BackupErro
             }
         }
         out.push('\n');
+    }
+    for bad in invalid {
+        let kind = if bad.name.starts_with(SessionKind::Incremental.prefix()) {
+            "incremental"
+        } else {
+            "full"
+        };
+        let started = catalog::label_time(&bad.name).map(|t| t.timestamp_millis());
+        if args.label.as_ref().is_some_and(|l| *l != bad.name)
+            || args
+                .kind
+                .as_ref()
+                .is_some_and(|k| !kind.starts_with(k.as_str()))
+            || from.is_some_and(|f| started.is_some_and(|s| s < f))
+            || to.is_some_and(|t| started.is_some_and(|s| s > t))
+        {
+            continue;
+        }
+        out.push_str(&format!(
+            "Label:   {}\nType:    {kind}\nStatus:  invalid ({})\n\n",
+            bad.name,
+            bad.reason.replace('\n', " ")
+        ));
     }
     for p in catalog::incomplete_sessions(&paths.target) {
         out.push_str(&format!(

@@ -75,7 +75,12 @@ pub async fn restore_entry(
     };
     match existing {
         Some(cur) if replace => {
-            let edits = replace_edits(entry);
+            let mut entry = entry.clone();
+            default_cos_if_gone(dir, &entry.name, &mut entry.attrs).await?;
+            let mut edits = replace_edits(&entry);
+            if entry.attrs.get("zimbraCOSId").is_none() && cur.attrs.get("zimbraCOSId").is_some() {
+                edits.push(AttrEdit::Replace("zimbraCOSId".into(), Vec::new()));
+            }
             if edits.is_empty() {
                 return Ok(false);
             }
@@ -89,12 +94,43 @@ pub async fn restore_entry(
         None => {
             let mut attrs = entry.attrs.clone();
             attrs.set("zimbraId", Vec::new());
+            default_cos_if_gone(dir, &entry.name, &mut attrs).await?;
             dir.create_entry_with_id(entry.kind, entry.id, &entry.name, attrs)
                 .await
                 .step("create entry")?;
             Ok(true)
         }
     }
+}
+
+/// An account whose class of service was deleted since the backup gets the default
+/// COS (spec 04 §1.9): its `zimbraCOSId` naming no COS any more is dropped, with a
+/// warning naming the account and the missing COS. Other entries are left alone.
+///
+/// # Errors
+/// The directory cannot be asked.
+pub async fn default_cos_if_gone(
+    dir: &Arc<dyn Directory>,
+    name: &str,
+    attrs: &mut zcs_core::Attrs,
+) -> Result<(), BackupError> {
+    let Some(cos) = attrs.get("zimbraCOSId").map(str::trim).map(str::to_string) else {
+        return Ok(());
+    };
+    let exists = match cos.parse::<ZimbraId>() {
+        Ok(id) => dir
+            .get_entry(EntryKind::Cos, &EntryKey::Id(id))
+            .await
+            .step("look up class of service")?
+            .is_some(),
+        Err(_) => false,
+    };
+    if !exists {
+        tracing::warn!(account = name, cos = %cos,
+            "the account's class of service no longer exists; it gets the default COS");
+        attrs.set("zimbraCOSId", Vec::new());
+    }
+    Ok(())
 }
 
 fn replace_edits(entry: &Entry) -> Vec<AttrEdit> {
@@ -132,6 +168,7 @@ pub async fn create_prefixed(
     for a in ADDRESS_ATTRS {
         attrs.set(a, Vec::new());
     }
+    default_cos_if_gone(dir, &name, &mut attrs).await?;
     attrs.set_one("mail", name.clone());
     attrs.set_one("zimbraMailDeliveryAddress", name.clone());
     if let Some((local, _)) = name.split_once('@') {

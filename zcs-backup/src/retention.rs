@@ -3,7 +3,10 @@
 //! 30 days, years of 365 days) or a date/time in the formats of [`crate::cli::parse_time`]
 //! (plus `YYYY/MM/DD`). Never deletes the latest full session or anything after it, and
 //! removes incrementals left without a full session before them (nothing could restore
-//! from them).
+//! from them). Sessions whose catalog is damaged or missing go once their label is
+//! older than the cut-off. A session is renamed `<label>.deleting` before its files
+//! are removed, so a deletion cut short never leaves something that looks like a
+//! session; such leftovers are removed by the next deletion.
 
 use std::path::Path;
 
@@ -76,13 +79,44 @@ pub fn delete_older(
             full_kept = true;
         }
         if old || (orphan && i < keep_from) {
-            std::fs::remove_dir_all(&s.dir)
-                .map_err(|e| BackupError::io("delete session", &s.dir, e))?;
+            remove_session(&s.dir)?;
             tracing::info!(label = s.catalog.label, "backup session deleted");
             deleted.push(s.catalog.label.clone());
         }
     }
+    let (_, invalid) = catalog::scan_sessions(target)?;
+    for bad in invalid {
+        if catalog::label_time(&bad.name).is_some_and(|t| t.timestamp_millis() < cutoff) {
+            remove_session(&bad.dir)?;
+            tracing::info!(session = bad.name, "damaged backup session deleted");
+            deleted.push(bad.name);
+        }
+    }
+    for left in leftovers(target) {
+        let _ = std::fs::remove_dir_all(left);
+    }
     Ok(deleted)
+}
+
+/// Renames `dir` to `<dir>.deleting`, then removes it.
+fn remove_session(dir: &Path) -> Result<(), BackupError> {
+    let mut doomed = dir.as_os_str().to_owned();
+    doomed.push(catalog::DELETING);
+    let doomed = std::path::PathBuf::from(doomed);
+    std::fs::rename(dir, &doomed).map_err(|e| BackupError::io("delete session", dir, e))?;
+    std::fs::remove_dir_all(&doomed).map_err(|e| BackupError::io("delete session", &doomed, e))
+}
+
+/// Session directories a deletion cut short left behind.
+fn leftovers(target: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(catalog::sessions_dir(target))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(catalog::DELETING))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -158,5 +192,27 @@ mod tests {
         assert_eq!(gone, vec![f1, i1, f2]);
         // The latest full is never deleted, even when named.
         assert!(delete_older(t, &f3, now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn damaged_sessions_and_cut_short_deletions_go_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        let bad = session(t, SessionKind::Full, now - day * 40);
+        std::fs::remove_file(
+            catalog::sessions_dir(t)
+                .join(&bad)
+                .join(catalog::CATALOG_FILE),
+        )
+        .unwrap();
+        let f2 = session(t, SessionKind::Full, now - day * 20);
+        let cut = catalog::sessions_dir(t).join(format!("{f2}x{}", catalog::DELETING));
+        std::fs::create_dir_all(&cut).unwrap();
+        let gone = delete_older(t, "30d", now).unwrap();
+        assert_eq!(gone, vec![bad]);
+        assert!(!cut.exists());
+        assert_eq!(catalog::list_sessions(t).unwrap().len(), 1);
     }
 }
