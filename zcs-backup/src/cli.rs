@@ -2,10 +2,11 @@
 //! with one dash (`-lb`, `-restoreToTime`) rewritten to long options clap parses, the
 //! time formats `zmrestore` and `zmbackupquery` accept, where a home's backup paths are
 //! (local config keys over the default layout), how a command ends (its output or
-//! `tool: error` and exit 1), the offline restore both `zmrestore` and
-//! `zmrestoreoffline` run, and restore options as the attributes of an admin
-//! `RestoreRequest` (so the online restore the server runs means what the command
-//! line said).
+//! `tool: error` and exit 1), the restore commands' arguments ([`RestoreCommand`]:
+//! [`crate::commands::RestoreArgs`] plus `-skipDeletedAccounts` and `-t`), the
+//! offline restore both `zmrestore` and `zmrestoreoffline` run and its report, and
+//! restore options as the attributes of an admin `RestoreRequest` (so the online
+//! restore the server runs means what the command line said).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,8 +16,10 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use zcs_directory::Directory;
 use zcs_store::{Store, StoreConfig};
 
+use crate::commands::RestoreArgs;
 use crate::error::BackupError;
-use crate::{BackupPaths, RestoreOptions};
+use crate::redo_io::RestoreScope;
+use crate::{BackupPaths, RestoreOptions, RestoreReport};
 
 /// Rewrites each argument equal to a single-dash alias in `aliases` (`("-lb",
 /// "--label")`) to its long form; everything else is left alone.
@@ -91,16 +94,64 @@ pub fn finish(tool: &str, res: Result<String, String>) -> ExitCode {
     }
 }
 
+/// `zmrestore` / `zmrestoreoffline` arguments: [`RestoreArgs`] and the options this
+/// crate's restore takes beyond them.
+#[derive(clap::Parser, Debug)]
+#[command(about = "Restore accounts from this server's backups")]
+pub struct RestoreCommand {
+    /// The options every restore command shares.
+    #[command(flatten)]
+    pub args: RestoreArgs,
+    /// Leave out accounts deleted since the backup (always so with `-a all`).
+    #[arg(long = "skipDeletedAccounts")]
+    pub skip_deleted_accounts: bool,
+    /// Backup target (default: `<zcs home>/backup`).
+    #[arg(short = 't', long = "target")]
+    pub target: Option<String>,
+}
+
+/// Single-dash spellings of [`RestoreCommand`]'s own options.
+const RESTORE_ALIASES: &[(&str, &str)] = &[("-skipDeletedAccounts", "--skipDeletedAccounts")];
+
+impl RestoreCommand {
+    /// Parses `args` (without the program name) as the guide spells them.
+    ///
+    /// # Errors
+    /// clap's usage error.
+    pub fn parse_args(name: &str, args: Vec<String>) -> Result<RestoreCommand, clap::Error> {
+        crate::commands::parse(name, normalize_args(args, RESTORE_ALIASES))
+    }
+
+    /// The scope these arguments ask for: `-br` replays only the backup's redo
+    /// records; by default the server's own logs follow them.
+    pub fn scope(&self) -> RestoreScope {
+        RestoreScope {
+            server_redo: !self.args.backed_up_only,
+            skip_deleted_accounts: self.skip_deleted_accounts,
+        }
+    }
+
+    /// `paths` with the backup target `-t` names, if any.
+    pub fn paths(&self, paths: &BackupPaths) -> BackupPaths {
+        let mut p = paths.clone();
+        if let Some(t) = self.target.as_ref().filter(|t| !t.is_empty()) {
+            p.target = t.into();
+        }
+        p
+    }
+}
+
 /// The offline restore: opens the store itself (the caller holds the home's lock, so
-/// no server runs), restores as `args` say, closes the store.
+/// no server runs), restores as `cmd` says, closes the store.
 ///
 /// # Errors
-/// The store does not open; as [`crate::commands::restore`].
+/// The store does not open; as [`restore_report`].
 pub async fn restore_offline(
     paths: &BackupPaths,
     dir: &Arc<dyn Directory>,
-    args: &crate::commands::RestoreArgs,
+    cmd: &RestoreCommand,
 ) -> Result<String, String> {
+    let paths = cmd.paths(paths);
     let store = Store::open(StoreConfig {
         db_path: paths.db.clone(),
         blob_root: paths.store.clone(),
@@ -109,15 +160,16 @@ pub async fn restore_offline(
     .await
     .map_err(|e| format!("open store: {e}"))?;
     // The server is stopped: this restore may rewrite the index directory.
-    let out = match args.options() {
+    let out = match cmd.args.options() {
         Ok(mut opts) => {
             opts.index_dir = Some(paths.index.clone());
             // Fault drills hold the restore with an account in maintenance.
             opts.drill_pause_ms = std::env::var("ZCS_RESTORE_DRILL_PAUSE_MS")
                 .ok()
                 .and_then(|v| v.parse().ok());
-            crate::commands::restore_with(paths, &store, dir, &opts)
+            crate::restore::restore_scoped(&paths, &store, dir, &opts, &cmd.scope(), None)
                 .await
+                .and_then(restore_report)
                 .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
@@ -126,11 +178,61 @@ pub async fn restore_offline(
     out
 }
 
-/// `opts` as the attributes of a `RestoreRequest`'s `restore` element (Zimbra's names:
-/// `method` `ra`/`mb`/`ca`, `prefix`, `label`, `restoreToTime` in ms,
-/// `restoreToRedoSeq`, `restoreToIncrLabel`, `includeIncrementals`, `continue`,
-/// `ignoreRedoErrors`, `skipDeletes`). Accounts travel as `account name=` children.
-pub fn restore_attrs(opts: &RestoreOptions) -> Vec<(&'static str, String)> {
+/// What a restore did, as the commands print it.
+///
+/// # Errors
+/// Accounts failed (under `-c`): the same text, as an error.
+pub fn restore_report(rep: RestoreReport) -> Result<String, BackupError> {
+    let mut out = format!(
+        "restored from {} {}\n",
+        rep.full_label,
+        rep.incr_labels.join(" ")
+    );
+    for a in &rep.resumed {
+        out.push_str(&format!(
+            "{a}: an earlier restore was interrupted; restored again\n"
+        ));
+    }
+    for a in &rep.skipped_deleted {
+        out.push_str(&format!("skipped {a}: deleted since the backup\n"));
+    }
+    for (from, to) in &rep.restored {
+        out.push_str(&format!("restored {from} as {to}\n"));
+    }
+    out.push_str(&format!(
+        "redo records replayed: {} (failed {})\n",
+        rep.redo_applied, rep.redo_failed
+    ));
+    out.push_str(&format!(
+        "records from the server's redo logs: {}\n",
+        rep.server_records
+    ));
+    if let Some(why) = &rep.server_redo_skipped {
+        out.push_str(&format!(
+            "the server's redo logs were not replayed: {why}\n"
+        ));
+    }
+    if !rep.index_restored.is_empty() {
+        out.push_str(&format!(
+            "search index restored for: {}\n",
+            rep.index_restored.join(" ")
+        ));
+    }
+    if !rep.failed.is_empty() {
+        for (a, why) in &rep.failed {
+            out.push_str(&format!("FAILED {a}: {why}\n"));
+        }
+        return Err(BackupError::Invalid(out));
+    }
+    Ok(out)
+}
+
+/// `opts` and `scope` as the attributes of a `RestoreRequest`'s `restore` element
+/// (Zimbra's names: `method` `ra`/`mb`/`ca`, `prefix`, `label`, `restoreToTime` in ms,
+/// `restoreToRedoSeq`, `restoreToIncrLabel`, `includeIncrementals`, `replayRedo`,
+/// `continue`, `ignoreRedoErrors`, `skipDeleteOps`, `skipDeletedAccounts`,
+/// `searchIndex`). Accounts travel as `account name=` children.
+pub fn restore_attrs(opts: &RestoreOptions, scope: &RestoreScope) -> Vec<(&'static str, String)> {
     let method = match (&opts.prefix, opts.restore_directory) {
         (Some(_), _) => "ca",
         (None, true) => "ra",
@@ -149,22 +251,31 @@ pub fn restore_attrs(opts: &RestoreOptions) -> Vec<(&'static str, String)> {
     put("restoreToIncrLabel", opts.to_incr_label.clone());
     let flag = |b: bool| Some(if b { "1" } else { "0" }.to_string());
     put("includeIncrementals", flag(!opts.full_only));
+    put("replayRedo", flag(scope.server_redo));
     put("continue", flag(opts.continue_on_error));
     put("ignoreRedoErrors", flag(opts.ignore_redo_errors));
-    put("skipDeletes", flag(opts.skip_deletes));
-    put("excludeSearchIndex", flag(opts.exclude_search_index));
+    put("skipDeleteOps", flag(opts.skip_deletes));
+    put("skipDeletedAccounts", flag(scope.skip_deleted_accounts));
+    let index = if opts.exclude_search_index {
+        "exclude"
+    } else {
+        "include"
+    };
+    put("searchIndex", Some(index.to_string()));
     out
 }
 
-/// The options a `restore` element's attributes (read through `attr`) and account
-/// names ask for; the reverse of [`restore_attrs`].
+/// The options and scope a `restore` element's attributes (read through `attr`) and
+/// account names ask for; the reverse of [`restore_attrs`]. `skipDeletes` and
+/// `excludeSearchIndex="1"` (what earlier versions of `zmrestore` sent) are read too.
 ///
 /// # Errors
-/// An unknown method, `ca` without a prefix, a number that does not parse.
+/// An unknown method or `searchIndex` value, `ca` without a prefix, a number that
+/// does not parse.
 pub fn restore_from_attrs<'a>(
     attr: impl Fn(&str) -> Option<&'a str>,
     accounts: Vec<String>,
-) -> Result<RestoreOptions, BackupError> {
+) -> Result<(RestoreOptions, RestoreScope), BackupError> {
     let flag = |k: &str, d: bool| {
         attr(k).map_or(d, |v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"))
     };
@@ -192,23 +303,38 @@ pub fn restore_from_attrs<'a>(
         }
     };
     let all = accounts.is_empty() || accounts.iter().any(|a| a.eq_ignore_ascii_case("all"));
-    Ok(RestoreOptions {
+    let exclude_search_index = match attr("searchIndex").map(str::trim) {
+        None | Some("") => flag("excludeSearchIndex", false),
+        Some(v) if v.eq_ignore_ascii_case("include") => false,
+        Some(v) if v.eq_ignore_ascii_case("exclude") => true,
+        Some(other) => {
+            return Err(BackupError::Invalid(format!(
+                "searchIndex must be include or exclude (got {other:?})"
+            )));
+        }
+    };
+    let scope = RestoreScope {
+        server_redo: flag("replayRedo", true),
+        skip_deleted_accounts: flag("skipDeletedAccounts", false),
+    };
+    let opts = RestoreOptions {
         accounts,
         label: attr("label").map(str::to_string),
         to_time_ms: num("restoreToTime")?,
         to_seq: num("restoreToRedoSeq")?.map(|s| s.max(0) as u64),
         to_incr_label: attr("restoreToIncrLabel").map(str::to_string),
         full_only: !flag("includeIncrementals", true),
-        skip_deletes: flag("skipDeletes", false),
+        skip_deletes: flag("skipDeleteOps", false) || flag("skipDeletes", false),
         continue_on_error: flag("continue", false),
         ignore_redo_errors: flag("ignoreRedoErrors", false),
         restore_directory: method == "ra" || (all && prefix.is_none()),
         prefix,
         quiet: true,
-        exclude_search_index: flag("excludeSearchIndex", false),
+        exclude_search_index,
         index_dir: None,
         drill_pause_ms: None,
-    })
+    };
+    Ok((opts, scope))
 }
 
 #[cfg(test)]
@@ -247,12 +373,46 @@ mod tests {
             quiet: true,
             ..RestoreOptions::default()
         };
-        let attrs = restore_attrs(&opts);
+        let scope = RestoreScope {
+            server_redo: false,
+            skip_deleted_accounts: true,
+        };
+        let attrs = restore_attrs(&opts, &scope);
         let get = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
-        let back = restore_from_attrs(get, opts.accounts.clone()).unwrap();
+        let (back, back_scope) = restore_from_attrs(get, opts.accounts.clone()).unwrap();
         assert_eq!(format!("{back:?}"), format!("{opts:?}"));
+        assert_eq!(back_scope, scope);
+        // Zimbra's defaults: the server's redo logs are replayed.
+        let (_, dflt) = restore_from_attrs(|_| None, vec![]).unwrap();
+        assert_eq!(dflt, RestoreScope::default());
+        let old = |k: &str| (k == "skipDeletes").then_some("1");
+        assert!(restore_from_attrs(old, vec![]).unwrap().0.skip_deletes);
         assert!(restore_from_attrs(|k| (k == "method").then_some("zz"), vec![]).is_err());
         assert!(restore_from_attrs(|k| (k == "method").then_some("ca"), vec![]).is_err());
+    }
+
+    #[test]
+    fn restore_command_takes_the_guides_spellings() {
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let c = RestoreCommand::parse_args(
+            "zmrestore",
+            words("-a all -br -skipDeletedAccounts -t /b -restoreToRedoSeq 7"),
+        )
+        .unwrap();
+        assert!(c.args.backed_up_only && c.skip_deleted_accounts);
+        assert_eq!(c.args.to_seq, Some(7));
+        assert_eq!(
+            c.scope(),
+            RestoreScope {
+                server_redo: false,
+                skip_deleted_accounts: true
+            }
+        );
+        let p = c.paths(&BackupPaths::for_home(Path::new("/h")));
+        assert_eq!(p.target, Path::new("/b"));
+        let c = RestoreCommand::parse_args("zmrestore", words("-a u@x.test")).unwrap();
+        assert_eq!(c.scope(), RestoreScope::default());
+        assert!(RestoreCommand::parse_args("zmrestore", words("-a x --nonsense")).is_err());
     }
 
     #[test]

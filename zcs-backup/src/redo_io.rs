@@ -1,6 +1,9 @@
 //! Reading redo records out of a server's redo log directory (archived files and the
 //! current `redo.log`, read-only while the server appends) and writing/reading the
 //! record files incremental sessions keep (`redo/records.log`, the store's own format).
+//! Also what a restore replays past its backup: [`RestoreScope`] (`-br`,
+//! `-skipDeletedAccounts`) and [`ServerRedo`], the server's own records after a backup
+//! chain, checked to continue that chain's sequence.
 
 use std::path::Path;
 
@@ -73,4 +76,135 @@ pub fn read_records(path: &Path) -> Result<Vec<RedoRecord>, BackupError> {
         return Err(BackupError::Corrupt(format!("{}: {stop}", path.display())));
     }
     Ok(decoded.records)
+}
+
+/// Which redo records a restore replays besides those its backup sessions hold, and
+/// which accounts it leaves alone: the `zmrestore` settings beyond
+/// [`crate::RestoreOptions`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreScope {
+    /// Replay the server's own archived and current redo logs after the backup's
+    /// records (Zimbra's default, `replayRedo="1"`); `-br` (`--backedupRedologsOnly`)
+    /// turns it off. Never done for `-rf`, `-restoreToIncrLabel` or an incremental
+    /// `-lb`: those stop inside the backup.
+    pub server_redo: bool,
+    /// `-skipDeletedAccounts`: leave out accounts deleted since the backup (always
+    /// the case for `-a all`).
+    pub skip_deleted_accounts: bool,
+}
+
+impl Default for RestoreScope {
+    fn default() -> Self {
+        RestoreScope {
+            server_redo: true,
+            skip_deleted_accounts: false,
+        }
+    }
+}
+
+/// The server's own redo records above a backup chain's end, read when a restore
+/// starts and again as each account enters maintenance (mail delivered in between is
+/// not lost), each record once.
+#[derive(Debug)]
+pub struct ServerRedo {
+    dir: std::path::PathBuf,
+    /// Highest sequence read so far.
+    read_to: u64,
+}
+
+/// What [`ServerRedo::open`] found in the server's redo log directory.
+#[derive(Debug)]
+pub enum ServerLog {
+    /// The logs continue the backup chain: these records come after it.
+    Continues(ServerRedo, Vec<RedoRecord>),
+    /// Nothing above the chain's end (or no logs at all).
+    Nothing,
+    /// The logs are another server's history (a new server after a disaster, whose
+    /// sequence restarted): they are not replayed. Says why.
+    Foreign(String),
+}
+
+impl ServerRedo {
+    /// Reads `dir`'s records above `chain_end`, the last sequence the backup chain
+    /// holds, and checks they continue it: the record at `chain_end` (when the logs
+    /// still hold it) must be the one the backup holds (`backed_up`), or at least have
+    /// been logged before the last session ended (`chain_end_ms`) and belong to the
+    /// mailbox `witness_mailbox` says logged it last.
+    ///
+    /// # Errors
+    /// An archived log is damaged; the logs start above `chain_end + 1`, so records
+    /// between the backup and the logs are missing ([`BackupError::Invalid`]: restore
+    /// with `-br`, or take an incremental backup first).
+    pub fn open(
+        dir: &Path,
+        chain_end: u64,
+        chain_end_ms: i64,
+        backed_up: Option<&RedoRecord>,
+        witness_mailbox: Option<i64>,
+    ) -> Result<ServerLog, BackupError> {
+        let mut records = records_after(dir, chain_end.saturating_sub(1))?;
+        let at_end = records.iter().position(|r| r.seq == chain_end);
+        if let Some(i) = at_end {
+            let live = &records[i];
+            if let Some(b) = backed_up
+                && (b.timestamp_ms != live.timestamp_ms
+                    || b.mailbox != live.mailbox
+                    || b.op != live.op)
+            {
+                return Ok(ServerLog::Foreign(format!(
+                    "redo record {chain_end} in {} differs from the backup's",
+                    dir.display()
+                )));
+            }
+            if live.timestamp_ms > chain_end_ms {
+                return Ok(ServerLog::Foreign(format!(
+                    "redo record {chain_end} in {} was logged after the backup ended",
+                    dir.display()
+                )));
+            }
+            if backed_up.is_none()
+                && let Some(mb) = witness_mailbox
+                && live.mailbox.0 != mb
+            {
+                return Ok(ServerLog::Foreign(format!(
+                    "redo record {chain_end} in {} is for mailbox {}, the backup's for {mb}",
+                    dir.display(),
+                    live.mailbox.0
+                )));
+            }
+        }
+        records.retain(|r| r.seq > chain_end);
+        let Some(first) = records.first() else {
+            return Ok(ServerLog::Nothing);
+        };
+        if at_end.is_none() && first.seq > chain_end + 1 {
+            return Err(BackupError::Invalid(format!(
+                "the backup ends at redo sequence {chain_end} but the server's redo logs in \
+                 {} start at {}: the records between are missing. Restore with -br (only \
+                 the backup's redo records) or run an incremental backup first",
+                dir.display(),
+                first.seq
+            )));
+        }
+        let read_to = records.last().map_or(chain_end, |r| r.seq);
+        Ok(ServerLog::Continues(
+            ServerRedo {
+                dir: dir.to_path_buf(),
+                read_to,
+            },
+            records,
+        ))
+    }
+
+    /// The records logged since the last read, by sequence.
+    ///
+    /// # Errors
+    /// As [`records_after`].
+    pub fn refresh(&mut self) -> Result<Vec<RedoRecord>, BackupError> {
+        let out = records_after(&self.dir, self.read_to)?;
+        if let Some(last) = out.last() {
+            self.read_to = last.seq;
+        }
+        Ok(out)
+    }
 }

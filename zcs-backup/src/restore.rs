@@ -1,7 +1,9 @@
 //! Restoring accounts from backup sessions: pick the full session and the incrementals
 //! after it, put back the directory entries, import each mailbox from the full
 //! session's database copy, then replay that mailbox's redo records from the
-//! incrementals up to the requested point in time (label, time or redo sequence).
+//! incrementals and, as Zimbra does unless `-br` is given, from the server's own
+//! archived and current redo logs, up to the requested point in time (label, time or
+//! redo sequence). Mail delivered after the last backup therefore comes back.
 //!
 //! Works on an open [`Store`]: offline (the command holds the home lock) or inside the
 //! server. Quota never applies to a restore.
@@ -29,6 +31,7 @@ use crate::catalog::{self, Session, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::journal::{self, Journal, Pending};
 use crate::progress::Progress;
+use crate::redo_io::{RestoreScope, ServerLog, ServerRedo};
 use crate::resume::ReleaseHook;
 use crate::zipblobs::SessionBlobs;
 use crate::{BackupPaths, redo_io};
@@ -94,6 +97,15 @@ pub struct RestoreReport {
     pub index_restored: Vec<String>,
     /// Accounts an interrupted restore had left in maintenance, restored again now.
     pub resumed: Vec<String>,
+    /// Accounts left alone because they were deleted since the backup
+    /// (`-skipDeletedAccounts`, implied by `-a all`).
+    pub skipped_deleted: Vec<String>,
+    /// Records read from the server's own redo logs (after the backup chain), over
+    /// all accounts; 0 with `-br` or a point inside the backup.
+    pub server_records: u64,
+    /// Why the server's redo logs were not replayed although asked (another server's
+    /// history, as after a disaster recovery onto a new server).
+    pub server_redo_skipped: Option<String>,
 }
 
 /// The sessions a restore reads: one full and the incrementals after it.
@@ -133,6 +145,7 @@ pub fn choose_chain(target: &std::path::Path, opts: &RestoreOptions) -> Result<C
             .take(end + 1)
             .filter(|(_, s)| s.catalog.kind == SessionKind::Full)
             .filter(|(_, s)| opts.to_time_ms.is_none_or(|t| s.catalog.ended_ms <= t))
+            .filter(|(_, s)| opts.to_seq.is_none_or(|q| s.catalog.redo_to <= q))
             .map(|(i, _)| i)
             .next_back()
             .ok_or_else(|| BackupError::Invalid("no full backup to restore from".into()))?,
@@ -214,6 +227,30 @@ pub async fn restore_with_hook(
     opts: &RestoreOptions,
     hook: Option<&dyn ReleaseHook>,
 ) -> Result<RestoreReport, BackupError> {
+    restore_scoped(paths, store, dir, opts, &RestoreScope::default(), hook).await
+}
+
+/// [`restore_with_hook`] with the settings of `scope`: whether the server's own redo
+/// logs (`paths.redolog`: `archive/` then `redo.log`) are replayed after the backup's
+/// records, and whether accounts deleted since the backup are left alone.
+///
+/// The server's records are read once before any account is touched and again as
+/// each account enters maintenance, so mail delivered to it until then is replayed.
+/// They are used only when they continue the backup chain's redo sequence (see
+/// [`ServerRedo::open`]); another server's history (a new server after a disaster) is
+/// left alone with a warning.
+///
+/// # Errors
+/// As [`restore`]; the server's logs start after a gap above the backup's last
+/// record (nothing replayed: use `-br` or take an incremental backup).
+pub async fn restore_scoped(
+    paths: &BackupPaths,
+    store: &Store,
+    dir: &Arc<dyn Directory>,
+    opts: &RestoreOptions,
+    scope: &RestoreScope,
+    hook: Option<&dyn ReleaseHook>,
+) -> Result<RestoreReport, BackupError> {
     let chain = choose_chain(&paths.target, opts)?;
     let mut report = RestoreReport {
         full_label: chain.full.catalog.label.clone(),
@@ -252,18 +289,49 @@ pub async fn restore_with_hook(
     }
     records.sort_by_key(|r| r.seq);
     records.dedup_by_key(|r| r.seq);
-    let aborted: HashSet<u64> = records
-        .iter()
-        .filter_map(|r| match r.op {
-            RedoOp::Abort { seq } => Some(seq),
-            _ => None,
-        })
-        .collect();
-    records.retain(|r| {
-        !aborted.contains(&r.seq)
-            && opts.to_seq.is_none_or(|s| r.seq <= s)
-            && opts.to_time_ms.is_none_or(|t| r.timestamp_ms <= t)
-    });
+    let mut server = None;
+    if replays_server_redo(opts, scope) {
+        let chain_end = last.catalog.redo_to;
+        let backed_up = records.iter().rfind(|r| r.seq == chain_end);
+        let witness = chain
+            .full
+            .catalog
+            .accounts
+            .iter()
+            .find(|a| a.last_redo_seq == chain_end && chain_end > 0)
+            .and_then(|a| a.mailbox);
+        let ended = last.catalog.ended_ms;
+        match ServerRedo::open(&paths.redolog, chain_end, ended, backed_up, witness)? {
+            ServerLog::Continues(reader, live) => {
+                report.server_records = live.len() as u64;
+                records.extend(live);
+                server = Some(reader);
+            }
+            ServerLog::Nothing => {}
+            ServerLog::Foreign(why) => {
+                tracing::warn!(reason = why, "the server's redo logs are not replayed");
+                report.server_redo_skipped = Some(why);
+            }
+        }
+    }
+    let records = Records {
+        all: Vec::new(),
+        server,
+        to_seq: opts.to_seq,
+        to_time_ms: opts.to_time_ms,
+    }
+    .with(records);
+
+    // Accounts deleted since the backup, judged before any entry is put back.
+    let skip_deleted = all || scope.skip_deleted_accounts;
+    let mut deleted: HashSet<ZimbraId> = HashSet::new();
+    if skip_deleted && opts.prefix.is_none() {
+        let accounts: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::Account | EntryKind::CalendarResource))
+            .collect();
+        deleted = deleted_since_backup(store, dir, &accounts, &chain, &records.all).await?;
+    }
 
     if all && opts.prefix.is_none() {
         for e in entries
@@ -279,7 +347,7 @@ pub async fn restore_with_hook(
         }
     }
 
-    let targets: Vec<&Entry> = entries
+    let mut targets: Vec<&Entry> = entries
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::Account | EntryKind::CalendarResource))
         .filter(|e| {
@@ -289,7 +357,16 @@ pub async fn restore_with_hook(
                 .any(|a| a.eq_ignore_ascii_case(&e.name) || *a == e.id.to_string())
         })
         .collect();
-    if !all && targets.len() < opts.accounts.len() {
+    let asked = targets.len();
+    targets.retain(|e| {
+        let gone = deleted.contains(&e.id);
+        if gone {
+            tracing::info!(account = e.name, "deleted since the backup; not restored");
+            report.skipped_deleted.push(e.name.clone());
+        }
+        !gone
+    });
+    if !all && asked < opts.accounts.len() {
         return Err(BackupError::Invalid(format!(
             "some accounts are not in backup {}: {}",
             last.catalog.label,
@@ -305,7 +382,7 @@ pub async fn restore_with_hook(
         dir,
         opts,
         chain: &chain,
-        records: &records,
+        records: std::sync::Mutex::new(records),
         blobs,
         journal: &journal,
         full_ids: &full_ids,
@@ -378,7 +455,7 @@ struct Ctx<'a> {
     dir: &'a Arc<dyn Directory>,
     opts: &'a RestoreOptions,
     chain: &'a Chain,
-    records: &'a [RedoRecord],
+    records: std::sync::Mutex<Records>,
     blobs: Arc<dyn BlobStore>,
     journal: &'a Journal,
     full_ids: &'a HashSet<ZimbraId>,
@@ -487,14 +564,23 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
                     );
                     other
                 }
-                _ => {
-                    crate::directory::restore_entry(ctx.dir, source_entry, opts.restore_directory)
-                        .await?;
-                    ctx.dir
-                        .get_entry(source_entry.kind, &EntryKey::Id(source_entry.id))
-                        .await
-                        .step("look up account")?
-                        .unwrap_or_else(|| source_entry.clone())
+                (by_id, _) => {
+                    match crate::directory::restore_entry(
+                        ctx.dir,
+                        source_entry,
+                        opts.restore_directory,
+                    )
+                    .await
+                    {
+                        Ok(_) => ctx
+                            .dir
+                            .get_entry(source_entry.kind, &EntryKey::Id(source_entry.id))
+                            .await
+                            .step("look up account")?
+                            .unwrap_or_else(|| source_entry.clone()),
+                        Err(e) if by_id.is_none() => recreate(ctx, source_entry, e).await?,
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -507,67 +593,6 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
         None => status_of(&target),
     };
 
-    // The source mailbox: from the full session, or its creation in the redo records;
-    // a restore logged in the records restarts it from the session it names.
-    let (mut source_mb, mut after) = match file
-        .as_ref()
-        .and_then(|f| f.record.mailbox.map(|m| (m, f.record.last_redo_seq)))
-    {
-        Some((mb, seq)) => (Some(mb), seq),
-        None => (
-            ctx.records.iter().find_map(|r| match &r.op {
-                RedoOp::CreateMailbox { account, .. } if *account == entry.id => Some(r.mailbox.0),
-                _ => None,
-            }),
-            0,
-        ),
-    };
-    let chain_mb = source_mb;
-    let mut from_session: Option<(Session, i64)> = file
-        .as_ref()
-        .and_then(|f| f.record.mailbox)
-        .map(|mb| (ctx.chain.full.clone(), mb));
-    if let Some(mb) = chain_mb
-        && let Some((seq, label, src)) = ctx
-            .records
-            .iter()
-            .filter(|r| r.mailbox.0 == mb && r.seq > after)
-            .filter_map(|r| match &r.op {
-                RedoOp::RestoreMailbox {
-                    label,
-                    source_mailbox,
-                    ..
-                } => Some((r.seq, label.clone(), *source_mailbox)),
-                _ => None,
-            })
-            .next_back()
-    {
-        let s = catalog::list_sessions(ctx.target)?
-            .into_iter()
-            .find(|s| s.catalog.label == label)
-            .ok_or_else(|| {
-                BackupError::Invalid(format!(
-                    "account {} was restored from {label} (redo {seq}); that session is \
-                     needed and is no longer in the backup target",
-                    entry.name
-                ))
-            })?;
-        catalog::verify_file(&s, "sys/mailbox.db")?;
-        from_session = Some((s, src));
-        after = seq;
-        source_mb = chain_mb;
-    }
-    let records: Vec<RedoRecord> = match source_mb {
-        Some(mb) => ctx
-            .records
-            .iter()
-            .filter(|r| r.mailbox.0 == mb && r.seq > after)
-            .filter(|r| !matches!(r.op, RedoOp::RestoreMailbox { .. }))
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
-
     ctx.journal.begin(&Pending {
         account_id: target_id.to_string(),
         name: target.name.clone(),
@@ -578,6 +603,42 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
         request: Some(journal::Request::of(opts)),
     })?;
     set_status(ctx, &target, journal::MAINTENANCE).await?;
+    // What an interrupted restore of this account wrote (its restore record and part
+    // of its replay, all logged since it started) is not history to replay.
+    let own = match &pending {
+        Some(p) => Some(Interrupted {
+            started_ms: p.started_ms,
+            account: target_id,
+            mailbox: ctx
+                .store
+                .find_mailbox(target_id)
+                .await
+                .step("find mailbox")?
+                .map(|m| m.id().0),
+        }),
+        None => None,
+    };
+    // In maintenance nothing more is delivered: the server's records logged until now
+    // are all there is to replay.
+    let picked = ctx
+        .records
+        .lock()
+        .map_err(|_| BackupError::Invalid("restore state poisoned".into()))
+        .and_then(|mut r| {
+            r.refresh()?;
+            pick(ctx, entry, file.as_ref(), &r.all, own.as_ref())
+        });
+    let Picked {
+        source_mb,
+        from_session,
+        records,
+    } = match picked {
+        Ok(p) => p,
+        Err(e) => {
+            put_back(ctx, &target, &final_status).await;
+            return Err(e);
+        }
+    };
     let rows = async {
         match &from_session {
             Some((session, mb)) => {
@@ -624,11 +685,7 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
     if let Err(e) = rows {
         // Nothing was replaced (the row copy is one transaction, blobs come first):
         // the account goes back to how it was.
-        if let Err(e2) = set_status(ctx, &target, &final_status).await {
-            tracing::error!(account = target.name, error = %e2, "status not put back");
-        } else {
-            let _ = ctx.journal.end(&target_id.to_string());
-        }
+        put_back(ctx, &target, &final_status).await;
         return Err(e);
     }
     let index_mb = match &from_session {
@@ -643,6 +700,265 @@ async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupErro
         index_mb,
         records,
     })
+}
+
+/// Brings back a deleted account whose id the directory refuses to hand out again
+/// (ids of deleted entries are never reused): the same name and attributes under a
+/// new id. `why` is the refusal, returned when this fails too.
+async fn recreate(ctx: &Ctx<'_>, e: &Entry, why: BackupError) -> Result<Entry, BackupError> {
+    let mut attrs = e.attrs.clone();
+    attrs.set("zimbraId", Vec::new());
+    crate::directory::default_cos_if_gone(ctx.dir, &e.name, &mut attrs).await?;
+    match ctx
+        .dir
+        .create_entry_with_id(e.kind, ZimbraId::new(), &e.name, attrs)
+        .await
+    {
+        Ok(created) => {
+            tracing::warn!(account = e.name, old_id = %e.id, new_id = %created.id,
+                "deleted account restored under a new id");
+            Ok(created)
+        }
+        Err(err) => {
+            tracing::warn!(account = e.name, error = %err, "account not recreated");
+            Err(why)
+        }
+    }
+}
+
+/// Takes an account whose rows were not touched out of maintenance again.
+async fn put_back(ctx: &Ctx<'_>, target: &Entry, status: &str) {
+    if let Err(e) = set_status(ctx, target, status).await {
+        tracing::error!(account = target.name, error = %e, "status not put back");
+    } else {
+        let _ = ctx.journal.end(&target.id.to_string());
+    }
+}
+
+/// A restore of the account that did not finish, whose own records are left out.
+struct Interrupted {
+    started_ms: i64,
+    account: ZimbraId,
+    mailbox: Option<i64>,
+}
+
+impl Interrupted {
+    /// Whether `r` was logged by that restore.
+    fn wrote(&self, r: &RedoRecord) -> bool {
+        r.timestamp_ms >= self.started_ms
+            && (Some(r.mailbox.0) == self.mailbox
+                || matches!(&r.op, RedoOp::RestoreMailbox { account, .. } if *account == self.account))
+    }
+}
+
+/// Where an account's mailbox comes from and the records replayed over it.
+struct Picked {
+    /// Source mailbox of the chain (redo records are filed under it).
+    source_mb: Option<i64>,
+    /// The session and mailbox the rows are copied from (`None`: an empty mailbox).
+    from_session: Option<(Session, i64)>,
+    /// Records to replay, by sequence.
+    records: Vec<RedoRecord>,
+}
+
+/// The source mailbox of `entry` (from the full session, or its creation in the
+/// records) and its records after the copied state; a restore logged in the records
+/// restarts the mailbox from the session that record names.
+fn pick(
+    ctx: &Ctx<'_>,
+    entry: &Entry,
+    file: Option<&AccountFile>,
+    all: &[RedoRecord],
+    own: Option<&Interrupted>,
+) -> Result<Picked, BackupError> {
+    let kept: Vec<&RedoRecord> = all
+        .iter()
+        .filter(|r| own.is_none_or(|o| !o.wrote(r)))
+        .collect();
+    let all = kept;
+    let (source_mb, mut after) = match file
+        .and_then(|f| f.record.mailbox.map(|m| (m, f.record.last_redo_seq)))
+    {
+        Some((mb, seq)) => (Some(mb), seq),
+        None => (
+            all.iter().find_map(|r| match &r.op {
+                RedoOp::CreateMailbox { account, .. } if *account == entry.id => Some(r.mailbox.0),
+                _ => None,
+            }),
+            0,
+        ),
+    };
+    let mut from_session: Option<(Session, i64)> = file
+        .and_then(|f| f.record.mailbox)
+        .map(|mb| (ctx.chain.full.clone(), mb));
+    // A restore of this account (into its mailbox, or into a new mailbox after the
+    // old one was deleted) is where its history continues.
+    let mut follow_mb = source_mb;
+    if let Some((seq, mb, label, src)) = all
+        .iter()
+        .filter(|r| r.seq > after)
+        .filter_map(|r| match &r.op {
+            RedoOp::RestoreMailbox {
+                account,
+                label,
+                source_mailbox,
+            } if *account == entry.id || Some(r.mailbox.0) == source_mb => {
+                Some((r.seq, r.mailbox.0, label.clone(), *source_mailbox))
+            }
+            _ => None,
+        })
+        .next_back()
+    {
+        let s = catalog::list_sessions(ctx.target)?
+            .into_iter()
+            .find(|s| s.catalog.label == label)
+            .ok_or_else(|| {
+                BackupError::Invalid(format!(
+                    "account {} was restored from {label} (redo {seq}); that session is \
+                     needed and is no longer in the backup target",
+                    entry.name
+                ))
+            })?;
+        catalog::verify_file(&s, "sys/mailbox.db")?;
+        from_session = Some((s, src));
+        after = seq;
+        follow_mb = Some(mb);
+    }
+    let records = match follow_mb {
+        Some(mb) => all
+            .iter()
+            .filter(|r| r.mailbox.0 == mb && r.seq > after)
+            .filter(|r| !matches!(r.op, RedoOp::RestoreMailbox { .. }))
+            .map(|r| (*r).clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Picked {
+        source_mb,
+        from_session,
+        records,
+    })
+}
+
+/// The redo records a restore replays: the backup chain's, then the server's own as
+/// read so far, cut at the point in time and without aborted ones.
+struct Records {
+    all: Vec<RedoRecord>,
+    server: Option<ServerRedo>,
+    to_seq: Option<u64>,
+    to_time_ms: Option<i64>,
+}
+
+impl Records {
+    /// `self` holding `records` (sorted by sequence), cut as asked.
+    fn with(mut self, records: Vec<RedoRecord>) -> Records {
+        self.add(records);
+        self
+    }
+
+    fn add(&mut self, records: Vec<RedoRecord>) {
+        self.all.extend(records);
+        self.all.sort_by_key(|r| r.seq);
+        self.all.dedup_by_key(|r| r.seq);
+        let aborted: HashSet<u64> = self
+            .all
+            .iter()
+            .filter_map(|r| match r.op {
+                RedoOp::Abort { seq } => Some(seq),
+                _ => None,
+            })
+            .collect();
+        let (to_seq, to_time) = (self.to_seq, self.to_time_ms);
+        self.all.retain(|r| {
+            !aborted.contains(&r.seq)
+                && to_seq.is_none_or(|s| r.seq <= s)
+                && to_time.is_none_or(|t| r.timestamp_ms <= t)
+        });
+    }
+
+    /// Adds what the server logged since the last read.
+    fn refresh(&mut self) -> Result<(), BackupError> {
+        let fresh = match self.server.as_mut() {
+            Some(s) => s.refresh()?,
+            None => return Ok(()),
+        };
+        if !fresh.is_empty() {
+            self.add(fresh);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a restore with `opts` replays the server's own redo logs: asked for
+/// (`scope`), and the point in time is not inside the backup (`-rf`,
+/// `-restoreToIncrLabel`, an incremental `-lb`).
+fn replays_server_redo(opts: &RestoreOptions, scope: &RestoreScope) -> bool {
+    scope.server_redo
+        && !opts.full_only
+        && opts.to_incr_label.is_none()
+        && !opts
+            .label
+            .as_deref()
+            .is_some_and(|l| l.starts_with(SessionKind::Incremental.prefix()))
+}
+
+/// The accounts of `entries` deleted since the backup: no longer in the directory
+/// (by id or name), and known to this server: it still holds the account's mailbox (a
+/// directory-only delete), or its records log the mailbox's deletion. A new server,
+/// which never had them, restores every account.
+async fn deleted_since_backup(
+    store: &Store,
+    dir: &Arc<dyn Directory>,
+    entries: &[&Entry],
+    chain: &Chain,
+    records: &[RedoRecord],
+) -> Result<HashSet<ZimbraId>, BackupError> {
+    let deleted_mbs: HashSet<i64> = records
+        .iter()
+        .filter(|r| matches!(r.op, RedoOp::DeleteMailbox))
+        .map(|r| r.mailbox.0)
+        .collect();
+    let mut out = HashSet::new();
+    for e in entries {
+        let in_dir = dir
+            .get_entry(e.kind, &EntryKey::Id(e.id))
+            .await
+            .step("look up account")?
+            .is_some()
+            || dir
+                .get_entry(e.kind, &EntryKey::Name(e.name.clone()))
+                .await
+                .step("look up account")?
+                .is_some();
+        if in_dir {
+            continue;
+        }
+        let id = e.id.to_string();
+        let mailbox = chain
+            .full
+            .catalog
+            .accounts
+            .iter()
+            .find(|a| a.id == id)
+            .and_then(|a| a.mailbox)
+            .or_else(|| {
+                records.iter().find_map(|r| match &r.op {
+                    RedoOp::CreateMailbox { account, .. } if *account == e.id => Some(r.mailbox.0),
+                    _ => None,
+                })
+            });
+        let logged = mailbox.is_some_and(|m| deleted_mbs.contains(&m));
+        if logged
+            || store
+                .find_mailbox(e.id)
+                .await
+                .step("find mailbox")?
+                .is_some()
+        {
+            out.insert(e.id);
+        }
+    }
+    Ok(out)
 }
 
 /// Replays the account's records, then takes it out of maintenance.

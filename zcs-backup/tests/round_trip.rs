@@ -141,14 +141,22 @@ async fn full_incremental_point_in_time_and_disaster_recovery() {
         .unwrap();
     assert_eq!(common::inbox(&a.store, r3.id).await, live);
 
-    // Restore into itself after damage: the account is wiped, then rebuilt.
+    // Restore into itself after damage, with -br (the server's redo logs, which hold
+    // the damage, are not replayed): the account is wiped, then rebuilt as of the last
+    // incremental.
     mb.delete_items(&[first[0].id, first[2].id]).await.unwrap();
     let o = RestoreOptions {
         accounts: vec!["u@example.com".into()],
         quiet: true,
         ..RestoreOptions::default()
     };
-    restore(&a.paths, &a.store, &a.dir, &o).await.unwrap();
+    let br = zcs_backup::redo_io::RestoreScope {
+        server_redo: false,
+        ..Default::default()
+    };
+    zcs_backup::restore::restore_scoped(&a.paths, &a.store, &a.dir, &o, &br, None)
+        .await
+        .unwrap();
     assert_eq!(common::inbox(&a.store, user.id).await, live);
     let _ = incr2;
 

@@ -1,6 +1,8 @@
-//! `zmrestore -a <account...>|all [-lb label] [-restoreToTime t|-restoreToRedoSeq n]
-//! [-rf] [-c] [-ca -pre prefix] [--skipDeletes] [--ignoreRedoErrors]`: restores accounts
-//! of this zcs home from its backups.
+//! `zmrestore -a <account...>|all [-lb label] [-restoreToTime t|-restoreToRedoSeq n
+//! |-restoreToIncrLabel l] [-rf] [-br] [-c] [-ca -pre prefix] [--skipDeletes]
+//! [-skipDeletedAccounts] [--ignoreRedoErrors] [-t target]`: restores accounts of this
+//! zcs home from its backups: the full backup, the incrementals after it, then (unless
+//! `-br`) the server's own archived and current redo logs, up to the point in time.
 //!
 //! While the server runs, the restore runs inside it: this command sends an admin
 //! `RestoreRequest` to the server's admin port (TLS, the certificate pinned to the one
@@ -10,8 +12,8 @@
 
 use std::process::ExitCode;
 
-use zcs_backup::commands::{self, RestoreArgs};
-use zcs_backup::{BackupPaths, RestoreOptions};
+use zcs_backup::BackupPaths;
+use zcs_backup::cli::RestoreCommand;
 use zcs_core::EntryKind;
 use zcs_directory::Provisioning;
 use zcs_server::home::Home;
@@ -20,19 +22,18 @@ use zcs_server::soap::token::{self, TokenData};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match commands::parse::<RestoreArgs>("zmrestore", std::env::args().skip(1).collect())
-    {
+    let args = match RestoreCommand::parse_args("zmrestore", std::env::args().skip(1).collect()) {
         Ok(a) => a,
         Err(e) => e.exit(),
     };
     let res = async {
         let home = Home::from_env().map_err(|e| e.to_string())?;
-        let opts = args.options().map_err(|e| e.to_string())?;
+        args.args.options().map_err(|e| e.to_string())?;
         if zcs_server::control::running_pid(&home).is_some() {
             let prov = zcs_server::bootstrap::open_provisioning(&home)
                 .await
                 .map_err(|e| e.to_string())?;
-            return online(&home, &prov, &opts).await;
+            return online(&home, &prov, &args).await;
         }
         let _lock = home.lock().map_err(|e| {
             format!("{e} (the server holds it but does not answer; retry or stop it)")
@@ -57,7 +58,7 @@ fn backup_paths(home: &Home) -> Result<BackupPaths, String> {
 }
 
 /// Runs the restore inside the running server through its admin API.
-async fn online(home: &Home, prov: &Provisioning, opts: &RestoreOptions) -> Result<String, String> {
+async fn online(home: &Home, prov: &Provisioning, cmd: &RestoreCommand) -> Result<String, String> {
     let addr = zcs_server::control::read_listeners(home)
         .into_iter()
         .find(|l| l.protocol == "admin" && l.error.is_none())
@@ -92,7 +93,7 @@ async fn online(home: &Home, prov: &Provisioning, opts: &RestoreOptions) -> Resu
         .await
         .map_err(|e| e.to_string())?;
     let tok = token::encode(&key, &data);
-    let res = send_restore(home, addr, &tok, opts).await;
+    let res = send_restore(home, addr, &tok, cmd).await;
     if let Ok(Some(fresh)) = prov.find_account(&admin.id.to_string()).await
         && let Err(e) = token::unregister(prov, &fresh, data.tid).await
     {
@@ -105,11 +106,15 @@ async fn send_restore(
     home: &Home,
     addr: std::net::SocketAddr,
     tok: &str,
-    opts: &RestoreOptions,
+    cmd: &RestoreCommand,
 ) -> Result<String, String> {
+    let opts = cmd.args.options().map_err(|e| e.to_string())?;
     let mut restore = serde_json::Map::new();
-    for (k, v) in zcs_backup::cli::restore_attrs(opts) {
+    for (k, v) in zcs_backup::cli::restore_attrs(&opts, &cmd.scope()) {
         restore.insert(k.to_string(), serde_json::Value::String(v));
+    }
+    if let Some(t) = cmd.target.as_ref().filter(|t| !t.is_empty()) {
+        restore.insert("target".into(), serde_json::Value::String(t.clone()));
     }
     let accounts: Vec<serde_json::Value> = opts
         .accounts
@@ -146,10 +151,23 @@ async fn send_restore(
             }
         }
     }
+    for a in resp["skipped"].as_array().into_iter().flatten() {
+        let name = a["name"].as_str().unwrap_or("");
+        out.push_str(&format!("skipped {name}: deleted since the backup\n"));
+    }
     out.push_str(&format!(
         "redo records replayed: {} (failed {})\n",
         resp["redoApplied"].as_str().unwrap_or("0"),
         resp["redoFailed"].as_str().unwrap_or("0")
     ));
+    out.push_str(&format!(
+        "records from the server's redo logs: {}\n",
+        resp["serverRedoRecords"].as_str().unwrap_or("0")
+    ));
+    if let Some(why) = resp["serverRedoSkipped"].as_str() {
+        out.push_str(&format!(
+            "the server's redo logs were not replayed: {why}\n"
+        ));
+    }
     if failed { Err(out) } else { Ok(out) }
 }

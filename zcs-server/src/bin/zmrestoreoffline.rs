@@ -1,25 +1,25 @@
-//! `zmrestoreoffline -a <account...>|all [-lb label] [-restoreToTime t|-restoreToRedoSeq n]
-//! [-rf] [-c] [-ca -pre prefix] [--skipDeletes] [--ignoreRedoErrors]`: restores accounts
-//! of this zcs home from its backups while its server is stopped (disaster recovery:
-//! the service must not start before the data is back). It takes the home lock and
-//! opens the store itself; `zmrestore` is the online form.
+//! `zmrestoreoffline -a <account...>|all [-lb label] [-restoreToTime t|-restoreToRedoSeq n
+//! |-restoreToIncrLabel l] [-rf] [-br] [-c] [-ca -pre prefix] [--skipDeletes]
+//! [-skipDeletedAccounts] [--ignoreRedoErrors] [-t target]`: restores accounts of this
+//! zcs home from its backups while its server is stopped (disaster recovery: the
+//! service must not start before the data is back). It takes the home lock and opens
+//! the store itself; `zmrestore` is the online form. After the backup's redo records
+//! it replays the home's own archived and current redo logs (unless `-br`).
 
 use std::process::ExitCode;
 
 use zcs_backup::BackupPaths;
-use zcs_backup::commands::{self, RestoreArgs};
+use zcs_backup::cli::RestoreCommand;
 use zcs_server::home::Home;
 use zcs_server::localconfig::LocalConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match commands::parse::<RestoreArgs>(
-        "zmrestoreoffline",
-        std::env::args().skip(1).collect(),
-    ) {
-        Ok(a) => a,
-        Err(e) => e.exit(),
-    };
+    let args =
+        match RestoreCommand::parse_args("zmrestoreoffline", std::env::args().skip(1).collect()) {
+            Ok(a) => a,
+            Err(e) => e.exit(),
+        };
     let res = async {
         let home = Home::from_env().map_err(|e| e.to_string())?;
         let _lock = home

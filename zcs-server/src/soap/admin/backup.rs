@@ -77,14 +77,18 @@ fn account_names(el: &Element) -> Vec<String> {
 }
 
 /// `<RestoreRequest><restore method="ra|mb|ca" [prefix] [label] [restoreToTime]
-/// [restoreToRedoSeq] [restoreToIncrLabel] [includeIncrementals] [continue]
-/// [ignoreRedoErrors] [skipDeletes] [target]><account name="…"/>…</restore>`:
-/// `<RestoreResponse status="ok|err"><account name="…" restoredAs="…"/>…`.
+/// [restoreToRedoSeq] [restoreToIncrLabel] [includeIncrementals] [replayRedo] [continue]
+/// [ignoreRedoErrors] [skipDeleteOps] [skipDeletedAccounts] [searchIndex] [target]>
+/// <account name="…"/>…</restore>`: `<RestoreResponse status="ok|err" label redoApplied
+/// redoFailed serverRedoRecords [serverRedoSkipped]><account name="…" restoredAs="…"/>…
+/// <skipped name="…"/>…`. `replayRedo` (default 1) replays the server's own redo logs
+/// after the backup's records; 0 is `zmrestore -br`.
 async fn restore(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let spec = req
         .child("restore")
         .ok_or_else(|| ServiceError::invalid_request("missing restore element"))?;
-    let opts = restore_from_attrs(|k| spec.attr(k), account_names(spec)).map_err(backup_error)?;
+    let (opts, scope) =
+        restore_from_attrs(|k| spec.attr(k), account_names(spec)).map_err(backup_error)?;
     let paths = paths(Some(spec))?;
     let svc = ctx.svc;
     let dir = svc.prov.directory();
@@ -92,14 +96,22 @@ async fn restore(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
         store: svc.store.clone(),
         index: svc.index.clone(),
     };
-    let rep = zcs_backup::restore_with_hook(&paths, &svc.store, dir, &opts, Some(&hook))
-        .await
-        .map_err(backup_error)?;
+    let rep =
+        zcs_backup::restore::restore_scoped(&paths, &svc.store, dir, &opts, &scope, Some(&hook))
+            .await
+            .map_err(backup_error)?;
     let mut resp = Element::with_ns("RestoreResponse", NS_ADMIN);
     resp.set("status", if rep.failed.is_empty() { "ok" } else { "err" });
     resp.set("label", rep.full_label.clone());
     resp.set_num("redoApplied", rep.redo_applied);
     resp.set_num("redoFailed", rep.redo_failed);
+    resp.set_num("serverRedoRecords", rep.server_records);
+    if let Some(why) = &rep.server_redo_skipped {
+        resp.set("serverRedoSkipped", why.clone());
+    }
+    for name in &rep.skipped_deleted {
+        resp.add_new("skipped").set("name", name.clone());
+    }
     for (from, to) in &rep.restored {
         let restored = svc.prov.find_account(to).await?;
         if let Some(acct) = &restored {
