@@ -496,6 +496,23 @@ fn fmt_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A zmplayredo time: the zmbackupquery formats, or the guide's example form with a
+/// colon before the milliseconds (`2008/10/17 08:00:00:000`).
+fn redo_time_arg(text: &str) -> Result<i64, BackupError> {
+    let t = text.trim();
+    if let Some(ms) = parse_time(t) {
+        return Ok(ms);
+    }
+    if let Some((head, millis)) = t.rsplit_once(':')
+        && millis.len() == 3
+        && millis.bytes().all(|b| b.is_ascii_digit())
+        && let Some(ms) = parse_time(&format!("{head}.{millis}"))
+    {
+        return Ok(ms);
+    }
+    Err(BackupError::Invalid(format!("bad time {text:?}")))
+}
+
 fn time_arg(text: &str) -> Result<i64, BackupError> {
     parse_time(text).ok_or_else(|| BackupError::Invalid(format!("bad time {text:?}")))
 }
@@ -732,7 +749,22 @@ pub fn abort(paths: &BackupPaths, label: Option<&str>) -> Result<String, BackupE
     ))
 }
 
-/// `zmplayredo --logdir <dir> -a <account> [--fromSeq n] [--toSeq n] [--toTime t]`.
+/// Runs `zmbackupabort -r`: raises the flag a running restore checks between accounts
+/// (see [`crate::journal::request_restore_abort`]).
+///
+/// # Errors
+/// The flag cannot be written.
+pub fn abort_restore(paths: &BackupPaths) -> Result<String, BackupError> {
+    crate::journal::request_restore_abort(&paths.target)?;
+    Ok(
+        "abort requested for the running restore: it stops after the account in \
+        progress\n"
+            .into(),
+    )
+}
+
+/// `zmplayredo --logdir <dir> [--fromSeq n] [--toSeq n] [--fromTime t] [--toTime t]
+/// [--mailboxId n] [-m mailbox=zimbraId]` (spec 06 §3.9).
 #[derive(Parser, Debug)]
 #[command(name = "zmplayredo", about = "Replay redo logs into mailboxes")]
 pub struct PlayRedoArgs {
@@ -745,9 +777,19 @@ pub struct PlayRedoArgs {
     /// Up to and including this sequence.
     #[arg(long = "toSeq")]
     pub to_seq: Option<u64>,
-    /// Up to this time.
+    /// From this time on (records logged at or after it; the zmbackupquery formats,
+    /// and Zimbra's `YYYY/MM/DD hh:mm:ss:mmm`).
+    #[arg(long = "fromTime")]
+    pub from_time: Option<String>,
+    /// Up to this time (inclusive).
     #[arg(long = "toTime")]
     pub to_time: Option<String>,
+    /// Only this mailbox (its id in the logs).
+    #[arg(long = "mailboxId")]
+    pub mailbox_id: Option<i64>,
+    /// Stop at the first record that fails (otherwise failures are counted).
+    #[arg(long = "stopOnError")]
+    pub stop_on_error: bool,
     /// Mailbox id in the logs mapped to an account: `<mailbox id>=<zimbraId>`; without
     /// it, a mailbox's account is the one its CreateMailbox record names, or this
     /// store's mailbox with the same id.
@@ -761,12 +803,15 @@ pub struct PlayRedoArgs {
 /// Unreadable logs; a record that fails to apply.
 pub async fn play_redo(store: &Store, args: &PlayRedoArgs) -> Result<String, BackupError> {
     use zcs_store::redo::RedoOp;
-    let to_time = args.to_time.as_deref().map(time_arg).transpose()?;
+    let to_time = args.to_time.as_deref().map(redo_time_arg).transpose()?;
+    let from_time = args.from_time.as_deref().map(redo_time_arg).transpose()?;
     let records = crate::redo_io::records_after(&args.logdir, args.from_seq)?;
     let records: Vec<_> = records
         .into_iter()
         .filter(|r| args.to_seq.is_none_or(|s| r.seq <= s))
         .filter(|r| to_time.is_none_or(|t| r.timestamp_ms <= t))
+        .filter(|r| from_time.is_none_or(|t| r.timestamp_ms >= t))
+        .filter(|r| args.mailbox_id.is_none_or(|m| r.mailbox.0 == m))
         .collect();
     let mut map: std::collections::HashMap<i64, zcs_core::ZimbraId> = Default::default();
     for m in &args.map {
@@ -816,7 +861,7 @@ pub async fn play_redo(store: &Store, args: &PlayRedoArgs) -> Result<String, Bac
             .cloned()
             .collect();
         let rep = store
-            .replay_into(account, &mine, blobs.clone(), false, false)
+            .replay_into(account, &mine, blobs.clone(), false, !args.stop_on_error)
             .await
             .map_err(|source| BackupError::Store {
                 step: "replay",
@@ -858,5 +903,23 @@ mod tests {
         assert!(a.create && !a.system_data);
         assert_eq!(a.prefix.as_deref(), Some("r_"));
         assert_eq!(a.label.as_deref(), Some("full-1"));
+    }
+
+    #[test]
+    fn zmplayredo_times_include_the_guides_colon_millis_form() {
+        let a = redo_time_arg("2008/10/17 08:00:00:000").unwrap();
+        assert_eq!(a, redo_time_arg("2008/10/17 08:00:00").unwrap());
+        assert_eq!(redo_time_arg("2008/10/17 08:00:00:250").unwrap(), a + 250);
+        assert_eq!(redo_time_arg("20081017.080000.250").unwrap(), a + 250);
+        assert!(redo_time_arg("2008/10/17 08:00:00:2500").is_err());
+        assert!(redo_time_arg("soon").is_err());
+    }
+
+    #[test]
+    fn zmbackupabort_r_raises_the_restore_flag() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = BackupPaths::for_home(tmp.path());
+        abort_restore(&paths).unwrap();
+        assert!(crate::journal::restore_abort_requested(&paths.target));
     }
 }

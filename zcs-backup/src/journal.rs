@@ -106,6 +106,30 @@ impl Request {
     }
 }
 
+/// The flag `zmbackupabort -r` raises: a running restore stops after the account in
+/// progress and reports the accounts it did not restore.
+pub fn restore_abort_flag(target: &Path) -> PathBuf {
+    target.join("abort-restore")
+}
+
+/// Asks the running restore of `target` to stop after its current account.
+///
+/// # Errors
+/// The flag cannot be written.
+pub fn request_restore_abort(target: &Path) -> Result<(), BackupError> {
+    catalog::write_synced(&restore_abort_flag(target), b"abort")
+}
+
+/// Whether a restore abort was asked for (checked between accounts).
+pub fn restore_abort_requested(target: &Path) -> bool {
+    restore_abort_flag(target).exists()
+}
+
+/// Lowers the flag (a restore starting, or one that stopped for it).
+pub fn clear_restore_abort(target: &Path) {
+    let _ = std::fs::remove_file(restore_abort_flag(target));
+}
+
 /// The journal directory of a backup target.
 pub struct Journal {
     dir: PathBuf,
@@ -224,5 +248,15 @@ mod tests {
         assert_eq!(again.to_time_ms, Some(5));
         assert!(again.full_only && again.quiet);
         assert_eq!(again.prefix.as_deref(), Some("p_"));
+    }
+
+    #[test]
+    fn the_restore_abort_flag_is_raised_and_lowered() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(!restore_abort_requested(tmp.path()));
+        request_restore_abort(tmp.path()).unwrap();
+        assert!(restore_abort_requested(tmp.path()));
+        clear_restore_abort(tmp.path());
+        assert!(!restore_abort_requested(tmp.path()));
     }
 }

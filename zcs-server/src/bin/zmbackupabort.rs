@@ -1,5 +1,6 @@
-//! `zmbackupabort [-lb label]`: asks the running backup of this zcs home to stop; it
-//! removes its partial session.
+//! `zmbackupabort [-lb label] [-r]`: asks the running backup of this zcs home to stop
+//! (it removes its partial session), or with `-r` (`--restore`) the running restore to
+//! stop after the account in progress (it reports the accounts it did not restore).
 
 use std::process::ExitCode;
 
@@ -9,16 +10,32 @@ use zcs_server::localconfig::LocalConfig;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let label = args
-        .iter()
-        .position(|a| a == "-lb" || a == "--label")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: zmbackupabort [-lb <label>] [-r|--restore] [-s <server>] [-t <target>]");
+        return ExitCode::SUCCESS;
+    }
+    let value = |names: &[&str]| {
+        args.iter()
+            .position(|a| names.contains(&a.as_str()))
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let label = value(&["-lb", "--label"]);
+    let target = value(&["-t", "--target"]);
+    let restore = args.iter().any(|a| a == "-r" || a == "--restore");
     let res = Home::from_env()
         .map_err(|e| e.to_string())
         .and_then(|home| backup_paths(&home))
-        .and_then(|paths| {
-            zcs_backup::commands::abort(&paths, label.as_deref()).map_err(|e| e.to_string())
+        .and_then(|mut paths| {
+            if let Some(t) = target.filter(|t| !t.is_empty()) {
+                paths.target = t.into();
+            }
+            if restore {
+                zcs_backup::commands::abort_restore(&paths)
+            } else {
+                zcs_backup::commands::abort(&paths, label.as_deref())
+            }
+            .map_err(|e| e.to_string())
         });
     zcs_backup::cli::finish("zmbackupabort", res)
 }
