@@ -140,6 +140,7 @@ mod mailbox;
 mod messages;
 mod parse;
 pub mod redo;
+mod recovery;
 mod replace;
 pub mod retention;
 mod row_copy;
