@@ -198,7 +198,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if first >= total {
                     break;
                 }
-                let flags = |i: usize| Flags(if i.is_multiple_of(5) { Flags::UNREAD } else { 0 });
+                let flags = |i: usize| {
+                    Flags(if i.is_multiple_of(5) {
+                        Flags::UNREAD
+                    } else {
+                        0
+                    })
+                };
                 let range = first..(first + take).min(total);
                 if batch == 0 {
                     let i = first;
