@@ -187,47 +187,25 @@ impl Drop for IpSlot {
 fn session_span(proto: &str, peer: SocketAddr) -> tracing::Span {
     let ip = peer.ip().to_string();
     let empty = tracing::field::Empty;
+    // The context fields every session span carries; logins and proxies fill the rest.
+    macro_rules! session {
+        ($name:literal) => {
+            tracing::info_span!(
+                $name,
+                ip,
+                name = empty,
+                oip = empty,
+                via = empty,
+                ua = empty
+            )
+        };
+    }
     match proto {
-        "imap" => tracing::info_span!(
-            "ImapServer",
-            ip,
-            name = empty,
-            oip = empty,
-            via = empty,
-            ua = empty
-        ),
-        "imaps" => tracing::info_span!(
-            "ImapSSLServer",
-            ip,
-            name = empty,
-            oip = empty,
-            via = empty,
-            ua = empty
-        ),
-        "pop3" => tracing::info_span!(
-            "Pop3Server",
-            ip,
-            name = empty,
-            oip = empty,
-            via = empty,
-            ua = empty
-        ),
-        "pop3s" => tracing::info_span!(
-            "Pop3SSLServer",
-            ip,
-            name = empty,
-            oip = empty,
-            via = empty,
-            ua = empty
-        ),
-        _ => tracing::info_span!(
-            "session",
-            ip,
-            name = empty,
-            oip = empty,
-            via = empty,
-            ua = empty
-        ),
+        "imap" => session!("ImapServer"),
+        "imaps" => session!("ImapSSLServer"),
+        "pop3" => session!("Pop3Server"),
+        "pop3s" => session!("Pop3SSLServer"),
+        _ => session!("session"),
     }
 }
 
