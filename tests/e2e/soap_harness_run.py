@@ -36,6 +36,10 @@ def main():
     # Zimbra's QA lab, instead of bouncing at once into the test mailboxes and pushing
     # the injected messages off the first page of results: the relay is a closed port.
     z.zmprov("mcf", "zimbraMtaRelayHost", "[127.0.0.1]:1", check=False)
+    # Cases that inject over SMTP first read the MTA host from the server entry.
+    servers = z.zmprov("gas", check=False).stdout.split()
+    for server in servers[:1]:
+        z.zmprov("ms", server, "zimbraSmtpHostname", "127.0.0.1", check=False)
     z.start()
     try:
         report = soap_util.run(
@@ -43,7 +47,8 @@ def main():
             {"user": f"http://127.0.0.1:{z.http_port}/service/soap/",
              "admin": f"https://127.0.0.1:{z.admin_port}/service/admin/soap/",
              "upload": f"http://127.0.0.1:{z.http_port}/service/upload",
-             "lmtp": f"127.0.0.1:{z.lmtp_port}"},
+             "lmtp": f"127.0.0.1:{z.lmtp_port}",
+             "smtp": f"127.0.0.1:{z.smtp_port}"},
             cafile=z.ca_file(), out=out,
             overrides={"zimbraServer.name": "localhost",
                        "testMailRaw.root": str(CORPUS / "zimbra-qa")})

@@ -1,16 +1,23 @@
 """SOAP helpers for the end-to-end suites, and a runner for Zimbra's SOAP QA harness
 format (../shared/conformance/zimbra-soap-harness, see its README).
 
-The runner substitutes t:property values (${TIME}, ${COUNTER}, ${name}), wraps each
-t:request body in a SOAP 1.2 envelope with the current ${authToken}, sends urn:zimbraAdmin
-requests to the admin URL and the others to the user URL, and checks t:select paths
-(an XPath subset: /, //, prefixes, [@a="v"] predicates) with attr/match/set/emptyset/
-contains. t:uploadservlettest posts a file to /service/upload (urls["upload"]) and
-t:mailinjecttest delivers files over LMTP (urls["lmtp"], host:port), the files read from
-${testMailRaw.root}; steps it cannot run (REST, IMAP, ...) make the case a skip with the
-reason. t:regex sets a property from a regular expression's group; t:delay waits at most
-SOAP_HARNESS_MAX_DELAY seconds (2 by default). As in Zimbra's harness, a failing step fails its case but the steps after it still
-run (they may create what later cases need) unless the step is required="true". Run it as: python soap_util.py DIR --user-url U --admin-url A [--cafile F].
+The runner substitutes t:property values (${TIME}, ${ICALTIME}, ${GENTIME} with
+(+N unit) offsets and [base] times, ${COUNTER}, ${name}, innermost first), wraps each
+t:request body in a SOAP 1.2 envelope with the current ${authToken}, sends
+urn:zimbraAdmin requests to the admin URL and the others to the user URL, and checks
+t:select paths with attr/match/set/emptyset/contains. Paths are XPath 1.0 as the
+harness files write it (a small evaluator: /, //, ., .., @attr, text(), *, prefixes,
+|, predicates with positions, comparisons, and/or, nested paths, contains(),
+starts-with(), not(), count(), position(), last()). t:uploadservlettest posts a file
+to /service/upload (urls["upload"]); t:mailinjecttest delivers files over LMTP
+(urls["lmtp"]) and t:smtpinjecttest over SMTP (urls["smtp"], host:port); fixture
+paths are read from ${testMailRaw.root}, relative ones from the harness's root. Steps
+it cannot run (IMAP, ...) make the case a skip with the reason. t:regex sets a
+property from a regular expression's group; t:delay waits at most
+SOAP_HARNESS_MAX_DELAY seconds (2 by default). As in Zimbra's harness, a failing step
+fails its case but the steps after it still run (they may create what later cases
+need) unless the step is required="true". Run it as: python soap_util.py DIR
+--user-url U --admin-url A [--cafile F].
 """
 
 import argparse
@@ -115,63 +122,419 @@ class Props:
             self.values[name] = value
 
     def sub(self, text, depth=0):
+        """Substitutes ${...} references, innermost first, so a base time may itself be
+        a property: ${ICALTIME(+1h)[${appt.start}]}."""
         def one(m):
             name = m.group(1)
-            if name == "TIME":
-                return str(int(time.time() * 1000))
-            off = re.fullmatch(r"TIME\(([+-])(\d+)([dhms])\)", name)
-            if off:
-                unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}[off.group(3)]
-                delta = int(off.group(2)) * unit * (1 if off.group(1) == "+" else -1)
-                return str(int((time.time() + delta) * 1000))
+            t = time_function(name)
+            if t is not None:
+                return t
             if name == "COUNTER":
                 self.counter += 1
                 return str(self.counter)
             if name in self.values:
                 return self.sub(self.values[name], depth + 1) if depth < 10 else self.values[name]
             raise Unsupported(f"undefined property ${{{name}}}")
-        return re.sub(r"\$\{([^}]+)\}", one, text)
+        for _ in range(10):
+            new = re.sub(r"\$\{([^{}]+)\}", one, text)
+            if new == text:
+                break
+            text = new
+        return text
 
 
-def xpath_to_et(path):
-    """Translates the harness XPath subset to ElementTree's."""
-    p = path.strip()
-    if re.search(r"\(|\bor\b|\band\b|::|\[\d+\]|text\(\)|\.\.|\|", p):
-        raise Unsupported(f"XPath beyond the subset: {path}")
+def time_function(name):
+    """The harness's time values: TIME (ms since the epoch), ICALTIME (UTC wall time
+    yyyyMMddTHHmmss) and GENTIME (LDAP generalized time), each with an optional
+    (+N unit) offset and a [base ms] instead of now; None for other names."""
+    m = re.fullmatch(r"(TIME|ICALTIME|GENTIME)(?:\(([+-])(\d+)([dhms])\))?(?:\[(-?\d+)\])?",
+                     name)
+    if not m:
+        return None
+    kind, sign, n, unit, base = m.groups()
+    ms = int(base) if base is not None else int(time.time() * 1000)
+    if n:
+        delta = int(n) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit] * 1000
+        ms += delta if sign == "+" else -delta
+    if kind == "TIME":
+        return str(ms)
+    t = time.gmtime(ms / 1000)
+    return time.strftime("%Y%m%dT%H%M%S" if kind == "ICALTIME" else "%Y%m%d%H%M%SZ", t)
 
-    def qual(step):
-        m = re.match(r"^([\w.-]+):([\w.*-]+)(.*)$", step)
-        if not m:
-            if re.match(r"^[\w.*-]+", step):
-                # An unprefixed name matches in any namespace, as Zimbra's harness
-                # evaluates it (//ResetPasswordResponse finds the urn:zimbraAccount one).
-                step = re.sub(r"\[@([\w]+)\s*=\s*'([^']*)'\]", r'[@\1="\2"]', step)
-                return step if step.startswith("*") else "{*}" + step
-            raise Unsupported(f"XPath step: {step}")
-        prefix, name, rest = m.groups()
+
+def _tokens(path):
+    out, pos = [], 0
+    path = path.strip()
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m or m.end() == pos:
+            if path[pos:].strip() == "":
+                break
+            raise Unsupported(f"XPath syntax at {path[pos:pos + 20]!r} in {path}")
+        pos = m.end()
+        kind = m.lastgroup
+        out.append((kind, m.group(kind)))
+    return out
+
+
+class _Doc:
+    """The document node above the root element, so `/x` names the root and `//x`
+    includes it."""
+
+    def __init__(self, root):
+        self.root = root
+        self.parents = {c: p for p in root.iter() for c in p}
+
+    def children(self, node):
+        if node is self:
+            return [self.root]
+        return [c for c in node if isinstance(c.tag, str)]
+
+    def descendants_or_self(self, node):
+        if node is self:
+            return [self] + [e for e in self.root.iter() if isinstance(e.tag, str)]
+        return [e for e in node.iter() if isinstance(e.tag, str)]
+
+    def parent(self, node):
+        if node is self:
+            return None
+        return self.parents.get(node, self)
+
+
+def _name_matches(el, test):
+    """`prefix:name`, `prefix:*`, `*` or an unprefixed name, which matches in any
+    namespace (as Zimbra's harness evaluates //ResetPasswordResponse)."""
+    if not isinstance(getattr(el, "tag", None), str):
+        return False
+    if test == "*":
+        return True
+    tag = el.tag
+    ns, local = (tag[1:].split("}", 1) if tag.startswith("{") else ("", tag))
+    if ":" in test:
+        prefix, name = test.split(":", 1)
         if prefix not in PREFIXES:
             raise Unsupported(f"XPath prefix: {prefix}")
-        rest = re.sub(r"\[@([\w]+)\s*=\s*'([^']*)'\]", r'[@\1="\2"]', rest)
-        return f"{{{PREFIXES[prefix]}}}{name}{rest}"
+        return ns == PREFIXES[prefix] and (name == "*" or name == local)
+    return local == test
 
-    out = []
-    for i, part in enumerate(re.split(r"(//|/)", p)):
-        if part in ("/", "//") or part == "":
-            out.append(part)
+
+def _string(v):
+    """XPath string() of an element, attribute value or literal."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        return str(int(v)) if v == int(v) else str(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "".join(v.itertext()) if hasattr(v, "itertext") else ""
+
+
+def _bool(v):
+    if isinstance(v, list):
+        return bool(v)
+    if isinstance(v, str):
+        return v != ""
+    if isinstance(v, float):
+        return v != 0
+    return bool(v)
+
+
+def _compare(a, op, b):
+    """XPath comparison: node-sets compare by any member's string value."""
+    av = a if isinstance(a, list) else [a]
+    bv = b if isinstance(b, list) else [b]
+    for x in av:
+        for y in bv:
+            if op in ("=", "!="):
+                if isinstance(x, float) or isinstance(y, float):
+                    try:
+                        eq = float(_string(x)) == float(_string(y))
+                    except ValueError:
+                        eq = False
+                elif isinstance(x, bool) or isinstance(y, bool):
+                    eq = _bool(x) == _bool(y)
+                else:
+                    eq = _string(x) == _string(y)
+                if eq == (op == "="):
+                    return True
+            else:
+                try:
+                    fx, fy = float(_string(x)), float(_string(y))
+                except ValueError:
+                    continue
+                if {"<": fx < fy, ">": fx > fy, "<=": fx <= fy, ">=": fx >= fy}[op]:
+                    return True
+    return False
+
+
+class _XPath:
+    """A recursive-descent evaluator for the XPath 1.0 the harness files use: location
+    paths with `/`, `//`, `.`, `..`, `@attr` and `text()` steps, prefixed names, `|`,
+    predicates with positions, comparisons, `and`/`or`, nested paths and the functions
+    contains, starts-with, not, count, position, last, text, string, normalize-space."""
+
+    def __init__(self, path, doc):
+        self.path = path
+        self.toks = _tokens(path)
+        self.i = 0
+        self.doc = doc
+
+    def peek(self, k=0):
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else (None, None)
+
+    def take(self, value=None):
+        tok = self.peek()
+        if value is not None and tok[1] != value:
+            raise Unsupported(f"XPath: expected {value!r} in {self.path}")
+        self.i += 1
+        return tok
+
+    # The grammar, each method evaluating for one context node (and its position/size).
+    def expr(self, ctx):
+        v = self.and_expr(ctx)
+        while self.peek() == ("name", "or"):
+            self.take()
+            w = self.and_expr(ctx)
+            v = _bool(v) or _bool(w)
+        return v
+
+    def and_expr(self, ctx):
+        v = self.cmp_expr(ctx)
+        while self.peek() == ("name", "and"):
+            self.take()
+            w = self.cmp_expr(ctx)
+            v = _bool(v) and _bool(w)
+        return v
+
+    def cmp_expr(self, ctx):
+        v = self.union(ctx)
+        while self.peek()[0] == "op" and self.peek()[1] in ("=", "!=", "<", ">", "<=", ">="):
+            op = self.take()[1]
+            w = self.union(ctx)
+            v = _compare(v, op, w)
+        return v
+
+    def union(self, ctx):
+        v = self.primary(ctx)
+        while self.peek() == ("op", "|"):
+            self.take()
+            w = self.primary(ctx)
+            if not (isinstance(v, list) and isinstance(w, list)):
+                raise Unsupported(f"XPath union of non-node-sets: {self.path}")
+            v = v + [x for x in w if not any(x is y for y in v)]
+        return v
+
+    def primary(self, ctx):
+        kind, val = self.peek()
+        if kind == "str":
+            self.take()
+            return val[1:-1]
+        if kind == "num":
+            self.take()
+            return float(val)
+        if kind == "op" and val == "(":
+            self.take()
+            v = self.expr(ctx)
+            self.take(")")
+            return v
+        if kind == "name" and self.peek(1) == ("op", "(") and val not in ("text", "node"):
+            return self.function(ctx)
+        return self.location(ctx)
+
+    def function(self, ctx):
+        name = self.take()[1]
+        self.take("(")
+        args = []
+        while self.peek() != ("op", ")"):
+            args.append(self.expr(ctx))
+            if self.peek() == ("op", ","):
+                self.take()
+            elif self.peek() != ("op", ")"):
+                raise Unsupported(f"XPath: bad arguments in {self.path}")
+        self.take(")")
+        node, pos, size = ctx
+
+        def s(k):
+            if k < len(args):
+                a = args[k]
+                return _string(a[0]) if isinstance(a, list) and a else (
+                    "" if isinstance(a, list) else _string(a))
+            return _string(node)
+        if name == "contains":
+            return s(1) in s(0)
+        if name == "starts-with":
+            return s(0).startswith(s(1))
+        if name == "ends-with":
+            return s(0).endswith(s(1))
+        if name == "not":
+            return not _bool(args[0])
+        if name == "count":
+            return float(len(args[0]) if isinstance(args[0], list) else 0)
+        if name == "position":
+            return float(pos)
+        if name == "last":
+            return float(size)
+        if name == "string":
+            return s(0)
+        if name == "normalize-space":
+            return " ".join(s(0).split())
+        if name == "string-length":
+            return float(len(s(0)))
+        if name in ("true", "false"):
+            return name == "true"
+        raise Unsupported(f"XPath function {name}() in {self.path}")
+
+    def location(self, ctx):
+        """A location path from the context node (or the document for `/`, `//`)."""
+        node = ctx[0]
+        kind, val = self.peek()
+        if kind == "op" and val in ("/", "//"):
+            nodes = [self.doc]
         else:
-            out.append(qual(part))
-    text = "".join(out)
-    if text.startswith("//"):
-        return "." + text
-    if text.startswith("/"):
-        return "." + text
-    return ".//" + text
+            nodes = [node]
+            nodes = self.step(nodes, "child")
+        while self.peek()[0] == "op" and self.peek()[1] in ("/", "//"):
+            sep = self.take()[1]
+            if sep == "//":
+                seen, expanded = set(), []
+                for n in nodes:
+                    for d in self.doc.descendants_or_self(n) if not isinstance(n, str) else []:
+                        if id(d) not in seen:
+                            seen.add(id(d))
+                            expanded.append(d)
+                nodes = expanded
+            if self.peek()[0] is None:
+                # A trailing "/" (the document itself) selects what it names.
+                break
+            nodes = self.step(nodes, "child")
+        return nodes
+
+    def step(self, nodes, axis):
+        """One step from each of `nodes`: `.`, `..`, `@name`, `text()`, `*` or a name,
+        then its predicates, which see positions among each node's own matches."""
+        kind, val = self.take()
+        out = []
+        if (kind, val) == ("op", "."):
+            out = list(nodes)
+            groups = [out]
+        elif (kind, val) == ("op", ".."):
+            out = [p for p in (self.doc.parent(n) for n in nodes if not isinstance(n, str))
+                   if p is not None]
+            groups = [out]
+        elif (kind, val) == ("op", "@"):
+            name = self.take()[1]
+            vals = []
+            for n in nodes:
+                if isinstance(n, str) or n is self.doc:
+                    continue
+                if name == "*":
+                    vals.extend(n.attrib.values())
+                elif n.get(name) is not None:
+                    vals.append(n.get(name))
+            return vals
+        elif kind == "name" and val == "text" and self.peek() == ("op", "("):
+            self.take("(")
+            self.take(")")
+            return ["".join([n.text or ""] + [c.tail or "" for c in n])
+                    for n in nodes if not isinstance(n, str) and n is not self.doc]
+        elif kind == "name" or (kind, val) == ("op", "*"):
+            groups = []
+            for n in nodes:
+                if isinstance(n, str):
+                    continue
+                groups.append([c for c in self.doc.children(n) if _name_matches(c, val)])
+        else:
+            raise Unsupported(f"XPath step {val!r} in {self.path}")
+        while self.peek() == ("op", "["):
+            self.take()
+            start = self.i
+            new_groups, evaluated = [], False
+            for g in groups:
+                kept = []
+                for k, el in enumerate(g):
+                    self.i = start
+                    evaluated = True
+                    v = self.expr((el, k + 1, len(g)))
+                    if isinstance(v, float):
+                        ok = v == k + 1
+                    else:
+                        ok = _bool(v)
+                    if ok:
+                        kept.append(el)
+                new_groups.append(kept)
+            if not evaluated:
+                self.i = start
+                self.skip_predicate()
+            else:
+                self.take("]")
+            groups = new_groups
+        seen, out = set(), []
+        for g in groups:
+            for el in g:
+                if id(el) not in seen:
+                    seen.add(id(el))
+                    out.append(el)
+        return out
+
+    def skip_predicate(self):
+        depth = 1
+        while depth:
+            kind, val = self.take()
+            if kind is None:
+                raise Unsupported(f"XPath: unclosed [ in {self.path}")
+            if (kind, val) == ("op", "["):
+                depth += 1
+            elif (kind, val) == ("op", "]"):
+                depth -= 1
+
+
+def xpath_select(root, path, context=None):
+    """Evaluates XPath `path` on the tree of `root`; a relative path starts at `context`
+    (default the document). Returns the elements (or attribute/text strings) found."""
+    doc = _Doc(root)
+    x = _XPath(path, doc)
+    start = context if context is not None else doc
+    if x.peek()[0] is None:
+        return []
+    v = x.expr((start, 1, 1))
+    if x.peek()[0] is not None:
+        raise Unsupported(f"XPath: unexpected {x.peek()[1]!r} in {path}")
+    if not isinstance(v, list):
+        raise Unsupported(f"XPath does not select nodes: {path}")
+    return v
+
+
+def find_path(root, path, scope=None):
+    """The elements (or strings) a harness select path names. At the top level a relative
+    path, or an absolute one naming no envelope element, is searched anywhere in the
+    response (Zimbra's harness evaluates it on the response element); inside a nested
+    select a relative path starts at each element its parent matched."""
+    p = path.strip()
+    if scope is None:
+        if not p.startswith("/"):
+            p = "//" + p
+        elif not p.startswith("//") and not re.match(r"/(soap\w*|soap11|soap12):", p):
+            p = "/" + p
+        return xpath_select(root, p)
+    if p.startswith("/"):
+        return xpath_select(root, p)
+    found = []
+    for el in scope:
+        if isinstance(el, str):
+            continue
+        for hit in xpath_select(root, p, el):
+            if not any(hit is f for f in found):
+                found.append(hit)
+    return found
 
 
 def attr_value(el, attr):
     """Attribute `attr` of `el`, or else the text of its child of that local name: Zimbra's
     Element reads `<su>x</su>` wherever it reads `su="x"` (content-disposition values),
     and its harness checks attributes through that same reading."""
+    if isinstance(el, str):
+        return None
     v = el.get(attr)
     if v is not None:
         return v
@@ -181,20 +544,19 @@ def attr_value(el, attr):
     return None
 
 
+def text_of(el):
+    """An element's own text, or a string the path selected (an attribute, text())."""
+    return el if isinstance(el, str) else (el.text or "")
+
+
 def check_select(sel, root, props, scope=None):
     """Checks one t:select. A nested t:select is evaluated against each element its
     parent matched: without a path it checks those elements themselves."""
     path = props.sub(sel.get("path", "")).strip()
-    if scope is None:
-        found = root.findall(xpath_to_et(path))
-    elif not path:
+    if scope is not None and not path:
         found = list(scope)
-    elif path.startswith("/"):
-        # An absolute path inside a nested select is absolute, as in XPath.
-        found = root.findall(xpath_to_et(path))
     else:
-        rel = xpath_to_et("/" + path)
-        found = [hit for el in scope for hit in el.findall(rel)]
+        found = find_path(root, path, scope)
     attr = sel.get("attr")
     match = sel.get("match")
     contains = sel.get("contains")
@@ -202,7 +564,7 @@ def check_select(sel, root, props, scope=None):
         # With attr= (and match=), "empty" means no element found carries that
         # attribute (with a matching value).
         if attr or match is not None or contains is not None:
-            vals = [attr_value(el, attr) if attr else (el.text or "") for el in found]
+            vals = [attr_value(el, attr) if attr else text_of(el) for el in found]
             vals = [v for v in vals if v is not None]
             if match is not None:
                 pattern = props.sub(match)
@@ -223,7 +585,7 @@ def check_select(sel, root, props, scope=None):
         return f"nothing at {path}"
     values = []
     for el in found:
-        values.append(attr_value(el, attr) if attr else (el.text or ""))
+        values.append(attr_value(el, attr) if attr else text_of(el))
     if attr and all(v is None for v in values):
         return f"no attribute {attr} at {path}"
     values = [v for v in values if v is not None]
@@ -301,9 +663,19 @@ def run_test(test, props, urls, ctx):
     return None
 
 
+def fixture_path(props, text):
+    """The path `text` names after substitution; a relative one (data/soapvalidator/...)
+    is relative to the harness's root directory, as Zimbra's harness runs from there."""
+    path = Path(props.sub(text.strip()))
+    root = props.values.get("harness.root")
+    if not path.is_absolute() and root:
+        path = Path(root) / path
+    return path
+
+
 def harness_file(props, text):
     """A harness data file named by `text` (after substitution); Unsupported if absent."""
-    path = Path(props.sub(text.strip()))
+    path = fixture_path(props, text)
     if not path.is_file():
         raise Unsupported(f"fixture file missing: {path}")
     return path
@@ -311,7 +683,8 @@ def harness_file(props, text):
 
 def run_upload(step, props, urls, ctx):
     """t:uploadservlettest: posts the file with the current token as the auth cookie and
-    sets the properties its t:select attr="id" names to the upload id."""
+    sets the properties its t:select attr="id" names to the upload id. The file goes as
+    application/octet-stream, as the harness's HTTP client sends a file part."""
     if "upload" not in urls:
         raise Unsupported("no upload URL")
     req = step.find(f"{{{T}}}uploadServletRequest")
@@ -321,7 +694,8 @@ def run_upload(step, props, urls, ctx):
     path = harness_file(props, fn.text)
     boundary = "----zcsharness"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{path.name}\"\r\nContent-Type: text/plain\r\n\r\n").encode() \
+            f"filename=\"{path.name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() \
         + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
     token = props.values.get("authToken", "")
     r = urllib.request.Request(urls["upload"] + "?fmt=raw", data=body, method="POST", headers={
@@ -419,7 +793,7 @@ def run_inject(step, props, urls):
     files = []
     for tag in ("filename", "foldername"):
         for el in req.findall(tag):
-            p = Path(props.sub((el.text or "").strip()))
+            p = fixture_path(props, el.text or "")
             if p.is_dir():
                 files.extend(sorted(x for x in p.iterdir() if x.is_file()))
             elif p.is_file():
@@ -439,6 +813,56 @@ def run_inject(step, props, urls):
                 lmtp.sendmail(sender, rcpts, data)
             except smtplib.SMTPException as e:
                 return f"LMTP delivery of {f.name} failed: {e}"
+    return None
+
+
+def run_smtp_inject(step, props, urls):
+    """t:smtpinjecttest: sends each file to the `recipient`s over SMTP (RFC 5321) at
+    urls["smtp"] (the harness's `address` names the MTA host; the test server's SMTP
+    port is used). A t:select match= checks the last reply ("250 ...")."""
+    import smtplib
+    if "smtp" not in urls:
+        raise Unsupported("no SMTP address")
+    req = step.find(f"{{{T}}}smtpInjectRequest")
+    if req is None:
+        raise Unsupported("smtp injection without smtpInjectRequest")
+    files = []
+    for tag in ("filename", "foldername"):
+        for el in req.findall(tag):
+            p = fixture_path(props, el.text or "")
+            if p.is_dir():
+                files.extend(sorted(x for x in p.iterdir() if x.is_file()))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise Unsupported(f"fixture file missing: {p}")
+    rcpts = [props.sub(el.text or "").strip() for el in req.findall("recipient")]
+    rcpts = [r for r in rcpts if r]
+    sender = props.sub(req.findtext("sender") or "").strip() or "harness@example.com"
+    if not files or not rcpts:
+        raise Unsupported("smtp injection without files or recipients")
+    host, port = urls["smtp"].rsplit(":", 1)
+    reply = "250 OK"
+    try:
+        with smtplib.SMTP(host, int(port), timeout=30) as smtp:
+            for f in files:
+                data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                smtp.sendmail(sender, rcpts, data)
+    except smtplib.SMTPRecipientsRefused as e:
+        code, msg = next(iter(e.recipients.values()))
+        reply = f"{code} {msg.decode(errors='replace')}"
+    except smtplib.SMTPResponseException as e:
+        reply = f"{e.smtp_code} {e.smtp_error.decode(errors='replace')}"
+    except (OSError, smtplib.SMTPException) as e:
+        reply = f"SMTP failed: {e}"
+    resp_el = step.find(f"{{{T}}}smtpInjectResponse")
+    selects = resp_el.findall(f"{{{T}}}select") if resp_el is not None else []
+    for sel in selects:
+        match = sel.get("match")
+        if match is not None and not re.fullmatch(props.sub(match), reply, re.S):
+            return f"SMTP reply {reply!r} does not match {match!r}"
+    if not selects and not reply.startswith("250"):
+        return f"SMTP injection failed: {reply}"
     return None
 
 
@@ -492,6 +916,8 @@ def run_case(case, props, urls, ctx):
             reason = run_upload(step, props, urls, ctx)
         elif local == "mailinjecttest":
             reason = run_inject(step, props, urls)
+        elif local == "smtpinjecttest":
+            reason = run_smtp_inject(step, props, urls)
         elif local == "resttest":
             reason = run_rest(step, props, urls, ctx)
         elif local == "preauth":
@@ -561,6 +987,7 @@ def run(root, areas, urls, cafile=None, out=None, types=None, overrides=None):
         harness = harness.parent
     base = load_properties(harness / "conf" / "global.properties") \
         if (harness / "conf" / "global.properties").exists() else {}
+    base.setdefault("harness.root", str(harness))
     base.update(overrides or {})
     ctx = ssl_context(cafile)
     report = {"root": root, "results": []}
