@@ -13,8 +13,8 @@
 //! server.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -204,7 +204,9 @@ pub struct CacheStats {
 
 /// One cached entry and when it was read.
 struct Cached {
-    entry: Entry,
+    /// Shared, so a hit hands out a reference count rather than a copy of a large entry
+    /// (the global config and a COS carry hundreds of attributes).
+    entry: Arc<Entry>,
     at: Instant,
 }
 
@@ -349,18 +351,18 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         ck: CacheKind,
         id: ZimbraId,
         check: impl Fn(&Entry) -> bool,
-    ) -> Option<Entry> {
+    ) -> Option<Arc<Entry>> {
         let cache = &mut kinds[ck.index()];
         let cached = cache.by_id.get(&id)?;
         if !self.fresh(ck, cached.at) {
             cache.by_id.remove(&id);
             return None;
         }
-        check(&cached.entry).then(|| cached.entry.clone())
+        check(&cached.entry).then(|| Arc::clone(&cached.entry))
     }
 
     /// A cached answer to `get_entry`, if any.
-    fn cached_get(&self, kind: EntryKind, key: &EntryKey) -> Option<Entry> {
+    fn cached_get(&self, kind: EntryKind, key: &EntryKey) -> Option<Arc<Entry>> {
         let ck = CacheKind::of(kind)?;
         let mut kinds = self.lock();
         match key {
@@ -376,7 +378,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
     }
 
     /// A cached answer to `find_by_address`, if any.
-    fn cached_address(&self, addr: &str) -> Option<Entry> {
+    fn cached_address(&self, addr: &str) -> Option<Arc<Entry>> {
         let mut kinds = self.lock();
         for ck in [CacheKind::Account, CacheKind::Group] {
             if let Some(&id) = kinds[ck.index()].by_address.get(addr)
@@ -395,7 +397,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
 
     /// Stores a copy of `entry` as read now, replacing any older copy, unless a write
     /// went through this cache since generation `since` (the copy may predate it).
-    fn remember(&self, entry: &Entry, since: u64) {
+    fn remember(&self, entry: &Arc<Entry>, since: u64) {
         let Some(ck) = CacheKind::of(entry.kind) else {
             return;
         };
@@ -437,7 +439,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         cache.by_id.insert(
             entry.id,
             Cached {
-                entry: entry.clone(),
+                entry: Arc::clone(entry),
                 at: Instant::now(),
             },
         );
@@ -475,13 +477,21 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
     }
 
     async fn get_entry(&self, kind: EntryKind, key: &EntryKey) -> ServiceResult<Option<Entry>> {
+        Ok(self.get_shared(kind, key).await?.map(Arc::unwrap_or_clone))
+    }
+
+    async fn get_shared(
+        &self,
+        kind: EntryKind,
+        key: &EntryKey,
+    ) -> ServiceResult<Option<Arc<Entry>>> {
         if let Some(e) = self.cached_get(kind, key) {
             self.count(true);
             return Ok(Some(e));
         }
         self.count(false);
         let since = self.generation();
-        let found = self.inner.get_entry(kind, key).await?;
+        let found = self.inner.get_entry(kind, key).await?.map(Arc::new);
         if let Some(e) = &found {
             self.remember(e, since);
         }
@@ -550,15 +560,15 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         let lower = lower_name(addr);
         if let Some(e) = self.cached_address(&lower) {
             self.count(true);
-            return Ok(Some(e));
+            return Ok(Some(Arc::unwrap_or_clone(e)));
         }
         self.count(false);
         let since = self.generation();
-        let found = self.inner.find_by_address(addr).await?;
+        let found = self.inner.find_by_address(addr).await?.map(Arc::new);
         if let Some(e) = &found {
             self.remember(e, since);
         }
-        Ok(found)
+        Ok(found.map(Arc::unwrap_or_clone))
     }
 
     async fn count_addresses_in_domain(&self, domain: &str) -> ServiceResult<u64> {

@@ -131,6 +131,16 @@ pub trait Directory: Send + Sync {
     /// another kind with that id does not count).
     async fn get_entry(&self, kind: EntryKind, key: &EntryKey) -> ServiceResult<Option<Entry>>;
 
+    /// [`Directory::get_entry`] as a shared entry: a cache hands out its copy without
+    /// cloning it (what the login path reads the global config and COS through).
+    async fn get_shared(
+        &self,
+        kind: EntryKind,
+        key: &EntryKey,
+    ) -> ServiceResult<Option<std::sync::Arc<Entry>>> {
+        Ok(self.get_entry(kind, key).await?.map(std::sync::Arc::new))
+    }
+
     /// Applies `edits` in order to the entry's attributes, atomically.
     ///
     /// # Errors

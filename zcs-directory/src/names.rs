@@ -5,6 +5,8 @@
 //! This module checks shape only; whether a domain exists is the provisioning layer's
 //! business.
 
+mod punycode;
+
 use zcs_core::{ServiceError, ServiceResult};
 
 /// Characters never allowed in the local part of an address we store (RFC 5322 §3.2.3
@@ -21,17 +23,34 @@ const MAX_DOMAIN_LEN: usize = 253;
 /// Longest domain label (RFC 1035 §2.3.4).
 const MAX_LABEL_LEN: usize = 63;
 
-/// Normalises a domain name: trims surrounding white space, lower-cases it and checks
-/// that it is a dot-separated list of labels made of ASCII letters, digits, `-` and `_`
-/// (the underscore is tolerated because Zimbra tolerates it in internal domains).
+/// Normalises a domain name: trims surrounding white space, lower-cases it, turns each
+/// internationalised label into its ASCII form (`schäfer` becomes `xn--schfer-dua`,
+/// RFC 5891 §4.4, as Zimbra stores IDN domains) and checks that the result is a
+/// dot-separated list of labels made of ASCII letters, digits, `-` and `_` (the
+/// underscore is tolerated because Zimbra tolerates it in internal domains). A domain
+/// given in either form therefore names the same entry.
 ///
 /// # Errors
 /// `service.INVALID_REQUEST` for an empty name, an empty label, a label that starts or
-/// ends with `-`, an over-long name or label, or any other character.
+/// ends with `-`, an over-long name or label, or any other character (in an
+/// internationalised label: anything but letters, digits and `-`).
 pub fn normalize_domain(domain: &str) -> ServiceResult<String> {
-    let d = domain.trim().to_ascii_lowercase();
     let bad =
         |why: &str| ServiceError::invalid_request(format!("invalid domain name {domain:?}: {why}"));
+    let lower = domain.trim().to_lowercase();
+    let mut labels = Vec::new();
+    for label in lower.split('.') {
+        if label.is_ascii() {
+            labels.push(label.to_string());
+            continue;
+        }
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return Err(bad("only letters, digits, '-' and '_' are allowed"));
+        }
+        let ace = punycode::encode(label).ok_or_else(|| bad("label too long"))?;
+        labels.push(format!("xn--{ace}"));
+    }
+    let d = labels.join(".");
     if d.is_empty() {
         return Err(bad("empty"));
     }
@@ -48,8 +67,6 @@ pub fn normalize_domain(domain: &str) -> ServiceResult<String> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err(bad("label starts or ends with '-'"));
         }
-        // LIMITATION: internationalised domain names are rejected rather than converted
-        // to their ASCII (punycode) form as Zimbra does; give the `xn--` form instead.
         if !label
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -134,7 +151,8 @@ mod tests {
             "joe@-x.com",
             "a@b@c.com",
             "joe@ex ample.com",
-            "joe@exämple.com",
+            "joe@ex\u{e4}m ple.com",
+            "joe@ex\u{2603}.com",
         ] {
             let e = normalize_address(bad).unwrap_err();
             assert_eq!(e.code, FaultCode::InvalidRequest, "{bad}");
@@ -147,6 +165,15 @@ mod tests {
         assert_eq!(
             normalize_domain("xn--exmple-cua.com").unwrap(),
             "xn--exmple-cua.com"
+        );
+        // IDN: stored in the ASCII form, found by either.
+        assert_eq!(
+            normalize_domain("Ex\u{c4}mple.com").unwrap(),
+            "xn--exmple-cua.com"
+        );
+        assert_eq!(
+            normalize_address("Jo@1patrick-sch\u{e4}fer.de").unwrap(),
+            "jo@xn--1patrick-schfer-clb.de"
         );
         assert!(normalize_domain("a.").is_err());
         assert!(normalize_domain(&"a".repeat(64)).is_err());

@@ -1,4 +1,4 @@
-//! Delegated administration of lists, domains and classes of service
+//! Delegated administration of accounts, lists, domains and classes of service
 //! (`RightsEngine::authorize`), and global grants reaching every target: a domain admin
 //! manages the lists of its domain and no other, COS rights decide per COS, a grant on
 //! the global grant entry applies everywhere, and a more specific level still wins.
@@ -489,6 +489,102 @@ async fn global_grants_apply_everywhere(p: &Provisioning) {
     );
 }
 
+async fn domain_admins_manage_their_accounts_only(p: &Provisioning) {
+    use AdminOp as O;
+    seed(p).await;
+    p.create_account("o1@other.test", Some("Passw0rd!"), Attrs::new())
+        .await
+        .unwrap();
+    grant(
+        p,
+        TargetType::Domain,
+        Some("ex.test"),
+        "da@ex.test",
+        "domainAdminRights",
+    )
+    .await;
+    let attrs = vec!["displayName".to_string()];
+    let (own, foreign) = ("u1@ex.test", "o1@other.test");
+    for (op, ok) in [
+        (
+            O::CreateAccount {
+                name: "n@ex.test",
+                attrs: &attrs,
+            },
+            true,
+        ),
+        (
+            O::CreateAccount {
+                name: "n@other.test",
+                attrs: &attrs,
+            },
+            false,
+        ),
+        (O::GetAccount { account: own }, true),
+        (O::GetAccount { account: foreign }, false),
+        (
+            O::ModifyAccount {
+                account: own,
+                attrs: &attrs,
+            },
+            true,
+        ),
+        (
+            O::ModifyAccount {
+                account: foreign,
+                attrs: &attrs,
+            },
+            false,
+        ),
+        (O::SetPassword { account: own }, true),
+        (O::SetPassword { account: foreign }, false),
+        (O::DeleteAccount { account: own }, true),
+        (O::DeleteAccount { account: foreign }, false),
+        (
+            O::RenameAccount {
+                account: own,
+                new_name: "v@ex.test",
+            },
+            true,
+        ),
+        (
+            O::RenameAccount {
+                account: own,
+                new_name: "v@other.test",
+            },
+            false,
+        ),
+        (
+            O::RenameAccount {
+                account: foreign,
+                new_name: "v@ex.test",
+            },
+            false,
+        ),
+    ] {
+        let want = if ok { Ok(()) } else { DENIED };
+        assert_eq!(may(p, "da@ex.test", op).await, want, "{op:?}");
+        assert_eq!(may(p, "root@ex.test", op).await, Ok(()), "{op:?}");
+        assert_eq!(may(p, "db@ex.test", op).await, DENIED, "{op:?}");
+    }
+    // Not a COS right: assigning one needs its own grant.
+    assert_eq!(
+        may(p, "da@ex.test", O::AssignCos { cos: "gold" }).await,
+        DENIED
+    );
+    assert_eq!(
+        may(
+            p,
+            "da@ex.test",
+            O::GetAccount {
+                account: "nope@ex.test"
+            }
+        )
+        .await,
+        Err(FaultCode::NoSuchAccount)
+    );
+}
+
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         $(
@@ -512,5 +608,6 @@ mod cases {
         domain_admins_manage_their_lists_only,
         domain_and_cos_rights,
         global_grants_apply_everywhere,
+        domain_admins_manage_their_accounts_only,
     );
 }

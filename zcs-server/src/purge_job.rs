@@ -38,6 +38,15 @@ fn duration_attr(attrs: &zcs_core::Attrs, name: &str, default: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// `zimbraMailMessageLifetime` as purging honours it
+/// ([`zcs_core::attrs::validate::purge_message_lifetime_ms`]).
+fn lifetime_attr(attrs: &zcs_core::Attrs) -> i64 {
+    let text = attrs.get("zimbraMailMessageLifetime").unwrap_or("0");
+    let ms = parse_duration_ms(text).unwrap_or(0);
+    let ms = zcs_core::attrs::validate::purge_message_lifetime_ms(ms);
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
 fn flag(attrs: &zcs_core::Attrs, name: &str, default: bool) -> bool {
     attrs
         .get(name)
@@ -49,7 +58,8 @@ fn flag(attrs: &zcs_core::Attrs, name: &str, default: bool) -> bool {
 /// config applied).
 pub fn purge_policy(attrs: &zcs_core::Attrs) -> PurgePolicy {
     PurgePolicy {
-        message_lifetime_ms: duration_attr(attrs, "zimbraMailMessageLifetime", "0"),
+        // Under 30 days purges as 30 days, as Zimbra clamps it.
+        message_lifetime_ms: lifetime_attr(attrs),
         trash_lifetime_ms: duration_attr(attrs, "zimbraMailTrashLifetime", "30d"),
         spam_lifetime_ms: duration_attr(attrs, "zimbraMailSpamLifetime", "30d"),
         dumpster_lifetime_ms: duration_attr(attrs, "zimbraMailDumpsterLifetime", "30d"),
@@ -156,5 +166,10 @@ mod tests {
         let p = purge_policy(&attrs);
         assert_eq!(p.trash_lifetime_ms, 7_200_000);
         assert!(p.dumpster_enabled);
+        // A message lifetime under 30 days is kept but purges as 30 days.
+        attrs.set_one("zimbraMailMessageLifetime", "2d");
+        assert_eq!(purge_policy(&attrs).message_lifetime_ms, 30 * 86_400_000);
+        attrs.set_one("zimbraMailMessageLifetime", "60d");
+        assert_eq!(purge_policy(&attrs).message_lifetime_ms, 60 * 86_400_000);
     }
 }

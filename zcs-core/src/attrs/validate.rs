@@ -1,7 +1,6 @@
 //! Checking attribute values and edits against the registry: type, range, enum
 //! membership, length, cardinality, the entry kinds an attribute applies to, and the few
-//! per-attribute rules the spec adds (`zimbraMailMessageLifetime` floor,
-//! `zimbraAuthMech` forms, ...). Errors turn into `account.INVALID_ATTR_NAME` or
+//! per-attribute rules the spec adds (`zimbraAuthMech` forms, ...). Errors turn into `account.INVALID_ATTR_NAME` or
 //! `account.INVALID_ATTR_VALUE` service errors.
 //!
 //! Whether a caller may change an attribute at all (immutable attributes, preference
@@ -180,7 +179,13 @@ pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError>
             ));
         }
     }
-    special_rule(def, value).map_err(|e| invalid(def, value, e))
+    special_rule(def, value).map_err(|e| match def.name {
+        // Zimbra's AuthMech callback refuses a bad mechanism as a bad request.
+        "zimbraAuthMech" | "zimbraAuthMechAdmin" => ValidationError::Refused {
+            reason: format!("invalid value for {}: {e}", def.name),
+        },
+        _ => invalid(def, value, e),
+    })
 }
 
 /// Zimbra stores integer, long and port attributes with LDAP's INTEGER syntax (RFC 4517
@@ -240,18 +245,25 @@ fn check_duration(def: &AttrDef, value: &str) -> Result<(), ValidationError> {
     special_rule(def, value).map_err(|e| invalid(def, value, e))
 }
 
+/// The shortest message lifetime purging honours: a `zimbraMailMessageLifetime` under
+/// 30 days is accepted (as Zimbra accepts it) but purges as 30 days, so a typo never
+/// deletes recent mail (spec 02 §1.11).
+pub const MESSAGE_LIFETIME_FLOOR_MS: u64 = 30 * 86_400_000;
+
+/// The lifetime purging uses for a `zimbraMailMessageLifetime` of `ms`: 0 (keep
+/// forever) stays 0, anything shorter than [`MESSAGE_LIFETIME_FLOOR_MS`] becomes it.
+pub fn purge_message_lifetime_ms(ms: u64) -> u64 {
+    if ms == 0 {
+        0
+    } else {
+        ms.max(MESSAGE_LIFETIME_FLOOR_MS)
+    }
+}
+
 /// Rules for single attributes that their type alone does not express.
 fn special_rule(def: &AttrDef, value: &str) -> Result<(), String> {
     let zimbra_type = def.meta().map(|m| m.zimbra_type).unwrap_or("");
     match def.name {
-        // spec 02 §1.11: 0 (never purge) or at least 30 days.
-        "zimbraMailMessageLifetime" => {
-            let ms = parse_duration_ms(value)?;
-            if ms != 0 && ms < 30 * 86_400_000 {
-                return Err("must be 0 or at least 30d".to_string());
-            }
-            Ok(())
-        }
         // spec 01 §1.12: zimbra, ldap, ad, kerberos5 or custom:<handler>.
         "zimbraAuthMech" | "zimbraAuthMechAdmin" => match value {
             "zimbra" | "ldap" | "ad" | "kerberos5" => Ok(()),
@@ -515,12 +527,21 @@ mod tests {
         let life = def("zimbraMailMessageLifetime");
         assert!(validate(life, &s(&["0"])).is_ok());
         assert!(validate(life, &s(&["30d"])).is_ok());
-        assert!(validate(life, &s(&["29d"])).is_err());
+        // Zimbra accepts less and purges after 30 days at the earliest
+        // (`MESSAGE_LIFETIME_FLOOR_MS`).
+        assert!(validate(life, &s(&["29d"])).is_ok());
+        assert_eq!(purge_message_lifetime_ms(0), 0);
+        assert_eq!(
+            purge_message_lifetime_ms(86_400_000),
+            MESSAGE_LIFETIME_FLOOR_MS
+        );
+        assert_eq!(purge_message_lifetime_ms(u64::MAX), u64::MAX);
         let mech = def("zimbraAuthMech");
         for ok in ["zimbra", "ldap", "ad", "kerberos5", "custom:sample"] {
             assert!(validate(mech, &s(&[ok])).is_ok(), "{ok}");
         }
-        assert!(validate(mech, &s(&["custom:"])).is_err());
+        let e = validate(mech, &s(&["custom:"])).unwrap_err();
+        assert_eq!(e.code(), FaultCode::InvalidRequest);
         assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["25%"])).is_ok());
         assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["300MB"])).is_ok());
         assert!(validate(def("zimbraBackupMinFreeSpace"), &s(&["120%"])).is_err());

@@ -6,10 +6,12 @@
 //! `zimbraDomainDefaultCOSId`, else the `default` COS, skipping references to deleted
 //! COS.
 
+use std::sync::Arc;
+
 use zcs_core::attrs::{self, ATTRS, Scope};
 use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceResult, ZimbraId};
 
-use super::{DEFAULT_COS, Provisioning};
+use super::{DEFAULT_COS, GLOBAL_CONFIG_NAME, Provisioning};
 use crate::directory::EntryKey;
 use crate::validate::applies_to;
 
@@ -40,10 +42,11 @@ pub fn server_attr_values(server: &Entry, global: &Entry, name: &str) -> Vec<Str
 pub struct AccountContext {
     pub account: Entry,
     /// The COS that applies (see [`Provisioning::account_cos`]).
-    pub cos: Option<Entry>,
+    pub cos: Option<Arc<Entry>>,
     /// The account's domain, when it exists.
-    pub domain: Option<Entry>,
-    pub global: Entry,
+    pub domain: Option<Arc<Entry>>,
+    /// Shared with the directory cache: hundreds of attributes, never copied per login.
+    pub global: Arc<Entry>,
 }
 
 impl AccountContext {
@@ -52,8 +55,8 @@ impl AccountContext {
     pub fn scope(&self) -> Scope<'_> {
         let mut scope = Scope::account(
             &self.account.attrs,
-            self.cos.as_ref().map(|c| &c.attrs),
-            self.domain.as_ref().map(|d| &d.attrs),
+            self.cos.as_deref().map(|c| &c.attrs),
+            self.domain.as_deref().map(|d| &d.attrs),
             Some(&self.global.attrs),
         );
         if self.account.kind == EntryKind::CalendarResource {
@@ -94,15 +97,16 @@ impl Provisioning {
     /// longer exists is skipped. `None` only when even `default` cannot be found.
     pub async fn account_cos(&self, account: &Entry) -> ServiceResult<Option<Entry>> {
         let domain = self.account_domain(account).await?;
-        self.cos_for(account, domain.as_ref()).await
+        let cos = self.cos_for(account, domain.as_deref()).await?;
+        Ok(cos.map(Arc::unwrap_or_clone))
     }
 
     /// The account's domain entry, if it exists.
-    async fn account_domain(&self, account: &Entry) -> ServiceResult<Option<Entry>> {
+    async fn account_domain(&self, account: &Entry) -> ServiceResult<Option<Arc<Entry>>> {
         match account.domain() {
             Some(d) => {
                 let key = EntryKey::Name(d.into());
-                self.dir.get_entry(EntryKind::Domain, &key).await
+                self.dir.get_shared(EntryKind::Domain, &key).await
             }
             None => Ok(None),
         }
@@ -113,7 +117,7 @@ impl Provisioning {
         &self,
         account: &Entry,
         domain: Option<&Entry>,
-    ) -> ServiceResult<Option<Entry>> {
+    ) -> ServiceResult<Option<Arc<Entry>>> {
         let candidates = [
             account.attrs.get("zimbraCOSId"),
             domain.and_then(|d| d.attrs.get("zimbraDomainDefaultCOSId")),
@@ -122,16 +126,30 @@ impl Provisioning {
             if let Ok(id) = id.trim().parse::<ZimbraId>()
                 && let Some(cos) = self
                     .dir
-                    .get_entry(EntryKind::Cos, &EntryKey::Id(id))
+                    .get_shared(EntryKind::Cos, &EntryKey::Id(id))
                     .await?
             {
                 return Ok(Some(cos));
             }
         }
-        match self.get_cos(&EntryKey::Name(DEFAULT_COS.into())).await {
-            Ok(c) => Ok(Some(c)),
+        let default = EntryKey::Name(DEFAULT_COS.into());
+        if let Some(c) = self.dir.get_shared(EntryKind::Cos, &default).await? {
+            return Ok(Some(c));
+        }
+        match self.get_cos(&default).await {
+            Ok(c) => Ok(Some(Arc::new(c))),
             Err(e) if e.code == FaultCode::NoSuchCos => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The global config, shared with the directory cache (see
+    /// [`Provisioning::global_config`]).
+    async fn global_shared(&self) -> ServiceResult<Arc<Entry>> {
+        let key = EntryKey::Name(GLOBAL_CONFIG_NAME.into());
+        match self.dir.get_shared(EntryKind::GlobalConfig, &key).await? {
+            Some(g) => Ok(g),
+            None => Ok(Arc::new(self.bootstrap().await?)),
         }
     }
 
@@ -139,9 +157,9 @@ impl Provisioning {
     ///
     /// Cost: up to three directory reads.
     pub async fn account_context(&self, account: &Entry) -> ServiceResult<AccountContext> {
-        let global = self.global_config().await?;
+        let global = self.global_shared().await?;
         let domain = self.account_domain(account).await?;
-        let cos = self.cos_for(account, domain.as_ref()).await?;
+        let cos = self.cos_for(account, domain.as_deref()).await?;
         Ok(AccountContext {
             account: account.clone(),
             cos,

@@ -93,7 +93,7 @@ impl Provisioning {
         let acct = actx.account.clone();
 
         if let Err(e) = self
-            .check_password(&acct, actx.domain.as_ref(), password, ctx)
+            .check_password(&acct, actx.domain.as_deref(), password, ctx)
             .await
         {
             let locked = if e.code == FaultCode::AuthFailed {

@@ -211,7 +211,11 @@ fn item(text: &str) -> ServiceResult<Filter> {
         "<=" => Filter::LessOrEqual(attr, unescape(value)),
         _ if value == "*" => Filter::Present(attr),
         _ if value.contains('*') => {
-            Filter::Substring(attr, value.split('*').map(unescape).collect())
+            // Spaces at either end of a part and runs of spaces are insignificant, as
+            // OpenLDAP's caseIgnoreSubstringsMatch treats them (RFC 4518 §2.6.1):
+            // `(cn=*  ab  *)` matches `ab`.
+            let parts = value.split('*').map(|p| squeeze_spaces(&unescape(p)));
+            Filter::Substring(attr, parts.collect())
         }
         _ => Filter::Equal(attr, unescape(value)),
     })
@@ -285,10 +289,18 @@ fn compare(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// `text` without spaces at either end and with each run of spaces as one space: the
+/// insignificant-space handling of OpenLDAP's string matching rules (RFC 4518 §2.6.1).
+pub(crate) fn squeeze_spaces(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    words.join(" ")
+}
+
 /// `parts` is the value split at `*`: first must be a prefix, last a suffix, the ones
-/// between must appear in order.
+/// between must appear in order. Spaces in the value are insignificant as in the parts
+/// ([`squeeze_spaces`]).
 fn substring_match(value: &str, parts: &[String]) -> bool {
-    let v = value.to_lowercase();
+    let v = squeeze_spaces(value).to_lowercase();
     let parts: Vec<String> = parts.iter().map(|p| p.to_lowercase()).collect();
     let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
         return true;
@@ -387,6 +399,22 @@ mod tests {
             parse_filter("(cn=a\\2ab)").unwrap(),
             Filter::Equal("cn".into(), "a*b".into())
         );
+    }
+
+    #[test]
+    fn substring_spaces_are_insignificant() {
+        let f = parse_filter("(cn=*  searchdir  *)").unwrap();
+        assert_eq!(
+            f,
+            Filter::Substring("cn".into(), vec!["".into(), "searchdir".into(), "".into()])
+        );
+        assert!(substring_match(
+            "searchdir.1@x.test",
+            &["".into(), "searchdir".into(), "".into()]
+        ));
+        assert!(substring_match("Big   Room", &["big r".into(), "".into()]));
+        assert!(!substring_match("bigroom", &["big r".into(), "".into()]));
+        assert_eq!(squeeze_spaces("  a   b  "), "a b");
     }
 
     proptest::proptest! {

@@ -15,6 +15,7 @@ pub mod caching;
 pub mod children;
 mod domains;
 pub mod gal;
+mod galsync;
 mod groups;
 mod inherit;
 mod lists;
@@ -27,6 +28,7 @@ pub mod resolve;
 mod resources;
 pub mod subscription;
 pub mod suppress;
+pub mod zimlets;
 
 use std::sync::Arc;
 
@@ -41,6 +43,7 @@ use crate::validate::{check_attrs, check_edits, generalized_time_now};
 pub use acl::{Ace, Requester};
 pub use children::{Child, DEFAULT_IDENTITY};
 pub use gal::{GalRequest, GalResults, GalType};
+pub use galsync::GalSyncSpec;
 pub use inherit::{AccountContext, server_attr, server_attr_values};
 pub use lists::{A_MEMBERS, is_group};
 pub use login::log_safe;
@@ -359,8 +362,9 @@ impl Provisioning {
 
     // ---- domains --------------------------------------------------------------------
 
-    /// Creates a local domain (`zmprov cd`): the name is lower-cased; sets
-    /// `zimbraDomainName`, `zimbraDomainType local` and `zimbraDomainStatus active` unless
+    /// Creates a local domain (`zmprov cd`): the name is lower-cased (an internationalised
+    /// name stored in its `xn--` form); sets `zimbraDomainName`, `zimbraDomainType local`,
+    /// `zimbraDomainStatus active` and `zimbraMailStatus enabled` (as Zimbra does) unless
     /// given, and `zimbraCreateTimestamp`.
     ///
     /// # Errors
@@ -384,6 +388,7 @@ impl Provisioning {
         attrs.set_one("zimbraDomainName", name.clone());
         default_attr(&mut attrs, "zimbraDomainType", "local");
         default_attr(&mut attrs, "zimbraDomainStatus", "active");
+        default_attr(&mut attrs, "zimbraMailStatus", "enabled");
         let first_label = name.split('.').next().unwrap_or(&name).to_string();
         attrs.set_one("dc", first_label);
         attrs.set_one("zimbraCreateTimestamp", generalized_time_now());

@@ -1,5 +1,5 @@
-//! The rights a delegated admin needs for each directory operation on distribution
-//! lists, domains and classes of service, decided in one place so every front end (admin
+//! The rights a delegated admin needs for each directory operation on accounts,
+//! distribution lists, domains and classes of service, decided in one place so every front end (admin
 //! SOAP, `zmprov` through the server) refuses the same things (Zimbra admin guide,
 //! "Delegated Administration"; spec 03 §1.15-1.17).
 //!
@@ -21,7 +21,7 @@ use super::types::TargetType;
 use super::{RightsEngine, Target, is_global_admin, no_such_right};
 use crate::names::split_address;
 
-/// A directory operation on a list, domain or COS, with the names it acts on. `attrs` are
+/// A directory operation on an account, list, domain or COS, with the names it acts on. `attrs` are
 /// attribute names as a request gives them (`+`/`-` prefixes allowed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AdminOp<'a> {
@@ -70,6 +70,23 @@ pub enum AdminOp<'a> {
     CreateCos,
     /// Setting `zimbraCOSId` of an account or domain to this COS: `assignCos`.
     AssignCos { cos: &'a str },
+    /// CreateAccount: `createAccount` on the account's domain, and the right to set each
+    /// attribute given (checked against the domain's grants).
+    CreateAccount { name: &'a str, attrs: &'a [String] },
+    /// GetAccount: reading at least one account attribute.
+    GetAccount { account: &'a str },
+    /// ModifyAccount: setting each attribute.
+    ModifyAccount {
+        account: &'a str,
+        attrs: &'a [String],
+    },
+    /// DeleteAccount: `deleteAccount`.
+    DeleteAccount { account: &'a str },
+    /// RenameAccount: `renameAccount` on the account and `createAccount` on the new
+    /// name's domain.
+    RenameAccount { account: &'a str, new_name: &'a str },
+    /// SetPassword: `setAccountPassword`.
+    SetPassword { account: &'a str },
 }
 
 /// `service.PERM_DENIED` for `right` on `target`.
@@ -184,6 +201,35 @@ impl RightsEngine<'_> {
                 self.need(admin, &g, "createCos").await
             }
             O::AssignCos { cos } => self.need_on(admin, T::Cos, cos, "assignCos").await,
+            O::CreateAccount { name, attrs } => {
+                let dom = self.target(T::Domain, Some(domain_part(name)?)).await?;
+                self.need(admin, &dom, "createAccount").await?;
+                let ev = self.evaluate(admin, &dom).await?;
+                settable(&ev, T::Account, attrs, name)
+            }
+            O::GetAccount { account } => {
+                let t = self.target(T::Account, Some(account)).await?;
+                self.readable(admin, &t, T::Account).await
+            }
+            O::ModifyAccount { account, attrs } => {
+                let t = self.target(T::Account, Some(account)).await?;
+                let ev = self.evaluate(admin, &t).await?;
+                settable(&ev, T::Account, attrs, &t.entry.name)
+            }
+            O::DeleteAccount { account } => {
+                self.need_on(admin, T::Account, account, "deleteAccount")
+                    .await
+            }
+            O::RenameAccount { account, new_name } => {
+                self.need_on(admin, T::Account, account, "renameAccount")
+                    .await?;
+                let d = domain_part(new_name)?;
+                self.need_on(admin, T::Domain, d, "createAccount").await
+            }
+            O::SetPassword { account } => {
+                self.need_on(admin, T::Account, account, "setAccountPassword")
+                    .await
+            }
         }
     }
 

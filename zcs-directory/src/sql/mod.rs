@@ -16,6 +16,7 @@ mod prefixes;
 mod rows;
 pub mod schema;
 mod search;
+mod translate;
 
 use std::path::Path;
 
