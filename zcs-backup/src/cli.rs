@@ -218,10 +218,16 @@ pub fn restore_report(rep: RestoreReport) -> Result<String, BackupError> {
             rep.index_restored.join(" ")
         ));
     }
-    if !rep.failed.is_empty() {
-        for (a, why) in &rep.failed {
-            out.push_str(&format!("FAILED {a}: {why}\n"));
-        }
+    for (a, why) in &rep.failed {
+        out.push_str(&format!("FAILED {a}: {why}\n"));
+    }
+    if !rep.aborted.is_empty() {
+        out.push_str(&format!(
+            "restore aborted by zmbackupabort -r; not restored: {}\n",
+            rep.aborted.join(" ")
+        ));
+    }
+    if !rep.failed.is_empty() || !rep.aborted.is_empty() {
         return Err(BackupError::Invalid(out));
     }
     Ok(out)

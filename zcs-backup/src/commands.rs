@@ -631,36 +631,7 @@ pub async fn restore_with(
     opts: &RestoreOptions,
 ) -> Result<String, BackupError> {
     let rep = crate::restore(paths, store, dir, opts).await?;
-    let mut out = format!(
-        "restored from {} {}\n",
-        rep.full_label,
-        rep.incr_labels.join(" ")
-    );
-    for a in &rep.resumed {
-        out.push_str(&format!(
-            "{a}: an earlier restore was interrupted; restored again\n"
-        ));
-    }
-    for (from, to) in &rep.restored {
-        out.push_str(&format!("restored {from} as {to}\n"));
-    }
-    out.push_str(&format!(
-        "redo records replayed: {} (failed {})\n",
-        rep.redo_applied, rep.redo_failed
-    ));
-    if !rep.index_restored.is_empty() {
-        out.push_str(&format!(
-            "search index restored for: {}\n",
-            rep.index_restored.join(" ")
-        ));
-    }
-    if !rep.failed.is_empty() {
-        for (a, why) in &rep.failed {
-            out.push_str(&format!("FAILED {a}: {why}\n"));
-        }
-        return Err(BackupError::Invalid(out));
-    }
-    Ok(out)
+    crate::cli::restore_report(rep)
 }
 
 /// `zmrestoreldap -lb <label> [-a account...] [-lbs]`.
@@ -706,6 +677,8 @@ pub async fn restore_ldap(
     let entries: Vec<zcs_core::Entry> =
         catalog::read_json(&session.dir.join("sys").join("directory.json"))?;
     let mut written = 0;
+    let mut remap = std::collections::HashMap::new();
+    let mut out = String::new();
     for e in &entries {
         if !args.accounts.is_empty()
             && !args
@@ -715,17 +688,29 @@ pub async fn restore_ldap(
         {
             continue;
         }
-        match crate::directory::restore_entry(dir, e, true).await {
-            Ok(true) => written += 1,
-            Ok(false) => {}
-            Err(err) => tracing::warn!(kind = %e.kind, name = e.name, error = %err,
-                "entry not restored"),
+        match crate::directory::restore_entry_or_recreate(dir, e, &remap).await {
+            Ok((w, new_id)) => {
+                written += u32::from(w);
+                if let Some(new) = new_id {
+                    out.push_str(&format!(
+                        "{} {} was deleted; recreated with id {new}\n",
+                        e.kind, e.name
+                    ));
+                    remap.insert(e.id, new);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(kind = %e.kind, name = e.name, error = %err,
+                    "entry not restored");
+                out.push_str(&format!("{} {} not restored: {err}\n", e.kind, e.name));
+            }
         }
     }
-    Ok(format!(
+    out.push_str(&format!(
         "{written} entries restored from {}\n",
         session.catalog.label
-    ))
+    ));
+    Ok(out)
 }
 
 /// `zmschedulebackup`, given its raw args: see [`crate::schedule::command`].

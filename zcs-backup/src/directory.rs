@@ -103,6 +103,61 @@ pub async fn restore_entry(
     }
 }
 
+/// [`restore_entry`] with `replace` set, for `zmrestoreldap`, which also brings back
+/// entries deleted since the backup: when the directory refuses the backed-up id
+/// (ids of deleted entries are never handed out again) and no entry of that kind and
+/// name exists, the entry is created under a new id, which is returned so references
+/// to the old one (an alias's `zimbraAliasTargetId`) can follow. `remap` holds the
+/// new ids of entries recreated so far and is applied to this entry's references.
+///
+/// # Errors
+/// As [`restore_entry`], when the entry cannot be created under a new id either.
+pub async fn restore_entry_or_recreate(
+    dir: &Arc<dyn Directory>,
+    entry: &Entry,
+    remap: &std::collections::HashMap<ZimbraId, ZimbraId>,
+) -> Result<(bool, Option<ZimbraId>), BackupError> {
+    let mut entry = entry.clone();
+    let target: Option<ZimbraId> = entry
+        .attrs
+        .get("zimbraAliasTargetId")
+        .and_then(|v| v.parse().ok());
+    if let Some(new) = target.and_then(|t| remap.get(&t)) {
+        entry
+            .attrs
+            .set("zimbraAliasTargetId", vec![new.to_string()]);
+    }
+    let why = match restore_entry(dir, &entry, true).await {
+        Ok(w) => return Ok((w, None)),
+        Err(e) => e,
+    };
+    let taken = dir
+        .get_entry(entry.kind, &EntryKey::Name(entry.name.clone()))
+        .await
+        .step("look up entry")?;
+    if taken.is_some() || entry.kind == EntryKind::GlobalConfig {
+        return Err(why);
+    }
+    let mut attrs = entry.attrs.clone();
+    attrs.set("zimbraId", Vec::new());
+    default_cos_if_gone(dir, &entry.name, &mut attrs).await?;
+    match dir
+        .create_entry_with_id(entry.kind, ZimbraId::new(), &entry.name, attrs)
+        .await
+    {
+        Ok(created) => {
+            tracing::warn!(kind = %entry.kind, name = entry.name, old_id = %entry.id,
+                new_id = %created.id, "deleted entry restored under a new id");
+            Ok((true, Some(created.id)))
+        }
+        Err(err) => {
+            tracing::warn!(kind = %entry.kind, name = entry.name, error = %err,
+                "deleted entry not recreated");
+            Err(why)
+        }
+    }
+}
+
 /// An account whose class of service was deleted since the backup gets the default
 /// COS (spec 04 §1.9): its `zimbraCOSId` naming no COS any more is dropped, with a
 /// warning naming the account and the missing COS. Other entries are left alone.

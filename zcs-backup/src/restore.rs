@@ -106,6 +106,9 @@ pub struct RestoreReport {
     /// Why the server's redo logs were not replayed although asked (another server's
     /// history, as after a disaster recovery onto a new server).
     pub server_redo_skipped: Option<String>,
+    /// Accounts not restored because `zmbackupabort -r` stopped the restore (checked
+    /// between accounts; the accounts before the stop are restored whole).
+    pub aborted: Vec<String>,
 }
 
 /// The sessions a restore reads: one full and the incrementals after it.
@@ -376,7 +379,18 @@ pub async fn restore_scoped(
 
     let mut session_dirs = vec![chain.full.dir.as_path()];
     session_dirs.extend(chain.incrs.iter().map(|s| s.dir.as_path()));
-    let blobs: Arc<dyn BlobStore> = Arc::new(SessionBlobs::open(&session_dirs)?);
+    let mut session_blobs = SessionBlobs::open(&session_dirs)?;
+    if records.server.is_some() {
+        // A lost blob volume (disaster recovery): the redo logs carry new messages' blobs.
+        let n = session_blobs.add_redo_blobs(&paths.redolog, &records.all)?;
+        if n > 0 {
+            tracing::info!(
+                blobs = n,
+                "blobs not in the backup are read from the redo logs"
+            );
+        }
+    }
+    let blobs: Arc<dyn BlobStore> = Arc::new(session_blobs);
     let ctx = Ctx {
         store,
         dir,
@@ -393,7 +407,25 @@ pub async fn restore_scoped(
     // Phase 1: each account's rows, in maintenance from here on.
     let mut progress = Progress::new("zmrestore", targets.len() as u64, opts.quiet);
     let mut imported = Vec::new();
-    for entry in targets {
+    if crate::journal::restore_abort_requested(&paths.target) {
+        tracing::warn!("a zmbackupabort -r flag from before this restore was cleared");
+        crate::journal::clear_restore_abort(&paths.target);
+    }
+    let mut targets = targets.into_iter();
+    while let Some(entry) = targets.next() {
+        if crate::journal::restore_abort_requested(&paths.target) {
+            // zmbackupabort -r: stop between accounts; those imported are finished below.
+            crate::journal::clear_restore_abort(&paths.target);
+            report.aborted.push(entry.name.clone());
+            report
+                .aborted
+                .extend(targets.by_ref().map(|e| e.name.clone()));
+            tracing::warn!(
+                not_restored = report.aborted.len(),
+                "restore aborted by zmbackupabort -r between accounts"
+            );
+            break;
+        }
         if journal.get(&entry.id.to_string()).is_some() {
             report.resumed.push(entry.name.clone());
         }

@@ -156,6 +156,9 @@ pub struct SessionBlobs {
     /// Zips that cannot be read (truncated, damaged), with why: a blob not found is
     /// reported against them.
     broken: Vec<String>,
+    /// Blobs no session holds, carried in the server's redo logs (messages delivered
+    /// after the backup, when the blob volume is lost too: a disaster recovery).
+    redo: HashMap<String, zcs_store::redo::RedoBlob>,
 }
 
 impl SessionBlobs {
@@ -197,7 +200,35 @@ impl SessionBlobs {
             zipped,
             open: Mutex::new(open),
             broken,
+            redo: HashMap::new(),
         })
+    }
+
+    /// Adds the blobs of the messages `records` create that no session holds, as the
+    /// redo logs in `redolog` carry them (see `zcs_store::redo::blob_frame`). Returns
+    /// how many were found.
+    ///
+    /// # Errors
+    /// A redo log cannot be read.
+    pub fn add_redo_blobs(
+        &mut self,
+        redolog: &Path,
+        records: &[zcs_store::redo::RedoRecord],
+    ) -> Result<usize, BackupError> {
+        let wanted: HashSet<String> = records
+            .iter()
+            .filter_map(|r| match &r.op {
+                zcs_store::redo::RedoOp::CreateMessage { digest, .. } => Some(digest),
+                _ => None,
+            })
+            .filter(|d| !self.contains(d))
+            .cloned()
+            .collect();
+        let found = zcs_store::redo::collect_blobs(redolog, &wanted)
+            .map_err(|e| BackupError::Invalid(format!("read blobs from the redo logs: {e}")))?;
+        let n = found.len();
+        self.redo.extend(found);
+        Ok(n)
     }
 
     /// The raw bytes of `digest` and where they came from, unchecked.
@@ -223,7 +254,10 @@ impl SessionBlobs {
             }
         }
         let Some(zpath) = self.zipped.get(digest) else {
-            return Ok(None);
+            return match self.redo.get(digest) {
+                Some(b) => Ok(Some((b.read()?, b.path.clone()))),
+                None => Ok(None),
+            };
         };
         let mut open = self
             .open
@@ -288,6 +322,7 @@ impl BlobStore for SessionBlobs {
     }
     fn contains(&self, digest: &str) -> bool {
         self.zipped.contains_key(digest)
+            || self.redo.contains_key(digest)
             || self.files.iter().any(|b| {
                 b.contains(digest) || b.compressed_path_for(digest).is_ok_and(|p| p.is_file())
             })

@@ -26,6 +26,16 @@ async fn zmrestoreldap_lists_labels_and_restores_named_or_all_entries() {
         .create_entry(EntryKind::Cos, "gold", Attrs::new())
         .await
         .unwrap();
+    let list = h
+        .dir
+        .create_entry(EntryKind::DistributionList, "list@l.test", Attrs::new())
+        .await
+        .unwrap();
+    let gone = h
+        .dir
+        .create_entry(EntryKind::Domain, "gone.test", Attrs::new())
+        .await
+        .unwrap();
     let full = zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
@@ -34,6 +44,14 @@ async fn zmrestoreldap_lists_labels_and_restores_named_or_all_entries() {
         h.dir.delete_entry(EntryKind::Account, id).await.unwrap();
     }
     h.dir.delete_entry(EntryKind::Cos, gold.id).await.unwrap();
+    h.dir
+        .delete_entry(EntryKind::DistributionList, list.id)
+        .await
+        .unwrap();
+    h.dir
+        .delete_entry(EntryKind::Domain, gone.id)
+        .await
+        .unwrap();
     let exists = |kind, name: &'static str| {
         let dir = h.dir.clone();
         async move {
@@ -52,12 +70,24 @@ async fn zmrestoreldap_lists_labels_and_restores_named_or_all_entries() {
 
     let all: RestoreLdapArgs =
         commands::parse("zmrestoreldap", words(&format!("-lb {}", full.label))).unwrap();
-    commands::restore_ldap(&h.paths, &h.dir, &all)
+    let out = commands::restore_ldap(&h.paths, &h.dir, &all)
         .await
         .unwrap();
-    // LIMITATION: entries deleted after the backup are not recreated by this run yet
-    // (an open finding), so only the listing and the refusal are checked.
-    let _ = exists(EntryKind::Cos, "gold").await;
+    // Entries deleted after the backup come back (under new ids when the directory
+    // will not hand the old ones out again).
+    assert!(exists(EntryKind::Cos, "gold").await, "{out}");
+    assert!(exists(EntryKind::Account, "a@l.test").await, "{out}");
+    assert!(exists(EntryKind::Account, "b@l.test").await, "{out}");
+    assert!(
+        exists(EntryKind::DistributionList, "list@l.test").await,
+        "{out}"
+    );
+    assert!(exists(EntryKind::Domain, "gone.test").await, "{out}");
+    // A second run finds everything in place and writes nothing new.
+    let again = commands::restore_ldap(&h.paths, &h.dir, &all)
+        .await
+        .unwrap();
+    assert!(!again.contains("recreated"), "{again}");
 
     let bad: RestoreLdapArgs =
         commands::parse("zmrestoreldap", words("-lb full-19990101.000000.000")).unwrap();

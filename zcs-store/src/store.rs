@@ -226,6 +226,9 @@ impl Store {
         let last_seq = crate::recovery::replay(&pool, &blobs, &records, &mut report).await?;
         drop(records);
         let redo = RedoLog::start(opened.file, last_seq + 1, opts.redo_rollover_bytes)?;
+        // New messages' blobs ride in the redo log (see `redo::blob_frame`).
+        let reader = blobs.clone();
+        redo.set_blob_source(Arc::new(move |digest: &str| reader.read(digest).ok()));
         if report.replayed > 0
             || report.failed > 0
             || report.torn_bytes_cut > 0

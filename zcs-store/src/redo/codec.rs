@@ -15,6 +15,10 @@
 //!                           | mailbox id i64 | op payload
 //! ```
 //!
+//! Between records, a file may hold blob frames (a new message's blob bytes, no
+//! sequence; format and reader in `super::blob_frame`); [`decode_records`] lists them in
+//! [`Decoded::blobs`].
+//!
 //! Strings are a u32 byte length and UTF-8 bytes; an optional string is a u8 tag (0/1)
 //! and the string; lists are a u32 count and the elements. Sequence numbers grow by one
 //! per record across the whole log (and, once rollover exists, across files), so a
@@ -276,6 +280,9 @@ pub struct Decoded {
     pub valid_len: usize,
     /// Why decoding stopped early, or `None` when the input ended on a record boundary.
     pub stop: Option<DecodeError>,
+    /// The blob frames met among the records (see `super::blob_frame`), with ranges
+    /// into the decoded input.
+    pub blobs: Vec<super::blob_frame::BlobFrame>,
 }
 
 /// The 16-byte file header, with no first sequence recorded (0).
@@ -482,6 +489,9 @@ pub fn decode_log(bytes: &[u8]) -> Decoded {
     }
     let mut out = decode_records(&bytes[FILE_HEADER_LEN..]);
     out.valid_len += FILE_HEADER_LEN;
+    for b in &mut out.blobs {
+        b.bytes = b.bytes.start + FILE_HEADER_LEN..b.bytes.end + FILE_HEADER_LEN;
+    }
     out
 }
 
@@ -491,6 +501,21 @@ pub fn decode_records(bytes: &[u8]) -> Decoded {
     let mut out = Decoded::default();
     let mut pos = 0usize;
     while pos < bytes.len() {
+        if super::blob_frame::starts_frame(&bytes[pos..]) {
+            match super::blob_frame::decode_frame(&bytes[pos..]) {
+                Ok((mut frame, used)) => {
+                    frame.bytes = frame.bytes.start + pos..frame.bytes.end + pos;
+                    out.blobs.push(frame);
+                    pos += used;
+                    out.valid_len = pos;
+                    continue;
+                }
+                Err(e) => {
+                    out.stop = Some(e);
+                    break;
+                }
+            }
+        }
         match decode_one(&bytes[pos..]) {
             Ok((rec, used)) => {
                 out.records.push(rec);
@@ -507,7 +532,7 @@ pub fn decode_records(bytes: &[u8]) -> Decoded {
 }
 
 /// The offset (into `bytes`, which start at a record boundary) of the first whole,
-/// checksum-valid record starting after offset `from`, if any. A bad record followed by
+/// checksum-valid record or blob frame starting after offset `from`, if any. A bad record followed by
 /// a good one is damage in the middle of a log, not a torn tail. Cost: a scan of the
 /// rest of the input. Never panics.
 pub fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
@@ -515,6 +540,11 @@ pub fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
     let mut pos = from.checked_add(1)?;
     while pos + FRAME_LEN <= bytes.len() {
         if bytes[pos..pos + 4] == marker && decode_one(&bytes[pos..]).is_ok() {
+            return Some(pos);
+        }
+        if super::blob_frame::starts_frame(&bytes[pos..])
+            && super::blob_frame::decode_frame(&bytes[pos..]).is_ok()
+        {
             return Some(pos);
         }
         pos += 1;

@@ -15,14 +15,21 @@
 //! to apply is followed by an `Abort` record, possibly in the next file), so nothing
 //! has to be carried over.
 //!
+//! Blob frames: with a blob source set ([`RedoLog::set_blob_source`]), the writer puts
+//! the blob of each `CreateMessage` into the file (`super::blob_frame`) just before the
+//! record, once per digest and file, in the same write and fsync; a lost blob volume
+//! can then be replayed from the redo log. A blob the source cannot read is logged and
+//! left out (the record is still written: the blob volume has it).
+//!
 //! LIMITATION: no `zimbraRedoLogRolloverMinFileAge` or hard maximum: the size alone
 //! decides.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
 use zcs_core::MailboxId;
@@ -52,6 +59,8 @@ pub(crate) struct RedoFile {
     len: u64,
     /// Sequences of the first and last record in the file, when it has any.
     seqs: Option<(u64, u64)>,
+    /// Digests whose blob frame the file holds.
+    blobs: HashSet<String>,
 }
 
 impl RedoFile {
@@ -148,6 +157,12 @@ impl RedoFile {
             (Some(f), Some(l)) => Some((f.seq, l.seq)),
             _ => None,
         };
+        let blobs = decoded
+            .blobs
+            .into_iter()
+            .filter(|b| b.bytes.end <= len as usize)
+            .map(|b| b.digest)
+            .collect();
         Ok(Opened {
             file: RedoFile {
                 file,
@@ -155,6 +170,7 @@ impl RedoFile {
                 dir: dir.to_path_buf(),
                 len,
                 seqs,
+                blobs,
             },
             records: decoded.records,
             cut,
@@ -203,6 +219,7 @@ impl RedoFile {
         self.file = file;
         self.len = FILE_HEADER_LEN as u64;
         self.seqs = None;
+        self.blobs.clear();
         Ok(())
     }
 
@@ -273,11 +290,16 @@ struct Counters {
     syncs: AtomicU64,
 }
 
+/// Reads a blob's raw bytes by item digest, for the writer's blob frames; `None` when
+/// it cannot.
+pub(crate) type BlobSource = Arc<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;
+
 /// Handle on the writer thread. Cheap to share behind an `Arc`.
 pub(crate) struct RedoLog {
     tx: Mutex<Option<mpsc::UnboundedSender<Append>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     counters: Arc<Counters>,
+    blob_source: Arc<RwLock<Option<BlobSource>>>,
 }
 
 impl RedoLog {
@@ -292,15 +314,33 @@ impl RedoLog {
         let path = file.path.clone();
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
+        let blob_source: Arc<RwLock<Option<BlobSource>>> = Arc::default();
+        let src = blob_source.clone();
         let thread = std::thread::Builder::new()
             .name("zcs-redo-writer".into())
-            .spawn(move || writer_loop(file, rx, next_seq, rollover_bytes, &c))
+            .spawn(move || {
+                let w = Writer {
+                    rollover_bytes,
+                    counters: &c,
+                    blob_source: &src,
+                };
+                writer_loop(file, rx, next_seq, &w)
+            })
             .map_err(|e| StoreError::io("start redo writer", path, e))?;
         Ok(RedoLog {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             counters,
+            blob_source,
         })
+    }
+
+    /// From now on, carries the blob of each new message in the log (a blob frame
+    /// before its `CreateMessage` record), read through `source`. See the module doc.
+    pub fn set_blob_source(&self, source: BlobSource) {
+        if let Ok(mut g) = self.blob_source.write() {
+            *g = Some(source);
+        }
     }
 
     /// The writer's counters so far.
@@ -387,13 +427,59 @@ impl RedoLog {
     }
 }
 
+/// What the writer thread is set up with.
+struct Writer<'a> {
+    rollover_bytes: u64,
+    counters: &'a Counters,
+    blob_source: &'a RwLock<Option<BlobSource>>,
+}
+
+impl Writer<'_> {
+    /// Appends the blob frame of `op`'s blob to `buf` when `op` creates a message whose
+    /// blob neither the file (`in_file`) nor `buf` (`framed`) holds yet.
+    fn frame_blob(
+        &self,
+        op: &RedoOp,
+        in_file: &HashSet<String>,
+        framed: &mut HashSet<String>,
+        buf: &mut Vec<u8>,
+    ) {
+        let RedoOp::CreateMessage { digest, size, .. } = op else {
+            return;
+        };
+        if in_file.contains(digest)
+            || framed.contains(digest)
+            || *size > u64::from(super::blob_frame::MAX_BLOB_FRAME_LEN)
+        {
+            return;
+        }
+        let source = match self.blob_source.read() {
+            Ok(g) => g.clone(),
+            Err(_) => None,
+        };
+        let Some(source) = source else {
+            return;
+        };
+        match source(digest) {
+            Some(raw) => {
+                super::blob_frame::encode_blob_frame(digest, &raw, buf);
+                framed.insert(digest.clone());
+            }
+            None => tracing::warn!(
+                digest = digest.as_str(),
+                "blob of a new message not readable; its redo record carries no copy"
+            ),
+        }
+    }
+}
+
 fn writer_loop(
     mut file: RedoFile,
     mut rx: mpsc::UnboundedReceiver<Append>,
     mut next_seq: u64,
-    rollover_bytes: u64,
-    counters: &Counters,
+    w: &Writer<'_>,
 ) {
+    let (rollover_bytes, counters) = (w.rollover_bytes, w.counters);
     let mut failed: Option<String> = None;
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut batch: Vec<(oneshot::Sender<Result<u64, String>>, u64)> = Vec::new();
@@ -401,7 +487,9 @@ fn writer_loop(
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
         buf.clear();
+        let mut framed = HashSet::new();
         let mut push = |a: Append, batch: &mut Vec<_>| {
+            w.frame_blob(&a.op, &file.blobs, &mut framed, &mut buf);
             let rec = RedoRecord {
                 seq: next_seq,
                 timestamp_ms: a.timestamp_ms,
@@ -438,6 +526,7 @@ fn writer_loop(
                 let start = file.seqs.map_or(*first, |(f, _)| f);
                 file.seqs = Some((start, *last));
             }
+            file.blobs.extend(framed.drain());
             if rollover_bytes > 0
                 && file.len >= rollover_bytes
                 && let Err((archived, e)) = file.roll_over(next_seq)

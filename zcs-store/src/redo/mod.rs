@@ -3,16 +3,19 @@
 //!
 //! [`codec`] owns the byte format (records and file header) and is pure; `log` owns the
 //! file: opening and locking it, cutting a torn tail, the group-commit writer thread and
-//! rollover; [`archive`] names, lists and reads the rolled-over files.
+//! rollover; [`archive`] names, lists and reads the rolled-over files; [`blob_frame`]
+//! carries new messages' blob bytes in the log and reads them back.
 //! Replaying records into the database is `crate::apply`'s job, not this module's.
 
 pub mod archive;
+pub mod blob_frame;
 pub mod codec;
 pub mod codec_items;
 pub(crate) mod log;
 mod wire;
 
 pub use archive::ArchivedLog;
+pub use blob_frame::{BlobFrame, RedoBlob, collect_blobs, encode_blob_frame};
 pub use codec_items::{CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord};
 pub use log::RedoStats;
 
