@@ -1,7 +1,9 @@
 """Delegated administration end to end: rights granted with zmprov (grr, gg, ckr, ger,
 gr) against a real zcs home, then a domain admin on the admin SOAP port who may create,
-read, modify and delete accounts in its own domain and is refused in another one, with
-searches trimmed to what it may list."""
+read, modify and delete accounts and distribution lists in its own domain and is
+refused in another one, reads its own domain only, assigns only the COS it was granted,
+with listings trimmed to what it may list; and the same admin through `zmprov -a`,
+allowed and refused the same things."""
 
 import pytest
 
@@ -25,7 +27,13 @@ def zcs(tmp_path_factory):
     z.zmprov("ca", DA, PASSWORD, "zimbraIsDelegatedAdminAccount", "TRUE")
     z.zmprov("ca", f"u1@{MINE}", PASSWORD)
     z.zmprov("ca", f"o1@{OTHER}", PASSWORD)
+    z.zmprov("ca", f"u2@{MINE}", PASSWORD)
+    z.zmprov("cdl", f"staff@{MINE}")
+    z.zmprov("cdl", f"staff@{OTHER}")
+    z.zmprov("cc", "gold")
+    z.zmprov("cc", "silver")
     z.zmprov("grr", "domain", MINE, "usr", DA, "domainAdminRights")
+    z.zmprov("grr", "cos", "gold", "usr", DA, "adminConsoleCOSRights")
     z.start()
     yield z
     z.stop()
@@ -100,7 +108,7 @@ def test_domain_admin_reads_modifies_and_deletes_in_its_domain(zcs, token):
     names = {a.get("name") for a in resp.findall(f"{{{NS}}}account")}
     assert f"u1@{MINE}" in names and f"o1@{OTHER}" not in names, names
     # Requests outside its grants are refused outright.
-    status, _, text = call(zcs, f'<GetAllDomainsRequest xmlns="{NS}"/>', token)
+    status, _, text = call(zcs, f'<GetAllServersRequest xmlns="{NS}"/>', token)
     assert fault_code(text) == "service.PERM_DENIED", text
     status, _, text = call(zcs, f'<DeleteAccountRequest xmlns="{NS}" id="{other_id}"/>', token)
     assert fault_code(text) == "service.PERM_DENIED", text
@@ -128,3 +136,126 @@ def test_rights_soap_requests(zcs, token):
     status, resp, text = call(zcs, f'<GetRightRequest xmlns="{NS}"><right>adminLoginAs</right>'
                                    f"</GetRightRequest>", token)
     assert status == 200 and resp.find(f"{{{NS}}}right").get("targetType") == "account", text
+
+
+def ok(text_status):
+    status, _, text = text_status
+    assert status == 200, text
+    return text
+
+
+def denied(text_status):
+    _, _, text = text_status
+    assert fault_code(text) == "service.PERM_DENIED", text
+
+
+def list_id(z, name):
+    return z.zmprov("gdl", name, "zimbraId").stdout.split("zimbraId: ")[1].split()[0]
+
+
+def test_domain_admin_manages_lists_of_its_domain_only(zcs, token):
+    c = lambda body: call(zcs, body, token)  # noqa: E731
+    ok(c(f'<CreateDistributionListRequest xmlns="{NS}" name="new@{MINE}">'
+         f'<a n="displayName">New</a></CreateDistributionListRequest>'))
+    denied(c(f'<CreateDistributionListRequest xmlns="{NS}" name="new@{OTHER}"/>'))
+    mine, other = list_id(zcs, f"staff@{MINE}"), list_id(zcs, f"staff@{OTHER}")
+    add = '<AddDistributionListMemberRequest xmlns="{}" id="{}"><dlm>x@ext.test</dlm>' \
+          '</AddDistributionListMemberRequest>'
+    ok(c(add.format(NS, mine)))
+    denied(c(add.format(NS, other)))
+    ok(c(f'<GetDistributionListRequest xmlns="{NS}"><dl by="name">staff@{MINE}</dl>'
+         f"</GetDistributionListRequest>"))
+    denied(c(f'<GetDistributionListRequest xmlns="{NS}"><dl by="id">{other}</dl>'
+             f"</GetDistributionListRequest>"))
+    mod = '<ModifyDistributionListRequest xmlns="{}" id="{}"><a n="description">d</a>' \
+          '</ModifyDistributionListRequest>'
+    ok(c(mod.format(NS, mine)))
+    denied(c(mod.format(NS, other)))
+    ok(c(f'<AddDistributionListAliasRequest xmlns="{NS}" id="{mine}" alias="crew@{MINE}"/>'))
+    denied(c(f'<AddDistributionListAliasRequest xmlns="{NS}" id="{mine}" '
+             f'alias="crew@{OTHER}"/>'))
+    # Renaming into a domain it does not administer is refused.
+    denied(c(f'<RenameDistributionListRequest xmlns="{NS}" id="{mine}" '
+             f'newName="team@{OTHER}"/>'))
+    ok(c(f'<RenameDistributionListRequest xmlns="{NS}" id="{mine}" newName="team@{MINE}"/>'))
+    denied(c(f'<DeleteDistributionListRequest xmlns="{NS}" id="{other}"/>'))
+    _, resp, text = c(f'<GetAllDistributionListsRequest xmlns="{NS}"/>')
+    names = {d.get("name") for d in resp.findall(f"{{{NS}}}dl")}
+    assert f"team@{MINE}" in names and f"staff@{OTHER}" not in names, text
+    ok(c(f'<DeleteDistributionListRequest xmlns="{NS}" id="{mine}"/>'))
+    # The refused changes did not happen.
+    got = zcs.zmprov("gdl", f"staff@{OTHER}").stdout
+    assert "x@ext.test" not in got and "description" not in got, got
+
+
+def test_domain_admin_reads_its_domain_and_changes_no_domain(zcs, token):
+    c = lambda body: call(zcs, body, token)  # noqa: E731
+    ok(c(f'<GetDomainRequest xmlns="{NS}"><domain by="name">{MINE}</domain>'
+         f"</GetDomainRequest>"))
+    denied(c(f'<GetDomainRequest xmlns="{NS}"><domain by="name">{OTHER}</domain>'
+             f"</GetDomainRequest>"))
+    dom = zcs.zmprov("gd", MINE, "zimbraId").stdout.split("zimbraId: ")[1].split()[0]
+    denied(c(f'<ModifyDomainRequest xmlns="{NS}" id="{dom}"><a n="description">x</a>'
+             f"</ModifyDomainRequest>"))
+    denied(c(f'<DeleteDomainRequest xmlns="{NS}" id="{dom}"/>'))
+    denied(c(f'<CreateDomainRequest xmlns="{NS}" name="new.{MINE}"/>'))
+    _, resp, text = c(f'<GetAllDomainsRequest xmlns="{NS}"/>')
+    names = {d.get("name") for d in resp.findall(f"{{{NS}}}domain")}
+    assert names == {MINE}, text
+
+
+def cos_id(z, name):
+    return z.zmprov("gc", name, "zimbraId").stdout.split("zimbraId: ")[1].split()[0]
+
+
+def test_domain_admin_assigns_only_the_cos_it_was_granted(zcs, token):
+    c = lambda body: call(zcs, body, token)  # noqa: E731
+    gold, silver = cos_id(zcs, "gold"), cos_id(zcs, "silver")
+    acct = zcs.zmprov("ga", f"u2@{MINE}", "zimbraId").stdout.split("zimbraId: ")[1].split()[0]
+    mod = '<ModifyAccountRequest xmlns="{}" id="{}"><a n="zimbraCOSId">{}</a>' \
+          '</ModifyAccountRequest>'
+    denied(c(mod.format(NS, acct, silver)))
+    ok(c(mod.format(NS, acct, gold)))
+    assert gold in zcs.zmprov("ga", f"u2@{MINE}", "zimbraCOSId").stdout
+    denied(c(f'<CreateAccountRequest xmlns="{NS}" name="s@{MINE}" password="{PASSWORD}">'
+             f'<a n="zimbraCOSId">{silver}</a></CreateAccountRequest>'))
+    ok(c(f'<CreateAccountRequest xmlns="{NS}" name="g@{MINE}" password="{PASSWORD}">'
+         f'<a n="zimbraCOSId">{gold}</a></CreateAccountRequest>'))
+    ok(c(f'<GetCosRequest xmlns="{NS}"><cos by="name">gold</cos></GetCosRequest>'))
+    denied(c(f'<GetCosRequest xmlns="{NS}"><cos by="name">silver</cos></GetCosRequest>'))
+    denied(c(f'<ModifyCosRequest xmlns="{NS}" id="{gold}"><a n="zimbraMailQuota">1</a>'
+             f"</ModifyCosRequest>"))
+    denied(c(f'<DeleteCosRequest xmlns="{NS}" id="{gold}"/>'))
+    denied(c(f'<CreateCosRequest xmlns="{NS}" name="bronze"/>'))
+    _, resp, text = c(f'<GetAllCosRequest xmlns="{NS}"/>')
+    assert {e.get("name") for e in resp.findall(f"{{{NS}}}cos")} == {"gold"}, text
+
+
+def prov_as_da(z, *args):
+    return z.zmprov("-a", DA, "-p", PASSWORD, *args, check=False)
+
+
+def test_zmprov_as_domain_admin_is_held_to_its_grants(zcs):
+    r = prov_as_da(zcs, "cdl", f"zl@{MINE}")
+    assert r.returncode == 0, r.stderr
+    r = prov_as_da(zcs, "cdl", f"zl@{OTHER}")
+    assert r.returncode == 2 and "service.PERM_DENIED" in r.stderr, r
+    assert prov_as_da(zcs, "adlm", f"zl@{MINE}", f"u2@{MINE}").returncode == 0
+    r = prov_as_da(zcs, "adlm", f"staff@{OTHER}", f"u2@{MINE}")
+    assert "service.PERM_DENIED" in r.stderr, r
+    r = prov_as_da(zcs, "ca", f"z1@{MINE}", PASSWORD, "displayName", "Zed")
+    assert r.returncode == 0, r.stderr
+    r = prov_as_da(zcs, "ca", f"z1@{OTHER}", PASSWORD)
+    assert "service.PERM_DENIED" in r.stderr, r
+    assert "# name " in prov_as_da(zcs, "gd", MINE).stdout
+    assert "service.PERM_DENIED" in prov_as_da(zcs, "gd", OTHER).stderr
+    assert "service.PERM_DENIED" in prov_as_da(zcs, "md", MINE, "description", "x").stderr
+    silver = cos_id(zcs, "silver")
+    r = prov_as_da(zcs, "ma", f"z1@{MINE}", "zimbraCOSId", silver)
+    assert "service.PERM_DENIED" in r.stderr, r
+    r = prov_as_da(zcs, "ma", f"z1@{MINE}", "zimbraCOSId", cos_id(zcs, "gold"))
+    assert r.returncode == 0, r.stderr
+    # Commands outside the gate's list are refused, never run with full power.
+    r = prov_as_da(zcs, "ms", "whatever", "description", "x")
+    assert r.returncode == 2 and "service.PERM_DENIED" in r.stderr, r
+    assert "zl@other.test" not in zcs.zmprov("gadl").stdout

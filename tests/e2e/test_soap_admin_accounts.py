@@ -115,3 +115,56 @@ def test_remove_alias_faults(admin):
     assert fault_code(remove("alias01")[1]) == "service.INVALID_REQUEST"
     assert fault_code(remove("a@no.such.domain")[1]) == "account.NO_SUCH_DOMAIN"
     assert fault_code(remove("never@acct.test")[1]) == "account.NO_SUCH_ALIAS"
+
+
+def test_gal_sync_accounts(admin):
+    status, text = admin(f'<CreateDomainRequest xmlns="{NS}"><name>gs.acct.test</name>'
+                         f"</CreateDomainRequest>")
+    assert status == 200, text
+    dom = soap_body(text)[1].find(f"{{{NS}}}domain")
+    assert any(a.get("n") == "zimbraMailStatus" and a.text == "enabled"
+               for a in dom.findall(f"{{{NS}}}a")), text
+    status, text = admin(f'<CreateGalSyncAccountRequest xmlns="{NS}" name="gal1" type="zimbra" '
+                         f'domain="gs.acct.test"><account by="name">galsync@gs.acct.test'
+                         f"</account></CreateGalSyncAccountRequest>")
+    assert status == 200, text
+    gal_id = account_id(text)
+    status, text = admin(f'<AddGalSyncDataSourceRequest xmlns="{NS}" name="gal2" type="ldap" '
+                         f'domain="gs.acct.test"><account by="id">{gal_id}</account>'
+                         f"</AddGalSyncDataSourceRequest>")
+    assert status == 200 and account_id(text) == gal_id, text
+    status, text = admin(f'<SyncGalAccountRequest xmlns="{NS}"><account id="{gal_id}">'
+                         f'<datasource by="name">gal1</datasource></account>'
+                         f"</SyncGalAccountRequest>")
+    assert status == 200, text
+    status, text = admin(f'<GetDomainRequest xmlns="{NS}"><domain by="name">gs.acct.test'
+                         f"</domain></GetDomainRequest>")
+    assert f'<a n="zimbraGalAccountId">{gal_id}</a>' in text, text
+    status, text = admin(f'<DeleteGalSyncAccountRequest xmlns="{NS}"><account by="name">'
+                         f"galsync@gs.acct.test</account></DeleteGalSyncAccountRequest>")
+    assert status == 200, text
+    status, text = admin(f'<GetAccountRequest xmlns="{NS}"><account by="id">{gal_id}'
+                         f"</account></GetAccountRequest>")
+    assert fault_code(text) == "account.NO_SUCH_ACCOUNT", text
+
+
+def test_zimlets(admin):
+    status, text = admin(f'<CreateZimletRequest xmlns="{NS}"><name>com_zcs_test</name>'
+                         f'<a n="zimbraZimletEnabled">TRUE</a>'
+                         f'<a n="zimbraZimletPriority">21</a></CreateZimletRequest>')
+    assert status == 200 and 'name="com_zcs_test"' in text, text
+    status, text = admin(f'<ModifyZimletRequest xmlns="{NS}"><zimlet name="com_zcs_test">'
+                         f'<status value="disabled"/><acl cos="default" acl="grant"/>'
+                         f"</zimlet></ModifyZimletRequest>")
+    assert status == 200, text
+    status, text = admin(f'<GetZimletStatusRequest xmlns="{NS}"/>')
+    resp = soap_body(text)[1]
+    z = resp.find(f"{{{NS}}}zimlets/{{{NS}}}zimlet[@name='com_zcs_test']")
+    assert z is not None and z.get("status") == "disabled", text
+    c = resp.find(f"{{{NS}}}cos[@name='default']/{{{NS}}}zimlet[@name='com_zcs_test']")
+    assert c is not None and c.get("status") == "enabled", text
+    status, text = admin(f'<UndeployZimletRequest xmlns="{NS}" name="com_zcs_test"/>')
+    assert status == 200, text
+    status, text = admin(f'<GetZimletRequest xmlns="{NS}"><zimlet name="com_zcs_test"/>'
+                         f"</GetZimletRequest>")
+    assert fault_code(text) is not None and "NO_SUCH_ZIMLET" in text, text

@@ -13,7 +13,8 @@ fn usage() -> String {
         "zmprov [args] [cmd] [cmd-args ...]\n\n  -h/--help  display usage\n  \
          -f/--file  use file as input stream\n  -l/--ldap  provision via the directory \
          only: the running server sees the change after its cache max age or fc\n  \
-         -a/--account {name}  authenticate as this global admin (through the running server)\n  \
+         -a/--account {name}  authenticate as this admin (through the running server); \
+         a delegated admin runs only what its grants allow\n  \
          -p/--password {pass}  the admin's password\n  \
          -P/--passfile {file}  read the password from a file\n  \
          -s/--server {host}[:{port}]  this home's server (others cannot be reached)\n  \
@@ -110,7 +111,7 @@ async fn run_all(
     session: &Option<Session>,
 ) -> ExitCode {
     if !words.is_empty() {
-        let status = run_one(prov, words, admin).await;
+        let status = run_one(prov, words, admin, session).await;
         if !direct && changes(words) {
             flush_server(prov, session).await;
         }
@@ -143,7 +144,7 @@ async fn run_all(
             Some("exit" | "quit") => break,
             _ => {}
         }
-        if run_one(prov, &words, admin).await != ExitCode::SUCCESS {
+        if run_one(prov, &words, admin, session).await != ExitCode::SUCCESS {
             status = ExitCode::from(2);
         }
         changed |= changes(&words);
@@ -167,7 +168,9 @@ fn changes(words: &[String]) -> bool {
 /// changes just made are seen at once (Zimbra's zmprov makes them through the server):
 /// as the session's admin when there is one.
 async fn flush_server(prov: &zcs_directory::Provisioning, session: &Option<Session>) {
-    if let Some(s) = session {
+    // A delegated admin holds no flushCache right: its changes are flushed as the
+    // local admin, as without a session.
+    if let Some(s) = session.as_ref().filter(|s| s.delegated.is_none()) {
         if let Err(e) = s.flush_all().await {
             eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
         }
@@ -208,9 +211,11 @@ async fn run_one(
     prov: &zcs_directory::Provisioning,
     words: &[String],
     admin: Option<&str>,
+    session: &Option<Session>,
 ) -> ExitCode {
     let mut stdout = std::io::stdout();
-    let result = zmprov::run(prov, words, &mut stdout).await;
+    let delegated = session.as_ref().and_then(|s| s.delegated.as_ref());
+    let result = zmprov::run_as(prov, delegated, words, &mut stdout).await;
     match &result {
         Ok(Outcome::Done) => audit(words, "ok", admin),
         Ok(Outcome::Fault(e)) => audit(words, &e.code.to_string(), admin),

@@ -6,12 +6,14 @@
 //! Commands talk to the directory directly, as Zimbra's `zmprov -l` does. Without `-l`
 //! the running server's cache is flushed after a change. `-a`/`-p`/`-P`, `-s` and `-z`
 //! authenticate through the running server's admin port first ([`session`]); how options
-//! combine, and which are refused, is [`options`].
+//! combine, and which are refused, is [`options`]; what a delegated admin may run is
+//! [`gate`].
 
 mod auth;
 pub mod cache;
 mod children;
 mod commands;
+pub mod gate;
 mod lists;
 mod loggers;
 pub mod options;
@@ -71,6 +73,31 @@ pub async fn run(
         Err(commands::CmdError::Usage) => Ok(Outcome::Usage(cmd)),
         Err(commands::CmdError::Fault(e)) => Ok(Outcome::Fault(e)),
     }
+}
+
+/// Runs one command line as `admin` (the `-a` account, `None` for the local admin or
+/// direct mode): a delegated admin runs only what its grants allow ([`gate`]), and is
+/// refused with `service.PERM_DENIED` otherwise, before anything changes.
+///
+/// # Errors
+/// Only a failure to write to `out`; command failures come back as [`Outcome`].
+pub async fn run_as(
+    prov: &Provisioning,
+    admin: Option<&zcs_core::Entry>,
+    words: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<Outcome> {
+    let counted = words.split_first().and_then(|(name, args)| {
+        let cmd = find_command(name)?;
+        let ok = args.len() >= cmd.min_args && cmd.max_args.is_none_or(|m| args.len() <= m);
+        ok.then_some(cmd)
+    });
+    if let (Some(admin), Some(_)) = (admin, counted)
+        && let Err(e) = gate::authorize(prov, admin, words).await
+    {
+        return Ok(Outcome::Fault(e));
+    }
+    run(prov, words, out).await
 }
 
 /// Zimbra's one-line error form: `ERROR: account.NO_SUCH_ACCOUNT (no such account: x)`.

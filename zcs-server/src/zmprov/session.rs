@@ -5,17 +5,17 @@
 //! In charge of: checking `-s` names this home's server (the only one a tool of this
 //! home can reach), logging the admin in through the admin port (`AuthRequest`, so a
 //! wrong password fails with the server's `account.AUTH_FAILED` before anything runs and
-//! the failed login is counted and audited by the server like any other), refusing
-//! delegated admins, sending the cache flush after changes as that admin, and ending
-//! the session at exit.
+//! the failed login is counted and audited by the server like any other), sending the
+//! cache flush after changes as that admin, and ending the session at exit.
 //!
-//! LIMITATION: the commands themselves still write the directory directly once the
-//! admin is authenticated (zcs has no per-command SOAP mode), so only global admins are
-//! accepted; a delegated admin is refused with a message rather than given the
-//! directory's full power.
+//! The commands themselves write the directory directly once the admin is
+//! authenticated (zcs has no per-command SOAP mode). A delegated admin's session carries
+//! its entry, and every command is first decided by [`super::gate`], the same rights
+//! decision the admin SOAP service makes; its cache flush goes as the local admin (a
+//! delegated admin holds no flushCache right).
 
 use zcs_directory::Provisioning;
-use zcs_directory::rights::is_global_admin;
+use zcs_directory::rights::{is_delegated_admin, is_global_admin};
 
 use super::options::{Options, names_this_server};
 use crate::home::Home;
@@ -26,6 +26,8 @@ pub struct Session {
     remote: Remote,
     /// The admin the session acts as (`-a`), or `None` for the local admin (`-z`, `-s`).
     pub admin: Option<String>,
+    /// The `-a` account's entry when it is a delegated admin: every command is gated.
+    pub delegated: Option<zcs_core::Entry>,
 }
 
 /// Why a session could not be opened.
@@ -73,7 +75,7 @@ fn password(o: &Options) -> Result<String, SessionError> {
 /// # Errors
 /// [`SessionError::Auth`] when the server refuses the admin's login;
 /// [`SessionError::Refused`] when `-s` names another server, no server runs, the
-/// password file cannot be read, or the admin is not a global admin.
+/// password file cannot be read, or the account is not an admin.
 pub async fn open(
     home: &Home,
     prov: &Provisioning,
@@ -113,26 +115,25 @@ pub async fn open(
         return Ok(Some(Session {
             remote,
             admin: None,
+            delegated: None,
         }));
     };
     let pw = password(o)?;
     let remote = Remote::login(home, name, &pw, true)
         .await
         .map_err(|e| SessionError::Auth(fault_line(&e)))?;
-    let global = match prov.get_account(name).await {
-        Ok(a) => is_global_admin(&a),
-        Err(_) => false,
+    let delegated = match prov.get_account(name).await {
+        Ok(a) if is_global_admin(&a) => None,
+        Ok(a) if is_delegated_admin(&a) => Some(a),
+        _ => {
+            remote.close(Some(prov)).await;
+            return Err(SessionError::Refused(format!("{name} is not an admin")));
+        }
     };
-    if !global {
-        remote.close(Some(prov)).await;
-        return Err(SessionError::Refused(format!(
-            "{name} is not a global admin; zmprov provisions as a global admin only \
-             (delegated admins use the admin SOAP service, which checks their rights)"
-        )));
-    }
     Ok(Some(Session {
         remote,
         admin: Some(name.clone()),
+        delegated,
     }))
 }
 

@@ -2,7 +2,8 @@
 //! on the admin port, and every request but AuthRequest needs an admin token.
 //! Accounts are in `accounts` (searching, counting and password checks in
 //! `account_tools`); domains, COS, servers, global config and the rest in
-//! `entries`; distribution lists in `lists`; calendar resources in `calresources`;
+//! `entries`; distribution lists in `lists`; GAL sync accounts in `galsync`; zimlets in
+//! `zimlets`; calendar resources in `calresources`;
 //! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
 //! `mailbox`; counts and sessions in `counts`; delegated-admin constraints in
 //! `constraints`.
@@ -20,11 +21,13 @@ pub(crate) mod calresources;
 mod constraints;
 mod counts;
 mod entries;
+mod galsync;
 mod lists;
 mod mailbox;
 mod retention;
 mod rights;
 mod search;
+mod zimlets;
 
 use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
 use zcs_directory::EntryKey;
@@ -114,6 +117,12 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = lists::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = galsync::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = zimlets::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = calresources::dispatch(ctx, name, req).await {
