@@ -162,6 +162,16 @@ def time_function(name):
     return time.strftime("%Y%m%dT%H%M%S" if kind == "ICALTIME" else "%Y%m%d%H%M%SZ", t)
 
 
+# ---- XPath ----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<str>"[^"]*"|'[^']*')
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<op>//|/|\[|\]|\(|\)|,|!=|<=|>=|=|<|>|\||@|\.\.|\.|\*)
+  | (?P<name>[A-Za-z_][\w.-]*(?::(?:[A-Za-z_][\w.-]*|\*))?)
+)""", re.X)
+
+
 def _tokens(path):
     out, pos = [], 0
     path = path.strip()
