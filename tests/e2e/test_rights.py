@@ -155,9 +155,9 @@ def list_id(z, name):
 
 def test_domain_admin_manages_lists_of_its_domain_only(zcs, token):
     c = lambda body: call(zcs, body, token)  # noqa: E731
-    ok(c(f'<CreateDistributionListRequest xmlns="{NS}" name="new@{MINE}">'
+    ok(c(f'<CreateDistributionListRequest xmlns="{NS}" name="newlist@{MINE}">'
          f'<a n="displayName">New</a></CreateDistributionListRequest>'))
-    denied(c(f'<CreateDistributionListRequest xmlns="{NS}" name="new@{OTHER}"/>'))
+    denied(c(f'<CreateDistributionListRequest xmlns="{NS}" name="newlist@{OTHER}"/>'))
     mine, other = list_id(zcs, f"staff@{MINE}"), list_id(zcs, f"staff@{OTHER}")
     add = '<AddDistributionListMemberRequest xmlns="{}" id="{}"><dlm>x@ext.test</dlm>' \
           '</AddDistributionListMemberRequest>'
