@@ -145,3 +145,110 @@ def test_zmmailbox_contact_and_grant_commands(z):
     assert table[2].split() == ["r", "account", BOB], table
     mbox(z, "mfg", "/Shared", "account", BOB, "none")
     assert len(mbox(z, "gfg", "/Shared").stdout.strip().splitlines()) == 2
+
+
+def test_filter_rules_round_trip_through_sieve(z):
+    tok = token(z)
+    rules = {"filterRule": [{
+        "name": "work", "active": True,
+        "filterTests": {"condition": "anyof", "headerTest": [
+            {"header": "subject", "stringComparison": "contains", "value": "report"}]},
+        "filterActions": {"actionFileInto": [{"folderPath": "Inbox"}],
+                          "actionTag": [{"tagName": "w"}], "actionStop": [{}]}}]}
+    status, _, code = call(z, tok, "ModifyFilterRulesRequest", {"filterRules": rules})
+    assert status == 200, code
+    _, got, _ = call(z, tok, "GetFilterRulesRequest", {})
+    fr = got["filterRules"]
+    fr = fr[0] if isinstance(fr, list) else fr
+    rule = fr["filterRule"][0]
+    assert rule["name"] == "work", rule
+    test = rule["filterTests"][0]["headerTest"][0]
+    assert test["header"] == "subject" and test["value"] == "report", test
+    assert rule["filterActions"][0]["actionFileInto"][0]["folderPath"] == "Inbox"
+    script = z.zmprov("ga", USER, "zimbraMailSieveScript").stdout
+    assert 'header :contains ["subject"] "report"' in script, script
+    # Outgoing rules are kept apart; an empty rule list clears them.
+    status, _, _ = call(z, tok, "ModifyOutgoingFilterRulesRequest", {"filterRules": rules})
+    assert status == 200
+    call(z, tok, "ModifyOutgoingFilterRulesRequest", {"filterRules": {}})
+    _, got, _ = call(z, tok, "GetOutgoingFilterRulesRequest", {})
+    fr = got["filterRules"]
+    fr = fr[0] if isinstance(fr, list) else fr
+    assert not fr.get("filterRule"), got
+    # A test this server cannot write is refused, not dropped.
+    bad = {"filterRule": [{"name": "x", "filterTests": {"noSuchTest": [{}]},
+                           "filterActions": {"actionKeep": [{}]}}]}
+    _, _, code = call(z, tok, "ModifyFilterRulesRequest", {"filterRules": bad})
+    assert code == "service.INVALID_REQUEST"
+
+
+def test_account_permissions_grant_check_revoke(z):
+    ann, bob = token(z), token(z, BOB)
+    status, resp, code = call(z, ann, "GrantPermissionRequest",
+                              {"ace": [{"gt": "usr", "d": BOB, "right": "sendAs"}]})
+    assert status == 200, code
+    assert resp["ace"][0]["right"] == "sendAs" and resp["ace"][0]["d"] == BOB, resp
+    _, got, _ = call(z, ann, "GetPermissionRequest", {})
+    assert [a["right"] for a in got["ace"]] == ["sendAs"], got
+    body = {"target": {"type": "account", "by": "name", "_content": USER},
+            "right": [{"_content": "sendAs"}, {"_content": "sendOnBehalfOf"}]}
+    _, chk, _ = call(z, bob, "CheckPermissionRequest", body)
+    allow = {r["_content"]: r["allow"] for r in chk["right"]}
+    assert allow == {"sendAs": True, "sendOnBehalfOf": False}, chk
+    # An admin right cannot be granted by a user.
+    _, _, code = call(z, ann, "GrantPermissionRequest",
+                      {"ace": [{"gt": "usr", "d": BOB, "right": "createAccount"}]})
+    assert code == "service.INVALID_REQUEST"
+    call(z, ann, "RevokePermissionRequest",
+         {"ace": [{"gt": "usr", "d": BOB, "right": "sendAs"}]})
+    _, chk, _ = call(z, bob, "CheckPermissionRequest", body)
+    assert not any(r["allow"] for r in chk["right"]), chk
+
+
+def test_search_folders_rename_move_and_modify(z):
+    tok = token(z)
+    _, sf, _ = call(z, tok, "CreateSearchFolderRequest",
+                    {"search": {"name": "sf1", "query": "in:inbox", "l": "1"}})
+    sid = sf["search"][0]["id"]
+    _, f, _ = call(z, tok, "CreateFolderRequest", {"folder": {"name": "holder", "l": "1"}})
+    fid = f["folder"][0]["id"]
+    status, _, code = call(z, tok, "FolderActionRequest",
+                           {"action": {"op": "rename", "id": sid, "name": "sf2"}})
+    assert status == 200, code
+    status, _, code = call(z, tok, "FolderActionRequest",
+                           {"action": {"op": "move", "id": sid, "l": fid}})
+    assert status == 200, code
+    status, _, code = call(z, tok, "ModifySearchFolderRequest",
+                           {"search": {"id": sid, "query": "in:sent"}})
+    assert status == 200, code
+    _, got, _ = call(z, tok, "GetSearchFolderRequest", {})
+    s = [x for x in got["search"] if x["id"] == sid][0]
+    assert (s["name"], s["l"], s["query"]) == ("sf2", fid, "in:sent"), s
+    # Deleting a folder that is already gone succeeds, as in Zimbra.
+    call(z, tok, "FolderActionRequest", {"action": {"op": "delete", "id": fid}})
+    status, _, code = call(z, tok, "FolderActionRequest",
+                           {"action": {"op": "delete", "id": fid}})
+    assert status == 200, code
+
+
+def test_bounce_keeps_the_message_and_adds_resent_headers(z):
+    ann, bob = token(z), token(z, BOB)
+    subject = f"bounce-{time.time()}"
+    _, sent, code = call(z, ann, "SendMsgRequest", {"m": {
+        "e": [{"t": "t", "a": USER}], "su": {"_content": subject},
+        "mp": [{"ct": "text/plain", "content": {"_content": "hello"}}]}})
+    assert sent, code
+    mid = sent["m"][0]["id"]
+    status, _, code = call(z, ann, "BounceMsgRequest",
+                           {"m": {"id": mid, "e": [{"t": "t", "a": BOB}]}})
+    assert status == 200, code
+    for _ in range(50):
+        _, found, _ = call(z, bob, "SearchRequest",
+                           {"types": "message", "query": {"_content": f"subject:{subject}"}})
+        if found.get("m"):
+            break
+        time.sleep(0.2)
+    got_id = found["m"][0]["id"]
+    _, msg, _ = call(z, bob, "GetMsgRequest", {"m": {"id": got_id}})
+    kinds = {(e["t"], e["a"]) for e in msg["m"][0]["e"]}
+    assert ("rf", USER) in kinds and ("t", USER) in kinds, kinds

@@ -112,3 +112,52 @@ def test_sendmsg_with_upload_and_forwarded_part(zcs):
             "attach": {"aid": bad}}}, token)
         assert status == 500, js
         assert js["Body"]["Fault"]["Detail"]["Error"]["Code"] == "mail.NO_SUCH_UPLOAD", js
+
+
+def wait_hits(url, token, query, n=1):
+    for _ in range(50):
+        _, js = json_request(url, "SearchRequest", "urn:zimbraMail",
+                             {"query": query, "types": "message"}, token)
+        hits = js["Body"]["SearchResponse"].get("m", [])
+        if len(hits) >= n:
+            return hits
+        __import__("time").sleep(0.2)
+    raise AssertionError(f"no hits for {query}: {js}")
+
+
+def raw_message(url, token, mid):
+    _, js = json_request(url, "GetMsgRequest", "urn:zimbraMail",
+                         {"m": {"id": mid, "raw": "1"}}, token)
+    content = js["Body"]["GetMsgResponse"]["m"][0]["content"]
+    raw = content[0]["_content"] if isinstance(content, list) else content
+    return email.message_from_string(raw, policy=email.policy.default), raw
+
+
+def test_generic_upload_type_cjk_body_and_unknown_local_recipient(zcs):
+    """An upload posted as application/octet-stream takes its extension's type (as
+    Zimbra's MimeDetect gives it); a mostly non-ASCII body goes base64 with an
+    utf-8 encoded-word subject; an unknown address of a local domain does not fail
+    the send: the sender gets a non-delivery report."""
+    url = f"http://127.0.0.1:{zcs.http_port}/service/soap"
+    ta, tb = login(url, A), login(url, B)
+    aid = upload(zcs, ta, "Book1.XLS", "application/octet-stream", b"\xd0\xcf\x11\xe0xls")
+    subject = "\u570b\u6642\u671f\u8010\u529b"
+    status, js = json_request(url, "SendMsgRequest", "urn:zimbraMail", {"m": {
+        "e": [{"t": "t", "a": B, "p": "\u5f35 \u4e09"}, {"t": "c", "a": "nobody@send.test"}],
+        "su": {"_content": subject},
+        "mp": {"ct": "text/plain", "content": {"_content": "\u4e2d\u6587\u5167\u5bb9" * 20}},
+        "attach": {"aid": aid}}}, ta)
+    assert status == 200, js
+    hits = wait_hits(url, tb, "in:inbox has:attachment")
+    msg, raw = raw_message(url, tb, hits[0]["id"])
+    att = next(msg.iter_attachments())
+    assert att.get_content_type() == "application/vnd.ms-excel", raw[:800]
+    body = msg.get_body(("plain",))
+    assert body["Content-Transfer-Encoding"] == "base64", raw[:800]
+    assert "=?utf-8?B?" in raw.split("\r\n\r\n", 1)[0], raw[:800]
+    _, js = json_request(url, "GetMsgRequest", "urn:zimbraMail", {"m": {"id": hits[0]["id"]}}, tb)
+    to = [e for e in js["Body"]["GetMsgResponse"]["m"][0]["e"] if e["t"] == "t"][0]
+    assert to["d"] == "\u5f35" and to["p"] == "\u5f35 \u4e09", to
+    bounce = wait_hits(url, ta, 'in:inbox subject:"Undelivered Mail Returned to Sender"')
+    _, raw = raw_message(url, ta, bounce[0]["id"])
+    assert "nobody@send.test" in raw

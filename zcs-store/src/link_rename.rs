@@ -68,6 +68,69 @@ impl Mailbox {
         .await
     }
 
+    /// Changes search folder `id`'s query and, when given, its types and sort order
+    /// (ModifySearchFolderRequest), keeping its id, name and place. A change that
+    /// changes nothing logs nothing. Returns the search folder after the change.
+    ///
+    /// # Errors
+    /// `mail.NO_SUCH_ITEM` when `id` is not a search folder.
+    pub async fn modify_search_folder(
+        &self,
+        id: ItemId,
+        query: &str,
+        types: Option<&str>,
+        sort_by: Option<&str>,
+    ) -> Result<SearchFolder, StoreError> {
+        if self.item_kind(id).await? != Some(ItemKind::SearchFolder) {
+            return Err(StoreError::NoSuchItem(id.to_string()));
+        }
+        let (query, types, sort_by) = (
+            query.to_string(),
+            types.map(str::to_string),
+            sort_by.map(str::to_string),
+        );
+        self.locked(move |mb| async move {
+            let row = sqlx::query(
+                "SELECT type, parent_id, name, owner_id, remote_id, view, query, types, sort_by
+                 FROM folder_link WHERE mailbox_id = ? AND id = ?",
+            )
+            .bind(mb.id().0)
+            .bind(id.0)
+            .fetch_optional(&mb.inner.pool)
+            .await
+            .db("read search folder")?
+            .ok_or_else(|| StoreError::NoSuchItem(id.to_string()))?;
+            let get_i = |c: &str| row.try_get::<i64, _>(c).db("read search folder");
+            let get_s = |c: &str| row.try_get::<String, _>(c).db("read search folder");
+            let types = types.map_or_else(|| get_s("types"), Ok)?;
+            let sort = sort_by.map_or_else(|| get_s("sort_by"), Ok)?;
+            if get_s("query")? == query && get_s("types")? == types && get_s("sort_by")? == sort {
+                return Ok(());
+            }
+            let st = mb.state().await?;
+            mb.commit(RedoOp::CreateLink(LinkRecord {
+                change: st.change + 1,
+                id: id.0,
+                kind: get_i("type")? as u8,
+                parent: get_i("parent_id")? as i32,
+                name: get_s("name")?,
+                owner: get_s("owner_id")?,
+                remote_id: get_i("remote_id")? as i32,
+                view: get_s("view")?,
+                query,
+                types,
+                sort,
+            }))
+            .await
+        })
+        .await?;
+        self.search_folders()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| StoreError::NoSuchItem(id.to_string()))
+    }
+
     /// [`Mailbox::rename_link`] for a mountpoint; returns it after the change.
     ///
     /// # Errors

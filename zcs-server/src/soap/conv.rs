@@ -78,8 +78,9 @@ pub(crate) fn conv_element(c: &Conversation) -> Element {
     el
 }
 
-/// GetConvRequest `c id= [fetch=]`: the conversation with one `m` per message, oldest
-/// first, each as a search hit with its fragment.
+/// GetConvRequest `c id= [fetch=] (header n=)*`: the conversation with one `m` per
+/// message, oldest first, each as a search hit with its fragment and the headers
+/// asked for; the messages `fetch` names are expanded as GetMsg shows them.
 async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let c = req
         .child("c")
@@ -87,12 +88,25 @@ async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let id = parse_conv_id(c.req("id")?)?;
     let conv = mb.conversation(id).await.map_err(conv_fault(id))?;
     let msgs = mb.conversation_messages(id).await.map_err(conv_fault(id))?;
+    let headers: Vec<String> = c
+        .children_named("header")
+        .filter_map(|h| h.attr("n").map(str::to_string))
+        .collect();
+    let fetched = fetched(&msgs, c.attr("fetch").unwrap_or(""));
     let mut el = conv_element(&conv);
     el.set_content("su", conv.subject.clone(), AttrKind::Str);
-    // LIMITATION: `fetch=` does not expand message bodies; each message is a hit.
     for m in &msgs {
+        if fetched.contains(&m.id) {
+            el.add(super::mail::message_element(mb, m.id, false, &headers).await?);
+            continue;
+        }
         let mut hit = message_hit(m);
         fragment::add_to_hit(mb, m, &mut hit).await;
+        if !headers.is_empty()
+            && let Ok(raw) = mb.read_message(m.id).await
+        {
+            add_headers(&mut hit, &raw, &headers);
+        }
         el.add(hit);
     }
     let mut resp = response("GetConvResponse", NS_MAIL);
@@ -100,17 +114,72 @@ async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     Ok(resp)
 }
 
-/// The messages an operation touches: Zimbra's default target constraint leaves
-/// Trash and Junk out of everything but delete, move out of Trash, and !spam.
-fn targets(msgs: &[MessageMeta], op: &str, tcon: Option<&str>) -> Vec<ItemId> {
-    let skip_tj = match tcon {
-        Some(t) => t.contains('-') && (t.contains('t') || t.contains('j')),
-        None => !matches!(op, "delete" | "!spam" | "move"),
+/// The messages GetConv's `fetch=` expands: `1`/`first` the first (oldest),
+/// `u`/`unread` the unread ones, `!` the first unread (else the last), `all` every
+/// one, or a comma-separated id list.
+fn fetched(msgs: &[MessageMeta], fetch: &str) -> Vec<ItemId> {
+    let unread = |m: &&MessageMeta| m.flags.contains(zcs_core::Flags::UNREAD);
+    match fetch.trim() {
+        "" | "0" | "none" => Vec::new(),
+        "1" | "first" => msgs.first().map(|m| m.id).into_iter().collect(),
+        "u" | "unread" => msgs.iter().filter(unread).map(|m| m.id).collect(),
+        "!" => msgs
+            .iter()
+            .find(unread)
+            .or(msgs.last())
+            .map(|m| m.id)
+            .into_iter()
+            .collect(),
+        "all" => msgs.iter().map(|m| m.id).collect(),
+        list => list
+            .split(',')
+            .filter_map(|p| p.trim().rsplit(':').next()?.parse::<i32>().ok())
+            .map(ItemId)
+            .collect(),
+    }
+}
+
+/// Adds `header n=` children for the headers of `raw` named in `names`.
+fn add_headers(el: &mut Element, raw: &[u8], names: &[String]) {
+    let Some(p) = mail_parser::MessageParser::default().parse(raw) else {
+        return;
     };
+    for name in names {
+        if let Some(v) = p.header_raw(name.as_str()) {
+            el.add_new("header")
+                .set("n", name)
+                .set_text(v.trim().to_string());
+        }
+    }
+}
+
+/// The messages an operation touches. A target constraint `tcon` names folder classes
+/// by letter (`t` Trash, `j` Junk, `s` Sent, `d` Drafts, `o` any other folder), all
+/// excluded when it starts with `-`. Without one, Zimbra's default leaves Trash and
+/// Junk out of everything but delete, move and !spam.
+pub(crate) fn targets(msgs: &[MessageMeta], op: &str, tcon: Option<&str>) -> Vec<ItemId> {
     msgs.iter()
-        .filter(|m| !skip_tj || !matches!(m.folder.0, folder::TRASH | folder::JUNK))
+        .filter(|m| in_constraint(m.folder, op, tcon))
         .map(|m| m.id)
         .collect()
+}
+
+/// Whether a message in folder `f` is within target constraint `tcon` (see [`targets`]).
+fn in_constraint(f: ItemId, op: &str, tcon: Option<&str>) -> bool {
+    let class = match f.0 {
+        folder::TRASH => 't',
+        folder::JUNK => 'j',
+        folder::SENT => 's',
+        folder::DRAFTS => 'd',
+        _ => 'o',
+    };
+    match tcon.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => match t.strip_prefix('-') {
+            Some(excluded) => !excluded.contains(class),
+            None => t.contains(class),
+        },
+        None => matches!(op, "delete" | "!spam" | "move") || !matches!(class, 't' | 'j'),
+    }
 }
 
 /// ConvActionRequest `action id= op= [l=] [tn=] [tcon=]`: the message operation on
@@ -138,6 +207,19 @@ async fn conv_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_constraints_pick_folder_classes() {
+        let f = |id| ItemId(id);
+        assert!(in_constraint(f(folder::SENT), "flag", Some("s")));
+        assert!(!in_constraint(f(folder::INBOX), "flag", Some("s")));
+        assert!(in_constraint(f(folder::INBOX), "flag", Some("-s")));
+        assert!(!in_constraint(f(folder::SENT), "flag", Some("-s")));
+        assert!(in_constraint(f(300), "read", Some("o")));
+        assert!(!in_constraint(f(folder::TRASH), "read", Some("-tj")));
+        assert!(!in_constraint(f(folder::TRASH), "read", None));
+        assert!(in_constraint(f(folder::TRASH), "delete", None));
+    }
 
     #[test]
     fn conversation_ids_may_be_negative_but_not_zero_or_remote() {

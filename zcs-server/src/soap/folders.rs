@@ -14,6 +14,7 @@ use super::envelope::NS_MAIL;
 use super::response;
 
 mod color;
+mod links;
 mod tags;
 
 pub(crate) use tags::tag_op;
@@ -38,6 +39,7 @@ pub(crate) async fn dispatch(
             | "TagActionRequest"
             | "CreateSearchFolderRequest"
             | "GetSearchFolderRequest"
+            | "ModifySearchFolderRequest"
     );
     if !known {
         return None;
@@ -55,6 +57,7 @@ pub(crate) async fn dispatch(
         "GetTagRequest" => tags::get_tag(&mb).await,
         "CreateSearchFolderRequest" => create_search_folder(&mb, req).await,
         "GetSearchFolderRequest" => get_search_folders(&mb).await,
+        "ModifySearchFolderRequest" => links::modify_search_folder(&mb, req).await,
         _ => tags::tag_action(&mb, req).await,
     };
     ctx.note_change(&mb).await;
@@ -465,24 +468,16 @@ async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> Servic
     let ids = parse_ids(&own_ids(ctx, &id_text).await?, FaultCode::NoSuchFolder)?;
     let mut zid = None;
     for id in &ids {
-        // A mountpoint or search folder is deleted like the item it is.
+        // Mountpoints and search folders have their own operations.
         let kind = mb.item_kind(*id).await.map_err(store_fault)?;
-        if matches!(
-            kind,
-            Some(zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder)
-        ) {
-            match op.as_str() {
-                "delete" | "trash" => mb.delete_items(&[*id]).await.map_err(store_fault)?,
-                // A search folder holds no items: there is nothing to empty or read.
-                "empty" | "read" => {}
-                _ => {
-                    // LIMITATION: mountpoints and search folders can only be deleted,
-                    // not renamed or moved.
-                    return Err(ServiceError::invalid_request(format!(
-                        "unsupported operation on a mountpoint: {op}"
-                    )));
-                }
-            }
+        if let Some(k @ (zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder)) = kind
+        {
+            links::link_op(mb, *id, k, &op, action).await?;
+            continue;
+        }
+        // Deleting a folder that is already gone succeeds, as Zimbra's delete skips
+        // missing ids.
+        if op == "delete" && kind.is_none() && mb.folder(*id).await.is_err() {
             continue;
         }
         let f = mb.folder(*id).await.map_err(store_fault)?;

@@ -1,5 +1,7 @@
 //! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg, and SendMsg and
-//! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`). Ids
+//! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`), and
+//! SaveDocument (`documents`), the filter rules (`filters`) and account permissions
+//! (`permissions`). Ids
 //! are looked up in the caller's own mailbox only: another account's message is "no
 //! such message", exactly like one that never existed.
 
@@ -8,12 +10,17 @@ use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
 use zcs_store::Mailbox;
 
 mod compose;
+mod delegated;
+mod documents;
+mod filters;
 mod from;
+mod mimetypes;
 mod parts;
+mod permissions;
 pub(super) mod send;
 mod shared;
 
-pub(crate) use parts::add_mime_parts;
+pub(crate) use parts::{add_mime_parts, find_part};
 
 use super::context::{Ctx, store_fault};
 use super::element::{AttrKind, Element};
@@ -28,6 +35,12 @@ pub(crate) async fn dispatch(
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
+    if let Some(r) = filters::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = permissions::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
     // Password recovery requests live in urn:zimbraMail, as in Zimbra.
     match name {
         "SetRecoveryAccountRequest" => {
@@ -46,8 +59,15 @@ pub(crate) async fn dispatch(
             | "AddMsgRequest"
             | "SendMsgRequest"
             | "SaveDraftRequest"
+            | "SaveDocumentRequest"
+            | "BounceMsgRequest"
     ) {
         return None;
+    }
+    if name == "SendMsgRequest"
+        && let Some(r) = delegated::send(ctx, req).await
+    {
+        return Some(r);
     }
     let mb = match ctx.mailbox().await {
         Ok(mb) => mb,
@@ -59,6 +79,8 @@ pub(crate) async fn dispatch(
         "ItemActionRequest" => action(ctx, &mb, req, "ItemActionResponse").await,
         "AddMsgRequest" => add_msg(ctx, &mb, req).await,
         "SaveDraftRequest" => send::save_draft(ctx, &mb, req).await,
+        "SaveDocumentRequest" => documents::save_document(ctx, &mb, req).await,
+        "BounceMsgRequest" => send::bounce_msg(ctx, &mb, req).await,
         _ => send::send_msg(ctx, &mb, req).await,
     };
     ctx.note_change(&mb).await;
@@ -101,12 +123,27 @@ pub(crate) async fn message_element(
                     .set_text(v.trim().to_string());
             }
         }
-        for (t, list) in [("t", p.to()), ("c", p.cc())] {
+        // To, Cc, Bcc (kept in drafts), Reply-To and Resent-From, each with Zimbra's display part
+        // `d` (the first word of the personal name, else the local part).
+        let resent = p.header("Resent-From").and_then(|h| h.as_address());
+        let lists = [
+            ("t", p.to()),
+            ("c", p.cc()),
+            ("b", p.bcc()),
+            ("r", p.reply_to()),
+            ("rf", resent),
+        ];
+        for (t, list) in lists {
             for a in list.into_iter().flat_map(|l| l.iter()) {
                 let e = el.add_new("e");
                 e.set("t", t);
                 if let Some(addr) = a.address() {
                     e.set("a", addr.to_string());
+                }
+                let first = a.name().and_then(|n| n.split_whitespace().next());
+                let local = a.address().and_then(|x| x.split('@').next());
+                if let Some(d) = first.or(local) {
+                    e.set("d", d.to_string());
                 }
                 if let Some(n) = a.name() {
                     e.set("p", n.to_string());
@@ -217,9 +254,25 @@ async fn action(
                     }
                     super::folders::tag_op(mb, id, &op, a).await?;
                 }
-                // Deleting what is already gone succeeds, as in Zimbra (bug 11018).
-                Err(zcs_store::StoreError::NoSuchMessage(_))
-                    if op == "delete" && mb.folder(id).await.is_err() => {}
+                // A conversation: the operation on its messages (ItemAction takes
+                // conversation ids as ConvAction does).
+                Err(zcs_store::StoreError::NoSuchMessage(_)) if mb.folder(id).await.is_err() => {
+                    let msgs = match mb.conversation_messages(id).await {
+                        Ok(msgs) => msgs,
+                        // Deleting what is already gone succeeds, as in Zimbra (bug 11018).
+                        Err(_) if op == "delete" => continue,
+                        Err(_) => {
+                            return Err(ServiceError::new(
+                                FaultCode::NoSuchItem,
+                                format!("no such item: {}", id.0),
+                            ));
+                        }
+                    };
+                    let targets = super::conv::targets(&msgs, &op, a.attr("tcon"));
+                    if !targets.is_empty() {
+                        apply_msg_op(mb, &targets, &op, a).await?;
+                    }
+                }
                 Err(zcs_store::StoreError::NoSuchMessage(_)) => {
                     let f = mb.folder(id).await.map_err(|_| {
                         ServiceError::new(FaultCode::NoSuchItem, format!("no such item: {}", id.0))

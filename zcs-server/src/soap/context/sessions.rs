@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use zcs_core::{ItemId, ZimbraId};
 use zcs_store::{Mailbox, StoreError};
 
-use super::super::element::Element;
+use super::super::element::{AttrKind, Element};
 
 /// How long a session lives without requests (Zimbra's soap session timeout is 10 min).
 pub const SESSION_IDLE: Duration = Duration::from_secs(10 * 60);
@@ -112,7 +112,8 @@ fn message_element(m: &zcs_store::MessageMeta) -> Element {
         el.set("tn", m.tags.join(","));
     }
     if !m.subject.is_empty() {
-        el.add_text("su", m.subject.clone());
+        // A content-disposition value: `<su>` in XML, a string in JSON (as Zimbra).
+        el.set_content("su", m.subject.clone(), AttrKind::Str);
     }
     el
 }

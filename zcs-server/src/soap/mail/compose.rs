@@ -69,7 +69,7 @@ pub(crate) fn encode_word(s: &str) -> String {
         .iter()
         .map(|w| {
             format!(
-                "=?UTF-8?B?{}?=",
+                "=?utf-8?B?{}?=",
                 base64::engine::general_purpose::STANDARD.encode(w.as_bytes())
             )
         })
@@ -152,7 +152,14 @@ pub(crate) fn quoted_printable(text: &str) -> String {
     out
 }
 
-/// A text leaf: 7bit when ASCII with short lines, else quoted-printable.
+/// Whether more bytes of `text` are outside ASCII than in it.
+fn mostly_non_ascii(text: &str) -> bool {
+    let non = text.bytes().filter(|b| !b.is_ascii()).count();
+    non > text.len() - non
+}
+
+/// A text leaf: 7bit when ASCII with short lines, else base64 when mostly not ASCII,
+/// else quoted-printable (RFC 2045 §6.7, §6.8).
 fn text_leaf(ct: &str, content: &str) -> String {
     let ct = ct.replace(['\r', '\n', ';'], "");
     let plain = content.is_ascii() && content.lines().all(|l| l.len() <= 900);
@@ -161,6 +168,14 @@ fn text_leaf(ct: &str, content: &str) -> String {
         format!(
             "Content-Type: {ct}; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
              {body}\r\n"
+        )
+    } else if mostly_non_ascii(content) {
+        // JavaMail's choice, which Zimbra's messages show: base64 when most bytes are
+        // not ASCII (CJK text), quoted-printable otherwise.
+        let body = content.replace("\r\n", "\n").replace('\n', "\r\n");
+        format!(
+            "Content-Type: {ct}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+            base64_lines(body.as_bytes())
         )
     } else {
         format!(
@@ -270,7 +285,7 @@ async fn attachments(
                 .ok_or_else(|| no_such(FaultCode::NoSuchUpload, "upload", aid))?;
             uploads.push(aid.to_string());
             out.push(Attachment {
-                content_type: u.content_type.clone(),
+                content_type: super::mimetypes::for_upload(&u.content_type, u.filename.as_deref()),
                 filename: u.filename.clone(),
                 data: u.data.clone(),
             });
@@ -323,11 +338,15 @@ async fn attachments(
                     data: vcard.into_bytes(),
                 });
             }
-            // LIMITATION: Briefcase documents (`doc id=`) cannot be attached yet.
             "doc" => {
-                return Err(ServiceError::invalid_request(
-                    "attaching documents is not supported",
-                ));
+                if let Some(d) = super::documents::attached_document(mb, el).await? {
+                    let data = mb.read_document(d.id, None).await.map_err(store_fault)?;
+                    out.push(Attachment {
+                        content_type: d.content_type.clone(),
+                        filename: Some(d.name.clone()),
+                        data,
+                    });
+                }
             }
             _ => {}
         }
@@ -487,7 +506,7 @@ mod tests {
     fn encoded_words_and_params() {
         assert_eq!(encode_word("plain"), "plain");
         let w = encode_word("héllo wörld");
-        assert!(w.starts_with("=?UTF-8?B?") && w.ends_with("?="));
+        assert!(w.starts_with("=?utf-8?B?") && w.ends_with("?="));
         assert_eq!(param("filename", "a b.pdf"), "filename=\"a b.pdf\"");
         assert_eq!(param("filename", "é.txt"), "filename*=UTF-8''%C3%A9.txt");
     }

@@ -39,7 +39,13 @@ fn own_address(account: &Entry) -> (String, Option<String>) {
 
 /// Whether `who` holds `right` (for an account) or `list_right` (for a list) on the
 /// entry whose address is `addr`; false when no such entry exists.
-async fn granted(ctx: &Ctx<'_>, who: &Entry, addr: &str, right: &str, list_right: &str) -> bool {
+pub(super) async fn granted(
+    ctx: &Ctx<'_>,
+    who: &Entry,
+    addr: &str,
+    right: &str,
+    list_right: &str,
+) -> bool {
     let engine = ctx.svc.prov.rights();
     for (ty, r) in [(TargetType::Account, right), (TargetType::Dl, list_right)] {
         if let Ok(target) = engine.target(ty, Some(addr)).await {

@@ -1,4 +1,4 @@
-//! SendMsgRequest and SaveDraftRequest. SendMsg builds the message (`compose`),
+//! SendMsgRequest, SaveDraftRequest and BounceMsgRequest. SendMsg builds the message (`compose`),
 //! delivers it to local recipients, queues it for other servers', saves a copy in Sent
 //! (unless `noSave="1"`), marks the original replied or forwarded (`origid=`, `rt=`) and
 //! deletes the draft it came from (`did=`). SaveDraft saves the built message in Drafts
@@ -50,9 +50,13 @@ fn own_id(text: &str, me: &zcs_core::Entry, code: FaultCode) -> ServiceResult<It
 /// Sends `mime` from `account` to `rcpts`: local recipients get it at once, those of
 /// domains this server does not receive for go out through the MTA queue.
 ///
+/// An unknown address of a local domain is accepted and answered with a
+/// non-delivery report to the sender, as Zimbra's MTA does.
+///
 /// # Errors
-/// `mail.SEND_ABORTED_ADDRESS_FAILURE` for an unknown local address (nothing is sent
-/// then); `mail.SEND_FAILURE` when the queue or a local delivery fails.
+/// `mail.SEND_ABORTED_ADDRESS_FAILURE` for an address that is no address at all
+/// (nothing is sent then); `mail.SEND_FAILURE` when the queue or a local delivery
+/// fails.
 pub(crate) async fn deliver(
     ctx: &Ctx<'_>,
     account: &zcs_core::Entry,
@@ -64,6 +68,7 @@ pub(crate) async fn deliver(
     };
     let mut accepted = Vec::new();
     let mut remote = Vec::new();
+    let mut unknown = Vec::new();
     let domains = crate::mta::policy::DirectoryDomains::new(ctx.svc.prov.clone());
     for r in rcpts {
         match delivery.resolve_recipient(r).await {
@@ -74,6 +79,9 @@ pub(crate) async fn deliver(
             // A recipient in a domain this server does not receive for goes out through
             // the MTA queue, as it would from an authenticated submission.
             RecipientStatus::Unknown if is_remote(&domains, r).await => remote.push(r.clone()),
+            // An unknown address of a domain this server receives for is accepted and
+            // bounced, as Zimbra's MTA does (`smtpd_reject_unlisted_recipient = no`).
+            RecipientStatus::Unknown if r.contains('@') => unknown.push(r.clone()),
             _ => {
                 return Err(ServiceError::new(
                     FaultCode::SendAbortedAddressFailure,
@@ -122,7 +130,71 @@ pub(crate) async fn deliver(
             }
         }
     }
+    if !unknown.is_empty() {
+        bounce_unknown(ctx, &delivery, account, &unknown, mime).await;
+    }
     Ok(())
+}
+
+/// Delivers to `account` the non-delivery report (RFC 3464) for `unknown`, local
+/// addresses no account has, as the MTA would after accepting them. A failure is
+/// logged: the message itself went out.
+async fn bounce_unknown(
+    ctx: &Ctx<'_>,
+    delivery: &crate::delivery::MailDelivery,
+    account: &zcs_core::Entry,
+    unknown: &[String],
+    mime: &[u8],
+) {
+    let RecipientStatus::Local(canonical) = delivery.resolve_recipient(&account.name).await
+    else {
+        return;
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let queue_id = format!("{:X}", rand::random::<u64>());
+    let host = ctx.svc.hostname.clone();
+    let report = zcs_mta::dsn::build(&zcs_mta::dsn::DsnInput {
+        kind: zcs_mta::dsn::DsnKind::Failure,
+        reporting_mta: &host,
+        queue_id: &queue_id,
+        sender: &account.name,
+        envid: None,
+        ret: None,
+        arrival_ms: now,
+        now_ms: now,
+        retry_until_ms: None,
+        recipients: unknown
+            .iter()
+            .map(|r| zcs_mta::dsn::DsnRecipient {
+                address: r.clone(),
+                orcpt: None,
+                action: "failed",
+                diagnostic: "550 5.1.1 mailbox unavailable: no such user here".into(),
+                smtp: true,
+                remote_mta: None,
+            })
+            .collect(),
+        original: mime,
+    });
+    let inbound = InboundMessage {
+        id: queue_id,
+        mail_from: String::new(),
+        recipients: vec![AcceptedRecipient {
+            address: account.name.clone(),
+            canonical,
+        }],
+        data: report,
+        trace_len: 0,
+        remote_ip: ctx.caller.remote_ip,
+        helo: "soap".into(),
+        protocol: zcs_mta::Protocol::Lmtp,
+        smtputf8: false,
+    };
+    for outcome in delivery.deliver(&inbound).await {
+        if !matches!(outcome, DeliveryOutcome::Delivered) {
+            tracing::warn!(account = %account.name, "non-delivery report not delivered");
+        }
+    }
 }
 
 /// Drops the `Bcc` header (and its folded lines) from a message's header block: a
@@ -185,6 +257,18 @@ pub(crate) async fn send_msg(
     mb: &Mailbox,
     req: &Element,
 ) -> ServiceResult<Element> {
+    send_msg_saving(ctx, mb, req, None).await
+}
+
+/// [`send_msg`] keeping the sent copy in `sent_box` (a delegated send's owner) instead
+/// of `mb`. The copy's id is qualified (`accountId:id`) when that mailbox is not the
+/// authenticated account's, as Zimbra formats ids of delegated requests.
+pub(super) async fn send_msg_saving(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+    sent_box: Option<&Mailbox>,
+) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
     let account = ctx.target_account().await?;
     let orig = match m.attr("origid").filter(|s| !s.trim().is_empty()) {
@@ -217,11 +301,24 @@ pub(crate) async fn send_msg(
         if composed.attached {
             flags |= Flags::ATTACHED;
         }
-        let sent = mb
+        let target = sent_box.unwrap_or(mb);
+        let sent = target
             .append(ItemId(folder::SENT), mime, Flags(flags), now)
             .await
             .map_err(store_fault)?;
-        resp.add_new("m").set("id", sent.id.0.to_string());
+        let authed = match ctx.resolved() {
+            Some(Ok(a)) => Some(a.account.id),
+            _ => None,
+        };
+        let id = if authed.is_some_and(|a| a != target.account()) {
+            format!("{}:{}", target.account(), sent.id.0)
+        } else {
+            sent.id.0.to_string()
+        };
+        resp.add_new("m").set("id", id);
+        if sent_box.is_some() {
+            ctx.svc.indexer.notify(target.account());
+        }
     } else {
         resp.add_new("m");
     }
@@ -312,9 +409,62 @@ pub(crate) async fn save_draft(
     Ok(resp)
 }
 
+/// The `Resent-*` block (RFC 5322 §3.6.6) put before a bounced message's headers.
+fn resent_headers(from: &str, to: &[String], now: chrono::DateTime<chrono::Utc>) -> String {
+    let clean = |s: &str| s.replace(['\r', '\n'], "");
+    format!(
+        "Resent-From: {}\r\nResent-To: {}\r\nResent-Date: {}\r\nResent-Message-ID: <{}@{}>\r\n",
+        clean(from),
+        to.iter().map(|t| clean(t)).collect::<Vec<_>>().join(", "),
+        now.to_rfc2822(),
+        uuid::Uuid::new_v4(),
+        from.rsplit_once('@').map_or("localhost", |(_, d)| d),
+    )
+}
+
+/// BounceMsgRequest `m id= (e t="t|c|b" a=)+`: redirects the message unchanged but for
+/// `Resent-*` headers (RFC 5322 §3.6.6) to the addresses given ("bounce" in Zimbra's
+/// client); nothing is saved.
+///
+/// # Errors
+/// `mail.NO_SUCH_MSG`; `service.INVALID_REQUEST` without a recipient; the send faults
+/// of [`deliver`].
+pub(crate) async fn bounce_msg(
+    ctx: &mut Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+) -> ServiceResult<Element> {
+    let m = spec(req, "m")?;
+    let account = ctx.target_account().await?;
+    let id = own_id(m.req("id")?, &account, FaultCode::NoSuchMsg)?;
+    let raw = mb.read_message(id).await.map_err(store_fault)?;
+    let rcpts: Vec<String> = m
+        .children_named("e")
+        .filter(|e| matches!(e.attr("t").unwrap_or("t"), "t" | "c" | "b"))
+        .filter_map(|e| e.attr("a").map(|a| a.trim().to_string()))
+        .filter(|a| !a.is_empty())
+        .collect();
+    if rcpts.is_empty() {
+        return Err(ServiceError::invalid_request("no recipients"));
+    }
+    let mut mime = resent_headers(&account.name, &rcpts, chrono::Utc::now()).into_bytes();
+    mime.extend_from_slice(&raw);
+    deliver(ctx, &account, &rcpts, &mime).await?;
+    tracing::info!(account = %account.name, rcpts = rcpts.len(), "message bounced");
+    Ok(response("BounceMsgResponse", NS_MAIL))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resent_block_names_sender_and_recipients() {
+        let now = chrono::DateTime::from_timestamp(0, 0).expect("epoch");
+        let h = resent_headers("a@x.test", &["b@y.test".into(), "c\r\n@y".into()], now);
+        assert!(h.starts_with("Resent-From: a@x.test\r\nResent-To: b@y.test, c@y\r\n"));
+        assert!(h.contains("Resent-Message-ID: <") && h.ends_with("@x.test>\r\n"));
+    }
 
     #[test]
     fn bcc_is_dropped_from_the_header_only() {
