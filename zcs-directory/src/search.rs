@@ -342,11 +342,16 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn filter_strings_round_trip(v in "\\PC{1,12}", a in "[a-zA-Z][a-zA-Z0-9]{0,8}") {
-            for f in [
+            // Substring parts are read with insignificant spaces dropped.
+            let part = crate::provisioning::member_url::squeeze_spaces(&v);
+            let mut filters = vec![
                 Filter::Equal(a.clone(), v.clone()),
-                Filter::Substring(a.clone(), vec![v.clone(), String::new()]),
                 Filter::Not(Box::new(Filter::Present(a.clone()))),
-            ] {
+            ];
+            if !part.is_empty() {
+                filters.push(Filter::Substring(a.clone(), vec![part, String::new()]));
+            }
+            for f in filters {
                 let text = filter_string(&f);
                 proptest::prop_assert_eq!(parse_filter(&text).unwrap(), f);
             }
