@@ -791,6 +791,46 @@ def run_rest(step, props, urls, ctx):
     return None
 
 
+def modify_headers(data, mods):
+    """`data` (a message, CRLF lines) with each (name, value) of `mods` set as the
+    harness's <modify><header a=name>value</header> does: the first field of that name
+    takes the value (its folded lines dropped), later ones are removed, a missing one
+    is added at the top. Values are written as given (UTF-8), as JavaMail's setHeader
+    writes them."""
+    if not mods:
+        return data
+    end = data.find(b"\r\n\r\n")
+    head, body = (data, b"") if end < 0 else (data[:end + 2], data[end + 2:])
+    fields = []
+    for line in head.split(b"\r\n"):
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\r\n" + line
+        else:
+            fields.append(line)
+    for name, value in mods:
+        new = name.encode() + b": " + value.encode()
+        key = name.lower().encode()
+        hits = [i for i, f in enumerate(fields) if f.split(b":", 1)[0].strip().lower() == key]
+        if hits:
+            fields[hits[0]] = new
+            fields = [f for i, f in enumerate(fields) if i not in hits[1:]]
+        else:
+            fields.insert(0, new)
+    return b"\r\n".join(fields) + b"\r\n" + body
+
+
+def inject_mods(req, props):
+    """The (header, value) pairs of an inject request's <modify> block."""
+    mods = []
+    for m in req.findall("modify"):
+        for h in m.findall("header"):
+            if h.get("a"):
+                mods.append((h.get("a"), props.sub((h.text or "").strip())))
+    return mods
+
+
 def run_inject(step, props, urls):
     """t:mailinjecttest: delivers each file (or each file of a folder) to the `to`
     addresses over LMTP (RFC 2033)."""
@@ -815,10 +855,12 @@ def run_inject(step, props, urls):
     sender = props.sub((req.findtext("from") or "")).strip() or "harness@example.com"
     if not files or not rcpts:
         raise Unsupported("mail injection without files or recipients")
+    mods = inject_mods(req, props)
     host, port = urls["lmtp"].rsplit(":", 1)
     with smtplib.LMTP(host, int(port), timeout=30) as lmtp:
         for f in files:
             data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            data = modify_headers(data, mods)
             try:
                 lmtp.sendmail(sender, rcpts, data)
             except smtplib.SMTPException as e:
@@ -857,7 +899,7 @@ def run_smtp_inject(step, props, urls):
         with smtplib.SMTP(host, int(port), timeout=30) as smtp:
             for f in files:
                 data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-                smtp.sendmail(sender, rcpts, data)
+                smtp.sendmail(sender, rcpts, modify_headers(data, inject_mods(req, props)))
     except smtplib.SMTPRecipientsRefused as e:
         code, msg = next(iter(e.recipients.values()))
         reply = f"{code} {msg.decode(errors='replace')}"
