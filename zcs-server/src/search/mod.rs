@@ -175,7 +175,7 @@ pub struct ConvHit {
 fn conversations(
     page: &[MessageMeta],
     matched: &[&MessageMeta],
-    all: &[MessageMeta],
+    all: &[Arc<MessageMeta>],
 ) -> Vec<ConvHit> {
     let wanted: HashSet<ItemId> = page.iter().map(|m| m.conv).collect();
     let mut matches: HashMap<ItemId, Vec<MessageMeta>> = HashMap::new();
@@ -282,7 +282,7 @@ pub async fn search(
         Box::new(order.iter())
     };
     let matches = in_order
-        .map(|&i| &messages[i as usize])
+        .map(|&i| &*messages[i as usize])
         .filter(|m| visible(m) && node.matches(m, &ctx));
 
     // Without cursor or grouping only the page is kept; the rest is only counted.

@@ -1,6 +1,7 @@
 //! Result orders (`SearchRequest sortBy`, the query's `sort:`), the sort itself, and
 //! the sort values cursors carry.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use zcs_core::{Flags, ItemId};
@@ -169,10 +170,10 @@ pub(super) fn ascending_twin(sort: SortBy) -> (SortBy, bool) {
 /// Positions of `messages` in the ascending order `sort` (one of the twins
 /// [`ascending_twin`] returns). Text keys are lower-cased once per message, not per
 /// comparison.
-pub(super) fn permutation(messages: &[MessageMeta], sort: SortBy) -> Vec<u32> {
+pub(super) fn permutation<M: Borrow<MessageMeta>>(messages: &[M], sort: SortBy) -> Vec<u32> {
     use SortBy as S;
     let mut perm: Vec<u32> = (0..messages.len() as u32).collect();
-    let at = |i: &u32| &messages[*i as usize];
+    let at = |i: &u32| messages[*i as usize].borrow();
     match sort {
         S::SubjAsc | S::NameAsc | S::RcptAsc => {
             let text = |m: &MessageMeta| match sort {
