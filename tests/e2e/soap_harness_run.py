@@ -36,7 +36,8 @@ def main():
     # Zimbra's QA lab, instead of bouncing at once into the test mailboxes and pushing
     # the injected messages off the first page of results: the relay is a closed port.
     z.zmprov("mcf", "zimbraMtaRelayHost", "[127.0.0.1]:1", check=False)
-    # Cases that inject over SMTP first read the MTA host from the server entry.
+    # Cases that inject over SMTP first read the MTA host from the server entry, which
+    # they look up by ${zimbraServer.name}: the server's real name.
     servers = z.zmprov("gas", check=False).stdout.split()
     for server in servers[:1]:
         z.zmprov("ms", server, "zimbraSmtpHostname", "127.0.0.1", check=False)
@@ -50,7 +51,7 @@ def main():
              "lmtp": f"127.0.0.1:{z.lmtp_port}",
              "smtp": f"127.0.0.1:{z.smtp_port}"},
             cafile=z.ca_file(), out=out,
-            overrides={"zimbraServer.name": "localhost",
+            overrides={"zimbraServer.name": servers[0] if servers else "localhost",
                        "testMailRaw.root": str(CORPUS / "zimbra-qa")})
         for area, c in list(report["counts"].items()) + list(report["by_type"].items()):
             print(f"{area}: pass {c['pass']} fail {c['fail']} skip {c['skip']}")

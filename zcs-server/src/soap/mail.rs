@@ -123,7 +123,7 @@ pub(crate) async fn message_element(
                     .set_text(v.trim().to_string());
             }
         }
-        // To, Cc, Bcc (kept in drafts), Reply-To and Resent-From, each with Zimbra's display part
+        // To, Cc, Bcc (kept in drafts), Reply-To, Resent-From and Sender, each with Zimbra's display part
         // `d` (the first word of the personal name, else the local part).
         let resent = p.header("Resent-From").and_then(|h| h.as_address());
         let lists = [
@@ -132,6 +132,7 @@ pub(crate) async fn message_element(
             ("b", p.bcc()),
             ("r", p.reply_to()),
             ("rf", resent),
+            ("s", p.sender()),
         ];
         for (t, list) in lists {
             for a in list.into_iter().flat_map(|l| l.iter()) {

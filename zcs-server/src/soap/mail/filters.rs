@@ -205,6 +205,8 @@ mod tests {
         );
         assert!(from_sieve::rules("if anyof (").children.is_empty());
         assert!(from_sieve::rules("\"unterminated").children.is_empty());
+        let deep = "if true {".repeat(10_000);
+        assert!(from_sieve::rules(&deep).children.is_empty());
     }
 
     proptest::proptest! {

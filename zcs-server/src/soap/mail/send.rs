@@ -146,8 +146,7 @@ async fn bounce_unknown(
     unknown: &[String],
     mime: &[u8],
 ) {
-    let RecipientStatus::Local(canonical) = delivery.resolve_recipient(&account.name).await
-    else {
+    let RecipientStatus::Local(canonical) = delivery.resolve_recipient(&account.name).await else {
         return;
     };
     let now = chrono::Utc::now().timestamp_millis();

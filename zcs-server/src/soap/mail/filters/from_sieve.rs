@@ -225,6 +225,11 @@ impl Parser {
                 Tok::Comment(c) => comment = Some(c),
                 Tok::Punct('}') if !top => return Some(()),
                 Tok::Word(w) if w == "if" || w == "disabled_if" => {
+                    // Nesting is bounded, so a hostile script cannot exhaust the stack.
+                    self.depth += 1;
+                    if self.depth > 64 {
+                        return None;
+                    }
                     let test = self.test()?;
                     self.punct('{')?;
                     let mut rule = Element::new(if top { "filterRule" } else { "nestedRule" });
@@ -239,6 +244,7 @@ impl Parser {
                     rule.add(tests_element(&test));
                     let mut actions = Element::new("filterActions");
                     self.block(false, &mut actions, Some(&mut rule))?;
+                    self.depth -= 1;
                     if !actions.children.is_empty() {
                         // Zimbra lists the actions before a nested rule.
                         let pos = rule
