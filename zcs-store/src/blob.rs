@@ -175,12 +175,17 @@ impl FileBlobStore {
             .ok()
             .filter(|b| b.len() == 32)
             .ok_or_else(|| StoreError::Corrupt(format!("bad blob digest {digest:?}")))?;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(self
-            .root
-            .join(&hex[0..2])
-            .join(&hex[2..4])
-            .join(format!("{hex}.msg")))
+        let hex = hex_lower(&bytes);
+        // `<root>/<h0h1>/<h2h3>/<h>.msg`, built in one buffer (every blob read, write and
+        // look-up computes it, several times per delivery).
+        let mut p = self.root.join(&hex[0..2]).into_os_string();
+        p.reserve(72);
+        p.push("/");
+        p.push(&hex[2..4]);
+        p.push("/");
+        p.push(&hex);
+        p.push(".msg");
+        Ok(PathBuf::from(p))
     }
 
     /// The file holding the gzip-compressed blob with item digest `digest`
@@ -422,6 +427,17 @@ pub(crate) fn sync_volume(root: &Path) -> Result<(), StoreError> {
         drop(dir);
     }
     Ok(())
+}
+
+/// `bytes` as lower-case hex.
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The item digest named by a blob file `<hex>.msg`, or `None` for any other name.

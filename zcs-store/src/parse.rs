@@ -4,7 +4,9 @@
 //! Header parsing tolerates any bytes: a message mail-parser cannot make sense of is
 //! stored with empty fields, never refused.
 
-use mail_parser::{Address, MessageParser};
+use std::sync::OnceLock;
+
+use mail_parser::{Address, HeaderName, MessageParser};
 
 use crate::error::StoreError;
 
@@ -23,9 +25,34 @@ pub(crate) struct HeaderSummary {
     pub references: Vec<String>,
 }
 
+/// A header parser for the summary: only the headers it reads are parsed (subject,
+/// addresses, message ids); every other header is skipped, not parsed. A delivery
+/// summarizes each message once, and structured parsing of headers nothing reads
+/// (`Received` chains above all) cost more than the rest of the summary.
+fn summary_parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::Sender)
+            .header_address(HeaderName::To)
+            .header_address(HeaderName::Cc)
+            .header_id(HeaderName::MessageId)
+            .header_id(HeaderName::InReplyTo)
+            .header_id(HeaderName::References)
+            .default_header_ignore()
+    })
+}
+
 /// Extracts the header summary from raw RFC 5322 bytes.
 pub(crate) fn summarize(raw: &[u8]) -> HeaderSummary {
-    let Some(msg) = MessageParser::default().parse_headers(raw) else {
+    summarize_with(summary_parser(), raw)
+}
+
+/// [`summarize`] with `parser`.
+fn summarize_with(parser: &MessageParser, raw: &[u8]) -> HeaderSummary {
+    let Some(msg) = parser.parse_headers(raw) else {
         return HeaderSummary::default();
     };
     let subject = clip(msg.subject().unwrap_or_default());
@@ -139,6 +166,42 @@ mod tests {
     }
 
     #[test]
+    fn corpus_summaries_match_full_parsing() {
+        // `$ZCS_CORPUS`, else `shared/corpus` beside the checkout (as the integration
+        // tests' `corpus_dir`).
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let found = std::env::var_os("ZCS_CORPUS")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain([
+                manifest.join("../../shared/corpus"),
+                manifest.join("../shared/corpus"),
+                std::path::PathBuf::from("/work/shared/corpus"),
+            ])
+            .find(|d| d.is_dir());
+        let Some(dir) = found else {
+            eprintln!("corpus_summaries_match_full_parsing: no corpus found; skipped");
+            return;
+        };
+        let mut stack = vec![dir];
+        let mut checked = 0;
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if checked < 400
+                    && let Ok(raw) = std::fs::read(&p)
+                {
+                    let full = summarize_with(&MessageParser::default(), &raw);
+                    assert_eq!(summarize(&raw), full, "{p:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn garbage_gives_empty_fields() {
         let s = summarize(b"\x00\xff\xfe not a message");
         assert_eq!(s.sender, "");
@@ -161,6 +224,39 @@ mod tests {
         #[test]
         fn summarize_never_panics(raw in prop::collection::vec(any::<u8>(), 0..2048)) {
             let _ = summarize(&raw);
+        }
+
+        /// The narrowed parser summarizes exactly as mail-parser's full header parsing
+        /// does, whatever the headers around the ones it reads.
+        #[test]
+        fn narrowed_parser_summarizes_as_the_full_one(
+            headers in prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "Subject", "From", "Sender", "To", "Cc", "Message-ID",
+                        "In-Reply-To", "References", "Received", "Date", "Content-Type",
+                        "X-Other", "Reply-To", "subject", "FROM",
+                    ]),
+                    "[ -~]{0,40}",
+                    any::<bool>(),
+                ),
+                0..12,
+            ),
+            body in "[ -~\r\n]{0,60}",
+        ) {
+            let mut raw = String::new();
+            for (name, value, folded) in &headers {
+                raw.push_str(&format!("{name}: {value}\r\n"));
+                if *folded {
+                    raw.push_str(&format!(" {value}\r\n"));
+                }
+            }
+            raw.push_str("\r\n");
+            raw.push_str(&body);
+            prop_assert_eq!(
+                summarize(raw.as_bytes()),
+                summarize_with(&MessageParser::default(), raw.as_bytes())
+            );
         }
 
         #[test]
