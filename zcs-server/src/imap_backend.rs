@@ -7,9 +7,11 @@
 //! other accounts share with this one are reached only through `shared`, which checks
 //! the grant on every call.
 
+mod convert;
+mod listing;
+mod search;
 mod shared;
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,9 +19,10 @@ use async_trait::async_trait;
 use zcs_core::{Flags, ItemId};
 use zcs_directory::Provisioning;
 use zcs_index::IndexBackend;
-use zcs_index::query::{Query, TextField as IndexField};
-use zcs_store::{Folder, GranteeType, Mailbox, MessageMeta, Rights, Store, StoreError};
+use zcs_store::{GranteeType, Mailbox, Rights, Store, StoreError};
 
+use self::convert::split_keywords;
+pub(crate) use self::convert::{backend_error, folder_info, message_info};
 use self::shared::{Shares, is_shared};
 
 use crate::imap::backend::{
@@ -30,37 +33,6 @@ use crate::imap::subscriptions::Subscriptions;
 use crate::indexer::Indexer;
 use crate::login::{LoginRefusal, protocol_login};
 use crate::notify::ChangeBus;
-
-/// Most index hits one IMAP text search considers.
-const SEARCH_LIMIT: usize = 1_000_000;
-
-/// Past this many messages not yet indexed (a mailbox being reindexed), a substring
-/// SEARCH reads every message instead of asking the index.
-const UNINDEXED_LIMIT: usize = 5_000;
-
-/// IMAP keywords that name a Zimbra flag rather than a tag (`$Forwarded` is mapped by
-/// the protocol layer already; Zimbra shows its \Notified flag as `$MDNSent`,
-/// RFC 3503 §3.1).
-const KEYWORD_FLAGS: &[(&str, u32)] = &[
-    ("$Forwarded", Flags::FORWARDED),
-    ("$MDNSent", Flags::NOTIFIED),
-];
-
-/// Splits IMAP keywords into the flag bits they name and the tag names they are.
-fn split_keywords(keywords: &[String]) -> (u32, Vec<String>) {
-    let mut bits = 0;
-    let mut tags = Vec::new();
-    for k in keywords {
-        match KEYWORD_FLAGS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(k))
-        {
-            Some((_, bit)) => bits |= bit,
-            None => tags.push(k.clone()),
-        }
-    }
-    (bits, tags)
-}
 
 /// Authenticates IMAP users against the directory and opens their mailboxes.
 pub struct StoreImapBackend {
@@ -208,65 +180,6 @@ pub(crate) async fn session_still_allowed(
     }
 }
 
-pub(crate) fn backend_error(e: StoreError) -> BackendError {
-    match e {
-        StoreError::NoSuchFolder(_) | StoreError::NoSuchMessage(_) | StoreError::NoSuchTag(_) => {
-            BackendError::NotFound
-        }
-        StoreError::QuotaExceeded { .. } => BackendError::QuotaExceeded,
-        StoreError::NoSuchMailbox(_) => BackendError::NotFound,
-        StoreError::AlreadyExists { .. } => BackendError::AlreadyExists,
-        StoreError::InvalidName { name, reason } => {
-            BackendError::InvalidName(format!("{name}: {reason}"))
-        }
-        StoreError::ImmutableFolder(_) | StoreError::CannotContain { .. } => {
-            BackendError::PermissionDenied
-        }
-        StoreError::Locked(_) | StoreError::Closed => {
-            BackendError::Unavailable("mailbox unavailable".into())
-        }
-        other => {
-            tracing::error!(error = %other, "store failure");
-            BackendError::Other("store failure".into())
-        }
-    }
-}
-
-pub(crate) fn folder_info(f: Folder) -> FolderInfo {
-    FolderInfo {
-        id: f.id,
-        parent: f.parent,
-        path: f.path,
-        view: f.view,
-        uid_validity: f.uid_validity,
-        uid_next: f.uid_next,
-        modseq: f.modseq.max(0) as u64,
-        messages: f.messages,
-        unread: f.unread,
-        size: f.size,
-    }
-}
-
-/// A message as IMAP sees it: tags are keywords, and the flags that IMAP shows as
-/// keywords (other than `$Forwarded`, which the protocol layer shows) come first.
-pub(crate) fn message_info(m: MessageMeta) -> MessageInfo {
-    let mut keywords: Vec<String> = KEYWORD_FLAGS
-        .iter()
-        .filter(|(name, bit)| *name != "$Forwarded" && m.flags.contains(*bit))
-        .map(|(name, _)| name.to_string())
-        .collect();
-    keywords.extend(m.tags);
-    MessageInfo {
-        id: m.id,
-        uid: m.imap_uid,
-        flags: m.flags,
-        keywords,
-        internal_date_ms: m.internal_date_ms,
-        size: m.size,
-        modseq: m.modseq.max(0) as u64,
-    }
-}
-
 #[async_trait]
 impl ImapSession for StoreImapSession {
     fn account_name(&self) -> &str {
@@ -296,8 +209,9 @@ impl ImapSession for StoreImapSession {
         if is_shared(folder) {
             return self.shares.messages(folder, None).await;
         }
-        let msgs = self.mailbox.messages(folder).await.map_err(backend_error)?;
-        Ok(msgs.into_iter().map(message_info).collect())
+        listing::folder_messages(&self.mailbox, folder)
+            .await
+            .map_err(backend_error)
     }
 
     async fn read_message(&self, id: ItemId) -> BackendResult<Vec<u8>> {
@@ -512,6 +426,12 @@ impl ImapSession for StoreImapSession {
         Some(ChangeBus::global().subscribe(self.mailbox.account()))
     }
 
+    fn changes_announced(&self, folder: ItemId) -> bool {
+        // Every front end publishes this account's changes (`crate::notify`); a shared
+        // folder's changes go to its owner's bus instead.
+        !is_shared(folder)
+    }
+
     fn open_sessions(&self) -> usize {
         ChangeBus::global().listeners(self.mailbox.account())
     }
@@ -540,55 +460,7 @@ impl ImapSession for StoreImapSession {
         field: SubstringField,
         needle: &str,
     ) -> BackendResult<Option<Candidates>> {
-        if is_shared(folder) {
-            return Ok(None);
-        }
-        let Some(plan) = zcs_index::substring_plan(needle) else {
-            return Ok(None);
-        };
-        let fields = vec![match field {
-            SubstringField::From => IndexField::From,
-            SubstringField::To => IndexField::To,
-            SubstringField::Cc => IndexField::Cc,
-            SubstringField::Subject => IndexField::Subject,
-            SubstringField::Body => IndexField::Content,
-            SubstringField::Text => IndexField::Default,
-        }];
-        // Listed before the index is asked: an item marked indexed since was committed
-        // to the index first, so it is in one answer or the other.
-        let unindexed = self
-            .mailbox
-            .unindexed(UNINDEXED_LIMIT)
-            .await
-            .map_err(backend_error)?;
-        if unindexed.len() >= UNINDEXED_LIMIT {
-            return Ok(None);
-        }
-        let index = self.index.clone();
-        let mailbox = self.mailbox.id();
-        let words = plan.words.clone();
-        let hits =
-            tokio::task::spawn_blocking(move || index.items_with_words(mailbox, &fields, &words))
-                .await
-                .map_err(|e| BackendError::Other(format!("search task: {e}")))?
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "index substring search failed");
-                    BackendError::Other("search failed".into())
-                })?;
-        let mut out = Candidates::default();
-        if plan.exact {
-            out.sure.extend(hits);
-        } else {
-            out.maybe.extend(hits);
-        }
-        out.maybe.extend(unindexed);
-        tracing::debug!(
-            account = %self.name,
-            candidates = out.len(),
-            exact = plan.exact,
-            "substring search narrowed"
-        );
-        Ok(Some(out))
+        self.narrow_substring(folder, field, needle).await
     }
 
     /// From the store's flag listing (a covering index), not whole rows.
@@ -612,40 +484,7 @@ impl ImapSession for StoreImapSession {
         query: &str,
         field: TextField,
     ) -> BackendResult<Vec<ItemId>> {
-        if is_shared(folder) {
-            return self.search_shared(folder, query, field).await;
-        }
-        let field = match field {
-            TextField::Text => IndexField::Default,
-            TextField::Body => IndexField::Content,
-        };
-        let q = Query::Term {
-            field,
-            value: query.to_string(),
-            phrase: query.contains(char::is_whitespace),
-            wildcard: false,
-        };
-        let index = self.index.clone();
-        let mailbox = self.mailbox.id();
-        let hits = tokio::task::spawn_blocking(move || index.search(mailbox, &q, SEARCH_LIMIT))
-            .await
-            .map_err(|e| BackendError::Other(format!("search task: {e}")))?
-            .map_err(|e| {
-                tracing::warn!(error = %e, "index search failed");
-                BackendError::Other("search failed".into())
-            })?;
-        let in_folder: HashSet<ItemId> = self
-            .mailbox
-            .messages(folder)
-            .await
-            .map_err(backend_error)?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        Ok(hits
-            .into_iter()
-            .filter(|id| in_folder.contains(id))
-            .collect())
+        self.index_text(folder, query, field).await
     }
 
     async fn move_items(&self, ids: &[ItemId], folder: ItemId) -> BackendResult<Vec<u32>> {
@@ -796,45 +635,6 @@ impl StoreImapSession {
             uids.push(added.uid);
         }
         Ok(uids)
-    }
-
-    /// SEARCH TEXT/BODY in a shared folder: the owner's index, kept to the folder.
-    async fn search_shared(
-        &self,
-        folder: ItemId,
-        query: &str,
-        field: TextField,
-    ) -> BackendResult<Vec<ItemId>> {
-        let (index_of_owner, owner, remote) = self.shares.readable(folder).await?;
-        let field = match field {
-            TextField::Text => IndexField::Default,
-            TextField::Body => IndexField::Content,
-        };
-        let q = Query::Term {
-            field,
-            value: query.to_string(),
-            phrase: query.contains(char::is_whitespace),
-            wildcard: false,
-        };
-        let index = self.index.clone();
-        let mailbox = owner.mailbox.id();
-        let hits = tokio::task::spawn_blocking(move || index.search(mailbox, &q, SEARCH_LIMIT))
-            .await
-            .map_err(|e| BackendError::Other(format!("search task: {e}")))?
-            .map_err(|_| BackendError::Other("search failed".into()))?;
-        let in_folder: HashSet<ItemId> = owner
-            .mailbox
-            .messages(remote)
-            .await
-            .map_err(backend_error)?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        Ok(hits
-            .into_iter()
-            .filter(|id| in_folder.contains(id))
-            .map(|id| self.shares.session_id(index_of_owner, folder, id))
-            .collect())
     }
 }
 

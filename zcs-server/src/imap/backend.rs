@@ -340,6 +340,15 @@ pub trait ImapSession: Send + Sync {
         None
     }
 
+    /// Whether every change to `folder` is announced on [`ImapSession::changes`] (true
+    /// for the account's own folders; false for a folder another account shares, whose
+    /// changes are published on the owner's bus). IDLE then polls `folder` only as a
+    /// rare safety net instead of every `ImapConfig::idle_poll_interval`, so 10,000
+    /// idling sessions do not each read the store every second. Default: false.
+    fn changes_announced(&self, _folder: ItemId) -> bool {
+        false
+    }
+
     /// The IMAP names this account subscribed to (RFC 3501 §6.3.6), or `Ok(None)` when
     /// the backend keeps no subscriptions (every mail folder then counts as
     /// subscribed). Default: `Ok(None)`.

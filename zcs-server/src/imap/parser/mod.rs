@@ -5,15 +5,14 @@
 //! `n` bytes. Output is a [`Command`]. This module does no I/O and never panics on any
 //! input; nesting (parenthesised search keys) is bounded.
 
+mod append;
 mod command;
 mod ext;
 mod items;
 mod sort;
 
-pub use command::{
-    AppendData, AppendMessage, AuthKind, CatPart, Command, CommandKind, StatusItem, StoreMode,
-    parse_command,
-};
+pub use append::{AppendData, AppendMessage, CatPart};
+pub use command::{AuthKind, Command, CommandKind, StatusItem, StoreMode, parse_command};
 pub use ext::{ListCommand, Qresync, SearchReturn, SelectParams};
 pub use items::{FetchAtt, FetchItems, FlagName, SearchKey, Section, SectionText};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};

@@ -533,12 +533,28 @@ impl Session {
     /// IDLE (RFC 2177): reports changes as they happen until the client sends `DONE`.
     /// A change published on the account's change bus (`crate::notify`, by any front
     /// end) wakes the session at once; the backend is also polled every
-    /// `ImapConfig::idle_poll_interval` as a safety net.
+    /// `ImapConfig::idle_poll_interval` as a safety net, or only every
+    /// `account_check_interval` when the backend announces every change of the selected
+    /// folder on that bus (the poll then serves the account check; see
+    /// [`crate::imap::backend::ImapSession::changes_announced`]).
     pub(super) async fn idle(&mut self, _tag: &str) -> Handled {
         self.conn.write(b"+ idling\r\n").await?;
         self.conn.flush().await?;
         let started = tokio::time::Instant::now();
-        let mut ticker = tokio::time::interval(self.cfg.idle_poll_interval);
+        let announced = self.changes.is_some()
+            && match (&self.account, &self.selected) {
+                (Some(account), Some(sel)) => account.changes_announced(sel.folder),
+                (Some(_), None) => true,
+                _ => false,
+            };
+        let poll = if announced {
+            self.cfg
+                .idle_poll_interval
+                .max(self.cfg.account_check_interval)
+        } else {
+            self.cfg.idle_poll_interval
+        };
+        let mut ticker = tokio::time::interval(poll);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.shutdown.clone();
         let mut changes = self.changes.take();
@@ -562,7 +578,12 @@ impl Session {
                 }
                 woke = changed(&mut changes) => {
                     if !woke {
+                        // No bus any more: back to polling often.
                         changes = None;
+                        ticker = tokio::time::interval(self.cfg.idle_poll_interval);
+                        ticker.set_missed_tick_behavior(
+                            tokio::time::MissedTickBehavior::Delay,
+                        );
                     }
                     if let Err(e) = self.idle_report().await {
                         break Err(e);
