@@ -31,7 +31,9 @@ pub struct IndexDocument {
     pub attachment_types: Vec<String>,
     /// Message-ID without angle brackets.
     pub message_id: Option<String>,
-    /// Item date in epoch milliseconds; orders results newest first.
+    /// The message's sent date (its `Date` header) in epoch milliseconds, 0 when it
+    /// has none that can be read: message date terms (`date:`, `after:`, ...) compare
+    /// it, and it orders results newest first.
     pub date_ms: i64,
     /// Size in bytes.
     pub size: u64,
@@ -93,8 +95,9 @@ pub trait IndexBackend: Send + Sync {
 
     /// Item ids in `mailbox` matching the text part of `query`, newest first, at most
     /// `limit`. Only index leaves are evaluated (text terms, `type:`, `attachment:`,
-    /// `has:`); structured leaves (`in:`, `is:`, `tag:`, dates, sizes, `sort:`) are the
-    /// caller's and count as "no constraint", so the result is a superset the caller
+    /// `has:`, and message dates over [`IndexDocument::date_ms`]); structured leaves
+    /// (`in:`, `is:`, `tag:`, `mdate:`, sizes, `sort:`) are the caller's and count as
+    /// "no constraint", so the result is a superset the caller
     /// filters. Run each `Plan::Index` of `query::plan` to get exact sets. A query with
     /// no text part returns the mailbox's indexed items.
     fn search(

@@ -198,6 +198,29 @@ fn structured_terms_do_not_constrain_the_index() {
 }
 
 #[test]
+fn message_dates_are_ranges_over_the_date_header() {
+    let index = sample();
+    // Dates 1,000 .. 5,000 ms: millisecond values select from their second on.
+    assert_eq!(search(&index, A, "date:>=2000 date:<4000"), [302, 303]);
+    assert_eq!(search(&index, A, "before:3000"), [301, 302]);
+    assert_eq!(search(&index, A, "after:3000"), [304, 305]);
+    assert_eq!(search(&index, A, "lunch date:<2000"), [301]);
+    assert_eq!(search(&index, A, "-date:>=2000"), [301]);
+    // Item dates are the caller's: mdate: does not constrain the index.
+    assert_eq!(search(&index, A, "mdate:>4000").len(), 5);
+    // A message without a Date header is recorded at the epoch.
+    let mut undated = doc(306, "no date", "undated words", 0);
+    undated.date_ms = 0;
+    index.index(A, vec![undated]).expect("index");
+    index.commit().expect("commit");
+    let nd = zcs_index::query::no_date_header();
+    assert_eq!(index.matching_items(A, &nd).expect("search"), [ItemId(306)]);
+    // Relative dates left unresolved are read at the current time.
+    assert_eq!(search(&index, A, "after:-1d").len(), 0);
+    assert_eq!(search(&index, A, "before:-1d").len(), 6);
+}
+
+#[test]
 fn mailboxes_are_isolated() {
     let index = sample();
     assert_eq!(search(&index, B, "zebra"), [301]);

@@ -44,8 +44,8 @@ const MAX_NESTING: usize = 8;
 /// block broken by a line that is no field starts the body, delimiters with trailing
 /// blanks end parts, message/external-body phantom bodies are read).
 ///
-/// `date_ms` is the `Date:` header (0 when missing or invalid; callers usually overwrite
-/// it with the item date); `size` is the length of `raw`. Cost: two linear passes over
+/// `date_ms` is the `Date:` header (0 when missing or invalid: date terms then compare
+/// the item date); `size` is the length of `raw`. Cost: two linear passes over
 /// `raw` plus decoding.
 pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
     let mut doc = IndexDocument::new(item, "message");

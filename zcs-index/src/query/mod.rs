@@ -9,13 +9,15 @@
 mod display;
 mod parser;
 mod plan;
+mod resolve;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
 pub use parser::{QueryParseError, parse};
-pub use plan::{Plan, plan};
+pub use plan::{Plan, no_date_header, plan};
+pub use resolve::resolve_dates;
 pub use values::{DateBounds, DateUnit, DateValue};
 
 use zcs_core::{ItemId, folder};
@@ -204,6 +206,18 @@ pub enum DateField {
     ConvStart,
     /// `conv-end:` date of a conversation's last message.
     ConvEnd,
+}
+
+impl DateField {
+    /// Whether this field compares a message's sent date (its `Date` header), which the
+    /// index records: `date:`, `after:`, `before:`, `day:`, `week:`, `month:`, `year:`.
+    /// The others (`mdate:`, appointment and conversation dates) are item metadata.
+    pub fn compares_header(self) -> bool {
+        matches!(
+            self,
+            DateField::Date | DateField::Day | DateField::Week | DateField::Month | DateField::Year
+        )
+    }
 }
 
 /// `is:` values (Zimbra's built-in queries); [`IsFlag::ALL`] lists their spellings.

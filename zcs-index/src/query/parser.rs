@@ -615,6 +615,14 @@ fn text_leaf(
     err: impl Fn(String) -> QueryParseError,
 ) -> Result<Query, QueryParseError> {
     let text = v.text.as_str();
+    // As in Zimbra's grammar, `+` and `-` are operators, never the start of a word:
+    // `from:-x` and `from:+-x` are errors (quote the value to search for it).
+    if !v.quoted && (text.starts_with('-') || text.starts_with('+')) {
+        return Err(err(format!(
+            "unexpected '{}' at the start of a value",
+            &text[..1]
+        )));
+    }
     let range_field = match field {
         TextField::Subject => Some(RangeField::Subject),
         TextField::From => Some(RangeField::From),

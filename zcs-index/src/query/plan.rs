@@ -3,8 +3,15 @@
 //!
 //! A caller runs each [`Plan::Index`] node through `IndexBackend::search` (one set of
 //! item ids per node), then walks the plan per candidate item with [`Plan::matches`].
+//!
+//! Message dates (`date:`, `after:`, `before:`, `day:` ... `year:`) compare the `Date`
+//! header, as Zimbra's item date of delivered mail is the header's date: the index
+//! answers them from the date it recorded at extraction. A message without a usable
+//! `Date` header (recorded as the epoch, [`no_date_header`]) is compared on its item
+//! date instead, so each such leaf plans as
+//! `Or(Index(leaf), And(Index(no_date_header), State(leaf)))`.
 
-use super::Query;
+use super::{Comparison, DateField, DateValue, Query};
 
 /// A query rearranged for execution. Index subtrees are as large as possible, so
 /// `foo -bar in:inbox` costs one index search (`foo -bar`) plus a folder check.
@@ -12,7 +19,8 @@ use super::Query;
 pub enum Plan {
     /// No condition: every item matches (a query made only of `sort:`).
     All,
-    /// A subtree made only of index leaves (text, `type:`, `attachment:`, `has:`);
+    /// A subtree made only of index leaves (text, `type:`, `attachment:`, `has:`, and
+    /// message dates compared on the `Date` header);
     /// negations appear inside only beside a positive term, so the index can answer it
     /// without knowing every item of the mailbox.
     Index(Query),
@@ -38,8 +46,25 @@ pub fn plan(query: &Query) -> Plan {
         },
         Query::And(children) => plan_and(children.iter().map(plan).collect()),
         Query::Or(children) => plan_or(children.iter().map(plan).collect()),
+        leaf @ Query::Date { field, .. } if field.compares_header() => Plan::Or(vec![
+            Plan::Index(leaf.clone()),
+            Plan::And(vec![
+                Plan::Index(no_date_header()),
+                Plan::State(leaf.clone()),
+            ]),
+        ]),
         leaf if leaf.is_index_leaf() => Plan::Index(leaf.clone()),
         leaf => Plan::State(leaf.clone()),
+    }
+}
+
+/// The index leaf selecting messages whose `Date` header is missing or unreadable: the
+/// extractor records those at the epoch (0 ms), so this is the first second of 1970.
+pub fn no_date_header() -> Query {
+    Query::Date {
+        field: DateField::Date,
+        op: Comparison::Eq,
+        value: DateValue::Millis(0),
     }
 }
 
@@ -89,7 +114,15 @@ fn plan_or(parts: Vec<Plan>) -> Plan {
     for p in parts {
         match p {
             Plan::Index(q) => index.push(q),
-            Plan::Or(v) => out.extend(v),
+            // A nested alternative's index parts join this one's.
+            Plan::Or(v) => {
+                for x in v {
+                    match x {
+                        Plan::Index(q) => index.push(q),
+                        other => out.push(other),
+                    }
+                }
+            }
             other => out.push(other),
         }
     }

@@ -477,6 +477,9 @@ fn parse_errors_carry_positions() {
         ("subject:<", 8),
         ("message:abc", 8),
         ("conv-count:-1", 11),
+        // Zimbra's harness (SearchRequest11): a sign cannot start a field's value.
+        ("from:+-test_account1", 5),
+        ("x subject:-foo", 10),
     ];
     for &(text, position) in cases {
         let e = err(text);
@@ -551,6 +554,42 @@ fn planner_splits_index_from_state() {
     );
     assert!(p("in:inbox").is_state_leaf() && !p("in:inbox").is_index_leaf());
     assert!(p("type:pdf").is_index_leaf());
+}
+
+#[test]
+fn message_dates_go_to_the_index_with_an_item_date_fallback() {
+    let after = p("after:1167609600000");
+    let header_or_item = |leaf: &Query| {
+        Plan::Or(vec![
+            Plan::Index(leaf.clone()),
+            Plan::And(vec![
+                Plan::Index(no_date_header()),
+                Plan::State(leaf.clone()),
+            ]),
+        ])
+    };
+    assert_eq!(plan(&after), header_or_item(&after));
+    assert_eq!(no_date_header().to_string(), "date:0");
+    // With text beside it, the text stays one index query of its own.
+    let q = p("foo after:1167609600000");
+    assert_eq!(
+        plan(&q),
+        Plan::And(vec![Plan::Index(word("foo")), header_or_item(&after)])
+    );
+    let keys: Vec<String> = plan(&q)
+        .index_queries()
+        .iter()
+        .map(|q| q.to_string())
+        .collect();
+    assert_eq!(keys, ["foo", "date:>1167609600000", "date:0"]);
+    // Dates the store answers (modification, conversation, appointment) stay state.
+    for s in ["mdate:>1167609600000", "conv-start:-1d", "appt-start:>-1w"] {
+        let q = p(s);
+        assert_eq!(plan(&q), Plan::State(q.clone()), "{s}");
+    }
+    // Alternatives of dates keep their index parts together.
+    let q = p("date:-1d or date:-2d");
+    assert_eq!(plan(&q).index_queries().len(), 3, "{:?}", plan(&q));
 }
 
 #[test]

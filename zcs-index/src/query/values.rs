@@ -19,7 +19,8 @@ const MAX_RELATIVE: i64 = 1_000_000_000;
 pub enum DateValue {
     /// `mm/dd/yyyy`, `yyyy-mm-dd` or `yyyy/mm/dd`: that whole day in the caller's zone.
     Day(NaiveDate),
-    /// All digits: milliseconds since the epoch; selects the second starting there.
+    /// All digits (with an optional `-` before 1970): milliseconds since the epoch;
+    /// selects the second starting there.
     Millis(i64),
     /// `[+-]N unit`: the unit-long period N units from now (`-4d` = the day 4 days ago,
     /// `0w` = this week, `+1m` = next month).
@@ -249,6 +250,13 @@ pub(crate) fn parse_date(raw: &str) -> Result<DateValue, String> {
         _ => (false, raw),
     };
     let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    // `-N` alone: milliseconds before the epoch (how a resolved date before 1970 prints).
+    if negative && digits > 0 && digits == body.len() {
+        return body
+            .parse::<i64>()
+            .map(|n| DateValue::Millis(-n))
+            .map_err(|_| bad());
+    }
     if digits > 0 && digits < body.len() && body.as_bytes()[digits].is_ascii_alphabetic() {
         let unit = DateUnit::from_name(&body[digits..]).ok_or_else(bad)?;
         let n: i64 = body[..digits].parse().map_err(|_| bad())?;
@@ -324,6 +332,7 @@ mod tests {
         assert_eq!(parse_date("2007-01-01"), Ok(DateValue::Day(day)));
         assert_eq!(parse_date("2007/01/01"), Ok(DateValue::Day(day)));
         assert_eq!(parse_date("1167609600000"), Ok(DateValue::Millis(JAN1)));
+        assert_eq!(parse_date("-86400000"), Ok(DateValue::Millis(-86_400_000)));
         let rel = |amount, unit| Ok(DateValue::Relative { amount, unit });
         assert_eq!(parse_date("-7d"), rel(-7, DateUnit::Day));
         assert_eq!(parse_date("+1w"), rel(1, DateUnit::Week));
@@ -461,6 +470,7 @@ mod tests {
         for raw in [
             "01/02/2003",
             "1167609600000",
+            "-315619200000",
             "-4d",
             "+1w",
             "+0mi",

@@ -1,11 +1,15 @@
-//! Turns the index part of a [`Query`] into a tantivy query. Structured leaves (folders,
-//! flags, dates, ...) translate to "no constraint" (`None`), so the result selects a
-//! superset of what the whole query selects; the caller filters the rest.
+//! Turns the index part of a [`Query`] into a tantivy query. Message dates (`date:`,
+//! `after:`, `before:`, `day:` ... `year:`) are ranges over the recorded `Date` header;
+//! other structured leaves (folders, flags, item dates, ...) translate to "no
+//! constraint" (`None`), so the result selects a superset of what the whole query
+//! selects; the caller filters the rest.
+
+use std::ops::Bound;
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery,
-    wildcard_query_to_regex_str,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
+    RegexQuery, TermQuery, wildcard_query_to_regex_str,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -75,6 +79,14 @@ pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexErr
         // LIMITATION: type: looks at attachment types only; Zimbra also indexes the types
         // of body parts.
         Query::Type(v) | Query::Attachment(v) => mime_query(f.attachment, v),
+        Query::Date { field, op, value } if field.compares_header() => {
+            // Relative and calendar values should arrive resolved in the caller's zone
+            // (`query::resolve_dates`); any left are read at the current UTC time.
+            Ok(Some(match value.bounds(*op, &chrono::Utc::now()) {
+                None => Box::new(EmptyQuery),
+                Some(b) => date_range(f.date, b.from_ms, b.until_ms),
+            }))
+        }
         _ => Ok(None),
     }
 }
@@ -200,6 +212,20 @@ fn any_of(mut queries: Vec<Boxed>) -> Boxed {
     Box::new(BooleanQuery::new(
         queries.into_iter().map(|q| (Occur::Should, q)).collect(),
     ))
+}
+
+/// Documents whose `field` (epoch milliseconds) lies in `[from, until)`.
+fn date_range(field: Field, from: Option<i64>, until: Option<i64>) -> Boxed {
+    if from.is_none() && until.is_none() {
+        return Box::new(AllQuery);
+    }
+    let lower = from.map_or(Bound::Unbounded, |ms| {
+        Bound::Included(Term::from_field_i64(field, ms))
+    });
+    let upper = until.map_or(Bound::Unbounded, |ms| {
+        Bound::Excluded(Term::from_field_i64(field, ms))
+    });
+    Box::new(RangeQuery::new(lower, upper))
 }
 
 fn raw_term(field: Field, value: &str) -> Boxed {
