@@ -1,6 +1,7 @@
 //! Unit tests of the store-backed IMAP session.
 
 use super::*;
+use zcs_store::MessageMeta;
 
 #[test]
 fn keywords_split_into_flags_and_tags() {
