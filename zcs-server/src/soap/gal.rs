@@ -66,6 +66,13 @@ async fn search(ctx: &mut Ctx<'_>, req: &Element, autocomplete: bool) -> Service
         "zimbraFeatureGalEnabled"
     };
     let account = gal_account(ctx, &[switch]).await?;
+    // `galAcctId` names a GAL sync account to search through: an admin's option only,
+    // as in Zimbra (a user naming one is refused, never told whether it exists).
+    if req.attr("galAcctId").is_some() && !ctx.auth().await?.data.admin {
+        return Err(ServiceError::perm_denied(
+            "galAcctId may be given by an admin only",
+        ));
+    }
     let prov = ctx.svc.prov.clone();
     let text = req
         .child("name")
