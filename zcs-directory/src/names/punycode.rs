@@ -2,8 +2,8 @@
 //! as `schäfer` into the ASCII label `xn--schfer-dua` the directory stores (RFC 5891
 //! §4.4: the A-label is `xn--` followed by the Punycode of the U-label).
 //!
-//! In charge of the encoding (and, for its tests, the inverse) only; which labels are encoded and how
-//! they are lower-cased is [`super::normalize_domain`]'s business.
+//! In charge of the encoding (and, for its tests, the inverse) only; which labels are
+//! encoded and how they are lower-cased is [`super::normalize_domain`]'s business.
 
 // RFC 3492 §5: the parameter values for Punycode.
 const BASE: u32 = 36;
