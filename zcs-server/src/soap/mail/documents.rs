@@ -68,7 +68,7 @@ pub(crate) async fn save_document(
         .attr("name")
         .map(str::to_string)
         .or_else(|| existing.as_ref().map(|d| d.name.clone()))
-        .or(posted_name.clone())
+        .or(posted_name)
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ServiceError::invalid_request("missing document name"))?;
     let ct = doc

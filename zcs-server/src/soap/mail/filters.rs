@@ -220,7 +220,11 @@ mod tests {
             let mut rules = Element::new("filterRules");
             let mut r = el("filterRule", &[("name", "p")]);
             let mut t = Element::new("filterTests");
-            t.add(el("headerTest", &[("header", &h), ("stringComparison", "is"), ("value", &v)]));
+            t.add(el("headerTest", &[
+                ("header", h.as_str()),
+                ("stringComparison", "is"),
+                ("value", v.as_str()),
+            ]));
             r.add(t);
             let mut a = Element::new("filterActions");
             a.add(el("actionKeep", &[]));
