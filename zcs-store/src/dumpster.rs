@@ -178,6 +178,8 @@ impl Mailbox {
     /// [`Mailbox::purge`], with the lifetimes of the system retention policies
     /// (`zimbraMailPurgeSystemPolicy`, by policy id, in ms) that folder policies may
     /// reference; a folder policy naming an unknown system policy disposes of nothing.
+    /// A folder's purge policy disposes of its messages by internal date and of its
+    /// contacts, appointments, tasks and documents by when they entered the folder.
     ///
     /// # Errors
     /// Database errors.
@@ -241,8 +243,10 @@ impl Mailbox {
                     items.extend(expired_items(&mb, fid, before).await?);
                 }
             }
-            // Folder disposal thresholds (RetentionPolicy purge lists).
-            doomed.extend(mb.retention_expired(now_ms, &system).await?);
+            // Folder disposal thresholds (RetentionPolicy purge lists), every item kind.
+            let (expired, expired_other) = mb.retention_expired(now_ms, &system).await?;
+            doomed.extend(expired);
+            items.extend(expired_other);
             if !doomed.is_empty() {
                 let ids: Vec<i32> = doomed.into_iter().collect();
                 report.messages = ids.iter().map(|i| ItemId(*i)).collect();
@@ -306,7 +310,11 @@ impl Mailbox {
 /// Contacts, calendar items and documents of folder `fid` that entered it (their last
 /// move, from its tombstone in the folder they left) or were created in it before
 /// `before` (ms).
-async fn expired_items(mb: &Mailbox, fid: i32, before: i64) -> Result<Vec<i32>, StoreError> {
+pub(crate) async fn expired_items(
+    mb: &Mailbox,
+    fid: i32,
+    before: i64,
+) -> Result<Vec<i32>, StoreError> {
     let mut out = Vec::new();
     for table in ["contact", "cal_item", "document"] {
         let sql = format!(

@@ -1,7 +1,7 @@
 //! Folder retention policies (Zimbra's `RetentionPolicy` on a folder): a *keep*
 //! (retention) range, which only lets clients warn before a delete, and a *purge*
-//! (disposal) threshold, past which the purge job hard-deletes the folder's messages
-//! (into the dumpster when it is enabled). Each is a list of policies, either the
+//! (disposal) threshold, past which the purge job hard-deletes the folder's messages,
+//! contacts, appointments, tasks and documents (into the dumpster when it is enabled). Each is a list of policies, either the
 //! user's own with a lifetime (`type="user" lifetime="30d"`) or a named system policy
 //! (`type="system" id=".."`, from `zimbraMailPurgeSystemPolicy`, resolved by the caller).
 //!
@@ -276,30 +276,34 @@ impl Mailbox {
         .await
     }
 
-    /// Messages that folder purge policies dispose of at `now_ms` (internal date older
-    /// than the folder's shortest purge lifetime; `system` resolves system policies).
+    /// What folder purge policies dispose of at `now_ms` (`system` resolves system
+    /// policies): the messages whose internal date is older than the folder's shortest
+    /// purge lifetime, and the contacts, appointments, tasks and documents that entered
+    /// the folder (created there or moved in) before that lifetime.
     pub(crate) async fn retention_expired(
         &self,
         now_ms: i64,
         system: &HashMap<String, i64>,
-    ) -> Result<Vec<i32>, StoreError> {
-        let mut out = Vec::new();
+    ) -> Result<(Vec<i32>, Vec<i32>), StoreError> {
+        let (mut messages, mut items) = (Vec::new(), Vec::new());
         for (folder, policy) in self.retention_policies().await? {
             let Some(lifetime) = policy.purge_lifetime_ms(system) else {
                 continue;
             };
+            let before = now_ms.saturating_sub(lifetime);
             let ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM mail_item WHERE mailbox_id = ? AND folder_id = ? AND date < ?",
             )
             .bind(self.id().0)
             .bind(folder.0)
-            .bind(now_ms.saturating_sub(lifetime))
+            .bind(before)
             .fetch_all(&self.inner.pool)
             .await
             .db("find messages past retention")?;
-            out.extend(ids.into_iter().map(|i| i as i32));
+            messages.extend(ids.into_iter().map(|i| i as i32));
+            items.extend(crate::dumpster::expired_items(self, folder.0, before).await?);
         }
-        Ok(out)
+        Ok((messages, items))
     }
 }
 

@@ -17,7 +17,11 @@ use zcs_store::{
     StoreError,
 };
 
-conformance!(dumpster_for_other_items, folder_retention_policies);
+conformance!(
+    dumpster_for_other_items,
+    folder_retention_policies,
+    retention_disposes_of_other_kinds
+);
 
 const DAY: i64 = 86_400_000;
 
@@ -306,6 +310,69 @@ async fn folder_retention_policies(store: Store, cfg: StoreConfig, url: String) 
     mb2.delete_folder(f.id).await.unwrap();
     assert!(mb2.retention_policies().await.unwrap().is_empty());
     again.close().await;
+}
+
+/// A folder purge policy disposes of the contacts, appointments and documents that
+/// entered the folder before its lifetime, as it does of messages; folders without a
+/// policy keep theirs.
+async fn retention_disposes_of_other_kinds(store: Store, _cfg: StoreConfig, _url: String) {
+    let acct = ZimbraId::new();
+    let mb = store.mailbox(acct).await.unwrap();
+    let c = mb
+        .create_contact(
+            ItemId(folder::CONTACTS),
+            vec![("email".into(), "old@example.com".into())],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let appt = mb
+        .save_cal_item(ItemId(folder::CALENDAR), &event("r1@x"))
+        .await
+        .unwrap();
+    let d = mb
+        .save_document(ItemId(folder::BRIEFCASE), "a.txt", "text/plain", b"x", "me")
+        .await
+        .unwrap();
+    let policy = RetentionPolicy {
+        keep: Vec::new(),
+        purge: vec![Policy::user("30d")],
+    };
+    for f in [folder::CONTACTS, folder::BRIEFCASE] {
+        mb.set_retention_policy(ItemId(f), &policy).await.unwrap();
+    }
+    let now = chrono_now_ms();
+    // Younger than the lifetime: kept.
+    let r = mb
+        .purge(now + 10 * DAY, PurgePolicy::default())
+        .await
+        .unwrap();
+    assert!(r.items.is_empty(), "{:?}", r.items);
+    // Older: the contact and the document go, the appointment (no policy) stays.
+    let r = mb
+        .purge(now + 40 * DAY, PurgePolicy::default())
+        .await
+        .unwrap();
+    let mut got = r.items.clone();
+    got.sort();
+    let mut want = vec![c.id, d.id];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(r.messages.is_empty());
+    assert!(mb.contact(c.id).await.is_err());
+    assert!(mb.cal_item(appt.id).await.is_ok());
+    assert_eq!(
+        mb.item_kind(appt.id).await.unwrap(),
+        Some(ItemKind::Appointment)
+    );
+}
+
+/// The wall clock in ms (items take it as their date).
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn store_backend_is_sqlite(url: &str) -> bool {
