@@ -1,12 +1,13 @@
 //! Folder retention policies (Zimbra's `RetentionPolicy` on a folder): a *keep*
 //! (retention) range, which only lets clients warn before a delete, and a *purge*
 //! (disposal) threshold, past which the purge job hard-deletes the folder's messages,
-//! contacts, appointments, tasks and documents (into the dumpster when it is enabled). Each is a list of policies, either the
-//! user's own with a lifetime (`type="user" lifetime="30d"`) or a named system policy
-//! (`type="system" id=".."`, from `zimbraMailPurgeSystemPolicy`, resolved by the caller).
+//! contacts, appointments, tasks and documents (into the dumpster when it is enabled).
+//! Each is a list of policies, either the user's own with a lifetime
+//! (`type="user" lifetime="30d"`) or a named system policy (`type="system" id=".."`,
+//! from `zimbraMailPurgeSystemPolicy`, resolved by the caller).
 //!
 //! In charge of: the policy model and its stored JSON, setting and reading a folder's
-//! policy through the redo log, and the folders whose messages a purge at a given time
+//! policy through the redo log, and the items (messages and other kinds) a purge at a given time
 //! disposes of. The SOAP shape (`FolderAction op=retentionpolicy`, `<retentionPolicy>`
 //! in `GetFolder`) is the server's.
 
