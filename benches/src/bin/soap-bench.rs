@@ -62,7 +62,19 @@ struct Args {
     /// Keep the home afterwards (its path is printed).
     #[arg(long)]
     keep: bool,
+    /// Reuse a home an earlier run kept (`--keep`) instead of making and filling one;
+    /// it is kept again afterwards.
+    #[arg(long)]
+    home: Option<PathBuf>,
+    /// Rounds of the in-process search timing (0 skips it): with the server down, the
+    /// search evaluator is called directly, after a flag change and with nothing
+    /// changed, to time the search path without HTTP or SOAP.
+    #[arg(long, default_value_t = 100)]
+    direct: usize,
 }
+
+/// Where a kept home records the HTTP port it was given.
+const PORT_FILE: &str = "soap-bench.port";
 
 fn free_port() -> Result<u16, BoxError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -130,6 +142,7 @@ fn make_home(bins: &Path, home: &Path) -> Result<u16, BoxError> {
     tool(bins, home, "zmprov", &refs)?;
     tool(bins, home, "zmprov", &["cd", "bench.test"])?;
     tool(bins, home, "zmprov", &["ca", USER, PASSWORD])?;
+    std::fs::write(home.join(PORT_FILE), http.to_string())?;
     Ok(http)
 }
 
@@ -198,6 +211,64 @@ async fn fill(home: &Path, n: usize) -> Result<(), BoxError> {
         stored.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The search evaluator called in-process (server down), `rounds` times each: a search
+/// right after a flag change (the snapshot brought forward), the same search with
+/// nothing changed (the cached snapshot), and the flag change itself.
+async fn direct(home: &Path, rounds: usize) -> Result<(), BoxError> {
+    use zcs_server::search::{SearchParams, search_text};
+    let subs = zcs_server::server::open(&Home::at(home)).await?;
+    let account = subs.prov.get_account(USER).await?;
+    let mb = subs.store.mailbox(account.id).await?;
+    let params = SearchParams {
+        limit: 25,
+        ..SearchParams::default()
+    };
+    let first = search_text(&mb, &subs.index, "in:inbox", &params).await?;
+    let ids: Vec<ItemId> = first.hits.iter().map(|m| m.id).collect();
+    if ids.is_empty() {
+        return Err("the direct search found no messages".into());
+    }
+    let mut times: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+    for (i, query) in ["in:inbox", "is:unread", "budget"]
+        .iter()
+        .cycle()
+        .take(rounds * 3)
+        .enumerate()
+    {
+        let id = ids[i % ids.len()];
+        let t = Instant::now();
+        mb.set_flags(&[id], Flags::UNREAD, i % 2 == 0).await?;
+        times.entry("flag change").or_default().push(t.elapsed());
+        let t = Instant::now();
+        search_text(&mb, &subs.index, query, &params).await?;
+        let label = match *query {
+            "in:inbox" => "in:inbox after a change",
+            "is:unread" => "is:unread after a change",
+            _ => "budget after a change",
+        };
+        times.entry(label).or_default().push(t.elapsed());
+        let t = Instant::now();
+        search_text(&mb, &subs.index, query, &params).await?;
+        let label = match *query {
+            "in:inbox" => "in:inbox unchanged",
+            "is:unread" => "is:unread unchanged",
+            _ => "budget unchanged",
+        };
+        times.entry(label).or_default().push(t.elapsed());
+    }
+    // Leave the flags as the fill made them for the HTTP runs.
+    for &id in &ids {
+        mb.set_flags(&[id], Flags::UNREAD, false).await?;
+    }
+    println!("\nIn-process search, {rounds} rounds per query, limit 25:\n");
+    println!("| step | n | p50 | p99 | max |\n|---|---|---|---|---|");
+    for (k, v) in times {
+        row(k, v);
+    }
+    subs.store.close().await;
     Ok(())
 }
 
@@ -487,9 +558,21 @@ async fn main() -> Result<(), BoxError> {
             .ok_or("no binary directory")?
             .to_path_buf(),
     };
-    let home = std::env::temp_dir().join(format!("zcs-soap-bench-{}", std::process::id()));
-    let port = make_home(&bins, &home)?;
-    fill(&home, args.messages).await?;
+    let (home, port, keep) = match &args.home {
+        Some(h) => {
+            let port = std::fs::read_to_string(h.join(PORT_FILE))?.trim().parse()?;
+            (h.clone(), port, true)
+        }
+        None => {
+            let home = std::env::temp_dir().join(format!("zcs-soap-bench-{}", std::process::id()));
+            let port = make_home(&bins, &home)?;
+            fill(&home, args.messages).await?;
+            (home, port, args.keep)
+        }
+    };
+    if args.direct > 0 {
+        direct(&home, args.direct).await?;
+    }
     tool(&bins, &home, "zmcontrol", &["start"])?;
     let result = async {
         wait_port(port).await?;
@@ -503,7 +586,7 @@ async fn main() -> Result<(), BoxError> {
     }
     .await;
     let stopped = tool(&bins, &home, "zmcontrol", &["stop"]);
-    if args.keep {
+    if keep {
         println!("home kept at {}", home.display());
     } else {
         let _ = std::fs::remove_dir_all(&home);
