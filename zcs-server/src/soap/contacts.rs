@@ -13,8 +13,19 @@ use super::envelope::NS_MAIL;
 use super::folders::{parse_id, parse_ids};
 use super::response;
 
+mod action;
+mod auto_add;
 mod csv;
+mod tags;
 mod transfer;
+
+// Seams for the mail module (ItemAction on a contact, SendMsg's auto-add); see
+// docs/helper-requests.md.
+#[allow(unused_imports)]
+pub(crate) use action::contact_item_op;
+#[allow(unused_imports)]
+pub(crate) use auto_add::auto_add_recipients;
+pub(crate) use tags::TagLabels;
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -31,6 +42,7 @@ pub(crate) async fn dispatch(
             | "AutoCompleteRequest"
             | "ImportContactsRequest"
             | "ExportContactsRequest"
+            | "RankingActionRequest"
     ) {
         return None;
     }
@@ -45,7 +57,8 @@ pub(crate) async fn dispatch(
         "AutoCompleteRequest" => auto_complete(&mb, req).await,
         "ImportContactsRequest" => transfer::import_contacts(ctx, &mb, req).await,
         "ExportContactsRequest" => transfer::export_contacts(&mb, req).await,
-        _ => contact_action(&mb, req).await,
+        "RankingActionRequest" => ranking_action(req),
+        _ => action::contact_action(&mb, req).await,
     };
     if result.is_ok() {
         ctx.svc.indexer.notify(mb.account());
@@ -192,8 +205,8 @@ fn is_group(fields: &[(String, String)]) -> bool {
         .any(|(k, v)| k == "type" && v.eq_ignore_ascii_case("group"))
 }
 
-/// CreateContactRequest `[verbose=1]` `cn [l=7] [tn=]` with `a n=` fields, `m` members
-/// or a `vcard` child.
+/// CreateContactRequest `[verbose=1]` `cn [l=7] [f=] [tn=|t=]` with `a n=` fields, `m`
+/// members or a `vcard` child. Tags named by `tn=` that do not exist are created.
 async fn create_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let cn = req
         .child("cn")
@@ -239,14 +252,20 @@ async fn create_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
             .await
             .map_err(store_fault)?;
     }
-    // LIMITATION: tags on contacts (`tn=`, `t=`) are not kept; the store tags messages only.
+    if let Some(spec) = tags::TagSpec::from_update(cn)? {
+        let names = spec.names(mb).await?;
+        tags::replace_tags(mb, created.id, &names).await?;
+    }
+    let labels = TagLabels::load(mb, &[created.id]).await?;
+    let mut el = contact_element(&created, None, verbose);
+    labels.label(&mut el, created.id);
     let mut resp = response("CreateContactResponse", NS_MAIL);
-    resp.add(contact_element(&created, None, verbose));
+    resp.add(el);
     Ok(resp)
 }
 
-/// ModifyContactRequest `[replace=0] [verbose=1]` `cn id=` with `a n= [op=+|-]` and
-/// `m [op=+|-|reset] type= value=`. Without `replace`, a field given a value is set,
+/// ModifyContactRequest `[replace=0] [verbose=1]` `cn id= [tn=|t=]` with `a n= [op=+|-]`
+/// and `m [op=+|-|reset] type= value=`; `tn=`/`t=` replace the contact's tags. Without `replace`, a field given a value is set,
 /// one given an empty value is removed, and the others are kept.
 async fn modify_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let cn = req
@@ -321,8 +340,15 @@ async fn modify_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .modify_contact(id, fields, members)
         .await
         .map_err(contact_fault(id))?;
+    if let Some(spec) = tags::TagSpec::from_update(cn)? {
+        let names = spec.names(mb).await?;
+        tags::replace_tags(mb, id, &names).await?;
+    }
+    let labels = TagLabels::load(mb, &[id]).await?;
+    let mut el = contact_element(&updated, None, verbose);
+    labels.label(&mut el, id);
     let mut resp = response("ModifyContactResponse", NS_MAIL);
-    resp.add(contact_element(&updated, None, verbose));
+    resp.add(el);
     Ok(resp)
 }
 
@@ -363,9 +389,12 @@ async fn get_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
             list.reverse();
         }
     }
+    let ids: Vec<ItemId> = list.iter().map(|c| c.id).collect();
+    let labels = TagLabels::load(mb, &ids).await?;
     let mut resp = response("GetContactsResponse", NS_MAIL);
     for c in &list {
         let mut el = contact_element(c, only.as_deref(), true);
+        labels.label(&mut el, c.id);
         if deref && !c.members.is_empty() {
             for m in el.children.iter_mut().filter(|m| m.name == "m") {
                 if m.attr("type") != Some("C") {
@@ -385,80 +414,26 @@ async fn get_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     Ok(resp)
 }
 
-/// ContactActionRequest `action id= op=` move (`l`), trash, delete, flag/!flag,
-/// update (`l`, `f`).
-async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// RankingActionRequest `action op=reset|delete [email=]`: clears the contact ranking
+/// table (all of it, or one address). This server keeps no ranking (every
+/// AutoComplete match ranks 0), so there is nothing to clear; the operation is checked
+/// and answered as Zimbra does.
+fn ranking_action(req: &Element) -> ServiceResult<Element> {
     let a = req
         .child("action")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
-    let id_text = a.req("id")?.to_string();
-    let op = a.req("op")?.to_string();
-    let ids = parse_ids(&id_text, FaultCode::NoSuchContact)?;
-    let mut contacts = Vec::with_capacity(ids.len());
-    for id in &ids {
-        match mb.contact(*id).await {
-            Ok(c) => contacts.push(c),
-            // Deleting what is already gone succeeds, as in Zimbra; only this
-            // mailbox's items are ever deleted.
-            Err(StoreError::NoSuchItem(_)) if op == "delete" => {}
-            Err(e) => return Err(contact_fault(*id)(e)),
-        }
-    }
-    let (neg, bare) = match op.strip_prefix('!') {
-        Some(b) => (true, b),
-        None => (false, op.as_str()),
-    };
-    match bare {
-        "move" => {
-            let to = parse_id(a.req("l")?, FaultCode::NoSuchFolder)?;
-            super::folders::check_container(mb, to).await?;
-            for id in &ids {
-                mb.move_contact(*id, to).await.map_err(store_fault)?;
-            }
-        }
-        "trash" => {
-            for id in &ids {
-                mb.move_contact(*id, ItemId(folder::TRASH))
-                    .await
-                    .map_err(store_fault)?;
-            }
-        }
+    match a.req("op")? {
+        "reset" => {}
         "delete" => {
-            let present: Vec<ItemId> = contacts.iter().map(|c| c.id).collect();
-            mb.delete_items(&present).await.map_err(store_fault)?
+            a.req("email")?;
         }
-        "flag" => {
-            for c in &contacts {
-                let f = c.flags.with(Flags::FLAGGED, !neg);
-                mb.set_contact_flags(c.id, f).await.map_err(store_fault)?;
-            }
-        }
-        "update" => {
-            if let Some(l) = a.attr("l").filter(|l| !l.is_empty()) {
-                let to = parse_id(l, FaultCode::NoSuchFolder)?;
-                for id in &ids {
-                    mb.move_contact(*id, to).await.map_err(store_fault)?;
-                }
-            }
-            if let Some(f) = a.attr("f") {
-                for id in &ids {
-                    mb.set_contact_flags(*id, Flags::from_soap(f))
-                        .await
-                        .map_err(store_fault)?;
-                }
-            }
-        }
-        // LIMITATION: tags on contacts are not kept by the store: tag/!tag is accepted
-        // only to be refused explicitly rather than silently ignored.
         other => {
             return Err(ServiceError::invalid_request(format!(
-                "unknown contact operation: {other}"
+                "unknown ranking operation: {other}"
             )));
         }
     }
-    let mut resp = response("ContactActionResponse", NS_MAIL);
-    resp.add_new("action").set("id", id_text).set("op", op);
-    Ok(resp)
+    Ok(response("RankingActionResponse", NS_MAIL))
 }
 
 /// Contact fields whose words AutoComplete matches.

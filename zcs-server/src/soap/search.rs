@@ -4,26 +4,25 @@
 //! request (query, sortBy, offset/limit, `cursor`, `fetch`, `calExpandInstStart`/
 //! `calExpandInstEnd`) and shapes the hits as Zimbra does: `m` elements for messages,
 //! `c` elements (with the matching messages inside) for conversations, `cn`, `appt` and
-//! `task` for the rest, each with its sort value in `sf`. Only the target account's
-//! mailbox is searched.
+//! `task` for the rest, each with its sort value in `sf` (shapes in `hits`). The target
+//! account's mailbox is searched, or the owner's when the query names one of its
+//! mountpoints (`mountpoint`). Message dates (`date:`, `before:`, `after:`, ...)
+//! compare the message's `Date` header, as Zimbra's item date of delivered mail is.
 //!
 //! Dates resolve in the request's `<tz id= [stdoff=]>` zone, else the account's
 //! `zimbraPrefTimeZoneId`, else UTC ([`crate::search::zone`]): `date:-1day`, `day:`,
 //! `today` are the user's days.
 
-use mail_parser::MessageParser;
 use zcs_core::{ItemId, ServiceError, ServiceResult};
 use zcs_index::query::{self, Query};
 use zcs_store::{Mailbox, MessageMeta};
 
-use super::contacts::contact_element;
+use super::contacts::TagLabels;
 use super::context::{Ctx, store_fault};
-use super::element::{AttrKind, Element};
+use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
-use crate::search::{
-    ConvHit, ItemHit, ItemKind, ItemParams, SearchParams, SearchResults, search, search_items, zone,
-};
+use crate::search::{ItemHit, ItemKind, ItemParams, SearchParams, search, search_items, zone};
 
 /// Most hits one page may hold (Zimbra's cap).
 const MAX_LIMIT: i64 = 1000;
@@ -31,6 +30,11 @@ const MAX_LIMIT: i64 = 1000;
 const DEFAULT_LIMIT: i64 = 10;
 
 pub(crate) mod fragment;
+mod hits;
+mod mountpoint;
+mod scope;
+
+pub(crate) use hits::message_hit;
 
 /// Routes SearchRequest; `None` for other names.
 pub(crate) async fn dispatch(
@@ -42,55 +46,6 @@ pub(crate) async fn dispatch(
         return None;
     }
     Some(search_request(ctx, req).await)
-}
-
-/// Splits `Name <addr>` into (address, personal name).
-pub(crate) fn split_sender(s: &str) -> (String, Option<String>) {
-    match (s.find('<'), s.rfind('>')) {
-        (Some(a), Some(b)) if a < b => {
-            let name = s[..a].trim().trim_matches('"').to_string();
-            (
-                s[a + 1..b].trim().to_string(),
-                (!name.is_empty()).then_some(name),
-            )
-        }
-        _ => (s.trim().to_string(), None),
-    }
-}
-
-/// A message hit: `<m id l f tn s d cid><e t="f"/><su/></m>`. Its fragment (`fr`) needs
-/// the blob: callers add it with [`fragment::add_to_hit`].
-pub(crate) fn message_hit(m: &MessageMeta) -> Element {
-    let mut el = Element::new("m");
-    el.set("id", m.id.0.to_string());
-    el.set("l", m.folder.0.to_string());
-    el.set("cid", m.conv.0.to_string());
-    let flags = m.flags.to_soap();
-    if !flags.is_empty() {
-        el.set("f", flags);
-    }
-    if !m.tags.is_empty() {
-        el.set("tn", m.tags.join(","));
-    }
-    el.set_num("s", m.size);
-    el.set_num("d", m.internal_date_ms);
-    el.set_num("rev", m.modseq);
-    el.set_num("ms", m.modseq);
-    if !m.sender.is_empty() {
-        let (addr, name) = split_sender(&m.sender);
-        let e = el.add_new("e");
-        e.set("t", "f").set("a", addr.clone());
-        e.set(
-            "d",
-            name.clone()
-                .unwrap_or_else(|| addr.split('@').next().unwrap_or("").to_string()),
-        );
-        if let Some(n) = name {
-            e.set("p", n);
-        }
-    }
-    el.set_content("su", m.subject.clone(), AttrKind::Str);
-    el
 }
 
 /// Which hits `fetch=` expands with their headers and body.
@@ -209,8 +164,31 @@ async fn wait_for_index(ctx: &Ctx<'_>, mb: &Mailbox) {
     }
 }
 
+/// What one SearchRequest asks for, read once.
+#[derive(Clone)]
+struct Request {
+    text: String,
+    mail: bool,
+    by_conv: bool,
+    kinds: Vec<ItemKind>,
+    offset: usize,
+    limit: usize,
+    now: zone::Clock,
+    /// Headers to return on message hits (`<header n=>` children).
+    headers: Vec<String>,
+}
+
+/// One part of the answer (mail or items): the hit elements of its page, whether more
+/// follow, its order, and how many matched in all.
+struct Part {
+    hits: Vec<Element>,
+    more: bool,
+    sort: String,
+    total: usize,
+}
+
 async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
-    let mb = ctx.mailbox().await?;
+    let own = ctx.mailbox().await?;
     let account = ctx.target_account().await?;
     let now = search_now(ctx, &account, req).await?;
     let text = req.attr("query").unwrap_or("").trim().to_string();
@@ -223,51 +201,196 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
         limit.min(MAX_LIMIT)
     } as usize;
     let offset = req.int_attr("offset", 0)?.max(0) as usize;
-
-    let parsed = if text.is_empty() {
-        Query::In("inbox".into())
-    } else {
-        query::parse(&text).map_err(crate::search::SearchError::Parse)?
+    let headers = req
+        .children_named("header")
+        .filter_map(|h| h.attr("n"))
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let r = Request {
+        text,
+        mail,
+        by_conv,
+        kinds,
+        offset,
+        limit,
+        now,
+        headers,
     };
 
-    if !mail && !kinds.is_empty() {
-        let window = match (req.attr("calExpandInstStart"), req.attr("calExpandInstEnd")) {
-            (Some(s), Some(e)) => Some((parse_ms(s)?, parse_ms(e)?)),
-            _ => None,
-        };
-        let params = ItemParams {
-            kinds,
-            sort: req.attr("sortBy").map(str::to_string),
-            offset,
-            limit,
-            window,
-            now,
-        };
-        // An empty query over items means every item, not the Inbox.
-        let q = if text.is_empty() {
-            Query::Item(zcs_index::query::ItemSet::All)
-        } else {
-            parsed
-        };
-        let r = search_items(&mb, &q, &params).await?;
-        let mut resp = response("SearchResponse", NS_MAIL);
-        resp.set("sortBy", r.sort.clone());
-        resp.set_num("offset", offset);
-        resp.set_bool("more", r.more);
-        for h in &r.hits {
-            resp.add(item_element(h));
+    let parsed = if r.text.is_empty() {
+        Query::In("inbox".into())
+    } else {
+        query::parse(&r.text).map_err(crate::search::SearchError::Parse)?
+    };
+    // Days and relative dates are the user's, in the request's zone: made absolute here,
+    // as the index compares message dates without knowing the zone.
+    let parsed = query::resolve_dates(&parsed, &r.now);
+    // A search of one of the caller's mountpoints runs in the owner's mailbox; one
+    // asking for remote items (`is:remote`) runs in each readable mountpoint too.
+    let mut sources = Vec::new();
+    match mountpoint::redirect(ctx, &own, &parsed).await? {
+        Some(to) => sources.push((to.mb, to.query, Some(to.owner_id))),
+        None => {
+            let remotes = mountpoint::remote_scopes(ctx, &own, &parsed).await?;
+            sources.push((own.clone(), parsed, None));
+            sources.extend(
+                remotes
+                    .into_iter()
+                    .map(|to| (to.mb, to.query, Some(to.owner_id))),
+            );
         }
-        ctx.note_change(&mb).await;
-        return Ok(resp);
     }
-    if !mail {
+
+    let mut resp = response("SearchResponse", NS_MAIL);
+    if !r.mail && r.kinds.is_empty() {
         // LIMITATION: documents, wiki pages and other types are not searched.
-        let mut resp = response("SearchResponse", NS_MAIL);
         resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
         resp.set_num("offset", 0).set_bool("more", false);
         return Ok(resp);
     }
+    let (sort, more, hits) = if sources.len() == 1 {
+        let (mb, q, owner) = &sources[0];
+        let parts = run_source(ctx, mb, &account, q, req, &r).await?;
+        let more = parts.iter().any(|p| p.more);
+        let sort = parts[0].sort.clone();
+        let hits = qualified(parts, owner.as_deref());
+        (sort, more, hits)
+    } else {
+        // Several mailboxes: each gives its first offset+limit hits, listed one
+        // mailbox after the other, and the page is cut from the whole list.
+        // LIMITATION: hits of different mailboxes are not merged in one sort order.
+        let window = Request {
+            offset: 0,
+            limit: r.offset + r.limit,
+            ..r.clone()
+        };
+        let (mut all, mut more, mut sort) = (Vec::new(), false, None);
+        for (mb, q, owner) in &sources {
+            let parts = run_source(ctx, mb, &account, q, req, &window).await?;
+            more |= parts.iter().any(|p| p.more);
+            sort.get_or_insert_with(|| parts[0].sort.clone());
+            all.extend(qualified(parts, owner.as_deref()));
+        }
+        more |= all.len() > r.offset + r.limit;
+        let page = all.into_iter().skip(r.offset).take(r.limit).collect();
+        (sort.unwrap_or_default(), more, page)
+    };
+    resp.set("sortBy", sort);
+    resp.set_num("offset", r.offset);
+    resp.set_bool("more", more);
+    for el in hits {
+        resp.add(el);
+    }
+    ctx.note_change(&own).await;
+    Ok(resp)
+}
 
+/// The hits of `parts` in order, their ids written `owner:id` for another mailbox.
+fn qualified(parts: Vec<Part>, owner: Option<&str>) -> Vec<Element> {
+    let mut out = Vec::new();
+    for p in parts {
+        for mut el in p.hits {
+            if let Some(o) = owner {
+                mountpoint::qualify_ids(&mut el, o);
+            }
+            out.push(el);
+        }
+    }
+    out
+}
+
+/// One mailbox's answer: its mail part, then its items part, as the request's types
+/// ask. With both, the page lists the mail first, then the items.
+/// LIMITATION: the two are not interleaved in one sort order as Zimbra merges them.
+async fn run_source(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    account: &zcs_core::Entry,
+    parsed: &Query,
+    req: &Element,
+    r: &Request,
+) -> ServiceResult<Vec<Part>> {
+    let mut parts = Vec::new();
+    let mut total_before = 0;
+    if r.mail {
+        let p = mail_part(ctx, mb, account, parsed, req, r).await?;
+        total_before = p.total;
+        parts.push(p);
+    }
+    if !r.kinds.is_empty() {
+        let shown: usize = parts.iter().map(|p| p.hits.len()).sum();
+        let offset = r.offset.saturating_sub(total_before);
+        // A full page of mail still needs to know whether items follow it.
+        let limit = r.limit.saturating_sub(shown).max(1);
+        let mut p = item_part(mb, parsed, req, r, offset, limit).await?;
+        if shown >= r.limit {
+            p.more = p.total > offset;
+            p.hits.clear();
+        }
+        parts.push(p);
+    }
+    Ok(parts)
+}
+
+/// Contacts, appointments and tasks: [`search_items`] and their hit elements.
+async fn item_part(
+    mb: &Mailbox,
+    parsed: &Query,
+    req: &Element,
+    r: &Request,
+    offset: usize,
+    limit: usize,
+) -> ServiceResult<Part> {
+    let window = match (req.attr("calExpandInstStart"), req.attr("calExpandInstEnd")) {
+        (Some(s), Some(e)) => Some((parse_ms(s)?, parse_ms(e)?)),
+        _ => None,
+    };
+    let params = ItemParams {
+        kinds: r.kinds.clone(),
+        sort: req.attr("sortBy").map(str::to_string),
+        offset,
+        limit,
+        window,
+        now: r.now,
+    };
+    // An empty query over items means every item, not the Inbox.
+    let q = if r.text.is_empty() {
+        Query::Item(zcs_index::query::ItemSet::All)
+    } else {
+        parsed.clone()
+    };
+    let res = search_items(mb, &q, &params).await?;
+    let contact_ids: Vec<ItemId> = res
+        .hits
+        .iter()
+        .filter_map(|h| match h {
+            ItemHit::Contact(c) => Some(c.id),
+            ItemHit::Cal(..) => None,
+        })
+        .collect();
+    let labels = TagLabels::load(mb, &contact_ids).await?;
+    Ok(Part {
+        hits: res
+            .hits
+            .iter()
+            .map(|h| hits::item_element(h, &labels))
+            .collect(),
+        more: res.more,
+        sort: res.sort,
+        total: res.total,
+    })
+}
+
+/// Messages or conversations: [`search`] and their hit elements.
+async fn mail_part(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    account: &zcs_core::Entry,
+    parsed: &Query,
+    req: &Element,
+    r: &Request,
+) -> ServiceResult<Part> {
     let mut my_addresses = vec![account.name.clone()];
     my_addresses.extend(account.attrs.get_all("zimbraMailAlias").iter().cloned());
     let pref = |name: &str| {
@@ -279,46 +402,50 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     let cursor = req.child("cursor");
     let params = SearchParams {
         sort: req.attr("sortBy").map(str::to_string),
-        offset,
-        limit,
+        offset: r.offset,
+        limit: r.limit,
         cursor: cursor
             .and_then(|c| c.attr("id"))
             .and_then(|id| id.rsplit(':').next()?.trim().parse::<i32>().ok())
             .map(ItemId),
         cursor_sort_value: cursor.and_then(|c| c.attr("sortVal")).map(str::to_string),
         my_addresses,
-        now,
+        now: r.now,
         include_trash: pref("zimbraPrefIncludeTrashInSearch"),
         include_junk: pref("zimbraPrefIncludeSpamInSearch"),
-        group_by_conversation: by_conv,
+        group_by_conversation: r.by_conv,
     };
-    wait_for_index(ctx, &mb).await;
-    let r = search(&mb, &ctx.svc.index, &parsed, &params).await?;
+    let folders = mb.folders().await.map_err(store_fault)?;
+    let scoped = scope::default_scope(parsed, &folders, params.include_trash, params.include_junk);
+    wait_for_index(ctx, mb).await;
+    let res = search(mb, &ctx.svc.index, &scoped, &params).await?;
     let fetch = parse_fetch(req.attr("fetch"));
 
-    let mut resp = response("SearchResponse", NS_MAIL);
-    resp.set("sortBy", r.sort.as_str());
-    resp.set_num("offset", r.offset);
-    resp.set_bool("more", r.more);
-    if by_conv {
-        for (i, c) in r.convs.iter().enumerate() {
-            let mut el = conv_hit(&r, c, &r.hits[i]);
-            fragment::add_to_hit(&mb, &r.hits[i], &mut el).await;
-            resp.add(el);
+    let mut out = Vec::with_capacity(res.hits.len());
+    if r.by_conv {
+        for (i, c) in res.convs.iter().enumerate() {
+            let mut el = hits::conv_hit(&res, c, &res.hits[i]);
+            fragment::add_to_hit(mb, &res.hits[i], &mut el).await;
+            out.push(el);
         }
     } else {
-        for (i, m) in r.hits.iter().enumerate() {
+        for (i, m) in res.hits.iter().enumerate() {
             let mut el = message_hit(m);
-            el.set("sf", r.sort_value(m));
-            fragment::add_to_hit(&mb, m, &mut el).await;
-            if fetch.wants(i, &r.hits) {
-                expand(&mb, m, &mut el).await?;
+            el.set("sf", res.sort_value(m));
+            fragment::add_to_hit(mb, m, &mut el).await;
+            hits::add_headers(mb, m, &r.headers, &mut el).await?;
+            if fetch.wants(i, &res.hits) {
+                hits::expand(mb, m, &mut el).await?;
             }
-            resp.add(el);
+            out.push(el);
         }
     }
-    ctx.note_change(&mb).await;
-    Ok(resp)
+    Ok(Part {
+        hits: out,
+        more: res.more,
+        sort: res.sort.as_str().to_string(),
+        total: res.total,
+    })
 }
 
 fn parse_ms(v: &str) -> ServiceResult<i64> {
@@ -327,134 +454,9 @@ fn parse_ms(v: &str) -> ServiceResult<i64> {
         .map_err(|_| ServiceError::invalid_request(format!("not a time in ms: {v}")))
 }
 
-/// A conversation hit: `<c id n u f tn d sf><m id l f s d sf/>...<e/><su/></c>`; the
-/// fragment of its first message is added by the caller.
-fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> Element {
-    let mut el = Element::new("c");
-    el.set("id", c.id.0.to_string());
-    el.set_num("n", c.messages);
-    el.set_num("u", c.unread);
-    let flags = c.flags.to_soap();
-    if !flags.is_empty() {
-        el.set("f", flags);
-    }
-    if !c.tags.is_empty() {
-        el.set("tn", c.tags.join(","));
-    }
-    el.set_num("d", c.date_ms);
-    el.set("sf", r.sort_value(first));
-    for m in &c.matched {
-        let mut inner = Element::new("m");
-        inner.set("id", m.id.0.to_string());
-        inner.set("l", m.folder.0.to_string());
-        let f = m.flags.to_soap();
-        if !f.is_empty() {
-            inner.set("f", f);
-        }
-        inner.set_num("s", m.size);
-        inner.set_num("d", m.internal_date_ms);
-        inner.set("sf", r.sort_value(m));
-        el.add(inner);
-    }
-    if !first.sender.is_empty() {
-        let (addr, name) = split_sender(&first.sender);
-        let e = el.add_new("e");
-        e.set("t", "f").set("a", addr.clone());
-        e.set(
-            "d",
-            name.clone()
-                .unwrap_or_else(|| addr.split('@').next().unwrap_or("").to_string()),
-        );
-        if let Some(n) = name {
-            e.set("p", n);
-        }
-    }
-    el.set_content("su", first.subject.clone(), AttrKind::Str);
-    el
-}
-
-/// Adds what `fetch=` asks for to a message hit: its To/Cc addresses, Message-ID and
-/// its `mp` tree as GetMsg shows it (the body part with `body="1"` and `content`).
-async fn expand(mb: &Mailbox, m: &MessageMeta, el: &mut Element) -> ServiceResult<()> {
-    let raw = mb.read_message(m.id).await.map_err(store_fault)?;
-    let Some(p) = MessageParser::default().parse(&raw) else {
-        return Ok(());
-    };
-    if let Some(mid) = p.message_id() {
-        el.set_content("mid", format!("<{mid}>"), AttrKind::Str);
-    }
-    for (t, list) in [("t", p.to()), ("c", p.cc())] {
-        for a in list.into_iter().flat_map(|l| l.iter()) {
-            let e = el.add_new("e");
-            e.set("t", t);
-            if let Some(addr) = a.address() {
-                e.set("a", addr.to_string());
-            }
-            if let Some(n) = a.name() {
-                e.set("p", n.to_string());
-            }
-        }
-    }
-    super::mail::add_mime_parts(&raw, el);
-    Ok(())
-}
-
-/// A contact (`cn`), appointment (`appt`) or task (`task`) hit.
-fn item_element(h: &ItemHit) -> Element {
-    match h {
-        ItemHit::Contact(c) => {
-            let mut el = contact_element(c, None, true);
-            el.set("sf", c.id.0.to_string());
-            el
-        }
-        ItemHit::Cal(c, inst) => {
-            let name = if c.kind == zcs_core::ItemKind::Task {
-                "task"
-            } else {
-                "appt"
-            };
-            let mut el = Element::new(name);
-            el.set("id", c.id.0.to_string());
-            el.set("l", c.folder.0.to_string());
-            let f = c.flags.to_soap();
-            if !f.is_empty() {
-                el.set("f", f);
-            }
-            el.set("uid", c.uid.clone());
-            el.set("name", c.summary.clone());
-            if let Some(s) = c.start_ms {
-                el.set_num("d", s);
-                if let Some(e) = c.end_ms.filter(|_| !c.recurring) {
-                    el.set_num("dur", e.saturating_sub(s));
-                }
-            }
-            if c.recurring {
-                el.set("recur", "1");
-            }
-            el.set_num("rev", c.modseq).set_num("ms", c.modseq);
-            if !c.organizer.is_empty() {
-                el.add_new("or").set("a", c.organizer.clone());
-            }
-            for (s, e) in inst {
-                el.add_new("inst").set_num("s", *s).set_num("dur", e - s);
-            }
-            el
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sender_split() {
-        assert_eq!(
-            split_sender("\"Bob B\" <bob@x.test>"),
-            ("bob@x.test".to_string(), Some("Bob B".to_string()))
-        );
-        assert_eq!(split_sender("bob@x.test"), ("bob@x.test".to_string(), None));
-    }
 
     #[test]
     fn fetch_and_types_are_read() {
