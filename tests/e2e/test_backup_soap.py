@@ -2,11 +2,14 @@
 BackupRequest method full (zipStore, searchIndex=exclude) and incremental, abort and
 delete; BackupQueryRequest with a <query> filtering by type and listing accounts, newest
 first, with totalSpace/freeSpace; zmschedulebackup entries keeping zmbackup's options
-(-q, -s)."""
+(-q, -s); the report mail of a BackupRequest run inside the server (its mailer goes
+through the server's mail queue)."""
+
+import time
 
 import pytest
 
-from backup_util import PASSWORD, send, wait_count
+from backup_util import PASSWORD, imap, send, wait_count
 from soap_util import envelope, fault_code, post, soap_body, ssl_context
 from zcs import Zcs
 
@@ -104,3 +107,36 @@ def test_schedule_keeps_zmbackup_options(admin):
     assert 'zmschedulebackup -A f "0 2 * * 6" --zipStore -t /tmp/x-bk' in saved, saved
     bad = z.run("zmschedulebackup", "-A", "f", "0 2 * * 6", "--noSuchOption", check=False)
     assert bad.returncode != 0
+
+
+def subjects(z, user):
+    m = imap(z, user)
+    try:
+        m.select("INBOX", readonly=True)
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        if typ != "OK" or not data or data == [None]:
+            return []
+        return [part[1].decode(errors="replace").strip()
+                for part in data if isinstance(part, tuple)]
+    finally:
+        m.logout()
+
+
+def test_soap_backup_sends_the_report_mail(admin):
+    z, call = admin
+    z.zmprov("mcf", "zimbraBackupReportEmailRecipients", ADMIN,
+             "zimbraBackupReportEmailSender", ADMIN,
+             "zimbraBackupReportEmailSubjectPrefix", "SOAP BackupReport")
+    try:
+        label = backup(call, 'method="full" sync="1"')
+        assert label.startswith("full-"), label
+        deadline = time.time() + 60
+        got = []
+        while time.time() < deadline:
+            got = subjects(z, ADMIN)
+            if any("SOAP BackupReport:SUCCESS" in s for s in got):
+                break
+            time.sleep(0.3)
+        assert any("SOAP BackupReport:SUCCESS" in s for s in got), got
+    finally:
+        z.zmprov("mcf", "zimbraBackupReportEmailRecipients", "")

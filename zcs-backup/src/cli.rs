@@ -128,6 +128,7 @@ impl RestoreCommand {
         RestoreScope {
             server_redo: !self.args.backed_up_only,
             skip_deleted_accounts: self.skip_deleted_accounts,
+            system: self.args.system_data,
         }
     }
 
@@ -236,8 +237,8 @@ pub fn restore_report(rep: RestoreReport) -> Result<String, BackupError> {
 /// `opts` and `scope` as the attributes of a `RestoreRequest`'s `restore` element
 /// (Zimbra's names: `method` `ra`/`mb`/`ca`, `prefix`, `label`, `restoreToTime` in ms,
 /// `restoreToRedoSeq`, `restoreToIncrLabel`, `includeIncrementals`, `replayRedo`,
-/// `continue`, `ignoreRedoErrors`, `skipDeleteOps`, `skipDeletedAccounts`,
-/// `searchIndex`). Accounts travel as `account name=` children.
+/// `continue`, `ignoreRedoErrors`, `skipDeleteOps`, `skipDeletedAccounts`, `sysData`
+/// (`-sys`; name from memory), `searchIndex`). Accounts travel as `account name=` children.
 pub fn restore_attrs(opts: &RestoreOptions, scope: &RestoreScope) -> Vec<(&'static str, String)> {
     let method = match (&opts.prefix, opts.restore_directory) {
         (Some(_), _) => "ca",
@@ -262,6 +263,7 @@ pub fn restore_attrs(opts: &RestoreOptions, scope: &RestoreScope) -> Vec<(&'stat
     put("ignoreRedoErrors", flag(opts.ignore_redo_errors));
     put("skipDeleteOps", flag(opts.skip_deletes));
     put("skipDeletedAccounts", flag(scope.skip_deleted_accounts));
+    put("sysData", flag(scope.system));
     let index = if opts.exclude_search_index {
         "exclude"
     } else {
@@ -322,6 +324,7 @@ pub fn restore_from_attrs<'a>(
     let scope = RestoreScope {
         server_redo: flag("replayRedo", true),
         skip_deleted_accounts: flag("skipDeletedAccounts", false),
+        system: flag("sysData", false),
     };
     let opts = RestoreOptions {
         accounts,
@@ -382,6 +385,7 @@ mod tests {
         let scope = RestoreScope {
             server_redo: false,
             skip_deleted_accounts: true,
+            system: true,
         };
         let attrs = restore_attrs(&opts, &scope);
         let get = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
@@ -411,7 +415,8 @@ mod tests {
             c.scope(),
             RestoreScope {
                 server_redo: false,
-                skip_deleted_accounts: true
+                skip_deleted_accounts: true,
+                system: false,
             }
         );
         let p = c.paths(&BackupPaths::for_home(Path::new("/h")));

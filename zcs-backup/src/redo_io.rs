@@ -91,6 +91,10 @@ pub struct RestoreScope {
     /// `-skipDeletedAccounts`: leave out accounts deleted since the backup (always
     /// the case for `-a all`).
     pub skip_deleted_accounts: bool,
+    /// `-sys` (the disaster-recovery restore): the server's data, directory included,
+    /// was lost, so an account missing from the directory is not taken as deleted
+    /// unless its deletion is logged.
+    pub system: bool,
 }
 
 impl Default for RestoreScope {
@@ -98,6 +102,7 @@ impl Default for RestoreScope {
         RestoreScope {
             server_redo: true,
             skip_deleted_accounts: false,
+            system: false,
         }
     }
 }

@@ -342,6 +342,26 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         ctx.clone(),
         shutdown.clone(),
     )));
+    {
+        // Backup reports (scheduled, SOAP BackupRequest) go out through the mail queue,
+        // opened when the first report is sent.
+        struct ServerMailer(Arc<Context>);
+        impl zcs_backup::backup::report::Mailer for ServerMailer {
+            fn send<'a>(
+                &'a self,
+                recipients: &'a [String],
+                message: &'a [u8],
+            ) -> zcs_backup::backup::report::MailFuture<'a> {
+                Box::pin(async move {
+                    let queue = crate::mta::config::shared_queue(&self.0)?;
+                    crate::mta::outbound::enqueue(&queue, "", recipients, message)
+                        .await
+                        .map(drop)
+                })
+            }
+        }
+        zcs_backup::backup::report::set_mailer(Arc::new(ServerMailer(ctx.clone())));
+    }
     // zimbraServiceEnabled lists the services this server runs (mailbox, mta, ...).
     let services: Vec<String> = ctx.server.attrs.get_all("zimbraServiceEnabled").to_vec();
     for planned in frontends::all() {

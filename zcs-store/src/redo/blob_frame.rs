@@ -179,6 +179,129 @@ pub fn collect_blobs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redo::codec::{RedoOp, RedoRecord, decode_log, encode_file_header};
+    use crate::redo::log::{RedoFile, RedoLog};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+    use zcs_core::MailboxId;
+
+    fn create(id: i32, digest: &str, size: u64) -> RedoOp {
+        RedoOp::CreateMessage {
+            change: i64::from(id),
+            id,
+            folder: 2,
+            flags: 0,
+            date_ms: 1,
+            size,
+            digest: digest.into(),
+            subject: String::new(),
+            sender: String::new(),
+            recipients: String::new(),
+            message_id: None,
+            tags: Vec::new(),
+            conv: 0,
+            conv_promote: Vec::new(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn frames_between_records_decode_and_keep_the_sequence(
+            blobs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..6),
+        ) {
+            let mut bytes = encode_file_header().to_vec();
+            for (i, raw) in blobs.iter().enumerate() {
+                encode_blob_frame(&format!("d{i}"), raw, &mut bytes);
+                let rec = RedoRecord {
+                    seq: i as u64 + 1,
+                    timestamp_ms: 0,
+                    mailbox: MailboxId(1),
+                    op: RedoOp::DeleteMailbox,
+                };
+                crate::redo::codec::encode_record(&rec, &mut bytes);
+            }
+            let d = decode_log(&bytes);
+            prop_assert_eq!(d.stop, None);
+            prop_assert_eq!(d.valid_len, bytes.len());
+            prop_assert_eq!(d.records.len(), blobs.len());
+            prop_assert_eq!(d.blobs.len(), blobs.len());
+            for (f, raw) in d.blobs.iter().zip(&blobs) {
+                prop_assert_eq!(&bytes[f.bytes.clone()], raw.as_slice());
+            }
+            // A cut anywhere keeps whole records and frames before it, never panics.
+            for cut in 0..bytes.len() {
+                let d = decode_log(&bytes[..cut]);
+                prop_assert!(d.valid_len <= cut.max(crate::redo::codec::FILE_HEADER_LEN));
+            }
+        }
+
+        #[test]
+        fn garbage_after_a_marker_never_panics(tail in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut bytes = BLOB_MARKER.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&tail);
+            let _ = decode_frame(&bytes);
+            let _ = crate::redo::codec::decode_records(&bytes);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_carries_each_blob_once_per_file_and_collect_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs: std::collections::HashMap<String, Vec<u8>> = [b"one".as_slice(), b"two".as_slice()]
+            .iter()
+            .map(|raw| (crate::blob::digest_of(raw), raw.to_vec()))
+            .collect();
+        let (d1, d2) = (
+            crate::blob::digest_of(b"one"),
+            crate::blob::digest_of(b"two"),
+        );
+        let opened = RedoFile::open(dir.path()).unwrap();
+        let log = RedoLog::start(opened.file, 1, 0).unwrap();
+        let source = blobs.clone();
+        log.set_blob_source(Arc::new(move |d: &str| source.get(d).cloned()));
+        for (id, d) in [(10, &d1), (11, &d1), (12, &d2)] {
+            log.append(MailboxId(1), 0, create(id, d, 3)).await.unwrap();
+        }
+        // A blob the source cannot read: the record is still written, with no frame.
+        log.append(MailboxId(1), 0, create(13, "missing", 3))
+            .await
+            .unwrap();
+        log.close().await;
+
+        let bytes = std::fs::read(dir.path().join("redo.log")).unwrap();
+        let d = decode_log(&bytes);
+        assert_eq!(d.stop, None);
+        assert_eq!(d.records.len(), 4);
+        let seqs: Vec<u64> = d.records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4], "frames take no sequence");
+        let framed: Vec<&str> = d.blobs.iter().map(|b| b.digest.as_str()).collect();
+        assert_eq!(framed, vec![d1.as_str(), d2.as_str()]);
+
+        // Reopened, the file remembers what it holds: d1 is not framed again.
+        let opened = RedoFile::open(dir.path()).unwrap();
+        let log = RedoLog::start(opened.file, 5, 0).unwrap();
+        let source = blobs.clone();
+        log.set_blob_source(Arc::new(move |d: &str| source.get(d).cloned()));
+        log.append(MailboxId(1), 0, create(14, &d1, 3))
+            .await
+            .unwrap();
+        log.close().await;
+        let bytes = std::fs::read(dir.path().join("redo.log")).unwrap();
+        assert_eq!(decode_log(&bytes).blobs.len(), 2);
+
+        let wanted = [d1.clone(), d2.clone(), "missing".to_string()]
+            .into_iter()
+            .collect();
+        let found = collect_blobs(dir.path(), &wanted).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&d1].read().unwrap(), b"one");
+        assert_eq!(found[&d2].read().unwrap(), b"two");
+        // Bytes altered on disk are refused when read.
+        let mut bad = bytes.clone();
+        bad[found[&d2].bytes.start] ^= 0x20;
+        std::fs::write(dir.path().join("redo.log"), &bad).unwrap();
+        assert!(found[&d2].read().is_err());
+    }
 
     #[test]
     fn frame_round_trips_and_reports_its_range() {
