@@ -6,7 +6,8 @@
 # directories, and stops them at the end; no system service is touched.
 #
 # Usage: benches/dovecot/compare.sh [MESSAGES] [RUNS] [MIXED_CLIENTS] [MIXED_SECS]
-# (MIXED_CLIENTS > 0 also runs imap-bench's realistic mix against both servers)
+# (MIXED_CLIENTS > 0 also runs imap-bench's realistic mix against both servers).
+# COMPARE_ARGS passes more options to compare.py (e.g. "--parallel-load").
 set -eu
 N=${1:-10000}
 RUNS=${2:-20}
@@ -16,6 +17,6 @@ B=${B:-target/release}
 CORPUS=$(mktemp -d /tmp/zcs-dovecot-corpus.XXXXXX)
 chmod 755 "$CORPUS"
 trap 'rm -rf "$CORPUS"' EXIT
-"$B/search-bench" -n "$N" -r 1 --export "$CORPUS/maildir" > "$CORPUS/search-bench.out"
+"$B/search-bench" -n "$N" --export "$CORPUS/maildir" --export-only > "$CORPUS/search-bench.out"
 python3 "$(dirname "$0")/compare.py" --corpus "$CORPUS/maildir" --runs "$RUNS" --bin "$B" \
-    --mixed "$MIXED" --mixed-secs "$MIXED_SECS"
+    --mixed "$MIXED" --mixed-secs "$MIXED_SECS" ${COMPARE_ARGS:-}

@@ -40,6 +40,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USER: &str = "bench@bench.test";
 const PASSWORD: &str = "bench-password-1";
+/// A second account, whose one IDLE session times wake-ups beside the held ones.
+const PROBE: &str = "probe@bench.test";
 
 #[derive(Parser)]
 #[command(about = "IMAP front-end benchmark on the real store")]
@@ -80,6 +82,9 @@ struct Args {
     /// Skip the second memory round (`--idle` clients in IDLE on a small folder).
     #[arg(long)]
     no_idle_round: bool,
+    /// Skip the first memory round (`--idle` clients logged in, nothing selected).
+    #[arg(long)]
+    no_login_round: bool,
 }
 
 /// Raises this process's open-file limit to its hard limit (and the hard limit to
@@ -351,14 +356,80 @@ async fn hold_in_child(
     count: usize,
     then: &str,
 ) -> Result<(), BoxError> {
-    let held = hold_idle(addr, count, then).await?;
+    let mut held = hold_idle(addr, count, then).await?;
     println!("ready {}", held.len());
-    let mut line = String::new();
-    let _ = tokio::io::BufReader::new(tokio::io::stdin())
-        .read_line(&mut line)
-        .await;
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    loop {
+        let mut line = String::new();
+        if stdin.read_line(&mut line).await.unwrap_or(0) == 0 {
+            break;
+        }
+        if line.trim() == "arm" {
+            held = wake_all(held).await;
+        }
+    }
     drop(held);
     Ok(())
+}
+
+/// Microseconds since the Unix epoch (comparable across this program's processes).
+fn epoch_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The child side of the wake figure: every held connection waits (30 s at most) for
+/// an `EXISTS` line; prints `armed`, then once all are done
+/// `woke <count> <min> <p50> <p99> <max>` (arrival times, epoch microseconds).
+async fn wake_all(held: Vec<TcpStream>) -> Vec<TcpStream> {
+    let mut tasks = Vec::with_capacity(held.len());
+    for mut s in held {
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 512];
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut at = None;
+            while at.is_none() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, s.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => {
+                        seen.extend_from_slice(&buf[..n]);
+                        if seen.windows(6).any(|w| w == b"EXISTS") {
+                            at = Some(epoch_us());
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            (s, at)
+        }));
+    }
+    println!("armed");
+    let mut held = Vec::with_capacity(tasks.len());
+    let mut times = Vec::new();
+    for t in tasks {
+        if let Ok((s, at)) = t.await {
+            held.push(s);
+            times.extend(at);
+        }
+    }
+    times.sort_unstable();
+    let p = |q: f64| {
+        times
+            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        "woke {} {} {} {} {}",
+        times.len(),
+        p(0.0),
+        p(0.5),
+        p(0.99),
+        times.last().copied().unwrap_or(0)
+    );
+    held
 }
 
 /// Holds `count` idle connections from a child process; returns it (they close when
@@ -367,7 +438,7 @@ async fn hold_from_child(
     addr: std::net::SocketAddr,
     count: usize,
     then: &str,
-) -> Result<(tokio::process::Child, Duration), BoxError> {
+) -> Result<(Holder, Duration), BoxError> {
     let t = Instant::now();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["--target", &addr.to_string(), "--hold", &count.to_string()])
@@ -377,18 +448,52 @@ async fn hold_from_child(
         .kill_on_drop(true)
         .spawn()?;
     let out = child.stdout.take().ok_or("no child stdout")?;
+    let mut out = tokio::io::BufReader::new(out);
     let mut line = String::new();
-    tokio::io::BufReader::new(out).read_line(&mut line).await?;
+    out.read_line(&mut line).await?;
     if !line.starts_with("ready") {
         return Err(format!("client process failed: {line:?}").into());
     }
-    Ok((child, t.elapsed()))
+    Ok((Holder { child, out }, t.elapsed()))
+}
+
+/// A client process holding connections, and its output.
+struct Holder {
+    child: tokio::process::Child,
+    out: tokio::io::BufReader<tokio::process::ChildStdout>,
+}
+
+impl Holder {
+    /// Tells the holder to watch every connection for `EXISTS`; returns once it is.
+    async fn arm(&mut self) -> Result<(), BoxError> {
+        let stdin = self.child.stdin.as_mut().ok_or("no child stdin")?;
+        stdin.write_all(b"arm\n").await?;
+        stdin.flush().await?;
+        let mut line = String::new();
+        self.out.read_line(&mut line).await?;
+        if line.trim() != "armed" {
+            return Err(format!("holder: {line:?}").into());
+        }
+        Ok(())
+    }
+
+    /// The holder's `woke` line as (count, min, p50, p99, max) epoch microseconds.
+    async fn woke(&mut self) -> Result<[u64; 5], BoxError> {
+        let mut line = String::new();
+        self.out.read_line(&mut line).await?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        <[u64; 5]>::try_from(v).map_err(|_| format!("holder: {line:?}").into())
+    }
 }
 
 /// Ends a client process and waits for its connections to close.
-async fn release(mut child: tokio::process::Child) {
-    drop(child.stdin.take());
-    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+async fn release(mut holder: Holder) {
+    drop(holder.child.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(30), holder.child.wait()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 }
 
@@ -550,6 +655,16 @@ async fn main() -> Result<(), BoxError> {
     let (indexer, _task) = Indexer::start(store.clone(), index.clone());
     let mb = store.mailbox(account.id).await?;
     let small = mb.create_folder(ItemId(folder::USER_ROOT), "Small").await?;
+    let probe = prov
+        .create_account(PROBE, Some(PASSWORD), Attrs::new())
+        .await?;
+    let wake = Wake {
+        mb: mb.clone(),
+        small: small.id,
+        account: account.id,
+        probe_mb: store.mailbox(probe.id).await?,
+        probe_account: probe.id,
+    };
 
     let t = Instant::now();
     let mut tasks = Vec::new();
@@ -638,8 +753,19 @@ async fn main() -> Result<(), BoxError> {
     c.cmd("LOGOUT").await?;
     println!("open-file limit of the bench process: {nofile}");
 
+    let quiet = probe_wakes(addr, &wake, 10).await?;
+    println!(
+        "IDLE wake of a probe session, no other connection: {}",
+        summary(quiet)
+    );
     if args.idle > 0 {
-        idle_rounds(addr, args.idle, !args.no_idle_round).await?;
+        idle_rounds(
+            addr,
+            args.idle,
+            (!args.no_login_round, !args.no_idle_round),
+            &wake,
+        )
+        .await?;
     }
     if args.mixed > 0 {
         mixed(addr, args.mixed, args.mixed_secs, USER, PASSWORD).await?;
@@ -653,7 +779,8 @@ async fn main() -> Result<(), BoxError> {
 async fn idle_rounds(
     addr: std::net::SocketAddr,
     idle: usize,
-    in_idle: bool,
+    (logged_in, in_idle): (bool, bool),
+    wake: &Wake,
 ) -> Result<(), BoxError> {
     // Warm-up: the first logins grow pools and caches once (directory connections,
     // runtime workers), which is not per-connection memory.
@@ -663,36 +790,126 @@ async fn idle_rounds(
             .0,
     )
     .await;
+    if logged_in {
+        let before = rss();
+        let (child, took) = hold_from_child(addr, idle, "").await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = rss();
+        println!(
+            "{} idle authenticated connections (logged in in {:.1} s): server RSS {:.1} -> \
+             {:.1} MiB, {:.1} KiB per connection",
+            idle,
+            took.as_secs_f64(),
+            before as f64 / 1048576.0,
+            after as f64 / 1048576.0,
+            after.saturating_sub(before) as f64 / 1024.0 / idle.max(1) as f64
+        );
+        let held = probe_wakes(addr, wake, 10).await?;
+        println!(
+            "IDLE wake of a probe session (another account) beside them: {}",
+            summary(held)
+        );
+        release(child).await;
+    }
+    if !in_idle {
+        return Ok(());
+    }
+
     let before = rss();
-    let (child, took) = hold_from_child(addr, idle, "").await?;
+    let (mut child, took) = hold_from_child(addr, idle, "i SELECT Small\r\nd IDLE\r\n").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss();
     println!(
-        "{} idle authenticated connections (logged in in {:.1} s): server RSS {:.1} -> \
-         {:.1} MiB, {:.1} KiB per connection",
+        "{} connections in IDLE on a 10-message folder (in IDLE after {:.1} s): server RSS \
+         {:.1} -> {:.1} MiB, {:.1} KiB per connection",
         idle,
         took.as_secs_f64(),
         before as f64 / 1048576.0,
         after as f64 / 1048576.0,
         after.saturating_sub(before) as f64 / 1024.0 / idle.max(1) as f64
     );
-    release(child).await;
-    if !in_idle {
-        return Ok(());
-    }
-
-    let before = rss();
-    let (child, _) = hold_from_child(addr, idle, "i SELECT Small\r\nd IDLE\r\n").await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss();
+    let held = probe_wakes(addr, wake, 10).await?;
     println!(
-        "{} connections in IDLE on a 10-message folder: server RSS {:.1} -> {:.1} MiB, \
-         {:.1} KiB per connection",
-        idle,
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0,
-        after.saturating_sub(before) as f64 / 1024.0 / idle.max(1) as f64
+        "IDLE wake of a probe session (another account) beside them: {}",
+        summary(held)
+    );
+    // One message into the folder all of them watch: every session wakes.
+    child.arm().await?;
+    wake.mb
+        .append(wake.small, message(1_000_001).as_bytes(), Flags(0), 0)
+        .await?;
+    let t0 = epoch_us();
+    zcs_server::notify::publish(wake.account);
+    let [n, lo, p50, p99, hi] = child.woke().await?;
+    let ms_after = |t: u64| t.saturating_sub(t0) as f64 / 1000.0;
+    println!(
+        "one change to their folder: {n} of {idle} sessions reported EXISTS within 30 s; \
+         after the change: first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms",
+        ms_after(lo),
+        ms_after(p50),
+        ms_after(p99),
+        ms_after(hi)
     );
     release(child).await;
     Ok(())
+}
+
+/// What the wake figures need: the bench account's mailbox and the folder its IDLE
+/// clients watch, and a second account whose one probe session is timed.
+struct Wake {
+    mb: zcs_store::Mailbox,
+    small: ItemId,
+    account: zcs_core::ZimbraId,
+    probe_mb: zcs_store::Mailbox,
+    probe_account: zcs_core::ZimbraId,
+}
+
+/// Times `rounds` IDLE wake-ups of one session of the probe account: each round appends
+/// a message to its Inbox through the store, announces it as every front end does
+/// (`notify::publish`), and waits for the `* n EXISTS` line.
+async fn probe_wakes(
+    addr: std::net::SocketAddr,
+    wake: &Wake,
+    rounds: usize,
+) -> Result<Vec<Duration>, BoxError> {
+    let mut c = Client::connect(addr).await?;
+    c.cmd(&format!("LOGIN {PROBE} {PASSWORD}")).await?;
+    c.cmd("SELECT INBOX").await?;
+    c.w.write_all(b"w IDLE\r\n").await?;
+    while !c.line().await?.0.starts_with('+') {}
+    let mut out = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        wake.probe_mb
+            .append(
+                ItemId(folder::INBOX),
+                message(2_000_000 + i).as_bytes(),
+                Flags(0),
+                0,
+            )
+            .await?;
+        let t = Instant::now();
+        zcs_server::notify::publish(wake.probe_account);
+        while !c.line().await?.0.ends_with("EXISTS") {}
+        out.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.w.write_all(b"DONE\r\n").await?;
+    while !c.line().await?.0.starts_with("w ") {}
+    c.cmd("LOGOUT").await?;
+    Ok(out)
+}
+
+/// "min / median / max" of some latencies, in milliseconds.
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    match (v.first(), v.last()) {
+        (Some(lo), Some(hi)) => format!(
+            "min {:.2} ms, median {:.2} ms, max {:.2} ms over {}",
+            ms(*lo),
+            ms(v[v.len() / 2]),
+            ms(*hi),
+            v.len()
+        ),
+        _ => "no samples".into(),
+    }
 }

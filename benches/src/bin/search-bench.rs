@@ -7,7 +7,7 @@
 //!
 //! With `--export DIR` it also writes the same messages as a Maildir (`DIR/cur`, with
 //! the flags the store got) and the queries as IMAP SEARCH keys (`DIR/queries.tsv`),
-//! for `benches/dovecot/compare.sh`.
+//! for `benches/dovecot/compare.sh`; `--export-only` writes them and stops.
 //!
 //! It touches nothing but its own temporary directory (and `--export`'s).
 
@@ -38,6 +38,10 @@ struct Args {
     /// Also write the messages as a Maildir and the queries as IMAP SEARCH keys here.
     #[arg(long)]
     export: Option<std::path::PathBuf>,
+    /// With `--export`: write the Maildir and stop (no store, index or timings), for
+    /// `benches/dovecot/compare.sh`, whose servers load the messages themselves.
+    #[arg(long)]
+    export_only: bool,
 }
 
 /// The queries timed: Zimbra query text and the nearest IMAP SEARCH (RFC 9051 §6.4.4)
@@ -235,6 +239,12 @@ async fn main() -> Result<(), BoxError> {
         };
         let date = start_ms + (i as i64) * 3_600_000;
         raws.push((message(&mut rng, i), flags, folder, date));
+    }
+    if let (Some(out), true) = (&args.export, args.export_only) {
+        export(out, &raws)?;
+        println!("exported a Maildir and queries.tsv to {}", out.display());
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
     }
     let raws = Arc::new(raws);
     let raws_kept = raws.clone();
