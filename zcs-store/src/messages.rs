@@ -158,7 +158,9 @@ pub(crate) async fn check_message_folder(mb: &Mailbox, id: ItemId) -> Result<(),
     if exists.is_none() {
         return Err(StoreError::no_such_folder(id));
     }
-    if id.0 == folder::ROOT || id.0 == folder::USER_ROOT {
+    // Zimbra files messages in USER_ROOT (`AddMsgRequest <m l="1">`); only the
+    // tree's hidden root refuses them.
+    if id.0 == folder::ROOT {
         return Err(StoreError::CannotContain {
             folder: id,
             what: "messages".into(),

@@ -405,11 +405,11 @@ async fn indexer_bookkeeping_and_mailbox_delete() {
 }
 
 #[tokio::test]
-async fn messages_cannot_go_into_the_tree_roots() {
+async fn messages_cannot_go_into_the_hidden_root() {
     let (store, _dir, cfg) = temp_store().await;
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
     let err = mb
-        .append(ItemId(folder::USER_ROOT), &simple_message(1), Flags(0), 1)
+        .append(ItemId(folder::ROOT), &simple_message(1), Flags(0), 1)
         .await
         .unwrap_err();
     assert_eq!(ServiceError::from(err).code, FaultCode::CannotContain);
@@ -420,4 +420,8 @@ async fn messages_cannot_go_into_the_tree_roots() {
     assert_eq!(ServiceError::from(err).code, FaultCode::NoSuchFolder);
     // A refused append leaves no blob behind.
     assert_eq!(count_blob_files(&cfg.blob_root), 0);
+    // USER_ROOT takes messages, as Zimbra's AddMsg into folder 1 does.
+    mb.append(ItemId(folder::USER_ROOT), &simple_message(2), Flags(0), 2)
+        .await
+        .expect("USER_ROOT holds messages");
 }
