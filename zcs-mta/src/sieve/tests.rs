@@ -108,6 +108,26 @@ fn flags_and_zimbra_tags() {
 }
 
 #[test]
+fn disabled_rules_compile_and_never_fire() {
+    // As Zimbra's GetFilterRules/ModifyFilterRules write an inactive rule.
+    let s = "require [\"fileinto\"];\n# off\n\
+             disabled_if anyof (header :contains \"subject\" \"report\") {\n\
+             fileinto \"Reports\";\n}\n\
+             # on\nif header :contains \"subject\" \"quarterly\" { discard; }\n";
+    validate(s).expect("a script with a disabled rule compiles");
+    assert_eq!(
+        run(s),
+        vec![SieveAction::Discard],
+        "only the active rule acts"
+    );
+    let only_disabled = "disabled_if header :contains \"subject\" \"report\" { discard; }";
+    assert_eq!(run(only_disabled), vec![keep()]);
+    // Inside a string it is text, not a command.
+    let quoted = "if header :contains \"subject\" \"disabled_if\" { discard; }";
+    assert_eq!(run(quoted), vec![keep()]);
+}
+
+#[test]
 fn rewrite_leaves_strings_and_comments() {
     let s = "# tag \"a\";\n/* flag \"read\"; */ if header :is \"x\" \"tag\" { tag \"b\"; }";
     let r = rewrite_zimbra_commands(s);

@@ -1,6 +1,7 @@
 //! Zimbra's Sieve dialect on top of standard Sieve: the `tag "name"` and
 //! `flag "read|flagged|priority"` actions (Zimbra's filter rules use them) are rewritten
-//! into `addflag` before sieve-rs compiles the script, and
+//! into `addflag` before sieve-rs compiles the script, an inactive rule's
+//! `disabled_if TEST { .. }` into `if allof (false, TEST) { .. }`, and
 //! `zimbraPrefOutOfOfficeReply` becomes a `vacation` script.
 //!
 //! The rewrite is lexical: strings, comments and `text:` blocks are skipped, and only a
@@ -28,6 +29,8 @@ pub fn rewrite_zimbra_commands(script: &str) -> String {
     let mut command_start = true;
     let mut pending = Pending::None;
     let mut in_require = false;
+    // After `disabled_if`: the next `{` closes the `allof (false, ` opened for it.
+    let mut close_disabled = false;
     while i < bytes.len() {
         let b = bytes[i];
         match b {
@@ -75,6 +78,10 @@ pub fn rewrite_zimbra_commands(script: &str) -> String {
                 i = end;
             }
             b';' | b'{' | b'}' => {
+                if b == b'{' && close_disabled {
+                    out.push_str(") ");
+                    close_disabled = false;
+                }
                 out.push(b as char);
                 command_start = true;
                 pending = Pending::None;
@@ -97,7 +104,11 @@ pub fn rewrite_zimbra_commands(script: &str) -> String {
                     i = stop;
                     continue;
                 }
-                if command_start && word.eq_ignore_ascii_case("tag") {
+                if command_start && word.eq_ignore_ascii_case("disabled_if") {
+                    // Zimbra's inactive rule: kept in the script, never true.
+                    out.push_str("if allof (false, ");
+                    close_disabled = true;
+                } else if command_start && word.eq_ignore_ascii_case("tag") {
                     out.push_str("addflag");
                     pending = Pending::Tag;
                 } else if command_start && word.eq_ignore_ascii_case("flag") {
