@@ -193,7 +193,9 @@ async fn modify(
     req: &Element,
     task: bool,
 ) -> ServiceResult<Element> {
-    let id = parse_cal_id(req.req("id")?)?;
+    let id = request_item_id(req)
+        .ok_or_else(|| ServiceError::invalid_request("missing required attribute: id"))?;
+    let id = parse_cal_id(id)?;
     let item = mb.cal_item(id).await.map_err(cal_fault(id))?;
     if (item.kind == ItemKind::Task) != task {
         return Err(no_such_item(&id.0.to_string()));
@@ -201,9 +203,21 @@ async fn modify(
     save(ctx, mb, req, task, Some(item)).await
 }
 
+/// The item id of a calendar request: its `id=`, or else the `id=` of its first `m`,
+/// `comp`, `appt` or `task` child (zimbra-client puts it there; Zimbra reads only the
+/// request's own attribute).
+fn request_item_id(req: &Element) -> Option<&str> {
+    req.attr("id").filter(|i| !i.is_empty()).or_else(|| {
+        ["m", "comp", "appt", "task"]
+            .into_iter()
+            .find_map(|n| req.child(n).and_then(|c| c.attr("id")))
+            .filter(|i| !i.is_empty())
+    })
+}
+
 /// GetAppointment/GetTask `id=` or `uid=`.
 async fn get(mb: &Mailbox, req: &Element, task: bool) -> ServiceResult<Element> {
-    let item = match req.attr("id").filter(|i| !i.is_empty()) {
+    let item = match request_item_id(req) {
         Some(i) => {
             let id = parse_cal_id(i)?;
             mb.cal_item(id).await.map_err(cal_fault(id))?
@@ -225,7 +239,9 @@ async fn get(mb: &Mailbox, req: &Element, task: bool) -> ServiceResult<Element> 
 /// CancelAppointment/CancelTask `id= comp=` [`inst d=`]: the whole item is deleted,
 /// or with `inst` that one occurrence is excluded (EXDATE).
 async fn cancel(mb: &Mailbox, req: &Element, task: bool) -> ServiceResult<Element> {
-    let id = parse_cal_id(req.req("id")?)?;
+    let id = request_item_id(req)
+        .ok_or_else(|| ServiceError::invalid_request("missing required attribute: id"))?;
+    let id = parse_cal_id(id)?;
     let item = mb.cal_item(id).await.map_err(cal_fault(id))?;
     if let Some(inst) = req.child("inst") {
         let d = ical_date(inst.req("d")?)?;
@@ -293,6 +309,13 @@ async fn summaries(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         el.set("name", item.summary.clone());
         el.set("l", item.folder.0.to_string());
         el.set_bool("recur", item.recurring);
+        // The summary fields Zimbra puts on each item (location, status, class, ...).
+        let comp = comp_element(&item);
+        for name in ["loc", "status", "class", "transp", "allDay"] {
+            if let Some(v) = comp.attr(name) {
+                el.set(name, v.to_string());
+            }
+        }
         for i in inst.iter().filter(|i| i.item == id) {
             el.set_num("dur", i.end_ms - i.start_ms);
             el.add_new("inst").set_num("s", i.start_ms);

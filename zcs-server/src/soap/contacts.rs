@@ -43,6 +43,7 @@ pub(crate) async fn dispatch(
             | "ImportContactsRequest"
             | "ExportContactsRequest"
             | "RankingActionRequest"
+            | "DeleteContactRequest"
     ) {
         return None;
     }
@@ -58,6 +59,7 @@ pub(crate) async fn dispatch(
         "ImportContactsRequest" => transfer::import_contacts(ctx, &mb, req).await,
         "ExportContactsRequest" => transfer::export_contacts(&mb, req).await,
         "RankingActionRequest" => ranking_action(req),
+        "DeleteContactRequest" => delete_contacts(&mb, req).await,
         _ => action::contact_action(&mb, req).await,
     };
     if result.is_ok() {
@@ -65,6 +67,27 @@ pub(crate) async fn dispatch(
     }
     ctx.note_change(&mb).await;
     Some(result)
+}
+
+/// DeleteContactRequest `cn id=`*: not a Zimbra 8 request, but what zimbra-client (PyPI)
+/// sends; answered as ContactActionRequest `op=delete` on the same ids.
+async fn delete_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+    let ids: Vec<&str> = req
+        .children_named("cn")
+        .filter_map(|c| c.attr("id"))
+        .collect();
+    if ids.is_empty() {
+        return Err(ServiceError::invalid_request(
+            "missing required element: cn",
+        ));
+    }
+    let mut action_req = Element::new("ContactActionRequest");
+    let action = action_req.add_new("action");
+    action.set("op", "delete");
+    action.set("id", ids.join(","));
+    let mut resp = action::contact_action(mb, &action_req).await?;
+    resp.name = "DeleteContactResponse".into();
+    Ok(resp)
 }
 
 /// A missing contact as Zimbra words it (`mail.NO_SUCH_CONTACT`).

@@ -28,6 +28,20 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// The text of a `_content` value. Besides a scalar, it takes the shapes clients build
+/// when they hand an element's JSON back as its text: `{"_content": "t"}` (python-zimbra
+/// wraps a JSON AuthResponse's `authToken` that way) and a one-element array of either.
+fn content_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(inner) => inner.get("_content").and_then(scalar),
+        Value::Array(items) if items.len() == 1 => match &items[0] {
+            Value::Object(inner) => inner.get("_content").and_then(scalar),
+            other => scalar(other),
+        },
+        other => scalar(other),
+    }
+}
+
 /// Reads `value` as an element named `name` whose namespace defaults to `ns`.
 ///
 /// # Errors
@@ -50,7 +64,7 @@ pub fn element_from_value(
     for (key, v) in map {
         match key.as_str() {
             "_jsns" => {}
-            "_content" => el.text = scalar(v),
+            "_content" => el.text = content_text(v),
             "_attrs" => {
                 let Value::Object(kv) = v else {
                     return Err(JsonError::NotObject("_attrs".into()));
@@ -72,19 +86,7 @@ pub fn element_from_value(
                 Value::Object(_) => el
                     .children
                     .push(element_from_value(key, v, scope.as_deref())?),
-                Value::Array(items) => {
-                    for item in items {
-                        if item.is_object() {
-                            el.children
-                                .push(element_from_value(key, item, scope.as_deref())?);
-                        } else {
-                            let mut c = Element::new(key.clone());
-                            c.ns = scope.clone();
-                            c.text = scalar(item);
-                            el.children.push(c);
-                        }
-                    }
-                }
+                Value::Array(items) => push_items(&mut el, key, items, scope.as_deref(), 0)?,
                 Value::Null => {}
                 other => el.attrs.push(Attr {
                     name: key.clone(),
@@ -96,6 +98,32 @@ pub fn element_from_value(
         }
     }
     Ok(el)
+}
+
+/// Adds one child named `key` per item of an array. An array nested in the array adds its
+/// items the same way (python-zimbra sends a batch of three same-named requests as
+/// `[[{..}, {..}], {..}]`), down to a small depth.
+fn push_items(
+    el: &mut Element,
+    key: &str,
+    items: &[Value],
+    scope: Option<&str>,
+    depth: usize,
+) -> Result<(), JsonError> {
+    for item in items {
+        match item {
+            Value::Object(_) => el.children.push(element_from_value(key, item, scope)?),
+            Value::Array(inner) if depth < 8 => push_items(el, key, inner, scope, depth + 1)?,
+            Value::Array(_) => return Err(JsonError::NotObject(key.to_string())),
+            other => {
+                let mut c = Element::new(key);
+                c.ns = scope.map(str::to_string);
+                c.text = scalar(other);
+                el.children.push(c);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses a JSON document into a value, refusing anything that is not an object.
@@ -205,6 +233,33 @@ mod tests {
             el.child("account").and_then(|c| c.ns.as_deref()),
             Some("urn:zimbraAccount")
         );
+    }
+
+    #[test]
+    fn reads_wrapped_content_as_text() {
+        for body in [
+            r#"{"authToken":{"_content":"T"}}"#,
+            r#"{"authToken":{"_content":{"_content":"T"}}}"#,
+            r#"{"authToken":{"_content":[{"_content":"T"}]}}"#,
+            r#"{"authToken":{"_content":["T"]}}"#,
+        ] {
+            let v: Value = serde_json::from_str(body).expect("json");
+            let el = element_from_value("context", &v, None).expect("element");
+            assert_eq!(el.child("authToken").map(|c| c.text()), Some("T"), "{body}");
+        }
+    }
+
+    #[test]
+    fn nested_arrays_are_repeated_children() {
+        let body = r#"{"NoOpRequest":[[{"requestId":1},{"requestId":2}],{"requestId":3}]}"#;
+        let v: Value = serde_json::from_str(body).expect("json");
+        let el = element_from_value("BatchRequest", &v, None).expect("element");
+        let ids: Vec<_> = el
+            .children
+            .iter()
+            .filter_map(|c| c.attr("requestId"))
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
     }
 
     #[test]

@@ -344,7 +344,10 @@ pub(crate) async fn apply_msg_op(
                     vec![mb.tag(tid).await.map_err(e)?.name]
                 }
             };
-            mb.set_tags_by_name(&ids, &names, !neg, false)
+            // A tag named with `tn=` that does not exist yet is created, as Zimbra 8
+            // creates tags by name (zimbra-client tags this way); `tag=` ids must exist.
+            let create = a.attr("tn").is_some();
+            mb.set_tags_by_name(&ids, &names, !neg, create)
                 .await
                 .map(|_| ())
                 .map_err(e)?

@@ -26,6 +26,7 @@ mod search;
 mod share;
 
 pub(crate) use admin::resume_restores;
+pub(crate) use mail::find_part;
 pub use context::{Caller, SoapService};
 
 use zcs_core::{FaultCode, ServiceError, ServiceResult};

@@ -155,7 +155,8 @@ async fn serve(
             .trim()
             .parse()
             .map_err(|_| RestError::BadRequest(format!("invalid id: {id}")))?;
-        return item(&mb, &access, ItemId(id), fmt.as_deref()).await;
+        let part = query.get("part").map(String::as_str);
+        return item(&mb, &access, ItemId(id), fmt.as_deref(), part).await;
     }
     let folder = mb
         .folder_by_path(&path)
@@ -248,12 +249,14 @@ fn respond(body: Vec<u8>, content_type: &str, filename: Option<&str>) -> Respons
     resp
 }
 
-/// One item by id.
+/// One item by id; for a message, `part` (Zimbra's part number, `2` or `2.1`) narrows it
+/// to that MIME part, decoded, with its own content type and file name.
 async fn item(
     mb: &Mailbox,
     access: &Access,
     id: ItemId,
     fmt: Option<&str>,
+    part: Option<&str>,
 ) -> Result<Response, RestError> {
     use zcs_core::ItemKind;
     let kind = mb
@@ -266,6 +269,11 @@ async fn item(
             let meta = mb.message(id).await.map_err(store_err)?;
             access.check(mb, meta.folder).await?;
             let raw = mb.read_message(id).await.map_err(store_err)?;
+            if let Some(number) = part {
+                let p = crate::soap::find_part(&raw, number).ok_or(RestError::NotFound)?;
+                let filename = p.filename.clone();
+                return Ok(respond(p.data, &p.content_type, filename.as_deref()));
+            }
             match fmt {
                 Some("zip") => zip_of(vec![eml_entry(&meta, raw)]),
                 Some("json") => Ok(json(serde_json::json!({"m": [message_json(&meta)]}))),

@@ -343,8 +343,8 @@ pub(super) async fn send_msg_saving(
     Ok(resp)
 }
 
-/// SaveDraftRequest `m [id=] [l=] [f=] [tn=] e* su mp attach*`: the message is saved
-/// (replacing draft `id`) and answered as GetMsg shows it.
+/// SaveDraftRequest `m [id=|did=] [l=] [f=] [tn=] e* su mp attach*`: the message is
+/// saved (replacing draft `id`, or `did` without `id`) and answered as GetMsg shows it.
 pub(crate) async fn save_draft(
     ctx: &mut Ctx<'_>,
     mb: &Mailbox,
@@ -352,7 +352,12 @@ pub(crate) async fn save_draft(
 ) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
     let account = ctx.target_account().await?;
-    let replaces = match m.attr("id").filter(|s| !s.trim().is_empty()) {
+    // `did` names the draft being edited when `id` is absent (zimbra-client sends it so).
+    let draft = m
+        .attr("id")
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| m.attr("did").filter(|s| !s.trim().is_empty()));
+    let replaces = match draft {
         Some(id) => {
             let id = own_id(id, &account, FaultCode::NoSuchMsg)?;
             let old = mb.message(id).await.map_err(store_fault)?;
