@@ -26,8 +26,8 @@ mod search;
 mod share;
 
 pub(crate) use admin::resume_restores;
-pub(crate) use mail::find_part;
 pub use context::{Caller, SoapService};
+pub(crate) use mail::find_part;
 
 use zcs_core::{FaultCode, ServiceError, ServiceResult};
 

@@ -247,10 +247,11 @@ mod tests {
     #[tokio::test]
     async fn the_writer_carries_each_blob_once_per_file_and_collect_finds_it() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs: std::collections::HashMap<String, Vec<u8>> = [b"one".as_slice(), b"two".as_slice()]
-            .iter()
-            .map(|raw| (crate::blob::digest_of(raw), raw.to_vec()))
-            .collect();
+        let blobs: std::collections::HashMap<String, Vec<u8>> =
+            [b"one".as_slice(), b"two".as_slice()]
+                .iter()
+                .map(|raw| (crate::blob::digest_of(raw), raw.to_vec()))
+                .collect();
         let (d1, d2) = (
             crate::blob::digest_of(b"one"),
             crate::blob::digest_of(b"two"),
