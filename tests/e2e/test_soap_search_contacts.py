@@ -94,7 +94,8 @@ def test_dates_compare_the_date_header_in_the_requests_zone(z):
     wait_for(lambda: len(subjects(z, tok, "in:inbox")) == 4, "four messages delivered")
     assert subjects(z, tok, "date:6/1/2005") == ["junefirst"]
     assert subjects(z, tok, "date:5/15/2005") == ["mayfifteen"]
-    assert subjects(z, tok, "after:6/2/2005") == ["junefifteen"]
+    # The undated message falls back to its delivery date, today.
+    assert subjects(z, tok, "after:6/2/2005") == ["junefifteen", "undated one"]
     assert subjects(z, tok, "after:6/15/2005 before:1/1/2006") == ["junefifteen"]
     assert subjects(z, tok, "after:5/22/2005 before:6/6/2005") == ["junefirst"]
     assert subjects(z, tok, "before:6/1/2005") == ["mayfifteen"]

@@ -9,7 +9,7 @@
 //! answers them from the date it recorded at extraction. A message without a usable
 //! `Date` header (recorded as the epoch, [`no_date_header`]) is compared on its item
 //! date instead, so each such leaf plans as
-//! `Or(Index(leaf), And(Index(no_date_header), State(leaf)))`.
+//! `Or(Index(leaf -no_date_header), And(Index(no_date_header), State(leaf)))`.
 
 use super::{Comparison, DateField, DateValue, Query};
 
@@ -47,7 +47,12 @@ pub fn plan(query: &Query) -> Plan {
         Query::And(children) => plan_and(children.iter().map(plan).collect()),
         Query::Or(children) => plan_or(children.iter().map(plan).collect()),
         leaf @ Query::Date { field, .. } if field.compares_header() => Plan::Or(vec![
-            Plan::Index(leaf.clone()),
+            // The recorded epoch stands for "no header", never for a date in 1970: a
+            // `before:` (or the upper half of a resolved `date:`) must not take it.
+            Plan::Index(Query::And(vec![
+                leaf.clone(),
+                Query::Not(Box::new(no_date_header())),
+            ])),
             Plan::And(vec![
                 Plan::Index(no_date_header()),
                 Plan::State(leaf.clone()),

@@ -561,7 +561,10 @@ fn message_dates_go_to_the_index_with_an_item_date_fallback() {
     let after = p("after:1167609600000");
     let header_or_item = |leaf: &Query| {
         Plan::Or(vec![
-            Plan::Index(leaf.clone()),
+            Plan::Index(Query::And(vec![
+                leaf.clone(),
+                Query::Not(Box::new(no_date_header())),
+            ])),
             Plan::And(vec![
                 Plan::Index(no_date_header()),
                 Plan::State(leaf.clone()),
@@ -581,7 +584,7 @@ fn message_dates_go_to_the_index_with_an_item_date_fallback() {
         .iter()
         .map(|q| q.to_string())
         .collect();
-    assert_eq!(keys, ["foo", "date:>1167609600000", "date:0"]);
+    assert_eq!(keys, ["foo", "date:>1167609600000 -date:0", "date:0"]);
     // Dates the store answers (modification, conversation, appointment) stay state.
     for s in ["mdate:>1167609600000", "conv-start:-1d", "appt-start:>-1w"] {
         let q = p(s);

@@ -260,6 +260,9 @@ pub async fn search(
         .and_then(SortBy::parse)
         .unwrap_or_default();
     let rewritten = rewrite_me(query, &params.my_addresses);
+    // Relative and calendar dates are read at the request's clock and zone, so the index
+    // and the item-date fallback agree on the bounds (resolving twice is harmless).
+    let rewritten = query::resolve_dates(&rewritten, &params.now);
     let plan = query::plan(&rewritten);
 
     let snapshot = metadata(mailbox).await?;
