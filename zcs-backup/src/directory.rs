@@ -73,6 +73,20 @@ pub async fn restore_entry(
             .await
             .step("look up entry")?
     };
+    // A server entry under another id but the backed-up name is this server after its
+    // directory was rebuilt (disaster recovery: the data directory was lost and a fresh
+    // one was bootstrapped); it takes back the backed-up configuration (ports, services).
+    let (existing, replace) = match existing {
+        None if entry.kind == EntryKind::Server => {
+            let renamed = dir
+                .get_entry(entry.kind, &EntryKey::Name(entry.name.clone()))
+                .await
+                .step("look up server")?;
+            let found = renamed.is_some();
+            (renamed, replace || found)
+        }
+        other => (other, replace),
+    };
     match existing {
         Some(cur) if replace => {
             let mut entry = entry.clone();
