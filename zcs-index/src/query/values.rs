@@ -285,10 +285,31 @@ fn parse_calendar_day(raw: &str) -> Option<NaiveDate> {
         (num(parts[0])?, num(parts[1])?, num(parts[2])?)
     } else if parts[2].len() == 4 && sep == '/' {
         (num(parts[2])?, num(parts[0])?, num(parts[1])?)
+    } else if parts[2].len() == 2 && sep == '/' {
+        // `mm/dd/yy`, as Zimbra's short US date format reads it: the year within 80
+        // years before and 20 after the current one.
+        (
+            two_digit_year(num(parts[2])?),
+            num(parts[0])?,
+            num(parts[1])?,
+        )
     } else {
         return None;
     };
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
+/// The four-digit year a two-digit one names, Java's `yy` pivot: the century that puts
+/// it at most 20 years after the current year.
+fn two_digit_year(yy: u32) -> u32 {
+    let now = u32::try_from(chrono::Utc::now().year()).unwrap_or(2000);
+    let century = now - now % 100;
+    let candidate = century + yy;
+    if candidate > now + 20 {
+        candidate - 100
+    } else {
+        candidate
+    }
 }
 
 /// Parses a size: digits with an optional `b`, `k`/`kb`, `m`/`mb`, `g`/`gb` suffix.
@@ -312,6 +333,15 @@ pub(crate) fn parse_size(raw: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_digit_years_read_as_zimbra_reads_them() {
+        let day = |raw| parse_calendar_day(raw).map(|d| d.to_string());
+        assert_eq!(day("12/31/15").as_deref(), Some("2015-12-31"));
+        assert_eq!(day("1/2/99").as_deref(), Some("1999-01-02"));
+        assert_eq!(day("13/2/15"), None);
+        assert_eq!(day("12-31-15"), None);
+    }
     use chrono::FixedOffset;
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<FixedOffset> {
@@ -347,7 +377,7 @@ mod tests {
             "2/30/2007",
             "-4x",
             "someday",
-            "1/1/07",
+            "1/1/7",
             "-",
             "--4d",
         ] {

@@ -444,11 +444,23 @@ fn crlf(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// AddMsgRequest `m l= [f=] [tn=] [d=]` with the raw MIME in `content`, or in the upload
+/// AddMsgRequest `m l=(id|path) [f=] [tn=] [d=]` with the raw MIME in `content`, or in the upload
 /// `aid=` names (posted to /service/upload by the mailbox's account; used up here).
 async fn add_msg(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
-    let folder_id = parse_id(m.req("l")?, FaultCode::NoSuchFolder)?;
+    // `l` is a folder id or, as Zimbra also takes it, a folder path (`/Inbox`).
+    let l = m.req("l")?;
+    let folder_id = if l.trim_start().starts_with('/') {
+        mb.folder_by_path(l.trim())
+            .await
+            .map_err(store_fault)?
+            .map(|f| f.id)
+            .ok_or_else(|| {
+                ServiceError::new(FaultCode::NoSuchFolder, format!("no such folder path: {l}"))
+            })?
+    } else {
+        parse_id(l, FaultCode::NoSuchFolder)?
+    };
     let raw = match m.attr("aid").map(str::trim).filter(|a| !a.is_empty()) {
         Some(aid) => {
             let u = ctx.svc.uploads.get(mb.account(), aid).ok_or_else(|| {

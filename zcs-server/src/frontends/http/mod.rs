@@ -116,7 +116,9 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/service/admin/soap", post(soap))
                 .route("/service/admin/soap/", post(soap))
                 .route("/service/admin/soap/{*rest}", post(soap)),
-            Router::new().route("/service/upload", post(upload::upload)),
+            Router::new()
+                .route("/", get(landing))
+                .route("/service/upload", post(upload::upload)),
         )
     } else {
         (
@@ -125,6 +127,7 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/service/soap/", post(soap))
                 .route("/service/soap/{*rest}", post(soap)),
             Router::new()
+                .route("/", get(landing))
                 .route("/service/upload", post(upload::upload))
                 .route("/service/preauth", get(preauth::preauth))
                 .route("/home/{*rest}", get(rest::rest))
@@ -197,6 +200,16 @@ fn request_span(caller: &Caller, headers: &HeaderMap) -> tracing::Span {
 }
 
 /// A plain-text response with `status`.
+/// `GET /`: where Zimbra serves its web client, and where a preauth URL sends the
+/// browser. zcs has no web client; the page says so and names what there is.
+async fn landing() -> Response {
+    text(
+        StatusCode::OK,
+        "zcs: no web client is served here. Use an IMAP, POP3 or CalDAV client, the \
+         SOAP/JSON API at /service/soap, or REST under /home/<account>/.\n",
+    )
+}
+
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
     let mut resp = (status, body.into()).into_response();
     resp.headers_mut().insert(

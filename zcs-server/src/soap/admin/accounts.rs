@@ -34,6 +34,7 @@ pub(crate) async fn dispatch(
             | "DelegateAuthRequest"
             | "GetAccountMembershipRequest"
             | "GetAllAdminAccountsRequest"
+            | "GetAccountInfoRequest"
     );
     if !known {
         return None;
@@ -58,6 +59,7 @@ pub(crate) async fn dispatch(
         "DelegateAuthRequest" => delegate_auth(ctx, req, &admin).await,
         "GetAccountMembershipRequest" => membership(ctx, req).await,
         "GetAllAdminAccountsRequest" => all_admins(ctx).await,
+        "GetAccountInfoRequest" => account_info(ctx, req).await,
         _ => alias(ctx, req, false).await,
     })
 }
@@ -404,6 +406,38 @@ async fn get(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     };
     let mut resp = response("GetAccountResponse", NS_ADMIN);
     resp.add(entry_element("account", &e, &attrs, only.as_deref()));
+    Ok(resp)
+}
+
+/// Admin GetAccountInfoRequest `account by=`: the account's name, `zimbraId` and mail
+/// host, the COS it takes its defaults from (`cos id= name=`), and its SOAP URLs.
+async fn account_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let e = find(ctx, req).await?;
+    let mut resp = response("GetAccountInfoResponse", NS_ADMIN);
+    resp.set_content("name", e.name.clone(), AttrKind::Str);
+    let mut attr = |n: &str, v: String| {
+        resp.add_new("a").set("n", n).set_text(v);
+    };
+    attr("zimbraId", e.id.to_string());
+    if let Some(host) = e.attrs.get("zimbraMailHost") {
+        attr("zimbraMailHost", host.to_string());
+    }
+    if let Some(cos) = ctx.svc.prov.account_cos(&e).await? {
+        resp.add_new("cos")
+            .set("id", cos.id.to_string())
+            .set("name", cos.name.clone());
+    }
+    let host = ctx.svc.hostname.clone();
+    resp.set_content(
+        "soapURL",
+        format!("https://{host}/service/soap/"),
+        AttrKind::Str,
+    );
+    resp.set_content(
+        "adminSoapURL",
+        format!("https://{host}:7071/service/admin/soap/"),
+        AttrKind::Str,
+    );
     Ok(resp)
 }
 
