@@ -75,18 +75,32 @@ pub async fn restore_entry(
     };
     // A server entry under another id but the backed-up name is this server after its
     // directory was rebuilt (disaster recovery: the data directory was lost and a fresh
-    // one was bootstrapped); it takes back the backed-up configuration (ports, services).
-    let (existing, replace) = match existing {
-        None if entry.kind == EntryKind::Server => {
-            let renamed = dir
-                .get_entry(entry.kind, &EntryKey::Name(entry.name.clone()))
-                .await
-                .step("look up server")?;
-            let found = renamed.is_some();
-            (renamed, replace || found)
+    // one was bootstrapped, or a new server was set up under the old name). It takes
+    // back the backed-up settings it does not have (ports, services of the lost
+    // directory); a setting the new server already has is the operator's and stays.
+    if existing.is_none() && entry.kind == EntryKind::Server {
+        let Some(cur) = dir
+            .get_entry(entry.kind, &EntryKey::Name(entry.name.clone()))
+            .await
+            .step("look up server")?
+        else {
+            return create_with_id(dir, entry).await;
+        };
+        let edits: Vec<AttrEdit> = replace_edits(entry)
+            .into_iter()
+            .filter(|e| match e {
+                AttrEdit::Replace(name, _) => cur.attrs.get_all(name).is_empty(),
+                _ => false,
+            })
+            .collect();
+        if edits.is_empty() {
+            return Ok(false);
         }
-        other => (other, replace),
-    };
+        dir.modify_entry(entry.kind, cur.id, &edits)
+            .await
+            .step("restore server settings")?;
+        return Ok(true);
+    }
     match existing {
         Some(cur) if replace => {
             let mut entry = entry.clone();
@@ -105,16 +119,19 @@ pub async fn restore_entry(
         }
         Some(_) => Ok(false),
         None if entry.kind == EntryKind::GlobalConfig => Ok(false),
-        None => {
-            let mut attrs = entry.attrs.clone();
-            attrs.set("zimbraId", Vec::new());
-            default_cos_if_gone(dir, &entry.name, &mut attrs).await?;
-            dir.create_entry_with_id(entry.kind, entry.id, &entry.name, attrs)
-                .await
-                .step("create entry")?;
-            Ok(true)
-        }
+        None => create_with_id(dir, entry).await,
     }
+}
+
+/// Creates `entry` under its backed-up id.
+async fn create_with_id(dir: &Arc<dyn Directory>, entry: &Entry) -> Result<bool, BackupError> {
+    let mut attrs = entry.attrs.clone();
+    attrs.set("zimbraId", Vec::new());
+    default_cos_if_gone(dir, &entry.name, &mut attrs).await?;
+    dir.create_entry_with_id(entry.kind, entry.id, &entry.name, attrs)
+        .await
+        .step("create entry")?;
+    Ok(true)
 }
 
 /// [`restore_entry`] with `replace` set, for `zmrestoreldap`, which also brings back
