@@ -859,7 +859,10 @@ def run_inject(step, props, urls):
     host, port = urls["lmtp"].rsplit(":", 1)
     with smtplib.LMTP(host, int(port), timeout=30) as lmtp:
         for f in files:
-            data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            # Lines end in CRLF on the wire; a bare CR ends a line too (old Mac files in
+            # the corpus), as Java's line readers in Zimbra's harness take it.
+            data = (f.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                    .replace(b"\n", b"\r\n"))
             data = modify_headers(data, mods)
             try:
                 lmtp.sendmail(sender, rcpts, data)
