@@ -1,5 +1,6 @@
 //! `zmbackup -del`: deleting old backup sessions. The spec is a label (that session and
-//! every one started before it, as the guide's "up to and including"), a time span `N{d|m|y}` (older than N days, months of
+//! every one started before it, as the guide's "up to and including"), a time span `N{d|m|y}`
+//! (older than N days, months of
 //! 30 days, years of 365 days) or a date/time in the formats of [`crate::cli::parse_time`]
 //! (plus `YYYY/MM/DD`). Never deletes the latest full session or anything after it, and
 //! removes incrementals left without a full session before them (nothing could restore

@@ -1,6 +1,7 @@
 //! Checking attribute values and edits against the registry: type, range, enum
 //! membership, length, cardinality, the entry kinds an attribute applies to, and the few
-//! per-attribute rules the spec adds (`zimbraAuthMech` forms, ...). Errors turn into `account.INVALID_ATTR_NAME` or
+//! per-attribute rules the spec adds (`zimbraAuthMech` forms, ...). Errors turn into
+//! `account.INVALID_ATTR_NAME` or
 //! `account.INVALID_ATTR_VALUE` service errors.
 //!
 //! Whether a caller may change an attribute at all (immutable attributes, preference

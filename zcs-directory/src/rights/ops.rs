@@ -1,5 +1,6 @@
 //! The rights a delegated admin needs for each directory operation on accounts,
-//! distribution lists, domains and classes of service, decided in one place so every front end (admin
+//! distribution lists, domains and classes of service, decided in one place so every front end
+//! (admin
 //! SOAP, `zmprov` through the server) refuses the same things (Zimbra admin guide,
 //! "Delegated Administration"; spec 03 §1.15-1.17).
 //!

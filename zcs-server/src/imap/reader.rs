@@ -3,7 +3,8 @@
 //!
 //! Memory is bounded: a line is never buffered beyond the configured cap, and a
 //! literal above its cap is refused as soon as it is announced, never read or stored
-//! (the session closes the connection after refusing a non-synchronising one). Reading a line is cancel-safe, so IDLE can wait for `DONE` inside a
+//! (the session closes the connection after refusing a non-synchronising one). Reading a line is
+//! cancel-safe, so IDLE can wait for `DONE` inside a
 //! `select!`.
 
 use bytes::{Buf, BytesMut};

@@ -288,7 +288,8 @@ async fn create_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
 }
 
 /// ModifyContactRequest `[replace=0] [verbose=1]` `cn id= [tn=|t=]` with `a n= [op=+|-]`
-/// and `m [op=+|-|reset] type= value=`; `tn=`/`t=` replace the contact's tags. Without `replace`, a field given a value is set,
+/// and `m [op=+|-|reset] type= value=`; `tn=`/`t=` replace the contact's tags. Without `replace`, a
+/// field given a value is set,
 /// one given an empty value is removed, and the others are kept.
 async fn modify_contact(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let cn = req

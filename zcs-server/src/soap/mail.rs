@@ -123,7 +123,8 @@ pub(crate) async fn message_element(
                     .set_text(v.trim().to_string());
             }
         }
-        // To, Cc, Bcc (kept in drafts), Reply-To, Resent-From and Sender, each with Zimbra's display part
+        // To, Cc, Bcc (kept in drafts), Reply-To, Resent-From and Sender, each with Zimbra's
+        // display part
         // `d` (the first word of the personal name, else the local part).
         let resent = p.header("Resent-From").and_then(|h| h.as_address());
         let lists = [

@@ -532,7 +532,8 @@ pub fn decode_records(bytes: &[u8]) -> Decoded {
 }
 
 /// The offset (into `bytes`, which start at a record boundary) of the first whole,
-/// checksum-valid record or blob frame starting after offset `from`, if any. A bad record followed by
+/// checksum-valid record or blob frame starting after offset `from`, if any. A bad record followed
+/// by
 /// a good one is damage in the middle of a log, not a torn tail. Cost: a scan of the
 /// rest of the input. Never panics.
 pub fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {

@@ -1,5 +1,6 @@
 //! Admin requests about accounts beyond creating and changing them: `SearchAccounts`
-//! and `SearchDirectory` (an LDAP filter over accounts and the other kinds it names), `CountAccount` (a
+//! and `SearchDirectory` (an LDAP filter over accounts and the other kinds it names),
+//! `CountAccount` (a
 //! domain's accounts per class of service), `CheckPasswordStrength` and
 //! `GetAdminConsoleUIComp` (the console parts an admin may see).
 
