@@ -831,15 +831,9 @@ def inject_mods(req, props):
     return mods
 
 
-def run_inject(step, props, urls):
-    """t:mailinjecttest: delivers each file (or each file of a folder) to the `to`
-    addresses over LMTP (RFC 2033)."""
-    import smtplib
-    if "lmtp" not in urls:
-        raise Unsupported("no LMTP address")
-    req = step.find(f"{{{T}}}lmtpInjectRequest")
-    if req is None:
-        raise Unsupported("mail injection without lmtpInjectRequest")
+def inject_files(req, props):
+    """The fixture files an injection step names (`filename`, or every file of a
+    `foldername`); Unsupported when one is missing."""
     files = []
     for tag in ("filename", "foldername"):
         for el in req.findall(tag):
@@ -850,6 +844,26 @@ def run_inject(step, props, urls):
                 files.append(p)
             else:
                 raise Unsupported(f"fixture file missing: {p}")
+    return files
+
+
+def wire_bytes(path):
+    """A fixture file with CRLF line ends, as it goes on the wire; a bare CR ends a line
+    too (old Mac files in the corpus), as Java's line readers in Zimbra's harness take it."""
+    data = path.read_bytes()
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+
+
+def run_inject(step, props, urls):
+    """t:mailinjecttest: delivers each file (or each file of a folder) to the `to`
+    addresses over LMTP (RFC 2033)."""
+    import smtplib
+    if "lmtp" not in urls:
+        raise Unsupported("no LMTP address")
+    req = step.find(f"{{{T}}}lmtpInjectRequest")
+    if req is None:
+        raise Unsupported("mail injection without lmtpInjectRequest")
+    files = inject_files(req, props)
     rcpts = [props.sub(el.text or "").strip() for el in req.findall("to")]
     rcpts = [r for r in rcpts if r]
     sender = props.sub((req.findtext("from") or "")).strip() or "harness@example.com"
@@ -859,11 +873,7 @@ def run_inject(step, props, urls):
     host, port = urls["lmtp"].rsplit(":", 1)
     with smtplib.LMTP(host, int(port), timeout=30) as lmtp:
         for f in files:
-            # Lines end in CRLF on the wire; a bare CR ends a line too (old Mac files in
-            # the corpus), as Java's line readers in Zimbra's harness take it.
-            data = (f.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                    .replace(b"\n", b"\r\n"))
-            data = modify_headers(data, mods)
+            data = modify_headers(wire_bytes(f), mods)
             try:
                 lmtp.sendmail(sender, rcpts, data)
             except smtplib.SMTPException as e:
@@ -881,28 +891,19 @@ def run_smtp_inject(step, props, urls):
     req = step.find(f"{{{T}}}smtpInjectRequest")
     if req is None:
         raise Unsupported("smtp injection without smtpInjectRequest")
-    files = []
-    for tag in ("filename", "foldername"):
-        for el in req.findall(tag):
-            p = fixture_path(props, el.text or "")
-            if p.is_dir():
-                files.extend(sorted(x for x in p.iterdir() if x.is_file()))
-            elif p.is_file():
-                files.append(p)
-            else:
-                raise Unsupported(f"fixture file missing: {p}")
+    files = inject_files(req, props)
     rcpts = [props.sub(el.text or "").strip() for el in req.findall("recipient")]
     rcpts = [r for r in rcpts if r]
     sender = props.sub(req.findtext("sender") or "").strip() or "harness@example.com"
     if not files or not rcpts:
         raise Unsupported("smtp injection without files or recipients")
     host, port = urls["smtp"].rsplit(":", 1)
+    mods = inject_mods(req, props)
     reply = "250 OK"
     try:
         with smtplib.SMTP(host, int(port), timeout=30) as smtp:
             for f in files:
-                data = f.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-                smtp.sendmail(sender, rcpts, modify_headers(data, inject_mods(req, props)))
+                smtp.sendmail(sender, rcpts, modify_headers(wire_bytes(f), mods))
     except smtplib.SMTPRecipientsRefused as e:
         code, msg = next(iter(e.recipients.values()))
         reply = f"{code} {msg.decode(errors='replace')}"
