@@ -428,6 +428,15 @@ async fn account_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element
             .set("name", cos.name.clone());
     }
     let host = ctx.svc.hostname.clone();
+    // The admin port this server listens on (its entry's zimbraAdminPort, else Zimbra's).
+    let admin_port = ctx
+        .svc
+        .prov
+        .get_server(&EntryKey::Name(host.clone()))
+        .await
+        .ok()
+        .and_then(|s| s.attrs.get("zimbraAdminPort").map(str::to_string))
+        .unwrap_or_else(|| "7071".into());
     resp.set_content(
         "soapURL",
         format!("https://{host}/service/soap/"),
@@ -435,7 +444,7 @@ async fn account_info(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element
     );
     resp.set_content(
         "adminSoapURL",
-        format!("https://{host}:7071/service/admin/soap/"),
+        format!("https://{host}:{admin_port}/service/admin/soap/"),
         AttrKind::Str,
     );
     Ok(resp)
