@@ -64,6 +64,10 @@ CLASSES = [
     (29, "zimbraGroupStaticUnit", "STRUCTURAL", "zcsAllAttributes", "dynamic group static unit"),
 ]
 
+# Registry attributes whose OID was fixed before they joined the registry (amavisSpamLover
+# was the one amavisd-new attribute the schema carried by hand).
+FIXED_OIDS = {"amavisSpamLover": f"{DOC_ARC}.2.1.3"}
+
 # zcs's private types: bookkeeping the LDAP backend strips from what it returns.
 PRIVATE_ATTRS = [
     ("2.1.1", "zcsImplicit",
@@ -139,14 +143,20 @@ def main():
         "\n",
     ]
     may = []
+    amavis = []
     for name, _type, ztype, zid in registry():
         if name.lower() == "objectclass":
             continue
         may.append(name)
         if name.lower() in std:
             continue
-        oid = f"{ZIMBRA_ATTR_ARC}.{zid}" if zid else doc_oid(name, used)
+        if name in FIXED_OIDS:
+            oid = FIXED_OIDS[name]
+        else:
+            oid = f"{ZIMBRA_ATTR_ARC}.{zid}" if zid else doc_oid(name, used)
         out.append(attribute_type(oid, name, ztype, f"zcs registry attribute ({ztype})"))
+        if name.startswith("amavis"):
+            amavis.append(name)
     for extra in ["dc", "uid", "mail", "o", "ou", "cn", "sn", "description", "member",
                   "memberURL", "userPassword"]:
         if extra.lower() not in (m.lower() for m in may):
@@ -156,9 +166,6 @@ def main():
     for suffix, name, desc in PRIVATE_ATTRS:
         out.append(attribute_type(f"{DOC_ARC}.{suffix}", name, "cstring", desc))
         may.append(name)
-    out.append(f"attributetype ( {DOC_ARC}.2.1.3 NAME 'amavisSpamLover'\n"
-               "  DESC 'amavis: accepts spam'\n"
-               "  EQUALITY booleanMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.7 SINGLE-VALUE )\n")
 
     out.append("\n# Every registry attribute, allowed on every class below.\n")
     out.append(f"objectclass ( {DOC_ARC}.2.2.1 NAME 'zcsAllAttributes'\n")
@@ -177,7 +184,8 @@ def main():
     out.append("\n# amavisd-new's account class, which Zimbra adds to accounts.\n")
     out.append(f"objectclass ( {DOC_ARC}.2.2.2 NAME 'amavisAccount'\n"
                "  DESC 'amavis: per-recipient settings' SUP zcsAllAttributes AUXILIARY\n"
-               "  MAY ( amavisSpamLover ) )\n")
+               "  MAY ( " + " $\n    ".join(" $ ".join(amavis[i:i + 3])
+                                          for i in range(0, len(amavis), 3)) + " ) )\n")
     out.append("\n# zcs private: one entry per address (cn) naming its owner's zimbraId, and one\n"
                "# per retired zimbraId; both keep uniqueness atomic through DN uniqueness.\n")
     out.append(f"objectclass ( {DOC_ARC}.2.2.3 NAME 'zcsAddress'\n"
