@@ -168,6 +168,18 @@ pub struct ConvHit {
     pub tags: Vec<String>,
     /// Date of its newest message (ms).
     pub date_ms: i64,
+    /// The `From` (`Name <addr>`) of its messages outside Trash and Junk, oldest
+    /// first, each address once; messages without a sender are left out.
+    pub senders: Vec<String>,
+}
+
+/// The address of a `Name <addr>` (or bare address) sender, lower case.
+fn sender_address(sender: &str) -> String {
+    let s = match (sender.rfind('<'), sender.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &sender[a + 1..b],
+        _ => sender,
+    };
+    s.trim().to_lowercase()
 }
 
 /// The conversations of `page`, each with its matches and counts over `all`. One pass
@@ -202,7 +214,18 @@ fn conversations(
                 flags: Flags(0),
                 tags: Vec::new(),
                 date_ms: hit.internal_date_ms,
+                senders: Vec::new(),
             };
+            let mut by_date: Vec<&&MessageMeta> =
+                members.get(&hit.conv).into_iter().flatten().collect();
+            by_date.sort_by_key(|m| (m.internal_date_ms, m.id.0));
+            let mut seen = HashSet::new();
+            for m in &by_date {
+                let addr = sender_address(&m.sender);
+                if !addr.is_empty() && seen.insert(addr) {
+                    c.senders.push(m.sender.clone());
+                }
+            }
             for m in members.get(&hit.conv).into_iter().flatten() {
                 c.messages += 1;
                 if m.flags.contains(Flags::UNREAD) {

@@ -19,11 +19,8 @@ mod csv;
 mod tags;
 mod transfer;
 
-// Seams for the mail module (ItemAction on a contact, SendMsg's auto-add); see
-// docs/helper-requests.md.
-#[allow(unused_imports)]
+// For the mail module: ItemAction on a contact, SendMsg's auto-add.
 pub(crate) use action::contact_item_op;
-#[allow(unused_imports)]
 pub(crate) use auto_add::auto_add_recipients;
 pub(crate) use tags::TagLabels;
 

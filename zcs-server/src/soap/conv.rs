@@ -11,7 +11,7 @@ use super::element::{AttrKind, Element};
 use super::envelope::NS_MAIL;
 use super::mail::apply_msg_op;
 use super::response;
-use super::search::{fragment, message_hit};
+use super::search::{add_senders, fragment, message_hit};
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -37,15 +37,22 @@ pub(crate) async fn dispatch(
     Some(result)
 }
 
+/// A conversation id as Zimbra reads one: not a number is `service.INVALID_REQUEST`;
+/// a number naming no conversation (0), or an id of another mailbox, is
+/// `mail.NO_SUCH_CONV`.
 fn parse_conv_id(text: &str) -> ServiceResult<ItemId> {
     let t = text.trim();
-    t.parse::<i32>()
-        .ok()
-        .filter(|i| *i != 0)
-        .map(ItemId)
-        .ok_or_else(|| {
-            ServiceError::new(FaultCode::NoSuchConv, format!("no such conversation: {t}"))
-        })
+    let no_such = || ServiceError::new(FaultCode::NoSuchConv, format!("no such conversation: {t}"));
+    let n = t
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .parse::<i32>()
+        .map_err(|_| ServiceError::invalid_request(format!("invalid conversation id: {t}")))?;
+    if n == 0 || t.contains(':') {
+        return Err(no_such());
+    }
+    Ok(ItemId(n))
 }
 
 fn conv_fault(id: ItemId) -> impl Fn(StoreError) -> ServiceError {
@@ -78,9 +85,9 @@ pub(crate) fn conv_element(c: &Conversation) -> Element {
     el
 }
 
-/// GetConvRequest `c id= [fetch=] (header n=)*`: the conversation with one `m` per
-/// message, oldest first, each as a search hit with its fragment and the headers
-/// asked for; the messages `fetch` names are expanded as GetMsg shows them.
+/// GetConvRequest `c id= [fetch=] [html=] [max=] (header n=)*`: the conversation with
+/// one `m` per message, oldest first, each as a search hit with its fragment and the
+/// headers asked for; the messages `fetch` names are expanded as GetMsg shows them.
 async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let c = req
         .child("c")
@@ -93,11 +100,16 @@ async fn get_conv(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
         .filter_map(|h| h.attr("n").map(str::to_string))
         .collect();
     let fetched = fetched(&msgs, c.attr("fetch").unwrap_or(""));
+    let body = super::mail::body_options(c)?;
     let mut el = conv_element(&conv);
+    let listed = msgs
+        .iter()
+        .filter(|m| m.folder.0 != folder::TRASH && m.folder.0 != folder::JUNK);
+    add_senders(&mut el, listed.map(|m| m.sender.as_str()));
     el.set_content("su", conv.subject.clone(), AttrKind::Str);
     for m in &msgs {
         if fetched.contains(&m.id) {
-            el.add(super::mail::message_element(mb, m.id, false, &headers).await?);
+            el.add(super::mail::message_element_with(mb, m.id, false, &headers, &body).await?);
             continue;
         }
         let mut hit = message_hit(m);
@@ -153,32 +165,53 @@ fn add_headers(el: &mut Element, raw: &[u8], names: &[String]) {
     }
 }
 
-/// The messages an operation touches. A target constraint `tcon` names folder classes
-/// by letter (`t` Trash, `j` Junk, `s` Sent, `d` Drafts, `o` any other folder), all
-/// excluded when it starts with `-`. Without one, Zimbra's default leaves Trash and
-/// Junk out of everything but delete, move and !spam.
+/// The messages an operation touches. A target constraint `tcon` names classes of
+/// messages by letter (`t` in Trash, `j` in Junk, `s` sent by the account and filed in
+/// Sent, `d` drafts, `o` any other), all excluded when it starts with `-`. A message
+/// merely filed in Sent, or a sent one moved elsewhere, is `o` (the harness's bug 3972
+/// and Tcon cases). Without one, Zimbra's default leaves Trash and Junk out of
+/// everything but delete, move and !spam.
 pub(crate) fn targets(msgs: &[MessageMeta], op: &str, tcon: Option<&str>) -> Vec<ItemId> {
     msgs.iter()
-        .filter(|m| in_constraint(m.folder, op, tcon))
+        .filter(|m| in_constraint(m.folder, m.flags, op, tcon))
         .map(|m| m.id)
         .collect()
 }
 
-/// Whether a message in folder `f` is within target constraint `tcon` (see [`targets`]).
-fn in_constraint(f: ItemId, op: &str, tcon: Option<&str>) -> bool {
-    let class = match f.0 {
-        folder::TRASH => 't',
-        folder::JUNK => 'j',
-        folder::SENT => 's',
-        folder::DRAFTS => 'd',
-        _ => 'o',
-    };
+/// The constraint classes of a message in folder `f` with `flags` (see [`targets`]).
+fn classes(f: ItemId, flags: zcs_core::Flags) -> Vec<char> {
+    let mut out = Vec::new();
+    if f.0 == folder::TRASH {
+        out.push('t');
+    }
+    if f.0 == folder::JUNK {
+        out.push('j');
+    }
+    if f.0 == folder::SENT && flags.contains(zcs_core::Flags::SENT) {
+        out.push('s');
+    }
+    if flags.contains(zcs_core::Flags::DRAFT) {
+        out.push('d');
+    }
+    if out.is_empty() {
+        out.push('o');
+    }
+    out
+}
+
+/// Whether a message in folder `f` with `flags` is within target constraint `tcon`
+/// (see [`targets`]).
+fn in_constraint(f: ItemId, flags: zcs_core::Flags, op: &str, tcon: Option<&str>) -> bool {
+    let classes = classes(f, flags);
     match tcon.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => match t.strip_prefix('-') {
-            Some(excluded) => !excluded.contains(class),
-            None => t.contains(class),
+            Some(excluded) => !classes.iter().any(|c| excluded.contains(*c)),
+            None => classes.iter().any(|c| t.contains(*c)),
         },
-        None => matches!(op, "delete" | "!spam" | "move") || !matches!(class, 't' | 'j'),
+        None => {
+            matches!(op, "delete" | "!spam" | "move")
+                || !classes.iter().any(|c| matches!(c, 't' | 'j'))
+        }
     }
 }
 
@@ -209,16 +242,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn target_constraints_pick_folder_classes() {
+    fn target_constraints_pick_message_classes() {
+        use zcs_core::Flags;
         let f = |id| ItemId(id);
-        assert!(in_constraint(f(folder::SENT), "flag", Some("s")));
-        assert!(!in_constraint(f(folder::INBOX), "flag", Some("s")));
-        assert!(in_constraint(f(folder::INBOX), "flag", Some("-s")));
-        assert!(!in_constraint(f(folder::SENT), "flag", Some("-s")));
-        assert!(in_constraint(f(300), "read", Some("o")));
-        assert!(!in_constraint(f(folder::TRASH), "read", Some("-tj")));
-        assert!(!in_constraint(f(folder::TRASH), "read", None));
-        assert!(in_constraint(f(folder::TRASH), "delete", None));
+        let sent = Flags(Flags::SENT);
+        let none = Flags(0);
+        assert!(in_constraint(f(folder::SENT), sent, "flag", Some("s")));
+        // Filed in Sent without being sent by the account: not `s` (Zimbra bug 3972).
+        assert!(!in_constraint(f(folder::SENT), none, "flag", Some("s")));
+        assert!(in_constraint(f(folder::SENT), none, "move", Some("-tjs")));
+        // Sent, then moved out of Sent: no longer `s`.
+        assert!(!in_constraint(f(300), sent, "spam", Some("s")));
+        assert!(in_constraint(f(300), sent, "spam", Some("-s")));
+        assert!(!in_constraint(f(folder::INBOX), none, "flag", Some("s")));
+        assert!(in_constraint(f(folder::INBOX), none, "flag", Some("-s")));
+        assert!(!in_constraint(f(folder::SENT), sent, "flag", Some("-s")));
+        assert!(in_constraint(f(300), none, "read", Some("o")));
+        assert!(!in_constraint(f(folder::TRASH), sent, "read", Some("-tj")));
+        assert!(!in_constraint(f(folder::TRASH), none, "read", None));
+        assert!(in_constraint(f(folder::TRASH), none, "delete", None));
+        assert!(in_constraint(f(6), Flags(Flags::DRAFT), "tag", Some("d")));
     }
 
     #[test]
@@ -227,5 +270,12 @@ mod tests {
         assert_eq!(parse_conv_id(" 300 ").ok(), Some(ItemId(300)));
         assert!(parse_conv_id("0").is_err());
         assert!(parse_conv_id("a9e1:300").is_err());
+        let code = |t: &str| parse_conv_id(t).err().map(|e| e.code);
+        assert_eq!(code("abcd"), Some(FaultCode::InvalidRequest));
+        assert_eq!(code(":<''//\\"), Some(FaultCode::InvalidRequest));
+        assert_eq!(code("10.10"), Some(FaultCode::InvalidRequest));
+        assert_eq!(code(""), Some(FaultCode::InvalidRequest));
+        assert_eq!(code("0099"), None);
+        assert_eq!(code("-50"), None);
     }
 }

@@ -20,7 +20,7 @@ mod permissions;
 pub(super) mod send;
 mod shared;
 
-pub(crate) use parts::{add_mime_parts, find_part};
+pub(crate) use parts::{BodyOptions, add_mime_parts, find_part};
 
 use super::context::{Ctx, store_fault};
 use super::element::{AttrKind, Element};
@@ -104,6 +104,20 @@ pub(crate) async fn message_element(
     raw_wanted: bool,
     headers: &[String],
 ) -> ServiceResult<Element> {
+    message_element_with(mb, id, raw_wanted, headers, &BodyOptions::default()).await
+}
+
+/// [`message_element`] with its body chosen and cut as `body` asks (`html=`, `max=`).
+///
+/// # Errors
+/// `mail.NO_SUCH_MSG` and store faults.
+pub(crate) async fn message_element_with(
+    mb: &Mailbox,
+    id: ItemId,
+    raw_wanted: bool,
+    headers: &[String],
+    body: &BodyOptions,
+) -> ServiceResult<Element> {
     let meta = mb.message(id).await.map_err(store_fault)?;
     let raw = mb.read_message(id).await.map_err(store_fault)?;
     let mut el = message_hit(&meta);
@@ -156,12 +170,26 @@ pub(crate) async fn message_element(
     if raw_wanted {
         el.add_text("content", String::from_utf8_lossy(&raw).to_string());
     } else {
-        add_mime_parts(&raw, &mut el);
+        parts::add_mime_parts_with(&raw, &mut el, body);
     }
     Ok(el)
 }
 
-/// GetMsgRequest `m id= [raw=1] [read=1]` (+ `header n=`). The id may be an invite
+/// The `html=` and `max=` of a GetMsg `m` or GetConv `c` element.
+///
+/// # Errors
+/// `service.INVALID_REQUEST` for a value that is no boolean or number.
+pub(crate) fn body_options(el: &Element) -> ServiceResult<BodyOptions> {
+    Ok(BodyOptions {
+        html: el.bool_attr("html", false)?,
+        max: match el.int_attr("max", 0)? {
+            n if n > 0 => Some(n as usize),
+            _ => None,
+        },
+    })
+}
+
+/// GetMsgRequest `m id= [raw=1] [read=1] [html=1] [max=]` (+ `header n=`). The id may be an invite
 /// id (`calItemId-invId`) or `ownerId:itemId` of a message shared with the caller.
 async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let m = spec(req, "m")?;
@@ -199,7 +227,8 @@ async fn get_msg(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceResu
         .children_named("header")
         .filter_map(|h| h.attr("n").map(str::to_string))
         .collect();
-    let mut el = message_element(mb, id, m.bool_attr("raw", false)?, &headers).await?;
+    let body = body_options(m)?;
+    let mut el = message_element_with(mb, id, m.bool_attr("raw", false)?, &headers, &body).await?;
     let meta_id = id;
     if remote.is_some() {
         // A shared message is named as the owner names it to others.
@@ -394,27 +423,23 @@ pub(crate) async fn apply_msg_op(
     Ok(())
 }
 
-/// ItemAction on an item that is neither a message nor a folder: contacts, calendar
-/// items, documents, mountpoints and search folders can be deleted (or trashed);
-/// contacts and calendar items can also be moved, and contacts flagged.
+/// ItemAction on an item that is neither a message nor a folder: a contact takes every
+/// ContactAction operation ([`super::contacts::contact_item_op`]); calendar items,
+/// documents, mountpoints and search folders can be deleted (or trashed), calendar
+/// items also moved.
 async fn other_item_op(mb: &Mailbox, id: ItemId, op: &str, a: &Element) -> ServiceResult<()> {
+    if mb.contact(id).await.is_ok() {
+        return super::contacts::contact_item_op(mb, id, op, a).await;
+    }
     let to = match op {
         "delete" => {
             return mb.delete_items(&[id]).await.map_err(store_fault);
         }
         "trash" => ItemId(folder::TRASH),
         "move" => parse_id(a.req("l")?, FaultCode::NoSuchFolder)?,
-        "flag" | "!flag" => {
-            let c = mb.contact(id).await.map_err(|_| unsupported_on_item(op))?;
-            let f = c.flags.with(Flags::FLAGGED, op == "flag");
-            mb.set_contact_flags(id, f).await.map_err(store_fault)?;
-            return Ok(());
-        }
         _ => return Err(unsupported_on_item(op)),
     };
-    if mb.contact(id).await.is_ok() {
-        mb.move_contact(id, to).await.map_err(store_fault)?;
-    } else if let Ok(item) = mb.cal_item(id).await {
+    if let Ok(item) = mb.cal_item(id).await {
         mb.save_cal_item(to, &item.ical)
             .await
             .map_err(store_fault)?;

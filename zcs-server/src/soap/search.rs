@@ -29,23 +29,25 @@ const MAX_LIMIT: i64 = 1000;
 /// Hits per page when the request names no limit (Zimbra's default).
 const DEFAULT_LIMIT: i64 = 10;
 
+mod conv;
 pub(crate) mod fragment;
 mod hits;
 mod mountpoint;
 mod scope;
 
-pub(crate) use hits::message_hit;
+pub(crate) use hits::{add_senders, message_hit};
 
-/// Routes SearchRequest; `None` for other names.
+/// Routes SearchRequest and SearchConvRequest (`conv`); `None` for other names.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    if name != "SearchRequest" {
-        return None;
+    match name {
+        "SearchRequest" => Some(search_request(ctx, req).await),
+        "SearchConvRequest" => Some(conv::search_conv(ctx, req).await),
+        _ => None,
     }
-    Some(search_request(ctx, req).await)
 }
 
 /// Which hits `fetch=` expands with their headers and body.

@@ -46,7 +46,6 @@ pub(super) async fn contact_action(mb: &Mailbox, req: &Element) -> ServiceResult
 /// `mail.NO_SUCH_CONTACT` when `id` is no contact of `mb`; otherwise as
 /// ContactActionRequest (`mail.NO_SUCH_FOLDER`, `mail.NO_SUCH_TAG`,
 /// `mail.CANNOT_CONTAIN`, `service.INVALID_REQUEST` for an unknown operation).
-#[allow(dead_code)] // Called by soap/mail once wired (docs/helper-requests.md).
 pub(crate) async fn contact_item_op(
     mb: &Mailbox,
     id: ItemId,

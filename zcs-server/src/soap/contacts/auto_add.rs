@@ -10,8 +10,9 @@ use zcs_store::Mailbox;
 
 use super::super::context::store_fault;
 
-/// The contact fields Zimbra gives an auto-added address: `email`, and the display
-/// name as `firstName` (one word) or `firstName` + `lastName` (the last word).
+/// The contact fields Zimbra gives an auto-added address: `email`, and for a display
+/// name its words as `firstName`, `middleName` (the words between) and `lastName`
+/// (the last word), the whole name as `fullName`.
 fn fields_for(address: &str, personal: Option<&str>) -> Vec<(String, String)> {
     let mut fields = Vec::new();
     let words: Vec<&str> = personal
@@ -20,10 +21,16 @@ fn fields_for(address: &str, personal: Option<&str>) -> Vec<(String, String)> {
     match words.as_slice() {
         [] => {}
         [one] => fields.push(("firstName".to_string(), (*one).to_string())),
-        [first @ .., last] => {
-            fields.push(("firstName".to_string(), first.join(" ")));
+        [first, middle @ .., last] => {
+            fields.push(("firstName".to_string(), (*first).to_string()));
+            if !middle.is_empty() {
+                fields.push(("middleName".to_string(), middle.join(" ")));
+            }
             fields.push(("lastName".to_string(), (*last).to_string()));
         }
+    }
+    if !words.is_empty() {
+        fields.push(("fullName".to_string(), words.join(" ")));
     }
     fields.push(("email".to_string(), address.to_string()));
     fields
@@ -35,7 +42,6 @@ fn fields_for(address: &str, personal: Option<&str>) -> Vec<(String, String)> {
 ///
 /// # Errors
 /// A store failure reading the address books or creating a contact.
-#[allow(dead_code)] // Called by SendMsg once wired (docs/helper-requests.md).
 pub(crate) async fn auto_add_recipients(
     mb: &Mailbox,
     recipients: &[(String, Option<String>)],
@@ -76,20 +82,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_names_split_into_first_and_last() {
+    fn display_names_split_into_first_middle_and_last() {
         let f = |p: Option<&str>| fields_for("a@x.test", p);
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         assert_eq!(
-            f(Some("\"Ann Marie Lee\"")),
-            vec![
-                ("firstName".to_string(), "Ann Marie".to_string()),
-                ("lastName".to_string(), "Lee".to_string()),
-                ("email".to_string(), "a@x.test".to_string()),
-            ]
+            f(Some("\"Ann M. Lee\"")),
+            pairs(&[
+                ("firstName", "Ann"),
+                ("middleName", "M."),
+                ("lastName", "Lee"),
+                ("fullName", "Ann M. Lee"),
+                ("email", "a@x.test"),
+            ])
         );
         assert_eq!(
-            f(Some("Lee"))[0],
-            ("firstName".to_string(), "Lee".to_string())
+            f(Some("Ann Lee")),
+            pairs(&[
+                ("firstName", "Ann"),
+                ("lastName", "Lee"),
+                ("fullName", "Ann Lee"),
+                ("email", "a@x.test"),
+            ])
         );
-        assert_eq!(f(None), vec![("email".to_string(), "a@x.test".to_string())]);
+        assert_eq!(
+            f(Some("Lee")),
+            pairs(&[
+                ("firstName", "Lee"),
+                ("fullName", "Lee"),
+                ("email", "a@x.test")
+            ])
+        );
+        assert_eq!(f(None), pairs(&[("email", "a@x.test")]));
     }
 }

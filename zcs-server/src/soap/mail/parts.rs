@@ -118,9 +118,34 @@ pub(crate) fn find_part(raw: &[u8], number: &str) -> Option<NumberedPart> {
     numbered_parts(raw).into_iter().find(|p| p.number == number)
 }
 
+/// How the body of an expanded message is shown: Zimbra's `html=` and `max=` of
+/// GetMsg, GetConv and SearchConv.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BodyOptions {
+    /// Prefer a text/html body over text/plain (`html="1"`).
+    pub html: bool,
+    /// Most bytes of body text returned (`max=`); a longer body is cut at a character
+    /// boundary and its `mp` marked `truncated="1"`.
+    pub max: Option<usize>,
+}
+
+/// `text` cut to at most `max` bytes at a character boundary; whether it was cut.
+fn truncate(text: String, max: Option<usize>) -> (String, bool) {
+    match max {
+        Some(max) if text.len() > max => {
+            let mut end = max;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            (text[..end].to_string(), true)
+        }
+        _ => (text, false),
+    }
+}
+
 /// One `mp` element for the part `p` (`part`, `ct`, `s`, `filename`/`cd`), with
 /// `body="1"` and its text as `content` when it is the body.
-fn part_element(p: &NumberedPart, is_body: bool) -> Element {
+fn part_element(p: &NumberedPart, is_body: bool, opts: &BodyOptions) -> Element {
     let mut mp = Element::new("mp");
     mp.set("part", p.number.clone());
     mp.set("ct", p.content_type.clone());
@@ -138,7 +163,11 @@ fn part_element(p: &NumberedPart, is_body: bool) -> Element {
     if is_body {
         // A boolean: `body="1"` in XML, `"body":true` in JSON, as Zimbra writes it.
         mp.set_bool("body", true);
-        mp.add_text("content", String::from_utf8_lossy(&p.data).to_string());
+        let (text, cut) = truncate(String::from_utf8_lossy(&p.data).to_string(), opts.max);
+        if cut {
+            mp.set_bool("truncated", true);
+        }
+        mp.add_text("content", text);
     }
     mp
 }
@@ -150,13 +179,31 @@ fn part_element(p: &NumberedPart, is_body: bool) -> Element {
 /// Each `mp` carries `part`, `ct`, `s`, `filename`/`cd` for attachments; the first
 /// text body is marked `body="1"` with its text as `content`.
 pub(crate) fn add_mime_parts(raw: &[u8], out: &mut Element) {
+    add_mime_parts_with(raw, out, &BodyOptions::default());
+}
+
+/// [`add_mime_parts`] with the body chosen and cut as `opts` asks: with `html` the
+/// first inline text/html part is the body when there is one.
+pub(crate) fn add_mime_parts_with(raw: &[u8], out: &mut Element, opts: &BodyOptions) {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return;
     };
     let parts = numbered_parts(raw);
-    let body = parts
-        .iter()
-        .position(|p| p.content_type == "text/plain" && p.disposition.is_none())
+    let inline = |p: &NumberedPart| p.disposition.as_deref() != Some("attachment");
+    let html = opts
+        .html
+        .then(|| {
+            parts
+                .iter()
+                .position(|p| p.content_type == "text/html" && inline(p))
+        })
+        .flatten();
+    let body = html
+        .or_else(|| {
+            parts
+                .iter()
+                .position(|p| p.content_type == "text/plain" && p.disposition.is_none())
+        })
         .or_else(|| {
             parts.iter().position(|p| {
                 p.content_type.starts_with("text/")
@@ -166,7 +213,7 @@ pub(crate) fn add_mime_parts(raw: &[u8], out: &mut Element) {
     let mut elements: Vec<Element> = parts
         .iter()
         .enumerate()
-        .map(|(i, p)| part_element(p, body == Some(i)))
+        .map(|(i, p)| part_element(p, body == Some(i), opts))
         .collect();
     // Parts come in document order, so a part's parent (the number before its last
     // dot) is an earlier one: fold children into parents from the end.
@@ -293,6 +340,31 @@ mod tests {
             .filter_map(|c| c.attr("part"))
             .collect();
         assert_eq!(fwd, ["3.1"]);
+    }
+
+    #[test]
+    fn html_option_picks_the_html_body_and_max_cuts_it() {
+        let mut m = Element::new("m");
+        let opts = BodyOptions {
+            html: true,
+            max: Some(3),
+        };
+        add_mime_parts_with(NESTED.as_bytes(), &mut m, &opts);
+        let alt = &m.children[0].children[0];
+        assert_eq!(alt.children[0].attr("body"), None);
+        let html = &alt.children[1];
+        assert_eq!(html.attr("ct"), Some("text/html"));
+        assert_eq!(html.attr("body"), Some("1"));
+        assert_eq!(html.attr("truncated"), Some("1"));
+        assert_eq!(html.child("content").map(|c| c.text()), Some("<b>"));
+        assert_eq!(
+            truncate("héllo".to_string(), Some(2)),
+            ("h".to_string(), true)
+        );
+        assert_eq!(
+            truncate("hi".to_string(), Some(2)),
+            ("hi".to_string(), false)
+        );
     }
 
     proptest::proptest! {

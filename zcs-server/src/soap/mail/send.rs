@@ -338,9 +338,76 @@ pub(super) async fn send_msg_saving(
     {
         mb.delete_items(&[id]).await.map_err(store_fault)?;
     }
+    auto_add_recipients(ctx, mb, &account, m, &composed).await;
     ctx.svc.indexer.notify(mb.account());
     tracing::info!(account = %account.name, rcpts = composed.rcpts.len(), "message sent");
     Ok(resp)
+}
+
+/// Zimbra's "add new recipients to Emailed Contacts": when the account's
+/// `zimbraPrefAutoAddAddressEnabled` is TRUE, each recipient of a sent message that no
+/// contact holds becomes a contact of Emailed Contacts, named as the request's `e p=`
+/// (or the message's To/Cc header) names it. The message is sent already: a failure
+/// here is logged, never reported to the client.
+async fn auto_add_recipients(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    account: &zcs_core::Entry,
+    m: &Element,
+    composed: &Composed,
+) {
+    let enabled = match ctx.svc.prov.effective_account_attrs(account).await {
+        Ok(attrs) => attrs
+            .get("zimbraPrefAutoAddAddressEnabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
+        Err(e) => {
+            tracing::warn!(account = %account.name, error = %e, "auto-add: read prefs");
+            false
+        }
+    };
+    if !enabled {
+        return;
+    }
+    let recipients = recipient_names(m, composed);
+    if let Err(e) = super::super::contacts::auto_add_recipients(mb, &recipients).await {
+        tracing::warn!(account = %account.name, error = %e, "auto-add of recipients failed");
+    }
+}
+
+/// Each recipient address of `composed` with the display name the request's `e`
+/// elements (`t`, `c`, `b`) or the message's To/Cc headers give it.
+fn recipient_names(m: &Element, composed: &Composed) -> Vec<(String, Option<String>)> {
+    let mut names: Vec<(String, Option<String>)> = m
+        .children_named("e")
+        .filter(|e| matches!(e.attr("t"), Some("t" | "c" | "b")))
+        .filter_map(|e| {
+            let a = e.attr("a")?.trim().to_string();
+            let p = e.attr("p").map(str::trim).filter(|p| !p.is_empty());
+            Some((a, p.map(str::to_string)))
+        })
+        .collect();
+    if let Some(parsed) = mail_parser::MessageParser::default().parse(&composed.mime) {
+        for a in [parsed.to(), parsed.cc()]
+            .into_iter()
+            .flatten()
+            .flat_map(|l| l.iter())
+        {
+            if let Some(addr) = a.address() {
+                names.push((addr.to_string(), a.name().map(str::to_string)));
+            }
+        }
+    }
+    composed
+        .rcpts
+        .iter()
+        .map(|r| {
+            let name = names
+                .iter()
+                .filter(|(a, _)| a.eq_ignore_ascii_case(r.trim()))
+                .find_map(|(_, p)| p.clone());
+            (r.trim().to_string(), name)
+        })
+        .collect()
 }
 
 /// SaveDraftRequest `m [id=|did=] [l=] [f=] [tn=] e* su mp attach*`: the message is

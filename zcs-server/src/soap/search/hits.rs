@@ -89,8 +89,36 @@ pub(super) fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> E
         inner.set("sf", r.sort_value(m));
         el.add(inner);
     }
-    if !first.sender.is_empty() {
-        let (addr, name) = split_sender(&first.sender);
+    if c.senders.is_empty() {
+        add_senders(&mut el, std::iter::once(first.sender.as_str()));
+    } else {
+        add_senders(&mut el, c.senders.iter().map(String::as_str));
+    }
+    el.set_content("su", first.subject.clone(), AttrKind::Str);
+    el
+}
+
+/// Most senders a conversation lists: its first and its latest ones, as Zimbra's
+/// sender list keeps them.
+const MAX_SENDERS: usize = 4;
+
+/// Adds a conversation's participants as `e t="f"` elements: each distinct sender of
+/// `senders` (oldest first; `Name <addr>` or a bare address), the first one and the
+/// latest when there are more than [`MAX_SENDERS`]. Empty senders are skipped.
+pub(crate) fn add_senders<'a>(el: &mut Element, senders: impl Iterator<Item = &'a str>) {
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<(String, Option<String>)> = senders
+        .filter(|s| !s.trim().is_empty())
+        .map(split_sender)
+        .filter(|(addr, _)| !addr.is_empty() && seen.insert(addr.to_lowercase()))
+        .collect();
+    let shown: Vec<&(String, Option<String>)> = if distinct.len() > MAX_SENDERS {
+        let latest = &distinct[distinct.len() - (MAX_SENDERS - 1)..];
+        std::iter::once(&distinct[0]).chain(latest).collect()
+    } else {
+        distinct.iter().collect()
+    };
+    for (addr, name) in shown {
         let e = el.add_new("e");
         e.set("t", "f").set("a", addr.clone());
         e.set(
@@ -99,11 +127,9 @@ pub(super) fn conv_hit(r: &SearchResults, c: &ConvHit, first: &MessageMeta) -> E
                 .unwrap_or_else(|| addr.split('@').next().unwrap_or("").to_string()),
         );
         if let Some(n) = name {
-            e.set("p", n);
+            e.set("p", n.clone());
         }
     }
-    el.set_content("su", first.subject.clone(), AttrKind::Str);
-    el
 }
 
 /// Adds what `fetch=` asks for to a message hit: its To/Cc addresses, Message-ID and
@@ -225,6 +251,24 @@ fn header_values(raw: &[u8], names: &[String]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversation_senders_are_distinct_and_capped() {
+        let mut el = Element::new("c");
+        let senders = [
+            "A <a@x.test>",
+            "",
+            "b@x.test",
+            "A again <A@x.test>",
+            "c@x.test",
+            "d@x.test",
+            "e@x.test",
+        ];
+        add_senders(&mut el, senders.into_iter());
+        let addrs: Vec<&str> = el.children_named("e").filter_map(|e| e.attr("a")).collect();
+        assert_eq!(addrs, ["a@x.test", "c@x.test", "d@x.test", "e@x.test"]);
+        assert!(el.children_named("e").all(|e| e.attr("d") != Some("")));
+    }
 
     #[test]
     fn sender_split() {
