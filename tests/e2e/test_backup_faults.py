@@ -29,11 +29,14 @@ def test_kill_9_mid_backup_then_backup_and_restore_work(tmp_path):
         proc = subprocess.Popen([str(BIN_DIR / "zmbackup"), "-f", "-a", "all"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         sessions = z.home / "backup" / "sessions"
+        tmp = z.home / "backup" / "sessions_tmp"
         deadline = time.time() + 30
-        while time.time() < deadline and not any(
-                p.name.endswith(".incomplete") for p in sessions.iterdir()):
+        while time.time() < deadline and not (tmp.is_dir() and any(tmp.iterdir())):
             time.sleep(0.05)
-        assert any(p.name.endswith(".incomplete") for p in sessions.iterdir())
+        # Spec 04 test idea 12: the interrupted session is under sessions_tmp/.
+        assert any(tmp.iterdir())
+        assert not any(p.name.startswith("full-") and p.name != good
+                       for p in sessions.iterdir())
         os.kill(z.pid(), signal.SIGKILL)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -48,7 +51,7 @@ def test_kill_9_mid_backup_then_backup_and_restore_work(tmp_path):
             assert wait_count(z, u, 3) == 3
         label = z.run("zmbackup", "-f", "-a", "all").stdout.strip()
         assert label.startswith("full-") and label != good
-        assert not any(p.name.endswith(".incomplete") for p in sessions.iterdir())
+        assert not any(tmp.iterdir())
         z.run("zmbackup", "-i", "-a", "all")
         out = z.run("zmrestore", "-a", USERS[0], "-ca", "-pre", "k_", "-lb", label).stdout
         assert f"as k_{USERS[0]}" in out, out

@@ -6,7 +6,9 @@
 //! (`VACUUM INTO`), blobs are immutable files named by content, archived redo logs are
 //! immutable and the current one is read up to its last whole record. No mailbox is put
 //! in maintenance: the snapshot needs no pause. A session is built in
-//! `<label>.incomplete` and renamed into place only when whole; a failure removes it.
+//! `sessions_tmp/<label>` and renamed into `sessions/` only when whole; a failure
+//! removes it (`backup/session.rs`). Incremental sessions are in `backup/incremental.rs`,
+//! blob placement in `backup/blobs.rs`.
 //!
 //! Around a session: the `zimbraBackupMinFreeSpace` check before it starts
 //! ([`space`]), the choice of an auto-grouped run's accounts ([`grouped`]), the
@@ -14,9 +16,14 @@
 //! report mail ([`report`], sent by [`crate::commands::backup`]).
 
 pub mod archive;
+mod blobs;
 pub mod grouped;
+mod incremental;
 pub mod report;
+mod session;
 pub mod space;
+
+pub use incremental::incremental_backup;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,15 +31,17 @@ use std::sync::Arc;
 use chrono::Utc;
 use zcs_core::{Entry, EntryKind};
 use zcs_directory::Directory;
+use zcs_store::FileBlobStore;
 use zcs_store::transfer;
-use zcs_store::{FileBlobStore, VolumeType};
 
-use crate::blobcopy::{self, CopyError};
-use crate::catalog::{self, AccountRecord, Catalog, INCOMPLETE, SessionKind};
+use crate::BackupPaths;
+use crate::blobcopy;
+use crate::catalog::{self, AccountRecord, Catalog, SessionKind};
 use crate::error::{BackupError, StoreStep};
 use crate::progress::Progress;
 use crate::zipblobs::{BlobPackaging, Packed, ZipPacker};
-use crate::{BackupPaths, redo_io};
+use blobs::{Budget, LiveBlobs, Placed, Sink, place_blob};
+use session::{Building, ensure_space};
 
 /// Which accounts and how.
 #[derive(Clone, Debug, Default)]
@@ -70,43 +79,6 @@ pub struct BackupOptions {
     pub space_limit: Option<u64>,
 }
 
-/// Charges the bytes a session writes against [`BackupOptions::space_limit`].
-#[derive(Debug, Default)]
-struct Budget {
-    limit: Option<u64>,
-    used: std::sync::atomic::AtomicU64,
-}
-
-impl Budget {
-    fn new(limit: Option<u64>) -> Budget {
-        Budget {
-            limit,
-            used: Default::default(),
-        }
-    }
-
-    /// Records `n` more bytes; `ENOSPC` once past the limit.
-    fn charge(&self, n: u64, path: &Path) -> Result<(), BackupError> {
-        let Some(limit) = self.limit else {
-            return Ok(());
-        };
-        let used = self.used.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if used > limit {
-            return Err(BackupError::io(
-                "write",
-                path,
-                std::io::Error::from_raw_os_error(libc::ENOSPC),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Whether blobs must be copied (a limited "disk" is another file system).
-    fn limited(&self) -> bool {
-        self.limit.is_some()
-    }
-}
-
 /// What a backup did.
 #[derive(Clone, Debug)]
 pub struct BackupReport {
@@ -142,246 +114,6 @@ fn check_abort(target: &Path, label: &str) -> Result<(), BackupError> {
         return Err(BackupError::Aborted(label.to_string()));
     }
     Ok(())
-}
-
-fn ensure_space(target: &Path, need: u64) -> Result<(), BackupError> {
-    let free = space::fs_space(target)?.free;
-    if free < need {
-        return Err(BackupError::NoSpace {
-            path: target.to_path_buf(),
-            need,
-            free,
-        });
-    }
-    Ok(())
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&p) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => stack.push(e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
-}
-
-/// The file in an `.incomplete` session naming the process writing it.
-const OWNER_FILE: &str = "owner.pid";
-
-/// Removes `.incomplete` sessions whose writer is gone (killed, or the machine went
-/// down mid-backup): nothing can finish them, and they would only take space.
-fn remove_stale(sessions: &Path) {
-    for dir in catalog::incomplete_sessions(sessions.parent().unwrap_or(sessions)) {
-        let owner: Option<i32> = std::fs::read_to_string(dir.join(OWNER_FILE))
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
-        // SAFETY: signal 0 only asks whether the process exists.
-        let alive = owner.is_some_and(|pid| pid > 0 && unsafe { libc::kill(pid, 0) } == 0);
-        if !alive {
-            tracing::warn!(session = %dir.display(), "removing a backup session left incomplete");
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-}
-
-/// A session under construction; removed on drop unless committed.
-struct Building {
-    tmp: PathBuf,
-    done: bool,
-}
-
-impl Building {
-    fn start(target: &Path, label: &str) -> Result<Building, BackupError> {
-        let sessions = catalog::sessions_dir(target);
-        remove_stale(&sessions);
-        let tmp = sessions.join(format!("{label}{INCOMPLETE}"));
-        std::fs::create_dir_all(&tmp).map_err(|e| BackupError::io("create session", &tmp, e))?;
-        catalog::write_synced(
-            &tmp.join(OWNER_FILE),
-            std::process::id().to_string().as_bytes(),
-        )?;
-        Ok(Building { tmp, done: false })
-    }
-
-    fn commit(mut self, cat: &Catalog) -> Result<PathBuf, BackupError> {
-        // Every blob, index file and database copy on disk before the catalog says the
-        // session is whole (blobs are not fsynced one by one).
-        blobcopy::sync_tree(&self.tmp)?;
-        let mut cat = cat.clone();
-        cat.checksums = catalog::checksum_files(&self.tmp)?;
-        let bytes = serde_json::to_vec_pretty(&cat)
-            .map_err(|e| BackupError::Invalid(format!("encode the catalog: {e}")))?;
-        catalog::write_synced(&self.tmp.join(catalog::CATALOG_FILE), &bytes)?;
-        catalog::write_synced(
-            &self.tmp.join(catalog::CATALOG_SUM),
-            catalog::sha256_hex(&bytes).as_bytes(),
-        )?;
-        let dest = self.tmp.parent().unwrap_or(Path::new(".")).join(&cat.label);
-        std::fs::rename(&self.tmp, &dest)
-            .map_err(|e| BackupError::io("finish session", &dest, e))?;
-        if let Some(parent) = dest.parent()
-            && let Ok(d) = std::fs::File::open(parent)
-        {
-            let _ = d.sync_all();
-        }
-        self.done = true;
-        Ok(dest)
-    }
-}
-
-impl Drop for Building {
-    fn drop(&mut self) {
-        if !self.done {
-            tracing::warn!(session = %self.tmp.display(), "backup failed; session removed");
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-/// Where live blobs are: every message volume of the store (primary and secondary,
-/// plain or gzip), falling back to the default volume root.
-struct LiveBlobs {
-    volumes: Option<zcs_store::VolumeBlobStore>,
-    fallback: FileBlobStore,
-}
-
-impl LiveBlobs {
-    fn open(paths: &BackupPaths) -> LiveBlobs {
-        LiveBlobs {
-            volumes: zcs_store::VolumeBlobStore::open(&paths.db).ok(),
-            fallback: FileBlobStore::new(paths.store.clone()),
-        }
-    }
-
-    /// The file holding `digest`, whether it is gzip, and whether it is on a secondary
-    /// (HSM) volume; `None` when no volume holds it.
-    fn locate(&self, digest: &str) -> Result<Option<(PathBuf, bool, bool)>, BackupError> {
-        if let Some(v) = &self.volumes
-            && let Some(loc) = v.locate(digest).step("locate blob")?
-        {
-            let secondary = v
-                .volumes()
-                .iter()
-                .any(|vol| vol.id == loc.volume_id && vol.kind == VolumeType::SecondaryMessage);
-            return Ok(Some((loc.path, loc.compressed, secondary)));
-        }
-        for (path, gz) in [
-            (self.fallback.path_for(digest).step("name blob")?, false),
-            (
-                self.fallback
-                    .compressed_path_for(digest)
-                    .step("name blob")?,
-                true,
-            ),
-        ] {
-            if path.is_file() {
-                return Ok(Some((path, gz, false)));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// What happened to one blob.
-enum Placed {
-    /// In the session (or already there).
-    Stored,
-    /// Left out on purpose (`--exclude-hsm-blobs`).
-    Skipped,
-    /// No volume holds it any more (deleted since the snapshot).
-    Gone,
-}
-
-/// Where a session puts blobs: the blob directory, or a zip and the digests already
-/// packed in this session.
-enum Sink<'a> {
-    Files(&'a FileBlobStore),
-    Zip(&'a mut ZipPacker, &'a mut Packed),
-}
-
-/// Places the blob `digest` into the session: into its blob directory exactly as the
-/// volume stores it (a gzip file stays gzip, so the bytes are the volume's; a hard link
-/// when both are on one file system, else a copy), or its raw bytes into a zip.
-fn place_blob(
-    live: &LiveBlobs,
-    sink: Sink<'_>,
-    digest: &str,
-    opts: &BackupOptions,
-    budget: &Budget,
-) -> Result<Placed, BackupError> {
-    let Some((src, gz, secondary)) = live.locate(digest)? else {
-        return Ok(Placed::Gone);
-    };
-    if secondary && opts.exclude_hsm_blobs {
-        return Ok(Placed::Skipped);
-    }
-    let dest = match sink {
-        Sink::Files(d) => d,
-        Sink::Zip(packer, packed) => {
-            if packed.contains(digest) {
-                return Ok(Placed::Stored);
-            }
-            let raw = match read_volume_blob(&src, gz) {
-                Ok(raw) => raw,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Placed::Gone),
-                Err(e) => return Err(BackupError::io("read blob", &src, e)),
-            };
-            budget.charge(raw.len() as u64, &src)?;
-            packer.add(digest, &raw)?;
-            packed.insert(digest.to_string());
-            return Ok(Placed::Stored);
-        }
-    };
-    let dst = if gz {
-        dest.compressed_path_for(digest)
-    } else {
-        dest.path_for(digest)
-    }
-    .step("name blob")?;
-    if dst.exists() {
-        return Ok(Placed::Stored);
-    }
-    if let Some(parent) = dst.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| BackupError::io("create", parent, e))?;
-    }
-    if budget.limited() || std::fs::hard_link(&src, &dst).is_err() {
-        match blobcopy::copy_file(&src, &dst, |n| budget.charge(n, &dst)) {
-            Ok(_) => {}
-            Err(CopyError::Read(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Placed::Gone);
-            }
-            // Another account of this session placed it meanwhile.
-            Err(CopyError::Write(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(CopyError::Read(e)) => return Err(BackupError::io("read blob", &src, e)),
-            Err(CopyError::Write(e)) => {
-                let _ = std::fs::remove_file(&dst);
-                return Err(BackupError::io("copy blob", &dst, e));
-            }
-            Err(CopyError::Budget(e)) => return Err(e),
-        }
-    }
-    Ok(Placed::Stored)
-}
-
-/// The raw bytes of a volume's blob file (gunzipped when `gz`).
-fn read_volume_blob(path: &Path, gz: bool) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let bytes = std::fs::read(path)?;
-    if !gz {
-        return Ok(bytes);
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut out)?;
-    Ok(out)
 }
 
 fn account_entries(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
@@ -620,8 +352,10 @@ async fn full_backup_inner(
         checksums: Default::default(),
     };
     let n = cat.accounts.len();
+    crate::layout::write_session_files(&building.tmp, paths, &cat, &entries)?;
     let dest = building.commit(&cat)?;
     tracing::info!(label, accounts = n, blobs = placed, "full backup completed");
+    refresh_accounts_xml(&paths.target);
     // Archived redo the backups no longer need: in standard mode what the chain of
     // sessions holds without a gap (archive::covered_by_sessions); in auto-grouped
     // mode, up to the oldest checkpoint any account's last full backup has (an account
@@ -671,6 +405,16 @@ async fn drill_pause() {
     }
 }
 
+/// Rewrites `accounts.xml` after a session or a deletion; a failure is logged (the
+/// sessions are whole; restores without `-lb` need the file, and the next backup
+/// writes it again).
+pub(crate) fn refresh_accounts_xml(target: &Path) {
+    if let Err(e) = crate::layout::write_accounts_xml(target) {
+        tracing::error!(error = %e, "accounts.xml not written; restores need -lb until \
+            the next backup writes it");
+    }
+}
+
 /// A write refused for space becomes [`BackupError::DiskFull`], naming the session
 /// that failed and the latest one still complete.
 fn disk_full(e: BackupError, paths: &BackupPaths, label: String) -> BackupError {
@@ -715,143 +459,4 @@ async fn export_directory(dir: &Arc<dyn Directory>, sys: &Path) -> Result<Vec<En
     let entries = crate::directory::export(dir).await?;
     catalog::write_json(&sys.join("directory.json"), &entries)?;
     Ok(entries)
-}
-
-/// Takes an incremental backup (`zmbackup -i`): the redo records logged since the
-/// previous session (full or incremental) with the blobs they bring, and the directory.
-///
-/// # Errors
-/// [`BackupError::Invalid`] when there is no full backup yet, or when the server's redo
-/// sequence is below the last session's (a restored or rebuilt server: take a full
-/// backup); any failing step (the partial session is removed).
-pub async fn incremental_backup(
-    paths: &BackupPaths,
-    dir: &Arc<dyn Directory>,
-    opts: &BackupOptions,
-) -> Result<BackupReport, BackupError> {
-    let started = Utc::now();
-    if opts.auto_grouped.is_some() {
-        return Err(BackupError::Invalid(
-            "incremental backups are not available in auto-grouped mode \
-             (zimbraBackupMode Auto-Grouped): run zmbackup -f"
-                .into(),
-        ));
-    }
-    preflight(paths, opts)?;
-    let res = incremental_backup_inner(paths, dir, opts, started).await;
-    res.map_err(|e| disk_full(e, paths, catalog::label(SessionKind::Incremental, started)))
-}
-
-async fn incremental_backup_inner(
-    paths: &BackupPaths,
-    dir: &Arc<dyn Directory>,
-    opts: &BackupOptions,
-    started: chrono::DateTime<Utc>,
-) -> Result<BackupReport, BackupError> {
-    let label = catalog::label(SessionKind::Incremental, started);
-    let _ = std::fs::remove_file(abort_flag(&paths.target));
-    let sessions = catalog::list_sessions(&paths.target)?;
-    let full_at = sessions
-        .iter()
-        .rposition(|s| s.catalog.kind == SessionKind::Full)
-        .ok_or_else(|| BackupError::Invalid("no full backup yet: run zmbackup -f first".into()))?;
-    let prev = sessions.last().map(|s| s.catalog.redo_to).unwrap_or(0);
-    let _ = full_at;
-    let live = transfer::snapshot_info(&paths.db)
-        .await
-        .step("read the store state")?;
-    if live.redo_high_seq < prev {
-        return Err(BackupError::Invalid(format!(
-            "the store's redo sequence ({}) is below the last backup's ({prev}): \
-             this server was restored or rebuilt; run a full backup (zmbackup -f)",
-            live.redo_high_seq
-        )));
-    }
-    ensure_space(&paths.target, dir_size(&paths.redolog) + (1 << 20))?;
-    tracing::info!(label, after = prev, "incremental backup started");
-
-    let building = Building::start(&paths.target, &label)?;
-    let sys = building.tmp.join("sys");
-    let entries = export_directory(dir, &sys).await?;
-    let records = redo_io::records_after(&paths.redolog, prev)?;
-    let mut progress = Progress::new(&format!("zmbackup {label}"), records.len() as u64, true);
-    let live_blobs = LiveBlobs::open(paths);
-    let blobs_dir = FileBlobStore::new(building.tmp.join("blobs"));
-    let budget = Budget::new(opts.space_limit);
-    let mut placed = 0;
-    let mut warnings = Vec::new();
-    let mut packer = ZipPacker::new(&building.tmp.join("blobs"), opts.packaging);
-    let mut packed = Packed::new();
-    for (i, r) in records.iter().enumerate() {
-        if i % 1000 == 0 {
-            check_abort(&paths.target, &label)?;
-        }
-        if let Some(d) = transfer::op_blob(&r.op).filter(|_| !opts.exclude_blobs) {
-            let sink = match opts.packaging {
-                BlobPackaging::Files => Sink::Files(&blobs_dir),
-                _ => Sink::Zip(&mut packer, &mut packed),
-            };
-            match place_blob(&live_blobs, sink, d, opts, &budget)? {
-                Placed::Stored => placed += 1,
-                Placed::Skipped => {}
-                Placed::Gone => {
-                    warnings.push(format!("redo {}: blob {d} already deleted", r.seq));
-                }
-            }
-        }
-        progress.step("record");
-    }
-    packer.finish()?;
-    redo_io::write_records(&building.tmp.join("redo").join("records.log"), &records)?;
-    let redo_to = records.last().map(|r| r.seq).unwrap_or(prev);
-    let cat = Catalog {
-        label: label.clone(),
-        kind: SessionKind::Incremental,
-        status: "completed".into(),
-        server: opts.server.clone(),
-        started_ms: started.timestamp_millis(),
-        ended_ms: Utc::now().timestamp_millis(),
-        accounts: account_entries(&entries)
-            .map(|e| AccountRecord {
-                id: e.id.to_string(),
-                name: e.name.clone(),
-                mailbox: None,
-                last_redo_seq: 0,
-                blobs: 0,
-            })
-            .collect(),
-        redo_to,
-        redo_from: prev,
-        redo_records: records.len() as u64,
-        warnings,
-        excludes: excludes(opts),
-        index: false,
-        all_accounts: false,
-        checksums: Default::default(),
-    };
-    let n = cat.accounts.len();
-    let dest = building.commit(&cat)?;
-    tracing::info!(
-        label,
-        records = records.len(),
-        "incremental backup completed"
-    );
-    // What the chain of sessions holds without a gap.
-    let pruned = catalog::list_sessions(&paths.target)
-        .ok()
-        .and_then(|all| archive::covered_by_sessions(&all))
-        .map(|c| prune_after(paths, opts, c))
-        .unwrap_or_default();
-    Ok(BackupReport {
-        label,
-        kind: SessionKind::Incremental,
-        started_ms: cat.started_ms,
-        ended_ms: cat.ended_ms,
-        redo_range: (cat.redo_from, cat.redo_to),
-        pruned_redo_logs: pruned,
-        dir: dest,
-        accounts: n,
-        blobs: placed,
-        redo_records: records.len() as u64,
-    })
 }

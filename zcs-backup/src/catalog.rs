@@ -1,5 +1,5 @@
 //! Sessions on the backup target: labels (GMT, Zimbra's `full-YYYYMMDD.HHMMSS.mmm`), the
-//! per-session catalog `session.json`, the `.incomplete` working directory that becomes
+//! per-session catalog `session.json`, the `sessions_tmp/` working directory that becomes
 //! the session only by a final rename, and listing sessions for query and restore.
 //!
 //! It does not copy data; [`crate::backup`] fills sessions.
@@ -11,8 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::BackupError;
 
-/// The suffix of a session directory still being written.
+/// The suffix of a session directory still being written, as sessions written before
+/// `sessions_tmp/` were named (still recognised and cleaned up).
 pub const INCOMPLETE: &str = ".incomplete";
+/// Where sessions are written until whole (`<target>/sessions_tmp/<label>`): what a
+/// crash leaves is there, never under `sessions/`.
+pub const SESSIONS_TMP: &str = "sessions_tmp";
 /// The catalog file in every session.
 pub const CATALOG_FILE: &str = "session.json";
 /// The SHA-256 (hex) of the catalog file, beside it.
@@ -144,8 +148,8 @@ pub struct InvalidSession {
 }
 
 /// Every session directory on `target`: the completed sessions, oldest first, and the
-/// ones whose catalog is missing or damaged. `.incomplete` directories (a backup
-/// running, or one that crashed) are in neither list: see [`incomplete_sessions`].
+/// ones whose catalog is missing or damaged. Unfinished sessions (a backup running, or
+/// one that crashed) are in neither list: see [`incomplete_sessions`].
 ///
 /// # Errors
 /// The sessions directory exists but cannot be listed.
@@ -187,8 +191,8 @@ pub fn scan_sessions(target: &Path) -> Result<(Vec<Session>, Vec<InvalidSession>
 
 /// Completed sessions on `target`, oldest first. A session whose catalog is missing or
 /// damaged is left out with a warning naming it, so one bad session does not stop
-/// queries, restores from the others or the next backup; `.incomplete` directories
-/// are left out too (see [`incomplete_sessions`]).
+/// queries, restores from the others or the next backup; unfinished sessions are left
+/// out too (see [`incomplete_sessions`]).
 ///
 /// # Errors
 /// The sessions directory cannot be listed; or no full session is readable while some
@@ -211,16 +215,29 @@ pub fn list_sessions(target: &Path) -> Result<Vec<Session>, BackupError> {
     Ok(sessions)
 }
 
-/// Session directories left `.incomplete` on `target`.
+/// `<target>/sessions_tmp`.
+pub fn tmp_sessions_dir(target: &Path) -> PathBuf {
+    target.join(SESSIONS_TMP)
+}
+
+/// Sessions being written or left unfinished on `target`: the directories under
+/// `sessions_tmp/`, and older `sessions/<label>.incomplete` ones.
 pub fn incomplete_sessions(target: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(sessions_dir(target))
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(INCOMPLETE))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
+    let list = |dir: PathBuf, legacy: bool| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.path().is_dir())
+                    .filter(|e| !legacy || e.file_name().to_string_lossy().ends_with(INCOMPLETE))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = list(tmp_sessions_dir(target), false);
+    out.extend(list(sessions_dir(target), true));
+    out.sort();
+    out
 }
 
 /// Reads `session.json` in `session`.
@@ -378,8 +395,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = sessions_dir(dir.path());
         std::fs::create_dir_all(s.join("full-20070712.155951.123.incomplete")).unwrap();
+        std::fs::create_dir_all(tmp_sessions_dir(dir.path()).join("full-20070712.160000.000"))
+            .unwrap();
         assert!(list_sessions(dir.path()).unwrap().is_empty());
-        assert_eq!(incomplete_sessions(dir.path()).len(), 1);
+        assert_eq!(incomplete_sessions(dir.path()).len(), 2);
     }
 
     fn catalog_at(target: &Path, kind: SessionKind, ms: i64) -> PathBuf {

@@ -2,9 +2,8 @@
 //! with one dash (`-lb`, `-restoreToTime`) rewritten to long options clap parses, the
 //! time formats `zmrestore` and `zmbackupquery` accept, where a home's backup paths are
 //! (local config keys over the default layout), how a command ends (its output or
-//! `tool: error` and exit 1), the restore commands' arguments ([`RestoreCommand`]:
-//! [`crate::commands::RestoreArgs`] plus `-skipDeletedAccounts` and `-t`), the
-//! offline restore both `zmrestore` and `zmrestoreoffline` run and its report, and
+//! `tool: error` and exit 1), the offline restore both `zmrestore` and
+//! `zmrestoreoffline` run (arguments: [`crate::commands::RestoreArgs`]) and its report, and
 //! restore options as the attributes of an admin `RestoreRequest` (so the online
 //! restore the server runs means what the command line said).
 
@@ -12,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDateTime, TimeZone};
 use zcs_directory::Directory;
 use zcs_store::{Store, StoreConfig};
 
@@ -38,11 +37,18 @@ pub fn normalize_args(
         .collect()
 }
 
-/// Parses a restore or query time (GMT): `YYYYMMDDHHMMSS[mmm]`, `YYYYMMDD.HHMMSS[.mmm]`,
-/// `YYYY/MM/DD HH:MM:SS[.mmm]` or `YYYY/MM/DD-HH:MM:SS`. Returns ms since the epoch.
-///
-/// LIMITATION: times are read as GMT, not the local time zone the guide mentions.
+/// Parses a restore or query time in the local time zone (labels are GMT; the guide's
+/// times are local), in the nine formats `zmbackupquery` documents:
+/// `2008/12/16 12:19:23`, `2008/12/16 12:19:23 257`, `2008/12/16 12:19:23.257`,
+/// `2008/12/16-12:19:23-257`, `2008/12/16-12:19:23`, `20081216.121923.257`,
+/// `20081216.121923`, `20081216121923257`, `20081216121923`. Returns ms since the
+/// epoch; a local time a DST change skips gives `None`, one it repeats the earlier.
 pub fn parse_time(text: &str) -> Option<i64> {
+    naive_time(text).and_then(local_ms)
+}
+
+/// The wall-clock time `text` names, in any of [`parse_time`]'s formats.
+fn naive_time(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
     let formats = [
         "%Y%m%d%H%M%S%3f",
@@ -51,12 +57,22 @@ pub fn parse_time(text: &str) -> Option<i64> {
         "%Y%m%d.%H%M%S",
         "%Y/%m/%d %H:%M:%S%.3f",
         "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M:%S %3f",
+        "%Y/%m/%d-%H:%M:%S-%3f",
         "%Y/%m/%d-%H:%M:%S",
     ];
     formats
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .map(|n| Utc.from_utc_datetime(&n).timestamp_millis())
+}
+
+/// A local wall-clock time as ms since the epoch (the earlier of two when a DST change
+/// repeats it).
+pub(crate) fn local_ms(n: NaiveDateTime) -> Option<i64> {
+    chrono::Local
+        .from_local_datetime(&n)
+        .earliest()
+        .map(|t| t.timestamp_millis())
 }
 
 /// The backup paths of the zcs home at `root`, each overridable by a local config key
@@ -76,6 +92,7 @@ pub fn paths_from(root: &Path, lookup: impl Fn(&str) -> Option<String>) -> Backu
         redolog: path("zcs_redolog_directory", dflt.redolog),
         target: path("zimbraBackupTarget", dflt.target),
         index: dflt.index,
+        conf: dflt.conf,
     }
 }
 
@@ -94,54 +111,6 @@ pub fn finish(tool: &str, res: Result<String, String>) -> ExitCode {
     }
 }
 
-/// `zmrestore` / `zmrestoreoffline` arguments: [`RestoreArgs`] and the options this
-/// crate's restore takes beyond them.
-#[derive(clap::Parser, Debug)]
-#[command(about = "Restore accounts from this server's backups")]
-pub struct RestoreCommand {
-    /// The options every restore command shares.
-    #[command(flatten)]
-    pub args: RestoreArgs,
-    /// Leave out accounts deleted since the backup (always so with `-a all`).
-    #[arg(long = "skipDeletedAccounts")]
-    pub skip_deleted_accounts: bool,
-    /// Backup target (default: `<zcs home>/backup`).
-    #[arg(short = 't', long = "target")]
-    pub target: Option<String>,
-}
-
-/// Single-dash spellings of [`RestoreCommand`]'s own options.
-const RESTORE_ALIASES: &[(&str, &str)] = &[("-skipDeletedAccounts", "--skipDeletedAccounts")];
-
-impl RestoreCommand {
-    /// Parses `args` (without the program name) as the guide spells them.
-    ///
-    /// # Errors
-    /// clap's usage error.
-    pub fn parse_args(name: &str, args: Vec<String>) -> Result<RestoreCommand, clap::Error> {
-        crate::commands::parse(name, normalize_args(args, RESTORE_ALIASES))
-    }
-
-    /// The scope these arguments ask for: `-br` replays only the backup's redo
-    /// records; by default the server's own logs follow them.
-    pub fn scope(&self) -> RestoreScope {
-        RestoreScope {
-            server_redo: !self.args.backed_up_only,
-            skip_deleted_accounts: self.skip_deleted_accounts,
-            system: self.args.system_data,
-        }
-    }
-
-    /// `paths` with the backup target `-t` names, if any.
-    pub fn paths(&self, paths: &BackupPaths) -> BackupPaths {
-        let mut p = paths.clone();
-        if let Some(t) = self.target.as_ref().filter(|t| !t.is_empty()) {
-            p.target = t.into();
-        }
-        p
-    }
-}
-
 /// The offline restore: opens the store itself (the caller holds the home's lock, so
 /// no server runs), restores as `cmd` says, closes the store.
 ///
@@ -150,7 +119,7 @@ impl RestoreCommand {
 pub async fn restore_offline(
     paths: &BackupPaths,
     dir: &Arc<dyn Directory>,
-    cmd: &RestoreCommand,
+    cmd: &RestoreArgs,
 ) -> Result<String, String> {
     let paths = cmd.paths(paths);
     let store = Store::open(StoreConfig {
@@ -161,7 +130,7 @@ pub async fn restore_offline(
     .await
     .map_err(|e| format!("open store: {e}"))?;
     // The server is stopped: this restore may rewrite the index directory.
-    let out = match cmd.args.options() {
+    let out = match cmd.options() {
         Ok(mut opts) => {
             opts.index_dir = Some(paths.index.clone());
             // Fault drills hold the restore with an account in maintenance.
@@ -211,6 +180,18 @@ pub fn restore_report(rep: RestoreReport) -> Result<String, BackupError> {
     if let Some(why) = &rep.server_redo_skipped {
         out.push_str(&format!(
             "the server's redo logs were not replayed: {why}\n"
+        ));
+    }
+    for d in &rep.server_redo_damaged {
+        out.push_str(&format!(
+            "WARNING: the server's redo log was damaged: {d}\n"
+        ));
+    }
+    if let Some(p) = &rep.localconfig_restored {
+        out.push_str(&format!(
+            "local config of the backup written to {} (compare it with the live one and \
+             swap by hand)\n",
+            p.display()
         ));
     }
     if !rep.index_restored.is_empty() {
@@ -359,14 +340,42 @@ mod tests {
         assert_eq!(out, ["-a", "all", "--label", "x"]);
     }
 
+    /// Spec 04 idea 17: all nine documented formats name the same instant, read in
+    /// the local time zone.
     #[test]
-    fn times_parse_in_each_format() {
+    fn times_parse_in_each_of_the_nine_formats_as_local_time() {
         let want = parse_time("20081216121923").unwrap();
-        assert_eq!(parse_time("2008/12/16 12:19:23"), Some(want));
-        assert_eq!(parse_time("20081216.121923"), Some(want));
-        assert_eq!(parse_time("2008/12/16-12:19:23"), Some(want));
-        assert_eq!(parse_time("20081216121923257"), Some(want + 257));
+        let local = chrono::NaiveDate::from_ymd_opt(2008, 12, 16)
+            .and_then(|d| d.and_hms_opt(12, 19, 23))
+            .unwrap();
+        assert_eq!(Some(want), local_ms(local));
+        for t in [
+            "2008/12/16 12:19:23",
+            "2008/12/16-12:19:23",
+            "20081216.121923",
+            "20081216121923",
+        ] {
+            assert_eq!(parse_time(t), Some(want), "{t}");
+        }
+        for t in [
+            "2008/12/16 12:19:23 257",
+            "2008/12/16 12:19:23.257",
+            "2008/12/16-12:19:23-257",
+            "20081216.121923.257",
+            "20081216121923257",
+        ] {
+            assert_eq!(parse_time(t), Some(want + 257), "{t}");
+        }
+        assert_eq!(parse_time(" 2008/12/16 12:19:23 "), Some(want));
         assert_eq!(parse_time("nonsense"), None);
+        assert_eq!(parse_time("2008/13/16 12:19:23"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_not_without_panicking(s in "\\PC{0,40}") {
+            let _ = parse_time(&s);
+        }
     }
 
     #[test]
@@ -399,31 +408,6 @@ mod tests {
         assert!(restore_from_attrs(old, vec![]).unwrap().0.skip_deletes);
         assert!(restore_from_attrs(|k| (k == "method").then_some("zz"), vec![]).is_err());
         assert!(restore_from_attrs(|k| (k == "method").then_some("ca"), vec![]).is_err());
-    }
-
-    #[test]
-    fn restore_command_takes_the_guides_spellings() {
-        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-        let c = RestoreCommand::parse_args(
-            "zmrestore",
-            words("-a all -br -skipDeletedAccounts -t /b -restoreToRedoSeq 7"),
-        )
-        .unwrap();
-        assert!(c.args.backed_up_only && c.skip_deleted_accounts);
-        assert_eq!(c.args.to_seq, Some(7));
-        assert_eq!(
-            c.scope(),
-            RestoreScope {
-                server_redo: false,
-                skip_deleted_accounts: true,
-                system: false,
-            }
-        );
-        let p = c.paths(&BackupPaths::for_home(Path::new("/h")));
-        assert_eq!(p.target, Path::new("/b"));
-        let c = RestoreCommand::parse_args("zmrestore", words("-a u@x.test")).unwrap();
-        assert_eq!(c.scope(), RestoreScope::default());
-        assert!(RestoreCommand::parse_args("zmrestore", words("-a x --nonsense")).is_err());
     }
 
     #[test]

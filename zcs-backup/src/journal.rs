@@ -9,6 +9,12 @@
 //! before the first attempt, not "maintenance". Each file also records what was asked
 //! (the backed-up account and the point in time), so a server starting after such a
 //! crash can finish the restore by itself ([`crate::resume`]).
+//!
+//! Beside the per-account files, `<backup target>/restore-run.json` ([`Run`]) records
+//! the whole run while it lasts: the accounts it set out to restore, in order, those
+//! already whole, and the request with its scope (`-br`, `-skipDeletedAccounts`,
+//! `-sys`). A run cut off by a crash thus says which accounts it never reached (they
+//! were not touched and keep their state), and resuming repeats the same scope.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog;
 use crate::error::BackupError;
+use crate::redo_io::RestoreScope;
 
 /// The status an account is held in while it is restored.
 pub const MAINTENANCE: &str = "maintenance";
@@ -67,12 +74,25 @@ pub struct Request {
     pub restore_directory: bool,
     /// `--excludeSearchIndex`.
     pub exclude_search_index: bool,
+    /// `-br`: only the backup's redo records, not the server's own logs. `false` in
+    /// journals written before the scope was recorded (the default scope).
+    #[serde(default)]
+    pub backed_up_only: bool,
+    /// `-skipDeletedAccounts`.
+    #[serde(default)]
+    pub skip_deleted_accounts: bool,
+    /// `-sys`.
+    #[serde(default)]
+    pub system: bool,
 }
 
 impl Request {
-    /// The parts of `opts` a resumed restore must repeat.
-    pub fn of(opts: &crate::RestoreOptions) -> Request {
+    /// The parts of `opts` and `scope` a resumed restore must repeat.
+    pub fn of(opts: &crate::RestoreOptions, scope: &RestoreScope) -> Request {
         Request {
+            backed_up_only: !scope.server_redo,
+            skip_deleted_accounts: scope.skip_deleted_accounts,
+            system: scope.system,
             label: opts.label.clone(),
             to_time_ms: opts.to_time_ms,
             to_seq: opts.to_seq,
@@ -104,6 +124,49 @@ impl Request {
             ..crate::RestoreOptions::default()
         }
     }
+
+    /// The scope of the restore this request repeats.
+    pub fn scope(&self) -> RestoreScope {
+        RestoreScope {
+            server_redo: !self.backed_up_only,
+            skip_deleted_accounts: self.skip_deleted_accounts,
+            system: self.system,
+        }
+    }
+}
+
+/// One restore run, recorded in `<backup target>/restore-run.json` from the moment
+/// its accounts are chosen until it ends (whatever its outcome); left behind only by
+/// a run that was killed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    /// When the run started (ms since the epoch).
+    pub started_ms: i64,
+    /// The full session it restores from.
+    pub label: String,
+    /// The accounts it set out to restore (names in the backup), in order.
+    pub accounts: Vec<String>,
+    /// Those already whole.
+    pub done: Vec<String>,
+    /// What was asked, scope included.
+    pub request: Request,
+}
+
+impl Run {
+    /// The accounts the run never finished, in order: those it was restoring when cut
+    /// off (also in the per-account journal) and those it never reached.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.accounts
+            .iter()
+            .filter(|a| !self.done.contains(a))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The run file of a backup target.
+fn run_file(target: &Path) -> PathBuf {
+    target.join("restore-run.json")
 }
 
 /// The flag `zmbackupabort -r` raises: a running restore stops after the account in
@@ -133,13 +196,55 @@ pub fn clear_restore_abort(target: &Path) {
 /// The journal directory of a backup target.
 pub struct Journal {
     dir: PathBuf,
+    run: PathBuf,
 }
 
 impl Journal {
-    /// The journal of `target` (`<target>/restore-journal`).
+    /// The journal of `target` (`<target>/restore-journal`, `<target>/restore-run.json`).
     pub fn open(target: &Path) -> Journal {
         Journal {
             dir: target.join("restore-journal"),
+            run: run_file(target),
+        }
+    }
+
+    /// The run a killed restore left behind, if any.
+    pub fn run(&self) -> Option<Run> {
+        catalog::read_json(&self.run).ok()
+    }
+
+    /// Records that a run starts (fsynced), replacing a run file left behind.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn begin_run(&self, run: &Run) -> Result<(), BackupError> {
+        catalog::write_json(&self.run, run)
+    }
+
+    /// Records that `name` is whole (a no-op without a run file).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn run_account_done(&self, name: &str) -> Result<(), BackupError> {
+        let Some(mut run) = self.run() else {
+            return Ok(());
+        };
+        if !run.done.iter().any(|d| d == name) {
+            run.done.push(name.to_string());
+        }
+        catalog::write_json(&self.run, &run)
+    }
+
+    /// Records that the run ended (every account whole, failed or aborted, each said
+    /// in its report).
+    ///
+    /// # Errors
+    /// The file cannot be removed.
+    pub fn end_run(&self) -> Result<(), BackupError> {
+        match std::fs::remove_file(&self.run) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(BackupError::io("end restore run", &self.run, e)),
         }
     }
 
@@ -243,11 +348,60 @@ mod tests {
             prefix: Some("p_".into()),
             ..crate::RestoreOptions::default()
         };
-        let again = Request::of(&opts).options("a@x.test");
+        let scope = RestoreScope {
+            server_redo: false,
+            skip_deleted_accounts: true,
+            system: true,
+        };
+        let req = Request::of(&opts, &scope);
+        let again = req.options("a@x.test");
         assert_eq!(again.accounts, vec!["a@x.test".to_string()]);
         assert_eq!(again.to_time_ms, Some(5));
         assert!(again.full_only && again.quiet);
         assert_eq!(again.prefix.as_deref(), Some("p_"));
+        assert_eq!(req.scope(), scope);
+        // A journal from before the scope was recorded repeats the default scope.
+        let old: Request = serde_json::from_str(
+            r#"{"label":null,"to_time_ms":null,
+            "to_seq":null,"to_incr_label":null,"full_only":false,"skip_deletes":false,
+            "ignore_redo_errors":false,"prefix":null,"restore_directory":false,
+            "exclude_search_index":false}"#,
+        )
+        .unwrap();
+        assert_eq!(old.scope(), RestoreScope::default());
+    }
+
+    #[test]
+    fn a_run_records_the_accounts_it_has_not_finished() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::open(tmp.path());
+        assert_eq!(j.run(), None);
+        j.run_account_done("a@x.test").unwrap();
+        assert_eq!(j.run(), None, "no run file, nothing recorded");
+        let run = Run {
+            started_ms: 1,
+            label: "full-20070712.155951.123".into(),
+            accounts: vec!["a@x.test".into(), "b@x.test".into(), "c@x.test".into()],
+            request: Request {
+                backed_up_only: true,
+                ..Request::default()
+            },
+            ..Run::default()
+        };
+        j.begin_run(&run).unwrap();
+        j.run_account_done("a@x.test").unwrap();
+        j.run_account_done("a@x.test").unwrap();
+        let back = j.run().unwrap();
+        assert_eq!(back.done, vec!["a@x.test".to_string()]);
+        assert_eq!(
+            back.unfinished(),
+            vec!["b@x.test".to_string(), "c@x.test".into()]
+        );
+        assert!(!back.request.scope().server_redo);
+        assert!(j.pending().is_empty(), "the run file is not an account's");
+        j.end_run().unwrap();
+        j.end_run().unwrap();
+        assert_eq!(j.run(), None);
     }
 
     #[test]

@@ -15,8 +15,11 @@
 //!     blobs/                           message blobs, each stored once per session
 //!     accounts/<p>/<zimbraId>/blobs/blobs-1.zip   instead, with --zipStore or -z
 //! sessions/incr-YYYYMMDD.HHMMSS.mmm/   an incremental: redo/records.log + its blobs
-//! sessions/<label>.incomplete/         a session being written (never read as complete)
+//! sessions_tmp/<label>/                a session being written, or left by a crash
+//!                                      (never read as complete; the next backup removes it)
 //! ```
+//! Beside these, the files Zimbra's layout names (`accounts.xml`, `session.xml`,
+//! `LDAP/ldap.bak`, per-account `meta.xml` and `ldap.xml`, ...): see [`layout`].
 //! This crate does not own the store or directory: callers (the `zm*` commands in
 //! zcs-server) open them and pass them in.
 
@@ -29,6 +32,7 @@ pub mod directory;
 mod error;
 pub mod index_copy;
 pub mod journal;
+pub mod layout;
 pub mod progress;
 pub mod redo_io;
 pub mod request;
@@ -60,6 +64,9 @@ pub struct BackupPaths {
     pub target: PathBuf,
     /// The search index directory (`index/`, one tantivy index for every mailbox).
     pub index: PathBuf,
+    /// The home's configuration directory (`conf/`): its `localconfig.toml` goes into
+    /// every session, and `-sys` restores it beside the live one (see [`layout`]).
+    pub conf: PathBuf,
 }
 
 impl BackupPaths {
@@ -71,6 +78,7 @@ impl BackupPaths {
             redolog: root.join("redolog"),
             target: root.join("backup"),
             index: root.join("index"),
+            conf: root.join("conf"),
         }
     }
 }

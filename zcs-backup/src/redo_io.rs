@@ -180,6 +180,22 @@ impl ServerRedo {
         }
         records.retain(|r| r.seq > chain_end);
         let Some(first) = records.first() else {
+            // Nothing above the backup: either nothing happened since, or the log
+            // restarted below the backup's sequence (a new server, or one started
+            // before its offline restore). Its newest record tells them apart.
+            if let Some(last) = newest_record(dir)?
+                && last.seq < chain_end
+                && last.timestamp_ms > chain_end_ms
+            {
+                return Ok(ServerLog::Foreign(format!(
+                    "the redo log in {} ends at sequence {} although it was written after \
+                     the backup, which ends at {chain_end}: the log restarted (a new \
+                     server, or one started before its restore), so it is not this \
+                     backup's history",
+                    dir.display(),
+                    last.seq
+                )));
+            }
             return Ok(ServerLog::Nothing);
         };
         if at_end.is_none() && first.seq > chain_end + 1 {
@@ -212,4 +228,50 @@ impl ServerRedo {
         }
         Ok(out)
     }
+}
+
+/// The damaged current logs the store set aside in `dir` since `since_ms` (at open it
+/// copies a `redo.log` damaged in the middle to `redo.log.corrupt-<offset>-<ms>` and
+/// cuts the live log at the damage): each file with the offset of the damage. The
+/// records after that offset are in no log a restore reads.
+pub fn damaged_logs_since(dir: &Path, since_ms: i64) -> Vec<(std::path::PathBuf, u64)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(std::path::PathBuf, u64)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let (offset, ms) = name.strip_prefix("redo.log.corrupt-")?.split_once('-')?;
+            let (offset, ms): (u64, i64) = (offset.parse().ok()?, ms.parse().ok()?);
+            (ms > since_ms).then(|| (e.path(), offset))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The newest complete record in `dir` (the current `redo.log`, else the newest
+/// archived file), if any.
+///
+/// # Errors
+/// A file cannot be read.
+fn newest_record(dir: &Path) -> Result<Option<RedoRecord>, BackupError> {
+    let current = dir.join("redo.log");
+    match std::fs::read(&current) {
+        Ok(bytes) => {
+            if let Some(r) = redo::decode_log(&bytes).records.pop() {
+                return Ok(Some(r));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(BackupError::io("read redo log", &current, e)),
+    }
+    let archived = redo::archive::list(dir).step("list archived redo logs")?;
+    let Some(log) = archived.iter().max_by_key(|l| l.last_seq) else {
+        return Ok(None);
+    };
+    let bytes =
+        std::fs::read(&log.path).map_err(|e| BackupError::io("read redo log", &log.path, e))?;
+    Ok(redo::decode_log(&bytes).records.pop())
 }

@@ -115,6 +115,12 @@ pub struct RestoreReport {
     /// Accounts not restored because `zmbackupabort -r` stopped the restore (checked
     /// between accounts; the accounts before the stop are restored whole).
     pub aborted: Vec<String>,
+    /// Damaged current redo logs the store set aside since the backup (spec 04 §1.8):
+    /// the records after the damage are lost to this restore. One line per file.
+    pub server_redo_damaged: Vec<String>,
+    /// With `-sys`: where the backed-up local config was written
+    /// (`conf/localconfig.toml.restore`; the live file is left alone).
+    pub localconfig_restored: Option<PathBuf>,
 }
 
 /// The sessions a restore reads: one full and the incrementals after it.
@@ -260,6 +266,11 @@ pub async fn restore_scoped(
     scope: &RestoreScope,
     hook: Option<&dyn ReleaseHook>,
 ) -> Result<RestoreReport, BackupError> {
+    if opts.label.is_none() && opts.to_incr_label.is_none() {
+        // Zimbra: accounts.xml names each account's latest full backup; without it a
+        // restore must be told which one (-lb).
+        crate::layout::read_accounts_xml(&paths.target)?;
+    }
     let chain = choose_chain(&paths.target, opts)?;
     let mut report = RestoreReport {
         full_label: chain.full.catalog.label.clone(),
@@ -323,6 +334,17 @@ pub async fn restore_scoped(
             }
         }
     }
+    if replays_server_redo(opts, scope) {
+        for (path, offset) in redo_io::damaged_logs_since(&paths.redolog, last.catalog.ended_ms) {
+            tracing::error!(file = %path.display(), offset,
+                "the server's redo log was damaged after the backup: records after the \
+                 damage are not replayed");
+            report.server_redo_damaged.push(format!(
+                "{} (damaged at byte {offset}: the records after it are lost to this restore)",
+                path.display()
+            ));
+        }
+    }
     let records = Records {
         all: Vec::new(),
         server,
@@ -384,6 +406,21 @@ pub async fn restore_scoped(
         )));
     }
 
+    // The run, recorded until it ends (a killed run leaves it: see journal::Run).
+    journal.begin_run(&journal::Run {
+        started_ms: chrono::Utc::now().timestamp_millis(),
+        label: chain.full.catalog.label.clone(),
+        accounts: targets.iter().map(|e| e.name.clone()).collect(),
+        done: Vec::new(),
+        request: journal::Request::of(opts, scope),
+    })?;
+    let _run = RunGuard(&journal);
+
+    if scope.system {
+        // -sys: the backed-up local config beside the live one, never over it.
+        report.localconfig_restored = crate::layout::restore_localconfig(&last.dir, paths)?;
+    }
+
     let mut session_dirs = vec![chain.full.dir.as_path()];
     session_dirs.extend(chain.incrs.iter().map(|s| s.dir.as_path()));
     let mut session_blobs = SessionBlobs::open(&session_dirs)?;
@@ -406,6 +443,7 @@ pub async fn restore_scoped(
         records: std::sync::Mutex::new(records),
         blobs,
         journal: &journal,
+        scope,
         full_ids: &full_ids,
         target: &paths.target,
         hook,
@@ -470,6 +508,9 @@ pub async fn restore_scoped(
                 report
                     .restored
                     .push((i.name.clone(), i.target.name.clone()));
+                if let Err(e) = journal.run_account_done(&i.name) {
+                    tracing::warn!(account = i.name, error = %e, "restore run file not updated");
+                }
             }
             Err(e) => {
                 let e = BackupError::Invalid(format!(
@@ -497,7 +538,20 @@ struct Ctx<'a> {
     records: std::sync::Mutex<Records>,
     blobs: Arc<dyn BlobStore>,
     journal: &'a Journal,
+    scope: &'a RestoreScope,
     full_ids: &'a HashSet<ZimbraId>,
     target: &'a Path,
     hook: Option<&'a dyn ReleaseHook>,
+}
+
+/// Ends the run record when the restore returns, whatever its outcome; only a killed
+/// restore leaves it.
+struct RunGuard<'a>(&'a Journal);
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.end_run() {
+            tracing::warn!(error = %e, "restore run file not removed");
+        }
+    }
 }

@@ -20,7 +20,8 @@ use zcs_store::Store;
 use crate::BackupPaths;
 use crate::error::BackupError;
 use crate::journal::Journal;
-use crate::restore::{RestoreOptions, RestoreReport, restore_with_hook};
+use crate::redo_io::RestoreScope;
+use crate::restore::{RestoreOptions, RestoreReport, restore_scoped};
 
 /// A boxed future, as [`ReleaseHook`] returns.
 pub type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
@@ -40,12 +41,17 @@ pub struct ResumeReport {
     pub finished: Vec<(String, String)>,
     /// Accounts still in maintenance, with why.
     pub failed: Vec<(String, String)>,
+    /// Accounts the killed run set out to restore but never reached (untouched: they
+    /// keep the state they had; restore them again if they were wanted).
+    pub not_reached: Vec<String>,
 }
 
 /// Finishes every restore the journal of `paths.target` lists as interrupted, one
 /// account at a time, with the options recorded when it started (journals written
 /// before options were recorded: a full-session restore of the account from the
-/// recorded label). `hook` is called as in [`restore_with_hook`].
+/// recorded label), scope included (`-br`, `-skipDeletedAccounts`, `-sys`). `hook` is
+/// called as in [`crate::restore_with_hook`]. Accounts a killed run never reached are
+/// reported in [`ResumeReport::not_reached`], not restored.
 ///
 /// LIMITATION: only the journal of `paths.target` is read; a restore from another
 /// backup target (`-t`) is finished by running it again.
@@ -56,21 +62,45 @@ pub async fn resume_interrupted(
     hook: Option<&dyn ReleaseHook>,
 ) -> ResumeReport {
     let mut out = ResumeReport::default();
-    for p in Journal::open(&paths.target).pending() {
+    let journal = Journal::open(&paths.target);
+    let pending = journal.pending();
+    if let Some(run) = journal.run() {
+        out.not_reached = run
+            .unfinished()
+            .into_iter()
+            .filter(|a| !pending.iter().any(|p| &p.name == a))
+            .collect();
+        if !out.not_reached.is_empty() {
+            tracing::warn!(
+                accounts = out.not_reached.join(" "),
+                label = run.label,
+                "a restore was killed before it reached these accounts; they were not \
+                 restored (run it again for them)"
+            );
+        }
+        // Each account below records its own run; this one is accounted for.
+        if let Err(e) = journal.end_run() {
+            tracing::warn!(error = %e, "restore run file not removed");
+        }
+    }
+    for p in pending {
         let source = if p.source_id.is_empty() {
             p.account_id.clone()
         } else {
             p.source_id.clone()
         };
-        let opts = match &p.request {
-            Some(r) => r.options(&source),
-            None => RestoreOptions {
-                accounts: vec![source.clone()],
-                label: Some(p.label.clone()),
-                full_only: true,
-                quiet: true,
-                ..RestoreOptions::default()
-            },
+        let (opts, scope) = match &p.request {
+            Some(r) => (r.options(&source), r.scope()),
+            None => (
+                RestoreOptions {
+                    accounts: vec![source.clone()],
+                    label: Some(p.label.clone()),
+                    full_only: true,
+                    quiet: true,
+                    ..RestoreOptions::default()
+                },
+                RestoreScope::default(),
+            ),
         };
         tracing::warn!(
             account = p.name,
@@ -78,7 +108,7 @@ pub async fn resume_interrupted(
             "finishing a restore interrupted by a crash"
         );
         let res: Result<RestoreReport, BackupError> =
-            restore_with_hook(paths, store, dir, &opts, hook).await;
+            restore_scoped(paths, store, dir, &opts, &scope, hook).await;
         match res {
             Ok(rep) if rep.failed.is_empty() => {
                 tracing::info!(account = p.name, "interrupted restore finished");

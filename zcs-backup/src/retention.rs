@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::catalog::{self, SessionKind};
 use crate::error::BackupError;
@@ -47,7 +47,7 @@ pub fn cutoff_ms(target: &Path, spec: &str, now: DateTime<Utc>) -> Result<i64, B
     NaiveDate::parse_from_str(spec, "%Y/%m/%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| Utc.from_utc_datetime(&d).timestamp_millis())
+        .and_then(crate::cli::local_ms)
         .ok_or_else(|| {
             BackupError::Invalid(format!(
                 "-del takes a label, N{{d|m|y}} or a date, not {spec:?}"
@@ -124,6 +124,7 @@ fn leftovers(target: &Path) -> Vec<std::path::PathBuf> {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+    use chrono::TimeZone;
 
     fn session(target: &Path, kind: SessionKind, at: DateTime<Utc>) -> String {
         let label = catalog::label(kind, at);

@@ -109,8 +109,11 @@ async fn a_killed_backup_leaves_nothing_the_next_one_trips_on() {
     mb.append(ItemId(folder::INBOX), &big(1), Flags(0), 1)
         .await
         .unwrap();
-    // What `kill -9` mid-backup leaves: an .incomplete session whose writer is gone.
-    let stale = catalog::sessions_dir(&h.paths.target).join("full-20200101.000000.000.incomplete");
+    // What `kill -9` mid-backup leaves: a session under sessions_tmp/ whose writer is
+    // gone (spec 04 test idea 12), and one as older versions named it.
+    let legacy = catalog::sessions_dir(&h.paths.target).join("full-20191231.000000.000.incomplete");
+    std::fs::create_dir_all(&legacy).unwrap();
+    let stale = catalog::tmp_sessions_dir(&h.paths.target).join("full-20200101.000000.000");
     std::fs::create_dir_all(stale.join("sys")).unwrap();
     std::fs::write(stale.join("owner.pid"), "999999999").unwrap();
     std::fs::write(stale.join("sys/mailbox.db"), b"half").unwrap();
@@ -118,6 +121,10 @@ async fn a_killed_backup_leaves_nothing_the_next_one_trips_on() {
         .await
         .unwrap();
     assert!(!stale.exists(), "the dead session was not cleaned up");
+    assert!(
+        !legacy.exists(),
+        "the dead legacy session was not cleaned up"
+    );
     assert_eq!(catalog::list_sessions(&h.paths.target).unwrap().len(), 1);
     assert!(rep.dir.join(catalog::CATALOG_FILE).exists());
 }

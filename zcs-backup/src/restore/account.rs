@@ -6,12 +6,14 @@
 use super::records::{Interrupted, Picked, pick};
 use super::*;
 
-/// The account's file in the full session, checked; `None` for an account the full
-/// session does not hold (created after it).
+/// The account's file in the full session, checked, with that session; for an account
+/// the full session does not hold, its copy in an incremental of the chain (made
+/// because it had no full backup) when the point in time is past that copy; `None`
+/// when neither holds it (created after the full: its records rebuild it).
 pub(super) fn account_file(
     ctx: &Ctx<'_>,
     entry: &Entry,
-) -> Result<Option<AccountFile>, BackupError> {
+) -> Result<Option<(AccountFile, Session)>, BackupError> {
     let full = &ctx.chain.full;
     let id = entry.id.to_string();
     let listed = full.catalog.accounts.iter().find(|a| a.id == id);
@@ -28,7 +30,7 @@ pub(super) fn account_file(
                 )));
             }
             catalog::verify_file(full, &rel)?;
-            Ok(Some(catalog::read_json(&path)?))
+            Ok(Some((catalog::read_json(&path)?, full.clone())))
         }
         None if full.catalog.all_accounts && ctx.full_ids.contains(&entry.id) => {
             Err(BackupError::Corrupt(format!(
@@ -39,7 +41,30 @@ pub(super) fn account_file(
                 full.dir.join(catalog::CATALOG_FILE).display()
             )))
         }
-        None => Ok(None),
+        None => {
+            let opts = ctx.opts;
+            for s in &ctx.chain.incrs {
+                let Some(rec) = s
+                    .catalog
+                    .accounts
+                    .iter()
+                    .find(|a| a.id == id && a.mailbox.is_some())
+                else {
+                    continue;
+                };
+                if opts.to_seq.is_some_and(|q| q < rec.last_redo_seq)
+                    || opts.to_time_ms.is_some_and(|t| t < s.catalog.ended_ms)
+                {
+                    // The copy is past the point in time: the records rebuild it.
+                    return Ok(None);
+                }
+                catalog::verify_file(s, &rel)?;
+                catalog::verify_file(s, "sys/mailbox.db")?;
+                let path = catalog::account_dir(&s.dir, &id).join("account.json");
+                return Ok(Some((catalog::read_json(&path)?, s.clone())));
+            }
+            Ok(None)
+        }
     }
 }
 
@@ -68,8 +93,10 @@ pub(super) async fn set_status(ctx: &Ctx<'_>, e: &Entry, status: &str) -> Result
 /// Puts the account's entry and rows in place and leaves it in maintenance.
 pub(super) async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported, BackupError> {
     let opts = ctx.opts;
-    let file = account_file(ctx, entry)?;
-    let source_entry = file.as_ref().map(|f| &f.entry).unwrap_or(entry);
+    let found = account_file(ctx, entry)?;
+    let file = found.as_ref().map(|(f, _)| f);
+    let file_session = found.as_ref().map(|(_, s)| s);
+    let source_entry = file.map(|f| &f.entry).unwrap_or(entry);
 
     let target: Entry = match &opts.prefix {
         Some(prefix) => {
@@ -146,7 +173,7 @@ pub(super) async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported,
         label: ctx.chain.full.catalog.label.clone(),
         started_ms: chrono::Utc::now().timestamp_millis(),
         source_id: source_entry.id.to_string(),
-        request: Some(journal::Request::of(opts)),
+        request: Some(journal::Request::of(opts, ctx.scope)),
     })?;
     set_status(ctx, &target, journal::MAINTENANCE).await?;
     // What an interrupted restore of this account wrote (its restore record and part
@@ -172,7 +199,7 @@ pub(super) async fn import_one(ctx: &Ctx<'_>, entry: &Entry) -> Result<Imported,
         .map_err(|_| BackupError::Invalid("restore state poisoned".into()))
         .and_then(|mut r| {
             r.refresh()?;
-            pick(ctx, entry, file.as_ref(), &r.all, own.as_ref())
+            pick(ctx, entry, file, file_session, &r.all, own.as_ref())
         });
     let Picked {
         source_mb,

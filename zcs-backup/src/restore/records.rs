@@ -16,9 +16,11 @@ pub(super) struct Interrupted {
 impl Interrupted {
     /// Whether `r` was logged by that restore.
     pub(super) fn wrote(&self, r: &RedoRecord) -> bool {
-        r.timestamp_ms >= self.started_ms
-            && (Some(r.mailbox.0) == self.mailbox
-                || matches!(&r.op, RedoOp::RestoreMailbox { account, .. } if *account == self.account))
+        let restores_it = match &r.op {
+            RedoOp::RestoreMailbox { account, .. } => *account == self.account,
+            _ => false,
+        };
+        r.timestamp_ms >= self.started_ms && (Some(r.mailbox.0) == self.mailbox || restores_it)
     }
 }
 
@@ -39,6 +41,7 @@ pub(super) fn pick(
     ctx: &Ctx<'_>,
     entry: &Entry,
     file: Option<&AccountFile>,
+    file_session: Option<&Session>,
     all: &[RedoRecord],
     own: Option<&Interrupted>,
 ) -> Result<Picked, BackupError> {
@@ -59,9 +62,10 @@ pub(super) fn pick(
             0,
         ),
     };
-    let mut from_session: Option<(Session, i64)> = file
-        .and_then(|f| f.record.mailbox)
-        .map(|mb| (ctx.chain.full.clone(), mb));
+    let mut from_session: Option<(Session, i64)> = file.and_then(|f| f.record.mailbox).map(|mb| {
+        let s = file_session.unwrap_or(&ctx.chain.full);
+        (s.clone(), mb)
+    });
     // A restore of this account (into its mailbox, or into a new mailbox after the
     // old one was deleted) is where its history continues.
     let mut follow_mb = source_mb;

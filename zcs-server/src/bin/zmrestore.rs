@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use zcs_backup::BackupPaths;
-use zcs_backup::cli::RestoreCommand;
+use zcs_backup::commands::RestoreArgs;
 use zcs_core::EntryKind;
 use zcs_directory::Provisioning;
 use zcs_server::home::Home;
@@ -22,13 +22,13 @@ use zcs_server::soap::token::{self, TokenData};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match RestoreCommand::parse_args("zmrestore", std::env::args().skip(1).collect()) {
+    let args = match RestoreArgs::parse_args("zmrestore", std::env::args().skip(1).collect()) {
         Ok(a) => a,
         Err(e) => e.exit(),
     };
     let res = async {
         let home = Home::from_env().map_err(|e| e.to_string())?;
-        args.args.options().map_err(|e| e.to_string())?;
+        args.options().map_err(|e| e.to_string())?;
         if zcs_server::control::running_pid(&home).is_some() {
             let prov = zcs_server::bootstrap::open_provisioning(&home)
                 .await
@@ -58,7 +58,7 @@ fn backup_paths(home: &Home) -> Result<BackupPaths, String> {
 }
 
 /// Runs the restore inside the running server through its admin API.
-async fn online(home: &Home, prov: &Provisioning, cmd: &RestoreCommand) -> Result<String, String> {
+async fn online(home: &Home, prov: &Provisioning, cmd: &RestoreArgs) -> Result<String, String> {
     let addr = zcs_server::control::read_listeners(home)
         .into_iter()
         .find(|l| l.protocol == "admin" && l.error.is_none())
@@ -106,9 +106,9 @@ async fn send_restore(
     home: &Home,
     addr: std::net::SocketAddr,
     tok: &str,
-    cmd: &RestoreCommand,
+    cmd: &RestoreArgs,
 ) -> Result<String, String> {
-    let opts = cmd.args.options().map_err(|e| e.to_string())?;
+    let opts = cmd.options().map_err(|e| e.to_string())?;
     let mut restore = serde_json::Map::new();
     for (k, v) in zcs_backup::cli::restore_attrs(&opts, &cmd.scope()) {
         restore.insert(k.to_string(), serde_json::Value::String(v));

@@ -8,18 +8,17 @@
 
 use std::process::ExitCode;
 
-use zcs_backup::BackupPaths;
-use zcs_backup::cli::RestoreCommand;
+use zcs_backup::commands::RestoreArgs;
 use zcs_server::home::Home;
 use zcs_server::localconfig::LocalConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args =
-        match RestoreCommand::parse_args("zmrestoreoffline", std::env::args().skip(1).collect()) {
-            Ok(a) => a,
-            Err(e) => e.exit(),
-        };
+    let args = match RestoreArgs::parse_args("zmrestoreoffline", std::env::args().skip(1).collect())
+    {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
     let res = async {
         let home = Home::from_env().map_err(|e| e.to_string())?;
         let _lock = home
@@ -28,7 +27,10 @@ async fn main() -> ExitCode {
         zcs_server::bootstrap::init(&home)
             .await
             .map_err(|e| e.to_string())?;
-        let paths = backup_paths(&home)?;
+        let lc = LocalConfig::load(&home).map_err(|e| format!("load local config: {e}"))?;
+        args.check_local_server(&lc.get("zimbra_server_hostname").unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        let paths = zcs_backup::cli::paths_from(home.root(), |k| lc.get(k));
         let prov = zcs_server::bootstrap::open_provisioning(&home)
             .await
             .map_err(|e| e.to_string())?;
@@ -36,10 +38,4 @@ async fn main() -> ExitCode {
     }
     .await;
     zcs_backup::cli::finish("zmrestoreoffline", res)
-}
-
-/// The backup paths of `home`, as its local config names them.
-fn backup_paths(home: &Home) -> Result<BackupPaths, String> {
-    let lc = LocalConfig::load(home).map_err(|e| format!("load local config: {e}"))?;
-    Ok(zcs_backup::cli::paths_from(home.root(), |k| lc.get(k)))
 }
