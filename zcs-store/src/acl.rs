@@ -296,9 +296,12 @@ impl Mailbox {
 
     /// The rights `who` has on `folder`. The owner has every right. Otherwise the
     /// grants of the nearest folder, from `folder` up, that has any apply (a folder
-    /// with no grant of its own inherits its parent's), and the most specific matching
-    /// grant wins: a `usr` grant, else the union of `grp` grants, else `dom`, else
-    /// `all`, else `guest`/`key` (secret checked), else `pub`.
+    /// with no grant of its own inherits its parent's), and `who` gets the union of
+    /// every grant on it that matches them, as Zimbra's `ACL.getGrantedRights` ORs
+    /// them: a `usr` grant naming the account, `grp` grants of lists it belongs to,
+    /// `dom` of its domain, `all` for any account, `guest`/`key` with the right
+    /// secret, `pub` for anyone. A grant that does not match adds nothing; there are
+    /// no negative grants on folders.
     ///
     /// # Errors
     /// `mail.NO_SUCH_FOLDER`.
@@ -330,46 +333,44 @@ impl Mailbox {
     }
 }
 
-/// The rights `grants` give `who`, most specific grantee type first.
+/// The rights `grants` give `who`: the union of the rights of every grant that
+/// matches them (Zimbra ORs the matching grants of one ACL; a user grant does not hide
+/// a group grant).
 fn evaluate(grants: &[Grant], who: &Accessor) -> Rights {
-    let matching = |t: GranteeType, pred: &dyn Fn(&Grant) -> bool| -> Option<Rights> {
-        let bits = grants
-            .iter()
-            .filter(|g| g.grantee_type == t && pred(g))
-            .fold(None, |acc: Option<u8>, g| {
-                Some(acc.unwrap_or(0) | g.rights.0)
-            });
-        bits.map(Rights)
-    };
-    let me = who.account.map(|a| a.to_string());
+    let bits = grants
+        .iter()
+        .filter(|g| matches(g, who))
+        .fold(0u8, |acc, g| acc | g.rights.0);
+    Rights(bits)
+}
+
+/// Whether grant `g` applies to `who`.
+fn matches(g: &Grant, who: &Accessor) -> bool {
     let authed = who.account.is_some();
-    let tiers: [Option<Rights>; 7] = [
-        matching(GranteeType::User, &|g| {
-            me.as_deref() == Some(g.grantee.as_str())
-        }),
-        matching(GranteeType::Group, &|g| {
-            who.groups.iter().any(|x| x.to_string() == g.grantee)
-        }),
-        matching(GranteeType::Domain, &|g| {
+    match g.grantee_type {
+        GranteeType::User => who.account.is_some_and(|a| a.to_string() == g.grantee),
+        GranteeType::Group => authed && who.groups.iter().any(|x| x.to_string() == g.grantee),
+        GranteeType::Domain => {
             authed
                 && who
                     .domain
                     .as_deref()
                     .is_some_and(|d| d.eq_ignore_ascii_case(&g.grantee))
-        }),
-        matching(GranteeType::All, &|_| authed),
-        matching(GranteeType::Guest, &|g| {
-            who.guest
-                .as_deref()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&g.grantee))
+        }
+        GranteeType::All => authed,
+        GranteeType::Guest => {
+            !g.secret.is_empty()
+                && who
+                    .guest
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(&g.grantee))
                 && who.access_key.as_deref() == Some(g.secret.as_str())
-        }),
-        matching(GranteeType::Key, &|g| {
+        }
+        GranteeType::Key => {
             !g.secret.is_empty() && who.access_key.as_deref() == Some(g.secret.as_str())
-        }),
-        matching(GranteeType::Public, &|_| true),
-    ];
-    tiers.into_iter().flatten().next().unwrap_or_default()
+        }
+        GranteeType::Public => true,
+    }
 }
 
 #[cfg(test)]
@@ -397,36 +398,101 @@ mod tests {
         assert_eq!(GranteeType::parse("nope"), None);
     }
 
-    #[test]
-    fn most_specific_grant_wins() {
-        let u = ZimbraId::new();
-        let grp = ZimbraId::new();
-        let g = |t, who: &str, r: &str| Grant {
+    fn grant(t: GranteeType, who: &str, r: &str) -> Grant {
+        Grant {
             grantee_type: t,
             grantee: who.into(),
             rights: Rights::parse(r).unwrap(),
             secret: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn matching_grants_combine() {
+        let u = ZimbraId::new();
+        let grp = ZimbraId::new();
         let grants = vec![
-            g(GranteeType::Group, &grp.to_string(), "rwid"),
-            g(GranteeType::All, "", "r"),
-            g(GranteeType::Public, "", "r"),
+            grant(GranteeType::Group, &grp.to_string(), "rwid"),
+            grant(GranteeType::All, "", "x"),
+            grant(GranteeType::Public, "", "r"),
         ];
         let member = Accessor {
             account: Some(u),
             groups: vec![grp],
             ..Accessor::default()
         };
-        assert_eq!(evaluate(&grants, &member).to_string(), "rwid");
+        assert_eq!(evaluate(&grants, &member).to_string(), "rwidx");
         let other = Accessor {
             account: Some(ZimbraId::new()),
             ..Accessor::default()
         };
-        assert_eq!(evaluate(&grants, &other).to_string(), "r");
+        assert_eq!(evaluate(&grants, &other).to_string(), "rx");
         assert_eq!(evaluate(&grants, &Accessor::default()).to_string(), "r");
-        let mut with_user = grants.clone();
-        with_user.push(g(GranteeType::User, &u.to_string(), "r"));
-        assert_eq!(evaluate(&with_user, &member).to_string(), "r");
+        // SharingFoldersCombineBasic_01: read to the user, delete to a list the user
+        // is in: both apply.
+        let mut with_user = vec![
+            grant(GranteeType::User, &u.to_string(), "r"),
+            grant(GranteeType::Group, &grp.to_string(), "d"),
+        ];
+        assert_eq!(evaluate(&with_user, &member).to_string(), "rd");
+        with_user.push(grant(GranteeType::Domain, "example.com", "i"));
+        let in_domain = Accessor {
+            domain: Some("Example.COM".into()),
+            ..member.clone()
+        };
+        assert_eq!(evaluate(&with_user, &in_domain).to_string(), "rid");
         assert!(evaluate(&[], &member).is_empty());
+    }
+
+    #[test]
+    fn grants_that_do_not_match_add_nothing() {
+        let (u, grp, stranger) = (ZimbraId::new(), ZimbraId::new(), ZimbraId::new());
+        let grants = vec![
+            grant(GranteeType::User, &u.to_string(), "r"),
+            grant(GranteeType::Group, &grp.to_string(), "wid"),
+            grant(GranteeType::Domain, "example.com", "a"),
+        ];
+        // Another account, outside the list and the domain: nothing.
+        let other = Accessor {
+            account: Some(stranger),
+            groups: vec![ZimbraId::new()],
+            domain: Some("example.org".into()),
+            ..Accessor::default()
+        };
+        assert!(evaluate(&grants, &other).is_empty());
+        // The user alone (not in the list) gets only the user grant.
+        let alone = Accessor {
+            account: Some(u),
+            ..Accessor::default()
+        };
+        assert_eq!(evaluate(&grants, &alone).to_string(), "r");
+        // Unauthenticated callers match neither lists nor domains nor `all`, even
+        // when they claim them.
+        let anon = Accessor {
+            groups: vec![grp],
+            domain: Some("example.com".into()),
+            ..Accessor::default()
+        };
+        let mut more = grants.clone();
+        more.push(grant(GranteeType::All, "", "x"));
+        assert!(evaluate(&more, &anon).is_empty());
+        // SharingFoldersCombineBasic_06: delete to the user and read to a guest: the
+        // user does not get read (the guest grant is not theirs).
+        let mut guest = grant(GranteeType::Guest, "ext@example.org", "r");
+        guest.secret = "pw".into();
+        let ug = vec![grant(GranteeType::User, &u.to_string(), "d"), guest.clone()];
+        assert_eq!(evaluate(&ug, &alone).to_string(), "d");
+        // A guest with a wrong or missing password gets nothing; with it, read.
+        let ext = |key: Option<&str>| Accessor {
+            guest: Some("EXT@example.org".into()),
+            access_key: key.map(str::to_string),
+            ..Accessor::default()
+        };
+        assert!(evaluate(&ug, &ext(Some("nope"))).is_empty());
+        assert!(evaluate(&ug, &ext(None)).is_empty());
+        assert_eq!(evaluate(&ug, &ext(Some("pw"))).to_string(), "r");
+        // A guest grant without a password matches no one.
+        let open = vec![grant(GranteeType::Guest, "ext@example.org", "r")];
+        assert!(evaluate(&open, &ext(Some(""))).is_empty());
     }
 }

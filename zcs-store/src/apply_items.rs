@@ -544,6 +544,9 @@ pub(crate) async fn delete_item_keeping(
         let kind = ItemKind::from_code(code).unwrap_or(ItemKind::Contact);
         tombstone(conn, mb, change, i64::from(id), kind, folder, 0, false, ts).await?;
         touch_folder(conn, mb, folder, change).await?;
+        if *table == "folder_link" {
+            delete_child_links(conn, mb, id, change, ts).await?;
+        }
         if keep_revisions {
             tags::forget_item(conn, mb, id).await?;
             return Ok(Vec::new());
@@ -565,6 +568,35 @@ pub(crate) async fn delete_item_keeping(
         "delete of a missing item skipped"
     );
     Ok(Vec::new())
+}
+
+/// Deletes the search folders under search folder `id` (just deleted), and theirs in
+/// turn, each with a tombstone.
+async fn delete_child_links(
+    conn: &mut DbConn,
+    mb: MailboxId,
+    id: i32,
+    change: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    let mut parents = vec![id];
+    while let Some(parent) = parents.pop() {
+        let kids: Vec<(i64, i64)> = sqlx::query_as(
+            "DELETE FROM folder_link WHERE mailbox_id = ? AND parent_id = ? RETURNING id, type",
+        )
+        .bind(mb.0)
+        .bind(parent)
+        .fetch_all(&mut *conn)
+        .await
+        .db("delete child links")?;
+        for (kid, code) in kids {
+            let kind = ItemKind::from_code(code as u8).unwrap_or(ItemKind::SearchFolder);
+            tombstone(conn, mb, change, kid, kind, parent, 0, false, ts).await?;
+            tags::forget_item(conn, mb, kid as i32).await?;
+            parents.push(kid as i32);
+        }
+    }
+    Ok(())
 }
 
 /// Deletes every non-message item in folder `fid` (a folder being deleted), with its

@@ -96,6 +96,31 @@ impl Mailbox {
         })
     }
 
+    /// Fails unless `id` is a folder a contact may be moved into: as Zimbra's
+    /// `Folder.canContain`, any folder of any view except the hidden root (the tags and
+    /// conversations folders are not folders here); a mountpoint or search folder
+    /// holds no items (`mail.CANNOT_CONTAIN`).
+    pub(crate) async fn check_item_folder(&self, id: ItemId) -> Result<(), StoreError> {
+        let (all, _) = self.folder_rows().await?;
+        let cannot = || StoreError::CannotContain {
+            folder: id,
+            what: "contacts".into(),
+        };
+        if all.contains_key(&id.0) {
+            return if id.0 == folder::ROOT {
+                Err(cannot())
+            } else {
+                Ok(())
+            };
+        }
+        match self.item_kind(id).await? {
+            Some(zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder) => {
+                Err(cannot())
+            }
+            _ => Err(StoreError::no_such_folder(id)),
+        }
+    }
+
     /// Number of contacts and groups in the mailbox, all address books.
     pub async fn contact_count(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contact WHERE mailbox_id = ?")
@@ -195,10 +220,12 @@ impl Mailbox {
             .await
     }
 
-    /// Moves contact `id` into address book `to`.
+    /// Moves contact `id` into folder `to`: any folder, not only an address book, as
+    /// Zimbra moves items into any folder that can hold items.
     ///
     /// # Errors
-    /// `mail.NO_SUCH_ITEM`, `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN`.
+    /// `mail.NO_SUCH_ITEM`, `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN` for the hidden
+    /// root, a mountpoint or a search folder.
     pub async fn move_contact(&self, id: ItemId, to: ItemId) -> Result<Contact, StoreError> {
         self.put_existing_contact(id, Some(to), None).await
     }
@@ -213,7 +240,7 @@ impl Mailbox {
             let old = mb.contact(id).await?;
             let folder = to.unwrap_or(old.folder);
             if to.is_some() {
-                mb.check_view_folder(folder, "contact").await?;
+                mb.check_item_folder(folder).await?;
             }
             let (fields, members) = content.unwrap_or((old.fields, old.members));
             let st = mb.state().await?;

@@ -10,9 +10,11 @@
 //! search folders (query, types, sort) are folder-like items named among the parent's
 //! children. Deleting any of them goes through [`Mailbox::delete_items`].
 //!
+//! A search folder may sit in another search folder (Zimbra's search folders hold only
+//! search folders); deleting one deletes the search folders under it.
+//!
 //! LIMITATION: document sizes do not count against `zimbraMailQuota` usage (only the
-//! new revision is checked against the quota left); mountpoints and search folders
-//! cannot be renamed or moved yet.
+//! new revision is checked against the quota left).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -25,6 +27,10 @@ use crate::mailbox::Mailbox;
 use crate::parse;
 use crate::redo::RedoOp;
 use crate::redo::codec_items::{DocumentRecord, LinkRecord};
+
+/// The deepest chain of search folders under search folders walked when checking a
+/// move (a longer one cannot be built: each level is checked on the way in).
+const MAX_LINK_DEPTH: usize = 1024;
 
 const DOC_COLUMNS: &str =
     "id, folder_id, name, content_type, version, size, blob_digest, author, modseq";
@@ -42,6 +48,14 @@ fn doc_from_row(r: &AnyRow) -> Result<Document, StoreError> {
         author: r.try_get("author").db("read document row")?,
         modseq: get("modseq")?,
     })
+}
+
+/// The colour columns of a `folder_link` row.
+fn link_color(r: &AnyRow) -> Result<crate::FolderColor, StoreError> {
+    Ok(crate::FolderColor::from_columns(
+        r.try_get("color").db("read link")?,
+        r.try_get("rgb").db("read link")?,
+    ))
 }
 
 impl Mailbox {
@@ -220,24 +234,69 @@ impl Mailbox {
     }
 
     /// Fails unless `name` is free among `parent`'s children (folders, mountpoints,
-    /// search folders) and `parent` can hold a folder-like item.
+    /// search folders) and `parent` can hold a folder-like item of `kind`: any folder
+    /// but the hidden root, and for a search folder also another search folder (as
+    /// Zimbra's `SearchFolder.canContain`). `moving` is the item being moved, which
+    /// must not end up under itself (`mail.CANNOT_CONTAIN`).
     pub(crate) async fn check_link_place(
         &self,
         parent: ItemId,
         name: &str,
+        kind: ItemKind,
+        moving: Option<ItemId>,
     ) -> Result<(), StoreError> {
+        let cannot = || StoreError::CannotContain {
+            folder: parent,
+            what: if kind == ItemKind::SearchFolder {
+                "search folders".into()
+            } else {
+                "mountpoints".into()
+            },
+        };
         let (all, _) = self.folder_rows().await?;
-        if !all.contains_key(&parent.0) {
-            return Err(StoreError::no_such_folder(parent));
+        if all.contains_key(&parent.0) {
+            if parent.0 == zcs_core::folder::ROOT {
+                return Err(cannot());
+            }
+            crate::mailbox::check_unique(&all, parent.0, name, None)?;
+        } else {
+            match self.link_parent(parent).await? {
+                None => return Err(StoreError::no_such_folder(parent)),
+                Some((code, _)) if code == ItemKind::SearchFolder.code() => {
+                    if kind != ItemKind::SearchFolder {
+                        return Err(cannot());
+                    }
+                }
+                Some(_) => return Err(cannot()),
+            }
+            if let Some(id) = moving {
+                // Only links sit under links: walk up the chain of search folders.
+                let mut cur = parent;
+                for _ in 0..=MAX_LINK_DEPTH {
+                    if cur == id {
+                        return Err(cannot());
+                    }
+                    match self.link_parent(cur).await? {
+                        Some((_, up)) => cur = up,
+                        None => break,
+                    }
+                }
+            }
         }
-        if parent.0 == zcs_core::folder::ROOT {
-            return Err(StoreError::CannotContain {
-                folder: parent,
-                what: "folders".into(),
-            });
-        }
-        crate::mailbox::check_unique(&all, parent.0, name, None)?;
         self.check_link_name_free(parent, name).await
+    }
+
+    /// The type code and parent of mountpoint or search folder `id`, if it is one.
+    async fn link_parent(&self, id: ItemId) -> Result<Option<(u8, ItemId)>, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT type, parent_id FROM folder_link WHERE mailbox_id = ? AND id = ?",
+        )
+        .bind(self.id().0)
+        .bind(id.0)
+        .fetch_optional(&self.inner.pool)
+        .await
+        .db("read link parent")?;
+        Ok(row.map(|(t, p)| (t as u8, ItemId(p as i32))))
     }
 
     /// [`StoreError::AlreadyExists`] when a mountpoint or search folder under `parent`
@@ -268,7 +327,9 @@ impl Mailbox {
     async fn create_link(&self, mut rec: LinkRecord) -> Result<ItemId, StoreError> {
         rec.name = parse::folder_name(&rec.name)?;
         self.locked(move |mb| async move {
-            mb.check_link_place(ItemId(rec.parent), &rec.name).await?;
+            let kind = ItemKind::from_code(rec.kind).unwrap_or(ItemKind::Mountpoint);
+            mb.check_link_place(ItemId(rec.parent), &rec.name, kind, None)
+                .await?;
             let st = mb.state().await?;
             rec.change = st.change + 1;
             rec.id = st.item_id + 1;
@@ -357,7 +418,8 @@ impl Mailbox {
         self.check_maintenance()?;
         sqlx::query(
             "SELECT id, parent_id, name, owner_id, remote_id, view, query, types, sort_by,
-                modseq FROM folder_link WHERE mailbox_id = ? AND type = ? ORDER BY id",
+                color, rgb, modseq FROM folder_link WHERE mailbox_id = ? AND type = ?
+             ORDER BY id",
         )
         .bind(self.id().0)
         .bind(i64::from(kind.code()))
@@ -382,6 +444,7 @@ impl Mailbox {
                         .map_err(|_| StoreError::Corrupt(format!("bad owner id {owner:?}")))?,
                     remote_id: ItemId(r.try_get::<i64, _>("remote_id").db("read link")? as i32),
                     view: r.try_get("view").db("read link")?,
+                    color: link_color(r)?,
                     modseq: r.try_get("modseq").db("read link")?,
                 })
             })
@@ -401,6 +464,7 @@ impl Mailbox {
                     query: r.try_get("query").db("read link")?,
                     types: r.try_get("types").db("read link")?,
                     sort_by: r.try_get("sort_by").db("read link")?,
+                    color: link_color(r)?,
                     modseq: r.try_get("modseq").db("read link")?,
                 })
             })

@@ -3,7 +3,9 @@
 //!
 //! Kept in two columns of `folder` (`color`, and `rgb` as `0xRRGGBB` or -1 for none) and
 //! changed by one `SetFolderColor` record; the folder takes the change number (Zimbra
-//! counts a colour change as a folder metadata change), its items do not.
+//! counts a colour change as a folder metadata change), its items do not. Mountpoints
+//! and search folders have the same two columns in `folder_link` and take the same
+//! record (the id says which table).
 
 use std::collections::HashMap;
 
@@ -58,7 +60,7 @@ impl FolderColor {
         *self == FolderColor::default()
     }
 
-    fn from_columns(color: i64, rgb: i64) -> FolderColor {
+    pub(crate) fn from_columns(color: i64, rgb: i64) -> FolderColor {
         FolderColor {
             color: u8::try_from(color).unwrap_or(0),
             rgb: u32::try_from(rgb).ok().filter(|v| *v <= 0x00ff_ffff),
@@ -92,7 +94,23 @@ pub(crate) async fn apply(
     .execute(&mut *conn)
     .await
     .db("recolor folder")?;
-    if done.rows_affected() == 0 {
+    let mut touched = done.rows_affected();
+    if touched == 0 {
+        touched = sqlx::query(
+            "UPDATE folder_link SET color = ?, rgb = ?, modseq = MAX(modseq, ?)
+             WHERE mailbox_id = ? AND id = ?",
+        )
+        .bind(color)
+        .bind(rgb)
+        .bind(change)
+        .bind(mb.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .db("recolor link")?
+        .rows_affected();
+    }
+    if touched == 0 {
         tracing::warn!(
             mailbox = mb.0,
             folder = id,
@@ -103,19 +121,22 @@ pub(crate) async fn apply(
 }
 
 impl Mailbox {
-    /// The colour of folder `id`.
+    /// The colour of folder, mountpoint or search folder `id`.
     ///
     /// # Errors
     /// `mail.NO_SUCH_FOLDER`.
     pub async fn folder_color(&self, id: ItemId) -> Result<FolderColor, StoreError> {
         self.check_maintenance()?;
-        let row = sqlx::query("SELECT color, rgb FROM folder WHERE mailbox_id = ? AND id = ?")
-            .bind(self.id().0)
-            .bind(id.0)
-            .fetch_optional(&self.inner.pool)
-            .await
-            .db("read folder colour")?
-            .ok_or_else(|| StoreError::no_such_folder(id))?;
+        let row = sqlx::query(
+            "SELECT color, rgb FROM folder WHERE mailbox_id = ?1 AND id = ?2
+             UNION ALL SELECT color, rgb FROM folder_link WHERE mailbox_id = ?1 AND id = ?2",
+        )
+        .bind(self.id().0)
+        .bind(id.0)
+        .fetch_optional(&self.inner.pool)
+        .await
+        .db("read folder colour")?
+        .ok_or_else(|| StoreError::no_such_folder(id))?;
         Ok(FolderColor::from_columns(
             row.try_get(0).db("read folder colour")?,
             row.try_get(1).db("read folder colour")?,
@@ -145,8 +166,9 @@ impl Mailbox {
         Ok(out)
     }
 
-    /// Sets the colour of folder `id` (one change; the folder takes the change number,
-    /// its items do not). Setting the colour it already has logs nothing.
+    /// Sets the colour of folder, mountpoint or search folder `id` (one change; the
+    /// folder takes the change number, its items do not). Setting the colour it
+    /// already has logs nothing.
     ///
     /// # Errors
     /// `mail.NO_SUCH_FOLDER`; `service.INVALID_REQUEST` for an index above 9 or an RGB

@@ -233,6 +233,8 @@ pub struct Mountpoint {
     pub remote_id: ItemId,
     /// Default view of the shared folder.
     pub view: String,
+    /// Its colour (CreateMountpoint's `color`/`rgb`, FolderAction `color`).
+    pub color: crate::FolderColor,
     /// Change number of its creation.
     pub modseq: i64,
 }
@@ -252,6 +254,8 @@ pub struct SearchFolder {
     pub types: String,
     /// Sort order (`dateDesc`, ...).
     pub sort_by: String,
+    /// Its colour, as a folder's.
+    pub color: crate::FolderColor,
     /// Change number of its creation.
     pub modseq: i64,
 }

@@ -23,7 +23,9 @@ impl Mailbox {
     /// # Errors
     /// `mail.NO_SUCH_ITEM` when `id` is neither a mountpoint nor a search folder;
     /// `mail.INVALID_NAME`, `mail.NO_SUCH_FOLDER`, `mail.CANNOT_CONTAIN` and
-    /// `mail.ALREADY_EXISTS` as for [`Mailbox::create_folder`].
+    /// `mail.ALREADY_EXISTS` as for [`Mailbox::create_folder`]. A search folder may
+    /// move into another search folder, never into itself or one below it
+    /// (`mail.CANNOT_CONTAIN`).
     pub async fn rename_link(
         &self,
         id: ItemId,
@@ -48,7 +50,9 @@ impl Mailbox {
             if parent == new_parent.0 && get_s("name")? == name {
                 return Ok(());
             }
-            mb.check_link_place(new_parent, &name).await?;
+            let kind = ItemKind::from_code(get_i("type")? as u8).unwrap_or(ItemKind::Mountpoint);
+            mb.check_link_place(new_parent, &name, kind, Some(id))
+                .await?;
             let st = mb.state().await?;
             mb.commit(RedoOp::CreateLink(LinkRecord {
                 change: st.change + 1,

@@ -277,6 +277,24 @@ impl Mailbox {
         rows.iter().map(rows::message_from_row).collect()
     }
 
+    /// Every message of the mailbox, in any folder, whose MODSEQ is above `modseq`,
+    /// lowest MODSEQ first: one indexed read of the change set (what a cached view of
+    /// the whole mailbox, such as the search snapshot, needs to catch up). Messages
+    /// that left the mailbox are in [`Mailbox::tombstones_since`].
+    pub async fn messages_changed_after(
+        &self,
+        modseq: i64,
+    ) -> Result<Vec<MessageMeta>, StoreError> {
+        self.check_maintenance()?;
+        let rows = sqlx::query(rows::MESSAGES_CHANGED_AFTER)
+            .bind(self.id().0)
+            .bind(modseq)
+            .fetch_all(&self.inner.pool)
+            .await
+            .db("list changed messages")?;
+        rows.iter().map(rows::message_from_row).collect()
+    }
+
     /// One message's metadata; `mail.NO_SUCH_MSG` when absent.
     pub async fn message(&self, id: ItemId) -> Result<MessageMeta, StoreError> {
         self.check_maintenance()?;

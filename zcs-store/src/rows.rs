@@ -214,6 +214,14 @@ pub(crate) const MESSAGES_CHANGED_SINCE: &str = concat!(
      ORDER BY imap_id"
 );
 
+/// Every message of a mailbox changed after a change number, in change order (the
+/// `mail_item_modseq` index gives them without reading the unchanged rows).
+pub(crate) const MESSAGES_CHANGED_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM mail_item WHERE mailbox_id = ? AND mod_metadata > ? ORDER BY mod_metadata"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

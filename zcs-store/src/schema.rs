@@ -6,7 +6,9 @@
 //!
 //! Migrations: version 1 (no tags) gains `mailbox.tag_id_checkpoint`; the tag tables
 //! are created when missing. Version 3 adds the item model beyond messages (see
-//! `ITEM_SCHEMA`) and the columns in `ADDED_COLUMNS`, added to older files in place.
+//! `ITEM_SCHEMA`) and the columns in `ADDED_COLUMNS` and `ADDED_ITEM_COLUMNS`, added to
+//! older files in place; indexes added since are `CREATE INDEX IF NOT EXISTS`, so an
+//! older database gains them at its next start.
 //! The same statements build the schema on SQLite, MariaDB and PostgreSQL: [`ddl`]
 //! maps the types, and the migrations check columns through each engine's own means.
 //! LIMITATION: SQLite is one file (no shards yet).
@@ -162,9 +164,20 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("folder", "rgb", "INTEGER NOT NULL DEFAULT -1"),
 ];
 
+/// Columns added to the tables of [`ITEM_SCHEMA`], after it has run: (table, column,
+/// declaration). Mountpoints and search folders have a colour as folders do
+/// (`crate::folder_color`).
+const ADDED_ITEM_COLUMNS: &[(&str, &str, &str)] = &[
+    ("folder_link", "color", "INTEGER NOT NULL DEFAULT 0"),
+    ("folder_link", "rgb", "INTEGER NOT NULL DEFAULT -1"),
+];
+
 /// The item model beyond messages and folders (schema version 3).
 const ITEM_SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS mail_item_msgid ON mail_item (mailbox_id, message_id)",
+    // The mailbox's change set since a change number (`Mailbox::messages_changed_after`,
+    // the search snapshot's refresh) reads only the changed rows.
+    "CREATE INDEX IF NOT EXISTS mail_item_modseq ON mail_item (mailbox_id, mod_metadata)",
     "CREATE INDEX IF NOT EXISTS mail_item_subject ON mail_item (mailbox_id, norm_subject)",
     "CREATE INDEX IF NOT EXISTS mail_item_conv ON mail_item (mailbox_id, conv_id)",
     // Real conversations (two messages or more once); virtual ones have no row.
@@ -407,9 +420,12 @@ async fn run_ddl(conn: &mut DbConn, stmt: &str, step: &'static str) -> Result<()
     Ok(())
 }
 
-/// Adds the columns of [`ADDED_COLUMNS`] a database lacks.
-async fn add_missing_columns(conn: &mut DbConn) -> Result<(), StoreError> {
-    for (table, column, decl) in ADDED_COLUMNS {
+/// Adds the columns of `columns` (table, column, declaration) a database lacks.
+async fn add_missing_columns(
+    conn: &mut DbConn,
+    columns: &[(&str, &str, &str)],
+) -> Result<(), StoreError> {
+    for (table, column, decl) in columns {
         if conn.backend() != Backend::Sqlite {
             // MariaDB and PostgreSQL both know `ADD COLUMN IF NOT EXISTS`.
             let stmt = format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}");
@@ -502,11 +518,12 @@ pub(crate) async fn ensure(db: &Db) -> Result<(), StoreError> {
     if version < 2 {
         migrate_v1(&mut tx).await?;
     }
-    add_missing_columns(&mut tx).await?;
+    add_missing_columns(&mut tx, ADDED_COLUMNS).await?;
     drop_replaced_indexes(&mut tx).await?;
     for stmt in ITEM_SCHEMA {
         run_ddl(&mut tx, stmt, "create item schema").await?;
     }
+    add_missing_columns(&mut tx, ADDED_ITEM_COLUMNS).await?;
     sqlx::query("UPDATE store_state SET schema_version = ? WHERE id = 1")
         .bind(SCHEMA_VERSION)
         .execute(&mut *tx)
@@ -519,6 +536,32 @@ pub(crate) async fn ensure(db: &Db) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The query plan SQLite picks for `sql` (the `detail` column of each step).
+    async fn plan(db: &Db, sql: &str) -> String {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind(1_i64)
+                .bind(5_i64)
+                .fetch_all(db)
+                .await
+                .expect("explain");
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    #[tokio::test]
+    async fn change_set_reads_use_the_modseq_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open_pool(&dir.path().join("meta.db")).await.expect("open");
+        let p = plan(&db, crate::rows::MESSAGES_CHANGED_AFTER).await;
+        assert!(
+            p.contains("USING INDEX mail_item_modseq (mailbox_id=? AND mod_metadata>?)"),
+            "{p}"
+        );
+        // Read in index order: no sort step.
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        db.close().await;
+    }
 
     #[test]
     fn mariadb_ddl_types() {
