@@ -1,23 +1,12 @@
-//! `LdapDirectory` against a real OpenLDAP slapd: the shared `Directory` conformance
-//! suite (the very case files of `tests/conformance`), a directory laid out by Zimbra and
-//! loaded with `ldapadd`, and filter/DN injection attempts.
+//! `LdapDirectory` against a real OpenLDAP slapd: a directory laid out by Zimbra and
+//! loaded with `ldapadd`, filter/DN injection attempts, TLS, paging and the DIT rules.
+//! The shared `Directory` conformance suite runs on slapd from `tests/conformance`
+//! (`ldap::` tests there).
 //!
 //! Needs `ZCS_TEST_LDAP_URL`, `ZCS_TEST_LDAP_BIND_DN` and `ZCS_TEST_LDAP_BIND_PASSWORD`
 //! (`.ci/setup.d/20-slapd.sh` starts a slapd and exports them); every test prints a
 //! `SKIPPED:` line and passes when they are unset. Each test works in a subtree of its
 //! own (`o=zcs-test-<uuid>`), deleted at the end, so runs repeat and run in parallel.
-
-#[path = "conformance/entries.rs"]
-mod entries;
-#[path = "conformance/flows.rs"]
-mod flows;
-#[path = "conformance/races.rs"]
-mod races;
-// The SQL-only case there (`dense_and_sparse_prefixes_agree`, which exercises the SQL
-// search plans with 1,700 entries) is not run against slapd.
-#[path = "conformance/search.rs"]
-#[allow(dead_code)]
-mod search;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -27,8 +16,8 @@ use ldap3::{LdapConnAsync, Scope};
 use zcs_core::{AttrEdit, Attrs, EntryKind, FaultCode, ServiceResult};
 use zcs_directory::ldap::escape::parse_dn;
 use zcs_directory::{
-    AuthContext, AuthRegistry, CacheSettings, CachedDirectory, Directory, EntryKey, LdapConfig,
-    LdapDirectory, Provisioning, open_directory,
+    AuthContext, AuthRegistry, Directory, EntryKey, LdapConfig, LdapDirectory, Provisioning,
+    open_directory,
 };
 
 /// Attributes from (name, value) pairs, repeated names becoming multiple values.
@@ -157,107 +146,6 @@ impl Drop for Subtree {
         }
     }
 }
-
-/// What the conformance cases see (the same shape as `tests/conformance/harness.rs`).
-pub mod harness {
-    use super::*;
-
-    /// One LDAP subtree a case runs against.
-    #[allow(dead_code)]
-    pub struct Ctx {
-        pub label: &'static str,
-        pub url: String,
-        pub cached: bool,
-        pub dir: Arc<dyn Directory>,
-        pub prov: Provisioning,
-        pub(crate) config: LdapConfig,
-    }
-
-    impl Ctx {
-        /// A second, independent handle (its own connections) on the same subtree.
-        pub async fn reopen(&self) -> Arc<dyn Directory> {
-            let ldap: Arc<dyn Directory> = Arc::new(
-                LdapDirectory::connect(self.config.clone())
-                    .await
-                    .expect("reopen"),
-            );
-            if self.cached {
-                Arc::new(CachedDirectory::new(ldap, CacheSettings::new()))
-            } else {
-                ldap
-            }
-        }
-    }
-}
-
-/// Runs `case` in a fresh subtree, bare and behind a `CachedDirectory` (which must keep
-/// the contract for everything done through it), or skips loudly.
-async fn run(case_name: &str, case: impl AsyncFn(&harness::Ctx)) {
-    let Some((url, dn, pw)) = server(case_name) else {
-        return;
-    };
-    for (label, cached) in [("ldap", false), ("ldap+cache", true)] {
-        let tree = Subtree::new(&url, &dn, &pw).await;
-        let config = tree.config();
-        let ldap = Arc::new(
-            LdapDirectory::connect(config.clone())
-                .await
-                .expect("open LDAP directory"),
-        );
-        let dir: Arc<dyn Directory> = if cached {
-            Arc::new(CachedDirectory::new(ldap.clone(), CacheSettings::new()))
-        } else {
-            ldap.clone()
-        };
-        let prov =
-            Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
-        let ctx = harness::Ctx {
-            label,
-            url: url.clone(),
-            cached,
-            dir,
-            prov,
-            config,
-        };
-        case(&ctx).await;
-        ldap.close().await;
-        drop(tree);
-    }
-}
-
-/// One `#[tokio::test]` per conformance case, run on LDAP.
-macro_rules! conformance {
-    ($($module:ident :: $case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                run(stringify!($case), $module::$case).await;
-            }
-        )*
-    };
-}
-
-conformance!(
-    entries::create_get_modify_rename_delete_every_kind,
-    entries::names_compare_case_insensitively_and_keep_spelling,
-    entries::names_unique_per_kind_addresses_across_kinds,
-    entries::modify_applies_edits_in_order,
-    entries::rename_moves_addresses,
-    entries::delete_frees_names_and_ids_are_never_reused,
-    entries::aliases_share_the_address_space,
-    entries::list_by_kind_and_domain_in_name_order,
-    entries::long_values_and_unicode_survive,
-    races::two_handles_see_each_other,
-    races::racing_creates_of_one_name_yield_one_entry,
-    races::racing_creates_of_one_address_across_kinds,
-    races::concurrent_modifies_of_one_entry_lose_nothing,
-    flows::domains_and_global_config,
-    flows::cos_inheritance,
-    flows::accounts_aliases_and_rename,
-    flows::authenticate,
-    search::filter_search_sorts_limits_and_projects,
-    search::gal_search_autocomplete_and_hiding,
-);
 
 // ---- a directory written by Zimbra --------------------------------------------------
 

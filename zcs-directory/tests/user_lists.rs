@@ -47,9 +47,6 @@ macro_rules! on_every_backend {
                     cases::$case(&ctx.prov).await
                 })
                 .await;
-                if let Some(env) = ldap_env::ldap_provisioning(stringify!($case)).await {
-                    cases::$case(&env.prov).await;
-                }
             }
         )*
     };

@@ -166,9 +166,6 @@ macro_rules! on_every_backend {
                     super::$case(&ctx.prov).await
                 })
                 .await;
-                if let Some(env) = ldap_env::ldap_provisioning(stringify!($case)).await {
-                    super::$case(&env.prov).await;
-                }
             }
         )*
     };

@@ -80,6 +80,12 @@ impl std::fmt::Debug for Provisioning {
     }
 }
 
+/// Whether `name` (already trimmed) may name a COS: not empty, no `@`, no control
+/// characters.
+fn valid_cos_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('@') && !name.chars().any(char::is_control)
+}
+
 /// Sets `name` to `value` in `attrs` unless the caller already gave it.
 fn default_attr(attrs: &mut Attrs, name: &str, value: impl Into<String>) {
     if !attrs.contains(name) {
@@ -278,7 +284,7 @@ impl Provisioning {
     /// `account.COS_EXISTS`, invalid attribute faults.
     pub async fn create_cos(&self, name: &str, attrs: Attrs) -> ServiceResult<Entry> {
         let name = name.trim();
-        if name.is_empty() || name.contains('@') || name.chars().any(char::is_control) {
+        if !valid_cos_name(name) {
             return Err(ServiceError::invalid_request(format!(
                 "invalid COS name: {name:?}"
             )));
@@ -325,34 +331,68 @@ impl Provisioning {
         Ok(out)
     }
 
-    /// Renames a COS (`zmprov rc`); accounts keep pointing at it by id.
+    /// Renames a COS (`zmprov rc`); accounts and domains keep pointing at it by id.
     ///
     /// # Errors
-    /// `account.NO_SUCH_COS`, `account.COS_EXISTS`.
+    /// `account.NO_SUCH_COS`, `account.COS_EXISTS`; `service.INVALID_REQUEST` for the
+    /// `default` COS (as Zimbra: "unable to rename default cos") or an invalid new name.
     pub async fn rename_cos(&self, key: &EntryKey, new_name: &str) -> ServiceResult<Entry> {
         let c = self.get_cos(key).await?;
+        if c.name.eq_ignore_ascii_case(DEFAULT_COS) {
+            return Err(ServiceError::invalid_request(
+                "unable to rename default cos",
+            ));
+        }
         let new_name = new_name.trim();
-        if new_name.is_empty() || new_name.contains('@') {
+        if !valid_cos_name(new_name) {
             return Err(ServiceError::invalid_request(format!(
                 "invalid COS name: {new_name:?}"
             )));
         }
         let edits = [AttrEdit::Replace("cn".into(), vec![new_name.to_string()])];
-        self.dir
+        let out = self
+            .dir
             .rename_and_modify(EntryKind::Cos, c.id, new_name, &edits)
-            .await
+            .await?;
+        tracing::info!(cos = %c.name, new_name = %new_name, "COS renamed");
+        Ok(out)
     }
 
-    /// Deletes a COS (`zmprov dc`). Accounts that named it fall back to their domain's
-    /// default COS, then to `default`.
+    /// Creates COS `dest_name` with every attribute of the COS `src` except its
+    /// identity (`zimbraId`, `cn`, `objectClass`, `zimbraCreateTimestamp`), as
+    /// `zmprov cpc` does; the copy gets a new id and creation time.
     ///
     /// # Errors
-    /// `account.NO_SUCH_COS`; `service.INVALID_REQUEST` for the `default` COS.
+    /// `account.NO_SUCH_COS` for `src`, `account.COS_EXISTS` for `dest_name`,
+    /// `service.INVALID_REQUEST` for an invalid name.
+    pub async fn copy_cos(&self, src: &EntryKey, dest_name: &str) -> ServiceResult<Entry> {
+        let c = self.get_cos(src).await?;
+        let mut attrs = Attrs::new();
+        for (name, values) in c.attrs.iter() {
+            let skip = ["zimbraId", "cn", "objectClass", "zimbraCreateTimestamp"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name));
+            if !skip {
+                attrs.set(name, values.to_vec());
+            }
+        }
+        let e = self.create_cos(dest_name, attrs).await?;
+        tracing::info!(cos = %c.name, copy = %e.name, "COS copied");
+        Ok(e)
+    }
+
+    /// Deletes a COS (`zmprov dc`). As in Zimbra, a COS still in use may be deleted:
+    /// accounts that named it fall back to their domain's default COS, then to
+    /// `default`, and domains that named it fall back to `default`.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_COS`; `service.INVALID_REQUEST` for the `default` COS
+    /// ("unable to delete default cos").
     pub async fn delete_cos(&self, key: &EntryKey) -> ServiceResult<()> {
         let c = self.get_cos(key).await?;
         if c.name.eq_ignore_ascii_case(DEFAULT_COS) {
             return Err(ServiceError::invalid_request(
-                "the default COS cannot be deleted",
+                "unable to delete default cos",
             ));
         }
         self.dir.delete_entry(EntryKind::Cos, c.id).await?;

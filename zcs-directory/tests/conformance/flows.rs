@@ -239,3 +239,136 @@ pub async fn authenticate(ctx: &Ctx) {
         FaultCode::AuthFailed
     );
 }
+
+pub async fn cos_copy_rename_delete(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    let src = p
+        .create_cos(
+            "Executive",
+            attrs(&[("zimbraMailQuota", "100"), ("description", "top")]),
+        )
+        .await
+        .unwrap();
+    let copy = p.copy_cos(&name("executive"), "Exec2").await.unwrap();
+    assert_ne!(copy.id, src.id);
+    assert_eq!(copy.name, "Exec2");
+    assert_eq!(copy.attrs.get("cn"), Some("Exec2"));
+    assert_eq!(copy.attrs.get("zimbraMailQuota"), Some("100"));
+    assert_eq!(copy.attrs.get("description"), Some("top"));
+    assert_eq!(
+        copy.attrs.get("zimbraId"),
+        Some(copy.id.to_string().as_str())
+    );
+    assert_eq!(
+        code(p.copy_cos(&name("Executive"), "EXEC2").await),
+        FaultCode::CosExists
+    );
+    assert_eq!(
+        code(p.copy_cos(&name("nosuch"), "Exec3").await),
+        FaultCode::NoSuchCos
+    );
+
+    let renamed = p.rename_cos(&name("Executive"), "Business").await.unwrap();
+    assert_eq!(renamed.id, src.id);
+    assert_eq!(
+        code(p.get_cos(&name("Executive")).await),
+        FaultCode::NoSuchCos
+    );
+    assert_eq!(p.get_cos(&name("business")).await.unwrap().id, src.id);
+    assert_eq!(
+        code(p.rename_cos(&name("Business"), "exec2").await),
+        FaultCode::CosExists
+    );
+    assert_eq!(
+        code(p.rename_cos(&name("default"), "x").await),
+        FaultCode::InvalidRequest
+    );
+
+    // Deleting a COS in use is allowed; the account falls back to `default`.
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    let cos_id = src.id.to_string();
+    p.create_account("u@ex.test", None, attrs(&[("zimbraCOSId", &cos_id)]))
+        .await
+        .unwrap();
+    p.delete_cos(&EntryKey::Id(src.id)).await.unwrap();
+    let u = p.get_account("u@ex.test").await.unwrap();
+    assert_eq!(
+        p.account_cos(&u).await.unwrap().map(|c| c.name).as_deref(),
+        Some("default"),
+        "on {}",
+        ctx.label
+    );
+    assert_eq!(
+        code(p.delete_cos(&name("default")).await),
+        FaultCode::InvalidRequest
+    );
+}
+
+/// amavisd-new's per-recipient attributes (on accounts and domains, as Zimbra's
+/// amavisAccount class), which zimsoap's provisioning and the white/black list
+/// requests use.
+pub async fn amavis_attributes(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    let a = p
+        .create_account(
+            "q@ex.test",
+            None,
+            attrs(&[
+                ("amavisBypassSpamChecks", "true"),
+                ("amavisSpamTagLevel", "-999"),
+                ("amavisSpamKillLevel", "6.31"),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.attrs.get("amavisBypassSpamChecks"), Some("TRUE"));
+    assert_eq!(a.attrs.get("amavisSpamKillLevel"), Some("6.31"));
+    let edits = [
+        AttrEdit::Add("amavisWhitelistSender".into(), "friend@a.test".into()),
+        AttrEdit::Add("AMAVISWHITELISTSENDER".into(), "@b.test".into()),
+        AttrEdit::Add("amavisBlacklistSender".into(), "spam@c.test".into()),
+    ];
+    p.modify_account("q@ex.test", &edits).await.unwrap();
+    let got = p.get_account("q@ex.test").await.unwrap();
+    let mut white = got.attrs.get_all("amavisWhitelistSender").to_vec();
+    white.sort();
+    assert_eq!(white, ["@b.test", "friend@a.test"], "on {}", ctx.label);
+    assert_eq!(got.attrs.get_all("amavisBlacklistSender"), ["spam@c.test"]);
+    let remove = [AttrEdit::Remove(
+        "amavisWhitelistSender".into(),
+        "@b.test".into(),
+    )];
+    p.modify_account("q@ex.test", &remove).await.unwrap();
+    let got = p.get_account("q@ex.test").await.unwrap();
+    assert_eq!(
+        got.attrs.get_all("amavisWhitelistSender"),
+        ["friend@a.test"]
+    );
+
+    let two_levels = [AttrEdit::Replace(
+        "amavisSpamTag2Level".into(),
+        vec!["1".into(), "2".into()],
+    )];
+    assert_eq!(
+        code(p.modify_account("q@ex.test", &two_levels).await),
+        FaultCode::InvalidAttrValue,
+        "single-valued"
+    );
+    let not_bool = [AttrEdit::Replace(
+        "amavisBypassVirusChecks".into(),
+        vec!["maybe".into()],
+    )];
+    assert_eq!(
+        code(p.modify_account("q@ex.test", &not_bool).await),
+        FaultCode::InvalidAttrValue
+    );
+    let domain = [AttrEdit::Add(
+        "amavisBlacklistSender".into(),
+        "@spam.test".into(),
+    )];
+    let d = p.modify_domain(&name("ex.test"), &domain).await.unwrap();
+    assert_eq!(d.attrs.get_all("amavisBlacklistSender"), ["@spam.test"]);
+}

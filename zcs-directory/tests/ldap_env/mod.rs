@@ -13,6 +13,8 @@ use zcs_directory::{AuthRegistry, LdapConfig, LdapDirectory, Provisioning};
 /// Provisioning on a fresh `o=zcs-ek-<uuid>` subtree; the subtree is removed on drop.
 pub struct LdapEnv {
     pub prov: Provisioning,
+    /// The directory under `prov`.
+    pub dir: Arc<LdapDirectory>,
     url: String,
     dn: String,
     pw: String,
@@ -69,14 +71,28 @@ pub async fn ldap_provisioning(case: &str) -> Option<LdapEnv> {
     let dir = LdapDirectory::connect(LdapConfig::new(&url, &dn, &pw).with_base(&base))
         .await
         .expect("open the LDAP directory");
-    let prov = Provisioning::new(Arc::new(dir), AuthRegistry::new()).with_local_server("mail.test");
+    let dir = Arc::new(dir);
+    let prov = Provisioning::new(dir.clone(), AuthRegistry::new()).with_local_server("mail.test");
     Some(LdapEnv {
         prov,
+        dir,
         url,
         dn,
         pw,
         base,
     })
+}
+
+impl LdapEnv {
+    /// The configuration of the subtree, to open more handles on it.
+    pub fn config(&self) -> LdapConfig {
+        LdapConfig::new(&self.url, &self.dn, &self.pw).with_base(&self.base)
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 impl Drop for LdapEnv {

@@ -225,6 +225,24 @@ pub(super) async fn modify_cos(p: &Provisioning, a: &[String]) -> Result<String,
     Ok(String::new())
 }
 
+/// `copyCos src dest`: prints the new COS's id, as `createCos` does.
+pub(super) async fn copy_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    let e = p.copy_cos(&EntryKey::parse(&a[0]), &a[1]).await?;
+    Ok(format!("{}\n", e.id))
+}
+
+/// `renameCos cos newName`: prints nothing.
+pub(super) async fn rename_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    p.rename_cos(&EntryKey::parse(&a[0]), &a[1]).await?;
+    Ok(String::new())
+}
+
+/// `deleteCos cos`: prints nothing.
+pub(super) async fn delete_cos(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    p.delete_cos(&EntryKey::parse(&a[0])).await?;
+    Ok(String::new())
+}
+
 pub(super) async fn create_server(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let e = p.create_server(&a[0], attrs_from(&a[1..])?).await?;
     Ok(format!("{}\n", e.id))

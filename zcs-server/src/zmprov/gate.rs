@@ -152,6 +152,12 @@ pub async fn authorize(p: &Provisioning, admin: &Entry, words: &[String]) -> Ser
             })
             .await
         }
+        "deleteCos" => may(O::DeleteCos { cos: arg(0)? }).await,
+        "renameCos" => may(O::RenameCos { cos: arg(0)? }).await,
+        "copyCos" => {
+            may(O::GetCos { cos: arg(0)? }).await?;
+            may(O::CreateCos).await
+        }
         other => Err(ServiceError::perm_denied(format!(
             "permission denied: {other} is not open to delegated admins"
         ))),

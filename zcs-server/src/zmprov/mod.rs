@@ -9,6 +9,7 @@
 //! combine, and which are refused, is [`options`]; what a delegated admin may run is
 //! [`gate`].
 
+pub mod accts;
 mod auth;
 pub mod cache;
 mod children;

@@ -409,3 +409,94 @@ async fn search_and_gal_commands() {
     );
     assert!(ok(&e, "syg ex.test").await.contains("# name c@ex.test"));
 }
+
+// spec/06 §6 idea 13: cc, gc, mc, cpc, rc, dc with Zimbra's outputs and faults.
+#[tokio::test]
+async fn cos_copy_rename_delete() {
+    let e = env().await;
+    let id = ok(
+        &e,
+        "cc Executive zimbraAttachmentsBlocked FALSE zimbraAuthTokenLifetime 60m \
+         zimbraMailQuota 100M zimbraMailMessageLifetime 0",
+    )
+    .await;
+    assert_eq!(id.trim().len(), 36, "createCos prints the id");
+    ok(&e, "mc Executive zimbraAttachmentsBlocked TRUE").await;
+
+    let copy_id = ok(&e, "copyCos Executive Exec2").await;
+    assert_eq!(copy_id.trim().len(), 36, "copyCos prints the new id");
+    assert_ne!(copy_id, id);
+    let copy = ok(&e, "gc Exec2").await;
+    assert!(copy.starts_with("# name Exec2\n"), "{copy}");
+    for line in [
+        "cn: Exec2",
+        "zimbraAttachmentsBlocked: TRUE",
+        "zimbraAuthTokenLifetime: 60m",
+        "zimbraMailQuota: 104857600",
+        "zimbraMailMessageLifetime: 0",
+    ] {
+        assert!(
+            copy.lines().any(|l| l == line),
+            "{line} missing in:\n{copy}"
+        );
+    }
+    assert!(copy.contains(&format!("zimbraId: {}", copy_id.trim())));
+    assert_eq!(
+        z(&e, "cpc Executive exec2").await.unwrap_err(),
+        "ERROR: account.COS_EXISTS (cos already exists: exec2)"
+    );
+    assert!(
+        z(&e, "cpc NoSuch Exec3")
+            .await
+            .unwrap_err()
+            .starts_with("ERROR: account.NO_SUCH_COS ")
+    );
+
+    // Renaming keeps the id; the old name is gone.
+    assert_eq!(ok(&e, "rc Executive Business").await, "");
+    assert!(
+        z(&e, "gc Executive")
+            .await
+            .unwrap_err()
+            .starts_with("ERROR: account.NO_SUCH_COS ")
+    );
+    assert!(
+        ok(&e, &format!("gc {}", id.trim()))
+            .await
+            .starts_with("# name Business\n")
+    );
+    assert!(
+        z(&e, "rc Business Exec2")
+            .await
+            .unwrap_err()
+            .starts_with("ERROR: account.COS_EXISTS ")
+    );
+    assert_eq!(
+        z(&e, "rc default other").await.unwrap_err(),
+        "ERROR: service.INVALID_REQUEST (unable to rename default cos)"
+    );
+
+    // A COS in use may be deleted (as in Zimbra): its account falls back to default.
+    ok(&e, "cd ex.test").await;
+    ok(
+        &e,
+        &format!("ca u@ex.test Passw0rd! zimbraCOSId {}", id.trim()),
+    )
+    .await;
+    assert_eq!(ok(&e, "dc Business").await, "");
+    assert!(z(&e, "gc Business").await.is_err());
+    let acct = e.prov.get_account("u@ex.test").await.expect("account");
+    let cos = e
+        .prov
+        .account_cos(&acct)
+        .await
+        .expect("cos")
+        .expect("a cos");
+    assert_eq!(cos.name, "default");
+    assert_eq!(
+        z(&e, "deleteCos default").await.unwrap_err(),
+        "ERROR: service.INVALID_REQUEST (unable to delete default cos)"
+    );
+    assert_eq!(z(&e, "dc").await.unwrap_err(), "usage: deleteCos");
+    assert_eq!(z(&e, "cpc Exec2").await.unwrap_err(), "usage: copyCos");
+}
