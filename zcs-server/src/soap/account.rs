@@ -1,7 +1,8 @@
 //! urn:zimbraAccount: password authentication and token re-validation, GetInfo,
 //! ChangePassword, EndSession, Get/ModifyPrefs and GetAccountInfo; identities and
 //! signatures in `children`, the GetAvailable* lists in `available`, password recovery
-//! in `recovery`.
+//! in `recovery`, the spam white/black lists in `wblist`, data sources (user and admin
+//! forms) in `datasources`.
 //!
 //! Logins go through `Provisioning::authenticate`, the path IMAP and POP3 use, so
 //! account status, lockout and password policy apply the same way.
@@ -21,7 +22,9 @@ use super::token::{self, TokenData};
 
 mod available;
 mod children;
+pub(crate) mod datasources;
 pub(super) mod recovery;
+mod wblist;
 
 /// Routes a urn:zimbraAccount request; `None` when the name is not one of them.
 pub(crate) async fn dispatch(
@@ -43,6 +46,12 @@ pub(crate) async fn dispatch(
         }
         _ => {
             if let Some(r) = children::dispatch(ctx, name, req).await {
+                return Some(r);
+            }
+            if let Some(r) = wblist::dispatch(ctx, name, req).await {
+                return Some(r);
+            }
+            if let Some(r) = datasources::dispatch(ctx, name, req).await {
                 return Some(r);
             }
             return available::dispatch(ctx, name, req).await;
@@ -246,6 +255,24 @@ pub(crate) async fn auth(ctx: &mut Ctx<'_>, req: &Element, admin: bool) -> Servi
         );
         return Ok(resp);
     }
+    if !admin
+        && req.attr("password").is_none()
+        && let Some(jwt) = req
+            .attr("jwtToken")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    {
+        // JWT re-validation, the salt from `context/jwtSalt` or the `ZM_JWT` cookie.
+        ctx.use_jwt(jwt.to_string());
+        let auth = ctx.auth().await?;
+        resp.add_text("authToken", jwt);
+        resp.set_content(
+            "lifetime",
+            (auth.data.expires_ms - now_ms()).to_string(),
+            AttrKind::Num,
+        );
+        return Ok(resp);
+    }
 
     let (by, key) = match login_name(req) {
         // An admin login naming nobody and carrying no token is not authenticated at
@@ -294,19 +321,32 @@ async fn preauth_login(
         protocol: "soap".into(),
         remote_ip: Some(ctx.caller.remote_ip),
     };
-    if admin {
-        // LIMITATION: admin preauth (`account|1|by|...`) is not supported.
+    // A token asked to live `expires` ms from the signing is no login once that passed
+    // (Zimbra's harness: PreauthRequest_05).
+    if expires > 0 && now_ms() > timestamp.saturating_add(expires) {
+        tracing::info!(proto = "soap", "preauth refused: its token lifetime has passed");
         return Err(ServiceError::auth_failed());
     }
-    let account = svc
-        .prov
-        .preauth_login(key, by, timestamp, expires, pre.text(), &actx)
-        .await?;
+    let account = if admin {
+        // The admin form signs `account|1|by|expires|timestamp`.
+        let signed = super::context::web::AdminPreauth {
+            account: key,
+            by,
+            timestamp,
+            expires,
+            preauth: pre.text(),
+        };
+        super::context::web::admin_preauth_login(svc, &signed).await?
+    } else {
+        svc.prov
+            .preauth_login(key, by, timestamp, expires, pre.text(), &actx)
+            .await?
+    };
     // The directory's password path records the logon; preauth does not pass there.
     crate::login::record_last_logon(&svc.prov, &account).await;
     // A ctx of our own: the caller's is borrowed immutably by the throttle.
     let mut own = Ctx::new(svc, ctx.caller, None);
-    let resp = login_response(&mut own, req, &account, false).await?;
+    let resp = login_response(&mut own, req, &account, admin).await?;
     Ok((resp, own.set_cookie.take()))
 }
 
@@ -318,6 +358,12 @@ async fn login_response(
     admin: bool,
 ) -> ServiceResult<Element> {
     let svc = ctx.svc;
+    let jwt = req
+        .attr("tokenType")
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("JWT"));
+    if jwt && !admin {
+        return jwt_login_response(ctx, account).await;
+    }
     let csrf = req.bool_attr("csrfTokenSecured", false)?;
     let opts = IssueOpts {
         admin,
@@ -341,6 +387,48 @@ async fn login_response(
         let host = account.attrs.get("zimbraMailHost").unwrap_or(&svc.hostname);
         resp.add_text("refer", host);
     }
+    Ok(resp)
+}
+
+/// Most salts the `ZM_JWT` cookie keeps (one per JWT the browser holds).
+const MAX_JWT_SALTS: usize = 10;
+
+/// The AuthResponse of a login asking `tokenType="JWT"`: a JWT in `authToken`, its
+/// salt in the `ZM_JWT` cookie (added in front of the salts the caller already holds).
+async fn jwt_login_response(ctx: &mut Ctx<'_>, account: &Entry) -> ServiceResult<Element> {
+    let svc = ctx.svc;
+    let effective = svc.prov.effective_account_attrs(account).await?;
+    let lifetime = lifetime_ms(&effective, "zimbraAuthTokenLifetime", 2 * 86_400_000);
+    let now = now_ms();
+    let claims = token::jwt::JwtClaims {
+        account: account.id,
+        issued_ms: now,
+        expires_ms: now + lifetime,
+        jti: uuid::Uuid::new_v4().to_string(),
+        validity: token::jwt::validity_of(account),
+        admin: false,
+    };
+    let salt = token::jwt::new_salt();
+    let jwt = token::jwt::encode(svc.key().await?, &salt, &claims);
+    let mut salts = vec![salt];
+    if let Some(held) = &ctx.caller.cookie_jwt_salt {
+        salts.extend(
+            held.split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase()))
+                .map(str::to_string),
+        );
+    }
+    salts.truncate(MAX_JWT_SALTS);
+    ctx.set_cookie = Some(format!("ZM_JWT={}; Path=/; HttpOnly", salts.join("|")));
+    tracing::info!(target: "zimbra.security", cmd = "Auth", account = %account.name,
+        protocol = "soap", ip = %ctx.caller.remote_ip, token = "jwt",
+        "authentication succeeded");
+    let mut resp = response("AuthResponse", NS_ACCOUNT);
+    resp.add_text("authToken", jwt);
+    resp.set_content("lifetime", lifetime.to_string(), AttrKind::Num);
+    let host = account.attrs.get("zimbraMailHost").unwrap_or(&svc.hostname);
+    resp.add_text("refer", host);
     Ok(resp)
 }
 
@@ -553,10 +641,16 @@ async fn change_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
     Ok(resp)
 }
 
-/// EndSessionRequest: the token used is voided.
+/// EndSessionRequest: the token used is voided (a JWT is recorded as ended).
 async fn end_session(ctx: &mut Ctx<'_>) -> ServiceResult<Element> {
     let auth = ctx.auth().await?;
-    token::unregister(&ctx.svc.prov, &auth.account, auth.data.tid).await?;
+    match &auth.jwt {
+        Some(jti) => {
+            let now = now_ms();
+            token::jwt::end(&ctx.svc.prov, &auth.account, jti, auth.data.expires_ms, now).await?;
+        }
+        None => token::unregister(&ctx.svc.prov, &auth.account, auth.data.tid).await?,
+    }
     tracing::info!(account = %auth.account.name, "session ended");
     Ok(response("EndSessionResponse", NS_ACCOUNT))
 }

@@ -4,6 +4,9 @@
 //! touch. Every mailbox access goes through [`Ctx::mailbox`], which only ever opens
 //! the authenticated account's mailbox (or, for an admin token, the named account's).
 //!
+//! A JWT (`context/jwtToken` or `Authorization: Bearer`, with its salt in
+//! `context/jwtSalt` or the `ZM_JWT` cookie) authenticates as a token does.
+//!
 //! A token that came in a cookie and was issued CSRF-secured is only accepted with its
 //! CSRF token (`X-Zimbra-Csrf-Token` or `context/csrfToken`) while the global config's
 //! `zimbraCsrfTokenCheckEnabled` is TRUE. The service's per-server state lives in the
@@ -47,6 +50,9 @@ pub struct SoapService {
     pub uploads: uploads::Uploads,
     /// Notification sessions (`context/session`).
     pub(crate) sessions: sessions::Sessions,
+    /// The DNS resolver of CheckDomainMXRecordRequest; `None` until the server sets
+    /// one (the request then fails), so a test never asks real DNS.
+    dns: std::sync::OnceLock<Arc<dyn zcs_mta::outbound::Resolver>>,
 }
 
 impl SoapService {
@@ -72,7 +78,20 @@ impl SoapService {
             logins: throttle::FailedLogins::default(),
             uploads: uploads::Uploads::default(),
             sessions: sessions::Sessions::default(),
+            dns: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the resolver the admin MX check asks (the system's, or `zcs_dns_servers`, in
+    /// the server; a static zone in tests). Only the first call counts; returns whether
+    /// it did.
+    pub fn set_dns_resolver(&self, resolver: Arc<dyn zcs_mta::outbound::Resolver>) -> bool {
+        self.dns.set(resolver).is_ok()
+    }
+
+    /// The resolver set by [`SoapService::set_dns_resolver`], if any.
+    pub(crate) fn dns_resolver(&self) -> Option<Arc<dyn zcs_mta::outbound::Resolver>> {
+        self.dns.get().cloned()
     }
 
     /// The token signing key, read (or created) once.
@@ -106,6 +125,10 @@ pub struct Caller {
     pub origin_ip: Option<IpAddr>,
     /// The proxy chain a trusted proxy sent in `Via`.
     pub via: Option<String>,
+    /// A JWT sent as `Authorization: Bearer <jwt>`.
+    pub bearer: Option<String>,
+    /// The `ZM_JWT` cookie: the salts of the caller's JWTs, `|`-separated.
+    pub cookie_jwt_salt: Option<String>,
 }
 
 impl Caller {
@@ -119,6 +142,8 @@ impl Caller {
             csrf_header: None,
             origin_ip: None,
             via: None,
+            bearer: None,
+            cookie_jwt_salt: None,
         }
     }
 
@@ -136,6 +161,8 @@ pub(crate) struct Auth {
     pub data: TokenData,
     /// The token's optional claims (CSRF-secured, delegated).
     pub claims: token::TokenClaims,
+    /// The `jti` when the caller came with a JWT rather than a Zimbra token.
+    pub jwt: Option<String>,
 }
 
 /// Per-request state handed to every handler.
@@ -144,6 +171,11 @@ pub(crate) struct Ctx<'a> {
     pub caller: &'a Caller,
     /// The token the request carries, if any.
     pub token: Option<String>,
+    /// A JWT (`context/jwtToken` or `Authorization: Bearer`), used when no Zimbra
+    /// token came in the header context.
+    jwt: Option<String>,
+    /// The JWT's salts: `context/jwtSalt`, else the `ZM_JWT` cookie.
+    jwt_salt: Option<String>,
     /// `context/account`: (by, value).
     pub target: Option<(String, String)>,
     auth: Option<Result<Auth, ServiceError>>,
@@ -179,6 +211,21 @@ impl<'a> Ctx<'a> {
         } else {
             caller.cookie_token.clone()
         };
+        let text_of = |name: &str| {
+            context
+                .and_then(|c| c.attr(name))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
+        let jwt = text_of("jwtToken").or_else(|| caller.bearer.clone());
+        let jwt_salt = text_of("jwtSalt").or_else(|| caller.cookie_jwt_salt.clone());
+        // A JWT beats a cookie; a Zimbra token in the header context beats both.
+        let cookie = if header_token.is_none() && jwt.is_some() {
+            None
+        } else {
+            cookie
+        };
         let from_cookie = header_token.is_none() && cookie.is_some();
         let csrf_context = context
             .and_then(|c| c.attr("csrfToken"))
@@ -191,6 +238,8 @@ impl<'a> Ctx<'a> {
             svc,
             caller,
             token: header_token.or(cookie),
+            jwt,
+            jwt_salt,
             target: target.filter(|(_, v)| !v.is_empty()),
             auth: None,
             set_cookie: None,
@@ -210,6 +259,15 @@ impl<'a> Ctx<'a> {
     /// Replaces the token the request is authenticated by (token re-validation).
     pub fn use_token(&mut self, token: String) {
         self.token = Some(token);
+        self.from_cookie = false;
+        self.auth = None;
+    }
+
+    /// Replaces the credentials by a JWT (JWT re-validation); its salt is still read
+    /// from `context/jwtSalt` or the `ZM_JWT` cookie.
+    pub fn use_jwt(&mut self, jwt: String) {
+        self.token = None;
+        self.jwt = Some(jwt);
         self.from_cookie = false;
         self.auth = None;
     }
@@ -238,6 +296,11 @@ impl<'a> Ctx<'a> {
     }
 
     async fn resolve(&self) -> ServiceResult<Auth> {
+        if self.token.is_none()
+            && let Some(jwt) = self.jwt.as_deref()
+        {
+            return self.resolve_jwt(jwt).await;
+        }
         let Some(tok) = self.token.as_deref() else {
             return Err(ServiceError::new(
                 FaultCode::AuthRequired,
@@ -277,6 +340,45 @@ impl<'a> Ctx<'a> {
             account,
             data,
             claims,
+            jwt: None,
+        })
+    }
+
+    /// The caller of a JWT: signed under the token key and one of the caller's salts,
+    /// not expired, not ended, of an active account whose token validity value it
+    /// carries.
+    async fn resolve_jwt(&self, jwt: &str) -> ServiceResult<Auth> {
+        let key = self.svc.key().await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let salts = self.jwt_salt.as_deref().unwrap_or("");
+        let claims = token::jwt::decode(key, jwt, salts, now).map_err(|e| match e {
+            token::jwt::JwtError::Expired => expired(),
+            _ => ServiceError::new(FaultCode::AuthRequired, "no valid authtoken present"),
+        })?;
+        let prov = &self.svc.prov;
+        let Some(account) = prov.find_account(&claims.account.to_string()).await? else {
+            return Err(expired());
+        };
+        if token::jwt::is_ended(&account, &claims.jti)
+            || token::jwt::validity_of(&account) != claims.validity
+        {
+            return Err(expired());
+        }
+        let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
+        if !matches!(status, "active" | "lockout") {
+            return Err(expired());
+        }
+        let data = TokenData {
+            account: account.id,
+            expires_ms: claims.expires_ms,
+            admin: claims.admin,
+            tid: 0,
+        };
+        Ok(Auth {
+            account,
+            data,
+            claims: token::TokenClaims::default(),
+            jwt: Some(claims.jti),
         })
     }
 

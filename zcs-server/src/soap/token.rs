@@ -5,7 +5,9 @@
 //!
 //! Each issued token's id is recorded in the account's `zimbraAuthTokens`
 //! (`tid|expiry|zcs`), so EndSession can void one token and an altered or forgotten
-//! token is refused.
+//! token is refused. JSON Web Tokens (`tokenType="JWT"`) are in `jwt`.
+
+pub mod jwt;
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;

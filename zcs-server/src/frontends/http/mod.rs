@@ -6,7 +6,7 @@
 //! [/<anything>]` only on the admin port, which also answers account and mail requests
 //! (Zimbra's `allowed.ports`). The mail ports also serve `/service/upload` (`upload`),
 //! `/service/preauth` (`preauth`) and the `/home` REST URLs (`rest`); the admin port
-//! serves uploads too.
+//! serves uploads and preauth too (admin preauth, `admin=1`, only there).
 
 mod archive;
 mod limits;
@@ -95,8 +95,25 @@ fn service(ctx: &Context) -> Arc<SoapService> {
         Some(ctx.delivery.clone()),
         ctx.subs.hostname.clone(),
     ));
+    s.set_dns_resolver(dns_resolver(ctx));
     all.push((key, s.clone()));
     s
+}
+
+/// The resolver of the admin MX check: `zcs_dns_servers`, else the system's; one that
+/// fails every lookup (logged) when neither can be built.
+fn dns_resolver(ctx: &Context) -> Arc<dyn zcs_mta::outbound::Resolver> {
+    let servers = match crate::localconfig::LocalConfig::load(&ctx.home) {
+        Ok(lc) => crate::mta::config::dns_servers(&lc),
+        Err(_) => Vec::new(),
+    };
+    match zcs_mta::outbound::SystemResolver::with_name_servers(&servers) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "no DNS resolver for the admin MX check");
+            Arc::new(zcs_mta::outbound::UnavailableResolver::new(e.to_string()))
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -118,7 +135,9 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/service/admin/soap/{*rest}", post(soap)),
             Router::new()
                 .route("/", get(landing))
-                .route("/service/upload", post(upload::upload)),
+                .route("/service/upload", post(upload::upload))
+                // Admin preauth (`admin=1`) is served here only, as Zimbra's is.
+                .route("/service/preauth", get(preauth::preauth)),
         )
     } else {
         (
@@ -157,6 +176,14 @@ async fn caller_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> C
     caller.cookie_token = cookie(headers, "ZM_AUTH_TOKEN");
     caller.cookie_admin_token = cookie(headers, "ZM_ADMIN_AUTH_TOKEN");
     caller.csrf_header = header_text(headers, "X-Zimbra-Csrf-Token");
+    // A JWT (Zimbra 8.8.6+) comes as a bearer token, its salt in the ZM_JWT cookie.
+    caller.bearer = header_text(headers, "Authorization").and_then(|v| {
+        let (scheme, jwt) = v.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("Bearer")
+            .then(|| jwt.trim().to_string())
+    });
+    caller.cookie_jwt_salt = cookie(headers, "ZM_JWT");
     let originating = header_text(headers, "X-Originating-IP");
     let forwarded = header_text(headers, "X-Forwarded-For");
     let via = header_text(headers, "Via");

@@ -3,7 +3,8 @@
 //! `zimbraPreAuthKey` signs a login for a user; a valid, fresh signature sets the
 //! `ZM_AUTH_TOKEN` cookie and redirects to the web client (or `redirectURL`, when it is
 //! a path on this server). A wrong or stale one gets 400 and no cookie, and counts as a
-//! failed login of the client's address.
+//! failed login of the client's address. On the admin port `admin=1` signs an admin
+//! login and sets `ZM_ADMIN_AUTH_TOKEN` instead (`SoapService::preauth_cookie`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! Admin requests on GAL sync accounts (spec 02 §1.3.4): CreateGalSyncAccount,
-//! AddGalSyncDataSource, DeleteGalSyncAccount and SyncGalAccount, and GetDataSources
-//! (any account's data sources), over the directory's
+//! AddGalSyncDataSource, DeleteGalSyncAccount and SyncGalAccount (GetDataSources is in
+//! `account::datasources`), over the directory's
 //! GAL sync accounts (`Provisioning::create_gal_sync_account`).
 //!
 //! LIMITATION: SyncGalAccount checks the account and its data sources and answers; the
@@ -27,7 +27,6 @@ pub(crate) async fn dispatch(
             | "AddGalSyncDataSourceRequest"
             | "DeleteGalSyncAccountRequest"
             | "SyncGalAccountRequest"
-            | "GetDataSourcesRequest"
     );
     if !known {
         return None;
@@ -73,20 +72,6 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
             resp.add_new("account")
                 .set("name", acct.name.clone())
                 .set("id", acct.id.to_string());
-            Ok(resp)
-        }
-        "GetDataSourcesRequest" => {
-            // `<id>` of the account; every data source with its attributes.
-            let id = req.req("id")?.trim().to_string();
-            let mut resp = response("GetDataSourcesResponse", NS_ADMIN);
-            for ds in prov.get_children(Child::DataSource, &id).await? {
-                let el = resp.add(super::entry_element("dataSource", &ds, &ds.attrs, None));
-                let name = ds.attrs.get("zimbraDataSourceName").unwrap_or(&ds.name);
-                el.set("name", name.to_string());
-                if let Some(t) = ds.attrs.get("zimbraDataSourceType") {
-                    el.set("type", t.to_string());
-                }
-            }
             Ok(resp)
         }
         "DeleteGalSyncAccountRequest" => {

@@ -6,7 +6,7 @@
 //! `zimlets`; calendar resources in `calresources`;
 //! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
 //! `mailbox`; counts and sessions in `counts`; delegated-admin constraints in
-//! `constraints`.
+//! `constraints`; the domain MX check in `dns`; data sources in `account::datasources`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
@@ -20,6 +20,7 @@ mod cache;
 pub(crate) mod calresources;
 mod constraints;
 mod counts;
+mod dns;
 mod entries;
 mod galsync;
 mod lists;
@@ -150,6 +151,12 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = constraints::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = dns::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = super::account::datasources::dispatch_admin(ctx, name, req).await {
         return Some(r);
     }
     // An admin request this server does not know: a non-admin learns only that it is

@@ -2,11 +2,18 @@
 //! REST) need from the SOAP service: the account a request is authenticated as, by the
 //! auth token cookie or HTTP basic auth (throttled like AuthRequest), and a token issued
 //! by a preauth URL.
+//!
+//! Admin preauth (`admin=1`, honoured on the admin port only, as Zimbra's
+//! `PreAuthServlet` does): the portal signs `account|1|by|expires|timestamp` (the
+//! parameters' values in the order of their sorted names) with the domain's
+//! `zimbraPreAuthKey`; an admin account then gets an admin token in the
+//! `ZM_ADMIN_AUTH_TOKEN` cookie.
 
 use std::collections::HashMap;
 
-use zcs_core::{Entry, ServiceError, ServiceResult};
+use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 use zcs_directory::AuthContext;
+use zcs_directory::provisioning::preauth::{PREAUTH_WINDOW_MS, compute_preauth};
 
 use super::super::account::{IssueOpts, issue_with, throttled};
 use super::{Caller, Ctx, SoapService};
@@ -95,13 +102,14 @@ impl SoapService {
     }
 
     /// Logs in by a preauth URL (`account`, `by`, `timestamp`, `expires`, `preauth`,
-    /// `admin` in `query`); returns the `Set-Cookie` value of the new token.
-    /// Counted by the failed-login throttle like any login.
+    /// `admin` in `query`); returns the `Set-Cookie` value of the new token
+    /// (`ZM_ADMIN_AUTH_TOKEN` for an admin preauth on the admin port, else
+    /// `ZM_AUTH_TOKEN`). Counted by the failed-login throttle like any login.
     ///
     /// # Errors
     /// `service.INVALID_REQUEST` for a missing or malformed parameter;
-    /// `account.AUTH_FAILED` for a wrong or stale signature, an unknown account or
-    /// `admin=1`.
+    /// `account.AUTH_FAILED` for a wrong or stale signature or an unknown account;
+    /// `service.PERM_DENIED` for an admin preauth of a non-admin.
     pub async fn preauth_cookie(
         &self,
         caller: &Caller,
@@ -114,22 +122,159 @@ impl SoapService {
             remote_ip: Some(caller.remote_ip),
         };
         let by = if q.by.is_empty() { "name" } else { &q.by };
-        if q.admin {
-            // LIMITATION: admin preauth (signed `account|1|by|...`) is not supported.
-            return Err(ServiceError::auth_failed());
-        }
-        let account = throttled(
-            &ctx,
-            self.prov
-                .preauth_login(&q.account, by, q.timestamp, q.expires, &q.preauth, &actx),
-        )
-        .await?;
+        // `admin=1` counts on the admin port only; elsewhere the user form is checked
+        // (and a signature made for the admin form does not match it).
+        let admin = q.admin && caller.admin_port;
+        let account = if admin {
+            let pre = AdminPreauth {
+                account: &q.account,
+                by,
+                timestamp: q.timestamp,
+                expires: q.expires,
+                preauth: &q.preauth,
+            };
+            throttled(&ctx, admin_preauth_login(self, &pre)).await?
+        } else {
+            throttled(
+                &ctx,
+                self.prov
+                    .preauth_login(&q.account, by, q.timestamp, q.expires, &q.preauth, &actx),
+            )
+            .await?
+        };
+        crate::login::record_last_logon(&self.prov, &account).await;
         let mut own = Ctx::new(self, caller, None);
-        issue_with(&mut own, &account, IssueOpts::default()).await?;
+        let opts = IssueOpts {
+            admin,
+            ..IssueOpts::default()
+        };
+        issue_with(&mut own, &account, opts).await?;
         tracing::info!(account = %account.name, ip = %caller.remote_ip, proto = "preauth",
-            "login");
+            admin, "login");
         own.set_cookie
             .take()
             .ok_or_else(|| ServiceError::failure("no cookie issued"))
+    }
+}
+
+/// The parameters of an admin preauth, as the portal sent them.
+pub(crate) struct AdminPreauth<'a> {
+    /// How the account was named (the signed text uses it as given).
+    pub account: &'a str,
+    /// `name` or `id`.
+    pub by: &'a str,
+    /// The signer's clock, ms.
+    pub timestamp: i64,
+    /// The lifetime asked, ms (0 = default); signed, not otherwise used.
+    pub expires: i64,
+    /// The hex HMAC-SHA1.
+    pub preauth: &'a str,
+}
+
+/// The signature of an admin preauth: Zimbra signs the parameters' values in the order
+/// of their sorted names, `account`, `admin`, `by`, `expires`, `timestamp`.
+pub(crate) fn admin_preauth_signature(key: &str, pre: &AdminPreauth<'_>) -> String {
+    let account_and_flag = format!("{}|1", pre.account);
+    compute_preauth(key, &account_and_flag, pre.by, pre.expires, pre.timestamp)
+}
+
+/// Compares two hex strings in time independent of where they differ.
+fn same_hex(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| {
+            acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+        }) == 0
+}
+
+/// Checks an admin preauth and returns the admin account it logs in: the signature under
+/// the account's domain key, a timestamp within [`PREAUTH_WINDOW_MS`], an active
+/// account (and domain) and an admin one (global, domain or delegated).
+///
+/// # Errors
+/// `account.AUTH_FAILED` for an unknown account, a domain without key, a bad signature
+/// or a stale timestamp, an inactive account; `account.MAINTENANCE_MODE`;
+/// `service.PERM_DENIED` for an account that is no administrator.
+pub(crate) async fn admin_preauth_login(
+    svc: &SoapService,
+    pre: &AdminPreauth<'_>,
+) -> ServiceResult<Entry> {
+    let refuse = |why: &str| {
+        tracing::info!(reason = why, proto = "preauth", "admin preauth refused");
+        ServiceError::auth_failed()
+    };
+    let found = match pre.by.to_ascii_lowercase().as_str() {
+        "name" | "id" => svc.prov.find_account(pre.account).await?,
+        _ => return Err(refuse("unsupported 'by'")),
+    };
+    let Some(account) = found else {
+        return Err(refuse("no such account"));
+    };
+    let actx = svc.prov.account_context(&account).await?;
+    let key = actx
+        .domain
+        .as_ref()
+        .and_then(|d| d.attrs.get("zimbraPreAuthKey"))
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| refuse("domain has no preauth key"))?;
+    if !same_hex(&admin_preauth_signature(key, pre), pre.preauth.trim()) {
+        return Err(refuse("signature mismatch"));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    if (now - pre.timestamp).abs() > PREAUTH_WINDOW_MS {
+        return Err(refuse("timestamp outside the window"));
+    }
+    let status = zcs_directory::auth::effective_status(
+        account.attrs.get("zimbraAccountStatus").unwrap_or("active"),
+        actx.domain
+            .as_ref()
+            .and_then(|d| d.attrs.get("zimbraDomainStatus")),
+    );
+    if let Some(f) = zcs_directory::auth::status_fault(&status) {
+        return Err(if f.code == FaultCode::AuthFailed {
+            refuse("status")
+        } else {
+            f
+        });
+    }
+    let flag = |a: &str| {
+        account
+            .attrs
+            .get(a)
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    };
+    if !(flag("zimbraIsAdminAccount")
+        || flag("zimbraIsDomainAdminAccount")
+        || flag("zimbraIsDelegatedAdminAccount"))
+    {
+        return Err(ServiceError::perm_denied("not an admin account"));
+    }
+    tracing::info!(account = %account.name, "authenticated by admin preauth");
+    Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_signature_puts_the_flag_after_the_account() {
+        // The user form of the same parameters differs only by the `|1` field.
+        let pre = AdminPreauth {
+            account: "admin@example.test",
+            by: "name",
+            timestamp: 1_135_280_708_088,
+            expires: 0,
+            preauth: "",
+        };
+        let admin = admin_preauth_signature("k", &pre);
+        let user = compute_preauth("k", "admin@example.test", "name", 0, 1_135_280_708_088);
+        assert_ne!(admin, user);
+        assert_eq!(
+            admin,
+            compute_preauth("k", "admin@example.test|1", "name", 0, 1_135_280_708_088)
+        );
+        assert_eq!(admin.len(), 40);
+        assert!(same_hex(&admin, &admin.to_uppercase()));
+        assert!(!same_hex(&admin, &user));
     }
 }
