@@ -3,9 +3,12 @@
 //! both inside folders other accounts share (the owner's index, kept to the folder).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use zcs_core::ItemId;
+use zcs_index::IndexBackend;
 use zcs_index::query::{Query, TextField as IndexField};
+use zcs_store::Mailbox;
 
 use super::shared::is_shared;
 use super::{StoreImapSession, backend_error};
@@ -31,6 +34,35 @@ fn term_query(query: &str, field: TextField) -> Query {
         phrase: query.contains(char::is_whitespace),
         wildcard: false,
     }
+}
+
+/// The hits of `q` in `mailbox`'s index that sit in `folder`, in the index's order.
+async fn hits_in_folder(
+    index: &Arc<dyn IndexBackend>,
+    mailbox: &Mailbox,
+    folder: ItemId,
+    q: Query,
+) -> BackendResult<Vec<ItemId>> {
+    let index = index.clone();
+    let id = mailbox.id();
+    let hits = tokio::task::spawn_blocking(move || index.search(id, &q, SEARCH_LIMIT))
+        .await
+        .map_err(|e| BackendError::Other(format!("search task: {e}")))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "index search failed");
+            BackendError::Other("search failed".into())
+        })?;
+    let in_folder: HashSet<ItemId> = mailbox
+        .messages(folder)
+        .await
+        .map_err(backend_error)?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    Ok(hits
+        .into_iter()
+        .filter(|id| in_folder.contains(id))
+        .collect())
 }
 
 impl StoreImapSession {
@@ -106,28 +138,7 @@ impl StoreImapSession {
         if is_shared(folder) {
             return self.search_shared(folder, query, field).await;
         }
-        let q = term_query(query, field);
-        let index = self.index.clone();
-        let mailbox = self.mailbox.id();
-        let hits = tokio::task::spawn_blocking(move || index.search(mailbox, &q, SEARCH_LIMIT))
-            .await
-            .map_err(|e| BackendError::Other(format!("search task: {e}")))?
-            .map_err(|e| {
-                tracing::warn!(error = %e, "index search failed");
-                BackendError::Other("search failed".into())
-            })?;
-        let in_folder: HashSet<ItemId> = self
-            .mailbox
-            .messages(folder)
-            .await
-            .map_err(backend_error)?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        Ok(hits
-            .into_iter()
-            .filter(|id| in_folder.contains(id))
-            .collect())
+        hits_in_folder(&self.index, &self.mailbox, folder, term_query(query, field)).await
     }
 
     /// SEARCH TEXT/BODY in a shared folder: the owner's index, kept to the folder.
@@ -138,24 +149,15 @@ impl StoreImapSession {
         field: TextField,
     ) -> BackendResult<Vec<ItemId>> {
         let (index_of_owner, owner, remote) = self.shares.readable(folder).await?;
-        let q = term_query(query, field);
-        let index = self.index.clone();
-        let mailbox = owner.mailbox.id();
-        let hits = tokio::task::spawn_blocking(move || index.search(mailbox, &q, SEARCH_LIMIT))
-            .await
-            .map_err(|e| BackendError::Other(format!("search task: {e}")))?
-            .map_err(|_| BackendError::Other("search failed".into()))?;
-        let in_folder: HashSet<ItemId> = owner
-            .mailbox
-            .messages(remote)
-            .await
-            .map_err(backend_error)?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
+        let hits = hits_in_folder(
+            &self.index,
+            &owner.mailbox,
+            remote,
+            term_query(query, field),
+        )
+        .await?;
         Ok(hits
             .into_iter()
-            .filter(|id| in_folder.contains(id))
             .map(|id| self.shares.session_id(index_of_owner, folder, id))
             .collect())
     }
