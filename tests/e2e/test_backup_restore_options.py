@@ -77,6 +77,15 @@ def test_system_restore_writes_localconfig_restore(tmp_path):
     assert "localconfig.toml.restore" in out, out
     assert (z.home / "conf" / "localconfig.toml.restore").read_text() == before
     assert live.read_text() == changed
+    # Online: the server's restore says where it wrote the copy too.
+    (z.home / "conf" / "localconfig.toml.restore").unlink()
+    z.start()
+    try:
+        out = z.run("zmrestore", "-sys", "-a", USERS[1]).stdout
+        assert "restored online" in out and "localconfig.toml.restore" in out, out
+    finally:
+        z.stop()
+    assert (z.home / "conf" / "localconfig.toml.restore").read_text() == before
 
 
 def test_restore_without_accounts_xml_needs_a_label(tmp_path):

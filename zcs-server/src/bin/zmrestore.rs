@@ -155,6 +155,31 @@ async fn send_restore(
         let name = a["name"].as_str().unwrap_or("");
         out.push_str(&format!("skipped {name}: deleted since the backup\n"));
     }
+    for d in resp["redoDamaged"].as_array().into_iter().flatten() {
+        let file = d["file"].as_str().unwrap_or("");
+        out.push_str(&format!(
+            "WARNING: the server's redo log was damaged: {file}\n"
+        ));
+    }
+    if let Some(p) = resp["localConfigRestored"].as_str() {
+        out.push_str(&format!(
+            "local config of the backup written to {p} (compare it with the live one and \
+             swap by hand)\n"
+        ));
+    }
+    let aborted: Vec<&str> = resp["aborted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    if !aborted.is_empty() {
+        failed = true;
+        out.push_str(&format!(
+            "restore aborted by zmbackupabort -r; not restored: {}\n",
+            aborted.join(" ")
+        ));
+    }
     out.push_str(&format!(
         "redo records replayed: {} (failed {})\n",
         resp["redoApplied"].as_str().unwrap_or("0"),

@@ -80,9 +80,11 @@ fn account_names(el: &Element) -> Vec<String> {
 /// [restoreToRedoSeq] [restoreToIncrLabel] [includeIncrementals] [replayRedo] [continue]
 /// [ignoreRedoErrors] [skipDeleteOps] [skipDeletedAccounts] [searchIndex] [target]>
 /// <account name="…"/>…</restore>`: `<RestoreResponse status="ok|err" label redoApplied
-/// redoFailed serverRedoRecords [serverRedoSkipped]><account name="…" restoredAs="…"/>…
-/// <skipped name="…"/>…`. `replayRedo` (default 1) replays the server's own redo logs
-/// after the backup's records; 0 is `zmrestore -br`.
+/// redoFailed serverRedoRecords [serverRedoSkipped] [localConfigRestored]><account
+/// name="…" restoredAs="…"/>… <skipped name="…"/>… <aborted name="…"/>… <redoDamaged
+/// file="…"/>…`. `replayRedo` (default 1) replays the server's own redo logs after the
+/// backup's records; 0 is `zmrestore -br`. `aborted`: accounts `zmbackupabort -r` kept
+/// from being restored; `redoDamaged`: damaged redo logs set aside since the backup.
 async fn restore(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let spec = req
         .child("restore")
@@ -101,7 +103,8 @@ async fn restore(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
             .await
             .map_err(backup_error)?;
     let mut resp = Element::with_ns("RestoreResponse", NS_ADMIN);
-    resp.set("status", if rep.failed.is_empty() { "ok" } else { "err" });
+    let whole = rep.failed.is_empty() && rep.aborted.is_empty();
+    resp.set("status", if whole { "ok" } else { "err" });
     resp.set("label", rep.full_label.clone());
     resp.set_num("redoApplied", rep.redo_applied);
     resp.set_num("redoFailed", rep.redo_failed);
@@ -109,8 +112,17 @@ async fn restore(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     if let Some(why) = &rep.server_redo_skipped {
         resp.set("serverRedoSkipped", why.clone());
     }
+    if let Some(p) = &rep.localconfig_restored {
+        resp.set("localConfigRestored", p.display().to_string());
+    }
     for name in &rep.skipped_deleted {
         resp.add_new("skipped").set("name", name.clone());
+    }
+    for name in &rep.aborted {
+        resp.add_new("aborted").set("name", name.clone());
+    }
+    for d in &rep.server_redo_damaged {
+        resp.add_new("redoDamaged").set("file", d.clone());
     }
     for (from, to) in &rep.restored {
         let restored = svc.prov.find_account(to).await?;
@@ -221,10 +233,8 @@ pub(crate) async fn resume_restores(
             return;
         }
     };
-    if zcs_backup::journal::Journal::open(&paths.target)
-        .pending()
-        .is_empty()
-    {
+    let journal = zcs_backup::journal::Journal::open(&paths.target);
+    if journal.pending().is_empty() && journal.run().is_none() {
         return;
     }
     let hook = Reindex {
@@ -253,6 +263,13 @@ pub(crate) async fn resume_restores(
             account = name,
             error = why,
             "interrupted restore not finished"
+        );
+    }
+    if !rep.not_reached.is_empty() {
+        tracing::warn!(
+            accounts = rep.not_reached.join(" "),
+            "a killed restore never reached these accounts: not restored (they keep their \
+             state; run the restore again for them)"
         );
     }
 }
