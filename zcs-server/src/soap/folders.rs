@@ -13,7 +13,7 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
 
-mod color;
+pub(crate) mod color;
 mod links;
 mod tags;
 
@@ -140,12 +140,32 @@ pub(crate) fn folder_element(f: &Folder) -> Element {
     el
 }
 
-/// What GetFolder adds to the plain folders: grants (`acl`) and mountpoints (`link`),
-/// by folder id.
+/// What GetFolder adds to the plain folders: grants (`acl`), and mountpoints (`link`)
+/// and search folders (`search`) by parent id, each with its own id (a search folder
+/// may hold search folders).
 #[derive(Default)]
 struct Extras {
     acl: HashMap<i32, Element>,
-    links: HashMap<i32, Vec<Element>>,
+    links: HashMap<i32, Vec<(i32, Element)>>,
+}
+
+/// How deep search folders nest under search folders in a GetFolder answer (the store
+/// refuses loops; this bounds the walk on any data).
+const MAX_LINK_NESTING: i64 = 64;
+
+/// The link or search element `el` (item `id`) with the search folders under it.
+fn link_tree(id: i32, el: &Element, extras: &Extras, depth: i64, nesting: i64) -> Element {
+    let mut el = el.clone();
+    if depth != 0
+        && nesting < MAX_LINK_NESTING
+        && let Some(kids) = extras.links.get(&id)
+    {
+        for (kid, k) in kids {
+            el.children
+                .push(link_tree(*kid, k, extras, depth - 1, nesting + 1));
+        }
+    }
+    el
 }
 
 fn build_tree(
@@ -166,7 +186,9 @@ fn build_tree(
             }
         }
         if let Some(links) = extras.links.get(&f.id.0) {
-            el.children.extend(links.iter().cloned());
+            for (id, l) in links {
+                el.children.push(link_tree(*id, l, extras, depth - 1, 0));
+            }
         }
     }
     el
@@ -191,14 +213,14 @@ async fn extras(
             out.links
                 .entry(sf.parent.0)
                 .or_default()
-                .push(search_element(&sf));
+                .push((sf.id.0, search_element(&sf)));
         }
         for m in mb.mountpoints().await.map_err(store_fault)? {
             let owner = super::share::owner_name(ctx, m.owner).await;
             out.links
                 .entry(m.parent.0)
                 .or_default()
-                .push(super::share::link_element(&m, owner.as_deref()));
+                .push((m.id.0, super::share::link_element(&m, owner.as_deref())));
         }
     }
     Ok(out)
@@ -523,6 +545,7 @@ pub(crate) async fn folder_op(
                 Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
                 None => f.parent,
             };
+            check_movable(f)?;
             check_container(mb, parent).await?;
             mb.rename_folder(f.id, parent, name)
                 .await
@@ -530,6 +553,7 @@ pub(crate) async fn folder_op(
         }
         "move" => {
             let parent = parse_id(action.req("l")?, FaultCode::NoSuchFolder)?;
+            check_movable(f)?;
             check_container(mb, parent).await?;
             mb.rename_folder(f.id, parent, &f.name)
                 .await
@@ -580,6 +604,7 @@ pub(crate) async fn folder_op(
                     Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
                     None => f.parent,
                 };
+                check_movable(f)?;
                 check_container(mb, parent).await?;
                 mb.rename_folder(f.id, parent, &name)
                     .await
@@ -630,12 +655,14 @@ fn search_element(sf: &zcs_store::SearchFolder) -> Element {
     if !sf.sort_by.is_empty() {
         el.set("sortBy", sf.sort_by.clone());
     }
+    color::set_attrs(&mut el, &sf.color);
     el.set_num("rev", sf.modseq);
     el.set_num("ms", sf.modseq);
     el
 }
 
-/// CreateSearchFolderRequest `search name= query= [types=] [sortBy=] [l=1]`.
+/// CreateSearchFolderRequest `search name= query= [types=] [sortBy=] [l=1] [color=|rgb=]`;
+/// `l` may name a search folder.
 async fn create_search_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let spec = req
         .child("search")
@@ -646,7 +673,8 @@ async fn create_search_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Elem
         Some(l) => parse_id(l, FaultCode::NoSuchFolder)?,
         None => ItemId(folder::USER_ROOT),
     };
-    let created = mb
+    let want_color = color::requested(spec)?;
+    let mut created = mb
         .create_search_folder(
             parent,
             &name,
@@ -656,6 +684,12 @@ async fn create_search_folder(mb: &Mailbox, req: &Element) -> ServiceResult<Elem
         )
         .await
         .map_err(store_fault)?;
+    if let Some(c) = want_color {
+        created.color = mb
+            .set_folder_color(created.id, c)
+            .await
+            .map_err(store_fault)?;
+    }
     let mut resp = response("CreateSearchFolderResponse", NS_MAIL);
     resp.add(search_element(&created));
     Ok(resp)
@@ -668,6 +702,16 @@ async fn get_search_folders(mb: &Mailbox) -> ServiceResult<Element> {
         resp.add(search_element(&sf));
     }
     Ok(resp)
+}
+
+/// `mail.IMMUTABLE_OBJECT` for a system folder about to be renamed or moved: Zimbra
+/// refuses it before looking at the target (Searchfolder-Action SearchFolderAction6
+/// moves Inbox into a search folder).
+fn check_movable(f: &Folder) -> ServiceResult<()> {
+    if f.id.0 < ItemId::FIRST_USER_ID {
+        return Err(store_fault(zcs_store::StoreError::ImmutableFolder(f.id)));
+    }
+    Ok(())
 }
 
 /// Refuses a search folder or mountpoint as the new parent of a folder, as Zimbra does

@@ -106,7 +106,7 @@ pub(crate) async fn accessor(ctx: &Ctx<'_>, account: &Entry) -> Accessor {
 }
 
 /// The rights (and free/busy) `who` has on `folder` of `mb`, by the grants of the
-/// nearest folder from `folder` up that has any, the most specific grantee winning.
+/// nearest folder from `folder` up that has any, every matching grant adding its rights.
 async fn rights_on(mb: &Mailbox, folder: ItemId, who: &Accessor) -> ServiceResult<(Rights, bool)> {
     let rights = mb
         .effective_rights_for(folder, who)
@@ -464,6 +464,7 @@ pub(crate) fn link_element(m: &Mountpoint, owner_name: Option<&str>) -> Element 
     if !m.view.is_empty() {
         el.set("view", m.view.clone());
     }
+    super::folders::color::set_attrs(&mut el, &m.color);
     el.set_num("rev", m.modseq);
     el.set_num("ms", m.modseq);
     el.set_num("n", 0);
@@ -471,14 +472,15 @@ pub(crate) fn link_element(m: &Mountpoint, owner_name: Option<&str>) -> Element 
     el
 }
 
-/// CreateMountpointRequest `link l= name= (zid=|owner=) (rid=|path=) [view=]`: the
-/// caller must hold a right on the owner's folder.
+/// CreateMountpointRequest `link l= name= (zid=|owner=) (rid=|path=) [view=]
+/// [color=|rgb=]`: the caller must hold the read right on the owner's folder.
 async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let link = req
         .child("link")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: link"))?;
     let parent = positive_id(link.req("l")?)?;
     let name = link.req("name")?.trim_end().to_string();
+    let want_color = super::folders::color::requested(link)?;
     let owner = link
         .attr("zid")
         .or(link.attr("owner"))
@@ -510,6 +512,11 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
         }
     };
     let remote = remote_folder(ctx, &owner_entry.id.to_string(), &rid).await?;
+    // Zimbra reads the shared folder as the caller to mount it: without the read
+    // right (a share of delete or insert alone) the mount is refused.
+    if !remote.rights.contains(Rights::READ) {
+        return Err(denied());
+    }
     let rf = remote.mb.folder(remote.folder).await.map_err(store_fault)?;
     // A view that is not one is ignored: the shared folder's view is used.
     let view = link
@@ -519,7 +526,7 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
         .map(str::to_string)
         .unwrap_or(rf.view.clone());
     let mb = ctx.mailbox().await?;
-    let created = mb
+    let mut created = mb
         .create_mountpoint(parent, &name, owner_entry.id, remote.folder, &view)
         .await
         .map_err(|e| match e {
@@ -529,6 +536,12 @@ async fn create_mountpoint(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<El
             ),
             other => store_fault(other),
         })?;
+    if let Some(c) = want_color {
+        created.color = mb
+            .set_folder_color(created.id, c)
+            .await
+            .map_err(store_fault)?;
+    }
     ctx.note_change(&mb).await;
     let mut resp = response("CreateMountpointResponse", NS_MAIL);
     let mut el = link_element(&created, Some(&owner_entry.name));

@@ -1,7 +1,8 @@
 //! FolderAction on mountpoints and search folders (the items Zimbra lists among
-//! folders but keeps apart from them): delete, trash, rename, move and update, and
-//! ModifySearchFolderRequest. Both kinds keep their id across a rename or a move
-//! ([`Mailbox::rename_link`]).
+//! folders but keeps apart from them): delete, trash, rename, move, update, color and
+//! empty, and ModifySearchFolderRequest. Both kinds keep their id across a rename or a
+//! move ([`Mailbox::rename_link`]); a search folder may move into another search
+//! folder, never under itself (the store checks).
 
 use zcs_core::{FaultCode, ItemId, ItemKind, ServiceError, ServiceResult};
 use zcs_store::{Mailbox, StoreError};
@@ -10,16 +11,20 @@ use super::super::context::store_fault;
 use super::super::element::Element;
 use super::super::envelope::NS_MAIL;
 use super::super::response;
-use super::{check_container, parse_id};
+use super::{color, parse_id};
 
 /// Applies FolderAction `op` to mountpoint or search folder `id` (of kind `kind`).
 ///
-/// `delete`/`trash` remove it; `rename` takes `name=` (and `l=`), `move` takes `l=`,
-/// `update` either; `empty` and `read` do nothing (a link holds no items of its own).
+/// `delete`/`trash` remove it (with the search folders under it); `rename` takes
+/// `name=` (and `l=`), `move` takes `l=`, `update` either (and `color=`/`rgb=`);
+/// `color` sets its colour; `empty` deletes the search folders under it unless
+/// `recursive="0"` (Zimbra empties a folder's subfolders by default); `read` does
+/// nothing (a link holds no items of its own).
 ///
 /// # Errors
-/// `mail.CANNOT_CONTAIN` for a mountpoint or search folder as the new parent,
-/// `mail.ALREADY_EXISTS`, `mail.INVALID_NAME` and `mail.NO_SUCH_FOLDER` from the store,
+/// `mail.CANNOT_CONTAIN` for a new parent that cannot hold it (a mountpoint, a search
+/// folder for a mountpoint, the item itself or one below it), `mail.ALREADY_EXISTS`,
+/// `mail.INVALID_NAME` and `mail.NO_SUCH_FOLDER` from the store,
 /// `service.INVALID_REQUEST` for an operation a link does not take.
 pub(crate) async fn link_op(
     mb: &Mailbox,
@@ -30,11 +35,34 @@ pub(crate) async fn link_op(
 ) -> ServiceResult<()> {
     match op {
         "delete" | "trash" => return mb.delete_items(&[id]).await.map_err(store_fault),
-        "empty" | "read" => return Ok(()),
+        "read" => return Ok(()),
+        "empty" => {
+            if !action.bool_attr("recursive", true)? {
+                return Ok(());
+            }
+            let kids: Vec<ItemId> = mb
+                .search_folders()
+                .await
+                .map_err(store_fault)?
+                .into_iter()
+                .filter(|s| s.parent == id)
+                .map(|s| s.id)
+                .collect();
+            if kids.is_empty() {
+                return Ok(());
+            }
+            return mb.delete_items(&kids).await.map_err(store_fault);
+        }
+        "color" => {
+            let c = color::requested(action)?
+                .ok_or_else(|| ServiceError::invalid_request("missing color or rgb"))?;
+            mb.set_folder_color(id, c).await.map_err(store_fault)?;
+            return Ok(());
+        }
         "rename" | "move" | "update" => {}
         _ => {
-            // LIMITATION: colours, flags and grants are not kept on mountpoints and
-            // search folders.
+            // LIMITATION: flags and grants are not kept on mountpoints and search
+            // folders.
             return Err(ServiceError::invalid_request(format!(
                 "unsupported operation on a mountpoint or search folder: {op}"
             )));
@@ -53,16 +81,18 @@ pub(crate) async fn link_op(
         None if op == "move" => return Err(ServiceError::invalid_request("missing l")),
         None => parent,
     };
-    if new_parent == id {
-        return Err(ServiceError::new(
-            FaultCode::CannotContain,
-            "cannot put object in that folder",
-        ));
-    }
-    check_container(mb, new_parent).await?;
+    let want_color = if op == "update" {
+        color::requested(action)?
+    } else {
+        None
+    };
     mb.rename_link(id, new_parent, &new_name)
         .await
-        .map_err(store_fault)
+        .map_err(store_fault)?;
+    if let Some(c) = want_color {
+        mb.set_folder_color(id, c).await.map_err(store_fault)?;
+    }
+    Ok(())
 }
 
 /// The name and parent of mountpoint or search folder `id`.
