@@ -157,6 +157,90 @@ async fn gal_sync_accounts_are_set_up_and_removed(p: &Provisioning) {
     assert!(p.find_account("galsync@gs.test").await.unwrap().is_none());
 }
 
+/// The sync plan of a GAL sync account: the domain's GAL entries (not hidden, not the
+/// account itself) as contact fields for its enabled internal source and folder; then
+/// the outcome is stamped on the source.
+async fn gal_sync_plan_lists_the_gal_as_contacts(p: &Provisioning) {
+    use zcs_directory::provisioning::{Child, GalSyncSpec};
+    p.create_domain("plan.test", Attrs::new()).await.unwrap();
+    let mut joe = Attrs::new();
+    joe.set_one("displayName", "Joe Bloggs");
+    joe.set_one("givenName", "Joe");
+    let joe = p.create_account("joe@plan.test", None, joe).await.unwrap();
+    let mut hidden = Attrs::new();
+    hidden.set_one("zimbraHideInGal", "TRUE");
+    p.create_account("hid@plan.test", None, hidden)
+        .await
+        .unwrap();
+    p.create_distribution_list("team@plan.test", Attrs::new())
+        .await
+        .unwrap();
+    let spec = GalSyncSpec {
+        account: "galsync@plan.test",
+        domain: "plan.test",
+        source: "internal",
+        gal_type: "zimbra",
+        folder: Some("_InternalGAL"),
+        password: None,
+    };
+    p.create_gal_sync_account(&spec).await.unwrap();
+    let ldap = GalSyncSpec {
+        source: "external",
+        gal_type: "ldap",
+        folder: None,
+        ..spec
+    };
+    p.create_gal_sync_account(&ldap).await.unwrap();
+
+    let plan = p.gal_sync_plan("galsync@plan.test").await.unwrap();
+    assert_eq!(plan.len(), 1, "only the internal source: {plan:?}");
+    let src = &plan[0];
+    assert_eq!(src.name, "internal");
+    assert_eq!(src.folder.as_deref(), Some("_InternalGAL"));
+    let mut emails: Vec<&str> = src
+        .contacts
+        .iter()
+        .filter_map(|(_, c)| c.get("email"))
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["joe@plan.test", "team@plan.test"]);
+    let (id, c) = src
+        .contacts
+        .iter()
+        .find(|(_, c)| c.get("email") == Some("joe@plan.test"))
+        .unwrap();
+    assert_eq!(id, &joe.id.to_string());
+    assert_eq!(c.get("fullName"), Some("Joe Bloggs"));
+    assert_eq!(c.get("firstName"), Some("Joe"));
+
+    // A disabled source is left out; the outcome is stamped on the source.
+    p.record_gal_sync("galsync@plan.test", "internal", true)
+        .await
+        .unwrap();
+    let ds = p
+        .get_child(Child::DataSource, "galsync@plan.test", "internal")
+        .await
+        .unwrap();
+    assert!(ds.attrs.contains("zimbraGalLastSuccessfulSyncTimestamp"));
+    let off = [AttrEdit::Replace(
+        "zimbraDataSourceEnabled".into(),
+        vec!["FALSE".into()],
+    )];
+    p.modify_child(Child::DataSource, "galsync@plan.test", "internal", &off)
+        .await
+        .unwrap();
+    assert!(
+        p.gal_sync_plan("galsync@plan.test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        p.gal_sync_plan("joe@plan.test").await.is_err(),
+        "not a GAL sync account"
+    );
+}
+
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         $(
@@ -179,5 +263,6 @@ mod cases {
         substring_spaces_are_insignificant,
         short_message_lifetimes_are_accepted,
         gal_sync_accounts_are_set_up_and_removed,
+        gal_sync_plan_lists_the_gal_as_contacts,
     );
 }

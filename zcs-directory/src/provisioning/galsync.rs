@@ -4,14 +4,30 @@
 //! AddGalSyncDataSource and DeleteGalSyncAccount requests and `zmgsautil` manage them.
 //!
 //! In charge of the directory side only: the account (a hidden system account, created
-//! when missing), its data sources and the domain's list. Filling the account's address
-//! book from the GAL is the mail store's business.
+//! when missing), its data sources, the domain's list, and what a sync must write
+//! ([`Provisioning::gal_sync_plan`]: each internal GAL entry as contact fields, per data
+//! source and folder) and when it last succeeded or failed. Writing those contacts into
+//! the account's address book is the mail store's business.
 
 use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
 
 use super::Provisioning;
 use super::children::Child;
+use super::gal::{attr_map, contact_attrs};
 use crate::directory::EntryKey;
+use crate::validate::generalized_time_now;
+
+/// What one `gal` data source of a GAL sync account must hold after a sync.
+#[derive(Clone, Debug)]
+pub struct GalSyncSource {
+    /// The data source's name.
+    pub name: String,
+    /// Its `zimbraDataSourceFolderId` (a folder name or id), when set.
+    pub folder: Option<String>,
+    /// One contact per GAL entry, keyed by the entry's `zimbraId`: the GAL contact
+    /// fields (`email`, `fullName`, ... under the domain's `zimbraGalLdapAttrMap`).
+    pub contacts: Vec<(String, Attrs)>,
+}
 
 /// A GAL sync account to set up: what CreateGalSyncAccountRequest carries.
 #[derive(Clone, Copy, Debug)]
@@ -97,6 +113,100 @@ impl Provisioning {
         tracing::info!(account = %account.name, domain = %domain.name, source = %spec.source,
             "GAL sync account set up");
         self.get_account(&account.id.to_string()).await
+    }
+
+    /// What a sync of the GAL sync account `account` must write: for each of its enabled
+    /// `gal` data sources of type `zimbra`, every GAL entry of the domain whose
+    /// `zimbraGalAccountId` lists the account (accounts, lists and active resources not
+    /// hidden from the GAL) as contact fields, with the source's folder. The caller
+    /// replaces the folder's contacts with these (keyed by `zimbraId`), then reports with
+    /// [`Provisioning::record_gal_sync`].
+    ///
+    /// LIMITATION: `ldap` (external GAL) data sources are left out of the plan.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` when the account is no
+    /// domain's GAL sync account.
+    pub async fn gal_sync_plan(&self, account: &str) -> ServiceResult<Vec<GalSyncSource>> {
+        let acct = self.get_account(account).await?;
+        let id = acct.id.to_string();
+        let mut domain = None;
+        for d in self.all_domains().await? {
+            let listed = d
+                .attrs
+                .get_all("zimbraGalAccountId")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(&id));
+            if listed {
+                domain = Some(d);
+                break;
+            }
+        }
+        let Some(domain) = domain else {
+            return Err(ServiceError::invalid_request(format!(
+                "{} is not a GAL sync account",
+                acct.name
+            )));
+        };
+        let map = attr_map(&self.effective_domain_attrs(&domain).await?);
+        let mut entries: Option<Vec<Entry>> = None;
+        let mut out = Vec::new();
+        for ds in self.get_children(Child::DataSource, &id).await? {
+            let a = &ds.attrs;
+            let internal = a
+                .get("zimbraGalType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("zimbra"));
+            let enabled = !a
+                .get("zimbraDataSourceEnabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
+                && !a
+                    .get("zimbraGalStatus")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("disabled"));
+            if !internal || !enabled {
+                continue;
+            }
+            if entries.is_none() {
+                entries = Some(self.sync_gal(&domain.name).await?);
+            }
+            let contacts = entries
+                .iter()
+                .flatten()
+                .filter(|e| e.id != acct.id)
+                .map(|e| (e.id.to_string(), contact_attrs(e, &map)))
+                .collect();
+            out.push(GalSyncSource {
+                name: a
+                    .get("zimbraDataSourceName")
+                    .unwrap_or(&ds.name)
+                    .to_string(),
+                folder: a.get("zimbraDataSourceFolderId").map(str::to_string),
+                contacts,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records the outcome of a sync of data source `source` of GAL sync account
+    /// `account`: `zimbraGalLastSuccessfulSyncTimestamp` or
+    /// `zimbraGalLastFailedSyncTimestamp` set to now.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`, `account.NO_SUCH_DATA_SOURCE`.
+    pub async fn record_gal_sync(
+        &self,
+        account: &str,
+        source: &str,
+        ok: bool,
+    ) -> ServiceResult<()> {
+        let attr = if ok {
+            "zimbraGalLastSuccessfulSyncTimestamp"
+        } else {
+            "zimbraGalLastFailedSyncTimestamp"
+        };
+        let edit = [AttrEdit::Replace(attr.into(), vec![generalized_time_now()])];
+        self.modify_child(Child::DataSource, account, source, &edit)
+            .await?;
+        Ok(())
     }
 
     /// The GAL sync accounts of `domain` (its `zimbraGalAccountId`), skipping ids that

@@ -43,7 +43,7 @@ use crate::validate::{check_attrs, check_edits, generalized_time_now};
 pub use acl::{Ace, Requester};
 pub use children::{Child, DEFAULT_IDENTITY};
 pub use gal::{GalRequest, GalResults, GalType};
-pub use galsync::GalSyncSpec;
+pub use galsync::{GalSyncSource, GalSyncSpec};
 pub use inherit::{AccountContext, server_attr, server_attr_values};
 pub use lists::{A_MEMBERS, is_group};
 pub use login::log_safe;
