@@ -1,9 +1,9 @@
 //! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg, and SendMsg and
 //! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`), and
-//! SaveDocument (`documents`), the filter rules (`filters`) and account permissions
-//! (`permissions`). Ids
-//! are looked up in the caller's own mailbox only: another account's message is "no
-//! such message", exactly like one that never existed.
+//! SaveDocument (`documents`), RemoveAttachments (`remove_parts`), the filter rules
+//! (`filters`) and account permissions (`permissions`). Ids are looked up in the
+//! caller's own mailbox only: another account's message is "no such message", exactly
+//! like one that never existed.
 
 use mail_parser::MessageParser;
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
@@ -17,6 +17,7 @@ mod from;
 mod mimetypes;
 mod parts;
 mod permissions;
+mod remove_parts;
 pub(super) mod send;
 mod shared;
 
@@ -61,6 +62,7 @@ pub(crate) async fn dispatch(
             | "SaveDraftRequest"
             | "SaveDocumentRequest"
             | "BounceMsgRequest"
+            | "RemoveAttachmentsRequest"
     ) {
         return None;
     }
@@ -81,6 +83,7 @@ pub(crate) async fn dispatch(
         "SaveDraftRequest" => send::save_draft(ctx, &mb, req).await,
         "SaveDocumentRequest" => documents::save_document(ctx, &mb, req).await,
         "BounceMsgRequest" => send::bounce_msg(ctx, &mb, req).await,
+        "RemoveAttachmentsRequest" => remove_parts::remove_attachments(ctx, &mb, req).await,
         _ => send::send_msg(ctx, &mb, req).await,
     };
     ctx.note_change(&mb).await;

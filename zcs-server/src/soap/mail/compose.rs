@@ -474,6 +474,19 @@ pub(crate) async fn compose(
         Some(mp) => body_entity(mp, 0)?,
         None => text_leaf("text/plain", ""),
     };
+    // A message that is one 7bit text part ends where its text ends, as JavaMail
+    // writes it: the line break a leaf ends with belongs to the boundary that follows
+    // it inside a multipart (RFC 2046 §5.1.1), and is no part of a lone body.
+    let body = match body.strip_suffix("\r\n") {
+        Some(cut)
+            if attached.is_empty()
+                && !body.starts_with("Content-Type: multipart/")
+                && body.contains("Content-Transfer-Encoding: 7bit\r\n") =>
+        {
+            cut.to_string()
+        }
+        _ => body,
+    };
     let mime = if attached.is_empty() {
         head + &body
     } else {
