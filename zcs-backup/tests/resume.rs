@@ -163,3 +163,54 @@ async fn a_failing_hook_keeps_the_account_held_for_the_next_attempt() {
     assert!(rep.failed.is_empty(), "{:?}", rep.failed);
     assert_eq!(status_of(&h.entry("p_r@s.test").await), "active");
 }
+
+/// A finished restore leaves no run file; a run killed between accounts leaves one, and
+/// resuming reports the accounts it never reached (untouched, not restored) and clears
+/// it.
+#[tokio::test]
+async fn a_killed_runs_unreached_accounts_are_reported_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = home(&tmp.path().join("a")).await;
+    for name in ["a@run.test", "b@run.test", "c@run.test"] {
+        let id = h.account(name).await;
+        let mb = h.store.mailbox(id).await.unwrap();
+        mb.append(ItemId(folder::INBOX), &msg(1), Flags(0), 1)
+            .await
+            .unwrap();
+    }
+    zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
+        .await
+        .unwrap();
+    let opts = RestoreOptions {
+        accounts: vec!["a@run.test".into()],
+        quiet: true,
+        ..RestoreOptions::default()
+    };
+    restore(&h.paths, &h.store, &h.dir, &opts).await.unwrap();
+    let journal = Journal::open(&h.paths.target);
+    assert!(
+        journal.run().is_none(),
+        "a finished restore leaves no run file"
+    );
+
+    // What a restore of all three killed after the first leaves (no account held).
+    let run = zcs_backup::journal::Run {
+        started_ms: 1,
+        label: "full-20070712.155951.123".into(),
+        accounts: vec![
+            "a@run.test".into(),
+            "b@run.test".into(),
+            "c@run.test".into(),
+        ],
+        done: vec!["a@run.test".into()],
+        ..Default::default()
+    };
+    journal.begin_run(&run).unwrap();
+    let rep = resume_interrupted(&h.paths, &h.store, &h.dir, None).await;
+    assert_eq!(
+        rep.not_reached,
+        vec!["b@run.test".to_string(), "c@run.test".to_string()]
+    );
+    assert!(rep.finished.is_empty() && rep.failed.is_empty(), "{rep:?}");
+    assert!(journal.run().is_none());
+}
