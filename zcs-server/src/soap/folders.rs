@@ -747,6 +747,35 @@ mod id_tests {
     }
 
     #[test]
+    fn search_folders_nest_under_search_folders() {
+        let el = |id: i32| {
+            let mut e = Element::new("search");
+            e.set("id", id.to_string());
+            e
+        };
+        let mut extras = Extras::default();
+        extras.links.insert(300, vec![(301, el(301))]);
+        extras
+            .links
+            .insert(301, vec![(302, el(302)), (303, el(303))]);
+        let tree = link_tree(300, &el(300), &extras, -1, 0);
+        let kid = &tree.children[0];
+        assert_eq!(kid.attr("id"), Some("301"));
+        let ids: Vec<_> = kid.children.iter().filter_map(|c| c.attr("id")).collect();
+        assert_eq!(ids, ["302", "303"]);
+        // depth bounds the walk as it does for folders.
+        assert!(
+            link_tree(300, &el(300), &extras, 1, 0).children[0]
+                .children
+                .is_empty()
+        );
+        // A loop in the data (the store refuses them) still ends.
+        extras.links.insert(302, vec![(300, el(300))]);
+        let looped = link_tree(300, &el(300), &extras, -1, 0);
+        assert!(!looped.children.is_empty());
+    }
+
+    #[test]
     fn words_are_not_ids() {
         for bad in ["", "  ", "inbox", "12x"] {
             let e = parse_id(bad, FaultCode::NoSuchFolder).expect_err("refused");
