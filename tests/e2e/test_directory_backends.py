@@ -19,11 +19,17 @@ USER = "db1@db.test"
 PASSWORD = "db-pass-1"
 
 
-def admin(kind, sql):
+def admin(kind, url, sql):
+    """Runs `sql` on the server `url` names, as its user (the setup scripts' servers
+    trust loopback connections)."""
+    u = urllib.parse.urlsplit(url)
+    host = u.hostname or "127.0.0.1"
     if kind == "postgres":
-        cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql]
+        cmd = ["psql", "-h", host, "-p", str(u.port or 5432), "-U", u.username or "postgres",
+               "-d", "postgres", "-c", sql]
     else:
-        cmd = ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e", sql]
+        cmd = ["mariadb", "-h", host, "-P", str(u.port or 3306), "-u", u.username or "root",
+               "-e", sql]
     if not shutil.which(cmd[0]):
         pytest.skip(f"SKIPPED: {cmd[0]} client not installed")
     subprocess.run(cmd, check=True, capture_output=True, timeout=60)
@@ -70,11 +76,11 @@ def database(request):
         print(f"SKIPPED: {env} not set")
         pytest.skip(f"SKIPPED: {env} not set")
     name = f"zcs_e2e_{uuid.uuid4().hex[:12]}"
-    admin(kind, f"CREATE DATABASE {name}")
+    admin(kind, base, f"CREATE DATABASE {name}")
     try:
         yield base.rsplit("/", 1)[0] + "/" + name
     finally:
-        admin(kind, f"DROP DATABASE {name}")
+        admin(kind, base, f"DROP DATABASE {name}")
 
 
 def test_server_on_sql_directory(database, tmp_path):
