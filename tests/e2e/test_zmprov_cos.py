@@ -81,7 +81,8 @@ def test_zmaccts(z):
     prov(z, "ca", f"shut@{DOMAIN}", "acct-pass-1", "zimbraAccountStatus", "closed")
     out = z.run("zmaccts").stdout
     lines = out.splitlines()
-    header = "           account                          status             created       last logon"
+    header = ("           account                          status             created"
+              "       last logon")
     assert lines[0] == header, out
     assert lines[1].startswith("------------------------------------   -----------"), out
     rows = {l.split()[0]: l for l in lines if "@" in l}
