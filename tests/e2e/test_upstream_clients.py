@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -31,26 +32,14 @@ ZIMSOAP = os.environ.get("ZCS_UPSTREAM_ZIMSOAP")
 # Upstream tests that fail against zcs on purpose or for a reason outside zcs, each with
 # why. Keys are "file::Class::test".
 KNOWN = {
-    "tests.test_REST.RESTClientTest::test_admin_preauth_is_valid":
-        "admin preauth (/service/preauth with admin=1) is not supported yet",
-    "tests.test_REST.RESTClientTest::test_admin_preauth_returns_something":
-        "admin preauth (/service/preauth with admin=1) is not supported yet",
-    "tests.test_zimbra_account.PythonicAccountAPITests::test_account_get_logged_in_by":
-        "admin preauth (/service/preauth with admin=1) is not supported yet",
     "tests.test_zimbra_account.PythonicAccountAPITests::test_get_share_info":
         "differs from Zimbra: list index out of range",
-    "tests.test_zimbra_account.ZimbraAccountClientTests::testAddRemoveGetBlackWhiteLists":
-        "request not implemented: ModifyWhiteBlackListRequest",
-    "tests.test_zimbra_account.ZimbraAccountClientTests::testCreateGetModifyDeleteIdentity":
-        "identity attributes echoed back by zimsoap are refused",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_account_mailbox":
-        "differs from Zimbra: list index out of range",
-    "tests.test_zimbra_admin.PythonicAdminAPITests::test_admin_get_logged_in_by":
-        "admin preauth (/service/preauth with admin=1) is not supported yet",
+        "no mailbox yet: made on first use, as in Zimbra (zimsoap's server had used ones)",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_create_delete_account_alias":
-        "differs from Zimbra: 'test-597961347@zimbratest.example.com' not found in 'test-121559696@zimbratest.",
+        "an alias is not added to the account's mail attribute as Zimbra adds it",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_create_get_modify_rename_delete_distribution_list":
-        "differs from Zimbra: 'zimbraMailAlias'",
+        "a list does not hold its own address in zimbraMailAlias as Zimbra's does",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_get_all_accounts":
         "zcs provisions one more system account than Zimbra",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_get_all_accounts_by_single_server":
@@ -58,15 +47,13 @@ KNOWN = {
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_get_all_accounts_exclusion_filters":
         "zcs provisions one more system account than Zimbra",
     "tests.test_zimbra_admin.PythonicAdminAPITests::test_get_all_mailboxes":
-        "differs from Zimbra: list index out of range",
-    "tests.test_zimbra_admin.ZimbraAdminClientRequests::testCheckDomainMXRecord":
-        "request not implemented: CheckDomainMXRecordRequest",
+        "no mailbox yet: made on first use, as in Zimbra (zimsoap's server had used ones)",
     "tests.test_zimbra_admin.ZimbraAdminClientRequests::testGetAllMailboxes":
-        "differs from Zimbra: 'mbox'",
+        "no mailbox yet: made on first use, as in Zimbra (zimsoap's server had used ones)",
     "tests.test_zimbra_admin.ZimbraAdminClientRequests::testGetMailboxRequest":
-        "differs from Zimbra: 'KeyError' object is not callable",
+        "no mailbox yet: made on first use, as in Zimbra (zimsoap's server had used ones)",
     "tests.test_zimbra_mail.PythonicZimbraMailAPITests::test_add_get_update_delete_datasource":
-        "request not implemented: CreateDataSourceRequest",
+        "data sources answer in urn:zimbraAccount/Admin; urn:zimbraMail is not routed yet",
     "tests.test_zimbra_mail.PythonicZimbraMailAPITests::test_folder_grant_mount_revoke":
         "differs from Zimbra: 'NoneType' object is not subscriptable",
 }
@@ -134,6 +121,48 @@ def judge(suite, outcomes, tail, floor=None):
         assert counts.get("passed", 0) >= floor, f"{suite}: fewer than {floor} passed\n{tail}"
         return
     assert not unexplained, f"{suite}: failures\n" + "\n".join(unexplained) + "\n" + tail
+
+
+class NxDomainDns:
+    """A DNS server on 127.0.0.1 (UDP, RFC 1035 §4.1) that answers every query with
+    NXDOMAIN, so the server under test asks no real resolver (zimsoap's
+    CheckDomainMXRecord test accepts the NameNotFoundException this gives)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.queries = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < 12:
+                continue
+            self.queries += 1
+            # Same id and question; QR=1, the RD bit echoed, RA=1, RCODE=3 (NXDOMAIN);
+            # no answers, authority or additional records (EDNS dropped).
+            flags = 0x8000 | (data[2] << 8 & 0x0100) | 0x0080 | 3
+            header = data[:2] + flags.to_bytes(2, "big") + data[4:6] + bytes(6)
+            end = 12
+            while end < len(data) and data[end] != 0:
+                end += data[end] + 1
+            question = data[12:end + 5]
+            self.sock.sendto(header + question, peer)
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
 
 
 def port_free(port):
@@ -225,12 +254,11 @@ def test_zimsoap_live_suite(tmp_path):
     z.init()
     hostname = z.run("zmlocalconfig", "-m", "nokey", "zimbra_server_hostname").stdout.strip()
     for name in ("provision-01-test-data.zmprov", "provision-05-test-admin.zmprov"):
-        path = tree / "tests" / name
-        # LIMITATION: the amavisd-new attributes (amavisBypassSpamChecks, ...) are not in
-        # our registry yet, so they are taken off the quarantine account's line.
-        text = re.sub(r" amavis\w+ \S+", "", path.read_text())
-        path.write_text(text)
-        z.zmprov("-f", path)
+        z.zmprov("-f", tree / "tests" / name)
+    # DNS questions (the admin MX check) go to a stub on loopback, never out.
+    dns = NxDomainDns()
+    z.run("zmlocalconfig", "-e", f"zcs_dns_servers=127.0.0.1:{dns.port}",
+          "zcs_mta_auth_checks=false")
     (tree / "tests" / "test_config.ini").write_text(f"""[zimbra_server]
 host=127.0.0.1
 server_name={hostname}
@@ -245,5 +273,6 @@ https_port=443
         outcomes, tail = run_pytest(tree, files, client_env(z))
     finally:
         z.stop()
-    # 91 of its 110 tests passed when this was written; KNOWN says why the rest fail.
-    judge("zimsoap", outcomes, tail, floor=87)
+        dns.close()
+    # 98 of its 110 tests passed when this was written; KNOWN says why the rest fail.
+    judge("zimsoap", outcomes, tail, floor=96)

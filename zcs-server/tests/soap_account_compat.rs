@@ -13,10 +13,15 @@ use tokio::net::TcpStream;
 use zcs_core::AttrEdit;
 use zcs_directory::EntryKey;
 
-/// Sends `GET path` with extra header lines; returns status and head.
+/// Sends `GET path`; returns status and head.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    get_with(addr, path, "").await
+}
+
+/// Sends `GET path` with `extra` header lines; returns status and head.
+async fn get_with(addr: SocketAddr, path: &str, extra: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut all = Vec::new();
     s.read_to_end(&mut all).await.expect("read");
@@ -260,17 +265,21 @@ async fn jwt_login_needs_its_salt_and_ends_with_the_session() {
         "{}",
         r.body
     );
-    let headers = format!("Authorization: Bearer {jwt}\r\nCookie: ZM_JWT=abcdefghijabcdefghij\r\n");
-    let r = post(f.user, "/service/soap", &bare, &headers).await;
+    let wrong = format!("Authorization: Bearer {jwt}\r\nCookie: ZM_JWT=abcdefghijabcdefghij\r\n");
+    let r = post(f.user, "/service/soap", &bare, &wrong).await;
     assert_eq!(
         r.fault_code().as_deref(),
         Some("service.AUTH_REQUIRED"),
         "{}",
         r.body
     );
+    // REST (and uploads) take it as a bearer token too, with its salt only.
+    let (status, head) = get_with(f.user, "/home/~/inbox.rss", &headers).await;
+    assert_eq!(status, 200, "{head}");
+    let (status, _) = get_with(f.user, "/home/~/inbox.rss", &wrong).await;
+    assert_ne!(status, 200);
     // A JWT is no admin token.
     let admin_req = "<GetVersionInfoRequest xmlns=\"urn:zimbraAdmin\"/>";
-    let headers = format!("Authorization: Bearer {jwt}\r\nCookie: ZM_JWT={salt}\r\n");
     let r = post(
         f.admin,
         "/service/admin/soap",

@@ -251,6 +251,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether the request carries a JWT (and no Zimbra token in its header context).
+    pub fn has_jwt(&self) -> bool {
+        self.jwt.is_some()
+    }
+
     /// The caller as already resolved by [`Ctx::auth`], without resolving it.
     pub fn resolved(&self) -> Option<&ServiceResult<Auth>> {
         self.auth.as_ref()

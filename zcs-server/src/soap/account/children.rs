@@ -19,6 +19,14 @@ const PLAIN: &str = "zimbraPrefMailSignature";
 const HTML: &str = "zimbraPrefMailSignatureHTML";
 const CONTACT: &str = "zimbraPrefMailSignatureContactId";
 
+/// The directory's bookkeeping on an identity entry: never shown, and ignored when a
+/// client echoes it back in a modify (zimsoap sends every attribute it read).
+const BOOKKEEPING: &[&str] = &["objectClass", "zimbraCreateTimestamp", "zimbraId"];
+
+fn is_bookkeeping(name: &str) -> bool {
+    BOOKKEEPING.iter().any(|b| b.eq_ignore_ascii_case(name))
+}
+
 /// Routes the identity and signature requests; `None` for other names.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
@@ -81,8 +89,7 @@ fn identity_element(e: &Entry) -> Element {
     el.set("name", name.to_string());
     el.set("id", e.id.to_string());
     for (n, values) in e.attrs.iter() {
-        if n.eq_ignore_ascii_case("objectClass") || n.eq_ignore_ascii_case("zimbraCreateTimestamp")
-        {
+        if is_bookkeeping(n) {
             continue;
         }
         for v in values {
@@ -105,6 +112,7 @@ async fn create_identity(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
         // The name and id are the directory's to set.
         if n.eq_ignore_ascii_case(Child::Identity.name_attr())
             || n.eq_ignore_ascii_case(Child::Identity.id_attr())
+            || is_bookkeeping(&n)
             || v.trim().is_empty()
         {
             continue;
@@ -150,7 +158,7 @@ async fn modify_identity(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Elem
     let key = key_of(el)?;
     let mut edits = Vec::new();
     for (n, v) in identity_pairs(el) {
-        if n.eq_ignore_ascii_case(Child::Identity.id_attr()) {
+        if n.eq_ignore_ascii_case(Child::Identity.id_attr()) || is_bookkeeping(&n) {
             continue;
         }
         let values = if v.is_empty() { vec![] } else { vec![v] };

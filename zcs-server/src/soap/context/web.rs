@@ -63,7 +63,8 @@ impl PreauthQuery {
 impl SoapService {
     /// The account an HTTP request is authenticated as: the auth token cookie
     /// (`check_csrf` makes a CSRF-secured cookie need its CSRF token, as a POST
-    /// must), or else `basic` (user, password).
+    /// must), a JWT (`Authorization: Bearer` with its `ZM_JWT` salt cookie), or else
+    /// `basic` (user, password).
     ///
     /// # Errors
     /// `service.AUTH_REQUIRED` with neither; the token's or the login's fault.
@@ -74,7 +75,7 @@ impl SoapService {
         check_csrf: bool,
     ) -> ServiceResult<Entry> {
         let mut ctx = Ctx::new(self, caller, None);
-        if ctx.token.is_some() {
+        if ctx.token.is_some() || ctx.has_jwt() {
             if !check_csrf {
                 ctx.from_cookie = false;
             }
