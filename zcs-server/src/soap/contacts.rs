@@ -16,6 +16,7 @@ use super::response;
 mod action;
 mod auto_add;
 mod csv;
+mod ranking;
 mod tags;
 mod transfer;
 
@@ -436,9 +437,9 @@ async fn get_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
 }
 
 /// RankingActionRequest `action op=reset|delete [email=]`: clears the contact ranking
-/// table (all of it, or one address). This server keeps no ranking (every
-/// AutoComplete match ranks 0), so there is nothing to clear; the operation is checked
-/// and answered as Zimbra does.
+/// table (all of it, or one address). This server keeps no table: rankings are
+/// counted from Sent (`ranking`), so there is nothing to clear; the operation is
+/// checked and answered as Zimbra does.
 fn ranking_action(req: &Element) -> ServiceResult<Element> {
     let a = req
         .child("action")
@@ -504,7 +505,9 @@ fn quoted_address(display: &str, addr: &str) -> String {
 /// AutoCompleteRequest `name` [`limit`]: the caller's contacts (address books other
 /// than Trash) whose names or addresses start with the words of `name`, one `match`
 /// per address, groups as one `match isGroup="1"`.
-/// LIMITATION: no GAL entries and no ranking table: every match has ranking 0.
+/// Matches are ordered by ranking (how often the account wrote to the address,
+/// `ranking`), most first, then as the address books list them.
+/// LIMITATION: no GAL entries.
 async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let name = req.req("name")?.trim().to_lowercase();
     let limit = req.int_attr("limit", 20)?.clamp(1, 1000) as usize;
@@ -514,7 +517,9 @@ async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     if query.is_empty() {
         return Ok(resp);
     }
-    let mut count = 0;
+    let ranks = ranking::sent_counts(mb).await?;
+    let rank_of = |addr: &str| ranks.get(&addr.trim().to_lowercase()).copied().unwrap_or(0);
+    let mut matches: Vec<(u32, Element)> = Vec::new();
     for f in mb.folders().await.map_err(store_fault)? {
         if f.view != "contact" || f.id.0 == folder::TRASH {
             continue;
@@ -554,8 +559,7 @@ async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                 m.set("display", nick.to_string());
                 m.set("email", nick.to_string());
                 m.set_bool("exp", true);
-                resp.add(m);
-                count += 1;
+                matches.push((0, m));
             } else {
                 for ef in EMAIL_FIELDS {
                     let Some(addr) = c.field(ef).filter(|a| !a.trim().is_empty()) else {
@@ -567,14 +571,17 @@ async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                     if !display.is_empty() {
                         m.set("display", display.clone());
                     }
-                    resp.add(m);
-                    count += 1;
+                    let rank = rank_of(addr);
+                    m.set("ranking", rank.to_string());
+                    matches.push((rank, m));
                 }
             }
-            if count >= limit {
-                return Ok(resp);
-            }
         }
+    }
+    // Stable: equal rankings keep the address books' order.
+    matches.sort_by_key(|(rank, _)| std::cmp::Reverse(*rank));
+    for (_, m) in matches.into_iter().take(limit) {
+        resp.add(m);
     }
     Ok(resp)
 }

@@ -57,14 +57,17 @@ fn part_spans(raw: &[u8]) -> Vec<(String, usize, usize)> {
 /// its boundary line to its end, so the boundary after it closes the part before.
 ///
 /// # Errors
-/// `service.INVALID_REQUEST` when a number names no part of the message (a message
-/// that is not multipart has no part to remove).
+/// `mail.NO_SUCH_PART` when a number names no part of the message (a message that is
+/// not multipart has no part to remove).
 fn without_parts(raw: &[u8], numbers: &[String]) -> ServiceResult<Vec<u8>> {
     let spans = part_spans(raw);
     let mut cuts = Vec::new();
     for n in numbers {
         let Some((_, start, end)) = spans.iter().find(|(num, _, _)| num == n) else {
-            return Err(ServiceError::invalid_request(format!("no such part: {n}")));
+            return Err(ServiceError::new(
+                FaultCode::NoSuchPart,
+                format!("no such part: {n}"),
+            ));
         };
         // Back from the part's headers over its boundary line to the line break
         // before it (RFC 2046 §5.1.1: that break belongs to the boundary).
@@ -97,8 +100,8 @@ fn without_parts(raw: &[u8], numbers: &[String]) -> ServiceResult<Vec<u8>> {
 /// those parts, answered as GetMsg shows it.
 ///
 /// # Errors
-/// `mail.NO_SUCH_MSG`; `service.INVALID_REQUEST` for a missing `part` or one naming
-/// no part of the message.
+/// `mail.NO_SUCH_MSG`; `service.INVALID_REQUEST` for a missing `part`;
+/// `mail.NO_SUCH_PART` for one naming no part of the message.
 pub(super) async fn remove_attachments(
     ctx: &Ctx<'_>,
     mb: &Mailbox,
@@ -187,7 +190,8 @@ mod tests {
 
     #[test]
     fn unknown_parts_are_refused() {
-        assert!(without_parts(MIXED.as_bytes(), &["9".to_string()]).is_err());
+        let err = without_parts(MIXED.as_bytes(), &["9".to_string()]).err();
+        assert_eq!(err.map(|e| e.code), Some(FaultCode::NoSuchPart));
         assert!(without_parts(b"Subject: x\r\n\r\nbody\r\n", &["1".to_string()]).is_err());
     }
 

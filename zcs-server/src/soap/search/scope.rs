@@ -76,13 +76,32 @@ fn named(q: &Query, folders: &[Folder], out: &mut Named) {
 
 /// `q` narrowed to Zimbra's default scope: `-underid:3` unless the query names Trash
 /// or a folder under it (or `include_trash`), `-underid:4` unless it names Junk (or
-/// `include_junk`).
+/// `include_junk`). When the query is an OR of which some branch names Trash or Junk,
+/// each branch is narrowed on its own, as Zimbra does: in `from:x OR in:trash` the
+/// `from:x` branch still leaves Trash out.
 pub(super) fn default_scope(
     q: &Query,
     folders: &[Folder],
     include_trash: bool,
     include_junk: bool,
 ) -> Query {
+    if let Query::Or(branches) = q {
+        let mut any = Named::default();
+        named(q, folders, &mut any);
+        if any.trash || any.junk {
+            return Query::Or(
+                branches
+                    .iter()
+                    .map(|b| narrow(b, folders, include_trash, include_junk))
+                    .collect(),
+            );
+        }
+    }
+    narrow(q, folders, include_trash, include_junk)
+}
+
+/// [`default_scope`] for one query taken whole.
+fn narrow(q: &Query, folders: &[Folder], include_trash: bool, include_junk: bool) -> Query {
     let mut n = Named::default();
     named(q, folders, &mut n);
     let mut parts = match q {
@@ -147,9 +166,18 @@ mod tests {
             "(from:foo OR in:inbox) -underid:3 -underid:4"
         );
         assert_eq!(scoped("in:trash"), "in:trash -underid:4");
+        // An OR naming Trash in one branch: each branch narrowed on its own.
+        let branches = |s: &str| match default_scope(&parse(s).unwrap(), &folders(), false, false) {
+            Query::Or(b) => b.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            other => vec![other.to_string()],
+        };
         assert_eq!(
-            scoped("foo or in:\"trash/old\""),
-            "(foo OR in:trash/old) -underid:4"
+            branches("foo or in:\"trash/old\""),
+            ["foo -underid:3 -underid:4", "in:trash/old -underid:4"]
+        );
+        assert_eq!(
+            branches("from:foo or in:trash"),
+            ["from:foo -underid:3 -underid:4", "in:trash -underid:4"]
         );
         assert_eq!(scoped("inid:4 foo"), "inid:4 foo -underid:3");
         assert_eq!(scoped("is:anywhere foo"), "is:anywhere foo");
