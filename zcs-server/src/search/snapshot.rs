@@ -173,9 +173,9 @@ async fn read_whole(mailbox: &Mailbox, change: i64) -> Result<Snapshot, SearchEr
 /// change (flags, tags, folder, conversation) gives a message a new MODSEQ and raises
 /// its folder's, so the rows above `old.change` of the folders whose MODSEQ passed it
 /// replace their old rows, and items that left (tombstones since then) are dropped.
-/// Costs the folder list, one query over the tombstones and one per changed folder over
-/// its changed rows, then work in proportion to the mailbox's size in pointers (no row
-/// is copied, no order sorted again).
+/// Costs the folder list, one query over the tombstones and one indexed query over the
+/// mailbox's changed rows, then work in proportion to the mailbox's size in pointers (no
+/// row is copied, no order sorted again).
 ///
 /// `None` when the result cannot be trusted and the caller must read everything: see
 /// [`Snapshot::apply`].
@@ -192,13 +192,9 @@ async fn refresh(
         .filter(|t| !t.is_folder)
         .map(|t| t.id)
         .collect();
-    let mut changed: Vec<MessageMeta> = Vec::new();
-    for f in &folders {
-        if f.id.0 == folder::ROOT || f.id.0 == folder::USER_ROOT || f.modseq <= old.change {
-            continue;
-        }
-        changed.extend(mailbox.messages_changed_since(f.id, old.change).await?);
-    }
+    // One read of the mailbox's change set over its (mailbox_id, mod_metadata) index;
+    // rows of the root folders are left out by `apply`.
+    let changed = mailbox.messages_changed_after(old.change).await?;
     Ok(old.apply(
         change,
         Delta {
