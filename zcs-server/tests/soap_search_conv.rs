@@ -145,7 +145,7 @@ async fn search_conv_lists_the_conversation_with_its_matches() {
         req(json!({"offset": 1, "limit": 1})),
     )
     .await;
-    assert_eq!(ids(&page), [m3.clone()]);
+    assert_eq!(ids(&page), std::slice::from_ref(&m3));
     assert_eq!(page["more"], true);
 
     // fetch=1 read=1: the first hit expanded with its body and marked read first.
