@@ -218,7 +218,8 @@ mod tests {
             row("dee@a.test", "pending", "20261201000000Z", None),
         ];
         let got = render(&rows, &chrono::Utc);
-        let want = "           account                          status             created       last logon
+        let want = "           account                          status             created       \
+                    last logon
 ------------------------------------   -----------     ---------------  ---------------
 al@a.test                              maintenance      12/01/26 00:00            never
 bob@a.test                                  active      12/04/26 09:00   12/05/26 12:01
