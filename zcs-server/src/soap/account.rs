@@ -324,7 +324,10 @@ async fn preauth_login(
     // A token asked to live `expires` ms from the signing is no login once that passed
     // (Zimbra's harness: PreauthRequest_05).
     if expires > 0 && now_ms() > timestamp.saturating_add(expires) {
-        tracing::info!(proto = "soap", "preauth refused: its token lifetime has passed");
+        tracing::info!(
+            proto = "soap",
+            "preauth refused: its token lifetime has passed"
+        );
         return Err(ServiceError::auth_failed());
     }
     let account = if admin {

@@ -231,6 +231,10 @@ async fn mail_dispatch(
     if let Some(r) = conv::dispatch(ctx, name, req).await {
         return Some(r);
     }
+    // Data sources are account entries, but Zimbra serves their requests in urn:zimbraMail.
+    if let Some(r) = account::datasources::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
     share::dispatch(ctx, name, req).await
 }
 
