@@ -211,8 +211,12 @@ fn hostile_files_do_not_hang_panic_or_balloon() {
     // A zip bomb entry in a docx.
     let big = "<w:t>a</w:t>".repeat(2_000_000);
     let docx = make_zip(&[("word/document.xml", &format!("<w:p>{big}</w:p>"))]);
+    // Cut at the size cap, or given up at the time limit on a loaded machine (debug
+    // builds parse 24 MB of XML slowly): either way bounded.
+    let t = Instant::now();
     let text = attachment_text("application/octet-stream", Some("b.docx"), &docx);
-    assert!(text.is_some_and(|t| t.len() <= MAX_TEXT_BYTES));
+    assert!(text.is_none_or(|t| t.len() <= MAX_TEXT_BYTES));
+    assert!(t.elapsed() < EXTRACT_TIMEOUT + Duration::from_secs(1));
 
     // Damaged files: truncated, garbage after the magic, a page tree that loops.
     let good = make_pdf("fine", false);
