@@ -228,8 +228,9 @@ fn check_syntax(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Every corpus message (`ZCS_CORPUS`, default `/work/shared/corpus`) goes through FETCH (ENVELOPE, BODYSTRUCTURE, sections) with
-/// well-formed responses, and BODY[] returns it unchanged.
+/// Every corpus message (`ZCS_CORPUS`, default `/work/shared/corpus`) goes through
+/// FETCH (ENVELOPE, BODYSTRUCTURE, sections) with well-formed responses, and BODY[]
+/// returns it unchanged.
 #[tokio::test]
 async fn corpus_messages_fetch_cleanly() {
     let mut files = Vec::new();

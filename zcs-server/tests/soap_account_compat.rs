@@ -40,6 +40,11 @@ fn set_cookie(head: &str, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Posts `body` in a SOAP envelope (with `token`, if any) to the admin port's service.
+async fn admin_soap(f: &Fixture, token: Option<&str>, body: &str) -> Reply {
+    post(f.admin, "/service/admin/soap", &soap12(token, body), "").await
+}
+
 fn soap_account(token: &str, body: &str) -> String {
     soap12(Some(token), body)
 }
@@ -171,13 +176,7 @@ async fn admin_preauth_issues_an_admin_cookie_on_the_admin_port_only() {
         "<GetAccountRequest xmlns=\"urn:zimbraAdmin\"><account by=\"name\">{ALICE}</account>\
          </GetAccountRequest>"
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&token), &body),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&token), &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // The user form signature does not pass for admin=1, nor the admin one for a user.
@@ -201,17 +200,13 @@ async fn admin_preauth_issues_an_admin_cookie_on_the_admin_port_only() {
          <preauth timestamp=\"{now}\" expires=\"0\">{}</preauth></AuthRequest>",
         sign(ADMIN, true)
     );
-    let r = post(f.admin, "/service/admin/soap", &soap12(None, &body), "").await;
+    let r = admin_soap(&f, None, &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let admin_tok = xml_text(&r.body, "authToken").expect("token");
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(
-            Some(&admin_tok),
-            "<GetVersionInfoRequest xmlns=\"urn:zimbraAdmin\"/>",
-        ),
-        "",
+    let r = admin_soap(
+        &f,
+        Some(&admin_tok),
+        "<GetVersionInfoRequest xmlns=\"urn:zimbraAdmin\"/>",
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -346,13 +341,7 @@ async fn check_domain_mx_record_asks_the_injected_resolver() {
              <domain by=\"name\">{d}</domain></CheckDomainMXRecordRequest>"
         )
     };
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&tok), &check("example.test")),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&tok), &check("example.test")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         xml_text(&r.body, "code").as_deref(),
@@ -360,13 +349,7 @@ async fn check_domain_mx_record_asks_the_injected_resolver() {
         "{}",
         r.body
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&tok), &check("other.test")),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&tok), &check("other.test")).await;
     assert_eq!(
         xml_text(&r.body, "code").as_deref(),
         Some("Failed"),
@@ -377,32 +360,14 @@ async fn check_domain_mx_record_asks_the_injected_resolver() {
         xml_text(&r.body, "entry").as_deref(),
         Some("5 mx.elsewhere.test.")
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&tok), &check("nomx.test")),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&tok), &check("nomx.test")).await;
     assert_eq!(r.fault_code().as_deref(), Some("service.FAILURE"));
     assert!(r.body.contains("NameNotFoundException"), "{}", r.body);
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&tok), &check("broken.test")),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&tok), &check("broken.test")).await;
     assert!(r.body.contains("SERVFAIL"), "{}", r.body);
     // Users may not ask.
     let user = login(&f, ALICE).await;
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&user), &check("example.test")),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&user), &check("example.test")).await;
     assert_eq!(r.fault_code().as_deref(), Some("service.PERM_DENIED"));
 }
 
@@ -458,15 +423,10 @@ async fn data_sources_user_and_admin_forms() {
     let admin = admin_login(&f).await;
     let alice_id = f.prov.get_account(ALICE).await.expect("alice").id;
     let body = format!(
-        "<GetDataSourcesRequest xmlns=\"urn:zimbraAdmin\"><id>{alice_id}</id></GetDataSourcesRequest>"
+        "<GetDataSourcesRequest xmlns=\"urn:zimbraAdmin\"><id>{alice_id}</id>\
+         </GetDataSourcesRequest>"
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&admin), &body),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&admin), &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("type=\"imap\""), "{}", r.body);
     assert!(r.body.contains("VALUE-BLOCKED"), "{}", r.body);
@@ -478,25 +438,13 @@ async fn data_sources_user_and_admin_forms() {
          <a n=\"zimbraDataSourcePort\">995</a>\
          <a n=\"zimbraDataSourceConnectionType\">ssl</a></dataSource></CreateDataSourceRequest>"
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&admin), &body),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&admin), &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let body = format!(
         "<DeleteDataSourceRequest xmlns=\"urn:zimbraAdmin\"><id>{alice_id}</id>\
          <dataSource id=\"{id}\"/></DeleteDataSourceRequest>"
     );
-    let r = post(
-        f.admin,
-        "/service/admin/soap",
-        &soap12(Some(&admin), &body),
-        "",
-    )
-    .await;
+    let r = admin_soap(&f, Some(&admin), &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = post(f.user, "/service/soap", &soap12(Some(&tok), get_req), "").await;
     assert!(!r.body.contains("<imap"), "{}", r.body);
