@@ -16,6 +16,9 @@
 # State (config, database, PID file) lives under target/ci/slapd. Never exits: a failure
 # prints why and returns.
 
+# shellcheck source=../lib/slapd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/slapd.sh"
+
 zcs_slapd_setup() {
   local root work port tls_port pw pid schema tls_conf="" listen
   root=$(pwd)
@@ -120,30 +123,8 @@ EOF
     echo "slapd: could not load the base entry:"; cat "$work/slapadd.log"
     return 0
   fi
-  if ! slaptest -Q -f "$work/slapd.conf" -F "$work/slapd.d" >"$work/slaptest.log" 2>&1; then
-    echo "slapd: configuration rejected:"; cat "$work/slaptest.log"
-    return 0
-  fi
-  if ! slapd -h "$listen" -F "$work/slapd.d" >"$work/slapd.log" 2>&1; then
-    echo "slapd: did not start:"; cat "$work/slapd.log"
-    return 0
-  fi
-
-  local ok=0
-  for _ in $(seq 100); do
-    if ldapsearch -x -LLL -H "ldap://127.0.0.1:$port/" -s base -b "" namingContexts \
-        >/dev/null 2>&1; then
-      ok=1
-      break
-    fi
-    sleep 0.1
-  done
-  pid=$(cat "$work/slapd.pid" 2>/dev/null || true)
-  if [ "$ok" != 1 ]; then
-    echo "slapd: not answering on 127.0.0.1:$port"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    return 0
-  fi
+  zcs_slapd_run "slapd" "$work" "$listen" "$port" "" || return 0
+  pid=$ZCS_SLAPD_PID
   export ZCS_TEST_LDAP_URL="ldap://127.0.0.1:$port"
   export ZCS_TEST_LDAP_BIND_DN="uid=zimbra,cn=admins,cn=zimbra"
   export ZCS_TEST_LDAP_BIND_PASSWORD="$pw"

@@ -14,6 +14,9 @@
 #   ZCS_TEST_EXT_LDAP_PID            slapd's PID (stop it with: kill "$ZCS_TEST_EXT_LDAP_PID")
 # State lives under target/ci/slapd-customer. Never exits: a failure prints why and returns.
 
+# shellcheck source=../lib/slapd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/slapd.sh"
+
 zcs_customer_slapd_setup() {
   local root work port pw pid suffix="dc=customer,dc=test"
   root=$(pwd)
@@ -68,29 +71,8 @@ LDIF
     echo "customer slapd: could not load the base entries:"; cat "$work/slapadd.log"
     return 0
   fi
-  if ! slaptest -Q -f "$work/slapd.conf" -F "$work/slapd.d" >"$work/slaptest.log" 2>&1; then
-    echo "customer slapd: configuration rejected:"; cat "$work/slaptest.log"
-    return 0
-  fi
-  if ! slapd -h "ldap://127.0.0.1:$port/" -F "$work/slapd.d" >"$work/slapd.log" 2>&1; then
-    echo "customer slapd: did not start:"; cat "$work/slapd.log"
-    return 0
-  fi
-  local ok=0
-  for _ in $(seq 100); do
-    if ldapsearch -x -LLL -H "ldap://127.0.0.1:$port/" -s base -b "$suffix" dn \
-        >/dev/null 2>&1; then
-      ok=1
-      break
-    fi
-    sleep 0.1
-  done
-  pid=$(cat "$work/slapd.pid" 2>/dev/null || true)
-  if [ "$ok" != 1 ]; then
-    echo "customer slapd: not answering on 127.0.0.1:$port"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    return 0
-  fi
+  zcs_slapd_run "customer slapd" "$work" "ldap://127.0.0.1:$port/" "$port" "$suffix" || return 0
+  pid=$ZCS_SLAPD_PID
   export ZCS_TEST_EXT_LDAP_URL="ldap://127.0.0.1:$port"
   export ZCS_TEST_EXT_LDAP_BASE="$suffix"
   export ZCS_TEST_EXT_LDAP_BIND_DN="cn=admin,$suffix"
