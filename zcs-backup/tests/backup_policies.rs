@@ -15,7 +15,7 @@ use zcs_backup::backup::grouped::AutoGrouped;
 use zcs_backup::backup::report::{self, MailFuture, Mailer};
 use zcs_backup::commands::{self, BackupArgs, BackupEnv};
 use zcs_backup::{BackupOptions, RestoreOptions, catalog, restore};
-use zcs_core::{AttrEdit, Attrs, EntryKind, Flags, ItemId, folder};
+use zcs_core::{AttrEdit, Attrs, EntryKind};
 use zcs_store::{Store, StoreConfig, StoreOptions};
 
 /// Keeps what it is asked to send.
@@ -199,11 +199,7 @@ async fn archived_redo_logs_go_once_backed_up() {
     };
     let id = h.account("r@p.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..40 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..40, msg, 1).await;
     assert!(archive(&h.paths).len() >= 2, "{:?}", archive(&h.paths));
 
     // Archived too recently (the default keep time, 3600 s): kept.
@@ -234,11 +230,7 @@ async fn archived_redo_logs_go_once_backed_up() {
     );
 
     // More mail; an incremental holds it and the archive it came from goes.
-    for n in 40..80 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 40..80, msg, 1).await;
     assert!(!archive(&h.paths).is_empty());
     let incr = zcs_backup::incremental_backup(&h.paths, &h.dir, &now)
         .await
@@ -254,11 +246,7 @@ async fn archived_redo_logs_go_once_backed_up() {
     );
 
     // A full backup of one account does not prune what the others need.
-    for n in 80..120 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 80..120, msg, 1).await;
     let left = archive(&h.paths);
     let some = BackupOptions {
         accounts: vec!["r@p.test".into()],

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 
 use zcs_backup::commands::{self, PlayRedoArgs, RestoreLdapArgs};
-use zcs_core::{Attrs, EntryKind, Flags, ItemId, folder};
+use zcs_core::{Attrs, EntryKind};
 use zcs_directory::EntryKey;
 
 fn words(s: &str) -> Vec<String> {
@@ -109,19 +109,11 @@ async fn zmplayredo_replays_only_its_window() {
     let id = src.account("p@r.test").await;
     let mb = src.store.mailbox(id).await.unwrap();
     let mbid = mb.id().0;
-    for n in 0..3 {
-        mb.append(ItemId(folder::INBOX), &m(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..3, m, 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     let cut = chrono::Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    for n in 3..6 {
-        mb.append(ItemId(folder::INBOX), &m(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 3..6, m, 1).await;
     let logdir = src.paths.redolog.clone();
 
     let play = |n: u32, extra: String| {

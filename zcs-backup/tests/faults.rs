@@ -31,11 +31,7 @@ async fn disk_full_mid_backup_fails_cleanly_and_keeps_earlier_backups() {
     let h = home(&tmp.path().join("a")).await;
     let id = h.account("u@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..6 {
-        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..6, big, 1).await;
     let first = zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
@@ -161,11 +157,7 @@ async fn compressed_and_secondary_volume_blobs_restore_byte_identical() {
         .unwrap();
     let id = h.account("v@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..4 {
-        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..4, big, 1).await;
     // Two of them move to the secondary volume.
     let vbs = VolumeBlobStore::open(&h.paths.db).unwrap();
     let moved: Vec<String> = [big(0), big(1)]
@@ -260,19 +252,11 @@ async fn a_killed_restore_leaves_the_account_in_maintenance_and_the_rerun_finish
     let h = home(&tmp.path().join("a")).await;
     let id = h.account("k@f.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..3 {
-        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..3, big, 1).await;
     zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
-    for n in 3..5 {
-        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 3..5, big, 1).await;
     zcs_backup::incremental_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();

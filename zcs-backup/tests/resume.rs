@@ -64,19 +64,11 @@ async fn interrupted(root: &std::path::Path) -> Home {
     let h = home(root).await;
     let id = h.account("r@s.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..3 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..3, msg, 1).await;
     zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
-    for n in 3..5 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 3..5, msg, 1).await;
     zcs_backup::incremental_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();

@@ -256,11 +256,7 @@ async fn a_restore_is_in_the_redo_log_so_later_restores_neither_lose_nor_resurre
         .unwrap()
         .id;
     let mb = h.store.mailbox(u).await.unwrap();
-    for n in [1, 2] {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, [1, 2], msg, 1).await;
     let full = zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();

@@ -37,19 +37,11 @@ async fn a_damaged_redo_log_is_named_and_only_what_follows_the_damage_is_lost() 
     let h = home(&root).await;
     let id = h.account("u@c5.test").await;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..2 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..2, msg, 1).await;
     zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
-    for n in 10..16 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 2)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 10..16, msg, 2).await;
     h.store.close().await;
     let log = h.paths.redolog.join("redo.log");
     let mut bytes = std::fs::read(&log).unwrap();
@@ -97,11 +89,7 @@ async fn deliveries_during_a_full_backup_are_never_lost() {
     for i in 0..4 {
         let id = h.account(&format!("u{i}@d.test")).await;
         let mb = h.store.mailbox(id).await.unwrap();
-        for n in 0..10 {
-            mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-                .await
-                .unwrap();
-        }
+        fill_inbox(&mb, 0..10, msg, 1).await;
         ids.push(id);
     }
     let store = h.store.clone();
@@ -249,11 +237,7 @@ async fn an_incremental_copies_whole_an_account_left_out_of_the_full() {
     let b = h.account("b@i.test").await;
     for id in [a, b] {
         let mb = h.store.mailbox(id).await.unwrap();
-        for n in 0..3 {
-            mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-                .await
-                .unwrap();
-        }
+        fill_inbox(&mb, 0..3, msg, 1).await;
     }
     let only_a = zcs_backup::BackupOptions {
         accounts: vec!["a@i.test".into()],
@@ -430,11 +414,7 @@ async fn an_account_over_quota_restores_fully_and_then_enforces_its_quota() {
         .unwrap()
         .id;
     let mb = h.store.mailbox(id).await.unwrap();
-    for n in 0..4 {
-        mb.append(ItemId(folder::INBOX), &big(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..4, big, 1).await;
     zcs_backup::full_backup(&h.paths, &h.dir, &quiet())
         .await
         .unwrap();
@@ -597,11 +577,7 @@ async fn disaster_recovery_brings_back_aliases_lists_and_classes_of_service() {
         .await
         .unwrap();
     let mb = a.store.mailbox(u.id).await.unwrap();
-    for n in 0..3 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..3, msg, 1).await;
     let full = zcs_backup::full_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap();
@@ -677,11 +653,7 @@ async fn a_server_started_before_its_restore_has_its_redo_log_refused_loudly() {
     let a = home(&tmp.path().join("a")).await;
     let id = a.account("u@s.test").await;
     let mb = a.store.mailbox(id).await.unwrap();
-    for n in 0..12 {
-        mb.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&mb, 0..12, msg, 1).await;
     zcs_backup::full_backup(&a.paths, &a.dir, &quiet())
         .await
         .unwrap();

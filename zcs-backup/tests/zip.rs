@@ -61,11 +61,7 @@ async fn zipped_sessions_store_shared_blobs_once_and_restore() {
         h.store.mailbox(a).await.unwrap(),
         h.store.mailbox(b).await.unwrap(),
     );
-    for n in 0..3 {
-        ma.append(ItemId(folder::INBOX), &msg(n), Flags(0), 1)
-            .await
-            .unwrap();
-    }
+    fill_inbox(&ma, 0..3, msg, 1).await;
     // Message 0 reaches both accounts: one blob.
     mb.append(ItemId(folder::INBOX), &msg(0), Flags(0), 1)
         .await

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use zcs_backup::{BackupOptions, BackupPaths};
-use zcs_core::{Attrs, Entry, EntryKind, ItemId, ZimbraId, folder};
+use zcs_core::{Attrs, Entry, EntryKind, Flags, ItemId, ZimbraId, folder};
 use zcs_directory::{Directory, EntryKey, SqlDirectory};
-use zcs_store::{Store, StoreConfig};
+use zcs_store::{Mailbox, Store, StoreConfig};
 
 /// A home's paths, its open store and directory.
 pub struct Home {
@@ -87,6 +87,21 @@ pub fn quiet() -> BackupOptions {
     BackupOptions {
         quiet: true,
         ..BackupOptions::default()
+    }
+}
+
+/// Appends `make(n)` to `mb`'s inbox, unflagged and dated `date_ms`, for each `n` of
+/// `ns`, in order.
+pub async fn fill_inbox<T>(
+    mb: &Mailbox,
+    ns: impl IntoIterator<Item = T>,
+    make: impl Fn(T) -> Vec<u8>,
+    date_ms: i64,
+) {
+    for n in ns {
+        mb.append(ItemId(folder::INBOX), &make(n), Flags(0), date_ms)
+            .await
+            .unwrap();
     }
 }
 
