@@ -1,15 +1,30 @@
 //! Extraction over the shared corpus: every file (messages or not) is extracted without a
 //! panic, known words of known messages come out decoded, and the whole corpus indexed
 //! into one mailbox answers searches for them.
+//!
+//! The tests here that read attachments take [`READERS`] first: attachment readers are
+//! bounded process-wide (`MAX_RUNNING` threads, each cut off at `EXTRACT_TIMEOUT`), so a
+//! test sweeping the whole corpus beside one expecting a PDF's words could take its
+//! reader slots or, on a loaded machine, its time, and the PDF would give no text.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use zcs_core::{ItemId, MailboxId};
 use zcs_index::query::parse;
 use zcs_index::{IndexBackend, IndexDocument, TantivyIndex, document_from_message};
 
 const CORPUS: &str = "/work/shared/corpus";
+
+static READERS: Mutex<()> = Mutex::new(());
+
+/// The attachment readers to this test alone (a failed test's poison is ignored).
+fn readers() -> MutexGuard<'static, ()> {
+    READERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -41,6 +56,7 @@ fn extract(rel: &str) -> IndexDocument {
 
 #[test]
 fn every_corpus_file_extracts_without_panic() {
+    let _readers = readers();
     let files = corpus_files();
     if files.is_empty() {
         eprintln!("corpus not present at {CORPUS}; skipping");
@@ -77,6 +93,7 @@ fn every_corpus_file_extracts_without_panic() {
 
 #[test]
 fn known_messages_extract_known_words() {
+    let _readers = readers();
     if !Path::new(CORPUS).exists() {
         return;
     }
@@ -120,6 +137,7 @@ fn known_messages_extract_known_words() {
 
 #[test]
 fn indexed_corpus_answers_searches() {
+    let _readers = readers();
     let files = corpus_files();
     if files.is_empty() {
         return;
@@ -187,6 +205,7 @@ fn with_attachment(name: &str, mime: &str, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn words_inside_corpus_pdfs_are_found() {
+    let _readers = readers();
     let files = [
         ("zimbra-qa/attachments1/pdfaccess.pdf", "application/pdf"),
         (
