@@ -205,3 +205,43 @@ async fn rollover_off_keeps_one_file() {
     assert!(store.archived_redo_logs().await.unwrap().is_empty());
     store.close().await;
 }
+
+/// Spec 04 test idea 4: an archive on another file system (here a symlink into
+/// `/dev/shm`, a tmpfs) refuses the open with a message naming both places; the same
+/// archive symlinked within the redo log's file system is accepted.
+#[tokio::test]
+async fn archive_on_another_file_system_refuses_the_open() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig::under(dir.path());
+    std::fs::create_dir_all(&cfg.redo_dir).unwrap();
+    let archive = cfg.redo_dir.join("archive");
+
+    let same = dir.path().join("archive-elsewhere-same-fs");
+    std::fs::create_dir(&same).unwrap();
+    std::os::unix::fs::symlink(&same, &archive).unwrap();
+    let store = Store::open_with(cfg.clone(), tiny()).await.unwrap();
+    store.close().await;
+    std::fs::remove_file(&archive).unwrap();
+
+    let dev = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("SKIPPED: no /dev/shm to stand for another file system");
+        return;
+    };
+    if dev(other.path()) == dev(dir.path()) {
+        eprintln!("SKIPPED: /dev/shm is on the test directory's file system here");
+        return;
+    }
+    std::os::unix::fs::symlink(other.path(), &archive).unwrap();
+    let err = match Store::open_with(cfg.clone(), tiny()).await {
+        Ok(_) => panic!("opened with the archive on another file system"),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Redo(_)), "{text}");
+    assert!(
+        text.contains("different file system") && text.contains(&*archive.to_string_lossy()),
+        "{text}"
+    );
+}

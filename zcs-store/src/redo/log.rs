@@ -79,6 +79,7 @@ impl RedoFile {
         if file.try_lock().is_err() {
             return Err(StoreError::Locked(path));
         }
+        same_file_system_as_archive(dir)?;
 
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
@@ -259,6 +260,32 @@ fn preserve_aside(dir: &Path, bytes: &[u8], offset: u64) -> Result<PathBuf, Stor
         .map_err(|e| StoreError::io("preserve damaged redo log", &aside, e))?;
     sync_dir(dir)?;
     Ok(aside)
+}
+
+/// Refuses a redo directory whose archive (created here when missing) is on another
+/// file system: rollover renames `redo.log` into the archive, and a rename cannot cross
+/// file systems, so the first rollover would fail with the store running (spec 04,
+/// test idea 4). A symlinked or mounted archive on the same file system is fine.
+fn same_file_system_as_archive(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let archive = super::archive::dir_of(dir);
+    std::fs::create_dir_all(&archive)
+        .map_err(|e| StoreError::io("create redo archive", &archive, e))?;
+    let device = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.dev())
+            .map_err(|e| StoreError::io("stat", p, e))
+    };
+    if device(dir)? != device(&archive)? {
+        return Err(StoreError::Redo(format!(
+            "the redo log archive {} is on a different file system from the redo log \
+             directory {}; rollover moves the log into the archive with a rename, which \
+             cannot cross file systems: put the archive on the same file system",
+            archive.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory so a file created or renamed in it survives a crash.
