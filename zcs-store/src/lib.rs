@@ -126,6 +126,7 @@ mod documents;
 mod dumpster;
 mod dumpster_items;
 mod error;
+mod flag_group;
 mod flag_list;
 mod folder_color;
 mod folder_view;

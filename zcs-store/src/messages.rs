@@ -11,6 +11,7 @@ use zcs_core::{Flags, ItemId, ItemKind, folder};
 
 use crate::blob::{Pin, digest_of};
 use crate::error::{DbContext, StoreError};
+use crate::flag_group::FlagChange;
 use crate::mailbox::Mailbox;
 use crate::parse::{self, HeaderSummary};
 use crate::redo::RedoOp;
@@ -169,13 +170,6 @@ pub(crate) async fn check_message_folder(mb: &Mailbox, id: ItemId) -> Result<(),
     Ok(())
 }
 
-/// How a flag change computes the new flags.
-#[derive(Clone, Copy)]
-enum FlagChange {
-    Set(u32, bool),
-    Replace(Flags),
-}
-
 /// `ids` without repeats, first occurrence kept.
 pub(crate) fn dedup(ids: &[ItemId]) -> Vec<ItemId> {
     let mut seen = HashSet::new();
@@ -218,6 +212,23 @@ impl Mailbox {
             crate::tags::tag_name(t)?;
         }
         let prepared = prepare_blob(&self.inner, raw.to_vec()).await?;
+        if tags.is_empty() {
+            // Untagged appends commit in groups with the mailbox's concurrent appends
+            // and deliveries (`crate::group_commit`); the answer is read back as
+            // `create_message` gives it.
+            let res =
+                crate::group_commit::deliver(self, folder, &prepared, flags, internal_date_ms)
+                    .await;
+            let digest = prepared.digest.clone();
+            drop(prepared);
+            return match res {
+                Ok(meta) => self.message(meta.id).await,
+                Err(e) => {
+                    self.inner.release_blobs(vec![digest]).await;
+                    Err(e)
+                }
+            };
+        }
         let res = create_message(
             self,
             folder,
@@ -339,35 +350,14 @@ impl Mailbox {
         self.change_flags(ids, FlagChange::Replace(flags)).await
     }
 
+    /// Flag changes are committed in groups with the mailbox's concurrent ones
+    /// (`crate::flag_group`).
     async fn change_flags(
         &self,
         ids: &[ItemId],
         how: FlagChange,
     ) -> Result<Vec<MessageMeta>, StoreError> {
-        let ids = dedup(ids);
-        self.locked(move |mb| async move {
-            let st = mb.state().await?;
-            let mut changed = Vec::new();
-            for id in &ids {
-                let m = mb.message(*id).await?;
-                let new = match how {
-                    FlagChange::Set(mask, on) => m.flags.with(mask, on),
-                    FlagChange::Replace(f) => f,
-                };
-                if new != m.flags {
-                    changed.push((id.0, new.0));
-                }
-            }
-            if !changed.is_empty() {
-                mb.commit(RedoOp::SetFlags {
-                    change: st.change + 1,
-                    items: changed,
-                })
-                .await?;
-            }
-            mb.metas(&ids).await
-        })
-        .await
+        crate::flag_group::change(self, dedup(ids), how).await
     }
 
     /// Copies messages into `to_folder` as new items (new ids, which are also their

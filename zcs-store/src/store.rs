@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub maintenance: Mutex<HashSet<ZimbraId>>,
     /// Deliveries waiting to be committed as a group (`crate::group_commit`).
     pub groups: crate::group_commit::Groups,
+    /// Flag changes waiting to be committed as a group (`crate::flag_group`).
+    pub flag_groups: crate::flag_group::FlagGroups,
     /// Recent folders' flag listings (`crate::flag_list`).
     pub flag_cache: crate::flag_list::FlagCache,
 }
@@ -253,6 +255,7 @@ impl Store {
                 report,
                 maintenance: Mutex::new(HashSet::new()),
                 groups: Default::default(),
+                flag_groups: Default::default(),
                 flag_cache: Default::default(),
             }),
         })
