@@ -241,6 +241,9 @@ class ZcsServer:
 
     def setup(self):
         self.z.init()
+        # Every client of the bench comes from 127.0.0.1: lift the per-address cap (50 by
+        # default) as a site would for a proxy in front.
+        self.z.run("zmlocalconfig", "-e", "zcs_imap_max_connections_per_ip=1000")
         self.z.zmprov("mcf", "zimbraImapCleartextLoginEnabled", "TRUE")
         self.z.start()
         self.z.zmprov("cd", USER.split("@")[1])
