@@ -33,6 +33,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     zcs_server::private_umask();
+    zcs_server::bounded_malloc_arenas();
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
