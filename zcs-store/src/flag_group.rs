@@ -19,7 +19,6 @@
 //! hangs up does not stop a group another caller waits on.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 use zcs_core::{Flags, ItemId};
@@ -58,22 +57,7 @@ pub(crate) struct Pending {
 }
 
 /// The flag changes queued per mailbox id.
-#[derive(Default)]
-pub(crate) struct FlagGroups {
-    queued: Mutex<HashMap<i64, Vec<Pending>>>,
-}
-
-impl FlagGroups {
-    fn push(&self, p: Pending) {
-        let mut q = self.queued.lock().unwrap_or_else(|e| e.into_inner());
-        q.entry(p.mb.id().0).or_default().push(p);
-    }
-
-    fn take(&self, mailbox: i64) -> Vec<Pending> {
-        let mut q = self.queued.lock().unwrap_or_else(|e| e.into_inner());
-        q.remove(&mailbox).unwrap_or_default()
-    }
-}
+pub(crate) type FlagGroups = crate::group_commit::MailboxQueues<Pending>;
 
 /// Changes the flags of `ids` (without repeats) in `mb` as `how` says, grouped with the
 /// concurrent flag changes of the same mailbox (see the module doc). Returns the
@@ -98,7 +82,7 @@ pub(crate) async fn change(
     let (inner, id) = (mb.inner.clone(), mb.id().0);
     spawn(async move {
         // Queued before waiting for the lock: whoever holds it next takes this one too.
-        inner.flag_groups.push(pending);
+        inner.flag_groups.push(id, pending);
         let _guard = lock.lock_owned().await;
         let group = inner.flag_groups.take(id);
         if !group.is_empty() {

@@ -51,23 +51,34 @@ pub(crate) struct Pending {
     reply: oneshot::Sender<Result<MessageMeta, StoreError>>,
 }
 
-/// The deliveries queued per mailbox id.
-#[derive(Default)]
-pub(crate) struct Groups {
-    queued: Mutex<HashMap<i64, Vec<Pending>>>,
+/// Work queued per mailbox id until the mailbox's lock holder takes it all: the
+/// deliveries here ([`Groups`]) and the flag changes of `crate::flag_group`.
+pub(crate) struct MailboxQueues<T> {
+    queued: Mutex<HashMap<i64, Vec<T>>>,
 }
 
-impl Groups {
-    fn push(&self, p: Pending) {
+impl<T> Default for MailboxQueues<T> {
+    fn default() -> Self {
+        MailboxQueues {
+            queued: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> MailboxQueues<T> {
+    pub(crate) fn push(&self, mailbox: i64, item: T) {
         let mut q = self.queued.lock().unwrap_or_else(|e| e.into_inner());
-        q.entry(p.mb.id().0).or_default().push(p);
+        q.entry(mailbox).or_default().push(item);
     }
 
-    fn take(&self, mailbox: i64) -> Vec<Pending> {
+    pub(crate) fn take(&self, mailbox: i64) -> Vec<T> {
         let mut q = self.queued.lock().unwrap_or_else(|e| e.into_inner());
         q.remove(&mailbox).unwrap_or_default()
     }
 }
+
+/// The deliveries queued per mailbox id.
+pub(crate) type Groups = MailboxQueues<Pending>;
 
 /// Stores one delivered message (no tags) in `mb`, grouped with the concurrent
 /// deliveries to the same mailbox (see the module doc). Returns once it is durable.
@@ -95,7 +106,7 @@ pub(crate) async fn deliver(
     let (inner, id) = (mb.inner.clone(), mb.id().0);
     spawn(async move {
         // Queued before waiting for the lock: whoever holds it next takes this one too.
-        inner.groups.push(pending);
+        inner.groups.push(id, pending);
         let _guard = lock.lock_owned().await;
         let group = inner.groups.take(id);
         if !group.is_empty() {

@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{simple_message, temp_store};
+use common::{reopen_from_log_only, simple_message, temp_store};
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
-use zcs_store::{Mailbox, Store, StoreConfig, StoreError};
+use zcs_store::{Mailbox, StoreError};
 
 const INBOX: ItemId = ItemId(folder::INBOX);
 
@@ -18,18 +18,6 @@ async fn rows(mb: &Mailbox) -> String {
     let f = mb.folder(INBOX).await.unwrap();
     let msgs = mb.messages(INBOX).await.unwrap();
     format!("{f:?} {:?} {msgs:?}", mb.change_number().await.unwrap())
-}
-
-async fn reopen_from_log_only(store: Store, cfg: &StoreConfig) -> Store {
-    store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = cfg.db_path.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
-    let store = Store::open(cfg.clone()).await.unwrap();
-    assert_eq!(store.recovery_report().failed, 0);
-    store
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{simple_message, temp_store};
+use common::{reopen_from_log_only, simple_message, temp_store};
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
-use zcs_store::{DeliveryTarget, ImportMessage, Mailbox, Store, StoreConfig, StoreError};
+use zcs_store::{DeliveryTarget, ImportMessage, Mailbox, StoreError};
 
 fn target(account: ZimbraId, quota: u64) -> DeliveryTarget {
     DeliveryTarget {
@@ -39,18 +39,6 @@ async fn snapshot(mb: &Mailbox) -> (String, String) {
         format!("{f:?} {:?}", mb.change_number().await.unwrap()),
         format!("{msgs:?} {convs:?}"),
     )
-}
-
-async fn reopen_from_log_only(store: Store, cfg: &StoreConfig) -> Store {
-    store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = cfg.db_path.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
-    let store = Store::open(cfg.clone()).await.unwrap();
-    assert_eq!(store.recovery_report().failed, 0);
-    store
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -94,3 +94,17 @@ pub fn simple_message(n: usize) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// Closes `store`, deletes its database (and WAL files) and opens it again, so the
+/// database is rebuilt from the redo log alone; asserts no record failed to replay.
+pub async fn reopen_from_log_only(store: Store, cfg: &StoreConfig) -> Store {
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = cfg.db_path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let store = Store::open(cfg.clone()).await.unwrap();
+    assert_eq!(store.recovery_report().failed, 0);
+    store
+}
