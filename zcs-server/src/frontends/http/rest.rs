@@ -6,6 +6,15 @@
 //! or HTTP basic auth (RFC 7617); it must own the mailbox or hold read access on the
 //! folder through a grant. Anything the caller may not see is answered exactly like
 //! something that does not exist (404), so ids cannot be probed.
+//!
+//! A request with no usable auth token and no basic auth is served as Zimbra's
+//! UserServlet serves it: as an anonymous accessor, whose rights are those of the
+//! folder's grants to the public (`gt="pub"`; published calendars, public folders).
+//! Only reading is ever served here, so a public grant of more than `r` still lets an
+//! anonymous caller read and nothing else. Whatever an anonymous caller may not read
+//! (another folder, an item outside a public folder, an unknown account or id) is
+//! answered 401 with a Basic challenge, as a request without auth always was, so
+//! nothing about it can be probed either.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use zcs_core::{Entry, FaultCode, ItemId};
-use zcs_store::{Folder, Mailbox, Rights};
+use zcs_store::{Accessor, Folder, Mailbox, Rights};
 
 use super::archive::{self, ArchiveEntry};
 use super::{AppState, caller_of, text};
@@ -107,6 +116,27 @@ pub async fn rest(
     }
 }
 
+/// The account a REST request is made as: `Some` when it authenticated, `None` for an
+/// anonymous request (no credentials, or only an auth token that is not valid, which
+/// Zimbra's UserServlet ignores). Basic auth that fails is refused outright.
+async fn requester(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Option<Entry>, RestError> {
+    let caller = caller_of(state, peer, headers).await;
+    let basic = basic_auth(headers);
+    let login = basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+    match state.svc.web_account(&caller, login, false).await {
+        Ok(me) => Ok(Some(me)),
+        Err(e) if basic.is_none() => {
+            tracing::debug!(code = ?e.code, "REST request served as anonymous");
+            Ok(None)
+        }
+        Err(_) => Err(RestError::Unauthorized),
+    }
+}
+
 async fn serve(
     state: &AppState,
     peer: SocketAddr,
@@ -114,20 +144,26 @@ async fn serve(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> Result<Response, RestError> {
+    let me = requester(state, peer, headers).await?;
+    let anonymous = me.is_none();
+    match serve_as(state, me, rest, query).await {
+        // An anonymous caller learns nothing from a 404: everything it may not read,
+        // existing or not, is the 401 a request without auth gets.
+        Err(RestError::NotFound) if anonymous => Err(RestError::Unauthorized),
+        other => other,
+    }
+}
+
+async fn serve_as(
+    state: &AppState,
+    me: Option<Entry>,
+    rest: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, RestError> {
     let svc = &state.svc;
-    let caller = caller_of(state, peer, headers).await;
-    let basic = basic_auth(headers);
-    let me = svc
-        .web_account(
-            &caller,
-            basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
-            false,
-        )
-        .await
-        .map_err(|_| RestError::Unauthorized)?;
     let (user, path, suffix) = split_path(rest);
     let owner = if user == "~" || user.is_empty() {
-        me.clone()
+        me.clone().ok_or(RestError::Unauthorized)?
     } else {
         let mut found = svc
             .prov
@@ -137,7 +173,7 @@ async fn serve(
         // A bare local part is also looked up in the caller's own domain.
         if found.is_none()
             && !user.contains('@')
-            && let Some(domain) = me.domain()
+            && let Some(domain) = me.as_ref().and_then(Entry::domain)
         {
             found = svc
                 .prov
@@ -149,7 +185,7 @@ async fn serve(
     };
     let mb = svc.store.mailbox(owner.id).await.map_err(store_err)?;
     let fmt = query.get("fmt").map(|f| f.to_ascii_lowercase()).or(suffix);
-    let access = Access::new(svc, &me, &owner).await?;
+    let access = Access::new(svc, me.as_ref(), &owner).await;
     if let Some(id) = query.get("id") {
         let id: i32 = id
             .trim()
@@ -165,24 +201,28 @@ async fn serve(
         .ok_or(RestError::NotFound)?;
     access.check(&mb, folder.id).await?;
     let fmt = fmt.unwrap_or_else(|| default_format(&folder).to_string());
-    tracing::info!(account = %me.name, owner = %owner.name, folder = %folder.path,
+    let account = me.as_ref().map_or("(anonymous)", |e| e.name.as_str());
+    tracing::info!(account = %account, owner = %owner.name, folder = %folder.path,
         fmt = %fmt, "REST export");
     export(&mb, &access, &owner, &folder, &fmt).await
 }
 
 /// Who is asking, for grant checks.
 struct Access {
-    me: Entry,
     owner: bool,
-    groups: Vec<zcs_core::ZimbraId>,
+    /// The caller as the grants see it; no account for an anonymous caller, who then
+    /// matches only grants to the public.
+    who: Accessor,
 }
 
 impl Access {
-    async fn new(
-        svc: &crate::soap::SoapService,
-        me: &Entry,
-        owner: &Entry,
-    ) -> Result<Access, RestError> {
+    async fn new(svc: &crate::soap::SoapService, me: Option<&Entry>, owner: &Entry) -> Access {
+        let Some(me) = me else {
+            return Access {
+                owner: false,
+                who: Accessor::default(),
+            };
+        };
         let is_owner = me.id == owner.id;
         let groups = if is_owner {
             Vec::new()
@@ -193,11 +233,15 @@ impl Access {
                 .map(|g| g.into_iter().map(|(e, _)| e.id).collect())
                 .unwrap_or_default()
         };
-        Ok(Access {
-            me: me.clone(),
+        Access {
             owner: is_owner,
-            groups,
-        })
+            who: Accessor {
+                account: Some(me.id),
+                groups,
+                domain: me.domain().map(str::to_string),
+                ..Accessor::default()
+            },
+        }
     }
 
     /// Ok when the caller may read `folder`; otherwise not found.
@@ -206,7 +250,7 @@ impl Access {
             return Ok(());
         }
         let rights = mb
-            .effective_rights(folder, Some(self.me.id), &self.groups)
+            .effective_rights_for(folder, &self.who)
             .await
             .map_err(store_err)?;
         if rights.contains(Rights::READ) {
