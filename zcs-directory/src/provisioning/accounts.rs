@@ -6,6 +6,7 @@ use zcs_core::{
     AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId,
 };
 
+use super::addresses::{alias_add_edits, alias_remove_edits, renamed_addresses};
 use super::{Provisioning, default_attr, edit_names};
 use crate::directory::{A_MAIL_ALIAS, EntryKey};
 use crate::names::{normalize_address, split_address};
@@ -103,10 +104,13 @@ impl Provisioning {
         for alias in &aliases {
             normalised.push(self.check_new_alias(alias).await?);
         }
+        // An alias is an address of the account in `mail` too, as Zimbra keeps it.
+        let mut mail = vec![addr.clone()];
+        mail.extend(normalised.iter().filter(|a| **a != addr).cloned());
         attrs.set(A_MAIL_ALIAS, normalised);
 
         attrs.set("objectClass", classes);
-        attrs.set_one("mail", addr.clone());
+        attrs.set("mail", mail);
         attrs.set_one("uid", local.clone());
         attrs.set_one("zimbraMailDeliveryAddress", addr.clone());
         if !attrs.contains("cn") {
@@ -298,45 +302,13 @@ impl Provisioning {
         if acct.name.eq_ignore_ascii_case(&new_addr) {
             return Ok(acct);
         }
-        let old_domain = acct.domain().unwrap_or_default().to_ascii_lowercase();
-
-        let mail: Vec<String> = acct
-            .attrs
-            .get_all("mail")
-            .iter()
-            .map(|m| {
-                if m.eq_ignore_ascii_case(&acct.name) {
-                    new_addr.clone()
-                } else {
-                    m.clone()
-                }
-            })
-            .collect();
-        let mut aliases = Vec::new();
-        for a in acct.attrs.get_all(A_MAIL_ALIAS) {
-            let moved = match split_address(a) {
-                Some((l, d)) if d.eq_ignore_ascii_case(&old_domain) && old_domain != new_domain => {
-                    format!("{l}@{new_domain}")
-                }
-                _ => a.to_lowercase(),
-            };
-            if moved != new_addr && !aliases.contains(&moved) {
-                aliases.push(moved);
-            }
-        }
-        let mut edits = vec![
-            AttrEdit::Replace(
-                "mail".into(),
-                if mail.is_empty() {
-                    vec![new_addr.clone()]
-                } else {
-                    mail
-                },
-            ),
+        let (mail, aliases) = renamed_addresses(&acct, &new_addr);
+        let edits = vec![
+            AttrEdit::Replace("mail".into(), mail),
             AttrEdit::Replace("zimbraMailDeliveryAddress".into(), vec![new_addr.clone()]),
             AttrEdit::Replace("uid".into(), vec![new_local.to_string()]),
+            AttrEdit::Replace(A_MAIL_ALIAS.into(), aliases),
         ];
-        edits.push(AttrEdit::Replace(A_MAIL_ALIAS.into(), aliases));
 
         let out = self
             .dir
@@ -388,7 +360,8 @@ impl Provisioning {
     }
 
     /// Adds an alias to the account (`zmprov aaa`): stored lower-cased in
-    /// `zimbraMailAlias`, after which the address resolves to the account.
+    /// `zimbraMailAlias` and added to `mail` (as Zimbra does), after which the address
+    /// resolves to the account.
     ///
     /// # Errors
     /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` for a malformed alias;
@@ -399,13 +372,14 @@ impl Provisioning {
     pub async fn add_account_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
         let acct = self.get_account(key).await?;
         let alias = self.check_new_alias(alias).await?;
-        let edits = [AttrEdit::Add(A_MAIL_ALIAS.into(), alias.clone())];
+        let edits = alias_add_edits(&acct, &alias);
         self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
         tracing::info!(account = %acct.name, alias = %alias, "alias added");
         Ok(())
     }
 
-    /// Removes an alias from the account (`zmprov raa`).
+    /// Removes an alias from the account (`zmprov raa`), from `zimbraMailAlias` and
+    /// from `mail`.
     ///
     /// # Errors
     /// `account.NO_SUCH_ACCOUNT`; `account.NO_SUCH_ALIAS` when the account has no such
@@ -419,14 +393,10 @@ impl Provisioning {
             )
         };
         let wanted = normalize_address(alias).map_err(|_| no_such())?;
-        let stored = acct
-            .attrs
-            .get_all(A_MAIL_ALIAS)
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(&wanted))
-            .cloned()
-            .ok_or_else(no_such)?;
-        let edits = [AttrEdit::Remove(A_MAIL_ALIAS.into(), stored)];
+        if wanted.eq_ignore_ascii_case(&acct.name) {
+            return Err(no_such());
+        }
+        let edits = alias_remove_edits(&acct, &wanted).ok_or_else(no_such)?;
         self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
         tracing::info!(account = %acct.name, alias = %wanted, "alias removed");
         Ok(())

@@ -12,6 +12,7 @@ use zcs_core::{
     AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId,
 };
 
+use super::addresses::{alias_add_edits, alias_remove_edits, renamed_addresses};
 use super::{Provisioning, default_attr, edit_names};
 use crate::directory::{A_MAIL_ALIAS, EntryKey};
 use crate::names::{normalize_address, split_address};
@@ -42,23 +43,24 @@ pub fn is_group(e: &Entry) -> bool {
     )
 }
 
-/// Every address an entry answers to: its name and its aliases, lower-cased.
+/// Every address an entry answers to, once each: its name and its aliases, lower-cased.
 pub(crate) fn addresses_of(e: &Entry) -> Vec<String> {
     let mut out = vec![e.name.to_lowercase()];
-    out.extend(
-        e.attrs
-            .get_all(A_MAIL_ALIAS)
-            .iter()
-            .map(|a| a.to_lowercase()),
-    );
+    for a in e.attrs.get_all(A_MAIL_ALIAS) {
+        let a = a.to_lowercase();
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
     out
 }
 
 impl Provisioning {
     /// Creates a static distribution list (`zmprov cdl`). The name is an address in an
-    /// existing domain (no spaces); the list gets `mail`, `uid`, `zimbraMailStatus
-    /// enabled` (it can receive mail at once), `zimbraCreateTimestamp` and the
-    /// `zimbraDistributionList` object class. A `memberURL` makes it a dynamic group
+    /// existing domain (no spaces); the list gets `mail`, `uid`, its own address in
+    /// `zimbraMailAlias` (as Zimbra's lists hold it; [`super::aliases_of`] leaves it
+    /// out), `zimbraMailStatus enabled` (it can receive mail at once),
+    /// `zimbraCreateTimestamp` and the `zimbraDistributionList` object class. A `memberURL` makes it a dynamic group
     /// instead (see [`Provisioning::create_dynamic_group`]).
     ///
     /// # Errors
@@ -96,14 +98,23 @@ impl Provisioning {
         let mut attrs = check_attrs(kind, &checked)?;
         let aliases = attrs.get_all(A_MAIL_ALIAS).to_vec();
         let mut normalised = Vec::new();
-        for a in &aliases {
-            normalised.push(self.check_new_alias(a).await?);
+        if kind == EntryKind::DistributionList {
+            normalised.push(addr.clone());
         }
+        for a in &aliases {
+            let a = self.check_new_alias(a).await?;
+            if !normalised.contains(&a) {
+                normalised.push(a);
+            }
+        }
+        // Every alias is an address of the list in `mail` too, as in Zimbra.
+        let mut mail = vec![addr.clone()];
+        mail.extend(normalised.iter().filter(|a| **a != addr).cloned());
         attrs.set(A_MAIL_ALIAS, normalised);
         let members = attrs.get_all(A_MEMBERS).to_vec();
         attrs.set(A_MEMBERS, normalize_members(&members)?);
         attrs.set("objectClass", classes);
-        attrs.set_one("mail", addr.clone());
+        attrs.set("mail", mail);
         attrs.set_one("uid", local.clone());
         default_attr(&mut attrs, "cn", local);
         default_attr(&mut attrs, "zimbraMailStatus", "enabled");
@@ -303,7 +314,9 @@ impl Provisioning {
     }
 
     /// Renames a list or group (`zmprov rdl`), keeping its id; lists that held the old
-    /// address now hold the new one.
+    /// address now hold the new one. `mail` and `zimbraMailAlias` follow the new name
+    /// (a static list keeps its own address among its `zimbraMailAlias` values), and
+    /// when the domain changes, aliases in the old domain move to the new one.
     ///
     /// # Errors
     /// `account.NO_SUCH_DISTRIBUTION_LIST`; `service.INVALID_REQUEST`;
@@ -316,9 +329,11 @@ impl Provisioning {
         if g.name.eq_ignore_ascii_case(&new_addr) {
             return Ok(g);
         }
+        let (mail, aliases) = renamed_addresses(&g, &new_addr);
         let edits = [
-            AttrEdit::Replace("mail".into(), vec![new_addr.clone()]),
+            AttrEdit::Replace("mail".into(), mail),
             AttrEdit::Replace("uid".into(), vec![local.to_string()]),
+            AttrEdit::Replace(A_MAIL_ALIAS.into(), aliases),
         ];
         let out = self
             .dir
@@ -345,7 +360,7 @@ impl Provisioning {
     pub async fn add_group_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
         let alias = self.check_new_alias(alias).await?;
-        let edits = [AttrEdit::Add(A_MAIL_ALIAS.into(), alias.clone())];
+        let edits = alias_add_edits(&g, &alias);
         self.dir.modify_entry(g.kind, g.id, &edits).await?;
         tracing::info!(list = %g.name, alias = %alias, "distribution list alias added");
         Ok(())
@@ -358,19 +373,12 @@ impl Provisioning {
     pub async fn remove_group_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
         let wanted = alias.trim().to_lowercase();
-        let Some(stored) = g
-            .attrs
-            .get_all(A_MAIL_ALIAS)
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(&wanted))
-            .cloned()
-        else {
+        let Some(edits) = alias_remove_edits(&g, &wanted) else {
             return Err(ServiceError::new(
                 FaultCode::NoSuchAlias,
                 format!("no such alias: {}", alias.trim()),
             ));
         };
-        let edits = [AttrEdit::Remove(A_MAIL_ALIAS.into(), stored)];
         self.dir.modify_entry(g.kind, g.id, &edits).await?;
         Ok(())
     }

@@ -11,6 +11,7 @@
 
 mod accounts;
 pub mod acl;
+mod addresses;
 pub mod caching;
 pub mod children;
 mod domains;
@@ -41,6 +42,7 @@ use crate::names::normalize_domain;
 use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 pub use acl::{Ace, Requester};
+pub use addresses::aliases_of;
 pub use children::{Child, DEFAULT_IDENTITY};
 pub use gal::{GalRequest, GalResults, GalType};
 pub use galsync::{GalSyncSource, GalSyncSpec};
