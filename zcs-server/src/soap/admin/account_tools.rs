@@ -201,7 +201,8 @@ async fn alias_entries(ctx: &Ctx<'_>, domain: Option<&str>) -> ServiceResult<Vec
         .await?;
     let mut out = Vec::new();
     for t in &targets.entries {
-        for alias in t.attrs.get_all("zimbraMailAlias") {
+        // A static list's own address is among its values without being an alias.
+        for alias in zcs_directory::provisioning::aliases_of(t) {
             let Some((local, dom)) = alias.rsplit_once('@') else {
                 continue;
             };
@@ -212,7 +213,7 @@ async fn alias_entries(ctx: &Ctx<'_>, domain: Option<&str>) -> ServiceResult<Vec
             attrs.add("objectClass", "zimbraAlias");
             attrs.add("uid", local.to_string());
             attrs.add("zimbraAliasTargetId", t.id.to_string());
-            attrs.add("zimbraMailAlias", alias.clone());
+            attrs.add("zimbraMailAlias", alias.to_string());
             attrs.add(TARGET_NAME, t.name.clone());
             let ty = match t.kind {
                 EntryKind::DistributionList | EntryKind::DynamicGroup => "distributionlist",

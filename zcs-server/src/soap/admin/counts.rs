@@ -85,12 +85,12 @@ async fn count_objects(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
             let mut n = 0;
             for e in prov.all_accounts(None).await? {
                 if in_scope(&e) {
-                    n += e.attrs.get_all("zimbraMailAlias").len();
+                    n += zcs_directory::provisioning::aliases_of(&e).len();
                 }
             }
             for e in prov.all_groups(None).await? {
                 if in_scope(&e) {
-                    n += e.attrs.get_all("zimbraMailAlias").len();
+                    n += zcs_directory::provisioning::aliases_of(&e).len();
                 }
             }
             n
