@@ -18,6 +18,7 @@ pub mod query;
 pub mod substring;
 pub mod tantivy_backend;
 pub mod tokenizer;
+pub mod wildcard;
 
 pub use backend::{IndexBackend, IndexDocument, SearchOrder};
 pub use error::IndexError;
@@ -25,3 +26,4 @@ pub use extract::document_from_message;
 pub use query::{Query, QueryParseError};
 pub use substring::{SubstringPlan, WordMatch, substring_plan};
 pub use tantivy_backend::{IndexOptions, TantivyIndex};
+pub use wildcard::{MAX_WILDCARD_TERMS, Wildcard};

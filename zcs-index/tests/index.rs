@@ -303,6 +303,7 @@ fn index_survives_reopen_from_disk() {
         IndexOptions {
             writer_heap_bytes: 40_000_000,
             writer_threads: 2,
+            ..IndexOptions::default()
         },
     )
     .expect("reopen");

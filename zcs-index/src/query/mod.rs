@@ -33,7 +33,8 @@ pub enum Query {
     /// The child must not match (`not`, `-`, `!`).
     Not(Box<Query>),
     /// Full-text search of `value` in `field`. `phrase` when the value was quoted;
-    /// `wildcard` when an unquoted value contains `*` (`foo*` prefix, `*.org` suffix).
+    /// `wildcard` when an unquoted value is a wildcard pattern ([`crate::wildcard::is_wildcard`]:
+    /// `foo*`, `*ouser`, `to*er*`, `f?x`); [`crate::wildcard`] says what it matches.
     Term {
         field: TextField,
         value: String,

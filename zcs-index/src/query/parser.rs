@@ -16,6 +16,7 @@
 //! or `+` is the sign of a relative date, not a negation. AND binds tighter than OR.
 //! After `field:` the next word is always a value, so `from:and` searches for "and".
 
+use crate::wildcard::is_wildcard;
 use zcs_core::ItemId;
 
 use super::values::{parse_date, parse_size, split_comparison};
@@ -404,7 +405,7 @@ impl<'a> Parser<'a> {
                     field: TextField::Default,
                     value: word.to_string(),
                     phrase: false,
-                    wildcard: word.contains('*'),
+                    wildcard: is_wildcard(word),
                 })
             }
         }
@@ -640,7 +641,7 @@ fn text_leaf(
                 field: field.clone(),
                 value: inner.to_string(),
                 phrase: false,
-                wildcard: inner.contains('*'),
+                wildcard: is_wildcard(inner),
             });
         }
         if text.starts_with('<') || text.starts_with('>') {
@@ -659,7 +660,7 @@ fn text_leaf(
         field: field.clone(),
         value: v.text.clone(),
         phrase: v.quoted,
-        wildcard: !v.quoted && text.contains('*'),
+        wildcard: !v.quoted && is_wildcard(text),
     })
 }
 

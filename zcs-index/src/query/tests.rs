@@ -26,7 +26,7 @@ fn term(field: TextField, value: &str) -> Query {
         field,
         value: value.into(),
         phrase: false,
-        wildcard: value.contains('*'),
+        wildcard: crate::wildcard::is_wildcard(value),
     }
 }
 
@@ -170,6 +170,50 @@ fn wildcards() {
     assert!(matches!(foo, Query::Term { wildcard: true, .. }));
     assert_eq!(p("from:*.org"), term(TextField::From, "*.org"));
     assert_eq!(p("foo* bar*"), and(vec![word("foo*"), word("bar*")]));
+}
+
+#[test]
+fn leading_and_inner_wildcards() {
+    // The harness's Search-Wildcard queries, and the brief's examples.
+    assert_eq!(p("to:*OUSER"), term(TextField::To, "*OUSER"));
+    assert_eq!(p("to:TO*ER*"), term(TextField::To, "TO*ER*"));
+    assert_eq!(p("cc:CC*ER*"), term(TextField::Cc, "CC*ER*"));
+    assert_eq!(p("from:*ouser"), term(TextField::From, "*ouser"));
+    assert_eq!(
+        p("subject:Try*wildca*"),
+        term(TextField::Subject, "Try*wildca*")
+    );
+    assert_eq!(p("Thi*"), word("Thi*"));
+    assert_eq!(p("*difficul"), word("*difficul"));
+    assert_eq!(p("f*x"), word("f*x"));
+    assert!(matches!(p("*OUSER"), Query::Term { wildcard: true, .. }));
+    // `?` alone does not make a wildcard; inside one it matches one character.
+    assert!(matches!(
+        p("what?"),
+        Query::Term {
+            wildcard: false,
+            ..
+        }
+    ));
+    assert!(matches!(p("f?x*"), Query::Term { wildcard: true, .. }));
+    // Quoted, a star is literal text.
+    assert_eq!(
+        p("subject:\"TO*ER*\""),
+        phrase(TextField::Subject, "TO*ER*")
+    );
+    assert_eq!(
+        p("-to:*ouser or (cc:c*r* subject:x*)"),
+        or(vec![
+            not(term(TextField::To, "*ouser")),
+            and(vec![
+                term(TextField::Cc, "c*r*"),
+                term(TextField::Subject, "x*")
+            ])
+        ])
+    );
+    for text in ["to:*OUSER", "TO*ER*", "Thi*", "subject:dif*l*", "a.b*(c)"] {
+        assert_eq!(p(&p(text).to_string()), p(text), "{text}");
+    }
 }
 
 #[test]

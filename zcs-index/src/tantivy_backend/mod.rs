@@ -6,6 +6,7 @@
 //! reloaded after each commit, so a commit's documents are visible when it returns.
 
 mod collect;
+mod expand;
 mod schema;
 mod translate;
 
@@ -18,7 +19,7 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, Term};
 use zcs_core::{ItemId, MailboxId};
 
 use crate::backend::{IndexBackend, IndexDocument, SearchOrder};
@@ -26,6 +27,7 @@ use crate::error::IndexError;
 use crate::query::{Query, TextField};
 use crate::substring::WordMatch;
 use crate::tokenizer::{INDEX_TOKENIZER, TokenMode, ZcsTokenizer};
+use crate::wildcard::MAX_WILDCARD_TERMS;
 use schema::{Fields, build_schema, key};
 
 /// Tuning of the index writer.
@@ -36,14 +38,20 @@ pub struct IndexOptions {
     pub writer_heap_bytes: usize,
     /// Indexing threads.
     pub writer_threads: usize,
+    /// The most index terms one wildcard query term may expand to
+    /// ([`crate::wildcard::MAX_WILDCARD_TERMS`] by default); a wider wildcard is refused
+    /// as a query error. Counted over every mailbox sharing the index.
+    pub wildcard_max_terms: usize,
 }
 
 impl Default for IndexOptions {
-    /// 50 MB and one thread: modest, and enough for a message a second many times over.
+    /// 50 MB and one thread: modest, and enough for a message a second many times over;
+    /// wildcards capped at [`MAX_WILDCARD_TERMS`] terms.
     fn default() -> Self {
         IndexOptions {
             writer_heap_bytes: 50_000_000,
             writer_threads: 1,
+            wildcard_max_terms: MAX_WILDCARD_TERMS,
         }
     }
 }
@@ -54,6 +62,7 @@ pub struct TantivyIndex {
     writer: Mutex<IndexWriter>,
     reader: IndexReader,
     fields: Fields,
+    wildcard_max_terms: usize,
 }
 
 impl TantivyIndex {
@@ -108,6 +117,7 @@ impl TantivyIndex {
             writer: Mutex::new(writer),
             reader,
             fields,
+            wildcard_max_terms: options.wildcard_max_terms,
         })
     }
 
@@ -218,7 +228,7 @@ impl IndexBackend for TantivyIndex {
             return Ok(Vec::new());
         }
         let limit = limit.min(usize::try_from(in_mailbox).unwrap_or(usize::MAX));
-        let q = self.mailbox_query(mailbox, query)?;
+        let q = self.mailbox_query(&searcher, mailbox, query)?;
 
         let addresses = guarded(|| {
             let step = IndexError::tantivy("search");
@@ -271,7 +281,7 @@ impl IndexBackend for TantivyIndex {
     }
     fn matching_items(&self, mailbox: MailboxId, query: &Query) -> Result<Vec<ItemId>, IndexError> {
         let searcher = self.reader.searcher();
-        let q = self.mailbox_query(mailbox, query)?;
+        let q = self.mailbox_query(&searcher, mailbox, query)?;
         let ids = guarded(|| {
             searcher
                 .search(&q, &collect::ItemIds)
@@ -307,13 +317,20 @@ impl IndexBackend for TantivyIndex {
 
 impl TantivyIndex {
     /// The whole tantivy query of a search: the mailbox filter and the text part.
-    fn mailbox_query(&self, mailbox: MailboxId, query: &Query) -> Result<BooleanQuery, IndexError> {
+    fn mailbox_query(
+        &self,
+        searcher: &Searcher,
+        mailbox: MailboxId,
+        query: &Query,
+    ) -> Result<BooleanQuery, IndexError> {
         let filter: Box<dyn TQuery> = Box::new(ConstScoreQuery::new(
             Box::new(self.mailbox_filter(mailbox)),
             0.0,
         ));
         let mut clauses = vec![(Occur::Must, filter)];
-        if let Some(text) = translate::translate(query, &self.fields)? {
+        if let Some(text) =
+            translate::translate(query, &self.fields, searcher, self.wildcard_max_terms)?
+        {
             clauses.push((Occur::Must, text));
         }
         Ok(BooleanQuery::new(clauses))

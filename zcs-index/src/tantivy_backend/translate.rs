@@ -6,13 +6,14 @@
 
 use std::ops::Bound;
 
-use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
     RegexQuery, TermQuery, wildcard_query_to_regex_str,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
 
+use super::expand::wildcard_query;
 use super::schema::Fields;
 use crate::error::IndexError;
 use crate::query::{HasKind, Query, TextField};
@@ -23,19 +24,27 @@ type Boxed = Box<dyn TQuery>;
 
 /// The tantivy query for the index leaves of `q`; `None` when nothing in `q` constrains
 /// the text (every document of the mailbox qualifies).
-pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexError> {
+///
+/// Wildcard terms are expanded against `searcher`'s term dictionaries, at most `cap`
+/// terms each (see [`super::expand`]).
+pub(crate) fn translate(
+    q: &Query,
+    f: &Fields,
+    searcher: &Searcher,
+    cap: usize,
+) -> Result<Option<Boxed>, IndexError> {
     match q {
         Query::And(children) => {
             let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
             for c in children {
                 match c {
                     Query::Not(inner) => {
-                        if let Some(t) = translate(inner, f)? {
+                        if let Some(t) = translate(inner, f, searcher, cap)? {
                             clauses.push((Occur::MustNot, t));
                         }
                     }
                     other => {
-                        if let Some(t) = translate(other, f)? {
+                        if let Some(t) = translate(other, f, searcher, cap)? {
                             clauses.push((Occur::Must, t));
                         }
                     }
@@ -52,7 +61,7 @@ pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexErr
         Query::Or(children) => {
             let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
             for c in children {
-                match translate(c, f)? {
+                match translate(c, f, searcher, cap)? {
                     Some(t) => clauses.push((Occur::Should, t)),
                     // One unconstrained alternative makes the whole Or unconstrained.
                     None => return Ok(None),
@@ -60,7 +69,7 @@ pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexErr
             }
             Ok(Some(Box::new(BooleanQuery::new(clauses))))
         }
-        Query::Not(inner) => Ok(translate(inner, f)?.map(|t| {
+        Query::Not(inner) => Ok(translate(inner, f, searcher, cap)?.map(|t| {
             Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery) as Boxed),
                 (Occur::MustNot, t),
@@ -71,7 +80,14 @@ pub(crate) fn translate(q: &Query, f: &Fields) -> Result<Option<Boxed>, IndexErr
             value,
             phrase,
             wildcard,
-        } => text_term(&targets(field, f), value, *phrase, *wildcard),
+        } if *wildcard && !*phrase => {
+            let fields = targets(field, f);
+            if fields.is_empty() {
+                return Ok(Some(Box::new(EmptyQuery)));
+            }
+            wildcard_query(searcher, &fields, value, cap)
+        }
+        Query::Term { field, value, .. } => text_term(&targets(field, f), value),
         Query::Has(HasKind::Attachment) => Ok(Some(raw_term(f.attachment, "any"))),
         // LIMITATION: objects (phone numbers, URLs, ...) are not extracted, so has:<object>
         // matches nothing.
@@ -121,29 +137,10 @@ fn targets(field: &TextField, f: &Fields) -> Vec<Field> {
     }
 }
 
-fn text_term(
-    fields: &[Field],
-    value: &str,
-    phrase: bool,
-    wildcard: bool,
-) -> Result<Option<Boxed>, IndexError> {
+/// A word or a quoted phrase: its query-mode tokens, as one term or a phrase.
+fn text_term(fields: &[Field], value: &str) -> Result<Option<Boxed>, IndexError> {
     if fields.is_empty() {
         return Ok(Some(Box::new(EmptyQuery)));
-    }
-
-    if wildcard && !phrase {
-        let pattern = value.to_lowercase();
-        if pattern.chars().all(|c| c == '*') {
-            return Ok(None);
-        }
-        let regex = wildcard_query_to_regex_str(&pattern);
-        let mut per_field = Vec::new();
-        for &field in fields {
-            let q = RegexQuery::from_pattern(&regex, field)
-                .map_err(|e| IndexError::Query(format!("wildcard '{value}': {e}")))?;
-            per_field.push(Box::new(q) as Boxed);
-        }
-        return Ok(Some(any_of(per_field)));
     }
 
     // LIMITATION: a `*` inside quotes is not a wildcard (Zimbra's "quick" prefix phrase).

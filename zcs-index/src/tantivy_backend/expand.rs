@@ -1,0 +1,168 @@
+//! Wildcard terms on tantivy: each pattern ([`Wildcard`]) is expanded against the term
+//! dictionaries of the fields it searches, in every segment the searcher sees, and the
+//! query becomes the union of those exact terms. Expansion is bounded by a term cap
+//! ([`MAX_WILDCARD_TERMS`] unless a test asks for less); past it the query is refused.
+//!
+//! No regular expression is built from user text: expansion is the plain glob of
+//! [`Wildcard::matches`].
+
+use std::collections::BTreeSet;
+
+use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query as TQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use crate::error::IndexError;
+use crate::wildcard::Wildcard;
+
+type Boxed = Box<dyn TQuery>;
+
+/// Up to this many expanded terms are scored one by one; more go into a set query.
+const SCORED_TERMS: usize = 64;
+
+/// The query for the wildcard `raw` over `fields`; `None` when it constrains nothing (only
+/// `*`, or a pattern matching a stop word). `cap` bounds the terms expanded in total.
+///
+/// # Errors
+/// [`IndexError::Query`] when the pattern expands to more than `cap` terms;
+/// [`IndexError::Tantivy`] when a term dictionary cannot be read.
+pub(crate) fn wildcard_query(
+    searcher: &Searcher,
+    fields: &[Field],
+    raw: &str,
+    cap: usize,
+) -> Result<Option<Boxed>, IndexError> {
+    let Some(pattern) = Wildcard::parse(raw) else {
+        return Ok(None);
+    };
+    if pattern.matches_stop_word() {
+        return Ok(None);
+    }
+    let mut budget = cap;
+    let whole = terms_query(searcher, fields, &pattern, raw, &mut budget)?;
+    let pieces = pattern.word_pieces();
+    if pieces.is_empty() {
+        return Ok(Some(whole));
+    }
+    // A `*` between pieces may also span words of one field (`try*wildca*` finds
+    // "Trying to test wildcards"). Best effort: when the pieces alone would pass the cap,
+    // only single words count.
+    let mut per_field: Vec<Boxed> = vec![whole];
+    match spanning(searcher, fields, &pieces, raw, cap) {
+        Ok(queries) => per_field.extend(queries),
+        Err(IndexError::Query(reason)) => {
+            tracing::debug!(%reason, "wildcard pieces not expanded");
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(Some(Box::new(BooleanQuery::new(
+        per_field.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))))
+}
+
+/// For each field, "every piece matches some word of this field" (pieces matching a
+/// stop word are skipped), with its own budget of `cap` terms.
+///
+/// LIMITATION: neither the order nor the distance of the words is checked, so `f*x`
+/// also finds a field holding "fog" and "box". (tantivy's `RegexPhraseQuery` would
+/// check nearness, but in tantivy 0.27 it measured distance without direction and
+/// matched a document whose words were seven positions apart with a slop of four when
+/// a piece expanded to several terms; it is not used.)
+fn spanning(
+    searcher: &Searcher,
+    fields: &[Field],
+    pieces: &[Wildcard],
+    raw: &str,
+    cap: usize,
+) -> Result<Vec<Boxed>, IndexError> {
+    let mut budget = cap;
+    let mut out: Vec<Boxed> = Vec::new();
+    for &field in fields {
+        let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
+        for piece in pieces.iter().filter(|p| !p.matches_stop_word()) {
+            let q = terms_query(searcher, &[field], piece, raw, &mut budget)?;
+            clauses.push((Occur::Must, q));
+        }
+        if !clauses.is_empty() {
+            out.push(Box::new(BooleanQuery::new(clauses)));
+        }
+    }
+    Ok(out)
+}
+
+/// The union of the terms of `fields` matching `pattern`, charged to `budget`.
+fn terms_query(
+    searcher: &Searcher,
+    fields: &[Field],
+    pattern: &Wildcard,
+    raw: &str,
+    budget: &mut usize,
+) -> Result<Boxed, IndexError> {
+    let mut terms: Vec<Term> = Vec::new();
+    for &field in fields {
+        for text in expand(searcher, field, pattern, raw, budget)? {
+            terms.push(Term::from_field_text(field, &text));
+        }
+    }
+    Ok(match terms.len() {
+        0 => Box::new(EmptyQuery),
+        1..=SCORED_TERMS => Box::new(BooleanQuery::new(
+            terms
+                .into_iter()
+                .map(|t| {
+                    let q: Boxed = Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        )),
+        _ => Box::new(TermSetQuery::new(terms)),
+    })
+}
+
+/// The distinct terms of `field` matching `pattern` in any segment, taking each new one
+/// from `budget`. Reads the dictionary from the pattern's literal prefix on, so `foo*`
+/// reads only the `foo` range while `*foo` reads the whole dictionary.
+fn expand(
+    searcher: &Searcher,
+    field: Field,
+    pattern: &Wildcard,
+    raw: &str,
+    budget: &mut usize,
+) -> Result<BTreeSet<String>, IndexError> {
+    let prefix = pattern.literal_prefix();
+    let mut found = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment
+            .inverted_index(field)
+            .map_err(IndexError::tantivy("read term dictionary"))?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()
+            .map_err(|e| IndexError::Tantivy {
+                step: "read term dictionary",
+                source: e.into(),
+            })?;
+        while stream.advance() {
+            let key = stream.key();
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let Ok(text) = std::str::from_utf8(key) else {
+                continue;
+            };
+            if !pattern.matches(text) || found.contains(text) {
+                continue;
+            }
+            if *budget == 0 {
+                return Err(IndexError::Query(format!(
+                    "wildcard '{raw}' matches too many words; make it more specific"
+                )));
+            }
+            *budget -= 1;
+            found.insert(text.to_string());
+        }
+    }
+    Ok(found)
+}
