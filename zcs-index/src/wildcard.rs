@@ -38,6 +38,9 @@ pub fn is_wildcard(value: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Wildcard {
     chars: Vec<char>,
+    /// The pattern's UTF-8 bytes when it has no `?`: matched byte-wise, with no
+    /// allocation per term (a leading `*` reads a whole term dictionary).
+    bytes: Option<Vec<u8>>,
 }
 
 impl Wildcard {
@@ -59,7 +62,12 @@ impl Wildcard {
         if chars.first() == Some(&'*') && chars.last() != Some(&'*') {
             chars.push('*');
         }
-        Some(Wildcard { chars })
+        Some(Wildcard::from_chars(chars))
+    }
+
+    fn from_chars(chars: Vec<char>) -> Wildcard {
+        let bytes = (!chars.contains(&'?')).then(|| chars.iter().collect::<String>().into_bytes());
+        Wildcard { chars, bytes }
     }
 
     /// The pattern as written after normalisation (`*ouser` gives `*ouser*`).
@@ -83,8 +91,15 @@ impl Wildcard {
         if term.len() > MAX_TOKEN_BYTES {
             return false;
         }
-        let text: Vec<char> = term.chars().collect();
-        glob(&self.chars, &text)
+        match &self.bytes {
+            // Literal pieces are whole UTF-8 sequences, so byte-wise matching agrees with
+            // matching by characters.
+            Some(bytes) => glob(bytes, term.as_bytes(), b'*', None),
+            None => {
+                let text: Vec<char> = term.chars().collect();
+                glob(&self.chars, &text, '*', Some('?'))
+            }
+        }
     }
 
     /// Whether the pattern matches one of the stop words the index leaves out.
@@ -119,39 +134,39 @@ impl Wildcard {
                 if i < last || open_end {
                     chars.push('*');
                 }
-                Wildcard { chars }
+                Wildcard::from_chars(chars)
             })
             .collect()
     }
 }
 
-/// Glob matching of `pattern` (`*` any run, `?` one character) against all of `text`,
+/// Glob matching of `pattern` (`star` any run, `any` one item) against all of `text`,
 /// with the classic single-backtrack-point algorithm: linear in practice, never
 /// exponential.
-fn glob(pattern: &[char], text: &[char]) -> bool {
+fn glob<T: Copy + PartialEq>(pattern: &[T], text: &[T], star: T, any: Option<T>) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
+    let mut backtrack: Option<(usize, usize)> = None;
     while t < text.len() {
         match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
+            Some(&c) if c == star => {
+                backtrack = Some((p, t));
                 p += 1;
             }
-            Some(&c) if c == '?' || c == text[t] => {
+            Some(&c) if Some(c) == any || c == text[t] => {
                 p += 1;
                 t += 1;
             }
-            _ => match star {
+            _ => match backtrack {
                 Some((sp, st)) => {
                     p = sp + 1;
                     t = st + 1;
-                    star = Some((sp, st + 1));
+                    backtrack = Some((sp, st + 1));
                 }
                 None => return false,
             },
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == star)
 }
 
 #[cfg(test)]
@@ -204,6 +219,9 @@ mod tests {
         assert!(w("f?x").matches("fox"));
         assert!(!w("f?x").matches("fx"));
         assert!(w("a**b").matches("ab"));
+        assert!(w("*é*").matches("café"));
+        assert!(w("caf?").matches("café"));
+        assert!(!w("caf??").matches("café"));
         assert_eq!(w("a**b").as_string(), "a*b");
     }
 

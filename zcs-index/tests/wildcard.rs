@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use zcs_core::{ItemId, MailboxId};
 use zcs_index::query::parse;
-use zcs_index::{IndexBackend, IndexDocument, IndexError, IndexOptions, TantivyIndex};
+use zcs_index::{IndexBackend, IndexDocument, IndexError, IndexOptions, TantivyIndex, Wildcard};
 
 const A: MailboxId = MailboxId(1);
 const B: MailboxId = MailboxId(2);
@@ -244,5 +244,45 @@ proptest! {
         prop_assert!(found.contains(&(i as i32 + 1)), "{pattern} on {words:?}: {found:?}");
         let fielded = search(&index, &format!("content:{pattern}")).expect("search");
         prop_assert!(fielded.contains(&(i as i32 + 1)), "content:{pattern}: {fielded:?}");
+    }
+}
+
+/// A slow, obviously right glob matcher to check [`Wildcard::matches`] against.
+fn reference(p: &[char], t: &[char]) -> bool {
+    match p.split_first() {
+        None => t.is_empty(),
+        Some(('*', rest)) => (0..=t.len()).any(|i| reference(rest, &t[i..])),
+        Some((&c, rest)) => {
+            t.first().is_some_and(|&f| c == '?' || c == f) && reference(rest, &t[1..])
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn wildcard_matching_never_panics(p in any::<String>(), t in any::<String>()) {
+        if let Some(w) = Wildcard::parse(&p) {
+            let _ = w.matches(&t);
+            let _ = w.matches_stop_word();
+            let _ = w.literal_prefix();
+            for piece in w.word_pieces() {
+                let _ = piece.matches(&t);
+            }
+        }
+    }
+
+    #[test]
+    fn glob_agrees_with_the_reference(p in "[ab*?]{1,8}", t in "[ab]{0,8}") {
+        if let Some(w) = Wildcard::parse(&p) {
+            let norm: Vec<char> = w.as_string().chars().collect();
+            let text: Vec<char> = t.chars().collect();
+            prop_assert_eq!(w.matches(&t), reference(&norm, &text), "{} on {}", p, t);
+            // Every match starts with the literal prefix.
+            if w.matches(&t) {
+                prop_assert!(t.starts_with(&w.literal_prefix()));
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! `after:`, `before:`, `day:` ... `year:`) are ranges over the recorded `Date` header;
 //! other structured leaves (folders, flags, item dates, ...) translate to "no
 //! constraint" (`None`), so the result selects a superset of what the whole query
-//! selects; the caller filters the rest.
+//! selects; the caller filters the rest. Wildcard terms are expanded against the term
+//! dictionary by [`super::expand`].
 
 use std::ops::Bound;
 
