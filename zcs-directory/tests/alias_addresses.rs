@@ -152,6 +152,30 @@ async fn list_holds_its_own_address(p: Provisioning) {
         .unwrap();
 }
 
+async fn aliases_given_at_creation_are_in_mail(p: Provisioning) {
+    p.create_domain("ex.test", Attrs::new()).await.unwrap();
+    let mut attrs = Attrs::new();
+    attrs.set_one("zimbraMailAlias", "Al@ex.test");
+    let a = p
+        .create_account("a@ex.test", None, attrs.clone())
+        .await
+        .unwrap();
+    assert_eq!(a.attrs.get_all("mail"), ["a@ex.test", "al@ex.test"]);
+    assert_eq!(a.attrs.get_all("zimbraMailAlias"), ["al@ex.test"]);
+
+    attrs.set_one("zimbraMailAlias", "crew@ex.test");
+    let l = p
+        .create_distribution_list("l@ex.test", attrs)
+        .await
+        .unwrap();
+    assert_eq!(l.attrs.get_all("mail"), ["l@ex.test", "crew@ex.test"]);
+    assert_eq!(
+        l.attrs.get_all("zimbraMailAlias"),
+        ["l@ex.test", "crew@ex.test"]
+    );
+    assert_eq!(p.get_group("crew@ex.test").await.unwrap().id, l.id);
+}
+
 /// Runs each case on both backends.
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
@@ -182,4 +206,5 @@ on_every_backend!(
     account_alias_is_in_mail_too,
     domain_rename_moves_alias_in_mail,
     list_holds_its_own_address,
+    aliases_given_at_creation_are_in_mail,
 );
