@@ -104,7 +104,11 @@ async fn main() -> Result<(), BoxError> {
         avg,
         bodies.len(),
         args.rcpt.len(),
-        if args.spread { " (one each, in turn)" } else { "" },
+        if args.spread {
+            " (one each, in turn)"
+        } else {
+            ""
+        },
         failures
     );
     println!(
