@@ -21,11 +21,12 @@
 
 use crate::tokenizer::{MAX_TOKEN_BYTES, STOP_WORDS};
 
-/// The most index terms one wildcard may expand to (across every field it searches and
-/// every mailbox sharing the index), in the spirit of Zimbra's limit on expanded
-/// wildcard terms. A pattern expanding further is refused as a query error, so that a
-/// `*e*` over a large dictionary cannot build a query of a million terms.
-pub const MAX_WILDCARD_TERMS: usize = 10_000;
+/// The most index terms one wildcard expands to (across every field it searches and every
+/// mailbox sharing the index): Zimbra's default for the local config key
+/// `zimbra_index_wildcard_max_terms_expanded`. As in Zimbra, a pattern matching more
+/// words is searched with the first ones in dictionary order, so that a `*e*` over a
+/// large dictionary cannot build a query of a million terms.
+pub const MAX_WILDCARD_TERMS: usize = 20_000;
 
 /// Whether an unquoted query value is a wildcard pattern: it holds a `*`, or a `?`
 /// before some other character (`f?x`). A trailing `?` alone (`what?`) is punctuation,

@@ -171,6 +171,12 @@ pub const KEYS: &[KeyDef] = &[
         desc: "days rolled-over logs (mailbox.log.YYYY-MM-DD, audit.log.*) are kept",
     },
     KeyDef {
+        name: "zimbra_index_wildcard_max_terms_expanded",
+        default: "20000",
+        desc: "index words one search wildcard expands to at most; the words past it \
+               are not searched (read at start)",
+    },
+    KeyDef {
         name: "zcs_imap_max_connections_per_ip",
         default: "50",
         desc: "IMAP connections one client address may hold at once (0: no cap)",

@@ -71,7 +71,14 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
     )
     .await
     .map_err(|e| fail("open store")(e.to_string()))?;
-    let index = open_index(&path("zcs_index_volume"))?;
+    let options = zcs_index::IndexOptions {
+        wildcard_max_terms: lc
+            .get("zimbra_index_wildcard_max_terms_expanded")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(zcs_index::MAX_WILDCARD_TERMS),
+        ..zcs_index::IndexOptions::default()
+    };
+    let index = open_index(&path("zcs_index_volume"), options)?;
     Ok(Subsystems {
         prov,
         store: Arc::new(store),
@@ -85,8 +92,11 @@ pub async fn open(home: &Home) -> ServiceResult<Subsystems> {
 /// aside to `<dir>.broken-<unix time>` and a new one is created: the index can always be
 /// rebuilt from the store, and mail service must not wait for it. The indexer's
 /// reconcile at start re-adds every message.
-fn open_index(dir: &std::path::Path) -> ServiceResult<TantivyIndex> {
-    match TantivyIndex::open(dir) {
+fn open_index(
+    dir: &std::path::Path,
+    options: zcs_index::IndexOptions,
+) -> ServiceResult<TantivyIndex> {
+    match TantivyIndex::open_with(dir, options) {
         Ok(index) => Ok(index),
         Err(first) => {
             let stamp = chrono::Utc::now().timestamp();
@@ -101,7 +111,7 @@ fn open_index(dir: &std::path::Path) -> ServiceResult<TantivyIndex> {
             );
             std::fs::rename(dir, &aside)
                 .map_err(|e| fail("move damaged index aside")(e.to_string()))?;
-            TantivyIndex::open(dir).map_err(|e| fail("open index")(e.to_string()))
+            TantivyIndex::open_with(dir, options).map_err(|e| fail("open index")(e.to_string()))
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Wildcard terms on tantivy: each pattern ([`Wildcard`]) is expanded against the term
 //! dictionaries of the fields it searches, in every segment the searcher sees, and the
-//! query becomes the union of those exact terms. Expansion is bounded by a term cap
-//! ([`crate::wildcard::MAX_WILDCARD_TERMS`] unless a test asks for less); past it the query is refused.
+//! query becomes the union of those exact terms. Expansion stops at a term cap
+//! ([`crate::wildcard::MAX_WILDCARD_TERMS`] unless configured otherwise): as in Zimbra,
+//! the words past it are not searched (logged, without the query text).
 //!
 //! No regular expression is built from user text: expansion is the plain glob of
 //! [`Wildcard::matches`].
@@ -24,7 +25,6 @@ const SCORED_TERMS: usize = 64;
 /// `*`, or a pattern matching a stop word). `cap` bounds the terms expanded in total.
 ///
 /// # Errors
-/// [`IndexError::Query`] when the pattern expands to more than `cap` terms;
 /// [`IndexError::Tantivy`] when a term dictionary cannot be read.
 pub(crate) fn wildcard_query(
     searcher: &Searcher,
@@ -39,22 +39,15 @@ pub(crate) fn wildcard_query(
         return Ok(None);
     }
     let mut budget = cap;
-    let whole = terms_query(searcher, fields, &pattern, raw, &mut budget)?;
+    let whole = terms_query(searcher, fields, &pattern, &mut budget)?;
     let pieces = pattern.word_pieces();
     if pieces.is_empty() {
         return Ok(Some(whole));
     }
     // A `*` between pieces may also span words of one field (`try*wildca*` finds
-    // "Trying to test wildcards"). Best effort: when the pieces alone would pass the cap,
-    // only single words count.
+    // "Trying to test wildcards"); the pieces have a cap of their own.
     let mut per_field: Vec<Boxed> = vec![whole];
-    match spanning(searcher, fields, &pieces, raw, cap) {
-        Ok(queries) => per_field.extend(queries),
-        Err(IndexError::Query(_)) => {
-            tracing::debug!("wildcard pieces pass the term cap; whole words only");
-        }
-        Err(other) => return Err(other),
-    }
+    per_field.extend(spanning(searcher, fields, &pieces, cap)?);
     Ok(Some(Box::new(BooleanQuery::new(
         per_field.into_iter().map(|q| (Occur::Should, q)).collect(),
     ))))
@@ -72,7 +65,6 @@ fn spanning(
     searcher: &Searcher,
     fields: &[Field],
     pieces: &[Wildcard],
-    raw: &str,
     cap: usize,
 ) -> Result<Vec<Boxed>, IndexError> {
     let mut budget = cap;
@@ -80,7 +72,7 @@ fn spanning(
     for &field in fields {
         let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
         for piece in pieces.iter().filter(|p| !p.matches_stop_word()) {
-            let q = terms_query(searcher, &[field], piece, raw, &mut budget)?;
+            let q = terms_query(searcher, &[field], piece, &mut budget)?;
             clauses.push((Occur::Must, q));
         }
         if !clauses.is_empty() {
@@ -95,12 +87,11 @@ fn terms_query(
     searcher: &Searcher,
     fields: &[Field],
     pattern: &Wildcard,
-    raw: &str,
     budget: &mut usize,
 ) -> Result<Boxed, IndexError> {
     let mut terms: Vec<Term> = Vec::new();
     for &field in fields {
-        for text in expand(searcher, field, pattern, raw, budget)? {
+        for text in expand(searcher, field, pattern, budget)? {
             terms.push(Term::from_field_text(field, &text));
         }
     }
@@ -126,7 +117,6 @@ fn expand(
     searcher: &Searcher,
     field: Field,
     pattern: &Wildcard,
-    raw: &str,
     budget: &mut usize,
 ) -> Result<BTreeSet<String>, IndexError> {
     let prefix = pattern.literal_prefix();
@@ -156,9 +146,12 @@ fn expand(
                 continue;
             }
             if *budget == 0 {
-                return Err(IndexError::Query(format!(
-                    "wildcard '{raw}' matches too many words; make it more specific"
-                )));
+                tracing::info!(
+                    terms = found.len(),
+                    "wildcard expanded to the term cap; further matching words not searched \
+                     (zimbra_index_wildcard_max_terms_expanded)"
+                );
+                return Ok(found);
             }
             *budget -= 1;
             found.insert(text.to_string());

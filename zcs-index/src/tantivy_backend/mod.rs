@@ -39,8 +39,10 @@ pub struct IndexOptions {
     /// Indexing threads.
     pub writer_threads: usize,
     /// The most index terms one wildcard query term may expand to
-    /// ([`crate::wildcard::MAX_WILDCARD_TERMS`] by default); a wider wildcard is refused
-    /// as a query error. Counted over every mailbox sharing the index.
+    /// ([`crate::wildcard::MAX_WILDCARD_TERMS`] by default, local config
+    /// `zimbra_index_wildcard_max_terms_expanded` in the server); a wider wildcard is
+    /// searched with its first words in dictionary order, as Zimbra does. Counted over
+    /// every mailbox sharing the index.
     pub wildcard_max_terms: usize,
 }
 
