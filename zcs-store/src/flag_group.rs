@@ -26,7 +26,6 @@ use zcs_core::{Flags, ItemId};
 use crate::error::StoreError;
 use crate::mailbox::Mailbox;
 use crate::redo::RedoOp;
-use crate::store::spawn;
 use crate::types::MessageMeta;
 
 /// How a change computes a message's new flags.
@@ -78,19 +77,7 @@ pub(crate) async fn change(
         how,
         reply,
     };
-    let lock = mb.lock_handle();
-    let (inner, id) = (mb.inner.clone(), mb.id().0);
-    spawn(async move {
-        // Queued before waiting for the lock: whoever holds it next takes this one too.
-        inner.flag_groups.push(id, pending);
-        let _guard = lock.lock_owned().await;
-        let group = inner.flag_groups.take(id);
-        if !group.is_empty() {
-            run(group).await;
-        }
-        Ok(())
-    })
-    .await?;
+    crate::group_commit::queue_and_run(mb, |inner| &inner.flag_groups, pending, run).await?;
     answer
         .await
         .map_err(|_| StoreError::Internal("grouped flag change ended without an answer".into()))?

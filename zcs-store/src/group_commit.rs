@@ -32,7 +32,7 @@ use crate::error::StoreError;
 use crate::mailbox::Mailbox;
 use crate::messages::{Prepared, check_message_folder};
 use crate::redo::RedoOp;
-use crate::store::spawn;
+use crate::store::{Inner, spawn};
 use crate::types::MessageMeta;
 
 /// Groups at least this large read their threading matches ahead in a few queries
@@ -80,6 +80,36 @@ impl<T> MailboxQueues<T> {
 /// The deliveries queued per mailbox id.
 pub(crate) type Groups = MailboxQueues<Pending>;
 
+/// Queues `item` on `mb`'s queue in `queues`, takes the mailbox's lock and hands
+/// `run` everything queued by then (this item, unless an earlier lock holder took it
+/// along, and the items of callers still waiting for the lock). Runs in a spawned task,
+/// so a caller that hangs up does not stop a group another caller waits on; the caller
+/// learns its own result through whatever answer channel `item` carries.
+pub(crate) async fn queue_and_run<T, Fut>(
+    mb: &Mailbox,
+    queues: fn(&Inner) -> &MailboxQueues<T>,
+    item: T,
+    run: fn(Vec<T>) -> Fut,
+) -> Result<(), StoreError>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let lock = mb.lock_handle();
+    let (inner, id) = (mb.inner.clone(), mb.id().0);
+    spawn(async move {
+        // Queued before waiting for the lock: whoever holds it next takes this one too.
+        queues(&inner).push(id, item);
+        let _guard = lock.lock_owned().await;
+        let group = queues(&inner).take(id);
+        if !group.is_empty() {
+            run(group).await;
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// Stores one delivered message (no tags) in `mb`, grouped with the concurrent
 /// deliveries to the same mailbox (see the module doc). Returns once it is durable.
 ///
@@ -102,19 +132,7 @@ pub(crate) async fn deliver(
         prepared: prepared.clone(),
         reply,
     };
-    let lock = mb.lock_handle();
-    let (inner, id) = (mb.inner.clone(), mb.id().0);
-    spawn(async move {
-        // Queued before waiting for the lock: whoever holds it next takes this one too.
-        inner.groups.push(id, pending);
-        let _guard = lock.lock_owned().await;
-        let group = inner.groups.take(id);
-        if !group.is_empty() {
-            run(group).await;
-        }
-        Ok(())
-    })
-    .await?;
+    queue_and_run(mb, |inner| &inner.groups, pending, run).await?;
     answer
         .await
         .map_err(|_| StoreError::Internal("grouped delivery ended without an answer".into()))?
