@@ -8,26 +8,12 @@ mod soap_support;
 use std::net::SocketAddr;
 
 use soap_support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use zcs_core::{Flags, ItemId};
 use zcs_store::{GranteeType, Mailbox, Rights};
 
-/// Sends a raw request (`head` without the blank line); returns (status, head, body).
+/// A request without a body.
 async fn raw(addr: SocketAddr, head: &str) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req =
-        format!("{head}\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).await.expect("read");
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("headers");
-    let head = String::from_utf8_lossy(&all[..split]).to_string();
-    let status = head[9..12].parse().expect("status");
-    (status, head, all[split + 4..].to_vec())
+    soap_support::raw(addr, head, b"").await
 }
 
 async fn put(mb: &Mailbox, folder: ItemId, subject: &str) -> ItemId {

@@ -210,3 +210,23 @@ pub async fn admin_login(f: &Fixture) -> String {
     assert_eq!(r.status, 200, "{}", r.body);
     xml_text(&r.body, "authToken").expect("token")
 }
+
+/// Sends a raw request (`head` without the blank line) with `body`; returns the reply.
+pub async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write body");
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).await.expect("read");
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers");
+    let head = String::from_utf8_lossy(&all[..split]).to_string();
+    let status = head[9..12].parse().expect("status");
+    (status, head, all[split + 4..].to_vec())
+}
