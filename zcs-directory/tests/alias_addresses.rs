@@ -7,6 +7,7 @@
 //! set (skipped loudly otherwise).
 
 mod common;
+#[macro_use]
 mod ldap_env;
 
 use common::{code, fixture};
@@ -174,32 +175,6 @@ async fn aliases_given_at_creation_are_in_mail(p: Provisioning) {
         ["l@ex.test", "crew@ex.test"]
     );
     assert_eq!(p.get_group("crew@ex.test").await.unwrap().id, l.id);
-}
-
-/// Runs each case on both backends.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let f = super::fixture().await;
-                    super::$case(f.prov.clone()).await;
-                }
-            )*
-        }
-        mod ldap {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(env.prov.clone()).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

@@ -9,6 +9,7 @@
 //! rules are checked to be backend-neutral.
 
 mod common;
+#[macro_use]
 mod ldap_env;
 
 use common::{code, fixture};
@@ -495,32 +496,6 @@ async fn send_rights_on_lists_and_domains(p: Provisioning) {
         ),
         FaultCode::InvalidRequest
     );
-}
-
-/// Runs each case on both backends.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let f = super::fixture().await;
-                    super::$case(f.prov.clone()).await;
-                }
-            )*
-        }
-        mod ldap {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(env.prov.clone()).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

@@ -8,6 +8,7 @@
 //! rules are checked to be backend-neutral.
 
 mod common;
+#[macro_use]
 mod ldap_env;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -476,32 +477,6 @@ async fn resolution_alias_domains_and_catch_all(p: Provisioning) {
         a.id
     );
     assert!(p.expand_list("a@ex.test").await.unwrap().is_empty());
-}
-
-/// Runs each case on both backends.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let f = super::fixture().await;
-                    super::$case(f.prov.clone()).await;
-                }
-            )*
-        }
-        mod ldap {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(env.prov.clone()).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

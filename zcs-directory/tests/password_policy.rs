@@ -6,6 +6,7 @@
 //! (`ldap::`; see `ldap_env`).
 
 mod common;
+#[macro_use]
 mod ldap_env;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -361,32 +362,6 @@ async fn unknown_and_locked_accounts_fail_alike(p: Provisioning) {
         .unwrap_err();
     assert_eq!(a, b);
     assert_eq!(a, c);
-}
-
-/// Runs each case on both backends.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let f = super::fixture().await;
-                    super::$case(f.prov.clone()).await;
-                }
-            )*
-        }
-        mod ldap {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(env.prov.clone()).await;
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

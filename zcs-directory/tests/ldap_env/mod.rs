@@ -4,6 +4,35 @@
 //! [`ldap_provisioning`] says so on stderr and returns `None`.
 #![allow(dead_code)]
 
+/// Runs each named case, an `async fn(Provisioning)` of the including file, on SQLite
+/// (`sqlite::`, from the file's `fixture()`) and on OpenLDAP (`ldap::`, from
+/// [`ldap_provisioning`], skipped loudly when unset). Include with `#[macro_use]`.
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::fixture().await;
+                    super::$case(f.prov.clone()).await;
+                }
+            )*
+        }
+        mod ldap {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(env.prov.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
