@@ -60,8 +60,9 @@ impl Provisioning {
     /// existing domain (no spaces); the list gets `mail`, `uid`, its own address in
     /// `zimbraMailAlias` (as Zimbra's lists hold it; [`super::aliases_of`] leaves it
     /// out), `zimbraMailStatus enabled` (it can receive mail at once),
-    /// `zimbraCreateTimestamp` and the `zimbraDistributionList` object class. A `memberURL` makes it a dynamic group
-    /// instead (see [`Provisioning::create_dynamic_group`]).
+    /// `zimbraCreateTimestamp` and the `zimbraDistributionList` object class. A
+    /// `memberURL` makes it a dynamic group instead (see
+    /// [`Provisioning::create_dynamic_group`]).
     ///
     /// # Errors
     /// `service.INVALID_REQUEST` for a malformed name; `account.NO_SUCH_DOMAIN`;
