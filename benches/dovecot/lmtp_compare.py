@@ -32,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(HERE))
+from compare import free_port  # noqa: E402
 
 PASSWORD = "bench-pass-1"
 USERS = [f"u{i}@bench.test" for i in range(1, 5)]
@@ -80,14 +82,6 @@ service pop3-login {{
   }}
 }}
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, what, log):
