@@ -113,6 +113,8 @@ class Props:
     def __init__(self, base):
         self.values = dict(base)
         self.counter = 0
+        # The salt of the last JWT issued (its ZM_JWT cookie), for jwtToken contexts.
+        self.jwt_salt = None
 
     def define(self, name, value):
         """Defines a property; ${TIME}/${COUNTER} are fixed now, as the harness does."""
@@ -649,13 +651,18 @@ def run_test(test, props, urls, ctx):
             c.tail = None
             parts.append(ET.tostring(c, encoding="unicode"))
         context_xml = "".join(parts)
+        # Zimbra's harness adds the salt of the JWT it holds (the ZM_JWT cookie of the
+        # AuthResponse that issued it) to a context that carries a jwtToken.
+        if props.jwt_salt and "<jwtToken>" in context_xml and "<jwtSalt>" not in context_xml:
+            context_xml += f"<jwtSalt>{props.jwt_salt}</jwtSalt>"
     delay = test.get("delay")
     if delay and delay.isdigit():
         time.sleep(min(int(delay), 10_000) / 1000)
     ns = body_el.tag[1:].split("}")[0] if body_el.tag.startswith("{") else ""
     url = urls["admin"] if ns == "urn:zimbraAdmin" else urls["user"]
     token = props.values.get("authToken")
-    status, _, text = post(url, envelope(raw, token, context_xml), ctx)
+    status, headers, text = post(url, envelope(raw, token, context_xml), ctx)
+    remember_jwt_salt(props, headers)
     try:
         root = ET.fromstring(text)
     except ET.ParseError:
@@ -671,6 +678,21 @@ def run_test(test, props, urls, ctx):
             code = fault_code(text) if status == 500 else None
             return reason + (f" (fault {code})" if code else "")
     return None
+
+
+def remember_jwt_salt(props, headers):
+    """Keeps the ZM_JWT cookie a response sets (the salt of the JWT it issued)."""
+    for k, v in headers.items():
+        if k.lower() != "set-cookie":
+            continue
+        m = re.match(r"\s*ZM_JWT=([^;]*)", v)
+        if m:
+            props.jwt_salt = m.group(1)
+
+
+def is_jwt(token):
+    """A JWT (header.claims.signature) rather than a Zimbra auth token."""
+    return token.count(".") == 2
 
 
 def fixture_path(props, text):
@@ -730,9 +752,14 @@ def run_upload(step, props, urls, ctx):
             ).encode() \
         + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
     token = props.values.get("authToken", "")
-    r = urllib.request.Request(urls["upload"] + "?fmt=raw", data=body, method="POST", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-        "Cookie": f"ZM_AUTH_TOKEN={token}"})
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+               "Cookie": f"ZM_AUTH_TOKEN={token}"}
+    if is_jwt(token) and props.jwt_salt:
+        # A JWT goes as a bearer token, its salt in the ZM_JWT cookie (Zimbra's harness).
+        headers["Authorization"] = f"Bearer {token}"
+        headers["Cookie"] = f"ZM_JWT={props.jwt_salt}"
+    r = urllib.request.Request(urls["upload"] + "?fmt=raw", data=body, method="POST",
+                               headers=headers)
     try:
         with urllib.request.urlopen(r, context=ctx, timeout=30) as resp:
             text = resp.read().decode()
