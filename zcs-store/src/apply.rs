@@ -310,6 +310,12 @@ pub(crate) async fn apply(
             items::set_grant(conn, mb, g).await?;
             bump(conn, mb, None, g.change).await?;
         }
+        RedoOp::ReplaceMessage(r) => {
+            if let Some(d) = crate::draft_replace::apply(conn, mb, r, ts).await? {
+                out.released.push(d);
+            }
+            bump(conn, mb, Some(r.uid), r.change).await?;
+        }
         // The restore replaced the rows itself; the record marks the point.
         RedoOp::Abort { .. } | RedoOp::RestoreMailbox { .. } => {}
     }

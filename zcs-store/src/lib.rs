@@ -123,6 +123,7 @@ mod conversations;
 pub mod db;
 mod dialect;
 mod documents;
+mod draft_replace;
 mod dumpster;
 mod dumpster_items;
 mod error;

@@ -153,6 +153,7 @@ pub fn op_blob(op: &RedoOp) -> Option<&str> {
     match op {
         RedoOp::CreateMessage { digest, .. } => Some(digest),
         RedoOp::SaveDocument(d) => Some(&d.digest),
+        RedoOp::ReplaceMessage(m) => Some(&m.digest),
         _ => None,
     }
 }

@@ -188,6 +188,9 @@ pub enum RedoOp {
         color: i32,
         rgb: i32,
     },
+    /// A message's content was rewritten in place (a draft saved again): new blob,
+    /// summary, flags, date and IMAP UID; id, folder, tags and conversation kept.
+    ReplaceMessage(super::codec_items::ReplaceMessageRecord),
 }
 
 impl RedoOp {
@@ -224,6 +227,7 @@ impl RedoOp {
             RedoOp::SetRetentionPolicy { .. } => 28,
             RedoOp::SetTagColor { .. } => 29,
             RedoOp::SetFolderColor { .. } => 30,
+            RedoOp::ReplaceMessage(_) => 31,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The redo payloads of the item kinds beyond messages and folders: dumpster moves,
 //! contacts, calendar items, documents, mountpoints and search folders, and folder
-//! grants. Pure code beside `super::codec`, which frames them; decoding never panics.
+//! grants, and a message's content rewritten in place. Pure code beside `super::codec`, which frames them; decoding never panics.
 //!
 //! Each record carries everything replay needs (ids, change numbers, the whole
 //! contact field map or iCalendar text), so replay reproduces the original rows.
@@ -109,6 +109,34 @@ pub struct GrantRecord {
     pub rights: String,
     /// Guest password or access key (empty when none).
     pub secret: String,
+}
+
+/// A message's content rewritten in place (`RedoOp::ReplaceMessage`, a draft saved
+/// again): the new blob and its header summary; id, folder, tags and conversation stay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplaceMessageRecord {
+    /// The change number the op takes.
+    pub change: i64,
+    /// The message's item id (kept).
+    pub id: i32,
+    /// The message's new IMAP UID (an id taken from the mailbox's sequence).
+    pub uid: i32,
+    /// Zimbra flag bits after the rewrite.
+    pub flags: u32,
+    /// The new internal date (ms since the epoch).
+    pub date_ms: i64,
+    /// Size of the new blob.
+    pub size: u64,
+    /// The new blob's item digest.
+    pub digest: String,
+    /// The new header summary, as `CreateMessage` carries it.
+    pub subject: String,
+    /// The new sender summary.
+    pub sender: String,
+    /// The new recipients summary.
+    pub recipients: String,
+    /// The new Message-ID, if any.
+    pub message_id: Option<String>,
 }
 
 /// Encodes the payload of the ops this module owns; the codec calls it for every op it
@@ -232,6 +260,25 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             put_i32(b, *id);
             put_i32(b, *color);
             put_i32(b, *rgb);
+        }
+        RedoOp::ReplaceMessage(m) => {
+            put_i64(b, m.change);
+            put_i32(b, m.id);
+            put_i32(b, m.uid);
+            put_u32(b, m.flags);
+            put_i64(b, m.date_ms);
+            put_u64(b, m.size);
+            put_str(b, &m.digest);
+            put_str(b, &m.subject);
+            put_str(b, &m.sender);
+            put_str(b, &m.recipients);
+            match &m.message_id {
+                None => b.push(0),
+                Some(v) => {
+                    b.push(1);
+                    put_str(b, v);
+                }
+            }
         }
         // The codec encodes every other op itself.
         _ => {}
@@ -364,6 +411,23 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
             color: r.i32()?,
             rgb: r.i32()?,
         },
+        31 => RedoOp::ReplaceMessage(ReplaceMessageRecord {
+            change: r.i64()?,
+            id: r.i32()?,
+            uid: r.i32()?,
+            flags: r.u32()?,
+            date_ms: r.i64()?,
+            size: r.u64()?,
+            digest: r.string()?,
+            subject: r.string()?,
+            sender: r.string()?,
+            recipients: r.string()?,
+            message_id: match r.u8()? {
+                0 => None,
+                1 => Some(r.string()?),
+                _ => return Err(DecodeError::Malformed("option tag")),
+            },
+        }),
         other => return Err(DecodeError::UnknownOp(other)),
     })
 }

@@ -471,8 +471,10 @@ impl Writer<'_> {
         framed: &mut HashSet<String>,
         buf: &mut Vec<u8>,
     ) {
-        let RedoOp::CreateMessage { digest, size, .. } = op else {
-            return;
+        let (digest, size) = match op {
+            RedoOp::CreateMessage { digest, size, .. } => (digest, size),
+            RedoOp::ReplaceMessage(m) => (&m.digest, &m.size),
+            _ => return,
         };
         if in_file.contains(digest)
             || framed.contains(digest)

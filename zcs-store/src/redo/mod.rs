@@ -16,7 +16,9 @@ mod wire;
 
 pub use archive::ArchivedLog;
 pub use blob_frame::{BlobFrame, RedoBlob, collect_blobs, encode_blob_frame};
-pub use codec_items::{CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord};
+pub use codec_items::{
+    CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord, ReplaceMessageRecord,
+};
 pub use log::RedoStats;
 
 pub use codec::{
