@@ -194,6 +194,8 @@ pub static RIGHTS: &[RightDef] = &[
     p("deleteAlias", T::Domain, "delete aliases in the domain"),
     p("createCalendarResource", T::Domain, "create calendar resources in the domain"),
     p("createDistributionList", T::Domain, "create lists in the domain"),
+    user("createDistList", T::Domain, false,
+        "create lists in the domain from the user API (CreateDistributionListRequest)"),
     p("listDomain", T::Domain, "see the domain in lists"),
     p("deleteDomain", T::Domain, "delete the domain"),
     p("countAccount", T::Domain, "count the domain's accounts"),
@@ -444,5 +446,16 @@ mod tests {
         let tt = Right::Def(d).target_types();
         assert!(tt.contains(&TargetType::Account) && tt.contains(&TargetType::Domain));
         assert!(rights_for(TargetType::Dl).any(|d| d.name == "sendToDistList"));
+    }
+
+    #[test]
+    fn create_dist_list_is_a_user_right_on_domains() {
+        // Zimbra grants it on a domain to let users create lists (DL-Action-Rights.xml).
+        let Some(Right::Def(d)) = Right::lookup("createdistlist") else {
+            panic!("missing createDistList");
+        };
+        assert_eq!(d.name, "createDistList");
+        assert_eq!(d.target, Some(TargetType::Domain));
+        assert!(matches!(d.class, RightClass::User) && !d.default_allow);
     }
 }
