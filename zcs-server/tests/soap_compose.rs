@@ -139,18 +139,32 @@ async fn save_draft_builds_attachments() {
     // The upload was used once and is gone.
     assert!(f.svc.uploads.get(alice_id, &aid).is_none());
 
-    // Saving again over the draft replaces it.
+    // Saving again over the draft rewrites it under its own id, as Zimbra does, with
+    // the tags asked for; the Drafts folder still holds one message.
     let again = serde_json::json!({"SaveDraftRequest": {"_jsns": "urn:zimbraMail",
-        "m": {"id": did, "su": {"_content": "v2"}, "mp": {"ct": "text/plain",
+        "m": {"id": did, "tn": "later", "su": {"_content": "v2"}, "mp": {"ct": "text/plain",
         "content": {"_content": "short"}}}}});
     let v = call(&f, &alice, &again.to_string()).await;
     assert_eq!(v["SaveDraftResponse"]["m"][0]["su"], "v2");
-    let old = serde_json::json!({"GetMsgRequest": {"_jsns": "urn:zimbraMail",
-        "m": {"id": did}}});
     assert_eq!(
-        fault(&f, &alice, &old.to_string()).await,
-        "mail.NO_SUCH_MSG"
+        v["SaveDraftResponse"]["m"][0]["id"].as_str(),
+        Some(did.as_str())
     );
+    assert_eq!(v["SaveDraftResponse"]["m"][0]["tn"], "later");
+    let get = serde_json::json!({"GetMsgRequest": {"_jsns": "urn:zimbraMail",
+        "m": {"id": did}}});
+    let v = call(&f, &alice, &get.to_string()).await;
+    assert_eq!(v["GetMsgResponse"]["m"][0]["su"], "v2");
+    assert_eq!(v["GetMsgResponse"]["m"][0]["l"], "6");
+    let drafts = serde_json::json!({"SearchRequest": {"_jsns": "urn:zimbraMail",
+        "types": "message", "query": "in:drafts"}});
+    let v = call(&f, &alice, &drafts.to_string()).await;
+    let hits = v["SearchResponse"]["m"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hits.len(), 1, "{v}");
+    assert_eq!(hits[0]["id"].as_str(), Some(did.as_str()));
 
     // Another account's message, part, contact or upload is simply missing. (Ids are
     // per mailbox: Bob's 257 alone would name Alice's own 257.)

@@ -1,6 +1,7 @@
 //! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg, and SendMsg and
 //! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`), and
-//! SaveDocument (`documents`), RemoveAttachments (`remove_parts`), the filter rules
+//! SaveDocument (`documents`), RemoveAttachments (`remove_parts`), SendDeliveryReport
+//! (read receipts, `receipt`), the filter rules
 //! (`filters`) and account permissions (`permissions`). Ids are looked up in the
 //! caller's own mailbox only: another account's message is "no such message", exactly
 //! like one that never existed.
@@ -17,6 +18,7 @@ mod from;
 mod mimetypes;
 mod parts;
 mod permissions;
+mod receipt;
 mod remove_parts;
 pub(super) mod send;
 mod shared;
@@ -63,6 +65,7 @@ pub(crate) async fn dispatch(
             | "SaveDocumentRequest"
             | "BounceMsgRequest"
             | "RemoveAttachmentsRequest"
+            | "SendDeliveryReportRequest"
     ) {
         return None;
     }
@@ -84,6 +87,7 @@ pub(crate) async fn dispatch(
         "SaveDocumentRequest" => documents::save_document(ctx, &mb, req).await,
         "BounceMsgRequest" => send::bounce_msg(ctx, &mb, req).await,
         "RemoveAttachmentsRequest" => remove_parts::remove_attachments(ctx, &mb, req).await,
+        "SendDeliveryReportRequest" => receipt::send_delivery_report(ctx, &mb, req).await,
         _ => send::send_msg(ctx, &mb, req).await,
     };
     ctx.note_change(&mb).await;

@@ -143,12 +143,28 @@ fn truncate(text: String, max: Option<usize>) -> (String, bool) {
     }
 }
 
+/// The content type GetMsg shows for `p`: a generic `application/octet-stream` (or
+/// `application/ms-tnef`) part with a file name takes the type its extension names, as
+/// Zimbra's `ToXML` guesses it with `MimeDetect`; any other type is shown as sent.
+fn shown_content_type(p: &NumberedPart) -> String {
+    let generic = matches!(
+        p.content_type.as_str(),
+        "application/octet-stream" | "application/ms-tnef"
+    );
+    match (&p.filename, generic) {
+        (Some(name), true) => super::mimetypes::by_extension(name)
+            .unwrap_or(p.content_type.as_str())
+            .to_string(),
+        _ => p.content_type.clone(),
+    }
+}
+
 /// One `mp` element for the part `p` (`part`, `ct`, `s`, `filename`/`cd`), with
 /// `body="1"` and its text as `content` when it is the body.
 fn part_element(p: &NumberedPart, is_body: bool, opts: &BodyOptions) -> Element {
     let mut mp = Element::new("mp");
     mp.set("part", p.number.clone());
-    mp.set("ct", p.content_type.clone());
+    mp.set("ct", shown_content_type(p));
     if !p.multipart {
         mp.set_num("s", p.size);
     }
@@ -364,6 +380,32 @@ mod tests {
         assert_eq!(
             truncate("hi".to_string(), Some(2)),
             ("hi".to_string(), false)
+        );
+    }
+
+    #[test]
+    fn generic_attachments_show_the_type_their_name_gives() {
+        let raw = "Subject: s\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"X\"\r\n\r\n\
+            --X\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+            --X\r\nContent-Type: application/octet-stream; name=\"A Pump.DWG\"\r\n\
+            Content-Disposition: attachment; filename=\"A Pump.DWG\"\r\n\r\nxx\r\n\
+            --X\r\nContent-Type: application/octet-stream; name=x.pct\r\n\
+            Content-Disposition: attachment; filename=x.pct\r\n\r\nyy\r\n\
+            --X\r\nContent-Type: application/octet-stream\r\n\r\nzz\r\n\
+            --X--\r\n";
+        let mut m = Element::new("m");
+        add_mime_parts(raw.as_bytes(), &mut m);
+        let top = m.child("mp").expect("top mp");
+        let cts: Vec<_> = top.children.iter().filter_map(|c| c.attr("ct")).collect();
+        assert_eq!(
+            cts,
+            vec![
+                "text/plain",
+                "image/vnd.dwg",
+                "application/octet-stream",
+                "application/octet-stream"
+            ]
         );
     }
 

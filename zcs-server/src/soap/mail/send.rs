@@ -411,7 +411,8 @@ fn recipient_names(m: &Element, composed: &Composed) -> Vec<(String, Option<Stri
 }
 
 /// SaveDraftRequest `m [id=|did=] [l=] [f=] [tn=] e* su mp attach*`: the message is
-/// saved (replacing draft `id`, or `did` without `id`) and answered as GetMsg shows it.
+/// saved (rewriting draft `id`, or `did` without `id`, under its own id, as Zimbra
+/// does) and answered as GetMsg shows it.
 pub(crate) async fn save_draft(
     ctx: &mut Ctx<'_>,
     mb: &Mailbox,
@@ -463,21 +464,59 @@ pub(crate) async fn save_draft(
             .unwrap_or_default(),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let saved = mb
-        .append_tagged(folder_id, &composed.mime, Flags(flags), &tags, now)
-        .await
-        .map_err(store_fault)?;
-    // LIMITATION: the store cannot rewrite a message in place, so a replaced draft gets
-    // a new id (Zimbra keeps the old one); clients take the id from the response.
-    if let Some(old) = &replaces {
-        mb.delete_items(&[old.id]).await.map_err(store_fault)?;
-    }
+    let saved = match &replaces {
+        // Zimbra rewrites the draft under its own id (`Mailbox.saveDraft`).
+        Some(old) => replace_draft(mb, old, &composed.mime, Flags(flags), &tags, folder_id, now)
+            .await
+            .map_err(store_fault)?,
+        None => mb
+            .append_tagged(folder_id, &composed.mime, Flags(flags), &tags, now)
+            .await
+            .map_err(store_fault)?,
+    };
     release_uploads(ctx, account.id, &composed);
     ctx.svc.indexer.notify(mb.account());
     let el = super::message_element(mb, saved.id, false, &[]).await?;
     let mut resp = response("SaveDraftResponse", NS_MAIL);
     resp.add(el);
     Ok(resp)
+}
+
+/// Rewrites draft `old` with `mime` under its own id, then gives it the tags `tags`
+/// (by name; missing ones are created) and moves it to `folder` when they differ.
+async fn replace_draft(
+    mb: &Mailbox,
+    old: &zcs_store::MessageMeta,
+    mime: &[u8],
+    flags: Flags,
+    tags: &[String],
+    folder: ItemId,
+    now: i64,
+) -> Result<zcs_store::MessageMeta, zcs_store::StoreError> {
+    let id = old.id;
+    mb.replace_message(id, mime, flags, now).await?;
+    let same = |a: &String, b: &String| a.eq_ignore_ascii_case(b);
+    let gone: Vec<String> = old
+        .tags
+        .iter()
+        .filter(|t| !tags.iter().any(|n| same(n, t)))
+        .cloned()
+        .collect();
+    let added: Vec<String> = tags
+        .iter()
+        .filter(|t| !old.tags.iter().any(|o| same(o, t)))
+        .cloned()
+        .collect();
+    if !gone.is_empty() {
+        mb.tag_items_by_name(&[id], &gone, false, false).await?;
+    }
+    if !added.is_empty() {
+        mb.tag_items_by_name(&[id], &added, true, true).await?;
+    }
+    if folder != old.folder {
+        mb.move_items(&[id], folder).await?;
+    }
+    mb.message(id).await
 }
 
 /// The `Resent-*` block (RFC 5322 §3.6.6) put before a bounced message's headers.
