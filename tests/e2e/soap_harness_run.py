@@ -36,11 +36,12 @@ def main():
     # Zimbra's QA lab, instead of bouncing at once into the test mailboxes and pushing
     # the injected messages off the first page of results: the relay is a closed port.
     z.zmprov("mcf", "zimbraMtaRelayHost", "[127.0.0.1]:1", check=False)
-    # Cases that inject over SMTP first read the MTA host from the server entry, which
-    # they look up by ${zimbraServer.name}: the server's real name.
+    # Cases that inject over SMTP, or manage the mail queues, first read the MTA host
+    # from the server entry (${zimbraServer.name}): as on a single-node Zimbra, the
+    # server is its own MTA (the injection itself goes to the test SMTP port).
     servers = z.zmprov("gas", check=False).stdout.split()
     for server in servers[:1]:
-        z.zmprov("ms", server, "zimbraSmtpHostname", "127.0.0.1", check=False)
+        z.zmprov("ms", server, "zimbraSmtpHostname", server, check=False)
     z.start()
     try:
         report = soap_util.run(

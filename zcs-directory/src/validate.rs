@@ -151,8 +151,9 @@ fn canonical_edits(
         let name = edit.name();
         let def = check_name(kind, name)?;
         if !creating && def.and_then(AttrDef::meta).is_some_and(|m| m.immutable) {
+            // Zimbra's AttributeManager wording, which clients and the QA harness match.
             return Err(ServiceError::invalid_request(format!(
-                "cannot modify immutable attr: {}",
+                "{} is immutable",
                 def.map_or(name, |d| d.name)
             )));
         }
@@ -287,6 +288,22 @@ mod tests {
         cur.set_one("zimbraAccountStatus", "active");
         let add = [AttrEdit::Add("zimbraAccountStatus".into(), "locked".into())];
         assert!(check_edits(EntryKind::Account, &cur, &add).is_err());
+    }
+
+    #[test]
+    fn immutable_attrs_are_refused_in_zimbras_words() {
+        // Resource-Modify.xml matches "<name> is immutable".
+        let edits = [AttrEdit::Replace(
+            "zimbramaildeliveryaddress".into(),
+            vec!["x@y.test".into()],
+        )];
+        let e = check_edits(EntryKind::CalendarResource, &Attrs::new(), &edits).unwrap_err();
+        assert_eq!(e.code, FaultCode::InvalidRequest);
+        assert!(
+            e.message.contains("zimbraMailDeliveryAddress is immutable"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -271,6 +271,17 @@ async fn servers_fall_back_to_global_config() {
         code(f.prov.get_server(&name("other.test")).await),
         FaultCode::NoSuchServer
     );
+    // Zimbra takes any cn for a server, spaces included, but not a blank one.
+    let spaced = f
+        .prov
+        .create_server("TestServer    12", Attrs::new())
+        .await
+        .unwrap();
+    assert_eq!(spaced.name, "testserver    12");
+    assert_eq!(
+        code(f.prov.create_server("     ", Attrs::new()).await),
+        FaultCode::InvalidRequest
+    );
 
     let g = f.prov.global_config().await.unwrap();
     assert_eq!(

@@ -38,6 +38,15 @@ pub enum ValidationError {
              ms - milliseconds. If time unit is not specified, the default is s(seconds)."
     )]
     BadDuration { name: String },
+    /// A numeric attribute given something that is not a number at all (Zimbra's
+    /// wording, which the QA harness matches: `zimbraX must be a valid long: abc`).
+    #[error("{name} must be a valid {kind}: {value}")]
+    NotANumber {
+        name: String,
+        /// `integer` or `long`, Zimbra's type name.
+        kind: &'static str,
+        value: String,
+    },
     /// A number Zimbra cannot even read (a duration past a 64-bit count): Zimbra fails
     /// the whole request with `service.FAILURE` rather than calling the value invalid.
     #[error("invalid attr value for {name}: number too large: {value}")]
@@ -57,7 +66,8 @@ impl ValidationError {
             }
             ValidationError::TooManyValues { .. }
             | ValidationError::InvalidValue { .. }
-            | ValidationError::BadDuration { .. } => FaultCode::InvalidAttrValue,
+            | ValidationError::BadDuration { .. }
+            | ValidationError::NotANumber { .. } => FaultCode::InvalidAttrValue,
             ValidationError::Unreadable { .. } => FaultCode::Failure,
             ValidationError::Refused { .. } => FaultCode::InvalidRequest,
         }
@@ -116,6 +126,17 @@ fn invalid(def: &AttrDef, value: &str, why: impl std::fmt::Display) -> Validatio
 pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(invalid(def, value, "empty value"));
+    }
+    if let Some(kind) = not_a_number(def, value) {
+        return Err(ValidationError::NotANumber {
+            name: def.name.to_string(),
+            kind,
+            value: if is_secret(def.name) {
+                String::new()
+            } else {
+                value.to_string()
+            },
+        });
     }
     let (lo, hi) = (def.min, def.max);
     let checked = match def.ty {
@@ -187,6 +208,32 @@ pub fn validate_value(def: &AttrDef, value: &str) -> Result<(), ValidationError>
         },
         _ => invalid(def, value, e),
     })
+}
+
+/// Zimbra's type name (`integer` or `long`) when `def` is numeric and `value` is not a
+/// number at all (`abcd`, `5.5`), which Zimbra refuses before any range check. A size
+/// with a memory unit (`10MB`) and a number out of range are not caught here.
+fn not_a_number(def: &AttrDef, value: &str) -> Option<&'static str> {
+    let kind = match def.ty {
+        AttrType::Integer | AttrType::Port => "integer",
+        AttrType::Long => "long",
+        AttrType::Size => "long",
+        _ => return None,
+    };
+    let t = value.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let numeric = match def.ty {
+        // A size is digits, then optionally a unit: only a missing number or a
+        // fraction makes it not a number.
+        AttrType::Size => {
+            let end = digits
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(digits.len());
+            end > 0 && !digits[end..].starts_with(['.', ','])
+        }
+        _ => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+    };
+    (!numeric).then_some(kind)
 }
 
 /// Zimbra stores integer, long and port attributes with LDAP's INTEGER syntax (RFC 4517
@@ -549,6 +596,35 @@ mod tests {
         let fwd = def("zimbraPrefMailForwardingAddress");
         assert!(validate(fwd, &s(&["a@x.com, Bo <b@y.org>"])).is_ok());
         assert!(validate(fwd, &s(&["a@x.com, nobody"])).is_err());
+    }
+
+    #[test]
+    fn non_numbers_get_zimbras_wording() {
+        // MTA-Message-Size-Modify.xml matches these texts exactly.
+        let size = def("zimbraMtaMaxMessageSize");
+        for bad in ["5.5", "abcd", ""] {
+            let Err(e) = validate_value(size, bad) else {
+                panic!("{bad:?} accepted");
+            };
+            if !bad.is_empty() {
+                assert_eq!(
+                    e.to_string(),
+                    format!("zimbraMtaMaxMessageSize must be a valid long: {bad}")
+                );
+                assert_eq!(e.code(), FaultCode::InvalidAttrValue);
+            }
+        }
+        assert!(validate_value(size, "10240000").is_ok());
+        let int = def("zimbraMtaMaxUse");
+        let e = validate_value(int, "x1").unwrap_err();
+        assert_eq!(e.to_string(), "zimbraMtaMaxUse must be a valid integer: x1");
+        // Out of range is not "not a number".
+        assert!(
+            !validate_value(int, "0")
+                .unwrap_err()
+                .to_string()
+                .contains("valid integer")
+        );
     }
 
     #[test]

@@ -88,6 +88,22 @@ fn valid_cos_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('@') && !name.chars().any(char::is_control)
 }
 
+/// The name a new server entry gets: a host name in its normal form, or, as Zimbra
+/// takes any `cn` (`testserver    1234`, Server-Create.xml), the trimmed lower-cased
+/// text when it is not a host name. Empty names and control characters are refused.
+fn server_name(name: &str) -> ServiceResult<String> {
+    if let Ok(host) = normalize_domain(name) {
+        return Ok(host);
+    }
+    let t = name.trim();
+    if t.is_empty() || t.chars().any(char::is_control) {
+        return Err(ServiceError::invalid_request(format!(
+            "invalid server name: {t:?}"
+        )));
+    }
+    Ok(t.to_lowercase())
+}
+
 /// Sets `name` to `value` in `attrs` unless the caller already gave it.
 fn default_attr(attrs: &mut Attrs, name: &str, value: impl Into<String>) {
     if !attrs.contains(name) {
@@ -223,7 +239,7 @@ impl Provisioning {
     /// `service.INVALID_REQUEST` for a malformed host name, `account.SERVER_EXISTS`,
     /// invalid attribute faults.
     pub async fn create_server(&self, name: &str, attrs: Attrs) -> ServiceResult<Entry> {
-        let name = normalize_domain(name)?;
+        let name = server_name(name)?;
         let mut attrs = check_attrs(EntryKind::Server, &attrs)?;
         attrs.set("objectClass", vec!["zimbraServer".into()]);
         attrs.set_one("cn", name.clone());

@@ -225,7 +225,8 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
         }
         "CreateServerRequest" => {
             let name = req.req("name")?.trim();
-            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            // Zimbra takes spaces inside a server name (Server-Create.xml), not a blank one.
+            if name.is_empty() || name.chars().any(char::is_control) {
                 return Err(ServiceError::invalid_request(format!(
                     "invalid server name: {name}"
                 )));
@@ -257,7 +258,17 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element, who: &str) -> Service
             &prov.all_servers().await?,
         ),
         "ModifyServerRequest" => {
-            let key = EntryKey::parse(req.req("id")?);
+            // Zimbra finds the server by id only: a name there is no such server.
+            let id = req.req("id")?.trim();
+            let key = match EntryKey::parse(id) {
+                k @ EntryKey::Id(_) => k,
+                _ => {
+                    return Err(ServiceError::new(
+                        zcs_core::FaultCode::NoSuchServer,
+                        format!("no such server: {id}"),
+                    ));
+                }
+            };
             let e = prov.modify_server(&key, &edits_from(req)?).await?;
             tracing::info!(admin = %who, server = %e.name, "admin: server modified");
             one("ModifyServerResponse", "server", &e, None)
