@@ -7,6 +7,7 @@ use zcs_core::{ItemId, MailboxId};
 use crate::error::IndexError;
 use crate::query::{Query, TextField};
 use crate::substring::WordMatch;
+use crate::wildcard::WildcardInfo;
 
 /// The indexable face of one item. Text fields are raw text; the backend tokenises them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,4 +140,18 @@ pub trait IndexBackend: Send + Sync {
         fields: &[TextField],
         words: &[WordMatch],
     ) -> Result<Vec<ItemId>, IndexError>;
+
+    /// How each wildcard term of `query` (`foo*`, `*ouser`, `f?x`; phrases excluded)
+    /// expands in `mailbox`, in query order, for the search's query info: the number of
+    /// the mailbox's words it stood for and whether the expansion stopped at the term
+    /// cap. Patterns that constrain nothing (`*`, a stop word's prefix) are left out.
+    /// The default (a backend without term dictionaries) reports nothing.
+    fn wildcard_info(
+        &self,
+        mailbox: MailboxId,
+        query: &Query,
+    ) -> Result<Vec<WildcardInfo>, IndexError> {
+        let _ = (mailbox, query);
+        Ok(Vec::new())
+    }
 }

@@ -26,4 +26,4 @@ pub use extract::document_from_message;
 pub use query::{Query, QueryParseError};
 pub use substring::{SubstringPlan, WordMatch, substring_plan};
 pub use tantivy_backend::{IndexOptions, TantivyIndex};
-pub use wildcard::{MAX_WILDCARD_TERMS, Wildcard};
+pub use wildcard::{MAX_WILDCARD_TERMS, Wildcard, WildcardInfo};

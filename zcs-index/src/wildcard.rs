@@ -170,6 +170,19 @@ fn glob<T: Copy + PartialEq>(pattern: &[T], text: &[T], star: T, any: Option<T>)
     pattern[p..].iter().all(|&c| c == star)
 }
 
+/// How one wildcard term of a query expanded, for the search's query info (Zimbra's
+/// `<info><wildcard str= expanded= numExpanded=/></info>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WildcardInfo {
+    /// The pattern as searched, lower-cased (`firstname01*`).
+    pub pattern: String,
+    /// How many distinct words of the searched mailbox it stood for.
+    pub expanded: usize,
+    /// False when the expansion stopped at the term cap
+    /// (`zimbra_index_wildcard_max_terms_expanded`), so later words were not searched.
+    pub all: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

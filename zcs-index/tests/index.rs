@@ -426,3 +426,38 @@ fn matching_items_is_the_whole_hit_set() {
     assert!(!all(A, "photos").contains(&304));
     assert_eq!(all(A, "renamed"), vec![303]);
 }
+
+#[test]
+fn urls_and_phone_numbers_are_objects_for_has() {
+    let index = TantivyIndex::in_memory().expect("index");
+    let mb = MailboxId(1);
+    let mut url = doc(1, "email30A", "Check this url \"www.yahoo.com\"", 0);
+    url.from = "foo@foo.com".into();
+    let phone = doc(2, "email30C", "My cell number is 352-219-3437.", 0);
+    let in_subject = doc(
+        3,
+        "email30E 352-219-3437",
+        "Subject contains my cell number.",
+        0,
+    );
+    let neither = doc(4, "plain", "nothing to see, 2005-05-27", 0);
+    index
+        .index(mb, vec![url, phone, in_subject, neither])
+        .expect("add");
+    index.commit().expect("commit");
+    let ids = |text: &str| {
+        let q = zcs_index::query::parse(text).expect("parse");
+        let mut v: Vec<i32> = index
+            .search(mb, &q, 10)
+            .expect("search")
+            .iter()
+            .map(|i| i.0)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids("has:url"), [1]);
+    assert_eq!(ids("has:phone"), [2, 3]);
+    assert_eq!(ids("has:PHONE -has:url"), [2, 3]);
+    assert!(ids("has:date").is_empty());
+}

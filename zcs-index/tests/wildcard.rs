@@ -181,6 +181,52 @@ fn expansion_stops_at_the_cap_as_zimbra_does() {
     assert_eq!(hits(&index, "content:alpha*j"), [5]);
 }
 
+#[test]
+fn wildcard_info_counts_the_mailboxs_words_and_reports_the_cap() {
+    let index = sample();
+    let info = |mb, text: &str| {
+        let q = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        index.wildcard_info(mb, &q).expect("info")
+    };
+    // `touser…@testdomain.example` and its local part, in A's To field.
+    let to = info(A, "to:TOUSER*");
+    assert_eq!(to.len(), 1);
+    assert_eq!(to[0].pattern, "touser*");
+    assert!(to[0].all);
+    assert!(to[0].expanded >= 1);
+    // Words only another mailbox holds are never counted.
+    let mut lone = IndexDocument::new(ItemId(20), "message");
+    lone.content = "zebraword".into();
+    index.index(B, vec![lone]).expect("add");
+    index.commit().expect("commit");
+    assert_eq!(info(A, "zebra*")[0].expanded, 0);
+    assert_eq!(info(B, "zebra*")[0].expanded, 1);
+    // Plain words and phrases report nothing; each wildcard once, in order.
+    assert!(info(A, "lunch \"wild*\"").is_empty());
+    let two = info(A, "lunch* or -noo*");
+    assert_eq!(
+        two.iter().map(|w| w.pattern.as_str()).collect::<Vec<_>>(),
+        ["lunch*", "noo*"]
+    );
+    // A wildcard stopped at the cap says so.
+    let mut many = IndexDocument::new(ItemId(5), "message");
+    many.content = (b'a'..=b'j')
+        .map(|c| format!("alpha{}", char::from(c)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let options = IndexOptions {
+        wildcard_max_terms: 5,
+        ..IndexOptions::default()
+    };
+    let capped = index_with(options, vec![many]);
+    let q = parse("alpha*").expect("parse");
+    let w = capped.wildcard_info(A, &q).expect("info");
+    assert_eq!((w[0].expanded, w[0].all), (5, false));
+    let q = parse("alphaj*").expect("parse");
+    let w = capped.wildcard_info(A, &q).expect("info");
+    assert_eq!((w[0].expanded, w[0].all), (1, true));
+}
+
 /// Words the property test indexes: lower-case letters, never a stop word.
 fn word() -> impl Strategy<Value = String> {
     "[a-z]{3,12}".prop_filter("not a stop word", |w| {

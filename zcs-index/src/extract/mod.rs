@@ -16,8 +16,10 @@ pub mod attach;
 mod decode;
 mod html;
 mod lenient;
+mod objects;
 
 pub use html::html_to_text;
+pub use objects::objects_in;
 
 use std::borrow::Cow;
 use std::collections::HashSet;

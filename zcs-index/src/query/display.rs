@@ -83,7 +83,15 @@ fn write_leaf(q: &Query, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 RangeField::Subject => "subject",
                 RangeField::From => "from",
             };
-            write!(f, "{name}:{}{value}", op_str(*op))
+            let plain = value.chars().all(|c| {
+                !c.is_whitespace() && !matches!(c, '(' | ')' | '"' | ':' | '{' | '}' | '\\')
+            }) && !(value.ends_with('>') && *field == RangeField::From);
+            if plain {
+                write!(f, "{name}:{}{value}", op_str(*op))
+            } else {
+                write!(f, "{name}:")?;
+                write_quoted(&format!("{}{value}", op_str(*op)), f)
+            }
         }
         Query::Item(set) => match set {
             ItemSet::All => f.write_str("item:all"),

@@ -629,9 +629,11 @@ fn text_leaf(
         TextField::From => Some(RangeField::From),
         _ => None,
     };
-    if let Some(range_field) = range_field.filter(|_| !v.quoted) {
-        // from:<user@example.com> is an address in brackets, not a comparison.
-        let bracketed = range_field == RangeField::From
+    if let Some(range_field) = range_field {
+        // from:<user@example.com> is an address in brackets, not a comparison. A quoted
+        // value is a comparison too (`from:">gfoo"`), as Zimbra strips the quotes first.
+        let bracketed = !v.quoted
+            && range_field == RangeField::From
             && text.len() > 2
             && text.starts_with('<')
             && text.ends_with('>');

@@ -407,10 +407,22 @@ fn addresses_and_subjects() {
         p("from:>=bar"),
         range(RangeField::From, Comparison::Ge, "bar")
     );
+    // Quoted comparisons compare too (Zimbra strips the quotes before it looks at the
+    // value; the QA harness searches `from:">gfoo"`), and print back quoted.
     assert_eq!(
         p("subject:\">=foo bar\""),
-        phrase(TextField::Subject, ">=foo bar")
+        range(RangeField::Subject, Comparison::Ge, "foo bar")
     );
+    assert_eq!(
+        p("subject:\">=foo bar\"").to_string(),
+        "subject:\">=foo bar\""
+    );
+    assert_eq!(
+        p("from:\"<gfoo@foo.com\""),
+        range(RangeField::From, Comparison::Lt, "gfoo@foo.com")
+    );
+    let odd = range(RangeField::From, Comparison::Lt, "x>");
+    assert_eq!(p(&odd.to_string()), odd);
     assert_eq!(
         p("from:and or from:or or not from:not"),
         or(vec![

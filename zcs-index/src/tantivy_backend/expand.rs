@@ -11,10 +11,10 @@ use std::collections::BTreeSet;
 
 use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query as TQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Searcher, Term};
+use tantivy::{DocSet, Searcher, TERMINATED, Term};
 
 use crate::error::IndexError;
-use crate::wildcard::Wildcard;
+use crate::wildcard::{Wildcard, WildcardInfo};
 
 type Boxed = Box<dyn TQuery>;
 
@@ -91,7 +91,7 @@ fn terms_query(
 ) -> Result<Boxed, IndexError> {
     let mut terms: Vec<Term> = Vec::new();
     for &field in fields {
-        for text in expand(searcher, field, pattern, budget)? {
+        for text in expand(searcher, field, pattern, budget)?.0 {
             terms.push(Term::from_field_text(field, &text));
         }
     }
@@ -111,14 +111,15 @@ fn terms_query(
 }
 
 /// The distinct terms of `field` matching `pattern` in any segment, taking each new one
-/// from `budget`. Reads the dictionary from the pattern's literal prefix on, so `foo*`
-/// reads only the `foo` range while `*foo` reads the whole dictionary.
+/// from `budget`, and whether every matching term fit in it. Reads the dictionary from
+/// the pattern's literal prefix on, so `foo*` reads only the `foo` range while `*foo`
+/// reads the whole dictionary.
 fn expand(
     searcher: &Searcher,
     field: Field,
     pattern: &Wildcard,
     budget: &mut usize,
-) -> Result<BTreeSet<String>, IndexError> {
+) -> Result<(BTreeSet<String>, bool), IndexError> {
     let prefix = pattern.literal_prefix();
     let mut found = BTreeSet::new();
     for segment in searcher.segment_readers() {
@@ -151,11 +152,98 @@ fn expand(
                     "wildcard expanded to the term cap; further matching words not searched \
                      (zimbra_index_wildcard_max_terms_expanded)"
                 );
-                return Ok(found);
+                return Ok((found, false));
             }
             *budget -= 1;
             found.insert(text.to_string());
         }
     }
-    Ok(found)
+    Ok((found, true))
+}
+
+/// How the wildcard `raw` over `fields` expands in one mailbox, for the query info of a
+/// search: the words it stands for that occur in a live document of the mailbox
+/// (`mailbox`, the term every document of it carries), and whether the expansion
+/// reached every matching word of the index within `cap`. `None` when the pattern
+/// constrains nothing (`*`, or a stop word's prefix).
+///
+/// Words of other mailboxes sharing the index are never counted, so the number says
+/// nothing about them.
+///
+/// # Errors
+/// [`IndexError::Tantivy`] when a term dictionary or posting list cannot be read.
+pub(crate) fn expansion_info(
+    searcher: &Searcher,
+    fields: &[Field],
+    raw: &str,
+    cap: usize,
+    mailbox: &Term,
+) -> Result<Option<WildcardInfo>, IndexError> {
+    let Some(pattern) = Wildcard::parse(raw) else {
+        return Ok(None);
+    };
+    if pattern.matches_stop_word() {
+        return Ok(None);
+    }
+    let mut budget = cap;
+    let mut complete = true;
+    let mut words: BTreeSet<String> = BTreeSet::new();
+    for &field in fields {
+        let (found, all) = expand(searcher, field, &pattern, &mut budget)?;
+        complete &= all;
+        for text in found {
+            if words.contains(&text) {
+                continue;
+            }
+            let term = Term::from_field_text(field, &text);
+            let found = in_mailbox(searcher, &term, mailbox).map_err(|e| IndexError::Tantivy {
+                step: "read postings",
+                source: e.into(),
+            })?;
+            if found {
+                words.insert(text);
+            }
+        }
+    }
+    Ok(Some(WildcardInfo {
+        pattern: raw.to_lowercase(),
+        expanded: words.len(),
+        all: complete,
+    }))
+}
+
+/// Whether `term` occurs in a live document that also holds `mailbox`.
+fn in_mailbox(searcher: &Searcher, term: &Term, mailbox: &Term) -> std::io::Result<bool> {
+    for segment in searcher.segment_readers() {
+        let Some(mut docs) = segment
+            .inverted_index(term.field())
+            .map_err(std::io::Error::other)?
+            .read_postings(term, IndexRecordOption::Basic)?
+        else {
+            continue;
+        };
+        let Some(mut mine) = segment
+            .inverted_index(mailbox.field())
+            .map_err(std::io::Error::other)?
+            .read_postings(mailbox, IndexRecordOption::Basic)?
+        else {
+            continue;
+        };
+        let alive = segment.alive_bitset();
+        // Both lists are sorted: walk them together.
+        while docs.doc() != TERMINATED && mine.doc() != TERMINATED {
+            let (d, m) = (docs.doc(), mine.doc());
+            if d == m {
+                if alive.is_none_or(|a| a.is_alive(d)) {
+                    return Ok(true);
+                }
+                docs.advance();
+            } else if d < m {
+                docs.seek(m);
+            } else {
+                mine.seek(d);
+            }
+        }
+    }
+    Ok(false)
 }

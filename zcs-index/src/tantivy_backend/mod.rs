@@ -27,7 +27,7 @@ use crate::error::IndexError;
 use crate::query::{Query, TextField};
 use crate::substring::WordMatch;
 use crate::tokenizer::{INDEX_TOKENIZER, TokenMode, ZcsTokenizer};
-use crate::wildcard::MAX_WILDCARD_TERMS;
+use crate::wildcard::{MAX_WILDCARD_TERMS, WildcardInfo};
 use schema::{Fields, build_schema, key};
 
 /// Tuning of the index writer.
@@ -315,9 +315,58 @@ impl IndexBackend for TantivyIndex {
         })?;
         Ok(ids.into_iter().map(ItemId).collect())
     }
+    fn wildcard_info(
+        &self,
+        mailbox: MailboxId,
+        query: &Query,
+    ) -> Result<Vec<WildcardInfo>, IndexError> {
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_i64(self.fields.mailbox, mailbox.0);
+        let mut out = Vec::new();
+        self.collect_wildcards(&searcher, &term, query, &mut out)?;
+        Ok(out)
+    }
 }
 
 impl TantivyIndex {
+    /// [`IndexBackend::wildcard_info`] for the wildcard terms under `q`, appended to
+    /// `out`.
+    fn collect_wildcards(
+        &self,
+        searcher: &Searcher,
+        mailbox: &Term,
+        q: &Query,
+        out: &mut Vec<WildcardInfo>,
+    ) -> Result<(), IndexError> {
+        match q {
+            Query::And(v) | Query::Or(v) => {
+                for c in v {
+                    self.collect_wildcards(searcher, mailbox, c, out)?;
+                }
+            }
+            Query::Not(c) => self.collect_wildcards(searcher, mailbox, c, out)?,
+            Query::Term {
+                field,
+                value,
+                phrase: false,
+                wildcard: true,
+            } => {
+                let fields = translate::targets(field, &self.fields);
+                if let Some(info) = expand::expansion_info(
+                    searcher,
+                    &fields,
+                    value,
+                    self.wildcard_max_terms,
+                    mailbox,
+                )? {
+                    out.push(info);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The whole tantivy query of a search: the mailbox filter and the text part.
     fn mailbox_query(
         &self,

@@ -10,6 +10,7 @@ use zcs_core::{ItemId, MailboxId};
 
 use crate::backend::IndexDocument;
 use crate::error::IndexError;
+use crate::extract::objects_in;
 use crate::tokenizer::INDEX_TOKENIZER;
 
 pub(crate) const KEY: &str = "key";
@@ -19,6 +20,7 @@ pub(crate) const KIND: &str = "kind";
 pub(crate) const DATE: &str = "date_ms";
 pub(crate) const SIZE: &str = "size";
 pub(crate) const ATTACHMENT: &str = "attachment";
+pub(crate) const OBJECTS: &str = "objects";
 
 /// Text fields, tokenised by [`INDEX_TOKENIZER`] with positions (for phrases).
 const TEXT_FIELDS: [&str; 7] = [
@@ -45,6 +47,8 @@ pub(crate) struct Fields {
     /// Attachment MIME types, their major types, and `any`/`none` (Zimbra's
     /// `l.attachments` convention, so `has:attachment` is `attachment:any`).
     pub attachment: Field,
+    /// Kinds of object found in the subject and text (`url`, `phone`), for `has:`.
+    pub objects: Field,
 }
 
 /// The schema every zcs index uses. Changing it requires a reindex.
@@ -65,6 +69,7 @@ pub(crate) fn build_schema() -> Schema {
         b.add_text_field(name, text.clone());
     }
     b.add_text_field(ATTACHMENT, STRING);
+    b.add_text_field(OBJECTS, STRING);
     b.build()
 }
 
@@ -91,6 +96,7 @@ impl Fields {
             filename: get("filename")?,
             msgid: get("msgid")?,
             attachment: get(ATTACHMENT)?,
+            objects: get(OBJECTS)?,
         })
     }
 
@@ -143,6 +149,15 @@ impl Fields {
         types.dedup();
         for t in types {
             d.add_text(self.attachment, t);
+        }
+        let mut objects = objects_in(&doc.subject);
+        for o in objects_in(&doc.content) {
+            if !objects.contains(&o) {
+                objects.push(o);
+            }
+        }
+        for o in objects {
+            d.add_text(self.objects, o);
         }
         d
     }

@@ -90,9 +90,8 @@ pub(crate) fn translate(
         }
         Query::Term { field, value, .. } => text_term(&targets(field, f), value),
         Query::Has(HasKind::Attachment) => Ok(Some(raw_term(f.attachment, "any"))),
-        // LIMITATION: objects (phone numbers, URLs, ...) are not extracted, so has:<object>
-        // matches nothing.
-        Query::Has(HasKind::Object(_)) => Ok(Some(Box::new(EmptyQuery))),
+        // Objects found at indexing (`url`, `phone`); other kinds match nothing.
+        Query::Has(HasKind::Object(o)) => Ok(Some(raw_term(f.objects, &o.to_lowercase()))),
         // LIMITATION: type: looks at attachment types only; Zimbra also indexes the types
         // of body parts.
         Query::Type(v) | Query::Attachment(v) => mime_query(f.attachment, v),
@@ -110,7 +109,7 @@ pub(crate) fn translate(
 
 /// The index fields a text field searches. Bare words search the body and the main
 /// headers, as Zimbra's default content field does.
-fn targets(field: &TextField, f: &Fields) -> Vec<Field> {
+pub(crate) fn targets(field: &TextField, f: &Fields) -> Vec<Field> {
     match field {
         TextField::Default => vec![f.content, f.subject, f.from, f.to, f.cc],
         TextField::Content => vec![f.content],

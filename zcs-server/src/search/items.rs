@@ -4,6 +4,10 @@
 //! CJK behave as in mail search) and the whole query is evaluated per item, text and
 //! state alike. Store changes are seen at once; nothing needs reindexing.
 //!
+//! A search for contacts alone reads a bare one-word term as a prefix, as Zimbra's
+//! contact-data field does ([`contact_prefixes`]); every wildcard term is reported with
+//! the number of words it stood for ([`ItemResults::wildcards`]).
+//!
 //! Text fields per kind: a contact's bare words search every attribute; `contact:` its
 //! names, e-mail addresses and company; `company:` the company; `to:`/`from:`/`cc:` its
 //! addresses; `field[name]:`/`#name:` one attribute. An appointment's or task's bare
@@ -13,7 +17,8 @@
 use std::collections::{HashMap, HashSet};
 
 use zcs_core::{Flags, ItemId, folder};
-use zcs_index::query::{self, Comparison, DateField, IsFlag, ItemSet, Query, TextField};
+use zcs_index::WildcardInfo;
+use zcs_index::query::{self, Comparison, DateField, IsFlag, ItemSet, Priority, Query, TextField};
 use zcs_index::tokenizer::{TokenMode, analyze};
 use zcs_store::{CalItem, Contact, Folder, Mailbox};
 
@@ -92,6 +97,9 @@ pub struct ItemResults {
     pub more: bool,
     /// The order applied, in Zimbra's spelling.
     pub sort: String,
+    /// How each wildcard term of the query expanded over the items searched, for the
+    /// response's query info.
+    pub wildcards: Vec<WildcardInfo>,
 }
 
 /// Runs `query` over the contacts, appointments and tasks of `mailbox` (as
@@ -170,13 +178,28 @@ pub async fn search_items(
         tags,
     };
     let any_folder = names_any_folder(query);
-    let mut matched: Vec<ItemHit> = items
+    let prefixed;
+    let query = if params.kinds == [ItemKind::Contact] {
+        prefixed = contact_prefixes(query);
+        &prefixed
+    } else {
+        query
+    };
+    let (candidates, docs): (Vec<ItemHit>, Vec<ItemDoc>) = items
         .into_iter()
         .filter(|h| any_folder || folder_of(h).0 != folder::TRASH)
-        .filter(|h| {
-            let doc = ItemDoc::of(h);
-            matches(query, h, &doc, &ctx)
+        .map(|h| {
+            let doc = ItemDoc::of(&h);
+            (h, doc)
         })
+        .unzip();
+    let mut wildcards = Vec::new();
+    wildcard_counts(query, &docs, &mut wildcards);
+    let mut matched: Vec<ItemHit> = candidates
+        .into_iter()
+        .zip(docs.iter())
+        .filter(|(h, doc)| matches(query, h, doc, &ctx))
+        .map(|(h, _)| h)
         .collect();
 
     let default_sort = if params.kinds.contains(&ItemKind::Contact) {
@@ -203,6 +226,7 @@ pub async fn search_items(
         hits,
         total,
         sort,
+        wildcards,
     })
 }
 
@@ -266,6 +290,60 @@ fn sort_items(v: &mut [ItemHit], sort: &str) {
             .then(a.id().cmp(&b.id()));
         if desc { o.reverse() } else { o }
     });
+}
+
+/// Whether a contact field holds an e-mail address Zimbra lists as the contact's
+/// (`zimbraContactEmailFields`: `email`, `email2`, `email3`, ..., `workEmail1`...):
+/// `email1` is not one of them.
+fn is_email_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if n == "email" {
+        return true;
+    }
+    let num = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    n.strip_prefix("email")
+        .is_some_and(|r| num(r) && r != "1" && !r.starts_with('0'))
+        || n.strip_prefix("workemail").is_some_and(num)
+}
+
+/// The words of a contact's contact data (what `contact:` and a contacts search's
+/// prefixes match, Zimbra's contact-data field): its addresses whole, with their local
+/// part, `@domain` and domain, then its company and names split on spaces, lower-cased.
+/// Joined words are not split (`first_last` stays one word).
+fn contact_data(c: &Contact) -> Vec<(usize, String)> {
+    const NAMES: [&str; 9] = [
+        "company",
+        "phoneticCompany",
+        "firstName",
+        "phoneticFirstName",
+        "lastName",
+        "phoneticLastName",
+        "middleName",
+        "nickname",
+        "fullName",
+    ];
+    let mut words: Vec<String> = Vec::new();
+    for (k, v) in &c.fields {
+        if !is_email_field(k) {
+            continue;
+        }
+        for w in v.split_whitespace() {
+            let w = w.to_lowercase();
+            if let Some((local, domain)) = w.split_once('@') {
+                words.push(local.to_string());
+                words.push(format!("@{domain}"));
+                words.push(domain.to_string());
+            }
+            words.push(w);
+        }
+    }
+    for (k, v) in &c.fields {
+        if NAMES.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+            words.extend(v.split_whitespace().map(str::to_lowercase));
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    words.into_iter().enumerate().collect()
 }
 
 /// An item's text, tokenised per field.
@@ -335,20 +413,7 @@ impl ItemDoc {
                 fields.push((Field::To, tok(&emails)));
                 let company = c.field("company").unwrap_or_default();
                 fields.push((Field::Company, tok(company)));
-                let names: Vec<&str> = c
-                    .fields
-                    .iter()
-                    .filter(|(k, _)| {
-                        let k = k.to_ascii_lowercase();
-                        k.contains("name")
-                            || k.starts_with("email")
-                            || k == "company"
-                            || k == "fileas"
-                            || k == "nickname"
-                    })
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                fields.push((Field::Contact, tok(&names.join("\n"))));
+                fields.push((Field::Contact, contact_data(c)));
                 for (k, v) in &c.fields {
                     fields.push((Field::Attr(k.to_ascii_lowercase()), tok(v)));
                 }
@@ -500,6 +565,96 @@ fn cmp<T: PartialOrd>(op: Comparison, a: T, b: T) -> bool {
     }
 }
 
+/// The fields of an item a text field searches; `None` for fields items do not have.
+fn term_fields(field: &TextField) -> Option<Vec<Field>> {
+    Some(match field {
+        TextField::Default | TextField::Content => vec![Field::All],
+        TextField::Subject | TextField::Title => vec![Field::Subject],
+        TextField::From => vec![Field::From],
+        TextField::To | TextField::Cc | TextField::ToCc => vec![Field::To],
+        TextField::ToFrom | TextField::FromCc | TextField::ToFromCc => {
+            vec![Field::From, Field::To]
+        }
+        TextField::Contact => vec![Field::Contact],
+        TextField::Company => vec![Field::Company],
+        TextField::Field(name) => vec![Field::Attr(name.to_ascii_lowercase())],
+        _ => return None,
+    })
+}
+
+/// A contacts-only search's query as Zimbra runs it: a `contact:` word that is one
+/// token and not already a wildcard (nor `.`, which matches everything) is a prefix of
+/// the contact data, `smi` finding Smith; a bare such word matches a whole word of any
+/// field or a prefix of the contact data.
+pub fn contact_prefixes(q: &Query) -> Query {
+    match q {
+        Query::And(v) => Query::And(v.iter().map(contact_prefixes).collect()),
+        Query::Or(v) => Query::Or(v.iter().map(contact_prefixes).collect()),
+        Query::Not(c) => Query::Not(Box::new(contact_prefixes(c))),
+        Query::Term {
+            field: field @ (TextField::Default | TextField::Contact),
+            value,
+            phrase: false,
+            wildcard: false,
+        } if value != "." && analyze(value, TokenMode::Query).len() == 1 => {
+            let prefix = Query::Term {
+                field: TextField::Contact,
+                value: format!("{value}*"),
+                phrase: false,
+                wildcard: true,
+            };
+            if *field == TextField::Contact {
+                prefix
+            } else {
+                Query::Or(vec![q.clone(), prefix])
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// For each wildcard term of `q` (in query order), how many distinct words of `docs`
+/// it stands for in the fields it searches.
+fn wildcard_counts(q: &Query, docs: &[ItemDoc], out: &mut Vec<WildcardInfo>) {
+    match q {
+        Query::And(v) | Query::Or(v) => v.iter().for_each(|c| wildcard_counts(c, docs, out)),
+        Query::Not(c) => wildcard_counts(c, docs, out),
+        Query::Term {
+            field,
+            value,
+            phrase: false,
+            wildcard: true,
+        } => {
+            let pattern = value.to_lowercase();
+            if pattern.chars().all(|c| c == '*') {
+                return;
+            }
+            let Some(wanted) = term_fields(field) else {
+                return;
+            };
+            let mut words: HashSet<&str> = HashSet::new();
+            for doc in docs {
+                for (f, tokens) in &doc.fields {
+                    if wanted.contains(f) {
+                        words.extend(
+                            tokens
+                                .iter()
+                                .map(|(_, t)| t.as_str())
+                                .filter(|t| glob(&pattern, t)),
+                        );
+                    }
+                }
+            }
+            out.push(WildcardInfo {
+                pattern,
+                expanded: words.len(),
+                all: true,
+            });
+        }
+        _ => {}
+    }
+}
+
 fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
     let flags = flags_of(h);
     match q {
@@ -511,22 +666,10 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
             value,
             wildcard,
             ..
-        } => {
-            let wanted: Vec<Field> = match field {
-                TextField::Default | TextField::Content => vec![Field::All],
-                TextField::Subject | TextField::Title => vec![Field::Subject],
-                TextField::From => vec![Field::From],
-                TextField::To | TextField::Cc | TextField::ToCc => vec![Field::To],
-                TextField::ToFrom | TextField::FromCc | TextField::ToFromCc => {
-                    vec![Field::From, Field::To]
-                }
-                TextField::Contact => vec![Field::Contact],
-                TextField::Company => vec![Field::Company],
-                TextField::Field(name) => vec![Field::Attr(name.to_ascii_lowercase())],
-                _ => return false,
-            };
-            doc.has(&wanted, value, *wildcard)
-        }
+        } => match term_fields(field) {
+            Some(wanted) => doc.has(&wanted, value, *wildcard),
+            None => false,
+        },
         Query::In(n) => folder_ids(ctx, n, false, false).contains(&folder_of(h)),
         Query::Under(n) => folder_ids(ctx, n, true, false).contains(&folder_of(h)),
         Query::InId(n) => folder_ids(ctx, n, false, true).contains(&folder_of(h)),
@@ -574,8 +717,27 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
             };
             cmp(*op, m, *value)
         }
+        Query::Priority(p) => match h {
+            ItemHit::Cal(c, _) => cal_priority(c) == *p,
+            ItemHit::Contact(_) => false,
+        },
         Query::Sort(_) => true,
         _ => false,
+    }
+}
+
+/// The priority of an appointment or task from its iCalendar PRIORITY (RFC 5545
+/// §3.8.1.9): 1-4 high, 6-9 low, 5, 0 or none normal, as Zimbra maps it to the item's
+/// high- and low-priority flags.
+pub fn cal_priority(c: &CalItem) -> Priority {
+    let p = ical_prop(&c.ical, "PRIORITY")
+        .trim()
+        .parse::<u8>()
+        .unwrap_or(0);
+    match p {
+        1..=4 => Priority::High,
+        6..=9 => Priority::Low,
+        _ => Priority::Normal,
     }
 }
 
@@ -589,6 +751,127 @@ mod tests {
         assert!(glob("*ith", "smith"));
         assert!(glob("s?ith", "smith"));
         assert!(!glob("smy*", "smith"));
+    }
+
+    fn contact(id: i32, fields: &[(&str, &str)]) -> ItemHit {
+        ItemHit::Contact(Contact {
+            id: ItemId(id),
+            folder: ItemId(folder::CONTACTS),
+            flags: Flags::default(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            members: Vec::new(),
+            is_group: false,
+            modseq: 1,
+        })
+    }
+
+    /// The ids of `hits` matching `text` as a contacts-only search runs it, and the
+    /// wildcard counts it reports.
+    fn contact_search(hits: &[ItemHit], text: &str) -> (Vec<i32>, Vec<WildcardInfo>) {
+        let q = contact_prefixes(&query::parse(text).unwrap());
+        let docs: Vec<ItemDoc> = hits.iter().map(ItemDoc::of).collect();
+        let ctx = ItemCtx {
+            folders: &[],
+            now: super::super::zone::utc_now(),
+            tags: HashMap::new(),
+        };
+        let mut info = Vec::new();
+        wildcard_counts(&q, &docs, &mut info);
+        let ids = hits
+            .iter()
+            .zip(&docs)
+            .filter(|(h, d)| matches(&q, h, d, &ctx))
+            .map(|(h, _)| h.id().0)
+            .collect();
+        (ids, info)
+    }
+
+    #[test]
+    fn contact_searches_match_prefixes_of_contact_data() {
+        // The harness's Search-Contacts contacts, cut down.
+        let hits = [
+            contact(
+                257,
+                &[
+                    ("firstName", "firstName1"),
+                    ("email", "firstname01_lastname01@testsearch.com"),
+                    ("email1", "firstname11_lastname11@testsearch.com"),
+                    ("email2", "firstname21_lastname21@testsearch.com"),
+                    ("company", "company1"),
+                ],
+            ),
+            contact(
+                258,
+                &[
+                    ("firstName", "firstName2"),
+                    ("lastName", "lastName2"),
+                    ("email", "firstname02_lastname02@testsearch.com"),
+                    ("email1", "firstname12_lastname12@testsearch.com"),
+                    ("mobilePhone", "12412"),
+                    ("company", "company2"),
+                ],
+            ),
+            contact(
+                259,
+                &[("firstName", "firstName3"), ("email", "x@testsearch.co.in")],
+            ),
+        ];
+        let (ids, info) = contact_search(&hits, "firstName01");
+        assert_eq!(ids, vec![257]);
+        assert_eq!(info.len(), 1);
+        assert_eq!(info[0].pattern, "firstname01*");
+        assert_eq!(info[0].expanded, 2, "{info:?}");
+        assert!(info[0].all);
+        // `email1` is not one of Zimbra's e-mail fields; joined words stay whole.
+        assert_eq!(contact_search(&hits, "firstName1").0, vec![257]);
+        assert_eq!(contact_search(&hits, "lastName2").0, vec![258]);
+        assert_eq!(contact_search(&hits, "comp").0, vec![257, 258]);
+        assert_eq!(contact_search(&hits, "12412").0, vec![258]);
+        assert_eq!(contact_search(&hits, "@testsearch.com").0, vec![257, 258]);
+        assert_eq!(contact_search(&hits, "contact:firstname3").0, vec![259]);
+        assert!(is_email_field("email2") && is_email_field("workEmail1"));
+        assert!(!is_email_field("email1") && !is_email_field("emailx"));
+    }
+
+    #[test]
+    fn calendar_priority_follows_ical_priority() {
+        let item = |ical: &str| CalItem {
+            id: ItemId(300),
+            kind: zcs_core::ItemKind::Task,
+            folder: ItemId(folder::TASKS),
+            flags: Flags::default(),
+            uid: "u".into(),
+            summary: "s".into(),
+            start_ms: None,
+            end_ms: None,
+            recurring: false,
+            organizer: String::new(),
+            attendees: Vec::new(),
+            ical: ical.into(),
+            modseq: 1,
+        };
+        let vtodo = |p: &str| format!("BEGIN:VTODO\r\nPRIORITY:{p}\r\nEND:VTODO\r\n");
+        assert_eq!(cal_priority(&item(&vtodo("1"))), Priority::High);
+        assert_eq!(cal_priority(&item(&vtodo("9"))), Priority::Low);
+        assert_eq!(cal_priority(&item(&vtodo("5"))), Priority::Normal);
+        assert_eq!(
+            cal_priority(&item("BEGIN:VTODO\r\nEND:VTODO\r\n")),
+            Priority::Normal
+        );
+        let hit = ItemHit::Cal(item(&vtodo("1")), Vec::new());
+        let doc = ItemDoc::of(&hit);
+        let ctx = ItemCtx {
+            folders: &[],
+            now: super::super::zone::utc_now(),
+            tags: HashMap::new(),
+        };
+        let high = query::parse("priority:high").unwrap();
+        let low = query::parse("priority:low").unwrap();
+        assert!(matches(&high, &hit, &doc, &ctx));
+        assert!(!matches(&low, &hit, &doc, &ctx));
     }
 
     #[test]

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, folder};
 use zcs_index::query::{self, Plan, Query};
-use zcs_index::{IndexBackend, IndexError, QueryParseError};
+use zcs_index::{IndexBackend, IndexError, QueryParseError, WildcardInfo};
 use zcs_store::{Mailbox, MessageMeta, StoreError};
 
-pub use items::{ItemHit, ItemKind, ItemParams, ItemResults, search_items};
+pub use items::{ItemHit, ItemKind, ItemParams, ItemResults, cal_priority, search_items};
 pub use multi::{
     MailboxHit, MailboxScope, resolve_scopes, search_mailboxes, searchable_by_default,
 };
@@ -373,6 +373,38 @@ pub async fn search(
         offset,
         convs,
     })
+}
+
+/// How each wildcard term of `query` expanded in `mailbox`'s index
+/// ([`IndexBackend::wildcard_info`]), for the response's query info; empty at no cost
+/// when the query has no wildcard.
+///
+/// # Errors
+/// [`SearchError::Index`] when the index cannot be read.
+pub async fn wildcard_info(
+    mailbox: &Mailbox,
+    index: &Arc<dyn IndexBackend>,
+    query: &Query,
+) -> Result<Vec<WildcardInfo>, SearchError> {
+    fn has_wildcard(q: &Query) -> bool {
+        match q {
+            Query::And(v) | Query::Or(v) => v.iter().any(has_wildcard),
+            Query::Not(c) => has_wildcard(c),
+            Query::Term {
+                wildcard, phrase, ..
+            } => *wildcard && !*phrase,
+            _ => false,
+        }
+    }
+    if !has_wildcard(query) {
+        return Ok(Vec::new());
+    }
+    let (index, id, q) = (index.clone(), mailbox.id(), query.clone());
+    Ok(
+        tokio::task::spawn_blocking(move || index.wildcard_info(id, &q))
+            .await
+            .map_err(|e| SearchError::Task(e.to_string()))??,
+    )
 }
 
 /// Runs each distinct index query of `plan` for its whole hit set (unordered: the

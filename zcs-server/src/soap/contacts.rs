@@ -1,8 +1,8 @@
 //! Contact requests of the mail service: CreateContact, ModifyContact, GetContacts,
 //! ContactAction and (in `transfer`) ImportContacts/ExportContacts as CSV, contact
-//! groups included (`a n="type">group` with `m type= value=` members). Ids are looked
-//! up in the caller's own mailbox only: another account's contact is "no such item",
-//! like one that never existed.
+//! groups included (`a n="type">group` with `m type= value=` members). Plain ids are
+//! looked up in the caller's own mailbox; another account's contact (`ownerId:id`) or
+//! shared folder is reached through the owner's grants (`remote`).
 
 use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult, folder};
 use zcs_store::{Contact, ContactMember, Mailbox, MemberKind, StoreError};
@@ -17,6 +17,7 @@ mod action;
 mod auto_add;
 mod csv;
 mod ranking;
+mod remote;
 mod tags;
 mod transfer;
 
@@ -45,6 +46,13 @@ pub(crate) async fn dispatch(
     ) {
         return None;
     }
+    // Another account's contact or shared folder: the request runs in the owner's
+    // mailbox once its grants allow it.
+    match remote::route(ctx, name, req).await {
+        Ok(Some(routed)) => return Some(run_routed(ctx, name, routed).await),
+        Ok(None) => {}
+        Err(e) => return Some(Err(e)),
+    }
     let mb = match ctx.mailbox().await {
         Ok(mb) => mb,
         Err(e) => return Some(Err(e)),
@@ -65,6 +73,25 @@ pub(crate) async fn dispatch(
     }
     ctx.note_change(&mb).await;
     Some(result)
+}
+
+/// Runs a request [`remote::route`] sent to an owner's mailbox; the answer's ids are
+/// written `ownerId:id`.
+async fn run_routed(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    routed: remote::Routed,
+) -> ServiceResult<Element> {
+    let (mb, req) = (&routed.mb, &routed.req);
+    let mut resp = match name {
+        "CreateContactRequest" => create_contact(mb, req).await?,
+        "ModifyContactRequest" => modify_contact(mb, req).await?,
+        "GetContactsRequest" => get_contacts(mb, req).await?,
+        _ => action::contact_action(mb, req).await?,
+    };
+    ctx.svc.indexer.notify(mb.account());
+    remote::qualify(&mut resp, &routed.owner);
+    Ok(resp)
 }
 
 /// DeleteContactRequest `cn id=`*: not a Zimbra 8 request, but what zimbra-client (PyPI)

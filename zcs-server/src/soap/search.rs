@@ -22,7 +22,10 @@ use super::context::{Ctx, store_fault};
 use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
-use crate::search::{ItemHit, ItemKind, ItemParams, SearchParams, search, search_items, zone};
+use crate::search::{
+    ItemHit, ItemKind, ItemParams, SearchParams, search, search_items, wildcard_info, zone,
+};
+use zcs_index::WildcardInfo;
 
 /// Most hits one page may hold (Zimbra's cap).
 const MAX_LIMIT: i64 = 1000;
@@ -187,6 +190,26 @@ struct Part {
     more: bool,
     sort: String,
     total: usize,
+    /// How the query's wildcard terms expanded, for `<info>`.
+    wildcards: Vec<WildcardInfo>,
+}
+
+/// Zimbra's query info, after the hits: `<info><wildcard str="foo*" expanded="1"
+/// numExpanded="N"/></info>`, one `wildcard` per wildcard term expanded (`expanded` 0
+/// when the expansion stopped at `zimbra_index_wildcard_max_terms_expanded`). Absent
+/// when the query has no wildcard.
+fn query_info(wildcards: &[WildcardInfo]) -> Option<Element> {
+    if wildcards.is_empty() {
+        return None;
+    }
+    let mut info = Element::new("info");
+    for w in wildcards {
+        info.add_new("wildcard")
+            .set("str", w.pattern.clone())
+            .set_bool("expanded", w.all)
+            .set_num("numExpanded", w.expanded);
+    }
+    Some(info)
 }
 
 async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
@@ -251,11 +274,13 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
         resp.set_num("offset", 0).set_bool("more", false);
         return Ok(resp);
     }
+    let mut wildcards = Vec::new();
     let (sort, more, hits) = if sources.len() == 1 {
         let (mb, q, owner) = &sources[0];
         let parts = run_source(ctx, mb, &account, q, req, &r).await?;
         let more = parts.iter().any(|p| p.more);
         let sort = parts[0].sort.clone();
+        wildcards.extend(parts.iter().flat_map(|p| p.wildcards.iter().cloned()));
         let hits = qualified(parts, owner.as_deref());
         (sort, more, hits)
     } else {
@@ -272,6 +297,9 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
             let parts = run_source(ctx, mb, &account, q, req, &window).await?;
             more |= parts.iter().any(|p| p.more);
             sort.get_or_insert_with(|| parts[0].sort.clone());
+            if wildcards.is_empty() {
+                wildcards.extend(parts.iter().flat_map(|p| p.wildcards.iter().cloned()));
+            }
             all.extend(qualified(parts, owner.as_deref()));
         }
         more |= all.len() > r.offset + r.limit;
@@ -283,6 +311,9 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     resp.set_bool("more", more);
     for el in hits {
         resp.add(el);
+    }
+    if let Some(info) = query_info(&wildcards) {
+        resp.add(info);
     }
     ctx.note_change(&own).await;
     Ok(resp)
@@ -381,6 +412,7 @@ async fn item_part(
         more: res.more,
         sort: res.sort,
         total: res.total,
+        wildcards: res.wildcards,
     })
 }
 
@@ -421,6 +453,7 @@ async fn mail_part(
     let scoped = scope::default_scope(parsed, &folders, params.include_trash, params.include_junk);
     wait_for_index(ctx, mb).await;
     let res = search(mb, &ctx.svc.index, &scoped, &params).await?;
+    let wildcards = wildcard_info(mb, &ctx.svc.index, parsed).await?;
     let fetch = parse_fetch(req.attr("fetch"));
 
     let mut out = Vec::with_capacity(res.hits.len());
@@ -447,6 +480,7 @@ async fn mail_part(
         more: res.more,
         sort: res.sort.as_str().to_string(),
         total: res.total,
+        wildcards,
     })
 }
 
@@ -459,6 +493,31 @@ fn parse_ms(v: &str) -> ServiceResult<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcards_are_reported_in_query_info() {
+        assert!(query_info(&[]).is_none());
+        let info = query_info(&[
+            WildcardInfo {
+                pattern: "firstname01*".into(),
+                expanded: 3,
+                all: true,
+            },
+            WildcardInfo {
+                pattern: "a*".into(),
+                expanded: 20_000,
+                all: false,
+            },
+        ])
+        .expect("info");
+        assert_eq!(info.name, "info");
+        let w: Vec<&Element> = info.children_named("wildcard").collect();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].attr("str"), Some("firstname01*"));
+        assert_eq!(w[0].attr("numExpanded"), Some("3"));
+        assert_eq!(w[1].attr("numExpanded"), Some("20000"));
+        assert_ne!(w[0].attr("expanded"), w[1].attr("expanded"));
+    }
 
     #[test]
     fn fetch_and_types_are_read() {

@@ -5,6 +5,7 @@
 
 use mail_parser::MessageParser;
 use zcs_core::ServiceResult;
+use zcs_index::query::Priority;
 use zcs_store::{Mailbox, MessageMeta};
 
 use super::super::context::store_fault;
@@ -175,8 +176,16 @@ pub(super) fn item_element(h: &ItemHit, labels: &super::super::contacts::TagLabe
             };
             let mut el = Element::new(name);
             el.set("id", c.id.0.to_string());
+            // The invite's id, as CreateAppointment/CreateTask answered it.
+            el.set("invId", format!("{}-{}", c.id.0, c.id.0));
             el.set("l", c.folder.0.to_string());
-            let f = c.flags.to_soap();
+            // Zimbra flags a high- or low-priority calendar item `!` or `?`.
+            let mut f = c.flags.to_soap();
+            match crate::search::cal_priority(c) {
+                Priority::High if !f.contains('!') => f.push('!'),
+                Priority::Low if !f.contains('?') => f.push('?'),
+                _ => {}
+            }
             if !f.is_empty() {
                 el.set("f", f);
             }
