@@ -1011,9 +1011,27 @@ def run_case(case, props, urls, ctx):
         local = step.tag.split("}")[-1]
         if local in SKIP_STEPS:
             return "skip", f"step t:{local} not supported by the runner"
+    first, _ = run_steps(list(case), props, urls, ctx)
+    if first:
+        return "fail", first
+    return "pass", ""
+
+
+def run_steps(steps, props, urls, ctx):
+    """Runs `steps` in order; returns (first failure reason or None, whether a failing
+    required step stopped them). t:test_loop count=N runs its steps N times (1 when
+    count is absent), stopping as the steps it holds would."""
     first = None
-    for step in case:
+    for step in steps:
         local = step.tag.split("}")[-1]
+        if local == "test_loop":
+            count = step.get("count", "1").strip()
+            for _ in range(int(count) if count.isdigit() else 1):
+                reason, stop = run_steps(list(step), props, urls, ctx)
+                first = first or reason
+                if stop:
+                    return first, True
+            continue
         if local == "property":
             props.define(step.get("name"), step.get("value", ""))
             continue
@@ -1042,10 +1060,8 @@ def run_case(case, props, urls, ctx):
         if reason:
             first = first or reason
             if step.get("required") == "true":
-                break
-    if first:
-        return "fail", first
-    return "pass", ""
+                return first, True
+    return first, False
 
 
 def run_file(path, base, urls, ctx, report, types):
