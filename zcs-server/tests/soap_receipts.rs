@@ -1,7 +1,7 @@
 //! Read receipts over real HTTP on 127.0.0.1: SendDeliveryReportRequest answers a
 //! message's `Disposition-Notification-To` with an RFC 8098 report delivered to that
 //! address and flags the message notified; a message asking for none gets none. Also
-//! SaveDraft rewriting a draft under its own id.
+//! a draft's compose context (identity, reply type, original) shown again by GetMsg.
 
 mod soap_support;
 
@@ -175,4 +175,46 @@ async fn read_receipts_go_to_the_address_asking_for_them() {
     .await;
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(r.fault_code().as_deref(), Some("mail.NO_SUCH_MSG"));
+}
+
+#[tokio::test]
+async fn a_draft_keeps_its_identity_and_reply_context() {
+    let f = fixture().await;
+    let alice = token(f.user, ALICE).await;
+    let orig = add(
+        f.user,
+        &alice,
+        &format!("From: {BOB}\r\nTo: {ALICE}\r\nSubject: question\r\n\r\nwell?\r\n"),
+    )
+    .await;
+    let v = call(
+        f.user,
+        &alice,
+        serde_json::json!({"SaveDraftRequest": {"_jsns": "urn:zimbraMail",
+            "m": {"idnt": "0c1d-2e3f", "rt": "r", "origid": orig,
+                "e": [{"t": "t", "a": BOB}], "su": {"_content": "Re: question"},
+                "mp": {"ct": "text/plain", "content": {"_content": "yes"}}}}}),
+    )
+    .await;
+    let m = &v["SaveDraftResponse"]["m"][0];
+    assert_eq!(m["idnt"], "0c1d-2e3f", "{m}");
+    let did = m["id"].as_str().expect("id").to_string();
+    let v = call(
+        f.user,
+        &alice,
+        serde_json::json!({"GetMsgRequest": {"_jsns": "urn:zimbraMail", "m": {"id": did}}}),
+    )
+    .await;
+    let m = &v["GetMsgResponse"]["m"][0];
+    assert_eq!(m["idnt"], "0c1d-2e3f", "{m}");
+    assert_eq!(m["rt"], "r", "{m}");
+    assert_eq!(m["origid"].as_str(), Some(orig.as_str()), "{m}");
+    // A message that is no draft shows none of it.
+    let v = call(
+        f.user,
+        &alice,
+        serde_json::json!({"GetMsgRequest": {"_jsns": "urn:zimbraMail", "m": {"id": orig}}}),
+    )
+    .await;
+    assert!(v["GetMsgResponse"]["m"][0].get("idnt").is_none());
 }

@@ -13,6 +13,7 @@ use zcs_store::Mailbox;
 mod compose;
 mod delegated;
 mod documents;
+mod draft_info;
 mod filters;
 mod from;
 mod mimetypes;
@@ -173,6 +174,9 @@ pub(crate) async fn message_element_with(
                 }
             }
         }
+    }
+    if meta.flags.0 & Flags::DRAFT != 0 {
+        draft_info::DraftInfo::read(&raw).add_attrs(&mut el);
     }
     if raw_wanted {
         el.add_text("content", String::from_utf8_lossy(&raw).to_string());

@@ -242,7 +242,7 @@ async fn from_draft(mb: &Mailbox, id: ItemId) -> ServiceResult<Composed> {
         .filter_map(|a| a.address().map(str::to_string))
         .collect();
     Ok(Composed {
-        mime: without_bcc(&raw),
+        mime: without_bcc(&super::draft_info::strip(&raw)),
         rcpts,
         attached: meta.flags.0 & Flags::ATTACHED != 0,
         uploads: Vec::new(),
@@ -446,7 +446,8 @@ pub(crate) async fn save_draft(
             .map(|o| o.folder)
             .unwrap_or(ItemId(folder::DRAFTS)),
     };
-    let composed = compose(ctx, mb, &account, m, true).await?;
+    let mut composed = compose(ctx, mb, &account, m, true).await?;
+    composed.mime = super::draft_info::DraftInfo::from_request(m).stamp(composed.mime);
     let mut flags = Flags::from_soap(m.attr("f").unwrap_or("")).0 | Flags::DRAFT;
     flags &= !Flags::UNREAD;
     if composed.attached {
