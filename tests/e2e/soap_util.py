@@ -147,10 +147,11 @@ class Props:
 
 def time_function(name):
     """The harness's time values: TIME (ms since the epoch), ICALTIME (UTC wall time
-    yyyyMMddTHHmmss) and GENTIME (LDAP generalized time), each with an optional
+    yyyyMMddTHHmmss), GENTIME (LDAP generalized time) and XZIMBRARECEIVED (an RFC 5322
+    date for the X-Zimbra-Received header of injected mail), each with an optional
     (+N unit) offset and a [base ms] instead of now; None for other names."""
-    m = re.fullmatch(r"(TIME|ICALTIME|GENTIME)(?:\(([+-])(\d+)([dhms])\))?(?:\[(-?\d+)\])?",
-                     name)
+    m = re.fullmatch(r"(TIME|ICALTIME|GENTIME|XZIMBRARECEIVED)"
+                     r"(?:\(([+-])(\d+)([dhms])\))?(?:\[(-?\d+)\])?", name)
     if not m:
         return None
     kind, sign, n, unit, base = m.groups()
@@ -160,6 +161,9 @@ def time_function(name):
         ms += delta if sign == "+" else -delta
     if kind == "TIME":
         return str(ms)
+    if kind == "XZIMBRARECEIVED":
+        import email.utils
+        return email.utils.formatdate(ms / 1000, usegmt=True)
     t = time.gmtime(ms / 1000)
     return time.strftime("%Y%m%dT%H%M%S" if kind == "ICALTIME" else "%Y%m%d%H%M%SZ", t)
 

@@ -33,6 +33,7 @@ pub(crate) async fn dispatch(
             | "RecalculateMailboxCountsRequest"
             | "GetQuotaUsageRequest"
             | "ReIndexRequest"
+            | "ExportAndDeleteItemsRequest"
     );
     if !known {
         return None;
@@ -50,6 +51,7 @@ pub(crate) async fn dispatch(
         "PurgeMessagesRequest" => purge(ctx, req, &who).await,
         "RecalculateMailboxCountsRequest" => recalculate(ctx, req).await,
         "ReIndexRequest" => reindex(ctx, req, &who).await,
+        "ExportAndDeleteItemsRequest" => export_and_delete(ctx, req, &who).await,
         _ => quota_usage(ctx, req).await,
     })
 }
@@ -222,6 +224,55 @@ async fn purge(ctx: &Ctx<'_>, req: &Element, who: &str) -> ServiceResult<Element
         resp.add(mbox_element(&mb).await?);
     }
     Ok(resp)
+}
+
+/// ExportAndDeleteItemsRequest `<mbox id="{mailboxId}"><item id= [version=]/>...</mbox>`:
+/// hard-deletes the items named from the mailbox with that numeric id (Zimbra's
+/// `mbxid`); no item is no change.
+///
+/// # Errors
+/// `service.INVALID_REQUEST` for a missing or non-numeric id, or an `exportDir`;
+/// `mail.NO_SUCH_MBOX` when no mailbox has that id.
+// LIMITATION: `exportDir` (Zimbra writes the items to files on the server first) is
+// refused; only the deletion is done.
+async fn export_and_delete(ctx: &Ctx<'_>, req: &Element, who: &str) -> ServiceResult<Element> {
+    if req.attr("exportDir").is_some_and(|d| !d.trim().is_empty()) {
+        return Err(ServiceError::invalid_request(
+            "exportDir is not supported: items can only be deleted",
+        ));
+    }
+    let mbox = req
+        .child("mbox")
+        .ok_or_else(|| ServiceError::invalid_request("missing required element: mbox"))?;
+    let raw = mbox.req("id")?.trim();
+    let mbxid: i64 = raw
+        .parse()
+        .map_err(|_| ServiceError::invalid_request(format!("invalid mailbox id: {raw}")))?;
+    let ids = mbox
+        .children_named("item")
+        .map(|i| {
+            let v = i.req("id")?.trim();
+            v.parse::<i32>()
+                .map(zcs_core::ItemId)
+                .map_err(|_| ServiceError::invalid_request(format!("invalid item id: {v}")))
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    let Some((account, mb)) = mailboxes(ctx)
+        .await?
+        .into_iter()
+        .find(|(_, mb)| mb.id().0 == mbxid)
+    else {
+        return Err(ServiceError::new(
+            zcs_core::FaultCode::NoSuchMailbox,
+            format!("no such mailbox: {mbxid}"),
+        ));
+    };
+    if !ids.is_empty() {
+        mb.delete_items(&ids).await.map_err(store_fault)?;
+    }
+    tracing::info!(admin = %who, account = %account.name, items = ids.len(),
+        "admin: items deleted (ExportAndDeleteItems)");
+    Ok(response("ExportAndDeleteItemsResponse", NS_ADMIN))
 }
 
 /// RecalculateMailboxCountsRequest `<mbox id=>`: `<mbox id={accountId} used=/>`, the
