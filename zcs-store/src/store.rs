@@ -56,7 +56,22 @@ pub(crate) struct Inner {
     pub flag_groups: crate::flag_group::FlagGroups,
     /// Recent folders' flag listings (`crate::flag_list`).
     pub flag_cache: crate::flag_list::FlagCache,
+    /// Accounts' mailbox ids as found ([`Inner::mailbox_id`]).
+    mailbox_ids: Mutex<MailboxIds>,
 }
+
+/// Known account-to-mailbox ids. A mailbox keeps its id for its whole life (a restore
+/// over it keeps it too), so only deleting it makes an entry wrong; each deletion
+/// bumps `generation`, and a look-up that began before a deletion does not cache what
+/// it read.
+#[derive(Debug, Default)]
+struct MailboxIds {
+    ids: HashMap<ZimbraId, MailboxId>,
+    generation: u64,
+}
+
+/// Mailbox ids kept at most (the map is emptied beyond; each entry is 24 bytes).
+const MAILBOX_IDS_MAX: usize = 100_000;
 
 /// Tracks which logged sequences are in the database, to compute the checkpoint: the
 /// highest sequence at or below which all records are applied (or aborted).
@@ -257,6 +272,7 @@ impl Store {
                 groups: Default::default(),
                 flag_groups: Default::default(),
                 flag_cache: Default::default(),
+                mailbox_ids: Default::default(),
             }),
         })
     }
@@ -413,7 +429,10 @@ impl Store {
             if inner.mailbox_id(account).await? != Some(mb.id()) {
                 return Ok(());
             }
-            inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await?;
+            inner.forget_mailbox_id(account);
+            let deleted = inner.log_and_apply(mb.id(), RedoOp::DeleteMailbox).await;
+            inner.forget_mailbox_id(account);
+            deleted?;
             inner.flag_cache.forget_mailbox(mb.id().0);
             if let Ok(mut m) = inner.maintenance.lock() {
                 m.remove(&account);
@@ -467,16 +486,42 @@ impl Inner {
             .unwrap_or(false)
     }
 
+    /// `account`'s mailbox id, if it has a mailbox. Every delivery, session and request
+    /// asks, so found ids are kept in memory (see [`MailboxIds`]).
     pub(crate) async fn mailbox_id(
         &self,
         account: ZimbraId,
     ) -> Result<Option<MailboxId>, StoreError> {
+        let generation = {
+            let known = self.mailbox_ids.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(id) = known.ids.get(&account) {
+                return Ok(Some(*id));
+            }
+            known.generation
+        };
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM mailbox WHERE account_id = ?")
             .bind(account.to_string())
             .fetch_optional(&self.pool)
             .await
             .db("look up mailbox")?;
-        Ok(id.map(MailboxId))
+        let id = id.map(MailboxId);
+        if let Some(found) = id {
+            let mut known = self.mailbox_ids.lock().unwrap_or_else(|p| p.into_inner());
+            if known.generation == generation {
+                if known.ids.len() >= MAILBOX_IDS_MAX {
+                    known.ids.clear();
+                }
+                known.ids.insert(account, found);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Forgets `account`'s mailbox id (its mailbox was deleted).
+    pub(crate) fn forget_mailbox_id(&self, account: ZimbraId) {
+        let mut known = self.mailbox_ids.lock().unwrap_or_else(|p| p.into_inner());
+        known.ids.remove(&account);
+        known.generation += 1;
     }
 
     /// The lock serializing changes to `mailbox`.
