@@ -34,6 +34,24 @@ pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.binary_search(&word).is_ok()
 }
 
+/// Whether `chunk`, in any case, is a stop word. Every word goes through here: an ASCII
+/// chunk is lower-cased on the stack, anything else the long way (a non-ASCII letter
+/// such as the Kelvin sign can lower-case to ASCII).
+fn is_stop_chunk(chunk: &str) -> bool {
+    let bytes = chunk.as_bytes();
+    if bytes.len() > 5 {
+        return false;
+    }
+    if !chunk.is_ascii() {
+        return is_stop_word(&chunk.to_lowercase());
+    }
+    let mut lower = [0u8; 5];
+    for (l, b) in lower.iter_mut().zip(bytes) {
+        *l = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&lower[..bytes.len()]).is_ok_and(is_stop_word)
+}
+
 /// Whether extra tokens are produced for the parts of addresses, hosts and joined words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenMode {
@@ -89,7 +107,7 @@ pub fn analyze(text: &str, mode: TokenMode) -> Vec<Analyzed> {
         }
         let end = trim_trailing_joiners(&chars[start..i]) + start;
         let chunk = &text[byte_at(start)..byte_at(end)];
-        if chunk.len() <= 5 && is_stop_word(&chunk.to_lowercase()) {
+        if chunk.len() <= 5 && is_stop_chunk(chunk) {
             // Dropped, but its place is kept so phrases line up.
             position += 1;
             continue;
@@ -174,7 +192,8 @@ fn split_chunk(chunk: &str, mode: TokenMode) -> Option<(String, Vec<String>)> {
         return None;
     }
     let whole = chunk.to_lowercase();
-    if mode == TokenMode::Query {
+    if mode == TokenMode::Query || !whole.contains(is_joiner) {
+        // A plain word (most of them) has no parts.
         return Some((whole, Vec::new()));
     }
 
@@ -199,10 +218,14 @@ fn split_chunk(chunk: &str, mode: TokenMode) -> Option<(String, Vec<String>)> {
         push_pieces(&whole, &mut extra);
     }
 
-    let mut seen = std::collections::HashSet::new();
-    seen.insert(whole.clone());
-    extra.retain(|e| !e.is_empty() && e.len() <= MAX_TOKEN_BYTES && seen.insert(e.clone()));
-    Some((whole, extra))
+    // Each part once, never the word itself; a word has few parts, so a linear check.
+    let mut kept: Vec<String> = Vec::with_capacity(extra.len());
+    for e in extra {
+        if !e.is_empty() && e.len() <= MAX_TOKEN_BYTES && e != whole && !kept.contains(&e) {
+            kept.push(e);
+        }
+    }
+    Some((whole, kept))
 }
 
 /// `a.b.example.com` yields itself, `b.example.com`, `example.com`, then every label and
@@ -260,6 +283,9 @@ pub(crate) fn is_word(c: char) -> bool {
 /// CJK ideographs, kana, hangul and fullwidth letters (Zimbra's `query.md` ranges, minus
 /// the CJK punctuation block 3000-303F); only letters count, not fullwidth punctuation.
 pub(crate) fn is_cjk(c: char) -> bool {
+    if c.is_ascii() {
+        return false;
+    }
     let u = c as u32;
     let in_range = matches!(u,
         0x2E80..=0x2FFF | 0x3040..=0x33FF | 0x3400..=0x4DBF | 0x4DC0..=0x4DFF

@@ -5,14 +5,16 @@
 //! simply indexed again at start, so nothing is lost and nothing needs a separate log.
 //!
 //! Mailboxes take turns, one batch each, so one mailbox receiving a flood never keeps
-//! another's new mail out of search. A mailbox is also *reconciled*, at start and after
+//! another's new mail out of search. The batches of up to [`ROUND_MAILBOXES`]
+//! mailboxes share one index commit, and commits are at least [`MIN_COMMIT_INTERVAL`]
+//! apart, so a flood of deliveries makes larger batches rather than more commits. A mailbox is also *reconciled*, at start and after
 //! any indexing error: when the index holds fewer of its documents than the store holds
 //! messages (a deleted, rebuilt or damaged index volume, a failed commit), every message
 //! is indexed again. Re-adding is harmless because documents are replaced by item id.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use zcs_core::{ItemId, ZimbraId};
@@ -24,6 +26,16 @@ const BATCH: usize = 200;
 
 /// Pause after a failed batch, so a persistent failure (full disk) does not spin.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Mailboxes whose batches share one index commit.
+const ROUND_MAILBOXES: usize = 16;
+
+/// The least time between two commits. A commit writes and syncs a new segment and
+/// reopens the searcher: under a flood of deliveries, committing after every small
+/// batch costs more than the indexing itself. A mailbox's first mail after a quiet
+/// spell is indexed at once; under load, new mail waits at most this long (well within
+/// the second in which a delivered message must be searchable).
+const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Work for the indexer task.
 enum Job {
@@ -113,6 +125,8 @@ async fn run(
 ) {
     let mut queue = Queue::default();
     let mut stopping = false;
+    // When the last round committed: a busy indexer waits out MIN_COMMIT_INTERVAL.
+    let mut last_commit: Option<Instant> = None;
     loop {
         if queue.order.is_empty() {
             if stopping {
@@ -126,58 +140,106 @@ async fn run(
                 None => return,
             }
         }
+        if let Some(wait) = last_commit
+            .map(|at| MIN_COMMIT_INTERVAL.saturating_sub(at.elapsed()))
+            .filter(|w| !w.is_zero() && !stopping)
+        {
+            tokio::time::sleep(wait).await;
+        }
         while let Ok(job) = rx.try_recv() {
             stopping |= matches!(job, Job::Stop);
             queue.push(job);
         }
-        let Some((account, reconcile)) = queue.pop() else {
+        let mut round = Vec::new();
+        while round.len() < ROUND_MAILBOXES
+            && let Some(next) = queue.pop()
+        {
+            round.push(next);
+        }
+        if round.is_empty() {
             continue;
-        };
-        let result = async {
+        }
+        let failed = index_round(&store, &index, &round, &mut queue).await;
+        last_commit = Some(Instant::now());
+        if failed {
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+}
+
+/// One round: each mailbox's next batch (after its reconcile, when asked) is added to
+/// the index, the index commits once for all of them, then each mailbox marks its
+/// batch indexed. A mailbox with more to do goes back on `queue`; one that failed
+/// goes back for a reconcile (logged). Returns whether anything failed.
+async fn index_round(
+    store: &Store,
+    index: &Arc<dyn IndexBackend>,
+    round: &[(ZimbraId, bool)],
+    queue: &mut Queue,
+) -> bool {
+    let mut added: Vec<(ZimbraId, Mailbox, Vec<ItemId>)> = Vec::new();
+    let mut failed = false;
+    let mut fail = |queue: &mut Queue, account: ZimbraId, e: String| {
+        tracing::warn!(account = %account, error = %e, "indexing failed; will retry");
+        queue.push(Job::Reconcile(account));
+        failed = true;
+    };
+    for &(account, reconcile) in round {
+        let step = async {
             let Some(mailbox) = store
                 .find_mailbox(account)
                 .await
                 .map_err(|e| e.to_string())?
             else {
-                return Ok(false);
+                return Ok(None);
             };
             if reconcile {
-                reconcile_mailbox(&mailbox, &index).await?;
+                reconcile_mailbox(&mailbox, index).await?;
             }
-            index_batch(&mailbox, &index).await
-        }
-        .await;
-        match result {
-            Ok(true) => queue.push(Job::Index(account)),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(account = %account, error = %e, "indexing failed; will retry");
-                queue.push(Job::Reconcile(account));
-                tokio::time::sleep(RETRY_PAUSE).await;
+            let ids = mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?;
+            if ids.is_empty() {
+                return Ok(None);
             }
+            add_documents(&mailbox, index, &ids, false).await?;
+            Ok::<_, String>(Some((mailbox, ids)))
+        };
+        match step.await {
+            Ok(Some((mailbox, ids))) => added.push((account, mailbox, ids)),
+            Ok(None) => {}
+            Err(e) => fail(queue, account, e),
         }
     }
-}
-
-/// Indexes one batch of `mailbox`'s unindexed items. Returns whether more remain.
-async fn index_batch(mailbox: &Mailbox, index: &Arc<dyn IndexBackend>) -> Result<bool, String> {
-    let ids = mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?;
-    if ids.is_empty() {
-        return Ok(false);
+    if added.is_empty() {
+        return failed;
     }
-    add_documents(mailbox, index, &ids).await?;
-    mailbox
-        .mark_indexed(&ids)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(ids.len() == BATCH)
+    let committed = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.commit())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+    };
+    for (account, mailbox, ids) in added {
+        let marked = match &committed {
+            Ok(()) => mailbox.mark_indexed(&ids).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        match marked {
+            Ok(()) if ids.len() == BATCH => queue.push(Job::Index(account)),
+            Ok(()) => {}
+            Err(e) => fail(queue, account, e),
+        }
+    }
+    failed
 }
 
-/// Reads, extracts and indexes `ids`, then commits. Blocking work runs off the runtime.
+/// Reads, extracts and indexes `ids`, then commits when `commit` says so. Blocking
+/// work runs off the runtime.
 async fn add_documents(
     mailbox: &Mailbox,
     index: &Arc<dyn IndexBackend>,
     ids: &[ItemId],
+    commit: bool,
 ) -> Result<(), String> {
     let mut raws = Vec::with_capacity(ids.len());
     for id in ids {
@@ -195,7 +257,7 @@ async fn add_documents(
             .map(|(id, raw)| document_from_message(*id, raw))
             .collect();
         index.index(mailbox_id, docs)?;
-        index.commit()
+        if commit { index.commit() } else { Ok(()) }
     })
     .await
     .map_err(|e| e.to_string())?
@@ -240,7 +302,7 @@ async fn reconcile_mailbox(
         "index is missing documents; re-indexing the mailbox"
     );
     for chunk in ids.chunks(BATCH) {
-        add_documents(mailbox, index, chunk).await?;
+        add_documents(mailbox, index, chunk, true).await?;
         mailbox
             .mark_indexed(chunk)
             .await
