@@ -334,8 +334,7 @@ impl<'a> Ctx<'a> {
                 _ => return Err(expired()),
             };
         }
-        let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
-        if !matches!(status, "active" | "lockout") {
+        if !token::status_allows(prov, &account).await? {
             return Err(expired());
         }
         if self.from_cookie && claims.csrf {
@@ -369,8 +368,7 @@ impl<'a> Ctx<'a> {
         {
             return Err(expired());
         }
-        let status = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
-        if !matches!(status, "active" | "lockout") {
+        if !token::status_allows(prov, &account).await? {
             return Err(expired());
         }
         let data = TokenData {

@@ -15,6 +15,49 @@ use sha2::Sha256;
 use zcs_core::{AttrEdit, Entry, ServiceResult, ZimbraId};
 use zcs_directory::Provisioning;
 
+/// Whether a token of `account` still authenticates: the account's status, with its
+/// domain's `zimbraDomainStatus` taking precedence as Zimbra computes it
+/// ([`zcs_directory::auth::effective_status`]), must be `active` or `lockout` (a
+/// locked-out account keeps the sessions it had). A suspended, locked, closed or
+/// maintenance domain voids the tokens of every account in it but global
+/// administrators (`service.AUTH_EXPIRED` for the caller).
+///
+/// # Errors
+/// `service.FAILURE` when the directory fails.
+pub async fn status_allows(prov: &Provisioning, account: &Entry) -> ServiceResult<bool> {
+    let own = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
+    if !own.eq_ignore_ascii_case("active") && !own.eq_ignore_ascii_case("lockout") {
+        return Ok(false);
+    }
+    // A global administrator answers for its own status only, as in Zimbra (it may
+    // suspend its own domain and go on working).
+    let flag = |n: &str| {
+        account
+            .attrs
+            .get(n)
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    };
+    if flag("zimbraIsAdminAccount") && !flag("zimbraIsDomainAdminAccount") {
+        return Ok(true);
+    }
+    let Some(domain) = account.domain() else {
+        return Ok(true);
+    };
+    let dom = match prov
+        .get_domain(&zcs_directory::EntryKey::Name(domain.to_string()))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) if e.code == zcs_core::FaultCode::NoSuchDomain => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    let dom_status = dom.attrs.get("zimbraDomainStatus");
+    if dom_status.is_none_or(|s| s.is_empty() || s.eq_ignore_ascii_case("active")) {
+        return Ok(true);
+    }
+    Ok(zcs_directory::auth::effective_status(own, dom_status) == "active")
+}
+
 /// The key version every token starts with.
 const KEY_VERSION: &str = "0";
 
