@@ -109,6 +109,10 @@ class Unsupported(Exception):
     """A step or path the runner cannot evaluate: the case is skipped with this reason."""
 
 
+# Stands for "${" in an expand="0" property's value until substitution is over.
+LITERAL = "\x00{"
+
+
 class Props:
     def __init__(self, base):
         self.values = dict(base)
@@ -116,8 +120,13 @@ class Props:
         # The salt of the last JWT issued (its ZM_JWT cookie), for jwtToken contexts.
         self.jwt_salt = None
 
-    def define(self, name, value):
-        """Defines a property; ${TIME}/${COUNTER} are fixed now, as the harness does."""
+    def define(self, name, value, expand=True):
+        """Defines a property; ${TIME}/${COUNTER} are fixed now, as the harness does.
+        With expand=False (the harness's expand="0") the value is kept as written: its
+        ${...} stay literal wherever it is used (a message template the server fills)."""
+        if not expand:
+            self.values[name] = value.replace("${", LITERAL)
+            return
         try:
             self.values[name] = self.sub(value)
         except Unsupported:
@@ -142,7 +151,7 @@ class Props:
             if new == text:
                 break
             text = new
-        return text
+        return text if depth else text.replace(LITERAL, "${")
 
 
 def time_function(name):
@@ -1037,7 +1046,7 @@ def run_steps(steps, props, urls, ctx):
                     return first, True
             continue
         if local == "property":
-            props.define(step.get("name"), step.get("value", ""))
+            props.define(step.get("name"), step.get("value", ""), step.get("expand") != "0")
             continue
         if local == "uploadservlettest":
             reason = run_upload(step, props, urls, ctx)
@@ -1079,7 +1088,14 @@ def run_file(path, base, urls, ctx, report, types):
     for el in tree.getroot():
         local = el.tag.split("}")[-1]
         if local == "property":
-            props.define(el.get("name"), el.get("value", ""))
+            props.define(el.get("name"), el.get("value", ""), el.get("expand") != "0")
+        elif local == "test":
+            # A t:test outside any case runs in file order as the harness runs it (setup
+            # between cases); it is no case of its own, so nothing is recorded.
+            try:
+                run_test(el, props, urls, ctx)
+            except Exception:  # noqa: BLE001 - a failed setup step shows in later cases
+                pass
         elif local == "test_case":
             cid = el.get("testcaseid", "?")
             ctype = el.get("type", "")
