@@ -72,6 +72,28 @@ pub enum SearchOrder {
     Relevance,
 }
 
+/// What BrowseRequest lists (`browseBy=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowseBy {
+    /// Domains of the senders and recipients (`From`, `To`, `Cc`).
+    Domains,
+    /// Attachment MIME types and their major types (`application/pdf`, `application`).
+    Attachments,
+    /// Objects found in the text (`url`, `phone`).
+    Objects,
+}
+
+/// One value BrowseRequest lists, with the number of the mailbox's items holding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowseTerm {
+    /// The domain, type or object.
+    pub text: String,
+    /// How many of the mailbox's items hold it.
+    pub freq: u64,
+    /// For a domain, the headers it appears in: `f`, `t`, `c` in that order.
+    pub headers: String,
+}
+
 /// A full-text index shared by many mailboxes. Implementations are safe to call from
 /// many threads; writes are serialised internally.
 pub trait IndexBackend: Send + Sync {
@@ -140,6 +162,19 @@ pub trait IndexBackend: Send + Sync {
         fields: &[TextField],
         words: &[WordMatch],
     ) -> Result<Vec<ItemId>, IndexError>;
+
+    /// The values of `by` that `mailbox`'s items hold, most frequent first (ties by
+    /// text), at most `max`. Values only other mailboxes hold are never listed. The
+    /// default (a backend without term dictionaries) lists nothing.
+    fn browse(
+        &self,
+        mailbox: MailboxId,
+        by: BrowseBy,
+        max: usize,
+    ) -> Result<Vec<BrowseTerm>, IndexError> {
+        let _ = (mailbox, by, max);
+        Ok(Vec::new())
+    }
 
     /// How each wildcard term of `query` (`foo*`, `*ouser`, `f?x`; phrases excluded)
     /// expands in `mailbox`, in query order, for the search's query info: the number of

@@ -461,3 +461,60 @@ fn urls_and_phone_numbers_are_objects_for_has() {
     assert_eq!(ids("has:PHONE -has:url"), [2, 3]);
     assert!(ids("has:date").is_empty());
 }
+
+#[test]
+fn browse_lists_the_mailboxs_domains_types_and_objects() {
+    use zcs_index::{BrowseBy, BrowseTerm};
+    let index = TantivyIndex::in_memory().expect("index");
+    let (mine, other) = (MailboxId(1), MailboxId(2));
+    let bare = |item, content: &str| {
+        let mut d = doc(item, "s", content, 0);
+        (d.from, d.to, d.cc) = (String::new(), String::new(), String::new());
+        d
+    };
+    let mut a = bare(1, "see www.zimbra.com");
+    a.from = "Foo <foo@foo.com>".into();
+    a.to = "bar@example.com".into();
+    a.attachment_types = vec!["application/octet-stream".into()];
+    let mut b = bare(2, "call 352-219-3437");
+    b.from = "x@foo.com".into();
+    b.cc = "y@rediff.com".into();
+    index.index(mine, vec![a, b]).expect("add");
+    let mut c = bare(3, "nothing");
+    c.from = "secret@hidden.example".into();
+    c.attachment_types = vec!["image/png".into()];
+    index.index(other, vec![c]).expect("add");
+    index.commit().expect("commit");
+
+    let domains = index.browse(mine, BrowseBy::Domains, 100).expect("browse");
+    let find = |v: &[BrowseTerm], t: &str| v.iter().find(|b| b.text == t).cloned();
+    let foo = find(&domains, "foo.com").expect("foo.com");
+    assert_eq!((foo.freq, foo.headers.as_str()), (2, "f"));
+    assert_eq!(find(&domains, "example.com").expect("example").headers, "t");
+    assert_eq!(find(&domains, "rediff.com").expect("rediff").headers, "c");
+    assert!(
+        find(&domains, "hidden.example").is_none(),
+        "another mailbox's domain"
+    );
+    assert!(
+        find(&domains, "foo").is_none(),
+        "domains only, not their labels"
+    );
+    assert_eq!(domains[0].text, "foo.com", "most frequent first");
+
+    let types = index
+        .browse(mine, BrowseBy::Attachments, 100)
+        .expect("browse");
+    let names: Vec<&str> = types.iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(names, ["application", "application/octet-stream"]);
+    let objects = index.browse(mine, BrowseBy::Objects, 100).expect("browse");
+    let names: Vec<&str> = objects.iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(names, ["phone", "url"]);
+    assert_eq!(
+        index
+            .browse(mine, BrowseBy::Domains, 1)
+            .expect("browse")
+            .len(),
+        1
+    );
+}

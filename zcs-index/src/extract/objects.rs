@@ -77,10 +77,7 @@ fn phone_at(b: &[u8], i: usize) -> Option<usize> {
         return local(j);
     }
     // ddd-ddd-dddd, else ddd-dddd
-    if let Some(end) = digits(b, i, 3)
-        .and_then(|j| sep(b, j))
-        .and_then(|j| local(j))
-    {
+    if let Some(end) = digits(b, i, 3).and_then(|j| sep(b, j)).and_then(&local) {
         return Some(end);
     }
     local(i)

@@ -214,6 +214,17 @@ pub(crate) fn expansion_info(
 
 /// Whether `term` occurs in a live document that also holds `mailbox`.
 fn in_mailbox(searcher: &Searcher, term: &Term, mailbox: &Term) -> std::io::Result<bool> {
+    Ok(count_in_mailbox(searcher, term, mailbox, 1)? > 0)
+}
+
+/// How many live documents hold both `term` and `mailbox`, counting up to `stop`.
+pub(crate) fn count_in_mailbox(
+    searcher: &Searcher,
+    term: &Term,
+    mailbox: &Term,
+    stop: u64,
+) -> std::io::Result<u64> {
+    let mut n = 0;
     for segment in searcher.segment_readers() {
         let Some(mut docs) = segment
             .inverted_index(term.field())
@@ -235,7 +246,10 @@ fn in_mailbox(searcher: &Searcher, term: &Term, mailbox: &Term) -> std::io::Resu
             let (d, m) = (docs.doc(), mine.doc());
             if d == m {
                 if alive.is_none_or(|a| a.is_alive(d)) {
-                    return Ok(true);
+                    n += 1;
+                    if n >= stop {
+                        return Ok(n);
+                    }
                 }
                 docs.advance();
             } else if d < m {
@@ -245,5 +259,41 @@ fn in_mailbox(searcher: &Searcher, term: &Term, mailbox: &Term) -> std::io::Resu
             }
         }
     }
-    Ok(false)
+    Ok(n)
+}
+
+/// Every term of `field` in any segment starting with `prefix`, in dictionary order.
+///
+/// # Errors
+/// [`IndexError::Tantivy`] when a term dictionary cannot be read.
+pub(crate) fn terms_with_prefix(
+    searcher: &Searcher,
+    field: Field,
+    prefix: &str,
+) -> Result<BTreeSet<String>, IndexError> {
+    let mut found = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment
+            .inverted_index(field)
+            .map_err(IndexError::tantivy("read term dictionary"))?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()
+            .map_err(|e| IndexError::Tantivy {
+                step: "read term dictionary",
+                source: e.into(),
+            })?;
+        while stream.advance() {
+            let key = stream.key();
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            if let Ok(text) = std::str::from_utf8(key) {
+                found.insert(text.to_string());
+            }
+        }
+    }
+    Ok(found)
 }

@@ -22,7 +22,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, Term};
 use zcs_core::{ItemId, MailboxId};
 
-use crate::backend::{IndexBackend, IndexDocument, SearchOrder};
+use crate::backend::{BrowseBy, BrowseTerm, IndexBackend, IndexDocument, SearchOrder};
 use crate::error::IndexError;
 use crate::query::{Query, TextField};
 use crate::substring::WordMatch;
@@ -315,6 +315,83 @@ impl IndexBackend for TantivyIndex {
         })?;
         Ok(ids.into_iter().map(ItemId).collect())
     }
+    fn browse(
+        &self,
+        mailbox: MailboxId,
+        by: BrowseBy,
+        max: usize,
+    ) -> Result<Vec<BrowseTerm>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mine = Term::from_field_i64(self.fields.mailbox, mailbox.0);
+        let count = |field, text: &str| {
+            let term = Term::from_field_text(field, text);
+            expand::count_in_mailbox(&searcher, &term, &mine, u64::MAX).map_err(|e| {
+                IndexError::Tantivy {
+                    step: "read postings",
+                    source: e.into(),
+                }
+            })
+        };
+        let mut out: Vec<BrowseTerm> = Vec::new();
+        match by {
+            BrowseBy::Attachments | BrowseBy::Objects => {
+                let field = if by == BrowseBy::Objects {
+                    self.fields.objects
+                } else {
+                    self.fields.attachment
+                };
+                for text in expand::terms_with_prefix(&searcher, field, "")? {
+                    // `any` and `none` are markers, not types.
+                    if by == BrowseBy::Attachments && (text == "any" || text == "none") {
+                        continue;
+                    }
+                    let freq = count(field, &text)?;
+                    if freq > 0 {
+                        out.push(BrowseTerm {
+                            text,
+                            freq,
+                            headers: String::new(),
+                        });
+                    }
+                }
+            }
+            BrowseBy::Domains => {
+                // Addresses are indexed with their `@domain` too (see the tokenizer).
+                // LIMITATION: the count is the largest of the three headers' counts,
+                // not the number of distinct items.
+                let mut by_domain: std::collections::BTreeMap<String, (u64, String)> =
+                    std::collections::BTreeMap::new();
+                for (field, flag) in [
+                    (self.fields.from, 'f'),
+                    (self.fields.to, 't'),
+                    (self.fields.cc, 'c'),
+                ] {
+                    for text in expand::terms_with_prefix(&searcher, field, "@")? {
+                        let freq = count(field, &text)?;
+                        if freq == 0 || text.len() < 2 {
+                            continue;
+                        }
+                        let e = by_domain.entry(text[1..].to_string()).or_default();
+                        e.0 = e.0.max(freq);
+                        e.1.push(flag);
+                    }
+                }
+                out.extend(
+                    by_domain
+                        .into_iter()
+                        .map(|(text, (freq, headers))| BrowseTerm {
+                            text,
+                            freq,
+                            headers,
+                        }),
+                );
+            }
+        }
+        out.sort_by(|a, b| b.freq.cmp(&a.freq).then_with(|| a.text.cmp(&b.text)));
+        out.truncate(max);
+        Ok(out)
+    }
+
     fn wildcard_info(
         &self,
         mailbox: MailboxId,

@@ -32,6 +32,7 @@ const MAX_LIMIT: i64 = 1000;
 /// Hits per page when the request names no limit (Zimbra's default).
 const DEFAULT_LIMIT: i64 = 10;
 
+mod browse;
 mod conv;
 pub(crate) mod fragment;
 mod hits;
@@ -40,7 +41,8 @@ mod scope;
 
 pub(crate) use hits::{add_senders, message_hit};
 
-/// Routes SearchRequest and SearchConvRequest (`conv`); `None` for other names.
+/// Routes SearchRequest, SearchConvRequest (`conv`) and BrowseRequest (`browse`); `None`
+/// for other names.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     name: &str,
@@ -49,6 +51,7 @@ pub(crate) async fn dispatch(
     match name {
         "SearchRequest" => Some(search_request(ctx, req).await),
         "SearchConvRequest" => Some(conv::search_conv(ctx, req).await),
+        "BrowseRequest" => Some(browse::browse(ctx, req).await),
         _ => None,
     }
 }
@@ -149,7 +152,7 @@ const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// indexes a mailbox's deferred items before it searches: a message delivered or sent
 /// just before the search is then found by its words. After the wait the search runs
 /// on what is indexed (a mailbox being imported wholesale is not held up longer).
-async fn wait_for_index(ctx: &Ctx<'_>, mb: &Mailbox) {
+pub(super) async fn wait_for_index(ctx: &Ctx<'_>, mb: &Mailbox) {
     let deadline = std::time::Instant::now() + INDEX_WAIT;
     let mut asked = false;
     loop {
