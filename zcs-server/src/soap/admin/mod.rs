@@ -5,7 +5,7 @@
 //! `entries`; distribution lists in `lists`; GAL sync accounts in `galsync`; zimlets in
 //! `zimlets`; calendar resources in `calresources`;
 //! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
-//! `mailbox`; the MTA's queues in `mailqueue`; counts and sessions in `counts`; delegated-admin constraints in
+//! `mailbox`; the MTA's queues in `mailqueue`; admin wait sets in `waitset`; counts and sessions in `counts`; delegated-admin constraints in
 //! `constraints`; the domain MX check in `dns`; data sources in `account::datasources`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
@@ -29,6 +29,7 @@ mod mailqueue;
 mod retention;
 mod rights;
 mod search;
+mod waitset;
 mod zimlets;
 
 use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
@@ -143,6 +144,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = cache::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = waitset::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = mailqueue::dispatch(ctx, name, req).await {
