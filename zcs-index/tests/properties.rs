@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use zcs_core::{ItemId, MailboxId};
-use zcs_index::extract::html_to_text;
+use zcs_index::extract::{html_to_text, objects_in};
 use zcs_index::query::{parse, plan};
 use zcs_index::tokenizer::{TokenMode, analyze};
 use zcs_index::{IndexBackend, IndexDocument, IndexError, TantivyIndex, document_from_message};
@@ -188,6 +188,22 @@ proptest! {
     #[test]
     fn html_stripping_never_panics(s in any::<String>()) {
         let _ = html_to_text(&s);
+    }
+
+    #[test]
+    fn object_scanning_never_panics_and_is_stable(
+        s in any::<String>(),
+        digits in "[0-9 ().+-]{0,40}",
+    ) {
+        for text in [s.as_str(), digits.as_str()] {
+            let found = objects_in(text);
+            prop_assert!(found.len() <= 2);
+            // Text around an object does not hide it.
+            let wrapped = format!("x {text} y");
+            for kind in &found {
+                prop_assert!(objects_in(&wrapped).contains(kind), "{kind} in {wrapped:?}");
+            }
+        }
     }
 
     #[test]

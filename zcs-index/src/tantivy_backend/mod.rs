@@ -357,6 +357,9 @@ impl IndexBackend for TantivyIndex {
             }
             BrowseBy::Domains => {
                 // Addresses are indexed with their `@domain` too (see the tokenizer).
+                // LIMITATION: the dictionaries are shared by every mailbox, so this
+                // reads every `@domain` term of the server and counts each in this
+                // mailbox: cost grows with the server's number of domains.
                 // LIMITATION: the count is the largest of the three headers' counts,
                 // not the number of distinct items.
                 let mut by_domain: std::collections::BTreeMap<String, (u64, String)> =
