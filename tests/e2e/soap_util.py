@@ -26,6 +26,7 @@ import json
 import re
 import ssl
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -107,6 +108,10 @@ def fault_code(text):
 
 class Unsupported(Exception):
     """A step or path the runner cannot evaluate: the case is skipped with this reason."""
+
+
+# Longest wait for a concurrent="true" test at the end of its case, s.
+CONCURRENT_TIMEOUT = 40
 
 
 # Stands for "${" in an expand="0" property's value until substitution is over.
@@ -1035,6 +1040,17 @@ def run_steps(steps, props, urls, ctx):
     required step stopped them). t:test_loop count=N runs its steps N times (1 when
     count is absent), stopping as the steps it holds would."""
     first = None
+    pending = []  # concurrent="true" tests still running: (thread, result list)
+
+    def joined(reason, stop):
+        # A concurrent test's failure counts once it is over (at the latest here).
+        for thread, out in pending:
+            thread.join(CONCURRENT_TIMEOUT)
+            if thread.is_alive():
+                out.append("concurrent test did not finish")
+            reason = reason or next((r for r in out if r), None)
+        return reason, stop
+
     for step in steps:
         local = step.tag.split("}")[-1]
         if local == "test_loop":
@@ -1043,7 +1059,7 @@ def run_steps(steps, props, urls, ctx):
                 reason, stop = run_steps(list(step), props, urls, ctx)
                 first = first or reason
                 if stop:
-                    return first, True
+                    return joined(first, True)
             continue
         if local == "property":
             props.define(step.get("name"), step.get("value", ""), step.get("expand") != "0")
@@ -1063,8 +1079,27 @@ def run_steps(steps, props, urls, ctx):
         elif local == "delay":
             # Zimbra's delays wait for its asynchronous delivery and indexing; ours
             # needs at most a moment, so each is capped (SOAP_HARNESS_MAX_DELAY, s).
+            # A delay while concurrent tests run is what the harness gives them to
+            # finish: it lasts until they are over, at most its full length.
             secs = float(step.get("sec") or 0) + float(step.get("msec") or 0) / 1000
-            time.sleep(min(secs, MAX_DELAY))
+            started = time.time()
+            for thread, _ in pending:
+                thread.join(max(0.0, secs - (time.time() - started)))
+            time.sleep(max(0.0, min(secs, MAX_DELAY) - (time.time() - started)))
+            continue
+        elif local == "test" and step.get("concurrent") == "true":
+            # Runs beside the following steps, as the harness runs it (a blocking
+            # WaitSetRequest that a later delivery wakes up).
+            out = []
+
+            def concurrent(st=step, o=out):
+                try:
+                    o.append(run_test(st, props, urls, ctx))
+                except Exception as e:  # noqa: BLE001 - reported as the case's failure
+                    o.append(f"concurrent test: {type(e).__name__}: {e}")
+            thread = threading.Thread(target=concurrent, daemon=True)
+            thread.start()
+            pending.append((thread, out))
             continue
         elif local == "test":
             reason = run_test(step, props, urls, ctx)
@@ -1073,8 +1108,8 @@ def run_steps(steps, props, urls, ctx):
         if reason:
             first = first or reason
             if step.get("required") == "true":
-                return first, True
-    return first, False
+                return joined(first, True)
+    return joined(first, False)
 
 
 def run_file(path, base, urls, ctx, report, types):
