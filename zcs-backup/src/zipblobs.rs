@@ -217,12 +217,9 @@ impl SessionBlobs {
     ) -> Result<usize, BackupError> {
         let wanted: HashSet<String> = records
             .iter()
-            .filter_map(|r| match &r.op {
-                zcs_store::redo::RedoOp::CreateMessage { digest, .. } => Some(digest),
-                _ => None,
-            })
+            .filter_map(|r| zcs_store::transfer::op_blob(&r.op))
             .filter(|d| !self.contains(d))
-            .cloned()
+            .map(str::to_string)
             .collect();
         let found = zcs_store::redo::collect_blobs(redolog, &wanted)
             .map_err(|e| BackupError::Invalid(format!("read blobs from the redo logs: {e}")))?;

@@ -4,7 +4,8 @@
 //! every account, which replays the archived and current redo logs after the backup,
 //! then a fresh full backup) loses no message acknowledged before the loss: the blobs of
 //! messages delivered after the last backup come back from the redo log, which carries
-//! them (`zcs_store::redo::blob_frame`).
+//! them (`zcs_store::redo::blob_frame`), including the new blob of a message rewritten
+//! in place (a re-saved draft).
 
 mod common;
 
@@ -46,6 +47,11 @@ async fn losing_the_data_directories_loses_no_acknowledged_message() {
     omb.append(inbox, &msg(40), Flags(0), 3_000).await.unwrap();
     let first = mb.messages(inbox).await.unwrap()[0].id;
     mb.set_flags(&[first], Flags::FLAGGED, true).await.unwrap();
+    // A draft rewritten in place after the backup: its new blob is only in the redo log.
+    let second = mb.messages(inbox).await.unwrap()[1].id;
+    mb.replace_message(second, &msg(99), Flags(0), 4_000)
+        .await
+        .unwrap();
     let want_user = inbox_of(&h.store, user).await;
     let want_other = inbox_of(&h.store, other).await;
     assert_eq!(want_user.len(), 6);
@@ -65,7 +71,7 @@ async fn losing_the_data_directories_loses_no_acknowledged_message() {
     // The redo log carries the blobs of the messages the backup does not hold.
     let log = std::fs::read(h.paths.redolog.join("redo.log")).unwrap();
     let frames = zcs_store::redo::decode_log(&log).blobs;
-    assert!(frames.len() >= 4, "{} blob frames", frames.len());
+    assert!(frames.len() >= 5, "{} blob frames", frames.len());
     assert!(!h.paths.store.exists());
 
     // Recovery: the offline restore of every account, replaying the server's redo.

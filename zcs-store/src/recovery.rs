@@ -60,12 +60,17 @@ pub(crate) async fn replay(
                 continue;
             }
         }
-        if let RedoOp::CreateMessage { digest, id, .. } = &rec.op
+        let written = match &rec.op {
+            RedoOp::CreateMessage { digest, id, .. } => Some((digest, *id)),
+            RedoOp::ReplaceMessage(m) => Some((&m.digest, m.id)),
+            _ => None,
+        };
+        if let Some((digest, id)) = written
             && !blobs.exists(digest)
         {
-            // Normal when a later record deletes the item (its blob went with it);
-            // checked again once replay is over.
-            unbacked.push((rec.mailbox, *id, rec.seq));
+            // Normal when a later record deletes the item or rewrites it (its blob
+            // went with it); checked again once replay is over.
+            unbacked.push((rec.mailbox, id, digest.clone(), rec.seq));
         }
         let mut tx = pool.begin().await.db("begin replay")?;
         match apply::apply(&mut tx, rec, rec.seq).await {
@@ -86,14 +91,16 @@ pub(crate) async fn replay(
     released.sort();
     released.dedup();
     release_blobs(pool, blobs, released).await;
-    for (mailbox, id, seq) in unbacked {
-        let still: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM mail_item WHERE mailbox_id = ? AND id = ?")
-                .bind(mailbox.0)
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .db("check replayed message")?;
+    for (mailbox, id, digest, seq) in unbacked {
+        let still: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM mail_item WHERE mailbox_id = ? AND id = ? AND blob_digest = ?",
+        )
+        .bind(mailbox.0)
+        .bind(id)
+        .bind(&digest)
+        .fetch_optional(pool)
+        .await
+        .db("check replayed message")?;
         if still.is_some() {
             tracing::error!(
                 seq,
