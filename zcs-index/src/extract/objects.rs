@@ -34,7 +34,8 @@ fn has_url(text: &str) -> bool {
     let b = text.as_bytes();
     const SCHEMES: [&[u8]; 5] = [b"http://", b"https://", b"ftp://", b"file://", b"gopher://"];
     for i in 0..b.len() {
-        if !word_start(b, i) {
+        // Every scheme and `www.` starts with one of these letters: skip the rest cheaply.
+        if !matches!(b[i] | 0x20, b'h' | b'f' | b'g' | b'w') || !word_start(b, i) {
             continue;
         }
         let rest = &b[i..];
