@@ -77,6 +77,21 @@ def test_list_members_each_once_and_remote_members_relayed(z, sink):
     assert len(remote) == 1 and remote[0][1] == ["outside@remote.test"]
 
 
+def test_one_copy_through_two_lists_and_directly(z):
+    # MessageId-DL (harness): a member of two lists a message is sent to, and a
+    # recipient also named directly, each get one copy.
+    z.zmprov("cdl", user("red"))
+    z.zmprov("cdl", user("blue"))
+    z.zmprov("adlm", user("red"), user("kim"), user("leo"))
+    z.zmprov("adlm", user("blue"), user("kim"), user("leo"), user("alice"))
+    smtp(z, [user("red"), user("blue"), user("leo")], message("two lists"))
+    wait_folder(z, user("alice"), 1)
+    assert wait_for(lambda: False, 3) is False  # let duplicates, if any, arrive
+    for who in ["kim", "leo", "alice"]:
+        got = [raw for _, raw in fetch_folder(z, user(who)) if b"two lists" in raw]
+        assert len(got) == 1, (who, len(got))
+
+
 def test_members_only_list(z):
     z.zmprov("cdl", user("staff"))
     z.zmprov("adlm", user("staff"), user("alice"))

@@ -19,7 +19,7 @@
 //! Statuses: an account or domain in maintenance defers (`4.2.1`), closed or pending
 //! refuses (`5.2.1`), `zimbraMailStatus disabled` is an unknown recipient.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
@@ -632,8 +632,19 @@ impl MailDelivery {
         let mut jobs: Vec<AccountJob> = Vec::new();
         let mut job_index: HashMap<ZimbraId, usize> = HashMap::new();
         let mut targets: Vec<(DeliveryTarget, MailboxSettings)> = Vec::new();
-        for (i, rcpt) in message.recipients.iter().enumerate() {
-            let resolved = match self.lookup(&rcpt.canonical).await {
+        let mut found = Vec::with_capacity(message.recipients.len());
+        for rcpt in &message.recipients {
+            found.push(self.lookup(&rcpt.canonical).await);
+        }
+        // Who this message reaches directly: list expansion leaves them out.
+        let mut covered: HashSet<String> = found
+            .iter()
+            .filter_map(|f| f.as_ref().ok().and_then(Option::as_ref))
+            .filter(|r| !r.is_list() && verdict(r).is_ok())
+            .map(|r| r.entry.name.to_ascii_lowercase())
+            .collect();
+        for (i, (rcpt, found)) in message.recipients.iter().zip(found).enumerate() {
+            let resolved = match found {
                 Ok(Some(r)) => r,
                 Ok(None) => {
                     outcomes[i] = Some(DeliveryOutcome::PermFail(format!(
@@ -654,8 +665,15 @@ impl MailDelivery {
             if resolved.is_list() {
                 let queue = self.queue.get();
                 outcomes[i] = Some(
-                    lists::deliver_to_list(&self.prov, queue, &resolved, message, sender_trusted)
-                        .await,
+                    lists::deliver_to_list(
+                        &self.prov,
+                        queue,
+                        &resolved,
+                        message,
+                        sender_trusted,
+                        &mut covered,
+                    )
+                    .await,
                 );
                 continue;
             }

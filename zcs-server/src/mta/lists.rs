@@ -4,6 +4,8 @@
 //! them with `X-Zimbra-DL`, the list's `Reply-To` and the loop marker
 //! (`Delivered-To: list`).
 
+use std::collections::HashSet;
+
 use zcs_directory::Provisioning;
 use zcs_directory::provisioning::Resolved;
 use zcs_mta::queue::Queue;
@@ -56,12 +58,19 @@ pub async fn check_send_right(
 }
 
 /// Delivers `message` to the list `list`: rights, expansion and one queued copy.
+///
+/// `covered` holds the addresses (lower case) this message already reaches: its
+/// direct account recipients and the members of lists expanded before this one. A
+/// member found there is left out and every member sent to is added, so a person on
+/// two lists a message is sent to, or sent to directly and through a list, gets one
+/// copy (as Postfix's duplicate filter gives Zimbra).
 pub async fn deliver_to_list(
     prov: &Provisioning,
     queue: Option<&Queue>,
     list: &Resolved,
     message: &InboundMessage,
     sender_trusted: bool,
+    covered: &mut HashSet<String>,
 ) -> DeliveryOutcome {
     let name = &list.entry.name;
     if would_loop(&message.data, name) {
@@ -77,6 +86,10 @@ pub async fn deliver_to_list(
             return DeliveryOutcome::TempFail("4.3.0 list expansion failed".into());
         }
     };
+    let members: Vec<String> = members
+        .into_iter()
+        .filter(|m| !covered.contains(&m.to_ascii_lowercase()))
+        .collect();
     if members.is_empty() {
         return DeliveryOutcome::Delivered;
     }
@@ -101,6 +114,7 @@ pub async fn deliver_to_list(
     let data = prepend_headers(&fields, &message.data);
     if send_on(queue, &message.mail_from, &members, &data).await {
         tracing::info!(list = %name, members = members.len(), "list expanded");
+        covered.extend(members.iter().map(|m| m.to_ascii_lowercase()));
         DeliveryOutcome::Delivered
     } else {
         DeliveryOutcome::TempFail("4.3.0 cannot queue list copies".into())
