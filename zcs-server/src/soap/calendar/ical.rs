@@ -349,9 +349,10 @@ fn fb_long(fb: &str) -> &'static str {
 fn body_text(m: &Element) -> Option<String> {
     let mut stack = vec![m.child("mp")?];
     while let Some(mp) = stack.pop() {
+        // A part without `ct` is text/plain, as Zimbra reads it.
         if mp
             .attr("ct")
-            .is_some_and(|c| c.eq_ignore_ascii_case("text/plain"))
+            .is_none_or(|c| c.eq_ignore_ascii_case("text/plain"))
             && let Some(c) = mp.attr("content")
         {
             return Some(c.to_string());
@@ -673,6 +674,25 @@ mod tests {
         rule.set("freq", "WEE");
         rule.add_new("count").set("num", "3");
         m
+    }
+
+    #[test]
+    fn body_is_the_plain_part_and_a_part_without_type_is_plain() {
+        let mut m = Element::new("m");
+        m.add_new("mp")
+            .set("ct", "text/plain")
+            .set("content", "typed");
+        assert_eq!(body_text(&m).as_deref(), Some("typed"));
+        let mut m = Element::new("m");
+        m.add_new("mp")
+            .set("content-type", "text/plain")
+            .set("content", "untyped");
+        assert_eq!(body_text(&m).as_deref(), Some("untyped"));
+        let mut m = Element::new("m");
+        m.add_new("mp")
+            .set("ct", "text/html")
+            .set("content", "<b>x</b>");
+        assert_eq!(body_text(&m), None);
     }
 
     #[test]
