@@ -8,7 +8,8 @@ take the same messages from the same `lmtp-load` invocation, one after the other
 four mailboxes (one recipient per message, in turn). For zcs the script also reports the
 peak resident memory of the server (VmHWM) and the seconds after the last `250` until
 the store marks every delivered message indexed (read from its SQLite database,
-read-only, while the server runs).
+read-only, while the server runs), then how long a lone delivery on the quiet server
+takes to become searchable (20 probes).
 
 Both servers run only on 127.0.0.1, on free ports, from a private temporary directory,
 and are stopped at the end; no system service is touched. Needs root for Dovecot's
@@ -140,6 +141,30 @@ def run_dovecot(work, bin_dir, args):
                        timeout=60)
 
 
+def searchable_latencies(port, db, count=20):
+    """Seconds from each lone delivery's `250` until the store marks it indexed (the
+    index has committed it, so a search finds it): issue 5's "searchable within one
+    second". One message at a time on a quiet server, after the load."""
+    import smtplib
+    out = []
+    for n in range(count):
+        data = (f"From: a@bench.test\r\nTo: {USERS[0]}\r\nSubject: lone {n}\r\n"
+                f"Message-ID: <lone-{n}-{time.time()}@bench.test>\r\n\r\n"
+                f"searchable probe {n}\r\n")
+        with smtplib.LMTP("127.0.0.1", port) as c:
+            c.sendmail("a@bench.test", [USERS[0]], data)
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 30:
+            left = db.execute("SELECT COUNT(*) FROM mail_item WHERE type = 5 AND indexed = 0"
+                              ).fetchone()[0]
+            if left == 0:
+                break
+            time.sleep(0.005)
+        out.append(time.perf_counter() - t0)
+        time.sleep(0.3)
+    return sorted(out)
+
+
 def run_zcs(work, bin_dir, args):
     os.environ["ZCS_BIN_DIR"] = str(bin_dir)
     import zcs  # noqa: E402  (reads ZCS_BIN_DIR at import)
@@ -164,9 +189,10 @@ def run_zcs(work, bin_dir, args):
             if left == 0 and total >= args.messages:
                 break
             time.sleep(0.1)
-        db.close()
         indexed_after = time.perf_counter() - done
-        return out, hwm_delivery, vm_hwm(z.pid()), indexed_after
+        latencies = searchable_latencies(z.lmtp_port, db)
+        db.close()
+        return out, hwm_delivery, vm_hwm(z.pid()), indexed_after, latencies
     finally:
         z.stop()
 
@@ -189,12 +215,14 @@ def main():
         results = {name: fn(work, bin_dir, args) for name, fn in runs}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    z_out, hwm_delivery, hwm_end, indexed_after = results["zcs"]
+    z_out, hwm_delivery, hwm_end, indexed_after, lat = results["zcs"]
     d_out, d_files = results["dovecot"]
     print("== zcs (SQLite metadata, blob files, redo log, background indexing)")
     print(z_out)
     print(f"server VmHWM after delivery {hwm_delivery}, after indexing {hwm_end}")
     print(f"every message indexed {indexed_after:.1f} s after the last 250")
+    print(f"lone delivery searchable after (s, {len(lat)} probes): "
+          f"p50 {lat[len(lat) // 2]:.3f} max {lat[-1]:.3f}")
     print("== dovecot-lmtpd (maildir, default fsync, no FTS)")
     print(d_out)
     print(f"files in maildirs: {d_files}")
