@@ -122,43 +122,25 @@ fn expand(
 ) -> Result<(BTreeSet<String>, bool), IndexError> {
     let prefix = pattern.literal_prefix();
     let mut found = BTreeSet::new();
-    for segment in searcher.segment_readers() {
-        let inverted = segment
-            .inverted_index(field)
-            .map_err(IndexError::tantivy("read term dictionary"))?;
-        let mut stream = inverted
-            .terms()
-            .range()
-            .ge(prefix.as_bytes())
-            .into_stream()
-            .map_err(|e| IndexError::Tantivy {
-                step: "read term dictionary",
-                source: e.into(),
-            })?;
-        while stream.advance() {
-            let key = stream.key();
-            if !key.starts_with(prefix.as_bytes()) {
-                break;
-            }
-            let Ok(text) = std::str::from_utf8(key) else {
-                continue;
-            };
-            if !pattern.matches(text) || found.contains(text) {
-                continue;
-            }
-            if *budget == 0 {
-                tracing::info!(
-                    terms = found.len(),
-                    "wildcard expanded to the term cap; further matching words not searched \
-                     (zimbra_index_wildcard_max_terms_expanded)"
-                );
-                return Ok((found, false));
-            }
-            *budget -= 1;
-            found.insert(text.to_string());
+    let mut complete = true;
+    walk_terms_with_prefix(searcher, field, &prefix, |text| {
+        if !pattern.matches(text) || found.contains(text) {
+            return true;
         }
-    }
-    Ok((found, true))
+        if *budget == 0 {
+            tracing::info!(
+                terms = found.len(),
+                "wildcard expanded to the term cap; further matching words not searched \
+                 (zimbra_index_wildcard_max_terms_expanded)"
+            );
+            complete = false;
+            return false;
+        }
+        *budget -= 1;
+        found.insert(text.to_string());
+        true
+    })?;
+    Ok((found, complete))
 }
 
 /// How the wildcard `raw` over `fields` expands in one mailbox, for the query info of a
@@ -272,6 +254,25 @@ pub(crate) fn terms_with_prefix(
     prefix: &str,
 ) -> Result<BTreeSet<String>, IndexError> {
     let mut found = BTreeSet::new();
+    walk_terms_with_prefix(searcher, field, prefix, |text| {
+        found.insert(text.to_string());
+        true
+    })?;
+    Ok(found)
+}
+
+/// Calls `visit` with every UTF-8 term of `field` starting with `prefix`, segment by
+/// segment, each segment's in dictionary order (a term in several segments comes once
+/// per segment); stops when `visit` returns false.
+///
+/// # Errors
+/// [`IndexError::Tantivy`] when a term dictionary cannot be read.
+fn walk_terms_with_prefix(
+    searcher: &Searcher,
+    field: Field,
+    prefix: &str,
+    mut visit: impl FnMut(&str) -> bool,
+) -> Result<(), IndexError> {
     for segment in searcher.segment_readers() {
         let inverted = segment
             .inverted_index(field)
@@ -290,10 +291,12 @@ pub(crate) fn terms_with_prefix(
             if !key.starts_with(prefix.as_bytes()) {
                 break;
             }
-            if let Ok(text) = std::str::from_utf8(key) {
-                found.insert(text.to_string());
+            if let Ok(text) = std::str::from_utf8(key)
+                && !visit(text)
+            {
+                return Ok(());
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
