@@ -102,7 +102,7 @@ async fn get_mailbox(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
 }
 
 /// Every account with a mailbox, with that mailbox.
-async fn mailboxes(ctx: &Ctx<'_>) -> ServiceResult<Vec<(Entry, Mailbox)>> {
+pub(super) async fn mailboxes(ctx: &Ctx<'_>) -> ServiceResult<Vec<(Entry, Mailbox)>> {
     let mut out = Vec::new();
     for account in ctx.svc.prov.all_accounts(None).await? {
         if let Some(mb) = ctx

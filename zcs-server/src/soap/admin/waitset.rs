@@ -166,16 +166,8 @@ async fn create(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
 /// Every account with a mailbox here, with its change number.
 async fn all_mailboxes(ctx: &Ctx<'_>) -> ServiceResult<Vec<(ZimbraId, i64)>> {
     let mut out = Vec::new();
-    for account in ctx.svc.prov.all_accounts(None).await? {
-        if let Some(mb) = ctx
-            .svc
-            .store
-            .find_mailbox(account.id)
-            .await
-            .map_err(store_fault)?
-        {
-            out.push((account.id, mb.change_number().await.map_err(store_fault)?.0));
-        }
+    for (account, mb) in super::mailbox::mailboxes(ctx).await? {
+        out.push((account.id, mb.change_number().await.map_err(store_fault)?.0));
     }
     Ok(out)
 }
