@@ -8,7 +8,12 @@
 //! with padding.
 //!
 //! A blob is written to a temporary file, fsynced, renamed into place and its directory
-//! fsynced, so it is either absent or complete after a crash. Which items reference a
+//! fsynced, so it is either absent or complete after a crash. A new message's blob is the
+//! exception ([`BlobStore::put_logged`]): it is written without syncing, because its
+//! bytes are also in the redo log's blob frame, fsynced with the message's record; store
+//! open rewrites a torn or missing one from that frame and the redo writer syncs the
+//! volumes before a log leaves `redo.log` (see
+//! `docs/decisions/2026-12-05-logged-blob-writes.md`). Which items reference a
 //! blob is the database's business; this module only offers pins, so a blob being
 //! written for a new item is never removed by a concurrent delete of its last old
 //! reference.
@@ -56,6 +61,20 @@ pub trait BlobStore: Send + Sync {
     /// default puts them one at a time.
     fn put_many(&self, blobs: &[(String, &[u8])]) -> Result<Vec<bool>, StoreError> {
         blobs.iter().map(|(d, raw)| self.put(d, raw)).collect()
+    }
+
+    /// Stores `raw` as [`BlobStore::put`] does, except that it may return before the
+    /// bytes are durable: the caller holds a second durable copy (the redo log's blob
+    /// frame) and calls [`BlobStore::sync`] before that copy can go away. Readable at
+    /// once. The default is `put` (durable at once), right for any backend.
+    fn put_logged(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        self.put(digest, raw)
+    }
+
+    /// Makes every [`BlobStore::put_logged`] write made so far durable. The default has
+    /// nothing to do (its `put_logged` is durable already).
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Every stored digest with the time its bytes were last written, for the orphan
@@ -115,6 +134,27 @@ impl Blobs {
     /// See [`BlobStore::put`].
     pub fn write(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
         self.backend.put(digest, raw)
+    }
+
+    /// Writes a new message's blob whose bytes the redo log will also carry (a blob
+    /// frame, fsynced with the message's record): [`BlobStore::put_logged`], so no
+    /// fsync here. Blobs above the frame limit get no frame and are written durably.
+    pub fn write_logged(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        if raw.len() as u64 > u64::from(crate::redo::blob_frame::MAX_BLOB_FRAME_LEN) {
+            return self.backend.put(digest, raw);
+        }
+        self.backend.put_logged(digest, raw)
+    }
+
+    /// See [`BlobStore::sync`].
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.backend.sync()
+    }
+
+    /// Removes every copy of `digest` (pins ignored): only for store open, rewriting a
+    /// torn blob before anything else runs.
+    pub(crate) fn remove_for_rewrite(&self, digest: &str) -> Result<bool, StoreError> {
+        self.backend.remove(digest)
     }
 
     /// See [`BlobStore::put_many`].
@@ -289,14 +329,19 @@ impl FileBlobStore {
     /// Returns `true` when it wrote a new file, `false` when the content was already
     /// stored. Blocking: call from a blocking context. Cost: one write and two fsyncs
     /// for new content.
-    fn write_file(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+    fn write_file(&self, digest: &str, raw: &[u8], synced: bool) -> Result<bool, StoreError> {
         let path = self.path_for(digest)?;
         if let Ok(meta) = fs::metadata(&path)
             && meta.len() == raw.len() as u64
         {
             return Ok(false);
         }
-        self.write_at(&path, raw).map(|()| true)
+        if synced {
+            self.write_at(&path, raw)?;
+        } else {
+            self.write_at_unsynced(&path, raw)?;
+        }
+        Ok(true)
     }
 
     /// Creates `dir` and its missing parents under the root, fsyncing each parent whose
@@ -334,7 +379,22 @@ impl FileBlobStore {
 impl BlobStore for FileBlobStore {
     /// Cost: one write and two fsyncs for new content.
     fn put(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
-        self.write_file(digest, raw)
+        self.write_file(digest, raw, true)
+    }
+
+    /// Cost: one write, no fsync (temporary file and rename, so a reader never sees
+    /// part of it while the system runs).
+    fn put_logged(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        self.write_file(digest, raw, false)
+    }
+
+    /// One `syncfs` of the volume's file system (nothing when the volume was never
+    /// written).
+    fn sync(&self) -> Result<(), StoreError> {
+        if !self.root.is_dir() {
+            return Ok(());
+        }
+        sync_volume(&self.root)
     }
 
     /// Batches of [`BULK_SYNC_MIN`] or more new blobs are written unsynced and made

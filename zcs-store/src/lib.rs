@@ -7,17 +7,22 @@
 //!
 //! # Durability
 //! A change is decided (ids, UIDs, change number) under its mailbox's lock, then:
-//! 1. the blob, if any, is written to a temporary file, fsynced, renamed into place and
-//!    its directory fsynced;
-//! 2. a redo record describing the change is appended and fsynced; concurrent callers
-//!    share one fsync (group commit, see [`redo`]);
+//! 1. the blob, if any, is written to a temporary file and renamed into place; for a new
+//!    message the file is not fsynced, because step 2 carries its bytes (a blob frame);
+//!    other blobs (documents, restores, blobs over 256 MB) are fsynced with their
+//!    directory;
+//! 2. a redo record describing the change is appended and fsynced, after the frame of a
+//!    new message's blob; concurrent callers share one fsync (group commit, see
+//!    [`redo`]);
 //! 3. one SQLite transaction applies it and records the record's sequence (per mailbox
 //!    and store-wide).
 //!
 //! When a call returns `Ok`, the change survives `kill -9` and power loss: SQLite runs
 //! with `synchronous=NORMAL`, and [`Store::open`] re-applies every record past what the
 //! database recorded, reusing the recorded ids. A torn log tail is cut at the last good
-//! record.
+//! record. Before that, open rewrites from their frames any blob files of `redo.log` a
+//! power cut tore (skipped after a clean close, which syncs the volumes; rollover syncs
+//! them too before archiving a log): `docs/decisions/2026-12-05-logged-blob-writes.md`.
 //!
 //! # Ids and IMAP
 //! Mailboxes get ids from 1, never reused. Items (folders, messages and every other

@@ -19,8 +19,8 @@ use crate::rows;
 use crate::store::Inner;
 use crate::types::MessageMeta;
 
-/// A message's blob, durable on disk and pinned until this is dropped, with its header
-/// summary: what every target of a delivery shares.
+/// A message's blob, written (durable once its redo record is) and pinned until this is
+/// dropped, with its header summary: what every target of a delivery shares.
 pub(crate) struct Prepared {
     pub digest: String,
     pub size: u64,
@@ -28,8 +28,11 @@ pub(crate) struct Prepared {
     _pin: Pin,
 }
 
-/// Hashes `raw`, parses its headers and makes its blob durable (written once whatever
-/// the number of recipients).
+/// Hashes `raw`, parses its headers and writes its blob (once whatever the number of
+/// recipients). The blob file is not fsynced: the `CreateMessage` or `ReplaceMessage`
+/// record that must follow carries the bytes in a redo blob frame, durable before the
+/// change is acknowledged ([`crate::blob::Blobs::write_logged`]). Every caller logs one
+/// of those two ops for the blob, or nothing (then the file is an unreferenced orphan).
 pub(crate) async fn prepare_blob(
     inner: &Arc<Inner>,
     raw: Vec<u8>,
@@ -38,7 +41,7 @@ pub(crate) async fn prepare_blob(
     tokio::task::spawn_blocking(move || {
         let digest = digest_of(&raw);
         let pin = blobs.pin(&digest);
-        blobs.write(&digest, &raw)?;
+        blobs.write_logged(&digest, &raw)?;
         Ok(Arc::new(Prepared {
             digest,
             size: raw.len() as u64,

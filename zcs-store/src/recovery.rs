@@ -1,4 +1,5 @@
-//! Crash recovery at open: replaying the redo log records the metadata database missed.
+//! Crash recovery at open: rewriting blob files an unclean stop tore from their redo
+//! frames, then replaying the redo log records the metadata database missed.
 //!
 //! In charge of: deciding for each logged record past the database's checkpoint whether it
 //! must be applied again (its mailbox's `last_redo_seq` says whether it already was; a
@@ -11,11 +12,72 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::apply;
-use crate::blob::Blobs;
+use crate::blob::{Blobs, digest_of};
 use crate::error::{DbContext, StoreError};
-use crate::redo::{RedoOp, RedoRecord};
+use crate::redo::{BlobFrame, RedoOp, RedoRecord};
 use crate::store::release_blobs;
 use crate::types::RecoveryReport;
+
+/// Checks the blob file of each frame in `frames` (ranges into `log`, the bytes of
+/// `redo.log`) against the frame and rewrites a missing, torn or different one from it,
+/// durably. Returns the digests rewritten. Blocking: run before the store serves.
+/// Cost: a read of every blob the frames stand for (only frames past the clean-close
+/// marker are passed, see `crate::redo::blob_sync`).
+pub(crate) fn restore_logged_blobs(
+    blobs: &Blobs,
+    log: &[u8],
+    frames: &[BlobFrame],
+) -> Result<Vec<String>, StoreError> {
+    let mut restored = Vec::new();
+    for frame in frames {
+        let Some(raw) = log.get(frame.bytes.clone()) else {
+            continue;
+        };
+        if matches!(blobs.read(&frame.digest), Ok(on_disk) if on_disk == raw) {
+            continue;
+        }
+        if digest_of(raw) != frame.digest {
+            // The frame passed its CRC, so this is a writer bug, not a torn write:
+            // never replace a file with bytes that do not match the name.
+            tracing::error!(
+                digest = frame.digest.as_str(),
+                "redo blob frame does not match its digest; blob left as it is"
+            );
+            continue;
+        }
+        blobs.remove_for_rewrite(&frame.digest)?;
+        blobs.write(&frame.digest, raw)?;
+        tracing::warn!(
+            digest = frame.digest.as_str(),
+            "blob file torn or missing after an unclean stop; rewritten from the redo log"
+        );
+        restored.push(frame.digest.clone());
+    }
+    Ok(restored)
+}
+
+/// Of the blobs [`restore_logged_blobs`] rewrote, removes again those no row references
+/// once replay is over (a message deleted before the stop) and returns how many stay.
+pub(crate) async fn keep_referenced(
+    pool: &crate::db::Db,
+    blobs: &Arc<Blobs>,
+    restored: Vec<String>,
+) -> usize {
+    let mut kept = 0;
+    for digest in restored {
+        let refs: i64 = sqlx::query_scalar(crate::store::BLOB_REFS)
+            .bind(&digest)
+            .fetch_one(pool)
+            .await
+            .unwrap_or(1);
+        if refs == 0 {
+            release_blobs(pool, blobs, vec![digest]).await;
+        } else {
+            kept += 1;
+        }
+    }
+    kept
+}
 
 /// Re-applies the records the database missed. Returns the highest sequence known
 /// (log or database), which the writer continues after.

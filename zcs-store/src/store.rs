@@ -206,7 +206,7 @@ impl Store {
         db: Option<Db>,
     ) -> Result<Store, StoreError> {
         let redo_dir = cfg.redo_dir.clone();
-        let opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
+        let mut opened = tokio::task::spawn_blocking(move || RedoFile::open(&redo_dir))
             .await
             .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
         let pool = match db {
@@ -214,6 +214,18 @@ impl Store {
             None => schema::open_pool(&cfg.db_path).await?,
         };
         let blobs = Arc::new(Blobs::with_backend(blob_store));
+        // New messages' blob files are not fsynced (their frames in redo.log are): after
+        // an unclean stop, rewrite any torn or missing one before anything reads it.
+        let (log_bytes, frames) = (
+            std::mem::take(&mut opened.bytes),
+            std::mem::take(&mut opened.unsynced_frames),
+        );
+        let checker = blobs.clone();
+        let restored = tokio::task::spawn_blocking(move || {
+            crate::recovery::restore_logged_blobs(&checker, &log_bytes, &frames)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
 
         let checkpoint: i64 =
             sqlx::query_scalar("SELECT redo_checkpoint FROM store_state WHERE id = 1")
@@ -242,11 +254,15 @@ impl Store {
         };
         let last_seq = crate::recovery::replay(&pool, &blobs, &records, &mut report).await?;
         drop(records);
+        report.blobs_restored = crate::recovery::keep_referenced(&pool, &blobs, restored).await;
         let redo = RedoLog::start(opened.file, last_seq + 1, opts.redo_rollover_bytes)?;
         // New messages' blobs ride in the redo log (see `redo::blob_frame`).
         let reader = blobs.clone();
         redo.set_blob_source(Arc::new(move |digest: &str| reader.read(digest).ok()));
+        let syncer = blobs.clone();
+        redo.set_volume_sync(Arc::new(move || syncer.sync()));
         if report.replayed > 0
+            || report.blobs_restored > 0
             || report.failed > 0
             || report.torn_bytes_cut > 0
             || report.corrupt_log.is_some()

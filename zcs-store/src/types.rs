@@ -191,6 +191,9 @@ pub struct RecoveryReport {
     pub torn_bytes_cut: u64,
     /// Messages re-created by replay (and not deleted again) whose blob file is missing.
     pub missing_blobs: usize,
+    /// Blob files found torn or missing at open (an unclean stop before the volume was
+    /// synced) and rewritten from their frames in `redo.log`.
+    pub blobs_restored: usize,
     /// When `redo.log` had a damaged record with good records after it: the record's
     /// file offset (replay stopped there) and where the damaged file was preserved.
     pub corrupt_log: Option<(u64, PathBuf)>,

@@ -199,14 +199,33 @@ impl VolumeBlobStore {
         raw: &[u8],
         digest: &str,
     ) -> Result<BlobLocation, StoreError> {
+        self.write_into_as(vol, raw, digest, true)
+    }
+
+    /// [`VolumeBlobStore::write_into`], durable on return only when `synced` (else
+    /// [`BlobStore::sync`] makes it durable).
+    fn write_into_as(
+        &self,
+        vol: &Volume,
+        raw: &[u8],
+        digest: &str,
+        synced: bool,
+    ) -> Result<BlobLocation, StoreError> {
         let fs = FileBlobStore::new(vol.path.clone());
+        let write = |path: &Path, bytes: &[u8]| {
+            if synced {
+                fs.write_at(path, bytes)
+            } else {
+                fs.write_at_unsynced(path, bytes)
+            }
+        };
         let (path, compressed) = if vol.compress && raw.len() as u64 > vol.compression_threshold {
             let gz = fs.compressed_path_for(digest)?;
-            fs.write_at(&gz, &gzip(raw)?)?;
+            write(&gz, &gzip(raw)?)?;
             (gz, true)
         } else {
             let plain = fs.path_for(digest)?;
-            fs.write_at(&plain, raw)?;
+            write(&plain, raw)?;
             (plain, false)
         };
         Ok(BlobLocation {
@@ -276,6 +295,30 @@ impl BlobStore for VolumeBlobStore {
             .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
         self.write_into(&vol, raw, digest)?;
         Ok(true)
+    }
+
+    /// As `put`, without the fsyncs (see the trait).
+    fn put_logged(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
+        let _ = self.reload(false);
+        if self.find(digest)?.is_some() {
+            return Ok(false);
+        }
+        let vol = self
+            .current(VolumeType::PrimaryMessage)
+            .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
+        self.write_into_as(&vol, raw, digest, false)?;
+        Ok(true)
+    }
+
+    /// One `syncfs` per message volume that exists (a second one on the same file
+    /// system finds little left to write).
+    fn sync(&self) -> Result<(), StoreError> {
+        for v in self.volumes() {
+            if v.path.is_dir() {
+                crate::blob::sync_volume(&v.path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Batches of `BULK_SYNC_MIN` or more are written unsynced into the current

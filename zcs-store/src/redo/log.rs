@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 use zcs_core::MailboxId;
 
+use super::blob_sync::VolumeSync;
 use super::codec::{self, DecodeError, FILE_HEADER_LEN, RedoOp, RedoRecord};
 use crate::error::StoreError;
 
@@ -49,6 +50,12 @@ pub(crate) struct Opened {
     /// When a record in the middle was damaged: its file offset and where the whole
     /// damaged file was preserved.
     pub corrupt: Option<(u64, PathBuf)>,
+    /// The log's bytes as read (frames' ranges index into it); dropped once store open
+    /// has checked the blobs.
+    pub bytes: Vec<u8>,
+    /// The blob frames whose blob files may not be durable: every frame of the file
+    /// past the clean-close marker (`super::blob_sync`).
+    pub unsynced_frames: Vec<super::blob_frame::BlobFrame>,
 }
 
 /// The open, locked redo log file, positioned at its end.
@@ -158,12 +165,18 @@ impl RedoFile {
             (Some(f), Some(l)) => Some((f.seq, l.seq)),
             _ => None,
         };
-        let blobs = decoded
+        let synced = super::blob_sync::take_marker(dir, len, seqs.map(|(_, l)| l))?;
+        let frames: Vec<_> = decoded
             .blobs
             .into_iter()
             .filter(|b| b.bytes.end <= len as usize)
-            .map(|b| b.digest)
             .collect();
+        let blobs = frames.iter().map(|b| b.digest.clone()).collect();
+        let unsynced_frames = frames
+            .into_iter()
+            .filter(|b| b.bytes.end as u64 > synced)
+            .collect();
+        bytes.truncate(len as usize);
         Ok(Opened {
             file: RedoFile {
                 file,
@@ -176,6 +189,8 @@ impl RedoFile {
             records: decoded.records,
             cut,
             corrupt,
+            bytes,
+            unsynced_frames,
         })
     }
 
@@ -185,10 +200,19 @@ impl RedoFile {
     ///
     /// On error, the flag says whether the file was already archived: then this handle
     /// no longer writes to `redo.log` and must not be used further.
-    fn roll_over(&mut self, next_seq: u64) -> Result<(), (bool, StoreError)> {
+    fn roll_over(
+        &mut self,
+        next_seq: u64,
+        volume_sync: Option<&VolumeSync>,
+    ) -> Result<(), (bool, StoreError)> {
         let Some((first, last)) = self.seqs else {
             return Ok(());
         };
+        // The frames in this file may be the only durable copy of their blobs: make the
+        // blob files durable before the file can be archived (and later pruned).
+        if let Some(sync) = volume_sync {
+            sync().map_err(|e| (false, e))?;
+        }
         let archive = super::archive::dir_of(&self.dir);
         std::fs::create_dir_all(&archive)
             .map_err(|e| (false, StoreError::io("create redo archive", &archive, e)))?;
@@ -327,6 +351,7 @@ pub(crate) struct RedoLog {
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     counters: Arc<Counters>,
     blob_source: Arc<RwLock<Option<BlobSource>>>,
+    volume_sync: Arc<RwLock<Option<VolumeSync>>>,
 }
 
 impl RedoLog {
@@ -343,6 +368,8 @@ impl RedoLog {
         let c = counters.clone();
         let blob_source: Arc<RwLock<Option<BlobSource>>> = Arc::default();
         let src = blob_source.clone();
+        let volume_sync: Arc<RwLock<Option<VolumeSync>>> = Arc::default();
+        let vsync = volume_sync.clone();
         let thread = std::thread::Builder::new()
             .name("zcs-redo-writer".into())
             .spawn(move || {
@@ -350,6 +377,7 @@ impl RedoLog {
                     rollover_bytes,
                     counters: &c,
                     blob_source: &src,
+                    volume_sync: &vsync,
                 };
                 writer_loop(file, rx, next_seq, &w)
             })
@@ -359,7 +387,17 @@ impl RedoLog {
             thread: Mutex::new(Some(thread)),
             counters,
             blob_source,
+            volume_sync,
         })
+    }
+
+    /// Sets how the writer makes the blob volumes durable: before a rollover archives
+    /// `redo.log`, and at a clean close (then it also writes the clean-close marker).
+    /// See `super::blob_sync`.
+    pub fn set_volume_sync(&self, sync: VolumeSync) {
+        if let Ok(mut g) = self.volume_sync.write() {
+            *g = Some(sync);
+        }
     }
 
     /// From now on, carries the blob of each new message in the log (a blob frame
@@ -459,9 +497,14 @@ struct Writer<'a> {
     rollover_bytes: u64,
     counters: &'a Counters,
     blob_source: &'a RwLock<Option<BlobSource>>,
+    volume_sync: &'a RwLock<Option<VolumeSync>>,
 }
 
 impl Writer<'_> {
+    fn volume_sync(&self) -> Option<VolumeSync> {
+        self.volume_sync.read().ok().and_then(|g| g.clone())
+    }
+
     /// Appends the blob frame of `op`'s blob to `buf` when `op` creates a message whose
     /// blob neither the file (`in_file`) nor `buf` (`framed`) holds yet.
     fn frame_blob(
@@ -558,7 +601,7 @@ fn writer_loop(
             file.blobs.extend(framed.drain());
             if rollover_bytes > 0
                 && file.len >= rollover_bytes
-                && let Err((archived, e)) = file.roll_over(next_seq)
+                && let Err((archived, e)) = file.roll_over(next_seq, w.volume_sync().as_ref())
             {
                 // The batch is durable either way; whether the old file was already
                 // archived decides whether the writer can go on.
@@ -577,6 +620,18 @@ fn writer_loop(
                 None => Ok(seq),
             };
             let _ = reply.send(answer);
+        }
+    }
+    // Clean close: make the blob files durable and say so, so the next open need not
+    // read them back (see `super::blob_sync`).
+    if failed.is_none()
+        && let Some(sync) = w.volume_sync()
+    {
+        let done = sync().and_then(|()| {
+            super::blob_sync::write_marker(&file.dir, file.len, file.seqs.map(|(_, l)| l))
+        });
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "blob volumes not synced at close; next open checks them");
         }
     }
 }

@@ -4,11 +4,13 @@
 //! [`codec`] owns the byte format (records and file header) and is pure; `log` owns the
 //! file: opening and locking it, cutting a torn tail, the group-commit writer thread and
 //! rollover; [`archive`] names, lists and reads the rolled-over files; [`blob_frame`]
-//! carries new messages' blob bytes in the log and reads them back.
+//! carries new messages' blob bytes in the log and reads them back; `blob_sync` says
+//! when the blob files those frames stand for are durable.
 //! Replaying records into the database is `crate::apply`'s job, not this module's.
 
 pub mod archive;
 pub mod blob_frame;
+pub(crate) mod blob_sync;
 pub mod codec;
 pub mod codec_items;
 pub(crate) mod log;
