@@ -12,12 +12,18 @@
 //! A mailbox is also *reconciled*, at start and after any indexing error: when the index holds fewer of its documents than the store holds
 //! messages (a deleted, rebuilt or damaged index volume, a failed commit), every message
 //! is indexed again. Re-adding is harmless because documents are replaced by item id.
+//!
+//! A mailbox can be *suppressed* (Zimbra's delayed indexing, `zimbraDelayedIndexStatus
+//! suppressed`): [`Indexer::suppress`] removes its documents from the index and the task
+//! then skips it, its new items staying unindexed, until [`Indexer::resume`] queues it
+//! for a reconcile, which adds everything again. The documents are removed by the task
+//! itself, between rounds, so a batch in flight cannot put them back.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use zcs_core::{ItemId, ZimbraId};
 use zcs_index::{IndexBackend, document_from_message};
 use zcs_store::{Mailbox, Store};
@@ -44,15 +50,21 @@ enum Job {
     Index(ZimbraId),
     /// Compare index and store, and re-add everything if the index lost documents.
     Reconcile(ZimbraId),
+    /// Remove the mailbox's documents from the index (it was suppressed), then report.
+    Drop(ZimbraId, oneshot::Sender<Result<(), String>>),
     /// Finish what is queued, then end (sent by [`IndexerTask::join`]: handles kept
     /// by long-lived services would otherwise hold the task open until its timeout).
     Stop,
 }
 
+/// Accounts whose mailboxes the task skips (shared by the handles and the task).
+type Suppressed = Arc<Mutex<HashSet<ZimbraId>>>;
+
 /// A handle that queues mailboxes for indexing. Cheap to clone.
 #[derive(Clone)]
 pub struct Indexer {
     tx: mpsc::UnboundedSender<Job>,
+    suppressed: Suppressed,
 }
 
 impl Indexer {
@@ -60,9 +72,10 @@ impl Indexer {
     /// handle has been dropped and the queue is drained.
     pub fn start(store: Arc<Store>, index: Arc<dyn IndexBackend>) -> (Indexer, IndexerTask) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(store, index, rx));
+        let suppressed = Suppressed::default();
+        let task = tokio::spawn(run(store, index, rx, suppressed.clone()));
         let stop = tx.clone();
-        (Indexer { tx }, IndexerTask(task, stop))
+        (Indexer { tx, suppressed }, IndexerTask(task, stop))
     }
 
     /// Queues `account`'s mailbox for indexing. Never blocks.
@@ -73,6 +86,52 @@ impl Indexer {
     /// Queues `account`'s mailbox for a reconcile, then indexing. Never blocks.
     pub fn reconcile(&self, account: ZimbraId) {
         let _ = self.tx.send(Job::Reconcile(account));
+    }
+
+    /// Stops indexing `account`'s mailbox and removes its documents from the index;
+    /// returns once they are gone (committed). Until [`Indexer::resume`], the task
+    /// skips the mailbox and its new items stay unindexed. Suppression is kept in
+    /// memory only: whoever starts the indexer suppresses again the accounts whose
+    /// directory entry says so.
+    ///
+    /// # Errors
+    /// The store or index failure, as text, or that the task has ended.
+    pub async fn suppress(&self, account: ZimbraId) -> Result<(), String> {
+        self.set_suppressed(account, true);
+        let (done, result) = oneshot::channel();
+        self.tx
+            .send(Job::Drop(account, done))
+            .map_err(|_| "the indexer has stopped".to_string())?;
+        result
+            .await
+            .map_err(|_| "the indexer has stopped".to_string())?
+    }
+
+    /// Indexes `account`'s mailbox again after [`Indexer::suppress`]: queues a
+    /// reconcile, which adds every message back. Never blocks.
+    pub fn resume(&self, account: ZimbraId) {
+        self.set_suppressed(account, false);
+        self.reconcile(account);
+    }
+
+    /// Whether `account`'s mailbox is suppressed (its index is not kept up to date).
+    pub fn is_suppressed(&self, account: ZimbraId) -> bool {
+        self.suppressed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&account)
+    }
+
+    fn set_suppressed(&self, account: ZimbraId, on: bool) {
+        let mut set = self
+            .suppressed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if on {
+            set.insert(account);
+        } else {
+            set.remove(&account);
+        }
     }
 }
 
@@ -95,12 +154,18 @@ struct Queue {
     order: VecDeque<ZimbraId>,
     queued: HashSet<ZimbraId>,
     reconcile: HashSet<ZimbraId>,
+    /// Mailboxes whose documents are to be removed before the next round.
+    drops: Vec<(ZimbraId, oneshot::Sender<Result<(), String>>)>,
 }
 
 impl Queue {
     fn push(&mut self, job: Job) {
         let account = match job {
             Job::Stop => return,
+            Job::Drop(a, done) => {
+                self.drops.push((a, done));
+                return;
+            }
             Job::Index(a) => a,
             Job::Reconcile(a) => {
                 self.reconcile.insert(a);
@@ -117,19 +182,25 @@ impl Queue {
         self.queued.remove(&account);
         Some((account, self.reconcile.remove(&account)))
     }
+
+    /// Whether nothing is queued.
+    fn is_empty(&self) -> bool {
+        self.order.is_empty() && self.drops.is_empty()
+    }
 }
 
 async fn run(
     store: Arc<Store>,
     index: Arc<dyn IndexBackend>,
     mut rx: mpsc::UnboundedReceiver<Job>,
+    suppressed: Suppressed,
 ) {
     let mut queue = Queue::default();
     let mut stopping = false;
     // When the last round committed: a busy indexer waits out MIN_COMMIT_INTERVAL.
     let mut last_commit: Option<Instant> = None;
     loop {
-        if queue.order.is_empty() {
+        if queue.is_empty() {
             if stopping {
                 return;
             }
@@ -151,11 +222,24 @@ async fn run(
             stopping |= matches!(job, Job::Stop);
             queue.push(job);
         }
+        for (account, done) in std::mem::take(&mut queue.drops) {
+            let dropped = drop_documents(&store, &index, account).await;
+            if let Err(e) = &dropped {
+                tracing::warn!(account = %account, error = %e, "could not drop index documents");
+            }
+            let _ = done.send(dropped);
+        }
         let mut round = Vec::new();
         while round.len() < ROUND_MAILBOXES
             && let Some(next) = queue.pop()
         {
-            round.push(next);
+            let skip = suppressed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&next.0);
+            if !skip {
+                round.push(next);
+            }
         }
         if round.is_empty() {
             continue;
@@ -232,6 +316,31 @@ async fn index_round(
         }
     }
     failed
+}
+
+/// Removes every document of `account`'s mailbox from the index and commits; an
+/// account without a mailbox has none.
+async fn drop_documents(
+    store: &Store,
+    index: &Arc<dyn IndexBackend>,
+    account: ZimbraId,
+) -> Result<(), String> {
+    let Some(mailbox) = store
+        .find_mailbox(account)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let index = index.clone();
+    let id = mailbox.id();
+    tokio::task::spawn_blocking(move || {
+        index.delete_mailbox(id)?;
+        index.commit()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
 }
 
 /// Reads, extracts and indexes `ids`, then commits when `commit` says so. Blocking
@@ -330,5 +439,73 @@ mod tests {
         assert_eq!(q.pop(), Some((b, false)));
         assert_eq!(q.pop(), Some((a, false)));
         assert_eq!(q.pop(), None);
+    }
+
+    /// Polls `check` for up to five seconds.
+    async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+        for _ in 0..250 {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_suppressed_mailbox_loses_its_documents_until_resumed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(
+            Store::open(zcs_store::StoreConfig::under(tmp.path().join("store")))
+                .await
+                .expect("open store"),
+        );
+        let index: Arc<dyn IndexBackend> =
+            Arc::new(zcs_index::TantivyIndex::open(&tmp.path().join("index")).expect("index"));
+        let (indexer, task) = Indexer::start(store.clone(), index.clone());
+        let account = ZimbraId::new();
+        let mb = store.mailbox(account).await.expect("mailbox");
+        let raw = b"Subject: one\r\n\r\nfirst body\r\n";
+        mb.append(
+            ItemId(zcs_core::folder::INBOX),
+            raw,
+            zcs_core::Flags::default(),
+            0,
+        )
+        .await
+        .expect("append");
+        indexer.notify(account);
+        let docs = || {
+            let index = index.clone();
+            let id = mb.id();
+            async move { index.doc_count(id).expect("count") }
+        };
+        assert!(eventually(async || docs().await == 1).await);
+
+        indexer.suppress(account).await.expect("suppress");
+        assert!(indexer.is_suppressed(account));
+        assert_eq!(docs().await, 0, "documents removed when suppress returns");
+        // New mail is stored but not indexed while suppressed.
+        let raw = b"Subject: two\r\n\r\nsecond body\r\n";
+        mb.append(
+            ItemId(zcs_core::folder::INBOX),
+            raw,
+            zcs_core::Flags::default(),
+            0,
+        )
+        .await
+        .expect("append");
+        indexer.notify(account);
+        indexer.reconcile(account);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(docs().await, 0);
+        assert_eq!(mb.unindexed(10).await.expect("unindexed").len(), 1);
+
+        indexer.resume(account);
+        assert!(!indexer.is_suppressed(account));
+        assert!(eventually(async || docs().await == 2).await);
+        assert!(eventually(async || mb.unindexed(10).await.expect("unindexed").is_empty()).await);
+        drop(indexer);
+        task.join(Duration::from_secs(5)).await;
     }
 }

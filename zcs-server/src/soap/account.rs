@@ -347,6 +347,9 @@ async fn preauth_login(
     };
     // The directory's password path records the logon; preauth does not pass there.
     crate::login::record_last_logon(&svc.prov, &account).await;
+    if !admin {
+        super::search::delayed_index::on_login(ctx, &account).await;
+    }
     // A ctx of our own: the caller's is borrowed immutably by the throttle.
     let mut own = Ctx::new(svc, ctx.caller, None);
     let resp = login_response(&mut own, req, &account, admin).await?;
@@ -492,6 +495,9 @@ async fn password_login(
         tracing::info!(account = %account.name, ip = %ctx.caller.remote_ip,
             "admin auth refused: not an admin account");
         return Err(ServiceError::perm_denied("not an admin account"));
+    }
+    if !admin {
+        super::search::delayed_index::on_login(ctx, &account).await;
     }
     let mut own = Ctx::new(svc, ctx.caller, None);
     let resp = login_response(&mut own, req, &account, admin).await?;

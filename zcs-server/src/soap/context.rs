@@ -193,6 +193,8 @@ pub(crate) struct Ctx<'a> {
     /// Set by ResetPasswordRequest: a token issued for a password recovery code
     /// (good for that request only) is then accepted by [`Ctx::auth`].
     pub reset_token_ok: bool,
+    /// `context/userAgent name=`: the client's name, when it gave one.
+    pub user_agent: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -234,6 +236,12 @@ impl<'a> Ctx<'a> {
             let by = a.attr("by").unwrap_or("name").to_string();
             (by, a.text().trim().to_string())
         });
+        let user_agent = context
+            .and_then(|c| c.child("userAgent"))
+            .and_then(|u| u.attr("name"))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
         Ctx {
             svc,
             caller,
@@ -248,6 +256,7 @@ impl<'a> Ctx<'a> {
             csrf_context,
             delegated: false,
             reset_token_ok: false,
+            user_agent,
         }
     }
 

@@ -34,6 +34,7 @@ const DEFAULT_LIMIT: i64 = 10;
 
 mod browse;
 mod conv;
+pub(super) mod delayed_index;
 pub(crate) mod fragment;
 mod hits;
 mod mountpoint;
@@ -153,6 +154,10 @@ const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// just before the search is then found by its words. After the wait the search runs
 /// on what is indexed (a mailbox being imported wholesale is not held up longer).
 pub(super) async fn wait_for_index(ctx: &Ctx<'_>, mb: &Mailbox) {
+    if ctx.svc.indexer.is_suppressed(mb.account()) {
+        // Delayed indexing suppressed the mailbox: nothing will be indexed to wait for.
+        return;
+    }
     let deadline = std::time::Instant::now() + INDEX_WAIT;
     let mut asked = false;
     loop {
@@ -254,6 +259,8 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     // Days and relative dates are the user's, in the request's zone: made absolute here,
     // as the index compares message dates without knowing the zone.
     let parsed = query::resolve_dates(&parsed, &r.now);
+    // Whether the full-text index answers part of it (delayed indexing waits for one).
+    let text_search = !query::plan(&parsed).index_queries().is_empty();
     // A search of one of the caller's mountpoints runs in the owner's mailbox; one
     // asking for remote items (`is:remote`) runs in each readable mountpoint too.
     let mut sources = Vec::new();
@@ -271,6 +278,13 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     }
 
     let mut resp = response("SearchResponse", NS_MAIL);
+    if delayed_index::before_search(ctx.svc, &account, text_search).await? {
+        // This search started the rebuild of a delayed index: no hits until it ends.
+        resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
+        resp.set_num("offset", 0).set_bool("more", false);
+        resp.set_bool("reIndexInProgress", true);
+        return Ok(resp);
+    }
     if !r.mail && r.kinds.is_empty() {
         // LIMITATION: documents, wiki pages and other types are not searched.
         resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));

@@ -383,6 +383,7 @@ async fn delegate_auth(
         delegator: Some((admin.account.id, duration_s.saturating_mul(1000))),
     };
     let (tok, issued) = issue_with(ctx, &target, opts).await?;
+    super::super::search::delayed_index::on_delegate_auth(ctx, &target).await;
     tracing::info!(target: "zimbra.security", cmd = "DelegateAuth", name = %target.name,
         admin = %admin.account.name, ip = %ctx.caller.remote_ip, via = "soap",
         "delegated auth token issued");

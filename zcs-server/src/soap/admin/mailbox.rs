@@ -1,6 +1,7 @@
 //! Admin requests about accounts' mailboxes rather than their directory entries:
 //! GetMailbox, GetMailboxStats, GetAllMailboxes, DeleteMailbox, PurgeMessages,
-//! RecalculateMailboxCounts, GetQuotaUsage and ReIndex, with Zimbra's element shapes
+//! RecalculateMailboxCounts, GetQuotaUsage, ReIndex and ManageIndex (delayed indexing,
+//! in `search::delayed_index`), with Zimbra's element shapes
 //! (`<mbox mbxid= s=/>`, `<account name= id= used= limit=/>`).
 //!
 //! A mailbox is named by its account's id (`<mbox id="{accountId}"/>`); `mbxid` in the
@@ -33,6 +34,7 @@ pub(crate) async fn dispatch(
             | "RecalculateMailboxCountsRequest"
             | "GetQuotaUsageRequest"
             | "ReIndexRequest"
+            | "ManageIndexRequest"
             | "ExportAndDeleteItemsRequest"
     );
     if !known {
@@ -51,6 +53,12 @@ pub(crate) async fn dispatch(
         "PurgeMessagesRequest" => purge(ctx, req, &who).await,
         "RecalculateMailboxCountsRequest" => recalculate(ctx, req).await,
         "ReIndexRequest" => reindex(ctx, req, &who).await,
+        "ManageIndexRequest" => match mbox_account(ctx, req).await {
+            Ok(account) => {
+                super::super::search::delayed_index::manage_index(ctx, req, &account, &who).await
+            }
+            Err(e) => Err(e),
+        },
         "ExportAndDeleteItemsRequest" => export_and_delete(ctx, req, &who).await,
         _ => quota_usage(ctx, req).await,
     })
