@@ -245,43 +245,42 @@ impl Mailbox {
         kind: ItemKind,
         moving: Option<ItemId>,
     ) -> Result<(), StoreError> {
+        let what = if kind == ItemKind::SearchFolder {
+            "search folders"
+        } else {
+            "mountpoints"
+        };
         let cannot = || StoreError::CannotContain {
             folder: parent,
-            what: if kind == ItemKind::SearchFolder {
-                "search folders".into()
-            } else {
-                "mountpoints".into()
-            },
+            what: what.into(),
         };
-        let (all, _) = self.folder_rows().await?;
-        if all.contains_key(&parent.0) {
-            if parent.0 == zcs_core::folder::ROOT {
-                return Err(cannot());
-            }
-            crate::mailbox::check_unique(&all, parent.0, name, None)?;
-        } else {
-            match self.link_parent(parent).await? {
-                None => return Err(StoreError::no_such_folder(parent)),
-                Some((code, _)) if code == ItemKind::SearchFolder.code() => {
-                    if kind != ItemKind::SearchFolder {
-                        return Err(cannot());
+        match self.check_folder_place(parent, name, None, what).await {
+            Ok(_) => {}
+            Err(StoreError::NoSuchFolder(_)) => {
+                match self.link_parent(parent).await? {
+                    None => return Err(StoreError::no_such_folder(parent)),
+                    Some((code, _)) if code == ItemKind::SearchFolder.code() => {
+                        if kind != ItemKind::SearchFolder {
+                            return Err(cannot());
+                        }
                     }
+                    Some(_) => return Err(cannot()),
                 }
-                Some(_) => return Err(cannot()),
-            }
-            if let Some(id) = moving {
-                // Only links sit under links: walk up the chain of search folders.
-                let mut cur = parent;
-                for _ in 0..=MAX_LINK_DEPTH {
-                    if cur == id {
-                        return Err(cannot());
-                    }
-                    match self.link_parent(cur).await? {
-                        Some((_, up)) => cur = up,
-                        None => break,
+                if let Some(id) = moving {
+                    // Only links sit under links: walk up the chain of search folders.
+                    let mut cur = parent;
+                    for _ in 0..=MAX_LINK_DEPTH {
+                        if cur == id {
+                            return Err(cannot());
+                        }
+                        match self.link_parent(cur).await? {
+                            Some((_, up)) => cur = up,
+                            None => break,
+                        }
                     }
                 }
             }
+            Err(e) => return Err(e),
         }
         self.check_link_name_free(parent, name).await
     }

@@ -2,11 +2,11 @@
 //! an address book, a task list under any parent), logged as the same `CreateFolder`
 //! redo record [`Mailbox::create_folder`] writes.
 
-use zcs_core::{ItemId, folder};
+use zcs_core::ItemId;
 
 use crate::apply::uid_validity;
 use crate::error::StoreError;
-use crate::mailbox::{Mailbox, check_unique};
+use crate::mailbox::Mailbox;
 use crate::parse;
 use crate::redo::RedoOp;
 use crate::types::Folder;
@@ -52,17 +52,8 @@ impl Mailbox {
         let id = self
             .locked(move |mb| async move {
                 let st = mb.state().await?;
-                let (all, _) = mb.folder_rows().await?;
-                if !all.contains_key(&parent.0) {
-                    return Err(StoreError::no_such_folder(parent));
-                }
-                if parent.0 == folder::ROOT {
-                    return Err(StoreError::CannotContain {
-                        folder: parent,
-                        what: "folders".into(),
-                    });
-                }
-                check_unique(&all, parent.0, &name, None)?;
+                mb.check_folder_place(parent, &name, None, "folders")
+                    .await?;
                 mb.check_link_name_free(parent, &name).await?;
                 let change = st.change + 1;
                 let id = st.item_id + 1;

@@ -182,21 +182,18 @@ impl Mailbox {
         self.inner.log_and_apply(self.id, op).await
     }
 
+    /// Every folder row (see [`rows::load_folders`]) and the mailbox's next item id, read
+    /// together. Costs a read of every folder: single-folder paths use [`Mailbox::folder`]
+    /// and [`Mailbox::check_folder_place`] instead.
     pub(crate) async fn folder_rows(
         &self,
     ) -> Result<(std::collections::HashMap<i32, FolderRow>, u32), StoreError> {
         self.check_maintenance()?;
         let mut tx = self.inner.pool.begin().await.db("begin read")?;
-        let next: Option<i64> =
-            sqlx::query_scalar("SELECT item_id_checkpoint FROM mailbox WHERE id = ?")
-                .bind(self.id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .db("read mailbox state")?;
-        let next = next.ok_or_else(|| StoreError::NoSuchMailbox(self.account.to_string()))?;
+        let next = self.next_item_id(&mut tx).await?;
         let folders = rows::load_folders(&mut tx, self.id).await?;
         tx.commit().await.db("end read")?;
-        Ok((folders, (next + 1) as u32))
+        Ok((folders, next))
     }
 
     /// Every folder, system ones included, sorted by path. The hidden ROOT (11) and
@@ -212,35 +209,87 @@ impl Mailbox {
         Ok(out)
     }
 
-    /// One folder by id; [`StoreError::NoSuchFolder`] when absent.
+    /// One folder by id; [`StoreError::NoSuchFolder`] when absent. Reads the folder and
+    /// its parent chain only, whatever the number of folders.
     pub async fn folder(&self, id: ItemId) -> Result<Folder, StoreError> {
-        let (all, next) = self.folder_rows().await?;
-        all.get(&id.0)
-            .map(|f| rows::folder_of(&all, f, next))
-            .ok_or_else(|| StoreError::no_such_folder(id))
+        self.check_maintenance()?;
+        let mut tx = self.inner.pool.begin().await.db("begin read")?;
+        let next = self.next_item_id(&mut tx).await?;
+        let found = rows::folder_by_id(&mut tx, self.id, id.0, next).await?;
+        tx.commit().await.db("end read")?;
+        found.ok_or_else(|| StoreError::no_such_folder(id))
+    }
+
+    /// The mailbox's next item id (UIDNEXT is mailbox-wide).
+    async fn next_item_id(&self, conn: &mut crate::db::DbConn) -> Result<u32, StoreError> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT item_id_checkpoint FROM mailbox WHERE id = ?")
+                .bind(self.id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .db("read mailbox state")?;
+        let next = next.ok_or_else(|| StoreError::NoSuchMailbox(self.account.to_string()))?;
+        Ok((next + 1) as u32)
     }
 
     /// The folder at `path` (`"/Inbox/sub"` or `"Inbox/sub"`; `"/"` is USER_ROOT), or
     /// `None`. A top-level `Inbox` matches in any case (RFC 9051 §5.1: INBOX is
-    /// case-insensitive); every other name matches exactly.
+    /// case-insensitive); every other name matches exactly. One indexed read per level.
     pub async fn folder_by_path(&self, path: &str) -> Result<Option<Folder>, StoreError> {
-        let (all, next) = self.folder_rows().await?;
+        self.check_maintenance()?;
+        let mut tx = self.inner.pool.begin().await.db("begin read")?;
+        let next = self.next_item_id(&mut tx).await?;
         let mut cur = folder::USER_ROOT;
         for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let child = all.values().find(|f| {
-                f.parent == cur
-                    && f.id != cur
-                    && (f.name == seg
-                        || (cur == folder::USER_ROOT
-                            && f.id == folder::INBOX
-                            && seg.eq_ignore_ascii_case("inbox")))
-            });
+            let child = match rows::child_named(&mut tx, self.id, cur, seg).await? {
+                Some(id) => Some(id),
+                None if cur == folder::USER_ROOT && seg.eq_ignore_ascii_case("inbox") => {
+                    rows::folder_row(&mut tx, self.id, folder::INBOX)
+                        .await?
+                        .filter(|f| f.parent == folder::USER_ROOT)
+                        .map(|f| f.id)
+                }
+                None => None,
+            };
             match child {
-                Some(f) => cur = f.id,
+                Some(id) => cur = id,
                 None => return Ok(None),
             }
         }
-        Ok(all.get(&cur).map(|f| rows::folder_of(&all, f, next)))
+        let found = rows::folder_by_id(&mut tx, self.id, cur, next).await?;
+        tx.commit().await.db("end read")?;
+        Ok(found)
+    }
+
+    /// Refuses a new folder, search folder or mountpoint named `name` under folder
+    /// `parent` (which must exist; ROOT holds none): `mail.NO_SUCH_FOLDER`,
+    /// `mail.CANNOT_CONTAIN` (`what` names the kind), `mail.ALREADY_EXISTS` when the
+    /// name is taken by a folder other than `except` (see [`rows::name_taken`]). Returns
+    /// the parent's row. Indexed reads only.
+    pub(crate) async fn check_folder_place(
+        &self,
+        parent: ItemId,
+        name: &str,
+        except: Option<ItemId>,
+        what: &str,
+    ) -> Result<FolderRow, StoreError> {
+        let mut conn = self.inner.pool.acquire().await.db("read folders")?;
+        let p = rows::folder_row(&mut conn, self.id, parent.0)
+            .await?
+            .ok_or_else(|| StoreError::no_such_folder(parent))?;
+        if parent.0 == folder::ROOT {
+            return Err(StoreError::CannotContain {
+                folder: parent,
+                what: what.into(),
+            });
+        }
+        if rows::name_taken(&mut conn, self.id, parent.0, name, except.map(|e| e.0)).await? {
+            return Err(StoreError::AlreadyExists {
+                parent,
+                name: name.to_string(),
+            });
+        }
+        Ok(p)
     }
 
     /// Creates a folder named `name` under `parent`; it inherits the parent's view
@@ -255,17 +304,9 @@ impl Mailbox {
         let id = self
             .locked(move |mb| async move {
                 let st = mb.state().await?;
-                let (all, _) = mb.folder_rows().await?;
-                let p = all
-                    .get(&parent.0)
-                    .ok_or_else(|| StoreError::no_such_folder(parent))?;
-                if parent.0 == folder::ROOT {
-                    return Err(StoreError::CannotContain {
-                        folder: parent,
-                        what: "folders".into(),
-                    });
-                }
-                check_unique(&all, parent.0, &name, None)?;
+                let p = mb
+                    .check_folder_place(parent, &name, None, "folders")
+                    .await?;
                 mb.check_link_name_free(parent, &name).await?;
                 let view = if p.view.is_empty() {
                     "message".to_string()
@@ -307,23 +348,32 @@ impl Mailbox {
         let name = parse::folder_name(name)?;
         self.locked(move |mb| async move {
             let st = mb.state().await?;
-            let (all, _) = mb.folder_rows().await?;
-            let f = all
-                .get(&id.0)
-                .ok_or_else(|| StoreError::no_such_folder(id))?;
-            if !all.contains_key(&new_parent.0) {
-                return Err(StoreError::no_such_folder(new_parent));
-            }
-            if new_parent.0 == folder::ROOT || rows::is_within(&all, new_parent.0, id.0) {
-                return Err(StoreError::CannotContain {
-                    folder: new_parent,
-                    what: format!("folder {id}"),
-                });
-            }
+            let f = {
+                let mut conn = mb.inner.pool.acquire().await.db("read folders")?;
+                let f = rows::folder_row(&mut conn, mb.id, id.0)
+                    .await?
+                    .ok_or_else(|| StoreError::no_such_folder(id))?;
+                if rows::folder_row(&mut conn, mb.id, new_parent.0)
+                    .await?
+                    .is_none()
+                {
+                    return Err(StoreError::no_such_folder(new_parent));
+                }
+                if new_parent.0 == folder::ROOT
+                    || rows::within(&mut conn, mb.id, new_parent.0, id.0).await?
+                {
+                    return Err(StoreError::CannotContain {
+                        folder: new_parent,
+                        what: format!("folder {id}"),
+                    });
+                }
+                f
+            };
             if f.parent == new_parent.0 && f.name == name {
                 return Ok(());
             }
-            check_unique(&all, new_parent.0, &name, Some(id.0))?;
+            mb.check_folder_place(new_parent, &name, Some(id), "folders")
+                .await?;
             mb.check_link_name_free(new_parent, &name).await?;
             mb.commit(RedoOp::RenameFolder {
                 change: st.change + 1,
@@ -346,8 +396,10 @@ impl Mailbox {
         }
         self.locked(move |mb| async move {
             let st = mb.state().await?;
-            let (all, _) = mb.folder_rows().await?;
-            if !all.contains_key(&id.0) {
+            let mut conn = mb.inner.pool.acquire().await.db("read folders")?;
+            let found = rows::folder_row(&mut conn, mb.id, id.0).await?;
+            drop(conn);
+            if found.is_none() {
                 return Err(StoreError::no_such_folder(id));
             }
             mb.commit(RedoOp::DeleteFolder {
@@ -402,30 +454,4 @@ impl Mailbox {
             })
             .collect())
     }
-}
-
-/// [`StoreError::AlreadyExists`] when `parent` has a child named `name` other than
-/// `except`. A top-level `Inbox` clashes in any case, as IMAP sees it.
-pub(crate) fn check_unique(
-    all: &std::collections::HashMap<i32, FolderRow>,
-    parent: i32,
-    name: &str,
-    except: Option<i32>,
-) -> Result<(), StoreError> {
-    let clash = all.values().any(|f| {
-        f.parent == parent
-            && f.id != parent
-            && Some(f.id) != except
-            && (f.name == name
-                || (parent == folder::USER_ROOT
-                    && f.name.eq_ignore_ascii_case("inbox")
-                    && name.eq_ignore_ascii_case("inbox")))
-    });
-    if clash {
-        return Err(StoreError::AlreadyExists {
-            parent: ItemId(parent),
-            name: name.to_string(),
-        });
-    }
-    Ok(())
 }

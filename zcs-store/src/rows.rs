@@ -70,41 +70,213 @@ pub(crate) struct FolderRow {
     pub size: u64,
 }
 
+/// The columns [`folder_from_row`] reads, as a literal for `concat!`.
+macro_rules! folder_columns {
+    () => {
+        "id, parent_id, name, view, uid_validity, modseq, item_count, unread_count, size"
+    };
+}
+
+/// Deepest parent chain the walks below follow; the store never writes a cycle, this
+/// only bounds the walk if a damaged database holds one.
+const MAX_FOLDER_DEPTH: usize = 4096;
+
+/// A row selected with [`folder_columns!`].
+fn folder_from_row(r: &AnyRow) -> Result<FolderRow, StoreError> {
+    let get_i64 = |name: &'static str| r.try_get::<i64, _>(name).db("read folder row");
+    Ok(FolderRow {
+        id: get_i64("id")? as i32,
+        parent: get_i64("parent_id")? as i32,
+        name: r.try_get("name").db("read folder row")?,
+        view: r.try_get("view").db("read folder row")?,
+        uid_validity: get_i64("uid_validity")? as u32,
+        modseq: r.try_get("modseq").db("read folder row")?,
+        messages: get_i64("item_count")?.max(0) as u32,
+        unread: get_i64("unread_count")?.max(0) as u32,
+        size: get_i64("size")?.max(0) as u64,
+    })
+}
+
 /// Every folder of `mailbox`, including ROOT and USER_ROOT, by id.
 pub(crate) async fn load_folders(
     conn: &mut DbConn,
     mailbox: MailboxId,
 ) -> Result<HashMap<i32, FolderRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, parent_id, name, view, uid_validity, modseq, item_count, unread_count, size
-         FROM folder WHERE mailbox_id = ?",
-    )
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        folder_columns!(),
+        " FROM folder WHERE mailbox_id = ?"
+    ))
     .bind(mailbox.0)
     .fetch_all(&mut *conn)
     .await
     .db("load folders")?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
-        let f = FolderRow {
-            id: r.try_get::<i64, _>("id").db("read folder row")? as i32,
-            parent: r.try_get::<i64, _>("parent_id").db("read folder row")? as i32,
-            name: r.try_get("name").db("read folder row")?,
-            view: r.try_get("view").db("read folder row")?,
-            uid_validity: r.try_get::<i64, _>("uid_validity").db("read folder row")? as u32,
-            modseq: r.try_get("modseq").db("read folder row")?,
-            messages: r
-                .try_get::<i64, _>("item_count")
-                .db("read folder row")?
-                .max(0) as u32,
-            unread: r
-                .try_get::<i64, _>("unread_count")
-                .db("read folder row")?
-                .max(0) as u32,
-            size: r.try_get::<i64, _>("size").db("read folder row")?.max(0) as u64,
-        };
+        let f = folder_from_row(&r)?;
         out.insert(f.id, f);
     }
     Ok(out)
+}
+
+/// Folder `id` of `mailbox` (one read by primary key), `None` when absent.
+pub(crate) async fn folder_row(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    id: i32,
+) -> Result<Option<FolderRow>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        folder_columns!(),
+        " FROM folder WHERE mailbox_id = ? AND id = ?"
+    ))
+    .bind(mailbox.0)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .db("read folder")?;
+    row.as_ref().map(folder_from_row).transpose()
+}
+
+/// The parent of folder `id`, `None` when absent (one read by primary key).
+async fn parent_of(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    id: i32,
+) -> Result<Option<(i32, String)>, StoreError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT parent_id, name FROM folder WHERE mailbox_id = ? AND id = ?")
+            .bind(mailbox.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .db("read folder parent")?;
+    Ok(row.map(|(p, n)| (p as i32, n)))
+}
+
+/// The absolute path of `row`, as [`path_of`] gives it, read by walking up its parent
+/// chain: one read per level, whatever the number of folders in the mailbox.
+pub(crate) async fn folder_path(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    row: &FolderRow,
+) -> Result<String, StoreError> {
+    let mut parts = Vec::new();
+    let (mut cur, mut parent, mut name) = (row.id, row.parent, row.name.clone());
+    for _ in 0..MAX_FOLDER_DEPTH {
+        if cur == folder::USER_ROOT || cur == folder::ROOT {
+            break;
+        }
+        parts.push(name);
+        cur = parent;
+        if cur == folder::USER_ROOT || cur == folder::ROOT {
+            break;
+        }
+        match parent_of(conn, mailbox, cur).await? {
+            Some((p, n)) => (parent, name) = (p, n),
+            None => break,
+        }
+    }
+    parts.reverse();
+    Ok(format!("/{}", parts.join("/")))
+}
+
+/// The public [`Folder`] for folder `id` with `uid_next`, read row by row (see
+/// [`folder_path`]); `None` when absent.
+pub(crate) async fn folder_by_id(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    id: i32,
+    uid_next: u32,
+) -> Result<Option<Folder>, StoreError> {
+    let Some(row) = folder_row(conn, mailbox, id).await? else {
+        return Ok(None);
+    };
+    let path = folder_path(conn, mailbox, &row).await?;
+    Ok(Some(Folder {
+        id: ItemId(row.id),
+        parent: ItemId(row.parent),
+        name: row.name,
+        path,
+        view: row.view,
+        uid_validity: row.uid_validity,
+        uid_next,
+        modseq: row.modseq,
+        messages: row.messages,
+        unread: row.unread,
+        size: row.size,
+    }))
+}
+
+/// The child of `parent` named exactly `name` (over the `folder_name` index).
+pub(crate) async fn child_named(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    parent: i32,
+    name: &str,
+) -> Result<Option<i32>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM folder
+         WHERE mailbox_id = ? AND parent_id = ? AND name = ? AND id <> parent_id",
+    )
+    .bind(mailbox.0)
+    .bind(parent)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await
+    .db("look up folder name")?;
+    Ok(id.map(|i| i as i32))
+}
+
+/// Whether `parent` has a child other than `except` that a new child named `name` would
+/// clash with: the same name, or at the top level any case of `Inbox` when `name` is
+/// one (IMAP's INBOX is case-insensitive, RFC 9051 §5.1). Indexed reads only.
+pub(crate) async fn name_taken(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    parent: i32,
+    name: &str,
+    except: Option<i32>,
+) -> Result<bool, StoreError> {
+    if let Some(id) = child_named(conn, mailbox, parent, name).await?
+        && Some(id) != except
+    {
+        return Ok(true);
+    }
+    if parent != folder::USER_ROOT || !name.eq_ignore_ascii_case("inbox") {
+        return Ok(false);
+    }
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM folder WHERE mailbox_id = ? AND parent_id = ? AND id <> parent_id
+         AND LOWER(name) = 'inbox'",
+    )
+    .bind(mailbox.0)
+    .bind(parent)
+    .fetch_all(&mut *conn)
+    .await
+    .db("look up folder name")?;
+    Ok(ids.into_iter().any(|i| Some(i as i32) != except))
+}
+
+/// Whether `candidate` is `ancestor` or lies below it, by walking up from `candidate`
+/// (one read per level).
+pub(crate) async fn within(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    candidate: i32,
+    ancestor: i32,
+) -> Result<bool, StoreError> {
+    let mut cur = candidate;
+    for _ in 0..MAX_FOLDER_DEPTH {
+        if cur == ancestor {
+            return Ok(true);
+        }
+        match parent_of(conn, mailbox, cur).await? {
+            Some((p, _)) if p != cur => cur = p,
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// The absolute path of folder `id`: `"/"` for USER_ROOT, `"/Inbox/sub"` below it.
@@ -143,21 +315,6 @@ pub(crate) fn folder_of(
         unread: row.unread,
         size: row.size,
     }
-}
-
-/// Whether `candidate` is `ancestor` or lies below it.
-pub(crate) fn is_within(folders: &HashMap<i32, FolderRow>, candidate: i32, ancestor: i32) -> bool {
-    let mut cur = candidate;
-    for _ in 0..folders.len() + 1 {
-        if cur == ancestor {
-            return true;
-        }
-        match folders.get(&cur) {
-            Some(f) if f.parent != cur => cur = f.parent,
-            _ => return false,
-        }
-    }
-    false
 }
 
 /// `folder` and every folder below it, parents before children.
@@ -254,8 +411,6 @@ mod tests {
         }
         assert_eq!(path_of(&m, 1), "/");
         assert_eq!(path_of(&m, 258), "/Inbox/a/b");
-        assert!(is_within(&m, 258, 2));
-        assert!(!is_within(&m, 2, 258));
         assert_eq!(subtree(&m, 2), vec![2, 257, 258]);
         assert_eq!(split_tags("\0a\0b\0"), vec!["a", "b"]);
         assert!(split_tags("").is_empty());
