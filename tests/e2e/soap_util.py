@@ -165,15 +165,16 @@ class Props:
 def time_function(name):
     """The harness's time values: TIME (ms since the epoch), ICALTIME (UTC wall time
     yyyyMMddTHHmmss), GENTIME (LDAP generalized time) and XZIMBRARECEIVED (an RFC 5322
-    date for the X-Zimbra-Received header of injected mail), each with an optional
-    (+N unit) offset and a [base ms] instead of now; None for other names."""
+    date for the X-Zimbra-Received header of injected mail), each with optional (+N unit)
+    offsets, applied in turn (${ICALTIME(-1d)(+30m)}), and a [base ms] instead of now;
+    None for other names."""
     m = re.fullmatch(r"(TIME|ICALTIME|GENTIME|XZIMBRARECEIVED)"
-                     r"(?:\(([+-])(\d+)([dhms])\))?(?:\[(-?\d+)\])?", name)
+                     r"((?:\([+-]\d+[dhms]\))*)(?:\[(-?\d+)\])?", name)
     if not m:
         return None
-    kind, sign, n, unit, base = m.groups()
+    kind, offsets, base = m.groups()
     ms = int(base) if base is not None else int(time.time() * 1000)
-    if n:
+    for sign, n, unit in re.findall(r"\(([+-])(\d+)([dhms])\)", offsets):
         delta = int(n) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit] * 1000
         ms += delta if sign == "+" else -delta
     if kind == "TIME":

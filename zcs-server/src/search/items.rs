@@ -18,7 +18,9 @@ use std::collections::{HashMap, HashSet};
 
 use zcs_core::{Flags, ItemId, folder};
 use zcs_index::WildcardInfo;
-use zcs_index::query::{self, Comparison, DateField, IsFlag, ItemSet, Priority, Query, TextField};
+use zcs_index::query::{
+    self, Comparison, DateField, HasKind, IsFlag, ItemSet, Priority, Query, TextField,
+};
 use zcs_index::tokenizer::{TokenMode, analyze};
 use zcs_store::{CalItem, Contact, Folder, Mailbox};
 
@@ -570,6 +572,10 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
                 .get(&h.id())
                 .is_some_and(|t| t.iter().any(|n| n.eq_ignore_ascii_case(name))),
         },
+        Query::Has(HasKind::Attachment) => match h {
+            ItemHit::Cal(c, _) => cal_has_attachment(c),
+            ItemHit::Contact(_) => false,
+        },
         Query::Has(_) | Query::Type(_) | Query::Attachment(_) => false,
         Query::Date { field, op, value } => {
             let when = match (h, field) {
@@ -607,6 +613,16 @@ fn matches(q: &Query, h: &ItemHit, doc: &ItemDoc, ctx: &ItemCtx<'_>) -> bool {
 /// The priority of an appointment or task from its iCalendar PRIORITY (RFC 5545
 /// §3.8.1.9): 1-4 high, 6-9 low, 5, 0 or none normal, as Zimbra maps it to the item's
 /// high- and low-priority flags.
+/// Whether an appointment or task carries a file (an ATTACH property, RFC 5545
+/// §3.8.1.1): `has:attachment` finds it and its hits are flagged `a`.
+pub fn cal_has_attachment(c: &CalItem) -> bool {
+    // A property starts a line; folded continuations start with white space.
+    c.ical.lines().any(|l| {
+        let b = l.as_bytes();
+        b.len() > 6 && b[..6].eq_ignore_ascii_case(b"ATTACH") && matches!(b[6], b';' | b':')
+    })
+}
+
 pub fn cal_priority(c: &CalItem) -> Priority {
     let p = ical_prop(&c.ical, "PRIORITY")
         .trim()
@@ -667,6 +683,34 @@ mod tests {
         let low = query::parse("priority:low").unwrap();
         assert!(matches(&high, &hit, &doc, &ctx));
         assert!(!matches(&low, &hit, &doc, &ctx));
+    }
+
+    #[test]
+    fn an_attach_property_is_an_attachment() {
+        let item = |ical: &str| CalItem {
+            id: ItemId(300),
+            kind: zcs_core::ItemKind::Task,
+            folder: ItemId(folder::TASKS),
+            flags: Flags::default(),
+            uid: "u".into(),
+            summary: String::new(),
+            start_ms: None,
+            end_ms: None,
+            recurring: false,
+            organizer: String::new(),
+            attendees: vec![],
+            ical: ical.into(),
+            modseq: 1,
+        };
+        let with = "BEGIN:VTODO\r\nATTACH;VALUE=BINARY;ENCODING=BASE64:eA==\r\nEND:VTODO\r\n";
+        assert!(cal_has_attachment(&item(with)));
+        assert!(cal_has_attachment(&item(
+            "BEGIN:VTODO\r\nattach:http://x/\r\n"
+        )));
+        // Folded text that happens to say ATTACH, or a longer name, is not one.
+        let without = "BEGIN:VTODO\r\nDESCRIPTION:see\r\n ATTACH:x\r\nATTACHED:x\r\n";
+        assert!(!cal_has_attachment(&item(without)));
+        assert!(!cal_has_attachment(&item("ATTACH")));
     }
 
     #[test]

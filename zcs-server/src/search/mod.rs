@@ -27,7 +27,9 @@ use zcs_index::query::{self, Plan, Query};
 use zcs_index::{IndexBackend, IndexError, QueryParseError, WildcardInfo};
 use zcs_store::{Mailbox, MessageMeta, StoreError};
 
-pub use items::{ItemHit, ItemKind, ItemParams, ItemResults, cal_priority, search_items};
+pub use items::{
+    ItemHit, ItemKind, ItemParams, ItemResults, cal_has_attachment, cal_priority, search_items,
+};
 pub use multi::{
     MailboxHit, MailboxScope, resolve_scopes, search_mailboxes, searchable_by_default,
 };

@@ -17,7 +17,8 @@ use super::response;
 
 mod ical;
 
-use ical::{comp_element, ical_date, param, to_ical};
+use super::context::uploads::Upload;
+use ical::{Attached, comp_element, ical_date, param, to_ical};
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -97,7 +98,10 @@ fn item_element(item: &CalItem) -> Element {
     el.set("id", item.id.0.to_string());
     el.set("uid", item.uid.clone());
     el.set("l", item.folder.0.to_string());
-    let f = item.flags.to_soap();
+    let mut f = item.flags.to_soap();
+    if crate::search::cal_has_attachment(item) && !f.contains('a') {
+        f.insert(usize::from(f.starts_with('s')), 'a');
+    }
     if !f.is_empty() {
         el.set("f", f);
     }
@@ -158,11 +162,23 @@ async fn save(
         ));
     }
     let me = ctx.target_account().await?;
-    let ical = to_ical(m, &uid, task, &me.name)?;
+    let uploads = attached_uploads(ctx, mb, m)?;
+    let files: Vec<Attached<'_>> = uploads
+        .iter()
+        .map(|u| Attached {
+            name: u.filename.as_deref(),
+            content_type: &u.content_type,
+            data: &u.data,
+        })
+        .collect();
+    let ical = to_ical(m, &uid, task, &me.name, &files)?;
     let item = mb
         .save_cal_item(folder_id, &ical)
         .await
         .map_err(store_fault)?;
+    for u in &uploads {
+        let _ = ctx.svc.uploads.take(mb.account(), &u.id);
+    }
     ctx.svc.indexer.notify(mb.account());
     let (_, word) = kind_names(task);
     let verb = if existing.is_some() {
@@ -183,6 +199,29 @@ async fn save(
         echo.add(item_element(&item));
     }
     Ok(resp)
+}
+
+/// The uploads `m > attach aid="id[,id...]"` names, in order.
+///
+/// # Errors
+/// `mail.NO_SUCH_UPLOAD` for an id that is not the caller's upload (or expired).
+fn attached_uploads(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    m: &Element,
+) -> ServiceResult<Vec<std::sync::Arc<Upload>>> {
+    let Some(aids) = m.child("attach").and_then(|a| a.attr("aid")) else {
+        return Ok(Vec::new());
+    };
+    aids.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|aid| {
+            ctx.svc.uploads.get(mb.account(), aid).ok_or_else(|| {
+                ServiceError::new(FaultCode::NoSuchUpload, format!("no such upload: {aid}"))
+            })
+        })
+        .collect()
 }
 
 /// ModifyAppointment/ModifyTask `id= [comp=0]` + `m`: the item is rewritten whole

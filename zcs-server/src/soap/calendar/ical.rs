@@ -213,12 +213,48 @@ const CLASS: [(&str, &str); 3] = [
     ("CON", "CONFIDENTIAL"),
 ];
 
-/// The VCALENDAR for invite `m` (its `inv > comp`), with `uid`.
+/// A file attached to an appointment or task (an upload named by `<attach aid=>`),
+/// kept inline in its VCALENDAR.
+pub(super) struct Attached<'a> {
+    /// The client's file name, if it gave one.
+    pub name: Option<&'a str>,
+    /// The declared content type.
+    pub content_type: &'a str,
+    pub data: &'a [u8],
+}
+
+/// The ATTACH property of an inline file (RFC 5545 §3.8.1.1: `ENCODING=BASE64;
+/// VALUE=BINARY`, its type in `FMTTYPE`, its name in `X-FILENAME`). A content type
+/// that is not a plain `type/subtype` token becomes `application/octet-stream`.
+fn attach_line(a: &Attached<'_>) -> String {
+    use base64::Engine as _;
+    let ct = a.content_type.trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let ct = match ct.split_once('/') {
+        Some((t, s)) if token(t) && token(s) => ct.to_ascii_lowercase(),
+        _ => "application/octet-stream".to_string(),
+    };
+    let name = a
+        .name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(";X-FILENAME={}", param(n)))
+        .unwrap_or_default();
+    let data = base64::engine::general_purpose::STANDARD.encode(a.data);
+    format!("ATTACH;FMTTYPE={ct};ENCODING=BASE64;VALUE=BINARY{name}:{data}")
+}
+
+/// The VCALENDAR for invite `m` (its `inv > comp`), with `uid` and `attached` files.
 pub(super) fn to_ical(
     m: &Element,
     uid: &str,
     task: bool,
     organizer: &str,
+    attached: &[Attached<'_>],
 ) -> ServiceResult<String> {
     let inv = m
         .child("inv")
@@ -329,8 +365,10 @@ pub(super) fn to_ical(
     if let Some(d) = desc.filter(|d| !d.is_empty()) {
         lines.push(format!("DESCRIPTION:{}", esc(&d)));
     }
-    // LIMITATION: alarms, exceptions (CreateAppointmentException), attachments and the
-    // request's `tz` definitions (VTIMEZONE) are not kept; TZID names are passed on.
+    lines.extend(attached.iter().map(attach_line));
+    // LIMITATION: alarms, exceptions (CreateAppointmentException) and the request's
+    // `tz` definitions (VTIMEZONE) are not kept; TZID names are passed on. Attachments
+    // are kept only from uploads (`aid`), not from other messages' parts (`mp`, `m`).
     lines.push(format!("END:{kind}"));
     lines.push("END:VCALENDAR".into());
     Ok(fold(&lines))
@@ -697,7 +735,7 @@ mod tests {
 
     #[test]
     fn invite_round_trips_through_ical() {
-        let ical = to_ical(&invite(), "u-1", false, "alice@example.com").expect("valid");
+        let ical = to_ical(&invite(), "u-1", false, "alice@example.com", &[]).expect("valid");
         assert!(ical.contains("SUMMARY:Planning\\; Q1\r\n"));
         assert!(ical.contains("RRULE:FREQ=WEEKLY;COUNT=3\r\n"));
         assert!(ical.contains("ATTENDEE;ROLE=OPT-PARTICIPANT;PARTSTAT=ACCEPTED:mailto:bob"));
@@ -748,7 +786,40 @@ mod tests {
             .add_new("add")
             .add_new("rule");
         rule.set("freq", "SOMETIMES");
-        assert!(to_ical(&m, "u", false, "a@b").is_err());
+        assert!(to_ical(&m, "u", false, "a@b", &[]).is_err());
+    }
+
+    #[test]
+    fn attached_files_are_kept_inline() {
+        use base64::Engine as _;
+        let data = vec![b'z'; 300];
+        let files = [
+            Attached {
+                name: Some("notes: q1.txt"),
+                content_type: "Text/Plain",
+                data: &data,
+            },
+            Attached {
+                name: None,
+                content_type: "bad type\r\nX-EVIL:1",
+                data: b"x",
+            },
+        ];
+        let ical = to_ical(&invite(), "u-1", true, "a@b", &files).expect("valid");
+        assert!(ical.lines().all(|l| l.len() <= 75));
+        let unfolded = ical.replace("\r\n ", "");
+        let line = unfolded
+            .lines()
+            .find(|l| l.starts_with("ATTACH;FMTTYPE=text/plain;"))
+            .expect("attach line");
+        assert!(line.contains(";ENCODING=BASE64;VALUE=BINARY;X-FILENAME=\"notes: q1.txt\":"));
+        let b64 = line.rsplit(':').next().expect("value");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64");
+        assert_eq!(decoded, data);
+        assert!(unfolded.contains("ATTACH;FMTTYPE=application/octet-stream;"));
+        assert!(!unfolded.contains("X-EVIL"));
     }
 
     #[test]

@@ -179,8 +179,12 @@ pub(super) fn item_element(h: &ItemHit, labels: &super::super::contacts::TagLabe
             // The invite's id, as CreateAppointment/CreateTask answered it.
             el.set("invId", format!("{}-{}", c.id.0, c.id.0));
             el.set("l", c.folder.0.to_string());
-            // Zimbra flags a high- or low-priority calendar item `!` or `?`.
+            // Zimbra flags a high- or low-priority calendar item `!` or `?`, and one
+            // with a file `a` (after `s`, in flag order).
             let mut f = c.flags.to_soap();
+            if crate::search::cal_has_attachment(c) && !f.contains('a') {
+                f.insert(usize::from(f.starts_with('s')), 'a');
+            }
             match crate::search::cal_priority(c) {
                 Priority::High if !f.contains('!') => f.push('!'),
                 Priority::Low if !f.contains('?') => f.push('?'),
