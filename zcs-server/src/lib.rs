@@ -13,6 +13,7 @@ pub mod cron;
 pub mod delivery;
 pub mod disklog;
 pub mod frontends;
+pub mod galsync_poller;
 pub mod home;
 pub mod hsm_job;
 pub mod imap;

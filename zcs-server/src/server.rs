@@ -348,6 +348,13 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     }
     tasks.push(tokio::spawn(zmstat_loop(ctx.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(jobs::run(ctx.clone(), shutdown.clone())));
+    // Periodic GAL sync (zimbraDataSourcePollingInterval), added by the eleventh session.
+    tasks.push(tokio::spawn(crate::galsync_poller::run(
+        ctx.subs.prov.clone(),
+        ctx.subs.store.clone(),
+        crate::galsync_poller::POLL_TICK,
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(crate::authwatch::start(
         ctx.clone(),
         shutdown.clone(),

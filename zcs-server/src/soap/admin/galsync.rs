@@ -1,27 +1,26 @@
 //! Admin requests on GAL sync accounts (spec 02 §1.3.4): CreateGalSyncAccount,
 //! AddGalSyncDataSource, DeleteGalSyncAccount and SyncGalAccount (GetDataSources is in
 //! `account::datasources`), over the directory's
-//! GAL sync accounts (`Provisioning::create_gal_sync_account`).
+//! GAL sync accounts (`Provisioning::create_gal_sync_account`). The `<a n=>` children of
+//! CreateGalSyncAccount and AddGalSyncDataSource are set on the new data source, as
+//! Zimbra does (`zimbraDataSourcePollingInterval` turns on its periodic sync).
 //!
 //! SyncGalAccount fills each internal GAL data source's folder of the account's mailbox
-//! with one contact per GAL entry (`Provisioning::gal_sync_plan`), keyed by the entry's
-//! `zimbraId` field: new entries are added, changed ones replaced, vanished ones deleted;
-//! then the source's last sync time is recorded.
+//! with one contact per GAL entry (`Provisioning::gal_sync_plan`), through the code the
+//! periodic sync runs too (`crate::galsync_poller`, on each source's polling interval).
 //!
-//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled, and only when
-//! asked (no periodic sync from `zimbraDataSourcePollingInterval`); GAL searches read the
-//! directory directly, so nothing else depends on the folder.
+//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled (see
+//! `crate::galsync_poller`); GAL searches read the directory directly, so nothing else
+//! depends on the folder.
 
-use std::collections::HashMap;
-
-use zcs_core::{Entry, ItemId, ServiceError, ServiceResult, folder};
-use zcs_directory::provisioning::{Child, GalSyncSource, GalSyncSpec};
-use zcs_store::{Contact, Mailbox};
+use zcs_core::{Entry, ServiceError, ServiceResult};
+use zcs_directory::provisioning::{Child, GalSyncSpec};
 
 use super::super::context::{Ctx, store_fault};
 use super::super::element::Element;
 use super::super::envelope::NS_ADMIN;
 use super::super::response;
+use crate::galsync_poller::{self, GalSyncError};
 
 /// Answers the requests this module serves; `None` for any other name.
 pub(crate) async fn dispatch(
@@ -74,7 +73,14 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
                 folder: req.attr("folder"),
                 password: req.attr("password"),
             };
+            // `<a n=>` children go on the data source (zmgsautil's `-p` sends
+            // zimbraDataSourcePollingInterval so).
+            let edits = super::edits_from(req)?;
             let acct = prov.create_gal_sync_account(&spec).await?;
+            if !edits.is_empty() {
+                prov.modify_child(Child::DataSource, &acct.id.to_string(), spec.source, &edits)
+                    .await?;
+            }
             let resp_name = name.replace("Request", "Response");
             let mut resp = response(&resp_name, NS_ADMIN);
             resp.add_new("account")
@@ -108,103 +114,17 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
     }
 }
 
-/// Fills the folders of `acct`'s internal GAL sources (all of them, or those named in
-/// `only`) from the GAL, recording each source's outcome.
+/// Runs the sync of `acct`'s internal GAL sources (all, or those named in `only`): the
+/// same code the periodic sync runs (`crate::galsync_poller::sync_account`).
 async fn sync_account(ctx: &Ctx<'_>, acct: &Entry, only: &[String]) -> ServiceResult<()> {
-    let prov = &ctx.svc.prov;
-    let plan = prov.gal_sync_plan(&acct.id.to_string()).await?;
-    let mb = ctx.svc.store.mailbox(acct.id).await.map_err(store_fault)?;
-    for source in plan {
-        if !only.is_empty() && !only.iter().any(|n| n.eq_ignore_ascii_case(&source.name)) {
-            continue;
-        }
-        let outcome = fill_folder(&mb, &source).await;
-        prov.record_gal_sync(&acct.id.to_string(), &source.name, outcome.is_ok())
-            .await?;
-        let (added, replaced, removed) = outcome?;
-        tracing::info!(
-            account = %acct.name,
-            source = %source.name,
-            added,
-            replaced,
-            removed,
-            "GAL sync done"
-        );
-    }
+    galsync_poller::sync_account(&ctx.svc.prov, &ctx.svc.store, acct, only)
+        .await
+        .map_err(|e| match e {
+            GalSyncError::Directory(e) => e,
+            GalSyncError::Store(e) => store_fault(e),
+        })?;
     Ok(())
 }
-
-/// The folder a GAL source fills: its `zimbraDataSourceFolderId` as an id or a path,
-/// created as an address book under the root when missing (`_<source name>` when the
-/// source names none).
-async fn source_folder(mb: &Mailbox, source: &GalSyncSource) -> ServiceResult<ItemId> {
-    let name = source
-        .folder
-        .clone()
-        .unwrap_or_else(|| format!("_{}", source.name));
-    if let Ok(n) = name.trim().parse::<i32>() {
-        return Ok(mb.folder(ItemId(n)).await.map_err(store_fault)?.id);
-    }
-    if let Some(f) = mb.folder_by_path(&name).await.map_err(store_fault)? {
-        return Ok(f.id);
-    }
-    let f = mb
-        .create_folder_with_view(
-            ItemId(folder::USER_ROOT),
-            name.trim_matches('/'),
-            Some("contact"),
-        )
-        .await
-        .map_err(store_fault)?;
-    Ok(f.id)
-}
-
-/// Brings `source`'s folder to the GAL: (added, replaced, removed).
-async fn fill_folder(mb: &Mailbox, source: &GalSyncSource) -> ServiceResult<(usize, usize, usize)> {
-    let folder = source_folder(mb, source).await?;
-    let mut have: HashMap<String, Contact> = HashMap::new();
-    let mut strays = Vec::new();
-    for c in mb.contacts(folder).await.map_err(store_fault)? {
-        if let Some(k) = c.field(GAL_KEY).map(str::to_string)
-            && let Some(dup) = have.insert(k, c)
-        {
-            strays.push(dup.id);
-        }
-    }
-    let mut new_cards = Vec::new();
-    let mut replaced = 0;
-    for (key, attrs) in &source.contacts {
-        let mut fields: Vec<(String, String)> = vec![(GAL_KEY.to_string(), key.clone())];
-        for (name, values) in attrs.iter() {
-            if let Some(v) = values.first().filter(|v| !v.is_empty()) {
-                fields.push((name.to_string(), v.clone()));
-            }
-        }
-        match have.remove(key) {
-            Some(old) if old.fields == fields => {}
-            Some(old) => {
-                mb.modify_contact(old.id, fields, Vec::new())
-                    .await
-                    .map_err(store_fault)?;
-                replaced += 1;
-            }
-            None => new_cards.push((fields, Vec::new())),
-        }
-    }
-    let added = new_cards.len();
-    mb.create_contacts(folder, new_cards)
-        .await
-        .map_err(store_fault)?;
-    strays.extend(have.into_values().map(|c| c.id));
-    let removed = strays.len();
-    if !strays.is_empty() {
-        mb.delete_items(&strays).await.map_err(store_fault)?;
-    }
-    Ok((added, replaced, removed))
-}
-
-/// The contact field that ties a GAL contact to its directory entry.
-const GAL_KEY: &str = "zimbraId";
 
 #[cfg(test)]
 mod tests {
