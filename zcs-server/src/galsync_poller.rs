@@ -16,11 +16,13 @@
 //! entry's `zimbraId` field: new entries are added, changed ones replaced, vanished ones
 //! deleted; then the source's last sync time is recorded.
 //!
-//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled:
-//! `Provisioning::gal_sync_plan` leaves external (`ldap`) sources out, because the
-//! directory reads an external GAL only through live searches (`zimbraGalLdapURL`), not
-//! as a full listing a sync could copy. A due external source is skipped without
-//! recording a sync time.
+//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled, on request or
+//! on schedule; external (`ldap`) sources are never due here. `Provisioning::gal_sync_plan`
+//! (zcs-directory) leaves them out: the directory reads an external GAL only through the
+//! live search of GAL requests (private to its `provisioning/gal.rs`: the domain's
+//! `zimbraGalLdapURL` and `zimbraGalLdapFilter`, capped at `zimbraGalMaxResults`), with
+//! no full listing for a sync (`zimbraGalSyncLdapURL`, `zimbraGalSyncLdapFilter`, the
+//! source's own `zimbraGalSyncLdap*` attributes) that this module could copy.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -227,7 +229,7 @@ pub fn is_due(interval_ms: u64, last_ms: Option<i64>, now_ms: i64) -> bool {
 /// tick.
 pub type Attempts = HashMap<(ZimbraId, String), i64>;
 
-/// The names of `acct`'s enabled `gal` data sources that are due at `now_ms`.
+/// The names of `acct`'s enabled internal `gal` data sources that are due at `now_ms`.
 async fn due_sources(
     prov: &Provisioning,
     acct: &Entry,
@@ -239,7 +241,11 @@ async fn due_sources(
         .await?;
     let gal: Vec<&Entry> = sources
         .iter()
-        .filter(|ds| ds.attrs.get("zimbraGalType").is_some())
+        .filter(|ds| {
+            ds.attrs
+                .get("zimbraGalType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("zimbra"))
+        })
         .collect();
     if gal.is_empty() {
         return Ok(Vec::new());

@@ -159,6 +159,32 @@ async fn no_interval_means_no_periodic_sync() {
         Some(0)
     );
     assert!(emails(&store, &acct).await.is_empty());
+    // An external source is never due here (LIMITATION: internal sources only).
+    prov.create_gal_sync_account(&GalSyncSpec {
+        account: "galsync@gal.test",
+        domain: "gal.test",
+        source: "ext",
+        gal_type: "ldap",
+        folder: Some("External"),
+        password: None,
+    })
+    .await
+    .expect("external source");
+    prov.modify_child(
+        Child::DataSource,
+        &acct.id.to_string(),
+        "ext",
+        &[AttrEdit::Replace(
+            "zimbraDataSourcePollingInterval".into(),
+            vec!["1h".into()],
+        )],
+    )
+    .await
+    .expect("interval");
+    assert_eq!(
+        poll_once(&prov, &store, now, &mut attempts).await.ok(),
+        Some(0)
+    );
     // With an interval it is due at once (never synced), then not until it passes.
     prov.modify_child(
         Child::DataSource,
@@ -189,12 +215,14 @@ async fn no_interval_means_no_periodic_sync() {
         .get_children(Child::DataSource, &acct.id.to_string())
         .await
         .expect("sources");
-    assert!(
-        ds[0]
-            .attrs
-            .get("zimbraGalLastSuccessfulSyncTimestamp")
+    let synced = |name: &str| {
+        ds.iter()
+            .find(|d| d.attrs.get("zimbraDataSourceName") == Some(name))
+            .and_then(|d| d.attrs.get("zimbraGalLastSuccessfulSyncTimestamp"))
             .is_some()
-    );
+    };
+    assert!(synced("gal1"));
+    assert!(!synced("ext"));
 }
 
 #[tokio::test]
