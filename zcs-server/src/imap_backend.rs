@@ -106,6 +106,8 @@ impl ImapBackend for StoreImapBackend {
             })?
             .with_quota(quota);
         tracing::info!(account = %account.name, ip = %remote_ip, proto = "imap", "login");
+        // Zimbra's delayed indexing: an IMAP login brings a suppressed index back.
+        crate::soap::delayed_index_on_login(&self.prov, &self.indexer, &account).await;
         let domain = account.domain().map(str::to_lowercase);
         let shares = Shares::new(self.store.clone(), self.prov.clone(), account.id, domain);
         // Item ids are never reused in a mailbox, and a restore keeps them with their

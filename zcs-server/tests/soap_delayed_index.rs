@@ -231,3 +231,31 @@ async fn manage_index_checks_its_action_and_enables_by_api() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn an_imap_login_brings_the_index_back() {
+    use zcs_server::imap::backend::ImapBackend as _;
+    let f = fixture().await;
+    let admin = admin_login(&f).await;
+    let alice = f.prov.find_account(ALICE).await.unwrap().unwrap();
+    let token = login(&f, ALICE).await;
+    add_mail(&f, &token).await;
+    manage(&f, &admin, &alice.id.to_string(), "disableIndexing").await;
+    assert_eq!(status(&f, &admin, ALICE).await.1, "suppressed");
+
+    // An IMAP server over the same directory and store (its own indexer).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index: std::sync::Arc<dyn zcs_index::IndexBackend> = std::sync::Arc::new(
+        zcs_index::TantivyIndex::open(&dir.path().join("index")).expect("index"),
+    );
+    let (indexer, _task) = zcs_server::indexer::Indexer::start(f.store.clone(), index.clone());
+    let imap = zcs_server::imap_backend::StoreImapBackend::new(
+        f.prov.clone(),
+        f.store.clone(),
+        index,
+        indexer,
+    );
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    assert!(imap.authenticate(ALICE, PASSWORD, localhost).await.is_ok());
+    assert_eq!(status(&f, &admin, ALICE).await.1, "indexing");
+}

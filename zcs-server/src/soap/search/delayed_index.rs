@@ -12,21 +12,24 @@
 //! - `indexing`: the index is kept again; a rebuild runs in the background. A user's
 //!   own login and ManageIndexRequest `enableIndexing` lead here.
 //!
-//! Logins and DelegateAuth change the status only for a client that names itself
+//! SOAP logins and DelegateAuth change the status only for a client that names itself
 //! (`<userAgent name=>` in the SOAP context), as Zimbra ignores requests without a user
-//! agent by default: scripts and probes do not rebuild an index nobody reads.
+//! agent by default: scripts and probes do not rebuild an index nobody reads. An IMAP
+//! login always does (a mail client is reading), as Zimbra's IMAP server.
 //!
 //! This module holds those transitions and the admin request; the indexer
 //! ([`crate::indexer::Indexer::suppress`] / [`crate::indexer::Indexer::resume`]) does the
 //! index work.
 
 use zcs_core::{AttrEdit, Entry, ServiceError, ServiceResult};
+use zcs_directory::Provisioning;
 
 use super::super::SoapService;
 use super::super::context::{Ctx, store_fault};
 use super::super::element::Element;
 use super::super::envelope::NS_ADMIN;
 use super::super::response;
+use crate::indexer::Indexer;
 
 /// Whether the feature is on (inherited from the COS, domain or global config).
 const FEATURE: &str = "zimbraFeatureDelayedIndexEnabled";
@@ -89,11 +92,11 @@ enum Event {
 }
 
 /// The account's status, `None` when the feature is off or no status is set.
-async fn status_of(svc: &SoapService, account: &Entry) -> ServiceResult<Option<Status>> {
+async fn status_of(prov: &Provisioning, account: &Entry) -> ServiceResult<Option<Status>> {
     let Some(status) = account.attrs.get(STATUS).and_then(Status::parse) else {
         return Ok(None);
     };
-    let effective = svc.prov.effective_account_attrs(account).await?;
+    let effective = prov.effective_account_attrs(account).await?;
     let on = effective
         .get(FEATURE)
         .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
@@ -102,7 +105,7 @@ async fn status_of(svc: &SoapService, account: &Entry) -> ServiceResult<Option<S
 
 /// Writes `status` on the account (and turns the feature on when `enable`).
 async fn set_status(
-    svc: &SoapService,
+    prov: &Provisioning,
     account: &Entry,
     status: Status,
     enable: bool,
@@ -114,9 +117,7 @@ async fn set_status(
     if enable {
         edits.push(AttrEdit::Replace(FEATURE.into(), vec!["TRUE".into()]));
     }
-    svc.prov
-        .modify_account(&account.id.to_string(), &edits)
-        .await?;
+    prov.modify_account(&account.id.to_string(), &edits).await?;
     tracing::info!(account = %account.name, status = status.as_str(),
         "delayed index status changed");
     Ok(())
@@ -124,16 +125,21 @@ async fn set_status(
 
 /// Applies `event` to the account: writes the new status and, when it is `indexing`,
 /// has the indexer rebuild the mailbox. Returns the new status when it changed.
-async fn apply(svc: &SoapService, account: &Entry, event: Event) -> ServiceResult<Option<Status>> {
-    let Some(from) = status_of(svc, account).await? else {
+async fn apply(
+    prov: &Provisioning,
+    indexer: &Indexer,
+    account: &Entry,
+    event: Event,
+) -> ServiceResult<Option<Status>> {
+    let Some(from) = status_of(prov, account).await? else {
         return Ok(None);
     };
     let Some(to) = next(from, event) else {
         return Ok(None);
     };
-    set_status(svc, account, to, false).await?;
+    set_status(prov, account, to, false).await?;
     if to == Status::Indexing {
-        svc.indexer.resume(account.id);
+        indexer.resume(account.id);
     }
     Ok(Some(to))
 }
@@ -150,7 +156,17 @@ pub(crate) async fn on_login(ctx: &Ctx<'_>, account: &Entry) {
     if !agent_may_change(ctx.user_agent.as_deref()) {
         return;
     }
-    if let Err(e) = apply(ctx.svc, account, Event::Login).await {
+    on_protocol_login(&ctx.svc.prov, &ctx.svc.indexer, account).await;
+}
+
+/// An IMAP login (any client, as Zimbra's IMAP server), or a SOAP login from a named
+/// client: a suppressed account is indexed again. A failure is logged, never fatal to
+/// the login.
+pub(crate) async fn on_protocol_login(prov: &Provisioning, indexer: &Indexer, account: &Entry) {
+    if account.attrs.get(STATUS).is_none() {
+        return;
+    }
+    if let Err(e) = apply(prov, indexer, account, Event::Login).await {
         tracing::warn!(account = %account.name, error = %e,
             "could not re-enable delayed indexing at login");
     }
@@ -162,7 +178,14 @@ pub(crate) async fn on_delegate_auth(ctx: &Ctx<'_>, account: &Entry) {
     if !agent_may_change(ctx.user_agent.as_deref()) {
         return;
     }
-    if let Err(e) = apply(ctx.svc, account, Event::DelegateAuth).await {
+    if let Err(e) = apply(
+        &ctx.svc.prov,
+        &ctx.svc.indexer,
+        account,
+        Event::DelegateAuth,
+    )
+    .await
+    {
         tracing::warn!(account = %account.name, error = %e,
             "could not record delayed indexing state at delegated auth");
     }
@@ -185,7 +208,7 @@ pub(crate) async fn before_search(
         // The common case: no delayed indexing, no directory look-up.
         return Ok(false);
     }
-    match status_of(svc, account).await? {
+    match status_of(&svc.prov, account).await? {
         Some(Status::Suppressed) if !svc.indexer.is_suppressed(account.id) => {
             svc.indexer
                 .suppress(account.id)
@@ -194,7 +217,8 @@ pub(crate) async fn before_search(
             Ok(false)
         }
         Some(Status::WaitingForSearch) if text => {
-            Ok(apply(svc, account, Event::Search).await? == Some(Status::Indexing))
+            let to = apply(&svc.prov, &svc.indexer, account, Event::Search).await?;
+            Ok(to == Some(Status::Indexing))
         }
         _ => Ok(false),
     }
@@ -240,13 +264,13 @@ pub(crate) async fn manage_index(
         )));
     }
     if disable {
-        set_status(svc, account, Status::Suppressed, true).await?;
+        set_status(&svc.prov, account, Status::Suppressed, true).await?;
         svc.indexer
             .suppress(account.id)
             .await
             .map_err(ServiceError::failure)?;
     } else {
-        set_status(svc, account, Status::Indexing, false).await?;
+        set_status(&svc.prov, account, Status::Indexing, false).await?;
         svc.indexer.resume(account.id);
     }
     tracing::info!(admin = %who, account = %account.name, action, "admin: manage index");
