@@ -83,3 +83,71 @@ def test_sync_fills_updates_and_prunes_the_folder(tmp_path):
         assert "zimbraGalLastSuccessfulSyncTimestamp" in attrs, attrs
     finally:
         z.stop()
+
+
+def test_polling_interval_syncs_without_a_request(tmp_path):
+    """A GAL data source created with zimbraDataSourcePollingInterval is synced by the
+    server on that interval, with no SyncGalAccountRequest."""
+    import time
+
+    z = Zcs(tmp_path / "zcs")
+    z.init()
+    z.zmprov("cd", "gal.test")
+    z.zmprov("ca", ADMIN, PASSWORD, "zimbraIsAdminAccount", "TRUE")
+    z.zmprov("ca", "ann@gal.test", "secret-pw-1", "displayName", "Ann Able")
+    # Intervals below a minute need a lower floor (default 1m), as in Zimbra.
+    z.zmprov("mc", "default", "zimbraDataSourceMinPollingInterval", "1s")
+    z.start()
+    try:
+        ctx = ssl_context(z.ca_file())
+        admin_url = f"https://127.0.0.1:{z.admin_port}/service/admin/soap"
+        status, _, text = post(admin_url, envelope(
+            f'<AuthRequest xmlns="{NS}"><name>{ADMIN}</name>'
+            f"<password>{PASSWORD}</password></AuthRequest>"), ctx)
+        assert status == 200, text
+        token = soap_body(text)[1].find(f"{{{NS}}}authToken").text
+
+        def admin(xml):
+            status, _, text = post(admin_url, envelope(xml, token), ctx)
+            assert status == 200, text
+            return soap_body(text)[1]
+
+        gal = admin(f'<CreateGalSyncAccountRequest xmlns="{NS}" name="gal1" type="zimbra" '
+                    f'domain="gal.test" folder="Global"><account by="name">'
+                    f"galsync@gal.test</account>"
+                    f'<a n="zimbraDataSourcePollingInterval">2s</a>'
+                    f"</CreateGalSyncAccountRequest>")
+        gal_id = gal.find(f"{{{NS}}}account").get("id")
+        ds = admin(f'<GetDataSourcesRequest xmlns="{NS}"><id>{gal_id}</id>'
+                   f"</GetDataSourcesRequest>")
+        attrs = {a.get("n"): a.text for a in ds.iter(f"{{{NS}}}a")}
+        assert attrs.get("zimbraDataSourcePollingInterval") == "2s", attrs
+        delegated = admin(f'<DelegateAuthRequest xmlns="{NS}"><account by="id">{gal_id}'
+                          f"</account></DelegateAuthRequest>")
+        user_token = delegated.find(f"{{{NS}}}authToken").text
+        user_url = f"https://127.0.0.1:{z.https_port}/service/soap"
+
+        def emails():
+            status, _, text = post(user_url, envelope(
+                f'<SearchRequest xmlns="{MAIL}" types="contact" limit="100">'
+                f"<query>in:Global</query></SearchRequest>", user_token), ctx)
+            if status != 200:
+                return set()
+            out = set()
+            for cn in soap_body(text)[1].findall(f"{{{MAIL}}}cn"):
+                for a in cn.findall(f"{{{MAIL}}}a"):
+                    if a.get("n") == "email":
+                        out.add(a.text)
+            return out
+
+        # The poller looks every 10 s; allow a few rounds.
+        deadline = time.time() + 45
+        found = set()
+        while time.time() < deadline:
+            found = emails()
+            if "ann@gal.test" in found:
+                break
+            time.sleep(1)
+        assert "ann@gal.test" in found, found
+    finally:
+        z.stop()

@@ -37,7 +37,7 @@ use zcs_store::{Contact, Mailbox, Store, StoreError};
 
 /// How often the poller looks for due sources. Intervals are at least a minute unless
 /// an account lowers `zimbraDataSourceMinPollingInterval`.
-pub const POLL_TICK: Duration = Duration::from_secs(30);
+pub const POLL_TICK: Duration = Duration::from_secs(10);
 
 /// `zimbraDataSourceMinPollingInterval`'s default (the registry's), in ms.
 const DEFAULT_MIN_INTERVAL_MS: u64 = 60_000;
