@@ -69,7 +69,8 @@ pub struct FillCounts {
 
 /// Fills the folders of `acct`'s internal GAL sources (all of them, or those named in
 /// `only`, matched without regard to case) from the GAL, recording each source's
-/// outcome on the data source. Returns the names of the sources synced.
+/// outcome on the data source. Returns the names of the sources synced. Syncs in this
+/// server run one at a time.
 ///
 /// # Errors
 /// The first failure: `service.INVALID_REQUEST` when `acct` is no GAL sync account,
@@ -80,6 +81,13 @@ pub async fn sync_account(
     acct: &Entry,
     only: &[String],
 ) -> Result<Vec<String>, GalSyncError> {
+    // One sync at a time in this server: the poller and SyncGalAccountRequest on the same
+    // source would both add the contacts of new entries.
+    static RUNNING: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    let _one = RUNNING
+        .get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await;
     let plan = prov.gal_sync_plan(&acct.id.to_string()).await?;
     let mb = store.mailbox(acct.id).await?;
     let mut done = Vec::new();
