@@ -83,6 +83,23 @@ impl FromStr for EntryKind {
     }
 }
 
+/// Calls `f` with `name` in ASCII lower case, built on the stack when it fits.
+fn with_lower<T>(name: &str, f: impl FnOnce(&str) -> T) -> T {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..name.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(name.as_bytes());
+            dst.make_ascii_lowercase();
+            // ASCII lower-casing keeps UTF-8 valid; the fallback is never taken.
+            match std::str::from_utf8(dst) {
+                Ok(key) => f(key),
+                Err(_) => f(&name.to_ascii_lowercase()),
+            }
+        }
+        None => f(&name.to_ascii_lowercase()),
+    }
+}
+
 /// An entry's attributes: names compare case-insensitively and keep the spelling they
 /// were first stored with; each attribute holds one or more string values in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,10 +115,10 @@ impl Attrs {
         Self::default()
     }
 
-    /// All values of `name`, empty if unset.
+    /// All values of `name`, empty if unset. Cost: one map look-up; no allocation for
+    /// names up to 64 bytes (every request reads dozens of attributes).
     pub fn get_all(&self, name: &str) -> &[String] {
-        self.map
-            .get(&name.to_ascii_lowercase())
+        with_lower(name, |key| self.map.get(key))
             .map(|(_, v)| v.as_slice())
             .unwrap_or(&[])
     }
@@ -113,7 +130,7 @@ impl Attrs {
 
     /// Whether `name` is set.
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(&name.to_ascii_lowercase())
+        with_lower(name, |key| self.map.contains_key(key))
     }
 
     /// Replaces every value of `name`; an empty `values` removes the attribute.

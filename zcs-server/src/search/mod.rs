@@ -108,6 +108,12 @@ pub struct SearchParams {
     pub include_junk: bool,
     /// Keep only the first hit of each conversation (`types=conversation`).
     pub group_by_conversation: bool,
+    /// Count every match for [`SearchResults::total`]. When false (and there is no
+    /// cursor or grouping) the walk stops at the first match past the page: `more`
+    /// stays exact and `total` is only a lower bound, so a page of a large mailbox
+    /// costs the matches before it instead of the whole mailbox. Zimbra's
+    /// `SearchResponse` carries no total, only `more`.
+    pub count_total: bool,
 }
 
 impl Default for SearchParams {
@@ -123,6 +129,7 @@ impl Default for SearchParams {
             include_trash: false,
             include_junk: false,
             group_by_conversation: false,
+            count_total: true,
         }
     }
 }
@@ -317,11 +324,15 @@ pub async fn search(
     if params.cursor.is_none() && !params.group_by_conversation {
         let mut total = 0;
         let mut hits = Vec::with_capacity(params.limit.min(1000));
+        let enough = params.offset.saturating_add(params.limit);
         for m in matches {
             if total >= params.offset && hits.len() < params.limit {
                 hits.push(m.clone());
             }
             total += 1;
+            if !params.count_total && total > enough {
+                break;
+            }
         }
         let offset = params.offset.min(total);
         return Ok(SearchResults {

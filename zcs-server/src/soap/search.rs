@@ -142,8 +142,10 @@ async fn search_now(
             return Ok(zone::now_at_offset(off, at));
         }
     }
-    let attrs = ctx.svc.prov.effective_account_attrs(account).await?;
-    Ok(zone::now_in_zone(attrs.get("zimbraPrefTimeZoneId"), at))
+    // One attribute along its chain, not every effective attribute (see Ctx::mailbox).
+    let inherited = ctx.svc.prov.account_context(account).await?;
+    let tz = inherited.scope().get("zimbraPrefTimeZoneId");
+    Ok(zone::now_in_zone(tz.first().map(String::as_str), at))
 }
 
 /// Longest a search waits for the indexer to reach the mailbox's newest messages.
@@ -465,6 +467,8 @@ async fn mail_part(
         include_trash: pref("zimbraPrefIncludeTrashInSearch"),
         include_junk: pref("zimbraPrefIncludeSpamInSearch"),
         group_by_conversation: r.by_conv,
+        // Only an items part after the mail needs the mail's full count (its offset).
+        count_total: !r.kinds.is_empty(),
     };
     let folders = mb.folders().await.map_err(store_fault)?;
     let scoped = scope::default_scope(parsed, &folders, params.include_trash, params.include_junk);

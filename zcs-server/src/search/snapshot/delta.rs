@@ -170,23 +170,29 @@ impl Snapshot {
             recheck: HashSet::new(),
         };
         let mut remap = vec![DROPPED; old.len()];
-        let mut edits = edits.into_iter().peekable();
+        // Walked by position and compared in place: a peekable iterator would move each
+        // (large) edit out and back once per old row.
+        let mut edits: Vec<(ItemId, Option<MessageMeta>)> = edits.into_iter().collect();
+        let mut k = 0;
         for (p, m) in old.iter().enumerate() {
-            while let Some((_, e)) = edits.next_if(|(id, _)| *id < m.id) {
-                if let Some(new) = e {
+            while k < edits.len() && edits[k].0 < m.id {
+                if let Some(new) = edits[k].1.take() {
                     next.put(None, new);
                 }
+                k += 1;
             }
-            match edits.next_if(|(id, _)| *id == m.id) {
-                Some((_, Some(new))) => next.put(Some(m), new),
-                Some((_, None)) => next.remove(m),
-                None => {
-                    remap[p] = next.messages.len() as u32;
-                    next.messages.push(m.clone());
+            if k < edits.len() && edits[k].0 == m.id {
+                match edits[k].1.take() {
+                    Some(new) => next.put(Some(m), new),
+                    None => next.remove(m),
                 }
+                k += 1;
+            } else {
+                remap[p] = next.messages.len() as u32;
+                next.messages.push(m.clone());
             }
         }
-        for (_, e) in edits {
+        for (_, e) in edits.drain(k..) {
             if let Some(new) = e {
                 next.put(None, new);
             }

@@ -178,6 +178,7 @@ pub(super) async fn search_conv(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResu
         include_trash: pref("zimbraPrefIncludeTrashInSearch"),
         include_junk: pref("zimbraPrefIncludeSpamInSearch"),
         group_by_conversation: false,
+        count_total: true,
     };
     let folders = mb.folders().await.map_err(store_fault)?;
     let scoped = scope::default_scope(
