@@ -107,6 +107,17 @@ impl Indexer {
             .map_err(|_| "the indexer has stopped".to_string())?
     }
 
+    /// [`Indexer::suppress`] without waiting for the documents to go: for server
+    /// start, which suppresses again the accounts whose entry says so before the task
+    /// indexes anything for them. Never blocks.
+    pub fn suppress_queued(&self, account: ZimbraId) {
+        self.set_suppressed(account, true);
+        let (done, _unwatched) = oneshot::channel();
+        if self.tx.send(Job::Drop(account, done)).is_err() {
+            tracing::warn!(%account, "indexer stopped; suppression not queued");
+        }
+    }
+
     /// Indexes `account`'s mailbox again after [`Indexer::suppress`]: queues a
     /// reconcile, which adds every message back. Never blocks.
     pub fn resume(&self, account: ZimbraId) {

@@ -477,7 +477,15 @@ async fn catch_up_index(subs: &Subsystems, indexer: &Indexer) {
     match subs.prov.all_accounts(None).await {
         Ok(accounts) => {
             for account in accounts {
-                indexer.reconcile(account.id);
+                // Delayed indexing: an account the directory says is suppressed stays
+                // so across restarts (its documents are dropped again, not rebuilt).
+                if account.attrs.contains("zimbraDelayedIndexStatus")
+                    && crate::soap::delayed_index_suppressed(&subs.prov, &account).await
+                {
+                    indexer.suppress_queued(account.id);
+                } else {
+                    indexer.reconcile(account.id);
+                }
             }
         }
         Err(e) => tracing::warn!(error = %e, "index catch-up skipped"),

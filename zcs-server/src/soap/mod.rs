@@ -26,9 +26,10 @@ mod search;
 mod share;
 
 pub(crate) use admin::resume_restores;
-pub(crate) use search::delayed_index::on_protocol_login as delayed_index_on_login;
 pub use context::{Caller, SoapService};
 pub(crate) use mail::find_part;
+pub(crate) use search::delayed_index::on_protocol_login as delayed_index_on_login;
+pub(crate) use search::delayed_index::suppressed_at_start as delayed_index_suppressed;
 
 use zcs_core::{FaultCode, ServiceError, ServiceResult};
 

@@ -159,6 +159,16 @@ pub(crate) async fn on_login(ctx: &Ctx<'_>, account: &Entry) {
     on_protocol_login(&ctx.svc.prov, &ctx.svc.indexer, account).await;
 }
 
+/// Whether server start must suppress `account` in the indexer again: its status
+/// (suppressed, or waiting for a search) lives in the directory, the indexer's set
+/// only in memory.
+pub(crate) async fn suppressed_at_start(prov: &Provisioning, account: &Entry) -> bool {
+    matches!(
+        status_of(prov, account).await,
+        Ok(Some(Status::Suppressed | Status::WaitingForSearch))
+    )
+}
+
 /// An IMAP login (any client, as Zimbra's IMAP server), or a SOAP login from a named
 /// client: a suppressed account is indexed again. A failure is logged, never fatal to
 /// the login.
