@@ -7,13 +7,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
 use common::simple_message;
 use zcs_core::{Flags, ItemId, ZimbraId, folder};
-use zcs_store::{FileBlobStore, Store, StoreConfig, StoreOptions};
+use zcs_store::{FileBlobStore, Store, StoreConfig};
 
 const MARKER: &str = "redo.log.synced";
 
@@ -164,52 +162,10 @@ async fn a_clean_close_spares_the_next_open_the_check() {
     store.close().await;
 }
 
-const CHILD_ENV: &str = "ZCS_BLOB_CRASH_CHILD_DIR";
-const CHILD_ACCOUNT: &str = "ZCS_BLOB_CRASH_CHILD_ACCOUNT";
-const CHILD_ROLLOVER: &str = "ZCS_BLOB_CRASH_CHILD_ROLLOVER";
-
-/// The child half of the kill tests: appends from four tasks forever, printing
-/// `ACK <id> <n>` after each append returns. Does nothing unless started by them.
+/// The child half of the kill tests (see `common::crash`).
 #[test]
 fn blob_crash_child_writer() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let acct: ZimbraId = std::env::var(CHILD_ACCOUNT).unwrap().parse().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let mut opts = StoreOptions::default();
-        if let Ok(bytes) = std::env::var(CHILD_ROLLOVER) {
-            opts.redo_rollover_bytes = bytes.parse().unwrap();
-        }
-        let store = Store::open_with(StoreConfig::under(&dir), opts)
-            .await
-            .unwrap();
-        let mb = store.mailbox(acct).await.unwrap();
-        let mut tasks = Vec::new();
-        for t in 0..4usize {
-            let mb = mb.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0.. {
-                    let n = t * 1_000_000 + i;
-                    let m = mb
-                        .append(ItemId(folder::INBOX), &simple_message(n), Flags(0), 1)
-                        .await
-                        .unwrap();
-                    let mut out = std::io::stdout().lock();
-                    writeln!(out, "ACK {} {n}", m.id.0).unwrap();
-                    out.flush().unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    });
+    common::crash::child_appends_forever();
 }
 
 /// `kill -9` of a process appending, then every blob file it may not have synced torn.
@@ -229,7 +185,8 @@ async fn kill_tear_and_check(rollover: Option<u64>) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = StoreConfig::under(dir.path());
     let acct = ZimbraId::new();
-    let acked = run_child_and_kill(dir.path(), acct, rollover);
+    let acked =
+        common::crash::run_and_kill("blob_crash_child_writer", dir.path(), acct, rollover, 150);
     assert!(
         !cfg.redo_dir.join(MARKER).exists(),
         "a killed writer leaves no marker"
@@ -262,43 +219,4 @@ async fn kill_tear_and_check(rollover: Option<u64>) {
     }
     drop(mb);
     store.close().await;
-}
-
-fn run_child_and_kill(dir: &Path, acct: ZimbraId, rollover: Option<u64>) -> Vec<(i32, usize)> {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    if let Some(bytes) = rollover {
-        cmd.env(CHILD_ROLLOVER, bytes.to_string());
-    }
-    let mut child = cmd
-        .args([
-            "--exact",
-            "blob_crash_child_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir)
-        .env(CHILD_ACCOUNT, acct.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut acked = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let Some(rest) = line.strip_prefix("ACK ") else {
-            continue;
-        };
-        let mut parts = rest.split(' ');
-        let id: i32 = parts.next().unwrap().parse().unwrap();
-        let n: usize = parts.next().unwrap().parse().unwrap();
-        acked.push((id, n));
-        if acked.len() >= 150 {
-            break;
-        }
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    assert!(acked.len() >= 150, "child stopped early");
-    acked
 }

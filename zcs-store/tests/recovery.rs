@@ -6,9 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::simple_message;
 use zcs_core::{Flags, ItemId, MailboxId, ZimbraId, folder};
@@ -375,53 +374,10 @@ async fn hand_written_log_replays_with_its_ids_and_skips_aborted_records() {
     assert_eq!(other.id(), MailboxId(8));
 }
 
-const CHILD_ENV: &str = "ZCS_STORE_CRASH_CHILD_DIR";
-const CHILD_ACCOUNT: &str = "ZCS_STORE_CRASH_CHILD_ACCOUNT";
-const CHILD_ROLLOVER: &str = "ZCS_STORE_CRASH_CHILD_ROLLOVER";
-
-/// The child half of `kill_minus_nine_loses_nothing_acknowledged`: appends from four
-/// tasks forever, printing `ACK <id> <n>` after each append returns. Does nothing
-/// unless started by that test.
+/// The child half of the kill tests (see `common::crash`).
 #[test]
 fn crash_child_writer() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let acct: ZimbraId = std::env::var(CHILD_ACCOUNT).unwrap().parse().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let mut opts = zcs_store::StoreOptions::default();
-        if let Ok(bytes) = std::env::var(CHILD_ROLLOVER) {
-            opts.redo_rollover_bytes = bytes.parse().unwrap();
-        }
-        let store = Store::open_with(StoreConfig::under(&dir), opts)
-            .await
-            .unwrap();
-        let mb = store.mailbox(acct).await.unwrap();
-        let mut tasks = Vec::new();
-        for t in 0..4usize {
-            let mb = mb.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0.. {
-                    let n = t * 1_000_000 + i;
-                    let m = mb
-                        .append(ItemId(folder::INBOX), &simple_message(n), Flags(0), 1)
-                        .await
-                        .unwrap();
-                    let mut out = std::io::stdout().lock();
-                    writeln!(out, "ACK {} {n}", m.id.0).unwrap();
-                    out.flush().unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    });
+    common::crash::child_appends_forever();
 }
 
 #[tokio::test]
@@ -439,41 +395,7 @@ async fn kill_minus_nine_during_rollovers_loses_nothing_acknowledged() {
 async fn kill_and_check(rollover: Option<u64>) {
     let dir = tempfile::tempdir().unwrap();
     let acct = ZimbraId::new();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    if let Some(bytes) = rollover {
-        cmd.env(CHILD_ROLLOVER, bytes.to_string());
-    }
-    let mut child = cmd
-        .args([
-            "--exact",
-            "crash_child_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir.path())
-        .env(CHILD_ACCOUNT, acct.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut acked = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let Some(rest) = line.strip_prefix("ACK ") else {
-            continue;
-        };
-        let mut parts = rest.split(' ');
-        let id: i32 = parts.next().unwrap().parse().unwrap();
-        let n: usize = parts.next().unwrap().parse().unwrap();
-        acked.push((id, n));
-        if acked.len() >= 120 {
-            break;
-        }
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    assert!(acked.len() >= 120, "child stopped early");
+    let acked = common::crash::run_and_kill("crash_child_writer", dir.path(), acct, rollover, 120);
 
     let store = Store::open(StoreConfig::under(dir.path())).await.unwrap();
     assert_eq!(store.recovery_report().failed, 0);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod engines;
 
 use std::path::{Path, PathBuf};
