@@ -235,6 +235,20 @@ impl VolumeBlobStore {
         })
     }
 
+    /// [`BlobStore::put`] (`synced`) or [`BlobStore::put_logged`]: into the current
+    /// primary message volume unless some volume already holds the content.
+    fn put_as(&self, digest: &str, raw: &[u8], synced: bool) -> Result<bool, StoreError> {
+        let _ = self.reload(false);
+        if self.find(digest)?.is_some() {
+            return Ok(false);
+        }
+        let vol = self
+            .current(VolumeType::PrimaryMessage)
+            .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
+        self.write_into_as(&vol, raw, digest, synced)?;
+        Ok(true)
+    }
+
     /// The current volume of type `kind`, if any.
     pub fn current(&self, kind: VolumeType) -> Option<Volume> {
         self.volumes()
@@ -286,28 +300,12 @@ impl BlobStore for VolumeBlobStore {
     /// Writes to the current primary message volume unless some volume already holds
     /// the content. Cost: one write and two fsyncs for new content.
     fn put(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
-        let _ = self.reload(false);
-        if self.find(digest)?.is_some() {
-            return Ok(false);
-        }
-        let vol = self
-            .current(VolumeType::PrimaryMessage)
-            .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
-        self.write_into(&vol, raw, digest)?;
-        Ok(true)
+        self.put_as(digest, raw, true)
     }
 
     /// As `put`, without the fsyncs (see the trait).
     fn put_logged(&self, digest: &str, raw: &[u8]) -> Result<bool, StoreError> {
-        let _ = self.reload(false);
-        if self.find(digest)?.is_some() {
-            return Ok(false);
-        }
-        let vol = self
-            .current(VolumeType::PrimaryMessage)
-            .ok_or_else(|| StoreError::Corrupt("no current primary message volume".into()))?;
-        self.write_into_as(&vol, raw, digest, false)?;
-        Ok(true)
+        self.put_as(digest, raw, false)
     }
 
     /// One `syncfs` per message volume that exists (a second one on the same file

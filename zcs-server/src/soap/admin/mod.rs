@@ -6,7 +6,8 @@
 //! `zimlets`; calendar resources in `calresources`;
 //! system retention policies in `retention`; mailboxes (size, purge, quota usage) in
 //! `mailbox`; the MTA's queues in `mailqueue`; admin wait sets in `waitset`; counts
-//! and sessions in `counts`; delegated-admin constraints in `constraints`; the domain MX check in `dns`; data sources in `account::datasources`.
+//! and sessions in `counts`; delegated-admin constraints in `constraints`; the domain MX
+//! check in `dns`; data sources in `account::datasources`.
 //!
 //! Every request that changes something leaves a line in `audit.log` (the
 //! `zimbra.security` target) naming the command, its target, the admin, the client
