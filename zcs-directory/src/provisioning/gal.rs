@@ -112,7 +112,7 @@ pub struct GalResults {
 
 /// The `zimbraGalLdapFilterDef` named `name`, from the global config's values, else the
 /// registry default.
-fn filter_def(global: &Entry, name: &str) -> Option<String> {
+pub(super) fn filter_def(global: &Entry, name: &str) -> Option<String> {
     let stored = global.attrs.get_all("zimbraGalLdapFilterDef");
     let defaults: Vec<String> = attrs::lookup("zimbraGalLdapFilterDef")
         .map(|d| d.default.iter().map(|s| s.to_string()).collect())
@@ -347,6 +347,32 @@ impl Provisioning {
 /// order. Binary and certificate mappings are left out. Lists and dynamic groups also
 /// get `type: group`.
 pub fn contact_attrs(entry: &Entry, attr_map: &[String]) -> Attrs {
+    let mut out = map_contact_fields(attr_map, |a| {
+        if a.eq_ignore_ascii_case("zimbraId") {
+            vec![entry.id.to_string()]
+        } else {
+            crate::search::entry_values(entry, a)
+        }
+    });
+    if !out.contains("email") && entry.name.contains('@') {
+        out.set_one("email", entry.name.clone());
+    }
+    if matches!(
+        entry.kind,
+        EntryKind::DistributionList | EntryKind::DynamicGroup
+    ) {
+        out.set_one("type", "group");
+    }
+    out
+}
+
+/// The contact fields `attr_map` makes of an entry whose attribute values `values`
+/// gives (by attribute name, any case): see [`contact_attrs`]. `objectClass` and the
+/// `(binary)` and `(certificate)` mappings are left out.
+pub(super) fn map_contact_fields(
+    attr_map: &[String],
+    values: impl Fn(&str) -> Vec<String>,
+) -> Attrs {
     let mut out = Attrs::new();
     for line in attr_map {
         let line = line.trim();
@@ -356,35 +382,22 @@ pub fn contact_attrs(entry: &Entry, attr_map: &[String]) -> Attrs {
         let Some((ldap, fields)) = line.split_once('=') else {
             continue;
         };
-        let mut values: Vec<String> = Vec::new();
+        let mut found: Vec<String> = Vec::new();
         for a in ldap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            let vals: Vec<String> = if a.eq_ignore_ascii_case("zimbraId") {
-                vec![entry.id.to_string()]
-            } else if a.eq_ignore_ascii_case("objectClass") {
+            if a.eq_ignore_ascii_case("objectClass") {
                 continue;
-            } else {
-                crate::search::entry_values(entry, a)
-            };
-            for v in vals {
-                if !values.iter().any(|x| x.eq_ignore_ascii_case(&v)) {
-                    values.push(v);
+            }
+            for v in values(a) {
+                if !found.iter().any(|x| x.eq_ignore_ascii_case(&v)) {
+                    found.push(v);
                 }
             }
         }
-        for (field, v) in fields.split(',').map(str::trim).zip(values) {
+        for (field, v) in fields.split(',').map(str::trim).zip(found) {
             if !field.is_empty() && !out.contains(field) {
                 out.set_one(field, v);
             }
         }
-    }
-    if !out.contains("email") && entry.name.contains('@') {
-        out.set_one("email", entry.name.clone());
-    }
-    if matches!(
-        entry.kind,
-        EntryKind::DistributionList | EntryKind::DynamicGroup
-    ) {
-        out.set_one("type", "group");
     }
     out
 }

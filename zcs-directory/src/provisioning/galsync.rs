@@ -4,18 +4,52 @@
 //! AddGalSyncDataSource and DeleteGalSyncAccount requests and `zmgsautil` manage them.
 //!
 //! In charge of the directory side only: the account (a hidden system account, created
-//! when missing), its data sources, the domain's list, and what a sync must write
-//! ([`Provisioning::gal_sync_plan`]: each internal GAL entry as contact fields, per data
-//! source and folder) and when it last succeeded or failed. Writing those contacts into
-//! the account's address book is the mail store's business.
+//! when missing), its data sources, the domain's list, and what a sync must write: the
+//! enabled sources ([`Provisioning::gal_sync_targets`]) and, per source, every entry of
+//! its GAL as contact fields ([`Provisioning::read_gal_sync_source`]: this directory's
+//! GAL for an internal source, the whole external directory, paged, for an `ldap` one),
+//! and when each sync last succeeded or failed. Writing those contacts into the
+//! account's address book is the mail store's business.
 
-use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult};
+use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult, ZimbraId};
 
 use super::Provisioning;
 use super::children::Child;
-use super::gal::{attr_map, contact_attrs};
+use super::gal::{attr_map, contact_attrs, filter_def};
+use super::gal_external::{ExternalGalConfig, external_contact, list_entries};
 use crate::directory::EntryKey;
 use crate::validate::generalized_time_now;
+
+/// Which GAL a `gal` data source reads (its `zimbraGalType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GalSourceKind {
+    /// `zimbra`: this directory's GAL of the domain.
+    Internal,
+    /// `ldap`: an external directory (`zimbraGalSyncLdapURL`, ...).
+    External,
+}
+
+impl GalSourceKind {
+    /// Parses a `zimbraGalType` value (`zimbra` or `ldap`, any case).
+    pub fn parse(gal_type: &str) -> Option<GalSourceKind> {
+        match gal_type.trim().to_ascii_lowercase().as_str() {
+            "zimbra" => Some(GalSourceKind::Internal),
+            "ldap" => Some(GalSourceKind::External),
+            _ => None,
+        }
+    }
+
+    /// The contact field that ties a synced contact to its entry, and what the keys of
+    /// [`GalSyncSource::contacts`] are: the entry's `zimbraId` for an internal source;
+    /// for an external one the entry's DN (`dn`, as Zimbra's GAL contacts carry it),
+    /// since an external entry has no `zimbraId`.
+    pub const fn key_field(self) -> &'static str {
+        match self {
+            GalSourceKind::Internal => "zimbraId",
+            GalSourceKind::External => "dn",
+        }
+    }
+}
 
 /// What one `gal` data source of a GAL sync account must hold after a sync.
 #[derive(Clone, Debug)]
@@ -24,9 +58,43 @@ pub struct GalSyncSource {
     pub name: String,
     /// Its `zimbraDataSourceFolderId` (a folder name or id), when set.
     pub folder: Option<String>,
-    /// One contact per GAL entry, keyed by the entry's `zimbraId`: the GAL contact
-    /// fields (`email`, `fullName`, ... under the domain's `zimbraGalLdapAttrMap`).
+    /// Which GAL it reads; [`GalSourceKind::key_field`] names the contacts' key field.
+    pub kind: GalSourceKind,
+    /// One contact per GAL entry, keyed by the entry's `zimbraId` (internal) or DN
+    /// (external): the GAL contact fields (`email`, `fullName`, ... under the source's
+    /// or else the domain's `zimbraGalLdapAttrMap`). Never a partial list: reading the
+    /// GAL either gives every entry or fails.
     pub contacts: Vec<(String, Attrs)>,
+}
+
+/// An enabled `gal` data source of a GAL sync account, before its GAL is read
+/// ([`Provisioning::read_gal_sync_source`]).
+#[derive(Clone)]
+pub struct GalSyncTarget {
+    /// The GAL sync account's id.
+    pub account: ZimbraId,
+    /// The domain whose `zimbraGalAccountId` lists the account.
+    pub domain: String,
+    /// The data source's name.
+    pub name: String,
+    /// Its `zimbraDataSourceFolderId` (a folder name or id), when set.
+    pub folder: Option<String>,
+    /// Which GAL it reads.
+    pub kind: GalSourceKind,
+    /// The data source's attributes (connection settings, bind password included).
+    attrs: Attrs,
+}
+
+impl std::fmt::Debug for GalSyncTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GalSyncTarget")
+            .field("account", &self.account)
+            .field("domain", &self.domain)
+            .field("name", &self.name)
+            .field("folder", &self.folder)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A GAL sync account to set up: what CreateGalSyncAccountRequest carries.
@@ -44,6 +112,17 @@ pub struct GalSyncSpec<'a> {
     pub folder: Option<&'a str>,
     /// A password for a new account; without one it cannot log in.
     pub password: Option<&'a str>,
+}
+
+/// The attribute map a source applies: its own `zimbraGalLdapAttrMap` when set, else the
+/// domain's (`domain_effective`, with the global config's and the registry default).
+fn source_attr_map(ds: &Attrs, domain_effective: &Attrs) -> Vec<String> {
+    let own = ds.get_all("zimbraGalLdapAttrMap");
+    if own.is_empty() {
+        attr_map(domain_effective)
+    } else {
+        own.to_vec()
+    }
 }
 
 /// The attributes of a new GAL sync account: a system account kept out of the GAL and
@@ -115,22 +194,9 @@ impl Provisioning {
         self.get_account(&account.id.to_string()).await
     }
 
-    /// What a sync of the GAL sync account `account` must write: for each of its enabled
-    /// `gal` data sources of type `zimbra`, every GAL entry of the domain whose
-    /// `zimbraGalAccountId` lists the account (accounts, lists and active resources not
-    /// hidden from the GAL) as contact fields, with the source's folder. The caller
-    /// replaces the folder's contacts with these (keyed by `zimbraId`), then reports with
-    /// [`Provisioning::record_gal_sync`].
-    ///
-    /// LIMITATION: `ldap` (external GAL) data sources are left out of the plan.
-    ///
-    /// # Errors
-    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` when the account is no
-    /// domain's GAL sync account.
-    pub async fn gal_sync_plan(&self, account: &str) -> ServiceResult<Vec<GalSyncSource>> {
-        let acct = self.get_account(account).await?;
+    /// The domain whose `zimbraGalAccountId` lists `acct`.
+    async fn gal_sync_domain(&self, acct: &Entry) -> ServiceResult<Entry> {
         let id = acct.id.to_string();
-        let mut domain = None;
         for d in self.all_domains().await? {
             let listed = d
                 .attrs
@@ -138,50 +204,152 @@ impl Provisioning {
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case(&id));
             if listed {
-                domain = Some(d);
-                break;
+                return Ok(d);
             }
         }
-        let Some(domain) = domain else {
-            return Err(ServiceError::invalid_request(format!(
-                "{} is not a GAL sync account",
-                acct.name
-            )));
-        };
-        let map = attr_map(&self.effective_domain_attrs(&domain).await?);
-        let mut entries: Option<Vec<Entry>> = None;
+        Err(ServiceError::invalid_request(format!(
+            "{} is not a GAL sync account",
+            acct.name
+        )))
+    }
+
+    /// The enabled `gal` data sources of the GAL sync account `account` (name or id), of
+    /// both kinds, in the directory's order. A source is enabled unless its
+    /// `zimbraDataSourceEnabled` is `FALSE` or its `zimbraGalStatus` is `disabled`;
+    /// sources with another `zimbraGalType` are left out.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` when the account is no
+    /// domain's GAL sync account.
+    pub async fn gal_sync_targets(&self, account: &str) -> ServiceResult<Vec<GalSyncTarget>> {
+        let acct = self.get_account(account).await?;
+        let domain = self.gal_sync_domain(&acct).await?;
         let mut out = Vec::new();
-        for ds in self.get_children(Child::DataSource, &id).await? {
-            let a = &ds.attrs;
-            let internal = a
-                .get("zimbraGalType")
-                .is_some_and(|t| t.eq_ignore_ascii_case("zimbra"));
+        for ds in self
+            .get_children(Child::DataSource, &acct.id.to_string())
+            .await?
+        {
+            let a = ds.attrs;
+            let Some(kind) = a.get("zimbraGalType").and_then(GalSourceKind::parse) else {
+                continue;
+            };
             let enabled = !a
                 .get("zimbraDataSourceEnabled")
                 .is_some_and(|v| v.eq_ignore_ascii_case("FALSE"))
                 && !a
                     .get("zimbraGalStatus")
                     .is_some_and(|v| v.eq_ignore_ascii_case("disabled"));
-            if !internal || !enabled {
+            if !enabled {
                 continue;
             }
-            if entries.is_none() {
-                entries = Some(self.sync_gal(&domain.name).await?);
-            }
-            let contacts = entries
-                .iter()
-                .flatten()
-                .filter(|e| e.id != acct.id)
-                .map(|e| (e.id.to_string(), contact_attrs(e, &map)))
-                .collect();
-            out.push(GalSyncSource {
+            out.push(GalSyncTarget {
+                account: acct.id,
+                domain: domain.name.clone(),
                 name: a
                     .get("zimbraDataSourceName")
                     .unwrap_or(&ds.name)
                     .to_string(),
                 folder: a.get("zimbraDataSourceFolderId").map(str::to_string),
-                contacts,
+                kind,
+                attrs: a,
             });
+        }
+        Ok(out)
+    }
+
+    /// Where and how the external source `target` reads its directory: see
+    /// [`ExternalGalConfig`] for the order of the attributes.
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_DOMAIN`; `service.INVALID_REQUEST` for an internal source, when
+    /// no URL is configured, for an unknown named filter, or `kerberos5` binds.
+    pub async fn gal_sync_ldap_config(
+        &self,
+        target: &GalSyncTarget,
+    ) -> ServiceResult<ExternalGalConfig> {
+        if target.kind != GalSourceKind::External {
+            return Err(ServiceError::invalid_request(format!(
+                "GAL data source {} is not an ldap source",
+                target.name
+            )));
+        }
+        let domain = self
+            .get_domain(&EntryKey::Name(target.domain.clone()))
+            .await?;
+        let eff = self.effective_domain_attrs(&domain).await?;
+        let global = self.global_config().await?;
+        ExternalGalConfig::resolve(
+            &target.attrs,
+            &domain,
+            &eff,
+            source_attr_map(&target.attrs, &eff),
+            |name| filter_def(&global, name),
+        )
+    }
+
+    /// Reads the whole GAL of `target` as contact fields: for an internal source every
+    /// GAL entry of its domain (accounts, lists and active resources not hidden from the
+    /// GAL, the GAL sync account itself left out), keyed by `zimbraId`; for an external
+    /// source every entry of the external directory matching the sync filter, read in
+    /// pages and not capped at `zimbraGalMaxResults`, keyed by DN. The caller makes the
+    /// source's folder hold exactly these contacts, then reports with
+    /// [`Provisioning::record_gal_sync`].
+    ///
+    /// # Errors
+    /// Directory failures; for an external source those of
+    /// [`Provisioning::gal_sync_ldap_config`], `service.RESOURCE_UNREACHABLE` when no
+    /// server could be reached, `service.FAILURE` for a refused bind (invalid
+    /// credentials) or search.
+    pub async fn read_gal_sync_source(
+        &self,
+        target: &GalSyncTarget,
+    ) -> ServiceResult<GalSyncSource> {
+        let contacts = match target.kind {
+            GalSourceKind::Internal => {
+                let domain = self
+                    .get_domain(&EntryKey::Name(target.domain.clone()))
+                    .await?;
+                let map =
+                    source_attr_map(&target.attrs, &self.effective_domain_attrs(&domain).await?);
+                self.sync_gal(&domain.name)
+                    .await?
+                    .iter()
+                    .filter(|e| e.id != target.account)
+                    .map(|e| (e.id.to_string(), contact_attrs(e, &map)))
+                    .collect()
+            }
+            GalSourceKind::External => {
+                let cfg = self.gal_sync_ldap_config(target).await?;
+                list_entries(&cfg)
+                    .await?
+                    .iter()
+                    .map(|e| (e.dn.clone(), external_contact(e, &cfg.attr_map)))
+                    .collect()
+            }
+        };
+        Ok(GalSyncSource {
+            name: target.name.clone(),
+            folder: target.folder.clone(),
+            kind: target.kind,
+            contacts,
+        })
+    }
+
+    /// What a sync of the internal (`zimbraGalType=zimbra`) sources of the GAL sync
+    /// account `account` must write: [`Provisioning::read_gal_sync_source`] of each of
+    /// them. External sources are not in it: each reaches its own server and may fail
+    /// on its own, so a sync reads them one by one ([`Provisioning::gal_sync_targets`],
+    /// then [`Provisioning::read_gal_sync_source`]).
+    ///
+    /// # Errors
+    /// `account.NO_SUCH_ACCOUNT`; `service.INVALID_REQUEST` when the account is no
+    /// domain's GAL sync account; directory failures.
+    pub async fn gal_sync_plan(&self, account: &str) -> ServiceResult<Vec<GalSyncSource>> {
+        let mut out = Vec::new();
+        for t in self.gal_sync_targets(account).await? {
+            if t.kind == GalSourceKind::Internal {
+                out.push(self.read_gal_sync_source(&t).await?);
+            }
         }
         Ok(out)
     }

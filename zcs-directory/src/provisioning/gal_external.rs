@@ -1,0 +1,511 @@
+//! Reading an external GAL in full for a GAL sync account's `ldap` data source (spec 02
+//! §1.3.4): where the customer's directory is and how to bind to it
+//! ([`ExternalGalConfig`], resolved from the data source, then the domain), and the paged
+//! listing of every entry matching the sync filter ([`list_entries`]), turned into GAL
+//! contact fields ([`external_contact`]).
+//!
+//! Unlike the live GAL search (`gal.rs`), a sync is not capped at `zimbraGalMaxResults`:
+//! it asks for pages of `zimbraGalSyncLdapPageSize` entries with the simple paged results
+//! control (RFC 2696) until the server says there are no more, so a server's size limit
+//! per request does not cut the list short. Any failure fails the whole listing: a sync
+//! never works from a partial list (it would delete the contacts of the entries missed).
+
+use std::time::Duration;
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use zcs_core::{Attrs, Entry, FaultCode, ServiceError, ServiceResult};
+
+use super::gal::map_contact_fields;
+use crate::search::expand_template;
+
+/// How long connecting to an external GAL server, binding, and each page may take.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `zimbraGalSyncLdapPageSize`'s registry default.
+const DEFAULT_PAGE_SIZE: u32 = 1000;
+
+/// The filter a sync uses when neither the data source nor the domain sets one: the
+/// named filter the live external search defaults to, with an empty query.
+const DEFAULT_FILTER_DEF: &str = "externalLdapAutoComplete";
+
+/// The LDAP result code of a refused simple bind (RFC 4511 §4.1.9, invalidCredentials).
+const RC_INVALID_CREDENTIALS: u32 = 49;
+
+/// Where and how an `ldap` GAL data source reads its directory. Each setting is the data
+/// source's own `zimbraGalSyncLdap*` attribute, else the domain's `zimbraGalSyncLdap*`,
+/// else the domain's `zimbraGalLdap*` (the live search's settings), as Zimbra's
+/// `zimbraGalSyncLdapURL` "defaults to the search URL". The bind DN and its password are
+/// taken together from the first of those three that sets a DN.
+#[derive(Clone)]
+pub struct ExternalGalConfig {
+    /// The servers, tried in turn until one answers.
+    pub urls: Vec<String>,
+    /// The search base (`""` is the server's root).
+    pub search_base: String,
+    /// The sync filter, ready to send: a named filter resolved, `%s` made empty.
+    pub filter: String,
+    /// The DN to bind as; `None` binds anonymously.
+    pub bind_dn: Option<String>,
+    bind_password: String,
+    /// Entries per page (RFC 2696); 0 asks for everything in one search.
+    pub page_size: u32,
+    /// StartTLS before binding (`zimbraGalSyncLdapStartTlsEnabled`).
+    pub start_tls: bool,
+    /// `zimbraGalLdapAttrMap`: the data source's, else the domain's (or global) one.
+    pub attr_map: Vec<String>,
+}
+
+impl std::fmt::Debug for ExternalGalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalGalConfig")
+            .field("urls", &self.urls)
+            .field("search_base", &self.search_base)
+            .field("filter", &self.filter)
+            .field("bind_dn", &self.bind_dn)
+            .field("page_size", &self.page_size)
+            .field("start_tls", &self.start_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first non-empty single value among `(attrs, name)` pairs, in order.
+fn first<'a>(layers: &[(&'a Attrs, &str)]) -> Option<&'a str> {
+    layers
+        .iter()
+        .filter_map(|(a, n)| a.get(n).map(str::trim))
+        .find(|v| !v.is_empty())
+}
+
+/// A boolean attribute value (`TRUE`/`FALSE`, any case).
+fn truth(v: &str) -> bool {
+    v.eq_ignore_ascii_case("true")
+}
+
+impl ExternalGalConfig {
+    /// Resolves the settings of data source `ds` (its attributes) of a GAL sync account
+    /// of `domain` (`domain_effective`: its attributes with the global config's inherited
+    /// ones; `filter_def` resolves a named filter such as `ad`), with `attr_map` the map
+    /// to apply.
+    ///
+    /// # Errors
+    /// `service.INVALID_REQUEST` when no URL is configured anywhere, for a named filter
+    /// that does not exist, and for `kerberos5` authentication (LIMITATION: only simple
+    /// and anonymous binds are supported).
+    pub(super) fn resolve(
+        ds: &Attrs,
+        domain: &Entry,
+        domain_effective: &Attrs,
+        attr_map: Vec<String>,
+        filter_def: impl Fn(&str) -> Option<String>,
+    ) -> ServiceResult<ExternalGalConfig> {
+        let d = &domain.attrs;
+        let mut urls: Vec<String> = Vec::new();
+        for name in [
+            (ds, "zimbraGalSyncLdapURL"),
+            (d, "zimbraGalSyncLdapURL"),
+            (d, "zimbraGalLdapURL"),
+        ] {
+            urls = name
+                .0
+                .get_all(name.1)
+                .iter()
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty())
+                .collect();
+            if !urls.is_empty() {
+                break;
+            }
+        }
+        if urls.is_empty() {
+            return Err(ServiceError::invalid_request(format!(
+                "external GAL sync: no zimbraGalSyncLdapURL on the data source or domain {} \
+                 and no zimbraGalLdapURL on the domain",
+                domain.name
+            )));
+        }
+        let search_base = first(&[
+            (ds, "zimbraGalSyncLdapSearchBase"),
+            (d, "zimbraGalSyncLdapSearchBase"),
+            (d, "zimbraGalLdapSearchBase"),
+        ])
+        .unwrap_or("")
+        .to_string();
+        let configured = first(&[
+            (ds, "zimbraGalSyncLdapFilter"),
+            (d, "zimbraGalSyncLdapFilter"),
+            (d, "zimbraGalLdapFilter"),
+        ])
+        .unwrap_or(DEFAULT_FILTER_DEF);
+        let template = if configured.starts_with('(') {
+            configured.to_string()
+        } else {
+            filter_def(configured).ok_or_else(|| {
+                ServiceError::invalid_request(format!("no GAL filter named {configured}"))
+            })?
+        };
+        let filter = sync_filter(&template);
+        let mech = first(&[
+            (ds, "zimbraGalSyncLdapAuthMech"),
+            (d, "zimbraGalSyncLdapAuthMech"),
+            (d, "zimbraGalLdapAuthMech"),
+        ])
+        .map(str::to_ascii_lowercase);
+        if mech.as_deref() == Some("kerberos5") {
+            return Err(ServiceError::invalid_request(
+                "external GAL sync: kerberos5 authentication is not supported (simple or none)",
+            ));
+        }
+        let mut bind_dn = None;
+        let mut bind_password = String::new();
+        if mech.as_deref() != Some("none") {
+            for (a, dn, pw) in [
+                (
+                    ds,
+                    "zimbraGalSyncLdapBindDn",
+                    "zimbraGalSyncLdapBindPassword",
+                ),
+                (
+                    d,
+                    "zimbraGalSyncLdapBindDn",
+                    "zimbraGalSyncLdapBindPassword",
+                ),
+                (d, "zimbraGalLdapBindDn", "zimbraGalLdapBindPassword"),
+            ] {
+                if let Some(v) = a.get(dn).map(str::trim).filter(|v| !v.is_empty()) {
+                    bind_dn = Some(v.to_string());
+                    bind_password = a.get(pw).unwrap_or("").to_string();
+                    break;
+                }
+            }
+        }
+        let page_size = first(&[
+            (ds, "zimbraGalSyncLdapPageSize"),
+            (domain_effective, "zimbraGalSyncLdapPageSize"),
+        ])
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .min(i32::MAX as u32);
+        let start_tls = first(&[
+            (ds, "zimbraGalSyncLdapStartTlsEnabled"),
+            (d, "zimbraGalSyncLdapStartTlsEnabled"),
+            (d, "zimbraGalLdapStartTlsEnabled"),
+        ])
+        .is_some_and(truth);
+        Ok(ExternalGalConfig {
+            urls,
+            search_base,
+            filter,
+            bind_dn,
+            bind_password,
+            page_size,
+            start_tls,
+            attr_map,
+        })
+    }
+
+    /// The attributes a sync asks the server for: those `attr_map` reads, and
+    /// `objectClass` (to tell groups); every user attribute when the map is empty.
+    fn requested_attrs(&self) -> Vec<String> {
+        let mut out = vec!["objectClass".to_string()];
+        for line in &self.attr_map {
+            let line = line.trim();
+            if line.starts_with('(') {
+                continue;
+            }
+            let Some((ldap, _)) = line.split_once('=') else {
+                continue;
+            };
+            for a in ldap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                if !out.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+                    out.push(a.to_string());
+                }
+            }
+        }
+        if out.len() == 1 {
+            out.push("*".to_string());
+        }
+        out
+    }
+}
+
+/// A GAL filter template with an empty query, as a sync sends it: `%s` becomes nothing,
+/// and the `**` that leaves (`(cn=*%s*)`) becomes a presence test `*`.
+pub(super) fn sync_filter(template: &str) -> String {
+    let mut f = expand_template(template, "");
+    while f.contains("**") {
+        f = f.replace("**", "*");
+    }
+    f
+}
+
+/// Why a step against `url` failed, as a fault an administrator can act on: a server
+/// that cannot be reached (or did not answer in time) is `service.RESOURCE_UNREACHABLE`;
+/// a refused bind or search is `service.FAILURE` naming the LDAP result.
+fn fault(url: &str, step: &str, bind_dn: Option<&str>, e: LdapError) -> ServiceError {
+    match e {
+        LdapError::LdapResult { result } if result.rc == RC_INVALID_CREDENTIALS => {
+            ServiceError::failure(format!(
+                "external GAL sync: {url} refused the bind as {}: invalid credentials \
+                 (LDAP result 49)",
+                bind_dn.unwrap_or("(anonymous)")
+            ))
+        }
+        LdapError::LdapResult { result } => ServiceError::failure(format!(
+            "external GAL sync: {step} on {url} failed: LDAP result {} {}",
+            result.rc,
+            result.text.trim()
+        )),
+        LdapError::FilterParsing => ServiceError::invalid_request(format!(
+            "external GAL sync: the sync filter does not parse ({step} on {url})"
+        )),
+        other => ServiceError::new(
+            FaultCode::ResourceUnreachable,
+            format!("external GAL sync: {url} unreachable ({step}): {other}"),
+        ),
+    }
+}
+
+/// Every entry of the external directory that matches `cfg.filter` under
+/// `cfg.search_base`, read page by page (RFC 2696). The servers are tried in turn while
+/// they cannot be reached; a server that answers gives the answer.
+///
+/// # Errors
+/// `service.RESOURCE_UNREACHABLE` when no server could be reached (the last server's
+/// reason); `service.FAILURE` for a refused bind (invalid credentials) or a failed
+/// search (a missing search base, a size limit); `service.INVALID_REQUEST` for a filter
+/// that does not parse.
+pub async fn list_entries(cfg: &ExternalGalConfig) -> ServiceResult<Vec<SearchEntry>> {
+    let mut last = None;
+    for url in &cfg.urls {
+        match list_from(url, cfg).await {
+            Ok(found) => {
+                tracing::debug!(url = %url, entries = found.len(), "external GAL listed");
+                return Ok(found);
+            }
+            Err(e) if e.code == FaultCode::ResourceUnreachable => {
+                tracing::warn!(url = %url, error = %e, "external GAL server unreachable");
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ServiceError::invalid_request("no external GAL server")))
+}
+
+/// [`list_entries`] against one server.
+async fn list_from(url: &str, cfg: &ExternalGalConfig) -> ServiceResult<Vec<SearchEntry>> {
+    let dn = cfg.bind_dn.as_deref();
+    let settings = LdapConnSettings::new()
+        .set_conn_timeout(SYNC_TIMEOUT)
+        .set_starttls(cfg.start_tls);
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, url)
+        .await
+        .map_err(|e| fault(url, "connect", dn, e))?;
+    ldap3::drive!(conn);
+    if let Some(dn) = dn {
+        ldap.with_timeout(SYNC_TIMEOUT);
+        ldap.simple_bind(dn, &cfg.bind_password)
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| fault(url, "bind", Some(dn), e))?;
+    }
+    let attrs = cfg.requested_attrs();
+    let search = |e| fault(url, "search", dn, e);
+    let mut out = Vec::new();
+    if cfg.page_size == 0 {
+        ldap.with_timeout(SYNC_TIMEOUT);
+        let (entries, _) = ldap
+            .search(&cfg.search_base, Scope::Subtree, &cfg.filter, attrs)
+            .await
+            .and_then(|r| r.success())
+            .map_err(search)?;
+        out.extend(entries.into_iter().map(SearchEntry::construct));
+    } else {
+        // RFC 2696 §3: the same search is sent again with the server's cookie until the
+        // cookie comes back empty; the adapter does that, and drops referrals.
+        let page = i32::try_from(cfg.page_size).unwrap_or(i32::MAX);
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(page)),
+        ];
+        ldap.with_timeout(SYNC_TIMEOUT);
+        let mut stream = ldap
+            .streaming_search_with(
+                adapters,
+                &cfg.search_base,
+                Scope::Subtree,
+                &cfg.filter,
+                attrs,
+            )
+            .await
+            .map_err(search)?;
+        while let Some(entry) = stream.next().await.map_err(search)? {
+            out.push(SearchEntry::construct(entry));
+        }
+        stream.finish().await.success().map_err(search)?;
+    }
+    let _ = ldap.unbind().await;
+    Ok(out)
+}
+
+/// The object classes of a group in an external directory (RFC 4519 `groupOfNames`,
+/// `groupOfUniqueNames`; Active Directory's `group`).
+const GROUP_CLASSES: &[&str] = &["groupOfNames", "groupOfUniqueNames", "group"];
+
+/// The GAL contact fields of an external entry under `attr_map` (see
+/// `gal::contact_attrs`), plus `type: group` for a group. Only attributes the entry
+/// really has are used: an external entry has no `zimbraId` unless its directory stores
+/// one.
+pub fn external_contact(entry: &SearchEntry, attr_map: &[String]) -> Attrs {
+    let values = |name: &str| -> Vec<String> {
+        entry
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.iter().cloned())
+            .collect()
+    };
+    let mut out = map_contact_fields(attr_map, values);
+    let group = values("objectClass")
+        .iter()
+        .any(|c| GROUP_CLASSES.iter().any(|g| g.eq_ignore_ascii_case(c)));
+    if group {
+        out.set_one("type", "group");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use zcs_core::{EntryKind, ZimbraId};
+
+    fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+        let mut a = Attrs::new();
+        for (n, v) in pairs {
+            a.add(n, *v);
+        }
+        a
+    }
+
+    fn domain(pairs: &[(&str, &str)]) -> Entry {
+        Entry {
+            kind: EntryKind::Domain,
+            id: ZimbraId::new(),
+            name: "ext.test".into(),
+            attrs: attrs(pairs),
+        }
+    }
+
+    fn defs(name: &str) -> Option<String> {
+        (name == "externalLdapAutoComplete").then(|| "(|(cn=%s*)(mail=%s*))".to_string())
+    }
+
+    #[test]
+    fn settings_come_from_the_source_then_the_domain() {
+        let d = domain(&[
+            ("zimbraGalLdapURL", "ldap://search.test"),
+            ("zimbraGalLdapSearchBase", "dc=search"),
+            ("zimbraGalLdapBindDn", "cn=search"),
+            ("zimbraGalLdapBindPassword", "pw-search"),
+            ("zimbraGalLdapFilter", "(cn=*%s*)"),
+        ]);
+        let none = Attrs::new();
+        let c = ExternalGalConfig::resolve(&none, &d, &none, vec![], defs).unwrap();
+        assert_eq!(c.urls, ["ldap://search.test"]);
+        assert_eq!(c.search_base, "dc=search");
+        assert_eq!(c.bind_dn.as_deref(), Some("cn=search"));
+        assert_eq!(c.bind_password, "pw-search");
+        assert_eq!(c.filter, "(cn=*)", "** collapses to a presence test");
+        assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
+        assert!(
+            !format!("{c:?}").contains("pw-search"),
+            "no password in Debug"
+        );
+
+        let mut d2 = d.clone();
+        d2.attrs.add("zimbraGalSyncLdapURL", "ldap://sync1.test");
+        d2.attrs.add("zimbraGalSyncLdapURL", "ldap://sync2.test");
+        d2.attrs
+            .add("zimbraGalSyncLdapFilter", "(objectClass=person)");
+        let c = ExternalGalConfig::resolve(&none, &d2, &none, vec![], defs).unwrap();
+        assert_eq!(c.urls, ["ldap://sync1.test", "ldap://sync2.test"]);
+        assert_eq!(c.filter, "(objectClass=person)");
+        assert_eq!(c.search_base, "dc=search", "per setting fallback");
+
+        let ds = attrs(&[
+            ("zimbraGalSyncLdapURL", "ldap://ds.test"),
+            ("zimbraGalSyncLdapBindDn", "cn=ds"),
+            ("zimbraGalSyncLdapPageSize", "100"),
+            ("zimbraGalSyncLdapFilter", "externalLdapAutoComplete"),
+            ("zimbraGalSyncLdapStartTlsEnabled", "TRUE"),
+        ]);
+        let c = ExternalGalConfig::resolve(&ds, &d2, &none, vec![], defs).unwrap();
+        assert_eq!(c.urls, ["ldap://ds.test"]);
+        assert_eq!(c.bind_dn.as_deref(), Some("cn=ds"));
+        assert_eq!(c.bind_password, "", "never another layer's password");
+        assert_eq!(c.page_size, 100);
+        assert_eq!(c.filter, "(|(cn=*)(mail=*))");
+        assert!(c.start_tls);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let none = Attrs::new();
+        let d = domain(&[]);
+        assert!(ExternalGalConfig::resolve(&none, &d, &none, vec![], defs).is_err());
+        let d = domain(&[("zimbraGalLdapURL", "ldap://x.test")]);
+        let ds = attrs(&[("zimbraGalSyncLdapFilter", "nosuchfilter")]);
+        assert!(ExternalGalConfig::resolve(&ds, &d, &none, vec![], defs).is_err());
+        let ds = attrs(&[("zimbraGalSyncLdapAuthMech", "kerberos5")]);
+        assert!(ExternalGalConfig::resolve(&ds, &d, &none, vec![], defs).is_err());
+        let ds = attrs(&[
+            ("zimbraGalSyncLdapAuthMech", "none"),
+            ("zimbraGalSyncLdapBindDn", "cn=x"),
+        ]);
+        let c = ExternalGalConfig::resolve(&ds, &d, &none, vec![], defs).unwrap();
+        assert_eq!(c.bind_dn, None, "auth mech none binds anonymously");
+    }
+
+    #[test]
+    fn external_entries_map_to_contacts() {
+        let mut a: HashMap<String, Vec<String>> = HashMap::new();
+        a.insert("cn".into(), vec!["Ann Lee".into()]);
+        a.insert("givenName".into(), vec!["Ann".into()]);
+        a.insert(
+            "MAIL".into(),
+            vec!["ann@corp.test".into(), "al@corp.test".into()],
+        );
+        a.insert("objectClass".into(), vec!["inetOrgPerson".into()]);
+        let e = SearchEntry {
+            dn: "uid=ann,ou=people,dc=corp".into(),
+            attrs: a,
+            bin_attrs: HashMap::new(),
+        };
+        let map = super::super::gal::attr_map(&Attrs::new());
+        let c = external_contact(&e, &map);
+        assert_eq!(c.get("fullName"), Some("Ann Lee"));
+        assert_eq!(c.get("firstName"), Some("Ann"));
+        assert_eq!(c.get("email"), Some("ann@corp.test"));
+        assert_eq!(c.get("email2"), Some("al@corp.test"));
+        assert_eq!(c.get("zimbraId"), None, "no invented id");
+        assert_eq!(c.get("type"), None);
+        let mut g = e.clone();
+        g.attrs
+            .insert("objectClass".into(), vec!["groupOfNames".into()]);
+        assert_eq!(external_contact(&g, &map).get("type"), Some("group"));
+        let cfg = ExternalGalConfig::resolve(
+            &Attrs::new(),
+            &domain(&[("zimbraGalLdapURL", "ldap://x.test")]),
+            &Attrs::new(),
+            map,
+            defs,
+        )
+        .unwrap();
+        let wanted = cfg.requested_attrs();
+        assert!(wanted.iter().any(|a| a == "givenName"));
+        assert!(!wanted.iter().any(|a| a.contains("thumbnailPhoto")));
+    }
+}
