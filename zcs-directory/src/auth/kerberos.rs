@@ -22,6 +22,7 @@ use super::{AuthContext, AuthMechanism};
 
 pub mod as_exchange;
 pub mod krb5conf;
+mod messages;
 pub mod principal;
 
 pub use as_exchange::{KerberosError, verify_password};
