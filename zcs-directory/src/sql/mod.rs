@@ -29,7 +29,7 @@ use zcs_core::{AttrEdit, Attrs, Entry, EntryKind, ServiceError, ServiceResult, Z
 pub use dialect::SqlBackend;
 
 use crate::directory::{
-    A_ZIMBRA_ID, Directory, EntryKey, exists_fault, is_address_kind, no_such_fault,
+    A_MAIL_ALIAS, A_ZIMBRA_ID, Directory, EntryKey, exists_fault, is_address_kind, no_such_fault,
 };
 use crate::names::lower_name;
 
@@ -268,17 +268,24 @@ impl SqlDirectory {
                 .await
                 .map_err(exists_or_failure(kind, &entry.name, "rename entry"))?;
         }
+        let mut changed = Vec::new();
         if !edits.is_empty() {
+            let before = entry.attrs.clone();
             for edit in edits {
                 entry.attrs.apply(edit);
             }
             entry.attrs.set_one(A_ZIMBRA_ID, id.to_string());
-            rows::write_attrs(&mut tx, b, &entry).await?;
+            changed = rows::write_changed_attrs(&mut tx, b, id, &before, &entry.attrs).await?;
         }
-        if new_name.is_some() || !edits.is_empty() {
+        // The prefix rows follow the name and the name-like attributes, the address rows
+        // the name and the aliases: an edit of neither (a token id, a lockout time, a
+        // preference) leaves them as they are.
+        let renamed = new_name.is_some();
+        if renamed || changed.iter().any(|n| prefixes::is_prefix_attr(n)) {
             prefixes::write(&mut tx, b, &entry).await?;
         }
-        if is_address_kind(kind) {
+        let aliases = A_MAIL_ALIAS.to_ascii_lowercase();
+        if is_address_kind(kind) && (renamed || changed.contains(&aliases)) {
             rows::write_addresses(&mut tx, b, &entry).await?;
         }
 

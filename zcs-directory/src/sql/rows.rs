@@ -102,6 +102,179 @@ pub async fn write_attrs(conn: &mut AnyConnection, b: SqlBackend, e: &Entry) -> 
     Ok(())
 }
 
+/// Writes only what an edit changed between `old` and `new`, the attributes of entry `id`
+/// before and after it, and returns the lower-cased names of the attributes that changed.
+///
+/// An attribute whose values are equal is not touched. One whose new values are its old
+/// values less some, followed by new ones (what `+attr` and `-attr` edits make) loses
+/// the removed rows and gains the appended ones after its last stored position, so a
+/// login that records one token id on an account with hundreds writes one row, not the
+/// whole entry. Any other change (a reorder, a replace, duplicate values, rows that do
+/// not match what was read) rewrites that attribute's rows.
+///
+/// # Errors
+/// A database failure.
+pub async fn write_changed_attrs(
+    conn: &mut AnyConnection,
+    b: SqlBackend,
+    id: ZimbraId,
+    old: &Attrs,
+    new: &Attrs,
+) -> Result<Vec<String>> {
+    let id = id.to_string();
+    let mut names: Vec<(String, &str)> = Vec::new();
+    for (name, _) in old.iter().chain(new.iter()) {
+        let lower = name.to_ascii_lowercase();
+        if !names.iter().any(|(l, _)| *l == lower) {
+            names.push((lower, name));
+        }
+    }
+    let mut changed = Vec::new();
+    for (lower, spelled) in names {
+        let (before, after) = (old.get_all(&lower), new.get_all(&lower));
+        if before == after {
+            continue;
+        }
+        let canonical = new.iter().find(|(n, _)| n.eq_ignore_ascii_case(&lower));
+        let canonical = canonical.map_or(spelled, |(n, _)| n);
+        let done = match append_only(before, after) {
+            Some((removed, appended)) => {
+                patch_values(
+                    conn,
+                    b,
+                    &id,
+                    &lower,
+                    canonical,
+                    before.len(),
+                    &removed,
+                    appended,
+                )
+                .await?
+            }
+            None => false,
+        };
+        if !done {
+            rewrite_values(conn, b, &id, &lower, canonical, after).await?;
+        }
+        changed.push(lower);
+    }
+    Ok(changed)
+}
+
+/// When `after` is `before` less some values, then new values: the indexes into
+/// `before` that went and the values appended. `None` for any other change, or when
+/// either side repeats a value.
+fn append_only<'a>(before: &[String], after: &'a [String]) -> Option<(Vec<usize>, &'a [String])> {
+    use std::collections::HashSet;
+    let old: HashSet<&String> = before.iter().collect();
+    let new: HashSet<&String> = after.iter().collect();
+    if old.len() != before.len() || new.len() != after.len() {
+        return None;
+    }
+    let kept = before.iter().filter(|v| new.contains(v)).count();
+    let in_order = before
+        .iter()
+        .filter(|v| new.contains(v))
+        .zip(after)
+        .all(|(a, b)| a == b);
+    if !in_order {
+        return None;
+    }
+    let removed = (0..before.len())
+        .filter(|&i| !new.contains(&before[i]))
+        .collect();
+    Some((removed, &after[kept..]))
+}
+
+/// Deletes the rows of `lower` at the `removed` indexes and appends `appended` after the
+/// last stored position. Returns false, having written nothing, when the stored rows are
+/// not the `expected` count the caller read (the caller then rewrites the attribute).
+#[allow(clippy::too_many_arguments)]
+async fn patch_values(
+    conn: &mut AnyConnection,
+    b: SqlBackend,
+    id: &str,
+    lower: &str,
+    canonical: &str,
+    expected: usize,
+    removed: &[usize],
+    appended: &[String],
+) -> Result<bool> {
+    let positions: Vec<i64> = sqlx::query_scalar(b.sql(
+        "SELECT position FROM directory_attrs WHERE entry_id = ? AND name_lower = ?
+         ORDER BY position",
+    ))
+    .bind(id)
+    .bind(lower)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(SqlDirectoryError::db("read attribute positions"))?;
+    if positions.len() != expected {
+        return Ok(false);
+    }
+    for &i in removed {
+        sqlx::query(b.sql(
+            "DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ? AND position = ?",
+        ))
+        .bind(id)
+        .bind(lower)
+        .bind(positions[i])
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("remove attribute value"))?;
+    }
+    let next = positions.last().map_or(0, |p| p + 1);
+    insert_values(conn, b, id, lower, canonical, next, appended).await?;
+    Ok(true)
+}
+
+/// Replaces every row of `lower` with `values` at positions from 0.
+async fn rewrite_values(
+    conn: &mut AnyConnection,
+    b: SqlBackend,
+    id: &str,
+    lower: &str,
+    canonical: &str,
+    values: &[String],
+) -> Result<()> {
+    sqlx::query(b.sql("DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ?"))
+        .bind(id)
+        .bind(lower)
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("clear attribute"))?;
+    insert_values(conn, b, id, lower, canonical, 0, values).await
+}
+
+/// Inserts `values` of one attribute at positions `first`, `first + 1`, ...
+async fn insert_values(
+    conn: &mut AnyConnection,
+    b: SqlBackend,
+    id: &str,
+    lower: &str,
+    canonical: &str,
+    first: i64,
+    values: &[String],
+) -> Result<()> {
+    for (pos, value) in (first..).zip(values) {
+        sqlx::query(b.sql(
+            "INSERT INTO directory_attrs
+             (entry_id, name_lower, name, position, value, value_key)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(id)
+        .bind(lower)
+        .bind(canonical)
+        .bind(pos)
+        .bind(value)
+        .bind(value_key(value))
+        .execute(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("write attribute"))?;
+    }
+    Ok(())
+}
+
 /// Rebuilds the entry's rows in the address index from its name and `zimbraMailAlias`.
 ///
 /// # Errors
@@ -382,5 +555,32 @@ mod tests {
         assert_eq!(a.iter().nth(1).unwrap().0, "zimbraMailAlias");
         assert_eq!(domain_of("U@Ex.COM").as_deref(), Some("ex.com"));
         assert_eq!(domain_of("cos"), None);
+    }
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn removals_and_appends_are_a_patch() {
+        let (old, new) = (v(&["a", "b", "c"]), v(&["a", "c", "d", "e"]));
+        let (removed, appended) = append_only(&old, &new).expect("patch");
+        assert_eq!(removed, [1]);
+        assert_eq!(appended, ["d", "e"]);
+        let (removed, appended) = append_only(&old, &[]).expect("all removed");
+        assert_eq!(removed, [0, 1, 2]);
+        assert!(appended.is_empty());
+        let (removed, appended) = append_only(&[], &old).expect("all new");
+        assert!(removed.is_empty());
+        assert_eq!(appended, old.as_slice());
+    }
+
+    #[test]
+    fn reorders_and_repeats_are_rewrites() {
+        let old = v(&["a", "b", "c"]);
+        assert!(append_only(&old, &v(&["b", "a"])).is_none());
+        assert!(append_only(&old, &v(&["a", "d", "c"])).is_none());
+        assert!(append_only(&v(&["a", "a"]), &v(&["a"])).is_none());
+        assert!(append_only(&old, &v(&["a", "b", "c", "c"])).is_none());
     }
 }

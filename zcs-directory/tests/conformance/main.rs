@@ -62,6 +62,7 @@ conformance!(
         entries::names_compare_case_insensitively_and_keep_spelling,
         entries::names_unique_per_kind_addresses_across_kinds,
         entries::modify_applies_edits_in_order,
+        entries::multi_value_edits_read_back_as_applied,
         entries::rename_moves_addresses,
         entries::delete_frees_names_and_ids_are_never_reused,
         entries::aliases_share_the_address_space,
