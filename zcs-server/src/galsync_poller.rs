@@ -12,17 +12,23 @@
 //! `zimbraGalLastFailedSyncTimestamp`), or since this server last tried it; a source
 //! never synced is due at once.
 //!
-//! A sync writes one contact per GAL entry into the source's folder, keyed by the
-//! entry's `zimbraId` field: new entries are added, changed ones replaced, vanished ones
-//! deleted; then the source's last sync time is recorded.
+//! Both kinds of `gal` source are synced, side by side in one account: internal
+//! (`zimbraGalType=zimbra`, this directory's GAL of the domain) and external (`ldap`: the
+//! whole customer directory the source's `zimbraGalSyncLdap*` attributes, else the
+//! domain's `zimbraGalSyncLdap*` then `zimbraGalLdap*`, point at, read page by page and
+//! not capped at `zimbraGalMaxResults`; see `zcs_directory::provisioning::gal_external`).
 //!
-//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled, on request or
-//! on schedule; external (`ldap`) sources are never due here. `Provisioning::gal_sync_plan`
-//! (zcs-directory) leaves them out: the directory reads an external GAL only through the
-//! live search of GAL requests (private to its `provisioning/gal.rs`: the domain's
-//! `zimbraGalLdapURL` and `zimbraGalLdapFilter`, capped at `zimbraGalMaxResults`), with
-//! no full listing for a sync (`zimbraGalSyncLdapURL`, `zimbraGalSyncLdapFilter`, the
-//! source's own `zimbraGalSyncLdap*` attributes) that this module could copy.
+//! A sync writes one contact per GAL entry into the source's folder, keyed by a field
+//! that ties it to its entry (the entry's `zimbraId` for an internal source, its DN in
+//! `dn` for an external one): new entries are added, changed ones replaced, vanished
+//! ones deleted; then the source's last sync time is recorded. When the GAL cannot be
+//! read (an external server down, refused credentials) the folder is left as it was and
+//! `zimbraGalLastFailedSyncTimestamp` is recorded; the other sources still sync.
+//!
+//! LIMITATION: every sync is a full listing (Zimbra's trickle sync of entries changed
+//! since the last `modifyTimeStamp` is not done), and `zimbraGalLdapValueMap`,
+//! `zimbraGalLdapGroupHandlerClass` (group members) and Kerberos binds are not applied
+//! to external sources.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -32,7 +38,7 @@ use tokio::sync::watch;
 use zcs_core::attrs::value::{parse_duration_ms, parse_time};
 use zcs_core::{Entry, ItemId, ServiceError, ZimbraId, folder};
 use zcs_directory::Provisioning;
-use zcs_directory::provisioning::{Child, GalSyncSource};
+use zcs_directory::provisioning::{Child, GalSourceKind, GalSyncSource};
 use zcs_store::{Contact, Mailbox, Store, StoreError};
 
 /// How often the poller looks for due sources. Intervals are at least a minute unless
@@ -42,8 +48,13 @@ pub const POLL_TICK: Duration = Duration::from_secs(10);
 /// `zimbraDataSourceMinPollingInterval`'s default (the registry's), in ms.
 const DEFAULT_MIN_INTERVAL_MS: u64 = 60_000;
 
-/// The contact field that ties a GAL contact to its directory entry.
-pub const GAL_KEY: &str = "zimbraId";
+/// The contact field that ties a contact of an internal GAL source to its directory
+/// entry (an external source's contacts use `dn`: [`GalSourceKind::key_field`]).
+pub const GAL_KEY: &str = GalSourceKind::Internal.key_field();
+
+/// The longest contact field value the store takes (its `MAX_VALUE_LEN`); a longer
+/// value from a GAL (a huge `description`) is left out rather than failing the sync.
+const MAX_FIELD_LEN: usize = 64 * 1024;
 
 /// Why a sync failed: the directory (reading the GAL or the account) or the store.
 #[derive(Debug, thiserror::Error)]
@@ -67,14 +78,17 @@ pub struct FillCounts {
     pub removed: usize,
 }
 
-/// Fills the folders of `acct`'s internal GAL sources (all of them, or those named in
-/// `only`, matched without regard to case) from the GAL, recording each source's
-/// outcome on the data source. Returns the names of the sources synced. Syncs in this
-/// server run one at a time.
+/// Fills the folders of `acct`'s enabled GAL sources, internal and external (all of
+/// them, or those named in `only`, matched without regard to case) from their GALs,
+/// recording each source's outcome on the data source. A source whose GAL cannot be
+/// read keeps its contacts and the others still sync. Returns the names of the sources
+/// synced. Syncs in this server run one at a time.
 ///
 /// # Errors
-/// The first failure: `service.INVALID_REQUEST` when `acct` is no GAL sync account,
-/// directory failures, store failures (the source's failure time is recorded first).
+/// `service.INVALID_REQUEST` when `acct` is no GAL sync account; otherwise the first
+/// source's failure (after every source was tried): the directory's (an external server
+/// unreachable, invalid credentials) or the store's. Each failing source's failure time
+/// is recorded.
 pub async fn sync_account(
     prov: &Provisioning,
     store: &Store,
@@ -88,28 +102,44 @@ pub async fn sync_account(
         .get_or_init(|| tokio::sync::Mutex::new(()))
         .lock()
         .await;
-    let plan = prov.gal_sync_plan(&acct.id.to_string()).await?;
+    let targets = prov.gal_sync_targets(&acct.id.to_string()).await?;
     let mb = store.mailbox(acct.id).await?;
     let mut done = Vec::new();
-    for source in plan {
-        if !only.is_empty() && !only.iter().any(|n| n.eq_ignore_ascii_case(&source.name)) {
+    let mut first_err = None;
+    for target in targets {
+        if !only.is_empty() && !only.iter().any(|n| n.eq_ignore_ascii_case(&target.name)) {
             continue;
         }
-        let outcome = fill_folder(&mb, &source).await;
-        prov.record_gal_sync(&acct.id.to_string(), &source.name, outcome.is_ok())
+        let outcome = match prov.read_gal_sync_source(&target).await {
+            Ok(source) => fill_folder(&mb, &source).await.map_err(GalSyncError::from),
+            Err(e) => Err(GalSyncError::from(e)),
+        };
+        prov.record_gal_sync(&acct.id.to_string(), &target.name, outcome.is_ok())
             .await?;
-        let counts = outcome?;
-        tracing::info!(
-            account = %acct.name,
-            source = %source.name,
-            added = counts.added,
-            replaced = counts.replaced,
-            removed = counts.removed,
-            "GAL sync done"
-        );
-        done.push(source.name);
+        match outcome {
+            Ok(counts) => {
+                tracing::info!(
+                    account = %acct.name,
+                    source = %target.name,
+                    kind = ?target.kind,
+                    added = counts.added,
+                    replaced = counts.replaced,
+                    removed = counts.removed,
+                    "GAL sync done"
+                );
+                done.push(target.name);
+            }
+            Err(e) => {
+                tracing::warn!(account = %acct.name, source = %target.name, error = %e,
+                    "GAL sync failed; the source's contacts are kept");
+                first_err.get_or_insert(e);
+            }
+        }
     }
-    Ok(done)
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
 }
 
 /// The folder a GAL source fills: its `zimbraDataSourceFolderId` as an id or a path,
@@ -136,13 +166,15 @@ async fn source_folder(mb: &Mailbox, source: &GalSyncSource) -> Result<ItemId, S
     Ok(f.id)
 }
 
-/// Brings `source`'s folder to the GAL.
+/// Brings `source`'s folder to the GAL: its contacts are matched to the entries by the
+/// source kind's key field.
 async fn fill_folder(mb: &Mailbox, source: &GalSyncSource) -> Result<FillCounts, StoreError> {
+    let key_field = source.kind.key_field();
     let folder = source_folder(mb, source).await?;
     let mut have: HashMap<String, Contact> = HashMap::new();
     let mut strays = Vec::new();
     for c in mb.contacts(folder).await? {
-        if let Some(k) = c.field(GAL_KEY).map(str::to_string)
+        if let Some(k) = c.field(key_field).map(str::to_string)
             && let Some(dup) = have.insert(k, c)
         {
             strays.push(dup.id);
@@ -151,9 +183,15 @@ async fn fill_folder(mb: &Mailbox, source: &GalSyncSource) -> Result<FillCounts,
     let mut new_cards = Vec::new();
     let mut replaced = 0;
     for (key, attrs) in &source.contacts {
-        let mut fields: Vec<(String, String)> = vec![(GAL_KEY.to_string(), key.clone())];
+        let mut fields: Vec<(String, String)> = vec![(key_field.to_string(), key.clone())];
         for (name, values) in attrs.iter() {
-            if let Some(v) = values.first().filter(|v| !v.is_empty()) {
+            if name.eq_ignore_ascii_case(key_field) {
+                continue;
+            }
+            if let Some(v) = values
+                .first()
+                .filter(|v| !v.is_empty() && v.len() <= MAX_FIELD_LEN)
+            {
                 fields.push((name.to_string(), v.clone()));
             }
         }
@@ -237,7 +275,8 @@ pub fn is_due(interval_ms: u64, last_ms: Option<i64>, now_ms: i64) -> bool {
 /// tick.
 pub type Attempts = HashMap<(ZimbraId, String), i64>;
 
-/// The names of `acct`'s enabled internal `gal` data sources that are due at `now_ms`.
+/// The names of `acct`'s enabled `gal` data sources (internal and external) that are due
+/// at `now_ms`.
 async fn due_sources(
     prov: &Provisioning,
     acct: &Entry,
@@ -252,7 +291,8 @@ async fn due_sources(
         .filter(|ds| {
             ds.attrs
                 .get("zimbraGalType")
-                .is_some_and(|t| t.eq_ignore_ascii_case("zimbra"))
+                .and_then(GalSourceKind::parse)
+                .is_some()
         })
         .collect();
     if gal.is_empty() {
@@ -362,5 +402,7 @@ pub async fn run(
     }
 }
 
+#[cfg(test)]
+mod external_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! Tests of the GAL sync poller: interval resolution, due times, and a GAL sync account
-//! filled by the background task alone (no SyncGalAccountRequest).
+//! filled by the background task alone (no SyncGalAccountRequest). External sources
+//! against a real customer slapd are in `external_tests.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use zcs_directory::provisioning::GalSyncSpec;
 
 use super::*;
 
-fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+pub(super) fn attrs(pairs: &[(&str, &str)]) -> Attrs {
     let mut a = Attrs::new();
     for (n, v) in pairs {
         a.set_one(n, *v);
@@ -64,7 +65,7 @@ fn due_when_the_interval_has_passed_since_the_last_sync() {
     assert!(!is_due(60_000, Some(i64::MAX), i64::MIN), "no overflow");
 }
 
-async fn setup(dir: &std::path::Path) -> (Arc<Provisioning>, Arc<Store>) {
+pub(super) async fn setup(dir: &std::path::Path) -> (Arc<Provisioning>, Arc<Store>) {
     let sql = zcs_directory::SqlDirectory::open_sqlite(&dir.join("directory.db"))
         .await
         .expect("open directory");
@@ -93,7 +94,7 @@ async fn setup(dir: &std::path::Path) -> (Arc<Provisioning>, Arc<Store>) {
     (prov, store)
 }
 
-async fn gal_account(prov: &Provisioning, interval: Option<&str>) -> Entry {
+pub(super) async fn gal_account(prov: &Provisioning, interval: Option<&str>) -> Entry {
     let acct = prov
         .create_gal_sync_account(&GalSyncSpec {
             account: "galsync@gal.test",
@@ -159,7 +160,8 @@ async fn no_interval_means_no_periodic_sync() {
         Some(0)
     );
     assert!(emails(&store, &acct).await.is_empty());
-    // An external source is never due here (LIMITATION: internal sources only).
+    // An external source with no server configured anywhere is due, fails (not
+    // counted), and has its failure recorded.
     prov.create_gal_sync_account(&GalSyncSpec {
         account: "galsync@gal.test",
         domain: "gal.test",
@@ -223,6 +225,14 @@ async fn no_interval_means_no_periodic_sync() {
     };
     assert!(synced("gal1"));
     assert!(!synced("ext"));
+    let failed = ds
+        .iter()
+        .find(|d| d.attrs.get("zimbraDataSourceName") == Some("ext"))
+        .and_then(|d| d.attrs.get("zimbraGalLastFailedSyncTimestamp"));
+    assert!(
+        failed.is_some(),
+        "the external source's failure is recorded"
+    );
 }
 
 #[tokio::test]

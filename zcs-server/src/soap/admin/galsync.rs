@@ -5,13 +5,17 @@
 //! CreateGalSyncAccount and AddGalSyncDataSource are set on the new data source, as
 //! Zimbra does (`zimbraDataSourcePollingInterval` turns on its periodic sync).
 //!
-//! SyncGalAccount fills each internal GAL data source's folder of the account's mailbox
-//! with one contact per GAL entry (`Provisioning::gal_sync_plan`), through the code the
+//! SyncGalAccount fills each GAL data source's folder of the account's mailbox with one
+//! contact per GAL entry, internal (`zimbraGalType=zimbra`: this directory's GAL) and
+//! external (`ldap`: the whole external directory, read in pages), through the code the
 //! periodic sync runs too (`crate::galsync_poller`, on each source's polling interval).
+//! A source whose GAL cannot be read (server unreachable, invalid credentials) keeps its
+//! contacts, gets `zimbraGalLastFailedSyncTimestamp`, and its fault is the answer once
+//! the other sources were synced.
 //!
-//! LIMITATION: only internal (`zimbraGalType=zimbra`) sources are filled (see
-//! `crate::galsync_poller`); GAL searches read the directory directly, so nothing else
-//! depends on the folder.
+//! LIMITATION: GAL searches read the directory (or the external one) directly, so
+//! nothing else depends on the folder; see `crate::galsync_poller` for what a sync of an
+//! external source leaves out.
 
 use zcs_core::{Entry, ServiceError, ServiceResult};
 use zcs_directory::provisioning::{Child, GalSyncSpec};
@@ -114,8 +118,8 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
     }
 }
 
-/// Runs the sync of `acct`'s internal GAL sources (all, or those named in `only`): the
-/// same code the periodic sync runs (`crate::galsync_poller::sync_account`).
+/// Runs the sync of `acct`'s GAL sources, internal and external (all, or those named in
+/// `only`): the same code the periodic sync runs (`crate::galsync_poller::sync_account`).
 async fn sync_account(ctx: &Ctx<'_>, acct: &Entry, only: &[String]) -> ServiceResult<()> {
     galsync_poller::sync_account(&ctx.svc.prov, &ctx.svc.store, acct, only)
         .await
