@@ -16,6 +16,7 @@ use zcs_mta::Cidr;
 use crate::frontends::Context;
 use crate::localconfig::LocalConfig;
 use crate::soap::token;
+use crate::soap::token::ledger::TokenLedger;
 
 /// The local config key holding the allowed networks.
 pub const ALLOW_KEY: &str = "zcs_metrics_allowed_addresses";
@@ -84,7 +85,7 @@ pub fn presented_token(headers: &HeaderMap) -> Option<String> {
 /// this installation's key, not expired, still registered on the account (not ended by
 /// EndSession), issued by the admin AuthRequest, and the account is an admin
 /// (`zimbraIsAdminAccount`). Delegated administrators are not enough.
-pub async fn admin_token_valid(prov: &Provisioning, tok: &str) -> bool {
+pub async fn admin_token_valid(prov: &Provisioning, tokens: &TokenLedger, tok: &str) -> bool {
     let Ok(key) = token::load_key(prov).await else {
         return false;
     };
@@ -108,7 +109,7 @@ pub async fn admin_token_valid(prov: &Provisioning, tok: &str) -> bool {
         account.attrs.get("zimbraAccountStatus").unwrap_or("active"),
         "active" | "lockout"
     );
-    active && flag("zimbraIsAdminAccount") && token::is_registered(&account, data.tid)
+    active && flag("zimbraIsAdminAccount") && tokens.is_registered(&account, data.tid)
 }
 
 /// Decides one `/metrics` request from `peer`.
@@ -129,7 +130,12 @@ pub async fn check(ctx: &Context, peer: IpAddr, headers: &HeaderMap) -> Result<G
         return Ok(Granted::Address);
     }
     if let Some(tok) = presented_token(headers)
-        && admin_token_valid(&ctx.subs.prov, &tok).await
+        && admin_token_valid(
+            &ctx.subs.prov,
+            crate::frontends::http::service(ctx).tokens(),
+            &tok,
+        )
+        .await
     {
         return Ok(Granted::AdminToken);
     }

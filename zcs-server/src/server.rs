@@ -463,6 +463,7 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             tracing::warn!("a listener did not stop within {}s", DRAIN.as_secs());
         }
     }
+    crate::frontends::http::flush_tokens(&ctx).await;
     drop(ctx);
     drop(indexer);
     indexer_task.join(DRAIN).await;

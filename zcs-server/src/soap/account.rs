@@ -147,7 +147,7 @@ pub(crate) async fn issue_with(
     };
     let key = svc.key().await?;
     let tok = token::encode_with(key, &data, &claims);
-    token::register(&svc.prov, account, &data, now).await?;
+    svc.tokens().issue(&data);
     if delegator.is_none() {
         let cookie = if admin {
             "ZM_ADMIN_AUTH_TOKEN"
@@ -658,7 +658,10 @@ async fn end_session(ctx: &mut Ctx<'_>) -> ServiceResult<Element> {
             let now = now_ms();
             token::jwt::end(&ctx.svc.prov, &auth.account, jti, auth.data.expires_ms, now).await?;
         }
-        None => token::unregister(&ctx.svc.prov, &auth.account, auth.data.tid).await?,
+        None => {
+            let tokens = ctx.svc.tokens();
+            tokens.end(auth.account.id, auth.data.tid).await?;
+        }
     }
     tracing::info!(account = %auth.account.name, "session ended");
     Ok(response("EndSessionResponse", NS_ACCOUNT))

@@ -50,6 +50,8 @@ pub struct SoapService {
     pub uploads: uploads::Uploads,
     /// Notification sessions (`context/session`).
     pub(crate) sessions: sessions::Sessions,
+    /// Token ids of logins, live at once and written to the accounts in batches.
+    tokens: Arc<token::ledger::TokenLedger>,
     /// The DNS resolver of CheckDomainMXRecordRequest; `None` until the server sets
     /// one (the request then fails), so a test never asks real DNS.
     dns: std::sync::OnceLock<Arc<dyn zcs_mta::outbound::Resolver>>,
@@ -67,6 +69,7 @@ impl SoapService {
         hostname: impl Into<String>,
     ) -> SoapService {
         SoapService {
+            tokens: token::ledger::TokenLedger::new(prov.clone()),
             prov,
             store,
             index,
@@ -92,6 +95,11 @@ impl SoapService {
     /// The resolver set by [`SoapService::set_dns_resolver`], if any.
     pub(crate) fn dns_resolver(&self) -> Option<Arc<dyn zcs_mta::outbound::Resolver>> {
         self.dns.get().cloned()
+    }
+
+    /// The token ids this service issued (see [`token::ledger`]).
+    pub fn tokens(&self) -> &Arc<token::ledger::TokenLedger> {
+        &self.tokens
     }
 
     /// The token signing key, read (or created) once.
@@ -333,13 +341,13 @@ impl<'a> Ctx<'a> {
             Some(a) => a,
             None => return Err(expired()),
         };
-        if !token::is_registered(&account, data.tid) {
+        if !self.svc.tokens.is_registered(&account, data.tid) {
             // A correctly signed token another process registered (a tool's minted
             // admin token) is not in a cached copy yet: read the entry afresh once.
             let key = zcs_directory::EntryKey::Id(data.account);
             prov.flush_cache(zcs_directory::CacheKind::Account, Some(&key));
             account = match prov.find_account(&id).await? {
-                Some(a) if token::is_registered(&a, data.tid) => a,
+                Some(a) if self.svc.tokens.is_registered(&a, data.tid) => a,
                 _ => return Err(expired()),
             };
         }

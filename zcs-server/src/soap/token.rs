@@ -8,6 +8,7 @@
 //! token is refused. JSON Web Tokens (`tokenType="JWT"`) are in `jwt`.
 
 pub mod jwt;
+pub mod ledger;
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -295,7 +296,30 @@ pub fn is_registered(account: &Entry, tid: u32) -> bool {
         .any(|v| v.starts_with(&prefix))
 }
 
-/// Records a new token id on the account, dropping expired entries.
+/// What `zimbraAuthTokens` records for a token: `tid|expiry|zcs`.
+pub fn token_value(data: &TokenData) -> String {
+    format!("{}|{}|zcs", data.tid, data.expires_ms)
+}
+
+/// The edits that add `values` to the account's `zimbraAuthTokens` and drop the
+/// entries that expired by `now_ms`.
+pub fn registration_edits(account: &Entry, values: &[String], now_ms: i64) -> Vec<AttrEdit> {
+    let mut edits = Vec::new();
+    for v in account.attrs.get_all("zimbraAuthTokens") {
+        let exp = v.split('|').nth(1).and_then(|e| e.parse::<i64>().ok());
+        if exp.is_none_or(|e| e <= now_ms) {
+            edits.push(AttrEdit::Remove("zimbraAuthTokens".into(), v.clone()));
+        }
+    }
+    for v in values {
+        edits.push(AttrEdit::Add("zimbraAuthTokens".into(), v.clone()));
+    }
+    edits
+}
+
+/// Records a new token id on the account at once, dropping expired entries: for tokens
+/// minted by tools and internal clients, which another process may check right away.
+/// Logins go through [`ledger::TokenLedger`] instead.
 ///
 /// # Errors
 /// The directory write failed.
@@ -305,17 +329,7 @@ pub async fn register(
     data: &TokenData,
     now_ms: i64,
 ) -> ServiceResult<()> {
-    let mut edits = Vec::new();
-    for v in account.attrs.get_all("zimbraAuthTokens") {
-        let exp = v.split('|').nth(1).and_then(|e| e.parse::<i64>().ok());
-        if exp.is_none_or(|e| e <= now_ms) {
-            edits.push(AttrEdit::Remove("zimbraAuthTokens".into(), v.clone()));
-        }
-    }
-    edits.push(AttrEdit::Add(
-        "zimbraAuthTokens".into(),
-        format!("{}|{}|zcs", data.tid, data.expires_ms),
-    ));
+    let edits = registration_edits(account, &[token_value(data)], now_ms);
     prov.directory()
         .modify_entry(account.kind, account.id, &edits)
         .await?;

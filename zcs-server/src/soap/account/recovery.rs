@@ -538,7 +538,7 @@ pub(crate) async fn code_login(
         ..token::TokenClaims::default()
     };
     let tok = token::encode_with(svc.key().await?, &data, &claims);
-    token::register(&svc.prov, &account, &data, now).await?;
+    svc.tokens().issue(&data);
     tracing::info!(target: "zimbra.security", account = %account.name,
         ip = %ctx.caller.remote_ip, "recovery code login: reset-password token issued");
     let mut resp = response("AuthResponse", NS_ACCOUNT);
@@ -584,8 +584,7 @@ pub(crate) async fn reset_password(ctx: &mut Ctx<'_>, req: &Element) -> ServiceR
     // A reset ends every session of the account: the one it came from, any other
     // token a recovery code bought, and whoever held the account before (the usual
     // reason for resetting it).
-    prov.modify_account(&id, &[clear("zimbraAuthTokens")])
-        .await?;
+    ctx.svc.tokens().end_all(account.id).await?;
     tracing::info!(target: "zimbra.security", account = %account.name,
         ip = %ctx.caller.remote_ip, "password reset");
     Ok(response("ResetPasswordResponse", NS_ACCOUNT))
