@@ -85,7 +85,14 @@ pub(super) fn decode_reply(body: &[u8]) -> Result<Reply, String> {
                 .unwrap_or_default();
             Ok(Reply::Error(ErrorReply {
                 code: e.error_code.0,
-                text: e.e_text.0.as_ref().map(|t| t.0.to_string()),
+                // The KDC's e-text ends up in logs: printable characters only, bounded.
+                text: e.e_text.0.as_ref().map(|t| {
+                    t.0.to_string()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(200)
+                        .collect()
+                }),
                 method_data,
             }))
         }
@@ -381,6 +388,79 @@ mod tests {
             Some((ETYPE_AES256, "EX.TESTjoe".into(), None))
         );
         assert_eq!(etype_hint_for(&[], ETYPE_AES128, &p()), None);
+    }
+
+    #[test]
+    fn preauth_required_hints_are_read() {
+        use picky_asn1::wrapper::{
+            ExplicitContextTag6, ExplicitContextTag9, ExplicitContextTag10, ExplicitContextTag11,
+            ExplicitContextTag12,
+        };
+        use picky_krb::messages::KrbErrorInner;
+        let kstr = |s: &str| KerberosStringAsn1::from(Ia5String::from_string(s.into()).unwrap());
+        let info = EtypeInfo2::from(vec![
+            EtypeInfo2Entry {
+                etype: ExplicitContextTag0::from(int(23)),
+                salt: Optional::from(None),
+                s2kparams: Optional::from(None),
+            },
+            EtypeInfo2Entry {
+                etype: ExplicitContextTag0::from(int(17)),
+                salt: Optional::from(Some(ExplicitContextTag1::from(kstr("EX.TESTcustom")))),
+                s2kparams: Optional::from(None),
+            },
+        ]);
+        let pa = PaData {
+            padata_type: ExplicitContextTag1::from(int(u32::from(PA_ETYPE_INFO2))),
+            padata_data: ExplicitContextTag2::from(OctetStringAsn1::from(
+                picky_asn1_der::to_vec(&info).unwrap(),
+            )),
+        };
+        let method_data = picky_asn1_der::to_vec(&Asn1SequenceOf::from(vec![pa])).unwrap();
+        let now = kerberos_time(chrono::Utc::now());
+        let err = KrbError::from(KrbErrorInner {
+            pvno: ExplicitContextTag0::from(int(5)),
+            msg_type: ExplicitContextTag1::from(int(30)),
+            ctime: Optional::from(None),
+            cusec: Optional::from(None),
+            stime: ExplicitContextTag4::from(now),
+            susec: ExplicitContextTag5::from(int(0)),
+            error_code: ExplicitContextTag6::from(25u32),
+            crealm: Optional::from(None),
+            cname: Optional::from(None),
+            realm: ExplicitContextTag9::from(kstr("EX.TEST")),
+            sname: ExplicitContextTag10::from(PrincipalName {
+                name_type: ExplicitContextTag0::from(int(2)),
+                name_string: ExplicitContextTag1::from(Asn1SequenceOf::from(vec![
+                    kstr("krbtgt"),
+                    kstr("EX.TEST"),
+                ])),
+            }),
+            e_text: Optional::from(Some(ExplicitContextTag11::from(kstr("need\r\npreauth")))),
+            e_data: Optional::from(Some(ExplicitContextTag12::from(OctetStringAsn1::from(
+                method_data,
+            )))),
+        });
+        let der = picky_asn1_der::to_vec(&err).unwrap();
+        let Ok(Reply::Error(reply)) = decode_reply(&der) else {
+            panic!("a KRB-ERROR");
+        };
+        assert_eq!(reply.code, 25);
+        assert_eq!(
+            reply.text.as_deref(),
+            Some("needpreauth"),
+            "controls dropped"
+        );
+        assert_eq!(
+            etype_hint(&reply.method_data, &p()),
+            Some((ETYPE_AES128, "EX.TESTcustom".into(), None)),
+            "rc4 skipped, the aes128 entry's salt used"
+        );
+        assert_eq!(
+            etype_hint_for(&reply.method_data, ETYPE_AES128, &p()).map(|h| h.1),
+            Some("EX.TESTcustom".into())
+        );
+        assert_eq!(etype_hint_for(&reply.method_data, ETYPE_AES256, &p()), None);
     }
 
     proptest::proptest! {
