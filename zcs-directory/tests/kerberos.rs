@@ -122,6 +122,13 @@ async fn as_exchange_with_and_without_preauth() {
         .expect_err("unknown principal");
     assert!(matches!(e, KerberosError::Refused(6)), "{e:?}");
     assert!(e.is_auth_failure());
+
+    // A realm this KDC does not serve: MIT looks the client up in its own database and
+    // answers KDC_ERR_C_PRINCIPAL_UNKNOWN, so the login is refused like a wrong name.
+    let e = verify_password(&principal(&k.user, "OTHER.TEST"), pw, &kdcs, TIMEOUT)
+        .await
+        .expect_err("foreign realm");
+    assert!(e.is_auth_failure(), "{e:?}");
 }
 
 #[tokio::test]
