@@ -4,8 +4,9 @@
 //! In charge of answering `get_entry` and `find_by_address` from memory while a cached
 //! entry is younger than its kind's max age (localconfig `ldap_cache_<kind>_maxage`,
 //! 15 minutes by default; the global config never expires), of dropping the cached copy
-//! on every write made through this wrapper (so a change takes effect at once on the
-//! server that made it), and of `flushCache`. A write generation counter keeps a read
+//! on every write made through this wrapper, or replacing it with the entry a modify
+//! returns (so a change takes effect at once on the server that made it), and of
+//! `flushCache`. A write generation counter keeps a read
 //! that raced with a write from caching what it read before the write. Writes made
 //! elsewhere (another server, `zmprov` in direct mode) are seen when the copy expires or
 //! is flushed, exactly as Zimbra behaves. Listings and counts always go to the backend.
@@ -504,8 +505,17 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         id: ZimbraId,
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
+        let since = self.generation();
         let result = self.inner.modify_entry(kind, id, edits).await;
         self.forget(kind, id);
+        // The entry as this write left it is the newest copy, unless another write went
+        // through here meanwhile: then the generation moved on by more than our own
+        // forget and nothing is kept (a write still running will forget it anyway).
+        // Keeping it spares the next request a backend read after every login, lockout
+        // count or preference change.
+        if let Ok(entry) = &result {
+            self.remember(&Arc::new(entry.clone()), since + 1);
+        }
         result
     }
 

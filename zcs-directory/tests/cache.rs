@@ -354,3 +354,50 @@ async fn racing_reads_and_writes_leave_no_stale_copy() {
         .unwrap();
     assert_eq!(back.attrs.get_all("zimbraZimletAvailableZimlets").len(), 16);
 }
+
+#[tokio::test]
+async fn a_modify_through_the_cache_keeps_the_entry_it_wrote() {
+    let f = fixture().await;
+    let c = cached(&f.dir);
+    let e = f
+        .dir
+        .create_entry(EntryKind::Account, "kept@x.test", Attrs::new())
+        .await
+        .unwrap();
+    let by_id = EntryKey::Id(e.id);
+    c.get_entry(EntryKind::Account, &by_id).await.unwrap();
+    let misses = c.stats().misses;
+    let mut edits = set("displayName", "After").to_vec();
+    edits.push(AttrEdit::Add(
+        "zimbraMailAlias".into(),
+        "kept.alias@x.test".into(),
+    ));
+    let written = c
+        .modify_entry(EntryKind::Account, e.id, &edits)
+        .await
+        .unwrap();
+    // The next reads by id, name and the new alias are answered from memory with what
+    // was written; a removed alias is not answered from the kept copy.
+    let got = c.get_entry(EntryKind::Account, &by_id).await.unwrap();
+    assert_eq!(got.as_ref(), Some(&written));
+    assert_eq!(
+        display_name(&c, "kept@x.test").await.as_deref(),
+        Some("After")
+    );
+    let by_alias = c.find_by_address("kept.alias@x.test").await.unwrap();
+    assert_eq!(by_alias.map(|a| a.id), Some(e.id));
+    assert_eq!(c.stats().misses, misses, "no backend read after the modify");
+    let drop_alias = [AttrEdit::Remove(
+        "zimbraMailAlias".into(),
+        "kept.alias@x.test".into(),
+    )];
+    c.modify_entry(EntryKind::Account, e.id, &drop_alias)
+        .await
+        .unwrap();
+    assert!(
+        c.find_by_address("kept.alias@x.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
