@@ -215,13 +215,35 @@ async fn domain_auth_mech_picks_the_mechanism() {
             .is_ok()
     );
 
-    // A mechanism nobody registered refuses everyone.
+    // A built-in mechanism without its settings (`ldap` with no zimbraAuthLdapURL)
+    // refuses everyone, as does a custom handler nobody registered, fallback or not.
     prov.modify_domain(&dom, &set("zimbraAuthMech", "ldap"))
+        .await
+        .unwrap();
+    prov.modify_domain(&dom, &set("zimbraAuthFallbackToLocal", "FALSE"))
         .await
         .unwrap();
     assert_eq!(
         code(prov.authenticate("u@ext.test", "external-pw", &ctx()).await),
         FaultCode::AuthFailed
+    );
+    prov.modify_domain(&dom, &set("zimbraAuthMech", "custom:nobody"))
+        .await
+        .unwrap();
+    for pw in ["external-pw", "local-pw"] {
+        assert_eq!(
+            code(prov.authenticate("u@ext.test", pw, &ctx()).await),
+            FaultCode::AuthFailed,
+            "unregistered custom:nobody with {pw}"
+        );
+    }
+    prov.modify_domain(&dom, &set("zimbraAuthFallbackToLocal", "TRUE"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(prov.authenticate("u@ext.test", "external-pw", &ctx()).await),
+        FaultCode::AuthFailed,
+        "no handler: the external password is nobody's"
     );
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use zcs_core::{Attrs, ServiceError, ServiceResult};
-use zcs_directory::{AuthRegistry, Directory, EntryKey, Provisioning, SqlDirectory};
+use zcs_directory::{AuthMechanism, AuthRegistry, Directory, EntryKey, Provisioning, SqlDirectory};
 
 use crate::home::Home;
 use crate::localconfig::LocalConfig;
@@ -81,6 +81,32 @@ pub fn is_initialised(home: &Home) -> bool {
     })
 }
 
+/// The authentication mechanisms an embedding program added before starting the server
+/// ([`register_auth_mechanism`]).
+static EXTRA_AUTH: std::sync::Mutex<Vec<(String, Arc<dyn AuthMechanism>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Registers `mech` under `name` for every directory this process opens afterwards, so a
+/// domain with `zimbraAuthMech custom:NAME` logs its users in through it (and a built-in
+/// name such as `kerberos5` is replaced by it). Call it first thing in `main`, before
+/// [`crate::server_main::main`] or [`open_provisioning`]; `examples/custom_auth.rs` is a
+/// whole program an integrator can copy.
+pub fn register_auth_mechanism(name: &str, mech: Arc<dyn AuthMechanism>) {
+    let mut extra = EXTRA_AUTH.lock().unwrap_or_else(|p| p.into_inner());
+    extra.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    extra.push((name.to_string(), mech));
+}
+
+/// The built-in mechanisms plus those of [`register_auth_mechanism`].
+pub fn auth_registry() -> AuthRegistry {
+    let mut registry = AuthRegistry::with_builtins();
+    let extra = EXTRA_AUTH.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, mech) in extra.iter() {
+        registry.register(name, mech.clone());
+    }
+    registry
+}
+
 /// Opens the directory of an initialised home.
 ///
 /// # Errors
@@ -119,7 +145,7 @@ async fn open_with(lc: &LocalConfig) -> ServiceResult<Provisioning> {
     };
     let hostname = lc.get("zimbra_server_hostname").unwrap_or_default();
     let cache = zcs_directory::CacheSettings::from_localconfig(|k| lc.get(k));
-    Ok(Provisioning::new(dir, AuthRegistry::with_builtins())
+    Ok(Provisioning::new(dir, auth_registry())
         .with_server(&hostname)
         .with_cache(cache))
 }

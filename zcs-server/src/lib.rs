@@ -35,6 +35,7 @@ pub mod proxy;
 pub mod purge_job;
 pub mod search;
 pub mod server;
+pub mod server_main;
 pub mod soap;
 pub mod spamtrain;
 pub mod tls;
