@@ -83,6 +83,10 @@ impl Provisioning {
     ) -> ServiceResult<Entry> {
         let ip = ctx.remote_ip.map(|i| i.to_string()).unwrap_or_default();
         let Some(acct) = self.find_account(name).await? else {
+            // LAZY auto-provisioning (autoprov.rs) may create it from the external LDAP.
+            if let Some(acct) = self.auto_prov_lazy(name, password, ctx).await? {
+                return Ok(acct);
+            }
             let _ = password::verify(password, DUMMY_HASH);
             tracing::info!(account = %log_safe(name.trim()), proto = %ctx.protocol, ip = %ip,
                 "authentication failed: no such account");

@@ -12,6 +12,7 @@
 mod accounts;
 pub mod acl;
 mod addresses;
+pub mod autoprov;
 pub mod caching;
 pub mod children;
 mod domains;
@@ -44,6 +45,7 @@ use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 pub use acl::{Ace, Requester};
 pub use addresses::aliases_of;
+pub use autoprov::{AutoProvBy, AutoProvCandidate, EagerReport, ExternalEntry};
 pub use children::{Child, DEFAULT_IDENTITY};
 pub use gal::{GalRequest, GalResults, GalType};
 pub use galsync::{GalSourceKind, GalSyncSource, GalSyncSpec, GalSyncTarget};
