@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ldap3::{LdapConnAsync, Scope, SearchEntry};
 use zcs_core::{AttrEdit, Attrs, FaultCode};
+use zcs_directory::provisioning::{GalRequest, GalType};
 use zcs_directory::{AuthContext, EntryKey, Provisioning};
 
 fn login() -> AuthContext {
@@ -299,4 +300,104 @@ async fn customer_directory_on_a_second_slapd() {
     }
     let f = common::fixture().await;
     scenario(&f.prov, &c, "sqlite").await;
+}
+
+/// The live GAL of a domain in `zimbraGalMode` `ldap` and `both` (spec 01 §1.13): search
+/// and autocomplete read the customer's directory with `zimbraGalLdapURL`, a named or
+/// literal `zimbraGalLdapFilter`, its search base and bind; `both` merges the internal
+/// GAL in, and keeps answering from it when the customer's server is down, while `ldap`
+/// then fails as unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gal_modes_ldap_and_both_read_the_customer_directory() {
+    let Some(c) = customer() else {
+        eprintln!(
+            "SKIPPED gal_modes_ldap_and_both_read_the_customer_directory: \
+             ZCS_TEST_EXT_LDAP_URL / _BASE / _BIND_DN / _BIND_PASSWORD not set"
+        );
+        return;
+    };
+    let ou = format!("gal{}", uuid::Uuid::new_v4().simple());
+    let branch = add_people(
+        &c,
+        &ou,
+        &[
+            ("galjoe", "galjoe@corp.test", "x-Secret1"),
+            ("galann", "galann@corp.test", "x-Secret2"),
+        ],
+    )
+    .await;
+    let f = common::fixture().await;
+    let p = &f.prov;
+    p.bootstrap().await.unwrap();
+    p.create_domain("corp.test", Attrs::new()).await.unwrap();
+    p.create_account("galinside@corp.test", Some("Local-Pw1"), Attrs::new())
+        .await
+        .unwrap();
+    let dom = EntryKey::Name("corp.test".into());
+    p.modify_domain(
+        &dom,
+        &set(&[
+            ("zimbraGalMode", "ldap"),
+            ("zimbraGalLdapURL", &c.url),
+            ("zimbraGalLdapSearchBase", &branch),
+            ("zimbraGalLdapBindDn", &c.admin_dn),
+            ("zimbraGalLdapBindPassword", &c.admin_pw),
+            ("zimbraGalLdapFilter", "(|(cn=*%s*)(mail=*%s*))"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let gal = async |text: &str, autocomplete: bool| {
+        let req = GalRequest {
+            text: text.into(),
+            gal_type: GalType::All,
+            autocomplete,
+            limit: None,
+        };
+        p.search_gal("corp.test", &req).await.map(|r| {
+            let mut names: Vec<String> = r.entries.into_iter().map(|e| e.name).collect();
+            names.sort();
+            names
+        })
+    };
+
+    // ldap: only the customer's people, by a substring and by the named autocomplete filter.
+    assert_eq!(
+        gal("gal", false).await.unwrap(),
+        ["galann@corp.test", "galjoe@corp.test"]
+    );
+    assert_eq!(gal("galj", true).await.unwrap(), ["galjoe@corp.test"]);
+    assert_eq!(
+        gal("nobody-here", false).await.unwrap(),
+        Vec::<String>::new()
+    );
+    // A filter metacharacter in the text is data, not filter syntax.
+    assert_eq!(gal("*)(cn=*", false).await.unwrap(), Vec::<String>::new());
+
+    // both: the internal account joins the external ones.
+    p.modify_domain(&dom, &set(&[("zimbraGalMode", "both")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        gal("gal", false).await.unwrap(),
+        [
+            "galann@corp.test",
+            "galinside@corp.test",
+            "galjoe@corp.test"
+        ]
+    );
+
+    // The customer's server unreachable: both answers from inside, ldap fails.
+    p.modify_domain(&dom, &set(&[("zimbraGalLdapURL", "ldap://127.0.0.1:1")]))
+        .await
+        .unwrap();
+    assert_eq!(gal("gal", false).await.unwrap(), ["galinside@corp.test"]);
+    p.modify_domain(&dom, &set(&[("zimbraGalMode", "ldap")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        gal("gal", false).await.map_err(|e| e.code),
+        Err(FaultCode::ResourceUnreachable)
+    );
+    remove_branch(&c, &branch).await;
 }
