@@ -7,6 +7,7 @@ use zcs_core::{
 };
 
 use super::addresses::{alias_add_edits, alias_remove_edits, renamed_addresses};
+use super::domain_rules::{check_entry_writable, is_system_account};
 use super::{Provisioning, default_attr, edit_names};
 use crate::directory::{A_MAIL_ALIAS, EntryKey};
 use crate::names::{normalize_address, split_address};
@@ -82,12 +83,18 @@ impl Provisioning {
         let addr = normalize_address(name)?;
         let (local, domain) = split_address(&addr).expect("normalised address has an @");
         let (local, domain) = (local.to_string(), domain.to_string());
-        self.get_domain(&EntryKey::Name(domain.clone())).await?;
+        let dom = self.get_domain(&EntryKey::Name(domain.clone())).await?;
+        check_entry_writable(&dom)?;
 
         check_user_password_values(attrs.get_all("userPassword"))?;
         let mut attrs = check_attrs(kind, &attrs)?;
         if let Some(cos) = attrs.get("zimbraCOSId") {
             self.require_cos_id(cos).await?;
+        }
+        // Calendar resources and system accounts are not counted (spec 02 §1.3.6).
+        if kind == EntryKind::Account && !is_system_account(&attrs) {
+            self.check_account_limits(&dom, attrs.get("zimbraCOSId"), None)
+                .await?;
         }
         // A zimbraId given at creation is kept (restore, migration), as in Zimbra.
         let id = match attrs.get("zimbraId") {
@@ -125,13 +132,14 @@ impl Provisioning {
             default_attr(&mut attrs, "zimbraMailHost", server.clone());
         }
 
+        let draft = Entry {
+            kind,
+            id,
+            name: addr.clone(),
+            attrs: attrs.clone(),
+        };
+        self.check_signature_attrs(&draft, &attrs).await?;
         if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            let draft = Entry {
-                kind,
-                id,
-                name: addr.clone(),
-                attrs: attrs.clone(),
-            };
             self.check_password_policy(&draft, pw).await?;
             attrs.set_one("userPassword", password::hash(pw));
             attrs.set_one("zimbraPasswordModifiedTime", generalized_time_now());
@@ -198,7 +206,9 @@ impl Provisioning {
     /// `zimbraCOSId` naming no COS.
     pub async fn modify_account(&self, key: &str, edits: &[AttrEdit]) -> ServiceResult<Entry> {
         let acct = self.get_account(key).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         let mut edits = check_edits(acct.kind, &acct.attrs, edits)?;
+        self.check_signature_edits(&acct, &edits).await?;
 
         for edit in &edits {
             match edit {
@@ -211,6 +221,13 @@ impl Provisioning {
                 AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("zimbraCOSId") => {
                     for v in values.iter().filter(|v| !v.is_empty()) {
                         self.require_cos_id(v).await?;
+                    }
+                    // zimbraDomainCOSMaxAccounts also holds when an account changes COS.
+                    if acct.kind == EntryKind::Account && !is_system_account(&acct.attrs) {
+                        let cos = values.iter().find(|v| !v.is_empty()).map(String::as_str);
+                        let domain = acct.domain().unwrap_or_default().to_string();
+                        let dom = self.get_domain(&EntryKey::Name(domain)).await?;
+                        self.check_account_limits(&dom, cos, Some(&acct)).await?;
                     }
                 }
                 _ => {}
@@ -274,6 +291,7 @@ impl Provisioning {
     /// `account.NO_SUCH_ACCOUNT`.
     pub async fn delete_account(&self, key: &str) -> ServiceResult<Entry> {
         let acct = self.get_account(key).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         // Its identities, signatures and data sources go first (an LDAP entry with
         // children cannot be deleted), and its addresses leave the lists that held them.
         self.delete_children(&acct).await?;
@@ -297,10 +315,21 @@ impl Provisioning {
         let new_addr = normalize_address(new_name)?;
         let (new_local, new_domain) =
             split_address(&new_addr).expect("normalised address has an @");
-        self.get_domain(&EntryKey::Name(new_domain.to_string()))
+        let dom = self
+            .get_domain(&EntryKey::Name(new_domain.to_string()))
             .await?;
         if acct.name.eq_ignore_ascii_case(&new_addr) {
             return Ok(acct);
+        }
+        self.check_addresses_writable(&[&acct.name, &new_addr])
+            .await?;
+        // Moving into another domain counts against that domain's limits.
+        let moves_domain = acct
+            .domain()
+            .is_none_or(|d| !d.eq_ignore_ascii_case(&dom.name));
+        if moves_domain && acct.kind == EntryKind::Account && !is_system_account(&acct.attrs) {
+            self.check_account_limits(&dom, acct.attrs.get("zimbraCOSId"), None)
+                .await?;
         }
         let (mail, aliases) = renamed_addresses(&acct, &new_addr);
         let edits = vec![
@@ -344,12 +373,13 @@ impl Provisioning {
         self.get_cos(&EntryKey::Id(id)).await
     }
 
-    /// Normalises an alias about to be added and checks its domain exists and the
-    /// address is free.
+    /// Normalises an alias about to be added and checks its domain exists, is neither
+    /// suspended nor shut down, and the address is free.
     pub(super) async fn check_new_alias(&self, alias: &str) -> ServiceResult<String> {
         let alias = normalize_address(alias)?;
         let (_, domain) = split_address(&alias).expect("normalised address has an @");
-        self.get_domain(&EntryKey::Name(domain.to_string())).await?;
+        let dom = self.get_domain(&EntryKey::Name(domain.to_string())).await?;
+        check_entry_writable(&dom)?;
         if self.dir.find_by_address(&alias).await?.is_some() {
             return Err(ServiceError::new(
                 FaultCode::AccountExists,
@@ -372,6 +402,7 @@ impl Provisioning {
     pub async fn add_account_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
         let acct = self.get_account(key).await?;
         let alias = self.check_new_alias(alias).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         let edits = alias_add_edits(&acct, &alias);
         self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
         tracing::info!(account = %acct.name, alias = %alias, "alias added");
@@ -397,6 +428,8 @@ impl Provisioning {
             return Err(no_such());
         }
         let edits = alias_remove_edits(&acct, &wanted).ok_or_else(no_such)?;
+        self.check_addresses_writable(&[&acct.name, &wanted])
+            .await?;
         self.dir.modify_entry(acct.kind, acct.id, &edits).await?;
         tracing::info!(account = %acct.name, alias = %wanted, "alias removed");
         Ok(())

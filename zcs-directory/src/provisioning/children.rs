@@ -142,6 +142,7 @@ impl Provisioning {
         attrs: Attrs,
     ) -> ServiceResult<Entry> {
         let acct = self.get_account(account).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         let name = check_child_name(name)?;
         let exists = || {
             zimbra_fault(
@@ -176,6 +177,9 @@ impl Provisioning {
         }
 
         let mut attrs = check_attrs(child.kind(), &attrs)?;
+        if child == Child::Signature {
+            self.check_signature_attrs(&acct, &attrs).await?;
+        }
         let id = ZimbraId::new();
         let mut classes = vec![child.object_class().to_string()];
         if let Some(t) = data_source_type {
@@ -297,7 +301,12 @@ impl Provisioning {
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
         let c = self.get_child(child, account, key).await?;
+        let acct = self.get_account(account).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         let edits = check_edits(child.kind(), &c.attrs, edits)?;
+        if child == Child::Signature {
+            self.check_signature_edits(&acct, &edits).await?;
+        }
         if edits
             .iter()
             .any(|e| e.name().eq_ignore_ascii_case(child.id_attr()))
@@ -343,6 +352,8 @@ impl Provisioning {
     /// As [`Provisioning::get_child`].
     pub async fn delete_child(&self, child: Child, account: &str, key: &str) -> ServiceResult<()> {
         let c = self.get_child(child, account, key).await?;
+        let acct = self.get_account(account).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         self.dir.delete_entry(child.kind(), c.id).await?;
         Ok(())
     }

@@ -88,7 +88,8 @@ impl Provisioning {
         let addr = normalize_address(name)?;
         let (local, domain) = split_address(&addr).expect("normalised address has an @");
         let (local, domain) = (local.to_string(), domain.to_string());
-        self.get_domain(&EntryKey::Name(domain)).await?;
+        let dom = self.get_domain(&EntryKey::Name(domain)).await?;
+        super::domain_rules::check_entry_writable(&dom)?;
         let classes = attrs.get_all("objectClass").to_vec();
         let mut checked = Attrs::new();
         for (n, v) in attrs.iter() {
@@ -197,6 +198,7 @@ impl Provisioning {
     /// `service.INVALID_REQUEST` for an immutable attribute.
     pub async fn modify_group(&self, key: &str, edits: &[AttrEdit]) -> ServiceResult<Entry> {
         let g = self.get_group(key).await?;
+        self.check_addresses_writable(&[&g.name]).await?;
         let mut edits = check_edits(g.kind, &g.attrs, edits)?;
         if g.kind == EntryKind::DynamicGroup {
             super::groups::check_dynamic_edits(&g, &edits)?;
@@ -235,6 +237,7 @@ impl Provisioning {
     /// address, the list itself, or a dynamic group with a custom `memberURL`.
     pub async fn add_group_members(&self, key: &str, members: &[String]) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
+        self.check_addresses_writable(&[&g.name]).await?;
         if g.kind == EntryKind::DynamicGroup {
             return self.add_acl_group_members(&g, members).await;
         }
@@ -277,6 +280,7 @@ impl Provisioning {
     /// is not a member.
     pub async fn remove_group_members(&self, key: &str, members: &[String]) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
+        self.check_addresses_writable(&[&g.name]).await?;
         if g.kind == EntryKind::DynamicGroup {
             return self.remove_acl_group_members(&g, members).await;
         }
@@ -305,6 +309,7 @@ impl Provisioning {
     /// `account.NO_SUCH_DISTRIBUTION_LIST`.
     pub async fn delete_group(&self, key: &str) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
+        self.check_addresses_writable(&[&g.name]).await?;
         if g.kind == EntryKind::DynamicGroup {
             self.forget_acl_group(&g).await?;
         }
@@ -330,6 +335,7 @@ impl Provisioning {
         if g.name.eq_ignore_ascii_case(&new_addr) {
             return Ok(g);
         }
+        self.check_addresses_writable(&[&g.name, &new_addr]).await?;
         let (mail, aliases) = renamed_addresses(&g, &new_addr);
         let edits = [
             AttrEdit::Replace("mail".into(), mail),
@@ -361,6 +367,7 @@ impl Provisioning {
     pub async fn add_group_alias(&self, key: &str, alias: &str) -> ServiceResult<()> {
         let g = self.get_group(key).await?;
         let alias = self.check_new_alias(alias).await?;
+        self.check_addresses_writable(&[&g.name]).await?;
         let edits = alias_add_edits(&g, &alias);
         self.dir.modify_entry(g.kind, g.id, &edits).await?;
         tracing::info!(list = %g.name, alias = %alias, "distribution list alias added");
@@ -380,6 +387,7 @@ impl Provisioning {
                 format!("no such alias: {}", alias.trim()),
             ));
         };
+        self.check_addresses_writable(&[&g.name, &wanted]).await?;
         self.dir.modify_entry(g.kind, g.id, &edits).await?;
         Ok(())
     }
