@@ -118,7 +118,7 @@ async fn run_all(
         return status;
     }
     let interactive = file.is_none();
-    let input: Box<dyn BufRead> = match file {
+    let mut input: Box<dyn BufRead> = match file {
         Some(path) => match std::fs::File::open(path) {
             Ok(f) => Box::new(std::io::BufReader::new(f)),
             Err(e) => {
@@ -128,31 +128,63 @@ async fn run_all(
         },
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let mut io = Io {
+        out: &mut stdout,
+        err: &mut stderr,
+    };
+    let (status, changed) =
+        run_lines(prov, &mut *input, interactive, admin, session, &mut io).await;
+    if changed && !direct {
+        flush_server(prov, session).await;
+    }
+    status
+}
+
+/// Where a command's output and errors go.
+struct Io<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+}
+
+/// Runs every command line of `input` (batch mode: `-f FILE`, or stdin), printing the
+/// `prov> ` prompt before each when `interactive`. Empty lines and `#` comments are
+/// skipped; `exit` or `quit` ends. Returns the exit status (2 when any command failed)
+/// and whether any command may have changed the directory.
+async fn run_lines(
+    prov: &zcs_directory::Provisioning,
+    input: &mut dyn BufRead,
+    interactive: bool,
+    admin: Option<&str>,
+    session: &Option<Session>,
+    io: &mut Io<'_>,
+) -> (ExitCode, bool) {
     let mut status = ExitCode::SUCCESS;
     let mut changed = false;
-    let mut lines = input.lines();
+    let mut line = String::new();
     loop {
         if interactive {
-            print!("prov> ");
-            let _ = std::io::stdout().flush();
+            let _ = write!(io.out, "prov> ");
+            let _ = io.out.flush();
         }
-        let Some(Ok(line)) = lines.next() else { break };
-        let words = split_line(&line);
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let words = split_line(line.trim_end_matches(['\n', '\r']));
         match words.first().map(String::as_str) {
             None => continue,
             Some(w) if w.starts_with('#') => continue,
             Some("exit" | "quit") => break,
             _ => {}
         }
-        if run_one(prov, &words, admin, session).await != ExitCode::SUCCESS {
+        if run_one_to(prov, &words, admin, session, io).await != ExitCode::SUCCESS {
             status = ExitCode::from(2);
         }
         changed |= changes(&words);
     }
-    if changed && !direct {
-        flush_server(prov, session).await;
-    }
-    status
+    (status, changed)
 }
 
 /// Whether a command line may have changed the directory (so the running server's
@@ -213,27 +245,111 @@ async fn run_one(
     admin: Option<&str>,
     session: &Option<Session>,
 ) -> ExitCode {
-    let mut stdout = std::io::stdout();
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let mut io = Io {
+        out: &mut stdout,
+        err: &mut stderr,
+    };
+    run_one_to(prov, words, admin, session, &mut io).await
+}
+
+/// Runs one command line, its output to `io.out` and its fault or usage to `io.err`.
+async fn run_one_to(
+    prov: &zcs_directory::Provisioning,
+    words: &[String],
+    admin: Option<&str>,
+    session: &Option<Session>,
+    io: &mut Io<'_>,
+) -> ExitCode {
     let delegated = session.as_ref().and_then(|s| s.delegated.as_ref());
-    let result = zmprov::run_as(prov, delegated, words, &mut stdout).await;
+    let result = zmprov::run_as(prov, delegated, words, &mut *io.out).await;
     match &result {
         Ok(Outcome::Done) => audit(words, "ok", admin),
         Ok(Outcome::Fault(e)) => audit(words, &e.code.to_string(), admin),
         _ => {}
     }
+    let _ = io.out.flush();
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Usage(cmd)) => {
-            eprintln!("  {}({}) {}", cmd.long, cmd.short, cmd.usage);
+            let _ = writeln!(io.err, "  {}({}) {}", cmd.long, cmd.short, cmd.usage);
             ExitCode::from(1)
         }
         Ok(Outcome::Fault(e)) => {
-            eprintln!("{}", zmprov::format_fault(&e));
+            let _ = writeln!(io.err, "{}", zmprov::format_fault(&e));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("zmprov: {e}");
+            let _ = writeln!(io.err, "zmprov: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use zcs_directory::{AuthRegistry, Provisioning, SqlDirectory};
+
+    use super::*;
+
+    /// Batch input as zmprov reads it from stdin: comments and blank lines skipped,
+    /// each command's output in order, a failing line does not stop the batch but
+    /// makes the exit status 2, `exit` ends the input.
+    #[tokio::test]
+    async fn batch_input_runs_every_line() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
+            .await
+            .expect("open");
+        let prov = Provisioning::new(Arc::new(dir), AuthRegistry::new());
+        let input = "# a batch\n\ncd ex.test\nca a@ex.test Passw0rd!\n\
+                     ga a@ex.test zimbraAccountStatus\nga nobody@ex.test\n\
+                     CreateAccount 'b@ex.test' \"Passw0rd!\" displayName \"B B\"\n\
+                     ga b@ex.test displayName\nexit\nca c@ex.test Passw0rd!\n";
+        let mut reader = std::io::Cursor::new(input.as_bytes());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+        };
+        let (status, changed) = run_lines(&prov, &mut reader, false, None, &None, &mut io).await;
+        assert_eq!(status, ExitCode::from(2));
+        assert!(changed);
+        let out = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 7, "{out}");
+        assert_eq!(lines[0].len(), 36, "domain id");
+        assert_eq!(lines[1].len(), 36, "account id");
+        assert_eq!(lines[2], "# name a@ex.test");
+        assert_eq!(lines[3], "zimbraAccountStatus: active");
+        assert_eq!(lines[4].len(), 36);
+        assert_eq!(&lines[5..], ["# name b@ex.test", "displayName: B B"]);
+        let err = String::from_utf8(err).expect("utf-8");
+        assert_eq!(
+            err,
+            "ERROR: account.NO_SUCH_ACCOUNT (no such account: nobody@ex.test)\n"
+        );
+        assert!(
+            prov.find_account("c@ex.test")
+                .await
+                .expect("find")
+                .is_none()
+        );
+
+        // Interactive input prompts before every line.
+        let mut reader = std::io::Cursor::new(b"gad\n".as_slice());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+        };
+        let (status, changed) = run_lines(&prov, &mut reader, true, None, &None, &mut io).await;
+        assert_eq!((status, changed), (ExitCode::SUCCESS, false));
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "prov> ex.test\nprov> "
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, attrs};
+use zcs_core::{AttrEdit, Attrs, Entry, ServiceError};
 use zcs_directory::{EntryKey, Provisioning};
 
 /// Why a handler did not produce output.
@@ -14,6 +14,9 @@ pub enum CmdError {
     Usage,
     /// The operation failed.
     Fault(ServiceError),
+    /// The operation failed part way: the output made so far is printed, then the fault
+    /// (`createBulkAccounts` prints each id as it goes).
+    Partial(String, ServiceError),
 }
 
 impl From<ServiceError> for CmdError {
@@ -62,18 +65,40 @@ pub fn is_blocked(attr: &str) -> bool {
 }
 
 /// Prints an entry as get commands do: `# name <name>` (unless `name` is `None`), then
-/// `attr: value` lines in attribute-name order, limited to `only` when it is not empty.
-/// Blocked attributes ([`is_blocked`]) print `VALUE-BLOCKED`.
+/// `attr: value` lines in attribute-name order. When `only` is not empty it limits the
+/// output, as Zimbra's get commands read their trailing arguments: `attr` prints that
+/// attribute's values, `attr=value` prints that value only if the attribute holds it
+/// (exact match), so `gs host zimbraServiceEnabled=ldap` answers whether `ldap` is
+/// among the values. Several `attr=value` words for one attribute print each value
+/// held. Names compare ignoring case. Blocked attributes ([`is_blocked`]) print
+/// `VALUE-BLOCKED`.
 pub fn format_entry(name: Option<&str>, attrs: &Attrs, only: &[String]) -> String {
     let mut out = String::new();
     if let Some(n) = name {
         out.push_str(&format!("# name {n}\n"));
     }
+    let wanted: Vec<(&str, Option<&str>)> = only
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((n, v)) if !v.is_empty() => (n, Some(v)),
+            Some((n, _)) => (n, None),
+            None => (w.as_str(), None),
+        })
+        .collect();
     for (attr, values) in attrs.iter() {
-        if !only.is_empty() && !only.iter().any(|o| o.eq_ignore_ascii_case(attr)) {
+        let asked: Vec<Option<&str>> = wanted
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(attr))
+            .map(|(_, v)| *v)
+            .collect();
+        if !wanted.is_empty() && asked.is_empty() {
             continue;
         }
+        let any_value = asked.is_empty() || asked.iter().any(Option::is_none);
         for v in values {
+            if !any_value && !asked.contains(&Some(v.as_str())) {
+                continue;
+            }
             let v = if is_blocked(attr) { "VALUE-BLOCKED" } else { v };
             out.push_str(&format!("{attr}: {v}\n"));
         }
@@ -279,23 +304,6 @@ pub(super) async fn modify_config(p: &Provisioning, a: &[String]) -> Result<Stri
     Ok(String::new())
 }
 
-pub(super) async fn describe(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
-    match a {
-        [flag, name] if flag == "-a" => match attrs::lookup(name) {
-            Some(def) => Ok(attrs::describe(def)),
-            None => Err(CmdError::Fault(ServiceError::new(
-                zcs_core::FaultCode::InvalidAttrName,
-                format!("no such attribute: {name}"),
-            ))),
-        },
-        [] => Ok(attrs::ATTRS
-            .iter()
-            .map(|d| format!("{}\n", d.name))
-            .collect()),
-        _ => Err(CmdError::Usage),
-    }
-}
-
 pub(super) async fn help(_p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
     let wanted = a.first();
     let mut out = String::new();
@@ -344,6 +352,11 @@ mod tests {
             format_entry(None, &a, &["DISPLAYNAME".into()]),
             "displayName: J\n"
         );
+        assert_eq!(
+            format_entry(None, &a, &["zimbraMailAlias=a@x".into()]),
+            "zimbraMailAlias: a@x\n"
+        );
+        assert_eq!(format_entry(None, &a, &["zimbraMailAlias=c@x".into()]), "");
         a.set_one("userPassword", "{SSHA512}abc");
         assert!(format_entry(None, &a, &[]).contains("userPassword: VALUE-BLOCKED\n"));
     }

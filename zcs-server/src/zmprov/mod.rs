@@ -14,6 +14,9 @@ mod auth;
 pub mod cache;
 mod children;
 mod commands;
+mod counts;
+mod describe;
+mod extra;
 pub mod gate;
 mod lists;
 mod loggers;
@@ -25,6 +28,8 @@ pub mod session;
 mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_more;
 mod words;
 
 use std::io::Write;
@@ -73,6 +78,10 @@ pub async fn run(
         }
         Err(commands::CmdError::Usage) => Ok(Outcome::Usage(cmd)),
         Err(commands::CmdError::Fault(e)) => Ok(Outcome::Fault(e)),
+        Err(commands::CmdError::Partial(text, e)) => {
+            out.write_all(text.as_bytes())?;
+            Ok(Outcome::Fault(e))
+        }
     }
 }
 

@@ -180,10 +180,20 @@ pub(super) async fn auto_complete_gal(p: &Provisioning, a: &[String]) -> Result<
     gal(p, a, true).await
 }
 
-/// `syg {domain}`: every GAL entry of the domain.
+/// `syg {domain} [{token}]`: `# token = <token>` and an empty line, then every GAL
+/// entry of the domain, as Zimbra prints a sync. The token is the time of this sync
+/// (GeneralizedTime, as Zimbra's directory tokens are); give it back to sync again.
+// LIMITATION: directory entries carry no modification time, so a sync given a token
+// still lists the whole GAL (a superset of what changed since), never a delta.
 pub(super) async fn sync_gal(p: &Provisioning, a: &[String]) -> Result<String, CmdError> {
+    if a.get(1).is_some_and(|t| t.trim().is_empty()) {
+        return Err(CmdError::Usage);
+    }
+    let token = chrono::Utc::now().format("%Y%m%d%H%M%SZ").to_string();
     let entries = p.sync_gal(&a[0]).await?;
-    print_gal(p, &a[0], &entries).await
+    let mut out = format!("# token = {token}\n\n");
+    out.push_str(&print_gal(p, &a[0], &entries).await?);
+    Ok(out)
 }
 
 #[cfg(test)]

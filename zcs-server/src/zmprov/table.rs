@@ -3,7 +3,9 @@
 //! resources, domains, COS, servers, config, distribution lists, rights).
 
 use super::commands::{self, Command};
-use super::{auth, cache, children, lists, loggers, resources, rights, search};
+use super::{
+    auth, cache, children, counts, describe, extra, lists, loggers, resources, rights, search,
+};
 
 macro_rules! cmd {
     ($long:literal, $short:literal, $min:expr, $max:expr, $f:path, $usage:literal) => {
@@ -25,6 +27,8 @@ pub static COMMANDS: &[Command] = &[
         "{name@domain|id} {alias@domain}"),
     cmd!("createAccount", "ca", 2, None, commands::create_account,
         "{name@domain} {password} [attr1 value1 [attr2 value2...]]"),
+    cmd!("createBulkAccounts", "cabulk", 3, Some(3), extra::create_bulk_accounts,
+        "{domain} {namemask} {number of accounts to create}"),
     cmd!("deleteAccount", "da", 1, Some(1), commands::delete_account,
         "{name@domain|id}"),
     cmd!("getAccount", "ga", 1, None, commands::get_account,
@@ -41,6 +45,8 @@ pub static COMMANDS: &[Command] = &[
         "{name@domain|id} {newname@domain}"),
     cmd!("setPassword", "sp", 2, Some(2), commands::set_password,
         "{name@domain|id} {password}"),
+    cmd!("setAccountCOS", "sac", 2, Some(2), extra::set_account_cos,
+        "{name@domain|id} {cos-name|cos-id}"),
     cmd!("checkPasswordStrength", "cps", 2, Some(2), auth::check_password_strength,
         "{name@domain|id} {password}"),
     cmd!("getAccountMembership", "gam", 1, Some(1), lists::get_membership,
@@ -82,6 +88,8 @@ pub static COMMANDS: &[Command] = &[
         "{name@domain|id} [attr1 value1 [attr2 value2...]]"),
     cmd!("renameCalendarResource", "rcr", 2, Some(2), resources::rename,
         "{name@domain|id} {newName@domain}"),
+    cmd!("purgeAccountCalendarCache", "pacc", 1, None, extra::purge_account_calendar_cache,
+        "{name@domain|id} [...]"),
     cmd!("createDomain", "cd", 1, None, commands::create_domain,
         "{domain} [attr1 value1 [attr2 value2...]]"),
     cmd!("deleteDomain", "dd", 1, Some(1), commands::delete_domain,
@@ -94,6 +102,10 @@ pub static COMMANDS: &[Command] = &[
         "{domain|id} [attr1 value1 [attr2 value2...]]"),
     cmd!("createAliasDomain", "cad", 2, None, auth::create_alias_domain,
         "{alias-domain-name} {local-domain-name|id} [attr1 value1 [attr2 value2...]]"),
+    cmd!("countAccount", "cta", 1, Some(1), counts::count_account,
+        "{domain|id}"),
+    cmd!("getDomainInfo", "gdi", 2, None, extra::get_domain_info,
+        "name|id|virtualHostname|krb5Realm {value} [attr1 [attr2...]]"),
     cmd!("renameDomain", "rd", 2, Some(2), auth::rename_domain,
         "{domain|id} {newDomain}"),
     cmd!("generateDomainPreAuthKey", "gdpak", 1, Some(1), auth::generate_preauth_key,
@@ -116,12 +128,18 @@ pub static COMMANDS: &[Command] = &[
         "{name|id} {newName}"),
     cmd!("createServer", "cs", 1, None, commands::create_server,
         "{name} [attr1 value1 [attr2 value2...]]"),
+    cmd!("deleteServer", "ds", 1, Some(1), extra::delete_server,
+        "{name|id}"),
     cmd!("getServer", "gs", 1, None, commands::get_server,
         "{name|id} [attr1 [attr2...]]"),
     cmd!("getAllServers", "gas", 0, Some(1), commands::get_all_servers,
         "[-v]"),
     cmd!("modifyServer", "ms", 1, None, commands::modify_server,
         "{name|id} [attr1 value1 [attr2 value2...]]"),
+    cmd!("getAllMtaAuthURLs", "gamau", 0, Some(0), extra::get_all_mta_auth_urls,
+        ""),
+    cmd!("getAllMemcachedServers", "gamcs", 0, Some(0), extra::get_all_memcached_servers,
+        ""),
     cmd!("addAccountLogger", "aal", 3, Some(5), loggers::add,
         "[-s/--server hostname] {name@domain|id} {logging-category} {trace|debug|info|warn|error}"),
     cmd!("getAccountLoggers", "gal", 1, Some(3), loggers::get,
@@ -138,8 +156,8 @@ pub static COMMANDS: &[Command] = &[
         "[attr1 [attr2...]]"),
     cmd!("modifyConfig", "mcf", 2, None, commands::modify_config,
         "attr1 value1 [attr2 value2...]"),
-    cmd!("describe", "desc", 0, Some(2), commands::describe,
-        "-a {attribute-name}"),
+    cmd!("describe", "desc", 0, Some(4), describe::describe,
+        "[[-v] [-ni] [{entry-type}]] | [-a {attribute-name}]"),
     cmd!("addDistributionListAlias", "adla", 2, Some(2), lists::add_alias,
         "{list@domain|id} {alias@domain}"),
     cmd!("addDistributionListMember", "adlm", 2, None, lists::add_members,
@@ -193,8 +211,12 @@ pub static COMMANDS: &[Command] = &[
         "{domain} {name} [limit {limit}] [offset {offset}] [type {all|account|resource|group}]"),
     cmd!("autoCompleteGal", "acg", 2, None, search::auto_complete_gal,
         "{domain} {name} [limit {limit}] [type {all|account|resource|group}]"),
-    cmd!("syncGal", "syg", 1, Some(1), search::sync_gal,
-        "{domain}"),
+    cmd!("syncGal", "syg", 1, Some(2), search::sync_gal,
+        "{domain} [{token}]"),
+    cmd!("countObjects", "cto", 1, Some(5), counts::count_objects,
+        "{userAccount|account|alias|dl|domain|cos|server|calresource|accountOnUCService|\
+         cosOnUCService|domainOnUCService|internalUserAccount|internalArchivingAccount} \
+         [-d {domain|id}] [-u {UCService-id}]"),
     cmd!("flushCache", "fc", 1, None, cache::flush_cache,
         "[-a] {acl|locale|skin|uistrings|license|all|account|config|globalgrant|cos|domain|\
          galgroup|group|mime|server|zimlet|<extension-cache-type>} [name1|id1 [name2|id2...]]"),
