@@ -372,3 +372,51 @@ pub async fn amavis_attributes(ctx: &Ctx) {
     let d = p.modify_domain(&name("ex.test"), &domain).await.unwrap();
     assert_eq!(d.attrs.get_all("amavisBlacklistSender"), ["@spam.test"]);
 }
+
+/// Domain rules on every backend: a suspended domain refuses provisioning, the account
+/// limits leave calendar resources out, and a domain rename keeps ids and gives the
+/// domain back its status with no rename record left.
+pub async fn domain_status_limits_and_rename(ctx: &Ctx) {
+    let p = &ctx.prov;
+    p.bootstrap().await.unwrap();
+    p.create_domain("old.test", attrs(&[("zimbraDomainMaxAccounts", "1")]))
+        .await
+        .unwrap();
+    let a = p
+        .create_account("a@old.test", None, Attrs::new())
+        .await
+        .unwrap();
+    let full = p
+        .create_account("b@old.test", None, Attrs::new())
+        .await
+        .unwrap_err();
+    assert!(full.message.contains("TOO_MANY_ACCOUNTS"), "{full}");
+    let room = attrs(&[("displayName", "Room"), ("zimbraCalResType", "Location")]);
+    p.create_calendar_resource("room@old.test", None, room)
+        .await
+        .unwrap();
+    let suspend = [AttrEdit::Replace(
+        "zimbraDomainStatus".into(),
+        vec!["suspended".into()],
+    )];
+    p.modify_domain(&name("old.test"), &suspend).await.unwrap();
+    assert_eq!(
+        code(p.delete_account("a@old.test").await),
+        FaultCode::PermDenied
+    );
+    let relock = [AttrEdit::Replace(
+        "zimbraDomainStatus".into(),
+        vec!["locked".into()],
+    )];
+    p.modify_domain(&name("old.test"), &relock).await.unwrap();
+
+    let d = p
+        .rename_domain(&name("old.test"), "new.test")
+        .await
+        .unwrap();
+    assert_eq!(d.name, "new.test");
+    assert_eq!(d.attrs.get("zimbraDomainStatus"), Some("locked"));
+    assert_eq!(d.attrs.get("zimbraDomainRenameInfo"), None);
+    assert_eq!(p.get_account("a@new.test").await.unwrap().id, a.id);
+    p.get_calendar_resource("room@new.test").await.unwrap();
+}

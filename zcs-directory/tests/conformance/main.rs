@@ -78,6 +78,7 @@ conformance!(
         flows::accounts_aliases_and_rename,
         flows::authenticate,
         flows::amavis_attributes,
+        flows::domain_status_limits_and_rename,
         search::filter_search_sorts_limits_and_projects,
         search::gal_search_autocomplete_and_hiding,
         search::autocomplete_follows_renames_edits_and_deletes,
