@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ldap3::{LdapConnAsync, Scope, SearchEntry};
 use zcs_core::{AttrEdit, Attrs, FaultCode};
+use zcs_directory::provisioning::preauth::compute_preauth;
 use zcs_directory::provisioning::{AutoProvBy, Provisioning};
 use zcs_directory::{AuthContext, EntryKey};
 
@@ -568,5 +569,62 @@ async fn eager_batches_create_missing_accounts() {
         p.auto_prov_polling_interval().await.unwrap(),
         std::time::Duration::from_secs(15 * 60)
     );
+    remove_branch(&c, &branch).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lazy_preauth_creates_the_account() {
+    let Some(c) = customer("lazy_preauth_creates_the_account") else {
+        return;
+    };
+    let branch = add_people(&c, &[("pre", "Ext-Pw1", &[("sn", "Pre Auth")])]).await;
+    let f = common::fixture().await;
+    let p = &f.prov;
+    let dom = EntryKey::Name("pre.test".into());
+    auto_domain(p, &c, "pre.test", &branch, &["LAZY"]).await;
+    p.modify_domain(
+        &dom,
+        &set(&[
+            ("zimbraAutoProvAuthMech", &["PREAUTH"]),
+            ("zimbraAutoProvAttrMap", &["sn=displayName"]),
+        ]),
+    )
+    .await
+    .unwrap();
+    let key = p.generate_domain_preauth_key(&dom).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let who = "pre@pre.test";
+    let sig = compute_preauth(&key, who, "name", 0, now);
+    // A wrong signature or a stale timestamp creates nothing.
+    let bad = p
+        .auto_prov_lazy_preauth(who, "name", now, 0, &"0".repeat(40), &login())
+        .await
+        .unwrap();
+    assert!(bad.is_none());
+    let stale = compute_preauth(&key, who, "name", 0, now - 3_600_000);
+    let r = p
+        .auto_prov_lazy_preauth(who, "name", now - 3_600_000, 0, &stale, &login())
+        .await
+        .unwrap();
+    assert!(r.is_none());
+    assert!(p.find_account(who).await.unwrap().is_none());
+    // The right one creates the account; a password login still does not (LDAP is off).
+    let acct = p
+        .auto_prov_lazy_preauth(who, "name", now, 0, &sig, &login())
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(acct.name, who);
+    assert_eq!(acct.attrs.get("displayName"), Some("Pre Auth"));
+    let again = p
+        .auto_prov_lazy_preauth(who, "name", now, 0, &sig, &login())
+        .await
+        .unwrap()
+        .expect("the same account");
+    assert_eq!(again.id, acct.id);
+    assert_eq!(count(p, "pre.test").await, 1);
     remove_branch(&c, &branch).await;
 }

@@ -558,3 +558,104 @@ impl Provisioning {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zcs_core::ZimbraId;
+
+    fn domain(pairs: &[(&str, &[&str])]) -> Entry {
+        let mut attrs = Attrs::new();
+        for (n, v) in pairs {
+            attrs.set(n, v.iter().map(|s| s.to_string()).collect());
+        }
+        Entry {
+            kind: EntryKind::Domain,
+            id: ZimbraId::new(),
+            name: "d.test".into(),
+            attrs,
+        }
+    }
+
+    fn ext(pairs: &[(&str, &[&str])]) -> ExternalEntry {
+        ExternalEntry {
+            dn: "uid=jdoe,ou=people,dc=x".into(),
+            attrs: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn names() {
+        let e = ext(&[("mailNickname", &["JD"]), ("two", &["a", "b"])]);
+        let plain = domain(&[]);
+        assert_eq!(
+            auto_prov_account_name(&plain, &e, Some("x")).unwrap(),
+            "x@d.test"
+        );
+        assert_eq!(
+            auto_prov_account_name(&plain, &e, None).unwrap(),
+            "jdoe@d.test"
+        );
+        let mapped = domain(&[("zimbraAutoProvAccountNameMap", &["mailnickname"])]);
+        assert_eq!(
+            auto_prov_account_name(&mapped, &e, Some("x")).unwrap(),
+            "jd@d.test"
+        );
+        let two = domain(&[("zimbraAutoProvAccountNameMap", &["two"])]);
+        assert!(auto_prov_account_name(&two, &e, None).is_err());
+        let bad = ext(&[("mailNickname", &["no spaces allowed"])]);
+        assert!(auto_prov_account_name(&mapped, &bad, None).is_err());
+    }
+
+    #[test]
+    fn maps() {
+        let e = ext(&[("sn", &["Doe"]), ("description", &["a", "b"])]);
+        let ok = domain(&[(
+            "zimbraAutoProvAttrMap",
+            &[
+                "sn=displayName",
+                "description=description",
+                "absent=givenName",
+            ],
+        )]);
+        let attrs = auto_prov_mapped_attrs(&ok, &e).unwrap();
+        assert_eq!(attrs.get("displayName"), Some("Doe"));
+        assert_eq!(attrs.get_all("description").len(), 2);
+        assert!(!attrs.contains("givenName"));
+        for (map, code) in [
+            ("sn=bogusAttr", FaultCode::InvalidAttrName),
+            ("description=displayName", FaultCode::InvalidAttrValue),
+            ("no-equals", FaultCode::InvalidAttrValue),
+            ("sn=zimbraId", FaultCode::InvalidRequest),
+        ] {
+            let d = domain(&[("zimbraAutoProvAttrMap", &[map])]);
+            assert_eq!(
+                auto_prov_mapped_attrs(&d, &e).unwrap_err().code,
+                code,
+                "{map}"
+            );
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(same_dn("uid=a, ou=P,dc=x", "UID=a,ou=p,dc=X"));
+        assert!(!same_dn("uid=a,dc=x", "uid=b,dc=x"));
+        assert!(same_signature("abCD", "ABcd"));
+        assert!(!same_signature("abcd", "abce"));
+        assert!(!same_signature("abc", "abcd"));
+        assert!(domain_active(&domain(&[])));
+        assert!(!domain_active(&domain(&[(
+            "zimbraDomainStatus",
+            &["locked"]
+        )])));
+        assert!(has_value(
+            &domain(&[("zimbraAutoProvMode", &["eager", "LAZY"])]),
+            "zimbraAutoProvMode",
+            "EAGER"
+        ));
+    }
+}

@@ -12,9 +12,9 @@
 mod accounts;
 pub mod acl;
 mod addresses;
+pub mod autoprov;
 pub mod caching;
 pub mod children;
-mod domain_rules;
 mod domains;
 pub mod gal;
 pub mod gal_external;
@@ -29,7 +29,6 @@ pub mod policy;
 pub mod preauth;
 pub mod resolve;
 mod resources;
-mod signature_limit;
 pub mod subscription;
 pub mod suppress;
 pub mod zimlets;
@@ -46,8 +45,8 @@ use crate::validate::{check_attrs, check_edits, generalized_time_now};
 
 pub use acl::{Ace, Requester};
 pub use addresses::aliases_of;
+pub use autoprov::{AutoProvBy, AutoProvCandidate, EagerReport, ExternalEntry};
 pub use children::{Child, DEFAULT_IDENTITY};
-pub use domain_rules::{DomainAccountUsage, is_frozen_status};
 pub use gal::{GalRequest, GalResults, GalType};
 pub use galsync::{GalSourceKind, GalSyncSource, GalSyncSpec, GalSyncTarget};
 pub use inherit::{AccountContext, server_attr, server_attr_values};
