@@ -2,8 +2,9 @@
 //! `zmprov -a` may run: each account, distribution-list, domain and COS command maps to
 //! the [`AdminOp`] the admin SOAP service asks of the rights engine for the same
 //! request, so both refuse the same things with `service.PERM_DENIED`. Setting
-//! `zimbraCOSId` to a new COS also needs `assignCos` on it. Reading the rights
-//! catalogue and attribute descriptions is open; every other command is refused.
+//! `zimbraCOSId` to a new COS (`ma` or `sac`) also needs `assignCos` on it. Reading the
+//! rights catalogue, attribute descriptions and public domain info is open; every other
+//! command is refused.
 //!
 //! LIMITATION: the listing commands (`gaa`, `gad`, `gadl`, `sa`, ...) are refused to
 //! delegated admins rather than trimmed to what they may list, as the SOAP service does.
@@ -14,8 +15,15 @@ use zcs_directory::rights::{AdminOp, is_global_admin};
 
 use super::find_command;
 
-/// Commands that read only the rights catalogue or the attribute registry.
-const OPEN: &[&str] = &["describe", "getRight", "getAllRights", "help"];
+/// Commands that read only the rights catalogue, the attribute registry or public
+/// domain attributes (`getDomainInfo` prints only what the login page shows anyone).
+const OPEN: &[&str] = &[
+    "describe",
+    "getRight",
+    "getAllRights",
+    "help",
+    "getDomainInfo",
+];
 
 /// The attribute names of `name value name value ...` pairs.
 fn names(pairs: &[String]) -> Vec<String> {
@@ -86,6 +94,16 @@ pub async fn authorize(p: &Provisioning, admin: &Entry, words: &[String]) -> Ser
             }
         }
         "deleteAccount" => may(O::DeleteAccount { account: arg(0)? }).await,
+        // SetAccountCOS is a change of zimbraCOSId: the attribute right on the account
+        // and assignCos on the COS, as `ma acct zimbraCOSId ...` needs.
+        "setAccountCOS" => {
+            may(O::ModifyAccount {
+                account: arg(0)?,
+                attrs: &["zimbraCOSId".to_string()],
+            })
+            .await?;
+            may(O::AssignCos { cos: arg(1)? }).await
+        }
         "setPassword" => may(O::SetPassword { account: arg(0)? }).await,
         "renameAccount" => {
             may(O::RenameAccount {

@@ -405,3 +405,50 @@ async fn sync_gal_takes_a_token() {
             .contains("usage")
     );
 }
+
+/// Runs one line as the delegated admin `admin`.
+async fn z_as(e: &Env, admin: &str, line: &str) -> Result<String, String> {
+    let admin = e.prov.get_account(admin).await.expect("admin");
+    let mut out = Vec::new();
+    let r = super::run_as(&e.prov, Some(&admin), &split_line(line), &mut out)
+        .await
+        .expect("write");
+    let text = String::from_utf8(out).expect("utf-8");
+    match r {
+        Outcome::Done => Ok(text),
+        Outcome::Usage(c) => Err(format!("{text}usage: {}", c.long)),
+        Outcome::Fault(f) => Err(format!("{text}{}", format_fault(&f))),
+    }
+}
+
+#[tokio::test]
+async fn delegated_admins_need_rights_for_set_account_cos() {
+    let e = env().await;
+    ok(&e, "cd ex.test").await;
+    ok(&e, "cc FieldTechnician").await;
+    ok(
+        &e,
+        "ca da@ex.test Passw0rd! zimbraIsDelegatedAdminAccount TRUE",
+    )
+    .await;
+    ok(&e, "ca u@ex.test Passw0rd!").await;
+    let denied = z_as(&e, "da@ex.test", "sac u@ex.test FieldTechnician").await;
+    assert!(denied.unwrap_err().contains("service.PERM_DENIED"));
+    ok(
+        &e,
+        "grr domain ex.test usr da@ex.test set.account.zimbraCOSId",
+    )
+    .await;
+    let no_assign = z_as(&e, "da@ex.test", "sac u@ex.test FieldTechnician").await;
+    assert!(no_assign.unwrap_err().contains("service.PERM_DENIED"));
+    ok(&e, "grr cos FieldTechnician usr da@ex.test assignCos").await;
+    assert_eq!(
+        z_as(&e, "da@ex.test", "sac u@ex.test FieldTechnician").await,
+        Ok(String::new())
+    );
+    // Public domain info is open; deleting a server is not.
+    assert!(z_as(&e, "da@ex.test", "gdi name ex.test").await.is_ok());
+    ok(&e, "cs s.ex.test").await;
+    let ds = z_as(&e, "da@ex.test", "ds s.ex.test").await;
+    assert!(ds.unwrap_err().contains("service.PERM_DENIED"));
+}
