@@ -16,6 +16,7 @@
 mod account_tools;
 mod accounts;
 mod backup;
+mod bulk_import;
 pub(crate) use backup::resume_restores;
 mod cache;
 pub(crate) mod calresources;
@@ -163,6 +164,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = dns::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = bulk_import::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = super::account::datasources::dispatch_admin(ctx, name, req).await {
