@@ -185,6 +185,9 @@ fn canonical_edits(
     for edit in &out {
         after.apply(edit);
     }
+    if !creating {
+        check_structural_class(current, &after)?;
+    }
     for edit in &out {
         let Some(def) = attrs::lookup(edit.name()) else {
             continue;
@@ -214,6 +217,71 @@ fn canonical_edits(
         }
     }
     Ok(out)
+}
+
+/// The structural object classes of the entries zcs writes (and of the LDAP classes they
+/// derive from): what kind of thing an entry is. Every other class is auxiliary.
+const STRUCTURAL_CLASSES: &[&str] = &[
+    "person",
+    "organizationalPerson",
+    "inetOrgPerson",
+    "zimbraDistributionList",
+    "groupOfURLs",
+    "groupOfNames",
+    "zimbraCOS",
+    "zimbraServer",
+    "zimbraGlobalConfig",
+    "zimbraAlias",
+    "organization",
+    "organizationalUnit",
+    "organizationalRole",
+    "zimbraZimletEntry",
+    "zimbraMimeEntry",
+    "zimbraXMPPComponent",
+];
+
+/// Spec 01 §6 idea 3: an edit may add or remove auxiliary object classes, never change
+/// the structural ones (an account does not become a list). Entries stored without any
+/// `objectClass` have nothing to compare and pass.
+///
+/// # Errors
+/// `service.INVALID_REQUEST` naming the classes that would change.
+fn check_structural_class(current: &Attrs, after: &Attrs) -> ServiceResult<()> {
+    let structural = |a: &Attrs| {
+        let mut v: Vec<String> = a
+            .get_all("objectClass")
+            .iter()
+            .filter(|c| STRUCTURAL_CLASSES.iter().any(|s| s.eq_ignore_ascii_case(c)))
+            .map(|c| {
+                // inetOrgPerson derives from organizationalPerson and person: listing a
+                // superclass beside it (as migrated entries do) is the same class.
+                let c = c.to_ascii_lowercase();
+                match c.as_str() {
+                    "person" | "organizationalperson" => "inetorgperson".to_string(),
+                    _ => c,
+                }
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if current.get_all("objectClass").is_empty() {
+        return Ok(());
+    }
+    let (before, now) = (structural(current), structural(after));
+    if before == now {
+        return Ok(());
+    }
+    Err(ServiceError::invalid_request(format!(
+        "the structural object class cannot be changed ({} -> {})",
+        before.join(","),
+        if now.is_empty() {
+            "none".to_string()
+        } else {
+            now.join(",")
+        }
+    )))
 }
 
 /// Validates the attributes given at creation, as replacements of nothing, and returns
@@ -310,5 +378,55 @@ mod tests {
     fn timestamps_are_generalized_time() {
         let now = generalized_time_now();
         assert!(attrs::value::parse_time(&now).is_ok());
+    }
+
+    #[test]
+    fn structural_classes_stay_auxiliary_ones_move() {
+        let mut account = Attrs::new();
+        account.set(
+            "objectClass",
+            vec![
+                "inetOrgPerson".into(),
+                "zimbraAccount".into(),
+                "amavisAccount".into(),
+            ],
+        );
+        let edit = |e: AttrEdit| check_edits(EntryKind::Account, &account, &[e]);
+        // Auxiliary classes come and go.
+        assert!(
+            edit(AttrEdit::Remove(
+                "objectClass".into(),
+                "amavisAccount".into()
+            ))
+            .is_ok()
+        );
+        assert!(
+            edit(AttrEdit::Add(
+                "objectclass".into(),
+                "zimbraMailRecipient".into()
+            ))
+            .is_ok()
+        );
+        // A superclass of inetOrgPerson beside it is the same structural class.
+        let sup = AttrEdit::Add("objectClass".into(), "organizationalPerson".into());
+        assert!(edit(sup).is_ok());
+        // The structural class does not change: not removed, not joined by another kind's.
+        for bad in [
+            AttrEdit::Remove("objectClass".into(), "inetOrgPerson".into()),
+            AttrEdit::Add("objectClass".into(), "zimbraDistributionList".into()),
+            AttrEdit::Replace("objectClass".into(), vec!["zimbraDistributionList".into()]),
+        ] {
+            let err = edit(bad.clone()).expect_err("refused");
+            assert_eq!(err.code, FaultCode::InvalidRequest, "{bad:?}");
+        }
+        // Nothing stored to compare with: a creation's classes are the creator's.
+        assert!(
+            check_edits(
+                EntryKind::Cos,
+                &Attrs::new(),
+                &[AttrEdit::Add("objectClass".into(), "zimbraCOS".into())]
+            )
+            .is_ok()
+        );
     }
 }
