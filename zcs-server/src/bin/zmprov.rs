@@ -21,7 +21,8 @@ fn usage() -> String {
          -z/--zadmin  as this home's local admin\n\n",
     );
     for c in COMMANDS {
-        s.push_str(&format!("  {}({}) {}\n", c.long, c.short, c.usage));
+        s.push_str(format!("  {}({}) {}", c.long, c.short, c.usage).trim_end());
+        s.push('\n');
     }
     s
 }
@@ -216,9 +217,18 @@ async fn flush_server(prov: &zcs_directory::Provisioning, session: &Option<Sessi
 /// Whether a zmprov command only reads (its audit line is not worth writing).
 fn reads_only(long: &str) -> bool {
     let l = long.to_ascii_lowercase();
-    ["get", "desc", "help", "search", "count", "check"]
-        .iter()
-        .any(|p| l.starts_with(p))
+    [
+        "get",
+        "desc",
+        "help",
+        "search",
+        "count",
+        "check",
+        "sync",
+        "autocomplete",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
 }
 
 /// The audit line of an admin change made with zmprov: the command and its target
@@ -293,6 +303,23 @@ mod tests {
     use zcs_directory::{AuthRegistry, Provisioning, SqlDirectory};
 
     use super::*;
+
+    #[test]
+    fn reads_do_not_flush_the_server() {
+        let w = |s: &str| split_line(s);
+        for line in [
+            "syg ex.test",
+            "acg ex.test a",
+            "cta ex.test",
+            "gdi name ex.test",
+            "desc",
+        ] {
+            assert!(!changes(&w(line)), "{line}");
+        }
+        for line in ["sac a@ex.test c", "ds s", "cabulk ex.test u 1", "fc all"] {
+            assert_eq!(changes(&w(line)), line != "fc all", "{line}");
+        }
+    }
 
     /// Batch input as zmprov reads it from stdin: comments and blank lines skipped,
     /// each command's output in order, a failing line does not stop the batch but

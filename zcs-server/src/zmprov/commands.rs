@@ -311,7 +311,8 @@ pub(super) async fn help(_p: &Provisioning, a: &[String]) -> Result<String, CmdE
         let shown = wanted
             .is_none_or(|w| c.long.eq_ignore_ascii_case(w) || c.short.eq_ignore_ascii_case(w));
         if shown {
-            out.push_str(&format!("  {}({}) {}\n", c.long, c.short, c.usage));
+            out.push_str(format!("  {}({}) {}", c.long, c.short, c.usage).trim_end());
+            out.push('\n');
         }
     }
     if out.is_empty() {
