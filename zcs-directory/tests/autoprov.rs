@@ -13,7 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ldap3::{LdapConnAsync, Scope, SearchEntry};
-use zcs_core::{AttrEdit, Attrs, FaultCode};
+use zcs_core::{AttrEdit, Attrs, Entry, FaultCode};
+use zcs_directory::provisioning::autoprov::{AutoProvListener, register_auto_prov_listener};
 use zcs_directory::provisioning::preauth::compute_preauth;
 use zcs_directory::provisioning::{AutoProvBy, Provisioning};
 use zcs_directory::{AuthContext, EntryKey};
@@ -626,5 +627,90 @@ async fn lazy_preauth_creates_the_account() {
         .expect("the same account");
     assert_eq!(again.id, acct.id);
     assert_eq!(count(p, "pre.test").await, 1);
+    remove_branch(&c, &branch).await;
+}
+
+/// Tags each provisioned entry `description: provisioned` in the customer's directory.
+struct Tagger {
+    url: String,
+    admin_dn: String,
+    admin_pw: String,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AutoProvListener for Tagger {
+    async fn post_create(&self, _domain: &Entry, _account: &Entry, external_dn: &str) {
+        let c = Customer {
+            url: self.url.clone(),
+            base: String::new(),
+            admin_dn: self.admin_dn.clone(),
+            admin_pw: self.admin_pw.clone(),
+        };
+        let mut ldap = admin(&c).await;
+        let tag = HashSet::from(["provisioned".to_string()]);
+        ldap.modify(
+            external_dn,
+            vec![ldap3::Mod::Add("description".to_string(), tag)],
+        )
+        .await
+        .and_then(|r| r.success())
+        .expect("tag the entry");
+        let _ = ldap.unbind().await;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eager_listener_tags_entries_so_later_cycles_find_nothing() {
+    let Some(c) = customer("eager_listener_tags_entries_so_later_cycles_find_nothing") else {
+        return;
+    };
+    let branch = add_people(
+        &c,
+        &[
+            ("t1", "Ext-Pw1", &[]),
+            ("t2", "Ext-Pw1", &[]),
+            ("t3", "Ext-Pw1", &[]),
+        ],
+    )
+    .await;
+    let f = common::fixture().await;
+    let p = &f.prov;
+    let dom = EntryKey::Name("tag.test".into());
+    auto_domain(p, &c, "tag.test", &branch, &["EAGER"]).await;
+    let name = format!("tagger-{}", uuid::Uuid::new_v4().simple());
+    let tagger = std::sync::Arc::new(Tagger {
+        url: c.url.clone(),
+        admin_dn: c.admin_dn.clone(),
+        admin_pw: c.admin_pw.clone(),
+        calls: Default::default(),
+    });
+    register_auto_prov_listener(&name, tagger.clone());
+    p.modify_domain(
+        &dom,
+        &set(&[
+            ("zimbraAutoProvBatchSize", &["2"]),
+            ("zimbraAutoProvListenerClass", &[&name]),
+            (
+                "zimbraAutoProvLdapSearchFilter",
+                &["(&(objectClass=inetOrgPerson)(uid=%u)(!(description=provisioned)))"],
+            ),
+        ]),
+    )
+    .await
+    .unwrap();
+    let first = p.auto_prov_eager(&dom).await.unwrap();
+    assert_eq!(first.created.len(), 2);
+    let second = p.auto_prov_eager(&dom).await.unwrap();
+    assert_eq!((second.created.len(), second.existing), (1, 0));
+    // Tagged entries no longer come back at all: nothing is even skipped as existing.
+    let third = p.auto_prov_eager(&dom).await.unwrap();
+    assert_eq!(
+        (third.created.len(), third.existing, third.failed),
+        (0, 0, 0)
+    );
+    assert_eq!(tagger.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(count(p, "tag.test").await, 3);
     remove_branch(&c, &branch).await;
 }

@@ -20,6 +20,7 @@
 
 mod eager;
 mod external;
+mod listener;
 mod manual;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
 
 pub use external::ExternalEntry;
 use external::{ExtConfig, Slot, admin_conn, expand, read, search, user_bind};
+pub use listener::{AutoProvListener, register_auto_prov_listener};
 
 use super::Provisioning;
 use super::inherit::server_attr_values;
@@ -432,9 +434,20 @@ impl Provisioning {
         let acct = self.create_account(&name, password, attrs).await?;
         tracing::info!(account = %acct.name, id = %acct.id, external_dn = %log_safe(&ext.dn),
             "account auto-provisioned");
+        if let Some(name) = domain
+            .attrs
+            .get("zimbraAutoProvListenerClass")
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            match listener::auto_prov_listener(name) {
+                Some(l) => l.post_create(domain, &acct, &ext.dn).await,
+                None => tracing::warn!(domain = %domain.name, listener = %log_safe(name),
+                    "zimbraAutoProvListenerClass names no registered listener"),
+            }
+        }
         // LIMITATION: the welcome mail of zimbraAutoProvNotificationFromAddress/Subject/
-        // Body and the post-create listener (zimbraAutoProvListenerClass) are not
-        // implemented; the directory layer has no mail submission path.
+        // Body is not sent; the directory layer has no mail submission path.
         if domain
             .attrs
             .get("zimbraAutoProvNotificationFromAddress")
