@@ -25,7 +25,8 @@ async fn import(f: &Fixture, token: &str, op: &str, file: &str, opts: &str) -> R
         )
         .expect("upload");
     let body = format!(
-        r#"<BulkImportAccountsRequest xmlns="{NS}" op="{op}" sourceType="bulkxml"><aid>{aid}</aid>{opts}</BulkImportAccountsRequest>"#
+        "<BulkImportAccountsRequest xmlns=\"{NS}\" op=\"{op}\" sourceType=\"bulkxml\">\
+         <aid>{aid}</aid>{opts}</BulkImportAccountsRequest>"
     );
     post(
         f.admin,
@@ -114,7 +115,8 @@ async fn random_passwords_are_six_to_sixty_four_long_and_listed_in_the_csv() {
         );
         let opts = match len {
             Some(n) => format!(
-                "<generatePassword>TRUE</generatePassword><genPasswordLength>{n}</genPasswordLength>"
+                "<generatePassword>TRUE</generatePassword>\
+                 <genPasswordLength>{n}</genPasswordLength>"
             ),
             None => "<generatePassword>TRUE</generatePassword>".to_string(),
         };
@@ -320,7 +322,8 @@ async fn must_change_is_set_and_asked_at_login() {
     // is a plain failure.
     let login = |pw: &str| {
         format!(
-            r#"<AuthRequest xmlns="urn:zimbraAccount"><account by="name">mc@example.test</account><password>{pw}</password></AuthRequest>"#
+            "<AuthRequest xmlns=\"urn:zimbraAccount\"><account by=\"name\">mc@example.test\
+             </account><password>{pw}</password></AuthRequest>"
         )
     };
     let r = post(
@@ -409,7 +412,8 @@ async fn status_dismiss_and_refusals() {
         );
     }
     let body = format!(
-        r#"<BulkImportAccountsRequest xmlns="{NS}" op="preview" sourceType="bulkxml"><aid>nope</aid></BulkImportAccountsRequest>"#
+        "<BulkImportAccountsRequest xmlns=\"{NS}\" op=\"preview\" sourceType=\"bulkxml\">\
+         <aid>nope</aid></BulkImportAccountsRequest>"
     );
     let r = post(
         f.admin,
@@ -437,4 +441,137 @@ async fn status_dismiss_and_refusals() {
         "{}",
         r.body
     );
+}
+
+/// The customer directory of `.ci/setup.d/21-slapd-customer.sh`: (url, base, bind DN,
+/// bind password), or `None` (the test then skips loudly).
+fn customer_ldap() -> Option<(String, String, String, String)> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Some((
+        get("ZCS_TEST_EXT_LDAP_URL")?,
+        get("ZCS_TEST_EXT_LDAP_BASE")?,
+        get("ZCS_TEST_EXT_LDAP_BIND_DN")?,
+        get("ZCS_TEST_EXT_LDAP_BIND_PASSWORD")?,
+    ))
+}
+
+#[tokio::test]
+async fn an_ldap_source_is_previewed_and_imported() {
+    let Some((url, base, dn, pw)) = customer_ldap() else {
+        eprintln!("SKIP an_ldap_source_is_previewed_and_imported: ZCS_TEST_EXT_LDAP_URL unset");
+        return;
+    };
+    // A branch of our own, so other suites' people do not count.
+    let ou = format!("ou=bulk-{},ou=people,{base}", uuid::Uuid::new_v4().simple());
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.expect("connect");
+    ldap3::drive!(conn);
+    ldap.simple_bind(&dn, &pw)
+        .await
+        .and_then(|r| r.success())
+        .expect("bind");
+    let ou_name = ou
+        .split(',')
+        .next()
+        .and_then(|r| r.strip_prefix("ou="))
+        .expect("rdn")
+        .to_string();
+    let ou_classes = std::collections::HashSet::from(["organizationalUnit"]);
+    let ou_value = std::collections::HashSet::from([ou_name.as_str()]);
+    ldap.add(&ou, vec![("objectClass", ou_classes), ("ou", ou_value)])
+        .await
+        .and_then(|r| r.success())
+        .expect("add ou");
+    let people = [
+        ("l1", Some("l1@example.test")),
+        ("l2", Some("l2@example.test")),
+        ("l3", Some("l3@ldapnew.test")),
+        ("nomail", None),
+    ];
+    for (uid, mail) in people {
+        let mut attrs = vec![
+            (
+                "objectClass",
+                std::collections::HashSet::from(["inetOrgPerson"]),
+            ),
+            ("uid", std::collections::HashSet::from([uid])),
+            ("cn", std::collections::HashSet::from([uid])),
+            ("sn", std::collections::HashSet::from(["Ldapson"])),
+            ("givenName", std::collections::HashSet::from(["Lee"])),
+        ];
+        if let Some(m) = mail {
+            attrs.push(("mail", std::collections::HashSet::from([m])));
+        }
+        ldap.add(&format!("uid={uid},{ou}"), attrs)
+            .await
+            .and_then(|r| r.success())
+            .expect("add person");
+    }
+    let _ = ldap.unbind().await;
+
+    let f = fixture().await;
+    let token = admin_login(&f).await;
+    f.prov
+        .create_account("l1@example.test", Some(PASSWORD), Attrs::new())
+        .await
+        .expect("existing");
+    let req = |op: &str, pw: &str, extra: &str| {
+        format!(
+            "<BulkImportAccountsRequest xmlns=\"{NS}\" op=\"{op}\" sourceType=\"ldap\">\
+             <GALLDAPURL>{url}</GALLDAPURL><GALLDAPBINDDN>{dn}</GALLDAPBINDDN>\
+             <GALLDAPBINDPWD>{pw}</GALLDAPBINDPWD><GALLDAPSEARCHBASE>{ou}</GALLDAPSEARCHBASE>\
+             <generatePassword>TRUE</generatePassword>{extra}</BulkImportAccountsRequest>"
+        )
+    };
+    let send = |body: String| {
+        let token = token.clone();
+        let addr = f.admin;
+        async move {
+            post(
+                addr,
+                "/service/admin/soap",
+                &soap12(Some(&token), &body),
+                "",
+            )
+            .await
+        }
+    };
+    let r = send(req("preview", &pw, "")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        count(&r, "totalCount"),
+        3,
+        "the entry without mail is not an account"
+    );
+    assert_eq!(count(&r, "existingAccountCount"), 1);
+    assert_eq!(count(&r, "domainCount"), 2);
+    assert_eq!(count(&r, "missingDomainCount"), 1);
+    assert!(
+        f.prov
+            .find_account("l2@example.test")
+            .await
+            .expect("find")
+            .is_none()
+    );
+
+    let r = send(req("preview", &pw, "<maxResults>1</maxResults>")).await;
+    assert_eq!(count(&r, "totalCount"), 1, "{}", r.body);
+
+    let r = send(req("preview", "wrong", "")).await;
+    assert_eq!(
+        r.fault_code().as_deref(),
+        Some("service.FAILURE"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(&pw), "the bind password is never echoed");
+
+    let r = send(req("startImport", &pw, "")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(count(&r, "provisionedCount"), 1);
+    assert_eq!(count(&r, "existingAccountCount"), 1);
+    assert_eq!(count(&r, "skippedDomainAccountCount"), 1);
+    let l2 = f.prov.get_account("l2@example.test").await.expect("l2");
+    assert_eq!(l2.attrs.get("sn"), Some("Ldapson"));
+    assert_eq!(l2.attrs.get("givenName"), Some("Lee"));
+    assert_eq!(csv(&r).len(), 1);
 }
