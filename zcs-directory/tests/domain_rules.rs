@@ -5,13 +5,15 @@
 //! idea 17), and `zimbraMailSignatureMaxLength`.
 
 mod common;
+mod ldap_env;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::{code, fixture};
+use ldap_env::ldap_provisioning;
 use zcs_core::{
     AttrEdit, Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId,
 };
@@ -313,16 +315,27 @@ async fn rename_domain_restores_the_previous_status() {
 }
 
 /// A directory that fails the move of one entry while `armed`, to stop a domain
-/// rename midway.
+/// rename midway: a rename to the name `victim`, or any modification of the entry
+/// `modify_victim` (OpenLDAP moves a domain's entries with the domain entry, so there
+/// only their attributes are left to change).
 struct FailOneMove {
-    inner: Arc<SqlDirectory>,
+    inner: Arc<dyn Directory>,
     victim: String,
+    modify_victim: Mutex<Option<ZimbraId>>,
     armed: AtomicBool,
 }
 
 impl FailOneMove {
     fn check(&self, new_name: &str) -> ServiceResult<()> {
         if self.armed.load(Ordering::SeqCst) && new_name.eq_ignore_ascii_case(&self.victim) {
+            return Err(ServiceError::failure("injected failure"));
+        }
+        Ok(())
+    }
+
+    fn check_modify(&self, id: ZimbraId) -> ServiceResult<()> {
+        let victim = *self.modify_victim.lock().expect("lock");
+        if self.armed.load(Ordering::SeqCst) && victim == Some(id) {
             return Err(ServiceError::failure("injected failure"));
         }
         Ok(())
@@ -349,6 +362,7 @@ impl Directory for FailOneMove {
         id: ZimbraId,
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
+        self.check_modify(id)?;
         self.inner.modify_entry(kind, id, edits).await
     }
     async fn rename_entry(
@@ -368,6 +382,7 @@ impl Directory for FailOneMove {
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
         self.check(new_name)?;
+        self.check_modify(id)?;
         self.inner
             .rename_and_modify(kind, id, new_name, edits)
             .await
@@ -393,22 +408,53 @@ impl Directory for FailOneMove {
     }
 }
 
-/// Provisioning over a directory that fails moving `victim` until disarmed.
-async fn flaky(victim: &str) -> (tempfile::TempDir, Arc<FailOneMove>, Provisioning) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let inner = Arc::new(
-        SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
-            .await
-            .expect("open"),
-    );
+/// Provisioning over `inner` failing the move of `victim` until disarmed.
+fn flaky(inner: Arc<dyn Directory>, victim: &str) -> (Arc<FailOneMove>, Provisioning) {
     let dir = Arc::new(FailOneMove {
         inner,
         victim: victim.into(),
+        modify_victim: Mutex::new(None),
         armed: AtomicBool::new(true),
     });
     let prov = Provisioning::new(dir.clone(), AuthRegistry::new());
-    (tmp, dir, prov)
+    (dir, prov)
 }
+
+/// Runs an interrupted-rename case on SQLite and, when a test slapd is configured, on
+/// OpenLDAP (skipped loudly otherwise).
+macro_rules! on_sqlite_and_ldap {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let tmp = tempfile::tempdir().expect("tempdir");
+                    let dir = super::SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
+                        .await
+                        .expect("open");
+                    super::$case(std::sync::Arc::new(dir)).await;
+                }
+            )*
+        }
+        mod ldap {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(env) = super::ldap_provisioning(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(env.dir.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_sqlite_and_ldap!(
+    interrupted_rename_is_shut_down_and_finished_by_a_rerun_with_the_old_name,
+    interrupted_rename_is_finished_by_a_rerun_with_the_new_name,
+    rename_stopped_before_the_domain_entry_moved_resumes,
+);
 
 /// A domain with two accounts (one with an alias), a list holding both, and a login
 /// password; returns the accounts' ids.
@@ -461,10 +507,12 @@ async fn assert_renamed(p: &Provisioning, a: ZimbraId, b: ZimbraId) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn interrupted_rename_is_shut_down_and_finished_by_a_rerun_with_the_old_name() {
-    let (_tmp, dir, p) = flaky("b@new.test").await;
+async fn interrupted_rename_is_shut_down_and_finished_by_a_rerun_with_the_old_name(
+    inner: Arc<dyn Directory>,
+) {
+    let (dir, p) = flaky(inner, "b@new.test");
     let (a, b) = populate(&p).await;
+    *dir.modify_victim.lock().unwrap() = Some(b);
     let err = p
         .rename_domain(&dom("old.test"), "new.test")
         .await
@@ -473,7 +521,8 @@ async fn interrupted_rename_is_shut_down_and_finished_by_a_rerun_with_the_old_na
 
     // Stopped midway: a moved, b did not, and the domain is shut down meanwhile.
     p.get_account("a@new.test").await.unwrap();
-    p.get_account("b@old.test").await.unwrap();
+    assert_eq!(p.get_account("bee@old.test").await.unwrap().id, b);
+    assert!(p.resolve_address("bee@new.test").await.unwrap().is_none());
     let d = p.get_domain(&dom("new.test")).await.unwrap();
     assert_eq!(d.attrs.get("zimbraDomainStatus"), Some("shutdown"));
     assert_eq!(d.attrs.get("zimbraMailStatus"), Some("disabled"));
@@ -499,10 +548,10 @@ async fn interrupted_rename_is_shut_down_and_finished_by_a_rerun_with_the_old_na
     assert_renamed(&p, a, b).await;
 }
 
-#[tokio::test]
-async fn interrupted_rename_is_finished_by_a_rerun_with_the_new_name() {
-    let (_tmp, dir, p) = flaky("b@new.test").await;
+async fn interrupted_rename_is_finished_by_a_rerun_with_the_new_name(inner: Arc<dyn Directory>) {
+    let (dir, p) = flaky(inner, "b@new.test");
     let (a, b) = populate(&p).await;
+    *dir.modify_victim.lock().unwrap() = Some(b);
     p.rename_domain(&dom("old.test"), "new.test")
         .await
         .unwrap_err();
@@ -511,11 +560,10 @@ async fn interrupted_rename_is_finished_by_a_rerun_with_the_new_name() {
     assert_renamed(&p, a, b).await;
 }
 
-#[tokio::test]
-async fn rename_stopped_before_the_domain_entry_moved_resumes() {
+async fn rename_stopped_before_the_domain_entry_moved_resumes(inner: Arc<dyn Directory>) {
     // The domain entry itself fails to move: everything is still under the old name,
     // but the domain is already shut down with the rename recorded.
-    let (_tmp, dir, p) = flaky("new.test").await;
+    let (dir, p) = flaky(inner, "new.test");
     let (a, b) = populate(&p).await;
     p.rename_domain(&dom("old.test"), "new.test")
         .await
