@@ -465,3 +465,50 @@ async fn data_sources_user_and_admin_forms() {
         r.body
     );
 }
+
+/// Spec 02 §6 idea 15: a bare user name logs in to the domain whose
+/// `zimbraVirtualHostname` is the request's `virtualHost` (what the web client sends for
+/// the host it was loaded from); another host leaves the name unqualified.
+#[tokio::test]
+async fn a_bare_name_logs_in_through_the_virtual_host() {
+    let f = fixture().await;
+    f.prov
+        .modify_domain(
+            &EntryKey::Name("example.test".into()),
+            &[AttrEdit::Replace(
+                "zimbraVirtualHostname".into(),
+                vec!["webmail.example.test".into()],
+            )],
+        )
+        .await
+        .expect("virtual host");
+    let auth = |host: &str| {
+        format!(
+            "<AuthRequest xmlns=\"urn:zimbraAccount\"><account by=\"name\">alice</account>\
+             <password>{PASSWORD}</password><virtualHost>{host}</virtualHost></AuthRequest>"
+        )
+    };
+    let r = post(
+        f.user,
+        "/service/soap",
+        &soap12(None, &auth("WebMail.Example.Test")),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(xml_text(&r.body, "authToken").is_some(), "{}", r.body);
+
+    let r = post(
+        f.user,
+        "/service/soap",
+        &soap12(None, &auth("other.host.test")),
+        "",
+    )
+    .await;
+    assert_eq!(
+        r.fault_code().as_deref(),
+        Some("account.AUTH_FAILED"),
+        "{}",
+        r.body
+    );
+}
