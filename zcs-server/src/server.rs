@@ -355,6 +355,11 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         crate::galsync_poller::POLL_TICK,
         shutdown.clone(),
     )));
+    // EAGER account auto-provisioning (zimbraAutoProvScheduledDomains).
+    tasks.push(tokio::spawn(crate::autoprov_poller::run(
+        ctx.subs.prov.clone(),
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(crate::authwatch::start(
         ctx.clone(),
         shutdown.clone(),
