@@ -1,7 +1,8 @@
 //! `zmprov`: the provisioning command line. Parses one command (long or short name,
 //! case-insensitive), runs it against [`Provisioning`] and prints Zimbra's output
 //! format: created entries print their `zimbraId`; get commands print `# name <name>`
-//! followed by `attr: value` lines, one per value, in attribute-name order.
+//! followed by `attr: value` lines, one per value, in attribute-name order, limited by
+//! trailing `attr` or `attr=value` words (see [`commands::format_entry`]).
 //!
 //! Commands talk to the directory directly, as Zimbra's `zmprov -l` does. Without `-l`
 //! the running server's cache is flushed after a change. `-a`/`-p`/`-P`, `-s` and `-z`
@@ -71,6 +72,9 @@ pub async fn run(
     if args.len() < cmd.min_args || cmd.max_args.is_some_and(|m| args.len() > m) {
         return Ok(Outcome::Usage(cmd));
     }
+    if let Some(e) = empty_attr_value(cmd, args) {
+        return Ok(Outcome::Fault(e));
+    }
     match (cmd.run)(prov, args).await {
         Ok(text) => {
             out.write_all(text.as_bytes())?;
@@ -83,6 +87,30 @@ pub async fn run(
             Ok(Outcome::Fault(e))
         }
     }
+}
+
+/// The get commands whose trailing words name attributes (`attr` or `attr=value`),
+/// with the number of words before them.
+const ATTR_FILTERS: &[(&str, usize)] = &[
+    ("getAccount", 1),
+    ("getCalendarResource", 1),
+    ("getCos", 1),
+    ("getDomain", 1),
+    ("getDomainInfo", 2),
+    ("getServer", 1),
+    ("getDistributionList", 1),
+    ("getConfig", 0),
+    ("getAllConfig", 0),
+];
+
+/// Zimbra's fault for an `attr=` filter with nothing after the `=`:
+/// `service.INVALID_REQUEST (missing value for attr=)`.
+fn empty_attr_value(cmd: &Command, args: &[String]) -> Option<ServiceError> {
+    let skip = ATTR_FILTERS.iter().find(|(n, _)| *n == cmd.long)?.1;
+    args.iter()
+        .skip(skip)
+        .find(|w| w.len() > 1 && w.ends_with('=') && w.matches('=').count() == 1)
+        .map(|w| ServiceError::invalid_request(format!("missing value for {w}")))
 }
 
 /// Runs one command line as `admin` (the `-a` account, `None` for the local admin or

@@ -452,3 +452,14 @@ async fn delegated_admins_need_rights_for_set_account_cos() {
     let ds = z_as(&e, "da@ex.test", "ds s.ex.test").await;
     assert!(ds.unwrap_err().contains("service.PERM_DENIED"));
 }
+
+#[tokio::test]
+async fn an_attr_filter_needs_a_value() {
+    let e = env().await;
+    ok(&e, "cs s.ex.test").await;
+    assert_eq!(
+        z(&e, "gs s.ex.test zimbraServiceEnabled=").await,
+        Err("ERROR: service.INVALID_REQUEST (missing value for zimbraServiceEnabled=)".into())
+    );
+    assert!(z(&e, "gacf zimbraDefaultDomainName=").await.is_err());
+}
