@@ -2,7 +2,7 @@
 //! case-insensitive), runs it against [`Provisioning`] and prints Zimbra's output
 //! format: created entries print their `zimbraId`; get commands print `# name <name>`
 //! followed by `attr: value` lines, one per value, in attribute-name order, limited by
-//! trailing `attr` or `attr=value` words (see [`commands::format_entry`]).
+//! trailing `attr` or `attr=value` words (see `format_entry`).
 //!
 //! Commands talk to the directory directly, as Zimbra's `zmprov -l` does. Without `-l`
 //! the running server's cache is flushed after a change. `-a`/`-p`/`-P`, `-s` and `-z`
