@@ -714,3 +714,44 @@ async fn eager_listener_tags_entries_so_later_cycles_find_nothing() {
     assert_eq!(count(p, "tag.test").await, 3);
     remove_branch(&c, &branch).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pollers_at_once_make_one_account_per_entry_in_the_default_cos() {
+    let Some(c) = customer("two_pollers_at_once_make_one_account_per_entry_in_the_default_cos")
+    else {
+        return;
+    };
+    let users: Vec<String> = (1..=6).map(|i| format!("p{i}")).collect();
+    let list: Vec<User<'_>> = users
+        .iter()
+        .map(|u| (u.as_str(), "Ext-Pw1", &[][..]))
+        .collect();
+    let branch = add_people(&c, &list).await;
+    let f = common::fixture().await;
+    let p = &f.prov;
+    let dom = EntryKey::Name("both.test".into());
+    auto_domain(p, &c, "both.test", &branch, &["EAGER"]).await;
+    // Spec 03 §6 idea 16: the domain's default COS applies to auto-created accounts.
+    let gold = p.create_cos("gold", Attrs::new()).await.unwrap();
+    p.modify_domain(
+        &dom,
+        &set(&[("zimbraDomainDefaultCOSId", &[&gold.id.to_string()])]),
+    )
+    .await
+    .unwrap();
+    // Idea 19: two servers polling the same domain at the same moment.
+    let poll = |p: Provisioning| {
+        let dom = dom.clone();
+        tokio::spawn(async move { p.auto_prov_eager(&dom).await })
+    };
+    let (a, b) = (poll(f.prov.clone()), poll(f.prov.clone()));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.failed + b.failed, 0);
+    assert_eq!(a.created.len() + b.created.len(), 6, "{a:?} {b:?}");
+    assert_eq!(count(p, "both.test").await, 6);
+    let acct = p.get_account("p1@both.test").await.unwrap();
+    let cos = p.account_cos(&acct).await.unwrap().expect("a COS");
+    assert_eq!(cos.name, "gold");
+    remove_branch(&c, &branch).await;
+}
