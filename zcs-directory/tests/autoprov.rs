@@ -611,13 +611,19 @@ async fn lazy_preauth_creates_the_account() {
         .await
         .unwrap();
     assert!(r.is_none());
-    assert!(p.find_account(who).await.unwrap().is_none());
-    // The right one creates the account; a password login still does not (LDAP is off).
-    let acct = p
-        .auto_prov_lazy_preauth(who, "name", now, 0, &sig, &login())
+    // Through the preauth login itself: refused the same way, nothing created.
+    let refused = p
+        .preauth_login(who, "name", now, 0, &"0".repeat(40), &login())
         .await
-        .unwrap()
-        .expect("created");
+        .expect_err("bad signature");
+    assert_eq!(refused.code, zcs_core::FaultCode::AuthFailed);
+    assert!(p.find_account(who).await.unwrap().is_none());
+    // The right one creates the account at the preauth login; a password login still
+    // does not (LDAP is off).
+    let acct = p
+        .preauth_login(who, "name", now, 0, &sig, &login())
+        .await
+        .expect("created by the preauth login");
     assert_eq!(acct.name, who);
     assert_eq!(acct.attrs.get("displayName"), Some("Pre Auth"));
     let again = p

@@ -116,6 +116,19 @@ impl Provisioning {
             _ => return Err(refuse("unknown 'by'")),
         };
         let Some(acct) = acct else {
+            // A domain in LAZY auto-provisioning with PREAUTH creates the account the
+            // signature vouches for (spec 03 §1.3); any failure reads as no account.
+            match self
+                .auto_prov_lazy_preauth(account, by, timestamp, expires, preauth, ctx)
+                .await
+            {
+                Ok(Some(created)) => return Ok(created),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(account = %log_safe(account), code = %e.code,
+                        "preauth auto-provisioning failed");
+                }
+            }
             return Err(refuse("no such account"));
         };
         let actx = self.account_context(&acct).await?;
