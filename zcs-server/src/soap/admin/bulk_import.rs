@@ -6,8 +6,8 @@
 //! CSV of addresses and passwords, for the admin until `op="dismissImport"`;
 //! `op="getStatus"` shows it and `op="abortImport"` stops a run between two accounts.
 //!
-//! The result lives in this process's memory only, per admin account, and is never
-//! written to disk or logged.
+//! The result lives in this process's memory only, per admin account, for an hour at
+//! most, and is never written to disk or logged.
 //!
 //! LIMITATION: mail import (the wizard's IMAP pull from the old server, the
 //! `<IMAPHost>`/`<RemoteIMAPLogin>` parts of the file, `importMails`) is not done: a
@@ -24,6 +24,7 @@ mod source;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use zcs_core::{ServiceError, ServiceResult, ZimbraId};
 
@@ -52,23 +53,32 @@ impl Status {
     }
 }
 
+/// How long a finished run's report (and its CSV of passwords) is kept when the admin
+/// does not dismiss it: the wizard session is over by then.
+const REPORT_TTL: Duration = Duration::from_secs(60 * 60);
+
 /// One admin's import: its state, the total, and (once done) its report.
 struct Task {
     status: Status,
     total: usize,
     abort: Arc<AtomicBool>,
     report: Option<RunReport>,
+    /// When the run ended; `None` while it runs.
+    ended: Option<Instant>,
 }
 
-/// The imports of this process, by admin account.
+/// The imports of this process, by admin account; reports older than [`REPORT_TTL`]
+/// are dropped on the way.
 // LIMITATION: kept process-wide rather than in `SoapService` (which this module does not
 // own); keys are admin ids, so two services in one process only share an admin's task.
 fn tasks() -> MutexGuard<'static, HashMap<ZimbraId, Task>> {
     static TASKS: OnceLock<Mutex<HashMap<ZimbraId, Task>>> = OnceLock::new();
-    TASKS
+    let mut t = TASKS
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(|p| p.into_inner());
+    t.retain(|_, task| task.ended.is_none_or(|e| e.elapsed() < REPORT_TTL));
+    t
 }
 
 /// Routes BulkImportAccountsRequest; `None` for other names.
@@ -127,7 +137,7 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
             let abort = Arc::new(AtomicBool::new(false));
             {
                 let mut t = tasks();
-                if t.get(&admin).is_some_and(|t| t.status == Status::Started) {
+                if t.get(&admin).is_some_and(|t| t.ended.is_none()) {
                     return Err(ServiceError::invalid_request(
                         "an import is already running; abort or wait for it",
                     ));
@@ -139,6 +149,7 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
                         total: users.len(),
                         abort: abort.clone(),
                         report: None,
+                        ended: None,
                     },
                 );
             }
@@ -156,9 +167,11 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
                 total: users.len(),
                 abort,
                 report: None,
+                ended: None,
             });
             task.status = status;
             task.report = Some(report);
+            task.ended = Some(Instant::now());
             let mut resp = status_response(Some(task));
             add_options(&mut resp, &opts);
             Ok(resp)
@@ -176,7 +189,7 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
         }
         "dismissImport" => {
             let mut t = tasks();
-            if t.get(&admin).is_some_and(|t| t.status == Status::Started) {
+            if t.get(&admin).is_some_and(|t| t.ended.is_none()) {
                 return Err(ServiceError::invalid_request(
                     "an import is running; abort it first",
                 ));

@@ -197,9 +197,7 @@ proptest! {
     ) {
         let mut esc = String::new();
         let mut x = String::from("<ZCSImport><SMTPPort>");
-        for s in [&port] {
-            crate::soap::xml::escape(s, &mut esc);
-        }
+        crate::soap::xml::escape(&port, &mut esc);
         x.push_str(&esc);
         x.push_str("</SMTPPort><ImportUsers><User><sn>");
         esc.clear();
