@@ -128,6 +128,11 @@ impl Provisioning {
     ///
     /// # Errors
     /// `account.TOO_MANY_ACCOUNTS`.
+    // LIMITATION: counted then created, so two creations racing for the last place can
+    // both succeed; a COS not listed in zimbraDomainCOSMaxAccounts is not limited; the
+    // rule that the per-COS limits together stay within zimbraDomainMaxAccounts is not
+    // checked when the domain is modified; zimbraDomainFeatureMaxAccounts is not
+    // enforced.
     pub(super) async fn check_account_limits(
         &self,
         domain: &Entry,
