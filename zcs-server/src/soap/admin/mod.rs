@@ -15,6 +15,7 @@
 
 mod account_tools;
 mod accounts;
+mod autoprov;
 mod backup;
 mod bulk_import;
 pub(crate) use backup::resume_restores;
@@ -167,6 +168,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = bulk_import::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = autoprov::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = super::account::datasources::dispatch_admin(ctx, name, req).await {
