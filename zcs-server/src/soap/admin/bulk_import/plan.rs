@@ -376,6 +376,37 @@ mod tests {
         assert_eq!(p.password_for(&u).as_deref(), Some("own"));
     }
 
+    #[tokio::test]
+    async fn an_aborted_run_creates_nothing_more() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = zcs_directory::SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
+            .await
+            .expect("directory");
+        let prov = Provisioning::new(
+            std::sync::Arc::new(dir),
+            zcs_directory::AuthRegistry::with_builtins(),
+        );
+        prov.bootstrap().await.expect("bootstrap");
+        prov.create_domain("d.test", Attrs::new())
+            .await
+            .expect("domain");
+        let users = [user("a@d.test"), user("b@d.test")];
+        let opts = ImportOptions {
+            password: PasswordPolicy::Generate(8),
+            must_change: false,
+            create_domains: false,
+            smtp_host: None,
+            smtp_port: None,
+        };
+        let r = run(&prov, &users, &opts, &AtomicBool::new(true)).await;
+        assert!(r.created.is_empty());
+        assert!(prov.find_account("a@d.test").await.expect("find").is_none());
+        let r = run(&prov, &users, &opts, &AtomicBool::new(false)).await;
+        assert_eq!(r.created.len(), 2);
+        let p = preview(&prov, &users, &opts).await.expect("preview");
+        assert_eq!((p.accounts, p.existing, p.domains.len()), (2, 2, 1));
+    }
+
     #[test]
     fn transport_is_smtp_host_port() {
         let mut o = ImportOptions {
