@@ -9,8 +9,9 @@ use zcs_directory::{EntryKey, Provisioning};
 
 use super::commands::{CmdError, format_entry};
 
-/// The password `createBulkAccounts` gives every account it makes, as Zimbra's does
-/// (the command exists to fill test systems; change the passwords afterwards).
+/// The password `createBulkAccounts` gives every account it makes when no password is
+/// given, as Zimbra's does (the command exists to fill test systems): a well-known
+/// password, so a run without one logs a warning.
 pub const BULK_PASSWORD: &str = "test123";
 
 /// Most accounts one `createBulkAccounts` run makes: a typo must not fill the directory.
@@ -77,8 +78,9 @@ pub(super) async fn get_domain_info(p: &Provisioning, a: &[String]) -> Result<St
     Ok(format_entry(Some(&d.name), &public, &a[2..]))
 }
 
-/// `cabulk {domain} {namemask} {count}`: creates `<namemask>0@domain` up to
-/// `<namemask>{count-1}@domain`, each with the password [`BULK_PASSWORD`] and the
+/// `cabulk {domain} {namemask} {count} [password]`: creates `<namemask>0@domain` up to
+/// `<namemask>{count-1}@domain`, each with `password` (newer Zimbra's optional fourth
+/// argument; [`BULK_PASSWORD`] without it) and the
 /// display name `<namemask> N. <i>`, printing each new account's id on its own line,
 /// as Zimbra does. Stops at the first failure (the ids already printed stay).
 pub(super) async fn create_bulk_accounts(
@@ -98,12 +100,21 @@ pub(super) async fn create_bulk_accounts(
             "at most {BULK_MAX} accounts per createBulkAccounts"
         ))));
     }
+    let password = match a.get(3) {
+        Some(pw) => pw.as_str(),
+        None => {
+            tracing::warn!(domain = %domain.name, count,
+                "createBulkAccounts without a password: every account gets the well-known \
+                 test password; give one as the fourth argument outside test systems");
+            BULK_PASSWORD
+        }
+    };
     let mut out = String::new();
     for i in 0..count {
         let name = format!("{mask}{i}@{}", domain.name);
         let mut attrs = Attrs::new();
         attrs.set_one("displayName", format!("{mask} N. {i}"));
-        match p.create_account(&name, Some(BULK_PASSWORD), attrs).await {
+        match p.create_account(&name, Some(password), attrs).await {
             Ok(e) => out.push_str(&format!("{}\n", e.id)),
             // What was created is printed before the fault, as Zimbra prints each id
             // as it goes.

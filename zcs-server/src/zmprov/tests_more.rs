@@ -231,6 +231,13 @@ async fn create_bulk_accounts() {
     assert_eq!(made.lines().count(), 2, "{err}");
     assert!(fault.contains("account.ACCOUNT_EXISTS"), "{err}");
     assert!(z(&e, "cabulk ex.test u many").await.is_err());
+    // A password of the operator's own, as newer Zimbra takes it.
+    ok(&e, "cabulk ex.test own 1 Own-Secret-9").await;
+    let own = e
+        .prov
+        .authenticate("own0@ex.test", "Own-Secret-9", &Default::default())
+        .await;
+    assert!(own.is_ok(), "{own:?}");
     assert!(
         z(&e, "cabulk nosuch.test u 1")
             .await
