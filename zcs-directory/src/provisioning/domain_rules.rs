@@ -50,10 +50,9 @@ fn frozen_fault(domain: &Entry, status: &str) -> ServiceError {
     ServiceError::perm_denied(format!("domain {} is {}", domain.name, status.trim()))
 }
 
-/// `account.TOO_MANY_ACCOUNTS`; until `zcs_core::FaultCode` lists that code it travels
-/// as `service.INVALID_REQUEST` with `TOO_MANY_ACCOUNTS:` leading the message.
+/// `account.TOO_MANY_ACCOUNTS`, its message led by `TOO_MANY_ACCOUNTS:` as Zimbra's.
 fn too_many_accounts(msg: impl std::fmt::Display) -> ServiceError {
-    zimbra_fault("account.TOO_MANY_ACCOUNTS", FaultCode::InvalidRequest, msg)
+    zimbra_fault("account.TOO_MANY_ACCOUNTS", FaultCode::TooManyAccounts, msg)
 }
 
 /// Whether the entry is a system account, which no account limit counts.
