@@ -589,3 +589,61 @@ async fn all_accounts_by_domain() {
         1
     );
 }
+
+/// Spec 02 §1.13: a new account without `zimbraMailHost` gets one of its COS's
+/// `zimbraMailHostPool` servers; a given host is kept; an empty pool leaves the local
+/// server; a pool entry naming no server is skipped.
+#[tokio::test]
+async fn new_accounts_take_a_mail_host_from_the_cos_pool() {
+    let f = fixture().await;
+    let p = &f.prov;
+    p.create_domain("pool.test", Attrs::new()).await.unwrap();
+    let s1 = p
+        .create_server("mbs1.pool.test", Attrs::new())
+        .await
+        .unwrap();
+    let s2 = p
+        .create_server("mbs2.pool.test", Attrs::new())
+        .await
+        .unwrap();
+    let mut pool = Attrs::new();
+    pool.set(
+        "zimbraMailHostPool",
+        vec![
+            s1.id.to_string(),
+            s2.id.to_string(),
+            zcs_core::ZimbraId::new().to_string(),
+        ],
+    );
+    let cos = p.create_cos("pooled", pool).await.unwrap();
+    let with_cos = || {
+        let mut a = Attrs::new();
+        a.set_one("zimbraCOSId", cos.id.to_string());
+        a
+    };
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..12 {
+        let a = p
+            .create_account(&format!("u{i}@pool.test"), Some("pw-123456"), with_cos())
+            .await
+            .unwrap();
+        let host = a.attrs.get("zimbraMailHost").unwrap().to_string();
+        assert!(host == s1.name || host == s2.name, "{host}");
+        seen.insert(host);
+    }
+    assert_eq!(seen.len(), 2, "12 accounts spread over both pool servers");
+
+    let mut given = with_cos();
+    given.set_one("zimbraMailHost", "mbs1.pool.test");
+    let a = p
+        .create_account("given@pool.test", Some("pw-123456"), given)
+        .await
+        .unwrap();
+    assert_eq!(a.attrs.get("zimbraMailHost"), Some("mbs1.pool.test"));
+
+    let plain = p
+        .create_account("plain@pool.test", Some("pw-123456"), Attrs::new())
+        .await
+        .unwrap();
+    assert_eq!(plain.attrs.get("zimbraMailHost"), Some("mail.test"));
+}

@@ -38,16 +38,53 @@ fn check_user_password_values(values: &[String]) -> ServiceResult<()> {
 }
 
 impl Provisioning {
+    /// The mail host a new account gets from its COS's `zimbraMailHostPool` (server
+    /// ids; spec 02 §1.13): one of the pool's servers that exist, chosen at random as
+    /// Zimbra does, so new accounts spread over the pool. `None` for an empty pool.
+    async fn pool_mail_host(
+        &self,
+        addr: &str,
+        attrs: &Attrs,
+        domain: &Entry,
+    ) -> ServiceResult<Option<String>> {
+        let draft = Entry {
+            kind: EntryKind::Account,
+            id: ZimbraId::new(),
+            name: addr.to_string(),
+            attrs: attrs.clone(),
+        };
+        let Some(cos) = self.cos_for(&draft, Some(domain)).await? else {
+            return Ok(None);
+        };
+        let mut hosts = Vec::new();
+        for id in cos.attrs.get_all("zimbraMailHostPool") {
+            match self.get_server(&EntryKey::parse(id)).await {
+                Ok(server) => hosts.push(server.name),
+                Err(e) if e.code == FaultCode::NoSuchServer => {
+                    tracing::warn!(cos = %cos.name, server = %id,
+                        "zimbraMailHostPool names no server; skipped");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if hosts.is_empty() {
+            return Ok(None);
+        }
+        let pick = rand::Rng::gen_range(&mut rand::thread_rng(), 0..hosts.len());
+        Ok(Some(hosts.swap_remove(pick)))
+    }
+
     /// Creates an account (`zmprov ca`).
     ///
     /// The name is normalised (lower-cased); the domain must exist. The account gets
     /// `zimbraId`, `mail`, `uid` (local part), `cn` (the given `cn`, else `displayName`,
     /// else the local part), `sn` (the local part unless given),
     /// `zimbraMailDeliveryAddress`, `zimbraAccountStatus active` and `zimbraMailStatus
-    /// enabled` unless given, `zimbraCreateTimestamp`, `zimbraMailHost` (given, else the
-    /// local server) and `userPassword` hashed from `password` (`None` or empty: no
-    /// local password, for external authentication). A `zimbraId` among `attrs` is
-    /// used as the account's id instead of a fresh one.
+    /// enabled` unless given, `zimbraCreateTimestamp`, `zimbraMailHost` (given, else
+    /// one of its COS's `zimbraMailHostPool`, else the local server) and `userPassword`
+    /// hashed from `password` (`None` or empty: no local password, for external
+    /// authentication). A `zimbraId` among `attrs` is used as the account's id instead of
+    /// a fresh one.
     ///
     /// # Errors
     /// `service.INVALID_REQUEST` for a malformed address; `account.NO_SUCH_DOMAIN`;
@@ -128,6 +165,11 @@ impl Provisioning {
         default_attr(&mut attrs, "zimbraAccountStatus", "active");
         default_attr(&mut attrs, "zimbraMailStatus", "enabled");
         attrs.set_one("zimbraCreateTimestamp", generalized_time_now());
+        if !attrs.contains("zimbraMailHost")
+            && let Some(host) = self.pool_mail_host(&addr, &attrs, &dom).await?
+        {
+            attrs.set_one("zimbraMailHost", host);
+        }
         if let Some(server) = &self.local_server {
             default_attr(&mut attrs, "zimbraMailHost", server.clone());
         }
@@ -323,6 +365,15 @@ impl Provisioning {
         }
         self.check_addresses_writable(&[&acct.name, &new_addr])
             .await?;
+        // A GAL sync account is named in its domain's zimbraGalAccountId and in the
+        // data sources of other servers' syncs; renaming it would break them (spec 02
+        // §6 idea 24): delete and recreate it instead.
+        if acct.kind == EntryKind::Account && self.gal_sync_domain(&acct).await.is_ok() {
+            return Err(ServiceError::invalid_request(format!(
+                "{} is a GAL sync account and cannot be renamed; delete it and create a new one",
+                acct.name
+            )));
+        }
         // Moving into another domain counts against that domain's limits.
         let moves_domain = acct
             .domain()

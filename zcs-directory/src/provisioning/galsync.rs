@@ -195,7 +195,7 @@ impl Provisioning {
     }
 
     /// The domain whose `zimbraGalAccountId` lists `acct`.
-    async fn gal_sync_domain(&self, acct: &Entry) -> ServiceResult<Entry> {
+    pub(super) async fn gal_sync_domain(&self, acct: &Entry) -> ServiceResult<Entry> {
         let id = acct.id.to_string();
         for d in self.all_domains().await? {
             let listed = d

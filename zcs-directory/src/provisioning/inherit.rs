@@ -113,7 +113,7 @@ impl Provisioning {
     }
 
     /// COS resolution with the domain already loaded.
-    async fn cos_for(
+    pub(super) async fn cos_for(
         &self,
         account: &Entry,
         domain: Option<&Entry>,
