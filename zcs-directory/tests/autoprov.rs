@@ -8,11 +8,13 @@
 //! the search for unprovisioned entries, and EAGER batches.
 
 mod common;
+#[path = "customer_env/mod.rs"]
+mod customer_env;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use ldap3::{LdapConnAsync, Scope, SearchEntry};
+use customer_env::{Customer, admin, customer_or_skip, remove_branch};
 use zcs_core::{AttrEdit, Attrs, Entry, FaultCode};
 use zcs_directory::provisioning::autoprov::{AutoProvListener, register_auto_prov_listener};
 use zcs_directory::provisioning::preauth::compute_preauth;
@@ -34,42 +36,8 @@ fn set(pairs: &[(&str, &[&str])]) -> Vec<AttrEdit> {
         .collect()
 }
 
-struct Customer {
-    url: String,
-    base: String,
-    admin_dn: String,
-    admin_pw: String,
-}
-
 fn customer(test: &str) -> Option<Customer> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let c = (|| {
-        Some(Customer {
-            url: var("ZCS_TEST_EXT_LDAP_URL")?,
-            base: var("ZCS_TEST_EXT_LDAP_BASE")?,
-            admin_dn: var("ZCS_TEST_EXT_LDAP_BIND_DN")?,
-            admin_pw: var("ZCS_TEST_EXT_LDAP_BIND_PASSWORD")?,
-        })
-    })();
-    if c.is_none() {
-        eprintln!(
-            "SKIPPED {test}: ZCS_TEST_EXT_LDAP_URL / _BASE / _BIND_DN / _BIND_PASSWORD not \
-             set (.ci/setup.d/21-slapd-customer.sh sets them)"
-        );
-    }
-    c
-}
-
-async fn admin(c: &Customer) -> ldap3::Ldap {
-    let (conn, mut ldap) = LdapConnAsync::new(&c.url)
-        .await
-        .expect("connect to the customer's slapd");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&c.admin_dn, &c.admin_pw)
-        .await
-        .and_then(|r| r.success())
-        .expect("admin bind on the customer's slapd");
-    ldap
+    customer_or_skip(test)
 }
 
 /// A user of the customer's directory: uid, password, extra attributes (a name may
@@ -112,25 +80,6 @@ async fn add_people(c: &Customer, users: &[User<'_>]) -> String {
     }
     let _ = ldap.unbind().await;
     branch
-}
-
-async fn remove_branch(c: &Customer, branch: &str) {
-    let mut ldap = admin(c).await;
-    if let Ok((entries, _)) = ldap
-        .search(branch, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
-        .await
-        .and_then(|r| r.success())
-    {
-        let mut dns: Vec<String> = entries
-            .into_iter()
-            .map(|e| SearchEntry::construct(e).dn)
-            .collect();
-        dns.sort_by_key(|d| std::cmp::Reverse(d.len()));
-        for dn in dns {
-            let _ = ldap.delete(&dn).await;
-        }
-    }
-    let _ = ldap.unbind().await;
 }
 
 /// Creates `name` with auto-provisioning from `branch` in `modes`, searching with

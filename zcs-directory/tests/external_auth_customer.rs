@@ -9,12 +9,14 @@
 //! falling back to the local password, and the status checks that still apply.
 
 mod common;
+#[path = "customer_env/mod.rs"]
+mod customer_env;
 mod ldap_env;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ldap3::{LdapConnAsync, Scope, SearchEntry};
+use customer_env::{Customer, admin, customer, remove_branch};
 use zcs_core::{AttrEdit, Attrs, FaultCode};
 use zcs_directory::provisioning::{GalRequest, GalType};
 use zcs_directory::{AuthContext, EntryKey, Provisioning};
@@ -38,36 +40,6 @@ fn set(pairs: &[(&str, &str)]) -> Vec<AttrEdit> {
             AttrEdit::Replace((*n).into(), values)
         })
         .collect()
-}
-
-/// The customer's directory from the environment.
-struct Customer {
-    url: String,
-    base: String,
-    admin_dn: String,
-    admin_pw: String,
-}
-
-fn customer() -> Option<Customer> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    Some(Customer {
-        url: var("ZCS_TEST_EXT_LDAP_URL")?,
-        base: var("ZCS_TEST_EXT_LDAP_BASE")?,
-        admin_dn: var("ZCS_TEST_EXT_LDAP_BIND_DN")?,
-        admin_pw: var("ZCS_TEST_EXT_LDAP_BIND_PASSWORD")?,
-    })
-}
-
-async fn admin(c: &Customer) -> ldap3::Ldap {
-    let (conn, mut ldap) = LdapConnAsync::new(&c.url)
-        .await
-        .expect("connect to the customer's slapd");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&c.admin_dn, &c.admin_pw)
-        .await
-        .and_then(|r| r.success())
-        .expect("admin bind on the customer's slapd");
-    ldap
 }
 
 /// A people branch of this test run in the customer's directory, removed at the end.
@@ -103,25 +75,6 @@ async fn add_people(c: &Customer, ou: &str, users: &[(&str, &str, &str)]) -> Str
     }
     let _ = ldap.unbind().await;
     branch
-}
-
-async fn remove_branch(c: &Customer, branch: &str) {
-    let mut ldap = admin(c).await;
-    if let Ok((entries, _)) = ldap
-        .search(branch, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
-        .await
-        .and_then(|r| r.success())
-    {
-        let mut dns: Vec<String> = entries
-            .into_iter()
-            .map(|e| SearchEntry::construct(e).dn)
-            .collect();
-        dns.sort_by_key(|d| std::cmp::Reverse(d.len()));
-        for dn in dns {
-            let _ = ldap.delete(&dn).await;
-        }
-    }
-    let _ = ldap.unbind().await;
 }
 
 /// The whole scenario on one zcs directory.

@@ -8,10 +8,12 @@
 //! Skipped loudly when the customer's slapd is not configured.
 
 mod common;
+#[path = "customer_env/mod.rs"]
+mod customer_env;
 
 use std::collections::HashSet;
 
-use ldap3::{LdapConnAsync, Scope, SearchEntry};
+use customer_env::{Customer, admin, customer, remove_branch};
 use zcs_core::{AttrEdit, Attrs, FaultCode};
 use zcs_directory::Provisioning;
 use zcs_directory::provisioning::{Child, GalSourceKind, GalSyncSpec, GalSyncTarget};
@@ -20,35 +22,6 @@ use zcs_directory::provisioning::{Child, GalSourceKind, GalSyncSpec, GalSyncTarg
 const PEOPLE: usize = 250;
 /// The page size the sources ask for.
 const PAGE: usize = 100;
-
-struct Customer {
-    url: String,
-    base: String,
-    admin_dn: String,
-    admin_pw: String,
-}
-
-fn customer() -> Option<Customer> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    Some(Customer {
-        url: var("ZCS_TEST_EXT_LDAP_URL")?,
-        base: var("ZCS_TEST_EXT_LDAP_BASE")?,
-        admin_dn: var("ZCS_TEST_EXT_LDAP_BIND_DN")?,
-        admin_pw: var("ZCS_TEST_EXT_LDAP_BIND_PASSWORD")?,
-    })
-}
-
-async fn admin(c: &Customer) -> ldap3::Ldap {
-    let (conn, mut ldap) = LdapConnAsync::new(&c.url)
-        .await
-        .expect("connect to the customer's slapd");
-    ldap3::drive!(conn);
-    ldap.simple_bind(&c.admin_dn, &c.admin_pw)
-        .await
-        .and_then(|r| r.success())
-        .expect("admin bind on the customer's slapd");
-    ldap
-}
 
 /// A branch of this run with [`PEOPLE`] people and one group; returns its DN.
 async fn add_branch(c: &Customer) -> String {
@@ -101,25 +74,6 @@ async fn add_branch(c: &Customer) -> String {
     .expect("add a group");
     let _ = ldap.unbind().await;
     branch
-}
-
-async fn remove_branch(c: &Customer, branch: &str) {
-    let mut ldap = admin(c).await;
-    if let Ok((entries, _)) = ldap
-        .search(branch, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
-        .await
-        .and_then(|r| r.success())
-    {
-        let mut dns: Vec<String> = entries
-            .into_iter()
-            .map(|e| SearchEntry::construct(e).dn)
-            .collect();
-        dns.sort_by_key(|d| std::cmp::Reverse(d.len()));
-        for dn in dns {
-            let _ = ldap.delete(&dn).await;
-        }
-    }
-    let _ = ldap.unbind().await;
 }
 
 fn set(pairs: &[(&str, &str)]) -> Vec<AttrEdit> {
