@@ -4,14 +4,13 @@
 //! In charge of answering `get_entry` and `find_by_address` from memory while a cached
 //! entry is younger than its kind's max age (localconfig `ldap_cache_<kind>_maxage`,
 //! 15 minutes by default; the global config never expires), of dropping the cached copy
-//! on every write made through this wrapper, or replacing it with the entry a modify
-//! returns (so a change takes effect at once on the server that made it), and of
-//! `flushCache`. A write generation counter keeps a read
-//! that raced with a write from caching what it read before the write. Writes made
-//! elsewhere (another server, `zmprov` in direct mode) are seen when the copy expires or
-//! is flushed, exactly as Zimbra behaves. Listings and counts always go to the backend.
-//! Not in charge of telling other servers to flush: `zmprov flushCache` is sent to each
-//! server.
+//! on every write made through this wrapper (so a change takes effect at once on the
+//! server that made it), and of `flushCache`. A write generation counter, with the ids
+//! of the last writes, keeps a read that raced with a write of the same entry from
+//! caching what it read before the write. Writes made elsewhere (another server,
+//! `zmprov` in direct mode) are seen when the copy expires or is flushed, exactly as
+//! Zimbra behaves. Listings and counts always go to the backend. Not in charge of
+//! telling other servers to flush: `zmprov flushCache` is sent to each server.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,14 +237,24 @@ fn has_address(entry: &Entry, addr: &str) -> bool {
             .any(|a| lower_name(a) == addr)
 }
 
+/// How many writes [`CachedDirectory`] remembers by entry, so that a read racing
+/// writes of other entries may still cache what it read.
+const RECENT_WRITES: usize = 256;
+
 /// A [`Directory`] that serves reads from memory in front of another one. Share it
 /// behind an `Arc` and route every read and write of this process through it.
 pub struct CachedDirectory<D: ?Sized = dyn Directory> {
     settings: CacheSettings,
     kinds: Mutex<[KindCache; 7]>,
     /// Bumped, under the `kinds` lock, by every write through this cache. A read only
-    /// caches what it fetched when no write happened since it started.
+    /// caches what it fetched when no write of the same entry happened since it
+    /// started (see `recent`).
     generation: AtomicU64,
+    /// The last [`RECENT_WRITES`] writes as (generation after it, entry id), locked
+    /// only while `kinds` is held. A read that raced writes of other entries (a login's
+    /// token batch, another account's preference) still caches what it read; one that
+    /// raced a write of its own entry, or more writes than this remembers, does not.
+    recent: Mutex<std::collections::VecDeque<(u64, ZimbraId)>>,
     hits: AtomicU64,
     misses: AtomicU64,
     inner: std::sync::Arc<D>,
@@ -267,6 +276,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
             settings,
             kinds: Mutex::new(Default::default()),
             generation: AtomicU64::new(0),
+            recent: Mutex::new(std::collections::VecDeque::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             inner,
@@ -396,8 +406,22 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Whether any write since generation `since` may have been of entry `id`: true
+    /// when one was, or when more writes happened than `recent` remembers. Call with
+    /// the `kinds` lock held.
+    fn written_since(&self, since: u64, id: ZimbraId) -> bool {
+        let now = self.generation.load(Ordering::Acquire);
+        if now == since {
+            return false;
+        }
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let covers = recent.front().is_some_and(|(g, _)| *g <= since + 1);
+        !covers || recent.iter().any(|(g, w)| *g > since && *w == id)
+    }
+
     /// Stores a copy of `entry` as read now, replacing any older copy, unless a write
-    /// went through this cache since generation `since` (the copy may predate it).
+    /// of that entry went through this cache since generation `since` (the copy may
+    /// predate it).
     fn remember(&self, entry: &Arc<Entry>, since: u64) {
         let Some(ck) = CacheKind::of(entry.kind) else {
             return;
@@ -406,7 +430,7 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
             return;
         }
         let mut kinds = self.lock();
-        if self.generation.load(Ordering::Acquire) != since {
+        if self.written_since(since, entry.id) {
             return;
         }
         let cache = &mut kinds[ck.index()];
@@ -454,7 +478,12 @@ impl<D: Directory + ?Sized> CachedDirectory<D> {
         if let Some(ck) = CacheKind::of(kind) {
             kinds[ck.index()].by_id.remove(&id);
         }
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let now = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.push_back((now, id));
+        if recent.len() > RECENT_WRITES {
+            recent.pop_front();
+        }
     }
 
     fn count(&self, hit: bool) {
@@ -505,17 +534,13 @@ impl<D: Directory + ?Sized> Directory for CachedDirectory<D> {
         id: ZimbraId,
         edits: &[AttrEdit],
     ) -> ServiceResult<Entry> {
-        let since = self.generation();
+        // LIMITATION: the entry this write returns is not kept, though it is the newest
+        // copy this process knows: a later read would then serve it even after another
+        // process's write that a read straight after this one would have fetched (the
+        // conformance race of two handles on one entry showed it), so the next read
+        // goes to the backend.
         let result = self.inner.modify_entry(kind, id, edits).await;
         self.forget(kind, id);
-        // The entry as this write left it is the newest copy, unless another write went
-        // through here meanwhile: then the generation moved on by more than our own
-        // forget and nothing is kept (a write still running will forget it anyway).
-        // Keeping it spares the next request a backend read after every login, lockout
-        // count or preference change.
-        if let Ok(entry) = &result {
-            self.remember(&Arc::new(entry.clone()), since + 1);
-        }
         result
     }
 
@@ -632,5 +657,43 @@ mod tests {
         assert_eq!(s.max_age(CacheKind::Cos), Some(Duration::ZERO));
         assert_eq!(s.max_age(CacheKind::Domain), Some(DEFAULT_MAX_AGE));
         assert_eq!(s.max_age(CacheKind::Config), None);
+    }
+
+    #[tokio::test]
+    async fn a_read_racing_another_entrys_write_still_caches() {
+        let inner = crate::open_directory("sqlite::memory:")
+            .await
+            .expect("open");
+        let c = CachedDirectory::new(inner, CacheSettings::new());
+        let mut made = Vec::new();
+        for name in ["a@x.test", "b@x.test"] {
+            let e = c
+                .create_entry(EntryKind::Account, name, Attrs::new())
+                .await
+                .expect("create");
+            made.push(Arc::new(e));
+        }
+        let (a, b) = (made[0].clone(), made[1].clone());
+        let cached = |e: &Entry| c.cached_get(e.kind, &EntryKey::Id(e.id)).is_some();
+        // A read of `a` started, then `b` was written: `a` is still kept.
+        let since = c.generation();
+        c.forget(EntryKind::Account, b.id);
+        c.remember(&a, since);
+        assert!(
+            cached(&a),
+            "a write of another entry does not block caching"
+        );
+        // A read of `b` started, then `b` was written: what it read is dropped.
+        let since = c.generation();
+        c.forget(EntryKind::Account, b.id);
+        c.remember(&b, since);
+        assert!(!cached(&b), "a write of the same entry blocks caching");
+        // More writes than the cache remembers: nothing can be known, nothing kept.
+        let since = c.generation();
+        for _ in 0..=RECENT_WRITES {
+            c.forget(EntryKind::Account, a.id);
+        }
+        c.remember(&b, since);
+        assert!(!cached(&b), "beyond the remembered writes");
     }
 }
