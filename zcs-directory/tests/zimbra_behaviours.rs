@@ -121,7 +121,9 @@ async fn gal_sync_accounts_are_set_up_and_removed(p: &Provisioning) {
         .unwrap();
     assert_eq!(d.attrs.get_all("zimbraGalAccountId"), [a.id.to_string()]);
     // Spec 02 §6 idea 24: the GAL sync account cannot be renamed.
-    let renamed = p.rename_account("galsync@gs.test", "galsync2@gs.test").await;
+    let renamed = p
+        .rename_account("galsync@gs.test", "galsync2@gs.test")
+        .await;
     assert_eq!(
         renamed.expect_err("refused").code,
         zcs_core::FaultCode::InvalidRequest
