@@ -69,7 +69,7 @@ impl SoapService {
         hostname: impl Into<String>,
     ) -> SoapService {
         SoapService {
-            tokens: token::ledger::TokenLedger::new(prov.clone()),
+            tokens: token::ledger::TokenLedger::shared(prov.clone()),
             prov,
             store,
             index,

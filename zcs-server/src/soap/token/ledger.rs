@@ -58,8 +58,31 @@ impl std::fmt::Debug for TokenLedger {
 }
 
 impl TokenLedger {
-    /// A ledger writing to `prov`'s directory. Its writer task starts with the first
-    /// issued id (inside the caller's tokio runtime) and ends when the ledger is dropped.
+    /// The ledger of `prov`, shared by every SOAP service of this process on that
+    /// directory (a user and an admin listener, or several services in one test), so a
+    /// token one issued is live on all of them at once; made on first use.
+    pub fn shared(prov: Arc<Provisioning>) -> Arc<TokenLedger> {
+        type Registry = Mutex<Vec<(usize, Weak<TokenLedger>)>>;
+        static LEDGERS: Registry = Mutex::new(Vec::new());
+        let key = Arc::as_ptr(&prov) as usize;
+        let mut all = LEDGERS.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|(_, l)| l.strong_count() > 0);
+        // A live ledger holds its Provisioning, so its address cannot have been reused.
+        if let Some(l) = all
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, l)| l.upgrade())
+        {
+            return l;
+        }
+        let ledger = TokenLedger::new(prov);
+        all.push((key, Arc::downgrade(&ledger)));
+        ledger
+    }
+
+    /// A ledger of its own writing to `prov`'s directory (see [`TokenLedger::shared`]).
+    /// Its writer task starts with the first issued id (inside the caller's tokio
+    /// runtime) and ends when the ledger is dropped.
     pub fn new(prov: Arc<Provisioning>) -> Arc<TokenLedger> {
         Arc::new(TokenLedger {
             prov,

@@ -149,3 +149,21 @@ async fn a_deleted_account_loses_its_waiting_ids_without_failing_the_batch() {
     assert_eq!(ledger.waiting_count(), 0);
     assert!(token::is_registered(&stored(&prov, &kept).await, 22));
 }
+
+#[tokio::test]
+async fn services_on_one_directory_share_their_ledger() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let prov = prov(tmp.path()).await;
+    let a = account(&prov, "shared@ledger.test").await;
+    let one = TokenLedger::shared(prov.clone());
+    let two = TokenLedger::shared(prov.clone());
+    assert!(Arc::ptr_eq(&one, &two));
+    one.issue(&data(&a, 31, later()));
+    assert!(
+        two.is_registered(&a, 31),
+        "live on the other service at once"
+    );
+    let other_tmp = tempfile::tempdir().expect("tmp");
+    let other = TokenLedger::shared(self::prov(other_tmp.path()).await);
+    assert!(!Arc::ptr_eq(&one, &other), "another directory has its own");
+}
