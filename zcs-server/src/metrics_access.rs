@@ -132,7 +132,7 @@ pub async fn check(ctx: &Context, peer: IpAddr, headers: &HeaderMap) -> Result<G
     if let Some(tok) = presented_token(headers)
         && admin_token_valid(
             &ctx.subs.prov,
-            crate::frontends::http::service(ctx).tokens(),
+            &TokenLedger::shared(ctx.subs.prov.clone()),
             &tok,
         )
         .await

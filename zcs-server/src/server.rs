@@ -468,7 +468,11 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             tracing::warn!("a listener did not stop within {}s", DRAIN.as_secs());
         }
     }
-    crate::frontends::http::flush_tokens(&ctx).await;
+    // Token ids of the last logins still waiting to be recorded on their accounts.
+    let tokens = crate::soap::token::ledger::TokenLedger::shared(ctx.subs.prov.clone());
+    if let Err(e) = tokens.flush().await {
+        tracing::warn!(error = %e, "token ids of the last logins not recorded");
+    }
     drop(ctx);
     drop(indexer);
     indexer_task.join(DRAIN).await;

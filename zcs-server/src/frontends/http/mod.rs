@@ -78,12 +78,10 @@ pub fn listeners() -> Vec<Planned> {
     ]
 }
 
-/// The SOAP services built so far, by the address of their server's context.
-static SERVICES: std::sync::Mutex<Vec<(usize, Arc<SoapService>)>> =
-    std::sync::Mutex::new(Vec::new());
-
 /// One service per server, built on first use from the context.
-pub(crate) fn service(ctx: &Context) -> Arc<SoapService> {
+fn service(ctx: &Context) -> Arc<SoapService> {
+    static SERVICES: std::sync::Mutex<Vec<(usize, Arc<SoapService>)>> =
+        std::sync::Mutex::new(Vec::new());
     let key = ctx as *const Context as usize;
     let mut all = SERVICES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, s)) = all.iter().find(|(k, _)| *k == key) {
@@ -100,21 +98,6 @@ pub(crate) fn service(ctx: &Context) -> Arc<SoapService> {
     s.set_dns_resolver(dns_resolver(ctx));
     all.push((key, s.clone()));
     s
-}
-
-/// At a clean stop: writes the token ids of logins still waiting to be recorded on
-/// their accounts (`soap::token::ledger`), if this server built a SOAP service.
-pub(crate) async fn flush_tokens(ctx: &Context) {
-    let key = ctx as *const Context as usize;
-    let svc = {
-        let all = SERVICES.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone())
-    };
-    if let Some(svc) = svc
-        && let Err(e) = svc.tokens().flush().await
-    {
-        tracing::warn!(error = %e, "token ids of the last logins not recorded");
-    }
 }
 
 /// The resolver of the admin MX check: `zcs_dns_servers`, else the system's; one that
