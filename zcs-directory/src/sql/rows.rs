@@ -122,6 +122,8 @@ pub async fn write_changed_attrs(
     new: &Attrs,
 ) -> Result<Vec<String>> {
     let id = id.to_string();
+    // Attrs keep an attribute's first spelling across edits, so the name as either side
+    // spells it is the one to store.
     let mut names: Vec<(String, &str)> = Vec::new();
     for (name, _) in old.iter().chain(new.iter()) {
         let lower = name.to_ascii_lowercase();
@@ -130,31 +132,25 @@ pub async fn write_changed_attrs(
         }
     }
     let mut changed = Vec::new();
-    for (lower, spelled) in names {
+    for (lower, name) in names {
         let (before, after) = (old.get_all(&lower), new.get_all(&lower));
         if before == after {
             continue;
         }
-        let canonical = new.iter().find(|(n, _)| n.eq_ignore_ascii_case(&lower));
-        let canonical = canonical.map_or(spelled, |(n, _)| n);
-        let done = match append_only(before, after) {
+        let rows = AttrRows {
+            id: &id,
+            lower: &lower,
+            name,
+        };
+        let patched = match append_only(before, after) {
             Some((removed, appended)) => {
-                patch_values(
-                    conn,
-                    b,
-                    &id,
-                    &lower,
-                    canonical,
-                    before.len(),
-                    &removed,
-                    appended,
-                )
-                .await?
+                rows.patch(conn, b, before.len(), &removed, appended)
+                    .await?
             }
             None => false,
         };
-        if !done {
-            rewrite_values(conn, b, &id, &lower, canonical, after).await?;
+        if !patched {
+            rows.rewrite(conn, b, after).await?;
         }
         changed.push(lower);
     }
@@ -186,93 +182,97 @@ fn append_only<'a>(before: &[String], after: &'a [String]) -> Option<(Vec<usize>
     Some((removed, &after[kept..]))
 }
 
-/// Deletes the rows of `lower` at the `removed` indexes and appends `appended` after the
-/// last stored position. Returns false, having written nothing, when the stored rows are
-/// not the `expected` count the caller read (the caller then rewrites the attribute).
-#[allow(clippy::too_many_arguments)]
-async fn patch_values(
-    conn: &mut AnyConnection,
-    b: SqlBackend,
-    id: &str,
-    lower: &str,
-    canonical: &str,
-    expected: usize,
-    removed: &[usize],
-    appended: &[String],
-) -> Result<bool> {
-    let positions: Vec<i64> = sqlx::query_scalar(b.sql(
-        "SELECT position FROM directory_attrs WHERE entry_id = ? AND name_lower = ?
-         ORDER BY position",
-    ))
-    .bind(id)
-    .bind(lower)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(SqlDirectoryError::db("read attribute positions"))?;
-    if positions.len() != expected {
-        return Ok(false);
-    }
-    for &i in removed {
-        sqlx::query(b.sql(
-            "DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ? AND position = ?",
-        ))
-        .bind(id)
-        .bind(lower)
-        .bind(positions[i])
-        .execute(&mut *conn)
-        .await
-        .map_err(SqlDirectoryError::db("remove attribute value"))?;
-    }
-    let next = positions.last().map_or(0, |p| p + 1);
-    insert_values(conn, b, id, lower, canonical, next, appended).await?;
-    Ok(true)
+/// The stored rows of one attribute of one entry: entry id, lower-cased name, and the
+/// spelling the rows keep.
+struct AttrRows<'a> {
+    id: &'a str,
+    lower: &'a str,
+    name: &'a str,
 }
 
-/// Replaces every row of `lower` with `values` at positions from 0.
-async fn rewrite_values(
-    conn: &mut AnyConnection,
-    b: SqlBackend,
-    id: &str,
-    lower: &str,
-    canonical: &str,
-    values: &[String],
-) -> Result<()> {
-    sqlx::query(b.sql("DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ?"))
-        .bind(id)
-        .bind(lower)
-        .execute(&mut *conn)
-        .await
-        .map_err(SqlDirectoryError::db("clear attribute"))?;
-    insert_values(conn, b, id, lower, canonical, 0, values).await
-}
-
-/// Inserts `values` of one attribute at positions `first`, `first + 1`, ...
-async fn insert_values(
-    conn: &mut AnyConnection,
-    b: SqlBackend,
-    id: &str,
-    lower: &str,
-    canonical: &str,
-    first: i64,
-    values: &[String],
-) -> Result<()> {
-    for (pos, value) in (first..).zip(values) {
-        sqlx::query(b.sql(
-            "INSERT INTO directory_attrs
-             (entry_id, name_lower, name, position, value, value_key)
-             VALUES (?, ?, ?, ?, ?, ?)",
+impl AttrRows<'_> {
+    /// Deletes the rows at the `removed` indexes and appends `appended` after the last
+    /// stored position. Returns false, having written nothing, when the stored rows are
+    /// not the `expected` count the caller read (the caller then rewrites them).
+    async fn patch(
+        &self,
+        conn: &mut AnyConnection,
+        b: SqlBackend,
+        expected: usize,
+        removed: &[usize],
+        appended: &[String],
+    ) -> Result<bool> {
+        let positions: Vec<i64> = sqlx::query_scalar(b.sql(
+            "SELECT position FROM directory_attrs WHERE entry_id = ? AND name_lower = ?
+             ORDER BY position",
         ))
-        .bind(id)
-        .bind(lower)
-        .bind(canonical)
-        .bind(pos)
-        .bind(value)
-        .bind(value_key(value))
-        .execute(&mut *conn)
+        .bind(self.id)
+        .bind(self.lower)
+        .fetch_all(&mut *conn)
         .await
-        .map_err(SqlDirectoryError::db("write attribute"))?;
+        .map_err(SqlDirectoryError::db("read attribute positions"))?;
+        if positions.len() != expected {
+            return Ok(false);
+        }
+        for &i in removed {
+            sqlx::query(b.sql(
+                "DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ? \
+                 AND position = ?",
+            ))
+            .bind(self.id)
+            .bind(self.lower)
+            .bind(positions[i])
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("remove attribute value"))?;
+        }
+        let next = positions.last().map_or(0, |p| p + 1);
+        self.insert(conn, b, next, appended).await?;
+        Ok(true)
     }
-    Ok(())
+
+    /// Replaces every row with `values` at positions from 0.
+    async fn rewrite(
+        &self,
+        conn: &mut AnyConnection,
+        b: SqlBackend,
+        values: &[String],
+    ) -> Result<()> {
+        sqlx::query(b.sql("DELETE FROM directory_attrs WHERE entry_id = ? AND name_lower = ?"))
+            .bind(self.id)
+            .bind(self.lower)
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("clear attribute"))?;
+        self.insert(conn, b, 0, values).await
+    }
+
+    /// Inserts `values` at positions `first`, `first + 1`, ...
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        b: SqlBackend,
+        first: i64,
+        values: &[String],
+    ) -> Result<()> {
+        for (pos, value) in (first..).zip(values) {
+            sqlx::query(b.sql(
+                "INSERT INTO directory_attrs
+                 (entry_id, name_lower, name, position, value, value_key)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            ))
+            .bind(self.id)
+            .bind(self.lower)
+            .bind(self.name)
+            .bind(pos)
+            .bind(value)
+            .bind(value_key(value))
+            .execute(&mut *conn)
+            .await
+            .map_err(SqlDirectoryError::db("write attribute"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Rebuilds the entry's rows in the address index from its name and `zimbraMailAlias`.
