@@ -11,7 +11,8 @@
 //!
 //! A mailbox is also *reconciled*, at start and after any indexing error: when the index
 //! holds fewer of its documents than the store holds messages (a deleted, rebuilt or
-//! damaged index volume, a failed commit), every message is indexed again. Re-adding is harmless because documents are replaced by item id.
+//! damaged index volume, a failed commit), every message is indexed again. Re-adding is
+//! harmless because documents are replaced by item id.
 //!
 //! A mailbox can be *suppressed* (Zimbra's delayed indexing, `zimbraDelayedIndexStatus
 //! suppressed`): [`Indexer::suppress`] removes its documents from the index and the task

@@ -8,12 +8,13 @@ use zcs_directory::{AuthRegistry, Provisioning, SqlDirectory};
 
 use super::{Outcome, format_fault, run, split_line};
 
-struct Env {
+/// A fresh SQLite directory with provisioning on top (shared with `tests_more`).
+pub(super) struct Env {
     _tmp: tempfile::TempDir,
-    prov: Provisioning,
+    pub(super) prov: Provisioning,
 }
 
-async fn env() -> Env {
+pub(super) async fn env() -> Env {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
         .await

@@ -2,25 +2,8 @@
 //! directory: `sac`, `ds`, `cta`, `cto`, `gdi`, `cabulk`, `gamau`, `gamcs`, `pacc`,
 //! `attr=value` filters on get commands, `desc` forms and `syg` with a token.
 
-use std::sync::Arc;
-
-use zcs_directory::{AuthRegistry, Provisioning, SqlDirectory};
-
+use super::tests::{Env, env};
 use super::{Outcome, format_fault, run, split_line};
-
-struct Env {
-    _tmp: tempfile::TempDir,
-    prov: Provisioning,
-}
-
-async fn env() -> Env {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = SqlDirectory::open_sqlite(&tmp.path().join("d.db"))
-        .await
-        .expect("open");
-    let prov = Provisioning::new(Arc::new(dir), AuthRegistry::new());
-    Env { _tmp: tmp, prov }
-}
 
 /// Runs one line; `Ok(stdout)` or `Err(stdout so far + fault line / usage)`.
 async fn z(e: &Env, line: &str) -> Result<String, String> {
