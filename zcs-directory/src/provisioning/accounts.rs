@@ -129,10 +129,17 @@ impl Provisioning {
             self.require_cos_id(cos).await?;
         }
         // Calendar resources and system accounts are not counted (spec 02 §1.3.6).
-        if kind == EntryKind::Account && !is_system_account(&attrs) {
+        // The place stays reserved until the entry is written (see
+        // `lock_account_places`): two creations racing for the last place are
+        // counted one after the other.
+        let _place = if kind == EntryKind::Account && !is_system_account(&attrs) {
+            let guard = self.lock_account_places(&dom).await;
             self.check_account_limits(&dom, attrs.get("zimbraCOSId"), None)
                 .await?;
-        }
+            Some(guard)
+        } else {
+            None
+        };
         // A zimbraId given at creation is kept (restore, migration), as in Zimbra.
         let id = match attrs.get("zimbraId") {
             Some(given) => given.parse::<ZimbraId>().map_err(|_| {
@@ -252,6 +259,8 @@ impl Provisioning {
         let mut edits = check_edits(acct.kind, &acct.attrs, edits)?;
         self.check_signature_edits(&acct, &edits).await?;
 
+        // Held from a COS limit check to the write, as at creation.
+        let mut _place = None;
         for edit in &edits {
             match edit {
                 AttrEdit::Replace(n, values) if n.eq_ignore_ascii_case("userPassword") => {
@@ -269,6 +278,9 @@ impl Provisioning {
                         let cos = values.iter().find(|v| !v.is_empty()).map(String::as_str);
                         let domain = acct.domain().unwrap_or_default().to_string();
                         let dom = self.get_domain(&EntryKey::Name(domain)).await?;
+                        if _place.is_none() {
+                            _place = Some(self.lock_account_places(&dom).await);
+                        }
                         self.check_account_limits(&dom, cos, Some(&acct)).await?;
                     }
                 }
@@ -378,10 +390,15 @@ impl Provisioning {
         let moves_domain = acct
             .domain()
             .is_none_or(|d| !d.eq_ignore_ascii_case(&dom.name));
-        if moves_domain && acct.kind == EntryKind::Account && !is_system_account(&acct.attrs) {
-            self.check_account_limits(&dom, acct.attrs.get("zimbraCOSId"), None)
-                .await?;
-        }
+        let _place =
+            if moves_domain && acct.kind == EntryKind::Account && !is_system_account(&acct.attrs) {
+                let guard = self.lock_account_places(&dom).await;
+                self.check_account_limits(&dom, acct.attrs.get("zimbraCOSId"), None)
+                    .await?;
+                Some(guard)
+            } else {
+                None
+            };
         let (mail, aliases) = renamed_addresses(&acct, &new_addr);
         let edits = vec![
             AttrEdit::Replace("mail".into(), mail),

@@ -76,9 +76,14 @@ impl Provisioning {
     /// address for `usr`/`grp`, a domain for `dom`/`edom`, an address for `gst`, and
     /// ignored for `all`/`pub`.
     ///
+    /// A list in a `suspended` or `shutdown` domain takes no grant (owners included),
+    /// nor does a domain being renamed (`shutdown`); a `suspended` domain entry itself
+    /// still does, as its administrator may still manage it.
+    ///
     /// # Errors
     /// `service.INVALID_REQUEST` for an unknown right, grantee type or target type; the
-    /// "no such" faults for the target or grantee.
+    /// "no such" faults for the target or grantee; `service.PERM_DENIED` for a frozen
+    /// domain.
     pub async fn grant_right(
         &self,
         target_type: &str,
@@ -90,6 +95,7 @@ impl Provisioning {
     ) -> ServiceResult<()> {
         let ace = self.make_ace(grantee_type, grantee, right, deny).await?;
         let t = self.right_target(target_type, target).await?;
+        self.check_grant_target_writable(&t).await?;
         let text = ace.format();
         if !t.attrs.get_all("zimbraACE").contains(&text) {
             self.dir
@@ -104,8 +110,8 @@ impl Provisioning {
     /// Revokes a grant made by [`Provisioning::grant_right`] (`zmprov rvr`).
     ///
     /// # Errors
-    /// As [`Provisioning::grant_right`]; `service.INVALID_REQUEST` when no such grant
-    /// exists.
+    /// As [`Provisioning::grant_right`] (a frozen domain included);
+    /// `service.INVALID_REQUEST` when no such grant exists.
     pub async fn revoke_right(
         &self,
         target_type: &str,
@@ -117,6 +123,7 @@ impl Provisioning {
     ) -> ServiceResult<()> {
         let ace = self.make_ace(grantee_type, grantee, right, deny).await?;
         let t = self.right_target(target_type, target).await?;
+        self.check_grant_target_writable(&t).await?;
         let stored = t
             .attrs
             .get_all("zimbraACE")

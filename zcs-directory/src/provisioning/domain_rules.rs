@@ -12,6 +12,7 @@
 //!   `account.TOO_MANY_ACCOUNTS`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult, ZimbraId};
 
@@ -25,6 +26,29 @@ const FROZEN_STATUSES: &[&str] = &["suspended", "shutdown"];
 
 /// The status a domain has while it is being renamed.
 pub(super) const SHUTDOWN: &str = "shutdown";
+
+/// One lock per domain (by id) with account limits, held from counting its accounts
+/// to writing the new one, so two creations racing for the last place cannot both see
+/// it free.
+///
+/// A lock in the provisioning layer rather than a transactional count: the count runs
+/// over `Directory::list_entries`, which every backend (SQL and LDAP) answers but none
+/// can join to a create in one transaction, and LDAP has no transactions at all. The
+/// map is process-wide, not per `Provisioning`, so every handle this process opens on
+/// the directory (the server's, a test's second one) shares it; a domain id is a UUID,
+/// so two directories in one process do not collide. Entries are weak and swept when
+/// their lock is free.
+// LIMITATION: two processes (a `zmprov -l` beside the running server) each hold their
+// own map, so creations racing from two processes can still both take the last place.
+static ACCOUNT_PLACE_LOCKS: LazyLock<Mutex<HashMap<ZimbraId, Weak<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// Held while an account is counted against a domain's limits and written; dropping it
+/// lets the next creation in that domain count.
+#[must_use = "the place is only reserved while the guard lives"]
+pub(super) struct AccountPlaceGuard {
+    _held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 /// How many accounts a domain holds against its limits, as the admin console's
 /// "Account Limits" page shows them.
@@ -116,19 +140,76 @@ impl Provisioning {
         Ok(())
     }
 
+    /// Refuses a grant or revoke on `target` (an entry rights are stored on) while its
+    /// domain is frozen, as Zimbra's access check does before any right is looked at:
+    /// an account, calendar resource, list or group whose domain is `suspended` or
+    /// `shutdown` is refused. A domain entry itself stays manageable while `suspended`
+    /// (an administrator must still be able to reactivate it; Zimbra's ModifyDomain is
+    /// allowed then) and is refused only while `shutdown` (a rename is running). Other
+    /// entries (COS, server, config) belong to no domain.
+    ///
+    /// # Errors
+    /// `service.PERM_DENIED`.
+    pub(crate) async fn check_grant_target_writable(&self, target: &Entry) -> ServiceResult<()> {
+        match target.kind {
+            EntryKind::Account
+            | EntryKind::CalendarResource
+            | EntryKind::DistributionList
+            | EntryKind::DynamicGroup => self.check_addresses_writable(&[&target.name]).await,
+            EntryKind::Domain => match target.attrs.get("zimbraDomainStatus") {
+                Some(s) if s.trim().eq_ignore_ascii_case(SHUTDOWN) => {
+                    Err(ServiceError::perm_denied(format!(
+                        "can not access domain, domain is in {} status",
+                        s.trim()
+                    )))
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes `domain`'s account-place lock when the domain sets any account limit (no
+    /// lock otherwise, so unlimited domains create in parallel). Hold the guard from
+    /// [`Provisioning::check_account_limits`] until the entry is written.
+    pub(super) async fn lock_account_places(&self, domain: &Entry) -> AccountPlaceGuard {
+        if max_accounts(domain).is_none() && cos_limits(domain).is_empty() {
+            return AccountPlaceGuard { _held: None };
+        }
+        let lock = {
+            let mut map = ACCOUNT_PLACE_LOCKS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            map.retain(|_, w| w.strong_count() > 0);
+            match map.get(&domain.id).and_then(Weak::upgrade) {
+                Some(l) => l,
+                None => {
+                    let l = Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert(domain.id, Arc::downgrade(&l));
+                    l
+                }
+            }
+        };
+        AccountPlaceGuard {
+            _held: Some(lock.lock_owned().await),
+        }
+    }
+
     /// Refuses one more account on `cos_id` (the id the new or moved account will have
     /// as `zimbraCOSId`, `None` for the domain's default) in `domain` when that would
     /// pass `zimbraDomainMaxAccounts` or the COS's `zimbraDomainCOSMaxAccounts` limit.
     /// `moving` is an account of the domain that is only changing COS: it is not
     /// counted, and nothing is refused when its COS stays the same.
     ///
+    /// Callers hold [`Provisioning::lock_account_places`] across this check and the
+    /// write, so racing creations take the last place one at a time.
+    ///
     /// Cost: nothing when the domain sets no limit; otherwise reads every account of
     /// the domain.
     ///
     /// # Errors
     /// `account.TOO_MANY_ACCOUNTS`.
-    // LIMITATION: counted then created, so two creations racing for the last place can
-    // both succeed; a COS not listed in zimbraDomainCOSMaxAccounts is not limited; the
+    // LIMITATION: a COS not listed in zimbraDomainCOSMaxAccounts is not limited; the
     // rule that the per-COS limits together stay within zimbraDomainMaxAccounts is not
     // checked when the domain is modified; zimbraDomainFeatureMaxAccounts is not
     // enforced.

@@ -227,11 +227,16 @@ impl Provisioning {
     /// Stores the `{SSHA512}` hash, `zimbraPasswordModifiedTime`, the history, and
     /// clears `zimbraPasswordMustChange` and the lockout state.
     ///
+    /// An account whose domain is `suspended` or `shutdown` is refused before any rule
+    /// is looked at, whoever asks (Zimbra's admin access check answers "domain is
+    /// suspended" to global and domain administrators alike).
+    ///
     /// # Errors
-    /// `account.NO_SUCH_ACCOUNT`; `account.INVALID_PASSWORD` (a broken rule, or
-    /// `PASSWORD_RECENTLY_USED: ...`).
+    /// `account.NO_SUCH_ACCOUNT`; `service.PERM_DENIED` in a frozen domain;
+    /// `account.INVALID_PASSWORD` (a broken rule, or `PASSWORD_RECENTLY_USED: ...`).
     pub async fn set_password(&self, key: &str, password: &str) -> ServiceResult<()> {
         let acct = self.get_account(key).await?;
+        self.check_addresses_writable(&[&acct.name]).await?;
         let ctx = self.account_context(&acct).await?;
         self.store_new_password(&ctx, password).await?;
         tracing::info!(account = %acct.name, "password set");
@@ -243,6 +248,12 @@ impl Provisioning {
     /// but an expired or must-change password is accepted since that is why one
     /// changes it), then `zimbraPasswordLocked`, `zimbraPasswordMinAge`, the strength
     /// rules and the history are checked, in that order.
+    ///
+    /// A frozen domain (`suspended`, `shutdown`) refuses through the login itself: the
+    /// user's effective status is `maintenance` there, so the answer is
+    /// `account.MAINTENANCE_MODE` and nothing is written, as Zimbra's ChangePassword
+    /// (which checks no domain status of its own) answers. An account `closed` in such
+    /// a domain gets `account.AUTH_FAILED` as at login.
     ///
     /// # Errors
     /// `account.AUTH_FAILED` for a wrong old password or unknown account;

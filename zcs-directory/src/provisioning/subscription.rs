@@ -173,9 +173,15 @@ impl Provisioning {
     /// change; ACCEPT adds (removes) the account at once; APPROVAL changes nothing and
     /// names the owners to ask; REJECT refuses.
     ///
+    /// A list whose domain is `suspended` or `shutdown` refuses every request, whatever
+    /// its policy and whether or not anything would change: lists in a frozen domain
+    /// cannot be modified (admin guide, "Suspended"), and an APPROVAL request could
+    /// never be carried out. (The subscriber's own domain needs no check: a user of a
+    /// frozen domain cannot log in to ask.)
+    ///
     /// # Errors
-    /// `account.NO_SUCH_DISTRIBUTION_LIST`; `service.PERM_DENIED` for REJECT, for a
-    /// dynamic group, and for APPROVAL on a list without owners.
+    /// `account.NO_SUCH_DISTRIBUTION_LIST`; `service.PERM_DENIED` for a frozen domain,
+    /// for REJECT, for a dynamic group, and for APPROVAL on a list without owners.
     pub async fn subscribe_to_list(
         &self,
         list_key: &str,
@@ -183,6 +189,7 @@ impl Provisioning {
         op: SubscribeOp,
     ) -> ServiceResult<SubscribeStatus> {
         let list = self.get_group(list_key).await?;
+        self.check_addresses_writable(&[&list.name]).await?;
         if list.kind == EntryKind::DynamicGroup {
             return Err(ServiceError::perm_denied(
                 "members of a dynamic group are chosen by its memberURL",

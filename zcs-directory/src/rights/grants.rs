@@ -53,7 +53,9 @@ impl RightsEngine<'_> {
     /// # Errors
     /// `account.NO_SUCH_RIGHT`; `service.INVALID_REQUEST` when the right does not fit
     /// the target or the grantee; `service.PERM_DENIED` when a delegated granter does
-    /// not hold the right with `+`; the "no such" faults of target and grantee.
+    /// not hold the right with `+`, or when the target is an entry of a `suspended` or
+    /// `shutdown` domain (or a `shutdown` domain itself); the "no such" faults of target
+    /// and grantee.
     pub async fn grant_right(
         &self,
         granter: Option<&Entry>,
@@ -233,6 +235,9 @@ impl RightsEngine<'_> {
         let target = self
             .target(spec.target_type, spec.target.as_deref())
             .await?;
+        // An entry of a frozen domain takes no grant and loses none (Zimbra's admin
+        // access check refuses it before the right is looked at).
+        self.prov.check_grant_target_writable(&target.entry).await?;
         if !right.grantable_on(target.ty) {
             return Err(ServiceError::invalid_request(format!(
                 "right {} cannot be granted on a {} entry",

@@ -1,13 +1,14 @@
 //! The `Directory` conformance suite: the same cases against every backend (SQLite,
 //! MariaDB, PostgreSQL, OpenLDAP; see `harness`). Cases on the raw `Directory` seam are
-//! in `entries`, concurrency in `races`, searches in `search`, and `Provisioning` flows
-//! on top of each backend in `flows`.
+//! in `entries`, concurrency in `races` (and the account-limit race in `limits`),
+//! searches in `search`, and `Provisioning` flows on top of each backend in `flows`.
 
 mod entries;
 mod flows;
 mod harness;
 #[path = "../ldap_env/mod.rs"]
 mod ldap_env;
+mod limits;
 mod races;
 mod search;
 
@@ -72,6 +73,7 @@ conformance!(
         races::racing_creates_of_one_name_yield_one_entry,
         races::racing_creates_of_one_address_across_kinds,
         races::concurrent_modifies_of_one_entry_lose_nothing,
+        limits::racing_creates_for_the_last_account_place,
         flows::domains_and_global_config,
         flows::cos_inheritance,
         flows::cos_copy_rename_delete,
