@@ -2,13 +2,15 @@
 # Sourced by .ci/run (bash, set -euo pipefail): installs MIT Kerberos (krb5-kdc, and
 # krb5-admin-server for kadmin.local) from Debian and starts a private KDC for the realm
 # ZCS.TEST on 127.0.0.1, for the kerberos5 authentication suite
-# (zcs-directory/tests/kerberos.rs). Its database, kdc.conf, krb5.conf, stash and log live
+# (zcs-directory/tests/kerberos.rs) and the SPNEGO suite (zcs-server/tests/spnego.rs, which
+# also needs kinit from krb5-user and a curl with GSS-API). Its database, kdc.conf, krb5.conf, stash and log live
 # under target/ci/krb5; the system KDC is never started or touched.
 #
 # Principals (all with the same random password):
 #   user1  +requires_preauth (the KDC asks for PA-ENC-TIMESTAMP)
 #   user2  without preauthentication (the AS-REP comes at once)
 #   robert a second name for the foreign-principal tests
+#   HTTP/localhost  the SPNEGO service principal (random key), exported to a keytab
 #
 # Exports, when the KDC answers (nothing otherwise, so the suite skips loudly):
 #   ZCS_TEST_KRB5_CONFIG    the krb5.conf naming the KDC (kdc = 127.0.0.1:PORT)
@@ -19,6 +21,8 @@
 #   ZCS_TEST_KRB5_PASSWORD  the random password of all three
 #   ZCS_TEST_KRB5_KDC       127.0.0.1:PORT
 #   ZCS_TEST_KRB5_PID       krb5kdc's PID (stop it with: kill "$ZCS_TEST_KRB5_PID")
+#   ZCS_TEST_KRB5_KEYTAB    the keytab of HTTP/localhost@ZCS.TEST (kadmin.local ktadd)
+#   ZCS_TEST_KRB5_SPN       HTTP/localhost@ZCS.TEST
 # Never exits: a failure prints why and returns.
 
 zcs_krb5_kdc_setup() {
@@ -27,7 +31,8 @@ zcs_krb5_kdc_setup() {
   work="$root/target/ci/krb5"
   export PATH="$PATH:/usr/sbin"
 
-  if ! command -v krb5kdc >/dev/null 2>&1 || ! command -v kadmin.local >/dev/null 2>&1; then
+  if ! command -v krb5kdc >/dev/null 2>&1 || ! command -v kadmin.local >/dev/null 2>&1 \
+      || ! command -v kinit >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then
       echo "krb5 kdc: krb5-kdc not installed and not root; kerberos suite will skip"
       return 0
@@ -42,7 +47,7 @@ zcs_krb5_kdc_setup() {
       made_policy=1
     fi
     if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-        krb5-kdc krb5-admin-server >/dev/null; }; then
+        krb5-kdc krb5-admin-server krb5-user >/dev/null; }; then
       echo "krb5 kdc: apt-get install failed; kerberos suite will skip"
       [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
       return 0
@@ -110,7 +115,9 @@ CONF
   fi
   if ! { "${env[@]}" kadmin.local -r "$realm" -q "addprinc +requires_preauth -pw $pw user1" \
       && "${env[@]}" kadmin.local -r "$realm" -q "addprinc -requires_preauth -pw $pw user2" \
-      && "${env[@]}" kadmin.local -r "$realm" -q "addprinc +requires_preauth -pw $pw robert"
+      && "${env[@]}" kadmin.local -r "$realm" -q "addprinc +requires_preauth -pw $pw robert" \
+      && "${env[@]}" kadmin.local -r "$realm" -q "addprinc -randkey HTTP/localhost" \
+      && "${env[@]}" kadmin.local -r "$realm" -q "ktadd -k $work/http.keytab HTTP/localhost"
       } >"$work/addprinc.log" 2>&1; then
     echo "krb5 kdc: kadmin.local addprinc failed:"; cat "$work/addprinc.log"
     return 0
@@ -147,6 +154,8 @@ s.connect(('127.0.0.1', $port))" 2>/dev/null; then
   export ZCS_TEST_KRB5_PASSWORD="$pw"
   export ZCS_TEST_KRB5_KDC="127.0.0.1:$port"
   export ZCS_TEST_KRB5_PID="$pid"
+  export ZCS_TEST_KRB5_KEYTAB="$work/http.keytab"
+  export ZCS_TEST_KRB5_SPN="HTTP/localhost@$realm"
   echo "krb5 kdc pid $pid on 127.0.0.1:$port (realm $realm)"
 }
 

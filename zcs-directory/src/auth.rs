@@ -54,6 +54,7 @@ use crate::password;
 
 mod external;
 pub mod kerberos;
+pub mod spnego;
 
 pub use external::{Escape, ExternalLdapAuth, expand_template};
 pub use kerberos::Kerberos5Auth;
@@ -159,9 +160,10 @@ impl AuthRegistry {
     /// A registry holding the built-in mechanisms: `zimbra` (internal), `ldap` and `ad`
     /// (external directory bind, [`ExternalLdapAuth`]), and `kerberos5` (a ticket from the
     /// realm's KDC, [`Kerberos5Auth`], KDCs from `KRB5_CONFIG` or `/etc/krb5.conf`).
-    // LIMITATION: no SPNEGO single sign-on (HTTP `Negotiate` tokens checked with a service
-    // keytab, `zimbraSpnegoAuth*`), and `kerberos5` does not check the KDC's reply against
-    // a service key of ours (Zimbra's JAAS login does not either).
+    /// SPNEGO single sign-on is not a password mechanism and is not registered here; it
+    /// is [`spnego::Spnego`], driven by the HTTP `Negotiate` endpoint.
+    // LIMITATION: `kerberos5` does not check the KDC's reply against a service key of ours
+    // (Zimbra's JAAS login does not either).
     pub fn new() -> Self {
         let mut r = AuthRegistry {
             mechs: HashMap::new(),

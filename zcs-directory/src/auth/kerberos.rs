@@ -9,8 +9,11 @@
 //! [`as_exchange`]. `zimbraAuthFallbackToLocal` and admin fallback are applied by the login
 //! path ([`crate::Provisioning::authenticate`]) as for `ldap` and `ad`.
 //!
-//! LIMITATION: no SPNEGO single sign-on (HTTP `Negotiate` with a service keytab), and the
-//! KDC's reply is not checked against a service key (see [`as_exchange`]).
+//! SPNEGO single sign-on (HTTP `Negotiate` with a service keytab) is
+//! [`super::spnego`].
+//!
+//! LIMITATION: the KDC's reply is not checked against a service key (see
+//! [`as_exchange`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
