@@ -19,6 +19,7 @@ pub mod auth;
 pub mod cache;
 pub mod directory;
 pub mod ldap;
+pub mod ldap_client;
 pub mod names;
 pub mod open;
 pub mod password;

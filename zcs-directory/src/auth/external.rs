@@ -7,14 +7,22 @@
 //! local part, `%d` the domain, `%D` the domain as `dc=` components. Substituted values
 //! are escaped for where they land (RFC 4514 §2.4 in a DN, RFC 4515 §3 in a filter), so
 //! a name cannot change the DN or the filter's structure.
+//!
+//! Transport security: an `ldaps://` URL is TLS from the first byte; with the domain's
+//! `zimbraAuthLdapStartTlsEnabled` `TRUE` an `ldap://` URL is upgraded with StartTLS
+//! before the first bind (RFC 4513 §3). Certificates are verified against the CAs of
+//! [`crate::ldap_client::tls`]. A refused StartTLS or a failed handshake is
+//! `service.TEMPORARILY_UNAVAILABLE` like an unreachable server (the next URL is tried,
+//! and `zimbraAuthFallbackToLocal` applies), and never continues in plain text.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry, dn_escape, ldap_escape};
+use ldap3::{Scope, SearchEntry, dn_escape, ldap_escape};
 use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 
 use super::{AuthContext, AuthMechanism};
+use crate::ldap_client;
 
 /// How long connecting to, and each operation against, the external directory may take.
 const LDAP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,6 +95,8 @@ pub fn expand_template(template: &str, address: &str, escape: Escape) -> String 
 ///   bind as it with the user's password.
 /// - `zimbraAuthLdapBindDn`: otherwise, the DN template to bind as. For `ad` it defaults
 ///   to `%n` (Active Directory accepts `user@domain` as a bind name).
+/// - `zimbraAuthLdapStartTlsEnabled`: `TRUE` upgrades `ldap://` connections with
+///   StartTLS before anything is sent (module doc).
 ///
 /// The account's `zimbraAuthLdapExternalDn`, when set, is the DN to bind as and beats
 /// both. An empty password is refused before any network traffic: an LDAP bind with an
@@ -180,12 +190,18 @@ impl ExternalLdapAuth {
         domain: &Entry,
         password: &str,
     ) -> ServiceResult<()> {
-        let settings = LdapConnSettings::new().set_conn_timeout(LDAP_TIMEOUT);
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, url)
+        let start_tls = domain
+            .attrs
+            .get("zimbraAuthLdapStartTlsEnabled")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE"));
+        let mut ldap = ldap_client::connect(url, start_tls, LDAP_TIMEOUT)
             .await
-            .map_err(|e| unavailable("connect", e))?;
-        ldap3::drive!(conn);
-        ldap.with_timeout(LDAP_TIMEOUT);
+            .map_err(|e| {
+                if e.is_tls() {
+                    tracing::warn!(url = %url, error = %e, "external LDAP TLS failed");
+                }
+                unavailable(if e.is_tls() { "TLS" } else { "connect" }, e)
+            })?;
 
         let attr = |n: &str| domain.attrs.get(n).filter(|v| !v.trim().is_empty());
         let dn = if let Some(dn) = account

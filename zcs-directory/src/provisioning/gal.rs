@@ -7,19 +7,26 @@
 //! `zimbraGalMaxResults`, `zimbraGalInternalSearchBase` and `zimbraHideInGal`; and GAL
 //! sync (every visible entry, for SyncGal).
 //!
+//! The external GAL is read over `ldaps://`, or over StartTLS when the domain's
+//! `zimbraGalLdapStartTlsEnabled` is `TRUE` (see [`crate::ldap_client`]); a TLS failure is
+//! `service.RESOURCE_UNREACHABLE` like a server that is down, never a plain-text retry.
+//! `zimbraGalLdapValueMap` ([`super::gal_value_map`]) rewrites contact field values.
+//!
 //! Internal searches use Zimbra's named filters (`zimbraGalLdapFilterDef`: `zimbraSearch`,
 //! `zimbraAutoComplete`, `zimbraAccounts`, ...) with the user's text escaped into the
 //! `%s` placeholders, so filter metacharacters in a query cannot change the filter.
 
 use std::time::Duration;
 
-use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{Scope, SearchEntry};
 use zcs_core::attrs;
 use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
 
 use super::Provisioning;
+use super::gal_value_map::{ValueMap, map_for, parse_value_maps};
 use super::member_url::{Filter, parse_filter};
 use crate::directory::EntryKey;
+use crate::ldap_client;
 use crate::search::{SearchQuery, SearchResults, expand_template};
 
 /// How long one external GAL server may take to answer.
@@ -295,12 +302,19 @@ impl Provisioning {
         let base = d.attrs.get("zimbraGalLdapSearchBase").unwrap_or("");
         let bind_dn = d.attrs.get("zimbraGalLdapBindDn").unwrap_or("");
         let bind_pw = d.attrs.get("zimbraGalLdapBindPassword").unwrap_or("");
+        let start_tls = d
+            .attrs
+            .get("zimbraGalLdapStartTlsEnabled")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE"));
+        let (map, values) = (attr_map(eff), value_maps(eff));
         let mut last = None;
         for url in urls {
-            match external_search(url, bind_dn, bind_pw, base, &filter).await {
+            match external_search(url, start_tls, bind_dn, bind_pw, base, &filter).await {
                 Ok(found) => {
-                    let mut entries: Vec<Entry> =
-                        found.into_iter().filter_map(external_entry).collect();
+                    let mut entries: Vec<Entry> = found
+                        .into_iter()
+                        .filter_map(|se| external_entry(se, &map, &values))
+                        .collect();
                     entries.sort_by_cached_key(|e| e.name.to_lowercase());
                     let more = limit > 0 && entries.len() > limit;
                     if more {
@@ -347,7 +361,12 @@ impl Provisioning {
 /// order. Binary and certificate mappings are left out. Lists and dynamic groups also
 /// get `type: group`.
 pub fn contact_attrs(entry: &Entry, attr_map: &[String]) -> Attrs {
-    let mut out = map_contact_fields(attr_map, |a| {
+    contact_attrs_with(entry, attr_map, &[])
+}
+
+/// [`contact_attrs`] with `value_maps` (see [`value_maps`]) rewriting the fields' values.
+pub fn contact_attrs_with(entry: &Entry, attr_map: &[String], value_maps: &[ValueMap]) -> Attrs {
+    let mut out = map_contact_fields(attr_map, value_maps, |a| {
         if a.eq_ignore_ascii_case("zimbraId") {
             vec![entry.id.to_string()]
         } else {
@@ -367,10 +386,12 @@ pub fn contact_attrs(entry: &Entry, attr_map: &[String]) -> Attrs {
 }
 
 /// The contact fields `attr_map` makes of an entry whose attribute values `values`
-/// gives (by attribute name, any case): see [`contact_attrs`]. `objectClass` and the
-/// `(binary)` and `(certificate)` mappings are left out.
+/// gives (by attribute name, any case): see [`contact_attrs`], each value then rewritten
+/// by its field's value map in `value_maps`. `objectClass` and the `(binary)` and
+/// `(certificate)` mappings are left out.
 pub(super) fn map_contact_fields(
     attr_map: &[String],
+    value_maps: &[ValueMap],
     values: impl Fn(&str) -> Vec<String>,
 ) -> Attrs {
     let mut out = Attrs::new();
@@ -395,7 +416,10 @@ pub(super) fn map_contact_fields(
         }
         for (field, v) in fields.split(',').map(str::trim).zip(found) {
             if !field.is_empty() && !out.contains(field) {
-                out.set_one(field, v);
+                match map_for(value_maps, field) {
+                    Some(m) => out.set_one(field, m.apply(&v)),
+                    None => out.set_one(field, v),
+                }
             }
         }
     }
@@ -414,9 +438,23 @@ pub fn attr_map(domain_effective: &Attrs) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// One search against an external directory.
+/// The domain's `zimbraGalLdapValueMap` (inherited from the global config, else the
+/// registry default), parsed: see [`super::gal_value_map`].
+pub fn value_maps(domain_effective: &Attrs) -> Vec<ValueMap> {
+    let v = domain_effective.get_all("zimbraGalLdapValueMap");
+    if !v.is_empty() {
+        return parse_value_maps(v);
+    }
+    let defaults: Vec<String> = attrs::lookup("zimbraGalLdapValueMap")
+        .map(|d| d.default.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    parse_value_maps(&defaults)
+}
+
+/// One search against an external directory, over StartTLS when `start_tls` is set.
 async fn external_search(
     url: &str,
+    start_tls: bool,
     bind_dn: &str,
     bind_pw: &str,
     base: &str,
@@ -428,11 +466,14 @@ async fn external_search(
             format!("external GAL {step}: {e}"),
         )
     };
-    let settings = LdapConnSettings::new().set_conn_timeout(EXTERNAL_TIMEOUT);
-    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, url)
+    let mut ldap = ldap_client::connect(url, start_tls, EXTERNAL_TIMEOUT)
         .await
-        .map_err(|e| unreachable("connect", e))?;
-    ldap3::drive!(conn);
+        .map_err(|e| {
+            ServiceError::new(
+                FaultCode::ResourceUnreachable,
+                format!("external GAL connect: {e}"),
+            )
+        })?;
     if !bind_dn.is_empty() {
         ldap.with_timeout(EXTERNAL_TIMEOUT);
         ldap.simple_bind(bind_dn, bind_pw)
@@ -451,8 +492,13 @@ async fn external_search(
 }
 
 /// An external entry as a GAL entry: named by its first `mail`, with a stable id made
-/// from its DN; entries without `mail` are not addressable and are skipped.
-fn external_entry(se: SearchEntry) -> Option<Entry> {
+/// from its DN; entries without `mail` are not addressable and are skipped. The values of
+/// each LDAP attribute `attr_map` reads are rewritten by the value map (in `values`) of
+/// the first contact field its rule fills that has one, so the contact fields made of
+/// the entry later carry the mapped values. LIMITATION: for a rule filling several
+/// fields (`mail,zimbraMailAlias=email,email2,...`) one map applies to all its values,
+/// where Zimbra applies each field's own.
+fn external_entry(se: SearchEntry, attr_map: &[String], values: &[ValueMap]) -> Option<Entry> {
     let mail = se
         .attrs
         .iter()
@@ -465,7 +511,12 @@ fn external_entry(se: SearchEntry) -> Option<Entry> {
         if n.eq_ignore_ascii_case("userPassword") {
             continue;
         }
-        attrs.set(n, se.attrs[n].clone());
+        let vals = se.attrs[n].clone();
+        let vals = match ldap_attr_value_map(attr_map, values, n) {
+            Some(m) => vals.iter().map(|v| m.apply(v)).collect(),
+            None => vals,
+        };
+        attrs.set(n, vals);
     }
     attrs.set_one("zimbraGalExternalDn", se.dn.clone());
     Some(Entry {
@@ -473,6 +524,29 @@ fn external_entry(se: SearchEntry) -> Option<Entry> {
         id: crate::ldap::convert::derived_id(&se.dn),
         name: mail,
         attrs,
+    })
+}
+
+/// The value map that applies to LDAP attribute `ldap_attr`: that of the first contact
+/// field, with a map, of the first `attr_map` rule reading the attribute.
+fn ldap_attr_value_map<'a>(
+    attr_map: &[String],
+    values: &'a [ValueMap],
+    ldap_attr: &str,
+) -> Option<&'a ValueMap> {
+    if values.is_empty() {
+        return None;
+    }
+    attr_map.iter().find_map(|line| {
+        let (ldap, fields) = line.trim().split_once('=')?;
+        if line.trim().starts_with('(')
+            || !ldap
+                .split(',')
+                .any(|a| a.trim().eq_ignore_ascii_case(ldap_attr))
+        {
+            return None;
+        }
+        fields.split(',').find_map(|f| map_for(values, f.trim()))
     })
 }
 

@@ -9,14 +9,28 @@
 //! control (RFC 2696) until the server says there are no more, so a server's size limit
 //! per request does not cut the list short. Any failure fails the whole listing: a sync
 //! never works from a partial list (it would delete the contacts of the entries missed).
+//!
+//! A trickle listing ([`list_changed_since`]) asks only for the entries created or
+//! modified at or after a sync token, the highest `modifyTimeStamp`/`createTimeStamp` an
+//! earlier listing saw ([`highest_stamp`]): `(&<filter>(|(modifyTimeStamp>=T)
+//! (createTimeStamp>=T)))`, as Zimbra's trickle GAL sync. Entries stamped exactly `T`
+//! come again (harmless: their contacts are unchanged); entries deleted from the
+//! directory do not show up in a trickle listing, only a full listing notices them.
+//!
+//! Transport: `ldaps://` URLs, or StartTLS on `ldap://` when
+//! `zimbraGalSyncLdapStartTlsEnabled` resolves to `TRUE` (see [`crate::ldap_client`]). A
+//! refused StartTLS or a failed handshake is `service.RESOURCE_UNREACHABLE` naming the TLS
+//! problem, like a server that is down (the next URL is tried); never plain text.
 
 use std::time::Duration;
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use ldap3::{LdapError, Scope, SearchEntry, ldap_escape};
 use zcs_core::{Attrs, Entry, FaultCode, ServiceError, ServiceResult};
 
-use super::gal::map_contact_fields;
+use super::gal::{map_contact_fields, value_maps};
+use super::gal_value_map::{ValueMap, parse_value_maps};
+use crate::ldap_client;
 use crate::search::expand_template;
 
 /// How long connecting to an external GAL server, binding, and each page may take.
@@ -54,6 +68,9 @@ pub struct ExternalGalConfig {
     pub start_tls: bool,
     /// `zimbraGalLdapAttrMap`: the data source's, else the domain's (or global) one.
     pub attr_map: Vec<String>,
+    /// `zimbraGalLdapValueMap`: the data source's, else the domain's (or global, or the
+    /// registry default), parsed.
+    pub value_maps: Vec<ValueMap>,
 }
 
 impl std::fmt::Debug for ExternalGalConfig {
@@ -192,6 +209,12 @@ impl ExternalGalConfig {
             (d, "zimbraGalLdapStartTlsEnabled"),
         ])
         .is_some_and(truth);
+        let own_values = ds.get_all("zimbraGalLdapValueMap");
+        let value_maps = if own_values.is_empty() {
+            value_maps(domain_effective)
+        } else {
+            parse_value_maps(own_values)
+        };
         Ok(ExternalGalConfig {
             urls,
             search_base,
@@ -201,13 +224,17 @@ impl ExternalGalConfig {
             page_size,
             start_tls,
             attr_map,
+            value_maps,
         })
     }
 
-    /// The attributes a sync asks the server for: those `attr_map` reads, and
-    /// `objectClass` (to tell groups); every user attribute when the map is empty.
+    /// The attributes a sync asks the server for: those `attr_map` reads, `objectClass`
+    /// (to tell groups), and the operational `modifyTimeStamp` and `createTimeStamp`
+    /// (the sync token); every user attribute too when the map is empty.
     fn requested_attrs(&self) -> Vec<String> {
-        let mut out = vec!["objectClass".to_string()];
+        let mut out: Vec<String> = ["objectClass", "modifyTimeStamp", "createTimeStamp"]
+            .map(String::from)
+            .to_vec();
         for line in &self.attr_map {
             let line = line.trim();
             if line.starts_with('(') {
@@ -222,7 +249,7 @@ impl ExternalGalConfig {
                 }
             }
         }
-        if out.len() == 1 {
+        if out.len() == 3 {
             out.push("*".to_string());
         }
         out
@@ -276,9 +303,72 @@ fn fault(url: &str, step: &str, bind_dn: Option<&str>, e: LdapError) -> ServiceE
 /// search (a missing search base, a size limit); `service.INVALID_REQUEST` for a filter
 /// that does not parse.
 pub async fn list_entries(cfg: &ExternalGalConfig) -> ServiceResult<Vec<SearchEntry>> {
+    list_matching(cfg, &cfg.filter).await
+}
+
+/// The entries matching `cfg.filter` created or modified at or after `token` (a
+/// generalized time, as [`highest_stamp`] gives), read as [`list_entries`] reads.
+///
+/// # Errors
+/// As [`list_entries`]; `service.INVALID_REQUEST` for a token that is not a generalized
+/// time.
+pub async fn list_changed_since(
+    cfg: &ExternalGalConfig,
+    token: &str,
+) -> ServiceResult<Vec<SearchEntry>> {
+    if !is_stamp(token) {
+        return Err(ServiceError::invalid_request(format!(
+            "external GAL sync: bad sync token {token:?}"
+        )));
+    }
+    list_matching(cfg, &trickle_filter(&cfg.filter, token)).await
+}
+
+/// The trickle filter: `filter` and created or modified at or after `token`.
+pub fn trickle_filter(filter: &str, token: &str) -> String {
+    let t = ldap_escape(token);
+    format!("(&{filter}(|(modifyTimeStamp>={t})(createTimeStamp>={t})))")
+}
+
+/// Whether `s` looks like an LDAP generalized time (RFC 4517 §3.3.13) as servers write
+/// stamps: 14 digits (`YYYYMMDDHHMMSS`), an optional fraction, then `Z`.
+pub fn is_stamp(s: &str) -> bool {
+    let Some(body) = s.strip_suffix('Z') else {
+        return false;
+    };
+    let (whole, frac) = body.split_once(['.', ',']).unwrap_or((body, "0"));
+    whole.len() == 14
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The highest `modifyTimeStamp` or `createTimeStamp` among `entries` (the next sync
+/// token), or `None` when no entry has one. Stamps compare by their 14 digits, then by
+/// their fraction.
+pub fn highest_stamp(entries: &[SearchEntry]) -> Option<String> {
+    let key = |s: &str| {
+        let body = s.trim_end_matches('Z');
+        let (whole, frac) = body.split_once(['.', ',']).unwrap_or((body, ""));
+        (whole.to_string(), frac.trim_end_matches('0').to_string())
+    };
+    entries
+        .iter()
+        .flat_map(|e| e.attrs.iter())
+        .filter(|(k, _)| {
+            k.eq_ignore_ascii_case("modifyTimeStamp") || k.eq_ignore_ascii_case("createTimeStamp")
+        })
+        .flat_map(|(_, v)| v.iter())
+        .filter(|v| is_stamp(v))
+        .max_by_key(|v| key(v))
+        .cloned()
+}
+
+/// [`list_entries`] with `filter` in place of `cfg.filter`.
+async fn list_matching(cfg: &ExternalGalConfig, filter: &str) -> ServiceResult<Vec<SearchEntry>> {
     let mut last = None;
     for url in &cfg.urls {
-        match list_from(url, cfg).await {
+        match list_from(url, cfg, filter).await {
             Ok(found) => {
                 tracing::debug!(url = %url, entries = found.len(), "external GAL listed");
                 return Ok(found);
@@ -293,16 +383,22 @@ pub async fn list_entries(cfg: &ExternalGalConfig) -> ServiceResult<Vec<SearchEn
     Err(last.unwrap_or_else(|| ServiceError::invalid_request("no external GAL server")))
 }
 
-/// [`list_entries`] against one server.
-async fn list_from(url: &str, cfg: &ExternalGalConfig) -> ServiceResult<Vec<SearchEntry>> {
+/// [`list_matching`] against one server.
+async fn list_from(
+    url: &str,
+    cfg: &ExternalGalConfig,
+    filter: &str,
+) -> ServiceResult<Vec<SearchEntry>> {
     let dn = cfg.bind_dn.as_deref();
-    let settings = LdapConnSettings::new()
-        .set_conn_timeout(SYNC_TIMEOUT)
-        .set_starttls(cfg.start_tls);
-    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, url)
+    let mut ldap = ldap_client::connect(url, cfg.start_tls, SYNC_TIMEOUT)
         .await
-        .map_err(|e| fault(url, "connect", dn, e))?;
-    ldap3::drive!(conn);
+        .map_err(|e| {
+            let step = if e.is_tls() { "TLS" } else { "connect" };
+            ServiceError::new(
+                FaultCode::ResourceUnreachable,
+                format!("external GAL sync: {step}: {e}"),
+            )
+        })?;
     if let Some(dn) = dn {
         ldap.with_timeout(SYNC_TIMEOUT);
         ldap.simple_bind(dn, &cfg.bind_password)
@@ -316,7 +412,7 @@ async fn list_from(url: &str, cfg: &ExternalGalConfig) -> ServiceResult<Vec<Sear
     if cfg.page_size == 0 {
         ldap.with_timeout(SYNC_TIMEOUT);
         let (entries, _) = ldap
-            .search(&cfg.search_base, Scope::Subtree, &cfg.filter, attrs)
+            .search(&cfg.search_base, Scope::Subtree, filter, attrs)
             .await
             .and_then(|r| r.success())
             .map_err(search)?;
@@ -331,13 +427,7 @@ async fn list_from(url: &str, cfg: &ExternalGalConfig) -> ServiceResult<Vec<Sear
         ];
         ldap.with_timeout(SYNC_TIMEOUT);
         let mut stream = ldap
-            .streaming_search_with(
-                adapters,
-                &cfg.search_base,
-                Scope::Subtree,
-                &cfg.filter,
-                attrs,
-            )
+            .streaming_search_with(adapters, &cfg.search_base, Scope::Subtree, filter, attrs)
             .await
             .map_err(search)?;
         while let Some(entry) = stream.next().await.map_err(search)? {
@@ -358,6 +448,16 @@ const GROUP_CLASSES: &[&str] = &["groupOfNames", "groupOfUniqueNames", "group"];
 /// really has are used: an external entry has no `zimbraId` unless its directory stores
 /// one.
 pub fn external_contact(entry: &SearchEntry, attr_map: &[String]) -> Attrs {
+    external_contact_with(entry, attr_map, &[])
+}
+
+/// [`external_contact`] with `value_maps` rewriting the fields' values
+/// (`zimbraGalLdapValueMap`, [`ExternalGalConfig::value_maps`]).
+pub fn external_contact_with(
+    entry: &SearchEntry,
+    attr_map: &[String],
+    value_maps: &[ValueMap],
+) -> Attrs {
     let values = |name: &str| -> Vec<String> {
         entry
             .attrs
@@ -366,7 +466,7 @@ pub fn external_contact(entry: &SearchEntry, attr_map: &[String]) -> Attrs {
             .flat_map(|(_, v)| v.iter().cloned())
             .collect()
     };
-    let mut out = map_contact_fields(attr_map, values);
+    let mut out = map_contact_fields(attr_map, value_maps, values);
     let group = values("objectClass")
         .iter()
         .any(|c| GROUP_CLASSES.iter().any(|g| g.eq_ignore_ascii_case(c)));
@@ -449,6 +549,41 @@ mod tests {
         assert_eq!(c.page_size, 100);
         assert_eq!(c.filter, "(|(cn=*)(mail=*))");
         assert!(c.start_tls);
+    }
+
+    #[test]
+    fn trickle_tokens() {
+        assert!(is_stamp("20261206061530Z"));
+        assert!(is_stamp("20261206061530.0Z"));
+        assert!(!is_stamp("2026120606153Z"));
+        assert!(!is_stamp("20261206061530"));
+        assert!(!is_stamp("2026120606153xZ"));
+        assert!(!is_stamp("20261206061530.Z"));
+        assert_eq!(
+            trickle_filter("(cn=*)", "20261206061530Z"),
+            "(&(cn=*)(|(modifyTimeStamp>=20261206061530Z)(createTimeStamp>=20261206061530Z)))"
+        );
+        let entry = |pairs: &[(&str, &str)]| SearchEntry {
+            dn: "cn=x".into(),
+            attrs: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                .collect(),
+            bin_attrs: HashMap::new(),
+        };
+        let entries = [
+            entry(&[("modifyTimeStamp", "20261206061530Z")]),
+            entry(&[
+                ("createTimeStamp", "20261206061531.5Z"),
+                ("modifytimestamp", "garbage"),
+            ]),
+            entry(&[("cn", "no stamps")]),
+        ];
+        assert_eq!(
+            highest_stamp(&entries).as_deref(),
+            Some("20261206061531.5Z")
+        );
+        assert_eq!(highest_stamp(&entries[2..]), None);
     }
 
     #[test]

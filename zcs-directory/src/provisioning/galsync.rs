@@ -10,13 +10,25 @@
 //! GAL for an internal source, the whole external directory, paged, for an `ldap` one),
 //! and when each sync last succeeded or failed. Writing those contacts into the
 //! account's address book is the mail store's business.
+//!
+//! Trickle sync of external sources ([`Provisioning::read_gal_sync_changes`]): after a
+//! full listing, the highest `modifyTimeStamp`/`createTimeStamp` seen is the source's
+//! sync token, kept on the data source as the `zimbraDataSourceAttribute` value
+//! `galSyncToken:<stamp>` ([`Provisioning::record_gal_sync_token`]). Later syncs ask only
+//! for the entries created or changed since, and the caller updates just those contacts.
+//! Deletions in the external directory are noticed by full syncs only (the first one, one
+//! asked for, or one after the token was lost), as in Zimbra, where `zmgsautil fullSync`
+//! or SyncGalAccount `fullSync="1"` does it.
 
 use zcs_core::{AttrEdit, Attrs, Entry, ServiceError, ServiceResult, ZimbraId};
 
 use super::Provisioning;
 use super::children::Child;
-use super::gal::{attr_map, contact_attrs, filter_def};
-use super::gal_external::{ExternalGalConfig, external_contact, list_entries};
+use super::gal::{attr_map, contact_attrs_with, filter_def, value_maps};
+use super::gal_external::{
+    ExternalGalConfig, external_contact_with, highest_stamp, is_stamp, list_changed_since,
+    list_entries,
+};
 use crate::directory::EntryKey;
 use crate::validate::generalized_time_now;
 
@@ -65,7 +77,19 @@ pub struct GalSyncSource {
     /// or else the domain's `zimbraGalLdapAttrMap`). Never a partial list: reading the
     /// GAL either gives every entry or fails.
     pub contacts: Vec<(String, Attrs)>,
+    /// `true` when `contacts` is the whole GAL (contacts of entries not in it are to be
+    /// deleted); `false` for a trickle sync, whose `contacts` are only the entries
+    /// created or changed since the token (nothing is to be deleted).
+    pub complete: bool,
+    /// The sync token to record once the contacts are written
+    /// ([`Provisioning::record_gal_sync_token`]); `None` for an internal source or an
+    /// external directory that gave no stamps.
+    pub token: Option<String>,
 }
+
+/// The prefix of the `zimbraDataSourceAttribute` value holding an external source's
+/// sync token.
+pub const TOKEN_PREFIX: &str = "galSyncToken:";
 
 /// An enabled `gal` data source of a GAL sync account, before its GAL is read
 /// ([`Provisioning::read_gal_sync_source`]).
@@ -97,6 +121,22 @@ impl std::fmt::Debug for GalSyncTarget {
     }
 }
 
+/// The contacts of external `entries` under `cfg`'s attribute and value maps, by DN.
+fn external_contacts(
+    entries: &[ldap3::SearchEntry],
+    cfg: &ExternalGalConfig,
+) -> Vec<(String, Attrs)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e.dn.clone(),
+                external_contact_with(e, &cfg.attr_map, &cfg.value_maps),
+            )
+        })
+        .collect()
+}
+
 /// A GAL sync account to set up: what CreateGalSyncAccountRequest carries.
 #[derive(Clone, Copy, Debug)]
 pub struct GalSyncSpec<'a> {
@@ -122,6 +162,18 @@ fn source_attr_map(ds: &Attrs, domain_effective: &Attrs) -> Vec<String> {
         attr_map(domain_effective)
     } else {
         own.to_vec()
+    }
+}
+
+impl GalSyncTarget {
+    /// The sync token recorded on the data source by the last sync, when it is a
+    /// generalized time.
+    pub fn sync_token(&self) -> Option<&str> {
+        self.attrs
+            .get_all("zimbraDataSourceAttribute")
+            .iter()
+            .find_map(|v| v.strip_prefix(TOKEN_PREFIX))
+            .filter(|t| is_stamp(t))
     }
 }
 
@@ -309,30 +361,109 @@ impl Provisioning {
                 let domain = self
                     .get_domain(&EntryKey::Name(target.domain.clone()))
                     .await?;
-                let map =
-                    source_attr_map(&target.attrs, &self.effective_domain_attrs(&domain).await?);
-                self.sync_gal(&domain.name)
+                let eff = self.effective_domain_attrs(&domain).await?;
+                let map = source_attr_map(&target.attrs, &eff);
+                let own = target.attrs.get_all("zimbraGalLdapValueMap");
+                let values = if own.is_empty() {
+                    value_maps(&eff)
+                } else {
+                    super::gal_value_map::parse_value_maps(own)
+                };
+                let contacts = self
+                    .sync_gal(&domain.name)
                     .await?
                     .iter()
                     .filter(|e| e.id != target.account)
-                    .map(|e| (e.id.to_string(), contact_attrs(e, &map)))
-                    .collect()
+                    .map(|e| (e.id.to_string(), contact_attrs_with(e, &map, &values)))
+                    .collect();
+                (contacts, None)
             }
             GalSourceKind::External => {
                 let cfg = self.gal_sync_ldap_config(target).await?;
-                list_entries(&cfg)
-                    .await?
-                    .iter()
-                    .map(|e| (e.dn.clone(), external_contact(e, &cfg.attr_map)))
-                    .collect()
+                let entries = list_entries(&cfg).await?;
+                let token = highest_stamp(&entries);
+                (external_contacts(&entries, &cfg), token)
             }
         };
+        let (contacts, token) = contacts;
         Ok(GalSyncSource {
             name: target.name.clone(),
             folder: target.folder.clone(),
             kind: target.kind,
             contacts,
+            complete: true,
+            token,
         })
+    }
+
+    /// What a sync of `target` must write, as little as possible: for an external
+    /// source with a recorded sync token ([`GalSyncTarget::sync_token`]) and `full`
+    /// unset, only the entries created or modified since the token (a trickle sync:
+    /// [`GalSyncSource::complete`] is `false`, nothing is to be deleted, and the token
+    /// moves to the highest stamp seen, or stays); otherwise the whole GAL as
+    /// [`Provisioning::read_gal_sync_source`] reads it. After writing the contacts the
+    /// caller records [`GalSyncSource::token`] with
+    /// [`Provisioning::record_gal_sync_token`].
+    ///
+    /// # Errors
+    /// As [`Provisioning::read_gal_sync_source`].
+    pub async fn read_gal_sync_changes(
+        &self,
+        target: &GalSyncTarget,
+        full: bool,
+    ) -> ServiceResult<GalSyncSource> {
+        let token = match (target.kind, target.sync_token()) {
+            (GalSourceKind::External, Some(t)) if !full => t.to_string(),
+            _ => return self.read_gal_sync_source(target).await,
+        };
+        let cfg = self.gal_sync_ldap_config(target).await?;
+        let entries = list_changed_since(&cfg, &token).await?;
+        let next = highest_stamp(&entries).unwrap_or_else(|| token.clone());
+        tracing::debug!(source = %target.name, changed = entries.len(), "GAL trickle sync");
+        Ok(GalSyncSource {
+            name: target.name.clone(),
+            folder: target.folder.clone(),
+            kind: target.kind,
+            contacts: external_contacts(&entries, &cfg),
+            complete: false,
+            token: Some(next),
+        })
+    }
+
+    /// Records `token` as the sync token of data source `source` of GAL sync account
+    /// `account` (the `zimbraDataSourceAttribute` value `galSyncToken:<token>`, replacing
+    /// the previous one; the attribute's other values are kept).
+    ///
+    /// # Errors
+    /// `service.INVALID_REQUEST` for a token that is not a generalized time;
+    /// `account.NO_SUCH_ACCOUNT`, `account.NO_SUCH_DATA_SOURCE`.
+    pub async fn record_gal_sync_token(
+        &self,
+        account: &str,
+        source: &str,
+        token: &str,
+    ) -> ServiceResult<()> {
+        if !is_stamp(token) {
+            return Err(ServiceError::invalid_request(format!(
+                "bad GAL sync token {token:?}"
+            )));
+        }
+        let ds = self.get_child(Child::DataSource, account, source).await?;
+        let mut values: Vec<String> = ds
+            .attrs
+            .get_all("zimbraDataSourceAttribute")
+            .iter()
+            .filter(|v| !v.starts_with(TOKEN_PREFIX))
+            .cloned()
+            .collect();
+        values.push(format!("{TOKEN_PREFIX}{token}"));
+        let edit = [AttrEdit::Replace(
+            "zimbraDataSourceAttribute".into(),
+            values,
+        )];
+        self.modify_child(Child::DataSource, account, source, &edit)
+            .await?;
+        Ok(())
     }
 
     /// What a sync of the internal (`zimbraGalType=zimbra`) sources of the GAL sync

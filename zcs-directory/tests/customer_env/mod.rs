@@ -71,3 +71,65 @@ pub async fn remove_branch(c: &Customer, branch: &str) {
     }
     let _ = ldap.unbind().await;
 }
+
+/// The customer slapd's TLS side: the CA file that signed its certificate
+/// (`ZCS_TEST_EXT_LDAP_CA`) and its `ldaps://` URL (`ZCS_TEST_EXT_LDAPS_URL`), or `None`
+/// (said loudly for `test`) when the setup script could not offer TLS.
+pub fn customer_tls_or_skip(test: &str) -> Option<(String, String)> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let tls = var("ZCS_TEST_EXT_LDAP_CA").zip(var("ZCS_TEST_EXT_LDAPS_URL"));
+    if tls.is_none() {
+        eprintln!(
+            "SKIPPED {test} (TLS part): ZCS_TEST_EXT_LDAP_CA / ZCS_TEST_EXT_LDAPS_URL not set \
+             (.ci/setup.d/21-slapd-customer.sh sets them when openssl works)"
+        );
+    }
+    tls
+}
+
+/// Adds an `inetOrgPerson` `uid=<uid>,<branch>` with `mail`, `cn`, `sn`, the password
+/// `pw` and the `extra` attributes.
+pub async fn add_person(
+    ldap: &mut ldap3::Ldap,
+    branch: &str,
+    uid: &str,
+    mail: &str,
+    pw: &str,
+    extra: &[(&str, &str)],
+) {
+    let one = |v: &str| std::collections::HashSet::from([v.to_string()]);
+    let mut attrs = vec![
+        ("objectClass".to_string(), one("inetOrgPerson")),
+        ("uid".to_string(), one(uid)),
+        ("cn".to_string(), one(uid)),
+        ("sn".to_string(), one(uid)),
+        ("mail".to_string(), one(mail)),
+        ("userPassword".to_string(), one(pw)),
+    ];
+    for (k, v) in extra {
+        attrs.push((k.to_string(), one(v)));
+    }
+    ldap.add(&format!("uid={uid},{branch}"), attrs)
+        .await
+        .and_then(|r| r.success())
+        .expect("add a customer person");
+}
+
+/// Adds the branch `ou=<ou>,ou=people,<base>` and returns its DN.
+pub async fn add_branch(c: &Customer, ou: &str) -> String {
+    let mut ldap = admin(c).await;
+    let one = |v: &str| std::collections::HashSet::from([v.to_string()]);
+    let branch = format!("ou={ou},ou=people,{}", c.base);
+    ldap.add(
+        &branch,
+        vec![
+            ("objectClass".to_string(), one("organizationalUnit")),
+            ("ou".to_string(), one(ou)),
+        ],
+    )
+    .await
+    .and_then(|r| r.success())
+    .expect("add the branch");
+    let _ = ldap.unbind().await;
+    branch
+}
