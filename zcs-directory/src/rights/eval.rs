@@ -408,8 +408,30 @@ impl RightsEngine<'_> {
         })
     }
 
+    /// What deciding rights of `grantee` on an entry not created yet needs: the levels
+    /// of `target` without group levels (a new entry is in no group yet).
+    pub(super) async fn evaluate_new(
+        &self,
+        grantee: &Entry,
+        target: &Target,
+    ) -> ServiceResult<Evaluator> {
+        let who = self.who(grantee).await?;
+        let levels = if who.global_admin {
+            Vec::new()
+        } else {
+            self.levels_of(target, false).await?
+        };
+        Ok(Evaluator { levels, who })
+    }
+
     /// The levels grants are looked for on, most specific first.
     async fn levels(&self, target: &Target) -> ServiceResult<Vec<Level>> {
+        self.levels_of(target, true).await
+    }
+
+    /// [`RightsEngine::levels`]; `groups` false leaves out the groups holding the
+    /// target (for an entry that does not exist yet).
+    async fn levels_of(&self, target: &Target, groups: bool) -> ServiceResult<Vec<Level>> {
         let p = self.prov;
         let dir = p.directory();
         let mut levels = Vec::new();
@@ -441,7 +463,7 @@ impl RightsEngine<'_> {
             target.ty,
             TargetType::Account | TargetType::CalResource | TargetType::Dl | TargetType::Group
         );
-        if in_domain {
+        if in_domain && groups {
             let mut by_dist: Vec<Vec<LevelGrant>> = Vec::new();
             let mut dist_by_name: HashMap<String, usize> = HashMap::new();
             for (g, via) in p.group_membership(&target.entry.id.to_string()).await? {

@@ -5,6 +5,9 @@
 //! - [`ace`]: the `zimbraACE` text form grants are stored in, on the target entry.
 //! - [`registry`]: the catalogue of preset, attribute and combo rights.
 //! - [`grants`]: granting, revoking and listing grants.
+//! - [`doc`]: the rights each admin request checks (`getRightsDoc`).
+//! - [`create`]: the attributes an admin may set on an entry it creates
+//!   (`getCreateObjectAttrs`).
 //! - [`eval`]: deciding a right (precedence, inheritance, group membership) and the
 //!   effective rights of an admin on an entry.
 //! - [`ops`]: the rights each list, domain and COS operation needs
@@ -17,6 +20,8 @@
 //! too.
 
 pub mod ace;
+pub mod create;
+pub mod doc;
 pub mod eval;
 pub mod grants;
 pub mod ops;
@@ -24,6 +29,8 @@ pub mod registry;
 pub mod types;
 
 pub use ace::{GUID_ALL, GUID_PUBLIC, Grant};
+pub use create::{CreateAttr, CreateObjectAttrs};
+pub use doc::{RIGHTS_DOC, RightsDoc};
 pub use eval::{AttrRights, Decision, EffectiveRights, Evaluator, Via};
 pub use grants::{GrantInfo, GrantSpec};
 pub use ops::AdminOp;

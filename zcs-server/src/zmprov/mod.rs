@@ -12,6 +12,7 @@
 
 pub mod accts;
 mod auth;
+mod autoprov;
 pub mod cache;
 mod children;
 mod commands;
@@ -24,22 +25,56 @@ mod loggers;
 pub mod options;
 mod resources;
 mod rights;
+mod rights_doc;
 mod search;
 pub mod session;
+mod shares;
 mod table;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_more;
+#[cfg(test)]
+mod tests_rights_doc;
 mod words;
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use zcs_core::ServiceError;
 use zcs_directory::Provisioning;
 
 pub use commands::{COMMANDS, Command, find_command};
 pub use words::split_line;
+
+/// Whether this run is `zmprov -l`, once the binary has said so.
+static DIRECT_MODE: OnceLock<bool> = OnceLock::new();
+
+/// Records whether this process runs `zmprov -l` (the directory only), for the few
+/// commands that answer differently without the running server (`autoProvControl`,
+/// `getShareInfo`). The first call wins.
+pub fn set_direct_mode(direct: bool) {
+    let _ = DIRECT_MODE.set(direct);
+}
+
+/// Whether this run is `zmprov -l`: what [`set_direct_mode`] recorded, else what the
+/// `zmprov` binary's own command line says (any other program, a test for one, is
+/// not in direct mode).
+pub(crate) fn direct_mode() -> bool {
+    *DIRECT_MODE.get_or_init(|| {
+        let mut args = std::env::args();
+        let is_zmprov = args
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
+            .is_some_and(|f| f == "zmprov");
+        let rest: Vec<String> = args.collect();
+        is_zmprov && options::parse(&rest).is_ok_and(|o| o.direct)
+    })
+}
 
 /// What a command run came to.
 #[derive(Debug)]

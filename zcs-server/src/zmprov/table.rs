@@ -4,7 +4,8 @@
 
 use super::commands::{self, Command};
 use super::{
-    auth, cache, children, counts, describe, extra, lists, loggers, resources, rights, search,
+    auth, autoprov, cache, children, counts, describe, extra, lists, loggers, resources, rights,
+    rights_doc, search, shares,
 };
 
 macro_rules! cmd {
@@ -202,6 +203,10 @@ pub static COMMANDS: &[Command] = &[
         "{right} [-e] (whether to expand combo rights recursively)"),
     cmd!("getAllRights", "gar", 0, Some(5), rights::get_all_rights,
         "[-v] [-t {target-type}] [-c ALL|ADMIN|USER]"),
+    cmd!("getCreateObjectAttrs", "gcoa", 3, Some(4), rights_doc::get_create_object_attrs,
+        "{target-type} {domain-id|domain-name} {cos-id|cos-name} {grantee-id|grantee-name}"),
+    cmd!("getRightsDoc", "grd", 0, None, rights_doc::get_rights_doc,
+        "[java packages]"),
     cmd!("searchAccounts", "sa", 1, None, search::search_accounts,
         "[-v] {ldap-query} [limit {limit}] [offset {offset}] [sortBy {attr}] \
          [sortAscending 0|1*] [domain {domain}]"),
@@ -213,6 +218,12 @@ pub static COMMANDS: &[Command] = &[
         "{domain} {name} [limit {limit}] [type {all|account|resource|group}]"),
     cmd!("syncGal", "syg", 1, Some(2), search::sync_gal,
         "{domain} [{token}]"),
+    cmd!("getShareInfo", "gsi", 1, Some(1), shares::get_share_info,
+        "{owner-name|owner-id}"),
+    cmd!("autoProvControl", "apc", 1, Some(1), autoprov::control,
+        "{start|status|stop}"),
+    cmd!("autoProvAccount", "apa", 3, Some(4), autoprov::account,
+        "{domain|id} {name|dn} {principal} [password]"),
     cmd!("countObjects", "cto", 1, Some(5), counts::count_objects,
         "{userAccount|account|alias|dl|domain|cos|server|calresource|accountOnUCService|\
          cosOnUCService|domainOnUCService|internalUserAccount|internalArchivingAccount} \
