@@ -56,8 +56,7 @@ impl Provisioning {
         };
         let batch = self.auto_prov_batch_size(&domain).await?;
         let filter = expand(template, "", &domain.name, Slot::Wildcard);
-        // LIMITATION: one search without paging; entries past the external server's
-        // size limit wait until earlier ones are provisioned or filtered out.
+        // Paged (RFC 2696): a source larger than the server's size limit is read whole.
         let entries = self.external_search(&cfg, &filter).await?;
         let mut report = EagerReport {
             domain: domain.name.clone(),

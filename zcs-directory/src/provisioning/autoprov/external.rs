@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{
     Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions, dn_escape,
     ldap_escape,
@@ -272,6 +273,53 @@ pub(crate) async fn search(
     let (entries, res) = (r.0, r.1);
     match res.rc {
         RC_SUCCESS | RC_SIZE_LIMIT => Ok(entries.into_iter().map(to_entry).collect()),
+        RC_NO_SUCH_OBJECT => Ok(Vec::new()),
+        rc => Err(unavailable(
+            "search",
+            format!("result code {rc}: {}", res.text),
+        )),
+    }
+}
+
+/// Entries asked for per page by [`search_paged`]: below the usual per-search limits
+/// (OpenLDAP's default `sizelimit 500`, Active Directory's `MaxPageSize 1000`).
+pub(crate) const PAGE_SIZE: i32 = 200;
+
+/// Every entry under `base` matching `filter` (at most `limit`, 0 = all), asked for in
+/// pages of [`PAGE_SIZE`] with the simple paged results control (RFC 2696), so a
+/// directory holding more entries than its per-search size limit is read whole. A
+/// server that ignores the control answers in one go, as an unpaged search. ldap3's
+/// paged-results adapter resends the search with the server's cookie until it comes
+/// back empty (RFC 2696 §3), as the external GAL sync (`gal_external`) does.
+///
+/// Stopping at `limit` leaves the search unfinished on the server: callers unbind the
+/// connection afterwards, which ends it.
+pub(crate) async fn search_paged(
+    ldap: &mut Ldap,
+    base: &str,
+    filter: &str,
+    limit: usize,
+) -> ServiceResult<Vec<ExternalEntry>> {
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(PAGE_SIZE)),
+    ];
+    let mut stream = ldap
+        .streaming_search_with(adapters, base, Scope::Subtree, filter, vec!["*"])
+        .await
+        .map_err(|e| unavailable("search", e))?;
+    let mut out = Vec::new();
+    while let Some(e) = stream.next().await.map_err(|e| unavailable("search", e))? {
+        out.push(to_entry(e));
+        if limit > 0 && out.len() >= limit {
+            return Ok(out);
+        }
+    }
+    let res = stream.finish().await;
+    match res.rc {
+        // A server may still cap a paged search (OpenLDAP's size.prtotal for binds
+        // that are not its root DN): what came back is kept, as for `search`.
+        RC_SUCCESS | RC_SIZE_LIMIT => Ok(out),
         RC_NO_SUCH_OBJECT => Ok(Vec::new()),
         rc => Err(unavailable(
             "search",

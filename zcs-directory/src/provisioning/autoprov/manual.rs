@@ -4,7 +4,7 @@
 
 use zcs_core::{Entry, FaultCode, ServiceError, ServiceResult};
 
-use super::external::{ExtConfig, Slot, admin_conn, expand, read, search};
+use super::external::{ExtConfig, Slot, admin_conn, expand, read, search_paged};
 use super::{AutoProvBy, AutoProvCandidate, auto_prov_account_name, has_value};
 use crate::directory::EntryKey;
 use crate::provisioning::Provisioning;
@@ -125,14 +125,16 @@ impl Provisioning {
         Ok(out)
     }
 
-    /// Every entry under the search base matching `filter`, as the admin DN sees them.
+    /// Every entry under the search base matching `filter`, as the admin DN sees them,
+    /// read in pages (RFC 2696) so a source larger than the server's size limit is read
+    /// whole.
     pub(super) async fn external_search(
         &self,
         cfg: &ExtConfig,
         filter: &str,
     ) -> ServiceResult<Vec<super::ExternalEntry>> {
         let mut admin = admin_conn(cfg).await?;
-        let found = search(&mut admin, &cfg.search_base, filter, 0).await;
+        let found = search_paged(&mut admin, &cfg.search_base, filter, 0).await;
         let _ = admin.unbind().await;
         found
     }
