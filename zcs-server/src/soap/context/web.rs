@@ -1,7 +1,7 @@
-//! What the non-SOAP HTTP endpoints (`/service/upload`, `/service/preauth`, `/home`
-//! REST) need from the SOAP service: the account a request is authenticated as, by the
-//! auth token cookie or HTTP basic auth (throttled like AuthRequest), and a token issued
-//! by a preauth URL.
+//! What the non-SOAP HTTP endpoints (`/service/upload`, `/service/preauth`,
+//! `/service/spnego`, `/home` REST) need from the SOAP service: the account a request is
+//! authenticated as, by the auth token cookie or HTTP basic auth (throttled like
+//! AuthRequest), and a token issued by a preauth URL or a single sign-on.
 //!
 //! Admin preauth (`admin=1`, honoured on the admin port only, as Zimbra's
 //! `PreAuthServlet` does): the portal signs `account|1|by|expires|timestamp` (the
@@ -143,15 +143,44 @@ impl SoapService {
             )
             .await?
         };
-        crate::login::record_last_logon(&self.prov, &account).await;
+        self.login_cookie(caller, &account, "preauth", admin).await
+    }
+
+    /// Logs in by single sign-on (SPNEGO): `login` finds and checks the account, under
+    /// the failed-login throttle like any login (a suspended address is refused before
+    /// `login` runs; an `account.AUTH_FAILED` from it counts against the address). Returns
+    /// the `Set-Cookie` value of a new `ZM_AUTH_TOKEN`, as a password login would set.
+    ///
+    /// # Errors
+    /// The throttle's fault, `login`'s, or the token's.
+    pub async fn sso_cookie(
+        &self,
+        caller: &Caller,
+        proto: &str,
+        login: impl std::future::Future<Output = ServiceResult<Entry>>,
+    ) -> ServiceResult<String> {
+        let ctx = Ctx::new(self, caller, None);
+        let account = throttled(&ctx, login).await?;
+        self.login_cookie(caller, &account, proto, false).await
+    }
+
+    /// Records the logon and issues the token of a login by `proto`; returns its
+    /// `Set-Cookie` value.
+    async fn login_cookie(
+        &self,
+        caller: &Caller,
+        account: &Entry,
+        proto: &str,
+        admin: bool,
+    ) -> ServiceResult<String> {
+        crate::login::record_last_logon(&self.prov, account).await;
         let mut own = Ctx::new(self, caller, None);
         let opts = IssueOpts {
             admin,
             ..IssueOpts::default()
         };
-        issue_with(&mut own, &account, opts).await?;
-        tracing::info!(account = %account.name, ip = %caller.remote_ip, proto = "preauth",
-            admin, "login");
+        issue_with(&mut own, account, opts).await?;
+        tracing::info!(account = %account.name, ip = %caller.remote_ip, proto, admin, "login");
         own.set_cookie
             .take()
             .ok_or_else(|| ServiceError::failure("no cookie issued"))
