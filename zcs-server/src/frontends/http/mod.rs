@@ -5,13 +5,15 @@
 //! `/service/soap[/<anything>]` is served on the mail ports; `/service/admin/soap
 //! [/<anything>]` only on the admin port, which also answers account and mail requests
 //! (Zimbra's `allowed.ports`). The mail ports also serve `/service/upload` (`upload`),
-//! `/service/preauth` (`preauth`) and the `/home` REST URLs (`rest`); the admin port
-//! serves uploads and preauth too (admin preauth, `admin=1`, only there).
+//! `/service/preauth` (`preauth`), `/service/spnego` (`spnego`) and the `/home` REST URLs
+//! (`rest`); the admin port serves uploads and preauth too (admin preauth, `admin=1`,
+//! only there).
 
 mod archive;
 mod limits;
 mod preauth;
 mod rest;
+pub mod spnego;
 mod upload;
 
 use std::net::SocketAddr;
@@ -149,6 +151,7 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/", get(landing))
                 .route("/service/upload", post(upload::upload))
                 .route("/service/preauth", get(preauth::preauth))
+                .route("/service/spnego", get(spnego::spnego))
                 .route("/home/{*rest}", get(rest::rest))
                 .route("/service/home/{*rest}", get(rest::rest)),
         )
