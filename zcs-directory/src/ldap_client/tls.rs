@@ -208,7 +208,7 @@ pvuTYMZoLDKrDg2OCaeow9Mu
         assert!(read_pem(&dir.join("bad.pem")).is_empty());
         assert!(read_pem(&dir.join("missing.pem")).is_empty());
         // Builds with and without the system roots; bad files are skipped.
-        let _ = build_client_config(false, &[dir.clone()]);
+        let _ = build_client_config(false, std::slice::from_ref(&dir));
         let _ = build_client_config(true, &[dir]);
     }
 }

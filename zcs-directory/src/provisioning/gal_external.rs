@@ -29,6 +29,7 @@ use ldap3::{LdapError, Scope, SearchEntry, ldap_escape};
 use zcs_core::{Attrs, Entry, FaultCode, ServiceError, ServiceResult};
 
 use super::gal::{map_contact_fields, value_maps};
+use super::gal_groups::{MEMBER_ATTRS, MEMBER_MAILS, is_group, resolve_members};
 use super::gal_value_map::{ValueMap, parse_value_maps};
 use crate::ldap_client;
 use crate::search::expand_template;
@@ -71,6 +72,9 @@ pub struct ExternalGalConfig {
     /// `zimbraGalLdapValueMap`: the data source's, else the domain's (or global, or the
     /// registry default), parsed.
     pub value_maps: Vec<ValueMap>,
+    /// Whether groups get their members (`zimbraGalLdapGroupHandlerClass` set on the data
+    /// source, else the domain or global config): see [`super::gal_groups`].
+    pub group_members: bool,
 }
 
 impl std::fmt::Debug for ExternalGalConfig {
@@ -82,6 +86,7 @@ impl std::fmt::Debug for ExternalGalConfig {
             .field("bind_dn", &self.bind_dn)
             .field("page_size", &self.page_size)
             .field("start_tls", &self.start_tls)
+            .field("group_members", &self.group_members)
             .finish_non_exhaustive()
     }
 }
@@ -215,7 +220,13 @@ impl ExternalGalConfig {
         } else {
             parse_value_maps(own_values)
         };
+        let group_members = first(&[
+            (ds, "zimbraGalLdapGroupHandlerClass"),
+            (domain_effective, "zimbraGalLdapGroupHandlerClass"),
+        ])
+        .is_some();
         Ok(ExternalGalConfig {
+            group_members,
             urls,
             search_base,
             filter,
@@ -251,6 +262,13 @@ impl ExternalGalConfig {
         }
         if out.len() == 3 {
             out.push("*".to_string());
+        }
+        if self.group_members {
+            for a in MEMBER_ATTRS {
+                if !out.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+                    out.push(a.to_string());
+                }
+            }
         }
         out
     }
@@ -435,17 +453,17 @@ async fn list_from(
         }
         stream.finish().await.success().map_err(search)?;
     }
+    if cfg.group_members {
+        resolve_members(&mut ldap, &mut out, SYNC_TIMEOUT).await;
+    }
     let _ = ldap.unbind().await;
     Ok(out)
 }
 
-/// The object classes of a group in an external directory (RFC 4519 `groupOfNames`,
-/// `groupOfUniqueNames`; Active Directory's `group`).
-const GROUP_CLASSES: &[&str] = &["groupOfNames", "groupOfUniqueNames", "group"];
-
 /// The GAL contact fields of an external entry under `attr_map` (see
-/// `gal::contact_attrs`), plus `type: group` for a group. Only attributes the entry
-/// really has are used: an external entry has no `zimbraId` unless its directory stores
+/// `gal::contact_attrs`), plus `type: group` for a group, and `member` (its members'
+/// addresses, several values) when a group handler resolved them
+/// ([`super::gal_groups`]). Only attributes the entry really has are used: an external entry has no `zimbraId` unless its directory stores
 /// one.
 pub fn external_contact(entry: &SearchEntry, attr_map: &[String]) -> Attrs {
     external_contact_with(entry, attr_map, &[])
@@ -467,11 +485,12 @@ pub fn external_contact_with(
             .collect()
     };
     let mut out = map_contact_fields(attr_map, value_maps, values);
-    let group = values("objectClass")
-        .iter()
-        .any(|c| GROUP_CLASSES.iter().any(|g| g.eq_ignore_ascii_case(c)));
-    if group {
+    if is_group(entry) {
         out.set_one("type", "group");
+        let members = values(MEMBER_MAILS);
+        if !members.is_empty() {
+            out.set("member", members);
+        }
     }
     out
 }

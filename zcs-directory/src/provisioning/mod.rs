@@ -19,6 +19,7 @@ mod domain_rules;
 mod domains;
 pub mod gal;
 pub mod gal_external;
+pub mod gal_groups;
 pub mod gal_value_map;
 mod galsync;
 mod groups;
