@@ -7,6 +7,7 @@ pub mod account_loggers;
 pub mod admin_client;
 pub mod authwatch;
 pub mod autoprov_poller;
+pub mod autoprov_welcome;
 pub mod bootstrap;
 pub mod certmgr;
 pub mod control;

@@ -2,22 +2,27 @@
 //! Wizard. Account records come from an uploaded ZCSImport XML file (`bulkxml`), a
 //! generic LDAP directory (`ldap`) or another ZCS server's directory (`zimbra`); see
 //! `source`. `op="preview"` counts what an import would meet and writes nothing;
-//! `op="startImport"` creates the accounts (see `plan`) and keeps the result, with the
-//! CSV of addresses and passwords, for the admin until `op="dismissImport"`;
-//! `op="getStatus"` shows it and `op="abortImport"` stops a run between two accounts.
+//! `op="startImport"` creates the accounts (see `plan`) in a background task and keeps
+//! the result, with the CSV of addresses and passwords, for the admin until
+//! `op="dismissImport"`; `op="getStatus"` shows its progress and `op="abortImport"`
+//! stops it between two accounts. A small import (at most [`INLINE_MAX`] records) is
+//! waited for, up to [`INLINE_WAIT`], so its answer already holds the result; a larger
+//! one answers `started` at once and the wizard polls `getStatus`.
 //!
 //! The result lives in this process's memory only, per admin account, for an hour at
-//! most, and is never written to disk or logged.
+//! most, and is never written to disk or logged. Once finished, the response names a
+//! `fileToken`; `/service/afd/?action=getBulkFile&fileID=<token>&fileFormat=reportcsv`
+//! (see `afd`) hands the CSV over once and then forgets the passwords.
 //!
-//! LIMITATION: mail import (the wizard's IMAP pull from the old server, the
-//! `<IMAPHost>`/`<RemoteIMAPLogin>` parts of the file, `importMails`) is not done: a
-//! request asking for it is refused with `service.INVALID_REQUEST`, and the file's
-//! IMAP elements are ignored.
-//! LIMITATION: the CSV is returned in the response (`<csv>`), not through
-//! `/service/afd/?action=getBulkFile`.
-//! LIMITATION: `startImport` runs within the request; `getStatus` from another request
-//! sees `started` while it runs, and `abortImport` stops it before the next account.
+//! Mail import (the wizard's IMAP pull from the old server) is its own request,
+//! BulkIMAPDataImportRequest, in `imap_task`; BulkImportAccountsRequest refuses
+//! `importMails`.
 
+mod afd;
+mod imap_client;
+mod imap_parse;
+mod imap_task;
+mod mail;
 mod plan;
 mod source;
 
@@ -57,14 +62,24 @@ impl Status {
 /// does not dismiss it: the wizard session is over by then.
 const REPORT_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// One admin's import: its state, the total, and (once done) its report.
+/// The most records of an import whose `startImport` waits for the run to end.
+pub(crate) const INLINE_MAX: usize = 20;
+/// How long `startImport` of a small import waits before answering `started`.
+pub(crate) const INLINE_WAIT: Duration = Duration::from_secs(10);
+
+/// One admin's import: its state, the total, and its report, kept up to date while
+/// the run goes on.
 struct Task {
     status: Status,
     total: usize,
     abort: Arc<AtomicBool>,
-    report: Option<RunReport>,
+    report: Arc<Mutex<RunReport>>,
     /// When the run ended; `None` while it runs.
     ended: Option<Instant>,
+    /// Names the result files of this run for `/service/afd` (random, per run).
+    file_token: String,
+    /// The CSV of passwords was downloaded: the passwords are gone.
+    csv_taken: bool,
 }
 
 /// The imports of this process, by admin account; reports older than [`REPORT_TTL`]
@@ -81,16 +96,22 @@ fn tasks() -> MutexGuard<'static, HashMap<ZimbraId, Task>> {
     t
 }
 
-/// Routes BulkImportAccountsRequest; `None` for other names.
+/// A random token naming a run's result files (128 bits, hex).
+pub(crate) fn new_file_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Routes BulkImportAccountsRequest and the bulk IMAP import requests (see
+/// `imap_task`); `None` for other names.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    if name != "BulkImportAccountsRequest" {
-        return None;
+    match name {
+        "BulkImportAccountsRequest" => Some(bulk_import(ctx, req).await),
+        _ => imap_task::dispatch(ctx, name, req).await,
     }
-    Some(bulk_import(ctx, req).await)
 }
 
 /// `<BulkImportAccountsRequest op= sourceType= [createDomains=]>` with `<aid>`,
@@ -135,6 +156,7 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
         "startImport" => {
             let (users, opts) = load(ctx, admin, req).await?;
             let abort = Arc::new(AtomicBool::new(false));
+            let report = Arc::new(Mutex::new(RunReport::default()));
             {
                 let mut t = tasks();
                 if t.get(&admin).is_some_and(|t| t.ended.is_none()) {
@@ -148,32 +170,39 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
                         status: Status::Started,
                         total: users.len(),
                         abort: abort.clone(),
-                        report: None,
+                        report: report.clone(),
                         ended: None,
+                        file_token: new_file_token(),
+                        csv_taken: false,
                     },
                 );
             }
             tracing::info!(accounts = users.len(), "bulk import started");
-            let report = plan::run(&ctx.svc.prov, &users, &opts, &abort).await;
-            tracing::info!(?report, "bulk import ended");
-            let status = if abort.load(Ordering::Relaxed) {
-                Status::Aborted
-            } else {
-                Status::Finished
-            };
-            let mut t = tasks();
-            let task = t.entry(admin).or_insert(Task {
-                status,
-                total: users.len(),
-                abort,
-                report: None,
-                ended: None,
+            let small = users.len() <= INLINE_MAX;
+            let echo = opts.clone();
+            let prov = ctx.svc.prov.clone();
+            let run = tokio::spawn(async move {
+                plan::run_shared(&prov, &users, &opts, &abort, &report).await;
+                let aborted = abort.load(Ordering::Relaxed);
+                let mut t = tasks();
+                if let Some(task) = t.get_mut(&admin) {
+                    task.status = if aborted {
+                        Status::Aborted
+                    } else {
+                        Status::Finished
+                    };
+                    task.ended = Some(Instant::now());
+                    let r = task.report.lock().unwrap_or_else(|p| p.into_inner());
+                    tracing::info!(report = ?*r, "bulk import ended");
+                }
             });
-            task.status = status;
-            task.report = Some(report);
-            task.ended = Some(Instant::now());
-            let mut resp = status_response(Some(task));
-            add_options(&mut resp, &opts);
+            if small {
+                // A run that outlives the wait goes on; the wizard then polls.
+                let _ = tokio::time::timeout(INLINE_WAIT, run).await;
+            }
+            let t = tasks();
+            let mut resp = status_response(t.get(&admin));
+            add_options(&mut resp, &echo);
             Ok(resp)
         }
         "getStatus" => Ok(status_response(tasks().get(&admin))),
@@ -203,8 +232,8 @@ async fn bulk_import(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element>
     }
 }
 
-/// The status of `task` (`idle` without one), its counts, and once finished its
-/// errors and the CSV.
+/// The status of `task` (`idle` without one), its counts so far, and once finished
+/// its errors, the `fileToken` of its result files and (until downloaded) the CSV.
 fn status_response(task: Option<&Task>) -> Element {
     let mut resp = response("BulkImportAccountsResponse", NS_ADMIN);
     let Some(task) = task else {
@@ -213,22 +242,28 @@ fn status_response(task: Option<&Task>) -> Element {
     };
     resp.add_text("status", task.status.as_str());
     resp.add_text("totalCount", task.total.to_string());
-    if let Some(r) = &task.report {
-        let skipped = r.skipped_existing + r.skipped_for_domain;
-        resp.add_text("provisionedCount", r.created.len().to_string());
-        resp.add_text("skippedAccountCount", skipped.to_string());
-        resp.add_text("existingAccountCount", r.skipped_existing.to_string());
-        resp.add_text(
-            "skippedDomainAccountCount",
-            r.skipped_for_domain.to_string(),
-        );
-        resp.add_text("createdDomainCount", r.created_domains.len().to_string());
-        resp.add_text("errorCount", r.failed.len().to_string());
-        for (account, code) in &r.failed {
-            resp.add_new("error")
-                .set("account", account.clone())
-                .set("code", code.clone());
-        }
+    let r = task.report.lock().unwrap_or_else(|p| p.into_inner());
+    let skipped = r.skipped_existing + r.skipped_for_domain;
+    resp.add_text("provisionedCount", r.created.len().to_string());
+    resp.add_text("skippedAccountCount", skipped.to_string());
+    resp.add_text("skippedCount", skipped.to_string());
+    resp.add_text("existingAccountCount", r.skipped_existing.to_string());
+    resp.add_text(
+        "skippedDomainAccountCount",
+        r.skipped_for_domain.to_string(),
+    );
+    resp.add_text("createdDomainCount", r.created_domains.len().to_string());
+    resp.add_text("errorCount", r.failed.len().to_string());
+    if task.ended.is_none() {
+        return resp;
+    }
+    for (account, code) in &r.failed {
+        resp.add_new("error")
+            .set("account", account.clone())
+            .set("code", code.clone());
+    }
+    resp.add_text("fileToken", task.file_token.clone());
+    if !task.csv_taken {
         resp.add_text("csv", r.csv());
     }
     resp
@@ -268,7 +303,7 @@ async fn load(
 ) -> ServiceResult<(Vec<ImportUser>, ImportOptions)> {
     if req.bool_attr("importMails", false)? {
         return Err(ServiceError::invalid_request(
-            "mail import is not supported by this server",
+            "mail is imported by BulkIMAPDataImportRequest, not BulkImportAccountsRequest",
         ));
     }
     let max = req.int_attr("maxResults", 0)?;

@@ -6,6 +6,7 @@
 //! only returned to the caller, never logged or written anywhere.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::Rng;
@@ -215,6 +216,15 @@ impl std::fmt::Debug for RunReport {
 }
 
 impl RunReport {
+    /// Adds what `other` (one record's outcome) did to this report.
+    fn merge(&mut self, other: RunReport) {
+        self.created.extend(other.created);
+        self.skipped_existing += other.skipped_existing;
+        self.skipped_for_domain += other.skipped_for_domain;
+        self.created_domains.extend(other.created_domains);
+        self.failed.extend(other.failed);
+    }
+
     /// The result file: a header, then one `account,password` line per new account.
     /// Values holding a comma, quote or line break are quoted (RFC 4180 §2).
     pub fn csv(&self) -> String {
@@ -223,6 +233,20 @@ impl RunReport {
             out.push_str(&csv_field(&c.address));
             out.push(',');
             out.push_str(&csv_field(c.password.as_deref().unwrap_or("")));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+impl RunReport {
+    /// The errors file: a header, then one `account,error` line per failed record.
+    pub fn errors_csv(&self) -> String {
+        let mut out = String::from("account,error\r\n");
+        for (account, code) in &self.failed {
+            out.push_str(&csv_field(account));
+            out.push(',');
+            out.push_str(&csv_field(code));
             out.push_str("\r\n");
         }
         out
@@ -245,85 +269,112 @@ fn csv_field(v: &str) -> String {
 ///
 /// # Errors
 /// None of its own: failures are in the report.
+#[cfg(test)]
 pub(crate) async fn run(
     prov: &Provisioning,
     users: &[ImportUser],
     opts: &ImportOptions,
     abort: &AtomicBool,
 ) -> RunReport {
-    let mut r = RunReport::default();
+    let live = Mutex::new(RunReport::default());
+    run_shared(prov, users, opts, abort, &live).await;
+    live.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The run keeping its report in `live`, brought up to date after every record, so
+/// another request can show the progress of a run going on in the background.
+pub(crate) async fn run_shared(
+    prov: &Provisioning,
+    users: &[ImportUser],
+    opts: &ImportOptions,
+    abort: &AtomicBool,
+    live: &Mutex<RunReport>,
+) {
     let mut known: HashMap<String, bool> = HashMap::new();
-    let transport = opts.transport();
     for u in users {
         if abort.load(Ordering::Relaxed) {
             break;
         }
-        let d = u.domain().to_string();
-        let exists = match known.get(&d) {
-            Some(e) => *e,
-            None => match domain_exists(prov, &d).await {
-                Ok(e) => {
-                    known.insert(d.clone(), e);
-                    e
-                }
-                Err(e) => {
-                    r.failed.push((u.address.clone(), e.code.to_string()));
-                    continue;
-                }
-            },
-        };
-        if !exists {
-            if !opts.create_domains {
-                r.skipped_for_domain += 1;
-                continue;
+        let mut one = RunReport::default();
+        record(prov, u, opts, &mut known, &mut one).await;
+        live.lock().unwrap_or_else(|p| p.into_inner()).merge(one);
+    }
+}
+
+/// Creates the account of one record (see `run_shared`), counting the outcome in `r`;
+/// `known` caches which domains exist.
+async fn record(
+    prov: &Provisioning,
+    u: &ImportUser,
+    opts: &ImportOptions,
+    known: &mut HashMap<String, bool>,
+    r: &mut RunReport,
+) {
+    let transport = opts.transport();
+    let d = u.domain().to_string();
+    let exists = match known.get(&d) {
+        Some(e) => *e,
+        None => match domain_exists(prov, &d).await {
+            Ok(e) => {
+                known.insert(d.clone(), e);
+                e
             }
-            match prov.create_domain(&d, Attrs::new()).await {
-                Ok(_) => {
-                    r.created_domains.insert(d.clone());
-                }
-                Err(e) if e.code == FaultCode::DomainExists => {}
-                Err(e) => {
-                    r.failed.push((u.address.clone(), e.code.to_string()));
-                    continue;
-                }
-            }
-            known.insert(d.clone(), true);
-        }
-        match prov.find_account(&u.address).await {
-            Ok(Some(_)) => {
-                r.skipped_existing += 1;
-                continue;
-            }
-            Ok(None) => {}
             Err(e) => {
                 r.failed.push((u.address.clone(), e.code.to_string()));
-                continue;
+                return;
             }
+        },
+    };
+    if !exists {
+        if !opts.create_domains {
+            r.skipped_for_domain += 1;
+            return;
         }
-        let mut attrs = u.attrs.clone();
-        if opts.must_change || u.must_change == Some(true) {
-            attrs.set_one("zimbraPasswordMustChange", "TRUE");
-        }
-        if let Some(t) = &transport {
-            attrs.set_one("zimbraMailTransport", t.clone());
-        }
-        let password = opts.password.password_for(u);
-        match prov
-            .create_account(&u.address, password.as_deref(), attrs)
-            .await
-        {
-            Ok(_) => r.created.push(Created {
-                address: u.address.clone(),
-                password,
-            }),
-            Err(e) if e.code == FaultCode::AccountExists => r.skipped_existing += 1,
+        match prov.create_domain(&d, Attrs::new()).await {
+            Ok(_) => {
+                r.created_domains.insert(d.clone());
+            }
+            Err(e) if e.code == FaultCode::DomainExists => {}
             Err(e) => {
-                tracing::info!(account = %u.address, code = %e.code, "bulk import: create failed");
                 r.failed.push((u.address.clone(), e.code.to_string()));
+                return;
             }
+        }
+        known.insert(d.clone(), true);
+    }
+    match prov.find_account(&u.address).await {
+        Ok(Some(_)) => {
+            r.skipped_existing += 1;
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            r.failed.push((u.address.clone(), e.code.to_string()));
+            return;
         }
     }
-    r
+    let mut attrs = u.attrs.clone();
+    if opts.must_change || u.must_change == Some(true) {
+        attrs.set_one("zimbraPasswordMustChange", "TRUE");
+    }
+    if let Some(t) = &transport {
+        attrs.set_one("zimbraMailTransport", t.clone());
+    }
+    let password = opts.password.password_for(u);
+    match prov
+        .create_account(&u.address, password.as_deref(), attrs)
+        .await
+    {
+        Ok(_) => r.created.push(Created {
+            address: u.address.clone(),
+            password,
+        }),
+        Err(e) if e.code == FaultCode::AccountExists => r.skipped_existing += 1,
+        Err(e) => {
+            tracing::info!(account = %u.address, code = %e.code, "bulk import: create failed");
+            r.failed.push((u.address.clone(), e.code.to_string()));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,13 @@ pub(crate) struct ImportUser {
     pub password: Option<String>,
     /// `<zimbraPasswordMustChange>` of the record, if given.
     pub must_change: Option<bool>,
+    /// `<LocalEmailAddress>`: the account here whose mail is imported, when it is not
+    /// the remote address.
+    pub local_address: Option<String>,
+    /// `<RemoteIMAPLogin>`: the login on the source server (mail import).
+    pub imap_login: Option<String>,
+    /// `<remoteIMAPPassword>`: its password (never logged).
+    pub imap_password: Option<String>,
 }
 
 impl std::fmt::Debug for ImportUser {
@@ -68,6 +75,8 @@ impl std::fmt::Debug for ImportUser {
         f.debug_struct("ImportUser")
             .field("address", &self.address)
             .field("must_change", &self.must_change)
+            .field("local_address", &self.local_address)
+            .field("imap_login", &self.imap_login)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +88,36 @@ impl ImportUser {
     }
 }
 
+/// The mail-import globals of a `<ZCSImport>` file, each as given (checked by the
+/// request that uses them).
+#[derive(Clone, Default)]
+pub(crate) struct ImapGlobals {
+    /// `<IMAPHost>`.
+    pub host: Option<String>,
+    /// `<IMAPPort>`.
+    pub port: Option<String>,
+    /// `<ConnectionType>`: `cleartext`, `ssl` or `tls`.
+    pub connection_type: Option<String>,
+    /// `<UseAdminLogin>`: `1` logs in as the admin below on each user's behalf.
+    pub use_admin_login: Option<String>,
+    /// `<IMAPAdminLogin>`.
+    pub admin_login: Option<String>,
+    /// `<IMAPAdminPassword>` (never logged).
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for ImapGlobals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapGlobals")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("connection_type", &self.connection_type)
+            .field("use_admin_login", &self.use_admin_login)
+            .field("admin_login", &self.admin_login)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A parsed `<ZCSImport>` file.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ImportFile {
@@ -86,6 +125,8 @@ pub(crate) struct ImportFile {
     pub smtp_host: Option<String>,
     /// `<SMTPPort>`.
     pub smtp_port: Option<u16>,
+    /// `<IMAPHost>` and the other mail-import globals.
+    pub imap: ImapGlobals,
     /// `<ImportUsers><User>` records, in file order.
     pub users: Vec<ImportUser>,
 }
@@ -133,6 +174,17 @@ fn text_of(el: &Element, name: &str) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The trimmed text of the first child named `name` in any case (the guide's examples
+/// spell `remoteIMAPPassword` and `RemoteIMAPLogin` differently), `None` when absent
+/// or blank.
+fn text_ci(el: &Element, name: &str) -> Option<String> {
+    el.children
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| c.text().trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
 /// Checks an address's shape (one `@`, a local part, a dotted-or-not domain, no
 /// space or control characters) and lower-cases it. The directory validates it again
 /// when the account is created.
@@ -162,9 +214,12 @@ fn file_bool(v: &str) -> Option<bool> {
 }
 
 /// Parses a ZCSImport file: `<ZCSImport>` with optional `<SMTPHost>`, `<SMTPPort>`
-/// (and the mail-import globals, read elsewhere) and `<ImportUsers>` holding `<User>`
-/// records of `<sn>`, `<givenName>`, `<displayName>`, `<RemoteEmailAddress>`,
-/// `<password>` and `<zimbraPasswordMustChange>`. Unknown elements are ignored.
+/// and the mail-import globals (`<IMAPHost>`, `<IMAPPort>`, `<ConnectionType>`,
+/// `<UseAdminLogin>`, `<IMAPAdminLogin>`, `<IMAPAdminPassword>`), and `<ImportUsers>`
+/// holding `<User>` records of `<sn>`, `<givenName>`, `<displayName>`,
+/// `<RemoteEmailAddress>`, `<LocalEmailAddress>`, `<password>`,
+/// `<zimbraPasswordMustChange>`, `<RemoteIMAPLogin>` and `<remoteIMAPPassword>` (the
+/// mail-import names in any case). Unknown elements are ignored.
 ///
 /// # Errors
 /// A [`SourceError`] naming the first problem: not UTF-8, not XML (document type
@@ -198,7 +253,7 @@ pub(crate) fn parse_file(data: &[u8]) -> Result<ImportFile, SourceError> {
         if index > MAX_USERS {
             return Err(SourceError::TooManyUsers);
         }
-        let raw = text_of(rec, "RemoteEmailAddress").ok_or(SourceError::NoAddress(index))?;
+        let raw = text_ci(rec, "RemoteEmailAddress").ok_or(SourceError::NoAddress(index))?;
         let address = check_address(&raw).ok_or_else(|| SourceError::BadAddress {
             index,
             address: raw.clone(),
@@ -221,16 +276,48 @@ pub(crate) fn parse_file(data: &[u8]) -> Result<ImportFile, SourceError> {
             .child("password")
             .map(|p| p.text().to_string())
             .filter(|p| !p.is_empty());
+        let local_address = match text_ci(rec, "LocalEmailAddress") {
+            None => None,
+            Some(raw) => Some(check_address(&raw).ok_or(SourceError::BadAddress {
+                index,
+                address: raw,
+            })?),
+        };
+        // The IMAP password is taken as given (spaces included), only an empty one is
+        // absent.
+        let imap_password = rec
+            .children
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case("remoteIMAPPassword"))
+            .map(|p| p.text().to_string())
+            .filter(|p| !p.is_empty());
         users.push(ImportUser {
             address,
             attrs,
             password,
             must_change,
+            local_address,
+            imap_login: text_ci(rec, "RemoteIMAPLogin"),
+            imap_password,
         });
     }
+    let imap = ImapGlobals {
+        host: text_ci(&root, "IMAPHost"),
+        port: text_ci(&root, "IMAPPort"),
+        connection_type: text_ci(&root, "ConnectionType"),
+        use_admin_login: text_ci(&root, "UseAdminLogin"),
+        admin_login: text_ci(&root, "IMAPAdminLogin"),
+        admin_password: root
+            .children
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case("IMAPAdminPassword"))
+            .map(|p| p.text().to_string())
+            .filter(|p| !p.is_empty()),
+    };
     Ok(ImportFile {
         smtp_host,
         smtp_port,
+        imap,
         users,
     })
 }
@@ -311,8 +398,7 @@ pub(crate) fn user_of_entry(kind: LdapKind, e: &SearchEntry) -> Option<ImportUse
     Some(ImportUser {
         address,
         attrs,
-        password: None,
-        must_change: None,
+        ..ImportUser::default()
     })
 }
 
