@@ -11,11 +11,17 @@
 //! never works from a partial list (it would delete the contacts of the entries missed).
 //!
 //! A trickle listing ([`list_changed_since`]) asks only for the entries created or
-//! modified at or after a sync token, the highest `modifyTimeStamp`/`createTimeStamp` an
-//! earlier listing saw ([`highest_stamp`]): `(&<filter>(|(modifyTimeStamp>=T)
-//! (createTimeStamp>=T)))`, as Zimbra's trickle GAL sync. Entries stamped exactly `T`
+//! modified at or after a sync token, the highest stamp an earlier listing saw
+//! ([`highest_stamp`]): `(&<filter>(|(modifyTimeStamp>=T)(createTimeStamp>=T)
+//! (whenChanged>=T)(whenCreated>=T)))`, as Zimbra's trickle GAL sync (`whenChanged` and
+//! `whenCreated` are Active Directory's stamps; a directory without them treats those
+//! terms as undefined, which leaves the others to decide). Entries stamped exactly `T`
 //! come again (harmless: their contacts are unchanged); entries deleted from the
 //! directory do not show up in a trickle listing, only a full listing notices them.
+//!
+//! With a group handler configured, groups get their members' addresses
+//! ([`super::gal_groups`]); `zimbraGalLdapValueMap` rewrites values
+//! ([`super::gal_value_map`]).
 //!
 //! Transport: `ldaps://` URLs, or StartTLS on `ldap://` when
 //! `zimbraGalSyncLdapStartTlsEnabled` resolves to `TRUE` (see [`crate::ldap_client`]). A
@@ -240,12 +246,11 @@ impl ExternalGalConfig {
     }
 
     /// The attributes a sync asks the server for: those `attr_map` reads, `objectClass`
-    /// (to tell groups), and the operational `modifyTimeStamp` and `createTimeStamp`
-    /// (the sync token); every user attribute too when the map is empty.
+    /// (to tell groups), and the stamps ([`STAMP_ATTRS`], the sync token); every user
+    /// attribute too when the map is empty.
     fn requested_attrs(&self) -> Vec<String> {
-        let mut out: Vec<String> = ["objectClass", "modifyTimeStamp", "createTimeStamp"]
-            .map(String::from)
-            .to_vec();
+        let mut out: Vec<String> = vec!["objectClass".to_string()];
+        out.extend(STAMP_ATTRS.iter().map(|a| a.to_string()));
         for line in &self.attr_map {
             let line = line.trim();
             if line.starts_with('(') {
@@ -260,7 +265,7 @@ impl ExternalGalConfig {
                 }
             }
         }
-        if out.len() == 3 {
+        if out.len() == 1 + STAMP_ATTRS.len() {
             out.push("*".to_string());
         }
         if self.group_members {
@@ -342,10 +347,20 @@ pub async fn list_changed_since(
     list_matching(cfg, &trickle_filter(&cfg.filter, token)).await
 }
 
+/// The attributes that stamp an entry's creation or last change: the operational ones of
+/// RFC 4512 §3.4 and Active Directory's.
+pub const STAMP_ATTRS: &[&str] = &[
+    "modifyTimeStamp",
+    "createTimeStamp",
+    "whenChanged",
+    "whenCreated",
+];
+
 /// The trickle filter: `filter` and created or modified at or after `token`.
 pub fn trickle_filter(filter: &str, token: &str) -> String {
     let t = ldap_escape(token);
-    format!("(&{filter}(|(modifyTimeStamp>={t})(createTimeStamp>={t})))")
+    let terms: String = STAMP_ATTRS.iter().map(|a| format!("({a}>={t})")).collect();
+    format!("(&{filter}(|{terms}))")
 }
 
 /// Whether `s` looks like an LDAP generalized time (RFC 4517 §3.3.13) as servers write
@@ -361,8 +376,7 @@ pub fn is_stamp(s: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The highest `modifyTimeStamp` or `createTimeStamp` among `entries` (the next sync
-/// token), or `None` when no entry has one. Stamps compare by their 14 digits, then by
+/// The highest stamp ([`STAMP_ATTRS`]) among `entries` (the next sync token), or `None` when no entry has one. Stamps compare by their 14 digits, then by
 /// their fraction.
 pub fn highest_stamp(entries: &[SearchEntry]) -> Option<String> {
     let key = |s: &str| {
@@ -373,9 +387,7 @@ pub fn highest_stamp(entries: &[SearchEntry]) -> Option<String> {
     entries
         .iter()
         .flat_map(|e| e.attrs.iter())
-        .filter(|(k, _)| {
-            k.eq_ignore_ascii_case("modifyTimeStamp") || k.eq_ignore_ascii_case("createTimeStamp")
-        })
+        .filter(|(k, _)| STAMP_ATTRS.iter().any(|a| k.eq_ignore_ascii_case(a)))
         .flat_map(|(_, v)| v.iter())
         .filter(|v| is_stamp(v))
         .max_by_key(|v| key(v))
@@ -580,7 +592,8 @@ mod tests {
         assert!(!is_stamp("20261206061530.Z"));
         assert_eq!(
             trickle_filter("(cn=*)", "20261206061530Z"),
-            "(&(cn=*)(|(modifyTimeStamp>=20261206061530Z)(createTimeStamp>=20261206061530Z)))"
+            "(&(cn=*)(|(modifyTimeStamp>=20261206061530Z)(createTimeStamp>=20261206061530Z)\
+             (whenChanged>=20261206061530Z)(whenCreated>=20261206061530Z)))"
         );
         let entry = |pairs: &[(&str, &str)]| SearchEntry {
             dn: "cn=x".into(),
