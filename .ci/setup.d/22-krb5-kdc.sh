@@ -2,9 +2,10 @@
 # Sourced by .ci/run (bash, set -euo pipefail): installs MIT Kerberos (krb5-kdc, and
 # krb5-admin-server for kadmin.local) from Debian and starts a private KDC for the realm
 # ZCS.TEST on 127.0.0.1, for the kerberos5 authentication suite
-# (zcs-directory/tests/kerberos.rs) and the SPNEGO suite (zcs-server/tests/spnego.rs, which
-# also needs kinit from krb5-user and a curl with GSS-API). Its database, kdc.conf, krb5.conf, stash and log live
-# under target/ci/krb5; the system KDC is never started or touched.
+# (zcs-directory/tests/kerberos.rs) and the SPNEGO suite (zcs-server/tests/spnego.rs,
+# which also needs kinit from krb5-user and a curl with GSS-API). Its database, kdc.conf,
+# krb5.conf, stash and log live under target/ci/krb5; the system KDC is never started or
+# touched.
 #
 # Principals (all with the same random password):
 #   user1  +requires_preauth (the KDC asks for PA-ENC-TIMESTAMP)
@@ -33,26 +34,32 @@ zcs_krb5_kdc_setup() {
 
   if ! command -v krb5kdc >/dev/null 2>&1 || ! command -v kadmin.local >/dev/null 2>&1 \
       || ! command -v kinit >/dev/null 2>&1; then
+    # Without root nothing can be installed: the KDC may still run, and the SPNEGO suite
+    # skips by itself when kinit is missing.
     if [ "$(id -u)" != 0 ]; then
-      echo "krb5 kdc: krb5-kdc not installed and not root; kerberos suite will skip"
-      return 0
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    # Maintainer scripts must not start the system KDC (CI-RECIPES §0): policy-rc.d
-    # exiting 101 makes invoke-rc.d skip it; removed again when we created it.
-    local made_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      made_policy=1
-    fi
-    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-        krb5-kdc krb5-admin-server krb5-user >/dev/null; }; then
-      echo "krb5 kdc: apt-get install failed; kerberos suite will skip"
+      if ! command -v krb5kdc >/dev/null 2>&1 || ! command -v kadmin.local >/dev/null 2>&1
+      then
+        echo "krb5 kdc: krb5-kdc not installed and not root; kerberos suite will skip"
+        return 0
+      fi
+    else
+      export DEBIAN_FRONTEND=noninteractive
+      # Maintainer scripts must not start the system KDC (CI-RECIPES §0): policy-rc.d
+      # exiting 101 makes invoke-rc.d skip it; removed again when we created it.
+      local made_policy=0
+      if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+      fi
+      if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+          krb5-kdc krb5-admin-server krb5-user >/dev/null; }; then
+        echo "krb5 kdc: apt-get install failed; kerberos suite will skip"
+        [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+        return 0
+      fi
       [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-      return 0
     fi
-    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
   fi
   if ! command -v krb5kdc >/dev/null 2>&1 || ! command -v kdb5_util >/dev/null 2>&1 \
       || ! command -v kadmin.local >/dev/null 2>&1; then
