@@ -250,6 +250,36 @@ async fn mail_is_imported_over_imap_into_the_same_folders_byte_for_byte() {
     assert!(r.body.contains("BulkIMAPImport"), "{}", r.body);
     assert!(!r.body.contains("s3cret"), "{}", r.body);
 
+    // A second run takes only what is new on the source.
+    let (before, _) = stored(&f, ALICE, "/Inbox").await;
+    let fresh = b"Subject: new since\r\nFrom: a@b.test\r\n\r\nnew\r\n";
+    alice.deliver(2, fresh);
+    let aid = upload(&f, &file).await;
+    let r = admin(
+        &f,
+        &token,
+        &format!(
+            "<BulkIMAPDataImportRequest xmlns=\"{NS}\" op=\"startImport\">\
+             <sourceType>bulkxml</sourceType><aid>{aid}</aid></BulkIMAPDataImportRequest>"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let done = wait_imap(&f, &token).await;
+    assert_eq!(count(&done, "finishedCount"), 2, "{}", done.body);
+    let (after, _) = stored(&f, ALICE, "/Inbox").await;
+    let mut want_after = before.clone();
+    want_after.push(fresh.to_vec());
+    want_after.sort();
+    assert_eq!(after, want_after, "only the new message was added");
+    let (bob_again, _) = stored(&f, BOB, "/Inbox").await;
+    assert_eq!(bob_again.len(), 1, "nothing new for bob");
+    let (reports, _) = stored(&f, ALICE, "/Work/Reports").await;
+    assert_eq!(
+        reports.len(),
+        (0..msgs.len()).filter(|i| i % 4 == 3).count()
+    );
+
     let r = admin(
         &f,
         &token,
@@ -599,4 +629,48 @@ async fn starttls_sources_are_read_and_unknown_certificates_refused() {
     let (got, unread) = stored(&f, BOB, "/Inbox").await;
     assert_eq!(got, vec![msg.to_vec()]);
     assert_eq!(unread, 1);
+}
+
+/// `UseAdminLogin`: AUTHENTICATE PLAIN as the admin for each user (RFC 4616; zcs's own
+/// IMAP server takes an authorization identity equal to the login only, so the admin
+/// here is the user).
+#[tokio::test]
+async fn an_admin_login_authenticates_for_the_user() {
+    let f = fixture().await;
+    let token = admin_login(&f).await;
+    let imap = imap_support::start(imap_support::test_config()).await;
+    let msg = b"Subject: by admin\r\nFrom: a@b.test\r\n\r\nbody\r\n";
+    imap.backend
+        .alice
+        .deliver_with(2, msg, 0, 1_600_000_000_000);
+    let port = imap.addr.port();
+    let file = format!(
+        "<ZCSImport><IMAPHost>127.0.0.1</IMAPHost><IMAPPort>{port}</IMAPPort>\
+         <UseAdminLogin>1</UseAdminLogin><IMAPAdminLogin>alice@example.com</IMAPAdminLogin>\
+         <IMAPAdminPassword>s3cret \"pw\"</IMAPAdminPassword><ImportUsers>\
+         <User><RemoteEmailAddress>alice@example.com</RemoteEmailAddress>\
+         <LocalEmailAddress>{ALICE}</LocalEmailAddress></User></ImportUsers></ZCSImport>"
+    );
+    let aid = upload(&f, &file).await;
+    let r = admin(
+        &f,
+        &token,
+        &format!(
+            "<BulkIMAPDataImportRequest xmlns=\"{NS}\" op=\"startImport\"><aid>{aid}</aid>\
+             </BulkIMAPDataImportRequest>"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(xml_text(&r.body, "UseAdminLogin").as_deref(), Some("1"));
+    assert_eq!(
+        xml_text(&r.body, "IMAPAdminLogin").as_deref(),
+        Some("alice@example.com")
+    );
+    assert!(!r.body.contains("s3cret"), "{}", r.body);
+    let done = wait_imap(&f, &token).await;
+    assert_eq!(count(&done, "finishedCount"), 1, "{}", done.body);
+    let (got, unread) = stored(&f, ALICE, "/Inbox").await;
+    assert_eq!(got, vec![msg.to_vec()]);
+    assert_eq!(unread, 0);
 }

@@ -134,6 +134,15 @@ pub(crate) enum ImapError {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// What EXAMINE told of a folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Examined {
+    /// Messages in it.
+    pub exists: u32,
+    /// Its UIDVALIDITY; 0 when the server sent none.
+    pub uid_validity: u32,
+}
+
 /// A connection to the source server.
 pub(crate) struct ImapClient {
     io: BufReader<Box<dyn Io>>,
@@ -493,41 +502,54 @@ impl ImapClient {
         Ok(out)
     }
 
-    /// Opens `folder` read-only (EXAMINE, RFC 3501 §6.3.2); returns its message count.
+    /// Opens `folder` read-only (EXAMINE, RFC 3501 §6.3.2); returns its message count
+    /// and UIDVALIDITY (0 when the server sent none).
     ///
     /// # Errors
     /// The server refused.
-    pub async fn examine(&mut self, folder: &[u8]) -> Result<u32, ImapError> {
+    pub async fn examine(&mut self, folder: &[u8]) -> Result<Examined, ImapError> {
         let tag = self.tag();
         self.write(format!("{tag} EXAMINE ").as_bytes()).await?;
         self.astring(folder).await?;
         self.write(b"\r\n").await?;
         let untagged = self.until_tagged("EXAMINE", &tag).await?;
-        let exists = untagged
-            .iter()
-            .find(|r| r.get(2).is_some_and(|t| t.atom_is("EXISTS")))
-            .and_then(|r| match r.get(1) {
-                Some(Tok::Atom(n)) => n.parse().ok(),
-                _ => None,
-            })
-            .unwrap_or(0);
-        Ok(exists)
+        let mut out = Examined::default();
+        for r in &untagged {
+            if r.get(2).is_some_and(|t| t.atom_is("EXISTS"))
+                && let Some(Tok::Atom(n)) = r.get(1)
+            {
+                out.exists = n.parse().unwrap_or(0);
+            }
+            // * OK [UIDVALIDITY n] (RFC 3501 §7.1)
+            if r.get(1).is_some_and(|t| t.atom_is("OK"))
+                && let Some(Tok::Atom(code)) = r.get(2)
+                && let Some(v) = code
+                    .strip_prefix("[UIDVALIDITY ")
+                    .and_then(|c| c.strip_suffix(']'))
+            {
+                out.uid_validity = v.trim().parse().unwrap_or(0);
+            }
+        }
+        Ok(out)
     }
 
-    /// Asks for every message of the open folder (`UID FETCH 1:* (UID FLAGS
-    /// INTERNALDATE BODY.PEEK[])`); read them with [`ImapClient::next_message`].
+    /// Asks for the messages of the open folder from UID `from` on (`UID FETCH from:*
+    /// (UID FLAGS INTERNALDATE BODY.PEEK[])`); read them with
+    /// [`ImapClient::next_message`]. The server may send the last message even when
+    /// its UID is below `from` (RFC 3501 §6.4.8): the caller skips it.
     ///
     /// # Errors
     /// The command could not be sent.
-    pub async fn fetch_all(&mut self) -> Result<(), ImapError> {
+    pub async fn fetch_from(&mut self, from: u32) -> Result<(), ImapError> {
         let tag = self.tag();
-        let cmd = format!("{tag} UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n");
+        let from = from.max(1);
+        let cmd = format!("{tag} UID FETCH {from}:* (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n");
         self.write(cmd.as_bytes()).await?;
         self.fetching = Some(tag);
         Ok(())
     }
 
-    /// The next message of the FETCH [`ImapClient::fetch_all`] started; `None` once
+    /// The next message of the FETCH [`ImapClient::fetch_from`] started; `None` once
     /// the server completed it.
     ///
     /// # Errors

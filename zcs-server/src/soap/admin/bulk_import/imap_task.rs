@@ -21,6 +21,10 @@
 //! GetBulkIMAPImportTaskListRequest lists the tasks (`<task owner= totalTasks=
 //! finishedTasks= failedTasks=>`), PurgeBulkIMAPImportTasksRequest drops finished ones.
 //!
+//! The data source (`BulkIMAPImport`) also remembers, per source folder, the highest
+//! UID imported (`zimbraDataSourceAttribute` values, see `mail::Marks`): running the
+//! import again takes only new messages.
+//!
 //! LIMITATION: the data source is recorded without the password (the import's
 //! credentials are used once and kept in memory only while it runs); `indexBatchSize`
 //! is echoed but indexing follows the server's indexer; one task per admin at a time.
@@ -30,7 +34,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use zcs_core::{Attrs, FaultCode, ServiceError, ServiceResult, ZimbraId};
+use zcs_core::{AttrEdit, Attrs, Entry, FaultCode, ServiceError, ServiceResult, ZimbraId};
+use zcs_directory::Provisioning;
 use zcs_directory::provisioning::children::Child;
 
 use super::super::super::context::Ctx;
@@ -38,7 +43,9 @@ use super::super::super::element::{Element, is_true};
 use super::super::super::envelope::NS_ADMIN;
 use super::super::super::response;
 use super::imap_client::{Credentials, Endpoint, Security};
-use super::mail::{PullError, Pulled, pull_account};
+use super::mail::{
+    Marks, PullError, Pulled, is_mark, marks_from_values, marks_to_values, pull_account,
+};
 use super::source::{self, ImapGlobals};
 
 /// The name of the data source recorded on each imported account.
@@ -348,13 +355,14 @@ async fn load(
     Ok((settings, jobs))
 }
 
-/// Records the data source of the import on `account` (kept when one already exists).
+/// Records the data source of the import on `account`, or finds the one an earlier
+/// run recorded; `None` when neither works (logged; the import goes on).
 async fn record_data_source(
-    prov: &zcs_directory::Provisioning,
+    prov: &Provisioning,
     account: &str,
     s: &Settings,
     creds: &Credentials,
-) {
+) -> Option<Entry> {
     let username = match creds {
         Credentials::User { login, .. } => login.clone(),
         Credentials::Admin { user, .. } => user.clone(),
@@ -379,10 +387,45 @@ async fn record_data_source(
             attrs,
         )
         .await;
-    if let Err(e) = made
-        && e.code != FaultCode::DataSourceExists
+    let found = match made {
+        Err(e) if e.code == FaultCode::DataSourceExists => {
+            prov.get_child(Child::DataSource, account, DATA_SOURCE_NAME)
+                .await
+        }
+        other => other,
+    };
+    match found {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::info!(account, code = %e.code, "bulk IMAP import: no data source");
+            None
+        }
+    }
+}
+
+/// `host:port` of the source, the key of its [`Marks`].
+fn server_key(s: &Settings) -> String {
+    format!("{}:{}", s.endpoint.host, s.endpoint.port)
+}
+
+/// Writes `marks` (for the source of `s`) into the data source `ds` of `account`,
+/// keeping its other attribute values.
+async fn save_marks(prov: &Provisioning, account: &str, ds: &Entry, s: &Settings, marks: &Marks) {
+    let server = server_key(s);
+    let mut values: Vec<String> = ds
+        .attrs
+        .get_all("zimbraDataSourceAttribute")
+        .iter()
+        .filter(|v| !is_mark(v) || marks_from_values(&server, [*v]).is_empty())
+        .cloned()
+        .collect();
+    values.extend(marks_to_values(&server, marks));
+    let edit = AttrEdit::Replace("zimbraDataSourceAttribute".into(), values);
+    if let Err(e) = prov
+        .modify_child(Child::DataSource, account, &ds.id.to_string(), &[edit])
+        .await
     {
-        tracing::info!(account, code = %e.code, "bulk IMAP import: data source not recorded");
+        tracing::info!(account, code = %e.code, "bulk IMAP import: progress not recorded");
     }
 }
 
@@ -390,7 +433,7 @@ async fn record_data_source(
 async fn run(
     owner: ZimbraId,
     store: Arc<zcs_store::Store>,
-    prov: Arc<zcs_directory::Provisioning>,
+    prov: Arc<Provisioning>,
     indexer: crate::indexer::Indexer,
 ) {
     loop {
@@ -440,16 +483,30 @@ async fn run(
         let (i, name, id, creds, counter, abort, settings) = next;
         let outcome = match (id, creds) {
             (Some(id), Some(creds)) => {
-                record_data_source(&prov, &name, &settings, &creds).await;
-                match store.mailbox(id).await {
+                let ds = record_data_source(&prov, &name, &settings, &creds).await;
+                let mut marks = ds
+                    .as_ref()
+                    .map(|d| {
+                        marks_from_values(
+                            &server_key(&settings),
+                            d.attrs.get_all("zimbraDataSourceAttribute"),
+                        )
+                    })
+                    .unwrap_or_default();
+                let before = marks.clone();
+                let r = match store.mailbox(id).await {
                     Ok(mb) => {
-                        let r =
-                            pull_account(&mb, &settings.endpoint, &creds, &abort, &counter).await;
+                        let ep = &settings.endpoint;
+                        let r = pull_account(&mb, ep, &creds, &abort, &counter, &mut marks).await;
                         indexer.notify(id);
                         r
                     }
                     Err(e) => Err(PullError::Store(e)),
+                };
+                if let Some(ds) = ds.as_ref().filter(|_| marks != before) {
+                    save_marks(&prov, &name, ds, &settings, &marks).await;
                 }
+                r
             }
             _ => Err(PullError::Aborted),
         };

@@ -3,9 +3,14 @@
 //! hierarchy delimiter other than `/` is translated), and every message is stored as
 //! the source sends it, byte for byte, with its flags and internal date.
 //!
-//! LIMITATION: IMAP keywords other than `$Forwarded` are not carried over as tags, and
-//! a second run imports the messages again (no memory of what an earlier run took).
+//! A later run takes only what is new: the highest UID imported from each source
+//! folder, with the folder's UIDVALIDITY (RFC 3501 §2.3.1.1), is kept in [`Marks`]
+//! (stored by the caller in the data source); a folder whose UIDVALIDITY changed is
+//! read again from the start.
+//!
+//! LIMITATION: IMAP keywords other than `$Forwarded` are not carried over as tags.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use zcs_core::{Flags, ItemId};
@@ -13,6 +18,76 @@ use zcs_store::{Mailbox, StoreError};
 
 use super::imap_client::{Credentials, Endpoint, ImapClient, ImapError};
 use super::imap_parse::RemoteFolder;
+
+/// What earlier runs took, by source folder (its name as sent): (UIDVALIDITY, highest
+/// UID imported).
+pub(crate) type Marks = HashMap<Vec<u8>, (u32, u32)>;
+
+/// The prefix of the data source attribute values holding [`Marks`].
+const MARK_PREFIX: &str = "bulkImapUid ";
+
+/// The data source attribute values (`zimbraDataSourceAttribute`) recording `marks`
+/// for the source `server` (`host:port`): `bulkImapUid <hex server> <validity> <uid>
+/// <hex folder>` each.
+pub(crate) fn marks_to_values(server: &str, marks: &Marks) -> Vec<String> {
+    let mut out: Vec<String> = marks
+        .iter()
+        .map(|(wire, (validity, uid))| {
+            format!(
+                "{MARK_PREFIX}{} {validity} {uid} {}",
+                hex(server.as_bytes()),
+                hex(wire)
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The marks of the source `server` among data source attribute `values` (others, and
+/// malformed ones, are ignored).
+pub(crate) fn marks_from_values<'a>(
+    server: &str,
+    values: impl IntoIterator<Item = &'a String>,
+) -> Marks {
+    let want = hex(server.as_bytes());
+    let mut out = Marks::new();
+    for v in values {
+        let Some(rest) = v.strip_prefix(MARK_PREFIX) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split(' ').collect();
+        let [srv, validity, uid, wire] = f.as_slice() else {
+            continue;
+        };
+        if *srv != want {
+            continue;
+        }
+        if let (Ok(validity), Ok(uid), Some(wire)) = (validity.parse(), uid.parse(), unhex(wire)) {
+            out.insert(wire, (validity, uid));
+        }
+    }
+    out
+}
+
+/// Whether a data source attribute value is one of the marks.
+pub(crate) fn is_mark(v: &str) -> bool {
+    v.starts_with(MARK_PREFIX)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
 
 /// The Zimbra id of the user root folder (`/`).
 const USER_ROOT: ItemId = ItemId(1);
@@ -104,8 +179,10 @@ async fn folder_for(
     Ok(parent)
 }
 
-/// Imports the mailbox `creds` opens on `ep` into `mb`. `abort` is checked between
-/// messages; `messages` counts what was stored so far (for progress reports).
+/// Imports the mailbox `creds` opens on `ep` into `mb`, skipping what `marks` says
+/// earlier runs took and recording in it what this one takes (also when it fails part
+/// way). `abort` is checked between messages; `messages` counts what was stored so far
+/// (for progress reports).
 ///
 /// # Errors
 /// The source cannot be reached or refuses the login, the connection breaks, or the
@@ -117,6 +194,7 @@ pub(crate) async fn pull_account(
     creds: &Credentials,
     abort: &AtomicBool,
     messages: &AtomicUsize,
+    marks: &mut Marks,
 ) -> Result<Pulled, PullError> {
     let mut client = ImapClient::connect(ep).await?;
     client.login(creds).await?;
@@ -144,7 +222,7 @@ pub(crate) async fn pull_account(
         if f.no_select {
             continue;
         }
-        let count = match client.examine(&f.wire).await {
+        let seen = match client.examine(&f.wire).await {
             Ok(n) => n,
             Err(ImapError::Command(_, why)) => {
                 done.folder_errors.push((shown, why));
@@ -152,14 +230,21 @@ pub(crate) async fn pull_account(
             }
             Err(e) => return Err(e.into()),
         };
-        if count == 0 {
+        if seen.exists == 0 {
             continue;
         }
-        client.fetch_all().await?;
+        let from = match marks.get(&f.wire) {
+            Some((v, last)) if *v == seen.uid_validity && *v != 0 => last.saturating_add(1),
+            _ => 1,
+        };
+        client.fetch_from(from).await?;
         while let Some(m) = client.next_message().await? {
             if abort.load(Ordering::Relaxed) {
                 // The rest of the FETCH is read off by dropping the connection.
                 return Err(PullError::Aborted);
+            }
+            if m.uid < from {
+                continue;
             }
             let date = m
                 .internal_date_ms
@@ -167,6 +252,12 @@ pub(crate) async fn pull_account(
             mb.append(local, &m.body, flags_of(&m.flags), date).await?;
             done.messages += 1;
             messages.fetch_add(1, Ordering::Relaxed);
+            if seen.uid_validity != 0 {
+                let mark = marks
+                    .entry(f.wire.clone())
+                    .or_insert((seen.uid_validity, 0));
+                *mark = (seen.uid_validity, mark.1.max(m.uid));
+            }
         }
     }
     client.logout().await;
@@ -206,6 +297,20 @@ mod tests {
         assert_eq!(local_path(&folder("a/b", Some('.'))), None);
         assert_eq!(local_path(&folder("a..b", Some('.'))), None);
         assert_eq!(local_path(&folder("bad&-utf7-&", Some('/'))), None);
+    }
+
+    #[test]
+    fn marks_round_trip_per_server() {
+        let mut m = Marks::new();
+        m.insert(b"INBOX".to_vec(), (7, 42));
+        m.insert("Entw&APw-rfe x".as_bytes().to_vec(), (1, 3));
+        let values = marks_to_values("imap.test:143", &m);
+        assert!(values.iter().all(|v| is_mark(v) && !v.contains("INBOX")));
+        let mut all = values.clone();
+        all.push("other value".into());
+        all.push("bulkImapUid zz 1 2 3".into());
+        assert_eq!(marks_from_values("imap.test:143", &all), m);
+        assert!(marks_from_values("imap.test:993", &all).is_empty());
     }
 
     #[test]

@@ -49,6 +49,45 @@ fn the_guide_example_parses() {
     );
 }
 
+/// The guide's third example: mail import only, from an SSL IMAP server.
+#[test]
+fn the_mail_import_example_parses_in_any_case() {
+    let x = "<ZCSImport><IMAPHost>imap.gmail.com</IMAPHost><IMAPPort>993</IMAPPort>\
+             <ConnectionType>ssl</ConnectionType><UseAdminLogin>0</UseAdminLogin>\
+             <imapadminpassword>adm pw</imapadminpassword><ImportUsers><User>\
+             <RemoteEmailAddress>a@x.test</RemoteEmailAddress>\
+             <LocalEmailAddress>A@Here.test</LocalEmailAddress>\
+             <RemoteIMAPLogin>a@gmail.test</RemoteIMAPLogin>\
+             <remoteIMAPPassword> sp ace </remoteIMAPPassword></User>\
+             <User><remoteemailaddress>b@x.test</remoteemailaddress>\
+             <RemoteIMAPPassword>pw2</RemoteIMAPPassword></User></ImportUsers></ZCSImport>";
+    let f = parse_file(x.as_bytes()).expect("parses");
+    assert_eq!(f.imap.host.as_deref(), Some("imap.gmail.com"));
+    assert_eq!(f.imap.port.as_deref(), Some("993"));
+    assert_eq!(f.imap.connection_type.as_deref(), Some("ssl"));
+    assert_eq!(f.imap.use_admin_login.as_deref(), Some("0"));
+    assert_eq!(f.imap.admin_password.as_deref(), Some("adm pw"));
+    assert!(!format!("{:?}", f.imap).contains("adm pw"));
+    let a = &f.users[0];
+    assert_eq!(a.local_address.as_deref(), Some("a@here.test"));
+    assert_eq!(a.imap_login.as_deref(), Some("a@gmail.test"));
+    assert_eq!(a.imap_password.as_deref(), Some(" sp ace "));
+    assert!(!format!("{a:?}").contains("sp ace"));
+    let b = &f.users[1];
+    assert_eq!(b.address, "b@x.test");
+    assert_eq!(
+        (b.local_address.as_deref(), b.imap_login.as_deref()),
+        (None, None)
+    );
+    assert_eq!(b.imap_password.as_deref(), Some("pw2"));
+    let bad = "<ZCSImport><ImportUsers><User><RemoteEmailAddress>a@x.test</RemoteEmailAddress>\
+               <LocalEmailAddress>nope</LocalEmailAddress></User></ImportUsers></ZCSImport>";
+    assert!(matches!(
+        parse_file(bad.as_bytes()),
+        Err(SourceError::BadAddress { index: 1, .. })
+    ));
+}
+
 #[test]
 fn entities_and_a_bom_are_read() {
     let x = "\u{feff}<ZCSImport><ImportUsers><User><displayName>A &amp; B</displayName>\
