@@ -101,17 +101,32 @@ pub(crate) fn new_file_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// The namespace of Zimbra's bulk provisioning extension (`AdminExtConstants`).
+pub(crate) const NS_ADMIN_EXT: &str = "urn:zimbraAdminExt";
+
 /// Routes BulkImportAccountsRequest and the bulk IMAP import requests (see
-/// `imap_task`); `None` for other names.
+/// `imap_task`); `None` for other names. A request in [`NS_ADMIN_EXT`] is answered in
+/// that namespace.
 pub(crate) async fn dispatch(
     ctx: &mut Ctx<'_>,
     name: &str,
     req: &Element,
 ) -> Option<ServiceResult<Element>> {
-    match name {
+    let res = match name {
         "BulkImportAccountsRequest" => Some(bulk_import(ctx, req).await),
         _ => imap_task::dispatch(ctx, name, req).await,
+    };
+    // Zimbra's admin console sends these in its extension namespace and reads the
+    // answer there.
+    if req.ns.as_deref() == Some(NS_ADMIN_EXT) {
+        return res.map(|r| {
+            r.map(|mut e| {
+                e.ns = Some(NS_ADMIN_EXT.to_string());
+                e
+            })
+        });
     }
+    res
 }
 
 /// `<BulkImportAccountsRequest op= sourceType= [createDomains=]>` with `<aid>`,
