@@ -618,6 +618,17 @@ mod tests {
         assert_eq!(highest_stamp(&entries[2..]), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn tokens_never_break_the_filter(token in ".{0,30}") {
+            let f = trickle_filter("(cn=*)", &token);
+            let opens = f.matches('(').count();
+            proptest::prop_assert_eq!(opens, 7, "{}", f);
+            proptest::prop_assert_eq!(f.matches(')').count(), 7, "{}", f);
+            let _ = is_stamp(&token);
+        }
+    }
+
     #[test]
     fn bad_settings_are_refused() {
         let none = Attrs::new();
