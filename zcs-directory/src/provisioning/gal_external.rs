@@ -376,8 +376,8 @@ pub fn is_stamp(s: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The highest stamp ([`STAMP_ATTRS`]) among `entries` (the next sync token), or `None` when no entry has one. Stamps compare by their 14 digits, then by
-/// their fraction.
+/// The highest stamp ([`STAMP_ATTRS`]) among `entries` (the next sync token), or `None`
+/// when no entry has one. Stamps compare by their 14 digits, then by their fraction.
 pub fn highest_stamp(entries: &[SearchEntry]) -> Option<String> {
     let key = |s: &str| {
         let body = s.trim_end_matches('Z');
@@ -472,10 +472,10 @@ async fn list_from(
     Ok(out)
 }
 
-/// The GAL contact fields of an external entry under `attr_map` (see
-/// `gal::contact_attrs`), plus `type: group` for a group, and `member` (its members'
-/// addresses, several values) when a group handler resolved them
-/// ([`super::gal_groups`]). Only attributes the entry really has are used: an external entry has no `zimbraId` unless its directory stores
+/// The GAL contact fields of an external entry under `attr_map` (see `gal::contact_attrs`),
+/// plus `type: group` for a group, and `member` (its members' addresses, several values)
+/// when a group handler resolved them ([`super::gal_groups`]). Only attributes the entry
+/// really has are used: an external entry has no `zimbraId` unless its directory stores
 /// one.
 pub fn external_contact(entry: &SearchEntry, attr_map: &[String]) -> Attrs {
     external_contact_with(entry, attr_map, &[])
