@@ -1,8 +1,9 @@
 //! Blob files: the raw bytes of every message, stored once per distinct content
 //! (single-instance) and named by their SHA-256.
 //!
-//! Layout: `<blob_root>/<h[0..2]>/<h[2..4]>/<h>.msg`, where `h` is the lower-case hex
-//! SHA-256 of the content. Hex rather than base64 in file names keeps the layout safe on
+//! Layout: `<blob_root>/<h[0..2]>/<h>.msg`, where `h` is the lower-case hex SHA-256 of
+//! the content (volumes written before 2026-12-06 have a second level,
+//! `<h[0..2]>/<h[2..4]>/`, and are read as they are: `crate::blob_layout`). Hex rather than base64 in file names keeps the layout safe on
 //! case-insensitive file systems. The digest recorded on items (`MessageMeta::blob_digest`,
 //! the `blob_digest` column) is Zimbra's 44-character form: SHA-256 in URL-safe base64
 //! with padding.
@@ -26,11 +27,12 @@ use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::blob_layout::{self, Layout};
 use crate::error::StoreError;
 use crate::redo::log::sync_dir;
 
@@ -195,6 +197,8 @@ impl Blobs {
 /// written to a temporary file, fsynced, renamed into place and its directory fsynced.
 pub struct FileBlobStore {
     root: PathBuf,
+    /// The volume's arrangement, read from the disk at first use.
+    layout: OnceLock<Layout>,
 }
 
 /// The item digest of `raw`: SHA-256, URL-safe base64 with padding (44 characters).
@@ -205,7 +209,24 @@ pub fn digest_of(raw: &[u8]) -> String {
 impl FileBlobStore {
     /// A volume rooted at `root` (created on first write).
     pub fn new(root: PathBuf) -> FileBlobStore {
-        FileBlobStore { root }
+        FileBlobStore {
+            root,
+            layout: OnceLock::new(),
+        }
+    }
+
+    /// The volume's arrangement of files (read from the disk once).
+    fn layout(&self) -> Layout {
+        *self.layout.get_or_init(|| Layout::of(&self.root))
+    }
+
+    /// Called before a directory is created under the root: a flat volume gets its
+    /// marker first, so it is never mistaken for a nested one.
+    fn before_new_dir(&self) -> Result<(), StoreError> {
+        match self.layout() {
+            Layout::Flat => blob_layout::ensure_marker(&self.root),
+            Layout::Nested => Ok(()),
+        }
     }
 
     /// The file holding the blob with item digest `digest`.
@@ -215,17 +236,7 @@ impl FileBlobStore {
             .ok()
             .filter(|b| b.len() == 32)
             .ok_or_else(|| StoreError::Corrupt(format!("bad blob digest {digest:?}")))?;
-        let hex = hex_lower(&bytes);
-        // `<root>/<h0h1>/<h2h3>/<h>.msg`, built in one buffer (every blob read, write and
-        // look-up computes it, several times per delivery).
-        let mut p = self.root.join(&hex[0..2]).into_os_string();
-        p.reserve(72);
-        p.push("/");
-        p.push(&hex[2..4]);
-        p.push("/");
-        p.push(&hex);
-        p.push(".msg");
-        Ok(PathBuf::from(p))
+        Ok(self.layout().path(&self.root, &hex_lower(&bytes)))
     }
 
     /// The file holding the gzip-compressed blob with item digest `digest`
@@ -276,6 +287,7 @@ impl FileBlobStore {
             .parent()
             .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
         if !dir.is_dir() {
+            self.before_new_dir()?;
             fs::create_dir_all(dir).map_err(|e| StoreError::io("create blob dir", dir, e))?;
         }
         let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
@@ -296,30 +308,19 @@ impl FileBlobStore {
         &self,
     ) -> Result<Vec<(String, std::time::SystemTime, bool)>, StoreError> {
         let mut out = Vec::new();
-        let read = |dir: &Path| -> Result<Vec<PathBuf>, StoreError> {
-            match fs::read_dir(dir) {
-                Ok(it) => Ok(it.filter_map(|e| e.ok().map(|e| e.path())).collect()),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
-                Err(e) => Err(StoreError::io("list blob volume", dir, e)),
-            }
-        };
-        for l1 in read(&self.root)?.into_iter().filter(|p| p.is_dir()) {
-            for l2 in read(&l1)?.into_iter().filter(|p| p.is_dir()) {
-                for f in read(&l2)? {
-                    let (digest, compressed) = match digest_of_file_name(&f) {
-                        Some(d) => (d, false),
-                        None => match f.to_str().and_then(|s| s.strip_suffix(".gz")) {
-                            Some(plain) => match digest_of_file_name(Path::new(plain)) {
-                                Some(d) => (d, true),
-                                None => continue,
-                            },
-                            None => continue,
-                        },
-                    };
-                    if let Ok(modified) = fs::metadata(&f).and_then(|m| m.modified()) {
-                        out.push((digest, modified, compressed));
-                    }
-                }
+        for f in blob_layout::files_at_depth(&self.root, self.layout().depth())? {
+            let (digest, compressed) = match digest_of_file_name(&f) {
+                Some(d) => (d, false),
+                None => match f.to_str().and_then(|s| s.strip_suffix(".gz")) {
+                    Some(plain) => match digest_of_file_name(Path::new(plain)) {
+                        Some(d) => (d, true),
+                        None => continue,
+                    },
+                    None => continue,
+                },
+            };
+            if let Ok(modified) = fs::metadata(&f).and_then(|m| m.modified()) {
+                out.push((digest, modified, compressed));
             }
         }
         Ok(out)
@@ -350,6 +351,7 @@ impl FileBlobStore {
         if dir.is_dir() {
             return Ok(());
         }
+        self.before_new_dir()?;
         let mut missing = Vec::new();
         let mut cur = Some(dir);
         while let Some(d) = cur {
@@ -445,7 +447,7 @@ impl BlobStore for FileBlobStore {
         }
     }
 
-    /// Walks `<root>/xx/yy/*.msg`; files whose name is not a 64-digit hex SHA-256 are
+    /// Walks `<root>/xx/*.msg` (`<root>/xx/yy/*.msg` on a nested volume); files whose name is not a 64-digit hex SHA-256 are
     /// not blobs and are left out.
     fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
         Ok(self
@@ -524,7 +526,7 @@ mod tests {
         let store = FileBlobStore::new(PathBuf::from("/v"));
         let p = store.path_for(&d).unwrap();
         let s = p.to_string_lossy();
-        assert!(s.starts_with("/v/2c/f2/2cf24dba5fb0a30e"), "{s}");
+        assert!(s.starts_with("/v/2c/2cf24dba5fb0a30e"), "{s}");
         assert!(s.ends_with(".msg"));
         assert!(store.path_for("garbage").is_err());
         assert_eq!(digest_of_file_name(&p), Some(d));
@@ -550,5 +552,73 @@ mod tests {
         assert!(store.remove_unless_pinned(&d).unwrap());
         assert!(!store.exists(&d));
         assert!(matches!(store.read(&d), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_nested_volume_of_older_releases_is_read_listed_and_written_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let old = b"Subject: old\r\n\r\nbody\r\n";
+        let d_old = digest_of(old);
+        let hex = hex_lower(
+            &base64::engine::general_purpose::URL_SAFE
+                .decode(&d_old)
+                .unwrap(),
+        );
+        let nested = root
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(format!("{hex}.msg"));
+        fs::create_dir_all(nested.parent().unwrap()).unwrap();
+        fs::write(&nested, old).unwrap();
+
+        let volume = FileBlobStore::new(root.clone());
+        assert_eq!(volume.get(&d_old).unwrap(), old);
+        let new = b"Subject: new\r\n\r\nbody\r\n";
+        let d_new = digest_of(new);
+        assert!(volume.put(&d_new, new).unwrap());
+        assert!(
+            volume
+                .path_for(&d_new)
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                != root
+        );
+        let mut listed: Vec<String> = volume.list().unwrap().into_iter().map(|(d, _)| d).collect();
+        listed.sort();
+        let mut want = vec![d_old, d_new];
+        want.sort();
+        assert_eq!(listed, want);
+        assert!(
+            !root.join(blob_layout::MARKER).exists(),
+            "a nested volume gets no marker"
+        );
+    }
+
+    #[test]
+    fn a_new_volume_is_flat_with_its_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let volume = FileBlobStore::new(root.clone());
+        let raw = b"Subject: x\r\n\r\nbody\r\n";
+        let d = digest_of(raw);
+        assert!(volume.put_logged(&d, raw).unwrap());
+        assert_eq!(
+            volume
+                .path_for(&d)
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap(),
+            root
+        );
+        assert!(root.join(blob_layout::MARKER).is_file());
+        assert_eq!(volume.list().unwrap().len(), 1);
+        // A second handle on the same directory agrees.
+        assert_eq!(FileBlobStore::new(root).get(&d).unwrap(), raw);
     }
 }

@@ -119,6 +119,7 @@ mod apply_items;
 mod apply_messages;
 mod apply_tags;
 mod blob;
+mod blob_layout;
 pub mod blobchk;
 mod cal_parse;
 mod calendar;
