@@ -51,11 +51,11 @@ async fn an_untrusted_customer_ca_fails_clearly() {
     let Some((_ca, ldaps)) = customer_tls_or_skip(test) else {
         return;
     };
-    // SAFETY of the test's premise: nothing here trusts the customer's CA.
-    assert!(
-        std::env::var_os("ZCS_HOME").is_none(),
-        "run without ZCS_HOME"
-    );
+    // The premise: nothing here trusts the customer's CA ($ZCS_HOME/conf/ca might).
+    if std::env::var_os("ZCS_HOME").is_some() {
+        eprintln!("SKIPPED {test}: ZCS_HOME is set (its conf/ca could trust the CA)");
+        return;
+    }
 
     // The connection itself: a handshake failure naming the certificate problem.
     for (url, start_tls) in [(c.url.as_str(), true), (ldaps.as_str(), false)] {
