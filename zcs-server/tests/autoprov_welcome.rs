@@ -1,7 +1,9 @@
 //! The welcome mail of auto-provisioned accounts (spec 03 §6 idea 15): nothing without
 //! `zimbraAutoProvNotificationFromAddress`; with it, one message from that address in
 //! the new account's Inbox, the subject and body templates filled in, delivered through
-//! the server's local delivery. Run as the auto-provisioning listener would run it.
+//! the server's local delivery. Run as the auto-provisioning listener would run it, and
+//! through MANUAL auto-provisioning from the customer slapd of
+//! `.ci/setup.d/21-slapd-customer.sh` when `ZCS_TEST_EXT_LDAP_URL` is set.
 
 mod soap_support;
 
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use soap_support::*;
 use zcs_core::{AttrEdit, Attrs};
 use zcs_directory::EntryKey;
+use zcs_directory::provisioning::AutoProvBy;
 use zcs_directory::provisioning::autoprov::AutoProvListener;
 use zcs_index::TantivyIndex;
 use zcs_server::autoprov_welcome;
@@ -150,4 +153,104 @@ async fn welcome_mail_follows_the_domain_templates() {
         .expect("modify domain");
     assert!(welcome.send(&domain, &w2).await.is_err());
     assert_eq!(inbox(&f, "w2@example.test").await.len(), 1);
+}
+
+/// A MANUAL auto-provisioning from the customer directory calls the welcome listener
+/// the domain names (`zimbraAutoProvListenerClass`), and the new mailbox gets the mail.
+#[tokio::test]
+async fn manual_auto_provisioning_delivers_the_welcome_mail() {
+    let (Ok(url), Ok(base), Ok(dn), Ok(pw)) = (
+        std::env::var("ZCS_TEST_EXT_LDAP_URL"),
+        std::env::var("ZCS_TEST_EXT_LDAP_BASE"),
+        std::env::var("ZCS_TEST_EXT_LDAP_BIND_DN"),
+        std::env::var("ZCS_TEST_EXT_LDAP_BIND_PASSWORD"),
+    ) else {
+        eprintln!("ZCS_TEST_EXT_LDAP_URL not set: skipping the customer slapd test");
+        return;
+    };
+    let uid = format!("wel{}", uuid::Uuid::new_v4().simple());
+    let people = format!("ou=people,{base}");
+    let entry_dn = format!("uid={uid},{people}");
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.expect("connect");
+    ldap3::drive!(conn);
+    ldap.simple_bind(&dn, &pw)
+        .await
+        .and_then(|r| r.success())
+        .expect("bind");
+    let one = |v: &'static str| std::collections::HashSet::from([v]);
+    ldap.add(
+        &entry_dn,
+        vec![
+            ("objectClass", one("inetOrgPerson")),
+            ("uid", std::collections::HashSet::from([uid.as_str()])),
+            ("cn", one("Welcome Person")),
+            ("sn", one("Person")),
+            ("userPassword", one("Ext-Pw1")),
+        ],
+    )
+    .await
+    .and_then(|r| r.success())
+    .expect("add the customer's user");
+
+    let f = fixture().await;
+    let index =
+        Arc::new(TantivyIndex::open(&f._tmp.path().join("welcome-index")).expect("open index"));
+    let (indexer, _task) = Indexer::start(f.store.clone(), index);
+    let delivery = Arc::new(MailDelivery::new(f.prov.clone(), f.store.clone(), indexer));
+    autoprov_welcome::register(f.prov.clone(), delivery);
+    let dom = EntryKey::Name("welcome.test".into());
+    f.prov
+        .create_domain("welcome.test", Attrs::new())
+        .await
+        .expect("domain");
+    f.prov
+        .modify_domain(
+            &dom,
+            &[
+                edit("zimbraAutoProvMode", "MANUAL"),
+                edit("zimbraAutoProvLdapURL", &url),
+                edit("zimbraAutoProvLdapAdminBindDn", &dn),
+                edit("zimbraAutoProvLdapAdminBindPassword", &pw),
+                edit("zimbraAutoProvLdapSearchBase", &people),
+                edit(
+                    "zimbraAutoProvLdapSearchFilter",
+                    "(&(objectClass=inetOrgPerson)(uid=%u))",
+                ),
+                edit("zimbraAutoProvAttrMap", "cn=displayName"),
+                edit(
+                    "zimbraAutoProvListenerClass",
+                    autoprov_welcome::WELCOME_LISTENER,
+                ),
+                edit(
+                    "zimbraAutoProvNotificationFromAddress",
+                    "postmaster@welcome.test",
+                ),
+                edit(
+                    "zimbraAutoProvNotificationSubject",
+                    "Welcome ${ACCOUNT_DISPLAY_NAME}",
+                ),
+            ],
+        )
+        .await
+        .expect("auto-provisioning settings");
+    let made = f
+        .prov
+        .auto_prov_account(&dom, AutoProvBy::Name, &uid, None)
+        .await;
+    let _ = ldap.delete(&entry_dn).await;
+    let _ = ldap.unbind().await;
+    let acct = made.expect("auto-provisioned");
+    assert_eq!(acct.name, format!("{uid}@welcome.test"));
+    let got = inbox(&f, &acct.name).await;
+    assert_eq!(got.len(), 1, "one welcome mail");
+    assert!(
+        got[0].contains("\r\nSubject: Welcome Welcome Person\r\n"),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[0].contains("\r\nFrom: postmaster@welcome.test\r\n"),
+        "{}",
+        got[0]
+    );
 }
