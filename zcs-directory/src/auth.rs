@@ -206,6 +206,25 @@ impl AuthRegistry {
     }
 }
 
+/// The status that applies to `account` in a domain whose `zimbraDomainStatus` is
+/// `domain_status`: [`effective_status`], except that a global administrator
+/// (`zimbraIsAdminAccount` without `zimbraIsDomainAdminAccount`) keeps its own status
+/// whatever its domain's, as in Zimbra, so suspending or locking the domain an
+/// administrator lives in never locks out the person who can undo it.
+pub fn account_status(account: &Entry, domain_status: Option<&str>) -> String {
+    let own = account.attrs.get("zimbraAccountStatus").unwrap_or("active");
+    let flag = |name: &str| {
+        account
+            .attrs
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+    };
+    if flag("zimbraIsAdminAccount") && !flag("zimbraIsDomainAdminAccount") {
+        return effective_status(own, None);
+    }
+    effective_status(own, domain_status)
+}
+
 /// How a login must end given the account's and the domain's status, following the
 /// precedence of `zimbraDomainStatus` over `zimbraAccountStatus`: a `closed` domain beats
 /// every account status; a `locked` domain yields to an account in `maintenance` or
@@ -258,6 +277,21 @@ mod tests {
         assert_eq!(effective_status("closed", Some("suspended")), "closed");
         assert_eq!(effective_status("active", Some("suspended")), "maintenance");
         assert_eq!(effective_status("", None), "active");
+
+        let mut admin = Entry {
+            kind: zcs_core::EntryKind::Account,
+            id: zcs_core::ZimbraId::new(),
+            name: "admin@x.test".into(),
+            attrs: zcs_core::Attrs::new(),
+        };
+        let set = |e: &mut Entry, k: &str, v: &str| e.attrs.set(k, vec![v.to_string()]);
+        set(&mut admin, "zimbraIsAdminAccount", "TRUE");
+        assert_eq!(account_status(&admin, Some("suspended")), "active");
+        set(&mut admin, "zimbraAccountStatus", "locked");
+        assert_eq!(account_status(&admin, Some("active")), "locked");
+        set(&mut admin, "zimbraAccountStatus", "active");
+        set(&mut admin, "zimbraIsDomainAdminAccount", "TRUE");
+        assert_eq!(account_status(&admin, Some("suspended")), "maintenance");
     }
 
     #[test]

@@ -318,3 +318,42 @@ async fn rights_engine_grants_on_a_frozen_domain_are_refused() {
     p.rights().revoke_right(None, &on_account).await.unwrap();
     p.rights().revoke_right(None, &on_domain).await.unwrap();
 }
+
+/// Zimbra's `Account.getAccountStatus`: a global administrator keeps its own status in a
+/// frozen or locked domain (so suspending the domain an administrator lives in does not
+/// lock out the one who can undo it); a domain administrator does not.
+#[tokio::test]
+async fn a_global_admin_logs_in_while_its_domain_is_frozen() {
+    let f = fixture().await;
+    let p = &f.prov;
+    seed(p).await;
+    let mut dadmin = Attrs::new();
+    dadmin.set_one("zimbraIsAdminAccount", "TRUE");
+    dadmin.set_one("zimbraIsDomainAdminAccount", "TRUE");
+    p.create_account("dadmin@other.test", Some(PW), dadmin)
+        .await
+        .unwrap();
+    for status in ["suspended", "shutdown", "maintenance", "locked"] {
+        set_status(p, "other.test", status).await;
+        p.authenticate("admin@other.test", PW, &ctx())
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        let user = code(p.authenticate("u@other.test", PW, &ctx()).await);
+        let domain_admin = code(p.authenticate("dadmin@other.test", PW, &ctx()).await);
+        let want = if status == "locked" {
+            FaultCode::AuthFailed
+        } else {
+            FaultCode::MaintenanceMode
+        };
+        assert_eq!((user, domain_admin), (want, want), "{status}");
+    }
+    // The administrator's own status still applies.
+    set_status(p, "other.test", "active").await;
+    p.modify_account("admin@other.test", &set("zimbraAccountStatus", "locked"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(p.authenticate("admin@other.test", PW, &ctx()).await),
+        FaultCode::AuthFailed
+    );
+}

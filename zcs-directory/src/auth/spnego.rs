@@ -32,7 +32,7 @@ use thiserror::Error;
 use zcs_core::{Entry, EntryKind, ServiceError};
 
 use super::kerberos::{FOREIGN_PRINCIPAL_PREFIX, Principal};
-use super::{effective_status, status_fault};
+use super::{account_status, status_fault};
 use crate::Provisioning;
 use crate::directory::EntryKey;
 pub use accept::{AcceptError, Accepted, DEFAULT_SKEW, ReplayCache};
@@ -246,8 +246,8 @@ pub async fn login_account(
         .account_context(&account)
         .await
         .map_err(SpnegoError::Directory)?;
-    let status = effective_status(
-        account.attrs.get("zimbraAccountStatus").unwrap_or("active"),
+    let status = account_status(
+        &account,
         actx.domain
             .as_ref()
             .and_then(|d| d.attrs.get("zimbraDomainStatus")),

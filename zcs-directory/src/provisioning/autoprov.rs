@@ -38,7 +38,7 @@ use super::inherit::server_attr_values;
 use super::login::log_safe;
 use super::policy::now_ms;
 use super::preauth::{PREAUTH_WINDOW_MS, compute_preauth};
-use crate::auth::{AuthContext, effective_status, status_fault};
+use crate::auth::{AuthContext, account_status, status_fault};
 use crate::directory::EntryKey;
 use crate::names::{normalize_address, normalize_domain};
 
@@ -398,10 +398,7 @@ impl Provisioning {
                         "LAZY auto-provisioning: the address belongs to another account");
                     return Err(ServiceError::auth_failed());
                 }
-                let status = effective_status(
-                    acct.attrs.get("zimbraAccountStatus").unwrap_or("active"),
-                    domain.attrs.get("zimbraDomainStatus"),
-                );
+                let status = account_status(&acct, domain.attrs.get("zimbraDomainStatus"));
                 if let Some(fault) = status_fault(&status) {
                     return Err(fault);
                 }

@@ -8,7 +8,7 @@ use zcs_core::{AttrEdit, Entry, FaultCode, ServiceError, ServiceResult};
 
 use super::policy::{is_expired, now_ms};
 use super::{AccountContext, Provisioning};
-use crate::auth::{AuthContext, INTERNAL, effective_status, status_fault};
+use crate::auth::{AuthContext, INTERNAL, account_status, status_fault};
 use crate::directory::EntryKey;
 use crate::password;
 
@@ -117,12 +117,11 @@ impl Provisioning {
             });
         }
 
-        let account_status = acct.attrs.get("zimbraAccountStatus").unwrap_or("active");
         let domain_status = actx
             .domain
             .as_ref()
             .and_then(|d| d.attrs.get("zimbraDomainStatus"));
-        let status = effective_status(account_status, domain_status);
+        let status = account_status(&acct, domain_status);
         if let Some(fault) = status_fault(&status) {
             tracing::info!(account = %acct.name, proto = %ctx.protocol, ip = %ip,
                 status = %status, "authentication refused by status");

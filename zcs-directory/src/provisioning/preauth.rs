@@ -11,7 +11,7 @@ use zcs_core::{AttrEdit, Entry, EntryKind, FaultCode, ServiceError, ServiceResul
 use super::Provisioning;
 use super::login::log_safe;
 use super::policy::now_ms;
-use crate::auth::{AuthContext, effective_status, status_fault};
+use crate::auth::{AuthContext, account_status, status_fault};
 use crate::directory::EntryKey;
 
 /// How far a preauth timestamp may be from the server's clock, either way (Zimbra allows
@@ -147,8 +147,8 @@ impl Provisioning {
         if (now_ms() - timestamp).abs() > PREAUTH_WINDOW_MS {
             return Err(refuse("timestamp outside the window"));
         }
-        let status = effective_status(
-            acct.attrs.get("zimbraAccountStatus").unwrap_or("active"),
+        let status = account_status(
+            &acct,
             actx.domain
                 .as_ref()
                 .and_then(|d| d.attrs.get("zimbraDomainStatus")),

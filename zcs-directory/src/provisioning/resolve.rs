@@ -8,7 +8,7 @@ use zcs_core::{Entry, EntryKind, ServiceResult, ZimbraId};
 
 use super::Provisioning;
 use super::lists::is_group;
-use crate::auth::effective_status;
+use crate::auth::{account_status, effective_status};
 use crate::directory::EntryKey;
 use crate::names::{normalize_address, split_address};
 
@@ -200,12 +200,12 @@ pub fn delivery_for(e: &Entry, domain: Option<&Entry>) -> Delivery {
     {
         return Delivery::Reject;
     }
-    let own = if is_group(e) {
-        "active"
+    let domain_status = domain.and_then(|d| d.attrs.get("zimbraDomainStatus"));
+    let status = if is_group(e) {
+        effective_status("active", domain_status)
     } else {
-        e.attrs.get("zimbraAccountStatus").unwrap_or("active")
+        account_status(e, domain_status)
     };
-    let status = effective_status(own, domain.and_then(|d| d.attrs.get("zimbraDomainStatus")));
     match status.as_str() {
         "maintenance" => Delivery::Defer,
         "closed" | "pending" => Delivery::Reject,

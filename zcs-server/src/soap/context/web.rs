@@ -253,8 +253,8 @@ pub(crate) async fn admin_preauth_login(
     if (now - pre.timestamp).abs() > PREAUTH_WINDOW_MS {
         return Err(refuse("timestamp outside the window"));
     }
-    let status = zcs_directory::auth::effective_status(
-        account.attrs.get("zimbraAccountStatus").unwrap_or("active"),
+    let status = zcs_directory::auth::account_status(
+        &account,
         actx.domain
             .as_ref()
             .and_then(|d| d.attrs.get("zimbraDomainStatus")),
