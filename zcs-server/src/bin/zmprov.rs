@@ -48,6 +48,7 @@ async fn main() -> ExitCode {
     // -l: change the directory only, as Zimbra's LDAP mode does; the running server's
     // cache then sees the change after its max age or a flushCache.
     let direct = opts.direct;
+    zmprov::set_direct_mode(direct);
 
     let home = match Home::from_env() {
         Ok(h) => h,

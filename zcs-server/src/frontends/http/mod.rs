@@ -98,6 +98,8 @@ fn service(ctx: &Context) -> Arc<SoapService> {
         ctx.subs.hostname.clone(),
     ));
     s.set_dns_resolver(dns_resolver(ctx));
+    // Zimbra's place for the SPNEGO service key, under this server's home.
+    spnego::default_keytab(ctx.home.root().join("data/mailboxd/spnego/jetty.keytab"));
     all.push((key, s.clone()));
     s
 }

@@ -38,8 +38,20 @@ pub fn configure(keytab: impl Into<PathBuf>) -> bool {
     ACCEPTOR.set(Spnego::new(keytab)).is_ok()
 }
 
+/// The keytab under the server's home, used when [`configure`] named none.
+static HOME_KEYTAB: OnceLock<PathBuf> = OnceLock::new();
+
+/// Names the server home's keytab (`<home>/data/mailboxd/spnego/jetty.keytab`): the one
+/// read unless [`configure`] named another before the first request. The first call wins.
+pub fn default_keytab(keytab: PathBuf) {
+    let _ = HOME_KEYTAB.set(keytab);
+}
+
 fn acceptor() -> &'static Spnego {
-    ACCEPTOR.get_or_init(|| Spnego::new(DEFAULT_KEYTAB))
+    ACCEPTOR.get_or_init(|| match HOME_KEYTAB.get() {
+        Some(p) => Spnego::new(p.clone()),
+        None => Spnego::new(DEFAULT_KEYTAB),
+    })
 }
 
 /// The token of an `Authorization: Negotiate <token>` header (scheme without case).
