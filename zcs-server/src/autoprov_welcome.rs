@@ -22,7 +22,7 @@ use zcs_mta::{AcceptedRecipient, DeliveryOutcome, InboundMessage};
 use crate::delivery::MailDelivery;
 
 /// The name the welcome mail listener is registered under.
-pub const WELCOME_LISTENER: &str = "zcs.autoprov.welcome";
+pub use zcs_directory::provisioning::autoprov::WELCOME_LISTENER;
 
 /// Zimbra's default subject template.
 pub const DEFAULT_SUBJECT: &str = "New account auto provisioned";

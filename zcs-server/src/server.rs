@@ -302,6 +302,8 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
         subs.store.clone(),
         indexer.clone(),
     ));
+    // Auto-provisioned accounts get their welcome mail through this server's delivery.
+    crate::autoprov_welcome::register(subs.prov.clone(), delivery.clone());
     let imap_backend = Arc::new(StoreImapBackend::new(
         subs.prov.clone(),
         subs.store.clone(),

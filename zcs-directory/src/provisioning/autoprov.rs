@@ -31,7 +31,7 @@ use zcs_core::{Attrs, Entry, EntryKind, FaultCode, ServiceError, ServiceResult};
 
 pub use external::ExternalEntry;
 use external::{ExtConfig, Slot, admin_conn, expand, read, search, user_bind};
-pub use listener::{AutoProvListener, register_auto_prov_listener};
+pub use listener::{AutoProvListener, WELCOME_LISTENER, register_auto_prov_listener};
 
 use super::Provisioning;
 use super::inherit::server_attr_values;
@@ -431,27 +431,30 @@ impl Provisioning {
         let acct = self.create_account(&name, password, attrs).await?;
         tracing::info!(account = %acct.name, id = %acct.id, external_dn = %log_safe(&ext.dn),
             "account auto-provisioned");
-        if let Some(name) = domain
+        let named = domain
             .attrs
             .get("zimbraAutoProvListenerClass")
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
+            .filter(|v| !v.is_empty());
+        if let Some(name) = named {
             match listener::auto_prov_listener(name) {
                 Some(l) => l.post_create(domain, &acct, &ext.dn).await,
                 None => tracing::warn!(domain = %domain.name, listener = %log_safe(name),
                     "zimbraAutoProvListenerClass names no registered listener"),
             }
         }
-        // LIMITATION: the welcome mail of zimbraAutoProvNotificationFromAddress/Subject/
-        // Body is not sent; the directory layer has no mail submission path.
-        if domain
+        // The welcome mail (Zimbra sends it whenever the domain names a from address):
+        // the server registers it; a program without one (zmprov) sends none.
+        let welcome = domain
             .attrs
             .get("zimbraAutoProvNotificationFromAddress")
-            .is_some_and(|v| !v.trim().is_empty())
-        {
-            tracing::info!(account = %acct.name,
-                "auto-provisioning welcome mail is configured but not sent (not implemented)");
+            .is_some_and(|v| !v.trim().is_empty());
+        if welcome && named != Some(listener::WELCOME_LISTENER) {
+            match listener::auto_prov_listener(listener::WELCOME_LISTENER) {
+                Some(l) => l.post_create(domain, &acct, &ext.dn).await,
+                None => tracing::info!(account = %acct.name,
+                    "auto-provisioning welcome mail not sent: no mail delivery in this program"),
+            }
         }
         Ok(acct)
     }

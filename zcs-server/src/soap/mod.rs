@@ -185,6 +185,9 @@ async fn dispatch(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     for ns in spaces {
         let found = match ns {
             NS_ADMIN if ctx.caller.admin_port => admin::dispatch(ctx, name, req).await,
+            // The admin console's extension requests (bulk provisioning, bulk IMAP
+            // import) are admin requests in their own namespace.
+            "urn:zimbraAdminExt" if ctx.caller.admin_port => admin::dispatch(ctx, name, req).await,
             NS_ACCOUNT => match account::dispatch(ctx, name, req).await {
                 Some(r) => Some(r),
                 None => match gal::dispatch(ctx, name, req).await {

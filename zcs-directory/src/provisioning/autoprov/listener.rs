@@ -10,6 +10,12 @@ use std::sync::{Arc, OnceLock, RwLock};
 use async_trait::async_trait;
 use zcs_core::Entry;
 
+/// The name the server registers its welcome mail under
+/// (`zimbraAutoProvNotificationFromAddress`, `...Subject`, `...Body`): called for every
+/// auto-provisioned account of a domain that sets a from address, whatever
+/// `zimbraAutoProvListenerClass` names.
+pub const WELCOME_LISTENER: &str = "zcs.autoprov.welcome";
+
 /// Called after an account was auto-provisioned.
 #[async_trait]
 pub trait AutoProvListener: Send + Sync {

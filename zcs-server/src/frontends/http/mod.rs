@@ -9,10 +9,12 @@
 //! (`rest`); the admin port serves uploads and preauth too (admin preauth, `admin=1`,
 //! only there).
 
+mod afd;
 mod archive;
 mod limits;
 mod preauth;
 mod rest;
+mod rest_import;
 pub mod spnego;
 mod upload;
 
@@ -141,7 +143,10 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/", get(landing))
                 .route("/service/upload", post(upload::upload))
                 // Admin preauth (`admin=1`) is served here only, as Zimbra's is.
-                .route("/service/preauth", get(preauth::preauth)),
+                .route("/service/preauth", get(preauth::preauth))
+                // The bulk provisioning wizard's CSV download (admin file download).
+                .route("/service/afd", get(afd::afd))
+                .route("/service/afd/", get(afd::afd)),
         )
     } else {
         (
@@ -154,8 +159,11 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/service/upload", post(upload::upload))
                 .route("/service/preauth", get(preauth::preauth))
                 .route("/service/spnego", get(spnego::spnego))
-                .route("/home/{*rest}", get(rest::rest))
-                .route("/service/home/{*rest}", get(rest::rest)),
+                .route("/home/{*rest}", get(rest::rest).post(rest_import::rest_post))
+                .route(
+                    "/service/home/{*rest}",
+                    get(rest::rest).post(rest_import::rest_post),
+                ),
         )
     };
     cap_body(soap_routes, SOAP_MAX_BODY)
