@@ -64,13 +64,14 @@ pub(crate) async fn apply(
             uid_validity,
         } => {
             sqlx::query(
-                "INSERT INTO folder (mailbox_id, id, parent_id, name, view, uid_validity,
-                    created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO folder (mailbox_id, id, parent_id, name, lname, view,
+                    uid_validity, created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(mb.0)
             .bind(id)
             .bind(parent)
             .bind(name)
+            .bind(crate::schema::folder_lname(name))
             .bind(view)
             .bind(i64::from(*uid_validity))
             .bind(change)
@@ -87,11 +88,12 @@ pub(crate) async fn apply(
             name,
         } => {
             sqlx::query(
-                "UPDATE folder SET parent_id = ?, name = ?, modseq = MAX(modseq, ?)
+                "UPDATE folder SET parent_id = ?, name = ?, lname = ?, modseq = MAX(modseq, ?)
                  WHERE mailbox_id = ? AND id = ?",
             )
             .bind(parent)
             .bind(name)
+            .bind(crate::schema::folder_lname(name))
             .bind(change)
             .bind(mb.0)
             .bind(id)
@@ -354,13 +356,14 @@ async fn create_mailbox(
     let uv = uid_validity(base, 1);
     for (id, parent, name, view) in folders {
         sqlx::query(
-            "INSERT INTO folder (mailbox_id, id, parent_id, name, view, uid_validity,
-                created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, 1, 1)",
+            "INSERT INTO folder (mailbox_id, id, parent_id, name, lname, view, uid_validity,
+                created_change, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1)",
         )
         .bind(mb.0)
         .bind(id)
         .bind(parent)
         .bind(name)
+        .bind(crate::schema::folder_lname(name))
         .bind(view)
         .bind(i64::from(uv))
         .execute(&mut *conn)
@@ -427,8 +430,9 @@ async fn delete_folder(
     change: i64,
     ts: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let folders = rows::load_folders(conn, mb).await?;
-    let Some(target) = folders.get(&id) else {
+    // The subtree by the parent index: the rest of the mailbox's folders are not read.
+    let subtree = rows::subtree_rows(conn, mb, id).await?;
+    let Some(&(_, parent)) = subtree.first() else {
         tracing::warn!(
             mailbox = mb.0,
             folder = id,
@@ -436,10 +440,9 @@ async fn delete_folder(
         );
         return Ok(Vec::new());
     };
-    let parent = target.parent;
     let mut released = Vec::new();
     // Children first, so each folder's tombstone names a parent that still existed.
-    for fid in rows::subtree(&folders, id).into_iter().rev() {
+    for (fid, fparent) in subtree.into_iter().rev() {
         let msgs = sqlx::query(
             "SELECT id, imap_id, blob_digest FROM mail_item WHERE mailbox_id = ? AND folder_id = ?",
         )
@@ -473,7 +476,6 @@ async fn delete_folder(
             .await
             .db("delete folder messages")?;
         released.extend(items::delete_folder_items(conn, mb, fid, change, ts).await?);
-        let fparent = folders.get(&fid).map(|f| f.parent).unwrap_or(parent);
         tombstone(
             conn,
             mb,

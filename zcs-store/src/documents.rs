@@ -282,7 +282,7 @@ impl Mailbox {
             }
             Err(e) => return Err(e),
         }
-        self.check_link_name_free(parent, name).await
+        self.check_link_name_free(parent, name, moving).await
     }
 
     /// The type code and parent of mountpoint or search folder `id`, if it is one.
@@ -299,22 +299,27 @@ impl Mailbox {
     }
 
     /// [`StoreError::AlreadyExists`] when a mountpoint or search folder under `parent`
-    /// is named `name`.
+    /// other than `except` has a name differing from `name` at most in case (Zimbra's
+    /// `Folder.findSubfolder`). Reads the mailbox's links (a handful) by its key.
     pub(crate) async fn check_link_name_free(
         &self,
         parent: ItemId,
         name: &str,
+        except: Option<ItemId>,
     ) -> Result<(), StoreError> {
-        let clash: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM folder_link WHERE mailbox_id = ? AND parent_id = ? AND name = ?",
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, name FROM folder_link WHERE mailbox_id = ? AND parent_id = ?",
         )
         .bind(self.id().0)
         .bind(parent.0)
-        .bind(name)
-        .fetch_optional(&self.inner.pool)
+        .fetch_all(&self.inner.pool)
         .await
         .db("look up link name")?;
-        if clash.is_some() {
+        let lname = crate::schema::folder_lname(name);
+        let clash = rows.iter().any(|(id, n)| {
+            Some(ItemId(*id as i32)) != except && crate::schema::folder_lname(n) == lname
+        });
+        if clash {
             return Err(StoreError::AlreadyExists {
                 parent,
                 name: name.to_string(),

@@ -54,7 +54,7 @@ impl Mailbox {
                 let st = mb.state().await?;
                 mb.check_folder_place(parent, &name, None, "folders")
                     .await?;
-                mb.check_link_name_free(parent, &name).await?;
+                mb.check_link_name_free(parent, &name, None).await?;
                 let change = st.change + 1;
                 let id = st.item_id + 1;
                 mb.commit(RedoOp::CreateFolder {

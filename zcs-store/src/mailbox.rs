@@ -233,8 +233,10 @@ impl Mailbox {
     }
 
     /// The folder at `path` (`"/Inbox/sub"` or `"Inbox/sub"`; `"/"` is USER_ROOT), or
-    /// `None`. A top-level `Inbox` matches in any case (RFC 9051 §5.1: INBOX is
-    /// case-insensitive); every other name matches exactly. One indexed read per level.
+    /// `None`. Names match without regard to case, as Zimbra's `getFolderByPath` does
+    /// (`/inbox/WORK` finds `/Inbox/Work`; RFC 9051 §5.1 makes INBOX case-insensitive
+    /// anyway); should two siblings differ only in case (a database from before names
+    /// were compared so), the exact name wins. One indexed read per level.
     pub async fn folder_by_path(&self, path: &str) -> Result<Option<Folder>, StoreError> {
         self.check_maintenance()?;
         let mut tx = self.inner.pool.begin().await.db("begin read")?;
@@ -298,7 +300,8 @@ impl Mailbox {
     /// # Errors
     /// `mail.INVALID_NAME` for a bad name (one containing `/`, among others),
     /// `mail.NO_SUCH_FOLDER` for a missing parent, `mail.ALREADY_EXISTS` when the parent
-    /// has a child of that name (top-level `Inbox` in any case).
+    /// has a child whose name differs from `name` at most in case (Zimbra's
+    /// `Folder.findSubfolder`).
     pub async fn create_folder(&self, parent: ItemId, name: &str) -> Result<Folder, StoreError> {
         let name = parse::folder_name(name)?;
         let id = self
@@ -307,7 +310,7 @@ impl Mailbox {
                 let p = mb
                     .check_folder_place(parent, &name, None, "folders")
                     .await?;
-                mb.check_link_name_free(parent, &name).await?;
+                mb.check_link_name_free(parent, &name, None).await?;
                 let view = if p.view.is_empty() {
                     "message".to_string()
                 } else {
@@ -374,7 +377,7 @@ impl Mailbox {
             }
             mb.check_folder_place(new_parent, &name, Some(id), "folders")
                 .await?;
-            mb.check_link_name_free(new_parent, &name).await?;
+            mb.check_link_name_free(new_parent, &name, None).await?;
             mb.commit(RedoOp::RenameFolder {
                 change: st.change + 1,
                 id: id.0,

@@ -150,6 +150,8 @@ async fn copy_from(
         .execute(&mut *tx)
         .await
         .db("mark copied items unindexed")?;
+    // A copy written before schema version 4 has no lower-cased folder names.
+    crate::schema::fill_folder_lnames(&mut tx, Some(to)).await?;
     let after = match mode {
         CopyMode::Import => Counters {
             change: m.change.max(s.change),

@@ -208,29 +208,49 @@ pub(crate) async fn folder_by_id(
     }))
 }
 
-/// The child of `parent` named exactly `name` (over the `folder_name` index).
+/// The child of `parent` named `name` without regard to case, as Zimbra's
+/// `Folder.findSubfolder` looks (over the `folder_lname` index). Should a database hold
+/// two such children (written before names were compared without case), the one named
+/// exactly `name` wins, else the oldest.
 pub(crate) async fn child_named(
     conn: &mut DbConn,
     mailbox: MailboxId,
     parent: i32,
     name: &str,
 ) -> Result<Option<i32>, StoreError> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM folder
-         WHERE mailbox_id = ? AND parent_id = ? AND name = ? AND id <> parent_id",
+    let ids = children_named(conn, mailbox, parent, name).await?;
+    Ok(ids
+        .iter()
+        .find(|(_, n)| n == name)
+        .or(ids.first())
+        .map(|(id, _)| *id))
+}
+
+/// Every child of `parent` whose name is `name` without regard to case, by id.
+async fn children_named(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    parent: i32,
+    name: &str,
+) -> Result<Vec<(i32, String)>, StoreError> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM folder
+         WHERE mailbox_id = ? AND parent_id = ? AND lname = ? AND id <> parent_id
+         ORDER BY id",
     )
     .bind(mailbox.0)
     .bind(parent)
-    .bind(name)
-    .fetch_optional(&mut *conn)
+    .bind(crate::schema::folder_lname(name))
+    .fetch_all(&mut *conn)
     .await
     .db("look up folder name")?;
-    Ok(id.map(|i| i as i32))
+    Ok(rows.into_iter().map(|(id, n)| (id as i32, n)).collect())
 }
 
 /// Whether `parent` has a child other than `except` that a new child named `name` would
-/// clash with: the same name, or at the top level any case of `Inbox` when `name` is
-/// one (IMAP's INBOX is case-insensitive, RFC 9051 §5.1). Indexed reads only.
+/// clash with: one whose name differs from `name` at most in case (Zimbra's
+/// `Folder.findSubfolder`; it covers IMAP's case-insensitive INBOX, RFC 9051 §5.1, as
+/// well). One indexed read.
 pub(crate) async fn name_taken(
     conn: &mut DbConn,
     mailbox: MailboxId,
@@ -238,24 +258,45 @@ pub(crate) async fn name_taken(
     name: &str,
     except: Option<i32>,
 ) -> Result<bool, StoreError> {
-    if let Some(id) = child_named(conn, mailbox, parent, name).await?
-        && Some(id) != except
-    {
-        return Ok(true);
+    let ids = children_named(conn, mailbox, parent, name).await?;
+    Ok(ids.into_iter().any(|(id, _)| Some(id) != except))
+}
+
+/// `root` and every folder below it, parents before children (siblings by id), with
+/// each one's parent: one read of the `folder_lname` index per folder of the subtree,
+/// whatever the number of folders elsewhere in the mailbox.
+pub(crate) async fn subtree_rows(
+    conn: &mut DbConn,
+    mailbox: MailboxId,
+    root: i32,
+) -> Result<Vec<(i32, i32)>, StoreError> {
+    let Some((root_parent, _)) = parent_of(conn, mailbox, root).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![(root, root_parent)];
+    let mut seen = std::collections::HashSet::from([root]);
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i].0;
+        let kids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM folder WHERE mailbox_id = ? AND parent_id = ? AND id <> parent_id
+             ORDER BY id",
+        )
+        .bind(mailbox.0)
+        .bind(cur)
+        .fetch_all(&mut *conn)
+        .await
+        .db("list subfolders")?;
+        for k in kids {
+            let k = k as i32;
+            // A damaged database could hold a cycle; never visit a folder twice.
+            if seen.insert(k) {
+                out.push((k, cur));
+            }
+        }
+        i += 1;
     }
-    if parent != folder::USER_ROOT || !name.eq_ignore_ascii_case("inbox") {
-        return Ok(false);
-    }
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM folder WHERE mailbox_id = ? AND parent_id = ? AND id <> parent_id
-         AND LOWER(name) = 'inbox'",
-    )
-    .bind(mailbox.0)
-    .bind(parent)
-    .fetch_all(&mut *conn)
-    .await
-    .db("look up folder name")?;
-    Ok(ids.into_iter().any(|i| Some(i as i32) != except))
+    Ok(out)
 }
 
 /// Whether `candidate` is `ancestor` or lies below it, by walking up from `candidate`

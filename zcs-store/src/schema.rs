@@ -8,7 +8,9 @@
 //! are created when missing. Version 3 adds the item model beyond messages (see
 //! `ITEM_SCHEMA`) and the columns in `ADDED_COLUMNS` and `ADDED_ITEM_COLUMNS`, added to
 //! older files in place; indexes added since are `CREATE INDEX IF NOT EXISTS`, so an
-//! older database gains them at its next start.
+//! older database gains them at its next start. Version 4 adds `folder.lname`, the
+//! lower-cased folder name, filled for existing rows by [`fill_folder_lnames`]
+//! (Unicode lower-casing in Rust, so the three engines agree).
 //! The same statements build the schema on SQLite, MariaDB and PostgreSQL: [`ddl`]
 //! maps the types, and the migrations check columns through each engine's own means.
 //! LIMITATION: SQLite is one file (no shards yet).
@@ -21,7 +23,7 @@ use crate::db::{Backend, Db, DbConn};
 use crate::error::{DbContext, StoreError};
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &[&str] = &[
     // One row: where the redo log and the database agree, and the mailbox id counter.
@@ -162,6 +164,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // Folder colour (`crate::folder_color`): Zimbra's index 0-9, and 0xRRGGBB or -1.
     ("folder", "color", "INTEGER NOT NULL DEFAULT 0"),
     ("folder", "rgb", "INTEGER NOT NULL DEFAULT -1"),
+    // The lower-cased name (version 4): folder names are unique per parent without
+    // regard to case, as Zimbra's `Folder.findSubfolder` compares them.
+    ("folder", "lname", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 /// Columns added to the tables of [`ITEM_SCHEMA`], after it has run: (table, column,
@@ -174,6 +179,12 @@ const ADDED_ITEM_COLUMNS: &[(&str, &str, &str)] = &[
 
 /// The item model beyond messages and folders (schema version 3).
 const ITEM_SCHEMA: &[&str] = &[
+    // Folder look-ups by name without case (`rows::child_named`) and subtree walks by
+    // parent. Not unique: the redo log may hold records written before version 4 that
+    // put two names differing only in case side by side, and replay must take them;
+    // new clashes are refused before they are logged (`rows::name_taken`), and
+    // `folder_name` still refuses an exact duplicate.
+    "CREATE INDEX IF NOT EXISTS folder_lname ON folder (mailbox_id, parent_id, lname)",
     "CREATE INDEX IF NOT EXISTS mail_item_msgid ON mail_item (mailbox_id, message_id)",
     // The mailbox's change set since a change number (`Mailbox::messages_changed_after`,
     // the search snapshot's refresh) reads only the changed rows.
@@ -334,6 +345,7 @@ const MYSQL_KEY_COLUMNS: &[(&str, &str)] = &[
     ("mailbox", "account_id"),
     ("deleted_mailbox", "account_id"),
     ("folder", "name"),
+    ("folder", "lname"),
     ("mail_item", "blob_digest"),
     ("tag", "lname"),
     ("volume", "name"),
@@ -384,8 +396,16 @@ pub(crate) fn ddl(backend: Backend, stmt: &str) -> String {
                     s = replace_word(&s, col, &format!("{col}(191)"));
                 }
                 s
-            } else if trimmed.starts_with("ALTER TABLE") {
-                replace_word(&s, "TEXT", "MEDIUMTEXT")
+            } else if let Some(rest) = trimmed.strip_prefix("ALTER TABLE ") {
+                // `ALTER TABLE t ADD COLUMN IF NOT EXISTS c ...`: key columns stay short.
+                let mut words = rest.split_whitespace();
+                let table = words.next().unwrap_or("");
+                let column = words.nth(5).unwrap_or("");
+                if MYSQL_KEY_COLUMNS.contains(&(table, column)) {
+                    replace_word(&s, "TEXT", "VARCHAR(255)")
+                } else {
+                    replace_word(&s, "TEXT", "MEDIUMTEXT")
+                }
             } else {
                 s
             }
@@ -487,6 +507,57 @@ async fn migrate_v1(conn: &mut DbConn) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The `lname` a folder named `name` carries: Rust's Unicode lower-casing, which
+/// agrees with Java's `String.toLowerCase` (what Zimbra uses) except for
+/// locale-specific rules (Turkish and Lithuanian dotted i) that Java applies only under
+/// those default locales.
+pub(crate) fn folder_lname(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Sets `folder.lname` from `name` on every folder row (of `mailbox` only, when given)
+/// whose `lname` is not already [`folder_lname`] of its name: the version 4 migration,
+/// and mailbox copies from a database written before it. Computed here rather than with
+/// SQL `LOWER`, which SQLite applies to ASCII only.
+pub(crate) async fn fill_folder_lnames(
+    conn: &mut DbConn,
+    mailbox: Option<zcs_core::MailboxId>,
+) -> Result<u64, StoreError> {
+    let rows: Vec<(i64, i64, String, String)> = match mailbox {
+        Some(mb) => {
+            sqlx::query_as("SELECT mailbox_id, id, name, lname FROM folder WHERE mailbox_id = ?")
+                .bind(mb.0)
+                .fetch_all(&mut *conn)
+                .await
+        }
+        None => {
+            sqlx::query_as("SELECT mailbox_id, id, name, lname FROM folder")
+                .fetch_all(&mut *conn)
+                .await
+        }
+    }
+    .db("read folder names")?;
+    let mut filled = 0;
+    for (mb, id, name, lname) in rows {
+        let want = folder_lname(&name);
+        if want == lname {
+            continue;
+        }
+        sqlx::query("UPDATE folder SET lname = ? WHERE mailbox_id = ? AND id = ?")
+            .bind(want)
+            .bind(mb)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .db("fill folder lname")?;
+        filled += 1;
+    }
+    if filled > 0 {
+        tracing::info!(folders = filled, "filled lower-cased folder names");
+    }
+    Ok(filled)
+}
+
 /// Opens (creating when missing) the SQLite file at `path` (see [`Db::open_sqlite`])
 /// and creates or migrates the schema.
 pub(crate) async fn open_pool(path: &Path) -> Result<Db, StoreError> {
@@ -524,6 +595,9 @@ pub(crate) async fn ensure(db: &Db) -> Result<(), StoreError> {
         run_ddl(&mut tx, stmt, "create item schema").await?;
     }
     add_missing_columns(&mut tx, ADDED_ITEM_COLUMNS).await?;
+    if version < 4 {
+        fill_folder_lnames(&mut tx, None).await?;
+    }
     sqlx::query("UPDATE store_state SET schema_version = ? WHERE id = 1")
         .bind(SCHEMA_VERSION)
         .execute(&mut *tx)
