@@ -27,6 +27,7 @@ use zcs_core::{Entry, FaultCode, ItemId};
 use zcs_store::{Accessor, Folder, Mailbox, Rights};
 
 use super::archive::{self, ArchiveEntry};
+use super::rest_import::meta;
 use super::{AppState, caller_of, text};
 
 /// Most items one folder export writes.
@@ -69,7 +70,7 @@ fn store_err(e: zcs_store::StoreError) -> RestError {
 }
 
 /// The (user, password) of an `Authorization: Basic` header.
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = v.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -84,7 +85,7 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// Splits the path after `/home/` into (user, folder path, format suffix).
-fn split_path(rest: &str) -> (String, String, Option<String>) {
+pub(super) fn split_path(rest: &str) -> (String, String, Option<String>) {
     let rest = rest.trim_start_matches('/');
     let (user, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut path = path.trim_end_matches('/').to_string();
@@ -546,6 +547,21 @@ async fn export(
                     continue;
                 }
                 let dir = f.path.trim_start_matches('/').to_string();
+                // Each item is preceded by its `.meta`, as Zimbra's ArchiveFormatter
+                // writes them, so an import restores folders, flags, tags and dates.
+                if !dir.is_empty() {
+                    let parent = dir.rsplit_once('/').map(|(p, _)| format!("{p}/"));
+                    entries.push(ArchiveEntry {
+                        name: format!(
+                            "{}{:010}-{}.meta",
+                            parent.unwrap_or_default(),
+                            f.id.0,
+                            safe_name(&f.name)
+                        ),
+                        data: meta::folder_meta(f.id.0, &f.path, &f.name, &f.view, 0),
+                        mtime: 0,
+                    });
+                }
                 for m in mb.messages(f.id).await.map_err(store_err)? {
                     if entries.len() >= MAX_EXPORT_ITEMS {
                         break;
@@ -555,6 +571,11 @@ async fn export(
                     if !dir.is_empty() {
                         e.name = format!("{dir}/{}", e.name);
                     }
+                    entries.push(ArchiveEntry {
+                        name: format!("{}.meta", e.name),
+                        data: meta::message_meta(&m, &f.path, &m.tags),
+                        mtime: e.mtime,
+                    });
                     entries.push(e);
                 }
                 for c in mb.contacts(f.id).await.map_err(store_err)? {
