@@ -2,8 +2,9 @@
 slapd that .ci/setup.d/21-slapd-customer.sh starts (ZCS_TEST_EXT_LDAP_*): the source is
 created with its zimbraGalSyncLdap* settings as <a n=> children, as zmgsautil does; a sync
 fills its folder with one contact per entry of the customer directory (more than one
-page), keyed by the entry's DN; a deleted entry leaves the folder at the next sync; refused
-credentials answer a fault naming them and keep the contacts. Skipped when the customer
+page), keyed by the entry's DN; a renamed entry is brought by the next (trickle) sync, a
+deleted one leaves the folder at the next full sync; refused credentials answer a fault
+naming them and keep the contacts. Skipped when the customer
 slapd or ldap-utils are missing."""
 
 import os
@@ -112,8 +113,18 @@ def test_external_source_is_filled_from_the_customer_directory(tmp_path):
         assert e7.get("fullName") == "Ext 007", e7
         assert e7.get("dn", "").lower() == f"uid=e007,{branch}".lower(), e7
 
-        ldapmodify(f"dn: uid=e005,{branch}\nchangetype: delete\n\n")
+        # A plain request is a trickle sync (entries changed since the last one): a
+        # renamed entry is brought, a deleted one stays until a full sync, as Zimbra.
+        ldapmodify(f"dn: uid=e005,{branch}\nchangetype: delete\n\n"
+                   f"dn: uid=e006,{branch}\nchangetype: modify\nreplace: cn\n"
+                   f"cn: Renamed 006\n\n")
         admin(sync_xml)
+        after = contacts()
+        renamed = after["e006@corp.test"]
+        assert renamed.get("fullName") == "Renamed 006", renamed
+        assert "e005@corp.test" in after and len(after) == PEOPLE, sorted(after)
+        admin(sync_xml.replace('<datasource by="name">',
+                               '<datasource by="name" fullSync="1">'))
         after = contacts()
         assert "e005@corp.test" not in after and len(after) == PEOPLE - 1, sorted(after)
 

@@ -25,10 +25,13 @@
 //! read (an external server down, refused credentials) the folder is left as it was and
 //! `zimbraGalLastFailedSyncTimestamp` is recorded; the other sources still sync.
 //!
-//! LIMITATION: every sync is a full listing (Zimbra's trickle sync of entries changed
-//! since the last `modifyTimeStamp` is not done), and `zimbraGalLdapValueMap`,
-//! `zimbraGalLdapGroupHandlerClass` (group members) and Kerberos binds are not applied
-//! to external sources.
+//! An external source syncs in full the first time and when asked (SyncGalAccount's
+//! `fullSync="1"` or `reset="1"`); otherwise it is a trickle sync: only the entries
+//! created or modified since the source's recorded token (`modifyTimeStamp`), and no
+//! deletions, which the next full sync notices (Zimbra's `zmgsautil fullSync`).
+//!
+//! LIMITATION: a contact keeps the first value of each field, so a group's multi-valued
+//! `member` keeps one address; Kerberos binds to external sources are not done.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -94,6 +97,7 @@ pub async fn sync_account(
     store: &Store,
     acct: &Entry,
     only: &[String],
+    full: bool,
 ) -> Result<Vec<String>, GalSyncError> {
     // One sync at a time in this server: the poller and SyncGalAccountRequest on the same
     // source would both add the contacts of new entries.
@@ -110,8 +114,19 @@ pub async fn sync_account(
         if !only.is_empty() && !only.iter().any(|n| n.eq_ignore_ascii_case(&target.name)) {
             continue;
         }
-        let outcome = match prov.read_gal_sync_source(&target).await {
-            Ok(source) => fill_folder(&mb, &source).await.map_err(GalSyncError::from),
+        let outcome = match prov.read_gal_sync_changes(&target, full).await {
+            Ok(source) => match fill_folder(&mb, &source).await {
+                // The token moves only once the contacts it covers are written.
+                Ok(counts) => match &source.token {
+                    Some(token) => prov
+                        .record_gal_sync_token(&acct.id.to_string(), &target.name, token)
+                        .await
+                        .map(|()| counts)
+                        .map_err(GalSyncError::from),
+                    None => Ok(counts),
+                },
+                Err(e) => Err(GalSyncError::from(e)),
+            },
             Err(e) => Err(GalSyncError::from(e)),
         };
         prov.record_gal_sync(&acct.id.to_string(), &target.name, outcome.is_ok())
@@ -206,7 +221,10 @@ async fn fill_folder(mb: &Mailbox, source: &GalSyncSource) -> Result<FillCounts,
     }
     let added = new_cards.len();
     mb.create_contacts(folder, new_cards).await?;
-    strays.extend(have.into_values().map(|c| c.id));
+    // A trickle sync lists only changed entries: the others are not gone.
+    if source.complete {
+        strays.extend(have.into_values().map(|c| c.id));
+    }
     let removed = strays.len();
     if !strays.is_empty() {
         mb.delete_items(&strays).await?;
@@ -363,7 +381,7 @@ pub async fn poll_once(
             for name in &due {
                 attempts.insert((acct.id, name.to_ascii_lowercase()), now_ms);
             }
-            match sync_account(prov, store, &acct, &due).await {
+            match sync_account(prov, store, &acct, &due, false).await {
                 Ok(done) => synced += done.len(),
                 Err(e) => {
                     tracing::warn!(account = %acct.name, error = %e, "periodic GAL sync failed")

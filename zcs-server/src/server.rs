@@ -280,6 +280,9 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
             home.log().display()
         );
     }
+    // CA certificates an operator trusts for customer directories (external
+    // authentication, external GAL, GAL sync sources over StartTLS or ldaps).
+    zcs_directory::ldap_client::trust_ca_path(home.conf().join("ca"));
     let subs = open(&home).await?;
     let global = subs.prov.global_config().await?;
     let server = subs

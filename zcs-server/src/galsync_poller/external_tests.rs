@@ -153,7 +153,9 @@ async fn external_sources_sync_beside_internal_ones() {
     .await;
 
     // 1. One request syncs both sources, each into its own folder.
-    let mut done = sync_account(&prov, &store, &acct, &[]).await.expect("sync");
+    let mut done = sync_account(&prov, &store, &acct, &[], false)
+        .await
+        .expect("sync");
     done.sort();
     assert_eq!(done, ["ext", "gal1"]);
     let ext = contacts_by(&store, &acct, "External", "email").await;
@@ -184,9 +186,19 @@ async fn external_sources_sync_beside_internal_ones() {
             person(&branch, 900)
         ),
     );
-    let done = sync_account(&prov, &store, &acct, &["EXT".to_string()])
+    // A trickle sync (the default) brings the changed and the new entry; the deleted
+    // ones stay until a full sync.
+    let done = sync_account(&prov, &store, &acct, &["EXT".to_string()], false)
         .await
-        .expect("second sync");
+        .expect("trickle sync");
+    assert_eq!(done, ["ext"]);
+    let ext = contacts_by(&store, &acct, "External", "email").await;
+    assert_eq!(ext.len(), PEOPLE + 1, "trickle: nothing removed");
+    assert_eq!(ext["p001@corp.test"].field("fullName"), Some("Renamed 001"));
+    assert!(ext.contains_key("p900@corp.test") && ext.contains_key("p002@corp.test"));
+    let done = sync_account(&prov, &store, &acct, &["EXT".to_string()], true)
+        .await
+        .expect("full sync");
     assert_eq!(done, ["ext"]);
     let ext = contacts_by(&store, &acct, "External", "email").await;
     assert_eq!(ext.len(), PEOPLE - 2 + 1);
@@ -211,7 +223,7 @@ async fn external_sources_sync_beside_internal_ones() {
         .await
         .expect("gal1 synced before");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    match sync_account(&prov, &store, &acct, &[]).await {
+    match sync_account(&prov, &store, &acct, &[], false).await {
         Err(GalSyncError::Directory(e)) => {
             assert_eq!(e.code, FaultCode::Failure);
             assert!(e.message.contains("invalid credentials"), "{}", e.message);
@@ -247,7 +259,7 @@ async fn external_sources_sync_beside_internal_ones() {
         ],
     )
     .await;
-    match sync_account(&prov, &store, &acct, &["ext".to_string()]).await {
+    match sync_account(&prov, &store, &acct, &["ext".to_string()], false).await {
         Err(GalSyncError::Directory(e)) => {
             assert_eq!(e.code, FaultCode::ResourceUnreachable, "{}", e.message);
         }

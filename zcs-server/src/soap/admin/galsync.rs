@@ -102,7 +102,13 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
                 let id = a.req("id")?.trim().to_string();
                 let acct = prov.get_account(&id).await?;
                 let mut asked = Vec::new();
+                let mut full = false;
                 for ds in a.children_named("datasource") {
+                    // fullSync="1" re-reads everything (and notices deletions); reset
+                    // as well, since the folder is brought to the full listing.
+                    full |= ["fullSync", "reset"]
+                        .iter()
+                        .any(|k| ds.attr(k).is_some_and(|v| v == "1" || v == "true"));
                     let e = prov
                         .get_child(Child::DataSource, &acct.id.to_string(), ds.text().trim())
                         .await?;
@@ -111,7 +117,7 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
                     let own = e.attrs.get("zimbraDataSourceName").unwrap_or(&e.name);
                     asked.push(own.to_string());
                 }
-                sync_account(ctx, &acct, &asked).await?;
+                sync_account(ctx, &acct, &asked, full).await?;
             }
             Ok(response("SyncGalAccountResponse", NS_ADMIN))
         }
@@ -120,8 +126,13 @@ async fn run(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> ServiceResult<Elem
 
 /// Runs the sync of `acct`'s GAL sources, internal and external (all, or those named in
 /// `only`): the same code the periodic sync runs (`crate::galsync_poller::sync_account`).
-async fn sync_account(ctx: &Ctx<'_>, acct: &Entry, only: &[String]) -> ServiceResult<()> {
-    galsync_poller::sync_account(&ctx.svc.prov, &ctx.svc.store, acct, only)
+async fn sync_account(
+    ctx: &Ctx<'_>,
+    acct: &Entry,
+    only: &[String],
+    full: bool,
+) -> ServiceResult<()> {
+    galsync_poller::sync_account(&ctx.svc.prov, &ctx.svc.store, acct, only, full)
         .await
         .map_err(|e| match e {
             GalSyncError::Directory(e) => e,
