@@ -88,4 +88,39 @@ async fn three_thousand_folders_stay_correct() {
     let e = mb.create_folder(root, "renamed").await.expect_err("taken");
     assert!(matches!(e, StoreError::AlreadyExists { .. }), "{e:?}");
     assert_eq!(mb.folder(b.id).await.unwrap().path, b.path);
+    // Another case of a taken name is the same name, at any size.
+    let e = mb.create_folder(root, "SCALE7").await.expect_err("taken");
+    assert!(matches!(e, StoreError::AlreadyExists { .. }), "{e:?}");
+    let found = mb
+        .folder_by_path("/Scale7")
+        .await
+        .unwrap()
+        .expect("any case");
+    assert_eq!(found.id, ids[7]);
+    // Deleting a folder walks its own subtree by the parent index: its cost does not
+    // follow the mailbox's folder count (measured, not asserted).
+    let started = Instant::now();
+    mb.delete_folder(mid).await.unwrap();
+    eprintln!(
+        "delete of a 3-folder subtree among {} folders: {:.2} ms",
+        COUNT + system,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    for id in [mid, a.id, b.id] {
+        let e = mb.folder(id).await.expect_err("deleted");
+        assert!(matches!(e, StoreError::NoSuchFolder(_)), "{e:?}");
+    }
+    assert_eq!(mb.folder(other.id).await.unwrap().path, "/scale0/a");
+    let started = Instant::now();
+    for id in &ids[100..200] {
+        mb.delete_folder(*id).await.unwrap();
+    }
+    eprintln!(
+        "100 leaf deletes: {:.2} ms each",
+        started.elapsed().as_secs_f64() * 1000.0 / 100.0
+    );
+    assert_eq!(
+        mb.folders().await.unwrap().len(),
+        COUNT + system + 4 - 3 - 100
+    );
 }

@@ -259,7 +259,7 @@ async fn folder_create_rename_delete() {
     assert_eq!(deep.path, "/Inbox/sub/deep");
     assert_ne!(deep.uid_validity, sub.uid_validity);
 
-    // Lookups by path: INBOX in any case at the top, other names exact.
+    // Lookups by path: every name in any case (Zimbra's getFolderByPath).
     let found = mb.folder_by_path("/INBOX/sub").await.unwrap().unwrap();
     assert_eq!(found.id, sub.id);
     assert_eq!(
@@ -270,7 +270,8 @@ async fn folder_create_rename_delete() {
             .id,
         deep.id
     );
-    assert!(mb.folder_by_path("/Inbox/SUB").await.unwrap().is_none());
+    let found = mb.folder_by_path("/Inbox/SUB").await.unwrap().unwrap();
+    assert_eq!(found.id, sub.id);
     assert!(mb.folder_by_path("/nope").await.unwrap().is_none());
     assert_eq!(
         mb.folder_by_path("Trash").await.unwrap().unwrap().id.0,
@@ -282,7 +283,9 @@ async fn folder_create_rename_delete() {
     assert_eq!(ServiceError::from(dup).code, FaultCode::AlreadyExists);
     let dup = mb.create_folder(root, "inbox").await.unwrap_err();
     assert!(matches!(dup, StoreError::AlreadyExists { .. }));
-    assert!(mb.create_folder(inbox, "Sub").await.is_ok());
+    // Another case of a sibling's name is the same name (Zimbra's findSubfolder).
+    let dup = mb.create_folder(inbox, "Sub").await.unwrap_err();
+    assert_eq!(ServiceError::from(dup).code, FaultCode::AlreadyExists);
     let bad = mb.create_folder(inbox, "a/b").await.unwrap_err();
     assert_eq!(ServiceError::from(bad).code, FaultCode::InvalidName);
     let missing = mb.create_folder(ItemId(4242), "x").await.unwrap_err();
@@ -291,6 +294,8 @@ async fn folder_create_rename_delete() {
     // Rename and move; paths of children follow.
     let renamed = mb.rename_folder(sub.id, root, "Projects").await.unwrap();
     assert_eq!(renamed.path, "/Projects");
+    // The move freed the name under Inbox, in every case.
+    assert!(mb.create_folder(inbox, "Sub").await.is_ok());
     assert_eq!(renamed.uid_validity, sub.uid_validity);
     assert_eq!(mb.folder(deep.id).await.unwrap().path, "/Projects/deep");
     let err = mb.rename_folder(sub.id, deep.id, "x").await.unwrap_err();
