@@ -109,6 +109,8 @@ impl Ben {
 pub struct ItemMeta {
     /// Zimbra's item type ([`kind`]).
     pub kind: i64,
+    /// The item's id in the mailbox it was exported from.
+    pub id: i64,
     /// A folder's own path (`/Inbox/Sub`), or the folder an item is in (`/Inbox/`).
     pub path: String,
     pub name: String,
@@ -163,6 +165,7 @@ pub fn parse_meta(data: &[u8]) -> Option<ItemMeta> {
         .collect();
     Some(ItemMeta {
         kind: o.get("type")?.as_i64()?,
+        id: n("id"),
         path: s("Path"),
         name: s("name"),
         flags: u32::try_from(n("flags")).unwrap_or(0),

@@ -46,6 +46,8 @@ use meta::{ItemMeta, kind};
 const DEFAULT_MAX_UPLOAD: u64 = 10 * 1024 * 1024;
 /// Most bytes an archive may unpack to (against compression bombs).
 const MAX_UNPACKED: usize = 256 * 1024 * 1024;
+/// Zimbra's hidden system folder ids (Mailbox.ID_FOLDER_TAGS, _CONVERSATIONS, _COMMENTS).
+const HIDDEN: [i64; 3] = [8, 9, 17];
 
 /// What to do with an item that is already in the mailbox (Zimbra's `resolve=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -410,7 +412,10 @@ impl Job<'_> {
         for m in &ordered {
             if m.kind == kind::FOLDER && self.types.wants("folder") {
                 let view = meta::view_name(m.view);
-                if m.path.trim_matches('/').is_empty() {
+                // The roots and Zimbra's hidden system folders (Tags, Conversations,
+                // Comments) are not folders a user imports into.
+                if m.path.trim_matches('/').is_empty() || (m.id < 256 && HIDDEN.contains(&m.id)) {
+                    self.sum.skipped += 1;
                     continue;
                 }
                 let id = self.folder(&m.path, view).await?;

@@ -46,7 +46,7 @@ pub enum ReadError {
 /// unpacking at most `max` bytes of content.
 ///
 /// # Errors
-/// [`ReadError::NotAnArchive`] when no entry at all can be read,
+/// [`ReadError::NotAnArchive`] when no file at all can be read (an empty archive too),
 /// [`ReadError::TooLarge`] past `max`, [`ReadError::Malformed`] for a zip whose
 /// directory is unusable.
 pub fn read_archive(bytes: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
@@ -121,7 +121,7 @@ fn header_ok(h: &[u8]) -> bool {
 
 /// The offset of the next valid ustar header after `from`, by its magic.
 fn resync(d: &[u8], from: usize) -> Option<usize> {
-    let mut at = from + 1;
+    let mut at = from;
     while at + 262 <= d.len() {
         let rel = d[at + 257..].windows(5).position(|w| w == b"ustar")?;
         let start = at + rel;
@@ -152,6 +152,9 @@ fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
     let mut total = 0usize;
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
+    // Where the last entry's content began: lost bytes move the next header back into
+    // the span the last entry was read from, so a resync searches from there.
+    let mut last_start: Option<usize> = None;
     while pos + 512 <= d.len() {
         let h = &d[pos..pos + 512];
         if h.iter().all(|b| *b == 0) {
@@ -162,15 +165,28 @@ fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
                 return Err(ReadError::NotAnArchive);
             }
             out.damaged = true;
+            let from = last_start.map_or(pos + 1, |s| s + 1);
+            let next = resync(d, from).filter(|n| *n != pos);
             if let Some(last) = out.entries.last_mut() {
                 last.damaged = true;
+                // The entry read past the next header: cut it there, without padding.
+                if let (Some(start), Some(n)) = (last_start, next)
+                    && n > start
+                    && n - start < last.data.len()
+                {
+                    last.data.truncate(n - start);
+                    while last.data.last() == Some(&0) {
+                        last.data.pop();
+                    }
+                }
             }
-            match resync(d, pos) {
-                Some(next) => {
-                    pos = next;
+            match next {
+                Some(n) if n > last_start.unwrap_or(0) => {
+                    last_start = None;
+                    pos = n;
                     continue;
                 }
-                None => break,
+                _ => break,
             }
         }
         let Some(size) = octal(&h[124..136]).and_then(|s| usize::try_from(s).ok()) else {
@@ -201,6 +217,7 @@ fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
                     return Err(ReadError::TooLarge(max));
                 }
                 let name = clean_name(&long_name.take().unwrap_or(name));
+                last_start = Some(start);
                 out.entries.push(ReadEntry {
                     name,
                     data: data.to_vec(),
@@ -218,7 +235,9 @@ fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
         }
         pos = end.saturating_add((512 - size % 512) % 512);
     }
-    if out.entries.is_empty() && out.damaged {
+    // An archive with no file in it (only zero blocks, only directories) is refused
+    // as well: there is nothing to import and it is most likely not what was meant.
+    if out.entries.is_empty() {
         return Err(ReadError::NotAnArchive);
     }
     Ok(out)
