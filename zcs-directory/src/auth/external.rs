@@ -94,7 +94,12 @@ pub fn expand_template(template: &str, address: &str, escape: Escape) -> String 
 ///   with the search credentials (anonymous when unset), find exactly one entry, then
 ///   bind as it with the user's password.
 /// - `zimbraAuthLdapBindDn`: otherwise, the DN template to bind as. For `ad` it defaults
-///   to `%n` (Active Directory accepts `user@domain` as a bind name).
+///   to `%n` (Active Directory accepts `user@domain` as a bind name; Zimbra's own
+///   template expansion gives the bare name for an empty template, and its admin
+///   console writes `%u@<AD domain>`).
+///
+/// As in Zimbra, `ad` ignores `zimbraAuthLdapSearchFilter`: it always binds with the
+/// template (Active Directory takes the user's principal name directly).
 /// - `zimbraAuthLdapStartTlsEnabled`: `TRUE` upgrades `ldap://` connections with
 ///   StartTLS before anything is sent (module doc).
 ///
@@ -210,7 +215,9 @@ impl ExternalLdapAuth {
             .filter(|v| !v.is_empty())
         {
             dn.to_string()
-        } else if let Some(filter) = attr("zimbraAuthLdapSearchFilter") {
+        } else if let Some(filter) =
+            attr("zimbraAuthLdapSearchFilter").filter(|_| !self.active_directory)
+        {
             let filter = expand_template(filter, &account.name, Escape::Filter);
             let base = attr("zimbraAuthLdapSearchBase").unwrap_or("");
             let (bind_dn, bind_pw) = (
@@ -279,6 +286,21 @@ impl ExternalLdapAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ad_bind_names() {
+        // The `ad` default (`%n`) and the admin console's `%u@<AD domain>` template.
+        assert_eq!(
+            expand_template("%n", "joe@corp.test", Escape::None),
+            "joe@corp.test"
+        );
+        assert_eq!(
+            expand_template("%u@ad.corp.test", "joe@corp.test", Escape::None),
+            "joe@ad.corp.test"
+        );
+        assert_eq!(ExternalLdapAuth::active_directory().name(), "ad");
+        assert_eq!(ExternalLdapAuth::ldap().name(), "ldap");
+    }
 
     #[test]
     fn placeholders() {
