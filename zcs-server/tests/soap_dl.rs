@@ -284,9 +284,36 @@ async fn sync_gal_returns_everything_then_only_changes() {
         )
         .await
         .unwrap();
+    // A remembered token gets the delta: Bob changed, nobody else is sent.
     let r = user(&f, &alice, &again).await;
     assert!(r.body.contains("Bob B"), "{}", r.body);
+    assert_eq!(r.body.matches("<cn").count(), 1, "{}", r.body);
+    assert!(!r.body.contains("fullSyncRecommended"), "{}", r.body);
+    // A removed entry is a <deleted id=>.
+    let token = token_of(&r.body);
+    let bob_id = f.prov.find_account(BOB).await.unwrap().expect("bob").id;
+    f.prov.delete_account(BOB).await.unwrap();
+    let r = user(
+        &f,
+        &alice,
+        &acct(&format!("<SyncGalRequest token=\"{token}\"/>")),
+    )
+    .await;
+    assert!(!r.body.contains("<cn"), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("<deleted id=\"{bob_id}\"")),
+        "{}",
+        r.body
+    );
+    // A token this server does not remember: everything, with a full sync recommended.
+    let r = user(
+        &f,
+        &alice,
+        &acct("<SyncGalRequest token=\"zcs1:1:00ff00ff00ff00ff00ff00ff\"/>"),
+    )
+    .await;
     assert!(r.body.contains("fullSyncRecommended=\"1\""), "{}", r.body);
+    assert!(r.body.contains(ALICE), "{}", r.body);
     // The COS switch turns it off.
     f.prov
         .modify_account(

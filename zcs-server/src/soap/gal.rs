@@ -130,6 +130,57 @@ async fn search(ctx: &mut Ctx<'_>, req: &Element, autocomplete: bool) -> Service
     Ok(resp)
 }
 
+/// How many GAL listings (over all domains) this server remembers for deltas.
+const SNAPSHOTS_KEPT: usize = 16;
+
+/// One GAL listing as SyncGal saw it: each entry's id and a hash of its contents.
+type Listing = std::sync::Arc<std::collections::HashMap<zcs_core::ZimbraId, u64>>;
+
+/// The last [`SNAPSHOTS_KEPT`] GAL listings handed out, by domain and token digest, so
+/// a client's next SyncGal can be answered with what changed. Kept in memory only: a
+/// restart forgets them and the next sync is full. Cost: 16 bytes of id and 8 of hash
+/// per entry per listing kept.
+struct Snapshots(std::sync::Mutex<std::collections::VecDeque<(String, String, Listing)>>);
+
+impl Snapshots {
+    fn get(&self, domain: &str, digest: &str) -> Option<Listing> {
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter()
+            .find(|(d, t, _)| d == domain && t == digest)
+            .map(|(_, _, l)| l.clone())
+    }
+
+    fn put(&self, domain: &str, digest: &str, listing: Listing) {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|(d, t, _)| !(d == domain && t == digest));
+        all.push_back((domain.to_string(), digest.to_string(), listing));
+        while all.len() > SNAPSHOTS_KEPT {
+            all.pop_front();
+        }
+    }
+}
+
+fn snapshots() -> &'static Snapshots {
+    static S: std::sync::OnceLock<Snapshots> = std::sync::OnceLock::new();
+    S.get_or_init(|| Snapshots(std::sync::Mutex::new(std::collections::VecDeque::new())))
+}
+
+/// Each entry's id and a hash of its name and attributes (as [`sync_token`] covers them).
+fn entry_hashes(entries: &[zcs_core::Entry]) -> Listing {
+    use std::hash::{Hash, Hasher};
+    let mut out = std::collections::HashMap::with_capacity(entries.len());
+    for e in entries {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        e.name.hash(&mut h);
+        for (n, values) in e.attrs.iter() {
+            n.to_ascii_lowercase().hash(&mut h);
+            values.hash(&mut h);
+        }
+        out.insert(e.id, h.finish());
+    }
+    std::sync::Arc::new(out)
+}
+
 /// The sync token of a GAL listing: `zcs1:<ms>:<digest>`, the digest covering every
 /// entry's id, name and attributes, so any change (new, changed or removed entry)
 /// changes it.
@@ -164,11 +215,12 @@ fn token_digest(token: &str) -> Option<&str> {
 }
 
 /// `<SyncGalRequest [token] [idOnly="1"]/>`: every GAL entry of the caller's domain as
-/// `cn` contacts and a `token` for the next call. Given the token of an unchanged GAL
-/// the answer holds no entries; otherwise it holds them all with
-/// `fullSyncRecommended="1"`, and the client replaces its copy.
-// LIMITATION: no per-entry change tracking in the directory, so a changed GAL is sent
-// whole (never a delta with `deleted` ids); the token still detects "nothing changed".
+/// `cn` contacts and a `token` for the next call. Given a token this server issued and
+/// still remembers ([`Snapshots`]), the answer is the delta: the entries added or changed
+/// since as `cn`, the removed ones as `<deleted id=>` (nothing when the GAL is
+/// unchanged). Given a token it no longer remembers (the server restarted, or the token
+/// is older than the last [`SNAPSHOTS_KEPT`] listings) while the GAL changed, everything
+/// with `fullSyncRecommended="1"`, and the client replaces its copy.
 async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let account = gal_account(
         ctx,
@@ -183,10 +235,9 @@ async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     let entries = prov.sync_gal(&domain).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let token = sync_token(&entries, now);
-    let unchanged = req
-        .attr("token")
-        .and_then(token_digest)
-        .is_some_and(|d| token_digest(&token) == Some(d));
+    let digest = token_digest(&token).unwrap_or_default().to_string();
+    let asked = req.attr("token").and_then(token_digest);
+    let unchanged = asked.is_some_and(|d| d == digest);
     let id_only = req.bool_attr("idOnly", false)?;
     let mut resp = response("SyncGalResponse", NS_ACCOUNT);
     resp.set_bool("more", false);
@@ -194,7 +245,10 @@ async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     if unchanged {
         return Ok(resp);
     }
-    if req.attr("token").is_some_and(|t| !t.is_empty()) {
+    let now_seen = entry_hashes(&entries);
+    let before = asked.and_then(|d| snapshots().get(&domain, d));
+    snapshots().put(&domain, &digest, now_seen.clone());
+    if before.is_none() && req.attr("token").is_some_and(|t| !t.is_empty()) {
         resp.set_bool("fullSyncRecommended", true);
     }
     let domain_entry = prov
@@ -202,6 +256,11 @@ async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
         .await?;
     let map = attr_map(&prov.effective_domain_attrs(&domain_entry).await?);
     for entry in &entries {
+        if let Some(before) = &before
+            && before.get(&entry.id) == now_seen.get(&entry.id)
+        {
+            continue;
+        }
         let cn = resp.add_new("cn");
         cn.set("id", entry.id.to_string());
         if id_only {
@@ -211,6 +270,17 @@ async fn sync(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
             for v in values {
                 cn.add_a(field, v.clone());
             }
+        }
+    }
+    if let Some(before) = &before {
+        let mut gone: Vec<String> = before
+            .keys()
+            .filter(|id| !now_seen.contains_key(id))
+            .map(|id| id.to_string())
+            .collect();
+        gone.sort();
+        for id in gone {
+            resp.add_new("deleted").set("id", id);
         }
     }
     Ok(resp)
