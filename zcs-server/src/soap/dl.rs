@@ -352,8 +352,23 @@ async fn grantee_entry(ctx: &Ctx<'_>, ty: &str, id: &str) -> Option<(String, Str
 
 /// `<GetDistributionListMembersRequest [limit] [offset]><dl>x</dl>`: the members the
 /// caller may see, sorted, as `dlm` elements, with `more` and `total`.
+///
+/// Who may expand (Zimbra's GetDistributionListMembers): a list hidden from the GAL
+/// only to its owners (and administrators of its domain), to anyone else, members
+/// included, it does not exist (`account.NO_SUCH_DISTRIBUTION_LIST`); any other list to
+/// whoever holds `viewDistList` on it (everybody unless the list or its domain grants
+/// the right to someone), else `service.PERM_DENIED` (spec 03 §6 idea 36).
 async fn members(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Element> {
-    let (account, list, _) = visible_list(ctx, req).await?;
+    let (account, list, owner) = visible_list(ctx, req).await?;
+    if is_true(&list, "zimbraHideInGal")
+        && !owner
+        && !is_admin_of(&account, list.domain().unwrap_or_default())
+    {
+        return Err(ServiceError::new(
+            zcs_core::FaultCode::NoSuchDistributionList,
+            format!("no such distribution list: {}", list.name),
+        ));
+    }
     let mut members = ctx.svc.prov.visible_list_members(&list, &account).await?;
     members.sort_by_key(|m| m.to_lowercase());
     let total = members.len();
