@@ -656,6 +656,18 @@ mod tests {
             i,
             "CREATE INDEX IF NOT EXISTS m ON mail_item (mailbox_id, message_id(191))"
         );
+        // Added key columns stay short enough to index whole; others take MEDIUMTEXT.
+        let a = ddl(
+            Backend::MySql,
+            "ALTER TABLE folder ADD COLUMN IF NOT EXISTS lname TEXT NOT NULL DEFAULT ''",
+        );
+        assert!(a.ends_with("lname VARCHAR(255) NOT NULL DEFAULT ''"), "{a}");
+        let a = ddl(
+            Backend::MySql,
+            "ALTER TABLE mail_item ADD COLUMN IF NOT EXISTS norm_subject TEXT NOT NULL",
+        );
+        assert!(a.ends_with("norm_subject MEDIUMTEXT NOT NULL"), "{a}");
+        assert_eq!(folder_lname("ÄrChiv ÜBER Straße"), "ärchiv über straße");
         assert_eq!(
             ddl(Backend::Postgres, "a INTEGER NOT NULL, b INTEGERS"),
             "a BIGINT NOT NULL, b INTEGERS"

@@ -31,7 +31,7 @@ async fn duplicates_without_case(store: Store, _cfg: StoreConfig, _url: String) 
     let mb = store.mailbox(ZimbraId::new()).await.unwrap();
     let inbox = ItemId(folder::INBOX);
     let root = ItemId(folder::USER_ROOT);
-    let foo = mb.create_folder(inbox, "Foo").await.unwrap();
+    let first = mb.create_folder(inbox, "Foo").await.unwrap();
     // Create: another case of a sibling's name is the same name.
     taken(mb.create_folder(inbox, "foo").await);
     taken(mb.create_folder(inbox, "FOO").await);
@@ -55,7 +55,7 @@ async fn duplicates_without_case(store: Store, _cfg: StoreConfig, _url: String) 
     taken(mb.rename_folder(bar.id, inbox, "FOO").await);
     taken(mb.rename_folder(bar.id, inbox, "über").await);
     // A folder may take another case of its own name.
-    let renamed = mb.rename_folder(foo.id, inbox, "FOO").await.unwrap();
+    let renamed = mb.rename_folder(first.id, inbox, "FOO").await.unwrap();
     assert_eq!(
         (renamed.name.as_str(), renamed.path.as_str()),
         ("FOO", "/Inbox/FOO")
