@@ -14,10 +14,8 @@
 //   else the `default` COS, also when the named COS was deleted;
 // - domain status against account status (closed beats all; locked and maintenance
 //   lose to some account states; spec 02 §1.3.2);
-// - S/MIME LDAP configurations (zimbraSMIMELdap*, keyed by configuration name; the
-//   guide puts global above domain, upstream the reverse);
-// - the domain Zimlet list (zimbraZimletDomainAvailableZimlets) overriding the COS and
-//   account lists.
+// (The S/MIME LDAP configurations and the domain Zimlet list are decided here: see
+// [`Scope::get`].)
 
 use std::time::Duration;
 
@@ -215,7 +213,18 @@ impl<'a> Scope<'a> {
     ///   beats the COS and the account;
     /// - `zimbraMailQuota`: capped by the domain's `zimbraMailDomainQuota` (0 means no
     ///   limit on either side);
-    /// - `zimbraPrefSpellIgnoreWord`: the account, COS and domain lists combined.
+    /// - `zimbraPrefSpellIgnoreWord`: the account, COS and domain lists combined;
+    /// - `zimbraZimletAvailableZimlets` read on an account: the account (else COS) list,
+    ///   then each entry of the domain's `zimbraZimletDomainAvailableZimlets` (domain,
+    ///   else global) replaces the entry for the same Zimlet or is added: the domain
+    ///   list overrides the COS and account settings. Entries are `+name` (enabled),
+    ///   `!name` (mandatory), `-name` (disabled); a bare name counts as `+name`;
+    /// - `zimbraSMIMELdap*` read on a domain or an account: the domain's configurations
+    ///   when the domain has any `zimbraSMIMELdap*` value, else the global config's,
+    ///   never a mix. The guide says global beats domain; upstream Zimbra (followed
+    ///   here, so existing directories behave as before) uses the domain's first;
+    /// - SMS (`zimbraFeatureCalendarReminderDeviceEmailEnabled`): the COS beats the
+    ///   domain through plain account -> COS -> domain inheritance.
     ///
     /// An unknown name is looked up on the starting entry only.
     pub fn get(&self, name: &str) -> Vec<String> {
@@ -237,6 +246,12 @@ impl<'a> Scope<'a> {
                 }
             }
             "zimbraMailQuota" if on_account => return self.mail_quota(def),
+            "zimbraZimletAvailableZimlets" if on_account => return self.zimlets(def),
+            n if n.starts_with("zimbraSMIMELdap")
+                && (on_account || self.start == EntryKind::Domain) =>
+            {
+                return self.smime_ldap(def);
+            }
             "zimbraPrefSpellIgnoreWord" if on_account => {
                 let mut words: Vec<String> = Vec::new();
                 for entry in [self.account, self.cos, self.domain].into_iter().flatten() {
@@ -262,6 +277,53 @@ impl<'a> Scope<'a> {
                 .map(|v| v.to_string())
                 .collect()
         })
+    }
+
+    /// The account or COS Zimlet list with the domain's list laid over it.
+    fn zimlets(&self, def: &AttrDef) -> Vec<String> {
+        let name_of = |v: &str| v.trim_start_matches(['+', '-', '!']).to_string();
+        let mut out: Vec<String> = first_set(def.name, &self.chain(def)).unwrap_or_default();
+        let domain_list = lookup("zimbraZimletDomainAvailableZimlets")
+            .map(|d| {
+                let chain: Vec<&Attrs> = chain_kinds(d, EntryKind::Domain)
+                    .into_iter()
+                    .filter_map(|k| self.entry(k))
+                    .collect();
+                resolve_def(d, &chain)
+            })
+            .unwrap_or_default();
+        for v in domain_list {
+            let v = if v.starts_with(['+', '-', '!']) {
+                v
+            } else {
+                format!("+{v}")
+            };
+            let name = name_of(&v);
+            match out.iter_mut().find(|o| name_of(o) == name) {
+                Some(slot) => *slot = v,
+                None => out.push(v),
+            }
+        }
+        out
+    }
+
+    /// `def` (a `zimbraSMIMELdap*` attribute) from the domain when it holds any S/MIME
+    /// LDAP configuration, else from the global config.
+    fn smime_ldap(&self, def: &AttrDef) -> Vec<String> {
+        let domain_has_configs = self.domain.is_some_and(|d| {
+            d.iter().any(|(n, v)| {
+                n.get(..15)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("zimbraSMIMELdap"))
+                    && !v.is_empty()
+            })
+        });
+        let from = if domain_has_configs {
+            self.domain
+        } else {
+            self.global
+        };
+        from.map(|a| a.get_all(def.name).to_vec())
+            .unwrap_or_default()
     }
 
     fn mail_quota(&self, def: &AttrDef) -> Vec<String> {
@@ -453,6 +515,113 @@ mod tests {
             scope.get_one("zimbraPrefTimeZoneId"),
             Some("Asia/Tokyo".into())
         );
+    }
+
+    #[test]
+    fn domain_zimlet_list_overrides_cos_and_account() {
+        let cos = attrs(&[]);
+        let mut cos_list = Attrs::new();
+        for v in ["+com_zimbra_date", "-com_zimbra_phone", "!com_zimbra_url"] {
+            cos_list.add("zimbraZimletAvailableZimlets", v);
+        }
+        let mut domain = Attrs::new();
+        for v in ["-com_zimbra_date", "!com_zimbra_phone", "com_zimbra_social"] {
+            domain.add("zimbraZimletDomainAvailableZimlets", v);
+        }
+        let account = attrs(&[]);
+        let scope = Scope::account(&account, Some(&cos_list), Some(&domain), None);
+        assert_eq!(
+            scope.get("zimbraZimletAvailableZimlets"),
+            vec![
+                "-com_zimbra_date",
+                "!com_zimbra_phone",
+                "!com_zimbra_url",
+                "+com_zimbra_social"
+            ]
+        );
+        // The account's own list is overridden by the domain too.
+        let account = attrs(&[("zimbraZimletAvailableZimlets", "+com_zimbra_date")]);
+        let scope = Scope::account(&account, Some(&cos), Some(&domain), None);
+        assert_eq!(
+            scope.get("zimbraZimletAvailableZimlets"),
+            vec![
+                "-com_zimbra_date",
+                "!com_zimbra_phone",
+                "+com_zimbra_social"
+            ]
+        );
+        // No domain list: the account/COS list as it is; a global domain list applies.
+        let scope = Scope::account(&account, Some(&cos), None, None);
+        assert_eq!(
+            scope.get("zimbraZimletAvailableZimlets"),
+            vec!["+com_zimbra_date"]
+        );
+        let global = attrs(&[("zimbraZimletDomainAvailableZimlets", "-com_zimbra_date")]);
+        let empty_domain = attrs(&[]);
+        let scope = Scope::account(&account, Some(&cos), Some(&empty_domain), Some(&global));
+        assert_eq!(
+            scope.get("zimbraZimletAvailableZimlets"),
+            vec!["-com_zimbra_date"]
+        );
+    }
+
+    #[test]
+    fn smime_ldap_configs_come_from_one_level() {
+        let global = attrs(&[
+            ("zimbraSMIMELdapURL", "corp:ldap://global.test:3268"),
+            ("zimbraSMIMELdapFilter", "corp:mail=%n"),
+        ]);
+        let domain = attrs(&[("zimbraSMIMELdapURL", "dom:ldap://dom.test:389")]);
+        let account = attrs(&[]);
+        // The domain has a configuration: only the domain's, even for attributes it
+        // leaves unset.
+        let scope = Scope::domain(&domain, Some(&global));
+        assert_eq!(
+            scope.get("zimbraSMIMELdapURL"),
+            vec!["dom:ldap://dom.test:389"]
+        );
+        assert!(scope.get("zimbraSMIMELdapFilter").is_empty());
+        let scope = Scope::account(&account, None, Some(&domain), Some(&global));
+        assert_eq!(
+            scope.get("zimbraSMIMELdapURL"),
+            vec!["dom:ldap://dom.test:389"]
+        );
+        // No domain configuration: the global ones.
+        let bare = attrs(&[]);
+        let scope = Scope::domain(&bare, Some(&global));
+        assert_eq!(
+            scope.get("zimbraSMIMELdapURL"),
+            vec!["corp:ldap://global.test:3268"]
+        );
+        assert_eq!(scope.get("zimbraSMIMELdapFilter"), vec!["corp:mail=%n"]);
+        let scope = Scope::account(&account, None, Some(&bare), Some(&global));
+        assert_eq!(scope.get("zimbraSMIMELdapFilter"), vec!["corp:mail=%n"]);
+        // Read on the global config itself: its own values.
+        assert_eq!(
+            Scope::global(&global).get("zimbraSMIMELdapFilter"),
+            vec!["corp:mail=%n"]
+        );
+    }
+
+    #[test]
+    fn sms_reminders_cos_beats_domain() {
+        let name = "zimbraFeatureCalendarReminderDeviceEmailEnabled";
+        let account = attrs(&[]);
+        let domain_on = attrs(&[(name, "TRUE")]);
+        let cos_off = attrs(&[(name, "FALSE")]);
+        let cos_on = attrs(&[(name, "TRUE")]);
+        let domain_off = attrs(&[(name, "FALSE")]);
+        let cos_unset = attrs(&[]);
+        let s = |cos, dom| Scope::account(&account, Some(cos), Some(dom), None).get_bool(name);
+        assert!(!s(&cos_off, &domain_on), "COS FALSE beats domain TRUE");
+        assert!(s(&cos_on, &domain_off), "COS TRUE beats domain FALSE");
+        assert!(
+            s(&cos_unset, &domain_on),
+            "domain when the COS says nothing"
+        );
+        let account_off = attrs(&[(name, "FALSE")]);
+        let scope = Scope::account(&account_off, Some(&cos_on), Some(&domain_on), None);
+        assert!(!scope.get_bool(name), "the account beats its COS");
     }
 
     #[test]
