@@ -257,11 +257,20 @@ mod tests {
 
     #[test]
     fn reads_a_zimbra_folder_and_message() {
-        let f = br##"{"date":1482410022,"Path":"/SubCalendar1","metadata":"d1:ci2e3:das5:false4:mseqi63e4:unxti323e1:vi10e2:vti11ee","FlagStr":"#","unread":0,"flags":2097152,"TagNames":"","type":1,"name":"SubCalendar1","id":265}"##;
+        let f = concat!(
+            r##"{"date":1482410022,"Path":"/SubCalendar1","metadata":"d1:ci2e3:das5:fa"##,
+            r##"lse4:mseqi63e4:unxti323e1:vi10e2:vti11ee","FlagStr":"#","unread":0,"fl"##,
+            r##"ags":2097152,"TagNames":"","type":1,"name":"SubCalendar1","id":265}"##,
+        )
+        .as_bytes();
         let m = parse_meta(f).expect("meta");
         assert_eq!((m.kind, m.view, m.color), (1, 11, Some(2)));
         assert_eq!(view_name(m.view), Some("appointment"));
-        let msg = br#"{"date":1249412989,"Path":"/Inbox/","metadata":"d1:f3:abc1:vi10ee","FlagStr":"fu","unread":1,"flags":32,"TagNames":"A:B","type":5,"id":314}"#;
+        let msg = concat!(
+            r#"{"date":1249412989,"Path":"/Inbox/","metadata":"d1:f3:abc1:vi10ee","Fl"#,
+            r#"agStr":"fu","unread":1,"flags":32,"TagNames":"A:B","type":5,"id":314}"#,
+        )
+        .as_bytes();
         let m = parse_meta(msg).expect("meta");
         assert_eq!(m.tags, vec!["A".to_string(), "B".to_string()]);
         assert!(m.unread);
@@ -269,7 +278,11 @@ mod tests {
             (m.flags, m.date, m.path.as_str()),
             (32, 1_249_412_989, "/Inbox/")
         );
-        let c = br#"{"type":6,"Path":"/Contacts/","metadata":"d3:fldd5:email3:a@b9:firstName3:fooe1:vi10ee"}"#;
+        let c = concat!(
+            r#"{"type":6,"Path":"/Contacts/","metadata":"d3:fldd5:email3:a@b9:firstNa"#,
+            r#"me3:fooe1:vi10ee"}"#,
+        )
+        .as_bytes();
         let m = parse_meta(c).expect("meta");
         assert_eq!(m.fields.len(), 2);
         assert!(parse_meta(b"[1]").is_none());
