@@ -146,6 +146,17 @@ impl ReplayCache {
     }
 }
 
+/// Whether bit `i` (0 is the most significant bit of the first byte, RFC 4120 §5.2.8)
+/// of a decoded BIT STRING is set. picky-asn1's own `is_set` indexes past the end, or
+/// below zero, for a string the peer made empty or too short, so a hostile token would
+/// panic it; here a bit outside the string is unset.
+fn bit_set(bits: &picky_asn1::bit_string::BitString, i: usize) -> bool {
+    let payload = bits.as_bytes().get(1..).unwrap_or_default();
+    payload
+        .get(i / 8)
+        .is_some_and(|byte| byte & (0x80 >> (i % 8)) != 0)
+}
+
 /// Checks an AP-REQ (`der`, RFC 4120 §5.5.1) against `keytab`. `service`, when given,
 /// is the only server principal accepted (`zimbraSpnegoAuthPrincipal`); otherwise any
 /// principal the keytab holds a key for. `now` is the server's time.
@@ -250,7 +261,7 @@ pub fn accept(
     if (now - end).num_seconds() > skew_s {
         return Err(AcceptError::TicketTime("expired"));
     }
-    if part.flags.0.is_set(TKT_INVALID) {
+    if bit_set(&part.flags.0, TKT_INVALID) {
         return Err(AcceptError::TicketTime("flagged invalid"));
     }
     let cusec = small_int(&authenticator.cusec.0).unwrap_or(0);
@@ -264,7 +275,7 @@ pub fn accept(
         return Err(AcceptError::Replay(client.to_string()));
     }
 
-    let ap_rep = if ap.ap_options.0.is_set(AP_MUTUAL_REQUIRED) {
+    let ap_rep = if bit_set(&ap.ap_options.0, AP_MUTUAL_REQUIRED) {
         Some(ap_rep(
             &session_suite,
             session_key,
