@@ -11,6 +11,7 @@
 //! of names and addresses rests on unique keys on every engine, so racing creates yield
 //! one entry and one "exists" fault. Not in charge of validation or defaults.
 
+mod addresses;
 mod dialect;
 mod prefixes;
 mod rows;
@@ -262,6 +263,8 @@ impl SqlDirectory {
             return Err(no_such_fault(kind, &id.to_string()));
         }
 
+        // The addresses the index holds for the entry, before this change.
+        let old_addresses = addresses::address_set(&entry.name, &entry.attrs);
         if let Some(new_name) = new_name {
             entry.name = new_name.trim().to_string();
             rows::update_name(&mut tx, b, &entry)
@@ -286,7 +289,7 @@ impl SqlDirectory {
         }
         let aliases = A_MAIL_ALIAS.to_ascii_lowercase();
         if is_address_kind(kind) && (renamed || changed.contains(&aliases)) {
-            rows::write_addresses(&mut tx, b, &entry).await?;
+            addresses::update_addresses(&mut tx, b, &entry, &old_addresses).await?;
         }
 
         tx.commit()

@@ -202,6 +202,9 @@ impl AttrRows<'_> {
         removed: &[usize],
         appended: &[String],
     ) -> Result<bool> {
+        if removed.is_empty() {
+            return self.append(conn, b, expected, appended).await;
+        }
         let positions: Vec<i64> = sqlx::query_scalar(b.sql(
             "SELECT position FROM directory_attrs WHERE entry_id = ? AND name_lower = ?
              ORDER BY position",
@@ -227,6 +230,32 @@ impl AttrRows<'_> {
             .map_err(SqlDirectoryError::db("remove attribute value"))?;
         }
         let next = positions.last().map_or(0, |p| p + 1);
+        self.insert(conn, b, next, appended).await?;
+        Ok(true)
+    }
+
+    /// The append-only case of [`Self::patch`]: reads the row count and last position
+    /// (one row, however many values the attribute holds) instead of every position.
+    async fn append(
+        &self,
+        conn: &mut AnyConnection,
+        b: SqlBackend,
+        expected: usize,
+        appended: &[String],
+    ) -> Result<bool> {
+        let (count, last): (i64, Option<i64>) = sqlx::query_as(b.sql(
+            "SELECT COUNT(*), MAX(position) FROM directory_attrs \
+             WHERE entry_id = ? AND name_lower = ?",
+        ))
+        .bind(self.id)
+        .bind(self.lower)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(SqlDirectoryError::db("read attribute positions"))?;
+        if usize::try_from(count).ok() != Some(expected) {
+            return Ok(false);
+        }
+        let next = last.map_or(0, |p| p + 1);
         self.insert(conn, b, next, appended).await?;
         Ok(true)
     }
