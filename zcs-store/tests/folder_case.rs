@@ -18,6 +18,7 @@ conformance!(
     duplicates_without_case,
     paths_without_case,
     delete_walks_the_subtree,
+    version_3_migrates_on_every_engine,
 );
 
 fn taken<T: std::fmt::Debug>(r: Result<T, StoreError>) {
@@ -162,6 +163,50 @@ async fn delete_walks_the_subtree(store: Store, _cfg: StoreConfig, _url: String)
     );
     // The name is free again in every case.
     mb.create_folder(root, "A").await.unwrap();
+}
+
+/// A version 3 database on any engine (the `lname` column and its index dropped) opens
+/// as version 4 with the names filled and found in any case.
+async fn version_3_migrates_on_every_engine(store: Store, cfg: StoreConfig, url: String) {
+    use sqlx::Connection;
+    let backend = store.backend();
+    let acct = ZimbraId::new();
+    let mb = store.mailbox(acct).await.unwrap();
+    let sub = mb
+        .create_folder(ItemId(folder::INBOX), "ÄrChiv")
+        .await
+        .unwrap();
+    store.close().await;
+    let url_now = if backend == Backend::Sqlite {
+        format!("sqlite://{}", cfg.db_path.display())
+    } else {
+        url.clone()
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url_now).await.unwrap();
+    let drop_index = if backend == Backend::MySql {
+        "DROP INDEX folder_lname ON folder"
+    } else {
+        "DROP INDEX folder_lname"
+    };
+    for sql in [
+        drop_index,
+        "ALTER TABLE folder DROP COLUMN lname",
+        "UPDATE store_state SET schema_version = 3",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = Store::open_url(&url, cfg, zcs_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let mb = store.find_mailbox(acct).await.unwrap().unwrap();
+    let found = mb.folder_by_path("/inbox/ärchiv").await.unwrap();
+    assert_eq!(found.map(|f| f.id), Some(sub.id));
+    taken(mb.create_folder(ItemId(folder::INBOX), "ärCHIV").await);
+    taken(mb.create_folder(ItemId(folder::USER_ROOT), "junk").await);
+    store.close().await;
 }
 
 /// A version 3 database (its folder table without `lname`) opens as version 4 with
