@@ -112,7 +112,7 @@ impl<'a> Context<'a> {
             roots.extend(
                 self.folders
                     .iter()
-                    .filter(|f| f.path.eq_ignore_ascii_case(path))
+                    .filter(|f| same_path(&f.path, path))
                     .map(|f| f.id),
             );
         }
@@ -135,7 +135,7 @@ impl<'a> Context<'a> {
         let full = format!("{}/{}", base_path.trim_end_matches('/'), rest);
         self.folders
             .iter()
-            .find(|f| f.path.eq_ignore_ascii_case(&full))
+            .find(|f| same_path(&f.path, &full))
             .map(|f| f.id)
     }
 }
@@ -323,6 +323,14 @@ impl Node {
     }
 }
 
+/// Whether two folder paths name the same folder: compared without case, Unicode
+/// included, as the store's folder names are (`folder.lname`, Zimbra's
+/// `Folder.findSubfolder`).
+pub(crate) fn same_path(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || (!a.is_ascii() || !b.is_ascii()) && a.to_lowercase() == b.to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +349,12 @@ mod tests {
         assert!(names_folder(&query::parse("a (b or in:x)").unwrap()));
         assert!(!names_folder(&query::parse("a is:unread").unwrap()));
         assert!(!names_folder(&query::parse("a -in:sent").unwrap()));
+    }
+
+    #[test]
+    fn folder_paths_compare_without_case_unicode_included() {
+        assert!(same_path("/Inbox/Work", "/inbox/WORK"));
+        assert!(same_path("/Über", "/über"));
+        assert!(!same_path("/Über", "/uber"));
     }
 }

@@ -478,7 +478,7 @@ fn folder_ids(ctx: &ItemCtx<'_>, name: &str, under: bool, by_id: bool) -> HashSe
         ids.extend(
             ctx.folders
                 .iter()
-                .filter(|f| f.path.eq_ignore_ascii_case(&path))
+                .filter(|f| crate::search::eval::same_path(&f.path, &path))
                 .map(|f| f.id),
         );
     }
