@@ -481,7 +481,7 @@ async fn bad_and_oversized_bodies_are_refused_without_a_write() {
         let (status, text) = import(&f, &path, Some(&token), &body).await;
         assert_eq!(status, 400, "{text}");
     }
-    let (status, _) = import(&f, &format!("/home/{ALICE}/?fmt=ics"), Some(&token), b"x").await;
+    let (status, _) = import(&f, &format!("/home/{ALICE}/?fmt=csv"), Some(&token), b"x").await;
     assert_eq!(status, 400);
     let (status, _) = import(
         &f,
@@ -539,4 +539,16 @@ async fn one_message_or_vcard_by_content_type() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(mb.contacts(ItemId(7)).await.expect("contacts").len(), 1);
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ev-1\r\n\
+               DTSTART:20300101T100000Z\r\nDTEND:20300101T110000Z\r\nSUMMARY:Planning\r\n\
+               END:VEVENT\r\nBEGIN:VEVENT\r\nUID:ev-2\r\nDTSTART:20300102T100000Z\r\n\
+               DTEND:20300102T110000Z\r\nSUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let path = format!("/home/{ALICE}/Calendar?fmt=ics");
+    for _ in 0..2 {
+        let (status, body) = import(&f, &path, Some(&token), ics.as_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let cal = mb.cal_items(ItemId(10)).await.expect("calendar");
+    assert_eq!(cal.len(), 2, "posting twice (skip) keeps one item per UID");
+    assert!(cal.iter().any(|c| c.ical.contains("SUMMARY:Review")));
 }

@@ -1,5 +1,5 @@
 //! REST import (Zimbra's UserServlet POST, ArchiveFormatter import):
-//! `POST /home/<user>/<folder>?fmt=tgz|tar|zip|eml|vcf&resolve=skip|modify|replace|reset`
+//! `POST /home/<user>/<folder>?fmt=tgz|tar|zip|eml|vcf|ics&resolve=skip|modify|replace|reset`
 //! with the archive (or the one message or vCard file) as the request body.
 //!
 //! Archive paths are read under the target folder, as Zimbra does: a whole-mailbox export
@@ -23,11 +23,13 @@
 //! a store failure part-way leaves the items before it imported (each is durable on its
 //! own) and is answered 500 with the counts so far in the log.
 // LIMITATION: appointments and tasks (`.appt`/`.task`), documents and wiki pages, search
-// folders and mountpoints in an archive are counted as skipped; `fmt=ics` and `fmt=csv`
-// are not imported (400). A `.vcf` entry (our exports write contacts so) is imported
+// folders and mountpoints in an archive are counted as skipped; `fmt=csv` is not
+// imported (400). `fmt=ics` (one VCALENDAR, split by UID) is. A `.vcf` entry (our
+// exports write contacts so) is imported
 // without a duplicate check, so posting such an export twice with `resolve=skip` doubles
 // its contacts; contacts carried in a Zimbra `.meta` are checked.
 
+mod ics;
 pub mod meta;
 pub mod reader;
 
@@ -79,6 +81,8 @@ pub struct Summary {
     pub messages: usize,
     pub contacts: usize,
     pub tags: usize,
+    /// Appointments and tasks (`fmt=ics`).
+    pub appointments: usize,
     /// Items already there and left (skip) or updated (modify).
     pub existing: usize,
     /// Items of a kind this importer does not handle, or filtered by `types=`.
@@ -126,9 +130,16 @@ pub async fn rest_post(
         Ok(s) => text(
             StatusCode::OK,
             format!(
-                "imported folders={} messages={} contacts={} tags={} existing={} \
-                 skipped={} damaged={}\n",
-                s.folders, s.messages, s.contacts, s.tags, s.existing, s.skipped, s.damaged
+                "imported folders={} messages={} contacts={} tags={} appointments={} \
+                 existing={} skipped={} damaged={}\n",
+                s.folders,
+                s.messages,
+                s.contacts,
+                s.tags,
+                s.appointments,
+                s.existing,
+                s.skipped,
+                s.damaged
             ),
         ),
         Err(Refusal::Status(code, msg)) => {
@@ -273,6 +284,30 @@ async fn import(
             }
             sum.contacts = made.len();
             sum.skipped = bad;
+        }
+        "ics" => {
+            let cals = ics::split_by_uid(&String::from_utf8_lossy(body));
+            if cals.is_empty() {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "no VEVENT or VTODO with a UID",
+                ));
+            }
+            if resolve == Resolve::Reset {
+                mb.empty_folder(target.id).await.map_err(store_refusal)?;
+            }
+            for (uid, cal) in cals {
+                // An item with the UID is kept (skip) or saved over (the other modes).
+                let there = mb.cal_item_by_uid(&uid).await.map_err(store_refusal)?;
+                if there.is_some() && resolve == Resolve::Skip {
+                    sum.existing += 1;
+                    continue;
+                }
+                mb.save_cal_item(target.id, &cal)
+                    .await
+                    .map_err(store_refusal)?;
+                sum.appointments += 1;
+            }
         }
         other => {
             return Err(refuse(
