@@ -166,9 +166,16 @@ impl Provisioning {
             .scope()
             .get(child.max_attr())
             .first()
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        if max > 0 && have.len() >= max {
+            .and_then(|v| v.parse::<usize>().ok());
+        // Zimbra counts identities with the DEFAULT one (the account itself) and has no
+        // "0 is unlimited" for them: at 20 an account holds DEFAULT and 19 more, at 0
+        // none can be created (spec 02 §6 idea 62).
+        let over = match child {
+            Child::Identity => have.len() + 1 >= max.unwrap_or(20),
+            _ => max.is_some_and(|m| m > 0 && have.len() >= m),
+        };
+        if over {
+            let max = max.unwrap_or(20);
             return Err(zimbra_fault(
                 &format!("account.TOO_MANY_{}", child.plural()),
                 FaultCode::InvalidRequest,
