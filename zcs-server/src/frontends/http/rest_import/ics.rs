@@ -15,10 +15,10 @@ pub fn split_by_uid(text: &str) -> Vec<(String, String)> {
         if upper == "BEGIN:VCALENDAR" || upper == "END:VCALENDAR" {
             continue;
         }
-        if upper.starts_with("BEGIN:") {
+        if let Some(name) = upper.strip_prefix("BEGIN:") {
             if depth == 0 {
                 current.clear();
-                kind = upper["BEGIN:".len()..].to_string();
+                kind = name.to_string();
             }
             depth += 1;
         }
