@@ -35,6 +35,8 @@ mod tests;
 #[cfg(test)]
 mod tests_more;
 #[cfg(test)]
+mod tests_config_ideas;
+#[cfg(test)]
 mod tests_rights_doc;
 mod words;
 
