@@ -19,7 +19,7 @@ async fn effective_attributes_apply_the_precedence_exceptions() {
     cos_attrs.set_one("zimbraFeatureCalendarReminderDeviceEmailEnabled", "FALSE");
     let cos = p.create_cos("sms-off", cos_attrs).await.unwrap();
     let mut dom_attrs = Attrs::new();
-    dom_attrs.set_one("zimbraDomainDefaultCOSId", &cos.id.to_string());
+    dom_attrs.set_one("zimbraDomainDefaultCOSId", cos.id.to_string());
     dom_attrs.add("zimbraZimletDomainAvailableZimlets", "-com_zimbra_phone");
     dom_attrs.add("zimbraZimletDomainAvailableZimlets", "!com_zimbra_url");
     dom_attrs.set_one("zimbraFeatureCalendarReminderDeviceEmailEnabled", "TRUE");

@@ -33,9 +33,9 @@ mod table;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_more;
-#[cfg(test)]
 mod tests_config_ideas;
+#[cfg(test)]
+mod tests_more;
 #[cfg(test)]
 mod tests_rights_doc;
 mod words;

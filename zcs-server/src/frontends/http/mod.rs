@@ -159,7 +159,10 @@ pub fn router(svc: Arc<SoapService>, admin: bool) -> Router {
                 .route("/service/upload", post(upload::upload))
                 .route("/service/preauth", get(preauth::preauth))
                 .route("/service/spnego", get(spnego::spnego))
-                .route("/home/{*rest}", get(rest::rest).post(rest_import::rest_post))
+                .route(
+                    "/home/{*rest}",
+                    get(rest::rest).post(rest_import::rest_post),
+                )
                 .route(
                     "/service/home/{*rest}",
                     get(rest::rest).post(rest_import::rest_post),
