@@ -330,3 +330,72 @@ fn older_schemes_verify() {
 
     assert!(!password::verify("secret", "{CRYPT}abc"));
 }
+
+/// A handler that records what it was given and answers a fixed verdict.
+struct Sample {
+    seen: std::sync::Mutex<Vec<(String, zcs_core::ZimbraId, String)>>,
+    accept: bool,
+}
+
+#[async_trait]
+impl AuthMechanism for Sample {
+    fn name(&self) -> &str {
+        "sample"
+    }
+    async fn authenticate(
+        &self,
+        account: &Entry,
+        password: &str,
+        _: &AuthContext,
+    ) -> ServiceResult<()> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((account.name.clone(), account.id, password.to_string()));
+        if self.accept {
+            Ok(())
+        } else {
+            Err(ServiceError::auth_failed())
+        }
+    }
+}
+
+/// Spec 01 §6 idea 12: `custom:sample` receives the account and the cleartext password,
+/// and its verdict is final: a refusal stands even for the right local password, an
+/// acceptance even for a wrong one.
+#[tokio::test]
+async fn a_custom_handler_gets_the_account_and_password_and_decides() {
+    for accept in [true, false] {
+        let f = fixture().await;
+        let sample = Arc::new(Sample {
+            seen: std::sync::Mutex::new(Vec::new()),
+            accept,
+        });
+        let mut reg = AuthRegistry::new();
+        reg.register("sample", sample.clone());
+        let prov = Provisioning::new(f.dir.clone(), reg);
+        prov.create_domain("c.test", Attrs::new()).await.unwrap();
+        let acct = prov
+            .create_account("u@c.test", Some("local-pw"), Attrs::new())
+            .await
+            .unwrap();
+        prov.modify_domain(
+            &EntryKey::Name("c.test".into()),
+            &set("zimbraAuthMech", "custom:sample"),
+        )
+        .await
+        .unwrap();
+        for pw in ["local-pw", "anything else"] {
+            let r = prov.authenticate("u@c.test", pw, &ctx()).await;
+            assert_eq!(r.is_ok(), accept, "accept={accept} pw={pw}");
+        }
+        let seen = sample.seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                ("u@c.test".to_string(), acct.id, "local-pw".to_string()),
+                ("u@c.test".to_string(), acct.id, "anything else".to_string()),
+            ]
+        );
+    }
+}

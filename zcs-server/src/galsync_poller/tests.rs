@@ -275,3 +275,50 @@ async fn the_background_task_fills_and_refreshes_the_address_book() {
         .expect("task stops")
         .expect("task ran");
 }
+
+/// Spec 02 §6 idea 23: a contact edited by hand in the GAL sync address book is put back
+/// as the GAL has it by the next sync, in place (same item).
+#[tokio::test]
+async fn a_hand_edit_in_the_gal_address_book_is_reverted_by_the_next_sync() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (prov, store) = setup(dir.path()).await;
+    let acct = gal_account(&prov, None).await;
+    sync_account(&prov, &store, &acct, &[], false)
+        .await
+        .expect("first sync");
+    let mb = store.mailbox(acct.id).await.expect("mailbox");
+    let folder = mb
+        .folder_by_path("Global")
+        .await
+        .expect("look-up")
+        .expect("Global folder");
+    let ann = || async {
+        mb.contacts(folder.id)
+            .await
+            .expect("contacts")
+            .into_iter()
+            .find(|c| c.field("email") == Some("ann@gal.test"))
+            .expect("Ann's contact")
+    };
+    let before = ann().await;
+    let mut edited = before.fields.clone();
+    for (k, v) in edited.iter_mut() {
+        if k == "fullName" {
+            *v = "Edited By Hand".into();
+        }
+    }
+    edited.push(("notes".into(), "mine".into()));
+    mb.modify_contact(before.id, edited, Vec::new())
+        .await
+        .expect("hand edit");
+    assert_eq!(ann().await.field("fullName"), Some("Edited By Hand"));
+    sync_account(&prov, &store, &acct, &[], false)
+        .await
+        .expect("second sync");
+    let after = ann().await;
+    assert_eq!(after.id, before.id, "reverted in place");
+    assert_eq!(
+        after.fields, before.fields,
+        "the GAL's fields, nothing of the edit"
+    );
+}
