@@ -86,23 +86,34 @@ fn elements(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// A fake AD: answers simple binds (success only for [`AD_PASSWORD`], else 49
-/// invalidCredentials, RFC 4511 §4.1.9) and records each bind name.
-async fn fake_ad() -> (String, Arc<Mutex<Vec<String>>>) {
+/// invalidCredentials, RFC 4511 §4.1.9), records each bind name, and counts the
+/// sessions the client ended with an UnbindRequest (RFC 4511 §4.3).
+async fn fake_ad() -> (
+    String,
+    Arc<Mutex<Vec<String>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let url = format!("ldap://{}", listener.local_addr().expect("addr"));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let unbinds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ended = unbinds.clone();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             let log = log.clone();
+            let ended = ended.clone();
             tokio::spawn(async move {
                 while let Some((0x30, msg)) = read_tlv(&mut s).await {
                     let parts = elements(&msg);
                     let (Some((0x02, id)), Some((op, body))) = (parts.first(), parts.get(1)) else {
                         return;
                     };
+                    if *op == 0x42 {
+                        ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     if *op != 0x60 {
                         return; // unbind (0x42) or anything else ends the session
                     }
@@ -128,12 +139,12 @@ async fn fake_ad() -> (String, Arc<Mutex<Vec<String>>>) {
             });
         }
     });
-    (url, seen)
+    (url, seen, unbinds)
 }
 
 #[tokio::test]
 async fn ad_binds_with_the_account_name_and_template() {
-    let (url, seen) = fake_ad().await;
+    let (url, seen, unbinds) = fake_ad().await;
     let f = common::fixture().await;
     let p = &f.prov;
     p.create_domain("corp.test", Attrs::new()).await.unwrap();
@@ -154,6 +165,18 @@ async fn ad_binds_with_the_account_name_and_template() {
         .await
         .expect("AD password accepted");
     assert_eq!(take(), ["joe@corp.test"]);
+    // Spec 01 §6 idea 11: the connection is closed (unbound) after the bind.
+    for _ in 0..100 {
+        if unbinds.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        unbinds.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "unbound"
+    );
 
     // The admin console's template: local part at the AD domain.
     p.modify_domain(&dom, &set(&[("zimbraAuthLdapBindDn", "%u@ad.corp.test")]))
