@@ -585,6 +585,81 @@ async fn domain_admins_manage_their_accounts_only(p: &Provisioning) {
     );
 }
 
+/// Spec 03 §6 idea 51: adding an alias takes `addAccountAlias` on the account AND
+/// `createAlias` on the alias's domain; either alone is denied (removing likewise with
+/// `removeAccountAlias` and `deleteAlias`).
+async fn account_aliases_need_both_rights(p: &Provisioning) {
+    use AdminOp as O;
+    seed(p).await;
+    let add = |alias| O::AddAccountAlias {
+        account: "u1@ex.test",
+        alias,
+    };
+    let remove = |alias| O::RemoveAccountAlias {
+        account: "u1@ex.test",
+        alias,
+    };
+    assert_eq!(may(p, "da@ex.test", add("x@ex.test")).await, DENIED);
+    grant(
+        p,
+        TargetType::Account,
+        Some("u1@ex.test"),
+        "da@ex.test",
+        "addAccountAlias",
+    )
+    .await;
+    assert_eq!(
+        may(p, "da@ex.test", add("x@ex.test")).await,
+        DENIED,
+        "no createAlias on the domain"
+    );
+    grant(
+        p,
+        TargetType::Domain,
+        Some("ex.test"),
+        "da@ex.test",
+        "createAlias",
+    )
+    .await;
+    assert_eq!(may(p, "da@ex.test", add("x@ex.test")).await, Ok(()));
+    assert_eq!(
+        may(p, "da@ex.test", add("x@other.test")).await,
+        DENIED,
+        "createAlias is per domain"
+    );
+    // The domain right alone is not enough for another account.
+    grant(
+        p,
+        TargetType::Domain,
+        Some("ex.test"),
+        "db@ex.test",
+        "createAlias",
+    )
+    .await;
+    assert_eq!(may(p, "db@ex.test", add("y@ex.test")).await, DENIED);
+
+    assert_eq!(may(p, "da@ex.test", remove("x@ex.test")).await, DENIED);
+    grant(
+        p,
+        TargetType::Account,
+        Some("u1@ex.test"),
+        "da@ex.test",
+        "removeAccountAlias",
+    )
+    .await;
+    assert_eq!(may(p, "da@ex.test", remove("x@ex.test")).await, DENIED);
+    grant(
+        p,
+        TargetType::Domain,
+        Some("ex.test"),
+        "da@ex.test",
+        "deleteAlias",
+    )
+    .await;
+    assert_eq!(may(p, "da@ex.test", remove("x@ex.test")).await, Ok(()));
+    assert_eq!(may(p, "root@ex.test", add("z@other.test")).await, Ok(()));
+}
+
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         $(
@@ -606,5 +681,6 @@ mod cases {
         domain_and_cos_rights,
         global_grants_apply_everywhere,
         domain_admins_manage_their_accounts_only,
+        account_aliases_need_both_rights,
     );
 }

@@ -40,6 +40,11 @@ const GLOBAL: &str = "Checked on the global grant entry.";
 /// Every admin request the rights engine decides, by request name.
 pub const RIGHTS_DOC: &[RightsDoc] = &[
     RightsDoc {
+        request: "AddAccountAliasRequest",
+        rights: &["addAccountAlias", "createAlias"],
+        notes: &["createAlias is checked on the alias's domain."],
+    },
+    RightsDoc {
         request: "AddDistributionListAliasRequest",
         rights: &["addDistributionListAlias", "createAlias"],
         notes: &["createAlias is checked on the alias's domain."],
@@ -153,6 +158,11 @@ pub const RIGHTS_DOC: &[RightsDoc] = &[
         request: "ModifyDomainRequest",
         rights: &[],
         notes: &[SET_ATTRS],
+    },
+    RightsDoc {
+        request: "RemoveAccountAliasRequest",
+        rights: &["removeAccountAlias", "deleteAlias"],
+        notes: &["deleteAlias is checked on the alias's domain."],
     },
     RightsDoc {
         request: "RemoveDistributionListAliasRequest",

@@ -88,6 +88,12 @@ pub enum AdminOp<'a> {
     RenameAccount { account: &'a str, new_name: &'a str },
     /// SetPassword: `setAccountPassword`.
     SetPassword { account: &'a str },
+    /// AddAccountAlias: `addAccountAlias` on the account and `createAlias` on the
+    /// alias's domain (both, as Zimbra's `checkRight` pair).
+    AddAccountAlias { account: &'a str, alias: &'a str },
+    /// RemoveAccountAlias: `removeAccountAlias` on the account and `deleteAlias` on the
+    /// alias's domain.
+    RemoveAccountAlias { account: &'a str, alias: &'a str },
 }
 
 /// `service.PERM_DENIED` for `right` on `target`.
@@ -230,6 +236,18 @@ impl RightsEngine<'_> {
             O::SetPassword { account } => {
                 self.need_on(admin, T::Account, account, "setAccountPassword")
                     .await
+            }
+            O::AddAccountAlias { account, alias } => {
+                self.need_on(admin, T::Account, account, "addAccountAlias")
+                    .await?;
+                let d = domain_part(alias)?;
+                self.need_on(admin, T::Domain, d, "createAlias").await
+            }
+            O::RemoveAccountAlias { account, alias } => {
+                self.need_on(admin, T::Account, account, "removeAccountAlias")
+                    .await?;
+                let d = domain_part(alias)?;
+                self.need_on(admin, T::Domain, d, "deleteAlias").await
             }
         }
     }

@@ -108,6 +108,21 @@ async fn delegated(ctx: &Ctx<'_>, me: &Entry, name: &str, req: &Element) -> Serv
                 )
                 .await?;
         }
+        "AddAccountAliasRequest" | "RemoveAccountAliasRequest" => {
+            let (a, alias) = (account()?, text(req.req("alias")?));
+            let op = if name.starts_with("Add") {
+                O::AddAccountAlias {
+                    account: &a,
+                    alias: &alias,
+                }
+            } else {
+                O::RemoveAccountAlias {
+                    account: &a,
+                    alias: &alias,
+                }
+            };
+            engine.authorize(me, &op).await?;
+        }
         "SetPasswordRequest" => {
             engine
                 .authorize(
