@@ -4,6 +4,7 @@ members relayed, members-only lists), account statuses, forwarding (and its loop
 stop), Sieve (fileinto with flags and tags, discard, reject), vacation replies once per
 sender, spam-flagged mail to Junk, and quota warnings."""
 
+import email
 import smtplib
 
 import pytest
@@ -64,7 +65,7 @@ def test_list_members_each_once_and_remote_members_relayed(z, sink):
     z.zmprov("adlm", user("inner"), user("kim"), user("leo"))
     z.zmprov("adlm", user("team"), user("kim"), user("inner"), "outside@remote.test")
     before = len(sink.messages)
-    smtp(z, [user("team")], message("list mail"))
+    smtp(z, [user("team")], message("list mail", to=user("team")))
     kim = wait_folder(z, user("kim"), 1)
     leo = wait_folder(z, user("leo"), 1)
     assert sink.wait_messages(before + 1)
@@ -73,6 +74,9 @@ def test_list_members_each_once_and_remote_members_relayed(z, sink):
     leo = [raw for _, raw in fetch_folder(z, user("leo")) if b"list mail" in raw]
     assert len(kim) == 1 and len(leo) == 1, (len(kim), len(leo))
     assert b"X-Zimbra-DL: " + user("team").encode() in kim[0]
+    # Spec 03 §6 idea 29: the To: header still shows only the list's address.
+    for raw in (kim[0], leo[0]):
+        assert email.message_from_bytes(raw).get_all("To") == [user("team")], raw[:400]
     remote = [m for m in sink.messages[before:] if b"list mail" in m[2]]
     assert len(remote) == 1 and remote[0][1] == ["outside@remote.test"]
 
