@@ -467,4 +467,40 @@ mod tests {
         assert_eq!(process_limit(Some("lots")), DEFAULT_PROCESS_LIMIT);
         assert_eq!(process_limit(Some("-3")), DEFAULT_PROCESS_LIMIT);
     }
+
+    /// Spec 01 §6 idea 5: trusted networks set globally to A and on server S to B: S
+    /// uses B, other servers use A (the lookup `MtaSettings::values` makes).
+    #[test]
+    fn trusted_networks_come_from_the_server_then_the_global_config() {
+        use zcs_core::{Attrs, EntryKind, ZimbraId};
+        let entry = |kind, name: &str, nets: &[&str]| {
+            let mut attrs = Attrs::new();
+            if !nets.is_empty() {
+                attrs.set(
+                    "zimbraMtaMyNetworks",
+                    nets.iter().map(|n| n.to_string()).collect(),
+                );
+            }
+            Entry {
+                kind,
+                id: ZimbraId::new(),
+                name: name.into(),
+                attrs,
+            }
+        };
+        let global = entry(EntryKind::GlobalConfig, "globalconfig", &["10.0.0.0/8"]);
+        let s = entry(
+            EntryKind::Server,
+            "s.test",
+            &["192.168.7.0/24", "127.0.0.0/8"],
+        );
+        let other = entry(EntryKind::Server, "other.test", &[]);
+        let nets =
+            |server| zcs_directory::server_attr_values(server, &global, "zimbraMtaMyNetworks");
+        assert_eq!(nets(&s), ["192.168.7.0/24", "127.0.0.0/8"]);
+        assert_eq!(nets(&other), ["10.0.0.0/8"]);
+        for v in nets(&s) {
+            assert!(parse_networks(&v).is_ok(), "{v}");
+        }
+    }
 }
