@@ -660,6 +660,37 @@ async fn account_aliases_need_both_rights(p: &Provisioning) {
     assert_eq!(may(p, "root@ex.test", add("z@other.test")).await, Ok(()));
 }
 
+/// Spec 03 §6 idea 55: `adminLoginAs` granted on the domain, denied on one account: the
+/// delegated admin may View Mail (DelegateAuth) of everyone in the domain but that one.
+async fn view_mail_follows_admin_login_as(p: &Provisioning) {
+    use AdminOp as O;
+    seed(p).await;
+    p.create_account("ceo@ex.test", Some("Passw0rd!"), Attrs::new())
+        .await
+        .unwrap();
+    let view = |account| O::DelegateAuth { account };
+    assert_eq!(may(p, "da@ex.test", view("u1@ex.test")).await, DENIED);
+    grant(
+        p,
+        TargetType::Domain,
+        Some("ex.test"),
+        "da@ex.test",
+        "adminLoginAs",
+    )
+    .await;
+    grant(
+        p,
+        TargetType::Account,
+        Some("ceo@ex.test"),
+        "da@ex.test",
+        "-adminLoginAs",
+    )
+    .await;
+    assert_eq!(may(p, "da@ex.test", view("u1@ex.test")).await, Ok(()));
+    assert_eq!(may(p, "da@ex.test", view("ceo@ex.test")).await, DENIED);
+    assert_eq!(may(p, "db@ex.test", view("u1@ex.test")).await, DENIED);
+}
+
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         $(
@@ -682,5 +713,6 @@ mod cases {
         global_grants_apply_everywhere,
         domain_admins_manage_their_accounts_only,
         account_aliases_need_both_rights,
+        view_mail_follows_admin_login_as,
     );
 }

@@ -80,6 +80,11 @@ pub const RIGHTS_DOC: &[RightsDoc] = &[
         notes: &[GLOBAL],
     },
     RightsDoc {
+        request: "DelegateAuthRequest",
+        rights: &["adminLoginAs"],
+        notes: &["View Mail; each token issued is written to audit.log."],
+    },
+    RightsDoc {
         request: "DeleteAccountRequest",
         rights: &["deleteAccount"],
         notes: &[],

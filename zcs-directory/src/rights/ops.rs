@@ -88,6 +88,8 @@ pub enum AdminOp<'a> {
     RenameAccount { account: &'a str, new_name: &'a str },
     /// SetPassword: `setAccountPassword`.
     SetPassword { account: &'a str },
+    /// DelegateAuth (View Mail): `adminLoginAs` on the account.
+    DelegateAuth { account: &'a str },
     /// AddAccountAlias: `addAccountAlias` on the account and `createAlias` on the
     /// alias's domain (both, as Zimbra's `checkRight` pair).
     AddAccountAlias { account: &'a str, alias: &'a str },
@@ -235,6 +237,10 @@ impl RightsEngine<'_> {
             }
             O::SetPassword { account } => {
                 self.need_on(admin, T::Account, account, "setAccountPassword")
+                    .await
+            }
+            O::DelegateAuth { account } => {
+                self.need_on(admin, T::Account, account, "adminLoginAs")
                     .await
             }
             O::AddAccountAlias { account, alias } => {

@@ -108,6 +108,16 @@ async fn delegated(ctx: &Ctx<'_>, me: &Entry, name: &str, req: &Element) -> Serv
                 )
                 .await?;
         }
+        "DelegateAuthRequest" => {
+            engine
+                .authorize(
+                    me,
+                    &O::DelegateAuth {
+                        account: &account()?,
+                    },
+                )
+                .await?;
+        }
         "AddAccountAliasRequest" | "RemoveAccountAliasRequest" => {
             let (a, alias) = (account()?, text(req.req("alias")?));
             let op = if name.starts_with("Add") {
