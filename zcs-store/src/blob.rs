@@ -3,8 +3,8 @@
 //!
 //! Layout: `<blob_root>/<h[0..2]>/<h>.msg`, where `h` is the lower-case hex SHA-256 of
 //! the content (volumes written before 2026-12-06 have a second level,
-//! `<h[0..2]>/<h[2..4]>/`, and are read as they are: `crate::blob_layout`). Hex rather than base64 in file names keeps the layout safe on
-//! case-insensitive file systems. The digest recorded on items (`MessageMeta::blob_digest`,
+//! `<h[0..2]>/<h[2..4]>/`, and are read as they are: `crate::blob_layout`). Hex rather
+//! than base64 in file names keeps the layout safe on case-insensitive file systems. The digest recorded on items (`MessageMeta::blob_digest`,
 //! the `blob_digest` column) is Zimbra's 44-character form: SHA-256 in URL-safe base64
 //! with padding.
 //!
@@ -447,8 +447,8 @@ impl BlobStore for FileBlobStore {
         }
     }
 
-    /// Walks `<root>/xx/*.msg` (`<root>/xx/yy/*.msg` on a nested volume); files whose name is not a 64-digit hex SHA-256 are
-    /// not blobs and are left out.
+    /// Walks `<root>/xx/*.msg` (`<root>/xx/yy/*.msg` on a nested volume); files whose
+    /// name is not a 64-digit hex SHA-256 are not blobs and are left out.
     fn list(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
         Ok(self
             .list_files()?
