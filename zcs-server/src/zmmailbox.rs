@@ -16,7 +16,13 @@
 //! with curl and the account's token instead), nor the calendar, filter, right and
 //! conversation command families.
 
+mod admin;
+mod calendar;
 mod contacts;
+mod filter;
+mod mail;
+mod rest;
+mod rights;
 
 use serde_json::{Value, json};
 
@@ -161,6 +167,20 @@ pub const HELP: &str = "\
   exit, quit
 ";
 
+/// The whole help: this file's commands, then each command family's own lines.
+pub fn help_text() -> String {
+    [
+        HELP,
+        mail::HELP,
+        rest::HELP,
+        calendar::HELP,
+        filter::HELP,
+        rights::HELP,
+        admin::HELP,
+    ]
+    .concat()
+}
+
 /// Runs one command (`words[0]` and its arguments) against `mailbox` over `session`.
 ///
 /// # Errors
@@ -175,7 +195,7 @@ pub async fn run(session: &Remote, mailbox: &str, words: &[String]) -> Result<Ou
     };
     let print = |s: String| Ok(Outcome::Print(s));
     match cmd.as_str() {
-        "help" | "?" => print(HELP.to_string()),
+        "help" | "?" => print(help_text()),
         "selectMailbox" | "sm" => {
             let p = Parsed::new(args, &[])?;
             Ok(Outcome::Select(p.operand(0, "account name")?.to_string()))
@@ -416,10 +436,30 @@ pub async fn run(session: &Remote, mailbox: &str, words: &[String]) -> Result<Ou
             }
             print(format!("{removed} items removed from the dumpster"))
         }
-        other => match contacts::run(session, mailbox, other, args).await {
-            Some(r) => r,
-            None => Err(format!("unknown command: {other} (try help)")),
-        },
+        other => {
+            if let Some(r) = contacts::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = mail::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = rest::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = calendar::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = filter::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = rights::run(session, mailbox, other, args).await {
+                return r;
+            }
+            if let Some(r) = admin::run(session, mailbox, other, args).await {
+                return r;
+            }
+            Err(format!("unknown command: {other} (try help)"))
+        }
     }
 }
 

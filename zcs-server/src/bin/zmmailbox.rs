@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
         println!(
             "usage: zmmailbox [-z | -a name -p password] [-m mailbox] [-A] [-f file] \
              [command ...]\n\ncommands:\n{}",
-            zmmailbox::HELP
+            zmmailbox::help_text()
         );
         return ExitCode::SUCCESS;
     }
