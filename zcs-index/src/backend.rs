@@ -32,6 +32,14 @@ pub struct IndexDocument {
     pub attachment_types: Vec<String>,
     /// Message-ID without angle brackets.
     pub message_id: Option<String>,
+    /// Envelope sender as the MTA recorded it (`X-Envelope-From`), for `envfrom:`.
+    pub env_from: String,
+    /// Envelope recipients as the MTA recorded them (`X-Envelope-To`), for `envto:`.
+    pub env_to: String,
+    /// Document metadata of the attachments (PDF document information, Office and
+    /// OpenDocument properties), for `author:`, `title:`, `keywords:`, `company:` and
+    /// `metadata:`.
+    pub metadata: DocMetadata,
     /// The message's sent date (its `Date` header) in epoch milliseconds, 0 when it
     /// has none that can be read: message date terms (`date:`, `after:`, ...) compare
     /// it, and it orders results newest first.
@@ -54,9 +62,55 @@ impl IndexDocument {
             filenames: Vec::new(),
             attachment_types: Vec::new(),
             message_id: None,
+            env_from: String::new(),
+            env_to: String::new(),
+            metadata: DocMetadata::default(),
             date_ms: 0,
             size: 0,
         }
+    }
+}
+
+/// Metadata of the documents attached to an item, each value the attachments' values
+/// joined by line breaks (empty when none has one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocMetadata {
+    /// Authors (`author:`).
+    pub author: String,
+    /// Titles (`title:`).
+    pub title: String,
+    /// Keywords and subjects (`keywords:`).
+    pub keywords: String,
+    /// Companies (`company:`).
+    pub company: String,
+}
+
+impl DocMetadata {
+    /// Adds the values of one more document, skipping blank ones.
+    pub fn merge(&mut self, other: &DocMetadata) {
+        for (into, from) in [
+            (&mut self.author, &other.author),
+            (&mut self.title, &other.title),
+            (&mut self.keywords, &other.keywords),
+            (&mut self.company, &other.company),
+        ] {
+            let from = from.trim();
+            if from.is_empty() {
+                continue;
+            }
+            if !into.is_empty() {
+                into.push('\n');
+            }
+            into.push_str(from);
+        }
+    }
+
+    /// Whether no value is set.
+    pub fn is_empty(&self) -> bool {
+        self.author.is_empty()
+            && self.title.is_empty()
+            && self.keywords.is_empty()
+            && self.company.is_empty()
     }
 }
 
@@ -110,6 +164,22 @@ pub trait IndexBackend: Send + Sync {
 
     /// Makes everything indexed or deleted so far durable and searchable. Costs an fsync.
     fn commit(&self) -> Result<(), IndexError>;
+
+    /// Checks the index's own files (checksums, every byte read once): the names of
+    /// the damaged ones, empty when all are sound. A diagnostic for `verifyIndex`,
+    /// slow on a large index. The default (a backend without files) finds nothing.
+    ///
+    /// # Errors
+    /// [`IndexError`] when the files cannot be listed or read at all (itself a sign of
+    /// damage).
+    fn verify_files(&self) -> Result<Vec<String>, IndexError> {
+        Ok(Vec::new())
+    }
+
+    /// Removes every document of every mailbox, without reading the old files (so it
+    /// works on a damaged index); takes effect at the next `commit`, after which the
+    /// old files are deleted. The caller then adds the documents again from the store.
+    fn clear(&self) -> Result<(), IndexError>;
 
     /// Number of committed documents of `mailbox`; lets a caller notice an index that
     /// lost documents (a deleted or rebuilt volume) and re-add them. Costs a count
@@ -179,7 +249,7 @@ pub trait IndexBackend: Send + Sync {
     /// How each wildcard term of `query` (`foo*`, `*ouser`, `f?x`; phrases excluded)
     /// expands in `mailbox`, in query order, for the search's query info: the number of
     /// the mailbox's words it stood for and whether the expansion stopped at the term
-    /// cap. Patterns that constrain nothing (`*`, a stop word's prefix) are left out.
+    /// cap. `*` and patterns that can match a stop word (`th*`) are left out.
     /// The default (a backend without term dictionaries) reports nothing.
     fn wildcard_info(
         &self,

@@ -20,7 +20,7 @@ pub mod tantivy_backend;
 pub mod tokenizer;
 pub mod wildcard;
 
-pub use backend::{BrowseBy, BrowseTerm, IndexBackend, IndexDocument, SearchOrder};
+pub use backend::{BrowseBy, BrowseTerm, DocMetadata, IndexBackend, IndexDocument, SearchOrder};
 pub use error::IndexError;
 pub use extract::document_from_message;
 pub use query::{Query, QueryParseError};

@@ -88,6 +88,70 @@ fn is_stop_chunk(chunk: &str) -> bool {
     std::str::from_utf8(&lower[..bytes.len()]).is_ok_and(is_stop_word)
 }
 
+/// The position of `chunk` (any case) in [`STOP_WORDS`], when it is one.
+fn stop_index(chunk: &str) -> Option<usize> {
+    if chunk.len() > 5 {
+        return None;
+    }
+    if !chunk.is_ascii() {
+        return STOP_WORDS
+            .binary_search(&chunk.to_lowercase().as_str())
+            .ok();
+    }
+    let mut buf = [0u8; 5];
+    for (l, b) in buf.iter_mut().zip(chunk.as_bytes()) {
+        *l = b.to_ascii_lowercase();
+    }
+    let word = std::str::from_utf8(&buf[..chunk.len()]).ok()?;
+    STOP_WORDS.binary_search(&word).ok()
+}
+
+/// The stop words [`analyze`] drops from `text`, as a set: bit `i` stands for
+/// `STOP_WORDS[i]`. Words are cut exactly as [`analyze`] cuts them, so a stop word
+/// inside an address or a joined word (`this.that`, `c++`) is not one here either.
+/// The index keeps these per field so that a wildcard matching a stop word (`th*`)
+/// finds the documents holding it. One pass over `text`, no allocation for ASCII.
+pub fn stop_words_in(text: &str) -> u64 {
+    let mut mask = 0u64;
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let starts_domain = c == '@' && chars.peek().is_some_and(|&(_, n)| is_word(n));
+        if is_cjk(c) || (!is_word(c) && !starts_domain) {
+            continue;
+        }
+        // `end` is past the last word character, `last` past the last joiner after it.
+        let (mut end, mut last) = (start + c.len_utf8(), start + c.len_utf8());
+        while let Some(&(i, n)) = chars.peek() {
+            if is_word(n) {
+                end = i + n.len_utf8();
+                last = end;
+            } else if is_joiner(n) {
+                last = i + n.len_utf8();
+            } else {
+                break;
+            }
+            chars.next();
+        }
+        // `analyze` keeps a run of `+` after a letter (`c++`): never a stop word.
+        if c == '@' || end - start > 5 || text[end..last].starts_with('+') {
+            continue;
+        }
+        if let Some(k) = stop_index(&text[start..end]) {
+            mask |= 1 << k;
+        }
+    }
+    mask
+}
+
+/// The stop words of a [`stop_words_in`] set, in [`STOP_WORDS`] order.
+pub fn stop_words_of(mask: u64) -> impl Iterator<Item = &'static str> {
+    STOP_WORDS
+        .iter()
+        .enumerate()
+        .filter(move |(k, _)| mask & (1 << k) != 0)
+        .map(|(_, w)| *w)
+}
+
 /// Whether extra tokens are produced for the parts of addresses, hosts and joined words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenMode {
@@ -408,6 +472,28 @@ mod tests {
 
     fn qry(text: &str) -> Vec<String> {
         token_texts(text, TokenMode::Query)
+    }
+
+    #[test]
+    fn stop_words_in_follows_the_word_cuts() {
+        let found = |t: &str| stop_words_of(stop_words_in(t)).collect::<Vec<_>>();
+        assert_eq!(found("The cat, THIS dog and them"), ["and", "the", "this"]);
+        // Inside addresses, hosts, joined words and `c++`: not stop words.
+        assert!(found("this.that a@b.org to-do a++ it's").is_empty());
+        // Trailing joiners are cut as `analyze` cuts them.
+        assert_eq!(found("is. to- (in)"), ["in", "is", "to"]);
+        assert!(found("日本語 はい").is_empty());
+        assert_eq!(found("\u{212A}"), Vec::<&str>::new());
+        // Every word `analyze` drops is in the set, and nothing else.
+        let text = "If it is not the one, then there: such was their way into it.";
+        let words: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty() && is_stop_chunk(w))
+            .collect();
+        let mut want: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(found(text), want);
     }
 
     #[test]

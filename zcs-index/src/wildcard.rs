@@ -14,10 +14,11 @@
 //! - A `*` between two pieces may also span words of the same field:
 //!   `subject:try*wildca*` finds the subject "Trying to test wildcards" (each piece must
 //!   match a word of the field; their order and distance are not checked).
-//! - A pattern that matches a stop word (`thi*` matches `this`) constrains nothing, just
-//!   as a bare stop word constrains nothing: stop words are not indexed, so no document
-//!   can be told apart by them. `thi*` therefore finds every message (including the ones
-//!   that say "this"), while `thin*` still finds only `thing`, `things`, `think`...
+//! - A pattern that matches a stop word (`thi*` matches `this`) finds the documents
+//!   whose field holds that stop word as well as those holding a matching indexed word:
+//!   stop words are not indexed as words, but the index records which ones each field
+//!   holds. `thi*` therefore finds the messages saying "this" or "thing", and not a
+//!   message with neither. (A bare stop word still constrains nothing.)
 
 use crate::tokenizer::{MAX_TOKEN_BYTES, STOP_WORDS};
 

@@ -518,3 +518,144 @@ fn browse_lists_the_mailboxs_domains_types_and_objects() {
         1
     );
 }
+
+/// A docx whose package properties name an author, a title, keywords and a company.
+fn docx_with_properties() -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in [
+        ("[Content_Types].xml", "<Types/>"),
+        (
+            "word/document.xml",
+            "<w:document><w:body><w:p><w:r><w:t>plain body words</w:t></w:r></w:p>\
+             </w:body></w:document>",
+        ),
+        (
+            "docProps/core.xml",
+            "<cp:coreProperties><dc:title>Migration Roadmap</dc:title>\
+             <dc:creator>Priya Natarajan</dc:creator><cp:keywords>okapi tapir</cp:keywords>\
+             </cp:coreProperties>",
+        ),
+        (
+            "docProps/app.xml",
+            "<Properties><Company>Globex Holdings</Company></Properties>",
+        ),
+    ] {
+        w.start_file(name, opts).expect("zip entry");
+        w.write_all(body.as_bytes()).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+#[test]
+fn envelope_and_document_metadata_fields_are_searchable() {
+    use base64::Engine as _;
+    let docx = base64::engine::general_purpose::STANDARD.encode(docx_with_properties());
+    let archived = format!(
+        "X-Envelope-From: <archie@outside.example>\r\n\
+         X-Envelope-To: <b@example.com>\r\nX-Envelope-To: <c@example.com>\r\n\
+         From: archie@outside.example\r\nTo: list@example.com\r\nSubject: plans\r\n\
+         Content-Type: multipart/mixed; boundary=zz\r\n\r\n\
+         --zz\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n\
+         --zz\r\nContent-Type: application/vnd.openxmlformats-officedocument.\
+         wordprocessingml.document; name=plan.docx\r\n\
+         Content-Disposition: attachment; filename=plan.docx\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{docx}\r\n--zz--\r\n"
+    );
+    let doc = document_from_message(ItemId(1), archived.as_bytes());
+    assert_eq!(doc.env_from, "<archie@outside.example>");
+    assert_eq!(doc.env_to, "<b@example.com>, <c@example.com>");
+    assert_eq!(doc.metadata.author, "Priya Natarajan");
+    assert_eq!(doc.metadata.company, "Globex Holdings");
+    let plain = document_from_message(
+        ItemId(2),
+        b"From: b@example.com\r\nTo: c@example.com\r\nSubject: plans\r\n\r\nokapi\r\n",
+    );
+    let index = TantivyIndex::in_memory().expect("index");
+    index.index(A, vec![doc, plain]).expect("add");
+    index.commit().expect("commit");
+
+    // spec 05 §6 idea 14: envto: finds the archived copy, not the mail merely sent to b.
+    assert_eq!(search(&index, A, "envto:b@example.com"), [1]);
+    assert_eq!(search(&index, A, "envto:c@example.com"), [1]);
+    assert_eq!(search(&index, A, "envfrom:archie@outside.example"), [1]);
+    assert_eq!(search(&index, A, "envfrom:outside.example"), [1]);
+    assert!(search(&index, A, "envfrom:b@example.com").is_empty());
+    assert_eq!(search(&index, A, "to:c@example.com"), [2]);
+    // Document properties.
+    assert_eq!(search(&index, A, "author:natarajan"), [1]);
+    assert_eq!(search(&index, A, "author:\"priya natarajan\""), [1]);
+    assert_eq!(search(&index, A, "title:roadmap"), [1]);
+    assert_eq!(search(&index, A, "keywords:tapir"), [1]);
+    assert_eq!(search(&index, A, "company:globex"), [1]);
+    assert_eq!(search(&index, A, "metadata:globex"), [1]);
+    assert_eq!(search(&index, A, "metadata:roadm*"), [1]);
+    assert!(search(&index, A, "author:roadmap").is_empty());
+    assert!(search(&index, A, "title:okapi").is_empty());
+    // The body words stay content, not metadata.
+    assert!(search(&index, A, "metadata:plain").is_empty());
+    assert_eq!(search(&index, A, "okapi"), [1, 2]);
+}
+
+#[test]
+fn damaged_files_are_found_and_clearing_rebuilds_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = TantivyIndex::open(dir.path()).expect("index");
+    let docs = || {
+        (0..50)
+            .map(|i| doc(400 + i, "checksum test", &format!("word{i} budget"), 0))
+            .collect::<Vec<_>>()
+    };
+    index.index(A, docs()).expect("add");
+    index
+        .index(B, vec![doc(9, "other", "budget", 0)])
+        .expect("add");
+    index.commit().expect("commit");
+    assert_eq!(index.verify_files().expect("verify"), Vec::<String>::new());
+
+    // Flip bytes in the middle of the largest segment file, as a bad disk would.
+    let largest = std::fs::read_dir(dir.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e != "json" && e != "lock"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a segment file");
+    {
+        use std::io::{Seek as _, SeekFrom, Write as _};
+        let bytes = std::fs::read(&largest).expect("read");
+        let mid = bytes.len() / 2;
+        let flipped: Vec<u8> = bytes[mid - 8..mid + 8].iter().map(|b| b ^ 0x5a).collect();
+        // In place, never truncating: the index has the file mapped.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&largest)
+            .expect("open");
+        file.seek(SeekFrom::Start((mid - 8) as u64)).expect("seek");
+        file.write_all(&flipped).expect("write");
+    }
+    match index.verify_files() {
+        Ok(damaged) => assert_eq!(damaged.len(), 1, "{damaged:?}"),
+        Err(e) => eprintln!("damage reported as an error: {e}"),
+    }
+
+    // Repair: clear without reading the damaged files, then add again from the store.
+    index.clear().expect("clear");
+    index.commit().expect("commit");
+    assert_eq!(index.verify_files().expect("verify"), Vec::<String>::new());
+    assert_eq!(index.doc_count(A).expect("count"), 0);
+    assert_eq!(index.doc_count(B).expect("count"), 0);
+    index.index(A, docs()).expect("add");
+    index.commit().expect("commit");
+    assert_eq!(search(&index, A, "word7").len(), 1);
+    assert_eq!(search(&index, A, "budget").len(), 50);
+    drop(index);
+    let reopened = TantivyIndex::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.doc_count(A).expect("count"), 50);
+    assert_eq!(
+        reopened.verify_files().expect("verify"),
+        Vec::<String>::new()
+    );
+}

@@ -89,8 +89,9 @@ fn harness_search_wildcard_cases() {
     ] {
         assert_eq!(hits(&index, text), [1], "{text}");
     }
-    // `Thi*` can match the stop word `this`, which the index does not hold: like a bare
-    // stop word it constrains nothing, so it finds every message, the harness's included.
+    // `Thi*` matches the stop word `this`, which is no word of the index: the index
+    // records which stop words each field holds, so the harness's message ("This is not
+    // that difficult") is found, beside the other's "things".
     assert_eq!(hits(&index, "Thi*"), [1, 2]);
     // LIMITATION: the harness also expects `subject:dif*l*` to find the message, whose
     // subject has no word starting with "dif"; we follow the field and find nothing.
@@ -139,8 +140,26 @@ fn stop_word_prefixes() {
     assert_eq!(hits(&index, "thin*"), [2]);
     assert_eq!(hits(&index, "th*"), [1, 2]);
     assert_eq!(hits(&index, "Thi* difficult"), [1]);
-    // A stop word piece of a spanning wildcard is skipped, the rest must still match.
+    // A pattern matching a stop word constrains like any other: it finds the fields
+    // holding a matching word or a matching stop word, and nothing else. Subject 1
+    // ("Trying to test wildcards.") has neither a th- word nor a th- stop word.
+    assert_eq!(hits(&index, "subject:th*"), [2]);
+    assert_eq!(hits(&index, "subject:thi*"), [2]);
+    assert_eq!(hits(&index, "content:thi*"), [1]);
+    assert_eq!(hits(&index, "content:tha*"), [1]);
+    assert!(hits(&index, "from:th*").is_empty());
+    assert!(hits(&index, "subject:wh*").is_empty());
+    assert_eq!(hits(&index, "subject:?o"), [1]);
+    assert_eq!(hits(&index, "content:a*"), [1, 2]);
+    assert_eq!(hits(&index, "-content:thi*"), [2]);
+    // Stop words of another mailbox never count.
+    assert!(hits(&index, "content:th?s").contains(&1));
+    // Spanning pieces: a stop word piece must match too.
     assert_eq!(hits(&index, "subject:lunch*thi*"), [2]);
+    assert_eq!(hits(&index, "content:mail*thi*"), [1]);
+    assert!(hits(&index, "subject:try*th*").is_empty());
+    // `*` alone still constrains nothing.
+    assert_eq!(hits(&index, "*"), [1, 2]);
 }
 
 #[test]

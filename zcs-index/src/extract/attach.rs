@@ -11,12 +11,18 @@
 //!   panic in a parser is caught; while [`MAX_RUNNING`] readers are still running
 //!   (abandoned ones included) further files are skipped rather than queued.
 //!
+//! Their document metadata (author, title, keywords, company) is read too
+//! (`metadata.rs`).
+//!
 //! A file that fails any of these contributes no text (its name and type are still
 //! indexed by the caller), and a `tracing` warning says why, never what it contained.
 
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use super::metadata::{OFFICE_METADATA_PARTS, office_metadata, pdf_metadata};
+use crate::backend::DocMetadata;
 
 /// Larger attachments are not read for text.
 pub const MAX_ATTACHMENT_BYTES: usize = 32 << 20;
@@ -104,6 +110,16 @@ pub fn type_from_extension(filename: &str) -> Option<&'static str> {
 /// module's limits; `None` when it is not such a file, is too large, is damaged, or
 /// took too long. Blocks the calling thread up to [`EXTRACT_TIMEOUT`].
 pub fn attachment_text(mime: &str, filename: Option<&str>, data: &[u8]) -> Option<String> {
+    attachment_content(mime, filename, data).map(|(text, _)| text)
+}
+
+/// As [`attachment_text`], with the document's metadata (author, title, keywords,
+/// company; see `metadata.rs`), read under the same limits.
+pub fn attachment_content(
+    mime: &str,
+    filename: Option<&str>,
+    data: &[u8],
+) -> Option<(String, DocMetadata)> {
     let kind = doc_kind(mime, filename, data)?;
     if data.len() > MAX_ATTACHMENT_BYTES {
         tracing::warn!(bytes = data.len(), "attachment too large to read for text");
@@ -121,9 +137,10 @@ pub fn attachment_text(mime: &str, filename: Option<&str>, data: &[u8]) -> Optio
 }
 
 /// Runs `read` on its own thread; gives up after `timeout`.
-fn run_bounded<F>(kind: DocKind, read: F, timeout: Duration) -> Option<String>
+fn run_bounded<T, F>(kind: DocKind, read: F, timeout: Duration) -> Option<T>
 where
-    F: FnOnce() -> Result<String, String> + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, String> + Send + 'static,
 {
     if RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
         RUNNING.fetch_sub(1, Ordering::SeqCst);
@@ -143,7 +160,7 @@ where
         return None;
     }
     match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(text))) => Some(text),
+        Ok(Ok(Ok(value))) => Some(value),
         Ok(Ok(Err(why))) => {
             tracing::warn!(kind = ?kind, reason = %why, "attachment text not read");
             None
@@ -173,12 +190,14 @@ fn push_capped(out: &mut String, s: &str) -> bool {
     out.len() < MAX_TEXT_BYTES
 }
 
-/// The text of every page, in order. Encrypted files are not read.
-fn pdf_text(data: &[u8]) -> Result<String, String> {
+/// The text of every page, in order, and the document information. Encrypted files
+/// are not read.
+fn pdf_text(data: &[u8]) -> Result<(String, DocMetadata), String> {
     let doc = lopdf::Document::load_mem(data).map_err(|e| format!("pdf: {e}"))?;
     if doc.is_encrypted() {
         return Err("pdf: encrypted".into());
     }
+    let meta = pdf_metadata(&doc);
     let mut out = String::new();
     let mut inflated = 0usize;
     for page in doc.get_pages().keys() {
@@ -195,7 +214,7 @@ fn pdf_text(data: &[u8]) -> Result<String, String> {
             break;
         }
     }
-    Ok(out)
+    Ok((out, meta))
 }
 
 /// The XML parts of an office package that hold its text, in reading order.
@@ -235,8 +254,8 @@ fn text_parts(names: &[String]) -> Vec<String> {
     out
 }
 
-/// The text of a docx/xlsx/pptx or odt/ods/odp file.
-fn office_text(data: &[u8]) -> Result<String, String> {
+/// The text and the metadata of a docx/xlsx/pptx or odt/ods/odp file.
+fn office_text(data: &[u8]) -> Result<(String, DocMetadata), String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| format!("zip: {e}"))?;
     if zip.len() > MAX_ZIP_ENTRIES {
         return Err(format!("zip: {} entries", zip.len()));
@@ -269,7 +288,19 @@ fn office_text(data: &[u8]) -> Result<String, String> {
             break;
         }
     }
-    Ok(out)
+    let mut meta = DocMetadata::default();
+    for name in OFFICE_METADATA_PARTS {
+        let room = MAX_INFLATED_BYTES.saturating_sub(inflated);
+        let Ok(entry) = zip.by_name(name) else {
+            continue;
+        };
+        let mut xml = Vec::new();
+        if entry.take(room as u64).read_to_end(&mut xml).is_ok() {
+            inflated += xml.len();
+            office_metadata(&xml, &mut meta);
+        }
+    }
+    Ok((out, meta))
 }
 
 /// Element local names after which a word ends (paragraphs, cells, breaks, tabs).

@@ -247,7 +247,7 @@ fn a_reader_that_hangs_is_abandoned() {
         DocKind::Pdf,
         || {
             std::thread::sleep(Duration::from_millis(800));
-            Ok("late".into())
+            Ok::<String, String>("late".into())
         },
         Duration::from_millis(100),
     );
@@ -257,7 +257,7 @@ fn a_reader_that_hangs_is_abandoned() {
     std::thread::sleep(Duration::from_millis(800));
     let out = run_bounded(
         DocKind::Pdf,
-        || panic!("parser bug"),
+        || -> Result<String, String> { panic!("parser bug") },
         Duration::from_secs(1),
     );
     assert_eq!(out, None);

@@ -16,6 +16,7 @@ pub mod attach;
 mod decode;
 mod html;
 mod lenient;
+pub mod metadata;
 mod objects;
 
 pub use html::html_to_text;
@@ -63,6 +64,8 @@ pub fn document_from_message(item: ItemId, raw: &[u8]) -> IndexDocument {
     doc.to = addresses(msg.all_to());
     doc.cc = addresses(msg.all_cc());
     doc.message_id = msg.message_id().map(str::to_string);
+    doc.env_from = header_text(&msg, "X-Envelope-From");
+    doc.env_to = header_text(&msg, "X-Envelope-To");
     doc.date_ms = msg
         .date()
         .filter(|d| d.is_valid())
@@ -170,8 +173,10 @@ fn walk(msg: &Message<'_>, doc: &mut IndexDocument, seen: &mut HashSet<u64>, dep
                 walk(nested, doc, seen, depth + 1);
             }
             PartType::Binary(data) | PartType::InlineBinary(data) => {
-                if let Some(text) = attach::attachment_text(&mime_type(part), name, data) {
+                if let Some((text, meta)) = attach::attachment_content(&mime_type(part), name, data)
+                {
                     push_text(&mut doc.content, &text);
+                    doc.metadata.merge(&meta);
                 }
             }
             PartType::Message(_) => {}
@@ -210,6 +215,19 @@ fn mime_type(part: &mail_parser::MessagePart<'_>) -> String {
             _ => "application/octet-stream".into(),
         },
     }
+}
+
+/// Every value of the top-level header `name` (any case), trimmed, joined by `, `:
+/// the envelope headers an MTA records (`X-Envelope-To` may appear once per
+/// recipient).
+fn header_text(msg: &Message<'_>, name: &str) -> String {
+    let values: Vec<&str> = msg
+        .headers_raw()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    values.join(", ")
 }
 
 /// `Name <addr>, Name <addr>` for every address in the headers given.

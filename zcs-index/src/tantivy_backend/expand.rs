@@ -13,7 +13,9 @@ use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query as TQuery, TermQuery
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Searcher, TERMINATED, Term};
 
+use super::schema::stop_term;
 use crate::error::IndexError;
+use crate::tokenizer::STOP_WORDS;
 use crate::wildcard::{Wildcard, WildcardInfo};
 
 type Boxed = Box<dyn TQuery>;
@@ -21,8 +23,10 @@ type Boxed = Box<dyn TQuery>;
 /// Up to this many expanded terms are scored one by one; more go into a set query.
 const SCORED_TERMS: usize = 64;
 
-/// The query for the wildcard `raw` over `fields`; `None` when it constrains nothing (only
-/// `*`, or a pattern matching a stop word). `cap` bounds the terms expanded in total.
+/// The query for the wildcard `raw` over `fields`; `None` when it constrains nothing
+/// (only `*`). `cap` bounds the terms expanded in total. A pattern that matches stop
+/// words (`th*`, `a*`) also finds the documents whose field holds one of them, from
+/// `stops` (stop words are not in the term dictionaries).
 ///
 /// # Errors
 /// [`IndexError::Tantivy`] when a term dictionary cannot be read.
@@ -31,30 +35,62 @@ pub(crate) fn wildcard_query(
     fields: &[Field],
     raw: &str,
     cap: usize,
+    stops: Field,
 ) -> Result<Option<Boxed>, IndexError> {
     let Some(pattern) = Wildcard::parse(raw) else {
         return Ok(None);
     };
-    if pattern.matches_stop_word() {
-        return Ok(None);
-    }
     let mut budget = cap;
-    let whole = terms_query(searcher, fields, &pattern, &mut budget)?;
+    let mut alternatives: Vec<Boxed> = vec![terms_query(searcher, fields, &pattern, &mut budget)?];
+    alternatives.extend(stop_query(searcher, fields, &pattern, stops));
     let pieces = pattern.word_pieces();
-    if pieces.is_empty() {
-        return Ok(Some(whole));
+    if !pieces.is_empty() {
+        // A `*` between pieces may also span words of one field (`try*wildca*` finds
+        // "Trying to test wildcards"); the pieces have a cap of their own.
+        alternatives.extend(spanning(searcher, fields, &pieces, cap, stops)?);
     }
-    // A `*` between pieces may also span words of one field (`try*wildca*` finds
-    // "Trying to test wildcards"); the pieces have a cap of their own.
-    let mut per_field: Vec<Boxed> = vec![whole];
-    per_field.extend(spanning(searcher, fields, &pieces, cap)?);
+    if alternatives.len() == 1 {
+        return Ok(alternatives.pop());
+    }
     Ok(Some(Box::new(BooleanQuery::new(
-        per_field.into_iter().map(|q| (Occur::Should, q)).collect(),
+        alternatives
+            .into_iter()
+            .map(|q| (Occur::Should, q))
+            .collect(),
     ))))
 }
 
-/// For each field, "every piece matches some word of this field" (pieces matching a
-/// stop word are skipped), with its own budget of `cap` terms.
+/// The documents whose `fields` hold a stop word `pattern` matches; `None` when it
+/// matches none.
+fn stop_query(
+    searcher: &Searcher,
+    fields: &[Field],
+    pattern: &Wildcard,
+    stops: Field,
+) -> Option<Boxed> {
+    let words: Vec<&str> = STOP_WORDS
+        .iter()
+        .copied()
+        .filter(|w| pattern.matches(w))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let schema = searcher.schema();
+    let terms: Vec<Term> = fields
+        .iter()
+        .flat_map(|&field| {
+            let name = schema.get_field_name(field);
+            words
+                .iter()
+                .map(move |w| Term::from_field_text(stops, &stop_term(name, w)))
+        })
+        .collect();
+    Some(Box::new(TermSetQuery::new(terms)))
+}
+
+/// For each field, "every piece matches some word of this field" (a word of the
+/// dictionary or a stop word the field holds), with its own budget of `cap` terms.
 ///
 /// LIMITATION: neither the order nor the distance of the words is checked, so `f*x`
 /// also finds a field holding "fog" and "box". (tantivy's `RegexPhraseQuery` would
@@ -66,13 +102,21 @@ fn spanning(
     fields: &[Field],
     pieces: &[Wildcard],
     cap: usize,
+    stops: Field,
 ) -> Result<Vec<Boxed>, IndexError> {
     let mut budget = cap;
     let mut out: Vec<Boxed> = Vec::new();
     for &field in fields {
         let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
-        for piece in pieces.iter().filter(|p| !p.matches_stop_word()) {
-            let q = terms_query(searcher, &[field], piece, &mut budget)?;
+        for piece in pieces {
+            let words = terms_query(searcher, &[field], piece, &mut budget)?;
+            let q: Boxed = match stop_query(searcher, &[field], piece, stops) {
+                Some(s) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, words),
+                    (Occur::Should, s),
+                ])),
+                None => words,
+            };
             clauses.push((Occur::Must, q));
         }
         if !clauses.is_empty() {
@@ -146,8 +190,9 @@ fn expand(
 /// How the wildcard `raw` over `fields` expands in one mailbox, for the query info of a
 /// search: the words it stands for that occur in a live document of the mailbox
 /// (`mailbox`, the term every document of it carries), and whether the expansion
-/// reached every matching word of the index within `cap`. `None` when the pattern
-/// constrains nothing (`*`, or a stop word's prefix).
+/// reached every matching word of the index within `cap`. `None` for `*` and for a
+/// pattern that can match a stop word (the stop words a mailbox holds are not words of
+/// its dictionary, so a count would mislead).
 ///
 /// Words of other mailboxes sharing the index are never counted, so the number says
 /// nothing about them.

@@ -210,6 +210,27 @@ impl IndexBackend for TantivyIndex {
         self.reload()
     }
 
+    fn verify_files(&self) -> Result<Vec<String>, IndexError> {
+        let mut damaged: Vec<String> = self
+            .index
+            .validate_checksum()
+            .map_err(IndexError::tantivy("verify"))?
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        damaged.sort();
+        Ok(damaged)
+    }
+
+    fn clear(&self) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer
+            .delete_all_documents()
+            .map_err(IndexError::tantivy("clear"))?;
+        tracing::warn!("every index document removed; the index is rebuilt from the store");
+        Ok(())
+    }
+
     fn search_ordered(
         &self,
         mailbox: MailboxId,

@@ -11,7 +11,7 @@ use zcs_core::{ItemId, MailboxId};
 use crate::backend::IndexDocument;
 use crate::error::IndexError;
 use crate::extract::objects_in;
-use crate::tokenizer::INDEX_TOKENIZER;
+use crate::tokenizer::{INDEX_TOKENIZER, stop_words_in, stop_words_of};
 
 pub(crate) const KEY: &str = "key";
 pub(crate) const MAILBOX: &str = "mailbox";
@@ -21,10 +21,12 @@ pub(crate) const DATE: &str = "date_ms";
 pub(crate) const SIZE: &str = "size";
 pub(crate) const ATTACHMENT: &str = "attachment";
 pub(crate) const OBJECTS: &str = "objects";
+pub(crate) const STOPS: &str = "stops";
 
 /// Text fields, tokenised by [`INDEX_TOKENIZER`] with positions (for phrases).
-const TEXT_FIELDS: [&str; 7] = [
-    "content", "subject", "from", "to", "cc", "filename", "msgid",
+const TEXT_FIELDS: [&str; 13] = [
+    "content", "subject", "from", "to", "cc", "filename", "msgid", "env_from", "env_to", "author",
+    "title", "keywords", "company",
 ];
 
 /// Handles on the schema's fields.
@@ -49,6 +51,22 @@ pub(crate) struct Fields {
     pub attachment: Field,
     /// Kinds of object found in the subject and text (`url`, `phone`), for `has:`.
     pub objects: Field,
+    /// `X-Envelope-From` (`envfrom:`).
+    pub env_from: Field,
+    /// `X-Envelope-To` (`envto:`).
+    pub env_to: Field,
+    /// Attachment authors (`author:`).
+    pub author: Field,
+    /// Attachment titles (`title:`).
+    pub title: Field,
+    /// Attachment keywords (`keywords:`).
+    pub keywords: Field,
+    /// Attachment companies (`company:`).
+    pub company: Field,
+    /// The stop words each text field holds, as `<field name>:<word>` (see
+    /// [`stop_term`]): stop words are not indexed as words, so a wildcard that matches
+    /// one (`th*`) looks here for the documents holding it.
+    pub stops: Field,
 }
 
 /// The schema every zcs index uses. Changing it requires a reindex.
@@ -70,6 +88,7 @@ pub(crate) fn build_schema() -> Schema {
     }
     b.add_text_field(ATTACHMENT, STRING);
     b.add_text_field(OBJECTS, STRING);
+    b.add_text_field(STOPS, STRING);
     b.build()
 }
 
@@ -97,6 +116,13 @@ impl Fields {
             msgid: get("msgid")?,
             attachment: get(ATTACHMENT)?,
             objects: get(OBJECTS)?,
+            env_from: get("env_from")?,
+            env_to: get("env_to")?,
+            author: get("author")?,
+            title: get("title")?,
+            keywords: get("keywords")?,
+            company: get("company")?,
+            stops: get(STOPS)?,
         })
     }
 
@@ -110,20 +136,31 @@ impl Fields {
         d.add_i64(self.date, doc.date_ms);
         d.add_u64(self.size, doc.size);
 
-        for (field, text) in [
-            (self.content, &doc.content),
-            (self.subject, &doc.subject),
-            (self.from, &doc.from),
-            (self.to, &doc.to),
-            (self.cc, &doc.cc),
+        let meta = &doc.metadata;
+        for (field, name, text) in [
+            (self.content, "content", &doc.content),
+            (self.subject, "subject", &doc.subject),
+            (self.from, "from", &doc.from),
+            (self.to, "to", &doc.to),
+            (self.cc, "cc", &doc.cc),
+            (self.env_from, "env_from", &doc.env_from),
+            (self.env_to, "env_to", &doc.env_to),
+            (self.author, "author", &meta.author),
+            (self.title, "title", &meta.title),
+            (self.keywords, "keywords", &meta.keywords),
+            (self.company, "company", &meta.company),
         ] {
             if !text.is_empty() {
                 d.add_text(field, text);
+                self.add_stops(&mut d, name, stop_words_in(text));
             }
         }
+        let mut stops = 0;
         for name in &doc.filenames {
             d.add_text(self.filename, name);
+            stops |= stop_words_in(name);
         }
+        self.add_stops(&mut d, "filename", stops);
         if let Some(id) = &doc.message_id {
             d.add_text(self.msgid, id);
         }
@@ -161,6 +198,20 @@ impl Fields {
         }
         d
     }
+}
+
+impl Fields {
+    fn add_stops(&self, d: &mut TantivyDocument, field: &str, mask: u64) {
+        for word in stop_words_of(mask) {
+            d.add_text(self.stops, stop_term(field, word));
+        }
+    }
+}
+
+/// The term of [`Fields::stops`] saying that the text field named `field` holds the
+/// stop word `word`.
+pub(crate) fn stop_term(field: &str, word: &str) -> String {
+    format!("{field}:{word}")
 }
 
 /// The unique key of an item's document.

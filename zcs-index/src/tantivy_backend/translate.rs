@@ -86,7 +86,7 @@ pub(crate) fn translate(
             if fields.is_empty() {
                 return Ok(Some(Box::new(EmptyQuery)));
             }
-            wildcard_query(searcher, &fields, value, cap)
+            wildcard_query(searcher, &fields, value, cap, f.stops)
         }
         Query::Term { field, value, .. } => text_term(&targets(field, f), value),
         Query::Has(HasKind::Attachment) => Ok(Some(raw_term(f.attachment, "any"))),
@@ -123,17 +123,16 @@ pub(crate) fn targets(field: &TextField, f: &Fields) -> Vec<Field> {
         TextField::ToFromCc => vec![f.to, f.from, f.cc],
         TextField::MsgId => vec![f.msgid],
         TextField::Filename => vec![f.filename],
-        // LIMITATION: envelope addresses, contact data, document metadata and custom
-        // fields are not indexed yet; terms on them match nothing.
-        TextField::EnvTo
-        | TextField::EnvFrom
-        | TextField::Contact
-        | TextField::Author
-        | TextField::Title
-        | TextField::Keywords
-        | TextField::Company
-        | TextField::Metadata
-        | TextField::Field(_) => Vec::new(),
+        TextField::EnvFrom => vec![f.env_from],
+        TextField::EnvTo => vec![f.env_to],
+        TextField::Author => vec![f.author],
+        TextField::Title => vec![f.title],
+        TextField::Keywords => vec![f.keywords],
+        TextField::Company => vec![f.company],
+        TextField::Metadata => vec![f.author, f.title, f.keywords, f.company],
+        // Contact data and custom fields belong to contacts, which the caller searches
+        // (`zcs-server`'s item search); messages have none.
+        TextField::Contact | TextField::Field(_) => Vec::new(),
     }
 }
 
