@@ -54,10 +54,15 @@ def test_admin_manages_a_users_folders_tags_and_messages(z, tmp_path):
         p = tmp_path / f"{subject}.eml"
         p.write_bytes(MESSAGE.format(to=ALICE, subject=subject).encode())
         files.append(str(p))
-    ids = mbox(z, "am", "/Inbox", *files).stdout.split()
-    assert len(ids) == 2 and all(i.isdigit() for i in ids), ids
-    raw = mbox(z, "gm", ids[0]).stdout
-    assert "Subject: alpha-narwhal" in raw and "narwhal report" in raw, raw
+    added = mbox(z, "am", "/Inbox", *files).stdout.splitlines()
+    # Zimbra's tool prints "<id> (<file>)" per message added.
+    ids = [line.split()[0] for line in added]
+    assert len(ids) == 2 and all(i.isdigit() for i in ids), added
+    assert added[0].endswith(f"({files[0]})"), added
+    shown = mbox(z, "gm", ids[0]).stdout
+    assert f"Id: {ids[0]}" in shown and "Folder: /Inbox" in shown, shown
+    assert "Subject: alpha-narwhal" in shown and "narwhal report" in shown, shown
+    assert "From: Carol <carol@remote.test>" in shown, shown
 
     out = ""
     for _ in range(100):  # the index catches up just after the add
@@ -86,7 +91,7 @@ def test_errors_are_printed_zimbra_style(z):
     assert bad.returncode == 1
     assert bad.stderr.startswith("ERROR: mail.NO_SUCH_FOLDER"), bad.stderr
     unknown = mbox(z, "frobnicate", check=False)
-    assert unknown.returncode == 1 and "unknown command" in unknown.stderr
+    assert unknown.returncode == 1 and "Unknown command: (frobnicate)" in unknown.stderr
 
 
 def test_user_logs_in_with_its_password_and_only_reaches_its_own_mailbox(z):

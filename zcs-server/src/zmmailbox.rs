@@ -4,40 +4,120 @@
 //! The binary (`bin/zmmailbox.rs`) parses options, opens the session and feeds command
 //! lines here, one at a time, from its arguments, a file (`-f`) or standard input.
 //!
-//! Commands (long and short names): `createFolder cf`, `createSearchFolder csf`,
-//! `createTag ct`, `deleteFolder df`, `deleteTag dt`, `emptyFolder ef`, `getAllFolders
-//! gaf`, `getAllTags gat`, `getFolder gf`, `getMailboxSize gms`, `addMessage am`,
-//! `getMessage gm`, `deleteMessage dm`, `moveMessage mm`, `markMessageRead mmr`,
-//! `search s` (with `--dumpster`), `dumpsterDeleteItem`, `emptyDumpster`,
-//! `selectMailbox sm`, `help`; contacts and folder grants in `contacts` (`cct`, `dct`,
-//! `mct`, `mcta`, `fct`, `gact`, `gct`, `gfg`, `mfg`).
-//!
-//! LIMITATION: `getRestURL gru` and `postRestURL pru` are not offered (fetch the REST URL
-//! with curl and the account's token instead), nor the calendar, filter, right and
-//! conversation command families.
+//! This file holds the shell: command lookup (long or short name, any case, from the
+//! table in `help`), option parsing, `#N` references to the hits of the last listing,
+//! and the misc commands (`help`, `selectMailbox sm`, `authenticate a`, `whoami`,
+//! `noOp no`, `getMailboxSize gms`, `emptyDumpster`, `exit`). The families live
+//! beside it: messages, conversations and items in `mail`, folders and tags in
+//! `folders`, `search s`/`searchConv sc` in `search`, identities and signatures in
+//! `account`, `getRestURL gru`/`postRestURL pru` in `rest`, contacts and folder grants
+//! in `contacts`; the calendar, filter, right and admin families in their own modules.
 
+mod account;
 mod admin;
 mod calendar;
 mod contacts;
 mod filter;
+mod folders;
+mod help;
 mod mail;
 mod rest;
 mod rights;
+mod search;
+
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
 use crate::search::remote::{Remote, first, text};
 
+pub use folders::{folder_table, tag_table};
+pub use search::search_listing;
+
 const MAIL: &str = "urn:zimbraMail";
 const ACCOUNT: &str = "urn:zimbraAccount";
 
-/// What a command line did: text to print, or a new mailbox to act on (`sm`).
-#[derive(Debug, PartialEq, Eq)]
+/// What a command line did: text to print, a new mailbox to act on (`sm`), or a new
+/// login (`authenticate`).
+#[derive(PartialEq, Eq)]
 pub enum Outcome {
     /// Print this (may be empty).
     Print(String),
     /// Later commands act on this mailbox.
     Select(String),
+    /// Log in again as `account` with `password` and open `mailbox`.
+    Login {
+        /// The account to authenticate as.
+        account: String,
+        /// Its password (never printed).
+        password: String,
+        /// The mailbox to open.
+        mailbox: String,
+    },
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Print(s) => f.debug_tuple("Print").field(s).finish(),
+            Outcome::Select(m) => f.debug_tuple("Select").field(m).finish(),
+            Outcome::Login {
+                account, mailbox, ..
+            } => f
+                .debug_struct("Login")
+                .field("account", account)
+                .field("mailbox", mailbox)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What one session remembers between command lines: the ids behind the numbers of
+/// the last listing (`#3`, `#1-4` in an id list) and the last searches, for `-n`, `-p`
+/// and `-c`.
+#[derive(Default)]
+pub struct Shell {
+    index: HashMap<usize, String>,
+    search: Option<search::Paged>,
+    conv: Option<search::ConvPaged>,
+}
+
+impl Shell {
+    /// A shell with nothing remembered.
+    pub fn new() -> Shell {
+        Shell::default()
+    }
+
+    /// Forgets the listings and searches (another mailbox was opened).
+    pub fn reset(&mut self) {
+        *self = Shell::default();
+    }
+
+    /// An id list with `#N` and `#N-M` replaced by the ids listed under those numbers,
+    /// and a trailing `{...}` (Zimbra's target constraint notation) dropped.
+    fn ids(&self, list: &str) -> Result<String, String> {
+        let list = match list.rfind('{') {
+            Some(i) if list.ends_with('}') => &list[..i],
+            _ => list,
+        };
+        let mut out = Vec::new();
+        for t in list.split(',') {
+            let Some(n) = t.strip_prefix('#').filter(|n| !n.is_empty()) else {
+                out.push(t.to_string());
+                continue;
+            };
+            let bad = || format!("zclient.CLIENT_ERROR: unknown index: {n}");
+            let num = |s: &str| s.trim().parse::<usize>().map_err(|_| bad());
+            let (from, to) = match n.split_once('-') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => (num(n)?, num(n)?),
+            };
+            for j in from..=to {
+                out.push(self.index.get(&j).ok_or_else(bad)?.clone());
+            }
+        }
+        Ok(out.join(","))
+    }
 }
 
 /// Splits a command line into words: blanks separate, double or single quotes group,
@@ -132,377 +212,323 @@ impl Parsed {
     }
 }
 
-/// The commands `help` lists, with their arguments.
-pub const HELP: &str = "\
-  addMessage(am)             [opts] {dest-folder-path} {filename-or-dir} [...]
-                               -F flags  -T tags  -d date(ms)
-  createContact(cct)         [opts] [attr1 value1 [attr2 value2...]]   -f folder  -T tags
-  createFolder(cf)           [opts] {folder-path}      -V view  -c color
-  createSearchFolder(csf)    [opts] {folder-path} {query}   -t types
-  createTag(ct)              [opts] {tag-name}         -c color
-  deleteContact(dct)         {contact-ids}
-  deleteFolder(df)           {folder-path}
-  deleteMessage(dm)          {msg-ids}
-  deleteTag(dt)              {tag-name}
-  dumpsterDeleteItem         {item-ids}
-  emptyDumpster
-  emptyFolder(ef)            {folder-path}
-  flagContact(fct)           {contact-ids} [0|1]
-  getAllContacts(gact)       [opts] [attr1 [attr2...]]   -f folder
-  getAllFolders(gaf)
-  getAllTags(gat)
-  getContacts(gct)           {contact-ids} [attr1 [attr2...]]
-  getFolder(gf)              {folder-path}
-  getFolderGrant(gfg)        {folder-path}
-  getMailboxSize(gms)
-  getMessage(gm)             {msg-id}
-  markMessageRead(mmr)       {msg-ids} [0|1]
-  modifyContactAttrs(mcta)   [opts] {contact-id} [attr1 value1...]   -r replace
-  modifyFolderGrant(mfg)     {folder-path} {account|group|domain {name}|all|public|
-                               guest {email} [{password}]} {permissions|none}
-  moveContact(mct)           {contact-ids} {dest-folder-path}
-  moveMessage(mm)            {msg-ids} {dest-folder-path}
-  search(s)                  [opts] {query}   -t types  -l limit  -o offset  --dumpster
-  selectMailbox(sm)          {account-name}
-  exit, quit
-";
-
-/// The whole help: this file's commands, then each command family's own lines.
-pub fn help_text() -> String {
-    [
-        HELP,
-        mail::HELP,
-        rest::HELP,
-        calendar::HELP,
-        filter::HELP,
-        rights::HELP,
-        admin::HELP,
-    ]
-    .concat()
+/// One command line of a table command, ready to run: the session, the mailbox, the
+/// command and its parsed arguments.
+struct Cx<'a> {
+    session: &'a Remote,
+    mailbox: &'a str,
+    cmd: &'static help::Cmd,
+    p: Parsed,
 }
 
-/// Runs one command (`words[0]` and its arguments) against `mailbox` over `session`.
-///
-/// # Errors
-/// A usage message, or the server's fault as `code: reason`.
-pub async fn run(session: &Remote, mailbox: &str, words: &[String]) -> Result<Outcome, String> {
-    let Some((cmd, args)) = words.split_first() else {
-        return Ok(Outcome::Print(String::new()));
-    };
-    let mb = Some(mailbox);
-    let call = |name: &'static str, ns: &'static str, body: Value| async move {
-        session.request(mb, name, ns, body).await
-    };
-    let print = |s: String| Ok(Outcome::Print(s));
-    match cmd.as_str() {
-        "help" | "?" => print(help_text()),
-        "selectMailbox" | "sm" => {
-            let p = Parsed::new(args, &[])?;
-            Ok(Outcome::Select(p.operand(0, "account name")?.to_string()))
-        }
-        "getAllFolders" | "gaf" => {
-            let r = call("GetFolderRequest", MAIL, json!({})).await?;
-            print(folder_table(&r))
-        }
-        "getFolder" | "gf" => {
-            let p = Parsed::new(args, &[])?;
-            let f = folder(session, mailbox, p.operand(0, "folder path")?).await?;
-            print(serde_json::to_string_pretty(&f).unwrap_or_default())
-        }
-        "createFolder" | "cf" => {
-            let p = Parsed::new(args, &["-V", "--view", "-c", "--color", "-F", "--flags"])?;
-            let (parent, name) = split_path(p.operand(0, "folder path")?)?;
-            let parent_id = folder_id(session, mailbox, &parent).await?;
-            let mut spec = json!({ "name": name, "l": parent_id });
-            if let Some(v) = p.opt(&["-V", "--view"]) {
-                spec["view"] = json!(v);
-            }
-            if let Some(c) = p.opt(&["-c", "--color"]) {
-                spec["color"] = json!(c);
-            }
-            if let Some(f) = p.opt(&["-F", "--flags"]) {
-                spec["f"] = json!(f);
-            }
-            let r = call("CreateFolderRequest", MAIL, json!({ "folder": spec })).await?;
-            print(local_id(&first(&r["folder"])["id"]))
-        }
-        "createSearchFolder" | "csf" => {
-            let p = Parsed::new(args, &["-t", "--types", "-s", "--sort"])?;
-            let (parent, name) = split_path(p.operand(0, "folder path")?)?;
-            let query = p.operand(1, "query")?;
-            let parent_id = folder_id(session, mailbox, &parent).await?;
-            let mut spec = json!({ "name": name, "l": parent_id, "query": query });
-            if let Some(t) = p.opt(&["-t", "--types"]) {
-                spec["types"] = json!(t);
-            }
-            let r = call("CreateSearchFolderRequest", MAIL, json!({ "search": spec })).await?;
-            print(local_id(&first(&r["search"])["id"]))
-        }
-        "deleteFolder" | "df" | "emptyFolder" | "ef" => {
-            let p = Parsed::new(args, &[])?;
-            let id = folder_id(session, mailbox, p.operand(0, "folder path")?).await?;
-            let op = if matches!(cmd.as_str(), "deleteFolder" | "df") {
-                "delete"
-            } else {
-                "empty"
-            };
-            call(
-                "FolderActionRequest",
-                MAIL,
-                json!({ "action": { "op": op, "id": id } }),
-            )
-            .await?;
-            print(String::new())
-        }
-        "createTag" | "ct" => {
-            let p = Parsed::new(args, &["-c", "--color"])?;
-            let mut spec = json!({ "name": p.operand(0, "tag name")? });
-            if let Some(c) = p.opt(&["-c", "--color"]) {
-                spec["color"] = json!(c);
-            }
-            let r = call("CreateTagRequest", MAIL, json!({ "tag": spec })).await?;
-            print(local_id(&first(&r["tag"])["id"]))
-        }
-        "getAllTags" | "gat" => {
-            let r = call("GetTagRequest", MAIL, json!({})).await?;
-            print(tag_table(&r))
-        }
-        "deleteTag" | "dt" => {
-            let p = Parsed::new(args, &[])?;
-            let name = p.operand(0, "tag name")?;
-            let r = call("GetTagRequest", MAIL, json!({})).await?;
-            let id = list(&r["tag"])
-                .into_iter()
-                .find(|t| text(&t["name"]) == name)
-                .map(|t| local_id(&t["id"]))
-                .ok_or_else(|| format!("mail.NO_SUCH_TAG: no such tag: {name}"))?;
-            call(
-                "TagActionRequest",
-                MAIL,
-                json!({ "action": { "op": "delete", "id": id } }),
-            )
-            .await?;
-            print(String::new())
-        }
-        "getMailboxSize" | "gms" => {
-            let r = call("GetInfoRequest", ACCOUNT, json!({ "sections": "mbox" })).await?;
-            let used: u64 = text(&r["used"]).parse().unwrap_or(0);
-            print(human_size(used))
-        }
-        "addMessage" | "am" => {
-            let p = Parsed::new(args, &["-F", "--flags", "-T", "--tags", "-d", "--date"])?;
-            let dest = folder_id(session, mailbox, p.operand(0, "folder path")?).await?;
-            if p.rest.len() < 2 {
-                return Err("missing file or directory".into());
-            }
-            let mut ids = Vec::new();
-            for file in message_files(&p.rest[1..])? {
-                let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                // The request carries the message as JSON text: bytes that are not UTF-8
-                // (8-bit legacy charsets) would be replaced, so they are refused instead.
-                let text = String::from_utf8(raw).map_err(|_| {
-                    format!(
-                        "{}: not UTF-8 (8-bit legacy charset); nothing added: deliver it over \
-                         LMTP/SMTP or IMAP APPEND, which keep its bytes",
-                        file.display()
-                    )
-                })?;
-                let mut m = json!({ "l": dest, "content": text });
-                if let Some(f) = p.opt(&["-F", "--flags"]) {
-                    m["f"] = json!(f);
-                }
-                if let Some(t) = p.opt(&["-T", "--tags"]) {
-                    m["tn"] = json!(t);
-                }
-                if let Some(d) = p.opt(&["-d", "--date"]) {
-                    m["d"] = json!(d);
-                }
-                let r = call("AddMsgRequest", MAIL, json!({ "m": m })).await?;
-                ids.push(local_id(&first(&r["m"])["id"]));
-            }
-            print(ids.join("\n"))
-        }
-        "getMessage" | "gm" => {
-            let p = Parsed::new(args, &[])?;
-            let id = p.operand(0, "message id")?;
-            let r = call(
-                "GetMsgRequest",
-                MAIL,
-                json!({ "m": { "id": id, "raw": "1" } }),
-            )
-            .await?;
-            print(text(&first(&r["m"])["content"]))
-        }
-        "deleteMessage" | "dm" => {
-            let p = Parsed::new(args, &[])?;
-            msg_action(
-                session,
-                mailbox,
-                p.operand(0, "message ids")?,
-                json!({"op": "delete"}),
-            )
+impl Cx<'_> {
+    /// Sends `name` in namespace `ns` for the open mailbox.
+    async fn call(&self, name: &str, ns: &str, body: Value) -> Result<Value, String> {
+        self.session
+            .request(Some(self.mailbox), name, ns, body)
             .await
+    }
+
+    /// Operand `i`, or the command's usage when it is missing.
+    fn arg(&self, i: usize) -> Result<&str, String> {
+        self.p
+            .rest
+            .get(i)
+            .map(String::as_str)
+            .ok_or_else(|| self.usage())
+    }
+
+    /// Operand `i` when given.
+    fn opt_arg(&self, i: usize) -> Option<&str> {
+        self.p.rest.get(i).map(String::as_str)
+    }
+
+    /// The usage error of this command.
+    fn usage(&self) -> String {
+        format!("usage:\n\n{}", help::usage(self.cmd).trim_end())
+    }
+
+    /// Whether `-v`/`--verbose` was given.
+    fn verbose(&self) -> bool {
+        self.p.flag(&["-v", "--verbose"])
+    }
+
+    /// The value of the option whose long name is `long` (`--long` or its short form).
+    fn opt(&self, long: &str) -> Option<&str> {
+        let short = self
+            .cmd
+            .opts
+            .iter()
+            .find(|o| o.1 == long)
+            .and_then(|o| o.0)
+            .map(|s| format!("-{s}"));
+        let long = format!("--{long}");
+        match &short {
+            Some(s) => self.p.opt(&[s.as_str(), long.as_str()]),
+            None => self.p.opt(&[long.as_str()]),
         }
-        "moveMessage" | "mm" => {
-            let p = Parsed::new(args, &[])?;
-            let dest = folder_id(session, mailbox, p.operand(1, "folder path")?).await?;
-            let action = json!({ "op": "move", "l": dest });
-            msg_action(session, mailbox, p.operand(0, "message ids")?, action).await
-        }
-        "markMessageRead" | "mmr" => {
-            let p = Parsed::new(args, &[])?;
-            let op = match p.rest.get(1).map(String::as_str) {
-                None | Some("1") => "read",
-                Some("0") => "!read",
-                Some(other) => return Err(format!("expected 0 or 1, not {other}")),
-            };
-            msg_action(
-                session,
-                mailbox,
-                p.operand(0, "message ids")?,
-                json!({ "op": op }),
-            )
-            .await
-        }
-        "search" | "s" => {
-            let p = Parsed::new(
-                args,
-                &[
-                    "-t", "--types", "-l", "--limit", "-o", "--offset", "-s", "--sort",
-                ],
-            )?;
-            if p.rest.is_empty() {
-                return Err("missing query".into());
-            }
-            let query = p.rest.join(" ");
-            let dumpster = p.flag(&["--dumpster"]);
-            let types = p.opt(&["-t", "--types"]).unwrap_or(if dumpster {
-                "message"
-            } else {
-                "conversation"
-            });
-            let mut req = json!({
-                "query": query, "types": types,
-                "limit": p.opt(&["-l", "--limit"]).unwrap_or("25"),
-                "offset": p.opt(&["-o", "--offset"]).unwrap_or("0"),
-            });
-            if let Some(s) = p.opt(&["-s", "--sort"]) {
-                req["sortBy"] = json!(s);
-            }
-            if dumpster {
-                req["inDumpster"] = json!("1");
-            }
-            let r = call("SearchRequest", MAIL, req).await?;
-            print(search_listing(&r))
-        }
-        "dumpsterDeleteItem" => {
-            let p = Parsed::new(args, &[])?;
-            let ids = p.operand(0, "item ids")?;
-            call(
-                "ItemActionRequest",
-                MAIL,
-                json!({ "action": { "op": "dumpsterdelete", "id": ids } }),
-            )
-            .await?;
-            print(String::new())
-        }
-        "emptyDumpster" => {
-            // Page through the dumpster and delete what it holds, every kind.
-            let mut removed = 0usize;
-            loop {
-                let r = call(
-                    "SearchRequest",
-                    MAIL,
-                    json!({ "query": "", "inDumpster": "1", "limit": "500",
-                            "types": "message,contact,appointment,task,document" }),
-                )
-                .await?;
-                let ids: Vec<String> = ["m", "cn", "appt", "task", "doc"]
-                    .iter()
-                    .flat_map(|k| list(&r[*k]))
-                    .map(|i| local_id(&i["id"]))
-                    .filter(|i| !i.is_empty())
-                    .collect();
-                if ids.is_empty() {
-                    break;
-                }
-                removed += ids.len();
-                call(
-                    "ItemActionRequest",
-                    MAIL,
-                    json!({ "action": { "op": "dumpsterdelete", "id": ids.join(",") } }),
-                )
-                .await?;
-            }
-            print(format!("{removed} items removed from the dumpster"))
-        }
-        other => {
-            if let Some(r) = contacts::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = mail::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = rest::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = calendar::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = filter::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = rights::run(session, mailbox, other, args).await {
-                return r;
-            }
-            if let Some(r) = admin::run(session, mailbox, other, args).await {
-                return r;
-            }
-            Err(format!("unknown command: {other} (try help)"))
-        }
+    }
+
+    /// Operand `i` read as Zimbra's `[0|1]`: only `1` is true; `default` when absent.
+    fn bool_arg(&self, i: usize, default: bool) -> bool {
+        self.opt_arg(i).map_or(default, |v| v == "1")
     }
 }
 
-async fn msg_action(
-    session: &Remote,
-    mailbox: &str,
-    ids: &str,
-    mut action: Value,
-) -> Result<Outcome, String> {
-    action["id"] = json!(ids);
-    session
-        .request(
-            Some(mailbox),
-            "MsgActionRequest",
-            MAIL,
-            json!({ "action": action }),
-        )
-        .await?;
-    Ok(Outcome::Print(String::new()))
+/// The whole help (`-h`): every command, then each other family's own lines.
+pub fn help_text() -> String {
+    help::text(Some("commands"), &family_help())
 }
 
-/// The folder at `path` (`GetFolderRequest <folder path=>`).
+/// The other modules' help lines, by topic.
+fn family_help() -> [(&'static str, &'static str); 4] {
+    [
+        ("appointment", calendar::HELP),
+        ("filter", filter::HELP),
+        ("right", rights::HELP),
+        ("admin", admin::HELP),
+    ]
+}
+
+/// Runs one command (`words[0]` and its arguments) against `mailbox` over `session`,
+/// with `shell` remembering listings and searches between calls.
+///
+/// # Errors
+/// A usage message, or the server's fault as `code: reason`.
+pub async fn run(
+    session: &Remote,
+    shell: &mut Shell,
+    mailbox: &str,
+    words: &[String],
+) -> Result<Outcome, String> {
+    let Some((word, args)) = words.split_first() else {
+        return Ok(Outcome::Print(String::new()));
+    };
+    let Some(cmd) = help::lookup(word) else {
+        return other_family(session, mailbox, word, args).await;
+    };
+    let valued = help::valued(cmd);
+    let valued: Vec<&str> = valued.iter().map(String::as_str).collect();
+    let cx = Cx {
+        session,
+        mailbox,
+        cmd,
+        p: Parsed::new(args, &valued)?,
+    };
+    if let Some(r) = misc(&cx, shell).await {
+        return r;
+    }
+    if let Some(r) = contacts::run(session, mailbox, cmd.name, args).await {
+        return r;
+    }
+    if let Some(r) = mail::run(&cx, shell).await {
+        return r;
+    }
+    if let Some(r) = folders::run(&cx).await {
+        return r;
+    }
+    if let Some(r) = search::run(&cx, shell).await {
+        return r;
+    }
+    if let Some(r) = account::run(&cx).await {
+        return r;
+    }
+    if let Some(r) = rest::run(&cx).await {
+        return r;
+    }
+    other_family(session, mailbox, cmd.name, args).await
+}
+
+/// The calendar, filter, right and admin families, by the name as given.
+async fn other_family(
+    session: &Remote,
+    mailbox: &str,
+    word: &str,
+    args: &[String],
+) -> Result<Outcome, String> {
+    if let Some(r) = calendar::run(session, mailbox, word, args).await {
+        return r;
+    }
+    if let Some(r) = filter::run(session, mailbox, word, args).await {
+        return r;
+    }
+    if let Some(r) = rights::run(session, mailbox, word, args).await {
+        return r;
+    }
+    if let Some(r) = admin::run(session, mailbox, word, args).await {
+        return r;
+    }
+    Err(format!(
+        "zclient.CLIENT_ERROR: Unknown command: ({word}) Type: 'help commands' for a list"
+    ))
+}
+
+/// The misc commands.
+async fn misc(cx: &Cx<'_>, shell: &mut Shell) -> Option<Result<Outcome, String>> {
+    let print = |s: String| Ok(Outcome::Print(s));
+    Some(match cx.cmd.name {
+        "help" => print(
+            help::text(cx.opt_arg(0), &family_help())
+                .trim_end()
+                .to_string(),
+        ),
+        "exit" => print(String::new()),
+        "selectMailbox" => match cx.arg(0) {
+            Ok(m) => {
+                shell.reset();
+                Ok(Outcome::Select(m.to_string()))
+            }
+            Err(e) => Err(e),
+        },
+        "authenticate" => match (cx.arg(0), cx.arg(1)) {
+            (Ok(a), Ok(p)) => {
+                shell.reset();
+                Ok(Outcome::Login {
+                    account: a.to_string(),
+                    password: p.to_string(),
+                    mailbox: cx.opt_arg(2).unwrap_or(a).to_string(),
+                })
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
+        "noOp" => cx
+            .call("NoOpRequest", MAIL, json!({}))
+            .await
+            .map(|_| Outcome::Print(String::new())),
+        "getMailboxSize" => match mailbox_size(cx).await {
+            Ok(used) if cx.verbose() => print(used.to_string()),
+            Ok(used) => print(human_size(used)),
+            Err(e) => Err(e),
+        },
+        "whoami" => whoami(cx).await,
+        "emptyDumpster" => empty_dumpster(cx).await,
+        _ => return None,
+    })
+}
+
+async fn mailbox_size(cx: &Cx<'_>) -> Result<u64, String> {
+    let r = cx
+        .call("GetInfoRequest", ACCOUNT, json!({ "sections": "mbox" }))
+        .await?;
+    Ok(text(&r["used"]).parse().unwrap_or(0))
+}
+
+/// `whoami`: the open mailbox, its size, message and unread counts, and who the
+/// session is authenticated as (`(admin)` when acting for another account).
+async fn whoami(cx: &Cx<'_>) -> Result<Outcome, String> {
+    let used = mailbox_size(cx).await?;
+    let tree = cx.call("GetFolderRequest", MAIL, json!({})).await?;
+    let (mut n, mut u) = (0u64, 0u64);
+    fn walk(f: &Value, n: &mut u64, u: &mut u64) {
+        *n += text(&f["n"]).parse::<u64>().unwrap_or(0);
+        *u += text(&f["u"]).parse::<u64>().unwrap_or(0);
+        for child in list(&f["folder"]) {
+            walk(&child, n, u);
+        }
+    }
+    for f in list(&tree["folder"]) {
+        walk(&f, &mut n, &mut u);
+    }
+    let me = cx
+        .session
+        .request(
+            None,
+            "GetInfoRequest",
+            ACCOUNT,
+            json!({ "sections": "mbox" }),
+        )
+        .await?;
+    let me = text(&me["name"]);
+    let admin = if me.eq_ignore_ascii_case(cx.mailbox) {
+        ""
+    } else {
+        " (admin)"
+    };
+    Ok(Outcome::Print(format!(
+        "mailbox: {}, size: {}, messages: {n}, unread: {u}\nauthenticated as {me}{admin}",
+        cx.mailbox,
+        human_size(used)
+    )))
+}
+
+/// `emptyDumpster`: pages through the dumpster and deletes what it holds, every kind.
+async fn empty_dumpster(cx: &Cx<'_>) -> Result<Outcome, String> {
+    let mut removed = 0usize;
+    loop {
+        let r = cx
+            .call(
+                "SearchRequest",
+                MAIL,
+                json!({ "query": "", "inDumpster": "1", "limit": "500",
+                        "types": "message,contact,appointment,task,document" }),
+            )
+            .await?;
+        let ids: Vec<String> = ["m", "cn", "appt", "task", "doc"]
+            .iter()
+            .flat_map(|k| list(&r[*k]))
+            .map(|i| local_id(&i["id"]))
+            .filter(|i| !i.is_empty())
+            .collect();
+        if ids.is_empty() {
+            break;
+        }
+        removed += ids.len();
+        cx.call(
+            "ItemActionRequest",
+            MAIL,
+            json!({ "action": { "op": "dumpsterdelete", "id": ids.join(",") } }),
+        )
+        .await?;
+    }
+    Ok(Outcome::Print(format!(
+        "{removed} items removed from the dumpster"
+    )))
+}
+
+/// The folder at `path`, or with id `path` when it is a number (`GetFolderRequest
+/// <folder path=|l=>`).
 async fn folder(session: &Remote, mailbox: &str, path: &str) -> Result<Value, String> {
+    let sel = if !path.is_empty() && path.bytes().all(|b| b.is_ascii_digit()) {
+        json!({ "l": path })
+    } else {
+        json!({ "path": path })
+    };
     let r = session
         .request(
             Some(mailbox),
             "GetFolderRequest",
             MAIL,
-            json!({ "folder": { "path": path } }),
+            json!({ "folder": sel }),
         )
         .await?;
-    let f = first(&r["folder"]);
-    let f = if f.is_null() { first(&r["search"]) } else { f };
+    let mut f = first(&r["folder"]);
+    for kind in ["search", "link"] {
+        if f.is_null() {
+            f = first(&r[kind]);
+        }
+    }
     if f.is_null() {
         return Err(format!("mail.NO_SUCH_FOLDER: no such folder path: {path}"));
     }
     Ok(f)
 }
 
-/// The id of the folder at `path`, local to the mailbox: acting for another account the
-/// server qualifies ids (`<zimbraId>:<id>`), requests on that mailbox take the bare id.
+/// The id of the folder at `path` (or `path` itself when it is an id), local to the
+/// mailbox: acting for another account the server qualifies ids (`<zimbraId>:<id>`),
+/// requests on that mailbox take the bare id.
 async fn folder_id(session: &Remote, mailbox: &str, path: &str) -> Result<String, String> {
     Ok(local_id(&folder(session, mailbox, path).await?["id"]))
+}
+
+/// The id of the tag named `name_or_id` (a name first, then an id).
+async fn tag_id(cx: &Cx<'_>, name_or_id: &str) -> Result<String, String> {
+    let r = cx.call("GetTagRequest", MAIL, json!({})).await?;
+    let tags = list(&r["tag"]);
+    tags.iter()
+        .find(|t| text(&t["name"]) == name_or_id)
+        .or_else(|| tags.iter().find(|t| local_id(&t["id"]) == name_or_id))
+        .map(|t| local_id(&t["id"]))
+        .ok_or_else(|| format!("zclient.CLIENT_ERROR: unknown tag: {name_or_id}"))
 }
 
 /// An item id without the `<zimbraId>:` the server puts before ids of another account's
@@ -524,26 +550,6 @@ fn split_path(path: &str) -> Result<(String, String), String> {
     Ok((parent.to_string(), name.to_string()))
 }
 
-/// The files `am` adds: each file named, and every file inside a named directory.
-fn message_files(names: &[String]) -> Result<Vec<std::path::PathBuf>, String> {
-    let mut out = Vec::new();
-    for n in names {
-        let p = std::path::PathBuf::from(n);
-        if p.is_dir() {
-            let mut inside: Vec<_> = std::fs::read_dir(&p)
-                .map_err(|e| format!("{n}: {e}"))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            inside.sort();
-            out.extend(inside);
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(out)
-}
-
 /// A JSON child list as a vector (a lone object is a list of one).
 fn list(v: &Value) -> Vec<Value> {
     match v {
@@ -551,151 +557,6 @@ fn list(v: &Value) -> Vec<Value> {
         Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
-}
-
-/// `gaf`'s table: id, view, unread, message count and path of every folder, depth first.
-pub fn folder_table(resp: &Value) -> String {
-    fn walk(f: &Value, rows: &mut Vec<[String; 5]>) {
-        let view = text(&f["view"]);
-        let view = if view.is_empty() {
-            "conv".to_string()
-        } else {
-            view.chars().take(4).collect()
-        };
-        let path = match text(&f["absFolderPath"]) {
-            p if p.is_empty() => "/".to_string(),
-            p => p,
-        };
-        rows.push([
-            local_id(&f["id"]),
-            view,
-            text(&f["u"]).parse::<u64>().unwrap_or(0).to_string(),
-            text(&f["n"]).parse::<u64>().unwrap_or(0).to_string(),
-            path,
-        ]);
-        for kind in ["folder", "search", "link"] {
-            for child in list(&f[kind]) {
-                walk(&child, rows);
-            }
-        }
-    }
-    let mut rows = Vec::new();
-    for f in list(&resp["folder"]) {
-        walk(&f, &mut rows);
-    }
-    let mut out = format!(
-        "{:>10}  {:<4}  {:>10}  {:>10}  Path\n{}  {}  {}  {}  {}\n",
-        "Id",
-        "View",
-        "Unread",
-        "Msg Count",
-        "-".repeat(10),
-        "-".repeat(4),
-        "-".repeat(10),
-        "-".repeat(10),
-        "-".repeat(10)
-    );
-    for [id, view, unread, count, path] in rows {
-        out.push_str(&format!(
-            "{id:>10}  {view:<4}  {unread:>10}  {count:>10}  {path}\n"
-        ));
-    }
-    out.trim_end().to_string()
-}
-
-/// `gat`'s table: id, unread count and name of every tag.
-pub fn tag_table(resp: &Value) -> String {
-    let mut out = format!(
-        "{:>10}  {:>10}  Name\n{}  {}  {}\n",
-        "Id",
-        "Unread",
-        "-".repeat(10),
-        "-".repeat(10),
-        "-".repeat(10)
-    );
-    for t in list(&resp["tag"]) {
-        let unread = text(&t["u"]).parse::<u64>().unwrap_or(0);
-        out.push_str(&format!(
-            "{:>10}  {unread:>10}  {}\n",
-            local_id(&t["id"]),
-            text(&t["name"])
-        ));
-    }
-    out.trim_end().to_string()
-}
-
-/// `s`'s listing: `num: N, more: B`, then one numbered line per hit with its id, type,
-/// sender, subject and date (local time, `MM/dd/yy HH:mm`).
-pub fn search_listing(resp: &Value) -> String {
-    let kinds = [
-        ("c", "conv"),
-        ("m", "mess"),
-        ("cn", "cont"),
-        ("appt", "appo"),
-        ("task", "task"),
-        ("doc", "docu"),
-    ];
-    let mut hits: Vec<(i64, [String; 5])> = Vec::new();
-    for (key, short) in kinds {
-        for h in list(&resp[key]) {
-            let sender = list(&h["e"])
-                .into_iter()
-                .find(|e| text(&e["t"]) == "f")
-                .map(|e| match text(&e["p"]) {
-                    p if p.is_empty() => text(&e["a"]),
-                    p => p,
-                })
-                .unwrap_or_else(|| text(&h["fileAsStr"]));
-            let ms: i64 = text(&h["d"]).parse().unwrap_or(0);
-            let date = chrono::DateTime::from_timestamp_millis(ms)
-                .map(|d| {
-                    d.with_timezone(&chrono::Local)
-                        .format("%m/%d/%y %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            let subject = match text(&h["su"]) {
-                s if s.is_empty() => text(&h["name"]),
-                s => s,
-            };
-            let sort = text(&h["sf"]).parse().unwrap_or(i64::MAX);
-            hits.push((
-                sort,
-                [local_id(&h["id"]), short.to_string(), sender, subject, date],
-            ));
-        }
-    }
-    let more = text(&resp["more"]);
-    let more = if more == "1" || more == "true" {
-        "true"
-    } else {
-        "false"
-    };
-    let mut out = format!("num: {}, more: {more}\n\n", hits.len());
-    if hits.is_empty() {
-        return out.trim_end().to_string();
-    }
-    out.push_str(&format!(
-        "     {:>4}  {:<4}   {:<20}  {:<50}  Date\n     {}  {}   {}  {}  {}\n",
-        "Id",
-        "Type",
-        "From",
-        "Subject",
-        "-".repeat(4),
-        "-".repeat(4),
-        "-".repeat(20),
-        "-".repeat(50),
-        "-".repeat(14)
-    ));
-    for (n, (_, [id, kind, from, subject, date])) in hits.into_iter().enumerate() {
-        let from: String = from.chars().take(20).collect();
-        let subject: String = subject.chars().take(50).collect();
-        out.push_str(&format!(
-            "{:<3} {id:>5}  {kind:<4}   {from:<20}  {subject:<50}  {date}\n",
-            format!("{}.", n + 1)
-        ));
-    }
-    out.trim_end().to_string()
 }
 
 /// A byte count as Zimbra's tool prints it: `512 B`, `1.50 KB`, `2.00 MB`, ...
@@ -711,6 +572,58 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     format!("{v:.2} {}", UNITS[unit])
+}
+
+/// A color option as the request attribute Zimbra's client sends: a name (`blue`) or a
+/// number as `color`, `#rrggbb` as `rgb`.
+fn color_attr(c: &str) -> Result<(&'static str, String), String> {
+    const NAMES: [&str; 10] = [
+        "defaultcolor",
+        "blue",
+        "cyan",
+        "green",
+        "purple",
+        "red",
+        "yellow",
+        "pink",
+        "gray",
+        "orange",
+    ];
+    let lower = c.to_ascii_lowercase();
+    if let Some(i) = NAMES.iter().position(|n| *n == lower) {
+        return Ok(("color", i.to_string()));
+    }
+    if lower.parse::<u8>().is_ok_and(|n| n < 10) {
+        return Ok(("color", lower));
+    }
+    if lower.len() == 7
+        && lower.starts_with('#')
+        && lower[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(("rgb", lower));
+    }
+    Err(format!("zclient.CLIENT_ERROR: unknown color: {c}"))
+}
+
+/// A color number as its name (`gat` shows it so).
+fn color_name(v: &Value) -> String {
+    const NAMES: [&str; 10] = [
+        "defaultColor",
+        "blue",
+        "cyan",
+        "green",
+        "purple",
+        "red",
+        "yellow",
+        "pink",
+        "gray",
+        "orange",
+    ];
+    if !text(&v["rgb"]).is_empty() {
+        return "rgbColor".into();
+    }
+    let n: usize = text(&v["color"]).parse().unwrap_or(0);
+    NAMES.get(n).unwrap_or(&NAMES[0]).to_string()
 }
 
 #[cfg(test)]
@@ -757,29 +670,31 @@ mod tests {
     }
 
     #[test]
-    fn folder_table_lists_the_tree_depth_first() {
-        let resp = json!({"folder": [{"id": "1", "absFolderPath": "/", "n": 0, "folder": [
-            {"id": "2", "absFolderPath": "/Inbox", "view": "message", "u": 3, "n": 7},
-            {"id": "257", "absFolderPath": "/Archive", "view": "message", "n": 0,
-             "search": [{"id": "258", "absFolderPath": "/Archive/unread"}]}]}]});
-        let t = folder_table(&resp);
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "        Id  View      Unread   Msg Count  Path");
-        assert_eq!(lines[2], "         1  conv           0           0  /");
-        assert_eq!(lines[3], "         2  mess           3           7  /Inbox");
-        assert!(lines[5].ends_with("/Archive/unread"), "{t}");
+    fn index_references_expand_to_listed_ids() {
+        let mut sh = Shell::new();
+        sh.index.insert(1, "257".into());
+        sh.index.insert(2, "-300".into());
+        sh.index.insert(3, "301".into());
+        assert_eq!(sh.ids("#1").unwrap(), "257");
+        assert_eq!(sh.ids("#1-3,400").unwrap(), "257,-300,301,400");
+        assert_eq!(sh.ids("258{-t}").unwrap(), "258");
+        assert!(sh.ids("#9").unwrap_err().contains("unknown index"));
+        assert!(sh.ids("#x").is_err());
+        assert!(sh.ids("#3-99999999999").is_err());
+        sh.reset();
+        assert!(sh.ids("#1").is_err());
     }
 
     #[test]
-    fn search_listing_numbers_hits() {
-        let resp = json!({"more": false, "m": [{"id": "258", "d": 0, "su": "beta walrus",
-            "e": [{"t": "f", "a": "carol@remote.test", "p": "Carol"}]}]});
-        let s = search_listing(&resp);
-        assert!(s.starts_with("num: 1, more: false\n\n"), "{s}");
-        let last = s.lines().last().unwrap();
-        assert!(last.starts_with("1.    258  mess   Carol"), "{last}");
-        assert!(last.contains("beta walrus"), "{last}");
-        assert_eq!(search_listing(&json!({})), "num: 0, more: false");
+    fn colors_are_names_numbers_or_rgb() {
+        assert_eq!(color_attr("Blue").unwrap(), ("color", "1".into()));
+        assert_eq!(color_attr("9").unwrap(), ("color", "9".into()));
+        assert_eq!(color_attr("#ff00AA").unwrap(), ("rgb", "#ff00aa".into()));
+        assert!(color_attr("mauve").is_err());
+        assert!(color_attr("#ff00zz").is_err());
+        assert_eq!(color_name(&json!({"color": "5"})), "red");
+        assert_eq!(color_name(&json!({})), "defaultColor");
+        assert_eq!(color_name(&json!({"rgb": "#123456"})), "rgbColor");
     }
 
     #[test]
@@ -787,5 +702,15 @@ mod tests {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(1536), "1.50 KB");
         assert_eq!(human_size(5 * 1024 * 1024), "5.00 MB");
+    }
+
+    #[test]
+    fn passwords_stay_out_of_debug_output() {
+        let o = Outcome::Login {
+            account: "a@x".into(),
+            password: "s3cret".into(),
+            mailbox: "a@x".into(),
+        };
+        assert!(!format!("{o:?}").contains("s3cret"));
     }
 }

@@ -126,6 +126,8 @@ async fn run(args: Args) -> Result<bool, String> {
         .clone()
         .or(args.account.clone())
         .unwrap_or_default();
+    let mut shell = zmmailbox::Shell::new();
+    let mut session = session;
 
     let ok = if args.command.is_empty() {
         let reader: Box<dyn BufRead> = match &args.file {
@@ -148,9 +150,6 @@ async fn run(args: Args) -> Result<bool, String> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if matches!(line, "exit" | "quit") {
-                break;
-            }
             let words = match zmmailbox::split_words(line) {
                 Ok(w) => w,
                 Err(e) => {
@@ -159,27 +158,65 @@ async fn run(args: Args) -> Result<bool, String> {
                     continue;
                 }
             };
-            all_ok &= one(&session, &mut mailbox, &words).await;
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("exit") || w.eq_ignore_ascii_case("quit"))
+            {
+                break;
+            }
+            let mut cur = Current {
+                home: &home,
+                prov: prov.as_ref(),
+                session: &mut session,
+                shell: &mut shell,
+                mailbox: &mut mailbox,
+            };
+            all_ok &= one(&mut cur, &words).await;
         }
         all_ok
     } else {
-        one(&session, &mut mailbox, &args.command).await
+        let mut cur = Current {
+            home: &home,
+            prov: prov.as_ref(),
+            session: &mut session,
+            shell: &mut shell,
+            mailbox: &mut mailbox,
+        };
+        one(&mut cur, &args.command).await
     };
     session.close(prov.as_ref()).await;
     Ok(ok)
 }
 
+/// The state a command line runs in and may change.
+struct Current<'a> {
+    home: &'a Home,
+    prov: Option<&'a zcs_directory::Provisioning>,
+    session: &'a mut Remote,
+    shell: &'a mut zmmailbox::Shell,
+    mailbox: &'a mut String,
+}
+
 /// Runs one command, printing its output or its error; whether it succeeded.
-async fn one(session: &Remote, mailbox: &mut String, words: &[String]) -> bool {
-    let needs_mailbox = !matches!(
-        words.first().map(String::as_str),
-        Some("help" | "?" | "sm" | "selectMailbox")
-    );
-    if needs_mailbox && mailbox.is_empty() {
+async fn one(cur: &mut Current<'_>, words: &[String]) -> bool {
+    let needs_mailbox = !words.first().is_some_and(|w| {
+        [
+            "help",
+            "?",
+            "sm",
+            "selectmailbox",
+            "a",
+            "authenticate",
+            "exit",
+            "quit",
+        ]
+        .contains(&w.to_ascii_lowercase().as_str())
+    });
+    if needs_mailbox && cur.mailbox.is_empty() {
         eprintln!("ERROR: no mailbox selected (-m or sm)");
         return false;
     }
-    match zmmailbox::run(session, mailbox, words).await {
+    match zmmailbox::run(cur.session, cur.shell, cur.mailbox, words).await {
         Ok(Outcome::Print(s)) => {
             if !s.is_empty() {
                 println!("{s}");
@@ -187,9 +224,25 @@ async fn one(session: &Remote, mailbox: &mut String, words: &[String]) -> bool {
             true
         }
         Ok(Outcome::Select(m)) => {
-            *mailbox = m;
+            *cur.mailbox = m;
             true
         }
+        Ok(Outcome::Login {
+            account,
+            password,
+            mailbox,
+        }) => match Remote::login(cur.home, &account, &password, false).await {
+            Ok(fresh) => {
+                let old = std::mem::replace(cur.session, fresh);
+                old.close(cur.prov).await;
+                *cur.mailbox = mailbox;
+                true
+            }
+            Err(e) => {
+                eprintln!("ERROR: {}", shown(&e));
+                false
+            }
+        },
         Err(e) => {
             eprintln!("ERROR: {}", shown(&e));
             false

@@ -140,6 +140,27 @@ impl Remote {
         Ok(session)
     }
 
+    /// The home whose server this session talks to.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The session's auth token, for requests the same login makes over REST.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// A session with the same server under another token (one `DelegateAuthRequest`
+    /// issued); [`Remote::close`] on it ends that token's session.
+    pub fn with_token(&self, token: String) -> Remote {
+        Remote {
+            home: self.home.clone(),
+            addr: self.addr,
+            token,
+            minted: None,
+        }
+    }
+
     /// Revokes the session's token: one this tool minted directly, one a password
     /// login got by `EndSessionRequest` (so tool runs leave no live tokens behind).
     pub async fn close(self, prov: Option<&Provisioning>) {
