@@ -5,6 +5,9 @@
 //! whichever engine holds it (`zcs_store_url`). `--missing-blob-delete-item`
 //! deletes items through the store (and its redo log), which needs the server stopped:
 //! the tool then opens the store itself and says so when the server holds it.
+//! `--unused-blob-delete` (a zcs addition, server stopped too) removes the blobs no item,
+//! dumpster item or revision references, as the server's orphan sweep does but without
+//! its grace period: what a crash left between a blob write and its redo record.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +29,7 @@ const USAGE: &str = "usage: zmblobchk [options] start
      --no-export                delete without exporting
      --skip-size-check          report missing blobs only
      --unexpected-blob-list <p> write the paths of unreferenced blobs to a file
+     --unused-blob-delete       delete unreferenced blobs (server stopped)
      --volumes <ids>            report only blobs on these volumes
   -v --verbose                  accepted";
 
@@ -66,6 +70,7 @@ struct Opts {
     skip_size: bool,
     blob_list: Option<PathBuf>,
     volumes: Option<Vec<i64>>,
+    delete_unused: bool,
 }
 
 fn ids(v: &str) -> Result<Vec<i64>, String> {
@@ -92,6 +97,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--skip-size-check" => o.skip_size = true,
             "--unexpected-blob-list" => o.blob_list = Some(PathBuf::from(value()?)),
             "--volumes" => o.volumes = Some(ids(&value()?)?),
+            "--unused-blob-delete" => o.delete_unused = true,
             "-v" | "--verbose" => {}
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -132,7 +138,37 @@ async fn run(args: &[String]) -> Result<String, String> {
         let accounts: HashMap<i64, String> = accounts.map_err(e)?.into_iter().collect();
         out.push_str(&delete_missing(&cfg, &accounts, &report, &o).await?);
     }
+    if o.delete_unused {
+        out.push_str(&delete_unused(&cfg).await?);
+    }
     Ok(out)
+}
+
+/// Opens the store (the server must be stopped) for a repair.
+async fn open_for_repair(cfg: &StoreTarget, what: &str) -> Result<zcs_store::Store, String> {
+    cfg.open_store().await.map_err(|e| match e {
+        StoreError::Locked(_) => format!(
+            "the server holds the store: stop it (zmcontrol stop) to {what}, or run \
+             without that option"
+        ),
+        other => format!("open store: {other}"),
+    })
+}
+
+/// Removes every unreferenced blob at once (no grace period: with the server stopped
+/// nothing is being written).
+async fn delete_unused(cfg: &StoreTarget) -> Result<String, String> {
+    let store = open_for_repair(cfg, "delete unused blobs").await?;
+    let swept = store
+        .sweep_orphan_blobs_older_than(std::time::Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string());
+    store.close().await;
+    let swept = swept?;
+    Ok(format!(
+        "Deleted {} unused blob(s) of {} examined.\n",
+        swept.removed, swept.examined
+    ))
 }
 
 /// Applies `--skip-size-check` and `--volumes` to a report.
@@ -172,12 +208,7 @@ async fn delete_missing(
     if by_mailbox.is_empty() {
         return Ok(String::new());
     }
-    let store = cfg.open_store().await.map_err(|e| match e {
-        StoreError::Locked(_) => "the server holds the store: stop it (zmcontrol stop) to \
-             delete items, or run without --missing-blob-delete-item"
-            .to_string(),
-        other => format!("open store: {other}"),
-    })?;
+    let store = open_for_repair(cfg, "delete items").await?;
     let mut out = String::new();
     let mut ids: Vec<_> = by_mailbox.into_iter().collect();
     ids.sort();
