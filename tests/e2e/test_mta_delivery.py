@@ -2,7 +2,8 @@
 look): aliases, alias domains, catch-all, distribution lists (each member once, remote
 members relayed, members-only lists), account statuses, forwarding (and its loop
 stop), Sieve (fileinto with flags and tags, discard, reject), vacation replies once per
-sender, spam-flagged mail to Junk, and quota warnings."""
+sender, spam-flagged mail to Junk (unless a third-party whitelist header says otherwise),
+quota warnings, address extensions (zimbraMtaRecipientDelimiter) and dynamic lists."""
 
 import email
 import smtplib
@@ -12,7 +13,8 @@ import pytest
 from mta_util import (DOMAIN, SmtpSink, fetch_folder, message, start_mta_home, user,
                       wait_folder, wait_for)
 
-ACCOUNTS = ("alice", "bob", "carol", "erin", "frank", "gina", "hank", "ivan", "kim", "leo")
+ACCOUNTS = ("alice", "bob", "carol", "erin", "frank", "gina", "hank", "ivan", "kim", "leo",
+            "mia", "nora", "otto", "pat")
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +201,66 @@ def test_quota_warning_once(z):
     warnings = [raw for _, raw in got if b"Subject: Quota warning" in raw]
     assert len(warnings) == 1, [raw[:200] for _, raw in got]
     assert user("ivan").encode() in warnings[0]
+
+
+def test_recipient_delimiter(z):
+    # Unset (Zimbra's default), an address extension is an unknown recipient.
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
+        lmtp(z, [user("mia+news")], message("before the delimiter"))
+    assert list(e.value.recipients.values())[0][0] == 550
+    z.zmprov("mcf", "zimbraMtaRecipientDelimiter", "+")
+    z.run("zmmtactl", "reload")
+    try:
+        lmtp(z, [user("mia+news")], message("with an extension"))
+        smtp(z, [user("mia+other")], message("with an extension over smtp"))
+        got = wait_folder(z, user("mia"), 2)
+        assert any(b"with an extension\r\n" in raw for _, raw in got)
+        assert any(b"with an extension over smtp" in raw for _, raw in got)
+        # Still unknown when the base address is unknown.
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            lmtp(z, [user("nobody+news")], message("unknown base"))
+    finally:
+        z.zmprov("mcf", "zimbraMtaRecipientDelimiter", "")
+        z.run("zmmtactl", "reload")
+
+
+def test_whitelist_header_keeps_spam_in_inbox(z):
+    # Spec 02 §6 idea 26: whitelisted spam stays out of Junk; the user's filter still runs.
+    z.zmprov("mcf", "zimbraSpamWhitelistHeader", "X-Whitelist-Flag",
+             "zimbraSpamWhitelistHeaderValue", "YES")
+    z.run("zmmtactl", "reload")
+    z.zmprov("ma", user("nora"), "zimbraMailSieveScript",
+             r'require ["imap4flags"]; addflag "\\Flagged";')
+    try:
+        lmtp(z, [user("nora")], message(
+            "whitelisted offer", extra="X-Spam-Flag: YES\r\nX-Whitelist-Flag: yes\r\n"))
+        lmtp(z, [user("nora")], message(
+            "plain spam", extra="X-Spam-Flag: YES\r\nX-Whitelist-Flag: NO\r\n"))
+        inbox = wait_folder(z, user("nora"), 1)
+        junk = wait_folder(z, user("nora"), 1, folder="Junk")
+        assert [b"whitelisted offer" in raw for _, raw in inbox] == [True], inbox
+        assert b"\\Flagged" in inbox[0][0], inbox[0][0]
+        assert [b"plain spam" in raw for _, raw in junk] == [True], junk
+    finally:
+        z.zmprov("mcf", "zimbraSpamWhitelistHeader", "", "zimbraSpamWhitelistHeaderValue", "")
+        z.run("zmmtactl", "reload")
+
+
+def test_dynamic_list_follows_its_filter(z):
+    # Spec 03 §6 ideas 37-39: a dynamic list's members are whoever its filter matches
+    # at delivery time; the members' copies carry X-Zimbra-DL and the list's Reply-To.
+    z.zmprov("ma", user("otto"), "title", "Manager")
+    z.zmprov("cddl", user("managers"), "memberURL", "ldap:///??sub?(title=Manager)",
+             "zimbraIsACLGroup", "FALSE", "zimbraPrefReplyToEnabled", "TRUE",
+             "zimbraPrefReplyToAddress", user("managers-replies"))
+    smtp(z, [user("managers")], message("to the managers", to=user("managers")))
+    got = [raw for _, raw in wait_folder(z, user("otto"), 1) if b"to the managers" in raw]
+    assert len(got) == 1
+    parsed = email.message_from_bytes(got[0])
+    assert parsed["X-Zimbra-DL"] == user("managers"), got[0][:400]
+    assert parsed["Reply-To"] == user("managers-replies"), got[0][:400]
+    # A new match receives the next mail with no membership edit.
+    z.zmprov("ma", user("pat"), "title", "Manager")
+    smtp(z, [user("managers")], message("managers again", to=user("managers")))
+    got = [raw for _, raw in wait_folder(z, user("pat"), 1) if b"managers again" in raw]
+    assert len(got) == 1

@@ -18,6 +18,10 @@
 //!
 //! Statuses: an account or domain in maintenance defers (`4.2.1`), closed or pending
 //! refuses (`5.2.1`), `zimbraMailStatus disabled` is an unknown recipient.
+//!
+//! Spam: mail with `X-Spam-Flag: YES` is kept in Junk unless `zimbraSpamWhitelistHeader`
+//! carries `zimbraSpamWhitelistHeaderValue`. Address extensions (`user+tag@`) follow
+//! `zimbraMtaRecipientDelimiter` ([`extension`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -178,12 +182,17 @@ fn over_quota_outcome(permanent: bool) -> DeliveryOutcome {
 }
 
 /// The server-wide settings one delivery uses, read once per delivery.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Settings {
     /// `zimbraLmtpPermanentFailureWhenOverQuota`.
     permanent_quota: bool,
     /// `zimbraMessageIdDedupeCacheSize` / `zimbraMessageIdDedupeCacheTimeout`.
     dedupe: DedupeSettings,
+    /// `zimbraMtaRecipientDelimiter` (server, else global): the characters that start an
+    /// address extension; empty when none is set.
+    delimiters: String,
+    /// The third-party whitelist header and value ([`junk::whitelist_mark`]).
+    whitelist: Option<(String, String)>,
 }
 
 impl MailDelivery {
@@ -196,14 +205,14 @@ impl MailDelivery {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
         };
-        if let Some((s, at)) = *lock()
+        if let Some((s, at)) = &*lock()
             && at.elapsed() < SETTINGS_TTL
         {
-            return s;
+            return s.clone();
         }
         match self.read_settings().await {
             Some(s) => {
-                *lock() = Some((s, std::time::Instant::now()));
+                *lock() = Some((s.clone(), std::time::Instant::now()));
                 s
             }
             None => Settings::default(),
@@ -232,15 +241,6 @@ impl MailDelivery {
             .get("zimbraMessageIdDedupeCacheTimeout")
             .and_then(|v| zcs_core::attrs::value::parse_duration(v).ok())
             .filter(|d| !d.is_zero());
-        Some(Settings {
-            permanent_quota: self.permanent_over_quota(&global).await,
-            dedupe,
-        })
-    }
-
-    /// `zimbraLmtpPermanentFailureWhenOverQuota` of this server, else the global
-    /// config, else FALSE.
-    async fn permanent_over_quota(&self, global: &Entry) -> bool {
         let server = match self.prov.local_server() {
             Some(name) => {
                 let key = zcs_directory::EntryKey::Name(name.to_string());
@@ -248,12 +248,22 @@ impl MailDelivery {
             }
             None => None,
         };
-        let attr = "zimbraLmtpPermanentFailureWhenOverQuota";
-        let value = match &server {
-            Some(s) => Provisioning::server_attr(s, global, attr),
-            None => global.attrs.get(attr).map(str::to_string),
+        // Server value, else the global config's.
+        let values = |attr: &str| -> Vec<String> {
+            match &server {
+                Some(s) if !s.attrs.get_all(attr).is_empty() => s.attrs.get_all(attr).to_vec(),
+                _ => global.attrs.get_all(attr).to_vec(),
+            }
         };
-        value.is_some_and(|v| v.eq_ignore_ascii_case("TRUE"))
+        let permanent_quota = values("zimbraLmtpPermanentFailureWhenOverQuota")
+            .first()
+            .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
+        Some(Settings {
+            permanent_quota,
+            dedupe,
+            delimiters: extension::delimiters(&values("zimbraMtaRecipientDelimiter")),
+            whitelist: junk::whitelist_mark(&global.attrs),
+        })
     }
 }
 
@@ -406,7 +416,8 @@ impl MailDelivery {
         // The copies to store, with the account's threading.
         let spam = header_values(&message.data, "X-Spam-Flag")
             .iter()
-            .any(|v| v.eq_ignore_ascii_case("YES"));
+            .any(|v| v.eq_ignore_ascii_case("YES"))
+            && !junk::whitelisted(self.settings().await.whitelist.as_ref(), &message.data);
         let settings = MailboxSettings {
             threading: job
                 .effective
@@ -527,8 +538,26 @@ fn verdict(r: &Resolved) -> Result<(), RecipientStatus> {
 }
 
 impl MailDelivery {
-    /// Resolution with the bare-postmaster fallback of [`Provisioning::resolve_address`].
+    /// Resolution with address extensions ([`extension`]: `user+tag@domain` is
+    /// `user@domain` unless known itself; before a catch-all) and the bare-postmaster
+    /// fallback of [`Provisioning::resolve_address`].
     async fn lookup(&self, address: &str) -> Result<Option<Resolved>, RecipientStatus> {
+        let found = self.lookup_exact(address).await?;
+        if found.as_ref().is_some_and(|r| !r.catch_all) {
+            return Ok(found);
+        }
+        let delimiters = self.settings().await.delimiters;
+        if let Some(base) = extension::strip_extension(address, &delimiters)
+            && let Some(r) = self.lookup_exact(&base).await?
+            && !r.catch_all
+        {
+            return Ok(Some(r));
+        }
+        Ok(found)
+    }
+
+    /// [`Self::lookup`] without address extensions.
+    async fn lookup_exact(&self, address: &str) -> Result<Option<Resolved>, RecipientStatus> {
         let found = match self.prov.resolve_recipient(address).await {
             Ok(found) => found,
             Err(e) => {
@@ -787,6 +816,8 @@ fn refusal_outcome(status: RecipientStatus) -> DeliveryOutcome {
     }
 }
 
+mod extension;
+mod junk;
 mod sent;
 #[cfg(test)]
 mod tests;

@@ -92,6 +92,15 @@ fn flags_and_zimbra_tags() {
             tags: vec![]
         }]
     );
+    // RFC 5232 §3: the implicit keep files with the flags set so far.
+    let s = "require [\"imap4flags\"]; addflag \"\\\\Flagged\";";
+    assert_eq!(
+        run(s),
+        vec![SieveAction::Keep {
+            flags: vec!["\\Flagged".into()],
+            tags: vec![]
+        }]
+    );
     let s = "require [\"fileinto\", \"tag\", \"flag\"];\r\n\
              # tag \"not-this\";\r\n\
              if header :is \"from\" \"x\" { tag \"never\"; }\r\n\
