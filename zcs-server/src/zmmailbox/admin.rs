@@ -1,19 +1,39 @@
-//! `zmmailbox`'s admin commands (spec/06 §3.1).
+//! `zmmailbox`'s commands outside the core command table: Zimbra's "admin" topic
+//! command `adminAuthenticate aa` (refused with the way to get the same session) and the
+//! contact topic's address completion, `autoComplete ac` and `autoCompleteGal acg`,
+//! whose work is done in `contacts`. `selectMailbox sm`, the other admin command, is in
+//! the core table.
 //!
-//! LIMITATION: no command of this family is offered yet.
+//! LIMITATION: `aa {admin} {password}` would switch the running session to an admin
+//! login; the tool's session switch (`Outcome::Login`) logs in as a user only, so `aa`
+//! tells the operator to start the tool with `-a NAME -p PASS -A` (or `-z`) instead.
 
-use super::Outcome;
+use super::{Outcome, contacts};
 use crate::search::remote::Remote;
 
 /// Help lines for this family (appended to `help`).
-pub(super) const HELP: &str = "";
+pub(super) const HELP: &str = "\
+  adminAuthenticate(aa)      {admin-name} {admin-password}   (start zmmailbox with -z, or
+                               -a {admin-name} -p {password} -A, instead)
+  autoComplete(ac)           [opts] {query}   -v verbose
+  autoCompleteGal(acg)       [opts] {query}   -v verbose
+";
 
 /// Runs `cmd` when it is one of this module's commands; `None` otherwise.
 pub(super) async fn run(
-    _session: &Remote,
-    _mailbox: &str,
-    _cmd: &str,
-    _args: &[String],
+    session: &Remote,
+    mailbox: &str,
+    cmd: &str,
+    args: &[String],
 ) -> Option<Result<Outcome, String>> {
-    None
+    Some(match cmd {
+        "autoComplete" | "ac" => contacts::auto_complete(session, mailbox, args).await,
+        "autoCompleteGal" | "acg" => contacts::auto_complete_gal(session, mailbox, args).await,
+        "adminAuthenticate" | "aa" => Err(
+            "zclient.CLIENT_ERROR: adminAuthenticate is not offered in a running session; \
+             start zmmailbox with -z, or with -a {admin-name} -p {password} -A"
+                .into(),
+        ),
+        _ => return None,
+    })
 }

@@ -1,7 +1,9 @@
 //! `zmmailbox`'s contact commands (`createContact cct`, `deleteContact dct`,
-//! `moveContact mct`, `modifyContactAttrs mcta`, `flagContact fct`, `getAllContacts
-//! gact`, `getContacts gct`) and folder grants (`getFolderGrant gfg`, `modifyFolderGrant
-//! mfg`), each turned into the mail service request Zimbra's tool sends.
+//! `moveContact mct`, `modifyContactAttrs mcta`, `flagContact fct`, `tagContact tct`,
+//! `getAllContacts gact`, `getContacts gct`, and `autoComplete ac` / `autoCompleteGal
+//! acg`, which `admin` routes here) and folder grants (`getFolderGrant gfg`,
+//! `modifyFolderGrant mfg`), each turned into the mail service request Zimbra's tool
+//! sends.
 
 use serde_json::{Value, json};
 
@@ -29,6 +31,7 @@ pub(super) async fn run(
         }
         "moveContact" | "mct" => move_contacts(session, mailbox, args).await,
         "flagContact" | "fct" => flag(session, mailbox, args).await,
+        "tagContact" | "tct" => tag(session, mailbox, args).await,
         "modifyContactAttrs" | "mcta" => modify(session, mailbox, args).await,
         "getAllContacts" | "gact" => get_all(session, mailbox, args).await,
         "getContacts" | "gct" => get_some(session, mailbox, args).await,
@@ -116,6 +119,119 @@ async fn flag(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcom
     action(session, mailbox, json!({ "op": op, "id": ids })).await
 }
 
+/// The id of the tag named (or numbered) `name_or_id`, as Zimbra's tool looks it up.
+async fn tag_id(session: &Remote, mailbox: &str, name_or_id: &str) -> Result<String, String> {
+    let r = session
+        .request(Some(mailbox), "GetTagRequest", MAIL, json!({}))
+        .await?;
+    list(&r["tag"])
+        .into_iter()
+        .find(|t| {
+            text(&t["name"]).eq_ignore_ascii_case(name_or_id) || local_id(&t["id"]) == name_or_id
+        })
+        .map(|t| local_id(&t["id"]))
+        .ok_or_else(|| format!("zclient.CLIENT_ERROR: unknown tag: {name_or_id}"))
+}
+
+/// `tct {contact-ids} {tag-name} [0|1]`: tags (or with `0` untags) the contacts.
+async fn tag(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcome, String> {
+    let p = Parsed::new(args, &[])?;
+    let ids = p.operand(0, "contact ids")?;
+    let tag = tag_id(session, mailbox, p.operand(1, "tag name")?).await?;
+    // Zimbra's [0|1*]: only 1 (or nothing) tags.
+    let op = match p.rest.get(2).map(String::as_str) {
+        None | Some("1") => "tag",
+        Some(_) => "!tag",
+    };
+    action(session, mailbox, json!({ "op": op, "id": ids, "tag": tag })).await
+}
+
+/// `ac {query}`: the account's address book matches (`AutoCompleteRequest`), one line
+/// each with ranking, type and address (`-v` adds id, folder and display name).
+pub(super) async fn auto_complete(
+    session: &Remote,
+    mailbox: &str,
+    args: &[String],
+) -> Result<Outcome, String> {
+    let p = Parsed::new(args, &[])?;
+    let query = p.operand(0, "query")?;
+    let r = session
+        .request(
+            Some(mailbox),
+            "AutoCompleteRequest",
+            MAIL,
+            json!({ "name": query, "limit": 20 }),
+        )
+        .await?;
+    Ok(Outcome::Print(matches_table(
+        &list(&r["match"]),
+        p.flag(&["-v", "--verbose"]),
+    )))
+}
+
+/// `ac`'s table, in Zimbra's columns (`no matches` when there is none).
+pub fn matches_table(matches: &[Value], verbose: bool) -> String {
+    if matches.is_empty() {
+        return "no matches".into();
+    }
+    let width = |key: &str, min: usize| {
+        matches
+            .iter()
+            .map(|m| text(&m[key]).chars().count())
+            .fold(min, usize::max)
+    };
+    let (id_w, fid_w, disp_w) = (width("id", 2), width("l", 3), width("display", 7));
+    let row = |ranking: &str, kind: &str, id: &str, fid: &str, disp: &str, email: &str| {
+        let mut line = format!("{ranking:>7} {kind:>7}");
+        if verbose {
+            let cut = |s: &str, w: usize| s.chars().take(w).collect::<String>();
+            line.push_str(&format!(
+                " {:>id_w$} {:>fid_w$} {:>disp_w$}",
+                cut(id, id_w),
+                cut(fid, fid_w),
+                cut(disp, disp_w)
+            ));
+        }
+        format!("{line} {email} \n")
+    };
+    let mut out = row("Ranking", "type", "id", "fid", "display", "email");
+    out.push_str(&"-".repeat(67));
+    out.push('\n');
+    for m in matches {
+        out.push_str(&row(
+            &text(&m["ranking"]),
+            &text(&m["type"]),
+            &text(&m["id"]),
+            &text(&m["l"]),
+            &text(&m["display"]),
+            &text(&m["email"]),
+        ));
+    }
+    out.trim_end_matches('\n').to_string()
+}
+
+/// `acg {query}`: GAL accounts whose names start with `query` (`AutoCompleteGalRequest`),
+/// printed as contacts.
+pub(super) async fn auto_complete_gal(
+    session: &Remote,
+    mailbox: &str,
+    args: &[String],
+) -> Result<Outcome, String> {
+    let p = Parsed::new(args, &[])?;
+    let query = p.operand(0, "query")?;
+    let r = session
+        .request(
+            Some(mailbox),
+            "AutoCompleteGalRequest",
+            super::ACCOUNT,
+            json!({ "name": query, "type": "account", "limit": 20 }),
+        )
+        .await?;
+    let verbose = p.flag(&["-v", "--verbose"]);
+    let out = contacts_text(session, mailbox, &r, &[], verbose).await?;
+    Ok(Outcome::Print(out))
+}
+
 /// `mcta [-r] {contact-id} attr value ...`: `-r` replaces every field.
 async fn modify(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcome, String> {
     let p = Parsed::new(args, &[])?;
@@ -126,7 +242,7 @@ async fn modify(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outc
     } else {
         "0"
     };
-    session
+    let r = session
         .request(
             Some(mailbox),
             "ModifyContactRequest",
@@ -134,19 +250,60 @@ async fn modify(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outc
             json!({ "replace": replace, "cn": { "id": id, "a": fields } }),
         )
         .await?;
-    Ok(Outcome::Print(String::new()))
+    // Zimbra's tool prints the contact's id.
+    Ok(Outcome::Print(local_id(&super::first(&r["cn"])["id"])))
 }
 
-/// One contact as the tool prints it: its id, folder, flags, then `name: value` per
-/// field (sorted; only `only` when given).
-// LIMITATION: a readable layout of our own; Zimbra's tool prints its client library's
-// ZContact dump, whose exact form is not reproduced.
-pub fn contact_text(cn: &Value, only: &[String]) -> String {
-    let mut out = format!("Id: {}\nFolder: {}\n", local_id(&cn["id"]), text(&cn["l"]));
+/// A contact's flags by name, as Zimbra's tool lists them (`f` is `flagged`, ...).
+fn flag_names(flags: &str) -> String {
+    flags
+        .chars()
+        .map(|c| match c {
+            'f' => "flagged".to_string(),
+            'a' => "attachment".to_string(),
+            'u' => "unread".to_string(),
+            '!' => "high_priority".to_string(),
+            '?' => "low_priority".to_string(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One contact as Zimbra's tool prints it: `Id`, `Folder` (its path when `path` knows
+/// it), `Date` (last change, local `MM/dd/yy HH:mm`, when the server sent one), `Tags` and `Flags` when it has
+/// some, `Revision`, then `Attrs:` with one `  name: value` line per field (sorted;
+/// only the fields in `only` when given), a group's members, and an empty line.
+pub fn contact_text(cn: &Value, path: &dyn Fn(&str) -> Option<String>, only: &[String]) -> String {
+    let folder = text(&cn["l"]);
+    let mut out = format!(
+        "Id: {}\nFolder: {}\n",
+        local_id(&cn["id"]),
+        path(&local_id(&cn["l"])).unwrap_or(folder)
+    );
+    // `md` is the metadata change date in seconds, `d` the item date in milliseconds;
+    // with neither (this server sends neither for contacts) there is no Date line.
+    let ms = match (
+        text(&cn["md"]).parse::<i64>(),
+        text(&cn["d"]).parse::<i64>(),
+    ) {
+        (Ok(secs), _) => Some(secs.saturating_mul(1000)),
+        (_, Ok(ms)) => Some(ms),
+        _ => None,
+    };
+    if let Some(d) = ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        let local = d.with_timezone(&chrono::Local);
+        out.push_str(&format!("Date: {}\n", local.format("%m/%d/%y %H:%M")));
+    }
+    let tags = text(&cn["tn"]);
+    if !tags.is_empty() {
+        out.push_str(&format!("Tags: {tags}\n"));
+    }
     let flags = text(&cn["f"]);
     if !flags.is_empty() {
-        out.push_str(&format!("Flags: {flags}\n"));
+        out.push_str(&format!("Flags: {}\n", flag_names(&flags)));
     }
+    out.push_str(&format!("Revision: {}\n", text(&cn["rev"])));
     let mut fields: Vec<(String, String)> = match &cn["_attrs"] {
         Value::Object(m) => m
             .iter()
@@ -166,15 +323,63 @@ pub fn contact_text(cn: &Value, only: &[String]) -> String {
     for (k, v) in fields {
         out.push_str(&format!("  {k}: {v}\n"));
     }
+    let members: Vec<String> = list(&cn["m"]).iter().map(|m| text(&m["value"])).collect();
+    if !members.is_empty() {
+        out.push_str(&format!("GroupMembers: [{}]\n", members.join(", ")));
+    }
     out
 }
 
-fn contacts_text(r: &Value, only: &[String]) -> String {
-    list(&r["cn"])
+/// The paths of the mailbox's folders, by id (one `GetFolderRequest`).
+async fn folder_paths(
+    session: &Remote,
+    mailbox: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    fn walk(f: &Value, out: &mut std::collections::HashMap<String, String>) {
+        out.insert(local_id(&f["id"]), text(&f["absFolderPath"]));
+        for kind in ["folder", "link", "search"] {
+            for c in list(&f[kind]) {
+                walk(&c, out);
+            }
+        }
+    }
+    let r = session
+        .request(Some(mailbox), "GetFolderRequest", MAIL, json!({}))
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for f in list(&r["folder"]) {
+        walk(&f, &mut out);
+    }
+    Ok(out)
+}
+
+/// The contacts of a GetContacts or AutoCompleteGal response, as `gact` prints them
+/// (`-v`: a JSON list of the contacts as the server sent them).
+async fn contacts_text(
+    session: &Remote,
+    mailbox: &str,
+    r: &Value,
+    only: &[String],
+    verbose: bool,
+) -> Result<String, String> {
+    let contacts = list(&r["cn"]);
+    if verbose {
+        return Ok(serde_json::to_string_pretty(&contacts).unwrap_or_default());
+    }
+    if contacts.is_empty() {
+        return Ok(String::new());
+    }
+    let paths = if contacts.iter().any(|c| !text(&c["l"]).is_empty()) {
+        folder_paths(session, mailbox).await?
+    } else {
+        Default::default()
+    };
+    let path = |id: &str| paths.get(id).cloned();
+    Ok(contacts
         .iter()
-        .map(|c| contact_text(c, only))
+        .map(|c| contact_text(c, &path, only))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n"))
 }
 
 /// `gact [-f folder] [attr ...]`.
@@ -187,7 +392,9 @@ async fn get_all(session: &Remote, mailbox: &str, args: &[String]) -> Result<Out
     let r = session
         .request(Some(mailbox), "GetContactsRequest", MAIL, body)
         .await?;
-    Ok(Outcome::Print(contacts_text(&r, &p.rest)))
+    let verbose = p.flag(&["-v", "--verbose"]);
+    let out = contacts_text(session, mailbox, &r, &p.rest, verbose).await?;
+    Ok(Outcome::Print(out))
 }
 
 /// `gct {contact-ids} [attr ...]`.
@@ -202,7 +409,9 @@ async fn get_some(session: &Remote, mailbox: &str, args: &[String]) -> Result<Ou
             json!({ "cn": { "id": ids } }),
         )
         .await?;
-    Ok(Outcome::Print(contacts_text(&r, &p.rest[1..])))
+    let verbose = p.flag(&["-v", "--verbose"]);
+    let out = contacts_text(session, mailbox, &r, &p.rest[1..], verbose).await?;
+    Ok(Outcome::Print(out))
 }
 
 /// Zimbra's display name of a grantee type.
@@ -334,16 +543,47 @@ mod tests {
 
     #[test]
     fn contact_dump_sorted_and_filtered() {
-        let cn = json!({"id": "u:260", "l": "7", "f": "f",
+        let cn = json!({"id": "u:260", "l": "7", "f": "f", "rev": 12, "tn": "vip",
             "_attrs": {"lastName": "Lee", "email": ["a@x.test", "b@x.test"]}});
-        let all = contact_text(&cn, &[]);
-        assert_eq!(
-            all,
-            "Id: 260\nFolder: 7\nFlags: f\nAttrs:\n  email: a@x.test\n  email: b@x.test\n  \
-             lastName: Lee\n"
+        let path = |id: &str| (id == "7").then(|| "/Contacts".to_string());
+        let all = contact_text(&cn, &path, &[]);
+        assert!(
+            all.starts_with("Id: 260\nFolder: /Contacts\nTags: "),
+            "{all}"
         );
-        let some = contact_text(&cn, &["lastname".to_string()]);
+        let dated = contact_text(&json!({"id": "1", "md": 1_700_000_000}), &path, &[]);
+        assert!(dated.contains("\nDate: 11/1"), "{dated}");
+        assert!(
+            all.ends_with(
+                "Tags: vip\nFlags: flagged\nRevision: 12\nAttrs:\n  email: a@x.test\n  \
+                 email: b@x.test\n  lastName: Lee\n"
+            ),
+            "{all}"
+        );
+        let some = contact_text(&cn, &|_: &str| None, &["lastname".to_string()]);
+        assert!(some.starts_with("Id: 260\nFolder: 7\n"), "{some}");
         assert!(some.ends_with("Attrs:\n  lastName: Lee\n"), "{some}");
+    }
+
+    #[test]
+    fn auto_complete_table_in_zimbras_columns() {
+        assert_eq!(matches_table(&[], false), "no matches");
+        let m = vec![
+            json!({"ranking": "3", "type": "contact", "id": "260", "l": "7",
+            "display": "Ann Lee", "email": "\"Ann Lee\" <ann@x.test>"}),
+        ];
+        let t = matches_table(&m, false);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "Ranking    type email ");
+        assert_eq!(lines[1], "-".repeat(67));
+        assert_eq!(lines[2], "      3 contact \"Ann Lee\" <ann@x.test> ");
+        let v = matches_table(&m, true);
+        assert!(
+            v.lines()
+                .nth(2)
+                .is_some_and(|l| l.contains(" 260   7 Ann Lee ")),
+            "{v}"
+        );
     }
 
     #[test]
