@@ -481,7 +481,14 @@ async fn bad_and_oversized_bodies_are_refused_without_a_write() {
         let (status, text) = import(&f, &path, Some(&token), &body).await;
         assert_eq!(status, 400, "{text}");
     }
-    let (status, _) = import(&f, &format!("/home/{ALICE}/?fmt=csv"), Some(&token), b"x").await;
+    // A CSV document with an unnamed column.
+    let (status, _) = import(
+        &f,
+        &format!("/home/{ALICE}/?fmt=csv"),
+        Some(&token),
+        b"a,,b",
+    )
+    .await;
     assert_eq!(status, 400);
     let (status, _) = import(
         &f,

@@ -11,9 +11,13 @@
 
 mod afd;
 mod archive;
+mod csv_formats;
 mod limits;
 mod preauth;
 mod rest;
+mod rest_archive_export;
+mod rest_csv;
+mod rest_export;
 mod rest_import;
 pub mod spnego;
 mod upload;

@@ -1,8 +1,10 @@
 //! The REST URLs (Zimbra's UserServlet, `store/docs/rest.txt`):
 //! `/home/<user>/<folder path>[.<fmt>]` and `/service/home/...`, `~` for the caller;
-//! `?fmt=` rss, ics, vcf, json, zip, tgz (the default follows the folder's view);
-//! `?id=N` for one item (a message as its raw MIME, a contact as vCard, an appointment
-//! as iCalendar, a document as itself). The caller is the auth token cookie's account
+//! `?fmt=` rss, atom, ics, ifb, vcf, csv, json, zip, tgz, tar (the default follows the
+//! folder's view; the folder formats are written by `rest_export`);
+//! `?id=N` for one item (a message as its raw MIME, a contact as vCard or CSV, an
+//! appointment as iCalendar, a document as itself); a path naming a document
+//! (`/home/u/Briefcase/notes.txt`) serves it. The caller is the auth token cookie's account
 //! or HTTP basic auth (RFC 7617); it must own the mailbox or hold read access on the
 //! folder through a grant. Anything the caller may not see is answered exactly like
 //! something that does not exist (404), so ids cannot be probed.
@@ -27,14 +29,13 @@ use zcs_core::{Entry, FaultCode, ItemId};
 use zcs_store::{Accessor, Folder, Mailbox, Rights};
 
 use super::archive::{self, ArchiveEntry};
-use super::rest_import::meta;
 use super::{AppState, caller_of, text};
 
 /// Most items one folder export writes.
-const MAX_EXPORT_ITEMS: usize = 10_000;
+pub(super) const MAX_EXPORT_ITEMS: usize = 10_000;
 
 /// Why a REST request failed, as the HTTP answer.
-enum RestError {
+pub(super) enum RestError {
     Unauthorized,
     NotFound,
     BadRequest(String),
@@ -42,7 +43,7 @@ enum RestError {
 }
 
 impl RestError {
-    fn into_response(self) -> Response {
+    pub(super) fn into_response(self) -> Response {
         match self {
             RestError::Unauthorized => {
                 let mut r = text(StatusCode::UNAUTHORIZED, "authentication required\n");
@@ -59,7 +60,7 @@ impl RestError {
     }
 }
 
-fn store_err(e: zcs_store::StoreError) -> RestError {
+pub(super) fn store_err(e: zcs_store::StoreError) -> RestError {
     match e.fault_code() {
         FaultCode::Failure => {
             tracing::error!(error = %e, "REST store failure");
@@ -94,7 +95,7 @@ pub(super) fn split_path(rest: &str) -> (String, String, Option<String>) {
         && !ext.contains('/')
         && matches!(
             ext.to_ascii_lowercase().as_str(),
-            "rss" | "ics" | "vcf" | "zip" | "tgz" | "tar" | "json"
+            "rss" | "atom" | "ics" | "ifb" | "vcf" | "csv" | "zip" | "tgz" | "tar" | "json"
         )
     {
         fmt = Some(ext.to_ascii_lowercase());
@@ -195,25 +196,52 @@ async fn serve_as(
         let part = query.get("part").map(String::as_str);
         return item(&mb, &access, ItemId(id), fmt.as_deref(), part).await;
     }
-    let folder = mb
-        .folder_by_path(&path)
-        .await
-        .map_err(store_err)?
-        .ok_or(RestError::NotFound)?;
+    let Some(folder) = mb.folder_by_path(&path).await.map_err(store_err)? else {
+        // Not a folder: a document by its path (`/home/u/Briefcase/notes.txt`), the
+        // name as written, a suffix such as `.csv` included.
+        let raw = rest
+            .trim_start_matches('/')
+            .split_once('/')
+            .map_or("", |(_, p)| p);
+        return document_at(&mb, &access, raw).await;
+    };
     access.check(&mb, folder.id).await?;
     let fmt = fmt.unwrap_or_else(|| default_format(&folder).to_string());
     let account = me.as_ref().map_or("(anonymous)", |e| e.name.as_str());
     tracing::info!(account = %account, owner = %owner.name, folder = %folder.path,
         fmt = %fmt, "REST export");
-    export(&mb, &access, &owner, &folder, &fmt).await
+    super::rest_export::export(&mb, &access, &owner, &folder, &fmt, query).await
+}
+
+/// The document at `raw` (`Folder/Sub/name`), served as itself; not found unless the
+/// caller may read its folder.
+async fn document_at(mb: &Mailbox, access: &Access, raw: &str) -> Result<Response, RestError> {
+    let raw = raw.trim_end_matches('/');
+    let (dir, name) = raw.rsplit_once('/').ok_or(RestError::NotFound)?;
+    if name.is_empty() {
+        return Err(RestError::NotFound);
+    }
+    let folder = mb
+        .folder_by_path(&format!("/{dir}"))
+        .await
+        .map_err(store_err)?
+        .ok_or(RestError::NotFound)?;
+    access.check(mb, folder.id).await?;
+    let doc = mb
+        .document_by_name(folder.id, name)
+        .await
+        .map_err(store_err)?
+        .ok_or(RestError::NotFound)?;
+    let bytes = mb.read_document(doc.id, None).await.map_err(store_err)?;
+    Ok(respond(bytes, &doc.content_type, Some(&doc.name)))
 }
 
 /// Who is asking, for grant checks.
-struct Access {
-    owner: bool,
+pub(super) struct Access {
+    pub(super) owner: bool,
     /// The caller as the grants see it; no account for an anonymous caller, who then
     /// matches only grants to the public.
-    who: Accessor,
+    pub(super) who: Accessor,
 }
 
 impl Access {
@@ -246,7 +274,7 @@ impl Access {
     }
 
     /// Ok when the caller may read `folder`; otherwise not found.
-    async fn check(&self, mb: &Mailbox, folder: ItemId) -> Result<(), RestError> {
+    pub(super) async fn check(&self, mb: &Mailbox, folder: ItemId) -> Result<(), RestError> {
         if self.owner {
             return Ok(());
         }
@@ -271,7 +299,7 @@ fn default_format(folder: &Folder) -> &'static str {
     }
 }
 
-fn respond(body: Vec<u8>, content_type: &str, filename: Option<&str>) -> Response {
+pub(super) fn respond(body: Vec<u8>, content_type: &str, filename: Option<&str>) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
     if let Ok(v) = HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -328,6 +356,15 @@ async fn item(
         ItemKind::Contact => {
             let c = mb.contact(id).await.map_err(store_err)?;
             access.check(mb, c.folder).await?;
+            if fmt == Some("csv") {
+                let tags = mb.item_tags(id).await.map_err(store_err)?;
+                let card = super::rest_csv::ExportCard {
+                    fields: &c.fields,
+                    tags: &tags,
+                };
+                let text = super::rest_csv::export(&[card], &super::csv_formats::ZIMBRA, ',');
+                return Ok(respond(text.into_bytes(), "text/csv; charset=utf-8", None));
+            }
             let card = mb.export_vcard(id).await.map_err(store_err)?;
             Ok(respond(
                 card.into_bytes(),
@@ -354,7 +391,7 @@ async fn item(
     }
 }
 
-fn json(v: serde_json::Value) -> Response {
+pub(super) fn json(v: serde_json::Value) -> Response {
     respond(
         v.to_string().into_bytes(),
         "application/json; charset=utf-8",
@@ -362,7 +399,7 @@ fn json(v: serde_json::Value) -> Response {
     )
 }
 
-fn message_json(m: &zcs_store::MessageMeta) -> serde_json::Value {
+pub(super) fn message_json(m: &zcs_store::MessageMeta) -> serde_json::Value {
     serde_json::json!({
         "id": m.id.0.to_string(),
         "l": m.folder.0.to_string(),
@@ -376,7 +413,7 @@ fn message_json(m: &zcs_store::MessageMeta) -> serde_json::Value {
 }
 
 /// A file-name-safe rendering of `s`, at most 40 characters.
-fn safe_name(s: &str) -> String {
+pub(super) fn safe_name(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .filter(|c| !c.is_control())
@@ -386,7 +423,7 @@ fn safe_name(s: &str) -> String {
     cleaned.trim().to_string()
 }
 
-fn eml_entry(m: &zcs_store::MessageMeta, raw: Vec<u8>) -> ArchiveEntry {
+pub(super) fn eml_entry(m: &zcs_store::MessageMeta, raw: Vec<u8>) -> ArchiveEntry {
     let su = safe_name(&m.subject);
     let name = if su.is_empty() {
         format!("{}.eml", m.id.0)
@@ -400,250 +437,9 @@ fn eml_entry(m: &zcs_store::MessageMeta, raw: Vec<u8>) -> ArchiveEntry {
     }
 }
 
-fn zip_of(entries: Vec<ArchiveEntry>) -> Result<Response, RestError> {
+pub(super) fn zip_of(entries: Vec<ArchiveEntry>) -> Result<Response, RestError> {
     let z = archive::zip(&entries).map_err(|e| RestError::BadRequest(e.to_string()))?;
     Ok(respond(z, "application/zip", Some("export.zip")))
-}
-
-/// RSS 2.0 of a folder's messages, newest first.
-fn rss(owner: &Entry, folder: &Folder, msgs: &[zcs_store::MessageMeta]) -> String {
-    use std::fmt::Write as _;
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\">\n<channel>\n",
-    );
-    let _ = writeln!(out, "<title>Zimbra: {}</title>", esc(&folder.name));
-    let _ = writeln!(
-        out,
-        "<description>{}: {}</description>",
-        esc(&owner.name),
-        esc(&folder.path)
-    );
-    for m in msgs {
-        let date = chrono::DateTime::from_timestamp_millis(m.internal_date_ms)
-            .map(|d| d.to_rfc2822())
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "<item><title>{}</title><author>{}</author><pubDate>{}</pubDate>\
-             <guid isPermaLink=\"false\">{}</guid></item>",
-            esc(&m.subject),
-            esc(&m.sender),
-            date,
-            m.id.0
-        );
-    }
-    out.push_str("</channel>\n</rss>\n");
-    out
-}
-
-/// The folders an archive export covers: `folder` and everything below it.
-async fn subtree(mb: &Mailbox, folder: &Folder) -> Result<Vec<Folder>, RestError> {
-    let all = mb.folders().await.map_err(store_err)?;
-    let prefix = if folder.path == "/" {
-        "/".to_string()
-    } else {
-        format!("{}/", folder.path)
-    };
-    Ok(all
-        .into_iter()
-        .filter(|f| f.id == folder.id || f.path.starts_with(&prefix))
-        .collect())
-}
-
-async fn export(
-    mb: &Mailbox,
-    access: &Access,
-    owner: &Entry,
-    folder: &Folder,
-    fmt: &str,
-) -> Result<Response, RestError> {
-    match fmt {
-        "rss" => {
-            let mut msgs = mb.messages(folder.id).await.map_err(store_err)?;
-            msgs.sort_by_key(|m| std::cmp::Reverse(m.internal_date_ms));
-            msgs.truncate(MAX_EXPORT_ITEMS);
-            let body = rss(owner, folder, &msgs);
-            Ok(respond(
-                body.into_bytes(),
-                "application/rss+xml; charset=utf-8",
-                None,
-            ))
-        }
-        "json" => {
-            let msgs = mb.messages(folder.id).await.map_err(store_err)?;
-            let m: Vec<serde_json::Value> = msgs
-                .iter()
-                .take(MAX_EXPORT_ITEMS)
-                .map(message_json)
-                .collect();
-            let cards = mb.contacts(folder.id).await.map_err(store_err)?;
-            let cn: Vec<serde_json::Value> = cards
-                .iter()
-                .take(MAX_EXPORT_ITEMS)
-                .map(|c| {
-                    let attrs: serde_json::Map<String, serde_json::Value> = c
-                        .fields
-                        .iter()
-                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                        .collect();
-                    serde_json::json!({"id": c.id.0.to_string(), "l": c.folder.0.to_string(),
-                        "_attrs": attrs})
-                })
-                .collect();
-            let mut v = serde_json::Map::new();
-            if !m.is_empty() {
-                v.insert("m".into(), m.into());
-            }
-            if !cn.is_empty() {
-                v.insert("cn".into(), cn.into());
-            }
-            Ok(json(serde_json::Value::Object(v)))
-        }
-        "vcf" => {
-            let mut out = String::new();
-            for c in mb
-                .contacts(folder.id)
-                .await
-                .map_err(store_err)?
-                .iter()
-                .take(MAX_EXPORT_ITEMS)
-            {
-                out.push_str(&mb.export_vcard(c.id).await.map_err(store_err)?);
-            }
-            Ok(respond(
-                out.into_bytes(),
-                "text/x-vcard; charset=utf-8",
-                None,
-            ))
-        }
-        "ics" => {
-            let mut out = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:zcs\r\n");
-            for c in mb
-                .cal_items(folder.id)
-                .await
-                .map_err(store_err)?
-                .iter()
-                .take(MAX_EXPORT_ITEMS)
-            {
-                out.push_str(&ical_components(&c.ical));
-            }
-            out.push_str("END:VCALENDAR\r\n");
-            Ok(respond(
-                out.into_bytes(),
-                "text/calendar; charset=utf-8",
-                None,
-            ))
-        }
-        "zip" | "tgz" | "tar" => {
-            let mut entries = Vec::new();
-            for f in subtree(mb, folder).await? {
-                if access.check(mb, f.id).await.is_err() {
-                    continue;
-                }
-                let dir = f.path.trim_start_matches('/').to_string();
-                // Each item is preceded by its `.meta`, as Zimbra's ArchiveFormatter
-                // writes them, so an import restores folders, flags, tags and dates.
-                if !dir.is_empty() {
-                    let parent = dir.rsplit_once('/').map(|(p, _)| format!("{p}/"));
-                    entries.push(ArchiveEntry {
-                        name: format!(
-                            "{}{:010}-{}.meta",
-                            parent.unwrap_or_default(),
-                            f.id.0,
-                            safe_name(&f.name)
-                        ),
-                        data: meta::folder_meta(f.id.0, &f.path, &f.name, &f.view, 0),
-                        mtime: 0,
-                    });
-                }
-                for m in mb.messages(f.id).await.map_err(store_err)? {
-                    if entries.len() >= MAX_EXPORT_ITEMS {
-                        break;
-                    }
-                    let raw = mb.read_message(m.id).await.map_err(store_err)?;
-                    let mut e = eml_entry(&m, raw);
-                    if !dir.is_empty() {
-                        e.name = format!("{dir}/{}", e.name);
-                    }
-                    entries.push(ArchiveEntry {
-                        name: format!("{}.meta", e.name),
-                        data: meta::message_meta(&m, &f.path, &m.tags),
-                        mtime: e.mtime,
-                    });
-                    entries.push(e);
-                }
-                for c in mb.contacts(f.id).await.map_err(store_err)? {
-                    let card = mb.export_vcard(c.id).await.map_err(store_err)?;
-                    entries.push(ArchiveEntry {
-                        name: format!("{dir}/{}.vcf", c.id.0)
-                            .trim_start_matches('/')
-                            .to_string(),
-                        data: card.into_bytes(),
-                        mtime: 0,
-                    });
-                }
-            }
-            let name = if folder.path == "/" {
-                "mailbox".to_string()
-            } else {
-                safe_name(&folder.name)
-            };
-            match fmt {
-                "zip" => zip_of(entries),
-                "tar" => {
-                    let t =
-                        archive::tar(&entries).map_err(|e| RestError::BadRequest(e.to_string()))?;
-                    Ok(respond(
-                        t,
-                        "application/x-tar",
-                        Some(&format!("{name}.tar")),
-                    ))
-                }
-                _ => {
-                    let t =
-                        archive::tgz(&entries).map_err(|e| RestError::BadRequest(e.to_string()))?;
-                    Ok(respond(
-                        t,
-                        "application/x-compressed-tar",
-                        Some(&format!("{name}.tgz")),
-                    ))
-                }
-            }
-        }
-        other => Err(RestError::BadRequest(format!("unsupported fmt: {other}"))),
-    }
-}
-
-/// The components of a VCALENDAR text, without the calendar wrapper.
-fn ical_components(ical: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0usize;
-    for line in ical.lines() {
-        let l = line.trim_end_matches('\r');
-        if l.eq_ignore_ascii_case("BEGIN:VCALENDAR") {
-            continue;
-        }
-        if l.eq_ignore_ascii_case("END:VCALENDAR") {
-            continue;
-        }
-        if l.to_ascii_uppercase().starts_with("BEGIN:") {
-            depth += 1;
-        }
-        if depth > 0 {
-            out.push_str(l);
-            out.push_str("\r\n");
-        }
-        if l.to_ascii_uppercase().starts_with("END:") {
-            depth = depth.saturating_sub(1);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -680,15 +476,5 @@ mod tests {
         assert_eq!(basic_auth(&h), Some(("u".into(), "p:w".into())));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!"));
         assert_eq!(basic_auth(&h), None);
-    }
-
-    #[test]
-    fn calendar_components() {
-        let c = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        assert_eq!(
-            ical_components(c),
-            "BEGIN:VEVENT\r\nUID:1\r\nEND:VEVENT\r\n"
-        );
-        assert_eq!(safe_name("a/b:c"), "a_b_c");
     }
 }

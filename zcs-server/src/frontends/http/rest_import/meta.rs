@@ -130,6 +130,8 @@ pub struct ItemMeta {
     pub rgb: Option<String>,
     /// A contact's fields (`fld`).
     pub fields: Vec<(String, String)>,
+    /// A document's content type (`ct`, as our exports write it), empty when absent.
+    pub content_type: String,
 }
 
 /// Parses a `.meta` file; `None` when it is not a JSON object with a `type`.
@@ -183,6 +185,7 @@ pub fn parse_meta(data: &[u8]) -> Option<ItemMeta> {
                 _ => None,
             }),
         fields,
+        content_type: s("ct"),
     })
 }
 
@@ -250,6 +253,53 @@ pub fn message_meta(m: &zcs_store::MessageMeta, folder_path: &str, tags: &[Strin
     .into_bytes()
 }
 
+/// The `.meta` our export writes beside a contact's `.vcf`: its exact fields (`fld`),
+/// so an import recreates it field for field and can tell it is already there.
+pub fn contact_meta(id: i32, folder_path: &str, fields: &[(String, String)]) -> Vec<u8> {
+    let path = if folder_path.ends_with('/') {
+        folder_path.to_string()
+    } else {
+        format!("{folder_path}/")
+    };
+    let mut sorted: Vec<&(String, String)> = fields.iter().collect();
+    sorted.sort();
+    let mut md = String::from("d3:fldd");
+    for (k, v) in sorted {
+        bstr(&mut md, k);
+        bstr(&mut md, v);
+    }
+    md.push_str("e1:vi10ee");
+    serde_json::json!({
+        "type": kind::CONTACT, "id": id, "Path": path, "metadata": md, "flags": 0,
+        "FlagStr": "", "TagNames": "", "unread": 0,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The `.meta` our export writes for a document (Briefcase file) named `name` in the
+/// folder at `folder_path`: its name and content type (`ct`, ours) travel with it.
+pub fn document_meta(
+    id: i32,
+    folder_path: &str,
+    name: &str,
+    content_type: &str,
+    date_s: i64,
+) -> Vec<u8> {
+    let path = if folder_path.ends_with('/') {
+        folder_path.to_string()
+    } else {
+        format!("{folder_path}/")
+    };
+    serde_json::json!({
+        "type": kind::DOCUMENT, "id": id, "Path": path, "name": name, "subject": name,
+        "ct": content_type, "date": date_s, "flags": 0, "FlagStr": "", "TagNames": "",
+        "unread": 0, "metadata": "d1:vi10ee",
+    })
+    .to_string()
+    .into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +343,27 @@ mod tests {
         let m = parse_meta(&folder_meta(300, "/Work/Cal", "Cal", "appointment", 3)).expect("m");
         assert_eq!((m.kind, m.view, m.color), (1, 11, Some(3)));
         assert_eq!(m.path, "/Work/Cal");
+        let d = parse_meta(&document_meta(
+            400,
+            "/Briefcase",
+            "a b.txt",
+            "text/plain",
+            9,
+        ));
+        let d = d.expect("doc meta");
+        assert_eq!((d.kind, d.name.as_str()), (kind::DOCUMENT, "a b.txt"));
+        assert_eq!(
+            (d.content_type.as_str(), d.path.as_str()),
+            ("text/plain", "/Briefcase/")
+        );
+        let fields = vec![
+            ("notes".to_string(), "é:1\n2".to_string()),
+            ("email".to_string(), "a@b".to_string()),
+        ];
+        let c = parse_meta(&contact_meta(5, "/Contacts", &fields)).expect("contact meta");
+        let mut want = fields.clone();
+        want.sort();
+        assert_eq!((c.kind, c.fields), (kind::CONTACT, want));
     }
 
     proptest! {

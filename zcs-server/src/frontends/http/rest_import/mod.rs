@@ -1,6 +1,8 @@
 //! REST import (Zimbra's UserServlet POST, ArchiveFormatter import):
-//! `POST /home/<user>/<folder>?fmt=tgz|tar|zip|eml|vcf|ics&resolve=skip|modify|replace|reset`
-//! with the archive (or the one message or vCard file) as the request body.
+//! `POST /home/<user>/<folder>?fmt=tgz|tar|zip|eml|vcf|ics|csv&resolve=skip|modify|replace|reset`
+//! with the archive (or the one message, vCard, iCalendar or CSV file) as the request body.
+//! `fmt=csv` reads contacts (`csvfmt=` names the layout, else the header row decides;
+//! see `rest_csv`); archives also carry appointments, tasks and documents (`items`).
 //!
 //! Archive paths are read under the target folder, as Zimbra does: a whole-mailbox export
 //! posted to `/home/<user>/` lands back in `/Inbox`, `/Sent`, ...; the same archive posted
@@ -22,14 +24,16 @@
 //! every entry decoded before the first write, so a malformed archive changes nothing;
 //! a store failure part-way leaves the items before it imported (each is durable on its
 //! own) and is answered 500 with the counts so far in the log.
-// LIMITATION: appointments and tasks (`.appt`/`.task`), documents and wiki pages, search
-// folders and mountpoints in an archive are counted as skipped; `fmt=csv` is not
-// imported (400). `fmt=ics` (one VCALENDAR, split by UID) is. A `.vcf` entry (our
-// exports write contacts so) is imported
-// without a duplicate check, so posting such an export twice with `resolve=skip` doubles
-// its contacts; contacts carried in a Zimbra `.meta` are checked.
+// LIMITATION: Zimbra's own `.appt`/`.task` entries (invites in Zimbra's metadata form),
+// wiki pages, chats, notes, search folders and mountpoints in an archive are counted as
+// skipped; appointments and tasks are read from `.ics` entries (Zimbra's form without
+// metadata, and ours). A `.vcf` entry without a `.meta` holding its fields (a contact
+// group in our exports, or a plain archive's file) is imported without a duplicate check,
+// so posting it twice with `resolve=skip` doubles it; contacts carried in a `.meta` are
+// checked.
 
 mod ics;
+mod items;
 pub mod meta;
 pub mod reader;
 
@@ -81,8 +85,10 @@ pub struct Summary {
     pub messages: usize,
     pub contacts: usize,
     pub tags: usize,
-    /// Appointments and tasks (`fmt=ics`).
+    /// Appointments and tasks (`fmt=ics`, `.ics` entries).
     pub appointments: usize,
+    /// Documents (Briefcase files).
+    pub documents: usize,
     /// Items already there and left (skip) or updated (modify).
     pub existing: usize,
     /// Items of a kind this importer does not handle, or filtered by `types=`.
@@ -131,12 +137,13 @@ pub async fn rest_post(
             StatusCode::OK,
             format!(
                 "imported folders={} messages={} contacts={} tags={} appointments={} \
-                 existing={} skipped={} damaged={}\n",
+                 documents={} existing={} skipped={} damaged={}\n",
                 s.folders,
                 s.messages,
                 s.contacts,
                 s.tags,
                 s.appointments,
+                s.documents,
                 s.existing,
                 s.skipped,
                 s.damaged
@@ -230,6 +237,10 @@ async fn import(
                 "eml".into()
             } else if ctype.contains("vcard") {
                 "vcf".into()
+            } else if ctype.starts_with("text/csv") || ctype.contains("comma-separated") {
+                "csv".into()
+            } else if ctype.starts_with("text/calendar") {
+                "ics".into()
             } else {
                 "tgz".into()
             }
@@ -248,6 +259,7 @@ async fn import(
                 base: target.path.clone(),
                 folders: HashMap::new(),
                 reset_done: HashSet::new(),
+                author: me.name.clone(),
                 sum: &mut sum,
             };
             job.run(archive).await?;
@@ -265,6 +277,7 @@ async fn import(
                 base: target.path.clone(),
                 folders: HashMap::new(),
                 reset_done: HashSet::new(),
+                author: me.name.clone(),
                 sum: &mut sum,
             };
             job.reset(target.id).await?;
@@ -308,6 +321,37 @@ async fn import(
                     .map_err(store_refusal)?;
                 sum.appointments += 1;
             }
+        }
+        "csv" => {
+            let doc = super::rest_csv::parse(&items::decode_text(body)).map_err(|e| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not parse csv file: {e}"),
+                )
+            })?;
+            let layout = query
+                .get("csvfmt")
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| super::csv_formats::by_name(Some(f)));
+            let cards = super::rest_csv::contacts(&doc, layout);
+            // Posted to the mailbox itself, contacts go to Contacts (Zimbra's default).
+            let folder = if target.id == ItemId(1) {
+                ItemId(zcs_core::folder::CONTACTS)
+            } else {
+                target.id
+            };
+            let mut job = Job {
+                mb: &mb,
+                guard: &guard,
+                resolve,
+                types,
+                base: target.path.clone(),
+                folders: HashMap::new(),
+                reset_done: HashSet::new(),
+                author: me.name.clone(),
+                sum: &mut sum,
+            };
+            job.csv_contacts(folder, cards).await?;
         }
         other => {
             return Err(refuse(
@@ -405,6 +449,8 @@ struct Job<'a> {
     folders: HashMap<String, ItemId>,
     /// Folders already emptied by `resolve=reset`.
     reset_done: HashSet<ItemId>,
+    /// Who saves the documents (the caller's name).
+    author: String,
     sum: &'a mut Summary,
 }
 
@@ -525,6 +571,12 @@ impl Job<'_> {
                     .unwrap_or_else(|| dirname(&e.name).into());
                 let folder = self.folder(&path, Some("contact")).await?;
                 self.reset(folder).await?;
+                // Our exports put the exact fields in the `.meta`: read those (with the
+                // duplicate check); a bare vCard is imported as it is.
+                if let Some(m) = m.filter(|m| !m.fields.is_empty()) {
+                    self.contact(folder, m.fields.clone()).await?;
+                    continue;
+                }
                 let text = String::from_utf8_lossy(&e.data);
                 let (made, _) = self
                     .mb
@@ -532,8 +584,18 @@ impl Job<'_> {
                     .await
                     .map_err(store_refusal)?;
                 self.sum.contacts += made.len();
+            } else if let Some(m) = m {
+                if m.kind == kind::DOCUMENT {
+                    self.document_entry(e, Some(m)).await?;
+                } else {
+                    self.sum.skipped += 1;
+                }
+            } else if lower.ends_with(".ics") {
+                self.calendar_entry(e).await?;
+            } else if lower.ends_with(".csv") {
+                self.csv_entry(e).await?;
             } else {
-                self.sum.skipped += 1;
+                self.document_entry(e, None).await?;
             }
         }
         Ok(())
