@@ -71,17 +71,34 @@ pub fn purge_policy(attrs: &zcs_core::Attrs) -> PurgePolicy {
 /// Mailboxes purged per tick: Zimbra purges one mailbox at a time, round robin.
 const PURGE_BATCH: usize = 20;
 
+/// Zimbra's default `zimbraMailPurgeSleepInterval`, one minute, in ms.
+pub const DEFAULT_PURGE_INTERVAL_MS: u64 = 60_000;
+
+/// The pause between purge rounds from `zimbraMailPurgeSleepInterval` (`value`, the
+/// server's or the global config's): `None` when it is 0, which turns purging off (spec
+/// 02 §1.11); the default minute when unset; an unparsable value is logged and taken as
+/// the default rather than silently turning purging off.
+pub fn purge_interval_ms(value: Option<&str>) -> Option<u64> {
+    let ms = match value.map(parse_duration_ms) {
+        None => DEFAULT_PURGE_INTERVAL_MS,
+        Some(Ok(ms)) => ms,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "bad zimbraMailPurgeSleepInterval; using 1m");
+            DEFAULT_PURGE_INTERVAL_MS
+        }
+    };
+    (ms > 0).then_some(ms)
+}
+
 /// Purges a batch of mailboxes every `zimbraMailPurgeSleepInterval` (off when 0) until
 /// shutdown.
 pub async fn purge_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    let interval = ctx
-        .server_attr("zimbraMailPurgeSleepInterval")
-        .and_then(|v| parse_duration_ms(&v).ok())
-        .unwrap_or(60_000);
-    if interval == 0 {
+    let Some(interval) =
+        purge_interval_ms(ctx.server_attr("zimbraMailPurgeSleepInterval").as_deref())
+    else {
         tracing::info!("mailbox purge off (zimbraMailPurgeSleepInterval is 0)");
         return;
-    }
+    };
     let mut next = 0usize;
     loop {
         tokio::select! {
@@ -152,6 +169,21 @@ mod tests {
         assert!(!map.contains_key("b2"));
         assert!(system_policy_lifetimes(Some("not json")).is_empty());
         assert!(system_policy_lifetimes(None).is_empty());
+    }
+
+    /// Spec 02 §6 idea 39: an interval of 0 means no purging at all.
+    #[test]
+    fn interval_zero_means_no_purge() {
+        assert_eq!(purge_interval_ms(Some("0")), None);
+        assert_eq!(purge_interval_ms(Some("0m")), None);
+        assert_eq!(purge_interval_ms(None), Some(DEFAULT_PURGE_INTERVAL_MS));
+        assert_eq!(purge_interval_ms(Some("1s")), Some(1_000));
+        assert_eq!(purge_interval_ms(Some("2h")), Some(7_200_000));
+        assert_eq!(
+            purge_interval_ms(Some("soon")),
+            Some(DEFAULT_PURGE_INTERVAL_MS),
+            "a typo does not turn purging off"
+        );
     }
 
     #[test]
