@@ -473,6 +473,27 @@ impl PolicyResolver for AuthChecker {
             Err(e) => lookup_failure(&e),
         }
     }
+
+    /// The A and AAAA addresses of `name`; a failed question only counts when the other
+    /// found nothing.
+    async fn addresses(&self, name: &str) -> Lookup<Vec<IpAddr>> {
+        let name = name.trim_end_matches('.');
+        let mut found: Vec<IpAddr> = Vec::new();
+        let mut failed = false;
+        match self.resolver.ipv4_lookup(name, Some(&self.ipv4)).await {
+            Ok(set) => found.extend(set.rrset.iter().map(|a| IpAddr::V4(*a))),
+            Err(e) => failed |= matches!(lookup_failure::<()>(&e), Lookup::TempFail),
+        }
+        match self.resolver.ipv6_lookup(name, Some(&self.ipv6)).await {
+            Ok(set) => found.extend(set.rrset.iter().map(|a| IpAddr::V6(*a))),
+            Err(e) => failed |= matches!(lookup_failure::<()>(&e), Lookup::TempFail),
+        }
+        match (found.is_empty(), failed) {
+            (false, _) => Lookup::Found(found),
+            (true, true) => Lookup::TempFail,
+            (true, false) => Lookup::NotFound,
+        }
+    }
 }
 
 /// A private key that signs.

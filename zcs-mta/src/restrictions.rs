@@ -117,6 +117,11 @@ pub enum Restriction {
     /// `reject_unknown_recipient_domain`: a recipient domain we are not final
     /// destination for has neither MX nor address.
     RejectUnknownRecipientDomain,
+    /// `reject_unknown_reverse_client_hostname`: the client address has no PTR name.
+    RejectUnknownReverseClientHostname,
+    /// `reject_unknown_client_hostname` (also `reject_unknown_client`): the client
+    /// address has no PTR name, or that name does not resolve back to the address.
+    RejectUnknownClientHostname,
 }
 
 impl Restriction {
@@ -152,6 +157,12 @@ impl FromStr for Restriction {
             }
             ("reject_non_fqdn_sender", None) => Ok(Restriction::RejectNonFqdnSender),
             ("reject_unknown_sender_domain", None) => Ok(Restriction::RejectUnknownSenderDomain),
+            ("reject_unknown_reverse_client_hostname", None) => {
+                Ok(Restriction::RejectUnknownReverseClientHostname)
+            }
+            ("reject_unknown_client_hostname" | "reject_unknown_client", None) => {
+                Ok(Restriction::RejectUnknownClientHostname)
+            }
             ("reject_unknown_recipient_domain", None) => {
                 Ok(Restriction::RejectUnknownRecipientDomain)
             }
@@ -213,6 +224,12 @@ pub trait PolicyResolver: Send + Sync {
     /// The client's reverse name (PTR, RFC 1035 §3.5). The default knows none.
     async fn reverse_name(&self, ip: IpAddr) -> Lookup<String> {
         let _ = ip;
+        Lookup::NotFound
+    }
+
+    /// The addresses (A and AAAA) of the host `name`. The default knows none.
+    async fn addresses(&self, name: &str) -> Lookup<Vec<IpAddr>> {
+        let _ = name;
         Lookup::NotFound
     }
 }
@@ -290,6 +307,46 @@ fn rhsbl_refusal(what: &str, role: &str, name: &str, zone: &str, why: &str) -> R
         text.push_str(&crate::reply::sanitize(why));
     }
     refusal(554, (5, 7, 1), text)
+}
+
+/// Postfix's answer when the client's name cannot be found: `unknown_client_reject_code`
+/// (450 by default) with RFC 7372 §3's `4.7.25` (reverse DNS validation failed).
+fn unknown_client(ip: IpAddr, what: &str) -> Refusal {
+    let text = format!(
+        "Client host rejected: cannot find your {what}, [{}]",
+        ip.to_canonical()
+    );
+    refusal(450, (4, 7, 25), text)
+}
+
+/// The client's name check of `reject_unknown_client_hostname` (`forward`) and
+/// `reject_unknown_reverse_client_hostname`: a PTR name must exist and, with `forward`,
+/// resolve back to the client address. A lookup that fails for now refuses for now too,
+/// as the name does not exist (Postfix's 450 for both).
+async fn client_name_refusal(
+    res: &dyn PolicyResolver,
+    ip: IpAddr,
+    forward: bool,
+) -> Option<Refusal> {
+    let ip = ip.to_canonical();
+    let name = match res.reverse_name(ip).await {
+        Lookup::Found(name) => name,
+        Lookup::NotFound | Lookup::TempFail => {
+            let what = if forward {
+                "hostname"
+            } else {
+                "reverse hostname"
+            };
+            return Some(unknown_client(ip, what));
+        }
+    };
+    if !forward {
+        return None;
+    }
+    match res.addresses(&name).await {
+        Lookup::Found(addrs) if addrs.iter().any(|a| a.to_canonical() == ip) => None,
+        _ => Some(unknown_client(ip, "hostname")),
+    }
 }
 
 /// Asks `zone` about `domain` when it looks like a host name; `None` unless listed.
@@ -436,6 +493,14 @@ pub async fn check(
                 },
                 None => None,
             },
+            Restriction::RejectUnknownReverseClientHostname => match resolver {
+                Some(res) => client_name_refusal(res, facts.ip, false).await,
+                None => None,
+            },
+            Restriction::RejectUnknownClientHostname => match resolver {
+                Some(res) => client_name_refusal(res, facts.ip, true).await,
+                None => None,
+            },
             Restriction::RejectUnknownRecipientDomain => {
                 let domain = facts.recipient.rsplit_once('@').map_or("", |(_, d)| d);
                 match resolver {
@@ -528,6 +593,14 @@ mod tests {
         assert_eq!(
             "reject_unknown_recipient_domain".parse::<Restriction>(),
             Ok(Restriction::RejectUnknownRecipientDomain)
+        );
+        assert_eq!(
+            "reject_unknown_reverse_client_hostname".parse::<Restriction>(),
+            Ok(Restriction::RejectUnknownReverseClientHostname)
+        );
+        assert_eq!(
+            "reject_unknown_client_hostname".parse::<Restriction>(),
+            Ok(Restriction::RejectUnknownClientHostname)
         );
         assert!(
             "reject_rhsbl_helo bad_zone!"

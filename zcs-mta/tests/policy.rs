@@ -232,3 +232,123 @@ async fn strangers_mail_is_left_as_sent() {
     assert_reply(&c.data("Subject: bare\r\n\r\nx\r\n").await, "250");
     assert_eq!(content(&sink, 0), "Subject: bare\r\n\r\nx\r\n");
 }
+
+/// A resolver whose only answers are the client's PTR name and that name's address.
+struct ClientNames {
+    ptr: Option<&'static str>,
+    addr: Option<std::net::IpAddr>,
+}
+
+#[async_trait::async_trait]
+impl zcs_mta::PolicyResolver for ClientNames {
+    async fn domain_exists(&self, _domain: &str) -> zcs_mta::restrictions::Lookup<()> {
+        zcs_mta::restrictions::Lookup::Found(())
+    }
+
+    async fn rbl_lookup(
+        &self,
+        _zone: &str,
+        _ip: std::net::IpAddr,
+    ) -> zcs_mta::restrictions::Lookup<String> {
+        zcs_mta::restrictions::Lookup::NotFound
+    }
+
+    async fn reverse_name(&self, _ip: std::net::IpAddr) -> zcs_mta::restrictions::Lookup<String> {
+        use zcs_mta::restrictions::Lookup;
+        self.ptr
+            .map_or(Lookup::NotFound, |n| Lookup::Found(n.to_string()))
+    }
+
+    async fn addresses(&self, name: &str) -> zcs_mta::restrictions::Lookup<Vec<std::net::IpAddr>> {
+        use zcs_mta::restrictions::Lookup;
+        match (self.ptr, self.addr) {
+            (Some(p), Some(a)) if p == name => Lookup::Found(vec![a]),
+            _ => Lookup::NotFound,
+        }
+    }
+}
+
+/// Spec 02 §1.1.2's DNS checks on the client ("reject if the client IP has no name"):
+/// Postfix's `reject_unknown_reverse_client_hostname` and `reject_unknown_client_hostname`,
+/// `450 4.7.25` at `RCPT`.
+#[tokio::test]
+async fn unknown_client_names_are_refused() {
+    let local: std::net::IpAddr = [127, 0, 0, 1].into();
+    let cases: [(&str, ClientNames, bool); 6] = [
+        (
+            "reject_unknown_reverse_client_hostname",
+            ClientNames {
+                ptr: None,
+                addr: None,
+            },
+            false,
+        ),
+        (
+            "reject_unknown_reverse_client_hostname",
+            ClientNames {
+                ptr: Some("liar.test"),
+                addr: None,
+            },
+            true,
+        ),
+        (
+            "reject_unknown_client_hostname",
+            ClientNames {
+                ptr: None,
+                addr: None,
+            },
+            false,
+        ),
+        (
+            "reject_unknown_client_hostname",
+            ClientNames {
+                ptr: Some("liar.test"),
+                addr: Some([192, 0, 2, 1].into()),
+            },
+            false,
+        ),
+        (
+            "reject_unknown_client_hostname",
+            ClientNames {
+                ptr: Some("liar.test"),
+                addr: None,
+            },
+            false,
+        ),
+        (
+            "reject_unknown_client_hostname",
+            ClientNames {
+                ptr: Some("client.good.test"),
+                addr: Some(local),
+            },
+            true,
+        ),
+    ];
+    for (restriction, dns, accepted) in cases {
+        let mut cfg = config(Protocol::Smtp);
+        cfg.restrictions = vec![restriction.parse::<Restriction>().unwrap()];
+        let (ptr, addr) = (dns.ptr, dns.addr);
+        cfg.policy_resolver = Some(Arc::new(dns));
+        let server = start(cfg).await;
+        let (mut c, _) = connect(server.addr).await;
+        c.cmd("EHLO client.good.test").await;
+        assert_reply(&c.cmd("MAIL FROM:<a@good.test>").await, "250");
+        let reply = c.cmd("RCPT TO:<b@x.test>").await;
+        if accepted {
+            assert_reply(&reply, "250 2.1.5");
+        } else {
+            let what = if restriction.contains("reverse") {
+                "reverse hostname"
+            } else {
+                "hostname"
+            };
+            assert_eq!(
+                reply,
+                format!(
+                    "450 4.7.25 Client host rejected: cannot find your {what}, [127.0.0.1]\r\n"
+                ),
+                "{restriction} {ptr:?} {addr:?}"
+            );
+        }
+    }
+}
