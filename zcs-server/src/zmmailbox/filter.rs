@@ -460,7 +460,7 @@ fn cond_from(name: &str, t: &Value) -> Cond {
         },
         "trueTest" => Cond::True,
         other => match rule::SIMPLE.iter().find(|w| simple_element(w) == other) {
-            Some(word) => Cond::Simple { word: *word, neg },
+            Some(word) => Cond::Simple { word, neg },
             None => Cond::Other(other.to_string()),
         },
     }
