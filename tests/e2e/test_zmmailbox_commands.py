@@ -142,8 +142,6 @@ def test_message_commands(z, tmp_path):
     assert mb(z, u, "gm", ids[1], check=False).returncode == 1
 
 
-@pytest.mark.xfail(reason="server: MsgAction op=!spam ignores l= (always the Inbox)",
-                   strict=False)
 def test_not_spam_moves_to_the_folder_named(z, tmp_path):
     u = "msgs"
     mb(z, u, "cf", "/Kept")

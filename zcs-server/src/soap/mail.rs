@@ -417,12 +417,19 @@ pub(crate) async fn apply_msg_op(
             .await
             .map(|_| ())
             .map_err(e)?,
+        // Into the folder `l` names when there is one (as Zimbra's ItemAction), else
+        // Junk (`spam`) or the Inbox (`!spam`).
         "spam" => {
-            let to = if neg { folder::INBOX } else { folder::JUNK };
-            mb.move_items(&ids, ItemId(to))
-                .await
-                .map(|_| ())
-                .map_err(e)?
+            let to = match a.attr("l").filter(|l| !l.is_empty()) {
+                Some(l) => {
+                    let to = parse_id(l, FaultCode::NoSuchFolder)?;
+                    super::folders::check_container(mb, to).await?;
+                    to
+                }
+                None if neg => ItemId(folder::INBOX),
+                None => ItemId(folder::JUNK),
+            };
+            mb.move_items(&ids, to).await.map(|_| ()).map_err(e)?
         }
         "delete" => mb.delete_items(&ids).await.map_err(e)?,
         other => {
