@@ -2,10 +2,12 @@
 running server, each through the real binary: filter rules added, placed, modified,
 listed in Zimbra's one-line form and deleted (incoming and outgoing, stored as Sieve);
 user rights granted, listed, checked from the grantee's side and revoked; appointment
-summaries over a date range; contacts tagged, dumped and auto-completed."""
+summaries over a date range; contacts tagged, dumped and auto-completed; and a rule
+added with afrl filing mail delivered over LMTP."""
 
 import datetime
 import json
+import smtplib
 
 import pytest
 
@@ -215,3 +217,34 @@ def test_help_lists_the_families_and_aa_points_to_the_options(z):
     assert "getAppointmentSummaries(gaps)" in admin(z, "help", "appointment").stdout
     aa = admin(z, "aa", "admin", "pw", check=False)
     assert aa.returncode == 1 and "-z" in aa.stderr, aa.stderr
+
+
+def _deliver(z, to, subject):
+    msg = (f"From: news@remote.test\r\nTo: {to}\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{subject.replace(' ', '-')}@remote.test>\r\n\r\nbody\r\n")
+    with smtplib.LMTP("127.0.0.1", z.lmtp_port, timeout=60) as s:
+        s.sendmail("news@remote.test", [to], msg)
+
+
+def _search(z, who, query, want):
+    out = ""
+    for _ in range(100):  # the index catches up just after delivery
+        out = z.run("zmmailbox", "-z", "-m", who, "s", "-t", "message", query).stdout
+        if want in out:
+            break
+    return out
+
+
+def test_a_rule_added_with_afrl_files_delivered_mail(z):
+    carol = f"carol@{DOMAIN}"
+    z.zmprov("ca", carol, PASSWORD)
+    z.run("zmmailbox", "-z", "-m", carol, "cf", "/Digest")
+    z.run("zmmailbox", "-z", "-m", carol, "afrl", "digest", "header", "subject", "contains",
+          "weekly digest", "fileinto", "/Digest", "stop")
+    z.run("zmmailbox", "-z", "-m", carol, "afrl", "off", "inactive", "header", "subject",
+          "contains", "monthly", "discard")
+    _deliver(z, carol, "Weekly Digest 12")
+    _deliver(z, carol, "Monthly report")
+    assert "Weekly Digest 12" in _search(z, carol, "in:/Digest", "Weekly Digest 12")
+    inbox = _search(z, carol, "in:inbox", "Monthly report")
+    assert "Monthly report" in inbox and "Weekly Digest" not in inbox, inbox
