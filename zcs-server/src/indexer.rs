@@ -19,6 +19,16 @@
 //! then skips it, its new items staying unindexed, until [`Indexer::resume`] queues it
 //! for a reconcile, which adds everything again. The documents are removed by the task
 //! itself, between rounds, so a batch in flight cannot put them back.
+//!
+//! An administrator can *reindex* one mailbox ([`Indexer::reindex`], with status and
+//! cancel) and *verify* it ([`Indexer::verify`]); see `reindex.rs`. When the index
+//! itself is damaged (a failed commit, a failed search: [`Indexer::check_index`]),
+//! the task checks the index files, logs `Possibly corrupt index` as Zimbra does,
+//! clears the index and re-adds every mailbox it knows from the store.
+
+mod reindex;
+
+pub use reindex::{IndexReport, ReindexProgress, ReindexState};
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +41,10 @@ use zcs_store::{Mailbox, Store};
 
 /// Items indexed per batch (one commit each).
 const BATCH: usize = 200;
+
+/// Least time between two checks of the index files after failures, so a persistent
+/// failure (a full disk) does not read the whole index over and over.
+const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Pause after a failed batch, so a persistent failure (full disk) does not spin.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -53,6 +67,10 @@ enum Job {
     Reconcile(ZimbraId),
     /// Remove the mailbox's documents from the index (it was suppressed), then report.
     Drop(ZimbraId, oneshot::Sender<Result<(), String>>),
+    /// Add every message of the mailbox again (its progress is in `Reindexing`).
+    Reindex(ZimbraId),
+    /// Check the index files; when damaged, clear the index and re-add every mailbox.
+    Check,
     /// Finish what is queued, then end (sent by [`IndexerTask::join`]: handles kept
     /// by long-lived services would otherwise hold the task open until its timeout).
     Stop,
@@ -66,6 +84,9 @@ type Suppressed = Arc<Mutex<HashSet<ZimbraId>>>;
 pub struct Indexer {
     tx: mpsc::UnboundedSender<Job>,
     suppressed: Suppressed,
+    reindexing: reindex::Reindexing,
+    store: Arc<Store>,
+    index: Arc<dyn IndexBackend>,
 }
 
 impl Indexer {
@@ -74,9 +95,78 @@ impl Indexer {
     pub fn start(store: Arc<Store>, index: Arc<dyn IndexBackend>) -> (Indexer, IndexerTask) {
         let (tx, rx) = mpsc::unbounded_channel();
         let suppressed = Suppressed::default();
-        let task = tokio::spawn(run(store, index, rx, suppressed.clone()));
+        let reindexing = reindex::Reindexing::default();
+        let shared = Shared {
+            suppressed: suppressed.clone(),
+            reindexing: reindexing.clone(),
+        };
+        let task = tokio::spawn(run(store.clone(), index.clone(), rx, shared));
         let stop = tx.clone();
-        (Indexer { tx, suppressed }, IndexerTask(task, stop))
+        let handle = Indexer {
+            tx,
+            suppressed,
+            reindexing,
+            store,
+            index,
+        };
+        (handle, IndexerTask(task, stop))
+    }
+
+    /// Starts rebuilding `account`'s documents from the store (`reIndexMailbox start`):
+    /// every message is added again, a batch per indexer round, and documents of items
+    /// the store no longer holds are removed. Search keeps working meanwhile, with
+    /// hits possibly incomplete until it is done. Returns false when a reindex of the
+    /// account is already running. Never blocks.
+    pub fn reindex(&self, account: ZimbraId) -> bool {
+        if !reindex::start(&self.reindexing, account) {
+            return false;
+        }
+        tracing::info!(%account, "reindex started");
+        let _ = self.tx.send(Job::Reindex(account));
+        true
+    }
+
+    /// The progress of `account`'s last reindex since the server started
+    /// (`reIndexMailbox status`); `None` when none was started.
+    pub fn reindex_status(&self, account: ZimbraId) -> Option<ReindexProgress> {
+        reindex::status(&self.reindexing, account)
+    }
+
+    /// Cancels `account`'s running reindex (`reIndexMailbox cancel`): no further batch
+    /// is added; what was added stays. Returns false when none was running.
+    pub fn cancel_reindex(&self, account: ZimbraId) -> bool {
+        let cancelled = reindex::cancel(&self.reindexing, account);
+        if cancelled {
+            tracing::info!(%account, "reindex cancelled");
+        }
+        cancelled
+    }
+
+    /// Checks `account`'s index (`verifyIndex`): the index files (every byte, which
+    /// takes a while on a large index) and its documents against its messages. Damage
+    /// is logged (`Possibly corrupt index`) and reported, not repaired: a reindex or
+    /// [`Indexer::check_index`] does that. `None` when the account has no mailbox.
+    ///
+    /// # Errors
+    /// A store failure, as text.
+    pub async fn verify(&self, account: ZimbraId) -> Result<Option<IndexReport>, String> {
+        let Some(mailbox) = self
+            .store
+            .find_mailbox(account)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        reindex::verify(&mailbox, &self.index).await.map(Some)
+    }
+
+    /// Asks the task to check the index files, as after a failed search: when they are
+    /// damaged it logs `Possibly corrupt index`, clears the index and re-adds every
+    /// mailbox it has seen since start (every mailbox: the server queues them all at
+    /// start). Never blocks.
+    pub fn check_index(&self) {
+        let _ = self.tx.send(Job::Check);
     }
 
     /// Queues `account`'s mailbox for indexing. Never blocks.
@@ -160,6 +250,12 @@ impl IndexerTask {
     }
 }
 
+/// State the handles share with the task.
+struct Shared {
+    suppressed: Suppressed,
+    reindexing: reindex::Reindexing,
+}
+
 /// The round-robin queue of mailboxes with work, each at most once.
 #[derive(Default)]
 struct Queue {
@@ -168,22 +264,31 @@ struct Queue {
     reconcile: HashSet<ZimbraId>,
     /// Mailboxes whose documents are to be removed before the next round.
     drops: Vec<(ZimbraId, oneshot::Sender<Result<(), String>>)>,
+    /// Every mailbox queued since start: what a rebuild of the whole index re-adds.
+    known: HashSet<ZimbraId>,
+    /// Whether the index files are to be checked before the next round.
+    check: bool,
 }
 
 impl Queue {
     fn push(&mut self, job: Job) {
         let account = match job {
             Job::Stop => return,
+            Job::Check => {
+                self.check = true;
+                return;
+            }
             Job::Drop(a, done) => {
                 self.drops.push((a, done));
                 return;
             }
-            Job::Index(a) => a,
+            Job::Index(a) | Job::Reindex(a) => a,
             Job::Reconcile(a) => {
                 self.reconcile.insert(a);
                 a
             }
         };
+        self.known.insert(account);
         if self.queued.insert(account) {
             self.order.push_back(account);
         }
@@ -197,7 +302,7 @@ impl Queue {
 
     /// Whether nothing is queued.
     fn is_empty(&self) -> bool {
-        self.order.is_empty() && self.drops.is_empty()
+        self.order.is_empty() && self.drops.is_empty() && !self.check
     }
 }
 
@@ -205,10 +310,11 @@ async fn run(
     store: Arc<Store>,
     index: Arc<dyn IndexBackend>,
     mut rx: mpsc::UnboundedReceiver<Job>,
-    suppressed: Suppressed,
+    shared: Shared,
 ) {
     let mut queue = Queue::default();
     let mut stopping = false;
+    let mut last_check: Option<Instant> = None;
     // When the last round committed: a busy indexer waits out MIN_COMMIT_INTERVAL.
     let mut last_commit: Option<Instant> = None;
     loop {
@@ -234,6 +340,12 @@ async fn run(
             stopping |= matches!(job, Job::Stop);
             queue.push(job);
         }
+        if std::mem::take(&mut queue.check)
+            && last_check.is_none_or(|at| at.elapsed() >= CHECK_INTERVAL)
+        {
+            last_check = Some(Instant::now());
+            check_and_repair(&index, &mut queue).await;
+        }
         for (account, done) in std::mem::take(&mut queue.drops) {
             let dropped = drop_documents(&store, &index, account).await;
             if let Err(e) = &dropped {
@@ -245,7 +357,8 @@ async fn run(
         while round.len() < ROUND_MAILBOXES
             && let Some(next) = queue.pop()
         {
-            let skip = suppressed
+            let skip = shared
+                .suppressed
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .contains(&next.0);
@@ -256,7 +369,7 @@ async fn run(
         if round.is_empty() {
             continue;
         }
-        let failed = index_round(&store, &index, &round, &mut queue).await;
+        let failed = index_round(&store, &index, &shared.reindexing, &round, &mut queue).await;
         last_commit = Some(Instant::now());
         if failed {
             tokio::time::sleep(RETRY_PAUSE).await;
@@ -271,10 +384,12 @@ async fn run(
 async fn index_round(
     store: &Store,
     index: &Arc<dyn IndexBackend>,
+    reindexing: &reindex::Reindexing,
     round: &[(ZimbraId, bool)],
     queue: &mut Queue,
 ) -> bool {
-    let mut added: Vec<(ZimbraId, Mailbox, Vec<ItemId>)> = Vec::new();
+    // Per mailbox: the items added and whether they were a reindex batch.
+    let mut added: Vec<(ZimbraId, Mailbox, Vec<ItemId>, bool)> = Vec::new();
     let mut failed = false;
     let mut fail = |queue: &mut Queue, account: ZimbraId, e: String| {
         tracing::warn!(account = %account, error = %e, "indexing failed; will retry");
@@ -293,15 +408,24 @@ async fn index_round(
             if reconcile {
                 reconcile_mailbox(&mailbox, index).await?;
             }
-            let ids = mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?;
+            // A running reindex takes the mailbox's turn; new mail follows it.
+            let (ids, rebuilding) = match reindex::next_batch(reindexing, &mailbox, index).await? {
+                Some(batch) => (batch, true),
+                None => (
+                    mailbox.unindexed(BATCH).await.map_err(|e| e.to_string())?,
+                    false,
+                ),
+            };
             if ids.is_empty() {
                 return Ok(None);
             }
             add_documents(&mailbox, index, &ids, false).await?;
-            Ok::<_, String>(Some((mailbox, ids)))
+            Ok::<_, String>(Some((mailbox, ids, rebuilding)))
         };
         match step.await {
-            Ok(Some((mailbox, ids))) => added.push((account, mailbox, ids)),
+            Ok(Some((mailbox, ids, rebuilding))) => {
+                added.push((account, mailbox, ids, rebuilding));
+            }
             Ok(None) => {}
             Err(e) => fail(queue, account, e),
         }
@@ -316,18 +440,65 @@ async fn index_round(
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
     };
-    for (account, mailbox, ids) in added {
+    if committed.is_err() {
+        // Perhaps a damaged index rather than a full disk: have the files checked.
+        queue.push(Job::Check);
+    }
+    for (account, mailbox, ids, rebuilding) in added {
         let marked = match &committed {
             Ok(()) => mailbox.mark_indexed(&ids).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
         };
         match marked {
+            // After a reindex batch, whatever remains (of it, or new mail) comes next.
+            Ok(()) if rebuilding => {
+                reindex::batch_done(reindexing, account, ids.len());
+                queue.push(Job::Index(account));
+            }
             Ok(()) if ids.len() == BATCH => queue.push(Job::Index(account)),
             Ok(()) => {}
             Err(e) => fail(queue, account, e),
         }
     }
     failed
+}
+
+/// Checks the index files; when they are damaged (or cannot be read), logs it as
+/// Zimbra does (`Possibly corrupt index`), clears the index and queues every known
+/// mailbox for a reconcile, which adds all its messages again.
+async fn check_and_repair(index: &Arc<dyn IndexBackend>, queue: &mut Queue) {
+    let checked = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.verify_files()).await
+    };
+    let damage = match checked {
+        Ok(Ok(damaged)) if damaged.is_empty() => return,
+        Ok(Ok(damaged)) => damaged.join(", "),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(
+        damage = %damage,
+        mailboxes = queue.known.len(),
+        "Possibly corrupt index; rebuilding it from the store"
+    );
+    let cleared = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || {
+            index.clear()?;
+            index.commit()
+        })
+        .await
+    };
+    match cleared {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not clear the damaged index"),
+        Err(e) => tracing::error!(error = %e, "could not clear the damaged index"),
+    }
+    let known: Vec<ZimbraId> = queue.known.iter().copied().collect();
+    for account in known {
+        queue.push(Job::Reconcile(account));
+    }
 }
 
 /// Removes every document of `account`'s mailbox from the index and commits; an
@@ -395,17 +566,7 @@ async fn reconcile_mailbox(
     mailbox: &Mailbox,
     index: &Arc<dyn IndexBackend>,
 ) -> Result<usize, String> {
-    let mut ids = Vec::new();
-    for folder in mailbox.folders().await.map_err(|e| e.to_string())? {
-        if folder.messages == 0 {
-            continue;
-        }
-        let messages = mailbox
-            .messages(folder.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        ids.extend(messages.into_iter().map(|m| m.id));
-    }
+    let ids = reindex::message_ids(mailbox).await?;
     let indexed = {
         let index = index.clone();
         let id = mailbox.id();

@@ -148,6 +148,18 @@ async fn search_now(
     Ok(zone::now_in_zone(tz.first().map(String::as_str), at))
 }
 
+/// Passes `e` on; when the index failed (not the query or the store), logs it as
+/// Zimbra does (`Possibly corrupt index`) and has the indexer check the index files,
+/// which rebuilds the index from the store when they are damaged.
+fn index_trouble(ctx: &Ctx<'_>, e: crate::search::SearchError) -> crate::search::SearchError {
+    use crate::search::SearchError;
+    if matches!(e, SearchError::Index(_) | SearchError::Task(_)) {
+        tracing::warn!(error = %e, "Possibly corrupt index; checking the index files");
+        ctx.svc.indexer.check_index();
+    }
+    e
+}
+
 /// Longest a search waits for the indexer to reach the mailbox's newest messages.
 const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -473,8 +485,12 @@ async fn mail_part(
     let folders = mb.folders().await.map_err(store_fault)?;
     let scoped = scope::default_scope(parsed, &folders, params.include_trash, params.include_junk);
     wait_for_index(ctx, mb).await;
-    let res = search(mb, &ctx.svc.index, &scoped, &params).await?;
-    let wildcards = wildcard_info(mb, &ctx.svc.index, parsed).await?;
+    let res = search(mb, &ctx.svc.index, &scoped, &params)
+        .await
+        .map_err(|e| index_trouble(ctx, e))?;
+    let wildcards = wildcard_info(mb, &ctx.svc.index, parsed)
+        .await
+        .map_err(|e| index_trouble(ctx, e))?;
     let fetch = parse_fetch(req.attr("fetch"));
 
     let mut out = Vec::with_capacity(res.hits.len());
