@@ -401,3 +401,14 @@ def test_rest_get_and_post(z, tmp_path):
     assert len(wait_for(z, "restin", "kiwi", 2)) == 2
     bad = mb(z, "restin", "pru", "/?fmt=tgz", tmp_path / "absent.tgz", check=False)
     assert bad.returncode == 1 and "file not found" in bad.stderr, bad.stderr
+
+
+def test_tag_contact(z):
+    u = "tags"
+    mb(z, u, "ct", "Friends")
+    cid = mb(z, u, "cct", "email", "pat@remote.test", "firstName", "Pat").stdout.strip()
+    assert cid.isdigit(), cid
+    mb(z, u, "tct", cid, "Friends")
+    assert wait_for(z, u, "tag:Friends", 1, types="contact") == [cid]
+    mb(z, u, "tct", cid, "Friends", "0")
+    assert wait_for(z, u, "tag:Friends", 0, types="contact") == []
