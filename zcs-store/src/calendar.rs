@@ -82,6 +82,9 @@ impl Mailbox {
             .locked(move |mb| async move {
                 mb.check_view_folder(folder, view).await?;
                 let existing = mb.cal_item_by_uid(&summary.uid).await?;
+                let before = existing.as_ref().map_or(0, |o| o.ical.len() as u64);
+                mb.check_quota((ical.len() as u64).saturating_sub(before))
+                    .await?;
                 let st = mb.state().await?;
                 let (id, flags) = match existing {
                     Some(old) => (old.id.0, old.flags.0),

@@ -175,6 +175,15 @@ impl Mailbox {
                 if max > 0 && have + cards.len() as u64 > u64::from(max) {
                     return Err(StoreError::TooManyContacts(max));
                 }
+                let cards: Vec<_> = cards
+                    .into_iter()
+                    .map(|(fields, members)| (fields, member_codes(&members)))
+                    .collect();
+                let adding = cards
+                    .iter()
+                    .map(|(f, m)| crate::quota::contact_size(f, m))
+                    .sum();
+                mb.check_quota(adding).await?;
                 let mut ids = Vec::with_capacity(cards.len());
                 for (fields, members) in cards {
                     let st = mb.state().await?;
@@ -185,10 +194,7 @@ impl Mailbox {
                         folder: folder.0,
                         flags: 0,
                         fields,
-                        members: members
-                            .iter()
-                            .map(|m| (m.kind.code(), m.value.clone()))
-                            .collect(),
+                        members,
                     }))
                     .await?;
                     ids.push(ItemId(id));
@@ -242,7 +248,11 @@ impl Mailbox {
             if to.is_some() {
                 mb.check_item_folder(folder).await?;
             }
+            let before = crate::quota::contact_size(&old.fields, &member_codes(&old.members));
             let (fields, members) = content.unwrap_or((old.fields, old.members));
+            let members = member_codes(&members);
+            let after = crate::quota::contact_size(&fields, &members);
+            mb.check_quota(after.saturating_sub(before)).await?;
             let st = mb.state().await?;
             mb.commit(RedoOp::PutContact(ContactRecord {
                 change: st.change + 1,
@@ -250,10 +260,7 @@ impl Mailbox {
                 folder: folder.0,
                 flags: old.flags.0,
                 fields,
-                members: members
-                    .iter()
-                    .map(|m| (m.kind.code(), m.value.clone()))
-                    .collect(),
+                members,
             }))
             .await
         })
@@ -330,4 +337,12 @@ impl Mailbox {
     pub async fn export_vcard(&self, id: ItemId) -> Result<String, StoreError> {
         Ok(crate::vcard::to_vcard(&self.contact(id).await?))
     }
+}
+
+/// Members as the redo record holds them: (kind code, value).
+fn member_codes(members: &[ContactMember]) -> Vec<(u8, String)> {
+    members
+        .iter()
+        .map(|m| (m.kind.code(), m.value.clone()))
+        .collect()
 }

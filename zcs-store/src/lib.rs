@@ -41,10 +41,12 @@
 //! # Quotas
 //! The caller passes the quota (the account's effective `zimbraMailQuota`, 0 for none)
 //! on the handle ([`Mailbox::with_quota`]) or the delivery target
-//! ([`DeliveryTarget::quota`]); appends, deliveries and copies that would take the
-//! mailbox's total message size past it fail with [`StoreError::QuotaExceeded`]
-//! (`mail.QUOTA_EXCEEDED`). Moves, flags, tags and deletes are never refused. A restore
-//! ignores quota by passing none.
+//! ([`DeliveryTarget::quota`]); appends, deliveries, copies, new contacts, appointments,
+//! tasks and document revisions (and edits that grow them) that would take the
+//! mailbox's usage ([`Mailbox::quota_usage`]: messages, revisions, contacts and calendar
+//! items) past it fail with [`StoreError::QuotaExceeded`] (`mail.QUOTA_EXCEEDED`).
+//! Moves, flags, tags and deletes are never refused. A restore ignores quota by passing
+//! none.
 //!
 //! # Tags
 //! Tags have ids from 64 (255 at most; later ones take item ids), names unique per
@@ -97,12 +99,10 @@
 //!   threshold and HSM ([`hsm`]) live in [`VolumeBlobStore`], which [`Store::open`]
 //!   uses; [`blobchk`] checks blobs against items. See `docs/decisions/2026-12-04-volumes.md`.
 //! - LIMITATION: no `\Recent`; deleting a tag leaves no tombstone (SOAP sync will need
-//!   one); no domain aggregate quota. Folder counters (`Folder::messages`, `size`) and
-//!   quota usage count messages only, not contacts, calendar items or documents.
-//! - LIMITATION: folder retention policies ([`retention`]) dispose of messages only;
-//!   contacts, calendar items and documents expire by the Trash and Junk lifetimes
-//!   alone ([`Mailbox::purge`]); a message arriving before the one it references is not
-//!   back-threaded.
+//!   one); no domain aggregate quota (the caller would sum [`Mailbox::quota_usage`]
+//!   over a domain's accounts). Folder counters (`Folder::messages`, `size`) count
+//!   messages only.
+//! - LIMITATION: a message arriving before the one it references is not back-threaded.
 //! - A blob written just before a crash, whose redo record never made it, stays on disk
 //!   unreferenced until [`Store::sweep_orphan_blobs`] removes it (after a grace period).
 
@@ -147,6 +147,7 @@ mod link_rename;
 mod mailbox;
 mod messages;
 mod parse;
+mod quota;
 mod recovery;
 pub mod redo;
 mod replace;

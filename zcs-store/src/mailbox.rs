@@ -96,36 +96,6 @@ impl Mailbox {
         self.quota
     }
 
-    /// Bytes the mailbox uses against its quota: the size of every message in it (a
-    /// message copied twice counts twice, as in Zimbra, though its blob is stored once).
-    pub async fn quota_usage(&self) -> Result<u64, StoreError> {
-        Ok(self.size_and_count().await?.0)
-    }
-
-    /// [`StoreError::QuotaExceeded`] when adding `adding` bytes would take the mailbox
-    /// past this handle's quota (caller holds the lock, so the usage cannot move).
-    pub(crate) async fn check_quota(&self, adding: u64) -> Result<(), StoreError> {
-        if self.quota == 0 || adding == 0 {
-            return Ok(());
-        }
-        let used = self.quota_usage().await?;
-        if used.saturating_add(adding) > self.quota {
-            tracing::info!(
-                mailbox = self.id.0,
-                quota = self.quota,
-                used,
-                adding,
-                "over quota"
-            );
-            return Err(StoreError::QuotaExceeded {
-                quota: self.quota,
-                used,
-                adding,
-            });
-        }
-        Ok(())
-    }
-
     /// The mailbox's numeric id on this server.
     pub fn id(&self) -> MailboxId {
         self.id
