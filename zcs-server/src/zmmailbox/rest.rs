@@ -318,7 +318,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_reply_bytes_parse_without_panic(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn any_reply_bytes_parse_without_panic(
+            raw in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
             let _ = parse_reply(&raw);
             let _ = dechunk(&raw);
         }
