@@ -248,3 +248,19 @@ def test_a_rule_added_with_afrl_files_delivered_mail(z):
     assert "Weekly Digest 12" in _search(z, carol, "in:/Digest", "Weekly Digest 12")
     inbox = _search(z, carol, "in:inbox", "Monthly report")
     assert "Monthly report" in inbox and "Weekly Digest" not in inbox, inbox
+
+
+def test_folder_grants_take_zimbras_grantee_words(z):
+    admin(z, "cf", "/Team")
+    admin(z, "mfg", "/Team", "account", BOB, "rwi")
+    admin(z, "mfg", "/Team", "public", "r")
+    rows = [l.split() for l in admin(z, "gfg", "/Team").stdout.splitlines()[2:]]
+    assert any(r[1:] == ["account", BOB] and r[0].startswith("rwi") for r in rows), rows
+    assert ["r", "public"] in rows, rows
+    grants = json.loads(admin(z, "gfg", "-v", "/Team").stdout)
+    assert sorted(g["gt"] for g in grants) == ["pub", "usr"], grants
+    admin(z, "mfg", "/Team", "public", "none")
+    admin(z, "mfg", "/Team", "account", BOB, "none")
+    assert len(admin(z, "gfg", "/Team").stdout.strip().splitlines()) == 2
+    bad = admin(z, "mfg", "/Team", "robot", "r", check=False)
+    assert bad.returncode == 1 and "unknown grantee type" in bad.stderr, bad.stderr

@@ -422,6 +422,7 @@ fn grantee_display(gt: &str) -> &'static str {
         "pub" => "public",
         "all" => "all",
         "dom" => "domain",
+        "cos" => "cos",
         "guest" => "guest",
         "key" => "key",
         _ => "unknown",
@@ -452,58 +453,90 @@ pub fn grant_table(folder: &Value) -> String {
     out
 }
 
-/// `gfg {folder-path}`.
+/// `gfg [-v] {folder-path}` (`-v`: the grants as JSON).
 async fn get_grants(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcome, String> {
     let p = Parsed::new(args, &[])?;
     let f = folder(session, mailbox, p.operand(0, "folder path")?).await?;
+    if p.flag(&["-v", "--verbose"]) {
+        let grants = list(&super::first(&f["acl"])["grant"]);
+        return Ok(Outcome::Print(
+            serde_json::to_string_pretty(&grants).unwrap_or_default(),
+        ));
+    }
     Ok(Outcome::Print(grant_table(&f)))
 }
 
-/// `mfg {folder-path} {account|group|domain {name}|all|public|guest {email} [pw]}
-/// {perms|none}`: grants, or with `none` (or empty) revokes.
-async fn modify_grant(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcome, String> {
-    let p = Parsed::new(args, &[])?;
-    let path = p.operand(0, "folder path")?;
-    let kind = p.operand(1, "grantee type")?.to_ascii_lowercase();
-    let (gt, grantee, perms, pw) = match kind.as_str() {
-        "account" | "group" | "domain" => {
+/// The pseudo-ids Zimbra gives `public` and `all` grantees.
+const GUID_PUBLIC: &str = "99999999-9999-9999-9999-999999999999";
+const GUID_ALL: &str = "00000000-0000-0000-0000-000000000000";
+
+/// `mfg`'s grantee words: (type code, grantee, secret, permissions).
+type GrantArgs<'a> = (&'static str, Option<&'a str>, Option<&'a str>, &'a str);
+
+/// Reads `{account|group|cos|domain {name}|all|public|guest {email} [{password}]|key
+/// {email} [{accesskey}]} {permissions|none}` (the words after the folder path).
+///
+/// # Errors
+/// An unknown grantee type or too few words for it.
+pub fn grant_args(words: &[String]) -> Result<GrantArgs<'_>, String> {
+    let w = |i: usize| words.get(i).map(String::as_str);
+    let few = || "not enough args".to_string();
+    let kind = w(0).ok_or("missing grantee type")?.to_ascii_lowercase();
+    Ok(match kind.as_str() {
+        "account" | "group" | "cos" | "domain" => {
+            if words.len() != 3 {
+                return Err(few());
+            }
             let gt = match kind.as_str() {
                 "account" => "usr",
                 "group" => "grp",
+                "cos" => "cos",
                 _ => "dom",
             };
-            (
-                gt,
-                Some(p.operand(2, "grantee")?),
-                p.operand(3, "permissions")?,
-                None,
-            )
+            (gt, w(1), None, &words[2])
         }
         "all" | "public" => {
             let gt = if kind == "all" { "all" } else { "pub" };
-            (gt, None, p.operand(2, "permissions")?, None)
+            (gt, None, None, w(1).ok_or_else(few)?)
         }
-        "guest" => match p.rest.len() {
-            5 => (
-                "guest",
-                Some(p.rest[2].as_str()),
-                p.rest[4].as_str(),
-                Some(&p.rest[3]),
-            ),
-            _ => (
-                "guest",
-                Some(p.operand(2, "grantee")?),
-                p.operand(3, "permissions")?,
-                None,
-            ),
-        },
+        "guest" | "key" => {
+            let gt = if kind == "guest" { "guest" } else { "key" };
+            match words.len() {
+                3 => (gt, w(1), None, &words[2]),
+                4 => (gt, w(1), w(2), &words[3]),
+                _ => return Err(few()),
+            }
+        }
         other => return Err(format!("unknown grantee type: {other}")),
-    };
-    let id = folder_id(session, mailbox, path).await?;
+    })
+}
+
+/// `mfg {folder-path} {grantee...} {permissions|none}`: grants, or with `none` (or an
+/// empty value) revokes the grantee's grant. As in Zimbra's tool, revoking from someone
+/// the folder has no grant for grants them no rights instead (so a subfolder can hold
+/// back what its parent gives).
+async fn modify_grant(session: &Remote, mailbox: &str, args: &[String]) -> Result<Outcome, String> {
+    let p = Parsed::new(args, &[])?;
+    let path = p.operand(0, "folder path")?;
+    let (gt, grantee, secret, perms) = grant_args(&p.rest[1..])?;
+    let f = folder(session, mailbox, path).await?;
+    let id = local_id(&f["id"]);
     let revoke = perms.is_empty() || perms.eq_ignore_ascii_case("none");
+    let grant = |perm: &str| {
+        let mut g = json!({ "gt": gt, "perm": perm });
+        match (gt, grantee) {
+            ("pub", _) => g["zid"] = json!(GUID_PUBLIC),
+            ("all", _) => g["zid"] = json!(GUID_ALL),
+            (_, Some(n)) => g["d"] = json!(n),
+            _ => {}
+        }
+        if let Some(s) = secret {
+            g[if gt == "key" { "key" } else { "pw" }] = json!(s);
+        }
+        json!({ "op": "grant", "id": id, "grant": g })
+    };
     let action = if revoke {
         // Revoking names the grantee by id: find it among the folder's grants.
-        let f = folder(session, mailbox, path).await?;
         let zid = list(&super::first(&f["acl"])["grant"])
             .into_iter()
             .find(|g| {
@@ -513,18 +546,15 @@ async fn modify_grant(session: &Remote, mailbox: &str, args: &[String]) -> Resul
                             || text(&g["zid"]).eq_ignore_ascii_case(n)
                     })
             })
-            .map(|g| text(&g["zid"]))
-            .ok_or_else(|| "no such grant".to_string())?;
-        json!({ "op": "!grant", "id": id, "zid": zid })
+            .map(|g| text(&g["zid"]));
+        match (zid, gt) {
+            (Some(zid), _) => json!({ "op": "!grant", "id": id, "zid": zid }),
+            (None, "pub") => json!({ "op": "!grant", "id": id, "zid": GUID_PUBLIC }),
+            (None, "all") => json!({ "op": "!grant", "id": id, "zid": GUID_ALL }),
+            (None, _) => grant(""),
+        }
     } else {
-        let mut g = json!({ "gt": gt, "perm": perms });
-        if let Some(n) = grantee {
-            g["d"] = json!(n);
-        }
-        if let Some(pw) = pw {
-            g["pw"] = json!(pw);
-        }
-        json!({ "op": "grant", "id": id, "grant": g })
+        grant(perms)
     };
     session
         .request(
@@ -596,6 +626,32 @@ mod tests {
         assert_eq!(lines[0], "Permissions      Type  Display");
         assert_eq!(lines[2], "      rwidx   account  bob@x.test");
         assert_eq!(lines[3], "          r    public  ");
+    }
+
+    #[test]
+    fn folder_grantee_words() {
+        let w = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            grant_args(&w("account b@x.test rwi")).expect("account"),
+            ("usr", Some("b@x.test"), None, "rwi")
+        );
+        assert_eq!(grant_args(&w("cos gold r")).expect("cos").0, "cos");
+        assert_eq!(
+            grant_args(&w("public r")).expect("public"),
+            ("pub", None, None, "r")
+        );
+        assert_eq!(
+            grant_args(&w("guest g@ext.test secret r")).expect("guest"),
+            ("guest", Some("g@ext.test"), Some("secret"), "r")
+        );
+        assert_eq!(
+            grant_args(&w("key k@ext.test none")).expect("key"),
+            ("key", Some("k@ext.test"), None, "none")
+        );
+        assert!(grant_args(&w("account b@x.test")).is_err());
+        assert!(grant_args(&w("all")).is_err());
+        assert!(grant_args(&w("robot r")).is_err());
+        assert!(grant_args(&[]).is_err());
     }
 
     #[test]
