@@ -87,8 +87,11 @@
 //! - A damaged record in the middle of `redo.log` (good records after it) is detected by
 //!   its checksum, logged at ERROR with its offset, the file preserved aside
 //!   (`redo.log.corrupt-<offset>-<ms>`) and replay stops there
-//!   ([`RecoveryReport::corrupt_log`]). LIMITATION: the store still opens (records after
-//!   the damage that the database missed are lost unless restored from backup).
+//!   ([`RecoveryReport::corrupt_log`]); the store then opens (records after the damage
+//!   that the database missed are lost unless restored from backup). With
+//!   [`redo::refuse_damaged_log`] on, as the mailbox server should set it, the open
+//!   fails instead, the file untouched, with a message naming the two ways on (an
+//!   offline restore, or `truncate` at the damage).
 //! - Blob bytes go through the [`BlobStore`] trait ([`FileBlobStore`] is the file
 //!   volume; [`Store::open_with_blob_store`] takes any other).
 //! - The metadata seam is [`db::Db`]: one code path over sqlx's `Any` driver, with the

@@ -4,7 +4,10 @@
 //! torn tail at the last good record. A bad record with good ones after it is damage in
 //! the middle, not a torn write: it is logged at ERROR with its offset, the whole file
 //! is copied aside (`redo.log.corrupt-<offset>-<ms>`) for the operator, and the log is
-//! cut there too, so replay stops at the damage. [`RedoLog::start`] then hands the file
+//! cut there too, so replay stops at the damage; unless [`super::refuse_damaged_log`] is on
+//! (the mailbox server turns it on), then the open fails instead, leaving the file as it
+//! is, with a message saying what to do (spec 04 §1.8: an unreadable current redo log
+//! stops the mailbox service). [`RedoLog::start`] then hands the file
 //! to a dedicated writer thread: callers send ops over a channel, the thread gives them
 //! consecutive sequence numbers, writes everything queued in one `write`, fsyncs once and
 //! answers every caller of that batch. Concurrent callers therefore share one fsync.
@@ -36,6 +39,7 @@ use zcs_core::MailboxId;
 
 use super::blob_sync::VolumeSync;
 use super::codec::{self, DecodeError, FILE_HEADER_LEN, RedoOp, RedoRecord};
+use super::damage;
 use crate::error::StoreError;
 
 /// The largest number of records written in one batch.
@@ -112,7 +116,18 @@ impl RedoFile {
                     .is_some() =>
             {
                 let dropped = bytes.len() as u64 - len;
-                let aside = preserve_aside(dir, &bytes, len)?;
+                if damage::refusing() {
+                    let aside = match damage::kept_copy(dir, len) {
+                        Some(p) => p,
+                        None => damage::preserve_aside(dir, &bytes, len)?,
+                    };
+                    let e = damage::refusal(&path, len, &reason, &aside);
+                    tracing::error!(path = %path.display(), offset = len,
+                        good_records = decoded.records.len(), dropped_bytes = dropped,
+                        "{e}");
+                    return Err(e);
+                }
+                let aside = damage::preserve_aside(dir, &bytes, len)?;
                 tracing::error!(
                     path = %path.display(),
                     offset = len,
@@ -267,23 +282,6 @@ impl RedoFile {
             }
         }
     }
-}
-
-/// Copies the damaged log `bytes` to `<dir>/redo.log.corrupt-<offset>-<ms>`, durably,
-/// and returns its path.
-fn preserve_aside(dir: &Path, bytes: &[u8], offset: u64) -> Result<PathBuf, StoreError> {
-    let ms = chrono::Utc::now().timestamp_millis();
-    let aside = dir.join(format!("redo.log.corrupt-{offset}-{ms}"));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&aside)
-        .map_err(|e| StoreError::io("preserve damaged redo log", &aside, e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| StoreError::io("preserve damaged redo log", &aside, e))?;
-    sync_dir(dir)?;
-    Ok(aside)
 }
 
 /// Refuses a redo directory whose archive (created here when missing) is on another
