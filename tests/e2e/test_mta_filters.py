@@ -186,3 +186,35 @@ def test_eicar_goes_to_the_quarantine_account(tmp_path_factory, sink):
         assert not any(b"virus inside" in r for _, r in fetch_folder(z, user("bob")))
     finally:
         z.stop()
+
+
+def test_zmdkimkeyutil_rotation_signs_with_the_new_key(z, sink, tmp_path):
+    # Spec 02 §6 idea 31: -q shows the data, -u rotates to a new selector that signs the
+    # next message (no restart) and verifies with the printed DNS record, -r stops signing.
+    shown = z.run("zmdkimkeyutil", "-q", "-d", "mta.test").stdout
+    assert "DKIM Selector:\nsel1" in shown and "DKIM Identity:\nmta.test" in shown, shown
+    out = z.run("zmdkimkeyutil", "-u", "-d", "mta.test", "-s", "rot2").stdout
+    record = next(line for line in out.splitlines() if "._domainkey IN TXT" in line)
+    assert record.startswith('rot2._domainkey IN TXT "v=DKIM1; k=rsa; p='), record
+    p = "".join(re.findall(r'"([^"]*)"', record)).split("p=", 1)[1]
+    pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(
+        p[i:i + 64] for i in range(0, len(p), 64)) + "\n-----END PUBLIC KEY-----\n"
+
+    def send(subject):
+        before = len(sink.messages)
+        with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=30) as s:
+            s.starttls(context=tls_context(z))
+            s.login(user("alice"), PASSWORD)
+            s.sendmail(user("alice"), ["pen.pal@remote.test"],
+                       message(subject, sender=user("alice"), to="pen.pal@remote.test"))
+        assert sink.wait_messages(before + 1)
+        return sink.messages[-1][2]
+
+    data = send("signed after rotation")
+    tags = verify_dkim(data, pem, tmp_path)
+    assert tags["d"] == "mta.test" and tags["s"] == "rot2"
+    assert not (z.home / "conf/dkim/mta.test/sel1.private").exists()
+    z.run("zmdkimkeyutil", "-r", "-d", "mta.test")
+    assert b"DKIM-Signature:" not in send("unsigned after removal")
+    bad = z.run("zmdkimkeyutil", "-a", "-d", "mta.test", "-b", "1024", check=False)
+    assert bad.returncode == 64 and "RFC 8301" in bad.stderr, bad.stderr

@@ -43,6 +43,7 @@ mod config;
 mod data;
 mod delivery;
 pub mod dkim;
+pub mod dkim_keyutil;
 pub mod dmarc_report;
 pub mod dns;
 pub mod dsn;
