@@ -412,3 +412,16 @@ def test_tag_contact(z):
     assert wait_for(z, u, "tag:Friends", 1, types="contact") == [cid]
     mb(z, u, "tct", cid, "Friends", "0")
     assert wait_for(z, u, "tag:Friends", 0, types="contact") == []
+
+
+def test_rest_reaches_a_shared_folder_with_the_grantees_own_token(z, tmp_path):
+    mb(z, "sharer", "cf", "/Open")
+    mb(z, "sharer", "mfg", "/Open", "account", addr("mounter"), "r")
+    add(z, "sharer", tmp_path, "/Open", "tern shared")
+    assert wait_for(z, "sharer", "tern", 1)
+    rss = z.run("zmmailbox", "-a", addr("mounter"), "-p", PASSWORD, "-m", addr("sharer"),
+                "gru", "/Open?fmt=rss").stdout
+    assert "tern shared" in rss, rss
+    closed = z.run("zmmailbox", "-a", addr("mounter"), "-p", PASSWORD, "-m", addr("sharer"),
+                   "gru", "/Inbox?fmt=rss", check=False)
+    assert closed.returncode == 1 and "status=404" in closed.stderr, closed.stderr
