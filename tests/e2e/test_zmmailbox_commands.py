@@ -425,3 +425,19 @@ def test_rest_reaches_a_shared_folder_with_the_grantees_own_token(z, tmp_path):
     closed = z.run("zmmailbox", "-a", addr("mounter"), "-p", PASSWORD, "-m", addr("sharer"),
                    "gru", "/Inbox?fmt=rss", check=False)
     assert closed.returncode == 1 and "status=404" in closed.stderr, closed.stderr
+
+
+def test_rest_zip_export_to_standard_output(z, tmp_path):
+    """The admin guide's `zmmailbox -z -m user gru "?fmt=zip&meta=1" > file.zip`."""
+    import io
+    import subprocess
+    import zipfile
+    from zcs import BIN_DIR
+    add(z, "rest", tmp_path, "/Inbox", "kiwi zipped")
+    assert wait_for(z, "rest", "kiwi zipped", 1)
+    proc = subprocess.run([str(BIN_DIR / "zmmailbox"), "-z", "-m", addr("rest"), "gru",
+                           "?fmt=zip&meta=1"], env=z.env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout[:2] == b"PK", proc.stdout[:40]
+    names = zipfile.ZipFile(io.BytesIO(proc.stdout)).namelist()
+    assert any(n.startswith("Inbox/") for n in names), names
