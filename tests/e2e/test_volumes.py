@@ -2,6 +2,7 @@
 zmvolume adds a compressing primary volume and makes it current, mail delivered over
 SMTP lands there gzip-compressed and reads back byte for byte over IMAP; zmhsm moves
 every blob to a secondary volume while the server runs and IMAP still reads them;
+zmvolume -ts turns the secondary volume off and HSM then refuses to run;
 zmblobchk reports a clean store, then a missing blob, then (server stopped) deletes the
 item whose blob is gone."""
 
@@ -86,6 +87,13 @@ def test_volumes_compression_hsm_blobchk(server, tmp_path):
     assert not list(v2.rglob("*.msg*")) and list(hsm_dir.rglob("*.msg"))
     assert imap_bodies(z)[0].endswith(BIG), "the server reads the moved blob"
     assert "No HSM session is running" in z.run("zmhsm", "-a").stdout
+
+    # zmvolume -ts: no current secondary volume, so HSM refuses; moved blobs still read.
+    assert "Turned off the current secondary volume 3." in z.run("zmvolume", "-ts").stdout
+    refused = z.run("zmhsm", "-t", "--policy", "message:before:+1day", check=False)
+    assert refused.returncode != 0 and "secondary" in refused.stderr, refused.stderr
+    assert imap_bodies(z)[0].endswith(BIG)
+    assert "There is no current secondary volume." in z.run("zmvolume", "-ts").stdout
 
     out = z.run("zmblobchk", "start").stdout
     assert "Checking mailbox" in out and "No errors found." in out, out

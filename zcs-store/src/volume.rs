@@ -470,6 +470,32 @@ impl VolumeAdmin {
         self.get(id).await
     }
 
+    /// Leaves no secondary message volume current (`zmvolume -ts`): HSM sessions then
+    /// have nowhere to move blobs and refuse to run (the scheduled one is skipped) until
+    /// one is made current again. Blobs already on secondary volumes stay readable.
+    /// Returns the volume that was current, if any.
+    ///
+    /// # Errors
+    /// Database and I/O errors.
+    pub async fn turn_off_secondary(&self) -> Result<Option<Volume>, StoreError> {
+        let was = self
+            .current()
+            .await?
+            .into_iter()
+            .find(|v| v.kind == VolumeType::SecondaryMessage);
+        sqlx::query("UPDATE volume SET current = 0 WHERE type = ?1")
+            .bind(VolumeType::SecondaryMessage.code())
+            .execute(&self.pool)
+            .await
+            .db("turn off secondary volume")?;
+        self.write_mirror().await?;
+        tracing::info!(
+            volume = was.as_ref().map(|v| v.id),
+            "secondary volume turned off"
+        );
+        Ok(was)
+    }
+
     /// Rewrites the mirror file from the table (temporary file, fsync, rename).
     async fn write_mirror(&self) -> Result<(), StoreError> {
         let vols = self.list().await?;

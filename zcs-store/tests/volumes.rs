@@ -342,3 +342,82 @@ async fn edit_rules() {
         dir.path().join("fixed")
     );
 }
+
+/// `zmvolume -ts`: with no current secondary volume HSM refuses to run; blobs already
+/// moved stay readable; making the volume current again lets HSM run.
+#[tokio::test]
+async fn turning_off_the_secondary_stops_hsm() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig::under(dir.path());
+    let store = Store::open(cfg.clone()).await.unwrap();
+    let mb = store.mailbox(ZimbraId::new()).await.unwrap();
+    let first = mb
+        .append(ItemId(folder::INBOX), &big_message(10), Flags(0), 1_000)
+        .await
+        .unwrap();
+    let admin = VolumeAdmin::open(&cfg.db_path, &cfg.blob_root)
+        .await
+        .unwrap();
+    assert!(admin.turn_off_secondary().await.unwrap().is_none());
+    let hsm_vol = admin
+        .add(&spec(
+            "hsm1",
+            VolumeType::SecondaryMessage,
+            dir.path().join("hsm"),
+            false,
+            0,
+        ))
+        .await
+        .unwrap();
+    let backend = Arc::new(VolumeBlobStore::open(&cfg.db_path).unwrap());
+    let p = [HsmPolicy::parse("message:before:+1day", chrono_now()).unwrap()];
+    let st = hsm::run(&cfg.db_path, backend.clone(), &p, 10)
+        .await
+        .unwrap();
+    assert_eq!(st.blobs_moved, 1);
+
+    let off = admin.turn_off_secondary().await.unwrap();
+    assert_eq!(off.map(|v| v.id), Some(hsm_vol.id));
+    assert!(
+        admin
+            .current()
+            .await
+            .unwrap()
+            .iter()
+            .all(|v| v.kind != VolumeType::SecondaryMessage)
+    );
+    let second = mb
+        .append(ItemId(folder::INBOX), &big_message(20), Flags(0), 1_000)
+        .await
+        .unwrap();
+    let backend = Arc::new(VolumeBlobStore::open(&cfg.db_path).unwrap());
+    assert!(matches!(
+        hsm::run(&cfg.db_path, backend.clone(), &p, 10).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+    assert_eq!(mb.read_message(first.id).await.unwrap(), big_message(10));
+    assert_eq!(
+        backend
+            .locate(&second.blob_digest)
+            .unwrap()
+            .unwrap()
+            .volume_id,
+        1
+    );
+
+    admin.set_current(hsm_vol.id).await.unwrap();
+    let backend = Arc::new(VolumeBlobStore::open(&cfg.db_path).unwrap());
+    let st = hsm::run(&cfg.db_path, backend.clone(), &p, 10)
+        .await
+        .unwrap();
+    assert_eq!(st.blobs_moved, 1);
+    assert_eq!(
+        backend
+            .locate(&second.blob_digest)
+            .unwrap()
+            .unwrap()
+            .volume_id,
+        hsm_vol.id
+    );
+    store.close().await;
+}

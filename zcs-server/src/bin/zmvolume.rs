@@ -14,13 +14,14 @@ use zcs_server::hsm_job;
 use zcs_server::localconfig::LocalConfig;
 use zcs_store::{Volume, VolumeSpec, VolumeType};
 
-const USAGE: &str = "usage: zmvolume {-a|-d|-l|-e|-dc|-sc} [options]
+const USAGE: &str = "usage: zmvolume {-a|-d|-l|-e|-dc|-sc|-ts} [options]
   -a  --add                   add a volume (-n, -t, -p required)
   -d  --delete                delete volume -id (refused while current or holding blobs)
   -e  --edit                  edit volume -id
   -l  --list                  list volumes (or -id)
   -dc --displayCurrent        show the current volumes
   -sc --setCurrent            make volume -id current for its type
+  -ts --turnOffSecondary      leave no secondary volume current (HSM then stops)
   -id --id <arg>              volume id
   -n  --name <arg>            volume name
   -t  --type <arg>            primaryMessage, secondaryMessage or index
@@ -74,7 +75,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let set_action = |a: &'static str, out: &mut Args| {
         if out.action.is_some_and(|b| b != a) {
             return Err(format!(
-                "only one of -a -d -e -l -dc -sc may be given\n{USAGE}"
+                "only one of -a -d -e -l -dc -sc -ts may be given\n{USAGE}"
             ));
         }
         out.action = Some(a);
@@ -123,9 +124,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-s" | "--server" => {
                 value(a)?;
             }
-            "-ts" | "--turnOffSecondary" => {
-                return Err("-ts is not supported: HSM needs a current secondary volume".into());
-            }
+            "-ts" | "--turnOffSecondary" => set_action("turnoffsecondary", &mut out)?,
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -191,6 +190,12 @@ async fn run(args: &[String]) -> Result<String, String> {
             .iter()
             .map(render)
             .collect()),
-        _ => Err(format!("one of -a -d -e -l -dc -sc is required\n{USAGE}")),
+        Some("turnoffsecondary") => Ok(match admin.turn_off_secondary().await.map_err(e)? {
+            Some(v) => format!("Turned off the current secondary volume {}.\n", v.id),
+            None => "There is no current secondary volume.\n".to_string(),
+        }),
+        _ => Err(format!(
+            "one of -a -d -e -l -dc -sc -ts is required\n{USAGE}"
+        )),
     }
 }
