@@ -704,6 +704,27 @@ mod tests {
         assert_eq!(human_size(5 * 1024 * 1024), "5.00 MB");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn id_lists_and_command_lines_never_panic(text in "\\PC{0,40}") {
+            let mut sh = Shell::new();
+            sh.index.insert(1, "257".into());
+            if let Ok(ids) = sh.ids(&text) {
+                proptest::prop_assert!(!ids.contains('#') || text.contains('#'));
+            }
+            let _ = color_attr(&text);
+            if let Ok(words) = split_words(&text) {
+                let _ = Parsed::new(&words, &["-l", "-t"]);
+            }
+        }
+
+        #[test]
+        fn plain_id_lists_pass_through(ids in proptest::collection::vec(1u32..100_000, 1..8)) {
+            let list = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            proptest::prop_assert_eq!(Shell::new().ids(&list).unwrap(), list);
+        }
+    }
+
     #[test]
     fn passwords_stay_out_of_debug_output() {
         let o = Outcome::Login {
