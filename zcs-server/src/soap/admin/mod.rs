@@ -32,6 +32,7 @@ mod mailqueue;
 mod retention;
 mod rights;
 mod search;
+mod volumes;
 mod waitset;
 mod zimlets;
 
@@ -132,6 +133,9 @@ async fn route(ctx: &mut Ctx<'_>, name: &str, req: &Element) -> Option<ServiceRe
         return Some(r);
     }
     if let Some(r) = calresources::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = volumes::dispatch(ctx, name, req).await {
         return Some(r);
     }
     if let Some(r) = retention::dispatch(ctx, name, req).await {
