@@ -1,5 +1,6 @@
 //! Sieve at delivery: which scripts run for an account (`zimbraMailSieveScript`, and the
-//! out-of-office reply when `zimbraPrefOutOfOfficeReplyEnabled`), what their actions
+//! out-of-office reply when `zimbraPrefOutOfOfficeReplyEnabled`, within its dates, to
+//! senders that may be answered: [`out_of_office_text`]), what their actions
 //! mean for the store ([`DeliveryPlan`]), the folder a `fileinto` names, and the
 //! once-per-sender memory of vacation replies ([`FileVacation`]).
 //!
@@ -14,6 +15,8 @@ use zcs_mta::sieve::{
     SieveAction, SieveContext, SieveEnvelope, VacationTracker, out_of_office_script, run_sieve,
 };
 use zcs_store::{Mailbox, StoreError};
+
+use super::outbound::header_values;
 
 /// One copy to store for the recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,16 +144,16 @@ pub fn plan_for(
 
     // `zimbraPrefOutOfOfficeReplyEnabled`: a separate script whose only effect we take
     // is the reply (its implicit keep is the user script's business).
-    if flag(effective, "zimbraPrefOutOfOfficeReplyEnabled")
-        && plan.reject.is_none()
-        && let Some(reply) = effective.get("zimbraPrefOutOfOfficeReply")
+    let now = chrono::Utc::now().timestamp_millis();
+    if plan.reject.is_none()
+        && let Some(reply) = out_of_office_text(effective, account, message, sender, now)
     {
         let days = effective
             .get("zimbraPrefOutOfOfficeCacheDuration")
             .and_then(|v| zcs_core::attrs::value::parse_duration_ms(v).ok())
             .map(|ms| (ms / 86_400_000).max(1) as u32)
             .unwrap_or(7);
-        let script = out_of_office_script(reply, days, None);
+        let script = out_of_office_script(&reply, days, None);
         for action in run_sieve(&script, message, envelope, ctx) {
             if let SieveAction::Send { to, message } = action {
                 plan.replies.push((to, message));
@@ -158,6 +161,104 @@ pub fn plan_for(
         }
     }
     plan
+}
+
+/// The out-of-office text to answer `sender` with at `now` (ms since the epoch), or
+/// `None` when no reply is due:
+/// - `zimbraPrefOutOfOfficeReplyEnabled` is not TRUE, or `now` is before
+///   `zimbraPrefOutOfOfficeFromDate` or after `zimbraPrefOutOfOfficeUntilDate` (when set);
+/// - the message must not be answered (RFC 3834 §2, RFC 5230 §4.5): no sender,
+///   `Auto-Submitted` other than `no`, `Precedence: bulk|list|junk`, a list header
+///   (`List-Id`, RFC 2919), a sender that is a robot (`MAILER-DAEMON`, `owner-*`,
+///   `*-request`, `LISTSERV`, `majordomo`) or the account itself;
+/// - the sender is outside the account's domain (and `zimbraInternalSendersDomain`)
+///   and `zimbraPrefOutOfOfficeSuppressExternalReply` is TRUE.
+///
+/// Outside senders get `zimbraPrefOutOfOfficeExternalReply` when
+/// `zimbraPrefOutOfOfficeExternalReplyEnabled` is TRUE, everyone else
+/// `zimbraPrefOutOfOfficeReply`.
+// LIMITATION: `zimbraPrefOutOfOfficeSpecificDomains` (the external reply only for some
+// domains) is not applied: every outside sender counts as external.
+pub fn out_of_office_text(
+    effective: &Attrs,
+    account: &str,
+    message: &[u8],
+    sender: &str,
+    now: i64,
+) -> Option<String> {
+    if !flag(effective, "zimbraPrefOutOfOfficeReplyEnabled") {
+        return None;
+    }
+    let date = |name: &str| {
+        effective
+            .get(name)
+            .and_then(|v| zcs_core::attrs::value::parse_time(v.trim()).ok())
+    };
+    if date("zimbraPrefOutOfOfficeFromDate").is_some_and(|from| now < from)
+        || date("zimbraPrefOutOfOfficeUntilDate").is_some_and(|until| now > until)
+    {
+        return None;
+    }
+    if !may_answer(message, sender, account) {
+        return None;
+    }
+    let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    let sender_domain = domain_of(sender).unwrap_or_default();
+    let internal = domain_of(account).is_some_and(|d| d == sender_domain)
+        || effective
+            .get_all("zimbraInternalSendersDomain")
+            .iter()
+            .any(|d| d.trim().eq_ignore_ascii_case(&sender_domain));
+    if !internal {
+        if flag(effective, "zimbraPrefOutOfOfficeSuppressExternalReply") {
+            return None;
+        }
+        if flag(effective, "zimbraPrefOutOfOfficeExternalReplyEnabled")
+            && let Some(text) = effective.get("zimbraPrefOutOfOfficeExternalReply")
+        {
+            return Some(text.to_string());
+        }
+    }
+    effective
+        .get("zimbraPrefOutOfOfficeReply")
+        .map(str::to_string)
+}
+
+/// Whether an automatic reply to `message` from `sender` is allowed (RFC 3834 §2,
+/// RFC 5230 §4.5).
+fn may_answer(message: &[u8], sender: &str, account: &str) -> bool {
+    let sender = sender.trim();
+    if sender.is_empty() || sender.eq_ignore_ascii_case(account) {
+        return false;
+    }
+    let local = sender
+        .rsplit_once('@')
+        .map_or(sender, |(l, _)| l)
+        .to_ascii_lowercase();
+    if local == "mailer-daemon"
+        || local == "listserv"
+        || local == "majordomo"
+        || local.starts_with("owner-")
+        || local.ends_with("-request")
+    {
+        return false;
+    }
+    let auto = header_values(message, "Auto-Submitted");
+    if auto.iter().any(|v| {
+        let v = v.split(';').next().unwrap_or("").trim();
+        !v.is_empty() && !v.eq_ignore_ascii_case("no")
+    }) {
+        return false;
+    }
+    if header_values(message, "Precedence").iter().any(|v| {
+        let v = v.trim();
+        ["bulk", "list", "junk"]
+            .iter()
+            .any(|p| v.eq_ignore_ascii_case(p))
+    }) {
+        return false;
+    }
+    header_values(message, "List-Id").is_empty()
 }
 
 /// The folder a copy goes to: the Inbox for a keep; for `fileinto`, the folder at that
@@ -253,6 +354,79 @@ impl VacationTracker for FileVacation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: i64 = 1_796_551_200_000; // 2026-12-06T10:00:00Z
+
+    fn ooo() -> Attrs {
+        let mut a = Attrs::new();
+        a.set_one("zimbraPrefOutOfOfficeReplyEnabled", "TRUE");
+        a.set_one("zimbraPrefOutOfOfficeReply", "away");
+        a
+    }
+
+    fn text(a: &Attrs, message: &[u8], sender: &str) -> Option<String> {
+        out_of_office_text(a, "u@x.test", message, sender, NOW)
+    }
+
+    const PLAIN: &[u8] = b"From: s@y.test\r\nTo: u@x.test\r\nSubject: hi\r\n\r\nb\r\n";
+
+    #[test]
+    fn out_of_office_dates() {
+        let mut a = ooo();
+        assert_eq!(text(&a, PLAIN, "s@y.test").as_deref(), Some("away"));
+        a.set_one("zimbraPrefOutOfOfficeFromDate", "20261207000000Z");
+        assert_eq!(text(&a, PLAIN, "s@y.test"), None, "not started yet");
+        a.set_one("zimbraPrefOutOfOfficeFromDate", "20261201000000Z");
+        a.set_one("zimbraPrefOutOfOfficeUntilDate", "20261205235959Z");
+        assert_eq!(text(&a, PLAIN, "s@y.test"), None, "over");
+        a.set_one("zimbraPrefOutOfOfficeUntilDate", "20261231000000Z");
+        assert_eq!(text(&a, PLAIN, "s@y.test").as_deref(), Some("away"));
+        a.set_one("zimbraPrefOutOfOfficeReplyEnabled", "FALSE");
+        assert_eq!(text(&a, PLAIN, "s@y.test"), None);
+    }
+
+    #[test]
+    fn out_of_office_never_answers_robots_and_lists() {
+        let a = ooo();
+        for sender in [
+            "",
+            "u@x.test",
+            "MAILER-DAEMON@y.test",
+            "owner-list@y.test",
+            "list-request@y.test",
+        ] {
+            assert_eq!(text(&a, PLAIN, sender), None, "{sender}");
+        }
+        for header in [
+            "Auto-Submitted: auto-replied",
+            "Precedence: bulk",
+            "Precedence: LIST",
+            "List-Id: <team.y.test>",
+        ] {
+            let msg = format!("{header}\r\nFrom: s@y.test\r\n\r\nb\r\n");
+            assert_eq!(text(&a, msg.as_bytes(), "s@y.test"), None, "{header}");
+        }
+        let msg = b"Auto-Submitted: no\r\nFrom: s@y.test\r\n\r\nb\r\n";
+        assert!(text(&a, msg, "s@y.test").is_some());
+    }
+
+    #[test]
+    fn out_of_office_external_senders() {
+        let mut a = ooo();
+        a.set_one("zimbraPrefOutOfOfficeExternalReplyEnabled", "TRUE");
+        a.set_one("zimbraPrefOutOfOfficeExternalReply", "away (outside)");
+        assert_eq!(
+            text(&a, PLAIN, "s@y.test").as_deref(),
+            Some("away (outside)")
+        );
+        assert_eq!(text(&a, PLAIN, "colleague@X.test").as_deref(), Some("away"));
+        a.set_one("zimbraInternalSendersDomain", "y.test");
+        assert_eq!(text(&a, PLAIN, "s@y.test").as_deref(), Some("away"));
+        a.set_one("zimbraInternalSendersDomain", "z.test");
+        a.set_one("zimbraPrefOutOfOfficeSuppressExternalReply", "TRUE");
+        assert_eq!(text(&a, PLAIN, "s@y.test"), None);
+        assert_eq!(text(&a, PLAIN, "colleague@x.test").as_deref(), Some("away"));
+    }
 
     #[test]
     fn plans_merge_and_vacation_remembers() {
