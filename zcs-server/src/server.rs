@@ -283,6 +283,9 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     // CA certificates an operator trusts for customer directories (external
     // authentication, external GAL, GAL sync sources over StartTLS or ldaps).
     zcs_directory::ldap_client::trust_ca_path(home.conf().join("ca"));
+    // The mailbox service refuses a redo log damaged in the middle (spec 04 §1.8) and
+    // says what to do; offline tools (zmrestoreoffline, zmplayredo) keep cutting there.
+    zcs_store::redo::refuse_damaged_log(true);
     let subs = open(&home).await?;
     let global = subs.prov.global_config().await?;
     let server = subs
