@@ -12,12 +12,16 @@ use super::{Outcome, contacts};
 use crate::search::remote::Remote;
 
 /// Help lines for this family (appended to `help`).
-pub(super) const HELP: &str = "\
-  adminAuthenticate(aa)      {admin-name} {admin-password}   (start zmmailbox with -z, or
-                               -a {admin-name} -p {password} -A, instead)
-  autoComplete(ac)           [opts] {query}   -v verbose
-  autoCompleteGal(acg)       [opts] {query}   -v verbose
-";
+pub(super) const HELP: &str = concat!(
+    "  adminAuthenticate(aa)        {admin-name} {admin-password}\n",
+    "    (not in a running session: start zmmailbox with -z, or -a NAME -p PASS -A)\n",
+    "\n",
+    "  autoComplete(ac)             [opts] {query}\n",
+    "    -v/--verbose                 verbose output\n",
+    "\n",
+    "  autoCompleteGal(acg)         [opts] {query}\n",
+    "    -v/--verbose                 verbose output\n",
+);
 
 /// Runs `cmd` when it is one of this module's commands; `None` otherwise.
 pub(super) async fn run(

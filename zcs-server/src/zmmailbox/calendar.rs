@@ -16,11 +16,16 @@ use super::{MAIL, Outcome, folder_id, list, local_id};
 use crate::search::remote::{Remote, text};
 
 /// Help lines for this family (appended to `help`).
-pub(super) const HELP: &str = "\
-  getAppointmentSummaries(gaps)  {start-date-spec} {end-date-spec} [{folder-path}]
-    date specs: mm/dd/yyyy, yyyy/mm/dd, milliseconds, or [+-p m]N[mi|h|d|w|m|y] from
-    now (e.g. 1day, +1day, p1day, +60mi, +1week, +6mon, -1year; m before N is minus)
-";
+pub(super) const HELP: &str = concat!(
+    "  getAppointmentSummaries(gaps) [opts] {start-date-spec} {end-date-spec} ",
+    "[{folder-path}]\n",
+    "    -v/--verbose                 verbose output\n",
+    "\n",
+    "  date specs: mm/dd/yyyy or yyyy/mm/dd (local midnight), milliseconds since 1970,\n",
+    "  or an offset from now: [+|p|-|m]N[unit] (m before N subtracts), the unit's first\n",
+    "  letter choosing it: mi(nutes), h(ours), d(ays, the default), w(eeks), m(onths),\n",
+    "  y(ears); e.g. 1day, +1day, p1day, +60mi, +1week, +6mon, -1year\n",
+);
 
 /// Runs `cmd` when it is one of this module's commands; `None` otherwise.
 pub(super) async fn run(

@@ -20,31 +20,62 @@ mod rule;
 use rule::{Action, Cmp, Cond, InKind, Rule};
 
 /// Help lines for this family (appended to `help`).
-pub(super) const HELP: &str = "\
-  addFilterRule(afrl)        [opts] {name} [*active|inactive] [any|*all] {conditions}+
-                               {actions}+   -a after  -b before  -f first  -l last
-  addOutgoingFilterRule(aofrl)  same as afrl, for outgoing mail
-  deleteFilterRule(dfrl)     {name}
-  deleteOutgoingFilterRule(dofrl)  {name}
-  getFilterRules(gfrl)
-  getOutgoingFilterRules(gofrl)
-  modifyFilterRule(mfrl)     {name} [*active|inactive] [any|*all] {conditions}+ {actions}+
-  modifyOutgoingFilterRule(mofrl)  same as mfrl, for outgoing mail
-    {conditions}: address \"hdrs\" all|localpart|domain [not_]is|contains|matches
-      [case_sensitive] \"v\" | addressbook|me|contact_ranking in|not_in \"hdr\" |
-      attachment exists|not_exists | body [not_]contains [case_sensitive] \"text\" |
-      bulk|list|facebook|linkedin|socialcast|twitter [not] |
-      conversation where|not_where started|participated |
-      current_day_of_week is|not_is 0,6 | current_time [not_]before|after HHmm |
-      date [not_]before|after YYYYMMDD | flagged [not] read|flagged|priority |
-      header \"hdrs\" [not_]is|contains|matches [case_sensitive] \"v\" |
-      header \"hdrs\" exists|not_exists | importance is|not_is high|normal|low |
-      invite exists|not_exists [method m1,m2] | mime_header \"name\" ... \"v\" |
-      size [not_]under|over 1|1K|1M
-    {actions}: keep | discard | fileinto \"/path\" | tag \"tag\" | mark read|flagged|priority |
-      redirect \"address\" | reply \"body\" | notify \"address\" \"subject\" \"body\" [max] |
-      notify rfc \"from\" [\"importance\" \"options\"] \"message\" \"mailto:url\" | stop
-";
+pub(super) const HELP: &str = concat!(
+    "  addFilterRule(afrl)          [opts] {name} [*active|inactive] [any|*all] ",
+    "{conditions}+ {actions}+\n",
+    "    -a/--after <arg>             add after the rule named\n",
+    "    -b/--before <arg>            add before the rule named\n",
+    "    -f/--first                   add as the first rule\n",
+    "    -l/--last                    add as the last rule (default)\n",
+    "\n",
+    "  addOutgoingFilterRule(aofrl) [opts] {name} [*active|inactive] [any|*all] ",
+    "{conditions}+ {actions}+\n",
+    "    -a/--after <arg>             add after the rule named\n",
+    "    -b/--before <arg>            add before the rule named\n",
+    "    -f/--first                   add as the first rule\n",
+    "    -l/--last                    add as the last rule (default)\n",
+    "\n",
+    "  deleteFilterRule(dfrl)       {name}\n",
+    "\n",
+    "  deleteOutgoingFilterRule(dofrl) {name}\n",
+    "\n",
+    "  getFilterRules(gfrl)\n",
+    "\n",
+    "  getOutgoingFilterRules(gofrl)\n",
+    "\n",
+    "  modifyFilterRule(mfrl)       {name} [*active|inactive] [any|*all] ",
+    "{conditions}+ {actions}+\n",
+    "\n",
+    "  modifyOutgoingFilterRule(mofrl) {name} [*active|inactive] [any|*all] ",
+    "{conditions}+ {actions}+\n",
+    "\n",
+    "  {conditions}:\n",
+    "    address \"hdr,hdr\" all|localpart|domain [not_]is|contains|matches ",
+    "[case_sensitive] \"value\"\n",
+    "    addressbook|contact_ranking|me in|not_in \"header\"\n",
+    "    attachment exists|not_exists\n",
+    "    body contains|not_contains [case_sensitive] \"text\"\n",
+    "    bulk|list|facebook|linkedin|socialcast|twitter [not]\n",
+    "    conversation where|not_where started|participated\n",
+    "    current_day_of_week is|not_is 0,6            (0 is Sunday)\n",
+    "    current_time [not_]before|[not_]after HHmm\n",
+    "    date [not_]before|[not_]after \"YYYYMMDD\"\n",
+    "    flagged [not] read|flagged|priority\n",
+    "    header \"hdr,hdr\" [not_]is|contains|matches [case_sensitive] \"value\"\n",
+    "    header \"hdr,hdr\" exists|not_exists\n",
+    "    importance is|not_is high|normal|low\n",
+    "    invite exists|not_exists [method request,reply,...]\n",
+    "    mime_header \"name\" [not_]is|contains|matches [case_sensitive] \"value\"\n",
+    "    size [not_]under|[not_]over \"10|10K|10M\"\n",
+    "    true\n",
+    "\n",
+    "  {actions}:\n",
+    "    keep | discard | stop\n",
+    "    fileinto \"/path\" | tag \"name\" | mark read|flagged|priority\n",
+    "    redirect \"address\" | reply \"body template\"\n",
+    "    notify \"address\" \"subject template\" \"body template\" [\"max body bytes\"]\n",
+    "    notify rfc \"from\" [\"importance\" \"options\"] \"message\" \"mailto:url\"\n",
+);
 
 /// Which rule set a command acts on.
 #[derive(Clone, Copy)]

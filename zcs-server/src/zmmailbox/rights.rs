@@ -18,15 +18,24 @@ use super::{ACCOUNT, MAIL, Outcome, Parsed, list};
 use crate::search::remote::{Remote, first, text};
 
 /// Help lines for this family (appended to `help`).
-pub(super) const HELP: &str = "\
-  checkRight(ckr)            {name} {right}
-  getRights(gr)              [opts] [right1 [right2...]]   -v verbose
-  grantRight(grr)            {account {name}|group {name}|domain {name}|all|public|
-                               guest {email} {password}|key {email} [{accesskey}]} {[-]right}
-  listRights(lr)             [opts]   -v verbose
-  revokeRight(rvr)           {account {name}|group {name}|domain {name}|all|public|
-                               guest {email} {password}|key {email} [{accesskey}]} {[-]right}
-";
+pub(super) const HELP: &str = concat!(
+    "  checkRight(ckr)              {name} {right}\n",
+    "\n",
+    "  getRights(gr)                [opts] [right1 [right2...]]\n",
+    "    -v/--verbose                 verbose output\n",
+    "\n",
+    "  grantRight(grr)              {account {name}|group {name}|domain ",
+    "{name}|all|public|guest {email} {password}|key {email} [{accesskey}]} {[-]right}\n",
+    "\n",
+    "  listRights(lr)               [opts]\n",
+    "    -v/--verbose                 verbose output\n",
+    "\n",
+    "  revokeRight(rvr)             {account {name}|group {name}|domain ",
+    "{name}|all|public|guest {email} {password}|key {email} [{accesskey}]} {[-]right}\n",
+    "\n",
+    "  A '-' before a right denies it (grr) or names a denial (rvr). Grants an account\n",
+    "  inherits (from groups, its domain, the global grant) are made with zmprov grr/rvr.\n",
+);
 
 /// Runs `cmd` when it is one of this module's commands; `None` otherwise.
 pub(super) async fn run(
