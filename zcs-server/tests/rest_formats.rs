@@ -727,3 +727,73 @@ async fn atom_ics_ranges_free_busy_and_documents_by_path() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_query_narrows_an_export_never_widens_it() {
+    let f = fixture().await;
+    let mb = mailbox(&f, ALICE).await;
+    for (subject, flags) in [
+        ("keepme", Flags(Flags::FLAGGED)),
+        ("dropme", Flags::default()),
+    ] {
+        let raw = format!("From: c@x.test\r\nSubject: {subject}\r\n\r\nbody\r\n");
+        mb.append(ItemId(2), raw.as_bytes(), flags, 1_700_000_000_000)
+            .await
+            .expect("append");
+    }
+    for name in ["Annabel", "Boris"] {
+        mb.create_contact(ItemId(7), fields(&[("firstName", name)]), Vec::new())
+            .await
+            .expect("contact");
+    }
+    let ta = login(&f, ALICE).await;
+    let t = Some(ta.as_str());
+    let (status, _, body) = get(&f, &format!("/home/{ALICE}/Inbox.rss?query=is:flagged"), t).await;
+    assert_eq!(status, 200);
+    let rss = String::from_utf8_lossy(&body).into_owned();
+    assert!(rss.contains("keepme") && !rss.contains("dropme"), "{rss}");
+    let (status, _, body) = get(&f, &format!("/home/{ALICE}/Contacts.csv?query=annabel"), t).await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8_lossy(&body).into_owned();
+    assert!(csv.contains("Annabel") && !csv.contains("Boris"), "{csv}");
+    let (status, _, _) = get(&f, &format!("/home/{ALICE}/Inbox.rss?query=(("), t).await;
+    assert_eq!(status, 400);
+    // A whole-mailbox archive with a query holds only the matches.
+    let (status, _, archive) =
+        get(&f, &format!("/home/{ALICE}/?fmt=tgz&query=is:flagged"), t).await;
+    assert_eq!(status, 200);
+    let tb = login(&f, BOB).await;
+    let (status, body) = post(&f, &format!("/home/{BOB}/?fmt=tgz"), Some(&tb), &archive).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("messages=1") && body.contains("contacts=0"),
+        "{body}"
+    );
+    // Bob, reading only Alice's Contacts, gets no mail whatever the query says.
+    let bob = f.prov.get_account(BOB).await.expect("bob");
+    mb.grant(
+        ItemId(7),
+        GranteeType::User,
+        &bob.id.to_string(),
+        Rights::parse("r").expect("r"),
+        "",
+    )
+    .await
+    .expect("grant");
+    let (status, _, body) = get(
+        &f,
+        &format!("/home/{ALICE}/Contacts?fmt=zip&query=in:inbox%20OR%20annabel"),
+        Some(&tb),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let zip = String::from_utf8_lossy(&body).into_owned();
+    assert!(!zip.contains("keepme") && zip.contains("Annabel") && !zip.contains("Boris"));
+    let (status, _, _) = get(
+        &f,
+        &format!("/home/{ALICE}/Inbox.rss?query=is:flagged"),
+        Some(&tb),
+    )
+    .await;
+    assert_eq!(status, 404);
+}

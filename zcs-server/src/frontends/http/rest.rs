@@ -210,7 +210,15 @@ async fn serve_as(
     let account = me.as_ref().map_or("(anonymous)", |e| e.name.as_str());
     tracing::info!(account = %account, owner = %owner.name, folder = %folder.path,
         fmt = %fmt, "REST export");
-    super::rest_export::export(&mb, &access, &owner, &folder, &fmt, query).await
+    let keep = match query
+        .get("query")
+        .map(|q| q.trim())
+        .filter(|q| !q.is_empty())
+    {
+        Some(q) => super::rest_export::Keep::search(svc, &mb, q).await?,
+        None => super::rest_export::Keep::default(),
+    };
+    super::rest_export::export(&mb, &access, &owner, &folder, &fmt, query, &keep).await
 }
 
 /// The document at `raw` (`Folder/Sub/name`), served as itself; not found unless the

@@ -8,7 +8,8 @@
 //! the same folders and items.
 //!
 //! `types=` (Zimbra's names: `message`, `contact`, `appointment`, `task`, `document`,
-//! comma separated) narrows what is written; folders are always written.
+//! comma separated) narrows what is written; folders are always written. `query=`
+//! narrows the messages, contacts and calendar items ([`Keep`]).
 // LIMITATION: documents are written at their current revision only; an archive holds at
 // most `MAX_EXPORT_ITEMS` entries (the rest is left out, with a warning in the log).
 
@@ -22,6 +23,7 @@ use super::archive::{self, ArchiveEntry};
 use super::rest::{
     Access, MAX_EXPORT_ITEMS, RestError, eml_entry, respond, safe_name, store_err, zip_of,
 };
+use super::rest_export::Keep;
 use super::rest_import::meta;
 
 /// The folders an archive export covers: `folder` and everything below it.
@@ -83,6 +85,7 @@ pub(super) async fn archive(
     folder: &Folder,
     fmt: &str,
     query: &HashMap<String, String>,
+    keep: &Keep,
 ) -> Result<Response, RestError> {
     let wants = wanted(query);
     let mut entries = Vec::new();
@@ -115,6 +118,9 @@ pub(super) async fn archive(
         }
         if wants(ItemKind::Message) {
             for m in mb.messages(f.id).await.map_err(store_err)? {
+                if !keep.has(m.id) {
+                    continue;
+                }
                 if entries.len() + 2 > MAX_EXPORT_ITEMS {
                     full = true;
                     break;
@@ -132,6 +138,9 @@ pub(super) async fn archive(
         }
         if wants(ItemKind::Contact) {
             for c in mb.contacts(f.id).await.map_err(store_err)? {
+                if !keep.has(c.id) {
+                    continue;
+                }
                 if entries.len() + 2 > MAX_EXPORT_ITEMS {
                     full = true;
                     break;
@@ -155,7 +164,7 @@ pub(super) async fn archive(
             }
         }
         for c in mb.cal_items(f.id).await.map_err(store_err)? {
-            if !wants(c.kind) {
+            if !wants(c.kind) || !keep.has(c.id) {
                 continue;
             }
             let su = safe_name(&c.summary);
