@@ -570,6 +570,7 @@ async fn modify_grant(session: &Remote, mailbox: &str, args: &[String]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn contact_dump_sorted_and_filtered() {
@@ -652,6 +653,20 @@ mod tests {
         assert!(grant_args(&w("all")).is_err());
         assert!(grant_args(&w("robot r")).is_err());
         assert!(grant_args(&[]).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folder_grantee_words_never_panic(ws in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(&["account", "group", "cos", "domain", "all",
+                    "public", "guest", "key", "none", "r"][..]).prop_map(str::to_string),
+                "[ -~]{0,8}",
+            ], 0..6)) {
+            if let Ok((gt, grantee, _, _)) = grant_args(&ws) {
+                proptest::prop_assert_eq!(grantee.is_none(), gt == "all" || gt == "pub");
+            }
+        }
     }
 
     #[test]

@@ -336,6 +336,7 @@ pub fn list_rights(verbose: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
@@ -382,6 +383,21 @@ mod tests {
         assert_eq!(lines[2], "         -sendAs     group  list@x.test");
         assert_eq!(lines[3], "    viewFreeBusy   account  b@x.test");
         assert_eq!(lines[4], "    viewFreeBusy    public  ");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn grantee_words_never_panic(ws in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(&["account", "group", "domain", "all", "public",
+                    "guest", "key", "-", "-sendAs", "sendAs"][..]).prop_map(str::to_string),
+                "[ -~]{0,8}",
+            ], 0..6)) {
+            if let Ok(a) = ace_args(&ws) {
+                proptest::prop_assert!(!a.right.is_empty());
+                proptest::prop_assert!(a.deny == ws.last().is_some_and(|r| r.starts_with('-')));
+            }
+        }
     }
 
     #[test]
