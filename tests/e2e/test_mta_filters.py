@@ -183,7 +183,11 @@ def test_eicar_goes_to_the_quarantine_account(tmp_path_factory, sink):
             s.sendmail("someone@remote.test", [user("bob")], eicar_message())
         got = wait_folder(z, user("quarantine"), 1)
         assert any(b"X-Amavis-Alert: INFECTED" in r for _, r in got), got
-        assert not any(b"virus inside" in r for _, r in fetch_folder(z, user("bob")))
+        # zimbraVirusWarnRecipient (TRUE by default): bob gets a notice, not the virus.
+        notices = [r for _, r in wait_folder(z, user("bob"), 1)]
+        assert not any(b"EICAR-STANDARD" in r for r in notices), notices
+        assert any(b"Subject: Notice: a message to you was quarantined" in r
+                   and b"Subject: virus inside" in r for r in notices), notices
     finally:
         z.stop()
 

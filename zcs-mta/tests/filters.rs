@@ -181,6 +181,52 @@ async fn blocked_attachment_extensions() {
     assert_eq!(got.len(), 1);
 }
 
+/// `zimbraVirusWarnRecipient` and `zimbraMtaBlockedExtensionWarnRecipient`: the local
+/// recipients of a quarantined or refused message get a notice without its content.
+#[tokio::test]
+async fn recipients_are_told_of_quarantine_and_blocked_attachments() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));
+    cfg.filters.virus_quarantine = Some("quarantine@mx.test".into());
+    cfg.filters.blocked_extensions = vec!["exe".into()];
+    let virus = format!("From: joe@x.test\r\nSubject: invoice\r\n\r\n{EICAR}\r\n");
+    let blocked = "From: joe@x.test\r\nSubject: tool\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+                   Content-Type: application/octet-stream; name=\"setup.exe\"\r\n\r\nMZ\r\n\
+                   --B--\r\n";
+
+    // Off: nobody is told.
+    let (reply, got) = send(cfg.clone(), &virus).await;
+    assert_reply(&reply, "250");
+    assert_eq!(got.len(), 1, "only the quarantine copy");
+
+    cfg.filters.virus_warn_recipient = true;
+    cfg.filters.blocked_warn_recipient = true;
+    let server = start(cfg.clone()).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    for body in [virus.as_str(), blocked] {
+        assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "250");
+        assert_reply(&c.cmd("RCPT TO:<ann@mx.test>").await, "250");
+        c.data(body).await;
+    }
+    let got = server.recorder.messages();
+    assert_eq!(got.len(), 3, "quarantine copy and two notices");
+    assert_eq!(got[0].recipients[0].canonical, "quarantine@mx.test");
+    for (m, reason) in [(&got[1], "(Test.EICAR)"), (&got[2], "(setup.exe)")] {
+        let text = String::from_utf8_lossy(&m.data);
+        assert_eq!(m.mail_from, "");
+        assert_eq!(m.recipients[0].canonical, "ann@mx.test");
+        assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");
+        assert!(text.contains(reason), "{text}");
+        assert!(text.contains("Envelope sender: joe@x.test"), "{text}");
+        assert!(
+            !text.contains("EICAR-STANDARD") && !text.contains("MZ"),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn lmtp_refuses_per_recipient() {
     let mut cfg = config(Protocol::Lmtp);

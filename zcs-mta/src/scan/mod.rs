@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod clamd;
+pub mod notice;
 pub mod spamd;
 
 use std::fmt::Write as _;
@@ -124,6 +125,12 @@ pub struct Filters {
     /// `zimbraMtaBlockedExtension`: attachments with these extensions (`exe`, `bat`,
     /// ...) make the message refused with `554 5.7.1`. Empty: nothing is blocked.
     pub blocked_extensions: Vec<String>,
+    /// `zimbraVirusWarnRecipient`: local recipients of a quarantined message get a
+    /// notice ([`notice`]).
+    pub virus_warn_recipient: bool,
+    /// `zimbraMtaBlockedExtensionWarnRecipient`: local recipients of a message refused
+    /// for its attachment get a notice.
+    pub blocked_warn_recipient: bool,
     /// Spam scoring through spamd.
     pub spamd: Option<SpamdClient>,
     /// Spam levels and destiny.
@@ -148,6 +155,8 @@ impl std::fmt::Debug for Filters {
             .field("clamd_on_failure", &self.clamd_on_failure)
             .field("virus_quarantine", &self.virus_quarantine)
             .field("blocked_extensions", &self.blocked_extensions)
+            .field("virus_warn_recipient", &self.virus_warn_recipient)
+            .field("blocked_warn_recipient", &self.blocked_warn_recipient)
             .field("spamd", &self.spamd)
             .field("spam", &self.spam)
             .field("auth_check", &self.auth_check.is_some())
@@ -208,6 +217,13 @@ pub enum FilterVerdict {
     TempFail(u16, (u8, u16, u16), String),
     /// Say `250` and drop the message.
     Discard(ScanReport),
+    /// Refuse for good (`554 5.7.1` with `text`): an attachment's type is blocked.
+    Blocked {
+        /// The attachment's file name.
+        attachment: String,
+        /// The reply text.
+        text: String,
+    },
     /// Say `250` and deliver to the quarantine account only, with `headers` added.
     Quarantine {
         /// The quarantine account's address.
@@ -271,7 +287,10 @@ pub async fn run_filters(
             "Message rejected: attachment type not allowed ({})",
             crate::reply::sanitize(&name)
         );
-        return FilterVerdict::Reject(554, (5, 7, 1), text);
+        return FilterVerdict::Blocked {
+            attachment: name,
+            text,
+        };
     }
 
     // (b) Spam.

@@ -14,6 +14,7 @@ use crate::envelope::Envelope;
 use crate::milter::{MessageEdit, MilterContext, MilterOutcome, MilterRefusal, MilterTransaction};
 use crate::outcome::{lmtp_data_replies, smtp_data_reply};
 use crate::reply::{Reply, Status};
+use crate::scan::notice::NoticeReason;
 use crate::scan::{FilterContext, FilterVerdict, ScanReport, run_filters};
 use crate::trace::{missing_origin_fields, rfc5322_now};
 
@@ -114,6 +115,16 @@ impl Session {
                 return self
                     .quarantine(id, tx, helo, data, trace_len, to, report)
                     .await;
+            }
+            FilterVerdict::Blocked { attachment, text } => {
+                let reply = || Reply::new(554, Status(5, 7, 1), text.clone());
+                (0..per_recipient).for_each(|_| self.push(reply()));
+                if self.cfg.filters.blocked_warn_recipient {
+                    let reason = NoticeReason::BlockedAttachment(&attachment);
+                    self.warn_recipients(&id, &tx, &data[trace_len..], reason)
+                        .await;
+                }
+                return Flow::Continue;
             }
             FilterVerdict::Discard(_) => {
                 info!(id = %id, from = %tx.mail_from, "message discarded by filter");
@@ -325,9 +336,54 @@ impl Session {
             .next()
             .unwrap_or_else(|| DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into()));
         info!(id = %id, virus = ?report.virus, ?outcome, "message quarantined");
+        if self.cfg.filters.virus_warn_recipient && outcome == DeliveryOutcome::Delivered {
+            let virus = report.virus.as_deref().unwrap_or("unknown");
+            let content = &quarantined.data[quarantined.trace_len..];
+            self.warn_recipients(&id, &tx, content, NoticeReason::Virus(virus))
+                .await;
+        }
         let outcomes = vec![outcome; tx.recipients.len()];
         self.reply_outcomes(&id, &tx.recipients, &outcomes);
         Flow::Continue
+    }
+
+    /// Delivers a [`notice`](crate::scan::notice) about `content` to each local
+    /// recipient of `tx` (relayed ones are left to their own servers). Failures are logged.
+    async fn warn_recipients(
+        &self,
+        id: &str,
+        tx: &super::Transaction,
+        content: &[u8],
+        reason: NoticeReason<'_>,
+    ) {
+        let date = rfc5322_now();
+        for (i, rcpt) in tx.recipients.iter().enumerate() {
+            if tx.rcpt_envelopes.get(i).is_some_and(|e| e.relay) {
+                continue;
+            }
+            let data = crate::scan::notice::notice(
+                &self.cfg.hostname,
+                &rcpt.canonical,
+                &tx.mail_from,
+                content,
+                reason,
+                &date,
+                &format!("{id}.{i}"),
+            );
+            let message = InboundMessage {
+                id: format!("{id}.{i}"),
+                mail_from: String::new(),
+                recipients: vec![rcpt.clone()],
+                data,
+                trace_len: 0,
+                remote_ip: self.peer,
+                helo: self.cfg.hostname.clone(),
+                protocol: self.cfg.protocol,
+                smtputf8: false,
+            };
+            let outcome = self.delivery.deliver(&message).await;
+            info!(id = %id, rcpt = %rcpt.canonical, ?outcome, "recipient notified");
+        }
     }
 
     /// Gives the message to the sink (with its envelope) or to local delivery, and writes

@@ -9,7 +9,8 @@
 //! [`DEFAULT_MY_NETWORKS`], loopback), `zimbraMtaRestriction`,
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
-//! `zimbraAmavisQuarantineAccount`, the milters (`zimbraMtaSmtpdMilters`,
+//! `zimbraAmavisQuarantineAccount`, `zimbraVirusWarnRecipient`,
+//! `zimbraMtaBlockedExtensionWarnRecipient` (both TRUE when unset), the milters (`zimbraMtaSmtpdMilters`,
 //! `zimbraMtaMilter*`), the per-client limits ([`limits`]) and the sessions per listener
 //! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
@@ -21,7 +22,8 @@
 //! inbound mail, on by default once `zcs_dns_servers` is set), and
 //! `zcs_dmarc_reject_failures` (honour `p=reject`/`p=quarantine`, default TRUE). DKIM
 //! signing keys are files `$ZCS_HOME/conf/dkim/<domain>/<selector>.private` (PEM, RSA or
-//! Ed25519), since the attribute registry has no `zimbraDKIM*` attributes.
+//! Ed25519), since the attribute registry has no `zimbraDKIM*` attributes; `zmdkimkeyutil`
+//! (`zcs_mta::dkim_keyutil`) makes, rotates and removes them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -322,6 +324,12 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         clamd: s.lc("zcs_clamd_address").map(ClamdClient::new),
         virus_quarantine: global("zimbraAmavisQuarantineAccount").filter(|v| !v.is_empty()),
         blocked_extensions: s.global.attrs.get_all("zimbraMtaBlockedExtension").to_vec(),
+        virus_warn_recipient: parse_bool(global("zimbraVirusWarnRecipient").as_deref())
+            .unwrap_or(true),
+        blocked_warn_recipient: parse_bool(
+            global("zimbraMtaBlockedExtensionWarnRecipient").as_deref(),
+        )
+        .unwrap_or(true),
         spamd: s.lc("zcs_spamd_address").map(SpamdClient::new),
         spam,
         dkim_keys: (!keys.domains().is_empty()).then(|| Arc::new(keys)),
