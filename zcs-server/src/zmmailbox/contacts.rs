@@ -271,9 +271,10 @@ fn flag_names(flags: &str) -> String {
 }
 
 /// One contact as Zimbra's tool prints it: `Id`, `Folder` (its path when `path` knows
-/// it), `Date` (last change, local `MM/dd/yy HH:mm`, when the server sent one), `Tags` and `Flags` when it has
-/// some, `Revision`, then `Attrs:` with one `  name: value` line per field (sorted;
-/// only the fields in `only` when given), a group's members, and an empty line.
+/// it), `Date` (last change, local `MM/dd/yy HH:mm`, when the server sent one), `Tags`
+/// and `Flags` when it has some, `Revision`, then `Attrs:` with one `  name: value`
+/// line per field (sorted; only the fields in `only` when given) and a group's members.
+/// Contacts printed together are separated by an empty line.
 pub fn contact_text(cn: &Value, path: &dyn Fn(&str) -> Option<String>, only: &[String]) -> String {
     let folder = text(&cn["l"]);
     let mut out = format!(
