@@ -1,7 +1,7 @@
 //! The mailbox purge Zimbra runs every `zimbraMailPurgeSleepInterval`: each account's purge
 //! policy (trash, spam, message and dumpster lifetimes) from its effective attributes, the
 //! system retention policies of the global config, and a round-robin pass over a batch of
-//! mailboxes per tick until shutdown.
+//! mailboxes per tick until shutdown (the interval read afresh each round; 0 is off).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,25 +90,53 @@ pub fn purge_interval_ms(value: Option<&str>) -> Option<u64> {
     (ms > 0).then_some(ms)
 }
 
-/// Purges a batch of mailboxes every `zimbraMailPurgeSleepInterval` (off when 0) until
-/// shutdown.
+/// The purge interval in force now: this server's `zimbraMailPurgeSleepInterval`, else
+/// the global config's, read afresh from the directory (the start-time snapshot when the
+/// directory does not answer), so a change takes effect without a restart.
+async fn current_interval(ctx: &Context) -> Option<u64> {
+    let global = ctx
+        .subs
+        .prov
+        .global_config()
+        .await
+        .unwrap_or_else(|_| ctx.global.clone());
+    let server = ctx
+        .subs
+        .prov
+        .get_server(&zcs_directory::EntryKey::Name(ctx.subs.hostname.clone()))
+        .await
+        .unwrap_or_else(|_| ctx.server.clone());
+    purge_interval_ms(
+        zcs_directory::server_attr(&server, &global, "zimbraMailPurgeSleepInterval").as_deref(),
+    )
+}
+
+/// Purges a batch of mailboxes every `zimbraMailPurgeSleepInterval` until shutdown. The
+/// interval is read again before and after each pause: while it is 0 nothing is purged
+/// (the loop looks again every minute), as Zimbra's purge thread reads it each round.
 pub async fn purge_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    let Some(interval) =
-        purge_interval_ms(ctx.server_attr("zimbraMailPurgeSleepInterval").as_deref())
-    else {
-        tracing::info!("mailbox purge off (zimbraMailPurgeSleepInterval is 0)");
-        return;
-    };
     let mut next = 0usize;
+    let mut was_on: Option<bool> = None;
     loop {
+        let interval = current_interval(&ctx).await;
+        if was_on != Some(interval.is_some()) {
+            match interval {
+                Some(ms) => tracing::info!(interval_ms = ms, "mailbox purge on"),
+                None => tracing::info!("mailbox purge off (zimbraMailPurgeSleepInterval is 0)"),
+            }
+            was_on = Some(interval.is_some());
+        }
+        let pause = interval.unwrap_or(DEFAULT_PURGE_INTERVAL_MS);
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(interval)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
             return;
         }
-        next = purge_some(&ctx, next, PURGE_BATCH).await;
+        if interval.is_some() && current_interval(&ctx).await.is_some() {
+            next = purge_some(&ctx, next, PURGE_BATCH).await;
+        }
     }
 }
 
