@@ -382,11 +382,17 @@ pub(crate) fn is_word(c: char) -> bool {
 
 /// CJK ideographs, kana, hangul and fullwidth letters (Zimbra's `query.md` ranges, minus
 /// the CJK punctuation block 3000-303F); only letters count, not fullwidth punctuation.
+/// The letters of that block count too: the iteration marks (`々` in `人々`, `〻`,
+/// the kana repeat marks), `〆`, `〇` and the Suzhou numerals, which are written
+/// inside CJK words and must not cut their bigrams.
 pub(crate) fn is_cjk(c: char) -> bool {
     if c.is_ascii() {
         return false;
     }
     let u = c as u32;
+    if matches!(u, 0x3005..=0x3007 | 0x3021..=0x3029 | 0x3031..=0x3035 | 0x303B..=0x303C) {
+        return c.is_alphanumeric();
+    }
     let in_range = matches!(u,
         0x2E80..=0x2FFF | 0x3040..=0x33FF | 0x3400..=0x4DBF | 0x4DC0..=0x4DFF
         | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xD7B0..=0xD7FF | 0xF900..=0xFAFF
@@ -599,6 +605,18 @@ mod tests {
     fn punctuation_is_trimmed_but_cpp_kept() {
         assert_eq!(qry("...end. c++ -dash- x+"), ["end", "c++", "dash", "x+"]);
         assert_eq!(qry("don't"), ["don't"]);
+    }
+
+    #[test]
+    fn iteration_marks_stay_inside_cjk_words() {
+        // 人々 ("people") is one word: its bigram is indexed and a query finds it.
+        let tokens = idx("アテナイの人々からは");
+        assert!(tokens.contains(&"人々".to_string()), "{tokens:?}");
+        assert!(tokens.contains(&"々か".to_string()), "{tokens:?}");
+        assert_eq!(qry("人々"), ["人々"]);
+        assert_eq!(qry("〆切"), ["〆切"]);
+        // The punctuation of the block still separates.
+        assert_eq!(qry("日本、東京"), ["日本", "東京"]);
     }
 
     #[test]
