@@ -210,13 +210,26 @@ def test_contacts_are_tagged_dumped_and_completed(z):
     assert f"  email: {BOB}" in gal, gal
 
 
-def test_help_lists_the_families_and_aa_points_to_the_options(z):
+def test_help_lists_the_families(z):
     out = admin(z, "help", "filter").stdout
     assert "addFilterRule(afrl)" in out and "getOutgoingFilterRules(gofrl)" in out, out
     assert "grantRight(grr)" in admin(z, "help", "right").stdout
     assert "getAppointmentSummaries(gaps)" in admin(z, "help", "appointment").stdout
-    aa = admin(z, "aa", "admin", "pw", check=False)
-    assert aa.returncode == 1 and "-z" in aa.stderr, aa.stderr
+
+
+def test_aa_turns_a_user_session_into_an_admin_one(z):
+    adm = f"mbadmin@{DOMAIN}"
+    z.zmprov("ca", adm, PASSWORD, "zimbraIsAdminAccount", "TRUE")
+    _deliver(z, BOB, "for bob only")
+    # Alice alone cannot open Bob's mailbox; after aa the same session can.
+    script = f"aa {adm} {PASSWORD}\nsm {BOB}\ns -t message \"for bob only\"\n"
+    out = z.run("zmmailbox", "-m", ALICE, "-p", PASSWORD, input=script)
+    assert "for bob only" in out.stdout, out.stdout + out.stderr
+    bad = z.run("zmmailbox", "-m", ALICE, "-p", PASSWORD, check=False,
+                input=f"aa {ALICE} {PASSWORD}\nsm {BOB}\ngms\n")
+    assert bad.returncode != 0 and "PERM_DENIED" in bad.stderr, bad.stdout + bad.stderr
+    usage = admin(z, "aa", "onlyone", check=False)
+    assert usage.returncode == 1 and "usage" in usage.stderr, usage.stderr
 
 
 def _deliver(z, to, subject):

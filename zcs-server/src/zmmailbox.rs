@@ -45,7 +45,7 @@ pub enum Outcome {
     Print(String),
     /// Later commands act on this mailbox.
     Select(String),
-    /// Log in again as `account` with `password` and open `mailbox`.
+    /// Log in again as `account` with `password` and open `mailbox` (none when empty).
     Login {
         /// The account to authenticate as.
         account: String,
@@ -53,6 +53,8 @@ pub enum Outcome {
         password: String,
         /// The mailbox to open.
         mailbox: String,
+        /// An admin login (`adminAuthenticate`): the admin service's AuthRequest.
+        admin: bool,
     },
 }
 
@@ -62,11 +64,15 @@ impl std::fmt::Debug for Outcome {
             Outcome::Print(s) => f.debug_tuple("Print").field(s).finish(),
             Outcome::Select(m) => f.debug_tuple("Select").field(m).finish(),
             Outcome::Login {
-                account, mailbox, ..
+                account,
+                mailbox,
+                admin,
+                ..
             } => f
                 .debug_struct("Login")
                 .field("account", account)
                 .field("mailbox", mailbox)
+                .field("admin", admin)
                 .finish_non_exhaustive(),
         }
     }
@@ -387,6 +393,7 @@ async fn misc(cx: &Cx<'_>, shell: &mut Shell) -> Option<Result<Outcome, String>>
                     account: a.to_string(),
                     password: p.to_string(),
                     mailbox: cx.opt_arg(2).unwrap_or(a).to_string(),
+                    admin: false,
                 })
             }
             (Err(e), _) | (_, Err(e)) => Err(e),
@@ -731,6 +738,7 @@ mod tests {
             account: "a@x".into(),
             password: "s3cret".into(),
             mailbox: "a@x".into(),
+            admin: true,
         };
         assert!(!format!("{o:?}").contains("s3cret"));
     }

@@ -207,6 +207,8 @@ async fn one(cur: &mut Current<'_>, words: &[String]) -> bool {
             "selectmailbox",
             "a",
             "authenticate",
+            "aa",
+            "adminauthenticate",
             "exit",
             "quit",
         ]
@@ -231,7 +233,8 @@ async fn one(cur: &mut Current<'_>, words: &[String]) -> bool {
             account,
             password,
             mailbox,
-        }) => match Remote::login(cur.home, &account, &password, false).await {
+            admin,
+        }) => match Remote::login(cur.home, &account, &password, admin).await {
             Ok(fresh) => {
                 let old = std::mem::replace(cur.session, fresh);
                 old.close(cur.prov).await;

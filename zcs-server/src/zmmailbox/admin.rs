@@ -1,12 +1,11 @@
 //! `zmmailbox`'s commands outside the core command table: Zimbra's "admin" topic
-//! command `adminAuthenticate aa` (refused with the way to get the same session) and the
+//! command `adminAuthenticate aa` (logs the session in again through the admin service,
+//! with no mailbox selected until `sm`) and the
 //! contact topic's address completion, `autoComplete ac` and `autoCompleteGal acg`,
 //! whose work is done in `contacts`. `selectMailbox sm`, the other admin command, is in
 //! the core table.
 //!
-//! LIMITATION: `aa {admin} {password}` would switch the running session to an admin
-//! login; the tool's session switch (`Outcome::Login`) logs in as a user only, so `aa`
-//! tells the operator to start the tool with `-a NAME -p PASS -A` (or `-z`) instead.
+//! LIMITATION: `aa`'s `-u {url}` is not taken: the session stays on this home's server.
 
 use super::{Outcome, contacts};
 use crate::search::remote::Remote;
@@ -14,7 +13,6 @@ use crate::search::remote::Remote;
 /// Help lines for this family (appended to `help`).
 pub(super) const HELP: &str = concat!(
     "  adminAuthenticate(aa)        {admin-name} {admin-password}\n",
-    "    (not in a running session: start zmmailbox with -z, or -a NAME -p PASS -A)\n",
     "\n",
     "  autoComplete(ac)             [opts] {query}\n",
     "    -v/--verbose                 verbose output\n",
@@ -33,11 +31,15 @@ pub(super) async fn run(
     Some(match cmd {
         "autoComplete" | "ac" => contacts::auto_complete(session, mailbox, args).await,
         "autoCompleteGal" | "acg" => contacts::auto_complete_gal(session, mailbox, args).await,
-        "adminAuthenticate" | "aa" => Err(
-            "zclient.CLIENT_ERROR: adminAuthenticate is not offered in a running session; \
-             start zmmailbox with -z, or with -a {admin-name} -p {password} -A"
-                .into(),
-        ),
+        "adminAuthenticate" | "aa" => match args {
+            [name, password] => Ok(Outcome::Login {
+                account: name.clone(),
+                password: password.clone(),
+                mailbox: String::new(),
+                admin: true,
+            }),
+            _ => Err("usage: adminAuthenticate(aa) {admin-name} {admin-password}".into()),
+        },
         _ => return None,
     })
 }
