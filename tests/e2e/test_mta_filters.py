@@ -162,6 +162,25 @@ def test_gtube_discarded_by_default_destiny(z):
     assert not any(b"Subject: gtube" in r for _, r in got)
 
 
+@pytest.mark.skipif(not SPAMD, reason="ZCS_TEST_SPAMD unset: spamd suite skipped")
+def test_gtube_filed_in_junk_with_d_pass(z):
+    # Issue 6 Done-when: GTUBE lands in Junk when zimbraAmavisFinalSpamDestiny is D_PASS.
+    z.zmprov("mcf", "zimbraAmavisFinalSpamDestiny", "D_PASS")
+    z.run("zmmtactl", "reload")
+    try:
+        with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=120) as s:
+            s.ehlo("client.remote.test")
+            s.sendmail("someone@remote.test", [user("bob")], message(
+                "gtube passed", extra="").replace(b"Body of gtube passed.", GTUBE.encode()))
+        junk = wait_folder(z, user("bob"), 1, folder="Junk")
+        assert any(b"Subject: gtube passed" in r and b"X-Spam-Flag: YES" in r
+                   for _, r in junk), junk
+        assert not any(b"gtube passed" in r for _, r in fetch_folder(z, user("bob")))
+    finally:
+        z.zmprov("mcf", "zimbraAmavisFinalSpamDestiny", "D_DISCARD")
+        z.run("zmmtactl", "reload")
+
+
 def test_scanners_reported(capsys):
     if not CLAMD or not SPAMD:
         with capsys.disabled():
