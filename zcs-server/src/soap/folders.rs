@@ -13,8 +13,14 @@ use super::element::Element;
 use super::envelope::NS_MAIL;
 use super::response;
 
+mod attrs;
 pub(crate) mod color;
+mod dumpster;
+mod feed;
+mod fetch;
+mod flags;
 mod links;
+mod sync;
 mod tags;
 
 pub(crate) use tags::tag_op;
@@ -40,9 +46,14 @@ pub(crate) async fn dispatch(
             | "CreateSearchFolderRequest"
             | "GetSearchFolderRequest"
             | "ModifySearchFolderRequest"
+            | "EmptyDumpsterRequest"
+            | "EnableSharedReminderRequest"
     );
     if !known {
         return None;
+    }
+    if name == "EmptyDumpsterRequest" {
+        return Some(dumpster::empty_dumpster(ctx).await);
     }
     let mb = match ctx.mailbox().await {
         Ok(mb) => mb,
@@ -58,6 +69,7 @@ pub(crate) async fn dispatch(
         "CreateSearchFolderRequest" => create_search_folder(&mb, req).await,
         "GetSearchFolderRequest" => get_search_folders(&mb).await,
         "ModifySearchFolderRequest" => links::modify_search_folder(&mb, req).await,
+        "EnableSharedReminderRequest" => flags::enable_shared_reminder(ctx, &mb, req).await,
         _ => tags::tag_action(&mb, req).await,
     };
     ctx.note_change(&mb).await;
@@ -305,6 +317,7 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     let mut tree = build_tree(root, &by_parent, depth, &extras);
     super::retention::annotate(ctx, mb, &mut tree).await?;
     color::annotate(mb, &mut tree).await?;
+    attrs::annotate(mb.account(), &mut tree);
     if let Some(r) = &remote {
         tree.set(
             "l",
@@ -480,7 +493,7 @@ pub(crate) fn action_response(name: &str, ids: &str, op: &str) -> Element {
 }
 
 /// FolderActionRequest `action id= op=read|delete|rename|move|empty|trash|grant|!grant|
-/// color|update|retentionpolicy`.
+/// color|update|retentionpolicy|check|!check|fb|syncon|!syncon|url|sync|import`.
 async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let action = req
         .child("action")
@@ -494,6 +507,11 @@ async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> Servic
         let kind = mb.item_kind(*id).await.map_err(store_fault)?;
         if let Some(k @ (zcs_core::ItemKind::Mountpoint | zcs_core::ItemKind::SearchFolder)) = kind
         {
+            // A mountpoint takes the folder flags (a shared calendar is checked or
+            // left out of free/busy in the mounting mailbox).
+            if k == zcs_core::ItemKind::Mountpoint && flags::flag_op(mb, *id, &op, action)? {
+                continue;
+            }
             links::link_op(mb, *id, k, &op, action).await?;
             continue;
         }
@@ -587,16 +605,17 @@ pub(crate) async fn folder_op(
         }
         // `update`: a new name and/or parent, and with `acl` the whole grant list.
         "update" => {
-            if ["f", "view", "url"]
-                .iter()
-                .any(|a| action.attr(a).is_some())
+            if action
+                .attr("view")
+                .is_some_and(|v| !v.eq_ignore_ascii_case(&f.view))
             {
-                // LIMITATION: the store keeps no folder flags and cannot change a view;
-                // refused rather than dropped.
+                // LIMITATION: the store cannot change a folder's view yet; refused
+                // rather than dropped.
                 return Err(ServiceError::invalid_request(
-                    "folder flags, view and url cannot be changed",
+                    "a folder's view cannot be changed",
                 ));
             }
+            flags::update_attrs(mb, f.id, action)?;
             color::apply_requested(mb, f.id, action).await?;
             if action.attr("name").is_some() || action.attr("l").is_some() {
                 let name = action.attr("name").unwrap_or(&f.name).to_string();
@@ -630,8 +649,17 @@ pub(crate) async fn folder_op(
                 .ok_or_else(|| ServiceError::invalid_request("missing color or rgb"))?;
             mb.set_folder_color(f.id, c).await.map_err(store_fault)?;
         }
-        // LIMITATION: url, sync, fb, check and the other
-        // folder operations are not supported yet.
+        "url" => flags::set_url(mb, f.id, action).await?,
+        // Zimbra's `sync` (refresh): the folder's own URL, skipping items seen before.
+        "sync" => {
+            let url = attrs::get(mb.account(), f.id).url;
+            sync::import_url(mb, f.id, &url, true).await?;
+        }
+        "import" => {
+            let url = sync::check_url(action.req("url")?)?;
+            sync::import_url(mb, f.id, &url, false).await?;
+        }
+        op if flags::flag_op(mb, f.id, op, action)? => {}
         other => {
             return Err(ServiceError::invalid_request(format!(
                 "unknown folder operation: {other}"
