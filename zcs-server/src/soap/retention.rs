@@ -3,7 +3,8 @@
 //! `<retentionPolicy>` element of a folder in GetFolder, the mail-side
 //! GetSystemRetentionPolicyRequest (read from the global config the admin side writes),
 //! `SearchRequest inDumpster="1"` and `ItemAction op=recover|dumpsterdelete` for
-//! messages, contacts, appointments, tasks and documents alike.
+//! messages, contacts, appointments, tasks and documents alike. A user sees and acts on
+//! the dumpster items deleted within `zimbraDumpsterUserVisibleAge` only; admins on all.
 
 use serde::Deserialize;
 use zcs_core::{FaultCode, ItemId, ItemKind, ServiceError, ServiceResult};
@@ -45,13 +46,53 @@ pub(crate) async fn dispatch(
         Ok(mb) => mb,
         Err(e) => return Some(Err(e)),
     };
+    let since = match visible_since(ctx).await {
+        Ok(s) => s,
+        Err(e) => return Some(Err(e)),
+    };
     let result = if name == "SearchRequest" {
-        search_dumpster(&mb, req).await
+        search_dumpster(&mb, req, since).await
     } else {
-        dumpster_action(ctx, &mb, req).await
+        dumpster_action(ctx, &mb, req, since).await
     };
     ctx.note_change(&mb).await;
     Some(result)
+}
+
+/// Zimbra's default `zimbraDumpsterUserVisibleAge`.
+const DEFAULT_VISIBLE_AGE: &str = "30d";
+
+/// The oldest delete time (ms) of the dumpster items the caller may see and act on:
+/// a user sees those deleted within the account's effective
+/// `zimbraDumpsterUserVisibleAge` (default 30 days); a global admin (an admin token of
+/// an admin account) sees every item, `None`.
+///
+/// # Errors
+/// As [`Ctx::target_account`]; a value that is not a duration counts as the default.
+async fn visible_since(ctx: &mut Ctx<'_>) -> ServiceResult<Option<i64>> {
+    let auth = ctx.auth().await?;
+    if auth.data.admin && super::context::is_admin(&auth.account) {
+        return Ok(None);
+    }
+    let account = ctx.target_account().await?;
+    let inherited = ctx.svc.prov.account_context(&account).await?;
+    let age = inherited
+        .scope()
+        .get("zimbraDumpsterUserVisibleAge")
+        .into_iter()
+        .next()
+        .and_then(|v| zcs_core::attrs::value::parse_duration_ms(&v).ok())
+        .or_else(|| zcs_core::attrs::value::parse_duration_ms(DEFAULT_VISIBLE_AGE).ok())
+        .unwrap_or(0);
+    let now = chrono::Utc::now().timestamp_millis();
+    Ok(Some(
+        now.saturating_sub(i64::try_from(age).unwrap_or(i64::MAX)),
+    ))
+}
+
+/// Whether an item deleted at `deleted_ms` is within the caller's window `since`.
+fn visible(deleted_ms: i64, since: Option<i64>) -> bool {
+    since.is_none_or(|s| deleted_ms >= s)
 }
 
 /// Reads one `policy` element (`type="user" lifetime=` or `type="system" id=`).
@@ -243,8 +284,13 @@ fn hit_name(kind: ItemKind) -> &'static str {
 }
 
 /// `SearchRequest inDumpster="1" [types=] [limit=] [offset=]`: the dumpster's items of
-/// the asked kinds, most recently deleted first, each with the folder it left (`l`).
-async fn search_dumpster(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// the asked kinds deleted since `since` (see [`visible_since`]), most recently deleted
+/// first, each with the folder it left (`l`).
+async fn search_dumpster(
+    mb: &Mailbox,
+    req: &Element,
+    since: Option<i64>,
+) -> ServiceResult<Element> {
     let (msgs, kinds) = wanted(req.attr("types").unwrap_or("conversation"));
     let limit = req.int_attr("limit", 100)?.clamp(1, 1000) as usize;
     let offset = req.int_attr("offset", 0)?.max(0) as usize;
@@ -252,6 +298,9 @@ async fn search_dumpster(mb: &Mailbox, req: &Element) -> ServiceResult<Element> 
     let mut hits: Vec<(i64, Element)> = Vec::new();
     if msgs {
         for d in mb.dumpster_items().await.map_err(store_fault)? {
+            if !visible(d.deleted_ms, since) {
+                continue;
+            }
             let mut m = Element::new("m");
             m.set("id", d.id.0.to_string());
             m.set("l", d.folder.0.to_string());
@@ -264,7 +313,7 @@ async fn search_dumpster(mb: &Mailbox, req: &Element) -> ServiceResult<Element> 
     }
     if !kinds.is_empty() {
         for e in mb.dumpster_entries().await.map_err(store_fault)? {
-            if !kinds.contains(&e.kind) {
+            if !kinds.contains(&e.kind) || !visible(e.deleted_ms, since) {
                 continue;
             }
             let mut el = Element::new(hit_name(e.kind));
@@ -293,8 +342,14 @@ async fn search_dumpster(mb: &Mailbox, req: &Element) -> ServiceResult<Element> 
 }
 
 /// `ItemAction op=recover [l=]` and `op=dumpsterdelete` on dumpster ids: messages
-/// and other items alike. Ids not in the dumpster are `mail.NO_SUCH_ITEM`.
-async fn dumpster_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// and other items alike. Ids not in the dumpster, or deleted before `since` (outside
+/// the user's visible window), are `mail.NO_SUCH_ITEM`.
+async fn dumpster_action(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    req: &Element,
+    since: Option<i64>,
+) -> ServiceResult<Element> {
     let a = req
         .child("action")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
@@ -306,6 +361,7 @@ async fn dumpster_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceR
         .await
         .map_err(store_fault)?
         .into_iter()
+        .filter(|d| visible(d.deleted_ms, since))
         .map(|d| d.id)
         .filter(|id| ids.contains(id))
         .collect();
@@ -314,6 +370,7 @@ async fn dumpster_action(ctx: &Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceR
         .await
         .map_err(store_fault)?
         .into_iter()
+        .filter(|e| visible(e.deleted_ms, since))
         .map(|e| e.id)
         .filter(|id| ids.contains(id))
         .collect();
