@@ -181,6 +181,77 @@ async fn blocked_attachment_extensions() {
     assert_eq!(got.len(), 1);
 }
 
+/// A message with a one-entry ZIP attached whose entries carry `flags` (bit 0: encrypted).
+fn zip_message(flags: u16) -> String {
+    use base64::Engine as _;
+    let (name, body) = (b"a.txt", b"hello");
+    let mut z = Vec::new();
+    z.extend_from_slice(b"PK\x03\x04\x14\x00");
+    z.extend_from_slice(&flags.to_le_bytes());
+    z.extend_from_slice(&[0; 10]);
+    z.extend_from_slice(&5u32.to_le_bytes());
+    z.extend_from_slice(&5u32.to_le_bytes());
+    z.extend_from_slice(&5u16.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(name);
+    z.extend_from_slice(body);
+    let cd = z.len();
+    z.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00");
+    z.extend_from_slice(&flags.to_le_bytes());
+    z.extend_from_slice(&[0; 10]);
+    z.extend_from_slice(&5u32.to_le_bytes());
+    z.extend_from_slice(&5u32.to_le_bytes());
+    z.extend_from_slice(&5u16.to_le_bytes());
+    z.extend_from_slice(&[0; 16]);
+    z.extend_from_slice(name);
+    let cd_len = (z.len() - cd) as u32;
+    z.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
+    z.extend_from_slice(&cd_len.to_le_bytes());
+    z.extend_from_slice(&(cd as u32).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(z);
+    format!(
+        "From: joe@x.test\r\nSubject: zip\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+         Content-Type: application/zip\r\n\
+         Content-Disposition: attachment; filename=\"secret.zip\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--B--\r\n"
+    )
+}
+
+/// `zimbraVirusBlockEncryptedArchive`: with clamd on, an encrypted ZIP is handled as a
+/// virus (refused, or quarantined when a quarantine account is set); off, it passes.
+#[tokio::test]
+async fn encrypted_archives_count_as_infected() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));
+    let (reply, _) = send(cfg.clone(), &zip_message(1)).await;
+    assert_reply(&reply, "250");
+    cfg.filters.block_encrypted_archives = true;
+    let (reply, got) = send(cfg.clone(), &zip_message(1)).await;
+    assert_reply(
+        &reply,
+        "554 5.7.1 Message rejected: virus found (Heuristics.Encrypted.Zip)",
+    );
+    assert!(got.is_empty());
+    let (reply, got) = send(cfg.clone(), &zip_message(0)).await;
+    assert_reply(&reply, "250");
+    assert_eq!(got.len(), 1);
+    cfg.filters.virus_quarantine = Some("quarantine@mx.test".into());
+    let server = start(cfg).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    c.cmd("MAIL FROM:<joe@x.test>").await;
+    c.cmd("RCPT TO:<ann@mx.test>").await;
+    assert_reply(&c.data(&zip_message(1)).await, "250");
+    let got = server.recorder.messages();
+    assert_eq!(got[0].recipients[0].canonical, "quarantine@mx.test");
+    assert!(contains(
+        &got[0].data,
+        "INFECTED, message contains virus: Heuristics.Encrypted.Zip"
+    ));
+}
+
 /// `zimbraVirusWarnRecipient` and `zimbraMtaBlockedExtensionWarnRecipient`: the local
 /// recipients of a quarantined or refused message get a notice without its content.
 #[tokio::test]

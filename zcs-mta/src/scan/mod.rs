@@ -6,6 +6,7 @@
 //! The scanners' wire protocols are in `clamd` and `spamd`; the DKIM/SPF/DMARC work is
 //! in `crate::dkim`.
 
+pub mod archive;
 pub mod attachments;
 pub mod clamd;
 pub mod notice;
@@ -125,6 +126,9 @@ pub struct Filters {
     /// `zimbraMtaBlockedExtension`: attachments with these extensions (`exe`, `bat`,
     /// ...) make the message refused with `554 5.7.1`. Empty: nothing is blocked.
     pub blocked_extensions: Vec<String>,
+    /// `zimbraVirusBlockEncryptedArchive`: with clamd on, a ZIP attachment with an
+    /// encrypted entry counts as infected ([`archive::ENCRYPTED_ZIP`]).
+    pub block_encrypted_archives: bool,
     /// `zimbraVirusWarnRecipient`: local recipients of a quarantined message get a
     /// notice ([`notice`]).
     pub virus_warn_recipient: bool,
@@ -155,6 +159,7 @@ impl std::fmt::Debug for Filters {
             .field("clamd_on_failure", &self.clamd_on_failure)
             .field("virus_quarantine", &self.virus_quarantine)
             .field("blocked_extensions", &self.blocked_extensions)
+            .field("block_encrypted_archives", &self.block_encrypted_archives)
             .field("virus_warn_recipient", &self.virus_warn_recipient)
             .field("blocked_warn_recipient", &self.blocked_warn_recipient)
             .field("spamd", &self.spamd)
@@ -249,27 +254,15 @@ pub async fn run_filters(
     // (a) Virus.
     if let Some(clamd) = &filters.clamd {
         match clamd.scan(content).await {
-            Ok(ClamdVerdict::Clean) => {}
-            Ok(ClamdVerdict::Infected(name)) => {
-                if let Some(to) = &filters.virus_quarantine {
-                    info!(id, ip = %ctx.ip, virus = %name, "virus found, message quarantined");
-                    let clean: String = name.chars().filter(|c| c.is_ascii_graphic()).collect();
-                    let headers =
-                        format!("X-Amavis-Alert: INFECTED, message contains virus: {clean}\r\n");
-                    report.virus = Some(name);
-                    return FilterVerdict::Quarantine {
-                        to: to.clone(),
-                        headers: headers.into_bytes(),
-                        report,
-                    };
+            Ok(ClamdVerdict::Clean) => {
+                if filters.block_encrypted_archives
+                    && let Some(file) = archive::encrypted_archive(content)
+                {
+                    info!(id, attachment = %file, "encrypted archive");
+                    return infected(filters, archive::ENCRYPTED_ZIP.into(), ctx, report);
                 }
-                info!(id, ip = %ctx.ip, virus = %name, "virus found, message refused");
-                let text = format!(
-                    "Message rejected: virus found ({})",
-                    crate::reply::sanitize(&name)
-                );
-                return FilterVerdict::Reject(554, (5, 7, 1), text);
             }
+            Ok(ClamdVerdict::Infected(name)) => return infected(filters, name, ctx, report),
             Err(e) => {
                 warn!(id, error = %e, "virus scan failed");
                 if filters.clamd_on_failure == OnScannerFailure::TempFail {
@@ -378,6 +371,34 @@ pub async fn run_filters(
         headers: out,
         report,
     }
+}
+
+/// The verdict for a message with the virus `name`: to the quarantine account when one
+/// is set, else refused with `554 5.7.1`.
+fn infected(
+    filters: &Filters,
+    name: String,
+    ctx: FilterContext<'_>,
+    mut report: ScanReport,
+) -> FilterVerdict {
+    let id = ctx.id;
+    if let Some(to) = &filters.virus_quarantine {
+        info!(id, ip = %ctx.ip, virus = %name, "virus found, message quarantined");
+        let clean: String = name.chars().filter(|c| c.is_ascii_graphic()).collect();
+        let headers = format!("X-Amavis-Alert: INFECTED, message contains virus: {clean}\r\n");
+        report.virus = Some(name);
+        return FilterVerdict::Quarantine {
+            to: to.clone(),
+            headers: headers.into_bytes(),
+            report,
+        };
+    }
+    info!(id, ip = %ctx.ip, virus = %name, "virus found, message refused");
+    let text = format!(
+        "Message rejected: virus found ({})",
+        crate::reply::sanitize(&name)
+    );
+    FilterVerdict::Reject(554, (5, 7, 1), text)
 }
 
 /// The `X-Spam-*` fields amavis adds (Zimbra's `zimbraSpamHeader` is `X-Spam-Flag`).

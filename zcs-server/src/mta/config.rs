@@ -9,8 +9,9 @@
 //! [`DEFAULT_MY_NETWORKS`], loopback), `zimbraMtaRestriction`,
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
-//! `zimbraAmavisQuarantineAccount`, `zimbraVirusWarnRecipient`,
-//! `zimbraMtaBlockedExtensionWarnRecipient` (both TRUE when unset), the milters (`zimbraMtaSmtpdMilters`,
+//! `zimbraAmavisQuarantineAccount`, `zimbraVirusBlockEncryptedArchive`,
+//! `zimbraVirusWarnRecipient`,
+//! `zimbraMtaBlockedExtensionWarnRecipient` (these three TRUE when unset), the milters (`zimbraMtaSmtpdMilters`,
 //! `zimbraMtaMilter*`), the per-client limits ([`limits`]) and the sessions per listener
 //! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
@@ -324,6 +325,8 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         clamd: s.lc("zcs_clamd_address").map(ClamdClient::new),
         virus_quarantine: global("zimbraAmavisQuarantineAccount").filter(|v| !v.is_empty()),
         blocked_extensions: s.global.attrs.get_all("zimbraMtaBlockedExtension").to_vec(),
+        block_encrypted_archives: parse_bool(global("zimbraVirusBlockEncryptedArchive").as_deref())
+            .unwrap_or(true),
         virus_warn_recipient: parse_bool(global("zimbraVirusWarnRecipient").as_deref())
             .unwrap_or(true),
         blocked_warn_recipient: parse_bool(
