@@ -1,7 +1,8 @@
 //! urn:zimbraAccount: password authentication and token re-validation, GetInfo,
 //! ChangePassword, EndSession, Get/ModifyPrefs and GetAccountInfo; identities and
 //! signatures in `children`, the GetAvailable* lists in `available`, password recovery
-//! in `recovery`, the spam white/black lists in `wblist`, data sources (user and admin
+//! in `recovery`, the spam white/black lists in `wblist`, the account's own ACL of user
+//! rights (Get/Grant/RevokeRights) in `rights`, data sources (user and admin
 //! forms) in `datasources`.
 //!
 //! Logins go through `Provisioning::authenticate`, the path IMAP and POP3 use, so
@@ -24,6 +25,7 @@ mod available;
 mod children;
 pub(crate) mod datasources;
 pub(super) mod recovery;
+pub(super) mod rights;
 mod wblist;
 
 /// Routes a urn:zimbraAccount request; `None` when the name is not one of them.
@@ -46,6 +48,9 @@ pub(crate) async fn dispatch(
         }
         _ => {
             if let Some(r) = children::dispatch(ctx, name, req).await {
+                return Some(r);
+            }
+            if let Some(r) = rights::dispatch(ctx, name, req).await {
                 return Some(r);
             }
             if let Some(r) = wblist::dispatch(ctx, name, req).await {
