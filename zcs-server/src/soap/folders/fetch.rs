@@ -20,6 +20,9 @@ const MAX_REDIRECTS: usize = 3;
 /// Largest response head read.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// A response: status, header fields (name, value) and body.
+type Response = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// An `http:` address split for a request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct HttpUrl {
@@ -146,7 +149,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// One request on a fresh connection (`Connection: close`): status, headers, body.
-async fn fetch_once(u: &HttpUrl) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
+async fn fetch_once(u: &HttpUrl) -> Result<Response, String> {
     let mut sock = TcpStream::connect((u.host.as_str(), u.port))
         .await
         .map_err(|e| e.to_string())?;
@@ -177,7 +180,7 @@ async fn fetch_once(u: &HttpUrl) -> Result<(u16, Vec<(String, String)>, Vec<u8>)
 
 /// Splits a whole HTTP/1.1 response (read to the connection's end) into status,
 /// headers and body, undoing chunked transfer coding (RFC 9112 §7.1).
-pub(crate) fn parse_response(buf: &[u8]) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
+pub(crate) fn parse_response(buf: &[u8]) -> Result<Response, String> {
     let end = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
