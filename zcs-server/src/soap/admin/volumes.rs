@@ -3,7 +3,8 @@
 //! DeleteVolume, SetCurrentVolume and GetCurrentVolumes, with Zimbra's `<volume>` shape
 //! (`id name type rootpath compressBlobs compressionThreshold mgbits mbits fgbits fbits
 //! isCurrent`, type 1 primary message, 2 secondary message, 10 index). HSM sessions and
-//! blob checks are in `volumes_hsm.rs`.
+//! blob checks are in `volumes_hsm.rs`; the domain aggregate quota's usage in
+//! `aggregate_quota.rs`.
 //!
 //! Only global admins may send these: the rights gate refuses every request it does not
 //! map for a delegated admin, and [`Ctx::admin`] refuses user tokens.
@@ -12,6 +13,8 @@
 //! the paths of its mirror file and default volume come from the local config of the
 //! home the server runs in, as the store tools find them.
 
+#[path = "aggregate_quota.rs"]
+mod aggregate_quota;
 #[path = "volumes_hsm.rs"]
 mod hsm;
 
@@ -50,13 +53,16 @@ pub(crate) async fn dispatch(
             | "SetCurrentVolumeRequest"
             | "GetCurrentVolumesRequest"
     );
-    if !volume_request && !hsm::handles(name) {
+    if !volume_request && !hsm::handles(name) && !aggregate_quota::handles(name) {
         return None;
     }
     // Global admins only: a delegated admin never reaches here (the rights gate refuses
     // requests it does not map) and `admin()` refuses user tokens.
     if let Err(e) = ctx.admin().await {
         return Some(Err(e));
+    }
+    if aggregate_quota::handles(name) {
+        return aggregate_quota::dispatch(ctx, name).await;
     }
     let target = match store_target() {
         Ok(t) => t,
