@@ -516,6 +516,30 @@ fn tests_element(t: &Test) -> Element {
     out
 }
 
+/// The tags of RFC 5435 `notify` that take a value.
+const NOTIFY_TAGS: [&str; 4] = ["from", "importance", "options", "message"];
+
+/// Whether the `notify` with `args` is the RFC 5435 form: a tag of it, or one string.
+fn rfc_notify(args: &[Arg]) -> bool {
+    tags(args).iter().any(|t| NOTIFY_TAGS.contains(t)) || strs(args).len() == 1
+}
+
+/// Whether argument `i` is the value of a preceding RFC 5435 notify tag.
+fn follows_value_tag(args: &[Arg], i: usize) -> bool {
+    i > 0 && matches!(&args[i - 1], Arg::Tag(t) if NOTIFY_TAGS.contains(&t.as_str()))
+}
+
+/// The string list after tag `tag`.
+fn tag_strs<'a>(args: &'a [Arg], tag: &str) -> Option<&'a Vec<String>> {
+    let pos = args
+        .iter()
+        .position(|a| matches!(a, Arg::Tag(t) if t == tag))?;
+    match args.get(pos + 1)? {
+        Arg::Strs(v) => Some(v),
+        _ => None,
+    }
+}
+
 /// An action element for command `name`; `None` for commands with no SOAP form.
 fn action_element(name: &str, args: &[Arg]) -> Option<Element> {
     let lists = strs(args);
@@ -556,6 +580,21 @@ fn action_element(name: &str, args: &[Arg]) -> Option<Element> {
             }
             .into();
             el.add_text("content", s(0));
+        }
+        // RFC 5435 §3: tagged arguments or a lone method URI mark the RFC form; Zimbra's
+        // own notify has address, subject and body strings.
+        "notify" if rfc_notify(args) => {
+            el.name = "actionRFCCompliantNotify".into();
+            for tag in ["from", "importance", "options", "message"] {
+                if let Some(v) = tag_strs(args, tag) {
+                    el.set(tag, v.join(","));
+                }
+            }
+            let method = args.iter().enumerate().rev().find_map(|(i, a)| match a {
+                Arg::Strs(v) if !follows_value_tag(args, i) => Some(v.join(",")),
+                _ => None,
+            });
+            el.add_text("method", method.unwrap_or_default());
         }
         "notify" => {
             el.name = "actionNotify".into();
@@ -604,4 +643,94 @@ pub(crate) fn rules(script: &str) -> Element {
         out = parsed;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::to_sieve::script;
+    use super::*;
+
+    fn notify_rules(set: &[(&str, &str)], method: &str) -> Element {
+        let mut rules = Element::new("filterRules");
+        let r = rules.add_new("filterRule");
+        r.set("name", "tell").set_bool("active", true);
+        r.add_new("filterTests")
+            .set("condition", "anyof")
+            .add_new("trueTest");
+        let a = r
+            .add_new("filterActions")
+            .add_new("actionRFCCompliantNotify");
+        for (k, v) in set {
+            a.set(k, *v);
+        }
+        a.add_text("method", method);
+        rules
+    }
+
+    fn action_of(rules: &Element) -> &Element {
+        rules
+            .child("filterRule")
+            .and_then(|r| r.child("filterActions"))
+            .and_then(|a| a.children.first())
+            .expect("one action")
+    }
+
+    #[test]
+    fn rfc_notify_round_trips() {
+        let rules = notify_rules(
+            &[
+                ("from", "me@example.com"),
+                ("importance", "1"),
+                ("options", "o"),
+                ("message", "New mail: ${subject}"),
+            ],
+            "mailto:boss@example.com?body=hi",
+        );
+        let sieve = script(&rules).expect("writes");
+        assert!(sieve.contains("\"enotify\""), "{sieve}");
+        assert!(
+            sieve.contains(
+                "notify :from \"me@example.com\" :importance \"1\" :options \"o\" \
+                 :message \"New mail: ${subject}\" \"mailto:boss@example.com?body=hi\";"
+            ),
+            "{sieve}"
+        );
+        let back = rules_of(&sieve);
+        let a = action_of(&back);
+        assert_eq!(a.name, "actionRFCCompliantNotify");
+        assert_eq!(a.attr("from"), Some("me@example.com"));
+        assert_eq!(a.attr("importance"), Some("1"));
+        assert_eq!(a.attr("options"), Some("o"));
+        assert_eq!(a.attr("message"), Some("New mail: ${subject}"));
+        assert_eq!(a.attr("method"), Some("mailto:boss@example.com?body=hi"));
+        assert_eq!(script(&back).expect("rewrites"), sieve);
+    }
+
+    #[test]
+    fn rfc_notify_script_compiles_for_delivery() {
+        let rules = notify_rules(&[("from", "a@b.c"), ("importance", "2")], "mailto:x@y.z");
+        let sieve = script(&rules).expect("writes");
+        zcs_mta::sieve::validate(&sieve).expect("the delivery-side compiler accepts it");
+    }
+
+    #[test]
+    fn rfc_notify_method_alone_and_old_notify_stay_apart() {
+        let sieve = script(&notify_rules(&[], "mailto:a@example.com")).expect("writes");
+        let a = rules_of(&sieve);
+        assert_eq!(action_of(&a).name, "actionRFCCompliantNotify");
+        assert_eq!(action_of(&a).attr("method"), Some("mailto:a@example.com"));
+        let old = "if anyof (true) {\n    notify \"a@example.com\" \"s\" \"body\";\n}\n";
+        let back = rules_of(old);
+        assert_eq!(action_of(&back).name, "actionNotify");
+    }
+
+    #[test]
+    fn rfc_notify_needs_a_method_and_a_valid_importance() {
+        assert!(script(&notify_rules(&[], " ")).is_err());
+        assert!(script(&notify_rules(&[("importance", "9")], "mailto:a@b.c")).is_err());
+    }
+
+    fn rules_of(sieve: &str) -> Element {
+        rules(sieve)
+    }
 }

@@ -288,6 +288,36 @@ fn action(a: &Element) -> ServiceResult<String> {
             }
             s + ";"
         }
+        // RFC 5435 §3: `notify [:from s] [:importance "1"|"2"|"3"] [:options l]
+        // [:message s] method`, Zimbra's SOAP form carrying the method URI (RFC 5436
+        // `mailto:`) as the `method` element.
+        // LIMITATION: delivery (zcs_mta::sieve) accepts the command but sends no
+        // notification yet; the rule is stored and read back as written.
+        "actionRFCCompliantNotify" => {
+            let method = a.attr("method").unwrap_or("").trim();
+            if method.is_empty() {
+                return Err(bad("Missing notification mechanism"));
+            }
+            let mut s = String::from("notify ");
+            if let Some(from) = a.attr("from").filter(|f| !f.is_empty()) {
+                s.push_str(&format!(":from {} ", quote(from)));
+            }
+            if let Some(imp) = a.attr("importance").filter(|i| !i.is_empty()) {
+                // RFC 5435 §3.4: 1 high, 2 normal, 3 low.
+                if !["1", "2", "3"].contains(&imp.trim()) {
+                    return Err(bad(format!("invalid importance: {imp}")));
+                }
+                s.push_str(&format!(":importance {} ", quote(imp.trim())));
+            }
+            if let Some(opts) = a.attr("options").filter(|o| !o.is_empty()) {
+                s.push_str(&format!(":options {} ", quote(opts)));
+            }
+            if let Some(msg) = a.attr("message").filter(|m| !m.is_empty()) {
+                s.push_str(&format!(":message {} ", quote(msg)));
+            }
+            s.push_str(&quote(method));
+            s + ";"
+        }
         "actionLog" => {
             let level = match a.attr("level").unwrap_or("info") {
                 l @ ("fatal" | "error" | "warn" | "info" | "debug" | "trace") => l,
@@ -384,6 +414,11 @@ fn requires(body: &str) -> Vec<&'static str> {
     out
 }
 
+/// Whether any action of `el` or of the elements under it is named `name`.
+fn uses_action(el: &Element, name: &str) -> bool {
+    el.name == name || el.children.iter().any(|c| uses_action(c, name))
+}
+
 /// The Sieve script for `rules` (a `filterRules` element): empty when it has no rule.
 ///
 /// # Errors
@@ -400,7 +435,12 @@ pub(crate) fn script(rules: &Element) -> ServiceResult<String> {
     if body.is_empty() {
         return Ok(String::new());
     }
-    let caps: Vec<String> = requires(&body).into_iter().map(quote).collect();
+    let mut caps: Vec<String> = requires(&body).into_iter().map(quote).collect();
+    // RFC 5435 §2: the RFC form of notify needs "enotify" (Zimbra's own older notify,
+    // with its address, subject and body, needs no capability).
+    if uses_action(rules, "actionRFCCompliantNotify") {
+        caps.push(quote("enotify"));
+    }
     let head = if caps.is_empty() {
         String::new()
     } else {
