@@ -797,3 +797,73 @@ async fn a_query_narrows_an_export_never_widens_it() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn plain_archives_and_calendar_ranges() {
+    let f = fixture().await;
+    let alice = mailbox(&f, ALICE).await;
+    alice.save_cal_item(ItemId(10), EVENT).await.expect("event");
+    alice.save_cal_item(ItemId(10), LATER).await.expect("event");
+    let team = alice
+        .create_folder_with_view(ItemId(1), "Team", Some("appointment"))
+        .await
+        .expect("folder")
+        .id;
+    alice
+        .save_cal_item(
+            team,
+            TODO.replace("VTODO", "VEVENT")
+                .replace("DUE", "DTSTART")
+                .as_str(),
+        )
+        .await
+        .expect("event");
+    alice
+        .save_document(ItemId(16), "a.txt", "text/plain", b"aaa", ALICE)
+        .await
+        .expect("doc");
+    let ta = login(&f, ALICE).await;
+    // meta=0: no .meta at all; read back by extension into the same places.
+    let (status, _, tar) = get(&f, &format!("/home/{ALICE}/?fmt=tar&meta=0"), Some(&ta)).await;
+    assert_eq!(status, 200);
+    assert!(!tar.windows(5).any(|w| w == b".meta"));
+    let tb = login(&f, BOB).await;
+    let (status, body) = post(&f, &format!("/home/{BOB}/?fmt=tar"), Some(&tb), &tar).await;
+    assert_eq!(status, 200, "{body}");
+    let bob = mailbox(&f, BOB).await;
+    assert_eq!(bob.cal_items(ItemId(10)).await.expect("cal").len(), 2);
+    let bteam = bob.folder_by_path("/Team").await.expect("q").expect("made");
+    assert_eq!(bteam.view, "appointment");
+    assert_eq!(bob.cal_items(bteam.id).await.expect("cal").len(), 1);
+    assert!(
+        bob.document_by_name(ItemId(16), "a.txt")
+            .await
+            .expect("q")
+            .is_some()
+    );
+    // start=/end=: only the calendar items with an instance in the range.
+    let (status, _, tgz) = get(
+        &f,
+        &format!("/home/{ALICE}/Calendar?fmt=tgz&start=2031-01-01&end=2032-01-01"),
+        Some(&ta),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let carol = "carol@example.test";
+    f.prov
+        .create_account(carol, Some(PASSWORD), zcs_core::Attrs::new())
+        .await
+        .expect("account");
+    let tc = login(&f, carol).await;
+    let (status, body) = post(&f, &format!("/home/{carol}/?fmt=tgz"), Some(&tc), &tgz).await;
+    assert_eq!(status, 200, "{body}");
+    let uids: Vec<String> = mailbox(&f, carol)
+        .await
+        .cal_items(ItemId(10))
+        .await
+        .expect("cal")
+        .into_iter()
+        .map(|c| c.uid)
+        .collect();
+    assert_eq!(uids, vec!["ev-2".to_string()]);
+}

@@ -9,7 +9,9 @@
 //!
 //! `types=` (Zimbra's names: `message`, `contact`, `appointment`, `task`, `document`,
 //! comma separated) narrows what is written; folders are always written. `query=`
-//! narrows the messages, contacts and calendar items ([`Keep`]).
+//! narrows the messages, contacts and calendar items ([`Keep`]); `start=`/`end=` keeps
+//! the appointments and tasks with an instance in that range. `meta=0` leaves every
+//! `.meta` out (Zimbra's plain form: files an importer reads by their extension).
 // LIMITATION: documents are written at their current revision only; an archive holds at
 // most `MAX_EXPORT_ITEMS` entries (the rest is left out, with a warning in the log).
 
@@ -88,6 +90,19 @@ pub(super) async fn archive(
     keep: &Keep,
 ) -> Result<Response, RestError> {
     let wants = wanted(query);
+    let with_meta = query.get("meta").is_none_or(|m| m.trim() != "0");
+    // Zimbra's archive keeps only the calendar items with an instance in the range.
+    let in_range: Option<HashSet<zcs_core::ItemId>> =
+        if query.contains_key("start") || query.contains_key("end") {
+            let (start, end) = super::rest_export::range(query, i64::MIN / 2, i64::MAX / 2)?;
+            let hits = mb
+                .cal_instances(None, start, end)
+                .await
+                .map_err(store_err)?;
+            Some(hits.into_iter().map(|i| i.item).collect())
+        } else {
+            None
+        };
     let mut entries = Vec::new();
     let mut full = false;
     for f in subtree(mb, folder).await? {
@@ -102,7 +117,7 @@ pub(super) async fn archive(
         };
         // Each item is preceded by its `.meta`, as Zimbra's ArchiveFormatter writes them,
         // so an import restores folders, flags, tags and dates.
-        if !dir.is_empty() {
+        if !dir.is_empty() && with_meta {
             let parent = dir.rsplit_once('/').map(|(p, _)| format!("{p}/"));
             let e = ArchiveEntry {
                 name: format!(
@@ -128,11 +143,13 @@ pub(super) async fn archive(
                 let raw = mb.read_message(m.id).await.map_err(store_err)?;
                 let mut e = eml_entry(&m, raw);
                 e.name = format!("{prefix}{}", e.name);
-                entries.push(ArchiveEntry {
-                    name: format!("{}.meta", e.name),
-                    data: meta::message_meta(&m, &f.path, &m.tags),
-                    mtime: e.mtime,
-                });
+                if with_meta {
+                    entries.push(ArchiveEntry {
+                        name: format!("{}.meta", e.name),
+                        data: meta::message_meta(&m, &f.path, &m.tags),
+                        mtime: e.mtime,
+                    });
+                }
                 entries.push(e);
             }
         }
@@ -149,7 +166,7 @@ pub(super) async fn archive(
                 let name = format!("{prefix}{}.vcf", c.id.0);
                 // A plain contact's exact fields travel in its `.meta`; a group is read
                 // back from its vCard, which carries its members.
-                if !c.is_group {
+                if !c.is_group && with_meta {
                     entries.push(ArchiveEntry {
                         name: format!("{name}.meta"),
                         data: meta::contact_meta(c.id.0, &f.path, &c.fields),
@@ -164,7 +181,8 @@ pub(super) async fn archive(
             }
         }
         for c in mb.cal_items(f.id).await.map_err(store_err)? {
-            if !wants(c.kind) || !keep.has(c.id) {
+            let ranged = in_range.as_ref().is_none_or(|r| r.contains(&c.id));
+            if !wants(c.kind) || !keep.has(c.id) || !ranged {
                 continue;
             }
             let su = safe_name(&c.summary);
@@ -189,11 +207,13 @@ pub(super) async fn archive(
                 }
                 let bytes = mb.read_document(d.id, None).await.map_err(store_err)?;
                 let name = format!("{prefix}{}", d.name);
-                entries.push(ArchiveEntry {
-                    name: format!("{name}.meta"),
-                    data: meta::document_meta(d.id.0, &f.path, &d.name, &d.content_type, 0),
-                    mtime: 0,
-                });
+                if with_meta {
+                    entries.push(ArchiveEntry {
+                        name: format!("{name}.meta"),
+                        data: meta::document_meta(d.id.0, &f.path, &d.name, &d.content_type, 0),
+                        mtime: 0,
+                    });
+                }
                 entries.push(ArchiveEntry {
                     name,
                     data: bytes,

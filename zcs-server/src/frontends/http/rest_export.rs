@@ -399,7 +399,7 @@ pub(super) fn date_spec(s: &str, now: i64) -> Option<i64> {
 }
 
 /// `start=`/`end=` from the query, each defaulting as given.
-fn range(
+pub(super) fn range(
     query: &HashMap<String, String>,
     default_start: i64,
     default_end: i64,

@@ -13,6 +13,8 @@
 //! of another view, an unreadable calendar) is counted as skipped, as Zimbra lists it
 //! among the import's errors and goes on.
 
+use std::collections::HashMap;
+
 use zcs_core::{ItemId, folder};
 
 use super::super::rest_csv;
@@ -93,24 +95,18 @@ impl Job<'_> {
             k.sort();
             k
         };
-        let existing: Vec<(ItemId, Vec<(String, String)>)> = self
-            .mb
-            .contacts(folder)
-            .await
-            .map_err(store_refusal)?
-            .into_iter()
-            .map(|c| (c.id, key(&c.fields)))
-            .collect();
+        let mut existing: HashMap<Vec<(String, String)>, Vec<ItemId>> = HashMap::new();
+        for c in self.mb.contacts(folder).await.map_err(store_refusal)? {
+            existing.entry(key(&c.fields)).or_default().push(c.id);
+        }
         let mut create = Vec::new();
         let mut tags = Vec::new();
         let mut gone = Vec::new();
         for card in cards {
-            let k = key(&card.fields);
-            let same: Vec<ItemId> = existing
-                .iter()
-                .filter(|(_, f)| *f == k)
-                .map(|(id, _)| *id)
-                .collect();
+            let same = existing
+                .get(&key(&card.fields))
+                .cloned()
+                .unwrap_or_default();
             if !same.is_empty() {
                 if self.resolve == Resolve::Replace {
                     gone.extend(same);

@@ -36,6 +36,7 @@ mod ics;
 mod items;
 mod job;
 pub mod meta;
+mod multipart;
 pub mod reader;
 
 use std::collections::{HashMap, HashSet};
@@ -133,6 +134,23 @@ pub async fn rest_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    // A form upload (Zimbra's zmmailbox postRestURL) carries the file in a part, whose
+    // own Content-Type then stands for the request's.
+    let parsed = multipart::file_part(ct, &body);
+    let mut headers = headers.clone();
+    let body: Bytes = match parsed {
+        Ok(Some(file)) => {
+            if let Some(v) = file.content_type.and_then(|c| c.parse().ok()) {
+                headers.insert(header::CONTENT_TYPE, v);
+            }
+            body.slice_ref(file.body)
+        }
+        Ok(None) => body.clone(),
+        Err(msg) => return text(StatusCode::BAD_REQUEST, format!("{msg}\n")),
+    };
     match import(&state, peer, &rest, &query, &headers, &body).await {
         Ok(s) => text(
             StatusCode::OK,
