@@ -566,39 +566,6 @@ pub(crate) async fn bounce_msg(
     Ok(response("BounceMsgResponse", NS_MAIL))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resent_block_names_sender_and_recipients() {
-        let now = chrono::DateTime::from_timestamp(0, 0).expect("epoch");
-        let h = resent_headers("a@x.test", &["b@y.test".into(), "c\r\n@y".into()], now);
-        assert!(h.starts_with("Resent-From: a@x.test\r\nResent-To: b@y.test, c@y\r\n"));
-        assert!(h.contains("Resent-Message-ID: <") && h.ends_with("@x.test>\r\n"));
-    }
-
-    #[test]
-    fn bcc_is_dropped_from_the_header_only() {
-        let raw =
-            b"From: a@x.test\r\nBcc: b@x.test,\r\n c@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n";
-        let out = without_bcc(raw);
-        assert_eq!(
-            out,
-            b"From: a@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n".to_vec()
-        );
-        assert_eq!(without_bcc(b"Subject: x"), b"Subject: x".to_vec());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn never_panics_and_keeps_the_body(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-            let out = without_bcc(&raw);
-            proptest::prop_assert!(out.len() <= raw.len());
-        }
-    }
-}
-
 /// Whether the domain aggregate quota stops mail: `domain`'s (else the global config's)
 /// `zimbraDomainAggregateQuota` is set and the usage last computed
 /// (`zimbraAggregateQuotaLastUsage`, written by ComputeAggregateQuotaUsageRequest) has
@@ -654,4 +621,37 @@ async fn refuse_over_domain_quota(ctx: &Ctx<'_>, account: &zcs_core::Entry) -> S
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resent_block_names_sender_and_recipients() {
+        let now = chrono::DateTime::from_timestamp(0, 0).expect("epoch");
+        let h = resent_headers("a@x.test", &["b@y.test".into(), "c\r\n@y".into()], now);
+        assert!(h.starts_with("Resent-From: a@x.test\r\nResent-To: b@y.test, c@y\r\n"));
+        assert!(h.contains("Resent-Message-ID: <") && h.ends_with("@x.test>\r\n"));
+    }
+
+    #[test]
+    fn bcc_is_dropped_from_the_header_only() {
+        let raw =
+            b"From: a@x.test\r\nBcc: b@x.test,\r\n c@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n";
+        let out = without_bcc(raw);
+        assert_eq!(
+            out,
+            b"From: a@x.test\r\nTo: d@x.test\r\n\r\nBcc: body\r\n".to_vec()
+        );
+        assert_eq!(without_bcc(b"Subject: x"), b"Subject: x".to_vec());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_keeps_the_body(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let out = without_bcc(&raw);
+            proptest::prop_assert!(out.len() <= raw.len());
+        }
+    }
 }
