@@ -1,8 +1,9 @@
 //! The archive exports (`fmt=zip|tgz|tar`, Zimbra's ArchiveFormatter) of a folder and
 //! every folder below it that the caller may read: for each folder a `.meta` (its path,
 //! view and colour), each message as `.eml` after its `.meta` (flags, tags, unread state,
-//! date), each contact as `.vcf` (after a `.meta` with its fields), each appointment or task as its own `.ics` (Zimbra's
-//! form without metadata, which its importer reads by extension), and each document
+//! date), each contact as `.vcf` (after a `.meta` with its fields), each appointment or
+//! task as its own `.ics` (Zimbra's form without metadata, which its importer reads by
+//! extension), and each document
 //! (Briefcase file) under its own name after a `.meta` with its name and content type.
 //! `rest_import` reads all of these back, so an export posted to an empty account gives
 //! the same folders and items.
