@@ -27,9 +27,7 @@ fn attr_of(body: &str, tag: &str, id: &str, name: &str) -> Option<String> {
             continue;
         }
         let key = format!(" {name}=\"");
-        let Some(v) = open.find(&key).map(|v| v + key.len()) else {
-            return None;
-        };
+        let v = open.find(&key)? + key.len();
         let len = open[v..].find('"')?;
         return Some(open[v..v + len].to_string());
     }
