@@ -1,7 +1,7 @@
 //! The Zimbra QA corpus folders issue 5 names (`reindex/`, `charsets/`,
 //! `attachments/`, `email*/`) indexed into one mailbox and searched the way a person
 //! would: each query names the file it must find, and where it matters the files it
-//! must not. Covers words inside Office attachments (a docx in `reindex/`) and their
+//! must not. Covers words inside PDF and Office attachments (in `reindex/`) and their
 //! document properties, non-Latin text (Hebrew, Greek, Japanese, Polish, Hungarian,
 //! Spanish), encoded headers and attachment names and types. Skips (loudly) without
 //! the corpus.
@@ -112,6 +112,9 @@ fn corpus_messages_are_found_by_what_a_person_would_type() {
     exactly("author:pingle type:pdf", &[java_pdf]);
     exactly("author:pingle -type:pdf", &[text_files]);
     exactly("Inside_Java", &[java_pdf]);
+    // Word wrote the PDF's one word in three text objects.
+    exactly("Inside_pdf", &[java_pdf]);
+    exactly("inside_pdf type:pdf", &[java_pdf]);
     exactly("filename:Test.java", &[java_pdf]);
     exactly("DEPLOYMENT_ID", &["reindex/0000000291-csv.eml"]);
     exactly("filename:Revenue.xls", &["reindex/14"]);

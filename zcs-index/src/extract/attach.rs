@@ -200,13 +200,13 @@ fn pdf_text(data: &[u8]) -> Result<(String, DocMetadata), String> {
     let meta = pdf_metadata(&doc);
     let mut out = String::new();
     let mut inflated = 0usize;
-    for page in doc.get_pages().keys() {
+    for page_id in doc.get_pages().values() {
         let limit = MAX_INFLATED_BYTES.saturating_sub(inflated);
         if limit == 0 {
             break;
         }
         // A damaged page is skipped; the others still count.
-        let Ok(text) = doc.extract_text_with_limit(&[*page], limit) else {
+        let Ok(text) = super::pdf_text::page_text(&doc, *page_id, limit) else {
             continue;
         };
         inflated += text.len();

@@ -28,7 +28,8 @@ pub(crate) fn make_pdf(text: &str, deflate: bool) -> Vec<u8> {
     pdf_with_stream(&stream, filter)
 }
 
-fn pdf_with_stream(stream: &[u8], filter: &str) -> Vec<u8> {
+/// A one-page PDF (Helvetica as `/F1`) whose content stream is `stream`.
+pub(crate) fn pdf_with_stream(stream: &[u8], filter: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     let objects: Vec<Vec<u8>> = vec![

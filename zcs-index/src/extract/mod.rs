@@ -18,6 +18,7 @@ mod html;
 mod lenient;
 pub mod metadata;
 mod objects;
+mod pdf_text;
 
 pub use html::html_to_text;
 pub use objects::objects_in;
