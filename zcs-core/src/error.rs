@@ -107,6 +107,14 @@ pub enum FaultCode {
     RecoveryEmailSameAsPrimaryOrAlias,
     ContactAdmin,
     LdapError,
+    // mail.DOMAIN_QUOTA_EXCEEDED, volume.* and zimlet.*
+    DomainQuotaExceeded,
+    NoSuchVolume,
+    VolumeAlreadyExists,
+    CannotDeleteCurrentVolume,
+    CannotDeleteVolumeInUse,
+    WrongTypeCurrentVolume,
+    NoSuchZimlet,
 }
 
 impl FaultCode {
@@ -211,6 +219,13 @@ impl FaultCode {
             RecoveryEmailSameAsPrimaryOrAlias => "service.RECOVERY_EMAIL_SAME_AS_PRIMARY_OR_ALIAS",
             ContactAdmin => "service.CONTACT_ADMIN",
             LdapError => "ldap.LDAP_ERROR",
+            DomainQuotaExceeded => "mail.DOMAIN_QUOTA_EXCEEDED",
+            NoSuchVolume => "volume.NO_SUCH_VOLUME",
+            VolumeAlreadyExists => "volume.ALREADY_EXISTS",
+            CannotDeleteCurrentVolume => "volume.CANNOT_DELETE_CURRENT_VOLUME",
+            CannotDeleteVolumeInUse => "volume.CANNOT_DELETE_VOLUME_IN_USE",
+            WrongTypeCurrentVolume => "volume.WRONG_TYPE_CURVOL",
+            NoSuchZimlet => "zimlet.NO_SUCH_ZIMLET",
         }
     }
 
@@ -315,6 +330,13 @@ impl FaultCode {
             RecoveryEmailSameAsPrimaryOrAlias,
             ContactAdmin,
             LdapError,
+            DomainQuotaExceeded,
+            NoSuchVolume,
+            VolumeAlreadyExists,
+            CannotDeleteCurrentVolume,
+            CannotDeleteVolumeInUse,
+            WrongTypeCurrentVolume,
+            NoSuchZimlet,
         ]
     };
 

@@ -118,7 +118,7 @@ async fn volumes_are_listed_created_changed_and_deleted() {
     );
     // The same name again is refused.
     let r = admin(&f, &t, &create).await;
-    assert_eq!(r.fault_code().as_deref(), Some("service.INVALID_REQUEST"));
+    assert_eq!(r.fault_code().as_deref(), Some("volume.ALREADY_EXISTS"));
 
     let modify = req(
         "ModifyVolumeRequest",
@@ -153,25 +153,38 @@ async fn volumes_are_listed_created_changed_and_deleted() {
     );
 
     // Unknown ids, a wrong type for SetCurrent, and deleting a current volume.
-    for body in [
-        req("GetVolumeRequest", "id=\"99\"", ""),
-        req("DeleteVolumeRequest", "id=\"99\"", ""),
-        req("SetCurrentVolumeRequest", "id=\"99\" type=\"1\"", ""),
-        req(
-            "SetCurrentVolumeRequest",
-            &format!("id=\"{id}\" type=\"1\""),
-            "",
+    for (body, code) in [
+        (
+            req("GetVolumeRequest", "id=\"99\"", ""),
+            "volume.NO_SUCH_VOLUME",
         ),
-        req("DeleteVolumeRequest", &format!("id=\"{id}\""), ""),
-        req("DeleteVolumeRequest", "id=\"1\"", ""),
+        (
+            req("DeleteVolumeRequest", "id=\"99\"", ""),
+            "volume.NO_SUCH_VOLUME",
+        ),
+        (
+            req("SetCurrentVolumeRequest", "id=\"99\" type=\"1\"", ""),
+            "volume.NO_SUCH_VOLUME",
+        ),
+        (
+            req(
+                "SetCurrentVolumeRequest",
+                &format!("id=\"{id}\" type=\"1\""),
+                "",
+            ),
+            "volume.WRONG_TYPE_CURVOL",
+        ),
+        (
+            req("DeleteVolumeRequest", &format!("id=\"{id}\""), ""),
+            "volume.CANNOT_DELETE_CURRENT_VOLUME",
+        ),
+        (
+            req("DeleteVolumeRequest", "id=\"1\"", ""),
+            "volume.CANNOT_DELETE_CURRENT_VOLUME",
+        ),
     ] {
         let r = admin(&f, &t, &body).await;
-        assert_eq!(
-            r.fault_code().as_deref(),
-            Some("service.INVALID_REQUEST"),
-            "{body}: {}",
-            r.body
-        );
+        assert_eq!(r.fault_code().as_deref(), Some(code), "{body}: {}", r.body);
     }
     let r = admin(&f, &t, &req("GetVolumeRequest", "id=\"99\"", "")).await;
     assert!(r.body.contains("no such volume"), "{}", r.body);

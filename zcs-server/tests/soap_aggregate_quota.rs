@@ -2,7 +2,7 @@
 //! the domain's mailboxes and records the sum on the domain,
 //! GetAggregateQuotaUsageOnServer answers it without recording, users are refused both,
 //! and with `zimbraDomainAggregateQuotaPolicy=BLOCKSEND` (or `BLOCKSENDRECEIVE`) a
-//! domain over its quota cannot send (`mail.QUOTA_EXCEEDED`) while
+//! domain over its quota cannot send (`mail.DOMAIN_QUOTA_EXCEEDED`) while
 //! `ALLOWSENDRECEIVE` still lets it.
 
 mod soap_support;
@@ -106,7 +106,7 @@ async fn usage_is_computed_recorded_and_enforced_on_send() {
         let r = post(f.user, "/service/soap", &soap12(Some(&alice), SEND), "").await;
         assert_eq!(
             r.fault_code().as_deref(),
-            Some("mail.QUOTA_EXCEEDED"),
+            Some("mail.DOMAIN_QUOTA_EXCEEDED"),
             "{policy}: {}",
             r.body
         );
@@ -116,7 +116,7 @@ async fn usage_is_computed_recorded_and_enforced_on_send() {
     let r = post(f.user, "/service/soap", &soap12(Some(&alice), SEND), "").await;
     assert_ne!(
         r.fault_code().as_deref(),
-        Some("mail.QUOTA_EXCEEDED"),
+        Some("mail.DOMAIN_QUOTA_EXCEEDED"),
         "{}",
         r.body
     );
@@ -126,7 +126,7 @@ async fn usage_is_computed_recorded_and_enforced_on_send() {
     let r = post(f.user, "/service/soap", &soap12(Some(&alice), SEND), "").await;
     assert_ne!(
         r.fault_code().as_deref(),
-        Some("mail.QUOTA_EXCEEDED"),
+        Some("mail.DOMAIN_QUOTA_EXCEEDED"),
         "{}",
         r.body
     );

@@ -20,7 +20,7 @@ mod hsm;
 
 use std::path::PathBuf;
 
-use zcs_core::{ServiceError, ServiceResult};
+use zcs_core::{FaultCode, ServiceError, ServiceResult};
 use zcs_store::{StoreError, Volume, VolumeAdmin, VolumeSpec, VolumeType};
 
 use super::super::context::Ctx;
@@ -108,14 +108,26 @@ async fn open(ctx: &Ctx<'_>, target: &StoreTarget) -> ServiceResult<VolumeAdmin>
     .map_err(|e| volume_fault(e, 0))
 }
 
-/// The fault for a volume-table error about volume `id`.
-// LIMITATION: Zimbra answers `volume.NO_SUCH_VOLUME`, `volume.ALREADY_EXISTS` and
-// `volume.CANNOT_DELETE_CURRENT_VOLUME`; zcs-core has no `volume.*` fault codes, so these
-// are `service.INVALID_REQUEST` with a message naming the case.
+/// The fault for a volume-table error about volume `id`: Zimbra's `volume.*` codes
+/// where the store's refusal names one of their cases (its messages are the store's
+/// contract in `zcs_store::volume`), `service.INVALID_REQUEST` for the rest.
 fn volume_fault(e: StoreError, id: i64) -> ServiceError {
     match e {
         StoreError::NoSuchItem(_) => no_such_volume(id),
-        StoreError::InvalidRequest(m) => ServiceError::invalid_request(m),
+        StoreError::InvalidRequest(m) => {
+            let code = if m.contains("already in use") {
+                FaultCode::VolumeAlreadyExists
+            } else if m.contains("still holds") {
+                FaultCode::CannotDeleteVolumeInUse
+            } else if m.contains("is the current") && m.contains("type cannot change") {
+                FaultCode::WrongTypeCurrentVolume
+            } else if m.contains("is the current") {
+                FaultCode::CannotDeleteCurrentVolume
+            } else {
+                FaultCode::InvalidRequest
+            };
+            ServiceError::new(code, m)
+        }
         other => {
             tracing::error!(error = %other, "volume table failure");
             ServiceError::failure("volume table failure")
@@ -124,7 +136,7 @@ fn volume_fault(e: StoreError, id: i64) -> ServiceError {
 }
 
 fn no_such_volume(id: i64) -> ServiceError {
-    ServiceError::invalid_request(format!("no such volume: {id}"))
+    ServiceError::new(FaultCode::NoSuchVolume, format!("no such volume: {id}"))
 }
 
 /// `<volume .../>` as Zimbra's VolumeInfo.
@@ -282,11 +294,14 @@ async fn set_current(admin: &VolumeAdmin, req: &Element) -> ServiceResult<Elemen
     } else {
         let v = admin.get(id).await.map_err(|e| volume_fault(e, id))?;
         if v.kind != kind {
-            return Err(ServiceError::invalid_request(format!(
-                "volume {id} is a {} volume, not {}",
-                v.kind.name(),
-                kind.name()
-            )));
+            return Err(ServiceError::new(
+                FaultCode::WrongTypeCurrentVolume,
+                format!(
+                    "volume {id} is a {} volume, not {}",
+                    v.kind.name(),
+                    kind.name()
+                ),
+            ));
         }
         admin
             .set_current(id)

@@ -600,8 +600,7 @@ pub(crate) fn domain_quota_blocks(
 /// ([`domain_quota_blocks`]).
 ///
 /// # Errors
-/// `mail.QUOTA_EXCEEDED` when blocked; directory errors reading the global config.
-// LIMITATION: Zimbra answers `mail.DOMAIN_QUOTA_EXCEEDED`, a code zcs-core lacks.
+/// `mail.DOMAIN_QUOTA_EXCEEDED` when blocked; directory errors reading the global config.
 async fn refuse_over_domain_quota(ctx: &Ctx<'_>, account: &zcs_core::Entry) -> ServiceResult<()> {
     let Some((_, domain)) = account.name.rsplit_once('@') else {
         return Ok(());
@@ -616,7 +615,7 @@ async fn refuse_over_domain_quota(ctx: &Ctx<'_>, account: &zcs_core::Entry) -> S
     let global = prov.global_config().await?;
     if domain_quota_blocks(&domain, &global, false) {
         return Err(ServiceError::new(
-            FaultCode::QuotaExceeded,
+            FaultCode::DomainQuotaExceeded,
             format!("domain aggregate quota exceeded: {}", domain.name),
         ));
     }
