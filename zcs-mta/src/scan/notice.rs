@@ -138,7 +138,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_content_makes_a_notice(content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        fn any_content_makes_a_notice(
+            content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)
+        ) {
             let n = notice("h", "r@x", "s@y", &content, NoticeReason::Virus("v"), "d", "i");
             let text = String::from_utf8(n).unwrap();
             let head = text.split("\r\n\r\n").next().unwrap_or("");

@@ -10,9 +10,9 @@
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
 //! `zimbraAmavisQuarantineAccount`, `zimbraVirusBlockEncryptedArchive`,
-//! `zimbraVirusWarnRecipient`,
-//! `zimbraMtaBlockedExtensionWarnRecipient` (these three TRUE when unset), the milters (`zimbraMtaSmtpdMilters`,
-//! `zimbraMtaMilter*`), the per-client limits ([`limits`]) and the sessions per listener
+//! `zimbraVirusWarnRecipient`, `zimbraMtaBlockedExtensionWarnRecipient` (these three TRUE
+//! when unset), the milters (`zimbraMtaSmtpdMilters`, `zimbraMtaMilter*`), the
+//! per-client limits ([`limits`]) and the sessions per listener
 //! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
 //! at start only: `zimbraMtaDnsLookupsEnabled`, `zimbraMtaTlsSecurityLevel`.
