@@ -37,6 +37,8 @@ def addr(user):
 def z(tmp_path_factory):
     z = Zcs(tmp_path_factory.mktemp("folder_actions"))
     z.init()
+    # The test's web server is on loopback, which a user's URL may not reach by default.
+    z.run("zmlocalconfig", "-e", "zimbra_feed_manager_whitelist=127.0.0.1")
     z.start()
     z.zmprov("cd", DOMAIN)
     for u in USERS:

@@ -256,7 +256,8 @@ def test_folder_flag_and_url_commands(z):
     mb(z, u, "mfefb", "/Calendar", "1")
     mb(z, u, "mff", "/Inbox", "#")
     mb(z, u, "sf", "/Inbox")
-    # Nothing listens on port 9: the URL is kept but the fetch fails, as Zimbra's.
+    # Loopback is refused by default (and nothing listens on port 9): the URL is kept
+    # but the fetch fails, as Zimbra's.
     for args in (["mfu", "/Inbox", "http://127.0.0.1:9/feed"],
                  ["iuif", "/Inbox", "http://127.0.0.1:9/feed"]):
         r = mb(z, u, *args, check=False)

@@ -14,6 +14,7 @@ pub mod control;
 pub mod cron;
 pub mod delivery;
 pub mod disklog;
+pub mod egress;
 pub mod frontends;
 pub mod galsync_poller;
 pub mod home;

@@ -73,6 +73,16 @@ pub const KEYS: &[KeyDef] = &[
         desc: "index volume",
     },
     KeyDef {
+        name: "zimbra_feed_manager_blacklist",
+        default: crate::egress::DEFAULT_BLACKLIST,
+        desc: "addresses and ranges a folder's feed or calendar URL may not reach",
+    },
+    KeyDef {
+        name: "zimbra_feed_manager_whitelist",
+        default: "",
+        desc: "exceptions to zimbra_feed_manager_blacklist",
+    },
+    KeyDef {
         name: "zcs_redolog_directory",
         default: "${zimbra_home}/redolog",
         desc: "redo log directory",

@@ -286,6 +286,10 @@ pub async fn run(home: Home, mut shutdown: watch::Receiver<bool>) -> ServiceResu
     // The mailbox service refuses a redo log damaged in the middle (spec 04 §1.8) and
     // says what to do; offline tools (zmrestoreoffline, zmplayredo) keep cutting there.
     zcs_store::redo::refuse_damaged_log(true);
+    // Which addresses a user's feed or remote calendar URL may reach.
+    if let Ok(lc) = LocalConfig::load(&home) {
+        crate::egress::set_policy(crate::egress::EgressPolicy::from_local_config(&lc));
+    }
     let subs = open(&home).await?;
     let global = subs.prov.global_config().await?;
     let server = subs

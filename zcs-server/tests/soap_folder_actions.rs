@@ -8,6 +8,7 @@ use soap_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use zcs_core::ItemId;
+use zcs_server::egress;
 use zcs_store::MailboxSettings;
 
 async fn call(f: &Fixture, token: &str, body: &str) -> Reply {
@@ -193,6 +194,26 @@ async fn url_sync_and_import_fetch_over_http_only() {
     ])
     .await;
     let feed = create_folder(&f, &alice, "News", "message").await;
+    // By default a user's URL may not reach loopback (the server's own ports listen
+    // there): refused before any connection. Only this test fetches, so it alone
+    // changes the process-wide policy.
+    let r = action(
+        &f,
+        &alice,
+        &format!("op=\"import\" id=\"{feed}\" url=\"http://{addr}/feed.xml\""),
+    )
+    .await;
+    assert_eq!(
+        r.fault_code().as_deref(),
+        Some("service.RESOURCE_UNREACHABLE"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("blocked"), "{}", r.body);
+    egress::set_policy(egress::EgressPolicy::from_lists(
+        egress::DEFAULT_BLACKLIST,
+        "127.0.0.1",
+    ));
     let r = action(
         &f,
         &alice,

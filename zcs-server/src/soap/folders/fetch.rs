@@ -1,14 +1,14 @@
 //! The server-side fetch behind FolderAction `url`, `sync` and `import`: one HTTP/1.1
 //! GET (RFC 9112) of a feed or calendar address the folder's owner chose, with a size
 //! limit, an overall timeout and at most a few redirects. Only `http:` and `https:`
-//! addresses are taken (never `file:` or others).
+//! addresses are taken (never `file:` or others), and only addresses the feed
+//! manager's lists permit (`crate::egress`), checked again at every redirect.
 // LIMITATION: `https:` addresses are accepted and stored but fetching them fails: the
 // server has no trusted root certificate set to check a remote server against yet.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use zcs_core::{FaultCode, ServiceError, ServiceResult};
 
 /// The largest body a sync reads; a larger one fails the sync.
@@ -150,9 +150,8 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// One request on a fresh connection (`Connection: close`): status, headers, body.
 async fn fetch_once(u: &HttpUrl) -> Result<Response, String> {
-    let mut sock = TcpStream::connect((u.host.as_str(), u.port))
-        .await
-        .map_err(|e| e.to_string())?;
+    // Only to an address the feed manager's lists permit (crate::egress).
+    let mut sock = crate::egress::connect(&u.host, u.port).await?;
     // RFC 9112 §3: request line; RFC 9110 §7.2: Host.
     let req = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: zcs-feed\r\nAccept: */*\r\n\
