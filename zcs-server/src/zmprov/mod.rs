@@ -22,6 +22,7 @@ mod extra;
 pub mod gate;
 mod lists;
 mod loggers;
+mod mailbox;
 pub mod options;
 mod resources;
 mod rights;

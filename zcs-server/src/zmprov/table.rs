@@ -4,8 +4,8 @@
 
 use super::commands::{self, Command};
 use super::{
-    auth, autoprov, cache, children, counts, describe, extra, lists, loggers, resources, rights,
-    rights_doc, search, shares,
+    auth, autoprov, cache, children, counts, describe, extra, lists, loggers, mailbox, resources,
+    rights, rights_doc, search, shares,
 };
 
 macro_rules! cmd {
@@ -231,6 +231,16 @@ pub static COMMANDS: &[Command] = &[
     cmd!("flushCache", "fc", 1, None, cache::flush_cache,
         "[-a] {acl|locale|skin|uistrings|license|all|account|config|globalgrant|cos|domain|\
          galgroup|group|mime|server|zimlet|<extension-cache-type>} [name1|id1 [name2|id2...]]"),
+    cmd!("getMailboxInfo", "gmi", 1, Some(1), mailbox::get_mailbox_info,
+        "{account}"),
+    cmd!("getQuotaUsage", "gqu", 1, Some(1), mailbox::get_quota_usage,
+        "{server}"),
+    cmd!("reIndexMailbox", "rim", 2, None, mailbox::reindex_mailbox,
+        "{name@domain|id} {start|status|cancel}"),
+    cmd!("recalculateMailboxCounts", "rmc", 1, Some(1), mailbox::recalculate_mailbox_counts,
+        "{name@domain|id}"),
+    cmd!("verifyIndex", "vi", 1, Some(1), mailbox::verify_index,
+        "{name@domain|id}"),
     cmd!("help", "?", 0, Some(1), commands::help,
         "[command]"),
 ];

@@ -16,6 +16,7 @@ use super::super::context::{Ctx, store_fault};
 use super::super::element::Element;
 use super::super::envelope::NS_ADMIN;
 use super::super::response;
+use crate::indexer::ReindexState;
 use crate::purge_job::{purge_policy, system_policy_lifetimes};
 
 /// Routes the mailbox requests; `None` for other names.
@@ -34,6 +35,7 @@ pub(crate) async fn dispatch(
             | "RecalculateMailboxCountsRequest"
             | "GetQuotaUsageRequest"
             | "ReIndexRequest"
+            | "VerifyIndexRequest"
             | "ManageIndexRequest"
             | "ExportAndDeleteItemsRequest"
     );
@@ -53,6 +55,7 @@ pub(crate) async fn dispatch(
         "PurgeMessagesRequest" => purge(ctx, req, &who).await,
         "RecalculateMailboxCountsRequest" => recalculate(ctx, req).await,
         "ReIndexRequest" => reindex(ctx, req, &who).await,
+        "VerifyIndexRequest" => verify_index(ctx, req).await,
         "ManageIndexRequest" => match mbox_account(ctx, req).await {
             Ok(account) => {
                 super::super::search::delayed_index::manage_index(ctx, req, &account, &who).await
@@ -301,55 +304,53 @@ async fn recalculate(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
     Ok(resp)
 }
 
-/// Accounts whose reindex was started and not yet reported on by a status or cancel.
-static REINDEXING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
-    std::sync::LazyLock::new(Default::default);
-
-/// ReIndexRequest `action=start|status|cancel <mbox id=>`: `start` queues the mailbox
-/// for the indexer's reconcile (every message indexed again when the index lost any)
-/// and answers `started`; `status` answers `idle`, the indexer working in the
-/// background; `cancel` answers `cancelled` for a start not yet reported on, else
-/// `idle`.
+/// ReIndexRequest `action=start|status|cancel <mbox id=>`, over the indexer's
+/// per-mailbox reindex (`Indexer::reindex`): `start` answers `started` (`running` when
+/// one is under way already); `status` answers `running` with `<progress
+/// numSucceeded= numFailed= numRemaining=/>` while it runs, else `idle`; `cancel`
+/// answers `cancelled` when one was running (what was added stays), else `idle`.
 ///
 /// # Errors
 /// `service.FAILURE` when the account has no mailbox yet (nothing to index), as Zimbra.
-// LIMITATION: the indexer has no per-mailbox progress or cancel; re-adding documents
-// is idempotent, so a "cancelled" reindex may still finish in the background.
 async fn reindex(ctx: &Ctx<'_>, req: &Element, who: &str) -> ServiceResult<Element> {
     let account = mbox_account(ctx, req).await?;
-    let key = account.id.to_string();
     let action = req.attr("action").unwrap_or("start");
-    if action == "start" {
-        let found = ctx
-            .svc
-            .store
-            .find_mailbox(account.id)
-            .await
-            .map_err(store_fault)?;
-        if found.is_none() {
-            return Err(ServiceError::failure(format!(
-                "mailbox not found for account {}",
-                account.name
-            )));
-        }
-    }
+    let indexer = &ctx.svc.indexer;
     let mut resp = response("ReIndexResponse", NS_ADMIN);
-    let mut started = REINDEXING
-        .lock()
-        .map_err(|_| ServiceError::failure("reindex state poisoned"))?;
     let status = match action {
         "start" => {
-            ctx.svc.indexer.reconcile(account.id);
-            started.insert(key);
-            tracing::info!(admin = %who, account = %account.name, "admin: reindex started");
-            "started"
+            let found = ctx
+                .svc
+                .store
+                .find_mailbox(account.id)
+                .await
+                .map_err(store_fault)?;
+            if found.is_none() {
+                return Err(ServiceError::failure(format!(
+                    "mailbox not found for account {}",
+                    account.name
+                )));
+            }
+            if indexer.reindex(account.id) {
+                tracing::info!(admin = %who, account = %account.name, "admin: reindex started");
+                "started"
+            } else {
+                "running"
+            }
         }
-        "status" => {
-            started.remove(&key);
-            "idle"
-        }
+        "status" => match indexer.reindex_status(account.id) {
+            Some(p) if p.state == ReindexState::Running => {
+                resp.add_new("progress")
+                    .set_num("numSucceeded", p.done as u64)
+                    .set_num("numFailed", 0)
+                    .set_num("numRemaining", p.remaining() as u64);
+                "running"
+            }
+            _ => "idle",
+        },
         "cancel" => {
-            if started.remove(&key) {
+            if indexer.cancel_reindex(account.id) {
+                tracing::info!(admin = %who, account = %account.name, "admin: reindex cancelled");
                 "cancelled"
             } else {
                 "idle"
@@ -362,6 +363,43 @@ async fn reindex(ctx: &Ctx<'_>, req: &Element, who: &str) -> ServiceResult<Eleme
         }
     };
     resp.set("status", status);
+    Ok(resp)
+}
+
+/// VerifyIndexRequest `<mbox id=>`: checks the mailbox's index (`Indexer::verify`)
+/// and answers `<status>true|false</status><message>...</message>` as Zimbra does.
+///
+/// # Errors
+/// `service.FAILURE` when the account has no mailbox or the check cannot run.
+async fn verify_index(ctx: &Ctx<'_>, req: &Element) -> ServiceResult<Element> {
+    let account = mbox_account(ctx, req).await?;
+    let report = ctx
+        .svc
+        .indexer
+        .verify(account.id)
+        .await
+        .map_err(|e| ServiceError::failure(format!("verify index: {e}")))?
+        .ok_or_else(|| {
+            ServiceError::failure(format!("mailbox not found for account {}", account.name))
+        })?;
+    let message = if report.is_sound() {
+        format!(
+            "index is sound ({} messages waiting to be indexed)",
+            report.pending
+        )
+    } else {
+        format!(
+            "{} damaged index files, {} messages missing from the index, {} index \
+             documents without a message: reindex the mailbox",
+            report.damaged_files.len(),
+            report.missing.len(),
+            report.extra.len()
+        )
+    };
+    let mut resp = response("VerifyIndexResponse", NS_ADMIN);
+    resp.add_new("status")
+        .set_text(if report.is_sound() { "true" } else { "false" });
+    resp.add_new("message").set_text(message);
     Ok(resp)
 }
 
