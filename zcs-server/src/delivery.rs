@@ -196,6 +196,23 @@ struct Settings {
 }
 
 impl MailDelivery {
+    /// Whether `account`'s domain is over its aggregate quota under
+    /// `BLOCKSENDRECEIVE`, which refuses mail in as well as out (spec 02 §1.14); a
+    /// domain or config that cannot be read refuses nothing.
+    async fn domain_refuses_mail(&self, account: &Entry) -> bool {
+        let Some((_, domain)) = account.name.rsplit_once('@') else {
+            return false;
+        };
+        let key = zcs_directory::EntryKey::Name(domain.to_string());
+        let (Ok(domain), Ok(global)) = (
+            self.prov.get_domain(&key).await,
+            self.prov.global_config().await,
+        ) else {
+            return false;
+        };
+        crate::soap::mail::send::domain_quota_blocks(&domain, &global, true)
+    }
+
     /// The settings of this delivery: the cached ones while younger than
     /// [`SETTINGS_TTL`], else read again; defaults (logged, not cached) when the
     /// directory cannot be read.
@@ -352,6 +369,11 @@ impl MailDelivery {
             }
         };
         job.quota = delivery_quota(&job.effective, &name);
+        if self.domain_refuses_mail(&job.account).await {
+            tracing::info!(account = %name, "delivery refused: domain aggregate quota");
+            job.outcome = Some(over_quota_outcome(false));
+            return job;
+        }
         let dedupe_on = !job
             .effective
             .get("zimbraPrefMessageIdDedupingEnabled")

@@ -21,7 +21,7 @@ mod parts;
 mod permissions;
 mod receipt;
 mod remove_parts;
-pub(super) mod send;
+pub(crate) mod send;
 mod shared;
 
 pub(crate) use parts::{BodyOptions, add_mime_parts, find_part};

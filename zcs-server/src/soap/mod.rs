@@ -20,7 +20,7 @@ mod conv;
 mod dl;
 mod folders;
 mod gal;
-mod mail;
+pub(crate) mod mail;
 mod retention;
 mod search;
 mod share;
