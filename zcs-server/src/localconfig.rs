@@ -73,6 +73,11 @@ pub const KEYS: &[KeyDef] = &[
         desc: "index volume",
     },
     KeyDef {
+        name: "zcs_worker_threads",
+        default: "0",
+        desc: "async worker threads of the server (0: one per core); read at start",
+    },
+    KeyDef {
         name: "zimbra_feed_manager_blacklist",
         default: crate::egress::DEFAULT_BLACKLIST,
         desc: "addresses and ranges a folder's feed or calendar URL may not reach",
