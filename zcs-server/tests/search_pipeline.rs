@@ -301,6 +301,27 @@ async fn a_damaged_index_is_logged_and_rebuilt_from_the_store() {
     };
     assert!(eventually(Duration::from_secs(30), complete).await);
 
+    // Tantivy may still be merging segments after the last commit; a merge finishing
+    // after the damage would replace the damaged file and leave nothing to repair.
+    // Wait until the index directory stops changing.
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(&w.index_dir)
+            .expect("list")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let mut last = listing();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = listing();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
     // A bad disk flips bytes in the middle of the largest segment file.
     let largest = std::fs::read_dir(&w.index_dir)
         .expect("list")
