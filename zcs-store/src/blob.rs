@@ -4,7 +4,8 @@
 //! Layout: `<blob_root>/<h[0..2]>/<h>.msg`, where `h` is the lower-case hex SHA-256 of
 //! the content (volumes written before 2026-12-06 have a second level,
 //! `<h[0..2]>/<h[2..4]>/`, and are read as they are: `crate::blob_layout`). Hex rather
-//! than base64 in file names keeps the layout safe on case-insensitive file systems. The digest recorded on items (`MessageMeta::blob_digest`,
+//! than base64 in file names keeps the layout safe on case-insensitive file systems.
+//! The digest recorded on items (`MessageMeta::blob_digest`,
 //! the `blob_digest` column) is Zimbra's 44-character form: SHA-256 in URL-safe base64
 //! with padding.
 //!

@@ -282,7 +282,8 @@ mod tests {
         assert_eq!((s, b.as_slice()), (200, &b"abc"[..]));
         assert_eq!(header(&h, "CONTENT-LENGTH"), Some("3"));
         let (_, _, b) = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n",
         )
         .expect("chunked");
         assert_eq!(b, b"abcde");
@@ -291,7 +292,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsers_never_panic(s in ".{0,200}", b in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn parsers_never_panic(
+            s in ".{0,200}",
+            b in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
             let _ = parse_url(&s);
             let _ = parse_response(&b);
         }

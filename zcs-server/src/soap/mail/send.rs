@@ -648,7 +648,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn never_panics_and_keeps_the_body(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        fn never_panics_and_keeps_the_body(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
             let out = without_bcc(&raw);
             proptest::prop_assert!(out.len() <= raw.len());
         }
