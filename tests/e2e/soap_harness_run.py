@@ -3,8 +3,13 @@ setup as test_soap_harness.py): python tests/e2e/soap_harness_run.py AREAS [OUT]
 comma-separated list of directories (or files) under data/soapvalidator, e.g.
 "Auth,Admin/Accounts,Folders,Tags". Prints pass/fail/skip per area and writes every case
 with its reason to OUT (default target/soap-harness-report.txt). Uses ZCS_BIN_DIR,
-ZCS_CORPUS and ZCS_SOAP_HARNESS like the other e2e suites."""
+ZCS_CORPUS and ZCS_SOAP_HARNESS like the other e2e suites.
 
+--types smoke,sanity runs only the cases of those levels, plus the "always" cases (the
+setup the others build on), as Zimbra's harness runs a level; without it every case runs.
+The per-area smoke+sanity lines count only smoke and sanity cases either way."""
+
+import argparse
 import os
 import sys
 import tempfile
@@ -20,8 +25,17 @@ CORPUS = Path(os.environ.get("ZCS_CORPUS", "/work/shared/corpus"))
 
 
 def main():
-    areas = sys.argv[1].split(",")
-    out = sys.argv[2] if len(sys.argv) > 2 else "target/soap-harness-report.txt"
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("areas")
+    ap.add_argument("out", nargs="?", default="target/soap-harness-report.txt")
+    ap.add_argument("--types", default="",
+                    help="comma-separated case levels (smoke,sanity,...); always cases run too")
+    a = ap.parse_args()
+    areas = a.areas.split(",")
+    out = a.out
+    types = set(filter(None, a.types.split(",")))
+    if types:
+        types.add("always")
     z = Zcs(Path(tempfile.mkdtemp(prefix="zcs-harness-")))
     z.init()
     # The harness's globals: domain zimbra.com, admin@zimbra.com / test123.
@@ -51,7 +65,7 @@ def main():
              "upload": f"http://127.0.0.1:{z.http_port}/service/upload",
              "lmtp": f"127.0.0.1:{z.lmtp_port}",
              "smtp": f"127.0.0.1:{z.smtp_port}"},
-            cafile=z.ca_file(), out=out,
+            cafile=z.ca_file(), out=out, types=types or None,
             overrides={"zimbraServer.name": servers[0] if servers else "localhost",
                        "testMailRaw.root": str(CORPUS / "zimbra-qa")})
         for area, c in list(report["counts"].items()) + list(report["by_type"].items()):

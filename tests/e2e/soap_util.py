@@ -14,7 +14,8 @@ to /service/upload (urls["upload"]); t:mailinjecttest delivers files over LMTP
 paths are read from ${testMailRaw.root}, relative ones from the harness's root. Steps
 it cannot run (IMAP, ...) make the case a skip with the reason. t:regex sets a
 property from a regular expression's group; t:delay waits at most
-SOAP_HARNESS_MAX_DELAY seconds (2 by default). As in Zimbra's harness, a failing step
+SOAP_HARNESS_MAX_DELAY seconds (2 by default), or its full length (at most
+SOAP_HARNESS_EXPIRY_DELAY, 120 s) in a case that waits out an expiry. As in Zimbra's harness, a failing step
 fails its case but the steps after it still run (they may create what later cases
 need) unless the step is required="true". Run it as: python soap_util.py DIR
 --user-url U --admin-url A [--cafile F].
@@ -49,6 +50,11 @@ PREFIXES = {
 }
 DEBUG = bool(__import__("os").environ.get("SOAP_HARNESS_DEBUG"))
 MAX_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_MAX_DELAY", "2"))
+# Longest t:delay in a case that waits out an expiry (see waits_out_expiry), s.
+EXPIRY_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_EXPIRY_DELAY", "120"))
+# The property (not a harness name) that tells run_steps the current case waits out
+# an expiry.
+WAITS_EXPIRY = "\x00waits-expiry"
 SKIP_STEPS = {"lmtp", "smtp", "imaptest", "pop3test", "csvservlettest",
               "caldavtest", "waitforpostfix"}
 
@@ -1028,6 +1034,18 @@ def run_regex(step, props):
     return None
 
 
+def waits_out_expiry(case):
+    """Whether a case's delays wait for something to expire (a preauth value's
+    `expires`, a token lifetime): its steps name an expiry outside the prose."""
+    for step in case:
+        local = step.tag.split("}")[-1]
+        if local in ("objective", "steps"):
+            continue
+        if re.search(r"expires", ET.tostring(step, encoding="unicode"), re.I):
+            return True
+    return False
+
+
 def run_case(case, props, urls, ctx):
     """Returns ("pass"|"fail"|"skip", reason). A failing step fails the case; the steps
     after it still run unless it was required="true"."""
@@ -1035,6 +1053,7 @@ def run_case(case, props, urls, ctx):
         local = step.tag.split("}")[-1]
         if local in SKIP_STEPS:
             return "skip", f"step t:{local} not supported by the runner"
+    props.values[WAITS_EXPIRY] = "1" if waits_out_expiry(case) else ""
     first, _ = run_steps(list(case), props, urls, ctx)
     if first:
         return "fail", first
@@ -1097,11 +1116,14 @@ def run_steps(steps, props, urls, ctx):
             # needs at most a moment, so each is capped (SOAP_HARNESS_MAX_DELAY, s).
             # A delay while concurrent tests run is what the harness gives them to
             # finish: it lasts until they are over, at most its full length.
+            # A case that waits out an expiry (a preauth's `expires`, ...) needs the
+            # time to pass: its delays last their full length, up to EXPIRY_DELAY.
             secs = float(step.get("sec") or 0) + float(step.get("msec") or 0) / 1000
             started = time.time()
             for thread, _ in pending:
                 thread.join(max(0.0, secs - (time.time() - started)))
-            time.sleep(max(0.0, min(secs, MAX_DELAY) - (time.time() - started)))
+            cap = EXPIRY_DELAY if props.values.get(WAITS_EXPIRY) else MAX_DELAY
+            time.sleep(max(0.0, min(secs, cap) - (time.time() - started)))
             continue
         elif local == "test" and step.get("concurrent") == "true":
             # Runs beside the following steps, as the harness runs it (a blocking
