@@ -17,8 +17,17 @@
 //!   after checking the forwarding-loop marker;
 //! - `Reject { extended: true }` during LMTP answers `550 5.7.1` for that recipient;
 //!   otherwise (or for `reject`) a bounce goes to the envelope sender;
-//! - `Send` queues the vacation reply with the null sender `<>`.
+//! - `Send` queues the message (a vacation reply or a notification) with the null
+//!   sender `<>`.
+//!
+//! `notify` (RFC 5435) sends mail notifications only (`mailto:`, RFC 5436; see
+//! [`notify`]): `valid_notify_method` is true for `mailto:` URIs alone,
+//! `notify_method_capability` answers `maybe` for `online` (RFC 5436 §2.2), other
+//! methods are refused (logged, the rest of the script runs). At most
+//! [`MAX_NOTIFICATIONS`] per message and recipient, none about a message that is itself
+//! auto-submitted.
 
+mod notify;
 mod zimbra;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -26,6 +35,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use sieve::{Compiler, Envelope as SieveEnv, Event, Input, Recipient, Runtime};
 use tracing::debug;
 
+pub use notify::{MAX_NOTIFICATIONS, MAX_RECIPIENTS};
 pub use zimbra::{out_of_office_script, rewrite_zimbra_commands};
 
 /// Longest script compiled, in octets (Zimbra caps `zimbraMailSieveScript` far lower).
@@ -73,8 +83,10 @@ pub enum SieveAction {
         /// `ereject` rather than `reject`.
         extended: bool,
     },
-    /// Send `message` (a complete RFC 5322 message sieve-rs built: the vacation reply)
-    /// to `to`, from the recipient, with the null envelope sender (RFC 5230 §5).
+    /// Send `message` (a complete RFC 5322 message: the vacation reply, or a `notify`
+    /// notification) to `to`, from the recipient, with the null envelope sender
+    /// (RFC 5230 §5, RFC 3834 §3.3). A notification to several addresses is one
+    /// `Send` per address, with the same message.
     Send {
         /// Destination address.
         to: String,
@@ -191,10 +203,16 @@ fn execute(
     envelope: SieveEnvelope<'_>,
     ctx: SieveContext<'_>,
 ) -> Option<Vec<SieveAction>> {
+    // sieve-rs counts every `notify` run as an outgoing message, next to the vacation
+    // reply and redirects, even those we drop; so its budget is not the limit here:
+    // redirects have theirs, a script sends one vacation reply, and notifications are
+    // capped by `Notices` (MAX_NOTIFICATIONS).
     let runtime = Runtime::new()
         .with_cpu_limit(CPU_LIMIT)
         .with_max_redirects(4)
-        .with_max_out_messages(2);
+        .with_max_out_messages(CPU_LIMIT)
+        // RFC 5435 §4 (valid_notify_method), RFC 5436 §2.1: the one method we send.
+        .with_valid_notification_uri("mailto");
     let mut instance = runtime
         .filter(message)
         .with_user_address(ctx.user_address)
@@ -203,6 +221,10 @@ fn execute(
         .with_envelope(SieveEnv::To, envelope.to);
     let mut actions = Vec::new();
     let mut created: Vec<Vec<u8>> = Vec::new();
+    let mut notices = Notices::new(message, ctx);
+    // The message sieve-rs made just before a `notify` is its `:fcc` copy.
+    let mut last_created = None;
+    let mut fcc_copy = None;
     let mut input = Input::script("zimbraMailSieveScript", compiled);
     while let Some(result) = instance.run(input) {
         let event = match result {
@@ -213,6 +235,7 @@ fn execute(
             }
         };
         input = true.into();
+        let just_created = last_created.take();
         match event {
             Event::IncludeScript { .. } => input = false.into(),
             Event::MailboxExists { .. } => input = true.into(),
@@ -221,7 +244,29 @@ fn execute(
                 let seen = ctx.vacation.is_some_and(|t| t.seen_within(&id, expiry));
                 input = seen.into();
             }
-            Event::SetEnvelope { .. } | Event::Notify { .. } => {}
+            Event::SetEnvelope { .. } => {}
+            Event::Notify {
+                method,
+                from,
+                importance,
+                message: text,
+                options,
+            } => {
+                fcc_copy = just_created;
+                let importance = match importance {
+                    sieve::Importance::High => Some("1"),
+                    sieve::Importance::Low => Some("3"),
+                    sieve::Importance::Normal => None,
+                };
+                let request = NotifyRequest {
+                    method: &method,
+                    from: from.as_deref(),
+                    importance,
+                    text: &text,
+                    options: &options,
+                };
+                actions.extend(notices.send(request));
+            }
             Event::Function { .. } => input = false.into(),
             // LIMITATION: edits made by `editheader` (a later message_id) are not kept;
             // the original message is filed.
@@ -232,6 +277,12 @@ fn execute(
             Event::Discard => actions.push(SieveAction::Discard),
             Event::Reject { extended, reason } => {
                 actions.push(SieveAction::Reject { reason, extended })
+            }
+            Event::FileInto { message_id, .. }
+                if message_id > 0 && fcc_copy == Some(message_id) =>
+            {
+                // LIMITATION: `notify :fcc` does not file a copy of the notification.
+                debug!("notify :fcc not filed");
             }
             Event::FileInto {
                 folder,
@@ -257,6 +308,16 @@ fn execute(
                 if let Some(slot) = message_id.checked_sub(1).and_then(|i| created.get_mut(i)) {
                     *slot = message;
                 }
+                last_created = Some(message_id);
+            }
+            Event::SendMessage {
+                recipient: Recipient::Group(_),
+                ..
+            } => {
+                // sieve-rs's own mailto notification: only a `notify` the rewrite could
+                // not reach (a `text:` method) comes this way; refused like other
+                // methods we do not handle.
+                debug!("notify not rewritten, not sent");
             }
             Event::SendMessage {
                 recipient,
@@ -282,6 +343,98 @@ fn execute(
         }
     }
     Some(actions)
+}
+
+/// One `notify` as sieve-rs evaluated it.
+struct NotifyRequest<'a> {
+    method: &'a str,
+    from: Option<&'a str>,
+    importance: Option<&'a str>,
+    /// `:message`, or the triggering subject when absent.
+    text: &'a str,
+    options: &'a [String],
+}
+
+/// The notifications of one run: the cap, duplicates, the auto-submitted rule.
+struct Notices<'a> {
+    message: &'a [u8],
+    owner: notify::Owner<'a>,
+    /// Parsed on the first `notify`.
+    original: Option<notify::Original>,
+    /// Envelope recipients and subject of each sent notification (duplicates dropped).
+    sent: Vec<(Vec<String>, Vec<u8>)>,
+    auto_submitted: bool,
+}
+
+impl<'a> Notices<'a> {
+    fn new(message: &'a [u8], ctx: SieveContext<'a>) -> Self {
+        Notices {
+            message,
+            owner: notify::Owner {
+                address: ctx.user_address,
+                name: ctx.user_name,
+            },
+            original: None,
+            sent: Vec::new(),
+            auto_submitted: notify::is_auto_submitted(message),
+        }
+    }
+
+    /// The `Send` actions for one `notify`: none when the method is not ours, the
+    /// triggering message is auto-submitted (RFC 5436 §2.7), the cap is reached or the
+    /// same notification went out already in this run.
+    fn send(&mut self, r: NotifyRequest<'_>) -> Vec<SieveAction> {
+        if self.auto_submitted {
+            debug!("notify: the message is auto-submitted, no notification");
+            return Vec::new();
+        }
+        if self.sent.len() >= notify::MAX_NOTIFICATIONS {
+            tracing::info!(
+                max = notify::MAX_NOTIFICATIONS,
+                "notify: notification limit reached"
+            );
+            return Vec::new();
+        }
+        let message = self.message;
+        let original = self
+            .original
+            .get_or_insert_with(|| notify::Original::parse(message));
+        let made = if let Some(uri) = r.method.strip_prefix(notify::MAILTO_PREFIX) {
+            notify::mailto(uri, r.from, r.importance, r.text, self.owner, original)
+        } else if r.method == notify::ZIMBRA_METHOD {
+            notify::zimbra(r.options, self.owner, original)
+        } else {
+            // RFC 5435 §3: a method we do not support sends nothing.
+            let scheme = r.method.split(':').next().unwrap_or("");
+            tracing::info!(scheme, "notify: method not supported, not sent");
+            None
+        };
+        let Some(n) = made else {
+            debug!("notify: no valid recipient, not sent");
+            return Vec::new();
+        };
+        // Duplicates: the same recipients and header block minus Date and Message-ID.
+        let key = (n.to.clone(), subject_of(&n.message));
+        if self.sent.contains(&key) {
+            return Vec::new();
+        }
+        self.sent.push(key);
+        n.to.into_iter()
+            .map(|to| SieveAction::Send {
+                to,
+                message: n.message.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The `Subject` line of a built notification, for duplicate detection.
+fn subject_of(message: &[u8]) -> Vec<u8> {
+    message
+        .split(|b| *b == b'\n')
+        .find(|l| l.starts_with(b"Subject:"))
+        .unwrap_or_default()
+        .to_vec()
 }
 
 /// Splits marker flags carrying Zimbra tags off the IMAP flags.

@@ -215,3 +215,195 @@ proptest! {
         let _ = run_sieve(script, &message, envelope, ctx);
     }
 }
+
+/// The `Send` actions of a run, as (recipient, message text).
+fn sends(actions: &[SieveAction]) -> Vec<(String, String)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            SieveAction::Send { to, message } => {
+                Some((to.clone(), String::from_utf8_lossy(message).into_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn notify_mailto_per_rfc_5436() {
+    let script = "require \"enotify\";\r\n\
+        notify :message \"Boss wrote\" :importance \"1\" \
+        \"mailto:joe@mobile.test?subject=ignored&cc=a@x.test&bcc=b@x.test\";";
+    assert_eq!(validate(script), Ok(()));
+    let actions = run(script);
+    assert!(actions.contains(&keep()), "{actions:?}");
+    let sent = sends(&actions);
+    let to: Vec<&str> = sent.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(to, ["joe@mobile.test", "a@x.test", "b@x.test"]);
+    let msg = &sent[0].1;
+    assert!(
+        msg.starts_with("From: \"Joe\" <joe@example.test>\r\n"),
+        "{msg}"
+    );
+    assert!(msg.contains("\r\nSubject: Boss wrote\r\n"), "{msg}");
+    assert!(
+        msg.contains("\r\nAuto-Submitted: auto-notified\r\n"),
+        "{msg}"
+    );
+    assert!(msg.contains("\r\nCc: <a@x.test>\r\n"), "{msg}");
+    assert!(msg.contains("\r\nImportance: High\r\n"), "{msg}");
+    assert!(
+        !msg.contains("b@x.test"),
+        "Bcc stays out of the header: {msg}"
+    );
+    assert!(
+        msg.contains("Subject: Quarterly report"),
+        "summary in the body: {msg}"
+    );
+}
+
+#[test]
+fn notify_subject_falls_back_to_uri_then_message() {
+    let with_uri =
+        run("require \"enotify\"; notify \"mailto:n@x.test?subject=From%20URI&body=Hi\";");
+    let (_, msg) = &sends(&with_uri)[0];
+    assert!(msg.contains("Subject: From URI\r\n"), "{msg}");
+    assert!(msg.ends_with("\r\n\r\nHi\r\n"), "{msg}");
+    let bare = run("require \"enotify\"; notify \"mailto:n@x.test\";");
+    let (_, msg) = &sends(&bare)[0];
+    assert!(msg.contains("Subject: Quarterly report\r\n"), "{msg}");
+}
+
+#[test]
+fn notify_from_must_be_the_owner() {
+    let own =
+        run("require \"enotify\"; notify :from \"Joe <joe@example.test>\" \"mailto:n@x.test\";");
+    assert!(
+        sends(&own)[0]
+            .1
+            .starts_with("From: Joe <joe@example.test>\r\n")
+    );
+    let spoof = run("require \"enotify\"; notify :from \"ceo@example.test\" \"mailto:n@x.test\";");
+    assert!(
+        sends(&spoof)[0]
+            .1
+            .starts_with("From: \"Joe\" <joe@example.test>\r\n")
+    );
+}
+
+#[test]
+fn notify_headers_cannot_be_injected() {
+    let script = "require [\"enotify\", \"variables\"];\r\n\
+        notify :message \"a\r\nBcc: evil@x.test\" \
+        \"mailto:n@x.test?Auto-Submitted=no&From=ceo@x.test&Received=x&body=b\";";
+    let (_, msg) = &sends(&run(script))[0];
+    let head = msg.split("\r\n\r\n").next().unwrap_or_default();
+    assert!(!head.contains("\r\nBcc"), "{head}");
+    assert!(!head.contains("ceo@x.test"), "{head}");
+    assert!(!head.contains("Received"), "{head}");
+    assert_eq!(head.matches("Auto-Submitted").count(), 1, "{head}");
+}
+
+#[test]
+fn notify_limits_and_loops() {
+    let many: String = (0..9)
+        .map(|i| format!("notify \"mailto:n{i}@x.test\";\r\n"))
+        .collect();
+    let script = format!("require \"enotify\";\r\n{many}redirect \"r@x.test\";");
+    let actions = run(&script);
+    assert_eq!(sends(&actions).len(), MAX_NOTIFICATIONS);
+    assert!(actions.contains(&SieveAction::Redirect {
+        address: "r@x.test".into()
+    }));
+    // The same notification twice goes once.
+    let twice = "require \"enotify\"; notify \"mailto:n@x.test\"; notify \"mailto:n@x.test\";";
+    assert_eq!(sends(&run(twice)).len(), 1);
+    // Never about an auto-submitted message (RFC 5436 §2.7).
+    let auto = b"From: robot@x.test\r\nAuto-Submitted: auto-replied\r\nSubject: s\r\n\r\nx\r\n";
+    let env = SieveEnvelope {
+        from: "",
+        to: "joe@example.test",
+    };
+    let ctx = SieveContext {
+        user_address: "joe@example.test",
+        user_name: "Joe",
+        vacation: None,
+    };
+    let actions = run_sieve(
+        "require \"enotify\"; notify \"mailto:n@x.test\";",
+        auto,
+        env,
+        ctx,
+    );
+    assert_eq!(actions, vec![keep()]);
+}
+
+#[test]
+fn notify_methods_other_than_mailto_are_refused() {
+    let xmpp = run("require \"enotify\"; notify \"xmpp:joe@im.test\"; fileinto \"A\";");
+    assert!(sends(&xmpp).is_empty());
+    assert!(matches!(&xmpp[0], SieveAction::FileInto { folder, .. } if folder == "A"));
+    let valid = "require [\"enotify\"]; \
+        if valid_notify_method \"mailto:n@x.test\" { fileinto \"Yes\"; } \
+        if valid_notify_method \"xmpp:n@x.test\" { fileinto \"No\"; } \
+        if notify_method_capability \"mailto:n@x.test\" \"online\" \"maybe\" { fileinto \"Maybe\"; }";
+    let folders: Vec<String> = run(valid)
+        .into_iter()
+        .filter_map(|a| match a {
+            SieveAction::FileInto { folder, .. } => Some(folder),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(folders, ["Yes", "Maybe"]);
+    // A bad constant URI is still a compile error.
+    assert!(validate("require \"enotify\"; notify \"nonsense\";").is_err());
+}
+
+#[test]
+fn zimbra_notify_rule() {
+    // What ModifyFilterRules' <actionNotify> becomes (soap/mail/filters/to_sieve.rs).
+    let script = "require [\"fileinto\"];\r\n\
+        if header :contains \"subject\" \"report\" {\r\n\
+          notify \"pager@x.test\" \"New: ${SUBJECT}\" \"From ${From}: ${BODY}\" 14 [\"To\"];\r\n\
+          fileinto \"Reports\";\r\n}";
+    assert_eq!(validate(script), Ok(()));
+    let actions = run(script);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, SieveAction::FileInto { folder, .. } if folder == "Reports")),
+        "{actions:?}"
+    );
+    let sent = sends(&actions);
+    assert_eq!(sent.len(), 1, "{actions:?}");
+    let (to, msg) = &sent[0];
+    assert_eq!(to, "pager@x.test");
+    assert!(
+        msg.contains("\r\nSubject: New: Quarterly report\r\n"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("\r\nAuto-Submitted: auto-notified\r\n"),
+        "{msg}"
+    );
+    // The To header is the notification's own, never the original's.
+    assert!(msg.contains("\r\nTo: <pager@x.test>\r\n"), "{msg}");
+    assert!(!msg.contains("To: joe@example.test"), "{msg}");
+    // 14 octets of the filled body.
+    assert!(msg.ends_with("\r\n\r\nFrom Boss <bos\r\n"), "{msg}");
+    // No subject in the rule: with "*" the original's is kept, else none.
+    let all = run("notify \"p@x.test\" \"\" \"Mail from ${from}\" [\"*\"];");
+    let (_, msg) = &sends(&all)[0];
+    assert!(msg.contains("\r\nSubject: Quarterly report\r\n"), "{msg}");
+    assert!(
+        !msg.contains("<1@example.test>"),
+        "Message-ID is never copied: {msg}"
+    );
+    let plain = run("notify \"p@x.test\" \"\" \"Mail from ${from}\";");
+    let (_, msg) = &sends(&plain)[0];
+    assert!(!msg.contains("Subject:"), "{msg}");
+    assert!(
+        msg.ends_with("Mail from Boss <boss@example.test>\r\n"),
+        "{msg}"
+    );
+}
