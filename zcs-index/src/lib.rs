@@ -1,6 +1,6 @@
 //! zcs index: the [`IndexBackend`] seam and its tantivy implementation, Zimbra's search
 //! query language ([`query`]), text extraction from MIME messages ([`extract`]) and the
-//! tokeniser they share ([`tokenizer`]).
+//! tokeniser they share ([`tokenizer`], after the character folding of [`fold`]).
 //!
 //! The crate takes documents, never mailboxes: it does not read the store. A typical
 //! flow is: `document_from_message` at delivery, `IndexBackend::index` then `commit`;
@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod error;
 pub mod extract;
+pub mod fold;
 pub mod query;
 pub mod substring;
 pub mod tantivy_backend;

@@ -89,7 +89,9 @@ pub struct SubstringPlan {
     /// Every one of these must match a token of the field (in any order).
     pub words: Vec<WordMatch>,
     /// True when the index answer is the answer: the needle is one ASCII word, so a
-    /// message has a token containing it exactly when its indexed text contains it.
+    /// message has a token containing it exactly when its indexed text contains it
+    /// (up to folding: an accented letter of the text matches its base letter, as in
+    /// Zimbra's own index).
     /// Otherwise the index gives candidates that the caller must check.
     pub exact: bool,
 }
@@ -110,7 +112,9 @@ fn has_sigma(word: &str) -> bool {
 /// it (no word characters, or only words found inside stop words): the caller then
 /// checks every message. Never panics.
 pub fn substring_plan(needle: &str) -> Option<SubstringPlan> {
-    let chars: Vec<char> = needle.chars().collect();
+    // Folded as the index's words are (accents, fullwidth forms, katakana), so the
+    // narrowing never loses a message that holds the needle.
+    let chars: Vec<char> = needle.chars().map(crate::fold::fold_char).collect();
     let mut words = Vec::new();
     let mut i = 0;
     while i < chars.len() {
@@ -120,10 +124,7 @@ pub fn substring_plan(needle: &str) -> Option<SubstringPlan> {
             while i < chars.len() && is_cjk(chars[i]) {
                 i += 1;
             }
-            let run: Vec<String> = chars[start..i]
-                .iter()
-                .map(|c| c.to_lowercase().collect())
-                .collect();
+            let run: Vec<String> = chars[start..i].iter().map(|c| c.to_string()).collect();
             if run.len() == 1 {
                 // A lone character is a token itself or half of a bigram.
                 words.push(WordMatch::Infix(run[0].clone()));

@@ -36,7 +36,8 @@ pub fn is_wildcard(value: &str) -> bool {
     value.contains('*') || value.trim_end_matches('?').contains('?')
 }
 
-/// One parsed wildcard pattern (lower-cased, with its implicit trailing `*` added).
+/// One parsed wildcard pattern (folded as index words are, with its implicit trailing
+/// `*` added).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Wildcard {
     chars: Vec<char>,
@@ -49,7 +50,8 @@ impl Wildcard {
     /// The pattern of the query value `raw`, or `None` when it holds no character but
     /// `*` (which matches everything and so constrains nothing).
     pub fn parse(raw: &str) -> Option<Wildcard> {
-        let lower = raw.to_lowercase();
+        // Folded as the index's words are (`advocació*` finds `advocación`).
+        let lower = crate::fold::fold(raw);
         if lower.chars().all(|c| c == '*') {
             return None;
         }
@@ -234,9 +236,11 @@ mod tests {
         assert!(w("f?x").matches("fox"));
         assert!(!w("f?x").matches("fx"));
         assert!(w("a**b").matches("ab"));
-        assert!(w("*é*").matches("café"));
-        assert!(w("caf?").matches("café"));
-        assert!(!w("caf??").matches("café"));
+        // Index terms are folded (`café` is indexed `cafe`); so are patterns.
+        assert!(w("*é*").matches("cafe"));
+        assert!(w("caf?").matches("cafe"));
+        assert!(!w("caf??").matches("cafe"));
+        assert!(w("straß*").matches("straße"));
         assert_eq!(w("a**b").as_string(), "a*b");
     }
 
