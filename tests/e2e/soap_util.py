@@ -10,7 +10,8 @@ harness files write it (a small evaluator: /, //, ., .., @attr, text(), *, prefi
 |, predicates with positions, comparisons, and/or, nested paths, contains(),
 starts-with(), not(), count(), position(), last()). t:uploadservlettest posts a file
 to /service/upload (urls["upload"]); t:mailinjecttest delivers files over LMTP
-(urls["lmtp"]) and t:smtpinjecttest over SMTP (urls["smtp"], host:port); fixture
+(urls["lmtp"]) and t:smtpinjecttest over SMTP (urls["smtp"], host:port; then it waits
+SOAP_HARNESS_SMTP_SETTLE, 1 s, for the queue to deliver); fixture
 paths are read from ${testMailRaw.root}, relative ones from the harness's root. Steps
 it cannot run (IMAP, ...) make the case a skip with the reason. t:regex sets a
 property from a regular expression's group; t:delay waits at most
@@ -50,6 +51,8 @@ PREFIXES = {
 }
 DEBUG = bool(__import__("os").environ.get("SOAP_HARNESS_DEBUG"))
 MAX_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_MAX_DELAY", "2"))
+# Wait after a t:smtpinjecttest for the queue to deliver, s.
+SMTP_SETTLE = float(__import__("os").environ.get("SOAP_HARNESS_SMTP_SETTLE", "1"))
 # Longest t:delay in a case that waits out an expiry (see waits_out_expiry), s.
 EXPIRY_DELAY = float(__import__("os").environ.get("SOAP_HARNESS_EXPIRY_DELAY", "120"))
 # The property (not a harness name) that tells run_steps the current case waits out
@@ -646,6 +649,9 @@ def check_select(sel, root, props, scope=None):
         reason = check_select(child, root, props, found)
         if reason:
             return reason
+    if sel.get("query"):
+        # A t:for's break condition: this select (and those it holds) matched.
+        props.values[sel.get("query")] = "1"
     return None
 
 
@@ -990,6 +996,10 @@ def run_smtp_inject(step, props, urls):
         reply = f"{e.smtp_code} {e.smtp_error.decode(errors='replace')}"
     except (OSError, smtplib.SMTPException) as e:
         reply = f"SMTP failed: {e}"
+    # The MTA accepted the message; delivery to the mailboxes goes through its queue.
+    # Zimbra's postfix had delivered by the time the harness sent its next requests
+    # (the cases search right after an injection): give the queue that moment.
+    time.sleep(SMTP_SETTLE)
     resp_el = step.find(f"{{{T}}}smtpInjectResponse")
     selects = resp_el.findall(f"{{{T}}}select") if resp_el is not None else []
     for sel in selects:
@@ -1096,6 +1106,12 @@ def run_steps(steps, props, urls, ctx):
                 if stop:
                     return joined(first, True)
             continue
+        if local == "for":
+            reason, stop = run_for(step, props, urls, ctx)
+            first = first or reason
+            if stop:
+                return joined(first, True)
+            continue
         if local == "property":
             props.define(step.get("name"), step.get("value", ""), step.get("expand") != "0")
             continue
@@ -1148,6 +1164,34 @@ def run_steps(steps, props, urls, ctx):
             if step.get("required") == "true":
                 return joined(first, True)
     return joined(first, False)
+
+
+def run_for(step, props, urls, ctx):
+    """t:for start= end= break=NAME: runs its steps once per number from start to end
+    until the property NAME is set (by a select's set=NAME, or query=NAME when the
+    select matches): a poll for something the server does in the background. The
+    round that set it gives the result; when none did, the last round's failure (or
+    the loop's own) is the result. Returns (reason, stop) as run_steps does."""
+    name = step.get("break", "")
+    try:
+        start, end = int(step.get("start", "1")), int(step.get("end", "1"))
+    except ValueError:
+        raise Unsupported("t:for with non-numeric bounds")
+    if name:
+        props.values.pop(name, None)
+    reason, stop = None, False
+    rounds = max(0, end - start + 1)
+    for i in range(rounds):
+        # A required step failing before the break stops only its round: the poll
+        # goes on, and the last round's outcome stands.
+        reason, stop = run_steps(list(step), props, urls, ctx)
+        if name and props.values.get(name) is not None:
+            return reason, stop
+        if stop and (not name or i == rounds - 1):
+            return reason, stop
+    if name and reason is None:
+        reason = f"t:for: ${{{name}}} never set"
+    return reason, stop
 
 
 def run_file(path, base, urls, ctx, report, types):
