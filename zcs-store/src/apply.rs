@@ -224,6 +224,30 @@ pub(crate) async fn apply(
             crate::folder_color::apply(conn, mb, *change, *id, *color, *rgb).await?;
             bump(conn, mb, None, *change).await?;
         }
+        RedoOp::SetFolderAttrs {
+            change,
+            id,
+            flags,
+            url,
+            reminder,
+        } => {
+            let attrs = crate::FolderAttrs {
+                flags: Flags(*flags),
+                url: url.clone(),
+                reminder: *reminder,
+            };
+            crate::folder_attrs::apply_attrs(conn, mb, *change, *id, &attrs).await?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::SetFolderView { change, id, view } => {
+            crate::folder_attrs::apply_view(conn, mb, *change, *id, view).await?;
+            bump(conn, mb, None, *change).await?;
+        }
+        RedoOp::FeedSeen {
+            folder,
+            reset,
+            keys,
+        } => crate::folder_attrs::apply_feed_seen(conn, mb, *folder, *reset, keys).await?,
         RedoOp::DeleteTag { change, id } => {
             tags::delete_tag(conn, mb, *change, *id, ts).await?;
             bump(conn, mb, None, *change).await?;
@@ -293,7 +317,7 @@ pub(crate) async fn apply(
             bump(conn, mb, None, *change).await?;
         }
         RedoOp::PutContact(c) => {
-            items::put_contact(conn, mb, c, ts).await?;
+            crate::apply_contacts::put_contact(conn, mb, c, ts).await?;
             bump(conn, mb, Some(c.id), c.change).await?;
         }
         RedoOp::PutCalItem(c) => {

@@ -13,9 +13,7 @@ use zcs_core::{ItemKind, MailboxId};
 use crate::apply::{adjust_folder, tombstone, touch_folder};
 use crate::apply_tags as tags;
 use crate::error::{DbContext, StoreError};
-use crate::redo::codec_items::{
-    CalItemRecord, ContactRecord, DocumentRecord, GrantRecord, LinkRecord,
-};
+use crate::redo::codec_items::{CalItemRecord, DocumentRecord, GrantRecord, LinkRecord};
 
 /// Bookkeeping for a message just inserted into conversation `conv` (its id, or
 /// `-id` for its own virtual one): when `promote` is not empty, `conv` is new, its row
@@ -241,59 +239,6 @@ pub(crate) async fn purge_dumpster(
     .await
     .db("purge dumpster item")?;
     Ok(digest)
-}
-
-pub(crate) async fn put_contact(
-    conn: &mut DbConn,
-    mb: MailboxId,
-    c: &ContactRecord,
-    ts: i64,
-) -> Result<(), StoreError> {
-    let fields = serde_json::to_string(&c.fields)
-        .map_err(|e| StoreError::Internal(format!("encode contact fields: {e}")))?;
-    let members: Vec<(String, &str)> = c
-        .members
-        .iter()
-        .map(|(k, v)| ((*k as char).to_string(), v.as_str()))
-        .collect();
-    let members = serde_json::to_string(&members)
-        .map_err(|e| StoreError::Internal(format!("encode contact members: {e}")))?;
-    let is_group = c
-        .fields
-        .iter()
-        .any(|(k, v)| k == "type" && v.eq_ignore_ascii_case("group"));
-    let old = old_folder(conn, "contact", mb, c.id).await?;
-    sqlx::query(
-        "INSERT INTO contact (mailbox_id, id, folder_id, flags, fields, members, is_group,
-            created_change, modseq, date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (mailbox_id, id) DO UPDATE SET folder_id = excluded.folder_id,
-            flags = excluded.flags, fields = excluded.fields, members = excluded.members,
-            is_group = excluded.is_group, modseq = excluded.modseq",
-    )
-    .bind(mb.0)
-    .bind(c.id)
-    .bind(c.folder)
-    .bind(i64::from(c.flags))
-    .bind(fields)
-    .bind(members)
-    .bind(i64::from(is_group))
-    .bind(c.change)
-    .bind(c.change)
-    .bind(ts)
-    .execute(&mut *conn)
-    .await
-    .db("put contact")?;
-    moved_from(
-        conn,
-        mb,
-        old,
-        c.id,
-        ItemKind::Contact,
-        c.folder,
-        c.change,
-        ts,
-    )
-    .await
 }
 
 pub(crate) async fn put_cal_item(
@@ -677,7 +622,7 @@ pub(crate) async fn delete_mailbox_items(
     Ok(digests)
 }
 
-async fn old_folder(
+pub(crate) async fn old_folder(
     conn: &mut DbConn,
     table: &str,
     mb: MailboxId,
@@ -696,7 +641,7 @@ async fn old_folder(
 /// Bookkeeping after an item was put into `folder`: its old folder (if it moved) gets a
 /// "moved" tombstone; both folders take the change number.
 #[allow(clippy::too_many_arguments)]
-async fn moved_from(
+pub(crate) async fn moved_from(
     conn: &mut DbConn,
     mb: MailboxId,
     old: Option<i32>,

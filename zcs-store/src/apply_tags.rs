@@ -315,7 +315,7 @@ pub(crate) async fn refresh_item(
             .await
             .db("update item tags")?
     } else {
-        stamp_other_item(conn, mb, item, change).await?
+        stamp_other_item(conn, mb, item, change, ts).await?
     };
     if let Some(folder) = folder {
         sqlx::query("UPDATE folder SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?")
@@ -354,19 +354,37 @@ pub(crate) async fn item_table(
     Ok(None)
 }
 
-/// Stamps a contact, calendar item or document with `change` after its tags changed;
-/// returns its folder (`None` when it is no such item).
+/// Stamps a contact, calendar item or document with `change` after its tags changed
+/// (a contact also with its change date `ts`); returns its folder (`None` when it is no
+/// such item).
 async fn stamp_other_item(
     conn: &mut DbConn,
     mb: MailboxId,
     item: i32,
     change: i64,
+    ts: i64,
 ) -> Result<Option<i64>, StoreError> {
     for table in OTHER_TAGGABLE {
-        let sql =
-            format!("UPDATE {table} SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?");
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(change)
+        let (sql, dated) = if *table == "contact" {
+            (
+                "UPDATE contact SET modseq = MAX(modseq, ?), change_date = ?
+                 WHERE mailbox_id = ? AND id = ?"
+                    .to_string(),
+                true,
+            )
+        } else {
+            (
+                format!(
+                    "UPDATE {table} SET modseq = MAX(modseq, ?) WHERE mailbox_id = ? AND id = ?"
+                ),
+                false,
+            )
+        };
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(change);
+        if dated {
+            q = q.bind(ts);
+        }
+        let done = q
             .bind(mb.0)
             .bind(item)
             .execute(&mut *conn)

@@ -67,6 +67,10 @@ fn contact_from_row(r: &AnyRow) -> Result<Contact, StoreError> {
             Some(ContactMember { kind, value })
         })
         .collect();
+    let modseq = get("modseq")?;
+    let mod_content = get("mod_content")?;
+    let date_ms = get("date")?;
+    let change_date = get("change_date")?;
     Ok(Contact {
         id: ItemId(get("id")? as i32),
         folder: ItemId(get("folder_id")? as i32),
@@ -74,11 +78,19 @@ fn contact_from_row(r: &AnyRow) -> Result<Contact, StoreError> {
         fields,
         members,
         is_group: get("is_group")? != 0,
-        modseq: get("modseq")?,
+        modseq,
+        revision: if mod_content > 0 { mod_content } else { modseq },
+        date_ms,
+        changed_ms: if change_date > 0 {
+            change_date
+        } else {
+            date_ms
+        },
     })
 }
 
-const CONTACT_COLUMNS: &str = "id, folder_id, flags, fields, members, is_group, modseq";
+const CONTACT_COLUMNS: &str =
+    "id, folder_id, flags, fields, members, is_group, modseq, date, change_date, mod_content";
 
 impl Mailbox {
     /// Fails unless `id` is a folder that can hold items of `view` (its view, or Trash).

@@ -124,8 +124,17 @@ pub struct Contact {
     pub members: Vec<ContactMember>,
     /// Whether this is a contact group (`type` is `group`).
     pub is_group: bool,
-    /// Change number of the last change.
+    /// Change number of the last change (Zimbra's `ms`).
     pub modseq: i64,
+    /// Change number of the last change of its fields or members (Zimbra's saved
+    /// sequence, `rev`).
+    pub revision: i64,
+    /// Zimbra's item date (`d`), ms: when it was created, then when its fields or
+    /// members last changed.
+    pub date_ms: i64,
+    /// When it last changed in any way (fields, folder, flags, tags), ms; Zimbra's
+    /// change date (`md`, which SOAP writes in seconds).
+    pub changed_ms: i64,
 }
 
 impl Contact {

@@ -61,7 +61,7 @@ impl Mailbox {
 
 /// The bytes a contact with `fields` and `members` (kind code, value, as the redo
 /// record holds them) takes against the quota: the length of the JSON the database
-/// keeps (`crate::apply_items::put_contact`), as [`Mailbox::quota_usage`] counts it.
+/// keeps (`crate::apply_contacts::put_contact`), as [`Mailbox::quota_usage`] counts it.
 pub(crate) fn contact_size(fields: &[(String, String)], members: &[(u8, String)]) -> u64 {
     let members: Vec<(String, &str)> = members
         .iter()

@@ -10,7 +10,11 @@
 //! older files in place; indexes added since are `CREATE INDEX IF NOT EXISTS`, so an
 //! older database gains them at its next start. Version 4 adds `folder.lname`, the
 //! lower-cased folder name, filled for existing rows by [`fill_folder_lnames`]
-//! (Unicode lower-casing in Rust, so the three engines agree).
+//! (Unicode lower-casing in Rust, so the three engines agree). Version 5 adds the
+//! folder attributes (`folder.flags`, `url`, `reminder`, `feed_seen` and the same but
+//! `feed_seen` on `folder_link`, see `crate::folder_attrs`) and the contact dates
+//! (`contact.change_date`, `mod_content`), all columns with defaults that read as
+//! "nothing set" and, for contacts, as the creation date and last change number.
 //! The same statements build the schema on SQLite, MariaDB and PostgreSQL: [`ddl`]
 //! maps the types, and the migrations check columns through each engine's own means.
 //! LIMITATION: SQLite is one file (no shards yet).
@@ -23,7 +27,7 @@ use crate::db::{Backend, Db, DbConn};
 use crate::error::{DbContext, StoreError};
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &[&str] = &[
     // One row: where the redo log and the database agree, and the mailbox id counter.
@@ -167,6 +171,13 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // The lower-cased name (version 4): folder names are unique per parent without
     // regard to case, as Zimbra's `Folder.findSubfolder` compares them.
     ("folder", "lname", "TEXT NOT NULL DEFAULT ''"),
+    // Folder attributes (version 5, `crate::folder_attrs`): Zimbra's folder flag bits,
+    // the feed or remote calendar URL, a calendar mountpoint's shared reminder, and the
+    // feed items a subscription sync imported (a JSON array of guids or links).
+    ("folder", "flags", "INTEGER NOT NULL DEFAULT 0"),
+    ("folder", "url", "TEXT NOT NULL DEFAULT ''"),
+    ("folder", "reminder", "INTEGER NOT NULL DEFAULT 0"),
+    ("folder", "feed_seen", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 /// Columns added to the tables of [`ITEM_SCHEMA`], after it has run: (table, column,
@@ -175,6 +186,16 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 const ADDED_ITEM_COLUMNS: &[(&str, &str, &str)] = &[
     ("folder_link", "color", "INTEGER NOT NULL DEFAULT 0"),
     ("folder_link", "rgb", "INTEGER NOT NULL DEFAULT -1"),
+    // Folder attributes of mountpoints and search folders (version 5).
+    ("folder_link", "flags", "INTEGER NOT NULL DEFAULT 0"),
+    ("folder_link", "url", "TEXT NOT NULL DEFAULT ''"),
+    ("folder_link", "reminder", "INTEGER NOT NULL DEFAULT 0"),
+    // Contact dates (version 5): `date` is Zimbra's item date (creation, then each
+    // content change, ms); `change_date` the last change of any kind (ms, 0 on older
+    // rows: read as `date`); `mod_content` the change number of the last content
+    // change (0 on older rows: read as `modseq`).
+    ("contact", "change_date", "INTEGER NOT NULL DEFAULT 0"),
+    ("contact", "mod_content", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 /// The item model beyond messages and folders (schema version 3).

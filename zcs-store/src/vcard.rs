@@ -346,6 +346,9 @@ mod tests {
             members: Vec::new(),
             is_group: false,
             modseq: 1,
+            revision: 1,
+            date_ms: 0,
+            changed_ms: 0,
         }
     }
 

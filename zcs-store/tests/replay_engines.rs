@@ -30,6 +30,8 @@ struct Snapshot {
     dumpster: Vec<zcs_store::DumpsterItem>,
     item_tags: BTreeMap<i32, Vec<String>>,
     colours: BTreeMap<i32, zcs_store::FolderColor>,
+    attrs: BTreeMap<i32, zcs_store::FolderAttrs>,
+    feed_seen: BTreeMap<i32, Vec<String>>,
 }
 
 async fn snapshot(mb: &Mailbox) -> Snapshot {
@@ -57,7 +59,23 @@ async fn snapshot(mb: &Mailbox) -> Snapshot {
         .into_iter()
         .map(|(k, v)| (k.0, v))
         .collect();
+    let attrs: BTreeMap<i32, zcs_store::FolderAttrs> = mb
+        .all_folder_attrs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.0, v))
+        .collect();
+    let mut feed_seen = BTreeMap::new();
+    for f in &folders {
+        let seen = mb.feed_seen(f.id).await.unwrap();
+        if !seen.is_empty() {
+            feed_seen.insert(f.id.0, seen);
+        }
+    }
     Snapshot {
+        attrs,
+        feed_seen,
         colours,
         item_tags,
         id: mb.id().0,
@@ -106,6 +124,20 @@ async fn work(mb: &Mailbox, seed: usize) {
         .collect();
     mb.import_messages(f.id, batch).await.unwrap();
     mb.set_folder_color(f.id, zcs_store::FolderColor::index(seed as u8 % 10))
+        .await
+        .unwrap();
+    // Folder attributes: flags, url, the view, feed items seen.
+    mb.set_folder_flags(f.id, Flags(Flags::CHECKED | Flags::EXCLUDE_FREEBUSY))
+        .await
+        .unwrap();
+    mb.set_folder_url(f.id, &format!("http://127.0.0.1/feed{seed}"))
+        .await
+        .unwrap();
+    mb.set_folder_view(f.id, "appointment").await.unwrap();
+    mb.mark_feed_seen(f.id, vec![format!("k{seed}"), "k".into()], false)
+        .await
+        .unwrap();
+    mb.set_folder_flags(ItemId(folder::CALENDAR), Flags(Flags::CHECKED))
         .await
         .unwrap();
     mb.set_flags(&ids[..2], Flags::UNREAD, false).await.unwrap();

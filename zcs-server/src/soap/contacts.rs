@@ -175,8 +175,11 @@ pub(crate) fn contact_element(c: &Contact, only: Option<&[String]>, fields: bool
     if !f.is_empty() {
         el.set("f", f);
     }
-    el.set_num("rev", c.modseq);
+    // Zimbra's ToXML.encodeContact: change date in seconds, item date in ms.
+    el.set_num("md", c.changed_ms / 1000);
     el.set_num("ms", c.modseq);
+    el.set_num("d", c.date_ms);
+    el.set_num("rev", c.revision);
     let fa = file_as(c);
     if !fa.is_empty() {
         el.set("fileAsStr", fa);
@@ -629,6 +632,9 @@ mod tests {
             members: Vec::new(),
             is_group: false,
             modseq: 4,
+            revision: 4,
+            date_ms: 1_700_000_000_123,
+            changed_ms: 1_700_000_100_999,
         }
     }
 
@@ -669,6 +675,10 @@ mod tests {
         let el = contact_element(&c, None, true);
         assert_eq!(el.attr("id"), Some("300"));
         assert_eq!(el.attr("l"), Some("7"));
+        // Dates as Zimbra writes them: `md` in seconds, `d` in ms.
+        assert_eq!(el.attr("md"), Some("1700000100"));
+        assert_eq!(el.attr("d"), Some("1700000000123"));
+        assert_eq!((el.attr("ms"), el.attr("rev")), (Some("4"), Some("4")));
         assert_eq!(el.children_named("a").count(), 2);
         let only = vec!["email".to_string()];
         let el = contact_element(&c, Some(&only), true);

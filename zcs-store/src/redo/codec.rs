@@ -191,6 +191,27 @@ pub enum RedoOp {
     /// A message's content was rewritten in place (a draft saved again): new blob,
     /// summary, flags, date and IMAP UID; id, folder, tags and conversation kept.
     ReplaceMessage(super::codec_items::ReplaceMessageRecord),
+    /// A folder's, mountpoint's or search folder's attributes were set whole
+    /// (`crate::folder_attrs`): its folder flag bits (Zimbra's `#`, `b`, `*`, `i`,
+    /// `y`, `~`), its feed or remote calendar `url` (empty for none) and a calendar
+    /// mountpoint's shared `reminder`; the folder takes the change number.
+    SetFolderAttrs {
+        change: i64,
+        id: i32,
+        flags: u32,
+        url: String,
+        reminder: bool,
+    },
+    /// A user folder's default view changed (Zimbra's SetFolderDefaultView).
+    SetFolderView { change: i64, id: i32, view: String },
+    /// Feed items a subscription sync imported into `folder`, by guid or link: added to
+    /// the folder's remembered list (emptied first with `reset`). Not a change a client
+    /// sees: no change number.
+    FeedSeen {
+        folder: i32,
+        reset: bool,
+        keys: Vec<String>,
+    },
 }
 
 impl RedoOp {
@@ -228,6 +249,9 @@ impl RedoOp {
             RedoOp::SetTagColor { .. } => 29,
             RedoOp::SetFolderColor { .. } => 30,
             RedoOp::ReplaceMessage(_) => 31,
+            RedoOp::SetFolderAttrs { .. } => 32,
+            RedoOp::SetFolderView { .. } => 33,
+            RedoOp::FeedSeen { .. } => 34,
         }
     }
 }

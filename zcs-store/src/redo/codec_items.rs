@@ -281,7 +281,7 @@ pub(super) fn encode_item_op(op: &RedoOp, b: &mut Vec<u8>) {
             }
         }
         // The codec encodes every other op itself.
-        _ => {}
+        other => super::codec_folder::encode_folder_op(other, b),
     }
 }
 
@@ -428,6 +428,6 @@ pub(super) fn decode_item_op(code: u8, r: &mut Reader<'_>) -> Result<RedoOp, Dec
                 _ => return Err(DecodeError::Malformed("option tag")),
             },
         }),
-        other => return Err(DecodeError::UnknownOp(other)),
+        other => super::codec_folder::decode_folder_op(other, r)?,
     })
 }

@@ -261,6 +261,34 @@ fn arb_item_op() -> impl Strategy<Value = RedoOp> {
                 rgb
             }
         ),
+        arb_folder_op(),
+    ]
+}
+
+fn arb_folder_op() -> impl Strategy<Value = RedoOp> {
+    let s = ".{0,30}";
+    prop_oneof![
+        (any::<i64>(), any::<i32>(), any::<u32>(), s, any::<bool>()).prop_map(
+            |(change, id, flags, url, reminder)| RedoOp::SetFolderAttrs {
+                change,
+                id,
+                flags,
+                url,
+                reminder,
+            }
+        ),
+        (any::<i64>(), any::<i32>(), s).prop_map(|(change, id, view)| RedoOp::SetFolderView {
+            change,
+            id,
+            view
+        }),
+        (any::<i32>(), any::<bool>(), prop::collection::vec(s, 0..5)).prop_map(
+            |(folder, reset, keys)| RedoOp::FeedSeen {
+                folder,
+                reset,
+                keys
+            }
+        ),
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod archive;
 pub mod blob_frame;
 pub(crate) mod blob_sync;
 pub mod codec;
+mod codec_folder;
 pub mod codec_items;
 mod damage;
 pub(crate) mod log;
