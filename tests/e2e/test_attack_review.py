@@ -8,8 +8,10 @@ garbage and floods on every listener, slow clients, cut requests, and kill -9 wh
 mail is being accepted. Every test here is an attack that held; what did not hold is
 reported with a reproduction instead (see the session's attack review report)."""
 
+import base64
 import imaplib
 import io
+import json
 import poplib
 import smtplib
 import socket
@@ -17,6 +19,8 @@ import subprocess
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -210,7 +214,6 @@ def test_import_into_another_account_is_refused(z):
         assert st == 403, (path, st, body)
         st, body = au.rest(z, path, None, "POST", data, ctype=ctype)
         assert st == 401, (path, st, body)
-    # Alice's own path with Bob's account in a cookie-less token header of hers.
     assert folders(z, "bob") == before
     assert "intruder" not in subjects(z, "bob", "intruder")
 
@@ -236,7 +239,6 @@ def test_cut_upload_imports_nothing(z):
     tar = au.tar_bytes([(au.file_info(f"Inbox/{i}.eml"), au.eml(f"cutpost{i}"))
                         for i in range(50)])
     s = au.connect(z.http_port)
-    import base64
     cred = base64.b64encode(f"{addr('alice')}:{PASSWORD}".encode()).decode()
     s.sendall((f"POST /home/alice/Imports?fmt=tar HTTP/1.1\r\nHost: x\r\n"
                f"Authorization: Basic {cred}\r\nContent-Length: {len(tar)}\r\n\r\n").encode()
@@ -356,8 +358,6 @@ def test_rights_and_folder_actions_on_another_accounts_ids(z, soap):
 
     def as_bob_target(name, body, ns):
         # Alice's token with Bob named as the target account in the header.
-        import json
-        import urllib.request
         doc = {"Header": {"context": {"_jsns": "urn:zimbra",
                                       "authToken": {"_content": alice}, **other}},
                "Body": {name: dict(body, _jsns=ns)}}
@@ -569,6 +569,43 @@ def test_slow_loris_is_cut_and_does_not_starve_others(z, soap):
         s.close()
 
 
+def test_deep_nesting_in_soap_and_mime_is_harmless(z, soap):
+    n = 100000
+    bodies = [
+        ("application/soap+xml",
+         '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+         '<NoOpRequest xmlns="urn:zimbraMail">' + "<a>" * n + "</a>" * n
+         + "</NoOpRequest></soap:Body></soap:Envelope>"),
+        ("application/json", '{"Body":{"NoOpRequest":{"_jsns":"urn:zimbraMail","a":'
+         + "[" * n + "]" * n + "}}}"),
+        ("application/json", '{"Body":{"NoOpRequest":{"_jsns":"urn:zimbraMail","a":'
+         + '{"a":' * n + "1" + "}" * n + "}}}"),
+    ]
+    for ctype, body in bodies:
+        req = urllib.request.Request(soap.user_url, data=body.encode(), method="POST",
+                                     headers={"Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        assert status in (400, 500), status
+    # A message of 5,000 nested multiparts is accepted, stored and searchable.
+    head = "From: a@remote.test\r\nTo: dave@attack.test\r\nSubject: nested-mime\r\n" \
+           "MIME-Version: 1.0\r\n"
+    body = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
+                   for i in range(5000))
+    body += "Content-Type: text/plain\r\n\r\ndeepword\r\n"
+    body += "".join(f"--b{i}--\r\n" for i in reversed(range(5000)))
+    with smtplib.SMTP("127.0.0.1", z.smtp_port, timeout=60) as s:
+        s.sendmail("a@remote.test", [addr("dave")], head + body)
+    deadline = time.time() + 20
+    while time.time() < deadline and "nested-mime" not in subjects(z, "dave", "nested-mime"):
+        time.sleep(0.5)
+    assert "nested-mime" in subjects(z, "dave", "nested-mime")
+    alive(soap)
+
+
 # ---- crash ----------------------------------------------------------------------------
 
 def test_kill_during_smtp_acceptance_loses_nothing_acknowledged(z, soap):
@@ -598,7 +635,8 @@ def test_kill_during_smtp_acceptance_loses_nothing_acknowledged(z, soap):
     time.sleep(0.5)
     stop.set()
     t.join(timeout=20)
-    assert acked, "nothing was accepted before the kill"
+    print(f"{len(acked)} messages acknowledged before the kill")
+    assert len(acked) >= 3, "too little was accepted before the kill to test anything"
     z.run("zmcontrol", "stop", check=False)
     z.start()
     deadline = time.time() + 60
@@ -606,13 +644,12 @@ def test_kill_during_smtp_acceptance_loses_nothing_acknowledged(z, soap):
     while time.time() < deadline and missing:
         m = imaplib.IMAP4("127.0.0.1", z.imap_port)
         m.login(addr("erin"), PASSWORD)
-        m.select("INBOX")
-        _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])") \
-            if m.select("INBOX")[1][0] != b"0" else ("OK", [])
         seen = set()
-        for part in data or []:
-            if isinstance(part, tuple):
-                seen.add(part[1].decode().split(":", 1)[1].strip())
+        if m.select("INBOX")[1][0] != b"0":
+            _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            for part in data:
+                if isinstance(part, tuple):
+                    seen.add(part[1].decode().split(":", 1)[1].strip())
         m.logout()
         missing = set(acked) - seen
         if missing:
