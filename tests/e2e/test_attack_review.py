@@ -444,6 +444,13 @@ def test_lockout_holds_on_every_protocol(z, soap):
             p.pass_(PASSWORD)
     finally:
         p.close()
+    with smtplib.SMTP("127.0.0.1", z.submission_port, timeout=10) as c:
+        c.ehlo()
+        if c.has_extn("starttls"):
+            c.starttls(context=au.insecure())
+            c.ehlo()
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            c.login(addr(user), PASSWORD)
     status = z.zmprov("ga", addr(user), "zimbraAccountStatus").stdout
     assert "lockout" in status
     # Many wrong passwords in parallel do not unlock it or crash anything.
