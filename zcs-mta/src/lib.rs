@@ -42,6 +42,7 @@ pub mod command;
 mod config;
 mod data;
 mod delivery;
+pub mod disclaimer;
 pub mod dkim;
 pub mod dkim_keyutil;
 pub mod dmarc_report;

@@ -298,6 +298,74 @@ async fn recipients_are_told_of_quarantine_and_blocked_attachments() {
     }
 }
 
+/// `zimbraVirusWarnAdmin` / `zimbraMtaBlockedExtensionWarnAdmin`: the administrator
+/// gets a notice naming the envelope and the reason, never the content; off, or without
+/// an address, nobody is told.
+#[tokio::test]
+async fn the_administrator_is_told_of_quarantine_and_blocked_attachments() {
+    let mut cfg = config(Protocol::Smtp);
+    cfg.filters.clamd = Some(ClamdClient::new(fake_clamd().await));
+    cfg.filters.virus_quarantine = Some("quarantine@mx.test".into());
+    cfg.filters.blocked_extensions = vec!["exe".into()];
+    cfg.filters.virus_warn_admin = true;
+    cfg.filters.blocked_warn_admin = true;
+    let virus = format!("From: joe@x.test\r\nSubject: invoice\r\n\r\n{EICAR}\r\n");
+    let blocked = "From: joe@x.test\r\nSubject: tool\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n\
+                   Content-Type: application/octet-stream; name=\"setup.exe\"\r\n\r\nMZ\r\n\
+                   --B--\r\n";
+
+    // No address: only the quarantine copy.
+    let (reply, got) = send(cfg.clone(), &virus).await;
+    assert_reply(&reply, "250");
+    assert_eq!(got.len(), 1);
+
+    cfg.filters.admin_address = Some("admin@mx.test".into());
+    let server = start(cfg.clone()).await;
+    let (mut c, _) = connect(server.addr).await;
+    c.cmd("EHLO client.x.test").await;
+    for body in [virus.as_str(), blocked] {
+        assert_reply(&c.cmd("MAIL FROM:<joe@x.test>").await, "250");
+        assert_reply(&c.cmd("RCPT TO:<ann@mx.test>").await, "250");
+        assert_reply(&c.cmd("RCPT TO:<bob@mx.test>").await, "250");
+        c.data(body).await;
+    }
+    let got = server.recorder.messages();
+    assert_eq!(got.len(), 3, "quarantine copy and two admin notices");
+    assert_eq!(got[0].recipients[0].canonical, "quarantine@mx.test");
+    for (m, reason) in [
+        (&got[1], "virus found (Test.EICAR)"),
+        (&got[2], "(setup.exe)"),
+    ] {
+        let text = String::from_utf8_lossy(&m.data);
+        assert_eq!(m.mail_from, "");
+        assert_eq!(m.recipients.len(), 1);
+        assert_eq!(m.recipients[0].canonical, "admin@mx.test");
+        assert!(text.contains("To: <admin@mx.test>\r\n"), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");
+        assert!(text.contains(reason), "{text}");
+        assert!(text.contains("Envelope sender: joe@x.test\r\n"), "{text}");
+        assert!(
+            text.contains("Recipient: ann@mx.test\r\nRecipient: bob@mx.test\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Client: 127.0.0.1\r\n"), "{text}");
+        assert!(
+            !text.contains("EICAR-STANDARD") && !text.contains("\r\nMZ"),
+            "{text}"
+        );
+    }
+
+    // Switched off: the quarantine copy only.
+    cfg.filters.virus_warn_admin = false;
+    cfg.filters.blocked_warn_admin = false;
+    let (_, got) = send(cfg.clone(), &virus).await;
+    assert_eq!(got.len(), 1);
+    let (reply, got) = send(cfg, blocked).await;
+    assert_reply(&reply, "554 5.7.1");
+    assert!(got.is_empty());
+}
+
 #[tokio::test]
 async fn lmtp_refuses_per_recipient() {
     let mut cfg = config(Protocol::Lmtp);

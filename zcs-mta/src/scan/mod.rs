@@ -1,7 +1,9 @@
 //! The content filters run at the end of data, in this order: (a) virus scan by clamd,
 //! (b) spam score by spamd, (c) DKIM, SPF and DMARC checks (`Authentication-Results`,
-//! RFC 8601), (d) DKIM signing of mail from our own users. What each finds becomes a
-//! verdict (accept with extra header fields, reject, tempfail, discard) for the session.
+//! RFC 8601), (d) the domain disclaimer and DKIM signing of mail from our own users, in
+//! that order so that the signature covers the disclaimer. What each finds becomes a
+//! verdict (accept with extra header fields and maybe new content, reject, tempfail,
+//! discard) for the session.
 //!
 //! The scanners' wire protocols are in `clamd` and `spamd`; the DKIM/SPF/DMARC work is
 //! in `crate::dkim`.
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
+use crate::disclaimer::DisclaimerPolicy;
 use crate::dkim::{AuthChecker, DkimKeys, DmarcPolicy};
 use crate::dmarc_report::DmarcLog;
 use clamd::{ClamdClient, ClamdVerdict};
@@ -150,6 +153,16 @@ pub struct Filters {
     /// Where DMARC evaluations are recorded for aggregate reports (RFC 7489 §7.2);
     /// none recorded without it.
     pub dmarc_log: Option<Arc<DmarcLog>>,
+    /// Domain disclaimers added to mail from authenticated or trusted clients.
+    pub disclaimers: Option<DisclaimerPolicy>,
+    /// `zimbraVirusWarnAdmin`: the administrator gets a notice of each quarantined
+    /// message (when `admin_address` is set).
+    pub virus_warn_admin: bool,
+    /// `zimbraMtaBlockedExtensionWarnAdmin`: the administrator gets a notice of each
+    /// message refused for its attachment (when `admin_address` is set).
+    pub blocked_warn_admin: bool,
+    /// Where administrator notices go (amavis's `virus_admin`); none without it.
+    pub admin_address: Option<String>,
 }
 
 impl std::fmt::Debug for Filters {
@@ -168,6 +181,10 @@ impl std::fmt::Debug for Filters {
             .field("dmarc_enforce", &self.dmarc_enforce)
             .field("dkim_keys", &self.dkim_keys.as_ref().map(|k| k.domains()))
             .field("dmarc_log", &self.dmarc_log.as_ref().map(|l| l.dir()))
+            .field("disclaimers", &self.disclaimers)
+            .field("virus_warn_admin", &self.virus_warn_admin)
+            .field("blocked_warn_admin", &self.blocked_warn_admin)
+            .field("admin_address", &self.admin_address)
             .finish()
     }
 }
@@ -204,6 +221,8 @@ pub struct FilterContext<'a> {
     pub trusted: bool,
     /// Message id, for logs.
     pub id: &'a str,
+    /// The envelope recipients (for `zimbraAmavisOutboundDisclaimersOnly`).
+    pub recipients: &'a [&'a str],
 }
 
 /// The filters' decision.
@@ -213,6 +232,9 @@ pub enum FilterVerdict {
     Accept {
         /// Header fields to add.
         headers: Vec<u8>,
+        /// The content to deliver instead of the client's (a disclaimer was added);
+        /// `None`: the content as sent.
+        content: Option<Vec<u8>>,
         /// What was found.
         report: ScanReport,
     },
@@ -359,9 +381,19 @@ pub async fn run_filters(
         report.auth_results = Some(checked.header);
     }
 
-    // (d) DKIM signing of our users' mail.
+    // (d) The domain disclaimer, then DKIM signing of our users' mail: the signature
+    // covers the body as it leaves (RFC 6376 §5.3: sign the final form).
+    let ours = ctx.authenticated || ctx.trusted;
+    let mut rewritten = None;
+    if let (Some(policy), true) = (&filters.disclaimers, ours) {
+        rewritten = policy.apply(content, ctx.mail_from, ctx.recipients).await;
+        if rewritten.is_some() {
+            info!(id, from = %ctx.mail_from, "domain disclaimer added");
+        }
+    }
+    let content = rewritten.as_deref().unwrap_or(content);
     let mut out = headers.into_bytes();
-    if let (Some(keys), true) = (&filters.dkim_keys, ctx.authenticated || ctx.trusted)
+    if let (Some(keys), true) = (&filters.dkim_keys, ours)
         && let Some((domain, signature)) = keys.sign(content, ctx.mail_from)
     {
         out.extend_from_slice(&signature);
@@ -369,6 +401,7 @@ pub async fn run_filters(
     }
     FilterVerdict::Accept {
         headers: out,
+        content: rewritten,
         report,
     }
 }

@@ -1,9 +1,11 @@
-//! Notices to the recipients of a message the filters kept from them: a virus sent it to
-//! the quarantine account (`zimbraVirusWarnRecipient`), or a blocked attachment type
-//! refused it (`zimbraMtaBlockedExtensionWarnRecipient`), as amavis warns recipients for
-//! Zimbra. The notice is a short plain-text message from the postmaster with a null
-//! envelope sender (RFC 3834 §3.1.4: `Auto-Submitted: auto-generated`), naming the
-//! sender, the subject and the reason, never the content.
+//! Notices about a message the filters kept from its recipients: a virus sent it to
+//! the quarantine account, or a blocked attachment type refused it. The recipients get
+//! [`notice`] (`zimbraVirusWarnRecipient`, `zimbraMtaBlockedExtensionWarnRecipient`) and
+//! the administrator [`admin_notice`] (`zimbraVirusWarnAdmin`,
+//! `zimbraMtaBlockedExtensionWarnAdmin`), as amavis warns them for Zimbra. A notice is a
+//! short plain-text message from the postmaster with a null envelope sender (RFC 3834
+//! §3.1.4: `Auto-Submitted: auto-generated`), naming the sender, the subject and the
+//! reason, never the content.
 
 use std::fmt::Write as _;
 
@@ -98,6 +100,70 @@ pub fn notice(
     out.into_bytes()
 }
 
+/// The notice to the administrator `admin` about `content` from `sender` (`""` for
+/// `<>`, sent by client `client`) to `recipients`, made by `hostname` at `date` with
+/// message id `id`. Names the virus or the attachment, the envelope, the client and
+/// the message's `From`, `Subject` and `Message-ID`, never its content.
+#[allow(clippy::too_many_arguments)]
+pub fn admin_notice(
+    hostname: &str,
+    admin: &str,
+    sender: &str,
+    recipients: &[&str],
+    client: &str,
+    content: &[u8],
+    reason: NoticeReason<'_>,
+    date: &str,
+    id: &str,
+) -> Vec<u8> {
+    let field = |name: &str| header(content, name).map_or_else(String::new, |s| clean(&s));
+    let sender = if sender.is_empty() { "<>" } else { sender };
+    let (title, why) = match reason {
+        NoticeReason::Virus(name) => (
+            format!("virus found ({})", clean(name)),
+            format!(
+                "A virus was found in a message ({}). It was delivered to the quarantine\r\n\
+                 account only.",
+                clean(name)
+            ),
+        ),
+        NoticeReason::BlockedAttachment(name) => (
+            "blocked attachment".to_string(),
+            format!(
+                "A message was refused for an attachment of a blocked type ({}).",
+                clean(name)
+            ),
+        ),
+    };
+    let mut rcpts = String::new();
+    for r in recipients.iter().take(50) {
+        let _ = write!(rcpts, "Recipient: {}\r\n", clean(r));
+    }
+    if recipients.len() > 50 {
+        let _ = write!(rcpts, "(and {} more recipients)\r\n", recipients.len() - 50);
+    }
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "From: Postmaster <postmaster@{host}>\r\nTo: <{to}>\r\nSubject: Notice: {title}\r\n\
+         Date: {date}\r\nMessage-ID: <{id}.admin-notice@{host}>\r\n\
+         Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         {why}\r\n\r\nQueue id: {qid}\r\nClient: {client}\r\nEnvelope sender: {sender}\r\n\
+         {rcpts}From: {from}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n",
+        host = clean(hostname),
+        to = clean(admin),
+        title = clean(&title),
+        qid = clean(id),
+        client = clean(client),
+        sender = clean(sender),
+        from = field("From"),
+        subject = field("Subject"),
+        msgid = field("Message-ID"),
+    );
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +200,32 @@ mod tests {
         );
         let text = String::from_utf8(n).unwrap();
         assert!(text.contains("(a.exeBcc: x)") && text.contains("Envelope sender: <>"));
+    }
+
+    #[test]
+    fn admin_notices_name_the_envelope() {
+        let msg = b"From: Eve <eve@y.test>\r\nSubject: invoice\r\nMessage-ID: <m1@y>\r\n\r\nX\r\n";
+        let n = admin_notice(
+            "mx.x.test",
+            "admin@x.test",
+            "eve@y.test",
+            &["ann@x.test", "bob@x.test"],
+            "192.0.2.7",
+            msg,
+            NoticeReason::Virus("Eicar-Signature\r\nBcc: z"),
+            "Sun, 6 Dec 2026 10:00:00 +0000",
+            "Q9",
+        );
+        let text = String::from_utf8(n).unwrap();
+        assert!(
+            text.starts_with("From: Postmaster <postmaster@mx.x.test>\r\nTo: <admin@x.test>\r\n")
+        );
+        assert!(text.contains("Subject: Notice: virus found (Eicar-SignatureBcc: z)\r\n"));
+        assert!(text.contains("Recipient: ann@x.test\r\nRecipient: bob@x.test\r\n"));
+        assert!(text.contains("Client: 192.0.2.7\r\n") && text.contains("Queue id: Q9\r\n"));
+        assert!(text.contains("Message-ID: <m1@y>\r\n") && !text.contains("\r\nX\r\n"));
+        let head = text.split("\r\n\r\n").next().unwrap();
+        assert_eq!(head.lines().count(), 9);
     }
 
     proptest::proptest! {

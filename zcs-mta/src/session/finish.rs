@@ -78,7 +78,9 @@ impl Session {
                 MilterStep::Done => return Flow::Continue,
             }
         }
+        let rcpts: Vec<&str> = tx.recipients.iter().map(|r| r.address.as_str()).collect();
         let ctx = FilterContext {
+            recipients: &rcpts,
             hostname: &self.cfg.hostname,
             ip: self.peer,
             helo: &helo,
@@ -89,7 +91,15 @@ impl Session {
         };
         let verdict = run_filters(&self.cfg.filters, &data[trace_len..], ctx).await;
         let report = match verdict {
-            FilterVerdict::Accept { headers, report } => {
+            FilterVerdict::Accept {
+                headers,
+                content,
+                report,
+            } => {
+                if let Some(content) = content {
+                    data.truncate(trace_len);
+                    data.extend_from_slice(&content);
+                }
                 // Filter fields go right after our Received field, inside the prefix.
                 data.splice(trace_len..trace_len, headers.iter().copied());
                 trace_len += headers.len();
@@ -119,10 +129,13 @@ impl Session {
             FilterVerdict::Blocked { attachment, text } => {
                 let reply = || Reply::new(554, Status(5, 7, 1), text.clone());
                 (0..per_recipient).for_each(|_| self.push(reply()));
+                let reason = NoticeReason::BlockedAttachment(&attachment);
                 if self.cfg.filters.blocked_warn_recipient {
-                    let reason = NoticeReason::BlockedAttachment(&attachment);
                     self.warn_recipients(&id, &tx, &data[trace_len..], reason)
                         .await;
+                }
+                if self.cfg.filters.blocked_warn_admin {
+                    self.warn_admin(&id, &tx, &data[trace_len..], reason).await;
                 }
                 return Flow::Continue;
             }
@@ -336,10 +349,14 @@ impl Session {
             .next()
             .unwrap_or_else(|| DeliveryOutcome::TempFail("4.3.0 delivery incomplete".into()));
         info!(id = %id, virus = ?report.virus, ?outcome, "message quarantined");
+        let virus = report.virus.as_deref().unwrap_or("unknown");
+        let content = &quarantined.data[quarantined.trace_len..];
         if self.cfg.filters.virus_warn_recipient && outcome == DeliveryOutcome::Delivered {
-            let virus = report.virus.as_deref().unwrap_or("unknown");
-            let content = &quarantined.data[quarantined.trace_len..];
             self.warn_recipients(&id, &tx, content, NoticeReason::Virus(virus))
+                .await;
+        }
+        if self.cfg.filters.virus_warn_admin && outcome == DeliveryOutcome::Delivered {
+            self.warn_admin(&id, &tx, content, NoticeReason::Virus(virus))
                 .await;
         }
         let outcomes = vec![outcome; tx.recipients.len()];
@@ -384,6 +401,70 @@ impl Session {
             let outcome = self.delivery.deliver(&message).await;
             info!(id = %id, rcpt = %rcpt.canonical, ?outcome, "recipient notified");
         }
+    }
+
+    /// Sends an [`admin_notice`](crate::scan::notice::admin_notice) about `content` to
+    /// the administrator (`Filters::admin_address`, nothing without one): delivered here
+    /// when the address is local, else queued through the sink. Failures are logged.
+    async fn warn_admin(
+        &self,
+        id: &str,
+        tx: &super::Transaction,
+        content: &[u8],
+        reason: NoticeReason<'_>,
+    ) {
+        let Some(admin) = self.cfg.filters.admin_address.as_deref() else {
+            return;
+        };
+        let rcpts: Vec<&str> = tx.recipients.iter().map(|r| r.address.as_str()).collect();
+        let notice_id = format!("{id}.admin");
+        let data = crate::scan::notice::admin_notice(
+            &self.cfg.hostname,
+            admin,
+            &tx.mail_from,
+            &rcpts,
+            &self.peer.to_string(),
+            content,
+            reason,
+            &rfc5322_now(),
+            &notice_id,
+        );
+        let (canonical, relay) = match self.delivery.resolve_recipient(admin).await {
+            crate::RecipientStatus::Local(c) => (c, false),
+            _ if self.cfg.sink.is_some() => (admin.to_string(), true),
+            other => {
+                warn!(id = %id, admin = %admin, status = ?other, "admin notice not sent");
+                return;
+            }
+        };
+        let message = InboundMessage {
+            id: notice_id,
+            mail_from: String::new(),
+            recipients: vec![crate::AcceptedRecipient {
+                address: admin.to_string(),
+                canonical,
+            }],
+            data,
+            trace_len: 0,
+            remote_ip: self.peer,
+            helo: self.cfg.hostname.clone(),
+            protocol: self.cfg.protocol,
+            smtputf8: false,
+        };
+        let outcome = match (&self.cfg.sink, relay) {
+            (Some(sink), true) => {
+                let envelope = Envelope {
+                    recipients: vec![crate::envelope::RecipientEnvelope {
+                        relay: true,
+                        ..Default::default()
+                    }],
+                    ..Envelope::default()
+                };
+                sink.accept(&message, &envelope).await
+            }
+            _ => self.delivery.deliver(&message).await,
+        };
+        info!(id = %id, admin = %admin, ?outcome, "administrator notified");
     }
 
     /// Gives the message to the sink (with its envelope) or to local delivery, and writes
