@@ -4,7 +4,8 @@
 //! script, drops duplicates ([`crate::mta::dedupe`]), stores the copies (one blob for
 //! all recipients), and sends through the queue what must go back out: list members
 //! ([`crate::mta::lists`]), forwarding and redirects ([`crate::mta::forwarding`]),
-//! vacation replies, archive copies and legal intercepts ([`crate::mta::archive`]).
+//! vacation replies, archive copies and legal intercepts ([`crate::mta::archive`];
+//! archive copies only when this server runs the `archiving` service: [`archiving`]).
 //! Then asks the indexer to index what was stored.
 //!
 //! Quota (spec 02 §1.14): each recipient's effective `zimbraMailQuota` (0 unlimited,
@@ -193,6 +194,8 @@ struct Settings {
     delimiters: String,
     /// The third-party whitelist header and value ([`junk::whitelist_mark`]).
     whitelist: Option<(String, String)>,
+    /// This server's `zimbraServiceEnabled` lists `archiving` ([`archiving`]).
+    archiving: bool,
 }
 
 impl MailDelivery {
@@ -280,6 +283,7 @@ impl MailDelivery {
             dedupe,
             delimiters: extension::delimiters(&values("zimbraMtaRecipientDelimiter")),
             whitelist: junk::whitelist_mark(&global.attrs),
+            archiving: archiving::service_enabled(server.as_ref().map(|s| &s.attrs)),
         })
     }
 }
@@ -480,8 +484,9 @@ impl MailDelivery {
             self.dedupe.remember(job.account.id, &id, dedupe);
         }
         let queue = self.queue.get();
-        let (effective, name) = (&job.effective, job.account.name.as_str());
-        archive::archive_and_intercept(queue, effective, name, message, Some(folder)).await;
+        let effective = archiving::gate(&job.effective, self.settings().await.archiving);
+        let name = job.account.name.as_str();
+        archive::archive_and_intercept(queue, &effective, name, message, Some(folder)).await;
         let mb = match &job.mailbox {
             Some(mb) => mb.clone(),
             None => match self.store.mailbox(job.account.id).await {
@@ -838,6 +843,7 @@ fn refusal_outcome(status: RecipientStatus) -> DeliveryOutcome {
     }
 }
 
+mod archiving;
 mod extension;
 mod junk;
 mod sent;

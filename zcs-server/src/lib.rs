@@ -43,6 +43,7 @@ pub mod soap;
 pub mod spamtrain;
 pub mod tls;
 pub mod tool;
+pub mod zmarchiveconfig;
 pub mod zmmailbox;
 pub mod zmprov;
 pub mod zmstat_chart;

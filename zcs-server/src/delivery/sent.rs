@@ -1,7 +1,7 @@
-//! Mail our own accounts send through the SMTP listeners: the sender's archive copy and
-//! legal intercept notice, with the envelope senders found not to be ours remembered
-//! for a while so a stream from one outside sender does not query the directory for
-//! every message.
+//! Mail our own accounts send through the SMTP listeners: the sender's archive copy
+//! (when the server runs the `archiving` service) and legal intercept notice, with the
+//! envelope senders found not to be ours remembered for a while so a stream from one
+//! outside sender does not query the directory for every message.
 
 use super::{EFFECTIVE_MAX, MailDelivery, SETTINGS_TTL};
 use crate::mta::archive;
@@ -43,6 +43,7 @@ impl MailDelivery {
         let Ok(effective) = self.effective_attrs(&entry).await else {
             return;
         };
+        let effective = super::archiving::gate(&effective, self.settings().await.archiving);
         archive::archive_and_intercept(self.queue.get(), &effective, &entry.name, message, None)
             .await;
     }
