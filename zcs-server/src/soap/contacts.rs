@@ -16,6 +16,7 @@ use super::response;
 mod action;
 mod auto_add;
 mod csv;
+mod gal_match;
 mod ranking;
 mod remote;
 mod tags;
@@ -61,10 +62,10 @@ pub(crate) async fn dispatch(
         "CreateContactRequest" => create_contact(&mb, req).await,
         "ModifyContactRequest" => modify_contact(&mb, req).await,
         "GetContactsRequest" => get_contacts(&mb, req).await,
-        "AutoCompleteRequest" => auto_complete(&mb, req).await,
+        "AutoCompleteRequest" => auto_complete(ctx, &mb, req).await,
         "ImportContactsRequest" => transfer::import_contacts(ctx, &mb, req).await,
         "ExportContactsRequest" => transfer::export_contacts(&mb, req).await,
-        "RankingActionRequest" => ranking_action(req),
+        "RankingActionRequest" => ranking_action(&mb, req).await,
         "DeleteContactRequest" => delete_contacts(&mb, req).await,
         _ => action::contact_action(&mb, req).await,
     };
@@ -467,18 +468,15 @@ async fn get_contacts(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
 }
 
 /// RankingActionRequest `action op=reset|delete [email=]`: clears the contact ranking
-/// table (all of it, or one address). This server keeps no table: rankings are
-/// counted from Sent (`ranking`), so there is nothing to clear; the operation is
-/// checked and answered as Zimbra does.
-fn ranking_action(req: &Element) -> ServiceResult<Element> {
+/// (of every address, or of `email`): AutoComplete ranks those addresses 0 until the
+/// account writes to them again (`ranking`).
+async fn ranking_action(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let a = req
         .child("action")
         .ok_or_else(|| ServiceError::invalid_request("missing required element: action"))?;
     match a.req("op")? {
-        "reset" => {}
-        "delete" => {
-            a.req("email")?;
-        }
+        "reset" => ranking::reset(mb, None).await?,
+        "delete" => ranking::reset(mb, Some(a.req("email")?)).await?,
         other => {
             return Err(ServiceError::invalid_request(format!(
                 "unknown ranking operation: {other}"
@@ -535,10 +533,12 @@ fn quoted_address(display: &str, addr: &str) -> String {
 /// AutoCompleteRequest `name` [`limit`]: the caller's contacts (address books other
 /// than Trash) whose names or addresses start with the words of `name`, one `match`
 /// per address, groups as one `match isGroup="1"`.
+/// With `zimbraPrefGalAutoCompleteEnabled`, the GAL's matches follow (`gal_match`,
+/// addresses the address books already gave left out).
 /// Matches are ordered by ranking (how often the account wrote to the address,
-/// `ranking`), most first, then as the address books list them.
-/// LIMITATION: no GAL entries.
-async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
+/// `ranking`), most first, then address books before the GAL.
+/// LIMITATION: shared address books are not searched.
+async fn auto_complete(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
     let name = req.req("name")?.trim().to_lowercase();
     let limit = req.int_attr("limit", 20)?.clamp(1, 1000) as usize;
     let query: Vec<String> = name.split_whitespace().map(str::to_string).collect();
@@ -607,6 +607,20 @@ async fn auto_complete(mb: &Mailbox, req: &Element) -> ServiceResult<Element> {
                 }
             }
         }
+    }
+    for (addr, mut m) in gal_match::matches(ctx, &name, limit).await? {
+        let bracketed = format!("<{addr}>");
+        if matches.iter().any(|(_, c)| {
+            c.attr("email").is_some_and(|e| {
+                let e = e.to_lowercase();
+                e == addr || e.ends_with(&bracketed)
+            })
+        }) {
+            continue;
+        }
+        let rank = rank_of(&addr);
+        m.set("ranking", rank.to_string());
+        matches.push((rank, m));
     }
     // Stable: equal rankings keep the address books' order.
     matches.sort_by_key(|(rank, _)| std::cmp::Reverse(*rank));
