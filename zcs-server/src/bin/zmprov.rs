@@ -190,12 +190,17 @@ async fn run_lines(
 }
 
 /// Whether a command line may have changed the directory (so the running server's
-/// cache must drop what it holds). `flushCache` flushes by itself.
+/// cache must drop what it holds). `flushCache` flushes by itself; `selectMailbox`
+/// changes a mailbox through the server, never the directory.
 fn changes(words: &[String]) -> bool {
     words
         .first()
         .and_then(|w| zmprov::find_command(w))
-        .is_some_and(|c| !reads_only(c.long) && !c.long.eq_ignore_ascii_case("flushCache"))
+        .is_some_and(|c| {
+            !reads_only(c.long)
+                && !c.long.eq_ignore_ascii_case("flushCache")
+                && !c.long.eq_ignore_ascii_case("selectMailbox")
+        })
 }
 
 /// Asks the server running on this home to flush its whole directory cache, so the
@@ -317,8 +322,18 @@ mod tests {
         ] {
             assert!(!changes(&w(line)), "{line}");
         }
-        for line in ["sac a@ex.test c", "ds s", "cabulk ex.test u 1", "fc all"] {
-            assert_eq!(changes(&w(line)), line != "fc all", "{line}");
+        for line in [
+            "sac a@ex.test c",
+            "ds s",
+            "cabulk ex.test u 1",
+            "fc all",
+            "sm a gaf",
+        ] {
+            assert_eq!(
+                changes(&w(line)),
+                !["fc all", "sm a gaf"].contains(&line),
+                "{line}"
+            );
         }
     }
 

@@ -19,15 +19,18 @@ mod commands;
 mod counts;
 mod describe;
 mod extra;
+mod freebusy;
 pub mod gate;
 mod lists;
 mod loggers;
 mod mailbox;
 pub mod options;
+mod proxy;
 mod resources;
 mod rights;
 mod rights_doc;
 mod search;
+mod select;
 pub mod session;
 mod shares;
 mod table;
@@ -39,6 +42,8 @@ mod tests_config_ideas;
 mod tests_more;
 #[cfg(test)]
 mod tests_rights_doc;
+#[cfg(test)]
+mod tests_spec06;
 mod words;
 
 use std::io::Write;

@@ -4,8 +4,8 @@
 
 use super::commands::{self, Command};
 use super::{
-    auth, autoprov, cache, children, counts, describe, extra, lists, loggers, mailbox, resources,
-    rights, rights_doc, search, shares,
+    auth, autoprov, cache, children, counts, describe, extra, freebusy, lists, loggers, mailbox,
+    proxy, resources, rights, rights_doc, search, select, shares,
 };
 
 macro_rules! cmd {
@@ -91,6 +91,16 @@ pub static COMMANDS: &[Command] = &[
         "{name@domain|id} {newName@domain}"),
     cmd!("purgeAccountCalendarCache", "pacc", 1, None, extra::purge_account_calendar_cache,
         "{name@domain|id} [...]"),
+    cmd!("getAllFbp", "gafbp", 0, Some(1), freebusy::get_all,
+        "[-v]"),
+    cmd!("getFreebusyQueueInfo", "gfbqi", 0, Some(1), freebusy::queue,
+        "[{provider-name}]"),
+    cmd!("pushFreebusy", "pfb", 1, None, freebusy::push,
+        "{domain | account-id} [account-id...]"),
+    cmd!("pushFreebusyDomain", "pfbd", 1, Some(1), freebusy::push_domain,
+        "{domain}"),
+    cmd!("purgeFreebusyQueue", "pfbg", 0, Some(1), freebusy::queue,
+        "[{provider-name}]"),
     cmd!("createDomain", "cd", 1, None, commands::create_domain,
         "{domain} [attr1 value1 [attr2 value2...]]"),
     cmd!("deleteDomain", "dd", 1, Some(1), commands::delete_domain,
@@ -140,6 +150,12 @@ pub static COMMANDS: &[Command] = &[
     cmd!("getAllMtaAuthURLs", "gamau", 0, Some(0), extra::get_all_mta_auth_urls,
         ""),
     cmd!("getAllMemcachedServers", "gamcs", 0, Some(0), extra::get_all_memcached_servers,
+        ""),
+    cmd!("getAllReverseProxyURLs", "garpu", 0, Some(0), proxy::urls,
+        ""),
+    cmd!("getAllReverseProxyBackends", "garpb", 0, Some(0), proxy::backends,
+        ""),
+    cmd!("getAllReverseProxyDomains", "garpd", 0, Some(0), proxy::domains,
         ""),
     cmd!("addAccountLogger", "aal", 3, Some(5), loggers::add,
         "[-s/--server hostname] {name@domain|id} {logging-category} {trace|debug|info|warn|error}"),
@@ -241,6 +257,8 @@ pub static COMMANDS: &[Command] = &[
         "{name@domain|id}"),
     cmd!("verifyIndex", "vi", 1, Some(1), mailbox::verify_index,
         "{name@domain|id}"),
+    cmd!("selectMailbox", "sm", 1, None, select::select_mailbox,
+        "{account-name} [{zmmailbox commands}]"),
     cmd!("help", "?", 0, Some(1), commands::help,
         "[command]"),
 ];
