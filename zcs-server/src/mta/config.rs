@@ -10,8 +10,10 @@
 //! `zimbraMtaTlsAuthOnly`, `zimbraMtaMaxMessageSize`, `zimbraMtaBlockedExtension`,
 //! `zimbraSpamTagPercent`, `zimbraSpamKillPercent`, `zimbraAmavisFinalSpamDestiny`,
 //! `zimbraAmavisQuarantineAccount`, `zimbraVirusBlockEncryptedArchive`,
-//! `zimbraVirusWarnRecipient`, `zimbraMtaBlockedExtensionWarnRecipient` (these three TRUE
-//! when unset), the milters (`zimbraMtaSmtpdMilters`, `zimbraMtaMilter*`), the
+//! `zimbraVirusWarnRecipient`, `zimbraMtaBlockedExtensionWarnRecipient`,
+//! `zimbraVirusWarnAdmin`, `zimbraMtaBlockedExtensionWarnAdmin` (these five TRUE when
+//! unset; the administrator's address: [`admin_notice_address`]), the domain disclaimers
+//! ([`super::disclaimers`], `zimbraAmavisOutboundDisclaimersOnly`), the milters (`zimbraMtaSmtpdMilters`, `zimbraMtaMilter*`), the
 //! per-client limits ([`limits`]) and the sessions per listener
 //! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read
@@ -285,6 +287,9 @@ pub fn listener_config_from(s: MtaSettings<'_>, kind: ListenerKind) -> ListenerC
     let checker = auth_checker(&ctx.subs.hostname, s.lc);
     config.policy_resolver = checker.clone().map(|c| c as Arc<dyn PolicyResolver>);
     config.filters = filters_from(s, checker);
+    if let Some(policy) = &config.filters.disclaimers {
+        super::disclaimers::set_submitted_policy(policy.clone());
+    }
     config.milters = milter_settings(s, "zimbraMtaSmtpdMilters");
     super::outbound::set_non_smtpd_milters(milter_settings(s, "zimbraMtaNonSmtpdMilters"));
     match shared_queue(ctx) {
@@ -339,8 +344,34 @@ pub fn filters_from(s: MtaSettings<'_>, checker: Option<Arc<AuthChecker>>) -> Fi
         auth_check: checker.filter(|_| checks),
         dmarc_enforce: parse_bool(s.lc("zcs_dmarc_reject_failures").as_deref()).unwrap_or(true),
         dmarc_log: super::dmarc::dmarc_log(s.ctx, s.lc),
+        disclaimers: Some(super::disclaimers::policy(
+            s.ctx.subs.prov.clone(),
+            &s.global.attrs,
+        )),
+        virus_warn_admin: parse_bool(global("zimbraVirusWarnAdmin").as_deref()).unwrap_or(true),
+        blocked_warn_admin: parse_bool(global("zimbraMtaBlockedExtensionWarnAdmin").as_deref())
+            .unwrap_or(true),
+        admin_address: Some(admin_notice_address(s)),
         ..Filters::default()
     }
+}
+
+/// Where virus and blocked-attachment notices for the administrator go (amavis's
+/// `virus_admin`): the local config key `av_notify_user` (Zimbra's installer writes the
+/// "notification address for AV alerts" there), else `admin@` the global
+/// `zimbraDefaultDomainName`, else `admin@` this host's name. See
+/// docs/decisions/2026-12-06-admin-virus-notices.md.
+pub fn admin_notice_address(s: MtaSettings<'_>) -> String {
+    if let Some(a) = s.lc("av_notify_user").filter(|a| a.contains('@')) {
+        return a.trim().to_string();
+    }
+    let domain = s
+        .global
+        .attrs
+        .get("zimbraDefaultDomainName")
+        .filter(|d| !d.trim().is_empty())
+        .map_or_else(|| s.ctx.subs.hostname.clone(), |d| d.trim().to_string());
+    format!("admin@{domain}")
 }
 
 /// Per-client limits of the SMTP listeners (Postfix's anvil settings), from local

@@ -66,7 +66,8 @@ fn non_smtpd_milters() -> Option<MilterSettings> {
 }
 
 /// As [`enqueue`], for mail a user submits without SMTP (web client, SOAP `SendMsg`):
-/// the `zimbraMtaNonSmtpdMilters` milters see it first (Postfix's `non_smtpd_milters`),
+/// the sender domain's disclaimer is added ([`super::disclaimers::with_disclaimer`]),
+/// then the `zimbraMtaNonSmtpdMilters` milters see it (Postfix's `non_smtpd_milters`),
 /// and their verdict and edits apply. `Ok("")` when a milter discarded it; `Err` with
 /// the milter's reply text when it refused.
 pub async fn enqueue_submitted(
@@ -76,6 +77,8 @@ pub async fn enqueue_submitted(
     recipients: &[String],
     data: &[u8],
 ) -> Result<String, String> {
+    let with = super::disclaimers::with_disclaimer(sender, recipients, data).await;
+    let data = with.as_deref().unwrap_or(data);
     let Some(settings) = non_smtpd_milters() else {
         return enqueue(queue, sender, recipients, data).await;
     };

@@ -113,7 +113,8 @@ fn flag(attrs: &Attrs, name: &str) -> bool {
 }
 
 /// Runs the account's filter script, then its out-of-office script, over `message`
-/// from `sender` and returns the plan. `vacation` remembers who got a reply.
+/// from `sender` and returns the plan. `vacation` remembers who got a reply. Whether the
+/// sender is in the account's address book is not known here (see [`plan_for_sender`]).
 ///
 /// Cost: up to two script compilations and runs.
 pub fn plan_for(
@@ -122,6 +123,21 @@ pub fn plan_for(
     message: &[u8],
     sender: &str,
     vacation: Option<&dyn VacationTracker>,
+) -> DeliveryPlan {
+    plan_for_sender(effective, account, message, sender, vacation, None)
+}
+
+/// As [`plan_for`], knowing whether `sender` is in the account's address book
+/// (`in_address_book`, from [`sender_in_address_book`] when
+/// [`needs_address_book`]; `None`: unknown), which the out-of-office reply needs for
+/// `zimbraPrefExternalSendersType` `INAB` and `ALLNOTINAB`.
+pub fn plan_for_sender(
+    effective: &Attrs,
+    account: &str,
+    message: &[u8],
+    sender: &str,
+    vacation: Option<&dyn VacationTracker>,
+    in_address_book: Option<bool>,
 ) -> DeliveryPlan {
     let display = effective.get("displayName").unwrap_or(account);
     let ctx = SieveContext {
@@ -146,7 +162,16 @@ pub fn plan_for(
     // is the reply (its implicit keep is the user script's business).
     let now = chrono::Utc::now().timestamp_millis();
     if plan.reject.is_none()
-        && let Some(reply) = out_of_office_text(effective, account, message, sender, now)
+        && let Some(reply) = out_of_office_text(
+            effective,
+            account,
+            message,
+            OutOfOfficeSender {
+                address: sender,
+                in_address_book,
+            },
+            now,
+        )
     {
         let days = effective
             .get("zimbraPrefOutOfOfficeCacheDuration")
@@ -163,6 +188,109 @@ pub fn plan_for(
     plan
 }
 
+/// The sender an out-of-office reply would answer.
+#[derive(Clone, Copy, Debug)]
+pub struct OutOfOfficeSender<'a> {
+    /// The envelope sender (`""` for `<>`).
+    pub address: &'a str,
+    /// Whether it is in the account's address book; `None` when not looked up (it then
+    /// counts as matching `INAB` and `ALLNOTINAB` alike, as Zimbra counts a failed
+    /// contacts lookup).
+    pub in_address_book: Option<bool>,
+}
+
+/// `zimbraPrefExternalSendersType`: which outside senders get the external reply (or,
+/// with `zimbraPrefOutOfOfficeSuppressExternalReply`, none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalSendersType {
+    /// Every sender outside the account's domain and `zimbraInternalSendersDomain`
+    /// (the default, and the reading of an unknown value).
+    All,
+    /// Outside senders that are not in the account's address book.
+    AllNotInAddressBook,
+    /// Outside senders that are in the account's address book.
+    InAddressBook,
+    /// Outside senders as `All`; in addition, senders of the domains in
+    /// `zimbraPrefOutOfOfficeSpecificDomains` always get the external reply and are
+    /// never suppressed, even when that domain counts as internal.
+    SpecificDomains,
+}
+
+impl ExternalSendersType {
+    /// The account's `zimbraPrefExternalSendersType` (`ALL`, `ALLNOTINAB`, `INAB`,
+    /// `INSD`, any case); `All` when unset or unknown.
+    pub fn of(effective: &Attrs) -> Self {
+        match effective
+            .get("zimbraPrefExternalSendersType")
+            .map(|v| v.trim().to_ascii_uppercase())
+            .as_deref()
+        {
+            Some("ALLNOTINAB") => Self::AllNotInAddressBook,
+            Some("INAB") => Self::InAddressBook,
+            Some("INSD") => Self::SpecificDomains,
+            _ => Self::All,
+        }
+    }
+}
+
+/// Whether the out-of-office decision for this account depends on the address book
+/// (it is on, and `zimbraPrefExternalSendersType` is `INAB` or `ALLNOTINAB`), so that
+/// the caller looks the sender up with [`sender_in_address_book`] only then.
+pub fn needs_address_book(effective: &Attrs) -> bool {
+    flag(effective, "zimbraPrefOutOfOfficeReplyEnabled")
+        && matches!(
+            ExternalSendersType::of(effective),
+            ExternalSendersType::AllNotInAddressBook | ExternalSendersType::InAddressBook
+        )
+}
+
+/// Whether `sender` is an e-mail address (`email`, `email2`, ... fields, any case) of a
+/// contact in one of the account's address books (folders of view `contact`, the Trash
+/// excluded). `None` when the store cannot answer (logged).
+///
+/// Cost: one folder listing and one read per address book.
+pub async fn sender_in_address_book(mb: &Mailbox, sender: &str) -> Option<bool> {
+    let sender = sender.trim();
+    if sender.is_empty() {
+        return Some(false);
+    }
+    let folders = match mb.folders().await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(account = %mb.account(), error = %e, "address book not readable");
+            return None;
+        }
+    };
+    for f in folders
+        .iter()
+        .filter(|f| f.view.eq_ignore_ascii_case("contact") && f.id.0 != folder::TRASH)
+    {
+        let contacts = match mb.contacts(f.id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(account = %mb.account(), error = %e, "address book not readable");
+                return None;
+            }
+        };
+        let found = contacts.iter().any(|c| {
+            c.fields.iter().any(|(name, value)| {
+                is_email_field(name) && value.trim().eq_ignore_ascii_case(sender)
+            })
+        });
+        if found {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Zimbra's contact e-mail fields: `email`, `email2`, `email3`, ..., `workEmail1`, ...
+fn is_email_field(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+    base == "email" || base == "workemail" || base == "homeemail"
+}
+
 /// The out-of-office text to answer `sender` with at `now` (ms since the epoch), or
 /// `None` when no reply is due:
 /// - `zimbraPrefOutOfOfficeReplyEnabled` is not TRUE, or `now` is before
@@ -171,19 +299,20 @@ pub fn plan_for(
 ///   `Auto-Submitted` other than `no`, `Precedence: bulk|list|junk`, a list header
 ///   (`List-Id`, RFC 2919), a sender that is a robot (`MAILER-DAEMON`, `owner-*`,
 ///   `*-request`, `LISTSERV`, `majordomo`) or the account itself;
-/// - the sender is outside the account's domain (and `zimbraInternalSendersDomain`)
-///   and `zimbraPrefOutOfOfficeSuppressExternalReply` is TRUE.
+/// - `zimbraPrefOutOfOfficeSuppressExternalReply` is TRUE and the sender is external:
+///   outside the account's domain and `zimbraInternalSendersDomain`, and of the
+///   [`ExternalSendersType`] chosen (in or not in the address book), and not of a
+///   `zimbraPrefOutOfOfficeSpecificDomains` domain under `INSD`.
 ///
-/// Outside senders get `zimbraPrefOutOfOfficeExternalReply` when
-/// `zimbraPrefOutOfOfficeExternalReplyEnabled` is TRUE, everyone else
-/// `zimbraPrefOutOfOfficeReply`.
-// LIMITATION: `zimbraPrefOutOfOfficeSpecificDomains` (the external reply only for some
-// domains) is not applied: every outside sender counts as external.
+/// External senders get `zimbraPrefOutOfOfficeExternalReply` when
+/// `zimbraPrefOutOfOfficeExternalReplyEnabled` is TRUE; under `INSD`, senders of the
+/// specific domains get it whatever that switch says (the web client's "send the
+/// external reply to these domains"); everyone else gets `zimbraPrefOutOfOfficeReply`.
 pub fn out_of_office_text(
     effective: &Attrs,
     account: &str,
     message: &[u8],
-    sender: &str,
+    sender: OutOfOfficeSender<'_>,
     now: i64,
 ) -> Option<String> {
     if !flag(effective, "zimbraPrefOutOfOfficeReplyEnabled") {
@@ -199,25 +328,38 @@ pub fn out_of_office_text(
     {
         return None;
     }
-    if !may_answer(message, sender, account) {
+    if !may_answer(message, sender.address, account) {
         return None;
     }
-    let domain_of = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
-    let sender_domain = domain_of(sender).unwrap_or_default();
-    let internal = domain_of(account).is_some_and(|d| d == sender_domain)
-        || effective
-            .get_all("zimbraInternalSendersDomain")
+    let domain_of = |a: &str| {
+        a.rsplit_once('@')
+            .map(|(_, d)| d.trim().to_ascii_lowercase())
+    };
+    let sender_domain = domain_of(sender.address).unwrap_or_default();
+    let listed = |attr: &str| {
+        effective
+            .get_all(attr)
             .iter()
-            .any(|d| d.trim().eq_ignore_ascii_case(&sender_domain));
-    if !internal {
-        if flag(effective, "zimbraPrefOutOfOfficeSuppressExternalReply") {
-            return None;
-        }
-        if flag(effective, "zimbraPrefOutOfOfficeExternalReplyEnabled")
-            && let Some(text) = effective.get("zimbraPrefOutOfOfficeExternalReply")
-        {
-            return Some(text.to_string());
-        }
+            .any(|d| d.trim().eq_ignore_ascii_case(&sender_domain))
+    };
+    let internal = domain_of(account).is_some_and(|d| d == sender_domain)
+        || listed("zimbraInternalSendersDomain");
+    let kind = ExternalSendersType::of(effective);
+    let of_type = match kind {
+        ExternalSendersType::All | ExternalSendersType::SpecificDomains => true,
+        ExternalSendersType::InAddressBook => sender.in_address_book.unwrap_or(true),
+        ExternalSendersType::AllNotInAddressBook => !sender.in_address_book.unwrap_or(false),
+    };
+    let specific = kind == ExternalSendersType::SpecificDomains
+        && listed("zimbraPrefOutOfOfficeSpecificDomains");
+    let external = !internal && of_type;
+    if external && !specific && flag(effective, "zimbraPrefOutOfOfficeSuppressExternalReply") {
+        return None;
+    }
+    let external_reply =
+        specific || (external && flag(effective, "zimbraPrefOutOfOfficeExternalReplyEnabled"));
+    if external_reply && let Some(text) = effective.get("zimbraPrefOutOfOfficeExternalReply") {
+        return Some(text.to_string());
     }
     effective
         .get("zimbraPrefOutOfOfficeReply")
@@ -365,6 +507,14 @@ mod tests {
     }
 
     fn text(a: &Attrs, message: &[u8], sender: &str) -> Option<String> {
+        text_ab(a, message, sender, None)
+    }
+
+    fn text_ab(a: &Attrs, message: &[u8], sender: &str, ab: Option<bool>) -> Option<String> {
+        let sender = OutOfOfficeSender {
+            address: sender,
+            in_address_book: ab,
+        };
         out_of_office_text(a, "u@x.test", message, sender, NOW)
     }
 
@@ -426,6 +576,88 @@ mod tests {
         a.set_one("zimbraPrefOutOfOfficeSuppressExternalReply", "TRUE");
         assert_eq!(text(&a, PLAIN, "s@y.test"), None);
         assert_eq!(text(&a, PLAIN, "colleague@x.test").as_deref(), Some("away"));
+    }
+
+    /// `zimbraPrefExternalSendersType INSD` with `zimbraPrefOutOfOfficeSpecificDomains`:
+    /// senders of those domains get the external reply (even with the external reply
+    /// switch off, even from an internal-senders domain, and are never suppressed);
+    /// other outside senders are treated as under `ALL`.
+    #[test]
+    fn out_of_office_specific_domains() {
+        let mut a = ooo();
+        a.set_one("zimbraPrefOutOfOfficeExternalReply", "away (partners)");
+        a.set(
+            "zimbraPrefOutOfOfficeSpecificDomains",
+            vec!["partner.test".into(), "Other.TEST".into()],
+        );
+        // Without INSD the list means nothing.
+        assert_eq!(text(&a, PLAIN, "p@partner.test").as_deref(), Some("away"));
+        a.set_one("zimbraPrefExternalSendersType", "INSD");
+        assert_eq!(
+            text(&a, PLAIN, "p@PARTNER.test").as_deref(),
+            Some("away (partners)")
+        );
+        assert_eq!(
+            text(&a, PLAIN, "q@other.test").as_deref(),
+            Some("away (partners)")
+        );
+        assert_eq!(text(&a, PLAIN, "s@y.test").as_deref(), Some("away"));
+        assert_eq!(text(&a, PLAIN, "c@x.test").as_deref(), Some("away"));
+        // Suppression spares the specific domains only.
+        a.set_one("zimbraPrefOutOfOfficeSuppressExternalReply", "TRUE");
+        assert_eq!(text(&a, PLAIN, "s@y.test"), None);
+        assert_eq!(
+            text(&a, PLAIN, "p@partner.test").as_deref(),
+            Some("away (partners)")
+        );
+        assert_eq!(text(&a, PLAIN, "c@x.test").as_deref(), Some("away"));
+        // A specific domain that is also an internal one still gets the external text.
+        a.set_one("zimbraInternalSendersDomain", "partner.test");
+        assert_eq!(
+            text(&a, PLAIN, "p@partner.test").as_deref(),
+            Some("away (partners)")
+        );
+        // No external text set: the ordinary reply.
+        a.set("zimbraPrefOutOfOfficeExternalReply", Vec::new());
+        assert_eq!(text(&a, PLAIN, "p@partner.test").as_deref(), Some("away"));
+    }
+
+    /// `INAB` / `ALLNOTINAB`: the external reply (or its suppression) applies to outside
+    /// senders in / not in the address book; an unknown lookup counts as matching.
+    #[test]
+    fn out_of_office_address_book_types() {
+        let mut a = ooo();
+        a.set_one("zimbraPrefOutOfOfficeExternalReplyEnabled", "TRUE");
+        a.set_one("zimbraPrefOutOfOfficeExternalReply", "away (outside)");
+        a.set_one("zimbraPrefExternalSendersType", "INAB");
+        assert!(needs_address_book(&a));
+        let ext = Some("away (outside)");
+        assert_eq!(text_ab(&a, PLAIN, "s@y.test", Some(true)).as_deref(), ext);
+        assert_eq!(
+            text_ab(&a, PLAIN, "s@y.test", Some(false)).as_deref(),
+            Some("away")
+        );
+        assert_eq!(text_ab(&a, PLAIN, "s@y.test", None).as_deref(), ext);
+        assert_eq!(
+            text_ab(&a, PLAIN, "c@x.test", Some(true)).as_deref(),
+            Some("away")
+        );
+        a.set_one("zimbraPrefExternalSendersType", "allnotinab");
+        assert_eq!(
+            text_ab(&a, PLAIN, "s@y.test", Some(true)).as_deref(),
+            Some("away")
+        );
+        assert_eq!(text_ab(&a, PLAIN, "s@y.test", Some(false)).as_deref(), ext);
+        a.set_one("zimbraPrefOutOfOfficeSuppressExternalReply", "TRUE");
+        assert_eq!(text_ab(&a, PLAIN, "s@y.test", Some(false)), None);
+        assert_eq!(
+            text_ab(&a, PLAIN, "s@y.test", Some(true)).as_deref(),
+            Some("away")
+        );
+        a.set_one("zimbraPrefExternalSendersType", "ALL");
+        assert!(!needs_address_book(&a));
+        assert!(is_email_field("email") && is_email_field("email2"));
+        assert!(is_email_field("workEmail1") && !is_email_field("emailer"));
     }
 
     #[test]
