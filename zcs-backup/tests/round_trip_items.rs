@@ -6,7 +6,8 @@
 //! prefixed account, each compared with the state recorded at that point: every item's
 //! id, folder, flags, tags, dates and content digest, and for the other kinds their own
 //! fields (contact fields and members, calendar summary/times/iCalendar, document
-//! name/type/version/author/content, folder view/colour/grants, tag colour).
+//! name/type/version/author/content, folder view/colour/grants/flags/url/feed items,
+//! tag colour, a mountpoint's reminder, contact dates).
 
 mod common;
 
@@ -74,6 +75,15 @@ async fn snapshot(store: &Store, id: ZimbraId) -> Vec<String> {
     let mb = store.mailbox(id).await.unwrap();
     let mut out = Vec::new();
     let colors = mb.folder_colors().await.unwrap();
+    let attrs = mb.all_folder_attrs().await.unwrap();
+    for m in mb.mountpoints().await.unwrap() {
+        out.push(format!(
+            "link {} {} attrs={:?}",
+            m.id.0,
+            m.name,
+            attrs.get(&m.id)
+        ));
+    }
     for t in mb.tags().await.unwrap() {
         out.push(format!(
             "tag {} {} color={} msgs={}",
@@ -90,14 +100,17 @@ async fn snapshot(store: &Store, id: ZimbraId) -> Vec<String> {
             .collect();
         grants.sort();
         out.push(format!(
-            "folder {} {} view={} parent={} color={:?} grants={grants:?} n={} unread={}",
+            "folder {} {} view={} parent={} color={:?} grants={grants:?} n={} unread={} \
+             attrs={:?} seen={:?}",
             f.id.0,
             f.path,
             f.view,
             f.parent.0,
             colors.get(&f.id),
             f.messages,
-            f.unread
+            f.unread,
+            attrs.get(&f.id),
+            mb.feed_seen(f.id).await.unwrap()
         ));
         for m in mb.messages(f.id).await.unwrap_or_default() {
             let raw = mb.read_message(m.id).await.unwrap();
@@ -124,12 +137,14 @@ async fn snapshot(store: &Store, id: ZimbraId) -> Vec<String> {
                 .collect();
             out.push(format!(
                 "contact {} in {} flags={} group={} fields={fields:?} members={members:?} \
-                 tags={:?}",
+                 tags={:?} d={} md={}",
                 c.id.0,
                 c.folder.0,
                 c.flags.0,
                 c.is_group,
-                mb.item_tags(c.id).await.unwrap_or_default()
+                mb.item_tags(c.id).await.unwrap_or_default(),
+                c.date_ms,
+                c.changed_ms
             ));
         }
         for c in mb.cal_items(f.id).await.unwrap_or_default() {
@@ -167,6 +182,17 @@ async fn snapshot(store: &Store, id: ZimbraId) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// `lines` without the contact dates (` d=... md=...`, at the end of contact lines).
+fn undated(lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| match l.find(" d=") {
+            Some(at) if l.starts_with("contact ") => l[..at].to_string(),
+            _ => l,
+        })
+        .collect()
 }
 
 fn diff(want: &[String], got: &[String]) -> String {
@@ -208,6 +234,26 @@ async fn every_kind_of_item_survives_each_point_in_time() {
     )
     .await
     .unwrap();
+    mb.set_folder_flags(work.id, Flags(Flags::CHECKED | Flags::EXCLUDE_FREEBUSY))
+        .await
+        .unwrap();
+    mb.set_folder_url(deep.id, "http://127.0.0.1/feed.xml")
+        .await
+        .unwrap();
+    mb.mark_feed_seen(deep.id, vec!["guid-1".into(), "guid-2".into()], false)
+        .await
+        .unwrap();
+    let mount = mb
+        .create_mountpoint(
+            ItemId(folder::USER_ROOT),
+            "Shared cal",
+            ZimbraId::new(),
+            ItemId(10),
+            "appointment",
+        )
+        .await
+        .unwrap();
+    mb.set_mountpoint_reminder(mount.id, true).await.unwrap();
     let urgent = mb.create_tag("urgent", 5).await.unwrap();
     let mut ids = Vec::new();
     for (n, raw) in msgs[..6].iter().enumerate() {
@@ -299,6 +345,15 @@ async fn every_kind_of_item_survives_each_point_in_time() {
     )
     .await
     .unwrap();
+    mb.set_folder_view(personal.id, "appointment")
+        .await
+        .unwrap();
+    mb.set_folder_flags(personal.id, Flags(Flags::SYNC))
+        .await
+        .unwrap();
+    mb.mark_feed_seen(deep.id, vec!["guid-3".into()], false)
+        .await
+        .unwrap();
     let later = mb.create_tag("later", 2).await.unwrap();
     for (n, raw) in msgs[6..10].iter().enumerate() {
         let f = [inbox, personal.id][n % 2];
@@ -370,6 +425,11 @@ async fn every_kind_of_item_survives_each_point_in_time() {
         .await
         .unwrap();
     mb.tag_items(&[ids[10]], urgent.id, true).await.unwrap();
+    mb.set_folder_flags(work.id, Flags(Flags::CHECKED))
+        .await
+        .unwrap();
+    mb.set_mountpoint_reminder(mount.id, false).await.unwrap();
+    mb.set_folder_url(deep.id, "").await.unwrap();
     mb.rename_folder(personal.id, ItemId(folder::USER_ROOT), "Private")
         .await
         .unwrap();
@@ -402,6 +462,13 @@ async fn every_kind_of_item_survives_each_point_in_time() {
     assert!(at_full.iter().any(|l| l.contains("grants=[\"User:bob")));
     assert!(at_full.iter().any(|l| l.contains("color: 3")));
     assert!(at_full.iter().any(|l| l.contains("group=true")));
+    assert!(
+        at_full
+            .iter()
+            .any(|l| l.contains("url: \"http://127.0.0.1/feed.xml\""))
+    );
+    assert!(at_full.iter().any(|l| l.contains("reminder: true")));
+    assert!(at_incr.iter().any(|l| l.contains("guid-3")));
     assert!(at_full.iter().any(|l| l.contains(" Task ")));
     assert_ne!(at_full, at_incr);
     assert_ne!(at_incr, at_end);
@@ -432,7 +499,13 @@ async fn every_kind_of_item_survives_each_point_in_time() {
         let rep = restore(&h.paths, &h.store, &h.dir, &o).await.unwrap();
         assert_eq!(rep.restored.len(), 1, "{prefix}: {rep:?}");
         let new = h.id_of(&format!("{prefix}{USER}")).await;
-        let got = snapshot(&h.store, new).await;
-        assert!(got == *want, "{prefix}: {}", diff(want, &got));
+        let mut got = snapshot(&h.store, new).await;
+        let mut want = want.clone();
+        if prefix != "p1_" {
+            // Records replayed from incrementals are logged anew at restore time, so
+            // the contact dates they set are the restore's (rows of the full keep theirs).
+            (got, want) = (undated(got), undated(want));
+        }
+        assert!(got == want, "{prefix}: {}", diff(&want, &got));
     }
 }

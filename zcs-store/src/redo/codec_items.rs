@@ -1,6 +1,7 @@
 //! The redo payloads of the item kinds beyond messages and folders: dumpster moves,
 //! contacts, calendar items, documents, mountpoints and search folders, and folder
-//! grants, and a message's content rewritten in place. Pure code beside `super::codec`, which frames them; decoding never panics.
+//! grants, and a message's content rewritten in place. Pure code beside `super::codec`,
+//! which frames them; decoding never panics.
 //!
 //! Each record carries everything replay needs (ids, change numbers, the whole
 //! contact field map or iCalendar text), so replay reproduces the original rows.
