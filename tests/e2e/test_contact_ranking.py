@@ -1,8 +1,10 @@
 """AutoComplete's ranking and GAL matches over SOAP: addresses the account wrote to
 more often come first, RankingActionRequest delete/reset start an address's count
 again from zero, and with zimbraPrefGalAutoCompleteEnabled the GAL's accounts are
-matched too (type="gal"), ranked like contacts. The harness cases
-RankingActionRequest_delete_01 and AutoCompleteRequest_GAL_Ranking_01 check the same."""
+matched too (type="gal"), ranked like contacts; a CSV import tags contacts with their
+categories. The harness cases
+RankingActionRequest_delete_01, AutoCompleteRequest_GAL_Ranking_01 and
+ImportContactsRequest9 check the same."""
 
 import pytest
 
@@ -99,3 +101,19 @@ def test_gal_matches_follow_the_preference_and_are_ranked(z):
     assert order[:2] == [f"three@{DOMAIN}", f"one@{DOMAIN}"], order
     got = ranks(url, tok)
     assert got[f"three@{DOMAIN}"] == (2, "gal") and got[f"two@{DOMAIN}"] == (0, "gal")
+
+
+def test_csv_import_tags_contacts_with_their_categories(z):
+    # Yahoo's Category column (harness ImportContactsRequest9) becomes tags.
+    url, tok = token(z, f"writer@{DOMAIN}")
+    csv = ('"First","Last","Email","Category"\r\n'
+           '"Poonam","Jaiswal","poonam@x.test","my-dl;Office-ppl"\r\n')
+    r = call(url, tok, "ImportContactsRequest",
+             {"ct": "csv", "content": {"_content": csv}})
+    cid = r["cn"][0]["ids"] if isinstance(r["cn"], list) else r["cn"]["ids"]
+    tags = {t["name"]: t["id"] for t in call(url, tok, "GetTagRequest", {}).get("tag", [])}
+    assert {"my-dl", "Office-ppl"} <= set(tags), tags
+    got = call(url, tok, "GetContactsRequest", {"cn": {"id": cid}})["cn"][0]
+    assert set(got.get("tn", "").split(",")) == {"my-dl", "Office-ppl"}, got
+    assert not any(a.get("n") == "Category" for a in got.get("a", [])) and \
+        "Category" not in got.get("_attrs", {}), got

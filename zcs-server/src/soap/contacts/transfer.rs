@@ -12,6 +12,29 @@ use super::super::folders::parse_id;
 use super::super::response;
 use super::csv;
 
+/// Columns whose values are the contact's categories: Yahoo's `Category`, Outlook's
+/// `Categories`, Zimbra's own `tags`. Zimbra's import makes each one a tag.
+const CATEGORY_COLUMNS: &[&str] = &["category", "categories", "tags"];
+
+/// A CSV contact's fields without its category columns, and the tag names those
+/// held (split at commas and semicolons, blanks and repeats left out).
+fn split_categories(fields: Vec<(String, String)>) -> (Vec<(String, String)>, Vec<String>) {
+    let mut tags: Vec<String> = Vec::new();
+    let mut kept = Vec::new();
+    for (k, v) in fields {
+        if !CATEGORY_COLUMNS.contains(&k.to_ascii_lowercase().as_str()) {
+            kept.push((k, v));
+            continue;
+        }
+        for name in v.split([',', ';', '\n']).map(str::trim) {
+            if !name.is_empty() && !tags.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+                tags.push(name.to_string());
+            }
+        }
+    }
+    (kept, tags)
+}
+
 /// Refuses any content type but CSV, as Zimbra's ImportContacts/ExportContacts do.
 fn check_type(req: &Element) -> ServiceResult<()> {
     match req.attr("ct").map(str::trim) {
@@ -62,11 +85,17 @@ pub(crate) async fn import_contacts(
             format!("unable to import contacts: {e}"),
         )
     })?;
+    let (cards, tags): (Vec<_>, Vec<_>) = cards.into_iter().map(split_categories).unzip();
     let cards = cards.into_iter().map(|f| (f, Vec::new())).collect();
     let created = mb
         .create_contacts(folder_id, cards)
         .await
         .map_err(store_fault)?;
+    for (c, names) in created.iter().zip(&tags) {
+        if !names.is_empty() {
+            super::tags::replace_tags(mb, c.id, names).await?;
+        }
+    }
     if let Some(aid) = aid {
         let _ = ctx.svc.uploads.take(mb.account(), aid);
     }
@@ -113,4 +142,23 @@ pub(crate) async fn export_contacts(mb: &Mailbox, req: &Element) -> ServiceResul
     resp.add_text("content", csv::export(cards.iter().copied()))
         .unique = true;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_columns_become_tag_names() {
+        let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let (kept, tags) = split_categories(vec![
+            f("firstName", "Ann"),
+            f("Category", "my-dl, Office-ppl;MY-DL"),
+            f("email", "a@x.test"),
+        ]);
+        assert_eq!(kept, vec![f("firstName", "Ann"), f("email", "a@x.test")]);
+        assert_eq!(tags, ["my-dl", "Office-ppl"]);
+        let (_, none) = split_categories(vec![f("Category", " ")]);
+        assert!(none.is_empty());
+    }
 }
