@@ -12,11 +12,19 @@
 //! "this network" addresses by default, since this server's own admin and mail ports
 //! listen on loopback. An operator who serves feeds from such an address lists it in
 //! the whitelist.
+//!
+//! An `https:` fetch ([`connect_tls`]) checks the server's certificate against the
+//! system's root certificates (read once, through `rustls-native-certs`, which honours
+//! `SSL_CERT_FILE` and `SSL_CERT_DIR`) plus the PEM certificates of local config
+//! `zcs_feed_ca_file` (a zcs key: a site's private certificate authority, or a test's).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::RwLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use crate::localconfig::LocalConfig;
 
@@ -78,11 +86,13 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     (a[whole] & mask) == (b[whole] & mask)
 }
 
-/// The ranges a fetch may not reach, and the exceptions.
+/// The ranges a fetch may not reach, the exceptions, and the certificate authorities
+/// trusted for `https:` besides the system's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EgressPolicy {
     deny: Vec<Range>,
     allow: Vec<Range>,
+    extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl EgressPolicy {
@@ -92,16 +102,29 @@ impl EgressPolicy {
         EgressPolicy {
             deny: ranges(blacklist),
             allow: ranges(whitelist),
+            extra_roots: Vec::new(),
         }
     }
 
-    /// The policy of a home's local config (its defaults when unset).
+    /// This policy trusting `roots` too (beside the system's) for `https:` fetches.
+    pub fn with_extra_roots(mut self, roots: Vec<CertificateDer<'static>>) -> EgressPolicy {
+        self.extra_roots = roots;
+        self
+    }
+
+    /// The policy of a home's local config (its defaults when unset): the two lists and
+    /// the certificates of the PEM file `zcs_feed_ca_file` (a file that cannot be read
+    /// is logged and adds none).
     pub fn from_local_config(lc: &LocalConfig) -> EgressPolicy {
-        EgressPolicy::from_lists(
+        let policy = EgressPolicy::from_lists(
             &lc.get("zimbra_feed_manager_blacklist")
                 .unwrap_or_else(|| DEFAULT_BLACKLIST.to_string()),
             &lc.get("zimbra_feed_manager_whitelist").unwrap_or_default(),
-        )
+        );
+        match lc.get("zcs_feed_ca_file").filter(|f| !f.trim().is_empty()) {
+            Some(file) => policy.with_extra_roots(pem_certificates(file.trim())),
+            None => policy,
+        }
     }
 
     /// Whether a fetch may connect to `ip`.
@@ -113,6 +136,17 @@ impl EgressPolicy {
 impl Default for EgressPolicy {
     fn default() -> Self {
         EgressPolicy::from_lists(DEFAULT_BLACKLIST, "")
+    }
+}
+
+/// The certificates of a PEM file; none (logged) when it cannot be read.
+fn pem_certificates(file: &str) -> Vec<CertificateDer<'static>> {
+    match CertificateDer::pem_file_iter(file) {
+        Ok(iter) => iter.filter_map(Result::ok).collect(),
+        Err(e) => {
+            tracing::warn!(file, error = %e, "zcs_feed_ca_file: cannot be read");
+            Vec::new()
+        }
     }
 }
 
@@ -157,7 +191,10 @@ pub fn policy() -> EgressPolicy {
 /// A text for the user: the name does not resolve, every address is refused (naming
 /// the setting), or the connection fails.
 pub async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
-    let policy = policy();
+    connect_with(&policy(), host, port).await
+}
+
+async fn connect_with(policy: &EgressPolicy, host: &str, port: u16) -> Result<TcpStream, String> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| format!("{host}: {e}"))?
@@ -174,6 +211,52 @@ pub async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
         ));
     };
     TcpStream::connect(addr).await.map_err(|e| e.to_string())
+}
+
+/// The system's root certificates, read once (they may be none: a host without a
+/// certificate bundle then reaches only servers of `zcs_feed_ca_file`'s authorities).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!(error = %e, "system root certificates: not all could be read");
+        }
+        tracing::debug!(roots = found.certs.len(), "system root certificates read");
+        found.certs
+    })
+}
+
+/// The TLS client settings of a fetch: ring provider, safe protocol versions, the
+/// system's roots plus the policy's own.
+fn client_config(policy: &EgressPolicy) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    roots.add_parsable_certificates(policy.extra_roots.iter().cloned());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// As [`connect`], then a TLS handshake (RFC 8446) checking that the server's
+/// certificate chains to a trusted root and names `host` (RFC 6125; an address literal
+/// must be among its IP addresses).
+///
+/// # Errors
+/// As [`connect`], plus a failed handshake or certificate check.
+pub async fn connect_tls(host: &str, port: u16) -> Result<TlsStream<TcpStream>, String> {
+    let policy = policy();
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host}: not a valid server name"))?;
+    let config = client_config(&policy)?;
+    let tcp = connect_with(&policy, host, port).await?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS with {host}: {e}"))
 }
 
 #[cfg(test)]

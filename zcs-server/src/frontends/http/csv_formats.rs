@@ -4,10 +4,13 @@
 //! `zimbra-csv` has no table: its header row is the attribute names themselves.
 //!
 //! Column names are the export headers of the clients concerned (Outlook 2003, Thunderbird,
-//! Yahoo! Mail, Google Contacts); only their English ("en_US") forms are known here.
-// LIMITATION: the localized variants Zimbra lists (`csvlocale=de`, `fr`, `ja`, ...) are
-// read as the English layout; only the separator follows the locale (`;` for French
-// Outlook, as Zimbra's `<delimiters>` table).
+//! Yahoo! Mail, Google Contacts) in English ("en_US"). Outlook's German and French
+//! exports have their own header names (`csvfmt=outlook-2003-csv&csvlocale=de` or `fr`,
+//! [`by_name_locale`]); an import recognises them by their header like any other layout.
+//! French Outlook separates with `;` (Zimbra's `<delimiters>` table).
+// LIMITATION: of the localized layouts Zimbra lists, only Outlook's German and French
+// are known; another `csvlocale=` (`ja`, `nl`, a localized Thunderbird, ...) gives the
+// English layout.
 
 /// How a column's value becomes contact attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,6 +332,146 @@ pub const GMAIL: Layout = Layout {
 /// Every layout, in the order a header is matched against them.
 pub const LAYOUTS: &[Layout] = &[ZIMBRA, YAHOO, THUNDERBIRD, OUTLOOK, GMAIL];
 
+/// The localized layouts: (`csvfmt=` name, locale language, layout).
+const LOCALIZED: &[(&str, &str, Layout)] = &[
+    ("outlook-2003-csv", "de", OUTLOOK_DE),
+    ("outlook-2003-csv", "fr", OUTLOOK_FR),
+];
+
+/// A German Outlook export's header names (its dates are day.month.year).
+const OUTLOOK_DE_COLUMNS: &[Column] = &[
+    c("Anrede", "namePrefix"),
+    c("Vorname", "firstName"),
+    c("Weitere Vornamen", "middleName"),
+    c("Nachname", "lastName"),
+    c("Suffix", "nameSuffix"),
+    c("Firma", "company"),
+    c("Abteilung", "department"),
+    c("Position", "jobTitle"),
+    k(
+        "Straße geschäftlich,Straße geschäftlich 2,Straße geschäftlich 3",
+        "workStreet",
+        Kind::Multi,
+    ),
+    c("Ort geschäftlich", "workCity"),
+    c("Region geschäftlich", "workState"),
+    c("Postleitzahl geschäftlich", "workPostalCode"),
+    c("Land/Region geschäftlich", "workCountry"),
+    k(
+        "Straße privat,Straße privat 2,Straße privat 3",
+        "homeStreet",
+        Kind::Multi,
+    ),
+    c("Ort privat", "homeCity"),
+    c("Bundesland/Kanton privat", "homeState"),
+    c("Postleitzahl privat", "homePostalCode"),
+    c("Land/Region privat", "homeCountry"),
+    c("Fax geschäftlich", "workFax"),
+    c("Telefon geschäftlich", "workPhone"),
+    c("Telefon geschäftlich 2", "workPhone2"),
+    c("Telefon Firma", "companyPhone"),
+    c("Fax privat", "homeFax"),
+    c("Telefon privat", "homePhone"),
+    c("Telefon privat 2", "homePhone2"),
+    c("Mobiltelefon", "mobilePhone"),
+    c("Weiteres Telefon", "otherPhone"),
+    c("Pager", "pager"),
+    k("Jahrestag", "anniversary", Kind::Date),
+    k("Geburtstag", "birthday", Kind::Date),
+    k("Kategorien", "", Kind::Tag),
+    c("E-Mail-Adresse", "email"),
+    c("E-Mail 2: Adresse", "email2"),
+    c("E-Mail 3: Adresse", "email3"),
+    c("Initialen", "initials"),
+    c("Notizen", "notes"),
+    c("Büro", "office"),
+    c("Partner", "spouse"),
+    c("Webseite", "workURL"),
+];
+
+/// Outlook's contact export in German (`csvlocale=de`).
+pub const OUTLOOK_DE: Layout = Layout {
+    name: "outlook-2003-csv",
+    all_fields: false,
+    date_order: Some("dmy"),
+    columns: OUTLOOK_DE_COLUMNS,
+};
+
+/// A French Outlook export's header names (its dates are day/month/year). Outlook names
+/// both the title and the job title `Titre`; the column is read as the title.
+const OUTLOOK_FR_COLUMNS: &[Column] = &[
+    c("Titre", "namePrefix"),
+    c("Prénom", "firstName"),
+    c("Deuxième prénom", "middleName"),
+    c("Nom", "lastName"),
+    c("Suffixe", "nameSuffix"),
+    c("Société", "company"),
+    c("Service", "department"),
+    k(
+        "Rue (bureau),Rue (bureau) 2,Rue (bureau) 3",
+        "workStreet",
+        Kind::Multi,
+    ),
+    c("Ville (bureau)", "workCity"),
+    c("Dép/Région (bureau)", "workState"),
+    c("Code postal (bureau)", "workPostalCode"),
+    c("Pays/Région (bureau)", "workCountry"),
+    k(
+        "Rue (domicile),Rue (domicile) 2,Rue (domicile) 3",
+        "homeStreet",
+        Kind::Multi,
+    ),
+    c("Ville (domicile)", "homeCity"),
+    c("Dép/Région (domicile)", "homeState"),
+    c("Code postal (domicile)", "homePostalCode"),
+    c("Pays/Région (domicile)", "homeCountry"),
+    c("Télécopie (bureau)", "workFax"),
+    c("Téléphone (bureau)", "workPhone"),
+    c("Téléphone 2 (bureau)", "workPhone2"),
+    c("Téléphone société", "companyPhone"),
+    c("Télécopie (domicile)", "homeFax"),
+    c("Téléphone (domicile)", "homePhone"),
+    c("Téléphone 2 (domicile)", "homePhone2"),
+    c("Tél. mobile", "mobilePhone"),
+    c("Téléphone (autre)", "otherPhone"),
+    c("Récepteur de radiomessagerie", "pager"),
+    k("Anniversaire de mariage ou fête", "anniversary", Kind::Date),
+    k("Anniversaire", "birthday", Kind::Date),
+    k("Catégories", "", Kind::Tag),
+    c("Adresse de messagerie", "email"),
+    c("Adresse de messagerie 2", "email2"),
+    c("Adresse de messagerie 3", "email3"),
+    c("Initiales", "initials"),
+    c("Notes", "notes"),
+    c("Bureau", "office"),
+    c("Conjoint(e)", "spouse"),
+    c("Page Web", "workURL"),
+];
+
+/// Outlook's contact export in French (`csvlocale=fr`).
+pub const OUTLOOK_FR: Layout = Layout {
+    name: "outlook-2003-csv",
+    all_fields: false,
+    date_order: Some("dmy"),
+    columns: OUTLOOK_FR_COLUMNS,
+};
+
+/// The layout `csvfmt=` names in the language of `csvlocale=` (`de`, `de_CH`, `fr_FR`:
+/// the language part counts); the English layout ([`by_name`]) when there is no
+/// localized one.
+pub fn by_name_locale(name: Option<&str>, locale: Option<&str>) -> &'static Layout {
+    let layout = by_name(name);
+    let lang = locale
+        .map(|l| l.trim().to_ascii_lowercase())
+        .map(|l| l.split(['_', '-']).next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    LOCALIZED
+        .iter()
+        .find(|(n, l, _)| *n == layout.name && *l == lang)
+        .map(|(_, _, localized)| localized)
+        .unwrap_or(layout)
+}
+
 /// The layout `csvfmt=` names; Zimbra's default (`zimbra-csv`) for any other name.
 pub fn by_name(name: Option<&str>) -> &'static Layout {
     let Some(n) = name.map(str::trim).filter(|n| !n.is_empty()) else {
@@ -343,12 +486,14 @@ pub fn by_name(name: Option<&str>) -> &'static Layout {
     LAYOUTS.iter().find(|l| l.name == n).unwrap_or(&LAYOUTS[0])
 }
 
-/// The layout whose column names match most of `header` (exactly, as Zimbra's guess);
+/// The layout (localized ones included) whose column names match most of `header`
+/// (exactly, as Zimbra's guess);
 /// `zimbra-csv` when none matches any.
 pub fn guess(header: &[String]) -> &'static Layout {
     let mut best = &LAYOUTS[0];
     let mut best_n = 0;
-    for l in LAYOUTS {
+    let localized = LOCALIZED.iter().map(|(_, _, l)| l);
+    for l in LAYOUTS.iter().chain(localized) {
         let n = l
             .columns
             .iter()
@@ -436,6 +581,23 @@ pub fn gmail_typed(header: &str, kind: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localized_outlook_layouts() {
+        let de = by_name_locale(Some("outlook-2003-csv"), Some("de_DE"));
+        assert_eq!(de.columns[1].first_name(), "Vorname");
+        let fr = by_name_locale(Some("outlook-2003-csv"), Some("fr"));
+        assert_eq!(fr.columns[1].first_name(), "Prénom");
+        assert_eq!(default_separator(fr, Some("fr")), ';');
+        let en = by_name_locale(Some("outlook-2003-csv"), Some("ja"));
+        assert_eq!(en.columns[1].first_name(), "First Name");
+        assert_eq!(by_name_locale(None, Some("de")).name, "zimbra-csv");
+        let header: Vec<String> = ["Vorname", "Nachname", "E-Mail-Adresse", "Geburtstag"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert_eq!(guess(&header).columns[1].first_name(), "Vorname");
+    }
 
     #[test]
     fn names_and_guesses() {

@@ -2,9 +2,9 @@
 //! every folder below it that the caller may read: for each folder a `.meta` (its path,
 //! view and colour), each message as `.eml` after its `.meta` (flags, tags, unread state,
 //! date), each contact as `.vcf` (after a `.meta` with its fields), each appointment or
-//! task as its own `.ics` (Zimbra's form without metadata, which its importer reads by
-//! extension), and each document
-//! (Briefcase file) under its own name after a `.meta` with its name and content type.
+//! task as Zimbra's `.appt`/`.task` after its `.meta` (`rest_import::calendar`: the
+//! invite metadata, and a digest holding the iCalendar), and each document (Briefcase
+//! file) under its own name after a `.meta` with its name and content type.
 //! `rest_import` reads all of these back, so an export posted to an empty account gives
 //! the same folders and items.
 //!
@@ -12,7 +12,8 @@
 //! comma separated) narrows what is written; folders are always written. `query=`
 //! narrows the messages, contacts and calendar items ([`Keep`]); `start=`/`end=` keeps
 //! the appointments and tasks with an instance in that range. `meta=0` leaves every
-//! `.meta` out (Zimbra's plain form: files an importer reads by their extension).
+//! `.meta` out (Zimbra's plain form: files an importer reads by their extension; an
+//! appointment is then `.ics` and a task `.task`, both iCalendar text).
 // LIMITATION: documents are written at their current revision only; an archive holds at
 // most `MAX_EXPORT_ITEMS` entries (the rest is left out, with a warning in the log).
 
@@ -27,7 +28,7 @@ use super::rest::{
     Access, MAX_EXPORT_ITEMS, RestError, eml_entry, respond, safe_name, store_err, zip_of,
 };
 use super::rest_export::Keep;
-use super::rest_import::meta;
+use super::rest_import::{calendar, meta};
 
 /// The folders an archive export covers: `folder` and everything below it.
 async fn subtree(mb: &Mailbox, folder: &Folder) -> Result<Vec<Folder>, RestError> {
@@ -186,19 +187,46 @@ pub(super) async fn archive(
             if !wants(c.kind) || !keep.has(c.id) || !ranged {
                 continue;
             }
+            if entries.len() + 2 > MAX_EXPORT_ITEMS {
+                full = true;
+                break;
+            }
+            // Zimbra's entry names: `<id, 10 digits>-<subject>` (the type and id when
+            // there is no subject); `.appt`/`.task` after a `.meta` by default, and with
+            // `meta=0` an appointment as `.ics` and a task as `.task`, both iCalendar.
+            let task = c.kind == ItemKind::Task;
             let su = safe_name(&c.summary);
-            let name = if su.is_empty() {
-                format!("{prefix}{}.ics", c.id.0)
+            let stem = if su.is_empty() {
+                let t = if task { "task" } else { "appointment" };
+                format!("{prefix}{t}-{}", c.id.0)
             } else {
-                format!("{prefix}{}-{su}.ics", c.id.0)
+                format!("{prefix}{:010}-{su}", c.id.0)
             };
             let mtime = c.start_ms.unwrap_or(0) / 1000;
-            let e = ArchiveEntry {
-                name,
-                data: c.ical.into_bytes(),
-                mtime,
+            let ext = match (task, with_meta) {
+                (true, _) => "task",
+                (false, true) => "appt",
+                (false, false) => "ics",
             };
-            full |= !push(&mut entries, e);
+            let name = format!("{stem}.{ext}");
+            if with_meta {
+                entries.push(ArchiveEntry {
+                    name: format!("{name}.meta"),
+                    data: calendar::cal_meta(&c, &f.path),
+                    mtime,
+                });
+                entries.push(ArchiveEntry {
+                    name,
+                    data: calendar::cal_blob(&c),
+                    mtime,
+                });
+            } else {
+                entries.push(ArchiveEntry {
+                    name,
+                    data: c.ical.into_bytes(),
+                    mtime,
+                });
+            }
         }
         if wants(ItemKind::Document) {
             for d in mb.documents(f.id).await.map_err(store_err)? {

@@ -383,23 +383,27 @@ fn add_date(value: Option<&str>, field: &str, order: Option<&str>, g: &mut Gathe
     if parts.len() != 3 {
         parts = v.split('-').collect();
     }
+    // German exports write day.month.year.
+    if parts.len() != 3 {
+        parts = v.split('.').collect();
+    }
     let nums: Option<Vec<i64>> = parts.iter().map(|p| p.trim().parse().ok()).collect();
+    let in_order = |n: &[i64], lenient: bool| {
+        let o = order?;
+        ymd(n[o.find('y')?], n[o.find('m')?], n[o.find('d')?], lenient)
+    };
     let found = nums.filter(|n| n.len() == 3).and_then(|n| {
         let (a, b, c) = (n[0], n[1], n[2]);
-        ymd(a, b, c, false)
+        // A layout's own order first (a localized export's 01.02.1980 is 1 February).
+        in_order(&n, false)
+            .or_else(|| ymd(a, b, c, false))
             .or_else(|| ymd(c, a, b, false))
             .or_else(|| ymd(c, b, a, false))
             .or_else(|| ymd(b, c, a, false))
             .or_else(|| ymd(a, c, b, false))
             .or_else(|| ymd(b, a, c, false))
             .or_else(|| (a > 31).then(|| ymd(a, b, c, true)).flatten())
-            .or_else(|| {
-                let o = order?;
-                let y = n[o.find('y')?];
-                let m = n[o.find('m')?];
-                let d = n[o.find('d')?];
-                ymd(y, m, d, true)
-            })
+            .or_else(|| in_order(&n, true))
     });
     match found {
         Some(d) => g.put(field, Some(&d)),

@@ -12,9 +12,11 @@
 //! `query=` (Zimbra's search syntax) narrows an export to the matching messages,
 //! contacts, appointments and tasks ([`Keep`]), inside what the folder export would have
 //! written anyway: a search never widens what the caller may read.
-// LIMITATION: `query=` does not narrow documents in an archive or free/busy; `ifb` reads the
-// folder's own appointments only (Zimbra's default reads every calendar of the account)
-// and needs read access on the folder, where Zimbra answers anyone.
+//!
+//! `ifb` reads, as Zimbra's IfbFormatter, every calendar of the account that is not
+//! excluded from free/busy (folder flag `b`), or only the calendar `fb_cal=` names.
+// LIMITATION: `query=` does not narrow documents in an archive or free/busy; `ifb` needs
+// read access on the folder in the URL, where Zimbra answers anyone.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -135,7 +137,7 @@ pub(super) async fn export(
         }
         "csv" => csv(mb, folder, query, keep).await,
         "ics" => ics(mb, folder, query, keep).await,
-        "ifb" => ifb(mb, owner, folder, query).await,
+        "ifb" => ifb(mb, owner, query).await,
         "zip" | "tgz" | "tar" => {
             super::rest_archive_export::archive(mb, access, folder, fmt, query, keep).await
         }
@@ -299,7 +301,8 @@ async fn json_export(mb: &Mailbox, folder: &Folder, keep: &Keep) -> Result<Respo
 }
 
 /// The contacts of `folder` as CSV: `csvfmt=` picks the layout (Zimbra's `zimbra-csv`
-/// by default), `csvsep=` the separator (else the layout's for `csvlocale=`). A group
+/// by default) in the language of `csvlocale=` when it has one, `csvsep=` the
+/// separator (else the layout's for `csvlocale=`). A group
 /// is written with its members' addresses in `dlist`, as Zimbra writes them.
 async fn csv(
     mb: &Mailbox,
@@ -307,8 +310,8 @@ async fn csv(
     query: &HashMap<String, String>,
     keep: &Keep,
 ) -> Result<Response, RestError> {
-    let layout = csv_formats::by_name(query.get("csvfmt").map(String::as_str));
     let locale = query.get("csvlocale").map(String::as_str);
+    let layout = csv_formats::by_name_locale(query.get("csvfmt").map(String::as_str), locale);
     let sep = query
         .get("csvsep")
         .and_then(|s| s.chars().next())
@@ -453,13 +456,36 @@ async fn ics(
     ))
 }
 
-/// The owner's busy time in `folder` for `start=`..`end=` (a month back to two ahead by
-/// default, as Zimbra's IfbFormatter) as a VFREEBUSY (`fbfmt=event`: one VEVENT per busy
-/// span instead).
+/// The calendars whose appointments count as busy time: the one `fb_cal=` names (a
+/// calendar of the account), else every calendar folder not excluded from free/busy.
+async fn busy_calendars(
+    mb: &Mailbox,
+    query: &HashMap<String, String>,
+) -> Result<Vec<zcs_core::ItemId>, RestError> {
+    let folders = mb.folders().await.map_err(store_err)?;
+    let calendars = folders.iter().filter(|f| f.view == "appointment");
+    if let Some(id) = query
+        .get("fb_cal")
+        .and_then(|v| v.trim().parse::<i32>().ok())
+    {
+        let id = zcs_core::ItemId(id);
+        return Ok(calendars.filter(|f| f.id == id).map(|f| f.id).collect());
+    }
+    let attrs = mb.all_folder_attrs().await.map_err(store_err)?;
+    let excluded = |id: &zcs_core::ItemId| {
+        attrs
+            .get(id)
+            .is_some_and(|a| a.flags.contains(zcs_core::Flags::EXCLUDE_FREEBUSY))
+    };
+    Ok(calendars.map(|f| f.id).filter(|id| !excluded(id)).collect())
+}
+
+/// The owner's busy time for `start=`..`end=` (a month back to two ahead by default, as
+/// Zimbra's IfbFormatter) across [`busy_calendars`] as a VFREEBUSY (`fbfmt=event`: one
+/// VEVENT per busy span instead).
 async fn ifb(
     mb: &Mailbox,
     owner: &Entry,
-    folder: &Folder,
     query: &HashMap<String, String>,
 ) -> Result<Response, RestError> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -467,14 +493,18 @@ async fn ifb(
     if (end - start) / DAY_MS > 366 {
         return Err(RestError::BadRequest("requested range is too large".into()));
     }
-    let mut spans: Vec<(i64, i64)> = mb
-        .cal_instances(Some(folder.id), start, end)
-        .await
-        .map_err(store_err)?
-        .into_iter()
-        .map(|i| (i.start_ms.max(start), i.end_ms.min(end)))
-        .filter(|(s, e)| e > s)
-        .collect();
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for cal in busy_calendars(mb, query).await? {
+        let hits = mb
+            .cal_instances(Some(cal), start, end)
+            .await
+            .map_err(store_err)?;
+        spans.extend(
+            hits.into_iter()
+                .map(|i| (i.start_ms.max(start), i.end_ms.min(end)))
+                .filter(|(s, e)| e > s),
+        );
+    }
     spans.sort_unstable();
     let mut merged: Vec<(i64, i64)> = Vec::new();
     for (s, e) in spans {

@@ -2,13 +2,19 @@
 //! GET (RFC 9112) of a feed or calendar address the folder's owner chose, with a size
 //! limit, an overall timeout and at most a few redirects. Only `http:` and `https:`
 //! addresses are taken (never `file:` or others), and only addresses the feed
-//! manager's lists permit (`crate::egress`), checked again at every redirect.
-// LIMITATION: `https:` addresses are accepted and stored but fetching them fails: the
-// server has no trusted root certificate set to check a remote server against yet.
+//! manager's lists permit (`crate::egress`), checked again at every redirect. An
+//! `https:` address is fetched over TLS checked against the system's root certificates
+//! and local config `zcs_feed_ca_file` ([`crate::egress::connect_tls`]).
+//!
+//! The client is this small hand-written one rather than hyper's: hyper's client needs
+//! three more crates (its client feature, hyper-util, http-body-util) for one GET per
+//! sync, and its pooled client would have to be given a connector that goes through
+//! the egress check anyway. What it reads is bounded ([`MAX_BODY`], [`TIMEOUT`],
+//! [`MAX_REDIRECTS`]) and the response parser is property-tested.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use zcs_core::{FaultCode, ServiceError, ServiceResult};
 
 /// The largest body a sync reads; a larger one fails the sync.
@@ -16,7 +22,7 @@ pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
 /// The whole fetch (connect, request, response) must end within this.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 /// Redirects followed before giving up.
-const MAX_REDIRECTS: usize = 3;
+pub(crate) const MAX_REDIRECTS: usize = 3;
 /// Largest response head read.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -109,20 +115,15 @@ async fn get_following(url: &str) -> ServiceResult<Vec<u8>> {
     let mut current = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
         let target = parse_url(&current)?;
-        if target.tls {
-            return Err(unreachable(&current, "https feeds cannot be fetched yet"));
-        }
         let (status, headers, body) = fetch_once(&target)
             .await
             .map_err(|e| unreachable(&current, e))?;
+        // RFC 9110 §15.4: a 3xx with a Location is followed, as a new fetch whose
+        // address is checked again (crate::egress).
         if (300..400).contains(&status)
             && let Some(loc) = header(&headers, "location")
         {
-            current = if loc.starts_with('/') {
-                format!("http://{}:{}{loc}", bracket(&target.host), target.port)
-            } else {
-                loc.to_string()
-            };
+            current = resolve(&target, loc);
             continue;
         }
         if !(200..300).contains(&status) {
@@ -131,6 +132,56 @@ async fn get_following(url: &str) -> ServiceResult<Vec<u8>> {
         return Ok(body);
     }
     Err(unreachable(url, "too many redirects"))
+}
+
+/// A redirect's `Location` (RFC 9110 §10.2.2) against the address that answered it:
+/// absolute, scheme-relative (`//host/p`), absolute-path or path-relative.
+pub(crate) fn resolve(base: &HttpUrl, loc: &str) -> String {
+    let loc = loc.trim();
+    let scheme = if base.tls { "https" } else { "http" };
+    if loc.contains("://") {
+        return loc.to_string();
+    }
+    if let Some(rest) = loc.strip_prefix("//") {
+        return format!("{scheme}://{rest}");
+    }
+    let origin = format!("{scheme}://{}:{}", bracket(&base.host), base.port);
+    if loc.starts_with('/') {
+        return format!("{origin}{loc}");
+    }
+    let path = base.path.split('?').next().unwrap_or("/");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let (rel, query) = match loc.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (loc, String::new()),
+    };
+    let merged = format!("{}{rel}", if dir.is_empty() { "/" } else { dir });
+    format!("{origin}{}{query}", remove_dots(&merged))
+}
+
+/// An absolute path without its `.` and `..` segments (RFC 3986 §5.2.4); `..` never
+/// climbs above the root.
+fn remove_dots(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "." => {
+                if i == last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                out.pop();
+                if i == last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 fn bracket(host: &str) -> String {
@@ -148,24 +199,48 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// One request on a fresh connection (`Connection: close`): status, headers, body.
+/// One request on a fresh connection (`Connection: close`), over TLS for `https:`:
+/// status, headers, body. Only to an address the feed manager's lists permit.
 async fn fetch_once(u: &HttpUrl) -> Result<Response, String> {
-    // Only to an address the feed manager's lists permit (crate::egress).
-    let mut sock = crate::egress::connect(&u.host, u.port).await?;
-    // RFC 9112 §3: request line; RFC 9110 §7.2: Host.
-    let req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: zcs-feed\r\nAccept: */*\r\n\
-         Connection: close\r\n\r\n",
-        u.path,
+    if u.tls {
+        exchange(crate::egress::connect_tls(&u.host, u.port).await?, u).await
+    } else {
+        exchange(crate::egress::connect(&u.host, u.port).await?, u).await
+    }
+}
+
+/// Writes the GET and reads the response to the connection's end.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut sock: S,
+    u: &HttpUrl,
+) -> Result<Response, String> {
+    // RFC 9112 §3: request line; RFC 9110 §7.2: Host (with a port other than the
+    // scheme's default).
+    let default_port = if u.tls { 443 } else { 80 };
+    let host = if u.port == default_port {
         bracket(&u.host)
+    } else {
+        format!("{}:{}", bracket(&u.host), u.port)
+    };
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: zcs-feed\r\nAccept: */*\r\n\
+         Connection: close\r\n\r\n",
+        u.path
     );
     sock.write_all(req.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    sock.flush().await.map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        let n = sock.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        let n = match sock.read(&mut chunk).await {
+            Ok(n) => n,
+            // RFC 8446 §6.1: a server that closes without close_notify. The body is
+            // still checked against its Content-Length or chunk sizes below.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e.to_string()),
+        };
         if n == 0 {
             break;
         }
@@ -276,6 +351,23 @@ mod tests {
     }
 
     #[test]
+    fn redirects_resolve_against_the_answering_address() {
+        let base = parse_url("https://h.test:8443/a/b/feed.xml?x=1").expect("valid");
+        assert_eq!(resolve(&base, "http://o/x"), "http://o/x");
+        assert_eq!(resolve(&base, "//o/x"), "https://o/x");
+        assert_eq!(resolve(&base, "/x"), "https://h.test:8443/x");
+        assert_eq!(resolve(&base, "c.xml"), "https://h.test:8443/a/b/c.xml");
+        assert_eq!(
+            resolve(&base, "../c.xml?q=1"),
+            "https://h.test:8443/a/c.xml?q=1"
+        );
+        assert_eq!(resolve(&base, "../../../../x"), "https://h.test:8443/x");
+        assert_eq!(resolve(&base, "./"), "https://h.test:8443/a/b/");
+        let v6 = parse_url("http://[::1]/f").expect("v6");
+        assert_eq!(resolve(&v6, "/x"), "http://[::1]:80/x");
+    }
+
+    #[test]
     fn responses() {
         let (s, h, b) =
             parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").expect("ok");
@@ -298,6 +390,9 @@ mod tests {
         ) {
             let _ = parse_url(&s);
             let _ = parse_response(&b);
+            if let Ok(base) = parse_url("http://h/a/b") {
+                let _ = resolve(&base, &s);
+            }
         }
     }
 }

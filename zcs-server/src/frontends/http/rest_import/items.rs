@@ -179,22 +179,37 @@ impl Job<'_> {
     /// An `.ics` entry: each VEVENT or VTODO (by UID) saved into the folder of its
     /// directory, a task folder when it holds tasks.
     pub(super) async fn calendar_entry(&mut self, e: &ReadEntry) -> Result<(), Refusal> {
-        let text = String::from_utf8_lossy(&e.data);
-        let view = if is_task(&text) {
-            "task"
-        } else {
-            "appointment"
+        let text = String::from_utf8_lossy(&e.data).into_owned();
+        self.calendar_texts(&[text], dirname(&e.name), None).await
+    }
+
+    /// The VCALENDARs `cals` of one archive item: each VEVENT or VTODO (by UID) saved
+    /// into the folder at archive directory `dir`, created as a task folder when they
+    /// hold tasks (or `kind`, Zimbra's item type from a `.meta`, says so).
+    pub(super) async fn calendar_texts(
+        &mut self,
+        cals: &[String],
+        dir: &str,
+        kind: Option<i64>,
+    ) -> Result<(), Refusal> {
+        let task = match kind {
+            Some(k) => k == super::meta::kind::TASK,
+            None => cals.iter().any(|t| is_task(t)),
         };
+        let view = if task { "task" } else { "appointment" };
         if !self.types.wants(view) {
             self.sum.skipped += 1;
             return Ok(());
         }
-        let cals = super::ics::split_by_uid(&text);
+        let cals: Vec<(String, String)> = cals
+            .iter()
+            .flat_map(|t| super::ics::split_by_uid(t))
+            .collect();
         if cals.is_empty() {
             self.sum.skipped += 1;
             return Ok(());
         }
-        let folder = self.item_folder(dirname(&e.name), view).await?;
+        let folder = self.item_folder(dir, view).await?;
         self.guard.check(self.mb, folder, self.resolve).await?;
         self.reset(folder).await?;
         for (uid, cal) in cals {

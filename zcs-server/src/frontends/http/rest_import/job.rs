@@ -106,6 +106,18 @@ impl Job<'_> {
                         self.contact(folder, m.fields.clone()).await?;
                     }
                 }
+                // An appointment's or task's meta without its blob: rebuilt from the
+                // invites in its metadata.
+                if m.kind == kind::APPOINTMENT || m.kind == kind::TASK {
+                    let stem = e.name.strip_suffix(".meta").unwrap_or("");
+                    if !archive.entries.iter().any(|x| x.name == stem) {
+                        let cals: Vec<String> = super::calendar::calendar_from_meta(&e.data)
+                            .into_iter()
+                            .collect();
+                        let dir = folder_of(m, stem);
+                        self.calendar_texts(&cals, &dir, Some(m.kind)).await?;
+                    }
+                }
                 continue;
             }
             let m = metas.get(e.name.as_str());
@@ -162,9 +174,30 @@ impl Job<'_> {
             } else if let Some(m) = m {
                 if m.kind == kind::DOCUMENT {
                     self.document_entry(e, Some(m)).await?;
+                } else if m.kind == kind::APPOINTMENT || m.kind == kind::TASK {
+                    // Zimbra's `.appt`/`.task`: the invites' iCalendar in the blob, else
+                    // the invites of the metadata.
+                    let mut cals = super::calendar::calendars_in(&e.data);
+                    if cals.is_empty() {
+                        let meta_entry = format!("{}.meta", e.name);
+                        cals = archive
+                            .entries
+                            .iter()
+                            .find(|x| x.name == meta_entry)
+                            .and_then(|x| super::calendar::calendar_from_meta(&x.data))
+                            .into_iter()
+                            .collect();
+                    }
+                    let dir = folder_of(m, &e.name);
+                    self.calendar_texts(&cals, &dir, Some(m.kind)).await?;
                 } else {
                     self.sum.skipped += 1;
                 }
+            } else if lower.ends_with(".appt") || lower.ends_with(".task") {
+                // Zimbra's `meta=0` form of a task (and an appointment's, by the same
+                // reading): iCalendar text under the item's name.
+                let cals = super::calendar::calendars_in(&e.data);
+                self.calendar_texts(&cals, dirname(&e.name), None).await?;
             } else if lower.ends_with(".ics") {
                 self.calendar_entry(e).await?;
             } else if lower.ends_with(".csv") {

@@ -88,14 +88,16 @@ fn value(b: &[u8], pos: &mut usize, depth: usize) -> Option<Ben> {
 }
 
 impl Ben {
-    fn get(&self, key: &str) -> Option<&Ben> {
+    /// The value of `key` in a dictionary; `None` for a missing key or another kind.
+    pub fn get(&self, key: &str) -> Option<&Ben> {
         match self {
             Ben::Dict(m) => m.get(key),
             _ => None,
         }
     }
 
-    fn int(&self) -> Option<i64> {
+    /// An integer, or a string holding one.
+    pub fn int(&self) -> Option<i64> {
         match self {
             Ben::Int(n) => Some(*n),
             Ben::Str(s) => s.parse().ok(),

@@ -24,14 +24,15 @@
 //! every entry decoded before the first write, so a malformed archive changes nothing;
 //! a store failure part-way leaves the items before it imported (each is durable on its
 //! own) and is answered 500 with the counts so far in the log.
-// LIMITATION: Zimbra's own `.appt`/`.task` entries (invites in Zimbra's metadata form),
-// wiki pages, chats, notes, search folders and mountpoints in an archive are counted as
-// skipped; appointments and tasks are read from `.ics` entries (Zimbra's form without
-// metadata, and ours). A `.vcf` entry without a `.meta` holding its fields (a contact
+//! Appointments and tasks come from Zimbra's `.appt`/`.task` entries (with or without
+//! their `.meta`, see `calendar`) and from `.ics` entries.
+// LIMITATION: wiki pages, chats, notes, search folders and mountpoints in an archive are
+// counted as skipped. A `.vcf` entry without a `.meta` holding its fields (a contact
 // group in our exports, or a plain archive's file) is imported without a duplicate check,
 // so posting it twice with `resolve=skip` doubles it; contacts carried in a `.meta` are
 // checked.
 
+pub mod calendar;
 mod ics;
 mod items;
 mod job;
@@ -351,7 +352,10 @@ async fn import(
             let layout = query
                 .get("csvfmt")
                 .filter(|f| !f.trim().is_empty())
-                .map(|f| super::csv_formats::by_name(Some(f)));
+                .map(|f| {
+                    let locale = query.get("csvlocale").map(String::as_str);
+                    super::csv_formats::by_name_locale(Some(f), locale)
+                });
             let cards = super::rest_csv::contacts(&doc, layout);
             // Posted to the mailbox itself, contacts go to Contacts (Zimbra's default).
             let folder = if target.id == ItemId(1) {
