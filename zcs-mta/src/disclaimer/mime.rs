@@ -345,17 +345,16 @@ impl Walk<'_> {
         let is_utf8 = matches!(charset.as_str(), "utf-8" | "utf8");
         let is_ascii = matches!(charset.as_str(), "us-ascii" | "ascii");
         // The body in the charset it will be sent in, and that charset if it changes.
-        let (mut body, new_charset) = if addition.is_ascii() && ascii_compatible(&charset) {
-            (decoded, None)
-        } else if is_utf8 {
-            (decoded, None)
-        } else if is_ascii && decoded.is_ascii() {
-            (decoded, Some("utf-8"))
-        } else {
-            let decoder =
-                mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())?;
-            (decoder(&decoded).into_bytes(), Some("utf-8"))
-        };
+        let (mut body, new_charset) =
+            if is_utf8 || addition.is_ascii() && ascii_compatible(&charset) {
+                (decoded, None)
+            } else if is_ascii && decoded.is_ascii() {
+                (decoded, Some("utf-8"))
+            } else {
+                let decoder =
+                    mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())?;
+                (decoder(&decoded).into_bytes(), Some("utf-8"))
+            };
         if already_there(&body, &addition, html) {
             return None;
         }
