@@ -59,6 +59,7 @@ pub(crate) async fn dispatch(
         Ok(mb) => mb,
         Err(e) => return Some(Err(e)),
     };
+    attrs::import_once(&ctx.svc.store).await;
     let result = match name {
         "NoOpRequest" => Ok(response("NoOpResponse", NS_MAIL)),
         "GetFolderRequest" => get_folder(ctx, &mb, req).await,
@@ -317,7 +318,7 @@ async fn get_folder(ctx: &mut Ctx<'_>, own: &Mailbox, req: &Element) -> ServiceR
     let mut tree = build_tree(root, &by_parent, depth, &extras);
     super::retention::annotate(ctx, mb, &mut tree).await?;
     color::annotate(mb, &mut tree).await?;
-    attrs::annotate(mb.account(), &mut tree);
+    attrs::annotate(mb, &mut tree).await.map_err(store_fault)?;
     if let Some(r) = &remote {
         tree.set(
             "l",
@@ -509,7 +510,8 @@ async fn folder_action(ctx: &mut Ctx<'_>, mb: &Mailbox, req: &Element) -> Servic
         {
             // A mountpoint takes the folder flags (a shared calendar is checked or
             // left out of free/busy in the mounting mailbox).
-            if k == zcs_core::ItemKind::Mountpoint && flags::flag_op(mb, *id, &op, action)? {
+            if k == zcs_core::ItemKind::Mountpoint && flags::is_flag_op(&op) {
+                flags::flag_op(mb, *id, &op, action).await?;
                 continue;
             }
             links::link_op(mb, *id, k, &op, action).await?;
@@ -605,17 +607,14 @@ pub(crate) async fn folder_op(
         }
         // `update`: a new name and/or parent, and with `acl` the whole grant list.
         "update" => {
-            if action
+            // Zimbra's SetFolderDefaultView: user folders only.
+            if let Some(v) = action
                 .attr("view")
-                .is_some_and(|v| !v.eq_ignore_ascii_case(&f.view))
+                .filter(|v| !v.eq_ignore_ascii_case(&f.view))
             {
-                // LIMITATION: the store cannot change a folder's view yet; refused
-                // rather than dropped.
-                return Err(ServiceError::invalid_request(
-                    "a folder's view cannot be changed",
-                ));
+                mb.set_folder_view(f.id, v).await.map_err(store_fault)?;
             }
-            flags::update_attrs(mb, f.id, action)?;
+            flags::update_attrs(mb, f.id, action).await?;
             color::apply_requested(mb, f.id, action).await?;
             if action.attr("name").is_some() || action.attr("l").is_some() {
                 let name = action.attr("name").unwrap_or(&f.name).to_string();
@@ -652,14 +651,16 @@ pub(crate) async fn folder_op(
         "url" => flags::set_url(mb, f.id, action).await?,
         // Zimbra's `sync` (refresh): the folder's own URL, skipping items seen before.
         "sync" => {
-            let url = attrs::get(mb.account(), f.id).url;
+            let url = mb.folder_attrs(f.id).await.map_err(store_fault)?.url;
             sync::import_url(mb, f.id, &url, true).await?;
         }
         "import" => {
             let url = sync::check_url(action.req("url")?)?;
             sync::import_url(mb, f.id, &url, false).await?;
         }
-        op if flags::flag_op(mb, f.id, op, action)? => {}
+        op if flags::is_flag_op(op) => {
+            flags::flag_op(mb, f.id, op, action).await?;
+        }
         other => {
             return Err(ServiceError::invalid_request(format!(
                 "unknown folder operation: {other}"

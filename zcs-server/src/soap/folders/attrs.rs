@@ -1,187 +1,76 @@
-//! Folder attributes the store does not keep yet: Zimbra's folder flags (`#` checked,
+//! Folder attributes on the SOAP side: Zimbra's folder flag characters (`#` checked,
 //! `b` exclude from free/busy, `*` subscribed, `i` no inherit, `y` sync folder, `~`
-//! sync), the feed or remote calendar `url`, the `reminder` flag of a calendar
-//! mountpoint, and the feed items already imported by a sync.
+//! sync) to and from the store's flag bits, and writing flags, `url` and a calendar
+//! mountpoint's `reminder` into a GetFolder tree. The attributes live in the store
+//! ([`zcs_store::FolderAttrs`], with redo records, so backups and replay keep them).
 //!
-//! Kept per account in a process-wide map, saved as one JSON file per account under
-//! `<home>/data/folder-attrs/` when the server runs from a zcs home (its `conf`
-//! directory exists), so they survive a restart.
-// LIMITATION: these attributes are outside the store and its redo log: a restore from
-// backup or redo replay does not bring them back, and a deleted folder's entry stays
-// (harmless: item ids are never reused). They belong in the store's folder rows; the
-// store needs set/get calls for folder flags, url and mountpoint reminder.
+//! Also the one-time import of what earlier versions kept beside the store: JSON files
+//! under `<home>/data/folder-attrs/` (one per account, folder id to flags, url,
+//! reminder and imported feed items). The first folder request of a server process
+//! reads them into the store and renames the directory to `folder-attrs.imported`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use zcs_core::{ItemId, ZimbraId};
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+use zcs_core::{Flags, ItemId, ZimbraId};
+use zcs_store::{FolderAttrs, Store, StoreError};
 
 use super::super::element::Element;
 
-/// The folder flags Zimbra lets a client set on a folder (Zimbra's flag characters);
-/// other characters in an `f=` value are ignored, as Zimbra's flag parser does.
+/// The folder flags Zimbra lets a client set on a folder (Zimbra's flag characters),
+/// in the order GetFolder writes them; other characters in an `f=` value are ignored,
+/// as Zimbra's flag parser does.
 pub(crate) const FOLDER_FLAGS: &str = "#b*iy~";
 
-/// How many imported feed item ids a folder remembers (the oldest are forgotten).
-const MAX_SEEN: usize = 2000;
-
-/// What the store does not keep for one folder or mountpoint.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FolderAttrs {
-    /// Zimbra flag characters, each at most once, in [`FOLDER_FLAGS`] order.
-    #[serde(default)]
-    pub flags: String,
-    /// The feed or remote calendar URL (`url` in GetFolder); empty for none.
-    #[serde(default)]
-    pub url: String,
-    /// EnableSharedReminder on a mountpoint.
-    #[serde(default)]
-    pub reminder: bool,
-    /// Ids (guid or link) of feed items already imported into the folder.
-    #[serde(default)]
-    pub seen: Vec<String>,
+/// The store flag bit of folder flag character `c`, `None` for another character.
+pub(crate) fn flag_bit(c: char) -> Option<u32> {
+    let bits = Flags::from_soap(&c.to_string()).0 & FolderAttrs::FLAG_MASK;
+    (bits != 0 && FOLDER_FLAGS.contains(c)).then_some(bits)
 }
 
-impl FolderAttrs {
-    /// Whether this is what a folder has when nothing was set.
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == FolderAttrs::default()
-    }
-
-    /// Sets (`on`) or clears flag character `c`.
-    pub(crate) fn set_flag(&mut self, c: char, on: bool) {
-        let mut have: Vec<char> = self.flags.chars().filter(|f| *f != c).collect();
-        if on {
-            have.push(c);
-        }
-        self.flags = normalize_flags(&have.into_iter().collect::<String>());
-    }
-
-    /// Remembers feed item `id` as imported; `false` when it already was.
-    pub(crate) fn mark_seen(&mut self, id: &str) -> bool {
-        if self.seen.iter().any(|s| s == id) {
-            return false;
-        }
-        self.seen.push(id.to_string());
-        if self.seen.len() > MAX_SEEN {
-            let extra = self.seen.len() - MAX_SEEN;
-            self.seen.drain(..extra);
-        }
-        true
-    }
+/// The folder flags of an `f=` value (other characters ignored).
+pub(crate) fn parse_flags(f: &str) -> Flags {
+    Flags(f.chars().filter_map(flag_bit).fold(0, |acc, b| acc | b))
 }
 
-/// The folder flag characters of `f`, deduplicated in [`FOLDER_FLAGS`] order.
-pub(crate) fn normalize_flags(f: &str) -> String {
-    FOLDER_FLAGS.chars().filter(|c| f.contains(*c)).collect()
-}
-
-type AccountAttrs = BTreeMap<i32, FolderAttrs>;
-
-fn cache() -> &'static Mutex<HashMap<ZimbraId, AccountAttrs>> {
-    static CACHE: OnceLock<Mutex<HashMap<ZimbraId, AccountAttrs>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// The file holding `account`'s attributes, when the server runs from a zcs home.
-fn file_of(account: ZimbraId) -> Option<PathBuf> {
-    let home = crate::home::Home::from_env().ok()?;
-    if !home.conf().is_dir() {
-        return None;
-    }
-    Some(
-        home.root()
-            .join("data")
-            .join("folder-attrs")
-            .join(format!("{account}.json")),
-    )
-}
-
-/// Loads `account`'s map into the cache (once).
-fn load(map: &mut HashMap<ZimbraId, AccountAttrs>, account: ZimbraId) -> &mut AccountAttrs {
-    map.entry(account).or_insert_with(|| {
-        file_of(account)
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    })
-}
-
-/// Writes `attrs` to `account`'s file (atomically: a temporary file renamed).
-fn save(account: ZimbraId, attrs: &AccountAttrs) {
-    let Some(path) = file_of(account) else {
-        return;
-    };
-    let result = (|| -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let body = serde_json::to_vec(attrs).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, body)?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = result {
-        tracing::warn!(account = %account, error = %e, "folder attributes not saved");
-    }
-}
-
-/// The attributes of folder `id` of `account` (the default when none were set).
-pub(crate) fn get(account: ZimbraId, id: ItemId) -> FolderAttrs {
-    let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
-    load(&mut map, account)
-        .get(&id.0)
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Every folder of `account` with attributes, by id.
-pub(crate) fn all(account: ZimbraId) -> HashMap<i32, FolderAttrs> {
-    let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
-    load(&mut map, account)
-        .iter()
-        .map(|(k, v)| (*k, v.clone()))
+/// The folder flag characters of `flags`, in [`FOLDER_FLAGS`] order.
+pub(crate) fn flags_text(flags: Flags) -> String {
+    FOLDER_FLAGS
+        .chars()
+        .filter(|c| flag_bit(*c).is_some_and(|b| flags.contains(b)))
         .collect()
 }
 
-/// Changes folder `id` of `account` with `f` and saves the account's attributes.
-pub(crate) fn update<R>(account: ZimbraId, id: ItemId, f: impl FnOnce(&mut FolderAttrs) -> R) -> R {
-    let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
-    let attrs = load(&mut map, account);
-    let entry = attrs.entry(id.0).or_default();
-    let out = f(entry);
-    if entry.is_empty() {
-        attrs.remove(&id.0);
-    }
-    let snapshot = attrs.clone();
-    drop(map);
-    save(account, &snapshot);
-    out
-}
-
 /// Adds `f` (flags) and `url` to every `folder` and `link` of a GetFolder tree of
-/// `account`'s mailbox, and `reminder="1"` to calendar mountpoints that have it, as
-/// Zimbra writes them. Runs before ids are qualified with an owner.
-pub(crate) fn annotate(account: ZimbraId, tree: &mut Element) {
-    let attrs = all(account);
+/// `mb`, and `reminder="1"` to calendar mountpoints that have it, as Zimbra writes
+/// them. Runs before ids are qualified with an owner.
+///
+/// # Errors
+/// Store faults.
+pub(crate) async fn annotate(
+    mb: &zcs_store::Mailbox,
+    tree: &mut Element,
+) -> Result<(), StoreError> {
+    let attrs = mb.all_folder_attrs().await?;
     if !attrs.is_empty() {
         annotate_with(&attrs, tree);
     }
+    Ok(())
 }
 
-fn annotate_with(attrs: &HashMap<i32, FolderAttrs>, el: &mut Element) {
+fn annotate_with(attrs: &HashMap<ItemId, FolderAttrs>, el: &mut Element) {
     let is_link = el.name == "link";
     if (el.name == "folder" || is_link)
         && let Some(a) = el
             .attr("id")
             .and_then(|id| id.parse::<i32>().ok())
-            .and_then(|id| attrs.get(&id))
+            .and_then(|id| attrs.get(&ItemId(id)))
     {
-        let a = a.clone();
-        if !a.flags.is_empty() {
-            el.set("f", a.flags.clone());
+        let flags = flags_text(a.flags);
+        if !flags.is_empty() {
+            el.set("f", flags);
         }
         if !a.url.is_empty() {
             el.set("url", a.url.clone());
@@ -195,41 +84,187 @@ fn annotate_with(attrs: &HashMap<i32, FolderAttrs>, el: &mut Element) {
     }
 }
 
+/// One folder's entry in an earlier version's JSON file.
+#[derive(Debug, Default, Deserialize)]
+struct Legacy {
+    #[serde(default)]
+    flags: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    reminder: bool,
+    #[serde(default)]
+    seen: Vec<String>,
+}
+
+/// Imports the JSON files of `<home>/data/folder-attrs/` into `store`, once per
+/// process, when the server runs from a zcs home. Failures are logged: the directory
+/// then stays and the next process tries again.
+pub(crate) async fn import_once(store: &Store) {
+    static DONE: OnceCell<()> = OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let Some(dir) = legacy_dir() else { return };
+        if !dir.is_dir() {
+            return;
+        }
+        match import_dir(store, &dir).await {
+            Ok(n) => tracing::info!(folders = n, "folder attributes imported into the store"),
+            Err(e) => tracing::warn!(error = %e, "folder attributes not imported"),
+        }
+    })
+    .await;
+}
+
+/// `<home>/data/folder-attrs`, when the server runs from a zcs home.
+fn legacy_dir() -> Option<PathBuf> {
+    let home = crate::home::Home::from_env().ok()?;
+    if !home.conf().is_dir() {
+        return None;
+    }
+    Some(home.root().join("data").join("folder-attrs"))
+}
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ImportError {
+    /// Reading the directory or renaming it failed.
+    #[error("folder attribute files: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store failed (not a missing folder: those are skipped).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Imports every `<account id>.json` of `dir` into the account's mailbox (accounts
+/// without one, unreadable files and folders that no longer exist are skipped with a
+/// warning), then renames `dir` to `<dir>.imported`. Returns how many folders were
+/// imported.
+///
+/// # Errors
+/// [`ImportError`] for directory or store failures; `dir` is left in place.
+pub(crate) async fn import_dir(store: &Store, dir: &Path) -> Result<usize, ImportError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut n = 0;
+    for path in files {
+        let Some(account) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse::<ZimbraId>().ok())
+        else {
+            tracing::warn!(file = %path.display(), "folder attribute file not named by an account");
+            continue;
+        };
+        let map: BTreeMap<i32, Legacy> = match std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "folder attribute file bad");
+                continue;
+            }
+        };
+        let Some(mb) = store.find_mailbox(account).await? else {
+            tracing::warn!(account = %account, "folder attributes of no mailbox skipped");
+            continue;
+        };
+        for (id, legacy) in map {
+            match import_folder(&mb, ItemId(id), legacy).await {
+                Ok(()) => n += 1,
+                Err(StoreError::NoSuchFolder(_)) => {
+                    tracing::warn!(account = %account, folder = id, "missing folder skipped");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let mut done = dir.as_os_str().to_owned();
+    done.push(".imported");
+    std::fs::rename(dir, PathBuf::from(done))?;
+    Ok(n)
+}
+
+async fn import_folder(
+    mb: &zcs_store::Mailbox,
+    id: ItemId,
+    legacy: Legacy,
+) -> Result<(), StoreError> {
+    let flags = parse_flags(&legacy.flags);
+    let url = legacy.url;
+    let reminder = legacy.reminder;
+    mb.update_folder_attrs(id, move |a| {
+        a.flags = flags;
+        a.url = url;
+        a.reminder = reminder;
+    })
+    .await?;
+    if !legacy.seen.is_empty() {
+        match mb.mark_feed_seen(id, legacy.seen, true).await {
+            // A mountpoint has no feed list.
+            Ok(_) | Err(StoreError::NoSuchFolder(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zcs_core::folder;
 
     #[test]
     fn flags_keep_zimbra_order_and_drop_unknown() {
-        assert_eq!(normalize_flags("b#ub#"), "#b");
-        let mut a = FolderAttrs::default();
-        a.set_flag('b', true);
-        a.set_flag('#', true);
-        assert_eq!(a.flags, "#b");
-        a.set_flag('#', false);
-        assert_eq!(a.flags, "b");
-        a.set_flag('b', false);
-        assert!(a.is_empty());
+        assert_eq!(flags_text(parse_flags("b#ub#")), "#b");
+        assert_eq!(flags_text(parse_flags("~y*i")), "*iy~");
+        assert_eq!(parse_flags("uf!"), Flags(0));
+        assert_eq!(flag_bit('#'), Some(Flags::CHECKED));
+        assert_eq!(flag_bit('u'), None);
     }
 
-    #[test]
-    fn seen_is_bounded() {
-        let mut a = FolderAttrs::default();
-        assert!(a.mark_seen("x"));
-        assert!(!a.mark_seen("x"));
-        for i in 0..MAX_SEEN + 5 {
-            a.mark_seen(&i.to_string());
-        }
-        assert_eq!(a.seen.len(), MAX_SEEN);
-    }
-
-    #[test]
-    fn update_and_read_back() {
+    #[tokio::test]
+    async fn json_files_are_imported_once_and_the_directory_renamed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(zcs_store::StoreConfig::under(&tmp.path().join("store")))
+            .await
+            .unwrap();
         let acct = ZimbraId::new();
-        update(acct, ItemId(300), |a| a.url = "http://127.0.0.1/x".into());
-        assert_eq!(get(acct, ItemId(300)).url, "http://127.0.0.1/x");
-        assert!(all(acct).contains_key(&300));
-        update(acct, ItemId(300), |a| a.url.clear());
-        assert!(all(acct).is_empty());
+        let mb = store.mailbox(acct).await.unwrap();
+        let feed = mb
+            .create_folder(ItemId(folder::USER_ROOT), "feed")
+            .await
+            .unwrap();
+        let dir = tmp.path().join("folder-attrs");
+        std::fs::create_dir_all(&dir).unwrap();
+        let body = format!(
+            r##"{{"{}": {{"flags": "b#", "url": "http://127.0.0.1/f", "seen": ["a", "b"]}},
+                 "{}": {{"flags": "#"}}, "99999": {{"flags": "#"}}}}"##,
+            feed.id.0,
+            folder::CALENDAR
+        );
+        std::fs::write(dir.join(format!("{acct}.json")), body).unwrap();
+        std::fs::write(dir.join("junk.json"), "{").unwrap();
+        std::fs::write(dir.join(format!("{}.json", ZimbraId::new())), "{}").unwrap();
+
+        assert_eq!(import_dir(&store, &dir).await.unwrap(), 2);
+        assert!(!dir.exists());
+        assert!(tmp.path().join("folder-attrs.imported").is_dir());
+        let a = mb.folder_attrs(feed.id).await.unwrap();
+        assert_eq!(flags_text(a.flags), "#b");
+        assert_eq!(a.url, "http://127.0.0.1/f");
+        assert_eq!(mb.feed_seen(feed.id).await.unwrap(), vec!["a", "b"]);
+        let cal = mb.folder_attrs(ItemId(folder::CALENDAR)).await.unwrap();
+        assert_eq!(cal.flags, Flags(Flags::CHECKED));
+
+        let mut tree = Element::new("folder");
+        tree.set("id", feed.id.0.to_string());
+        annotate(&mb, &mut tree).await.unwrap();
+        assert_eq!(tree.attr("f"), Some("#b"));
+        assert_eq!(tree.attr("url"), Some("http://127.0.0.1/f"));
+        store.close().await;
     }
 }

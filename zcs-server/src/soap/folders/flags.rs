@@ -1,4 +1,4 @@
-//! FolderAction operations on what [`super::attrs`] keeps: `check`/`!check` (the `#`
+//! FolderAction operations on a folder's store attributes: `check`/`!check` (the `#`
 //! flag that makes a calendar show in the mini-calendar view), `fb` (`b`, exclude the
 //! folder from free/busy), `syncon`/`!syncon` (`~`), `url` (the feed or remote
 //! calendar address, synchronized at once when not empty), and the `f=` and `url=` of
@@ -13,12 +13,23 @@ use super::super::envelope::NS_MAIL;
 use super::super::response;
 use super::{attrs, parse_id};
 
-/// Applies flag operation `op` to folder or mountpoint `id`; `Ok(false)` when `op` is
-/// none of `check`, `!check`, `fb`, `syncon`, `!syncon`.
+/// Whether `op` is one of the flag operations [`flag_op`] applies.
+pub(crate) fn is_flag_op(op: &str) -> bool {
+    matches!(op, "check" | "!check" | "fb" | "syncon" | "!syncon")
+}
+
+/// Applies flag operation `op` (see [`is_flag_op`]) to folder or mountpoint `id`;
+/// `Ok(false)` when `op` is none of them.
 ///
 /// # Errors
-/// `service.INVALID_REQUEST` for an `excludeFreeBusy` that is not a boolean.
-pub(crate) fn flag_op(mb: &Mailbox, id: ItemId, op: &str, action: &Element) -> ServiceResult<bool> {
+/// `service.INVALID_REQUEST` for an `excludeFreeBusy` that is not a boolean; store
+/// faults.
+pub(crate) async fn flag_op(
+    mb: &Mailbox,
+    id: ItemId,
+    op: &str,
+    action: &Element,
+) -> ServiceResult<bool> {
     let (flag, on) = match op {
         "check" => ('#', true),
         "!check" => ('#', false),
@@ -27,48 +38,62 @@ pub(crate) fn flag_op(mb: &Mailbox, id: ItemId, op: &str, action: &Element) -> S
         "fb" => ('b', action.bool_attr("excludeFreeBusy", false)?),
         _ => return Ok(false),
     };
-    attrs::update(mb.account(), id, |a| a.set_flag(flag, on));
+    let bit = attrs::flag_bit(flag).unwrap_or(0);
+    mb.update_folder_attrs(id, move |a| a.flags = a.flags.with(bit, on))
+        .await
+        .map_err(store_fault)?;
     Ok(true)
 }
 
 /// `update`'s `f=`: replaces the folder's flags (characters Zimbra does not allow on a
-/// folder are ignored); `url=`: sets its URL (without synchronizing).
-pub(crate) fn update_attrs(mb: &Mailbox, id: ItemId, action: &Element) -> ServiceResult<()> {
+/// folder are ignored); `url=`: sets its URL (without synchronizing). One change.
+///
+/// # Errors
+/// `service.INVALID_REQUEST` for a URL that is not http(s); store faults.
+pub(crate) async fn update_attrs(mb: &Mailbox, id: ItemId, action: &Element) -> ServiceResult<()> {
     let url = match action.attr("url") {
         Some(u) => Some(super::sync::check_url(u)?),
         None => None,
     };
-    let flags = action.attr("f").map(attrs::normalize_flags);
+    let flags = action.attr("f").map(attrs::parse_flags);
     if flags.is_none() && url.is_none() {
         return Ok(());
     }
-    attrs::update(mb.account(), id, |a| {
+    mb.update_folder_attrs(id, move |a| {
         if let Some(f) = flags {
             a.flags = f;
         }
         if let Some(u) = url {
             a.url = u;
         }
-    });
+    })
+    .await
+    .map_err(store_fault)?;
     Ok(())
 }
 
-/// `url`: sets the folder's URL (`url=""` removes it), synchronizes the folder from it
-/// when not empty, and applies `excludeFreeBusy=` when given, as Zimbra does.
+/// `url`: sets the folder's URL (`url=""` removes it) and forgets the feed items an
+/// earlier URL imported, synchronizes the folder from it when not empty, and applies
+/// `excludeFreeBusy=` when given, as Zimbra does.
 ///
 /// # Errors
 /// `service.INVALID_REQUEST` for a URL that is not http(s); the sync's faults.
 pub(crate) async fn set_url(mb: &Mailbox, id: ItemId, action: &Element) -> ServiceResult<()> {
     let url = super::sync::check_url(action.attr("url").unwrap_or(""))?;
-    attrs::update(mb.account(), id, |a| {
-        a.url = url.clone();
-        a.seen.clear();
-    });
+    let before = mb.folder_attrs(id).await.map_err(store_fault)?;
+    if before.url != url {
+        mb.set_folder_url(id, &url).await.map_err(store_fault)?;
+        if !mb.feed_seen(id).await.map_err(store_fault)?.is_empty() {
+            mb.mark_feed_seen(id, Vec::new(), true)
+                .await
+                .map_err(store_fault)?;
+        }
+    }
     if !url.is_empty() {
         super::sync::import_url(mb, id, &url, true).await?;
     }
     if action.attr("excludeFreeBusy").is_some() {
-        flag_op(mb, id, "fb", action)?;
+        flag_op(mb, id, "fb", action).await?;
     }
     Ok(())
 }
@@ -96,6 +121,8 @@ pub(crate) async fn enable_shared_reminder(
             format!("no such mountpoint: {}", id.0),
         ));
     }
-    attrs::update(mb.account(), id, |a| a.reminder = on);
+    mb.set_mountpoint_reminder(id, on)
+        .await
+        .map_err(store_fault)?;
     Ok(response("EnableSharedReminderResponse", NS_MAIL))
 }

@@ -8,7 +8,6 @@ use zcs_core::{FaultCode, Flags, ItemId, ServiceError, ServiceResult};
 use zcs_store::{ImportMessage, Mailbox};
 
 use super::super::context::store_fault;
-use super::attrs;
 
 /// `url` trimmed when empty or `http(s)://`; anything else (`file:`, `ftp:`, ...) is
 /// refused, since the server fetches it.
@@ -57,11 +56,27 @@ pub(crate) async fn import_url(
         )
     })?;
     let now = chrono::Utc::now().timestamp_millis();
+    // With a subscription, only the items the folder has not seen, each once; the
+    // store remembers them in the same step.
+    let mut unseen: Option<Vec<String>> = None;
+    if subscription {
+        let keys = items.items.iter().map(|i| i.key()).collect();
+        unseen = Some(
+            mb.mark_feed_seen(id, keys, false)
+                .await
+                .map_err(store_fault)?,
+        );
+    }
     let mut fresh = Vec::new();
     for item in &items.items {
-        let key = item.key();
-        if subscription && !attrs::update(mb.account(), id, |a| a.mark_seen(&key)) {
-            continue;
+        if let Some(unseen) = unseen.as_mut() {
+            let key = item.key();
+            // The store cuts keys longer than 1024 bytes.
+            let same = |k: &String| *k == key || (key.len() > 1024 && key.starts_with(k.as_str()));
+            let Some(at) = unseen.iter().position(same) else {
+                continue;
+            };
+            unseen.remove(at);
         }
         let date = item.date_ms().unwrap_or(now);
         fresh.push(ImportMessage {
