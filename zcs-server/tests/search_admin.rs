@@ -1,7 +1,8 @@
 //! Search features over SOAP on a real server: the admin's cross-mailbox search
-//! (SearchMultipleMailboxes, the XMbxSearch tasks that copy hits into a target folder),
-//! dates resolved in the user's time zone (`<tz>` and `zimbraPrefTimeZoneId`), and flag
-//! tags on contacts.
+//! (SearchMultipleMailboxes, the XMbxSearch tasks that copy hits into a target folder,
+//! their default limit of 500, "every account" leaving out system and excluded
+//! accounts), dates resolved in the user's time zone (`<tz>` and
+//! `zimbraPrefTimeZoneId`), and flag tags on contacts.
 
 mod soap_support;
 
@@ -391,4 +392,127 @@ async fn user_tags_find_contacts_and_appointments() {
         Some(1),
         "{v}"
     );
+}
+
+/// Creates `name` with `attr`=TRUE and adds one "narwhal" message to its Inbox.
+async fn excluded_account(f: &Fixture, name: &str, attr: &str) {
+    let mut attrs = zcs_core::Attrs::new();
+    attrs.set_one(attr, "TRUE");
+    f.prov
+        .create_account(name, Some(PASSWORD), attrs)
+        .await
+        .expect("account");
+    let token = login(f, name).await;
+    add(f, &token, name, 1_600_000_000_000).await;
+}
+
+/// The `total` of a SearchMultipleMailboxes for "narwhal" over `mbx` (every account
+/// when empty).
+async fn multi_total(f: &Fixture, admin: &str, mbx: &[&str]) -> String {
+    let mut body = json!({"_jsns": "urn:zimbraAdmin", "query": "narwhal"});
+    if !mbx.is_empty() {
+        body["mbx"] = mbx.iter().map(|m| json!({"name": m})).collect();
+    }
+    let v = admin_call(f, admin, "SearchMultipleMailboxesRequest", body).await;
+    text(&v["Body"]["SearchMultipleMailboxesResponse"]["total"])
+}
+
+/// spec/05 idea 16: a search over every account leaves out system accounts, system
+/// resources and accounts flagged zimbraExcludeFromCMBSearch; naming one searches it.
+#[tokio::test]
+async fn every_account_skips_system_and_excluded_accounts() {
+    let f = fixture().await;
+    let alice = login(&f, ALICE).await;
+    add(&f, &alice, "alpha", 1_600_000_000_000).await;
+    wait_for(&f, &alice, "narwhal", 1).await;
+    let hidden = [
+        ("archive@example.test", "zimbraIsSystemAccount"),
+        ("spamtrain@example.test", "zimbraIsSystemResource"),
+        ("legal@example.test", "zimbraExcludeFromCMBSearch"),
+    ];
+    for (name, attr) in hidden {
+        excluded_account(&f, name, attr).await;
+    }
+    let admin = admin_login(&f).await;
+    let names: Vec<&str> = hidden.iter().map(|(n, _)| *n).collect();
+    // Named explicitly, each is searched (once its message is indexed).
+    let mut named = String::new();
+    for _ in 0..100 {
+        named = multi_total(&f, &admin, &names).await;
+        if named == "3" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(named, "3");
+    // Every account: only alice's message.
+    assert_eq!(multi_total(&f, &admin, &[]).await, "1");
+
+    // A search task over every account counts alice and bob only (the target, the
+    // admin, is never searched).
+    let v = admin_call(
+        &f,
+        &admin,
+        "CreateXMbxSearchRequest",
+        json!({"_jsns": "urn:zimbraAdmin", "searchtask": {"query": "narwhal"}}),
+    )
+    .await;
+    let task = &v["Body"]["CreateXMbxSearchResponse"]["searchtask"][0];
+    let id = text(&task["id"]);
+    let listed = task_listed(&f, &admin, &id).await;
+    assert_eq!(text(&listed["accounts"]), "2", "{listed}");
+}
+
+/// The task `id` as GetXMbxSearchesList shows it once it has finished.
+async fn task_listed(f: &Fixture, admin: &str, id: &str) -> Value {
+    for _ in 0..100 {
+        let v = admin_call(
+            f,
+            admin,
+            "GetXMbxSearchesListRequest",
+            json!({"_jsns": "urn:zimbraAdmin"}),
+        )
+        .await;
+        let list = v["Body"]["GetXMbxSearchesListResponse"]["searchtask"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(t) = list.into_iter().find(|t| text(&t["id"]) == id) {
+            if text(&t["status"]) == "finished" {
+                return t;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("task {id} never finished");
+}
+
+/// spec/05 idea 13: a search task copies at most 500 hits unless told otherwise, and
+/// no more than the limit it is given.
+#[tokio::test]
+async fn search_tasks_default_to_500_hits_and_keep_their_limit() {
+    let f = fixture().await;
+    let alice = login(&f, ALICE).await;
+    add(&f, &alice, "alpha", 1_600_000_000_000).await;
+    add(&f, &alice, "beta", 1_600_000_001_000).await;
+    wait_for(&f, &alice, "narwhal", 2).await;
+    let admin = admin_login(&f).await;
+    let start = |limit: Option<&str>| {
+        let mut spec = json!({"query": "narwhal", "account": [{"name": ALICE}]});
+        if let Some(l) = limit {
+            spec["limit"] = json!(l);
+        }
+        json!({"_jsns": "urn:zimbraAdmin", "searchtask": spec})
+    };
+    let v = admin_call(&f, &admin, "CreateXMbxSearchRequest", start(None)).await;
+    let id = text(&v["Body"]["CreateXMbxSearchResponse"]["searchtask"][0]["id"]);
+    let t = task_listed(&f, &admin, &id).await;
+    assert_eq!(text(&t["limit"]), "500", "{t}");
+    assert_eq!(text(&t["numMsgs"]), "2", "{t}");
+
+    let v = admin_call(&f, &admin, "CreateXMbxSearchRequest", start(Some("1"))).await;
+    let id = text(&v["Body"]["CreateXMbxSearchResponse"]["searchtask"][0]["id"]);
+    let t = task_listed(&f, &admin, &id).await;
+    assert_eq!(text(&t["limit"]), "1", "{t}");
+    assert_eq!(text(&t["numMsgs"]), "1", "{t}");
 }

@@ -1,9 +1,10 @@
 //! The query terms the store's metadata answers, each searched end to end on a real
 //! store and tantivy index (the parser and planner have their own tests): `is:` flags
-//! beyond read/flagged, `is:solo`, `conv-count:`/`conv-minm:`/`conv-maxm:`,
-//! `modseq:`, `item:` lists and ranges, `message:`, `day:`/`month:`, `mdate:`,
-//! `conv-start:`/`conv-end:`, plus the index fields new this session (`envto:`,
-//! `envfrom:`) and a stop-word wildcard through the evaluator.
+//! beyond read/flagged, `is:solo`, the `is:` tests of the account's own addresses,
+//! `conv-count:`/`conv-minm:`/`conv-maxm:`, `modseq:`, `item:` lists and ranges,
+//! `message:`, `day:`/`week:`/`month:`, `mdate:`, `conv-start:`/`conv-end:`, plus the
+//! index fields new this session (`envto:`, `envfrom:`) and a stop-word wildcard
+//! through the evaluator.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -180,6 +181,20 @@ async fn state_terms_find_what_the_store_says() {
             vec!["archived", "draft", "lunch", "reply", "report"],
         ),
         ("is:solo".into(), vec!["archived", "draft", "lunch"]),
+        // The account's own addresses in the headers.
+        ("is:tome".into(), vec!["lunch", "report"]),
+        ("is:fromme".into(), vec!["draft", "reply"]),
+        ("is:ccme".into(), vec![]),
+        (
+            "is:tofromme".into(),
+            vec!["draft", "lunch", "reply", "report"],
+        ),
+        ("is:toccme".into(), vec!["lunch", "report"]),
+        ("is:fromccme".into(), vec!["draft", "reply"]),
+        (
+            "is:tofromccme".into(),
+            vec!["draft", "lunch", "reply", "report"],
+        ),
         ("conv-count:2".into(), vec!["reply", "report"]),
         ("conv-count:>1".into(), vec!["reply", "report"]),
         ("conv-count:<2".into(), vec!["archived", "draft", "lunch"]),
@@ -217,6 +232,9 @@ async fn state_terms_find_what_the_store_says() {
         // Dates read at 2020-03-02 09:00 UTC.
         ("day:-1d".into(), vec!["archived", "draft"]),
         ("month:0m".into(), vec!["archived", "draft"]),
+        // Weeks start on Sunday: 2020-03-01 to 03-07.
+        ("week:0w".into(), vec!["archived", "draft"]),
+        ("week:-1w".into(), vec![]),
         ("month:-1m".into(), vec!["lunch"]),
         ("date:-2m".into(), vec!["reply", "report"]),
         (

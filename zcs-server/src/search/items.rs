@@ -24,9 +24,10 @@ use zcs_index::query::{
 use zcs_index::tokenizer::{TokenMode, analyze};
 use zcs_store::{CalItem, Contact, Folder, Mailbox};
 
-use super::SearchError;
+use super::{SearchError, SortBy};
 
 mod contacts;
+mod order;
 
 pub use contacts::contact_prefixes;
 use contacts::{contact_data, wildcard_counts};
@@ -47,8 +48,9 @@ pub enum ItemKind {
 pub struct ItemParams {
     /// The kinds wanted.
     pub kinds: Vec<ItemKind>,
-    /// `nameAsc`/`nameDesc`, `subjAsc`/`subjDesc`, `dateAsc`/`dateDesc`, `idAsc`/
-    /// `idDesc`; contacts default to name order, calendar items to start order.
+    /// The request's `sortBy` (a query's `sort:` overrides it): names, dates, ids and
+    /// the task orders (`order`); contacts default to name order, calendar items to
+    /// start order; a name that is no order is `dateDesc`, as in Zimbra.
     pub sort: Option<String>,
     /// Matches to skip.
     pub offset: usize,
@@ -117,7 +119,9 @@ pub struct ItemResults {
 /// Folders in Trash are searched only when the query names a folder, as for mail.
 ///
 /// # Errors
-/// [`SearchError::Store`] when reading fails.
+/// [`SearchError::Store`] when reading fails; [`SearchError::BadSort`] for a `sort:`
+/// clause that names no order; [`SearchError::TaskSortOfOther`] when a task order
+/// meets a contact or appointment.
 pub async fn search_items(
     mailbox: &Mailbox,
     query: &Query,
@@ -210,16 +214,14 @@ pub async fn search_items(
         .collect();
 
     let default_sort = if params.kinds.contains(&ItemKind::Contact) {
-        "nameAsc"
+        SortBy::NameAsc
     } else {
-        "dateAsc"
+        SortBy::DateAsc
     };
-    let sort = query
-        .sort()
-        .or(params.sort.as_deref())
-        .unwrap_or(default_sort)
-        .to_string();
-    sort_items(&mut matched, &sort);
+    let sort = super::effective_sort(query, params.sort.as_deref(), default_sort)
+        .map_err(SearchError::BadSort)?;
+    order::sort_items(&mut matched, sort)?;
+    let sort = sort.as_str().to_string();
 
     let total = matched.len();
     let offset = params.offset.min(total);
@@ -269,34 +271,6 @@ fn contact_name(c: &Contact) -> String {
         .or(c.field("email"))
         .unwrap_or_default()
         .to_string()
-}
-
-/// The sort key of an item under `sort`.
-fn sort_key(h: &ItemHit, sort: &str) -> (String, i64) {
-    let s = sort.to_ascii_lowercase();
-    match h {
-        ItemHit::Contact(c) if s.starts_with("name") || s.starts_with("subj") => {
-            (contact_name(c).to_lowercase(), 0)
-        }
-        ItemHit::Cal(c, _) if s.starts_with("name") || s.starts_with("subj") => {
-            (c.summary.to_lowercase(), 0)
-        }
-        ItemHit::Cal(c, inst) if s.starts_with("date") => (
-            String::new(),
-            inst.first().map(|i| i.0).or(c.start_ms).unwrap_or(i64::MAX),
-        ),
-        other => (String::new(), i64::from(other.id().0)),
-    }
-}
-
-fn sort_items(v: &mut [ItemHit], sort: &str) {
-    let desc = sort.to_ascii_lowercase().ends_with("desc");
-    v.sort_by(|a, b| {
-        let o = sort_key(a, sort)
-            .cmp(&sort_key(b, sort))
-            .then(a.id().cmp(&b.id()));
-        if desc { o.reverse() } else { o }
-    });
 }
 
 /// An item's text, tokenised per field.
@@ -393,7 +367,7 @@ impl ItemDoc {
             .filter(|(f, _)| wanted.contains(f))
             .map(|(_, t)| t);
         if wildcard {
-            let pattern = value.to_lowercase();
+            let pattern = zcs_index::fold::fold(value);
             if pattern.chars().all(|c| c == '*') {
                 return true;
             }

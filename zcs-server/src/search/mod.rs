@@ -33,7 +33,7 @@ pub use items::{
 pub use multi::{
     MailboxHit, MailboxScope, resolve_scopes, search_mailboxes, searchable_by_default,
 };
-pub use sort::SortBy;
+pub use sort::{SortBy, effective_sort};
 
 use eval::{Context, compile, names_folder, rewrite_me};
 use idset::IdSet;
@@ -55,6 +55,14 @@ pub enum SearchError {
     /// The blocking index task could not run to its end.
     #[error("search: index task: {0}")]
     Task(String),
+    /// A `sort:` clause names no order (`service.PARSE_ERROR`, Zimbra's
+    /// `INVALID_SORTBY`).
+    #[error("INVALID_SORTBY: {0}")]
+    BadSort(String),
+    /// A task order (`taskDueAsc`, ...) met a hit that is not a task
+    /// (`service.FAILURE`, as Zimbra).
+    #[error("Invalid hit type, can only task-sort Tasks")]
+    TaskSortOfOther,
 }
 
 impl SearchError {
@@ -64,6 +72,8 @@ impl SearchError {
             SearchError::Parse(_) => FaultCode::QueryParseError,
             SearchError::Store(e) => e.fault_code(),
             SearchError::Index(_) | SearchError::Task(_) => FaultCode::Failure,
+            SearchError::BadSort(_) => FaultCode::ParseError,
+            SearchError::TaskSortOfOther => FaultCode::Failure,
         }
     }
 }
@@ -73,6 +83,9 @@ impl From<SearchError> for ServiceError {
         match e {
             SearchError::Parse(p) => ServiceError::new(FaultCode::QueryParseError, p.to_string()),
             SearchError::Store(s) => s.into(),
+            e @ (SearchError::BadSort(_) | SearchError::TaskSortOfOther) => {
+                ServiceError::new(e.fault_code(), e.to_string())
+            }
             other => {
                 tracing::warn!(error = %other, "search failed");
                 ServiceError::failure("search failed")
@@ -85,7 +98,8 @@ impl From<SearchError> for ServiceError {
 #[derive(Clone, Debug)]
 pub struct SearchParams {
     /// The request's sort order; a `sort:` clause in the query overrides it. Unknown
-    /// names fall back to `dateDesc`.
+    /// names fall back to `dateDesc` ([`effective_sort`]); a task order over
+    /// matching messages is [`SearchError::TaskSortOfOther`].
     pub sort: Option<String>,
     /// Matches to skip (after sorting and conversation grouping).
     pub offset: usize,
@@ -286,11 +300,8 @@ pub async fn search(
     query: &Query,
     params: &SearchParams,
 ) -> Result<SearchResults, SearchError> {
-    let sort = query
-        .sort()
-        .or(params.sort.as_deref())
-        .and_then(SortBy::parse)
-        .unwrap_or_default();
+    let sort = sort::effective_sort(query, params.sort.as_deref(), SortBy::DateDesc)
+        .map_err(SearchError::BadSort)?;
     let rewritten = rewrite_me(query, &params.my_addresses);
     // Relative and calendar dates are read at the request's clock and zone, so the index
     // and the item-date fallback agree on the bounds (resolving twice is harmless).
@@ -334,6 +345,9 @@ pub async fn search(
                 break;
             }
         }
+        if sort.is_task() && total > 0 {
+            return Err(SearchError::TaskSortOfOther);
+        }
         let offset = params.offset.min(total);
         return Ok(SearchResults {
             more: offset + hits.len() < total,
@@ -356,6 +370,9 @@ pub async fn search(
     };
 
     let total = matched.len();
+    if sort.is_task() && total > 0 {
+        return Err(SearchError::TaskSortOfOther);
+    }
     let offset = match params.cursor {
         Some(c) => cursor_position(
             &matched,

@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use zcs_core::{Flags, ItemId};
+use zcs_index::query::{IsFlag, Query};
 use zcs_store::MessageMeta;
 
 /// Result orders of `SearchRequest`'s `sortBy` (and the query's `sort:`).
@@ -40,11 +41,26 @@ pub enum SortBy {
     IdDesc,
     /// `none`: item id order, cheapest.
     None,
+    /// Tasks by due date, none first (`taskDueAsc`); see [`SortBy::is_task`].
+    TaskDueAsc,
+    TaskDueDesc,
+    /// Tasks by status: needs action, in progress, waiting, deferred, completed.
+    TaskStatusAsc,
+    TaskStatusDesc,
+    /// Tasks by percent complete.
+    TaskPercCompletedAsc,
+    TaskPercCompletedDesc,
+    /// Most recently viewed first. LIMITATION: views are not recorded, so this is the
+    /// date order, newest first.
+    RecentlyViewed,
 }
 
 impl SortBy {
-    /// Every order with its Zimbra spelling.
-    pub const ALL: [(SortBy, &'static str); 21] = [
+    /// Every order with its Zimbra spelling: the names Zimbra's `SortBy.of` accepts.
+    /// Other names (`score`, `durAsc`, `nameLocalizedAsc`, ...) are no order: a
+    /// request's `sortBy` falls back to `dateDesc` and a query's `sort:` is a fault, as
+    /// in Zimbra.
+    pub const ALL: [(SortBy, &'static str); 28] = [
         (SortBy::DateDesc, "dateDesc"),
         (SortBy::DateAsc, "dateAsc"),
         (SortBy::SubjAsc, "subjAsc"),
@@ -66,6 +82,13 @@ impl SortBy {
         (SortBy::IdAsc, "idAsc"),
         (SortBy::IdDesc, "idDesc"),
         (SortBy::None, "none"),
+        (SortBy::TaskDueAsc, "taskDueAsc"),
+        (SortBy::TaskDueDesc, "taskDueDesc"),
+        (SortBy::TaskStatusAsc, "taskStatusAsc"),
+        (SortBy::TaskStatusDesc, "taskStatusDesc"),
+        (SortBy::TaskPercCompletedAsc, "taskPercCompletedAsc"),
+        (SortBy::TaskPercCompletedDesc, "taskPercCompletedDesc"),
+        (SortBy::RecentlyViewed, "recentlyViewed"),
     ];
 
     /// Parses a Zimbra sort name, case-insensitively; `None` for names we do not know.
@@ -76,12 +99,69 @@ impl SortBy {
             .map(|(o, _)| *o)
     }
 
+    /// Whether this is one of the task orders, which only tasks can be sorted by:
+    /// Zimbra faults (`service.FAILURE`) when another kind of hit meets one. Messages
+    /// are otherwise ordered by date in the order's direction (Zimbra's key for them).
+    pub fn is_task(self) -> bool {
+        use SortBy as S;
+        matches!(
+            self,
+            S::TaskDueAsc
+                | S::TaskDueDesc
+                | S::TaskStatusAsc
+                | S::TaskStatusDesc
+                | S::TaskPercCompletedAsc
+                | S::TaskPercCompletedDesc
+        )
+    }
+
+    /// Whether the order runs from small to large values.
+    pub fn is_ascending(self) -> bool {
+        ascending(self)
+    }
+
     /// The Zimbra spelling (what `SearchResponse sortBy=` echoes).
     pub fn as_str(self) -> &'static str {
         SortBy::ALL
             .iter()
             .find(|(o, _)| *o == self)
             .map_or("dateDesc", |(_, s)| s)
+    }
+}
+
+/// The order a search runs in, as Zimbra chooses it: the query's `sort:` clause when
+/// it has one; else the request's `sortBy` (`dateDesc` when it names no order; and
+/// `dateDesc` for `readAsc`/`readDesc` when the query asks for `is:unread`, where
+/// every hit would tie); else `default`.
+///
+/// # Errors
+/// The clause's text when a `sort:` clause names no order (Zimbra answers
+/// `service.PARSE_ERROR`, `INVALID_SORTBY`).
+pub fn effective_sort(
+    query: &Query,
+    requested: Option<&str>,
+    default: SortBy,
+) -> Result<SortBy, String> {
+    if let Some(clause) = query.sort() {
+        return SortBy::parse(clause).ok_or_else(|| clause.to_string());
+    }
+    let Some(name) = requested else {
+        return Ok(default);
+    };
+    let sort = SortBy::parse(name).unwrap_or_default();
+    if matches!(sort, SortBy::ReadAsc | SortBy::ReadDesc) && asks_unread(query) {
+        return Ok(SortBy::DateDesc);
+    }
+    Ok(sort)
+}
+
+/// Whether `is:unread` appears anywhere in `q` (Zimbra looks at the query text).
+fn asks_unread(q: &Query) -> bool {
+    match q {
+        Query::Is(IsFlag::Unread) => true,
+        Query::And(v) | Query::Or(v) => v.iter().any(asks_unread),
+        Query::Not(c) => asks_unread(c),
+        _ => false,
     }
 }
 
@@ -141,6 +221,14 @@ pub(super) fn compare(a: &MessageMeta, b: &MessageMeta, sort: SortBy) -> Orderin
         ),
         S::IdAsc | S::None => (Ordering::Equal, true),
         S::IdDesc => (Ordering::Equal, false),
+        // Zimbra's key of the task orders is the date; messages meet them only on the
+        // way to a fault, or when nothing matches.
+        S::TaskDueAsc | S::TaskStatusAsc | S::TaskPercCompletedAsc => {
+            (a.internal_date_ms.cmp(&b.internal_date_ms), true)
+        }
+        S::TaskDueDesc | S::TaskStatusDesc | S::TaskPercCompletedDesc | S::RecentlyViewed => {
+            (a.internal_date_ms.cmp(&b.internal_date_ms), false)
+        }
     };
     let o = o.then(a.id.cmp(&b.id));
     if asc { o } else { o.reverse() }
@@ -163,6 +251,10 @@ pub(super) fn ascending_twin(sort: SortBy) -> (SortBy, bool) {
         S::ReadDesc => (S::ReadAsc, true),
         S::IdDesc => (S::IdAsc, true),
         S::None => (S::IdAsc, false),
+        S::TaskDueAsc | S::TaskStatusAsc | S::TaskPercCompletedAsc => (S::DateAsc, false),
+        S::TaskDueDesc | S::TaskStatusDesc | S::TaskPercCompletedDesc | S::RecentlyViewed => {
+            (S::DateAsc, true)
+        }
         other => (other, false),
     }
 }
@@ -193,7 +285,13 @@ pub(super) fn permutation<M: Borrow<MessageMeta>>(messages: &[M], sort: SortBy) 
 pub(super) fn sort_value(m: &MessageMeta, sort: SortBy) -> String {
     use SortBy as S;
     match sort {
-        S::DateDesc | S::DateAsc => m.internal_date_ms.to_string(),
+        S::DateDesc | S::DateAsc | S::RecentlyViewed => m.internal_date_ms.to_string(),
+        S::TaskDueAsc
+        | S::TaskDueDesc
+        | S::TaskStatusAsc
+        | S::TaskStatusDesc
+        | S::TaskPercCompletedAsc
+        | S::TaskPercCompletedDesc => m.internal_date_ms.to_string(),
         S::SubjAsc | S::SubjDesc => m.subject.to_lowercase(),
         S::NameAsc | S::NameDesc => m.sender.to_lowercase(),
         S::RcptAsc | S::RcptDesc => m.recipients.to_lowercase(),
@@ -221,6 +319,10 @@ fn ascending(sort: SortBy) -> bool {
             | S::PriorityDesc
             | S::ReadDesc
             | S::IdDesc
+            | S::TaskDueDesc
+            | S::TaskStatusDesc
+            | S::TaskPercCompletedDesc
+            | S::RecentlyViewed
     )
 }
 
@@ -278,6 +380,66 @@ mod tests {
             assert_eq!(s.as_str(), name);
         }
         assert_eq!(SortBy::parse("bogus"), None);
+        // Not orders in Zimbra's server either: they fall back (or fault in `sort:`).
+        for name in [
+            "score",
+            "durAsc",
+            "nameLocalizedAsc",
+            "nameLocalizedDesc",
+            "",
+        ] {
+            assert_eq!(SortBy::parse(name), None, "{name}");
+        }
+        assert!(SortBy::TaskDueDesc.is_task() && !SortBy::DateDesc.is_task());
+        assert!(SortBy::TaskStatusAsc.is_ascending() && !SortBy::RecentlyViewed.is_ascending());
+    }
+
+    #[test]
+    fn the_effective_sort_is_zimbras() {
+        let q = |t: &str| zcs_index::query::parse(t).expect("query");
+        let d = SortBy::NameAsc;
+        assert_eq!(effective_sort(&q("x"), None, d), Ok(d));
+        assert_eq!(
+            effective_sort(&q("x"), Some("subjAsc"), d),
+            Ok(SortBy::SubjAsc)
+        );
+        // An unknown request order is the default of Zimbra's server, not the caller's.
+        assert_eq!(
+            effective_sort(&q("x"), Some("score"), d),
+            Ok(SortBy::DateDesc)
+        );
+        assert_eq!(
+            effective_sort(&q("x"), Some("bogus"), d),
+            Ok(SortBy::DateDesc)
+        );
+        // The query's clause wins; an unknown one is an error.
+        let sorted = q("x sort:sizeAsc");
+        assert_eq!(
+            effective_sort(&sorted, Some("subjAsc"), d),
+            Ok(SortBy::SizeAsc)
+        );
+        assert_eq!(
+            effective_sort(&q("x sort:score"), None, d),
+            Err("score".to_string())
+        );
+        // Reading order with is:unread is the date order.
+        let unread = q("in:inbox is:unread");
+        assert_eq!(
+            effective_sort(&unread, Some("readAsc"), d),
+            Ok(SortBy::DateDesc)
+        );
+        assert_eq!(
+            effective_sort(&q("-is:unread"), Some("readDesc"), d),
+            Ok(SortBy::DateDesc)
+        );
+        assert_eq!(
+            effective_sort(&q("is:read"), Some("readDesc"), d),
+            Ok(SortBy::ReadDesc)
+        );
+        assert_eq!(
+            effective_sort(&q("is:unread sort:readAsc"), None, d),
+            Ok(SortBy::ReadAsc)
+        );
     }
 
     #[test]

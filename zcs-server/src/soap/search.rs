@@ -294,14 +294,14 @@ async fn search_request(ctx: &mut Ctx<'_>, req: &Element) -> ServiceResult<Eleme
     let mut resp = response("SearchResponse", NS_MAIL);
     if delayed_index::before_search(ctx.svc, &account, text_search).await? {
         // This search started the rebuild of a delayed index: no hits until it ends.
-        resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
+        resp.set("sortBy", echoed_sort(req));
         resp.set_num("offset", 0).set_bool("more", false);
         resp.set_bool("reIndexInProgress", true);
         return Ok(resp);
     }
     if !r.mail && r.kinds.is_empty() {
         // LIMITATION: documents, wiki pages and other types are not searched.
-        resp.set("sortBy", req.attr("sortBy").unwrap_or("dateDesc"));
+        resp.set("sortBy", echoed_sort(req));
         resp.set_num("offset", 0).set_bool("more", false);
         return Ok(resp);
     }
@@ -519,6 +519,15 @@ async fn mail_part(
         total: res.total,
         wildcards,
     })
+}
+
+/// The order a response without hits names: the request's, when it is one, else
+/// `dateDesc` (Zimbra echoes the order it used, never an unknown name).
+fn echoed_sort(req: &Element) -> &'static str {
+    req.attr("sortBy")
+        .and_then(crate::search::SortBy::parse)
+        .unwrap_or_default()
+        .as_str()
 }
 
 fn parse_ms(v: &str) -> ServiceResult<i64> {

@@ -109,7 +109,7 @@ pub(super) fn wildcard_counts(q: &Query, docs: &[ItemDoc], out: &mut Vec<Wildcar
             phrase: false,
             wildcard: true,
         } => {
-            let pattern = value.to_lowercase();
+            let pattern = zcs_index::fold::fold(value);
             if pattern.chars().all(|c| c == '*') {
                 return;
             }
