@@ -70,7 +70,12 @@ impl Mailbox {
         if ical.len() > MAX_ICAL_LEN {
             return Err(StoreError::InvalidRequest("VCALENDAR too large".into()));
         }
-        let summary = cal_parse::summarize(ical)
+        // Parsing and RRULE expansion is CPU work (bounded in cal_parse); keep it off
+        // the async workers so one upload never stalls other users' requests.
+        let text = ical.to_string();
+        let summary = tokio::task::spawn_blocking(move || cal_parse::summarize(&text))
+            .await
+            .map_err(|e| StoreError::Internal(format!("summary task failed: {e}")))?
             .map_err(|e| StoreError::InvalidRequest(format!("bad VCALENDAR: {e}")))?;
         let (kind, view) = if summary.is_task {
             (ItemKind::Task, "task")
