@@ -143,7 +143,8 @@ async fn check_fb_and_update_flags_show_in_get_folder() {
     assert_eq!(attr_of(&body, "folder", &cal, "f"), None, "{body}");
 
     // update: f= replaces the flags (unknown letters ignored), url= is stored, the
-    // same view is accepted, another view is refused.
+    // same view is accepted; another view changes a user folder's view (Zimbra's
+    // SetFolderDefaultView), not a system folder's.
     let r = action(
         &f,
         &alice,
@@ -176,6 +177,21 @@ async fn check_fb_and_update_flags_show_in_get_folder() {
         &f,
         &alice,
         &format!("op=\"update\" id=\"{cal}\" view=\"contact\""),
+    )
+    .await;
+    ok(&r);
+    let body = get_folder(&f, &alice).await;
+    assert_eq!(
+        attr_of(&body, "folder", &cal, "view").as_deref(),
+        Some("contact"),
+        "{body}"
+    );
+    let r = action(&f, &alice, "op=\"update\" id=\"2\" view=\"contact\"").await;
+    assert!(r.fault_code().is_some(), "a system folder's view changed");
+    let r = action(
+        &f,
+        &alice,
+        &format!("op=\"update\" id=\"{cal}\" view=\"bogus\""),
     )
     .await;
     assert_eq!(r.fault_code().as_deref(), Some("service.INVALID_REQUEST"));
