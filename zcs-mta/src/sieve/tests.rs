@@ -346,7 +346,8 @@ fn notify_methods_other_than_mailto_are_refused() {
     let valid = "require [\"enotify\"]; \
         if valid_notify_method \"mailto:n@x.test\" { fileinto \"Yes\"; } \
         if valid_notify_method \"xmpp:n@x.test\" { fileinto \"No\"; } \
-        if notify_method_capability \"mailto:n@x.test\" \"online\" \"maybe\" { fileinto \"Maybe\"; }";
+        if notify_method_capability \"mailto:n@x.test\" \"online\" \"maybe\" \
+        { fileinto \"Maybe\"; }";
     let folders: Vec<String> = run(valid)
         .into_iter()
         .filter_map(|a| match a {
