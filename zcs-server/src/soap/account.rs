@@ -159,7 +159,7 @@ pub(crate) async fn issue_with(
         } else {
             "ZM_AUTH_TOKEN"
         };
-        ctx.set_cookie = Some(format!("{cookie}={tok}; Path=/; HttpOnly"));
+        ctx.set_cookie = Some(format!("{cookie}={tok}; Path=/; HttpOnly; SameSite=Lax"));
     }
     Ok((
         tok,
