@@ -1,7 +1,7 @@
 //! urn:zimbraMail messages: GetMsg, MsgAction/ItemAction, AddMsg, and SendMsg and
 //! SaveDraft (in `send`, their MIME built by `compose`; part numbers in `parts`), and
 //! SaveDocument (`documents`), RemoveAttachments (`remove_parts`), SendDeliveryReport
-//! (read receipts, `receipt`), the filter rules
+//! (read receipts, `receipt`), Sync (`sync`), the filter rules
 //! (`filters`) and account permissions (`permissions`). Ids are looked up in the
 //! caller's own mailbox only: another account's message is "no such message", exactly
 //! like one that never existed.
@@ -23,6 +23,7 @@ mod receipt;
 mod remove_parts;
 pub(crate) mod send;
 mod shared;
+mod sync;
 
 pub(crate) use parts::{BodyOptions, add_mime_parts, find_part};
 
@@ -43,6 +44,9 @@ pub(crate) async fn dispatch(
         return Some(r);
     }
     if let Some(r) = permissions::dispatch(ctx, name, req).await {
+        return Some(r);
+    }
+    if let Some(r) = sync::dispatch(ctx, name, req).await {
         return Some(r);
     }
     // Password recovery requests live in urn:zimbraMail, as in Zimbra.
