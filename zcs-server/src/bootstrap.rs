@@ -173,11 +173,12 @@ pub async fn init(home: &Home) -> ServiceResult<InitOutcome> {
         .is_err()
     {
         let mut attrs = Attrs::new();
-        attrs.set(
-            "zimbraServiceInstalled",
-            vec!["mailbox".into(), "mta".into()],
-        );
-        attrs.set("zimbraServiceEnabled", vec!["mailbox".into(), "mta".into()]);
+        // Archiving is part of every zcs server (Zimbra's installer lists it when its
+        // archiving package is installed); `zmprov ms <host> -zimbraServiceEnabled
+        // archiving` turns archive copies off.
+        let services: Vec<String> = vec!["mailbox".into(), "mta".into(), "archiving".into()];
+        attrs.set("zimbraServiceInstalled", services.clone());
+        attrs.set("zimbraServiceEnabled", services);
         prov.create_server(&hostname, attrs).await?;
         // A new server gets Zimbra's default backup schedule, as its installer sets:
         // full on Saturday 01:00, incrementals Sunday to Friday 01:00.

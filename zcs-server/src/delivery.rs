@@ -404,7 +404,13 @@ impl MailDelivery {
             .get()
             .and_then(|q| q.root().parent().map(|p| p.join("vacation")));
         let tracker = vacation_dir.map(|d| FileVacation::new(&d, &job.account.id.to_string()));
-        let plan = sieve_apply::plan_for(
+        // The address book is read only when the out-of-office reply depends on it.
+        let in_address_book = if sieve_apply::needs_address_book(&job.effective) {
+            sieve_apply::sender_in_address_book(&mb, &message.mail_from).await
+        } else {
+            None
+        };
+        let plan = sieve_apply::plan_for_sender(
             &job.effective,
             &name,
             &message.data,
@@ -412,6 +418,7 @@ impl MailDelivery {
             tracker
                 .as_ref()
                 .map(|t| t as &dyn zcs_mta::sieve::VacationTracker),
+            in_address_book,
         );
         let DeliveryPlan {
             mut copies,

@@ -88,6 +88,18 @@ pub const KEYS: &[KeyDef] = &[
         desc: "exceptions to zimbra_feed_manager_blacklist",
     },
     KeyDef {
+        name: "zcs_feed_ca_file",
+        default: "",
+        desc: "PEM file of certificate authorities trusted for https feeds and calendar \
+               subscriptions besides the system's roots",
+    },
+    KeyDef {
+        name: "av_notify_user",
+        default: "",
+        desc: "where notices of quarantined viruses and blocked attachments go (empty: \
+               admin@ the default domain)",
+    },
+    KeyDef {
         name: "zcs_redolog_directory",
         default: "${zimbra_home}/redolog",
         desc: "redo log directory",
