@@ -29,8 +29,13 @@ use tokio_rustls::client::TlsStream;
 use crate::localconfig::LocalConfig;
 
 /// The default of `zimbra_feed_manager_blacklist`.
+/// Beyond Zimbra's private ranges: loopback, link-local, "this network", carrier-grade
+/// NAT (100.64/10), multicast and broadcast, unique-local IPv6 (fc00::/7), and the IPv6
+/// forms that carry an IPv4 address (IPv4-compatible ::/96, NAT64 64:ff9b::/96, 6to4
+/// 2002::/16); [`EgressPolicy::permits`] also checks the IPv4 address such forms embed.
 pub const DEFAULT_BLACKLIST: &str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8,\
-     127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8,::/128";
+     127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8,::/128,::/96,64:ff9b::/96,\
+     2002::/16,fc00::/7,100.64.0.0/10,224.0.0.0/4,255.255.255.255/32";
 
 /// One address range: an address and how many leading bits must match.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +75,23 @@ fn canonical(ip: IpAddr) -> IpAddr {
             .map(IpAddr::V4)
             .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
+    }
+}
+
+/// The IPv4 address inside an IPv4-compatible (`::a.b.c.d`, RFC 4291 §2.5.5.1), NAT64
+/// (`64:ff9b::/96`, RFC 6052 §2.1) or 6to4 (`2002:V4ADDR::/48`, RFC 3056 §2) address.
+fn embedded_v4(ip: IpAddr) -> Option<std::net::Ipv4Addr> {
+    const NAT64: [u8; 12] = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+    let IpAddr::V6(v6) = ip else { return None };
+    let o = v6.octets();
+    let last = std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let compatible = o[..12].iter().all(|b| *b == 0) && u32::from(last) > 1;
+    if compatible || o[..12] == NAT64 {
+        Some(last)
+    } else if o[..2] == [0x20, 0x02] {
+        Some(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+    } else {
+        None
     }
 }
 
@@ -128,8 +150,13 @@ impl EgressPolicy {
     }
 
     /// Whether a fetch may connect to `ip`.
+    /// An IPv6 address that embeds an IPv4 one (IPv4-compatible, NAT64, 6to4) must pass
+    /// the check as that IPv4 address too.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        self.allow.iter().any(|r| r.contains(ip)) || !self.deny.iter().any(|r| r.contains(ip))
+        let one = |ip: IpAddr| {
+            self.allow.iter().any(|r| r.contains(ip)) || !self.deny.iter().any(|r| r.contains(ip))
+        };
+        one(ip) && embedded_v4(ip).is_none_or(|v4| one(IpAddr::V4(v4)))
     }
 }
 
@@ -283,6 +310,14 @@ mod tests {
             "fd12::1",
             "::ffff:127.0.0.1",
             "::",
+            // Attack review: IPv6 forms embedding IPv4, CGNAT, multicast, broadcast.
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::1",
+            "fc00::1",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(!p.permits(ip(blocked)), "{blocked}");
         }
@@ -298,6 +333,13 @@ mod tests {
         assert!(!p.permits(ip("127.0.0.2")));
         assert!(p.permits(ip("10.100.100.7")));
         assert!(!p.permits(ip("10.100.101.7")));
+        // An embedded IPv4 address is checked against the IPv4 rules even when the
+        // IPv6 prefix is not listed.
+        let p = EgressPolicy::from_lists("127.0.0.0/8", "");
+        assert!(!p.permits(ip("::127.0.0.1")));
+        assert!(!p.permits(ip("2002:7f00:1::")));
+        assert!(!p.permits(ip("64:ff9b::127.0.0.1")));
+        assert!(p.permits(ip("2002:808:808::1")));
     }
 
     #[test]

@@ -139,7 +139,13 @@ async fn get_following(url: &str) -> ServiceResult<Vec<u8>> {
 pub(crate) fn resolve(base: &HttpUrl, loc: &str) -> String {
     let loc = loc.trim();
     let scheme = if base.tls { "https" } else { "http" };
-    if loc.contains("://") {
+    // RFC 3986 §3.1: absolute only when it starts with `scheme:`; a `://` later in a
+    // path or query (`/r?to=http://x`) does not make it absolute.
+    let has_scheme = loc.split_once(':').is_some_and(|(s, _)| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if has_scheme {
         return loc.to_string();
     }
     if let Some(rest) = loc.strip_prefix("//") {
@@ -355,6 +361,16 @@ mod tests {
         let base = parse_url("https://h.test:8443/a/b/feed.xml?x=1").expect("valid");
         assert_eq!(resolve(&base, "http://o/x"), "http://o/x");
         assert_eq!(resolve(&base, "//o/x"), "https://o/x");
+        // Attack review: a `://` inside the path or query is not a scheme.
+        assert_eq!(
+            resolve(&base, "/r?to=http://x/"),
+            "https://h.test:8443/r?to=http://x/"
+        );
+        assert_eq!(
+            resolve(&base, "r?to=http://x/"),
+            "https://h.test:8443/a/b/r?to=http://x/"
+        );
+        assert_eq!(resolve(&base, "HTTPS://o/x"), "HTTPS://o/x");
         assert_eq!(resolve(&base, "/x"), "https://h.test:8443/x");
         assert_eq!(resolve(&base, "c.xml"), "https://h.test:8443/a/b/c.xml");
         assert_eq!(
