@@ -38,9 +38,19 @@ pub enum ReadError {
     NotAnArchive,
     #[error("archive unpacks to more than {0} bytes")]
     TooLarge(usize),
+    #[error("archive holds more than {MAX_ENTRIES} entries")]
+    TooMany,
     #[error("malformed archive: {0}")]
     Malformed(&'static str),
 }
+
+/// The most entries (headers of any kind) one archive may hold: far above a real
+/// mailbox export's folders and items per import, far below what a few megabytes of
+/// gzipped empty tar headers unpack to (each would become an item).
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// Tar header bytes count against the unpacked budget like content does.
+const TAR_HEADER: usize = 512;
 
 /// Reads `bytes` as whichever container its first bytes say (gzip, zip, else tar),
 /// unpacking at most `max` bytes of content.
@@ -150,6 +160,7 @@ fn clean_name(name: &str) -> String {
 fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
     let mut out = ReadArchive::default();
     let mut total = 0usize;
+    let mut headers = 0usize;
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
     // Where the last entry's content began: lost bytes move the next header back into
@@ -188,6 +199,14 @@ fn read_tar(d: &[u8], max: usize) -> Result<ReadArchive, ReadError> {
                 }
                 _ => break,
             }
+        }
+        headers += 1;
+        total = total.saturating_add(TAR_HEADER);
+        if headers > MAX_ENTRIES {
+            return Err(ReadError::TooMany);
+        }
+        if total > max {
+            return Err(ReadError::TooLarge(max));
         }
         let Some(size) = octal(&h[124..136]).and_then(|s| usize::try_from(s).ok()) else {
             out.damaged = true;
@@ -346,6 +365,35 @@ mod tests {
             .iter()
             .map(|e| (e.name.clone(), e.data.len()))
             .collect()
+    }
+
+    #[test]
+    fn tar_headers_count_against_the_budget_and_entries_are_capped() {
+        // Attack review: 3 MB of gzip unpacked to ~500,000 empty documents.
+        let empty = |n: usize| {
+            let entries: Vec<ArchiveEntry> = (0..n)
+                .map(|i| ArchiveEntry {
+                    name: format!("x/{i}"),
+                    data: Vec::new(),
+                    mtime: 0,
+                })
+                .collect();
+            archive::tar(&entries).expect("tar")
+        };
+        let ten = empty(10);
+        assert_eq!(
+            read_archive(&ten, 10 * 512).expect("fits").entries.len(),
+            10
+        );
+        assert_eq!(
+            read_archive(&ten, 9 * 512).err(),
+            Some(ReadError::TooLarge(9 * 512))
+        );
+        let many = empty(MAX_ENTRIES + 1);
+        assert_eq!(
+            read_archive(&many, usize::MAX).err(),
+            Some(ReadError::TooMany)
+        );
     }
 
     #[test]
