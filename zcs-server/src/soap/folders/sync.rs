@@ -42,7 +42,16 @@ pub(crate) async fn import_url(
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.len() >= 15 && text[..15].eq_ignore_ascii_case("BEGIN:VCALENDAR") {
         let mut n = 0;
-        for cal in split_calendar(text) {
+        for (uid, cal) in split_calendar(text) {
+            // A fetched calendar only updates items of its own folder: an item with
+            // the same UID elsewhere (the user's own appointment) is left alone and
+            // the remote entry skipped, so a remote calendar cannot take it over.
+            if !uid.is_empty()
+                && let Some(old) = mb.cal_item_by_uid(&uid).await.map_err(store_fault)?
+                && old.folder != id
+            {
+                continue;
+            }
             mb.save_cal_item(id, &cal).await.map_err(store_fault)?;
             n += 1;
         }
@@ -94,12 +103,20 @@ pub(crate) async fn import_url(
     Ok(n)
 }
 
-/// One VCALENDAR per UID of `text`, each with the stream's time zones.
-pub(crate) fn split_calendar(text: &str) -> Vec<String> {
+/// The most top-level components read from one fetched calendar; the rest is ignored.
+const MAX_COMPONENTS: usize = 20_000;
+
+/// One VCALENDAR per UID of `text`, `(uid, vcalendar)` ("" for a component without a
+/// UID, which stays alone), each with only the time zones its components name by TZID
+/// (every zone in every piece grew quadratically); at most [`MAX_COMPONENTS`] are read.
+pub(crate) fn split_calendar(text: &str) -> Vec<(String, String)> {
     let unfolded = text.replace("\r\n", "\n");
-    let mut zones = String::new();
+    let unfolded = unfolded.replace("\n ", "").replace("\n\t", "");
+    let mut zones: Vec<(String, String)> = Vec::new();
     let mut comps: Vec<(String, String)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut depth = 0usize;
+    let mut seen = 0usize;
     let (mut cur, mut kind) = (String::new(), String::new());
     for line in unfolded.lines() {
         let upper = line.to_ascii_uppercase();
@@ -108,6 +125,10 @@ pub(crate) fn split_calendar(text: &str) -> Vec<String> {
         }
         if let Some(name) = upper.strip_prefix("BEGIN:") {
             if depth == 0 {
+                if seen >= MAX_COMPONENTS {
+                    break;
+                }
+                seen += 1;
                 cur.clear();
                 kind = name.trim().to_string();
             }
@@ -122,12 +143,21 @@ pub(crate) fn split_calendar(text: &str) -> Vec<String> {
             depth -= 1;
             if depth == 0 {
                 if kind == "VTIMEZONE" {
-                    zones.push_str(&cur);
+                    let tzid = cur.lines().find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("TZID").then(|| v.trim().to_string())
+                    });
+                    if let Some(tzid) = tzid.filter(|t| !t.is_empty()) {
+                        zones.push((tzid, cur.clone()));
+                    }
                 } else if kind == "VEVENT" || kind == "VTODO" {
                     let uid = uid_of(&cur);
-                    match comps.iter_mut().find(|(u, _)| !uid.is_empty() && *u == uid) {
-                        Some((_, body)) => body.push_str(&cur),
-                        None => comps.push((uid, cur.clone())),
+                    match index.get(&uid).filter(|_| !uid.is_empty()) {
+                        Some(&i) => comps[i].1.push_str(&cur),
+                        None => {
+                            index.insert(uid.clone(), comps.len());
+                            comps.push((uid, cur.clone()));
+                        }
                     }
                 }
             }
@@ -135,11 +165,20 @@ pub(crate) fn split_calendar(text: &str) -> Vec<String> {
     }
     comps
         .into_iter()
-        .map(|(_, body)| {
-            format!(
+        .map(|(uid, body)| {
+            let used: String = zones
+                .iter()
+                .filter(|(tzid, _)| {
+                    body.contains(&format!("TZID={tzid}"))
+                        || body.contains(&format!("TZID=\"{tzid}\""))
+                })
+                .map(|(_, z)| z.as_str())
+                .collect();
+            let cal = format!(
                 "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//zcs//feed sync//EN\r\n\
-                 {zones}{body}END:VCALENDAR\r\n"
-            )
+                 {used}{body}END:VCALENDAR\r\n"
+            );
+            (uid, cal)
         })
         .collect()
 }
@@ -180,13 +219,16 @@ mod tests {
     #[test]
     fn calendar_splits_by_uid_with_zones() {
         let ics = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n\
-                   BEGIN:VEVENT\r\nUID:a\r\nBEGIN:VALARM\r\nUID:inner\r\nEND:VALARM\r\n\
+                   BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=X:20300101T100000\r\nBEGIN:VALARM\r\nUID:inner\r\nEND:VALARM\r\n\
                    END:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\n\
                    BEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         let cals = split_calendar(ics);
         assert_eq!(cals.len(), 2);
-        assert!(cals[0].contains("TZID:X") && cals[0].matches("BEGIN:VEVENT").count() == 2);
-        assert!(cals[1].contains("UID:b"));
+        assert_eq!((cals[0].0.as_str(), cals[1].0.as_str()), ("a", "b"));
+        assert!(cals[0].1.contains("TZID:X") && cals[0].1.matches("BEGIN:VEVENT").count() == 2);
+        assert!(cals[1].1.contains("UID:b"));
+        // Attack review: a piece carries only the zones it names.
+        assert!(!cals[1].1.contains("VTIMEZONE"));
     }
 
     proptest! {
