@@ -559,3 +559,54 @@ async fn one_message_or_vcard_by_content_type() {
     assert_eq!(cal.len(), 2, "posting twice (skip) keeps one item per UID");
     assert!(cal.iter().any(|c| c.ical.contains("SUMMARY:Review")));
 }
+
+/// Attack review: a grantee posting an iCalendar whose UID matches one of the owner's
+/// appointments in a folder never granted must neither move/replace it nor learn it
+/// exists; the entry is skipped.
+#[tokio::test]
+async fn a_grantee_cannot_take_over_the_owners_appointments_by_uid() {
+    let f = fixture().await;
+    let alice = mailbox(&f, ALICE).await;
+    let drop = alice
+        .create_folder_with_view(ItemId(1), "Drop", Some("appointment"))
+        .await
+        .expect("folder")
+        .id;
+    let bob = f.prov.get_account(BOB).await.expect("bob");
+    alice
+        .grant(
+            drop,
+            GranteeType::User,
+            &bob.id.to_string(),
+            Rights::parse("rwidx").expect("r"),
+            "",
+        )
+        .await
+        .expect("grant");
+    let own = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:secret-1\r\nSUMMARY:Mine\r\n\
+               DTSTART:20300101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let mine = alice.save_cal_item(ItemId(10), own).await.expect("save");
+    let tb = login(&f, BOB).await;
+    let theirs = own.replace("SUMMARY:Mine", "SUMMARY:Stolen");
+    for resolve in ["replace", "modify", "reset", "skip"] {
+        let path = format!("/home/{ALICE}/Drop?fmt=ics&resolve={resolve}");
+        let (status, body) = import(&f, &path, Some(&tb), theirs.as_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("skipped=1") && body.contains("existing=0"),
+            "{body}"
+        );
+        let now = alice.cal_item(mine.id).await.expect("still there");
+        assert_eq!(now.folder, ItemId(10), "{resolve}");
+        assert_eq!(now.summary, "Mine", "{resolve}");
+    }
+    // The owner's own import still replaces it.
+    let ta = login(&f, ALICE).await;
+    let path = format!("/home/{ALICE}/Calendar?fmt=ics&resolve=replace");
+    let (status, body) = import(&f, &path, Some(&ta), theirs.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        alice.cal_item(mine.id).await.expect("item").summary,
+        "Stolen"
+    );
+}

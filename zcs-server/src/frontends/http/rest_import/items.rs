@@ -214,6 +214,13 @@ impl Job<'_> {
         self.reset(folder).await?;
         for (uid, cal) in cals {
             let there = self.mb.cal_item_by_uid(&uid).await.map_err(store_refusal)?;
+            if let Some(old) = &there
+                && !self.guard.sees(self.mb, old.folder).await
+            {
+                // Another folder's item the grantee may not see (Guard::sees).
+                self.sum.skipped += 1;
+                continue;
+            }
             if let Some(old) = there {
                 match self.resolve {
                     Resolve::Skip => {

@@ -190,6 +190,9 @@ async fn import(
     body: &[u8],
 ) -> Result<Summary, Refusal> {
     let svc = &state.svc;
+    if cross_site(headers) {
+        return Err(refuse(StatusCode::FORBIDDEN, "cross-site request refused"));
+    }
     // Writes need an account: no anonymous (public grant) path reaches anything below.
     let caller = caller_of(state, peer, headers).await;
     let basic = super::rest::basic_auth(headers);
@@ -332,6 +335,12 @@ async fn import(
             for (uid, cal) in cals {
                 // An item with the UID is kept (skip) or saved over (the other modes).
                 let there = mb.cal_item_by_uid(&uid).await.map_err(store_refusal)?;
+                if let Some(old) = &there
+                    && !guard.sees(&mb, old.folder).await
+                {
+                    sum.skipped += 1;
+                    continue;
+                }
                 if there.is_some() && resolve == Resolve::Skip {
                     sum.existing += 1;
                     continue;
@@ -438,6 +447,25 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Whether an existing item in `folder` (found by UID anywhere in the mailbox) may
+    /// be considered at all: always for the owner; for a grantee only when it may read,
+    /// change and delete in that folder, since keeping or saving over the item by UID
+    /// would otherwise reveal, replace or move the owner's item out of a folder it was
+    /// never granted. An entry whose UID is taken by such a hidden item is skipped
+    /// without saying why: a UID is unique per mailbox, so saving it as a new item
+    /// would take the hidden one over.
+    async fn sees(&self, mb: &Mailbox, folder: ItemId) -> bool {
+        if self.owner {
+            return true;
+        }
+        let need = Rights::READ | Rights::WRITE | Rights::DELETE;
+        mb.effective_rights_for(folder, &self.who)
+            .await
+            .is_ok_and(|r| r.contains(need))
+    }
+}
+
 /// The `types=` filter (Zimbra's type names); empty means everything.
 #[derive(Clone, Debug, Default)]
 struct Types(HashSet<String>);
@@ -460,9 +488,68 @@ impl Types {
     }
 }
 
+/// Whether a browser sent this POST from another site: its `Origin` (RFC 6454 §7), or
+/// without one its `Referer`, names a host and port other than the request's `Host`.
+/// A web page on another site could otherwise make a logged-in user's browser import
+/// into (or, with `resolve=reset`, empty) their folders with the session cookie.
+/// Clients that send neither header (zmmailbox, curl) are not affected.
+/// LIMITATION: the X-Zimbra-Csrf-Token header is not required of cookie-only POSTs.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let get = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    let Some(from) = get(header::ORIGIN).or_else(|| get(header::REFERER)) else {
+        return false;
+    };
+    let from = from.trim();
+    if from == "null" {
+        return true;
+    }
+    let Some((_, rest)) = from.split_once("://") else {
+        return true;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    match get(header::HOST) {
+        Some(host) => !authority.eq_ignore_ascii_case(host.trim()),
+        None => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cross_site_posts_are_recognised() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(
+                    header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    v.parse().expect("value"),
+                );
+            }
+            m
+        };
+        assert!(!cross_site(&h(&[("host", "mail.test:8080")])));
+        assert!(!cross_site(&h(&[
+            ("host", "mail.test:8080"),
+            ("origin", "http://mail.test:8080")
+        ])));
+        assert!(!cross_site(&h(&[
+            ("host", "mail.test"),
+            ("referer", "https://mail.test/zimbra/")
+        ])));
+        // Attack review: a cookie POST from http://evil.example emptied a folder.
+        assert!(cross_site(&h(&[
+            ("host", "mail.test:8080"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(cross_site(&h(&[
+            ("host", "mail.test"),
+            ("referer", "http://mail.test.evil.example/x")
+        ])));
+        assert!(cross_site(&h(&[("host", "mail.test"), ("origin", "null")])));
+    }
 
     #[test]
     fn resolve_and_paths() {
