@@ -121,7 +121,7 @@ fn bounded(cal: &ICalendar) -> Option<ICalendar> {
         .iter()
         .filter(|c| c.entries.iter().any(is_rule))
         .enumerate()
-        .any(|(i, c)| i >= MAX_RULES || c.entries.iter().any(|e| impossible_entry(e)));
+        .any(|(i, c)| i >= MAX_RULES || c.entries.iter().any(impossible_entry));
     if !needs {
         return None;
     }
