@@ -662,3 +662,21 @@ def test_kill_during_smtp_acceptance_loses_nothing_acknowledged(z, soap):
         if missing:
             time.sleep(1)
     assert not missing, f"{len(missing)} of {len(acked)} acknowledged messages lost"
+
+
+def test_anonymous_and_cross_site_posts_are_refused_before_the_body(z):
+    """An import POST is judged on its headers: one with no credentials gets 401 while
+    its declared 60 MB body has not been sent, and a cross-site one gets 403."""
+    def head_only(extra):
+        s = socket.create_connection(("127.0.0.1", z.http_port), timeout=10)
+        try:
+            s.sendall((f"POST /home/{addr('dave')}/Inbox?fmt=eml HTTP/1.1\r\n"
+                       f"Host: 127.0.0.1:{z.http_port}\r\nContent-Type: message/rfc822\r\n"
+                       f"Content-Length: 60000000\r\n{extra}\r\n").encode())
+            return s.recv(4096).decode("latin-1")
+        finally:
+            s.close()
+    assert head_only("").startswith("HTTP/1.1 401"), "anonymous POST must be refused at once"
+    cred = base64.b64encode(f"{addr('dave')}:{PASSWORD}".encode()).decode()
+    cross = head_only(f"Authorization: Basic {cred}\r\nOrigin: http://evil.example\r\n")
+    assert cross.startswith("HTTP/1.1 403"), cross

@@ -477,10 +477,10 @@ async fn task_listed(f: &Fixture, admin: &str, id: &str) -> Value {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if let Some(t) = list.into_iter().find(|t| text(&t["id"]) == id) {
-            if text(&t["status"]) == "finished" {
-                return t;
-            }
+        if let Some(t) = list.into_iter().find(|t| text(&t["id"]) == id)
+            && text(&t["status"]) == "finished"
+        {
+            return t;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -51,7 +51,7 @@ pub fn format_date(pattern: &str, at: NaiveDateTime) -> String {
         }
         let run = chars[i..].iter().take_while(|&&x| x == c).count();
         i += run;
-        let num = |v: u32, width: usize| format!("{v:0width$}", width = width.min(2).max(1));
+        let num = |v: u32, width: usize| format!("{v:0width$}", width = width.clamp(1, 2));
         match c {
             'y' if run == 2 => out.push_str(&format!("{:02}", at.year().rem_euclid(100))),
             'y' => out.push_str(&format!("{:0width$}", at.year(), width = run.max(4))),

@@ -229,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn json_files_are_imported_once_and_the_directory_renamed() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(zcs_store::StoreConfig::under(&tmp.path().join("store")))
+        let store = Store::open(zcs_store::StoreConfig::under(tmp.path().join("store")))
             .await
             .unwrap();
         let acct = ZimbraId::new();

@@ -143,7 +143,8 @@ pub(crate) fn resolve(base: &HttpUrl, loc: &str) -> String {
     // path or query (`/r?to=http://x`) does not make it absolute.
     let has_scheme = loc.split_once(':').is_some_and(|(s, _)| {
         s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     });
     if has_scheme {
         return loc.to_string();

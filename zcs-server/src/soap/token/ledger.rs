@@ -248,7 +248,9 @@ impl TokenLedger {
 /// is dropped.
 async fn write_loop(ledger: Weak<TokenLedger>) {
     loop {
-        let Some(mut l) = ledger.upgrade() else { return };
+        let Some(mut l) = ledger.upgrade() else {
+            return;
+        };
         // A wake-up that came while the last batch was written is kept by Notify;
         // the timeout only lets the loop notice a dropped ledger.
         let woke = tokio::time::timeout(Duration::from_secs(5), l.wake.notified()).await;
@@ -259,7 +261,9 @@ async fn write_loop(ledger: Weak<TokenLedger>) {
             // Not holding the ledger while waiting, so a dropped ledger ends the loop.
             drop(l);
             tokio::time::sleep(GATHER).await;
-            let Some(again) = ledger.upgrade() else { return };
+            let Some(again) = ledger.upgrade() else {
+                return;
+            };
             l = again;
         }
         if l.flush().await.is_err() {

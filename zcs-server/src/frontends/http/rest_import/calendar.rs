@@ -125,8 +125,13 @@ fn calendar_parts(msg: &mail_parser::Message<'_>, out: &mut Vec<String>, depth: 
         }
         let is_cal = part.is_content_type("text", "calendar");
         if is_cal {
-            let body = String::from_utf8_lossy(part.contents()).into_owned();
+            let mut body = String::from_utf8_lossy(part.contents()).into_owned();
             if body.to_ascii_uppercase().contains("BEGIN:VCALENDAR") {
+                // The line break before a MIME boundary belongs to the boundary (RFC 2046
+                // §5.1.1), but every iCalendar line ends with one (RFC 5545 §3.1).
+                if !body.ends_with('\n') {
+                    body.push_str("\r\n");
+                }
                 out.push(body);
             }
         }

@@ -133,8 +133,25 @@ pub async fn rest_post(
     Path(rest): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // Who is asking is settled from the headers before a byte of the body is read, so an
+    // anonymous or cross-site client cannot make the server hold a large body first.
+    let me = match authenticate(&state, peer, &headers).await {
+        Ok(me) => me,
+        Err(refusal) => return refusal_response(refusal),
+    };
+    let max = upload_max(&state).await;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let body = match read_body(body, limit, declared.is_some_and(|n| n > max)).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
+        Err(()) => return text(StatusCode::BAD_REQUEST, "request body not read\n"),
+    };
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -152,7 +169,7 @@ pub async fn rest_post(
         Ok(None) => body.clone(),
         Err(msg) => return text(StatusCode::BAD_REQUEST, format!("{msg}\n")),
     };
-    match import(&state, peer, &rest, &query, &headers, &body).await {
+    match import(&state, &me, &rest, &query, &headers, &body).await {
         Ok(s) => text(
             StatusCode::OK,
             format!(
@@ -169,49 +186,92 @@ pub async fn rest_post(
                 s.damaged
             ),
         ),
-        Err(Refusal::Status(code, msg)) => {
-            let mut r = text(code, format!("{msg}\n"));
-            if code == StatusCode::UNAUTHORIZED
-                && let Ok(v) = "Basic realm=\"Zimbra\"".parse()
-            {
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-            r
-        }
+        Err(refusal) => refusal_response(refusal),
     }
 }
 
-async fn import(
+/// The response for a refusal; a 401 names Zimbra's basic-auth realm.
+fn refusal_response(refusal: Refusal) -> Response {
+    let Refusal::Status(code, msg) = refusal;
+    let mut r = text(code, format!("{msg}\n"));
+    if code == StatusCode::UNAUTHORIZED
+        && let Ok(v) = "Basic realm=\"Zimbra\"".parse()
+    {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// The account a POST acts as, from its headers alone: cross-site requests are refused,
+/// and writes need an account (no anonymous, public-grant path reaches an import).
+async fn authenticate(
     state: &AppState,
     peer: SocketAddr,
-    rest: &str,
-    query: &HashMap<String, String>,
     headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Summary, Refusal> {
-    let svc = &state.svc;
+) -> Result<Entry, Refusal> {
     if cross_site(headers) {
         return Err(refuse(StatusCode::FORBIDDEN, "cross-site request refused"));
     }
-    // Writes need an account: no anonymous (public grant) path reaches anything below.
     let caller = caller_of(state, peer, headers).await;
     let basic = super::rest::basic_auth(headers);
     let login = basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
-    let me = svc
+    state
+        .svc
         .web_account(&caller, login, false)
         .await
-        .map_err(|_| refuse(StatusCode::UNAUTHORIZED, "authentication required"))?;
-    let max = match svc.prov.global_config().await {
+        .map_err(|_| refuse(StatusCode::UNAUTHORIZED, "authentication required"))
+}
+
+/// Reads an authenticated caller's body, keeping at most `limit` bytes: `None` when it
+/// is larger (`over` says so from its declared length), after reading the rest without
+/// keeping it, so the client, still sending, reads the answer instead of a reset.
+async fn read_body(
+    mut body: axum::body::Body,
+    limit: usize,
+    mut over: bool,
+) -> Result<Option<Bytes>, ()> {
+    use axum::body::HttpBody;
+    let mut kept = Vec::new();
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        let Some(frame) = frame else { break };
+        let Ok(data) = frame.map_err(|_| ())?.into_data() else {
+            continue;
+        };
+        if over {
+            continue;
+        }
+        if kept.len() + data.len() > limit {
+            over = true;
+            kept = Vec::new();
+            continue;
+        }
+        kept.extend_from_slice(&data);
+    }
+    Ok((!over).then(|| Bytes::from(kept)))
+}
+
+/// The largest body an import takes: `zimbraFileUploadMaxSize`, 10 MiB when unset.
+async fn upload_max(state: &AppState) -> u64 {
+    match state.svc.prov.global_config().await {
         Ok(g) => g
             .attrs
             .get("zimbraFileUploadMaxSize")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(DEFAULT_MAX_UPLOAD),
         Err(_) => DEFAULT_MAX_UPLOAD,
-    };
-    if body.len() as u64 > max {
-        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "request too large"));
     }
+}
+
+async fn import(
+    state: &AppState,
+    me: &Entry,
+    rest: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Summary, Refusal> {
+    let svc = &state.svc;
     let (user, path, suffix) = super::rest::split_path(rest);
     let owner = if user == "~" || user.is_empty() {
         me.clone()
@@ -243,7 +303,7 @@ async fn import(
                 denied()
             }
         })?;
-    let guard = Guard::new(svc, &me, &owner).await;
+    let guard = Guard::new(svc, me, &owner).await;
     let resolve = Resolve::parse(query.get("resolve").map(String::as_str));
     guard.check(&mb, target.id, resolve).await?;
     let ctype = headers
