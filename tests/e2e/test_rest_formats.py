@@ -152,8 +152,10 @@ def test_whole_mailbox_tgz_round_trips_into_a_fresh_account(seeded):
     assert status == 200 and archive[:2] == b"\x1f\x8b"
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as t:
         names = t.getnames()
-    assert any(n.startswith("Calendar/") and n.endswith(".ics") for n in names), names
-    assert any(n.startswith("Tasks/") and n.endswith(".ics") for n in names), names
+    # Zimbra's archive layout: an appointment is `<id>-<subject>.appt` after its `.meta`,
+    # a task `.task`.
+    assert any(n.startswith("Calendar/") and n.endswith(".appt") for n in names), names
+    assert any(n.startswith("Tasks/") and n.endswith(".task") for n in names), names
     assert "Specs/design.md" in names and "Briefcase/readme.txt.meta" in names
     status, _, out = rest(z, f"/home/{CAROL}/?fmt=tgz", CAROL, "POST", archive)
     assert status == 200, out
