@@ -5,10 +5,8 @@
 
 use std::process::ExitCode;
 
-use zcs_server::bootstrap;
-use zcs_server::home::Home;
 use zcs_server::zmarchiveconfig::{self, USAGE};
-use zcs_server::zmprov::session::{self, SessionError};
+use zcs_server::zmprov::session;
 use zcs_server::zmprov::{self, options};
 
 #[tokio::main(flavor = "current_thread")]
@@ -38,39 +36,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let home = match Home::from_env() {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("ERROR: service.FAILURE ({e})");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = zcs_server::privdrop::drop_for_tool(&home) {
-        eprintln!("ERROR: service.FAILURE ({e})");
-        return ExitCode::from(2);
-    }
-    zcs_server::logging::init_with(
-        Some(&home.log()),
-        "warn,zimbra.security=info",
-        zcs_server::logging::DEFAULT_RETENTION_DAYS,
-        false,
-    );
-    let prov = match bootstrap::open_provisioning(&home).await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{}", zmprov::format_fault(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let session = match session::open(&home, &prov, &opts).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(match e {
-                SessionError::Auth(_) => 2,
-                SessionError::Refused(_) => 1,
-            });
-        }
+    let session::ToolStart { prov, session } = match session::start_tool(&opts).await {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     // Archiving changes accounts and may create one: a global admin's work.
     if session.as_ref().is_some_and(|s| s.delegated.is_some()) {
@@ -88,7 +56,7 @@ async fn main() -> ExitCode {
             let mut out = std::io::stdout();
             let _ = zmarchiveconfig::print(&done, &mut out);
             if !opts.direct {
-                flush(&prov, &session).await;
+                session::flush_after_change(&prov, &session, "zmarchiveconfig").await;
             }
             ExitCode::SUCCESS
         }
@@ -101,18 +69,4 @@ async fn main() -> ExitCode {
         s.close(&prov).await;
     }
     status
-}
-
-/// Drops the running server's cached entries so it sees the change now, as zmprov does
-/// after a change (a warning when the server cannot be reached).
-async fn flush(prov: &zcs_directory::Provisioning, session: &Option<session::Session>) {
-    let result = match session {
-        Some(s) => s.flush_all().await,
-        None => zmprov::cache::flush_running_server(prov, "all", false, &[])
-            .await
-            .map(drop),
-    };
-    if let Err(e) = result {
-        eprintln!("zmarchiveconfig: warning: the running server's cache was not flushed ({e})");
-    }
 }

@@ -3,9 +3,7 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use zcs_server::bootstrap;
-use zcs_server::home::Home;
-use zcs_server::zmprov::session::{self, Session, SessionError};
+use zcs_server::zmprov::session::{self, Session};
 use zcs_server::zmprov::{self, COMMANDS, Outcome, options, split_line};
 
 fn usage() -> String {
@@ -50,41 +48,9 @@ async fn main() -> ExitCode {
     let direct = opts.direct;
     zmprov::set_direct_mode(direct);
 
-    let home = match Home::from_env() {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("ERROR: service.FAILURE ({e})");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = zcs_server::privdrop::drop_for_tool(&home) {
-        eprintln!("ERROR: service.FAILURE ({e})");
-        return ExitCode::from(2);
-    }
-    // Admin changes leave a line in audit.log; nothing else of zmprov's is logged.
-    zcs_server::logging::init_with(
-        Some(&home.log()),
-        "warn,zimbra.security=info",
-        zcs_server::logging::DEFAULT_RETENTION_DAYS,
-        false,
-    );
-    let prov = match bootstrap::open_provisioning(&home).await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{}", zmprov::format_fault(&e));
-            return ExitCode::from(2);
-        }
-    };
-
-    let session = match session::open(&home, &prov, &opts).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(match e {
-                SessionError::Auth(_) => 2,
-                SessionError::Refused(_) => 1,
-            });
-        }
+    let session::ToolStart { prov, session } = match session::start_tool(&opts).await {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let admin = session.as_ref().and_then(|s| s.admin.clone());
     let status = run_all(
@@ -115,7 +81,7 @@ async fn run_all(
     if !words.is_empty() {
         let status = run_one(prov, words, admin, session).await;
         if !direct && changes(words) {
-            flush_server(prov, session).await;
+            session::flush_after_change(prov, session, "zmprov").await;
         }
         return status;
     }
@@ -138,7 +104,7 @@ async fn run_all(
     let (status, changed) =
         run_lines(prov, &mut *input, interactive, admin, session, &mut io).await;
     if changed && !direct {
-        flush_server(prov, session).await;
+        session::flush_after_change(prov, session, "zmprov").await;
     }
     status
 }
@@ -201,23 +167,6 @@ fn changes(words: &[String]) -> bool {
                 && !c.long.eq_ignore_ascii_case("flushCache")
                 && !c.long.eq_ignore_ascii_case("selectMailbox")
         })
-}
-
-/// Asks the server running on this home to flush its whole directory cache, so the
-/// changes just made are seen at once (Zimbra's zmprov makes them through the server):
-/// as the session's admin when there is one.
-async fn flush_server(prov: &zcs_directory::Provisioning, session: &Option<Session>) {
-    // A delegated admin holds no flushCache right: its changes are flushed as the
-    // local admin, as without a session.
-    if let Some(s) = session.as_ref().filter(|s| s.delegated.is_none()) {
-        if let Err(e) = s.flush_all().await {
-            eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
-        }
-        return;
-    }
-    if let Err(e) = zmprov::cache::flush_running_server(prov, "all", false, &[]).await {
-        eprintln!("zmprov: warning: the running server's cache was not flushed ({e})");
-    }
 }
 
 /// Whether a zmprov command only reads (its audit line is not worth writing).

@@ -137,6 +137,68 @@ pub async fn open(
     }))
 }
 
+/// What a zmprov-style tool (zmprov, zmarchiveconfig) holds once it has started: the
+/// home's directory and the session the options asked for.
+pub struct ToolStart {
+    /// The home's directory.
+    pub prov: Provisioning,
+    /// The admin session, when the options name one (see [`open`]).
+    pub session: Option<Session>,
+}
+
+/// Starts a zmprov-style tool: finds the home, drops root as every tool does, logs
+/// only the security lines (admin changes go to audit.log), opens the directory and the
+/// session `opts` ask for. On failure the message is printed already and the exit code
+/// is returned: 2 for a failure or a refused login, 1 for options that cannot be honoured.
+pub async fn start_tool(opts: &Options) -> Result<ToolStart, std::process::ExitCode> {
+    use std::process::ExitCode;
+    let home = Home::from_env().map_err(|e| {
+        eprintln!("ERROR: service.FAILURE ({e})");
+        ExitCode::from(2)
+    })?;
+    crate::privdrop::drop_for_tool(&home).map_err(|e| {
+        eprintln!("ERROR: service.FAILURE ({e})");
+        ExitCode::from(2)
+    })?;
+    crate::logging::init_with(
+        Some(&home.log()),
+        "warn,zimbra.security=info",
+        crate::logging::DEFAULT_RETENTION_DAYS,
+        false,
+    );
+    let prov = crate::bootstrap::open_provisioning(&home)
+        .await
+        .map_err(|e| {
+            eprintln!("{}", super::format_fault(&e));
+            ExitCode::from(2)
+        })?;
+    let session = open(&home, &prov, opts).await.map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(match e {
+            SessionError::Auth(_) => 2,
+            SessionError::Refused(_) => 1,
+        })
+    })?;
+    Ok(ToolStart { prov, session })
+}
+
+/// Asks the server running on this home to flush its whole directory cache, so the
+/// changes `tool` just made are seen at once (Zimbra's zmprov makes them through the
+/// server): as the session's admin when there is one, else as the local admin. A
+/// delegated admin holds no flushCache right: its changes are flushed as the local
+/// admin. A server that cannot be reached is a warning on stderr.
+pub async fn flush_after_change(prov: &Provisioning, session: &Option<Session>, tool: &str) {
+    let result = match session.as_ref().filter(|s| s.delegated.is_none()) {
+        Some(s) => s.flush_all().await,
+        None => super::cache::flush_running_server(prov, "all", false, &[])
+            .await
+            .map(drop),
+    };
+    if let Err(e) = result {
+        eprintln!("{tool}: warning: the running server's cache was not flushed ({e})");
+    }
+}
+
 impl Session {
     /// Asks the server to flush its whole directory cache, as this session's admin.
     ///
