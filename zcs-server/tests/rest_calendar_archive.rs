@@ -23,11 +23,6 @@ async fn get(f: &Fixture, path: &str, token: &str) -> (u16, Vec<u8>) {
     (status, body)
 }
 
-async fn mailbox(f: &Fixture, name: &str) -> Mailbox {
-    let a = f.prov.get_account(name).await.expect("account");
-    f.store.mailbox(a.id).await.expect("mailbox")
-}
-
 /// The names of a tar archive's entries.
 fn tar_names(tar: &[u8]) -> Vec<String> {
     let mut out = Vec::new();

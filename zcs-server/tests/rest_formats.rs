@@ -30,11 +30,6 @@ async fn get(f: &Fixture, path: &str, token: Option<&str>) -> (u16, String, Vec<
     raw(f.user, &head, b"").await
 }
 
-async fn mailbox(f: &Fixture, name: &str) -> Mailbox {
-    let a = f.prov.get_account(name).await.expect("account");
-    f.store.mailbox(a.id).await.expect("mailbox")
-}
-
 fn fields(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -7,7 +7,6 @@ mod soap_support;
 
 use soap_support::*;
 use zcs_core::{Flags, ItemId};
-use zcs_store::Mailbox;
 
 async fn get(f: &Fixture, path: &str, token: &str) -> (u16, String) {
     let head = format!("GET {path} HTTP/1.1\r\nCookie: ZM_AUTH_TOKEN={token}");
@@ -19,11 +18,6 @@ async fn post(f: &Fixture, path: &str, token: &str, body: &[u8]) -> (u16, String
     let head = format!("POST {path} HTTP/1.1\r\nCookie: ZM_AUTH_TOKEN={token}");
     let (status, _, body) = raw(f.user, &head, body).await;
     (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn mailbox(f: &Fixture, name: &str) -> Mailbox {
-    let a = f.prov.get_account(name).await.expect("account");
-    f.store.mailbox(a.id).await.expect("mailbox")
 }
 
 fn event(uid: &str, day: u32) -> String {

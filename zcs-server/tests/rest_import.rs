@@ -44,11 +44,6 @@ async fn get(f: &Fixture, path: &str, token: &str) -> (u16, Vec<u8>) {
     (status, body)
 }
 
-async fn mailbox(f: &Fixture, name: &str) -> Mailbox {
-    let a = f.prov.get_account(name).await.expect("account");
-    f.store.mailbox(a.id).await.expect("mailbox")
-}
-
 /// Messages per folder path, and the folders' views.
 async fn shape(mb: &Mailbox) -> (HashMap<String, usize>, HashMap<String, String>) {
     let mut counts = HashMap::new();

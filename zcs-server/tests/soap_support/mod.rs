@@ -211,6 +211,12 @@ pub async fn admin_login(f: &Fixture) -> String {
     xml_text(&r.body, "authToken").expect("token")
 }
 
+/// The mailbox of account `name` in the fixture's store.
+pub async fn mailbox(f: &Fixture, name: &str) -> zcs_store::Mailbox {
+    let a = f.prov.get_account(name).await.expect("account");
+    f.store.mailbox(a.id).await.expect("mailbox")
+}
+
 /// Sends a raw request (`head` without the blank line) with `body`; returns the reply.
 pub async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
