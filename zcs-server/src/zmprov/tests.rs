@@ -24,7 +24,7 @@ pub(super) async fn env() -> Env {
 }
 
 /// Runs one line; `Ok(stdout)` or `Err(fault line / usage)`.
-async fn z(e: &Env, line: &str) -> Result<String, String> {
+pub(super) async fn z(e: &Env, line: &str) -> Result<String, String> {
     let mut out = Vec::new();
     match run(&e.prov, &split_line(line), &mut out)
         .await
@@ -36,7 +36,7 @@ async fn z(e: &Env, line: &str) -> Result<String, String> {
     }
 }
 
-async fn ok(e: &Env, line: &str) -> String {
+pub(super) async fn ok(e: &Env, line: &str) -> String {
     z(e, line)
         .await
         .unwrap_or_else(|err| panic!("{line}: {err}"))

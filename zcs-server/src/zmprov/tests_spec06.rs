@@ -1,26 +1,7 @@
 //! The spec/06 §2 commands added last: reverse-proxy listings, the free/busy provider
 //! commands and `selectMailbox`'s argument checks, against a SQLite directory.
 
-use super::tests::{Env, env};
-use super::{Outcome, format_fault, run, split_line};
-
-async fn z(e: &Env, line: &str) -> Result<String, String> {
-    let mut out = Vec::new();
-    match run(&e.prov, &split_line(line), &mut out)
-        .await
-        .expect("write")
-    {
-        Outcome::Done => Ok(String::from_utf8(out).expect("utf-8")),
-        Outcome::Usage(c) => Err(format!("usage: {}", c.long)),
-        Outcome::Fault(f) => Err(format_fault(&f)),
-    }
-}
-
-async fn ok(e: &Env, line: &str) -> String {
-    z(e, line)
-        .await
-        .unwrap_or_else(|err| panic!("{line}: {err}"))
-}
+use super::tests::{env, ok, z};
 
 #[tokio::test]
 async fn reverse_proxy_listings_follow_the_directory() {
