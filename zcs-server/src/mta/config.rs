@@ -13,7 +13,8 @@
 //! `zimbraVirusWarnRecipient`, `zimbraMtaBlockedExtensionWarnRecipient`,
 //! `zimbraVirusWarnAdmin`, `zimbraMtaBlockedExtensionWarnAdmin` (these five TRUE when
 //! unset; the administrator's address: [`admin_notice_address`]), the domain disclaimers
-//! ([`super::disclaimers`], `zimbraAmavisOutboundDisclaimersOnly`), the milters (`zimbraMtaSmtpdMilters`, `zimbraMtaMilter*`), the
+//! ([`super::disclaimers`], `zimbraAmavisOutboundDisclaimersOnly`), the milters
+//! (`zimbraMtaSmtpdMilters`, `zimbraMtaMilter*`), the
 //! per-client limits ([`limits`]) and the sessions per listener
 //! (`zimbraMtaDefaultProcessLimit`, [`process_limit`]). The queue manager's
 //! `zimbraMtaRelayHost` is re-read the same way ([`super::reload::ReloadingRelay`]); read

@@ -3,7 +3,8 @@
 //! ([`auth`]), which domains are ours ([`policy`]), and the copies local delivery sends
 //! back out through the queue (forwarding, list members, Sieve redirects, vacation
 //! replies: [`outbound`], [`lists`], [`forwarding`]), duplicate suppression
-//! ([`dedupe`]), domain disclaimers ([`disclaimers`]), archiving and legal intercept ([`archive`]), DMARC aggregate reports
+//! ([`dedupe`]), domain disclaimers ([`disclaimers`]), archiving and legal intercept
+//! ([`archive`]), DMARC aggregate reports
 //! ([`dmarc`]), and settings reloads ([`reload`]).
 //!
 //! The listeners themselves are in [`crate::frontends::mta`], delivery into mailboxes in

@@ -219,7 +219,8 @@ mod tests {
     #[test]
     fn calendar_splits_by_uid_with_zones() {
         let ics = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n\
-                   BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=X:20300101T100000\r\nBEGIN:VALARM\r\nUID:inner\r\nEND:VALARM\r\n\
+                   BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=X:20300101T100000\r\n\
+                   BEGIN:VALARM\r\nUID:inner\r\nEND:VALARM\r\n\
                    END:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\n\
                    BEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         let cals = split_calendar(ics);

@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn one_calendar_per_uid_with_the_zones() {
         let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\n\
-                    END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:one\r\nDTSTART;TZID=X:20300101T100000\r\nBEGIN:VALARM\r\n\
+                    END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:one\r\n\
+                    DTSTART;TZID=X:20300101T100000\r\nBEGIN:VALARM\r\n\
                     UID:inner\r\nEND:VALARM\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\n\
                     END:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20240101T000000Z\r\n\
                     END:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:no uid\r\nEND:VEVENT\r\n\
